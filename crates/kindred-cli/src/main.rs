@@ -1,0 +1,239 @@
+//! The `kindred` binary: parses flags, loads configuration, sets up logging
+//! and signal handling, then hands over to `kindred-pipeline`. No logic lives here.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use kindred_config::Config;
+use kindred_pipeline::services::{ingest, resolve, Ops};
+use kindred_pipeline::{demo, topics, Shutdown};
+use serde_json::json;
+
+/// kindred: a streaming customer-data platform for retail.
+///
+/// Ingests POS, web-shop and social events from Kafka, normalizes them,
+/// resolves identities into one golden record per customer in RocksDB, and
+/// publishes profile change events. Start with `kindred demo`, which needs
+/// no broker.
+#[derive(Parser)]
+#[command(name = "kindred", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    /// TOML configuration file. Every key can also be set by environment
+    /// variable KINDRED_<SECTION>__<KEY> (e.g. KINDRED_KAFKA__BROKERS).
+    #[arg(long, short = 'c', global = true, env = "KINDRED_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Kafka bootstrap servers (overrides kafka.brokers).
+    #[arg(long, global = true)]
+    brokers: Option<String>,
+
+    /// Address for /metrics, /healthz and /readyz (overrides http.listen).
+    #[arg(long, global = true)]
+    http_listen: Option<String>,
+
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline in-process on a generated sample: no broker needed.
+    Demo {
+        /// Seed of the generated sample (same seed, same output).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// How many synthetic customers to generate.
+        #[arg(long, default_value_t = 120)]
+        people: u32,
+        /// Keep the RocksDB store here instead of in a temporary directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Consume a channel's raw topic and produce canonical events (and dead letters).
+    Ingest {
+        /// Which channel this instance serves; run several instances of one
+        /// channel to split its partitions.
+        #[arg(long, value_enum)]
+        channel: ChannelArg,
+    },
+    /// Consume canonical events, resolve identities, produce profile changes.
+    Resolve {
+        /// Directory of the RocksDB store (overrides resolver.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Manage the Kafka topics kindred uses.
+    Topics {
+        #[command(subcommand)]
+        action: TopicsAction,
+    },
+    /// Inspect configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TopicsAction {
+    /// Create every topic that does not exist yet (existing ones are left alone).
+    Create,
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Validate a configuration file and print the effective configuration, secrets masked.
+    Check {
+        /// The file to check (defaults to --config).
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ChannelArg {
+    Pos,
+    Web,
+    Social,
+}
+
+impl From<ChannelArg> for kindred_pipeline::Channel {
+    fn from(c: ChannelArg) -> Self {
+        match c {
+            ChannelArg::Pos => Self::Pos,
+            ChannelArg::Web => Self::Web,
+            ChannelArg::Social => Self::Social,
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KINDRED_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn load_config(cli: &Cli, data_dir: Option<&PathBuf>) -> anyhow::Result<Config> {
+    let mut overrides = serde_json::Map::new();
+    if let Some(b) = &cli.brokers {
+        overrides.insert("kafka".into(), json!({ "brokers": b }));
+    }
+    if let Some(l) = &cli.http_listen {
+        overrides.insert("http".into(), json!({ "listen": l }));
+    }
+    if let Some(d) = data_dir {
+        overrides.insert("resolver".into(), json!({ "data_dir": d }));
+    }
+    Config::load(cli.config.as_deref(), overrides).context("cannot load the configuration")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Demo { seed, people, data_dir } => {
+            let opts = demo::DemoOptions {
+                seed: *seed,
+                people: *people,
+                data_dir: data_dir.clone(),
+                ..demo::DemoOptions::default()
+            };
+            let report = tokio::task::block_in_place(|| demo::run(&opts)).context("the demo failed")?;
+            print!("{report}");
+        }
+        Command::Ingest { channel } => {
+            let config = load_config(&cli, None)?;
+            let channel = (*channel).into();
+            let ops = Ops::start(&config, &format!("ingest-{channel}")).await?;
+            let shutdown = shutdown_on_signals();
+            ingest::run(&config, channel, &ops, shutdown)
+                .await
+                .with_context(|| format!("the {channel} ingest service failed"))?;
+        }
+        Command::Resolve { data_dir } => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let ops = Ops::start(&config, "resolve").await?;
+            let shutdown = shutdown_on_signals();
+            resolve::run(&config, &ops, shutdown).await.context("the resolver failed")?;
+        }
+        Command::Topics {
+            action: TopicsAction::Create,
+        } => {
+            let config = load_config(&cli, None)?;
+            let settings = kindred_pipeline::services::kafka_settings(&config);
+            let results = kindred_kafka::ensure_topics(&settings, &topics::all_topics(&config))
+                .await
+                .with_context(|| format!("cannot create topics on {}", config.kafka.brokers))?;
+            for (name, status) in results {
+                println!("{name}: {}", match status {
+                    kindred_kafka::TopicStatus::Created => "created",
+                    kindred_kafka::TopicStatus::AlreadyExisted => "already exists",
+                });
+            }
+        }
+        Command::Config {
+            action: ConfigAction::Check { file },
+        } => {
+            let file = file.clone().or_else(|| cli.config.clone());
+            let config = Config::load(file.as_deref(), json!({}))
+                .with_context(|| match &file {
+                    Some(f) => format!("{} is not a valid kindred configuration", f.display()),
+                    None => "the configuration from the environment is not valid".to_string(),
+                })?;
+            print!("{}", config.to_masked_toml());
+        }
+    }
+    Ok(())
+}
+
+/// A shutdown signal triggered by SIGINT (Ctrl-C) or SIGTERM.
+fn shutdown_on_signals() -> Shutdown {
+    let shutdown = Shutdown::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("signal received: finishing the batch in flight, then stopping");
+        trigger.trigger();
+    });
+    shutdown
+}

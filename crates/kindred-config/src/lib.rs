@@ -1,0 +1,330 @@
+//! One typed configuration for every kindred service.
+//!
+//! Sources, later ones overriding earlier ones:
+//! 1. the defaults documented on each field below;
+//! 2. a TOML file (`--config FILE`);
+//! 3. environment variables `KINDRED_<SECTION>__<KEY>`, e.g.
+//!    `KINDRED_KAFKA__BROKERS=10.0.0.5:9092`;
+//! 4. command-line flags, for the few keys that have one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub kafka: KafkaConfig,
+    pub topics: TopicsConfig,
+    pub schemas: SchemasConfig,
+    pub ingest: IngestConfig,
+    pub resolver: ResolverConfig,
+    pub normalize: NormalizeConfig,
+    pub http: HttpConfig,
+}
+
+/// `[kafka]`: how to reach the cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers`. Default `127.0.0.1:9092` (the local script's broker).
+    pub brokers: String,
+    /// Prefix of consumer group ids: groups are `<prefix>.ingest.<channel>`
+    /// and `<prefix>.resolve`. Default `kindred`.
+    pub group_prefix: String,
+    /// librdkafka properties passed through unchanged (e.g. `security.protocol`,
+    /// `sasl.mechanisms`, `ssl.ca.location`). Default empty.
+    pub client: BTreeMap<String, String>,
+}
+
+/// `[topics]`: names and shapes of the topics kindred uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TopicsConfig {
+    /// Raw POS transactions. Default `retail.pos.events`.
+    pub pos: String,
+    /// Raw web-shop events. Default `retail.web.events`.
+    pub web: String,
+    /// Raw social interactions. Default `retail.social.events`.
+    pub social: String,
+    /// Canonical (normalized) events. Default `kindred.canonical.events`.
+    pub canonical: String,
+    /// Profile change events, compacted, keyed by profile id. Default `kindred.profile.changes`.
+    pub profiles: String,
+    /// Dead letters. Default `kindred.deadletter`.
+    pub dead_letter: String,
+    /// Partitions for topics `kindred topics create` makes. Default 3.
+    pub partitions: i32,
+    /// Replication factor for topics `kindred topics create` makes. Default 1.
+    pub replication_factor: i32,
+}
+
+/// `[schemas]`: Confluent schema ids of each schema in `schemas/`, and the
+/// framing of each raw channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchemasConfig {
+    /// Default 1.
+    pub pos_transaction_id: u32,
+    /// Default 2.
+    pub web_event_id: u32,
+    /// Default 3.
+    pub social_interaction_id: u32,
+    /// Default 4.
+    pub canonical_event_id: u32,
+    /// Default 5.
+    pub profile_change_id: u32,
+    /// Framing per raw channel: `confluent` (Avro) or `json`. Default all `confluent`.
+    pub framing: BTreeMap<String, String>,
+    /// Messages larger than this go to the dead-letter topic. Default 1048576 (1 MiB).
+    pub max_message_bytes: usize,
+}
+
+/// `[ingest]`: the channel consumer services.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Most messages handled per batch. Default 500.
+    pub batch_size: usize,
+    /// Longest wait for a batch to fill, in milliseconds. Default 50.
+    pub batch_linger_ms: u64,
+}
+
+/// `[resolver]`: the identity resolver service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResolverConfig {
+    /// Directory of the RocksDB golden-record store. Default `./data/resolver`.
+    pub data_dir: PathBuf,
+    /// Most events applied per batch (one atomic write). Default 1000.
+    pub batch_size: usize,
+    /// Longest wait for a batch to fill, in milliseconds. Default 50.
+    pub batch_linger_ms: u64,
+}
+
+/// `[normalize]`: how raw values are read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NormalizeConfig {
+    /// Country calling code for national phone numbers. Default `86` (China).
+    pub default_country_code: String,
+}
+
+/// `[http]`: the /metrics, /healthz, /readyz endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Listen address; port 0 picks a free port. Default `127.0.0.1:9464`.
+    pub listen: String,
+    /// `/healthz` fails when the poll loop made no progress for this long, in seconds. Default 60.
+    pub stall_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            kafka: KafkaConfig::default(),
+            topics: TopicsConfig::default(),
+            schemas: SchemasConfig::default(),
+            ingest: IngestConfig::default(),
+            resolver: ResolverConfig::default(),
+            normalize: NormalizeConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: "127.0.0.1:9092".into(),
+            group_prefix: "kindred".into(),
+            client: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        TopicsConfig {
+            pos: "retail.pos.events".into(),
+            web: "retail.web.events".into(),
+            social: "retail.social.events".into(),
+            canonical: "kindred.canonical.events".into(),
+            profiles: "kindred.profile.changes".into(),
+            dead_letter: "kindred.deadletter".into(),
+            partitions: 3,
+            replication_factor: 1,
+        }
+    }
+}
+
+impl Default for SchemasConfig {
+    fn default() -> Self {
+        SchemasConfig {
+            pos_transaction_id: 1,
+            web_event_id: 2,
+            social_interaction_id: 3,
+            canonical_event_id: 4,
+            profile_change_id: 5,
+            framing: BTreeMap::new(),
+            max_message_bytes: 1 << 20,
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            batch_size: 500,
+            batch_linger_ms: 50,
+        }
+    }
+}
+
+impl Default for ResolverConfig {
+    fn default() -> Self {
+        ResolverConfig {
+            data_dir: PathBuf::from("./data/resolver"),
+            batch_size: 1000,
+            batch_linger_ms: 50,
+        }
+    }
+}
+
+impl Default for NormalizeConfig {
+    fn default() -> Self {
+        NormalizeConfig {
+            default_country_code: "86".into(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:9464".into(),
+            stall_timeout_secs: 60,
+        }
+    }
+}
+
+/// A configuration that could not be loaded; the message names the key or file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(Box<figment::Error>),
+    #[error("invalid configuration: {key}: {message}")]
+    Value { key: &'static str, message: String },
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then `KINDRED_*` environment
+    /// variables, then `overrides` (flags, as a partial nested map).
+    pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Missing(file.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("KINDRED_").split("__"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = |key, v: usize| {
+            if v == 0 {
+                Err(ConfigError::Value {
+                    key,
+                    message: "must be at least 1".into(),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        positive("ingest.batch_size", self.ingest.batch_size)?;
+        positive("resolver.batch_size", self.resolver.batch_size)?;
+        positive("topics.partitions", self.topics.partitions.max(0) as usize)?;
+        positive("topics.replication_factor", self.topics.replication_factor.max(0) as usize)?;
+        for (channel, framing) in &self.schemas.framing {
+            if !["pos", "web", "social"].contains(&channel.as_str()) {
+                return Err(ConfigError::Value {
+                    key: "schemas.framing",
+                    message: format!("unknown channel {channel:?} (expected pos, web or social)"),
+                });
+            }
+            if !["confluent", "json"].contains(&framing.as_str()) {
+                return Err(ConfigError::Value {
+                    key: "schemas.framing",
+                    message: format!("{channel} = {framing:?}: expected \"confluent\" or \"json\""),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, with secrets (any pass-through
+    /// client property naming a password, secret or key) masked.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        for (k, v) in shown.kafka.client.iter_mut() {
+            if ["password", "secret", "key"].iter().any(|s| k.contains(s)) && !k.ends_with(".location") {
+                *v = "********".into();
+            }
+        }
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[kafka]\nbrokers = \"file:9092\"\n[topics]\npos = \"from-file\"\n[kafka.client]\n\"sasl.password\" = \"hunter2\"\n",
+            )?;
+            jail.set_env("KINDRED_TOPICS__POS", "from-env");
+            let flags = serde_json::json!({"kafka": {"brokers": "flag:9092"}});
+            let c = Config::load(Some(Path::new("k.toml")), flags).map_err(|e| e.to_string())?;
+            assert_eq!(c.kafka.brokers, "flag:9092");
+            assert_eq!(c.topics.pos, "from-env");
+            assert_eq!(c.topics.web, "retail.web.events");
+            let shown = c.to_masked_toml();
+            assert!(!shown.contains("hunter2"), "{shown}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "[kafka]\nbrokerz = \"x\"\n")?;
+            let err = Config::load(Some(Path::new("k.toml")), serde_json::json!({})).unwrap_err();
+            assert!(err.to_string().contains("brokerz"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/k.toml")), serde_json::json!({})).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/k.toml"));
+    }
+}

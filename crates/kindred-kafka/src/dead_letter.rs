@@ -1,0 +1,102 @@
+use crate::OutRecord;
+
+/// Prefix of every dead-letter header.
+pub const DLQ_HEADER_PREFIX: &str = "kindred.dlq.";
+
+/// A message that could not be processed, and where it came from. The
+/// original key and bytes travel unchanged; the context goes in headers, so
+/// the message can be replayed after a fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Stable reason name (`wrong_magic_byte`, `malformed_body`, ...).
+    pub reason: String,
+    /// Human-readable detail. Never holds raw field values (they may be PII).
+    pub message: String,
+    pub source_topic: String,
+    pub source_partition: i32,
+    pub source_offset: i64,
+    /// The service that gave up on it, e.g. `ingest-pos`.
+    pub service: String,
+}
+
+impl DeadLetter {
+    const REASON: &'static str = "kindred.dlq.reason";
+    const MESSAGE: &'static str = "kindred.dlq.message";
+    const TOPIC: &'static str = "kindred.dlq.source.topic";
+    const PARTITION: &'static str = "kindred.dlq.source.partition";
+    const OFFSET: &'static str = "kindred.dlq.source.offset";
+    const SERVICE: &'static str = "kindred.dlq.service";
+
+    /// The dead-letter record for `dlq_topic`, carrying the original key and payload.
+    pub fn into_record(self, dlq_topic: &str, key: Option<&[u8]>, payload: &[u8]) -> OutRecord {
+        let headers = vec![
+            (Self::REASON.to_string(), self.reason.into_bytes()),
+            (Self::MESSAGE.to_string(), self.message.into_bytes()),
+            (Self::TOPIC.to_string(), self.source_topic.into_bytes()),
+            (Self::PARTITION.to_string(), self.source_partition.to_string().into_bytes()),
+            (Self::OFFSET.to_string(), self.source_offset.to_string().into_bytes()),
+            (Self::SERVICE.to_string(), self.service.into_bytes()),
+        ];
+        OutRecord {
+            topic: dlq_topic.to_string(),
+            key: key.map(<[u8]>::to_vec),
+            payload: payload.to_vec(),
+            headers,
+        }
+    }
+
+    /// Reads the envelope back from a dead letter's headers; `None` if a
+    /// header is missing or malformed.
+    pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Option<Self> {
+        let mut reason = None;
+        let mut message = None;
+        let mut topic = None;
+        let mut partition = None;
+        let mut offset = None;
+        let mut service = None;
+        for (key, value) in headers {
+            let text = std::str::from_utf8(value).ok()?.to_string();
+            match key {
+                Self::REASON => reason = Some(text),
+                Self::MESSAGE => message = Some(text),
+                Self::TOPIC => topic = Some(text),
+                Self::PARTITION => partition = text.parse().ok(),
+                Self::OFFSET => offset = text.parse().ok(),
+                Self::SERVICE => service = Some(text),
+                _ => {}
+            }
+        }
+        Some(DeadLetter {
+            reason: reason?,
+            message: message?,
+            source_topic: topic?,
+            source_partition: partition?,
+            source_offset: offset?,
+            service: service?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trips_through_headers() {
+        let dl = DeadLetter {
+            reason: "wrong_magic_byte".into(),
+            message: "wrong magic byte 0x7b".into(),
+            source_topic: "retail.pos.events".into(),
+            source_partition: 2,
+            source_offset: 41,
+            service: "ingest-pos".into(),
+        };
+        let record = dl.clone().into_record("kindred.deadletter", Some(b"k"), b"{bad");
+        assert_eq!(record.payload, b"{bad");
+        assert_eq!(record.key.as_deref(), Some(&b"k"[..]));
+        let back = DeadLetter::from_headers(
+            record.headers.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
+        );
+        assert_eq!(back, Some(dl));
+    }
+}

@@ -1,0 +1,21 @@
+//! Kafka plumbing for kindred, with no knowledge of customers or schemas:
+//! client settings ([`KafkaSettings`]), topic administration ([`ensure_topics`]),
+//! consumers with manual offset commits ([`consumer`]), an idempotent producer
+//! whose sends are awaited until the broker acknowledges them ([`Producer`]),
+//! and the dead-letter envelope ([`DeadLetter`]).
+
+mod admin;
+pub mod consumer;
+mod dead_letter;
+mod error;
+mod producer;
+mod settings;
+
+pub use admin::{ensure_topics, TopicSpec, TopicStatus};
+pub use dead_letter::{DeadLetter, DLQ_HEADER_PREFIX};
+pub use error::KafkaError;
+pub use producer::{OutRecord, Producer};
+pub use settings::KafkaSettings;
+
+/// Re-exported so services can name message types without their own rdkafka dependency.
+pub use rdkafka;

@@ -1,0 +1,82 @@
+use std::time::Duration;
+
+use futures_util::future::try_join_all;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
+
+use crate::{KafkaError, KafkaSettings};
+
+/// A record to produce.
+#[derive(Debug, Clone)]
+pub struct OutRecord {
+    pub topic: String,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// An idempotent producer (`acks=all`, `enable.idempotence=true`): a record
+/// is only reported as sent once every in-sync replica has it, and retries
+/// never write it twice.
+#[derive(Clone)]
+pub struct Producer {
+    inner: FutureProducer,
+}
+
+impl Producer {
+    pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
+        let inner = settings
+            .client_config(&[
+                ("enable.idempotence", "true"),
+                ("acks", "all"),
+                ("linger.ms", "5"),
+                ("compression.type", "lz4"),
+                ("message.timeout.ms", "120000"),
+            ])
+            .create()
+            .map_err(|source| KafkaError::Client {
+                what: "producer",
+                brokers: settings.brokers.clone(),
+                source,
+            })?;
+        Ok(Producer { inner })
+    }
+
+    /// Sends every record and waits until the broker acknowledged all of
+    /// them. Returns the first failure; records are sent concurrently, so on
+    /// failure some others may have been written (callers retry the batch;
+    /// downstream de-duplicates).
+    pub async fn send_all(&self, records: &[OutRecord]) -> Result<(), KafkaError> {
+        let sends = records.iter().map(|r| self.send(r));
+        try_join_all(sends).await.map(|_| ())
+    }
+
+    /// Sends one record and waits for the broker's acknowledgement.
+    pub async fn send(&self, record: &OutRecord) -> Result<(i32, i64), KafkaError> {
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for (key, value) in &record.headers {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
+        let mut fr = FutureRecord::to(&record.topic)
+            .payload(&record.payload)
+            .headers(headers);
+        if let Some(key) = &record.key {
+            fr = fr.key(key);
+        }
+        match self.inner.send(fr, Duration::from_secs(30)).await {
+            Ok(delivery) => Ok((delivery.partition, delivery.offset)),
+            Err((source, _)) => Err(KafkaError::Delivery {
+                topic: record.topic.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// Waits up to `timeout` for queued records to be delivered.
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        self.inner.flush(timeout).map_err(KafkaError::op("producer flush"))
+    }
+}

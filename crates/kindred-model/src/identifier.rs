@@ -1,0 +1,120 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The kinds of identifier that can link records of one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IdentifierKind {
+    /// A loyalty member card number, upper-cased and trimmed.
+    MemberId,
+    /// A phone number in E.164 form (`+8613800138000`).
+    Phone,
+    /// An email address, trimmed and lower-cased.
+    Email,
+    /// A social platform user id, namespaced by platform (`wechat:o6_bmjrPTlm6_2sgVt7hMZOPfL2M`).
+    Social,
+}
+
+impl IdentifierKind {
+    pub const ALL: [IdentifierKind; 4] = [
+        IdentifierKind::MemberId,
+        IdentifierKind::Phone,
+        IdentifierKind::Email,
+        IdentifierKind::Social,
+    ];
+
+    /// The short, stable name used in store keys, metrics labels and evidence.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentifierKind::MemberId => "member_id",
+            IdentifierKind::Phone => "phone",
+            IdentifierKind::Email => "email",
+            IdentifierKind::Social => "social",
+        }
+    }
+}
+
+impl fmt::Display for IdentifierKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for IdentifierKind {
+    type Err = ParseIdentifierError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        IdentifierKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| ParseIdentifierError(format!("unknown identifier kind {s:?}")))
+    }
+}
+
+/// A typed, normalized identifier. Two identifiers are the same person-link
+/// exactly when kind and value are equal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Identifier {
+    pub kind: IdentifierKind,
+    pub value: String,
+}
+
+impl Identifier {
+    pub fn new(kind: IdentifierKind, value: impl Into<String>) -> Self {
+        Identifier {
+            kind,
+            value: value.into(),
+        }
+    }
+
+    /// The `kind:value` form used as a store key and on the command line.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.kind.as_str(), self.value)
+    }
+}
+
+impl fmt::Display for Identifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind.as_str(), self.value)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseIdentifierError(String);
+
+impl FromStr for Identifier {
+    type Err = ParseIdentifierError;
+    /// Parses the `kind:value` form, e.g. `phone:+8613800138000`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, value) = s.split_once(':').ok_or_else(|| {
+            ParseIdentifierError(format!(
+                "identifier {s:?} is not of the form kind:value (kinds: member_id, phone, email, social)"
+            ))
+        })?;
+        if value.is_empty() {
+            return Err(ParseIdentifierError(format!("identifier {s:?} has an empty value")));
+        }
+        Ok(Identifier::new(kind.parse()?, value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_round_trips_through_from_str() {
+        let id = Identifier::new(IdentifierKind::Social, "wechat:o6_bm");
+        assert_eq!(id.key(), "social:wechat:o6_bm");
+        assert_eq!(id.key().parse::<Identifier>(), Ok(id));
+    }
+
+    #[test]
+    fn from_str_rejects_unknown_kind_and_empty_value() {
+        assert!("fax:123".parse::<Identifier>().is_err());
+        assert!("phone:".parse::<Identifier>().is_err());
+        assert!("phone".parse::<Identifier>().is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! The canonical data model of kindred.
+//!
+//! Every other crate speaks in these types:
+//! - [`raw`]: the records as the channel systems (POS, web shop, social) emit them;
+//! - [`CanonicalEvent`]: one source event after normalization, with typed identifiers;
+//! - [`GoldenRecord`]: the merged, trusted profile of one customer;
+//! - [`ProfileChange`]: what the resolver publishes when a golden record changes.
+//!
+//! This crate has no I/O and no dependency on Kafka, Avro or RocksDB.
+
+mod canonical;
+mod change;
+mod golden;
+mod identifier;
+pub mod raw;
+
+pub use canonical::{Activity, Attributes, CanonicalEvent, Channel, DroppedIdentifier};
+pub use change::{ChangeType, ProfileChange};
+pub use golden::{GoldenRecord, Provenance, Sourced};
+pub use identifier::{Identifier, IdentifierKind, ParseIdentifierError};

@@ -1,0 +1,18 @@
+/// Why a pipeline service or tool stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Schema(#[from] kindred_schema::SchemaError),
+    #[error(transparent)]
+    Encode(#[from] kindred_schema::EncodeError),
+    #[error(transparent)]
+    Kafka(#[from] kindred_kafka::KafkaError),
+    #[error(transparent)]
+    Store(#[from] kindred_resolver::StoreError),
+    #[error(transparent)]
+    Http(#[from] kindred_ops::HttpError),
+    #[error("cannot create the demo's temporary directory: {0}")]
+    TempDir(#[source] std::io::Error),
+    #[error("{0}")]
+    Config(String),
+}

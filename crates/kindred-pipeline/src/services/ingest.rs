@@ -1,0 +1,97 @@
+//! `kindred ingest --channel C`: raw topic in, canonical topic and dead letters out.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kindred_config::Config;
+use kindred_kafka::consumer::{self, CommitMode};
+use kindred_kafka::rdkafka::message::Message;
+use kindred_kafka::{OutRecord, Producer};
+use kindred_model::Channel;
+use kindred_normalize::NormalizeOptions;
+use kindred_schema::{Framing, SchemaKind};
+use tracing::Instrument;
+
+use super::{dead_letter, kafka_settings, next_batch, next_offsets, send_until_acked, Ops};
+use crate::topics::raw_topic;
+use crate::{codec_from_config, IngestStage, PipelineError, Shutdown};
+
+/// Runs the ingest service of `channel` until `shutdown`.
+pub async fn run(config: &Config, channel: Channel, ops: &Ops, shutdown: Shutdown) -> Result<(), PipelineError> {
+    let service = format!("ingest-{channel}");
+    let codec = Arc::new(codec_from_config(config)?);
+    let framing = match config.schemas.framing.get(channel.as_str()).map(String::as_str) {
+        Some("json") => Framing::Json,
+        _ => Framing::Confluent,
+    };
+    let stage = IngestStage::new(
+        channel,
+        framing,
+        codec.clone(),
+        NormalizeOptions {
+            default_country_code: config.normalize.default_country_code.clone(),
+        },
+    );
+    let settings = kafka_settings(config);
+    let source = raw_topic(config, channel).to_string();
+    let group = format!("{}.ingest.{}", config.kafka.group_prefix, channel);
+    let consumer = consumer::subscribe(&settings, &group, &[&source])?;
+    let producer = Producer::new(&settings)?;
+    let linger = Duration::from_millis(config.ingest.batch_linger_ms);
+    tracing::info!(%service, topic = %source, %group, "ingest service started");
+
+    loop {
+        let batch = next_batch(&consumer, config.ingest.batch_size, linger, &shutdown, ops).await;
+        if batch.is_empty() {
+            break;
+        }
+        let started = Instant::now();
+        let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len());
+        async {
+            let mut records = Vec::with_capacity(batch.len());
+            for message in &batch {
+                ops.metrics.events_consumed.with_label_values(&[&source]).inc();
+                let outcome = message
+                    .payload()
+                    .ok_or(kindred_schema::DecodeError::Empty)
+                    .and_then(|payload| stage.process(payload));
+                match outcome {
+                    Ok(event) => {
+                        for dropped in &event.dropped_identifiers {
+                            ops.metrics.identifiers_dropped.with_label_values(&[dropped.kind.as_str()]).inc();
+                        }
+                        records.push(OutRecord {
+                            topic: config.topics.canonical.clone(),
+                            key: Some(event.event_id.clone().into_bytes()),
+                            payload: codec.encode(SchemaKind::CanonicalEvent, &event)?,
+                            headers: Vec::new(),
+                        });
+                    }
+                    Err(e) => {
+                        ops.metrics.dead_letters.with_label_values(&[&source, e.kind()]).inc();
+                        tracing::warn!(
+                            reason = e.kind(),
+                            partition = message.partition(),
+                            offset = message.offset(),
+                            "message dead-lettered"
+                        );
+                        records.push(dead_letter(&config.topics.dead_letter, &service, message, e.kind(), e.to_string()));
+                    }
+                }
+            }
+            if !send_until_acked(&producer, &records, &shutdown, ops, "ingest").await {
+                return Ok(());
+            }
+            consumer::commit(&consumer, &next_offsets(&batch), CommitMode::Async)?;
+            ops.metrics
+                .batch_duration
+                .with_label_values(&["ingest"])
+                .observe(started.elapsed().as_secs_f64());
+            Ok::<_, PipelineError>(())
+        }
+        .instrument(span)
+        .await?;
+    }
+    tracing::info!(%service, "shutting down");
+    Ok(())
+}

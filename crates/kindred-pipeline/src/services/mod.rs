@@ -1,0 +1,181 @@
+//! The Kafka services. Each is a poll loop of batches:
+//! read a batch, process it, produce the outputs and wait for the broker's
+//! acknowledgements, and only then commit the batch's input offsets.
+
+pub mod ingest;
+pub mod resolve;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use kindred_config::Config;
+use kindred_kafka::rdkafka::consumer::{Consumer, StreamConsumer};
+use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
+use kindred_kafka::{DeadLetter, KafkaSettings, OutRecord, Producer};
+use kindred_ops::{Health, Metrics};
+
+use crate::{PipelineError, Shutdown};
+
+/// Metrics and health of one service, with its HTTP endpoint running.
+pub struct Ops {
+    pub metrics: Metrics,
+    pub health: Health,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Ops {
+    /// Starts the endpoint on `config.http.listen` for `service`.
+    pub async fn start(config: &Config, service: &str) -> Result<Ops, PipelineError> {
+        let metrics = Metrics::new(service);
+        let health = Health::new(Duration::from_secs(config.http.stall_timeout_secs));
+        let (addr, task) = kindred_ops::serve(&config.http.listen, metrics.clone(), health.clone()).await?;
+        tracing::info!(%addr, service, "serving /metrics, /healthz, /readyz");
+        Ok(Ops {
+            metrics,
+            health,
+            addr,
+            task,
+        })
+    }
+}
+
+impl Drop for Ops {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Kafka client settings from configuration.
+pub fn kafka_settings(config: &Config) -> KafkaSettings {
+    KafkaSettings {
+        brokers: config.kafka.brokers.clone(),
+        client: config.kafka.client.clone(),
+    }
+}
+
+/// Waits for the first message (or shutdown), then gathers more until `max`
+/// messages or `linger` has passed. Returns an empty batch on shutdown.
+pub(crate) async fn next_batch(
+    consumer: &StreamConsumer,
+    max: usize,
+    linger: Duration,
+    shutdown: &Shutdown,
+    ops: &Ops,
+) -> Vec<OwnedMessage> {
+    let mut batch = Vec::new();
+    let mut deadline = None;
+    loop {
+        ops.health.progress();
+        if !ops.health.is_ready() {
+            let assigned = consumer.assignment().map(|a| a.count() > 0).unwrap_or(false);
+            ops.health.set_ready(assigned);
+        }
+        let wait = match deadline {
+            None => Duration::from_millis(500),
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return batch;
+                }
+                d - now
+            }
+        };
+        tokio::select! {
+            _ = shutdown.wait(), if batch.is_empty() => return batch,
+            received = tokio::time::timeout(wait, consumer.recv()) => match received {
+                Err(_elapsed) => {
+                    if deadline.is_some() {
+                        return batch;
+                    }
+                }
+                Ok(Ok(message)) => {
+                    batch.push(message.detach());
+                    if batch.len() >= max {
+                        return batch;
+                    }
+                    deadline.get_or_insert_with(|| Instant::now() + linger);
+                }
+                Ok(Err(e)) => {
+                    ops.metrics.component_errors.with_label_values(&["kafka_consume", "consume"]).inc();
+                    tracing::warn!(error = %e, "consumer error; librdkafka retries on its own");
+                    if !batch.is_empty() {
+                        return batch;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+}
+
+/// The next offset to read for each (topic, partition) of a batch.
+pub(crate) fn next_offsets(batch: &[OwnedMessage]) -> Vec<(String, i32, i64)> {
+    let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    for m in batch {
+        let slot = next.entry((m.topic().to_string(), m.partition())).or_insert(0);
+        *slot = (*slot).max(m.offset() + 1);
+    }
+    next.into_iter().map(|((t, p), o)| (t, p, o)).collect()
+}
+
+/// The dead-letter record for a message that could not be processed.
+pub(crate) fn dead_letter(
+    dlq_topic: &str,
+    service: &str,
+    message: &OwnedMessage,
+    reason: &str,
+    detail: String,
+) -> OutRecord {
+    DeadLetter {
+        reason: reason.to_string(),
+        message: detail,
+        source_topic: message.topic().to_string(),
+        source_partition: message.partition(),
+        source_offset: message.offset(),
+        service: service.to_string(),
+    }
+    .into_record(dlq_topic, message.key(), message.payload().unwrap_or_default())
+}
+
+/// Sends `records` until the broker acknowledged all of them, retrying with
+/// backoff. Returns false if shutdown came first (nothing is then committed,
+/// so the batch is read again after restart).
+pub(crate) async fn send_until_acked(
+    producer: &Producer,
+    records: &[OutRecord],
+    shutdown: &Shutdown,
+    ops: &Ops,
+    stage: &str,
+) -> bool {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match producer.send_all(records).await {
+            Ok(()) => {
+                for r in records {
+                    ops.metrics.events_produced.with_label_values(&[&r.topic]).inc();
+                }
+                return true;
+            }
+            Err(e) => {
+                ops.metrics.component_errors.with_label_values(&["kafka_produce", stage]).inc();
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "produce failed; retrying the batch");
+                if shutdown.is_triggered() {
+                    return false;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Header value of `key` in a message, for tests and tools.
+pub fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
+    message
+        .headers()?
+        .iter()
+        .find(|h| h.key == key)
+        .and_then(|h| h.value)
+}

@@ -1,0 +1,38 @@
+use kindred_config::Config;
+use kindred_kafka::TopicSpec;
+use kindred_model::Channel;
+
+/// The raw topic of a channel.
+pub fn raw_topic(config: &Config, channel: Channel) -> &str {
+    match channel {
+        Channel::Pos => &config.topics.pos,
+        Channel::Web => &config.topics.web,
+        Channel::Social => &config.topics.social,
+    }
+}
+
+/// Every topic kindred uses. The profile topic is compacted: downstream
+/// consumers that read it from the start converge to one record per profile.
+pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
+    let t = &config.topics;
+    let spec = |name: &str, config: Vec<(String, String)>| TopicSpec {
+        name: name.to_string(),
+        partitions: t.partitions,
+        replication_factor: t.replication_factor,
+        config,
+    };
+    vec![
+        spec(&t.pos, vec![]),
+        spec(&t.web, vec![]),
+        spec(&t.social, vec![]),
+        spec(&t.canonical, vec![]),
+        spec(
+            &t.profiles,
+            vec![
+                ("cleanup.policy".into(), "compact".into()),
+                ("min.compaction.lag.ms".into(), "60000".into()),
+            ],
+        ),
+        spec(&t.dead_letter, vec![("retention.ms".into(), "2592000000".into())]),
+    ]
+}

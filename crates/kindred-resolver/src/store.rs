@@ -1,0 +1,254 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use kindred_model::{GoldenRecord, Identifier};
+use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, DB};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Column families, one per access path.
+pub(crate) mod cf {
+    /// `kind:value` of a normalized identifier -> profile id.
+    pub const IDENTIFIERS: &str = "identifiers";
+    /// profile id -> golden record.
+    pub const PROFILES: &str = "profiles";
+    /// source event id -> profile id it was applied to (de-duplication).
+    pub const EVENTS: &str = "events";
+    /// absorbed profile id -> survivor profile id.
+    pub const REDIRECTS: &str = "redirects";
+    /// counters and the source offsets the state reflects.
+    pub const META: &str = "meta";
+    pub const ALL: [&str; 5] = [IDENTIFIERS, PROFILES, EVENTS, REDIRECTS, META];
+}
+
+pub(crate) const NEXT_PROFILE_SEQ: &[u8] = b"next_profile_seq";
+const OFFSET_PREFIX: &[u8] = b"offset\x00";
+
+/// Everything that can go wrong with the store. Each says which store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the resolver store at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rocksdb::Error,
+    },
+    #[error("resolver store I/O failed: {0}")]
+    Io(#[from] rocksdb::Error),
+    #[error("resolver store holds a corrupt {what} under key {key:?}: {message}")]
+    Corrupt {
+        what: &'static str,
+        key: String,
+        message: String,
+    },
+    #[error("redirect chain from profile {0} does not end (cycle in the redirects column family)")]
+    RedirectCycle(String),
+}
+
+/// A position in a source topic: the next offset to read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourceOffset {
+    pub topic: String,
+    pub partition: i32,
+    /// The next offset to consume (last processed + 1).
+    pub next_offset: i64,
+}
+
+/// Counts for the demo summary and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub profiles: u64,
+    pub identifiers: u64,
+    pub events: u64,
+    pub redirects: u64,
+}
+
+/// The golden-record store: RocksDB with one column family per access path.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let cfs = cf::ALL.map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, &path, cfs).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Store { db, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn get_raw(&self, family: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.handle(family), key)?)
+    }
+
+    pub(crate) fn get_json<T: DeserializeOwned>(
+        &self,
+        family: &'static str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.get_raw(family, key.as_bytes())?
+            .map(|bytes| decode(family, key, &bytes))
+            .transpose()
+    }
+
+    pub(crate) fn get_string(&self, family: &'static str, key: &str) -> Result<Option<String>, StoreError> {
+        self.get_raw(family, key.as_bytes())?
+            .map(|bytes| {
+                String::from_utf8(bytes).map_err(|e| StoreError::Corrupt {
+                    what: family,
+                    key: key.to_string(),
+                    message: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    fn handle(&self, family: &str) -> &rocksdb::ColumnFamily {
+        // Every family in cf::ALL is created by `open`, the only constructor.
+        self.db
+            .cf_handle(family)
+            .unwrap_or_else(|| unreachable!("column family {family} is created on open"))
+    }
+
+    pub(crate) fn put(&self, batch: &mut WriteBatch, family: &str, key: &[u8], value: &[u8]) {
+        batch.put_cf(self.handle(family), key, value);
+    }
+
+    pub(crate) fn delete(&self, batch: &mut WriteBatch, family: &str, key: &[u8]) {
+        batch.delete_cf(self.handle(family), key);
+    }
+
+    pub(crate) fn put_offset(&self, batch: &mut WriteBatch, offset: &SourceOffset) {
+        let key = offset_key(&offset.topic, offset.partition);
+        self.put(batch, cf::META, &key, &offset.next_offset.to_be_bytes());
+    }
+
+    pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        Ok(self.db.write(batch)?)
+    }
+
+    /// The golden record of `profile_id`, following redirects of absorbed ids.
+    pub fn profile(&self, profile_id: &str) -> Result<Option<GoldenRecord>, StoreError> {
+        let id = self.resolve_redirects(profile_id)?;
+        self.get_json(cf::PROFILES, &id)
+    }
+
+    /// The current profile id for an id that may have been absorbed.
+    pub fn resolve_redirects(&self, profile_id: &str) -> Result<String, StoreError> {
+        let mut id = profile_id.to_string();
+        for _ in 0..64 {
+            match self.get_string(cf::REDIRECTS, &id)? {
+                Some(next) => id = next,
+                None => return Ok(id),
+            }
+        }
+        Err(StoreError::RedirectCycle(profile_id.to_string()))
+    }
+
+    /// The profile an identifier belongs to, if any.
+    pub fn lookup(&self, identifier: &Identifier) -> Result<Option<GoldenRecord>, StoreError> {
+        match self.get_string(cf::IDENTIFIERS, &identifier.key())? {
+            Some(id) => self.profile(&id),
+            None => Ok(None),
+        }
+    }
+
+    /// The profile an applied source event now belongs to (following merges).
+    pub fn profile_of_event(&self, event_id: &str) -> Result<Option<String>, StoreError> {
+        self.get_string(cf::EVENTS, event_id)?
+            .map(|id| self.resolve_redirects(&id))
+            .transpose()
+    }
+
+    /// Every golden record, in profile id order.
+    pub fn profiles(&self) -> impl Iterator<Item = Result<GoldenRecord, StoreError>> + '_ {
+        self.db
+            .iterator_cf(self.handle(cf::PROFILES), IteratorMode::Start)
+            .map(|item| {
+                let (key, value) = item?;
+                decode(cf::PROFILES, &String::from_utf8_lossy(&key), &value)
+            })
+    }
+
+    /// The source offsets the committed state reflects, per topic and partition.
+    pub fn offsets(&self) -> Result<BTreeMap<(String, i32), i64>, StoreError> {
+        let mut out = BTreeMap::new();
+        let iter = self.db.iterator_cf(
+            self.handle(cf::META),
+            IteratorMode::From(OFFSET_PREFIX, Direction::Forward),
+        );
+        for item in iter {
+            let (key, value) = item?;
+            let Some(rest) = key.strip_prefix(OFFSET_PREFIX) else {
+                break;
+            };
+            let corrupt = |message: &str| StoreError::Corrupt {
+                what: "offset",
+                key: String::from_utf8_lossy(&key).into_owned(),
+                message: message.to_string(),
+            };
+            let (topic, partition) = rest
+                .split_last_chunk::<4>()
+                .ok_or_else(|| corrupt("key too short"))?;
+            let topic = topic.strip_suffix(b"\x00").ok_or_else(|| corrupt("no separator"))?;
+            let value: [u8; 8] = value.as_ref().try_into().map_err(|_| corrupt("value is not 8 bytes"))?;
+            out.insert(
+                (String::from_utf8_lossy(topic).into_owned(), i32::from_be_bytes(*partition)),
+                i64::from_be_bytes(value),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Counts of what the store holds (a full scan: for the demo, tools and tests).
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        let count = |family: &str| -> Result<u64, StoreError> {
+            let mut n = 0;
+            for item in self.db.iterator_cf(self.handle(family), IteratorMode::Start) {
+                item?;
+                n += 1;
+            }
+            Ok(n)
+        };
+        Ok(StoreStats {
+            profiles: count(cf::PROFILES)?,
+            identifiers: count(cf::IDENTIFIERS)?,
+            events: count(cf::EVENTS)?,
+            redirects: count(cf::REDIRECTS)?,
+        })
+    }
+}
+
+fn offset_key(topic: &str, partition: i32) -> Vec<u8> {
+    let mut key = OFFSET_PREFIX.to_vec();
+    key.extend_from_slice(topic.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&partition.to_be_bytes());
+    key
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing our own plain structs to JSON cannot fail (no maps with
+    // non-string keys, no custom serializers).
+    serde_json::to_vec(value).unwrap_or_else(|e| unreachable!("golden record serializes: {e}"))
+}
+
+fn decode<T: DeserializeOwned>(family: &'static str, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        what: family,
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}

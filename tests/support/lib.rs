@@ -1,0 +1,126 @@
+//! Shared harness of the end-to-end tests: a real broker (started by
+//! `deploy/local/kafka.sh start`), isolated topic names per test, and
+//! helpers to produce raw messages and read topics back.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use kindred_config::Config;
+use kindred_kafka::rdkafka::consumer::{Consumer, StreamConsumer};
+use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
+use kindred_kafka::rdkafka::ClientConfig;
+use kindred_kafka::{ensure_topics, OutRecord, Producer};
+use kindred_pipeline::services::kafka_settings;
+
+/// The broker the tests use: `KINDRED_TEST_BROKERS`, or the local script's default.
+pub fn brokers() -> String {
+    std::env::var("KINDRED_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// A configuration whose topics, consumer groups and store are this test's
+/// alone, so tests can share one broker and run in parallel.
+pub fn isolated_config(test: &str, data_dir: &std::path::Path) -> Config {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let run = format!("{test}-{}-{nanos}", std::process::id());
+    let mut c = Config::default();
+    c.kafka.brokers = brokers();
+    c.kafka.group_prefix = format!("kindred-test.{run}");
+    for topic in [
+        &mut c.topics.pos,
+        &mut c.topics.web,
+        &mut c.topics.social,
+        &mut c.topics.canonical,
+        &mut c.topics.profiles,
+        &mut c.topics.dead_letter,
+    ] {
+        *topic = format!("{topic}.{run}");
+    }
+    c.resolver.data_dir = data_dir.to_path_buf();
+    c.http.listen = "127.0.0.1:0".into();
+    c.ingest.batch_linger_ms = 20;
+    c.resolver.batch_linger_ms = 20;
+    c
+}
+
+/// Creates the configuration's topics, failing with a hint when no broker answers.
+pub async fn create_topics(config: &Config) -> anyhow::Result<()> {
+    let settings = kafka_settings(config);
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        ensure_topics(&settings, &kindred_pipeline::topics::all_topics(config)),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "no Kafka broker answered at {} within 60 s: start one with `deploy/local/kafka.sh start`",
+            config.kafka.brokers
+        )
+    })??;
+    Ok(())
+}
+
+/// Produces `payload` to `topic` and returns (partition, offset).
+pub async fn produce(config: &Config, topic: &str, key: &str, payload: Vec<u8>) -> anyhow::Result<(i32, i64)> {
+    let producer = Producer::new(&kafka_settings(config))?;
+    Ok(producer
+        .send(&OutRecord {
+            topic: topic.into(),
+            key: Some(key.as_bytes().to_vec()),
+            payload,
+            headers: vec![],
+        })
+        .await?)
+}
+
+/// Reads `topic` from the beginning until `done` holds for what was read, or
+/// fails after `timeout` with what it had.
+pub async fn read_until(
+    config: &Config,
+    topic: &str,
+    timeout: Duration,
+    mut done: impl FnMut(&[OwnedMessage]) -> bool,
+) -> anyhow::Result<Vec<OwnedMessage>> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", format!("{}.reader.{topic}", config.kafka.group_prefix))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .create()?;
+    consumer.subscribe(&[topic])?;
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    loop {
+        if done(&out) {
+            return Ok(out);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!("timed out after {timeout:?} reading {topic}: {} messages read", out.len());
+        }
+        if let Ok(m) = tokio::time::timeout(left.min(Duration::from_millis(500)), consumer.recv()).await {
+            out.push(m?.detach());
+        }
+    }
+}
+
+/// A message's headers as text.
+pub fn headers(message: &OwnedMessage) -> BTreeMap<String, String> {
+    message
+        .headers()
+        .map(|h| {
+            h.iter()
+                .map(|h| {
+                    (
+                        h.key.to_string(),
+                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
