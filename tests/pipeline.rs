@@ -15,7 +15,14 @@ use kindred_suite::{create_topics, headers, isolated_config, produce, read_until
 
 const T0: i64 = 1_735_689_600_000;
 
-fn pos(id: &str, member: Option<&str>, phone: Option<&str>, name: Option<&str>, t: i64, points: i64) -> RawEvent {
+fn pos(
+    id: &str,
+    member: Option<&str>,
+    phone: Option<&str>,
+    name: Option<&str>,
+    t: i64,
+    points: i64,
+) -> RawEvent {
     RawEvent::Pos(PosTransaction {
         transaction_id: id.into(),
         store_id: "S01".into(),
@@ -73,7 +80,11 @@ fn decode_changes(codec: &WireCodec, messages: &[OwnedMessage]) -> Vec<ProfileCh
         .iter()
         .map(|m| {
             codec
-                .decode(Framing::Confluent, SchemaKind::ProfileChange, m.payload().expect("payload"))
+                .decode(
+                    Framing::Confluent,
+                    SchemaKind::ProfileChange,
+                    m.payload().expect("payload"),
+                )
                 .expect("profile topic holds ProfileChange records")
         })
         .collect()
@@ -113,11 +124,35 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     // Person B: one POS event. Person C: web email, then social with that email.
     let phase1 = [
         pos("A-POS-1", Some("m-a001"), None, Some("李伟"), T0, 100),
-        web("A-WEB-1", Some("Li.Wei@QQ.com"), Some("+86 138-0013-8000"), T0 + 1_000),
-        social("A-SOC-1", "oA_openid_1", Some("0086 13800138000"), None, T0 + 2_000),
-        pos("B-POS-1", Some("M-B002"), None, Some("Maria Sentosa"), T0 + 3_000, 40),
+        web(
+            "A-WEB-1",
+            Some("Li.Wei@QQ.com"),
+            Some("+86 138-0013-8000"),
+            T0 + 1_000,
+        ),
+        social(
+            "A-SOC-1",
+            "oA_openid_1",
+            Some("0086 13800138000"),
+            None,
+            T0 + 2_000,
+        ),
+        pos(
+            "B-POS-1",
+            Some("M-B002"),
+            None,
+            Some("Maria Sentosa"),
+            T0 + 3_000,
+            40,
+        ),
         web("C-WEB-1", Some("chen.jing@163.com"), None, T0 + 4_000),
-        social("C-SOC-1", "oC_openid_3", None, Some("CHEN.JING@163.COM"), T0 + 5_000),
+        social(
+            "C-SOC-1",
+            "oC_openid_3",
+            None,
+            Some("CHEN.JING@163.COM"),
+            T0 + 5_000,
+        ),
     ];
     let mut pos_offsets = Vec::new();
     for raw in &phase1 {
@@ -128,7 +163,13 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
         }
     }
     // A corrupt message on the POS topic: not Confluent-framed Avro.
-    let corrupt_at = produce(&config, &config.topics.pos, "garbage", b"garbage, not avro".to_vec()).await?;
+    let corrupt_at = produce(
+        &config,
+        &config.topics.pos,
+        "garbage",
+        b"garbage, not avro".to_vec(),
+    )
+    .await?;
 
     // The services, each as it runs in production, sharing one shutdown signal.
     let shutdown = Shutdown::new();
@@ -174,10 +215,28 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     .await?;
 
     // Phase 2: A pays at the till with card and phone: the two profiles merge.
-    let link = pos("A-POS-2", Some("M-A001"), Some("13800138000"), None, T0 + 10_000, 25);
-    produce(&config, &config.topics.pos, link.source_id(), encode(&codec, &link)).await?;
+    let link = pos(
+        "A-POS-2",
+        Some("M-A001"),
+        Some("13800138000"),
+        None,
+        T0 + 10_000,
+        25,
+    );
+    produce(
+        &config,
+        &config.topics.pos,
+        link.source_id(),
+        encode(&codec, &link),
+    )
+    .await?;
     let expected_sets = {
-        let mut a = vec![a_card.clone(), a_email.clone(), a_phone.clone(), a_social.clone()];
+        let mut a = vec![
+            a_card.clone(),
+            a_email.clone(),
+            a_phone.clone(),
+            a_social.clone(),
+        ];
         a.sort();
         let mut c = vec![c_email.clone(), c_social.clone()];
         c.sort();
@@ -190,22 +249,33 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     let messages = read_until(&config, &config.topics.profiles, timeout, |m| {
         let changes = decode_changes(&codec, m);
         live_identifier_sets(&changes) == expected_sets
-            && changes.iter().any(|c| c.change_type == ChangeType::Superseded)
+            && changes
+                .iter()
+                .any(|c| c.change_type == ChangeType::Superseded)
     })
     .await?;
     let changes = decode_changes(&codec, &messages);
 
     // The merge is explicit: one MERGED change whose survivor is the older
     // profile, and a SUPERSEDED redirect for the absorbed one.
-    let merged: Vec<_> = changes.iter().filter(|c| c.change_type == ChangeType::Merged).collect();
+    let merged: Vec<_> = changes
+        .iter()
+        .filter(|c| c.change_type == ChangeType::Merged)
+        .collect();
     assert_eq!(merged.len(), 1, "{changes:#?}");
     let merged = merged[0];
     assert_eq!(merged.cause_event_id, "pos:A-POS-2");
     assert_eq!(merged.absorbed_ids.len(), 1);
-    let superseded: Vec<_> = changes.iter().filter(|c| c.change_type == ChangeType::Superseded).collect();
+    let superseded: Vec<_> = changes
+        .iter()
+        .filter(|c| c.change_type == ChangeType::Superseded)
+        .collect();
     assert_eq!(superseded.len(), 1, "{changes:#?}");
     assert_eq!(superseded[0].profile_id, merged.absorbed_ids[0]);
-    assert_eq!(superseded[0].superseded_by.as_deref(), Some(merged.profile_id.as_str()));
+    assert_eq!(
+        superseded[0].superseded_by.as_deref(),
+        Some(merged.profile_id.as_str())
+    );
     // Every message of the profile topic is keyed by its profile id.
     for m in &messages {
         let change = &decode_changes(&codec, std::slice::from_ref(m))[0];
@@ -213,28 +283,49 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     }
 
     // The golden records, exactly.
-    let live: Vec<_> = latest(&changes).into_values().filter_map(|c| c.record).collect();
+    let live: Vec<_> = latest(&changes)
+        .into_values()
+        .filter_map(|c| c.record)
+        .collect();
     assert_eq!(live.len(), 3);
-    let a = live.iter().find(|r| r.identifiers.contains(&a_card)).expect("A's profile");
+    let a = live
+        .iter()
+        .find(|r| r.identifiers.contains(&a_card))
+        .expect("A's profile");
     assert_eq!(a.identifiers.len(), 4);
-    assert_eq!(a.channels, vec![Channel::Pos, Channel::Web, Channel::Social]);
+    assert_eq!(
+        a.channels,
+        vec![Channel::Pos, Channel::Web, Channel::Social]
+    );
     assert_eq!(a.event_count, 4);
     assert_eq!(a.points_balance, 125);
     assert_eq!(a.order_count, 2);
     assert_eq!(a.spend_minor.get("CNY"), Some(&20_000));
     assert_eq!(a.full_name.as_ref().map(|n| n.value.as_str()), Some("李伟"));
     assert_eq!((a.first_seen_ms, a.last_seen_ms), (T0, T0 + 10_000));
-    let b = live.iter().find(|r| r.identifiers.contains(&b_card)).expect("B's profile");
+    let b = live
+        .iter()
+        .find(|r| r.identifiers.contains(&b_card))
+        .expect("B's profile");
     assert_eq!((b.event_count, b.points_balance), (1, 40));
-    assert_eq!(b.full_name.as_ref().map(|n| n.value.as_str()), Some("Maria Sentosa"));
-    let c = live.iter().find(|r| r.identifiers.contains(&c_email)).expect("C's profile");
+    assert_eq!(
+        b.full_name.as_ref().map(|n| n.value.as_str()),
+        Some("Maria Sentosa")
+    );
+    let c = live
+        .iter()
+        .find(|r| r.identifiers.contains(&c_email))
+        .expect("C's profile");
     assert_eq!((c.event_count, c.channels.len()), (2, 2));
     // Nothing lost: the 7 good events are all in the golden records.
     assert_eq!(live.iter().map(|r| r.event_count).sum::<i64>(), 7);
 
     // The corrupt message, and only it, is in the dead-letter topic, intact,
     // with where it came from and why.
-    let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| !m.is_empty()).await?;
+    let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
+        !m.is_empty()
+    })
+    .await?;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].payload(), Some(&b"garbage, not avro"[..]));
     let h = headers(&dead[0]);
@@ -244,7 +335,8 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     assert_eq!(h["kindred.dlq.source.offset"], corrupt_at.1.to_string());
     assert_eq!(h["kindred.dlq.service"], "ingest-pos");
     // The canonical topic holds exactly the 7 good events.
-    let canonical = read_until(&config, &config.topics.canonical, timeout, |m| m.len() >= 7).await?;
+    let canonical =
+        read_until(&config, &config.topics.canonical, timeout, |m| m.len() >= 7).await?;
     assert_eq!(canonical.len(), 7);
 
     shutdown.trigger();

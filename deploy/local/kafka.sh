@@ -67,7 +67,7 @@ install() {
 POM
   log "fetching Apache Kafka $KAFKA_VERSION and its runtime dependencies from Maven Central"
   rm -rf "$LIBS.tmp"
-  mvn -B -q -f "$DIST/pom.xml" dependency:copy-dependencies \
+  mvn -B -q -Dstyle.color=never -f "$DIST/pom.xml" dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$LIBS.tmp" \
       || die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
   rm -rf "$LIBS" && mv "$LIBS.tmp" "$LIBS"

@@ -64,7 +64,12 @@ pub async fn create_topics(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Produces `payload` to `topic` and returns (partition, offset).
-pub async fn produce(config: &Config, topic: &str, key: &str, payload: Vec<u8>) -> anyhow::Result<(i32, i64)> {
+pub async fn produce(
+    config: &Config,
+    topic: &str,
+    key: &str,
+    payload: Vec<u8>,
+) -> anyhow::Result<(i32, i64)> {
     let producer = Producer::new(&kafka_settings(config))?;
     Ok(producer
         .send(&OutRecord {
@@ -86,7 +91,10 @@ pub async fn read_until(
 ) -> anyhow::Result<Vec<OwnedMessage>> {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &config.kafka.brokers)
-        .set("group.id", format!("{}.reader.{topic}", config.kafka.group_prefix))
+        .set(
+            "group.id",
+            format!("{}.reader.{topic}", config.kafka.group_prefix),
+        )
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
@@ -100,9 +108,14 @@ pub async fn read_until(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            bail!("timed out after {timeout:?} reading {topic}: {} messages read", out.len());
+            bail!(
+                "timed out after {timeout:?} reading {topic}: {} messages read",
+                out.len()
+            );
         }
-        if let Ok(m) = tokio::time::timeout(left.min(Duration::from_millis(500)), consumer.recv()).await {
+        if let Ok(m) =
+            tokio::time::timeout(left.min(Duration::from_millis(500)), consumer.recv()).await
+        {
             out.push(m?.detach());
         }
     }

@@ -17,7 +17,12 @@ use serde_json::json;
 /// publishes profile change events. Start with `kindred demo`, which needs
 /// no broker.
 #[derive(Parser)]
-#[command(name = "kindred", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "kindred",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 struct Cli {
     /// TOML configuration file. Every key can also be set by environment
     /// variable KINDRED_<SECTION>__<KEY> (e.g. KINDRED_KAFKA__BROKERS).
@@ -130,7 +135,9 @@ fn main() -> anyhow::Result<()> {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KINDRED_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -153,14 +160,19 @@ fn load_config(cli: &Cli, data_dir: Option<&PathBuf>) -> anyhow::Result<Config> 
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Demo { seed, people, data_dir } => {
+        Command::Demo {
+            seed,
+            people,
+            data_dir,
+        } => {
             let opts = demo::DemoOptions {
                 seed: *seed,
                 people: *people,
                 data_dir: data_dir.clone(),
                 ..demo::DemoOptions::default()
             };
-            let report = tokio::task::block_in_place(|| demo::run(&opts)).context("the demo failed")?;
+            let report =
+                tokio::task::block_in_place(|| demo::run(&opts)).context("the demo failed")?;
             print!("{report}");
         }
         Command::Ingest { channel } => {
@@ -176,7 +188,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&cli, data_dir.as_ref())?;
             let ops = Ops::start(&config, "resolve").await?;
             let shutdown = shutdown_on_signals();
-            resolve::run(&config, &ops, shutdown).await.context("the resolver failed")?;
+            resolve::run(&config, &ops, shutdown)
+                .await
+                .context("the resolver failed")?;
         }
         Command::Topics {
             action: TopicsAction::Create,
@@ -187,21 +201,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot create topics on {}", config.kafka.brokers))?;
             for (name, status) in results {
-                println!("{name}: {}", match status {
-                    kindred_kafka::TopicStatus::Created => "created",
-                    kindred_kafka::TopicStatus::AlreadyExisted => "already exists",
-                });
+                println!(
+                    "{name}: {}",
+                    match status {
+                        kindred_kafka::TopicStatus::Created => "created",
+                        kindred_kafka::TopicStatus::AlreadyExisted => "already exists",
+                    }
+                );
             }
         }
         Command::Config {
             action: ConfigAction::Check { file },
         } => {
             let file = file.clone().or_else(|| cli.config.clone());
-            let config = Config::load(file.as_deref(), json!({}))
-                .with_context(|| match &file {
-                    Some(f) => format!("{} is not a valid kindred configuration", f.display()),
-                    None => "the configuration from the environment is not valid".to_string(),
-                })?;
+            let config = Config::load(file.as_deref(), json!({})).with_context(|| match &file {
+                Some(f) => format!("{} is not a valid kindred configuration", f.display()),
+                None => "the configuration from the environment is not valid".to_string(),
+            })?;
             print!("{}", config.to_masked_toml());
         }
     }

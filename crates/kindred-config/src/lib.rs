@@ -15,7 +15,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub kafka: KafkaConfig,
@@ -124,20 +124,6 @@ pub struct HttpConfig {
     pub stall_timeout_secs: u64,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            kafka: KafkaConfig::default(),
-            topics: TopicsConfig::default(),
-            schemas: SchemasConfig::default(),
-            ingest: IngestConfig::default(),
-            resolver: ResolverConfig::default(),
-            normalize: NormalizeConfig::default(),
-            http: HttpConfig::default(),
-        }
-    }
-}
-
 impl Default for KafkaConfig {
     fn default() -> Self {
         KafkaConfig {
@@ -236,7 +222,13 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         let config: Config = figment
-            .merge(Env::prefixed("KINDRED_").split("__"))
+            // Only section-qualified names: KINDRED_CONFIG, KINDRED_LOG and the
+            // scripts' KINDRED_CACHE are not configuration keys.
+            .merge(
+                Env::prefixed("KINDRED_")
+                    .filter(|key| key.as_str().contains("__"))
+                    .split("__"),
+            )
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
@@ -258,7 +250,10 @@ impl Config {
         positive("ingest.batch_size", self.ingest.batch_size)?;
         positive("resolver.batch_size", self.resolver.batch_size)?;
         positive("topics.partitions", self.topics.partitions.max(0) as usize)?;
-        positive("topics.replication_factor", self.topics.replication_factor.max(0) as usize)?;
+        positive(
+            "topics.replication_factor",
+            self.topics.replication_factor.max(0) as usize,
+        )?;
         for (channel, framing) in &self.schemas.framing {
             if !["pos", "web", "social"].contains(&channel.as_str()) {
                 return Err(ConfigError::Value {
@@ -281,15 +276,19 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         for (k, v) in shown.kafka.client.iter_mut() {
-            if ["password", "secret", "key"].iter().any(|s| k.contains(s)) && !k.ends_with(".location") {
+            if ["password", "secret", "key"].iter().any(|s| k.contains(s))
+                && !k.ends_with(".location")
+            {
                 *v = "********".into();
             }
         }
-        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+        toml::to_string_pretty(&shown)
+            .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
 mod tests {
     use super::*;
 
@@ -301,6 +300,7 @@ mod tests {
                 "[kafka]\nbrokers = \"file:9092\"\n[topics]\npos = \"from-file\"\n[kafka.client]\n\"sasl.password\" = \"hunter2\"\n",
             )?;
             jail.set_env("KINDRED_TOPICS__POS", "from-env");
+            jail.set_env("KINDRED_CACHE", "/not/a/config/key");
             let flags = serde_json::json!({"kafka": {"brokers": "flag:9092"}});
             let c = Config::load(Some(Path::new("k.toml")), flags).map_err(|e| e.to_string())?;
             assert_eq!(c.kafka.brokers, "flag:9092");
@@ -324,7 +324,11 @@ mod tests {
 
     #[test]
     fn missing_file_is_an_error() {
-        let err = Config::load(Some(Path::new("/nonexistent/k.toml")), serde_json::json!({})).unwrap_err();
+        let err = Config::load(
+            Some(Path::new("/nonexistent/k.toml")),
+            serde_json::json!({}),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/k.toml"));
     }
 }

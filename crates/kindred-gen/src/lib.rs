@@ -45,10 +45,18 @@ struct Person {
     wechat_openid: String,
 }
 
-const FAMILY: [&str; 12] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙"];
-const GIVEN: [&str; 12] = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军"];
-const LATIN_FIRST: [&str; 8] = ["Maria", "James", "Aiko", "Lucas", "Nadia", "Omar", "Chloe", "Ethan"];
-const LATIN_LAST: [&str; 8] = ["Sentosa", "Smith", "Tanaka", "Silva", "Khan", "Haddad", "Martin", "Lee"];
+const FAMILY: [&str; 12] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙",
+];
+const GIVEN: [&str; 12] = [
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军",
+];
+const LATIN_FIRST: [&str; 8] = [
+    "Maria", "James", "Aiko", "Lucas", "Nadia", "Omar", "Chloe", "Ethan",
+];
+const LATIN_LAST: [&str; 8] = [
+    "Sentosa", "Smith", "Tanaka", "Silva", "Khan", "Haddad", "Martin", "Lee",
+];
 const DOMAINS: [&str; 5] = ["qq.com", "163.com", "gmail.com", "outlook.com", "126.com"];
 
 fn person(rng: &mut ChaCha8Rng, i: u32) -> Person {
@@ -67,9 +75,17 @@ fn person(rng: &mut ChaCha8Rng, i: u32) -> Person {
         )
     };
     // Unique per person by construction (the index is part of each value).
-    let phone = format!("13{}{:08}", rng.random_range(0..10), 10_000_000 + i * 37 % 89_999_999);
+    let phone = format!(
+        "13{}{:08}",
+        rng.random_range(0..10),
+        10_000_000 + i * 37 % 89_999_999
+    );
     Person {
-        email: format!("user{i}.{:04}@{}", rng.random_range(0..10_000), DOMAINS.choose(rng).copied().unwrap_or("qq.com")),
+        email: format!(
+            "user{i}.{:04}@{}",
+            rng.random_range(0..10_000),
+            DOMAINS.choose(rng).copied().unwrap_or("qq.com")
+        ),
         member_card: format!("M{:08}", 10_000 + i),
         wechat_openid: format!("o6_{:08x}{:04x}", i, rng.random_range(0..0xffffu32)),
         name,
@@ -143,7 +159,11 @@ fn web_event(rng: &mut ChaCha8Rng, p: &Person, seq: u64, t: i64) -> WebEvent {
         event_id: format!("W{seq:09}"),
         event_type: if is_order { "order" } else { "page_view" }.into(),
         user_id: Some(format!("u{}", p.member_card.trim_start_matches('M'))),
-        email: Some(if rng.random_bool(0.3) { p.email.to_uppercase() } else { p.email.clone() }),
+        email: Some(if rng.random_bool(0.3) {
+            p.email.to_uppercase()
+        } else {
+            p.email.clone()
+        }),
         phone: rng.random_bool(0.4).then(|| phone_variant(rng, &p.phone)),
         name: rng.random_bool(0.5).then(|| p.name.clone()),
         order_amount_minor: is_order.then(|| rng.random_range(1_000..100_000)),
@@ -180,7 +200,10 @@ mod tests {
             ..GenOptions::default()
         };
         assert_eq!(generate(&opts), generate(&opts));
-        let other = generate(&GenOptions { seed: 7, ..opts.clone() });
+        let other = generate(&GenOptions {
+            seed: 7,
+            ..opts.clone()
+        });
         assert_ne!(generate(&opts), other);
     }
 

@@ -29,19 +29,24 @@ pub async fn ensure_topics(
     settings: &KafkaSettings,
     topics: &[TopicSpec],
 ) -> Result<Vec<(String, TopicStatus)>, KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = settings
-        .client_config(&[])
-        .create()
-        .map_err(|source| KafkaError::Client {
-            what: "admin client",
-            brokers: settings.brokers.clone(),
-            source,
-        })?;
+    let admin: AdminClient<DefaultClientContext> =
+        settings
+            .client_config(&[])
+            .create()
+            .map_err(|source| KafkaError::Client {
+                what: "admin client",
+                brokers: settings.brokers.clone(),
+                source,
+            })?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| {
             t.config.iter().fold(
-                NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(t.replication_factor)),
+                NewTopic::new(
+                    &t.name,
+                    t.partitions,
+                    TopicReplication::Fixed(t.replication_factor),
+                ),
                 |nt, (k, v)| nt.set(k, v),
             )
         })
@@ -55,7 +60,9 @@ pub async fn ensure_topics(
         .into_iter()
         .map(|result| match result {
             Ok(name) => Ok((name, TopicStatus::Created)),
-            Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => Ok((name, TopicStatus::AlreadyExisted)),
+            Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                Ok((name, TopicStatus::AlreadyExisted))
+            }
             Err((topic, code)) => Err(KafkaError::CreateTopic {
                 topic,
                 message: code.to_string(),

@@ -9,7 +9,11 @@ use crate::{KafkaError, KafkaSettings};
 
 /// A consumer in `group_id` subscribed to `topics`, with automatic commits off
 /// and reading from the earliest offset when the group has none.
-pub fn subscribe(settings: &KafkaSettings, group_id: &str, topics: &[&str]) -> Result<StreamConsumer, KafkaError> {
+pub fn subscribe(
+    settings: &KafkaSettings,
+    group_id: &str,
+    topics: &[&str],
+) -> Result<StreamConsumer, KafkaError> {
     let consumer: StreamConsumer = settings
         .client_config(&[
             ("group.id", group_id),
@@ -25,9 +29,10 @@ pub fn subscribe(settings: &KafkaSettings, group_id: &str, topics: &[&str]) -> R
             brokers: settings.brokers.clone(),
             source,
         })?;
-    consumer
-        .subscribe(topics)
-        .map_err(KafkaError::op(format!("subscribe to {}", topics.join(", "))))?;
+    consumer.subscribe(topics).map_err(KafkaError::op(format!(
+        "subscribe to {}",
+        topics.join(", ")
+    )))?;
     Ok(consumer)
 }
 

@@ -33,8 +33,14 @@ impl DeadLetter {
             (Self::REASON.to_string(), self.reason.into_bytes()),
             (Self::MESSAGE.to_string(), self.message.into_bytes()),
             (Self::TOPIC.to_string(), self.source_topic.into_bytes()),
-            (Self::PARTITION.to_string(), self.source_partition.to_string().into_bytes()),
-            (Self::OFFSET.to_string(), self.source_offset.to_string().into_bytes()),
+            (
+                Self::PARTITION.to_string(),
+                self.source_partition.to_string().into_bytes(),
+            ),
+            (
+                Self::OFFSET.to_string(),
+                self.source_offset.to_string().into_bytes(),
+            ),
             (Self::SERVICE.to_string(), self.service.into_bytes()),
         ];
         OutRecord {
@@ -47,7 +53,9 @@ impl DeadLetter {
 
     /// Reads the envelope back from a dead letter's headers; `None` if a
     /// header is missing or malformed.
-    pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Option<Self> {
+    pub fn from_headers<'a>(
+        headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Option<Self> {
         let mut reason = None;
         let mut message = None;
         let mut topic = None;
@@ -91,11 +99,16 @@ mod tests {
             source_offset: 41,
             service: "ingest-pos".into(),
         };
-        let record = dl.clone().into_record("kindred.deadletter", Some(b"k"), b"{bad");
+        let record = dl
+            .clone()
+            .into_record("kindred.deadletter", Some(b"k"), b"{bad");
         assert_eq!(record.payload, b"{bad");
         assert_eq!(record.key.as_deref(), Some(&b"k"[..]));
         let back = DeadLetter::from_headers(
-            record.headers.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
+            record
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice())),
         );
         assert_eq!(back, Some(dl));
     }

@@ -27,7 +27,9 @@ pub enum KafkaError {
 }
 
 impl KafkaError {
-    pub(crate) fn op(operation: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaError {
+    pub(crate) fn op(
+        operation: impl Into<String>,
+    ) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaError {
         let operation = operation.into();
         move |source| KafkaError::Operation { operation, source }
     }

@@ -77,6 +77,8 @@ impl Producer {
 
     /// Waits up to `timeout` for queued records to be delivered.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
-        self.inner.flush(timeout).map_err(KafkaError::op("producer flush"))
+        self.inner
+            .flush(timeout)
+            .map_err(KafkaError::op("producer flush"))
     }
 }

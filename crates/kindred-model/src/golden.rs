@@ -76,7 +76,12 @@ impl GoldenRecord {
             insert_sorted(&mut self.identifiers, id.clone());
         }
         insert_sorted(&mut self.channels, event.channel);
-        if let Some(name) = event.attributes.full_name.as_ref().filter(|n| !n.is_empty()) {
+        if let Some(name) = event
+            .attributes
+            .full_name
+            .as_ref()
+            .filter(|n| !n.is_empty())
+        {
             let candidate = Sourced {
                 value: name.clone(),
                 source: Provenance {
@@ -169,7 +174,10 @@ mod tests {
         let mut backward = GoldenRecord::new("p".into(), &b);
         backward.absorb_event(&a);
         assert_eq!(forward, backward);
-        assert_eq!(forward.full_name.map(|n| n.value).as_deref(), Some("New Name"));
+        assert_eq!(
+            forward.full_name.map(|n| n.value).as_deref(),
+            Some("New Name")
+        );
         assert_eq!(forward.points_balance, 12);
         assert_eq!(forward.spend_minor.get("CNY"), Some(&200));
         assert_eq!((forward.first_seen_ms, forward.last_seen_ms), (10, 20));

@@ -94,7 +94,9 @@ impl FromStr for Identifier {
             ))
         })?;
         if value.is_empty() {
-            return Err(ParseIdentifierError(format!("identifier {s:?} has an empty value")));
+            return Err(ParseIdentifierError(format!(
+                "identifier {s:?} has an empty value"
+            )));
         }
         Ok(Identifier::new(kind.parse()?, value))
     }

@@ -94,7 +94,9 @@ pub fn normalize_email(raw: &str) -> Result<String, Rejected> {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',');
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',');
     if !valid {
         return Err(Rejected::Invalid("email address"));
     }
@@ -117,7 +119,10 @@ pub fn normalize_member_id(raw: &str) -> Result<String, Rejected> {
     if s.is_empty() {
         return Err(Rejected::Empty);
     }
-    if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err(Rejected::Invalid("member id"));
     }
     let significant: Vec<char> = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
@@ -186,7 +191,10 @@ mod tests {
             Ok("maria@example.org")
         );
         assert_eq!(normalize_email(" A@B.CN ").as_deref(), Ok("a@b.cn"));
-        assert_eq!(normalize_email("a@b"), Err(Rejected::Invalid("email address")));
+        assert_eq!(
+            normalize_email("a@b"),
+            Err(Rejected::Invalid("email address"))
+        );
         assert_eq!(normalize_email("test@test.com"), Err(Rejected::Junk));
         assert_eq!(normalize_email("noreply@shop.cn"), Err(Rejected::Junk));
     }

@@ -65,8 +65,12 @@ pub fn event_id(channel: Channel, source_id: &str) -> String {
 type Parts = (i64, Option<String>, Activity);
 
 fn pos(e: &PosTransaction, opts: &NormalizeOptions, ids: &mut IdentifierSet) -> Parts {
-    ids.add(IdentifierKind::MemberId, e.member_card_no.as_deref(), |v| normalize_member_id(v));
-    ids.add(IdentifierKind::Phone, e.phone.as_deref(), |v| normalize_phone(v, opts));
+    ids.add(IdentifierKind::MemberId, e.member_card_no.as_deref(), |v| {
+        normalize_member_id(v)
+    });
+    ids.add(IdentifierKind::Phone, e.phone.as_deref(), |v| {
+        normalize_phone(v, opts)
+    });
     let activity = Activity {
         order_amount_minor: Some(e.amount_minor),
         currency: Some(e.currency.trim().to_ascii_uppercase()),
@@ -78,7 +82,9 @@ fn pos(e: &PosTransaction, opts: &NormalizeOptions, ids: &mut IdentifierSet) -> 
 
 fn web(e: &WebEvent, opts: &NormalizeOptions, ids: &mut IdentifierSet) -> Parts {
     ids.add(IdentifierKind::Email, e.email.as_deref(), normalize_email);
-    ids.add(IdentifierKind::Phone, e.phone.as_deref(), |v| normalize_phone(v, opts));
+    ids.add(IdentifierKind::Phone, e.phone.as_deref(), |v| {
+        normalize_phone(v, opts)
+    });
     let is_order = e.event_type.trim().eq_ignore_ascii_case("order");
     let activity = Activity {
         order_amount_minor: e.order_amount_minor.filter(|_| is_order),
@@ -94,10 +100,14 @@ fn web(e: &WebEvent, opts: &NormalizeOptions, ids: &mut IdentifierSet) -> Parts 
 }
 
 fn social(e: &SocialInteraction, opts: &NormalizeOptions, ids: &mut IdentifierSet) -> Parts {
-    ids.add(IdentifierKind::Social, Some(e.platform_user_id.as_str()), |v| {
-        normalize_social_id(&e.platform, v)
+    ids.add(
+        IdentifierKind::Social,
+        Some(e.platform_user_id.as_str()),
+        |v| normalize_social_id(&e.platform, v),
+    );
+    ids.add(IdentifierKind::Phone, e.phone.as_deref(), |v| {
+        normalize_phone(v, opts)
     });
-    ids.add(IdentifierKind::Phone, e.phone.as_deref(), |v| normalize_phone(v, opts));
     ids.add(IdentifierKind::Email, e.email.as_deref(), normalize_email);
     (e.event_time, None, Activity::default())
 }
@@ -185,6 +195,9 @@ mod tests {
         let e = normalize(&raw, &NormalizeOptions::default());
         assert!(e.identifiers.is_empty());
         assert_eq!(e.dropped_identifiers.len(), 2);
-        assert_eq!(e.activity.order_amount_minor, None, "only orders carry spend");
+        assert_eq!(
+            e.activity.order_amount_minor, None,
+            "only orders carry spend"
+        );
     }
 }

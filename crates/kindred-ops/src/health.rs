@@ -38,7 +38,9 @@ impl Health {
 
     /// Called by the poll loop on every turn.
     pub fn progress(&self) {
-        self.inner.last_progress_ms.store(now_ms(), Ordering::Relaxed);
+        self.inner
+            .last_progress_ms
+            .store(now_ms(), Ordering::Relaxed);
     }
 
     pub fn set_ready(&self, ready: bool) {

@@ -1,5 +1,6 @@
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The metrics of one service, in its own registry (so several services can
@@ -44,7 +45,11 @@ impl Metrics {
                 .unwrap_or_else(|e| unreachable!("metric {name} is registered once: {e}"));
             c
         };
-        let events_consumed = counter("kindred_events_consumed_total", "Messages read from a topic.", &["topic"]);
+        let events_consumed = counter(
+            "kindred_events_consumed_total",
+            "Messages read from a topic.",
+            &["topic"],
+        );
         let events_produced = counter(
             "kindred_events_produced_total",
             "Records written to a topic and acknowledged by the broker.",
@@ -87,19 +92,25 @@ impl Metrics {
         let profiles = IntGauge::new("kindred_profiles", "Golden records in the resolver store.")
             .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
         let build_info = IntGaugeVec::new(
-            Opts::new("kindred_build_info", "Always 1; labels carry the build's version."),
+            Opts::new(
+                "kindred_build_info",
+                "Always 1; labels carry the build's version.",
+            ),
             &["version"],
         )
         .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
-        for c in [Box::new(batch_duration.clone()) as Box<dyn prometheus::core::Collector>,
+        for c in [
+            Box::new(batch_duration.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(profiles.clone()),
-            Box::new(build_info.clone())]
-        {
+            Box::new(build_info.clone()),
+        ] {
             registry
                 .register(c)
                 .unwrap_or_else(|e| unreachable!("metric is registered once: {e}"));
         }
-        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
         #[cfg(target_os = "linux")]
         {
             // Process metrics (RSS, CPU, fds) under the conventional process_ names.
@@ -142,11 +153,21 @@ mod tests {
     fn exposition_has_conventional_names_and_moves() {
         let m = Metrics::new("test");
         m.dead_letters.with_label_values(&["t", "empty"]).inc();
-        m.batch_duration.with_label_values(&["ingest"]).observe(0.01);
+        m.batch_duration
+            .with_label_values(&["ingest"])
+            .observe(0.01);
         let text = m.render();
-        assert!(text.contains("kindred_dead_letters_total{reason=\"empty\",topic=\"t\",service=\"test\"} 1"), "{text}");
+        assert!(
+            text.contains(
+                "kindred_dead_letters_total{reason=\"empty\",topic=\"t\",service=\"test\"} 1"
+            ),
+            "{text}"
+        );
         assert!(text.contains("kindred_build_info"), "{text}");
-        assert!(text.contains("# TYPE kindred_batch_duration_seconds histogram"), "{text}");
+        assert!(
+            text.contains("# TYPE kindred_batch_duration_seconds histogram"),
+            "{text}"
+        );
         assert!(text.contains("process_resident_memory_bytes"), "{text}");
         assert!(!text.contains("kindred_process_"), "{text}");
     }

@@ -82,7 +82,11 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
     // The messages as the channel systems would send them.
     let mut messages: Vec<(Channel, Vec<u8>, Option<u32>)> = Vec::new();
     for g in &generated {
-        messages.push((g.event.channel(), encode_raw(&codec, &g.event)?, Some(g.person)));
+        messages.push((
+            g.event.channel(),
+            encode_raw(&codec, &g.event)?,
+            Some(g.person),
+        ));
     }
     // A redelivery, as at-least-once sources do.
     if let Some(first) = messages.first().cloned() {
@@ -95,7 +99,17 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
 
     let stages: BTreeMap<Channel, IngestStage> = Channel::ALL
         .into_iter()
-        .map(|c| (c, IngestStage::new(c, Framing::Confluent, codec.clone(), NormalizeOptions::default())))
+        .map(|c| {
+            (
+                c,
+                IngestStage::new(
+                    c,
+                    Framing::Confluent,
+                    codec.clone(),
+                    NormalizeOptions::default(),
+                ),
+            )
+        })
         .collect();
     let mut report = DemoReport {
         messages: messages.len() as u64,
@@ -149,7 +163,13 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
 
     // Examples: the profiles seen on the most channels, then most events.
     let mut all: Vec<GoldenRecord> = resolver.store().profiles().collect::<Result<_, _>>()?;
-    all.sort_by_key(|r| (std::cmp::Reverse(r.channels.len()), std::cmp::Reverse(r.event_count), r.profile_id.clone()));
+    all.sort_by_key(|r| {
+        (
+            std::cmp::Reverse(r.channels.len()),
+            std::cmp::Reverse(r.event_count),
+            r.profile_id.clone(),
+        )
+    });
     report.examples = all.into_iter().take(opts.examples).collect();
     report.elapsed = started.elapsed();
     Ok(report)
@@ -157,16 +177,36 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
 
 impl fmt::Display for DemoReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "kindred demo: {} messages through ingest and resolve in {:.2?}", self.messages, self.elapsed)?;
-        let channels: Vec<String> = self.events_by_channel.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        writeln!(
+            f,
+            "kindred demo: {} messages through ingest and resolve in {:.2?}",
+            self.messages, self.elapsed
+        )?;
+        let channels: Vec<String> = self
+            .events_by_channel
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
         writeln!(f, "  events ingested     {}", channels.join(", "))?;
         let dead: u64 = self.dead_letters.values().sum();
-        let reasons: Vec<String> = self.dead_letters.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let reasons: Vec<String> = self
+            .dead_letters
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
         writeln!(f, "  dead letters        {dead} ({})", reasons.join(", "))?;
         writeln!(f, "  duplicates skipped  {}", self.duplicates)?;
-        writeln!(f, "  identifiers dropped {} (invalid or junk)", self.identifiers_dropped)?;
+        writeln!(
+            f,
+            "  identifiers dropped {} (invalid or junk)",
+            self.identifiers_dropped
+        )?;
         writeln!(f, "  true people         {}", self.true_people)?;
-        writeln!(f, "  golden profiles     {} ({} identifiers)", self.profiles, self.identifiers)?;
+        writeln!(
+            f,
+            "  golden profiles     {} ({} identifiers)",
+            self.profiles, self.identifiers
+        )?;
         writeln!(f, "  merges              {}", self.merges)?;
         writeln!(f, "  over-merged         {}", self.over_merged)?;
         writeln!(f, "  store               {}", self.store_path.display())?;
@@ -174,18 +214,33 @@ impl fmt::Display for DemoReport {
             writeln!(f)?;
             writeln!(f, "  profile {} (version {})", r.profile_id, r.version)?;
             if let Some(name) = &r.full_name {
-                writeln!(f, "    name        {} (from {} {})", name.value, name.source.channel, name.source.event_id)?;
+                writeln!(
+                    f,
+                    "    name        {} (from {} {})",
+                    name.value, name.source.channel, name.source.event_id
+                )?;
             }
             let ids: Vec<String> = r.identifiers.iter().map(ToString::to_string).collect();
             writeln!(f, "    identifiers {}", ids.join(", "))?;
             let channels: Vec<&str> = r.channels.iter().map(|c| c.as_str()).collect();
-            writeln!(f, "    channels    {}   events {}   orders {}", channels.join(", "), r.event_count, r.order_count)?;
+            writeln!(
+                f,
+                "    channels    {}   events {}   orders {}",
+                channels.join(", "),
+                r.event_count,
+                r.order_count
+            )?;
             let spend: Vec<String> = r
                 .spend_minor
                 .iter()
                 .map(|(c, m)| format!("{}.{:02} {c}", m / 100, m % 100))
                 .collect();
-            writeln!(f, "    spend       {}   points {}", spend.join(", "), r.points_balance)?;
+            writeln!(
+                f,
+                "    spend       {}   points {}",
+                spend.join(", "),
+                r.points_balance
+            )?;
         }
         Ok(())
     }
@@ -205,8 +260,14 @@ mod tests {
         assert_eq!(report.dead_letters.values().sum::<u64>(), 3, "{report}");
         assert_eq!(report.duplicates, 1, "{report}");
         assert_eq!(report.over_merged, 0, "{report}");
-        assert!(report.profiles >= 60, "every person has a profile: {report}");
-        assert!(report.merges > 0, "some people were linked across channels: {report}");
+        assert!(
+            report.profiles >= 60,
+            "every person has a profile: {report}"
+        );
+        assert!(
+            report.merges > 0,
+            "some people were linked across channels: {report}"
+        );
         assert!(report.examples[0].channels.len() > 1, "{report}");
     }
 }

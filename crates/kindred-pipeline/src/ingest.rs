@@ -15,7 +15,12 @@ pub struct IngestStage {
 }
 
 impl IngestStage {
-    pub fn new(channel: Channel, framing: Framing, codec: Arc<WireCodec>, normalize: NormalizeOptions) -> Self {
+    pub fn new(
+        channel: Channel,
+        framing: Framing,
+        codec: Arc<WireCodec>,
+        normalize: NormalizeOptions,
+    ) -> Self {
         IngestStage {
             channel,
             framing,
@@ -47,16 +52,23 @@ impl IngestStage {
         let kind = self.schema();
         let c = &self.codec;
         Ok(match self.channel {
-            Channel::Pos => RawEvent::Pos(c.decode::<PosTransaction>(self.framing, kind, payload)?),
+            Channel::Pos => {
+                RawEvent::Pos(c.decode::<PosTransaction>(self.framing, kind, payload)?)
+            }
             Channel::Web => RawEvent::Web(c.decode::<WebEvent>(self.framing, kind, payload)?),
-            Channel::Social => RawEvent::Social(c.decode::<SocialInteraction>(self.framing, kind, payload)?),
+            Channel::Social => {
+                RawEvent::Social(c.decode::<SocialInteraction>(self.framing, kind, payload)?)
+            }
         })
     }
 }
 
 /// Encodes a raw record of any channel in the Confluent wire format (used by
 /// the demo, the tests and, later, the generator's Kafka writer).
-pub fn encode_raw(codec: &WireCodec, raw: &RawEvent) -> Result<Vec<u8>, kindred_schema::EncodeError> {
+pub fn encode_raw(
+    codec: &WireCodec,
+    raw: &RawEvent,
+) -> Result<Vec<u8>, kindred_schema::EncodeError> {
     match raw {
         RawEvent::Pos(e) => codec.encode(SchemaKind::PosTransaction, e),
         RawEvent::Web(e) => codec.encode(SchemaKind::WebEvent, e),
@@ -82,7 +94,12 @@ mod tests {
             people: 20,
             ..GenOptions::default()
         }) {
-            let stage = IngestStage::new(g.event.channel(), Framing::Confluent, codec.clone(), NormalizeOptions::default());
+            let stage = IngestStage::new(
+                g.event.channel(),
+                Framing::Confluent,
+                codec.clone(),
+                NormalizeOptions::default(),
+            );
             let bytes = encode_raw(&codec, &g.event).expect("encode");
             let event = stage.process(&bytes).expect("decode");
             assert_eq!(event.channel, g.event.channel());
@@ -98,7 +115,12 @@ mod tests {
             .find(|g| g.event.channel() == Channel::Pos)
             .expect("a POS event");
         let bytes = encode_raw(&codec, &g.event).expect("encode");
-        let web = IngestStage::new(Channel::Web, Framing::Confluent, codec, NormalizeOptions::default());
+        let web = IngestStage::new(
+            Channel::Web,
+            Framing::Confluent,
+            codec,
+            NormalizeOptions::default(),
+        );
         assert_eq!(web.process(&bytes).unwrap_err().kind(), "unexpected_schema");
     }
 
@@ -106,9 +128,18 @@ mod tests {
     fn canonical_events_and_profile_changes_round_trip_through_avro() {
         let codec = codec();
         let g = &generate(&GenOptions::default())[0];
-        let stage = IngestStage::new(g.event.channel(), Framing::Confluent, codec.clone(), NormalizeOptions::default());
-        let event = stage.process(&encode_raw(&codec, &g.event).expect("encode")).expect("decode");
-        let bytes = codec.encode(SchemaKind::CanonicalEvent, &event).expect("encode");
+        let stage = IngestStage::new(
+            g.event.channel(),
+            Framing::Confluent,
+            codec.clone(),
+            NormalizeOptions::default(),
+        );
+        let event = stage
+            .process(&encode_raw(&codec, &g.event).expect("encode"))
+            .expect("decode");
+        let bytes = codec
+            .encode(SchemaKind::CanonicalEvent, &event)
+            .expect("encode");
         let back: CanonicalEvent = codec
             .decode(Framing::Confluent, SchemaKind::CanonicalEvent, &bytes)
             .expect("decode");
@@ -125,7 +156,9 @@ mod tests {
             superseded_by: None,
             record: Some(record),
         };
-        let bytes = codec.encode(SchemaKind::ProfileChange, &change).expect("encode");
+        let bytes = codec
+            .encode(SchemaKind::ProfileChange, &change)
+            .expect("encode");
         let back: ProfileChange = codec
             .decode(Framing::Confluent, SchemaKind::ProfileChange, &bytes)
             .expect("decode");

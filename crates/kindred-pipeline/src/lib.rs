@@ -16,8 +16,8 @@ mod shutdown;
 pub mod topics;
 
 pub use error::PipelineError;
-pub use kindred_model::Channel;
 pub use ingest::IngestStage;
+pub use kindred_model::Channel;
 pub use shutdown::Shutdown;
 
 use kindred_config::Config;

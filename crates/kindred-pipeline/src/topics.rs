@@ -33,6 +33,9 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
                 ("min.compaction.lag.ms".into(), "60000".into()),
             ],
         ),
-        spec(&t.dead_letter, vec![("retention.ms".into(), "2592000000".into())]),
+        spec(
+            &t.dead_letter,
+            vec![("retention.ms".into(), "2592000000".into())],
+        ),
     ]
 }

@@ -69,11 +69,15 @@ impl<'a> BatchView<'a> {
     fn new(store: &'a Store) -> Result<Self, StoreError> {
         let next_seq = match store.get_raw(cf::META, NEXT_PROFILE_SEQ)? {
             Some(bytes) => {
-                let arr: [u8; 8] = bytes.as_slice().try_into().map_err(|_| StoreError::Corrupt {
-                    what: cf::META,
-                    key: "next_profile_seq".into(),
-                    message: format!("expected 8 bytes, found {}", bytes.len()),
-                })?;
+                let arr: [u8; 8] =
+                    bytes
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt {
+                            what: cf::META,
+                            key: "next_profile_seq".into(),
+                            message: format!("expected 8 bytes, found {}", bytes.len()),
+                        })?;
                 u64::from_be_bytes(arr)
             }
             None => 1,
@@ -90,7 +94,11 @@ impl<'a> BatchView<'a> {
     }
 
     fn seen_event(&self, event_id: &str) -> Result<bool, StoreError> {
-        Ok(self.events.contains_key(event_id) || self.store.get_raw(cf::EVENTS, event_id.as_bytes())?.is_some())
+        Ok(self.events.contains_key(event_id)
+            || self
+                .store
+                .get_raw(cf::EVENTS, event_id.as_bytes())?
+                .is_some())
     }
 
     fn owner_of(&self, identifier_key: &str) -> Result<Option<String>, StoreError> {
@@ -135,7 +143,11 @@ impl<'a> BatchView<'a> {
         id
     }
 
-    fn apply_event(&mut self, event: &CanonicalEvent, outcome: &mut BatchOutcome) -> Result<(), StoreError> {
+    fn apply_event(
+        &mut self,
+        event: &CanonicalEvent,
+        outcome: &mut BatchOutcome,
+    ) -> Result<(), StoreError> {
         if self.seen_event(&event.event_id)? {
             outcome.duplicates += 1;
             return Ok(());
@@ -177,7 +189,8 @@ impl<'a> BatchView<'a> {
                 record: None,
             });
             record.absorb_profile(absorbed);
-            self.redirects.insert(absorbed_id.clone(), record.profile_id.clone());
+            self.redirects
+                .insert(absorbed_id.clone(), record.profile_id.clone());
             self.profiles.insert(absorbed_id.clone(), None);
             absorbed_ids.push(absorbed_id);
         }
@@ -185,7 +198,8 @@ impl<'a> BatchView<'a> {
         for id in &event.identifiers {
             self.identifiers.insert(id.key(), record.profile_id.clone());
         }
-        self.events.insert(event.event_id.clone(), record.profile_id.clone());
+        self.events
+            .insert(event.event_id.clone(), record.profile_id.clone());
         record.version += 1;
         let change_type = if absorbed_ids.is_empty() {
             change_type
@@ -201,7 +215,8 @@ impl<'a> BatchView<'a> {
             superseded_by: None,
             record: Some(record.clone()),
         });
-        self.profiles.insert(record.profile_id.clone(), Some(record));
+        self.profiles
+            .insert(record.profile_id.clone(), Some(record));
         Ok(())
     }
 
@@ -209,22 +224,42 @@ impl<'a> BatchView<'a> {
         let mut batch = WriteBatch::default();
         let store = self.store;
         for (key, profile_id) in &self.identifiers {
-            store.put(&mut batch, cf::IDENTIFIERS, key.as_bytes(), profile_id.as_bytes());
+            store.put(
+                &mut batch,
+                cf::IDENTIFIERS,
+                key.as_bytes(),
+                profile_id.as_bytes(),
+            );
         }
         for (profile_id, record) in &self.profiles {
             match record {
-                Some(record) => store.put(&mut batch, cf::PROFILES, profile_id.as_bytes(), &encode(record)),
+                Some(record) => store.put(
+                    &mut batch,
+                    cf::PROFILES,
+                    profile_id.as_bytes(),
+                    &encode(record),
+                ),
                 None => store.delete(&mut batch, cf::PROFILES, profile_id.as_bytes()),
             }
         }
         for (event_id, profile_id) in &self.events {
-            store.put(&mut batch, cf::EVENTS, event_id.as_bytes(), profile_id.as_bytes());
+            store.put(
+                &mut batch,
+                cf::EVENTS,
+                event_id.as_bytes(),
+                profile_id.as_bytes(),
+            );
         }
         for (from, to) in &self.redirects {
             store.put(&mut batch, cf::REDIRECTS, from.as_bytes(), to.as_bytes());
         }
         if self.next_seq_dirty {
-            store.put(&mut batch, cf::META, NEXT_PROFILE_SEQ, &self.next_seq.to_be_bytes());
+            store.put(
+                &mut batch,
+                cf::META,
+                NEXT_PROFILE_SEQ,
+                &self.next_seq.to_be_bytes(),
+            );
         }
         batch
     }
@@ -279,32 +314,52 @@ mod tests {
         let m = id(IdentifierKind::MemberId, "M1");
         let e = id(IdentifierKind::Email, "a@b.cn");
         let p = id(IdentifierKind::Phone, "+8613800138000");
-        r.apply(&[event("pos:1", 1, vec![m.clone()], 10)], &[]).expect("apply");
-        r.apply(&[event("web:1", 2, vec![e.clone()], 0)], &[]).expect("apply");
-        r.apply(&[event("social:1", 3, vec![p.clone()], 0)], &[]).expect("apply");
+        r.apply(&[event("pos:1", 1, vec![m.clone()], 10)], &[])
+            .expect("apply");
+        r.apply(&[event("web:1", 2, vec![e.clone()], 0)], &[])
+            .expect("apply");
+        r.apply(&[event("social:1", 3, vec![p.clone()], 0)], &[])
+            .expect("apply");
         assert_eq!(r.store().stats().expect("stats").profiles, 3);
         // One event carrying all three identifiers glues the three profiles.
         let out = r
-            .apply(&[event("pos:2", 4, vec![m.clone(), e.clone(), p.clone()], 5)], &[])
+            .apply(
+                &[event("pos:2", 4, vec![m.clone(), e.clone(), p.clone()], 5)],
+                &[],
+            )
             .expect("apply");
         assert_eq!(out.absorbed, 2);
         let merged = out.changes.last().expect("a change");
         assert_eq!(merged.change_type, ChangeType::Merged);
         assert_eq!(merged.profile_id, "kp-000000000001");
-        assert_eq!(merged.absorbed_ids, vec!["kp-000000000002", "kp-000000000003"]);
+        assert_eq!(
+            merged.absorbed_ids,
+            vec!["kp-000000000002", "kp-000000000003"]
+        );
         let record = merged.record.as_ref().expect("record");
         assert_eq!(record.points_balance, 15);
         assert_eq!(record.event_count, 4);
-        assert_eq!(clusters(&r), vec![{
-            let mut all = vec![m, e.clone(), p];
-            all.sort();
-            all
-        }]);
+        assert_eq!(
+            clusters(&r),
+            vec![{
+                let mut all = vec![m, e.clone(), p];
+                all.sort();
+                all
+            }]
+        );
         // An absorbed id still finds the person.
-        let via_old = r.store().profile("kp-000000000003").expect("read").expect("found");
+        let via_old = r
+            .store()
+            .profile("kp-000000000003")
+            .expect("read")
+            .expect("found");
         assert_eq!(via_old.profile_id, "kp-000000000001");
         assert_eq!(
-            r.store().lookup(&e).expect("lookup").map(|p| p.profile_id).as_deref(),
+            r.store()
+                .lookup(&e)
+                .expect("lookup")
+                .map(|p| p.profile_id)
+                .as_deref(),
             Some("kp-000000000001")
         );
     }
@@ -333,11 +388,19 @@ mod tests {
         let (_dir, mut r) = resolver();
         let e = event("pos:1", 1, vec![id(IdentifierKind::MemberId, "M1")], 10);
         r.apply(std::slice::from_ref(&e), &[]).expect("apply");
-        let before: Vec<_> = r.store().profiles().collect::<Result<_, _>>().expect("read");
+        let before: Vec<_> = r
+            .store()
+            .profiles()
+            .collect::<Result<_, _>>()
+            .expect("read");
         let out = r.apply(&[e.clone(), e], &[]).expect("apply");
         assert_eq!(out.duplicates, 2);
         assert!(out.changes.is_empty());
-        let after: Vec<_> = r.store().profiles().collect::<Result<_, _>>().expect("read");
+        let after: Vec<_> = r
+            .store()
+            .profiles()
+            .collect::<Result<_, _>>()
+            .expect("read");
         assert_eq!(before, after);
     }
 
@@ -375,11 +438,22 @@ mod tests {
         {
             let mut r = Resolver::new(Store::open(dir.path()).expect("open"));
             let offsets = [
-                SourceOffset { topic: "t".into(), partition: 0, next_offset: 11 },
-                SourceOffset { topic: "t".into(), partition: 2, next_offset: 7 },
+                SourceOffset {
+                    topic: "t".into(),
+                    partition: 0,
+                    next_offset: 11,
+                },
+                SourceOffset {
+                    topic: "t".into(),
+                    partition: 2,
+                    next_offset: 7,
+                },
             ];
-            r.apply(&[event("e", 1, vec![id(IdentifierKind::Email, "a@x.cn")], 0)], &offsets)
-                .expect("apply");
+            r.apply(
+                &[event("e", 1, vec![id(IdentifierKind::Email, "a@x.cn")], 0)],
+                &offsets,
+            )
+            .expect("apply");
         }
         let store = Store::open(dir.path()).expect("reopen");
         let offsets = store.offsets().expect("offsets");

@@ -103,7 +103,11 @@ impl Store {
             .transpose()
     }
 
-    pub(crate) fn get_string(&self, family: &'static str, key: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) fn get_string(
+        &self,
+        family: &'static str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
         self.get_raw(family, key.as_bytes())?
             .map(|bytes| {
                 String::from_utf8(bytes).map_err(|e| StoreError::Corrupt {
@@ -202,10 +206,18 @@ impl Store {
             let (topic, partition) = rest
                 .split_last_chunk::<4>()
                 .ok_or_else(|| corrupt("key too short"))?;
-            let topic = topic.strip_suffix(b"\x00").ok_or_else(|| corrupt("no separator"))?;
-            let value: [u8; 8] = value.as_ref().try_into().map_err(|_| corrupt("value is not 8 bytes"))?;
+            let topic = topic
+                .strip_suffix(b"\x00")
+                .ok_or_else(|| corrupt("no separator"))?;
+            let value: [u8; 8] = value
+                .as_ref()
+                .try_into()
+                .map_err(|_| corrupt("value is not 8 bytes"))?;
             out.insert(
-                (String::from_utf8_lossy(topic).into_owned(), i32::from_be_bytes(*partition)),
+                (
+                    String::from_utf8_lossy(topic).into_owned(),
+                    i32::from_be_bytes(*partition),
+                ),
                 i64::from_be_bytes(value),
             );
         }
@@ -216,7 +228,10 @@ impl Store {
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let count = |family: &str| -> Result<u64, StoreError> {
             let mut n = 0;
-            for item in self.db.iterator_cf(self.handle(family), IteratorMode::Start) {
+            for item in self
+                .db
+                .iterator_cf(self.handle(family), IteratorMode::Start)
+            {
                 item?;
                 n += 1;
             }
@@ -245,7 +260,11 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|e| unreachable!("golden record serializes: {e}"))
 }
 
-fn decode<T: DeserializeOwned>(family: &'static str, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+fn decode<T: DeserializeOwned>(
+    family: &'static str,
+    key: &str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         what: family,
         key: key.to_string(),

@@ -76,7 +76,11 @@ impl WireCodec {
     }
 
     /// Encodes `record` as `kind` in the Confluent wire format.
-    pub fn encode<T: Serialize>(&self, kind: SchemaKind, record: &T) -> Result<Vec<u8>, EncodeError> {
+    pub fn encode<T: Serialize>(
+        &self,
+        kind: SchemaKind,
+        record: &T,
+    ) -> Result<Vec<u8>, EncodeError> {
         let schema = self.catalog.get(kind);
         let fail = |message: String| EncodeError {
             schema: kind.to_string(),
@@ -94,7 +98,11 @@ impl WireCodec {
     }
 
     /// Encodes `record` as JSON (for channels configured with JSON framing).
-    pub fn encode_json<T: Serialize>(&self, kind: SchemaKind, record: &T) -> Result<Vec<u8>, EncodeError> {
+    pub fn encode_json<T: Serialize>(
+        &self,
+        kind: SchemaKind,
+        record: &T,
+    ) -> Result<Vec<u8>, EncodeError> {
         serde_json::to_vec(record).map_err(|e| EncodeError {
             schema: kind.to_string(),
             message: e.to_string(),
@@ -123,7 +131,11 @@ impl WireCodec {
         }
     }
 
-    fn decode_confluent<T: DeserializeOwned>(&self, kind: SchemaKind, bytes: &[u8]) -> Result<T, DecodeError> {
+    fn decode_confluent<T: DeserializeOwned>(
+        &self,
+        kind: SchemaKind,
+        bytes: &[u8],
+    ) -> Result<T, DecodeError> {
         if bytes[0] != MAGIC_BYTE {
             return Err(DecodeError::WrongMagicByte { found: bytes[0] });
         }
@@ -158,7 +170,11 @@ impl WireCodec {
         apache_avro::from_value(&value).map_err(|e| body_error(e.to_string()))
     }
 
-    fn decode_json<T: DeserializeOwned>(&self, kind: SchemaKind, bytes: &[u8]) -> Result<T, DecodeError> {
+    fn decode_json<T: DeserializeOwned>(
+        &self,
+        kind: SchemaKind,
+        bytes: &[u8],
+    ) -> Result<T, DecodeError> {
         let json_error = |message: String| DecodeError::Json {
             schema: kind.to_string(),
             message,
@@ -167,7 +183,8 @@ impl WireCodec {
         // Validate against the Avro schema too, so JSON and Avro channels
         // accept exactly the same records.
         let value: Value = apache_avro::to_value(
-            serde_json::from_slice::<serde_json::Value>(bytes).map_err(|e| json_error(e.to_string()))?,
+            serde_json::from_slice::<serde_json::Value>(bytes)
+                .map_err(|e| json_error(e.to_string()))?,
         )
         .map_err(|e| json_error(e.to_string()))?;
         value
@@ -207,7 +224,9 @@ mod tests {
     #[test]
     fn confluent_round_trip() {
         let c = codec();
-        let bytes = c.encode(SchemaKind::PosTransaction, &pos()).expect("encode");
+        let bytes = c
+            .encode(SchemaKind::PosTransaction, &pos())
+            .expect("encode");
         assert_eq!(&bytes[..5], &[0, 0, 0, 0, 1]);
         let back: PosTransaction = c
             .decode(Framing::Confluent, SchemaKind::PosTransaction, &bytes)
@@ -218,13 +237,19 @@ mod tests {
     #[test]
     fn json_round_trip_and_validation() {
         let c = codec();
-        let bytes = c.encode_json(SchemaKind::PosTransaction, &pos()).expect("encode");
+        let bytes = c
+            .encode_json(SchemaKind::PosTransaction, &pos())
+            .expect("encode");
         let back: PosTransaction = c
             .decode(Framing::Json, SchemaKind::PosTransaction, &bytes)
             .expect("decode");
         assert_eq!(back, pos());
         let err = c
-            .decode::<PosTransaction>(Framing::Json, SchemaKind::PosTransaction, br#"{"transaction_id": 5}"#)
+            .decode::<PosTransaction>(
+                Framing::Json,
+                SchemaKind::PosTransaction,
+                br#"{"transaction_id": 5}"#,
+            )
             .unwrap_err();
         assert_eq!(err.kind(), "invalid_json");
     }
@@ -232,7 +257,9 @@ mod tests {
     #[test]
     fn every_bad_frame_has_its_own_reason() {
         let c = codec().clone();
-        let good = c.encode(SchemaKind::PosTransaction, &pos()).expect("encode");
+        let good = c
+            .encode(SchemaKind::PosTransaction, &pos())
+            .expect("encode");
         let decode = |b: &[u8]| {
             c.decode::<PosTransaction>(Framing::Confluent, SchemaKind::PosTransaction, b)
                 .unwrap_err()

@@ -17,10 +17,20 @@ use crate::topics::raw_topic;
 use crate::{codec_from_config, IngestStage, PipelineError, Shutdown};
 
 /// Runs the ingest service of `channel` until `shutdown`.
-pub async fn run(config: &Config, channel: Channel, ops: &Ops, shutdown: Shutdown) -> Result<(), PipelineError> {
+pub async fn run(
+    config: &Config,
+    channel: Channel,
+    ops: &Ops,
+    shutdown: Shutdown,
+) -> Result<(), PipelineError> {
     let service = format!("ingest-{channel}");
     let codec = Arc::new(codec_from_config(config)?);
-    let framing = match config.schemas.framing.get(channel.as_str()).map(String::as_str) {
+    let framing = match config
+        .schemas
+        .framing
+        .get(channel.as_str())
+        .map(String::as_str)
+    {
         Some("json") => Framing::Json,
         _ => Framing::Confluent,
     };
@@ -50,7 +60,10 @@ pub async fn run(config: &Config, channel: Channel, ops: &Ops, shutdown: Shutdow
         async {
             let mut records = Vec::with_capacity(batch.len());
             for message in &batch {
-                ops.metrics.events_consumed.with_label_values(&[&source]).inc();
+                ops.metrics
+                    .events_consumed
+                    .with_label_values(&[&source])
+                    .inc();
                 let outcome = message
                     .payload()
                     .ok_or(kindred_schema::DecodeError::Empty)
@@ -58,7 +71,10 @@ pub async fn run(config: &Config, channel: Channel, ops: &Ops, shutdown: Shutdow
                 match outcome {
                     Ok(event) => {
                         for dropped in &event.dropped_identifiers {
-                            ops.metrics.identifiers_dropped.with_label_values(&[dropped.kind.as_str()]).inc();
+                            ops.metrics
+                                .identifiers_dropped
+                                .with_label_values(&[dropped.kind.as_str()])
+                                .inc();
                         }
                         records.push(OutRecord {
                             topic: config.topics.canonical.clone(),
@@ -68,14 +84,23 @@ pub async fn run(config: &Config, channel: Channel, ops: &Ops, shutdown: Shutdow
                         });
                     }
                     Err(e) => {
-                        ops.metrics.dead_letters.with_label_values(&[&source, e.kind()]).inc();
+                        ops.metrics
+                            .dead_letters
+                            .with_label_values(&[&source, e.kind()])
+                            .inc();
                         tracing::warn!(
                             reason = e.kind(),
                             partition = message.partition(),
                             offset = message.offset(),
                             "message dead-lettered"
                         );
-                        records.push(dead_letter(&config.topics.dead_letter, &service, message, e.kind(), e.to_string()));
+                        records.push(dead_letter(
+                            &config.topics.dead_letter,
+                            &service,
+                            message,
+                            e.kind(),
+                            e.to_string(),
+                        ));
                     }
                 }
             }

@@ -30,7 +30,8 @@ impl Ops {
     pub async fn start(config: &Config, service: &str) -> Result<Ops, PipelineError> {
         let metrics = Metrics::new(service);
         let health = Health::new(Duration::from_secs(config.http.stall_timeout_secs));
-        let (addr, task) = kindred_ops::serve(&config.http.listen, metrics.clone(), health.clone()).await?;
+        let (addr, task) =
+            kindred_ops::serve(&config.http.listen, metrics.clone(), health.clone()).await?;
         tracing::info!(%addr, service, "serving /metrics, /healthz, /readyz");
         Ok(Ops {
             metrics,
@@ -69,7 +70,10 @@ pub(crate) async fn next_batch(
     loop {
         ops.health.progress();
         if !ops.health.is_ready() {
-            let assigned = consumer.assignment().map(|a| a.count() > 0).unwrap_or(false);
+            let assigned = consumer
+                .assignment()
+                .map(|a| a.count() > 0)
+                .unwrap_or(false);
             ops.health.set_ready(assigned);
         }
         let wait = match deadline {
@@ -114,7 +118,9 @@ pub(crate) async fn next_batch(
 pub(crate) fn next_offsets(batch: &[OwnedMessage]) -> Vec<(String, i32, i64)> {
     let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
     for m in batch {
-        let slot = next.entry((m.topic().to_string(), m.partition())).or_insert(0);
+        let slot = next
+            .entry((m.topic().to_string(), m.partition()))
+            .or_insert(0);
         *slot = (*slot).max(m.offset() + 1);
     }
     next.into_iter().map(|((t, p), o)| (t, p, o)).collect()
@@ -136,7 +142,11 @@ pub(crate) fn dead_letter(
         source_offset: message.offset(),
         service: service.to_string(),
     }
-    .into_record(dlq_topic, message.key(), message.payload().unwrap_or_default())
+    .into_record(
+        dlq_topic,
+        message.key(),
+        message.payload().unwrap_or_default(),
+    )
 }
 
 /// Sends `records` until the broker acknowledged all of them, retrying with
@@ -154,12 +164,18 @@ pub(crate) async fn send_until_acked(
         match producer.send_all(records).await {
             Ok(()) => {
                 for r in records {
-                    ops.metrics.events_produced.with_label_values(&[&r.topic]).inc();
+                    ops.metrics
+                        .events_produced
+                        .with_label_values(&[&r.topic])
+                        .inc();
                 }
                 return true;
             }
             Err(e) => {
-                ops.metrics.component_errors.with_label_values(&["kafka_produce", stage]).inc();
+                ops.metrics
+                    .component_errors
+                    .with_label_values(&["kafka_produce", stage])
+                    .inc();
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "produce failed; retrying the batch");
                 if shutdown.is_triggered() {
                     return false;

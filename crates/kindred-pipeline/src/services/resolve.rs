@@ -26,7 +26,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let codec = codec_from_config(config)?;
     let store = Store::open(&config.resolver.data_dir)?;
     let mut resolver = Resolver::new(store);
-    ops.metrics.profiles.set(resolver.store().stats()?.profiles as i64);
+    ops.metrics
+        .profiles
+        .set(resolver.store().stats()?.profiles as i64);
     let settings = kafka_settings(config);
     let source = config.topics.canonical.clone();
     let group = format!("{}.resolve", config.kafka.group_prefix);
@@ -36,7 +38,14 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     tracing::info!(topic = %source, %group, store = %config.resolver.data_dir.display(), "resolver started");
 
     loop {
-        let batch = next_batch(&consumer, config.resolver.batch_size, linger, &shutdown, ops).await;
+        let batch = next_batch(
+            &consumer,
+            config.resolver.batch_size,
+            linger,
+            &shutdown,
+            ops,
+        )
+        .await;
         if batch.is_empty() {
             break;
         }
@@ -46,7 +55,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             let mut events: Vec<CanonicalEvent> = Vec::with_capacity(batch.len());
             let mut records = Vec::new();
             for message in &batch {
-                ops.metrics.events_consumed.with_label_values(&[&source]).inc();
+                ops.metrics
+                    .events_consumed
+                    .with_label_values(&[&source])
+                    .inc();
                 let decoded = message
                     .payload()
                     .ok_or(kindred_schema::DecodeError::Empty)
@@ -54,8 +66,17 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 match decoded {
                     Ok(event) => events.push(event),
                     Err(e) => {
-                        ops.metrics.dead_letters.with_label_values(&[&source, e.kind()]).inc();
-                        records.push(dead_letter(&config.topics.dead_letter, SERVICE, message, e.kind(), e.to_string()));
+                        ops.metrics
+                            .dead_letters
+                            .with_label_values(&[&source, e.kind()])
+                            .inc();
+                        records.push(dead_letter(
+                            &config.topics.dead_letter,
+                            SERVICE,
+                            message,
+                            e.kind(),
+                            e.to_string(),
+                        ));
                     }
                 }
             }
@@ -72,10 +93,16 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 .profiles
                 .add(outcome.created as i64 - outcome.absorbed as i64);
             if outcome.duplicates > 0 {
-                ops.metrics.duplicate_events.with_label_values(&["all"]).inc_by(outcome.duplicates);
+                ops.metrics
+                    .duplicate_events
+                    .with_label_values(&["all"])
+                    .inc_by(outcome.duplicates);
             }
             for change in &outcome.changes {
-                ops.metrics.profile_changes.with_label_values(&[change.change_type.as_str()]).inc();
+                ops.metrics
+                    .profile_changes
+                    .with_label_values(&[change.change_type.as_str()])
+                    .inc();
                 records.push(OutRecord {
                     topic: config.topics.profiles.clone(),
                     key: Some(change.profile_id.clone().into_bytes()),
@@ -86,7 +113,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             if !send_until_acked(&producer, &records, &shutdown, ops, "resolve").await {
                 return Ok(());
             }
-            let commit: Vec<_> = offsets.into_iter().map(|o| (o.topic, o.partition, o.next_offset)).collect();
+            let commit: Vec<_> = offsets
+                .into_iter()
+                .map(|o| (o.topic, o.partition, o.next_offset))
+                .collect();
             consumer::commit(&consumer, &commit, CommitMode::Async)?;
             ops.metrics
                 .batch_duration

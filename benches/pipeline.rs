@@ -1,0 +1,88 @@
+//! Throughput of the pipeline's CPU stages, without a broker:
+//! - `ingest/<channel>`: Confluent Avro decode + normalize, per event;
+//! - `resolve/apply_1000`: the resolver applying a batch of 1000 canonical
+//!   events (new and returning customers) to a RocksDB store in a temp dir.
+//!
+//! Run: `cargo bench --bench pipeline` (figures go in BENCHMARKS.md).
+
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use kindred_gen::{generate, GenOptions};
+use kindred_model::{CanonicalEvent, Channel};
+use kindred_normalize::{normalize, NormalizeOptions};
+use kindred_pipeline::IngestStage;
+use kindred_resolver::{Resolver, Store};
+use kindred_schema::{Framing, SchemaKind, WireCodec};
+
+fn ingest(c: &mut Criterion) {
+    let codec = Arc::new(WireCodec::with_default_ids().expect("codec"));
+    let events = generate(&GenOptions {
+        people: 2_000,
+        ..GenOptions::default()
+    });
+    let mut group = c.benchmark_group("ingest");
+    for channel in Channel::ALL {
+        let stage = IngestStage::new(
+            channel,
+            Framing::Confluent,
+            codec.clone(),
+            NormalizeOptions::default(),
+        );
+        let messages: Vec<Vec<u8>> = events
+            .iter()
+            .filter(|g| g.event.channel() == channel)
+            .map(|g| match &g.event {
+                kindred_model::raw::RawEvent::Pos(e) => codec.encode(SchemaKind::PosTransaction, e),
+                kindred_model::raw::RawEvent::Web(e) => codec.encode(SchemaKind::WebEvent, e),
+                kindred_model::raw::RawEvent::Social(e) => {
+                    codec.encode(SchemaKind::SocialInteraction, e)
+                }
+            })
+            .collect::<Result<_, _>>()
+            .expect("encode");
+        group.throughput(Throughput::Elements(messages.len() as u64));
+        group.bench_function(channel.as_str(), |b| {
+            b.iter(|| {
+                for m in &messages {
+                    std::hint::black_box(stage.process(m).expect("decodes"));
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+fn resolve(c: &mut Criterion) {
+    let opts = NormalizeOptions::default();
+    let events: Vec<CanonicalEvent> = generate(&GenOptions {
+        people: 400,
+        ..GenOptions::default()
+    })
+    .iter()
+    .map(|g| normalize(&g.event, &opts))
+    .take(1000)
+    .collect();
+    let mut group = c.benchmark_group("resolve");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.sample_size(20);
+    group.bench_function("apply_1000_into_empty_store", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let resolver = Resolver::new(Store::open(dir.path()).expect("store"));
+                (dir, resolver)
+            },
+            |(dir, mut resolver)| {
+                std::hint::black_box(resolver.apply(&events, &[]).expect("apply"));
+                drop(resolver);
+                drop(dir);
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest, resolve);
+criterion_main!(benches);

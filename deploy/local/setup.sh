@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what building and testing kindred needs on a fresh Debian/Ubuntu
+# machine. Idempotent: installs only what is missing, so a second run is quick.
+#
+#   - clang and libclang-dev: RocksDB's Rust bindings are generated with bindgen
+#   - a C/C++ toolchain, pkg-config, OpenSSL and zlib headers: RocksDB and librdkafka are built from source
+#   - Java 17 and Maven: the local Apache Kafka broker (deploy/local/kafka.sh)
+#
+# The Rust toolchain (cargo) must already be installed.
+set -euo pipefail
+
+log() { printf 'setup.sh: %s\n' "$*" >&2; }
+
+packages=(clang libclang-dev build-essential pkg-config libssl-dev zlib1g-dev openjdk-17-jre-headless maven)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# Maven or Java may come from elsewhere than Debian's packages: accept them.
+if command -v mvn >/dev/null; then missing=("${missing[@]/maven}"); fi
+if command -v java >/dev/null && java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then
+  missing=("${missing[@]/openjdk-17-jre-headless}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  log "system packages present"
+fi
+
+command -v cargo >/dev/null || { log "error: cargo not found: install the Rust toolchain (https://rustup.rs)"; exit 1; }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: install prerequisites, install and
+# start the local Apache Kafka broker (unless one already runs), check
+# formatting and lints, run every test, and stop the broker if this script
+# started it. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source deploy/local/env.sh
+
+deploy/local/setup.sh
+deploy/local/kafka.sh install
+
+started_broker=0
+if ! deploy/local/kafka.sh status >/dev/null 2>&1; then
+  deploy/local/kafka.sh start
+  started_broker=1
+fi
+cleanup() {
+  if [ "$started_broker" -eq 1 ]; then deploy/local/kafka.sh stop || true; fi
+}
+trap cleanup EXIT
+
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --all -- --check
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+fi
+cargo test --workspace --all-targets "$@"
