@@ -60,7 +60,7 @@ fn resolve(c: &mut Criterion) {
         ..GenOptions::default()
     })
     .iter()
-    .map(|g| normalize(&g.event, &opts))
+    .filter_map(|g| normalize(&g.event, &opts).ok())
     .take(1000)
     .collect();
     let mut group = c.benchmark_group("resolve");

@@ -6,65 +6,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
-use kindred_model::raw::{PosTransaction, RawEvent, SocialInteraction, WebEvent};
+use kindred_model::raw::RawEvent;
 use kindred_model::{ChangeType, Channel, Identifier, IdentifierKind, ProfileChange};
 use kindred_pipeline::services::{ingest, resolve, Ops};
 use kindred_pipeline::Shutdown;
 use kindred_schema::{Framing, SchemaKind, WireCodec};
+use kindred_suite::raw::{pos, social, web};
 use kindred_suite::{create_topics, headers, isolated_config, produce, read_until};
 
 const T0: i64 = 1_735_689_600_000;
-
-fn pos(
-    id: &str,
-    member: Option<&str>,
-    phone: Option<&str>,
-    name: Option<&str>,
-    t: i64,
-    points: i64,
-) -> RawEvent {
-    RawEvent::Pos(PosTransaction {
-        transaction_id: id.into(),
-        store_id: "S01".into(),
-        terminal_id: "1".into(),
-        receipt_no: format!("R-{id}"),
-        member_card_no: member.map(Into::into),
-        phone: phone.map(Into::into),
-        customer_name: name.map(Into::into),
-        amount_minor: 10_000,
-        currency: "CNY".into(),
-        points_earned: points,
-        points_redeemed: 0,
-        event_time: t,
-    })
-}
-
-fn web(id: &str, email: Option<&str>, phone: Option<&str>, t: i64) -> RawEvent {
-    RawEvent::Web(WebEvent {
-        event_id: id.into(),
-        event_type: "signup".into(),
-        user_id: None,
-        email: email.map(Into::into),
-        phone: phone.map(Into::into),
-        name: None,
-        order_amount_minor: None,
-        currency: None,
-        event_time: t,
-    })
-}
-
-fn social(id: &str, openid: &str, phone: Option<&str>, email: Option<&str>, t: i64) -> RawEvent {
-    RawEvent::Social(SocialInteraction {
-        event_id: id.into(),
-        platform: "WeChat".into(),
-        platform_user_id: openid.into(),
-        handle: None,
-        phone: phone.map(Into::into),
-        email: email.map(Into::into),
-        interaction_type: "follow".into(),
-        event_time: t,
-    })
-}
 
 fn encode(codec: &WireCodec, raw: &RawEvent) -> Vec<u8> {
     let bytes = match raw {
@@ -190,11 +140,11 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     }
 
     // Phase 1 resolved: A is still two profiles (card alone; email+phone+openid).
-    let a_card = id(IdentifierKind::MemberId, "M-A001");
+    let a_card = id(IdentifierKind::MemberId, "MAIN:M-A001");
     let a_email = id(IdentifierKind::Email, "li.wei@qq.com");
     let a_phone = id(IdentifierKind::Phone, "+8613800138000");
     let a_social = id(IdentifierKind::Social, "wechat:oA_openid_1");
-    let b_card = id(IdentifierKind::MemberId, "M-B002");
+    let b_card = id(IdentifierKind::MemberId, "MAIN:M-B002");
     let c_email = id(IdentifierKind::Email, "chen.jing@163.com");
     let c_social = id(IdentifierKind::Social, "wechat:oC_openid_3");
     let phase1_sets = {

@@ -137,3 +137,85 @@ pub fn headers(message: &OwnedMessage) -> BTreeMap<String, String> {
         })
         .unwrap_or_default()
 }
+
+/// Raw channel records for tests, with every optional field empty.
+pub mod raw {
+    use kindred_model::raw::{PosTransaction, RawEvent, SocialInteraction, WebEvent};
+
+    /// A POS receipt of 100.00 CNY.
+    pub fn pos(
+        id: &str,
+        member: Option<&str>,
+        phone: Option<&str>,
+        name: Option<&str>,
+        t: i64,
+        points: i64,
+    ) -> RawEvent {
+        RawEvent::Pos(PosTransaction {
+            transaction_id: id.into(),
+            store_id: "S01".into(),
+            terminal_id: "1".into(),
+            receipt_no: format!("R-{id}"),
+            cashier_id: None,
+            loyalty_program: None,
+            member_card_no: member.map(Into::into),
+            phone: phone.map(Into::into),
+            customer_name: name.map(Into::into),
+            amount_minor: 10_000,
+            currency: "CNY".into(),
+            line_items: vec![],
+            points_earned: points,
+            points_redeemed: 0,
+            payment_type: None,
+            event_time: t,
+        })
+    }
+
+    /// A web-shop signup.
+    pub fn web(id: &str, email: Option<&str>, phone: Option<&str>, t: i64) -> RawEvent {
+        RawEvent::Web(WebEvent {
+            event_id: id.into(),
+            event_type: "signup".into(),
+            user_id: None,
+            anonymous_id: None,
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+            name: None,
+            given_name: None,
+            family_name: None,
+            birthday: None,
+            gender: None,
+            address: None,
+            sku: None,
+            order: None,
+            order_amount_minor: None,
+            currency: None,
+            consents: vec![],
+            event_time: t,
+        })
+    }
+
+    /// A WeChat follow.
+    pub fn social(
+        id: &str,
+        openid: &str,
+        phone: Option<&str>,
+        email: Option<&str>,
+        t: i64,
+    ) -> RawEvent {
+        RawEvent::Social(SocialInteraction {
+            event_id: id.into(),
+            platform: "WeChat".into(),
+            platform_user_id: openid.into(),
+            union_id: None,
+            handle: None,
+            display_name: None,
+            phone: phone.map(Into::into),
+            email: email.map(Into::into),
+            interaction_type: "follow".into(),
+            sku: None,
+            order: None,
+            event_time: t,
+        })
+    }
+}

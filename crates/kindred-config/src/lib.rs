@@ -63,21 +63,18 @@ pub struct TopicsConfig {
     pub replication_factor: i32,
 }
 
-/// `[schemas]`: Confluent schema ids of each schema in `schemas/`, and the
-/// framing of each raw channel.
+/// `[schemas]`: Confluent schema ids of each schema version in `schemas/`,
+/// and the framing of each raw channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SchemasConfig {
-    /// Default 1.
-    pub pos_transaction_id: u32,
-    /// Default 2.
-    pub web_event_id: u32,
-    /// Default 3.
-    pub social_interaction_id: u32,
-    /// Default 4.
-    pub canonical_event_id: u32,
-    /// Default 5.
-    pub profile_change_id: u32,
+    /// Schema version name -> Confluent schema id. Current versions are named
+    /// after their file (`pos_transaction`), released older ones with their
+    /// version (`pos_transaction.v1`). Defaults: pos_transaction 1, web_event 2,
+    /// social_interaction 3, canonical_event 4, profile_change 5,
+    /// pos_transaction.v1 11, web_event.v1 12, social_interaction.v1 13.
+    /// Map them to your schema registry's ids.
+    pub ids: BTreeMap<String, u32>,
     /// Framing per raw channel: `confluent` (Avro) or `json`. Default all `confluent`.
     pub framing: BTreeMap<String, String>,
     /// Messages larger than this go to the dead-letter topic. Default 1048576 (1 MiB).
@@ -110,8 +107,18 @@ pub struct ResolverConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NormalizeConfig {
-    /// Country calling code for national phone numbers. Default `86` (China).
-    pub default_country_code: String,
+    /// ISO 3166 region for national phone numbers (no `+`). Default `CN`.
+    pub default_region: String,
+    /// Loyalty program of member cards whose event names none. Default `MAIN`.
+    pub default_loyalty_program: String,
+    /// How `03/04/1990` is read: `day_first` (3 April) or `month_first`. Default `day_first`.
+    pub date_order: String,
+    /// Match Gmail addresses without dots and `+tags` (and `+tags` at
+    /// Outlook, iCloud, ...). Changes match keys only, never stored values. Default true.
+    pub email_provider_rules: bool,
+    /// Identifiers that must never link anyone, as `kind:normalized-value`,
+    /// e.g. a store's counter phone `phone:+862155550000`. Default empty.
+    pub blocklist: Vec<String>,
 }
 
 /// `[http]`: the /metrics, /healthz, /readyz endpoint.
@@ -152,11 +159,19 @@ impl Default for TopicsConfig {
 impl Default for SchemasConfig {
     fn default() -> Self {
         SchemasConfig {
-            pos_transaction_id: 1,
-            web_event_id: 2,
-            social_interaction_id: 3,
-            canonical_event_id: 4,
-            profile_change_id: 5,
+            ids: [
+                ("pos_transaction", 1),
+                ("web_event", 2),
+                ("social_interaction", 3),
+                ("canonical_event", 4),
+                ("profile_change", 5),
+                ("pos_transaction.v1", 11),
+                ("web_event.v1", 12),
+                ("social_interaction.v1", 13),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
             framing: BTreeMap::new(),
             max_message_bytes: 1 << 20,
         }
@@ -185,7 +200,11 @@ impl Default for ResolverConfig {
 impl Default for NormalizeConfig {
     fn default() -> Self {
         NormalizeConfig {
-            default_country_code: "86".into(),
+            default_region: "CN".into(),
+            default_loyalty_program: "MAIN".into(),
+            date_order: "day_first".into(),
+            email_provider_rules: true,
+            blocklist: Vec::new(),
         }
     }
 }
@@ -254,6 +273,15 @@ impl Config {
             "topics.replication_factor",
             self.topics.replication_factor.max(0) as usize,
         )?;
+        if !["day_first", "month_first"].contains(&self.normalize.date_order.as_str()) {
+            return Err(ConfigError::Value {
+                key: "normalize.date_order",
+                message: format!(
+                    "{:?}: expected \"day_first\" or \"month_first\"",
+                    self.normalize.date_order
+                ),
+            });
+        }
         for (channel, framing) in &self.schemas.framing {
             if !["pos", "web", "social"].contains(&channel.as_str()) {
                 return Err(ConfigError::Value {

@@ -142,32 +142,68 @@ fn pos_event(rng: &mut ChaCha8Rng, p: &Person, seq: u64, t: i64) -> PosTransacti
         store_id: format!("S{:03}", rng.random_range(1..40)),
         terminal_id: rng.random_range(1..6).to_string(),
         receipt_no: format!("R{seq:09}"),
+        cashier_id: Some(format!("C{:02}", rng.random_range(1..20))),
+        loyalty_program: None,
         member_card_no: Some(p.member_card.clone()),
         phone: rng.random_bool(0.5).then(|| phone_variant(rng, &p.phone)),
         customer_name: rng.random_bool(0.6).then(|| p.name.clone()),
         amount_minor: amount,
         currency: "CNY".into(),
+        line_items: vec![kindred_model::LineItem {
+            sku: format!("SKU-{:05}", rng.random_range(0..5_000)),
+            quantity: 1,
+            unit_price_minor: amount,
+        }],
         points_earned: amount / 100,
         points_redeemed: if rng.random_bool(0.1) { 50 } else { 0 },
+        payment_type: ["alipay", "wechat_pay", "bank_card", "cash"]
+            .choose(rng)
+            .map(|s| s.to_string()),
         event_time: t,
     }
 }
 
 fn web_event(rng: &mut ChaCha8Rng, p: &Person, seq: u64, t: i64) -> WebEvent {
     let is_order = rng.random_bool(0.4);
+    let sku = format!("SKU-{:05}", rng.random_range(0..5_000));
+    let order = is_order.then(|| {
+        let total = rng.random_range(1_000..100_000);
+        kindred_model::raw::RawOrder {
+            order_id: format!("O{seq:09}"),
+            total_minor: total,
+            currency: "CNY".into(),
+            lines: vec![kindred_model::LineItem {
+                sku: sku.clone(),
+                quantity: 1,
+                unit_price_minor: total,
+            }],
+            points_earned: total / 100,
+            points_redeemed: 0,
+        }
+    });
+    let email = if rng.random_bool(0.3) {
+        p.email.to_uppercase()
+    } else {
+        p.email.clone()
+    };
     WebEvent {
         event_id: format!("W{seq:09}"),
         event_type: if is_order { "order" } else { "page_view" }.into(),
         user_id: Some(format!("u{}", p.member_card.trim_start_matches('M'))),
-        email: Some(if rng.random_bool(0.3) {
-            p.email.to_uppercase()
-        } else {
-            p.email.clone()
-        }),
+        anonymous_id: None,
+        email: Some(email),
         phone: rng.random_bool(0.4).then(|| phone_variant(rng, &p.phone)),
         name: rng.random_bool(0.5).then(|| p.name.clone()),
-        order_amount_minor: is_order.then(|| rng.random_range(1_000..100_000)),
-        currency: is_order.then(|| "CNY".into()),
+        given_name: None,
+        family_name: None,
+        birthday: None,
+        gender: None,
+        address: None,
+        sku: (!is_order).then_some(sku),
+        order,
+        order_amount_minor: None,
+        currency: None,
+        consents: vec![],
         event_time: t,
     }
 }
@@ -177,7 +213,9 @@ fn social_event(rng: &mut ChaCha8Rng, p: &Person, seq: u64, t: i64) -> SocialInt
         event_id: format!("S{seq:09}"),
         platform: "wechat".into(),
         platform_user_id: p.wechat_openid.clone(),
+        union_id: None,
         handle: None,
+        display_name: None,
         phone: rng.random_bool(0.6).then(|| phone_variant(rng, &p.phone)),
         email: rng.random_bool(0.2).then(|| p.email.clone()),
         interaction_type: ["follow", "like", "comment", "message"]
@@ -185,6 +223,8 @@ fn social_event(rng: &mut ChaCha8Rng, p: &Person, seq: u64, t: i64) -> SocialInt
             .copied()
             .unwrap_or("like")
             .into(),
+        sku: None,
+        order: None,
         event_time: t,
     }
 }

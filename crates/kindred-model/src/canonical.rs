@@ -2,6 +2,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::raw::LineItem;
 use crate::Identifier;
 
 /// The source channel an event came from.
@@ -41,27 +42,74 @@ impl std::str::FromStr for Channel {
     }
 }
 
-/// Descriptive attributes an event states about the person.
+/// A normalized postal address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2 code where recognised (`CN`), else as given, upper-cased.
+    pub country: Option<String>,
+}
+
+/// Descriptive attributes an event states about the person, normalized.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attributes {
+    /// NFKC, whitespace folded; Latin names in title case, CJK names intact.
     pub full_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// ISO 8601 date, `YYYY-MM-DD`.
+    pub birthday: Option<String>,
+    /// `female`, `male` or `other`.
+    pub gender: Option<String>,
+    pub address: Option<Address>,
 }
 
-/// What the person did: money spent and loyalty points moved.
+/// An order or receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub order_id: String,
+    /// Total in minor units of `currency`; negative for a refund.
+    pub amount_minor: i64,
+    /// ISO 4217 code, upper-cased.
+    pub currency: String,
+    pub lines: Vec<LineItem>,
+    pub payment_type: Option<String>,
+    pub store_id: Option<String>,
+}
+
+/// What the person did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activity {
-    /// Order value in minor units of `currency` (cents, fen), if the event is an order.
-    pub order_amount_minor: Option<i64>,
-    pub currency: Option<String>,
+    /// The source's event type, lower-case (`purchase`, `page_view`, `follow`, ...).
+    pub event_type: String,
+    pub order: Option<Order>,
     pub points_earned: i64,
     pub points_redeemed: i64,
+    /// Products viewed or added to a cart.
+    pub browsed_skus: Vec<String>,
 }
 
-/// An identifier the normalizer refused to use for linking, and why.
-/// Only the kind is kept: the raw value is personal data and is not needed.
+/// A consent given or withdrawn, as of the event's time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Consent {
+    /// Lower-case purpose, e.g. `marketing`.
+    pub purpose: String,
+    /// Lower-case contact channel, e.g. `email`, `sms`, or `all`.
+    pub channel: String,
+    pub granted: bool,
+}
+
+/// A value the normalizer refused, and why. Only the field name and a
+/// low-cardinality reason are kept: the raw value may be personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DroppedIdentifier {
-    pub kind: crate::IdentifierKind,
+pub struct Dropped {
+    /// `phone`, `email`, `member_id`, `social`, `account`, `device`, `birthday`, `gender`, ...
+    pub field: String,
+    /// `empty`, `invalid`, `junk`, `blocklisted`.
     pub reason: String,
 }
 
@@ -78,5 +126,6 @@ pub struct CanonicalEvent {
     pub identifiers: Vec<Identifier>,
     pub attributes: Attributes,
     pub activity: Activity,
-    pub dropped_identifiers: Vec<DroppedIdentifier>,
+    pub consents: Vec<Consent>,
+    pub dropped: Vec<Dropped>,
 }

@@ -13,16 +13,23 @@ pub enum IdentifierKind {
     Phone,
     /// An email address, trimmed and lower-cased.
     Email,
-    /// A social platform user id, namespaced by platform (`wechat:o6_bmjrPTlm6_2sgVt7hMZOPfL2M`).
+    /// A social platform user id, namespaced by platform (`wechat:o6_bmjrPTlm6_2sgVt7hMZOPfL2M`,
+    /// `wechat-union:oTmHYjg...` for a WeChat unionid).
     Social,
+    /// A web-shop account id, namespaced by shop (`web:u12345`).
+    Account,
+    /// A browser or device id of an anonymous visitor (`web:3f2a...`).
+    Device,
 }
 
 impl IdentifierKind {
-    pub const ALL: [IdentifierKind; 4] = [
+    pub const ALL: [IdentifierKind; 6] = [
         IdentifierKind::MemberId,
         IdentifierKind::Phone,
         IdentifierKind::Email,
         IdentifierKind::Social,
+        IdentifierKind::Account,
+        IdentifierKind::Device,
     ];
 
     /// The short, stable name used in store keys, metrics labels and evidence.
@@ -32,6 +39,8 @@ impl IdentifierKind {
             IdentifierKind::Phone => "phone",
             IdentifierKind::Email => "email",
             IdentifierKind::Social => "social",
+            IdentifierKind::Account => "account",
+            IdentifierKind::Device => "device",
         }
     }
 }
@@ -52,12 +61,18 @@ impl FromStr for IdentifierKind {
     }
 }
 
-/// A typed, normalized identifier. Two identifiers are the same person-link
-/// exactly when kind and value are equal.
+/// A typed, normalized identifier.
+///
+/// `value` is the normalized value as it is stored and shown. `match_key`,
+/// when present, is what linking compares instead: provider rules (such as
+/// ignoring dots and `+tags` in Gmail addresses) change only the match key,
+/// never the stored value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Identifier {
     pub kind: IdentifierKind,
     pub value: String,
+    #[serde(default)]
+    pub match_key: Option<String>,
 }
 
 impl Identifier {
@@ -65,12 +80,23 @@ impl Identifier {
         Identifier {
             kind,
             value: value.into(),
+            match_key: None,
         }
     }
 
-    /// The `kind:value` form used as a store key and on the command line.
+    /// The `kind:value` form, shown to users and accepted on the command line.
     pub fn key(&self) -> String {
         format!("{}:{}", self.kind.as_str(), self.value)
+    }
+
+    /// The `kind:match-key` form that linking compares: two identifiers link
+    /// the same person exactly when their link keys are equal.
+    pub fn link_key(&self) -> String {
+        format!(
+            "{}:{}",
+            self.kind.as_str(),
+            self.match_key.as_deref().unwrap_or(&self.value)
+        )
     }
 }
 
@@ -90,7 +116,7 @@ impl FromStr for Identifier {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (kind, value) = s.split_once(':').ok_or_else(|| {
             ParseIdentifierError(format!(
-                "identifier {s:?} is not of the form kind:value (kinds: member_id, phone, email, social)"
+                "identifier {s:?} is not of the form kind:value (kinds: member_id, phone, email, social, account, device)"
             ))
         })?;
         if value.is_empty() {

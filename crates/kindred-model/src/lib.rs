@@ -14,7 +14,10 @@ mod golden;
 mod identifier;
 pub mod raw;
 
-pub use canonical::{Activity, Attributes, CanonicalEvent, Channel, DroppedIdentifier};
+pub use canonical::{
+    Activity, Address, Attributes, CanonicalEvent, Channel, Consent, Dropped, Order,
+};
 pub use change::{ChangeType, ProfileChange};
 pub use golden::{GoldenRecord, Provenance, Sourced};
 pub use identifier::{Identifier, IdentifierKind, ParseIdentifierError};
+pub use raw::LineItem;

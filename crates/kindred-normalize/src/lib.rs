@@ -1,60 +1,104 @@
 //! Normalization: raw channel records in, canonical events out.
 //!
-//! Every function here is pure and total: it never panics and never fails on
-//! any input. A value that cannot be used for identity is *dropped from
-//! identity* with a recorded reason ([`kindred_model::DroppedIdentifier`]);
-//! the event itself is always kept.
+//! Every function here is pure and total: it never panics, on any input. A
+//! record that cannot be an event at all (no source id, an impossible event
+//! time) is an [`InvalidRecord`], which the ingest service dead-letters. A
+//! value that cannot be used (an invalid phone, a junk email, an impossible
+//! birthday) is *dropped* with a low-cardinality reason
+//! ([`kindred_model::Dropped`]); the event itself is always kept.
 //!
 //! Normalizing an already normalized value changes nothing (idempotence).
 
-mod fields;
+mod address;
+mod date;
+mod email;
+mod ids;
+mod name;
+mod options;
+mod phone;
+mod text;
 
-use kindred_model::raw::{PosTransaction, RawEvent, SocialInteraction, WebEvent};
+use chrono::DateTime;
+use kindred_model::raw::{PosTransaction, RawEvent, RawOrder, SocialInteraction, WebEvent};
 use kindred_model::{
-    Activity, Attributes, CanonicalEvent, Channel, DroppedIdentifier, Identifier, IdentifierKind,
+    Activity, Attributes, CanonicalEvent, Channel, Consent, Dropped, Identifier, IdentifierKind,
+    Order,
 };
 
-pub use fields::{
-    normalize_email, normalize_member_id, normalize_name, normalize_phone, normalize_social_id,
-    Rejected,
+pub use address::{normalize_address, normalize_currency, normalize_gender, normalize_label};
+pub use date::normalize_birthday;
+pub use email::{normalize_email, Email};
+pub use ids::{
+    normalize_member_card, normalize_namespaced_id, normalize_platform, normalize_program,
 };
+pub use name::{names, normalize_name, Names};
+pub use options::{DateOrder, NormalizeOptions};
+pub use phone::normalize_phone;
+pub use text::{fold, Rejected};
 
-/// Settings that change how values are read.
-#[derive(Debug, Clone)]
-pub struct NormalizeOptions {
-    /// Country calling code assumed for national phone numbers without one ("86" for China).
-    pub default_country_code: String,
+/// Event times outside [2000-01-01, 2100-01-01) are not believable.
+const MIN_EVENT_TIME_MS: i64 = 946_684_800_000;
+const MAX_EVENT_TIME_MS: i64 = 4_102_444_800_000;
+
+/// A record that cannot become a canonical event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRecord {
+    #[error("the record has no source event id, so it cannot be de-duplicated")]
+    MissingSourceId,
+    #[error("event time {0} ms is outside 2000-01-01..2100-01-01")]
+    EventTimeOutOfRange(i64),
 }
 
-impl Default for NormalizeOptions {
-    fn default() -> Self {
-        NormalizeOptions {
-            default_country_code: "86".to_string(),
+impl InvalidRecord {
+    /// Stable name for the dead-letter reason.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InvalidRecord::MissingSourceId => "missing_source_id",
+            InvalidRecord::EventTimeOutOfRange(_) => "event_time_out_of_range",
         }
     }
 }
 
 /// Turns a raw record of any channel into a canonical event.
-pub fn normalize(raw: &RawEvent, opts: &NormalizeOptions) -> CanonicalEvent {
-    let mut ids = IdentifierSet::default();
-    let (event_time_ms, full_name, activity) = match raw {
-        RawEvent::Pos(e) => pos(e, opts, &mut ids),
-        RawEvent::Web(e) => web(e, opts, &mut ids),
-        RawEvent::Social(e) => social(e, opts, &mut ids),
+pub fn normalize(raw: &RawEvent, opts: &NormalizeOptions) -> Result<CanonicalEvent, InvalidRecord> {
+    let source_id = fold(raw.source_id());
+    if source_id.is_empty() {
+        return Err(InvalidRecord::MissingSourceId);
+    }
+    let event_time_ms = raw.event_time();
+    if !(MIN_EVENT_TIME_MS..MAX_EVENT_TIME_MS).contains(&event_time_ms) {
+        return Err(InvalidRecord::EventTimeOutOfRange(event_time_ms));
+    }
+    let mut b = Builder {
+        opts,
+        event_time_ms,
+        identifiers: Vec::new(),
+        attributes: Attributes::default(),
+        activity: Activity::default(),
+        consents: Vec::new(),
+        dropped: Vec::new(),
     };
+    match raw {
+        RawEvent::Pos(e) => b.pos(e),
+        RawEvent::Web(e) => b.web(e),
+        RawEvent::Social(e) => b.social(e),
+    }
     let channel = raw.channel();
-    let (identifiers, dropped_identifiers) = ids.finish();
-    CanonicalEvent {
-        event_id: event_id(channel, raw.source_id()),
+    b.identifiers.sort_by_cached_key(Identifier::link_key);
+    b.identifiers.dedup_by(|a, b| a.link_key() == b.link_key());
+    b.identifiers.sort();
+    b.consents.sort();
+    b.consents.dedup();
+    Ok(CanonicalEvent {
+        event_id: event_id(channel, &source_id),
         channel,
         event_time_ms,
-        identifiers,
-        attributes: Attributes {
-            full_name: full_name.and_then(|n| normalize_name(&n)),
-        },
-        activity,
-        dropped_identifiers,
-    }
+        identifiers: b.identifiers,
+        attributes: b.attributes,
+        activity: b.activity,
+        consents: b.consents,
+        dropped: b.dropped,
+    })
 }
 
 /// The stable source event id: `channel:source-id`.
@@ -62,142 +106,217 @@ pub fn event_id(channel: Channel, source_id: &str) -> String {
     format!("{}:{}", channel.as_str(), source_id.trim())
 }
 
-type Parts = (i64, Option<String>, Activity);
-
-fn pos(e: &PosTransaction, opts: &NormalizeOptions, ids: &mut IdentifierSet) -> Parts {
-    ids.add(IdentifierKind::MemberId, e.member_card_no.as_deref(), |v| {
-        normalize_member_id(v)
-    });
-    ids.add(IdentifierKind::Phone, e.phone.as_deref(), |v| {
-        normalize_phone(v, opts)
-    });
-    let activity = Activity {
-        order_amount_minor: Some(e.amount_minor),
-        currency: Some(e.currency.trim().to_ascii_uppercase()),
-        points_earned: e.points_earned,
-        points_redeemed: e.points_redeemed,
-    };
-    (e.event_time, e.customer_name.clone(), activity)
+struct Builder<'a> {
+    opts: &'a NormalizeOptions,
+    event_time_ms: i64,
+    identifiers: Vec<Identifier>,
+    attributes: Attributes,
+    activity: Activity,
+    consents: Vec<Consent>,
+    dropped: Vec<Dropped>,
 }
 
-fn web(e: &WebEvent, opts: &NormalizeOptions, ids: &mut IdentifierSet) -> Parts {
-    ids.add(IdentifierKind::Email, e.email.as_deref(), normalize_email);
-    ids.add(IdentifierKind::Phone, e.phone.as_deref(), |v| {
-        normalize_phone(v, opts)
-    });
-    let is_order = e.event_type.trim().eq_ignore_ascii_case("order");
-    let activity = Activity {
-        order_amount_minor: e.order_amount_minor.filter(|_| is_order),
-        currency: e
-            .currency
-            .as_deref()
-            .filter(|_| is_order)
-            .map(|c| c.trim().to_ascii_uppercase()),
-        points_earned: 0,
-        points_redeemed: 0,
-    };
-    (e.event_time, e.name.clone(), activity)
-}
-
-fn social(e: &SocialInteraction, opts: &NormalizeOptions, ids: &mut IdentifierSet) -> Parts {
-    ids.add(
-        IdentifierKind::Social,
-        Some(e.platform_user_id.as_str()),
-        |v| normalize_social_id(&e.platform, v),
-    );
-    ids.add(IdentifierKind::Phone, e.phone.as_deref(), |v| {
-        normalize_phone(v, opts)
-    });
-    ids.add(IdentifierKind::Email, e.email.as_deref(), normalize_email);
-    (e.event_time, None, Activity::default())
-}
-
-/// Collects identifiers, sorted and de-duplicated, and the reasons for those dropped.
-#[derive(Default)]
-struct IdentifierSet {
-    kept: Vec<Identifier>,
-    dropped: Vec<DroppedIdentifier>,
-}
-
-impl IdentifierSet {
-    fn add(
-        &mut self,
-        kind: IdentifierKind,
-        raw: Option<&str>,
-        normalize: impl FnOnce(&str) -> Result<String, Rejected>,
-    ) {
-        let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-            return;
-        };
-        match normalize(raw) {
-            Ok(value) => self.kept.push(Identifier::new(kind, value)),
-            Err(rejected) => self.dropped.push(DroppedIdentifier {
-                kind,
-                reason: rejected.to_string(),
-            }),
+impl Builder<'_> {
+    fn drop(&mut self, field: &str, reason: Rejected) {
+        if reason != Rejected::Empty {
+            self.dropped.push(Dropped {
+                field: field.to_string(),
+                reason: reason.as_str().to_string(),
+            });
         }
     }
 
-    fn finish(mut self) -> (Vec<Identifier>, Vec<DroppedIdentifier>) {
-        self.kept.sort();
-        self.kept.dedup();
-        (self.kept, self.dropped)
+    fn identifier(
+        &mut self,
+        kind: IdentifierKind,
+        normalized: Result<(String, Option<String>), Rejected>,
+    ) {
+        let checked = normalized.and_then(|(value, match_key)| {
+            let id = Identifier {
+                kind,
+                value,
+                match_key,
+            };
+            if self.opts.blocklist.contains(&id.key())
+                || self.opts.blocklist.contains(&id.link_key())
+            {
+                Err(Rejected::Blocklisted)
+            } else {
+                Ok(id)
+            }
+        });
+        match checked {
+            Ok(id) => self.identifiers.push(id),
+            Err(reason) => self.drop(kind.as_str(), reason),
+        }
+    }
+
+    fn phone(&mut self, raw: Option<&str>) {
+        if let Some(raw) = raw {
+            let n = normalize_phone(raw, self.opts).map(|v| (v, None));
+            self.identifier(IdentifierKind::Phone, n);
+        }
+    }
+
+    fn email(&mut self, raw: Option<&str>) {
+        if let Some(raw) = raw {
+            let n = normalize_email(raw, self.opts.email_provider_rules)
+                .map(|e| (e.value, e.match_key));
+            self.identifier(IdentifierKind::Email, n);
+        }
+    }
+
+    fn namespaced(&mut self, kind: IdentifierKind, namespace: &str, raw: Option<&str>) {
+        if let Some(raw) = raw {
+            let n = normalize_namespaced_id(namespace, raw).map(|v| (v, None));
+            self.identifier(kind, n);
+        }
+    }
+
+    fn names(&mut self, full: Option<&str>, given: Option<&str>, family: Option<&str>) {
+        let (n, dropped) = names(full, given, family);
+        for (field, reason) in dropped {
+            self.drop(field, reason);
+        }
+        self.attributes.full_name = n.full;
+        self.attributes.given_name = n.given;
+        self.attributes.family_name = n.family;
+    }
+
+    fn order(&mut self, raw: &RawOrder, payment_type: Option<&str>, store_id: Option<&str>) {
+        self.activity.points_earned += raw.points_earned;
+        self.activity.points_redeemed += raw.points_redeemed;
+        let currency = normalize_currency(&raw.currency).unwrap_or_else(|| {
+            self.drop("currency", Rejected::Invalid);
+            "XXX".to_string()
+        });
+        self.activity.order = Some(Order {
+            order_id: fold(&raw.order_id),
+            amount_minor: raw.total_minor,
+            currency,
+            lines: raw.lines.clone(),
+            payment_type: payment_type.and_then(normalize_label),
+            store_id: store_id.map(fold).filter(|s| !s.is_empty()),
+        });
+    }
+
+    fn pos(&mut self, e: &PosTransaction) {
+        if let Some(card) = &e.member_card_no {
+            let program = e
+                .loyalty_program
+                .as_deref()
+                .and_then(normalize_program)
+                .unwrap_or_else(|| self.opts.default_loyalty_program.clone());
+            let n = normalize_member_card(card).map(|c| (format!("{program}:{c}"), None));
+            self.identifier(IdentifierKind::MemberId, n);
+        }
+        self.phone(e.phone.as_deref());
+        self.names(e.customer_name.as_deref(), None, None);
+        self.activity.event_type = if e.amount_minor < 0 {
+            "refund"
+        } else {
+            "purchase"
+        }
+        .into();
+        let order = RawOrder {
+            order_id: e.receipt_no.clone(),
+            total_minor: e.amount_minor,
+            currency: e.currency.clone(),
+            lines: e.line_items.clone(),
+            points_earned: e.points_earned,
+            points_redeemed: e.points_redeemed,
+        };
+        self.order(&order, e.payment_type.as_deref(), Some(&e.store_id));
+    }
+
+    fn web(&mut self, e: &WebEvent) {
+        self.namespaced(IdentifierKind::Account, "web", e.user_id.as_deref());
+        self.namespaced(IdentifierKind::Device, "web", e.anonymous_id.as_deref());
+        self.email(e.email.as_deref());
+        self.phone(e.phone.as_deref());
+        self.names(
+            e.name.as_deref(),
+            e.given_name.as_deref(),
+            e.family_name.as_deref(),
+        );
+        let today = DateTime::from_timestamp_millis(self.event_time_ms)
+            .map(|t| t.date_naive())
+            .unwrap_or_default();
+        if let Some(raw) = &e.birthday {
+            match normalize_birthday(raw, self.opts.date_order, today) {
+                Ok(d) => self.attributes.birthday = Some(d),
+                Err(r) => self.drop("birthday", r),
+            }
+        }
+        if let Some(raw) = &e.gender {
+            match normalize_gender(raw) {
+                Ok(g) => self.attributes.gender = Some(g),
+                Err(r) => self.drop("gender", r),
+            }
+        }
+        self.attributes.address = e.address.as_ref().and_then(normalize_address);
+        self.activity.event_type =
+            normalize_label(&e.event_type).unwrap_or_else(|| "unknown".into());
+        self.activity.browsed_skus = e
+            .sku
+            .iter()
+            .map(|s| fold(s))
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(order) = &e.order {
+            self.order(order, None, None);
+        } else if let (Some(total), "order") =
+            (e.order_amount_minor, self.activity.event_type.as_str())
+        {
+            // Producers still on web_event.v1 send the total in the event itself.
+            let legacy = RawOrder {
+                order_id: e.event_id.clone(),
+                total_minor: total,
+                currency: e.currency.clone().unwrap_or_default(),
+                lines: vec![],
+                points_earned: 0,
+                points_redeemed: 0,
+            };
+            self.order(&legacy, None, None);
+        }
+        for c in &e.consents {
+            match (normalize_label(&c.purpose), normalize_label(&c.channel)) {
+                (Some(purpose), Some(channel)) => self.consents.push(Consent {
+                    purpose,
+                    channel,
+                    granted: c.granted,
+                }),
+                _ => self.drop("consent", Rejected::Invalid),
+            }
+        }
+    }
+
+    fn social(&mut self, e: &SocialInteraction) {
+        match normalize_platform(&e.platform) {
+            Some(platform) => {
+                self.namespaced(IdentifierKind::Social, &platform, Some(&e.platform_user_id));
+                let union_ns = format!("{platform}-union");
+                self.namespaced(IdentifierKind::Social, &union_ns, e.union_id.as_deref());
+            }
+            None => self.drop("social", Rejected::Invalid),
+        }
+        self.phone(e.phone.as_deref());
+        self.email(e.email.as_deref());
+        // Display names on social platforms are nicknames, not names: they
+        // are not used for the golden record.
+        self.activity.event_type =
+            normalize_label(&e.interaction_type).unwrap_or_else(|| "unknown".into());
+        self.activity.browsed_skus = e
+            .sku
+            .iter()
+            .map(|s| fold(s))
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(order) = &e.order {
+            self.order(order, None, None);
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pos_event_becomes_canonical() {
-        let raw = RawEvent::Pos(PosTransaction {
-            transaction_id: " T-1 ".into(),
-            store_id: "S1".into(),
-            terminal_id: "2".into(),
-            receipt_no: "9".into(),
-            member_card_no: Some(" m-001 ".into()),
-            phone: Some("138 0013 8000".into()),
-            customer_name: Some("  Li   Wei ".into()),
-            amount_minor: 500,
-            currency: "cny".into(),
-            points_earned: 5,
-            points_redeemed: 1,
-            event_time: 42,
-        });
-        let e = normalize(&raw, &NormalizeOptions::default());
-        assert_eq!(e.event_id, "pos:T-1");
-        assert_eq!(
-            e.identifiers,
-            vec![
-                Identifier::new(IdentifierKind::MemberId, "M-001"),
-                Identifier::new(IdentifierKind::Phone, "+8613800138000"),
-            ]
-        );
-        assert_eq!(e.attributes.full_name.as_deref(), Some("Li Wei"));
-        assert_eq!(e.activity.currency.as_deref(), Some("CNY"));
-        assert!(e.dropped_identifiers.is_empty());
-    }
-
-    #[test]
-    fn junk_identifier_is_dropped_with_reason_and_event_kept() {
-        let raw = RawEvent::Web(WebEvent {
-            event_id: "w1".into(),
-            event_type: "signup".into(),
-            user_id: None,
-            email: Some("test@test.com".into()),
-            phone: Some("12345678901".into()),
-            name: None,
-            order_amount_minor: Some(100),
-            currency: Some("CNY".into()),
-            event_time: 1,
-        });
-        let e = normalize(&raw, &NormalizeOptions::default());
-        assert!(e.identifiers.is_empty());
-        assert_eq!(e.dropped_identifiers.len(), 2);
-        assert_eq!(
-            e.activity.order_amount_minor, None,
-            "only orders carry spend"
-        );
-    }
-}
+mod tests;

@@ -14,8 +14,8 @@ pub struct Metrics {
     pub events_produced: IntCounterVec,
     /// Messages sent to the dead-letter topic, by source topic and reason.
     pub dead_letters: IntCounterVec,
-    /// Identifiers refused for linking, by kind.
-    pub identifiers_dropped: IntCounterVec,
+    /// Values refused by normalization (identifiers and attributes), by field and reason.
+    pub values_dropped: IntCounterVec,
     /// Profile change events, by change type.
     pub profile_changes: IntCounterVec,
     /// Events skipped because their source event id was already applied.
@@ -60,10 +60,10 @@ impl Metrics {
             "Messages sent to the dead-letter topic, by source topic and reason.",
             &["topic", "reason"],
         );
-        let identifiers_dropped = counter(
-            "kindred_identifiers_dropped_total",
-            "Identifiers refused for linking (invalid or junk), by identifier kind.",
-            &["kind"],
+        let values_dropped = counter(
+            "kindred_values_dropped_total",
+            "Values refused by normalization (identifiers and attributes), by field and reason; the event is kept.",
+            &["field", "reason"],
         );
         let profile_changes = counter(
             "kindred_profile_changes_total",
@@ -122,7 +122,7 @@ impl Metrics {
             events_consumed,
             events_produced,
             dead_letters,
-            identifiers_dropped,
+            values_dropped,
             profile_changes,
             duplicate_events,
             component_errors,

@@ -132,7 +132,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         match stages[channel].process(bytes) {
             Ok(event) => {
                 *report.events_by_channel.entry(*channel).or_default() += 1;
-                report.identifiers_dropped += event.dropped_identifiers.len() as u64;
+                report.identifiers_dropped += event.dropped.len() as u64;
                 if let Some(p) = person {
                     truth.insert(event.event_id.clone(), *p);
                 }

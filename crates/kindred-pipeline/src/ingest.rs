@@ -2,8 +2,29 @@ use std::sync::Arc;
 
 use kindred_model::raw::{PosTransaction, RawEvent, SocialInteraction, WebEvent};
 use kindred_model::{CanonicalEvent, Channel};
-use kindred_normalize::{normalize, NormalizeOptions};
+use kindred_normalize::{normalize, InvalidRecord, NormalizeOptions};
 use kindred_schema::{DecodeError, Framing, SchemaKind, WireCodec};
+
+/// Why a raw message cannot become a canonical event: it does not decode,
+/// or it decodes into a record that cannot be an event. Either way it is
+/// dead-lettered with [`Rejection::kind`] as the reason.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Rejection {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Invalid(#[from] InvalidRecord),
+}
+
+impl Rejection {
+    /// Stable, low-cardinality reason name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Rejection::Decode(e) => e.kind(),
+            Rejection::Invalid(e) => e.kind(),
+        }
+    }
+}
 
 /// Decode and normalize for one channel: raw bytes in, canonical event out.
 #[derive(Clone)]
@@ -43,12 +64,13 @@ impl IngestStage {
     }
 
     /// Decodes one message of this channel and normalizes it.
-    pub fn process(&self, payload: &[u8]) -> Result<CanonicalEvent, DecodeError> {
+    pub fn process(&self, payload: &[u8]) -> Result<CanonicalEvent, Rejection> {
         let raw = self.decode(payload)?;
-        Ok(normalize(&raw, &self.normalize))
+        Ok(normalize(&raw, &self.normalize)?)
     }
 
-    fn decode(&self, payload: &[u8]) -> Result<RawEvent, DecodeError> {
+    /// Decodes one message of this channel without normalizing it.
+    pub fn decode(&self, payload: &[u8]) -> Result<RawEvent, DecodeError> {
         let kind = self.schema();
         let c = &self.codec;
         Ok(match self.channel {
@@ -103,7 +125,10 @@ mod tests {
             let bytes = encode_raw(&codec, &g.event).expect("encode");
             let event = stage.process(&bytes).expect("decode");
             assert_eq!(event.channel, g.event.channel());
-            assert!(!event.identifiers.is_empty(), "{event:?}");
+            assert!(
+                !event.identifiers.is_empty() || !event.dropped.is_empty(),
+                "{event:?}"
+            );
         }
     }
 
@@ -147,6 +172,17 @@ mod tests {
 
         let mut record = GoldenRecord::new("kp-1".into(), &event);
         record.spend_minor.insert("EUR".into(), 5);
+        record.consents.insert(
+            "marketing:email".into(),
+            kindred_model::Sourced {
+                value: true,
+                source: kindred_model::Provenance {
+                    channel: Channel::Web,
+                    event_id: "web:1".into(),
+                    event_time_ms: 5,
+                },
+            },
+        );
         let change = ProfileChange {
             profile_id: "kp-1".into(),
             change_type: kindred_model::ChangeType::Merged,

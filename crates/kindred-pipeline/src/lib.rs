@@ -16,24 +16,35 @@ mod shutdown;
 pub mod topics;
 
 pub use error::PipelineError;
-pub use ingest::IngestStage;
+pub use ingest::{encode_raw, IngestStage, Rejection};
 pub use kindred_model::Channel;
 pub use shutdown::Shutdown;
 
 use kindred_config::Config;
-use kindred_schema::{SchemaKind, WireCodec};
+use kindred_normalize::{DateOrder, NormalizeOptions};
+use kindred_schema::WireCodec;
+
+/// Normalization settings from configuration.
+pub fn normalize_options(config: &Config) -> Result<NormalizeOptions, PipelineError> {
+    let n = &config.normalize;
+    Ok(NormalizeOptions {
+        default_region: NormalizeOptions::parse_region(&n.default_region)
+            .map_err(|e| PipelineError::Config(format!("normalize.default_region: {e}")))?,
+        default_loyalty_program: kindred_normalize::normalize_program(&n.default_loyalty_program)
+            .ok_or_else(|| {
+            PipelineError::Config("normalize.default_loyalty_program is empty".into())
+        })?,
+        date_order: match n.date_order.as_str() {
+            "month_first" => DateOrder::MonthFirst,
+            _ => DateOrder::DayFirst,
+        },
+        email_provider_rules: n.email_provider_rules,
+        blocklist: n.blocklist.iter().map(|s| s.trim().to_string()).collect(),
+    })
+}
 
 /// The wire codec with the schema ids and size limit from configuration.
 pub fn codec_from_config(config: &Config) -> Result<WireCodec, PipelineError> {
     let s = &config.schemas;
-    Ok(WireCodec::new(
-        [
-            (SchemaKind::PosTransaction, s.pos_transaction_id),
-            (SchemaKind::WebEvent, s.web_event_id),
-            (SchemaKind::SocialInteraction, s.social_interaction_id),
-            (SchemaKind::CanonicalEvent, s.canonical_event_id),
-            (SchemaKind::ProfileChange, s.profile_change_id),
-        ],
-        s.max_message_bytes,
-    )?)
+    Ok(WireCodec::new(s.ids.clone(), s.max_message_bytes)?)
 }

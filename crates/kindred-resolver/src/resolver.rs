@@ -156,7 +156,7 @@ impl<'a> BatchView<'a> {
         // Profile ids sort by creation, so the first is the oldest: the survivor.
         let mut owners = BTreeSet::new();
         for id in &event.identifiers {
-            if let Some(owner) = self.owner_of(&id.key())? {
+            if let Some(owner) = self.owner_of(&id.link_key())? {
                 owners.insert(owner);
             }
         }
@@ -177,7 +177,8 @@ impl<'a> BatchView<'a> {
         for absorbed_id in owners {
             let absorbed = self.take_profile(&absorbed_id)?;
             for id in &absorbed.identifiers {
-                self.identifiers.insert(id.key(), record.profile_id.clone());
+                self.identifiers
+                    .insert(id.link_key(), record.profile_id.clone());
             }
             outcome.changes.push(ProfileChange {
                 profile_id: absorbed_id.clone(),
@@ -196,7 +197,8 @@ impl<'a> BatchView<'a> {
         }
         outcome.absorbed += absorbed_ids.len() as u64;
         for id in &event.identifiers {
-            self.identifiers.insert(id.key(), record.profile_id.clone());
+            self.identifiers
+                .insert(id.link_key(), record.profile_id.clone());
         }
         self.events
             .insert(event.event_id.clone(), record.profile_id.clone());
@@ -288,7 +290,8 @@ mod tests {
                 points_earned: points,
                 ..Activity::default()
             },
-            dropped_identifiers: vec![],
+            consents: vec![],
+            dropped: vec![],
         }
     }
 

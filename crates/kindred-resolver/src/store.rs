@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// Column families, one per access path.
 pub(crate) mod cf {
-    /// `kind:value` of a normalized identifier -> profile id.
+    /// link key (`kind:match-key`) of a normalized identifier -> profile id.
     pub const IDENTIFIERS: &str = "identifiers";
     /// profile id -> golden record.
     pub const PROFILES: &str = "profiles";
@@ -161,9 +161,9 @@ impl Store {
         Err(StoreError::RedirectCycle(profile_id.to_string()))
     }
 
-    /// The profile an identifier belongs to, if any.
+    /// The profile an identifier belongs to, if any (compared by link key).
     pub fn lookup(&self, identifier: &Identifier) -> Result<Option<GoldenRecord>, StoreError> {
-        match self.get_string(cf::IDENTIFIERS, &identifier.key())? {
+        match self.get_string(cf::IDENTIFIERS, &identifier.link_key())? {
             Some(id) => self.profile(&id),
             None => Ok(None),
         }

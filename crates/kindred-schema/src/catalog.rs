@@ -5,7 +5,7 @@ use apache_avro::Schema;
 
 use crate::SchemaError;
 
-/// Every schema kindred knows, one per file in `schemas/`.
+/// Every record kindred knows, one per current file in `schemas/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SchemaKind {
     PosTransaction,
@@ -14,6 +14,57 @@ pub enum SchemaKind {
     CanonicalEvent,
     ProfileChange,
 }
+
+/// One version of a schema, embedded at build time.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaSource {
+    pub kind: SchemaKind,
+    /// `pos_transaction` for the current version, `pos_transaction.v1` for a released older one.
+    pub name: &'static str,
+    /// The file under `schemas/`.
+    pub file: &'static str,
+    pub text: &'static str,
+}
+
+macro_rules! schema_file {
+    ($kind:ident, $name:literal, $file:literal) => {
+        SchemaSource {
+            kind: SchemaKind::$kind,
+            name: $name,
+            file: $file,
+            text: include_str!(concat!("../../../schemas/", $file)),
+        }
+    };
+}
+
+/// The current version of every schema.
+pub const CURRENT: [SchemaSource; 5] = [
+    schema_file!(PosTransaction, "pos_transaction", "pos_transaction.avsc"),
+    schema_file!(WebEvent, "web_event", "web_event.avsc"),
+    schema_file!(
+        SocialInteraction,
+        "social_interaction",
+        "social_interaction.avsc"
+    ),
+    schema_file!(CanonicalEvent, "canonical_event", "canonical_event.avsc"),
+    schema_file!(ProfileChange, "profile_change", "profile_change.avsc"),
+];
+
+/// Every released older version, kept so that data written with it still
+/// decodes and so that `kindred schemas check` can prove compatibility.
+pub const HISTORY: [SchemaSource; 3] = [
+    schema_file!(
+        PosTransaction,
+        "pos_transaction.v1",
+        "history/pos_transaction.v1.avsc"
+    ),
+    schema_file!(WebEvent, "web_event.v1", "history/web_event.v1.avsc"),
+    schema_file!(
+        SocialInteraction,
+        "social_interaction.v1",
+        "history/social_interaction.v1.avsc"
+    ),
+];
 
 impl SchemaKind {
     pub const ALL: [SchemaKind; 5] = [
@@ -24,31 +75,20 @@ impl SchemaKind {
         SchemaKind::ProfileChange,
     ];
 
-    /// The file in `schemas/` that defines this schema.
+    /// The current schema's source.
+    pub fn current(self) -> &'static SchemaSource {
+        CURRENT
+            .iter()
+            .find(|s| s.kind == self)
+            .unwrap_or_else(|| unreachable!("CURRENT lists every kind"))
+    }
+
+    /// The file in `schemas/` that defines the current version.
     pub fn file_name(self) -> &'static str {
-        match self {
-            SchemaKind::PosTransaction => "pos_transaction.avsc",
-            SchemaKind::WebEvent => "web_event.avsc",
-            SchemaKind::SocialInteraction => "social_interaction.avsc",
-            SchemaKind::CanonicalEvent => "canonical_event.avsc",
-            SchemaKind::ProfileChange => "profile_change.avsc",
-        }
+        self.current().file
     }
 
-    /// The schema text as embedded at build time.
-    pub fn source(self) -> &'static str {
-        match self {
-            SchemaKind::PosTransaction => include_str!("../../../schemas/pos_transaction.avsc"),
-            SchemaKind::WebEvent => include_str!("../../../schemas/web_event.avsc"),
-            SchemaKind::SocialInteraction => {
-                include_str!("../../../schemas/social_interaction.avsc")
-            }
-            SchemaKind::CanonicalEvent => include_str!("../../../schemas/canonical_event.avsc"),
-            SchemaKind::ProfileChange => include_str!("../../../schemas/profile_change.avsc"),
-        }
-    }
-
-    /// The default Confluent schema id (overridable in config).
+    /// The default Confluent schema id of the current version (overridable in config).
     pub fn default_id(self) -> u32 {
         match self {
             SchemaKind::PosTransaction => 1,
@@ -60,36 +100,66 @@ impl SchemaKind {
     }
 }
 
+/// Default Confluent ids of the released older versions (overridable in config).
+pub fn default_history_ids() -> BTreeMap<u32, &'static str> {
+    [
+        (11, "pos_transaction.v1"),
+        (12, "web_event.v1"),
+        (13, "social_interaction.v1"),
+    ]
+    .into()
+}
+
 impl fmt::Display for SchemaKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.file_name())
     }
 }
 
-/// The parsed schemas, each parsed exactly once.
+/// Parses a schema text, naming the file on error.
+pub fn parse(file: &str, text: &str) -> Result<Schema, SchemaError> {
+    Schema::parse_str(text).map_err(|e| SchemaError::Parse {
+        file: file.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Every embedded schema version, each parsed exactly once.
 #[derive(Debug, Clone)]
 pub struct Catalog {
-    schemas: BTreeMap<SchemaKind, Schema>,
+    current: BTreeMap<SchemaKind, Schema>,
+    by_name: BTreeMap<&'static str, (SchemaKind, Schema)>,
 }
 
 impl Catalog {
     /// Parses every embedded schema. Fails only if a file in `schemas/` is
     /// not valid Avro, which a unit test rules out.
     pub fn embedded() -> Result<Self, SchemaError> {
-        let mut schemas = BTreeMap::new();
-        for kind in SchemaKind::ALL {
-            let schema = Schema::parse_str(kind.source()).map_err(|e| SchemaError::Parse {
-                file: kind.file_name().to_string(),
-                message: e.to_string(),
-            })?;
-            schemas.insert(kind, schema);
+        let mut current = BTreeMap::new();
+        let mut by_name = BTreeMap::new();
+        for source in CURRENT.iter().chain(HISTORY.iter()) {
+            let schema = parse(source.file, source.text)?;
+            if CURRENT.iter().any(|c| c.name == source.name) {
+                current.insert(source.kind, schema.clone());
+            }
+            by_name.insert(source.name, (source.kind, schema));
         }
-        Ok(Catalog { schemas })
+        Ok(Catalog { current, by_name })
     }
 
+    /// The current schema of `kind`.
     pub fn get(&self, kind: SchemaKind) -> &Schema {
         // Every kind is inserted by `embedded`, the only constructor.
-        &self.schemas[&kind]
+        &self.current[&kind]
+    }
+
+    /// A schema version by name (`pos_transaction`, `pos_transaction.v1`, ...).
+    pub fn by_name(&self, name: &str) -> Option<(SchemaKind, &Schema)> {
+        self.by_name.get(name).map(|(k, s)| (*k, s))
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.by_name.keys().copied()
     }
 }
 
@@ -102,6 +172,9 @@ mod tests {
         let catalog = Catalog::embedded().expect("schemas/ must hold valid Avro");
         for kind in SchemaKind::ALL {
             assert!(matches!(catalog.get(kind), Schema::Record(_)), "{kind}");
+        }
+        for name in default_history_ids().values() {
+            assert!(catalog.by_name(name).is_some(), "{name}");
         }
     }
 }

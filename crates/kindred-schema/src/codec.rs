@@ -1,10 +1,9 @@
 use std::collections::BTreeMap;
 
-use apache_avro::types::Value;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{Catalog, DecodeError, EncodeError, SchemaError, SchemaKind};
+use crate::{default_history_ids, Catalog, DecodeError, EncodeError, SchemaError, SchemaKind};
 
 /// The first byte of every Confluent-framed message.
 pub const MAGIC_BYTE: u8 = 0;
@@ -21,48 +20,97 @@ pub enum Framing {
     Json,
 }
 
-/// Encodes and decodes kindred's records, with schema ids mapped to the
-/// schemas in `schemas/`. Cheap to share: build once, use everywhere.
+/// A schema a message may have been written with.
+#[derive(Debug, Clone)]
+struct Writer {
+    kind: SchemaKind,
+    name: &'static str,
+    /// `None` for the current version (no resolution needed).
+    older: Option<apache_avro::Schema>,
+}
+
+/// Encodes and decodes kindred's records, with Confluent schema ids mapped
+/// to the schema versions embedded from `schemas/`. Data written with a
+/// released older version decodes through Avro schema resolution into the
+/// current version. Cheap to share: build once, use everywhere.
 #[derive(Debug, Clone)]
 pub struct WireCodec {
     catalog: Catalog,
     id_of: BTreeMap<SchemaKind, u32>,
-    kind_of: BTreeMap<u32, SchemaKind>,
+    writers: BTreeMap<u32, Writer>,
     max_message_bytes: usize,
 }
 
 impl WireCodec {
-    /// A codec with the default schema ids (1..=5) and a 1 MiB size limit.
+    /// A codec with the default schema ids and a 1 MiB size limit.
     pub fn with_default_ids() -> Result<Self, SchemaError> {
-        let ids = SchemaKind::ALL.map(|k| (k, k.default_id()));
-        WireCodec::new(ids, 1 << 20)
+        WireCodec::new(Self::default_ids(), 1 << 20)
     }
 
-    /// A codec with the given schema ids. Two schemas may not share an id.
+    /// The default id of every schema version: current versions 1 to 5,
+    /// released older versions from 11.
+    pub fn default_ids() -> BTreeMap<String, u32> {
+        let mut ids: BTreeMap<String, u32> = SchemaKind::ALL
+            .iter()
+            .map(|k| (k.current().name.to_string(), k.default_id()))
+            .collect();
+        for (id, name) in default_history_ids() {
+            ids.insert(name.to_string(), id);
+        }
+        ids
+    }
+
+    /// A codec with the given `name -> id` map (names as in
+    /// [`Catalog::by_name`]). Every current version needs an id; ids are unique.
     pub fn new(
-        ids: impl IntoIterator<Item = (SchemaKind, u32)>,
+        ids: impl IntoIterator<Item = (String, u32)>,
         max_message_bytes: usize,
     ) -> Result<Self, SchemaError> {
         let catalog = Catalog::embedded()?;
-        let mut id_of: BTreeMap<SchemaKind, u32> =
-            SchemaKind::ALL.map(|k| (k, k.default_id())).into();
-        for (kind, id) in ids {
-            id_of.insert(kind, id);
-        }
-        let mut kind_of = BTreeMap::new();
-        for (&kind, &id) in &id_of {
-            if let Some(first) = kind_of.insert(id, kind) {
+        let mut id_of = BTreeMap::new();
+        let mut writers: BTreeMap<u32, Writer> = BTreeMap::new();
+        for (name, id) in ids {
+            let (kind, schema) =
+                catalog
+                    .by_name(&name)
+                    .ok_or_else(|| SchemaError::UnknownName {
+                        id,
+                        name: name.clone(),
+                        known: catalog.names().collect::<Vec<_>>().join(", "),
+                    })?;
+            let source = kind.current();
+            let is_current = source.name == name;
+            let static_name = catalog.names().find(|n| *n == name).unwrap_or(source.name);
+            if let Some(first) = writers.get(&id) {
                 return Err(SchemaError::DuplicateId {
                     id,
-                    first: first.to_string(),
-                    second: kind.to_string(),
+                    first: first.name.to_string(),
+                    second: name,
+                });
+            }
+            if is_current {
+                id_of.insert(kind, id);
+            }
+            writers.insert(
+                id,
+                Writer {
+                    kind,
+                    name: static_name,
+                    older: (!is_current).then(|| schema.clone()),
+                },
+            );
+        }
+        for kind in SchemaKind::ALL {
+            if !id_of.contains_key(&kind) {
+                return Err(SchemaError::MissingId {
+                    name: kind.current().name.to_string(),
                 });
             }
         }
         Ok(WireCodec {
             catalog,
             id_of,
-            kind_of,
+            writers,
             max_message_bytes,
         })
     }
@@ -143,27 +191,30 @@ impl WireCodec {
             return Err(DecodeError::TruncatedHeader { size: bytes.len() });
         };
         let id = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
-        let found = *self
-            .kind_of
+        let writer = self
+            .writers
             .get(&id)
             .ok_or(DecodeError::UnknownSchemaId { id })?;
-        if found != kind {
+        if writer.kind != kind {
             return Err(DecodeError::UnexpectedSchema {
                 id,
-                found: found.to_string(),
+                found: writer.name.to_string(),
                 expected: kind.to_string(),
             });
         }
         let schema = self.catalog.get(kind);
         let body_error = |message: String| DecodeError::Body {
-            schema: kind.to_string(),
+            schema: writer.name.to_string(),
             message,
         };
-        let value = apache_avro::from_avro_datum(schema, &mut body, None)
-            .map_err(|e| body_error(e.to_string()))?;
+        let value = match &writer.older {
+            None => apache_avro::from_avro_datum(schema, &mut body, None),
+            Some(older) => apache_avro::from_avro_datum(older, &mut body, Some(schema)),
+        }
+        .map_err(|e| body_error(e.to_string()))?;
         if !body.is_empty() {
             return Err(DecodeError::TrailingBytes {
-                schema: kind.to_string(),
+                schema: writer.name.to_string(),
                 trailing: body.len(),
             });
         }
@@ -179,23 +230,21 @@ impl WireCodec {
             schema: kind.to_string(),
             message,
         };
-        let record: T = serde_json::from_slice(bytes).map_err(|e| json_error(e.to_string()))?;
-        // Validate against the Avro schema too, so JSON and Avro channels
-        // accept exactly the same records.
-        let value: Value = apache_avro::to_value(
-            serde_json::from_slice::<serde_json::Value>(bytes)
-                .map_err(|e| json_error(e.to_string()))?,
-        )
-        .map_err(|e| json_error(e.to_string()))?;
-        value
-            .resolve(self.catalog.get(kind))
+        // JSON is read with Avro's rules: resolved against the schema, so
+        // missing optional fields take their defaults and JSON and Avro
+        // channels accept exactly the same records.
+        let json: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| json_error(e.to_string()))?;
+        let value = apache_avro::to_value(json)
+            .and_then(|v| v.resolve(self.catalog.get(kind)))
             .map_err(|e| json_error(e.to_string()))?;
-        Ok(record)
+        apache_avro::from_value(&value).map_err(|e| json_error(e.to_string()))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use apache_avro::types::Value;
     use kindred_model::raw::PosTransaction;
 
     use super::*;
@@ -206,15 +255,87 @@ mod tests {
             store_id: "S01".into(),
             terminal_id: "3".into(),
             receipt_no: "R-9".into(),
+            cashier_id: Some("c7".into()),
+            loyalty_program: None,
             member_card_no: Some("m-001".into()),
             phone: None,
             customer_name: Some("Li Wei".into()),
             amount_minor: 12_900,
             currency: "CNY".into(),
+            line_items: vec![kindred_model::LineItem {
+                sku: "SKU-1".into(),
+                quantity: 3,
+                unit_price_minor: 4_300,
+            }],
             points_earned: 129,
             points_redeemed: 0,
+            payment_type: Some("alipay".into()),
             event_time: 1_700_000_000_000,
         }
+    }
+
+    /// A producer still on `pos_transaction.v1` (schema id 11) writes a record
+    /// the way an old Confluent serializer would.
+    fn v1_message(c: &WireCodec) -> Vec<u8> {
+        use apache_avro::types::Record;
+        let (_, v1) = c.catalog().by_name("pos_transaction.v1").expect("embedded");
+        let mut r = Record::new(v1).expect("record schema");
+        r.put("transaction_id", "T-OLD");
+        r.put("store_id", "S02");
+        r.put("terminal_id", "1");
+        r.put("receipt_no", "R-1");
+        r.put(
+            "member_card_no",
+            Value::Union(1, Box::new(Value::String("M-9".into()))),
+        );
+        r.put("phone", Value::Union(0, Box::new(Value::Null)));
+        r.put("customer_name", Value::Union(0, Box::new(Value::Null)));
+        r.put("amount_minor", 500i64);
+        r.put("currency", "CNY");
+        r.put("points_earned", 5i64);
+        r.put("points_redeemed", 0i64);
+        r.put("event_time", Value::TimestampMillis(1_700_000_000_000));
+        let body = apache_avro::to_avro_datum(v1, r).expect("v1 encodes");
+        let mut out = vec![0, 0, 0, 0, 11];
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn old_producer_new_consumer() {
+        let c = codec();
+        let got: PosTransaction = c
+            .decode(
+                Framing::Confluent,
+                SchemaKind::PosTransaction,
+                &v1_message(&c),
+            )
+            .expect("v1 data decodes into the current version");
+        assert_eq!(got.transaction_id, "T-OLD");
+        assert_eq!(got.member_card_no.as_deref(), Some("M-9"));
+        // Fields added in version 2 take their defaults.
+        assert_eq!(got.line_items, vec![]);
+        assert_eq!(
+            (got.payment_type, got.cashier_id, got.loyalty_program),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn new_producer_old_consumer() {
+        let c = codec();
+        let bytes = c
+            .encode(SchemaKind::PosTransaction, &pos())
+            .expect("encode");
+        let (_, v1) = c.catalog().by_name("pos_transaction.v1").expect("embedded");
+        let current = c.catalog().get(SchemaKind::PosTransaction);
+        let old_view = apache_avro::from_avro_datum(current, &mut &bytes[5..], Some(v1))
+            .expect("a v1 reader reads v2 data, ignoring the new fields");
+        let Value::Record(fields) = old_view else {
+            panic!("a record")
+        };
+        assert_eq!(fields.len(), 12);
+        assert!(fields.iter().all(|(name, _)| name != "line_items"));
     }
 
     fn codec() -> WireCodec {
@@ -274,7 +395,7 @@ mod tests {
         let mut trailing = good.clone();
         trailing.push(7);
         assert_eq!(decode(&trailing), "trailing_bytes");
-        let small = WireCodec::new([], 16).expect("codec");
+        let small = WireCodec::new(WireCodec::default_ids(), 16).expect("codec");
         assert_eq!(
             small
                 .decode::<PosTransaction>(Framing::Confluent, SchemaKind::PosTransaction, &good)
@@ -286,7 +407,21 @@ mod tests {
 
     #[test]
     fn duplicate_schema_ids_are_refused() {
-        let err = WireCodec::new([(SchemaKind::WebEvent, 1)], 1024).unwrap_err();
+        let mut ids = WireCodec::default_ids();
+        ids.insert("web_event".into(), 1);
+        let err = WireCodec::new(ids, 1024).unwrap_err();
         assert!(err.to_string().contains("schema id 1"), "{err}");
+        let mut ids = WireCodec::default_ids();
+        ids.insert("web_event.v9".into(), 99);
+        assert!(WireCodec::new(ids, 1024)
+            .unwrap_err()
+            .to_string()
+            .contains("web_event.v9"));
+        let mut ids = WireCodec::default_ids();
+        ids.remove("profile_change");
+        assert!(WireCodec::new(ids, 1024)
+            .unwrap_err()
+            .to_string()
+            .contains("profile_change"));
     }
 }

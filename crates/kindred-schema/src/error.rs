@@ -3,6 +3,16 @@
 pub enum SchemaError {
     #[error("schema file {file} is not valid Avro: {message}")]
     Parse { file: String, message: String },
+    #[error("cannot read schema file {file}: {message}")]
+    Read { file: String, message: String },
+    #[error("schema id {id} maps to {name:?}, which is not an embedded schema (known: {known})")]
+    UnknownName {
+        id: u32,
+        name: String,
+        known: String,
+    },
+    #[error("no schema id is configured for {name}: kindred cannot write it")]
+    MissingId { name: String },
     #[error("schema id {id} is configured for both {first} and {second}")]
     DuplicateId {
         id: u32,

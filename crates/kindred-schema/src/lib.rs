@@ -12,8 +12,10 @@
 
 mod catalog;
 mod codec;
+mod compat;
 mod error;
 
-pub use catalog::{Catalog, SchemaKind};
+pub use catalog::{default_history_ids, Catalog, SchemaKind, SchemaSource, CURRENT, HISTORY};
 pub use codec::{Framing, WireCodec, MAGIC_BYTE};
+pub use compat::{check_embedded, check_files, CheckResult, Compatibility};
 pub use error::{DecodeError, EncodeError, SchemaError};

@@ -8,13 +8,12 @@ use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::message::Message;
 use kindred_kafka::{OutRecord, Producer};
 use kindred_model::Channel;
-use kindred_normalize::NormalizeOptions;
 use kindred_schema::{Framing, SchemaKind};
 use tracing::Instrument;
 
 use super::{dead_letter, kafka_settings, next_batch, next_offsets, send_until_acked, Ops};
 use crate::topics::raw_topic;
-use crate::{codec_from_config, IngestStage, PipelineError, Shutdown};
+use crate::{codec_from_config, normalize_options, IngestStage, PipelineError, Shutdown};
 
 /// Runs the ingest service of `channel` until `shutdown`.
 pub async fn run(
@@ -34,14 +33,7 @@ pub async fn run(
         Some("json") => Framing::Json,
         _ => Framing::Confluent,
     };
-    let stage = IngestStage::new(
-        channel,
-        framing,
-        codec.clone(),
-        NormalizeOptions {
-            default_country_code: config.normalize.default_country_code.clone(),
-        },
-    );
+    let stage = IngestStage::new(channel, framing, codec.clone(), normalize_options(config)?);
     let settings = kafka_settings(config);
     let source = raw_topic(config, channel).to_string();
     let group = format!("{}.ingest.{}", config.kafka.group_prefix, channel);
@@ -66,14 +58,14 @@ pub async fn run(
                     .inc();
                 let outcome = message
                     .payload()
-                    .ok_or(kindred_schema::DecodeError::Empty)
+                    .ok_or(crate::Rejection::Decode(kindred_schema::DecodeError::Empty))
                     .and_then(|payload| stage.process(payload));
                 match outcome {
                     Ok(event) => {
-                        for dropped in &event.dropped_identifiers {
+                        for dropped in &event.dropped {
                             ops.metrics
-                                .identifiers_dropped
-                                .with_label_values(&[dropped.kind.as_str()])
+                                .values_dropped
+                                .with_label_values(&[&dropped.field, &dropped.reason])
                                 .inc();
                         }
                         records.push(OutRecord {

@@ -1,0 +1,166 @@
+//! Postal addresses, gender, currencies and consents: the smaller attributes.
+
+use kindred_model::raw::RawAddress;
+use kindred_model::Address;
+
+use crate::text::{fold, Rejected};
+
+/// Country names and codes as typed, to ISO 3166-1 alpha-2.
+fn country_code(raw: &str) -> Option<String> {
+    let s = fold(raw);
+    if s.is_empty() {
+        return None;
+    }
+    let key = s.to_lowercase().replace(['.', '\''], "");
+    let code = match key.as_str() {
+        "cn"
+        | "chn"
+        | "china"
+        | "prc"
+        | "peoples republic of china"
+        | "中国"
+        | "中华人民共和国"
+        | "中國" => "CN",
+        "hk" | "hkg" | "hong kong" | "香港" => "HK",
+        "mo" | "mac" | "macau" | "macao" | "澳门" => "MO",
+        "tw" | "twn" | "taiwan" | "台湾" | "臺灣" => "TW",
+        "sg" | "sgp" | "singapore" | "新加坡" => "SG",
+        "my" | "mys" | "malaysia" | "马来西亚" => "MY",
+        "id" | "idn" | "indonesia" | "印度尼西亚" | "印尼" => "ID",
+        "th" | "tha" | "thailand" | "泰国" => "TH",
+        "vn" | "vnm" | "vietnam" | "viet nam" | "越南" => "VN",
+        "jp" | "jpn" | "japan" | "日本" => "JP",
+        "kr" | "kor" | "korea" | "south korea" | "republic of korea" | "韩国" => "KR",
+        "us" | "usa" | "united states" | "united states of america" | "america" | "美国" => "US",
+        "gb" | "gbr" | "uk" | "united kingdom" | "great britain" | "england" | "英国" => "GB",
+        "de" | "deu" | "germany" | "deutschland" | "德国" => "DE",
+        "fr" | "fra" | "france" | "法国" => "FR",
+        "au" | "aus" | "australia" | "澳大利亚" => "AU",
+        "ca" | "can" | "canada" | "加拿大" => "CA",
+        _ if s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()) => {
+            return Some(s.to_ascii_uppercase())
+        }
+        _ => return Some(s.to_uppercase()),
+    };
+    Some(code.to_string())
+}
+
+/// Normalizes an address; `None` when nothing usable is in it.
+pub fn normalize_address(raw: &RawAddress) -> Option<Address> {
+    let field = |v: &Option<String>| v.as_deref().map(fold).filter(|s| !s.is_empty());
+    let country = raw.country.as_deref().and_then(country_code);
+    let postal_code = field(&raw.postal_code).map(|p| {
+        let p = p.to_uppercase();
+        if country.as_deref() == Some("CN") {
+            p.replace(' ', "")
+        } else {
+            p
+        }
+    });
+    let address = Address {
+        line1: field(&raw.line1),
+        line2: field(&raw.line2),
+        city: field(&raw.city),
+        region: field(&raw.region),
+        postal_code,
+        country,
+    };
+    (address != Address::default()).then_some(address)
+}
+
+/// `female`, `male` or `other`; unknown or unspecified values are dropped.
+pub fn normalize_gender(raw: &str) -> Result<String, Rejected> {
+    let s = fold(raw).to_lowercase();
+    let s = s.trim_end_matches('.');
+    match s {
+        "" | "u" | "unknown" | "unspecified" | "prefer not to say" | "未知" | "保密" => {
+            Err(Rejected::Empty)
+        }
+        "f" | "female" | "woman" | "w" | "女" | "女性" | "女士" | "ms" | "mrs" | "miss" => {
+            Ok("female".into())
+        }
+        "m" | "male" | "man" | "男" | "男性" | "先生" | "mr" => Ok("male".into()),
+        "x" | "o" | "other" | "non-binary" | "nonbinary" | "diverse" | "d" | "其他" => {
+            Ok("other".into())
+        }
+        _ => Err(Rejected::Invalid),
+    }
+}
+
+/// An ISO 4217 code, upper-cased; `None` if it is not three letters.
+pub fn normalize_currency(raw: &str) -> Option<String> {
+    let s = fold(raw).to_ascii_uppercase();
+    let s = match s.as_str() {
+        "RMB" | "¥" | "元" => "CNY".to_string(),
+        _ => s,
+    };
+    (s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase())).then_some(s)
+}
+
+/// A consent purpose or channel label: lower case, spaces to underscores.
+pub fn normalize_label(raw: &str) -> Option<String> {
+    let s = fold(raw).to_lowercase().replace([' ', '-'], "_");
+    (!s.is_empty()).then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        let a = normalize_address(&RawAddress {
+            line1: Some(" 1 Century  Ave ".into()),
+            line2: None,
+            city: Some("上海".into()),
+            region: Some("".into()),
+            postal_code: Some("200 120".into()),
+            country: Some("中国".into()),
+        })
+        .expect("usable");
+        assert_eq!(a.line1.as_deref(), Some("1 Century Ave"));
+        assert_eq!(a.region, None);
+        assert_eq!(a.postal_code.as_deref(), Some("200120"));
+        assert_eq!(a.country.as_deref(), Some("CN"));
+        let uk = normalize_address(&RawAddress {
+            postal_code: Some("sw1a 1aa".into()),
+            country: Some("United Kingdom".into()),
+            ..RawAddress::default()
+        })
+        .expect("usable");
+        assert_eq!(
+            (uk.postal_code.as_deref(), uk.country.as_deref()),
+            (Some("SW1A 1AA"), Some("GB"))
+        );
+        assert_eq!(normalize_address(&RawAddress::default()), None);
+        for (raw, want) in [
+            ("USA", "US"),
+            ("hong kong", "HK"),
+            ("de", "DE"),
+            ("Narnia", "NARNIA"),
+        ] {
+            assert_eq!(country_code(raw).as_deref(), Some(want));
+        }
+    }
+
+    #[test]
+    fn genders_currencies_labels() {
+        for (raw, want) in [
+            ("F", Ok("female")),
+            ("男", Ok("male")),
+            ("Mrs.", Ok("female")),
+            ("x", Ok("other")),
+        ] {
+            assert_eq!(normalize_gender(raw).as_deref(), want, "{raw}");
+        }
+        assert_eq!(normalize_gender("unknown"), Err(Rejected::Empty));
+        assert_eq!(normalize_gender("banana"), Err(Rejected::Invalid));
+        assert_eq!(normalize_currency(" cny ").as_deref(), Some("CNY"));
+        assert_eq!(normalize_currency("RMB").as_deref(), Some("CNY"));
+        assert_eq!(normalize_currency("dollars"), None);
+        assert_eq!(
+            normalize_label("Marketing Email").as_deref(),
+            Some("marketing_email")
+        );
+    }
+}

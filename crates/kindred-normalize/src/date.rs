@@ -1,0 +1,133 @@
+//! Dates as people type them, to ISO 8601 (`YYYY-MM-DD`).
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::text::{fold, Rejected};
+use crate::DateOrder;
+
+/// Parses a date of birth. `today` bounds it: no birthdays in the future, none
+/// before 1900. Common placeholders (`1900-01-01`, `1970-01-01`) are junk.
+pub fn normalize_birthday(
+    raw: &str,
+    order: DateOrder,
+    today: NaiveDate,
+) -> Result<String, Rejected> {
+    let s = fold(raw);
+    if s.is_empty() {
+        return Err(Rejected::Empty);
+    }
+    let date = parse_date(&s, order).ok_or(Rejected::Invalid)?;
+    if date > today || date.year() < 1900 {
+        return Err(Rejected::Invalid);
+    }
+    if (date.month(), date.day()) == (1, 1) && [1900, 1901, 1970].contains(&date.year()) {
+        return Err(Rejected::Junk);
+    }
+    Ok(date.format("%Y-%m-%d").to_string())
+}
+
+fn parse_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
+    // An ISO timestamp: keep its date.
+    let s = match s.split_once('T') {
+        Some((date, _)) if date.len() == 10 => date,
+        _ => s,
+    };
+    // Year first (unambiguous): 1990-05-17, 1990/5/17, 1990.05.17, 19900517, 1990年5月17日.
+    for fmt in [
+        "%Y-%m-%d",
+        "%Y/%m/%d",
+        "%Y.%m.%d",
+        "%Y年%m月%d日",
+        "%Y年%m月%d号",
+    ] {
+        if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
+            return Some(d);
+        }
+    }
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+    }
+    // Month names: 17 May 1990, May 17, 1990, 17-May-1990.
+    for fmt in [
+        "%d %B %Y",
+        "%B %d, %Y",
+        "%B %d %Y",
+        "%d %b %Y",
+        "%b %d, %Y",
+        "%b %d %Y",
+        "%d-%b-%Y",
+    ] {
+        if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
+            return Some(d);
+        }
+    }
+    // Day and month in some order, then a four-digit year.
+    let parts: Vec<&str> = s.split(['/', '-', '.']).collect();
+    if let [a, b, y] = parts.as_slice() {
+        let (a, b, y): (u32, u32, i32) = (a.parse().ok()?, b.parse().ok()?, y.parse().ok()?);
+        if y < 1000 {
+            return None;
+        }
+        let (day, month) = match (a > 12, b > 12, order) {
+            (true, false, _) => (a, b),
+            (false, true, _) => (b, a),
+            (false, false, DateOrder::DayFirst) => (a, b),
+            (false, false, DateOrder::MonthFirst) => (b, a),
+            (true, true, _) => return None,
+        };
+        return NaiveDate::from_ymd_opt(y, month, day);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 24).expect("valid")
+    }
+
+    #[test]
+    fn table() {
+        let day = DateOrder::DayFirst;
+        let month = DateOrder::MonthFirst;
+        let cases: &[(&str, DateOrder, Result<&str, Rejected>)] = &[
+            ("1990-05-17", day, Ok("1990-05-17")),
+            ("1990/5/17", day, Ok("1990-05-17")),
+            ("1990.05.17", day, Ok("1990-05-17")),
+            ("19900517", day, Ok("1990-05-17")),
+            ("1990年5月17日", day, Ok("1990-05-17")),
+            ("１９９０年５月１７日", day, Ok("1990-05-17")),
+            ("1990-05-17T00:00:00Z", day, Ok("1990-05-17")),
+            ("17/05/1990", day, Ok("1990-05-17")),
+            ("17/05/1990", month, Ok("1990-05-17")),
+            ("05/17/1990", day, Ok("1990-05-17")),
+            ("03/04/1990", day, Ok("1990-04-03")),
+            ("03/04/1990", month, Ok("1990-03-04")),
+            ("17.05.1990", day, Ok("1990-05-17")),
+            ("17-05-1990", day, Ok("1990-05-17")),
+            ("17 May 1990", day, Ok("1990-05-17")),
+            ("May 17, 1990", day, Ok("1990-05-17")),
+            ("17-May-1990", day, Ok("1990-05-17")),
+            ("2000-02-29", day, Ok("2000-02-29")),
+            ("", day, Err(Rejected::Empty)),
+            ("1990-02-30", day, Err(Rejected::Invalid)),
+            ("1900-02-29", day, Err(Rejected::Invalid)),
+            ("13/13/1990", day, Err(Rejected::Invalid)),
+            ("17/05/90", day, Err(Rejected::Invalid)),
+            ("2030-01-01", day, Err(Rejected::Invalid)),
+            ("1850-01-01", day, Err(Rejected::Invalid)),
+            ("1900-01-01", day, Err(Rejected::Junk)),
+            ("1970-01-01", day, Err(Rejected::Junk)),
+            ("yesterday", day, Err(Rejected::Invalid)),
+        ];
+        for (raw, order, want) in cases {
+            assert_eq!(
+                normalize_birthday(raw, *order, today()).as_deref(),
+                want.as_deref(),
+                "{raw:?}"
+            );
+        }
+    }
+}

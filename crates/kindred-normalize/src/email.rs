@@ -1,0 +1,220 @@
+//! Email addresses: display-name forms stripped, internationalized domains
+//! to their ASCII (punycode) form, syntax checked, and provider rules for
+//! the match key.
+
+use crate::text::Rejected;
+
+/// A normalized email: the stored value, and the match key when provider
+/// rules make it differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub value: String,
+    pub match_key: Option<String>,
+}
+
+const JUNK_LOCALS: &[&str] = &[
+    "test",
+    "testing",
+    "noreply",
+    "no-reply",
+    "no_reply",
+    "donotreply",
+    "do-not-reply",
+    "none",
+    "null",
+    "nil",
+    "na",
+    "n.a",
+    "unknown",
+    "nobody",
+    "example",
+    "sample",
+    "asdf",
+    "qwerty",
+    "xxx",
+    "abc",
+    "aaa",
+    "fake",
+    "dummy",
+    "customer",
+    "guest",
+    "nomail",
+    "noemail",
+];
+const JUNK_DOMAINS: &[&str] = &[
+    "test.com",
+    "test.cn",
+    "example.com",
+    "example.org",
+    "example.net",
+    "example.cn",
+    "localhost.localdomain",
+    "none.com",
+    "noemail.com",
+    "nomail.com",
+    "mailinator.com",
+    "invalid",
+    "fake.com",
+    "email.com",
+];
+
+/// Normalizes an email address as typed or sent.
+pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejected> {
+    let mut s = crate::text::fold(raw);
+    // `Maria Sentosa <maria@example.com>` and `<maria@example.com>`.
+    if let (Some(open), Some(close)) = (s.rfind('<'), s.rfind('>')) {
+        if open < close {
+            s = s[open + 1..close].trim().to_string();
+        }
+    }
+    let s = s
+        .strip_prefix("mailto:")
+        .or_else(|| s.strip_prefix("MAILTO:"))
+        .unwrap_or(&s)
+        .trim()
+        .trim_end_matches('.');
+    if s.is_empty() {
+        return Err(Rejected::Empty);
+    }
+    let (local, domain) = s.rsplit_once('@').ok_or(Rejected::Invalid)?;
+    let local = local.to_lowercase();
+    if !valid_local(&local) {
+        return Err(Rejected::Invalid);
+    }
+    let domain = idna::domain_to_ascii(domain).map_err(|_| Rejected::Invalid)?;
+    if !valid_domain(&domain) {
+        return Err(Rejected::Invalid);
+    }
+    if JUNK_LOCALS.contains(&local.as_str()) || JUNK_DOMAINS.contains(&domain.as_str()) {
+        return Err(Rejected::Junk);
+    }
+    let value = format!("{local}@{domain}");
+    let match_key = provider_rules
+        .then(|| provider_match_key(&local, &domain))
+        .flatten()
+        .filter(|k| *k != value);
+    Ok(Email { value, match_key })
+}
+
+fn valid_local(local: &str) -> bool {
+    !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| {
+            c.is_alphanumeric()
+                || "!#$%&'*+-/=?^_`{|}~.".contains(c)
+                || (!c.is_ascii() && !c.is_whitespace())
+        })
+}
+
+fn valid_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
+}
+
+/// Provider rules: mailboxes that deliver several spellings to one inbox.
+/// Gmail ignores dots and `+tags` (and googlemail.com is gmail.com);
+/// Outlook, Hotmail, Live, iCloud and Fastmail ignore `+tags`.
+fn provider_match_key(local: &str, domain: &str) -> Option<String> {
+    let untagged = local.split('+').next().filter(|l| !l.is_empty())?;
+    match domain {
+        "gmail.com" | "googlemail.com" => Some(format!("{}@gmail.com", untagged.replace('.', ""))),
+        "outlook.com" | "hotmail.com" | "live.com" | "icloud.com" | "me.com" | "fastmail.com" => {
+            Some(format!("{untagged}@{domain}"))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(raw: &str) -> Result<String, Rejected> {
+        normalize_email(raw, true).map(|e| e.value)
+    }
+
+    fn key(raw: &str) -> Option<String> {
+        normalize_email(raw, true).ok().and_then(|e| e.match_key)
+    }
+
+    #[test]
+    fn table() {
+        let cases: &[(&str, Result<&str, Rejected>)] = &[
+            ("maria@shop.cn", Ok("maria@shop.cn")),
+            ("  Maria@Shop.CN ", Ok("maria@shop.cn")),
+            (
+                "Maria Sentosa <maria.sentosa@mail.co.id>",
+                Ok("maria.sentosa@mail.co.id"),
+            ),
+            (
+                "\"Sentosa, Maria\" <Maria@Mail.co.id>",
+                Ok("maria@mail.co.id"),
+            ),
+            ("<li.wei@qq.com>", Ok("li.wei@qq.com")),
+            ("mailto:li.wei@qq.com", Ok("li.wei@qq.com")),
+            ("li.wei@qq.com.", Ok("li.wei@qq.com")),
+            ("ｌｉ．ｗｅｉ＠ｑｑ．ｃｏｍ", Ok("li.wei@qq.com")),
+            ("user@例子.中国", Ok("user@xn--fsqu00a.xn--fiqs8s")),
+            ("user@münchen.de", Ok("user@xn--mnchen-3ya.de")),
+            ("用户@例子.中国", Ok("用户@xn--fsqu00a.xn--fiqs8s")),
+            ("o'brien+shop@eircom.ie", Ok("o'brien+shop@eircom.ie")),
+            ("a@b.co", Ok("a@b.co")),
+            ("", Err(Rejected::Empty)),
+            ("  ", Err(Rejected::Empty)),
+            ("li.wei", Err(Rejected::Invalid)),
+            ("li.wei@", Err(Rejected::Invalid)),
+            ("@qq.com", Err(Rejected::Invalid)),
+            ("li wei@qq.com", Err(Rejected::Invalid)),
+            ("li..wei@qq.com", Err(Rejected::Invalid)),
+            (".liwei@qq.com", Err(Rejected::Invalid)),
+            ("liwei@qq", Err(Rejected::Invalid)),
+            ("liwei@qq..com", Err(Rejected::Invalid)),
+            ("liwei@-qq.com", Err(Rejected::Invalid)),
+            ("liwei@qq.123", Err(Rejected::Invalid)),
+            ("li,wei@qq.com", Err(Rejected::Invalid)),
+            ("test@test.com", Err(Rejected::Junk)),
+            ("noreply@shop.cn", Err(Rejected::Junk)),
+            ("no-reply@shop.cn", Err(Rejected::Junk)),
+            ("anyone@example.com", Err(Rejected::Junk)),
+            ("none@none.com", Err(Rejected::Junk)),
+            ("guest@shop.cn", Err(Rejected::Junk)),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(value(raw).as_deref(), want.as_deref(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn provider_rules_change_only_the_match_key() {
+        let e = normalize_email("John.Doe+newsletter@GoogleMail.com", true).expect("valid");
+        assert_eq!(e.value, "john.doe+newsletter@googlemail.com");
+        assert_eq!(e.match_key.as_deref(), Some("johndoe@gmail.com"));
+        assert_eq!(key("johndoe@gmail.com"), None, "already its own key");
+        assert_eq!(
+            key("j.o.h.n.doe@gmail.com").as_deref(),
+            Some("johndoe@gmail.com")
+        );
+        assert_eq!(
+            key("maria+shop@outlook.com").as_deref(),
+            Some("maria@outlook.com")
+        );
+        assert_eq!(key("maria.s@outlook.com"), None, "Outlook keeps dots");
+        assert_eq!(key("li.wei+x@qq.com"), None, "no rule for other providers");
+        let off = normalize_email("John.Doe+x@gmail.com", false).expect("valid");
+        assert_eq!(off.match_key, None);
+    }
+}

@@ -1,0 +1,163 @@
+//! Member cards, social platform ids, web accounts and devices.
+
+use crate::text::{fold, Rejected};
+
+const JUNK_IDS: &[&str] = &[
+    "null",
+    "undefined",
+    "none",
+    "nil",
+    "nan",
+    "unknown",
+    "anonymous",
+    "guest",
+    "test",
+    "n/a",
+    "-",
+    "0",
+];
+
+/// A member card number: NFKC, spaces removed, upper-cased. Cards of one
+/// repeated character, plain runs (`12345678`) and cards shorter than four
+/// characters are junk (a cashier's default or a typo).
+pub fn normalize_member_card(raw: &str) -> Result<String, Rejected> {
+    let s: String = fold(raw)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    if s.is_empty() {
+        return Err(Rejected::Empty);
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Rejected::Invalid);
+    }
+    let significant: Vec<u8> = s.bytes().filter(u8::is_ascii_alphanumeric).collect();
+    let repeated = significant.windows(2).all(|w| w[0] == w[1]);
+    let run = significant.len() >= 6
+        && significant.iter().all(u8::is_ascii_digit)
+        && significant.windows(2).all(|w| (w[1] + 10 - w[0]) % 10 == 1);
+    if significant.len() < 4 || repeated || run {
+        return Err(Rejected::Junk);
+    }
+    Ok(s)
+}
+
+/// A loyalty program code: upper-cased, NFKC, no spaces.
+pub fn normalize_program(raw: &str) -> Option<String> {
+    let s: String = fold(raw)
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+        .collect::<String>()
+        .to_uppercase();
+    (!s.is_empty()).then_some(s)
+}
+
+/// A social platform's canonical name: lower case, with common aliases and
+/// Chinese names mapped (`WeChat`, `weixin`, `微信` -> `wechat`).
+pub fn normalize_platform(raw: &str) -> Option<String> {
+    let s = fold(raw).to_lowercase().replace([' ', '_', '-'], "");
+    let name = match s.as_str() {
+        "" => return None,
+        "wechat" | "weixin" | "wx" | "微信" | "wechatminiprogram" | "miniprogram" => "wechat",
+        "weibo" | "sinaweibo" | "微博" => "weibo",
+        "douyin" | "抖音" | "tiktokcn" => "douyin",
+        "xiaohongshu" | "xhs" | "red" | "rednote" | "小红书" => "xiaohongshu",
+        "tiktok" => "tiktok",
+        "instagram" | "ig" | "insta" => "instagram",
+        "facebook" | "fb" | "meta" => "facebook",
+        "line" => "line",
+        "whatsapp" | "wa" => "whatsapp",
+        "kakaotalk" | "kakao" => "kakaotalk",
+        "x" | "twitter" => "x",
+        other => return Some(other.to_string()),
+    };
+    Some(name.to_string())
+}
+
+/// An opaque id from a platform, account system or device: trimmed, kept
+/// case-sensitive (openids, cookie ids are), namespaced as `namespace:id`.
+/// Already namespaced input is returned as it is (idempotence).
+pub fn normalize_namespaced_id(namespace: &str, raw: &str) -> Result<String, Rejected> {
+    let id = fold(raw);
+    let prefix = format!("{namespace}:");
+    let id = id.strip_prefix(&prefix).unwrap_or(&id);
+    if id.is_empty() {
+        return Err(Rejected::Empty);
+    }
+    if JUNK_IDS.contains(&id.to_lowercase().as_str()) {
+        return Err(Rejected::Junk);
+    }
+    if id.chars().any(|c| c.is_whitespace() || c.is_control()) || id.len() > 256 {
+        return Err(Rejected::Invalid);
+    }
+    Ok(format!("{namespace}:{id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_cards() {
+        let cases: &[(&str, Result<&str, Rejected>)] = &[
+            (" m-a001 ", Ok("M-A001")),
+            ("m a 0 0 1", Ok("MA001")),
+            ("ｍ００１２３", Ok("M00123")),
+            ("6222 0202 0011 2233", Ok("6222020200112233")),
+            ("", Err(Rejected::Empty)),
+            ("M#001", Err(Rejected::Invalid)),
+            ("0000000", Err(Rejected::Junk)),
+            ("88888888", Err(Rejected::Junk)),
+            ("12345678", Err(Rejected::Junk)),
+            ("M1", Err(Rejected::Junk)),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                normalize_member_card(raw).as_deref(),
+                want.as_deref(),
+                "{raw:?}"
+            );
+        }
+        assert_eq!(normalize_program(" vip club ").as_deref(), Some("VIPCLUB"));
+    }
+
+    #[test]
+    fn platforms_and_ids() {
+        for (raw, want) in [
+            ("WeChat", "wechat"),
+            ("微信", "wechat"),
+            ("weixin", "wechat"),
+            ("小红书", "xiaohongshu"),
+            ("XHS", "xiaohongshu"),
+            ("抖音", "douyin"),
+            ("Sina Weibo", "weibo"),
+            ("IG", "instagram"),
+            ("Facebook", "facebook"),
+            ("Mastodon", "mastodon"),
+        ] {
+            assert_eq!(normalize_platform(raw).as_deref(), Some(want), "{raw}");
+        }
+        assert_eq!(normalize_platform("  "), None);
+        assert_eq!(
+            normalize_namespaced_id("wechat", " oA_b1 ").as_deref(),
+            Ok("wechat:oA_b1")
+        );
+        assert_eq!(
+            normalize_namespaced_id("wechat", "wechat:oA_b1").as_deref(),
+            Ok("wechat:oA_b1")
+        );
+        assert_eq!(
+            normalize_namespaced_id("web", "undefined"),
+            Err(Rejected::Junk)
+        );
+        assert_eq!(
+            normalize_namespaced_id("web", "a b"),
+            Err(Rejected::Invalid)
+        );
+        assert_eq!(normalize_namespaced_id("web", ""), Err(Rejected::Empty));
+    }
+}

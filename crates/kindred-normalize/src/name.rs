@@ -1,0 +1,221 @@
+//! Personal names: NFKC, whitespace folded, Latin names in title case
+//! (only when typed all upper or all lower case), CJK names intact and
+//! without inner spaces.
+
+use crate::text::{fold, is_cjk, Rejected};
+
+const JUNK_NAMES: &[&str] = &[
+    "test",
+    "n/a",
+    "na",
+    "none",
+    "null",
+    "unknown",
+    "customer",
+    "guest",
+    "member",
+    "anonymous",
+    "-",
+    "x",
+    "xx",
+    "xxx",
+    "顾客",
+    "客户",
+    "会员",
+    "先生",
+    "女士",
+    "小姐",
+    "匿名",
+    "无",
+    "测试",
+];
+
+/// Chinese compound (two-character) family names.
+const COMPOUND_SURNAMES: &[&str] = &[
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒",
+    "夏侯", "令狐", "端木",
+];
+
+/// Normalizes one name or name part.
+pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
+    let s = fold(raw);
+    let s = s.trim_matches(|c: char| {
+        c == '.' || c == ',' || c == ';' || c == '-' || c == '_' || c == ' '
+    });
+    if s.is_empty() {
+        return Err(Rejected::Empty);
+    }
+    if JUNK_NAMES.contains(&s.to_lowercase().as_str())
+        || !s.chars().any(char::is_alphabetic)
+        || s.chars().any(|c| c.is_ascii_digit() || c == '@')
+    {
+        return Err(Rejected::Junk);
+    }
+    if s.chars().any(is_cjk) && !s.chars().any(|c| c.is_ascii_alphabetic()) {
+        // 李 伟 -> 李伟; 李·伟 stays (a transliteration separator).
+        return Ok(s.chars().filter(|c| *c != ' ').collect());
+    }
+    let has_upper = s.chars().any(char::is_uppercase);
+    let has_lower = s.chars().any(char::is_lowercase);
+    if has_upper && has_lower {
+        // Typed in mixed case: trust it (McDonald, van der Berg, DiCaprio).
+        return Ok(s.to_string());
+    }
+    Ok(title_case(s))
+}
+
+fn title_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut start_of_word = true;
+    for c in s.chars() {
+        if start_of_word {
+            out.extend(c.to_uppercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        start_of_word = matches!(c, ' ' | '-' | '\'' | '’');
+    }
+    out
+}
+
+/// Full, given and family names from what a source provides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names {
+    pub full: Option<String>,
+    pub given: Option<String>,
+    pub family: Option<String>,
+}
+
+/// Builds the name parts. When the source gives given and family names,
+/// the full name is composed from them (family first for CJK names). When it
+/// gives only a full name, a CJK name of two to four characters is split
+/// (family name first, compound surnames recognised); Latin names are not
+/// split, since their order is not knowable from the text.
+pub fn names(
+    full: Option<&str>,
+    given: Option<&str>,
+    family: Option<&str>,
+) -> (Names, Vec<(&'static str, Rejected)>) {
+    let mut dropped = Vec::new();
+    let mut part = |field: &'static str, v: Option<&str>| match v.map(normalize_name) {
+        None | Some(Err(Rejected::Empty)) => None,
+        Some(Err(r)) => {
+            dropped.push((field, r));
+            None
+        }
+        Some(Ok(n)) => Some(n),
+    };
+    let given = part("given_name", given);
+    let family = part("family_name", family);
+    let full = part("full_name", full);
+    let names = match (full, given, family) {
+        (full, Some(g), Some(f)) => {
+            let composed = if g.chars().chain(f.chars()).any(is_cjk) {
+                format!("{f}{g}")
+            } else {
+                format!("{g} {f}")
+            };
+            Names {
+                full: full.or(Some(composed)),
+                given: Some(g),
+                family: Some(f),
+            }
+        }
+        (Some(full), given, family) => {
+            let (g, f) = split_cjk(&full).unzip();
+            Names {
+                given: given.or(g),
+                family: family.or(f),
+                full: Some(full),
+            }
+        }
+        (None, given, family) => Names {
+            full: None,
+            given,
+            family,
+        },
+    };
+    (names, dropped)
+}
+
+fn split_cjk(full: &str) -> Option<(String, String)> {
+    let chars: Vec<char> = full.chars().collect();
+    if !(2..=4).contains(&chars.len()) || !chars.iter().all(|c| is_cjk(*c)) {
+        return None;
+    }
+    let family_len = if COMPOUND_SURNAMES.iter().any(|s| full.starts_with(s)) && chars.len() > 2 {
+        2
+    } else {
+        1
+    };
+    let family: String = chars[..family_len].iter().collect();
+    let given: String = chars[family_len..].iter().collect();
+    Some((given, family))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        let cases: &[(&str, Result<&str, Rejected>)] = &[
+            ("  li   wei ", Ok("Li Wei")),
+            ("MARIA SENTOSA", Ok("Maria Sentosa")),
+            ("maria sentosa", Ok("Maria Sentosa")),
+            ("McDonald", Ok("McDonald")),
+            ("van der Berg", Ok("van der Berg")),
+            ("o'brien", Ok("O'Brien")),
+            ("jean-luc picard", Ok("Jean-Luc Picard")),
+            ("ＭＡＲＩＡ", Ok("Maria")),
+            ("李伟", Ok("李伟")),
+            ("李 伟", Ok("李伟")),
+            ("欧阳 娜娜", Ok("欧阳娜娜")),
+            ("山田太郎", Ok("山田太郎")),
+            ("김민준", Ok("김민준")),
+            ("José Álvarez", Ok("José Álvarez")),
+            ("JOSÉ ÁLVAREZ", Ok("José Álvarez")),
+            ("Zoë", Ok("Zoë")),
+            ("Nguyễn Văn An", Ok("Nguyễn Văn An")),
+            ("", Err(Rejected::Empty)),
+            ("  ", Err(Rejected::Empty)),
+            ("test", Err(Rejected::Junk)),
+            ("N/A", Err(Rejected::Junk)),
+            ("顾客", Err(Rejected::Junk)),
+            ("先生", Err(Rejected::Junk)),
+            ("12345", Err(Rejected::Junk)),
+            ("li.wei@qq.com", Err(Rejected::Junk)),
+            ("Room 101", Err(Rejected::Junk)),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(normalize_name(raw).as_deref(), want.as_deref(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn parts() {
+        let (n, _) = names(Some("李伟"), None, None);
+        assert_eq!(
+            (n.family.as_deref(), n.given.as_deref()),
+            (Some("李"), Some("伟"))
+        );
+        let (n, _) = names(Some("欧阳娜娜"), None, None);
+        assert_eq!(
+            (n.family.as_deref(), n.given.as_deref()),
+            (Some("欧阳"), Some("娜娜"))
+        );
+        let (n, _) = names(None, Some("伟"), Some("李"));
+        assert_eq!(n.full.as_deref(), Some("李伟"));
+        let (n, _) = names(None, Some("maria"), Some("SENTOSA"));
+        assert_eq!(n.full.as_deref(), Some("Maria Sentosa"));
+        let (n, _) = names(Some("Maria Sentosa"), None, None);
+        assert_eq!(
+            (n.given, n.family),
+            (None, None),
+            "Latin names are not split by guess"
+        );
+        let (n, dropped) = names(Some("test"), Some("Ann"), None);
+        assert_eq!((n.full, n.given.as_deref()), (None, Some("Ann")));
+        assert_eq!(dropped, vec![("full_name", Rejected::Junk)]);
+    }
+}

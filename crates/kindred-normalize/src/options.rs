@@ -1,0 +1,47 @@
+use std::collections::BTreeSet;
+
+/// How ambiguous numeric dates such as `03/04/1990` are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DateOrder {
+    /// 3 April 1990 (most of the world).
+    #[default]
+    DayFirst,
+    /// 4 March 1990 (United States).
+    MonthFirst,
+}
+
+/// Settings that change how values are read.
+#[derive(Debug, Clone)]
+pub struct NormalizeOptions {
+    /// ISO 3166 region assumed for national phone numbers ("CN").
+    pub default_region: phonenumber::country::Id,
+    /// Loyalty program of member cards whose event names none ("MAIN").
+    pub default_loyalty_program: String,
+    pub date_order: DateOrder,
+    /// Apply email provider rules (Gmail dots and +tags, ...) to match keys.
+    pub email_provider_rules: bool,
+    /// Identifiers that never link anyone, as `kind:normalized-value`
+    /// (`phone:+862100000000`, `email:info@shop.example`, `member_id:MAIN:00000001`).
+    pub blocklist: BTreeSet<String>,
+}
+
+impl Default for NormalizeOptions {
+    fn default() -> Self {
+        NormalizeOptions {
+            default_region: phonenumber::country::Id::CN,
+            default_loyalty_program: "MAIN".into(),
+            date_order: DateOrder::DayFirst,
+            email_provider_rules: true,
+            blocklist: BTreeSet::new(),
+        }
+    }
+}
+
+impl NormalizeOptions {
+    /// Parses a region code such as `CN` or `us`.
+    pub fn parse_region(code: &str) -> Result<phonenumber::country::Id, String> {
+        code.trim().to_ascii_uppercase().parse().map_err(|_| {
+            format!("unknown region code {code:?} (expected ISO 3166-1 alpha-2, e.g. CN)")
+        })
+    }
+}

@@ -1,0 +1,282 @@
+//! Event-level tests and the property tests: totality and idempotence.
+
+use kindred_model::raw::{RawAddress, RawConsent};
+use proptest::prelude::*;
+
+use super::*;
+
+const T: i64 = 1_735_689_600_000;
+
+fn pos() -> PosTransaction {
+    PosTransaction {
+        transaction_id: " T-1 ".into(),
+        store_id: "S1".into(),
+        terminal_id: "2".into(),
+        receipt_no: "R9".into(),
+        cashier_id: None,
+        loyalty_program: None,
+        member_card_no: Some(" m-001 ".into()),
+        phone: Some("138 0013 8000".into()),
+        customer_name: Some("  li   wei ".into()),
+        amount_minor: 500,
+        currency: "cny".into(),
+        line_items: vec![],
+        points_earned: 5,
+        points_redeemed: 1,
+        payment_type: Some("WeChat Pay".into()),
+        event_time: T,
+    }
+}
+
+fn web() -> WebEvent {
+    WebEvent {
+        event_id: "w1".into(),
+        event_type: "Signup".into(),
+        user_id: Some("u-77".into()),
+        anonymous_id: Some("c0ffee".into()),
+        email: Some("Maria <Maria.S+shop@GMAIL.com>".into()),
+        phone: Some("12345678901".into()),
+        name: None,
+        given_name: Some("maria".into()),
+        family_name: Some("sentosa".into()),
+        birthday: Some("17/05/1990".into()),
+        gender: Some("F".into()),
+        address: Some(RawAddress {
+            city: Some("Jakarta".into()),
+            country: Some("Indonesia".into()),
+            ..RawAddress::default()
+        }),
+        sku: None,
+        order_amount_minor: None,
+        currency: None,
+        order: None,
+        consents: vec![RawConsent {
+            purpose: "Marketing".into(),
+            channel: "Email".into(),
+            granted: true,
+        }],
+        event_time: T,
+    }
+}
+
+#[test]
+fn pos_event_becomes_canonical() {
+    let e = normalize(&RawEvent::Pos(pos()), &NormalizeOptions::default()).expect("valid");
+    assert_eq!(e.event_id, "pos:T-1");
+    assert_eq!(
+        e.identifiers,
+        vec![
+            Identifier::new(IdentifierKind::MemberId, "MAIN:M-001"),
+            Identifier::new(IdentifierKind::Phone, "+8613800138000"),
+        ]
+    );
+    assert_eq!(e.attributes.full_name.as_deref(), Some("Li Wei"));
+    let order = e.activity.order.expect("a receipt is an order");
+    assert_eq!((order.currency.as_str(), order.amount_minor), ("CNY", 500));
+    assert_eq!(order.payment_type.as_deref(), Some("wechat_pay"));
+    assert_eq!(e.activity.event_type, "purchase");
+    assert!(e.dropped.is_empty());
+}
+
+#[test]
+fn web_event_keeps_everything_usable_and_drops_the_rest_with_reasons() {
+    let e = normalize(&RawEvent::Web(web()), &NormalizeOptions::default()).expect("valid");
+    let keys: Vec<String> = e.identifiers.iter().map(Identifier::link_key).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "email:marias@gmail.com",
+            "account:web:u-77",
+            "device:web:c0ffee"
+        ]
+    );
+    let email = &e.identifiers[0];
+    assert_eq!(
+        email.value, "maria.s+shop@gmail.com",
+        "provider rules never touch the stored value"
+    );
+    assert_eq!(
+        e.dropped,
+        vec![Dropped {
+            field: "phone".into(),
+            reason: "invalid".into()
+        }]
+    );
+    assert_eq!(e.attributes.full_name.as_deref(), Some("Maria Sentosa"));
+    assert_eq!(e.attributes.birthday.as_deref(), Some("1990-05-17"));
+    assert_eq!(e.attributes.gender.as_deref(), Some("female"));
+    assert_eq!(
+        e.attributes
+            .address
+            .as_ref()
+            .and_then(|a| a.country.as_deref()),
+        Some("ID")
+    );
+    assert_eq!(e.consents[0].purpose, "marketing");
+    assert_eq!(e.activity.event_type, "signup");
+    assert_eq!(e.activity.order, None);
+}
+
+#[test]
+fn loyalty_program_namespaces_member_ids() {
+    let mut p = pos();
+    p.loyalty_program = Some(" vip ".into());
+    let e = normalize(&RawEvent::Pos(p), &NormalizeOptions::default()).expect("valid");
+    assert_eq!(e.identifiers[0].value, "VIP:M-001");
+}
+
+#[test]
+fn blocklisted_store_phone_is_dropped_and_the_event_kept() {
+    let opts = NormalizeOptions {
+        blocklist: ["phone:+8613800138000".to_string()].into(),
+        ..NormalizeOptions::default()
+    };
+    let e = normalize(&RawEvent::Pos(pos()), &opts).expect("valid");
+    assert_eq!(e.identifiers.len(), 1);
+    assert_eq!(e.dropped[0].reason, "blocklisted");
+}
+
+#[test]
+fn social_ids_are_namespaced_by_platform_with_union_ids() {
+    let e = normalize(
+        &RawEvent::Social(SocialInteraction {
+            event_id: "s1".into(),
+            platform: "微信".into(),
+            platform_user_id: "oA_1".into(),
+            union_id: Some("uX".into()),
+            handle: None,
+            display_name: Some("🐱小猫".into()),
+            phone: None,
+            email: None,
+            interaction_type: "Mini Program Order".into(),
+            sku: None,
+            order: Some(RawOrder {
+                order_id: "o1".into(),
+                total_minor: 990,
+                currency: "RMB".into(),
+                lines: vec![],
+                points_earned: 9,
+                points_redeemed: 0,
+            }),
+            event_time: T,
+        }),
+        &NormalizeOptions::default(),
+    )
+    .expect("valid");
+    let values: Vec<&str> = e.identifiers.iter().map(|i| i.value.as_str()).collect();
+    assert_eq!(values, vec!["wechat-union:uX", "wechat:oA_1"]);
+    assert_eq!(e.attributes.full_name, None, "nicknames are not names");
+    assert_eq!(e.activity.event_type, "mini_program_order");
+    assert_eq!(e.activity.order.map(|o| o.currency).as_deref(), Some("CNY"));
+    assert_eq!(e.activity.points_earned, 9);
+}
+
+#[test]
+fn legacy_web_order_fields_still_count() {
+    let mut w = web();
+    w.event_type = "order".into();
+    w.order_amount_minor = Some(1234);
+    w.currency = Some("usd".into());
+    let e = normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("valid");
+    assert_eq!(
+        e.activity.order.map(|o| (o.amount_minor, o.currency)),
+        Some((1234, "USD".into()))
+    );
+}
+
+#[test]
+fn records_that_cannot_be_events_are_invalid() {
+    let mut p = pos();
+    p.transaction_id = "  ".into();
+    assert_eq!(
+        normalize(&RawEvent::Pos(p), &NormalizeOptions::default()),
+        Err(InvalidRecord::MissingSourceId)
+    );
+    let mut p = pos();
+    p.event_time = 0;
+    assert_eq!(
+        normalize(&RawEvent::Pos(p), &NormalizeOptions::default()).map_err(|e| e.kind()),
+        Err("event_time_out_of_range")
+    );
+}
+
+/// Strings that look like what sources send: digits, separators, letters,
+/// CJK, full-width forms, emoji, controls.
+fn messy() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[+0-9 ()\\-.]{0,24}",
+        "[a-zA-Z0-9.+_\\-]{0,12}@[a-zA-Z0-9.\\-]{0,12}",
+        "[ a-zA-Z'\\-]{0,20}",
+        "[李王张欧阳 ·]{0,6}",
+        "[０-９＋－　]{0,14}",
+        "[0-9/\\-.年月日]{0,12}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn field_normalizers_are_total_and_idempotent(s in messy()) {
+        let opts = NormalizeOptions::default();
+        if let Ok(p) = normalize_phone(&s, &opts) {
+            prop_assert_eq!(normalize_phone(&p, &opts), Ok(p.clone()));
+        }
+        if let Ok(e) = normalize_email(&s, true) {
+            let again = normalize_email(&e.value, true);
+            prop_assert_eq!(again.as_ref().map(|x| &x.value), Ok(&e.value));
+            prop_assert_eq!(again.map(|x| x.match_key), Ok(e.match_key));
+        }
+        if let Ok(n) = normalize_name(&s) {
+            prop_assert_eq!(normalize_name(&n), Ok(n.clone()));
+        }
+        if let Ok(m) = normalize_member_card(&s) {
+            prop_assert_eq!(normalize_member_card(&m), Ok(m.clone()));
+        }
+        if let Ok(id) = normalize_namespaced_id("wechat", &s) {
+            prop_assert_eq!(normalize_namespaced_id("wechat", &id), Ok(id.clone()));
+        }
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+        if let Ok(d) = normalize_birthday(&s, DateOrder::DayFirst, today) {
+            prop_assert_eq!(normalize_birthday(&d, DateOrder::MonthFirst, today), Ok(d.clone()));
+        }
+        if let Ok(g) = normalize_gender(&s) {
+            prop_assert_eq!(normalize_gender(&g), Ok(g.clone()));
+        }
+        if let Some(p) = normalize_platform(&s) {
+            prop_assert_eq!(normalize_platform(&p), Some(p.clone()));
+        }
+    }
+
+    #[test]
+    fn whole_events_never_panic(
+        id in messy(), card in proptest::option::of(messy()), phone in proptest::option::of(messy()),
+        name in proptest::option::of(messy()), email in proptest::option::of(messy()),
+        birthday in proptest::option::of(messy()), currency in messy(), time in any::<i64>(),
+    ) {
+        let opts = NormalizeOptions::default();
+        let mut p = pos();
+        p.transaction_id = id.clone();
+        p.member_card_no = card;
+        p.phone = phone.clone();
+        p.customer_name = name.clone();
+        p.currency = currency;
+        p.event_time = time;
+        let _ = normalize(&RawEvent::Pos(p), &opts);
+        let mut w = web();
+        w.event_id = id;
+        w.email = email;
+        w.phone = phone;
+        w.name = name;
+        w.birthday = birthday;
+        w.event_time = time;
+        if let Ok(e) = normalize(&RawEvent::Web(w), &opts) {
+            // Identifiers come out sorted and unique by link key.
+            let keys: Vec<String> = e.identifiers.iter().map(Identifier::link_key).collect();
+            let mut unique = keys.clone();
+            unique.dedup();
+            prop_assert_eq!(keys, unique);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Text helpers shared by the field normalizers.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// NFKC (full-width forms to ASCII, compatibility characters folded),
+/// control characters removed, whitespace runs folded to one space, trimmed.
+pub fn fold(raw: &str) -> String {
+    let nfkc: String = raw.nfkc().collect();
+    let mut out = String::with_capacity(nfkc.len());
+    for word in nfkc.split(|c: char| c.is_whitespace() || c.is_control()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// CJK ideographs, kana and hangul: names in these scripts keep their case
+/// and have no spaces between family and given names.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF   // hiragana, katakana
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xAC00..=0xD7AF // hangul syllables
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0x20000..=0x2FA1F)
+}
+
+/// The reason a value was refused, as a low-cardinality label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// Nothing left after cleaning.
+    Empty,
+    /// Not a well-formed value of its kind.
+    Invalid,
+    /// A placeholder or test value (`12345678901`, `test@test.com`).
+    Junk,
+    /// On the configured blocklist.
+    Blocklisted,
+}
+
+impl Rejected {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejected::Empty => "empty",
+            Rejected::Invalid => "invalid",
+            Rejected::Junk => "junk",
+            Rejected::Blocklisted => "blocklisted",
+        }
+    }
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
