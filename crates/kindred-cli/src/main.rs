@@ -88,6 +88,64 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Work with the Avro schemas in schemas/.
+    Schemas {
+        #[command(subcommand)]
+        action: SchemasAction,
+    },
+    /// Work with the dead-letter topic.
+    Deadletter {
+        #[command(subcommand)]
+        action: DeadletterAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchemasAction {
+    /// Check schema compatibility, as a schema registry would.
+    ///
+    /// With no files: every current schema against each of its released
+    /// versions in schemas/history (all must be FULL: old and new producers
+    /// and consumers interoperate). With OLD and NEW: those two files, at the
+    /// level asked for. Exits with status 1 on an incompatible change.
+    Check {
+        /// The released schema file.
+        #[arg(requires = "new")]
+        old: Option<PathBuf>,
+        /// The changed schema file.
+        new: Option<PathBuf>,
+        /// Required compatibility for OLD -> NEW.
+        #[arg(long, value_enum, default_value_t = Level::Full)]
+        level: Level,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Level {
+    /// New readers read old data, and old readers read new data.
+    Full,
+    /// New readers read old data (upgrade consumers first).
+    Backward,
+    /// Old readers read new data (upgrade producers first).
+    Forward,
+}
+
+#[derive(Subcommand)]
+enum DeadletterAction {
+    /// Re-submit dead letters, key and bytes unchanged, to the topic they came
+    /// from (after fixing what made them fail). Reads from this command's
+    /// last position up to the end of the topic as of the start.
+    Replay {
+        /// Only dead letters with this reason (e.g. unknown_schema_id).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Only dead letters from this source topic.
+        #[arg(long)]
+        source_topic: Option<String>,
+        /// Show what would be replayed; produce and commit nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -208,6 +266,75 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         kindred_kafka::TopicStatus::AlreadyExisted => "already exists",
                     }
                 );
+            }
+        }
+        Command::Schemas {
+            action: SchemasAction::Check { old, new, level },
+        } => {
+            let results = match (old, new) {
+                (Some(old), Some(new)) => vec![kindred_schema::check_files(old, new)?],
+                _ => kindred_schema::check_embedded()?,
+            };
+            let mut failed = 0;
+            for r in &results {
+                let c = &r.compatibility;
+                let ok = match level {
+                    Level::Full => c.is_full(),
+                    Level::Backward => c.backward.is_ok(),
+                    Level::Forward => c.forward.is_ok(),
+                };
+                println!(
+                    "{} {} -> {}: {}",
+                    if ok { "ok  " } else { "FAIL" },
+                    r.old,
+                    r.new,
+                    c.level()
+                );
+                if !ok {
+                    failed += 1;
+                    for (what, res) in [("backward", &c.backward), ("forward", &c.forward)] {
+                        if let Err(e) = res {
+                            println!("     not {what} compatible: {e}");
+                        }
+                    }
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} incompatible schema change(s)");
+            }
+        }
+        Command::Deadletter {
+            action:
+                DeadletterAction::Replay {
+                    reason,
+                    source_topic,
+                    dry_run,
+                },
+        } => {
+            let config = load_config(&cli, None)?;
+            let filter = kindred_pipeline::services::deadletter::ReplayFilter {
+                reason: reason.clone(),
+                source_topic: source_topic.clone(),
+                dry_run: *dry_run,
+            };
+            let report = kindred_pipeline::services::deadletter::replay(&config, &filter)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot replay dead letters from {}",
+                        config.topics.dead_letter
+                    )
+                })?;
+            let verb = if *dry_run { "would replay" } else { "replayed" };
+            println!(
+                "read {}, {verb} {}, skipped {}, unreadable {}",
+                report.read,
+                report.replayed.values().sum::<u64>(),
+                report.skipped,
+                report.unreadable
+            );
+            for (reason, n) in &report.replayed {
+                println!("  {reason}: {n}");
             }
         }
         Command::Config {

@@ -27,7 +27,8 @@ pub enum KafkaError {
 }
 
 impl KafkaError {
-    pub(crate) fn op(
+    /// Wraps an rdkafka error with what kindred was doing.
+    pub fn op(
         operation: impl Into<String>,
     ) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaError {
         let operation = operation.into();

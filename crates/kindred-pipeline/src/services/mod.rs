@@ -2,6 +2,7 @@
 //! read a batch, process it, produce the outputs and wait for the broker's
 //! acknowledgements, and only then commit the batch's input offsets.
 
+pub mod deadletter;
 pub mod ingest;
 pub mod resolve;
 

@@ -1,0 +1,133 @@
+//! `kindred deadletter replay`: re-submit dead letters to the topic they came
+//! from, after the cause was fixed (a schema id mapped, a bug deployed).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kindred_config::Config;
+use kindred_kafka::consumer::{self, CommitMode};
+use kindred_kafka::rdkafka::consumer::Consumer;
+use kindred_kafka::rdkafka::message::{Headers, Message};
+use kindred_kafka::{DeadLetter, OutRecord, Producer};
+
+use super::kafka_settings;
+use crate::PipelineError;
+
+/// Which dead letters to replay.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayFilter {
+    /// Only dead letters with this reason (`unknown_schema_id`, ...).
+    pub reason: Option<String>,
+    /// Only dead letters from this source topic.
+    pub source_topic: Option<String>,
+    /// Report what would be replayed, produce nothing, commit nothing.
+    pub dry_run: bool,
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    pub read: u64,
+    /// Replayed, by reason.
+    pub replayed: BTreeMap<String, u64>,
+    /// Passed over by the filter.
+    pub skipped: u64,
+    /// Without a readable `kindred.dlq.*` envelope (not kindred's dead letters).
+    pub unreadable: u64,
+}
+
+/// Header set on a replayed message: the dead letter's `partition/offset`.
+pub const REPLAYED_FROM_HEADER: &str = "kindred.replayed.from";
+
+/// Reads the dead-letter topic from the replay group's position up to its
+/// end as of the start, and re-produces each matching message, key and bytes
+/// unchanged, to its source topic. Offsets are committed only after the
+/// broker acknowledged the replayed messages, so a crash replays at most a
+/// batch twice (harmless: the resolver de-duplicates by source event id).
+pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayReport, PipelineError> {
+    let settings = kafka_settings(config);
+    let topic = config.topics.dead_letter.as_str();
+    let group = format!("{}.deadletter.replay", config.kafka.group_prefix);
+    let consumer = consumer::subscribe(&settings, &group, &[topic])?;
+    let producer = Producer::new(&settings)?;
+    let ends = high_watermarks(&consumer, topic)?;
+    let mut report = ReplayReport::default();
+    let mut done: BTreeMap<i32, bool> = ends.iter().map(|(p, end)| (*p, *end == 0)).collect();
+    let mut pending: Vec<OutRecord> = Vec::new();
+    let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+    while !done.values().all(|d| *d) {
+        let message = match tokio::time::timeout(Duration::from_secs(10), consumer.recv()).await {
+            Err(_) => break, // nothing more arrives: the rest was consumed before
+            Ok(m) => m.map_err(kindred_kafka::KafkaError::op("read dead letters"))?,
+        };
+        report.read += 1;
+        let partition = message.partition();
+        next.insert(partition, message.offset() + 1);
+        if message.offset() + 1 >= ends.get(&partition).copied().unwrap_or(0) {
+            done.insert(partition, true);
+        }
+        let headers: Vec<(&str, &[u8])> = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .filter_map(|h| h.value.map(|v| (h.key, v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Some(envelope) = DeadLetter::from_headers(headers) else {
+            report.unreadable += 1;
+            continue;
+        };
+        let wanted = filter.reason.as_ref().is_none_or(|r| *r == envelope.reason)
+            && filter
+                .source_topic
+                .as_ref()
+                .is_none_or(|t| *t == envelope.source_topic);
+        if !wanted {
+            report.skipped += 1;
+            continue;
+        }
+        *report.replayed.entry(envelope.reason.clone()).or_default() += 1;
+        pending.push(OutRecord {
+            topic: envelope.source_topic,
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().unwrap_or_default().to_vec(),
+            headers: vec![(
+                REPLAYED_FROM_HEADER.to_string(),
+                format!("{partition}/{}", message.offset()).into_bytes(),
+            )],
+        });
+    }
+    if !filter.dry_run {
+        producer.send_all(&pending).await?;
+        let commit: Vec<_> = next
+            .into_iter()
+            .map(|(p, o)| (topic.to_string(), p, o))
+            .collect();
+        consumer::commit(&consumer, &commit, CommitMode::Sync)?;
+    }
+    Ok(report)
+}
+
+fn high_watermarks(
+    consumer: &kindred_kafka::rdkafka::consumer::StreamConsumer,
+    topic: &str,
+) -> Result<BTreeMap<i32, i64>, PipelineError> {
+    let timeout = Duration::from_secs(10);
+    let metadata =
+        consumer
+            .fetch_metadata(Some(topic), timeout)
+            .map_err(kindred_kafka::KafkaError::op(format!(
+                "read metadata of {topic}"
+            )))?;
+    let mut ends = BTreeMap::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            let (_, high) = consumer.fetch_watermarks(topic, p.id(), timeout).map_err(
+                kindred_kafka::KafkaError::op(format!("read the end of {topic}/{}", p.id())),
+            )?;
+            ends.insert(p.id(), high);
+        }
+    }
+    Ok(ends)
+}

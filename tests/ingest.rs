@@ -1,0 +1,386 @@
+//! Channel ingestion through the real broker: every good event reaches the
+//! canonical topic, every bad one the dead-letter topic with the right
+//! reason, nothing is lost, and a channel scales out in its consumer group.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use kindred_config::Config;
+use kindred_gen::{generate, GenOptions};
+use kindred_kafka::rdkafka::message::Message;
+use kindred_kafka::{OutRecord, Producer};
+use kindred_model::raw::RawEvent;
+use kindred_model::{CanonicalEvent, Channel};
+use kindred_pipeline::services::deadletter::{replay, ReplayFilter};
+use kindred_pipeline::services::{ingest, kafka_settings, Ops};
+use kindred_pipeline::topics::raw_topic;
+use kindred_pipeline::{encode_raw, Shutdown};
+use kindred_schema::{Framing, SchemaKind, WireCodec};
+use kindred_suite::{create_topics, headers, isolated_config, read_until};
+use tokio::task::JoinHandle;
+
+type Key = (String, i32, i64);
+
+/// Starts ingest instances (`per_channel[c]` of channel `c`); returns their ops and tasks.
+async fn start_ingest(
+    config: &Config,
+    per_channel: &[(Channel, usize)],
+    shutdown: &Shutdown,
+) -> Vec<(Channel, JoinHandle<anyhow::Result<Ops>>)> {
+    let mut tasks = Vec::new();
+    for &(channel, n) in per_channel {
+        for _ in 0..n {
+            let (config, shutdown) = (config.clone(), shutdown.clone());
+            tasks.push((
+                channel,
+                tokio::spawn(async move {
+                    let ops = Ops::start(&config, &format!("ingest-{channel}")).await?;
+                    ingest::run(&config, channel, &ops, shutdown).await?;
+                    Ok(ops)
+                }),
+            ));
+        }
+    }
+    tasks
+}
+
+/// Produces records and returns where each landed.
+async fn produce_all(config: &Config, records: &[OutRecord]) -> anyhow::Result<Vec<Key>> {
+    let producer = Producer::new(&kafka_settings(config))?;
+    let mut at = Vec::with_capacity(records.len());
+    for chunk in records.chunks(1000) {
+        let sends = chunk.iter().map(|r| producer.send(r));
+        for (r, res) in chunk
+            .iter()
+            .zip(futures_util::future::join_all(sends).await)
+        {
+            let (p, o) = res?;
+            at.push((r.topic.clone(), p, o));
+        }
+    }
+    Ok(at)
+}
+
+fn record(topic: &str, key: &str, payload: Vec<u8>) -> OutRecord {
+    OutRecord {
+        topic: topic.to_string(),
+        key: Some(key.as_bytes().to_vec()),
+        payload,
+        headers: vec![],
+    }
+}
+
+/// The i-th way of corrupting `good` (a valid message of `channel`), and the
+/// dead-letter reason it must get.
+fn corrupt(i: usize, good: &[u8], event: &RawEvent, codec: &WireCodec) -> (Vec<u8>, &'static str) {
+    let channel = event.channel();
+    match i % 9 {
+        0 => (
+            br#"{"transaction_id": "T1", "amount": 5}"#.to_vec(),
+            "wrong_magic_byte",
+        ),
+        1 => (good[..good.len() / 2].to_vec(), "malformed_body"),
+        2 => {
+            let mut b = good.to_vec();
+            b[1..5].copy_from_slice(&999u32.to_be_bytes());
+            (b, "unknown_schema_id")
+        }
+        3 => {
+            // A record of another channel's schema on this channel's topic.
+            let other = if channel == Channel::Pos { 2u32 } else { 1u32 };
+            let mut b = good.to_vec();
+            b[1..5].copy_from_slice(&other.to_be_bytes());
+            (b, "unexpected_schema")
+        }
+        4 => {
+            let mut b = good.to_vec();
+            b.extend_from_slice(&[7, 7, 7]);
+            (b, "trailing_bytes")
+        }
+        5 => (Vec::new(), "empty"),
+        6 => {
+            let mut b = good[..5].to_vec();
+            b.resize(5_000, 0x41);
+            (b, "oversized")
+        }
+        7 => (vec![0, 0, 0], "truncated"),
+        _ => {
+            // Well-formed Avro of the right schema, but no source event id.
+            let mut e = event.clone();
+            match &mut e {
+                RawEvent::Pos(p) => p.transaction_id.clear(),
+                RawEvent::Web(w) => w.event_id.clear(),
+                RawEvent::Social(s) => s.event_id = " ".into(),
+            }
+            (encode_raw(codec, &e).expect("encodes"), "missing_source_id")
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_thousand_mixed_events_with_five_percent_corrupt_all_accounted_for(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("ingest10k", dir.path());
+    config.schemas.max_message_bytes = 4_096;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+
+    let generated = generate(&GenOptions {
+        people: 4_000,
+        ..GenOptions::default()
+    });
+    assert!(
+        generated.len() >= 9_500,
+        "generator gave {}",
+        generated.len()
+    );
+    let mut records = Vec::new();
+    let mut expected_good = BTreeSet::new();
+    let mut bad_reasons = Vec::new();
+    for (i, g) in generated.iter().take(10_000).enumerate() {
+        let channel = g.event.channel();
+        let topic = raw_topic(&config, channel);
+        let good = encode_raw(&codec, &g.event)?;
+        if i % 20 == 7 {
+            // 5%: corrupted in nine different ways.
+            let (bad, reason) = corrupt(i / 20, &good, &g.event, &codec);
+            bad_reasons.push((records.len(), reason));
+            records.push(record(topic, g.event.source_id(), bad));
+        } else {
+            expected_good.insert(format!("{}:{}", channel.as_str(), g.event.source_id()));
+            records.push(record(topic, g.event.source_id(), good));
+        }
+    }
+    let produced = produce_all(&config, &records).await?;
+    let expected_bad: BTreeMap<Key, &str> = bad_reasons
+        .iter()
+        .map(|(idx, reason)| (produced[*idx].clone(), *reason))
+        .collect();
+    assert_eq!(records.len(), 10_000);
+    assert_eq!(expected_bad.len(), 500);
+
+    // Two POS instances in one group split the POS partitions.
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(
+        &config,
+        &[(Channel::Pos, 2), (Channel::Web, 1), (Channel::Social, 1)],
+        &shutdown,
+    )
+    .await;
+
+    let timeout = Duration::from_secs(120);
+    let canonical = read_until(&config, &config.topics.canonical, timeout, |m| {
+        m.len() >= expected_good.len()
+    })
+    .await?;
+    let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
+        m.len() >= expected_bad.len()
+    })
+    .await?;
+    // Give any surplus (a duplicate, a stray) time to show up before counting.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    shutdown.trigger();
+    let mut consumed_by_pos_instance = Vec::new();
+    for (channel, task) in tasks {
+        let ops = tokio::time::timeout(Duration::from_secs(15), task).await???;
+        if channel == Channel::Pos {
+            consumed_by_pos_instance.push(
+                ops.metrics
+                    .events_consumed
+                    .with_label_values(&[&config.topics.pos])
+                    .get(),
+            );
+        }
+    }
+    let canonical_again = read_until(&config, &config.topics.canonical, timeout, |m| {
+        m.len() >= canonical.len()
+    })
+    .await?;
+    let dead_again = read_until(&config, &config.topics.dead_letter, timeout, |m| {
+        m.len() >= dead.len()
+    })
+    .await?;
+
+    // Every good event exactly once on the canonical topic.
+    let got: Vec<String> = canonical_again
+        .iter()
+        .map(|m| {
+            let e: CanonicalEvent = codec
+                .decode(
+                    Framing::Confluent,
+                    SchemaKind::CanonicalEvent,
+                    m.payload().unwrap_or_default(),
+                )
+                .expect("canonical topic holds canonical events");
+            e.event_id
+        })
+        .collect();
+    assert_eq!(
+        got.len(),
+        expected_good.len(),
+        "no duplicates, nothing lost"
+    );
+    assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), expected_good);
+
+    // Every bad one exactly once in the dead-letter topic, with its reason,
+    // its source coordinates, and its bytes intact.
+    let mut got_bad: BTreeMap<Key, String> = BTreeMap::new();
+    for m in &dead_again {
+        let h = headers(m);
+        let key = (
+            h["kindred.dlq.source.topic"].clone(),
+            h["kindred.dlq.source.partition"].parse()?,
+            h["kindred.dlq.source.offset"].parse()?,
+        );
+        let idx = produced
+            .iter()
+            .position(|p| *p == key)
+            .expect("dead letter points at a produced message");
+        assert_eq!(
+            m.payload().unwrap_or_default(),
+            records[idx].payload.as_slice(),
+            "original bytes kept"
+        );
+        assert!(h["kindred.dlq.service"].starts_with("ingest-"));
+        got_bad.insert(key, h["kindred.dlq.reason"].clone());
+    }
+    assert_eq!(dead_again.len(), 500);
+    let expected_bad: BTreeMap<Key, String> = expected_bad
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+    let wrong: Vec<_> = expected_bad
+        .iter()
+        .filter(|(k, v)| got_bad.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k:?}: expected {v}, got {:?}", got_bad.get(k)))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} dead letters wrong, e.g. {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+    assert_eq!(got_bad.len(), expected_bad.len());
+    assert_eq!(
+        canonical_again.len() + dead_again.len(),
+        10_000,
+        "the counts add up exactly"
+    );
+
+    // Both POS instances did work: the group split the partitions.
+    assert_eq!(consumed_by_pos_instance.len(), 2);
+    assert!(
+        consumed_by_pos_instance.iter().all(|n| *n > 0),
+        "{consumed_by_pos_instance:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dead_letters_replay_after_the_fix() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("replay", dir.path());
+    create_topics(&config).await?;
+    // An old POS system writes pos_transaction.v1 under schema id 77, which
+    // kindred is not (yet) configured for; plus a few undecodable messages.
+    let mut old_producer_ids = WireCodec::default_ids();
+    old_producer_ids.insert("pos_transaction.v1".into(), 77);
+    let old_producer = WireCodec::new(old_producer_ids, 1 << 20)?;
+    let mut records = Vec::new();
+    for i in 0..20 {
+        let RawEvent::Pos(p) = kindred_suite::raw::pos(
+            &format!("OLD-{i}"),
+            Some("M-5678"),
+            None,
+            None,
+            1_735_689_600_000 + i,
+            1,
+        ) else {
+            unreachable!()
+        };
+        records.push(record(
+            &config.topics.pos,
+            &p.transaction_id,
+            old_producer.encode_as("pos_transaction.v1", &p)?,
+        ));
+    }
+    for i in 0..5 {
+        records.push(record(
+            &config.topics.pos,
+            &format!("junk-{i}"),
+            b"not avro".to_vec(),
+        ));
+    }
+    produce_all(&config, &records).await?;
+
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await;
+    read_until(
+        &config,
+        &config.topics.dead_letter,
+        Duration::from_secs(60),
+        |m| m.len() >= 25,
+    )
+    .await?;
+    shutdown.trigger();
+    for (_, t) in tasks {
+        t.await??;
+    }
+
+    // The fix: map id 77 to pos_transaction.v1, restart, replay that reason only.
+    let mut fixed = config.clone();
+    fixed.schemas.ids.insert("pos_transaction.v1".into(), 77);
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&fixed, &[(Channel::Pos, 1)], &shutdown).await;
+    let dry = replay(
+        &fixed,
+        &ReplayFilter {
+            reason: Some("unknown_schema_id".into()),
+            dry_run: true,
+            ..ReplayFilter::default()
+        },
+    )
+    .await?;
+    assert_eq!(dry.replayed.get("unknown_schema_id"), Some(&20));
+    let report = replay(
+        &fixed,
+        &ReplayFilter {
+            reason: Some("unknown_schema_id".into()),
+            ..ReplayFilter::default()
+        },
+    )
+    .await?;
+    assert_eq!((report.read, report.skipped), (25, 5));
+    assert_eq!(report.replayed.get("unknown_schema_id"), Some(&20));
+    let canonical = read_until(
+        &fixed,
+        &config.topics.canonical,
+        Duration::from_secs(60),
+        |m| m.len() >= 20,
+    )
+    .await?;
+    let ids: BTreeSet<String> = canonical
+        .iter()
+        .map(|m| {
+            let e: CanonicalEvent = WireCodec::with_default_ids()
+                .expect("codec")
+                .decode(
+                    Framing::Confluent,
+                    SchemaKind::CanonicalEvent,
+                    m.payload().unwrap_or_default(),
+                )
+                .expect("canonical");
+            e.event_id
+        })
+        .collect();
+    assert_eq!(ids, (0..20).map(|i| format!("pos:OLD-{i}")).collect());
+    // A second replay finds nothing new: progress is committed.
+    let again = replay(&fixed, &ReplayFilter::default()).await?;
+    assert_eq!(again.replayed.values().sum::<u64>(), 0);
+    shutdown.trigger();
+    for (_, t) in tasks {
+        t.await??;
+    }
+    Ok(())
+}
