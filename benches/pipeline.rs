@@ -1,4 +1,5 @@
 //! Throughput of the pipeline's CPU stages, without a broker:
+//! - `decode/pos/{apache_avro,serde_avro_fast}`: Avro decode alone, both engines;
 //! - `ingest/<channel>`: Confluent Avro decode + normalize, per event;
 //! - `resolve/apply_1000`: the resolver applying a batch of 1000 canonical
 //!   events (new and returning customers) to a RocksDB store in a temp dir.
@@ -21,6 +22,39 @@ fn ingest(c: &mut Criterion) {
         people: 2_000,
         ..GenOptions::default()
     });
+    let pos: Vec<Vec<u8>> = events
+        .iter()
+        .filter_map(|g| match &g.event {
+            kindred_model::raw::RawEvent::Pos(e) => {
+                codec.encode(SchemaKind::PosTransaction, e).ok()
+            }
+            _ => None,
+        })
+        .collect();
+    let mut group = c.benchmark_group("decode/pos");
+    group.throughput(Throughput::Elements(pos.len() as u64));
+    group.bench_function("apache_avro", |b| {
+        b.iter(|| {
+            for m in &pos {
+                let r: kindred_model::raw::PosTransaction = codec
+                    .decode_reference(SchemaKind::PosTransaction, m)
+                    .expect("decodes");
+                std::hint::black_box(r);
+            }
+        })
+    });
+    group.bench_function("serde_avro_fast", |b| {
+        b.iter(|| {
+            for m in &pos {
+                let r: kindred_model::raw::PosTransaction = codec
+                    .decode(Framing::Confluent, SchemaKind::PosTransaction, m)
+                    .expect("decodes");
+                std::hint::black_box(r);
+            }
+        })
+    });
+    group.finish();
+
     let mut group = c.benchmark_group("ingest");
     for channel in Channel::ALL {
         let stage = IngestStage::new(

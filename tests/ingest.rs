@@ -21,27 +21,38 @@ use tokio::task::JoinHandle;
 
 type Key = (String, i32, i64);
 
-/// Starts ingest instances (`per_channel[c]` of channel `c`); returns their ops and tasks.
+/// Starts ingest instances (`n` of each channel) and waits until every one
+/// has joined its group and holds partitions; returns them with their tasks.
 async fn start_ingest(
     config: &Config,
     per_channel: &[(Channel, usize)],
     shutdown: &Shutdown,
-) -> Vec<(Channel, JoinHandle<anyhow::Result<Ops>>)> {
+) -> anyhow::Result<Vec<(Channel, JoinHandle<anyhow::Result<Ops>>)>> {
     let mut tasks = Vec::new();
+    let mut health = Vec::new();
     for &(channel, n) in per_channel {
         for _ in 0..n {
+            let ops = Ops::start(config, &format!("ingest-{channel}")).await?;
+            health.push(ops.health.clone());
             let (config, shutdown) = (config.clone(), shutdown.clone());
             tasks.push((
                 channel,
                 tokio::spawn(async move {
-                    let ops = Ops::start(&config, &format!("ingest-{channel}")).await?;
                     ingest::run(&config, channel, &ops, shutdown).await?;
                     Ok(ops)
                 }),
             ));
         }
     }
-    tasks
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !health.iter().all(|h| h.is_ready()) {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "ingest instances not ready within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(tasks)
 }
 
 /// Produces records and returns where each landed.
@@ -152,6 +163,16 @@ async fn ten_thousand_mixed_events_with_five_percent_corrupt_all_accounted_for(
             records.push(record(topic, g.event.source_id(), good));
         }
     }
+    // Two POS instances in one group split the POS partitions: both have
+    // joined and hold partitions before the data arrives.
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(
+        &config,
+        &[(Channel::Pos, 2), (Channel::Web, 1), (Channel::Social, 1)],
+        &shutdown,
+    )
+    .await?;
+
     let produced = produce_all(&config, &records).await?;
     let expected_bad: BTreeMap<Key, &str> = bad_reasons
         .iter()
@@ -159,15 +180,6 @@ async fn ten_thousand_mixed_events_with_five_percent_corrupt_all_accounted_for(
         .collect();
     assert_eq!(records.len(), 10_000);
     assert_eq!(expected_bad.len(), 500);
-
-    // Two POS instances in one group split the POS partitions.
-    let shutdown = Shutdown::new();
-    let tasks = start_ingest(
-        &config,
-        &[(Channel::Pos, 2), (Channel::Web, 1), (Channel::Social, 1)],
-        &shutdown,
-    )
-    .await;
 
     let timeout = Duration::from_secs(120);
     let canonical = read_until(&config, &config.topics.canonical, timeout, |m| {
@@ -315,7 +327,7 @@ async fn dead_letters_replay_after_the_fix() -> anyhow::Result<()> {
     produce_all(&config, &records).await?;
 
     let shutdown = Shutdown::new();
-    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await;
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
     read_until(
         &config,
         &config.topics.dead_letter,
@@ -332,7 +344,7 @@ async fn dead_letters_replay_after_the_fix() -> anyhow::Result<()> {
     let mut fixed = config.clone();
     fixed.schemas.ids.insert("pos_transaction.v1".into(), 77);
     let shutdown = Shutdown::new();
-    let tasks = start_ingest(&fixed, &[(Channel::Pos, 1)], &shutdown).await;
+    let tasks = start_ingest(&fixed, &[(Channel::Pos, 1)], &shutdown).await?;
     let dry = replay(
         &fixed,
         &ReplayFilter {

@@ -26,6 +26,8 @@ use kindred_model::{
 };
 
 pub use address::{normalize_address, normalize_currency, normalize_gender, normalize_label};
+/// Re-exported for callers of [`normalize_birthday`].
+pub use chrono::NaiveDate;
 pub use date::normalize_birthday;
 pub use email::{normalize_email, Email};
 pub use ids::{

@@ -133,6 +133,55 @@ mod tests {
     }
 
     #[test]
+    fn fast_and_reference_avro_agree_on_every_generated_record() {
+        let codec = codec();
+        for g in generate(&GenOptions {
+            people: 300,
+            ..GenOptions::default()
+        }) {
+            let bytes = encode_raw(&codec, &g.event).expect("encode");
+            let stage = IngestStage::new(
+                g.event.channel(),
+                Framing::Confluent,
+                codec.clone(),
+                NormalizeOptions::default(),
+            );
+            let fast = stage.decode(&bytes).expect("fast decode");
+            let reference = match g.event.channel() {
+                Channel::Pos => RawEvent::Pos(
+                    codec
+                        .decode_reference(SchemaKind::PosTransaction, &bytes)
+                        .expect("decode"),
+                ),
+                Channel::Web => RawEvent::Web(
+                    codec
+                        .decode_reference(SchemaKind::WebEvent, &bytes)
+                        .expect("decode"),
+                ),
+                Channel::Social => RawEvent::Social(
+                    codec
+                        .decode_reference(SchemaKind::SocialInteraction, &bytes)
+                        .expect("decode"),
+                ),
+            };
+            assert_eq!(fast, reference);
+            assert_eq!(fast, g.event);
+            let event = stage.process(&bytes).expect("normalize");
+            let canonical = codec
+                .encode(SchemaKind::CanonicalEvent, &event)
+                .expect("encode");
+            assert_eq!(
+                canonical,
+                codec.encode_as("canonical_event", &event).expect("encode")
+            );
+            let back: CanonicalEvent = codec
+                .decode_reference(SchemaKind::CanonicalEvent, &canonical)
+                .expect("decode");
+            assert_eq!(back, event);
+        }
+    }
+
+    #[test]
     fn a_pos_record_on_the_web_channel_is_rejected() {
         let codec = codec();
         let g = generate(&GenOptions::default())
