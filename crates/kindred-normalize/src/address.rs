@@ -3,7 +3,7 @@
 use kindred_model::raw::RawAddress;
 use kindred_model::Address;
 
-use crate::text::{fold, Rejected};
+use crate::text::{fold, fold_lower, Rejected};
 
 /// Country names and codes as typed, to ISO 3166-1 alpha-2.
 fn country_code(raw: &str) -> Option<String> {
@@ -40,7 +40,7 @@ fn country_code(raw: &str) -> Option<String> {
         _ if s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()) => {
             return Some(s.to_ascii_uppercase())
         }
-        _ => return Some(s.to_uppercase()),
+        _ => return Some(crate::text::fold_upper(&s)),
     };
     Some(code.to_string())
 }
@@ -50,7 +50,7 @@ pub fn normalize_address(raw: &RawAddress) -> Option<Address> {
     let field = |v: &Option<String>| v.as_deref().map(fold).filter(|s| !s.is_empty());
     let country = raw.country.as_deref().and_then(country_code);
     let postal_code = field(&raw.postal_code).map(|p| {
-        let p = p.to_uppercase();
+        let p = crate::text::fold_upper(&p);
         if country.as_deref() == Some("CN") {
             p.replace(' ', "")
         } else {
@@ -70,7 +70,7 @@ pub fn normalize_address(raw: &RawAddress) -> Option<Address> {
 
 /// `female`, `male` or `other`; unknown or unspecified values are dropped.
 pub fn normalize_gender(raw: &str) -> Result<String, Rejected> {
-    let s = fold(raw).to_lowercase();
+    let s = fold_lower(raw);
     let s = s.trim_end_matches('.');
     match s {
         "" | "u" | "unknown" | "unspecified" | "prefer not to say" | "未知" | "保密" => {
@@ -99,7 +99,7 @@ pub fn normalize_currency(raw: &str) -> Option<String> {
 
 /// A consent purpose or channel label: lower case, spaces to underscores.
 pub fn normalize_label(raw: &str) -> Option<String> {
-    let s = fold(raw).to_lowercase().replace([' ', '-'], "_");
+    let s = fold_lower(&fold_lower(raw).replace([' ', '-'], "_"));
     (!s.is_empty()).then_some(s)
 }
 

@@ -77,7 +77,7 @@ pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejecte
         return Err(Rejected::Empty);
     }
     let (local, domain) = s.rsplit_once('@').ok_or(Rejected::Invalid)?;
-    let local = local.to_lowercase();
+    let local = crate::text::fold_lower(local);
     if !valid_local(&local) {
         return Err(Rejected::Invalid);
     }

@@ -1,6 +1,6 @@
 //! Member cards, social platform ids, web accounts and devices.
 
-use crate::text::{fold, Rejected};
+use crate::text::{fold, fold_lower, fold_upper, Rejected};
 
 const JUNK_IDS: &[&str] = &[
     "null",
@@ -21,11 +21,10 @@ const JUNK_IDS: &[&str] = &[
 /// repeated character, plain runs (`12345678`) and cards shorter than four
 /// characters are junk (a cashier's default or a typo).
 pub fn normalize_member_card(raw: &str) -> Result<String, Rejected> {
-    let s: String = fold(raw)
+    let s: String = fold_upper(raw)
         .chars()
         .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
+        .collect();
     if s.is_empty() {
         return Err(Rejected::Empty);
     }
@@ -48,18 +47,18 @@ pub fn normalize_member_card(raw: &str) -> Result<String, Rejected> {
 
 /// A loyalty program code: upper-cased, NFKC, no spaces.
 pub fn normalize_program(raw: &str) -> Option<String> {
-    let s: String = fold(raw)
+    let s: String = fold_upper(raw)
         .chars()
         .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
-        .collect::<String>()
-        .to_uppercase();
+        .collect();
     (!s.is_empty()).then_some(s)
 }
 
 /// A social platform's canonical name: lower case, with common aliases and
 /// Chinese names mapped (`WeChat`, `weixin`, `微信` -> `wechat`).
 pub fn normalize_platform(raw: &str) -> Option<String> {
-    let s = fold(raw).to_lowercase().replace([' ', '_', '-'], "");
+    // Fold again after removing separators: `c ̧` becomes `ç` only then.
+    let s = fold_lower(&fold_lower(raw).replace([' ', '_', '-'], ""));
     let name = match s.as_str() {
         "" => return None,
         "wechat" | "weixin" | "wx" | "微信" | "wechatminiprogram" | "miniprogram" => "wechat",

@@ -257,19 +257,12 @@ impl Builder<'_> {
             }
         }
         self.attributes.address = e.address.as_ref().and_then(normalize_address);
-        self.activity.event_type =
-            normalize_label(&e.event_type).unwrap_or_else(|| "unknown".into());
-        self.activity.browsed_skus = e
-            .sku
-            .iter()
-            .map(|s| fold(s))
-            .filter(|s| !s.is_empty())
-            .collect();
-        if let Some(order) = &e.order {
-            self.order(order, None, None);
-        } else if let (Some(total), "order") =
-            (e.order_amount_minor, self.activity.event_type.as_str())
-        {
+        self.activity_of(&e.event_type, e.sku.as_deref(), e.order.as_ref());
+        if let (None, Some(total), "order") = (
+            &e.order,
+            e.order_amount_minor,
+            self.activity.event_type.as_str(),
+        ) {
             // Producers still on web_event.v1 send the total in the event itself.
             let legacy = RawOrder {
                 order_id: e.event_id.clone(),
@@ -306,15 +299,18 @@ impl Builder<'_> {
         self.email(e.email.as_deref());
         // Display names on social platforms are nicknames, not names: they
         // are not used for the golden record.
-        self.activity.event_type =
-            normalize_label(&e.interaction_type).unwrap_or_else(|| "unknown".into());
-        self.activity.browsed_skus = e
-            .sku
-            .iter()
-            .map(|s| fold(s))
+        self.activity_of(&e.interaction_type, e.sku.as_deref(), e.order.as_ref());
+    }
+
+    /// Event type, browsed product and order of a web or social event.
+    fn activity_of(&mut self, event_type: &str, sku: Option<&str>, order: Option<&RawOrder>) {
+        self.activity.event_type = normalize_label(event_type).unwrap_or_else(|| "unknown".into());
+        self.activity.browsed_skus = sku
+            .map(fold)
             .filter(|s| !s.is_empty())
+            .into_iter()
             .collect();
-        if let Some(order) = &e.order {
+        if let Some(order) = order {
             self.order(order, None, None);
         }
     }

@@ -39,29 +39,28 @@ const COMPOUND_SURNAMES: &[&str] = &[
 /// Normalizes one name or name part.
 pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
     let s = fold(raw);
-    let s = s.trim_matches(|c: char| {
-        c == '.' || c == ',' || c == ';' || c == '-' || c == '_' || c == ' '
-    });
+    let s = s.trim_matches(|c: char| matches!(c, '.' | ',' | ';' | '-' | '_' | ' '));
     if s.is_empty() {
         return Err(Rejected::Empty);
     }
-    if JUNK_NAMES.contains(&s.to_lowercase().as_str())
-        || !s.chars().any(char::is_alphabetic)
-        || s.chars().any(|c| c.is_ascii_digit() || c == '@')
+    let name = if s.chars().any(is_cjk) && !s.chars().any(|c| c.is_ascii_alphabetic()) {
+        // 李 伟 -> 李伟; 李·伟 stays (a transliteration separator).
+        fold(&s.chars().filter(|c| *c != ' ').collect::<String>())
+    } else if s.chars().any(char::is_uppercase) && s.chars().any(char::is_lowercase) {
+        // Typed in mixed case: trust it (McDonald, van der Berg, DiCaprio).
+        s.to_string()
+    } else {
+        fold(&title_case(s))
+    };
+    // Judged on the final form, so that normalizing the output again gives
+    // the same answer (idempotence; found by fuzzing: `女 士` became `女士`).
+    if JUNK_NAMES.contains(&name.to_lowercase().as_str())
+        || !name.chars().any(char::is_alphabetic)
+        || name.chars().any(|c| c.is_ascii_digit() || c == '@')
     {
         return Err(Rejected::Junk);
     }
-    if s.chars().any(is_cjk) && !s.chars().any(|c| c.is_ascii_alphabetic()) {
-        // 李 伟 -> 李伟; 李·伟 stays (a transliteration separator).
-        return Ok(s.chars().filter(|c| *c != ' ').collect());
-    }
-    let has_upper = s.chars().any(char::is_uppercase);
-    let has_lower = s.chars().any(char::is_lowercase);
-    if has_upper && has_lower {
-        // Typed in mixed case: trust it (McDonald, van der Berg, DiCaprio).
-        return Ok(s.to_string());
-    }
-    Ok(title_case(s))
+    Ok(name)
 }
 
 fn title_case(s: &str) -> String {
@@ -183,6 +182,7 @@ mod tests {
             ("N/A", Err(Rejected::Junk)),
             ("顾客", Err(Rejected::Junk)),
             ("先生", Err(Rejected::Junk)),
+            ("女\0\0士;", Err(Rejected::Junk)),
             ("12345", Err(Rejected::Junk)),
             ("li.wei@qq.com", Err(Rejected::Junk)),
             ("Room 101", Err(Rejected::Junk)),

@@ -41,7 +41,19 @@ pub fn normalize_phone(raw: &str, opts: &NormalizeOptions) -> Result<String, Rej
     if is_placeholder(&national) {
         return Err(Rejected::Junk);
     }
-    Ok(number.format().mode(Mode::E164).to_string())
+    let e164 = number.format().mode(Mode::E164).to_string();
+    // A foreign number dialled from the default region (`00 7 ...`) goes
+    // through the region's dialling rules; accept it only if its E.164 form
+    // reads back as the same valid number, so the output is a fixed point
+    // (found by fuzzing: `00-786025 35044` read as a valid +7 number whose
+    // E.164 form libphonenumber then rejects).
+    if region.is_some() && number.country().id() != Some(opts.default_region) {
+        let again = phonenumber::parse(None, &e164).map_err(|_| Rejected::Invalid)?;
+        if !phonenumber::is_valid(&again) || again.format().mode(Mode::E164).to_string() != e164 {
+            return Err(Rejected::Invalid);
+        }
+    }
+    Ok(e164)
 }
 
 /// Numbers cashiers type when the customer gives none: a subscriber part of
@@ -117,6 +129,8 @@ mod tests {
             ("1 2 3 4", &cn, Err(Rejected::Invalid)),
             ("+44 1234 567890", &cn, Err(Rejected::Junk)),
             ("+86 138 0013 800a", &cn, Err(Rejected::Invalid)),
+            ("00-786025\u{1} 35044", &cn, Err(Rejected::Invalid)),
+            ("00 44 20 7946 0958", &cn, Ok("+442079460958")),
         ];
         for (raw, opts, want) in cases {
             assert_eq!(

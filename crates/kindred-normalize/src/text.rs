@@ -19,6 +19,18 @@ pub fn fold(raw: &str) -> String {
     out
 }
 
+/// [`fold`], lower-cased, and folded again: lower-casing can produce text
+/// that is not in normal form (`İ` lowers to `i` + combining dot), and the
+/// output of a normalizer must be a fixed point.
+pub fn fold_lower(raw: &str) -> String {
+    fold(&fold(raw).to_lowercase())
+}
+
+/// [`fold`], upper-cased, and folded again (see [`fold_lower`]).
+pub fn fold_upper(raw: &str) -> String {
+    fold(&fold(raw).to_uppercase())
+}
+
 /// CJK ideographs, kana and hangul: names in these scripts keep their case
 /// and have no spaces between family and given names.
 pub fn is_cjk(c: char) -> bool {

@@ -1,23 +1,7 @@
-//! Any bytes on the pos topic: decoding (Confluent Avro and JSON) and
-//! normalization must return a value or a reason, never panic.
+//! Any bytes on the pos topic.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "channel.rs"]
+mod channel;
 
-use kindred_model::raw::{PosTransaction, RawEvent};
-use kindred_normalize::{normalize, NormalizeOptions};
-use kindred_schema::{Framing, SchemaKind, WireCodec};
-use libfuzzer_sys::fuzz_target;
-
-fn codec() -> &'static WireCodec {
-    static CODEC: OnceLock<WireCodec> = OnceLock::new();
-    CODEC.get_or_init(|| WireCodec::with_default_ids().expect("embedded schemas parse"))
-}
-
-fuzz_target!(|data: &[u8]| {
-    for framing in [Framing::Confluent, Framing::Json] {
-        if let Ok(record) = codec().decode::<PosTransaction>(framing, SchemaKind::PosTransaction, data) {
-            let _ = normalize(&RawEvent::Pos(record), &NormalizeOptions::default());
-        }
-    }
-});
+channel_target!(PosTransaction, Pos);
