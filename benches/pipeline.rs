@@ -118,5 +118,29 @@ fn resolve(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ingest, resolve);
+fn fields(c: &mut Criterion) {
+    let opts = NormalizeOptions::default();
+    let mut group = c.benchmark_group("normalize");
+    group.bench_function("phone_cn_national", |b| {
+        b.iter(|| kindred_normalize::normalize_phone(std::hint::black_box("138 0013 8000"), &opts))
+    });
+    group.bench_function("phone_e164", |b| {
+        b.iter(|| kindred_normalize::normalize_phone(std::hint::black_box("+8613800138000"), &opts))
+    });
+    group.bench_function("email", |b| {
+        b.iter(|| kindred_normalize::normalize_email(std::hint::black_box("Li.Wei@QQ.com"), true))
+    });
+    group.bench_function("name_cjk", |b| {
+        b.iter(|| kindred_normalize::normalize_name(std::hint::black_box("李伟")))
+    });
+    group.bench_function("name_latin", |b| {
+        b.iter(|| kindred_normalize::normalize_name(std::hint::black_box("maria sentosa")))
+    });
+    group.bench_function("member_card", |b| {
+        b.iter(|| kindred_normalize::normalize_member_card(std::hint::black_box("M00012345")))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest, fields, resolve);
 criterion_main!(benches);

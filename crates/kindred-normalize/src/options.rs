@@ -1,4 +1,7 @@
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::phone::MobileFastPath;
 
 /// How ambiguous numeric dates such as `03/04/1990` are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -10,11 +13,15 @@ pub enum DateOrder {
     MonthFirst,
 }
 
-/// Settings that change how values are read.
+/// Settings that change how values are read. Build with
+/// [`NormalizeOptions::default`] or [`NormalizeOptions::for_region`].
 #[derive(Debug, Clone)]
 pub struct NormalizeOptions {
     /// ISO 3166 region assumed for national phone numbers ("CN").
     pub default_region: phonenumber::country::Id,
+    /// Mobile numbers of the default region, checked without the full
+    /// parser (see `phone::MobileFastPath`); rebuilt by `for_region`.
+    pub(crate) phone_fast_path: Option<Arc<MobileFastPath>>,
     /// Loyalty program of member cards whose event names none ("MAIN").
     pub default_loyalty_program: String,
     pub date_order: DateOrder,
@@ -27,17 +34,23 @@ pub struct NormalizeOptions {
 
 impl Default for NormalizeOptions {
     fn default() -> Self {
+        NormalizeOptions::for_region(phonenumber::country::Id::CN)
+    }
+}
+
+impl NormalizeOptions {
+    /// Default settings with `region` as the default phone region.
+    pub fn for_region(region: phonenumber::country::Id) -> Self {
         NormalizeOptions {
-            default_region: phonenumber::country::Id::CN,
+            default_region: region,
+            phone_fast_path: MobileFastPath::for_region(region).map(Arc::new),
             default_loyalty_program: "MAIN".into(),
             date_order: DateOrder::DayFirst,
             email_provider_rules: true,
             blocklist: BTreeSet::new(),
         }
     }
-}
 
-impl NormalizeOptions {
     /// Parses a region code such as `CN` or `us`.
     pub fn parse_region(code: &str) -> Result<phonenumber::country::Id, String> {
         code.trim().to_ascii_uppercase().parse().map_err(|_| {

@@ -27,20 +27,20 @@ use kindred_schema::WireCodec;
 /// Normalization settings from configuration.
 pub fn normalize_options(config: &Config) -> Result<NormalizeOptions, PipelineError> {
     let n = &config.normalize;
-    Ok(NormalizeOptions {
-        default_region: NormalizeOptions::parse_region(&n.default_region)
-            .map_err(|e| PipelineError::Config(format!("normalize.default_region: {e}")))?,
-        default_loyalty_program: kindred_normalize::normalize_program(&n.default_loyalty_program)
-            .ok_or_else(|| {
+    let region = NormalizeOptions::parse_region(&n.default_region)
+        .map_err(|e| PipelineError::Config(format!("normalize.default_region: {e}")))?;
+    let mut opts = NormalizeOptions::for_region(region);
+    opts.default_loyalty_program = kindred_normalize::normalize_program(&n.default_loyalty_program)
+        .ok_or_else(|| {
             PipelineError::Config("normalize.default_loyalty_program is empty".into())
-        })?,
-        date_order: match n.date_order.as_str() {
-            "month_first" => DateOrder::MonthFirst,
-            _ => DateOrder::DayFirst,
-        },
-        email_provider_rules: n.email_provider_rules,
-        blocklist: n.blocklist.iter().map(|s| s.trim().to_string()).collect(),
-    })
+        })?;
+    opts.date_order = match n.date_order.as_str() {
+        "month_first" => DateOrder::MonthFirst,
+        _ => DateOrder::DayFirst,
+    };
+    opts.email_provider_rules = n.email_provider_rules;
+    opts.blocklist = n.blocklist.iter().map(|s| s.trim().to_string()).collect();
+    Ok(opts)
 }
 
 /// The wire codec with the schema ids and size limit from configuration.
