@@ -127,6 +127,9 @@ fn fields(c: &mut Criterion) {
     group.bench_function("phone_e164", |b| {
         b.iter(|| kindred_normalize::normalize_phone(std::hint::black_box("+8613800138000"), &opts))
     });
+    group.bench_function("phone_landline_full_parse", |b| {
+        b.iter(|| kindred_normalize::normalize_phone(std::hint::black_box("010-6552-9988"), &opts))
+    });
     group.bench_function("email", |b| {
         b.iter(|| kindred_normalize::normalize_email(std::hint::black_box("Li.Wei@QQ.com"), true))
     });
