@@ -43,7 +43,7 @@ impl NormalizeOptions {
     pub fn for_region(region: phonenumber::country::Id) -> Self {
         NormalizeOptions {
             default_region: region,
-            phone_fast_path: MobileFastPath::for_region(region).map(Arc::new),
+            phone_fast_path: MobileFastPath::shared(region),
             default_loyalty_program: "MAIN".into(),
             date_order: DateOrder::DayFirst,
             email_provider_rules: true,

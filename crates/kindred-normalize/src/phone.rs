@@ -83,6 +83,24 @@ pub struct MobileFastPath {
 }
 
 impl MobileFastPath {
+    /// The fast path of `region`, compiled once per process and shared, so
+    /// that building `NormalizeOptions` stays cheap.
+    pub(crate) fn shared(region: phonenumber::country::Id) -> Option<std::sync::Arc<Self>> {
+        use std::collections::HashMap;
+        use std::sync::{Arc, Mutex, OnceLock};
+        type Cache = Mutex<HashMap<phonenumber::country::Id, Option<Arc<MobileFastPath>>>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        // A poisoned lock only means another thread panicked while inserting;
+        // the map itself is still a valid cache.
+        let mut map = cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(region)
+            .or_insert_with(|| MobileFastPath::for_region(region).map(Arc::new))
+            .clone()
+    }
+
     pub(crate) fn for_region(region: phonenumber::country::Id) -> Option<Self> {
         let metadata = phonenumber::metadata::DATABASE.by_id(region.as_ref())?;
         let mobile = metadata.descriptors().mobile()?;
