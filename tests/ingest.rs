@@ -396,3 +396,50 @@ async fn dead_letters_replay_after_the_fix() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_json_channel_is_read_with_the_avro_schema_rules() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("json", dir.path());
+    config.schemas.framing.insert("web".into(), "json".into());
+    create_topics(&config).await?;
+    // A web shop that sends JSON, leaving out optional fields (they take the
+    // schema's defaults), and one record with a field of the wrong type.
+    let good = br#"{"event_id": "J-1", "event_type": "signup", "email": "Ann@Shop.CN", "event_time": 1735689600000}"#;
+    let bad = br#"{"event_id": "J-2", "event_type": "signup", "event_time": "yesterday"}"#;
+    let records = vec![
+        record(&config.topics.web, "J-1", good.to_vec()),
+        record(&config.topics.web, "J-2", bad.to_vec()),
+    ];
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Web, 1)], &shutdown).await?;
+    produce_all(&config, &records).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let canonical = read_until(
+        &config,
+        &config.topics.canonical,
+        Duration::from_secs(60),
+        |m| !m.is_empty(),
+    )
+    .await?;
+    let event: CanonicalEvent = codec.decode(
+        Framing::Confluent,
+        SchemaKind::CanonicalEvent,
+        canonical[0].payload().unwrap_or_default(),
+    )?;
+    assert_eq!(event.event_id, "web:J-1");
+    assert_eq!(event.identifiers[0].value, "ann@shop.cn");
+    let dead = read_until(
+        &config,
+        &config.topics.dead_letter,
+        Duration::from_secs(60),
+        |m| !m.is_empty(),
+    )
+    .await?;
+    assert_eq!(headers(&dead[0])["kindred.dlq.reason"], "invalid_json");
+    shutdown.trigger();
+    for (_, t) in tasks {
+        t.await??;
+    }
+    Ok(())
+}
