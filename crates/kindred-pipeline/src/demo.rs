@@ -49,7 +49,7 @@ pub struct DemoReport {
     pub events_by_channel: BTreeMap<Channel, u64>,
     pub dead_letters: BTreeMap<String, u64>,
     pub duplicates: u64,
-    pub identifiers_dropped: u64,
+    pub values_dropped: u64,
     pub true_people: u64,
     pub profiles: u64,
     pub identifiers: u64,
@@ -116,7 +116,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         events_by_channel: BTreeMap::new(),
         dead_letters: BTreeMap::new(),
         duplicates: 0,
-        identifiers_dropped: 0,
+        values_dropped: 0,
         true_people: u64::from(opts.people),
         profiles: 0,
         identifiers: 0,
@@ -132,7 +132,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         match stages[channel].process(bytes) {
             Ok(event) => {
                 *report.events_by_channel.entry(*channel).or_default() += 1;
-                report.identifiers_dropped += event.dropped.len() as u64;
+                report.values_dropped += event.dropped.len() as u64;
                 if let Some(p) = person {
                     truth.insert(event.event_id.clone(), *p);
                 }
@@ -198,8 +198,8 @@ impl fmt::Display for DemoReport {
         writeln!(f, "  duplicates skipped  {}", self.duplicates)?;
         writeln!(
             f,
-            "  identifiers dropped {} (invalid or junk)",
-            self.identifiers_dropped
+            "  values dropped      {} (invalid or junk phones, emails, names...; events kept)",
+            self.values_dropped
         )?;
         writeln!(f, "  true people         {}", self.true_people)?;
         writeln!(
