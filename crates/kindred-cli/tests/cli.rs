@@ -97,5 +97,6 @@ fn demo_runs_without_a_broker() {
     let (ok, out) = kindred(&["demo", "--people", "40"]);
     assert!(ok, "{out}");
     assert!(out.contains("dead letters        3"), "{out}");
-    assert!(out.contains("over-merged         0"), "{out}");
+    assert!(out.contains("over-merged profiles 0"), "{out}");
+    assert!(out.contains("pairwise"), "{out}");
 }

@@ -5,7 +5,7 @@
 //! corrupt messages, then runs the very same ingest stage and resolver the
 //! services run, on a RocksDB store in a temporary directory.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,8 +54,8 @@ pub struct DemoReport {
     pub profiles: u64,
     pub identifiers: u64,
     pub merges: u64,
-    /// Profiles that hold events of more than one true person (should be 0).
-    pub over_merged: u64,
+    /// Accuracy against the generator's ground truth.
+    pub accuracy: kindred_eval::Report,
     pub examples: Vec<GoldenRecord>,
     pub elapsed: Duration,
     pub store_path: PathBuf,
@@ -121,7 +121,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         profiles: 0,
         identifiers: 0,
         merges: 0,
-        over_merged: 0,
+        accuracy: kindred_eval::evaluate(Vec::<(String, String)>::new(), 0),
         examples: Vec::new(),
         elapsed: Duration::ZERO,
         store_path: store_path.clone(),
@@ -152,14 +152,14 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
     report.profiles = stats.profiles;
     report.identifiers = stats.identifiers;
 
-    // Ground truth check: which true people ended up in each profile.
-    let mut people_of: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    // Ground truth: which true person each resolved event belongs to.
+    let mut assignments = Vec::with_capacity(truth.len());
     for (event_id, person) in &truth {
         if let Some(profile) = resolver.store().profile_of_event(event_id)? {
-            people_of.entry(profile).or_default().insert(*person);
+            assignments.push((profile, format!("person-{person}")));
         }
     }
-    report.over_merged = people_of.values().filter(|p| p.len() > 1).count() as u64;
+    report.accuracy = kindred_eval::evaluate(assignments, 3);
 
     // Examples: the profiles seen on the most channels, then most events.
     let mut all: Vec<GoldenRecord> = resolver.store().profiles().collect::<Result<_, _>>()?;
@@ -208,7 +208,8 @@ impl fmt::Display for DemoReport {
             self.profiles, self.identifiers
         )?;
         writeln!(f, "  merges              {}", self.merges)?;
-        writeln!(f, "  over-merged         {}", self.over_merged)?;
+        writeln!(f, "  accuracy against the generator's ground truth:")?;
+        write!(f, "{}", self.accuracy)?;
         writeln!(f, "  store               {}", self.store_path.display())?;
         for r in &self.examples {
             writeln!(f)?;
@@ -259,7 +260,13 @@ mod tests {
         .expect("demo runs");
         assert_eq!(report.dead_letters.values().sum::<u64>(), 3, "{report}");
         assert_eq!(report.duplicates, 1, "{report}");
-        assert_eq!(report.over_merged, 0, "{report}");
+        assert_eq!(report.accuracy.over_merged_profiles, 0, "{report}");
+        assert_eq!(report.accuracy.pairwise.precision, 1.0, "{report}");
+        assert_eq!(
+            report.accuracy.records,
+            report.events_by_channel.values().sum::<u64>() - 1,
+            "{report}"
+        );
         assert!(
             report.profiles >= 60,
             "every person has a profile: {report}"

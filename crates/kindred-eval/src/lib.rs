@@ -1,0 +1,300 @@
+//! How right are the profiles? Compares the resolver's clustering of source
+//! records (record -> profile) with the ground truth (record -> true person).
+//!
+//! - Pairwise precision/recall/F1: over all pairs of records, does "same
+//!   profile" agree with "same person"? Computed from the contingency table
+//!   (profile x person counts), never by enumerating pairs.
+//! - B-cubed precision/recall/F1: per record, the share of its profile that
+//!   is truly its person (precision) and the share of its person found in its
+//!   profile (recall), averaged over records.
+//! - Over-merged profiles hold records of more than one person; under-merged
+//!   persons are split over more than one profile. The worst of each are listed.
+//!
+//! Pure: no I/O, no store. Callers feed it pairs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::Serialize;
+
+/// Precision, recall and their harmonic mean.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Prf {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl Prf {
+    fn new(precision: f64, recall: f64) -> Self {
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Prf {
+            precision,
+            recall,
+            f1,
+        }
+    }
+}
+
+/// A cluster that mixes or splits people: its id and how many records each
+/// of its members contributed, largest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Example {
+    pub id: String,
+    pub parts: Vec<(String, u64)>,
+}
+
+/// The evaluation of one clustering.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub records: u64,
+    pub profiles: u64,
+    pub persons: u64,
+    pub pairwise: Prf,
+    pub true_pairs: u64,
+    pub predicted_pairs: u64,
+    pub correct_pairs: u64,
+    pub bcubed: Prf,
+    /// Profiles holding records of more than one person.
+    pub over_merged_profiles: u64,
+    /// Persons whose records are spread over more than one profile.
+    pub under_merged_persons: u64,
+    pub worst_over_merged: Vec<Example>,
+    pub worst_under_merged: Vec<Example>,
+}
+
+fn pairs(n: u64) -> u64 {
+    n * n.saturating_sub(1) / 2
+}
+
+/// Evaluates `(predicted profile, true person)` pairs, one per source record.
+/// `worst` is how many examples of each failure to keep.
+pub fn evaluate<P, T>(records: impl IntoIterator<Item = (P, T)>, worst: usize) -> Report
+where
+    P: Into<String>,
+    T: Into<String>,
+{
+    let mut cells: HashMap<(String, String), u64> = HashMap::new();
+    for (p, t) in records {
+        *cells.entry((p.into(), t.into())).or_default() += 1;
+    }
+    let mut by_profile: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
+    let mut by_person: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
+    for ((p, t), n) in &cells {
+        by_profile.entry(p).or_default().push((t, *n));
+        by_person.entry(t).or_default().push((p, *n));
+    }
+    let size = |parts: &Vec<(&str, u64)>| parts.iter().map(|(_, n)| n).sum::<u64>();
+    let profile_size: HashMap<&str, u64> = by_profile.iter().map(|(p, v)| (*p, size(v))).collect();
+    let person_size: HashMap<&str, u64> = by_person.iter().map(|(t, v)| (*t, size(v))).collect();
+    let records: u64 = cells.values().sum();
+
+    let correct_pairs: u64 = cells.values().map(|n| pairs(*n)).sum();
+    let predicted_pairs: u64 = profile_size.values().map(|n| pairs(*n)).sum();
+    let true_pairs: u64 = person_size.values().map(|n| pairs(*n)).sum();
+    let ratio = |num: u64, den: u64| {
+        if den == 0 {
+            1.0
+        } else {
+            num as f64 / den as f64
+        }
+    };
+    let pairwise = Prf::new(
+        ratio(correct_pairs, predicted_pairs),
+        ratio(correct_pairs, true_pairs),
+    );
+
+    let (mut bp, mut br) = (0.0, 0.0);
+    for ((p, t), n) in &cells {
+        let n = *n as f64;
+        bp += n * n / profile_size[p.as_str()] as f64;
+        br += n * n / person_size[t.as_str()] as f64;
+    }
+    let bcubed = if records == 0 {
+        Prf::new(1.0, 1.0)
+    } else {
+        Prf::new(bp / records as f64, br / records as f64)
+    };
+
+    let examples = |groups: &BTreeMap<&str, Vec<(&str, u64)>>| -> (u64, Vec<Example>) {
+        let mut bad: Vec<Example> = groups
+            .iter()
+            .filter(|(_, parts)| parts.len() > 1)
+            .map(|(id, parts)| {
+                let mut parts: Vec<(String, u64)> =
+                    parts.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+                parts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                Example {
+                    id: id.to_string(),
+                    parts,
+                }
+            })
+            .collect();
+        let count = bad.len() as u64;
+        // Worst first: most members, then most records, then id for determinism.
+        bad.sort_by(|a, b| {
+            let total = |e: &Example| e.parts.iter().map(|(_, n)| n).sum::<u64>();
+            b.parts
+                .len()
+                .cmp(&a.parts.len())
+                .then(total(b).cmp(&total(a)))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        bad.truncate(worst);
+        (count, bad)
+    };
+    let (over_merged_profiles, worst_over_merged) = examples(&by_profile);
+    let (under_merged_persons, worst_under_merged) = examples(&by_person);
+    Report {
+        records,
+        profiles: by_profile.len() as u64,
+        persons: by_person.len() as u64,
+        pairwise,
+        true_pairs,
+        predicted_pairs,
+        correct_pairs,
+        bcubed,
+        over_merged_profiles,
+        under_merged_persons,
+        worst_over_merged,
+        worst_under_merged,
+    }
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "  records {}   profiles {}   true persons {}",
+            self.records, self.profiles, self.persons
+        )?;
+        writeln!(
+            f,
+            "  {:<10} {:>9} {:>9} {:>9}",
+            "", "precision", "recall", "F1"
+        )?;
+        for (name, m) in [("pairwise", self.pairwise), ("B-cubed", self.bcubed)] {
+            writeln!(
+                f,
+                "  {:<10} {:>9.4} {:>9.4} {:>9.4}",
+                name, m.precision, m.recall, m.f1
+            )?;
+        }
+        writeln!(
+            f,
+            "  over-merged profiles {}   under-merged persons {}",
+            self.over_merged_profiles, self.under_merged_persons
+        )?;
+        for (label, list) in [
+            ("over-merged", &self.worst_over_merged),
+            ("under-merged", &self.worst_under_merged),
+        ] {
+            for e in list {
+                let parts: Vec<String> = e.parts.iter().map(|(k, n)| format!("{k} x{n}")).collect();
+                writeln!(f, "    {label} {}: {}", e.id, parts.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    /// Ten records of four people, resolved into four profiles with one
+    /// over-merge and one under-merge, counted by hand:
+    ///
+    /// | profile | records (person) |
+    /// |---|---|
+    /// | P1 | a a a b |   <- over-merged: a and b
+    /// | P2 | b |
+    /// | P3 | c c |
+    /// | P4 | d d d |
+    /// | P5 | c |       <- c under-merged over P3 and P5 (b too: P1 and P2)
+    #[test]
+    fn hand_made_case_with_an_over_merge_and_an_under_merge() {
+        let records = [
+            ("P1", "a"),
+            ("P1", "a"),
+            ("P1", "a"),
+            ("P1", "b"),
+            ("P2", "b"),
+            ("P3", "c"),
+            ("P3", "c"),
+            ("P4", "d"),
+            ("P4", "d"),
+            ("P4", "d"),
+            ("P5", "c"),
+        ];
+        let r = evaluate(records, 5);
+        assert_eq!((r.records, r.profiles, r.persons), (11, 5, 4));
+        // Pairs: correct = C(3,2) + C(2,2) + C(3,2) = 3 + 1 + 3 = 7
+        // predicted = C(4,2) + C(1,2) + C(2,2) + C(3,2) + C(1,2) = 6 + 0 + 1 + 3 + 0 = 10
+        // true = a C(3,2) + b C(2,2) + c C(3,2) + d C(3,2) = 3 + 1 + 3 + 3 = 10
+        assert_eq!(
+            (r.correct_pairs, r.predicted_pairs, r.true_pairs),
+            (7, 10, 10)
+        );
+        assert!(
+            close(r.pairwise.precision, 0.7)
+                && close(r.pairwise.recall, 0.7)
+                && close(r.pairwise.f1, 0.7)
+        );
+        // B-cubed precision: P1 a: 3 * 3/4, P1 b: 1 * 1/4, P2: 1, P3: 2, P4: 3, P5: 1
+        //   = (2.25 + 0.25 + 1 + 2 + 3 + 1) / 11 = 9.5 / 11
+        // B-cubed recall: a 3*3/3=3, b in P1 1*1/2, b in P2 1*1/2, c in P3 2*2/3, c in P5 1*1/3, d 3
+        //   = (3 + 0.5 + 0.5 + 4/3 + 1/3 + 3) / 11 = (7 + 5/3) / 11
+        assert!(close(r.bcubed.precision, 9.5 / 11.0));
+        assert!(close(r.bcubed.recall, (7.0 + 5.0 / 3.0) / 11.0));
+        // b is split too (P1 and P2), so two people are under-merged.
+        assert_eq!((r.over_merged_profiles, r.under_merged_persons), (1, 2));
+        assert_eq!(
+            r.worst_over_merged,
+            vec![Example {
+                id: "P1".into(),
+                parts: vec![("a".into(), 3), ("b".into(), 1)]
+            }]
+        );
+        assert_eq!(r.worst_under_merged[0].id, "c");
+        assert_eq!(
+            r.worst_under_merged[0].parts,
+            vec![("P3".into(), 2), ("P5".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn perfect_and_degenerate_clusterings() {
+        let perfect = evaluate([("x", "1"), ("x", "1"), ("y", "2")], 3);
+        assert_eq!((perfect.pairwise.f1, perfect.bcubed.f1), (1.0, 1.0));
+        assert_eq!(
+            (perfect.over_merged_profiles, perfect.under_merged_persons),
+            (0, 0)
+        );
+        // Everything in one profile: recall is perfect, precision is not.
+        let blob = evaluate([("x", "1"), ("x", "1"), ("x", "2"), ("x", "2")], 3);
+        assert!(close(blob.pairwise.recall, 1.0));
+        assert!(close(blob.pairwise.precision, 2.0 / 6.0));
+        // Every record alone: precision is perfect, recall is not.
+        let dust = evaluate([("x", "1"), ("y", "1"), ("z", "1")], 3);
+        assert!(close(dust.pairwise.precision, 1.0) && close(dust.pairwise.recall, 0.0));
+        assert_eq!(dust.pairwise.f1, 0.0);
+        let empty = evaluate(Vec::<(String, String)>::new(), 3);
+        assert_eq!(empty.records, 0);
+        assert!(empty.to_json().contains("\"pairwise\""));
+    }
+}
