@@ -118,6 +118,73 @@ fn resolve(c: &mut Criterion) {
     group.finish();
 }
 
+/// A canonical event for synthetic customer `person`, with its own email
+/// and member card, as a returning customer's purchase would carry.
+fn customer_event(person: u64, seq: u64) -> CanonicalEvent {
+    use kindred_model::{Activity, Attributes, Identifier, IdentifierKind};
+    CanonicalEvent {
+        event_id: format!("pos:bench-{seq}"),
+        channel: Channel::Pos,
+        event_time_ms: 1_735_689_600_000 + seq as i64,
+        identifiers: vec![
+            Identifier::new(IdentifierKind::MemberId, format!("MAIN:M{person:09}")),
+            Identifier::new(IdentifierKind::Email, format!("c{person}@mail.example.cn")),
+        ],
+        attributes: Attributes::default(),
+        activity: Activity {
+            event_type: "purchase".into(),
+            points_earned: 10,
+            ..Activity::default()
+        },
+        consents: vec![],
+        dropped: vec![],
+    }
+}
+
+/// The resolver on a store that already holds 100,000 profiles: batches of
+/// 1,000 events, half from returning customers, half from new ones.
+fn resolve_at_scale(c: &mut Criterion) {
+    const EXISTING: u64 = 100_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut resolver = Resolver::new(Store::open(dir.path()).expect("store"));
+    let mut seq = 0u64;
+    for chunk in (0..EXISTING).collect::<Vec<_>>().chunks(1000) {
+        let batch: Vec<_> = chunk
+            .iter()
+            .map(|p| {
+                seq += 1;
+                customer_event(*p, seq)
+            })
+            .collect();
+        resolver.apply(&batch, &[]).expect("populate");
+    }
+    let mut next_new = EXISTING;
+    let mut group = c.benchmark_group("resolve");
+    group.throughput(Throughput::Elements(1000));
+    group.sample_size(30);
+    group.bench_function("apply_1000_with_100k_profiles", |b| {
+        b.iter_batched(
+            || {
+                (0..1000u64)
+                    .map(|i| {
+                        seq += 1;
+                        let person = if i % 2 == 0 {
+                            (seq * 7_919) % EXISTING
+                        } else {
+                            next_new += 1;
+                            next_new
+                        };
+                        customer_event(person, seq)
+                    })
+                    .collect::<Vec<_>>()
+            },
+            |batch| std::hint::black_box(resolver.apply(&batch, &[]).expect("apply")),
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
 fn fields(c: &mut Criterion) {
     let opts = NormalizeOptions::default();
     let mut group = c.benchmark_group("normalize");
@@ -145,5 +212,5 @@ fn fields(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ingest, fields, resolve);
+criterion_group!(benches, ingest, fields, resolve, resolve_at_scale);
 criterion_main!(benches);
