@@ -100,3 +100,30 @@ fn demo_runs_without_a_broker() {
     assert!(out.contains("over-merged profiles 0"), "{out}");
     assert!(out.contains("pairwise"), "{out}");
 }
+
+#[test]
+fn gen_then_demo_then_eval_is_a_documented_sequence() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let store = dir.path().join("store");
+    let (d, s) = (data.display().to_string(), store.display().to_string());
+    let (ok, out) = kindred(&["gen", "--people", "50", "--seed", "3", "--out", &d]);
+    assert!(ok, "{out}");
+    let first = std::fs::read(data.join("truth.csv")).expect("truth written");
+    let (ok, out) = kindred(&["gen", "--people", "50", "--seed", "3", "--out", &d]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        std::fs::read(data.join("truth.csv")).expect("truth"),
+        first,
+        "deterministic"
+    );
+    let (ok, out) = kindred(&["demo", "--input", &d, "--data-dir", &s]);
+    assert!(ok, "{out}");
+    assert!(out.contains("dead letters        0"), "{out}");
+    let truth = data.join("truth.csv").display().to_string();
+    let (ok, out) = kindred(&["eval", "--data-dir", &s, "--truth", &truth, "--json"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("\"over_merged_profiles\": 0"), "{out}");
+    let (ok, out) = kindred(&["eval", "--data-dir", "/nonexistent", "--truth", &truth]);
+    assert!(!ok && out.contains("/nonexistent"), "{out}");
+}

@@ -29,6 +29,9 @@ pub struct DemoOptions {
     pub data_dir: Option<PathBuf>,
     /// How many example golden records to show.
     pub examples: usize,
+    /// Read the events from files written by `kindred gen --out DIR`
+    /// instead of generating them.
+    pub input: Option<PathBuf>,
 }
 
 impl Default for DemoOptions {
@@ -38,6 +41,7 @@ impl Default for DemoOptions {
             people: 120,
             data_dir: None,
             examples: 3,
+            input: None,
         }
     }
 }
@@ -73,41 +77,17 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         }
     };
     let codec = Arc::new(WireCodec::with_default_ids()?);
-    let generated = generate(&GenOptions {
-        seed: opts.seed,
-        people: opts.people,
-        ..GenOptions::default()
-    });
-
-    // The messages as the channel systems would send them.
-    let mut messages: Vec<(Channel, Vec<u8>, Option<u32>)> = Vec::new();
-    for g in &generated {
-        messages.push((
-            g.event.channel(),
-            encode_raw(&codec, &g.event)?,
-            Some(g.person),
-        ));
-    }
-    // A redelivery, as at-least-once sources do.
-    if let Some(first) = messages.first().cloned() {
-        messages.push(first);
-    }
-    // Three corrupt messages, as a broken producer would send.
-    messages.push((Channel::Pos, b"{\"not\": \"avro\"}".to_vec(), None));
-    messages.push((Channel::Web, vec![0, 0, 0, 0, 2, 0xff], None));
-    messages.push((Channel::Social, vec![0, 0, 0, 0x30, 0x39, 1, 2, 3], None));
+    let (messages, truth, framing) = match &opts.input {
+        Some(dir) => read_input(dir)?,
+        None => generated_sample(opts, &codec)?,
+    };
 
     let stages: BTreeMap<Channel, IngestStage> = Channel::ALL
         .into_iter()
         .map(|c| {
             (
                 c,
-                IngestStage::new(
-                    c,
-                    Framing::Confluent,
-                    codec.clone(),
-                    NormalizeOptions::default(),
-                ),
+                IngestStage::new(c, framing, codec.clone(), NormalizeOptions::default()),
             )
         })
         .collect();
@@ -117,7 +97,10 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         dead_letters: BTreeMap::new(),
         duplicates: 0,
         values_dropped: 0,
-        true_people: u64::from(opts.people),
+        true_people: truth
+            .values()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64,
         profiles: 0,
         identifiers: 0,
         merges: 0,
@@ -127,15 +110,11 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         store_path: store_path.clone(),
     };
     let mut events = Vec::new();
-    let mut truth: BTreeMap<String, u32> = BTreeMap::new();
-    for (channel, bytes, person) in &messages {
+    for (channel, bytes) in &messages {
         match stages[channel].process(bytes) {
             Ok(event) => {
                 *report.events_by_channel.entry(*channel).or_default() += 1;
                 report.values_dropped += event.dropped.len() as u64;
-                if let Some(p) = person {
-                    truth.insert(event.event_id.clone(), *p);
-                }
                 events.push(event);
             }
             Err(e) => *report.dead_letters.entry(e.kind().to_string()).or_default() += 1,
@@ -152,14 +131,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
     report.profiles = stats.profiles;
     report.identifiers = stats.identifiers;
 
-    // Ground truth: which true person each resolved event belongs to.
-    let mut assignments = Vec::with_capacity(truth.len());
-    for (event_id, person) in &truth {
-        if let Some(profile) = resolver.store().profile_of_event(event_id)? {
-            assignments.push((profile, format!("person-{person}")));
-        }
-    }
-    report.accuracy = kindred_eval::evaluate(assignments, 3);
+    report.accuracy = crate::evaluate_store(resolver.store(), &truth, 3)?;
 
     // Examples: the profiles seen on the most channels, then most events.
     let mut all: Vec<GoldenRecord> = resolver.store().profiles().collect::<Result<_, _>>()?;
@@ -173,6 +145,56 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
     report.examples = all.into_iter().take(opts.examples).collect();
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+type Messages = Vec<(Channel, Vec<u8>)>;
+type Truth = BTreeMap<String, String>;
+
+/// The built-in sample: generated events encoded as Confluent Avro, plus a
+/// redelivery and three corrupt messages, as real feeds have.
+fn generated_sample(
+    opts: &DemoOptions,
+    codec: &WireCodec,
+) -> Result<(Messages, Truth, Framing), PipelineError> {
+    let generated = generate(&GenOptions {
+        seed: opts.seed,
+        people: opts.people,
+        ..GenOptions::default()
+    });
+    let mut messages = Vec::new();
+    let mut truth = BTreeMap::new();
+    for g in &generated {
+        let channel = g.event.channel();
+        messages.push((channel, encode_raw(codec, &g.event)?));
+        truth.insert(
+            kindred_normalize::event_id(channel, g.event.source_id()),
+            g.person.to_string(),
+        );
+    }
+    if let Some(first) = messages.first().cloned() {
+        messages.push(first);
+    }
+    messages.push((Channel::Pos, b"{\"not\": \"avro\"}".to_vec()));
+    messages.push((Channel::Web, vec![0, 0, 0, 0, 2, 0xff]));
+    messages.push((Channel::Social, vec![0, 0, 0, 0x30, 0x39, 1, 2, 3]));
+    Ok((messages, truth, Framing::Confluent))
+}
+
+/// Files written by `kindred gen --out DIR`: one JSON record per line per
+/// channel, read through the JSON framing, and the ground truth.
+fn read_input(dir: &std::path::Path) -> Result<(Messages, Truth, Framing), PipelineError> {
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        PipelineError::Input(format!("{}: {e}", path.display()))
+    };
+    let mut messages = Vec::new();
+    for channel in Channel::ALL {
+        let path = dir.join(kindred_gen::channel_file(channel));
+        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        messages.extend(text.lines().map(|line| (channel, line.as_bytes().to_vec())));
+    }
+    let path = dir.join(kindred_gen::TRUTH_FILE);
+    let truth = kindred_gen::read_truth(&path).map_err(|e| io(&path, e))?;
+    Ok((messages, truth, Framing::Json))
 }
 
 impl fmt::Display for DemoReport {
@@ -276,5 +298,23 @@ mod tests {
             "some people were linked across channels: {report}"
         );
         assert!(report.examples[0].channels.len() > 1, "{report}");
+    }
+
+    #[test]
+    fn demo_reads_generated_files_through_the_json_framing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let events = generate(&GenOptions {
+            people: 30,
+            ..GenOptions::default()
+        });
+        kindred_gen::write_files(&events, dir.path()).expect("write");
+        let report = run(&DemoOptions {
+            input: Some(dir.path().to_path_buf()),
+            ..DemoOptions::default()
+        })
+        .expect("demo runs");
+        assert_eq!(report.dead_letters.values().sum::<u64>(), 0, "{report}");
+        assert_eq!(report.accuracy.records, events.len() as u64, "{report}");
+        assert_eq!(report.true_people, 30);
     }
 }

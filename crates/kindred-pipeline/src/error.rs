@@ -15,4 +15,6 @@ pub enum PipelineError {
     TempDir(#[source] std::io::Error),
     #[error("{0}")]
     Config(String),
+    #[error("cannot read input {0}")]
+    Input(String),
 }

@@ -24,6 +24,23 @@ use kindred_config::Config;
 use kindred_normalize::{DateOrder, NormalizeOptions};
 use kindred_schema::WireCodec;
 
+/// Scores the store's clustering against ground truth (event id -> person):
+/// each source event counts once, under the profile it now belongs to.
+/// Events the store never saw are left out.
+pub fn evaluate_store(
+    store: &kindred_resolver::Store,
+    truth: &std::collections::BTreeMap<String, String>,
+    worst: usize,
+) -> Result<kindred_eval::Report, PipelineError> {
+    let mut assignments = Vec::with_capacity(truth.len());
+    for (event_id, person) in truth {
+        if let Some(profile) = store.profile_of_event(event_id)? {
+            assignments.push((profile, person.clone()));
+        }
+    }
+    Ok(kindred_eval::evaluate(assignments, worst))
+}
+
 /// Normalization settings from configuration.
 pub fn normalize_options(config: &Config) -> Result<NormalizeOptions, PipelineError> {
     let n = &config.normalize;
