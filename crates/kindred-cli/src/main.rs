@@ -268,7 +268,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let report =
                 tokio::task::block_in_place(|| demo::run(&opts)).context("the demo failed")?;
-            print!("{report}");
+            emit(&report.to_string())?;
         }
         Command::Gen { seed, people, out } => {
             let events = kindred_gen::generate(&kindred_gen::GenOptions {
@@ -300,9 +300,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = kindred_resolver::Store::open(data_dir)?;
             let report = kindred_pipeline::evaluate_store(&store, &truth, *worst)?;
             if *json {
-                println!("{}", report.to_json());
+                emit(&format!("{}\n", report.to_json()))?;
             } else {
-                print!("{report}");
+                emit(&report.to_string())?;
             }
         }
         Command::Ingest { channel } => {
@@ -417,10 +417,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(f) => format!("{} is not a valid kindred configuration", f.display()),
                 None => "the configuration from the environment is not valid".to_string(),
             })?;
-            print!("{}", config.to_masked_toml());
+            emit(&config.to_masked_toml())?;
         }
     }
     Ok(())
+}
+
+/// Writes command output to stdout. A closed pipe (`kindred demo | head`)
+/// ends the output quietly instead of panicking, as Unix tools do.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
 }
 
 /// A shutdown signal triggered by SIGINT (Ctrl-C) or SIGTERM.
