@@ -66,13 +66,7 @@ fn ingest(c: &mut Criterion) {
         let messages: Vec<Vec<u8>> = events
             .iter()
             .filter(|g| g.event.channel() == channel)
-            .map(|g| match &g.event {
-                kindred_model::raw::RawEvent::Pos(e) => codec.encode(SchemaKind::PosTransaction, e),
-                kindred_model::raw::RawEvent::Web(e) => codec.encode(SchemaKind::WebEvent, e),
-                kindred_model::raw::RawEvent::Social(e) => {
-                    codec.encode(SchemaKind::SocialInteraction, e)
-                }
-            })
+            .map(|g| kindred_pipeline::encode_raw(&codec, &g.event))
             .collect::<Result<_, _>>()
             .expect("encode");
         group.throughput(Throughput::Elements(messages.len() as u64));

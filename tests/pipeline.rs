@@ -17,12 +17,7 @@ use kindred_suite::{create_topics, headers, isolated_config, produce, read_until
 const T0: i64 = 1_735_689_600_000;
 
 fn encode(codec: &WireCodec, raw: &RawEvent) -> Vec<u8> {
-    let bytes = match raw {
-        RawEvent::Pos(e) => codec.encode(SchemaKind::PosTransaction, e),
-        RawEvent::Web(e) => codec.encode(SchemaKind::WebEvent, e),
-        RawEvent::Social(e) => codec.encode(SchemaKind::SocialInteraction, e),
-    };
-    bytes.expect("test records match their schemas")
+    kindred_pipeline::encode_raw(codec, raw).expect("test records match their schemas")
 }
 
 fn decode_changes(codec: &WireCodec, messages: &[OwnedMessage]) -> Vec<ProfileChange> {

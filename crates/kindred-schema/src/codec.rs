@@ -38,13 +38,6 @@ struct Writer {
 #[derive(Debug)]
 struct FastSchemas(BTreeMap<SchemaKind, serde_avro_fast::Schema>);
 
-impl Clone for FastSchemas {
-    fn clone(&self) -> Self {
-        // Parsing cannot fail: the same text parsed when the codec was built.
-        FastSchemas::parse().unwrap_or_else(|e| unreachable!("{e}"))
-    }
-}
-
 impl FastSchemas {
     fn parse() -> Result<Self, SchemaError> {
         let mut out = BTreeMap::new();
