@@ -44,6 +44,16 @@ fn latest(changes: &[ProfileChange]) -> BTreeMap<String, ProfileChange> {
     out
 }
 
+/// Events counted in the live golden records: the state has converged only
+/// when every good event produced so far is in it (an identifier set can be
+/// complete before all of a person's events have arrived).
+fn live_event_count(changes: &[ProfileChange]) -> i64 {
+    latest(changes)
+        .into_values()
+        .filter_map(|c| c.record.map(|r| r.event_count))
+        .sum()
+}
+
 fn live_identifier_sets(changes: &[ProfileChange]) -> Vec<Vec<Identifier>> {
     let mut sets: Vec<_> = latest(changes)
         .into_values()
@@ -155,7 +165,8 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     };
     let timeout = Duration::from_secs(90);
     read_until(&config, &config.topics.profiles, timeout, |m| {
-        live_identifier_sets(&decode_changes(&codec, m)) == phase1_sets
+        let changes = decode_changes(&codec, m);
+        live_identifier_sets(&changes) == phase1_sets && live_event_count(&changes) == 6
     })
     .await?;
 
@@ -194,6 +205,7 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     let messages = read_until(&config, &config.topics.profiles, timeout, |m| {
         let changes = decode_changes(&codec, m);
         live_identifier_sets(&changes) == expected_sets
+            && live_event_count(&changes) == 7
             && changes
                 .iter()
                 .any(|c| c.change_type == ChangeType::Superseded)
