@@ -69,11 +69,13 @@ enum Command {
         #[arg(long)]
         input: Option<PathBuf>,
     },
-    /// Generate synthetic retail events with ground truth, to files.
+    /// Generate synthetic retail events with ground truth, to files and optionally to Kafka.
     ///
     /// Writes pos.jsonl, web.jsonl and social.jsonl (one raw record per line,
-    /// as the channels' JSON would be) and truth.csv (event_id,person).
-    /// Same seed and parameters, byte-identical output.
+    /// as the channels' JSON would be) and truth.csv (event_id,person). With
+    /// --kafka, also produces the events to the configured raw topics (Avro,
+    /// Confluent wire format), in arrival order. Same seed and parameters,
+    /// byte-identical output.
     Gen {
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -83,13 +85,27 @@ enum Command {
         /// Output directory (created if missing).
         #[arg(long)]
         out: PathBuf,
+        /// Also produce the events to the raw Kafka topics.
+        #[arg(long)]
+        kafka: bool,
     },
-    /// Score a resolver store against ground truth: pairwise and B-cubed
+    /// Score the profiles against ground truth: pairwise and B-cubed
     /// precision/recall/F1, over-merged profiles, under-merged persons.
+    ///
+    /// Reads the resolver's store (--data-dir) or, as a downstream system
+    /// would, the profile change topic from its beginning (--profile-topic;
+    /// complete while compaction has not yet removed older changes).
     Eval {
         /// Directory of the resolver's RocksDB store.
+        #[arg(
+            long,
+            required_unless_present = "profile_topic",
+            conflicts_with = "profile_topic"
+        )]
+        data_dir: Option<PathBuf>,
+        /// Read the configured profile topic instead of a store.
         #[arg(long)]
-        data_dir: PathBuf,
+        profile_topic: bool,
         /// Ground truth, `event_id,person` per line (truth.csv from `kindred gen`).
         #[arg(long)]
         truth: PathBuf,
@@ -99,6 +115,41 @@ enum Command {
         /// How many of the worst over- and under-merges to list.
         #[arg(long, default_value_t = 5)]
         worst: usize,
+    },
+    /// Measure the pipeline end to end through the real broker.
+    ///
+    /// Starts the ingest services (one per channel) and the resolver as
+    /// separate processes of this binary, on topics and groups of the run's
+    /// own, produces a generated stream into the raw topics, and reports
+    /// sustained events/s, produce-to-profile-change latency percentiles,
+    /// consumer lag over time, peak RSS and CPU time of each service, and the
+    /// accuracy of the resulting profiles.
+    Load {
+        /// Records to produce (duplicate deliveries included).
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        /// Events per second; 0 produces as fast as possible.
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+        /// Generator seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Synthetic customers to start from (raised until the generator
+        /// yields --events); default events / 4.
+        #[arg(long)]
+        people: Option<u32>,
+        /// Write the full result (with lag and memory over time) here as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Keep service logs and the resolver store here (default: a temporary directory).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// End the run when no event landed for this many seconds.
+        #[arg(long, default_value_t = 60)]
+        idle_timeout_secs: u64,
+        /// Keep the run's topics on the broker afterwards.
+        #[arg(long)]
+        keep_topics: bool,
     },
     /// Consume a channel's raw topic and produce canonical events (and dead letters).
     Ingest {
@@ -270,7 +321,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tokio::task::block_in_place(|| demo::run(&opts)).context("the demo failed")?;
             emit(&report.to_string())?;
         }
-        Command::Gen { seed, people, out } => {
+        Command::Gen {
+            seed,
+            people,
+            out,
+            kafka,
+        } => {
             let events = kindred_gen::generate(&kindred_gen::GenOptions {
                 seed: *seed,
                 people: *people,
@@ -283,27 +339,96 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 events.len(),
                 out.display()
             );
+            if *kafka {
+                let config = load_config(&cli, None)?;
+                let writer = kindred_load::RawWriter::new(&config)?;
+                let n = writer
+                    .write_all(&events, |_| {})
+                    .await
+                    .with_context(|| format!("cannot produce to {}", config.kafka.brokers))?;
+                println!(
+                    "{n} events produced to {}, {}, {} on {}",
+                    config.topics.pos,
+                    config.topics.web,
+                    config.topics.social,
+                    config.kafka.brokers
+                );
+            }
         }
         Command::Eval {
             data_dir,
+            profile_topic,
             truth,
             json,
             worst,
         } => {
-            anyhow::ensure!(
-                data_dir.is_dir(),
-                "no resolver store at {}",
-                data_dir.display()
-            );
             let truth = kindred_gen::read_truth(truth)
                 .with_context(|| format!("cannot read ground truth {}", truth.display()))?;
-            let store = kindred_resolver::Store::open(data_dir)?;
-            let report = kindred_pipeline::evaluate_store(&store, &truth, *worst)?;
+            let report = match data_dir {
+                Some(data_dir) if !*profile_topic => {
+                    anyhow::ensure!(
+                        data_dir.is_dir(),
+                        "no resolver store at {}",
+                        data_dir.display()
+                    );
+                    let store = kindred_resolver::Store::open(data_dir)?;
+                    kindred_pipeline::evaluate_store(&store, &truth, *worst)?
+                }
+                _ => {
+                    let config = load_config(&cli, None)?;
+                    let read = kindred_pipeline::profile_topic::read_changelog(
+                        &config,
+                        std::time::Duration::from_secs(600),
+                    )
+                    .await
+                    .with_context(|| format!("cannot read {}", config.topics.profiles))?;
+                    eprintln!(
+                        "read {} profile changes from {} ({} unreadable)",
+                        read.messages, config.topics.profiles, read.unreadable
+                    );
+                    read.changelog.evaluate(&truth, *worst)
+                }
+            };
             if *json {
                 emit(&format!("{}\n", report.to_json()))?;
             } else {
                 emit(&report.to_string())?;
             }
+        }
+        Command::Load {
+            events,
+            rate,
+            seed,
+            people,
+            json,
+            work_dir,
+            idle_timeout_secs,
+            keep_topics,
+        } => {
+            let config = load_config(&cli, None)?;
+            let opts = kindred_load::LoadOptions {
+                events: *events,
+                gen: kindred_gen::GenOptions {
+                    seed: *seed,
+                    people: people.unwrap_or((*events / 4).clamp(1, u64::from(u32::MAX)) as u32),
+                    ..kindred_gen::GenOptions::default()
+                },
+                rate: *rate,
+                exe: std::env::current_exe().context("cannot find the kindred binary")?,
+                config_file: cli.config.clone(),
+                work_dir: work_dir.clone(),
+                idle_timeout: std::time::Duration::from_secs(*idle_timeout_secs),
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                delete_topics: !*keep_topics,
+            };
+            let report = kindred_load::run(&config, &opts)
+                .await
+                .context("the load run failed")?;
+            if let Some(path) = json {
+                std::fs::write(path, report.to_json())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            emit(&report.to_string())?;
         }
         Command::Ingest { channel } => {
             let config = load_config(&cli, None)?;

@@ -10,7 +10,11 @@
 //! - Over-merged profiles hold records of more than one person; under-merged
 //!   persons are split over more than one profile. The worst of each are listed.
 //!
-//! Pure: no I/O, no store. Callers feed it pairs.
+//! Pure: no I/O, no store. Callers feed it pairs, from the resolver's store
+//! or from the profile change stream ([`ChangeLog`]).
+
+mod changelog;
+pub use changelog::ChangeLog;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

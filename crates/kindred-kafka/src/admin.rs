@@ -29,15 +29,7 @@ pub async fn ensure_topics(
     settings: &KafkaSettings,
     topics: &[TopicSpec],
 ) -> Result<Vec<(String, TopicStatus)>, KafkaError> {
-    let admin: AdminClient<DefaultClientContext> =
-        settings
-            .client_config(&[])
-            .create()
-            .map_err(|source| KafkaError::Client {
-                what: "admin client",
-                brokers: settings.brokers.clone(),
-                source,
-            })?;
+    let admin = admin_client(settings)?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| {
@@ -69,4 +61,38 @@ pub async fn ensure_topics(
             }),
         })
         .collect()
+}
+
+/// Deletes topics (those already gone are skipped).
+pub async fn delete_topics(settings: &KafkaSettings, names: &[String]) -> Result<(), KafkaError> {
+    let admin = admin_client(settings)?;
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin
+        .delete_topics(&names, &opts)
+        .await
+        .map_err(KafkaError::op("delete topics"))?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+            Err((topic, code)) => {
+                return Err(KafkaError::Operation {
+                    operation: format!("delete topic {topic}"),
+                    source: rdkafka::error::KafkaError::AdminOp(code),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+fn admin_client(settings: &KafkaSettings) -> Result<AdminClient<DefaultClientContext>, KafkaError> {
+    settings
+        .client_config(&[])
+        .create()
+        .map_err(|source| KafkaError::Client {
+            what: "admin client",
+            brokers: settings.brokers.clone(),
+            source,
+        })
 }

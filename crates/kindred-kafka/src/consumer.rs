@@ -57,3 +57,158 @@ pub fn commit(
         .commit(&list, mode)
         .map_err(KafkaError::op("commit offsets"))
 }
+
+/// A consumer outside any group's bookkeeping that reads every partition of
+/// `topics` from the beginning (it never commits): for tools that replay a
+/// whole topic, such as `kindred eval --profile-topic` and `kindred load`.
+pub fn read_from_start(
+    settings: &KafkaSettings,
+    topics: &[&str],
+    timeout: std::time::Duration,
+) -> Result<StreamConsumer, KafkaError> {
+    let group = format!(
+        "kindred-reader-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    let consumer: StreamConsumer = settings
+        .client_config(&[
+            ("group.id", &group),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("isolation.level", "read_committed"),
+        ])
+        .create()
+        .map_err(|source| KafkaError::Client {
+            what: "reader",
+            brokers: settings.brokers.clone(),
+            source,
+        })?;
+    let mut list = TopicPartitionList::new();
+    for topic in topics {
+        for partition in 0..partition_count(&consumer, topic, timeout)? {
+            list.add_partition_offset(topic, partition, Offset::Beginning)
+                .map_err(KafkaError::op("build assignment"))?;
+        }
+    }
+    consumer
+        .assign(&list)
+        .map_err(KafkaError::op(format!("assign {}", topics.join(", "))))?;
+    Ok(consumer)
+}
+
+/// How many partitions `topic` has, from the cluster's metadata.
+pub fn partition_count<C: Consumer>(
+    consumer: &C,
+    topic: &str,
+    timeout: std::time::Duration,
+) -> Result<i32, KafkaError> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(KafkaError::op(format!("read metadata of {topic}")))?;
+    let partitions = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .map(|t| t.partitions().len())
+        .unwrap_or(0);
+    if partitions == 0 {
+        return Err(KafkaError::UnknownTopic {
+            topic: topic.to_string(),
+        });
+    }
+    Ok(partitions as i32)
+}
+
+/// The end (high watermark) of every partition of `topic`: a reader that
+/// reaches these offsets has read what the topic held when this was called.
+pub fn end_offsets<C: Consumer>(
+    consumer: &C,
+    topic: &str,
+    timeout: std::time::Duration,
+) -> Result<Vec<(i32, i64)>, KafkaError> {
+    (0..partition_count(consumer, topic, timeout)?)
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, p, timeout)
+                .map(|(_, high)| (p, high))
+                .map_err(KafkaError::op(format!("read end offsets of {topic}")))
+        })
+        .collect()
+}
+
+/// Reads the consumer lag of one group on one topic, as often as asked,
+/// over one connection.
+pub struct LagProbe {
+    consumer: rdkafka::consumer::BaseConsumer,
+    group: String,
+    topic: String,
+    partitions: i32,
+    timeout: std::time::Duration,
+}
+
+impl LagProbe {
+    pub fn new(
+        settings: &KafkaSettings,
+        group: &str,
+        topic: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Self, KafkaError> {
+        let consumer: rdkafka::consumer::BaseConsumer = settings
+            .client_config(&[("group.id", group), ("enable.auto.commit", "false")])
+            .create()
+            .map_err(|source| KafkaError::Client {
+                what: "lag probe",
+                brokers: settings.brokers.clone(),
+                source,
+            })?;
+        let partitions = partition_count(&consumer, topic, timeout)?;
+        Ok(LagProbe {
+            consumer,
+            group: group.to_string(),
+            topic: topic.to_string(),
+            partitions,
+            timeout,
+        })
+    }
+
+    /// The consumer group this probe reads.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The group's lag: per partition, the end offset minus the committed
+    /// offset (the whole partition when nothing is committed yet), summed.
+    pub fn lag(&self) -> Result<i64, KafkaError> {
+        let mut list = TopicPartitionList::new();
+        for partition in 0..self.partitions {
+            list.add_partition(&self.topic, partition);
+        }
+        let committed = self
+            .consumer
+            .committed_offsets(list, self.timeout)
+            .map_err(KafkaError::op(format!(
+                "read {}'s committed offsets",
+                self.group
+            )))?;
+        let mut lag = 0;
+        for element in committed.elements() {
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(&self.topic, element.partition(), self.timeout)
+                .map_err(KafkaError::op(format!(
+                    "read end offsets of {}",
+                    self.topic
+                )))?;
+            let position = match element.offset() {
+                Offset::Offset(o) => o,
+                _ => low,
+            };
+            lag += (high - position).max(0);
+        }
+        Ok(lag)
+    }
+}

@@ -22,6 +22,8 @@ pub enum KafkaError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    #[error("topic {topic} does not exist (create it with `kindred topics create`)")]
+    UnknownTopic { topic: String },
     #[error("delivery to {topic} was cancelled: the producer shut down")]
     DeliveryCancelled { topic: String },
 }

@@ -11,7 +11,7 @@ mod error;
 mod producer;
 mod settings;
 
-pub use admin::{ensure_topics, TopicSpec, TopicStatus};
+pub use admin::{delete_topics, ensure_topics, TopicSpec, TopicStatus};
 pub use dead_letter::{DeadLetter, DLQ_HEADER_PREFIX};
 pub use error::KafkaError;
 pub use producer::{OutRecord, Producer};

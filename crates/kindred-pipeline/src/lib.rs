@@ -7,10 +7,12 @@
 //!   poll loop that commits its input offsets only after its outputs are acknowledged.
 //! - [`demo`]: the same stages in one process with no broker.
 //! - [`topics`]: the topics kindred needs, from configuration.
+//! - [`profile_topic`]: the profile change topic read back, for evaluation.
 
 pub mod demo;
 mod error;
 mod ingest;
+pub mod profile_topic;
 pub mod services;
 mod shutdown;
 pub mod topics;

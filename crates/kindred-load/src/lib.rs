@@ -1,0 +1,464 @@
+//! `kindred load`: how fast is the pipeline, end to end, through the real broker?
+//!
+//! A run:
+//! 1. makes topics and consumer groups of its own (suffixed with a run id),
+//!    so runs never read each other's data;
+//! 2. starts the services as separate processes of the `kindred` binary
+//!    (one ingest per channel, one resolver with a fresh store) and waits
+//!    until each holds its partitions;
+//! 3. produces a generated stream ([`kindred_gen`]) at a fixed rate or as
+//!    fast as possible, noting when each event was handed to the producer;
+//! 4. meanwhile reads the profile and dead-letter topics like a downstream
+//!    system, timing each event from produce to its first profile change,
+//!    and samples consumer lag and memory once a second;
+//! 5. when every event landed (or nothing moved for the idle timeout),
+//!    reads each service's peak RSS and CPU time, stops it with SIGTERM, and
+//!    scores the profiles read back from the topic against the ground truth.
+//!
+//! The load tool shares the machine with what it measures: its producer and
+//! observer take CPU the services could use. The report says how many cores
+//! there were.
+
+mod error;
+mod observe;
+mod report;
+mod services;
+mod writer;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use kindred_config::Config;
+use kindred_gen::{GenOptions, Generated};
+use kindred_kafka::consumer::LagProbe;
+use kindred_pipeline::services::kafka_settings;
+use kindred_pipeline::topics::{all_topics, raw_topic};
+use kindred_pipeline::{Channel, Shutdown};
+
+pub use error::LoadError;
+pub use report::{Latency, LoadReport, Sample};
+pub use services::{ServiceSpec, ServiceUsage};
+pub use writer::{event_id, RawWriter};
+
+use observe::{lock, Shared};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Records to produce (duplicate deliveries included).
+    pub events: u64,
+    /// The generator's settings; `people` is raised until it yields `events`.
+    pub gen: GenOptions,
+    /// Events per second to produce; 0 = as fast as possible.
+    pub rate: u64,
+    /// The `kindred` binary to start the services from.
+    pub exe: PathBuf,
+    /// Configuration file handed to the services (their topics, groups,
+    /// store and HTTP address are overridden for the run).
+    pub config_file: Option<PathBuf>,
+    /// Where service logs and the resolver's store go; a temporary
+    /// directory (removed afterwards) when None.
+    pub work_dir: Option<PathBuf>,
+    /// Give up waiting when no event landed for this long after producing ended.
+    pub idle_timeout: Duration,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+    /// Delete the run's topics afterwards.
+    pub delete_topics: bool,
+}
+
+/// Generates at least `events` records (raising the number of people as
+/// needed) and keeps the first `events` in arrival order.
+pub fn generate_at_least(gen: &GenOptions, events: u64) -> (Vec<Generated>, u32) {
+    let mut opts = gen.clone();
+    loop {
+        let mut generated = kindred_gen::generate(&opts);
+        if generated.len() as u64 >= events || opts.people >= u32::MAX / 2 {
+            generated.truncate(events as usize);
+            return (generated, opts.people);
+        }
+        let per_person = (generated.len().max(1) as f64) / f64::from(opts.people.max(1));
+        let want = (events as f64 / per_person * 1.05).ceil() as u32;
+        opts.people = want.max(opts.people + 1);
+    }
+}
+
+/// Runs the pipeline under load and measures it.
+pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadError> {
+    if opts.events == 0 {
+        return Err(LoadError::Invalid("--events must be at least 1".into()));
+    }
+    let started_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let run_id = format!("load-{started_unix}-{}", std::process::id());
+    let config = run_config(base, &run_id);
+    let settings = kafka_settings(&config);
+    kindred_kafka::ensure_topics(&settings, &all_topics(&config)).await?;
+
+    let temp;
+    let work_dir = match &opts.work_dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("kindred-load-")
+                .tempdir()
+                .map_err(|source| LoadError::Io {
+                    what: "cannot create a temporary directory in",
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
+            temp.path().to_path_buf()
+        }
+    };
+    std::fs::create_dir_all(&work_dir).map_err(|source| LoadError::Io {
+        what: "cannot create the work directory",
+        path: work_dir.clone(),
+        source,
+    })?;
+
+    tracing::info!(events = opts.events, "generating the stream");
+    let (events, people) =
+        tokio::task::block_in_place(|| generate_at_least(&opts.gen, opts.events));
+    let truth: BTreeMap<String, String> = events
+        .iter()
+        .map(|g| (event_id(&g.event), g.person.to_string()))
+        .collect();
+
+    let env = service_env(&config, &work_dir);
+    let mut specs: Vec<ServiceSpec> = Channel::ALL
+        .iter()
+        .map(|c| ServiceSpec {
+            name: format!("ingest-{c}"),
+            args: vec!["ingest".into(), "--channel".into(), c.as_str().into()],
+        })
+        .collect();
+    specs.push(ServiceSpec {
+        name: "resolve".into(),
+        args: vec!["resolve".into()],
+    });
+    let mut running = Vec::new();
+    for spec in &specs {
+        running.push(services::spawn(
+            &opts.exe,
+            opts.config_file.as_deref(),
+            spec,
+            &env,
+            &work_dir,
+        )?);
+    }
+    for service in &mut running {
+        service.wait_ready(Duration::from_secs(90)).await?;
+    }
+    tracing::info!(services = running.len(), "services ready");
+
+    let shared = Shared::new()?;
+    let stop = Shutdown::new();
+    let observer = tokio::spawn(observe::observe(
+        config.clone(),
+        shared.clone(),
+        stop.clone(),
+    ));
+
+    let t0 = Instant::now();
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let probes = lag_probes(&config)?;
+        let pids: Vec<(String, u32)> = running.iter().map(|s| (s.name.clone(), s.pid())).collect();
+        let (samples, sampling) = (samples.clone(), sampling.clone());
+        std::thread::spawn(move || sample_loop(t0, probes, pids, samples, sampling))
+    };
+
+    let writer = RawWriter::new(&config)?;
+    let bar = progress_bar(opts.progress, events.len() as u64);
+    let distinct = truth.len() as u64;
+    let produce_result = produce(&writer, &events, opts.rate, &shared, &bar).await;
+    let produce_seconds = t0.elapsed().as_secs_f64();
+
+    // Wait for the pipeline to drain.
+    let mut last_progress = (0u64, Instant::now());
+    while produce_result.is_ok() {
+        let done = {
+            let o = lock(&shared.observed);
+            o.changelog.events() as u64 + o.dead_letters
+        };
+        bar.set_message(format!("{done}/{distinct} landed"));
+        if done >= distinct {
+            break;
+        }
+        if done != last_progress.0 {
+            last_progress = (done, Instant::now());
+        } else if last_progress.1.elapsed() > opts.idle_timeout {
+            tracing::warn!(
+                done,
+                distinct,
+                "no progress within the idle timeout; ending the run"
+            );
+            break;
+        }
+        for s in &mut running {
+            s.check_alive()?;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bar.finish_and_clear();
+    let usage: Vec<ServiceUsage> = running
+        .into_iter()
+        .map(|s| s.stop(Duration::from_secs(30)))
+        .collect();
+    sampling.store(false, Ordering::Relaxed);
+    let _ = sampler.join();
+    stop.trigger();
+    match observer.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(e) => return Err(LoadError::Invalid(format!("the observer task failed: {e}"))),
+    }
+    produce_result?;
+    if opts.delete_topics {
+        let names: Vec<String> = all_topics(&config).into_iter().map(|t| t.name).collect();
+        if let Err(e) = kindred_kafka::delete_topics(&settings, &names).await {
+            tracing::warn!(error = %e, "could not delete the run's topics");
+        }
+    }
+
+    let samples = std::mem::take(&mut *lock(&samples));
+    let observed = lock(&shared.observed);
+    let landed = observed.changelog.events() as u64;
+    let pipeline_seconds = observed
+        .last_landed
+        .map(|t| t.saturating_duration_since(t0).as_secs_f64())
+        .unwrap_or(0.0);
+    let h = &observed.latency_us;
+    let ms = |us: u64| us as f64 / 1000.0;
+    let mut max_lag = BTreeMap::new();
+    for s in &samples {
+        for (group, lag) in &s.lag {
+            let slot = max_lag.entry(group.clone()).or_insert(0);
+            *slot = (*slot).max(*lag);
+        }
+    }
+    Ok(LoadReport {
+        kindred_version: env!("CARGO_PKG_VERSION"),
+        started_unix,
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        brokers: config.kafka.brokers.clone(),
+        partitions: config.topics.partitions,
+        seed: opts.gen.seed,
+        people,
+        target_rate: opts.rate,
+        produced: events.len() as u64,
+        distinct_events: distinct,
+        produce_seconds,
+        landed,
+        dead_letters: observed.dead_letters,
+        missing: distinct.saturating_sub(landed + observed.dead_letters),
+        pipeline_seconds,
+        events_per_second: if pipeline_seconds > 0.0 {
+            (landed + observed.dead_letters) as f64 / pipeline_seconds
+        } else {
+            0.0
+        },
+        latency: Latency {
+            samples: h.len(),
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p95_ms: ms(h.value_at_quantile(0.95)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            max_ms: ms(h.max()),
+            mean_ms: h.mean() / 1000.0,
+        },
+        max_lag,
+        services: usage,
+        profile_changes: observed.changes.clone(),
+        accuracy: observed.changelog.evaluate(&truth, 5),
+        samples,
+    })
+}
+
+/// The base configuration with topics and consumer groups of the run's own.
+fn run_config(base: &Config, run_id: &str) -> Config {
+    let mut c = base.clone();
+    c.kafka.group_prefix = format!("{}.{run_id}", base.kafka.group_prefix);
+    for topic in [
+        &mut c.topics.pos,
+        &mut c.topics.web,
+        &mut c.topics.social,
+        &mut c.topics.canonical,
+        &mut c.topics.profiles,
+        &mut c.topics.dead_letter,
+    ] {
+        *topic = format!("{topic}.{run_id}");
+    }
+    c
+}
+
+/// Environment overrides that point a service at the run's topics, groups and store.
+fn service_env(config: &Config, work_dir: &std::path::Path) -> Vec<(String, String)> {
+    let t = &config.topics;
+    let mut env: Vec<(String, String)> = [
+        ("KAFKA__BROKERS", config.kafka.brokers.as_str()),
+        ("KAFKA__GROUP_PREFIX", config.kafka.group_prefix.as_str()),
+        ("TOPICS__POS", t.pos.as_str()),
+        ("TOPICS__WEB", t.web.as_str()),
+        ("TOPICS__SOCIAL", t.social.as_str()),
+        ("TOPICS__CANONICAL", t.canonical.as_str()),
+        ("TOPICS__PROFILES", t.profiles.as_str()),
+        ("TOPICS__DEAD_LETTER", t.dead_letter.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("KINDRED_{k}"), v.to_string()))
+    .collect();
+    env.push((
+        "KINDRED_RESOLVER__DATA_DIR".into(),
+        work_dir.join("resolver").display().to_string(),
+    ));
+    if std::env::var_os("KINDRED_LOG").is_none() {
+        env.push(("KINDRED_LOG".into(), "info,rdkafka=warn".into()));
+    }
+    env
+}
+
+/// One lag probe per consumer group of the pipeline.
+fn lag_probes(config: &Config) -> Result<Vec<LagProbe>, LoadError> {
+    let settings = kafka_settings(config);
+    let timeout = Duration::from_secs(5);
+    let prefix = &config.kafka.group_prefix;
+    let mut probes = Vec::new();
+    for channel in Channel::ALL {
+        probes.push(LagProbe::new(
+            &settings,
+            &format!("{prefix}.ingest.{channel}"),
+            raw_topic(config, channel),
+            timeout,
+        )?);
+    }
+    probes.push(LagProbe::new(
+        &settings,
+        &format!("{prefix}.resolve"),
+        &config.topics.canonical,
+        timeout,
+    )?);
+    Ok(probes)
+}
+
+/// Once a second until `running` turns false: every group's lag and every
+/// service's RSS.
+fn sample_loop(
+    t0: Instant,
+    probes: Vec<LagProbe>,
+    pids: Vec<(String, u32)>,
+    samples: Arc<Mutex<Vec<Sample>>>,
+    running: Arc<AtomicBool>,
+) {
+    while running.load(Ordering::Relaxed) {
+        let tick = Instant::now();
+        let mut sample = Sample {
+            t_seconds: t0.elapsed().as_secs_f64(),
+            lag: BTreeMap::new(),
+            rss_bytes: BTreeMap::new(),
+        };
+        for probe in &probes {
+            match probe.lag() {
+                Ok(lag) => {
+                    sample.lag.insert(probe.group().to_string(), lag);
+                }
+                Err(e) => tracing::debug!(error = %e, "lag sample failed"),
+            }
+        }
+        for (name, pid) in &pids {
+            if let Some(kib) = services::proc_status_kib(*pid, "VmRSS:") {
+                sample.rss_bytes.insert(name.clone(), kib * 1024);
+            }
+        }
+        lock(&samples).push(sample);
+        while running.load(Ordering::Relaxed) && tick.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Produces every event, paced to `rate` per second (0 = unpaced), recording
+/// when each distinct event was first handed to the producer. Up to
+/// `IN_FLIGHT` slices await their acknowledgements at once, so a slow
+/// acknowledgement does not hold back the pace.
+async fn produce(
+    writer: &RawWriter,
+    events: &[Generated],
+    rate: u64,
+    shared: &Shared,
+    bar: &ProgressBar,
+) -> Result<(), LoadError> {
+    const IN_FLIGHT: usize = 64;
+    // Paced runs send in 10 ms slices; unpaced ones in large chunks.
+    let chunk = if rate == 0 {
+        1000
+    } else {
+        (rate / 100).clamp(1, 1000) as usize
+    };
+    let start = Instant::now();
+    let mut sent = 0u64;
+    let mut seen = HashSet::with_capacity(events.len());
+    let mut in_flight = tokio::task::JoinSet::new();
+    for slice in events.chunks(chunk) {
+        if rate > 0 {
+            let due = start + Duration::from_secs_f64(sent as f64 / rate as f64);
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let records = slice
+            .iter()
+            .map(|g| writer.record(&g.event))
+            .collect::<Result<Vec<_>, _>>()?;
+        {
+            let now = Instant::now();
+            let mut produced = lock(&shared.produced);
+            for g in slice {
+                let id = event_id(&g.event);
+                if seen.insert(id.clone()) {
+                    produced.insert(id, now);
+                }
+            }
+        }
+        while in_flight.len() >= IN_FLIGHT {
+            acknowledged(in_flight.join_next().await)?;
+        }
+        let producer = writer.producer().clone();
+        in_flight.spawn(async move { producer.send_all(&records).await });
+        sent += slice.len() as u64;
+        bar.set_position(sent);
+    }
+    while let Some(done) = in_flight.join_next().await {
+        acknowledged(Some(done))?;
+    }
+    Ok(())
+}
+
+fn acknowledged(
+    done: Option<Result<Result<(), kindred_kafka::KafkaError>, tokio::task::JoinError>>,
+) -> Result<(), LoadError> {
+    match done {
+        None | Some(Ok(Ok(()))) => Ok(()),
+        Some(Ok(Err(e))) => Err(e.into()),
+        Some(Err(e)) => Err(LoadError::Invalid(format!("a produce task failed: {e}"))),
+    }
+}
+
+fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {pos}/{len} produced ({per_sec}) {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

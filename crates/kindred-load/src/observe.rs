@@ -1,0 +1,121 @@
+//! Watching the pipeline's outputs: every profile change (when did the
+//! event that caused it become visible downstream?) and every dead letter.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use kindred_config::Config;
+use kindred_eval::ChangeLog;
+use kindred_kafka::consumer;
+use kindred_kafka::rdkafka::message::Message;
+use kindred_pipeline::services::kafka_settings;
+use kindred_pipeline::{codec_from_config, Shutdown};
+use kindred_schema::{Framing, SchemaKind};
+
+use crate::LoadError;
+
+/// What the observer has seen so far.
+pub(crate) struct Observed {
+    pub changelog: ChangeLog,
+    /// Produce -> first profile change of the event, microseconds.
+    pub latency_us: Histogram<u64>,
+    pub first_landed: Option<Instant>,
+    pub last_landed: Option<Instant>,
+    pub changes: BTreeMap<String, u64>,
+    pub dead_letters: u64,
+    pub unreadable: u64,
+}
+
+/// State shared by the producer loop and the observer.
+pub(crate) struct Shared {
+    /// Event id -> when it was first handed to the producer; removed when its
+    /// first profile change is seen.
+    pub produced: Mutex<HashMap<String, Instant>>,
+    pub observed: Mutex<Observed>,
+}
+
+impl Shared {
+    pub fn new() -> Result<Arc<Self>, LoadError> {
+        // 1 µs to 1 hour at 3 significant digits.
+        let latency_us = Histogram::new_with_bounds(1, 3_600_000_000, 3)
+            .map_err(|e| LoadError::Invalid(format!("latency histogram: {e}")))?;
+        Ok(Arc::new(Shared {
+            produced: Mutex::new(HashMap::new()),
+            observed: Mutex::new(Observed {
+                changelog: ChangeLog::new(),
+                latency_us,
+                first_landed: None,
+                last_landed: None,
+                changes: BTreeMap::new(),
+                dead_letters: 0,
+                unreadable: 0,
+            }),
+        }))
+    }
+}
+
+/// Reads the profile and dead-letter topics from the start until `stop`.
+pub(crate) async fn observe(
+    config: Config,
+    shared: Arc<Shared>,
+    stop: Shutdown,
+) -> Result<(), LoadError> {
+    let profiles = config.topics.profiles.as_str();
+    let dead_letter = config.topics.dead_letter.as_str();
+    let reader = consumer::read_from_start(
+        &kafka_settings(&config),
+        &[profiles, dead_letter],
+        Duration::from_secs(10),
+    )?;
+    let codec = codec_from_config(&config)?;
+    loop {
+        let message = tokio::select! {
+            _ = stop.wait() => return Ok(()),
+            m = reader.recv() => m,
+        };
+        let message = match message {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "observer: consume error");
+                continue;
+            }
+        };
+        let now = Instant::now();
+        if message.topic() == dead_letter {
+            lock(&shared.observed).dead_letters += 1;
+            continue;
+        }
+        let decoded = message
+            .payload()
+            .ok_or(kindred_schema::DecodeError::Empty)
+            .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::ProfileChange, p));
+        let change: kindred_model::ProfileChange = match decoded {
+            Ok(c) => c,
+            Err(_) => {
+                lock(&shared.observed).unreadable += 1;
+                continue;
+            }
+        };
+        let mut observed = lock(&shared.observed);
+        *observed
+            .changes
+            .entry(change.change_type.as_str().to_string())
+            .or_default() += 1;
+        if observed.changelog.apply(&change) {
+            if let Some(at) = lock(&shared.produced).remove(&change.cause_event_id) {
+                let us = now.saturating_duration_since(at).as_micros() as u64;
+                observed.latency_us.saturating_record(us.max(1));
+            }
+            observed.first_landed.get_or_insert(now);
+            observed.last_landed = Some(now);
+        }
+    }
+}
+
+/// Locks a mutex, carrying on with the data if another thread panicked
+/// while holding it (the counts are still the best we have).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,139 @@
+//! The result of a load run: printed as a summary, written as JSON.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::services::ServiceUsage;
+
+/// Latency percentiles, milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Latency {
+    pub samples: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+/// Consumer lag and memory at one moment of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    /// Seconds since the first event was produced.
+    pub t_seconds: f64,
+    /// Consumer group -> messages behind the end of its topic.
+    pub lag: BTreeMap<String, i64>,
+    /// Service -> resident set size, bytes.
+    pub rss_bytes: BTreeMap<String, u64>,
+}
+
+/// Everything one run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub kindred_version: &'static str,
+    /// Unix seconds at the start of the run.
+    pub started_unix: u64,
+    pub cores: usize,
+    pub brokers: String,
+    pub partitions: i32,
+    pub seed: u64,
+    pub people: u32,
+    /// Target produce rate in events per second; 0 = as fast as possible.
+    pub target_rate: u64,
+    /// Records produced, duplicate deliveries included.
+    pub produced: u64,
+    /// Distinct source events among them.
+    pub distinct_events: u64,
+    pub produce_seconds: f64,
+    /// Distinct events that reached a profile (a change event was seen).
+    pub landed: u64,
+    pub dead_letters: u64,
+    /// Distinct events neither landed nor dead-lettered when the run ended.
+    pub missing: u64,
+    /// First produce to last event landed, seconds.
+    pub pipeline_seconds: f64,
+    /// (landed + dead letters) / pipeline_seconds.
+    pub events_per_second: f64,
+    /// Produce to the first profile change caused by the event, as seen by a
+    /// downstream consumer of the profile topic.
+    pub latency: Latency,
+    /// Highest lag of each consumer group during the run.
+    pub max_lag: BTreeMap<String, i64>,
+    pub services: Vec<ServiceUsage>,
+    pub profile_changes: BTreeMap<String, u64>,
+    /// Accuracy of the profiles (read back from the profile topic) against
+    /// the generator's ground truth.
+    pub accuracy: kindred_eval::Report,
+    /// Lag and memory over time, one sample a second.
+    pub samples: Vec<Sample>,
+}
+
+impl LoadReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rate = if self.target_rate == 0 {
+            "as fast as possible".to_string()
+        } else {
+            format!("{} events/s", self.target_rate)
+        };
+        writeln!(
+            f,
+            "kindred load: {} events ({} distinct) of {} people, produced {rate} in {:.1} s",
+            self.produced, self.distinct_events, self.people, self.produce_seconds
+        )?;
+        writeln!(
+            f,
+            "  through the pipeline: {} landed in profiles, {} dead letters, {} missing, in {:.1} s = {:.0} events/s",
+            self.landed, self.dead_letters, self.missing, self.pipeline_seconds, self.events_per_second
+        )?;
+        let l = &self.latency;
+        writeln!(
+            f,
+            "  end-to-end latency (produce -> profile change), {} events: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            l.samples, l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms
+        )?;
+        writeln!(f, "  max consumer lag:")?;
+        for (group, lag) in &self.max_lag {
+            writeln!(f, "    {group:<40} {lag:>10}")?;
+        }
+        writeln!(f, "  services (peak RSS, CPU time, exit):")?;
+        for s in &self.services {
+            writeln!(
+                f,
+                "    {:<14} {:>8.1} MiB {:>8.1} s  {}",
+                s.name,
+                mib(s.peak_rss_bytes),
+                s.cpu_seconds,
+                s.exit
+            )?;
+        }
+        let changes: Vec<String> = self
+            .profile_changes
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        writeln!(f, "  profile changes: {}", changes.join(", "))?;
+        let a = &self.accuracy;
+        writeln!(
+            f,
+            "  accuracy: pairwise P {:.4} R {:.4} F1 {:.4}; B-cubed F1 {:.4}; {} over-merged profiles, {} split persons",
+            a.pairwise.precision,
+            a.pairwise.recall,
+            a.pairwise.f1,
+            a.bcubed.f1,
+            a.over_merged_profiles,
+            a.under_merged_persons
+        )
+    }
+}

@@ -1,0 +1,206 @@
+//! The pipeline's services as separate operating-system processes, as they
+//! run in production: started from the `kindred` binary, watched through
+//! their HTTP endpoint and /proc, stopped with SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::LoadError;
+
+/// How one service process is started.
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    /// Short name, e.g. `ingest-pos`.
+    pub name: String,
+    /// Arguments after the binary, e.g. `["ingest", "--channel", "pos"]`.
+    pub args: Vec<String>,
+}
+
+/// A running service.
+pub(crate) struct Service {
+    pub name: String,
+    pub child: Child,
+    pub http: String,
+    pub log: PathBuf,
+}
+
+/// What a service used, read from /proc before it was stopped.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceUsage {
+    pub name: String,
+    /// Peak resident set size (VmHWM), bytes.
+    pub peak_rss_bytes: u64,
+    /// User plus system CPU time, seconds.
+    pub cpu_seconds: f64,
+    /// How the process ended after SIGTERM.
+    pub exit: String,
+}
+
+/// A free loopback port for a service's HTTP endpoint.
+fn free_port() -> Result<u16, LoadError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|source| LoadError::Io {
+            what: "cannot find a free port on",
+            path: PathBuf::from("127.0.0.1"),
+            source,
+        })
+}
+
+/// Starts `spec` from `exe` with `env` overrides, logging to `dir/<name>.log`.
+pub(crate) fn spawn(
+    exe: &Path,
+    config_file: Option<&Path>,
+    spec: &ServiceSpec,
+    env: &[(String, String)],
+    dir: &Path,
+) -> Result<Service, LoadError> {
+    let http = format!("127.0.0.1:{}", free_port()?);
+    let log = dir.join(format!("{}.log", spec.name));
+    let file = std::fs::File::create(&log).map_err(|source| LoadError::Io {
+        what: "cannot create the service log",
+        path: log.clone(),
+        source,
+    })?;
+    let mut command = Command::new(exe);
+    if let Some(f) = config_file {
+        command.arg("--config").arg(f);
+    }
+    command
+        .args(["--http-listen", &http])
+        .args(&spec.args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file);
+    let child = command.spawn().map_err(|source| LoadError::Spawn {
+        service: spec.name.clone(),
+        exe: exe.to_path_buf(),
+        source,
+    })?;
+    Ok(Service {
+        name: spec.name.clone(),
+        child,
+        http,
+        log,
+    })
+}
+
+impl Service {
+    /// An error if the process has exited.
+    pub fn check_alive(&mut self) -> Result<(), LoadError> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(self.died(status.to_string())),
+            Err(e) => Err(self.died(e.to_string())),
+        }
+    }
+
+    fn died(&self, status: String) -> LoadError {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        LoadError::ServiceDied {
+            service: self.name.clone(),
+            status,
+            log: self.log.clone(),
+            tail,
+        }
+    }
+
+    /// Waits until `/readyz` answers 200 (the service holds its partitions).
+    pub async fn wait_ready(&mut self, timeout: Duration) -> Result<(), LoadError> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            self.check_alive()?;
+            if http_status(&self.http, "/readyz").await == Some(200) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Err(LoadError::NotReady {
+            service: self.name.clone(),
+            secs: timeout.as_secs(),
+            addr: self.http.clone(),
+            log: self.log.clone(),
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Reads what the process used, then stops it with SIGTERM (a graceful
+    /// shutdown: the batch in flight finishes), killing it after `grace`.
+    pub fn stop(mut self, grace: Duration) -> ServiceUsage {
+        let pid = self.pid();
+        let mut usage = ServiceUsage {
+            name: self.name.clone(),
+            peak_rss_bytes: proc_status_kib(pid, "VmHWM:").unwrap_or(0) * 1024,
+            cpu_seconds: cpu_seconds(pid).unwrap_or(0.0),
+            exit: String::new(),
+        };
+        let target = nix::unistd::Pid::from_raw(pid as i32);
+        let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + grace;
+        usage.exit = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status.to_string(),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Ok(None) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break format!("killed after {} s without exiting", grace.as_secs());
+                }
+                Err(e) => break format!("unknown: {e}"),
+            }
+        };
+        usage
+    }
+}
+
+/// A field of /proc/<pid>/status in KiB (`VmRSS:`, `VmHWM:`).
+pub(crate) fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+/// User + system CPU seconds of a process, from /proc/<pid>/stat.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces, so split at ')').
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after ')'.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Linux reports these in USER_HZ, 100 on every mainstream platform.
+    Some(ticks as f64 / 100.0)
+}
+
+/// The status code of `GET path` on `addr`, or None when nothing answers.
+async fn http_status(addr: &str, path: &str) -> Option<u16> {
+    let attempt = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut head = [0u8; 32];
+        let n = stream.read(&mut head).await.ok()?;
+        let line = std::str::from_utf8(&head[..n]).ok()?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    tokio::time::timeout(Duration::from_secs(2), attempt)
+        .await
+        .ok()
+        .flatten()
+}

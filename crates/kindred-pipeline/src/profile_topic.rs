@@ -1,0 +1,80 @@
+//! Reading the profile change topic back, as a downstream system would.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use kindred_config::Config;
+use kindred_eval::ChangeLog;
+use kindred_kafka::consumer;
+use kindred_kafka::rdkafka::message::Message;
+use kindred_schema::{Framing, SchemaKind};
+
+use crate::services::kafka_settings;
+use crate::{codec_from_config, PipelineError};
+
+/// What [`read_changelog`] read.
+#[derive(Debug)]
+pub struct TopicRead {
+    pub changelog: ChangeLog,
+    pub messages: u64,
+    /// Messages that did not decode as profile changes (skipped).
+    pub unreadable: u64,
+}
+
+/// Reads the profile topic from its beginning up to its end as of the call,
+/// folding every change into a [`ChangeLog`]. Complete only while the topic
+/// still holds every change (compaction keeps only the latest per profile,
+/// after `min.compaction.lag.ms`); the store is the reference otherwise.
+pub async fn read_changelog(
+    config: &Config,
+    timeout: Duration,
+) -> Result<TopicRead, PipelineError> {
+    let topic = config.topics.profiles.as_str();
+    let settings = kafka_settings(config);
+    let reader = consumer::read_from_start(&settings, &[topic], Duration::from_secs(10))?;
+    let mut remaining: BTreeMap<i32, i64> =
+        consumer::end_offsets(&reader, topic, Duration::from_secs(10))?
+            .into_iter()
+            .filter(|(_, end)| *end > 0)
+            .collect();
+    let codec = codec_from_config(config)?;
+    let deadline = Instant::now() + timeout;
+    let mut read = TopicRead {
+        changelog: ChangeLog::new(),
+        messages: 0,
+        unreadable: 0,
+    };
+    while !remaining.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(PipelineError::Input(format!(
+                "{topic}: not read to its end within {timeout:?} ({} messages read)",
+                read.messages
+            )));
+        }
+        let Ok(message) = tokio::time::timeout(left, reader.recv()).await else {
+            continue;
+        };
+        let message = message.map_err(kindred_kafka::KafkaError::op(format!("read {topic}")))?;
+        read.messages += 1;
+        match message
+            .payload()
+            .ok_or(kindred_schema::DecodeError::Empty)
+            .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::ProfileChange, p))
+        {
+            Ok(change) => {
+                read.changelog.apply(&change);
+            }
+            Err(e) => {
+                read.unreadable += 1;
+                tracing::warn!(topic, partition = message.partition(), offset = message.offset(), error = %e, "skipping an unreadable profile change");
+            }
+        }
+        if let Some(end) = remaining.get(&message.partition()) {
+            if message.offset() + 1 >= *end {
+                remaining.remove(&message.partition());
+            }
+        }
+    }
+    Ok(read)
+}
