@@ -301,5 +301,29 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
         tokio::time::timeout(Duration::from_secs(15), task).await???;
     }
     assert!(!pos_offsets.is_empty());
+
+    // Read back as a downstream system would, the profile topic gives the
+    // same clustering as the store: here the true one.
+    let truth: std::collections::BTreeMap<String, String> = [
+        ("pos:A-POS-1", "A"),
+        ("web:A-WEB-1", "A"),
+        ("social:A-SOC-1", "A"),
+        ("pos:A-POS-2", "A"),
+        ("pos:B-POS-1", "B"),
+        ("web:C-WEB-1", "C"),
+        ("social:C-SOC-1", "C"),
+    ]
+    .into_iter()
+    .map(|(e, p)| (e.to_string(), p.to_string()))
+    .collect();
+    let from_topic = kindred_pipeline::profile_topic::read_changelog(&config, timeout)
+        .await?
+        .changelog
+        .evaluate(&truth, 3);
+    let store = kindred_resolver::Store::open(&config.resolver.data_dir)?;
+    let from_store = kindred_pipeline::evaluate_store(&store, &truth, 3)?;
+    assert_eq!(from_topic, from_store);
+    assert_eq!((from_topic.records, from_topic.profiles), (7, 3));
+    assert_eq!(from_topic.pairwise.f1, 1.0);
     Ok(())
 }
