@@ -55,6 +55,42 @@ fn ingest(c: &mut Criterion) {
     });
     group.finish();
 
+    // Encoding: a raw POS record (the generator and load tool) and a profile
+    // change with its full golden record (the resolver, once per change).
+    let sample: Vec<kindred_model::raw::PosTransaction> = events
+        .iter()
+        .filter_map(|g| match &g.event {
+            kindred_model::raw::RawEvent::Pos(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    let change = kindred_model::ProfileChange {
+        profile_id: "kp-000000000001".into(),
+        change_type: kindred_model::ChangeType::Updated,
+        version: 3,
+        cause_event_id: "pos:T000000001".into(),
+        absorbed_ids: vec![],
+        superseded_by: None,
+        record: Some(kindred_model::GoldenRecord::new(
+            "kp-000000000001".into(),
+            &customer_event(1, 1),
+        )),
+    };
+    let mut group = c.benchmark_group("encode");
+    group.throughput(Throughput::Elements(sample.len() as u64));
+    group.bench_function("pos", |b| {
+        b.iter(|| {
+            for e in &sample {
+                std::hint::black_box(codec.encode(SchemaKind::PosTransaction, e).expect("encodes"));
+            }
+        })
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("profile_change", |b| {
+        b.iter(|| std::hint::black_box(codec.encode(SchemaKind::ProfileChange, &change).expect("encodes")))
+    });
+    group.finish();
+
     let mut group = c.benchmark_group("ingest");
     for channel in Channel::ALL {
         let stage = IngestStage::new(
@@ -135,48 +171,50 @@ fn customer_event(person: u64, seq: u64) -> CanonicalEvent {
     }
 }
 
-/// The resolver on a store that already holds 100,000 profiles: batches of
-/// 1,000 events, half from returning customers, half from new ones.
+/// The resolver on a store that already holds 100,000 and 1,000,000
+/// profiles: batches of 1,000 events, half from returning customers, half
+/// from new ones.
 fn resolve_at_scale(c: &mut Criterion) {
-    const EXISTING: u64 = 100_000;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut resolver = Resolver::new(Store::open(dir.path()).expect("store"));
-    let mut seq = 0u64;
-    for chunk in (0..EXISTING).collect::<Vec<_>>().chunks(1000) {
-        let batch: Vec<_> = chunk
-            .iter()
-            .map(|p| {
-                seq += 1;
-                customer_event(*p, seq)
-            })
-            .collect();
-        resolver.apply(&batch, &[]).expect("populate");
+    for (existing, label) in [(100_000u64, "100k"), (1_000_000, "1m")] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut resolver = Resolver::new(Store::open(dir.path()).expect("store"));
+        let mut seq = 0u64;
+        for chunk in (0..existing).collect::<Vec<_>>().chunks(1000) {
+            let batch: Vec<_> = chunk
+                .iter()
+                .map(|p| {
+                    seq += 1;
+                    customer_event(*p, seq)
+                })
+                .collect();
+            resolver.apply(&batch, &[]).expect("populate");
+        }
+        let mut next_new = existing;
+        let mut group = c.benchmark_group("resolve");
+        group.throughput(Throughput::Elements(1000));
+        group.sample_size(30);
+        group.bench_function(format!("apply_1000_with_{label}_profiles"), |b| {
+            b.iter_batched(
+                || {
+                    (0..1000u64)
+                        .map(|i| {
+                            seq += 1;
+                            let person = if i % 2 == 0 {
+                                (seq * 7_919) % existing
+                            } else {
+                                next_new += 1;
+                                next_new
+                            };
+                            customer_event(person, seq)
+                        })
+                        .collect::<Vec<_>>()
+                },
+                |batch| std::hint::black_box(resolver.apply(&batch, &[]).expect("apply")),
+                BatchSize::LargeInput,
+            )
+        });
+        group.finish();
     }
-    let mut next_new = EXISTING;
-    let mut group = c.benchmark_group("resolve");
-    group.throughput(Throughput::Elements(1000));
-    group.sample_size(30);
-    group.bench_function("apply_1000_with_100k_profiles", |b| {
-        b.iter_batched(
-            || {
-                (0..1000u64)
-                    .map(|i| {
-                        seq += 1;
-                        let person = if i % 2 == 0 {
-                            (seq * 7_919) % EXISTING
-                        } else {
-                            next_new += 1;
-                            next_new
-                        };
-                        customer_event(person, seq)
-                    })
-                    .collect::<Vec<_>>()
-            },
-            |batch| std::hint::black_box(resolver.apply(&batch, &[]).expect("apply")),
-            BatchSize::LargeInput,
-        )
-    });
-    group.finish();
 }
 
 fn fields(c: &mut Criterion) {
