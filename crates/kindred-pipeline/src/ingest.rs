@@ -166,18 +166,59 @@ mod tests {
             };
             assert_eq!(fast, reference);
             assert_eq!(fast, g.event);
+            let reference_bytes = match &g.event {
+                RawEvent::Pos(e) => codec.encode_reference(SchemaKind::PosTransaction, e),
+                RawEvent::Web(e) => codec.encode_reference(SchemaKind::WebEvent, e),
+                RawEvent::Social(e) => codec.encode_reference(SchemaKind::SocialInteraction, e),
+            }
+            .expect("reference encode");
+            assert_eq!(bytes, reference_bytes, "fast and reference encoders differ");
             let event = stage.process(&bytes).expect("normalize");
             let canonical = codec
                 .encode(SchemaKind::CanonicalEvent, &event)
                 .expect("encode");
             assert_eq!(
                 canonical,
-                codec.encode_as("canonical_event", &event).expect("encode")
+                codec
+                    .encode_reference(SchemaKind::CanonicalEvent, &event)
+                    .expect("encode")
             );
             let back: CanonicalEvent = codec
                 .decode_reference(SchemaKind::CanonicalEvent, &canonical)
                 .expect("decode");
             assert_eq!(back, event);
+        }
+    }
+
+    #[test]
+    fn fast_and_reference_encoders_agree_on_profile_changes() {
+        let codec = codec();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut resolver = kindred_resolver::Resolver::new(
+            kindred_resolver::Store::open(dir.path()).expect("store"),
+        );
+        let options = NormalizeOptions::default();
+        let events: Vec<CanonicalEvent> = generate(&GenOptions {
+            people: 200,
+            ..GenOptions::default()
+        })
+        .iter()
+        .filter_map(|g| kindred_normalize::normalize(&g.event, &options).ok())
+        .collect();
+        let outcome = resolver.apply(&events, &[]).expect("apply");
+        assert!(outcome.changes.iter().any(|c| !c.absorbed_ids.is_empty()));
+        for change in &outcome.changes {
+            let fast = codec
+                .encode(SchemaKind::ProfileChange, change)
+                .expect("encode");
+            let reference = codec
+                .encode_reference(SchemaKind::ProfileChange, change)
+                .expect("reference encode");
+            assert_eq!(fast, reference, "{change:?}");
+            let back: ProfileChange = codec
+                .decode(Framing::Confluent, SchemaKind::ProfileChange, &fast)
+                .expect("decode");
+            assert_eq!(&back, change);
         }
     }
 
