@@ -15,4 +15,4 @@ mod resolver;
 mod store;
 
 pub use resolver::{BatchOutcome, Resolver};
-pub use store::{SourceOffset, Store, StoreError, StoreStats};
+pub use store::{SourceOffset, Store, StoreError, StoreOptions, StoreStats};

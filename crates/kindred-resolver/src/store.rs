@@ -2,7 +2,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kindred_model::{GoldenRecord, Identifier};
-use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, DB};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch,
+    DB,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -69,20 +72,70 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// How the store uses memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// RocksDB block cache shared by all column families, bytes. Index and
+    /// bloom-filter blocks live in it too. Default 256 MiB.
+    pub cache_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_bytes: 256 << 20,
+        }
+    }
+}
+
+/// Column family options tuned for point lookups: a bloom filter per table
+/// (a lookup of an unknown identifier or event id rarely touches a data
+/// block), and the shared block cache.
+fn family_options(cache: &Cache) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_bloom_filter(10.0, false);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    let mut opts = Options::default();
+    opts.set_block_based_table_factory(&table);
+    opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    opts
+}
+
 impl Store {
-    /// Opens (or creates) the store in `path`.
+    /// Opens (or creates) the store in `path` with default options.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, StoreOptions::default())
+    }
+
+    /// Opens (or creates) the store in `path`.
+    pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let mut opts = Options::default();
+        let cache = Cache::new_lru_cache(options.cache_bytes);
+        let mut opts = family_options(&cache);
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let cfs = cf::ALL.map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let cfs = cf::ALL.map(|name| ColumnFamilyDescriptor::new(name, family_options(&cache)));
         let db = DB::open_cf_descriptors(&opts, &path, cfs).map_err(|source| StoreError::Open {
             path: path.clone(),
             source,
         })?;
         Ok(Store { db, path })
+    }
+
+    /// Values of many keys of one family in one call (RocksDB's batched
+    /// MultiGet: one pass over the memtables and files for the whole set).
+    pub(crate) fn multi_get(
+        &self,
+        family: &str,
+        keys: &[&[u8]],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.db
+            .batched_multi_get_cf(self.handle(family), keys, false)
+            .into_iter()
+            .map(|r| r.map(|v| v.map(|v| v.to_vec())).map_err(StoreError::from))
+            .collect()
     }
 
     pub fn path(&self) -> &Path {
@@ -93,7 +146,7 @@ impl Store {
         Ok(self.db.get_cf(self.handle(family), key)?)
     }
 
-    pub(crate) fn get_json<T: DeserializeOwned>(
+    pub(crate) fn get_value<T: DeserializeOwned>(
         &self,
         family: &'static str,
         key: &str,
@@ -109,13 +162,7 @@ impl Store {
         key: &str,
     ) -> Result<Option<String>, StoreError> {
         self.get_raw(family, key.as_bytes())?
-            .map(|bytes| {
-                String::from_utf8(bytes).map_err(|e| StoreError::Corrupt {
-                    what: family,
-                    key: key.to_string(),
-                    message: e.to_string(),
-                })
-            })
+            .map(|bytes| utf8(family, key, bytes))
             .transpose()
     }
 
@@ -146,7 +193,7 @@ impl Store {
     /// The golden record of `profile_id`, following redirects of absorbed ids.
     pub fn profile(&self, profile_id: &str) -> Result<Option<GoldenRecord>, StoreError> {
         let id = self.resolve_redirects(profile_id)?;
-        self.get_json(cf::PROFILES, &id)
+        self.get_value(cf::PROFILES, &id)
     }
 
     /// The current profile id for an id that may have been absorbed.
@@ -254,20 +301,45 @@ fn offset_key(topic: &str, partition: i32) -> Vec<u8> {
     key
 }
 
-pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing our own plain structs to JSON cannot fail (no maps with
-    // non-string keys, no custom serializers).
-    serde_json::to_vec(value).unwrap_or_else(|e| unreachable!("golden record serializes: {e}"))
-}
-
-fn decode<T: DeserializeOwned>(
-    family: &'static str,
-    key: &str,
-    bytes: &[u8],
-) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+/// A stored profile id (or other text value), checked to be UTF-8.
+pub(crate) fn utf8(family: &'static str, key: &str, bytes: Vec<u8>) -> Result<String, StoreError> {
+    String::from_utf8(bytes).map_err(|e| StoreError::Corrupt {
         what: family,
         key: key.to_string(),
         message: e.to_string(),
     })
+}
+
+/// The first byte of every encoded value: the format, so that a later
+/// release can read and migrate what an older one wrote.
+const FORMAT_POSTCARD_V1: u8 = 1;
+
+/// Encodes a stored value: a format byte, then postcard (a compact binary
+/// serde format; several times smaller and faster than JSON).
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = vec![FORMAT_POSTCARD_V1];
+    // Serializing our own plain structs into a Vec cannot fail: postcard
+    // supports every serde type they use, and Vec grows as needed.
+    postcard::to_io(value, &mut out)
+        .unwrap_or_else(|e| unreachable!("stored values serialize: {e}"));
+    out
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(
+    family: &'static str,
+    key: &str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    let corrupt = |message: String| StoreError::Corrupt {
+        what: family,
+        key: key.to_string(),
+        message,
+    };
+    match bytes.split_first() {
+        Some((&FORMAT_POSTCARD_V1, body)) => {
+            postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))
+        }
+        Some((format, _)) => Err(corrupt(format!("unknown value format {format}"))),
+        None => Err(corrupt("empty value".into())),
+    }
 }
