@@ -88,6 +88,18 @@ enum Command {
         /// Also produce the events to the raw Kafka topics.
         #[arg(long)]
         kafka: bool,
+        /// Share of customers living in China; the others are spread over
+        /// GB, US, SG, JP, DE and FR.
+        #[arg(long, default_value_t = 0.7)]
+        cn_share: f64,
+        /// Length of the simulated period, days.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// Scales every kind of mess (format variants, typos, households,
+        /// changed phones, junk ids, repeats, late events): 0 gives clean
+        /// data, 1 the default profile, 2 twice as messy.
+        #[arg(long, default_value_t = 1.0)]
+        mess: f64,
     },
     /// Score the profiles against ground truth: pairwise and B-cubed
     /// precision/recall/F1, over-merged profiles, under-merged persons.
@@ -326,18 +338,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             people,
             out,
             kafka,
+            cn_share,
+            days,
+            mess,
         } => {
-            let events = kindred_gen::generate(&kindred_gen::GenOptions {
+            let opts = kindred_gen::GenOptions {
                 seed: *seed,
                 people: *people,
+                cn_share: *cn_share,
+                days: *days,
+                mess: kindred_gen::MessRates::default().scale(*mess),
                 ..kindred_gen::GenOptions::default()
-            });
+            };
+            anyhow::ensure!(
+                *mess >= 0.0,
+                "invalid generator options: --mess must be 0 or more, not {mess}"
+            );
+            opts.validate()
+                .map_err(|e| anyhow::anyhow!("invalid generator options: {e}"))?;
+            let (events, stats) = kindred_gen::generate_with_stats(&opts);
             kindred_gen::write_files(&events, out)
+                .and_then(|()| kindred_gen::write_manifest(out, &opts, &stats))
                 .with_context(|| format!("cannot write generated events to {}", out.display()))?;
+            emit(&format!("{stats}"))?;
             println!(
-                "{} events of {people} people written to {}",
+                "{} records ({} distinct events) of {people} people written to {} (options and summary in {})",
                 events.len(),
-                out.display()
+                stats.events,
+                out.display(),
+                kindred_gen::MANIFEST_FILE
             );
             if *kafka {
                 let config = load_config(&cli, None)?;

@@ -1,285 +1,513 @@
 //! A seeded, deterministic generator of multi-channel retail events with
-//! ground truth: every generated event records which synthetic person it
+//! ground truth: every generated event records which synthetic customer it
 //! belongs to, so resolution accuracy can be measured.
 //!
-//! This is the small first version used by `kindred demo` and the tests.
+//! The customers (Chinese and international, in a configurable mix) have
+//! some of: member cards, mobiles and a home landline, personal and work
+//! emails, accounts on several social platforms, a web-shop account and
+//! browsers, a name, a birthday, an address. How often they buy and on
+//! which channels follows a heavy-tailed distribution: most customers are
+//! seen once or twice, a few dozens of times. Each channel event carries
+//! the subset of identifiers that channel really sees, so some customers
+//! can never be linked across channels.
+//!
+//! On top of that comes the mess real data has, each kind with its own rate
+//! ([`MessRates`]): phone, email, name and id format variants, typos,
+//! missing fields, households, changes of phone and email, namesakes, junk
+//! identifiers typed by cashiers, duplicate deliveries, late events.
+//!
+//! The same options give identical events and byte-identical files. Mess
+//! decisions are coupled across rates: raising one rate adds mess of that
+//! kind and leaves the customers, their events and the other kinds alone.
+//!
+//! [`generate_with_stats`] also returns a [`GenStats`] summary (printable);
+//! [`write_files`] writes JSON lines per channel and `truth.csv`, and
+//! [`write_manifest`] the options and summary as `gen.json`.
 
-use kindred_model::raw::{PosTransaction, RawEvent, SocialInteraction, WebEvent};
-use rand::seq::IndexedRandom;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+mod country;
+mod dice;
+mod email;
+mod events;
+mod names;
+mod options;
+mod people;
 
-/// What to generate.
-#[derive(Debug, Clone)]
-pub struct GenOptions {
-    pub seed: u64,
-    pub people: u32,
-    /// Start of the simulated period, ms since the Unix epoch.
-    pub start_ms: i64,
-}
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
 
-impl Default for GenOptions {
-    fn default() -> Self {
-        GenOptions {
-            seed: 42,
-            people: 100,
-            start_ms: 1_735_689_600_000, // 2025-01-01T00:00:00Z
-        }
-    }
-}
+use kindred_model::raw::RawEvent;
+use kindred_model::Channel;
+use serde::Serialize;
 
-/// One generated event and the person it truly belongs to.
+use crate::dice::{key, kind, normal, Coins};
+use crate::events::{Meta, Tally};
+use crate::people::{World, DAY_MS};
+
+pub use crate::options::{ActivityOptions, ChannelWeights, GenOptions, IntlMix, MessRates};
+
+/// One delivered event and the customer it truly belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generated {
+    /// The true customer, `0..people`.
     pub person: u32,
     pub event: RawEvent,
 }
 
-/// A synthetic person's true identifiers.
-#[derive(Debug, Clone)]
-struct Person {
-    name: String,
-    phone: String,
-    email: String,
-    member_card: String,
-    wechat_openid: String,
-}
-
-const FAMILY: [&str; 12] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙",
-];
-const GIVEN: [&str; 12] = [
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军",
-];
-const LATIN_FIRST: [&str; 8] = [
-    "Maria", "James", "Aiko", "Lucas", "Nadia", "Omar", "Chloe", "Ethan",
-];
-const LATIN_LAST: [&str; 8] = [
-    "Sentosa", "Smith", "Tanaka", "Silva", "Khan", "Haddad", "Martin", "Lee",
-];
-const DOMAINS: [&str; 5] = ["qq.com", "163.com", "gmail.com", "outlook.com", "126.com"];
-
-fn person(rng: &mut ChaCha8Rng, i: u32) -> Person {
-    let latin = rng.random_bool(0.3);
-    let name = if latin {
-        format!(
-            "{} {}",
-            LATIN_FIRST.choose(rng).copied().unwrap_or("Alex"),
-            LATIN_LAST.choose(rng).copied().unwrap_or("Doe")
-        )
-    } else {
-        format!(
-            "{}{}",
-            FAMILY.choose(rng).copied().unwrap_or("王"),
-            GIVEN.choose(rng).copied().unwrap_or("伟")
-        )
-    };
-    // Unique per person by construction (the index is part of each value).
-    let phone = format!(
-        "13{}{:08}",
-        rng.random_range(0..10),
-        10_000_000 + i * 37 % 89_999_999
-    );
-    Person {
-        email: format!(
-            "user{i}.{:04}@{}",
-            rng.random_range(0..10_000),
-            DOMAINS.choose(rng).copied().unwrap_or("qq.com")
-        ),
-        member_card: format!("M{:08}", 10_000 + i),
-        wechat_openid: format!("o6_{:08x}{:04x}", i, rng.random_range(0..0xffffu32)),
-        name,
-        phone,
-    }
-}
-
-/// Writes a phone the way a cashier or a form might.
-fn phone_variant(rng: &mut ChaCha8Rng, phone: &str) -> String {
-    match rng.random_range(0..4) {
-        0 => phone.to_string(),
-        1 => format!("+86 {} {} {}", &phone[..3], &phone[3..7], &phone[7..]),
-        2 => format!("0086-{}-{}-{}", &phone[..3], &phone[3..7], &phone[7..]),
-        _ => format!("{} {} {}", &phone[..3], &phone[3..7], &phone[7..]),
-    }
-}
-
-/// Generates the events of `opts.people` people, 1 to 6 events each, over
-/// three channels, sorted by event time. Deterministic for a given seed.
+/// Generates the events of `opts.people` customers, in arrival order
+/// (event-time order, but for late events and duplicate deliveries).
+/// Deterministic for the same options.
 pub fn generate(opts: &GenOptions) -> Vec<Generated> {
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let mut out = Vec::new();
-    let mut seq = 0u64;
-    for i in 0..opts.people {
-        let p = person(&mut rng, i);
-        let n_events = rng.random_range(1..=6);
-        for _ in 0..n_events {
-            seq += 1;
-            let t = opts.start_ms + rng.random_range(0..30 * 24 * 3_600_000i64);
-            let event = match rng.random_range(0..3) {
-                0 => RawEvent::Pos(pos_event(&mut rng, &p, seq, t)),
-                1 => RawEvent::Web(web_event(&mut rng, &p, seq, t)),
-                _ => RawEvent::Social(social_event(&mut rng, &p, seq, t)),
-            };
-            out.push(Generated { person: i, event });
-        }
-    }
-    out.sort_by_key(|g| (event_time(&g.event), g.event.source_id().to_string()));
-    out
+    generate_with_stats(opts).0
 }
 
-fn event_time(e: &RawEvent) -> i64 {
-    match e {
-        RawEvent::Pos(e) => e.event_time,
-        RawEvent::Web(e) => e.event_time,
-        RawEvent::Social(e) => e.event_time,
+/// [`generate`], and a summary of what was generated.
+pub fn generate_with_stats(opts: &GenOptions) -> (Vec<Generated>, GenStats) {
+    let opts = &opts.sanitized();
+    let mess = opts.mess.clone();
+    let world = people::build(opts, &mess);
+    let coins = Coins::new(opts.seed);
+    // Duplicate deliveries are decided up front, so the output is allocated once.
+    let mut total = 0;
+    let mut duplicates = 0;
+    for (i, p) in world.people.iter().enumerate() {
+        total += p.times.len();
+        duplicates += (0..p.times.len())
+            .filter(|k| {
+                coins.hit(
+                    mess.duplicate_delivery,
+                    kind::DUPLICATE,
+                    i as u64,
+                    *k as u64,
+                )
+            })
+            .count();
     }
-}
-
-fn pos_event(rng: &mut ChaCha8Rng, p: &Person, seq: u64, t: i64) -> PosTransaction {
-    let amount = rng.random_range(1_000..200_000);
-    PosTransaction {
-        transaction_id: format!("T{seq:09}"),
-        store_id: format!("S{:03}", rng.random_range(1..40)),
-        terminal_id: rng.random_range(1..6).to_string(),
-        receipt_no: format!("R{seq:09}"),
-        cashier_id: Some(format!("C{:02}", rng.random_range(1..20))),
-        loyalty_program: None,
-        member_card_no: Some(p.member_card.clone()),
-        phone: rng.random_bool(0.5).then(|| phone_variant(rng, &p.phone)),
-        customer_name: rng.random_bool(0.6).then(|| p.name.clone()),
-        amount_minor: amount,
-        currency: "CNY".into(),
-        line_items: vec![kindred_model::LineItem {
-            sku: format!("SKU-{:05}", rng.random_range(0..5_000)),
-            quantity: 1,
-            unit_price_minor: amount,
-        }],
-        points_earned: amount / 100,
-        points_redeemed: if rng.random_bool(0.1) { 50 } else { 0 },
-        payment_type: ["alipay", "wechat_pay", "bank_card", "cash"]
-            .choose(rng)
-            .map(|s| s.to_string()),
-        event_time: t,
+    let mut tally = Tally::default();
+    let mut out = Vec::with_capacity(total + duplicates);
+    let mut meta = Vec::with_capacity(total);
+    for idx in 0..world.people.len() {
+        events::person_events(
+            &world, idx as u32, opts.seed, &mess, &mut tally, &mut out, &mut meta,
+        );
     }
-}
-
-fn web_event(rng: &mut ChaCha8Rng, p: &Person, seq: u64, t: i64) -> WebEvent {
-    let is_order = rng.random_bool(0.4);
-    let sku = format!("SKU-{:05}", rng.random_range(0..5_000));
-    let order = is_order.then(|| {
-        let total = rng.random_range(1_000..100_000);
-        kindred_model::raw::RawOrder {
-            order_id: format!("O{seq:09}"),
-            total_minor: total,
-            currency: "CNY".into(),
-            lines: vec![kindred_model::LineItem {
-                sku: sku.clone(),
-                quantity: 1,
-                unit_price_minor: total,
-            }],
-            points_earned: total / 100,
-            points_redeemed: 0,
-        }
+    // Event-time order: source ids follow it, arrivals are reckoned from it.
+    let mut order: Vec<u32> = (0..out.len() as u32).collect();
+    order.sort_unstable_by_key(|i| {
+        let m = &meta[*i as usize];
+        (m.time, m.person, m.k)
     });
-    let email = if rng.random_bool(0.3) {
-        p.email.to_uppercase()
-    } else {
-        p.email.clone()
+    assign_source_ids(&mut out, &meta, &order, &world, opts.seed);
+    let late = deliver(&mut out, &meta, &order, opts.seed, &mess);
+    let stats = GenStats::new(&world, &out, duplicates as u64, late, tally);
+    (out, stats)
+}
+
+/// Reorders `items` in place so that `items[i]` becomes the old
+/// `items[order[i]]` (`order` is a permutation).
+fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
+    for start in 0..order.len() {
+        let mut at = start;
+        // Follow the cycle through `start`, marking each visited slot.
+        while order[at] as usize != start {
+            let next = order[at] as usize;
+            items.swap(at, next);
+            order[at] = at as u32;
+            at = next;
+        }
+        order[at] = at as u32;
+    }
+}
+
+/// Source ids follow event time, as source systems number them: POS
+/// `store-terminal-date-seq`, web UUIDs, social message ids; order ids per day.
+fn assign_source_ids(
+    events: &mut [Generated],
+    meta: &[Meta],
+    order: &[u32],
+    world: &World,
+    seed: u64,
+) {
+    let mut till_seq: HashMap<(u8, u16, u8, u32), u32> = HashMap::new();
+    let mut order_seq: HashMap<(&'static str, u32), u32> = HashMap::new();
+    let mut next = |prefix: &'static str, date: u32| {
+        let n = order_seq.entry((prefix, date)).or_insert(0);
+        *n += 1;
+        *n
     };
-    WebEvent {
-        event_id: format!("W{seq:09}"),
-        event_type: if is_order { "order" } else { "page_view" }.into(),
-        user_id: Some(format!("u{}", p.member_card.trim_start_matches('M'))),
-        anonymous_id: None,
-        email: Some(email),
-        phone: rng.random_bool(0.4).then(|| phone_variant(rng, &p.phone)),
-        name: rng.random_bool(0.5).then(|| p.name.clone()),
-        given_name: None,
-        family_name: None,
-        birthday: None,
-        gender: None,
-        address: None,
-        sku: (!is_order).then_some(sku),
-        order,
-        order_amount_minor: None,
-        currency: None,
-        consents: vec![],
-        event_time: t,
+    for (i, at) in order.iter().enumerate() {
+        let (g, m) = (&mut events[*at as usize], &meta[*at as usize]);
+        let h = key(&[seed, kind::SOURCE_ID, i as u64]);
+        let h2 = key(&[seed, kind::SOURCE_ID, i as u64, 1]);
+        match &mut g.event {
+            RawEvent::Pos(e) => {
+                let (country, store, terminal) = m.till.unwrap_or((country::Country::Cn, 0, 1));
+                let date = yymmdd(m.time + country.utc_offset_hours() * 3_600_000);
+                let store_id = world
+                    .store(country, store)
+                    .map_or_else(|| e.store_id.clone(), |s| s.id.clone());
+                let seq = till_seq
+                    .entry((country as u8, store, terminal, date))
+                    .or_insert(0);
+                *seq += 1;
+                e.transaction_id = format!("{store_id}-{terminal:02}-{date:06}-{seq:04}");
+                e.receipt_no = format!("{terminal:02}{seq:05}");
+            }
+            RawEvent::Web(e) => {
+                e.event_id = format!(
+                    "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                    h >> 32,
+                    (h >> 16) & 0xffff,
+                    h & 0xfff,
+                    0x8000 | (h2 >> 48) & 0x3fff,
+                    h2 & 0xffff_ffff_ffff
+                );
+                if let Some(o) = &mut e.order {
+                    let date = yymmdd(m.time);
+                    o.order_id = format!("WO{date:06}{:06}", next("WO", date));
+                }
+            }
+            RawEvent::Social(e) => {
+                e.event_id = format!(
+                    "{}",
+                    1_000_000_000_000_000_000 + h % 9_000_000_000_000_000_000
+                );
+                if let Some(o) = &mut e.order {
+                    let date = yymmdd(m.time);
+                    o.order_id = format!("MP{date:06}{:06}", next("MP", date));
+                }
+            }
+        }
     }
 }
 
-fn social_event(rng: &mut ChaCha8Rng, p: &Person, seq: u64, t: i64) -> SocialInteraction {
-    SocialInteraction {
-        event_id: format!("S{seq:09}"),
-        platform: "wechat".into(),
-        platform_user_id: p.wechat_openid.clone(),
-        union_id: None,
-        handle: None,
-        display_name: None,
-        phone: rng.random_bool(0.6).then(|| phone_variant(rng, &p.phone)),
-        email: rng.random_bool(0.2).then(|| p.email.clone()),
-        interaction_type: ["follow", "like", "comment", "message"]
-            .choose(rng)
-            .copied()
-            .unwrap_or("like")
-            .into(),
-        sku: None,
-        order: None,
-        event_time: t,
+/// Puts `events` in arrival order: event-time order (`order`), but late
+/// events arrive minutes to days after their time, and duplicates again
+/// some time after the first delivery. Returns the number of late events.
+fn deliver(
+    events: &mut Vec<Generated>,
+    meta: &[Meta],
+    order: &[u32],
+    seed: u64,
+    mess: &MessRates,
+) -> u64 {
+    let coins = Coins::new(seed);
+    // (arrival, rank in event-time order, index in `events`)
+    let mut arrivals: Vec<(i64, u32, u32)> = Vec::with_capacity(events.capacity());
+    let mut late = 0;
+    for (rank, i) in order.iter().enumerate() {
+        let (i, rank) = (*i as usize, rank as u32);
+        let m = &meta[i];
+        let (a, b) = (u64::from(m.person), u64::from(m.k));
+        let mut arrival = m.time;
+        if coins.hit(mess.late, kind::LATE, a, b) {
+            late += 1;
+            let mut dice = coins.dice(kind::LATE, a, b);
+            // Median three hours, often a day or more (a till offline overnight).
+            let delay = (3.0 * 3_600_000.0 * (1.6 * normal(&mut dice)).exp())
+                .clamp(300_000.0, 10.0 * DAY_MS as f64);
+            arrival += delay as i64;
+        }
+        arrivals.push((arrival, rank, i as u32));
+        if coins.hit(mess.duplicate_delivery, kind::DUPLICATE, a, b) {
+            let mut dice = coins.dice(kind::DUPLICATE, a, b);
+            let delay = (15.0 * 60_000.0 * (2.0 * normal(&mut dice)).exp())
+                .clamp(1_000.0, 3.0 * DAY_MS as f64);
+            let copy = events[i].clone();
+            arrivals.push((arrival + delay as i64, rank, events.len() as u32));
+            events.push(copy);
+        }
     }
+    // Ties: event-time order, the original before its copy.
+    arrivals.sort_unstable();
+    permute(events, arrivals.into_iter().map(|(_, _, i)| i).collect());
+    late
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `yymmdd` of a time (UTC, or local when an offset was added).
+fn yymmdd(ms: i64) -> u32 {
+    let (y, m, d) = civil_from_days(ms.div_euclid(DAY_MS));
+    (y.rem_euclid(100) as u32) * 10_000 + m * 100 + d
+}
 
-    #[test]
-    fn same_seed_same_events() {
-        let opts = GenOptions {
-            people: 50,
-            ..GenOptions::default()
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// What a generation produced: sizes, activity, and how much of each kind
+/// of mess ended up in the data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct GenStats {
+    pub people: u64,
+    /// Distinct events (source ids).
+    pub events: u64,
+    /// Records in the stream: events plus duplicate deliveries.
+    pub deliveries: u64,
+    pub duplicates: u64,
+    /// Events delivered minutes to days after their event time.
+    pub late: u64,
+    /// Distinct events per channel.
+    pub by_channel: BTreeMap<String, u64>,
+    /// Customers per country (ISO code).
+    pub by_country: BTreeMap<String, u64>,
+    /// Customers seen on 1, 2 and 3 channels.
+    pub people_by_channel_count: BTreeMap<u8, u64>,
+    pub activity: ActivityStats,
+    pub households: u64,
+    pub household_members: u64,
+    pub phone_changes: u64,
+    pub email_changes: u64,
+    /// Customers whose exact full name another customer also has.
+    pub people_sharing_a_name: u64,
+    /// Of those, customers given another's name by the `namesake` rate.
+    pub forced_namesakes: u64,
+    /// Events where a junk identifier replaced the customer's.
+    pub junk_events: u64,
+    /// Each junk value used, with how often and by how many customers.
+    pub junk_values: Vec<JunkUse>,
+    pub phone_variants: u64,
+    pub email_variants: u64,
+    pub name_variants: u64,
+    pub id_variants: u64,
+    pub birthday_variants: u64,
+    pub name_typos: u64,
+    pub email_typos: u64,
+    /// Web accounts opened with a mistyped email.
+    pub account_email_typos: u64,
+    pub fields_missing: u64,
+    /// Sales where a customer gave the mobile of the person they live with.
+    pub partner_phone_uses: u64,
+}
+
+/// Events per customer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ActivityStats {
+    pub mean: f64,
+    pub median: u64,
+    pub p99: u64,
+    pub max: u64,
+    /// Share of all events held by the most active 1% of customers.
+    pub top_1pct_share: f64,
+}
+
+/// One junk value and its spread.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JunkUse {
+    /// `phone`, `member_card` or `email`.
+    pub field: String,
+    pub value: String,
+    pub events: u64,
+    pub people: u64,
+}
+
+impl GenStats {
+    fn new(world: &World, out: &[Generated], duplicates: u64, late: u64, tally: Tally) -> Self {
+        let mut s = GenStats {
+            people: world.people.len() as u64,
+            deliveries: out.len() as u64,
+            duplicates,
+            late,
+            ..GenStats::default()
         };
-        assert_eq!(generate(&opts), generate(&opts));
-        let other = generate(&GenOptions {
-            seed: 7,
-            ..opts.clone()
+        for p in &world.people {
+            *s.by_country
+                .entry(p.country.code().to_string())
+                .or_default() += 1;
+            let channels: BTreeSet<_> = p.channels.iter().collect();
+            *s.people_by_channel_count
+                .entry(channels.len() as u8)
+                .or_default() += 1;
+            s.phone_changes += u64::from(p.phone_change.is_some());
+            s.email_changes += u64::from(p.email_change.is_some());
+            s.account_email_typos += u64::from(p.account_email_typo.is_some());
+            s.forced_namesakes += u64::from(p.namesake_of.is_some());
+        }
+        let mut names: HashMap<String, u64> = HashMap::new();
+        for p in &world.people {
+            *names.entry(p.full_name()).or_default() += 1;
+        }
+        s.people_sharing_a_name = names.values().filter(|n| **n > 1).sum();
+        s.households = world.households.len() as u64;
+        s.household_members = world
+            .households
+            .iter()
+            .map(|h| h.members.len() as u64)
+            .sum();
+        let mut counts: Vec<u64> = world.people.iter().map(|p| p.times.len() as u64).collect();
+        s.events = counts.iter().sum();
+        for p in &world.people {
+            for c in &p.channels {
+                let name = match c {
+                    people::Ch::Pos => Channel::Pos,
+                    people::Ch::Web => Channel::Web,
+                    people::Ch::Social => Channel::Social,
+                };
+                *s.by_channel.entry(name.as_str().to_string()).or_default() += 1;
+            }
+        }
+        counts.sort_unstable();
+        if let (Some(max), false) = (counts.last(), counts.is_empty()) {
+            let n = counts.len();
+            let top = n.div_ceil(100);
+            let top_sum: u64 = counts[n - top..].iter().sum();
+            s.activity = ActivityStats {
+                mean: s.events as f64 / n as f64,
+                median: counts[n / 2],
+                p99: counts[(n * 99 / 100).min(n - 1)],
+                max: *max,
+                top_1pct_share: top_sum as f64 / s.events.max(1) as f64,
+            };
+        }
+        s.junk_events = tally.junk_events;
+        let mut junk: Vec<JunkUse> = tally
+            .junk
+            .into_iter()
+            .map(|((field, value), (events, people))| JunkUse {
+                field: field.to_string(),
+                value,
+                events,
+                people: people.len() as u64,
+            })
+            .collect();
+        junk.sort_by(|a, b| {
+            b.events
+                .cmp(&a.events)
+                .then_with(|| (&a.field, &a.value).cmp(&(&b.field, &b.value)))
         });
-        assert_ne!(generate(&opts), other);
-    }
-
-    #[test]
-    fn every_person_has_events_on_some_channel() {
-        let events = generate(&GenOptions {
-            people: 30,
-            ..GenOptions::default()
-        });
-        let people: std::collections::BTreeSet<_> = events.iter().map(|g| g.person).collect();
-        assert_eq!(people.len(), 30);
+        s.junk_values = junk;
+        s.phone_variants = tally.phone_variants;
+        s.email_variants = tally.email_variants;
+        s.name_variants = tally.name_variants;
+        s.id_variants = tally.id_variants;
+        s.birthday_variants = tally.birthday_variants;
+        s.name_typos = tally.name_typos;
+        s.email_typos = tally.email_typos;
+        s.fields_missing = tally.fields_missing;
+        s.partner_phone_uses = tally.partner_phone;
+        s
     }
 }
 
-/// File names [`write_files`] uses in its directory.
+impl fmt::Display for GenStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let join = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            f,
+            "  people              {} ({})",
+            self.people,
+            join(&self.by_country)
+        )?;
+        writeln!(
+            f,
+            "  events              {} ({}); {} records with {} duplicate deliveries, {} late",
+            self.events,
+            join(&self.by_channel),
+            self.deliveries,
+            self.duplicates,
+            self.late
+        )?;
+        let a = &self.activity;
+        writeln!(
+            f,
+            "  events per person   mean {:.2}, median {}, p99 {}, max {}; top 1% hold {:.1}%",
+            a.mean,
+            a.median,
+            a.p99,
+            a.max,
+            100.0 * a.top_1pct_share
+        )?;
+        let by_n: Vec<String> = self
+            .people_by_channel_count
+            .iter()
+            .map(|(n, c)| format!("{n}: {c}"))
+            .collect();
+        writeln!(f, "  channels per person {}", by_n.join(", "))?;
+        writeln!(
+            f,
+            "  households          {} ({} people); phone changes {}, email changes {}",
+            self.households, self.household_members, self.phone_changes, self.email_changes
+        )?;
+        writeln!(
+            f,
+            "  shared names        {} people ({} forced namesakes)",
+            self.people_sharing_a_name, self.forced_namesakes
+        )?;
+        writeln!(
+            f,
+            "  format variants     phone {}, email {}, name/address {}, id {}, birthday {}",
+            self.phone_variants,
+            self.email_variants,
+            self.name_variants,
+            self.id_variants,
+            self.birthday_variants
+        )?;
+        writeln!(
+            f,
+            "  typos               name {}, email {} (+{} accounts opened with a typo)",
+            self.name_typos, self.email_typos, self.account_email_typos
+        )?;
+        writeln!(
+            f,
+            "  missing fields      {}; partner's phone given {} times",
+            self.fields_missing, self.partner_phone_uses
+        )?;
+        let top: Vec<String> = self
+            .junk_values
+            .iter()
+            .take(5)
+            .map(|j| format!("{} {:?} ({} people)", j.field, j.value, j.people))
+            .collect();
+        writeln!(
+            f,
+            "  junk identifiers    {} events, {} values; most used: {}",
+            self.junk_events,
+            self.junk_values.len(),
+            top.join(", ")
+        )
+    }
+}
+
+/// File name of the ground truth [`write_files`] writes in its directory.
 pub const TRUTH_FILE: &str = "truth.csv";
 
+/// File name of the generation's options and summary ([`write_manifest`]).
+pub const MANIFEST_FILE: &str = "gen.json";
+
 /// The JSON-lines file of a channel's raw records.
-pub fn channel_file(channel: kindred_model::Channel) -> String {
+pub fn channel_file(channel: Channel) -> String {
     format!("{}.jsonl", channel.as_str())
 }
 
 /// Writes generated events as a channel system's JSON would look (one file
-/// per channel, one record per line, in event-time order) and the ground
-/// truth (`event_id,person`, with event ids as the pipeline forms them).
+/// per channel, one record per line, in arrival order, duplicate deliveries
+/// included) and the ground truth (`event_id,person`, once per distinct
+/// event id, with event ids as the pipeline forms them: `channel:source_id`).
 /// Byte-identical output for the same events.
 pub fn write_files(events: &[Generated], dir: &std::path::Path) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
-    let mut files = std::collections::BTreeMap::new();
-    for channel in kindred_model::Channel::ALL {
+    let mut files = BTreeMap::new();
+    for channel in Channel::ALL {
         let file = std::fs::File::create(dir.join(channel_file(channel)))?;
         files.insert(channel, std::io::BufWriter::new(file));
     }
     let mut truth = std::io::BufWriter::new(std::fs::File::create(dir.join(TRUTH_FILE))?);
     writeln!(truth, "event_id,person")?;
+    let mut seen = std::collections::HashSet::new();
     for g in events {
         let line = match &g.event {
             RawEvent::Pos(e) => serde_json::to_string(e),
@@ -291,18 +519,38 @@ pub fn write_files(events: &[Generated], dir: &std::path::Path) -> std::io::Resu
         if let Some(w) = files.get_mut(&channel) {
             writeln!(w, "{line}")?;
         }
-        writeln!(
-            truth,
-            "{}:{},{}",
-            channel.as_str(),
-            g.event.source_id().trim(),
-            g.person
-        )?;
+        let id = format!("{}:{}", channel.as_str(), g.event.source_id().trim());
+        if seen.insert(id.clone()) {
+            writeln!(truth, "{id},{}", g.person)?;
+        }
     }
     for (_, mut w) in files {
         w.flush()?;
     }
     truth.flush()
+}
+
+/// Writes the options and the summary of a generation as JSON, so that a
+/// data set says how to make it again.
+pub fn write_manifest(
+    dir: &std::path::Path,
+    opts: &GenOptions,
+    stats: &GenStats,
+) -> std::io::Result<()> {
+    #[derive(Serialize)]
+    struct Manifest<'a> {
+        generator: &'static str,
+        options: &'a GenOptions,
+        stats: &'a GenStats,
+    }
+    std::fs::create_dir_all(dir)?;
+    let text = serde_json::to_string_pretty(&Manifest {
+        generator: concat!("kindred-gen ", env!("CARGO_PKG_VERSION")),
+        options: opts,
+        stats,
+    })
+    .map_err(std::io::Error::other)?;
+    std::fs::write(dir.join(MANIFEST_FILE), text + "\n")
 }
 
 /// Reads a ground-truth file written by [`write_files`]: event id -> person.
@@ -324,32 +572,4 @@ pub fn read_truth(
 }
 
 #[cfg(test)]
-mod file_tests {
-    use super::*;
-
-    #[test]
-    fn files_are_deterministic_and_truth_reads_back() {
-        let events = generate(&GenOptions {
-            people: 25,
-            ..GenOptions::default()
-        });
-        let (a, b) = (tempfile_dir("a"), tempfile_dir("b"));
-        write_files(&events, &a).expect("write");
-        write_files(&events, &b).expect("write");
-        for name in ["pos.jsonl", "web.jsonl", "social.jsonl", TRUTH_FILE] {
-            let (x, y) = (
-                std::fs::read(a.join(name)).expect("read"),
-                std::fs::read(b.join(name)).expect("read"),
-            );
-            assert_eq!(x, y, "{name} is byte-identical");
-        }
-        let truth = read_truth(&a.join(TRUTH_FILE)).expect("truth");
-        assert_eq!(truth.len(), events.len());
-        let _ = std::fs::remove_dir_all(a);
-        let _ = std::fs::remove_dir_all(b);
-    }
-
-    fn tempfile_dir(tag: &str) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("kindred-gen-test-{tag}-{}", std::process::id()))
-    }
-}
+mod tests;

@@ -32,6 +32,9 @@ pub struct DemoOptions {
     /// Read the events from files written by `kindred gen --out DIR`
     /// instead of generating them.
     pub input: Option<PathBuf>,
+    /// How messy the generated sample is (the generator's default profile
+    /// unless set).
+    pub mess: kindred_gen::MessRates,
 }
 
 impl Default for DemoOptions {
@@ -42,6 +45,7 @@ impl Default for DemoOptions {
             data_dir: None,
             examples: 3,
             input: None,
+            mess: kindred_gen::MessRates::default(),
         }
     }
 }
@@ -159,6 +163,7 @@ fn generated_sample(
     let generated = generate(&GenOptions {
         seed: opts.seed,
         people: opts.people,
+        mess: opts.mess.clone(),
         ..GenOptions::default()
     });
     let mut messages = Vec::new();
@@ -275,8 +280,11 @@ mod tests {
 
     #[test]
     fn demo_links_channels_and_dead_letters_the_corrupt_messages() {
+        // Clean generated data: exact linking never joins two people, and
+        // the only repeat is the demo's own redelivery.
         let report = run(&DemoOptions {
             people: 60,
+            mess: kindred_gen::MessRates::none(),
             ..DemoOptions::default()
         })
         .expect("demo runs");
@@ -301,9 +309,34 @@ mod tests {
     }
 
     #[test]
+    fn demo_on_messy_data_skips_every_repeat_and_scores_every_event() {
+        let opts = DemoOptions {
+            people: 300,
+            ..DemoOptions::default()
+        };
+        let (generated, stats) = kindred_gen::generate_with_stats(&GenOptions {
+            seed: opts.seed,
+            people: opts.people,
+            ..GenOptions::default()
+        });
+        assert!(
+            stats.duplicates > 0,
+            "the default profile repeats some deliveries"
+        );
+        let report = run(&opts).expect("demo runs");
+        assert_eq!(report.duplicates, stats.duplicates + 1, "{report}");
+        assert_eq!(report.messages, generated.len() as u64 + 4, "{report}");
+        assert_eq!(
+            report.accuracy.records,
+            generated.len() as u64 - stats.duplicates,
+            "{report}"
+        );
+    }
+
+    #[test]
     fn demo_reads_generated_files_through_the_json_framing() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let events = generate(&GenOptions {
+        let (events, stats) = kindred_gen::generate_with_stats(&GenOptions {
             people: 30,
             ..GenOptions::default()
         });
@@ -314,7 +347,11 @@ mod tests {
         })
         .expect("demo runs");
         assert_eq!(report.dead_letters.values().sum::<u64>(), 0, "{report}");
-        assert_eq!(report.accuracy.records, events.len() as u64, "{report}");
+        assert_eq!(
+            report.accuracy.records,
+            events.len() as u64 - stats.duplicates,
+            "{report}"
+        );
         assert_eq!(report.true_people, 30);
     }
 }
