@@ -81,13 +81,23 @@ fn ingest(c: &mut Criterion) {
     group.bench_function("pos", |b| {
         b.iter(|| {
             for e in &sample {
-                std::hint::black_box(codec.encode(SchemaKind::PosTransaction, e).expect("encodes"));
+                std::hint::black_box(
+                    codec
+                        .encode(SchemaKind::PosTransaction, e)
+                        .expect("encodes"),
+                );
             }
         })
     });
     group.throughput(Throughput::Elements(1));
     group.bench_function("profile_change", |b| {
-        b.iter(|| std::hint::black_box(codec.encode(SchemaKind::ProfileChange, &change).expect("encodes")))
+        b.iter(|| {
+            std::hint::black_box(
+                codec
+                    .encode(SchemaKind::ProfileChange, &change)
+                    .expect("encodes"),
+            )
+        })
     });
     group.finish();
 
