@@ -204,8 +204,29 @@ impl fmt::Display for Report {
             ("under-merged", &self.worst_under_merged),
         ] {
             for e in list {
-                let parts: Vec<String> = e.parts.iter().map(|(k, n)| format!("{k} x{n}")).collect();
-                writeln!(f, "    {label} {}: {}", e.id, parts.join(", "))?;
+                // The table shows the largest parts; JSON output has them all.
+                const SHOWN: usize = 6;
+                let mut parts: Vec<String> = e
+                    .parts
+                    .iter()
+                    .take(SHOWN)
+                    .map(|(k, n)| format!("{k} x{n}"))
+                    .collect();
+                if e.parts.len() > SHOWN {
+                    let rest = &e.parts[SHOWN..];
+                    parts.push(format!(
+                        "... {} more ({} records)",
+                        rest.len(),
+                        rest.iter().map(|(_, n)| n).sum::<u64>()
+                    ));
+                }
+                writeln!(
+                    f,
+                    "    {label} {} ({} parts): {}",
+                    e.id,
+                    e.parts.len(),
+                    parts.join(", ")
+                )?;
             }
         }
         Ok(())
