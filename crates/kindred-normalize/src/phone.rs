@@ -21,6 +21,51 @@ pub fn normalize_phone(raw: &str, opts: &NormalizeOptions) -> Result<String, Rej
         }
     }
     let text = fold(raw);
+    full_parse_memo(&text, opts, || full_parse(&text, opts))
+}
+
+/// How many full-parse outcomes each thread remembers.
+const MEMO_CAPACITY: usize = 65_536;
+
+thread_local! {
+    /// Outcomes of the full parse by folded text and region. The same
+    /// customer's number comes back typed the same way, and the full parse
+    /// is slow: `phonenumber` 0.3 keeps only 100 compiled metadata regexes,
+    /// so a feed with several countries recompiles regexes on most calls
+    /// (tens of microseconds). Bounded, in memory only, never logged; emptied
+    /// when full.
+    static MEMO: std::cell::RefCell<std::collections::HashMap<(String, phonenumber::country::Id), Result<String, Rejected>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Forgets every remembered full-parse outcome of this thread (benchmarks
+/// use it so that each pass over a sample starts cold).
+pub fn clear_phone_memo() {
+    MEMO.with(|m| m.borrow_mut().clear());
+}
+
+fn full_parse_memo(
+    text: &str,
+    opts: &NormalizeOptions,
+    parse: impl FnOnce() -> Result<String, Rejected>,
+) -> Result<String, Rejected> {
+    let key = (text.to_string(), opts.default_region);
+    if let Some(hit) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let outcome = parse();
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMO_CAPACITY {
+            m.clear();
+        }
+        m.insert(key, outcome.clone());
+    });
+    outcome
+}
+
+/// The full libphonenumber parse of folded text.
+fn full_parse(text: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
     if !text.chars().any(|c| c.is_ascii_digit()) {
         return Err(if text.is_empty() {
             Rejected::Empty
@@ -42,7 +87,7 @@ pub fn normalize_phone(raw: &str, opts: &NormalizeOptions) -> Result<String, Rej
     // A number in international form needs no region, and reading it in one
     // can only go wrong.
     let region = (!text.starts_with('+')).then_some(opts.default_region);
-    let number = phonenumber::parse(region, &text).map_err(|_| Rejected::Invalid)?;
+    let number = phonenumber::parse(region, text).map_err(|_| Rejected::Invalid)?;
     if !phonenumber::is_valid(&number) {
         return Err(Rejected::Invalid);
     }
