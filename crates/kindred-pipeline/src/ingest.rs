@@ -211,7 +211,9 @@ mod tests {
             // Golden records hold maps, which apache-avro writes in hash
             // order: the bytes may differ in entry order, so compare what
             // each engine reads back from the other's output.
-            let fast = codec.encode(SchemaKind::ProfileChange, change).expect("encode");
+            let fast = codec
+                .encode(SchemaKind::ProfileChange, change)
+                .expect("encode");
             let reference = codec
                 .encode_reference(SchemaKind::ProfileChange, change)
                 .expect("reference encode");
