@@ -26,19 +26,10 @@ pub fn isolated_config(test: &str, data_dir: &std::path::Path) -> Config {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let run = format!("{test}-{}-{nanos}", std::process::id());
-    let mut c = Config::default();
-    c.kafka.brokers = brokers();
-    c.kafka.group_prefix = format!("kindred-test.{run}");
-    for topic in [
-        &mut c.topics.pos,
-        &mut c.topics.web,
-        &mut c.topics.social,
-        &mut c.topics.canonical,
-        &mut c.topics.profiles,
-        &mut c.topics.dead_letter,
-    ] {
-        *topic = format!("{topic}.{run}");
-    }
+    let mut base = Config::default();
+    base.kafka.brokers = brokers();
+    base.kafka.group_prefix = "kindred-test".into();
+    let mut c = base.scoped(&run);
     c.resolver.data_dir = data_dir.to_path_buf();
     c.http.listen = "127.0.0.1:0".into();
     c.ingest.batch_linger_ms = 20;

@@ -1,19 +1,9 @@
 //! The `kindred` binary as users call it (no broker needed for these).
 
-use std::process::Command;
+mod common;
 
 fn kindred(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kindred"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("the kindred binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    common::kindred(args)
 }
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {

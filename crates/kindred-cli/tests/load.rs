@@ -1,36 +1,31 @@
 //! `kindred load` against the real broker (`deploy/local/kafka.sh start`):
 //! the services run as separate processes and every event is accounted for.
 
-use std::process::Command;
+mod common;
 
 #[test]
 fn load_accounts_for_every_event_and_measures_each_service() {
     let brokers = std::env::var("KINDRED_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
     let dir = tempfile::tempdir().expect("temp dir");
     let json = dir.path().join("load.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_kindred"))
-        .args([
-            "--brokers",
-            &brokers,
-            "load",
-            "--events",
-            "3000",
-            "--rate",
-            "2000",
-        ])
-        .arg("--json")
-        .arg(&json)
-        .arg("--work-dir")
-        .arg(dir.path().join("work"))
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("the kindred binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (json_path, work) = (
+        json.display().to_string(),
+        dir.path().join("work").display().to_string(),
     );
-    assert!(out.status.success(), "{text}");
+    let (ok, text) = common::kindred(&[
+        "--brokers",
+        &brokers,
+        "load",
+        "--events",
+        "3000",
+        "--rate",
+        "2000",
+        "--json",
+        &json_path,
+        "--work-dir",
+        &work,
+    ]);
+    assert!(ok, "{text}");
     assert!(text.contains("end-to-end latency"), "{text}");
 
     let report: serde_json::Value =

@@ -230,6 +230,26 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The same configuration with topics and consumer groups of a run's
+    /// own (`<topic>.<run>`, `<group_prefix>.<run>`): for load runs and tests
+    /// that share a cluster without reading each other's data.
+    pub fn scoped(&self, run: &str) -> Config {
+        let mut c = self.clone();
+        c.kafka.group_prefix = format!("{}.{run}", self.kafka.group_prefix);
+        let t = &mut c.topics;
+        for topic in [
+            &mut t.pos,
+            &mut t.web,
+            &mut t.social,
+            &mut t.canonical,
+            &mut t.profiles,
+            &mut t.dead_letter,
+        ] {
+            *topic = format!("{topic}.{run}");
+        }
+        c
+    }
+
     /// Loads defaults, then `file` (if given), then `KINDRED_*` environment
     /// variables, then `overrides` (flags, as a partial nested map).
     pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Config, ConfigError> {

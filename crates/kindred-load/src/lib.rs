@@ -97,7 +97,7 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let run_id = format!("load-{started_unix}-{}", std::process::id());
-    let config = run_config(base, &run_id);
+    let config = base.scoped(&run_id);
     let settings = kafka_settings(&config);
     kindred_kafka::ensure_topics(&settings, &all_topics(&config)).await?;
 
@@ -281,23 +281,6 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         accuracy: observed.changelog.evaluate(&truth, 5),
         samples,
     })
-}
-
-/// The base configuration with topics and consumer groups of the run's own.
-fn run_config(base: &Config, run_id: &str) -> Config {
-    let mut c = base.clone();
-    c.kafka.group_prefix = format!("{}.{run_id}", base.kafka.group_prefix);
-    for topic in [
-        &mut c.topics.pos,
-        &mut c.topics.web,
-        &mut c.topics.social,
-        &mut c.topics.canonical,
-        &mut c.topics.profiles,
-        &mut c.topics.dead_letter,
-    ] {
-        *topic = format!("{topic}.{run_id}");
-    }
-    c
 }
 
 /// Environment overrides that point a service at the run's topics, groups and store.

@@ -1,0 +1,19 @@
+//! Running the `kindred` binary as users do, for the CLI test binaries.
+
+use std::process::Command;
+
+/// Runs `kindred args...`; returns whether it succeeded and its stdout
+/// followed by its stderr.
+pub fn kindred(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("the kindred binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
