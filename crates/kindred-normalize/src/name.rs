@@ -68,7 +68,12 @@ fn title_case(s: &str) -> String {
     let mut start_of_word = true;
     for c in s.chars() {
         if start_of_word {
-            out.extend(c.to_uppercase());
+            // Title case, not upper case: a letter whose capital is two
+            // letters (`ß` -> `SS`) starts the word as `Ss`, so normalizing
+            // the output again changes nothing.
+            let mut upper = c.to_uppercase();
+            out.extend(upper.next());
+            out.extend(upper.flat_map(char::to_lowercase));
         } else {
             out.extend(c.to_lowercase());
         }

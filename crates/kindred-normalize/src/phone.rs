@@ -92,6 +92,9 @@ fn full_parse(text: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
         return Err(Rejected::Invalid);
     }
     let national = number.national().to_string();
+    if !digits_account_for(text, number.code().value(), &national) {
+        return Err(Rejected::Invalid);
+    }
     if is_placeholder(&national) {
         return Err(Rejected::Junk);
     }
@@ -215,6 +218,33 @@ fn mobile_lengths(lengths: Vec<u16>) -> Vec<usize> {
     lengths.into_iter().map(usize::from).collect()
 }
 
+/// Whether the digits typed are the national number preceded only by what
+/// dialling adds: nothing, a trunk prefix (`0`, `1`, `8`), the country code
+/// (`86`, `+86`, `0086`, `011 86`), or the country code and a trunk digit
+/// (`+44 (0)7911...`). libphonenumber sometimes strips more as a national
+/// or carrier prefix and returns a *different* valid number
+/// (`0049 17948508317` read as `+49 508317`); a wrong identifier is worse
+/// than none, so such a reading is refused.
+fn digits_account_for(text: &str, country_code: u16, national: &str) -> bool {
+    let digits: String = text
+        .split(['x', 'X', '转', '分'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let Some(prefix) = digits.strip_suffix(national) else {
+        return false;
+    };
+    let prefix = prefix
+        .strip_prefix("00")
+        .or_else(|| prefix.strip_prefix("011"))
+        .unwrap_or(prefix);
+    let cc = country_code.to_string();
+    let rest = prefix.strip_prefix(cc.as_str()).unwrap_or(prefix);
+    rest.is_empty() || (rest.len() == 1 && matches!(rest, "0" | "1" | "8"))
+}
+
 /// Numbers cashiers type when the customer gives none: a subscriber part of
 /// one repeated digit (`138 8888 8888`, `139 0000 0000`) or a plain run (`123 4567 8901`).
 fn is_placeholder(national: &str) -> bool {
@@ -290,6 +320,9 @@ mod tests {
             ("+86 138 0013 800a", &cn, Err(Rejected::Invalid)),
             ("00-786025\u{1} 35044", &cn, Err(Rejected::Invalid)),
             ("00 44 20 7946 0958", &cn, Ok("+442079460958")),
+            ("+44 (0)7911 123456", &cn, Ok("+447911123456")),
+            // Read by libphonenumber as +49 508317, dropping "17948": refused.
+            ("0049 17948508317", &cn, Err(Rejected::Invalid)),
         ];
         for (raw, opts, want) in cases {
             assert_eq!(
