@@ -12,7 +12,9 @@ mod canonical;
 mod change;
 mod golden;
 mod identifier;
+mod policy;
 pub mod raw;
+mod survivorship;
 
 pub use canonical::{
     Activity, Address, Attributes, CanonicalEvent, Channel, Consent, Dropped, Order,
@@ -20,4 +22,6 @@ pub use canonical::{
 pub use change::{ChangeType, ProfileChange};
 pub use golden::{GoldenRecord, Provenance, Sourced};
 pub use identifier::{Identifier, IdentifierKind, ParseIdentifierError};
+pub use policy::*;
 pub use raw::LineItem;
+pub use survivorship::*;

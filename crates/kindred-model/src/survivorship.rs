@@ -1,0 +1,1 @@
+//! Survivorship: which value of an attribute wins (owned by the portrait work).
