@@ -75,6 +75,11 @@ fn ingest(c: &mut Criterion) {
             "kp-000000000001".into(),
             &customer_event(1, 1),
         )),
+        changed_fields: vec!["event_count".into(), "last_seen_ms".into()],
+        evidence: None,
+        split_into: vec![],
+        moved_event_ids: vec![],
+        rfm: None,
     };
     let mut group = c.benchmark_group("encode");
     group.throughput(Throughput::Elements(sample.len() as u64));

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kindred_config::Config;
 use kindred_pipeline::services::{ingest, resolve, Ops};
 use kindred_pipeline::{demo, topics, Shutdown};
+use kindred_schema::CompatibilityLevel;
 use serde_json::json;
 
 /// kindred: a streaming customer-data platform for retail.
@@ -203,18 +204,21 @@ enum SchemasAction {
     /// Check schema compatibility, as a schema registry would.
     ///
     /// With no files: every current schema against each of its released
-    /// versions in schemas/history (all must be FULL: old and new producers
-    /// and consumers interoperate). With OLD and NEW: those two files, at the
-    /// level asked for. Exits with status 1 on an incompatible change.
+    /// versions in schemas/history, at the schema's declared level (FULL for
+    /// the raw inputs and the canonical event; BACKWARD for the profile
+    /// change, whose readers upgrade before the resolver). With OLD and NEW:
+    /// those two files, at the level asked for. Exits with status 1 on an
+    /// incompatible change.
     Check {
         /// The released schema file.
         #[arg(requires = "new")]
         old: Option<PathBuf>,
         /// The changed schema file.
         new: Option<PathBuf>,
-        /// Required compatibility for OLD -> NEW.
-        #[arg(long, value_enum, default_value_t = Level::Full)]
-        level: Level,
+        /// Required compatibility: for OLD -> NEW (default full), or, with no
+        /// files, for every schema instead of its declared level.
+        #[arg(long, value_enum)]
+        level: Option<Level>,
     },
 }
 
@@ -497,24 +501,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Schemas {
             action: SchemasAction::Check { old, new, level },
         } => {
-            let results = match (old, new) {
-                (Some(old), Some(new)) => vec![kindred_schema::check_files(old, new)?],
+            let level = level.map(|l| match l {
+                Level::Full => CompatibilityLevel::Full,
+                Level::Backward => CompatibilityLevel::Backward,
+                Level::Forward => CompatibilityLevel::Forward,
+            });
+            let mut results = match (old, new) {
+                (Some(old), Some(new)) => vec![kindred_schema::check_files(
+                    old,
+                    new,
+                    level.unwrap_or(CompatibilityLevel::Full),
+                )?],
                 _ => kindred_schema::check_embedded()?,
             };
+            if let Some(level) = level {
+                for r in &mut results {
+                    r.required = level;
+                }
+            }
             let mut failed = 0;
             for r in &results {
                 let c = &r.compatibility;
-                let ok = match level {
-                    Level::Full => c.is_full(),
-                    Level::Backward => c.backward.is_ok(),
-                    Level::Forward => c.forward.is_ok(),
-                };
+                let ok = r.passes();
                 println!(
-                    "{} {} -> {}: {}",
+                    "{} {} -> {}: {} (required {})",
                     if ok { "ok  " } else { "FAIL" },
                     r.old,
                     r.new,
-                    c.level()
+                    c.level(),
+                    r.required
                 );
                 if !ok {
                     failed += 1;

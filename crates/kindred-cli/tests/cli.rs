@@ -20,6 +20,21 @@ fn schemas_check_passes_for_the_shipped_schemas() {
         out.contains("history/pos_transaction.v1.avsc -> pos_transaction.avsc: FULL"),
         "{out}"
     );
+    // The profile change is held to BACKWARD (its readers upgrade first):
+    // a version-1 reader cannot read SPLIT.
+    assert!(
+        out.contains(
+            "ok   history/profile_change.v1.avsc -> profile_change.avsc: BACKWARD (required BACKWARD)"
+        ),
+        "{out}"
+    );
+    let (ok, out) = kindred(&["schemas", "check", "--level", "full"]);
+    assert!(!ok, "profile_change v3 is not FULL: {out}");
+    assert!(
+        out.contains("FAIL history/profile_change.v1.avsc")
+            && out.contains("not forward compatible"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -136,4 +151,33 @@ fn gen_then_demo_then_eval_is_a_documented_sequence() {
     assert!(!ok && out.contains("/nonexistent"), "{out}");
     let (ok, out) = kindred(&["gen", "--people", "5", "--cn-share", "1.5", "--out", &d]);
     assert!(!ok && out.contains("invalid generator options"), "{out}");
+}
+
+/// The default schema ids live in three places: the codec's defaults, the
+/// configuration's, and the shipped deploy/kindred.toml, which spells them out.
+#[test]
+fn default_schema_ids_agree_everywhere() {
+    let codec = kindred_schema::WireCodec::default_ids();
+    assert_eq!(kindred_config::SchemasConfig::default().ids, codec);
+    assert_eq!(codec.get("profile_change.v1"), Some(&14));
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/kindred.toml"
+    ))
+    .expect("deploy/kindred.toml");
+    let deployed: std::collections::BTreeMap<String, u32> = text
+        .lines()
+        .skip_while(|l| l.trim() != "[schemas.ids]")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with('['))
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (name, id) = l.split_once('=').expect("name = id");
+            (
+                name.trim().trim_matches('"').to_string(),
+                id.trim().parse().expect("an id"),
+            )
+        })
+        .collect();
+    assert_eq!(deployed, codec);
 }

@@ -72,7 +72,8 @@ pub struct SchemasConfig {
     /// after their file (`pos_transaction`), released older ones with their
     /// version (`pos_transaction.v1`). Defaults: pos_transaction 1, web_event 2,
     /// social_interaction 3, canonical_event 4, profile_change 5,
-    /// pos_transaction.v1 11, web_event.v1 12, social_interaction.v1 13.
+    /// pos_transaction.v1 11, web_event.v1 12, social_interaction.v1 13,
+    /// profile_change.v1 14.
     /// Map them to your schema registry's ids.
     pub ids: BTreeMap<String, u32>,
     /// Framing per raw channel: `confluent` (Avro) or `json`. Default all `confluent`.
@@ -101,6 +102,12 @@ pub struct ResolverConfig {
     pub batch_size: usize,
     /// Longest wait for a batch to fill, in milliseconds. Default 50.
     pub batch_linger_ms: u64,
+    /// `[resolver.linking]`: which identifiers and match rules link records,
+    /// their windows and guards (see `kindred_model::LinkPolicy`).
+    pub linking: kindred_model::LinkPolicy,
+    /// `[resolver.survivorship]`: which value of each attribute wins
+    /// (see `kindred_model::Survivorship`).
+    pub survivorship: kindred_model::Survivorship,
 }
 
 /// `[normalize]`: how raw values are read.
@@ -168,6 +175,7 @@ impl Default for SchemasConfig {
                 ("pos_transaction.v1", 11),
                 ("web_event.v1", 12),
                 ("social_interaction.v1", 13),
+                ("profile_change.v1", 14),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
@@ -193,6 +201,8 @@ impl Default for ResolverConfig {
             data_dir: PathBuf::from("./data/resolver"),
             batch_size: 1000,
             batch_linger_ms: 50,
+            linking: kindred_model::LinkPolicy::default(),
+            survivorship: kindred_model::Survivorship::default(),
         }
     }
 }
@@ -302,6 +312,13 @@ impl Config {
                 ),
             });
         }
+        self.resolver
+            .linking
+            .validate()
+            .map_err(|message| ConfigError::Value {
+                key: "resolver.linking",
+                message,
+            })?;
         for (channel, framing) in &self.schemas.framing {
             if !["pos", "web", "social"].contains(&channel.as_str()) {
                 return Err(ConfigError::Value {

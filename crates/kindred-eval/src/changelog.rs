@@ -1,7 +1,9 @@
 //! Reading a clustering off the profile change stream, the way a downstream
 //! system sees it: each change names the event that caused it and the
 //! profile it landed in; `SUPERSEDED` changes redirect an absorbed profile
-//! to its survivor; `ERASED` removes a profile.
+//! to its survivor; `ERASED` removes a profile; a change that lists
+//! `moved_event_ids` takes those events over from the profile a split
+//! divided.
 
 use std::collections::{HashMap, HashSet};
 
@@ -26,6 +28,11 @@ impl ChangeLog {
     /// Takes one change. Returns true when this is the first change caused
     /// by its event (the moment the event became visible downstream).
     pub fn apply(&mut self, change: &ProfileChange) -> bool {
+        // Events a split moved to this profile: they had landed in the
+        // divided profile, and now belong here (the store's view).
+        for event in &change.moved_event_ids {
+            self.landed.insert(event.clone(), change.profile_id.clone());
+        }
         match change.change_type {
             ChangeType::Superseded => {
                 if let Some(survivor) = &change.superseded_by {
@@ -38,10 +45,15 @@ impl ChangeLog {
                 self.erased.insert(change.profile_id.clone());
                 false
             }
-            ChangeType::Created | ChangeType::Updated | ChangeType::Merged => self
-                .landed
-                .insert(change.cause_event_id.clone(), change.profile_id.clone())
-                .is_none(),
+            // Several changes can share a cause (a split, a re-partition);
+            // the resolver emits the one holding the cause event last, so the
+            // last change with a record places it. Events that moved to other
+            // profiles come with their own changes (`moved_event_ids`).
+            ChangeType::Created | ChangeType::Updated | ChangeType::Merged | ChangeType::Split => {
+                self.landed
+                    .insert(change.cause_event_id.clone(), change.profile_id.clone())
+                    .is_none()
+            }
         }
     }
 
@@ -100,6 +112,11 @@ mod tests {
             absorbed_ids: Vec::new(),
             superseded_by: by.map(str::to_string),
             record: None,
+            changed_fields: Vec::new(),
+            evidence: None,
+            split_into: Vec::new(),
+            moved_event_ids: Vec::new(),
+            rfm: None,
         }
     }
 
@@ -124,6 +141,32 @@ mod tests {
             .collect();
         assert_eq!(got, want);
         assert_eq!(log.events(), 5);
+    }
+
+    #[test]
+    fn split_moves_the_listed_events_to_the_new_profile() {
+        let mut log = ChangeLog::new();
+        assert!(log.apply(&change("a", ChangeType::Created, "e1", None)));
+        assert!(log.apply(&change("a", ChangeType::Updated, "e2", None)));
+        assert!(log.apply(&change("b", ChangeType::Created, "e3", None)));
+        // e4 splits a: e2 moves to the new profile c, which e4 creates.
+        let mut split = change("a", ChangeType::Split, "e4", None);
+        split.split_into = vec!["c".into()];
+        assert!(log.apply(&split), "e4 is first seen on the split");
+        let mut created = change("c", ChangeType::Created, "e4", None);
+        created.moved_event_ids = vec!["e2".into()];
+        assert!(!log.apply(&created), "e4 was seen; it now lives in c");
+        let mut got: Vec<_> = log.assignments().map(|(e, p)| (e.to_string(), p)).collect();
+        got.sort();
+        let want: Vec<_> = [("e1", "a"), ("e2", "c"), ("e3", "b"), ("e4", "c")]
+            .iter()
+            .map(|(e, p)| (e.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(log.events(), 4);
+        // A redelivered change moves nothing further and is not a new event.
+        assert!(!log.apply(&created));
+        assert_eq!(log.assignments().count(), 4);
     }
 
     #[test]

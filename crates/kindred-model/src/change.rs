@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::GoldenRecord;
+use crate::{GoldenRecord, Rfm};
 
 /// What happened to a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,6 +16,9 @@ pub enum ChangeType {
     Superseded,
     /// The person was erased; downstream systems must delete what they hold.
     Erased,
+    /// A profile's events were divided: some now belong to new profiles,
+    /// whose ids the change carries in `split_into`.
+    Split,
 }
 
 impl ChangeType {
@@ -26,11 +29,27 @@ impl ChangeType {
             ChangeType::Merged => "merged",
             ChangeType::Superseded => "superseded",
             ChangeType::Erased => "erased",
+            ChangeType::Split => "split",
         }
     }
 }
 
+/// Why two profiles were linked: the rule that fired and what it compared.
+/// Names only, never the raw values (they are personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeEvidence {
+    /// The rule's stable name, e.g. `shared_identifier` or `name_birthday_postcode`.
+    pub rule: String,
+    /// The rule's version at the time of the merge.
+    pub rule_version: i32,
+    /// Identifier kinds or attribute names the rule matched on, e.g.
+    /// `["phone"]` or `["full_name", "birthday", "postal_code"]`.
+    pub kinds: Vec<String>,
+}
+
 /// One change event on the profile topic, keyed by `profile_id`.
+///
+/// Field order is the Avro field order of `schemas/profile_change.avsc`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileChange {
     pub profile_id: String,
@@ -46,4 +65,166 @@ pub struct ProfileChange {
     pub superseded_by: Option<String>,
     /// The full golden record after the change; absent for `Superseded` and `Erased`.
     pub record: Option<GoldenRecord>,
+    /// Golden-record fields (serde names, declaration order) that differ
+    /// from the previous version; see [`changed_fields`]. Empty for
+    /// `Superseded` and `Erased`.
+    #[serde(default)]
+    pub changed_fields: Vec<String>,
+    /// For `Merged`: the rule that linked the profiles.
+    #[serde(default)]
+    pub evidence: Option<MergeEvidence>,
+    /// For `Split`: the new profile ids, sorted.
+    #[serde(default)]
+    pub split_into: Vec<String>,
+    /// Source event ids this profile took over from other profiles by a
+    /// split (their previous profile is named in that profile's `Split`
+    /// change); empty otherwise. Lets a consumer that tracks events per
+    /// profile follow splits.
+    #[serde(default)]
+    pub moved_event_ids: Vec<String>,
+    /// Recency, frequency and monetary scores as of publication, when the
+    /// change carries a record.
+    #[serde(default)]
+    pub rfm: Option<Rfm>,
+}
+
+/// The golden-record fields (serde names, in declaration order) whose values
+/// differ between `before` and `after`; with no `before`, the fields of
+/// `after` that are not empty (not `None`, empty, or zero). `profile_id`
+/// and `version` are never compared.
+pub fn changed_fields(before: Option<&GoldenRecord>, after: &GoldenRecord) -> Vec<String> {
+    let blank;
+    let before = match before {
+        Some(b) => b,
+        None => {
+            blank = GoldenRecord::blank();
+            &blank
+        }
+    };
+    // Destructuring names every field, so a field added to `GoldenRecord`
+    // and not listed here fails to compile.
+    let GoldenRecord {
+        profile_id: _,
+        version: _,
+        identifiers,
+        full_name,
+        given_name,
+        family_name,
+        birthday,
+        gender,
+        address,
+        consents,
+        channels,
+        first_seen_ms,
+        last_seen_ms,
+        event_count,
+        order_count,
+        spend_minor,
+        points_balance,
+        channel_activity,
+        points_earned,
+        points_redeemed,
+        first_order_ms,
+        last_order_ms,
+        recent_skus,
+    } = after;
+    let mut out = Vec::new();
+    macro_rules! compare {
+        ($($field:ident),* $(,)?) => {
+            $(
+                if before.$field != *$field {
+                    out.push(stringify!($field).to_string());
+                }
+            )*
+        };
+    }
+    compare!(
+        identifiers,
+        full_name,
+        given_name,
+        family_name,
+        birthday,
+        gender,
+        address,
+        consents,
+        channels,
+        first_seen_ms,
+        last_seen_ms,
+        event_count,
+        order_count,
+        spend_minor,
+        points_balance,
+        channel_activity,
+        points_earned,
+        points_redeemed,
+        first_order_ms,
+        last_order_ms,
+        recent_skus,
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Activity, Attributes, CanonicalEvent, Channel, Identifier, IdentifierKind};
+
+    fn event(id: &str, t: i64, name: &str) -> CanonicalEvent {
+        CanonicalEvent {
+            event_id: id.into(),
+            channel: Channel::Web,
+            event_time_ms: t,
+            identifiers: vec![Identifier::new(IdentifierKind::Email, "a@example.com")],
+            attributes: Attributes {
+                full_name: Some(name.into()),
+                ..Attributes::default()
+            },
+            activity: Activity {
+                event_type: "page_view".into(),
+                browsed_skus: vec!["SKU-1".into()],
+                ..Activity::default()
+            },
+            consents: vec![],
+            dropped: vec![],
+        }
+    }
+
+    #[test]
+    fn a_new_record_lists_its_non_empty_fields_in_declaration_order() {
+        let r = GoldenRecord::new("p".into(), &event("web:1", 10, "Ann"));
+        assert_eq!(
+            changed_fields(None, &r),
+            [
+                "identifiers",
+                "full_name",
+                "channels",
+                "first_seen_ms",
+                "last_seen_ms",
+                "event_count",
+                "channel_activity",
+                "recent_skus",
+            ]
+        );
+    }
+
+    #[test]
+    fn only_fields_that_differ_are_listed() {
+        let before = GoldenRecord::new("p".into(), &event("web:1", 10, "Ann"));
+        let mut after = before.clone();
+        after.version += 1;
+        assert!(changed_fields(Some(&before), &after).is_empty());
+        // An older event with the same identifier: the name stays, the
+        // first-seen times and counts move; recent skus keep the newer view.
+        after.absorb_event(&event("web:0", 5, "Anne"));
+        assert_eq!(
+            changed_fields(Some(&before), &after),
+            ["first_seen_ms", "event_count", "channel_activity"]
+        );
+        assert!(changed_fields(Some(&after), &after).is_empty());
+    }
+
+    #[test]
+    fn split_has_its_own_name() {
+        assert_eq!(ChangeType::Split.as_str(), "split");
+    }
 }

@@ -4,6 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Address, CanonicalEvent, Channel, Identifier};
 
+/// How many recently browsed skus a [`GoldenRecord`] keeps.
+pub const RECENT_SKUS: usize = 20;
+
+const DAY_MS: i64 = 86_400_000;
+
 /// Where a golden value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
@@ -23,19 +28,133 @@ impl<T> Sourced<T> {
     fn from_event(value: T, event: &CanonicalEvent) -> Self {
         Sourced {
             value,
-            source: Provenance {
-                channel: event.channel,
-                event_id: event.event_id.clone(),
-                event_time_ms: event.event_time_ms,
-            },
+            source: Provenance::of(event),
         }
     }
 
     /// Survivorship "most recent wins": the later event time wins; ties are
     /// broken by event id so the outcome never depends on arrival order.
     fn newer_than(&self, other: &Sourced<T>) -> bool {
-        (self.source.event_time_ms, &self.source.event_id)
-            > (other.source.event_time_ms, &other.source.event_id)
+        self.source.newer_than(&other.source)
+    }
+}
+
+impl Provenance {
+    pub(crate) fn of(event: &CanonicalEvent) -> Self {
+        Provenance {
+            channel: event.channel,
+            event_id: event.event_id.clone(),
+            event_time_ms: event.event_time_ms,
+        }
+    }
+
+    /// The later event time wins; ties are broken by event id, so "most
+    /// recent" never depends on arrival order.
+    pub fn newer_than(&self, other: &Provenance) -> bool {
+        (self.event_time_ms, &self.event_id) > (other.event_time_ms, &other.event_id)
+    }
+}
+
+/// When and how often the person was seen on one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelActivity {
+    pub channel: Channel,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    pub event_count: i64,
+}
+
+/// A product the person viewed or put in a cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuView {
+    pub sku: String,
+    pub event_time_ms: i64,
+    pub channel: Channel,
+}
+
+impl SkuView {
+    /// The order of [`GoldenRecord::recent_skus`]: newest first, then by sku
+    /// and channel, a total order, so that keeping the first
+    /// [`RECENT_SKUS`] never depends on the order views arrive in.
+    fn rank(&self) -> (std::cmp::Reverse<i64>, &str, Channel) {
+        (
+            std::cmp::Reverse(self.event_time_ms),
+            &self.sku,
+            self.channel,
+        )
+    }
+}
+
+/// Recency, frequency and monetary value of a customer as of a moment.
+///
+/// Derived when a change is published ([`GoldenRecord::rfm`]), never
+/// stored in the golden record, so the stored record stays independent of
+/// wall-clock time. The scores are 1 (low) to 5 (high), 0 when there is no
+/// order, from fixed thresholds:
+///
+/// | score | recency (days since last order) | frequency (orders) | monetary (largest single-currency total, major units) |
+/// |---|---|---|---|
+/// | 5 | <= 30 | >= 10 | >= 5000 |
+/// | 4 | <= 90 | >= 5 | >= 1000 |
+/// | 3 | <= 180 | >= 3 | >= 300 |
+/// | 2 | <= 365 | 2 | >= 100 |
+/// | 1 | older | 1 | > 0 |
+/// | 0 | never ordered | 0 | <= 0 or no spend |
+///
+/// Monetary is scored without currency conversion: on the largest total of
+/// any one currency, read as minor units / 100.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rfm {
+    /// The moment the scores are computed for, in milliseconds since the Unix epoch.
+    pub as_of_ms: i64,
+    /// Whole days from the last order to `as_of_ms` (0 if the order is
+    /// later); `None` if the person never ordered.
+    pub recency_days: Option<i64>,
+    /// Number of orders (`order_count`).
+    pub frequency: i64,
+    /// Total spend per ISO currency code, in minor units (`spend_minor`).
+    pub monetary_minor: BTreeMap<String, i64>,
+    pub recency_score: i32,
+    pub frequency_score: i32,
+    pub monetary_score: i32,
+}
+
+impl Rfm {
+    /// Recency score of a number of days since the last order.
+    pub fn recency_score(recency_days: Option<i64>) -> i32 {
+        match recency_days {
+            None => 0,
+            Some(d) if d <= 30 => 5,
+            Some(d) if d <= 90 => 4,
+            Some(d) if d <= 180 => 3,
+            Some(d) if d <= 365 => 2,
+            Some(_) => 1,
+        }
+    }
+
+    /// Frequency score of a number of orders.
+    pub fn frequency_score(orders: i64) -> i32 {
+        match orders {
+            n if n >= 10 => 5,
+            n if n >= 5 => 4,
+            n if n >= 3 => 3,
+            2 => 2,
+            1 => 1,
+            _ => 0,
+        }
+    }
+
+    /// Monetary score of the largest single-currency total, in minor units
+    /// (thresholds in major units = minor / 100, compared exactly).
+    pub fn monetary_score(largest_minor: i64) -> i32 {
+        match largest_minor {
+            m if m >= 500_000 => 5,
+            m if m >= 100_000 => 4,
+            m if m >= 30_000 => 3,
+            m if m >= 10_000 => 2,
+            m if m > 0 => 1,
+            _ => 0,
+        }
     }
 }
 
@@ -65,6 +184,25 @@ pub struct GoldenRecord {
     pub spend_minor: BTreeMap<String, i64>,
     /// Loyalty points earned minus redeemed, across all channels.
     pub points_balance: i64,
+    /// First and last seen and event count per channel, sorted by channel.
+    #[serde(default)]
+    pub channel_activity: Vec<ChannelActivity>,
+    /// Loyalty points earned, across all channels.
+    #[serde(default)]
+    pub points_earned: i64,
+    /// Loyalty points redeemed, across all channels.
+    #[serde(default)]
+    pub points_redeemed: i64,
+    /// Event time of the earliest order.
+    #[serde(default)]
+    pub first_order_ms: Option<i64>,
+    /// Event time of the latest order.
+    #[serde(default)]
+    pub last_order_ms: Option<i64>,
+    /// The last [`RECENT_SKUS`] distinct skus browsed, newest first (ties by
+    /// sku, then channel); each sku once, with its newest view.
+    #[serde(default)]
+    pub recent_skus: Vec<SkuView>,
 }
 
 impl GoldenRecord {
@@ -72,6 +210,18 @@ impl GoldenRecord {
     pub fn new(profile_id: String, event: &CanonicalEvent) -> Self {
         let mut record = GoldenRecord {
             profile_id,
+            first_seen_ms: event.event_time_ms,
+            last_seen_ms: event.event_time_ms,
+            ..GoldenRecord::blank()
+        };
+        record.absorb_event(event);
+        record
+    }
+
+    /// A record with every field empty (no id, no values, zero counts).
+    pub(crate) fn blank() -> Self {
+        GoldenRecord {
+            profile_id: String::new(),
             version: 0,
             identifiers: Vec::new(),
             full_name: None,
@@ -82,15 +232,19 @@ impl GoldenRecord {
             address: None,
             consents: BTreeMap::new(),
             channels: Vec::new(),
-            first_seen_ms: event.event_time_ms,
-            last_seen_ms: event.event_time_ms,
+            first_seen_ms: 0,
+            last_seen_ms: 0,
             event_count: 0,
             order_count: 0,
             spend_minor: BTreeMap::new(),
             points_balance: 0,
-        };
-        record.absorb_event(event);
-        record
+            channel_activity: Vec::new(),
+            points_earned: 0,
+            points_redeemed: 0,
+            first_order_ms: None,
+            last_order_ms: None,
+            recent_skus: Vec::new(),
+        }
     }
 
     /// Folds one event into the record. Every rule here is commutative and
@@ -136,11 +290,35 @@ impl GoldenRecord {
         self.first_seen_ms = self.first_seen_ms.min(event.event_time_ms);
         self.last_seen_ms = self.last_seen_ms.max(event.event_time_ms);
         self.event_count += 1;
+        let t = event.event_time_ms;
+        merge_channel_activity(
+            &mut self.channel_activity,
+            ChannelActivity {
+                channel: event.channel,
+                first_seen_ms: t,
+                last_seen_ms: t,
+                event_count: 1,
+            },
+        );
         if let Some(order) = &event.activity.order {
             self.order_count += 1;
             *self.spend_minor.entry(order.currency.clone()).or_insert(0) += order.amount_minor;
+            self.first_order_ms = min_opt(self.first_order_ms, Some(t));
+            self.last_order_ms = max_opt(self.last_order_ms, Some(t));
         }
         self.points_balance += event.activity.points_earned - event.activity.points_redeemed;
+        self.points_earned += event.activity.points_earned;
+        self.points_redeemed += event.activity.points_redeemed;
+        if !event.activity.browsed_skus.is_empty() {
+            merge_recent_skus(
+                &mut self.recent_skus,
+                event.activity.browsed_skus.iter().map(|sku| SkuView {
+                    sku: sku.clone(),
+                    event_time_ms: t,
+                    channel: event.channel,
+                }),
+            );
+        }
     }
 
     /// Folds an absorbed profile into this survivor (a merge).
@@ -172,7 +350,69 @@ impl GoldenRecord {
             *self.spend_minor.entry(currency).or_insert(0) += amount;
         }
         self.points_balance += other.points_balance;
+        for activity in other.channel_activity {
+            merge_channel_activity(&mut self.channel_activity, activity);
+        }
+        self.points_earned += other.points_earned;
+        self.points_redeemed += other.points_redeemed;
+        self.first_order_ms = min_opt(self.first_order_ms, other.first_order_ms);
+        self.last_order_ms = max_opt(self.last_order_ms, other.last_order_ms);
+        merge_recent_skus(&mut self.recent_skus, other.recent_skus);
     }
+
+    /// Recency, frequency and monetary scores as of `as_of_ms` (see [`Rfm`]
+    /// for the thresholds). Computed when a change is published, not stored.
+    pub fn rfm(&self, as_of_ms: i64) -> Rfm {
+        let recency_days = self
+            .last_order_ms
+            .map(|last| as_of_ms.saturating_sub(last).max(0) / DAY_MS);
+        let largest = self.spend_minor.values().copied().max().unwrap_or(0);
+        Rfm {
+            as_of_ms,
+            recency_days,
+            frequency: self.order_count,
+            monetary_minor: self.spend_minor.clone(),
+            recency_score: Rfm::recency_score(recency_days),
+            frequency_score: Rfm::frequency_score(self.order_count),
+            monetary_score: Rfm::monetary_score(largest),
+        }
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    a.max(b)
+}
+
+/// Folds one channel's activity into the list, kept sorted by channel.
+fn merge_channel_activity(list: &mut Vec<ChannelActivity>, add: ChannelActivity) {
+    match list.binary_search_by_key(&add.channel, |a| a.channel) {
+        Ok(i) => {
+            let a = &mut list[i];
+            a.first_seen_ms = a.first_seen_ms.min(add.first_seen_ms);
+            a.last_seen_ms = a.last_seen_ms.max(add.last_seen_ms);
+            a.event_count += add.event_count;
+        }
+        Err(i) => list.insert(i, add),
+    }
+}
+
+/// Adds views to a recent-sku list: one view per sku (its first by
+/// [`SkuView::rank`], i.e. the newest), the first [`RECENT_SKUS`] by rank.
+/// Keeping the top N of a total order commutes with merging, so the result
+/// does not depend on event order or grouping.
+fn merge_recent_skus(list: &mut Vec<SkuView>, add: impl IntoIterator<Item = SkuView>) {
+    list.extend(add);
+    list.sort_by(|a, b| a.sku.cmp(&b.sku).then_with(|| a.rank().cmp(&b.rank())));
+    list.dedup_by(|later, first| later.sku == first.sku);
+    list.sort_by(|a, b| a.rank().cmp(&b.rank()));
+    list.truncate(RECENT_SKUS);
 }
 
 fn choose_newer<T>(slot: &mut Option<Sourced<T>>, candidate: Option<Sourced<T>>) {
@@ -262,6 +502,233 @@ mod tests {
         right.absorb_event(&b);
         left.absorb_profile(right);
         assert_eq!(one, left);
+    }
+
+    /// An event on `channel` at `t` browsing `skus`, with an order when
+    /// `order` is set and some points.
+    fn rich(
+        id: &str,
+        t: i64,
+        channel: Channel,
+        skus: &[&str],
+        order: Option<(i64, &str)>,
+        earned: i64,
+        redeemed: i64,
+    ) -> CanonicalEvent {
+        let mut e = event(id, t, Some(id), earned);
+        e.channel = channel;
+        e.activity.browsed_skus = skus.iter().map(|s| s.to_string()).collect();
+        e.activity.order = order.map(|(amount, currency)| Order {
+            order_id: id.into(),
+            amount_minor: amount,
+            currency: currency.into(),
+            lines: vec![],
+            payment_type: None,
+            store_id: None,
+        });
+        e.activity.points_redeemed = redeemed;
+        e
+    }
+
+    /// Events touching every portrait field, with more than `RECENT_SKUS`
+    /// distinct skus, repeated skus and equal times across channels.
+    fn portrait_events() -> Vec<CanonicalEvent> {
+        let many: Vec<String> = (0..RECENT_SKUS + 5).map(|i| format!("S{i:02}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        vec![
+            rich("a", 100, Channel::Pos, &[], Some((5_000, "CNY")), 10, 0),
+            rich("b", 300, Channel::Web, &many[..12], None, 0, 0),
+            rich("c", 300, Channel::Social, &many[8..], None, 0, 0),
+            rich(
+                "d",
+                50,
+                Channel::Web,
+                &["S00", "X"],
+                Some((700, "EUR")),
+                4,
+                3,
+            ),
+            rich(
+                "e",
+                400,
+                Channel::Pos,
+                &["S03"],
+                Some((-1_000, "CNY")),
+                0,
+                6,
+            ),
+            rich("f", 200, Channel::Social, &["Y", "Y", "S20"], None, 2, 0),
+        ]
+    }
+
+    fn fold(events: &[&CanonicalEvent], id: &str) -> GoldenRecord {
+        let mut r = GoldenRecord::new(id.into(), events[0]);
+        for e in &events[1..] {
+            r.absorb_event(e);
+        }
+        r
+    }
+
+    /// Every permutation of `items` (Heap's algorithm).
+    fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+        fn go<T: Clone>(k: usize, a: &mut Vec<T>, out: &mut Vec<Vec<T>>) {
+            if k <= 1 {
+                out.push(a.clone());
+                return;
+            }
+            for i in 0..k {
+                go(k - 1, a, out);
+                let j = if k % 2 == 0 { i } else { 0 };
+                a.swap(j, k - 1);
+            }
+        }
+        let mut out = Vec::new();
+        go(items.len(), &mut items.to_vec(), &mut out);
+        out
+    }
+
+    #[test]
+    fn portrait_fields_are_independent_of_event_order_and_grouping() {
+        let events = portrait_events();
+        let refs: Vec<&CanonicalEvent> = events.iter().collect();
+        let expected = fold(&refs, "p");
+        for order in permutations(&refs) {
+            assert_eq!(fold(&order, "p"), expected);
+            // Every split into two merged profiles, folded in this order.
+            for mask in 1..(1u32 << order.len()) - 1 {
+                let (left, right): (Vec<_>, Vec<_>) = order
+                    .iter()
+                    .enumerate()
+                    .partition(|(i, _)| mask & (1 << i) != 0);
+                let left: Vec<_> = left.into_iter().map(|(_, e)| *e).collect();
+                let right: Vec<_> = right.into_iter().map(|(_, e)| *e).collect();
+                let mut merged = fold(&left, "p");
+                merged.absorb_profile(fold(&right, "q"));
+                assert_eq!(merged, expected, "split {mask:b}");
+            }
+        }
+        // Three-way grouping: (a b) + ((c d) + (e f)).
+        let mut inner = fold(&refs[2..4], "r");
+        inner.absorb_profile(fold(&refs[4..], "s"));
+        let mut outer = fold(&refs[..2], "p");
+        outer.absorb_profile(inner);
+        assert_eq!(outer, expected);
+    }
+
+    #[test]
+    fn portrait_fields_hold_what_the_events_say() {
+        let events = portrait_events();
+        let refs: Vec<&CanonicalEvent> = events.iter().collect();
+        let r = fold(&refs, "p");
+        let activity: Vec<_> = r
+            .channel_activity
+            .iter()
+            .map(|a| (a.channel, a.first_seen_ms, a.last_seen_ms, a.event_count))
+            .collect();
+        assert_eq!(
+            activity,
+            vec![
+                (Channel::Pos, 100, 400, 2),
+                (Channel::Web, 50, 300, 2),
+                (Channel::Social, 200, 300, 2),
+            ]
+        );
+        assert_eq!((r.points_earned, r.points_redeemed), (16, 9));
+        assert_eq!(r.points_balance, 7);
+        assert_eq!((r.first_order_ms, r.last_order_ms), (Some(50), Some(400)));
+        assert_eq!(r.order_count, 3);
+        assert_eq!(r.recent_skus.len(), RECENT_SKUS);
+        let first: Vec<_> = r
+            .recent_skus
+            .iter()
+            .take(4)
+            .map(|v| (v.sku.as_str(), v.event_time_ms, v.channel))
+            .collect();
+        // S03 at 400 (POS) is newest; at 300 web and social tie, sku order,
+        // and S08..S11 seen on both at 300 keep web (the lower channel).
+        assert_eq!(
+            first,
+            vec![
+                ("S03", 400, Channel::Pos),
+                ("S00", 300, Channel::Web),
+                ("S01", 300, Channel::Web),
+                ("S02", 300, Channel::Web),
+            ]
+        );
+        assert!(r
+            .recent_skus
+            .iter()
+            .any(|v| (v.sku.as_str(), v.channel) == ("S08", Channel::Web)));
+        let mut skus: Vec<_> = r.recent_skus.iter().map(|v| &v.sku).collect();
+        skus.sort();
+        skus.dedup();
+        assert_eq!(skus.len(), RECENT_SKUS, "each sku once");
+        assert!(r.recent_skus.windows(2).all(|w| w[0].rank() < w[1].rank()));
+    }
+
+    #[test]
+    fn rfm_scores_follow_the_documented_thresholds() {
+        let day = DAY_MS;
+        let mut r = GoldenRecord::new("p".into(), &rich("a", 0, Channel::Web, &[], None, 0, 0));
+        let none = r.rfm(400 * day);
+        assert_eq!(
+            (none.recency_days, none.frequency, none.recency_score),
+            (None, 0, 0)
+        );
+        assert_eq!((none.frequency_score, none.monetary_score), (0, 0));
+        r.absorb_event(&rich(
+            "b",
+            10 * day,
+            Channel::Pos,
+            &[],
+            Some((99, "CNY")),
+            0,
+            0,
+        ));
+        r.absorb_event(&rich(
+            "c",
+            20 * day,
+            Channel::Pos,
+            &[],
+            Some((120_000, "EUR")),
+            0,
+            0,
+        ));
+        let rfm = r.rfm(50 * day + day / 2);
+        assert_eq!(rfm.recency_days, Some(30));
+        assert_eq!(rfm.as_of_ms, 50 * day + day / 2);
+        assert_eq!(
+            (rfm.recency_score, rfm.frequency_score, rfm.monetary_score),
+            (5, 2, 4)
+        );
+        assert_eq!(rfm.monetary_minor, r.spend_minor);
+        assert_eq!(
+            r.rfm(0).recency_days,
+            Some(0),
+            "an order after as_of is 0 days"
+        );
+        let scores: Vec<_> = [
+            Some(31),
+            Some(90),
+            Some(91),
+            Some(180),
+            Some(365),
+            Some(366),
+        ]
+        .into_iter()
+        .map(Rfm::recency_score)
+        .collect();
+        assert_eq!(scores, vec![4, 4, 3, 3, 2, 1]);
+        let scores: Vec<_> = [0, 1, 2, 3, 4, 5, 9, 10]
+            .into_iter()
+            .map(Rfm::frequency_score)
+            .collect();
+        assert_eq!(scores, vec![0, 1, 2, 3, 3, 4, 4, 5]);
+        let scores: Vec<_> = [-5, 0, 1, 9_999, 10_000, 29_999, 30_000, 100_000, 500_000]
+            .into_iter()
+            .map(Rfm::monetary_score)
+            .collect();
+        assert_eq!(scores, vec![0, 0, 1, 1, 2, 2, 3, 4, 5]);
     }
 
     #[test]

@@ -19,7 +19,9 @@ mod survivorship;
 pub use canonical::{
     Activity, Address, Attributes, CanonicalEvent, Channel, Consent, Dropped, Order,
 };
+pub use change::{changed_fields, MergeEvidence};
 pub use change::{ChangeType, ProfileChange};
+pub use golden::{ChannelActivity, Rfm, SkuView, RECENT_SKUS};
 pub use golden::{GoldenRecord, Provenance, Sourced};
 pub use identifier::{Identifier, IdentifierKind, ParseIdentifierError};
 pub use policy::*;

@@ -1,1 +1,276 @@
-//! Linking policy: which identifiers and rules link records (owned by the resolver work).
+//! Linking policy: which identifiers and rules make two records one person.
+//!
+//! Plain data with documented defaults, read from the `[resolver.linking]`
+//! table of the config file. The resolver interprets it; see ARCHITECTURE.md
+//! ("Linking") for the algorithm.
+
+use serde::{Deserialize, Serialize};
+
+use crate::IdentifierKind;
+
+/// How one kind of identifier links records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentifierPolicy {
+    /// Whether this kind links records at all.
+    pub link: bool,
+    /// Mutable identifiers (phones, emails, shared devices) change hands:
+    /// they link records only within `window_days` of each other, and only
+    /// between records whose names and member cards do not contradict each
+    /// other. Immutable ones (member cards, social and account ids) link
+    /// unconditionally.
+    pub mutable: bool,
+    /// For mutable kinds: two records link through this identifier only if
+    /// their event times are at most this many days apart (a chain of
+    /// records each within the window links too). 0 = no limit.
+    pub window_days: u32,
+}
+
+impl IdentifierPolicy {
+    fn immutable() -> Self {
+        IdentifierPolicy {
+            link: true,
+            mutable: false,
+            window_days: 0,
+        }
+    }
+
+    fn mutable(window_days: u32) -> Self {
+        IdentifierPolicy {
+            link: true,
+            mutable: true,
+            window_days,
+        }
+    }
+
+    /// The window in milliseconds, `None` when unlimited.
+    pub fn window_ms(&self) -> Option<i64> {
+        (self.mutable && self.window_days > 0).then(|| i64::from(self.window_days) * 86_400_000)
+    }
+}
+
+impl Default for IdentifierPolicy {
+    fn default() -> Self {
+        IdentifierPolicy::immutable()
+    }
+}
+
+/// Per identifier kind. Defaults: member ids, social and account ids are
+/// immutable; phones link within 730 days, emails within 1825 days, devices
+/// within 180 days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentifierPolicies {
+    pub member_id: IdentifierPolicy,
+    pub phone: IdentifierPolicy,
+    pub email: IdentifierPolicy,
+    pub social: IdentifierPolicy,
+    pub account: IdentifierPolicy,
+    pub device: IdentifierPolicy,
+}
+
+impl Default for IdentifierPolicies {
+    fn default() -> Self {
+        IdentifierPolicies {
+            member_id: IdentifierPolicy::immutable(),
+            phone: IdentifierPolicy::mutable(730),
+            email: IdentifierPolicy::mutable(1825),
+            social: IdentifierPolicy::immutable(),
+            account: IdentifierPolicy::immutable(),
+            device: IdentifierPolicy::mutable(180),
+        }
+    }
+}
+
+impl IdentifierPolicies {
+    pub fn get(&self, kind: IdentifierKind) -> &IdentifierPolicy {
+        match kind {
+            IdentifierKind::MemberId => &self.member_id,
+            IdentifierKind::Phone => &self.phone,
+            IdentifierKind::Email => &self.email,
+            IdentifierKind::Social => &self.social,
+            IdentifierKind::Account => &self.account,
+            IdentifierKind::Device => &self.device,
+        }
+    }
+}
+
+/// What a match rule does when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleAction {
+    /// Link the records (subject to the same guards as a mutable identifier).
+    Merge,
+    /// Do not link; report the pair as a suggestion for review.
+    Suggest,
+}
+
+/// An attribute a match rule compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleField {
+    /// The full name (or given and family name), case- and space-folded.
+    FullName,
+    FamilyName,
+    Birthday,
+    PostalCode,
+}
+
+impl RuleField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleField::FullName => "full_name",
+            RuleField::FamilyName => "family_name",
+            RuleField::Birthday => "birthday",
+            RuleField::PostalCode => "postal_code",
+        }
+    }
+}
+
+/// A match rule beyond exact identifiers: records whose `fields` are all
+/// present and equal match; with `name_similarity`, the full name is not
+/// required to be equal but to have a Jaro-Winkler similarity of at least
+/// that much (the other fields still match exactly).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRule {
+    /// Stable name, recorded as evidence on every merge the rule makes.
+    pub name: String,
+    /// Bump when the rule's meaning changes; recorded with the name.
+    pub version: i32,
+    pub action: RuleAction,
+    /// Attributes compared exactly (at least one).
+    pub fields: Vec<RuleField>,
+    /// Jaro-Winkler threshold in (0, 1] for a fuzzy full-name comparison.
+    #[serde(default)]
+    pub name_similarity: Option<f64>,
+}
+
+/// Guards against identifiers shared by many people (a store's counter
+/// phone, a cashier's default card, `test@test.com`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuarantinePolicy {
+    /// An identifier seen together with more than this many distinct
+    /// identifiers of one other kind (say, a phone on records carrying 9
+    /// different member cards) is quarantined: it stops linking anything,
+    /// and the profiles it glued are recomputed without it. Device ids are
+    /// not counted. 0 disables the guard. Default 8.
+    pub max_companions: u32,
+}
+
+impl Default for QuarantinePolicy {
+    fn default() -> Self {
+        QuarantinePolicy { max_companions: 8 }
+    }
+}
+
+/// The whole linking policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkPolicy {
+    pub identifiers: IdentifierPolicies,
+    pub quarantine: QuarantinePolicy,
+    /// A link through a mutable identifier (or a merge rule) between records
+    /// whose names both exist and are less similar than this (Jaro-Winkler
+    /// on case-folded names) is refused: a household's shared phone, a
+    /// recycled number. 0 disables the guard. Default 0.8.
+    pub min_name_similarity: f64,
+    /// Match rules beyond exact identifiers. Default: `name_birthday_postcode`
+    /// (v1, merge: equal full name, birthday and postal code) and
+    /// `similar_name_birthday_postcode` (v1, suggest: Jaro-Winkler >= 0.9
+    /// with equal birthday and postal code).
+    pub rules: Vec<MatchRule>,
+}
+
+impl Default for LinkPolicy {
+    fn default() -> Self {
+        LinkPolicy {
+            identifiers: IdentifierPolicies::default(),
+            quarantine: QuarantinePolicy::default(),
+            min_name_similarity: 0.8,
+            rules: vec![
+                MatchRule {
+                    name: "name_birthday_postcode".into(),
+                    version: 1,
+                    action: RuleAction::Merge,
+                    fields: vec![
+                        RuleField::FullName,
+                        RuleField::Birthday,
+                        RuleField::PostalCode,
+                    ],
+                    name_similarity: None,
+                },
+                MatchRule {
+                    name: "similar_name_birthday_postcode".into(),
+                    version: 1,
+                    action: RuleAction::Suggest,
+                    fields: vec![RuleField::Birthday, RuleField::PostalCode],
+                    name_similarity: Some(0.9),
+                },
+            ],
+        }
+    }
+}
+
+impl LinkPolicy {
+    /// Checks thresholds and rules; the message names the offending key.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.min_name_similarity) {
+            return Err(format!(
+                "resolver.linking.min_name_similarity must be between 0 and 1, not {}",
+                self.min_name_similarity
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            let at = format!("resolver.linking.rules[{i}] ({:?})", rule.name);
+            if rule.name.is_empty() || !names.insert(rule.name.as_str()) {
+                return Err(format!("{at}: rule names must be non-empty and unique"));
+            }
+            if rule.fields.is_empty() {
+                return Err(format!("{at}: fields must name at least one attribute"));
+            }
+            if let Some(t) = rule.name_similarity {
+                if !(t > 0.0 && t <= 1.0) {
+                    return Err(format!("{at}: name_similarity must be in (0, 1], not {t}"));
+                }
+                if rule.fields.contains(&RuleField::FullName) {
+                    return Err(format!(
+                        "{at}: with name_similarity, full_name is compared fuzzily and must not be in fields"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_mutable_kinds_have_windows() {
+        let p = LinkPolicy::default();
+        assert_eq!(p.validate(), Ok(()));
+        assert_eq!(
+            p.identifiers.get(IdentifierKind::Phone).window_ms(),
+            Some(730 * 86_400_000)
+        );
+        assert_eq!(
+            p.identifiers.get(IdentifierKind::MemberId).window_ms(),
+            None
+        );
+    }
+
+    #[test]
+    fn validate_names_the_bad_rule() {
+        let mut p = LinkPolicy::default();
+        p.rules[1].fields.push(RuleField::FullName);
+        let err = p.validate().expect_err("invalid");
+        assert!(err.contains("rules[1]"), "{err}");
+        p.rules[1].fields.clear();
+        assert!(p.validate().is_err());
+    }
+}

@@ -1,1 +1,694 @@
-//! Survivorship: which value of an attribute wins (owned by the portrait work).
+//! Survivorship: which of the values the sources state for an attribute
+//! becomes the golden value.
+//!
+//! [`AttributeVotes`] tallies, per attribute, every value each channel
+//! stated (how often, and its latest occurrence); it folds events and merges
+//! commutatively and associatively, so it can be stored next to a golden
+//! record and merged with it. [`AttributeVotes::settle`] then applies a
+//! [`Survivorship`] policy (plain data with documented defaults, read from
+//! configuration) to pick the winners.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{Address, CanonicalEvent, Channel, GoldenRecord, Provenance, Sourced};
+
+/// How the winning value of an attribute is chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SurvivorshipRule {
+    /// The value of the latest event wins (ties by event id).
+    #[default]
+    MostRecent,
+    /// The value from the highest-priority channel that stated one wins, the
+    /// most recent within that channel. Channels not listed rank below the
+    /// listed ones (and equal among themselves).
+    SourcePriority,
+    /// The value stated most often, across channels, wins; ties go to the
+    /// most recent.
+    MostFrequent,
+}
+
+/// The survivorship rule of one attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttributeRule {
+    pub rule: SurvivorshipRule,
+    /// For `source_priority`: channels, highest priority first (`POS`,
+    /// `WEB`, `SOCIAL`; lower case is accepted too).
+    #[serde(deserialize_with = "channels_any_case")]
+    pub priority: Vec<Channel>,
+    /// Empty strings, and addresses with no field set, never win. Default true.
+    pub ignore_empty: bool,
+}
+
+impl Default for AttributeRule {
+    fn default() -> Self {
+        AttributeRule::most_recent()
+    }
+}
+
+impl AttributeRule {
+    /// `most_recent`, ignoring empty values.
+    pub fn most_recent() -> Self {
+        AttributeRule {
+            rule: SurvivorshipRule::MostRecent,
+            priority: Vec::new(),
+            ignore_empty: true,
+        }
+    }
+
+    /// `source_priority` over `priority` (highest first), ignoring empty values.
+    pub fn source_priority(priority: Vec<Channel>) -> Self {
+        AttributeRule {
+            rule: SurvivorshipRule::SourcePriority,
+            priority,
+            ignore_empty: true,
+        }
+    }
+
+    /// `most_frequent`, ignoring empty values.
+    pub fn most_frequent() -> Self {
+        AttributeRule {
+            rule: SurvivorshipRule::MostFrequent,
+            priority: Vec::new(),
+            ignore_empty: true,
+        }
+    }
+
+    /// Rank of a channel under `source_priority`: its position in
+    /// `priority`, or below every listed channel.
+    fn rank(&self, channel: Channel) -> usize {
+        self.priority
+            .iter()
+            .position(|c| *c == channel)
+            .unwrap_or(self.priority.len())
+    }
+}
+
+/// The survivorship policy: one rule per golden attribute. Defaults: names,
+/// birthday and gender `most_recent`; address `source_priority` POS, WEB,
+/// SOCIAL (a till clerk's typed address beats a web form's, which beats a
+/// social profile's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Survivorship {
+    pub full_name: AttributeRule,
+    pub given_name: AttributeRule,
+    pub family_name: AttributeRule,
+    pub birthday: AttributeRule,
+    pub gender: AttributeRule,
+    pub address: AttributeRule,
+}
+
+impl Default for Survivorship {
+    fn default() -> Self {
+        Survivorship {
+            full_name: AttributeRule::most_recent(),
+            given_name: AttributeRule::most_recent(),
+            family_name: AttributeRule::most_recent(),
+            birthday: AttributeRule::most_recent(),
+            gender: AttributeRule::most_recent(),
+            address: AttributeRule::source_priority(vec![
+                Channel::Pos,
+                Channel::Web,
+                Channel::Social,
+            ]),
+        }
+    }
+}
+
+impl Survivorship {
+    /// Checks that no priority list names a channel twice; the message
+    /// names the offending attribute.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, rule) in self.rules() {
+            for (i, c) in rule.priority.iter().enumerate() {
+                if rule.priority[..i].contains(c) {
+                    return Err(format!(
+                        "survivorship.{name}.priority names {} twice",
+                        c.as_str()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Each attribute's name and rule, in declaration order.
+    pub fn rules(&self) -> [(&'static str, &AttributeRule); 6] {
+        [
+            ("full_name", &self.full_name),
+            ("given_name", &self.given_name),
+            ("family_name", &self.family_name),
+            ("birthday", &self.birthday),
+            ("gender", &self.gender),
+            ("address", &self.address),
+        ]
+    }
+}
+
+/// Reads channel names in either case (`POS` as serialized, `pos` as the
+/// CLI and the rest of the configuration spell them).
+fn channels_any_case<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Channel>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    names
+        .iter()
+        .map(|n| {
+            n.to_ascii_lowercase()
+                .parse()
+                .map_err(serde::de::Error::custom)
+        })
+        .collect()
+}
+
+/// One value a channel stated for an attribute: how often, and when last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate<T> {
+    pub channel: Channel,
+    pub value: T,
+    /// Events of `channel` that stated `value`.
+    pub count: i64,
+    /// The latest of them (by event time, then event id).
+    pub latest: Provenance,
+}
+
+/// The candidates of one attribute, sorted by (channel, value), each once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Votes<T> {
+    pub candidates: Vec<Candidate<T>>,
+}
+
+impl<T> Default for Votes<T> {
+    fn default() -> Self {
+        Votes {
+            candidates: Vec::new(),
+        }
+    }
+}
+
+/// Whether an address counts as empty for `ignore_empty`: no field set.
+fn blank_address(a: &Address) -> bool {
+    [
+        &a.line1,
+        &a.line2,
+        &a.city,
+        &a.region,
+        &a.postal_code,
+        &a.country,
+    ]
+    .iter()
+    .all(|f| f.is_none())
+}
+
+/// Orders provenances by recency: later event time, then larger event id.
+fn recency(a: &Provenance, b: &Provenance) -> Ordering {
+    (a.event_time_ms, &a.event_id).cmp(&(b.event_time_ms, &b.event_id))
+}
+
+impl<T: Ord + Clone> Votes<T> {
+    fn add(&mut self, add: Candidate<T>) {
+        let found = self
+            .candidates
+            .binary_search_by(|c| (c.channel, &c.value).cmp(&(add.channel, &add.value)));
+        match found {
+            Ok(i) => {
+                let c = &mut self.candidates[i];
+                c.count += add.count;
+                if recency(&add.latest, &c.latest) == Ordering::Greater {
+                    c.latest = add.latest;
+                }
+            }
+            Err(i) => self.candidates.insert(i, add),
+        }
+    }
+
+    fn absorb_value(&mut self, value: Option<&T>, event: &CanonicalEvent) {
+        if let Some(value) = value {
+            self.add(Candidate {
+                channel: event.channel,
+                value: value.clone(),
+                count: 1,
+                latest: Provenance::of(event),
+            });
+        }
+    }
+
+    fn absorb(&mut self, other: Votes<T>) {
+        for c in other.candidates {
+            self.add(c);
+        }
+    }
+
+    /// The winning value under `rule`, with the provenance of its latest
+    /// occurrence. Every comparison ends in a total order, so the winner
+    /// depends only on the tallies.
+    fn winner(&self, rule: &AttributeRule, is_blank: fn(&T) -> bool) -> Option<Sourced<T>> {
+        let eligible = self
+            .candidates
+            .iter()
+            .filter(|c| !(rule.ignore_empty && is_blank(&c.value)));
+        // Among candidates, "better" is greater; ties on recency (the same
+        // event stating two values cannot happen, but a reused event id
+        // could) fall to the value and channel.
+        let by_recency = |a: &&Candidate<T>, b: &&Candidate<T>| {
+            recency(&a.latest, &b.latest)
+                .then_with(|| b.value.cmp(&a.value))
+                .then_with(|| b.channel.cmp(&a.channel))
+        };
+        let best = match rule.rule {
+            SurvivorshipRule::MostRecent => eligible.max_by(by_recency),
+            SurvivorshipRule::SourcePriority => eligible.max_by(|a, b| {
+                rule.rank(b.channel)
+                    .cmp(&rule.rank(a.channel))
+                    .then_with(|| by_recency(a, b))
+            }),
+            SurvivorshipRule::MostFrequent => {
+                // Total count and latest occurrence per value, across channels.
+                let mut totals: Vec<(&T, i64, &Candidate<T>)> = Vec::new();
+                for c in eligible {
+                    match totals.iter_mut().find(|(v, _, _)| *v == &c.value) {
+                        Some((_, count, latest)) => {
+                            *count += c.count;
+                            if by_recency(&c, latest) == Ordering::Greater {
+                                *latest = c;
+                            }
+                        }
+                        None => totals.push((&c.value, c.count, c)),
+                    }
+                }
+                totals
+                    .into_iter()
+                    .max_by(|a, b| a.1.cmp(&b.1).then_with(|| by_recency(&a.2, &b.2)))
+                    .map(|(_, _, latest)| latest)
+            }
+        };
+        best.map(|c| Sourced {
+            value: c.value.clone(),
+            source: c.latest.clone(),
+        })
+    }
+}
+
+/// Every value each channel stated for each survivorship-governed
+/// attribute, with counts and latest provenance. Stored beside a golden
+/// record; folding events and merging vote sets are commutative and
+/// associative, so the tallies (and what [`settle`](Self::settle) picks)
+/// never depend on arrival order or on how profiles were merged. Each event
+/// must be absorbed once (the resolver de-duplicates events).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeVotes {
+    pub full_name: Votes<String>,
+    pub given_name: Votes<String>,
+    pub family_name: Votes<String>,
+    pub birthday: Votes<String>,
+    pub gender: Votes<String>,
+    pub address: Votes<Address>,
+}
+
+impl AttributeVotes {
+    /// The votes of one event.
+    pub fn from_event(event: &CanonicalEvent) -> Self {
+        let mut votes = AttributeVotes::default();
+        votes.absorb_event(event);
+        votes
+    }
+
+    /// Counts the values `event` states (empty ones too: whether they may
+    /// win is the policy's `ignore_empty`).
+    pub fn absorb_event(&mut self, event: &CanonicalEvent) {
+        let a = &event.attributes;
+        self.full_name.absorb_value(a.full_name.as_ref(), event);
+        self.given_name.absorb_value(a.given_name.as_ref(), event);
+        self.family_name.absorb_value(a.family_name.as_ref(), event);
+        self.birthday.absorb_value(a.birthday.as_ref(), event);
+        self.gender.absorb_value(a.gender.as_ref(), event);
+        self.address.absorb_value(a.address.as_ref(), event);
+    }
+
+    /// Adds another profile's votes (a merge).
+    pub fn absorb(&mut self, other: AttributeVotes) {
+        self.full_name.absorb(other.full_name);
+        self.given_name.absorb(other.given_name);
+        self.family_name.absorb(other.family_name);
+        self.birthday.absorb(other.birthday);
+        self.gender.absorb(other.gender);
+        self.address.absorb(other.address);
+    }
+
+    /// Sets full_name, given_name, family_name, birthday, gender and address
+    /// of `record` to the winners under `policy`, each with the provenance of
+    /// the winning value's latest occurrence; `None` where no value is
+    /// eligible.
+    pub fn settle(&self, policy: &Survivorship, record: &mut GoldenRecord) {
+        record.full_name = self
+            .full_name
+            .winner(&policy.full_name, |s: &String| s.is_empty());
+        record.given_name = self
+            .given_name
+            .winner(&policy.given_name, |s: &String| s.is_empty());
+        record.family_name = self
+            .family_name
+            .winner(&policy.family_name, |s: &String| s.is_empty());
+        record.birthday = self
+            .birthday
+            .winner(&policy.birthday, |s: &String| s.is_empty());
+        record.gender = self
+            .gender
+            .winner(&policy.gender, |s: &String| s.is_empty());
+        record.address = self.address.winner(&policy.address, blank_address);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Activity, Attributes, Identifier, IdentifierKind};
+
+    fn event(id: &str, channel: Channel, t: i64, name: Option<&str>) -> CanonicalEvent {
+        CanonicalEvent {
+            event_id: id.into(),
+            channel,
+            event_time_ms: t,
+            identifiers: vec![Identifier::new(IdentifierKind::MemberId, "m-1")],
+            attributes: Attributes {
+                full_name: name.map(Into::into),
+                ..Attributes::default()
+            },
+            activity: Activity::default(),
+            consents: vec![],
+            dropped: vec![],
+        }
+    }
+
+    fn with_address(mut e: CanonicalEvent, city: Option<&str>) -> CanonicalEvent {
+        e.attributes.address = Some(Address {
+            city: city.map(Into::into),
+            ..Address::default()
+        });
+        e
+    }
+
+    fn votes(events: &[CanonicalEvent]) -> AttributeVotes {
+        let mut v = AttributeVotes::default();
+        for e in events {
+            v.absorb_event(e);
+        }
+        v
+    }
+
+    fn record() -> GoldenRecord {
+        GoldenRecord::new("p".into(), &event("x", Channel::Pos, 0, None))
+    }
+
+    /// The full name `policy` picks from `events`, and its source event.
+    fn name(events: &[CanonicalEvent], rule: AttributeRule) -> Option<(String, String)> {
+        let policy = Survivorship {
+            full_name: rule,
+            ..Survivorship::default()
+        };
+        let mut r = record();
+        votes(events).settle(&policy, &mut r);
+        r.full_name.map(|s| (s.value, s.source.event_id))
+    }
+
+    fn pair(value: &str, event: &str) -> Option<(String, String)> {
+        Some((value.into(), event.into()))
+    }
+
+    #[test]
+    fn most_recent_takes_the_latest_event_ties_by_event_id() {
+        let events = [
+            event("pos:1", Channel::Pos, 10, Some("Ann")),
+            event("web:2", Channel::Web, 30, Some("Anna")),
+            event("soc:3", Channel::Social, 20, Some("Annie")),
+        ];
+        assert_eq!(
+            name(&events, AttributeRule::most_recent()),
+            pair("Anna", "web:2")
+        );
+        let tie = [
+            event("web:b", Channel::Web, 30, Some("B")),
+            event("web:a", Channel::Web, 30, Some("A")),
+        ];
+        assert_eq!(name(&tie, AttributeRule::most_recent()), pair("B", "web:b"));
+    }
+
+    #[test]
+    fn source_priority_takes_the_best_channel_then_the_latest_in_it() {
+        let events = [
+            event("pos:1", Channel::Pos, 10, Some("Pos Old")),
+            event("pos:2", Channel::Pos, 15, Some("Pos New")),
+            event("web:3", Channel::Web, 30, Some("Web")),
+            event("soc:4", Channel::Social, 40, Some("Social")),
+        ];
+        let rule = AttributeRule::source_priority;
+        assert_eq!(
+            name(&events, rule(vec![Channel::Pos, Channel::Web])),
+            pair("Pos New", "pos:2")
+        );
+        assert_eq!(
+            name(&events, rule(vec![Channel::Web, Channel::Pos])),
+            pair("Web", "web:3")
+        );
+        // Unlisted channels rank below listed ones, and among themselves by recency.
+        assert_eq!(
+            name(&events[..3], rule(vec![Channel::Social])),
+            pair("Web", "web:3")
+        );
+        assert_eq!(name(&events, rule(vec![])), pair("Social", "soc:4"));
+    }
+
+    #[test]
+    fn default_address_prefers_pos_over_a_newer_web_address() {
+        let events = [
+            with_address(event("web:1", Channel::Web, 50, None), Some("Web City")),
+            with_address(event("pos:1", Channel::Pos, 10, None), Some("Till City")),
+            with_address(
+                event("soc:1", Channel::Social, 90, None),
+                Some("Social City"),
+            ),
+        ];
+        let mut r = record();
+        votes(&events).settle(&Survivorship::default(), &mut r);
+        let address = r.address.expect("an address");
+        assert_eq!(address.value.city.as_deref(), Some("Till City"));
+        assert_eq!(address.source.event_id, "pos:1");
+        assert_eq!(r.full_name, None, "no event named the person");
+    }
+
+    #[test]
+    fn most_frequent_counts_across_channels_and_keeps_the_latest_occurrence() {
+        let events = [
+            event("pos:1", Channel::Pos, 10, Some("Ann")),
+            event("web:2", Channel::Web, 20, Some("Ann")),
+            event("soc:3", Channel::Social, 30, Some("Anna")),
+        ];
+        assert_eq!(
+            name(&events, AttributeRule::most_frequent()),
+            pair("Ann", "web:2")
+        );
+        // A tie goes to the most recent value.
+        assert_eq!(
+            name(&events[1..], AttributeRule::most_frequent()),
+            pair("Anna", "soc:3")
+        );
+    }
+
+    #[test]
+    fn empty_values_win_only_when_allowed() {
+        let events = [
+            event("pos:1", Channel::Pos, 10, Some("Ann")),
+            event("web:2", Channel::Web, 20, Some("")),
+            with_address(event("web:3", Channel::Web, 30, None), None),
+        ];
+        assert_eq!(
+            name(&events, AttributeRule::most_recent()),
+            pair("Ann", "pos:1")
+        );
+        let keep_empty = AttributeRule {
+            ignore_empty: false,
+            ..AttributeRule::most_recent()
+        };
+        assert_eq!(name(&events, keep_empty.clone()), pair("", "web:2"));
+        let mut r = record();
+        let v = votes(&events);
+        v.settle(&Survivorship::default(), &mut r);
+        assert_eq!(r.address, None, "an address with no field set never wins");
+        let policy = Survivorship {
+            address: keep_empty,
+            ..Survivorship::default()
+        };
+        v.settle(&policy, &mut r);
+        assert_eq!(
+            r.address.map(|a| a.source.event_id).as_deref(),
+            Some("web:3")
+        );
+    }
+
+    #[test]
+    fn a_late_older_event_changes_most_frequent_but_not_most_recent() {
+        let mut v = votes(&[
+            event("pos:1", Channel::Pos, 10, Some("Ann")),
+            event("web:2", Channel::Web, 20, Some("Anna")),
+        ]);
+        let settle = |v: &AttributeVotes, rule: AttributeRule| {
+            let mut r = record();
+            v.settle(
+                &Survivorship {
+                    full_name: rule,
+                    ..Survivorship::default()
+                },
+                &mut r,
+            );
+            r.full_name.map(|s| (s.value, s.source.event_id))
+        };
+        assert_eq!(
+            settle(&v, AttributeRule::most_frequent()),
+            pair("Anna", "web:2")
+        );
+        v.absorb_event(&event("soc:0", Channel::Social, 5, Some("Ann")));
+        assert_eq!(
+            settle(&v, AttributeRule::most_recent()),
+            pair("Anna", "web:2")
+        );
+        // "Ann" now has two votes; its latest occurrence is still pos:1.
+        assert_eq!(
+            settle(&v, AttributeRule::most_frequent()),
+            pair("Ann", "pos:1")
+        );
+    }
+
+    fn mixed_events() -> Vec<CanonicalEvent> {
+        vec![
+            with_address(event("pos:1", Channel::Pos, 10, Some("Ann")), Some("A")),
+            event("web:2", Channel::Web, 20, Some("Anna")),
+            with_address(event("soc:3", Channel::Social, 20, Some("Ann")), Some("B")),
+            with_address(event("web:4", Channel::Web, 5, Some("")), Some("B")),
+            event("pos:5", Channel::Pos, 31, Some("Anne")),
+            with_address(event("web:6", Channel::Web, 30, Some("Anna")), None),
+        ]
+    }
+
+    #[test]
+    fn votes_and_winners_do_not_depend_on_order_or_grouping() {
+        let events = mixed_events();
+        let expected = votes(&events);
+        let policies = [
+            Survivorship::default(),
+            Survivorship {
+                full_name: AttributeRule::most_frequent(),
+                address: AttributeRule {
+                    ignore_empty: false,
+                    ..AttributeRule::most_recent()
+                },
+                ..Survivorship::default()
+            },
+            Survivorship {
+                full_name: AttributeRule::source_priority(vec![Channel::Social]),
+                address: AttributeRule::most_frequent(),
+                ..Survivorship::default()
+            },
+        ];
+        let settled = |v: &AttributeVotes| {
+            policies
+                .iter()
+                .map(|p| {
+                    let mut r = record();
+                    v.settle(p, &mut r);
+                    (r.full_name, r.address)
+                })
+                .collect::<Vec<_>>()
+        };
+        let want = settled(&expected);
+        // Rotations and reversals of the event order, and every split into
+        // two partial vote sets merged with `absorb`, either way round.
+        for shift in 0..events.len() {
+            let mut order = events.clone();
+            order.rotate_left(shift);
+            for order in [order.clone(), order.into_iter().rev().collect()] {
+                assert_eq!(votes(&order), expected);
+                for mask in 0..(1u32 << order.len()) {
+                    let (left, right): (Vec<_>, Vec<_>) = order
+                        .iter()
+                        .enumerate()
+                        .partition(|(i, _)| mask & (1 << i) != 0);
+                    let part = |p: Vec<(usize, &CanonicalEvent)>| {
+                        votes(&p.into_iter().map(|(_, e)| e.clone()).collect::<Vec<_>>())
+                    };
+                    let (l, r) = (part(left), part(right));
+                    let mut a = l.clone();
+                    a.absorb(r.clone());
+                    let mut b = r;
+                    b.absorb(l);
+                    assert_eq!(a, expected);
+                    assert_eq!(b, expected);
+                    assert_eq!(settled(&a), want);
+                }
+            }
+        }
+        // Three-way grouping: (x + y) + z == x + (y + z).
+        let (x, y, z) = (
+            votes(&events[..2]),
+            votes(&events[2..4]),
+            votes(&events[4..]),
+        );
+        let mut left = x.clone();
+        left.absorb(y.clone());
+        left.absorb(z.clone());
+        let mut yz = y;
+        yz.absorb(z);
+        let mut right = x;
+        right.absorb(yz);
+        assert_eq!(left, right);
+    }
+
+    #[test]
+    fn winners_of_the_mixed_events() {
+        let v = votes(&mixed_events());
+        let mut r = record();
+        v.settle(&Survivorship::default(), &mut r);
+        let name = r.full_name.clone().expect("a name");
+        assert_eq!(
+            (name.value.as_str(), name.source.event_id.as_str()),
+            ("Anne", "pos:5")
+        );
+        let address = r.address.clone().expect("an address");
+        assert_eq!(address.value.city.as_deref(), Some("A"), "POS first");
+        let policy = Survivorship {
+            full_name: AttributeRule::most_frequent(),
+            ..Survivorship::default()
+        };
+        v.settle(&policy, &mut r);
+        // Ann and Anna have two votes each; Anna's latest (web:6 at 30) is newer.
+        assert_eq!(
+            r.full_name.map(|n| (n.value, n.source.event_id)),
+            pair("Anna", "web:6")
+        );
+    }
+
+    #[test]
+    fn priority_channels_read_in_either_case() {
+        use serde::de::value::{Error, SeqDeserializer};
+        let read = |names: Vec<&str>| {
+            channels_any_case(SeqDeserializer::<_, Error>::new(names.into_iter()))
+        };
+        assert_eq!(
+            read(vec!["pos", "WEB", "Social"]).expect("channels"),
+            vec![Channel::Pos, Channel::Web, Channel::Social]
+        );
+        assert!(read(vec!["fax"]).is_err());
+    }
+
+    #[test]
+    fn defaults_are_valid_and_duplicates_are_named() {
+        let mut p = Survivorship::default();
+        assert_eq!(p.validate(), Ok(()));
+        assert_eq!(p.address.rule, SurvivorshipRule::SourcePriority);
+        assert!(p.full_name.ignore_empty);
+        p.gender = AttributeRule::source_priority(vec![Channel::Web, Channel::Web]);
+        let err = p.validate().expect_err("duplicate");
+        assert!(err.contains("survivorship.gender"), "{err}");
+    }
+}

@@ -45,7 +45,11 @@ fn main() {
     let mut owners: HashMap<String, BTreeMap<u32, u32>> = HashMap::new();
     for (p, e) in &events {
         for id in &e.identifiers {
-            *owners.entry(id.link_key()).or_default().entry(*p).or_default() += 1;
+            *owners
+                .entry(id.link_key())
+                .or_default()
+                .entry(*p)
+                .or_default() += 1;
         }
     }
     let mut shared: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
@@ -94,9 +98,9 @@ fn main() {
         }
     }
     let mut per_person: HashMap<u32, HashMap<usize, u64>> = HashMap::new();
-    for i in 0..n {
+    for (i, (person, _)) in events.iter().enumerate() {
         let r = find(&mut parent, i);
-        *per_person.entry(events[i].0).or_default().entry(r).or_default() += 1;
+        *per_person.entry(*person).or_default().entry(r).or_default() += 1;
     }
     let (mut total, mut linked) = (0u64, 0u64);
     let mut split_people = 0;
@@ -127,20 +131,30 @@ fn main() {
                 .identifiers
                 .iter()
                 .map(|id| {
-                    let shared = if owners[&id.link_key()].len() > 1 { "*" } else { "" };
+                    let shared = if owners[&id.link_key()].len() > 1 {
+                        "*"
+                    } else {
+                        ""
+                    };
                     format!("{}{}", id.kind.as_str(), shared)
                 })
                 .collect();
             kinds.dedup();
-            let name = if e.attributes.full_name.is_some() { "+name" } else { "" };
+            let name = if e.attributes.full_name.is_some() {
+                "+name"
+            } else {
+                ""
+            };
             *lone
                 .entry(format!("{} [{}]{}", e.channel, kinds.join(","), name))
                 .or_default() += 1;
         }
     }
     let mut lone: Vec<_> = lone.into_iter().collect();
-    lone.sort_by(|a, b| b.1.cmp(&a.1));
-    println!("single-event pieces of split people, by channel [identifier kinds] (* = shared value):");
+    lone.sort_by_key(|x| std::cmp::Reverse(x.1));
+    println!(
+        "single-event pieces of split people, by channel [identifier kinds] (* = shared value):"
+    );
     for (k, c) in lone.iter().take(25) {
         println!("  {c:7} {k}");
     }
@@ -166,8 +180,11 @@ fn main() {
         }
     }
     let mut lost: Vec<_> = lost.into_iter().collect();
-    lost.sort_by(|a, b| b.1.cmp(&a.1));
-    println!("lost pairs (x2) by piece signature, of {} total pairs:", total);
+    lost.sort_by_key(|x| std::cmp::Reverse(x.1));
+    println!(
+        "lost pairs (x2) by piece signature, of {} total pairs:",
+        total
+    );
     for (k, c) in lost.iter().take(20) {
         println!("  {:10} {k}", c / 2);
     }

@@ -288,6 +288,15 @@ mod tests {
             absorbed_ids: vec!["kp-2".into()],
             superseded_by: None,
             record: Some(record),
+            changed_fields: vec!["identifiers".into()],
+            evidence: Some(kindred_model::MergeEvidence {
+                rule: "exact_identifier".into(),
+                rule_version: 1,
+                kinds: vec!["phone".into()],
+            }),
+            split_into: vec![],
+            moved_event_ids: vec![],
+            rfm: None,
         };
         let bytes = codec
             .encode(SchemaKind::ProfileChange, &change)

@@ -34,12 +34,12 @@ pub fn evaluate_store(
     truth: &std::collections::BTreeMap<String, String>,
     worst: usize,
 ) -> Result<kindred_eval::Report, PipelineError> {
-    let mut assignments = Vec::with_capacity(truth.len());
-    for (event_id, person) in truth {
-        if let Some(profile) = store.profile_of_event(event_id)? {
-            assignments.push((profile, person.clone()));
-        }
-    }
+    let assignments = store
+        .assignments()?
+        .into_iter()
+        .filter_map(|(event_id, profile)| {
+            truth.get(&event_id).map(|person| (profile, person.clone()))
+        });
     Ok(kindred_eval::evaluate(assignments, worst))
 }
 

@@ -1,9 +1,17 @@
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use kindred_model::{CanonicalEvent, ChangeType, GoldenRecord, ProfileChange};
+use kindred_model::{
+    changed_fields, AttributeVotes, CanonicalEvent, ChangeType, GoldenRecord, LinkPolicy,
+    MergeEvidence, ProfileChange, Survivorship,
+};
 use rocksdb::WriteBatch;
 
-use crate::store::{cf, decode, encode, utf8, NEXT_PROFILE_SEQ};
+use crate::cluster::{cluster, Clustering, Link, Node};
+use crate::keys::{EventKeys, KeyClass};
+use crate::store::{
+    cf, decode, encode, utf8, Holder, IndexEntry, LineageRecord, StoredProfile, NEXT_LINEAGE_SEQ,
+    NEXT_PROFILE_SEQ, WATERMARK,
+};
 use crate::{SourceOffset, Store, StoreError};
 
 /// What one batch did.
@@ -16,20 +24,49 @@ pub struct BatchOutcome {
     pub created: u64,
     /// Profiles absorbed into survivors.
     pub absorbed: u64,
+    /// Profiles split off others (by a quarantine or a late event).
+    pub splits: u64,
+    /// Identifiers quarantined as over-shared by this batch.
+    pub quarantined: u64,
+    /// Pairs of profiles a guard or a suggest rule flagged for review.
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// Two profiles that may be one person, for review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub profile_a: String,
+    pub profile_b: String,
+    pub evidence: MergeEvidence,
 }
 
 /// The identity resolver: owns the store and applies batches of events.
 pub struct Resolver {
     store: Store,
+    policy: LinkPolicy,
+    survivorship: Survivorship,
 }
 
 impl Resolver {
+    /// A resolver with the default linking and survivorship policies.
     pub fn new(store: Store) -> Self {
-        Resolver { store }
+        Self::with_policy(store, LinkPolicy::default(), Survivorship::default())
+    }
+
+    pub fn with_policy(store: Store, policy: LinkPolicy, survivorship: Survivorship) -> Self {
+        Resolver {
+            store,
+            policy,
+            survivorship,
+        }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn policy(&self) -> &LinkPolicy {
+        &self.policy
     }
 
     /// Applies `events` in order and commits the resulting state together with
@@ -40,7 +77,7 @@ impl Resolver {
         events: &[CanonicalEvent],
         offsets: &[SourceOffset],
     ) -> Result<BatchOutcome, StoreError> {
-        let mut view = BatchView::new(&self.store)?;
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
         view.prefetch(events)?;
         let mut outcome = BatchOutcome::default();
         for event in events {
@@ -58,17 +95,25 @@ impl Resolver {
 /// Reads through to the store, writes into an overlay that becomes one WriteBatch.
 ///
 /// Before a batch is applied, [`BatchView::prefetch`] reads everything the
-/// batch's events can touch with a few batched MultiGets (their event ids,
-/// their identifiers, the profiles those point at); the per-event work then
-/// runs against memory.
+/// batch's events are likely to touch with a few batched MultiGets (their
+/// event ids, their link keys, the profiles those point at); the per-event
+/// work then mostly runs against memory.
 struct BatchView<'a> {
     store: &'a Store,
-    identifiers: HashMap<String, String>,
-    profiles: HashMap<String, Option<GoldenRecord>>,
-    events: HashMap<String, String>,
+    policy: &'a LinkPolicy,
+    survivorship: &'a Survivorship,
+    /// Link keys of the batch's events, derived once by `prefetch`.
+    keys: HashMap<String, EventKeys>,
+    /// Overlay: what this batch wrote.
+    entries: HashMap<String, IndexEntry>,
+    profiles: HashMap<String, Option<StoredProfile>>,
+    contributions: HashMap<String, CanonicalEvent>,
     redirects: HashMap<String, String>,
+    lineage: Vec<LineageRecord>,
     next_seq: u64,
-    next_seq_dirty: bool,
+    next_lineage: u64,
+    watermark_ms: i64,
+    counters_dirty: bool,
     /// Read-ahead of the store: what it held before this batch.
     stored: Prefetched,
 }
@@ -79,74 +124,95 @@ struct Prefetched {
     /// Event ids looked up, and those the store already had.
     events_checked: HashSet<String>,
     events_known: HashSet<String>,
-    /// Identifier link key -> stored owner (None: looked up, not stored).
-    identifiers: HashMap<String, Option<String>>,
+    entries: HashMap<String, Option<IndexEntry>>,
     /// Profile id -> stored redirect (None: looked up, not absorbed).
     redirects: HashMap<String, Option<String>>,
-    profiles: HashMap<String, GoldenRecord>,
+    profiles: HashMap<String, StoredProfile>,
+}
+
+fn read_counter(store: &Store, key: &[u8], default: u64) -> Result<u64, StoreError> {
+    match store.get_raw(cf::META, key)? {
+        Some(bytes) => {
+            let arr: [u8; 8] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt {
+                    what: cf::META,
+                    key: String::from_utf8_lossy(key).into_owned(),
+                    message: format!("expected 8 bytes, found {}", bytes.len()),
+                })?;
+            Ok(u64::from_be_bytes(arr))
+        }
+        None => Ok(default),
+    }
 }
 
 impl<'a> BatchView<'a> {
-    fn new(store: &'a Store) -> Result<Self, StoreError> {
-        let next_seq = match store.get_raw(cf::META, NEXT_PROFILE_SEQ)? {
-            Some(bytes) => {
-                let arr: [u8; 8] =
-                    bytes
-                        .as_slice()
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt {
-                            what: cf::META,
-                            key: "next_profile_seq".into(),
-                            message: format!("expected 8 bytes, found {}", bytes.len()),
-                        })?;
-                u64::from_be_bytes(arr)
-            }
-            None => 1,
-        };
+    fn new(
+        store: &'a Store,
+        policy: &'a LinkPolicy,
+        survivorship: &'a Survivorship,
+    ) -> Result<Self, StoreError> {
         Ok(BatchView {
             store,
-            identifiers: HashMap::new(),
+            policy,
+            survivorship,
+            keys: HashMap::new(),
+            entries: HashMap::new(),
             profiles: HashMap::new(),
-            events: HashMap::new(),
+            contributions: HashMap::new(),
             redirects: HashMap::new(),
-            next_seq,
-            next_seq_dirty: false,
+            lineage: Vec::new(),
+            next_seq: read_counter(store, NEXT_PROFILE_SEQ, 1)?,
+            next_lineage: read_counter(store, NEXT_LINEAGE_SEQ, 1)?,
+            watermark_ms: read_counter(store, WATERMARK, 0)? as i64,
+            counters_dirty: false,
             stored: Prefetched::default(),
         })
     }
 
-    /// Reads ahead what `events` can touch: three or four batched MultiGets
-    /// instead of several point lookups per event.
+    /// Reads ahead what `events` can touch: a few batched MultiGets instead
+    /// of several point lookups per event.
     fn prefetch(&mut self, events: &[CanonicalEvent]) -> Result<(), StoreError> {
         let event_ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
-        let found = self.store.multi_get(cf::EVENTS, &as_bytes(&event_ids))?;
+        let found = self
+            .store
+            .multi_get(cf::CONTRIBUTIONS, &as_bytes(&event_ids))?;
         for (id, value) in event_ids.iter().zip(found) {
             self.stored.events_checked.insert(id.to_string());
             if value.is_some() {
                 self.stored.events_known.insert(id.to_string());
             }
         }
-        let keys: Vec<String> = events
-            .iter()
-            .flat_map(|e| e.identifiers.iter().map(|i| i.link_key()))
+        for e in events {
+            self.keys
+                .entry(e.event_id.clone())
+                .or_insert_with(|| EventKeys::of(e, self.policy));
+        }
+        let keys: Vec<String> = self
+            .keys
+            .values()
+            .flat_map(|k| k.links.iter().map(|l| l.key.clone()))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let owners = self
+        let values = self
             .store
             .multi_get(cf::IDENTIFIERS, &as_bytes(&key_refs))?;
         let mut profile_ids = BTreeSet::new();
-        for (key, owner) in keys.iter().zip(owners) {
-            let owner = owner.map(|o| utf8(cf::IDENTIFIERS, key, o)).transpose()?;
-            if let Some(o) = &owner {
-                profile_ids.insert(o.clone());
+        for (key, value) in keys.iter().zip(values) {
+            let entry: Option<IndexEntry> = value
+                .map(|v| decode(cf::IDENTIFIERS, key, &v))
+                .transpose()?;
+            if let Some(e) = &entry {
+                profile_ids.extend(e.holders.iter().map(|h| h.profile_id.clone()));
             }
-            self.stored.identifiers.insert(key.clone(), owner);
+            self.stored.entries.insert(key.clone(), entry);
         }
-        // Owners may have been absorbed since: read their redirects, then the
-        // profiles the chains end at.
-        let mut frontier: Vec<String> = profile_ids.iter().cloned().collect();
+        // Holders may have been absorbed since: read their redirects, then
+        // the profiles the chains end at.
+        let mut frontier: Vec<String> = profile_ids.into_iter().collect();
         let mut live = BTreeSet::new();
         for _ in 0..64 {
             if frontier.is_empty() {
@@ -184,7 +250,8 @@ impl<'a> BatchView<'a> {
     }
 
     fn seen_event(&self, event_id: &str) -> Result<bool, StoreError> {
-        if self.events.contains_key(event_id) || self.stored.events_known.contains(event_id) {
+        if self.contributions.contains_key(event_id) || self.stored.events_known.contains(event_id)
+        {
             return Ok(true);
         }
         if self.stored.events_checked.contains(event_id) {
@@ -192,24 +259,19 @@ impl<'a> BatchView<'a> {
         }
         Ok(self
             .store
-            .get_raw(cf::EVENTS, event_id.as_bytes())?
+            .get_raw(cf::CONTRIBUTIONS, event_id.as_bytes())?
             .is_some())
     }
 
-    /// The profile an identifier leads to now, following redirects.
-    fn owner_of(&self, identifier_key: &str) -> Result<Option<String>, StoreError> {
-        self.direct_owner(identifier_key)?
-            .map(|id| self.follow_redirects(&id))
-            .transpose()
-    }
-
-    /// The profile id an identifier's index entry holds (maybe absorbed since).
-    fn direct_owner(&self, identifier_key: &str) -> Result<Option<String>, StoreError> {
-        Ok(match self.identifiers.get(identifier_key) {
-            Some(id) => Some(id.clone()),
-            None => match self.stored.identifiers.get(identifier_key) {
-                Some(owner) => owner.clone(),
-                None => self.store.get_string(cf::IDENTIFIERS, identifier_key)?,
+    fn entry(&self, key: &str) -> Result<IndexEntry, StoreError> {
+        Ok(match self.entries.get(key) {
+            Some(e) => e.clone(),
+            None => match self.stored.entries.get(key) {
+                Some(e) => e.clone().unwrap_or_default(),
+                None => self
+                    .store
+                    .get_value(cf::IDENTIFIERS, key)?
+                    .unwrap_or_default(),
             },
         })
     }
@@ -232,9 +294,19 @@ impl<'a> BatchView<'a> {
         Err(StoreError::RedirectCycle(profile_id.to_string()))
     }
 
-    fn take_profile(&mut self, profile_id: &str) -> Result<GoldenRecord, StoreError> {
-        let loaded = match self.profiles.get(profile_id) {
-            Some(p) => p.clone(),
+    /// The live profiles holding a key.
+    fn holders(&self, entry: &IndexEntry) -> Result<BTreeSet<String>, StoreError> {
+        entry
+            .holders
+            .iter()
+            .map(|h| self.follow_redirects(&h.profile_id))
+            .collect()
+    }
+
+    /// Takes a profile out of the view (the caller puts it back or deletes it).
+    fn take_profile(&mut self, profile_id: &str) -> Result<StoredProfile, StoreError> {
+        let loaded = match self.profiles.remove(profile_id) {
+            Some(p) => p,
             None => match self.stored.profiles.remove(profile_id) {
                 Some(p) => Some(p),
                 None => self.store.get_value(cf::PROFILES, profile_id)?,
@@ -247,10 +319,49 @@ impl<'a> BatchView<'a> {
         })
     }
 
+    fn contribution(&self, event_id: &str) -> Result<CanonicalEvent, StoreError> {
+        match self.contributions.get(event_id) {
+            Some(e) => Ok(e.clone()),
+            None => self
+                .store
+                .get_value(cf::CONTRIBUTIONS, event_id)?
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: cf::PROFILES,
+                    key: event_id.to_string(),
+                    message: "a profile lists a member event that has no contribution".into(),
+                }),
+        }
+    }
+
+    /// The contributions of many events: the batch's own, then one MultiGet.
+    fn contributions_of(&self, event_ids: &[String]) -> Result<Vec<CanonicalEvent>, StoreError> {
+        let missing: Vec<&str> = event_ids
+            .iter()
+            .filter(|id| !self.contributions.contains_key(id.as_str()))
+            .map(String::as_str)
+            .collect();
+        let mut loaded: HashMap<&str, CanonicalEvent> = HashMap::new();
+        for (id, value) in missing.iter().zip(
+            self.store
+                .multi_get(cf::CONTRIBUTIONS, &as_bytes(&missing))?,
+        ) {
+            if let Some(bytes) = value {
+                loaded.insert(id, decode(cf::CONTRIBUTIONS, id, &bytes)?);
+            }
+        }
+        event_ids
+            .iter()
+            .map(|id| match loaded.remove(id.as_str()) {
+                Some(e) => Ok(e),
+                None => self.contribution(id),
+            })
+            .collect()
+    }
+
     fn new_profile_id(&mut self) -> String {
         let id = format!("kp-{:012}", self.next_seq);
         self.next_seq += 1;
-        self.next_seq_dirty = true;
+        self.counters_dirty = true;
         id
     }
 
@@ -263,136 +374,663 @@ impl<'a> BatchView<'a> {
             outcome.duplicates += 1;
             return Ok(());
         }
-        // Every distinct profile this event's identifiers already belong to.
-        // Profile ids sort by creation, so the first is the oldest: the survivor.
-        let mut owners = BTreeSet::new();
-        // Identifiers not yet pointing at their (future) profile, to index.
-        let mut unindexed = Vec::new();
-        for id in &event.identifiers {
-            let key = id.link_key();
-            match self.owner_of(&key)? {
-                Some(owner) => {
-                    owners.insert(owner);
-                    unindexed.push((key, true));
-                }
-                None => unindexed.push((key, false)),
-            }
+        if event.event_time_ms > self.watermark_ms {
+            self.watermark_ms = event.event_time_ms;
+            self.counters_dirty = true;
         }
-        let mut owners = owners.into_iter();
-        let (mut record, change_type) = match owners.next() {
-            None => {
-                outcome.created += 1;
-                let id = self.new_profile_id();
-                (GoldenRecord::new(id, event), ChangeType::Created)
-            }
-            Some(survivor) => {
-                let mut record = self.take_profile(&survivor)?;
-                record.absorb_event(event);
-                (record, ChangeType::Updated)
-            }
+        let keys = match self.keys.remove(&event.event_id) {
+            Some(k) => k,
+            None => EventKeys::of(event, self.policy),
         };
-        let mut absorbed_ids = Vec::new();
-        for absorbed_id in owners {
-            let absorbed = self.take_profile(&absorbed_id)?;
-            for id in &absorbed.identifiers {
-                self.identifiers
-                    .insert(id.link_key(), record.profile_id.clone());
+        self.contributions
+            .insert(event.event_id.clone(), event.clone());
+
+        // The quarantine guard counts each identifier's companions.
+        let max = self.policy.quarantine.max_companions as usize;
+        let mut newly_quarantined = Vec::new();
+        let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::new();
+        for link in &keys.links {
+            let mut entry = self.entry(&link.key)?;
+            if let (KeyClass::Strong(kind) | KeyClass::Weak(kind), false, true) =
+                (link.class, entry.quarantined, max > 0)
+            {
+                let mut changed = false;
+                for &(k, hash) in &keys.companions {
+                    if k == kind || entry.companions.contains(&(k, hash)) {
+                        continue;
+                    }
+                    let of_kind = entry.companions.iter().filter(|c| c.0 == k).count();
+                    if of_kind <= max {
+                        entry.companions.push((k, hash));
+                        changed = true;
+                    }
+                    if of_kind + 1 > max {
+                        entry.quarantined = true;
+                    }
+                }
+                if entry.quarantined {
+                    newly_quarantined.push(link.key.clone());
+                } else if changed {
+                    entry.companions.sort_unstable();
+                    self.entries.insert(link.key.clone(), entry.clone());
+                }
             }
-            outcome.changes.push(ProfileChange {
-                profile_id: absorbed_id.clone(),
-                change_type: ChangeType::Superseded,
-                version: absorbed.version + 1,
-                cause_event_id: event.event_id.clone(),
-                absorbed_ids: Vec::new(),
-                superseded_by: Some(record.profile_id.clone()),
-                record: None,
-            });
-            record.absorb_profile(absorbed);
-            self.redirects
-                .insert(absorbed_id.clone(), record.profile_id.clone());
-            self.profiles.insert(absorbed_id.clone(), None);
-            absorbed_ids.push(absorbed_id);
+            entries.push((link.key.clone(), link.class, entry));
         }
-        outcome.absorbed += absorbed_ids.len() as u64;
-        // Index the event's identifiers; one that already leads to this
-        // profile (directly, or re-pointed by the merge above) is not rewritten.
-        for (key, owned) in unindexed {
-            if owned && self.direct_owner(&key)?.as_deref() == Some(record.profile_id.as_str()) {
+
+        let mut holders = BTreeSet::new();
+        for (key, _, entry) in &entries {
+            if newly_quarantined.contains(key) {
                 continue;
             }
-            self.identifiers.insert(key, record.profile_id.clone());
+            if !entry.quarantined {
+                holders.extend(self.holders(entry)?);
+            }
         }
-        self.events
-            .insert(event.event_id.clone(), record.profile_id.clone());
-        record.version += 1;
-        let change_type = if absorbed_ids.is_empty() {
-            change_type
+        if !newly_quarantined.is_empty() {
+            outcome.quarantined += newly_quarantined.len() as u64;
+            let mut affected = holders;
+            for (key, _, entry) in &entries {
+                if newly_quarantined.contains(key) {
+                    affected.extend(self.holders(entry)?);
+                    self.entries.insert(
+                        key.clone(),
+                        IndexEntry {
+                            holders: Vec::new(),
+                            companions: entry.companions.clone(),
+                            quarantined: true,
+                        },
+                    );
+                }
+            }
+            return self.recompute(event, affected, outcome);
+        }
+        let mut it = holders.iter();
+        match (it.next(), it.next()) {
+            (None, _) => self.create(event, &entries, outcome),
+            (Some(only), None) => {
+                let only = only.clone();
+                let profile = self.take_profile(&only)?;
+                if self.joins_without_recompute(event, &keys, &entries, &profile)? {
+                    self.absorb(event, &entries, profile, outcome)
+                } else {
+                    self.profiles.insert(only.clone(), Some(profile));
+                    self.recompute(event, BTreeSet::from([only]), outcome)
+                }
+            }
+            _ => self.recompute(event, holders, outcome),
+        }
+    }
+
+    /// Whether `event` joins `profile` exactly as a recomputation would make
+    /// it: the profile is uncontested and the event either shares an
+    /// immutable identifier with it (adding no new member card), or shares
+    /// only mutable identifiers, within their windows, and brings no name or
+    /// card a guard could object to. Anything else is recomputed.
+    fn joins_without_recompute(
+        &self,
+        event: &CanonicalEvent,
+        keys: &EventKeys,
+        entries: &[(String, KeyClass, IndexEntry)],
+        profile: &StoredProfile,
+    ) -> Result<bool, StoreError> {
+        if profile.contested {
+            return Ok(false);
+        }
+        let id = &profile.record.profile_id;
+        let new_card = event.identifiers.iter().any(|i| {
+            i.kind == kindred_model::IdentifierKind::MemberId
+                && profile.record.identifiers.binary_search(i).is_err()
+        });
+        let mut strong = false;
+        let mut weak_ok = true;
+        for (_, class, entry) in entries {
+            let Some(holder) = entry.holders.iter().find(|h| &h.profile_id == id) else {
+                // Held by an absorbed id or by no one: a recomputation sorts it out.
+                if !entry.holders.is_empty() {
+                    return Ok(false);
+                }
+                continue;
+            };
+            match class {
+                KeyClass::Strong(_) => strong = true,
+                KeyClass::Weak(kind) => {
+                    let t = event.event_time_ms;
+                    let within = match self.policy.identifiers.get(*kind).window_ms() {
+                        None => true,
+                        Some(w) => {
+                            (t - holder.first_ms).abs() <= w || (t - holder.last_ms).abs() <= w
+                        }
+                    };
+                    weak_ok &= within;
+                }
+                KeyClass::Rule(_) => weak_ok = false,
+            }
+        }
+        Ok(if strong {
+            !new_card
         } else {
-            ChangeType::Merged
-        };
-        outcome.changes.push(ProfileChange {
-            profile_id: record.profile_id.clone(),
+            weak_ok && keys.name.is_none() && keys.members.is_empty()
+        })
+    }
+
+    /// A new profile from an event that links to none.
+    fn create(
+        &mut self,
+        event: &CanonicalEvent,
+        entries: &[(String, KeyClass, IndexEntry)],
+        outcome: &mut BatchOutcome,
+    ) -> Result<(), StoreError> {
+        outcome.created += 1;
+        let id = self.new_profile_id();
+        let mut record = GoldenRecord::new(id.clone(), event);
+        let mut votes = AttributeVotes::default();
+        votes.absorb_event(event);
+        votes.settle(self.survivorship, &mut record);
+        record.version = 1;
+        for (key, _, entry) in entries {
+            if entry.quarantined {
+                continue;
+            }
+            let mut entry = entry.clone();
+            add_holder(&mut entry, &id, event.event_time_ms);
+            self.entries.insert(key.clone(), entry);
+        }
+        outcome.changes.push(self.change(
+            ChangeType::Created,
+            None,
+            &record,
+            &event.event_id,
+            Vec::new(),
+            None,
+        ));
+        self.profiles.insert(
+            id,
+            Some(StoredProfile {
+                record,
+                votes,
+                members: vec![event.event_id.clone()],
+                contested: false,
+            }),
+        );
+        Ok(())
+    }
+
+    /// The incremental path: `event` joins `profile`.
+    fn absorb(
+        &mut self,
+        event: &CanonicalEvent,
+        entries: &[(String, KeyClass, IndexEntry)],
+        mut profile: StoredProfile,
+        outcome: &mut BatchOutcome,
+    ) -> Result<(), StoreError> {
+        let before = profile.record.clone();
+        let id = before.profile_id.clone();
+        profile.record.absorb_event(event);
+        profile.votes.absorb_event(event);
+        profile.votes.settle(self.survivorship, &mut profile.record);
+        profile.members.push(event.event_id.clone());
+        profile.record.version += 1;
+        for (key, _, entry) in entries {
+            if entry.quarantined {
+                continue;
+            }
+            let mut updated = entry.clone();
+            add_holder(&mut updated, &id, event.event_time_ms);
+            if &updated != entry {
+                self.entries.insert(key.clone(), updated);
+            }
+        }
+        outcome.changes.push(self.change(
+            ChangeType::Updated,
+            Some(&before),
+            &profile.record,
+            &event.event_id,
+            Vec::new(),
+            None,
+        ));
+        self.profiles.insert(id, Some(profile));
+        Ok(())
+    }
+
+    fn change(
+        &self,
+        change_type: ChangeType,
+        before: Option<&GoldenRecord>,
+        after: &GoldenRecord,
+        cause: &str,
+        absorbed_ids: Vec<String>,
+        evidence: Option<MergeEvidence>,
+    ) -> ProfileChange {
+        ProfileChange {
+            profile_id: after.profile_id.clone(),
             change_type,
-            version: record.version,
-            cause_event_id: event.event_id.clone(),
+            version: after.version,
+            cause_event_id: cause.to_string(),
             absorbed_ids,
             superseded_by: None,
-            record: Some(record.clone()),
+            record: Some(after.clone()),
+            changed_fields: changed_fields(before, after),
+            evidence,
+            split_into: Vec::new(),
+            moved_event_ids: Vec::new(),
+            rfm: Some(after.rfm(self.watermark_ms)),
+        }
+    }
+
+    /// The general path: re-partitions the events of `affected` profiles (and
+    /// of every profile contesting a key with them) together with `event`,
+    /// with the deterministic [`cluster`] core, then writes the outcome.
+    fn recompute(
+        &mut self,
+        event: &CanonicalEvent,
+        affected: BTreeSet<String>,
+        outcome: &mut BatchOutcome,
+    ) -> Result<(), StoreError> {
+        // Gather the affected profiles and their contested neighbours.
+        let mut prior: BTreeMap<String, StoredProfile> = BTreeMap::new();
+        let mut queue: Vec<String> = affected.into_iter().collect();
+        let mut events: Vec<CanonicalEvent> = Vec::new();
+        let mut origins: Vec<u32> = Vec::new();
+        let mut member_of: Vec<String> = Vec::new();
+        while let Some(id) = queue.pop() {
+            if prior.contains_key(&id) {
+                continue;
+            }
+            let profile = self.take_profile(&id)?;
+            let members = self.contributions_of(&profile.members)?;
+            if profile.contested {
+                for e in &members {
+                    for link in EventKeys::of(e, self.policy).links {
+                        let entry = self.entry(&link.key)?;
+                        if !entry.quarantined {
+                            for h in self.holders(&entry)? {
+                                if !prior.contains_key(&h) && h != id {
+                                    queue.push(h);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for e in members {
+                member_of.push(id.clone());
+                events.push(e);
+            }
+            prior.insert(id, profile);
+        }
+        let prior_ids: Vec<String> = prior.keys().cloned().collect();
+        for owner in &member_of {
+            origins.push(prior_ids.binary_search(owner).unwrap_or(0) as u32);
+        }
+        events.push(event.clone());
+        origins.push(u32::MAX);
+
+        let keys: Vec<EventKeys> = events
+            .iter()
+            .map(|e| EventKeys::of(e, self.policy))
+            .collect();
+        let mut entries: BTreeMap<String, IndexEntry> = BTreeMap::new();
+        for k in keys.iter().flat_map(|k| k.links.iter()) {
+            if !entries.contains_key(&k.key) {
+                entries.insert(k.key.clone(), self.entry(&k.key)?);
+            }
+        }
+        let nodes: Vec<Node> = events
+            .iter()
+            .zip(&keys)
+            .zip(&origins)
+            .map(|((event, keys), &origin)| Node {
+                event,
+                keys,
+                origin,
+            })
+            .collect();
+        let clustering = cluster(&nodes, self.policy, &|key| {
+            entries.get(key).is_some_and(|e| e.quarantined)
         });
-        self.profiles
-            .insert(record.profile_id.clone(), Some(record));
+        self.write_clusters(
+            event, &events, &keys, &origins, prior, entries, clustering, outcome,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_clusters(
+        &mut self,
+        cause: &CanonicalEvent,
+        events: &[CanonicalEvent],
+        keys: &[EventKeys],
+        origins: &[u32],
+        mut prior: BTreeMap<String, StoredProfile>,
+        mut entries: BTreeMap<String, IndexEntry>,
+        clustering: Clustering,
+        outcome: &mut BatchOutcome,
+    ) -> Result<(), StoreError> {
+        let prior_ids: Vec<String> = prior.keys().cloned().collect();
+        let origin_id = |o: u32| prior_ids.get(o as usize);
+        // Each cluster takes the oldest prior id among its events not yet
+        // taken by an earlier cluster; otherwise a new id.
+        let mut taken: BTreeSet<String> = BTreeSet::new();
+        let mut ids: Vec<String> = Vec::with_capacity(clustering.clusters.len());
+        for members in &clustering.clusters {
+            let candidates: BTreeSet<&String> = members
+                .iter()
+                .filter_map(|&n| origin_id(origins[n]))
+                .collect();
+            let id = match candidates.into_iter().find(|id| !taken.contains(*id)) {
+                Some(id) => id.clone(),
+                None => self.new_profile_id(),
+            };
+            taken.insert(id.clone());
+            ids.push(id);
+        }
+        let cluster_of: HashMap<usize, usize> = clustering
+            .clusters
+            .iter()
+            .enumerate()
+            .flat_map(|(c, ns)| ns.iter().map(move |&n| (n, c)))
+            .collect();
+        // Prior profiles whose id no cluster kept are absorbed into the
+        // cluster holding most of their events.
+        let mut absorbed_into: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let mut split_off: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (o, id) in prior_ids.iter().enumerate() {
+            let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+            for (n, &origin) in origins.iter().enumerate() {
+                if origin == o as u32 {
+                    *counts.entry(cluster_of[&n]).or_default() += 1;
+                }
+            }
+            let home = counts
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(c, _)| *c);
+            if !taken.contains(id) {
+                if let Some(home) = home {
+                    absorbed_into.entry(home).or_default().push(id.clone());
+                }
+            } else {
+                let keeper = ids.iter().position(|x| x == id);
+                let others: Vec<String> = counts
+                    .keys()
+                    .filter(|c| Some(**c) != keeper)
+                    .map(|c| ids[*c].clone())
+                    .collect();
+                if !others.is_empty() {
+                    split_off.insert(id.clone(), others);
+                }
+            }
+        }
+        // Key holders after the recomputation.
+        let mut holders: BTreeMap<&str, BTreeMap<usize, (i64, i64)>> = BTreeMap::new();
+        for (n, k) in keys.iter().enumerate() {
+            let t = events[n].event_time_ms;
+            for link in &k.links {
+                let span = holders
+                    .entry(link.key.as_str())
+                    .or_default()
+                    .entry(cluster_of[&n])
+                    .or_insert((t, t));
+                span.0 = span.0.min(t);
+                span.1 = span.1.max(t);
+            }
+        }
+        let mut contested = vec![false; ids.len()];
+        for (key, by_cluster) in &holders {
+            let entry = entries.entry(key.to_string()).or_default();
+            if entry.quarantined {
+                entry.holders.clear();
+                continue;
+            }
+            if by_cluster.len() > 1 {
+                for c in by_cluster.keys() {
+                    contested[*c] = true;
+                }
+            }
+            let mut hs: Vec<Holder> = by_cluster
+                .iter()
+                .map(|(c, (first, last))| Holder {
+                    profile_id: ids[*c].clone(),
+                    first_ms: *first,
+                    last_ms: *last,
+                })
+                .collect();
+            hs.sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
+            entry.holders = hs;
+        }
+        for (key, entry) in entries {
+            if self.entry(&key)? != entry {
+                self.entries.insert(key, entry);
+            }
+        }
+
+        // Absorbed ids redirect and announce where they went.
+        for (home, absorbed) in &absorbed_into {
+            for id in absorbed {
+                let Some(old) = prior.get(id) else { continue };
+                outcome.changes.push(ProfileChange {
+                    profile_id: id.clone(),
+                    change_type: ChangeType::Superseded,
+                    version: old.record.version + 1,
+                    cause_event_id: cause.event_id.clone(),
+                    absorbed_ids: Vec::new(),
+                    superseded_by: Some(ids[*home].clone()),
+                    record: None,
+                    changed_fields: Vec::new(),
+                    evidence: None,
+                    split_into: Vec::new(),
+                    moved_event_ids: Vec::new(),
+                    rfm: None,
+                });
+                self.redirects.insert(id.clone(), ids[*home].clone());
+                self.profiles.insert(id.clone(), None);
+                outcome.absorbed += 1;
+            }
+        }
+
+        // The clusters, rebuilt from their events in canonical order; the
+        // one holding the cause comes last, so that a consumer reading
+        // "cause event -> profile of its last change" places it right.
+        let cause_node = events.len() - 1;
+        let mut order: Vec<usize> = (0..clustering.clusters.len()).collect();
+        order.sort_by_key(|&c| clustering.clusters[c].contains(&cause_node));
+        for c in order {
+            let members = &clustering.clusters[c];
+            let id = &ids[c];
+            let before = prior.remove(id);
+            let mut member_ids: Vec<String> = members
+                .iter()
+                .map(|&n| events[n].event_id.clone())
+                .collect();
+            let unchanged = before.as_ref().is_some_and(|b| {
+                let mut old = b.members.clone();
+                old.sort();
+                let mut new = member_ids.clone();
+                new.sort();
+                old == new
+            });
+            if unchanged {
+                if let Some(mut b) = before {
+                    b.contested = contested[c];
+                    self.profiles.insert(id.clone(), Some(b));
+                }
+                continue;
+            }
+            let first = &events[members[0]];
+            let mut record = GoldenRecord::new(id.clone(), first);
+            let mut votes = AttributeVotes::default();
+            votes.absorb_event(first);
+            for &n in &members[1..] {
+                record.absorb_event(&events[n]);
+                votes.absorb_event(&events[n]);
+            }
+            votes.settle(self.survivorship, &mut record);
+            record.version = before.as_ref().map_or(0, |b| b.record.version) + 1;
+            let absorbed = absorbed_into.get(&c).cloned().unwrap_or_default();
+            let split_into = split_off.get(id).cloned().unwrap_or_default();
+            let links = &clustering.links[c];
+            let evidence = (!absorbed.is_empty()).then(|| merge_evidence(links));
+            let change_type = if !absorbed.is_empty() {
+                ChangeType::Merged
+            } else if !split_into.is_empty() {
+                ChangeType::Split
+            } else if before.is_none() {
+                outcome.created += 1;
+                ChangeType::Created
+            } else {
+                ChangeType::Updated
+            };
+            if !absorbed.is_empty() || !split_into.is_empty() {
+                if !split_into.is_empty() {
+                    outcome.splits += split_into.len() as u64;
+                }
+                self.lineage.push(LineageRecord {
+                    at_ms: cause.event_time_ms,
+                    cause_event_id: cause.event_id.clone(),
+                    survivor: id.clone(),
+                    absorbed: absorbed.clone(),
+                    split_into: split_into.clone(),
+                    links: links
+                        .iter()
+                        .map(|l| (l.rule.clone(), l.version, l.kinds.clone()))
+                        .collect(),
+                });
+            }
+            // Events taken over from a profile that a split divided (not
+            // from absorbed ones: their redirect carries them).
+            let moved_event_ids: Vec<String> = members
+                .iter()
+                .filter(|&&n| {
+                    origin_id(origins[n]).is_some_and(|o| o != id && !absorbed.contains(o))
+                })
+                .map(|&n| events[n].event_id.clone())
+                .collect();
+            let mut change = self.change(
+                change_type,
+                before.as_ref().map(|b| &b.record),
+                &record,
+                &cause.event_id,
+                absorbed,
+                evidence,
+            );
+            change.split_into = split_into;
+            change.moved_event_ids = moved_event_ids;
+            outcome.changes.push(change);
+            member_ids.sort();
+            self.profiles.insert(
+                id.clone(),
+                Some(StoredProfile {
+                    record,
+                    votes,
+                    members: member_ids,
+                    contested: contested[c],
+                }),
+            );
+        }
+
+        for (a, b, link) in clustering.suggestions {
+            let (pa, pb) = (&ids[cluster_of[&a]], &ids[cluster_of[&b]]);
+            if pa != pb {
+                outcome.suggestions.push(Suggestion {
+                    profile_a: pa.clone().min(pb.clone()),
+                    profile_b: pa.clone().max(pb.clone()),
+                    evidence: merge_evidence(std::slice::from_ref(&link)),
+                });
+            }
+        }
         Ok(())
     }
 
     fn into_write_batch(self) -> WriteBatch {
         let mut batch = WriteBatch::default();
         let store = self.store;
-        for (key, profile_id) in &self.identifiers {
-            store.put(
-                &mut batch,
-                cf::IDENTIFIERS,
-                key.as_bytes(),
-                profile_id.as_bytes(),
-            );
+        for (key, entry) in &self.entries {
+            store.put(&mut batch, cf::IDENTIFIERS, key.as_bytes(), &encode(entry));
         }
-        for (profile_id, record) in &self.profiles {
-            match record {
-                Some(record) => store.put(
-                    &mut batch,
-                    cf::PROFILES,
-                    profile_id.as_bytes(),
-                    &encode(record),
-                ),
+        for (profile_id, profile) in &self.profiles {
+            match profile {
+                Some(p) => store.put(&mut batch, cf::PROFILES, profile_id.as_bytes(), &encode(p)),
                 None => store.delete(&mut batch, cf::PROFILES, profile_id.as_bytes()),
             }
         }
-        for (event_id, profile_id) in &self.events {
+        for (event_id, event) in &self.contributions {
             store.put(
                 &mut batch,
-                cf::EVENTS,
+                cf::CONTRIBUTIONS,
                 event_id.as_bytes(),
-                profile_id.as_bytes(),
+                &encode(event),
             );
         }
         for (from, to) in &self.redirects {
             store.put(&mut batch, cf::REDIRECTS, from.as_bytes(), to.as_bytes());
         }
-        if self.next_seq_dirty {
+        let mut seq = self.next_lineage;
+        for record in &self.lineage {
+            let mut key = record.survivor.as_bytes().to_vec();
+            key.push(0);
+            key.extend_from_slice(&seq.to_be_bytes());
+            seq += 1;
+            store.put(&mut batch, cf::LINEAGE, &key, &encode(record));
+        }
+        if self.counters_dirty || !self.lineage.is_empty() {
             store.put(
                 &mut batch,
                 cf::META,
                 NEXT_PROFILE_SEQ,
                 &self.next_seq.to_be_bytes(),
             );
+            store.put(&mut batch, cf::META, NEXT_LINEAGE_SEQ, &seq.to_be_bytes());
+            store.put(
+                &mut batch,
+                cf::META,
+                WATERMARK,
+                &(self.watermark_ms as u64).to_be_bytes(),
+            );
         }
         batch
+    }
+}
+
+/// Adds (or widens) `profile_id`'s holding of a key at time `t`.
+fn add_holder(entry: &mut IndexEntry, profile_id: &str, t: i64) {
+    match entry
+        .holders
+        .binary_search_by(|h| h.profile_id.as_str().cmp(profile_id))
+    {
+        Ok(i) => {
+            let h = &mut entry.holders[i];
+            h.first_ms = h.first_ms.min(t);
+            h.last_ms = h.last_ms.max(t);
+        }
+        Err(i) => entry.holders.insert(
+            i,
+            Holder {
+                profile_id: profile_id.to_string(),
+                first_ms: t,
+                last_ms: t,
+            },
+        ),
+    }
+}
+
+/// One evidence record from the links that joined a cluster: the first
+/// rule (by name) and every kind of evidence used.
+fn merge_evidence(links: &[Link]) -> MergeEvidence {
+    let mut kinds: BTreeSet<String> = BTreeSet::new();
+    for l in links {
+        kinds.extend(l.kinds.iter().cloned());
+    }
+    let first = links.first();
+    MergeEvidence {
+        rule: first.map_or_else(|| "exact_identifier".into(), |l| l.rule.clone()),
+        rule_version: first.map_or(1, |l| l.version),
+        kinds: kinds.into_iter().collect(),
     }
 }
 
 fn as_bytes<'s>(keys: &[&'s str]) -> Vec<&'s [u8]> {
     keys.iter().map(|k| k.as_bytes()).collect()
 }
-
 #[cfg(test)]
 mod tests {
     use kindred_model::{Activity, Attributes, Channel, Identifier, IdentifierKind};
@@ -589,5 +1227,310 @@ mod tests {
         assert_eq!(offsets.get(&("t".to_string(), 0)), Some(&11));
         assert_eq!(offsets.get(&("t".to_string(), 2)), Some(&7));
         assert_eq!(store.stats().expect("stats").profiles, 1);
+    }
+
+    const DAY: i64 = 86_400_000;
+
+    fn named(mut e: CanonicalEvent, name: &str) -> CanonicalEvent {
+        e.attributes.full_name = Some(name.into());
+        e
+    }
+
+    fn profile_of(r: &Resolver, i: &Identifier) -> Option<GoldenRecord> {
+        r.store().lookup(i).expect("lookup")
+    }
+
+    #[test]
+    fn member_who_changes_phone_stays_one_person_and_keeps_both_numbers() {
+        let (_dir, mut r) = resolver();
+        let m = id(IdentifierKind::MemberId, "MAIN:M1");
+        let p1 = id(IdentifierKind::Phone, "+8613900000001");
+        let p2 = id(IdentifierKind::Phone, "+8613900000002");
+        let events = [
+            named(event("pos:1", DAY, vec![m.clone(), p1.clone()], 0), "李娜"),
+            named(
+                event("pos:2", 60 * DAY, vec![m.clone(), p2.clone()], 0),
+                "李娜",
+            ),
+            event("web:1", 61 * DAY, vec![p2.clone()], 0),
+            event("web:2", 62 * DAY, vec![p1.clone()], 0),
+        ];
+        r.apply(&events, &[]).expect("apply");
+        assert_eq!(r.store().stats().expect("stats").profiles, 1);
+        let record = profile_of(&r, &m).expect("profile");
+        assert!(record.identifiers.contains(&p1) && record.identifiers.contains(&p2));
+        assert_eq!(record.event_count, 4);
+    }
+
+    #[test]
+    fn recycled_phone_reaches_its_new_owner_without_gluing_the_old_one() {
+        let (_dir, mut r) = resolver();
+        let phone = id(IdentifierKind::Phone, "+8613900000001");
+        let old = id(IdentifierKind::MemberId, "MAIN:OLD");
+        let new = id(IdentifierKind::MemberId, "MAIN:NEW");
+        r.apply(
+            &[named(
+                event("pos:1", DAY, vec![old.clone(), phone.clone()], 5),
+                "李娜",
+            )],
+            &[],
+        )
+        .expect("apply");
+        // 800 days later the operator has given the number to someone else.
+        r.apply(
+            &[
+                named(
+                    event("pos:2", 800 * DAY, vec![new.clone(), phone.clone()], 7),
+                    "王伟",
+                ),
+                event("web:1", 801 * DAY, vec![phone.clone()], 0),
+            ],
+            &[],
+        )
+        .expect("apply");
+        assert_eq!(r.store().stats().expect("stats").profiles, 2);
+        let old_owner = profile_of(&r, &old).expect("old owner");
+        let new_owner = profile_of(&r, &new).expect("new owner");
+        assert_ne!(old_owner.profile_id, new_owner.profile_id);
+        assert_eq!((old_owner.event_count, old_owner.points_balance), (1, 5));
+        assert_eq!((new_owner.event_count, new_owner.points_balance), (2, 7));
+    }
+
+    #[test]
+    fn shared_phone_within_the_window_does_not_join_different_names() {
+        let (_dir, mut r) = resolver();
+        let phone = id(IdentifierKind::Phone, "+8613900000001");
+        let out = r
+            .apply(
+                &[
+                    named(event("pos:1", DAY, vec![phone.clone()], 0), "李娜"),
+                    named(event("pos:2", 2 * DAY, vec![phone.clone()], 0), "王伟"),
+                ],
+                &[],
+            )
+            .expect("apply");
+        assert_eq!(r.store().stats().expect("stats").profiles, 2);
+        assert_eq!(out.suggestions.len(), 1, "the refused link is a suggestion");
+        assert_eq!(out.suggestions[0].evidence.kinds, vec!["phone".to_string()]);
+        let entry = r.store().index_entry(&phone).expect("read").expect("entry");
+        assert_eq!(entry.holders.len(), 2, "the phone is contested");
+    }
+
+    #[test]
+    fn late_event_changes_survivorship_only_if_it_is_the_latest() {
+        let (_dir, mut r) = resolver();
+        let m = id(IdentifierKind::MemberId, "MAIN:M1");
+        let name = |r: &Resolver| {
+            profile_of(r, &m)
+                .and_then(|p| p.full_name)
+                .map(|n| (n.value, n.source.event_id))
+        };
+        r.apply(
+            &[
+                named(event("pos:1", 10 * DAY, vec![m.clone()], 0), "Ann Lee"),
+                named(event("pos:3", 30 * DAY, vec![m.clone()], 0), "Ann Smith"),
+            ],
+            &[],
+        )
+        .expect("apply");
+        r.apply(
+            &[named(
+                event("pos:2", 20 * DAY, vec![m.clone()], 0),
+                "Ann Old",
+            )],
+            &[],
+        )
+        .expect("apply");
+        assert_eq!(name(&r), Some(("Ann Smith".into(), "pos:3".into())));
+        r.apply(
+            &[named(
+                event("pos:4", 40 * DAY, vec![m.clone()], 0),
+                "Ann Jones",
+            )],
+            &[],
+        )
+        .expect("apply");
+        assert_eq!(name(&r), Some(("Ann Jones".into(), "pos:4".into())));
+    }
+
+    #[test]
+    fn points_earned_online_and_redeemed_in_store_make_one_balance() {
+        let (_dir, mut r) = resolver();
+        let email = id(IdentifierKind::Email, "ann@example.com");
+        let member = id(IdentifierKind::MemberId, "MAIN:M1");
+        let mut online = event(
+            "web:1",
+            DAY,
+            vec![email.clone(), id(IdentifierKind::Account, "web:u1")],
+            100,
+        );
+        online.channel = kindred_model::Channel::Web;
+        let mut in_store = event("pos:1", 2 * DAY, vec![member.clone(), email.clone()], 0);
+        in_store.activity.points_redeemed = 60;
+        r.apply(&[online], &[]).expect("apply");
+        r.apply(&[in_store], &[]).expect("apply");
+        let record = profile_of(&r, &member).expect("profile");
+        assert_eq!(record.points_balance, 40);
+        assert_eq!((record.points_earned, record.points_redeemed), (100, 60));
+        assert_eq!(record.channels.len(), 2);
+    }
+
+    #[test]
+    fn counter_phone_on_many_customers_is_quarantined_and_glues_no_one() {
+        let (_dir, mut r) = resolver();
+        let counter = id(IdentifierKind::Phone, "+8621000000000");
+        let events: Vec<CanonicalEvent> = (0..20)
+            .map(|i| {
+                event(
+                    &format!("pos:{i}"),
+                    DAY + i,
+                    vec![
+                        id(IdentifierKind::MemberId, &format!("MAIN:C{i:03}")),
+                        counter.clone(),
+                    ],
+                    1,
+                )
+            })
+            .collect();
+        let out = r.apply(&events, &[]).expect("apply");
+        assert_eq!(out.quarantined, 1);
+        assert_eq!(r.store().stats().expect("stats").profiles, 20);
+        let entry = r
+            .store()
+            .index_entry(&counter)
+            .expect("read")
+            .expect("entry");
+        assert!(entry.quarantined && entry.holders.is_empty());
+        // Later events with the counter phone still flow, gluing no one.
+        r.apply(&[event("pos:x", 2 * DAY, vec![counter.clone()], 0)], &[])
+            .expect("apply");
+        assert_eq!(r.store().stats().expect("stats").profiles, 21);
+    }
+
+    #[test]
+    fn merge_records_lineage_with_rule_and_evidence_kinds() {
+        let (_dir, mut r) = resolver();
+        let e = id(IdentifierKind::Email, "a@b.cn");
+        let m = id(IdentifierKind::MemberId, "MAIN:M1");
+        r.apply(&[event("web:1", 1, vec![e.clone()], 0)], &[])
+            .expect("apply");
+        r.apply(&[event("pos:1", 2, vec![m.clone()], 0)], &[])
+            .expect("apply");
+        let out = r
+            .apply(&[event("pos:2", 3, vec![m, e], 0)], &[])
+            .expect("apply");
+        let merged = out
+            .changes
+            .iter()
+            .find(|c| c.change_type == ChangeType::Merged)
+            .expect("a merge");
+        let evidence = merged.evidence.as_ref().expect("evidence");
+        assert_eq!(evidence.rule, "exact_identifier");
+        assert!(evidence.kinds.contains(&"email".to_string()));
+        assert!(merged.changed_fields.contains(&"identifiers".to_string()));
+        let lineage = r.store().lineage(&merged.profile_id).expect("lineage");
+        assert_eq!(lineage.len(), 1);
+        assert_eq!(lineage[0].absorbed, merged.absorbed_ids);
+        assert_eq!(lineage[0].cause_event_id, "pos:2");
+    }
+
+    /// Profiles as (sorted member events, record without id and version).
+    fn state(r: &Resolver) -> Vec<(Vec<String>, GoldenRecord)> {
+        let mut out: Vec<_> = r
+            .store()
+            .stored_profiles()
+            .map(|p| {
+                let p = p.expect("profile");
+                let mut members = p.members;
+                members.sort();
+                let mut record = p.record;
+                record.profile_id.clear();
+                record.version = 0;
+                (members, record)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    mod permutations {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Small worlds where identifiers, names and times collide often.
+        fn arb_event(i: usize) -> impl Strategy<Value = CanonicalEvent> {
+            (
+                0i64..6,
+                proptest::collection::vec((0usize..4, 0u8..4), 0..3),
+                proptest::option::of(0usize..3),
+                0i64..5,
+            )
+                .prop_map(move |(day, ids, name, points)| {
+                    let kinds = [
+                        IdentifierKind::MemberId,
+                        IdentifierKind::Phone,
+                        IdentifierKind::Email,
+                        IdentifierKind::Device,
+                    ];
+                    let mut identifiers: Vec<Identifier> = ids
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let value = match kinds[k] {
+                                IdentifierKind::MemberId => format!("MAIN:M{v}"),
+                                IdentifierKind::Phone => format!("+861390000000{v}"),
+                                IdentifierKind::Email => format!("p{v}@x.cn"),
+                                _ => format!("web:d{v}"),
+                            };
+                            Identifier::new(kinds[k], value)
+                        })
+                        .collect();
+                    identifiers.sort();
+                    identifiers.dedup();
+                    let mut e = event(
+                        &format!("e{i:02}"),
+                        day * 400 * DAY / 3,
+                        identifiers,
+                        points,
+                    );
+                    e.attributes.full_name = name.map(|n| ["李娜", "Li Na", "王伟"][n].to_string());
+                    e
+                })
+        }
+
+        fn arb_events() -> impl Strategy<Value = Vec<CanonicalEvent>> {
+            (1usize..14).prop_flat_map(|n| (0..n).map(arb_event).collect::<Vec<_>>())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_order_and_batching_gives_the_same_people_and_records(
+                events in arb_events(),
+                seed in any::<u64>(),
+                batch in 1usize..5,
+            ) {
+                let (_d1, mut forward) = resolver();
+                forward.apply(&events, &[]).expect("apply");
+                let mut shuffled = events.clone();
+                // A seeded Fisher-Yates shuffle (proptest shrinks the seed).
+                let mut x = seed | 1;
+                for i in (1..shuffled.len()).rev() {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+                }
+                let (_d2, mut other) = resolver();
+                for chunk in shuffled.chunks(batch) {
+                    other.apply(chunk, &[]).expect("apply");
+                }
+                // Replaying everything changes nothing (idempotence).
+                let again = other.apply(&shuffled, &[]).expect("apply");
+                prop_assert!(again.changes.is_empty());
+                prop_assert_eq!(state(&forward), state(&other));
+            }
+        }
     }
 }

@@ -1,30 +1,92 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use kindred_model::{GoldenRecord, Identifier};
+use kindred_model::{AttributeVotes, CanonicalEvent, GoldenRecord, Identifier, IdentifierKind};
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch,
     DB,
 };
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Column families, one per access path.
 pub(crate) mod cf {
-    /// link key (`kind:match-key`) of a normalized identifier -> profile id.
+    /// link key (`kind:match-key`, or a match rule's block key) -> [`IndexEntry`](crate::store::IndexEntry):
+    /// the profiles holding it, its companions, whether it is quarantined.
     pub const IDENTIFIERS: &str = "identifiers";
-    /// profile id -> golden record.
+    /// profile id -> [`StoredProfile`](crate::store::StoredProfile): golden record, votes, member events.
     pub const PROFILES: &str = "profiles";
-    /// source event id -> profile id it was applied to (de-duplication).
-    pub const EVENTS: &str = "events";
+    /// source event id -> the canonical event as applied: what each source
+    /// said, so any profile can be recomputed; also the de-duplication set.
+    pub const CONTRIBUTIONS: &str = "contributions";
     /// absorbed profile id -> survivor profile id.
     pub const REDIRECTS: &str = "redirects";
-    /// counters and the source offsets the state reflects.
+    /// `profile id \0 sequence` -> [`LineageRecord`](crate::store::LineageRecord): merges and splits.
+    pub const LINEAGE: &str = "lineage";
+    /// counters, the watermark and the source offsets the state reflects.
     pub const META: &str = "meta";
-    pub const ALL: [&str; 5] = [IDENTIFIERS, PROFILES, EVENTS, REDIRECTS, META];
+    pub const ALL: [&str; 6] = [
+        IDENTIFIERS,
+        PROFILES,
+        CONTRIBUTIONS,
+        REDIRECTS,
+        LINEAGE,
+        META,
+    ];
+}
+
+/// The profiles holding one link key, and what the quarantine guard knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    /// Sorted by profile id. More than one: the key is contested (a guard
+    /// kept its holders apart). Empty when quarantined.
+    pub holders: Vec<Holder>,
+    /// Distinct companion identifiers seen with this key, as (kind, hash),
+    /// at most `max_companions + 1` per kind.
+    pub companions: Vec<(IdentifierKind, u64)>,
+    /// Over-shared: links nothing.
+    pub quarantined: bool,
+}
+
+/// A profile holding a key, and when its events carrying the key happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub profile_id: String,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+/// A profile as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredProfile {
+    pub record: GoldenRecord,
+    /// Every candidate value of each attribute, for survivorship.
+    pub votes: AttributeVotes,
+    /// The source events that make up this person, by event id.
+    pub members: Vec<String>,
+    /// Some link key of this profile is also held by another profile (a
+    /// guard kept them apart): changes to it are recomputed together.
+    pub contested: bool,
+}
+
+/// What happened to a profile's identity, for explanations and audits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineageRecord {
+    /// Event time of the event that caused it.
+    pub at_ms: i64,
+    pub cause_event_id: String,
+    pub survivor: String,
+    /// Profiles absorbed into the survivor.
+    pub absorbed: Vec<String>,
+    /// Profiles split off the survivor.
+    pub split_into: Vec<String>,
+    /// The rules that joined the records, with the evidence kinds.
+    pub links: Vec<(String, i32, Vec<String>)>,
 }
 
 pub(crate) const NEXT_PROFILE_SEQ: &[u8] = b"next_profile_seq";
+pub(crate) const NEXT_LINEAGE_SEQ: &[u8] = b"next_lineage_seq";
+pub(crate) const WATERMARK: &[u8] = b"watermark_ms";
 const OFFSET_PREFIX: &[u8] = b"offset\x00";
 
 /// Everything that can go wrong with the store. Each says which store.
@@ -64,6 +126,7 @@ pub struct StoreStats {
     pub identifiers: u64,
     pub events: u64,
     pub redirects: u64,
+    pub lineage: u64,
 }
 
 /// The golden-record store: RocksDB with one column family per access path.
@@ -192,6 +255,12 @@ impl Store {
 
     /// The golden record of `profile_id`, following redirects of absorbed ids.
     pub fn profile(&self, profile_id: &str) -> Result<Option<GoldenRecord>, StoreError> {
+        Ok(self.stored_profile(profile_id)?.map(|p| p.record))
+    }
+
+    /// The stored profile of `profile_id` (following redirects): record,
+    /// votes and member events.
+    pub fn stored_profile(&self, profile_id: &str) -> Result<Option<StoredProfile>, StoreError> {
         let id = self.resolve_redirects(profile_id)?;
         self.get_value(cf::PROFILES, &id)
     }
@@ -208,29 +277,71 @@ impl Store {
         Err(StoreError::RedirectCycle(profile_id.to_string()))
     }
 
+    /// The index entry of an identifier (compared by link key).
+    pub fn index_entry(&self, identifier: &Identifier) -> Result<Option<IndexEntry>, StoreError> {
+        self.get_value(cf::IDENTIFIERS, &identifier.link_key())
+    }
+
     /// The profile an identifier belongs to, if any (compared by link key).
+    /// A contested identifier belongs to several: the oldest is returned.
     pub fn lookup(&self, identifier: &Identifier) -> Result<Option<GoldenRecord>, StoreError> {
-        match self.get_string(cf::IDENTIFIERS, &identifier.link_key())? {
-            Some(id) => self.profile(&id),
+        match self
+            .index_entry(identifier)?
+            .and_then(|e| e.holders.into_iter().next())
+        {
+            Some(holder) => self.profile(&holder.profile_id),
             None => Ok(None),
         }
     }
 
-    /// The profile an applied source event now belongs to (following merges).
-    pub fn profile_of_event(&self, event_id: &str) -> Result<Option<String>, StoreError> {
-        self.get_string(cf::EVENTS, event_id)?
-            .map(|id| self.resolve_redirects(&id))
-            .transpose()
+    /// The canonical event a source event contributed, if it was applied.
+    pub fn contribution(&self, event_id: &str) -> Result<Option<CanonicalEvent>, StoreError> {
+        self.get_value(cf::CONTRIBUTIONS, event_id)
+    }
+
+    /// Merges and splits recorded for `profile_id` (as survivor), oldest first.
+    pub fn lineage(&self, profile_id: &str) -> Result<Vec<LineageRecord>, StoreError> {
+        let mut prefix = profile_id.as_bytes().to_vec();
+        prefix.push(0);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(
+            self.handle(cf::LINEAGE),
+            IteratorMode::From(&prefix, Direction::Forward),
+        ) {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            out.push(decode(cf::LINEAGE, profile_id, &value)?);
+        }
+        Ok(out)
     }
 
     /// Every golden record, in profile id order.
     pub fn profiles(&self) -> impl Iterator<Item = Result<GoldenRecord, StoreError>> + '_ {
+        self.stored_profiles().map(|p| p.map(|p| p.record))
+    }
+
+    /// Every stored profile, in profile id order.
+    pub fn stored_profiles(&self) -> impl Iterator<Item = Result<StoredProfile, StoreError>> + '_ {
         self.db
             .iterator_cf(self.handle(cf::PROFILES), IteratorMode::Start)
             .map(|item| {
                 let (key, value) = item?;
                 decode(cf::PROFILES, &String::from_utf8_lossy(&key), &value)
             })
+    }
+
+    /// (source event id, profile id) for every applied event.
+    pub fn assignments(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for p in self.stored_profiles() {
+            let p = p?;
+            for event_id in p.members {
+                out.push((event_id, p.record.profile_id.clone()));
+            }
+        }
+        Ok(out)
     }
 
     /// The source offsets the committed state reflects, per topic and partition.
@@ -287,8 +398,9 @@ impl Store {
         Ok(StoreStats {
             profiles: count(cf::PROFILES)?,
             identifiers: count(cf::IDENTIFIERS)?,
-            events: count(cf::EVENTS)?,
+            events: count(cf::CONTRIBUTIONS)?,
             redirects: count(cf::REDIRECTS)?,
+            lineage: count(cf::LINEAGE)?,
         })
     }
 }

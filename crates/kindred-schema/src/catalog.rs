@@ -3,7 +3,7 @@ use std::fmt;
 
 use apache_avro::Schema;
 
-use crate::SchemaError;
+use crate::{CompatibilityLevel, SchemaError};
 
 /// Every record kindred knows, one per current file in `schemas/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,7 +52,7 @@ pub const CURRENT: [SchemaSource; 5] = [
 
 /// Every released older version, kept so that data written with it still
 /// decodes and so that `kindred schemas check` can prove compatibility.
-pub const HISTORY: [SchemaSource; 3] = [
+pub const HISTORY: [SchemaSource; 4] = [
     schema_file!(
         PosTransaction,
         "pos_transaction.v1",
@@ -63,6 +63,11 @@ pub const HISTORY: [SchemaSource; 3] = [
         SocialInteraction,
         "social_interaction.v1",
         "history/social_interaction.v1.avsc"
+    ),
+    schema_file!(
+        ProfileChange,
+        "profile_change.v1",
+        "history/profile_change.v1.avsc"
     ),
 ];
 
@@ -88,6 +93,26 @@ impl SchemaKind {
         self.current().file
     }
 
+    /// The compatibility the current version must keep with every released
+    /// version (what `kindred schemas check` requires, and what to set in
+    /// the schema registry for the subject).
+    ///
+    /// FULL for the raw inputs and the canonical event: their producers
+    /// (stores, the web shop, connectors, the ingest services) and their
+    /// consumers upgrade on their own schedules. BACKWARD for the profile
+    /// change: its downstream readers upgrade before the resolver (the order
+    /// Confluent recommends for BACKWARD), since a version-1 reader cannot
+    /// read a `SPLIT` change.
+    pub fn required_compatibility(self) -> CompatibilityLevel {
+        match self {
+            SchemaKind::PosTransaction
+            | SchemaKind::WebEvent
+            | SchemaKind::SocialInteraction
+            | SchemaKind::CanonicalEvent => CompatibilityLevel::Full,
+            SchemaKind::ProfileChange => CompatibilityLevel::Backward,
+        }
+    }
+
     /// The default Confluent schema id of the current version (overridable in config).
     pub fn default_id(self) -> u32 {
         match self {
@@ -106,6 +131,7 @@ pub fn default_history_ids() -> BTreeMap<u32, &'static str> {
         (11, "pos_transaction.v1"),
         (12, "web_event.v1"),
         (13, "social_interaction.v1"),
+        (14, "profile_change.v1"),
     ]
     .into()
 }

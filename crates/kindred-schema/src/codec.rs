@@ -584,6 +584,200 @@ mod tests {
         );
     }
 
+    /// A change with every field of version 3 populated.
+    fn full_change() -> kindred_model::ProfileChange {
+        use kindred_model::{
+            Activity, Address, Attributes, CanonicalEvent, ChangeType, Channel, Consent,
+            GoldenRecord, Identifier, IdentifierKind, MergeEvidence, Order, ProfileChange,
+        };
+        let event = |id: &str, channel: Channel, t: i64, skus: &[&str], amount: Option<i64>| {
+            CanonicalEvent {
+                event_id: id.into(),
+                channel,
+                event_time_ms: t,
+                identifiers: vec![
+                    Identifier::new(IdentifierKind::Phone, "+8613800000000"),
+                    Identifier::new(IdentifierKind::MemberId, "MAIN:m-1"),
+                ],
+                attributes: Attributes {
+                    full_name: Some("Li Wei".into()),
+                    given_name: Some("Wei".into()),
+                    family_name: Some("Li".into()),
+                    birthday: Some("1990-04-03".into()),
+                    gender: Some("female".into()),
+                    address: Some(Address {
+                        city: Some("Shanghai".into()),
+                        country: Some("CN".into()),
+                        ..Address::default()
+                    }),
+                },
+                activity: Activity {
+                    event_type: "purchase".into(),
+                    order: amount.map(|amount_minor| Order {
+                        order_id: id.into(),
+                        amount_minor,
+                        currency: "CNY".into(),
+                        lines: vec![],
+                        payment_type: None,
+                        store_id: None,
+                    }),
+                    points_earned: 40,
+                    points_redeemed: 15,
+                    browsed_skus: skus.iter().map(|s| s.to_string()).collect(),
+                },
+                consents: vec![Consent {
+                    purpose: "marketing".into(),
+                    channel: "sms".into(),
+                    granted: true,
+                }],
+                dropped: vec![],
+            }
+        };
+        let mut record = GoldenRecord::new(
+            "kp-1".into(),
+            &event("pos:1", Channel::Pos, 1_700_000_000_000, &[], Some(12_900)),
+        );
+        record.absorb_event(&event(
+            "web:2",
+            Channel::Web,
+            1_700_000_500_000,
+            &["SKU-1", "SKU-2"],
+            None,
+        ));
+        record.absorb_event(&event(
+            "social:3",
+            Channel::Social,
+            1_700_000_900_000,
+            &["SKU-2"],
+            Some(-2_000),
+        ));
+        record.version = 4;
+        let before = GoldenRecord::new(
+            "kp-1".into(),
+            &event("pos:1", Channel::Pos, 1_700_000_000_000, &[], Some(12_900)),
+        );
+        ProfileChange {
+            profile_id: "kp-1".into(),
+            change_type: ChangeType::Split,
+            version: 4,
+            cause_event_id: "social:3".into(),
+            absorbed_ids: vec!["kp-7".into()],
+            superseded_by: None,
+            changed_fields: kindred_model::changed_fields(Some(&before), &record),
+            evidence: Some(MergeEvidence {
+                rule: "name_birthday_postcode".into(),
+                rule_version: 1,
+                kinds: vec!["full_name".into(), "birthday".into(), "postal_code".into()],
+            }),
+            split_into: vec!["kp-8".into(), "kp-9".into()],
+            moved_event_ids: vec!["web:5".into(), "pos:6".into()],
+            rfm: Some(record.rfm(1_702_000_000_000)),
+            record: Some(record),
+        }
+    }
+
+    #[test]
+    fn profile_change_with_every_new_field_round_trips() {
+        let c = codec();
+        let change = full_change();
+        let record = change.record.as_ref().expect("a record");
+        assert!(!record.channel_activity.is_empty() && !record.recent_skus.is_empty());
+        assert!(record.first_order_ms.is_some() && record.points_redeemed > 0);
+        assert!(!change.changed_fields.is_empty());
+        let bytes = c
+            .encode(SchemaKind::ProfileChange, &change)
+            .expect("encode");
+        let reference = c
+            .encode_reference(SchemaKind::ProfileChange, &change)
+            .expect("encode");
+        assert_eq!(bytes, reference, "both encoders write the same bytes");
+        let fast: kindred_model::ProfileChange = c
+            .decode(Framing::Confluent, SchemaKind::ProfileChange, &bytes)
+            .expect("decode");
+        assert_eq!(fast, change);
+        let slow: kindred_model::ProfileChange = c
+            .decode_reference(SchemaKind::ProfileChange, &bytes)
+            .expect("decode");
+        assert_eq!(slow, change);
+        let json = c
+            .encode_json(SchemaKind::ProfileChange, &change)
+            .expect("encode");
+        let back: kindred_model::ProfileChange = c
+            .decode(Framing::Json, SchemaKind::ProfileChange, &json)
+            .expect("decode");
+        assert_eq!(back, change);
+    }
+
+    #[test]
+    fn profile_change_v1_data_decodes_with_the_new_fields_defaulted() {
+        let c = codec();
+        let mut change = full_change();
+        change.change_type = kindred_model::ChangeType::Merged;
+        let bytes = c
+            .encode_as("profile_change.v1", &change)
+            .expect("v1 encodes");
+        assert_eq!(&bytes[..5], &[0, 0, 0, 0, 14]);
+        let got: kindred_model::ProfileChange = c
+            .decode(Framing::Confluent, SchemaKind::ProfileChange, &bytes)
+            .expect("v1 data decodes into the current version");
+        assert_eq!(
+            (
+                got.changed_fields,
+                got.evidence,
+                got.split_into,
+                got.moved_event_ids,
+                got.rfm
+            ),
+            (vec![], None, vec![], vec![], None)
+        );
+        let record = got.record.expect("a record");
+        let original = change.record.expect("a record");
+        assert_eq!(record.points_balance, original.points_balance);
+        assert_eq!(record.full_name, original.full_name);
+        assert_eq!(
+            (
+                record.channel_activity,
+                record.points_earned,
+                record.points_redeemed
+            ),
+            (vec![], 0, 0)
+        );
+        assert_eq!(
+            (
+                record.first_order_ms,
+                record.last_order_ms,
+                record.recent_skus
+            ),
+            (None, None, vec![])
+        );
+    }
+
+    #[test]
+    fn a_v1_consumer_reads_new_changes_except_splits() {
+        let c = codec();
+        let (_, v1) = c.catalog().by_name("profile_change.v1").expect("embedded");
+        let current = c.catalog().get(SchemaKind::ProfileChange);
+        let mut change = full_change();
+        change.change_type = kindred_model::ChangeType::Merged;
+        let bytes = c
+            .encode(SchemaKind::ProfileChange, &change)
+            .expect("encode");
+        let old_view = apache_avro::from_avro_datum(current, &mut &bytes[5..], Some(v1))
+            .expect("a v1 reader reads v3 data, ignoring the new fields");
+        let Value::Record(fields) = old_view else {
+            panic!("a record")
+        };
+        assert_eq!(fields.len(), 7);
+        change.change_type = kindred_model::ChangeType::Split;
+        let bytes = c
+            .encode(SchemaKind::ProfileChange, &change)
+            .expect("encode");
+        assert!(
+            apache_avro::from_avro_datum(current, &mut &bytes[5..], Some(v1)).is_err(),
+            "SPLIT is not a v1 symbol"
+        );
+    }
+
     #[test]
     fn duplicate_schema_ids_are_refused() {
         let mut ids = WireCodec::default_ids();

@@ -38,6 +38,46 @@ impl Compatibility {
     pub fn is_full(&self) -> bool {
         self.backward.is_ok() && self.forward.is_ok()
     }
+
+    /// Whether this meets the `required` level.
+    pub fn satisfies(&self, required: CompatibilityLevel) -> bool {
+        match required {
+            CompatibilityLevel::Full => self.is_full(),
+            CompatibilityLevel::Backward => self.backward.is_ok(),
+            CompatibilityLevel::Forward => self.forward.is_ok(),
+        }
+    }
+}
+
+/// The compatibility a schema must keep with each of its released versions,
+/// as Confluent's registry names the levels. The check runs against every
+/// released version, not only the latest (the registry's `_TRANSITIVE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompatibilityLevel {
+    /// New readers read old data, and old readers read new data: producers
+    /// and consumers upgrade in any order.
+    Full,
+    /// New readers read old data: consumers upgrade before producers.
+    Backward,
+    /// Old readers read new data: producers upgrade before consumers.
+    Forward,
+}
+
+impl CompatibilityLevel {
+    /// `FULL`, `BACKWARD` or `FORWARD`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompatibilityLevel::Full => "FULL",
+            CompatibilityLevel::Backward => "BACKWARD",
+            CompatibilityLevel::Forward => "FORWARD",
+        }
+    }
+}
+
+impl std::fmt::Display for CompatibilityLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One line of a compatibility report.
@@ -46,9 +86,19 @@ pub struct CheckResult {
     pub old: String,
     pub new: String,
     pub compatibility: Compatibility,
+    /// The level the change must meet.
+    pub required: CompatibilityLevel,
 }
 
-/// Checks every current schema against each of its released versions.
+impl CheckResult {
+    /// Whether the change meets its required level.
+    pub fn passes(&self) -> bool {
+        self.compatibility.satisfies(self.required)
+    }
+}
+
+/// Checks every current schema against each of its released versions, each
+/// at its kind's declared level ([`crate::SchemaKind::required_compatibility`]).
 pub fn check_embedded() -> Result<Vec<CheckResult>, SchemaError> {
     let mut out = Vec::new();
     for old in &HISTORY {
@@ -60,16 +110,18 @@ pub fn check_embedded() -> Result<Vec<CheckResult>, SchemaError> {
                 &parse(old.file, old.text)?,
                 &parse(new.file, new.text)?,
             ),
+            required: old.kind.required_compatibility(),
         });
     }
     debug_assert!(CURRENT.len() == 5);
     Ok(out)
 }
 
-/// Checks two schema files.
+/// Checks two schema files, requiring `required`.
 pub fn check_files(
     old: &std::path::Path,
     new: &std::path::Path,
+    required: CompatibilityLevel,
 ) -> Result<CheckResult, SchemaError> {
     let read = |p: &std::path::Path| {
         std::fs::read_to_string(p).map_err(|e| SchemaError::Read {
@@ -84,6 +136,7 @@ pub fn check_files(
         old: old.display().to_string(),
         new: new.display().to_string(),
         compatibility: Compatibility::between(&old_schema, &new_schema),
+        required,
     })
 }
 
@@ -92,16 +145,115 @@ mod tests {
     use super::*;
 
     #[test]
-    fn released_versions_are_fully_compatible_with_current() {
-        for r in check_embedded().expect("schemas parse") {
+    fn released_versions_meet_their_declared_level() {
+        let results = check_embedded().expect("schemas parse");
+        assert_eq!(results.len(), HISTORY.len());
+        for r in results {
             assert!(
-                r.compatibility.is_full(),
-                "{} -> {}: {:?}",
+                r.passes(),
+                "{} -> {}: {:?}, required {}",
                 r.old,
                 r.new,
-                r.compatibility
+                r.compatibility,
+                r.required
             );
+            let declared = if r.new == "profile_change.avsc" {
+                CompatibilityLevel::Backward
+            } else {
+                CompatibilityLevel::Full
+            };
+            assert_eq!(r.required, declared, "{}", r.new);
         }
+    }
+
+    #[test]
+    fn only_the_profile_change_is_checked_below_full() {
+        for kind in crate::SchemaKind::ALL {
+            let want = match kind {
+                crate::SchemaKind::ProfileChange => CompatibilityLevel::Backward,
+                _ => CompatibilityLevel::Full,
+            };
+            assert_eq!(kind.required_compatibility(), want, "{kind}");
+        }
+    }
+
+    /// `schemas check` at BACKWARD still refuses a profile change a new
+    /// reader could not read old changes with.
+    #[test]
+    fn a_backward_breaking_profile_change_fails_its_check() {
+        let current = crate::SchemaKind::ProfileChange.current();
+        let old = HISTORY
+            .iter()
+            .find(|h| h.name == "profile_change.v1")
+            .expect("released");
+        let old_schema = parse(old.file, old.text).expect("parses");
+        let check = |text: &str| CheckResult {
+            old: old.file.to_string(),
+            new: current.file.to_string(),
+            compatibility: Compatibility::between(
+                &old_schema,
+                &parse(current.file, text).expect("parses"),
+            ),
+            required: crate::SchemaKind::ProfileChange.required_compatibility(),
+        };
+        assert!(check(current.text).passes());
+        let field = r#"{"name": "cause_event_id", "type": "string"},"#;
+        assert!(current.text.contains(field));
+        let breaking = [
+            // A new field without a default: old changes do not have it.
+            current.text.replace(
+                field,
+                r#"{"name": "cause_event_id", "type": "string"}, {"name": "tenant", "type": "string"},"#,
+            ),
+            // A retyped field.
+            current.text.replace(field, r#"{"name": "cause_event_id", "type": "long"},"#),
+            // A symbol old changes carry, dropped.
+            current.text.replace(r#""ERASED", "#, ""),
+        ];
+        for text in breaking {
+            assert_ne!(text, current.text);
+            let r = check(&text);
+            assert!(r.compatibility.backward.is_err(), "{:?}", r.compatibility);
+            assert!(!r.passes());
+        }
+        // Removing a field old readers require breaks only FORWARD, which
+        // BACKWARD allows (as in the registry); the README's rules forbid it.
+        let removed = current.text.replace(field, "");
+        let r = check(&removed);
+        assert_eq!(r.compatibility.level(), "BACKWARD", "{:?}", r.compatibility);
+        assert!(r.passes());
+        assert!(!r.compatibility.satisfies(CompatibilityLevel::Full));
+    }
+
+    /// Version 3 of the profile change adds `SPLIT` to the change type, a
+    /// symbol a version-1 reader cannot read (apache-avro, like the
+    /// registry, requires the reader to hold every writer symbol): new
+    /// consumers read old changes, old consumers must upgrade before the
+    /// resolver publishes splits. Everything else it adds is FULL.
+    #[test]
+    fn profile_change_v3_is_backward_compatible_and_only_split_breaks_forward() {
+        let results = check_embedded().expect("schemas parse");
+        let r = results
+            .iter()
+            .find(|r| r.old == "history/profile_change.v1.avsc")
+            .expect("profile_change.v1 is released");
+        assert_eq!(r.compatibility.level(), "BACKWARD", "{:?}", r.compatibility);
+        let forward = r.compatibility.forward.clone().expect_err("SPLIT");
+        assert!(forward.contains("change_type"), "{forward}");
+        let current = crate::SchemaKind::ProfileChange.current();
+        let without_split = current
+            .text
+            .replace(r#""ERASED", "SPLIT"]"#, r#""ERASED"]"#);
+        assert_ne!(without_split, current.text);
+        let old = crate::HISTORY
+            .iter()
+            .find(|h| h.name == "profile_change.v1")
+            .expect("released");
+        let c = Compatibility::between(
+            &parse(old.file, old.text).expect("parses"),
+            &parse(current.file, &without_split).expect("parses"),
+        );
+        assert_eq!(c.level(), "FULL", "{c:?}");
     }
 
     #[test]

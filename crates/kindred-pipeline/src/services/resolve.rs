@@ -25,7 +25,11 @@ const SERVICE: &str = "resolve";
 pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), PipelineError> {
     let codec = codec_from_config(config)?;
     let store = Store::open(&config.resolver.data_dir)?;
-    let mut resolver = Resolver::new(store);
+    let mut resolver = Resolver::with_policy(
+        store,
+        config.resolver.linking.clone(),
+        config.resolver.survivorship.clone(),
+    );
     ops.metrics
         .profiles
         .set(resolver.store().stats()?.profiles as i64);

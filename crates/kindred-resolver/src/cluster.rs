@@ -1,0 +1,493 @@
+//! The deterministic core of identity resolution: a set of events in, their
+//! partition into people out.
+//!
+//! The partition is a function of the *set* of events (and the policy and
+//! the quarantined keys): inputs are put in a canonical order (event time,
+//! then event id) before anything is decided, so any arrival order gives the
+//! same clusters. The resolver calls it whenever an event could change how
+//! existing profiles divide; the common case (an event that joins one
+//! uncontested profile) is applied incrementally with the same outcome.
+//!
+//! 1. Immutable identifiers (member cards, social and account ids) join
+//!    every record that holds them.
+//! 2. Mutable identifiers (phones, emails, devices) and merge rules propose
+//!    links between records: a mutable identifier only between records
+//!    within its window of each other. Proposals are taken strongest first
+//!    (email, phone, merge rules, device; then by time); one that would join
+//!    two clusters holding different member cards of one program, or whose
+//!    names clearly differ, is refused and reported as a suggestion.
+//! 3. Suggest rules only report pairs that end up in different clusters.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
+
+use crate::keys::{name_similarity, EventKeys, KeyClass};
+
+/// One event as the clustering sees it.
+pub(crate) struct Node<'a> {
+    pub event: &'a CanonicalEvent,
+    pub keys: &'a EventKeys,
+    /// The profile the event belonged to before (events of one origin that
+    /// end up apart make a split; different origins joined make a merge).
+    pub origin: u32,
+}
+
+/// Why two records were linked: the rule and the kinds of evidence (never values).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Link {
+    pub rule: String,
+    pub version: i32,
+    pub kinds: Vec<String>,
+}
+
+impl Link {
+    pub fn identifier(kind: IdentifierKind) -> Self {
+        Link {
+            rule: "exact_identifier".into(),
+            version: 1,
+            kinds: vec![kind.as_str().to_string()],
+        }
+    }
+}
+
+/// The outcome of [`cluster`].
+#[derive(Debug, Default)]
+pub(crate) struct Clustering {
+    /// Node indices per person, each in canonical order; clusters ordered by
+    /// their first node.
+    pub clusters: Vec<Vec<usize>>,
+    /// Per cluster: the links that joined records of different origins.
+    pub links: Vec<Vec<Link>>,
+    /// Pairs of nodes in different clusters that a guard or a suggest rule
+    /// flagged for review.
+    pub suggestions: Vec<(usize, usize, Link)>,
+}
+
+/// How many names per cluster the name guard compares (a cluster collects
+/// spellings and typos; the first ones in canonical order are kept).
+const MAX_NAMES: usize = 16;
+/// A fuzzy rule compares each record with this many later ones in its block.
+const FUZZY_REACH: usize = 64;
+
+#[derive(Default)]
+struct Attrs {
+    names: BTreeSet<String>,
+    members: BTreeMap<String, BTreeSet<String>>,
+    origins: BTreeSet<u32>,
+    links: Vec<Link>,
+}
+
+struct Forest {
+    parent: Vec<usize>,
+    attrs: Vec<Attrs>,
+}
+
+impl Forest {
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+
+    /// Joins the clusters of `a` and `b`; the root with the smaller index
+    /// (earlier in canonical order) stays root.
+    fn union(&mut self, a: usize, b: usize, link: &Link) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return;
+        }
+        let (root, child) = (ra.min(rb), ra.max(rb));
+        self.parent[child] = root;
+        let moved = std::mem::take(&mut self.attrs[child]);
+        let into = &mut self.attrs[root];
+        if into.origins.is_disjoint(&moved.origins) {
+            into.links.push(link.clone());
+        }
+        into.origins.extend(moved.origins);
+        into.links.extend(moved.links);
+        for name in moved.names {
+            if into.names.len() < MAX_NAMES {
+                into.names.insert(name);
+            }
+        }
+        for (program, cards) in moved.members {
+            into.members.entry(program).or_default().extend(cards);
+        }
+    }
+
+    /// Whether joining the clusters of `a` and `b` contradicts what they hold.
+    fn refuses(&mut self, a: usize, b: usize, min_name_similarity: f64) -> bool {
+        let (ra, rb) = (self.find(a), self.find(b));
+        let (x, y) = (&self.attrs[ra], &self.attrs[rb]);
+        let two_cards = x
+            .members
+            .iter()
+            .any(|(program, cards)| y.members.get(program).is_some_and(|c| c != cards));
+        if two_cards {
+            return true;
+        }
+        if min_name_similarity <= 0.0 || x.names.is_empty() || y.names.is_empty() {
+            return false;
+        }
+        !x.names.iter().any(|n| {
+            y.names
+                .iter()
+                .any(|m| name_similarity(n, m) >= min_name_similarity)
+        })
+    }
+}
+
+struct Proposal {
+    rank: u8,
+    time: i64,
+    a: usize,
+    b: usize,
+    link: Link,
+    merge: bool,
+}
+
+fn weak_rank(kind: IdentifierKind) -> u8 {
+    match kind {
+        IdentifierKind::Email => 0,
+        IdentifierKind::Phone => 1,
+        IdentifierKind::Device => 3,
+        _ => 2,
+    }
+}
+
+/// Partitions `nodes` into people. `quarantined` says which link keys the
+/// over-shared-identifier guard has taken out of linking.
+pub(crate) fn cluster(
+    nodes: &[Node<'_>],
+    policy: &LinkPolicy,
+    quarantined: &dyn Fn(&str) -> bool,
+) -> Clustering {
+    // Canonical order: everything below iterates in it.
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (nodes[a].event, nodes[b].event);
+        (x.event_time_ms, &x.event_id).cmp(&(y.event_time_ms, &y.event_id))
+    });
+    // Work in positions; map back at the end.
+    let node = |p: usize| &nodes[order[p]];
+    let mut forest = Forest {
+        parent: (0..nodes.len()).collect(),
+        attrs: (0..nodes.len())
+            .map(|p| {
+                let n = node(p);
+                let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+                for (program, card) in &n.keys.members {
+                    members
+                        .entry(program.clone())
+                        .or_default()
+                        .insert(card.clone());
+                }
+                Attrs {
+                    names: n.keys.name.iter().cloned().collect(),
+                    members,
+                    origins: BTreeSet::from([n.origin]),
+                    links: Vec::new(),
+                }
+            })
+            .collect(),
+    };
+    let mut holders: BTreeMap<&str, (KeyClass, Vec<usize>)> = BTreeMap::new();
+    for p in 0..nodes.len() {
+        for k in &node(p).keys.links {
+            if !quarantined(&k.key) {
+                holders
+                    .entry(k.key.as_str())
+                    .or_insert_with(|| (k.class, Vec::new()))
+                    .1
+                    .push(p);
+            }
+        }
+    }
+
+    // 1. Immutable identifiers.
+    for (class, ps) in holders.values() {
+        if let KeyClass::Strong(kind) = class {
+            let link = Link::identifier(*kind);
+            for w in ps.windows(2) {
+                forest.union(w[0], w[1], &link);
+            }
+        }
+    }
+
+    // 2. Proposals from mutable identifiers and rules.
+    let time = |p: usize| node(p).event.event_time_ms;
+    let mut proposals = Vec::new();
+    for (class, ps) in holders.values() {
+        match *class {
+            KeyClass::Strong(_) => {}
+            KeyClass::Weak(kind) => {
+                let window = policy.identifiers.get(kind).window_ms();
+                let link = Link::identifier(kind);
+                for w in ps.windows(2) {
+                    if window.is_none_or(|win| time(w[1]) - time(w[0]) <= win) {
+                        proposals.push(Proposal {
+                            rank: weak_rank(kind),
+                            time: time(w[1]),
+                            a: w[0],
+                            b: w[1],
+                            link: link.clone(),
+                            merge: true,
+                        });
+                    }
+                }
+            }
+            KeyClass::Rule(i) => {
+                let Some(rule) = policy.rules.get(i) else {
+                    continue;
+                };
+                let mut kinds: Vec<String> =
+                    rule.fields.iter().map(|f| f.as_str().to_string()).collect();
+                if rule.name_similarity.is_some() {
+                    kinds.insert(0, "similar_name".into());
+                }
+                let link = Link {
+                    rule: rule.name.clone(),
+                    version: rule.version,
+                    kinds,
+                };
+                let merge = rule.action == RuleAction::Merge;
+                let mut propose = |a: usize, b: usize| {
+                    proposals.push(Proposal {
+                        rank: 2,
+                        time: time(b),
+                        a,
+                        b,
+                        link: link.clone(),
+                        merge,
+                    })
+                };
+                match rule.name_similarity {
+                    None => {
+                        for w in ps.windows(2) {
+                            propose(w[0], w[1]);
+                        }
+                    }
+                    Some(threshold) => {
+                        for (x, &a) in ps.iter().enumerate() {
+                            for &b in ps.iter().skip(x + 1).take(FUZZY_REACH) {
+                                let similar = match (&node(a).keys.name, &node(b).keys.name) {
+                                    (Some(n), Some(m)) => name_similarity(n, m) >= threshold,
+                                    _ => false,
+                                };
+                                if similar {
+                                    propose(a, b);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    proposals.sort_by(|x, y| {
+        (x.rank, x.time, x.a, x.b, &x.link.rule).cmp(&(y.rank, y.time, y.a, y.b, &y.link.rule))
+    });
+    let mut flagged = Vec::new();
+    for p in &proposals {
+        if !p.merge {
+            continue;
+        }
+        if forest.find(p.a) == forest.find(p.b) {
+            continue;
+        }
+        if forest.refuses(p.a, p.b, policy.min_name_similarity) {
+            flagged.push((p.a, p.b, p.link.clone()));
+        } else {
+            forest.union(p.a, p.b, &p.link);
+        }
+    }
+    flagged.extend(
+        proposals
+            .iter()
+            .filter(|p| !p.merge)
+            .map(|p| (p.a, p.b, p.link.clone())),
+    );
+
+    // 3. The partition, in canonical order.
+    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for p in 0..nodes.len() {
+        let root = forest.find(p);
+        by_root.entry(root).or_default().push(p);
+    }
+    let mut out = Clustering::default();
+    for (root, ps) in by_root {
+        let mut links = std::mem::take(&mut forest.attrs[root].links);
+        links.sort();
+        links.dedup();
+        out.clusters
+            .push(ps.into_iter().map(|p| order[p]).collect());
+        out.links.push(links);
+    }
+    let mut seen = BTreeSet::new();
+    for (a, b, link) in flagged {
+        let (ra, rb) = (forest.find(a), forest.find(b));
+        if ra != rb && seen.insert((ra.min(rb), ra.max(rb), link.rule.clone())) {
+            out.suggestions.push((order[a], order[b], link));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use kindred_model::{Attributes, Channel, Identifier};
+
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    fn event(
+        id: &str,
+        t: i64,
+        ids: &[(IdentifierKind, &str)],
+        name: Option<&str>,
+    ) -> CanonicalEvent {
+        let mut identifiers: Vec<Identifier> =
+            ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect();
+        identifiers.sort();
+        CanonicalEvent {
+            event_id: id.into(),
+            channel: Channel::Pos,
+            event_time_ms: t,
+            identifiers,
+            attributes: Attributes {
+                full_name: name.map(Into::into),
+                ..Attributes::default()
+            },
+            activity: Default::default(),
+            consents: vec![],
+            dropped: vec![],
+        }
+    }
+
+    /// Clusters as sorted lists of event ids.
+    fn run(events: &[CanonicalEvent], policy: &LinkPolicy) -> Vec<Vec<String>> {
+        let keys: Vec<EventKeys> = events.iter().map(|e| EventKeys::of(e, policy)).collect();
+        let nodes: Vec<Node> = events
+            .iter()
+            .zip(&keys)
+            .enumerate()
+            .map(|(i, (event, keys))| Node {
+                event,
+                keys,
+                origin: i as u32,
+            })
+            .collect();
+        let c = cluster(&nodes, policy, &|_| false);
+        let mut out: Vec<Vec<String>> = c
+            .clusters
+            .iter()
+            .map(|ns| {
+                let mut ids: Vec<String> = ns.iter().map(|&n| events[n].event_id.clone()).collect();
+                ids.sort();
+                ids
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    use IdentifierKind::{Email, MemberId, Phone};
+
+    #[test]
+    fn household_phone_does_not_join_different_names() {
+        let events = [
+            event("a", 0, &[(Phone, "+8613900000001")], Some("李娜")),
+            event("b", DAY, &[(Phone, "+8613900000001")], Some("王伟")),
+            event("c", 2 * DAY, &[(Phone, "+8613900000001")], None),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c.len(), 2, "{c:?}");
+    }
+
+    #[test]
+    fn two_member_cards_of_one_program_never_join_through_a_phone() {
+        let events = [
+            event(
+                "a",
+                0,
+                &[(MemberId, "MAIN:A1"), (Phone, "+8613900000001")],
+                None,
+            ),
+            event(
+                "b",
+                DAY,
+                &[(MemberId, "MAIN:B2"), (Phone, "+8613900000001")],
+                None,
+            ),
+        ];
+        assert_eq!(run(&events, &LinkPolicy::default()).len(), 2);
+    }
+
+    #[test]
+    fn recycled_phone_outside_the_window_links_no_one() {
+        let events = [
+            event("old", 0, &[(Phone, "+8613900000001")], None),
+            event("new", 800 * DAY, &[(Phone, "+8613900000001")], None),
+        ];
+        assert_eq!(run(&events, &LinkPolicy::default()).len(), 2);
+        let bridged = [
+            event("old", 0, &[(Phone, "+8613900000001")], None),
+            event("mid", 400 * DAY, &[(Phone, "+8613900000001")], None),
+            event("new", 800 * DAY, &[(Phone, "+8613900000001")], None),
+        ];
+        assert_eq!(
+            run(&bridged, &LinkPolicy::default()).len(),
+            1,
+            "a chain within the window links"
+        );
+    }
+
+    #[test]
+    fn name_rule_links_records_without_a_shared_identifier() {
+        let with = |id: &str, e: &str| {
+            let mut ev = event(id, 0, &[(Email, e)], Some("Ann Lee"));
+            ev.attributes.birthday = Some("1990-01-02".into());
+            ev.attributes.address = Some(kindred_model::Address {
+                postal_code: Some("SW1A 1AA".into()),
+                ..Default::default()
+            });
+            ev
+        };
+        let events = [with("a", "a@x.com"), with("b", "b@y.com")];
+        assert_eq!(run(&events, &LinkPolicy::default()).len(), 1);
+        let mut no_rules = LinkPolicy::default();
+        no_rules.rules.clear();
+        assert_eq!(run(&events, &no_rules).len(), 2);
+    }
+
+    #[test]
+    fn partition_does_not_depend_on_input_order() {
+        let events = vec![
+            event(
+                "a",
+                3,
+                &[(Phone, "+8613900000001"), (MemberId, "MAIN:A1")],
+                Some("Li Na"),
+            ),
+            event("b", 1, &[(Phone, "+8613900000001")], Some("Wang Wei")),
+            event(
+                "c",
+                2,
+                &[(Phone, "+8613900000001"), (Email, "w@x.cn")],
+                None,
+            ),
+            event("d", 2, &[(Email, "w@x.cn")], Some("王伟")),
+            event("e", 5, &[(MemberId, "MAIN:B2"), (Email, "w@x.cn")], None),
+        ];
+        let want = run(&events, &LinkPolicy::default());
+        let mut rev = events.clone();
+        rev.reverse();
+        assert_eq!(run(&rev, &LinkPolicy::default()), want);
+        rev.rotate_left(2);
+        assert_eq!(run(&rev, &LinkPolicy::default()), want);
+    }
+}

@@ -1,0 +1,225 @@
+//! What an event offers to linking: its link keys (identifiers and match-rule
+//! blocks), its name folded for comparison, its member cards per program, and
+//! the companions counted by the over-shared-identifier guard.
+
+use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleField};
+use pinyin::ToPinyin;
+
+/// How a link key links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum KeyClass {
+    /// An immutable identifier: links unconditionally.
+    Strong(IdentifierKind),
+    /// A mutable identifier: links within a window, subject to the guards.
+    Weak(IdentifierKind),
+    /// The block of match rule number `.0` in the policy.
+    Rule(usize),
+}
+
+/// One key under which an event is indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LinkKey {
+    pub key: String,
+    pub class: KeyClass,
+}
+
+/// Everything linking needs from one event, derived once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct EventKeys {
+    pub links: Vec<LinkKey>,
+    /// The name, transliterated (hanzi to pinyin), case-folded, tokens sorted.
+    pub name: Option<String>,
+    /// Member cards as (program, card).
+    pub members: Vec<(String, String)>,
+    /// Non-device identifiers as (kind, hash of link key): what the
+    /// quarantine guard counts as an identifier's companions.
+    pub companions: Vec<(IdentifierKind, u64)>,
+}
+
+impl EventKeys {
+    pub fn of(event: &CanonicalEvent, policy: &LinkPolicy) -> Self {
+        let mut out = EventKeys {
+            name: event_name(event),
+            ..EventKeys::default()
+        };
+        for id in &event.identifiers {
+            let key = id.link_key();
+            if id.kind != IdentifierKind::Device {
+                out.companions.push((id.kind, fnv1a(key.as_bytes())));
+            }
+            if id.kind == IdentifierKind::MemberId {
+                let (program, card) = id.value.split_once(':').unwrap_or(("", &id.value));
+                out.members.push((program.to_string(), card.to_string()));
+            }
+            let p = policy.identifiers.get(id.kind);
+            if !p.link {
+                continue;
+            }
+            let class = if p.mutable {
+                KeyClass::Weak(id.kind)
+            } else {
+                KeyClass::Strong(id.kind)
+            };
+            out.links.push(LinkKey { key, class });
+        }
+        for (i, rule) in policy.rules.iter().enumerate() {
+            if rule.name_similarity.is_some() && out.name.is_none() {
+                continue;
+            }
+            let values: Option<Vec<String>> = rule
+                .fields
+                .iter()
+                .map(|f| field_value(event, *f, out.name.as_deref()))
+                .collect();
+            if let Some(values) = values {
+                out.links.push(LinkKey {
+                    key: format!(
+                        "rule:{}:{}:{}",
+                        rule.name,
+                        rule.version,
+                        values.join("\u{1f}")
+                    ),
+                    class: KeyClass::Rule(i),
+                });
+            }
+        }
+        out.links.sort_by(|a, b| a.key.cmp(&b.key));
+        out.links.dedup_by(|a, b| a.key == b.key);
+        out
+    }
+}
+
+fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> Option<String> {
+    let a = &event.attributes;
+    let v = match field {
+        RuleField::FullName => name.map(str::to_string),
+        RuleField::FamilyName => a.family_name.as_deref().and_then(fold_name),
+        RuleField::Birthday => a.birthday.clone(),
+        RuleField::PostalCode => a
+            .address
+            .as_ref()
+            .and_then(|ad| ad.postal_code.as_ref())
+            .map(|p| {
+                p.chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .flat_map(char::to_uppercase)
+                    .collect()
+            }),
+    };
+    v.filter(|v| !v.is_empty())
+}
+
+/// The event's name for comparison: the full name, else given and family.
+fn event_name(event: &CanonicalEvent) -> Option<String> {
+    let a = &event.attributes;
+    match &a.full_name {
+        Some(n) if !n.trim().is_empty() => fold_name(n),
+        _ => {
+            let joined = [a.given_name.as_deref(), a.family_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            fold_name(&joined)
+        }
+    }
+}
+
+/// Folds a name for comparison: hanzi become pinyin syllables (so a
+/// homophone typed by an input method, or the same name in pinyin, compares
+/// equal), letters are lower-cased, other characters separate tokens, and
+/// tokens are sorted (so family-name order does not matter).
+pub(crate) fn fold_name(name: &str) -> Option<String> {
+    let mut folded = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if let Some(p) = c.to_pinyin() {
+            folded.push(' ');
+            folded.push_str(p.plain());
+            folded.push(' ');
+        } else if c.is_alphanumeric() {
+            folded.extend(c.to_lowercase());
+        } else {
+            folded.push(' ');
+        }
+    }
+    let mut tokens: Vec<&str> = folded.split_whitespace().collect();
+    if tokens.is_empty() {
+        return None;
+    }
+    tokens.sort_unstable();
+    Some(tokens.join(" "))
+}
+
+/// Similarity of two folded names, in [0, 1] (Jaro-Winkler).
+pub(crate) fn name_similarity(a: &str, b: &str) -> f64 {
+    if a == b {
+        1.0
+    } else {
+        strsim::jaro_winkler(a, b)
+    }
+}
+
+/// FNV-1a: a stable 64-bit hash (stored, so it must not change between releases).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_across_script_order_and_homophones() {
+        assert_eq!(fold_name("王伟").as_deref(), Some("wang wei"));
+        assert_eq!(fold_name("Wei WANG").as_deref(), Some("wang wei"));
+        assert_eq!(fold_name("王玮"), fold_name("王伟"));
+        assert_eq!(fold_name("  "), None);
+        assert!(name_similarity("anna smith", "anna smyth") > 0.9);
+        assert!(name_similarity("anna smith", "li na") < 0.6);
+    }
+
+    #[test]
+    fn keys_cover_identifiers_and_complete_rule_blocks() {
+        use kindred_model::{Address, Attributes, Channel, Identifier};
+        let event = CanonicalEvent {
+            event_id: "pos:1".into(),
+            channel: Channel::Pos,
+            event_time_ms: 0,
+            identifiers: vec![
+                Identifier::new(IdentifierKind::MemberId, "MAIN:M1"),
+                Identifier::new(IdentifierKind::Phone, "+8613900000000"),
+                Identifier::new(IdentifierKind::Device, "web:d1"),
+            ],
+            attributes: Attributes {
+                full_name: Some("Ann Lee".into()),
+                birthday: Some("1990-01-02".into()),
+                address: Some(Address {
+                    postal_code: Some("sw1a 1aa".into()),
+                    ..Address::default()
+                }),
+                ..Attributes::default()
+            },
+            activity: Default::default(),
+            consents: vec![],
+            dropped: vec![],
+        };
+        let keys = EventKeys::of(&event, &LinkPolicy::default());
+        let classes: Vec<KeyClass> = keys.links.iter().map(|k| k.class).collect();
+        assert!(classes.contains(&KeyClass::Strong(IdentifierKind::MemberId)));
+        assert!(classes.contains(&KeyClass::Weak(IdentifierKind::Phone)));
+        assert!(classes.contains(&KeyClass::Rule(0)) && classes.contains(&KeyClass::Rule(1)));
+        assert!(
+            keys.links
+                .iter()
+                .any(|k| k.key
+                    == "rule:name_birthday_postcode:1:ann lee\u{1f}1990-01-02\u{1f}SW1A1AA")
+        );
+        assert_eq!(keys.members, vec![("MAIN".into(), "M1".into())]);
+        assert_eq!(keys.companions.len(), 2, "devices are not companions");
+    }
+}
