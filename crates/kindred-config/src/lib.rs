@@ -378,6 +378,29 @@ mod tests {
     }
 
     #[test]
+    fn linking_rules_and_windows_load_from_toml_and_bad_ones_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[resolver.linking.identifiers]\nphone = { link = true, mutable = true, window_days = 30 }\n\
+                 [[resolver.linking.rules]]\nname = \"dob_zip\"\nversion = 2\naction = \"suggest\"\nfields = [\"birthday\", \"postal_code\"]\n",
+            )?;
+            let c = Config::load(Some(Path::new("k.toml")), serde_json::json!({}))
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.resolver.linking.identifiers.phone.window_days, 30);
+            assert_eq!(c.resolver.linking.rules.len(), 1);
+            assert_eq!(c.resolver.linking.rules[0].version, 2);
+            jail.create_file(
+                "bad.toml",
+                "[[resolver.linking.rules]]\nname = \"empty\"\nversion = 1\naction = \"merge\"\nfields = []\n",
+            )?;
+            let err = Config::load(Some(Path::new("bad.toml")), serde_json::json!({})).unwrap_err();
+            assert!(err.to_string().contains("resolver.linking"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("k.toml", "[kafka]\nbrokerz = \"x\"\n")?;

@@ -152,16 +152,20 @@ pub struct MatchRule {
 #[serde(default, deny_unknown_fields)]
 pub struct QuarantinePolicy {
     /// An identifier seen together with more than this many distinct
-    /// identifiers of one other kind (say, a phone on records carrying 9
+    /// identifiers of one other kind (say, a phone on records carrying 5
     /// different member cards) is quarantined: it stops linking anything,
     /// and the profiles it glued are recomputed without it. Device ids are
-    /// not counted. 0 disables the guard. Default 8.
+    /// not counted. One person's phone sits with one or two cards, a few
+    /// emails, and per social platform an openid, a unionid and a
+    /// mini-program id; a counter phone with hundreds. 0 disables the guard.
+    /// Default 4 (on the default generator profile, 2 starts to cost recall;
+    /// 8 lets small junk values glue up to 8 people: BENCHMARKS.md).
     pub max_companions: u32,
 }
 
 impl Default for QuarantinePolicy {
     fn default() -> Self {
-        QuarantinePolicy { max_companions: 8 }
+        QuarantinePolicy { max_companions: 4 }
     }
 }
 

@@ -59,6 +59,9 @@ pub(crate) struct Clustering {
     pub clusters: Vec<Vec<usize>>,
     /// Per cluster: the links that joined records of different origins.
     pub links: Vec<Vec<Link>>,
+    /// Per cluster: whether a mutable identifier or a rule joined any of its
+    /// records (else immutable identifiers alone hold it together).
+    pub weak_joined: Vec<bool>,
     /// Pairs of nodes in different clusters that a guard or a suggest rule
     /// flagged for review.
     pub suggestions: Vec<(usize, usize, Link)>,
@@ -76,6 +79,7 @@ struct Attrs {
     members: BTreeMap<String, BTreeSet<String>>,
     origins: BTreeSet<u32>,
     links: Vec<Link>,
+    weak: bool,
 }
 
 struct Forest {
@@ -94,7 +98,7 @@ impl Forest {
 
     /// Joins the clusters of `a` and `b`; the root with the smaller index
     /// (earlier in canonical order) stays root.
-    fn union(&mut self, a: usize, b: usize, link: &Link) {
+    fn union(&mut self, a: usize, b: usize, link: &Link, weak: bool) {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
             return;
@@ -106,6 +110,7 @@ impl Forest {
         if into.origins.is_disjoint(&moved.origins) {
             into.links.push(link.clone());
         }
+        into.weak |= moved.weak || weak;
         into.origins.extend(moved.origins);
         into.links.extend(moved.links);
         for name in moved.names {
@@ -190,6 +195,7 @@ pub(crate) fn cluster(
                     members,
                     origins: BTreeSet::from([n.origin]),
                     links: Vec::new(),
+                    weak: false,
                 }
             })
             .collect(),
@@ -212,7 +218,7 @@ pub(crate) fn cluster(
         if let KeyClass::Strong(kind) = class {
             let link = Link::identifier(*kind);
             for w in ps.windows(2) {
-                forest.union(w[0], w[1], &link);
+                forest.union(w[0], w[1], &link, false);
             }
         }
     }
@@ -301,7 +307,7 @@ pub(crate) fn cluster(
         if forest.refuses(p.a, p.b, policy.min_name_similarity) {
             flagged.push((p.a, p.b, p.link.clone()));
         } else {
-            forest.union(p.a, p.b, &p.link);
+            forest.union(p.a, p.b, &p.link, true);
         }
     }
     flagged.extend(
@@ -325,6 +331,7 @@ pub(crate) fn cluster(
         out.clusters
             .push(ps.into_iter().map(|p| order[p]).collect());
         out.links.push(links);
+        out.weak_joined.push(forest.attrs[root].weak);
     }
     let mut seen = BTreeSet::new();
     for (a, b, link) in flagged {

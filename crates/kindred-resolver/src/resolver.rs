@@ -508,7 +508,9 @@ impl<'a> BatchView<'a> {
             }
         }
         Ok(if strong {
-            !new_card
+            // A name joining a profile that weak links hold together could
+            // make a guard refuse one of them on recomputation.
+            !new_card && (keys.name.is_none() || !profile.weak_joined)
         } else {
             weak_ok && keys.name.is_none() && keys.members.is_empty()
         })
@@ -551,6 +553,7 @@ impl<'a> BatchView<'a> {
                 votes,
                 members: vec![event.event_id.clone()],
                 contested: false,
+                weak_joined: false,
             }),
         );
         Ok(())
@@ -571,6 +574,12 @@ impl<'a> BatchView<'a> {
         profile.votes.settle(self.survivorship, &mut profile.record);
         profile.members.push(event.event_id.clone());
         profile.record.version += 1;
+        if !entries
+            .iter()
+            .any(|(_, class, e)| matches!(class, KeyClass::Strong(_)) && !e.holders.is_empty())
+        {
+            profile.weak_joined = true;
+        }
         for (key, _, entry) in entries {
             if entry.quarantined {
                 continue;
@@ -852,6 +861,7 @@ impl<'a> BatchView<'a> {
             if unchanged {
                 if let Some(mut b) = before {
                     b.contested = contested[c];
+                    b.weak_joined = clustering.weak_joined[c];
                     self.profiles.insert(id.clone(), Some(b));
                 }
                 continue;
@@ -924,6 +934,7 @@ impl<'a> BatchView<'a> {
                     votes,
                     members: member_ids,
                     contested: contested[c],
+                    weak_joined: clustering.weak_joined[c],
                 }),
             );
         }

@@ -67,6 +67,10 @@ pub struct StoredProfile {
     /// Some link key of this profile is also held by another profile (a
     /// guard kept them apart): changes to it are recomputed together.
     pub contested: bool,
+    /// A mutable identifier or a rule joined some of its events (a guard
+    /// could change its mind when new names arrive): events bringing a name
+    /// are recomputed rather than folded in.
+    pub weak_joined: bool,
 }
 
 /// What happened to a profile's identity, for explanations and audits.
@@ -152,8 +156,8 @@ impl Default for StoreOptions {
 }
 
 /// Column family options tuned for point lookups: a bloom filter per table
-/// (a lookup of an unknown identifier or event id rarely touches a data
-/// block), and the shared block cache.
+/// and per memtable (a lookup of an unknown identifier or event id rarely
+/// touches a data block or walks the skiplist), and the shared block cache.
 fn family_options(cache: &Cache) -> Options {
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
@@ -162,6 +166,11 @@ fn family_options(cache: &Cache) -> Options {
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
     let mut opts = Options::default();
     opts.set_block_based_table_factory(&table);
+    // Most lookups are for keys that do not exist yet (a new identifier, a
+    // new event id): a bloom filter over the memtable answers them without
+    // walking the skiplist.
+    opts.set_memtable_whole_key_filtering(true);
+    opts.set_memtable_prefix_bloom_ratio(0.1);
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
     opts
 }
