@@ -88,6 +88,32 @@ pub struct ProfileChange {
     pub rfm: Option<Rfm>,
 }
 
+impl ProfileChange {
+    /// The change announcing that `profile_id` (last at `last_version`) was
+    /// absorbed into `survivor` because of `cause_event_id`.
+    pub fn superseded(
+        profile_id: String,
+        last_version: i64,
+        cause_event_id: String,
+        survivor: String,
+    ) -> Self {
+        ProfileChange {
+            profile_id,
+            change_type: ChangeType::Superseded,
+            version: last_version + 1,
+            cause_event_id,
+            absorbed_ids: Vec::new(),
+            superseded_by: Some(survivor),
+            record: None,
+            changed_fields: Vec::new(),
+            evidence: None,
+            split_into: Vec::new(),
+            moved_event_ids: Vec::new(),
+            rfm: None,
+        }
+    }
+}
+
 /// The golden-record fields (serde names, in declaration order) whose values
 /// differ between `before` and `after`; with no `before`, the fields of
 /// `after` that are not empty (not `None`, empty, or zero). `profile_id`
@@ -101,36 +127,12 @@ pub fn changed_fields(before: Option<&GoldenRecord>, after: &GoldenRecord) -> Ve
             &blank
         }
     };
-    // Destructuring names every field, so a field added to `GoldenRecord`
-    // and not listed here fails to compile.
-    let GoldenRecord {
-        profile_id: _,
-        version: _,
-        identifiers,
-        full_name,
-        given_name,
-        family_name,
-        birthday,
-        gender,
-        address,
-        consents,
-        channels,
-        first_seen_ms,
-        last_seen_ms,
-        event_count,
-        order_count,
-        spend_minor,
-        points_balance,
-        channel_activity,
-        points_earned,
-        points_redeemed,
-        first_order_ms,
-        last_order_ms,
-        recent_skus,
-    } = after;
+    // One list of fields: the destructuring names every field, so a field
+    // added to `GoldenRecord` and not listed here fails to compile.
     let mut out = Vec::new();
     macro_rules! compare {
         ($($field:ident),* $(,)?) => {
+            let GoldenRecord { profile_id: _, version: _, $($field),* } = after;
             $(
                 if before.$field != *$field {
                     out.push(stringify!($field).to_string());

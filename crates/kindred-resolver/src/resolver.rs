@@ -817,20 +817,12 @@ impl<'a> BatchView<'a> {
         for (home, absorbed) in &absorbed_into {
             for id in absorbed {
                 let Some(old) = prior.get(id) else { continue };
-                outcome.changes.push(ProfileChange {
-                    profile_id: id.clone(),
-                    change_type: ChangeType::Superseded,
-                    version: old.record.version + 1,
-                    cause_event_id: cause.event_id.clone(),
-                    absorbed_ids: Vec::new(),
-                    superseded_by: Some(ids[*home].clone()),
-                    record: None,
-                    changed_fields: Vec::new(),
-                    evidence: None,
-                    split_into: Vec::new(),
-                    moved_event_ids: Vec::new(),
-                    rfm: None,
-                });
+                outcome.changes.push(ProfileChange::superseded(
+                    id.clone(),
+                    old.record.version,
+                    cause.event_id.clone(),
+                    ids[*home].clone(),
+                ));
                 self.redirects.insert(id.clone(), ids[*home].clone());
                 self.profiles.insert(id.clone(), None);
                 outcome.absorbed += 1;
