@@ -98,6 +98,43 @@ impl Identifier {
             self.match_key.as_deref().unwrap_or(&self.value)
         )
     }
+
+    /// `kind:masked-value` (see [`mask_value`]).
+    pub fn masked(&self) -> String {
+        format!(
+            "{}:{}",
+            self.kind.as_str(),
+            mask_value(self.kind, &self.value)
+        )
+    }
+}
+
+/// A value with its middle hidden, for reports and topics that must show
+/// *which* identifier without showing it whole: `+86138****8000`,
+/// `j***@example.com`, `AB***YZ`. Short values are hidden entirely.
+pub fn mask_value(kind: IdentifierKind, value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    let keep = |head: usize, tail: usize| -> String {
+        if n <= head + tail {
+            return "*".repeat(n.max(4));
+        }
+        let mut out: String = chars[..head].iter().collect();
+        out.push_str("****");
+        out.extend(&chars[n - tail..]);
+        out
+    };
+    match kind {
+        IdentifierKind::Email => match value.split_once('@') {
+            Some((local, domain)) => {
+                let first: String = local.chars().take(1).collect();
+                format!("{first}***@{domain}")
+            }
+            None => keep(1, 0),
+        },
+        IdentifierKind::Phone => keep(n.saturating_sub(8).min(6), 4),
+        _ => keep(2, 2),
+    }
 }
 
 impl fmt::Display for Identifier {
@@ -144,5 +181,25 @@ mod tests {
         assert!("fax:123".parse::<Identifier>().is_err());
         assert!("phone:".parse::<Identifier>().is_err());
         assert!("phone".parse::<Identifier>().is_err());
+    }
+
+    #[test]
+    fn masks_hide_the_middle_of_every_kind() {
+        assert_eq!(
+            mask_value(IdentifierKind::Phone, "+8613800138000"),
+            "+86138****8000"
+        );
+        assert_eq!(
+            mask_value(IdentifierKind::Email, "jane.doe@example.com"),
+            "j***@example.com"
+        );
+        assert_eq!(
+            mask_value(IdentifierKind::MemberId, "MAIN:A1234567"),
+            "MA****67"
+        );
+        assert_eq!(mask_value(IdentifierKind::MemberId, "A1"), "****");
+        assert!(!Identifier::new(IdentifierKind::Phone, "+14155550123")
+            .masked()
+            .contains("5550"));
     }
 }

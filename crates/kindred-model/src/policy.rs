@@ -24,22 +24,30 @@ pub struct IdentifierPolicy {
     /// their event times are at most this many days apart (a chain of
     /// records each within the window links too). 0 = no limit.
     pub window_days: u32,
+    /// The most distinct identifiers of this kind one profile may hold
+    /// through linking (for member ids: per loyalty program). A link that
+    /// would exceed it is refused and becomes a review suggestion. Records
+    /// that carry more on one event (or share an immutable id) are kept
+    /// together regardless. 0 = no limit.
+    pub max_per_profile: u32,
 }
 
 impl IdentifierPolicy {
-    fn immutable() -> Self {
+    fn immutable(max_per_profile: u32) -> Self {
         IdentifierPolicy {
             link: true,
             mutable: false,
             window_days: 0,
+            max_per_profile,
         }
     }
 
-    fn mutable(window_days: u32) -> Self {
+    fn mutable(window_days: u32, max_per_profile: u32) -> Self {
         IdentifierPolicy {
             link: true,
             mutable: true,
             window_days,
+            max_per_profile,
         }
     }
 
@@ -51,13 +59,15 @@ impl IdentifierPolicy {
 
 impl Default for IdentifierPolicy {
     fn default() -> Self {
-        IdentifierPolicy::immutable()
+        IdentifierPolicy::immutable(0)
     }
 }
 
 /// Per identifier kind. Defaults: member ids, social and account ids are
 /// immutable; phones link within 730 days, emails within 1825 days, devices
-/// within 180 days.
+/// within 180 days. Limits per profile: one member card per program, 4
+/// phones, 6 emails; social, account and device ids unlimited (a person has
+/// an openid per mini-program and many cookies).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentifierPolicies {
@@ -72,12 +82,12 @@ pub struct IdentifierPolicies {
 impl Default for IdentifierPolicies {
     fn default() -> Self {
         IdentifierPolicies {
-            member_id: IdentifierPolicy::immutable(),
-            phone: IdentifierPolicy::mutable(730),
-            email: IdentifierPolicy::mutable(1825),
-            social: IdentifierPolicy::immutable(),
-            account: IdentifierPolicy::immutable(),
-            device: IdentifierPolicy::mutable(180),
+            member_id: IdentifierPolicy::immutable(1),
+            phone: IdentifierPolicy::mutable(730, 4),
+            email: IdentifierPolicy::mutable(1825, 6),
+            social: IdentifierPolicy::immutable(0),
+            account: IdentifierPolicy::immutable(0),
+            device: IdentifierPolicy::mutable(180, 0),
         }
     }
 }
@@ -169,12 +179,34 @@ impl Default for QuarantinePolicy {
     }
 }
 
+/// Stops a profile from growing into a "blob" through linking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GiantGuard {
+    /// A link that would give one profile more than this many distinct
+    /// identifiers (devices not counted) is refused, reported as a
+    /// suggestion and counted in `kindred_merges_refused_total{reason=
+    /// "giant_profile"}` (alert on its rate). Every absorbed profile brings
+    /// at least one identifier, so this also bounds absorbed profiles.
+    /// 0 disables the guard. Default 40.
+    pub max_identifiers: u32,
+}
+
+impl Default for GiantGuard {
+    fn default() -> Self {
+        GiantGuard {
+            max_identifiers: 40,
+        }
+    }
+}
+
 /// The whole linking policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LinkPolicy {
     pub identifiers: IdentifierPolicies,
     pub quarantine: QuarantinePolicy,
+    pub giant: GiantGuard,
     /// A link through a mutable identifier (or a merge rule) between records
     /// whose names both exist and are less similar than this (Jaro-Winkler
     /// on case-folded names) is refused: a household's shared phone, a
@@ -192,6 +224,7 @@ impl Default for LinkPolicy {
         LinkPolicy {
             identifiers: IdentifierPolicies::default(),
             quarantine: QuarantinePolicy::default(),
+            giant: GiantGuard::default(),
             min_name_similarity: 0.8,
             rules: vec![
                 MatchRule {

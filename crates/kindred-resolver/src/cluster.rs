@@ -14,20 +14,30 @@
 //!    links between records: a mutable identifier only between records
 //!    within its window of each other. Proposals are taken strongest first
 //!    (email, phone, merge rules, device; then by time); one that would join
-//!    two clusters holding different member cards of one program, or whose
-//!    names clearly differ, is refused and reported as a suggestion.
+//!    two clusters holding different member cards of one program, more
+//!    identifiers of a kind than the policy allows, more identifiers in all
+//!    than the giant-profile guard allows, or whose names clearly differ, is
+//!    refused and reported as a suggestion (see [`Refusal`]).
 //! 3. Suggest rules only report pairs that end up in different clusters.
+//!
+//! Decisions by people ([`Constraint`]s pinned on events: a rejected
+//! suggestion, a split) override all of it: records on different sides of
+//! a decision are never joined, by any identifier; records an approved
+//! review put together are joined like records sharing a member card.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
 
+use crate::decision::Constraint;
 use crate::keys::{name_similarity, EventKeys, KeyClass};
 
 /// One event as the clustering sees it.
 pub(crate) struct Node<'a> {
     pub event: &'a CanonicalEvent,
     pub keys: &'a EventKeys,
+    /// Decisions pinned on this event.
+    pub constraints: &'a [Constraint],
     /// The profile the event belonged to before (events of one origin that
     /// end up apart make a split; different origins joined make a merge).
     pub origin: u32,
@@ -49,6 +59,52 @@ impl Link {
             kinds: vec![kind.as_str().to_string()],
         }
     }
+
+    fn approved() -> Self {
+        Link {
+            rule: "review_approved".into(),
+            version: 1,
+            kinds: Vec::new(),
+        }
+    }
+}
+
+/// Why a proposed link was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Refusal {
+    /// Different member cards of one loyalty program on the two sides.
+    MemberCards,
+    /// More identifiers of this kind than `max_per_profile`.
+    Limit(IdentifierKind),
+    /// Names on the two sides clearly differ.
+    NameMismatch,
+    /// More identifiers in all than the giant-profile guard allows.
+    GiantProfile,
+    /// A person decided these records are apart (reject, split).
+    Decision,
+    /// Not refused: a `suggest` rule only reports.
+    SuggestRule,
+}
+
+impl Refusal {
+    /// Stable label (metrics, review topic).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::MemberCards => "member_cards",
+            Refusal::Limit(kind) => match kind {
+                IdentifierKind::MemberId => "limit_member_id",
+                IdentifierKind::Phone => "limit_phone",
+                IdentifierKind::Email => "limit_email",
+                IdentifierKind::Social => "limit_social",
+                IdentifierKind::Account => "limit_account",
+                IdentifierKind::Device => "limit_device",
+            },
+            Refusal::NameMismatch => "name_mismatch",
+            Refusal::GiantProfile => "giant_profile",
+            Refusal::Decision => "decision",
+            Refusal::SuggestRule => "suggest_rule",
+        }
+    }
 }
 
 /// The outcome of [`cluster`].
@@ -64,7 +120,9 @@ pub(crate) struct Clustering {
     pub weak_joined: Vec<bool>,
     /// Pairs of nodes in different clusters that a guard or a suggest rule
     /// flagged for review.
-    pub suggestions: Vec<(usize, usize, Link)>,
+    pub suggestions: Vec<(usize, usize, Link, Refusal)>,
+    /// Links refused by each guard (decisions included), for metrics.
+    pub refused: BTreeMap<Refusal, u64>,
 }
 
 /// How many names per cluster the name guard compares (a cluster collects
@@ -77,17 +135,22 @@ const FUZZY_REACH: usize = 64;
 struct Attrs {
     names: BTreeSet<String>,
     members: BTreeMap<String, BTreeSet<String>>,
+    /// Distinct identifiers (devices not counted), as hashed link keys.
+    ids: BTreeSet<(IdentifierKind, u64)>,
+    /// Decision -> side, for decisions that keep records apart.
+    apart: BTreeMap<u64, u32>,
     origins: BTreeSet<u32>,
     links: Vec<Link>,
     weak: bool,
 }
 
-struct Forest {
+struct Forest<'p> {
     parent: Vec<usize>,
     attrs: Vec<Attrs>,
+    policy: &'p LinkPolicy,
 }
 
-impl Forest {
+impl Forest<'_> {
     fn find(&mut self, mut x: usize) -> usize {
         while self.parent[x] != x {
             self.parent[x] = self.parent[self.parent[x]];
@@ -121,28 +184,107 @@ impl Forest {
         for (program, cards) in moved.members {
             into.members.entry(program).or_default().extend(cards);
         }
+        into.ids.extend(moved.ids);
+        into.apart.extend(moved.apart);
     }
 
-    /// Whether joining the clusters of `a` and `b` contradicts what they hold.
-    fn refuses(&mut self, a: usize, b: usize, min_name_similarity: f64) -> bool {
+    /// Whether a person's decision keeps the clusters of `a` and `b` apart.
+    fn decided_apart(&mut self, a: usize, b: usize) -> bool {
         let (ra, rb) = (self.find(a), self.find(b));
         let (x, y) = (&self.attrs[ra], &self.attrs[rb]);
-        let two_cards = x
-            .members
+        x.apart
             .iter()
-            .any(|(program, cards)| y.members.get(program).is_some_and(|c| c != cards));
-        if two_cards {
-            return true;
-        }
-        if min_name_similarity <= 0.0 || x.names.is_empty() || y.names.is_empty() {
-            return false;
-        }
-        !x.names.iter().any(|n| {
-            y.names
-                .iter()
-                .any(|m| name_similarity(n, m) >= min_name_similarity)
-        })
+            .any(|(d, side)| y.apart.get(d).is_some_and(|s| s != side))
     }
+
+    /// Why joining the clusters of `a` and `b` (through a mutable identifier
+    /// or a rule) would contradict what they hold, if it would.
+    fn refuses(&mut self, a: usize, b: usize) -> Option<Refusal> {
+        if self.decided_apart(a, b) {
+            return Some(Refusal::Decision);
+        }
+        let (ra, rb) = (self.find(a), self.find(b));
+        let (x, y) = (&self.attrs[ra], &self.attrs[rb]);
+        let policy = self.policy;
+        let card_limit = policy.identifiers.member_id.max_per_profile as usize;
+        if card_limit > 0 {
+            let over = x.members.iter().any(|(program, cards)| {
+                y.members
+                    .get(program)
+                    .is_some_and(|c| cards.union(c).count() > card_limit)
+            });
+            if over {
+                return Some(Refusal::MemberCards);
+            }
+        }
+        let giant = policy.giant.max_identifiers as usize;
+        if giant > 0 || has_kind_limits(policy) {
+            let mut counts: BTreeMap<IdentifierKind, usize> = BTreeMap::new();
+            for (kind, _) in x.ids.union(&y.ids) {
+                *counts.entry(*kind).or_default() += 1;
+            }
+            for (kind, n) in &counts {
+                let limit = policy.identifiers.get(*kind).max_per_profile as usize;
+                if *kind != IdentifierKind::MemberId && limit > 0 && *n > limit {
+                    return Some(Refusal::Limit(*kind));
+                }
+            }
+            if giant > 0 && counts.values().sum::<usize>() > giant {
+                return Some(Refusal::GiantProfile);
+            }
+        }
+        let min = policy.min_name_similarity;
+        if min <= 0.0 || x.names.is_empty() || y.names.is_empty() {
+            return None;
+        }
+        let similar = x
+            .names
+            .iter()
+            .any(|n| y.names.iter().any(|m| name_similarity(n, m) >= min));
+        (!similar).then_some(Refusal::NameMismatch)
+    }
+}
+
+/// Whether any kind other than member ids has a per-profile limit.
+fn has_kind_limits(policy: &LinkPolicy) -> bool {
+    IdentifierKind::ALL
+        .iter()
+        .any(|k| *k != IdentifierKind::MemberId && policy.identifiers.get(*k).max_per_profile > 0)
+}
+
+/// Whether one profile holding all of `identifiers` breaks no limit of
+/// `policy` (per kind, per member program, giant guard); then no link among
+/// records holding a subset of them is refused by a limit.
+pub(crate) fn within_limits(
+    policy: &LinkPolicy,
+    identifiers: &[kindred_model::Identifier],
+) -> bool {
+    let mut counts: BTreeMap<IdentifierKind, usize> = BTreeMap::new();
+    let mut programs: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut total = 0;
+    for id in identifiers {
+        if id.kind == IdentifierKind::Device {
+            continue;
+        }
+        total += 1;
+        *counts.entry(id.kind).or_default() += 1;
+        if id.kind == IdentifierKind::MemberId {
+            let program = id.value.split_once(':').map_or("", |(p, _)| p);
+            *programs.entry(program).or_default() += 1;
+        }
+    }
+    let card_limit = policy.identifiers.member_id.max_per_profile as usize;
+    if card_limit > 0 && programs.values().any(|n| *n > card_limit) {
+        return false;
+    }
+    let giant = policy.giant.max_identifiers as usize;
+    if giant > 0 && total > giant {
+        return false;
+    }
+    counts.iter().all(|(kind, n)| {
+        let limit = policy.identifiers.get(*kind).max_per_profile as usize;
+        *kind == IdentifierKind::MemberId || limit == 0 || *n <= limit
+    })
 }
 
 struct Proposal {
@@ -179,6 +321,7 @@ pub(crate) fn cluster(
     // Work in positions; map back at the end.
     let node = |p: usize| &nodes[order[p]];
     let mut forest = Forest {
+        policy,
         parent: (0..nodes.len()).collect(),
         attrs: (0..nodes.len())
             .map(|p| {
@@ -190,9 +333,19 @@ pub(crate) fn cluster(
                         .or_default()
                         .insert(card.clone());
                 }
+                let apart = n
+                    .constraints
+                    .iter()
+                    .filter_map(|c| match c {
+                        Constraint::Apart { decision, side } => Some((*decision, *side)),
+                        Constraint::Together { .. } => None,
+                    })
+                    .collect();
                 Attrs {
                     names: n.keys.name.iter().cloned().collect(),
                     members,
+                    ids: n.keys.companions.iter().copied().collect(),
+                    apart,
                     origins: BTreeSet::from([n.origin]),
                     links: Vec::new(),
                     weak: false,
@@ -213,11 +366,30 @@ pub(crate) fn cluster(
         }
     }
 
-    // 1. Immutable identifiers.
-    for (class, ps) in holders.values() {
-        if let KeyClass::Strong(kind) = class {
-            let link = Link::identifier(*kind);
-            for w in ps.windows(2) {
+    let mut out = Clustering::default();
+    // 1. Immutable identifiers, and records a reviewer put together.
+    let mut together: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for p in 0..nodes.len() {
+        for c in node(p).constraints {
+            if let Constraint::Together { decision } = c {
+                together.entry(*decision).or_default().push(p);
+            }
+        }
+    }
+    let approved = Link::approved();
+    let strong = holders.values().filter_map(|(class, ps)| match class {
+        KeyClass::Strong(kind) => Some((Link::identifier(*kind), ps)),
+        _ => None,
+    });
+    for (link, ps) in together
+        .values()
+        .map(|ps| (approved.clone(), ps))
+        .chain(strong)
+    {
+        for w in ps.windows(2) {
+            if forest.decided_apart(w[0], w[1]) {
+                *out.refused.entry(Refusal::Decision).or_default() += 1;
+            } else {
                 forest.union(w[0], w[1], &link, false);
             }
         }
@@ -304,18 +476,21 @@ pub(crate) fn cluster(
         if forest.find(p.a) == forest.find(p.b) {
             continue;
         }
-        if forest.refuses(p.a, p.b, policy.min_name_similarity) {
-            flagged.push((p.a, p.b, p.link.clone()));
-        } else {
-            forest.union(p.a, p.b, &p.link, true);
+        match forest.refuses(p.a, p.b) {
+            Some(refusal) => {
+                *out.refused.entry(refusal).or_default() += 1;
+                if refusal != Refusal::Decision {
+                    flagged.push((p.a, p.b, p.link.clone(), refusal));
+                }
+            }
+            None => forest.union(p.a, p.b, &p.link, true),
         }
     }
-    flagged.extend(
-        proposals
-            .iter()
-            .filter(|p| !p.merge)
-            .map(|p| (p.a, p.b, p.link.clone())),
-    );
+    for p in proposals.iter().filter(|p| !p.merge) {
+        if !forest.decided_apart(p.a, p.b) {
+            flagged.push((p.a, p.b, p.link.clone(), Refusal::SuggestRule));
+        }
+    }
 
     // 3. The partition, in canonical order.
     let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -323,7 +498,6 @@ pub(crate) fn cluster(
         let root = forest.find(p);
         by_root.entry(root).or_default().push(p);
     }
-    let mut out = Clustering::default();
     for (root, ps) in by_root {
         let mut links = std::mem::take(&mut forest.attrs[root].links);
         links.sort();
@@ -334,10 +508,10 @@ pub(crate) fn cluster(
         out.weak_joined.push(forest.attrs[root].weak);
     }
     let mut seen = BTreeSet::new();
-    for (a, b, link) in flagged {
+    for (a, b, link, refusal) in flagged {
         let (ra, rb) = (forest.find(a), forest.find(b));
         if ra != rb && seen.insert((ra.min(rb), ra.max(rb), link.rule.clone())) {
-            out.suggestions.push((order[a], order[b], link));
+            out.suggestions.push((order[a], order[b], link, refusal));
         }
     }
     out
@@ -385,6 +559,7 @@ mod tests {
             .map(|(i, (event, keys))| Node {
                 event,
                 keys,
+                constraints: &[],
                 origin: i as u32,
             })
             .collect();

@@ -12,15 +12,26 @@
 //!   same result, and re-partitions the affected profiles with `cluster`
 //!   otherwise; writes profiles, contributions, index entries, redirects and
 //!   lineage;
+//! - `decision`: decisions by people (review approve/reject, split), pinned
+//!   on events as constraints the clustering honours;
+//! - `admin`: the operations behind `kindred review`, `split`, `explain` and
+//!   `rules diff|apply`;
 //! - `store`: the column families and their encodings.
 
+mod admin;
 mod cluster;
+mod decision;
 mod keys;
 mod resolver;
 mod store;
 
-pub use resolver::{BatchOutcome, Resolver, Suggestion};
+pub use admin::{
+    policy_fingerprint, AdminError, DecisionOutcome, Explanation, PlannedGroup, RulesPlan,
+};
+pub use cluster::Refusal;
+pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
+pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
 pub use store::{
-    Holder, IndexEntry, LineageRecord, SourceOffset, Store, StoreError, StoreOptions, StoreStats,
-    StoredProfile,
+    Holder, IndexEntry, LineageRecord, PendingSuggestion, SourceOffset, Store, StoreError,
+    StoreOptions, StoreStats, StoredProfile,
 };

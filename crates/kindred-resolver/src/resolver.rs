@@ -6,11 +6,12 @@ use kindred_model::{
 };
 use rocksdb::WriteBatch;
 
-use crate::cluster::{cluster, Clustering, Link, Node};
-use crate::keys::{EventKeys, KeyClass};
+use crate::cluster::{cluster, within_limits, Clustering, Link, Node};
+use crate::decision::{Constraint, DecisionRecord};
+use crate::keys::{fnv1a, EventKeys, KeyClass};
 use crate::store::{
-    cf, decode, encode, utf8, Holder, IndexEntry, LineageRecord, StoredProfile, NEXT_LINEAGE_SEQ,
-    NEXT_PROFILE_SEQ, WATERMARK,
+    cf, decode, encode, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
+    NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ, WATERMARK,
 };
 use crate::{SourceOffset, Store, StoreError};
 
@@ -27,9 +28,12 @@ pub struct BatchOutcome {
     /// Profiles split off others (by a quarantine or a late event).
     pub splits: u64,
     /// Identifiers quarantined as over-shared by this batch.
-    pub quarantined: u64,
-    /// Pairs of profiles a guard or a suggest rule flagged for review.
+    pub quarantined: Vec<QuarantineNotice>,
+    /// New pairs of profiles a guard or a suggest rule flagged for review
+    /// (a pair already waiting in the review queue is not repeated).
     pub suggestions: Vec<Suggestion>,
+    /// Links refused, by reason ([`Refusal::as_str`](crate::Refusal::as_str)).
+    pub refused: BTreeMap<&'static str, u64>,
 }
 
 /// Two profiles that may be one person, for review.
@@ -38,13 +42,50 @@ pub struct Suggestion {
     pub profile_a: String,
     pub profile_b: String,
     pub evidence: MergeEvidence,
+    /// Which guard refused the link, or `suggest_rule`.
+    pub reason: &'static str,
+}
+
+/// An identifier the over-shared guard took out of linking. Carries the
+/// value masked and a digest, never the raw value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineNotice {
+    pub kind: String,
+    /// `phone:+86138****8000`.
+    pub masked: String,
+    /// FNV-1a of the link key, hex: matches `kindred explain` output.
+    pub digest: String,
+    /// Distinct companion identifiers seen with it.
+    pub companions: usize,
+    /// Event time of the event that tipped it.
+    pub at_ms: i64,
+}
+
+/// What caused a recomputation: a new event, or a person's decision.
+pub(crate) struct Cause<'e> {
+    pub id: String,
+    pub at_ms: i64,
+    pub event: Option<&'e CanonicalEvent>,
+    /// (decision id, actor) for decisions.
+    pub decision: Option<(u64, String)>,
+}
+
+impl<'e> Cause<'e> {
+    fn event(event: &'e CanonicalEvent) -> Self {
+        Cause {
+            id: event.event_id.clone(),
+            at_ms: event.event_time_ms,
+            event: Some(event),
+            decision: None,
+        }
+    }
 }
 
 /// The identity resolver: owns the store and applies batches of events.
 pub struct Resolver {
-    store: Store,
-    policy: LinkPolicy,
-    survivorship: Survivorship,
+    pub(crate) store: Store,
+    pub(crate) policy: LinkPolicy,
+    pub(crate) survivorship: Survivorship,
 }
 
 impl Resolver {
@@ -98,21 +139,32 @@ impl Resolver {
 /// batch's events are likely to touch with a few batched MultiGets (their
 /// event ids, their link keys, the profiles those point at); the per-event
 /// work then mostly runs against memory.
-struct BatchView<'a> {
+pub(crate) struct BatchView<'a> {
     store: &'a Store,
     policy: &'a LinkPolicy,
     survivorship: &'a Survivorship,
     /// Link keys of the batch's events, derived once by `prefetch`.
     keys: HashMap<String, EventKeys>,
     /// Overlay: what this batch wrote.
-    entries: HashMap<String, IndexEntry>,
-    profiles: HashMap<String, Option<StoredProfile>>,
+    pub(crate) entries: HashMap<String, IndexEntry>,
+    pub(crate) profiles: HashMap<String, Option<StoredProfile>>,
     contributions: HashMap<String, CanonicalEvent>,
     redirects: HashMap<String, String>,
     lineage: Vec<LineageRecord>,
+    /// Decisions pinned on events by this batch (the whole new list per event).
+    pub(crate) constraints: HashMap<String, Vec<Constraint>>,
+    /// Review queue changes: Some = put, None = delete.
+    pub(crate) pending: BTreeMap<(String, String), Option<PendingSuggestion>>,
+    pub(crate) decisions: Vec<DecisionRecord>,
+    /// Changes for the outbox (offline commands; the service publishes them).
+    pub(crate) outbox: Vec<ProfileChange>,
+    /// Other meta keys to write (e.g. the applied link policy).
+    pub(crate) extra_meta: Vec<(Vec<u8>, Vec<u8>)>,
     next_seq: u64,
     next_lineage: u64,
-    watermark_ms: i64,
+    pub(crate) next_decision: u64,
+    next_outbox: u64,
+    pub(crate) watermark_ms: i64,
     counters_dirty: bool,
     /// Read-ahead of the store: what it held before this batch.
     stored: Prefetched,
@@ -148,7 +200,7 @@ fn read_counter(store: &Store, key: &[u8], default: u64) -> Result<u64, StoreErr
 }
 
 impl<'a> BatchView<'a> {
-    fn new(
+    pub(crate) fn new(
         store: &'a Store,
         policy: &'a LinkPolicy,
         survivorship: &'a Survivorship,
@@ -163,8 +215,15 @@ impl<'a> BatchView<'a> {
             contributions: HashMap::new(),
             redirects: HashMap::new(),
             lineage: Vec::new(),
+            constraints: HashMap::new(),
+            pending: BTreeMap::new(),
+            decisions: Vec::new(),
+            outbox: Vec::new(),
+            extra_meta: Vec::new(),
             next_seq: read_counter(store, NEXT_PROFILE_SEQ, 1)?,
             next_lineage: read_counter(store, NEXT_LINEAGE_SEQ, 1)?,
+            next_decision: read_counter(store, NEXT_DECISION_SEQ, 1)?,
+            next_outbox: read_counter(store, NEXT_OUTBOX_SEQ, 1)?,
             watermark_ms: read_counter(store, WATERMARK, 0)? as i64,
             counters_dirty: false,
             stored: Prefetched::default(),
@@ -249,6 +308,23 @@ impl<'a> BatchView<'a> {
         Ok(())
     }
 
+    /// The store under this view.
+    pub(crate) fn store_ref(&self) -> &'a Store {
+        self.store
+    }
+
+    /// Whether `profile_id` is a live profile (in this view or the store).
+    pub(crate) fn store_has_profile(&self, profile_id: &str) -> Result<bool, StoreError> {
+        if let Some(p) = self.profiles.get(profile_id) {
+            return Ok(p.is_some());
+        }
+        Ok(self.stored.profiles.contains_key(profile_id)
+            || self
+                .store
+                .get_raw(cf::PROFILES, profile_id.as_bytes())?
+                .is_some())
+    }
+
     fn seen_event(&self, event_id: &str) -> Result<bool, StoreError> {
         if self.contributions.contains_key(event_id) || self.stored.events_known.contains(event_id)
         {
@@ -263,7 +339,7 @@ impl<'a> BatchView<'a> {
             .is_some())
     }
 
-    fn entry(&self, key: &str) -> Result<IndexEntry, StoreError> {
+    pub(crate) fn entry(&self, key: &str) -> Result<IndexEntry, StoreError> {
         Ok(match self.entries.get(key) {
             Some(e) => e.clone(),
             None => match self.stored.entries.get(key) {
@@ -276,7 +352,7 @@ impl<'a> BatchView<'a> {
         })
     }
 
-    fn follow_redirects(&self, profile_id: &str) -> Result<String, StoreError> {
+    pub(crate) fn follow_redirects(&self, profile_id: &str) -> Result<String, StoreError> {
         let mut id = profile_id.to_string();
         for _ in 0..64 {
             let next = match self.redirects.get(&id) {
@@ -304,7 +380,7 @@ impl<'a> BatchView<'a> {
     }
 
     /// Takes a profile out of the view (the caller puts it back or deletes it).
-    fn take_profile(&mut self, profile_id: &str) -> Result<StoredProfile, StoreError> {
+    pub(crate) fn take_profile(&mut self, profile_id: &str) -> Result<StoredProfile, StoreError> {
         let loaded = match self.profiles.remove(profile_id) {
             Some(p) => p,
             None => match self.stored.profiles.remove(profile_id) {
@@ -334,7 +410,10 @@ impl<'a> BatchView<'a> {
     }
 
     /// The contributions of many events: the batch's own, then one MultiGet.
-    fn contributions_of(&self, event_ids: &[String]) -> Result<Vec<CanonicalEvent>, StoreError> {
+    pub(crate) fn contributions_of(
+        &self,
+        event_ids: &[String],
+    ) -> Result<Vec<CanonicalEvent>, StoreError> {
         let missing: Vec<&str> = event_ids
             .iter()
             .filter(|id| !self.contributions.contains_key(id.as_str()))
@@ -410,6 +489,18 @@ impl<'a> BatchView<'a> {
                 }
                 if entry.quarantined {
                     newly_quarantined.push(link.key.clone());
+                    let value = link.key.split_once(':').map_or("", |(_, v)| v);
+                    outcome.quarantined.push(QuarantineNotice {
+                        kind: kind.as_str().to_string(),
+                        masked: format!(
+                            "{}:{}",
+                            kind.as_str(),
+                            kindred_model::mask_value(kind, value)
+                        ),
+                        digest: format!("{:016x}", fnv1a(link.key.as_bytes())),
+                        companions: entry.companions.len(),
+                        at_ms: event.event_time_ms,
+                    });
                 } else if changed {
                     entry.companions.sort_unstable();
                     self.entries.insert(link.key.clone(), entry.clone());
@@ -428,7 +519,6 @@ impl<'a> BatchView<'a> {
             }
         }
         if !newly_quarantined.is_empty() {
-            outcome.quarantined += newly_quarantined.len() as u64;
             let mut affected = holders;
             for (key, _, entry) in &entries {
                 if newly_quarantined.contains(key) {
@@ -443,7 +533,7 @@ impl<'a> BatchView<'a> {
                     );
                 }
             }
-            return self.recompute(event, affected, outcome);
+            return self.recompute(&Cause::event(event), affected, outcome);
         }
         let mut it = holders.iter();
         match (it.next(), it.next()) {
@@ -455,10 +545,10 @@ impl<'a> BatchView<'a> {
                     self.absorb(event, &entries, profile, outcome)
                 } else {
                     self.profiles.insert(only.clone(), Some(profile));
-                    self.recompute(event, BTreeSet::from([only]), outcome)
+                    self.recompute(&Cause::event(event), BTreeSet::from([only]), outcome)
                 }
             }
-            _ => self.recompute(event, holders, outcome),
+            _ => self.recompute(&Cause::event(event), holders, outcome),
         }
     }
 
@@ -507,12 +597,26 @@ impl<'a> BatchView<'a> {
                 KeyClass::Rule(_) => weak_ok = false,
             }
         }
+        // With every identifier of profile and event in one profile within
+        // the limits, no limit can refuse a link among them.
+        let fits = || {
+            let mut all = profile.record.identifiers.clone();
+            all.extend(
+                event
+                    .identifiers
+                    .iter()
+                    .filter(|i| profile.record.identifiers.binary_search(i).is_err())
+                    .cloned(),
+            );
+            within_limits(self.policy, &all)
+        };
         Ok(if strong {
             // A name joining a profile that weak links hold together could
-            // make a guard refuse one of them on recomputation.
-            !new_card && (keys.name.is_none() || !profile.weak_joined)
+            // make a guard refuse one of them on recomputation; so could
+            // identifiers that push it past a limit.
+            !new_card && (!profile.weak_joined || (keys.name.is_none() && fits()))
         } else {
-            weak_ok && keys.name.is_none() && keys.members.is_empty()
+            weak_ok && keys.name.is_none() && keys.members.is_empty() && fits()
         })
     }
 
@@ -554,6 +658,7 @@ impl<'a> BatchView<'a> {
                 members: vec![event.event_id.clone()],
                 contested: false,
                 weak_joined: false,
+                constrained: false,
             }),
         );
         Ok(())
@@ -630,9 +735,9 @@ impl<'a> BatchView<'a> {
     /// The general path: re-partitions the events of `affected` profiles (and
     /// of every profile contesting a key with them) together with `event`,
     /// with the deterministic [`cluster`] core, then writes the outcome.
-    fn recompute(
+    pub(crate) fn recompute(
         &mut self,
-        event: &CanonicalEvent,
+        cause: &Cause<'_>,
         affected: BTreeSet<String>,
         outcome: &mut BatchOutcome,
     ) -> Result<(), StoreError> {
@@ -642,12 +747,18 @@ impl<'a> BatchView<'a> {
         let mut events: Vec<CanonicalEvent> = Vec::new();
         let mut origins: Vec<u32> = Vec::new();
         let mut member_of: Vec<String> = Vec::new();
+        let mut constraints: Vec<Vec<Constraint>> = Vec::new();
         while let Some(id) = queue.pop() {
             if prior.contains_key(&id) {
                 continue;
             }
             let profile = self.take_profile(&id)?;
             let members = self.contributions_of(&profile.members)?;
+            if profile.constrained {
+                constraints.extend(self.constraints_of(&profile.members)?);
+            } else {
+                constraints.extend(profile.members.iter().map(|_| Vec::new()));
+            }
             if profile.contested {
                 for e in &members {
                     for link in EventKeys::of(e, self.policy).links {
@@ -672,8 +783,11 @@ impl<'a> BatchView<'a> {
         for owner in &member_of {
             origins.push(prior_ids.binary_search(owner).unwrap_or(0) as u32);
         }
-        events.push(event.clone());
-        origins.push(u32::MAX);
+        if let Some(event) = cause.event {
+            events.push(event.clone());
+            origins.push(u32::MAX);
+            constraints.push(Vec::new());
+        }
 
         let keys: Vec<EventKeys> = events
             .iter()
@@ -689,32 +803,67 @@ impl<'a> BatchView<'a> {
             .iter()
             .zip(&keys)
             .zip(&origins)
-            .map(|((event, keys), &origin)| Node {
+            .zip(&constraints)
+            .map(|(((event, keys), &origin), constraints)| Node {
                 event,
                 keys,
+                constraints,
                 origin,
             })
             .collect();
         let clustering = cluster(&nodes, self.policy, &|key| {
             entries.get(key).is_some_and(|e| e.quarantined)
         });
-        self.write_clusters(
-            event, &events, &keys, &origins, prior, entries, clustering, outcome,
-        )
+        let recomputed = Recomputed {
+            events: &events,
+            keys: &keys,
+            origins: &origins,
+            constraints: &constraints,
+        };
+        self.write_clusters(cause, recomputed, prior, entries, clustering, outcome)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn write_clusters(
+    /// The decisions pinned on many events: this batch's, then one MultiGet.
+    pub(crate) fn constraints_of(
+        &self,
+        event_ids: &[String],
+    ) -> Result<Vec<Vec<Constraint>>, StoreError> {
+        let refs: Vec<&str> = event_ids.iter().map(String::as_str).collect();
+        let stored = self.store.multi_get(cf::CONSTRAINTS, &as_bytes(&refs))?;
+        event_ids
+            .iter()
+            .zip(stored)
+            .map(|(id, value)| match self.constraints.get(id) {
+                Some(c) => Ok(c.clone()),
+                None => value
+                    .map(|v| decode(cf::CONSTRAINTS, id, &v))
+                    .transpose()
+                    .map(Option::unwrap_or_default),
+            })
+            .collect()
+    }
+
+    /// Writes the outcome of a clustering of `recomputed` over the `prior`
+    /// profiles: ids (oldest prior id per cluster), redirects, index
+    /// entries, profiles, lineage, change events and review suggestions.
+    pub(crate) fn write_clusters(
         &mut self,
-        cause: &CanonicalEvent,
-        events: &[CanonicalEvent],
-        keys: &[EventKeys],
-        origins: &[u32],
+        cause: &Cause<'_>,
+        recomputed: Recomputed<'_>,
         mut prior: BTreeMap<String, StoredProfile>,
         mut entries: BTreeMap<String, IndexEntry>,
         clustering: Clustering,
         outcome: &mut BatchOutcome,
     ) -> Result<(), StoreError> {
+        let Recomputed {
+            events,
+            keys,
+            origins,
+            constraints,
+        } = recomputed;
+        for (refusal, n) in &clustering.refused {
+            *outcome.refused.entry(refusal.as_str()).or_default() += n;
+        }
         let prior_ids: Vec<String> = prior.keys().cloned().collect();
         let origin_id = |o: u32| prior_ids.get(o as usize);
         // Each cluster takes the oldest prior id among its events not yet
@@ -820,7 +969,7 @@ impl<'a> BatchView<'a> {
                 outcome.changes.push(ProfileChange::superseded(
                     id.clone(),
                     old.record.version,
-                    cause.event_id.clone(),
+                    cause.id.clone(),
                     ids[*home].clone(),
                 ));
                 self.redirects.insert(id.clone(), ids[*home].clone());
@@ -832,9 +981,9 @@ impl<'a> BatchView<'a> {
         // The clusters, rebuilt from their events in canonical order; the
         // one holding the cause comes last, so that a consumer reading
         // "cause event -> profile of its last change" places it right.
-        let cause_node = events.len() - 1;
+        let cause_node = cause.event.map(|_| events.len() - 1);
         let mut order: Vec<usize> = (0..clustering.clusters.len()).collect();
-        order.sort_by_key(|&c| clustering.clusters[c].contains(&cause_node));
+        order.sort_by_key(|&c| cause_node.is_some_and(|n| clustering.clusters[c].contains(&n)));
         for c in order {
             let members = &clustering.clusters[c];
             let id = &ids[c];
@@ -854,6 +1003,7 @@ impl<'a> BatchView<'a> {
                 if let Some(mut b) = before {
                     b.contested = contested[c];
                     b.weak_joined = clustering.weak_joined[c];
+                    b.constrained = members.iter().any(|&n| !constraints[n].is_empty());
                     self.profiles.insert(id.clone(), Some(b));
                 }
                 continue;
@@ -887,8 +1037,9 @@ impl<'a> BatchView<'a> {
                     outcome.splits += split_into.len() as u64;
                 }
                 self.lineage.push(LineageRecord {
-                    at_ms: cause.event_time_ms,
-                    cause_event_id: cause.event_id.clone(),
+                    at_ms: cause.at_ms,
+                    decision: cause.decision.clone(),
+                    cause_event_id: cause.id.clone(),
                     survivor: id.clone(),
                     absorbed: absorbed.clone(),
                     split_into: split_into.clone(),
@@ -911,7 +1062,7 @@ impl<'a> BatchView<'a> {
                 change_type,
                 before.as_ref().map(|b| &b.record),
                 &record,
-                &cause.event_id,
+                &cause.id,
                 absorbed,
                 evidence,
             );
@@ -927,26 +1078,106 @@ impl<'a> BatchView<'a> {
                     members: member_ids,
                     contested: contested[c],
                     weak_joined: clustering.weak_joined[c],
+                    constrained: members.iter().any(|&n| !constraints[n].is_empty()),
                 }),
             );
         }
 
-        for (a, b, link) in clustering.suggestions {
+        for (a, b, link, refusal) in clustering.suggestions {
             let (pa, pb) = (&ids[cluster_of[&a]], &ids[cluster_of[&b]]);
-            if pa != pb {
-                outcome.suggestions.push(Suggestion {
-                    profile_a: pa.clone().min(pb.clone()),
-                    profile_b: pa.clone().max(pb.clone()),
-                    evidence: merge_evidence(std::slice::from_ref(&link)),
-                });
+            if pa == pb {
+                continue;
             }
+            let pair = (pa.clone().min(pb.clone()), pa.clone().max(pb.clone()));
+            if self.is_pending(&pair)? {
+                continue;
+            }
+            let evidence = merge_evidence(std::slice::from_ref(&link));
+            self.pending.insert(
+                pair.clone(),
+                Some(PendingSuggestion {
+                    profile_a: pair.0.clone(),
+                    profile_b: pair.1.clone(),
+                    rule: evidence.rule.clone(),
+                    rule_version: evidence.rule_version,
+                    kinds: evidence.kinds.clone(),
+                    reason: refusal.as_str().to_string(),
+                    at_ms: cause.at_ms,
+                }),
+            );
+            outcome.suggestions.push(Suggestion {
+                profile_a: pair.0,
+                profile_b: pair.1,
+                evidence,
+                reason: refusal.as_str(),
+            });
         }
         Ok(())
     }
 
-    fn into_write_batch(self) -> WriteBatch {
+    /// Whether a pair already waits in the review queue.
+    fn is_pending(&self, pair: &(String, String)) -> Result<bool, StoreError> {
+        if let Some(p) = self.pending.get(pair) {
+            return Ok(p.is_some());
+        }
+        Ok(self
+            .store
+            .get_raw(cf::SUGGESTIONS, &pair_key(&pair.0, &pair.1))?
+            .is_some())
+    }
+
+    pub(crate) fn into_write_batch(self) -> WriteBatch {
         let mut batch = WriteBatch::default();
         let store = self.store;
+        for (event_id, list) in &self.constraints {
+            if list.is_empty() {
+                store.delete(&mut batch, cf::CONSTRAINTS, event_id.as_bytes());
+            } else {
+                store.put(
+                    &mut batch,
+                    cf::CONSTRAINTS,
+                    event_id.as_bytes(),
+                    &encode(list),
+                );
+            }
+        }
+        for ((a, b), p) in &self.pending {
+            let key = pair_key(a, b);
+            match p {
+                Some(p) => store.put(&mut batch, cf::SUGGESTIONS, &key, &encode(p)),
+                None => store.delete(&mut batch, cf::SUGGESTIONS, &key),
+            }
+        }
+        for d in &self.decisions {
+            store.put(&mut batch, cf::DECISIONS, &d.id.to_be_bytes(), &encode(d));
+        }
+        let mut outbox_seq = self.next_outbox;
+        for change in &self.outbox {
+            store.put(
+                &mut batch,
+                cf::OUTBOX,
+                &outbox_seq.to_be_bytes(),
+                &encode(change),
+            );
+            outbox_seq += 1;
+        }
+        for (key, value) in &self.extra_meta {
+            store.put(&mut batch, cf::META, key, value);
+        }
+        if !self.decisions.is_empty() || !self.outbox.is_empty() {
+            store.put(
+                &mut batch,
+                cf::META,
+                NEXT_DECISION_SEQ,
+                &self.next_decision.to_be_bytes(),
+            );
+            store.put(
+                &mut batch,
+                cf::META,
+                NEXT_OUTBOX_SEQ,
+                &outbox_seq.to_be_bytes(),
+            );
+        }
         for (key, entry) in &self.entries {
             store.put(&mut batch, cf::IDENTIFIERS, key.as_bytes(), &encode(entry));
         }
@@ -994,8 +1225,26 @@ impl<'a> BatchView<'a> {
     }
 }
 
+/// What a recomputation clustered: parallel slices, one entry per event.
+#[derive(Clone, Copy)]
+pub(crate) struct Recomputed<'r> {
+    pub events: &'r [CanonicalEvent],
+    pub keys: &'r [EventKeys],
+    /// Index of each event's prior profile (u32::MAX: the new event).
+    pub origins: &'r [u32],
+    pub constraints: &'r [Vec<Constraint>],
+}
+
+/// Key of a pair in the review queue.
+pub(crate) fn pair_key(a: &str, b: &str) -> Vec<u8> {
+    let mut key = a.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(b.as_bytes());
+    key
+}
+
 /// Adds (or widens) `profile_id`'s holding of a key at time `t`.
-fn add_holder(entry: &mut IndexEntry, profile_id: &str, t: i64) {
+pub(crate) fn add_holder(entry: &mut IndexEntry, profile_id: &str, t: i64) {
     match entry
         .holders
         .binary_search_by(|h| h.profile_id.as_str().cmp(profile_id))
@@ -1382,7 +1631,7 @@ mod tests {
     fn counter_phone_on_many_customers_is_quarantined_and_glues_no_one() {
         let (_dir, mut r) = resolver();
         let counter = id(IdentifierKind::Phone, "+8621000000000");
-        let events: Vec<CanonicalEvent> = (0..20)
+        let events: Vec<CanonicalEvent> = (0..500)
             .map(|i| {
                 event(
                     &format!("pos:{i}"),
@@ -1395,9 +1644,14 @@ mod tests {
                 )
             })
             .collect();
-        let out = r.apply(&events, &[]).expect("apply");
-        assert_eq!(out.quarantined, 1);
-        assert_eq!(r.store().stats().expect("stats").profiles, 20);
+        let mut notices = Vec::new();
+        for chunk in events.chunks(64) {
+            notices.extend(r.apply(chunk, &[]).expect("apply").quarantined);
+        }
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert_eq!(notices[0].kind, "phone");
+        assert_eq!(notices[0].masked, "phone:+86210****0000");
+        assert_eq!(r.store().stats().expect("stats").profiles, 500);
         let entry = r
             .store()
             .index_entry(&counter)
@@ -1407,7 +1661,7 @@ mod tests {
         // Later events with the counter phone still flow, gluing no one.
         r.apply(&[event("pos:x", 2 * DAY, vec![counter.clone()], 0)], &[])
             .expect("apply");
-        assert_eq!(r.store().stats().expect("stats").profiles, 21);
+        assert_eq!(r.store().stats().expect("stats").profiles, 501);
     }
 
     #[test]

@@ -25,13 +25,27 @@ pub(crate) mod cf {
     pub const LINEAGE: &str = "lineage";
     /// counters, the watermark and the source offsets the state reflects.
     pub const META: &str = "meta";
-    pub const ALL: [&str; 6] = [
+    /// source event id -> decisions pinned on it ([`Constraint`](crate::Constraint)s).
+    pub const CONSTRAINTS: &str = "constraints";
+    /// decision id (u64 big-endian) -> [`DecisionRecord`](crate::DecisionRecord): the audit trail.
+    pub const DECISIONS: &str = "decisions";
+    /// `profile a \0 profile b` -> [`PendingSuggestion`](crate::store::PendingSuggestion): the review queue.
+    pub const SUGGESTIONS: &str = "suggestions";
+    /// sequence (u64 big-endian) -> profile change not yet published: what
+    /// offline commands (review, split, rules apply) produced; the resolver
+    /// service publishes and deletes them.
+    pub const OUTBOX: &str = "outbox";
+    pub const ALL: [&str; 10] = [
         IDENTIFIERS,
         PROFILES,
         CONTRIBUTIONS,
         REDIRECTS,
         LINEAGE,
         META,
+        CONSTRAINTS,
+        DECISIONS,
+        SUGGESTIONS,
+        OUTBOX,
     ];
 }
 
@@ -71,6 +85,25 @@ pub struct StoredProfile {
     /// could change its mind when new names arrive): events bringing a name
     /// are recomputed rather than folded in.
     pub weak_joined: bool,
+    /// Some member event carries a decision (review, split): recomputations
+    /// read the `constraints` family.
+    pub constrained: bool,
+}
+
+/// A pair of profiles waiting for a reviewer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSuggestion {
+    pub profile_a: String,
+    pub profile_b: String,
+    pub rule: String,
+    pub rule_version: i32,
+    /// Evidence kinds (never values).
+    pub kinds: Vec<String>,
+    /// Which guard refused the link (`member_cards`, `limit_phone`,
+    /// `name_mismatch`, `giant_profile`, `suggest_rule`).
+    pub reason: String,
+    /// Event time of the event that raised it.
+    pub at_ms: i64,
 }
 
 /// What happened to a profile's identity, for explanations and audits.
@@ -86,11 +119,17 @@ pub struct LineageRecord {
     pub split_into: Vec<String>,
     /// The rules that joined the records, with the evidence kinds.
     pub links: Vec<(String, i32, Vec<String>)>,
+    /// The decision (review, split, rules apply) that caused it, and who made it.
+    pub decision: Option<(u64, String)>,
 }
 
 pub(crate) const NEXT_PROFILE_SEQ: &[u8] = b"next_profile_seq";
 pub(crate) const NEXT_LINEAGE_SEQ: &[u8] = b"next_lineage_seq";
 pub(crate) const WATERMARK: &[u8] = b"watermark_ms";
+pub(crate) const NEXT_DECISION_SEQ: &[u8] = b"next_decision_seq";
+pub(crate) const NEXT_OUTBOX_SEQ: &[u8] = b"next_outbox_seq";
+/// The link policy last applied by `rules apply`.
+pub(crate) const LINK_POLICY: &[u8] = b"link_policy";
 const OFFSET_PREFIX: &[u8] = b"offset\x00";
 
 /// Everything that can go wrong with the store. Each says which store.
@@ -322,6 +361,83 @@ impl Store {
                 break;
             }
             out.push(decode(cf::LINEAGE, profile_id, &value)?);
+        }
+        Ok(out)
+    }
+
+    /// The decisions pinned on an event.
+    pub fn constraints(&self, event_id: &str) -> Result<Vec<crate::Constraint>, StoreError> {
+        Ok(self
+            .get_value(cf::CONSTRAINTS, event_id)?
+            .unwrap_or_default())
+    }
+
+    /// Every decision recorded, oldest first.
+    pub fn decisions(&self) -> Result<Vec<crate::DecisionRecord>, StoreError> {
+        self.values(cf::DECISIONS)
+    }
+
+    /// The review queue: pairs of profiles waiting for a decision.
+    pub fn pending_suggestions(&self) -> Result<Vec<PendingSuggestion>, StoreError> {
+        self.values(cf::SUGGESTIONS)
+    }
+
+    /// Change events waiting in the outbox, oldest first, with their sequence.
+    pub fn outbox(&self) -> Result<Vec<(u64, kindred_model::ProfileChange)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.handle(cf::OUTBOX), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            let seq: [u8; 8] = key.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                what: cf::OUTBOX,
+                key: String::from_utf8_lossy(&key).into_owned(),
+                message: "key is not an 8-byte sequence".into(),
+            })?;
+            let seq = u64::from_be_bytes(seq);
+            out.push((seq, decode(cf::OUTBOX, &seq.to_string(), &value)?));
+        }
+        Ok(out)
+    }
+
+    /// Removes published outbox entries up to and including `seq`.
+    pub fn ack_outbox(&self, seq: u64) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(
+            self.handle(cf::OUTBOX),
+            0u64.to_be_bytes(),
+            (seq + 1).to_be_bytes(),
+        );
+        self.write(batch)
+    }
+
+    /// Every (key, value) of a family, decoded (whole-store tools only).
+    pub(crate) fn all<T: DeserializeOwned>(
+        &self,
+        family: &'static str,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.handle(family), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let value = decode(family, &key, &value)?;
+            out.push((key, value));
+        }
+        Ok(out)
+    }
+
+    fn values<T: DeserializeOwned>(&self, family: &'static str) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.handle(family), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            out.push(decode(family, &String::from_utf8_lossy(&key), &value)?);
         }
         Ok(out)
     }

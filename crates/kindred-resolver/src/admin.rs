@@ -1,0 +1,755 @@
+//! Operations by people on the store: review decisions, splits,
+//! explanations and rule changes (`kindred review|split|explain|rules`).
+//!
+//! Each mutating operation is one atomic WriteBatch holding the new state,
+//! the decision's audit record and the change events it caused; the change
+//! events go to the outbox column family, which the resolver service
+//! publishes to the profile topic when it (re)starts. The commands open the
+//! store themselves, so they run while the resolver is stopped (RocksDB's
+//! lock refuses a second writer with a clear error).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kindred_model::{CanonicalEvent, GoldenRecord, Identifier, LinkPolicy};
+
+use crate::cluster::{cluster, Clustering, Node};
+use crate::decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
+use crate::keys::{fnv1a, EventKeys};
+use crate::resolver::{add_holder, BatchView, Cause, Recomputed};
+use crate::store::{cf, decode, encode, IndexEntry, LineageRecord, StoredProfile};
+use crate::{BatchOutcome, Resolver, StoreError};
+
+/// Why an operation was not carried out. Each names the profile or
+/// identifier concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no profile {0} in the store")]
+    NoSuchProfile(String),
+    #[error("profiles {a} and {b} are already one profile ({survivor}); to separate them use `kindred split`")]
+    AlreadyOne {
+        a: String,
+        b: String,
+        survivor: String,
+    },
+    #[error("cannot split {profile}: {reason}")]
+    NotSeparable { profile: String, reason: String },
+}
+
+/// What a decision did.
+#[derive(Debug, Clone)]
+pub struct DecisionOutcome {
+    pub decision: DecisionRecord,
+    pub outcome: BatchOutcome,
+}
+
+/// Why a profile is what it is (`kindred explain`).
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub record: GoldenRecord,
+    /// Source events making up the profile.
+    pub events: usize,
+    /// Merges and splits of this profile and of every profile it absorbed,
+    /// oldest first.
+    pub lineage: Vec<LineageRecord>,
+    /// Decisions pinned on its events.
+    pub decisions: Vec<DecisionRecord>,
+}
+
+/// What `kindred rules diff` predicts and `kindred rules apply` does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RulesPlan {
+    /// Groups of profiles whose partition changes; independent of each other.
+    pub groups: Vec<PlannedGroup>,
+    /// Events and profiles evaluated.
+    pub events: usize,
+    pub profiles: usize,
+}
+
+/// One group of profiles re-partitioned by a rule change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedGroup {
+    /// The profiles now, in id order.
+    pub before: Vec<String>,
+    /// The people after, as sorted source event ids, in canonical order.
+    pub after: Vec<Vec<String>>,
+    /// Per person after: the profiles now holding its events.
+    pub from: Vec<Vec<String>>,
+}
+
+impl RulesPlan {
+    /// People after the change made of events of more than one profile now.
+    pub fn merges(&self) -> usize {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.from)
+            .filter(|f| f.len() > 1)
+            .count()
+    }
+
+    /// Profiles now whose events end up in more than one person.
+    pub fn splits(&self) -> usize {
+        let mut people_per_profile: BTreeMap<&str, usize> = BTreeMap::new();
+        for g in &self.groups {
+            for f in &g.from {
+                for p in f {
+                    *people_per_profile.entry(p).or_default() += 1;
+                }
+            }
+        }
+        people_per_profile.values().filter(|n| **n > 1).count()
+    }
+
+    /// Profiles whose partition changes.
+    pub fn profiles_affected(&self) -> usize {
+        self.groups.iter().map(|g| g.before.len()).sum()
+    }
+}
+
+/// Everything the store holds, in memory, for a whole-store evaluation.
+struct Snapshot {
+    profiles: BTreeMap<String, StoredProfile>,
+    events: HashMap<String, CanonicalEvent>,
+    constraints: HashMap<String, Vec<Constraint>>,
+    quarantined: BTreeSet<String>,
+}
+
+impl Resolver {
+    /// Applies a reviewer's decision on two profiles: `approve` merges them
+    /// (whatever guard refused it), with the reviewer in the lineage;
+    /// reject keeps them apart for good (no identifier or rule joins their
+    /// records again; the pair leaves the review queue).
+    pub fn review(
+        &mut self,
+        a: &str,
+        b: &str,
+        approve: bool,
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<DecisionOutcome, AdminError> {
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        let (ra, rb) = (live(&view, a)?, live(&view, b)?);
+        if ra == rb {
+            return Err(AdminError::AlreadyOne {
+                a: a.into(),
+                b: b.into(),
+                survivor: ra,
+            });
+        }
+        let d = view.next_decision;
+        view.next_decision += 1;
+        let (pa, pb) = (view.take_profile(&ra)?, view.take_profile(&rb)?);
+        let side_of: HashMap<&str, u32> = pa
+            .members
+            .iter()
+            .map(|e| (e.as_str(), 0))
+            .chain(pb.members.iter().map(|e| (e.as_str(), 1)))
+            .collect();
+        let added = |_: &str, side: u32| {
+            if approve {
+                Constraint::Together { decision: d }
+            } else {
+                Constraint::Apart { decision: d, side }
+            }
+        };
+        pin(&mut view, &side_of, &added)?;
+        for (id, mut p) in [(ra.clone(), pa), (rb.clone(), pb)] {
+            p.constrained = true;
+            view.profiles.insert(id, Some(p));
+        }
+        for pair in [(a, b), (ra.as_str(), rb.as_str())] {
+            let (x, y) = (pair.0.min(pair.1), pair.0.max(pair.1));
+            view.pending.insert((x.into(), y.into()), None);
+        }
+        let kind = if approve {
+            DecisionKind::Approve
+        } else {
+            DecisionKind::Reject
+        };
+        let affected = BTreeSet::from([ra, rb]);
+        decide(
+            view,
+            d,
+            kind,
+            actor,
+            at_ms,
+            vec![a.into(), b.into()],
+            affected,
+        )
+    }
+
+    /// Splits a profile: by an identifier (which stops joining its records;
+    /// the records it alone held together become separate profiles) or by
+    /// a source channel (whose records leave). The profiles are recomputed
+    /// from their contributions, so attributes, points, orders and consents
+    /// move with their events, and the parts stay apart from then on.
+    pub fn split(
+        &mut self,
+        profile: &str,
+        selector: &SplitSelector,
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<DecisionOutcome, AdminError> {
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        let id = live(&view, profile)?;
+        let mut stored = view.take_profile(&id)?;
+        let events = view.contributions_of(&stored.members)?;
+        let constraints = view.constraints_of(&stored.members)?;
+        let not = |reason: String| AdminError::NotSeparable {
+            profile: id.clone(),
+            reason,
+        };
+        let (sides, kind): (Vec<u32>, DecisionKind) = match selector {
+            SplitSelector::Source(channel) => {
+                let sides: Vec<u32> = events
+                    .iter()
+                    .map(|e| u32::from(e.channel == *channel))
+                    .collect();
+                if sides.iter().all(|s| *s == sides[0]) {
+                    return Err(not(format!(
+                        "its records are {} from channel {}",
+                        if sides[0] == 1 { "all" } else { "none" },
+                        channel.as_str()
+                    )));
+                }
+                (
+                    sides,
+                    DecisionKind::SplitSource {
+                        channel: channel.as_str().into(),
+                    },
+                )
+            }
+            SplitSelector::Identifier(identifier) => {
+                let cut = identifier.link_key();
+                if !stored
+                    .record
+                    .identifiers
+                    .iter()
+                    .any(|i| i.link_key() == cut)
+                {
+                    return Err(not(format!(
+                        "it holds no identifier {}",
+                        identifier.masked()
+                    )));
+                }
+                let keys: Vec<EventKeys> = events
+                    .iter()
+                    .map(|e| EventKeys::of(e, &self.policy))
+                    .collect();
+                let mut quarantined = BTreeSet::from([cut]);
+                for k in keys.iter().flat_map(|k| &k.links) {
+                    if view.entry(&k.key)?.quarantined {
+                        quarantined.insert(k.key.clone());
+                    }
+                }
+                let nodes = nodes(&events, &keys, &constraints, &vec![0; events.len()]);
+                let clustering = cluster(&nodes, &self.policy, &|k| quarantined.contains(k));
+                if clustering.clusters.len() < 2 {
+                    let mut kinds: BTreeSet<String> = BTreeSet::new();
+                    for l in clustering.links.iter().flatten() {
+                        kinds.extend(l.kinds.iter().cloned());
+                    }
+                    return Err(not(format!(
+                        "its {} records stay linked without {} (by {})",
+                        events.len(),
+                        identifier.masked(),
+                        kinds.into_iter().collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                let mut sides = vec![0; events.len()];
+                for (c, members) in clustering.clusters.iter().enumerate() {
+                    for &n in members {
+                        sides[n] = c as u32;
+                    }
+                }
+                (
+                    sides,
+                    DecisionKind::SplitIdentifier {
+                        kind: identifier.kind.as_str().into(),
+                    },
+                )
+            }
+        };
+        let d = view.next_decision;
+        view.next_decision += 1;
+        let side_of: HashMap<&str, u32> = stored
+            .members
+            .iter()
+            .map(String::as_str)
+            .zip(sides)
+            .collect();
+        pin(&mut view, &side_of, &|_, side| Constraint::Apart {
+            decision: d,
+            side,
+        })?;
+        stored.constrained = true;
+        view.profiles.insert(id.clone(), Some(stored));
+        let affected = BTreeSet::from([id]);
+        decide(view, d, kind, actor, at_ms, vec![profile.into()], affected)
+    }
+
+    /// Why `profile` (or the profile it was absorbed into) is one customer.
+    pub fn explain(&self, profile: &str) -> Result<Explanation, AdminError> {
+        let id = self.store.resolve_redirects(profile)?;
+        let stored = self
+            .store
+            .stored_profile(&id)?
+            .ok_or_else(|| AdminError::NoSuchProfile(profile.into()))?;
+        let mut lineage = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut queue = vec![id];
+        while let Some(p) = queue.pop() {
+            if !seen.insert(p.clone()) {
+                continue;
+            }
+            for record in self.store.lineage(&p)? {
+                queue.extend(record.absorbed.iter().cloned());
+                lineage.push(record);
+            }
+        }
+        lineage.sort_by(|x, y| (x.at_ms, &x.survivor).cmp(&(y.at_ms, &y.survivor)));
+        let mut decided = BTreeSet::new();
+        for e in &stored.members {
+            decided.extend(self.store.constraints(e)?.iter().map(Constraint::decision));
+        }
+        decided.extend(
+            lineage
+                .iter()
+                .filter_map(|l| l.decision.as_ref().map(|d| d.0)),
+        );
+        let decisions = self
+            .store
+            .decisions()?
+            .into_iter()
+            .filter(|d| decided.contains(&d.id))
+            .collect();
+        Ok(Explanation {
+            events: stored.members.len(),
+            record: stored.record,
+            lineage,
+            decisions,
+        })
+    }
+
+    /// The profile holding `identifier` (by link key), if any.
+    pub fn profile_of(&self, identifier: &Identifier) -> Result<Option<String>, AdminError> {
+        Ok(self.store.lookup(identifier)?.map(|r| r.profile_id))
+    }
+
+    /// Evaluates `policy` against every stored contribution, changing
+    /// nothing: which profiles would merge or split. `apply_rules` with the
+    /// same policy does exactly this.
+    pub fn plan_rules(&self, policy: &LinkPolicy) -> Result<RulesPlan, AdminError> {
+        let snap = self.snapshot()?;
+        Ok(plan(&snap, policy))
+    }
+
+    /// Applies `policy` to the store: re-partitions only the profiles the
+    /// plan names, re-indexes every event's rule keys under the new rules,
+    /// and records the decision. Run the resolver with the same policy
+    /// afterwards (the store records its fingerprint).
+    pub fn apply_rules(
+        &mut self,
+        policy: LinkPolicy,
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<(RulesPlan, DecisionOutcome), AdminError> {
+        let snap = self.snapshot()?;
+        let plan = plan(&snap, &policy);
+        let old_policy = decode_policy(&self.store)?.unwrap_or_else(|| self.policy.clone());
+        self.policy = policy;
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        let d = view.next_decision;
+        view.next_decision += 1;
+        let cause = Cause {
+            id: format!("decision:{d}"),
+            at_ms,
+            event: None,
+            decision: Some((d, actor.to_string())),
+        };
+        let mut outcome = BatchOutcome::default();
+        let mut regrouped: BTreeSet<&str> = BTreeSet::new();
+        for group in &plan.groups {
+            regrouped.extend(group.before.iter().map(String::as_str));
+            let g = group_input(&snap, &group.before, &self.policy);
+            let prior: BTreeMap<String, StoredProfile> = group
+                .before
+                .iter()
+                .map(|id| Ok((id.clone(), view.take_profile(id)?)))
+                .collect::<Result<_, StoreError>>()?;
+            let mut entries: BTreeMap<String, IndexEntry> = BTreeMap::new();
+            for k in g.keys.iter().flat_map(|k| &k.links) {
+                if !entries.contains_key(&k.key) {
+                    entries.insert(k.key.clone(), view.entry(&k.key)?);
+                }
+            }
+            // Keys the group's events no longer have: drop the old holders.
+            for e in &g.events {
+                for l in EventKeys::of(e, &old_policy).links {
+                    if !entries.contains_key(&l.key) {
+                        let mut entry = view.entry(&l.key)?;
+                        entry
+                            .holders
+                            .retain(|h| !group.before.contains(&h.profile_id));
+                        view.entries.insert(l.key, entry);
+                    }
+                }
+            }
+            let nodes = nodes(&g.events, &g.keys, &g.constraints, &g.origins);
+            let clustering = cluster(&nodes, &self.policy, &|k| snap.quarantined.contains(k));
+            let recomputed = Recomputed {
+                events: &g.events,
+                keys: &g.keys,
+                origins: &g.origins,
+                constraints: &g.constraints,
+            };
+            view.write_clusters(&cause, recomputed, prior, entries, clustering, &mut outcome)?;
+        }
+        // Every other profile keeps its events; re-index their keys under
+        // the new policy (rule blocks change with the rules).
+        for (id, p) in &snap.profiles {
+            if regrouped.contains(id.as_str()) {
+                continue;
+            }
+            let mut old: BTreeSet<String> = BTreeSet::new();
+            let mut new: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+            for e in p.members.iter().filter_map(|e| snap.events.get(e)) {
+                old.extend(
+                    EventKeys::of(e, &old_policy)
+                        .links
+                        .into_iter()
+                        .map(|l| l.key),
+                );
+                for l in EventKeys::of(e, &self.policy).links {
+                    let span = new
+                        .entry(l.key)
+                        .or_insert((e.event_time_ms, e.event_time_ms));
+                    span.0 = span.0.min(e.event_time_ms);
+                    span.1 = span.1.max(e.event_time_ms);
+                }
+            }
+            for gone in old.iter().filter(|k| !new.contains_key(*k)) {
+                let mut entry = view.entry(gone)?;
+                entry.holders.retain(|h| &h.profile_id != id);
+                view.entries.insert(gone.clone(), entry);
+            }
+            for (key, (first, last)) in &new {
+                let mut entry = view.entry(key)?;
+                if entry.quarantined {
+                    continue;
+                }
+                let before = entry.clone();
+                add_holder(&mut entry, id, *first);
+                add_holder(&mut entry, id, *last);
+                if entry != before {
+                    view.entries.insert(key.clone(), entry);
+                }
+            }
+        }
+        let fingerprint = policy_fingerprint(&self.policy);
+        view.outbox.extend(outcome.changes.iter().cloned());
+        view.extra_meta
+            .push((crate::store::LINK_POLICY.to_vec(), encode(&self.policy)));
+        let decided = decide(
+            view,
+            d,
+            DecisionKind::Rules { fingerprint },
+            actor,
+            at_ms,
+            Vec::new(),
+            BTreeSet::new(),
+        );
+        let mut decided = decided?;
+        let mut merged = outcome;
+        merged.changes.append(&mut decided.outcome.changes);
+        decided.outcome = merged;
+        Ok((plan, decided))
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let mut profiles = BTreeMap::new();
+        for p in self.store.stored_profiles() {
+            let p = p?;
+            profiles.insert(p.record.profile_id.clone(), p);
+        }
+        let events = self
+            .store
+            .all::<CanonicalEvent>(cf::CONTRIBUTIONS)?
+            .into_iter()
+            .collect();
+        let constraints = self
+            .store
+            .all::<Vec<Constraint>>(cf::CONSTRAINTS)?
+            .into_iter()
+            .collect();
+        let quarantined = self
+            .store
+            .all::<IndexEntry>(cf::IDENTIFIERS)?
+            .into_iter()
+            .filter(|(_, e)| e.quarantined)
+            .map(|(k, _)| k)
+            .collect();
+        Ok(Snapshot {
+            profiles,
+            events,
+            constraints,
+            quarantined,
+        })
+    }
+}
+
+/// A stable fingerprint of a linking policy (hex FNV-1a of its encoding).
+pub fn policy_fingerprint(policy: &LinkPolicy) -> String {
+    format!("{:016x}", fnv1a(&encode(policy)))
+}
+
+/// The linking policy last applied with `rules apply`, if any.
+fn decode_policy(store: &crate::Store) -> Result<Option<LinkPolicy>, StoreError> {
+    store
+        .get_raw(cf::META, crate::store::LINK_POLICY)?
+        .map(|v| decode(cf::META, "link_policy", &v))
+        .transpose()
+}
+
+/// The live profile an id names (following redirects), or an error.
+fn live(view: &BatchView<'_>, id: &str) -> Result<String, AdminError> {
+    let live = view.follow_redirects(id)?;
+    if view.store_has_profile(&live)? {
+        Ok(live)
+    } else {
+        Err(AdminError::NoSuchProfile(id.into()))
+    }
+}
+
+/// Pins a new decision on events (`side_of`: event id -> side), first
+/// dropping older decisions it overrides: an approval lifts any decision
+/// that kept these events apart; a reject or split lifts any approval
+/// that joined events now on different sides.
+fn pin(
+    view: &mut BatchView<'_>,
+    side_of: &HashMap<&str, u32>,
+    added: &dyn Fn(&str, u32) -> Constraint,
+) -> Result<(), StoreError> {
+    let pinned: Vec<(String, u32)> = side_of.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let ids: Vec<String> = pinned.iter().map(|(k, _)| k.clone()).collect();
+    let lists = view.constraints_of(&ids)?;
+    // Sides each older decision has among these events.
+    let mut sides: BTreeMap<(u64, bool), BTreeSet<u32>> = BTreeMap::new();
+    for ((_, s), list) in pinned.iter().zip(&lists) {
+        for c in list {
+            let together = matches!(c, Constraint::Together { .. });
+            let value = match c {
+                Constraint::Apart { side, .. } => side.to_owned(),
+                Constraint::Together { .. } => s.to_owned(),
+            };
+            sides
+                .entry((c.decision(), together))
+                .or_default()
+                .insert(value);
+        }
+    }
+    for ((id, s), list) in pinned.into_iter().zip(lists) {
+        let new = added(&id, s);
+        let joining = matches!(new, Constraint::Together { .. });
+        let mut kept: Vec<Constraint> = list
+            .into_iter()
+            .filter(|c| {
+                let together = matches!(c, Constraint::Together { .. });
+                let spans = sides
+                    .get(&(c.decision(), together))
+                    .is_some_and(|s| s.len() > 1);
+                // An approval lifts separations between the joined sides;
+                // a separation lifts approvals spanning its sides.
+                !(spans && (joining != together))
+            })
+            .collect();
+        kept.push(new);
+        view.constraints.insert(id, kept);
+    }
+    Ok(())
+}
+
+/// Recomputes `affected` under a decision and commits it all at once.
+fn decide(
+    mut view: BatchView<'_>,
+    d: u64,
+    kind: DecisionKind,
+    actor: &str,
+    at_ms: i64,
+    profiles: Vec<String>,
+    affected: BTreeSet<String>,
+) -> Result<DecisionOutcome, AdminError> {
+    let cause = Cause {
+        id: format!("decision:{d}"),
+        at_ms,
+        event: None,
+        decision: Some((d, actor.to_string())),
+    };
+    let mut outcome = BatchOutcome::default();
+    if !affected.is_empty() {
+        view.recompute(&cause, affected.clone(), &mut outcome)?;
+    }
+    let mut after = BTreeSet::new();
+    for id in &affected {
+        after.insert(view.follow_redirects(id)?);
+    }
+    for c in &outcome.changes {
+        if c.superseded_by.is_none() {
+            after.insert(c.profile_id.clone());
+        }
+    }
+    let decision = DecisionRecord {
+        id: d,
+        kind,
+        actor: actor.to_string(),
+        at_ms,
+        profiles,
+        outcome: after.into_iter().collect(),
+    };
+    view.decisions.push(decision.clone());
+    view.outbox.extend(outcome.changes.iter().cloned());
+    let store = view.store_ref();
+    let batch = view.into_write_batch();
+    store.write(batch)?;
+    Ok(DecisionOutcome { decision, outcome })
+}
+
+fn nodes<'a>(
+    events: &'a [CanonicalEvent],
+    keys: &'a [EventKeys],
+    constraints: &'a [Vec<Constraint>],
+    origins: &[u32],
+) -> Vec<Node<'a>> {
+    events
+        .iter()
+        .zip(keys)
+        .zip(constraints)
+        .zip(origins)
+        .map(|(((event, keys), constraints), &origin)| Node {
+            event,
+            keys,
+            constraints,
+            origin,
+        })
+        .collect()
+}
+
+/// The events of some profiles, ready for clustering.
+struct GroupInput {
+    events: Vec<CanonicalEvent>,
+    keys: Vec<EventKeys>,
+    constraints: Vec<Vec<Constraint>>,
+    origins: Vec<u32>,
+}
+
+fn group_input(snap: &Snapshot, profiles: &[String], policy: &LinkPolicy) -> GroupInput {
+    let mut g = GroupInput {
+        events: Vec::new(),
+        keys: Vec::new(),
+        constraints: Vec::new(),
+        origins: Vec::new(),
+    };
+    for (o, id) in profiles.iter().enumerate() {
+        let Some(p) = snap.profiles.get(id) else {
+            continue;
+        };
+        for e in p.members.iter().filter_map(|e| snap.events.get(e)) {
+            g.keys.push(EventKeys::of(e, policy));
+            g.constraints.push(
+                snap.constraints
+                    .get(&e.event_id)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            g.origins.push(o as u32);
+            g.events.push(e.clone());
+        }
+    }
+    g
+}
+
+/// Which profiles a policy would re-partition, and how.
+fn plan(snap: &Snapshot, policy: &LinkPolicy) -> RulesPlan {
+    let ids: Vec<String> = snap.profiles.keys().cloned().collect();
+    let all = group_input(snap, &ids, policy);
+    let quarantined = |k: &str| snap.quarantined.contains(k);
+    let whole = cluster(
+        &nodes(&all.events, &all.keys, &all.constraints, &all.origins),
+        policy,
+        &quarantined,
+    );
+    // Profiles joined by a new cluster form a group; a group changes when
+    // its profiles and the new clusters do not coincide one to one.
+    let mut parent: Vec<usize> = (0..ids.len()).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    let mut changed: BTreeSet<usize> = BTreeSet::new();
+    let mut clusters_of: BTreeMap<usize, usize> = BTreeMap::new();
+    for members in &whole.clusters {
+        let origins: BTreeSet<usize> = members.iter().map(|&n| all.origins[n] as usize).collect();
+        let first = *origins.iter().next().unwrap_or(&0);
+        for &o in &origins {
+            let (ra, rb) = (find(&mut parent, first), find(&mut parent, o));
+            parent[ra.max(rb)] = ra.min(rb);
+            *clusters_of.entry(o).or_default() += 1;
+        }
+        if origins.len() > 1 {
+            changed.extend(origins);
+        }
+    }
+    changed.extend(clusters_of.iter().filter(|(_, n)| **n > 1).map(|(o, _)| *o));
+    let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for o in changed {
+        let root = find(&mut parent, o);
+        groups.entry(root).or_default().push(ids[o].clone());
+    }
+    let mut out = RulesPlan {
+        events: all.events.len(),
+        profiles: ids.len(),
+        groups: Vec::new(),
+    };
+    for (_, mut before) in groups {
+        before.sort();
+        // Exactly what apply computes for this group.
+        let g = group_input(snap, &before, policy);
+        let c: Clustering = cluster(
+            &nodes(&g.events, &g.keys, &g.constraints, &g.origins),
+            policy,
+            &quarantined,
+        );
+        let from: Vec<Vec<String>> = c
+            .clusters
+            .iter()
+            .map(|ms| {
+                let set: BTreeSet<&String> =
+                    ms.iter().map(|&n| &before[g.origins[n] as usize]).collect();
+                set.into_iter().cloned().collect()
+            })
+            .collect();
+        let unchanged = c.clusters.len() == before.len() && from.iter().all(|f| f.len() == 1);
+        if unchanged {
+            continue;
+        }
+        let after = c
+            .clusters
+            .iter()
+            .map(|ms| {
+                let mut e: Vec<String> = ms.iter().map(|&n| g.events[n].event_id.clone()).collect();
+                e.sort();
+                e
+            })
+            .collect();
+        out.groups.push(PlannedGroup {
+            before,
+            after,
+            from,
+        });
+    }
+    out
+}

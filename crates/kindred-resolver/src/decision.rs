@@ -1,0 +1,75 @@
+//! Decisions by people about which records are one person: review approvals
+//! and rejections, and splits. They are pinned on the source events they
+//! concern (as [`Constraint`]s), so every later recomputation of those
+//! events, by a new event, a replay or a rule change, honours them.
+
+use serde::{Deserialize, Serialize};
+
+/// A decision as one event carries it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Constraint {
+    /// Events on different sides of this decision are never joined.
+    Apart { decision: u64, side: u32 },
+    /// Events carrying this decision are joined, as if they shared a member card.
+    Together { decision: u64 },
+}
+
+impl Constraint {
+    pub fn decision(&self) -> u64 {
+        match self {
+            Constraint::Apart { decision, .. } | Constraint::Together { decision } => *decision,
+        }
+    }
+}
+
+/// What a decision did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DecisionKind {
+    /// A reviewer confirmed that two profiles are one person.
+    Approve,
+    /// A reviewer said two profiles are different people: never auto-merged.
+    Reject,
+    /// An identifier of this kind stopped joining a profile's records.
+    SplitIdentifier { kind: String },
+    /// A channel's records were taken out of a profile.
+    SplitSource { channel: String },
+    /// A changed rule set was applied (`kindred rules apply`).
+    Rules { fingerprint: String },
+}
+
+impl DecisionKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DecisionKind::Approve => "approve",
+            DecisionKind::Reject => "reject",
+            DecisionKind::SplitIdentifier { .. } => "split_identifier",
+            DecisionKind::SplitSource { .. } => "split_source",
+            DecisionKind::Rules { .. } => "rules",
+        }
+    }
+}
+
+/// The audit record of one decision (no raw identifier values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub id: u64,
+    pub kind: DecisionKind,
+    /// Who decided (a reviewer's name, or the operator running the command).
+    pub actor: String,
+    /// Wall-clock time of the decision, ms since the epoch.
+    pub at_ms: i64,
+    /// The profiles it concerned, as given (before redirects).
+    pub profiles: Vec<String>,
+    /// The profiles it left, in order.
+    pub outcome: Vec<String>,
+}
+
+/// What the caller wants a split to take out of a profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SplitSelector {
+    /// This identifier stops joining the profile's records; the records it
+    /// alone held together become separate profiles.
+    Identifier(kindred_model::Identifier),
+    /// The records of this channel leave the profile.
+    Source(kindred_model::Channel),
+}

@@ -1,0 +1,493 @@
+//! Merges you can trust: protection, review, split, explain and rule
+//! changes, on a real RocksDB store in a temp dir.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kindred_model::{
+    Activity, Attributes, CanonicalEvent, ChangeType, Channel, GoldenRecord, Identifier,
+    IdentifierKind, LinkPolicy, Order, RuleAction, Survivorship,
+};
+use kindred_resolver::{AdminError, Resolver, SplitSelector, Store};
+
+const DAY: i64 = 86_400_000;
+
+fn id(kind: IdentifierKind, v: &str) -> Identifier {
+    Identifier::new(kind, v)
+}
+
+fn phone(v: &str) -> Identifier {
+    id(IdentifierKind::Phone, v)
+}
+
+fn email(v: &str) -> Identifier {
+    id(IdentifierKind::Email, v)
+}
+
+fn card(v: &str) -> Identifier {
+    id(IdentifierKind::MemberId, &format!("MAIN:{v}"))
+}
+
+struct Ev(CanonicalEvent);
+
+fn ev(event_id: &str, t: i64, ids: &[Identifier]) -> Ev {
+    let mut identifiers = ids.to_vec();
+    identifiers.sort();
+    Ev(CanonicalEvent {
+        event_id: event_id.into(),
+        channel: Channel::Pos,
+        event_time_ms: t,
+        identifiers,
+        attributes: Attributes::default(),
+        activity: Activity::default(),
+        consents: vec![],
+        dropped: vec![],
+    })
+}
+
+impl Ev {
+    fn name(mut self, n: &str) -> Self {
+        self.0.attributes.full_name = Some(n.into());
+        self
+    }
+    fn channel(mut self, c: Channel) -> Self {
+        self.0.channel = c;
+        self
+    }
+    fn points(mut self, p: i64) -> Self {
+        self.0.activity.points_earned = p;
+        self
+    }
+    fn order(mut self, amount_minor: i64) -> Self {
+        self.0.activity.order = Some(Order {
+            order_id: format!("o-{}", self.0.event_id),
+            amount_minor,
+            currency: "CNY".into(),
+            lines: vec![],
+            payment_type: None,
+            store_id: None,
+        });
+        self
+    }
+    fn birthday_postcode(mut self, b: &str, pc: &str) -> Self {
+        self.0.attributes.birthday = Some(b.into());
+        self.0.attributes.address = Some(kindred_model::Address {
+            postal_code: Some(pc.into()),
+            ..Default::default()
+        });
+        self
+    }
+}
+
+fn open(policy: LinkPolicy) -> (tempfile::TempDir, Resolver) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path().join("db")).expect("open store");
+    (
+        dir,
+        Resolver::with_policy(store, policy, Survivorship::default()),
+    )
+}
+
+fn apply(r: &mut Resolver, events: Vec<Ev>) -> kindred_resolver::BatchOutcome {
+    let events: Vec<CanonicalEvent> = events.into_iter().map(|e| e.0).collect();
+    r.apply(&events, &[]).expect("apply")
+}
+
+fn profile(r: &Resolver, i: &Identifier) -> GoldenRecord {
+    r.store()
+        .lookup(i)
+        .expect("lookup")
+        .unwrap_or_else(|| panic!("no profile holds {i}"))
+}
+
+fn profiles(r: &Resolver) -> usize {
+    r.store().stats().expect("stats").profiles as usize
+}
+
+/// Event id -> profile id.
+fn assignment(r: &Resolver) -> BTreeMap<String, String> {
+    r.store()
+        .assignments()
+        .expect("assignments")
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn household_sharing_a_phone_stays_apart_and_is_queued_for_review() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let home = phone("+8613900000001");
+    let out = apply(
+        &mut r,
+        vec![
+            ev("pos:1", 0, &[home.clone(), card("A1")]).name("李娜"),
+            ev("web:1", DAY, &[home.clone(), email("wei@x.cn")]).name("王伟"),
+        ],
+    );
+    assert_eq!(profiles(&r), 2);
+    assert_eq!(out.suggestions.len(), 1, "{:?}", out.suggestions);
+    assert_eq!(out.suggestions[0].reason, "name_mismatch");
+    assert_eq!(out.suggestions[0].evidence.kinds, vec!["phone".to_string()]);
+    let queue = r.store().pending_suggestions().expect("queue");
+    assert_eq!(queue.len(), 1);
+    // The same evidence again does not queue the pair twice.
+    let again = apply(
+        &mut r,
+        vec![ev("web:2", 2 * DAY, &[home, email("wei@x.cn")]).name("王伟")],
+    );
+    assert!(again.suggestions.is_empty(), "{:?}", again.suggestions);
+    assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
+}
+
+#[test]
+fn two_member_cards_block_a_merge_and_become_a_suggestion() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let out = apply(
+        &mut r,
+        vec![
+            ev("pos:1", 0, &[card("A1"), email("x@y.cn")]),
+            ev("pos:2", DAY, &[card("B2"), email("x@y.cn")]),
+        ],
+    );
+    assert_eq!(profiles(&r), 2);
+    assert_eq!(out.refused.get("member_cards"), Some(&1));
+    assert_eq!(out.suggestions[0].reason, "member_cards");
+}
+
+#[test]
+fn a_merge_past_a_per_kind_limit_is_refused() {
+    let mut policy = LinkPolicy::default();
+    policy.identifiers.phone.max_per_profile = 2;
+    let (_d, mut r) = open(policy);
+    apply(
+        &mut r,
+        vec![
+            ev("pos:1", 0, &[card("A1"), phone("+8613900000001")]),
+            ev("pos:2", 1, &[card("A1"), phone("+8613900000002")]),
+            ev("web:1", 2, &[email("a@y.cn"), phone("+8613900000003")]),
+        ],
+    );
+    let out = apply(&mut r, vec![ev("web:2", 3, &[email("a@y.cn"), card("A1")])]);
+    // email a@y.cn is weak: joining web:1's phone would give A1 3 phones.
+    assert_eq!(profiles(&r), 2);
+    assert_eq!(
+        out.refused.get("limit_phone"),
+        Some(&1),
+        "{:?}",
+        out.refused
+    );
+}
+
+#[test]
+fn giant_profile_stops_auto_merging_and_counts_it() {
+    let mut policy = LinkPolicy::default();
+    policy.giant.max_identifiers = 10;
+    // Not the over-shared guard: this one card really has 10 social ids.
+    policy.quarantine.max_companions = 0;
+    let (_d, mut r) = open(policy);
+    let blob: Vec<Ev> = (0..10)
+        .map(|i| {
+            ev(
+                &format!("social:{i}"),
+                i,
+                &[
+                    card("C1"),
+                    id(IdentifierKind::Social, &format!("wechat:o{i}")),
+                ],
+            )
+        })
+        .collect();
+    apply(&mut r, blob);
+    apply(&mut r, vec![ev("web:1", 20, &[email("q@y.cn")])]);
+    let out = apply(
+        &mut r,
+        vec![ev("pos:x", 30, &[card("C1"), email("q@y.cn")])],
+    );
+    assert_eq!(
+        out.refused.get("giant_profile"),
+        Some(&1),
+        "{:?}",
+        out.refused
+    );
+    assert_eq!(profiles(&r), 2);
+    assert_eq!(out.suggestions[0].reason, "giant_profile");
+}
+
+/// Two people glued by a phone neither names: a wrong merge.
+fn wrongly_merged() -> (tempfile::TempDir, Resolver) {
+    let (d, mut r) = open(LinkPolicy::default());
+    let shared = phone("+8613911112222");
+    apply(
+        &mut r,
+        vec![
+            ev("pos:a1", 0, &[card("A1"), shared.clone()])
+                .points(100)
+                .order(5000),
+            ev("pos:a2", DAY, &[card("A1")]).points(10),
+            ev("web:b1", 2 * DAY, &[email("b@y.cn"), shared.clone()])
+                .channel(Channel::Web)
+                .points(50)
+                .order(700),
+            ev("web:b2", 3 * DAY, &[email("b@y.cn")])
+                .channel(Channel::Web)
+                .order(300),
+        ],
+    );
+    assert_eq!(profiles(&r), 1, "the shared phone glued them");
+    (d, r)
+}
+
+#[test]
+fn split_after_a_wrong_merge_restores_both_people_with_their_points_and_orders() {
+    let (_d, mut r) = wrongly_merged();
+    let merged = profile(&r, &card("A1"));
+    assert_eq!((merged.points_balance, merged.order_count), (160, 3));
+
+    let done = r
+        .split(
+            &merged.profile_id,
+            &SplitSelector::Identifier(phone("+8613911112222")),
+            "ops@brand",
+            10 * DAY,
+        )
+        .expect("split");
+    assert_eq!(profiles(&r), 2);
+    let a = profile(&r, &card("A1"));
+    let b = profile(&r, &email("b@y.cn"));
+    assert_eq!(
+        a.profile_id, merged.profile_id,
+        "the oldest part keeps the id"
+    );
+    assert_eq!((a.points_balance, a.order_count), (110, 1));
+    assert_eq!((b.points_balance, b.order_count), (50, 2));
+    assert_eq!(b.spend_minor.get("CNY"), Some(&1000));
+    let split = done
+        .outcome
+        .changes
+        .iter()
+        .find(|c| c.change_type == ChangeType::Split)
+        .expect("a split change event");
+    assert_eq!(split.split_into, vec![b.profile_id.clone()]);
+    // The change events wait in the outbox for the service to publish.
+    assert_eq!(
+        r.store().outbox().expect("outbox").len(),
+        done.outcome.changes.len()
+    );
+    // The lineage keeps the story, with who split it.
+    let story = r.explain(&a.profile_id).expect("explain");
+    assert!(story
+        .lineage
+        .iter()
+        .any(|l| l.split_into == vec![b.profile_id.clone()]
+            && l.decision.as_ref().map(|d| d.1.as_str()) == Some("ops@brand")));
+    // The phone never glues them again.
+    apply(
+        &mut r,
+        vec![ev(
+            "pos:a3",
+            11 * DAY,
+            &[card("A1"), phone("+8613911112222")],
+        )],
+    );
+    assert_eq!(profiles(&r), 2);
+}
+
+#[test]
+fn splitting_off_the_first_identifier_and_a_source_work_too() {
+    let (_d, mut r) = wrongly_merged();
+    let merged = profile(&r, &card("A1"));
+    // Member card A1 came first; without it, pos:a2 holds nothing else.
+    r.split(
+        &merged.profile_id,
+        &SplitSelector::Identifier(card("A1")),
+        "ops",
+        10 * DAY,
+    )
+    .expect("split off the first identifier");
+    assert_eq!(profiles(&r), 2);
+
+    let (_d2, mut r) = wrongly_merged();
+    let merged = profile(&r, &card("A1"));
+    r.split(
+        &merged.profile_id,
+        &SplitSelector::Source(Channel::Web),
+        "ops",
+        10 * DAY,
+    )
+    .expect("split by source");
+    let web = profile(&r, &email("b@y.cn"));
+    assert_eq!(web.channels, vec![Channel::Web]);
+    assert_eq!(profile(&r, &card("A1")).points_balance, 110);
+    // Splitting by an identifier that does not separate anything says why.
+    let err = r
+        .split(
+            &web.profile_id,
+            &SplitSelector::Identifier(phone("+8613911112222")),
+            "ops",
+            11 * DAY,
+        )
+        .expect_err("nothing to separate");
+    assert!(matches!(err, AdminError::NotSeparable { .. }), "{err}");
+}
+
+#[test]
+fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(
+        &mut r,
+        vec![
+            ev("pos:1", 0, &[card("A1"), phone("+8613900000009")]).name("Li Na"),
+            ev("web:1", DAY, &[email("n@y.cn"), phone("+8613900000009")]).name("Zhang Min"),
+        ],
+    );
+    let (a, b) = (profile(&r, &card("A1")), profile(&r, &email("n@y.cn")));
+    assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
+    r.review(&a.profile_id, &b.profile_id, false, "alice", 5 * DAY)
+        .expect("reject");
+    assert!(r.store().pending_suggestions().expect("queue").is_empty());
+    // New evidence that would link them (the same email on the card's
+    // record, no names to object) does not, and raises no new suggestion.
+    let out = apply(
+        &mut r,
+        vec![ev("pos:2", 6 * DAY, &[card("A1"), email("n@y.cn")])],
+    );
+    assert_eq!(profiles(&r), 2);
+    assert!(out.suggestions.is_empty(), "{:?}", out.suggestions);
+    assert!(out.refused.get("decision") >= Some(&1), "{:?}", out.refused);
+
+    // A reviewer changes their mind: approve merges, lineage names her.
+    let done = r
+        .review(&b.profile_id, &a.profile_id, true, "bob", 7 * DAY)
+        .expect("approve");
+    assert_eq!(profiles(&r), 1);
+    let merged = profile(&r, &email("n@y.cn"));
+    assert_eq!(merged.profile_id, a.profile_id);
+    assert!(done
+        .outcome
+        .changes
+        .iter()
+        .any(|c| c.change_type == ChangeType::Merged
+            && c.evidence
+                .as_ref()
+                .is_some_and(|e| e.rule == "review_approved")));
+    let story = r
+        .explain(&b.profile_id)
+        .expect("explain follows the redirect");
+    assert_eq!(story.record.profile_id, a.profile_id);
+    assert!(story
+        .lineage
+        .iter()
+        .any(|l| l.absorbed == vec![b.profile_id.clone()]
+            && l.decision.as_ref().map(|d| d.1.as_str()) == Some("bob")));
+    let kinds: Vec<&str> = story.decisions.iter().map(|d| d.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec!["approve"],
+        "the lifted reject is no longer pinned"
+    );
+    // Deciding on one profile is refused with a clear error.
+    let err = r
+        .review(&a.profile_id, &b.profile_id, false, "carol", 8 * DAY)
+        .expect_err("already one");
+    assert!(err.to_string().contains("kindred split"), "{err}");
+}
+
+#[test]
+fn rules_diff_predicts_exactly_what_apply_then_does() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let mut events = Vec::new();
+    for i in 0..30 {
+        let bday = format!("1990-01-{:02}", i % 28 + 1);
+        // Pairs the name rule joins (no shared identifier).
+        events.push(
+            ev(&format!("pos:{i}"), i, &[card(&format!("P{i}"))])
+                .name(&format!("Person {i}"))
+                .birthday_postcode(&bday, "200000"),
+        );
+        events.push(
+            ev(
+                &format!("web:{i}"),
+                100 + i,
+                &[email(&format!("p{i}@y.cn"))],
+            )
+            .name(&format!("Person {i}"))
+            .birthday_postcode(&bday, "200000"),
+        );
+        // Near-duplicates only the suggest rule sees ("Persen").
+        events.push(
+            ev(
+                &format!("soc:{i}"),
+                200 + i,
+                &[phone(&format!("+86139000{i:05}"))],
+            )
+            .name(&format!("Persen {i}"))
+            .birthday_postcode(&bday, "200000"),
+        );
+    }
+    // Pairs glued by a phone alone, which the new policy stops linking.
+    for i in 0..5 {
+        let glue = phone(&format!("+86137000{i:05}"));
+        events.push(ev(
+            &format!("ga:{i}"),
+            400 + i,
+            &[card(&format!("G{i}")), glue.clone()],
+        ));
+        events.push(ev(
+            &format!("gb:{i}"),
+            500 + i,
+            &[email(&format!("g{i}@y.cn")), glue],
+        ));
+    }
+    // Bystanders the change does not touch.
+    for i in 0..10 {
+        events.push(ev(&format!("by:{i}"), 300 + i, &[card(&format!("Z{i}"))]));
+    }
+    apply(&mut r, events);
+    let before = assignment(&r);
+
+    let mut new = LinkPolicy::default();
+    new.rules
+        .retain(|rule| rule.name != "name_birthday_postcode");
+    new.rules[0].action = RuleAction::Merge;
+    new.rules[0].version = 2;
+    new.identifiers.phone.link = false;
+    let plan = r.plan_rules(&new).expect("diff");
+    assert_eq!(assignment(&r), before, "diff changes nothing");
+    assert!(plan.merges() > 0 && plan.splits() > 0, "{plan:?}");
+
+    let (applied, done) = r
+        .apply_rules(new.clone(), "ops", 1_000 * DAY)
+        .expect("apply");
+    assert_eq!(applied, plan);
+    let after = assignment(&r);
+    // Every planned person is exactly one profile now...
+    let mut moved = BTreeSet::new();
+    for group in &plan.groups {
+        for person in &group.after {
+            let owners: BTreeSet<&String> = person.iter().map(|e| &after[e]).collect();
+            assert_eq!(owners.len(), 1, "{person:?} -> {owners:?}");
+            let owner = owners.into_iter().next().expect("one");
+            let all: BTreeSet<&String> = after
+                .iter()
+                .filter(|(_, p)| *p == owner)
+                .map(|(e, _)| e)
+                .collect();
+            assert_eq!(all, person.iter().collect(), "nothing else joined {owner}");
+            moved.extend(person.iter().cloned());
+        }
+    }
+    // ...and nothing outside the plan moved.
+    for (e, p) in &before {
+        if !moved.contains(e) {
+            assert_eq!(&after[e], p, "{e} moved without being planned");
+        }
+    }
+    let merged = done
+        .outcome
+        .changes
+        .iter()
+        .filter(|c| c.change_type == ChangeType::Merged)
+        .count();
+    assert!(merged > 0);
+    // The same plan again is empty: apply did what diff said.
+    assert!(r.plan_rules(&new).expect("diff").groups.is_empty());
+}
