@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use kindred_config::Config;
 use kindred_pipeline::services::{ingest, resolve, Ops};
-use kindred_pipeline::{demo, topics, Shutdown};
+use kindred_pipeline::{admin, demo, topics, Shutdown};
 use kindred_schema::CompatibilityLevel;
 use serde_json::json;
 
@@ -182,6 +182,69 @@ enum Command {
         #[command(subcommand)]
         action: TopicsAction,
     },
+    /// Review suggested merges: list the queue, approve or reject a pair.
+    ///
+    /// A guard (two member cards, a per-kind limit, clearly different names,
+    /// the giant-profile guard) or a `suggest` rule puts pairs of profiles in
+    /// the review queue (also published on topics.review). Approve merges
+    /// them, recording the reviewer in the lineage; reject keeps them apart
+    /// for good. Works on the store directly: stop the resolver first; it
+    /// publishes the resulting change events when it starts again.
+    Review {
+        /// Directory of the resolver's store (overrides resolver.data_dir).
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        action: ReviewAction,
+    },
+    /// Undo a merge: take an identifier's links or a channel's records out of a profile.
+    ///
+    /// With --identifier, that identifier stops joining the profile's
+    /// records; the records it alone held together become separate profiles
+    /// (attributes, points, orders and consents move with their events).
+    /// With --source, the channel's records leave. The parts stay apart from
+    /// then on; `split` change events wait in the store's outbox until the
+    /// resolver publishes them. Stop the resolver first.
+    Split {
+        /// A profile id (kp-...) or an identifier kind:value it holds.
+        target: String,
+        /// The identifier to split off, kind:value (e.g. phone:13900001111).
+        #[arg(long, conflicts_with = "source", required_unless_present = "source")]
+        identifier: Option<String>,
+        /// The channel whose records leave the profile.
+        #[arg(long, value_enum)]
+        source: Option<ChannelArg>,
+        /// Who is splitting (recorded in the lineage and the decision log).
+        #[arg(long, env = "USER", default_value = "operator")]
+        actor: String,
+        /// Directory of the resolver's store (overrides resolver.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Why these records are one customer: merges with rule, version,
+    /// evidence and time, decisions, and which source won each attribute.
+    ///
+    /// Identifiers are shown masked. Opens the store, so stop the resolver
+    /// first (RocksDB lets one process open it).
+    Explain {
+        /// A profile id (kp-..., absorbed ids are followed) or an identifier
+        /// kind:value (normalized as in events, e.g. phone:139 0000 1111).
+        target: String,
+        #[arg(long)]
+        json: bool,
+        /// Directory of the resolver's store (overrides resolver.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Change linking rules without fear: see what a new rule set would
+    /// merge and split, then apply it to exactly those profiles.
+    Rules {
+        /// Directory of the resolver's store (overrides resolver.data_dir).
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        action: RulesAction,
+    },
     /// Inspect configuration.
     Config {
         #[command(subcommand)]
@@ -247,6 +310,55 @@ enum DeadletterAction {
         /// Show what would be replayed; produce and commit nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewAction {
+    /// The pairs waiting for a decision, with rule, evidence kinds and the guard that refused them.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge two profiles (ids, or identifiers kind:value they hold).
+    Approve {
+        a: String,
+        b: String,
+        /// Who decided (recorded in the lineage).
+        #[arg(long, env = "USER", default_value = "reviewer")]
+        reviewer: String,
+    },
+    /// Keep two profiles apart for good: no identifier or rule joins them again.
+    Reject {
+        a: String,
+        b: String,
+        /// Who decided (recorded in the decision log).
+        #[arg(long, env = "USER", default_value = "reviewer")]
+        reviewer: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// Evaluate the [resolver.linking] of another config file against every
+    /// stored contribution and report which profiles would merge or split.
+    /// Changes nothing.
+    Diff {
+        /// The config file with the new rules.
+        #[arg(long)]
+        new: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the new rules: re-partition exactly the profiles `diff` names
+    /// and re-index rule keys. Stop the resolver first; restart it with the
+    /// new config.
+    Apply {
+        #[arg(long)]
+        new: PathBuf,
+        /// Who applied it (recorded in the decision log).
+        #[arg(long, env = "USER", default_value = "operator")]
+        actor: String,
     },
 }
 
@@ -577,6 +689,61 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for (reason, n) in &report.replayed {
                 println!("  {reason}: {n}");
             }
+        }
+        Command::Review { data_dir, action } => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let out = tokio::task::block_in_place(|| match action {
+                ReviewAction::List { json } => admin::review_list(&config, *json),
+                ReviewAction::Approve { a, b, reviewer } => {
+                    admin::review(&config, a, b, true, reviewer)
+                }
+                ReviewAction::Reject { a, b, reviewer } => {
+                    admin::review(&config, a, b, false, reviewer)
+                }
+            })?;
+            emit(&out)?;
+        }
+        Command::Split {
+            target,
+            identifier,
+            source,
+            actor,
+            data_dir,
+        } => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let out = tokio::task::block_in_place(|| {
+                admin::split(
+                    &config,
+                    target,
+                    identifier.as_deref(),
+                    source.map(Into::into),
+                    actor,
+                )
+            })?;
+            emit(&out)?;
+        }
+        Command::Explain {
+            target,
+            json,
+            data_dir,
+        } => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let out = tokio::task::block_in_place(|| admin::explain(&config, target, *json))?;
+            emit(&out)?;
+        }
+        Command::Rules { data_dir, action } => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let new_file = match action {
+                RulesAction::Diff { new, .. } | RulesAction::Apply { new, .. } => new,
+            };
+            let new = Config::load(Some(new_file), serde_json::Map::new()).with_context(|| {
+                format!("cannot load the new rules from {}", new_file.display())
+            })?;
+            let out = tokio::task::block_in_place(|| match action {
+                RulesAction::Diff { json, .. } => admin::rules_diff(&config, &new, *json),
+                RulesAction::Apply { actor, .. } => admin::rules_apply(&config, &new, actor),
+            })?;
+            emit(&out)?;
         }
         Command::Config {
             action: ConfigAction::Check { file },

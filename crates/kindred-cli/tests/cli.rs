@@ -181,3 +181,76 @@ fn default_schema_ids_agree_everywhere() {
         .collect();
     assert_eq!(deployed, codec);
 }
+
+/// The operator's loop on a store the demo built: review queue, approve,
+/// explain, split, rules diff and apply.
+#[test]
+fn review_explain_split_and_rules_work_on_a_demo_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data").display().to_string();
+    let s = dir.path().join("store").display().to_string();
+    let (ok, out) = kindred(&["gen", "--people", "400", "--seed", "5", "--out", &data]);
+    assert!(ok, "{out}");
+    let (ok, out) = kindred(&["demo", "--input", &data, "--data-dir", &s]);
+    assert!(ok, "{out}");
+
+    let (ok, out) = kindred(&["review", "list", "--json", "--data-dir", &s]);
+    assert!(ok, "{out}");
+    let queue: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let first = &queue.as_array().expect("array")[0];
+    let (a, b) = (
+        first["profile_a"].as_str().expect("a"),
+        first["profile_b"].as_str().expect("b"),
+    );
+    let (ok, out) = kindred(&[
+        "review",
+        "approve",
+        a,
+        b,
+        "--reviewer",
+        "alice",
+        "--data-dir",
+        &s,
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("approve") && out.contains("merged"), "{out}");
+    let (ok, out) = kindred(&["explain", b, "--data-dir", &s]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("review_approved") && out.contains("by alice"),
+        "{out}"
+    );
+    assert!(out.contains("which source won each attribute"), "{out}");
+    // Deciding again on what is now one profile is refused, clearly.
+    let (ok, out) = kindred(&["review", "reject", a, b, "--data-dir", &s]);
+    assert!(!ok && out.contains("already one profile"), "{out}");
+
+    // Split the approved merge back apart by source or identifier.
+    let (ok, out) = kindred(&["explain", a, "--json", "--data-dir", &s]);
+    assert!(ok, "{out}");
+    let (ok, out) = kindred(&["split", a, "--source", "social", "--data-dir", &s]);
+    assert!(
+        ok || out.contains("cannot split"),
+        "either it splits or says why: {out}"
+    );
+
+    // A rule set without match rules: diff predicts, apply does the same.
+    let new = dir.path().join("new.toml");
+    std::fs::write(&new, "[resolver.linking]\nrules = []\n").expect("write");
+    let n = new.display().to_string();
+    let (ok, diff) = kindred(&["rules", "diff", "--new", &n, "--json", "--data-dir", &s]);
+    assert!(ok, "{diff}");
+    let diff: serde_json::Value = serde_json::from_str(diff.trim()).expect("json");
+    let (ok, out) = kindred(&["rules", "apply", "--new", &n, "--data-dir", &s]);
+    assert!(ok, "{out}");
+    let said = format!(
+        "{} profiles did change",
+        diff["profiles_affected"].as_u64().expect("count")
+    );
+    assert!(out.contains(&said), "{said} / {out}");
+    let (ok, again) = kindred(&["rules", "diff", "--new", &n, "--json", "--data-dir", &s]);
+    assert!(ok, "{again}");
+    assert!(again.contains("\"profiles_affected\":0"), "{again}");
+    let (ok, out) = kindred(&["explain", "phone:not-a-phone", "--data-dir", &s]);
+    assert!(!ok && out.contains("phone"), "{out}");
+}

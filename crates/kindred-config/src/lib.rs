@@ -57,6 +57,12 @@ pub struct TopicsConfig {
     pub profiles: String,
     /// Dead letters. Default `kindred.deadletter`.
     pub dead_letter: String,
+    /// Review queue: pairs of profiles a guard or a suggest rule flagged,
+    /// keyed by the pair, compacted. Default `kindred.review.suggestions`.
+    pub review: String,
+    /// Identifiers quarantined as over-shared (masked value, digest, kind).
+    /// Default `kindred.quarantine`.
+    pub quarantine: String,
     /// Partitions for topics `kindred topics create` makes. Default 3.
     pub partitions: i32,
     /// Replication factor for topics `kindred topics create` makes. Default 1.
@@ -157,6 +163,8 @@ impl Default for TopicsConfig {
             canonical: "kindred.canonical.events".into(),
             profiles: "kindred.profile.changes".into(),
             dead_letter: "kindred.deadletter".into(),
+            review: "kindred.review.suggestions".into(),
+            quarantine: "kindred.quarantine".into(),
             partitions: 3,
             replication_factor: 1,
         }

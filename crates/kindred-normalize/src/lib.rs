@@ -103,6 +103,43 @@ pub fn normalize(raw: &RawEvent, opts: &NormalizeOptions) -> Result<CanonicalEve
     })
 }
 
+/// One identifier typed by a person (`kindred explain`, `split`, `forget`),
+/// normalized exactly as the same value inside an event would be, so that
+/// it finds the same index entry. Member ids may name their program
+/// (`PROGRAM:CARD`); social, account and device ids must (`wechat:o6_bm`).
+pub fn normalize_identifier(
+    kind: IdentifierKind,
+    raw: &str,
+    opts: &NormalizeOptions,
+) -> Result<Identifier, Rejected> {
+    let (value, match_key) = match kind {
+        IdentifierKind::Phone => (normalize_phone(raw, opts)?, None),
+        IdentifierKind::Email => {
+            let e = normalize_email(raw, opts.email_provider_rules)?;
+            (e.value, e.match_key)
+        }
+        IdentifierKind::MemberId => {
+            let (program, card) = match raw.split_once(':') {
+                Some((p, c)) => (
+                    normalize_program(p).unwrap_or_else(|| opts.default_loyalty_program.clone()),
+                    c,
+                ),
+                None => (opts.default_loyalty_program.clone(), raw),
+            };
+            (format!("{program}:{}", normalize_member_card(card)?), None)
+        }
+        IdentifierKind::Social | IdentifierKind::Account | IdentifierKind::Device => {
+            let (namespace, id) = raw.split_once(':').ok_or(Rejected::Invalid)?;
+            (normalize_namespaced_id(namespace, id)?, None)
+        }
+    };
+    Ok(Identifier {
+        kind,
+        value,
+        match_key,
+    })
+}
+
 /// The stable source event id: `channel:source-id`.
 pub fn event_id(channel: Channel, source_id: &str) -> String {
     format!("{}:{}", channel.as_str(), source_id.trim())

@@ -280,3 +280,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_typed_identifier_finds_the_same_key_as_inside_an_event() {
+    let opts = NormalizeOptions::default();
+    let event = normalize(&RawEvent::Pos(pos()), &opts).expect("valid");
+    for id in &event.identifiers {
+        let typed = match id.kind {
+            IdentifierKind::Phone => "138 0013 8000",
+            IdentifierKind::MemberId => " m-001 ",
+            _ => continue,
+        };
+        let found = normalize_identifier(id.kind, typed, &opts).expect("normalizes");
+        assert_eq!(found.link_key(), id.link_key());
+    }
+    let gmail =
+        normalize_identifier(IdentifierKind::Email, "J.Doe+shop@Gmail.com", &opts).expect("email");
+    let plain =
+        normalize_identifier(IdentifierKind::Email, "jdoe@gmail.com", &opts).expect("email");
+    assert_eq!(gmail.link_key(), plain.link_key());
+    assert!(normalize_identifier(IdentifierKind::Social, "no-namespace", &opts).is_err());
+    assert!(normalize_identifier(IdentifierKind::Phone, "12", &opts).is_err());
+}

@@ -22,6 +22,12 @@ pub struct Metrics {
     pub duplicate_events: IntCounterVec,
     /// Failures, by error type and stage (Vector's component_errors_total).
     pub component_errors: IntCounterVec,
+    /// Links the resolver refused, by guard.
+    pub merges_refused: IntCounterVec,
+    /// Identifiers the over-shared guard quarantined, by kind.
+    pub identifiers_quarantined: IntCounterVec,
+    /// Pairs sent to the review queue, by reason.
+    pub review_suggestions: IntCounterVec,
     /// Time to process one batch, from first message to committed offsets.
     pub batch_duration: HistogramVec,
     /// Profiles in the store after the last batch.
@@ -80,6 +86,21 @@ impl Metrics {
             "Errors by type and pipeline stage.",
             &["error_type", "stage"],
         );
+        let merges_refused = counter(
+            "kindred_merges_refused_total",
+            "Links between records the resolver refused, by guard (member_cards, limit_<kind>, name_mismatch, giant_profile, decision). Alert on giant_profile.",
+            &["reason"],
+        );
+        let identifiers_quarantined = counter(
+            "kindred_identifiers_quarantined_total",
+            "Identifiers taken out of linking as over-shared (seen with too many distinct people), by kind.",
+            &["kind"],
+        );
+        let review_suggestions = counter(
+            "kindred_review_suggestions_total",
+            "Pairs of profiles sent to the review queue, by reason.",
+            &["reason"],
+        );
         let batch_duration = HistogramVec::new(
             HistogramOpts::new(
                 "kindred_batch_duration_seconds",
@@ -126,6 +147,9 @@ impl Metrics {
             profile_changes,
             duplicate_events,
             component_errors,
+            merges_refused,
+            identifiers_quarantined,
+            review_suggestions,
             batch_duration,
             profiles,
             build_info,

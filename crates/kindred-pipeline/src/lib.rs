@@ -9,6 +9,7 @@
 //! - [`topics`]: the topics kindred needs, from configuration.
 //! - [`profile_topic`]: the profile change topic read back, for evaluation.
 
+pub mod admin;
 pub mod demo;
 mod error;
 mod ingest;

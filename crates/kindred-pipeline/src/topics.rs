@@ -37,5 +37,10 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
             &t.dead_letter,
             vec![("retention.ms".into(), "2592000000".into())],
         ),
+        spec(&t.review, vec![("cleanup.policy".into(), "compact".into())]),
+        spec(
+            &t.quarantine,
+            vec![("retention.ms".into(), "2592000000".into())],
+        ),
     ]
 }

@@ -16,6 +16,108 @@ use crate::{codec_from_config, PipelineError, Shutdown};
 
 const SERVICE: &str = "resolve";
 
+/// Publishes the change events offline commands (review, split, rules
+/// apply) left in the store's outbox, then removes them. At least once: a
+/// crash between the acknowledgement and the removal publishes them again
+/// (same profile id and version: consumers keep the highest version).
+async fn publish_outbox(
+    config: &Config,
+    resolver: &Resolver,
+    codec: &kindred_schema::WireCodec,
+    producer: &Producer,
+    shutdown: &Shutdown,
+    ops: &Ops,
+) -> Result<(), PipelineError> {
+    let pending = resolver.store().outbox()?;
+    let Some((last, _)) = pending.last() else {
+        return Ok(());
+    };
+    let last = *last;
+    let mut records = Vec::with_capacity(pending.len());
+    for (_, change) in &pending {
+        records.push(change_record(config, codec, change)?);
+    }
+    if send_until_acked(producer, &records, shutdown, ops, "resolve").await {
+        resolver.store().ack_outbox(last)?;
+        tracing::info!(
+            changes = records.len(),
+            "published the outbox of offline commands"
+        );
+    }
+    Ok(())
+}
+
+fn change_record(
+    config: &Config,
+    codec: &kindred_schema::WireCodec,
+    change: &kindred_model::ProfileChange,
+) -> Result<OutRecord, PipelineError> {
+    Ok(OutRecord {
+        topic: config.topics.profiles.clone(),
+        key: Some(change.profile_id.clone().into_bytes()),
+        payload: codec.encode(SchemaKind::ProfileChange, change)?,
+        headers: Vec::new(),
+    })
+}
+
+/// Review-queue and quarantine records for what the guards did in a batch,
+/// and their metrics. JSON, keyed by the pair / the identifier's digest;
+/// quarantine records carry the value masked, never raw. Review records
+/// carry both golden records (the reviewer needs them): restrict the
+/// review topic to reviewers.
+fn guard_records(
+    config: &Config,
+    resolver: &Resolver,
+    outcome: &kindred_resolver::BatchOutcome,
+    ops: &Ops,
+) -> Result<Vec<OutRecord>, PipelineError> {
+    let mut records = Vec::new();
+    for (reason, n) in &outcome.refused {
+        ops.metrics
+            .merges_refused
+            .with_label_values(&[reason])
+            .inc_by(*n);
+    }
+    for q in &outcome.quarantined {
+        ops.metrics
+            .identifiers_quarantined
+            .with_label_values(&[&q.kind])
+            .inc();
+        tracing::warn!(kind = %q.kind, digest = %q.digest, companions = q.companions, "identifier quarantined as over-shared");
+        let body = serde_json::json!({
+            "kind": q.kind, "masked": q.masked, "digest": q.digest,
+            "companions": q.companions, "at_ms": q.at_ms,
+        });
+        records.push(OutRecord {
+            topic: config.topics.quarantine.clone(),
+            key: Some(q.digest.clone().into_bytes()),
+            payload: body.to_string().into_bytes(),
+            headers: Vec::new(),
+        });
+    }
+    for s in &outcome.suggestions {
+        ops.metrics
+            .review_suggestions
+            .with_label_values(&[s.reason])
+            .inc();
+        let store = resolver.store();
+        let body = serde_json::json!({
+            "profile_a": s.profile_a, "profile_b": s.profile_b,
+            "rule": s.evidence.rule, "rule_version": s.evidence.rule_version,
+            "kinds": s.evidence.kinds, "reason": s.reason,
+            "record_a": store.profile(&s.profile_a)?,
+            "record_b": store.profile(&s.profile_b)?,
+        });
+        records.push(OutRecord {
+            topic: config.topics.review.clone(),
+            key: Some(format!("{}|{}", s.profile_a, s.profile_b).into_bytes()),
+            payload: body.to_string().into_bytes(),
+            headers: Vec::new(),
+        });
+    }
+    Ok(records)
+}
+
 /// Runs the resolver service until `shutdown`.
 ///
 /// Per batch: decode the canonical events (bad ones are dead-lettered),
@@ -38,6 +140,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let group = format!("{}.resolve", config.kafka.group_prefix);
     let consumer = consumer::subscribe(&settings, &group, &[&source])?;
     let producer = Producer::new(&settings)?;
+    publish_outbox(config, &resolver, &codec, &producer, &shutdown, ops).await?;
     let linger = Duration::from_millis(config.resolver.batch_linger_ms);
     tracing::info!(topic = %source, %group, store = %config.resolver.data_dir.display(), "resolver started");
 
@@ -93,6 +196,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 })
                 .collect();
             let outcome = tokio::task::block_in_place(|| resolver.apply(&events, &offsets))?;
+            records.extend(guard_records(config, &resolver, &outcome, ops)?);
             ops.metrics
                 .profiles
                 .add(outcome.created as i64 - outcome.absorbed as i64);
@@ -107,12 +211,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     .profile_changes
                     .with_label_values(&[change.change_type.as_str()])
                     .inc();
-                records.push(OutRecord {
-                    topic: config.topics.profiles.clone(),
-                    key: Some(change.profile_id.clone().into_bytes()),
-                    payload: codec.encode(SchemaKind::ProfileChange, change)?,
-                    headers: Vec::new(),
-                });
+                records.push(change_record(config, &codec, change)?);
             }
             if !send_until_acked(&producer, &records, &shutdown, ops, "resolve").await {
                 return Ok(());

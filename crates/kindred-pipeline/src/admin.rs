@@ -1,0 +1,395 @@
+//! The operator commands on the resolver's store: `kindred review`,
+//! `split`, `explain` and `rules diff|apply`. They open the store directly
+//! (the resolver service must be stopped: RocksDB allows one writer, and
+//! says so), change it in one atomic write, and leave the change events in
+//! the store's outbox; the resolver service publishes them when it starts.
+
+use std::fmt::Write as _;
+
+use kindred_config::Config;
+use kindred_model::{Channel, GoldenRecord, IdentifierKind, Sourced};
+use kindred_resolver::{
+    AdminError, DecisionOutcome, Explanation, Resolver, RulesPlan, SplitSelector, Store,
+};
+use serde_json::json;
+
+use crate::{normalize_options, PipelineError};
+
+impl From<AdminError> for PipelineError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Store(e) => PipelineError::Store(e),
+            other => PipelineError::Config(other.to_string()),
+        }
+    }
+}
+
+/// Opens the store of `config` with its linking and survivorship policies.
+pub fn open(config: &Config) -> Result<Resolver, PipelineError> {
+    let dir = &config.resolver.data_dir;
+    if !dir.is_dir() {
+        return Err(PipelineError::Config(format!(
+            "no resolver store at {} (resolver.data_dir)",
+            dir.display()
+        )));
+    }
+    Ok(Resolver::with_policy(
+        Store::open(dir)?,
+        config.resolver.linking.clone(),
+        config.resolver.survivorship.clone(),
+    ))
+}
+
+/// The profile a target names: a profile id (`kp-...`, redirects
+/// followed) or an identifier `kind:value`, normalized as in events.
+pub fn profile_id(
+    resolver: &Resolver,
+    config: &Config,
+    target: &str,
+) -> Result<String, PipelineError> {
+    if target.starts_with("kp-") {
+        return Ok(resolver.store().resolve_redirects(target)?);
+    }
+    let identifier = parse_identifier(config, target)?;
+    resolver.profile_of(&identifier)?.ok_or_else(|| {
+        PipelineError::Config(format!(
+            "no profile holds {} (looked up by its normalized form)",
+            identifier.masked()
+        ))
+    })
+}
+
+/// `kind:value` typed by a person, normalized.
+pub fn parse_identifier(
+    config: &Config,
+    text: &str,
+) -> Result<kindred_model::Identifier, PipelineError> {
+    let (kind, value) = text.split_once(':').ok_or_else(|| {
+        PipelineError::Config(format!(
+            "{text:?} is neither a profile id (kp-...) nor an identifier kind:value (e.g. phone:+8613800138000, email:a@b.cn, member_id:MAIN:M001)"
+        ))
+    })?;
+    let kind: IdentifierKind = kind
+        .parse()
+        .map_err(|e| PipelineError::Config(format!("{e}")))?;
+    let opts = normalize_options(config)?;
+    kindred_normalize::normalize_identifier(kind, value, &opts).map_err(|r| {
+        PipelineError::Config(format!(
+            "{kind}: the value is not a valid identifier ({})",
+            r.as_str(),
+            kind = kind.as_str()
+        ))
+    })
+}
+
+/// `kindred review list`: the review queue.
+pub fn review_list(config: &Config, as_json: bool) -> Result<String, PipelineError> {
+    let resolver = open(config)?;
+    let queue = resolver.store().pending_suggestions()?;
+    if as_json {
+        let items: Vec<_> = queue
+            .iter()
+            .map(|s| {
+                json!({"profile_a": s.profile_a, "profile_b": s.profile_b, "rule": s.rule,
+                       "rule_version": s.rule_version, "kinds": s.kinds, "reason": s.reason, "at_ms": s.at_ms})
+            })
+            .collect();
+        return Ok(serde_json::Value::Array(items).to_string());
+    }
+    let mut out = format!("{} pairs waiting for review\n", queue.len());
+    for s in &queue {
+        let _ = writeln!(
+            out,
+            "{}  {}  {} v{} [{}] refused by {}",
+            s.profile_a,
+            s.profile_b,
+            s.rule,
+            s.rule_version,
+            s.kinds.join(","),
+            s.reason
+        );
+    }
+    Ok(out)
+}
+
+/// `kindred review approve|reject A B`.
+pub fn review(
+    config: &Config,
+    a: &str,
+    b: &str,
+    approve: bool,
+    reviewer: &str,
+) -> Result<String, PipelineError> {
+    let mut resolver = open(config)?;
+    let (a, b) = (
+        profile_id(&resolver, config, a)?,
+        profile_id(&resolver, config, b)?,
+    );
+    let done = resolver.review(&a, &b, approve, reviewer, now_ms())?;
+    Ok(decision_report(&done))
+}
+
+/// `kindred split TARGET --identifier ID | --source CHANNEL`.
+pub fn split(
+    config: &Config,
+    target: &str,
+    identifier: Option<&str>,
+    source: Option<Channel>,
+    actor: &str,
+) -> Result<String, PipelineError> {
+    let mut resolver = open(config)?;
+    let profile = profile_id(&resolver, config, target)?;
+    let selector = match (identifier, source) {
+        (Some(text), None) => SplitSelector::Identifier(parse_identifier(config, text)?),
+        (None, Some(channel)) => SplitSelector::Source(channel),
+        _ => {
+            return Err(PipelineError::Config(
+                "split needs exactly one of --identifier or --source".into(),
+            ))
+        }
+    };
+    let done = resolver.split(&profile, &selector, actor, now_ms())?;
+    Ok(decision_report(&done))
+}
+
+fn decision_report(done: &DecisionOutcome) -> String {
+    let d = &done.decision;
+    let mut out = format!(
+        "decision {} ({}) by {}: {} -> {}\n",
+        d.id,
+        d.kind.as_str(),
+        d.actor,
+        d.profiles.join(" + "),
+        d.outcome.join(", ")
+    );
+    for c in &done.outcome.changes {
+        let _ = writeln!(
+            out,
+            "  {} {} v{}{}",
+            c.change_type.as_str(),
+            c.profile_id,
+            c.version,
+            c.superseded_by
+                .as_ref()
+                .map(|s| format!(" -> {s}"))
+                .unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} change events wait in the store's outbox; the resolver service publishes them when it starts",
+        done.outcome.changes.len()
+    );
+    out
+}
+
+/// `kindred explain TARGET`.
+pub fn explain(config: &Config, target: &str, as_json: bool) -> Result<String, PipelineError> {
+    let resolver = open(config)?;
+    let profile = profile_id(&resolver, config, target)?;
+    let e = resolver.explain(&profile)?;
+    Ok(if as_json {
+        explanation_json(&e).to_string()
+    } else {
+        explanation_text(&e)
+    })
+}
+
+fn winners(r: &GoldenRecord) -> Vec<(&'static str, Option<&kindred_model::Provenance>)> {
+    fn p<T>(s: &Option<Sourced<T>>) -> Option<&kindred_model::Provenance> {
+        s.as_ref().map(|s| &s.source)
+    }
+    vec![
+        ("full_name", p(&r.full_name)),
+        ("given_name", p(&r.given_name)),
+        ("family_name", p(&r.family_name)),
+        ("birthday", p(&r.birthday)),
+        ("gender", p(&r.gender)),
+        ("address", p(&r.address)),
+    ]
+}
+
+fn explanation_text(e: &Explanation) -> String {
+    let r = &e.record;
+    let mut out = format!(
+        "profile {} (version {}): {} source events, {} identifiers ({}), channels {}\n",
+        r.profile_id,
+        r.version,
+        e.events,
+        r.identifiers.len(),
+        r.identifiers
+            .iter()
+            .map(|i| i.masked())
+            .collect::<Vec<_>>()
+            .join(", "),
+        r.channels
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    out.push_str("\nhow it came together (oldest first):\n");
+    if e.lineage.is_empty() {
+        out.push_str(
+            "  no merges or splits: its records share immutable identifiers or it has one record\n",
+        );
+    }
+    for l in &e.lineage {
+        let what = if !l.absorbed.is_empty() {
+            format!("absorbed {}", l.absorbed.join(", "))
+        } else {
+            format!("split off {}", l.split_into.join(", "))
+        };
+        let rules: Vec<String> = l
+            .links
+            .iter()
+            .map(|(rule, v, kinds)| format!("{rule} v{v} [{}]", kinds.join(",")))
+            .collect();
+        let by = l
+            .decision
+            .as_ref()
+            .map(|(id, actor)| format!(" by {actor} (decision {id})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {} {}: {}{} (cause {})",
+            fmt_time(l.at_ms),
+            l.survivor,
+            what,
+            if rules.is_empty() {
+                "-".to_string()
+            } else {
+                rules.join("; ")
+            },
+            by,
+            l.cause_event_id
+        );
+    }
+    if !e.decisions.is_empty() {
+        out.push_str("\ndecisions pinned on its records:\n");
+        for d in &e.decisions {
+            let _ = writeln!(
+                out,
+                "  {} decision {} {} by {}",
+                fmt_time(d.at_ms),
+                d.id,
+                d.kind.as_str(),
+                d.actor
+            );
+        }
+    }
+    out.push_str("\nwhich source won each attribute:\n");
+    for (field, source) in winners(r) {
+        if let Some(s) = source {
+            let _ = writeln!(
+                out,
+                "  {field:<12} {} event {} at {}",
+                s.channel.as_str(),
+                s.event_id,
+                fmt_time(s.event_time_ms)
+            );
+        }
+    }
+    for (key, c) in &r.consents {
+        let _ = writeln!(
+            out,
+            "  consent {key}: {} ({} event {} at {})",
+            if c.value { "granted" } else { "withdrawn" },
+            c.source.channel.as_str(),
+            c.source.event_id,
+            fmt_time(c.source.event_time_ms)
+        );
+    }
+    out
+}
+
+fn explanation_json(e: &Explanation) -> serde_json::Value {
+    let r = &e.record;
+    json!({
+        "profile_id": r.profile_id,
+        "version": r.version,
+        "events": e.events,
+        "identifiers": r.identifiers.iter().map(|i| i.masked()).collect::<Vec<_>>(),
+        "lineage": e.lineage.iter().map(|l| json!({
+            "at_ms": l.at_ms, "survivor": l.survivor, "absorbed": l.absorbed,
+            "split_into": l.split_into, "cause": l.cause_event_id,
+            "links": l.links.iter().map(|(rule, v, kinds)| json!({"rule": rule, "version": v, "kinds": kinds})).collect::<Vec<_>>(),
+            "decision": l.decision.as_ref().map(|(id, actor)| json!({"id": id, "actor": actor})),
+        })).collect::<Vec<_>>(),
+        "decisions": e.decisions.iter().map(|d| json!({"id": d.id, "kind": d.kind.as_str(), "actor": d.actor, "at_ms": d.at_ms})).collect::<Vec<_>>(),
+        "winners": winners(r).into_iter().filter_map(|(f, s)| s.map(|s| (f.to_string(), json!({
+            "channel": s.channel.as_str(), "event_id": s.event_id, "event_time_ms": s.event_time_ms})))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// `kindred rules diff --new FILE`: what applying the new linking policy
+/// would do, changing nothing.
+pub fn rules_diff(config: &Config, new: &Config, as_json: bool) -> Result<String, PipelineError> {
+    let resolver = open(config)?;
+    let plan = resolver.plan_rules(&new.resolver.linking)?;
+    Ok(plan_report(&plan, as_json, "would"))
+}
+
+/// `kindred rules apply --new FILE`: applies it to the affected profiles.
+pub fn rules_apply(config: &Config, new: &Config, actor: &str) -> Result<String, PipelineError> {
+    let mut resolver = open(config)?;
+    let (plan, done) = resolver.apply_rules(new.resolver.linking.clone(), actor, now_ms())?;
+    let mut out = plan_report(&plan, false, "did");
+    out.push_str(&decision_report(&done));
+    out.push_str("run the resolver with the new [resolver.linking] from now on\n");
+    Ok(out)
+}
+
+fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
+    if as_json {
+        return json!({
+            "events": plan.events, "profiles": plan.profiles,
+            "profiles_affected": plan.profiles_affected(),
+            "merges": plan.merges(), "splits": plan.splits(),
+            "groups": plan.groups.iter().map(|g| json!({"before": g.before, "after": g.after, "from": g.from})).collect::<Vec<_>>(),
+        })
+        .to_string();
+    }
+    let mut out = format!(
+        "evaluated {} events in {} profiles: {} profiles {verb} change; {} people {verb} be merged from several profiles, {} profiles {verb} be split\n",
+        plan.events,
+        plan.profiles,
+        plan.profiles_affected(),
+        plan.merges(),
+        plan.splits()
+    );
+    for g in plan.groups.iter().take(20) {
+        let _ = writeln!(
+            out,
+            "  {} -> {} people: {}",
+            g.before.join(" + "),
+            g.after.len(),
+            g.from
+                .iter()
+                .map(|f| f.join("+"))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    if plan.groups.len() > 20 {
+        let _ = writeln!(
+            out,
+            "  ... {} more groups (--json for all)",
+            plan.groups.len() - 20
+        );
+    }
+    out
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn fmt_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || format!("{ms}ms"),
+        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}
