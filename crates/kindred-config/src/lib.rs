@@ -262,6 +262,8 @@ impl Config {
             &mut t.canonical,
             &mut t.profiles,
             &mut t.dead_letter,
+            &mut t.review,
+            &mut t.quarantine,
         ] {
             *topic = format!("{topic}.{run}");
         }

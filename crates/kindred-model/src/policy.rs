@@ -171,11 +171,20 @@ pub struct QuarantinePolicy {
     /// Default 4 (on the default generator profile, 2 starts to cost recall;
     /// 8 lets small junk values glue up to 8 people: BENCHMARKS.md).
     pub max_companions: u32,
+    /// An identifier seen on records carrying more than this many distinct
+    /// names (folded: case, spacing, script and word order do not count) is
+    /// quarantined too: a cashier's default member number, a store's card
+    /// used for walk-in customers. One person's records carry one name and
+    /// its typos; a household two or three. 0 disables. Default 4.
+    pub max_names: u32,
 }
 
 impl Default for QuarantinePolicy {
     fn default() -> Self {
-        QuarantinePolicy { max_companions: 4 }
+        QuarantinePolicy {
+            max_companions: 4,
+            max_names: 4,
+        }
     }
 }
 

@@ -466,15 +466,17 @@ impl<'a> BatchView<'a> {
 
         // The quarantine guard counts each identifier's companions.
         let max = self.policy.quarantine.max_companions as usize;
+        let max_names = self.policy.quarantine.max_names as usize;
+        let name_hash = keys.name.as_deref().map(|n| fnv1a(n.as_bytes()));
         let mut newly_quarantined = Vec::new();
         let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::new();
         for link in &keys.links {
             let mut entry = self.entry(&link.key)?;
             if let (KeyClass::Strong(kind) | KeyClass::Weak(kind), false, true) =
-                (link.class, entry.quarantined, max > 0)
+                (link.class, entry.quarantined, max > 0 || max_names > 0)
             {
                 let mut changed = false;
-                for &(k, hash) in &keys.companions {
+                for &(k, hash) in keys.companions.iter().filter(|_| max > 0) {
                     if k == kind || entry.companions.contains(&(k, hash)) {
                         continue;
                     }
@@ -485,6 +487,18 @@ impl<'a> BatchView<'a> {
                     }
                     if of_kind + 1 > max {
                         entry.quarantined = true;
+                    }
+                }
+                if let (Some(h), true) = (name_hash, max_names > 0) {
+                    if !entry.names.contains(&h) {
+                        if entry.names.len() <= max_names {
+                            entry.names.push(h);
+                            entry.names.sort_unstable();
+                            changed = true;
+                        }
+                        if entry.names.len() > max_names {
+                            entry.quarantined = true;
+                        }
                     }
                 }
                 if entry.quarantined {
@@ -528,6 +542,7 @@ impl<'a> BatchView<'a> {
                         IndexEntry {
                             holders: Vec::new(),
                             companions: entry.companions.clone(),
+                            names: entry.names.clone(),
                             quarantined: true,
                         },
                     );

@@ -58,6 +58,9 @@ pub struct IndexEntry {
     /// Distinct companion identifiers seen with this key, as (kind, hash),
     /// at most `max_companions + 1` per kind.
     pub companions: Vec<(IdentifierKind, u64)>,
+    /// Distinct folded names seen with this key, as hashes, at most
+    /// `max_names + 1`.
+    pub names: Vec<u64>,
     /// Over-shared: links nothing.
     pub quarantined: bool,
 }

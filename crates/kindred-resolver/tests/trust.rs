@@ -491,3 +491,42 @@ fn rules_diff_predicts_exactly_what_apply_then_does() {
     // The same plan again is empty: apply did what diff said.
     assert!(r.plan_rules(&new).expect("diff").groups.is_empty());
 }
+
+#[test]
+fn a_cashiers_default_card_on_many_names_is_quarantined_and_glues_no_one() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let names = [
+        "Li Na",
+        "Wang Wei",
+        "Zhang Min",
+        "Chen Jing",
+        "Liu Yang",
+        "Zhao Lei",
+    ];
+    let events: Vec<Ev> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            ev(
+                &format!("pos:{i}"),
+                i as i64,
+                &[card("99999999"), email(&format!("c{i}@y.cn"))],
+            )
+            .name(n)
+        })
+        .collect();
+    let out = apply(&mut r, events);
+    assert_eq!(out.quarantined.len(), 1, "{:?}", out.quarantined);
+    assert_eq!(out.quarantined[0].kind, "member_id");
+    assert_eq!(profiles(&r), names.len(), "one profile per customer");
+    // Spellings of one name do not count as different people.
+    let (_d, mut r) = open(LinkPolicy::default());
+    let spellings = ["Li Na", "li na", "Na Li", "李娜", "LI  NA"];
+    let events: Vec<Ev> = spellings
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ev(&format!("pos:{i}"), i as i64, &[card("A1")]).name(n))
+        .collect();
+    assert!(apply(&mut r, events).quarantined.is_empty());
+    assert_eq!(profiles(&r), 1);
+}

@@ -1,0 +1,171 @@
+//! Merges you can trust, through a real Kafka broker: a refused link reaches
+//! the review topic, and an offline split made while the resolver is
+//! stopped reaches the profile topic when it starts again (outbox).
+
+use std::time::Duration;
+
+use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
+use kindred_model::{
+    Activity, Attributes, CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind,
+    ProfileChange,
+};
+use kindred_pipeline::services::{resolve, Ops};
+use kindred_pipeline::Shutdown;
+use kindred_schema::{Framing, SchemaKind, WireCodec};
+use kindred_suite::{create_topics, isolated_config, produce, read_until};
+
+const T0: i64 = 1_735_689_600_000;
+
+fn event(id: &str, t: i64, ids: &[(IdentifierKind, &str)], name: Option<&str>) -> CanonicalEvent {
+    let mut identifiers: Vec<Identifier> =
+        ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect();
+    identifiers.sort();
+    CanonicalEvent {
+        event_id: id.into(),
+        channel: Channel::Pos,
+        event_time_ms: t,
+        identifiers,
+        attributes: Attributes {
+            full_name: name.map(Into::into),
+            ..Attributes::default()
+        },
+        activity: Activity::default(),
+        consents: vec![],
+        dropped: vec![],
+    }
+}
+
+fn changes(codec: &WireCodec, messages: &[OwnedMessage]) -> Vec<ProfileChange> {
+    messages
+        .iter()
+        .filter_map(|m| {
+            codec
+                .decode(Framing::Confluent, SchemaKind::ProfileChange, m.payload()?)
+                .ok()
+        })
+        .collect()
+}
+
+fn start_resolver(
+    config: &kindred_config::Config,
+    shutdown: &Shutdown,
+) -> tokio::task::JoinHandle<Result<(), kindred_pipeline::PipelineError>> {
+    let (config, shutdown) = (config.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        let ops = Ops::start(&config, "resolve").await?;
+        resolve::run(&config, &ops, shutdown).await
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suggestions_reach_the_review_topic_and_offline_splits_the_profile_topic(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("review", dir.path());
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    use IdentifierKind::{Email, MemberId, Phone};
+    let events = [
+        // A household phone: different names, refused, queued for review.
+        event(
+            "pos:h1",
+            T0,
+            &[(MemberId, "MAIN:H1"), (Phone, "+8613900000001")],
+            Some("李娜"),
+        ),
+        event(
+            "pos:h2",
+            T0 + 1,
+            &[(Email, "wei@x.cn"), (Phone, "+8613900000001")],
+            Some("王伟"),
+        ),
+        // Two people glued by a phone neither names: a wrong merge.
+        event(
+            "pos:a1",
+            T0 + 2,
+            &[(MemberId, "MAIN:M-A001"), (Phone, "+8613911112222")],
+            None,
+        ),
+        event(
+            "pos:b1",
+            T0 + 3,
+            &[(Email, "b@y.cn"), (Phone, "+8613911112222")],
+            None,
+        ),
+    ];
+    for e in &events {
+        produce(
+            &config,
+            &config.topics.canonical,
+            &e.event_id,
+            codec.encode(SchemaKind::CanonicalEvent, e)?,
+        )
+        .await?;
+    }
+    let shutdown = Shutdown::new();
+    let task = start_resolver(&config, &shutdown);
+    let timeout = Duration::from_secs(90);
+    let review = read_until(&config, &config.topics.review, timeout, |m| !m.is_empty()).await?;
+    assert_eq!(review.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(review[0].payload().unwrap_or_default())?;
+    assert_eq!(body["reason"], "name_mismatch");
+    assert_eq!(body["kinds"], serde_json::json!(["phone"]));
+    assert!(body["record_a"]["profile_id"].is_string() && body["record_b"].is_object());
+    let key = format!(
+        "{}|{}",
+        body["profile_a"].as_str().unwrap_or(""),
+        body["profile_b"].as_str().unwrap_or("")
+    );
+    assert_eq!(review[0].key(), Some(key.as_bytes()));
+    // b1 joined a1's profile through the phone: one profile holds both.
+    read_until(&config, &config.topics.profiles, timeout, |m| {
+        changes(&codec, m).iter().any(|c| {
+            c.record
+                .as_ref()
+                .is_some_and(|r| r.event_count == 2 && r.identifiers.len() == 3)
+        })
+    })
+    .await?;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+
+    // Offline, with the resolver stopped: split the wrong merge.
+    let report = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || {
+            kindred_pipeline::admin::split(
+                &config,
+                "member_id:m-a001",
+                Some("phone:+8613911112222"),
+                None,
+                "ops",
+            )
+        }
+    })
+    .await??;
+    assert!(report.contains("split"), "{report}");
+
+    // The resolver publishes the split when it starts again.
+    let shutdown = Shutdown::new();
+    let task = start_resolver(&config, &shutdown);
+    let messages = read_until(&config, &config.topics.profiles, timeout, |m| {
+        changes(&codec, m)
+            .iter()
+            .any(|c| c.change_type == ChangeType::Split)
+    })
+    .await?;
+    let split: Vec<ProfileChange> = changes(&codec, &messages)
+        .into_iter()
+        .filter(|c| c.change_type == ChangeType::Split)
+        .collect();
+    assert_eq!(split.len(), 1);
+    assert_eq!(split[0].split_into.len(), 1);
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+    let store = kindred_resolver::Store::open(&config.resolver.data_dir)?;
+    assert!(
+        store.outbox()?.is_empty(),
+        "the outbox is drained after publishing"
+    );
+    Ok(())
+}
