@@ -295,6 +295,8 @@ fn service_env(config: &Config, work_dir: &std::path::Path) -> Vec<(String, Stri
         ("TOPICS__CANONICAL", t.canonical.as_str()),
         ("TOPICS__PROFILES", t.profiles.as_str()),
         ("TOPICS__DEAD_LETTER", t.dead_letter.as_str()),
+        ("TOPICS__REVIEW", t.review.as_str()),
+        ("TOPICS__QUARANTINE", t.quarantine.as_str()),
     ]
     .into_iter()
     .map(|(k, v)| (format!("KINDRED_{k}"), v.to_string()))

@@ -362,12 +362,7 @@ impl Resolver {
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
         let d = view.next_decision;
         view.next_decision += 1;
-        let cause = Cause {
-            id: format!("decision:{d}"),
-            at_ms,
-            event: None,
-            decision: Some((d, actor.to_string())),
-        };
+        let cause = Cause::decision(d, actor, at_ms);
         let mut outcome = BatchOutcome::default();
         let mut regrouped: BTreeSet<&str> = BTreeSet::new();
         for group in &plan.groups {
@@ -580,12 +575,7 @@ fn decide(
     profiles: Vec<String>,
     affected: BTreeSet<String>,
 ) -> Result<DecisionOutcome, AdminError> {
-    let cause = Cause {
-        id: format!("decision:{d}"),
-        at_ms,
-        event: None,
-        decision: Some((d, actor.to_string())),
-    };
+    let cause = Cause::decision(d, actor, at_ms);
     let mut outcome = BatchOutcome::default();
     if !affected.is_empty() {
         view.recompute(&cause, affected.clone(), &mut outcome)?;

@@ -71,6 +71,16 @@ pub(crate) struct Cause<'e> {
 }
 
 impl<'e> Cause<'e> {
+    /// A person's decision number `d`.
+    pub(crate) fn decision(d: u64, actor: &str, at_ms: i64) -> Self {
+        Cause {
+            id: format!("decision:{d}"),
+            at_ms,
+            event: None,
+            decision: Some((d, actor.to_string())),
+        }
+    }
+
     fn event(event: &'e CanonicalEvent) -> Self {
         Cause {
             id: event.event_id.clone(),
