@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
 use kindred_model::{
-    Activity, Attributes, CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind,
-    ProfileChange,
+    CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind, ProfileChange,
 };
 use kindred_pipeline::services::{resolve, Ops};
 use kindred_pipeline::Shutdown;
@@ -17,22 +16,10 @@ use kindred_suite::{create_topics, isolated_config, produce, read_until};
 const T0: i64 = 1_735_689_600_000;
 
 fn event(id: &str, t: i64, ids: &[(IdentifierKind, &str)], name: Option<&str>) -> CanonicalEvent {
-    let mut identifiers: Vec<Identifier> =
-        ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect();
-    identifiers.sort();
-    CanonicalEvent {
-        event_id: id.into(),
-        channel: Channel::Pos,
-        event_time_ms: t,
-        identifiers,
-        attributes: Attributes {
-            full_name: name.map(Into::into),
-            ..Attributes::default()
-        },
-        activity: Activity::default(),
-        consents: vec![],
-        dropped: vec![],
-    }
+    let ids = ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect();
+    let mut e = CanonicalEvent::new(id, Channel::Pos, t, ids);
+    e.attributes.full_name = name.map(Into::into);
+    e
 }
 
 fn changes(codec: &WireCodec, messages: &[OwnedMessage]) -> Vec<ProfileChange> {

@@ -129,3 +129,28 @@ pub struct CanonicalEvent {
     pub consents: Vec<Consent>,
     pub dropped: Vec<Dropped>,
 }
+
+impl CanonicalEvent {
+    /// An event with these identifiers (sorted and de-duplicated here) and
+    /// nothing else: no attributes, activity or consents. For tools and
+    /// tests that build events by hand.
+    pub fn new(
+        event_id: impl Into<String>,
+        channel: Channel,
+        event_time_ms: i64,
+        mut identifiers: Vec<Identifier>,
+    ) -> Self {
+        identifiers.sort();
+        identifiers.dedup();
+        CanonicalEvent {
+            event_id: event_id.into(),
+            channel,
+            event_time_ms,
+            identifiers,
+            attributes: Attributes::default(),
+            activity: Activity::default(),
+            consents: vec![],
+            dropped: vec![],
+        }
+    }
+}

@@ -519,7 +519,7 @@ pub(crate) fn cluster(
 
 #[cfg(test)]
 mod tests {
-    use kindred_model::{Attributes, Channel, Identifier};
+    use kindred_model::{Channel, Identifier};
 
     use super::*;
 
@@ -531,22 +531,10 @@ mod tests {
         ids: &[(IdentifierKind, &str)],
         name: Option<&str>,
     ) -> CanonicalEvent {
-        let mut identifiers: Vec<Identifier> =
-            ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect();
-        identifiers.sort();
-        CanonicalEvent {
-            event_id: id.into(),
-            channel: Channel::Pos,
-            event_time_ms: t,
-            identifiers,
-            attributes: Attributes {
-                full_name: name.map(Into::into),
-                ..Attributes::default()
-            },
-            activity: Default::default(),
-            consents: vec![],
-            dropped: vec![],
-        }
+        let ids = ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect();
+        let mut e = CanonicalEvent::new(id, Channel::Pos, t, ids);
+        e.attributes.full_name = name.map(Into::into);
+        e
     }
 
     /// Clusters as sorted lists of event ids.

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kindred_model::{
-    Activity, Attributes, CanonicalEvent, ChangeType, Channel, GoldenRecord, Identifier,
-    IdentifierKind, LinkPolicy, Order, RuleAction, Survivorship,
+    CanonicalEvent, ChangeType, Channel, GoldenRecord, Identifier, IdentifierKind, LinkPolicy,
+    Order, RuleAction, Survivorship,
 };
 use kindred_resolver::{AdminError, Resolver, SplitSelector, Store};
 
@@ -30,18 +30,7 @@ fn card(v: &str) -> Identifier {
 struct Ev(CanonicalEvent);
 
 fn ev(event_id: &str, t: i64, ids: &[Identifier]) -> Ev {
-    let mut identifiers = ids.to_vec();
-    identifiers.sort();
-    Ev(CanonicalEvent {
-        event_id: event_id.into(),
-        channel: Channel::Pos,
-        event_time_ms: t,
-        identifiers,
-        attributes: Attributes::default(),
-        activity: Activity::default(),
-        consents: vec![],
-        dropped: vec![],
-    })
+    Ev(CanonicalEvent::new(event_id, Channel::Pos, t, ids.to_vec()))
 }
 
 impl Ev {
