@@ -104,20 +104,11 @@ mod tests {
     use super::*;
 
     fn change(profile: &str, kind: ChangeType, cause: &str, by: Option<&str>) -> ProfileChange {
-        ProfileChange {
-            profile_id: profile.into(),
-            change_type: kind,
-            version: 1,
-            cause_event_id: cause.into(),
-            absorbed_ids: Vec::new(),
-            superseded_by: by.map(str::to_string),
-            record: None,
-            changed_fields: Vec::new(),
-            evidence: None,
-            split_into: Vec::new(),
-            moved_event_ids: Vec::new(),
-            rfm: None,
-        }
+        let mut c = ProfileChange::superseded(profile.into(), 0, cause.into(), String::new());
+        c.change_type = kind;
+        c.version = 1;
+        c.superseded_by = by.map(str::to_string);
+        c
     }
 
     #[test]
