@@ -27,6 +27,12 @@ impl ChangeLog {
 
     /// Takes one change. Returns true when this is the first change caused
     /// by its event (the moment the event became visible downstream).
+    /// Whether an event has landed in some profile (by its own change or
+    /// moved there by a split).
+    pub fn has_landed(&self, event_id: &str) -> bool {
+        self.landed.contains_key(event_id)
+    }
+
     pub fn apply(&mut self, change: &ProfileChange) -> bool {
         // Events a split moved to this profile: they had landed in the
         // divided profile, and now belong here (the store's view).

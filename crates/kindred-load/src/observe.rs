@@ -103,11 +103,25 @@ pub(crate) async fn observe(
             .changes
             .entry(change.change_type.as_str().to_string())
             .or_default() += 1;
-        if observed.changelog.apply(&change) {
-            if let Some(at) = lock(&shared.produced).remove(&change.cause_event_id) {
+        // An event lands with its own change or, read first from another
+        // partition, moved by a later split: its latency counts either way.
+        let arriving: Vec<&String> = std::iter::once(&change.cause_event_id)
+            .chain(&change.moved_event_ids)
+            .filter(|e| !observed.changelog.has_landed(e))
+            .collect();
+        observed.changelog.apply(&change);
+        let mut any = false;
+        for event in arriving {
+            if !observed.changelog.has_landed(event) {
+                continue;
+            }
+            any = true;
+            if let Some(at) = lock(&shared.produced).remove(event) {
                 let us = now.saturating_duration_since(at).as_micros() as u64;
                 observed.latency_us.saturating_record(us.max(1));
             }
+        }
+        if any {
             observed.first_landed.get_or_insert(now);
             observed.last_landed = Some(now);
         }
