@@ -245,6 +245,46 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Write a snapshot (RocksDB checkpoint) of a stopped resolver's store.
+    ///
+    /// A running resolver writes its own on a timer (resolver.snapshot_dir,
+    /// resolver.snapshot_interval_secs). The snapshot holds the state, the
+    /// source offsets it reflects and the unpublished outbox.
+    Snapshot {
+        /// Directory to write the snapshot to; must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+        /// Directory of the resolver's store (overrides resolver.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Restore a snapshot into an empty store directory.
+    ///
+    /// The restored store gets a new identity, resumes reading the
+    /// canonical topic at the snapshot's offsets (events it sees again are
+    /// de-duplicated) and publishes the snapshot's unpublished outbox.
+    Restore {
+        /// The snapshot directory (from `kindred snapshot` or resolver.snapshot_dir).
+        #[arg(long)]
+        from: PathBuf,
+        /// Directory to restore into, empty or absent (overrides resolver.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Rebuild a lost store by replaying the canonical topic from its beginning.
+    ///
+    /// For when no snapshot is left. Publishes nothing (the profile topic
+    /// already has the history). People and golden records come out the
+    /// same; profile ids and versions are numbered afresh in replay order,
+    /// so prefer `restore` when a snapshot exists.
+    Rebuild {
+        /// Directory to build the store in, empty or absent (overrides resolver.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Give up when nothing arrives from the broker for this many seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout_secs: u64,
+    },
     /// Inspect configuration.
     Config {
         #[command(subcommand)]
@@ -580,7 +620,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let channel = (*channel).into();
             let ops = Ops::start(&config, &format!("ingest-{channel}")).await?;
             let shutdown = shutdown_on_signals();
-            ingest::run(&config, channel, &ops, shutdown)
+            let work = ingest::run(&config, channel, &ops, shutdown.clone());
+            bounded_exit(&config, &shutdown, work)
                 .await
                 .with_context(|| format!("the {channel} ingest service failed"))?;
         }
@@ -588,7 +629,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&cli, data_dir.as_ref())?;
             let ops = Ops::start(&config, "resolve").await?;
             let shutdown = shutdown_on_signals();
-            resolve::run(&config, &ops, shutdown)
+            let work = resolve::run(&config, &ops, shutdown.clone());
+            bounded_exit(&config, &shutdown, work)
                 .await
                 .context("the resolver failed")?;
         }
@@ -722,6 +764,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             emit(&out)?;
         }
+        Command::Snapshot { out, data_dir } => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let report =
+                tokio::task::block_in_place(|| kindred_pipeline::state::snapshot(&config, out))
+                    .context("snapshot failed")?;
+            emit(&report)?;
+        }
+        Command::Restore { from, data_dir } => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let report =
+                tokio::task::block_in_place(|| kindred_pipeline::state::restore(&config, from))
+                    .context("restore failed")?;
+            emit(&report)?;
+        }
+        Command::Rebuild {
+            data_dir,
+            timeout_secs,
+        } => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let timeout = std::time::Duration::from_secs(*timeout_secs);
+            let report = kindred_pipeline::state::rebuild(&config, timeout)
+                .await
+                .context("rebuild failed")?;
+            emit(&report)?;
+        }
         Command::Explain {
             target,
             json,
@@ -767,6 +834,28 @@ fn emit(text: &str) -> anyhow::Result<()> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to standard output"),
+    }
+}
+
+/// Runs a service until it returns, or exits the process `[shutdown]
+/// timeout_secs` after a signal if it has not by then (a broker that does
+/// not answer must not hold the process: what was not committed is redone
+/// after the restart).
+async fn bounded_exit<T>(
+    config: &kindred_config::Config,
+    shutdown: &Shutdown,
+    work: impl std::future::Future<Output = Result<T, kindred_pipeline::PipelineError>>,
+) -> Result<T, kindred_pipeline::PipelineError> {
+    let grace = std::time::Duration::from_secs(config.shutdown.timeout_secs + 1);
+    match shutdown.bounded(grace, work).await {
+        Some(result) => result,
+        None => {
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "not stopped within the shutdown timeout: exiting now; unfinished work is redone after the restart"
+            );
+            std::process::exit(0)
+        }
     }
 }
 

@@ -25,6 +25,7 @@ pub struct Config {
     pub resolver: ResolverConfig,
     pub normalize: NormalizeConfig,
     pub http: HttpConfig,
+    pub shutdown: ShutdownConfig,
 }
 
 /// `[kafka]`: how to reach the cluster.
@@ -63,6 +64,10 @@ pub struct TopicsConfig {
     /// Identifiers quarantined as over-shared (masked value, digest, kind).
     /// Default `kindred.quarantine`.
     pub quarantine: String,
+    /// The resolver's publish progress: one record per transactional id,
+    /// written in the same Kafka transaction as the outputs it covers;
+    /// compacted, one partition. Default `kindred.resolve.progress`.
+    pub progress: String,
     /// Partitions for topics `kindred topics create` makes. Default 3.
     pub partitions: i32,
     /// Replication factor for topics `kindred topics create` makes. Default 1.
@@ -114,6 +119,46 @@ pub struct ResolverConfig {
     /// `[resolver.survivorship]`: which value of each attribute wins
     /// (see `kindred_model::Survivorship`).
     pub survivorship: kindred_model::Survivorship,
+    /// The Kafka `transactional.id` of the outbox publisher. Keep it stable
+    /// across restarts of one resolver (a restart then fences the old
+    /// process and resumes its progress). Default `<group_prefix>.resolve`.
+    pub transactional_id: Option<String>,
+    /// fsync the store's write-ahead log on every batch, so a batch that
+    /// was applied survives a power loss too. Default true.
+    pub sync_writes: bool,
+    /// Most outbox records published in one Kafka transaction. Default 5000.
+    pub transaction_max_records: usize,
+    /// The resolver stops consuming while more outputs than this wait in the
+    /// outbox (the broker is slow or down): the backlog lives on disk, and
+    /// stays bounded. Default 100000.
+    pub outbox_max_backlog: u64,
+    /// Where the running resolver writes snapshots of its store (RocksDB
+    /// checkpoints, `snapshot-<unix millis>`); restore one with `kindred
+    /// restore`. Put it on the store's filesystem: checkpoints hard-link
+    /// the table files. Default none (no snapshots).
+    pub snapshot_dir: Option<PathBuf>,
+    /// Seconds between snapshots when `snapshot_dir` is set. Default 3600.
+    pub snapshot_interval_secs: u64,
+    /// Snapshots kept; older ones are removed. Default 3.
+    pub snapshot_keep: usize,
+}
+
+/// `[shutdown]`: how services stop on SIGTERM or SIGINT.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// After the signal, a service stops reading, finishes the batch in
+    /// flight, publishes and commits what it can, and exits within this
+    /// many seconds (whatever is unfinished is redone after the restart:
+    /// nothing is lost). Keep it below Kubernetes'
+    /// `terminationGracePeriodSeconds`. Default 8.
+    pub timeout_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig { timeout_secs: 8 }
+    }
 }
 
 /// `[normalize]`: how raw values are read.
@@ -165,6 +210,7 @@ impl Default for TopicsConfig {
             dead_letter: "kindred.deadletter".into(),
             review: "kindred.review.suggestions".into(),
             quarantine: "kindred.quarantine".into(),
+            progress: "kindred.resolve.progress".into(),
             partitions: 3,
             replication_factor: 1,
         }
@@ -211,6 +257,13 @@ impl Default for ResolverConfig {
             batch_linger_ms: 50,
             linking: kindred_model::LinkPolicy::default(),
             survivorship: kindred_model::Survivorship::default(),
+            transactional_id: None,
+            sync_writes: true,
+            transaction_max_records: 5000,
+            outbox_max_backlog: 100_000,
+            snapshot_dir: None,
+            snapshot_interval_secs: 3600,
+            snapshot_keep: 3,
         }
     }
 }
@@ -264,6 +317,7 @@ impl Config {
             &mut t.dead_letter,
             &mut t.review,
             &mut t.quarantine,
+            &mut t.progress,
         ] {
             *topic = format!("{topic}.{run}");
         }

@@ -5,16 +5,26 @@ pub use rdkafka::consumer::CommitMode;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::{KafkaError, KafkaSettings};
+use crate::{KafkaError, KafkaSettings, ServiceContext};
 
-/// A consumer in `group_id` subscribed to `topics`, with automatic commits off
-/// and reading from the earliest offset when the group has none.
+/// The consumer of a kindred service.
+pub type ServiceConsumer = StreamConsumer<ServiceContext>;
+
+/// A consumer in `group_id` subscribed to `topics`, with automatic commits
+/// off, reading from the earliest offset when the group has none, with the
+/// cooperative-sticky assignor (a rebalance moves only the partitions that
+/// change owner; the others keep flowing) and `read_committed` isolation.
+///
+/// Memory is bounded: librdkafka prefetches at most
+/// `queued.max.messages.kbytes` (16 MiB here) per consumer; the service
+/// holds one batch on top of it. Pass-through settings override both.
 pub fn subscribe(
     settings: &KafkaSettings,
     group_id: &str,
     topics: &[&str],
-) -> Result<StreamConsumer, KafkaError> {
-    let consumer: StreamConsumer = settings
+    context: ServiceContext,
+) -> Result<ServiceConsumer, KafkaError> {
+    let consumer: ServiceConsumer = settings
         .client_config(&[
             ("group.id", group_id),
             ("enable.auto.commit", "false"),
@@ -22,8 +32,9 @@ pub fn subscribe(
             ("auto.offset.reset", "earliest"),
             ("partition.assignment.strategy", "cooperative-sticky"),
             ("isolation.level", "read_committed"),
+            ("queued.max.messages.kbytes", "16384"),
         ])
-        .create()
+        .create_with_context(context)
         .map_err(|source| KafkaError::Client {
             what: "consumer",
             brokers: settings.brokers.clone(),
@@ -41,7 +52,7 @@ pub fn subscribe(
 /// outputs were acknowledged, which is what ordering needs); `Sync` blocks
 /// until the broker confirms (use it on shutdown).
 pub fn commit(
-    consumer: &StreamConsumer,
+    consumer: &ServiceConsumer,
     next_offsets: &[(String, i32, i64)],
     mode: CommitMode,
 ) -> Result<(), KafkaError> {
@@ -61,6 +72,11 @@ pub fn commit(
 /// A consumer outside any group's bookkeeping that reads every partition of
 /// `topics` from the beginning (it never commits): for tools that replay a
 /// whole topic, such as `kindred eval --profile-topic` and `kindred load`.
+///
+/// It reads `read_committed` and reports `PartitionEOF(partition)` errors
+/// whenever it reaches the end of a partition: on a topic written in
+/// transactions the last offset is a commit marker no reader ever sees, so
+/// "offset + 1 == end offset" does not tell a reader it is done; the EOF does.
 pub fn read_from_start(
     settings: &KafkaSettings,
     topics: &[&str],
@@ -80,6 +96,7 @@ pub fn read_from_start(
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
             ("isolation.level", "read_committed"),
+            ("enable.partition.eof", "true"),
         ])
         .create()
         .map_err(|source| KafkaError::Client {
@@ -98,6 +115,73 @@ pub fn read_from_start(
         .assign(&list)
         .map_err(KafkaError::op(format!("assign {}", topics.join(", "))))?;
     Ok(consumer)
+}
+
+/// A record read back: partition, key, payload.
+pub type Record = (i32, Option<Vec<u8>>, Vec<u8>);
+
+/// Every record of `topic` that a `read_committed` reader sees now, as
+/// (partition, key, payload), read from the beginning of each partition to
+/// its end (records of aborted or still-open transactions are skipped).
+pub fn read_to_end(
+    settings: &KafkaSettings,
+    topic: &str,
+    timeout: std::time::Duration,
+) -> Result<Vec<Record>, KafkaError> {
+    use rdkafka::consumer::BaseConsumer;
+    use rdkafka::Message;
+    let consumer: BaseConsumer = settings
+        .client_config(&[
+            ("group.id", "kindred-read-to-end"),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("isolation.level", "read_committed"),
+            ("enable.partition.eof", "true"),
+        ])
+        .create()
+        .map_err(|source| KafkaError::Client {
+            what: "reader",
+            brokers: settings.brokers.clone(),
+            source,
+        })?;
+    let partitions = partition_count(&consumer, topic, timeout)?;
+    let mut list = TopicPartitionList::new();
+    for partition in 0..partitions {
+        list.add_partition_offset(topic, partition, Offset::Beginning)
+            .map_err(KafkaError::op("build assignment"))?;
+    }
+    consumer
+        .assign(&list)
+        .map_err(KafkaError::op(format!("assign {topic}")))?;
+    let deadline = std::time::Instant::now() + timeout;
+    let mut at_end = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    while (at_end.len() as i32) < partitions {
+        if std::time::Instant::now() > deadline {
+            return Err(KafkaError::Timeout {
+                operation: format!("read {topic} to its end"),
+                after: timeout,
+            });
+        }
+        match consumer.poll(std::time::Duration::from_millis(200)) {
+            None => {}
+            Some(Ok(m)) => out.push((
+                m.partition(),
+                m.key().map(<[u8]>::to_vec),
+                m.payload().unwrap_or_default().to_vec(),
+            )),
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => {
+                return Err(KafkaError::Operation {
+                    operation: format!("read {topic}"),
+                    source: e,
+                })
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// How many partitions `topic` has, from the cluster's metadata.

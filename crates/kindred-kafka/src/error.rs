@@ -24,6 +24,17 @@ pub enum KafkaError {
     },
     #[error("topic {topic} does not exist (create it with `kindred topics create`)")]
     UnknownTopic { topic: String },
+    #[error("Kafka {operation} did not finish within {after:?}")]
+    Timeout {
+        operation: String,
+        after: std::time::Duration,
+    },
+    #[error("Kafka transaction of {transactional_id} failed: {source}")]
+    Transaction {
+        transactional_id: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
     #[error("delivery to {topic} was cancelled: the producer shut down")]
     DeliveryCancelled { topic: String },
 }

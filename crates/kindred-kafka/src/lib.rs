@@ -2,20 +2,26 @@
 //! client settings ([`KafkaSettings`]), topic administration ([`ensure_topics`]),
 //! consumers with manual offset commits ([`consumer`]), an idempotent producer
 //! whose sends are awaited until the broker acknowledges them ([`Producer`]),
-//! and the dead-letter envelope ([`DeadLetter`]).
+//! a transactional producer ([`TransactionalProducer`]), the consumer
+//! context that starts partitions at a service's stored positions
+//! ([`ServiceContext`]), and the dead-letter envelope ([`DeadLetter`]).
 
 mod admin;
 pub mod consumer;
+mod context;
 mod dead_letter;
 mod error;
 mod producer;
 mod settings;
+mod transactional;
 
 pub use admin::{delete_topics, ensure_topics, TopicSpec, TopicStatus};
+pub use context::{Positions, RebalanceEvent, ServiceContext};
 pub use dead_letter::{DeadLetter, DLQ_HEADER_PREFIX};
 pub use error::KafkaError;
 pub use producer::{OutRecord, Producer};
 pub use settings::KafkaSettings;
+pub use transactional::{TransactionalProducer, TxnFailure};
 
 /// Re-exported so services can name message types without their own rdkafka dependency.
 pub use rdkafka;

@@ -285,22 +285,24 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
 
 /// Environment overrides that point a service at the run's topics, groups and store.
 fn service_env(config: &Config, work_dir: &std::path::Path) -> Vec<(String, String)> {
-    let t = &config.topics;
-    let mut env: Vec<(String, String)> = [
-        ("KAFKA__BROKERS", config.kafka.brokers.as_str()),
-        ("KAFKA__GROUP_PREFIX", config.kafka.group_prefix.as_str()),
-        ("TOPICS__POS", t.pos.as_str()),
-        ("TOPICS__WEB", t.web.as_str()),
-        ("TOPICS__SOCIAL", t.social.as_str()),
-        ("TOPICS__CANONICAL", t.canonical.as_str()),
-        ("TOPICS__PROFILES", t.profiles.as_str()),
-        ("TOPICS__DEAD_LETTER", t.dead_letter.as_str()),
-        ("TOPICS__REVIEW", t.review.as_str()),
-        ("TOPICS__QUARANTINE", t.quarantine.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (format!("KINDRED_{k}"), v.to_string()))
-    .collect();
+    let mut env: Vec<(String, String)> = vec![
+        (
+            "KINDRED_KAFKA__BROKERS".into(),
+            config.kafka.brokers.clone(),
+        ),
+        (
+            "KINDRED_KAFKA__GROUP_PREFIX".into(),
+            config.kafka.group_prefix.clone(),
+        ),
+    ];
+    // Every topic name of the run, whatever topics the config has.
+    if let Ok(serde_json::Value::Object(topics)) = serde_json::to_value(&config.topics) {
+        for (key, value) in topics {
+            if let serde_json::Value::String(name) = value {
+                env.push((format!("KINDRED_TOPICS__{}", key.to_uppercase()), name));
+            }
+        }
+    }
     env.push((
         "KINDRED_RESOLVER__DATA_DIR".into(),
         work_dir.join("resolver").display().to_string(),

@@ -77,6 +77,7 @@ pub(crate) async fn observe(
         };
         let message = match message {
             Ok(m) => m,
+            Err(kindred_kafka::rdkafka::error::KafkaError::PartitionEOF(_)) => continue,
             Err(e) => {
                 tracing::warn!(error = %e, "observer: consume error");
                 continue;

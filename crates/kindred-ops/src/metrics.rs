@@ -30,6 +30,12 @@ pub struct Metrics {
     pub review_suggestions: IntCounterVec,
     /// Time to process one batch, from first message to committed offsets.
     pub batch_duration: HistogramVec,
+    /// `kindred_consumer_rebalances_total{event}`: assigned, revoked, failed.
+    pub rebalances: IntCounterVec,
+    /// `kindred_transactions_total{result}`: committed, aborted, producer_rebuilt.
+    pub transactions: IntCounterVec,
+    /// `kindred_outbox_entries`: records written to the store, not yet committed to Kafka.
+    pub outbox_backlog: IntGauge,
     /// Profiles in the store after the last batch.
     pub profiles: IntGauge,
     build_info: IntGaugeVec,
@@ -101,6 +107,16 @@ impl Metrics {
             "Pairs of profiles sent to the review queue, by reason.",
             &["reason"],
         );
+        let rebalances = counter(
+            "kindred_consumer_rebalances_total",
+            "Consumer group rebalances seen by this member, by event (assigned, revoked, failed).",
+            &["event"],
+        );
+        let transactions = counter(
+            "kindred_transactions_total",
+            "Kafka transactions of the outbox publisher, by result (committed, aborted, producer_rebuilt).",
+            &["result"],
+        );
         let batch_duration = HistogramVec::new(
             HistogramOpts::new(
                 "kindred_batch_duration_seconds",
@@ -112,6 +128,11 @@ impl Metrics {
         .unwrap_or_else(|e| unreachable!("histogram is well-formed: {e}"));
         let profiles = IntGauge::new("kindred_profiles", "Golden records in the resolver store.")
             .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
+        let outbox_backlog = IntGauge::new(
+            "kindred_outbox_entries",
+            "Outputs written to the resolver store and not yet committed to Kafka.",
+        )
+        .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "kindred_build_info",
@@ -123,6 +144,7 @@ impl Metrics {
         for c in [
             Box::new(batch_duration.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(profiles.clone()),
+            Box::new(outbox_backlog.clone()),
             Box::new(build_info.clone()),
         ] {
             registry
@@ -151,6 +173,9 @@ impl Metrics {
             identifiers_quarantined,
             review_suggestions,
             batch_duration,
+            rebalances,
+            transactions,
+            outbox_backlog,
             profiles,
             build_info,
         }

@@ -128,6 +128,10 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
     let mut resolver = Resolver::new(Store::open(&store_path)?);
     for batch in events.chunks(100) {
         let outcome = resolver.apply(batch, &[])?;
+        // The demo has no broker to publish to: its report is the output.
+        if let Some(last) = outcome.outbox_last {
+            resolver.store().ack_outbox(last)?;
+        }
         report.duplicates += outcome.duplicates;
         report.merges += outcome.absorbed;
     }

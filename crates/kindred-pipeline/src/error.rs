@@ -15,6 +15,8 @@ pub enum PipelineError {
     TempDir(#[source] std::io::Error),
     #[error("{0}")]
     Config(String),
+    #[error("outbox publishing: {0}")]
+    Progress(String),
     #[error("cannot read input {0}")]
     Input(String),
 }

@@ -7,6 +7,7 @@
 //!   poll loop that commits its input offsets only after its outputs are acknowledged.
 //! - [`demo`]: the same stages in one process with no broker.
 //! - [`topics`]: the topics kindred needs, from configuration.
+//! - [`state`]: snapshot, restore and rebuild of the resolver store.
 //! - [`profile_topic`]: the profile change topic read back, for evaluation.
 
 pub mod admin;
@@ -16,6 +17,7 @@ mod ingest;
 pub mod profile_topic;
 pub mod services;
 mod shutdown;
+pub mod state;
 pub mod topics;
 
 pub use error::PipelineError;

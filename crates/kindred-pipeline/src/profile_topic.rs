@@ -55,7 +55,13 @@ pub async fn read_changelog(
         let Ok(message) = tokio::time::timeout(left, reader.recv()).await else {
             continue;
         };
-        let message = message.map_err(kindred_kafka::KafkaError::op(format!("read {topic}")))?;
+        let message = match message {
+            Err(kindred_kafka::rdkafka::error::KafkaError::PartitionEOF(p)) => {
+                remaining.remove(&p);
+                continue;
+            }
+            m => m.map_err(kindred_kafka::KafkaError::op(format!("read {topic}")))?,
+        };
         read.messages += 1;
         match message
             .payload()

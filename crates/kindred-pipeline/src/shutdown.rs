@@ -29,6 +29,22 @@ impl Shutdown {
         let mut rx = self.rx.clone();
         let _ = rx.wait_for(|stop| *stop).await;
     }
+
+    /// Runs `work` to its end, but at most `grace` past the moment shutdown
+    /// is triggered: `None` when the grace period ran out first (the work
+    /// is dropped; whatever it had not committed is redone after restart).
+    pub async fn bounded<F: std::future::Future>(
+        &self,
+        grace: std::time::Duration,
+        work: F,
+    ) -> Option<F::Output> {
+        tokio::pin!(work);
+        tokio::select! {
+            out = &mut work => return Some(out),
+            _ = self.wait() => {}
+        }
+        tokio::time::timeout(grace, work).await.ok()
+    }
 }
 
 impl Default for Shutdown {

@@ -42,5 +42,13 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
             &t.quarantine,
             vec![("retention.ms".into(), "2592000000".into())],
         ),
+        // One record per publisher, read whole on every resolver start.
+        TopicSpec {
+            partitions: 1,
+            ..spec(
+                &t.progress,
+                vec![("cleanup.policy".into(), "compact".into())],
+            )
+        },
     ]
 }

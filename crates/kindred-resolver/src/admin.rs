@@ -443,7 +443,7 @@ impl Resolver {
             }
         }
         let fingerprint = policy_fingerprint(&self.policy);
-        view.outbox.extend(outcome.changes.iter().cloned());
+        view.queue_outputs(&outcome)?;
         view.extra_meta
             .push((crate::store::LINK_POLICY.to_vec(), encode(&self.policy)));
         let decided = decide(
@@ -598,7 +598,7 @@ fn decide(
         outcome: after.into_iter().collect(),
     };
     view.decisions.push(decision.clone());
-    view.outbox.extend(outcome.changes.iter().cloned());
+    view.queue_outputs(&outcome)?;
     let store = view.store_ref();
     let batch = view.into_write_batch();
     store.write(batch)?;

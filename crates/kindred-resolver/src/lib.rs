@@ -16,12 +16,14 @@
 //!   on events as constraints the clustering honours;
 //! - `admin`: the operations behind `kindred review`, `split`, `explain` and
 //!   `rules diff|apply`;
+//! - `outbox`: what a batch must publish, written with its state;
 //! - `store`: the column families and their encodings.
 
 mod admin;
 mod cluster;
 mod decision;
 mod keys;
+mod outbox;
 mod resolver;
 mod store;
 
@@ -30,6 +32,7 @@ pub use admin::{
 };
 pub use cluster::Refusal;
 pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
+pub use outbox::{OutboxEntry, ReviewNotice};
 pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
 pub use store::{
     Holder, IndexEntry, LineageRecord, PendingSuggestion, SourceOffset, Store, StoreError,

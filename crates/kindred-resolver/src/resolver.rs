@@ -9,6 +9,7 @@ use rocksdb::WriteBatch;
 use crate::cluster::{cluster, within_limits, Clustering, Link, Node};
 use crate::decision::{Constraint, DecisionRecord};
 use crate::keys::{fnv1a, EventKeys, KeyClass};
+use crate::outbox::OutboxEntry;
 use crate::store::{
     cf, decode, encode, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
     NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ, WATERMARK,
@@ -34,6 +35,9 @@ pub struct BatchOutcome {
     pub suggestions: Vec<Suggestion>,
     /// Links refused, by reason ([`Refusal::as_str`](crate::Refusal::as_str)).
     pub refused: BTreeMap<&'static str, u64>,
+    /// Sequence of the last outbox entry this batch wrote (None: it wrote
+    /// none). Everything up to it is durable and waits to be published.
+    pub outbox_last: Option<u64>,
 }
 
 /// Two profiles that may be one person, for review.
@@ -48,7 +52,7 @@ pub struct Suggestion {
 
 /// An identifier the over-shared guard took out of linking. Carries the
 /// value masked and a digest, never the raw value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QuarantineNotice {
     pub kind: String,
     /// `phone:+86138****8000`.
@@ -92,8 +96,10 @@ impl<'e> Cause<'e> {
 }
 
 /// The identity resolver: owns the store and applies batches of events.
+/// Only the resolver writes state; others may share the store to read it
+/// and drain its outbox ([`Resolver::shared_store`]).
 pub struct Resolver {
-    pub(crate) store: Store,
+    pub(crate) store: std::sync::Arc<Store>,
     pub(crate) policy: LinkPolicy,
     pub(crate) survivorship: Survivorship,
 }
@@ -106,7 +112,7 @@ impl Resolver {
 
     pub fn with_policy(store: Store, policy: LinkPolicy, survivorship: Survivorship) -> Self {
         Resolver {
-            store,
+            store: std::sync::Arc::new(store),
             policy,
             survivorship,
         }
@@ -114,6 +120,12 @@ impl Resolver {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The store, to share with a thread that reads it or drains its
+    /// outbox while this resolver keeps applying batches.
+    pub fn shared_store(&self) -> std::sync::Arc<Store> {
+        self.store.clone()
     }
 
     pub fn policy(&self) -> &LinkPolicy {
@@ -134,6 +146,8 @@ impl Resolver {
         for event in events {
             view.apply_event(event, &mut outcome)?;
         }
+        view.queue_outputs(&outcome)?;
+        outcome.outbox_last = view.outbox_last();
         let mut batch = view.into_write_batch();
         for offset in offsets {
             self.store.put_offset(&mut batch, offset);
@@ -166,8 +180,8 @@ pub(crate) struct BatchView<'a> {
     /// Review queue changes: Some = put, None = delete.
     pub(crate) pending: BTreeMap<(String, String), Option<PendingSuggestion>>,
     pub(crate) decisions: Vec<DecisionRecord>,
-    /// Changes for the outbox (offline commands; the service publishes them).
-    pub(crate) outbox: Vec<ProfileChange>,
+    /// What this batch must publish ([`OutboxEntry`]), written with its state.
+    pub(crate) outbox: Vec<OutboxEntry>,
     /// Other meta keys to write (e.g. the applied link policy).
     pub(crate) extra_meta: Vec<(Vec<u8>, Vec<u8>)>,
     next_seq: u64,
@@ -192,7 +206,7 @@ struct Prefetched {
     profiles: HashMap<String, StoredProfile>,
 }
 
-fn read_counter(store: &Store, key: &[u8], default: u64) -> Result<u64, StoreError> {
+pub(crate) fn read_counter(store: &Store, key: &[u8], default: u64) -> Result<u64, StoreError> {
     match store.get_raw(cf::META, key)? {
         Some(bytes) => {
             let arr: [u8; 8] = bytes
@@ -316,6 +330,27 @@ impl<'a> BatchView<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The golden record of a live profile as this view sees it.
+    pub(crate) fn current_record(
+        &self,
+        profile_id: &str,
+    ) -> Result<Option<GoldenRecord>, StoreError> {
+        if let Some(p) = self.profiles.get(profile_id) {
+            return Ok(p.as_ref().map(|p| p.record.clone()));
+        }
+        if let Some(p) = self.stored.profiles.get(profile_id) {
+            return Ok(Some(p.record.clone()));
+        }
+        self.store.profile(profile_id)
+    }
+
+    /// The sequence the last queued outbox entry will get, if any.
+    pub(crate) fn outbox_last(&self) -> Option<u64> {
+        (self.outbox.len() as u64)
+            .checked_sub(1)
+            .map(|n| self.next_outbox + n)
     }
 
     /// The store under this view.
@@ -1718,21 +1753,7 @@ mod tests {
 
     /// Profiles as (sorted member events, record without id and version).
     fn state(r: &Resolver) -> Vec<(Vec<String>, GoldenRecord)> {
-        let mut out: Vec<_> = r
-            .store()
-            .stored_profiles()
-            .map(|p| {
-                let p = p.expect("profile");
-                let mut members = p.members;
-                members.sort();
-                let mut record = p.record;
-                record.profile_id.clear();
-                record.version = 0;
-                (members, record)
-            })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
+        r.store().people().expect("people")
     }
 
     mod permutations {

@@ -31,9 +31,9 @@ pub(crate) mod cf {
     pub const DECISIONS: &str = "decisions";
     /// `profile a \0 profile b` -> [`PendingSuggestion`](crate::store::PendingSuggestion): the review queue.
     pub const SUGGESTIONS: &str = "suggestions";
-    /// sequence (u64 big-endian) -> profile change not yet published: what
-    /// offline commands (review, split, rules apply) produced; the resolver
-    /// service publishes and deletes them.
+    /// sequence (u64 big-endian) -> [`OutboxEntry`](crate::OutboxEntry) not
+    /// yet published: written with the state that produced it; the resolver
+    /// service publishes it in a Kafka transaction, then deletes it.
     pub const OUTBOX: &str = "outbox";
     pub const ALL: [&str; 10] = [
         IDENTIFIERS,
@@ -131,6 +131,11 @@ pub(crate) const NEXT_LINEAGE_SEQ: &[u8] = b"next_lineage_seq";
 pub(crate) const WATERMARK: &[u8] = b"watermark_ms";
 pub(crate) const NEXT_DECISION_SEQ: &[u8] = b"next_decision_seq";
 pub(crate) const NEXT_OUTBOX_SEQ: &[u8] = b"next_outbox_seq";
+/// This store's identity: made when the store is created, made anew by
+/// [`Store::restore`]. The publisher's progress record names it, so a store
+/// restored from an older snapshot is never mistaken for the one whose
+/// outbox was published.
+pub(crate) const STORE_ID: &[u8] = b"store_id";
 /// The link policy last applied by `rules apply`.
 pub(crate) const LINK_POLICY: &[u8] = b"link_policy";
 const OFFSET_PREFIX: &[u8] = b"offset\x00";
@@ -152,6 +157,15 @@ pub enum StoreError {
         key: String,
         message: String,
     },
+    #[error("cannot {what} {path}: {source}")]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot restore into {0}: the directory is not empty (move it away first)")]
+    NotEmpty(PathBuf),
     #[error("redirect chain from profile {0} does not end (cycle in the redirects column family)")]
     RedirectCycle(String),
 }
@@ -179,6 +193,7 @@ pub struct StoreStats {
 pub struct Store {
     db: DB,
     path: PathBuf,
+    write_options: rocksdb::WriteOptions,
 }
 
 /// How the store uses memory.
@@ -187,12 +202,18 @@ pub struct StoreOptions {
     /// RocksDB block cache shared by all column families, bytes. Index and
     /// bloom-filter blocks live in it too. Default 256 MiB.
     pub cache_bytes: usize,
+    /// fsync the write-ahead log on every batch, so a committed batch
+    /// survives a power loss, not only a process crash. Default false
+    /// (the service turns it on: its outbox must never fall behind what
+    /// Kafka already has).
+    pub sync_writes: bool,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             cache_bytes: 256 << 20,
+            sync_writes: false,
         }
     }
 }
@@ -235,7 +256,69 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        Ok(Store { db, path })
+        let mut write_options = rocksdb::WriteOptions::default();
+        write_options.set_sync(options.sync_writes);
+        let store = Store {
+            db,
+            path,
+            write_options,
+        };
+        if store.get_raw(cf::META, STORE_ID)?.is_none() {
+            store.new_identity()?;
+        }
+        Ok(store)
+    }
+
+    /// Gives the store a new identity (see [`STORE_ID`]).
+    fn new_identity(&self) -> Result<(), StoreError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let id = format!("{nanos:x}-{:x}", std::process::id());
+        Ok(self
+            .db
+            .put_cf_opt(self.handle(cf::META), STORE_ID, id, &self.write_options)?)
+    }
+
+    /// This store's identity (made at creation, renewed by a restore).
+    pub fn store_id(&self) -> Result<String, StoreError> {
+        Ok(self.get_string(cf::META, "store_id")?.unwrap_or_default())
+    }
+
+    /// Writes a consistent point-in-time copy of the store to `dir` (a
+    /// RocksDB checkpoint: hard links to the immutable table files, so it is
+    /// cheap on the same filesystem). `dir` must not exist yet.
+    pub fn checkpoint(&self, dir: &Path) -> Result<(), StoreError> {
+        let checkpoint = rocksdb::checkpoint::Checkpoint::new(&self.db)?;
+        checkpoint.create_checkpoint(dir)?;
+        Ok(())
+    }
+
+    /// Makes `to` a copy of the checkpoint in `from` and gives it a new
+    /// identity. The restored store resumes from the offsets the snapshot
+    /// recorded (the service re-reads everything after them; events it
+    /// already had are de-duplicated) and publishes its outbox afresh.
+    pub fn restore(from: &Path, to: &Path) -> Result<Store, StoreError> {
+        let file_err = |what, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::File { what, path, source }
+        };
+        if to.exists() {
+            let mut entries = std::fs::read_dir(to).map_err(file_err("read", to))?;
+            if entries.next().is_some() {
+                return Err(StoreError::NotEmpty(to.to_path_buf()));
+            }
+        }
+        std::fs::create_dir_all(to).map_err(file_err("create", to))?;
+        for entry in std::fs::read_dir(from).map_err(file_err("read", from))? {
+            let entry = entry.map_err(file_err("read", from))?;
+            let target = to.join(entry.file_name());
+            std::fs::copy(entry.path(), &target).map_err(file_err("copy", &entry.path()))?;
+        }
+        let store = Store::open(to)?;
+        store.new_identity()?;
+        Ok(store)
     }
 
     /// Values of many keys of one family in one call (RocksDB's batched
@@ -301,7 +384,7 @@ impl Store {
     }
 
     pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        Ok(self.db.write(batch)?)
+        Ok(self.db.write_opt(batch, &self.write_options)?)
     }
 
     /// The golden record of `profile_id`, following redirects of absorbed ids.
@@ -385,13 +468,26 @@ impl Store {
         self.values(cf::SUGGESTIONS)
     }
 
-    /// Change events waiting in the outbox, oldest first, with their sequence.
-    pub fn outbox(&self) -> Result<Vec<(u64, kindred_model::ProfileChange)>, StoreError> {
+    /// Everything waiting in the outbox, oldest first, with its sequence.
+    pub fn outbox(&self) -> Result<Vec<(u64, crate::OutboxEntry)>, StoreError> {
+        self.outbox_after(0, usize::MAX)
+    }
+
+    /// Up to `limit` outbox entries with a sequence above `after`, oldest first.
+    pub fn outbox_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, crate::OutboxEntry)>, StoreError> {
         let mut out = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(self.handle(cf::OUTBOX), IteratorMode::Start)
-        {
+        let start = (after.saturating_add(1)).to_be_bytes();
+        for item in self.db.iterator_cf(
+            self.handle(cf::OUTBOX),
+            IteratorMode::From(&start, Direction::Forward),
+        ) {
+            if out.len() >= limit {
+                break;
+            }
             let (key, value) = item?;
             let seq: [u8; 8] = key.as_ref().try_into().map_err(|_| StoreError::Corrupt {
                 what: cf::OUTBOX,
@@ -404,6 +500,11 @@ impl Store {
         Ok(out)
     }
 
+    /// The sequence the next outbox entry will get (1 for a new store).
+    pub fn next_outbox_seq(&self) -> Result<u64, StoreError> {
+        crate::resolver::read_counter(self, NEXT_OUTBOX_SEQ, 1)
+    }
+
     /// Removes published outbox entries up to and including `seq`.
     pub fn ack_outbox(&self, seq: u64) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
@@ -413,6 +514,25 @@ impl Store {
             (seq + 1).to_be_bytes(),
         );
         self.write(batch)
+    }
+
+    /// The people in the store, comparable across stores: each profile as
+    /// its sorted member event ids and its golden record without profile id
+    /// and version (which depend on arrival order and batching), sorted.
+    /// Two stores that resolved the same events agree on this exactly.
+    pub fn people(&self) -> Result<Vec<(Vec<String>, GoldenRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for p in self.stored_profiles() {
+            let p = p?;
+            let mut members = p.members;
+            members.sort();
+            let mut record = p.record;
+            record.profile_id.clear();
+            record.version = 0;
+            out.push((members, record));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
     }
 
     /// Every (key, value) of a family, decoded (whole-store tools only).

@@ -256,11 +256,20 @@ fn split_after_a_wrong_merge_restores_both_people_with_their_points_and_orders()
         .find(|c| c.change_type == ChangeType::Split)
         .expect("a split change event");
     assert_eq!(split.split_into, vec![b.profile_id.clone()]);
-    // The change events wait in the outbox for the service to publish.
-    assert_eq!(
-        r.store().outbox().expect("outbox").len(),
-        done.outcome.changes.len()
-    );
+    // The change events wait in the outbox for the service to publish,
+    // after those of the events applied before.
+    let outbox = r.store().outbox().expect("outbox");
+    let queued: Vec<_> = outbox[outbox.len() - done.outcome.changes.len()..]
+        .iter()
+        .map(|(_, entry)| entry.clone())
+        .collect();
+    let expected: Vec<_> = done
+        .outcome
+        .changes
+        .iter()
+        .map(|c| kindred_resolver::OutboxEntry::Change(Box::new(c.clone())))
+        .collect();
+    assert_eq!(queued, expected);
     // The lineage keeps the story, with who split it.
     let story = r.explain(&a.profile_id).expect("explain");
     assert!(story

@@ -48,7 +48,8 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
     let settings = kafka_settings(config);
     let topic = config.topics.dead_letter.as_str();
     let group = format!("{}.deadletter.replay", config.kafka.group_prefix);
-    let consumer = consumer::subscribe(&settings, &group, &[topic])?;
+    let context = kindred_kafka::ServiceContext::committed(|_| {});
+    let consumer = consumer::subscribe(&settings, &group, &[topic], context)?;
     let producer = Producer::new(&settings)?;
     let ends = high_watermarks(&consumer, topic)?;
     let mut report = ReplayReport::default();
@@ -110,7 +111,7 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
 }
 
 fn high_watermarks(
-    consumer: &kindred_kafka::rdkafka::consumer::StreamConsumer,
+    consumer: &kindred_kafka::consumer::ServiceConsumer,
     topic: &str,
 ) -> Result<BTreeMap<i32, i64>, PipelineError> {
     let timeout = Duration::from_secs(10);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use kindred_config::Config;
 use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::message::Message;
-use kindred_kafka::{OutRecord, Producer};
+use kindred_kafka::{OutRecord, Producer, ServiceContext};
 use kindred_model::Channel;
 use kindred_schema::{Framing, SchemaKind};
 use tracing::Instrument;
@@ -37,7 +37,10 @@ pub async fn run(
     let settings = kafka_settings(config);
     let source = raw_topic(config, channel).to_string();
     let group = format!("{}.ingest.{}", config.kafka.group_prefix, channel);
-    let consumer = consumer::subscribe(&settings, &group, &[&source])?;
+    let metrics = ops.metrics.clone();
+    let context =
+        ServiceContext::committed(move |event| super::resolve::log_rebalance(&metrics, event));
+    let consumer = consumer::subscribe(&settings, &group, &[&source], context)?;
     let producer = Producer::new(&settings)?;
     let linger = Duration::from_millis(config.ingest.batch_linger_ms);
     tracing::info!(%service, topic = %source, %group, "ingest service started");
@@ -99,7 +102,15 @@ pub async fn run(
             if !send_until_acked(&producer, &records, &shutdown, ops, "ingest").await {
                 return Ok(());
             }
-            consumer::commit(&consumer, &next_offsets(&batch), CommitMode::Async)?;
+            // A commit for partitions revoked meanwhile fails: their new
+            // owner reads the batch again (the resolver de-duplicates).
+            if let Err(e) = consumer::commit(&consumer, &next_offsets(&batch), CommitMode::Async) {
+                ops.metrics
+                    .component_errors
+                    .with_label_values(&["kafka_commit", "ingest"])
+                    .inc();
+                tracing::warn!(error = %e, "offset commit failed; the batch may be read again");
+            }
             ops.metrics
                 .batch_duration
                 .with_label_values(&["ingest"])

@@ -4,13 +4,15 @@
 
 pub mod deadletter;
 pub mod ingest;
+pub mod publish;
 pub mod resolve;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use kindred_config::Config;
-use kindred_kafka::rdkafka::consumer::{Consumer, StreamConsumer};
+use kindred_kafka::consumer::ServiceConsumer;
+use kindred_kafka::rdkafka::consumer::Consumer;
 use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
 use kindred_kafka::{DeadLetter, KafkaSettings, OutRecord, Producer};
 use kindred_ops::{Health, Metrics};
@@ -60,7 +62,7 @@ pub fn kafka_settings(config: &Config) -> KafkaSettings {
 /// Waits for the first message (or shutdown), then gathers more until `max`
 /// messages or `linger` has passed. Returns an empty batch on shutdown.
 pub(crate) async fn next_batch(
-    consumer: &StreamConsumer,
+    consumer: &ServiceConsumer,
     max: usize,
     linger: Duration,
     shutdown: &Shutdown,

@@ -1,77 +1,26 @@
 //! `kindred resolve`: canonical topic in, profile change events out.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kindred_config::Config;
 use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::message::Message;
-use kindred_kafka::{OutRecord, Producer};
+use kindred_kafka::{Positions, Producer, RebalanceEvent, ServiceContext};
 use kindred_model::CanonicalEvent;
-use kindred_resolver::{Resolver, SourceOffset, Store};
+use kindred_resolver::{Resolver, SourceOffset, Store, StoreOptions};
 use kindred_schema::{Framing, SchemaKind};
 use tracing::Instrument;
 
+use super::publish::Publisher;
 use super::{dead_letter, kafka_settings, next_batch, next_offsets, send_until_acked, Ops};
 use crate::{codec_from_config, PipelineError, Shutdown};
 
 const SERVICE: &str = "resolve";
 
-/// Publishes the change events offline commands (review, split, rules
-/// apply) left in the store's outbox, then removes them. At least once: a
-/// crash between the acknowledgement and the removal publishes them again
-/// (same profile id and version: consumers keep the highest version).
-async fn publish_outbox(
-    config: &Config,
-    resolver: &Resolver,
-    codec: &kindred_schema::WireCodec,
-    producer: &Producer,
-    shutdown: &Shutdown,
-    ops: &Ops,
-) -> Result<(), PipelineError> {
-    let pending = resolver.store().outbox()?;
-    let Some((last, _)) = pending.last() else {
-        return Ok(());
-    };
-    let last = *last;
-    let mut records = Vec::with_capacity(pending.len());
-    for (_, change) in &pending {
-        records.push(change_record(config, codec, change)?);
-    }
-    if send_until_acked(producer, &records, shutdown, ops, "resolve").await {
-        resolver.store().ack_outbox(last)?;
-        tracing::info!(
-            changes = records.len(),
-            "published the outbox of offline commands"
-        );
-    }
-    Ok(())
-}
-
-fn change_record(
-    config: &Config,
-    codec: &kindred_schema::WireCodec,
-    change: &kindred_model::ProfileChange,
-) -> Result<OutRecord, PipelineError> {
-    Ok(OutRecord {
-        topic: config.topics.profiles.clone(),
-        key: Some(change.profile_id.clone().into_bytes()),
-        payload: codec.encode(SchemaKind::ProfileChange, change)?,
-        headers: Vec::new(),
-    })
-}
-
-/// Review-queue and quarantine records for what the guards did in a batch,
-/// and their metrics. JSON, keyed by the pair / the identifier's digest;
-/// quarantine records carry the value masked, never raw. Review records
-/// carry both golden records (the reviewer needs them): restrict the
-/// review topic to reviewers.
-fn guard_records(
-    config: &Config,
-    resolver: &Resolver,
-    outcome: &kindred_resolver::BatchOutcome,
-    ops: &Ops,
-) -> Result<Vec<OutRecord>, PipelineError> {
-    let mut records = Vec::new();
+/// Metrics and logs for what the guards did in a batch. Their records
+/// (quarantine, review) travel through the outbox with the changes.
+fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
     for (reason, n) in &outcome.refused {
         ops.metrics
             .merges_refused
@@ -84,49 +33,32 @@ fn guard_records(
             .with_label_values(&[&q.kind])
             .inc();
         tracing::warn!(kind = %q.kind, digest = %q.digest, companions = q.companions, "identifier quarantined as over-shared");
-        let body = serde_json::json!({
-            "kind": q.kind, "masked": q.masked, "digest": q.digest,
-            "companions": q.companions, "at_ms": q.at_ms,
-        });
-        records.push(OutRecord {
-            topic: config.topics.quarantine.clone(),
-            key: Some(q.digest.clone().into_bytes()),
-            payload: body.to_string().into_bytes(),
-            headers: Vec::new(),
-        });
     }
     for s in &outcome.suggestions {
         ops.metrics
             .review_suggestions
             .with_label_values(&[s.reason])
             .inc();
-        let store = resolver.store();
-        let body = serde_json::json!({
-            "profile_a": s.profile_a, "profile_b": s.profile_b,
-            "rule": s.evidence.rule, "rule_version": s.evidence.rule_version,
-            "kinds": s.evidence.kinds, "reason": s.reason,
-            "record_a": store.profile(&s.profile_a)?,
-            "record_b": store.profile(&s.profile_b)?,
-        });
-        records.push(OutRecord {
-            topic: config.topics.review.clone(),
-            key: Some(format!("{}|{}", s.profile_a, s.profile_b).into_bytes()),
-            payload: body.to_string().into_bytes(),
-            headers: Vec::new(),
-        });
     }
-    Ok(records)
 }
 
 /// Runs the resolver service until `shutdown`.
 ///
 /// Per batch: decode the canonical events (bad ones are dead-lettered),
 /// apply them to the store in one atomic write that also records the input
-/// offsets, publish the change events keyed by profile id, wait for the
-/// acknowledgements, then commit the offsets to Kafka (for lag monitoring).
+/// offsets and queues every output in the outbox; the publisher thread
+/// commits the outbox to Kafka in transactions. Partitions start at the
+/// offsets the store recorded, never at Kafka's committed offsets (those
+/// are committed after each batch for lag monitoring only).
 pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), PipelineError> {
-    let codec = codec_from_config(config)?;
-    let store = Store::open(&config.resolver.data_dir)?;
+    let codec = Arc::new(codec_from_config(config)?);
+    let store = Store::open_with(
+        &config.resolver.data_dir,
+        StoreOptions {
+            sync_writes: config.resolver.sync_writes,
+            ..StoreOptions::default()
+        },
+    )?;
     let mut resolver = Resolver::with_policy(
         store,
         config.resolver.linking.clone(),
@@ -138,13 +70,54 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let settings = kafka_settings(config);
     let source = config.topics.canonical.clone();
     let group = format!("{}.resolve", config.kafka.group_prefix);
-    let consumer = consumer::subscribe(&settings, &group, &[&source])?;
+    let publisher = {
+        let (config, settings, store, codec, metrics) = (
+            config.clone(),
+            settings.clone(),
+            resolver.shared_store(),
+            codec.clone(),
+            ops.metrics.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            Publisher::start(&config, &settings, store, codec, metrics)
+        })
+        .await
+        .map_err(|e| PipelineError::Progress(format!("publisher start panicked: {e}")))??
+    };
+    let positions = Positions::new(resolver.store().offsets()?);
+    let metrics = ops.metrics.clone();
+    let context = ServiceContext::stored(positions.clone(), move |event| {
+        log_rebalance(&metrics, event)
+    });
+    let consumer = consumer::subscribe(&settings, &group, &[&source], context)?;
     let producer = Producer::new(&settings)?;
-    publish_outbox(config, &resolver, &codec, &producer, &shutdown, ops).await?;
     let linger = Duration::from_millis(config.resolver.batch_linger_ms);
+    let mut written = resolver.store().next_outbox_seq()?.saturating_sub(1);
+    let mut last_snapshot = Instant::now();
     tracing::info!(topic = %source, %group, store = %config.resolver.data_dir.display(), "resolver started");
 
     loop {
+        // Backpressure: while the broker lags behind, stop reading; the
+        // backlog is on disk and bounded by `outbox_max_backlog`.
+        while written.saturating_sub(publisher.acked()) > config.resolver.outbox_max_backlog
+            && !shutdown.is_triggered()
+            && !publisher.is_finished()
+        {
+            ops.metrics
+                .outbox_backlog
+                .set(written.saturating_sub(publisher.acked()) as i64);
+            ops.health.progress();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if publisher.is_finished() {
+            // Only a store error ends it early: surface it.
+            return match publisher.finish(Instant::now()).await {
+                Err(e) => Err(e),
+                Ok(_) => Err(PipelineError::Progress(
+                    "the outbox publisher stopped".into(),
+                )),
+            };
+        }
         let batch = next_batch(
             &consumer,
             config.resolver.batch_size,
@@ -156,11 +129,30 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         if batch.is_empty() {
             break;
         }
+        if let Some(dir) = &config.resolver.snapshot_dir {
+            if last_snapshot.elapsed().as_secs() >= config.resolver.snapshot_interval_secs {
+                last_snapshot = Instant::now();
+                let store = resolver.store();
+                match tokio::task::block_in_place(|| {
+                    crate::state::rotate_snapshot(store, dir, config.resolver.snapshot_keep)
+                }) {
+                    Ok(path) => tracing::info!(path = %path.display(), "store snapshot written"),
+                    Err(e) => {
+                        ops.metrics
+                            .component_errors
+                            .with_label_values(&["snapshot", "resolve"])
+                            .inc();
+                        tracing::warn!(error = %e, "store snapshot failed");
+                    }
+                }
+            }
+        }
         let started = Instant::now();
-        let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len());
+        let first = batch.first().map_or(0, |m| m.offset());
+        let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), first_offset = first);
         async {
             let mut events: Vec<CanonicalEvent> = Vec::with_capacity(batch.len());
-            let mut records = Vec::new();
+            let mut dead = Vec::new();
             for message in &batch {
                 ops.metrics
                     .events_consumed
@@ -177,7 +169,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                             .dead_letters
                             .with_label_values(&[&source, e.kind()])
                             .inc();
-                        records.push(dead_letter(
+                        dead.push(dead_letter(
                             &config.topics.dead_letter,
                             SERVICE,
                             message,
@@ -186,6 +178,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                         ));
                     }
                 }
+            }
+            // Dead letters first: the offsets of their messages are about
+            // to be recorded as applied.
+            if !dead.is_empty()
+                && !send_until_acked(&producer, &dead, &shutdown, ops, "resolve").await
+            {
+                return Ok(());
             }
             let offsets: Vec<SourceOffset> = next_offsets(&batch)
                 .into_iter()
@@ -196,7 +195,14 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 })
                 .collect();
             let outcome = tokio::task::block_in_place(|| resolver.apply(&events, &offsets))?;
-            records.extend(guard_records(config, &resolver, &outcome, ops)?);
+            for o in &offsets {
+                positions.advance(&o.topic, o.partition, o.next_offset);
+            }
+            if let Some(last) = outcome.outbox_last {
+                written = last;
+                publisher.notify();
+            }
+            count_guards(&outcome, ops);
             ops.metrics
                 .profiles
                 .add(outcome.created as i64 - outcome.absorbed as i64);
@@ -211,16 +217,18 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     .profile_changes
                     .with_label_values(&[change.change_type.as_str()])
                     .inc();
-                records.push(change_record(config, &codec, change)?);
             }
-            if !send_until_acked(&producer, &records, &shutdown, ops, "resolve").await {
-                return Ok(());
-            }
+            ops.metrics
+                .outbox_backlog
+                .set(written.saturating_sub(publisher.acked()) as i64);
+            // For lag monitoring only: the store's offsets are the truth.
             let commit: Vec<_> = offsets
                 .into_iter()
                 .map(|o| (o.topic, o.partition, o.next_offset))
                 .collect();
-            consumer::commit(&consumer, &commit, CommitMode::Async)?;
+            if let Err(e) = consumer::commit(&consumer, &commit, CommitMode::Async) {
+                tracing::debug!(error = %e, "committing offsets for lag monitoring failed");
+            }
             ops.metrics
                 .batch_duration
                 .with_label_values(&["resolve"])
@@ -230,6 +238,32 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         .instrument(span)
         .await?;
     }
-    tracing::info!("resolver shutting down");
+    let deadline = Instant::now() + Duration::from_secs(config.shutdown.timeout_secs);
+    tracing::info!("resolver stopping: publishing what the outbox holds");
+    let complete = publisher.finish(deadline).await?;
+    tracing::info!(complete, "resolver stopped");
     Ok(())
+}
+
+/// Counts and logs a rebalance of a service's consumer.
+pub(crate) fn log_rebalance(metrics: &kindred_ops::Metrics, event: &RebalanceEvent) {
+    let label = match event {
+        RebalanceEvent::Assigned(parts) => {
+            for (topic, partition, start) in parts {
+                tracing::info!(%topic, partition, start_offset = ?start, "partition assigned");
+            }
+            "assigned"
+        }
+        RebalanceEvent::Revoked(parts) => {
+            for (topic, partition) in parts {
+                tracing::info!(%topic, partition, "partition revoked");
+            }
+            "revoked"
+        }
+        RebalanceEvent::Failed(reason) => {
+            tracing::warn!(%reason, "rebalance failed");
+            "failed"
+        }
+    };
+    metrics.rebalances.with_label_values(&[label]).inc();
 }

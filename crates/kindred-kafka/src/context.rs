@@ -1,0 +1,169 @@
+//! The consumer context every kindred service uses: it reports rebalances
+//! to the service, and for a service that keeps its own offsets (the
+//! resolver keeps them in RocksDB, with the state they produced) it starts
+//! each newly assigned partition at the stored position instead of Kafka's
+//! committed offset.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::error::KafkaResult;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+
+/// Where a service's own state says each partition continues: the next
+/// offset to read, per (topic, partition). Shared between the poll loop,
+/// which advances it after each durable batch, and the rebalance callback,
+/// which reads it when partitions are assigned.
+#[derive(Debug, Default, Clone)]
+pub struct Positions {
+    inner: Arc<Mutex<BTreeMap<(String, i32), i64>>>,
+}
+
+impl Positions {
+    pub fn new(initial: BTreeMap<(String, i32), i64>) -> Self {
+        Positions {
+            inner: Arc::new(Mutex::new(initial)),
+        }
+    }
+
+    /// Records that `(topic, partition)` continues at `next_offset`.
+    pub fn advance(&self, topic: &str, partition: i32, next_offset: i64) {
+        let mut map = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        map.insert((topic.to_string(), partition), next_offset);
+    }
+
+    /// The stored position of a partition, if the state has one.
+    pub fn get(&self, topic: &str, partition: i32) -> Option<i64> {
+        let map = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(&(topic.to_string(), partition)).copied()
+    }
+}
+
+/// What a rebalance did, as reported to the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RebalanceEvent {
+    /// Partitions given to this member, with the offset each starts at
+    /// (`None`: Kafka's committed offset, or `auto.offset.reset`).
+    Assigned(Vec<(String, i32, Option<i64>)>),
+    /// Partitions taken away from this member.
+    Revoked(Vec<(String, i32)>),
+    /// The rebalance failed (the group retries on its own).
+    Failed(String),
+}
+
+type Listener = Arc<dyn Fn(&RebalanceEvent) + Send + Sync>;
+
+/// The consumer context of kindred's services.
+#[derive(Clone)]
+pub struct ServiceContext {
+    positions: Option<Positions>,
+    listener: Listener,
+}
+
+impl ServiceContext {
+    /// Partitions start at Kafka's committed offsets (ingest services).
+    pub fn committed(listener: impl Fn(&RebalanceEvent) + Send + Sync + 'static) -> Self {
+        ServiceContext {
+            positions: None,
+            listener: Arc::new(listener),
+        }
+    }
+
+    /// Partitions start at `positions`; one the state has never read starts
+    /// at the beginning of the partition, whatever Kafka has committed (the
+    /// state, not the group, says what was applied).
+    pub fn stored(
+        positions: Positions,
+        listener: impl Fn(&RebalanceEvent) + Send + Sync + 'static,
+    ) -> Self {
+        ServiceContext {
+            positions: Some(positions),
+            listener: Arc::new(listener),
+        }
+    }
+
+    fn start_offsets(&self, tpl: &mut TopicPartitionList) -> Vec<(String, i32, Option<i64>)> {
+        let mut out = Vec::new();
+        for element in tpl.elements() {
+            let (topic, partition) = (element.topic().to_string(), element.partition());
+            let start = self.positions.as_ref().map(|p| p.get(&topic, partition));
+            out.push((topic, partition, start.flatten()));
+        }
+        if self.positions.is_some() {
+            for (topic, partition, start) in &out {
+                let offset = start.map_or(Offset::Beginning, Offset::Offset);
+                if let Err(e) = tpl.set_partition_offset(topic, *partition, offset) {
+                    tracing::error!(%topic, partition, error = %e, "cannot set the start offset of an assigned partition");
+                }
+            }
+        }
+        out
+    }
+}
+
+impl ClientContext for ServiceContext {}
+
+impl ConsumerContext for ServiceContext {
+    /// The default rebalance of rust-rdkafka (incremental under the
+    /// cooperative protocol, eager otherwise), with the start offsets of
+    /// assigned partitions set from the stored positions first.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let (event, result): (RebalanceEvent, KafkaResult<()>) = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let starts = self.start_offsets(tpl);
+                let result = if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                (RebalanceEvent::Assigned(starts), result)
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let revoked = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect();
+                let result = if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                (RebalanceEvent::Revoked(revoked), result)
+            }
+            other => {
+                let code: rdkafka::error::RDKafkaErrorCode = other.into();
+                // librdkafka asks for the assignment to be dropped on an error.
+                let result = if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                (RebalanceEvent::Failed(code.to_string()), result)
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, ?event, "applying a rebalance failed");
+        }
+        (self.listener)(&event);
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        if let Err(e) = result {
+            // A commit for partitions this member lost in a rebalance fails;
+            // the new owner reads them again (the resolver de-duplicates).
+            tracing::debug!(error = %e, "offset commit failed");
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! A transactional producer: every batch of records becomes visible to
+//! `read_committed` consumers all at once, or not at all.
+//!
+//! Every call here blocks (librdkafka's transaction API is synchronous):
+//! run it on a thread of its own, never on the async executor.
+//!
+//! Error handling follows librdkafka's transactional contract:
+//! - an *abortable* error aborts the transaction; the caller sends the same
+//!   records again in a new one;
+//! - a *fatal* error (e.g. this producer was fenced by a newer instance with
+//!   the same `transactional.id`) leaves the producer unusable: it is
+//!   dropped and rebuilt, and `init_transactions` aborts whatever the old
+//!   one left open;
+//! - a *retriable* commit is retried as it is.
+//!
+//! An empty transaction is never started (committing one fails with
+//! INVALID_TXN_STATE).
+
+use std::time::{Duration, Instant};
+
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer as _, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::{KafkaError, KafkaSettings, OutRecord};
+
+/// What became of a transaction that did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum TxnFailure {
+    /// The transaction was aborted: none of its records is visible. Send
+    /// them again.
+    #[error("transaction aborted: {0}")]
+    Aborted(KafkaError),
+    /// The producer failed fatally and was rebuilt (or could not be): none
+    /// of the records is visible. Send them again.
+    #[error("producer rebuilt after a fatal error: {0}")]
+    Rebuilt(KafkaError),
+}
+
+impl TxnFailure {
+    pub fn error(&self) -> &KafkaError {
+        match self {
+            TxnFailure::Aborted(e) | TxnFailure::Rebuilt(e) => e,
+        }
+    }
+}
+
+/// An idempotent producer with a stable `transactional.id`.
+pub struct TransactionalProducer {
+    inner: Option<ThreadedProducer<DefaultProducerContext>>,
+    settings: KafkaSettings,
+    id: String,
+    timeout: Duration,
+}
+
+impl TransactionalProducer {
+    /// Creates the producer and initialises its transactions, which fences
+    /// any earlier producer with the same `transactional_id` and aborts the
+    /// transaction it left open. `timeout` bounds each blocking call.
+    pub fn new(
+        settings: &KafkaSettings,
+        transactional_id: &str,
+        timeout: Duration,
+    ) -> Result<Self, KafkaError> {
+        let mut producer = TransactionalProducer {
+            inner: None,
+            settings: settings.clone(),
+            id: transactional_id.to_string(),
+            timeout,
+        };
+        producer.connect()?;
+        Ok(producer)
+    }
+
+    pub fn transactional_id(&self) -> &str {
+        &self.id
+    }
+
+    fn connect(&mut self) -> Result<&ThreadedProducer<DefaultProducerContext>, KafkaError> {
+        if self.inner.is_none() {
+            let timeout_ms = self.timeout.as_millis().to_string();
+            let producer: ThreadedProducer<DefaultProducerContext> = self
+                .settings
+                .client_config(&[
+                    ("transactional.id", &self.id),
+                    ("enable.idempotence", "true"),
+                    ("acks", "all"),
+                    ("linger.ms", "5"),
+                    ("compression.type", "lz4"),
+                    ("transaction.timeout.ms", "60000"),
+                    ("message.timeout.ms", &timeout_ms),
+                    ("queue.buffering.max.kbytes", "65536"),
+                ])
+                .create()
+                .map_err(|source| KafkaError::Client {
+                    what: "transactional producer",
+                    brokers: self.settings.brokers.clone(),
+                    source,
+                })?;
+            producer
+                .init_transactions(self.timeout)
+                .map_err(|source| self.txn_error(source))?;
+            self.inner = Some(producer);
+        }
+        match &self.inner {
+            Some(p) => Ok(p),
+            None => Err(KafkaError::Timeout {
+                operation: "producer start".into(),
+                after: self.timeout,
+            }),
+        }
+    }
+
+    fn txn_error(&self, source: rdkafka::error::KafkaError) -> KafkaError {
+        KafkaError::Transaction {
+            transactional_id: self.id.clone(),
+            source,
+        }
+    }
+
+    /// Writes `records` in one transaction and commits it. On `Err` none of
+    /// them is visible to `read_committed` consumers and the producer is
+    /// ready for the next attempt (rebuilt if it had to be).
+    pub fn send_transaction(&mut self, records: &[OutRecord]) -> Result<(), TxnFailure> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let result = self.try_transaction(records);
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if is_fatal(&e) => {
+                tracing::warn!(error = %e, transactional_id = %self.id, "fatal transactional error: rebuilding the producer");
+                self.inner = None;
+                if let Err(again) = self.connect() {
+                    tracing::warn!(error = %again, "rebuilding the transactional producer failed; will retry");
+                }
+                Err(TxnFailure::Rebuilt(e))
+            }
+            Err(e) => {
+                if let Some(p) = &self.inner {
+                    if let Err(abort) = p.abort_transaction(self.timeout) {
+                        // An abort that fails leaves the producer in an
+                        // unknown state: start over with a new one.
+                        tracing::warn!(error = %abort, "abort failed: rebuilding the producer");
+                        self.inner = None;
+                    }
+                }
+                Err(TxnFailure::Aborted(e))
+            }
+        }
+    }
+
+    fn try_transaction(&mut self, records: &[OutRecord]) -> Result<(), KafkaError> {
+        let timeout = self.timeout;
+        let id = self.id.clone();
+        let txn = |source| KafkaError::Transaction {
+            transactional_id: id.clone(),
+            source,
+        };
+        let producer = self.connect()?;
+        producer.begin_transaction().map_err(&txn)?;
+        for record in records {
+            enqueue(producer, record, timeout)?;
+        }
+        // Commit flushes every record first; a failed delivery fails it.
+        let mut attempts = 0;
+        loop {
+            match producer.commit_transaction(timeout) {
+                Ok(()) => return Ok(()),
+                Err(rdkafka::error::KafkaError::Transaction(e))
+                    if e.is_retriable() && !e.txn_requires_abort() && attempts < 3 =>
+                {
+                    attempts += 1;
+                }
+                Err(source) => return Err(txn(source)),
+            }
+        }
+    }
+}
+
+/// Queues one record, waiting while the local queue is full.
+fn enqueue(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    record: &OutRecord,
+    timeout: Duration,
+) -> Result<(), KafkaError> {
+    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+    for (key, value) in &record.headers {
+        headers = headers.insert(Header {
+            key,
+            value: Some(value),
+        });
+    }
+    let mut base = BaseRecord::to(&record.topic)
+        .payload(&record.payload)
+        .headers(headers);
+    if let Some(key) = &record.key {
+        base = base.key(key);
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        match producer.send(base) {
+            Ok(()) => return Ok(()),
+            Err((
+                rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull),
+                back,
+            )) if Instant::now() < deadline => {
+                base = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err((source, _)) => {
+                return Err(KafkaError::Delivery {
+                    topic: record.topic.clone(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
+fn is_fatal(error: &KafkaError) -> bool {
+    match error {
+        KafkaError::Transaction {
+            source: rdkafka::error::KafkaError::Transaction(e),
+            ..
+        } => e.is_fatal(),
+        // The producer could not be created or initialised: start over.
+        KafkaError::Client { .. } => true,
+        _ => false,
+    }
+}

@@ -1,0 +1,311 @@
+//! The outbox publisher: drains the resolver store's outbox to Kafka in
+//! transactions, on a thread of its own (librdkafka's transaction calls
+//! block).
+//!
+//! Each transaction holds a run of outbox entries (profile changes,
+//! quarantine and review records) and one progress record: this store's
+//! identity and the sequence of the last entry in the transaction. On start
+//! the publisher initialises its transactions (fencing any older process
+//! with the same `transactional.id` and aborting what it left open), reads
+//! the last committed progress record, drops the entries it covers from the
+//! outbox and continues after them. So every entry is committed to Kafka
+//! exactly once, in sequence order, whatever crashed when.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kindred_config::Config;
+use kindred_kafka::{consumer, KafkaSettings, OutRecord, TransactionalProducer, TxnFailure};
+use kindred_model::ProfileChange;
+use kindred_ops::Metrics;
+use kindred_resolver::{OutboxEntry, Store};
+use kindred_schema::{SchemaKind, WireCodec};
+use serde::{Deserialize, Serialize};
+
+use crate::PipelineError;
+
+/// The progress record: which store's outbox, and how far it was published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub store_id: String,
+    /// Sequence of the last outbox entry committed to Kafka.
+    pub seq: u64,
+}
+
+/// Reads the last committed progress of `transactional_id`.
+pub fn read_progress(
+    settings: &KafkaSettings,
+    topic: &str,
+    transactional_id: &str,
+) -> Result<Option<Progress>, PipelineError> {
+    let records = consumer::read_to_end(settings, topic, Duration::from_secs(30))?;
+    let mut last = None;
+    for (_, key, payload) in records {
+        if key.as_deref() == Some(transactional_id.as_bytes()) {
+            last = Some(payload);
+        }
+    }
+    match last {
+        None => Ok(None),
+        Some(payload) => serde_json::from_slice(&payload).map(Some).map_err(|e| {
+            PipelineError::Progress(format!(
+                "the progress record of {transactional_id} on {topic} is not valid JSON: {e}"
+            ))
+        }),
+    }
+}
+
+/// The Kafka record an outbox entry becomes.
+pub fn outbox_record(
+    config: &Config,
+    codec: &WireCodec,
+    entry: &OutboxEntry,
+) -> Result<OutRecord, PipelineError> {
+    let json = |topic: &str, key: String, body: serde_json::Value| OutRecord {
+        topic: topic.to_string(),
+        key: Some(key.into_bytes()),
+        payload: body.to_string().into_bytes(),
+        headers: Vec::new(),
+    };
+    Ok(match entry {
+        OutboxEntry::Change(change) => change_record(config, codec, change)?,
+        // Masked value and digest only, never the raw identifier.
+        OutboxEntry::Quarantined(q) => json(
+            &config.topics.quarantine,
+            q.digest.clone(),
+            serde_json::json!({
+                "kind": q.kind, "masked": q.masked, "digest": q.digest,
+                "companions": q.companions, "at_ms": q.at_ms,
+            }),
+        ),
+        // Both golden records: the review topic is for reviewers only.
+        OutboxEntry::Review(r) => json(
+            &config.topics.review,
+            format!("{}|{}", r.profile_a, r.profile_b),
+            serde_json::json!({
+                "profile_a": r.profile_a, "profile_b": r.profile_b,
+                "rule": r.evidence.rule, "rule_version": r.evidence.rule_version,
+                "kinds": r.evidence.kinds, "reason": r.reason,
+                "record_a": r.record_a, "record_b": r.record_b,
+            }),
+        ),
+    })
+}
+
+/// A profile change on the profile topic, keyed by profile id.
+pub fn change_record(
+    config: &Config,
+    codec: &WireCodec,
+    change: &ProfileChange,
+) -> Result<OutRecord, PipelineError> {
+    Ok(OutRecord {
+        topic: config.topics.profiles.clone(),
+        key: Some(change.profile_id.clone().into_bytes()),
+        payload: codec.encode(SchemaKind::ProfileChange, change)?,
+        headers: Vec::new(),
+    })
+}
+
+/// The running publisher thread and what the poll loop needs of it.
+pub struct Publisher {
+    thread: std::thread::JoinHandle<Result<(), PipelineError>>,
+    /// Sequence of the last entry committed to Kafka.
+    acked: Arc<AtomicU64>,
+    wake: SyncSender<()>,
+    closing: Arc<AtomicBool>,
+}
+
+impl Publisher {
+    /// Starts publishing the outbox of `store`. Blocks until the producer
+    /// fenced any predecessor and the last progress was read (run it off
+    /// the async executor, e.g. in `spawn_blocking`).
+    pub fn start(
+        config: &Config,
+        settings: &KafkaSettings,
+        store: Arc<Store>,
+        codec: Arc<WireCodec>,
+        metrics: Metrics,
+    ) -> Result<Publisher, PipelineError> {
+        let transactional_id = config
+            .resolver
+            .transactional_id
+            .clone()
+            .unwrap_or_else(|| format!("{}.resolve", config.kafka.group_prefix));
+        let producer =
+            TransactionalProducer::new(settings, &transactional_id, Duration::from_secs(30))?;
+        let store_id = store.store_id()?;
+        let progress = read_progress(settings, &config.topics.progress, &transactional_id)?;
+        let next = store.next_outbox_seq()?;
+        let acked = match progress {
+            Some(p) if p.store_id == store_id => {
+                if p.seq >= next {
+                    return Err(PipelineError::Progress(format!(
+                        "the store at {} (id {store_id}) is behind what {transactional_id} already published: \
+                         Kafka has its outbox up to {}, the store only wrote up to {}. \
+                         A store copied by hand? Use `kindred restore`, which gives it a new identity.",
+                        config.resolver.data_dir.display(),
+                        p.seq,
+                        next.saturating_sub(1)
+                    )));
+                }
+                store.ack_outbox(p.seq)?;
+                p.seq
+            }
+            // A new or restored store: its whole outbox is unpublished.
+            _ => 0,
+        };
+        tracing::info!(%transactional_id, store_id = %store_id, published_up_to = acked, pending = next.saturating_sub(acked + 1), "outbox publisher ready");
+        let acked = Arc::new(AtomicU64::new(acked));
+        let closing = Arc::new(AtomicBool::new(false));
+        let (wake, woken) = sync_channel(1);
+        let task = Task {
+            config: config.clone(),
+            store,
+            codec,
+            metrics,
+            producer,
+            store_id,
+            acked: acked.clone(),
+            closing: closing.clone(),
+            woken,
+        };
+        let thread = std::thread::Builder::new()
+            .name("outbox-publisher".into())
+            .spawn(move || task.run())
+            .map_err(|e| {
+                PipelineError::Progress(format!("cannot start the publisher thread: {e}"))
+            })?;
+        Ok(Publisher {
+            thread,
+            acked,
+            wake,
+            closing,
+        })
+    }
+
+    /// Sequence of the last outbox entry committed to Kafka.
+    pub fn acked(&self) -> u64 {
+        self.acked.load(Ordering::Acquire)
+    }
+
+    /// Tells the publisher that new entries are waiting.
+    pub fn notify(&self) {
+        let _ = self.wake.try_send(());
+    }
+
+    /// Whether the publisher thread ended (it only does on shutdown or on
+    /// an error of the store).
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Publishes what is left, until the outbox is empty or `deadline`;
+    /// returns whether everything was published. What is not is published
+    /// by the next start.
+    pub async fn finish(self, deadline: Instant) -> Result<bool, PipelineError> {
+        self.closing.store(true, Ordering::Release);
+        self.notify();
+        while !self.thread.is_finished() {
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    "shutdown deadline reached with outputs unpublished; the next start publishes them"
+                );
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match self.thread.join() {
+            Ok(result) => result.map(|()| true),
+            Err(_) => Err(PipelineError::Progress(
+                "the publisher thread panicked".into(),
+            )),
+        }
+    }
+}
+
+struct Task {
+    config: Config,
+    store: Arc<Store>,
+    codec: Arc<WireCodec>,
+    metrics: Metrics,
+    producer: TransactionalProducer,
+    store_id: String,
+    acked: Arc<AtomicU64>,
+    closing: Arc<AtomicBool>,
+    woken: Receiver<()>,
+}
+
+impl Task {
+    fn run(mut self) -> Result<(), PipelineError> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let acked = self.acked.load(Ordering::Acquire);
+            let entries = self
+                .store
+                .outbox_after(acked, self.config.resolver.transaction_max_records.max(1))?;
+            let Some(&(last, _)) = entries.last() else {
+                if self.closing.load(Ordering::Acquire) {
+                    return Ok(());
+                }
+                match self.woken.recv_timeout(Duration::from_millis(200)) {
+                    Ok(()) | Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.closing.store(true, Ordering::Release);
+                        continue;
+                    }
+                }
+            };
+            let mut records = Vec::with_capacity(entries.len() + 1);
+            for (_, entry) in &entries {
+                records.push(outbox_record(&self.config, &self.codec, entry)?);
+            }
+            let progress = Progress {
+                store_id: self.store_id.clone(),
+                seq: last,
+            };
+            records.push(OutRecord {
+                topic: self.config.topics.progress.clone(),
+                key: Some(self.producer.transactional_id().as_bytes().to_vec()),
+                payload: serde_json::to_vec(&progress).map_err(|e| {
+                    PipelineError::Progress(format!("cannot encode the progress record: {e}"))
+                })?,
+                headers: Vec::new(),
+            });
+            match self.producer.send_transaction(&records) {
+                Ok(()) => {
+                    self.acked.store(last, Ordering::Release);
+                    // Kafka has them: the outbox may forget them. A crash
+                    // before this line is covered by the progress record.
+                    self.store.ack_outbox(last)?;
+                    self.metrics
+                        .transactions
+                        .with_label_values(&["committed"])
+                        .inc();
+                    for r in &records[..records.len() - 1] {
+                        self.metrics
+                            .events_produced
+                            .with_label_values(&[&r.topic])
+                            .inc();
+                    }
+                    backoff = Duration::from_millis(100);
+                }
+                Err(failure) => {
+                    let result = match failure {
+                        TxnFailure::Aborted(_) => "aborted",
+                        TxnFailure::Rebuilt(_) => "producer_rebuilt",
+                    };
+                    self.metrics.transactions.with_label_values(&[result]).inc();
+                    self.metrics
+                        .component_errors
+                        .with_label_values(&["kafka_transaction", "publish"])
+                        .inc();
+                    tracing::warn!(error = %failure.error(), result, records = records.len(), retry_in_ms = backoff.as_millis() as u64, "outbox transaction failed; sending it again");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}

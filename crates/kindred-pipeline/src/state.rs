@@ -1,0 +1,193 @@
+//! State operations on the resolver store: snapshot, restore, rebuild.
+//!
+//! - A snapshot is a RocksDB checkpoint: a consistent copy of every column
+//!   family, the source offsets and the outbox included. The resolver
+//!   service writes them on a timer (`resolver.snapshot_interval_secs`);
+//!   `kindred snapshot` writes one of a stopped store.
+//! - A restore copies a snapshot into an empty data directory and gives the
+//!   store a new identity; the resolver then resumes from the snapshot's
+//!   offsets (events it re-reads are de-duplicated) and publishes the
+//!   snapshot's unpublished outbox.
+//! - A rebuild makes a new store from the canonical topic alone, when no
+//!   snapshot is left.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kindred_config::Config;
+use kindred_kafka::consumer;
+use kindred_kafka::rdkafka::consumer::Consumer as _;
+use kindred_kafka::rdkafka::Message as _;
+use kindred_model::CanonicalEvent;
+use kindred_resolver::{Resolver, SourceOffset, Store};
+use kindred_schema::{Framing, SchemaKind};
+
+use crate::services::kafka_settings;
+use crate::{codec_from_config, PipelineError};
+
+/// Writes a checkpoint of the store at `resolver.data_dir` into `out`
+/// (which must not exist). The store must not be open elsewhere.
+pub fn snapshot(config: &Config, out: &Path) -> Result<String, PipelineError> {
+    let resolver = crate::admin::open(config)?;
+    let store = resolver.store();
+    store.checkpoint(out)?;
+    let stats = store.stats()?;
+    Ok(format!(
+        "snapshot of {} written to {}: {} profiles, {} events, {} outbox entries unpublished",
+        config.resolver.data_dir.display(),
+        out.display(),
+        stats.profiles,
+        stats.events,
+        store.outbox()?.len()
+    ))
+}
+
+/// Writes a timestamped checkpoint of a running resolver's store under
+/// `dir`, keeping the newest `keep`. Returns the new snapshot's path.
+pub fn rotate_snapshot(store: &Store, dir: &Path, keep: usize) -> Result<PathBuf, PipelineError> {
+    let io = |what: &str, path: &Path, e: std::io::Error| {
+        PipelineError::Input(format!("{what} {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io("cannot create", dir, e))?;
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let path = dir.join(format!("snapshot-{millis:015}"));
+    store.checkpoint(&path)?;
+    let mut existing: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io("cannot read", dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("snapshot-"))
+        })
+        .collect();
+    existing.sort();
+    let excess = existing.len().saturating_sub(keep.max(1));
+    for old in &existing[..excess] {
+        std::fs::remove_dir_all(old).map_err(|e| io("cannot remove", old, e))?;
+    }
+    Ok(path)
+}
+
+/// Restores the snapshot in `from` into `resolver.data_dir`, which must be
+/// empty or absent.
+pub fn restore(config: &Config, from: &Path) -> Result<String, PipelineError> {
+    if !from.join("CURRENT").is_file() {
+        return Err(PipelineError::Config(format!(
+            "{} is not a snapshot (no RocksDB CURRENT file in it)",
+            from.display()
+        )));
+    }
+    let store = Store::restore(from, &config.resolver.data_dir)?;
+    let offsets = store.offsets()?;
+    let stats = store.stats()?;
+    let positions: Vec<String> = offsets
+        .iter()
+        .map(|((t, p), o)| format!("{t}[{p}]@{o}"))
+        .collect();
+    Ok(format!(
+        "restored {} into {} (new store id {}): {} profiles; the resolver resumes at {}",
+        from.display(),
+        config.resolver.data_dir.display(),
+        store.store_id()?,
+        stats.profiles,
+        if positions.is_empty() {
+            "the beginning".to_string()
+        } else {
+            positions.join(", ")
+        }
+    ))
+}
+
+/// Rebuilds the store at `resolver.data_dir` (empty or absent) by replaying
+/// the canonical topic from its beginning to its end as of the start.
+///
+/// Nothing is published: the profile topic already holds the history. The
+/// rebuilt store has the same people and golden records as the lost one
+/// (resolution does not depend on arrival order), but profile ids and
+/// versions are numbered afresh in replay order.
+pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, PipelineError> {
+    let dir = &config.resolver.data_dir;
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(PipelineError::Config(format!(
+            "cannot rebuild into {}: the directory is not empty (move the old store away first)",
+            dir.display()
+        )));
+    }
+    let codec = codec_from_config(config)?;
+    let settings = kafka_settings(config);
+    let topic = config.topics.canonical.as_str();
+    let reader = consumer::read_from_start(&settings, &[topic], timeout)?;
+    let ends: std::collections::BTreeMap<i32, i64> =
+        consumer::end_offsets(&reader, topic, timeout)?
+            .into_iter()
+            .collect();
+    let mut next: std::collections::BTreeMap<i32, i64> = ends.keys().map(|p| (*p, 0)).collect();
+    let mut resolver = Resolver::with_policy(
+        Store::open(dir)?,
+        config.resolver.linking.clone(),
+        config.resolver.survivorship.clone(),
+    );
+    let (mut read, mut skipped) = (0u64, 0u64);
+    let done = |next: &std::collections::BTreeMap<i32, i64>| {
+        ends.iter()
+            .all(|(p, end)| next.get(p).copied().unwrap_or(0) >= *end)
+    };
+    while !done(&next) {
+        let mut events: Vec<CanonicalEvent> = Vec::new();
+        while events.len() < config.resolver.batch_size && !done(&next) {
+            let message = match tokio::time::timeout(timeout, reader.recv()).await {
+                Err(_) => {
+                    return Err(PipelineError::Input(format!(
+                        "{topic}: nothing arrived for {timeout:?} before its end offsets {ends:?} (at {next:?})"
+                    )))
+                }
+                Ok(Err(kindred_kafka::rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                    if let Some(end) = ends.get(&p) {
+                        next.insert(p, *end);
+                    }
+                    continue;
+                }
+                Ok(m) => m.map_err(kindred_kafka::KafkaError::op(format!("read {topic}")))?,
+            };
+            next.insert(message.partition(), message.offset() + 1);
+            read += 1;
+            match message
+                .payload()
+                .ok_or(kindred_schema::DecodeError::Empty)
+                .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
+            {
+                Ok(event) => events.push(event),
+                // The running resolver dead-lettered these already.
+                Err(_) => skipped += 1,
+            }
+        }
+        let offsets: Vec<SourceOffset> = next
+            .iter()
+            .map(|(p, o)| SourceOffset {
+                topic: topic.to_string(),
+                partition: *p,
+                next_offset: *o,
+            })
+            .collect();
+        let outcome = tokio::task::block_in_place(|| resolver.apply(&events, &offsets))?;
+        if let Some(last) = outcome.outbox_last {
+            resolver.store().ack_outbox(last)?;
+        }
+    }
+    reader.unsubscribe();
+    let stats = resolver.store().stats()?;
+    Ok(format!(
+        "rebuilt {} from {topic}: {read} messages read ({skipped} undecodable skipped), {} profiles, {} identifiers",
+        dir.display(),
+        stats.profiles,
+        stats.identifiers
+    ))
+}

@@ -1,0 +1,71 @@
+//! The transactional outbox: everything the resolver must publish, written
+//! in the same RocksDB `WriteBatch` as the state that produced it.
+//!
+//! The resolver service drains it in Kafka transactions and deletes what
+//! was committed (see ARCHITECTURE.md, "Delivery"). Nothing is published
+//! straight from a batch: an output either sits in the outbox or was
+//! committed to Kafka, so a crash between the state write and the broker
+//! loses nothing.
+
+use kindred_model::{GoldenRecord, MergeEvidence, ProfileChange};
+use serde::{Deserialize, Serialize};
+
+use crate::resolver::{BatchOutcome, BatchView, QuarantineNotice};
+use crate::StoreError;
+
+/// One record waiting to be published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OutboxEntry {
+    /// A profile change, for the profile topic.
+    Change(Box<ProfileChange>),
+    /// An identifier taken out of linking, for the quarantine topic.
+    Quarantined(QuarantineNotice),
+    /// A pair of profiles to review, for the review topic.
+    Review(Box<ReviewNotice>),
+}
+
+/// A pair of profiles flagged for review, with both golden records as they
+/// were when the pair was flagged (the reviewer needs them: the review topic
+/// carries personal data and is for reviewers only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewNotice {
+    pub profile_a: String,
+    pub profile_b: String,
+    pub evidence: MergeEvidence,
+    /// Which guard refused the link, or `suggest_rule`.
+    pub reason: String,
+    pub record_a: Option<GoldenRecord>,
+    pub record_b: Option<GoldenRecord>,
+}
+
+impl BatchView<'_> {
+    /// Queues everything `outcome` must publish: its changes, quarantines
+    /// and review suggestions, in that order.
+    pub(crate) fn queue_outputs(&mut self, outcome: &BatchOutcome) -> Result<(), StoreError> {
+        self.outbox.extend(
+            outcome
+                .changes
+                .iter()
+                .map(|c| OutboxEntry::Change(Box::new(c.clone()))),
+        );
+        self.outbox.extend(
+            outcome
+                .quarantined
+                .iter()
+                .cloned()
+                .map(OutboxEntry::Quarantined),
+        );
+        for s in &outcome.suggestions {
+            let review = ReviewNotice {
+                profile_a: s.profile_a.clone(),
+                profile_b: s.profile_b.clone(),
+                evidence: s.evidence.clone(),
+                reason: s.reason.to_string(),
+                record_a: self.current_record(&s.profile_a)?,
+                record_b: self.current_record(&s.profile_b)?,
+            };
+            self.outbox.push(OutboxEntry::Review(Box::new(review)));
+        }
+        Ok(())
+    }
+}
