@@ -164,6 +164,53 @@ enum Command {
         #[arg(long)]
         keep_topics: bool,
     },
+    /// Prove the delivery guarantees: run the pipeline as real processes
+    /// and break it while a generated stream flows through.
+    ///
+    /// Faults at random (seeded) points of the stream: kill -9 of the
+    /// resolver (restarted each time), kill -9 of one of two POS ingest
+    /// instances, a broker restart (with --broker-restart), and a SIGTERM of
+    /// the resolver, whose exit is timed. Then checks the store and the
+    /// profile topic against an uninterrupted in-process run of the same
+    /// input: same people, golden records and points; offsets at the
+    /// topic's end; every profile version on the topic exactly once, in
+    /// order. Exits 1 if any check fails. See docs/operations.md.
+    Chaos {
+        /// Records to write (duplicate deliveries included).
+        #[arg(long, default_value_t = 200_000)]
+        events: u64,
+        /// Events per second to write.
+        #[arg(long, default_value_t = 4000)]
+        rate: u64,
+        /// Generator seed (also places the faults).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// How many times to kill -9 (and restart) the resolver.
+        #[arg(long, default_value_t = 5)]
+        resolver_kills: u32,
+        /// Do not kill an ingest instance.
+        #[arg(long)]
+        no_ingest_kill: bool,
+        /// Do not SIGTERM the resolver.
+        #[arg(long)]
+        no_sigterm: bool,
+        /// A shell command that restarts the broker, keeping its data, e.g.
+        /// "deploy/local/kafka.sh restart". Not restarted when absent.
+        #[arg(long)]
+        broker_restart: Option<String>,
+        /// Keep logs and stores here (default: a temporary directory).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Give up when the pipeline makes no progress for this many seconds.
+        #[arg(long, default_value_t = 120)]
+        idle_timeout_secs: u64,
+        /// Keep the run's topics on the broker afterwards.
+        #[arg(long)]
+        keep_topics: bool,
+    },
     /// Consume a channel's raw topic and produce canonical events (and dead letters).
     Ingest {
         /// Which channel this instance serves; run several instances of one
@@ -614,6 +661,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             emit(&report.to_string())?;
+        }
+        Command::Chaos {
+            events,
+            rate,
+            seed,
+            resolver_kills,
+            no_ingest_kill,
+            no_sigterm,
+            broker_restart,
+            work_dir,
+            json,
+            idle_timeout_secs,
+            keep_topics,
+        } => {
+            let config = load_config(&cli, None)?;
+            let opts = kindred_load::chaos::ChaosOptions {
+                events: *events,
+                gen: kindred_gen::GenOptions {
+                    seed: *seed,
+                    people: (*events / 4).clamp(1, u64::from(u32::MAX)) as u32,
+                    ..kindred_gen::GenOptions::default()
+                },
+                rate: *rate,
+                resolver_kills: *resolver_kills,
+                kill_ingest: !*no_ingest_kill,
+                sigterm: !*no_sigterm,
+                broker_restart: broker_restart
+                    .as_ref()
+                    .map(|c| vec!["sh".to_string(), "-c".to_string(), c.clone()]),
+                exe: std::env::current_exe().context("cannot find the kindred binary")?,
+                config_file: cli.config.clone(),
+                work_dir: work_dir.clone(),
+                idle_timeout: std::time::Duration::from_secs(*idle_timeout_secs),
+                delete_topics: !*keep_topics,
+            };
+            let report = kindred_load::chaos::run(&config, &opts)
+                .await
+                .context("the chaos run could not finish")?;
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&report)?;
+                std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            emit(&report.to_string())?;
+            if !report.passed {
+                anyhow::bail!("the chaos run found a broken guarantee (see the report above)");
+            }
         }
         Command::Ingest { channel } => {
             let config = load_config(&cli, None)?;

@@ -17,23 +17,37 @@ pub type ServiceConsumer = StreamConsumer<ServiceContext>;
 ///
 /// Memory is bounded: librdkafka prefetches at most
 /// `queued.max.messages.kbytes` (16 MiB here) per consumer; the service
-/// holds one batch on top of it. Pass-through settings override both.
+/// holds one batch on top of it. A member that dies without leaving is
+/// noticed after `session.timeout.ms` (15 s here). Pass-through settings
+/// override all of these.
+///
+/// `static_member`: a `group.instance.id` for a member that restarts in
+/// place (the resolver, one per store): a restart takes its partitions
+/// back at once instead of waiting for the session of the dead process
+/// to time out.
 pub fn subscribe(
     settings: &KafkaSettings,
     group_id: &str,
     topics: &[&str],
     context: ServiceContext,
+    static_member: Option<&str>,
 ) -> Result<ServiceConsumer, KafkaError> {
+    let mut defaults = vec![
+        ("group.id", group_id),
+        ("enable.auto.commit", "false"),
+        ("enable.auto.offset.store", "false"),
+        ("auto.offset.reset", "earliest"),
+        ("partition.assignment.strategy", "cooperative-sticky"),
+        ("isolation.level", "read_committed"),
+        ("queued.max.messages.kbytes", "16384"),
+        ("session.timeout.ms", "15000"),
+        ("heartbeat.interval.ms", "3000"),
+    ];
+    if let Some(instance) = static_member {
+        defaults.push(("group.instance.id", instance));
+    }
     let consumer: ServiceConsumer = settings
-        .client_config(&[
-            ("group.id", group_id),
-            ("enable.auto.commit", "false"),
-            ("enable.auto.offset.store", "false"),
-            ("auto.offset.reset", "earliest"),
-            ("partition.assignment.strategy", "cooperative-sticky"),
-            ("isolation.level", "read_committed"),
-            ("queued.max.messages.kbytes", "16384"),
-        ])
+        .client_config(&defaults)
         .create_with_context(context)
         .map_err(|source| KafkaError::Client {
             what: "consumer",
@@ -81,7 +95,7 @@ pub fn read_from_start(
     settings: &KafkaSettings,
     topics: &[&str],
     timeout: std::time::Duration,
-) -> Result<StreamConsumer, KafkaError> {
+) -> Result<StreamConsumer<ReaderContext>, KafkaError> {
     let group = format!(
         "kindred-reader-{}-{}",
         std::process::id(),
@@ -90,7 +104,7 @@ pub fn read_from_start(
             .map(|d| d.as_nanos())
             .unwrap_or(0)
     );
-    let consumer: StreamConsumer = settings
+    let consumer: StreamConsumer<ReaderContext> = settings
         .client_config(&[
             ("group.id", &group),
             ("enable.auto.commit", "false"),
@@ -98,7 +112,7 @@ pub fn read_from_start(
             ("isolation.level", "read_committed"),
             ("enable.partition.eof", "true"),
         ])
-        .create()
+        .create_with_context(ReaderContext)
         .map_err(|source| KafkaError::Client {
             what: "reader",
             brokers: settings.brokers.clone(),
@@ -117,6 +131,27 @@ pub fn read_from_start(
     Ok(consumer)
 }
 
+/// The context of whole-topic readers: a partition's end is expected news
+/// to them, not an error worth logging (librdkafka reports end-of-partition
+/// events still queued when the reader is dropped as client errors).
+#[derive(Clone, Default)]
+pub struct ReaderContext;
+
+impl rdkafka::ClientContext for ReaderContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if matches!(
+            error.rdkafka_error_code(),
+            Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        ) {
+            tracing::trace!(%reason, "end of partition");
+        } else {
+            tracing::error!(%error, %reason, "Kafka client error");
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for ReaderContext {}
+
 /// A record read back: partition, key, payload.
 pub type Record = (i32, Option<Vec<u8>>, Vec<u8>);
 
@@ -130,7 +165,7 @@ pub fn read_to_end(
 ) -> Result<Vec<Record>, KafkaError> {
     use rdkafka::consumer::BaseConsumer;
     use rdkafka::Message;
-    let consumer: BaseConsumer = settings
+    let consumer: BaseConsumer<ReaderContext> = settings
         .client_config(&[
             ("group.id", "kindred-read-to-end"),
             ("enable.auto.commit", "false"),
@@ -138,7 +173,7 @@ pub fn read_to_end(
             ("isolation.level", "read_committed"),
             ("enable.partition.eof", "true"),
         ])
-        .create()
+        .create_with_context(ReaderContext)
         .map_err(|source| KafkaError::Client {
             what: "reader",
             brokers: settings.brokers.clone(),
@@ -185,7 +220,7 @@ pub fn read_to_end(
 }
 
 /// How many partitions `topic` has, from the cluster's metadata.
-pub fn partition_count<C: Consumer>(
+pub fn partition_count<X: rdkafka::consumer::ConsumerContext, C: Consumer<X>>(
     consumer: &C,
     topic: &str,
     timeout: std::time::Duration,
@@ -209,7 +244,7 @@ pub fn partition_count<C: Consumer>(
 
 /// The end (high watermark) of every partition of `topic`: a reader that
 /// reaches these offsets has read what the topic held when this was called.
-pub fn end_offsets<C: Consumer>(
+pub fn end_offsets<X: rdkafka::consumer::ConsumerContext, C: Consumer<X>>(
     consumer: &C,
     topic: &str,
     timeout: std::time::Duration,
@@ -222,6 +257,23 @@ pub fn end_offsets<C: Consumer>(
                 .map_err(KafkaError::op(format!("read end offsets of {topic}")))
         })
         .collect()
+}
+
+/// [`end_offsets`] of `topic` over a short-lived connection of its own.
+pub fn topic_end_offsets(
+    settings: &KafkaSettings,
+    topic: &str,
+    timeout: std::time::Duration,
+) -> Result<Vec<(i32, i64)>, KafkaError> {
+    let client: rdkafka::consumer::BaseConsumer = settings
+        .client_config(&[("group.id", "kindred-metadata")])
+        .create()
+        .map_err(|source| KafkaError::Client {
+            what: "metadata client",
+            brokers: settings.brokers.clone(),
+            source,
+        })?;
+    end_offsets(&client, topic, timeout)
 }
 
 /// Reads the consumer lag of one group on one topic, as often as asked,

@@ -19,6 +19,7 @@
 //! observer take CPU the services could use. The report says how many cores
 //! there were.
 
+pub mod chaos;
 mod error;
 mod observe;
 mod report;

@@ -62,11 +62,16 @@ pub(crate) fn spawn(
 ) -> Result<Service, LoadError> {
     let http = format!("127.0.0.1:{}", free_port()?);
     let log = dir.join(format!("{}.log", spec.name));
-    let file = std::fs::File::create(&log).map_err(|source| LoadError::Io {
-        what: "cannot create the service log",
-        path: log.clone(),
-        source,
-    })?;
+    // Appended: a service restarted by `kindred chaos` keeps one log.
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(|source| LoadError::Io {
+            what: "cannot create the service log",
+            path: log.clone(),
+            source,
+        })?;
     let mut command = Command::new(exe);
     if let Some(f) = config_file {
         command.arg("--config").arg(f);
@@ -135,6 +140,33 @@ impl Service {
         self.child.id()
     }
 
+    /// `kill -9`: the process gets no chance to finish anything.
+    pub fn kill9(&mut self) {
+        let target = nix::unistd::Pid::from_raw(self.pid() as i32);
+        let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the exit (killing the process after
+    /// `grace`); returns how long the exit took.
+    pub fn terminate(&mut self, grace: Duration) -> Duration {
+        let started = Instant::now();
+        let target = nix::unistd::Pid::from_raw(self.pid() as i32);
+        let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
+        loop {
+            match self.child.try_wait() {
+                Ok(None) if started.elapsed() < grace => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Ok(None) => {
+                    self.kill9();
+                    return started.elapsed();
+                }
+                _ => return started.elapsed(),
+            }
+        }
+    }
+
     /// Reads what the process used, then stops it with SIGTERM (a graceful
     /// shutdown: the batch in flight finishes), killing it after `grace`.
     pub fn stop(mut self, grace: Duration) -> ServiceUsage {
@@ -190,16 +222,26 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 
 /// The status code of `GET path` on `addr`, or None when nothing answers.
 async fn http_status(addr: &str, path: &str) -> Option<u16> {
+    http_get(addr, path).await.map(|(status, _)| status)
+}
+
+/// `GET path` on `addr`: status code and body, or None when nothing answers.
+pub(crate) async fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
     let attempt = async {
         let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
         let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
-        let mut head = [0u8; 32];
-        let n = stream.read(&mut head).await.ok()?;
-        let line = std::str::from_utf8(&head[..n]).ok()?;
-        line.split_whitespace().nth(1)?.parse().ok()
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.ok()?;
+        let text = String::from_utf8_lossy(&response);
+        let status = text.split_whitespace().nth(1)?.parse().ok()?;
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        Some((status, body))
     };
-    tokio::time::timeout(Duration::from_secs(2), attempt)
+    tokio::time::timeout(Duration::from_secs(5), attempt)
         .await
         .ok()
         .flatten()

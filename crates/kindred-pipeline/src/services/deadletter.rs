@@ -49,7 +49,7 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
     let topic = config.topics.dead_letter.as_str();
     let group = format!("{}.deadletter.replay", config.kafka.group_prefix);
     let context = kindred_kafka::ServiceContext::committed(|_| {});
-    let consumer = consumer::subscribe(&settings, &group, &[topic], context)?;
+    let consumer = consumer::subscribe(&settings, &group, &[topic], context, None)?;
     let producer = Producer::new(&settings)?;
     let ends = high_watermarks(&consumer, topic)?;
     let mut report = ReplayReport::default();

@@ -40,7 +40,7 @@ pub async fn run(
     let metrics = ops.metrics.clone();
     let context =
         ServiceContext::committed(move |event| super::resolve::log_rebalance(&metrics, event));
-    let consumer = consumer::subscribe(&settings, &group, &[&source], context)?;
+    let consumer = consumer::subscribe(&settings, &group, &[&source], context, None)?;
     let producer = Producer::new(&settings)?;
     let linger = Duration::from_millis(config.ingest.batch_linger_ms);
     tracing::info!(%service, topic = %source, %group, "ingest service started");

@@ -128,11 +128,7 @@ impl Publisher {
         codec: Arc<WireCodec>,
         metrics: Metrics,
     ) -> Result<Publisher, PipelineError> {
-        let transactional_id = config
-            .resolver
-            .transactional_id
-            .clone()
-            .unwrap_or_else(|| format!("{}.resolve", config.kafka.group_prefix));
+        let transactional_id = super::resolve::publisher_id(config);
         let producer =
             TransactionalProducer::new(settings, &transactional_id, Duration::from_secs(30))?;
         let store_id = store.store_id()?;
@@ -246,6 +242,7 @@ impl Task {
                 .store
                 .outbox_after(acked, self.config.resolver.transaction_max_records.max(1))?;
             let Some(&(last, _)) = entries.last() else {
+                self.metrics.outbox_backlog.set(0);
                 if self.closing.load(Ordering::Acquire) {
                     return Ok(());
                 }
@@ -279,6 +276,10 @@ impl Task {
                     // Kafka has them: the outbox may forget them. A crash
                     // before this line is covered by the progress record.
                     self.store.ack_outbox(last)?;
+                    let written = self.store.next_outbox_seq()?.saturating_sub(1);
+                    self.metrics
+                        .outbox_backlog
+                        .set(written.saturating_sub(last) as i64);
                     self.metrics
                         .transactions
                         .with_label_values(&["committed"])

@@ -89,7 +89,14 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let context = ServiceContext::stored(positions.clone(), move |event| {
         log_rebalance(&metrics, event)
     });
-    let consumer = consumer::subscribe(&settings, &group, &[&source], context)?;
+    // One resolver per store, restarted in place: a static member.
+    let consumer = consumer::subscribe(
+        &settings,
+        &group,
+        &[&source],
+        context,
+        Some(&publisher_id(config)),
+    )?;
     let producer = Producer::new(&settings)?;
     let linger = Duration::from_millis(config.resolver.batch_linger_ms);
     let mut written = resolver.store().next_outbox_seq()?.saturating_sub(1);
@@ -243,6 +250,16 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let complete = publisher.finish(deadline).await?;
     tracing::info!(complete, "resolver stopped");
     Ok(())
+}
+
+/// The resolver's stable identity towards Kafka: its `transactional.id`
+/// and its static group membership.
+pub fn publisher_id(config: &Config) -> String {
+    config
+        .resolver
+        .transactional_id
+        .clone()
+        .unwrap_or_else(|| format!("{}.resolve", config.kafka.group_prefix))
 }
 
 /// Counts and logs a rebalance of a service's consumer.

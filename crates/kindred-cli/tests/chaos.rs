@@ -1,0 +1,82 @@
+//! The short version of `kindred chaos` (the long one is
+//! `deploy/local/chaos.sh`): the pipeline as real processes against the
+//! real broker, with the resolver killed twice, an ingest instance killed,
+//! the broker restarted and the resolver stopped by SIGTERM; the result must
+//! equal an uninterrupted run, and the profile topic must hold every
+//! version exactly once.
+
+mod common;
+
+#[test]
+fn crashes_restarts_and_a_broker_restart_lose_nothing_and_apply_nothing_twice() {
+    let brokers = std::env::var("KINDRED_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("chaos.json");
+    let (json_path, work) = (
+        json.display().to_string(),
+        dir.path().join("work").display().to_string(),
+    );
+    // Only the broker this project's script started can be restarted.
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/local/kafka.sh");
+    let restart = format!("bash {} restart", script.display());
+    let mut args = vec![
+        "--brokers",
+        &brokers,
+        "chaos",
+        "--events",
+        "20000",
+        "--rate",
+        "2000",
+        "--resolver-kills",
+        "2",
+        "--json",
+        &json_path,
+        "--work-dir",
+        &work,
+    ];
+    let local = brokers == "127.0.0.1:9092";
+    if local {
+        args.extend(["--broker-restart", &restart]);
+    }
+    let (ok, text) = common::kindred(&args);
+    assert!(ok, "{text}");
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("the JSON report")).expect("JSON");
+    let faults: Vec<&str> = report["faults"]
+        .as_array()
+        .expect("faults")
+        .iter()
+        .filter_map(|f| f["what"].as_str())
+        .collect();
+    let count = |what: &str| faults.iter().filter(|f| **f == what).count();
+    assert_eq!(count("kill -9 resolve"), 2, "{report:#}");
+    assert_eq!(count("kill -9 ingest"), 1, "{report:#}");
+    assert_eq!(count("SIGTERM resolve"), 1, "{report:#}");
+    assert_eq!(count("broker restart"), usize::from(local), "{report:#}");
+    let exit = report["sigterm_exit_seconds"]
+        .as_f64()
+        .expect("SIGTERM timed");
+    assert!(exit <= 10.0, "SIGTERM exit took {exit} s");
+    let n = |key: &str| report[key].as_u64().unwrap_or(u64::MAX);
+    assert!(n("store_people") > 1000, "{report:#}");
+    assert_eq!(n("store_people"), n("reference_people"), "{report:#}");
+    for key in [
+        "people_missing",
+        "people_extra",
+        "records_different",
+        "outbox_left",
+        "version_gaps",
+        "version_duplicates",
+        "topic_mismatches",
+    ] {
+        assert_eq!(n(key), 0, "{key}: {report:#}");
+    }
+    assert_eq!(
+        report["points_store"], report["points_reference"],
+        "{report:#}"
+    );
+    assert_eq!(report["offsets_at_end"], true, "{report:#}");
+    assert_eq!(report["passed"], true, "{report:#}");
+}

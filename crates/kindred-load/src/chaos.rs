@@ -1,0 +1,709 @@
+//! `kindred chaos`: the delivery guarantees, proven with real processes
+//! against the real broker.
+//!
+//! A run writes a generated stream to the raw topics at a steady rate while
+//! the pipeline runs as separate processes (two ingest instances for POS,
+//! one each for web and social, one resolver), and injects faults at random
+//! points of the stream (seeded): `kill -9` of the resolver (restarted each
+//! time), `kill -9` of one POS ingest instance (not restarted: the other
+//! takes its partitions over), a broker restart, and a SIGTERM of the
+//! resolver (it must exit within the shutdown timeout; it is restarted).
+//!
+//! When everything is consumed and published, it stops the services and
+//! checks, against an uninterrupted in-process run over the same input:
+//! - the store holds exactly the same people with the same golden records
+//!   (loyalty points included) and recorded the canonical topic's end
+//!   offsets, with an empty outbox;
+//! - a `read_committed` reader of the profile topic sees every profile's
+//!   versions exactly once and in order (no gap, no duplicate), and the
+//!   last record of every profile equals the store's golden record.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use kindred_config::Config;
+use kindred_gen::{GenOptions, Generated};
+use kindred_model::{ChangeType, GoldenRecord, ProfileChange};
+use kindred_pipeline::services::kafka_settings;
+use kindred_pipeline::topics::all_topics;
+use kindred_pipeline::{codec_from_config, normalize_options, Channel, IngestStage};
+use kindred_resolver::{Resolver, Store};
+use kindred_schema::{Framing, SchemaKind};
+use serde::Serialize;
+
+use crate::services::{self, Service, ServiceSpec};
+use crate::{generate_at_least, lag_probes, service_env, LoadError, RawWriter};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct ChaosOptions {
+    /// Records to write (duplicate deliveries included).
+    pub events: u64,
+    pub gen: GenOptions,
+    /// Events per second to write (the faults land while the pipeline is busy).
+    pub rate: u64,
+    /// `kill -9` of the resolver, each followed by a restart.
+    pub resolver_kills: u32,
+    /// `kill -9` one of two POS ingest instances.
+    pub kill_ingest: bool,
+    /// SIGTERM the resolver once and time its exit.
+    pub sigterm: bool,
+    /// A command that restarts the broker (same storage), run once
+    /// mid-stream, e.g. `["bash", "deploy/local/kafka.sh", "restart"]`.
+    pub broker_restart: Option<Vec<String>>,
+    /// The `kindred` binary the services run from.
+    pub exe: PathBuf,
+    pub config_file: Option<PathBuf>,
+    /// Logs, stores and the reference store go here (default: a temporary
+    /// directory, removed afterwards).
+    pub work_dir: Option<PathBuf>,
+    /// Give up when nothing moves for this long after writing ended.
+    pub idle_timeout: Duration,
+    pub delete_topics: bool,
+}
+
+/// One injected fault.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fault {
+    /// Seconds since the start of writing.
+    pub at_seconds: f64,
+    /// Share of the stream written when it happened.
+    pub at_fraction: f64,
+    pub what: String,
+    pub detail: String,
+}
+
+/// What the run did and what it found.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChaosReport {
+    pub events: u64,
+    pub distinct_events: u64,
+    pub faults: Vec<Fault>,
+    /// Seconds the resolver took to exit after SIGTERM.
+    pub sigterm_exit_seconds: Option<f64>,
+    pub shutdown_timeout_secs: u64,
+    pub run_seconds: f64,
+    pub reference_people: usize,
+    pub store_people: usize,
+    /// People (member set) in one and not the other, or with a different
+    /// golden record.
+    pub people_missing: usize,
+    pub people_extra: usize,
+    pub records_different: usize,
+    pub first_difference: Option<String>,
+    pub points_reference: i64,
+    pub points_store: i64,
+    pub offsets_at_end: bool,
+    pub outbox_left: usize,
+    pub topic_records: usize,
+    pub topic_profiles: usize,
+    pub version_gaps: usize,
+    pub version_duplicates: usize,
+    /// Live profiles whose last topic record differs from the store, plus
+    /// ids live on one side only.
+    pub topic_mismatches: usize,
+    pub passed: bool,
+}
+
+impl std::fmt::Display for ChaosReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "kindred chaos: {} events ({} distinct) in {:.1} s",
+            self.events, self.distinct_events, self.run_seconds
+        )?;
+        for fault in &self.faults {
+            writeln!(
+                f,
+                "  {:>6.1} s  {:>5.1}%  {:<16} {}",
+                fault.at_seconds,
+                fault.at_fraction * 100.0,
+                fault.what,
+                fault.detail
+            )?;
+        }
+        if let Some(s) = self.sigterm_exit_seconds {
+            writeln!(
+                f,
+                "SIGTERM exit:        {s:.2} s (limit {} s)",
+                self.shutdown_timeout_secs + 2
+            )?;
+        }
+        let ok = |b: bool| if b { "ok" } else { "FAILED" };
+        writeln!(
+            f,
+            "store vs reference:  {} people vs {}; {} missing, {} extra, {} records different [{}]",
+            self.store_people,
+            self.reference_people,
+            self.people_missing,
+            self.people_extra,
+            self.records_different,
+            ok(self.people_missing + self.people_extra + self.records_different == 0)
+        )?;
+        if let Some(d) = &self.first_difference {
+            writeln!(f, "  first difference: {d}")?;
+        }
+        writeln!(
+            f,
+            "loyalty points:      {} vs {} [{}]",
+            self.points_store,
+            self.points_reference,
+            ok(self.points_store == self.points_reference)
+        )?;
+        writeln!(
+            f,
+            "store offsets:       {} the canonical topic's end; outbox left {} [{}]",
+            if self.offsets_at_end { "at" } else { "NOT at" },
+            self.outbox_left,
+            ok(self.offsets_at_end && self.outbox_left == 0)
+        )?;
+        writeln!(
+            f,
+            "profile topic:       {} records, {} profile ids; {} version gaps, {} duplicates, {} mismatches with the store [{}]",
+            self.topic_records,
+            self.topic_profiles,
+            self.version_gaps,
+            self.version_duplicates,
+            self.topic_mismatches,
+            ok(self.version_gaps + self.version_duplicates + self.topic_mismatches == 0)
+        )?;
+        write!(
+            f,
+            "result:              {}",
+            if self.passed { "PASSED" } else { "FAILED" }
+        )
+    }
+}
+
+/// A seeded xorshift: fault points are random but repeatable.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Planned {
+    KillResolver,
+    KillIngest,
+    RestartBroker,
+    Sigterm,
+}
+
+/// Fault points over the written share of the stream, sorted.
+fn plan(opts: &ChaosOptions) -> Vec<(f64, Planned)> {
+    let mut dice = Dice(opts.gen.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut plan: Vec<(f64, Planned)> = (0..opts.resolver_kills)
+        .map(|_| (0.05 + 0.9 * dice.next(), Planned::KillResolver))
+        .collect();
+    if opts.kill_ingest {
+        plan.push((0.2 + 0.2 * dice.next(), Planned::KillIngest));
+    }
+    if opts.broker_restart.is_some() {
+        plan.push((0.45 + 0.1 * dice.next(), Planned::RestartBroker));
+    }
+    if opts.sigterm {
+        plan.push((0.6 + 0.2 * dice.next(), Planned::Sigterm));
+    }
+    plan.sort_by(|a, b| a.0.total_cmp(&b.0));
+    plan
+}
+
+/// The services of a chaos run.
+struct Fleet {
+    exe: PathBuf,
+    config_file: Option<PathBuf>,
+    env: Vec<(String, String)>,
+    dir: PathBuf,
+    running: Vec<(ServiceSpec, Service)>,
+}
+
+impl Fleet {
+    fn spawn(&self, spec: &ServiceSpec) -> Result<Service, LoadError> {
+        services::spawn(
+            &self.exe,
+            self.config_file.as_deref(),
+            spec,
+            &self.env,
+            &self.dir,
+        )
+    }
+
+    fn get(&mut self, name: &str) -> Result<&mut Service, LoadError> {
+        self.running
+            .iter_mut()
+            .find(|(s, _)| s.name == name)
+            .map(|(_, svc)| svc)
+            .ok_or_else(|| LoadError::Invalid(format!("no running service {name}")))
+    }
+
+    /// Replaces a stopped service with a fresh process and waits until it
+    /// holds its partitions again.
+    async fn restart(&mut self, name: &str) -> Result<Duration, LoadError> {
+        let started = Instant::now();
+        let Some(i) = self.running.iter().position(|(s, _)| s.name == name) else {
+            return Err(LoadError::Invalid(format!("no service {name} to restart")));
+        };
+        let spec = self.running[i].0.clone();
+        let mut fresh = self.spawn(&spec)?;
+        fresh.wait_ready(Duration::from_secs(120)).await?;
+        self.running[i].1 = fresh;
+        Ok(started.elapsed())
+    }
+
+    fn check_alive(&mut self) -> Result<(), LoadError> {
+        for (_, s) in &mut self.running {
+            s.check_alive()?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the chaos scenario and checks the result.
+pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, LoadError> {
+    if opts.events == 0 || opts.rate == 0 {
+        return Err(LoadError::Invalid(
+            "--events and --rate must be at least 1".into(),
+        ));
+    }
+    let unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let config = base.scoped(&format!("chaos-{unix}-{}", std::process::id()));
+    let settings = kafka_settings(&config);
+    kindred_kafka::ensure_topics(&settings, &all_topics(&config)).await?;
+    let temp;
+    let work_dir = match &opts.work_dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("kindred-chaos-")
+                .tempdir()
+                .map_err(|source| LoadError::Io {
+                    what: "cannot create a temporary directory in",
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
+            temp.path().to_path_buf()
+        }
+    };
+    std::fs::create_dir_all(&work_dir).map_err(|source| LoadError::Io {
+        what: "cannot create the work directory",
+        path: work_dir.clone(),
+        source,
+    })?;
+
+    tracing::info!(
+        events = opts.events,
+        "generating the stream and the uninterrupted reference"
+    );
+    let (events, _) = tokio::task::block_in_place(|| generate_at_least(&opts.gen, opts.events));
+    let distinct = events
+        .iter()
+        .map(|g| crate::event_id(&g.event))
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64;
+    let reference = tokio::task::block_in_place(|| {
+        reference_people(&config, &events, &work_dir.join("reference"))
+    })?;
+
+    let mut specs: Vec<ServiceSpec> = vec![
+        ServiceSpec {
+            name: "ingest-pos-a".into(),
+            args: vec!["ingest".into(), "--channel".into(), "pos".into()],
+        },
+        ServiceSpec {
+            name: "ingest-pos-b".into(),
+            args: vec!["ingest".into(), "--channel".into(), "pos".into()],
+        },
+    ];
+    for c in [Channel::Web, Channel::Social] {
+        specs.push(ServiceSpec {
+            name: format!("ingest-{c}"),
+            args: vec!["ingest".into(), "--channel".into(), c.as_str().into()],
+        });
+    }
+    specs.push(ServiceSpec {
+        name: "resolve".into(),
+        args: vec!["resolve".into()],
+    });
+    let mut fleet = Fleet {
+        exe: opts.exe.clone(),
+        config_file: opts.config_file.clone(),
+        env: service_env(&config, &work_dir),
+        dir: work_dir.clone(),
+        running: Vec::new(),
+    };
+    for spec in specs {
+        let service = fleet.spawn(&spec)?;
+        fleet.running.push((spec, service));
+    }
+    for (_, s) in &mut fleet.running {
+        s.wait_ready(Duration::from_secs(120)).await?;
+    }
+    tracing::info!("services ready; writing the stream with faults");
+
+    let writer = RawWriter::new(&config)?;
+    let mut faults = Vec::new();
+    let mut sigterm_exit_seconds = None;
+    let mut schedule = plan(opts).into_iter().peekable();
+    let t0 = Instant::now();
+    let chunk = (opts.rate / 10).clamp(1, 2000) as usize;
+    let total = events.len();
+    let mut written = 0usize;
+    for slice in events.chunks(chunk) {
+        let due = t0 + Duration::from_secs_f64(written as f64 / opts.rate as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let records = slice
+            .iter()
+            .map(|g| writer.record(&g.event))
+            .collect::<Result<Vec<_>, _>>()?;
+        writer.send(&records).await?;
+        written += slice.len();
+        let fraction = written as f64 / total as f64;
+        while let Some((_, planned)) = schedule.next_if(|(at, _)| *at <= fraction) {
+            let at_seconds = t0.elapsed().as_secs_f64();
+            let (what, detail) =
+                inject(planned, &mut fleet, opts, &mut sigterm_exit_seconds).await?;
+            tracing::info!(what, %detail, fraction, "fault injected");
+            faults.push(Fault {
+                at_seconds,
+                at_fraction: fraction,
+                what: what.into(),
+                detail,
+            });
+        }
+        fleet.check_alive()?;
+    }
+
+    tracing::info!("stream written; waiting for the pipeline to drain");
+    drain(&config, &mut fleet, opts.idle_timeout).await?;
+    let run_seconds = t0.elapsed().as_secs_f64();
+    for (_, s) in fleet.running.drain(..) {
+        s.stop(Duration::from_secs(30));
+    }
+
+    let mut report = verify(&config, &work_dir.join("resolver"), &reference).await?;
+    report.events = events.len() as u64;
+    report.distinct_events = distinct;
+    report.faults = faults;
+    report.sigterm_exit_seconds = sigterm_exit_seconds;
+    report.shutdown_timeout_secs = config.shutdown.timeout_secs;
+    report.run_seconds = run_seconds;
+    let sigterm_ok =
+        sigterm_exit_seconds.is_none_or(|s| s <= (config.shutdown.timeout_secs + 2) as f64);
+    report.passed = sigterm_ok
+        && report.people_missing + report.people_extra + report.records_different == 0
+        && report.points_store == report.points_reference
+        && report.offsets_at_end
+        && report.outbox_left == 0
+        && report.version_gaps + report.version_duplicates + report.topic_mismatches == 0;
+    if opts.delete_topics {
+        let names: Vec<String> = all_topics(&config).into_iter().map(|t| t.name).collect();
+        if let Err(e) = kindred_kafka::delete_topics(&settings, &names).await {
+            tracing::warn!(error = %e, "could not delete the run's topics");
+        }
+    }
+    Ok(report)
+}
+
+/// Carries out one planned fault.
+async fn inject(
+    planned: Planned,
+    fleet: &mut Fleet,
+    opts: &ChaosOptions,
+    sigterm_exit: &mut Option<f64>,
+) -> Result<(&'static str, String), LoadError> {
+    Ok(match planned {
+        Planned::KillResolver => {
+            fleet.get("resolve")?.kill9();
+            let back = fleet.restart("resolve").await?;
+            (
+                "kill -9 resolve",
+                format!(
+                    "restarted, holding its partitions again after {:.1} s",
+                    back.as_secs_f64()
+                ),
+            )
+        }
+        Planned::KillIngest => {
+            fleet.get("ingest-pos-b")?.kill9();
+            fleet.running.retain(|(s, _)| s.name != "ingest-pos-b");
+            (
+                "kill -9 ingest",
+                "ingest-pos-b killed, not restarted: ingest-pos-a takes its partitions".into(),
+            )
+        }
+        Planned::RestartBroker => {
+            let Some(command) = &opts.broker_restart else {
+                return Err(LoadError::Invalid("no broker restart command".into()));
+            };
+            let started = Instant::now();
+            let status = tokio::task::block_in_place(|| {
+                std::process::Command::new(&command[0])
+                    .args(&command[1..])
+                    .status()
+            })
+            .map_err(|source| LoadError::Spawn {
+                service: "broker restart".into(),
+                exe: PathBuf::from(&command[0]),
+                source,
+            })?;
+            if !status.success() {
+                return Err(LoadError::Invalid(format!(
+                    "the broker restart command `{}` failed: {status}",
+                    command.join(" ")
+                )));
+            }
+            (
+                "broker restart",
+                format!(
+                    "`{}` took {:.1} s",
+                    command.join(" "),
+                    started.elapsed().as_secs_f64()
+                ),
+            )
+        }
+        Planned::Sigterm => {
+            let exit = fleet.get("resolve")?.terminate(Duration::from_secs(30));
+            *sigterm_exit = Some(exit.as_secs_f64());
+            let back = fleet.restart("resolve").await?;
+            (
+                "SIGTERM resolve",
+                format!(
+                    "exited after {:.2} s; restarted, ready after {:.1} s",
+                    exit.as_secs_f64(),
+                    back.as_secs_f64()
+                ),
+            )
+        }
+    })
+}
+
+/// Waits until every consumer group has consumed its topic and the
+/// resolver's outbox is empty, twice in a row.
+async fn drain(config: &Config, fleet: &mut Fleet, idle: Duration) -> Result<(), LoadError> {
+    let probes = lag_probes(config)?;
+    let mut settled = 0;
+    let mut last = (i64::MAX, Instant::now());
+    loop {
+        fleet.check_alive()?;
+        let mut lag = 0i64;
+        for p in &probes {
+            lag += tokio::task::block_in_place(|| p.lag()).unwrap_or(i64::MAX / 8);
+        }
+        let addr = fleet.get("resolve")?.http.clone();
+        let outbox = services::http_get(&addr, "/metrics")
+            .await
+            .and_then(|(_, body)| gauge(&body, "kindred_outbox_entries"))
+            .unwrap_or(i64::MAX / 8);
+        let pending = lag.saturating_add(outbox);
+        settled = if pending == 0 { settled + 1 } else { 0 };
+        if settled >= 2 {
+            return Ok(());
+        }
+        if pending < last.0 {
+            last = (pending, Instant::now());
+        } else if last.1.elapsed() > idle {
+            return Err(LoadError::Invalid(format!(
+                "the pipeline did not drain: {lag} messages of consumer lag and {outbox} outbox entries left after {} s without progress",
+                idle.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The value of an unlabelled-by-us gauge in a Prometheus exposition.
+fn gauge(body: &str, name: &str) -> Option<i64> {
+    body.lines()
+        .find(|l| l.starts_with(name) && !l.starts_with('#'))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as i64)
+}
+
+/// The uninterrupted run: the same raw events through the same ingest
+/// stage and resolver policy, in one process, in order.
+fn reference_people(
+    config: &Config,
+    events: &[Generated],
+    dir: &Path,
+) -> Result<Vec<(Vec<String>, GoldenRecord)>, LoadError> {
+    let writer_codec = std::sync::Arc::new(codec_from_config(config)?);
+    let stages: BTreeMap<Channel, IngestStage> = Channel::ALL
+        .into_iter()
+        .map(|c| {
+            Ok((
+                c,
+                IngestStage::new(
+                    c,
+                    Framing::Confluent,
+                    writer_codec.clone(),
+                    normalize_options(config)?,
+                ),
+            ))
+        })
+        .collect::<Result<_, kindred_pipeline::PipelineError>>()?;
+    let mut canonical = Vec::with_capacity(events.len());
+    for g in events {
+        let channel = g.event.channel();
+        let bytes = kindred_pipeline::encode_raw(&writer_codec, &g.event).map_err(|source| {
+            LoadError::Encode {
+                channel: channel.as_str(),
+                source,
+            }
+        })?;
+        if let Ok(event) = stages[&channel].process(&bytes) {
+            canonical.push(event);
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    let mut resolver = Resolver::with_policy(
+        Store::open(dir).map_err(kindred_pipeline::PipelineError::from)?,
+        config.resolver.linking.clone(),
+        config.resolver.survivorship.clone(),
+    );
+    for batch in canonical.chunks(1000) {
+        let outcome = resolver
+            .apply(batch, &[])
+            .map_err(kindred_pipeline::PipelineError::from)?;
+        if let Some(last) = outcome.outbox_last {
+            resolver
+                .store()
+                .ack_outbox(last)
+                .map_err(kindred_pipeline::PipelineError::from)?;
+        }
+    }
+    Ok(resolver
+        .store()
+        .people()
+        .map_err(kindred_pipeline::PipelineError::from)?)
+}
+
+/// Compares the run's store and profile topic with the reference.
+async fn verify(
+    config: &Config,
+    store_dir: &Path,
+    reference: &[(Vec<String>, GoldenRecord)],
+) -> Result<ChaosReport, LoadError> {
+    let store = Store::open(store_dir).map_err(kindred_pipeline::PipelineError::from)?;
+    let people = store
+        .people()
+        .map_err(kindred_pipeline::PipelineError::from)?;
+    let mut report = ChaosReport {
+        events: 0,
+        distinct_events: 0,
+        faults: Vec::new(),
+        sigterm_exit_seconds: None,
+        shutdown_timeout_secs: 0,
+        run_seconds: 0.0,
+        reference_people: reference.len(),
+        store_people: people.len(),
+        people_missing: 0,
+        people_extra: 0,
+        records_different: 0,
+        first_difference: None,
+        points_reference: reference.iter().map(|(_, r)| r.points_balance).sum(),
+        points_store: people.iter().map(|(_, r)| r.points_balance).sum(),
+        offsets_at_end: false,
+        outbox_left: 0,
+        topic_records: 0,
+        topic_profiles: 0,
+        version_gaps: 0,
+        version_duplicates: 0,
+        topic_mismatches: 0,
+        passed: false,
+    };
+    let ours: BTreeMap<&Vec<String>, &GoldenRecord> = people.iter().map(|(m, r)| (m, r)).collect();
+    let theirs: BTreeMap<&Vec<String>, &GoldenRecord> =
+        reference.iter().map(|(m, r)| (m, r)).collect();
+    for (members, record) in &theirs {
+        match ours.get(members) {
+            None => {
+                report.people_missing += 1;
+                report.first_difference.get_or_insert_with(|| {
+                    format!("the person with events {members:?} is missing from the store")
+                });
+            }
+            Some(r) if *r != *record => {
+                report.records_different += 1;
+                report.first_difference.get_or_insert_with(|| {
+                    format!(
+                        "the person with events {members:?} differs in {:?}",
+                        kindred_model::changed_fields(Some(record), r)
+                    )
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    report.people_extra = ours.keys().filter(|m| !theirs.contains_key(*m)).count();
+
+    let settings = kafka_settings(config);
+    let timeout = Duration::from_secs(30);
+    let canonical_ends = tokio::task::block_in_place(|| {
+        kindred_kafka::consumer::topic_end_offsets(&settings, &config.topics.canonical, timeout)
+    })?;
+    let offsets = store
+        .offsets()
+        .map_err(kindred_pipeline::PipelineError::from)?;
+    report.offsets_at_end = canonical_ends.iter().all(|(p, end)| {
+        *end == 0 || offsets.get(&(config.topics.canonical.clone(), *p)) == Some(end)
+    });
+    report.outbox_left = store
+        .outbox()
+        .map_err(kindred_pipeline::PipelineError::from)?
+        .len();
+
+    // The profile topic as a read_committed consumer sees it.
+    let codec = codec_from_config(config)?;
+    let records = tokio::task::block_in_place(|| {
+        kindred_kafka::consumer::read_to_end(
+            &settings,
+            &config.topics.profiles,
+            Duration::from_secs(120),
+        )
+    })?;
+    report.topic_records = records.len();
+    let mut last: BTreeMap<String, ProfileChange> = BTreeMap::new();
+    for (_, _, payload) in &records {
+        let change: ProfileChange = codec
+            .decode(Framing::Confluent, SchemaKind::ProfileChange, payload)
+            .map_err(|e| LoadError::Invalid(format!("an unreadable profile change: {e}")))?;
+        match last.get(&change.profile_id) {
+            None if change.version != 1 => report.version_gaps += 1,
+            Some(prev) if change.version == prev.version => report.version_duplicates += 1,
+            Some(prev) if change.version != prev.version + 1 => report.version_gaps += 1,
+            _ => {}
+        }
+        last.insert(change.profile_id.clone(), change);
+    }
+    report.topic_profiles = last.len();
+    let mut live_on_topic = 0;
+    for (id, change) in &last {
+        let stored = store
+            .profile(id)
+            .map_err(kindred_pipeline::PipelineError::from)?
+            .filter(|r| &r.profile_id == id);
+        match (change.change_type, change.record.as_ref(), stored) {
+            (ChangeType::Superseded, _, None) => {}
+            (_, Some(record), Some(stored)) => {
+                live_on_topic += 1;
+                if *record != stored {
+                    report.topic_mismatches += 1;
+                }
+            }
+            _ => report.topic_mismatches += 1,
+        }
+    }
+    report.topic_mismatches += people.len().saturating_sub(live_on_topic);
+    Ok(report)
+}
