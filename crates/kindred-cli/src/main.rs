@@ -22,6 +22,7 @@ use serde_json::json;
     name = "kindred",
     version,
     propagate_version = true,
+    args_override_self = true,
     max_term_width = 100
 )]
 struct Cli {
