@@ -171,7 +171,7 @@ enum Command {
     /// Faults at random (seeded) points of the stream: kill -9 of the
     /// resolver (restarted each time), kill -9 of one of two POS ingest
     /// instances, a broker restart (with --broker-restart), and a SIGTERM of
-    /// the resolver, whose exit is timed. Then checks the store and the
+    /// the resolver and of the web ingest, whose exits are timed. Then checks the store and the
     /// profile topic against an uninterrupted in-process run of the same
     /// input: same people, golden records and points; offsets at the
     /// topic's end; every profile version on the topic exactly once, in
@@ -192,7 +192,7 @@ enum Command {
         /// Do not kill an ingest instance.
         #[arg(long)]
         no_ingest_kill: bool,
-        /// Do not SIGTERM the resolver.
+        /// Do not SIGTERM the resolver and the web ingest.
         #[arg(long)]
         no_sigterm: bool,
         /// A shell command that restarts the broker, keeping its data, e.g.

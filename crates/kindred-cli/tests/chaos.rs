@@ -1,7 +1,7 @@
 //! The short version of `kindred chaos` (the long one is
 //! `deploy/local/chaos.sh`): the pipeline as real processes against the
 //! real broker, with the resolver killed twice, an ingest instance killed,
-//! the broker restarted and the resolver stopped by SIGTERM; the result must
+//! the broker restarted and the resolver and an ingest stopped by SIGTERM; the result must
 //! equal an uninterrupted run, and the profile topic must hold every
 //! version exactly once.
 
@@ -54,11 +54,17 @@ fn crashes_restarts_and_a_broker_restart_lose_nothing_and_apply_nothing_twice() 
     assert_eq!(count("kill -9 resolve"), 2, "{report:#}");
     assert_eq!(count("kill -9 ingest"), 1, "{report:#}");
     assert_eq!(count("SIGTERM resolve"), 1, "{report:#}");
+    assert_eq!(count("SIGTERM ingest"), 1, "{report:#}");
     assert_eq!(count("broker restart"), usize::from(local), "{report:#}");
-    let exit = report["sigterm_exit_seconds"]
-        .as_f64()
-        .expect("SIGTERM timed");
-    assert!(exit <= 10.0, "SIGTERM exit took {exit} s");
+    for service in ["resolve", "ingest-web"] {
+        let exit = report["sigterm_exit_seconds"][service]
+            .as_f64()
+            .expect("SIGTERM timed");
+        assert!(
+            exit <= 10.0,
+            "{service} took {exit} s to exit after SIGTERM"
+        );
+    }
     let n = |key: &str| report[key].as_u64().unwrap_or(u64::MAX);
     assert!(n("store_people") > 1000, "{report:#}");
     assert_eq!(n("store_people"), n("reference_people"), "{report:#}");

@@ -7,7 +7,8 @@
 //! points of the stream (seeded): `kill -9` of the resolver (restarted each
 //! time), `kill -9` of one POS ingest instance (not restarted: the other
 //! takes its partitions over), a broker restart, and a SIGTERM of the
-//! resolver (it must exit within the shutdown timeout; it is restarted).
+//! resolver and of the web ingest (each must exit within the shutdown
+//! timeout; each is restarted).
 //!
 //! When everything is consumed and published, it stops the services and
 //! checks, against an uninterrupted in-process run over the same input:
@@ -80,8 +81,8 @@ pub struct ChaosReport {
     pub events: u64,
     pub distinct_events: u64,
     pub faults: Vec<Fault>,
-    /// Seconds the resolver took to exit after SIGTERM.
-    pub sigterm_exit_seconds: Option<f64>,
+    /// Seconds each service took to exit after SIGTERM, by service.
+    pub sigterm_exit_seconds: BTreeMap<String, f64>,
     pub shutdown_timeout_secs: u64,
     pub run_seconds: f64,
     pub reference_people: usize,
@@ -123,10 +124,10 @@ impl std::fmt::Display for ChaosReport {
                 fault.detail
             )?;
         }
-        if let Some(s) = self.sigterm_exit_seconds {
+        for (service, s) in &self.sigterm_exit_seconds {
             writeln!(
                 f,
-                "SIGTERM exit:        {s:.2} s (limit {} s)",
+                "SIGTERM exit:        {service} {s:.2} s (limit {} s)",
                 self.shutdown_timeout_secs + 2
             )?;
         }
@@ -194,6 +195,7 @@ enum Planned {
     KillIngest,
     RestartBroker,
     Sigterm,
+    SigtermIngest,
 }
 
 /// Fault points over the written share of the stream, sorted.
@@ -210,6 +212,7 @@ fn plan(opts: &ChaosOptions) -> Vec<(f64, Planned)> {
     }
     if opts.sigterm {
         plan.push((0.6 + 0.2 * dice.next(), Planned::Sigterm));
+        plan.push((0.1 + 0.8 * dice.next(), Planned::SigtermIngest));
     }
     plan.sort_by(|a, b| a.0.total_cmp(&b.0));
     plan
@@ -352,7 +355,7 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
 
     let writer = RawWriter::new(&config)?;
     let mut faults = Vec::new();
-    let mut sigterm_exit_seconds = None;
+    let mut sigterm_exit_seconds = BTreeMap::new();
     let mut schedule = plan(opts).into_iter().peekable();
     let t0 = Instant::now();
     let chunk = (opts.rate / 10).clamp(1, 2000) as usize;
@@ -397,8 +400,10 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
     report.sigterm_exit_seconds = sigterm_exit_seconds;
     report.shutdown_timeout_secs = config.shutdown.timeout_secs;
     report.run_seconds = run_seconds;
-    let sigterm_ok =
-        sigterm_exit_seconds.is_none_or(|s| s <= (config.shutdown.timeout_secs + 2) as f64);
+    let sigterm_ok = report
+        .sigterm_exit_seconds
+        .values()
+        .all(|s| *s <= (config.shutdown.timeout_secs + 2) as f64);
     report.passed = sigterm_ok
         && report.people_missing + report.people_extra + report.records_different == 0
         && report.points_store == report.points_reference
@@ -419,7 +424,7 @@ async fn inject(
     planned: Planned,
     fleet: &mut Fleet,
     opts: &ChaosOptions,
-    sigterm_exit: &mut Option<f64>,
+    sigterm_exits: &mut BTreeMap<String, f64>,
 ) -> Result<(&'static str, String), LoadError> {
     Ok(match planned {
         Planned::KillResolver => {
@@ -471,12 +476,16 @@ async fn inject(
                 ),
             )
         }
-        Planned::Sigterm => {
-            let exit = fleet.get("resolve")?.terminate(Duration::from_secs(30));
-            *sigterm_exit = Some(exit.as_secs_f64());
-            let back = fleet.restart("resolve").await?;
+        Planned::Sigterm | Planned::SigtermIngest => {
+            let (name, what) = match planned {
+                Planned::Sigterm => ("resolve", "SIGTERM resolve"),
+                _ => ("ingest-web", "SIGTERM ingest"),
+            };
+            let exit = fleet.get(name)?.terminate(Duration::from_secs(30));
+            sigterm_exits.insert(name.to_string(), exit.as_secs_f64());
+            let back = fleet.restart(name).await?;
             (
-                "SIGTERM resolve",
+                what,
                 format!(
                     "exited after {:.2} s; restarted, ready after {:.1} s",
                     exit.as_secs_f64(),
@@ -602,7 +611,7 @@ async fn verify(
         events: 0,
         distinct_events: 0,
         faults: Vec::new(),
-        sigterm_exit_seconds: None,
+        sigterm_exit_seconds: BTreeMap::new(),
         shutdown_timeout_secs: 0,
         run_seconds: 0.0,
         reference_people: reference.len(),
@@ -706,4 +715,52 @@ async fn verify(
     }
     report.topic_mismatches += people.len().saturating_sub(live_on_topic);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(kills: u32, broker: bool) -> ChaosOptions {
+        ChaosOptions {
+            events: 10,
+            gen: GenOptions::default(),
+            rate: 1,
+            resolver_kills: kills,
+            kill_ingest: true,
+            sigterm: true,
+            broker_restart: broker.then(|| vec!["true".to_string()]),
+            exe: PathBuf::from("kindred"),
+            config_file: None,
+            work_dir: None,
+            idle_timeout: Duration::from_secs(1),
+            delete_topics: true,
+        }
+    }
+
+    #[test]
+    fn the_plan_has_every_fault_inside_the_stream_in_order_and_is_repeatable() {
+        let plan = plan(&options(5, true));
+        assert_eq!(plan.len(), 9);
+        let count = |p: Planned| plan.iter().filter(|(_, q)| *q == p).count();
+        assert_eq!(count(Planned::KillResolver), 5);
+        assert_eq!(count(Planned::RestartBroker), 1);
+        assert!(plan.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert!(plan.iter().all(|(at, _)| *at > 0.0 && *at < 1.0));
+        assert_eq!(
+            plan.iter().map(|(at, _)| at.to_bits()).collect::<Vec<_>>(),
+            super::plan(&options(5, true))
+                .iter()
+                .map(|(at, _)| at.to_bits())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(super::plan(&options(0, false)).len(), 3);
+    }
+
+    #[test]
+    fn gauges_are_read_from_the_exposition() {
+        let body = "# HELP kindred_outbox_entries Outputs\n# TYPE kindred_outbox_entries gauge\nkindred_outbox_entries{service=\"resolve\"} 17\nkindred_profiles{service=\"resolve\"} 3\n";
+        assert_eq!(gauge(body, "kindred_outbox_entries"), Some(17));
+        assert_eq!(gauge(body, "kindred_missing"), None);
+    }
 }

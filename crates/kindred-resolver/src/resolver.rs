@@ -1541,6 +1541,98 @@ mod tests {
         assert_eq!(store.stats().expect("stats").profiles, 1);
     }
 
+    #[test]
+    fn outputs_wait_in_the_outbox_in_sequence_until_acknowledged() {
+        let (_dir, mut r) = resolver();
+        let first = r
+            .apply(
+                &[event("e1", 1, vec![id(IdentifierKind::Email, "a@x.cn")], 0)],
+                &[],
+            )
+            .expect("apply");
+        let second = r
+            .apply(
+                &[
+                    event("e2", 2, vec![id(IdentifierKind::Email, "b@x.cn")], 0),
+                    event("e3", 3, vec![id(IdentifierKind::Email, "a@x.cn")], 5),
+                ],
+                &[],
+            )
+            .expect("apply");
+        assert_eq!(first.outbox_last, Some(1));
+        let last = second.outbox_last.expect("the second batch queued outputs");
+        assert_eq!(last, 1 + second.changes.len() as u64);
+        let store = r.store();
+        let queued: Vec<u64> = store
+            .outbox()
+            .expect("outbox")
+            .iter()
+            .map(|(s, _)| *s)
+            .collect();
+        assert_eq!(queued, (1..=last).collect::<Vec<_>>());
+        // A publisher resumes after what it committed, in order.
+        let rest = store.outbox_after(1, 10).expect("outbox");
+        assert_eq!(rest.first().map(|(s, _)| *s), Some(2));
+        match &rest[0].1 {
+            OutboxEntry::Change(c) => assert_eq!(*c.as_ref(), second.changes[0]),
+            other => panic!("expected a change, got {other:?}"),
+        }
+        store.ack_outbox(last - 1).expect("ack");
+        assert_eq!(store.outbox_after(0, 10).expect("outbox").len(), 1);
+        // A duplicate batch queues nothing.
+        let again = r
+            .apply(
+                &[event("e3", 3, vec![id(IdentifierKind::Email, "a@x.cn")], 5)],
+                &[],
+            )
+            .expect("apply");
+        assert_eq!(again.outbox_last, None);
+        assert_eq!(r.store().next_outbox_seq().expect("seq"), last + 1);
+    }
+
+    #[test]
+    fn a_restored_snapshot_has_the_state_and_offsets_under_a_new_identity() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path().join("live")).expect("open"));
+        let offset = SourceOffset {
+            topic: "t".into(),
+            partition: 1,
+            next_offset: 42,
+        };
+        r.apply(
+            &[event("e1", 1, vec![id(IdentifierKind::Email, "a@x.cn")], 3)],
+            std::slice::from_ref(&offset),
+        )
+        .expect("apply");
+        let snapshot = dir.path().join("snap");
+        r.store().checkpoint(&snapshot).expect("checkpoint");
+        // Later work is not in the snapshot.
+        r.apply(
+            &[event("e2", 2, vec![id(IdentifierKind::Email, "b@x.cn")], 0)],
+            &[SourceOffset {
+                next_offset: 43,
+                ..offset.clone()
+            }],
+        )
+        .expect("apply");
+        let restored = Store::restore(&snapshot, &dir.path().join("restored")).expect("restore");
+        assert_ne!(
+            restored.store_id().expect("id"),
+            r.store().store_id().expect("id")
+        );
+        assert_eq!(
+            restored.offsets().expect("offsets").get(&("t".into(), 1)),
+            Some(&42)
+        );
+        assert_eq!(restored.stats().expect("stats").profiles, 1);
+        assert_eq!(restored.outbox().expect("outbox").len(), 1);
+        // Restoring over a store that has data is refused.
+        assert!(matches!(
+            Store::restore(&snapshot, &dir.path().join("restored")),
+            Err(StoreError::NotEmpty(_))
+        ));
+    }
+
     const DAY: i64 = 86_400_000;
 
     fn named(mut e: CanonicalEvent, name: &str) -> CanonicalEvent {
