@@ -1,0 +1,140 @@
+//! Delivery guarantees through a real Kafka broker, at the two places a
+//! random kill rarely lands: between the publisher's Kafka commit and its
+//! outbox delete, and a store that has never read a partition its consumer
+//! group has committed offsets for. (`kindred chaos` covers random kills.)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kindred_model::{CanonicalEvent, Channel, Identifier, IdentifierKind, ProfileChange};
+use kindred_pipeline::services::publish::Publisher;
+use kindred_pipeline::services::{kafka_settings, resolve, Ops};
+use kindred_pipeline::Shutdown;
+use kindred_resolver::{Resolver, Store};
+use kindred_schema::{Framing, SchemaKind, WireCodec};
+use kindred_suite::{create_topics, isolated_config, produce, read_until};
+
+const T0: i64 = 1_735_689_600_000;
+
+fn events(n: usize) -> Vec<CanonicalEvent> {
+    (0..n)
+        .map(|i| {
+            let email = Identifier::new(IdentifierKind::Email, format!("p{i}@x.cn"));
+            CanonicalEvent::new(format!("pos:{i}"), Channel::Pos, T0 + i as i64, vec![email])
+        })
+        .collect()
+}
+
+fn profile_topic(config: &kindred_config::Config) -> anyhow::Result<Vec<ProfileChange>> {
+    let codec = WireCodec::with_default_ids()?;
+    let records = kindred_kafka::consumer::read_to_end(
+        &kafka_settings(config),
+        &config.topics.profiles,
+        Duration::from_secs(60),
+    )?;
+    Ok(records
+        .iter()
+        .map(|(_, _, p)| codec.decode(Framing::Confluent, SchemaKind::ProfileChange, p))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Publishes `store`'s outbox until it is empty, then stops the publisher.
+async fn publish(config: &kindred_config::Config, store: Arc<Store>) -> anyhow::Result<()> {
+    let (c, s) = (config.clone(), store.clone());
+    let publisher = tokio::task::spawn_blocking(move || {
+        Publisher::start(
+            &c,
+            &kafka_settings(&c),
+            s,
+            Arc::new(WireCodec::with_default_ids()?),
+            kindred_ops::Metrics::new("test"),
+        )
+        .map_err(anyhow::Error::from)
+    })
+    .await??;
+    let done = publisher
+        .finish(Instant::now() + Duration::from_secs(60))
+        .await?;
+    anyhow::ensure!(done, "the outbox was not drained within 60 s");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_the_kafka_commit_and_the_outbox_delete_publishes_nothing_twice(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("outbox", &dir.path().join("live"));
+    create_topics(&config).await?;
+    let mut resolver = Resolver::new(Store::open(dir.path().join("live"))?);
+    let outcome = resolver.apply(&events(5), &[])?;
+    assert_eq!(outcome.outbox_last, Some(5));
+    // The store as it was before publishing, same identity: what a process
+    // killed right after the commit, before deleting the entries, leaves.
+    resolver.store().checkpoint(&dir.path().join("crashed"))?;
+    publish(&config, resolver.shared_store()).await?;
+    assert!(resolver.store().outbox()?.is_empty());
+    drop(resolver);
+
+    let crashed = Arc::new(Store::open(dir.path().join("crashed"))?);
+    assert_eq!(crashed.outbox()?.len(), 5, "the crash left the outbox full");
+    publish(&config, crashed.clone()).await?;
+    assert!(
+        crashed.outbox()?.is_empty(),
+        "the progress record told the restart they were published"
+    );
+    let topic = profile_topic(&config)?;
+    let ids: Vec<_> = topic.iter().map(|c| (&c.profile_id, c.version)).collect();
+    assert_eq!(topic.len(), 5, "each change once: {ids:?}");
+    assert!(topic.iter().all(|c| c.version == 1));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("positions", &dir.path().join("first"));
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    for e in events(6) {
+        produce(
+            &config,
+            &config.topics.canonical,
+            &e.event_id,
+            codec.encode(SchemaKind::CanonicalEvent, &e)?,
+        )
+        .await?;
+    }
+    let run = |config: kindred_config::Config, shutdown: Shutdown| {
+        tokio::spawn(async move {
+            let ops = Ops::start(&config, "resolve").await?;
+            resolve::run(&config, &ops, shutdown).await
+        })
+    };
+    let timeout = Duration::from_secs(90);
+    // The first store reads everything; the group commits the end offsets.
+    let shutdown = Shutdown::new();
+    let task = run(config.clone(), shutdown.clone());
+    read_until(&config, &config.topics.profiles, timeout, |m| m.len() >= 6).await?;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+    let committed = kindred_kafka::consumer::LagProbe::new(
+        &kafka_settings(&config),
+        &format!("{}.resolve", config.kafka.group_prefix),
+        &config.topics.canonical,
+        Duration::from_secs(10),
+    )?
+    .lag()?;
+    assert_eq!(committed, 0, "the group committed the end of the topic");
+
+    // A second, empty store in the same group must still see every event.
+    config.resolver.data_dir = dir.path().join("second");
+    let shutdown = Shutdown::new();
+    let task = run(config.clone(), shutdown.clone());
+    read_until(&config, &config.topics.profiles, timeout, |m| m.len() >= 12).await?;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+    let store = Store::open(&config.resolver.data_dir)?;
+    assert_eq!(store.stats()?.events, 6);
+    assert_eq!(store.stats()?.profiles, 6);
+    Ok(())
+}
