@@ -104,30 +104,8 @@ pub fn read_from_start(
             .map(|d| d.as_nanos())
             .unwrap_or(0)
     );
-    let consumer: StreamConsumer<ReaderContext> = settings
-        .client_config(&[
-            ("group.id", &group),
-            ("enable.auto.commit", "false"),
-            ("enable.auto.offset.store", "false"),
-            ("isolation.level", "read_committed"),
-            ("enable.partition.eof", "true"),
-        ])
-        .create_with_context(ReaderContext)
-        .map_err(|source| KafkaError::Client {
-            what: "reader",
-            brokers: settings.brokers.clone(),
-            source,
-        })?;
-    let mut list = TopicPartitionList::new();
-    for topic in topics {
-        for partition in 0..partition_count(&consumer, topic, timeout)? {
-            list.add_partition_offset(topic, partition, Offset::Beginning)
-                .map_err(KafkaError::op("build assignment"))?;
-        }
-    }
-    consumer
-        .assign(&list)
-        .map_err(KafkaError::op(format!("assign {}", topics.join(", "))))?;
+    let consumer: StreamConsumer<ReaderContext> = new_reader(settings, &group)?;
+    assign_from_start(&consumer, topics, timeout)?;
     Ok(consumer)
 }
 
@@ -152,6 +130,50 @@ impl rdkafka::ClientContext for ReaderContext {
 
 impl rdkafka::consumer::ConsumerContext for ReaderContext {}
 
+/// A whole-topic reader: `read_committed`, never committing, reporting
+/// each partition's end.
+fn new_reader<C>(settings: &KafkaSettings, group: &str) -> Result<C, KafkaError>
+where
+    C: rdkafka::config::FromClientConfigAndContext<ReaderContext>,
+{
+    settings
+        .client_config(&[
+            ("group.id", group),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("isolation.level", "read_committed"),
+            ("enable.partition.eof", "true"),
+        ])
+        .create_with_context(ReaderContext)
+        .map_err(|source| KafkaError::Client {
+            what: "reader",
+            brokers: settings.brokers.clone(),
+            source,
+        })
+}
+
+/// Assigns every partition of `topics` from its beginning; returns how
+/// many partitions that is.
+fn assign_from_start<C: Consumer<ReaderContext>>(
+    consumer: &C,
+    topics: &[&str],
+    timeout: std::time::Duration,
+) -> Result<i32, KafkaError> {
+    let mut list = TopicPartitionList::new();
+    let mut count = 0;
+    for topic in topics {
+        for partition in 0..partition_count(consumer, topic, timeout)? {
+            list.add_partition_offset(topic, partition, Offset::Beginning)
+                .map_err(KafkaError::op("build assignment"))?;
+            count += 1;
+        }
+    }
+    consumer
+        .assign(&list)
+        .map_err(KafkaError::op(format!("assign {}", topics.join(", "))))?;
+    Ok(count)
+}
+
 /// A record read back: partition, key, payload.
 pub type Record = (i32, Option<Vec<u8>>, Vec<u8>);
 
@@ -165,29 +187,8 @@ pub fn read_to_end(
 ) -> Result<Vec<Record>, KafkaError> {
     use rdkafka::consumer::BaseConsumer;
     use rdkafka::Message;
-    let consumer: BaseConsumer<ReaderContext> = settings
-        .client_config(&[
-            ("group.id", "kindred-read-to-end"),
-            ("enable.auto.commit", "false"),
-            ("enable.auto.offset.store", "false"),
-            ("isolation.level", "read_committed"),
-            ("enable.partition.eof", "true"),
-        ])
-        .create_with_context(ReaderContext)
-        .map_err(|source| KafkaError::Client {
-            what: "reader",
-            brokers: settings.brokers.clone(),
-            source,
-        })?;
-    let partitions = partition_count(&consumer, topic, timeout)?;
-    let mut list = TopicPartitionList::new();
-    for partition in 0..partitions {
-        list.add_partition_offset(topic, partition, Offset::Beginning)
-            .map_err(KafkaError::op("build assignment"))?;
-    }
-    consumer
-        .assign(&list)
-        .map_err(KafkaError::op(format!("assign {topic}")))?;
+    let consumer: BaseConsumer<ReaderContext> = new_reader(settings, "kindred-read-to-end")?;
+    let partitions = assign_from_start(&consumer, &[topic], timeout)?;
     let deadline = std::time::Instant::now() + timeout;
     let mut at_end = std::collections::BTreeSet::new();
     let mut out = Vec::new();

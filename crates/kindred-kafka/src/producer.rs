@@ -15,6 +15,20 @@ pub struct OutRecord {
     pub headers: Vec<(String, Vec<u8>)>,
 }
 
+impl OutRecord {
+    /// The record's headers as librdkafka takes them.
+    pub(crate) fn kafka_headers(&self) -> OwnedHeaders {
+        let mut headers = OwnedHeaders::new_with_capacity(self.headers.len());
+        for (key, value) in &self.headers {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
+        headers
+    }
+}
+
 /// An idempotent producer (`acks=all`, `enable.idempotence=true`): a record
 /// is only reported as sent once every in-sync replica has it, and retries
 /// never write it twice.
@@ -53,16 +67,9 @@ impl Producer {
 
     /// Sends one record and waits for the broker's acknowledgement.
     pub async fn send(&self, record: &OutRecord) -> Result<(i32, i64), KafkaError> {
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for (key, value) in &record.headers {
-            headers = headers.insert(Header {
-                key,
-                value: Some(value),
-            });
-        }
         let mut fr = FutureRecord::to(&record.topic)
             .payload(&record.payload)
-            .headers(headers);
+            .headers(record.kafka_headers());
         if let Some(key) = &record.key {
             fr = fr.key(key);
         }

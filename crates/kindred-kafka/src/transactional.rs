@@ -18,7 +18,6 @@
 
 use std::time::{Duration, Instant};
 
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer as _, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 
@@ -184,16 +183,9 @@ fn enqueue(
     record: &OutRecord,
     timeout: Duration,
 ) -> Result<(), KafkaError> {
-    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-    for (key, value) in &record.headers {
-        headers = headers.insert(Header {
-            key,
-            value: Some(value),
-        });
-    }
     let mut base = BaseRecord::to(&record.topic)
         .payload(&record.payload)
-        .headers(headers);
+        .headers(record.kafka_headers());
     if let Some(key) = &record.key {
         base = base.key(key);
     }

@@ -279,29 +279,14 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let config = base.scoped(&format!("chaos-{unix}-{}", std::process::id()));
+    let setup = crate::prepare(
+        base,
+        &format!("chaos-{unix}-{}", std::process::id()),
+        opts.work_dir.as_ref(),
+    )
+    .await?;
+    let (config, work_dir) = (setup.config.clone(), setup.work_dir.clone());
     let settings = kafka_settings(&config);
-    kindred_kafka::ensure_topics(&settings, &all_topics(&config)).await?;
-    let temp;
-    let work_dir = match &opts.work_dir {
-        Some(d) => d.clone(),
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("kindred-chaos-")
-                .tempdir()
-                .map_err(|source| LoadError::Io {
-                    what: "cannot create a temporary directory in",
-                    path: std::env::temp_dir(),
-                    source,
-                })?;
-            temp.path().to_path_buf()
-        }
-    };
-    std::fs::create_dir_all(&work_dir).map_err(|source| LoadError::Io {
-        what: "cannot create the work directory",
-        path: work_dir.clone(),
-        source,
-    })?;
 
     tracing::info!(
         events = opts.events,

@@ -97,31 +97,14 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let run_id = format!("load-{started_unix}-{}", std::process::id());
-    let config = base.scoped(&run_id);
+    let setup = prepare(
+        base,
+        &format!("load-{started_unix}-{}", std::process::id()),
+        opts.work_dir.as_ref(),
+    )
+    .await?;
+    let (config, work_dir) = (setup.config.clone(), setup.work_dir.clone());
     let settings = kafka_settings(&config);
-    kindred_kafka::ensure_topics(&settings, &all_topics(&config)).await?;
-
-    let temp;
-    let work_dir = match &opts.work_dir {
-        Some(d) => d.clone(),
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("kindred-load-")
-                .tempdir()
-                .map_err(|source| LoadError::Io {
-                    what: "cannot create a temporary directory in",
-                    path: std::env::temp_dir(),
-                    source,
-                })?;
-            temp.path().to_path_buf()
-        }
-    };
-    std::fs::create_dir_all(&work_dir).map_err(|source| LoadError::Io {
-        what: "cannot create the work directory",
-        path: work_dir.clone(),
-        source,
-    })?;
 
     tracing::info!(events = opts.events, "generating the stream");
     let (events, people) =
@@ -281,6 +264,48 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         profile_changes: observed.changes.clone(),
         accuracy: observed.changelog.evaluate(&truth, 5),
         samples,
+    })
+}
+
+/// A run's own configuration (topics and groups suffixed with the run id,
+/// topics created) and its work directory (a temporary one, removed with
+/// the setup, when none is given).
+pub(crate) struct RunSetup {
+    pub config: Config,
+    pub work_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+pub(crate) async fn prepare(
+    base: &Config,
+    run_id: &str,
+    work_dir: Option<&PathBuf>,
+) -> Result<RunSetup, LoadError> {
+    let config = base.scoped(run_id);
+    kindred_kafka::ensure_topics(&kafka_settings(&config), &all_topics(&config)).await?;
+    let (work_dir, temp) = match work_dir {
+        Some(d) => (d.clone(), None),
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("kindred-")
+                .tempdir()
+                .map_err(|source| LoadError::Io {
+                    what: "cannot create a temporary directory in",
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    };
+    std::fs::create_dir_all(&work_dir).map_err(|source| LoadError::Io {
+        what: "cannot create the work directory",
+        path: work_dir.clone(),
+        source,
+    })?;
+    Ok(RunSetup {
+        config,
+        work_dir,
+        _temp: temp,
     })
 }
 

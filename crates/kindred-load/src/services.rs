@@ -96,6 +96,15 @@ pub(crate) fn spawn(
     })
 }
 
+impl Drop for Service {
+    /// A run that fails half-way must not leave its services running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill9();
+        }
+    }
+}
+
 impl Service {
     /// An error if the process has exited.
     pub fn check_alive(&mut self) -> Result<(), LoadError> {
