@@ -136,5 +136,16 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     let store = Store::open(&config.resolver.data_dir)?;
     assert_eq!(store.stats()?.events, 6);
     assert_eq!(store.stats()?.profiles, 6);
+
+    // `kindred rebuild`: the same people from the canonical topic alone,
+    // with the offsets at its end and nothing left to publish.
+    let mut rebuilt_config = config.clone();
+    rebuilt_config.resolver.data_dir = dir.path().join("rebuilt");
+    let report = kindred_pipeline::state::rebuild(&rebuilt_config, Duration::from_secs(30)).await?;
+    assert!(report.contains("6 profiles"), "{report}");
+    let rebuilt = Store::open(&rebuilt_config.resolver.data_dir)?;
+    assert_eq!(rebuilt.people()?, store.people()?);
+    assert_eq!(rebuilt.offsets()?, store.offsets()?);
+    assert!(rebuilt.outbox()?.is_empty());
     Ok(())
 }

@@ -171,6 +171,7 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
         }
         let offsets: Vec<SourceOffset> = next
             .iter()
+            .filter(|(_, o)| **o > 0)
             .map(|(p, o)| SourceOffset {
                 topic: topic.to_string(),
                 partition: *p,
