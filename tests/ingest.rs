@@ -78,6 +78,7 @@ fn record(topic: &str, key: &str, payload: Vec<u8>) -> OutRecord {
         key: Some(key.as_bytes().to_vec()),
         payload,
         headers: vec![],
+        timestamp_ms: None,
     }
 }
 

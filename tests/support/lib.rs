@@ -68,6 +68,7 @@ pub async fn produce(
             key: Some(key.as_bytes().to_vec()),
             payload,
             headers: vec![],
+            timestamp_ms: None,
         })
         .await?)
 }

@@ -39,8 +39,19 @@ struct Cli {
     #[arg(long, global = true)]
     http_listen: Option<String>,
 
-    /// Log format.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    /// Set any configuration key by its dotted path, after the file and the
+    /// environment; repeatable. Values read as numbers or booleans where they
+    /// parse as one. Examples: `--set resolver.batch_size=2000`,
+    /// `--set kafka.client.security.protocol=SASL_SSL`. Pass secrets by
+    /// file or environment (KINDRED_KAFKA_CLIENT_SASL_PASSWORD), not here:
+    /// command lines are visible to every local user.
+    #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
+    sets: Vec<String>,
+
+    /// Log format: `text` for people, `json` (one object per line, with the
+    /// span's fields) for log pipelines. The level is set by KINDRED_LOG
+    /// (default `info,rdkafka=warn`; e.g. `debug`, `kindred_resolver=debug`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "KINDRED_LOG_FORMAT")]
     log_format: LogFormat,
 
     #[command(subcommand)]
@@ -515,7 +526,8 @@ fn load_config(cli: &Cli, data_dir: Option<&PathBuf>) -> anyhow::Result<Config> 
     if let Some(d) = data_dir {
         overrides.insert("resolver".into(), json!({ "data_dir": d }));
     }
-    Config::load(cli.config.as_deref(), overrides).context("cannot load the configuration")
+    Config::load_with_sets(cli.config.as_deref(), overrides, &cli.sets)
+        .context("cannot load the configuration")
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -911,10 +923,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: ConfigAction::Check { file },
         } => {
             let file = file.clone().or_else(|| cli.config.clone());
-            let config = Config::load(file.as_deref(), json!({})).with_context(|| match &file {
-                Some(f) => format!("{} is not a valid kindred configuration", f.display()),
-                None => "the configuration from the environment is not valid".to_string(),
-            })?;
+            let config = Config::load_with_sets(file.as_deref(), json!({}), &cli.sets)
+                .with_context(|| match &file {
+                    Some(f) => format!("{} is not a valid kindred configuration", f.display()),
+                    None => "the configuration from the environment is not valid".to_string(),
+                })?;
             emit(&config.to_masked_toml())?;
         }
     }

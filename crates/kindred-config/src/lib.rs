@@ -5,7 +5,13 @@
 //! 2. a TOML file (`--config FILE`);
 //! 3. environment variables `KINDRED_<SECTION>__<KEY>`, e.g.
 //!    `KINDRED_KAFKA__BROKERS=10.0.0.5:9092`;
-//! 4. command-line flags, for the few keys that have one.
+//!    Pass-through Kafka client properties have their own form,
+//!    `KINDRED_KAFKA_CLIENT_<PROPERTY>` with `_` for `.`, e.g.
+//!    `KINDRED_KAFKA_CLIENT_SASL_PASSWORD` sets `sasl.password` (the way to
+//!    hand a secret from a Kubernetes Secret to the service);
+//! 4. command-line flags: a few named ones (`--brokers`), and `--set
+//!    KEY=VALUE` for any key (`--set resolver.batch_size=2000`,
+//!    `--set kafka.client.security.protocol=SASL_SSL`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -294,8 +300,10 @@ impl Default for HttpConfig {
 pub enum ConfigError {
     #[error("configuration file {0} does not exist")]
     Missing(PathBuf),
-    #[error("invalid configuration: {0}")]
-    Invalid(Box<figment::Error>),
+    /// One line per problem: `FILE:LINE: KEY: what is wrong` (or the
+    /// environment variable or flag that set the key).
+    #[error("invalid configuration:\n{}", .0.join("\n"))]
+    Invalid(Vec<String>),
     #[error("invalid configuration: {key}: {message}")]
     Value { key: &'static str, message: String },
 }
@@ -327,6 +335,18 @@ impl Config {
     /// Loads defaults, then `file` (if given), then `KINDRED_*` environment
     /// variables, then `overrides` (flags, as a partial nested map).
     pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Config, ConfigError> {
+        Self::load_with_sets(file, overrides, &[])
+    }
+
+    /// [`Config::load`], then `sets`: `KEY=VALUE` assignments of any key by
+    /// its dotted path (`resolver.batch_size=2000`). Values read as TOML
+    /// scalars where they parse as one (numbers, booleans), as strings
+    /// otherwise; under `kafka.client.` the rest of the key is one property.
+    pub fn load_with_sets(
+        file: Option<&Path>,
+        overrides: impl Serialize,
+        sets: &[String],
+    ) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
@@ -334,7 +354,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
-        let config: Config = figment
+        figment = figment
             // Only section-qualified names: KINDRED_CONFIG, KINDRED_LOG and the
             // scripts' KINDRED_CACHE are not configuration keys.
             .merge(
@@ -342,9 +362,27 @@ impl Config {
                     .filter(|key| key.as_str().contains("__"))
                     .split("__"),
             )
-            .merge(Serialized::defaults(overrides))
+            .merge(Serialized::defaults(client_properties_from_env(
+                std::env::vars(),
+            )))
+            .merge(Serialized::defaults(overrides));
+        for set in sets {
+            let (key, value) = set.split_once('=').ok_or_else(|| ConfigError::Value {
+                key: "--set",
+                message: format!("{set:?}: expected KEY=VALUE, e.g. resolver.batch_size=2000"),
+            })?;
+            let value: figment::value::Value = value.parse().unwrap_or_else(|e| match e {});
+            figment = match key.trim().strip_prefix("kafka.client.") {
+                Some(property) => figment.merge(Serialized::default(
+                    "kafka.client",
+                    BTreeMap::from([(property.to_string(), value)]),
+                )),
+                None => figment.merge(Serialized::default(key.trim(), value)),
+            };
+        }
+        let config: Config = figment
             .extract()
-            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+            .map_err(|e| ConfigError::Invalid(describe(e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -405,7 +443,9 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         for (k, v) in shown.kafka.client.iter_mut() {
-            if ["password", "secret", "key"].iter().any(|s| k.contains(s))
+            if ["password", "secret", "key", "oauthbearer.config"]
+                .iter()
+                .any(|s| k.contains(s))
                 && !k.ends_with(".location")
             {
                 *v = "********".into();
@@ -414,6 +454,87 @@ impl Config {
         toml::to_string_pretty(&shown)
             .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
+}
+
+/// Each of figment's errors as `FILE:LINE: KEY: problem`, the line found
+/// with toml_edit's spans (figment knows the file and key, not the line).
+fn describe(errors: figment::Error) -> Vec<String> {
+    errors
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = e.metadata.as_ref().and_then(|m| m.source.as_ref());
+            let place = match (source, &e.metadata) {
+                (Some(figment::Source::File(file)), _) => {
+                    let line = locate(file, &e.path).map_or(String::new(), |l| format!(":{l}"));
+                    format!("{}{line}", file.display())
+                }
+                (_, Some(m)) if m.name.contains("environment") => {
+                    format!(
+                        "environment variable KINDRED_{}",
+                        e.path.join("__").to_uppercase()
+                    )
+                }
+                (_, Some(_)) => "command-line flag".to_string(),
+                _ => "configuration".to_string(),
+            };
+            if key.is_empty() {
+                format!("{place}: {}", e.kind)
+            } else {
+                format!("{place}: {key}: {}", e.kind)
+            }
+        })
+        .collect()
+}
+
+/// The 1-based line of the key at `path` in a TOML file (array-of-tables
+/// entries by index), or of its closest enclosing table that exists.
+fn locate(file: &Path, path: &[String]) -> Option<usize> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let doc = toml_edit::ImDocument::parse(text.as_str()).ok()?;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut span = None;
+    let mut parts = path.iter();
+    while let Some(part) = parts.next() {
+        let Some((key, value)) = table.get_key_value(part) else {
+            break;
+        };
+        span = key.span().or(span);
+        match value {
+            toml_edit::Item::ArrayOfTables(array) => {
+                let entry = parts
+                    .next()
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| array.get(i));
+                let Some(entry) = entry else { break };
+                span = entry.span().or(span);
+                table = entry;
+            }
+            other => match other.as_table_like() {
+                Some(inner) => table = inner,
+                None => break,
+            },
+        }
+    }
+    let at = span?.start;
+    Some(text[..at].matches('\n').count() + 1)
+}
+
+/// `kafka.client` properties from `KINDRED_KAFKA_CLIENT_<PROPERTY>`
+/// variables (`_` stands for `.`: librdkafka's property names have no `_`).
+fn client_properties_from_env(
+    vars: impl Iterator<Item = (String, String)>,
+) -> BTreeMap<&'static str, BTreeMap<&'static str, BTreeMap<String, String>>> {
+    let client: BTreeMap<String, String> = vars
+        .filter_map(|(name, value)| {
+            let property = name.strip_prefix("KINDRED_KAFKA_CLIENT_")?;
+            Some((property.to_ascii_lowercase().replace('_', "."), value))
+        })
+        .collect();
+    if client.is_empty() {
+        return BTreeMap::new();
+    }
+    BTreeMap::from([("kafka", BTreeMap::from([("client", client)]))])
 }
 
 #[cfg(test)]
@@ -465,11 +586,103 @@ mod tests {
     }
 
     #[test]
+    fn any_key_can_be_set_by_flag_and_client_properties_by_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "[resolver]\nbatch_size = 10\n")?;
+            jail.set_env("KINDRED_KAFKA_CLIENT_SASL_PASSWORD", "from-env-secret");
+            jail.set_env("KINDRED_KAFKA_CLIENT_SECURITY_PROTOCOL", "SASL_SSL");
+            let sets = [
+                "resolver.batch_size=2000".to_string(),
+                "resolver.sync_writes=false".to_string(),
+                "normalize.default_region=GB".to_string(),
+                "kafka.client.ssl.ca.location=/etc/ca.pem".to_string(),
+            ];
+            let c = Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &sets)
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.resolver.batch_size, 2000);
+            assert!(!c.resolver.sync_writes);
+            assert_eq!(c.normalize.default_region, "GB");
+            let client = &c.kafka.client;
+            assert_eq!(
+                client.get("ssl.ca.location").map(String::as_str),
+                Some("/etc/ca.pem")
+            );
+            assert_eq!(
+                client.get("security.protocol").map(String::as_str),
+                Some("SASL_SSL")
+            );
+            assert_eq!(
+                client.get("sasl.password").map(String::as_str),
+                Some("from-env-secret")
+            );
+            let shown = c.to_masked_toml();
+            assert!(!shown.contains("from-env-secret"), "{shown}");
+            assert!(shown.contains("/etc/ca.pem"), "{shown}");
+
+            let err = Config::load_with_sets(
+                None,
+                serde_json::json!({}),
+                &["resolver.batch_sise=3".into()],
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("batch_sise"), "{err}");
+            let err = Config::load_with_sets(
+                None,
+                serde_json::json!({}),
+                &["resolver.batch_size".into()],
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("KEY=VALUE"), "{err}");
+            let err = Config::load_with_sets(
+                None,
+                serde_json::json!({}),
+                &["resolver.batch_size=many".into()],
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("batch_size"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("k.toml", "[kafka]\nbrokerz = \"x\"\n")?;
             let err = Config::load(Some(Path::new("k.toml")), serde_json::json!({})).unwrap_err();
             assert!(err.to_string().contains("brokerz"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_wrong_value_is_named_with_its_file_line_and_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[kafka]\nbrokers = \"b:9092\"\n\n[resolver]\ndata_dir = \"/x\"\nbatch_size = \"lots\"\n\n\
+                 [[resolver.linking.rules]]\nname = \"r\"\nversion = \"one\"\naction = \"merge\"\nfields = [\"birthday\"]\n",
+            )?;
+            let err = Config::load(Some(Path::new("k.toml")), serde_json::json!({})).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("k.toml:6: resolver.batch_size: invalid type"),
+                "{text}"
+            );
+            jail.create_file(
+                "r.toml",
+                "[[resolver.linking.rules]]\nname = \"r\"\nversion = \"one\"\naction = \"merge\"\nfields = [\"birthday\"]\n",
+            )?;
+            let err = Config::load(Some(Path::new("r.toml")), serde_json::json!({})).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("r.toml:3: resolver.linking.rules.0.version"),
+                "{text}"
+            );
+            jail.set_env("KINDRED_HTTP__STALL_TIMEOUT_SECS", "soon");
+            let err = Config::load(None, serde_json::json!({})).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("KINDRED_HTTP__STALL_TIMEOUT_SECS"), "{text}");
+            assert!(text.contains("http.stall_timeout_secs"), "{text}");
             Ok(())
         });
     }

@@ -46,6 +46,9 @@ pub fn subscribe(
     if let Some(instance) = static_member {
         defaults.push(("group.instance.id", instance));
     }
+    if context.wants_statistics() {
+        defaults.push(("statistics.interval.ms", crate::context::LAG_INTERVAL_MS));
+    }
     let consumer: ServiceConsumer = settings
         .client_config(&defaults)
         .create_with_context(context)

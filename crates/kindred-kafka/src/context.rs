@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaResult;
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, Statistics, TopicPartitionList};
 
 /// Where a service's own state says each partition continues: the next
 /// offset to read, per (topic, partition). Shared between the poll loop,
@@ -54,12 +54,29 @@ pub enum RebalanceEvent {
 }
 
 type Listener = Arc<dyn Fn(&RebalanceEvent) + Send + Sync>;
+type LagListener = Arc<dyn Fn(&[PartitionLag]) + Send + Sync>;
+
+/// A partition's consumer lag, from librdkafka's statistics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    pub topic: String,
+    pub partition: i32,
+    /// Messages between the partition's end (the last stable offset under
+    /// `read_committed`) and the group's committed offset; before the group
+    /// committed anything, the partition's whole retained length.
+    pub messages: i64,
+}
+
+/// How often librdkafka reports statistics (and so consumer lag) to a
+/// context with a lag listener, unless `statistics.interval.ms` is set.
+pub const LAG_INTERVAL_MS: &str = "5000";
 
 /// The consumer context of kindred's services.
 #[derive(Clone)]
 pub struct ServiceContext {
     positions: Option<Positions>,
     listener: Listener,
+    lag: Option<LagListener>,
 }
 
 impl ServiceContext {
@@ -68,6 +85,7 @@ impl ServiceContext {
         ServiceContext {
             positions: None,
             listener: Arc::new(listener),
+            lag: None,
         }
     }
 
@@ -81,7 +99,20 @@ impl ServiceContext {
         ServiceContext {
             positions: Some(positions),
             listener: Arc::new(listener),
+            lag: None,
         }
+    }
+
+    /// Also reports the lag of every assigned partition, each time
+    /// librdkafka emits statistics ([`LAG_INTERVAL_MS`]).
+    pub fn with_lag(mut self, listener: impl Fn(&[PartitionLag]) + Send + Sync + 'static) -> Self {
+        self.lag = Some(Arc::new(listener));
+        self
+    }
+
+    /// Whether statistics must be turned on for this context.
+    pub(crate) fn wants_statistics(&self) -> bool {
+        self.lag.is_some()
     }
 
     fn start_offsets(&self, tpl: &mut TopicPartitionList) -> Vec<(String, i32, Option<i64>)> {
@@ -103,7 +134,38 @@ impl ServiceContext {
     }
 }
 
-impl ClientContext for ServiceContext {}
+impl ClientContext for ServiceContext {
+    fn stats(&self, statistics: Statistics) {
+        if let Some(listener) = &self.lag {
+            listener(&partition_lags(&statistics));
+        }
+    }
+}
+
+/// The lag of each partition this consumer is assigned (librdkafka also
+/// lists partitions it only knows from metadata, and a `-1` internal one).
+pub fn partition_lags(statistics: &Statistics) -> Vec<PartitionLag> {
+    let mut lags = Vec::new();
+    for (topic, t) in &statistics.topics {
+        for p in t.partitions.values() {
+            if p.partition < 0 || !p.desired || p.hi_offset < 0 {
+                continue;
+            }
+            let messages = if p.consumer_lag >= 0 {
+                p.consumer_lag
+            } else {
+                (p.hi_offset - p.lo_offset.max(0)).max(0)
+            };
+            lags.push(PartitionLag {
+                topic: topic.clone(),
+                partition: p.partition,
+                messages,
+            });
+        }
+    }
+    lags.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    lags
+}
 
 impl ConsumerContext for ServiceContext {
     /// The default rebalance of rust-rdkafka (incremental under the

@@ -48,6 +48,7 @@ impl DeadLetter {
             key: key.map(<[u8]>::to_vec),
             payload: payload.to_vec(),
             headers,
+            timestamp_ms: None,
         }
     }
 

@@ -16,7 +16,7 @@ mod settings;
 mod transactional;
 
 pub use admin::{delete_topics, ensure_topics, TopicSpec, TopicStatus};
-pub use context::{Positions, RebalanceEvent, ServiceContext};
+pub use context::{partition_lags, PartitionLag, Positions, RebalanceEvent, ServiceContext};
 pub use dead_letter::{DeadLetter, DLQ_HEADER_PREFIX};
 pub use error::KafkaError;
 pub use producer::{OutRecord, Producer};

@@ -13,6 +13,10 @@ pub struct OutRecord {
     pub key: Option<Vec<u8>>,
     pub payload: Vec<u8>,
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The record's Kafka timestamp in milliseconds since the epoch; `None`:
+    /// the time of producing. Derived records carry their input's timestamp
+    /// (as Kafka Streams does), so lag can be measured end to end.
+    pub timestamp_ms: Option<i64>,
 }
 
 impl OutRecord {
@@ -72,6 +76,9 @@ impl Producer {
             .headers(record.kafka_headers());
         if let Some(key) = &record.key {
             fr = fr.key(key);
+        }
+        if let Some(ts) = record.timestamp_ms {
+            fr = fr.timestamp(ts);
         }
         match self.inner.send(fr, Duration::from_secs(30)).await {
             Ok(delivery) => Ok((delivery.partition, delivery.offset)),

@@ -189,6 +189,9 @@ fn enqueue(
     if let Some(key) = &record.key {
         base = base.key(key);
     }
+    if let Some(ts) = record.timestamp_ms {
+        base = base.timestamp(ts);
+    }
     let deadline = Instant::now() + timeout;
     loop {
         match producer.send(base) {

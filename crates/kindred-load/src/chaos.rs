@@ -257,7 +257,12 @@ impl Fleet {
         let mut fresh = self.spawn(&spec)?;
         fresh.wait_ready(Duration::from_secs(120)).await?;
         self.running[i].1 = fresh;
+        self.write_scrape_targets()?;
         Ok(started.elapsed())
+    }
+
+    fn write_scrape_targets(&self) -> Result<(), LoadError> {
+        services::write_scrape_targets(&self.dir, self.running.iter().map(|(_, s)| s))
     }
 
     fn check_alive(&mut self) -> Result<(), LoadError> {
@@ -336,6 +341,7 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
     for (_, s) in &mut fleet.running {
         s.wait_ready(Duration::from_secs(120)).await?;
     }
+    fleet.write_scrape_targets()?;
     tracing::info!("services ready; writing the stream with faults");
 
     let writer = RawWriter::new(&config)?;

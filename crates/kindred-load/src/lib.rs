@@ -42,7 +42,7 @@ use kindred_pipeline::{Channel, Shutdown};
 
 pub use error::LoadError;
 pub use report::{Latency, LoadReport, Sample};
-pub use services::{ServiceSpec, ServiceUsage};
+pub use services::{ServiceSpec, ServiceUsage, SCRAPE_TARGETS_FILE};
 pub use writer::{event_id, RawWriter};
 
 use observe::{lock, Shared};
@@ -139,7 +139,8 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
     for service in &mut running {
         service.wait_ready(Duration::from_secs(90)).await?;
     }
-    tracing::info!(services = running.len(), "services ready");
+    services::write_scrape_targets(&work_dir, &running)?;
+    tracing::info!(services = running.len(), targets = %work_dir.join(services::SCRAPE_TARGETS_FILE).display(), "services ready");
 
     let shared = Shared::new()?;
     let stop = Shutdown::new();

@@ -96,6 +96,32 @@ pub(crate) fn spawn(
     })
 }
 
+/// The file (in the run's work directory) listing the running services'
+/// `/metrics` endpoints for Prometheus' `file_sd_configs`, rewritten
+/// whenever a service (re)starts: point a Prometheus at it to watch a run.
+pub const SCRAPE_TARGETS_FILE: &str = "prometheus-targets.json";
+
+/// Writes [`SCRAPE_TARGETS_FILE`] for `services` (atomically: Prometheus
+/// watches the file and must never read half of it).
+pub(crate) fn write_scrape_targets<'a>(
+    dir: &Path,
+    services: impl IntoIterator<Item = &'a Service>,
+) -> Result<(), LoadError> {
+    let groups: Vec<serde_json::Value> = services
+        .into_iter()
+        .map(|s| serde_json::json!({ "targets": [s.http], "labels": { "process": s.name } }))
+        .collect();
+    let path = dir.join(SCRAPE_TARGETS_FILE);
+    let partial = dir.join(format!("{SCRAPE_TARGETS_FILE}.partial"));
+    let io = |source| LoadError::Io {
+        what: "cannot write the Prometheus targets file",
+        path: path.clone(),
+        source,
+    };
+    std::fs::write(&partial, serde_json::Value::Array(groups).to_string()).map_err(io)?;
+    std::fs::rename(&partial, &path).map_err(io)
+}
+
 impl Drop for Service {
     /// A run that fails half-way must not leave its services running.
     fn drop(&mut self) {

@@ -41,6 +41,7 @@ impl RawWriter {
             key: Some(event.source_id().as_bytes().to_vec()),
             payload,
             headers: Vec::new(),
+            timestamp_ms: None,
         })
     }
 

@@ -22,6 +22,16 @@ pub enum ChangeType {
 }
 
 impl ChangeType {
+    /// Every change type, in declaration order.
+    pub const ALL: [ChangeType; 6] = [
+        ChangeType::Created,
+        ChangeType::Updated,
+        ChangeType::Merged,
+        ChangeType::Superseded,
+        ChangeType::Erased,
+        ChangeType::Split,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeType::Created => "created",

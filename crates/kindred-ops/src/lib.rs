@@ -11,4 +11,4 @@ mod metrics;
 
 pub use health::Health;
 pub use http::{serve, HttpError};
-pub use metrics::Metrics;
+pub use metrics::{Metrics, StoreFigures};

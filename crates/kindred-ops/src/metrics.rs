@@ -38,7 +38,38 @@ pub struct Metrics {
     pub outbox_backlog: IntGauge,
     /// Profiles in the store after the last batch.
     pub profiles: IntGauge,
+    /// `kindred_event_lag_seconds{stage}`: from the raw record's Kafka
+    /// timestamp to its processing by a stage.
+    pub event_lag: HistogramVec,
+    /// `kindred_consumer_lag_messages{topic,partition}`, from librdkafka's
+    /// statistics; set with [`Metrics::set_consumer_lag`].
+    consumer_lag: IntGaugeVec,
+    /// The resolver store's RocksDB figures; set with [`Metrics::set_store`].
+    store: StoreGauges,
     build_info: IntGaugeVec,
+}
+
+/// Gauges of the resolver's RocksDB store.
+#[derive(Clone)]
+struct StoreGauges {
+    identifiers: IntGauge,
+    live_data: IntGauge,
+    pending_compaction: IntGauge,
+    block_cache: IntGauge,
+    write_stopped: IntGauge,
+    write_delayed: IntGauge,
+}
+
+/// The store figures [`Metrics::set_store`] takes (kindred-ops does not
+/// depend on the resolver; the service copies them over).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreFigures {
+    pub identifiers: u64,
+    pub live_data_bytes: u64,
+    pub pending_compaction_bytes: u64,
+    pub block_cache_usage_bytes: u64,
+    pub write_stopped: bool,
+    pub write_delayed: bool,
 }
 
 impl Metrics {
@@ -133,6 +164,57 @@ impl Metrics {
             "Outputs written to the resolver store and not yet committed to Kafka.",
         )
         .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help)
+                .unwrap_or_else(|e| unreachable!("gauge {name} is well-formed: {e}"));
+            registry
+                .register(Box::new(g.clone()))
+                .unwrap_or_else(|e| unreachable!("gauge {name} is registered once: {e}"));
+            g
+        };
+        let store = StoreGauges {
+            identifiers: gauge(
+                "kindred_identifiers",
+                "Identifiers in the resolver's index (RocksDB's estimate).",
+            ),
+            live_data: gauge(
+                "kindred_store_live_data_bytes",
+                "Estimated bytes of live data in the resolver store.",
+            ),
+            pending_compaction: gauge(
+                "kindred_store_pending_compaction_bytes",
+                "Estimated bytes RocksDB compaction has yet to rewrite; growth means compaction falls behind.",
+            ),
+            block_cache: gauge(
+                "kindred_store_block_cache_usage_bytes",
+                "Bytes held in the resolver store's block cache.",
+            ),
+            write_stopped: gauge(
+                "kindred_store_write_stopped",
+                "1 while RocksDB stops writes until compaction catches up, else 0.",
+            ),
+            write_delayed: gauge(
+                "kindred_store_write_delayed",
+                "1 while RocksDB slows writes down (compaction falling behind), else 0.",
+            ),
+        };
+        let consumer_lag = IntGaugeVec::new(
+            Opts::new(
+                "kindred_consumer_lag_messages",
+                "Messages between the partition's end and the group's committed offset, per assigned partition (librdkafka statistics).",
+            ),
+            &["topic", "partition"],
+        )
+        .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
+        let event_lag = HistogramVec::new(
+            HistogramOpts::new(
+                "kindred_event_lag_seconds",
+                "Seconds from an event's raw record timestamp (set by its producer) to its processing by a stage: end-to-end lag at the resolver.",
+            )
+            .buckets(prometheus::exponential_buckets(0.005, 2.0, 18).unwrap_or_default()),
+            &["stage"],
+        )
+        .unwrap_or_else(|e| unreachable!("histogram is well-formed: {e}"));
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "kindred_build_info",
@@ -146,6 +228,8 @@ impl Metrics {
             Box::new(profiles.clone()),
             Box::new(outbox_backlog.clone()),
             Box::new(build_info.clone()),
+            Box::new(consumer_lag.clone()),
+            Box::new(event_lag.clone()),
         ] {
             registry
                 .register(c)
@@ -154,6 +238,11 @@ impl Metrics {
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
+        // Series of known label values exist from the start (at 0), so a
+        // rate or an alert on them has data before the first event.
+        for event in ["assigned", "revoked", "failed"] {
+            rebalances.with_label_values(&[event]);
+        }
         #[cfg(target_os = "linux")]
         {
             // Process metrics (RSS, CPU, fds) under the conventional process_ names.
@@ -177,8 +266,34 @@ impl Metrics {
             transactions,
             outbox_backlog,
             profiles,
+            event_lag,
+            consumer_lag,
+            store,
             build_info,
         }
+    }
+
+    /// Replaces the consumer lag gauges with `lags` (topic, partition,
+    /// messages): partitions no longer assigned disappear.
+    pub fn set_consumer_lag(&self, lags: &[(String, i32, i64)]) {
+        self.consumer_lag.reset();
+        for (topic, partition, lag) in lags {
+            self.consumer_lag
+                .with_label_values(&[topic, &partition.to_string()])
+                .set(*lag);
+        }
+    }
+
+    /// Sets the store gauges.
+    pub fn set_store(&self, figures: &StoreFigures) {
+        let g = &self.store;
+        g.identifiers.set(figures.identifiers as i64);
+        g.live_data.set(figures.live_data_bytes as i64);
+        g.pending_compaction
+            .set(figures.pending_compaction_bytes as i64);
+        g.block_cache.set(figures.block_cache_usage_bytes as i64);
+        g.write_stopped.set(i64::from(figures.write_stopped));
+        g.write_delayed.set(i64::from(figures.write_delayed));
     }
 
     /// The Prometheus text exposition of every metric.

@@ -35,6 +35,6 @@ pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
 pub use outbox::{OutboxEntry, ReviewNotice};
 pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
 pub use store::{
-    Holder, IndexEntry, LineageRecord, PendingSuggestion, SourceOffset, Store, StoreError,
-    StoreOptions, StoreStats, StoredProfile,
+    EngineStats, Holder, IndexEntry, LineageRecord, PendingSuggestion, SourceOffset, Store,
+    StoreError, StoreOptions, StoreStats, StoredProfile,
 };

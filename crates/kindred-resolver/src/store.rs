@@ -194,6 +194,26 @@ pub struct Store {
     db: DB,
     path: PathBuf,
     write_options: rocksdb::WriteOptions,
+    cache: Cache,
+}
+
+/// What RocksDB reports about itself, for the service's gauges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Estimated bytes of live data, all column families.
+    pub live_data_bytes: u64,
+    /// Estimated bytes compaction must rewrite to bring every level under
+    /// its target size; growing without bound means compaction falls behind.
+    pub pending_compaction_bytes: u64,
+    /// Bytes held in the shared block cache.
+    pub block_cache_usage_bytes: u64,
+    /// RocksDB has stopped writes (too many L0 files, memtables or pending
+    /// compaction bytes): batches block until compaction catches up.
+    pub write_stopped: bool,
+    /// RocksDB is slowing writes down for the same reasons.
+    pub write_delayed: bool,
+    /// Estimated entries in the identifier index.
+    pub identifiers_estimate: u64,
 }
 
 /// How the store uses memory.
@@ -262,6 +282,7 @@ impl Store {
             db,
             path,
             write_options,
+            cache,
         };
         if store.get_raw(cf::META, STORE_ID)?.is_none() {
             store.new_identity()?;
@@ -631,6 +652,32 @@ impl Store {
     }
 
     /// Counts of what the store holds (a full scan: for the demo, tools and tests).
+    /// RocksDB's own figures (estimates; cheap: no scan).
+    pub fn engine_stats(&self) -> Result<EngineStats, StoreError> {
+        let mut stats = EngineStats {
+            block_cache_usage_bytes: self.cache.get_usage() as u64,
+            ..EngineStats::default()
+        };
+        for family in cf::ALL {
+            let handle = self.handle(family);
+            let int = |name: &str| -> Result<u64, StoreError> {
+                Ok(self.db.property_int_value_cf(handle, name)?.unwrap_or(0))
+            };
+            stats.live_data_bytes += int("rocksdb.estimate-live-data-size")?;
+            stats.pending_compaction_bytes += int("rocksdb.estimate-pending-compaction-bytes")?;
+            stats.write_stopped |= int("rocksdb.is-write-stopped")? > 0;
+            if family == cf::IDENTIFIERS {
+                stats.identifiers_estimate = int("rocksdb.estimate-num-keys")?;
+            }
+        }
+        stats.write_delayed = self
+            .db
+            .property_int_value("rocksdb.actual-delayed-write-rate")?
+            .unwrap_or(0)
+            > 0;
+        Ok(stats)
+    }
+
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let count = |family: &str| -> Result<u64, StoreError> {
             let mut n = 0;

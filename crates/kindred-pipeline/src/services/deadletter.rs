@@ -97,6 +97,7 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
                 REPLAYED_FROM_HEADER.to_string(),
                 format!("{partition}/{}", message.offset()).into_bytes(),
             )],
+            timestamp_ms: None,
         });
     }
     if !filter.dry_run {

@@ -11,7 +11,10 @@ use kindred_model::Channel;
 use kindred_schema::{Framing, SchemaKind};
 use tracing::Instrument;
 
-use super::{dead_letter, kafka_settings, next_batch, next_offsets, send_until_acked, Ops};
+use super::{
+    dead_letter, kafka_settings, next_batch, next_offsets, observe_event_lag, offset_ranges,
+    rebalance_listener, send_until_acked, with_lag_metrics, Ops,
+};
 use crate::topics::raw_topic;
 use crate::{codec_from_config, normalize_options, IngestStage, PipelineError, Shutdown};
 
@@ -37,9 +40,10 @@ pub async fn run(
     let settings = kafka_settings(config);
     let source = raw_topic(config, channel).to_string();
     let group = format!("{}.ingest.{}", config.kafka.group_prefix, channel);
-    let metrics = ops.metrics.clone();
-    let context =
-        ServiceContext::committed(move |event| super::resolve::log_rebalance(&metrics, event));
+    let context = with_lag_metrics(
+        ServiceContext::committed(rebalance_listener(&ops.metrics)),
+        &ops.metrics,
+    );
     let consumer = consumer::subscribe(&settings, &group, &[&source], context, None)?;
     let producer = Producer::new(&settings)?;
     let linger = Duration::from_millis(config.ingest.batch_linger_ms);
@@ -51,7 +55,7 @@ pub async fn run(
             break;
         }
         let started = Instant::now();
-        let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len());
+        let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
         async {
             let mut records = Vec::with_capacity(batch.len());
             for message in &batch {
@@ -76,6 +80,7 @@ pub async fn run(
                             key: Some(event.event_id.clone().into_bytes()),
                             payload: codec.encode(SchemaKind::CanonicalEvent, &event)?,
                             headers: Vec::new(),
+                            timestamp_ms: message.timestamp().to_millis(),
                         });
                     }
                     Err(e) => {
@@ -102,6 +107,7 @@ pub async fn run(
             if !send_until_acked(&producer, &records, &shutdown, ops, "ingest").await {
                 return Ok(());
             }
+            observe_event_lag(ops, "ingest", &batch);
             // A commit for partitions revoked meanwhile fails: their new
             // owner reads the batch again (the resolver de-duplicates).
             if let Err(e) = consumer::commit(&consumer, &next_offsets(&batch), CommitMode::Async) {

@@ -14,7 +14,9 @@ use kindred_config::Config;
 use kindred_kafka::consumer::ServiceConsumer;
 use kindred_kafka::rdkafka::consumer::Consumer;
 use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
-use kindred_kafka::{DeadLetter, KafkaSettings, OutRecord, Producer};
+use kindred_kafka::{
+    DeadLetter, KafkaSettings, OutRecord, Producer, RebalanceEvent, ServiceContext,
+};
 use kindred_ops::{Health, Metrics};
 
 use crate::{PipelineError, Shutdown};
@@ -115,6 +117,77 @@ pub(crate) async fn next_batch(
             }
         }
     }
+}
+
+/// The offsets a batch covers, per partition, for its span:
+/// `0:100-599 2:40-80` (partition:first-last).
+pub(crate) fn offset_ranges(batch: &[OwnedMessage]) -> String {
+    let mut ranges: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
+    for m in batch {
+        let r = ranges
+            .entry(m.partition())
+            .or_insert((m.offset(), m.offset()));
+        r.0 = r.0.min(m.offset());
+        r.1 = r.1.max(m.offset());
+    }
+    ranges
+        .iter()
+        .map(|(p, (first, last))| format!("{p}:{first}-{last}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Observes, for each message of a batch, the seconds since its record
+/// timestamp (`kindred_event_lag_seconds{stage}`).
+pub(crate) fn observe_event_lag(ops: &Ops, stage: &str, batch: &[OwnedMessage]) {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let histogram = ops.metrics.event_lag.with_label_values(&[stage]);
+    for m in batch {
+        if let Some(ts) = m.timestamp().to_millis() {
+            // A producer's clock ahead of ours gives a negative lag: count it as 0.
+            histogram.observe((now_ms - ts).max(0) as f64 / 1000.0);
+        }
+    }
+}
+
+/// Counts and logs the rebalances of a service's consumer.
+pub(crate) fn rebalance_listener(metrics: &Metrics) -> impl Fn(&RebalanceEvent) + Send + Sync {
+    let metrics = metrics.clone();
+    move |event| {
+        let label = match event {
+            RebalanceEvent::Assigned(parts) => {
+                for (topic, partition, start) in parts {
+                    tracing::info!(%topic, partition, start_offset = ?start, "partition assigned");
+                }
+                "assigned"
+            }
+            RebalanceEvent::Revoked(parts) => {
+                for (topic, partition) in parts {
+                    tracing::info!(%topic, partition, "partition revoked");
+                }
+                "revoked"
+            }
+            RebalanceEvent::Failed(reason) => {
+                tracing::warn!(%reason, "rebalance failed");
+                "failed"
+            }
+        };
+        metrics.rebalances.with_label_values(&[label]).inc();
+    }
+}
+
+/// `context` reporting its partitions' lag to `kindred_consumer_lag_messages`.
+pub(crate) fn with_lag_metrics(context: ServiceContext, metrics: &Metrics) -> ServiceContext {
+    let metrics = metrics.clone();
+    context.with_lag(move |parts| {
+        let lags: Vec<_> = parts
+            .iter()
+            .map(|p| (p.topic.clone(), p.partition, p.messages))
+            .collect();
+        metrics.set_consumer_lag(&lags);
+    })
 }
 
 /// The next offset to read for each (topic, partition) of a batch.

@@ -68,6 +68,7 @@ pub fn outbox_record(
         key: Some(key.into_bytes()),
         payload: body.to_string().into_bytes(),
         headers: Vec::new(),
+        timestamp_ms: None,
     };
     Ok(match entry {
         OutboxEntry::Change(change) => change_record(config, codec, change)?,
@@ -105,6 +106,7 @@ pub fn change_record(
         key: Some(change.profile_id.clone().into_bytes()),
         payload: codec.encode(SchemaKind::ProfileChange, change)?,
         headers: Vec::new(),
+        timestamp_ms: None,
     })
 }
 
@@ -269,6 +271,7 @@ impl Task {
                     PipelineError::Progress(format!("cannot encode the progress record: {e}"))
                 })?,
                 headers: Vec::new(),
+                timestamp_ms: None,
             });
             match self.producer.send_transaction(&records) {
                 Ok(()) => {

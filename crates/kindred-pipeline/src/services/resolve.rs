@@ -6,14 +6,17 @@ use std::time::{Duration, Instant};
 use kindred_config::Config;
 use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::message::Message;
-use kindred_kafka::{Positions, Producer, RebalanceEvent, ServiceContext};
+use kindred_kafka::{Positions, Producer, ServiceContext};
 use kindred_model::CanonicalEvent;
 use kindred_resolver::{Resolver, SourceOffset, Store, StoreOptions};
 use kindred_schema::{Framing, SchemaKind};
 use tracing::Instrument;
 
 use super::publish::Publisher;
-use super::{dead_letter, kafka_settings, next_batch, next_offsets, send_until_acked, Ops};
+use super::{
+    dead_letter, kafka_settings, next_batch, next_offsets, observe_event_lag, offset_ranges,
+    rebalance_listener, send_until_acked, with_lag_metrics, Ops,
+};
 use crate::{codec_from_config, PipelineError, Shutdown};
 
 const SERVICE: &str = "resolve";
@@ -67,6 +70,14 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     ops.metrics
         .profiles
         .set(resolver.store().stats()?.profiles as i64);
+    for result in ["committed", "aborted", "producer_rebuilt"] {
+        ops.metrics.transactions.with_label_values(&[result]);
+    }
+    for change in kindred_model::ChangeType::ALL {
+        ops.metrics
+            .profile_changes
+            .with_label_values(&[change.as_str()]);
+    }
     let settings = kafka_settings(config);
     let source = config.topics.canonical.clone();
     let group = format!("{}.resolve", config.kafka.group_prefix);
@@ -84,11 +95,12 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         .await
         .map_err(|e| PipelineError::Progress(format!("publisher start panicked: {e}")))??
     };
+    let _store_gauges = StoreGauges::start(resolver.shared_store(), ops.metrics.clone());
     let positions = Positions::new(resolver.store().offsets()?);
-    let metrics = ops.metrics.clone();
-    let context = ServiceContext::stored(positions.clone(), move |event| {
-        log_rebalance(&metrics, event)
-    });
+    let context = with_lag_metrics(
+        ServiceContext::stored(positions.clone(), rebalance_listener(&ops.metrics)),
+        &ops.metrics,
+    );
     // One resolver per store, restarted in place: a static member.
     let consumer = consumer::subscribe(
         &settings,
@@ -155,8 +167,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             }
         }
         let started = Instant::now();
-        let first = batch.first().map_or(0, |m| m.offset());
-        let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), first_offset = first);
+        let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
         async {
             let mut events: Vec<CanonicalEvent> = Vec::with_capacity(batch.len());
             let mut dead = Vec::new();
@@ -205,6 +216,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             for o in &offsets {
                 positions.advance(&o.topic, o.partition, o.next_offset);
             }
+            observe_event_lag(ops, "resolve", &batch);
             if let Some(last) = outcome.outbox_last {
                 written = last;
                 publisher.notify();
@@ -252,6 +264,41 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     Ok(())
 }
 
+/// Copies RocksDB's figures to the store gauges every few seconds, until dropped.
+struct StoreGauges(tokio::task::JoinHandle<()>);
+
+impl StoreGauges {
+    const INTERVAL: Duration = Duration::from_secs(5);
+
+    fn start(store: Arc<Store>, metrics: kindred_ops::Metrics) -> Self {
+        StoreGauges(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Self::INTERVAL);
+            loop {
+                tick.tick().await;
+                match store.engine_stats() {
+                    Ok(s) => metrics.set_store(&kindred_ops::StoreFigures {
+                        identifiers: s.identifiers_estimate,
+                        live_data_bytes: s.live_data_bytes,
+                        pending_compaction_bytes: s.pending_compaction_bytes,
+                        block_cache_usage_bytes: s.block_cache_usage_bytes,
+                        write_stopped: s.write_stopped,
+                        write_delayed: s.write_delayed,
+                    }),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cannot read the store's RocksDB properties")
+                    }
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for StoreGauges {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The resolver's stable identity towards Kafka: its `transactional.id`
 /// and its static group membership.
 pub fn publisher_id(config: &Config) -> String {
@@ -260,27 +307,4 @@ pub fn publisher_id(config: &Config) -> String {
         .transactional_id
         .clone()
         .unwrap_or_else(|| format!("{}.resolve", config.kafka.group_prefix))
-}
-
-/// Counts and logs a rebalance of a service's consumer.
-pub(crate) fn log_rebalance(metrics: &kindred_ops::Metrics, event: &RebalanceEvent) {
-    let label = match event {
-        RebalanceEvent::Assigned(parts) => {
-            for (topic, partition, start) in parts {
-                tracing::info!(%topic, partition, start_offset = ?start, "partition assigned");
-            }
-            "assigned"
-        }
-        RebalanceEvent::Revoked(parts) => {
-            for (topic, partition) in parts {
-                tracing::info!(%topic, partition, "partition revoked");
-            }
-            "revoked"
-        }
-        RebalanceEvent::Failed(reason) => {
-            tracing::warn!(%reason, "rebalance failed");
-            "failed"
-        }
-    };
-    metrics.rebalances.with_label_values(&[label]).inc();
 }
