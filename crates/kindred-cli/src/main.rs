@@ -54,6 +54,11 @@ struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "KINDRED_LOG_FORMAT")]
     log_format: LogFormat,
 
+    /// Also log one line per batch as it ends: its span's service, topic,
+    /// partition:first-last offsets, message count and time busy and idle.
+    #[arg(long, global = true, env = "KINDRED_LOG_SPANS")]
+    log_spans: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -224,6 +229,19 @@ enum Command {
         keep_topics: bool,
     },
     /// Consume a channel's raw topic and produce canonical events (and dead letters).
+    ///
+    /// Reads topics.pos|web|social in the consumer group
+    /// `<kafka.group_prefix>.ingest.<channel>`, decodes each record
+    /// (schemas.framing), normalizes it and produces the canonical event to
+    /// topics.canonical; a record that cannot be read goes to
+    /// topics.dead_letter with the reason, source topic, partition and offset.
+    /// Offsets are committed only after the broker acknowledged every output.
+    ///
+    /// Serves /metrics, /healthz (fails only if the poll loop stalls for
+    /// http.stall_timeout_secs) and /readyz (partitions assigned) on
+    /// http.listen. SIGTERM or SIGINT: finishes the batch in flight and exits
+    /// within shutdown.timeout_secs. Sample configuration:
+    /// deploy/config/ingest-<channel>.toml; runbook: docs/operations.md.
     Ingest {
         /// Which channel this instance serves; run several instances of one
         /// channel to split its partitions.
@@ -231,6 +249,18 @@ enum Command {
         channel: ChannelArg,
     },
     /// Consume canonical events, resolve identities, produce profile changes.
+    ///
+    /// Applies topics.canonical to the RocksDB store in resolver.data_dir
+    /// (one atomic write per batch, with the input offsets), and publishes
+    /// profile changes (topics.profiles), review pairs and quarantine notices
+    /// from the store's outbox in Kafka transactions (resolver.transactional_id).
+    /// Run exactly one resolver per store.
+    ///
+    /// Serves /metrics, /healthz and /readyz (store open, outbox recovered,
+    /// partitions assigned) on http.listen. SIGTERM or SIGINT: finishes the
+    /// batch, publishes what it can and exits within shutdown.timeout_secs.
+    /// Sample configuration: deploy/config/resolve.toml; runbook:
+    /// docs/operations.md.
     Resolve {
         /// Directory of the RocksDB store (overrides resolver.data_dir).
         #[arg(long)]
@@ -470,6 +500,13 @@ enum TopicsAction {
 #[derive(Subcommand)]
 enum ConfigAction {
     /// Validate a configuration file and print the effective configuration, secrets masked.
+    ///
+    /// Applies the environment (KINDRED_<SECTION>__<KEY>,
+    /// KINDRED_KAFKA_CLIENT_<PROPERTY>) and --set flags as a service would,
+    /// checks every key and value, and prints the result as TOML with every
+    /// key (defaults included). Pass-through client properties naming a
+    /// password, secret or key are shown as ********. Exits 1 naming the file,
+    /// line and key of each problem.
     Check {
         /// The file to check (defaults to --config).
         file: Option<PathBuf>,
@@ -495,7 +532,7 @@ impl From<ChannelArg> for kindred_pipeline::Channel {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    init_logging(cli.log_format, cli.log_spans);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -503,11 +540,13 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(cli))
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, spans: bool) {
+    use tracing_subscriber::fmt::format::FmtSpan;
     let filter = tracing_subscriber::EnvFilter::try_from_env("KINDRED_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(if spans { FmtSpan::CLOSE } else { FmtSpan::NONE })
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

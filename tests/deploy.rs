@@ -1,0 +1,946 @@
+//! The deployment files in deploy/ hold together: the Prometheus alert rules
+//! are valid and their unit tests pass (promtool), each alert has a runbook
+//! section, the sample configurations load, the Kubernetes manifests probe,
+//! mount and scrape what the configurations say, and the Grafana dashboard
+//! queries only metrics the services export. No broker needed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+use kindred_config::Config;
+use serde_yaml_ng::Value as Yaml;
+
+/// Every metric a kindred service exports (besides `process_*` and
+/// Prometheus' own `up`). Histograms are listed by base name.
+const METRICS: &[&str] = &[
+    "kindred_events_consumed_total",
+    "kindred_events_produced_total",
+    "kindred_dead_letters_total",
+    "kindred_values_dropped_total",
+    "kindred_profile_changes_total",
+    "kindred_duplicate_events_total",
+    "kindred_component_errors_total",
+    "kindred_merges_refused_total",
+    "kindred_identifiers_quarantined_total",
+    "kindred_review_suggestions_total",
+    "kindred_consumer_rebalances_total",
+    "kindred_transactions_total",
+    "kindred_consumer_lag_messages",
+    "kindred_outbox_entries",
+    "kindred_profiles",
+    "kindred_identifiers",
+    "kindred_store_live_data_bytes",
+    "kindred_store_pending_compaction_bytes",
+    "kindred_store_block_cache_usage_bytes",
+    "kindred_store_write_stopped",
+    "kindred_store_write_delayed",
+    "kindred_build_info",
+];
+
+const HISTOGRAMS: &[&str] = &[
+    "kindred_batch_duration_seconds",
+    "kindred_event_lag_seconds",
+];
+
+/// The services and the sample configuration each runs with.
+const SERVICES: &[(&str, &str)] = &[
+    ("ingest-pos", "ingest-pos.toml"),
+    ("ingest-web", "ingest-web.toml"),
+    ("ingest-social", "ingest-social.toml"),
+    ("resolve", "resolve.toml"),
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &str) -> String {
+    let path = root().join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Runs promtool in the repository root and returns its output; fails (never
+/// skips) when promtool is missing.
+fn promtool(args: &[&str]) -> String {
+    let output = match Command::new("promtool")
+        .args(args)
+        .current_dir(root())
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "promtool is not installed: run `bash deploy/local/setup.sh` \
+             (it installs Debian's prometheus package, which has promtool)"
+        ),
+        Err(e) => panic!("cannot run promtool: {e}"),
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "promtool {} failed:\n{text}",
+        args.join(" ")
+    );
+    text
+}
+
+/// Configuration loading reads the process environment, which one test
+/// changes: they take turns.
+fn env_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn load_sample(file: &str) -> Config {
+    let path = root().join("deploy/config").join(file);
+    Config::load(Some(&path), serde_json::json!({}))
+        .unwrap_or_else(|e| panic!("deploy/config/{file} does not load: {e}"))
+}
+
+/// The YAML documents of a file (`---`-separated), comment-only ones left out.
+fn yaml_docs(path: &str) -> Vec<Yaml> {
+    let text = read(path);
+    let mut docs = Vec::new();
+    let mut chunk = String::new();
+    for line in text.lines().chain(std::iter::once("---")) {
+        if line.trim_end() == "---" {
+            let doc: Yaml = serde_yaml_ng::from_str(&chunk)
+                .unwrap_or_else(|e| panic!("{path} is not valid YAML: {e}"));
+            if !doc.is_null() {
+                docs.push(doc);
+            }
+            chunk.clear();
+        } else {
+            chunk.push_str(line);
+            chunk.push('\n');
+        }
+    }
+    docs
+}
+
+fn str_of<'a>(v: &'a Yaml, what: &str) -> &'a str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("{what}: expected a string, found {v:?}"))
+}
+
+fn seq_of<'a>(v: &'a Yaml, what: &str) -> &'a [Yaml] {
+    v.as_sequence()
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("{what}: expected a list, found {v:?}"))
+}
+
+// --- Prometheus alerts -------------------------------------------------------
+
+#[test]
+fn alert_rules_pass_promtool_check() {
+    let out = promtool(&["check", "rules", "deploy/prometheus/alerts.yml"]);
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[test]
+fn alert_rules_pass_their_promtool_unit_tests() {
+    let out = promtool(&["test", "rules", "deploy/prometheus/alerts.test.yml"]);
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[test]
+fn every_alert_has_severity_runbook_section_and_a_firing_and_a_quiet_test() {
+    let rules = &yaml_docs("deploy/prometheus/alerts.yml")[0];
+    let groups = seq_of(&rules["groups"], "groups");
+    let group = groups
+        .iter()
+        .find(|g| g["name"].as_str() == Some("kindred"))
+        .expect("alerts.yml has a rule group named kindred");
+    let runbook = read("docs/operations.md");
+    let headings: BTreeSet<&str> = runbook
+        .lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .map(str::trim)
+        .collect();
+
+    // Alert name -> (tested firing, tested quiet).
+    let tests = &yaml_docs("deploy/prometheus/alerts.test.yml")[0];
+    let mut tested: BTreeMap<String, (bool, bool)> = BTreeMap::new();
+    for case in seq_of(&tests["tests"], "tests") {
+        for check in seq_of(&case["alert_rule_test"], "alert_rule_test") {
+            let name = str_of(&check["alertname"], "alertname").to_string();
+            let fires = !seq_of(&check["exp_alerts"], "exp_alerts").is_empty();
+            let entry = tested.entry(name).or_default();
+            if fires {
+                entry.0 = true;
+            } else {
+                entry.1 = true;
+            }
+        }
+    }
+
+    let mut names = Vec::new();
+    for rule in seq_of(&group["rules"], "rules") {
+        let name = str_of(&rule["alert"], "alert");
+        names.push(name);
+        let severity = str_of(&rule["labels"]["severity"], name);
+        assert!(
+            ["critical", "warning", "info"].contains(&severity),
+            "{name}: severity {severity}"
+        );
+        for key in ["summary", "description"] {
+            assert!(
+                !str_of(&rule["annotations"][key], name).is_empty(),
+                "{name}: no {key}"
+            );
+        }
+        let url = str_of(&rule["annotations"]["runbook_url"], name);
+        assert_eq!(
+            url,
+            format!("docs/operations.md#{}", name.to_lowercase()),
+            "{name}: runbook_url must point at its section"
+        );
+        assert!(
+            headings.contains(name),
+            "docs/operations.md has no section `### {name}` (the anchor of {name}'s runbook_url)"
+        );
+        let expr = str_of(&rule["expr"], name);
+        check_metric_names(expr, &format!("alert {name}"));
+        match tested.get(name) {
+            Some((true, true)) => {}
+            other => panic!(
+                "alerts.test.yml must test {name} both firing and quiet (exp_alerts empty); found {other:?}"
+            ),
+        }
+    }
+    for name in tested.keys() {
+        assert!(
+            names.contains(&name.as_str()),
+            "alerts.test.yml tests {name}, which alerts.yml does not define"
+        );
+    }
+}
+
+// --- Sample configurations ----------------------------------------------------
+
+#[test]
+fn sample_configs_load_and_agree_on_the_cluster_topics_and_schema_ids() {
+    let _env = env_lock();
+    let dir = root().join("deploy/config");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("deploy/config exists")
+        .map(|e| {
+            e.expect("readable entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    let mut expected: Vec<String> = SERVICES.iter().map(|(_, f)| f.to_string()).collect();
+    expected.sort();
+    assert_eq!(
+        files, expected,
+        "deploy/config holds one sample per service"
+    );
+
+    let configs: Vec<(&str, Config)> = SERVICES
+        .iter()
+        .map(|(_, file)| (*file, load_sample(file)))
+        .collect();
+    let (first_file, first) = &configs[0];
+    for (file, config) in &configs {
+        assert_eq!(
+            config.http.listen, "0.0.0.0:9464",
+            "{file}: listen on every interface, for the probes and the scrape"
+        );
+        // Services talk through these: they must agree.
+        let same = |what: &str, a: String, b: String| {
+            assert_eq!(a, b, "{file} and {first_file} differ in {what}");
+        };
+        same(
+            "kafka.brokers",
+            config.kafka.brokers.clone(),
+            first.kafka.brokers.clone(),
+        );
+        same(
+            "kafka.group_prefix",
+            config.kafka.group_prefix.clone(),
+            first.kafka.group_prefix.clone(),
+        );
+        same(
+            "kafka.client",
+            format!("{:?}", config.kafka.client),
+            format!("{:?}", first.kafka.client),
+        );
+        same(
+            "schemas.ids",
+            format!("{:?}", config.schemas.ids),
+            format!("{:?}", first.schemas.ids),
+        );
+        let names = |c: &Config| {
+            let t = &c.topics;
+            format!(
+                "{:?}",
+                [
+                    &t.pos,
+                    &t.web,
+                    &t.social,
+                    &t.canonical,
+                    &t.profiles,
+                    &t.dead_letter,
+                    &t.review,
+                    &t.quarantine,
+                    &t.progress
+                ]
+            )
+        };
+        same("topic names", names(config), names(first));
+    }
+    let resolve = &configs[3].1;
+    assert!(resolve.resolver.data_dir.is_absolute());
+    let snapshots = resolve
+        .resolver
+        .snapshot_dir
+        .as_ref()
+        .expect("resolve.toml sets resolver.snapshot_dir");
+    assert_eq!(
+        snapshots.parent(),
+        resolve.resolver.data_dir.parent(),
+        "snapshots on the store's volume (checkpoints hard-link its files)"
+    );
+}
+
+// --- Kubernetes manifests -------------------------------------------------------
+
+/// Every object in deploy/k8s, with the file it came from.
+fn manifests() -> Vec<(String, Yaml)> {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("deploy/k8s"))
+        .expect("deploy/k8s exists")
+        .map(|e| {
+            e.expect("readable entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|f| f.ends_with(".yaml") && f != "kustomization.yaml")
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .flat_map(|f| {
+            yaml_docs(&format!("deploy/k8s/{f}"))
+                .into_iter()
+                .map(move |d| (f.clone(), d))
+        })
+        .collect()
+}
+
+fn kind(doc: &Yaml) -> &str {
+    doc["kind"].as_str().unwrap_or("")
+}
+
+fn name(doc: &Yaml) -> &str {
+    doc["metadata"]["name"].as_str().unwrap_or("")
+}
+
+/// Whether `labels` has every key/value of `selector`.
+fn selects(selector: &Yaml, labels: &Yaml) -> bool {
+    selector
+        .as_mapping()
+        .is_some_and(|m| !m.is_empty() && m.iter().all(|(k, v)| labels.get(k) == Some(v)))
+}
+
+/// The `--config` file a container runs with and the directory it is
+/// mounted in, checked against the ConfigMap: returns the file's name.
+fn config_file_of(container: &Yaml, pod: &Yaml, configmap: &Yaml, what: &str) -> String {
+    let args: Vec<&str> = seq_of(&container["args"], what)
+        .iter()
+        .map(|a| str_of(a, what))
+        .collect();
+    let at = args
+        .iter()
+        .position(|a| *a == "--config")
+        .unwrap_or_else(|| panic!("{what}: no --config in {args:?}"));
+    let path = Path::new(args[at + 1]);
+    let file = path
+        .file_name()
+        .expect("--config names a file")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        configmap["data"].get(file.as_str()).is_some(),
+        "{what}: --config {} is not in ConfigMap {}",
+        path.display(),
+        name(configmap)
+    );
+    // The directory is a mount of a volume holding the ConfigMap.
+    let dir = path.parent().expect("--config has a directory");
+    let mount = seq_of(&container["volumeMounts"], what)
+        .iter()
+        .find(|m| Path::new(str_of(&m["mountPath"], what)) == dir)
+        .unwrap_or_else(|| panic!("{what}: nothing mounted at {}", dir.display()));
+    let volume_name = str_of(&mount["name"], what);
+    let volume = seq_of(&pod["volumes"], what)
+        .iter()
+        .find(|v| v["name"].as_str() == Some(volume_name))
+        .unwrap_or_else(|| panic!("{what}: no volume {volume_name}"));
+    let sources: Vec<&Yaml> = match volume["projected"]["sources"].as_sequence() {
+        Some(sources) => sources.iter().map(|s| &s["configMap"]).collect(),
+        None => vec![&volume["configMap"]],
+    };
+    assert!(
+        sources
+            .iter()
+            .any(|c| c["name"].as_str() == Some(name(configmap))),
+        "{what}: volume {volume_name} at {} does not hold ConfigMap {}",
+        dir.display(),
+        name(configmap)
+    );
+    file
+}
+
+/// The port number a probe or scrape refers to (by name or number).
+fn container_port(container: &Yaml, port: &Yaml, what: &str) -> u64 {
+    if let Some(n) = port.as_u64() {
+        return n;
+    }
+    let port_name = str_of(port, what);
+    seq_of(&container["ports"], what)
+        .iter()
+        .find(|p| p["name"].as_str() == Some(port_name))
+        .and_then(|p| p["containerPort"].as_u64())
+        .unwrap_or_else(|| panic!("{what}: no container port named {port_name}"))
+}
+
+#[test]
+fn kustomization_lists_every_manifest_but_the_service_monitor() {
+    let kustomization = &yaml_docs("deploy/k8s/kustomization.yaml")[0];
+    let listed: BTreeSet<&str> = seq_of(&kustomization["resources"], "resources")
+        .iter()
+        .map(|r| str_of(r, "resource"))
+        .collect();
+    let files: BTreeSet<String> = manifests().into_iter().map(|(f, _)| f).collect();
+    for f in &files {
+        if f == "servicemonitor.yaml" {
+            assert!(
+                !listed.contains(f.as_str()),
+                "the ServiceMonitor needs the operator's CRD: apply it apart"
+            );
+        } else {
+            assert!(
+                listed.contains(f.as_str()),
+                "kustomization.yaml does not list {f}"
+            );
+        }
+    }
+    for l in &listed {
+        assert!(
+            files.contains(*l),
+            "kustomization.yaml lists {l}, which does not exist"
+        );
+    }
+}
+
+#[test]
+fn k8s_workloads_probe_mount_and_scrape_what_their_config_says() {
+    let _env = env_lock();
+    let docs = manifests();
+    let configmaps: Vec<&Yaml> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| kind(d) == "ConfigMap")
+        .collect();
+    assert_eq!(configmaps.len(), 1, "one ConfigMap with the four files");
+    let configmap = configmaps[0];
+
+    // The ConfigMap holds exactly deploy/config's files, unchanged.
+    let data = configmap["data"].as_mapping().expect("ConfigMap data");
+    let keys: BTreeSet<&str> = data.keys().map(|k| str_of(k, "ConfigMap key")).collect();
+    let files: BTreeSet<&str> = SERVICES.iter().map(|(_, f)| *f).collect();
+    assert_eq!(keys, files, "ConfigMap keys");
+    for file in files {
+        let embedded = str_of(&configmap["data"][file], file);
+        let original = read(&format!("deploy/config/{file}"));
+        assert!(
+            embedded == original,
+            "deploy/k8s/configmap.yaml's {file} differs from deploy/config/{file}: copy the file into the ConfigMap (indented by 4 spaces)"
+        );
+    }
+
+    let mut services_seen = BTreeSet::new();
+    for (file, doc) in &docs {
+        let kind = kind(doc);
+        if !["Deployment", "StatefulSet", "Job"].contains(&kind) {
+            continue;
+        }
+        let what = format!("{file}: {kind} {}", name(doc));
+        let pod = &doc["spec"]["template"]["spec"];
+        let containers = seq_of(&pod["containers"], &what);
+        assert_eq!(containers.len(), 1, "{what}: one container");
+        let container = &containers[0];
+        assert_eq!(
+            container["image"].as_str(),
+            Some("kindred:0.1.0"),
+            "{what}: image"
+        );
+        let config_file = config_file_of(container, pod, configmap, &what);
+        let config = load_sample(&config_file);
+
+        // Non-root, read-only root filesystem.
+        let run_as_non_root = pod["securityContext"]["runAsNonRoot"].as_bool() == Some(true)
+            || container["securityContext"]["runAsNonRoot"].as_bool() == Some(true);
+        assert!(run_as_non_root, "{what}: runAsNonRoot");
+        assert_eq!(
+            container["securityContext"]["readOnlyRootFilesystem"].as_bool(),
+            Some(true),
+            "{what}: readOnlyRootFilesystem"
+        );
+
+        // The Kafka password reaches kafka.client from the Secret.
+        check_secret_env(container, &config_file, &what);
+
+        if kind == "Job" {
+            continue;
+        }
+        let args: Vec<&str> = seq_of(&container["args"], &what)
+            .iter()
+            .map(|a| str_of(a, &what))
+            .collect();
+        let service = match args[0] {
+            "ingest" => {
+                let at = args
+                    .iter()
+                    .position(|a| *a == "--channel")
+                    .expect("--channel");
+                format!("ingest-{}", args[at + 1])
+            }
+            other => other.to_string(),
+        };
+        assert_eq!(
+            config_file,
+            format!("{service}.toml"),
+            "{what}: runs {service} with another service's config"
+        );
+        services_seen.insert(service.clone());
+
+        // Probes and scrape on the port the service listens on.
+        let (host, port) = config
+            .http
+            .listen
+            .rsplit_once(':')
+            .expect("http.listen is host:port");
+        assert_eq!(host, "0.0.0.0", "{what}: the kubelet probes the pod's IP");
+        let port: u64 = port.parse().expect("numeric port");
+        for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+            let get = &container[probe]["httpGet"];
+            assert_eq!(get["path"].as_str(), Some(path), "{what}: {probe} path");
+            assert_eq!(
+                container_port(container, &get["port"], &what),
+                port,
+                "{what}: {probe} port"
+            );
+        }
+        if !container["startupProbe"].is_null() {
+            let get = &container["startupProbe"]["httpGet"];
+            assert_eq!(
+                container_port(container, &get["port"], &what),
+                port,
+                "{what}: startupProbe port"
+            );
+        }
+        let annotations = &doc["spec"]["template"]["metadata"]["annotations"];
+        assert_eq!(
+            annotations["prometheus.io/scrape"].as_str(),
+            Some("true"),
+            "{what}"
+        );
+        assert_eq!(
+            annotations["prometheus.io/port"].as_str(),
+            Some(port.to_string().as_str()),
+            "{what}: scrape port"
+        );
+        assert_eq!(
+            annotations["prometheus.io/path"].as_str(),
+            Some("/metrics"),
+            "{what}"
+        );
+
+        // Graceful shutdown fits in the grace period.
+        let grace = pod["terminationGracePeriodSeconds"]
+            .as_u64()
+            .expect("terminationGracePeriodSeconds");
+        assert!(
+            grace > config.shutdown.timeout_secs,
+            "{what}: terminationGracePeriodSeconds {grace} must exceed shutdown.timeout_secs {}",
+            config.shutdown.timeout_secs
+        );
+
+        if kind == "StatefulSet" {
+            assert_eq!(service, "resolve", "{what}");
+            assert_eq!(
+                doc["spec"]["replicas"].as_u64(),
+                Some(1),
+                "{what}: exactly one resolver per store"
+            );
+            let claims: Vec<&str> = seq_of(&doc["spec"]["volumeClaimTemplates"], &what)
+                .iter()
+                .map(|c| str_of(&c["metadata"]["name"], &what))
+                .collect();
+            let store_volume = config
+                .resolver
+                .data_dir
+                .parent()
+                .expect("data_dir has a parent");
+            let mount = seq_of(&container["volumeMounts"], &what)
+                .iter()
+                .find(|m| Path::new(str_of(&m["mountPath"], &what)) == store_volume)
+                .unwrap_or_else(|| panic!("{what}: nothing mounted at {}", store_volume.display()));
+            assert!(
+                claims.contains(&str_of(&mount["name"], &what)),
+                "{what}: {} is not a volumeClaimTemplate",
+                store_volume.display()
+            );
+            // Its serviceName is a headless Service in these manifests.
+            let service_name = str_of(&doc["spec"]["serviceName"], &what);
+            assert!(
+                docs.iter().any(|(_, d)| kind_is(d, "Service")
+                    && name(d) == service_name
+                    && d["spec"]["clusterIP"].as_str() == Some("None")),
+                "{what}: no headless Service {service_name}"
+            );
+        } else {
+            assert!(
+                service.starts_with("ingest-"),
+                "{what}: only ingest runs as a Deployment"
+            );
+            assert!(doc["spec"]["replicas"].as_u64().unwrap_or(0) >= 1, "{what}");
+        }
+    }
+    let expected: BTreeSet<String> = SERVICES.iter().map(|(s, _)| s.to_string()).collect();
+    assert_eq!(services_seen, expected, "one workload per service");
+}
+
+fn kind_is(doc: &Yaml, expected: &str) -> bool {
+    kind(doc) == expected
+}
+
+/// Sets each of the container's Secret-sourced `KINDRED_KAFKA_CLIENT_*`
+/// variables and checks the configuration then carries the property.
+fn check_secret_env(container: &Yaml, config_file: &str, what: &str) {
+    let Some(env) = container["env"].as_sequence() else {
+        return;
+    };
+    for var in env {
+        if var["valueFrom"]["secretKeyRef"].is_null() {
+            continue;
+        }
+        let var_name = str_of(&var["name"], what);
+        let property = var_name
+            .strip_prefix("KINDRED_KAFKA_CLIENT_")
+            .unwrap_or_else(|| {
+                panic!("{what}: secret env {var_name} is not a Kafka client property")
+            })
+            .to_ascii_lowercase()
+            .replace('_', ".");
+        std::env::set_var(var_name, "from-the-secret");
+        let config = Config::load(
+            Some(&root().join("deploy/config").join(config_file)),
+            serde_json::json!({}),
+        );
+        std::env::remove_var(var_name);
+        let config = config.unwrap_or_else(|e| panic!("{what}: with {var_name} set: {e}"));
+        assert_eq!(
+            config.kafka.client.get(&property).map(String::as_str),
+            Some("from-the-secret"),
+            "{what}: {var_name} does not set kafka.client.\"{property}\""
+        );
+    }
+}
+
+#[test]
+fn k8s_services_select_pods_and_the_service_monitor_scrapes_port_http() {
+    let docs = manifests();
+    let pod_labels: Vec<&Yaml> = docs
+        .iter()
+        .filter(|(_, d)| ["Deployment", "StatefulSet"].contains(&kind(d)))
+        .map(|(_, d)| &d["spec"]["template"]["metadata"]["labels"])
+        .collect();
+    let services: Vec<&Yaml> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| kind_is(d, "Service"))
+        .collect();
+    for service in &services {
+        let selector = &service["spec"]["selector"];
+        assert!(
+            pod_labels.iter().any(|labels| selects(selector, labels)),
+            "Service {} selects no pod",
+            name(service)
+        );
+        let ports = seq_of(&service["spec"]["ports"], name(service));
+        assert!(
+            ports
+                .iter()
+                .any(|p| p["name"].as_str() == Some("http")
+                    && p["targetPort"].as_str() == Some("http")),
+            "Service {}: a port named http targeting the containers' http port",
+            name(service)
+        );
+    }
+    // Every workload's selector matches its own pod template.
+    for (file, doc) in &docs {
+        if ["Deployment", "StatefulSet"].contains(&kind(doc)) {
+            assert!(
+                selects(
+                    &doc["spec"]["selector"]["matchLabels"],
+                    &doc["spec"]["template"]["metadata"]["labels"]
+                ),
+                "{file}: selector does not match the pod template"
+            );
+        }
+    }
+
+    let monitors: Vec<&Yaml> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| kind_is(d, "ServiceMonitor"))
+        .collect();
+    assert_eq!(monitors.len(), 1, "one ServiceMonitor");
+    let monitor = monitors[0];
+    assert_eq!(
+        monitor["apiVersion"].as_str(),
+        Some("monitoring.coreos.com/v1")
+    );
+    let endpoints = seq_of(&monitor["spec"]["endpoints"], "endpoints");
+    assert!(endpoints
+        .iter()
+        .all(|e| e["port"].as_str() == Some("http") && e["path"].as_str() == Some("/metrics")));
+    let selected: Vec<&&Yaml> = services
+        .iter()
+        .filter(|s| {
+            selects(
+                &monitor["spec"]["selector"]["matchLabels"],
+                &s["metadata"]["labels"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        selected.len(),
+        1,
+        "the ServiceMonitor selects exactly one Service (or pods are scraped twice)"
+    );
+    // That Service reaches every kindred pod.
+    let selector = &selected[0]["spec"]["selector"];
+    assert_eq!(
+        pod_labels.iter().filter(|l| selects(selector, l)).count(),
+        pod_labels.len(),
+        "the scraped Service {} selects every service's pods",
+        name(selected[0])
+    );
+}
+
+// --- Grafana dashboard -----------------------------------------------------------
+
+/// Metric names in a PromQL expression: identifiers that are neither
+/// functions, keywords, label names (in `{}` or `by (...)`) nor durations.
+fn metric_names(expr: &str) -> Vec<String> {
+    // Operators, literals, and aggregations (which may come before their
+    // parenthesis: `sum by (x) (...)`).
+    const KEYWORDS: &[&str] = &[
+        "and",
+        "or",
+        "unless",
+        "bool",
+        "offset",
+        "inf",
+        "nan",
+        "atan2",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+    ];
+    const LABEL_LISTS: &[&str] = &[
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+    ];
+    let chars: Vec<char> = expr.chars().collect();
+    let mut names = Vec::new();
+    let mut i = 0;
+    let skip_to = |i: &mut usize, close: char| {
+        while *i < chars.len() && chars[*i] != close {
+            if chars[*i] == '"' {
+                *i += 1;
+                while *i < chars.len() && chars[*i] != '"' {
+                    *i += if chars[*i] == '\\' { 2 } else { 1 };
+                }
+            }
+            *i += 1;
+        }
+        *i += 1;
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '{' {
+            skip_to(&mut i, '}');
+        } else if c == '[' {
+            skip_to(&mut i, ']');
+        } else if c == '"' || c == '\'' || c == '`' {
+            i += 1;
+            while i < chars.len() && chars[i] != c {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if c.is_ascii_digit()
+            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+        } else if c.is_ascii_alphabetic() || c == '_' || c == ':' {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
+            {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let mut next = i;
+            while next < chars.len() && chars[next].is_whitespace() {
+                next += 1;
+            }
+            let opens = chars.get(next) == Some(&'(');
+            if LABEL_LISTS.contains(&word.as_str()) {
+                if opens {
+                    i = next;
+                    skip_to(&mut i, ')');
+                }
+            } else if KEYWORDS.contains(&word.as_str()) || opens {
+                // An operator, or a function or aggregation.
+            } else {
+                names.push(word);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    names
+}
+
+/// Panics unless every metric `expr` reads is one a kindred service exports
+/// (or `up`); returns them.
+fn check_metric_names(expr: &str, what: &str) -> Vec<String> {
+    let names = metric_names(expr);
+    assert!(!names.is_empty(), "{what}: no metric in {expr}");
+    for name in &names {
+        let known = METRICS.contains(&name.as_str())
+            || name == "up"
+            || name.starts_with("process_")
+            || HISTOGRAMS.iter().any(|h| {
+                name.strip_prefix(h)
+                    .is_some_and(|rest| ["_bucket", "_sum", "_count"].contains(&rest))
+            });
+        assert!(known, "{what}: unknown metric {name} in {expr}");
+    }
+    names
+}
+
+#[test]
+fn metric_names_are_found_in_promql() {
+    let expr = r#"sum by (service, le) (rate(kindred_batch_duration_seconds_bucket{stage="ingest",x="a{b}"}[$__rate_interval] offset 5m)) / on (service) group_left (topic) kindred_profiles > 1e9 or vector(0) unless up{job=~"kindred.*"} == 0.5"#;
+    assert_eq!(
+        metric_names(expr),
+        [
+            "kindred_batch_duration_seconds_bucket",
+            "kindred_profiles",
+            "up"
+        ]
+    );
+}
+
+/// Every (panel title, expr) of the dashboard, rows' nested panels included.
+fn dashboard_targets(panels: &[serde_json::Value], out: &mut Vec<(String, String)>) {
+    for panel in panels {
+        let title = panel["title"].as_str().unwrap_or("").to_string();
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"]
+                .as_str()
+                .unwrap_or_else(|| panic!("panel {title}: a target without expr"));
+            out.push((title.clone(), expr.to_string()));
+            assert_eq!(
+                target["datasource"]["uid"].as_str(),
+                Some("${datasource}"),
+                "panel {title}: targets use the datasource variable"
+            );
+        }
+        if let Some(nested) = panel["panels"].as_array() {
+            dashboard_targets(nested, out);
+        }
+    }
+}
+
+#[test]
+fn dashboard_queries_only_exported_metrics_and_covers_them_all() {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read("deploy/grafana/kindred.json")).expect("kindred.json is JSON");
+    assert!(dashboard["schemaVersion"].as_u64().unwrap_or(0) >= 36);
+    let variables = dashboard["templating"]["list"]
+        .as_array()
+        .expect("templating");
+    assert!(
+        variables.iter().any(|v| v["name"] == "datasource"
+            && v["type"] == "datasource"
+            && v["query"] == "prometheus"),
+        "a datasource variable of type prometheus"
+    );
+    let panels = dashboard["panels"].as_array().expect("panels");
+    let mut targets = Vec::new();
+    dashboard_targets(panels, &mut targets);
+    assert!(targets.len() >= 20, "{} queries", targets.len());
+
+    let mut used = BTreeSet::new();
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (n, (title, expr)) in targets.iter().enumerate() {
+        // Sent verbatim to Prometheus once $__rate_interval is replaced: no
+        // other Grafana variable.
+        let verbatim = expr.replace("$__rate_interval", "1m");
+        assert!(
+            !verbatim.contains('$'),
+            "panel {title}: only $__rate_interval may appear in {expr}"
+        );
+        for name in check_metric_names(&verbatim, &format!("panel {title}")) {
+            used.insert(name);
+        }
+        rules.push_str(&format!(
+            "      - record: dashboard:query{n}\n        expr: {}\n",
+            serde_json::to_string(&verbatim).expect("a string")
+        ));
+    }
+    for metric in METRICS {
+        assert!(used.contains(*metric), "no panel shows {metric}");
+    }
+    for histogram in HISTOGRAMS {
+        assert!(
+            used.contains(&format!("{histogram}_bucket")),
+            "no panel shows {histogram}"
+        );
+    }
+    // Prometheus' own parser checks every query (as recording rules).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("dashboard-queries.yml");
+    std::fs::write(&file, rules).expect("write rules");
+    promtool(&["check", "rules", file.to_str().expect("utf-8 path")]);
+}
