@@ -394,9 +394,28 @@ async fn dead_letters_replay_after_the_fix() -> anyhow::Result<()> {
         })
         .collect();
     assert_eq!(ids, (0..20).map(|i| format!("pos:OLD-{i}")).collect());
-    // A second replay finds nothing new: progress is committed.
-    let again = replay(&fixed, &ReplayFilter::default()).await?;
-    assert_eq!(again.replayed.values().sum::<u64>(), 0);
+    // The same filter again finds nothing new: its position is committed.
+    let again = replay(
+        &fixed,
+        &ReplayFilter {
+            reason: Some("unknown_schema_id".into()),
+            ..ReplayFilter::default()
+        },
+    )
+    .await?;
+    assert_eq!((again.read, again.replayed.values().sum::<u64>()), (0, 0));
+    // What it filtered out is still on offer to other filters: an
+    // unfiltered run sees all 25 (the 5 junk ones among them).
+    let rest = replay(
+        &fixed,
+        &ReplayFilter {
+            dry_run: true,
+            ..ReplayFilter::default()
+        },
+    )
+    .await?;
+    assert_eq!(rest.read, 25);
+    assert_eq!(rest.replayed.values().sum::<u64>(), 25);
     shutdown.trigger();
     for (_, t) in tasks {
         t.await??;

@@ -428,7 +428,9 @@ enum Level {
 enum DeadletterAction {
     /// Re-submit dead letters, key and bytes unchanged, to the topic they came
     /// from (after fixing what made them fail). Reads from this command's
-    /// last position up to the end of the topic as of the start.
+    /// last position up to the end of the topic as of the start. Each filter
+    /// (--reason, --source-topic, both or none) keeps its own position, so
+    /// what one run filtered out stays on offer to the others.
     Replay {
         /// Only dead letters with this reason (e.g. unknown_schema_id).
         #[arg(long)]

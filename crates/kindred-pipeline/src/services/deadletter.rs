@@ -47,7 +47,7 @@ pub const REPLAYED_FROM_HEADER: &str = "kindred.replayed.from";
 pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayReport, PipelineError> {
     let settings = kafka_settings(config);
     let topic = config.topics.dead_letter.as_str();
-    let group = format!("{}.deadletter.replay", config.kafka.group_prefix);
+    let group = replay_group(config, filter);
     let context = kindred_kafka::ServiceContext::committed(|_| {});
     let consumer = consumer::subscribe(&settings, &group, &[topic], context, None)?;
     let producer = Producer::new(&settings)?;
@@ -109,6 +109,21 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
         consumer::commit(&consumer, &commit, CommitMode::Sync)?;
     }
     Ok(report)
+}
+
+/// The consumer group whose position a replay with `filter` reads from and
+/// moves: one per filter, so dead letters a filtered run skipped stay on
+/// offer to every other filter and to an unfiltered run (which may then
+/// replay some twice: harmless, the resolver skips events it has applied).
+pub fn replay_group(config: &Config, filter: &ReplayFilter) -> String {
+    let mut group = format!("{}.deadletter.replay", config.kafka.group_prefix);
+    if let Some(reason) = &filter.reason {
+        group.push_str(&format!(".reason-{reason}"));
+    }
+    if let Some(topic) = &filter.source_topic {
+        group.push_str(&format!(".topic-{topic}"));
+    }
+    group
 }
 
 fn high_watermarks(
