@@ -42,9 +42,10 @@ struct Cli {
     /// Set any configuration key by its dotted path, after the file and the
     /// environment; repeatable. Values read as numbers or booleans where they
     /// parse as one. Examples: `--set resolver.batch_size=2000`,
-    /// `--set kafka.client.security.protocol=SASL_SSL`. Pass secrets by
-    /// file or environment (KINDRED_KAFKA_CLIENT_SASL_PASSWORD), not here:
-    /// command lines are visible to every local user.
+    /// `--set kafka.client.security.protocol=SASL_SSL`. Secrets (client
+    /// properties naming a password, secret or key) are refused here, as
+    /// command lines are visible to every local user: use the file or the
+    /// environment (KINDRED_KAFKA_CLIENT_SASL_PASSWORD).
     #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
     sets: Vec<String>,
 

@@ -371,6 +371,17 @@ impl Config {
                 key: "--set",
                 message: format!("{set:?}: expected KEY=VALUE, e.g. resolver.batch_size=2000"),
             })?;
+            if key.trim().starts_with("kafka.client.") && is_secret(key.trim()) {
+                return Err(ConfigError::Value {
+                    key: "--set",
+                    message: format!(
+                        "{}: secrets are not taken from the command line (every local user can read it); \
+                         put it in the configuration file or in KINDRED_KAFKA_CLIENT_{}",
+                        key.trim(),
+                        key.trim()["kafka.client.".len()..].replace('.', "_").to_uppercase()
+                    ),
+                });
+            }
             let value: figment::value::Value = value.parse().unwrap_or_else(|e| match e {});
             figment = match key.trim().strip_prefix("kafka.client.") {
                 Some(property) => figment.merge(Serialized::default(
@@ -443,11 +454,7 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         for (k, v) in shown.kafka.client.iter_mut() {
-            if ["password", "secret", "key", "oauthbearer.config"]
-                .iter()
-                .any(|s| k.contains(s))
-                && !k.ends_with(".location")
-            {
+            if is_secret(k) {
                 *v = "********".into();
             }
         }
@@ -518,6 +525,15 @@ fn locate(file: &Path, path: &[String]) -> Option<usize> {
     }
     let at = span?.start;
     Some(text[..at].matches('\n').count() + 1)
+}
+
+/// Whether a pass-through client property holds a secret (a password, a
+/// secret, a private key or an OAuth configuration); file locations are not.
+fn is_secret(property: &str) -> bool {
+    ["password", "secret", "key", "oauthbearer.config"]
+        .iter()
+        .any(|s| property.contains(s))
+        && !property.ends_with(".location")
 }
 
 /// `kafka.client` properties from `KINDRED_KAFKA_CLIENT_<PROPERTY>`
