@@ -95,7 +95,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         .await
         .map_err(|e| PipelineError::Progress(format!("publisher start panicked: {e}")))??
     };
-    let _store_gauges = StoreGauges::start(resolver.shared_store(), ops.metrics.clone());
+    let _store_gauges = StoreGauges::start(&resolver.shared_store(), ops.metrics.clone());
     let positions = Positions::new(resolver.store().offsets()?);
     let context = with_lag_metrics(
         ServiceContext::stored(positions.clone(), rebalance_listener(&ops.metrics)),
@@ -264,18 +264,25 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     Ok(())
 }
 
-/// Copies RocksDB's figures to the store gauges every few seconds, until dropped.
+/// Copies RocksDB's figures to the store gauges every few seconds, until
+/// dropped. It holds the store weakly, and strongly only inside one
+/// synchronous read, so the store closes (and releases its lock) when the
+/// service lets go of it, not when this task is next polled.
 struct StoreGauges(tokio::task::JoinHandle<()>);
 
 impl StoreGauges {
     const INTERVAL: Duration = Duration::from_secs(5);
 
-    fn start(store: Arc<Store>, metrics: kindred_ops::Metrics) -> Self {
+    fn start(store: &Arc<Store>, metrics: kindred_ops::Metrics) -> Self {
+        let store = Arc::downgrade(store);
         StoreGauges(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Self::INTERVAL);
             loop {
                 tick.tick().await;
-                match store.engine_stats() {
+                let Some(stats) = store.upgrade().map(|s| s.engine_stats()) else {
+                    return;
+                };
+                match stats {
                     Ok(s) => metrics.set_store(&kindred_ops::StoreFigures {
                         identifiers: s.identifiers_estimate,
                         live_data_bytes: s.live_data_bytes,
