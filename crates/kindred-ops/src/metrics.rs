@@ -148,22 +148,6 @@ impl Metrics {
             "Kafka transactions of the outbox publisher, by result (committed, aborted, producer_rebuilt).",
             &["result"],
         );
-        let batch_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "kindred_batch_duration_seconds",
-                "Time to process one batch, from its first message to committed offsets.",
-            )
-            .buckets(prometheus::exponential_buckets(0.001, 2.0, 15).unwrap_or_default()),
-            &["stage"],
-        )
-        .unwrap_or_else(|e| unreachable!("histogram is well-formed: {e}"));
-        let profiles = IntGauge::new("kindred_profiles", "Golden records in the resolver store.")
-            .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
-        let outbox_backlog = IntGauge::new(
-            "kindred_outbox_entries",
-            "Outputs written to the resolver store and not yet committed to Kafka.",
-        )
-        .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
         let gauge = |name: &str, help: &str| {
             let g = IntGauge::new(name, help)
                 .unwrap_or_else(|e| unreachable!("gauge {name} is well-formed: {e}"));
@@ -172,6 +156,31 @@ impl Metrics {
                 .unwrap_or_else(|e| unreachable!("gauge {name} is registered once: {e}"));
             g
         };
+        let histogram = |name: &str, help: &str, buckets: Vec<f64>, labels: &[&str]| {
+            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
+                .unwrap_or_else(|e| unreachable!("histogram {name} is well-formed: {e}"));
+            registry
+                .register(Box::new(h.clone()))
+                .unwrap_or_else(|e| unreachable!("histogram {name} is registered once: {e}"));
+            h
+        };
+        let batch_duration = histogram(
+            "kindred_batch_duration_seconds",
+            "Time to process one batch, from its first message to committed offsets.",
+            prometheus::exponential_buckets(0.001, 2.0, 15).unwrap_or_default(),
+            &["stage"],
+        );
+        let event_lag = histogram(
+            "kindred_event_lag_seconds",
+            "Seconds from an event's raw record timestamp (set by its producer) to its processing by a stage: end-to-end lag at the resolver.",
+            prometheus::exponential_buckets(0.005, 2.0, 18).unwrap_or_default(),
+            &["stage"],
+        );
+        let profiles = gauge("kindred_profiles", "Golden records in the resolver store.");
+        let outbox_backlog = gauge(
+            "kindred_outbox_entries",
+            "Outputs written to the resolver store and not yet committed to Kafka.",
+        );
         let store = StoreGauges {
             identifiers: gauge(
                 "kindred_identifiers",
@@ -206,15 +215,6 @@ impl Metrics {
             &["topic", "partition"],
         )
         .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
-        let event_lag = HistogramVec::new(
-            HistogramOpts::new(
-                "kindred_event_lag_seconds",
-                "Seconds from an event's raw record timestamp (set by its producer) to its processing by a stage: end-to-end lag at the resolver.",
-            )
-            .buckets(prometheus::exponential_buckets(0.005, 2.0, 18).unwrap_or_default()),
-            &["stage"],
-        )
-        .unwrap_or_else(|e| unreachable!("histogram is well-formed: {e}"));
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "kindred_build_info",
@@ -224,12 +224,8 @@ impl Metrics {
         )
         .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
         for c in [
-            Box::new(batch_duration.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(profiles.clone()),
-            Box::new(outbox_backlog.clone()),
-            Box::new(build_info.clone()),
+            Box::new(build_info.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(consumer_lag.clone()),
-            Box::new(event_lag.clone()),
         ] {
             registry
                 .register(c)
