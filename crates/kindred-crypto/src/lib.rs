@@ -1,0 +1,384 @@
+//! Keys for personal data.
+//!
+//! A [`Keyring`] holds two kinds of secret:
+//! - one **HMAC-SHA256 key**: keyed hashes of normalized identifiers are the
+//!   resolver's index keys, the suppression list's entries and the
+//!   "hashed" form of identifiers on output topics. It never rotates (every
+//!   index key would change); guard it like the data.
+//! - numbered **AES-256-GCM keys**, one of them active: stored values holding
+//!   personal data are sealed with the active key; older keys stay to open
+//!   what they sealed until `kindred keys rotate` has re-sealed everything.
+//!
+//! The keyring is a small TOML file (`kindred keys generate` writes one):
+//!
+//! ```toml
+//! hmac_key = "<64 hex digits>"
+//! active = 2
+//! [keys]
+//! 1 = "<64 hex digits>"
+//! 2 = "<64 hex digits>"
+//! ```
+//!
+//! (Masking, which needs no key, is `kindred_model::mask_value`.)
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use aes_gcm::Aes256Gcm;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Length of a sealed value's header: key id (4 bytes) and nonce (12 bytes).
+const SEAL_HEADER: usize = 4 + 12;
+
+/// Everything that can be wrong with a keyring or a sealed value. Each
+/// names where the keyring came from.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read the keyring {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the keyring {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("keyring {origin} is not valid: {problem}")]
+    Invalid { origin: String, problem: String },
+    #[error("a value was sealed with key {id}, which keyring {origin} does not hold (add the key back, or restore the keyring that has it)")]
+    MissingKey { id: u32, origin: String },
+    #[error("a value sealed with key {id} does not open with keyring {origin}'s key {id}: the key is wrong, or the value was damaged or moved")]
+    WrongKey { id: u32, origin: String },
+    #[error("a sealed value is too short ({0} bytes) to hold its header")]
+    Truncated(usize),
+}
+
+/// The secrets that protect personal data. Cheap to share behind an `Arc`.
+#[derive(Clone)]
+pub struct Keyring {
+    /// The HMAC state after absorbing the key (cloned per hash: saves
+    /// re-keying on every call).
+    mac: HmacSha256,
+    keys: BTreeMap<u32, Aes256Gcm>,
+    active: u32,
+    /// Where the keyring came from, for error messages (never its content).
+    origin: String,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring")
+            .field("origin", &self.origin)
+            .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The keyring file, as written.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeyringFile {
+    hmac_key: String,
+    active: u32,
+    keys: BTreeMap<String, String>,
+}
+
+impl Keyring {
+    /// Reads a keyring file.
+    pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses keyring text; `origin` names where it came from (a file, an
+    /// environment variable) in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, KeyError> {
+        let invalid = |problem: String| KeyError::Invalid {
+            origin: origin.to_string(),
+            problem,
+        };
+        let file: KeyringFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let hmac_key = key_bytes(&file.hmac_key).map_err(|p| invalid(format!("hmac_key: {p}")))?;
+        let mac = <HmacSha256 as Mac>::new_from_slice(&hmac_key)
+            .map_err(|e| invalid(format!("hmac_key: {e}")))?;
+        let mut keys = BTreeMap::new();
+        for (id, hex_key) in &file.keys {
+            let n: u32 = id
+                .parse()
+                .map_err(|_| invalid(format!("keys.{id}: a key's name must be a number")))?;
+            let bytes = key_bytes(hex_key).map_err(|p| invalid(format!("keys.{id}: {p}")))?;
+            let cipher = Aes256Gcm::new_from_slice(&bytes)
+                .map_err(|e| invalid(format!("keys.{id}: {e}")))?;
+            keys.insert(n, cipher);
+        }
+        if !keys.contains_key(&file.active) {
+            return Err(invalid(format!(
+                "active = {} but [keys] has no key {}",
+                file.active, file.active
+            )));
+        }
+        Ok(Keyring {
+            mac,
+            keys,
+            active: file.active,
+            origin: origin.to_string(),
+        })
+    }
+
+    /// A new keyring's text: a random HMAC key and encryption key 1.
+    pub fn generate() -> String {
+        let file = KeyringFile {
+            hmac_key: hex::encode(random_key()),
+            active: 1,
+            keys: BTreeMap::from([("1".to_string(), hex::encode(random_key()))]),
+        };
+        render(&file)
+    }
+
+    /// Adds a new random encryption key to keyring text and makes it active;
+    /// returns the new text and the new key's id. Older keys stay, so values
+    /// they sealed still open until they are re-sealed.
+    pub fn rotate_text(text: &str, origin: &str) -> Result<(String, u32), KeyError> {
+        Self::parse(text, origin)?;
+        let mut file: KeyringFile = toml::from_str(text).map_err(|e| KeyError::Invalid {
+            origin: origin.to_string(),
+            problem: e.to_string(),
+        })?;
+        let next = file
+            .keys
+            .keys()
+            .filter_map(|k| k.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        file.keys
+            .insert(next.to_string(), hex::encode(random_key()));
+        file.active = next;
+        Ok((render(&file), next))
+    }
+
+    /// Where the keyring came from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The id of the key new values are sealed with.
+    pub fn active(&self) -> u32 {
+        self.active
+    }
+
+    /// The ids of every encryption key held.
+    pub fn key_ids(&self) -> Vec<u32> {
+        self.keys.keys().copied().collect()
+    }
+
+    /// HMAC-SHA256 of `domain`, a 0 byte and `value` (the domain keeps a hash
+    /// made for one purpose from ever equalling one made for another).
+    pub fn hash(&self, domain: &str, value: &[u8]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(domain.as_bytes());
+        mac.update(&[0]);
+        mac.update(value);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The first 16 bytes of [`Keyring::hash`], as 32 hex digits: 128 bits
+    /// make a collision among billions of identifiers vanishingly unlikely.
+    pub fn hash_hex(&self, domain: &str, value: &[u8]) -> String {
+        hex::encode(&self.hash(domain, value)[..16])
+    }
+
+    /// Seals `plaintext` with the active key. `context` (e.g. the column
+    /// family and key the value is stored under) is authenticated but not
+    /// stored: a sealed value opens only in the place it was sealed for.
+    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let cipher = &self.keys[&self.active];
+        // Encryption fails only for plaintexts beyond GCM's 64 GiB limit.
+        let sealed = cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: context,
+                },
+            )
+            .unwrap_or_else(|e| unreachable!("AES-GCM seals values under 64 GiB: {e}"));
+        let mut out = Vec::with_capacity(SEAL_HEADER + sealed.len());
+        out.extend_from_slice(&self.active.to_be_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// Opens a value [`Keyring::seal`] made, with the key it names.
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let id = Self::key_id(sealed)?;
+        let cipher = self.keys.get(&id).ok_or_else(|| KeyError::MissingKey {
+            id,
+            origin: self.origin.clone(),
+        })?;
+        let nonce = aes_gcm::Nonce::from_slice(&sealed[4..SEAL_HEADER]);
+        cipher
+            .decrypt(
+                nonce,
+                Payload {
+                    msg: &sealed[SEAL_HEADER..],
+                    aad: context,
+                },
+            )
+            .map_err(|_| KeyError::WrongKey {
+                id,
+                origin: self.origin.clone(),
+            })
+    }
+
+    /// The id of the key a sealed value was sealed with.
+    pub fn key_id(sealed: &[u8]) -> Result<u32, KeyError> {
+        if sealed.len() < SEAL_HEADER {
+            return Err(KeyError::Truncated(sealed.len()));
+        }
+        let mut id = [0u8; 4];
+        id.copy_from_slice(&sealed[..4]);
+        Ok(u32::from_be_bytes(id))
+    }
+}
+
+/// Writes keyring text to `path`, readable by its owner only, atomically
+/// (a temporary file renamed over the old one).
+pub fn write_keyring(path: &Path, text: &str) -> Result<(), KeyError> {
+    let err = |source| KeyError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp).map_err(err)?;
+        file.write_all(text.as_bytes()).map_err(err)?;
+        file.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+fn render(file: &KeyringFile) -> String {
+    let body = toml::to_string(file)
+        .unwrap_or_else(|e| unreachable!("a keyring of strings renders as TOML: {e}"));
+    format!(
+        "# kindred keyring: secret. Whoever holds it can read the resolver's store.\n\
+         # hmac_key never changes; `kindred keys rotate` adds a key to [keys] and makes it active.\n{body}"
+    )
+}
+
+fn random_key() -> [u8; 32] {
+    Aes256Gcm::generate_key(&mut OsRng).into()
+}
+
+fn key_bytes(hex_key: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(hex_key.trim()).map_err(|e| format!("not hex: {e}"))?;
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("{} bytes, must be 32 (64 hex digits)", b.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> Keyring {
+        Keyring::parse(&Keyring::generate(), "test").expect("generated keyring parses")
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_their_key_and_context() {
+        let k = ring();
+        let sealed = k.seal(b"+8613812348000", b"profiles\0p1");
+        assert!(!sealed.windows(4).any(|w| w == b"8613"));
+        assert_eq!(k.open(&sealed, b"profiles\0p1").unwrap(), b"+8613812348000");
+        assert!(matches!(
+            k.open(&sealed, b"profiles\0p2"),
+            Err(KeyError::WrongKey { id: 1, .. })
+        ));
+        let other = ring();
+        let err = other.open(&sealed, b"profiles\0p1").unwrap_err();
+        assert!(err.to_string().contains("does not open"), "{err}");
+        assert!(matches!(
+            k.open(&sealed[..10], b""),
+            Err(KeyError::Truncated(10))
+        ));
+    }
+
+    #[test]
+    fn rotation_adds_an_active_key_and_old_values_still_open() {
+        let text = Keyring::generate();
+        let old = Keyring::parse(&text, "old").unwrap();
+        let sealed = old.seal(b"anna@example.com", b"c");
+        let (rotated, id) = Keyring::rotate_text(&text, "old").unwrap();
+        assert_eq!(id, 2);
+        let new = Keyring::parse(&rotated, "new").unwrap();
+        assert_eq!(new.active(), 2);
+        assert_eq!(new.key_ids(), vec![1, 2]);
+        assert_eq!(new.open(&sealed, b"c").unwrap(), b"anna@example.com");
+        assert_eq!(Keyring::key_id(&new.seal(b"x", b"c")).unwrap(), 2);
+        // The HMAC key is kept: index keys stay valid across rotations.
+        assert_eq!(old.hash("idx", b"a"), new.hash("idx", b"a"));
+        // A keyring without key 1 cannot open what key 1 sealed.
+        let only2 = rotated.lines().filter(|l| !l.starts_with("1 =")).collect::<Vec<_>>().join("\n");
+        let err = Keyring::parse(&only2, "k.toml").unwrap().open(&sealed, b"c").unwrap_err();
+        assert!(matches!(err, KeyError::MissingKey { id: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn hashes_are_keyed_and_separated_by_domain() {
+        let a = ring();
+        let b = ring();
+        assert_eq!(a.hash("idx", b"phone:+1"), a.hash("idx", b"phone:+1"));
+        assert_ne!(a.hash("idx", b"phone:+1"), b.hash("idx", b"phone:+1"));
+        assert_ne!(a.hash("idx", b"phone:+1"), a.hash("out", b"phone:+1"));
+        assert_eq!(a.hash_hex("idx", b"x").len(), 32);
+    }
+
+    #[test]
+    fn bad_keyrings_say_what_is_wrong_and_where() {
+        let err = Keyring::parse("hmac_key = \"ab\"\nactive = 1\n[keys]\n", "/etc/k.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/etc/k.toml") && err.contains("hmac_key: 1 bytes"), "{err}");
+        let good = Keyring::generate().replace("active = 1", "active = 7");
+        let err = Keyring::parse(&good, "env KINDRED_KEYRING").unwrap_err().to_string();
+        assert!(err.contains("active = 7 but [keys] has no key 7"), "{err}");
+        let debug = format!("{:?}", ring());
+        assert!(!debug.contains("hmac_key") && debug.contains("origin"), "{debug}");
+    }
+
+    #[test]
+    fn keyring_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring.toml");
+        write_keyring(&path, &Keyring::generate()).unwrap();
+        Keyring::from_file(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "keyring readable by others: {mode:o}");
+        }
+    }
+}
