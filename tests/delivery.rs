@@ -133,7 +133,7 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     read_until(&config, &config.topics.profiles, timeout, |m| m.len() >= 12).await?;
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(15), task).await???;
-    let store = Store::open(&config.resolver.data_dir)?;
+    let store = kindred_pipeline::privacy::open_store(&config)?;
     assert_eq!(store.stats()?.events, 6);
     assert_eq!(store.stats()?.profiles, 6);
 
@@ -143,7 +143,7 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     rebuilt_config.resolver.data_dir = dir.path().join("rebuilt");
     let report = kindred_pipeline::state::rebuild(&rebuilt_config, Duration::from_secs(30)).await?;
     assert!(report.contains("6 profiles"), "{report}");
-    let rebuilt = Store::open(&rebuilt_config.resolver.data_dir)?;
+    let rebuilt = kindred_pipeline::privacy::open_store(&rebuilt_config)?;
     assert_eq!(rebuilt.people()?, store.people()?);
     assert_eq!(rebuilt.offsets()?, store.offsets()?);
     assert!(rebuilt.outbox()?.is_empty());

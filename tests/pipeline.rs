@@ -320,7 +320,7 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
         .await?
         .changelog
         .evaluate(&truth, 3);
-    let store = kindred_resolver::Store::open(&config.resolver.data_dir)?;
+    let store = kindred_pipeline::privacy::open_store(&config)?;
     let from_store = kindred_pipeline::evaluate_store(&store, &truth, 3)?;
     assert_eq!(from_topic, from_store);
     assert_eq!((from_topic.records, from_topic.profiles), (7, 3));

@@ -149,7 +149,7 @@ async fn suggestions_reach_the_review_topic_and_offline_splits_the_profile_topic
     assert_eq!(split[0].split_into.len(), 1);
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(15), task).await???;
-    let store = kindred_resolver::Store::open(&config.resolver.data_dir)?;
+    let store = kindred_pipeline::privacy::open_store(&config)?;
     assert!(
         store.outbox()?.is_empty(),
         "the outbox is drained after publishing"

@@ -31,10 +31,25 @@ pub fn isolated_config(test: &str, data_dir: &std::path::Path) -> Config {
     base.kafka.group_prefix = "kindred-test".into();
     let mut c = base.scoped(&run);
     c.resolver.data_dir = data_dir.to_path_buf();
+    c.privacy.keyring_file = Some(test_keyring(data_dir));
     c.http.listen = "127.0.0.1:0".into();
     c.ingest.batch_linger_ms = 20;
     c.resolver.batch_linger_ms = 20;
     c
+}
+
+/// A keyring for a test's store, next to it (made once): the services run
+/// keyed and sealed, as in production.
+pub fn test_keyring(data_dir: &std::path::Path) -> std::path::PathBuf {
+    let path = data_dir.with_extension("keyring.toml");
+    if !path.exists() {
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        kindred_crypto::write_keyring(&path, &kindred_crypto::Keyring::generate())
+            .unwrap_or_else(|e| panic!("cannot write the test keyring: {e}"));
+    }
+    path
 }
 
 /// Creates the configuration's topics, failing with a hint when no broker answers.

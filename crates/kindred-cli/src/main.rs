@@ -658,7 +658,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         "no resolver store at {}",
                         data_dir.display()
                     );
-                    let store = kindred_resolver::Store::open(data_dir)?;
+                    let config = load_config(&cli, None)?;
+                    let store = kindred_pipeline::privacy::open_store_at(&config, data_dir)?;
                     kindred_pipeline::evaluate_store(&store, &truth, *worst)?
                 }
                 _ => {

@@ -32,6 +32,37 @@ pub struct Config {
     pub normalize: NormalizeConfig,
     pub http: HttpConfig,
     pub shutdown: ShutdownConfig,
+    pub privacy: PrivacyConfig,
+}
+
+/// `[privacy]`: how personal data is protected at rest and after erasure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// The keyring (`kindred keys generate` writes one): its HMAC key makes
+    /// the store's index keys, its AES-256-GCM keys seal stored personal
+    /// data. The environment variable `KINDRED_KEYRING` may hold the
+    /// keyring's text instead. Default: none, and the resolver refuses to
+    /// start without one unless `plaintext_store` is set.
+    pub keyring_file: Option<PathBuf>,
+    /// Run the resolver with raw identifiers as index keys and stored values
+    /// unencrypted. For throw-away demos only. Default false.
+    pub plaintext_store: bool,
+    /// After an erasure, keep a keyed hash of each of the person's
+    /// identifiers, so that later events or a replay carrying one do not
+    /// bring the person back (such events are dropped and counted).
+    /// Default true.
+    pub suppress_erased: bool,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig {
+            keyring_file: None,
+            plaintext_store: false,
+            suppress_erased: true,
+        }
+    }
 }
 
 /// `[kafka]`: how to reach the cluster.
@@ -74,6 +105,13 @@ pub struct TopicsConfig {
     /// written in the same Kafka transaction as the outputs it covers;
     /// compacted, one partition. Default `kindred.resolve.progress`.
     pub progress: String,
+    /// Erasure requests (`{"email": ...}`, `{"phone": ...}`, `{"member": ...}`
+    /// or `{"profile": ...}` as JSON), read by the resolver in order with the
+    /// events. Default `kindred.erasure.requests`.
+    pub erasure_requests: String,
+    /// One audit record per erasure request: a keyed hash of the request,
+    /// the time and the outcome; never a raw value. Default `kindred.erasure.audit`.
+    pub erasure_audit: String,
     /// Partitions for topics `kindred topics create` makes. Default 3.
     pub partitions: i32,
     /// Replication factor for topics `kindred topics create` makes. Default 1.
@@ -217,6 +255,8 @@ impl Default for TopicsConfig {
             review: "kindred.review.suggestions".into(),
             quarantine: "kindred.quarantine".into(),
             progress: "kindred.resolve.progress".into(),
+            erasure_requests: "kindred.erasure.requests".into(),
+            erasure_audit: "kindred.erasure.audit".into(),
             partitions: 3,
             replication_factor: 1,
         }
@@ -326,6 +366,8 @@ impl Config {
             &mut t.review,
             &mut t.quarantine,
             &mut t.progress,
+            &mut t.erasure_requests,
+            &mut t.erasure_audit,
         ] {
             *topic = format!("{topic}.{run}");
         }

@@ -340,8 +340,15 @@ mod tests {
         // The HMAC key is kept: index keys stay valid across rotations.
         assert_eq!(old.hash("idx", b"a"), new.hash("idx", b"a"));
         // A keyring without key 1 cannot open what key 1 sealed.
-        let only2 = rotated.lines().filter(|l| !l.starts_with("1 =")).collect::<Vec<_>>().join("\n");
-        let err = Keyring::parse(&only2, "k.toml").unwrap().open(&sealed, b"c").unwrap_err();
+        let only2 = rotated
+            .lines()
+            .filter(|l| !l.starts_with("1 ="))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let err = Keyring::parse(&only2, "k.toml")
+            .unwrap()
+            .open(&sealed, b"c")
+            .unwrap_err();
         assert!(matches!(err, KeyError::MissingKey { id: 1, .. }), "{err}");
     }
 
@@ -360,12 +367,20 @@ mod tests {
         let err = Keyring::parse("hmac_key = \"ab\"\nactive = 1\n[keys]\n", "/etc/k.toml")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("/etc/k.toml") && err.contains("hmac_key: 1 bytes"), "{err}");
+        assert!(
+            err.contains("/etc/k.toml") && err.contains("hmac_key: 1 bytes"),
+            "{err}"
+        );
         let good = Keyring::generate().replace("active = 1", "active = 7");
-        let err = Keyring::parse(&good, "env KINDRED_KEYRING").unwrap_err().to_string();
+        let err = Keyring::parse(&good, "env KINDRED_KEYRING")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("active = 7 but [keys] has no key 7"), "{err}");
         let debug = format!("{:?}", ring());
-        assert!(!debug.contains("hmac_key") && debug.contains("origin"), "{debug}");
+        assert!(
+            !debug.contains("hmac_key") && debug.contains("origin"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ use crate::{KafkaError, KafkaSettings};
 pub struct OutRecord {
     pub topic: String,
     pub key: Option<Vec<u8>>,
+    /// The value. Empty: the record is a tombstone (a null value, which a
+    /// compacted topic's cleaner removes together with the key's history).
     pub payload: Vec<u8>,
     pub headers: Vec<(String, Vec<u8>)>,
     /// The record's Kafka timestamp in milliseconds since the epoch; `None`:
@@ -20,6 +22,22 @@ pub struct OutRecord {
 }
 
 impl OutRecord {
+    /// A tombstone: `key` with a null value.
+    pub fn tombstone(topic: &str, key: Vec<u8>) -> Self {
+        OutRecord {
+            topic: topic.to_string(),
+            key: Some(key),
+            payload: Vec::new(),
+            headers: Vec::new(),
+            timestamp_ms: None,
+        }
+    }
+
+    /// The value as librdkafka takes it: none for a tombstone.
+    pub(crate) fn value(&self) -> Option<&[u8]> {
+        (!self.payload.is_empty()).then_some(self.payload.as_slice())
+    }
+
     /// The record's headers as librdkafka takes them.
     pub(crate) fn kafka_headers(&self) -> OwnedHeaders {
         let mut headers = OwnedHeaders::new_with_capacity(self.headers.len());
@@ -71,9 +89,8 @@ impl Producer {
 
     /// Sends one record and waits for the broker's acknowledgement.
     pub async fn send(&self, record: &OutRecord) -> Result<(i32, i64), KafkaError> {
-        let mut fr = FutureRecord::to(&record.topic)
-            .payload(&record.payload)
-            .headers(record.kafka_headers());
+        let mut fr = FutureRecord::<[u8], [u8]>::to(&record.topic).headers(record.kafka_headers());
+        fr.payload = record.value();
         if let Some(key) = &record.key {
             fr = fr.key(key);
         }

@@ -183,9 +183,8 @@ fn enqueue(
     record: &OutRecord,
     timeout: Duration,
 ) -> Result<(), KafkaError> {
-    let mut base = BaseRecord::to(&record.topic)
-        .payload(&record.payload)
-        .headers(record.kafka_headers());
+    let mut base = BaseRecord::<[u8], [u8]>::to(&record.topic).headers(record.kafka_headers());
+    base.payload = record.value();
     if let Some(key) = &record.key {
         base = base.key(key);
     }

@@ -29,7 +29,7 @@ use kindred_model::{ChangeType, GoldenRecord, ProfileChange};
 use kindred_pipeline::services::kafka_settings;
 use kindred_pipeline::topics::all_topics;
 use kindred_pipeline::{codec_from_config, normalize_options, Channel, IngestStage};
-use kindred_resolver::{Resolver, Store};
+use kindred_resolver::Resolver;
 use kindred_schema::{Framing, SchemaKind};
 use serde::Serialize;
 
@@ -567,7 +567,7 @@ fn reference_people(
     }
     let _ = std::fs::remove_dir_all(dir);
     let mut resolver = Resolver::with_policy(
-        Store::open(dir).map_err(kindred_pipeline::PipelineError::from)?,
+        kindred_pipeline::privacy::open_store_at(config, dir)?,
         config.resolver.linking.clone(),
         config.resolver.survivorship.clone(),
     );
@@ -594,7 +594,7 @@ async fn verify(
     store_dir: &Path,
     reference: &[(Vec<String>, GoldenRecord)],
 ) -> Result<ChaosReport, LoadError> {
-    let store = Store::open(store_dir).map_err(kindred_pipeline::PipelineError::from)?;
+    let store = kindred_pipeline::privacy::open_store_at(config, store_dir)?;
     let people = store
         .people()
         .map_err(kindred_pipeline::PipelineError::from)?;

@@ -282,7 +282,7 @@ pub(crate) async fn prepare(
     run_id: &str,
     work_dir: Option<&PathBuf>,
 ) -> Result<RunSetup, LoadError> {
-    let config = base.scoped(run_id);
+    let mut config = base.scoped(run_id);
     kindred_kafka::ensure_topics(&kafka_settings(&config), &all_topics(&config)).await?;
     let (work_dir, temp) = match work_dir {
         Some(d) => (d.clone(), None),
@@ -303,6 +303,18 @@ pub(crate) async fn prepare(
         path: work_dir.clone(),
         source,
     })?;
+    // A run without a keyring of its own gets one in its work directory:
+    // its resolver store is keyed and sealed like a production one.
+    if config.privacy.keyring_file.is_none()
+        && std::env::var_os(kindred_pipeline::privacy::KEYRING_ENV).is_none()
+    {
+        let path = work_dir.join("keyring.toml");
+        if !path.exists() {
+            kindred_crypto::write_keyring(&path, &kindred_crypto::Keyring::generate())
+                .map_err(kindred_pipeline::PipelineError::from)?;
+        }
+        config.privacy.keyring_file = Some(path);
+    }
     Ok(RunSetup {
         config,
         work_dir,
@@ -329,6 +341,12 @@ fn service_env(config: &Config, work_dir: &std::path::Path) -> Vec<(String, Stri
                 env.push((format!("KINDRED_TOPICS__{}", key.to_uppercase()), name));
             }
         }
+    }
+    if let Some(keyring) = &config.privacy.keyring_file {
+        env.push((
+            "KINDRED_PRIVACY__KEYRING_FILE".into(),
+            keyring.display().to_string(),
+        ));
     }
     env.push((
         "KINDRED_RESOLVER__DATA_DIR".into(),

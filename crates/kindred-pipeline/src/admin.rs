@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use kindred_config::Config;
 use kindred_model::{Channel, GoldenRecord, IdentifierKind, Sourced};
 use kindred_resolver::{
-    AdminError, DecisionOutcome, Explanation, Resolver, RulesPlan, SplitSelector, Store,
+    AdminError, DecisionOutcome, Explanation, Resolver, RulesPlan, SplitSelector,
 };
 use serde_json::json;
 
@@ -34,7 +34,7 @@ pub fn open(config: &Config) -> Result<Resolver, PipelineError> {
         )));
     }
     Ok(Resolver::with_policy(
-        Store::open(dir)?,
+        crate::privacy::open_store(config)?,
         config.resolver.linking.clone(),
         config.resolver.survivorship.clone(),
     ))

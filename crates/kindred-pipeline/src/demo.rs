@@ -125,7 +125,19 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         }
     }
 
-    let mut resolver = Resolver::new(Store::open(&store_path)?);
+    // The demo makes a keyring of its own: its store is keyed and sealed
+    // like a production one.
+    let keyring = kindred_crypto::Keyring::parse(
+        &kindred_crypto::Keyring::generate(),
+        "the demo's own keyring",
+    )?;
+    let mut resolver = Resolver::new(Store::open_with(
+        &store_path,
+        kindred_resolver::StoreOptions {
+            keyring: Some(std::sync::Arc::new(keyring)),
+            ..kindred_resolver::StoreOptions::default()
+        },
+    )?);
     for batch in events.chunks(100) {
         let outcome = resolver.apply(batch, &[])?;
         // The demo has no broker to publish to: its report is the output.

@@ -11,6 +11,8 @@ pub enum PipelineError {
     Store(#[from] kindred_resolver::StoreError),
     #[error(transparent)]
     Http(#[from] kindred_ops::HttpError),
+    #[error(transparent)]
+    Keys(#[from] kindred_crypto::KeyError),
     #[error("cannot create the demo's temporary directory: {0}")]
     TempDir(#[source] std::io::Error),
     #[error("{0}")]

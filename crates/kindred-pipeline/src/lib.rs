@@ -8,12 +8,14 @@
 //! - [`demo`]: the same stages in one process with no broker.
 //! - [`topics`]: the topics kindred needs, from configuration.
 //! - [`state`]: snapshot, restore and rebuild of the resolver store.
+//! - [`privacy`]: the keyring, and the resolver store opened with it.
 //! - [`profile_topic`]: the profile change topic read back, for evaluation.
 
 pub mod admin;
 pub mod demo;
 mod error;
 mod ingest;
+pub mod privacy;
 pub mod profile_topic;
 pub mod services;
 mod shutdown;

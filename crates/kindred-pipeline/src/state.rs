@@ -81,7 +81,11 @@ pub fn restore(config: &Config, from: &Path) -> Result<String, PipelineError> {
             from.display()
         )));
     }
-    let store = Store::restore(from, &config.resolver.data_dir)?;
+    let store = Store::restore(
+        from,
+        &config.resolver.data_dir,
+        crate::privacy::store_options(config)?,
+    )?;
     let offsets = store.offsets()?;
     let stats = store.stats()?;
     let positions: Vec<String> = offsets
@@ -131,7 +135,7 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             .collect();
     let mut next: std::collections::BTreeMap<i32, i64> = ends.keys().map(|p| (*p, 0)).collect();
     let mut resolver = Resolver::with_policy(
-        Store::open(dir)?,
+        crate::privacy::open_store_at(config, dir)?,
         config.resolver.linking.clone(),
         config.resolver.survivorship.clone(),
     );

@@ -50,5 +50,15 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
                 vec![("cleanup.policy".into(), "compact".into())],
             )
         },
+        // Requests are applied in order with the events: one partition.
+        TopicSpec {
+            partitions: 1,
+            ..spec(&t.erasure_requests, vec![])
+        },
+        // Kept as long as a regulator may ask (default seven years).
+        spec(
+            &t.erasure_audit,
+            vec![("retention.ms".into(), "220752000000".into())],
+        ),
     ]
 }

@@ -109,6 +109,7 @@ impl RulesPlan {
 
 /// Everything the store holds, in memory, for a whole-store evaluation.
 struct Snapshot {
+    hasher: crate::protect::KeyHasher,
     profiles: BTreeMap<String, StoredProfile>,
     events: HashMap<String, CanonicalEvent>,
     constraints: HashMap<String, Vec<Constraint>>,
@@ -221,12 +222,12 @@ impl Resolver {
                 )
             }
             SplitSelector::Identifier(identifier) => {
-                let cut = identifier.link_key();
+                let cut = self.store.index_key(identifier);
                 if !stored
                     .record
                     .identifiers
                     .iter()
-                    .any(|i| i.link_key() == cut)
+                    .any(|i| self.store.index_key(i) == cut)
                 {
                     return Err(not(format!(
                         "it holds no identifier {}",
@@ -235,7 +236,7 @@ impl Resolver {
                 }
                 let keys: Vec<EventKeys> = events
                     .iter()
-                    .map(|e| EventKeys::of(e, &self.policy))
+                    .map(|e| EventKeys::of(e, &self.policy, self.store.hasher()))
                     .collect();
                 let mut quarantined = BTreeSet::from([cut]);
                 for k in keys.iter().flat_map(|k| &k.links) {
@@ -381,7 +382,7 @@ impl Resolver {
             }
             // Keys the group's events no longer have: drop the old holders.
             for e in &g.events {
-                for l in EventKeys::of(e, &old_policy).links {
+                for l in EventKeys::of(e, &old_policy, self.store.hasher()).links {
                     if !entries.contains_key(&l.key) {
                         let mut entry = view.entry(&l.key)?;
                         entry
@@ -411,12 +412,12 @@ impl Resolver {
             let mut new: BTreeMap<String, (i64, i64)> = BTreeMap::new();
             for e in p.members.iter().filter_map(|e| snap.events.get(e)) {
                 old.extend(
-                    EventKeys::of(e, &old_policy)
+                    EventKeys::of(e, &old_policy, self.store.hasher())
                         .links
                         .into_iter()
                         .map(|l| l.key),
                 );
-                for l in EventKeys::of(e, &self.policy).links {
+                for l in EventKeys::of(e, &self.policy, self.store.hasher()).links {
                     let span = new
                         .entry(l.key)
                         .or_insert((e.event_time_ms, e.event_time_ms));
@@ -486,6 +487,7 @@ impl Resolver {
             .map(|(k, _)| k)
             .collect();
         Ok(Snapshot {
+            hasher: self.store.hasher().clone(),
             profiles,
             events,
             constraints,
@@ -645,7 +647,7 @@ fn group_input(snap: &Snapshot, profiles: &[String], policy: &LinkPolicy) -> Gro
             continue;
         };
         for e in p.members.iter().filter_map(|e| snap.events.get(e)) {
-            g.keys.push(EventKeys::of(e, policy));
+            g.keys.push(EventKeys::of(e, policy, &snap.hasher));
             g.constraints.push(
                 snap.constraints
                     .get(&e.event_id)

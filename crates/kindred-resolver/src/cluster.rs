@@ -539,7 +539,10 @@ mod tests {
 
     /// Clusters as sorted lists of event ids.
     fn run(events: &[CanonicalEvent], policy: &LinkPolicy) -> Vec<Vec<String>> {
-        let keys: Vec<EventKeys> = events.iter().map(|e| EventKeys::of(e, policy)).collect();
+        let keys: Vec<EventKeys> = events
+            .iter()
+            .map(|e| EventKeys::of(e, policy, &crate::protect::KeyHasher::plain()))
+            .collect();
         let nodes: Vec<Node> = events
             .iter()
             .zip(&keys)

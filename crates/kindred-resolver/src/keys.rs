@@ -5,6 +5,8 @@
 use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleField};
 use pinyin::ToPinyin;
 
+use crate::protect::KeyHasher;
+
 /// How a link key links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum KeyClass {
@@ -19,8 +21,12 @@ pub(crate) enum KeyClass {
 /// One key under which an event is indexed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LinkKey {
+    /// As stored: a keyed hash of the value in a keyed store.
     pub key: String,
     pub class: KeyClass,
+    /// For an identifier key, the identifier's index in the event (to show
+    /// it masked, since the key no longer says what it is).
+    pub identifier: Option<usize>,
 }
 
 /// Everything linking needs from one event, derived once.
@@ -34,16 +40,24 @@ pub(crate) struct EventKeys {
     /// Non-device identifiers as (kind, hash of link key): what the
     /// quarantine guard counts as an identifier's companions.
     pub companions: Vec<(IdentifierKind, u64)>,
+    /// A digest of the folded name (keyed in a keyed store), for the
+    /// quarantine guard's count of distinct names.
+    pub name_digest: Option<u64>,
 }
 
 impl EventKeys {
-    pub fn of(event: &CanonicalEvent, policy: &LinkPolicy) -> Self {
+    pub fn of(event: &CanonicalEvent, policy: &LinkPolicy, hasher: &KeyHasher) -> Self {
+        let name = event_name(event);
         let mut out = EventKeys {
-            name: event_name(event),
+            name_digest: name.as_deref().map(|n| hasher.digest("name", n)),
+            name,
             ..EventKeys::default()
         };
-        for id in &event.identifiers {
-            let key = id.link_key();
+        for (index, id) in event.identifiers.iter().enumerate() {
+            let key = hasher.key(
+                id.kind.as_str(),
+                id.match_key.as_deref().unwrap_or(&id.value),
+            );
             if id.kind != IdentifierKind::Device {
                 out.companions.push((id.kind, fnv1a(key.as_bytes())));
             }
@@ -60,7 +74,11 @@ impl EventKeys {
             } else {
                 KeyClass::Strong(id.kind)
             };
-            out.links.push(LinkKey { key, class });
+            out.links.push(LinkKey {
+                key,
+                class,
+                identifier: Some(index),
+            });
         }
         for (i, rule) in policy.rules.iter().enumerate() {
             if rule.name_similarity.is_some() && out.name.is_none() {
@@ -73,13 +91,12 @@ impl EventKeys {
                 .collect();
             if let Some(values) = values {
                 out.links.push(LinkKey {
-                    key: format!(
-                        "rule:{}:{}:{}",
-                        rule.name,
-                        rule.version,
-                        values.join("\u{1f}")
+                    key: hasher.key(
+                        &format!("rule:{}:{}", rule.name, rule.version),
+                        &values.join("\u{1f}"),
                     ),
                     class: KeyClass::Rule(i),
+                    identifier: None,
                 });
             }
         }
@@ -208,7 +225,7 @@ mod tests {
             consents: vec![],
             dropped: vec![],
         };
-        let keys = EventKeys::of(&event, &LinkPolicy::default());
+        let keys = EventKeys::of(&event, &LinkPolicy::default(), &KeyHasher::plain());
         let classes: Vec<KeyClass> = keys.links.iter().map(|k| k.class).collect();
         assert!(classes.contains(&KeyClass::Strong(IdentifierKind::MemberId)));
         assert!(classes.contains(&KeyClass::Weak(IdentifierKind::Phone)));

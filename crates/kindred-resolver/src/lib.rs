@@ -16,14 +16,18 @@
 //!   on events as constraints the clustering honours;
 //! - `admin`: the operations behind `kindred review`, `split`, `explain` and
 //!   `rules diff|apply`;
+//! - `erase`: the right to be forgotten (erasure, suppression, audit);
+//! - `protect`: keyed index keys and sealed values (personal data at rest);
 //! - `outbox`: what a batch must publish, written with its state;
 //! - `store`: the column families and their encodings.
 
 mod admin;
 mod cluster;
 mod decision;
+mod erase;
 mod keys;
 mod outbox;
+mod protect;
 mod resolver;
 mod store;
 
@@ -32,7 +36,8 @@ pub use admin::{
 };
 pub use cluster::Refusal;
 pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
-pub use outbox::{OutboxEntry, ReviewNotice};
+pub use erase::{AuditRecord, Erasure, ErasureOutcome, ErasureRequest, ErasureTarget};
+pub use outbox::{OutboxEntry, ReviewNotice, Tombstone};
 pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
 pub use store::{
     EngineStats, Holder, IndexEntry, LineageRecord, PendingSuggestion, SourceOffset, Store,

@@ -22,6 +22,23 @@ pub enum OutboxEntry {
     Quarantined(QuarantineNotice),
     /// A pair of profiles to review, for the review topic.
     Review(Box<ReviewNotice>),
+    /// A null value for a key of a compacted topic: compaction removes
+    /// what the key held (an erased person's records).
+    Tombstone(Tombstone),
+    /// The audit record of an erasure request, for the audit topic.
+    Audit(crate::AuditRecord),
+}
+
+/// Which record a tombstone removes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tombstone {
+    /// A profile id's records on the profile topic.
+    Profile(String),
+    /// A pair's record on the review topic.
+    Review {
+        profile_a: String,
+        profile_b: String,
+    },
 }
 
 /// A pair of profiles flagged for review, with both golden records as they

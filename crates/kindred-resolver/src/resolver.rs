@@ -11,7 +11,7 @@ use crate::decision::{Constraint, DecisionRecord};
 use crate::keys::{fnv1a, EventKeys, KeyClass};
 use crate::outbox::OutboxEntry;
 use crate::store::{
-    cf, decode, encode, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
+    cf, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
     NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ, WATERMARK,
 };
 use crate::{SourceOffset, Store, StoreError};
@@ -23,6 +23,8 @@ pub struct BatchOutcome {
     pub changes: Vec<ProfileChange>,
     /// Events skipped because their source event id was applied before.
     pub duplicates: u64,
+    /// Events dropped because they carry an erased person's identifier.
+    pub suppressed: u64,
     pub created: u64,
     /// Profiles absorbed into survivors.
     pub absorbed: u64,
@@ -102,6 +104,8 @@ pub struct Resolver {
     pub(crate) store: std::sync::Arc<Store>,
     pub(crate) policy: LinkPolicy,
     pub(crate) survivorship: Survivorship,
+    /// Erasures put the person's identifiers on the suppression list.
+    pub(crate) suppress_erased: bool,
 }
 
 impl Resolver {
@@ -115,6 +119,7 @@ impl Resolver {
             store: std::sync::Arc::new(store),
             policy,
             survivorship,
+            suppress_erased: true,
         }
     }
 
@@ -190,6 +195,8 @@ pub(crate) struct BatchView<'a> {
     next_outbox: u64,
     pub(crate) watermark_ms: i64,
     counters_dirty: bool,
+    /// The suppression list is not empty: events are checked against it.
+    check_suppression: bool,
     /// Read-ahead of the store: what it held before this batch.
     stored: Prefetched,
 }
@@ -250,6 +257,7 @@ impl<'a> BatchView<'a> {
             next_outbox: read_counter(store, NEXT_OUTBOX_SEQ, 1)?,
             watermark_ms: read_counter(store, WATERMARK, 0)? as i64,
             counters_dirty: false,
+            check_suppression: store.has_suppressions()?,
             stored: Prefetched::default(),
         })
     }
@@ -270,7 +278,7 @@ impl<'a> BatchView<'a> {
         for e in events {
             self.keys
                 .entry(e.event_id.clone())
-                .or_insert_with(|| EventKeys::of(e, self.policy));
+                .or_insert_with(|| EventKeys::of(e, self.policy, self.store.hasher()));
         }
         let keys: Vec<String> = self
             .keys
@@ -286,7 +294,7 @@ impl<'a> BatchView<'a> {
         let mut profile_ids = BTreeSet::new();
         for (key, value) in keys.iter().zip(values) {
             let entry: Option<IndexEntry> = value
-                .map(|v| decode(cf::IDENTIFIERS, key, &v))
+                .map(|v| self.store.decode_value(cf::IDENTIFIERS, key, &v))
                 .transpose()?;
             if let Some(e) = &entry {
                 profile_ids.extend(e.holders.iter().map(|h| h.profile_id.clone()));
@@ -324,9 +332,10 @@ impl<'a> BatchView<'a> {
             .zip(self.store.multi_get(cf::PROFILES, &as_bytes(&refs))?)
         {
             if let Some(bytes) = value {
-                self.stored
-                    .profiles
-                    .insert(id.clone(), decode(cf::PROFILES, id, &bytes)?);
+                self.stored.profiles.insert(
+                    id.clone(),
+                    self.store.decode_value(cf::PROFILES, id, &bytes)?,
+                );
             }
         }
         Ok(())
@@ -470,7 +479,7 @@ impl<'a> BatchView<'a> {
                 .multi_get(cf::CONTRIBUTIONS, &as_bytes(&missing))?,
         ) {
             if let Some(bytes) = value {
-                loaded.insert(id, decode(cf::CONTRIBUTIONS, id, &bytes)?);
+                loaded.insert(id, self.store.decode_value(cf::CONTRIBUTIONS, id, &bytes)?);
             }
         }
         event_ids
@@ -504,15 +513,25 @@ impl<'a> BatchView<'a> {
         }
         let keys = match self.keys.remove(&event.event_id) {
             Some(k) => k,
-            None => EventKeys::of(event, self.policy),
+            None => EventKeys::of(event, self.policy, self.store.hasher()),
         };
+        if self.check_suppression {
+            for link in &keys.links {
+                if !matches!(link.class, KeyClass::Rule(_))
+                    && self.store.is_suppressed_key(&link.key)?
+                {
+                    outcome.suppressed += 1;
+                    return Ok(());
+                }
+            }
+        }
         self.contributions
             .insert(event.event_id.clone(), event.clone());
 
         // The quarantine guard counts each identifier's companions.
         let max = self.policy.quarantine.max_companions as usize;
         let max_names = self.policy.quarantine.max_names as usize;
-        let name_hash = keys.name.as_deref().map(|n| fnv1a(n.as_bytes()));
+        let name_hash = keys.name_digest;
         let mut newly_quarantined = Vec::new();
         let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::new();
         for link in &keys.links {
@@ -548,7 +567,10 @@ impl<'a> BatchView<'a> {
                 }
                 if entry.quarantined {
                     newly_quarantined.push(link.key.clone());
-                    let value = link.key.split_once(':').map_or("", |(_, v)| v);
+                    let value = link
+                        .identifier
+                        .and_then(|i| event.identifiers.get(i))
+                        .map_or("", |id| id.value.as_str());
                     outcome.quarantined.push(QuarantineNotice {
                         kind: kind.as_str().to_string(),
                         masked: format!(
@@ -821,7 +843,7 @@ impl<'a> BatchView<'a> {
             }
             if profile.contested {
                 for e in &members {
-                    for link in EventKeys::of(e, self.policy).links {
+                    for link in EventKeys::of(e, self.policy, self.store.hasher()).links {
                         let entry = self.entry(&link.key)?;
                         if !entry.quarantined {
                             for h in self.holders(&entry)? {
@@ -851,7 +873,7 @@ impl<'a> BatchView<'a> {
 
         let keys: Vec<EventKeys> = events
             .iter()
-            .map(|e| EventKeys::of(e, self.policy))
+            .map(|e| EventKeys::of(e, self.policy, self.store.hasher()))
             .collect();
         let mut entries: BTreeMap<String, IndexEntry> = BTreeMap::new();
         for k in keys.iter().flat_map(|k| k.links.iter()) {
@@ -896,7 +918,7 @@ impl<'a> BatchView<'a> {
             .map(|(id, value)| match self.constraints.get(id) {
                 Some(c) => Ok(c.clone()),
                 None => value
-                    .map(|v| decode(cf::CONSTRAINTS, id, &v))
+                    .map(|v| self.store.decode_value(cf::CONSTRAINTS, id, &v))
                     .transpose()
                     .map(Option::unwrap_or_default),
             })
@@ -1193,32 +1215,22 @@ impl<'a> BatchView<'a> {
             if list.is_empty() {
                 store.delete(&mut batch, cf::CONSTRAINTS, event_id.as_bytes());
             } else {
-                store.put(
-                    &mut batch,
-                    cf::CONSTRAINTS,
-                    event_id.as_bytes(),
-                    &encode(list),
-                );
+                store.put_value(&mut batch, cf::CONSTRAINTS, event_id.as_bytes(), list);
             }
         }
         for ((a, b), p) in &self.pending {
             let key = pair_key(a, b);
             match p {
-                Some(p) => store.put(&mut batch, cf::SUGGESTIONS, &key, &encode(p)),
+                Some(p) => store.put_value(&mut batch, cf::SUGGESTIONS, &key, p),
                 None => store.delete(&mut batch, cf::SUGGESTIONS, &key),
             }
         }
         for d in &self.decisions {
-            store.put(&mut batch, cf::DECISIONS, &d.id.to_be_bytes(), &encode(d));
+            store.put_value(&mut batch, cf::DECISIONS, &d.id.to_be_bytes(), d);
         }
         let mut outbox_seq = self.next_outbox;
         for change in &self.outbox {
-            store.put(
-                &mut batch,
-                cf::OUTBOX,
-                &outbox_seq.to_be_bytes(),
-                &encode(change),
-            );
+            store.put_value(&mut batch, cf::OUTBOX, &outbox_seq.to_be_bytes(), change);
             outbox_seq += 1;
         }
         for (key, value) in &self.extra_meta {
@@ -1239,21 +1251,16 @@ impl<'a> BatchView<'a> {
             );
         }
         for (key, entry) in &self.entries {
-            store.put(&mut batch, cf::IDENTIFIERS, key.as_bytes(), &encode(entry));
+            store.put_value(&mut batch, cf::IDENTIFIERS, key.as_bytes(), entry);
         }
         for (profile_id, profile) in &self.profiles {
             match profile {
-                Some(p) => store.put(&mut batch, cf::PROFILES, profile_id.as_bytes(), &encode(p)),
+                Some(p) => store.put_value(&mut batch, cf::PROFILES, profile_id.as_bytes(), p),
                 None => store.delete(&mut batch, cf::PROFILES, profile_id.as_bytes()),
             }
         }
         for (event_id, event) in &self.contributions {
-            store.put(
-                &mut batch,
-                cf::CONTRIBUTIONS,
-                event_id.as_bytes(),
-                &encode(event),
-            );
+            store.put_value(&mut batch, cf::CONTRIBUTIONS, event_id.as_bytes(), event);
         }
         for (from, to) in &self.redirects {
             store.put(&mut batch, cf::REDIRECTS, from.as_bytes(), to.as_bytes());
@@ -1264,7 +1271,7 @@ impl<'a> BatchView<'a> {
             key.push(0);
             key.extend_from_slice(&seq.to_be_bytes());
             seq += 1;
-            store.put(&mut batch, cf::LINEAGE, &key, &encode(record));
+            store.put_value(&mut batch, cf::LINEAGE, &key, record);
         }
         if self.counters_dirty || !self.lineage.is_empty() {
             store.put(
@@ -1615,7 +1622,12 @@ mod tests {
             }],
         )
         .expect("apply");
-        let restored = Store::restore(&snapshot, &dir.path().join("restored")).expect("restore");
+        let restored = Store::restore(
+            &snapshot,
+            &dir.path().join("restored"),
+            crate::StoreOptions::default(),
+        )
+        .expect("restore");
         assert_ne!(
             restored.store_id().expect("id"),
             r.store().store_id().expect("id")
@@ -1628,7 +1640,11 @@ mod tests {
         assert_eq!(restored.outbox().expect("outbox").len(), 1);
         // Restoring over a store that has data is refused.
         assert!(matches!(
-            Store::restore(&snapshot, &dir.path().join("restored")),
+            Store::restore(
+                &snapshot,
+                &dir.path().join("restored"),
+                crate::StoreOptions::default()
+            ),
             Err(StoreError::NotEmpty(_))
         ));
     }

@@ -6,8 +6,13 @@ use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch,
     DB,
 };
+use std::sync::Arc;
+
+use kindred_crypto::Keyring;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::protect::{context, is_sealed, KeyHasher, Protection, PROTECTION};
 
 /// Column families, one per access path.
 pub(crate) mod cf {
@@ -35,7 +40,13 @@ pub(crate) mod cf {
     /// yet published: written with the state that produced it; the resolver
     /// service publishes it in a Kafka transaction, then deletes it.
     pub const OUTBOX: &str = "outbox";
-    pub const ALL: [&str; 10] = [
+    /// index key of an erased person's identifier -> the audit sequence of
+    /// the erasure: events carrying it are dropped.
+    pub const SUPPRESSED: &str = "suppressed";
+    /// audit sequence (u64 big-endian) -> [`AuditRecord`](crate::AuditRecord)
+    /// of an erasure request.
+    pub const AUDIT: &str = "audit";
+    pub const ALL: [&str; 12] = [
         IDENTIFIERS,
         PROFILES,
         CONTRIBUTIONS,
@@ -46,6 +57,8 @@ pub(crate) mod cf {
         DECISIONS,
         SUGGESTIONS,
         OUTBOX,
+        SUPPRESSED,
+        AUDIT,
     ];
 }
 
@@ -168,6 +181,15 @@ pub enum StoreError {
     NotEmpty(PathBuf),
     #[error("redirect chain from profile {0} does not end (cycle in the redirects column family)")]
     RedirectCycle(String),
+    #[error("cannot open the resolver store at {path}: {problem}")]
+    Protection { path: PathBuf, problem: String },
+    #[error("resolver store holds a sealed {what} under key {key:?} that does not open: {source}")]
+    Sealed {
+        what: &'static str,
+        key: String,
+        #[source]
+        source: kindred_crypto::KeyError,
+    },
 }
 
 /// A position in a source topic: the next offset to read.
@@ -195,6 +217,8 @@ pub struct Store {
     path: PathBuf,
     write_options: rocksdb::WriteOptions,
     cache: Cache,
+    /// Index keys and digests: keyed hashes in a keyed store.
+    hasher: KeyHasher,
 }
 
 /// What RocksDB reports about itself, for the service's gauges.
@@ -216,8 +240,8 @@ pub struct EngineStats {
     pub identifiers_estimate: u64,
 }
 
-/// How the store uses memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the store uses memory and protects personal data.
+#[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// RocksDB block cache shared by all column families, bytes. Index and
     /// bloom-filter blocks live in it too. Default 256 MiB.
@@ -227,6 +251,10 @@ pub struct StoreOptions {
     /// (the service turns it on: its outbox must never fall behind what
     /// Kafka already has).
     pub sync_writes: bool,
+    /// The keyring: index keys become keyed hashes and personal data is
+    /// sealed (see [`crate::protect`]). A store made with a keyring opens
+    /// only with it; one made without opens only without. Default none.
+    pub keyring: Option<Arc<Keyring>>,
 }
 
 impl Default for StoreOptions {
@@ -234,6 +262,7 @@ impl Default for StoreOptions {
         StoreOptions {
             cache_bytes: 256 << 20,
             sync_writes: false,
+            keyring: None,
         }
     }
 }
@@ -283,11 +312,189 @@ impl Store {
             path,
             write_options,
             cache,
+            hasher: KeyHasher::new(options.keyring.clone()),
         };
-        if store.get_raw(cf::META, STORE_ID)?.is_none() {
+        let keyring = options.keyring.as_deref();
+        let is_new = store.get_raw(cf::META, STORE_ID)?.is_none();
+        let protection = match store.get_raw(cf::META, PROTECTION)? {
+            Some(bytes) => decode(cf::META, "protection", &bytes)?,
+            // A new store records how it protects data; one made before
+            // protection existed is plaintext.
+            None if is_new => Protection::new(keyring),
+            None => Protection::Plaintext,
+        };
+        let changed = protection.check(keyring, &store.path)?;
+        if is_new || changed.is_some() {
+            let record = changed.unwrap_or(protection);
+            store.db.put_cf_opt(
+                store.handle(cf::META),
+                PROTECTION,
+                encode(&record),
+                &store.write_options,
+            )?;
+        }
+        if is_new {
             store.new_identity()?;
         }
         Ok(store)
+    }
+
+    /// How this store turns identifiers into index keys.
+    pub(crate) fn hasher(&self) -> &KeyHasher {
+        &self.hasher
+    }
+
+    /// Whether index keys are keyed hashes and personal data is sealed.
+    pub fn is_keyed(&self) -> bool {
+        self.hasher.keyring().is_some()
+    }
+
+    /// Encodes a value for `family` under `key`: sealed with the active
+    /// key if the family holds personal data and the store is keyed.
+    pub(crate) fn encode_value<T: Serialize>(
+        &self,
+        family: &str,
+        key: &[u8],
+        value: &T,
+    ) -> Vec<u8> {
+        let plain = encode(value);
+        match self.hasher.keyring() {
+            Some(k) if is_sealed(family) => {
+                let mut out = Vec::with_capacity(plain.len() + 40);
+                out.push(FORMAT_SEALED_V1);
+                out.extend(k.seal(&plain[1..], &context(family, key)));
+                out
+            }
+            _ => plain,
+        }
+    }
+
+    /// Decodes a value of `family` stored under `key`, opening it if sealed.
+    pub(crate) fn decode_value<T: DeserializeOwned>(
+        &self,
+        family: &'static str,
+        key: impl AsRef<[u8]>,
+        bytes: &[u8],
+    ) -> Result<T, StoreError> {
+        let key = key.as_ref();
+        let shown = || String::from_utf8_lossy(key).into_owned();
+        if bytes.first() != Some(&FORMAT_SEALED_V1) {
+            return decode(family, &shown(), bytes);
+        }
+        let Some(k) = self.hasher.keyring() else {
+            return Err(StoreError::Corrupt {
+                what: family,
+                key: shown(),
+                message: "the value is sealed but the store was opened without a keyring".into(),
+            });
+        };
+        let body = k
+            .open(&bytes[1..], &context(family, key))
+            .map_err(|source| StoreError::Sealed {
+                what: family,
+                key: shown(),
+                source,
+            })?;
+        postcard::from_bytes(&body).map_err(|e| StoreError::Corrupt {
+            what: family,
+            key: shown(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Puts a value into a batch, sealed where [`Store::encode_value`] says.
+    pub(crate) fn put_value<T: Serialize>(
+        &self,
+        batch: &mut WriteBatch,
+        family: &str,
+        key: &[u8],
+        value: &T,
+    ) {
+        let bytes = self.encode_value(family, key, value);
+        self.put(batch, family, key, &bytes);
+    }
+
+    /// The encryption keys values may be sealed with (empty: plaintext store).
+    pub fn keys_in_use(&self) -> Result<Vec<u32>, StoreError> {
+        Ok(match self.get_raw(cf::META, PROTECTION)? {
+            Some(bytes) => decode::<Protection>(cf::META, "protection", &bytes)?.keys_in_use(),
+            None => Vec::new(),
+        })
+    }
+
+    /// Re-seals every sealed value with the keyring's active key, then
+    /// compacts, so no table file keeps a value sealed with an older key.
+    /// Afterwards the store needs only the active key. Returns how many
+    /// values were re-sealed. Run with the resolver stopped.
+    pub fn reseal(&self) -> Result<u64, StoreError> {
+        let Some(keyring) = self.hasher.keyring().cloned() else {
+            return Err(StoreError::Protection {
+                path: self.path.clone(),
+                problem: "the store is plaintext: there is nothing to re-encrypt".into(),
+            });
+        };
+        let active = keyring.active();
+        let mut count = 0u64;
+        for family in [cf::PROFILES, cf::CONTRIBUTIONS, cf::OUTBOX] {
+            let mut batch = WriteBatch::default();
+            for item in self
+                .db
+                .iterator_cf(self.handle(family), IteratorMode::Start)
+            {
+                let (key, value) = item?;
+                if value.first() != Some(&FORMAT_SEALED_V1) {
+                    continue;
+                }
+                let id = Keyring::key_id(&value[1..]).map_err(|source| StoreError::Sealed {
+                    what: family,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?;
+                if id == active {
+                    continue;
+                }
+                let ctx = context(family, &key);
+                let body =
+                    keyring
+                        .open(&value[1..], &ctx)
+                        .map_err(|source| StoreError::Sealed {
+                            what: family,
+                            key: String::from_utf8_lossy(&key).into_owned(),
+                            source,
+                        })?;
+                let mut out = vec![FORMAT_SEALED_V1];
+                out.extend(keyring.seal(&body, &ctx));
+                self.put(&mut batch, family, &key, &out);
+                count += 1;
+                if batch.len() >= 1000 {
+                    self.write(std::mem::take(&mut batch))?;
+                }
+            }
+            self.write(batch)?;
+        }
+        self.db.put_cf_opt(
+            self.handle(cf::META),
+            PROTECTION,
+            encode(&Protection::resealed(&keyring)),
+            &self.write_options,
+        )?;
+        self.compact()?;
+        Ok(count)
+    }
+
+    /// Compacts every family fully, then flushes the write-ahead log: what
+    /// deletes and overwrites removed is gone from the files afterwards.
+    pub fn compact(&self) -> Result<(), StoreError> {
+        for family in cf::ALL {
+            let handle = self.handle(family);
+            self.db.flush_cf(handle)?;
+            let mut opts = rocksdb::CompactOptions::default();
+            opts.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+            self.db
+                .compact_range_cf_opt(handle, None::<&[u8]>, None::<&[u8]>, &opts);
+        }
+        self.db.flush_wal(true)?;
+        Ok(())
     }
 
     /// Gives the store a new identity (see [`STORE_ID`]).
@@ -320,7 +527,7 @@ impl Store {
     /// identity. The restored store resumes from the offsets the snapshot
     /// recorded (the service re-reads everything after them; events it
     /// already had are de-duplicated) and publishes its outbox afresh.
-    pub fn restore(from: &Path, to: &Path) -> Result<Store, StoreError> {
+    pub fn restore(from: &Path, to: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         let file_err = |what, path: &Path| {
             let path = path.to_path_buf();
             move |source| StoreError::File { what, path, source }
@@ -337,7 +544,7 @@ impl Store {
             let target = to.join(entry.file_name());
             std::fs::copy(entry.path(), &target).map_err(file_err("copy", &entry.path()))?;
         }
-        let store = Store::open(to)?;
+        let store = Store::open_with(to, options)?;
         store.new_identity()?;
         Ok(store)
     }
@@ -370,7 +577,7 @@ impl Store {
         key: &str,
     ) -> Result<Option<T>, StoreError> {
         self.get_raw(family, key.as_bytes())?
-            .map(|bytes| decode(family, key, &bytes))
+            .map(|bytes| self.decode_value(family, key, &bytes))
             .transpose()
     }
 
@@ -397,6 +604,56 @@ impl Store {
 
     pub(crate) fn delete(&self, batch: &mut WriteBatch, family: &str, key: &[u8]) {
         batch.delete_cf(self.handle(family), key);
+    }
+
+    pub(crate) fn delete_range(
+        &self,
+        batch: &mut WriteBatch,
+        family: &str,
+        from: &[u8],
+        to: &[u8],
+    ) {
+        batch.delete_range_cf(self.handle(family), from, to);
+    }
+
+    /// Whether an identifier is on the suppression list (its person was erased).
+    pub fn is_suppressed(&self, identifier: &Identifier) -> Result<bool, StoreError> {
+        self.is_suppressed_key(&self.index_key(identifier))
+    }
+
+    /// Whether an index key is on the suppression list.
+    pub(crate) fn is_suppressed_key(&self, index_key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .get_raw(cf::SUPPRESSED, self.digest_key(index_key).as_bytes())?
+            .is_some())
+    }
+
+    /// An index key as the suppression list and audit records hold it: the
+    /// key itself in a keyed store (already a keyed hash); in a plaintext
+    /// store, whose keys are raw values, `kind:FNV-1a digest` (unkeyed:
+    /// plaintext stores are for demos; use a keyring).
+    pub(crate) fn digest_key(&self, index_key: &str) -> String {
+        if self.is_keyed() {
+            return index_key.to_string();
+        }
+        let digest = crate::keys::fnv1a(index_key.as_bytes());
+        match index_key.split_once(':') {
+            Some((kind, _)) => format!("{kind}:{digest:016x}"),
+            None => format!("{digest:016x}"),
+        }
+    }
+
+    /// Whether the suppression list has any entry (a cheap seek).
+    pub(crate) fn has_suppressions(&self) -> Result<bool, StoreError> {
+        let mut it = self
+            .db
+            .iterator_cf(self.handle(cf::SUPPRESSED), IteratorMode::Start);
+        Ok(it.next().transpose()?.is_some())
+    }
+
+    /// Every erasure audit record, oldest first.
+    pub fn audit_records(&self) -> Result<Vec<crate::AuditRecord>, StoreError> {
+        self.values(cf::AUDIT)
     }
 
     pub(crate) fn put_offset(&self, batch: &mut WriteBatch, offset: &SourceOffset) {
@@ -434,7 +691,15 @@ impl Store {
 
     /// The index entry of an identifier (compared by link key).
     pub fn index_entry(&self, identifier: &Identifier) -> Result<Option<IndexEntry>, StoreError> {
-        self.get_value(cf::IDENTIFIERS, &identifier.link_key())
+        self.get_value(cf::IDENTIFIERS, &self.index_key(identifier))
+    }
+
+    /// The index key of an identifier in this store.
+    pub(crate) fn index_key(&self, identifier: &Identifier) -> String {
+        self.hasher.key(
+            identifier.kind.as_str(),
+            identifier.match_key.as_deref().unwrap_or(&identifier.value),
+        )
     }
 
     /// The profile an identifier belongs to, if any (compared by link key).
@@ -516,7 +781,7 @@ impl Store {
                 message: "key is not an 8-byte sequence".into(),
             })?;
             let seq = u64::from_be_bytes(seq);
-            out.push((seq, decode(cf::OUTBOX, &seq.to_string(), &value)?));
+            out.push((seq, self.decode_value(cf::OUTBOX, &key, &value)?));
         }
         Ok(out)
     }
@@ -567,9 +832,8 @@ impl Store {
             .iterator_cf(self.handle(family), IteratorMode::Start)
         {
             let (key, value) = item?;
-            let key = String::from_utf8_lossy(&key).into_owned();
-            let value = decode(family, &key, &value)?;
-            out.push((key, value));
+            let value = self.decode_value(family, &key, &value)?;
+            out.push((String::from_utf8_lossy(&key).into_owned(), value));
         }
         Ok(out)
     }
@@ -581,7 +845,7 @@ impl Store {
             .iterator_cf(self.handle(family), IteratorMode::Start)
         {
             let (key, value) = item?;
-            out.push(decode(family, &String::from_utf8_lossy(&key), &value)?);
+            out.push(self.decode_value(family, &key, &value)?);
         }
         Ok(out)
     }
@@ -597,7 +861,7 @@ impl Store {
             .iterator_cf(self.handle(cf::PROFILES), IteratorMode::Start)
             .map(|item| {
                 let (key, value) = item?;
-                decode(cf::PROFILES, &String::from_utf8_lossy(&key), &value)
+                self.decode_value(cf::PROFILES, &key, &value)
             })
     }
 
@@ -720,6 +984,9 @@ pub(crate) fn utf8(family: &'static str, key: &str, bytes: Vec<u8>) -> Result<St
 /// The first byte of every encoded value: the format, so that a later
 /// release can read and migrate what an older one wrote.
 const FORMAT_POSTCARD_V1: u8 = 1;
+/// A [`FORMAT_POSTCARD_V1`] body sealed with AES-256-GCM: key id, nonce,
+/// ciphertext and tag (see [`kindred_crypto::Keyring::seal`]).
+const FORMAT_SEALED_V1: u8 = 2;
 
 /// Encodes a stored value: a format byte, then postcard (a compact binary
 /// serde format; several times smaller and faster than JSON).

@@ -20,7 +20,7 @@ use kindred_config::Config;
 use kindred_kafka::{consumer, KafkaSettings, OutRecord, TransactionalProducer, TxnFailure};
 use kindred_model::ProfileChange;
 use kindred_ops::Metrics;
-use kindred_resolver::{OutboxEntry, Store};
+use kindred_resolver::{OutboxEntry, Store, Tombstone};
 use kindred_schema::{SchemaKind, WireCodec};
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +91,24 @@ pub fn outbox_record(
                 "kinds": r.evidence.kinds, "reason": r.reason,
                 "record_a": r.record_a, "record_b": r.record_b,
             }),
+        ),
+        OutboxEntry::Tombstone(t) => {
+            let (topic, key) = match t {
+                Tombstone::Profile(id) => (&config.topics.profiles, id.clone()),
+                Tombstone::Review {
+                    profile_a,
+                    profile_b,
+                } => (&config.topics.review, format!("{profile_a}|{profile_b}")),
+            };
+            OutRecord::tombstone(topic, key.into_bytes())
+        }
+        // A keyed hash of the subject, never a raw value.
+        OutboxEntry::Audit(a) => json(
+            &config.topics.erasure_audit,
+            a.seq.to_string(),
+            serde_json::to_value(a).map_err(|e| {
+                PipelineError::Progress(format!("audit record {} does not encode: {e}", a.seq))
+            })?,
         ),
     })
 }

@@ -8,7 +8,7 @@ use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::message::Message;
 use kindred_kafka::{Positions, Producer, ServiceContext};
 use kindred_model::CanonicalEvent;
-use kindred_resolver::{Resolver, SourceOffset, Store, StoreOptions};
+use kindred_resolver::{Resolver, SourceOffset, Store};
 use kindred_schema::{Framing, SchemaKind};
 use tracing::Instrument;
 
@@ -55,13 +55,7 @@ fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
 /// are committed after each batch for lag monitoring only).
 pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), PipelineError> {
     let codec = Arc::new(codec_from_config(config)?);
-    let store = Store::open_with(
-        &config.resolver.data_dir,
-        StoreOptions {
-            sync_writes: config.resolver.sync_writes,
-            ..StoreOptions::default()
-        },
-    )?;
+    let store = crate::privacy::open_store(config)?;
     let mut resolver = Resolver::with_policy(
         store,
         config.resolver.linking.clone(),

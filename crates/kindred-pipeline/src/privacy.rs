@@ -1,0 +1,55 @@
+//! The keyring from configuration, and the resolver store opened with it.
+
+use std::sync::Arc;
+
+use kindred_config::Config;
+use kindred_crypto::Keyring;
+use kindred_resolver::{Store, StoreOptions};
+
+use crate::PipelineError;
+
+/// The environment variable that may hold the keyring's text (e.g. from a
+/// Kubernetes Secret); it wins over `privacy.keyring_file`.
+pub const KEYRING_ENV: &str = "KINDRED_KEYRING";
+
+/// The keyring configured for the resolver store: `KINDRED_KEYRING`, else
+/// `privacy.keyring_file`. None only when `privacy.plaintext_store` is set;
+/// otherwise a missing keyring is an error that says how to make one.
+pub fn keyring(config: &Config) -> Result<Option<Arc<Keyring>>, PipelineError> {
+    let keyring = match std::env::var(KEYRING_ENV) {
+        Ok(text) if !text.trim().is_empty() => {
+            Keyring::parse(&text, &format!("environment variable {KEYRING_ENV}"))?
+        }
+        _ => match &config.privacy.keyring_file {
+            Some(path) => Keyring::from_file(path)?,
+            None if config.privacy.plaintext_store => return Ok(None),
+            None => {
+                return Err(PipelineError::Config(format!(
+                    "the resolver store needs a keyring: set privacy.keyring_file \
+                     (make one with `kindred keys generate --out FILE`) or {KEYRING_ENV}; \
+                     for a throw-away demo, privacy.plaintext_store = true"
+                )))
+            }
+        },
+    };
+    Ok(Some(Arc::new(keyring)))
+}
+
+/// Opens (or creates) the resolver store of `config` with its keyring.
+pub fn open_store(config: &Config) -> Result<Store, PipelineError> {
+    open_store_at(config, &config.resolver.data_dir)
+}
+
+/// Opens (or creates) a resolver store in `dir` with `config`'s keyring.
+pub fn open_store_at(config: &Config, dir: &std::path::Path) -> Result<Store, PipelineError> {
+    Ok(Store::open_with(dir, store_options(config)?)?)
+}
+
+/// How `config` wants the store opened: its keyring and write durability.
+pub fn store_options(config: &Config) -> Result<StoreOptions, PipelineError> {
+    Ok(StoreOptions {
+        sync_writes: config.resolver.sync_writes,
+        keyring: keyring(config)?,
+        ..StoreOptions::default()
+    })
+}

@@ -1,0 +1,329 @@
+//! Erasure: the right to be forgotten.
+//!
+//! [`Resolver::erase`] finds the person a request names (by identifier or
+//! profile id), follows the merge lineage to every profile id the person
+//! ever had, and in one atomic write removes the golden record, the source
+//! contributions (and decisions pinned on them), the person's holdings in
+//! the identifier index, redirects, lineage and pending review pairs. It
+//! queues an `erased` change and a tombstone for every id on the profile
+//! topic, tombstones for the person's review records, and an audit record
+//! that holds no raw value: the request's subject is a keyed hash.
+//!
+//! With suppression on, the keyed hash of each identifier only this person
+//! held goes on the suppression list: a later event or a replay carrying
+//! one is dropped (and counted), so the person does not come back.
+//!
+//! A request that names a shared identifier (quarantined, or held by
+//! several people a guard kept apart) erases nobody: it is audited as
+//! `ambiguous`, and the operator erases by profile id.
+
+use std::collections::BTreeSet;
+
+use kindred_model::{ChangeType, Identifier, ProfileChange};
+use rocksdb::WriteBatch;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{EventKeys, KeyClass};
+use crate::outbox::{OutboxEntry, Tombstone};
+use crate::resolver::{pair_key, read_counter};
+use crate::store::{cf, encode, IndexEntry, StoredProfile, NEXT_OUTBOX_SEQ};
+use crate::{Resolver, SourceOffset, StoreError};
+
+/// Meta key of the next audit sequence.
+pub(crate) const NEXT_AUDIT_SEQ: &[u8] = b"next_audit_seq";
+
+/// Whom an erasure request names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErasureTarget {
+    /// A normalized identifier.
+    Identifier(Identifier),
+    /// An index key as the store holds it (`kind:keyed-hash` in a keyed
+    /// store): lets a request travel without the raw value.
+    IndexKey(String),
+    /// A profile id (an absorbed id is followed to its survivor).
+    Profile(String),
+}
+
+/// One request to forget a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureRequest {
+    /// The caller's reference (a ticket number); must not hold personal data.
+    pub request_id: String,
+    pub target: ErasureTarget,
+    /// Who asked (an operator, a privacy portal).
+    pub requested_by: String,
+    /// When it was asked, ms since the epoch.
+    pub at_ms: i64,
+}
+
+/// What an erasure request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureOutcome {
+    /// The person was found and erased.
+    Erased,
+    /// Nobody holds the identifier or profile id (it is still suppressed
+    /// when it was an identifier: data in flight will not create the person).
+    NotFound,
+    /// The identifier is shared (quarantined, or held by several people):
+    /// nobody was erased; erase by profile id.
+    Ambiguous,
+}
+
+impl ErasureOutcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErasureOutcome::Erased => "erased",
+            ErasureOutcome::NotFound => "not_found",
+            ErasureOutcome::Ambiguous => "ambiguous",
+        }
+    }
+}
+
+/// The audit trail of one erasure request. Holds no raw personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: u64,
+    pub request_id: String,
+    /// What the request named: a profile id, or the identifier's index key
+    /// (`kind:keyed-hash` in a keyed store; `kind:fnv-digest` in a
+    /// plaintext one), never the raw value.
+    pub subject: String,
+    pub requested_by: String,
+    pub requested_at_ms: i64,
+    pub outcome: ErasureOutcome,
+    /// Profile ids erased (the survivor and every id it absorbed).
+    pub profiles: Vec<String>,
+    pub events_erased: u64,
+    pub identifiers_suppressed: u64,
+}
+
+/// What [`Resolver::erase`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    pub audit: AuditRecord,
+    /// The `erased` change (none unless someone was erased).
+    pub changes: Vec<ProfileChange>,
+    /// Sequence of the last outbox entry written.
+    pub outbox_last: Option<u64>,
+}
+
+impl Resolver {
+    /// Keep a keyed hash of an erased person's identifiers, so that later
+    /// events carrying them are dropped. On by default.
+    pub fn set_suppress_erased(&mut self, on: bool) {
+        self.suppress_erased = on;
+    }
+
+    /// Erases the person `request` names, in one atomic write together with
+    /// `offsets` (see the module documentation).
+    pub fn erase(
+        &mut self,
+        request: &ErasureRequest,
+        offsets: &[SourceOffset],
+    ) -> Result<Erasure, StoreError> {
+        let store = &*self.store;
+        let hasher = store.hasher();
+        let (subject, named_key) = match &request.target {
+            ErasureTarget::Identifier(id) => {
+                let key = store.index_key(id);
+                (store.digest_key(&key), Some(key))
+            }
+            ErasureTarget::IndexKey(key) => (store.digest_key(key), Some(key.clone())),
+            ErasureTarget::Profile(id) => (id.clone(), None),
+        };
+        let survivor = match (&request.target, &named_key) {
+            (ErasureTarget::Profile(id), _) => {
+                let live = store.resolve_redirects(id)?;
+                store
+                    .get_raw(cf::PROFILES, live.as_bytes())?
+                    .map(|_| live)
+                    .ok_or(ErasureOutcome::NotFound)
+            }
+            (_, Some(key)) => match store.get_value::<IndexEntry>(cf::IDENTIFIERS, key)? {
+                None => Err(ErasureOutcome::NotFound),
+                Some(e) if e.quarantined => Err(ErasureOutcome::Ambiguous),
+                Some(e) => {
+                    let holders: BTreeSet<String> = e
+                        .holders
+                        .iter()
+                        .map(|h| store.resolve_redirects(&h.profile_id))
+                        .collect::<Result<_, _>>()?;
+                    let mut it = holders.into_iter();
+                    match (it.next(), it.next()) {
+                        (Some(one), None) => Ok(one),
+                        (None, _) => Err(ErasureOutcome::NotFound),
+                        _ => Err(ErasureOutcome::Ambiguous),
+                    }
+                }
+            },
+            (_, None) => Err(ErasureOutcome::NotFound),
+        };
+
+        let mut batch = WriteBatch::default();
+        let mut outbox: Vec<OutboxEntry> = Vec::new();
+        let mut suppress: BTreeSet<String> = BTreeSet::new();
+        let mut profiles = Vec::new();
+        let mut events_erased = 0u64;
+        let outcome = match survivor {
+            Err(outcome) => {
+                if outcome == ErasureOutcome::NotFound {
+                    suppress.extend(named_key.clone());
+                }
+                outcome
+            }
+            Ok(survivor) => {
+                // Every id this person ever had: the survivor and, through
+                // the lineage, every profile it absorbed (transitively).
+                let mut ids = BTreeSet::from([survivor.clone()]);
+                let mut queue = vec![survivor.clone()];
+                while let Some(id) = queue.pop() {
+                    for record in store.lineage(&id)? {
+                        for a in record.absorbed {
+                            if ids.insert(a.clone()) {
+                                queue.push(a);
+                            }
+                        }
+                    }
+                }
+                let stored: StoredProfile =
+                    store.get_value(cf::PROFILES, &survivor)?.ok_or_else(|| {
+                        StoreError::Corrupt {
+                            what: cf::PROFILES,
+                            key: survivor.clone(),
+                            message: "a live profile id has no profile".into(),
+                        }
+                    })?;
+                // The person's holdings in the index.
+                let mut touched: BTreeSet<String> = BTreeSet::new();
+                for event_id in &stored.members {
+                    let Some(event) = store.contribution(event_id)? else {
+                        continue;
+                    };
+                    for link in EventKeys::of(&event, &self.policy, hasher).links {
+                        if !touched.insert(link.key.clone()) {
+                            continue;
+                        }
+                        let Some(mut entry) =
+                            store.get_value::<IndexEntry>(cf::IDENTIFIERS, &link.key)?
+                        else {
+                            continue;
+                        };
+                        entry.holders.retain(|h| !ids.contains(&h.profile_id));
+                        let alone = entry.holders.is_empty() && !entry.quarantined;
+                        if alone && !matches!(link.class, KeyClass::Rule(_)) {
+                            suppress.insert(link.key.clone());
+                        }
+                        if alone {
+                            store.delete(&mut batch, cf::IDENTIFIERS, link.key.as_bytes());
+                        } else {
+                            store.put(
+                                &mut batch,
+                                cf::IDENTIFIERS,
+                                link.key.as_bytes(),
+                                &encode(&entry),
+                            );
+                        }
+                    }
+                    store.delete(&mut batch, cf::CONTRIBUTIONS, event_id.as_bytes());
+                    store.delete(&mut batch, cf::CONSTRAINTS, event_id.as_bytes());
+                    events_erased += 1;
+                }
+                store.delete(&mut batch, cf::PROFILES, survivor.as_bytes());
+                for id in &ids {
+                    store.delete(&mut batch, cf::REDIRECTS, id.as_bytes());
+                    let mut from = id.as_bytes().to_vec();
+                    from.push(0);
+                    let mut to = id.as_bytes().to_vec();
+                    to.push(1);
+                    store.delete_range(&mut batch, cf::LINEAGE, &from, &to);
+                }
+                for pending in store.pending_suggestions()? {
+                    if ids.contains(&pending.profile_a) || ids.contains(&pending.profile_b) {
+                        let key = pair_key(&pending.profile_a, &pending.profile_b);
+                        store.delete(&mut batch, cf::SUGGESTIONS, &key);
+                        outbox.push(OutboxEntry::Tombstone(Tombstone::Review {
+                            profile_a: pending.profile_a,
+                            profile_b: pending.profile_b,
+                        }));
+                    }
+                }
+                let change = ProfileChange {
+                    profile_id: survivor.clone(),
+                    change_type: ChangeType::Erased,
+                    version: stored.record.version + 1,
+                    cause_event_id: format!("erasure:{}", request.request_id),
+                    absorbed_ids: ids.iter().filter(|i| **i != survivor).cloned().collect(),
+                    superseded_by: None,
+                    record: None,
+                    changed_fields: Vec::new(),
+                    evidence: None,
+                    split_into: Vec::new(),
+                    moved_event_ids: Vec::new(),
+                    rfm: None,
+                };
+                outbox.push(OutboxEntry::Change(Box::new(change)));
+                // Then a tombstone for every id: compaction drops them all.
+                for id in &ids {
+                    outbox.push(OutboxEntry::Tombstone(Tombstone::Profile(id.clone())));
+                }
+                profiles = ids.into_iter().collect();
+                ErasureOutcome::Erased
+            }
+        };
+        if !self.suppress_erased {
+            suppress.clear();
+        }
+
+        let seq = read_counter(store, NEXT_AUDIT_SEQ, 1)?;
+        let audit = AuditRecord {
+            seq,
+            request_id: request.request_id.clone(),
+            subject,
+            requested_by: request.requested_by.clone(),
+            requested_at_ms: request.at_ms,
+            outcome,
+            profiles,
+            events_erased,
+            identifiers_suppressed: suppress.len() as u64,
+        };
+        for key in &suppress {
+            let key = store.digest_key(key);
+            store.put(
+                &mut batch,
+                cf::SUPPRESSED,
+                key.as_bytes(),
+                &seq.to_be_bytes(),
+            );
+        }
+        store.put(&mut batch, cf::AUDIT, &seq.to_be_bytes(), &encode(&audit));
+        store.put(
+            &mut batch,
+            cf::META,
+            NEXT_AUDIT_SEQ,
+            &(seq + 1).to_be_bytes(),
+        );
+        outbox.push(OutboxEntry::Audit(audit.clone()));
+
+        let first = store.next_outbox_seq()?;
+        let mut next = first;
+        let mut changes = Vec::new();
+        for entry in &outbox {
+            if let OutboxEntry::Change(c) = entry {
+                changes.push((**c).clone());
+            }
+            store.put_value(&mut batch, cf::OUTBOX, &next.to_be_bytes(), entry);
+            next += 1;
+        }
+        store.put(&mut batch, cf::META, NEXT_OUTBOX_SEQ, &next.to_be_bytes());
+        for offset in offsets {
+            store.put_offset(&mut batch, offset);
+        }
+        store.write(batch)?;
+        Ok(Erasure {
+            audit,
+            changes,
+            outbox_last: next.checked_sub(1).filter(|last| *last >= first),
+        })
+    }
+}

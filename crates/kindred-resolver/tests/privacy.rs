@@ -1,0 +1,363 @@
+//! Privacy on a real RocksDB store in a temp dir: keyed index keys, sealed
+//! values, erasure with suppression and audit, key rotation, and a scan of
+//! the store's files (tables and write-ahead log) for a person's bytes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use kindred_crypto::Keyring;
+use kindred_model::{CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind};
+use kindred_resolver::{
+    ErasureOutcome, ErasureRequest, ErasureTarget, OutboxEntry, Resolver, Store, StoreOptions,
+    Tombstone,
+};
+
+const DAY: i64 = 86_400_000;
+
+// Zelda's values are unusual on purpose: a scan for them cannot hit by chance.
+const ZELDA_PHONE: &str = "+8613912345678";
+const ZELDA_EMAIL: &str = "zelda.quixote@example.org";
+const ZELDA_NAME: &str = "Zelda Quixote";
+const ZELDA_CARD: &str = "MAIN:ZQ990011";
+const OTTO_EMAIL: &str = "otto.brightwater@example.net";
+const OTTO_NAME: &str = "Otto Brightwater";
+
+fn phone(v: &str) -> Identifier {
+    Identifier::new(IdentifierKind::Phone, v)
+}
+fn email(v: &str) -> Identifier {
+    Identifier::new(IdentifierKind::Email, v)
+}
+fn card(v: &str) -> Identifier {
+    Identifier::new(IdentifierKind::MemberId, v)
+}
+
+fn event(id: &str, t: i64, ids: Vec<Identifier>, name: Option<&str>) -> CanonicalEvent {
+    let mut e = CanonicalEvent::new(id, Channel::Web, t, ids);
+    e.attributes.full_name = name.map(Into::into);
+    e
+}
+
+/// Zelda arrives as three profiles (card, phone, email) that a fourth
+/// event joins transitively; Otto is someone else.
+fn people() -> Vec<Vec<CanonicalEvent>> {
+    vec![
+        vec![
+            event("z1", DAY, vec![card(ZELDA_CARD)], Some(ZELDA_NAME)),
+            event("z2", 2 * DAY, vec![phone(ZELDA_PHONE)], Some(ZELDA_NAME)),
+            event("z3", 3 * DAY, vec![email(ZELDA_EMAIL)], None),
+            event("o1", 3 * DAY, vec![email(OTTO_EMAIL)], Some(OTTO_NAME)),
+        ],
+        vec![event(
+            "z4",
+            4 * DAY,
+            vec![card(ZELDA_CARD), phone(ZELDA_PHONE), email(ZELDA_EMAIL)],
+            Some(ZELDA_NAME),
+        )],
+    ]
+}
+
+fn keyring() -> Arc<Keyring> {
+    Arc::new(Keyring::parse(&Keyring::generate(), "test keyring").expect("keyring"))
+}
+
+fn open(path: &Path, keyring: Option<Arc<Keyring>>) -> Result<Store, kindred_resolver::StoreError> {
+    Store::open_with(
+        path,
+        StoreOptions {
+            keyring,
+            ..StoreOptions::default()
+        },
+    )
+}
+
+fn load(r: &mut Resolver) {
+    for batch in people() {
+        let outcome = r.apply(&batch, &[]).expect("apply");
+        if let Some(last) = outcome.outbox_last {
+            r.store().ack_outbox(last).expect("ack");
+        }
+    }
+}
+
+/// Every file of the store (tables, write-ahead log, manifest) that
+/// contains `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read store dir") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("read file");
+        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            hits.push(path.file_name().expect("ok").to_string_lossy().into_owned());
+        }
+    }
+    hits
+}
+
+fn zelda_values() -> [&'static str; 4] {
+    [ZELDA_PHONE, ZELDA_EMAIL, ZELDA_NAME, "ZQ990011"]
+}
+
+fn erase(r: &mut Resolver, target: ErasureTarget) -> kindred_resolver::Erasure {
+    r.erase(
+        &ErasureRequest {
+            request_id: "DSR-1".into(),
+            target,
+            requested_by: "privacy-officer".into(),
+            at_ms: 1_700_000_000_000,
+        },
+        &[],
+    )
+    .expect("erase")
+}
+
+#[test]
+fn erasure_removes_every_byte_of_the_person_from_tables_and_log() {
+    // A plaintext store, so the bytes are there to find before erasure:
+    // this proves the scan can see them.
+    let dir = tempfile::tempdir().expect("ok");
+    let db = dir.path().join("db");
+    let mut r = Resolver::new(open(&db, None).expect("ok"));
+    load(&mut r);
+    let zelda = r
+        .store()
+        .lookup(&phone(ZELDA_PHONE))
+        .expect("ok")
+        .expect("ok");
+    assert_eq!(zelda.identifiers.len(), 3, "one person: {zelda:?}");
+    r.store().compact().expect("ok");
+    for v in zelda_values() {
+        assert!(
+            !files_containing(&db, v).is_empty(),
+            "{v} should be in a plaintext store"
+        );
+    }
+
+    // Erase by an absorbed profile id: the lineage leads to everything.
+    let absorbed = r
+        .store()
+        .lineage(&zelda.profile_id)
+        .expect("ok")
+        .into_iter()
+        .flat_map(|l| l.absorbed)
+        .next()
+        .expect("zelda's profile absorbed others");
+    let done = erase(&mut r, ErasureTarget::Profile(absorbed.clone()));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert_eq!(
+        done.audit.profiles.len(),
+        3,
+        "survivor and two absorbed ids"
+    );
+    assert!(done.audit.profiles.contains(&absorbed));
+    assert_eq!(done.audit.events_erased, 4);
+    assert_eq!(done.audit.identifiers_suppressed, 3);
+    assert_eq!(done.changes.len(), 1);
+    assert_eq!(done.changes[0].change_type, ChangeType::Erased);
+    assert!(done.changes[0].record.is_none());
+
+    // The outbox: the erased change, a tombstone for each id, the audit.
+    let outbox = r.store().outbox().expect("ok");
+    let tombstones: Vec<&String> = outbox
+        .iter()
+        .filter_map(|(_, e)| match e {
+            OutboxEntry::Tombstone(Tombstone::Profile(id)) => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tombstones.len(), 3);
+    assert!(matches!(outbox.last(), Some((_, OutboxEntry::Audit(a))) if a.seq == done.audit.seq));
+
+    assert!(r.store().lookup(&phone(ZELDA_PHONE)).expect("ok").is_none());
+    assert!(r.store().lookup(&email(ZELDA_EMAIL)).expect("ok").is_none());
+    assert!(r.store().profile(&zelda.profile_id).expect("ok").is_none());
+    assert!(r.store().lineage(&zelda.profile_id).expect("ok").is_empty());
+    for e in ["z1", "z2", "z3", "z4"] {
+        assert!(r.store().contribution(e).expect("ok").is_none(), "{e}");
+    }
+    // Otto is untouched.
+    assert!(r.store().lookup(&email(OTTO_EMAIL)).expect("ok").is_some());
+
+    let outbox_last = outbox.last().map(|(s, _)| *s).expect("ok");
+    r.store().ack_outbox(outbox_last).expect("ok");
+    r.store().compact().expect("ok");
+    // RocksDB's MANIFEST logs each table's first and last key, which in a
+    // plaintext store are raw identifiers; reopening writes a fresh one.
+    drop(r);
+    let r = Resolver::new(open(&db, None).expect("reopen"));
+    assert!(r.store().lookup(&email(OTTO_EMAIL)).expect("ok").is_some());
+    for v in zelda_values() {
+        let hits = files_containing(&db, v);
+        assert!(
+            hits.is_empty(),
+            "{v} still in {hits:?} after erasure and compaction"
+        );
+    }
+    assert!(
+        !files_containing(&db, OTTO_EMAIL).is_empty(),
+        "otto's data must stay"
+    );
+}
+
+#[test]
+fn a_keyed_store_never_writes_raw_identifiers_or_names() {
+    let dir = tempfile::tempdir().expect("ok");
+    let db = dir.path().join("db");
+    let mut r = Resolver::new(open(&db, Some(keyring())).expect("ok"));
+    load(&mut r);
+    // Linking works through keyed hashes.
+    let zelda = r
+        .store()
+        .lookup(&email(ZELDA_EMAIL))
+        .expect("ok")
+        .expect("ok");
+    assert_eq!(zelda.identifiers.len(), 3);
+    assert_eq!(zelda.full_name.as_ref().expect("ok").value, ZELDA_NAME);
+    r.store().compact().expect("ok");
+    for v in zelda_values().into_iter().chain([OTTO_EMAIL, OTTO_NAME]) {
+        let hits = files_containing(&db, v);
+        assert!(hits.is_empty(), "{v} in plain bytes in {hits:?}");
+    }
+}
+
+#[test]
+fn an_erased_person_stays_gone_unless_suppression_is_off() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    load(&mut r);
+    let done = erase(&mut r, ErasureTarget::Identifier(email(ZELDA_EMAIL)));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    // The audit names a keyed hash, never the value.
+    assert!(done.audit.subject.starts_with("email:"));
+    assert!(
+        !done.audit.subject.contains("zelda"),
+        "{}",
+        done.audit.subject
+    );
+    assert_eq!(
+        r.store().audit_records().expect("ok"),
+        vec![done.audit.clone()]
+    );
+    assert!(r.store().is_suppressed(&phone(ZELDA_PHONE)).expect("ok"));
+    assert!(!r.store().is_suppressed(&email(OTTO_EMAIL)).expect("ok"));
+
+    // A replay of her events, and a new one carrying her phone: dropped.
+    let replay: Vec<CanonicalEvent> = people().concat();
+    let outcome = r.apply(&replay, &[]).expect("ok");
+    assert_eq!(outcome.suppressed, 4);
+    let later = event("z5", 9 * DAY, vec![phone(ZELDA_PHONE)], None);
+    assert_eq!(
+        r.apply(std::slice::from_ref(&later), &[])
+            .expect("ok")
+            .suppressed,
+        1
+    );
+    assert!(r.store().lookup(&phone(ZELDA_PHONE)).expect("ok").is_none());
+    assert_eq!(r.store().stats().expect("ok").profiles, 1, "only otto");
+
+    // Erasing again finds nobody, and says so.
+    let again = erase(&mut r, ErasureTarget::Identifier(email(ZELDA_EMAIL)));
+    assert_eq!(again.audit.outcome, ErasureOutcome::NotFound);
+    assert!(again.changes.is_empty());
+
+    // With suppression off, the person may come back with new data.
+    r.set_suppress_erased(false);
+    let dir2 = tempfile::tempdir().expect("ok");
+    let mut r2 = Resolver::new(open(&dir2.path().join("db"), None).expect("ok"));
+    r2.set_suppress_erased(false);
+    load(&mut r2);
+    let done = erase(&mut r2, ErasureTarget::Identifier(phone(ZELDA_PHONE)));
+    assert_eq!(done.audit.identifiers_suppressed, 0);
+    assert_eq!(r2.apply(&[later], &[]).expect("ok").suppressed, 0);
+    assert!(r2
+        .store()
+        .lookup(&phone(ZELDA_PHONE))
+        .expect("ok")
+        .is_some());
+}
+
+#[test]
+fn a_shared_identifier_erases_nobody() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    // A store's counter phone on many people is quarantined.
+    let counter = "+8610000000000";
+    let events: Vec<CanonicalEvent> = (0..40)
+        .map(|i| {
+            event(
+                &format!("c{i}"),
+                DAY + i,
+                vec![phone(counter), card(&format!("MAIN:C{i:04}"))],
+                None,
+            )
+        })
+        .collect();
+    r.apply(&events, &[]).expect("ok");
+    let profiles = r.store().stats().expect("ok").profiles;
+    let done = erase(&mut r, ErasureTarget::Identifier(phone(counter)));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Ambiguous);
+    assert_eq!(done.audit.identifiers_suppressed, 0);
+    assert_eq!(r.store().stats().expect("ok").profiles, profiles);
+    // An unknown identifier: nobody erased, but it is suppressed, so an
+    // event already on its way does not create the person.
+    let unknown = email("never.seen@example.com");
+    let done = erase(&mut r, ErasureTarget::Identifier(unknown.clone()));
+    assert_eq!(done.audit.outcome, ErasureOutcome::NotFound);
+    assert!(r.store().is_suppressed(&unknown).expect("ok"));
+}
+
+#[test]
+fn a_store_opens_only_with_its_keyring_and_rotation_retires_the_old_key() {
+    let dir = tempfile::tempdir().expect("ok");
+    let db = dir.path().join("db");
+    let text = Keyring::generate();
+    let k1 = Arc::new(Keyring::parse(&text, "k1.toml").expect("ok"));
+    {
+        let mut r = Resolver::new(open(&db, Some(k1.clone())).expect("ok"));
+        load(&mut r);
+    }
+    let err = open(&db, None).err().expect("no keyring").to_string();
+    assert!(
+        err.contains("protected by a keyring") && err.contains(&db.display().to_string()),
+        "{err}"
+    );
+    let err = open(&db, Some(keyring()))
+        .err()
+        .expect("other keyring")
+        .to_string();
+    assert!(err.contains("hmac_key is not the one"), "{err}");
+
+    // Rotate: key 2 active; values sealed with key 1 still open.
+    let (rotated, id) = Keyring::rotate_text(&text, "k1.toml").expect("ok");
+    assert_eq!(id, 2);
+    let k12 = Arc::new(Keyring::parse(&rotated, "k12.toml").expect("ok"));
+    {
+        let store = open(&db, Some(k12.clone())).expect("ok");
+        assert_eq!(store.keys_in_use().expect("ok"), vec![1, 2]);
+        assert!(store.lookup(&email(ZELDA_EMAIL)).expect("ok").is_some());
+        let resealed = store.reseal().expect("ok");
+        assert!(
+            resealed >= 5,
+            "profiles and contributions re-sealed: {resealed}"
+        );
+        assert_eq!(store.keys_in_use().expect("ok"), vec![2]);
+    }
+    // Key 1 can now leave the keyring.
+    let only2: String = rotated
+        .lines()
+        .filter(|l| !l.starts_with("1 ="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let k2 = Arc::new(Keyring::parse(&only2, "k2.toml").expect("ok"));
+    let store = open(&db, Some(k2)).expect("ok");
+    let zelda = store.lookup(&phone(ZELDA_PHONE)).expect("ok").expect("ok");
+    assert_eq!(zelda.full_name.expect("ok").value, ZELDA_NAME);
+    assert_eq!(
+        store.contribution("o1").expect("ok").expect("ok").event_id,
+        "o1"
+    );
+    drop(store);
+    // And a keyring with only key 1 no longer opens the store.
+    let err = open(&db, Some(k1)).err().expect("retired key").to_string();
+    assert!(err.contains("key 2"), "{err}");
+}
