@@ -24,6 +24,8 @@ const METRICS: &[&str] = &[
     "kindred_component_errors_total",
     "kindred_merges_refused_total",
     "kindred_identifiers_quarantined_total",
+    "kindred_erasures_total",
+    "kindred_events_suppressed_total",
     "kindred_review_suggestions_total",
     "kindred_consumer_rebalances_total",
     "kindred_transactions_total",

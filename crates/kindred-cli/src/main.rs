@@ -375,6 +375,50 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         timeout_secs: u64,
     },
+    /// Forget a person (the right to erasure).
+    ///
+    /// Sends an erasure request to the erasure-request topic and waits for
+    /// the resolver's audit record. The resolver follows the person's merge
+    /// history to every profile id they had, removes the golden record,
+    /// identifier index entries, source contributions and lineage, publishes
+    /// an `erased` change and a tombstone for every id, and (unless
+    /// privacy.suppress_erased is off) keeps a keyed hash of each identifier
+    /// so later events do not bring the person back. With a keyring, the
+    /// request carries the identifier's keyed hash, never the raw value. A
+    /// shared identifier (quarantined, or held by several people) erases
+    /// nobody: erase by --profile instead.
+    #[command(group(clap::ArgGroup::new("who").required(true).args(["email", "phone", "member", "profile"])))]
+    Forget {
+        /// The person's email address (normalized as in events).
+        #[arg(long)]
+        email: Option<String>,
+        /// The person's phone number (normalized as in events).
+        #[arg(long)]
+        phone: Option<String>,
+        /// The person's member card, PROGRAM:NUMBER or NUMBER (default program).
+        #[arg(long)]
+        member: Option<String>,
+        /// A profile id (kp-...; an absorbed id finds its survivor).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Your reference for the request, e.g. a ticket number; no personal data.
+        #[arg(long)]
+        request_id: Option<String>,
+        /// Who asks (recorded in the audit record).
+        #[arg(long, env = "USER", default_value = "operator")]
+        actor: String,
+        /// Seconds to wait for the audit record; 0 sends and returns.
+        #[arg(long, default_value_t = 60)]
+        wait_secs: u64,
+        /// Print the audit record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keyrings: the keys that protect personal data in the store.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Inspect configuration.
     Config {
         #[command(subcommand)]
@@ -467,6 +511,26 @@ enum ReviewAction {
         /// Who decided (recorded in the decision log).
         #[arg(long, env = "USER", default_value = "reviewer")]
         reviewer: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Write a new keyring: a random HMAC key (index keys; never changes)
+    /// and encryption key 1. The file is readable by its owner only. Point
+    /// privacy.keyring_file at it, or put its text in KINDRED_KEYRING.
+    Generate {
+        /// Where to write it; must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add a new encryption key to privacy.keyring_file, make it active and
+    /// re-seal every stored value with it (stop the resolver first). Older
+    /// keys stay in the file for snapshots sealed with them.
+    Rotate {
+        /// Directory of the resolver's store (overrides resolver.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -960,6 +1024,64 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 RulesAction::Diff { json, .. } => admin::rules_diff(&config, &new, *json),
                 RulesAction::Apply { actor, .. } => admin::rules_apply(&config, &new, actor),
             })?;
+            emit(&out)?;
+        }
+        Command::Forget {
+            email,
+            phone,
+            member,
+            profile,
+            request_id,
+            actor,
+            wait_secs,
+            json,
+        } => {
+            let config = load_config(&cli, None)?;
+            let target = match (email, phone, member, profile) {
+                (Some(v), ..) => format!("email:{v}"),
+                (_, Some(v), ..) => format!("phone:{v}"),
+                (_, _, Some(v), _) => format!("member_id:{v}"),
+                (.., Some(v)) => v.clone(),
+                _ => anyhow::bail!("say whom to forget: --email, --phone, --member or --profile"),
+            };
+            let millis = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0);
+            let request_id = request_id
+                .clone()
+                .unwrap_or_else(|| format!("forget-{millis}"));
+            let out = kindred_pipeline::erasure::forget(
+                &config,
+                &target,
+                &request_id,
+                actor,
+                std::time::Duration::from_secs(*wait_secs),
+                *json,
+            )
+            .await?;
+            emit(&out)?;
+        }
+        Command::Keys {
+            action: KeysAction::Generate { out },
+        } => {
+            anyhow::ensure!(
+                !out.exists(),
+                "{} exists already: a keyring is never overwritten (its keys open the store)",
+                out.display()
+            );
+            kindred_crypto::write_keyring(out, &kindred_crypto::Keyring::generate())?;
+            emit(&format!(
+                "keyring written to {} (owner-only); set privacy.keyring_file to it and keep a copy where the store's backups are not",
+                out.display()
+            ))?;
+        }
+        Command::Keys {
+            action: KeysAction::Rotate { data_dir },
+        } => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let out =
+                tokio::task::block_in_place(|| kindred_pipeline::erasure::rotate_keys(&config))?;
             emit(&out)?;
         }
         Command::Config {

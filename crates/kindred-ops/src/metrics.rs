@@ -24,6 +24,8 @@ pub struct Metrics {
     pub component_errors: IntCounterVec,
     /// Links the resolver refused, by guard.
     pub merges_refused: IntCounterVec,
+    pub erasures: IntCounterVec,
+    pub events_suppressed: IntCounterVec,
     /// Identifiers the over-shared guard quarantined, by kind.
     pub identifiers_quarantined: IntCounterVec,
     /// Pairs sent to the review queue, by reason.
@@ -127,6 +129,16 @@ impl Metrics {
             "kindred_merges_refused_total",
             "Links between records the resolver refused, by guard (member_cards, limit_<kind>, name_mismatch, giant_profile, decision). Alert on giant_profile.",
             &["reason"],
+        );
+        let erasures = counter(
+            "kindred_erasures_total",
+            "Erasure requests applied, by outcome (erased, not_found, ambiguous).",
+            &["outcome"],
+        );
+        let events_suppressed = counter(
+            "kindred_events_suppressed_total",
+            "Events dropped because they carry an identifier of an erased person (the suppression list).",
+            &["topic"],
         );
         let identifiers_quarantined = counter(
             "kindred_identifiers_quarantined_total",
@@ -255,6 +267,8 @@ impl Metrics {
             duplicate_events,
             component_errors,
             merges_refused,
+            erasures,
+            events_suppressed,
             identifiers_quarantined,
             review_suggestions,
             batch_duration,

@@ -8,11 +8,13 @@
 //! - [`demo`]: the same stages in one process with no broker.
 //! - [`topics`]: the topics kindred needs, from configuration.
 //! - [`state`]: snapshot, restore and rebuild of the resolver store.
+//! - [`erasure`]: erasure requests on the wire (the erasure-request topic).
 //! - [`privacy`]: the keyring, and the resolver store opened with it.
 //! - [`profile_topic`]: the profile change topic read back, for evaluation.
 
 pub mod admin;
 pub mod demo;
+pub mod erasure;
 mod error;
 mod ingest;
 pub mod privacy;

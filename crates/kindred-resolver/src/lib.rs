@@ -38,6 +38,7 @@ pub use cluster::Refusal;
 pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
 pub use erase::{AuditRecord, Erasure, ErasureOutcome, ErasureRequest, ErasureTarget};
 pub use outbox::{OutboxEntry, ReviewNotice, Tombstone};
+pub use protect::index_key;
 pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
 pub use store::{
     EngineStats, Holder, IndexEntry, LineageRecord, PendingSuggestion, SourceOffset, Store,

@@ -144,6 +144,16 @@ fn canary(k: &Keyring) -> Vec<u8> {
     k.seal(CANARY, CANARY)
 }
 
+/// The index key of a normalized identifier in a store made with
+/// `keyring` (or a plaintext one, for None): what an erasure request may
+/// carry instead of the raw value.
+pub fn index_key(keyring: Option<&Arc<Keyring>>, identifier: &kindred_model::Identifier) -> String {
+    KeyHasher::new(keyring.cloned()).key(
+        identifier.kind.as_str(),
+        identifier.match_key.as_deref().unwrap_or(&identifier.value),
+    )
+}
+
 /// Turns normalized identifiers, rule blocks and names into the keys and
 /// digests the store holds: themselves in a plaintext store, keyed hashes
 /// in a keyed one.

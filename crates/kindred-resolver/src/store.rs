@@ -696,10 +696,7 @@ impl Store {
 
     /// The index key of an identifier in this store.
     pub(crate) fn index_key(&self, identifier: &Identifier) -> String {
-        self.hasher.key(
-            identifier.kind.as_str(),
-            identifier.match_key.as_deref().unwrap_or(&identifier.value),
-        )
+        crate::protect::index_key(self.hasher.keyring(), identifier)
     }
 
     /// The profile an identifier belongs to, if any (compared by link key).

@@ -56,11 +56,17 @@ fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
 pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), PipelineError> {
     let codec = Arc::new(codec_from_config(config)?);
     let store = crate::privacy::open_store(config)?;
+    let erasure_topic = config.topics.erasure_requests.clone();
+    let normalize = crate::normalize_options(config)?;
     let mut resolver = Resolver::with_policy(
         store,
         config.resolver.linking.clone(),
         config.resolver.survivorship.clone(),
     );
+    resolver.set_suppress_erased(config.privacy.suppress_erased);
+    for outcome in ["erased", "not_found", "ambiguous"] {
+        ops.metrics.erasures.with_label_values(&[outcome]);
+    }
     ops.metrics
         .profiles
         .set(resolver.store().stats()?.profiles as i64);
@@ -75,6 +81,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let settings = kafka_settings(config);
     let source = config.topics.canonical.clone();
     let group = format!("{}.resolve", config.kafka.group_prefix);
+    ops.metrics.events_suppressed.with_label_values(&[&source]);
     let publisher = {
         let (config, settings, store, codec, metrics) = (
             config.clone(),
@@ -99,7 +106,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let consumer = consumer::subscribe(
         &settings,
         &group,
-        &[&source],
+        &[&source, &erasure_topic],
         context,
         Some(&publisher_id(config)),
     )?;
@@ -163,30 +170,40 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         let started = Instant::now();
         let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
         async {
-            let mut events: Vec<CanonicalEvent> = Vec::with_capacity(batch.len());
+            // Events, and erasure requests applied in order between them.
+            let mut items: Vec<(usize, Item)> = Vec::with_capacity(batch.len());
             let mut dead = Vec::new();
-            for message in &batch {
+            for (i, message) in batch.iter().enumerate() {
                 ops.metrics
                     .events_consumed
-                    .with_label_values(&[&source])
+                    .with_label_values(&[message.topic()])
                     .inc();
-                let decoded = message
-                    .payload()
-                    .ok_or(kindred_schema::DecodeError::Empty)
-                    .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p));
-                match decoded {
-                    Ok(event) => events.push(event),
-                    Err(e) => {
+                let item = if message.topic() == erasure_topic {
+                    let record_ms = message.timestamp().to_millis().unwrap_or(0);
+                    crate::erasure::parse_request(message.payload().unwrap_or_default(), &normalize, record_ms)
+                        .map(Item::Erase)
+                        .map_err(|e| (e.kind(), e.to_string()))
+                } else {
+                    message
+                        .payload()
+                        .ok_or(kindred_schema::DecodeError::Empty)
+                        .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
+                        .map(|e| Item::Event(Box::new(e)))
+                        .map_err(|e| (e.kind(), e.to_string()))
+                };
+                match item {
+                    Ok(item) => items.push((i, item)),
+                    Err((reason, detail)) => {
                         ops.metrics
                             .dead_letters
-                            .with_label_values(&[&source, e.kind()])
+                            .with_label_values(&[message.topic(), reason])
                             .inc();
                         dead.push(dead_letter(
                             &config.topics.dead_letter,
                             SERVICE,
                             message,
-                            e.kind(),
-                            e.to_string(),
+                            reason,
+                            detail,
                         ));
                     }
                 }
@@ -198,39 +215,50 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             {
                 return Ok(());
             }
-            let offsets: Vec<SourceOffset> = next_offsets(&batch)
-                .into_iter()
-                .map(|(topic, partition, next_offset)| SourceOffset {
-                    topic,
-                    partition,
-                    next_offset,
-                })
-                .collect();
+            // Each erasure sees the events before it applied; each write
+            // records the offsets of everything it covers.
+            let mut events: Vec<CanonicalEvent> = Vec::new();
+            for (i, item) in items {
+                match item {
+                    Item::Event(event) => events.push(*event),
+                    Item::Erase(request) => {
+                        let before = source_offsets(&batch[..i]);
+                        let outcome = tokio::task::block_in_place(|| {
+                            resolver.apply(&std::mem::take(&mut events), &before)
+                        })?;
+                        observe_outcome(ops, &source, &outcome);
+                        written = outcome.outbox_last.unwrap_or(written);
+                        let through = source_offsets(&batch[..=i]);
+                        let erasure = tokio::task::block_in_place(|| resolver.erase(&request, &through))?;
+                        let a = &erasure.audit;
+                        ops.metrics
+                            .erasures
+                            .with_label_values(&[a.outcome.as_str()])
+                            .inc();
+                        for change in &erasure.changes {
+                            ops.metrics
+                                .profile_changes
+                                .with_label_values(&[change.change_type.as_str()])
+                                .inc();
+                        }
+                        ops.metrics.profiles.sub(i64::from(!erasure.changes.is_empty()));
+                        // The subject is a keyed hash, never the raw value.
+                        tracing::info!(request_id = %a.request_id, subject = %a.subject, outcome = a.outcome.as_str(),
+                            profiles = a.profiles.len(), events = a.events_erased, suppressed = a.identifiers_suppressed,
+                            "erasure request applied");
+                        written = erasure.outbox_last.unwrap_or(written);
+                    }
+                }
+            }
+            let offsets = source_offsets(&batch);
             let outcome = tokio::task::block_in_place(|| resolver.apply(&events, &offsets))?;
             for o in &offsets {
                 positions.advance(&o.topic, o.partition, o.next_offset);
             }
             observe_event_lag(ops, "resolve", &batch);
-            if let Some(last) = outcome.outbox_last {
-                written = last;
-                publisher.notify();
-            }
-            count_guards(&outcome, ops);
-            ops.metrics
-                .profiles
-                .add(outcome.created as i64 - outcome.absorbed as i64);
-            if outcome.duplicates > 0 {
-                ops.metrics
-                    .duplicate_events
-                    .with_label_values(&["all"])
-                    .inc_by(outcome.duplicates);
-            }
-            for change in &outcome.changes {
-                ops.metrics
-                    .profile_changes
-                    .with_label_values(&[change.change_type.as_str()])
-                    .inc();
-            }
+            observe_outcome(ops, &source, &outcome);
+            written = outcome.outbox_last.unwrap_or(written);
+            publisher.notify();
             ops.metrics
                 .outbox_backlog
                 .set(written.saturating_sub(publisher.acked()) as i64);
@@ -256,6 +284,50 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let complete = publisher.finish(deadline).await?;
     tracing::info!(complete, "resolver stopped");
     Ok(())
+}
+
+/// What one message of the resolver's input is.
+enum Item {
+    Event(Box<CanonicalEvent>),
+    Erase(kindred_resolver::ErasureRequest),
+}
+
+/// The positions after `messages`, per topic and partition.
+fn source_offsets(messages: &[kindred_kafka::rdkafka::message::OwnedMessage]) -> Vec<SourceOffset> {
+    next_offsets(messages)
+        .into_iter()
+        .map(|(topic, partition, next_offset)| SourceOffset {
+            topic,
+            partition,
+            next_offset,
+        })
+        .collect()
+}
+
+/// Counts what a batch did.
+fn observe_outcome(ops: &Ops, source: &str, outcome: &kindred_resolver::BatchOutcome) {
+    count_guards(outcome, ops);
+    ops.metrics
+        .profiles
+        .add(outcome.created as i64 - outcome.absorbed as i64);
+    if outcome.duplicates > 0 {
+        ops.metrics
+            .duplicate_events
+            .with_label_values(&["all"])
+            .inc_by(outcome.duplicates);
+    }
+    if outcome.suppressed > 0 {
+        ops.metrics
+            .events_suppressed
+            .with_label_values(&[source])
+            .inc_by(outcome.suppressed);
+    }
+    for change in &outcome.changes {
+        ops.metrics
+            .profile_changes
+            .with_label_values(&[change.change_type.as_str()])
+            .inc();
+    }
 }
 
 /// Copies RocksDB's figures to the store gauges every few seconds, until

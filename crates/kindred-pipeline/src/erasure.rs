@@ -1,0 +1,320 @@
+//! Erasure requests on the wire: the JSON a privacy portal or `kindred
+//! forget` writes to the erasure-request topic, read by the resolver in
+//! order with the events.
+//!
+//! ```json
+//! {"request_id": "DSR-1042", "requested_by": "privacy-portal", "email": "Ann@Example.com"}
+//! ```
+//!
+//! Exactly one of `email`, `phone`, `member_id` (raw values, normalized as in
+//! events), `profile` (a profile id) or `identifier_key` (the store's keyed
+//! index key, `kind:hash`, which `kindred forget` sends so that no raw value
+//! sits on the topic) names the person. `request_id` is the caller's
+//! reference and must not hold personal data.
+
+use kindred_config::Config;
+use kindred_model::IdentifierKind;
+use kindred_normalize::NormalizeOptions;
+use kindred_resolver::{ErasureRequest, ErasureTarget};
+use serde::{Deserialize, Serialize};
+
+/// The request as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireRequest {
+    pub request_id: String,
+    #[serde(default)]
+    pub requested_by: String,
+    /// When asked, ms since the epoch (the record's timestamp if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier_key: Option<String>,
+}
+
+/// Why a request could not be applied (it goes to the dead-letter topic).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("erasure request is not valid JSON of the expected shape: {0}")]
+    Json(String),
+    #[error("erasure request {0:?} names {1} targets; it must name exactly one of email, phone, member_id, profile, identifier_key")]
+    Targets(String, usize),
+    #[error("erasure request {0:?} has no request_id")]
+    NoId(String),
+    #[error("erasure request {request_id:?}: the {kind} is not a valid identifier ({reason})")]
+    Invalid {
+        request_id: String,
+        kind: &'static str,
+        reason: &'static str,
+    },
+}
+
+impl RequestError {
+    /// The dead-letter reason.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RequestError::Json(_) => "erasure_malformed",
+            RequestError::Targets(..) | RequestError::NoId(_) => "erasure_incomplete",
+            RequestError::Invalid { .. } => "erasure_invalid_identifier",
+        }
+    }
+}
+
+/// Parses a request payload; `record_ms` is the record's timestamp.
+pub fn parse_request(
+    payload: &[u8],
+    opts: &NormalizeOptions,
+    record_ms: i64,
+) -> Result<ErasureRequest, RequestError> {
+    let wire: WireRequest =
+        serde_json::from_slice(payload).map_err(|e| RequestError::Json(e.to_string()))?;
+    if wire.request_id.trim().is_empty() {
+        return Err(RequestError::NoId(wire.requested_by));
+    }
+    let named = [
+        wire.email.is_some(),
+        wire.phone.is_some(),
+        wire.member_id.is_some(),
+        wire.profile.is_some(),
+        wire.identifier_key.is_some(),
+    ]
+    .into_iter()
+    .filter(|b| *b)
+    .count();
+    if named != 1 {
+        return Err(RequestError::Targets(wire.request_id, named));
+    }
+    let identifier = |kind: IdentifierKind, value: &str| {
+        kindred_normalize::normalize_identifier(kind, value, opts)
+            .map(ErasureTarget::Identifier)
+            .map_err(|r| RequestError::Invalid {
+                request_id: wire.request_id.clone(),
+                kind: kind.as_str(),
+                reason: r.as_str(),
+            })
+    };
+    let target = if let Some(v) = &wire.email {
+        identifier(IdentifierKind::Email, v)?
+    } else if let Some(v) = &wire.phone {
+        identifier(IdentifierKind::Phone, v)?
+    } else if let Some(v) = &wire.member_id {
+        identifier(IdentifierKind::MemberId, v)?
+    } else if let Some(v) = &wire.profile {
+        ErasureTarget::Profile(v.trim().to_string())
+    } else {
+        ErasureTarget::IndexKey(wire.identifier_key.clone().unwrap_or_default())
+    };
+    Ok(ErasureRequest {
+        request_id: wire.request_id,
+        target,
+        requested_by: wire.requested_by,
+        at_ms: wire.requested_at_ms.unwrap_or(record_ms),
+    })
+}
+
+/// The request `kindred forget` sends for a `kind:value` or profile id
+/// typed by an operator: identifiers travel as the store's keyed index key
+/// when a keyring is configured, so the topic never holds the raw value.
+pub fn forget_request(
+    config: &Config,
+    request_id: &str,
+    requested_by: &str,
+    target: &str,
+) -> Result<WireRequest, crate::PipelineError> {
+    let mut wire = WireRequest {
+        request_id: request_id.to_string(),
+        requested_by: requested_by.to_string(),
+        requested_at_ms: Some(now_ms()),
+        ..WireRequest::default()
+    };
+    if target.starts_with("kp-") {
+        wire.profile = Some(target.to_string());
+        return Ok(wire);
+    }
+    let identifier = crate::admin::parse_identifier(config, target)?;
+    match crate::privacy::keyring(config)? {
+        Some(keyring) => {
+            wire.identifier_key = Some(kindred_resolver::index_key(Some(&keyring), &identifier));
+        }
+        None => match identifier.kind {
+            IdentifierKind::Email => wire.email = Some(identifier.value),
+            IdentifierKind::Phone => wire.phone = Some(identifier.value),
+            IdentifierKind::MemberId => wire.member_id = Some(identifier.value),
+            other => {
+                return Err(crate::PipelineError::Config(format!(
+                    "erasing by {other} needs the keyring (privacy.keyring_file): the request carries its keyed hash"
+                )))
+            }
+        },
+    }
+    Ok(wire)
+}
+
+/// `kindred forget`: sends the request for `target` (`kind:value` or a
+/// profile id) to the erasure-request topic and, unless `wait` is zero,
+/// waits for the resolver's audit record. Returns a summary (or the audit
+/// record as JSON).
+pub async fn forget(
+    config: &Config,
+    target: &str,
+    request_id: &str,
+    requested_by: &str,
+    wait: std::time::Duration,
+    as_json: bool,
+) -> Result<String, crate::PipelineError> {
+    use kindred_kafka::{consumer, OutRecord, Producer};
+    let wire = forget_request(config, request_id, requested_by, target)?;
+    let settings = crate::services::kafka_settings(config);
+    let payload = serde_json::to_vec(&wire)
+        .map_err(|e| crate::PipelineError::Input(format!("erasure request: {e}")))?;
+    Producer::new(&settings)?
+        .send(&OutRecord {
+            topic: config.topics.erasure_requests.clone(),
+            key: Some(request_id.as_bytes().to_vec()),
+            payload,
+            headers: Vec::new(),
+            timestamp_ms: None,
+        })
+        .await?;
+    let sent = format!(
+        "erasure request {request_id} sent to {}",
+        config.topics.erasure_requests
+    );
+    if wait.is_zero() {
+        return Ok(sent);
+    }
+    let deadline = std::time::Instant::now() + wait;
+    let topic = config.topics.erasure_audit.clone();
+    loop {
+        let settings = settings.clone();
+        let topic = topic.clone();
+        let records = tokio::task::spawn_blocking(move || {
+            consumer::read_to_end(&settings, &topic, std::time::Duration::from_secs(10))
+        })
+        .await
+        .map_err(|e| crate::PipelineError::Input(format!("reading the audit topic: {e}")))??;
+        let found = records.into_iter().rev().find_map(|(_, _, payload)| {
+            let audit: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+            (audit.get("request_id")?.as_str()? == request_id).then_some(audit)
+        });
+        if let Some(audit) = found {
+            if as_json {
+                return Ok(audit.to_string());
+            }
+            let field = |k: &str| audit.get(k).cloned().unwrap_or_default();
+            return Ok(format!(
+                "{sent}\noutcome: {}\nsubject: {}\nprofiles erased: {}\nevents erased: {}\nidentifiers suppressed: {}",
+                field("outcome").as_str().unwrap_or("?"),
+                field("subject").as_str().unwrap_or("?"),
+                field("profiles"),
+                field("events_erased"),
+                field("identifiers_suppressed"),
+            ));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(crate::PipelineError::Progress(format!(
+                "{sent}, but no audit record for it appeared on {} within {}s: is the resolver running?",
+                config.topics.erasure_audit,
+                wait.as_secs()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// `kindred keys rotate`: adds a new encryption key to the keyring file and
+/// makes it active, then re-seals the store with it (resolver stopped).
+pub fn rotate_keys(config: &Config) -> Result<String, crate::PipelineError> {
+    let Some(path) = config.privacy.keyring_file.clone() else {
+        return Err(crate::PipelineError::Config(
+            "keys rotate rewrites the keyring file: set privacy.keyring_file (a keyring from the environment cannot be rotated in place)".into(),
+        ));
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        crate::PipelineError::Config(format!("cannot read the keyring {}: {e}", path.display()))
+    })?;
+    let origin = path.display().to_string();
+    let (rotated, id) = kindred_crypto::Keyring::rotate_text(&text, &origin)?;
+    // The new key is written first: if re-sealing stops half way, the
+    // keyring still opens every value.
+    kindred_crypto::write_keyring(&path, &rotated)?;
+    let store = crate::privacy::open_store(config)?;
+    let resealed = store.reseal()?;
+    Ok(format!(
+        "key {id} added to {origin} and active; {resealed} stored values re-sealed with it; the store now needs only key {id} (keep older keys while snapshots sealed with them exist)"
+    ))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> NormalizeOptions {
+        NormalizeOptions::for_region(NormalizeOptions::parse_region("CN").expect("CN"))
+    }
+
+    #[test]
+    fn requests_name_exactly_one_person_and_are_normalized() {
+        let r = parse_request(
+            br#"{"request_id":"DSR-1","requested_by":"portal","email":" Ann@Example.COM "}"#,
+            &opts(),
+            5,
+        )
+        .expect("valid");
+        assert_eq!(r.at_ms, 5);
+        match r.target {
+            ErasureTarget::Identifier(id) => {
+                assert_eq!(id.kind, IdentifierKind::Email);
+                assert_eq!(id.value, "ann@example.com");
+            }
+            other => panic!("{other:?}"),
+        }
+        let r = parse_request(
+            br#"{"request_id":"D","profile":"kp-000000000007"}"#,
+            &opts(),
+            0,
+        )
+        .expect("profile");
+        assert_eq!(r.target, ErasureTarget::Profile("kp-000000000007".into()));
+    }
+
+    #[test]
+    fn bad_requests_say_what_is_wrong() {
+        let two = parse_request(
+            br#"{"request_id":"D","email":"a@b.cn","phone":"13800138000"}"#,
+            &opts(),
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(two.kind(), "erasure_incomplete");
+        assert!(two.to_string().contains("names 2 targets"), "{two}");
+        let none = parse_request(br#"{"request_id":"D"}"#, &opts(), 0).unwrap_err();
+        assert!(none.to_string().contains("names 0 targets"), "{none}");
+        let bad =
+            parse_request(br#"{"request_id":"D","email":"not an email"}"#, &opts(), 0).unwrap_err();
+        assert_eq!(bad.kind(), "erasure_invalid_identifier");
+        assert!(
+            !bad.to_string().contains("not an email"),
+            "no raw value: {bad}"
+        );
+        let json = parse_request(b"{", &opts(), 0).unwrap_err();
+        assert_eq!(json.kind(), "erasure_malformed");
+        let unknown = parse_request(br#"{"request_id":"D","name":"Ann"}"#, &opts(), 0).unwrap_err();
+        assert_eq!(unknown.kind(), "erasure_malformed");
+    }
+}

@@ -1,0 +1,283 @@
+//! The right to be forgotten through a real Kafka broker: `kindred forget`
+//! (its library call) sends an erasure request, the running resolver erases
+//! the person, publishes an `erased` change, a tombstone for every id of
+//! theirs and an audit record without raw values; a later event carrying
+//! their identifier does not bring them back; a malformed request is
+//! dead-lettered with its reason and position.
+
+use std::time::{Duration, Instant};
+
+use kindred_kafka::rdkafka::consumer::{BaseConsumer, Consumer};
+use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
+use kindred_kafka::rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use kindred_model::raw::RawEvent;
+use kindred_model::{
+    CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind, ProfileChange,
+};
+use kindred_pipeline::services::{ingest, resolve, Ops};
+use kindred_pipeline::Shutdown;
+use kindred_schema::{Framing, SchemaKind, WireCodec};
+use kindred_suite::raw::{pos, web};
+use kindred_suite::{create_topics, headers, isolated_config, produce, read_until};
+
+const T0: i64 = 1_735_689_600_000;
+const ZELDA_EMAIL: &str = "Zelda.Quixote@QQ.com";
+const ZELDA_PHONE: &str = "+86 139 1234 5678";
+
+fn encode(codec: &WireCodec, raw: &RawEvent) -> Vec<u8> {
+    kindred_pipeline::encode_raw(codec, raw).expect("test records match their schemas")
+}
+
+fn changes(codec: &WireCodec, messages: &[OwnedMessage]) -> Vec<ProfileChange> {
+    messages
+        .iter()
+        .filter_map(|m| m.payload())
+        .map(|p| {
+            codec
+                .decode(Framing::Confluent, SchemaKind::ProfileChange, p)
+                .expect("profile changes decode")
+        })
+        .collect()
+}
+
+fn holds(change: &ProfileChange, id: &Identifier) -> bool {
+    change
+        .record
+        .as_ref()
+        .is_some_and(|r| r.identifiers.contains(id))
+}
+
+/// The resolver group's committed position on a canonical partition.
+fn committed(config: &kindred_config::Config, partition: i32) -> anyhow::Result<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", format!("{}.resolve", config.kafka.group_prefix))
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(&config.topics.canonical, partition);
+    let got = consumer.committed_offsets(tpl, Duration::from_secs(10))?;
+    Ok(match got.elements().first().map(|e| e.offset()) {
+        Some(Offset::Offset(o)) => o,
+        _ => -1,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("privacy", dir.path());
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+
+    // Zelda: a web order (email + phone), then a POS visit with a card and
+    // the same phone: two profiles that merge. Otto is someone else.
+    let first = [
+        web("Z-WEB-1", Some(ZELDA_EMAIL), None, T0),
+        web("O-WEB-1", Some("otto.b@163.com"), None, T0 + 500),
+        pos(
+            "Z-POS-1",
+            Some("zq-77"),
+            Some("13912345678"),
+            Some("Zelda Quixote"),
+            T0 + 1_000,
+            30,
+        ),
+    ];
+    for raw in &first {
+        let topic = kindred_pipeline::topics::raw_topic(&config, raw.channel()).to_string();
+        produce(&config, &topic, raw.source_id(), encode(&codec, raw)).await?;
+    }
+
+    let shutdown = Shutdown::new();
+    let mut tasks = Vec::new();
+    for channel in Channel::ALL {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.push(tokio::spawn(async move {
+            let ops = Ops::start(&config, &format!("ingest-{channel}")).await?;
+            ingest::run(&config, channel, &ops, shutdown).await
+        }));
+    }
+    {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.push(tokio::spawn(async move {
+            let ops = Ops::start(&config, "resolve").await?;
+            resolve::run(&config, &ops, shutdown).await
+        }));
+    }
+    let timeout = Duration::from_secs(90);
+    let card = Identifier::new(IdentifierKind::MemberId, "MAIN:ZQ-77");
+    let email = Identifier::new(IdentifierKind::Email, "zelda.quixote@qq.com");
+    read_until(&config, &config.topics.profiles, timeout, |m| {
+        let c = changes(&codec, m);
+        c.iter().any(|c| holds(c, &email)) && c.iter().any(|c| holds(c, &card))
+    })
+    .await?;
+    // Her next web order carries email and phone: the two profiles merge.
+    let link = web("Z-WEB-2", Some(ZELDA_EMAIL), Some(ZELDA_PHONE), T0 + 2_000);
+    produce(
+        &config,
+        &config.topics.web,
+        link.source_id(),
+        encode(&codec, &link),
+    )
+    .await?;
+    read_until(&config, &config.topics.profiles, timeout, |m| {
+        changes(&codec, m)
+            .iter()
+            .any(|c| c.change_type == ChangeType::Merged && holds(c, &card) && holds(c, &email))
+    })
+    .await?;
+
+    // Forget her by email, as `kindred forget --email` does.
+    let audit = kindred_pipeline::erasure::forget(
+        &config,
+        &format!("email:{ZELDA_EMAIL}"),
+        "DSR-7",
+        "privacy-officer",
+        timeout,
+        true,
+    )
+    .await?;
+    let audit: serde_json::Value = serde_json::from_str(&audit)?;
+    assert_eq!(audit["outcome"], "erased", "{audit}");
+    assert_eq!(audit["requested_by"], "privacy-officer");
+    let subject = audit["subject"].as_str().unwrap_or_default();
+    assert!(
+        subject.starts_with("email:") && !subject.to_lowercase().contains("zelda"),
+        "{subject}"
+    );
+    let ids: Vec<String> = audit["profiles"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        ids.len(),
+        2,
+        "the survivor and the profile it absorbed: {audit}"
+    );
+    // The request on the topic carries a keyed hash, not her address.
+    let requests = read_until(&config, &config.topics.erasure_requests, timeout, |m| {
+        !m.is_empty()
+    })
+    .await?;
+    let request = String::from_utf8_lossy(requests[0].payload().unwrap_or_default()).to_lowercase();
+    assert!(
+        request.contains("identifier_key") && !request.contains("zelda"),
+        "{request}"
+    );
+
+    // Downstream: an erased change, then a tombstone for each of her ids.
+    let profiles = read_until(&config, &config.topics.profiles, timeout, |m| {
+        ids.iter().all(|id| {
+            m.iter()
+                .any(|r| r.key() == Some(id.as_bytes()) && r.payload().is_none())
+        })
+    })
+    .await?;
+    let erased: Vec<ProfileChange> = changes(&codec, &profiles)
+        .into_iter()
+        .filter(|c| c.change_type == ChangeType::Erased)
+        .collect();
+    assert_eq!(erased.len(), 1);
+    assert!(ids.contains(&erased[0].profile_id));
+    assert!(erased[0].record.is_none());
+    // The audit topic has the record, with no raw value in its bytes.
+    let audits = read_until(&config, &config.topics.erasure_audit, timeout, |m| {
+        !m.is_empty()
+    })
+    .await?;
+    let bytes = String::from_utf8_lossy(audits[0].payload().unwrap_or_default()).to_lowercase();
+    assert!(
+        !bytes.contains("zelda") && !bytes.contains("13912345678"),
+        "{bytes}"
+    );
+
+    // She shops again with her card: suppressed, no profile comes back.
+    let again = pos("Z-POS-2", Some("ZQ-77"), None, None, T0 + 9_000, 5);
+    produce(
+        &config,
+        &config.topics.pos,
+        again.source_id(),
+        encode(&codec, &again),
+    )
+    .await?;
+    let canonical = read_until(&config, &config.topics.canonical, timeout, |m| {
+        m.iter().any(|r| {
+            r.payload()
+                .and_then(|p| {
+                    codec
+                        .decode::<CanonicalEvent>(Framing::Confluent, SchemaKind::CanonicalEvent, p)
+                        .ok()
+                })
+                .is_some_and(|e| e.event_id.ends_with("Z-POS-2"))
+        })
+    })
+    .await?;
+    let late = canonical
+        .iter()
+        .find(|r| {
+            r.payload()
+                .and_then(|p| {
+                    codec
+                        .decode::<CanonicalEvent>(Framing::Confluent, SchemaKind::CanonicalEvent, p)
+                        .ok()
+                })
+                .is_some_and(|e| e.event_id.ends_with("Z-POS-2"))
+        })
+        .map(|r| (r.partition(), r.offset()))
+        .expect("found above");
+    let deadline = Instant::now() + timeout;
+    while committed(&config, late.0)? <= late.1 {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the resolver did not pass the late event"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    // A malformed request: dead-lettered with its reason and position.
+    let bad_at = produce(
+        &config,
+        &config.topics.erasure_requests,
+        "bad",
+        br#"{"request_id":"DSR-8","email":"a@b.cn","phone":"13800138000"}"#.to_vec(),
+    )
+    .await?;
+    let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
+        !m.is_empty()
+    })
+    .await?;
+    let h = headers(&dead[0]);
+    assert_eq!(h["kindred.dlq.reason"], "erasure_incomplete");
+    assert_eq!(
+        h["kindred.dlq.source.topic"],
+        config.topics.erasure_requests
+    );
+    assert_eq!(h["kindred.dlq.source.partition"], bad_at.0.to_string());
+    assert_eq!(h["kindred.dlq.source.offset"], bad_at.1.to_string());
+
+    shutdown.trigger();
+    for t in tasks {
+        t.await??;
+    }
+    let all = read_until(&config, &config.topics.profiles, timeout, |_| true).await?;
+    let after_erasure: Vec<ProfileChange> = changes(&codec, &all)
+        .into_iter()
+        .skip_while(|c| c.change_type != ChangeType::Erased)
+        .collect();
+    assert!(
+        !after_erasure.iter().any(|c| holds(c, &card)),
+        "a profile with her card came back"
+    );
+    let store = kindred_pipeline::privacy::open_store(&config)?;
+    assert!(store.lookup(&card)?.is_none());
+    assert!(store.is_suppressed(&card)?);
+    assert!(store
+        .lookup(&Identifier::new(IdentifierKind::Email, "otto.b@163.com"))?
+        .is_some());
+    Ok(())
+}
