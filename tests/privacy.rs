@@ -279,5 +279,20 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     assert!(store
         .lookup(&Identifier::new(IdentifierKind::Email, "otto.b@163.com"))?
         .is_some());
+    // A store rebuilt from the topics re-applies the erasure requests.
+    let mut rebuilt = config.clone();
+    rebuilt.resolver.data_dir = dir.path().join("rebuilt");
+    let summary = kindred_pipeline::state::rebuild(&rebuilt, Duration::from_secs(30)).await?;
+    assert!(
+        summary.contains("2 erasure requests re-applied (1 erased someone)"),
+        "{summary}"
+    );
+    let store = kindred_pipeline::privacy::open_store(&rebuilt)?;
+    assert!(store.lookup(&card)?.is_none(), "a rebuild brought her back");
+    assert!(store.lookup(&email)?.is_none());
+    assert!(store.is_suppressed(&card)?);
+    assert!(store
+        .lookup(&Identifier::new(IdentifierKind::Email, "otto.b@163.com"))?
+        .is_some());
     Ok(())
 }

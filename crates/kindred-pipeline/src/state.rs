@@ -187,12 +187,54 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             resolver.store().ack_outbox(last)?;
         }
     }
+    let erasure_end: i64 =
+        consumer::end_offsets(&reader, &config.topics.erasure_requests, timeout)?
+            .into_iter()
+            .map(|(_, end)| end)
+            .max()
+            .unwrap_or(0);
     reader.unsubscribe();
+    // Erasures happened after some of those events and before others; the
+    // final state is the same if all of them apply after all events (an
+    // erased person's later events are suppressed either way). Without
+    // this, a rebuild would bring every erased person back.
+    resolver.set_suppress_erased(config.privacy.suppress_erased);
+    let erasure_topic = config.topics.erasure_requests.clone();
+    let requests = {
+        let settings = settings.clone();
+        let topic = erasure_topic.clone();
+        tokio::task::spawn_blocking(move || consumer::read_to_end(&settings, &topic, timeout))
+            .await
+            .map_err(|e| PipelineError::Input(format!("reading {erasure_topic}: {e}")))??
+    };
+    let normalize = crate::normalize_options(config)?;
+    let mut erased = 0u64;
+    for (_, _, payload) in &requests {
+        // Bad requests were dead-lettered by the running resolver.
+        let Ok(request) = crate::erasure::parse_request(payload, &normalize, 0) else {
+            continue;
+        };
+        let done = tokio::task::block_in_place(|| resolver.erase(&request, &[]))?;
+        if let Some(last) = done.outbox_last {
+            resolver.store().ack_outbox(last)?;
+        }
+        erased += u64::from(done.audit.outcome == kindred_resolver::ErasureOutcome::Erased);
+    }
+    if erasure_end > 0 {
+        // The resolver goes on from the topic's end.
+        let end = SourceOffset {
+            topic: erasure_topic.clone(),
+            partition: 0,
+            next_offset: erasure_end,
+        };
+        tokio::task::block_in_place(|| resolver.apply(&[], &[end]))?;
+    }
     let stats = resolver.store().stats()?;
     Ok(format!(
-        "rebuilt {} from {topic}: {read} messages read ({skipped} undecodable skipped), {} profiles, {} identifiers",
+        "rebuilt {} from {topic}: {read} messages read ({skipped} undecodable skipped), {} profiles, {} identifiers; {} erasure requests re-applied ({erased} erased someone)",
         dir.display(),
         stats.profiles,
-        stats.identifiers
+        stats.identifiers,
+        requests.len()
     ))
 }
