@@ -8,7 +8,6 @@ use std::time::Duration;
 use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
 use kindred_model::raw::RawEvent;
 use kindred_model::{ChangeType, Channel, Identifier, IdentifierKind, ProfileChange};
-use kindred_pipeline::services::{ingest, resolve, Ops};
 use kindred_pipeline::Shutdown;
 use kindred_schema::{Framing, SchemaKind, WireCodec};
 use kindred_suite::raw::{pos, social, web};
@@ -128,21 +127,7 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
 
     // The services, each as it runs in production, sharing one shutdown signal.
     let shutdown = Shutdown::new();
-    let mut tasks = Vec::new();
-    for channel in Channel::ALL {
-        let (config, shutdown) = (config.clone(), shutdown.clone());
-        tasks.push(tokio::spawn(async move {
-            let ops = Ops::start(&config, &format!("ingest-{channel}")).await?;
-            ingest::run(&config, channel, &ops, shutdown).await
-        }));
-    }
-    {
-        let (config, shutdown) = (config.clone(), shutdown.clone());
-        tasks.push(tokio::spawn(async move {
-            let ops = Ops::start(&config, "resolve").await?;
-            resolve::run(&config, &ops, shutdown).await
-        }));
-    }
+    let tasks = kindred_suite::start_pipeline(&config, &shutdown);
 
     // Phase 1 resolved: A is still two profiles (card alone; email+phone+openid).
     let a_card = id(IdentifierKind::MemberId, "MAIN:M-A001");

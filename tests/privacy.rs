@@ -11,10 +11,7 @@ use kindred_kafka::rdkafka::consumer::{BaseConsumer, Consumer};
 use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
 use kindred_kafka::rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use kindred_model::raw::RawEvent;
-use kindred_model::{
-    CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind, ProfileChange,
-};
-use kindred_pipeline::services::{ingest, resolve, Ops};
+use kindred_model::{CanonicalEvent, ChangeType, Identifier, IdentifierKind, ProfileChange};
 use kindred_pipeline::Shutdown;
 use kindred_schema::{Framing, SchemaKind, WireCodec};
 use kindred_suite::raw::{pos, web};
@@ -89,21 +86,7 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     }
 
     let shutdown = Shutdown::new();
-    let mut tasks = Vec::new();
-    for channel in Channel::ALL {
-        let (config, shutdown) = (config.clone(), shutdown.clone());
-        tasks.push(tokio::spawn(async move {
-            let ops = Ops::start(&config, &format!("ingest-{channel}")).await?;
-            ingest::run(&config, channel, &ops, shutdown).await
-        }));
-    }
-    {
-        let (config, shutdown) = (config.clone(), shutdown.clone());
-        tasks.push(tokio::spawn(async move {
-            let ops = Ops::start(&config, "resolve").await?;
-            resolve::run(&config, &ops, shutdown).await
-        }));
-    }
+    let tasks = kindred_suite::start_pipeline(&config, &shutdown);
     let timeout = Duration::from_secs(90);
     let card = Identifier::new(IdentifierKind::MemberId, "MAIN:ZQ-77");
     let email = Identifier::new(IdentifierKind::Email, "zelda.quixote@qq.com");
@@ -205,29 +188,22 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
         encode(&codec, &again),
     )
     .await?;
+    let is_late = |r: &OwnedMessage| {
+        r.payload()
+            .and_then(|p| {
+                codec
+                    .decode::<CanonicalEvent>(Framing::Confluent, SchemaKind::CanonicalEvent, p)
+                    .ok()
+            })
+            .is_some_and(|e| e.event_id.ends_with("Z-POS-2"))
+    };
     let canonical = read_until(&config, &config.topics.canonical, timeout, |m| {
-        m.iter().any(|r| {
-            r.payload()
-                .and_then(|p| {
-                    codec
-                        .decode::<CanonicalEvent>(Framing::Confluent, SchemaKind::CanonicalEvent, p)
-                        .ok()
-                })
-                .is_some_and(|e| e.event_id.ends_with("Z-POS-2"))
-        })
+        m.iter().any(is_late)
     })
     .await?;
     let late = canonical
         .iter()
-        .find(|r| {
-            r.payload()
-                .and_then(|p| {
-                    codec
-                        .decode::<CanonicalEvent>(Framing::Confluent, SchemaKind::CanonicalEvent, p)
-                        .ok()
-                })
-                .is_some_and(|e| e.event_id.ends_with("Z-POS-2"))
-        })
+        .find(|r| is_late(r))
         .map(|r| (r.partition(), r.offset()))
         .expect("found above");
     let deadline = Instant::now() + timeout;

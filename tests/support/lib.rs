@@ -52,6 +52,30 @@ pub fn test_keyring(data_dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// Starts the pipeline as it runs in production: one ingest service per
+/// channel and the resolver, as tasks sharing `shutdown`. Await the handles
+/// after triggering it.
+pub fn start_pipeline(
+    config: &Config,
+    shutdown: &kindred_pipeline::Shutdown,
+) -> Vec<tokio::task::JoinHandle<Result<(), kindred_pipeline::PipelineError>>> {
+    use kindred_pipeline::services::{ingest, resolve, Ops};
+    let mut tasks = Vec::new();
+    for channel in kindred_pipeline::Channel::ALL {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.push(tokio::spawn(async move {
+            let ops = Ops::start(&config, &format!("ingest-{channel}")).await?;
+            ingest::run(&config, channel, &ops, shutdown).await
+        }));
+    }
+    let (config, shutdown) = (config.clone(), shutdown.clone());
+    tasks.push(tokio::spawn(async move {
+        let ops = Ops::start(&config, "resolve").await?;
+        resolve::run(&config, &ops, shutdown).await
+    }));
+    tasks
+}
+
 /// Creates the configuration's topics, failing with a hint when no broker answers.
 pub async fn create_topics(config: &Config) -> anyhow::Result<()> {
     let settings = kafka_settings(config);

@@ -649,6 +649,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 people: *people,
                 data_dir: data_dir.clone(),
                 input: input.clone(),
+                keyring: kindred_pipeline::privacy::configured_keyring(&load_config(&cli, None)?)?,
                 ..demo::DemoOptions::default()
             };
             let report =

@@ -99,6 +99,22 @@ pub struct ProfileChange {
 }
 
 impl ProfileChange {
+    /// The change announcing that `profile_id` (last at `last_version`)
+    /// and the ids it absorbed were erased: no record, nothing but ids.
+    pub fn erased(
+        profile_id: String,
+        last_version: i64,
+        cause_event_id: String,
+        absorbed_ids: Vec<String>,
+    ) -> Self {
+        ProfileChange {
+            change_type: ChangeType::Erased,
+            absorbed_ids,
+            superseded_by: None,
+            ..Self::superseded(profile_id, last_version, cause_event_id, String::new())
+        }
+    }
+
     /// The change announcing that `profile_id` (last at `last_version`) was
     /// absorbed into `survivor` because of `cause_event_id`.
     pub fn superseded(

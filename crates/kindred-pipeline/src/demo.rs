@@ -35,6 +35,11 @@ pub struct DemoOptions {
     /// How messy the generated sample is (the generator's default profile
     /// unless set).
     pub mess: kindred_gen::MessRates,
+    /// The keyring for the store. None: a temporary store gets a keyring of
+    /// its own (keyed and sealed, as in production); a kept store
+    /// (`data_dir`) is plaintext, so that `kindred eval`, `review` and
+    /// `explain` can open it afterwards without one.
+    pub keyring: Option<std::sync::Arc<kindred_crypto::Keyring>>,
 }
 
 impl Default for DemoOptions {
@@ -46,6 +51,7 @@ impl Default for DemoOptions {
             examples: 3,
             input: None,
             mess: kindred_gen::MessRates::default(),
+            keyring: None,
         }
     }
 }
@@ -125,16 +131,18 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         }
     }
 
-    // The demo makes a keyring of its own: its store is keyed and sealed
-    // like a production one.
-    let keyring = kindred_crypto::Keyring::parse(
-        &kindred_crypto::Keyring::generate(),
-        "the demo's own keyring",
-    )?;
+    let keyring = match (&opts.keyring, &opts.data_dir) {
+        (Some(k), _) => Some(k.clone()),
+        (None, Some(_)) => None,
+        (None, None) => Some(std::sync::Arc::new(kindred_crypto::Keyring::parse(
+            &kindred_crypto::Keyring::generate(),
+            "the demo's own keyring",
+        )?)),
+    };
     let mut resolver = Resolver::new(Store::open_with(
         &store_path,
         kindred_resolver::StoreOptions {
-            keyring: Some(std::sync::Arc::new(keyring)),
+            keyring,
             ..kindred_resolver::StoreOptions::default()
         },
     )?);

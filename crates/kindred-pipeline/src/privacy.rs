@@ -16,20 +16,26 @@ pub const KEYRING_ENV: &str = "KINDRED_KEYRING";
 /// `privacy.keyring_file`. None only when `privacy.plaintext_store` is set;
 /// otherwise a missing keyring is an error that says how to make one.
 pub fn keyring(config: &Config) -> Result<Option<Arc<Keyring>>, PipelineError> {
+    match configured_keyring(config)? {
+        Some(k) => Ok(Some(k)),
+        None if config.privacy.plaintext_store => Ok(None),
+        None => Err(PipelineError::Config(format!(
+            "the resolver store needs a keyring: set privacy.keyring_file \
+             (make one with `kindred keys generate --out FILE`) or {KEYRING_ENV}; \
+             for a throw-away demo, privacy.plaintext_store = true"
+        ))),
+    }
+}
+
+/// The keyring configured, if any: `KINDRED_KEYRING`, else `privacy.keyring_file`.
+pub fn configured_keyring(config: &Config) -> Result<Option<Arc<Keyring>>, PipelineError> {
     let keyring = match std::env::var(KEYRING_ENV) {
         Ok(text) if !text.trim().is_empty() => {
             Keyring::parse(&text, &format!("environment variable {KEYRING_ENV}"))?
         }
         _ => match &config.privacy.keyring_file {
             Some(path) => Keyring::from_file(path)?,
-            None if config.privacy.plaintext_store => return Ok(None),
-            None => {
-                return Err(PipelineError::Config(format!(
-                    "the resolver store needs a keyring: set privacy.keyring_file \
-                     (make one with `kindred keys generate --out FILE`) or {KEYRING_ENV}; \
-                     for a throw-away demo, privacy.plaintext_store = true"
-                )))
-            }
+            None => return Ok(None),
         },
     };
     Ok(Some(Arc::new(keyring)))
@@ -41,8 +47,22 @@ pub fn open_store(config: &Config) -> Result<Store, PipelineError> {
 }
 
 /// Opens (or creates) a resolver store in `dir` with `config`'s keyring.
+///
+/// A store that exists already says itself how it was made: with no
+/// keyring configured, an existing plaintext store (a kept demo store)
+/// opens, and a keyed one fails with an error saying it needs its keyring.
+/// Creating a store needs a keyring unless `privacy.plaintext_store` is set.
 pub fn open_store_at(config: &Config, dir: &std::path::Path) -> Result<Store, PipelineError> {
-    Ok(Store::open_with(dir, store_options(config)?)?)
+    let options = if dir.join("CURRENT").is_file() {
+        StoreOptions {
+            sync_writes: config.resolver.sync_writes,
+            keyring: configured_keyring(config)?,
+            ..StoreOptions::default()
+        }
+    } else {
+        store_options(config)?
+    };
+    Ok(Store::open_with(dir, options)?)
 }
 
 /// How `config` wants the store opened: its keyring and write durability.

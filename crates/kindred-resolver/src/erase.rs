@@ -19,7 +19,7 @@
 
 use std::collections::BTreeSet;
 
-use kindred_model::{ChangeType, Identifier, ProfileChange};
+use kindred_model::{Identifier, ProfileChange};
 use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
 
@@ -248,20 +248,12 @@ impl Resolver {
                         }));
                     }
                 }
-                let change = ProfileChange {
-                    profile_id: survivor.clone(),
-                    change_type: ChangeType::Erased,
-                    version: stored.record.version + 1,
-                    cause_event_id: format!("erasure:{}", request.request_id),
-                    absorbed_ids: ids.iter().filter(|i| **i != survivor).cloned().collect(),
-                    superseded_by: None,
-                    record: None,
-                    changed_fields: Vec::new(),
-                    evidence: None,
-                    split_into: Vec::new(),
-                    moved_event_ids: Vec::new(),
-                    rfm: None,
-                };
+                let change = ProfileChange::erased(
+                    survivor.clone(),
+                    stored.record.version,
+                    format!("erasure:{}", request.request_id),
+                    ids.iter().filter(|i| **i != survivor).cloned().collect(),
+                );
                 outbox.push(OutboxEntry::Change(Box::new(change)));
                 // Then a tombstone for every id: compaction drops them all.
                 for id in &ids {
