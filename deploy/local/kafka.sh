@@ -7,11 +7,21 @@
 #   deploy/local/kafka.sh status    say whether it runs and where
 #   deploy/local/kafka.sh restart   stop, then start (same storage)
 #   deploy/local/kafka.sh wipe      stop and delete the broker's storage
+#   deploy/local/kafka.sh secure-env  print shell exports that point kindred at the
+#                                   SASL_SSL listener: eval "$(deploy/local/kafka.sh secure-env)"
+#
+# Two client listeners: PLAINTEXT on KAFKA_PORT, and SASL_SSL (TLS, SCRAM-SHA-512)
+# on KAFKA_SECURE_PORT. `start` generates (once) under $RUN/tls a self-signed CA
+# (ca.pem), the broker's certificate for 127.0.0.1 and localhost, and the SCRAM
+# user's random password (scram.password, mode 600), and creates that user on the
+# broker; a broker started by an older script gets the listener on `restart`.
 #
 # Environment (defaults in brackets):
 #   KAFKA_VERSION      [4.1.1]
-#   KAFKA_PORT         [9092]    client listener, 127.0.0.1 only
+#   KAFKA_PORT         [9092]    PLAINTEXT client listener, 127.0.0.1 only
 #   KAFKA_CONTROLLER_PORT [KAFKA_PORT+1]
+#   KAFKA_SECURE_PORT  [KAFKA_PORT+2]  SASL_SSL client listener, 127.0.0.1 only
+#   KAFKA_SCRAM_USER   [kindred] the SCRAM user `start` creates
 #   KINDRED_CACHE      [$HOME/.cache/kindred]  jars and broker storage live under it
 #   KAFKA_START_TIMEOUT [90]     seconds `start` waits for the broker to answer
 set -euo pipefail
@@ -19,6 +29,9 @@ set -euo pipefail
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+KAFKA_SECURE_PORT="${KAFKA_SECURE_PORT:-$((KAFKA_PORT + 2))}"
+KAFKA_SCRAM_USER="${KAFKA_SCRAM_USER:-kindred}"
+SCRAM_MECHANISM="SCRAM-SHA-512"
 KINDRED_CACHE="${KINDRED_CACHE:-$HOME/.cache/kindred}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 LOG4J_VERSION="2.24.3"
@@ -30,6 +43,7 @@ RUN="$KINDRED_CACHE/kafka-run-$KAFKA_PORT"
 DATA="$RUN/data"
 PIDFILE="$RUN/kafka.pid"
 LOGFILE="$RUN/kafka.log"
+TLS="$RUN/tls"
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -79,15 +93,25 @@ classpath() { printf '%s/*' "$LIBS"; }
 
 write_config() {
   mkdir -p "$RUN"
-  cat > "$RUN/server.properties" <<PROPS
+  # Mode 600 (mktemp's): it holds the keystore's password. Written aside and
+  # renamed, so concurrent starts (tests of several clones share the broker)
+  # never interleave their writes.
+  local props; props="$(mktemp "$RUN/.server.properties.XXXXXX")"
+  cat > "$props" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_SSL://127.0.0.1:$KAFKA_SECURE_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SECURE_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=$SCRAM_MECHANISM
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$TLS/broker.p12
+listener.name.sasl_ssl.ssl.keystore.password=$(cat "$TLS/keystore.password")
+listener.name.sasl_ssl.ssl.client.auth=none
 log.dirs=$DATA
 num.partitions=3
 offsets.topic.replication.factor=1
@@ -103,6 +127,7 @@ log.retention.hours=168
 log.segment.bytes=67108864
 log.cleaner.dedupe.buffer.size=16777216
 PROPS
+  mv -f "$props" "$RUN/server.properties"
   cat > "$RUN/log4j2.properties" <<LOG
 status = warn
 appender.file.type = File
@@ -117,6 +142,125 @@ logger.kafka.level = INFO
 logger.state.name = state.change.logger
 logger.state.level = WARN
 LOG
+  # The command-line tools (kafka.admin.ConfigCommand) log warnings to stderr,
+  # not into the broker's log.
+  cat > "$RUN/tools-log4j2.properties" <<LOG
+status = warn
+appender.err.type = Console
+appender.err.name = STDERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = STDERR
+LOG
+}
+
+# The SASL_SSL listener's files, generated once and kept (idempotent): a
+# self-signed CA, the broker's key and certificate signed by it (SAN
+# IP:127.0.0.1 and DNS:localhost) in a PKCS12 keystore with a random password,
+# and the SCRAM user's random password. Secrets are mode 600 in a mode 700
+# directory; ca.pem is what clients need to verify the broker.
+ensure_tls() {
+  command -v openssl >/dev/null \
+    || die "openssl not found: install it (apt-get install -y openssl, or deploy/local/setup.sh)"
+  mkdir -p "$TLS"
+  chmod 700 "$TLS"
+  local old_umask; old_umask="$(umask)"
+  umask 077
+  local olog="$TLS/openssl.log"
+  if [ ! -s "$TLS/ca.key" ] || [ ! -s "$TLS/ca.pem" ] \
+     || ! openssl x509 -in "$TLS/ca.pem" -noout -checkend 86400 >/dev/null 2>&1; then
+    log "generating a self-signed CA in $TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
+        -subj "/CN=kindred local development CA" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$TLS/ca.key" -out "$TLS/ca.pem" >"$olog" 2>&1 \
+      || { cat "$olog" >&2; die "openssl could not create the CA"; }
+    rm -f "$TLS/broker.pem"
+  fi
+  if [ ! -s "$TLS/broker.key" ] || [ ! -s "$TLS/broker.pem" ] \
+     || ! openssl verify -CAfile "$TLS/ca.pem" "$TLS/broker.pem" >/dev/null 2>&1 \
+     || ! openssl x509 -in "$TLS/broker.pem" -noout -checkend 86400 >/dev/null 2>&1; then
+    log "issuing the broker's certificate (127.0.0.1, localhost) in $TLS"
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+        "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+        >"$TLS/broker.ext"
+    { openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
+          -keyout "$TLS/broker.key" -out "$TLS/broker.csr" \
+      && openssl x509 -req -sha256 -days 825 -in "$TLS/broker.csr" \
+          -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+          -extfile "$TLS/broker.ext" -out "$TLS/broker.pem"; } >"$olog" 2>&1 \
+      || { cat "$olog" >&2; die "openssl could not issue the broker's certificate"; }
+    rm -f "$TLS/broker.csr" "$TLS/broker.p12"
+  fi
+  if [ ! -s "$TLS/keystore.password" ]; then
+    openssl rand -hex 24 >"$TLS/keystore.password"
+    rm -f "$TLS/broker.p12"
+  fi
+  if [ ! -s "$TLS/broker.p12" ]; then
+    openssl pkcs12 -export -name broker -in "$TLS/broker.pem" -inkey "$TLS/broker.key" \
+        -certfile "$TLS/ca.pem" -passout "file:$TLS/keystore.password" \
+        -out "$TLS/broker.p12" >"$olog" 2>&1 \
+      || { cat "$olog" >&2; die "openssl could not write the broker's keystore"; }
+  fi
+  [ -s "$TLS/scram.password" ] || openssl rand -hex 24 >"$TLS/scram.password"
+  chmod 644 "$TLS/ca.pem"
+  umask "$old_umask"
+}
+
+secure_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_SECURE_PORT") 2>/dev/null; }
+
+# Creates the SCRAM user on the running broker, through the PLAINTEXT listener
+# (KRaft keeps SCRAM credentials in the cluster metadata). Done again only when
+# the storage (cluster id), the user or the password changed, so storage
+# formatted by an older script gets the user too. The password goes to
+# kafka-configs in a mode 600 file, never on a command line.
+ensure_scram_user() {
+  local cluster want
+  cluster="$(sed -n 's/^cluster\.id=//p' "$DATA/meta.properties" 2>/dev/null)"
+  want="$cluster $KAFKA_SCRAM_USER $SCRAM_MECHANISM $(sha256sum <"$TLS/scram.password" | cut -d' ' -f1)"
+  if [ -f "$TLS/scram.created" ] && [ "$(cat "$TLS/scram.created")" = "$want" ]; then
+    return 0
+  fi
+  log "creating SCRAM user $KAFKA_SCRAM_USER ($SCRAM_MECHANISM)"
+  local add="$TLS/scram.add.properties" out
+  # In a file, a credential is MECHANISM=password=... (no brackets, unlike --add-config).
+  (umask 077 && printf '%s=password=%s\n' "$SCRAM_MECHANISM" "$(cat "$TLS/scram.password")" >"$add")
+  if ! out="$(java -Xms64m -Xmx256m -Djava.awt.headless=true \
+         -Dlog4j2.configurationFile="$RUN/tools-log4j2.properties" \
+         -cp "$(classpath)" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+         --alter --entity-type users --entity-name "$KAFKA_SCRAM_USER" --add-config-file "$add" 2>&1)"; then
+    rm -f "$add"
+    # kafka-configs may quote the credential in its error: never show the password.
+    printf '%s\n' "$out" | sed "s/$(cat "$TLS/scram.password")/********/g" >&2
+    die "could not create SCRAM user $KAFKA_SCRAM_USER"
+  fi
+  rm -f "$add"
+  echo "$want" >"$TLS/scram.created"
+}
+
+# Shell exports that point kindred's Kafka clients at the SASL_SSL listener
+# (see `kindred config check`). The password is read from its file when the
+# output is evaluated, so it is not printed.
+secure_env() {
+  [ -s "$TLS/ca.pem" ] && [ -s "$TLS/scram.password" ] \
+    || die "no SASL_SSL listener set up in $RUN: run deploy/local/kafka.sh restart"
+  is_running || die "the broker is not running: start it with deploy/local/kafka.sh start"
+  secure_answers \
+    || die "the running broker has no SASL_SSL listener on 127.0.0.1:$KAFKA_SECURE_PORT (started by an older kafka.sh?): run deploy/local/kafka.sh restart"
+  cat <<ENV
+# The local broker's SASL_SSL listener (TLS with the local CA, SCRAM user $KAFKA_SCRAM_USER).
+# Use: eval "\$(deploy/local/kafka.sh secure-env)"
+export KINDRED_KAFKA__BROKERS='127.0.0.1:$KAFKA_SECURE_PORT'
+export KINDRED_KAFKA_CLIENT_SECURITY_PROTOCOL='SASL_SSL'
+export KINDRED_KAFKA_CLIENT_SASL_MECHANISM='$SCRAM_MECHANISM'
+export KINDRED_KAFKA_CLIENT_SASL_USERNAME='$KAFKA_SCRAM_USER'
+export KINDRED_KAFKA_CLIENT_SASL_PASSWORD="\$(cat '$TLS/scram.password')"
+export KINDRED_KAFKA_CLIENT_SSL_CA_LOCATION='$TLS/ca.pem'
+export KINDRED_KAFKA_CLIENT_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM='https'
+ENV
 }
 
 is_running() {
@@ -143,8 +287,14 @@ start() {
   if is_running; then
     log "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$KAFKA_PORT"
     wait_ready
+    if secure_answers && [ -s "$TLS/scram.password" ]; then
+      ensure_scram_user
+    else
+      log "warning: it has no SASL_SSL listener on 127.0.0.1:$KAFKA_SECURE_PORT (started by an older kafka.sh): run deploy/local/kafka.sh restart"
+    fi
     return 0
   fi
+  ensure_tls
   write_config
   if [ ! -f "$DATA/meta.properties" ]; then
     log "formatting storage in $DATA"
@@ -162,6 +312,9 @@ start() {
        >"$RUN/stdout.log" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   wait_ready
+  secure_answers || die "the broker did not open its SASL_SSL listener on 127.0.0.1:$KAFKA_SECURE_PORT (see $LOGFILE)"
+  ensure_scram_user
+  log "SASL_SSL ($SCRAM_MECHANISM, user $KAFKA_SCRAM_USER) on 127.0.0.1:$KAFKA_SECURE_PORT, CA $TLS/ca.pem"
 }
 
 wait_ready() {
@@ -197,7 +350,9 @@ stop() {
 
 status() {
   if is_running; then
-    echo "running pid=$(cat "$PIDFILE") bootstrap=127.0.0.1:$KAFKA_PORT data=$DATA"
+    local secure="none (run deploy/local/kafka.sh restart)"
+    secure_answers && secure="127.0.0.1:$KAFKA_SECURE_PORT"
+    echo "running pid=$(cat "$PIDFILE") bootstrap=127.0.0.1:$KAFKA_PORT sasl_ssl=$secure data=$DATA"
   else
     echo "stopped (installed: $([ -f "$LIBS/.complete" ] && echo yes || echo no))"
     return 3
@@ -211,5 +366,6 @@ case "${1:-}" in
   restart) stop; start ;;
   status) status ;;
   wipe) stop; rm -rf "$RUN"; log "wiped $RUN" ;;
-  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  secure-env) secure_env ;;
+  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -5,6 +5,8 @@
 #   - clang and libclang-dev: RocksDB's Rust bindings are generated with bindgen
 #   - a C/C++ toolchain, pkg-config, OpenSSL and zlib headers: RocksDB and librdkafka are built from source
 #   - Java 17 and Maven: the local Apache Kafka broker (deploy/local/kafka.sh)
+#   - the openssl tool: kafka.sh generates the CA and certificate of the
+#     broker's SASL_SSL listener with it
 #   - Prometheus (Debian's package: prometheus and promtool): the tests check
 #     the services' metrics, the alert rules and the dashboard's queries with it
 #
@@ -13,7 +15,7 @@ set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-packages=(clang libclang-dev build-essential pkg-config libssl-dev zlib1g-dev openjdk-17-jre-headless maven prometheus)
+packages=(clang libclang-dev build-essential pkg-config libssl-dev zlib1g-dev openjdk-17-jre-headless maven openssl prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

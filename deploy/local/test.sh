@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: install prerequisites, install and
-# start the local Apache Kafka broker (unless one already runs), check
-# formatting and lints, run every test, and stop the broker if this script
-# started it. `.ci/run` calls exactly this.
+# start the local Apache Kafka broker (unless one already runs) with its
+# PLAINTEXT and SASL_SSL listeners, check formatting and lints, run every
+# test, and stop the broker if this script started it. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source deploy/local/env.sh
@@ -12,13 +12,16 @@ deploy/local/kafka.sh install
 
 started_broker=0
 if ! deploy/local/kafka.sh status >/dev/null 2>&1; then
-  deploy/local/kafka.sh start
   started_broker=1
 fi
 cleanup() {
   if [ "$started_broker" -eq 1 ]; then deploy/local/kafka.sh stop || true; fi
 }
 trap cleanup EXIT
+# Starts the broker (with its SASL_SSL listener), or checks one that already
+# runs without restarting it: it warns when that broker has no SASL_SSL
+# listener (tests/secure.rs then fails asking for `kafka.sh restart`).
+deploy/local/kafka.sh start
 
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all -- --check

@@ -9,7 +9,6 @@ use anyhow::{bail, Context};
 use kindred_config::Config;
 use kindred_kafka::rdkafka::consumer::{Consumer, StreamConsumer};
 use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
-use kindred_kafka::rdkafka::ClientConfig;
 use kindred_kafka::{ensure_topics, OutRecord, Producer};
 use kindred_pipeline::services::kafka_settings;
 
@@ -76,6 +75,69 @@ pub fn start_pipeline(
     tasks
 }
 
+/// The local broker's SASL_SSL listener as `deploy/local/kafka.sh secure-env`
+/// gives it to users: the bootstrap servers and the Kafka client properties
+/// (TLS with the local CA, SCRAM user and password), read by evaluating the
+/// script's exports in a shell. Fails with the script's hint when the broker
+/// has no such listener (e.g. one started by an older script).
+pub fn secure_listener() -> anyhow::Result<(String, BTreeMap<String, String>)> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/local/kafka.sh");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"exports="$("$0" secure-env)" && eval "$exports" && env -0"#)
+        .arg(&script)
+        // Only what the evaluated exports set: none of this process's KINDRED_ variables.
+        .env_clear()
+        .envs(std::env::vars().filter(|(k, _)| {
+            [
+                "PATH",
+                "HOME",
+                "KINDRED_CACHE",
+                "KAFKA_PORT",
+                "KAFKA_SECURE_PORT",
+            ]
+            .contains(&k.as_str())
+        }))
+        .output()
+        .with_context(|| format!("cannot run {}", script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "the local broker's SASL_SSL listener is not available ({} secure-env): {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let mut brokers = None;
+    let mut client = BTreeMap::new();
+    for entry in out.stdout.split(|b| *b == 0) {
+        let entry = String::from_utf8_lossy(entry);
+        let Some((name, value)) = entry.split_once('=') else {
+            continue;
+        };
+        if name == "KINDRED_KAFKA__BROKERS" {
+            brokers = Some(value.to_string());
+        } else if let Some(property) = name.strip_prefix("KINDRED_KAFKA_CLIENT_") {
+            // As kindred-config maps them: `_` stands for `.`.
+            client.insert(
+                property.to_ascii_lowercase().replace('_', "."),
+                value.to_string(),
+            );
+        }
+    }
+    let brokers = brokers.context("kafka.sh secure-env set no KINDRED_KAFKA__BROKERS")?;
+    Ok((brokers, client))
+}
+
+/// [`isolated_config`] whose every Kafka client goes through the local
+/// broker's SASL_SSL listener ([`secure_listener`]).
+pub fn secure_config(test: &str, data_dir: &std::path::Path) -> anyhow::Result<Config> {
+    let (brokers, client) = secure_listener()?;
+    let mut c = isolated_config(test, data_dir);
+    c.kafka.brokers = brokers;
+    c.kafka.client = client;
+    Ok(c)
+}
+
 /// Creates the configuration's topics, failing with a hint when no broker answers.
 pub async fn create_topics(config: &Config) -> anyhow::Result<()> {
     let settings = kafka_settings(config);
@@ -120,15 +182,14 @@ pub async fn read_until(
     timeout: Duration,
     mut done: impl FnMut(&[OwnedMessage]) -> bool,
 ) -> anyhow::Result<Vec<OwnedMessage>> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &config.kafka.brokers)
-        .set(
-            "group.id",
-            format!("{}.reader.{topic}", config.kafka.group_prefix),
-        )
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
+    let group = format!("{}.reader.{topic}", config.kafka.group_prefix);
+    let consumer: StreamConsumer = kafka_settings(config)
+        .client_config(&[
+            ("group.id", &group),
+            ("auto.offset.reset", "earliest"),
+            ("enable.auto.commit", "false"),
+            ("isolation.level", "read_committed"),
+        ])
         .create()?;
     consumer.subscribe(&[topic])?;
     let deadline = Instant::now() + timeout;

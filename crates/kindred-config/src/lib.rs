@@ -65,8 +65,9 @@ impl Default for PrivacyConfig {
     }
 }
 
-/// `[kafka]`: how to reach the cluster.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[kafka]`: how to reach the cluster. Its `Debug` form masks secrets as
+/// [`Config::to_masked_toml`] does.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KafkaConfig {
     /// `bootstrap.servers`. Default `127.0.0.1:9092` (the local script's broker).
@@ -77,6 +78,27 @@ pub struct KafkaConfig {
     /// librdkafka properties passed through unchanged (e.g. `security.protocol`,
     /// `sasl.mechanisms`, `ssl.ca.location`). Default empty.
     pub client: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaConfig")
+            .field("brokers", &self.brokers)
+            .field("group_prefix", &self.group_prefix)
+            .field("client", &masked(&self.client))
+            .finish()
+    }
+}
+
+/// `client` with the value of every secret property replaced by `********`.
+fn masked(client: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    client
+        .iter()
+        .map(|(k, v)| {
+            let v = if is_secret(k) { "********" } else { v };
+            (k.clone(), v.to_string())
+        })
+        .collect()
 }
 
 /// `[topics]`: names and shapes of the topics kindred uses.
@@ -495,11 +517,7 @@ impl Config {
     /// client property naming a password, secret or key) masked.
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
-        for (k, v) in shown.kafka.client.iter_mut() {
-            if is_secret(k) {
-                *v = "********".into();
-            }
-        }
+        shown.kafka.client = masked(&self.kafka.client);
         toml::to_string_pretty(&shown)
             .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
@@ -570,12 +588,24 @@ fn locate(file: &Path, path: &[String]) -> Option<usize> {
 }
 
 /// Whether a pass-through client property holds a secret (a password, a
-/// secret, a private key or an OAuth configuration); file locations are not.
+/// secret, a private key or an OAuth configuration): `sasl.password`,
+/// `ssl.key.password`, `ssl.keystore.password`, `ssl.key.pem`,
+/// `sasl.oauthbearer.client.secret`, ... File locations are not
+/// (`ssl.key.location`, `sasl.kerberos.keytab`).
 fn is_secret(property: &str) -> bool {
-    ["password", "secret", "key", "oauthbearer.config"]
-        .iter()
-        .any(|s| property.contains(s))
+    let property = property.trim().to_ascii_lowercase();
+    [
+        "password",
+        "passphrase",
+        "secret",
+        "key",
+        "oauthbearer.config",
+    ]
+    .iter()
+    .any(|s| property.contains(s))
         && !property.ends_with(".location")
+        && !property.ends_with(".keytab")
+        && !property.ends_with(".file")
 }
 
 /// `kafka.client` properties from `KINDRED_KAFKA_CLIENT_<PROPERTY>`
@@ -700,6 +730,62 @@ mod tests {
             assert!(err.to_string().contains("batch_size"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn every_secret_client_property_is_masked_and_refused_on_the_command_line() {
+        let secrets = [
+            "sasl.password",
+            "ssl.key.password",
+            "ssl.keystore.password",
+            "ssl.truststore.password",
+            "ssl.key.pem",
+            "sasl.oauthbearer.client.secret",
+            "sasl.oauthbearer.config",
+            "sasl.oauthbearer.assertion.private.key.passphrase",
+            "SASL.PASSWORD",
+        ];
+        let not_secrets = [
+            "security.protocol",
+            "sasl.mechanism",
+            "sasl.username",
+            "ssl.ca.location",
+            "ssl.key.location",
+            "ssl.keystore.location",
+            "ssl.certificate.pem",
+            "ssl.endpoint.identification.algorithm",
+            "sasl.kerberos.keytab",
+            "sasl.oauthbearer.assertion.private.key.file",
+        ];
+        for p in secrets {
+            assert!(is_secret(p), "{p} is a secret");
+            let err = Config::load_with_sets(
+                None,
+                serde_json::json!({}),
+                &[format!("kafka.client.{p}=s3cret-value")],
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("not taken from the command line"),
+                "{p}: {err}"
+            );
+            assert!(!err.contains("s3cret-value"), "{p}: {err}");
+        }
+        for p in not_secrets {
+            assert!(!is_secret(p), "{p} is not a secret");
+        }
+        let mut c = Config::default();
+        for p in secrets {
+            c.kafka.client.insert(p.into(), format!("value-of-{p}"));
+        }
+        c.kafka
+            .client
+            .insert("sasl.username".into(), "kindred".into());
+        for shown in [c.to_masked_toml(), format!("{c:?}")] {
+            assert!(!shown.contains("value-of-"), "{shown}");
+            assert!(shown.contains("kindred"), "{shown}");
+        }
     }
 
     #[test]

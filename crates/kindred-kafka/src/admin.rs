@@ -2,7 +2,10 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientContext;
+use tokio::sync::watch;
 
 use crate::{KafkaError, KafkaSettings};
 
@@ -44,10 +47,13 @@ pub async fn ensure_topics(
         })
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin
-        .create_topics(new_topics.iter(), &opts)
-        .await
-        .map_err(KafkaError::op("create topics"))?;
+    let results = unless_refused(
+        settings,
+        "create topics",
+        admin.create_topics(new_topics.iter(), &opts),
+    )
+    .await?
+    .map_err(KafkaError::op("create topics"))?;
     results
         .into_iter()
         .map(|result| match result {
@@ -68,10 +74,13 @@ pub async fn delete_topics(settings: &KafkaSettings, names: &[String]) -> Result
     let admin = admin_client(settings)?;
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin
-        .delete_topics(&names, &opts)
-        .await
-        .map_err(KafkaError::op("delete topics"))?;
+    let results = unless_refused(
+        settings,
+        "delete topics",
+        admin.delete_topics(&names, &opts),
+    )
+    .await?
+    .map_err(KafkaError::op("delete topics"))?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
@@ -86,13 +95,74 @@ pub async fn delete_topics(settings: &KafkaSettings, names: &[String]) -> Result
     Ok(())
 }
 
+/// Hears of a refused connection. librdkafka reports one no retry can fix
+/// (the brokers refused the credentials, or the TLS handshake failed: wrong
+/// CA, wrong host name) as a client error event, but rdkafka's `AdminClient`
+/// never serves its client's event queue, so an admin operation would only
+/// time out. A producer opened alongside for the operation's duration
+/// (rdkafka polls it in its own thread) connects to the same brokers with
+/// the same settings and hears of it; its other errors are logged as
+/// rdkafka's default context does.
+struct RefusalWatch {
+    refused: watch::Sender<Option<String>>,
+}
+
+impl ClientContext for RefusalWatch {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::error!(target: "librdkafka", "librdkafka: {error}: {reason}");
+        if matches!(
+            error.rdkafka_error_code(),
+            Some(RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)
+        ) {
+            self.refused.send_if_modified(|first| {
+                let new = first.is_none();
+                if new {
+                    *first = Some(reason.to_string());
+                }
+                new
+            });
+        }
+    }
+}
+
+impl ProducerContext for RefusalWatch {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
+}
+
+/// `work`'s result, or [`KafkaError::Refused`] as soon as the brokers refuse
+/// a connection made with `settings` ([`RefusalWatch`]).
+async fn unless_refused<T>(
+    settings: &KafkaSettings,
+    operation: &str,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, KafkaError> {
+    let watch: ThreadedProducer<RefusalWatch> = settings
+        .client_config(&[])
+        .create_with_context(RefusalWatch {
+            refused: watch::Sender::new(None),
+        })
+        .map_err(|source| KafkaError::client("connection probe", settings, source))?;
+    let mut refused = watch.context().refused.subscribe();
+    let refusal = async move {
+        match refused.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = work => Ok(result),
+        reason = refusal => Err(KafkaError::Refused {
+            operation: operation.to_string(),
+            brokers: settings.brokers.clone(),
+            reason,
+        }),
+    }
+}
+
 fn admin_client(settings: &KafkaSettings) -> Result<AdminClient<DefaultClientContext>, KafkaError> {
     settings
         .client_config(&[])
         .create()
-        .map_err(|source| KafkaError::Client {
-            what: "admin client",
-            brokers: settings.brokers.clone(),
-            source,
-        })
+        .map_err(|source| KafkaError::client("admin client", settings, source))
 }

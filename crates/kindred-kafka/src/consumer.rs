@@ -52,11 +52,7 @@ pub fn subscribe(
     let consumer: ServiceConsumer = settings
         .client_config(&defaults)
         .create_with_context(context)
-        .map_err(|source| KafkaError::Client {
-            what: "consumer",
-            brokers: settings.brokers.clone(),
-            source,
-        })?;
+        .map_err(|source| KafkaError::client("consumer", settings, source))?;
     consumer.subscribe(topics).map_err(KafkaError::op(format!(
         "subscribe to {}",
         topics.join(", ")
@@ -148,11 +144,7 @@ where
             ("enable.partition.eof", "true"),
         ])
         .create_with_context(ReaderContext)
-        .map_err(|source| KafkaError::Client {
-            what: "reader",
-            brokers: settings.brokers.clone(),
-            source,
-        })
+        .map_err(|source| KafkaError::client("reader", settings, source))
 }
 
 /// Assigns every partition of `topics` from its beginning; returns how
@@ -272,11 +264,7 @@ pub fn topic_end_offsets(
     let client: rdkafka::consumer::BaseConsumer = settings
         .client_config(&[("group.id", "kindred-metadata")])
         .create()
-        .map_err(|source| KafkaError::Client {
-            what: "metadata client",
-            brokers: settings.brokers.clone(),
-            source,
-        })?;
+        .map_err(|source| KafkaError::client("metadata client", settings, source))?;
     end_offsets(&client, topic, timeout)
 }
 
@@ -300,11 +288,7 @@ impl LagProbe {
         let consumer: rdkafka::consumer::BaseConsumer = settings
             .client_config(&[("group.id", group), ("enable.auto.commit", "false")])
             .create()
-            .map_err(|source| KafkaError::Client {
-                what: "lag probe",
-                brokers: settings.brokers.clone(),
-                source,
-            })?;
+            .map_err(|source| KafkaError::client("lag probe", settings, source))?;
         let partitions = partition_count(&consumer, topic, timeout)?;
         Ok(LagProbe {
             consumer,

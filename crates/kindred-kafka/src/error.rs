@@ -35,16 +35,78 @@ pub enum KafkaError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    /// The brokers refused the connection: authentication failed, or the
+    /// TLS handshake did (retrying with the same settings cannot help).
+    #[error(
+        "Kafka {operation} failed: brokers {brokers} refused the connection: {reason} \
+         (check the security settings in [kafka.client])"
+    )]
+    Refused {
+        operation: String,
+        brokers: String,
+        reason: String,
+    },
     #[error("delivery to {topic} was cancelled: the producer shut down")]
     DeliveryCancelled { topic: String },
 }
 
 impl KafkaError {
+    /// A client could not be created. When librdkafka rejected a
+    /// pass-through property, its value is not repeated in the error: it may
+    /// be a secret (`sasl.password`, or a misspelling of it).
+    pub fn client(
+        what: &'static str,
+        settings: &crate::KafkaSettings,
+        source: rdkafka::error::KafkaError,
+    ) -> KafkaError {
+        let source = match source {
+            rdkafka::error::KafkaError::ClientConfig(code, description, key, value)
+                if settings.client.contains_key(&key) =>
+            {
+                let description = if value.is_empty() {
+                    description
+                } else {
+                    description.replace(&value, "********")
+                };
+                rdkafka::error::KafkaError::ClientConfig(code, description, key, "********".into())
+            }
+            other => other,
+        };
+        KafkaError::Client {
+            what,
+            brokers: settings.brokers.clone(),
+            source,
+        }
+    }
+
     /// Wraps an rdkafka error with what kindred was doing.
     pub fn op(
         operation: impl Into<String>,
     ) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaError {
         let operation = operation.into();
         move |source| KafkaError::Operation { operation, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejected_pass_through_property_does_not_show_its_value() {
+        let mut settings = crate::KafkaSettings::new("127.0.0.1:9094");
+        settings
+            .client
+            .insert("sasl.passwrd".into(), "hunter2-secret".into());
+        let source = settings
+            .client_config(&[])
+            .create::<rdkafka::producer::BaseProducer>()
+            .err()
+            .expect("librdkafka rejects an unknown property");
+        assert!(source.to_string().contains("hunter2-secret"), "{source}");
+        let error = KafkaError::client("producer", &settings, source);
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("sasl.passwrd"), "{shown}");
     }
 }

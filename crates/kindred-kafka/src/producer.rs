@@ -70,11 +70,7 @@ impl Producer {
                 ("message.timeout.ms", "120000"),
             ])
             .create()
-            .map_err(|source| KafkaError::Client {
-                what: "producer",
-                brokers: settings.brokers.clone(),
-                source,
-            })?;
+            .map_err(|source| KafkaError::client("producer", settings, source))?;
         Ok(Producer { inner })
     }
 

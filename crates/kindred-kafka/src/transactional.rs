@@ -91,10 +91,8 @@ impl TransactionalProducer {
                     ("queue.buffering.max.kbytes", "65536"),
                 ])
                 .create()
-                .map_err(|source| KafkaError::Client {
-                    what: "transactional producer",
-                    brokers: self.settings.brokers.clone(),
-                    source,
+                .map_err(|source| {
+                    KafkaError::client("transactional producer", &self.settings, source)
                 })?;
             producer
                 .init_transactions(self.timeout)
