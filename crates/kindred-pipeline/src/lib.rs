@@ -9,12 +9,15 @@
 //! - [`topics`]: the topics kindred needs, from configuration.
 //! - [`state`]: snapshot, restore and rebuild of the resolver store.
 //! - [`privacy`]: the keyring, and the resolver store opened with it.
+//! - [`output_policy`]: personal data on output topics raw, hashed, masked
+//!   or omitted, per topic and field (`[privacy.output]`).
 //! - [`profile_topic`]: the profile change topic read back, for evaluation.
 
 pub mod admin;
 pub mod demo;
 mod error;
 mod ingest;
+pub mod output_policy;
 pub mod privacy;
 pub mod profile_topic;
 pub mod services;
