@@ -1,13 +1,21 @@
 //! The walking skeleton end to end, through a real Kafka broker:
 //! raw Avro on three channel topics -> ingest services -> canonical topic ->
 //! resolver (RocksDB) -> profile topic, with a corrupt message dead-lettered.
+//! The profile topic carries golden records under the output policy
+//! (`[privacy.output.profiles]`): the default leaves no raw phone, email,
+//! name, card or social id of the input on it, while the store keeps them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use kindred_config::OutputPolicy;
 use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
 use kindred_model::raw::RawEvent;
-use kindred_model::{ChangeType, Channel, Identifier, IdentifierKind, ProfileChange};
+use kindred_model::{
+    CanonicalEvent, ChangeType, Channel, GoldenRecord, Identifier, IdentifierKind, ProfileChange,
+};
+use kindred_pipeline::output_policy::{self, OutputProtection};
+use kindred_pipeline::services::{resolve, Ops};
 use kindred_pipeline::Shutdown;
 use kindred_schema::{Framing, SchemaKind, WireCodec};
 use kindred_suite::raw::{pos, social, web};
@@ -72,6 +80,14 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     let config = isolated_config("pipeline", dir.path());
     create_topics(&config).await?;
     let codec = WireCodec::with_default_ids()?;
+    // The default policy, applied by the same function the publisher uses:
+    // expected values are compared as the topic carries them.
+    let protection = OutputProtection::from_config(&config)?;
+    assert_eq!(protection.profiles(), &OutputPolicy::default());
+    let published = |ids: Vec<Identifier>| -> Vec<Identifier> {
+        output_policy::identifiers(protection.profiles(), protection.keyring(), ids)
+            .expect("the policy applies")
+    };
 
     // Person A, phase 1: three events that form two separate profiles.
     //   POS card M-A001 (alone), web email + phone, social openid + the same phone.
@@ -139,12 +155,11 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     let c_social = id(IdentifierKind::Social, "wechat:oC_openid_3");
     let phase1_sets = {
         let mut v = vec![
-            vec![a_card.clone()],
-            vec![a_email.clone(), a_phone.clone(), a_social.clone()],
-            vec![b_card.clone()],
-            vec![c_email.clone(), c_social.clone()],
+            published(vec![a_card.clone()]),
+            published(vec![a_email.clone(), a_phone.clone(), a_social.clone()]),
+            published(vec![b_card.clone()]),
+            published(vec![c_email.clone(), c_social.clone()]),
         ];
-        v.iter_mut().for_each(|s| s.sort());
         v.sort();
         v
     };
@@ -172,16 +187,14 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     )
     .await?;
     let expected_sets = {
-        let mut a = vec![
+        let a = published(vec![
             a_card.clone(),
             a_email.clone(),
             a_phone.clone(),
             a_social.clone(),
-        ];
-        a.sort();
-        let mut c = vec![c_email.clone(), c_social.clone()];
-        c.sort();
-        let mut v = vec![a, vec![b_card.clone()], c];
+        ]);
+        let c = published(vec![c_email.clone(), c_social.clone()]);
+        let mut v = vec![a, published(vec![b_card.clone()]), c];
         v.sort();
         v
     };
@@ -230,9 +243,10 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
         .filter_map(|c| c.record)
         .collect();
     assert_eq!(live.len(), 3);
+    let on_topic = |id: &Identifier| published(vec![id.clone()]).remove(0);
     let a = live
         .iter()
-        .find(|r| r.identifiers.contains(&a_card))
+        .find(|r| r.identifiers.contains(&on_topic(&a_card)))
         .expect("A's profile");
     assert_eq!(a.identifiers.len(), 4);
     assert_eq!(
@@ -243,20 +257,35 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     assert_eq!(a.points_balance, 125);
     assert_eq!(a.order_count, 2);
     assert_eq!(a.spend_minor.get("CNY"), Some(&20_000));
-    assert_eq!(a.full_name.as_ref().map(|n| n.value.as_str()), Some("李伟"));
+    // Masked by default: the name, phone and email show their first
+    // characters only; the card is a keyed hash.
+    assert_eq!(
+        a.full_name.as_ref().map(|n| n.value.as_str()),
+        Some("李****")
+    );
+    let a_values: Vec<&str> = a.identifiers.iter().map(|i| i.value.as_str()).collect();
+    assert!(a_values.contains(&"+86138****8000"), "{a_values:?}");
+    assert!(a_values.contains(&"l***@qq.com"), "{a_values:?}");
+    assert!(
+        a.identifiers
+            .iter()
+            .filter(|i| matches!(i.kind, IdentifierKind::MemberId | IdentifierKind::Social))
+            .all(|i| i.value.starts_with(output_policy::HASH_PREFIX)),
+        "{a_values:?}"
+    );
     assert_eq!((a.first_seen_ms, a.last_seen_ms), (T0, T0 + 10_000));
     let b = live
         .iter()
-        .find(|r| r.identifiers.contains(&b_card))
+        .find(|r| r.identifiers.contains(&on_topic(&b_card)))
         .expect("B's profile");
     assert_eq!((b.event_count, b.points_balance), (1, 40));
     assert_eq!(
         b.full_name.as_ref().map(|n| n.value.as_str()),
-        Some("Maria Sentosa")
+        Some("M**** S****")
     );
     let c = live
         .iter()
-        .find(|r| r.identifiers.contains(&c_email))
+        .find(|r| r.identifiers.contains(&on_topic(&c_email)))
         .expect("C's profile");
     assert_eq!((c.event_count, c.channels.len()), (2, 2));
     // Nothing lost: the 7 good events are all in the golden records.
@@ -310,5 +339,145 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     assert_eq!(from_topic, from_store);
     assert_eq!((from_topic.records, from_topic.profiles), (7, 3));
     assert_eq!(from_topic.pairwise.f1, 1.0);
+
+    // Each live record on the topic is the store's, under the policy.
+    for record in &live {
+        let mut stored = store
+            .profile(&record.profile_id)?
+            .expect("a live profile is in the store");
+        output_policy::apply(protection.profiles(), protection.keyring(), &mut stored)?;
+        assert_eq!(&stored, record);
+    }
+
+    // No raw personal value of the input is anywhere in the topic's bytes
+    // (any case, as given or normalized), while the store still has them all.
+    let raw_values = [
+        "13800138000", // +86 138-0013-8000, 0086 13800138000, +8613800138000
+        "138-0013-8000",
+        "li.wei@qq.com",
+        "chen.jing@163.com",
+        "李伟",
+        "maria sentosa",
+        "m-a001",
+        "m-b002",
+        "oa_openid_1",
+        "oc_openid_3",
+    ];
+    let all = read_until(&config, &config.topics.profiles, timeout, |m| {
+        m.len() >= messages.len()
+    })
+    .await?;
+    for m in &all {
+        let bytes = m.payload().unwrap_or_default().to_ascii_lowercase();
+        for value in raw_values {
+            assert!(
+                !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+                "{value:?} is on the profile topic"
+            );
+        }
+    }
+    for (identifier, name) in [(&a_phone, Some("李伟")), (&b_card, Some("Maria Sentosa"))] {
+        let stored = store
+            .lookup(identifier)?
+            .expect("the store finds the profile by its raw identifier");
+        assert!(stored.identifiers.contains(identifier));
+        assert_eq!(stored.full_name.map(|n| n.value).as_deref(), name);
+    }
+    let c_stored = store.lookup(&c_social)?.expect("C in the store");
+    assert!(c_stored.identifiers.contains(&c_email));
+    Ok(())
+}
+
+/// Events straight onto the canonical topic, as ingest writes them.
+fn canonical(id: &str, t: i64, ids: &[(IdentifierKind, &str)], name: &str) -> CanonicalEvent {
+    let ids = ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect();
+    let mut e = CanonicalEvent::new(id, Channel::Pos, t, ids);
+    e.attributes.full_name = Some(name.into());
+    e
+}
+
+/// Switched to `raw`, the profile topic carries the golden records exactly
+/// as stored; one field set apart (`omitted`) follows its own setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_output_policy_publishes_the_stored_records() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("pipeline-raw", dir.path());
+    config.privacy.output.profiles = OutputPolicy::all_raw();
+    config.privacy.output.profiles.device = kindred_config::FieldPolicy::Omitted;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    use IdentifierKind::{Device, Email, MemberId, Phone};
+    let events = [
+        canonical(
+            "pos:r1",
+            T0,
+            &[(MemberId, "MAIN:R-001"), (Phone, "+8613912345678")],
+            "Ruth Rawlings",
+        ),
+        canonical(
+            "pos:r2",
+            T0 + 1,
+            &[
+                (Email, "ruth@example.com"),
+                (Phone, "+8613912345678"),
+                (Device, "web:d-77"),
+            ],
+            "Ruth Rawlings",
+        ),
+    ];
+    for e in &events {
+        produce(
+            &config,
+            &config.topics.canonical,
+            &e.event_id,
+            codec.encode(SchemaKind::CanonicalEvent, e)?,
+        )
+        .await?;
+    }
+    let shutdown = Shutdown::new();
+    let task = {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let ops = Ops::start(&config, "resolve").await?;
+            resolve::run(&config, &ops, shutdown).await
+        })
+    };
+    let timeout = Duration::from_secs(90);
+    let messages = read_until(&config, &config.topics.profiles, timeout, |m| {
+        live_event_count(&decode_changes(&codec, m)) == 2
+    })
+    .await?;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+
+    let live: Vec<GoldenRecord> = latest(&decode_changes(&codec, &messages))
+        .into_values()
+        .filter_map(|c| c.record)
+        .collect();
+    assert_eq!(live.len(), 1);
+    let on_topic = &live[0];
+    // Raw: the values as stored; the device identifier omitted.
+    let mut expected = vec![
+        Identifier::new(MemberId, "MAIN:R-001"),
+        Identifier::new(Phone, "+8613912345678"),
+        Identifier::new(Email, "ruth@example.com"),
+    ];
+    expected.sort();
+    assert_eq!(on_topic.identifiers, expected);
+    assert_eq!(
+        on_topic.full_name.as_ref().map(|n| n.value.as_str()),
+        Some("Ruth Rawlings")
+    );
+    let store = kindred_pipeline::privacy::open_store(&config)?;
+    let mut stored = store
+        .profile(&on_topic.profile_id)?
+        .expect("the profile is in the store");
+    assert!(stored.identifiers.iter().any(|i| i.kind == Device));
+    output_policy::apply(
+        &config.privacy.output.profiles,
+        kindred_pipeline::privacy::keyring(&config)?.as_deref(),
+        &mut stored,
+    )?;
+    assert_eq!(&stored, on_topic);
     Ok(())
 }

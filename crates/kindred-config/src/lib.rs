@@ -53,6 +53,9 @@ pub struct PrivacyConfig {
     /// bring the person back (such events are dropped and counted).
     /// Default true.
     pub suppress_erased: bool,
+    /// `[privacy.output]`: how each personal field of a golden record
+    /// leaves on each output topic that carries golden records.
+    pub output: OutputConfig,
 }
 
 impl Default for PrivacyConfig {
@@ -61,7 +64,212 @@ impl Default for PrivacyConfig {
             keyring_file: None,
             plaintext_store: false,
             suppress_erased: true,
+            output: OutputConfig::default(),
         }
+    }
+}
+
+/// How one personal field of a golden record leaves on an output topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldPolicy {
+    /// As stored: the normalized value. Only where every reader may see it.
+    Raw,
+    /// `hmac:` and 32 hex digits: HMAC-SHA256 under the keyring's HMAC key,
+    /// in a domain of its own (`output`), so the same value gives the same
+    /// hash on every output topic and in every run (downstream can join on
+    /// it) but it is not the store's index key, and nobody without the key
+    /// can test a guess. Needs a keyring: the resolver refuses to start
+    /// when a field is `hashed` and it has none (`plaintext_store`).
+    Hashed,
+    /// Partly hidden for people to recognise: phones `+86138****8000`,
+    /// emails `j***@example.com`, other identifiers `MA****67`, names
+    /// `M**** S****`, birthdays `1990-**-**`, addresses keep country,
+    /// region, city and the first two characters of the postal code.
+    Masked,
+    /// Left out: identifiers of the kind are removed, attributes are absent.
+    Omitted,
+}
+
+impl FieldPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldPolicy::Raw => "raw",
+            FieldPolicy::Hashed => "hashed",
+            FieldPolicy::Masked => "masked",
+            FieldPolicy::Omitted => "omitted",
+        }
+    }
+}
+
+/// `[privacy.output]`: the personal-data policy of each output topic that
+/// carries golden records. No raw personal data leaves unless configured
+/// `raw`. The quarantine topic is masked by construction and the erasure
+/// audit carries keyed hashes only; neither has a policy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputConfig {
+    /// `[privacy.output.profiles]`: the profile topic (`topics.profiles`),
+    /// read by every downstream subscriber. Defaults as [`OutputPolicy`].
+    pub profiles: OutputPolicy,
+    /// `[privacy.output.review]`: both golden records of each review pair
+    /// (`topics.review`). Same defaults: a reviewer reads masked names and
+    /// contacts and tells equal member cards or social ids by equal hashes;
+    /// an operator who may see everything uses `kindred explain` on the store.
+    pub review: OutputPolicy,
+}
+
+/// One topic's policy, per personal field of the golden record: each of
+/// `raw`, `hashed`, `masked` or `omitted` ([`FieldPolicy`]).
+///
+/// Defaults: identifiers hashed (member cards, social ids, web accounts,
+/// devices: stable join keys, unreadable without the key), contact fields
+/// masked (phones, emails, names, address), birthday masked to its year,
+/// gender raw (it identifies nobody alone; set `omitted` to leave it out).
+/// The rest of the golden record (activity, orders, spend, points, skus,
+/// consents, provenance event ids) is not personal data by itself and is
+/// always published as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputPolicy {
+    /// Loyalty member card identifiers. Default `hashed`.
+    pub member_id: FieldPolicy,
+    /// Phone identifiers (E.164). Default `masked`.
+    pub phone: FieldPolicy,
+    /// Email identifiers. Default `masked`.
+    pub email: FieldPolicy,
+    /// Social platform ids (`wechat:...`). Default `hashed`.
+    pub social: FieldPolicy,
+    /// Web-shop account ids. Default `hashed`.
+    pub account: FieldPolicy,
+    /// Browser and device ids. Default `hashed`.
+    pub device: FieldPolicy,
+    /// `full_name`. Default `masked`.
+    pub full_name: FieldPolicy,
+    /// `given_name`. Default `masked`.
+    pub given_name: FieldPolicy,
+    /// `family_name`. Default `masked`.
+    pub family_name: FieldPolicy,
+    /// `birthday` (masked: the year only). Default `masked`.
+    pub birthday: FieldPolicy,
+    /// `gender` (masked keeps the first letter, which gives it away: use
+    /// `omitted` to hide it). Default `raw`.
+    pub gender: FieldPolicy,
+    /// `address`, each of its parts (hashed: each part on its own).
+    /// Default `masked`.
+    pub address: FieldPolicy,
+}
+
+impl Default for OutputPolicy {
+    fn default() -> Self {
+        use FieldPolicy::*;
+        OutputPolicy {
+            member_id: Hashed,
+            phone: Masked,
+            email: Masked,
+            social: Hashed,
+            account: Hashed,
+            device: Hashed,
+            full_name: Masked,
+            given_name: Masked,
+            family_name: Masked,
+            birthday: Masked,
+            gender: Raw,
+            address: Masked,
+        }
+    }
+}
+
+impl OutputPolicy {
+    /// Every field raw: the golden record as stored.
+    pub fn all_raw() -> Self {
+        OutputPolicy::all(FieldPolicy::Raw)
+    }
+
+    /// Every field under one policy.
+    pub fn all(policy: FieldPolicy) -> Self {
+        OutputPolicy {
+            member_id: policy,
+            phone: policy,
+            email: policy,
+            social: policy,
+            account: policy,
+            device: policy,
+            full_name: policy,
+            given_name: policy,
+            family_name: policy,
+            birthday: policy,
+            gender: policy,
+            address: policy,
+        }
+    }
+
+    /// The policy of identifiers of `kind`.
+    pub fn identifier(&self, kind: kindred_model::IdentifierKind) -> FieldPolicy {
+        use kindred_model::IdentifierKind as K;
+        match kind {
+            K::MemberId => self.member_id,
+            K::Phone => self.phone,
+            K::Email => self.email,
+            K::Social => self.social,
+            K::Account => self.account,
+            K::Device => self.device,
+        }
+    }
+
+    /// Each field by its key, in declaration order.
+    pub fn fields(&self) -> [(&'static str, FieldPolicy); 12] {
+        // Destructured: a field added to the struct and not listed here
+        // fails to compile.
+        let OutputPolicy {
+            member_id,
+            phone,
+            email,
+            social,
+            account,
+            device,
+            full_name,
+            given_name,
+            family_name,
+            birthday,
+            gender,
+            address,
+        } = *self;
+        [
+            ("member_id", member_id),
+            ("phone", phone),
+            ("email", email),
+            ("social", social),
+            ("account", account),
+            ("device", device),
+            ("full_name", full_name),
+            ("given_name", given_name),
+            ("family_name", family_name),
+            ("birthday", birthday),
+            ("gender", gender),
+            ("address", address),
+        ]
+    }
+}
+
+impl OutputConfig {
+    /// Each topic's policy by its key (`profiles`, `review`).
+    pub fn topics(&self) -> [(&'static str, &OutputPolicy); 2] {
+        [("profiles", &self.profiles), ("review", &self.review)]
+    }
+
+    /// The full keys (`privacy.output.profiles.member_id`) of every field
+    /// set to `policy`.
+    pub fn keys_with(&self, policy: FieldPolicy) -> Vec<String> {
+        self.topics()
+            .into_iter()
+            .flat_map(|(topic, p)| {
+                p.fields()
+                    .into_iter()
+                    .filter(move |(_, f)| *f == policy)
+                    .map(move |(field, _)| format!("privacy.output.{topic}.{field}"))
+            })
+            .collect()
     }
 }
 
@@ -827,6 +1035,140 @@ mod tests {
             let text = err.to_string();
             assert!(text.contains("KINDRED_HTTP__STALL_TIMEOUT_SECS"), "{text}");
             assert!(text.contains("http.stall_timeout_secs"), "{text}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn output_policy_defaults_hash_identifiers_and_mask_contacts() {
+        let c = Config::default();
+        for policy in [&c.privacy.output.profiles, &c.privacy.output.review] {
+            assert_eq!(policy.member_id, FieldPolicy::Hashed);
+            assert_eq!(policy.social, FieldPolicy::Hashed);
+            assert_eq!(policy.account, FieldPolicy::Hashed);
+            assert_eq!(policy.device, FieldPolicy::Hashed);
+            assert_eq!(policy.phone, FieldPolicy::Masked);
+            assert_eq!(policy.email, FieldPolicy::Masked);
+            assert_eq!(policy.full_name, FieldPolicy::Masked);
+            assert_eq!(policy.given_name, FieldPolicy::Masked);
+            assert_eq!(policy.family_name, FieldPolicy::Masked);
+            assert_eq!(policy.birthday, FieldPolicy::Masked);
+            assert_eq!(policy.address, FieldPolicy::Masked);
+            assert_eq!(policy.gender, FieldPolicy::Raw);
+        }
+        // Nothing but gender is raw by default.
+        assert_eq!(
+            c.privacy.output.keys_with(FieldPolicy::Raw),
+            [
+                "privacy.output.profiles.gender",
+                "privacy.output.review.gender"
+            ]
+        );
+        assert_eq!(
+            c.privacy
+                .output
+                .profiles
+                .identifier(kindred_model::IdentifierKind::Phone),
+            FieldPolicy::Masked
+        );
+    }
+
+    #[test]
+    fn output_policy_loads_per_topic_and_field_from_file_env_and_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[privacy.output.profiles]\nphone = \"raw\"\nmember_id = \"omitted\"\n\n\
+                 [privacy.output.review]\nfull_name = \"hashed\"\n",
+            )?;
+            jail.set_env("KINDRED_PRIVACY__OUTPUT__REVIEW__BIRTHDAY", "omitted");
+            let c = Config::load_with_sets(
+                Some(Path::new("k.toml")),
+                serde_json::json!({}),
+                &["privacy.output.profiles.email=hashed".into()],
+            )
+            .map_err(|e| e.to_string())?;
+            let (p, r) = (&c.privacy.output.profiles, &c.privacy.output.review);
+            assert_eq!(p.phone, FieldPolicy::Raw);
+            assert_eq!(p.member_id, FieldPolicy::Omitted);
+            assert_eq!(p.email, FieldPolicy::Hashed);
+            // Keys not set keep their defaults, per topic.
+            assert_eq!(p.full_name, FieldPolicy::Masked);
+            assert_eq!(p.social, FieldPolicy::Hashed);
+            assert_eq!(r.full_name, FieldPolicy::Hashed);
+            assert_eq!(r.birthday, FieldPolicy::Omitted);
+            assert_eq!(r.phone, FieldPolicy::Masked);
+            assert_eq!(r.member_id, FieldPolicy::Hashed);
+            // The effective configuration shows the policy by name.
+            let shown = c.to_masked_toml();
+            assert!(shown.contains("[privacy.output.profiles]"), "{shown}");
+            assert!(shown.contains("phone = \"raw\""), "{shown}");
+            Ok(())
+        });
+    }
+
+    /// deploy/kindred.toml spells out the privacy section with its defaults.
+    #[test]
+    fn the_reference_file_shows_the_privacy_defaults() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/kindred.toml");
+        let c =
+            Config::load(Some(&file), serde_json::json!({})).expect("deploy/kindred.toml loads");
+        assert_eq!(c.privacy, PrivacyConfig::default());
+        // Every field of every topic written out, not left to the defaults.
+        let text = std::fs::read_to_string(&file).expect("deploy/kindred.toml");
+        let doc: toml::Table = text.parse().expect("TOML");
+        for (topic, policy) in OutputConfig::default().topics() {
+            let table = doc["privacy"]["output"][topic]
+                .as_table()
+                .expect("a table per topic");
+            let mut written: Vec<&str> = table.keys().map(String::as_str).collect();
+            written.sort_unstable();
+            let mut fields: Vec<&str> = policy.fields().iter().map(|(f, _)| *f).collect();
+            fields.sort_unstable();
+            assert_eq!(written, fields, "privacy.output.{topic}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_output_policy_is_named_with_its_file_line_and_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[privacy]\nplaintext_store = false\n\n[privacy.output.profiles]\nphone = \"hash\"\n",
+            )?;
+            let err = Config::load(Some(Path::new("k.toml")), serde_json::json!({})).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("k.toml:5: privacy.output.profiles.phone"),
+                "{text}"
+            );
+            assert!(text.contains("hash"), "{text}");
+            assert!(
+                text.contains("hashed") && text.contains("omitted"),
+                "{text}"
+            );
+
+            jail.create_file("u.toml", "[privacy.output.review]\nfax = \"raw\"\n")?;
+            let err = Config::load(Some(Path::new("u.toml")), serde_json::json!({})).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("u.toml:2"), "{text}");
+            assert!(text.contains("fax"), "{text}");
+
+            jail.create_file("t.toml", "[privacy.output.audit]\nphone = \"raw\"\n")?;
+            let err = Config::load(Some(Path::new("t.toml")), serde_json::json!({})).unwrap_err();
+            assert!(err.to_string().contains("audit"), "{err}");
+
+            let err = Config::load_with_sets(
+                None,
+                serde_json::json!({}),
+                &["privacy.output.review.email=clear".into()],
+            )
+            .unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("command-line flag: privacy.output.review.email"),
+                "{text}"
+            );
             Ok(())
         });
     }

@@ -17,7 +17,8 @@
 //!   offsets, with an empty outbox;
 //! - a `read_committed` reader of the profile topic sees every profile's
 //!   versions exactly once and in order (no gap, no duplicate), and the
-//!   last record of every profile equals the store's golden record.
+//!   last record of every profile equals the store's golden record under
+//!   the profile topic's output policy (`[privacy.output.profiles]`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -663,7 +664,9 @@ async fn verify(
         .map_err(kindred_pipeline::PipelineError::from)?
         .len();
 
-    // The profile topic as a read_committed consumer sees it.
+    // The profile topic as a read_committed consumer sees it; the store's
+    // records are compared as the publisher publishes them.
+    let protection = kindred_pipeline::output_policy::OutputProtection::from_config(config)?;
     let codec = codec_from_config(config)?;
     let records = tokio::task::block_in_place(|| {
         kindred_kafka::consumer::read_to_end(
@@ -692,7 +695,16 @@ async fn verify(
         let stored = store
             .profile(id)
             .map_err(kindred_pipeline::PipelineError::from)?
-            .filter(|r| &r.profile_id == id);
+            .filter(|r| &r.profile_id == id)
+            .map(|mut r| {
+                kindred_pipeline::output_policy::apply(
+                    protection.profiles(),
+                    protection.keyring(),
+                    &mut r,
+                )
+                .map(|()| r)
+            })
+            .transpose()?;
         match (change.change_type, change.record.as_ref(), stored) {
             (ChangeType::Superseded, _, None) => {}
             (_, Some(record), Some(stored)) => {

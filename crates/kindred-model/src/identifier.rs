@@ -113,17 +113,8 @@ impl Identifier {
 /// *which* identifier without showing it whole: `+86138****8000`,
 /// `j***@example.com`, `AB***YZ`. Short values are hidden entirely.
 pub fn mask_value(kind: IdentifierKind, value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
-    let keep = |head: usize, tail: usize| -> String {
-        if n <= head + tail {
-            return "*".repeat(n.max(4));
-        }
-        let mut out: String = chars[..head].iter().collect();
-        out.push_str("****");
-        out.extend(&chars[n - tail..]);
-        out
-    };
+    let n = value.chars().count();
+    let keep = |head: usize, tail: usize| keep_ends(value, head, tail);
     match kind {
         IdentifierKind::Email => match value.split_once('@') {
             Some((local, domain)) => {
@@ -134,6 +125,63 @@ pub fn mask_value(kind: IdentifierKind, value: &str) -> String {
         },
         IdentifierKind::Phone => keep(n.saturating_sub(8).min(6), 4),
         _ => keep(2, 2),
+    }
+}
+
+/// `value` with all but its first `head` and last `tail` characters
+/// replaced by `****` (a fixed width: the mask does not tell the length);
+/// entirely hidden when it is that short. The one masking primitive: every
+/// masker below is built on it.
+fn keep_ends(value: &str, head: usize, tail: usize) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    if n <= head + tail {
+        return "*".repeat(n.max(4));
+    }
+    let mut out: String = chars[..head].iter().collect();
+    out.push_str("****");
+    out.extend(&chars[n - tail..]);
+    out
+}
+
+/// A name (or any short free text) masked word by word: the first
+/// character of each whitespace-separated word stays, `Maria Sentosa` ->
+/// `M**** S****`, `李伟` -> `李****`; a one-character word is hidden.
+pub fn mask_name(value: &str) -> String {
+    value
+        .split_whitespace()
+        .map(|word| keep_ends(word, 1, 0))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A birthday masked to its year: `1990-05-17` -> `1990-**-**` (the
+/// normalizer writes ISO dates); anything else is hidden entirely.
+pub fn mask_birthday(value: &str) -> String {
+    let b = value.as_bytes();
+    let iso = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    match value.get(..4) {
+        Some(year) if iso => format!("{year}-**-**"),
+        _ => keep_ends(value, 0, 0),
+    }
+}
+
+/// An address masked to where, not which door: country, region and city
+/// stay, the postal code keeps its first two characters, street lines are
+/// hidden (`****` where there was one).
+pub fn mask_address(address: &crate::Address) -> crate::Address {
+    crate::Address {
+        line1: address.line1.as_deref().map(|l| keep_ends(l, 0, 0)),
+        line2: address.line2.as_deref().map(|l| keep_ends(l, 0, 0)),
+        city: address.city.clone(),
+        region: address.region.clone(),
+        postal_code: address.postal_code.as_deref().map(|p| keep_ends(p, 2, 0)),
+        country: address.country.clone(),
     }
 }
 
@@ -201,5 +249,29 @@ mod tests {
         assert!(!Identifier::new(IdentifierKind::Phone, "+14155550123")
             .masked()
             .contains("5550"));
+    }
+
+    #[test]
+    fn names_birthdays_and_addresses_are_masked() {
+        assert_eq!(mask_name("Maria Sentosa"), "M**** S****");
+        assert_eq!(mask_name("李伟"), "李****");
+        assert_eq!(mask_name("X"), "****");
+        assert_eq!(mask_name(""), "");
+        assert_eq!(mask_birthday("1990-05-17"), "1990-**-**");
+        assert_eq!(mask_birthday("17/05/1990"), "****");
+        let address = crate::Address {
+            line1: Some("88 Century Avenue".into()),
+            line2: None,
+            city: Some("Shanghai".into()),
+            region: Some("Shanghai".into()),
+            postal_code: Some("200120".into()),
+            country: Some("CN".into()),
+        };
+        let masked = mask_address(&address);
+        assert_eq!(masked.line1.as_deref(), Some("****"));
+        assert_eq!(masked.line2, None);
+        assert_eq!(masked.postal_code.as_deref(), Some("20****"));
+        assert_eq!(masked.city.as_deref(), Some("Shanghai"));
+        assert_eq!(masked.country.as_deref(), Some("CN"));
     }
 }

@@ -23,7 +23,10 @@ pub use change::{changed_fields, MergeEvidence};
 pub use change::{ChangeType, ProfileChange};
 pub use golden::{ChannelActivity, Rfm, SkuView, RECENT_SKUS};
 pub use golden::{GoldenRecord, Provenance, Sourced};
-pub use identifier::{mask_value, Identifier, IdentifierKind, ParseIdentifierError};
+pub use identifier::{
+    mask_address, mask_birthday, mask_name, mask_value, Identifier, IdentifierKind,
+    ParseIdentifierError,
+};
 pub use policy::*;
 pub use raw::LineItem;
 pub use survivorship::*;

@@ -271,7 +271,7 @@ mod tests {
     #[test]
     fn requests_name_exactly_one_person_and_are_normalized() {
         let r = parse_request(
-            br#"{"request_id":"DSR-1","requested_by":"portal","email":" Ann@Example.COM "}"#,
+            br#"{"request_id":"DSR-1","requested_by":"portal","email":" Ann@QQ.COM "}"#,
             &opts(),
             5,
         )
@@ -280,7 +280,7 @@ mod tests {
         match r.target {
             ErasureTarget::Identifier(id) => {
                 assert_eq!(id.kind, IdentifierKind::Email);
-                assert_eq!(id.value, "ann@example.com");
+                assert_eq!(id.value, "ann@qq.com");
             }
             other => panic!("{other:?}"),
         }

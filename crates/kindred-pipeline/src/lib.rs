@@ -10,6 +10,8 @@
 //! - [`state`]: snapshot, restore and rebuild of the resolver store.
 //! - [`erasure`]: erasure requests on the wire (the erasure-request topic).
 //! - [`privacy`]: the keyring, and the resolver store opened with it.
+//! - [`output_policy`]: personal data on output topics raw, hashed, masked
+//!   or omitted, per topic and field (`[privacy.output]`).
 //! - [`profile_topic`]: the profile change topic read back, for evaluation.
 
 pub mod admin;
@@ -17,6 +19,7 @@ pub mod demo;
 pub mod erasure;
 mod error;
 mod ingest;
+pub mod output_policy;
 pub mod privacy;
 pub mod profile_topic;
 pub mod services;

@@ -10,6 +10,10 @@
 //! the last committed progress record, drops the entries it covers from the
 //! outbox and continues after them. So every entry is committed to Kafka
 //! exactly once, in sequence order, whatever crashed when.
+//!
+//! Golden records leave under their topic's personal-data policy
+//! (`[privacy.output]`, [`crate::output_policy`]): no raw personal data is
+//! published unless configured `raw`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
@@ -24,6 +28,7 @@ use kindred_resolver::{OutboxEntry, Store, Tombstone};
 use kindred_schema::{SchemaKind, WireCodec};
 use serde::{Deserialize, Serialize};
 
+use crate::output_policy::OutputProtection;
 use crate::PipelineError;
 
 /// The progress record: which store's outbox, and how far it was published.
@@ -57,10 +62,12 @@ pub fn read_progress(
     }
 }
 
-/// The Kafka record an outbox entry becomes.
+/// The Kafka record an outbox entry becomes, golden records under their
+/// topic's policy in `protection`.
 pub fn outbox_record(
     config: &Config,
     codec: &WireCodec,
+    protection: &OutputProtection,
     entry: &OutboxEntry,
 ) -> Result<OutRecord, PipelineError> {
     let json = |topic: &str, key: String, body: serde_json::Value| OutRecord {
@@ -71,7 +78,7 @@ pub fn outbox_record(
         timestamp_ms: None,
     };
     Ok(match entry {
-        OutboxEntry::Change(change) => change_record(config, codec, change)?,
+        OutboxEntry::Change(change) => change_record(config, codec, protection, change)?,
         // Masked value and digest only, never the raw identifier.
         OutboxEntry::Quarantined(q) => json(
             &config.topics.quarantine,
@@ -81,7 +88,7 @@ pub fn outbox_record(
                 "companions": q.companions, "at_ms": q.at_ms,
             }),
         ),
-        // Both golden records: the review topic is for reviewers only.
+        // Both golden records, under the review topic's policy.
         OutboxEntry::Review(r) => json(
             &config.topics.review,
             format!("{}|{}", r.profile_a, r.profile_b),
@@ -89,7 +96,8 @@ pub fn outbox_record(
                 "profile_a": r.profile_a, "profile_b": r.profile_b,
                 "rule": r.evidence.rule, "rule_version": r.evidence.rule_version,
                 "kinds": r.evidence.kinds, "reason": r.reason,
-                "record_a": r.record_a, "record_b": r.record_b,
+                "record_a": r.record_a.as_ref().map(|g| protection.review_record(g)).transpose()?,
+                "record_b": r.record_b.as_ref().map(|g| protection.review_record(g)).transpose()?,
             }),
         ),
         OutboxEntry::Tombstone(t) => {
@@ -113,16 +121,21 @@ pub fn outbox_record(
     })
 }
 
-/// A profile change on the profile topic, keyed by profile id.
+/// A profile change on the profile topic, keyed by profile id, under the
+/// profile topic's policy.
 pub fn change_record(
     config: &Config,
     codec: &WireCodec,
+    protection: &OutputProtection,
     change: &ProfileChange,
 ) -> Result<OutRecord, PipelineError> {
     Ok(OutRecord {
         topic: config.topics.profiles.clone(),
         key: Some(change.profile_id.clone().into_bytes()),
-        payload: codec.encode(SchemaKind::ProfileChange, change)?,
+        payload: codec.encode(
+            SchemaKind::ProfileChange,
+            &protection.profile_change(change)?,
+        )?,
         headers: Vec::new(),
         timestamp_ms: None,
     })
@@ -148,6 +161,14 @@ impl Publisher {
         codec: Arc<WireCodec>,
         metrics: Metrics,
     ) -> Result<Publisher, PipelineError> {
+        // First: a policy that cannot be applied (hashed, no keyring) stops
+        // the service before it fences anyone or reads anything.
+        let protection = OutputProtection::from_config(config)?;
+        tracing::info!(
+            profiles = %crate::output_policy::summary(protection.profiles()),
+            review = %crate::output_policy::summary(protection.review()),
+            "output policy"
+        );
         let transactional_id = super::resolve::publisher_id(config);
         let producer =
             TransactionalProducer::new(settings, &transactional_id, Duration::from_secs(30))?;
@@ -180,6 +201,7 @@ impl Publisher {
             config: config.clone(),
             store,
             codec,
+            protection,
             metrics,
             producer,
             store_id,
@@ -245,6 +267,7 @@ struct Task {
     config: Config,
     store: Arc<Store>,
     codec: Arc<WireCodec>,
+    protection: OutputProtection,
     metrics: Metrics,
     producer: TransactionalProducer,
     store_id: String,
@@ -276,7 +299,12 @@ impl Task {
             };
             let mut records = Vec::with_capacity(entries.len() + 1);
             for (_, entry) in &entries {
-                records.push(outbox_record(&self.config, &self.codec, entry)?);
+                records.push(outbox_record(
+                    &self.config,
+                    &self.codec,
+                    &self.protection,
+                    entry,
+                )?);
             }
             let progress = Progress {
                 store_id: self.store_id.clone(),
@@ -329,5 +357,134 @@ impl Task {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kindred_config::{OutputConfig, OutputPolicy};
+    use kindred_crypto::Keyring;
+    use kindred_model::{
+        CanonicalEvent, ChangeType, Channel, GoldenRecord, Identifier, IdentifierKind,
+        MergeEvidence, Provenance, Sourced,
+    };
+    use kindred_resolver::ReviewNotice;
+    use kindred_schema::Framing;
+
+    use super::*;
+
+    const PHONE: &str = "+8613800138000";
+    const NAME: &str = "Maria Sentosa";
+
+    fn record(id: &str) -> GoldenRecord {
+        let event = CanonicalEvent::new(
+            "pos:P1",
+            Channel::Pos,
+            1,
+            vec![
+                Identifier::new(IdentifierKind::Phone, PHONE),
+                Identifier::new(IdentifierKind::MemberId, "MAIN:M-B002"),
+            ],
+        );
+        let mut r = GoldenRecord::new(id.into(), &event);
+        r.full_name = Some(Sourced {
+            value: NAME.into(),
+            source: Provenance {
+                channel: Channel::Pos,
+                event_id: "pos:P1".into(),
+                event_time_ms: 1,
+            },
+        });
+        r
+    }
+
+    fn change() -> OutboxEntry {
+        let mut c = ProfileChange::superseded("P1".into(), 0, "pos:P1".into(), String::new());
+        c.change_type = ChangeType::Created;
+        c.superseded_by = None;
+        c.record = Some(record("P1"));
+        OutboxEntry::Change(Box::new(c))
+    }
+
+    fn review() -> OutboxEntry {
+        OutboxEntry::Review(Box::new(ReviewNotice {
+            profile_a: "P1".into(),
+            profile_b: "P2".into(),
+            evidence: MergeEvidence {
+                rule: "shared_identifier".into(),
+                rule_version: 1,
+                kinds: vec!["phone".into()],
+            },
+            reason: "name_mismatch".into(),
+            record_a: Some(record("P1")),
+            record_b: Some(record("P2")),
+        }))
+    }
+
+    fn protection(output: OutputConfig) -> OutputProtection {
+        let keyring = Keyring::parse(&Keyring::generate(), "test").expect("keyring");
+        OutputProtection::new(output, Some(Arc::new(keyring))).expect("a valid policy")
+    }
+
+    fn contains(haystack: &[u8], needle: &str) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    }
+
+    #[test]
+    fn golden_records_leave_under_their_topics_policy() {
+        let config = Config::default();
+        let codec = WireCodec::with_default_ids().expect("codec");
+        let default = protection(OutputConfig::default());
+        let raw = protection(OutputConfig {
+            profiles: OutputPolicy::all_raw(),
+            review: OutputPolicy::all_raw(),
+        });
+
+        // The default: no raw phone, card or name in either topic's bytes.
+        for entry in [change(), review()] {
+            let out = outbox_record(&config, &codec, &default, &entry).expect("record");
+            for value in [PHONE, "M-B002", NAME] {
+                assert!(!contains(&out.payload, value), "{value} on {}", out.topic);
+            }
+        }
+        let out = outbox_record(&config, &codec, &default, &change()).expect("record");
+        assert_eq!(out.topic, config.topics.profiles);
+        let published: ProfileChange = codec
+            .decode(Framing::Confluent, SchemaKind::ProfileChange, &out.payload)
+            .expect("decodes");
+        // Exactly what the one policy function makes of the stored change.
+        let OutboxEntry::Change(stored) = change() else {
+            unreachable!("change() is a change")
+        };
+        assert_eq!(published, default.profile_change(&stored).expect("applies"));
+        let record = published.record.expect("record");
+        assert!(record
+            .identifiers
+            .iter()
+            .any(|i| i.value == "+86138****8000"));
+        assert!(record
+            .identifiers
+            .iter()
+            .any(|i| i.value.starts_with("hmac:")));
+
+        // Switched to raw, the values are published as stored.
+        for entry in [change(), review()] {
+            let out = outbox_record(&config, &codec, &raw, &entry).expect("record");
+            for value in [PHONE, "M-B002", NAME] {
+                assert!(contains(&out.payload, value), "{value} on {}", out.topic);
+            }
+        }
+        let review_json: serde_json::Value = serde_json::from_slice(
+            &outbox_record(&config, &codec, &default, &review())
+                .expect("record")
+                .payload,
+        )
+        .expect("json");
+        assert_eq!(review_json["record_b"]["profile_id"], "P2");
+        assert_eq!(review_json["record_a"]["full_name"]["value"], "M**** S****");
     }
 }
