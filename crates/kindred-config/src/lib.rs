@@ -1111,8 +1111,17 @@ mod tests {
     #[test]
     fn the_reference_file_shows_the_privacy_defaults() {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/kindred.toml");
-        let c =
-            Config::load(Some(&file), serde_json::json!({})).expect("deploy/kindred.toml loads");
+        // Inside a jail: other tests set KINDRED_* variables in theirs, and
+        // jails run one at a time, so none leaks into this load.
+        let c = std::cell::RefCell::new(None);
+        figment::Jail::expect_with(|_| {
+            *c.borrow_mut() = Some(Config::load(Some(&file), serde_json::json!({})));
+            Ok(())
+        });
+        let c = c
+            .into_inner()
+            .expect("loaded in the jail")
+            .expect("deploy/kindred.toml loads");
         assert_eq!(c.privacy, PrivacyConfig::default());
         // Every field of every topic written out, not left to the defaults.
         let text = std::fs::read_to_string(&file).expect("deploy/kindred.toml");
