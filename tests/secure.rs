@@ -180,14 +180,25 @@ async fn the_pipeline_runs_through_sasl_ssl() -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     let tasks = kindred_suite::start_pipeline(&config, &shutdown);
 
-    let mut a = vec![
+    // As the output policy publishes them (identifiers hashed or masked).
+    let protection = kindred_pipeline::output_policy::OutputProtection::from_config(&config)?;
+    let published = |ids: Vec<Identifier>| {
+        kindred_pipeline::output_policy::identifiers(
+            protection.profiles(),
+            protection.keyring(),
+            ids,
+        )
+    };
+    let a = published(vec![
         Identifier::new(IdentifierKind::MemberId, "MAIN:M-A001"),
         Identifier::new(IdentifierKind::Email, "li.wei@qq.com"),
         Identifier::new(IdentifierKind::Phone, "+8613800138000"),
         Identifier::new(IdentifierKind::Social, "wechat:oA_openid_1"),
-    ];
-    a.sort();
-    let b = vec![Identifier::new(IdentifierKind::MemberId, "MAIN:M-B002")];
+    ])?;
+    let b = published(vec![Identifier::new(
+        IdentifierKind::MemberId,
+        "MAIN:M-B002",
+    )])?;
     let mut expected = vec![(a, 3), (b, 1)];
     expected.sort();
     let messages = read_until(
