@@ -15,7 +15,6 @@ use kindred_model::{
     CanonicalEvent, ChangeType, Channel, GoldenRecord, Identifier, IdentifierKind, ProfileChange,
 };
 use kindred_pipeline::output_policy::{self, OutputProtection};
-use kindred_pipeline::services::{resolve, Ops};
 use kindred_pipeline::Shutdown;
 use kindred_schema::{Framing, SchemaKind, WireCodec};
 use kindred_suite::raw::{pos, social, web};
@@ -435,13 +434,7 @@ async fn a_raw_output_policy_publishes_the_stored_records() -> anyhow::Result<()
         .await?;
     }
     let shutdown = Shutdown::new();
-    let task = {
-        let (config, shutdown) = (config.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            let ops = Ops::start(&config, "resolve").await?;
-            resolve::run(&config, &ops, shutdown).await
-        })
-    };
+    let task = kindred_suite::start_resolver(&config, &shutdown);
     let timeout = Duration::from_secs(90);
     let messages = read_until(&config, &config.topics.profiles, timeout, |m| {
         live_event_count(&decode_changes(&codec, m)) == 2

@@ -8,10 +8,9 @@ use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
 use kindred_model::{
     CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind, ProfileChange,
 };
-use kindred_pipeline::services::{resolve, Ops};
 use kindred_pipeline::Shutdown;
 use kindred_schema::{Framing, SchemaKind, WireCodec};
-use kindred_suite::{create_topics, isolated_config, produce, read_until};
+use kindred_suite::{create_topics, isolated_config, produce, read_until, start_resolver};
 
 const T0: i64 = 1_735_689_600_000;
 
@@ -31,17 +30,6 @@ fn changes(codec: &WireCodec, messages: &[OwnedMessage]) -> Vec<ProfileChange> {
                 .ok()
         })
         .collect()
-}
-
-fn start_resolver(
-    config: &kindred_config::Config,
-    shutdown: &Shutdown,
-) -> tokio::task::JoinHandle<Result<(), kindred_pipeline::PipelineError>> {
-    let (config, shutdown) = (config.clone(), shutdown.clone());
-    tokio::spawn(async move {
-        let ops = Ops::start(&config, "resolve").await?;
-        resolve::run(&config, &ops, shutdown).await
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

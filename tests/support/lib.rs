@@ -58,7 +58,7 @@ pub fn start_pipeline(
     config: &Config,
     shutdown: &kindred_pipeline::Shutdown,
 ) -> Vec<tokio::task::JoinHandle<Result<(), kindred_pipeline::PipelineError>>> {
-    use kindred_pipeline::services::{ingest, resolve, Ops};
+    use kindred_pipeline::services::{ingest, Ops};
     let mut tasks = Vec::new();
     for channel in kindred_pipeline::Channel::ALL {
         let (config, shutdown) = (config.clone(), shutdown.clone());
@@ -67,12 +67,21 @@ pub fn start_pipeline(
             ingest::run(&config, channel, &ops, shutdown).await
         }));
     }
+    tasks.push(start_resolver(config, shutdown));
+    tasks
+}
+
+/// Starts the resolver service alone, as a task stopped by `shutdown`.
+pub fn start_resolver(
+    config: &Config,
+    shutdown: &kindred_pipeline::Shutdown,
+) -> tokio::task::JoinHandle<Result<(), kindred_pipeline::PipelineError>> {
+    use kindred_pipeline::services::{resolve, Ops};
     let (config, shutdown) = (config.clone(), shutdown.clone());
-    tasks.push(tokio::spawn(async move {
+    tokio::spawn(async move {
         let ops = Ops::start(&config, "resolve").await?;
         resolve::run(&config, &ops, shutdown).await
-    }));
-    tasks
+    })
 }
 
 /// The local broker's SASL_SSL listener as `deploy/local/kafka.sh secure-env`
