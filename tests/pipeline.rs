@@ -93,11 +93,14 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     // Person B: one POS event. Person C: web email, then social with that email.
     let phase1 = [
         pos("A-POS-1", Some("m-a001"), None, Some("李伟"), T0, 100),
-        web(
-            "A-WEB-1",
-            Some("Li.Wei@QQ.com"),
-            Some("+86 138-0013-8000"),
-            T0 + 1_000,
+        with_consents(
+            web(
+                "A-WEB-1",
+                Some("Li.Wei@QQ.com"),
+                Some("+86 138-0013-8000"),
+                T0 + 1_000,
+            ),
+            &[("Marketing", "Email", true), ("marketing", "SMS", false)],
         ),
         social(
             "A-SOC-1",
@@ -273,6 +276,31 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
         "{a_values:?}"
     );
     assert_eq!((a.first_seen_ms, a.last_seen_ms), (T0, T0 + 10_000));
+    // Consents travel with their source, and the contact flags downstream
+    // systems act on follow from them: email granted (she has an address),
+    // SMS withdrawn, WeChat and push never asked.
+    let consent = |key: &str| {
+        a.consents
+            .get(key)
+            .map(|c| (c.value, c.source.event_id.clone()))
+    };
+    assert_eq!(
+        consent("marketing:email"),
+        Some((true, "web:A-WEB-1".into()))
+    );
+    assert_eq!(
+        consent("marketing:sms"),
+        Some((false, "web:A-WEB-1".into()))
+    );
+    assert_eq!(
+        a.may_contact,
+        BTreeMap::from([
+            ("email".to_string(), true),
+            ("push".to_string(), false),
+            ("sms".to_string(), false),
+            ("wechat".to_string(), false),
+        ])
+    );
     let b = live
         .iter()
         .find(|r| r.identifiers.contains(&on_topic(&b_card)))
@@ -473,4 +501,22 @@ async fn a_raw_output_policy_publishes_the_stored_records() -> anyhow::Result<()
     )?;
     assert_eq!(&stored, on_topic);
     Ok(())
+}
+
+/// `event` (a web event) with these consents (purpose, channel, granted),
+/// spelled as a web shop might.
+fn with_consents(mut event: RawEvent, consents: &[(&str, &str, bool)]) -> RawEvent {
+    if let RawEvent::Web(w) = &mut event {
+        w.consents = consents
+            .iter()
+            .map(
+                |&(purpose, channel, granted)| kindred_model::raw::RawConsent {
+                    purpose: purpose.into(),
+                    channel: channel.into(),
+                    granted,
+                },
+            )
+            .collect();
+    }
+    event
 }

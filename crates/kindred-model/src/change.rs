@@ -188,6 +188,7 @@ pub fn changed_fields(before: Option<&GoldenRecord>, after: &GoldenRecord) -> Ve
         first_order_ms,
         last_order_ms,
         recent_skus,
+        may_contact,
     );
     out
 }

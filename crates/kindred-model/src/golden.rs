@@ -34,7 +34,7 @@ impl<T> Sourced<T> {
 
     /// Survivorship "most recent wins": the later event time wins; ties are
     /// broken by event id so the outcome never depends on arrival order.
-    fn newer_than(&self, other: &Sourced<T>) -> bool {
+    pub(crate) fn newer_than(&self, other: &Sourced<T>) -> bool {
         self.source.newer_than(&other.source)
     }
 }
@@ -172,7 +172,9 @@ pub struct GoldenRecord {
     pub birthday: Option<Sourced<String>>,
     pub gender: Option<Sourced<String>>,
     pub address: Option<Sourced<Address>>,
-    /// Latest consent per `purpose:channel`.
+    /// Consent per `purpose:channel`, with the statement that decided it:
+    /// the latest within one identity; identities found to be one person
+    /// combine by [`crate::ConsentMerge`] (see [`crate::combine_consents`]).
     pub consents: BTreeMap<String, Sourced<bool>>,
     /// Channels the person was seen on, sorted.
     pub channels: Vec<Channel>,
@@ -203,6 +205,13 @@ pub struct GoldenRecord {
     /// sku, then channel); each sku once, with its newest view.
     #[serde(default)]
     pub recent_skus: Vec<SkuView>,
+    /// Whether the person may be contacted for marketing through each
+    /// contact channel (`email`, `sms`, `wechat`, `push`): the consent
+    /// grants it and the profile holds a contact point for the channel.
+    /// Derived from `consents` and `identifiers`; see
+    /// [`crate::may_contact`].
+    #[serde(default)]
+    pub may_contact: BTreeMap<String, bool>,
 }
 
 impl GoldenRecord {
@@ -244,7 +253,13 @@ impl GoldenRecord {
             first_order_ms: None,
             last_order_ms: None,
             recent_skus: Vec::new(),
+            may_contact: BTreeMap::new(),
         }
+    }
+
+    /// Recomputes `may_contact` from `consents` and `identifiers`.
+    pub fn refresh_may_contact(&mut self) {
+        self.may_contact = crate::consent::may_contact(&self.consents, &self.identifiers);
     }
 
     /// Folds one event into the record. Every rule here is commutative and

@@ -10,6 +10,7 @@
 
 mod canonical;
 mod change;
+mod consent;
 mod golden;
 mod identifier;
 mod policy;
@@ -21,6 +22,10 @@ pub use canonical::{
 };
 pub use change::{changed_fields, MergeEvidence};
 pub use change::{ChangeType, ProfileChange};
+pub use consent::{
+    combine as combine_consents, consent_key, may_contact, ConsentMerge, ConsentVotes,
+    ALL_CHANNELS, CONTACT_CHANNELS, CONTACT_PURPOSE,
+};
 pub use golden::{ChannelActivity, Rfm, SkuView, RECENT_SKUS};
 pub use golden::{GoldenRecord, Provenance, Sourced};
 pub use identifier::{

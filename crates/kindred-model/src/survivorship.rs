@@ -12,6 +12,9 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use std::collections::BTreeMap;
+
+use crate::consent::{consent_key, ConsentMerge, ConsentVotes};
 use crate::{Address, CanonicalEvent, Channel, GoldenRecord, Provenance, Sourced};
 
 /// How the winning value of an attribute is chosen.
@@ -87,10 +90,11 @@ impl AttributeRule {
     }
 }
 
-/// The survivorship policy: one rule per golden attribute. Defaults: names,
-/// birthday and gender `most_recent`; address `source_priority` POS, WEB,
-/// SOCIAL (a till clerk's typed address beats a web form's, which beats a
-/// social profile's).
+/// The survivorship policy: one rule per golden attribute, and how consents
+/// combine. Defaults: names, birthday and gender `most_recent`; address
+/// `source_priority` POS, WEB, SOCIAL (a till clerk's typed address beats a
+/// web form's, which beats a social profile's); consents
+/// `most_restrictive` (see [`ConsentMerge`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Survivorship {
@@ -100,6 +104,8 @@ pub struct Survivorship {
     pub birthday: AttributeRule,
     pub gender: AttributeRule,
     pub address: AttributeRule,
+    /// How the consents of identities found to be one person combine.
+    pub consents: ConsentMerge,
 }
 
 impl Default for Survivorship {
@@ -115,6 +121,7 @@ impl Default for Survivorship {
                 Channel::Web,
                 Channel::Social,
             ]),
+            consents: ConsentMerge::default(),
         }
     }
 }
@@ -305,6 +312,8 @@ pub struct AttributeVotes {
     pub birthday: Votes<String>,
     pub gender: Votes<String>,
     pub address: Votes<Address>,
+    /// Per `purpose:channel`, the latest grant and the latest withdrawal.
+    pub consents: BTreeMap<String, ConsentVotes>,
 }
 
 impl AttributeVotes {
@@ -325,6 +334,12 @@ impl AttributeVotes {
         self.birthday.absorb_value(a.birthday.as_ref(), event);
         self.gender.absorb_value(a.gender.as_ref(), event);
         self.address.absorb_value(a.address.as_ref(), event);
+        for c in &event.consents {
+            self.consents
+                .entry(consent_key(c))
+                .or_default()
+                .add(c.granted, Provenance::of(event));
+        }
     }
 
     /// Adds another profile's votes (a merge).
@@ -335,12 +350,28 @@ impl AttributeVotes {
         self.birthday.absorb(other.birthday);
         self.gender.absorb(other.gender);
         self.address.absorb(other.address);
+        for (key, votes) in other.consents {
+            self.consents.entry(key).or_default().absorb(votes);
+        }
+    }
+
+    /// Whether settling the consents under `policy` needs the profile's
+    /// events: a `most_restrictive` policy and some consent whose latest
+    /// statement is a grant made after a withdrawal (were both made by one
+    /// identity, the grant stands; if not, the withdrawal). The caller then
+    /// sets them with [`crate::combine_consents`] over every event of the
+    /// profile. Otherwise [`AttributeVotes::settle`] is exact.
+    pub fn consents_need_history(&self, policy: &Survivorship) -> bool {
+        policy.consents == ConsentMerge::MostRestrictive
+            && self.consents.values().any(ConsentVotes::needs_history)
     }
 
     /// Sets full_name, given_name, family_name, birthday, gender and address
     /// of `record` to the winners under `policy`, each with the provenance of
     /// the winning value's latest occurrence; `None` where no value is
-    /// eligible.
+    /// eligible. Sets each consent to its latest statement (exact unless
+    /// [`AttributeVotes::consents_need_history`]) and the `may_contact`
+    /// flags from the consents and the record's identifiers.
     pub fn settle(&self, policy: &Survivorship, record: &mut GoldenRecord) {
         record.full_name = self
             .full_name
@@ -358,6 +389,12 @@ impl AttributeVotes {
             .gender
             .winner(&policy.gender, |s: &String| s.is_empty());
         record.address = self.address.winner(&policy.address, blank_address);
+        record.consents = self
+            .consents
+            .iter()
+            .filter_map(|(key, votes)| Some((key.clone(), votes.latest()?)))
+            .collect();
+        record.refresh_may_contact();
     }
 }
 

@@ -300,6 +300,21 @@ fn explanation_text(e: &Explanation) -> String {
             fmt_time(c.source.event_time_ms)
         );
     }
+    let reachable: Vec<&str> = r
+        .may_contact
+        .iter()
+        .filter(|(_, may)| **may)
+        .map(|(channel, _)| channel.as_str())
+        .collect();
+    let _ = writeln!(
+        out,
+        "  may contact via: {}",
+        if reachable.is_empty() {
+            "none".to_string()
+        } else {
+            reachable.join(", ")
+        }
+    );
     out
 }
 
@@ -319,6 +334,7 @@ fn explanation_json(e: &Explanation) -> serde_json::Value {
         "decisions": e.decisions.iter().map(|d| json!({"id": d.id, "kind": d.kind.as_str(), "actor": d.actor, "at_ms": d.at_ms})).collect::<Vec<_>>(),
         "winners": winners(r).into_iter().filter_map(|(f, s)| s.map(|s| (f.to_string(), json!({
             "channel": s.channel.as_str(), "event_id": s.event_id, "event_time_ms": s.event_time_ms})))).collect::<serde_json::Map<_, _>>(),
+        "may_contact": r.may_contact,
     })
 }
 

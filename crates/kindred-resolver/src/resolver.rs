@@ -760,6 +760,18 @@ impl<'a> BatchView<'a> {
         profile.votes.absorb_event(event);
         profile.votes.settle(self.survivorship, &mut profile.record);
         profile.members.push(event.event_id.clone());
+        if profile.votes.consents_need_history(self.survivorship) {
+            if event.consents.is_empty() && event.event_time_ms > before.last_seen_ms {
+                // The newest event, stating nothing: a replay would end
+                // where the last one did (joins only combine, and the
+                // final fold combines everything anyway).
+                profile.record.consents = before.consents.clone();
+                profile.record.refresh_may_contact();
+            } else {
+                let history = self.contributions_of(&profile.members)?;
+                settle_consents(&mut profile.record, &history);
+            }
+        }
         profile.record.version += 1;
         if !entries
             .iter()
@@ -1099,6 +1111,9 @@ impl<'a> BatchView<'a> {
                 votes.absorb_event(&events[n]);
             }
             votes.settle(self.survivorship, &mut record);
+            if votes.consents_need_history(self.survivorship) {
+                settle_consents(&mut record, members.iter().map(|&n| &events[n]));
+            }
             record.version = before.as_ref().map_or(0, |b| b.record.version) + 1;
             let absorbed = absorbed_into.get(&c).cloned().unwrap_or_default();
             let split_into = split_off.get(id).cloned().unwrap_or_default();
@@ -1303,6 +1318,18 @@ pub(crate) struct Recomputed<'r> {
 }
 
 /// Key of a pair in the review queue.
+/// Sets the consents of `record` from the whole history of the person
+/// (`most_restrictive` with a grant after a withdrawal: only the order in
+/// which the person's identities connected tells which stands), and the
+/// `may_contact` flags that follow from them.
+fn settle_consents<'e>(
+    record: &mut GoldenRecord,
+    history: impl IntoIterator<Item = &'e CanonicalEvent>,
+) {
+    record.consents = kindred_model::combine_consents(history);
+    record.refresh_may_contact();
+}
+
 pub(crate) fn pair_key(a: &str, b: &str) -> Vec<u8> {
     let mut key = a.as_bytes().to_vec();
     key.push(0);
@@ -1876,8 +1903,9 @@ mod tests {
                 proptest::collection::vec((0usize..4, 0u8..4), 0..3),
                 proptest::option::of(0usize..3),
                 0i64..5,
+                proptest::collection::vec((0usize..2, any::<bool>()), 0..2),
             )
-                .prop_map(move |(day, ids, name, points)| {
+                .prop_map(move |(day, ids, name, points, consents)| {
                     let kinds = [
                         IdentifierKind::MemberId,
                         IdentifierKind::Phone,
@@ -1905,6 +1933,16 @@ mod tests {
                         points,
                     );
                     e.attributes.full_name = name.map(|n| ["李娜", "Li Na", "王伟"][n].to_string());
+                    // Grants and withdrawals on two keys: merged identities
+                    // combine them most restrictively, by event time.
+                    e.consents = consents
+                        .into_iter()
+                        .map(|(c, granted)| kindred_model::Consent {
+                            purpose: "marketing".into(),
+                            channel: ["email", "all"][c].into(),
+                            granted,
+                        })
+                        .collect();
                     e
                 })
         }

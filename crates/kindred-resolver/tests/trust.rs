@@ -528,3 +528,122 @@ fn a_cashiers_default_card_on_many_names_is_quarantined_and_glues_no_one() {
     assert!(apply(&mut r, events).quarantined.is_empty());
     assert_eq!(profiles(&r), 1);
 }
+
+impl Ev {
+    fn consent(mut self, key: &str, granted: bool) -> Self {
+        let (purpose, channel) = key.split_once(':').expect("purpose:channel");
+        self.0.consents.push(kindred_model::Consent {
+            purpose: purpose.into(),
+            channel: channel.into(),
+            granted,
+        });
+        self
+    }
+}
+
+/// Card holder A said no to SMS at the till; B, known by an email, said
+/// yes to SMS and email online; a day later an order carrying B's email
+/// and A's phone glued them.
+fn consents_of_two_identities() -> Vec<Ev> {
+    let shared = phone("+8613911112222");
+    vec![
+        ev("pos:a1", 0, &[card("A1"), shared.clone()]).consent("marketing:sms", false),
+        ev("web:b0", DAY, &[email("b@y.cn")])
+            .channel(Channel::Web)
+            .consent("marketing:sms", true)
+            .consent("marketing:email", true),
+        ev("web:b1", 2 * DAY, &[email("b@y.cn"), shared]).channel(Channel::Web),
+    ]
+}
+
+fn consent_of(r: &GoldenRecord, key: &str) -> Option<(bool, String)> {
+    r.consents
+        .get(key)
+        .map(|c| (c.value, c.source.event_id.clone()))
+}
+
+#[test]
+fn merged_consents_are_most_restrictive_until_the_person_consents_again() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(&mut r, consents_of_two_identities());
+    assert_eq!(profiles(&r), 1);
+    let merged = profile(&r, &card("A1"));
+    // A's withdrawal stands, with where it came from; B's email grant too.
+    assert_eq!(
+        consent_of(&merged, "marketing:sms"),
+        Some((false, "pos:a1".into()))
+    );
+    assert_eq!(
+        consent_of(&merged, "marketing:email"),
+        Some((true, "web:b0".into()))
+    );
+    assert!(!merged.may_contact["sms"]);
+    assert!(merged.may_contact["email"]);
+
+    // The same events under `most_recent`: B's later grant wins.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path().join("db")).expect("open store");
+    let mut latest = Resolver::with_policy(
+        store,
+        LinkPolicy::default(),
+        Survivorship {
+            consents: kindred_model::ConsentMerge::MostRecent,
+            ..Survivorship::default()
+        },
+    );
+    apply(&mut latest, consents_of_two_identities());
+    let merged_latest = profile(&latest, &card("A1"));
+    assert_eq!(
+        consent_of(&merged_latest, "marketing:sms"),
+        Some((true, "web:b0".into()))
+    );
+    assert!(merged_latest.may_contact["sms"]);
+
+    // The person, now known as one, says yes to SMS again (arriving late
+    // and out of order changes nothing about the outcome).
+    let out = apply(
+        &mut r,
+        vec![ev("web:b2", 3 * DAY, &[email("b@y.cn")])
+            .channel(Channel::Web)
+            .consent("marketing:sms", true)],
+    );
+    let again = profile(&r, &card("A1"));
+    assert_eq!(
+        consent_of(&again, "marketing:sms"),
+        Some((true, "web:b2".into()))
+    );
+    assert!(again.may_contact["sms"]);
+    let change = out.changes.last().expect("a change");
+    assert!(change.changed_fields.contains(&"consents".to_string()));
+    assert!(change.changed_fields.contains(&"may_contact".to_string()));
+}
+
+#[test]
+fn a_split_gives_each_side_back_its_own_consents() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(&mut r, consents_of_two_identities());
+    let merged = profile(&r, &card("A1"));
+    r.split(
+        &merged.profile_id,
+        &SplitSelector::Identifier(phone("+8613911112222")),
+        "ops@brand",
+        10 * DAY,
+    )
+    .expect("split");
+    assert_eq!(profiles(&r), 2);
+    let a = profile(&r, &card("A1"));
+    let b = profile(&r, &email("b@y.cn"));
+    assert_eq!(
+        consent_of(&a, "marketing:sms"),
+        Some((false, "pos:a1".into()))
+    );
+    assert_eq!(consent_of(&a, "marketing:email"), None);
+    assert_eq!(
+        consent_of(&b, "marketing:sms"),
+        Some((true, "web:b0".into()))
+    );
+    assert!(b.may_contact["email"]);
+    // B kept the shared phone's event but the phone no longer joins; B may
+    // be texted on it again, A may not.
+    assert!(!a.may_contact["sms"]);
+}

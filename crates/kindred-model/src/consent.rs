@@ -1,0 +1,464 @@
+//! Consents: what a person allowed, per purpose and contact channel, and
+//! the "may contact via X" flags downstream systems act on.
+//!
+//! Within one identity the latest statement wins. When identities turn out
+//! to be one person, their consents combine by [`ConsentMerge`]: by default
+//! the most restrictive wins until the person, known as one, consents
+//! again. "Known as one" is decided on event time, not on arrival order:
+//! [`combine`] replays the person's events in event-time order, joining
+//! the events that share an identifier as they come (a time-ordered
+//! union-find), so the result is a function of the set of events alone and
+//! a split (which recomputes each side from its own events) gives each side
+//! back its own consents.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CanonicalEvent, Consent, Identifier, IdentifierKind, Provenance, Sourced};
+
+/// The purpose whose consents decide [`may_contact`].
+pub const CONTACT_PURPOSE: &str = "marketing";
+
+/// The consent channel that stands for every contact channel.
+pub const ALL_CHANNELS: &str = "all";
+
+/// The contact channels [`may_contact`] reports on, each with the kind of
+/// identifier that is its contact point.
+pub const CONTACT_CHANNELS: [&str; 4] = ["email", "sms", "wechat", "push"];
+
+/// How the consents of identities that turn out to be one person combine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentMerge {
+    /// A withdrawal by any of the merged identities wins over their grants,
+    /// until the person grants again after the identities were connected
+    /// (by event time). The default: nobody is contacted on the strength of
+    /// a consent another part of the same person withdrew.
+    #[default]
+    MostRestrictive,
+    /// The latest statement wins, whichever identity made it.
+    MostRecent,
+}
+
+/// The key of a consent in [`GoldenRecord::consents`](crate::GoldenRecord):
+/// `purpose:channel`.
+pub fn consent_key(c: &Consent) -> String {
+    format!("{}:{}", c.purpose, c.channel)
+}
+
+/// The latest grant and the latest withdrawal of one `purpose:channel`
+/// among a profile's events: enough to settle it, and to tell whether the
+/// event history must be replayed ([`ConsentVotes::needs_history`]).
+/// Folds commutatively and associatively, like every vote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentVotes {
+    pub granted: Option<Provenance>,
+    pub withdrawn: Option<Provenance>,
+}
+
+impl ConsentVotes {
+    pub(crate) fn add(&mut self, granted: bool, source: Provenance) {
+        let slot = if granted {
+            &mut self.granted
+        } else {
+            &mut self.withdrawn
+        };
+        newer_provenance(slot, source);
+    }
+
+    pub(crate) fn absorb(&mut self, other: ConsentVotes) {
+        if let Some(p) = other.granted {
+            newer_provenance(&mut self.granted, p);
+        }
+        if let Some(p) = other.withdrawn {
+            newer_provenance(&mut self.withdrawn, p);
+        }
+    }
+
+    /// The latest statement (a withdrawal wins a tie within one event).
+    pub(crate) fn latest(&self) -> Option<Sourced<bool>> {
+        match (&self.granted, &self.withdrawn) {
+            (Some(g), Some(w)) if g.newer_than(w) => Some(sourced(true, g)),
+            (_, Some(w)) => Some(sourced(false, w)),
+            (Some(g), None) => Some(sourced(true, g)),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether the latest statement is a grant made after a withdrawal:
+    /// only then can "most restrictive" differ from "most recent", and only
+    /// the event history tells whether the two came from one identity.
+    pub(crate) fn needs_history(&self) -> bool {
+        matches!((&self.granted, &self.withdrawn), (Some(g), Some(w)) if g.newer_than(w))
+    }
+}
+
+fn newer_provenance(slot: &mut Option<Provenance>, candidate: Provenance) {
+    match slot {
+        Some(current) if !candidate.newer_than(current) => {}
+        _ => *slot = Some(candidate),
+    }
+}
+
+fn sourced(value: bool, source: &Provenance) -> Sourced<bool> {
+    Sourced {
+        value,
+        source: source.clone(),
+    }
+}
+
+/// Combines two states of one consent key when two identities join: a
+/// withdrawal wins over a grant; between equals, the newer statement.
+/// Commutative and associative.
+fn restrictive(a: Sourced<bool>, b: Sourced<bool>) -> Sourced<bool> {
+    match (a.value, b.value) {
+        (false, true) => a,
+        (true, false) => b,
+        _ if b.newer_than(&a) => b,
+        _ => a,
+    }
+}
+
+type State = BTreeMap<String, Sourced<bool>>;
+
+fn join_states(into: &mut State, from: State) {
+    for (key, value) in from {
+        let merged = match into.remove(&key) {
+            Some(current) => restrictive(current, value),
+            None => value,
+        };
+        into.insert(key, merged);
+    }
+}
+
+/// The consents of one person under [`ConsentMerge::MostRestrictive`],
+/// from all of their events (in any order; duplicates by event id count
+/// once).
+///
+/// Events are replayed by (event time, event id). An event first joins the
+/// identities of its identifiers (their states combine: a withdrawal wins),
+/// then its statements set its identity's state (latest wins within one
+/// identity). Identities no identifier ever connected (joined by a match
+/// rule, or by a reviewer) combine at the end, the same way.
+pub fn combine<'e>(events: impl IntoIterator<Item = &'e CanonicalEvent>) -> State {
+    let mut events: Vec<&CanonicalEvent> = events.into_iter().collect();
+    events.sort_by(|a, b| (a.event_time_ms, &a.event_id).cmp(&(b.event_time_ms, &b.event_id)));
+    events.dedup_by(|a, b| a.event_id == b.event_id);
+
+    let mut parent: Vec<usize> = (0..events.len()).collect();
+    let mut states: Vec<State> = vec![State::new(); events.len()];
+    let mut owner: BTreeMap<&Identifier, usize> = BTreeMap::new();
+    for (i, event) in events.iter().enumerate() {
+        for id in &event.identifiers {
+            match owner.get(id) {
+                Some(&j) => union(&mut parent, &mut states, i, j),
+                None => {
+                    owner.insert(id, i);
+                }
+            }
+        }
+        let root = find(&mut parent, i);
+        let source = Provenance::of(event);
+        // Within one event a withdrawal wins over a grant of the same key.
+        let mut statements: Vec<&Consent> = event.consents.iter().collect();
+        statements.sort_by_key(|c| (c.purpose.as_str(), c.channel.as_str(), !c.granted));
+        for c in statements {
+            states[root].insert(consent_key(c), sourced(c.granted, &source));
+        }
+    }
+    let mut person = State::new();
+    for (i, state) in states.into_iter().enumerate() {
+        // Only roots hold a state; the others were moved into their root.
+        if parent[i] == i {
+            join_states(&mut person, state);
+        }
+    }
+    person
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+fn union(parent: &mut [usize], states: &mut [State], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra == rb {
+        return;
+    }
+    let (keep, gone) = (ra.min(rb), ra.max(rb));
+    parent[gone] = keep;
+    let moved = std::mem::take(&mut states[gone]);
+    join_states(&mut states[keep], moved);
+}
+
+/// Whether the person may be contacted through each of
+/// [`CONTACT_CHANNELS`] for [`CONTACT_PURPOSE`]: `true` only when the
+/// deciding consent grants it and the profile holds a contact point for the
+/// channel (an email address for `email`, a phone for `sms`, a WeChat id
+/// for `wechat`, an app account or device for `push`).
+///
+/// The deciding consent is the newer of `marketing:<channel>` and
+/// `marketing:all`; if both come from one event, both must grant. No
+/// consent means no contact.
+pub fn may_contact(
+    consents: &BTreeMap<String, Sourced<bool>>,
+    identifiers: &[Identifier],
+) -> BTreeMap<String, bool> {
+    let all = consents.get(&format!("{CONTACT_PURPOSE}:{ALL_CHANNELS}"));
+    CONTACT_CHANNELS
+        .iter()
+        .map(|&channel| {
+            let own = consents.get(&format!("{CONTACT_PURPOSE}:{channel}"));
+            let granted = match (own, all) {
+                (Some(o), Some(a)) if o.source == a.source => o.value && a.value,
+                (Some(o), Some(a)) => {
+                    if a.newer_than(o) {
+                        a.value
+                    } else {
+                        o.value
+                    }
+                }
+                (Some(c), None) | (None, Some(c)) => c.value,
+                (None, None) => false,
+            };
+            let reachable = identifiers.iter().any(|i| contact_point(channel, i));
+            (channel.to_string(), granted && reachable)
+        })
+        .collect()
+}
+
+fn contact_point(channel: &str, id: &Identifier) -> bool {
+    match channel {
+        "email" => id.kind == IdentifierKind::Email,
+        "sms" => id.kind == IdentifierKind::Phone,
+        "wechat" => id.kind == IdentifierKind::Social && id.value.starts_with("wechat"),
+        "push" => matches!(id.kind, IdentifierKind::Account | IdentifierKind::Device),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Channel;
+
+    fn statement(
+        id: &str,
+        t: i64,
+        ids: &[(IdentifierKind, &str)],
+        consents: &[(&str, bool)],
+    ) -> CanonicalEvent {
+        let mut e = CanonicalEvent::new(
+            id,
+            Channel::Web,
+            t,
+            ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect(),
+        );
+        e.consents = consents
+            .iter()
+            .map(|(key, granted)| {
+                let (purpose, channel) = key.split_once(':').unwrap_or((key, ALL_CHANNELS));
+                Consent {
+                    purpose: purpose.into(),
+                    channel: channel.into(),
+                    granted: *granted,
+                }
+            })
+            .collect();
+        e
+    }
+
+    const EMAIL: IdentifierKind = IdentifierKind::Email;
+    const PHONE: IdentifierKind = IdentifierKind::Phone;
+
+    fn value(state: &State, key: &str) -> Option<(bool, String)> {
+        state.get(key).map(|s| (s.value, s.source.event_id.clone()))
+    }
+
+    #[test]
+    fn latest_wins_within_one_identity() {
+        let events = [
+            statement(
+                "w:1",
+                10,
+                &[(EMAIL, "a@x.cn")],
+                &[("marketing:email", false)],
+            ),
+            statement(
+                "w:2",
+                20,
+                &[(EMAIL, "a@x.cn")],
+                &[("marketing:email", true)],
+            ),
+        ];
+        let s = combine(&events);
+        assert_eq!(value(&s, "marketing:email"), Some((true, "w:2".into())));
+    }
+
+    #[test]
+    fn a_withdrawal_of_another_identity_wins_until_the_person_consents_again() {
+        // The phone identity withdrew at 10; the email identity granted at
+        // 20; an event at 30 shows both are one person.
+        let phone_no = statement(
+            "p:1",
+            10,
+            &[(PHONE, "+8613900000001")],
+            &[("marketing:email", false)],
+        );
+        let email_yes = statement(
+            "w:1",
+            20,
+            &[(EMAIL, "a@x.cn")],
+            &[("marketing:email", true)],
+        );
+        let link = statement(
+            "w:2",
+            30,
+            &[(EMAIL, "a@x.cn"), (PHONE, "+8613900000001")],
+            &[],
+        );
+        let s = combine([&phone_no, &email_yes, &link]);
+        assert_eq!(value(&s, "marketing:email"), Some((false, "p:1".into())));
+        // Latest-wins would have said yes.
+        let mut v = ConsentVotes::default();
+        for e in [&phone_no, &email_yes] {
+            v.add(e.consents[0].granted, Provenance::of(e));
+        }
+        assert_eq!(v.latest().map(|s| s.value), Some(true));
+        assert!(v.needs_history());
+
+        // The person, known as one, grants again at 40.
+        let again = statement(
+            "w:3",
+            40,
+            &[(EMAIL, "a@x.cn")],
+            &[("marketing:email", true)],
+        );
+        let s = combine([&phone_no, &email_yes, &link, &again]);
+        assert_eq!(value(&s, "marketing:email"), Some((true, "w:3".into())));
+    }
+
+    #[test]
+    fn a_grant_after_the_connection_wins_and_order_of_arrival_does_not_matter() {
+        // Connected at 15, before the grant at 20: one identity by then.
+        let phone_no = statement(
+            "p:1",
+            10,
+            &[(PHONE, "+8613900000001")],
+            &[("marketing:email", false)],
+        );
+        let link = statement(
+            "w:0",
+            15,
+            &[(EMAIL, "a@x.cn"), (PHONE, "+8613900000001")],
+            &[],
+        );
+        let email_yes = statement(
+            "w:1",
+            20,
+            &[(EMAIL, "a@x.cn")],
+            &[("marketing:email", true)],
+        );
+        let forward = combine([&phone_no, &link, &email_yes]);
+        let backward = combine([&email_yes, &link, &phone_no]);
+        assert_eq!(forward, backward);
+        assert_eq!(
+            value(&forward, "marketing:email"),
+            Some((true, "w:1".into()))
+        );
+    }
+
+    #[test]
+    fn identities_joined_by_no_identifier_combine_restrictively_at_the_end() {
+        let a = statement(
+            "p:1",
+            10,
+            &[(PHONE, "+8613900000001")],
+            &[("marketing:sms", false), ("profiling:all", true)],
+        );
+        let b = statement(
+            "w:1",
+            20,
+            &[(EMAIL, "a@x.cn")],
+            &[("marketing:sms", true), ("profiling:all", true)],
+        );
+        let s = combine([&a, &b]);
+        assert_eq!(value(&s, "marketing:sms"), Some((false, "p:1".into())));
+        // Two grants: the newer one, with its source.
+        assert_eq!(value(&s, "profiling:all"), Some((true, "w:1".into())));
+    }
+
+    #[test]
+    fn contact_needs_consent_and_a_contact_point() {
+        let events = [statement(
+            "w:1",
+            10,
+            &[(EMAIL, "a@x.cn"), (IdentifierKind::Social, "wechat:o1")],
+            &[
+                ("marketing:email", true),
+                ("marketing:sms", true),
+                ("marketing:wechat", false),
+            ],
+        )];
+        let s = combine(&events);
+        let ids = &events[0].identifiers;
+        let m = may_contact(&s, ids);
+        assert!(m["email"]);
+        assert!(!m["sms"], "no phone to text");
+        assert!(!m["wechat"], "withdrawn");
+        assert!(!m["push"], "never asked");
+        assert_eq!(m.len(), CONTACT_CHANNELS.len());
+    }
+
+    #[test]
+    fn the_newer_of_channel_and_all_decides() {
+        let ids = [
+            Identifier::new(EMAIL, "a@x.cn"),
+            Identifier::new(PHONE, "+8613900000001"),
+        ];
+        let grant_all_later = [
+            statement("w:1", 10, &[], &[("marketing:email", false)]),
+            statement("w:2", 20, &[], &[("marketing:all", true)]),
+        ];
+        let m = may_contact(&combine(&grant_all_later), &ids);
+        assert!(m["email"] && m["sms"]);
+        let withdraw_all_later = [
+            statement("w:1", 10, &[], &[("marketing:email", true)]),
+            statement("w:2", 20, &[], &[("marketing:all", false)]),
+        ];
+        let m = may_contact(&combine(&withdraw_all_later), &ids);
+        assert!(!m["email"] && !m["sms"]);
+        let same_event = [statement(
+            "w:1",
+            10,
+            &[],
+            &[("marketing:email", true), ("marketing:all", false)],
+        )];
+        assert!(!may_contact(&combine(&same_event), &ids)["email"]);
+    }
+
+    #[test]
+    fn within_one_event_a_withdrawal_wins() {
+        let e = statement(
+            "w:1",
+            10,
+            &[],
+            &[("marketing:email", true), ("marketing:email", false)],
+        );
+        assert_eq!(
+            value(&combine([&e]), "marketing:email"),
+            Some((false, "w:1".into()))
+        );
+        let mut v = ConsentVotes::default();
+        for c in &e.consents {
+            v.add(c.granted, Provenance::of(&e));
+        }
+        assert_eq!(v.latest().map(|s| s.value), Some(false));
+        assert!(!v.needs_history());
+    }
+}
