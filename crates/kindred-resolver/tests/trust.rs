@@ -225,23 +225,35 @@ fn wrongly_merged() -> (tempfile::TempDir, Resolver) {
     (d, r)
 }
 
+/// Splits the shared phone off `profile_id` (ops@brand, day 10): two
+/// people again, A (card A1) and B (email b@y.cn).
+fn split_shared_phone(
+    r: &mut Resolver,
+    profile_id: &str,
+) -> (
+    kindred_resolver::DecisionOutcome,
+    GoldenRecord,
+    GoldenRecord,
+) {
+    let done = r
+        .split(
+            profile_id,
+            &SplitSelector::Identifier(phone("+8613911112222")),
+            "ops@brand",
+            10 * DAY,
+        )
+        .expect("split");
+    assert_eq!(profiles(r), 2);
+    (done, profile(r, &card("A1")), profile(r, &email("b@y.cn")))
+}
+
 #[test]
 fn split_after_a_wrong_merge_restores_both_people_with_their_points_and_orders() {
     let (_d, mut r) = wrongly_merged();
     let merged = profile(&r, &card("A1"));
     assert_eq!((merged.points_balance, merged.order_count), (160, 3));
 
-    let done = r
-        .split(
-            &merged.profile_id,
-            &SplitSelector::Identifier(phone("+8613911112222")),
-            "ops@brand",
-            10 * DAY,
-        )
-        .expect("split");
-    assert_eq!(profiles(&r), 2);
-    let a = profile(&r, &card("A1"));
-    let b = profile(&r, &email("b@y.cn"));
+    let (done, a, b) = split_shared_phone(&mut r, &merged.profile_id);
     assert_eq!(
         a.profile_id, merged.profile_id,
         "the oldest part keeps the id"
@@ -623,16 +635,7 @@ fn a_split_gives_each_side_back_its_own_consents() {
     let (_d, mut r) = open(LinkPolicy::default());
     apply(&mut r, consents_of_two_identities());
     let merged = profile(&r, &card("A1"));
-    r.split(
-        &merged.profile_id,
-        &SplitSelector::Identifier(phone("+8613911112222")),
-        "ops@brand",
-        10 * DAY,
-    )
-    .expect("split");
-    assert_eq!(profiles(&r), 2);
-    let a = profile(&r, &card("A1"));
-    let b = profile(&r, &email("b@y.cn"));
+    let (_, a, b) = split_shared_phone(&mut r, &merged.profile_id);
     assert_eq!(
         consent_of(&a, "marketing:sms"),
         Some((false, "pos:a1".into()))
