@@ -1317,7 +1317,6 @@ pub(crate) struct Recomputed<'r> {
     pub constraints: &'r [Vec<Constraint>],
 }
 
-/// Key of a pair in the review queue.
 /// Sets the consents of `record` from the whole history of the person
 /// (`most_restrictive` with a grant after a withdrawal: only the order in
 /// which the person's identities connected tells which stands), and the
@@ -1330,6 +1329,7 @@ fn settle_consents<'e>(
     record.refresh_may_contact();
 }
 
+/// Key of a pair in the review queue.
 pub(crate) fn pair_key(a: &str, b: &str) -> Vec<u8> {
     let mut key = a.as_bytes().to_vec();
     key.push(0);
