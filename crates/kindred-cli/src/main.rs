@@ -644,12 +644,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             input,
         } => {
+            let config = load_config(&cli, None)?;
             let opts = demo::DemoOptions {
                 seed: *seed,
                 people: *people,
                 data_dir: data_dir.clone(),
                 input: input.clone(),
-                keyring: kindred_pipeline::privacy::configured_keyring(&load_config(&cli, None)?)?,
+                keyring: kindred_pipeline::privacy::configured_keyring(&config)?,
+                linking: config.resolver.linking.clone(),
+                survivorship: config.resolver.survivorship.clone(),
+                normalize: kindred_pipeline::normalize_options(&config)?,
                 ..demo::DemoOptions::default()
             };
             let report =

@@ -103,6 +103,17 @@ impl IdentifierPolicies {
             IdentifierKind::Device => &self.device,
         }
     }
+
+    pub fn get_mut(&mut self, kind: IdentifierKind) -> &mut IdentifierPolicy {
+        match kind {
+            IdentifierKind::MemberId => &mut self.member_id,
+            IdentifierKind::Phone => &mut self.phone,
+            IdentifierKind::Email => &mut self.email,
+            IdentifierKind::Social => &mut self.social,
+            IdentifierKind::Account => &mut self.account,
+            IdentifierKind::Device => &mut self.device,
+        }
+    }
 }
 
 /// What a match rule does when it fires.

@@ -4,6 +4,10 @@
 //! person, and the merge rules recorded in its lineage.
 //!
 //! `cargo run --release -p kindred-pipeline --example overmerge_report -- STORE_DIR TRUTH_CSV`
+//!
+//! `OVERMERGE_KEYS=1` also prints each key shared across people (raw: run it
+//! on a plaintext demo store only); `OVERMERGE_SIDES=1` prints, per
+//! over-merged profile, what each true person's records hold.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,10 +39,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 holders.entry(id.link_key()).or_default().insert(person);
             }
         }
+        if std::env::var_os("OVERMERGE_SIDES").is_some() {
+            let mut sides: BTreeMap<&String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+            for e in &p.members {
+                let (Some(event), Some(person)) = (store.contribution(e)?, truth.get(e)) else {
+                    continue;
+                };
+                let side = sides.entry(person).or_default();
+                for id in &event.identifiers {
+                    side.entry(id.kind.as_str().to_string())
+                        .or_default()
+                        .insert(id.value.clone());
+                }
+                if let Some(n) = &event.attributes.full_name {
+                    side.entry("name".into()).or_default().insert(n.clone());
+                }
+                side.entry(format!("ch:{}", event.channel.as_str()))
+                    .or_default()
+                    .insert(String::new());
+            }
+            println!("{}", p.record.profile_id);
+            for (person, side) in sides {
+                let parts: Vec<String> = side
+                    .iter()
+                    .map(|(k, v)| {
+                        if k == "name" || k.starts_with("ch:") {
+                            format!("{k}={v:?}")
+                        } else {
+                            format!("{k}x{}", v.len())
+                        }
+                    })
+                    .collect();
+                println!("   {person}: {}", parts.join(" "));
+            }
+        }
         let mut any = false;
         for (key, ps) in &holders {
             if ps.len() > 1 {
                 any = true;
+                if std::env::var_os("OVERMERGE_KEYS").is_some() {
+                    println!(
+                        "{} {} people={} members={}",
+                        p.record.profile_id,
+                        key,
+                        ps.len(),
+                        p.members.len()
+                    );
+                }
                 let kind = key.split(':').next().unwrap_or("?");
                 *by_kind.entry(kind.to_string()).or_default() += 1;
             }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kindred_gen::{generate, GenOptions};
-use kindred_model::{Channel, GoldenRecord};
+use kindred_model::{Channel, GoldenRecord, LinkPolicy, Survivorship};
 use kindred_normalize::NormalizeOptions;
 use kindred_resolver::{Resolver, Store};
 use kindred_schema::{Framing, WireCodec};
@@ -40,6 +40,12 @@ pub struct DemoOptions {
     /// (`data_dir`) is plaintext, so that `kindred eval`, `review` and
     /// `explain` can open it afterwards without one.
     pub keyring: Option<std::sync::Arc<kindred_crypto::Keyring>>,
+    /// Which identifiers and rules link records (`[resolver.linking]`).
+    pub linking: LinkPolicy,
+    /// Which value of each attribute wins (`[resolver.survivorship]`).
+    pub survivorship: Survivorship,
+    /// How raw values are read (`[normalize]`).
+    pub normalize: NormalizeOptions,
 }
 
 impl Default for DemoOptions {
@@ -52,6 +58,9 @@ impl Default for DemoOptions {
             input: None,
             mess: kindred_gen::MessRates::default(),
             keyring: None,
+            linking: LinkPolicy::default(),
+            survivorship: Survivorship::default(),
+            normalize: NormalizeOptions::default(),
         }
     }
 }
@@ -97,7 +106,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         .map(|c| {
             (
                 c,
-                IngestStage::new(c, framing, codec.clone(), NormalizeOptions::default()),
+                IngestStage::new(c, framing, codec.clone(), opts.normalize.clone()),
             )
         })
         .collect();
@@ -139,13 +148,17 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
             "the demo's own keyring",
         )?)),
     };
-    let mut resolver = Resolver::new(Store::open_with(
-        &store_path,
-        kindred_resolver::StoreOptions {
-            keyring,
-            ..kindred_resolver::StoreOptions::default()
-        },
-    )?);
+    let mut resolver = Resolver::with_policy(
+        Store::open_with(
+            &store_path,
+            kindred_resolver::StoreOptions {
+                keyring,
+                ..kindred_resolver::StoreOptions::default()
+            },
+        )?,
+        opts.linking.clone(),
+        opts.survivorship.clone(),
+    );
     for batch in events.chunks(100) {
         let outcome = resolver.apply(batch, &[])?;
         // The demo has no broker to publish to: its report is the output.
@@ -377,5 +390,29 @@ mod tests {
             "{report}"
         );
         assert_eq!(report.true_people, 30);
+    }
+
+    #[test]
+    fn demo_links_by_the_configured_policy() {
+        // With no identifier and no rule allowed to link, every distinct
+        // event stays a profile of its own; the default policy links.
+        let mut isolated = LinkPolicy::default();
+        for kind in kindred_model::IdentifierKind::ALL {
+            isolated.identifiers.get_mut(kind).link = false;
+        }
+        isolated.rules.clear();
+        let opts = DemoOptions {
+            people: 60,
+            mess: kindred_gen::MessRates::none(),
+            ..DemoOptions::default()
+        };
+        let linked = run(&opts).expect("demo runs");
+        let apart = run(&DemoOptions {
+            linking: isolated,
+            ..opts
+        })
+        .expect("demo runs");
+        assert_eq!(apart.profiles, apart.accuracy.records, "{apart}");
+        assert!(linked.profiles < apart.profiles, "{linked}\n{apart}");
     }
 }
