@@ -8,6 +8,10 @@
 
 use std::sync::Arc;
 
+/// The allocator the `kindred` binary runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use kindred_gen::{generate, GenOptions};
 use kindred_model::{CanonicalEvent, Channel};

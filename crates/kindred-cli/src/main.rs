@@ -3,6 +3,11 @@
 
 use std::path::PathBuf;
 
+/// mimalloc instead of glibc malloc: the resolver allocates and frees many
+/// small values per event (BENCHMARKS.md, "Resolver core").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use kindred_config::Config;
