@@ -243,10 +243,10 @@ fn fields(c: &mut Criterion) {
     let opts = NormalizeOptions::default();
     let mut group = c.benchmark_group("normalize");
     group.bench_function("phone_cn_national", |b| {
-        b.iter(|| kindred_normalize::normalize_phone(std::hint::black_box("138 0013 8000"), &opts))
+        b.iter(|| kindred_normalize::normalize_phone(std::hint::black_box("139 1024 8876"), &opts))
     });
     group.bench_function("phone_e164", |b| {
-        b.iter(|| kindred_normalize::normalize_phone(std::hint::black_box("+8613800138000"), &opts))
+        b.iter(|| kindred_normalize::normalize_phone(std::hint::black_box("+8613910248876"), &opts))
     });
     group.bench_function("phone_landline_full_parse", |b| {
         b.iter(|| kindred_normalize::normalize_phone(std::hint::black_box("010-6552-9988"), &opts))

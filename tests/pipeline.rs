@@ -97,7 +97,7 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
             web(
                 "A-WEB-1",
                 Some("Li.Wei@QQ.com"),
-                Some("+86 138-0013-8000"),
+                Some("+86 139-1024-8876"),
                 T0 + 1_000,
             ),
             &[("Marketing", "Email", true), ("marketing", "SMS", false)],
@@ -105,7 +105,7 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
         social(
             "A-SOC-1",
             "oA_openid_1",
-            Some("0086 13800138000"),
+            Some("0086 13910248876"),
             None,
             T0 + 2_000,
         ),
@@ -150,7 +150,7 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     // Phase 1 resolved: A is still two profiles (card alone; email+phone+openid).
     let a_card = id(IdentifierKind::MemberId, "MAIN:M-A001");
     let a_email = id(IdentifierKind::Email, "li.wei@qq.com");
-    let a_phone = id(IdentifierKind::Phone, "+8613800138000");
+    let a_phone = id(IdentifierKind::Phone, "+8613910248876");
     let a_social = id(IdentifierKind::Social, "wechat:oA_openid_1");
     let b_card = id(IdentifierKind::MemberId, "MAIN:M-B002");
     let c_email = id(IdentifierKind::Email, "chen.jing@163.com");
@@ -176,7 +176,7 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     let link = pos(
         "A-POS-2",
         Some("M-A001"),
-        Some("13800138000"),
+        Some("13910248876"),
         None,
         T0 + 10_000,
         25,
@@ -266,7 +266,7 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
         Some("李****")
     );
     let a_values: Vec<&str> = a.identifiers.iter().map(|i| i.value.as_str()).collect();
-    assert!(a_values.contains(&"+86138****8000"), "{a_values:?}");
+    assert!(a_values.contains(&"+86139****8876"), "{a_values:?}");
     assert!(a_values.contains(&"l***@qq.com"), "{a_values:?}");
     assert!(
         a.identifiers
@@ -379,8 +379,8 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     // No raw personal value of the input is anywhere in the topic's bytes
     // (any case, as given or normalized), while the store still has them all.
     let raw_values = [
-        "13800138000", // +86 138-0013-8000, 0086 13800138000, +8613800138000
-        "138-0013-8000",
+        "13910248876", // +86 139-1024-8876, 0086 13910248876, +8613910248876
+        "139-1024-8876",
         "li.wei@qq.com",
         "chen.jing@163.com",
         "李伟",
@@ -438,7 +438,7 @@ async fn a_raw_output_policy_publishes_the_stored_records() -> anyhow::Result<()
         canonical(
             "pos:r1",
             T0,
-            &[(MemberId, "MAIN:R-001"), (Phone, "+8613912345678")],
+            &[(MemberId, "MAIN:R-001"), (Phone, "+8613924681357")],
             "Ruth Rawlings",
         ),
         canonical(
@@ -446,7 +446,7 @@ async fn a_raw_output_policy_publishes_the_stored_records() -> anyhow::Result<()
             T0 + 1,
             &[
                 (Email, "ruth@example.com"),
-                (Phone, "+8613912345678"),
+                (Phone, "+8613924681357"),
                 (Device, "web:d-77"),
             ],
             "Ruth Rawlings",
@@ -480,7 +480,7 @@ async fn a_raw_output_policy_publishes_the_stored_records() -> anyhow::Result<()
     // Raw: the values as stored; the device identifier omitted.
     let mut expected = vec![
         Identifier::new(MemberId, "MAIN:R-001"),
-        Identifier::new(Phone, "+8613912345678"),
+        Identifier::new(Phone, "+8613924681357"),
         Identifier::new(Email, "ruth@example.com"),
     ];
     expected.sort();

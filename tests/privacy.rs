@@ -19,7 +19,7 @@ use kindred_suite::{create_topics, headers, isolated_config, produce, read_until
 
 const T0: i64 = 1_735_689_600_000;
 const ZELDA_EMAIL: &str = "Zelda.Quixote@QQ.com";
-const ZELDA_PHONE: &str = "+86 139 1234 5678";
+const ZELDA_PHONE: &str = "+86 139 2468 1357";
 
 fn encode(codec: &WireCodec, raw: &RawEvent) -> Vec<u8> {
     kindred_pipeline::encode_raw(codec, raw).expect("test records match their schemas")
@@ -74,7 +74,7 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
         pos(
             "Z-POS-1",
             Some("zq-77"),
-            Some("13912345678"),
+            Some("13924681357"),
             Some("Zelda Quixote"),
             T0 + 1_000,
             30,
@@ -189,7 +189,7 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     .await?;
     let bytes = String::from_utf8_lossy(audits[0].payload().unwrap_or_default()).to_lowercase();
     assert!(
-        !bytes.contains("zelda") && !bytes.contains("13912345678"),
+        !bytes.contains("zelda") && !bytes.contains("13924681357"),
         "{bytes}"
     );
 
@@ -234,7 +234,7 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
         &config,
         &config.topics.erasure_requests,
         "bad",
-        br#"{"request_id":"DSR-8","email":"a@b.cn","phone":"13800138000"}"#.to_vec(),
+        br#"{"request_id":"DSR-8","email":"a@b.cn","phone":"13910248876"}"#.to_vec(),
     )
     .await?;
     let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {

@@ -144,20 +144,20 @@ async fn the_pipeline_runs_through_sasl_ssl() -> anyhow::Result<()> {
         web(
             "A-WEB-1",
             Some("li.wei@qq.com"),
-            Some("+86 138-0013-8000"),
+            Some("+86 139-1024-8876"),
             T0,
         ),
         social(
             "A-SOC-1",
             "oA_openid_1",
-            Some("13800138000"),
+            Some("13910248876"),
             None,
             T0 + 1_000,
         ),
         pos(
             "A-POS-1",
             Some("M-A001"),
-            Some("13800138000"),
+            Some("13910248876"),
             Some("李伟"),
             T0 + 2_000,
             10,
@@ -192,7 +192,7 @@ async fn the_pipeline_runs_through_sasl_ssl() -> anyhow::Result<()> {
     let a = published(vec![
         Identifier::new(IdentifierKind::MemberId, "MAIN:M-A001"),
         Identifier::new(IdentifierKind::Email, "li.wei@qq.com"),
-        Identifier::new(IdentifierKind::Phone, "+8613800138000"),
+        Identifier::new(IdentifierKind::Phone, "+8613910248876"),
         Identifier::new(IdentifierKind::Social, "wechat:oA_openid_1"),
     ])?;
     let b = published(vec![Identifier::new(

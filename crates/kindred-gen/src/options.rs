@@ -195,8 +195,8 @@ impl Default for ActivityOptions {
 #[serde(default, deny_unknown_fields)]
 pub struct MessRates {
     /// Share of phone numbers written in another format than the clean one
-    /// (national digits for China, E.164 elsewhere): `+86 138 0013 8000`,
-    /// `0086-138-0013-8000`, `138.0013.8000`, `(+86) 138-0013-8000`,
+    /// (national digits for China, E.164 elsewhere): `+86 139 1024 8876`,
+    /// `0086-139-1024-8876`, `139.1024.8876`, `(+86) 139-1024-8876`,
     /// full-width digits, `(415) 555-2671`, `+44 (0)7911 123456`, and
     /// national forms of foreign numbers (`07911 123456`, which a reader
     /// assuming China cannot place). Default 0.3.

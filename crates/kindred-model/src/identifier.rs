@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub enum IdentifierKind {
     /// A loyalty member card number, upper-cased and trimmed.
     MemberId,
-    /// A phone number in E.164 form (`+8613800138000`).
+    /// A phone number in E.164 form (`+8613910248876`).
     Phone,
     /// An email address, trimmed and lower-cased.
     Email,
@@ -110,7 +110,7 @@ impl Identifier {
 }
 
 /// A value with its middle hidden, for reports and topics that must show
-/// *which* identifier without showing it whole: `+86138****8000`,
+/// *which* identifier without showing it whole: `+86139****8876`,
 /// `j***@example.com`, `AB***YZ`. Short values are hidden entirely.
 pub fn mask_value(kind: IdentifierKind, value: &str) -> String {
     let n = value.chars().count();
@@ -197,7 +197,7 @@ pub struct ParseIdentifierError(String);
 
 impl FromStr for Identifier {
     type Err = ParseIdentifierError;
-    /// Parses the `kind:value` form, e.g. `phone:+8613800138000`.
+    /// Parses the `kind:value` form, e.g. `phone:+8613910248876`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (kind, value) = s.split_once(':').ok_or_else(|| {
             ParseIdentifierError(format!(
@@ -234,8 +234,8 @@ mod tests {
     #[test]
     fn masks_hide_the_middle_of_every_kind() {
         assert_eq!(
-            mask_value(IdentifierKind::Phone, "+8613800138000"),
-            "+86138****8000"
+            mask_value(IdentifierKind::Phone, "+8613910248876"),
+            "+86139****8876"
         );
         assert_eq!(
             mask_value(IdentifierKind::Email, "jane.doe@example.com"),

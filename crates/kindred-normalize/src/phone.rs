@@ -5,9 +5,9 @@ use phonenumber::Mode;
 use crate::text::{fold, Rejected};
 use crate::NormalizeOptions;
 
-/// Parses a phone number as typed anywhere (`+86 138 0013 8000`,
-/// `0086-138-0013-8000`, `138 0013 8000`, full-width digits, `ext. 12`) and
-/// returns it in E.164 (`+8613800138000`). National numbers are read in the
+/// Parses a phone number as typed anywhere (`+86 139 1024 8876`,
+/// `0086-139-1024-8876`, `139 1024 8876`, full-width digits, `ext. 12`) and
+/// returns it in E.164 (`+8613910248876`). National numbers are read in the
 /// default region. Extensions are not part of the identity and are dropped.
 /// Numbers libphonenumber does not consider valid are rejected, not guessed.
 pub fn normalize_phone(raw: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
@@ -95,7 +95,7 @@ fn full_parse(text: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
     if !digits_account_for(text, number.code().value(), &national) {
         return Err(Rejected::Invalid);
     }
-    if is_placeholder(&national) {
+    if is_placeholder(number.code().value(), &national) {
         return Err(Rejected::Junk);
     }
     let e164 = number.format().mode(Mode::E164).to_string();
@@ -115,7 +115,7 @@ fn full_parse(text: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
 
 /// The common case, checked without the full parser: a mobile number of
 /// the default region, typed as digits with ordinary separators, nationally
-/// (`138 0013 8000`) or with the country code (`+86 138...`, `0086 138...`).
+/// (`139 1024 8876`) or with the country code (`+86 139...`, `0086 139...`).
 ///
 /// Why: libphonenumber's full parse costs about 7 µs per number here (and its
 /// regex cache takes a global lock per match), most of the ingest budget.
@@ -126,6 +126,7 @@ fn full_parse(text: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
 pub struct MobileFastPath {
     pub(crate) region: phonenumber::country::Id,
     country_code: String,
+    country_code_value: u16,
     mobile: regex::Regex,
     lengths: Vec<usize>,
 }
@@ -165,6 +166,7 @@ impl MobileFastPath {
         Some(MobileFastPath {
             region,
             country_code: metadata.country_code().to_string(),
+            country_code_value: metadata.country_code(),
             mobile,
             lengths,
         })
@@ -196,7 +198,7 @@ impl MobileFastPath {
         if !self.lengths.contains(&national.len()) || !self.mobile.is_match(national) {
             return None;
         }
-        if is_placeholder(national) {
+        if is_placeholder(self.country_code_value, national) {
             return Some(Err(Rejected::Junk));
         }
         Some(Ok(format!("+{}{}", self.country_code, national)))
@@ -245,16 +247,46 @@ fn digits_account_for(text: &str, country_code: u16, national: &str) -> bool {
     rest.is_empty() || (rest.len() == 1 && matches!(rest, "0" | "1" | "8"))
 }
 
+/// Well-known numbers typed as placeholders, as (country code, national
+/// number): valid numbers that belong to no customer.
+/// - China Mobile's customer-service line `138 0013 8000`, the stock fake
+///   mobile number in China.
+const KNOWN_PLACEHOLDERS: &[(u16, &str)] = &[(86, "13800138000")];
+
+/// Ranges reserved for fiction, which no subscriber can hold, as (country
+/// code, national prefix, digits after it):
+/// - Ofcom's drama numbers: mobile `07700 900000`-`900999`, London
+///   `020 7946 0000`-`0999`;
+/// - NANP's fictional `555-0100`-`0199` in every area code is matched in
+///   [`is_placeholder`] (the area code varies).
+const FICTION_RANGES: &[(u16, &str, usize)] = &[(44, "7700900", 3), (44, "2079460", 3)];
+
 /// Numbers cashiers type when the customer gives none: a subscriber part of
-/// one repeated digit (`138 8888 8888`, `139 0000 0000`) or a plain run (`123 4567 8901`).
-fn is_placeholder(national: &str) -> bool {
+/// one repeated digit (`138 8888 8888`, `139 0000 0000`), a plain run
+/// (`123 4567 8901`, `139 1234 5678`), a well-known placeholder
+/// ([`KNOWN_PLACEHOLDERS`]) or a number reserved for fiction ([`FICTION_RANGES`]).
+fn is_placeholder(country_code: u16, national: &str) -> bool {
     let digits: Vec<u8> = national.bytes().filter(u8::is_ascii_digit).collect();
     let tail = &digits[digits.len().saturating_sub(7)..];
     let repeated = tail.windows(2).all(|w| w[0] == w[1]);
     let ascending = digits.windows(2).all(|w| w[1] == w[0] + 1);
     let descending = digits.windows(2).all(|w| w[0] == w[1] + 1);
     let typed_run = "12345678901234567890".starts_with(national);
-    repeated || ascending || descending || typed_run
+    let subscriber_run = digits.len() >= 10 && digits.ends_with(b"12345678");
+    let known = KNOWN_PLACEHOLDERS.contains(&(country_code, national));
+    let fiction = FICTION_RANGES.iter().any(|(cc, prefix, rest)| {
+        *cc == country_code && national.len() == prefix.len() + rest && national.starts_with(prefix)
+    });
+    let nanp_fiction =
+        country_code == 1 && national.len() == 10 && national.get(3..8) == Some("55501");
+    repeated
+        || ascending
+        || descending
+        || typed_run
+        || subscriber_run
+        || known
+        || fiction
+        || nanp_fiction
 }
 
 #[cfg(test)]
@@ -272,15 +304,15 @@ mod tests {
     fn table() {
         let cn = NormalizeOptions::default();
         let cases: &[(&str, &NormalizeOptions, Result<&str, Rejected>)] = &[
-            ("+86 138 0013 8000", &cn, Ok("+8613800138000")),
-            ("0086-138-0013-8000", &cn, Ok("+8613800138000")),
-            ("138 0013 8000", &cn, Ok("+8613800138000")),
-            ("13800138000", &cn, Ok("+8613800138000")),
-            ("(+86) 138-0013-8000", &cn, Ok("+8613800138000")),
-            ("+86 13800138000", &cn, Ok("+8613800138000")),
-            ("８６１３８００１３８０００", &cn, Ok("+8613800138000")),
-            ("＋８６ １３８ ００１３ ８０００", &cn, Ok("+8613800138000")),
-            ("１３８００１３８０００", &cn, Ok("+8613800138000")),
+            ("+86 139 1024 8876", &cn, Ok("+8613910248876")),
+            ("0086-139-1024-8876", &cn, Ok("+8613910248876")),
+            ("139 1024 8876", &cn, Ok("+8613910248876")),
+            ("13910248876", &cn, Ok("+8613910248876")),
+            ("(+86) 139-1024-8876", &cn, Ok("+8613910248876")),
+            ("+86 13910248876", &cn, Ok("+8613910248876")),
+            ("８６１３９１０２４８８７６", &cn, Ok("+8613910248876")),
+            ("＋８６ １３９ １０２４ ８８７６", &cn, Ok("+8613910248876")),
+            ("１３９１０２４８８７６", &cn, Ok("+8613910248876")),
             ("+86 10 6552 9988", &cn, Ok("+861065529988")),
             ("010-6552-9988", &cn, Ok("+861065529988")),
             ("021 5466 1234", &cn, Ok("+862154661234")),
@@ -291,9 +323,11 @@ mod tests {
             ("+65 9123 4567", &cn, Ok("+6591234567")),
             ("+60 12-388 6789", &cn, Ok("+60123886789")),
             ("+62 812-3456-7890", &cn, Ok("+6281234567890")),
-            ("+81 90-1234-5678", &cn, Ok("+819012345678")),
+            ("+81 90-3012-4488", &cn, Ok("+819030124488")),
+            // Japan's stock fake mobile number.
+            ("+81 90-1234-5678", &cn, Err(Rejected::Junk)),
             ("+82 10-2345-6789", &cn, Ok("+821023456789")),
-            ("+44 20 7946 0958", &cn, Ok("+442079460958")),
+            ("+44 20 7031 3000", &cn, Ok("+442070313000")),
             ("+44 7911 123456", &cn, Ok("+447911123456")),
             // Ofcom's range reserved for drama: not a real number.
             ("+44 7700 900123", &cn, Err(Rejected::Invalid)),
@@ -302,24 +336,32 @@ mod tests {
             ("+49 30 901820", &cn, Ok("+4930901820")),
             ("+33 1 42 68 53 00", &cn, Ok("+33142685300")),
             ("+61 2 9374 4000", &cn, Ok("+61293744000")),
-            ("+8613800138000", &cn, Ok("+8613800138000")),
+            ("+8613910248876", &cn, Ok("+8613910248876")),
             ("", &cn, Err(Rejected::Empty)),
             ("   ", &cn, Err(Rejected::Empty)),
             ("n/a", &cn, Err(Rejected::Invalid)),
             ("call me", &cn, Err(Rejected::Invalid)),
             ("123", &cn, Err(Rejected::Invalid)),
             ("+86 123", &cn, Err(Rejected::Invalid)),
-            ("1380013800099999", &cn, Err(Rejected::Invalid)),
+            ("1391024887699999", &cn, Err(Rejected::Invalid)),
             ("+999 1234 5678", &cn, Err(Rejected::Invalid)),
             ("12345678901", &cn, Err(Rejected::Invalid)),
             ("13888888888", &cn, Err(Rejected::Junk)),
             ("13900000000", &cn, Err(Rejected::Junk)),
             ("138-0000-0000", &cn, Err(Rejected::Junk)),
+            // Well-known placeholders and numbers reserved for fiction.
+            ("138 0013 8000", &cn, Err(Rejected::Junk)),
+            ("+86 138 0013 8000", &cn, Err(Rejected::Junk)),
+            ("139 1234 5678", &cn, Err(Rejected::Junk)),
+            ("+44 20 7946 0958", &cn, Err(Rejected::Junk)),
+            ("+1 212 555 0123", &cn, Err(Rejected::Junk)),
+            ("(212) 555-0199", &us(), Err(Rejected::Junk)),
+            ("(212) 555-0200", &us(), Ok("+12125550200")),
             ("1 2 3 4", &cn, Err(Rejected::Invalid)),
             ("+44 1234 567890", &cn, Err(Rejected::Junk)),
             ("+86 138 0013 800a", &cn, Err(Rejected::Invalid)),
             ("00-786025\u{1} 35044", &cn, Err(Rejected::Invalid)),
-            ("00 44 20 7946 0958", &cn, Ok("+442079460958")),
+            ("00 44 20 7031 3000", &cn, Ok("+442070313000")),
             ("+44 (0)7911 123456", &cn, Ok("+447911123456")),
             // Read by libphonenumber as +49 508317, dropping "17948": refused.
             ("0049 17948508317", &cn, Err(Rejected::Invalid)),
@@ -391,7 +433,7 @@ mod tests {
 
     #[test]
     fn e164_output_is_a_fixed_point() {
-        for raw in ["138 0013 8000", "+44 20 7946 0958", "+1 (415) 555-2671"] {
+        for raw in ["139 1024 8876", "+44 20 7031 3000", "+1 (415) 555-2671"] {
             let once = normalize_phone(raw, &NormalizeOptions::default()).expect("valid");
             assert_eq!(
                 normalize_phone(&once, &NormalizeOptions::default()),

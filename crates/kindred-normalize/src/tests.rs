@@ -16,7 +16,7 @@ fn pos() -> PosTransaction {
         cashier_id: None,
         loyalty_program: None,
         member_card_no: Some(" m-001 ".into()),
-        phone: Some("138 0013 8000".into()),
+        phone: Some("139 1024 8876".into()),
         customer_name: Some("  li   wei ".into()),
         amount_minor: 500,
         currency: "cny".into(),
@@ -67,7 +67,7 @@ fn pos_event_becomes_canonical() {
         e.identifiers,
         vec![
             Identifier::new(IdentifierKind::MemberId, "MAIN:M-001"),
-            Identifier::new(IdentifierKind::Phone, "+8613800138000"),
+            Identifier::new(IdentifierKind::Phone, "+8613910248876"),
         ]
     );
     assert_eq!(e.attributes.full_name.as_deref(), Some("Li Wei"));
@@ -128,7 +128,7 @@ fn loyalty_program_namespaces_member_ids() {
 #[test]
 fn blocklisted_store_phone_is_dropped_and_the_event_kept() {
     let opts = NormalizeOptions {
-        blocklist: ["phone:+8613800138000".to_string()].into(),
+        blocklist: ["phone:+8613910248876".to_string()].into(),
         ..NormalizeOptions::default()
     };
     let e = normalize(&RawEvent::Pos(pos()), &opts).expect("valid");
@@ -287,7 +287,7 @@ fn a_typed_identifier_finds_the_same_key_as_inside_an_event() {
     let event = normalize(&RawEvent::Pos(pos()), &opts).expect("valid");
     for id in &event.identifiers {
         let typed = match id.kind {
-            IdentifierKind::Phone => "138 0013 8000",
+            IdentifierKind::Phone => "139 1024 8876",
             IdentifierKind::MemberId => " m-001 ",
             _ => continue,
         };

@@ -66,7 +66,7 @@ pub fn parse_identifier(
 ) -> Result<kindred_model::Identifier, PipelineError> {
     let (kind, value) = text.split_once(':').ok_or_else(|| {
         PipelineError::Config(format!(
-            "{text:?} is neither a profile id (kp-...) nor an identifier kind:value (e.g. phone:+8613800138000, email:a@b.cn, member_id:MAIN:M001)"
+            "{text:?} is neither a profile id (kp-...) nor an identifier kind:value (e.g. phone:+8613910248876, email:a@b.cn, member_id:MAIN:M001)"
         ))
     })?;
     let kind: IdentifierKind = kind

@@ -296,7 +296,7 @@ mod tests {
     #[test]
     fn bad_requests_say_what_is_wrong() {
         let two = parse_request(
-            br#"{"request_id":"D","email":"a@b.cn","phone":"13800138000"}"#,
+            br#"{"request_id":"D","email":"a@b.cn","phone":"13910248876"}"#,
             &opts(),
             0,
         )

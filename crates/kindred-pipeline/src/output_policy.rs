@@ -11,7 +11,7 @@
 //!
 //! Hashed values are `hmac:` and the first 32 hex digits of HMAC-SHA256
 //! under the keyring's HMAC key, in the domain [`HASH_DOMAIN`], of
-//! `field:value` (`phone:+8613800138000`, `full_name:Li Wei`,
+//! `field:value` (`phone:+8613910248876`, `full_name:Li Wei`,
 //! `address.city:Shanghai`): the same value hashes the same on every
 //! output topic, so downstream can join on it, but never to the store's
 //! index key (another domain), and no one without the key can test a guess.
@@ -298,7 +298,7 @@ mod tests {
         })
     }
 
-    const PHONE: &str = "+8613800138000";
+    const PHONE: &str = "+8613910248876";
     const EMAIL: &str = "li.wei@gmail.com";
     const EMAIL_KEY: &str = "liwei@gmail.com";
 
@@ -468,7 +468,7 @@ mod tests {
     #[test]
     fn masked_hides_the_middle_of_every_field() {
         let a = applied(&OutputPolicy::all(FieldPolicy::Masked), None);
-        assert_eq!(id(&a, IdentifierKind::Phone).value, "+86138****8000");
+        assert_eq!(id(&a, IdentifierKind::Phone).value, "+86139****8876");
         let email = id(&a, IdentifierKind::Email);
         assert_eq!(email.value, "l***@gmail.com");
         assert_eq!(email.match_key, None, "a match key is dropped, not masked");
@@ -536,7 +536,7 @@ mod tests {
         assert!(id(&a, IdentifierKind::Device)
             .value
             .starts_with(HASH_PREFIX));
-        assert_eq!(id(&a, IdentifierKind::Phone).value, "+86138****8000");
+        assert_eq!(id(&a, IdentifierKind::Phone).value, "+86139****8876");
         assert_eq!(id(&a, IdentifierKind::Email).value, "l***@gmail.com");
         assert_eq!(text(&a.given_name), Some("W****"));
         assert_eq!(text(&a.gender), Some("male"));

@@ -57,7 +57,7 @@ pub struct Suggestion {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QuarantineNotice {
     pub kind: String,
-    /// `phone:+86138****8000`.
+    /// `phone:+86139****8876`.
     pub masked: String,
     /// FNV-1a of the link key, hex: matches `kindred explain` output.
     pub digest: String,
@@ -1426,7 +1426,7 @@ mod tests {
         let (_dir, mut r) = resolver();
         let m = id(IdentifierKind::MemberId, "M1");
         let e = id(IdentifierKind::Email, "a@b.cn");
-        let p = id(IdentifierKind::Phone, "+8613800138000");
+        let p = id(IdentifierKind::Phone, "+8613910248876");
         r.apply(&[event("pos:1", 1, vec![m.clone()], 10)], &[])
             .expect("apply");
         r.apply(&[event("web:1", 2, vec![e.clone()], 0)], &[])
@@ -1481,7 +1481,7 @@ mod tests {
     fn merges_inside_one_batch_see_earlier_events_of_the_batch() {
         let (_dir, mut r) = resolver();
         let a = id(IdentifierKind::Email, "a@b.cn");
-        let b = id(IdentifierKind::Phone, "+8613800138000");
+        let b = id(IdentifierKind::Phone, "+8613910248876");
         let out = r
             .apply(
                 &[

@@ -15,7 +15,7 @@ use kindred_resolver::{
 const DAY: i64 = 86_400_000;
 
 // Zelda's values are unusual on purpose: a scan for them cannot hit by chance.
-const ZELDA_PHONE: &str = "+8613912345678";
+const ZELDA_PHONE: &str = "+8613924681357";
 const ZELDA_EMAIL: &str = "zelda.quixote@example.org";
 const ZELDA_NAME: &str = "Zelda Quixote";
 const ZELDA_CARD: &str = "MAIN:ZQ990011";

@@ -375,7 +375,7 @@ mod tests {
 
     use super::*;
 
-    const PHONE: &str = "+8613800138000";
+    const PHONE: &str = "+8613910248876";
     const NAME: &str = "Maria Sentosa";
 
     fn record(id: &str) -> GoldenRecord {
@@ -465,7 +465,7 @@ mod tests {
         assert!(record
             .identifiers
             .iter()
-            .any(|i| i.value == "+86138****8000"));
+            .any(|i| i.value == "+86139****8876"));
         assert!(record
             .identifiers
             .iter()
