@@ -29,6 +29,15 @@ pub enum OutboxEntry {
     Audit(crate::AuditRecord),
 }
 
+/// [`OutboxEntry`]'s first variants, borrowed: encodes to the same bytes
+/// (same variant indices, and a `Box` encodes as what it holds), so a
+/// batch's changes are written to the outbox without being cloned.
+#[derive(Serialize)]
+enum OutboxEntryRef<'a> {
+    Change(&'a ProfileChange),
+    Quarantined(&'a QuarantineNotice),
+}
+
 /// Which record a tombstone removes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tombstone {
@@ -59,19 +68,12 @@ impl BatchView<'_> {
     /// Queues everything `outcome` must publish: its changes, quarantines
     /// and review suggestions, in that order.
     pub(crate) fn queue_outputs(&mut self, outcome: &BatchOutcome) -> Result<(), StoreError> {
-        self.outbox.extend(
-            outcome
-                .changes
-                .iter()
-                .map(|c| OutboxEntry::Change(Box::new(c.clone()))),
-        );
-        self.outbox.extend(
-            outcome
-                .quarantined
-                .iter()
-                .cloned()
-                .map(OutboxEntry::Quarantined),
-        );
+        for change in &outcome.changes {
+            self.push_outbox(&OutboxEntryRef::Change(change));
+        }
+        for notice in &outcome.quarantined {
+            self.push_outbox(&OutboxEntryRef::Quarantined(notice));
+        }
         for s in &outcome.suggestions {
             let review = ReviewNotice {
                 profile_a: s.profile_a.clone(),
@@ -81,8 +83,54 @@ impl BatchView<'_> {
                 record_a: self.current_record(&s.profile_a)?,
                 record_b: self.current_record(&s.profile_b)?,
             };
-            self.outbox.push(OutboxEntry::Review(Box::new(review)));
+            self.push_outbox(&OutboxEntry::Review(Box::new(review)));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::encode;
+
+    #[test]
+    fn borrowed_entries_encode_like_the_owned_ones() {
+        let mut change = ProfileChange::superseded(
+            "kp-000000000002".into(),
+            3,
+            "pos:e-9".into(),
+            "kp-000000000001".into(),
+        );
+        let event = kindred_model::CanonicalEvent {
+            event_id: "pos:e-9".into(),
+            channel: kindred_model::Channel::Pos,
+            event_time_ms: 1_735_689_600_000,
+            identifiers: vec![kindred_model::Identifier::new(
+                kindred_model::IdentifierKind::Phone,
+                "+8613910248876",
+            )],
+            attributes: kindred_model::Attributes::default(),
+            activity: kindred_model::Activity::default(),
+            consents: vec![],
+            dropped: vec![],
+        };
+        change.record = Some(GoldenRecord::new("kp-000000000001".into(), &event));
+        change.changed_fields = vec!["identifiers".into()];
+        assert_eq!(
+            encode(&OutboxEntryRef::Change(&change)),
+            encode(&OutboxEntry::Change(Box::new(change.clone())))
+        );
+        let notice = QuarantineNotice {
+            kind: "phone".into(),
+            masked: "phone:+86139****8876".into(),
+            digest: "00ff".into(),
+            companions: 5,
+            at_ms: 1_735_689_600_000,
+        };
+        assert_eq!(
+            encode(&OutboxEntryRef::Quarantined(&notice)),
+            encode(&OutboxEntry::Quarantined(notice.clone()))
+        );
     }
 }

@@ -186,7 +186,8 @@ pub(crate) struct BatchView<'a> {
     pub(crate) pending: BTreeMap<(String, String), Option<PendingSuggestion>>,
     pub(crate) decisions: Vec<DecisionRecord>,
     /// What this batch must publish ([`OutboxEntry`]), written with its state.
-    pub(crate) outbox: Vec<OutboxEntry>,
+    /// Encoded (and sealed) [`OutboxEntry`] values, the first at `next_outbox`.
+    pub(crate) outbox: Vec<Vec<u8>>,
     /// Other meta keys to write (e.g. the applied link policy).
     pub(crate) extra_meta: Vec<(Vec<u8>, Vec<u8>)>,
     next_seq: u64,
@@ -353,6 +354,15 @@ impl<'a> BatchView<'a> {
             return Ok(Some(p.record.clone()));
         }
         self.store.profile(profile_id)
+    }
+
+    /// Queues `entry` (an [`OutboxEntry`] or its borrowed twin) for the outbox.
+    pub(crate) fn push_outbox<T: serde::Serialize>(&mut self, entry: &T) {
+        let seq = self.next_outbox + self.outbox.len() as u64;
+        let value = self
+            .store
+            .encode_value(cf::OUTBOX, &seq.to_be_bytes(), entry);
+        self.outbox.push(value);
     }
 
     /// The sequence the last queued outbox entry will get, if any.
@@ -1244,8 +1254,8 @@ impl<'a> BatchView<'a> {
             store.put_value(&mut batch, cf::DECISIONS, &d.id.to_be_bytes(), d);
         }
         let mut outbox_seq = self.next_outbox;
-        for change in &self.outbox {
-            store.put_value(&mut batch, cf::OUTBOX, &outbox_seq.to_be_bytes(), change);
+        for value in &self.outbox {
+            store.put(&mut batch, cf::OUTBOX, &outbox_seq.to_be_bytes(), value);
             outbox_seq += 1;
         }
         for (key, value) in &self.extra_meta {
