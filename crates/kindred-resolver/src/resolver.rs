@@ -9,7 +9,6 @@ use rocksdb::WriteBatch;
 use crate::cluster::{cluster, within_limits, Clustering, Link, Node};
 use crate::decision::{Constraint, DecisionRecord};
 use crate::keys::{fnv1a, EventKeys, KeyClass};
-use crate::outbox::OutboxEntry;
 use crate::store::{
     cf, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
     NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ, WATERMARK,
@@ -1387,11 +1386,13 @@ fn merge_evidence(links: &[Link]) -> MergeEvidence {
 fn as_bytes<'s>(keys: &[&'s str]) -> Vec<&'s [u8]> {
     keys.iter().map(|k| k.as_bytes()).collect()
 }
+
 #[cfg(test)]
 mod tests {
     use kindred_model::{Activity, Attributes, Channel, Identifier, IdentifierKind};
 
     use super::*;
+    use crate::outbox::OutboxEntry;
 
     fn id(kind: IdentifierKind, v: &str) -> Identifier {
         Identifier::new(kind, v)
