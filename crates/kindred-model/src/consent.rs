@@ -27,6 +27,17 @@ pub const ALL_CHANNELS: &str = "all";
 /// identifier that is its contact point.
 pub const CONTACT_CHANNELS: [&str; 4] = ["email", "sms", "wechat", "push"];
 
+/// The consent keys of [`CONTACT_CHANNELS`] and of all channels, spelled
+/// out: [`may_contact`] runs on every change and looks them up without
+/// formatting them (a test checks they match).
+const CONTACT_KEYS: [&str; 4] = [
+    "marketing:email",
+    "marketing:sms",
+    "marketing:wechat",
+    "marketing:push",
+];
+const CONTACT_ALL_KEY: &str = "marketing:all";
+
 /// How the consents of identities that turn out to be one person combine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -209,11 +220,12 @@ pub fn may_contact(
     consents: &BTreeMap<String, Sourced<bool>>,
     identifiers: &[Identifier],
 ) -> BTreeMap<String, bool> {
-    let all = consents.get(&format!("{CONTACT_PURPOSE}:{ALL_CHANNELS}"));
+    let all = consents.get(CONTACT_ALL_KEY);
     CONTACT_CHANNELS
         .iter()
-        .map(|&channel| {
-            let own = consents.get(&format!("{CONTACT_PURPOSE}:{channel}"));
+        .zip(CONTACT_KEYS)
+        .map(|(&channel, key)| {
+            let own = consents.get(key);
             let granted = match (own, all) {
                 (Some(o), Some(a)) if o.source == a.source => o.value && a.value,
                 (Some(o), Some(a)) => {
@@ -226,8 +238,8 @@ pub fn may_contact(
                 (Some(c), None) | (None, Some(c)) => c.value,
                 (None, None) => false,
             };
-            let reachable = identifiers.iter().any(|i| contact_point(channel, i));
-            (channel.to_string(), granted && reachable)
+            let reachable = || identifiers.iter().any(|i| contact_point(channel, i));
+            (channel.to_string(), granted && reachable())
         })
         .collect()
 }
@@ -246,6 +258,14 @@ fn contact_point(channel: &str, id: &Identifier) -> bool {
 mod tests {
     use super::*;
     use crate::Channel;
+
+    #[test]
+    fn contact_keys_are_purpose_and_channel() {
+        for (channel, key) in CONTACT_CHANNELS.iter().zip(CONTACT_KEYS) {
+            assert_eq!(key, format!("{CONTACT_PURPOSE}:{channel}"));
+        }
+        assert_eq!(CONTACT_ALL_KEY, format!("{CONTACT_PURPOSE}:{ALL_CHANNELS}"));
+    }
 
     fn statement(
         id: &str,
