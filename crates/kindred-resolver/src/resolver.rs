@@ -1,8 +1,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use kindred_model::{
-    changed_fields, AttributeVotes, CanonicalEvent, ChangeType, GoldenRecord, LinkPolicy,
-    MergeEvidence, ProfileChange, Survivorship,
+    changed_fields, AttributeVotes, CanonicalEvent, ChangeType, GoldenRecord, Identifier,
+    LinkPolicy, MergeEvidence, ProfileChange, Survivorship,
 };
 use rocksdb::WriteBatch;
 
@@ -599,6 +599,16 @@ impl<'a> BatchView<'a> {
             entries.push((link.key.clone(), link.class, entry));
         }
 
+        // Identifiers of this event taken out of linking as over-shared are
+        // not the person's: they stay off the golden record.
+        let shared: Vec<Identifier> = keys
+            .links
+            .iter()
+            .zip(&entries)
+            .filter(|(_, (_, _, entry))| entry.quarantined)
+            .filter_map(|(link, _)| link.identifier.and_then(|i| event.identifiers.get(i)))
+            .cloned()
+            .collect();
         let mut holders = BTreeSet::new();
         for (key, _, entry) in &entries {
             if newly_quarantined.contains(key) {
@@ -628,12 +638,12 @@ impl<'a> BatchView<'a> {
         }
         let mut it = holders.iter();
         match (it.next(), it.next()) {
-            (None, _) => self.create(event, &entries, outcome),
+            (None, _) => self.create(event, &entries, &shared, outcome),
             (Some(only), None) => {
                 let only = only.clone();
                 let profile = self.take_profile(&only)?;
                 if self.joins_without_recompute(event, &keys, &entries, &profile)? {
-                    self.absorb(event, &entries, profile, outcome)
+                    self.absorb(event, &entries, &shared, profile, outcome)
                 } else {
                     self.profiles.insert(only.clone(), Some(profile));
                     self.recompute(&Cause::event(event), BTreeSet::from([only]), outcome)
@@ -716,11 +726,13 @@ impl<'a> BatchView<'a> {
         &mut self,
         event: &CanonicalEvent,
         entries: &[(String, KeyClass, IndexEntry)],
+        shared: &[Identifier],
         outcome: &mut BatchOutcome,
     ) -> Result<(), StoreError> {
         outcome.created += 1;
         let id = self.new_profile_id();
         let mut record = GoldenRecord::new(id.clone(), event);
+        record.identifiers.retain(|i| !shared.contains(i));
         let mut votes = AttributeVotes::default();
         votes.absorb_event(event);
         votes.settle(self.survivorship, &mut record);
@@ -760,12 +772,14 @@ impl<'a> BatchView<'a> {
         &mut self,
         event: &CanonicalEvent,
         entries: &[(String, KeyClass, IndexEntry)],
+        shared: &[Identifier],
         mut profile: StoredProfile,
         outcome: &mut BatchOutcome,
     ) -> Result<(), StoreError> {
         let before = profile.record.clone();
         let id = before.profile_id.clone();
         profile.record.absorb_event(event);
+        profile.record.identifiers.retain(|i| !shared.contains(i));
         profile.votes.absorb_event(event);
         profile.votes.settle(self.survivorship, &mut profile.record);
         profile.members.push(event.event_id.clone());
@@ -1059,6 +1073,31 @@ impl<'a> BatchView<'a> {
             hs.sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
             entry.holders = hs;
         }
+        let quarantined_keys: HashSet<&str> = holders
+            .keys()
+            .copied()
+            .filter(|k| entries.get(*k).is_some_and(|e| e.quarantined))
+            .collect();
+        // Per cluster: its identifiers taken out of linking as over-shared,
+        // which stay off its golden record.
+        let shared: Vec<BTreeSet<&Identifier>> = clustering
+            .clusters
+            .iter()
+            .map(|members| {
+                members
+                    .iter()
+                    .flat_map(|&n| {
+                        keys[n]
+                            .links
+                            .iter()
+                            .filter(|l| quarantined_keys.contains(l.key.as_str()))
+                            .filter_map(move |l| {
+                                l.identifier.and_then(|i| events[n].identifiers.get(i))
+                            })
+                    })
+                    .collect()
+            })
+            .collect();
         for (key, entry) in entries {
             if self.entry(&key)? != entry {
                 self.entries.insert(key, entry);
@@ -1100,7 +1139,7 @@ impl<'a> BatchView<'a> {
                 old.sort();
                 let mut new = member_ids.clone();
                 new.sort();
-                old == new
+                old == new && !b.record.identifiers.iter().any(|i| shared[c].contains(i))
             });
             if unchanged {
                 if let Some(mut b) = before {
@@ -1119,6 +1158,7 @@ impl<'a> BatchView<'a> {
                 record.absorb_event(&events[n]);
                 votes.absorb_event(&events[n]);
             }
+            record.identifiers.retain(|i| !shared[c].contains(i));
             votes.settle(self.survivorship, &mut record);
             if votes.consents_need_history(self.survivorship) {
                 settle_consents(&mut record, members.iter().map(|&n| &events[n]));
@@ -1868,6 +1908,33 @@ mod tests {
         r.apply(&[event("pos:x", 2 * DAY, vec![counter.clone()], 0)], &[])
             .expect("apply");
         assert_eq!(r.store().stats().expect("stats").profiles, 501);
+        // The counter phone is nobody's: no golden record lists it, those
+        // made before the quarantine included, and an SMS consent given at
+        // that counter reaches no one through it.
+        let member = id(IdentifierKind::MemberId, "MAIN:C999");
+        let mut consenting = event(
+            "pos:y",
+            2 * DAY + 1,
+            vec![member.clone(), counter.clone()],
+            0,
+        );
+        consenting.consents = vec![kindred_model::Consent {
+            purpose: "marketing".into(),
+            channel: "sms".into(),
+            granted: true,
+        }];
+        r.apply(&[consenting], &[]).expect("apply");
+        let records: Vec<GoldenRecord> = r
+            .store()
+            .profiles()
+            .collect::<Result<_, _>>()
+            .expect("profiles");
+        assert_eq!(records.len(), 502);
+        assert!(records.iter().all(|p| !p.identifiers.contains(&counter)));
+        let record = profile_of(&r, &member).expect("profile");
+        assert_eq!(record.identifiers, vec![member]);
+        assert_eq!(record.consents.len(), 1, "{:?}", record.consents);
+        assert_eq!(record.may_contact.get("sms"), Some(&false));
     }
 
     #[test]
