@@ -469,3 +469,114 @@ async fn a_json_channel_is_read_with_the_avro_schema_rules() -> anyhow::Result<(
     }
     Ok(())
 }
+
+/// Runs Kafka's own Java console producer (a client that is not librdkafka,
+/// as most channel systems' producers are) with `codec`, sending each
+/// `key \t value` line to `topic`.
+fn java_produce(topic: &str, codec: &str, lines: &[String]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/local/kafka.sh");
+    let mut child = Command::new("bash")
+        .arg(script)
+        .args(["tool", "org.apache.kafka.tools.ConsoleProducer"])
+        .args([
+            "--bootstrap-server",
+            &kindred_suite::brokers(),
+            "--topic",
+            topic,
+        ])
+        .args(["--compression-codec", codec])
+        .args([
+            "--property",
+            "parse.key=true",
+            "--property",
+            "key.separator=\t",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running deploy/local/kafka.sh tool (needs Java 17)")?;
+    let mut stdin = child.stdin.take().context("console producer stdin")?;
+    for line in lines {
+        writeln!(stdin, "{line}")?;
+    }
+    drop(stdin);
+    let out = child.wait_with_output()?;
+    anyhow::ensure!(
+        out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("ERROR"),
+        "Java console producer ({codec}) failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// Records from Kafka's Java producer, in every compression codec a
+/// producer may choose (Java clients often pick zstd), are all read: a JSON
+/// web event in each codec reaches the canonical topic, a line that is not
+/// Avro on the POS topic reaches the dead-letter topic with its reason. A
+/// consumer that cannot decompress a batch would lose it silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_java_producer_is_read_in_every_compression_codec() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("codecs", dir.path());
+    config.schemas.framing.insert("web".into(), "json".into());
+    create_topics(&config).await?;
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Web, 1), (Channel::Pos, 1)], &shutdown).await?;
+    let codecs = ["none", "gzip", "snappy", "lz4", "zstd"];
+    for codec in codecs {
+        let (web, pos) = (config.topics.web.clone(), config.topics.pos.clone());
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let event = format!(
+                r#"{{"event_id": "JAVA-{codec}", "event_type": "signup", "email": "{codec}@shop.example", "event_time": 1735689600000}}"#
+            );
+            java_produce(&web, codec, &[format!("JAVA-{codec}\t{event}")])?;
+            java_produce(&pos, codec, &[format!("T-{codec}\tnot avro ({codec})")])
+        })
+        .await??;
+    }
+    let codec = WireCodec::with_default_ids()?;
+    let canonical = read_until(
+        &config,
+        &config.topics.canonical,
+        Duration::from_secs(60),
+        |m| m.len() >= codecs.len(),
+    )
+    .await?;
+    let mut ids = BTreeSet::new();
+    for m in &canonical {
+        let event: CanonicalEvent = codec.decode(
+            Framing::Confluent,
+            SchemaKind::CanonicalEvent,
+            m.payload().unwrap_or_default(),
+        )?;
+        ids.insert(event.event_id);
+    }
+    let want: BTreeSet<String> = codecs.iter().map(|c| format!("web:JAVA-{c}")).collect();
+    assert_eq!(ids, want);
+    let dead = read_until(
+        &config,
+        &config.topics.dead_letter,
+        Duration::from_secs(60),
+        |m| m.len() >= codecs.len(),
+    )
+    .await?;
+    let mut payloads = BTreeSet::new();
+    for m in &dead {
+        let h = headers(m);
+        assert_eq!(h["kindred.dlq.reason"], "wrong_magic_byte", "{h:?}");
+        assert_eq!(h["kindred.dlq.source.topic"], config.topics.pos, "{h:?}");
+        payloads.insert(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+    }
+    let want: BTreeSet<String> = codecs.iter().map(|c| format!("not avro ({c})")).collect();
+    assert_eq!(payloads, want, "each codec's record, its bytes intact");
+    shutdown.trigger();
+    for (_, t) in tasks {
+        t.await??;
+    }
+    Ok(())
+}

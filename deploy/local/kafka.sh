@@ -9,6 +9,9 @@
 #   deploy/local/kafka.sh wipe      stop and delete the broker's storage
 #   deploy/local/kafka.sh secure-env  print shell exports that point kindred at the
 #                                   SASL_SSL listener: eval "$(deploy/local/kafka.sh secure-env)"
+#   deploy/local/kafka.sh tool CLASS [ARGS...]  run one of Kafka's own Java tools with the
+#                                   installed jars, e.g. org.apache.kafka.tools.ConsoleProducer
+#                                   (the tests use it as a client that is not librdkafka)
 #
 # Two client listeners: PLAINTEXT on KAFKA_PORT, and SASL_SSL (TLS, SCRAM-SHA-512)
 # on KAFKA_SECURE_PORT. `start` generates (once) under $RUN/tls a self-signed CA
@@ -367,5 +370,16 @@ case "${1:-}" in
   status) status ;;
   wipe) stop; rm -rf "$RUN"; log "wiped $RUN" ;;
   secure-env) secure_env ;;
-  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  tool)
+    shift
+    [ $# -ge 1 ] || die "usage: kafka.sh tool CLASS [ARGS...]"
+    need_java
+    [ -f "$LIBS/.complete" ] || install
+    mkdir -p "$RUN"
+    [ -f "$RUN/tools-log4j2.properties" ] || write_config
+    exec java -Xms64m -Xmx256m -Djava.awt.headless=true \
+         -Dlog4j2.configurationFile="$RUN/tools-log4j2.properties" \
+         -cp "$(classpath)" "$@"
+    ;;
+  *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
