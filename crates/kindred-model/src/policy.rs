@@ -151,7 +151,10 @@ impl RuleField {
 /// A match rule beyond exact identifiers: records whose `fields` are all
 /// present and equal match; with `name_similarity`, the full name is not
 /// required to be equal but to have a Jaro-Winkler similarity of at least
-/// that much (the other fields still match exactly).
+/// that much (the other fields still match exactly); with `min_score`,
+/// `fields` only block (say which records are compared) and a pair matches
+/// when its attribute comparison score reaches `min_score` (see
+/// `kindred_resolver`'s `score` module for the weights).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatchRule {
@@ -165,6 +168,12 @@ pub struct MatchRule {
     /// Jaro-Winkler threshold in (0, 1] for a fuzzy full-name comparison.
     #[serde(default)]
     pub name_similarity: Option<f64>,
+    /// Fellegi-Sunter style threshold: the sum of per-attribute agreement
+    /// and disagreement weights (name, birthday, postal code, city, street,
+    /// gender) a pair of records in the block must reach. Names must not
+    /// clearly differ (`min_name_similarity`) whatever the score.
+    #[serde(default)]
+    pub min_score: Option<f64>,
 }
 
 /// Guards against identifiers shared by many people (a store's counter
@@ -239,6 +248,12 @@ pub struct LinkPolicy {
     pub rules: Vec<MatchRule>,
 }
 
+/// The default `min_score` of the scored rules: a similar name (+3) with
+/// the same birthday (+10) and postal code (+6) passes; the same name and
+/// birthday in another postal code and city (6 + 10 - 2 - 1) does not (two
+/// namesakes born the same day are common in a large country).
+pub const DEFAULT_MIN_SCORE: f64 = 14.0;
+
 impl Default for LinkPolicy {
     fn default() -> Self {
         LinkPolicy {
@@ -257,6 +272,7 @@ impl Default for LinkPolicy {
                         RuleField::PostalCode,
                     ],
                     name_similarity: None,
+                    min_score: None,
                 },
                 MatchRule {
                     name: "similar_name_birthday_postcode".into(),
@@ -264,6 +280,27 @@ impl Default for LinkPolicy {
                     action: RuleAction::Suggest,
                     fields: vec![RuleField::Birthday, RuleField::PostalCode],
                     name_similarity: Some(0.9),
+                    min_score: None,
+                },
+                // Typo-tolerant matching on everything a record says about
+                // the person, in two blocks small at any scale (a birthday
+                // and a postal code or family name); either block alone
+                // misses pairs with a typo in one of its fields.
+                MatchRule {
+                    name: "scored_birthday_postcode".into(),
+                    version: 1,
+                    action: RuleAction::Merge,
+                    fields: vec![RuleField::Birthday, RuleField::PostalCode],
+                    name_similarity: None,
+                    min_score: Some(DEFAULT_MIN_SCORE),
+                },
+                MatchRule {
+                    name: "scored_birthday_family_name".into(),
+                    version: 1,
+                    action: RuleAction::Merge,
+                    fields: vec![RuleField::Birthday, RuleField::FamilyName],
+                    name_similarity: None,
+                    min_score: Some(DEFAULT_MIN_SCORE),
                 },
             ],
         }
@@ -295,6 +332,18 @@ impl LinkPolicy {
                 if rule.fields.contains(&RuleField::FullName) {
                     return Err(format!(
                         "{at}: with name_similarity, full_name is compared fuzzily and must not be in fields"
+                    ));
+                }
+            }
+            if let Some(m) = rule.min_score {
+                if !m.is_finite() || m <= 0.0 {
+                    return Err(format!(
+                        "{at}: min_score must be a positive number, not {m}"
+                    ));
+                }
+                if rule.name_similarity.is_some() {
+                    return Err(format!(
+                        "{at}: min_score and name_similarity exclude each other (a scored rule compares names itself)"
                     ));
                 }
             }

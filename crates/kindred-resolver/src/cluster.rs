@@ -31,6 +31,7 @@ use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
 
 use crate::decision::Constraint;
 use crate::keys::{name_similarity, EventKeys, KeyClass};
+use crate::score::score;
 
 /// One event as the clustering sees it.
 pub(crate) struct Node<'a> {
@@ -426,6 +427,9 @@ pub(crate) fn cluster(
                 if rule.name_similarity.is_some() {
                     kinds.insert(0, "similar_name".into());
                 }
+                if rule.min_score.is_some() {
+                    kinds.insert(0, "score".into());
+                }
                 let link = Link {
                     rule: rule.name.clone(),
                     version: rule.version,
@@ -442,13 +446,30 @@ pub(crate) fn cluster(
                         merge,
                     })
                 };
-                match rule.name_similarity {
-                    None => {
+                match (rule.min_score, rule.name_similarity) {
+                    (Some(min), _) => {
+                        for (x, &a) in ps.iter().enumerate() {
+                            for &b in ps.iter().skip(x + 1).take(FUZZY_REACH) {
+                                let (na, nb) = (node(a), node(b));
+                                let s = score(
+                                    na.event,
+                                    na.keys.name.as_deref(),
+                                    nb.event,
+                                    nb.keys.name.as_deref(),
+                                    policy.min_name_similarity,
+                                );
+                                if s.is_some_and(|s| s >= min) {
+                                    propose(a, b);
+                                }
+                            }
+                        }
+                    }
+                    (None, None) => {
                         for w in ps.windows(2) {
                             propose(w[0], w[1]);
                         }
                     }
-                    Some(threshold) => {
+                    (None, Some(threshold)) => {
                         for (x, &a) in ps.iter().enumerate() {
                             for &b in ps.iter().skip(x + 1).take(FUZZY_REACH) {
                                 let similar = match (&node(a).keys.name, &node(b).keys.name) {
@@ -635,6 +656,81 @@ mod tests {
         let mut no_rules = LinkPolicy::default();
         no_rules.rules.clear();
         assert_eq!(run(&events, &no_rules).len(), 2);
+    }
+
+    /// The scored rules join one person's records across typos in the name,
+    /// the birthday or the postal code (each block catches what a typo in
+    /// the other's field hides), a chain of three included; twins at one
+    /// address and namesakes born the same day elsewhere stay apart.
+    #[test]
+    fn scored_rules_link_across_typos_and_keep_twins_and_namesakes_apart() {
+        let person = |id: &str, name: &str, family: &str, bday: &str, postal: &str, city: &str| {
+            let mut ev = event(id, 0, &[(Email, &format!("{id}@x.com"))], Some(name));
+            ev.attributes.family_name = Some(family.into());
+            ev.attributes.birthday = Some(bday.into());
+            ev.attributes.address = Some(kindred_model::Address {
+                line1: Some("8 Stanley Street".into()),
+                city: Some(city.into()),
+                postal_code: Some(postal.into()),
+                ..Default::default()
+            });
+            ev
+        };
+        let events = [
+            person(
+                "a",
+                "Michaela Neumann",
+                "Neumann",
+                "1975-11-11",
+                "4223",
+                "Winston Hills",
+            ),
+            // Typo in the family name: only the birthday-postcode block sees it.
+            person(
+                "b",
+                "Michaela Nuemann",
+                "Nuemann",
+                "1975-11-11",
+                "4223",
+                "Winston Hills",
+            ),
+            // Typo in the postal code: only the birthday-family-name block.
+            person(
+                "c",
+                "Micheala Neumann",
+                "Neumann",
+                "1975-11-11",
+                "4232",
+                "Winston Hills",
+            ),
+            // Twin sister at the same address.
+            person(
+                "d",
+                "Vanessa Neumann",
+                "Neumann",
+                "1975-11-11",
+                "4223",
+                "Winston Hills",
+            ),
+            // A namesake born the same day in another city.
+            person(
+                "e",
+                "Michaela Neumann",
+                "Neumann",
+                "1975-11-11",
+                "2000",
+                "Sydney",
+            ),
+        ];
+        let got = run(&events, &LinkPolicy::default());
+        assert!(
+            got.contains(&vec!["a".to_string(), "b".into(), "c".into()]),
+            "{got:?}"
+        );
+        assert_eq!(got.len(), 3, "{got:?}");
+        let mut unscored = LinkPolicy::default();
+        unscored.rules.retain(|r| r.min_score.is_none());
+        assert_eq!(run(&events, &unscored).len(), 5);
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl EventKeys {
             });
         }
         for (i, rule) in policy.rules.iter().enumerate() {
-            if rule.name_similarity.is_some() && out.name.is_none() {
+            if (rule.name_similarity.is_some() || rule.min_score.is_some()) && out.name.is_none() {
                 continue;
             }
             let values: Option<Vec<String>> = rule
@@ -112,16 +112,7 @@ fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> 
         RuleField::FullName => name.map(str::to_string),
         RuleField::FamilyName => a.family_name.as_deref().and_then(fold_name),
         RuleField::Birthday => a.birthday.clone(),
-        RuleField::PostalCode => a
-            .address
-            .as_ref()
-            .and_then(|ad| ad.postal_code.as_ref())
-            .map(|p| {
-                p.chars()
-                    .filter(|c| c.is_alphanumeric())
-                    .flat_map(char::to_uppercase)
-                    .collect()
-            }),
+        RuleField::PostalCode => a.address.as_ref().and_then(crate::score::postal_key),
     };
     v.filter(|v| !v.is_empty())
 }

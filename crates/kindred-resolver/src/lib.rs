@@ -6,6 +6,7 @@
 //!
 //! - `keys`: what an event offers to linking (identifier and rule keys, a
 //!   folded name, member cards, companions for the quarantine guard);
+//! - `score`: the typo-tolerant attribute comparison of scored match rules;
 //! - `cluster`: the deterministic core, a set of events in, people out,
 //!   independent of arrival order; no I/O;
 //! - `resolver`: applies events incrementally where that provably gives the
@@ -29,6 +30,7 @@ mod keys;
 mod outbox;
 mod protect;
 mod resolver;
+mod score;
 mod store;
 
 pub use admin::{

@@ -403,7 +403,10 @@ fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
 
 #[test]
 fn rules_diff_predicts_exactly_what_apply_then_does() {
-    let (_d, mut r) = open(LinkPolicy::default());
+    // Without the scored rules, which would join the "Persen" typos at once.
+    let mut old = LinkPolicy::default();
+    old.rules.retain(|rule| rule.min_score.is_none());
+    let (_d, mut r) = open(old.clone());
     let mut events = Vec::new();
     for i in 0..30 {
         let bday = format!("1990-01-{:02}", i % 28 + 1);
@@ -454,7 +457,7 @@ fn rules_diff_predicts_exactly_what_apply_then_does() {
     apply(&mut r, events);
     let before = assignment(&r);
 
-    let mut new = LinkPolicy::default();
+    let mut new = old;
     new.rules
         .retain(|rule| rule.name != "name_birthday_postcode");
     new.rules[0].action = RuleAction::Merge;
