@@ -1314,19 +1314,22 @@ impl<'a> BatchView<'a> {
                 &outbox_seq.to_be_bytes(),
             );
         }
-        for (key, entry) in &self.entries {
+        // In key order per family: RocksDB applies a batch in order, and a
+        // memtable insert near the previous one reuses its skiplist search
+        // (random order made the search a fifth of the resolver's time).
+        for (key, entry) in sorted(&self.entries) {
             store.put_value(&mut batch, cf::IDENTIFIERS, key.as_bytes(), entry);
         }
-        for (profile_id, profile) in &self.profiles {
+        for (profile_id, profile) in sorted(&self.profiles) {
             match profile {
                 Some(p) => store.put_value(&mut batch, cf::PROFILES, profile_id.as_bytes(), p),
                 None => store.delete(&mut batch, cf::PROFILES, profile_id.as_bytes()),
             }
         }
-        for (event_id, event) in &self.contributions {
+        for (event_id, event) in sorted(&self.contributions) {
             store.put_value(&mut batch, cf::CONTRIBUTIONS, event_id.as_bytes(), event);
         }
-        for (from, to) in &self.redirects {
+        for (from, to) in sorted(&self.redirects) {
             store.put(&mut batch, cf::REDIRECTS, from.as_bytes(), to.as_bytes());
         }
         let mut seq = self.next_lineage;
@@ -1354,6 +1357,13 @@ impl<'a> BatchView<'a> {
         }
         batch
     }
+}
+
+/// A map's entries in key order.
+fn sorted<V>(map: &HashMap<String, V>) -> Vec<(&String, &V)> {
+    let mut v: Vec<_> = map.iter().collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    v
 }
 
 /// What a recomputation clustered: parallel slices, one entry per event.
