@@ -266,5 +266,50 @@ fn fields(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ingest, fields, resolve, resolve_at_scale);
+/// Loyal customers: 100 people who each already have 1,000 events
+/// (receipts with their card over the years) get one more each per batch.
+/// The cost of an event should not grow with its customer's history.
+fn resolve_heavy_customers(c: &mut Criterion) {
+    const CUSTOMERS: u64 = 100;
+    let mut group = c.benchmark_group("resolve");
+    group.throughput(Throughput::Elements(CUSTOMERS));
+    group.sample_size(20);
+    for history in [10u64, 1_000] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut resolver = Resolver::new(Store::open(dir.path()).expect("store"));
+        let mut seq = 0u64;
+        let batch_of_all = |seq: &mut u64| {
+            (0..CUSTOMERS)
+                .map(|person| {
+                    *seq += 1;
+                    customer_event(person, *seq)
+                })
+                .collect::<Vec<_>>()
+        };
+        for _ in 0..history {
+            let batch = batch_of_all(&mut seq);
+            resolver.apply(&batch, &[]).expect("populate");
+        }
+        group.bench_function(
+            format!("apply_100_to_customers_with_{history}_events"),
+            |b| {
+                b.iter_batched(
+                    || batch_of_all(&mut seq),
+                    |batch| std::hint::black_box(resolver.apply(&batch, &[]).expect("apply")),
+                    BatchSize::LargeInput,
+                )
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    ingest,
+    fields,
+    resolve,
+    resolve_at_scale,
+    resolve_heavy_customers
+);
 criterion_main!(benches);

@@ -187,13 +187,13 @@ impl Resolver {
                     }
                 }
                 let stored: StoredProfile =
-                    store.get_value(cf::PROFILES, &survivor)?.ok_or_else(|| {
-                        StoreError::Corrupt {
+                    store
+                        .stored_profile(&survivor)?
+                        .ok_or_else(|| StoreError::Corrupt {
                             what: cf::PROFILES,
                             key: survivor.clone(),
                             message: "a live profile id has no profile".into(),
-                        }
-                    })?;
+                        })?;
                 // The person's holdings in the index.
                 let mut touched: BTreeSet<String> = BTreeSet::new();
                 for event_id in &stored.members {
@@ -230,6 +230,7 @@ impl Resolver {
                     events_erased += 1;
                 }
                 store.delete(&mut batch, cf::PROFILES, survivor.as_bytes());
+                store.delete(&mut batch, cf::MEMBERS, survivor.as_bytes());
                 for id in &ids {
                     store.delete(&mut batch, cf::REDIRECTS, id.as_bytes());
                     let mut from = id.as_bytes().to_vec();

@@ -10,7 +10,7 @@ use crate::cluster::{cluster, within_limits, Clustering, Link, Node};
 use crate::decision::{Constraint, DecisionRecord};
 use crate::keys::{fnv1a, EventKeys, KeyClass};
 use crate::store::{
-    cf, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
+    cf, encode_members, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
     NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ, WATERMARK,
 };
 use crate::{SourceOffset, Store, StoreError};
@@ -176,6 +176,10 @@ pub(crate) struct BatchView<'a> {
     /// Overlay: what this batch wrote.
     pub(crate) entries: HashMap<String, IndexEntry>,
     pub(crate) profiles: HashMap<String, Option<StoredProfile>>,
+    /// Profiles in `profiles` whose `members` hold only the events this
+    /// batch added (taken by [`take_profile_to_extend`](Self::take_profile_to_extend)):
+    /// written as an append to the `members` family, not a rewrite.
+    appended_only: HashSet<String>,
     contributions: HashMap<String, CanonicalEvent>,
     redirects: HashMap<String, String>,
     lineage: Vec<LineageRecord>,
@@ -243,6 +247,7 @@ impl<'a> BatchView<'a> {
             keys: HashMap::new(),
             entries: HashMap::new(),
             profiles: HashMap::new(),
+            appended_only: HashSet::new(),
             contributions: HashMap::new(),
             redirects: HashMap::new(),
             lineage: Vec::new(),
@@ -442,20 +447,61 @@ impl<'a> BatchView<'a> {
             .collect()
     }
 
-    /// Takes a profile out of the view (the caller puts it back or deletes it).
+    /// Takes a profile out of the view, with its whole member list (the
+    /// caller puts it back or deletes it).
     pub(crate) fn take_profile(&mut self, profile_id: &str) -> Result<StoredProfile, StoreError> {
+        let mut profile = self.take_profile_to_extend(profile_id)?;
+        if self.appended_only.remove(profile_id) {
+            let mut all = self.store.members(profile_id)?;
+            all.append(&mut profile.members);
+            profile.members = all;
+        }
+        Ok(profile)
+    }
+
+    /// Takes a profile out of the view to add events to it: its `members`
+    /// may hold only the events this batch added (then the id is in
+    /// `appended_only`), so a long history is neither read nor rewritten.
+    fn take_profile_to_extend(&mut self, profile_id: &str) -> Result<StoredProfile, StoreError> {
         let loaded = match self.profiles.remove(profile_id) {
             Some(p) => p,
-            None => match self.stored.profiles.remove(profile_id) {
-                Some(p) => Some(p),
-                None => self.store.get_value(cf::PROFILES, profile_id)?,
-            },
+            None => {
+                let stored = match self.stored.profiles.remove(profile_id) {
+                    Some(p) => Some(p),
+                    None => self.store.get_value(cf::PROFILES, profile_id)?,
+                };
+                match stored {
+                    // A store written before the `members` family: the list
+                    // is in the value; the whole list is rewritten below.
+                    Some(mut p) if !p.members.is_empty() => {
+                        p.members.extend(self.store.members(profile_id)?);
+                        Some(p)
+                    }
+                    Some(p) => {
+                        self.appended_only.insert(profile_id.to_string());
+                        Some(p)
+                    }
+                    None => None,
+                }
+            }
         };
         loaded.ok_or_else(|| StoreError::Corrupt {
             what: cf::IDENTIFIERS,
             key: profile_id.to_string(),
             message: "an identifier points at a profile that does not exist".into(),
         })
+    }
+
+    /// Every member event id of `profile` (taken with
+    /// [`take_profile_to_extend`](Self::take_profile_to_extend)).
+    fn all_members(&self, profile: &StoredProfile) -> Result<Vec<String>, StoreError> {
+        let id = &profile.record.profile_id;
+        if !self.appended_only.contains(id) {
+            return Ok(profile.members.clone());
+        }
+        let mut all = self.store.members(id)?;
+        all.extend(profile.members.iter().cloned());
+        Ok(all)
     }
 
     fn contribution(&self, event_id: &str) -> Result<CanonicalEvent, StoreError> {
@@ -641,7 +687,7 @@ impl<'a> BatchView<'a> {
             (None, _) => self.create(event, &entries, &shared, outcome),
             (Some(only), None) => {
                 let only = only.clone();
-                let profile = self.take_profile(&only)?;
+                let profile = self.take_profile_to_extend(&only)?;
                 if self.joins_without_recompute(event, &keys, &entries, &profile)? {
                     self.absorb(event, &entries, &shared, profile, outcome)
                 } else {
@@ -791,7 +837,7 @@ impl<'a> BatchView<'a> {
                 profile.record.consents = before.consents.clone();
                 profile.record.refresh_may_contact();
             } else {
-                let history = self.contributions_of(&profile.members)?;
+                let history = self.contributions_of(&self.all_members(&profile)?)?;
                 settle_consents(&mut profile.record, &history);
             }
         }
@@ -1320,10 +1366,29 @@ impl<'a> BatchView<'a> {
         for (key, entry) in sorted(&self.entries) {
             store.put_value(&mut batch, cf::IDENTIFIERS, key.as_bytes(), entry);
         }
-        for (profile_id, profile) in sorted(&self.profiles) {
+        let mut profiles: Vec<_> = self.profiles.into_iter().collect();
+        profiles.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (profile_id, profile) in &mut profiles {
+            let key = profile_id.as_bytes();
             match profile {
-                Some(p) => store.put_value(&mut batch, cf::PROFILES, profile_id.as_bytes(), p),
-                None => store.delete(&mut batch, cf::PROFILES, profile_id.as_bytes()),
+                Some(p) => {
+                    // The member list goes to its own family (appended to
+                    // when this batch only added events); the value keeps
+                    // none.
+                    let members = std::mem::take(&mut p.members);
+                    store.put_value(&mut batch, cf::PROFILES, key, p);
+                    if self.appended_only.contains(profile_id.as_str()) {
+                        if !members.is_empty() {
+                            store.merge(&mut batch, cf::MEMBERS, key, &encode_members(&members));
+                        }
+                    } else {
+                        store.put(&mut batch, cf::MEMBERS, key, &encode_members(&members));
+                    }
+                }
+                None => {
+                    store.delete(&mut batch, cf::PROFILES, key);
+                    store.delete(&mut batch, cf::MEMBERS, key);
+                }
             }
         }
         for (event_id, event) in sorted(&self.contributions) {
@@ -2069,5 +2134,121 @@ mod tests {
                 prop_assert_eq!(state(&forward), state(&other));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod member_list_tests {
+    use kindred_model::{Activity, Attributes, Channel, Identifier, IdentifierKind};
+
+    use super::*;
+
+    fn receipt(n: u64) -> CanonicalEvent {
+        CanonicalEvent {
+            event_id: format!("pos:{n}"),
+            channel: Channel::Pos,
+            event_time_ms: n as i64,
+            identifiers: vec![Identifier::new(IdentifierKind::MemberId, "MAIN:M1")],
+            attributes: Attributes::default(),
+            activity: Activity {
+                points_earned: 1,
+                ..Activity::default()
+            },
+            consents: vec![],
+            dropped: vec![],
+        }
+    }
+
+    fn value_members(store: &Store, id: &str) -> Vec<String> {
+        let p: StoredProfile = store
+            .get_value(cf::PROFILES, id)
+            .expect("read")
+            .expect("profile");
+        p.members
+    }
+
+    /// A loyal customer's next receipt appends to the member list; the
+    /// profile value does not carry (and so is not rewritten with) the
+    /// history. Read through the store, the list is whole, and a
+    /// recomputation (here: a merge) sees every event.
+    #[test]
+    fn a_returning_customer_appends_to_the_member_list() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        for n in 0..5 {
+            r.apply(&[receipt(n)], &[]).expect("apply");
+        }
+        let id = "kp-000000000001";
+        assert!(value_members(r.store(), id).is_empty());
+        assert_eq!(r.store().members(id).expect("members").len(), 5);
+        let whole = r
+            .store()
+            .stored_profile(id)
+            .expect("read")
+            .expect("profile");
+        assert_eq!(whole.members.len(), 5);
+        assert_eq!(whole.record.points_balance, 5);
+        // A second profile, then an event that glues both: the survivor's
+        // list is every event of both.
+        let mut other = receipt(10);
+        other.identifiers = vec![Identifier::new(IdentifierKind::Email, "a@b.cn")];
+        r.apply(&[other], &[]).expect("apply");
+        let mut glue = receipt(11);
+        glue.identifiers
+            .push(Identifier::new(IdentifierKind::Email, "a@b.cn"));
+        r.apply(&[glue], &[]).expect("apply");
+        let mut members = r
+            .store()
+            .stored_profile(id)
+            .expect("read")
+            .expect("profile")
+            .members;
+        members.sort();
+        let mut want: Vec<String> = (0..5).chain([10, 11]).map(|n| format!("pos:{n}")).collect();
+        want.sort();
+        assert_eq!(members, want);
+        assert!(r
+            .store()
+            .members("kp-000000000002")
+            .expect("members")
+            .is_empty());
+    }
+
+    /// A store written before the `members` family kept the list in the
+    /// profile value: it is read, and moved out on the next write.
+    #[test]
+    fn a_member_list_in_an_older_profile_value_moves_out() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        for n in 0..3 {
+            r.apply(&[receipt(n)], &[]).expect("apply");
+        }
+        let id = "kp-000000000001";
+        // Rewrite it as an older release stored it.
+        let store = r.store();
+        let mut p: StoredProfile = store
+            .get_value(cf::PROFILES, id)
+            .expect("read")
+            .expect("profile");
+        p.members = store.members(id).expect("members");
+        let mut batch = WriteBatch::default();
+        store.put_value(&mut batch, cf::PROFILES, id.as_bytes(), &p);
+        store.delete(&mut batch, cf::MEMBERS, id.as_bytes());
+        store.write(batch).expect("write");
+        assert_eq!(
+            store
+                .stored_profile(id)
+                .expect("read")
+                .expect("p")
+                .members
+                .len(),
+            3
+        );
+
+        r.apply(&[receipt(3)], &[]).expect("apply");
+        assert!(value_members(r.store(), id).is_empty());
+        let mut members = r.store().members(id).expect("members");
+        members.sort();
+        assert_eq!(members, ["pos:0", "pos:1", "pos:2", "pos:3"]);
     }
 }

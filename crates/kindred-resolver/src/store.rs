@@ -19,8 +19,13 @@ pub(crate) mod cf {
     /// link key (`kind:match-key`, or a match rule's block key) -> [`IndexEntry`](crate::store::IndexEntry):
     /// the profiles holding it, its companions, whether it is quarantined.
     pub const IDENTIFIERS: &str = "identifiers";
-    /// profile id -> [`StoredProfile`](crate::store::StoredProfile): golden record, votes, member events.
+    /// profile id -> [`StoredProfile`](crate::store::StoredProfile): golden record, votes, flags.
     pub const PROFILES: &str = "profiles";
+    /// profile id -> the source event ids that make up the person,
+    /// length-prefixed and concatenated; a new event is appended with a merge
+    /// operand, so a loyal customer's next receipt does not rewrite the list.
+    /// Event ids are not personal data (they are keys of `contributions`).
+    pub const MEMBERS: &str = "members";
     /// source event id -> the canonical event as applied: what each source
     /// said, so any profile can be recomputed; also the de-duplication set.
     pub const CONTRIBUTIONS: &str = "contributions";
@@ -46,9 +51,10 @@ pub(crate) mod cf {
     /// audit sequence (u64 big-endian) -> [`AuditRecord`](crate::AuditRecord)
     /// of an erasure request.
     pub const AUDIT: &str = "audit";
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 13] = [
         IDENTIFIERS,
         PROFILES,
+        MEMBERS,
         CONTRIBUTIONS,
         REDIRECTS,
         LINEAGE,
@@ -92,7 +98,11 @@ pub struct StoredProfile {
     pub record: GoldenRecord,
     /// Every candidate value of each attribute, for survivorship.
     pub votes: AttributeVotes,
-    /// The source events that make up this person, by event id.
+    /// The source events that make up this person, by event id. Kept in
+    /// the `members` family: read through [`Store::stored_profile`] (or a
+    /// resolver batch) it is the whole list; the profile value itself holds
+    /// it only in stores written before that family existed, and the next
+    /// write of the profile moves it there.
     pub members: Vec<String>,
     /// Some link key of this profile is also held by another profile (a
     /// guard kept them apart): changes to it are recomputed together.
@@ -300,7 +310,13 @@ impl Store {
         let mut opts = family_options(&cache);
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let cfs = cf::ALL.map(|name| ColumnFamilyDescriptor::new(name, family_options(&cache)));
+        let cfs = cf::ALL.map(|name| {
+            let mut o = family_options(&cache);
+            if name == cf::MEMBERS {
+                o.set_merge_operator_associative("kindred.append", append_members);
+            }
+            ColumnFamilyDescriptor::new(name, o)
+        });
         let db = DB::open_cf_descriptors(&opts, &path, cfs).map_err(|source| StoreError::Open {
             path: path.clone(),
             source,
@@ -665,6 +681,27 @@ impl Store {
         Ok(self.db.write_opt(batch, &self.write_options)?)
     }
 
+    /// Adds a merge operand (the `members` family appends).
+    pub(crate) fn merge(&self, batch: &mut WriteBatch, family: &str, key: &[u8], value: &[u8]) {
+        batch.merge_cf(self.handle(family), key, value);
+    }
+
+    /// The member event ids of `profile_id` in the `members` family (not
+    /// those a profile value of an older store still holds).
+    pub(crate) fn members(&self, profile_id: &str) -> Result<Vec<String>, StoreError> {
+        match self.get_raw(cf::MEMBERS, profile_id.as_bytes())? {
+            Some(bytes) => decode_members(profile_id, &bytes),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// A stored profile with its whole member list.
+    fn with_members(&self, mut p: StoredProfile) -> Result<StoredProfile, StoreError> {
+        let more = self.members(&p.record.profile_id)?;
+        p.members.extend(more);
+        Ok(p)
+    }
+
     /// The golden record of `profile_id`, following redirects of absorbed ids.
     pub fn profile(&self, profile_id: &str) -> Result<Option<GoldenRecord>, StoreError> {
         Ok(self.stored_profile(profile_id)?.map(|p| p.record))
@@ -674,7 +711,10 @@ impl Store {
     /// votes and member events.
     pub fn stored_profile(&self, profile_id: &str) -> Result<Option<StoredProfile>, StoreError> {
         let id = self.resolve_redirects(profile_id)?;
-        self.get_value(cf::PROFILES, &id)
+        match self.get_value(cf::PROFILES, &id)? {
+            Some(p) => Ok(Some(self.with_members(p)?)),
+            None => Ok(None),
+        }
     }
 
     /// The current profile id for an id that may have been absorbed.
@@ -852,13 +892,13 @@ impl Store {
         self.stored_profiles().map(|p| p.map(|p| p.record))
     }
 
-    /// Every stored profile, in profile id order.
+    /// Every stored profile with its member list, in profile id order.
     pub fn stored_profiles(&self) -> impl Iterator<Item = Result<StoredProfile, StoreError>> + '_ {
         self.db
             .iterator_cf(self.handle(cf::PROFILES), IteratorMode::Start)
             .map(|item| {
                 let (key, value) = item?;
-                self.decode_value(cf::PROFILES, &key, &value)
+                self.with_members(self.decode_value(cf::PROFILES, &key, &value)?)
             })
     }
 
@@ -976,6 +1016,48 @@ pub(crate) fn utf8(family: &'static str, key: &str, bytes: Vec<u8>) -> Result<St
         key: key.to_string(),
         message: e.to_string(),
     })
+}
+
+/// A member list as stored: each event id as postcard encodes a string
+/// (varint length, bytes), concatenated; appending is concatenation, which
+/// is what the merge operator does.
+pub(crate) fn encode_members<'a>(ids: impl IntoIterator<Item = &'a String>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for id in ids {
+        // A String always serializes.
+        if let Ok(bytes) = postcard::to_allocvec(id) {
+            out.extend(bytes);
+        }
+    }
+    out
+}
+
+pub(crate) fn decode_members(key: &str, mut bytes: &[u8]) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (id, rest) =
+            postcard::take_from_bytes::<String>(bytes).map_err(|e| StoreError::Corrupt {
+                what: cf::MEMBERS,
+                key: key.to_string(),
+                message: e.to_string(),
+            })?;
+        out.push(id);
+        bytes = rest;
+    }
+    Ok(out)
+}
+
+/// The `members` family's merge operator: concatenation.
+fn append_members(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    let mut out = existing.map(<[u8]>::to_vec).unwrap_or_default();
+    for op in operands {
+        out.extend_from_slice(op);
+    }
+    Some(out)
 }
 
 /// The first byte of every encoded value: the format, so that a later
