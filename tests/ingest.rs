@@ -470,47 +470,26 @@ async fn a_json_channel_is_read_with_the_avro_schema_rules() -> anyhow::Result<(
     Ok(())
 }
 
-/// Runs Kafka's own Java console producer (a client that is not librdkafka,
-/// as most channel systems' producers are) with `codec`, sending each
+/// Kafka's own Java console producer with `codec`, sending each
 /// `key \t value` line to `topic`.
 fn java_produce(topic: &str, codec: &str, lines: &[String]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/local/kafka.sh");
-    let mut child = Command::new("bash")
-        .arg(script)
-        .args(["tool", "org.apache.kafka.tools.ConsoleProducer"])
-        .args([
+    let brokers = kindred_suite::brokers();
+    kindred_suite::kafka_java_tool(
+        "org.apache.kafka.tools.ConsoleProducer",
+        &[
             "--bootstrap-server",
-            &kindred_suite::brokers(),
+            &brokers,
             "--topic",
             topic,
-        ])
-        .args(["--compression-codec", codec])
-        .args([
+            "--compression-codec",
+            codec,
             "--property",
             "parse.key=true",
             "--property",
             "key.separator=\t",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("running deploy/local/kafka.sh tool (needs Java 17)")?;
-    let mut stdin = child.stdin.take().context("console producer stdin")?;
-    for line in lines {
-        writeln!(stdin, "{line}")?;
-    }
-    drop(stdin);
-    let out = child.wait_with_output()?;
-    anyhow::ensure!(
-        out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("ERROR"),
-        "Java console producer ({codec}) failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        ],
+        lines,
+    )?;
     Ok(())
 }
 

@@ -394,6 +394,57 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
         m.len() >= messages.len()
     })
     .await?;
+    // A downstream system on Kafka's Java client (read_committed) sees
+    // exactly the records kindred's reader sees: the transactional
+    // publisher's commits, no aborted writes, keyed by profile id.
+    let brokers = kindred_suite::brokers();
+    let max = all.len().to_string();
+    let topic = config.topics.profiles.clone();
+    let printed = tokio::task::spawn_blocking(move || {
+        kindred_suite::kafka_java_tool(
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            &[
+                "--bootstrap-server",
+                &brokers,
+                "--topic",
+                &topic,
+                "--from-beginning",
+                "--isolation-level",
+                "read_committed",
+                "--max-messages",
+                &max,
+                "--timeout-ms",
+                "30000",
+                "--property",
+                "print.partition=true",
+                "--property",
+                "print.offset=true",
+                "--property",
+                "print.key=true",
+                "--property",
+                "print.value=false",
+            ],
+            &[],
+        )
+    })
+    .await??;
+    let java: std::collections::BTreeSet<String> = printed
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    let ours: std::collections::BTreeSet<String> = all
+        .iter()
+        .map(|m| {
+            format!(
+                "Partition:{}\tOffset:{}\t{}",
+                m.partition(),
+                m.offset(),
+                String::from_utf8_lossy(m.key().unwrap_or_default())
+            )
+        })
+        .collect();
+    assert_eq!(java, ours, "the Java consumer read other records");
     for m in &all {
         let bytes = m.payload().unwrap_or_default().to_ascii_lowercase();
         for value in raw_values {

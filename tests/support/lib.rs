@@ -320,3 +320,40 @@ pub mod raw {
         })
     }
 }
+
+/// Runs one of Kafka's own Java command-line tools (`CLASS`, e.g.
+/// `org.apache.kafka.tools.ConsoleProducer`) with the jars
+/// `deploy/local/kafka.sh` installed: a Kafka client that is not
+/// librdkafka, as most channel systems and downstream consumers use. Feeds
+/// `stdin` lines, returns what it printed; fails with its output when it
+/// exits non-zero or logs an error.
+pub fn kafka_java_tool(class: &str, args: &[&str], stdin: &[String]) -> anyhow::Result<String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/local/kafka.sh");
+    let mut child = Command::new("bash")
+        .arg(script)
+        .args(["tool", class])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running deploy/local/kafka.sh tool (needs Java 17)")?;
+    let mut input = child.stdin.take().context("the tool's stdin")?;
+    for line in stdin {
+        writeln!(input, "{line}")?;
+    }
+    drop(input);
+    let out = child.wait_with_output()?;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    anyhow::ensure!(
+        out.status.success() && !stderr.contains("ERROR"),
+        "{class} failed ({}): {stdout}{stderr}",
+        out.status
+    );
+    Ok(stdout)
+}
