@@ -24,6 +24,8 @@ pub struct Metrics {
     pub component_errors: IntCounterVec,
     /// Links the resolver refused, by guard.
     pub merges_refused: IntCounterVec,
+    /// Stored events the resolver re-read to recompute profiles.
+    pub recomputed_events: IntCounterVec,
     pub erasures: IntCounterVec,
     pub events_suppressed: IntCounterVec,
     /// Identifiers the over-shared guard quarantined, by kind.
@@ -129,6 +131,11 @@ impl Metrics {
             "kindred_merges_refused_total",
             "Links between records the resolver refused, by guard (member_cards, limit_<kind>, name_mismatch, giant_profile, decision). Alert on giant_profile.",
             &["reason"],
+        );
+        let recomputed_events = counter(
+            "kindred_resolver_recomputed_events_total",
+            "Stored events re-read to recompute profiles (merges, splits, guards that may change their mind); each new event that joins a profile without one adds nothing.",
+            &[],
         );
         let erasures = counter(
             "kindred_erasures_total",
@@ -267,6 +274,7 @@ impl Metrics {
             duplicate_events,
             component_errors,
             merges_refused,
+            recomputed_events,
             erasures,
             events_suppressed,
             identifiers_quarantined,

@@ -231,6 +231,7 @@ impl Resolver {
                 }
                 store.delete(&mut batch, cf::PROFILES, survivor.as_bytes());
                 store.delete(&mut batch, cf::MEMBERS, survivor.as_bytes());
+                store.delete(&mut batch, cf::NAMES, survivor.as_bytes());
                 for id in &ids {
                     store.delete(&mut batch, cf::REDIRECTS, id.as_bytes());
                     let mut from = id.as_bytes().to_vec();

@@ -10,8 +10,9 @@ use crate::cluster::{cluster, within_limits, Clustering, Link, Node};
 use crate::decision::{Constraint, DecisionRecord};
 use crate::keys::{fnv1a, EventKeys, KeyClass};
 use crate::store::{
-    cf, encode_members, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
-    NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ, WATERMARK,
+    cf, decode, encode, encode_members, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion,
+    StoredProfile, NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ,
+    WATERMARK,
 };
 use crate::{SourceOffset, Store, StoreError};
 
@@ -36,6 +37,9 @@ pub struct BatchOutcome {
     pub suggestions: Vec<Suggestion>,
     /// Links refused, by reason ([`Refusal::as_str`](crate::Refusal::as_str)).
     pub refused: BTreeMap<&'static str, u64>,
+    /// Events re-read and re-clustered by recomputations (the new events
+    /// included); an event that joins its profile incrementally adds none.
+    pub recomputed_events: u64,
     /// Sequence of the last outbox entry this batch wrote (None: it wrote
     /// none). Everything up to it is durable and waits to be published.
     pub outbox_last: Option<u64>,
@@ -180,6 +184,9 @@ pub(crate) struct BatchView<'a> {
     /// batch added (taken by [`take_profile_to_extend`](Self::take_profile_to_extend)):
     /// written as an append to the `members` family, not a rewrite.
     appended_only: HashSet<String>,
+    /// Profile id -> distinct folded-name digests (at most two), as read or
+    /// as this batch sets them (the `names` family).
+    names: HashMap<String, Option<Vec<u64>>>,
     contributions: HashMap<String, CanonicalEvent>,
     redirects: HashMap<String, String>,
     lineage: Vec<LineageRecord>,
@@ -248,6 +255,7 @@ impl<'a> BatchView<'a> {
             entries: HashMap::new(),
             profiles: HashMap::new(),
             appended_only: HashSet::new(),
+            names: HashMap::new(),
             contributions: HashMap::new(),
             redirects: HashMap::new(),
             lineage: Vec::new(),
@@ -492,6 +500,40 @@ impl<'a> BatchView<'a> {
         })
     }
 
+    /// The distinct name digests of a profile's events (at most two kept),
+    /// or `None` when unknown (a profile written before they were kept).
+    fn profile_names(&mut self, profile_id: &str) -> Result<Option<Vec<u64>>, StoreError> {
+        if let Some(n) = self.names.get(profile_id) {
+            return Ok(n.clone());
+        }
+        let n = match self.store.get_raw(cf::NAMES, profile_id.as_bytes())? {
+            Some(bytes) => Some(decode(cf::NAMES, profile_id, &bytes)?),
+            None => None,
+        };
+        self.names.insert(profile_id.to_string(), n.clone());
+        Ok(n)
+    }
+
+    /// Adds an event's name digest to a profile's (when they are known).
+    fn add_profile_name(
+        &mut self,
+        profile_id: &str,
+        digest: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let Some(d) = digest else {
+            return Ok(());
+        };
+        if let Some(mut names) = self.profile_names(profile_id)? {
+            if !names.contains(&d) {
+                names.push(d);
+                names.sort_unstable();
+                names.truncate(2);
+                self.names.insert(profile_id.to_string(), Some(names));
+            }
+        }
+        Ok(())
+    }
+
     /// Every member event id of `profile` (taken with
     /// [`take_profile_to_extend`](Self::take_profile_to_extend)).
     fn all_members(&self, profile: &StoredProfile) -> Result<Vec<String>, StoreError> {
@@ -684,11 +726,12 @@ impl<'a> BatchView<'a> {
         }
         let mut it = holders.iter();
         match (it.next(), it.next()) {
-            (None, _) => self.create(event, &entries, &shared, outcome),
+            (None, _) => self.create(event, keys.name_digest, &entries, &shared, outcome),
             (Some(only), None) => {
                 let only = only.clone();
                 let profile = self.take_profile_to_extend(&only)?;
                 if self.joins_without_recompute(event, &keys, &entries, &profile)? {
+                    self.add_profile_name(&only, keys.name_digest)?;
                     self.absorb(event, &entries, &shared, profile, outcome)
                 } else {
                     self.profiles.insert(only.clone(), Some(profile));
@@ -705,7 +748,7 @@ impl<'a> BatchView<'a> {
     /// only mutable identifiers, within their windows, and brings no name or
     /// card a guard could object to. Anything else is recomputed.
     fn joins_without_recompute(
-        &self,
+        &mut self,
         event: &CanonicalEvent,
         keys: &EventKeys,
         entries: &[(String, KeyClass, IndexEntry)],
@@ -720,6 +763,7 @@ impl<'a> BatchView<'a> {
                 && profile.record.identifiers.binary_search(i).is_err()
         });
         let mut strong = false;
+        let mut weak = false;
         let mut weak_ok = true;
         for (_, class, entry) in entries {
             let Some(holder) = entry.holders.iter().find(|h| &h.profile_id == id) else {
@@ -732,6 +776,7 @@ impl<'a> BatchView<'a> {
             match class {
                 KeyClass::Strong(_) => strong = true,
                 KeyClass::Weak(kind) => {
+                    weak = true;
                     let t = event.event_time_ms;
                     let within = match self.policy.identifiers.get(*kind).window_ms() {
                         None => true,
@@ -741,9 +786,19 @@ impl<'a> BatchView<'a> {
                     };
                     weak_ok &= within;
                 }
-                KeyClass::Rule(_) => weak_ok = false,
+                // A rule block only this (uncontested) profile holds: the
+                // rule can only propose links within the profile, which the
+                // identifiers make anyway when nothing can refuse them.
+                KeyClass::Rule(_) => {}
             }
         }
+        // An event that states no name, or the one name every event of the
+        // profile states: no name guard can refuse any link among them (all
+        // names equal or absent), whatever order a recomputation takes them in.
+        let known_name = match keys.name_digest {
+            None => true,
+            Some(d) => self.profile_names(id)?.is_some_and(|n| n == [d]),
+        };
         // With every identifier of profile and event in one profile within
         // the limits, no limit can refuse a link among them.
         let fits = || {
@@ -761,9 +816,9 @@ impl<'a> BatchView<'a> {
             // A name joining a profile that weak links hold together could
             // make a guard refuse one of them on recomputation; so could
             // identifiers that push it past a limit.
-            !new_card && (!profile.weak_joined || (keys.name.is_none() && fits()))
+            !new_card && (!profile.weak_joined || (known_name && fits()))
         } else {
-            weak_ok && keys.name.is_none() && keys.members.is_empty() && fits()
+            weak && weak_ok && known_name && keys.members.is_empty() && fits()
         })
     }
 
@@ -771,6 +826,7 @@ impl<'a> BatchView<'a> {
     fn create(
         &mut self,
         event: &CanonicalEvent,
+        name_digest: Option<u64>,
         entries: &[(String, KeyClass, IndexEntry)],
         shared: &[Identifier],
         outcome: &mut BatchOutcome,
@@ -799,6 +855,8 @@ impl<'a> BatchView<'a> {
             Vec::new(),
             None,
         ));
+        self.names
+            .insert(id.clone(), Some(name_digest.into_iter().collect()));
         self.profiles.insert(
             id,
             Some(StoredProfile {
@@ -977,6 +1035,7 @@ impl<'a> BatchView<'a> {
         let clustering = cluster(&nodes, self.policy, &|key| {
             entries.get(key).is_some_and(|e| e.quarantined)
         });
+        outcome.recomputed_events += events.len() as u64;
         let recomputed = Recomputed {
             events: &events,
             keys: &keys,
@@ -1262,6 +1321,14 @@ impl<'a> BatchView<'a> {
             change.moved_event_ids = moved_event_ids;
             outcome.changes.push(change);
             member_ids.sort();
+            let mut names: Vec<u64> = members
+                .iter()
+                .filter_map(|&n| keys[n].name_digest)
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names.truncate(2);
+            self.names.insert(id.clone(), Some(names));
             self.profiles.insert(
                 id.clone(),
                 Some(StoredProfile {
@@ -1388,7 +1455,26 @@ impl<'a> BatchView<'a> {
                 None => {
                     store.delete(&mut batch, cf::PROFILES, key);
                     store.delete(&mut batch, cf::MEMBERS, key);
+                    store.delete(&mut batch, cf::NAMES, key);
                 }
+            }
+        }
+        // Name digests of the profiles this batch writes (a deleted one's
+        // were deleted with it).
+        let live: HashSet<&str> = profiles
+            .iter()
+            .filter(|(_, p)| p.is_some())
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let mut names: Vec<_> = self
+            .names
+            .iter()
+            .filter(|(id, _)| live.contains(id.as_str()))
+            .collect();
+        names.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (profile_id, list) in names {
+            if let Some(list) = list {
+                store.put(&mut batch, cf::NAMES, profile_id.as_bytes(), &encode(list));
             }
         }
         for (event_id, event) in sorted(&self.contributions) {
@@ -2212,6 +2298,45 @@ mod member_list_tests {
             .members("kp-000000000002")
             .expect("members")
             .is_empty());
+    }
+
+    /// A web shopper known by email who gives the same name on every order:
+    /// each order joins the profile without re-reading its history (no name
+    /// guard can object to a name every event states); a different name, or
+    /// the first name after name-less events, makes it recompute.
+    #[test]
+    fn a_known_name_joins_without_a_recomputation() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        let order = |n: u64, name: Option<&str>| {
+            let mut e = receipt(n);
+            e.channel = Channel::Web;
+            e.event_id = format!("web:{n}");
+            e.identifiers = vec![Identifier::new(IdentifierKind::Email, "ann@x.cn")];
+            e.attributes.full_name = name.map(str::to_string);
+            e
+        };
+        let first = r.apply(&[order(0, Some("Ann Lee"))], &[]).expect("apply");
+        assert_eq!(first.recomputed_events, 0);
+        for n in 1..20 {
+            let out = r.apply(&[order(n, Some("ANN  lee"))], &[]).expect("apply");
+            assert_eq!(out.recomputed_events, 0, "order {n} re-read the history");
+        }
+        // Name-less events join as before.
+        let out = r.apply(&[order(20, None)], &[]).expect("apply");
+        assert_eq!(out.recomputed_events, 0);
+        // Another name: the guards decide again over every event.
+        let out = r.apply(&[order(21, Some("Bob Lee"))], &[]).expect("apply");
+        assert_eq!(out.recomputed_events, 22);
+        let people = r.store().people().expect("people");
+        assert_eq!(
+            people.len(),
+            2,
+            "the email links, the name guard refuses Bob"
+        );
+        // Two names now: "Ann Lee" recomputes too.
+        let out = r.apply(&[order(22, Some("Ann Lee"))], &[]).expect("apply");
+        assert!(out.recomputed_events > 0);
     }
 
     /// A store written before the `members` family kept the list in the

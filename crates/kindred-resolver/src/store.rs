@@ -26,6 +26,11 @@ pub(crate) mod cf {
     /// operand, so a loyal customer's next receipt does not rewrite the list.
     /// Event ids are not personal data (they are keys of `contributions`).
     pub const MEMBERS: &str = "members";
+    /// profile id -> the distinct folded-name digests of its events (keyed
+    /// like the index's), sorted, at most two kept: whether the person goes
+    /// by one name lets an event with that name join without a
+    /// recomputation. Absent (a store from before it): unknown.
+    pub const NAMES: &str = "names";
     /// source event id -> the canonical event as applied: what each source
     /// said, so any profile can be recomputed; also the de-duplication set.
     pub const CONTRIBUTIONS: &str = "contributions";
@@ -51,10 +56,11 @@ pub(crate) mod cf {
     /// audit sequence (u64 big-endian) -> [`AuditRecord`](crate::AuditRecord)
     /// of an erasure request.
     pub const AUDIT: &str = "audit";
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 14] = [
         IDENTIFIERS,
         PROFILES,
         MEMBERS,
+        NAMES,
         CONTRIBUTIONS,
         REDIRECTS,
         LINEAGE,
@@ -109,7 +115,8 @@ pub struct StoredProfile {
     pub contested: bool,
     /// A mutable identifier or a rule joined some of its events (a guard
     /// could change its mind when new names arrive): events bringing a name
-    /// are recomputed rather than folded in.
+    /// other than the one every event states are recomputed rather than
+    /// folded in.
     pub weak_joined: bool,
     /// Some member event carries a decision (review, split): recomputations
     /// read the `constraints` family.

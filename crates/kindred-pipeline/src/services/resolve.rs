@@ -310,6 +310,12 @@ fn observe_outcome(ops: &Ops, source: &str, outcome: &kindred_resolver::BatchOut
     ops.metrics
         .profiles
         .add(outcome.created as i64 - outcome.absorbed as i64);
+    if outcome.recomputed_events > 0 {
+        ops.metrics
+            .recomputed_events
+            .with_label_values::<&str>(&[])
+            .inc_by(outcome.recomputed_events);
+    }
     if outcome.duplicates > 0 {
         ops.metrics
             .duplicate_events
