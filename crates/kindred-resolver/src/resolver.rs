@@ -2143,8 +2143,9 @@ mod tests {
                 proptest::option::of(0usize..3),
                 0i64..5,
                 proptest::collection::vec((0usize..2, any::<bool>()), 0..2),
+                proptest::option::of(0usize..2),
             )
-                .prop_map(move |(day, ids, name, points, consents)| {
+                .prop_map(move |(day, ids, name, points, consents, born)| {
                     let kinds = [
                         IdentifierKind::MemberId,
                         IdentifierKind::Phone,
@@ -2172,6 +2173,15 @@ mod tests {
                         points,
                     );
                     e.attributes.full_name = name.map(|n| ["李娜", "Li Na", "王伟"][n].to_string());
+                    // Birthdays and one postal code: match-rule blocks
+                    // (exact and scored) shared across people too.
+                    if let Some(b) = born {
+                        e.attributes.birthday = Some(["1990-01-02", "1990-02-01"][b].to_string());
+                        e.attributes.address = Some(kindred_model::Address {
+                            postal_code: Some("200000".into()),
+                            ..Default::default()
+                        });
+                    }
                     // Grants and withdrawals on two keys: merged identities
                     // combine them most restrictively, by event time.
                     e.consents = consents
