@@ -187,6 +187,8 @@ pub(crate) struct BatchView<'a> {
     /// Profile id -> distinct folded-name digests (at most two), as read or
     /// as this batch sets them (the `names` family).
     names: HashMap<String, Option<Vec<u64>>>,
+    /// Profiles whose `names` this batch changed (only those are written).
+    names_changed: HashSet<String>,
     contributions: HashMap<String, CanonicalEvent>,
     redirects: HashMap<String, String>,
     lineage: Vec<LineageRecord>,
@@ -256,6 +258,7 @@ impl<'a> BatchView<'a> {
             profiles: HashMap::new(),
             appended_only: HashSet::new(),
             names: HashMap::new(),
+            names_changed: HashSet::new(),
             contributions: HashMap::new(),
             redirects: HashMap::new(),
             lineage: Vec::new(),
@@ -529,6 +532,7 @@ impl<'a> BatchView<'a> {
                 names.sort_unstable();
                 names.truncate(2);
                 self.names.insert(profile_id.to_string(), Some(names));
+                self.names_changed.insert(profile_id.to_string());
             }
         }
         Ok(())
@@ -857,6 +861,7 @@ impl<'a> BatchView<'a> {
         ));
         self.names
             .insert(id.clone(), Some(name_digest.into_iter().collect()));
+        self.names_changed.insert(id.clone());
         self.profiles.insert(
             id,
             Some(StoredProfile {
@@ -1329,6 +1334,7 @@ impl<'a> BatchView<'a> {
             names.dedup();
             names.truncate(2);
             self.names.insert(id.clone(), Some(names));
+            self.names_changed.insert(id.clone());
             self.profiles.insert(
                 id.clone(),
                 Some(StoredProfile {
@@ -1459,8 +1465,8 @@ impl<'a> BatchView<'a> {
                 }
             }
         }
-        // Name digests of the profiles this batch writes (a deleted one's
-        // were deleted with it).
+        // Name digests this batch changed, of profiles it keeps (a deleted
+        // profile's were deleted with it).
         let live: HashSet<&str> = profiles
             .iter()
             .filter(|(_, p)| p.is_some())
@@ -1469,7 +1475,7 @@ impl<'a> BatchView<'a> {
         let mut names: Vec<_> = self
             .names
             .iter()
-            .filter(|(id, _)| live.contains(id.as_str()))
+            .filter(|(id, _)| live.contains(id.as_str()) && self.names_changed.contains(*id))
             .collect();
         names.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (profile_id, list) in names {
