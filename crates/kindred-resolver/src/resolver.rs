@@ -462,10 +462,9 @@ impl<'a> BatchView<'a> {
     /// caller puts it back or deletes it).
     pub(crate) fn take_profile(&mut self, profile_id: &str) -> Result<StoredProfile, StoreError> {
         let mut profile = self.take_profile_to_extend(profile_id)?;
-        if self.appended_only.remove(profile_id) {
-            let mut all = self.store.members(profile_id)?;
-            all.append(&mut profile.members);
-            profile.members = all;
+        if self.appended_only.contains(profile_id) {
+            profile.members = self.all_members(&profile)?;
+            self.appended_only.remove(profile_id);
         }
         Ok(profile)
     }
@@ -529,9 +528,8 @@ impl<'a> BatchView<'a> {
         if let Some(mut names) = self.profile_names(profile_id)? {
             if !names.contains(&d) {
                 names.push(d);
-                names.sort_unstable();
-                names.truncate(2);
-                self.names.insert(profile_id.to_string(), Some(names));
+                self.names
+                    .insert(profile_id.to_string(), Some(kept_names(names)));
                 self.names_changed.insert(profile_id.to_string());
             }
         }
@@ -1326,14 +1324,9 @@ impl<'a> BatchView<'a> {
             change.moved_event_ids = moved_event_ids;
             outcome.changes.push(change);
             member_ids.sort();
-            let mut names: Vec<u64> = members
-                .iter()
-                .filter_map(|&n| keys[n].name_digest)
-                .collect();
-            names.sort_unstable();
-            names.dedup();
-            names.truncate(2);
-            self.names.insert(id.clone(), Some(names));
+            let names = members.iter().filter_map(|&n| keys[n].name_digest);
+            self.names
+                .insert(id.clone(), Some(kept_names(names.collect())));
             self.names_changed.insert(id.clone());
             self.profiles.insert(
                 id.clone(),
@@ -1514,6 +1507,15 @@ impl<'a> BatchView<'a> {
         }
         batch
     }
+}
+
+/// A profile's name digests as kept in the `names` family: distinct,
+/// sorted, at most two (enough to tell none, one and several apart).
+fn kept_names(mut digests: Vec<u64>) -> Vec<u64> {
+    digests.sort_unstable();
+    digests.dedup();
+    digests.truncate(2);
+    digests
 }
 
 /// A map's entries in key order.
