@@ -251,6 +251,13 @@ fn fields(c: &mut Criterion) {
     group.bench_function("phone_landline_full_parse", |b| {
         b.iter(|| kindred_normalize::normalize_phone(std::hint::black_box("010-6552-9988"), &opts))
     });
+    // What linking asks of every phone: mobile or a household's landline.
+    group.bench_function("phone_line_mobile", |b| {
+        b.iter(|| kindred_normalize::phone_line(std::hint::black_box("+8613910248876")))
+    });
+    group.bench_function("phone_line_landline", |b| {
+        b.iter(|| kindred_normalize::phone_line(std::hint::black_box("+861065529988")))
+    });
     group.bench_function("email", |b| {
         b.iter(|| kindred_normalize::normalize_email(std::hint::black_box("Li.Wei@QQ.com"), true))
     });

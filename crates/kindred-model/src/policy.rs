@@ -241,6 +241,14 @@ pub struct LinkPolicy {
     /// on case-folded names) is refused: a household's shared phone, a
     /// recycled number. 0 disables the guard. Default 0.8.
     pub min_name_similarity: f64,
+    /// A fixed-line phone number (a landline, by libphonenumber's metadata;
+    /// where the numbering plan cannot tell, as in North America, a number
+    /// counts as mobile) belongs to a household or an office, not to one
+    /// person: it links two records only when both carry a name and the
+    /// names are alike (`min_name_similarity`, or 0.8 when that guard is
+    /// off). A receipt with a landline and no name is not attributed to
+    /// anyone through it. `false` links landlines like mobiles. Default true.
+    pub fixed_lines_need_names: bool,
     /// Match rules beyond exact identifiers. Default: `name_birthday_postcode`
     /// (v1, merge: equal full name, birthday and postal code) and
     /// `similar_name_birthday_postcode` (v1, suggest: Jaro-Winkler >= 0.9
@@ -261,6 +269,7 @@ impl Default for LinkPolicy {
             quarantine: QuarantinePolicy::default(),
             giant: GiantGuard::default(),
             min_name_similarity: 0.8,
+            fixed_lines_need_names: true,
             rules: vec![
                 MatchRule {
                     name: "name_birthday_postcode".into(),

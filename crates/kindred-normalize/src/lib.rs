@@ -35,7 +35,7 @@ pub use ids::{
 };
 pub use name::{names, normalize_name, Names};
 pub use options::{DateOrder, NormalizeOptions};
-pub use phone::{clear_phone_memo, normalize_phone};
+pub use phone::{clear_phone_memo, normalize_phone, phone_line, PhoneLine};
 pub use text::{fold, Rejected};
 
 /// Event times outside [2000-01-01, 2100-01-01) are not believable.

@@ -289,6 +289,121 @@ fn is_placeholder(country_code: u16, national: &str) -> bool {
         || nanp_fiction
 }
 
+/// What kind of line a phone number is, by libphonenumber's metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneLine {
+    /// A mobile number: one person's.
+    Mobile,
+    /// A fixed line: a household's or an office's, shared by whoever lives
+    /// or works there.
+    FixedLine,
+    /// The numbering plan cannot tell (North America: mobile and fixed
+    /// numbers share the same ranges).
+    FixedOrMobile,
+    /// Anything else (VoIP, toll-free, personal numbers) or not a number
+    /// the metadata knows.
+    Other,
+}
+
+/// The line type of a phone number in E.164 form (`+862161234567` is a
+/// Shanghai fixed line, `+8613910248876` a mobile), as an identifier's
+/// normalized value holds it. Cheap: one or two compiled metadata patterns
+/// per call, compiled once per country code and thread.
+pub fn phone_line(e164: &str) -> PhoneLine {
+    let Some(digits) = e164
+        .strip_prefix('+')
+        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
+    else {
+        return PhoneLine::Other;
+    };
+    for len in 1..=3.min(digits.len()) {
+        let (code, national) = digits.split_at(len);
+        let Ok(code) = code.parse::<u16>() else {
+            return PhoneLine::Other;
+        };
+        if let Some(line) = LINES.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let plans = cache
+                .entry(code)
+                .or_insert_with(|| LinePlan::for_code(code));
+            // A shared code: the first region whose patterns know the number.
+            (!plans.is_empty()).then(|| {
+                plans
+                    .iter()
+                    .filter(|p| p.general.is_match(national))
+                    .map(|p| p.line(national))
+                    .find(|l| *l != PhoneLine::Other)
+                    .unwrap_or(PhoneLine::Other)
+            })
+        }) {
+            return line;
+        }
+    }
+    PhoneLine::Other
+}
+
+thread_local! {
+    /// Compiled line patterns per country code (empty: no such code).
+    static LINES: std::cell::RefCell<std::collections::HashMap<u16, Vec<LinePlan>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// One region's number patterns, anchored and compiled.
+struct LinePlan {
+    general: regex::Regex,
+    mobile: Option<regex::Regex>,
+    fixed: Option<regex::Regex>,
+    /// Mobile and fixed-line patterns are the same (North America).
+    same: bool,
+}
+
+impl LinePlan {
+    /// The plans of every region sharing `code` (`+1`: US, CA and the
+    /// Caribbean; `+44`: GB, the Channel Islands and Man).
+    fn for_code(code: u16) -> Vec<LinePlan> {
+        let Some(regions) = phonenumber::metadata::DATABASE.by_code(&code) else {
+            return Vec::new();
+        };
+        regions
+            .into_iter()
+            .filter_map(|m| {
+                let d = m.descriptors();
+                let source = |x: &phonenumber::metadata::Descriptor| -> String {
+                    x.national_number()
+                        .as_str()
+                        .chars()
+                        .filter(|c| !c.is_whitespace())
+                        .collect()
+                };
+                let compile = |s: &str| regex::Regex::new(&format!("^(?:{s})$")).ok();
+                let (mobile, fixed) = (d.mobile().map(source), d.fixed_line().map(source));
+                Some(LinePlan {
+                    general: compile(&source(d.general()))?,
+                    same: mobile.is_some() && mobile == fixed,
+                    mobile: mobile.as_deref().and_then(compile),
+                    fixed: fixed.as_deref().and_then(compile),
+                })
+            })
+            .collect()
+    }
+
+    /// libphonenumber's order: a number both patterns match is either.
+    fn line(&self, national: &str) -> PhoneLine {
+        let matches = |r: &Option<regex::Regex>| r.as_ref().is_some_and(|r| r.is_match(national));
+        if matches(&self.fixed) {
+            if self.same || matches(&self.mobile) {
+                PhoneLine::FixedOrMobile
+            } else {
+                PhoneLine::FixedLine
+            }
+        } else if !self.same && matches(&self.mobile) {
+            PhoneLine::Mobile
+        } else {
+            PhoneLine::Other
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,5 +556,63 @@ mod tests {
             );
             assert_eq!(normalize_phone(&once, &us()), Ok(once));
         }
+    }
+
+    #[test]
+    fn line_types_follow_the_metadata() {
+        for (e164, line) in [
+            ("+8613910248876", PhoneLine::Mobile),
+            ("+862161234567", PhoneLine::FixedLine),
+            ("+861065529988", PhoneLine::FixedLine),
+            ("+447911123456", PhoneLine::Mobile),
+            ("+442079460000", PhoneLine::FixedLine),
+            ("+4915112345678", PhoneLine::Mobile),
+            ("+493012345678", PhoneLine::FixedLine),
+            ("+6591234567", PhoneLine::Mobile),
+            ("+6561234567", PhoneLine::FixedLine),
+            ("+819012345678", PhoneLine::Mobile),
+            ("+81312345678", PhoneLine::FixedLine),
+            ("+33612345678", PhoneLine::Mobile),
+            ("+33142024641", PhoneLine::FixedLine),
+            ("+14155552671", PhoneLine::FixedOrMobile),
+            ("+16135550123", PhoneLine::FixedOrMobile),
+            ("+448001234567", PhoneLine::Other),
+            ("+999123", PhoneLine::Other),
+            ("13910248876", PhoneLine::Other),
+            ("", PhoneLine::Other),
+        ] {
+            assert_eq!(phone_line(e164), line, "{e164}");
+        }
+    }
+
+    /// The cheap classifier agrees with libphonenumber's own `number_type`
+    /// on every example number the metadata carries, of every region.
+    #[test]
+    fn line_types_agree_with_libphonenumber() {
+        use phonenumber::metadata::DATABASE;
+        use phonenumber::Type;
+        let mut checked = 0;
+        for m in DATABASE.iter() {
+            let d = m.descriptors();
+            for example in [d.mobile(), d.fixed_line()]
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.example())
+            {
+                let e164 = format!("+{}{example}", m.country_code());
+                let Ok(number) = phonenumber::parse(None, &e164) else {
+                    continue;
+                };
+                let expected = match number.number_type(&DATABASE) {
+                    Type::Mobile => PhoneLine::Mobile,
+                    Type::FixedLine => PhoneLine::FixedLine,
+                    Type::FixedLineOrMobile => PhoneLine::FixedOrMobile,
+                    _ => continue,
+                };
+                assert_eq!(phone_line(&e164), expected, "{e164} ({})", m.id());
+                checked += 1;
+            }
+        }
+        assert!(checked > 300, "only {checked} examples checked");
     }
 }

@@ -297,6 +297,16 @@ struct Proposal {
     merge: bool,
 }
 
+/// How alike two names must be for a household's line to link them:
+/// `min_name_similarity`, or 0.8 when that guard is off.
+fn household_similarity(policy: &LinkPolicy) -> f64 {
+    if policy.min_name_similarity > 0.0 {
+        policy.min_name_similarity
+    } else {
+        0.8
+    }
+}
+
 fn weak_rank(kind: IdentifierKind) -> u8 {
     match kind {
         IdentifierKind::Email => 0,
@@ -415,6 +425,33 @@ pub(crate) fn cluster(
                             link: link.clone(),
                             merge: true,
                         });
+                    }
+                }
+            }
+            KeyClass::Household(kind) => {
+                // Only named records, each with the later ones whose name is
+                // alike: an unnamed record is nobody in particular here.
+                let window = policy.identifiers.get(kind).window_ms();
+                let link = Link::identifier(kind);
+                let alike = household_similarity(policy);
+                let named: Vec<(usize, &str)> = ps
+                    .iter()
+                    .filter_map(|&p| node(p).keys.name.as_deref().map(|n| (p, n)))
+                    .collect();
+                for (x, &(a, na)) in named.iter().enumerate() {
+                    for &(b, nb) in named.iter().skip(x + 1).take(FUZZY_REACH) {
+                        if window.is_none_or(|win| time(b) - time(a) <= win)
+                            && name_similarity(na, nb) >= alike
+                        {
+                            proposals.push(Proposal {
+                                rank: weak_rank(kind),
+                                time: time(b),
+                                a,
+                                b,
+                                link: link.clone(),
+                                merge: true,
+                            });
+                        }
                     }
                 }
             }
@@ -600,6 +637,56 @@ mod tests {
         ];
         let c = run(&events, &LinkPolicy::default());
         assert_eq!(c.len(), 2, "{c:?}");
+    }
+
+    /// A Shanghai landline: a household's, not a person's.
+    const LANDLINE: &str = "+862161234567";
+
+    #[test]
+    fn a_landline_joins_only_alike_names() {
+        let events = [
+            event("a", 0, &[(Phone, LANDLINE)], Some("李娜")),
+            event("b", DAY, &[(Phone, LANDLINE)], None),
+            event("c", 2 * DAY, &[(Phone, LANDLINE)], Some("王伟")),
+            event("d", 3 * DAY, &[(Phone, LANDLINE)], Some("李 娜")),
+            event("e", 4 * DAY, &[(Phone, LANDLINE)], None),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        // 李娜's two receipts join across 王伟's between them; the unnamed
+        // receipts are nobody's in particular and stay on their own.
+        assert_eq!(
+            c,
+            [vec!["a", "d"], vec!["b"], vec!["c"], vec!["e"]],
+            "{c:?}"
+        );
+        // The same events with a mobile: the unnamed receipts join someone.
+        let mobile: Vec<CanonicalEvent> = events
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                e.identifiers[0].value = "+8613900000001".into();
+                e
+            })
+            .collect();
+        let c = run(&mobile, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a", "b"], vec!["c"], vec!["d", "e"]], "{c:?}");
+        // And with the guard off, the landline links like a mobile.
+        let off = LinkPolicy {
+            fixed_lines_need_names: false,
+            ..LinkPolicy::default()
+        };
+        assert_eq!(run(&events, &off), run(&mobile, &off));
+    }
+
+    #[test]
+    fn a_landline_beside_a_card_does_not_stop_the_card_linking() {
+        let events = [
+            event("a", 0, &[(MemberId, "MAIN:A1")], Some("李娜")),
+            event("b", DAY, &[(MemberId, "MAIN:A1"), (Phone, LANDLINE)], None),
+            event("c", 2 * DAY, &[(Phone, LANDLINE)], Some("王伟")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a", "b"], vec!["c"]], "{c:?}");
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub(crate) enum KeyClass {
     Strong(IdentifierKind),
     /// A mutable identifier: links within a window, subject to the guards.
     Weak(IdentifierKind),
+    /// A mutable identifier a household shares (a fixed-line phone): links
+    /// like [`KeyClass::Weak`], but only records that carry alike names.
+    Household(IdentifierKind),
     /// The block of match rule number `.0` in the policy.
     Rule(usize),
 }
@@ -69,7 +72,9 @@ impl EventKeys {
             if !p.link {
                 continue;
             }
-            let class = if p.mutable {
+            let class = if p.mutable && household_line(id, policy) {
+                KeyClass::Household(id.kind)
+            } else if p.mutable {
                 KeyClass::Weak(id.kind)
             } else {
                 KeyClass::Strong(id.kind)
@@ -104,6 +109,13 @@ impl EventKeys {
         out.links.dedup_by(|a, b| a.key == b.key);
         out
     }
+}
+
+/// Whether `id` is a fixed-line phone the policy treats as a household's.
+fn household_line(id: &kindred_model::Identifier, policy: &LinkPolicy) -> bool {
+    policy.fixed_lines_need_names
+        && id.kind == IdentifierKind::Phone
+        && kindred_normalize::phone_line(&id.value) == kindred_normalize::PhoneLine::FixedLine
 }
 
 fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> Option<String> {

@@ -635,8 +635,11 @@ impl<'a> BatchView<'a> {
         let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::new();
         for link in &keys.links {
             let mut entry = self.entry(&link.key)?;
-            if let (KeyClass::Strong(kind) | KeyClass::Weak(kind), false, true) =
-                (link.class, entry.quarantined, max > 0 || max_names > 0)
+            if let (
+                KeyClass::Strong(kind) | KeyClass::Weak(kind) | KeyClass::Household(kind),
+                false,
+                true,
+            ) = (link.class, entry.quarantined, max > 0 || max_names > 0)
             {
                 let mut changed = false;
                 for &(k, hash) in keys.companions.iter().filter(|_| max > 0) {
@@ -700,8 +703,12 @@ impl<'a> BatchView<'a> {
             .cloned()
             .collect();
         let mut holders = BTreeSet::new();
-        for (key, _, entry) in &entries {
+        for (key, class, entry) in &entries {
             if newly_quarantined.contains(key) {
+                continue;
+            }
+            // A household's line links no unnamed record to anyone.
+            if matches!(class, KeyClass::Household(_)) && keys.name.is_none() {
                 continue;
             }
             if !entry.quarantined {
@@ -768,6 +775,12 @@ impl<'a> BatchView<'a> {
         let mut weak = false;
         let mut weak_ok = true;
         for (_, class, entry) in entries {
+            // A household's line: unnamed, the event links through it to no
+            // one; named, it was among the holders, so only this profile
+            // holds it and it can only propose links within the profile.
+            if matches!(class, KeyClass::Household(_)) {
+                continue;
+            }
             let Some(holder) = entry.holders.iter().find(|h| &h.profile_id == id) else {
                 // Held by an absorbed id or by no one: a recomputation sorts it out.
                 if !entry.holders.is_empty() {
@@ -791,7 +804,7 @@ impl<'a> BatchView<'a> {
                 // A rule block only this (uncontested) profile holds: the
                 // rule can only propose links within the profile, which the
                 // identifiers make anyway when nothing can refuse them.
-                KeyClass::Rule(_) => {}
+                KeyClass::Rule(_) | KeyClass::Household(_) => {}
             }
         }
         // An event that states no name, or the one name every event of the
@@ -2165,7 +2178,10 @@ mod tests {
                         .map(|(k, v)| {
                             let value = match kinds[k] {
                                 IdentifierKind::MemberId => format!("MAIN:M{v}"),
-                                IdentifierKind::Phone => format!("+861390000000{v}"),
+                                // Two mobiles and two Shanghai landlines
+                                // (which link only alike names).
+                                IdentifierKind::Phone if v < 2 => format!("+861390000000{v}"),
+                                IdentifierKind::Phone => format!("+86216123456{v}"),
                                 IdentifierKind::Email => format!("p{v}@x.cn"),
                                 _ => format!("web:d{v}"),
                             };

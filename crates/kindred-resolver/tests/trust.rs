@@ -128,6 +128,33 @@ fn household_sharing_a_phone_stays_apart_and_is_queued_for_review() {
 }
 
 #[test]
+fn a_household_landline_attributes_no_unnamed_receipt() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let home = phone("+862161234567");
+    apply(
+        &mut r,
+        vec![ev("pos:1", 0, &[home.clone(), card("A1")]).name("李娜")],
+    );
+    // One batch at a time: the incremental path decides, not a recomputation.
+    apply(&mut r, vec![ev("pos:2", DAY, std::slice::from_ref(&home))]);
+    apply(
+        &mut r,
+        vec![ev("pos:3", 2 * DAY, std::slice::from_ref(&home)).name("李 娜")],
+    );
+    apply(
+        &mut r,
+        vec![ev("pos:4", 3 * DAY, &[home.clone(), card("A1")])],
+    );
+    let who = assignment(&r);
+    assert_eq!(who["pos:1"], who["pos:3"], "an alike name links: {who:?}");
+    assert_eq!(who["pos:1"], who["pos:4"], "the card links: {who:?}");
+    assert_ne!(who["pos:1"], who["pos:2"], "no name, no link: {who:?}");
+    assert_eq!(profiles(&r), 2);
+    // The landline is still found: `explain` and `split` look it up.
+    assert!(r.store().lookup(&home).expect("lookup").is_some());
+}
+
+#[test]
 fn two_member_cards_block_a_merge_and_become_a_suggestion() {
     let (_d, mut r) = open(LinkPolicy::default());
     let out = apply(
