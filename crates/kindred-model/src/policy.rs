@@ -237,9 +237,13 @@ pub struct LinkPolicy {
     pub quarantine: QuarantinePolicy,
     pub giant: GiantGuard,
     /// A link through a mutable identifier (or a merge rule) between records
-    /// whose names both exist and are less similar than this (Jaro-Winkler
-    /// on case-folded names) is refused: a household's shared phone, a
-    /// recycled number. 0 disables the guard. Default 0.8.
+    /// whose names both exist and are less similar than this is refused: a
+    /// household's shared phone, a recycled number. Names are folded (case,
+    /// script, word order); for an identifier link every name token must
+    /// find its own alike token in the other name (Jaro-Winkler per token,
+    /// so `Jessica Hartfield` and `Megan Hartfield` differ), for a rule
+    /// link Jaro-Winkler over the whole name. 0 disables the guard.
+    /// Default 0.8.
     pub min_name_similarity: f64,
     /// A fixed-line phone number (a landline, by libphonenumber's metadata;
     /// where the numbering plan cannot tell, as in North America, a number

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
 
 use crate::decision::Constraint;
-use crate::keys::{name_similarity, EventKeys, KeyClass};
+use crate::keys::{name_similarity, person_similarity, EventKeys, KeyClass};
 use crate::score::score;
 
 /// One event as the clustering sees it.
@@ -199,8 +199,11 @@ impl Forest<'_> {
     }
 
     /// Why joining the clusters of `a` and `b` (through a mutable identifier
-    /// or a rule) would contradict what they hold, if it would.
-    fn refuses(&mut self, a: usize, b: usize) -> Option<Refusal> {
+    /// or, `by_rule`, a match rule) would contradict what they hold, if it
+    /// would. Names: an identifier link needs every name token matched
+    /// ([`person_similarity`]); a rule, which compared the two records'
+    /// names itself, only Jaro-Winkler over the whole.
+    fn refuses(&mut self, a: usize, b: usize, by_rule: bool) -> Option<Refusal> {
         if self.decided_apart(a, b) {
             return Some(Refusal::Decision);
         }
@@ -238,10 +241,16 @@ impl Forest<'_> {
         if min <= 0.0 || x.names.is_empty() || y.names.is_empty() {
             return None;
         }
-        let similar = x
-            .names
-            .iter()
-            .any(|n| y.names.iter().any(|m| name_similarity(n, m) >= min));
+        let similar = x.names.iter().any(|n| {
+            y.names.iter().any(|m| {
+                let sim = if by_rule {
+                    name_similarity(n, m)
+                } else {
+                    person_similarity(n, m)
+                };
+                sim >= min
+            })
+        });
         (!similar).then_some(Refusal::NameMismatch)
     }
 }
@@ -290,6 +299,9 @@ pub(crate) fn within_limits(
 
 struct Proposal {
     rank: u8,
+    /// Proposed by a match rule (which weighed the two records' names
+    /// itself), not by a shared identifier.
+    by_rule: bool,
     time: i64,
     a: usize,
     b: usize,
@@ -419,6 +431,7 @@ pub(crate) fn cluster(
                     if window.is_none_or(|win| time(w[1]) - time(w[0]) <= win) {
                         proposals.push(Proposal {
                             rank: weak_rank(kind),
+                            by_rule: false,
                             time: time(w[1]),
                             a: w[0],
                             b: w[1],
@@ -441,10 +454,11 @@ pub(crate) fn cluster(
                 for (x, &(a, na)) in named.iter().enumerate() {
                     for &(b, nb) in named.iter().skip(x + 1).take(FUZZY_REACH) {
                         if window.is_none_or(|win| time(b) - time(a) <= win)
-                            && name_similarity(na, nb) >= alike
+                            && person_similarity(na, nb) >= alike
                         {
                             proposals.push(Proposal {
                                 rank: weak_rank(kind),
+                                by_rule: false,
                                 time: time(b),
                                 a,
                                 b,
@@ -476,6 +490,7 @@ pub(crate) fn cluster(
                 let mut propose = |a: usize, b: usize| {
                     proposals.push(Proposal {
                         rank: 2,
+                        by_rule: true,
                         time: time(b),
                         a,
                         b,
@@ -534,7 +549,7 @@ pub(crate) fn cluster(
         if forest.find(p.a) == forest.find(p.b) {
             continue;
         }
-        match forest.refuses(p.a, p.b) {
+        match forest.refuses(p.a, p.b, p.by_rule) {
             Some(refusal) => {
                 *out.refused.entry(refusal).or_default() += 1;
                 if refusal != Refusal::Decision {
@@ -637,6 +652,18 @@ mod tests {
         ];
         let c = run(&events, &LinkPolicy::default());
         assert_eq!(c.len(), 2, "{c:?}");
+    }
+
+    #[test]
+    fn a_phone_does_not_join_a_family_name_with_another_given_name() {
+        let phone = [(Phone, "+8613900000001")];
+        let events = [
+            event("a", 0, &phone, Some("Jessica Hartfield")),
+            event("c", DAY, &phone, Some("HARTFIELD Jesica")),
+            event("b", 2 * DAY, &phone, Some("Megan Hartfield")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a", "c"], vec!["b"]], "{c:?}");
     }
 
     /// A Shanghai landline: a household's, not a person's.
