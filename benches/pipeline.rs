@@ -285,10 +285,20 @@ fn web_order(person: u64, seq: u64) -> CanonicalEvent {
     e
 }
 
+/// A web order whose typed name has a typo one time in three (`Custoner`).
+fn web_order_with_typos(person: u64, seq: u64) -> CanonicalEvent {
+    let mut e = web_order(person, seq);
+    if seq % 3 == 0 {
+        e.attributes.full_name = Some(format!("Custoner {person:09}"));
+    }
+    e
+}
+
 /// Loyal customers: 100 people who each already have 10 or 1,000 events
 /// get one more each per batch: card holders at the till (`customers`),
-/// and web shoppers known by email who type their name on every order
-/// (`web_customers`). The cost of an event should not grow with its
+/// web shoppers known by email who type their name on every order
+/// (`web_customers`), and the same with a typo in one order of three
+/// (`typing_customers`). The cost of an event should not grow with its
 /// customer's history.
 fn resolve_heavy_customers(c: &mut Criterion) {
     const CUSTOMERS: u64 = 100;
@@ -296,7 +306,11 @@ fn resolve_heavy_customers(c: &mut Criterion) {
     group.throughput(Throughput::Elements(CUSTOMERS));
     group.sample_size(20);
     type Make = fn(u64, u64) -> CanonicalEvent;
-    let kinds: [(&str, Make); 2] = [("customers", customer_event), ("web_customers", web_order)];
+    let kinds: [(&str, Make); 3] = [
+        ("customers", customer_event),
+        ("web_customers", web_order),
+        ("typing_customers", web_order_with_typos),
+    ];
     for (history, (label, make)) in [10u64, 1_000]
         .into_iter()
         .flat_map(|h| kinds.into_iter().map(move |k| (h, k)))

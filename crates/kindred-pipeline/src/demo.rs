@@ -77,6 +77,9 @@ pub struct DemoReport {
     pub profiles: u64,
     pub identifiers: u64,
     pub merges: u64,
+    /// Stored events the resolver re-read to recompute profiles (an event
+    /// that provably joins one profile is folded in without any).
+    pub recomputed_events: u64,
     /// Accuracy against the generator's ground truth.
     pub accuracy: kindred_eval::Report,
     pub examples: Vec<GoldenRecord>,
@@ -123,6 +126,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         profiles: 0,
         identifiers: 0,
         merges: 0,
+        recomputed_events: 0,
         accuracy: kindred_eval::evaluate(Vec::<(String, String)>::new(), 0),
         examples: Vec::new(),
         elapsed: Duration::ZERO,
@@ -167,6 +171,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         }
         report.duplicates += outcome.duplicates;
         report.merges += outcome.absorbed;
+        report.recomputed_events += outcome.recomputed_events;
     }
     let stats = resolver.store().stats()?;
     report.profiles = stats.profiles;
@@ -272,6 +277,11 @@ impl fmt::Display for DemoReport {
             self.profiles, self.identifiers
         )?;
         writeln!(f, "  merges              {}", self.merges)?;
+        writeln!(
+            f,
+            "  recomputed events   {} (stored events re-read to re-partition profiles)",
+            self.recomputed_events
+        )?;
         writeln!(f, "  accuracy against the generator's ground truth:")?;
         write!(f, "{}", self.accuracy)?;
         writeln!(f, "  store               {}", self.store_path.display())?;

@@ -44,7 +44,10 @@ pub(crate) enum Protection {
 
 /// The families whose values hold personal data and are sealed.
 pub(crate) fn is_sealed(family: &str) -> bool {
-    matches!(family, cf::PROFILES | cf::CONTRIBUTIONS | cf::OUTBOX)
+    matches!(
+        family,
+        cf::PROFILES | cf::CONTRIBUTIONS | cf::OUTBOX | cf::NAMES
+    )
 }
 
 /// What a sealed value is bound to: its family and key.

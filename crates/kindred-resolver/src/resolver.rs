@@ -10,9 +10,8 @@ use crate::cluster::{cluster, within_limits, Clustering, Link, Node};
 use crate::decision::{Constraint, DecisionRecord};
 use crate::keys::{fnv1a, EventKeys, KeyClass};
 use crate::store::{
-    cf, decode, encode, encode_members, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion,
-    StoredProfile, NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ,
-    WATERMARK,
+    cf, encode_members, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
+    NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ, WATERMARK,
 };
 use crate::{SourceOffset, Store, StoreError};
 
@@ -184,9 +183,10 @@ pub(crate) struct BatchView<'a> {
     /// batch added (taken by [`take_profile_to_extend`](Self::take_profile_to_extend)):
     /// written as an append to the `members` family, not a rewrite.
     appended_only: HashSet<String>,
-    /// Profile id -> distinct folded-name digests (at most two), as read or
-    /// as this batch sets them (the `names` family).
-    names: HashMap<String, Option<Vec<u64>>>,
+    /// Profile id -> its events' distinct folded names (`None`: unknown, or
+    /// more than [`MAX_PROFILE_NAMES`]), as read or as this batch sets them
+    /// (the `names` family).
+    names: HashMap<String, Option<Vec<String>>>,
     /// Profiles whose `names` this batch changed (only those are written).
     names_changed: HashSet<String>,
     contributions: HashMap<String, CanonicalEvent>,
@@ -502,34 +502,39 @@ impl<'a> BatchView<'a> {
         })
     }
 
-    /// The distinct name digests of a profile's events (at most two kept),
-    /// or `None` when unknown (a profile written before they were kept).
-    fn profile_names(&mut self, profile_id: &str) -> Result<Option<Vec<u64>>, StoreError> {
+    /// The distinct folded names of a profile's events, or `None` when
+    /// unknown (more than [`MAX_PROFILE_NAMES`], or a profile an older
+    /// release wrote, which kept name digests here): then named events
+    /// recompute, and the recomputation writes the list.
+    fn profile_names(&mut self, profile_id: &str) -> Result<Option<Vec<String>>, StoreError> {
         if let Some(n) = self.names.get(profile_id) {
             return Ok(n.clone());
         }
         let n = match self.store.get_raw(cf::NAMES, profile_id.as_bytes())? {
-            Some(bytes) => Some(decode(cf::NAMES, profile_id, &bytes)?),
+            Some(bytes) => self
+                .store
+                .decode_value::<ProfileNames>(cf::NAMES, profile_id, &bytes)
+                .ok()
+                .and_then(ProfileNames::into_names),
             None => None,
         };
         self.names.insert(profile_id.to_string(), n.clone());
         Ok(n)
     }
 
-    /// Adds an event's name digest to a profile's (when they are known).
+    /// Adds an event's folded name to a profile's (when they are known).
     fn add_profile_name(
         &mut self,
         profile_id: &str,
-        digest: Option<u64>,
+        name: Option<&String>,
     ) -> Result<(), StoreError> {
-        let Some(d) = digest else {
+        let Some(name) = name else {
             return Ok(());
         };
         if let Some(mut names) = self.profile_names(profile_id)? {
-            if !names.contains(&d) {
-                names.push(d);
-                self.names
-                    .insert(profile_id.to_string(), Some(kept_names(names)));
+            if !names.contains(name) {
+                names.push(name.clone());
+                self.names.insert(profile_id.to_string(), kept_names(names));
                 self.names_changed.insert(profile_id.to_string());
             }
         }
@@ -735,12 +740,12 @@ impl<'a> BatchView<'a> {
         }
         let mut it = holders.iter();
         match (it.next(), it.next()) {
-            (None, _) => self.create(event, keys.name_digest, &entries, &shared, outcome),
+            (None, _) => self.create(event, keys.name.as_ref(), &entries, &shared, outcome),
             (Some(only), None) => {
                 let only = only.clone();
                 let profile = self.take_profile_to_extend(&only)?;
                 if self.joins_without_recompute(event, &keys, &entries, &profile)? {
-                    self.add_profile_name(&only, keys.name_digest)?;
+                    self.add_profile_name(&only, keys.name.as_ref())?;
                     self.absorb(event, &entries, &shared, profile, outcome)
                 } else {
                     self.profiles.insert(only.clone(), Some(profile));
@@ -807,12 +812,15 @@ impl<'a> BatchView<'a> {
                 KeyClass::Rule(_) | KeyClass::Household(_) => {}
             }
         }
-        // An event that states no name, or the one name every event of the
-        // profile states: no name guard can refuse any link among them (all
-        // names equal or absent), whatever order a recomputation takes them in.
-        let known_name = match keys.name_digest {
+        // An event that states no name, or a name alike to every name the
+        // profile's events state, which are alike to each other: no name
+        // guard can refuse any link among them (every pair of names passes
+        // it), whatever order a recomputation takes them in.
+        let known_name = match &keys.name {
             None => true,
-            Some(d) => self.profile_names(id)?.is_some_and(|n| n == [d]),
+            Some(n) => self
+                .profile_names(id)?
+                .is_some_and(|names| all_alike(&names, n, self.policy.min_name_similarity)),
         };
         // With every identifier of profile and event in one profile within
         // the limits, no limit can refuse a link among them.
@@ -841,7 +849,7 @@ impl<'a> BatchView<'a> {
     fn create(
         &mut self,
         event: &CanonicalEvent,
-        name_digest: Option<u64>,
+        name: Option<&String>,
         entries: &[(String, KeyClass, IndexEntry)],
         shared: &[Identifier],
         outcome: &mut BatchOutcome,
@@ -871,7 +879,7 @@ impl<'a> BatchView<'a> {
             None,
         ));
         self.names
-            .insert(id.clone(), Some(name_digest.into_iter().collect()));
+            .insert(id.clone(), Some(name.into_iter().cloned().collect()));
         self.names_changed.insert(id.clone());
         self.profiles.insert(
             id,
@@ -1337,9 +1345,8 @@ impl<'a> BatchView<'a> {
             change.moved_event_ids = moved_event_ids;
             outcome.changes.push(change);
             member_ids.sort();
-            let names = members.iter().filter_map(|&n| keys[n].name_digest);
-            self.names
-                .insert(id.clone(), Some(kept_names(names.collect())));
+            let names = members.iter().filter_map(|&n| keys[n].name.clone());
+            self.names.insert(id.clone(), kept_names(names.collect()));
             self.names_changed.insert(id.clone());
             self.profiles.insert(
                 id.clone(),
@@ -1485,9 +1492,8 @@ impl<'a> BatchView<'a> {
             .collect();
         names.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (profile_id, list) in names {
-            if let Some(list) = list {
-                store.put(&mut batch, cf::NAMES, profile_id.as_bytes(), &encode(list));
-            }
+            let value = ProfileNames::new(list.clone());
+            store.put_value(&mut batch, cf::NAMES, profile_id.as_bytes(), &value);
         }
         for (event_id, event) in sorted(&self.contributions) {
             store.put_value(&mut batch, cf::CONTRIBUTIONS, event_id.as_bytes(), event);
@@ -1522,13 +1528,62 @@ impl<'a> BatchView<'a> {
     }
 }
 
-/// A profile's name digests as kept in the `names` family: distinct,
-/// sorted, at most two (enough to tell none, one and several apart).
-fn kept_names(mut digests: Vec<u64>) -> Vec<u64> {
-    digests.sort_unstable();
-    digests.dedup();
-    digests.truncate(2);
-    digests
+/// How many distinct folded names a profile's `names` entry keeps; a
+/// profile with more recomputes on every named event.
+const MAX_PROFILE_NAMES: usize = 4;
+
+/// A profile's names as kept: distinct, sorted, `None` past the limit.
+fn kept_names(mut names: Vec<String>) -> Option<Vec<String>> {
+    names.sort_unstable();
+    names.dedup();
+    (names.len() <= MAX_PROFILE_NAMES).then_some(names)
+}
+
+/// Whether `name` and every one of `names` are pairwise alike by both of
+/// the name guard's measures (`min_name_similarity` 0 turns the guard off).
+fn all_alike(names: &[String], name: &str, min: f64) -> bool {
+    if names.len() >= MAX_PROFILE_NAMES && !names.iter().any(|n| n == name) {
+        return false;
+    }
+    let alike = |a: &str, b: &str| {
+        a == b
+            || min <= 0.0
+            || (crate::keys::person_similarity(a, b) >= min
+                && crate::keys::name_similarity(a, b) >= min)
+    };
+    names
+        .iter()
+        .enumerate()
+        .all(|(i, a)| alike(a, name) && names.iter().skip(i + 1).all(|b| alike(a, b)))
+}
+
+/// A profile's distinct folded names as the `names` family keeps them
+/// (sealed in a keyed store: they are personal data).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct ProfileNames {
+    /// [`PROFILE_NAMES_FORMAT`]: tells this value from the lists of name
+    /// digests (at most two) that older releases kept in the family.
+    format: u8,
+    /// Distinct, sorted; empty when `overflow`.
+    names: Vec<String>,
+    /// More than [`MAX_PROFILE_NAMES`].
+    overflow: bool,
+}
+
+const PROFILE_NAMES_FORMAT: u8 = 0xF2;
+
+impl ProfileNames {
+    fn new(names: Option<Vec<String>>) -> Self {
+        ProfileNames {
+            format: PROFILE_NAMES_FORMAT,
+            overflow: names.is_none(),
+            names: names.unwrap_or_default(),
+        }
+    }
+
+    fn into_names(self) -> Option<Vec<String>> {
+        (self.format == PROFILE_NAMES_FORMAT && !self.overflow).then_some(self.names)
+    }
 }
 
 /// A map's entries in key order.
@@ -2161,7 +2216,7 @@ mod tests {
             (
                 0i64..6,
                 proptest::collection::vec((0usize..4, 0u8..4), 0..3),
-                proptest::option::of(0usize..3),
+                proptest::option::of(0usize..4),
                 0i64..5,
                 proptest::collection::vec((0usize..2, any::<bool>()), 0..2),
                 proptest::option::of(0usize..2),
@@ -2196,7 +2251,9 @@ mod tests {
                         identifiers,
                         points,
                     );
-                    e.attributes.full_name = name.map(|n| ["李娜", "Li Na", "王伟"][n].to_string());
+                    // Two spellings of one name, a typo of it, another name.
+                    e.attributes.full_name =
+                        name.map(|n| ["李娜", "Li Na", "王伟", "Li Nna"][n].to_string());
                     // Birthdays and one postal code: match-rule blocks
                     // (exact and scored) shared across people too.
                     if let Some(b) = born {
@@ -2371,6 +2428,80 @@ mod member_list_tests {
         // Two names now: "Ann Lee" recomputes too.
         let out = r.apply(&[order(22, Some("Ann Lee"))], &[]).expect("apply");
         assert!(out.recomputed_events > 0);
+    }
+
+    /// A customer whose name is sometimes mistyped: every spelling is alike
+    /// to every other, so no guard can refuse a link among the events and
+    /// none of them re-reads the history.
+    #[test]
+    fn alike_spellings_join_without_a_recomputation() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        let order = |n: u64, name: &str| {
+            let mut e = receipt(n);
+            e.channel = Channel::Web;
+            e.event_id = format!("web:{n}");
+            e.identifiers = vec![Identifier::new(IdentifierKind::Email, "ann@x.cn")];
+            e.attributes.full_name = Some(name.to_string());
+            e
+        };
+        let spellings = ["Ann Lee", "Ann Leee", "Anne Lee", "LEE Ann"];
+        for n in 0..24u64 {
+            let out = r
+                .apply(&[order(n, spellings[n as usize % 4])], &[])
+                .expect("apply");
+            assert_eq!(out.recomputed_events, 0, "order {n} re-read the history");
+        }
+        assert_eq!(r.store().people().expect("people").len(), 1);
+        // A name not alike to all of them: the guards decide again.
+        let out = r.apply(&[order(24, "Bob Lee")], &[]).expect("apply");
+        assert_eq!(out.recomputed_events, 25);
+        // Past four spellings a profile is recomputed for every named event.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        for (n, name) in [
+            "Annabelle Leeson",
+            "Annabele Leeson",
+            "Annabelle Leesen",
+            "Anabelle Leeson",
+            "Annabelle Lesson",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let out = r.apply(&[order(n as u64, name)], &[]).expect("apply");
+            assert_eq!(out.recomputed_events, if n < 4 { 0 } else { 5 }, "{name}");
+        }
+    }
+
+    /// Older releases kept name digests in the `names` family: such a value
+    /// is not taken for names; the next named event recomputes (as it did
+    /// then) and writes the names.
+    #[test]
+    fn name_digests_of_an_older_release_mean_a_recomputation() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        let order = |n: u64| {
+            let mut e = receipt(n);
+            e.identifiers = vec![Identifier::new(IdentifierKind::Email, "ann@x.cn")];
+            e.attributes.full_name = Some("Ann Lee".into());
+            e
+        };
+        r.apply(&[order(0)], &[]).expect("apply");
+        let id = "kp-000000000001";
+        let store = r.store();
+        let mut batch = WriteBatch::default();
+        store.put(
+            &mut batch,
+            cf::NAMES,
+            id.as_bytes(),
+            &crate::store::encode(&vec![7u64, 9u64]),
+        );
+        store.write(batch).expect("write");
+        let out = r.apply(&[order(1)], &[]).expect("apply");
+        assert_eq!(out.recomputed_events, 2);
+        let out = r.apply(&[order(2)], &[]).expect("apply");
+        assert_eq!(out.recomputed_events, 0, "the names were written back");
     }
 
     /// A store written before the `members` family kept the list in the
