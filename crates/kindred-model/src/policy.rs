@@ -197,6 +197,14 @@ pub struct QuarantinePolicy {
     /// used for walk-in customers. One person's records carry one name and
     /// its typos; a household two or three. 0 disables. Default 4.
     pub max_names: u32,
+    /// An identifier held by more than this many profiles at once is
+    /// quarantined too. Records that cannot link through an identifier keep
+    /// it as profiles of their own: a store's landline typed on walk-in
+    /// receipts that carry no name makes one profile per receipt, each
+    /// holding it, and its index entry would grow with every sale. A
+    /// household's landline is held by its members and a few unnamed
+    /// receipts. 0 disables. Default 32.
+    pub max_holders: u32,
 }
 
 impl Default for QuarantinePolicy {
@@ -204,6 +212,7 @@ impl Default for QuarantinePolicy {
         QuarantinePolicy {
             max_companions: 4,
             max_names: 4,
+            max_holders: 32,
         }
     }
 }

@@ -635,6 +635,7 @@ impl<'a> BatchView<'a> {
         // The quarantine guard counts each identifier's companions.
         let max = self.policy.quarantine.max_companions as usize;
         let max_names = self.policy.quarantine.max_names as usize;
+        let max_holders = self.policy.quarantine.max_holders as usize;
         let name_hash = keys.name_digest;
         let mut newly_quarantined = Vec::new();
         let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::new();
@@ -644,9 +645,15 @@ impl<'a> BatchView<'a> {
                 KeyClass::Strong(kind) | KeyClass::Weak(kind) | KeyClass::Household(kind),
                 false,
                 true,
-            ) = (link.class, entry.quarantined, max > 0 || max_names > 0)
-            {
+            ) = (
+                link.class,
+                entry.quarantined,
+                max > 0 || max_names > 0 || max_holders > 0,
+            ) {
                 let mut changed = false;
+                if max_holders > 0 && entry.holders.len() > max_holders {
+                    entry.quarantined = true;
+                }
                 for &(k, hash) in keys.companions.iter().filter(|_| max > 0) {
                     if k == kind || entry.companions.contains(&(k, hash)) {
                         continue;

@@ -571,6 +571,51 @@ fn a_cashiers_default_card_on_many_names_is_quarantined_and_glues_no_one() {
     assert_eq!(profiles(&r), 1);
 }
 
+#[test]
+fn a_stores_landline_on_unnamed_receipts_is_quarantined_before_it_grows() {
+    let store_line = phone("+862161234567");
+    let receipts = |n: usize| -> Vec<Ev> {
+        (0..n)
+            .map(|i| {
+                ev(
+                    &format!("pos:{i}"),
+                    i as i64 * 60_000,
+                    std::slice::from_ref(&store_line),
+                )
+            })
+            .collect()
+    };
+    // One profile per unnamed receipt, each holding the line, until more
+    // than 32 hold it; then it is quarantined and its entry holds no one.
+    let (_d, mut r) = open(LinkPolicy::default());
+    let mut notices = Vec::new();
+    for e in receipts(40) {
+        notices.extend(apply(&mut r, vec![e]).quarantined);
+    }
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].kind, "phone");
+    let entry = r
+        .store()
+        .index_entry(&store_line)
+        .expect("read")
+        .expect("entry");
+    assert!(entry.quarantined && entry.holders.is_empty(), "{entry:?}");
+    assert_eq!(profiles(&r), 40, "nobody was glued");
+    // With the guard off the entry keeps every receipt's profile.
+    let mut policy = LinkPolicy::default();
+    policy.quarantine.max_holders = 0;
+    let (_d, mut r) = open(policy);
+    for e in receipts(40) {
+        assert!(apply(&mut r, vec![e]).quarantined.is_empty());
+    }
+    let entry = r
+        .store()
+        .index_entry(&store_line)
+        .expect("read")
+        .expect("entry");
+    assert_eq!(entry.holders.len(), 40);
+}
+
 impl Ev {
     fn consent(mut self, key: &str, granted: bool) -> Self {
         let (purpose, channel) = key.split_once(':').expect("purpose:channel");
