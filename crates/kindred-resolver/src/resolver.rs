@@ -2343,6 +2343,16 @@ mod member_list_tests {
         }
     }
 
+    /// Web order `n` of the shopper known by `ann@x.cn`, with the name typed.
+    fn web_order(n: u64, name: Option<&str>) -> CanonicalEvent {
+        let mut e = receipt(n);
+        e.channel = Channel::Web;
+        e.event_id = format!("web:{n}");
+        e.identifiers = vec![Identifier::new(IdentifierKind::Email, "ann@x.cn")];
+        e.attributes.full_name = name.map(str::to_string);
+        e
+    }
+
     fn value_members(store: &Store, id: &str) -> Vec<String> {
         let p: StoredProfile = store
             .get_value(cf::PROFILES, id)
@@ -2406,14 +2416,7 @@ mod member_list_tests {
     fn a_known_name_joins_without_a_recomputation() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
-        let order = |n: u64, name: Option<&str>| {
-            let mut e = receipt(n);
-            e.channel = Channel::Web;
-            e.event_id = format!("web:{n}");
-            e.identifiers = vec![Identifier::new(IdentifierKind::Email, "ann@x.cn")];
-            e.attributes.full_name = name.map(str::to_string);
-            e
-        };
+        let order = web_order;
         let first = r.apply(&[order(0, Some("Ann Lee"))], &[]).expect("apply");
         assert_eq!(first.recomputed_events, 0);
         for n in 1..20 {
@@ -2444,14 +2447,7 @@ mod member_list_tests {
     fn alike_spellings_join_without_a_recomputation() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
-        let order = |n: u64, name: &str| {
-            let mut e = receipt(n);
-            e.channel = Channel::Web;
-            e.event_id = format!("web:{n}");
-            e.identifiers = vec![Identifier::new(IdentifierKind::Email, "ann@x.cn")];
-            e.attributes.full_name = Some(name.to_string());
-            e
-        };
+        let order = |n: u64, name: &str| web_order(n, Some(name));
         let spellings = ["Ann Lee", "Ann Leee", "Anne Lee", "LEE Ann"];
         for n in 0..24u64 {
             let out = r
@@ -2488,12 +2484,7 @@ mod member_list_tests {
     fn name_digests_of_an_older_release_mean_a_recomputation() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
-        let order = |n: u64| {
-            let mut e = receipt(n);
-            e.identifiers = vec![Identifier::new(IdentifierKind::Email, "ann@x.cn")];
-            e.attributes.full_name = Some("Ann Lee".into());
-            e
-        };
+        let order = |n: u64| web_order(n, Some("Ann Lee"));
         r.apply(&[order(0)], &[]).expect("apply");
         let id = "kp-000000000001";
         let store = r.store();
