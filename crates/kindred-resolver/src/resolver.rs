@@ -2343,6 +2343,16 @@ mod member_list_tests {
         }
     }
 
+    /// A store holding one card holder with `n` receipts, each its own batch.
+    fn customer_with_receipts(n: u64) -> (tempfile::TempDir, Resolver) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        for i in 0..n {
+            r.apply(&[receipt(i)], &[]).expect("apply");
+        }
+        (dir, r)
+    }
+
     /// Web order `n` of the shopper known by `ann@x.cn`, with the name typed.
     fn web_order(n: u64, name: Option<&str>) -> CanonicalEvent {
         let mut e = receipt(n);
@@ -2367,11 +2377,7 @@ mod member_list_tests {
     /// recomputation (here: a merge) sees every event.
     #[test]
     fn a_returning_customer_appends_to_the_member_list() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
-        for n in 0..5 {
-            r.apply(&[receipt(n)], &[]).expect("apply");
-        }
+        let (_dir, mut r) = customer_with_receipts(5);
         let id = "kp-000000000001";
         assert!(value_members(r.store(), id).is_empty());
         assert_eq!(r.store().members(id).expect("members").len(), 5);
@@ -2506,11 +2512,7 @@ mod member_list_tests {
     /// profile value: it is read, and moved out on the next write.
     #[test]
     fn a_member_list_in_an_older_profile_value_moves_out() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
-        for n in 0..3 {
-            r.apply(&[receipt(n)], &[]).expect("apply");
-        }
+        let (_dir, mut r) = customer_with_receipts(3);
         let id = "kp-000000000001";
         // Rewrite it as an older release stored it.
         let store = r.store();
