@@ -7,8 +7,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source deploy/local/env.sh
 
+# Each phase prints how long it took, so a slow CI run says where its time went.
+phase_start=$SECONDS
+phase() {
+  echo "[kindred test.sh] $1 took $((SECONDS - phase_start)) s (total ${SECONDS} s)" >&2
+  phase_start=$SECONDS
+}
+
 deploy/local/setup.sh
+phase "setup (apt packages)"
 deploy/local/kafka.sh install
+phase "kafka install"
 
 started_broker=0
 if ! deploy/local/kafka.sh status >/dev/null 2>&1; then
@@ -22,6 +31,7 @@ trap cleanup EXIT
 # runs without restarting it: it warns when that broker has no SASL_SSL
 # listener (tests/secure.rs then fails asking for `kafka.sh restart`).
 deploy/local/kafka.sh start
+phase "kafka start"
 
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all -- --check
@@ -29,4 +39,8 @@ fi
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --workspace --all-targets --quiet -- -D warnings
 fi
+phase "fmt and clippy"
+cargo test --workspace --all-targets --no-run "$@"
+phase "test build"
 cargo test --workspace --all-targets "$@"
+phase "test run"
