@@ -25,11 +25,21 @@ pub struct IdentifierPolicy {
     /// records each within the window links too). 0 = no limit.
     pub window_days: u32,
     /// The most distinct identifiers of this kind one profile may hold
-    /// through linking (for member ids: per loyalty program). A link that
+    /// through linking (member ids count per loyalty program, account ids
+    /// per shop: the namespace before the first `:`). A link that
     /// would exceed it is refused and becomes a review suggestion. Records
     /// that carry more on one event (or share an immutable id) are kept
     /// together regardless. 0 = no limit.
     pub max_per_profile: u32,
+    /// The over-shared quarantine's companion limit for identifiers of this
+    /// kind, when it differs from `quarantine.max_companions`: an identifier
+    /// of this kind seen with more than this many distinct identifiers of
+    /// one other kind is quarantined. Unset = `quarantine.max_companions`.
+    /// One member card belongs to one person, who gives it with their own
+    /// mobile, a new number after a change, now and then the home line; a
+    /// cashier's default card sits with every walk-in customer's phone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_companions: Option<u32>,
 }
 
 impl IdentifierPolicy {
@@ -39,6 +49,7 @@ impl IdentifierPolicy {
             mutable: false,
             window_days: 0,
             max_per_profile,
+            max_companions: None,
         }
     }
 
@@ -48,6 +59,7 @@ impl IdentifierPolicy {
             mutable: true,
             window_days,
             max_per_profile,
+            max_companions: None,
         }
     }
 
@@ -65,9 +77,12 @@ impl Default for IdentifierPolicy {
 
 /// Per identifier kind. Defaults: member ids, social and account ids are
 /// immutable; phones link within 730 days, emails within 1825 days, devices
-/// within 180 days. Limits per profile: one member card per program, 4
-/// phones, 6 emails; social, account and device ids unlimited (a person has
-/// an openid per mini-program and many cookies).
+/// within 180 days. Limits per profile: one member card per program, one
+/// account per shop, 4 phones, 6 emails; social and device ids unlimited (a
+/// person has an openid per mini-program and many cookies). A member card
+/// seen with more than 3 distinct identifiers of one kind (3 phones: the
+/// member's, a new number, the home line) is quarantined; other kinds use
+/// `quarantine.max_companions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentifierPolicies {
@@ -82,11 +97,14 @@ pub struct IdentifierPolicies {
 impl Default for IdentifierPolicies {
     fn default() -> Self {
         IdentifierPolicies {
-            member_id: IdentifierPolicy::immutable(1),
+            member_id: IdentifierPolicy {
+                max_companions: Some(3),
+                ..IdentifierPolicy::immutable(1)
+            },
             phone: IdentifierPolicy::mutable(730, 4),
             email: IdentifierPolicy::mutable(1825, 6),
             social: IdentifierPolicy::immutable(0),
-            account: IdentifierPolicy::immutable(0),
+            account: IdentifierPolicy::immutable(1),
             device: IdentifierPolicy::mutable(180, 0),
         }
     }

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
 
 use crate::decision::Constraint;
-use crate::keys::{name_similarity, person_similarity, EventKeys, KeyClass};
+use crate::keys::{name_similarity, per_namespace, person_similarity, EventKeys, KeyClass};
 use crate::score::score;
 
 /// One event as the clustering sees it.
@@ -135,7 +135,8 @@ const FUZZY_REACH: usize = 64;
 #[derive(Default)]
 struct Attrs {
     names: BTreeSet<String>,
-    members: BTreeMap<String, BTreeSet<String>>,
+    /// Per (kind, namespace), the values held ([`per_namespace`]).
+    namespaced: BTreeMap<(IdentifierKind, String), BTreeSet<String>>,
     /// Distinct identifiers (devices not counted), as hashed link keys.
     ids: BTreeSet<(IdentifierKind, u64)>,
     /// Decision -> side, for decisions that keep records apart.
@@ -182,8 +183,8 @@ impl Forest<'_> {
                 into.names.insert(name);
             }
         }
-        for (program, cards) in moved.members {
-            into.members.entry(program).or_default().extend(cards);
+        for (namespace, values) in moved.namespaced {
+            into.namespaced.entry(namespace).or_default().extend(values);
         }
         into.ids.extend(moved.ids);
         into.apart.extend(moved.apart);
@@ -210,15 +211,18 @@ impl Forest<'_> {
         let (ra, rb) = (self.find(a), self.find(b));
         let (x, y) = (&self.attrs[ra], &self.attrs[rb]);
         let policy = self.policy;
-        let card_limit = policy.identifiers.member_id.max_per_profile as usize;
-        if card_limit > 0 {
-            let over = x.members.iter().any(|(program, cards)| {
-                y.members
-                    .get(program)
-                    .is_some_and(|c| cards.union(c).count() > card_limit)
-            });
+        for (namespace, values) in &x.namespaced {
+            let kind = namespace.0;
+            let limit = policy.identifiers.get(kind).max_per_profile as usize;
+            let over = limit > 0
+                && y.namespaced
+                    .get(namespace)
+                    .is_some_and(|v| values.union(v).count() > limit);
             if over {
-                return Some(Refusal::MemberCards);
+                return Some(match kind {
+                    IdentifierKind::MemberId => Refusal::MemberCards,
+                    _ => Refusal::Limit(kind),
+                });
             }
         }
         let giant = policy.giant.max_identifiers as usize;
@@ -229,7 +233,7 @@ impl Forest<'_> {
             }
             for (kind, n) in &counts {
                 let limit = policy.identifiers.get(*kind).max_per_profile as usize;
-                if *kind != IdentifierKind::MemberId && limit > 0 && *n > limit {
+                if !per_namespace(*kind) && limit > 0 && *n > limit {
                     return Some(Refusal::Limit(*kind));
                 }
             }
@@ -255,11 +259,12 @@ impl Forest<'_> {
     }
 }
 
-/// Whether any kind other than member ids has a per-profile limit.
+/// Whether any kind counted over the whole profile (not per namespace) has
+/// a per-profile limit.
 fn has_kind_limits(policy: &LinkPolicy) -> bool {
     IdentifierKind::ALL
         .iter()
-        .any(|k| *k != IdentifierKind::MemberId && policy.identifiers.get(*k).max_per_profile > 0)
+        .any(|k| !per_namespace(*k) && policy.identifiers.get(*k).max_per_profile > 0)
 }
 
 /// Whether one profile holding all of `identifiers` breaks no limit of
@@ -270,31 +275,32 @@ pub(crate) fn within_limits(
     identifiers: &[kindred_model::Identifier],
 ) -> bool {
     let mut counts: BTreeMap<IdentifierKind, usize> = BTreeMap::new();
-    let mut programs: BTreeMap<&str, usize> = BTreeMap::new();
+    // Member cards count per loyalty program, accounts per shop: the
+    // namespace before the first `:` (`MAIN:8800..`, `web:u123`).
+    let mut namespaced: BTreeMap<(IdentifierKind, &str), usize> = BTreeMap::new();
     let mut total = 0;
     for id in identifiers {
         if id.kind == IdentifierKind::Device {
             continue;
         }
         total += 1;
-        *counts.entry(id.kind).or_default() += 1;
-        if id.kind == IdentifierKind::MemberId {
-            let program = id.value.split_once(':').map_or("", |(p, _)| p);
-            *programs.entry(program).or_default() += 1;
+        if per_namespace(id.kind) {
+            let namespace = id.value.split_once(':').map_or("", |(p, _)| p);
+            *namespaced.entry((id.kind, namespace)).or_default() += 1;
+        } else {
+            *counts.entry(id.kind).or_default() += 1;
         }
-    }
-    let card_limit = policy.identifiers.member_id.max_per_profile as usize;
-    if card_limit > 0 && programs.values().any(|n| *n > card_limit) {
-        return false;
     }
     let giant = policy.giant.max_identifiers as usize;
     if giant > 0 && total > giant {
         return false;
     }
-    counts.iter().all(|(kind, n)| {
-        let limit = policy.identifiers.get(*kind).max_per_profile as usize;
-        *kind == IdentifierKind::MemberId || limit == 0 || *n <= limit
-    })
+    let within = |kind: IdentifierKind, n: usize| {
+        let limit = policy.identifiers.get(kind).max_per_profile as usize;
+        limit == 0 || n <= limit
+    };
+    counts.iter().all(|(kind, n)| within(*kind, *n))
+        && namespaced.iter().all(|((kind, _), n)| within(*kind, *n))
 }
 
 struct Proposal {
@@ -349,12 +355,13 @@ pub(crate) fn cluster(
         attrs: (0..nodes.len())
             .map(|p| {
                 let n = node(p);
-                let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-                for (program, card) in &n.keys.members {
-                    members
-                        .entry(program.clone())
+                let mut namespaced: BTreeMap<(IdentifierKind, String), BTreeSet<String>> =
+                    BTreeMap::new();
+                for (namespace, value) in &n.keys.namespaced {
+                    namespaced
+                        .entry(namespace.clone())
                         .or_default()
-                        .insert(card.clone());
+                        .insert(value.clone());
                 }
                 let apart = n
                     .constraints
@@ -366,7 +373,7 @@ pub(crate) fn cluster(
                     .collect();
                 Attrs {
                     names: n.keys.name.iter().cloned().collect(),
-                    members,
+                    namespaced,
                     ids: n.keys.companions.iter().copied().collect(),
                     apart,
                     origins: BTreeSet::from([n.origin]),

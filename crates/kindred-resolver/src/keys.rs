@@ -38,14 +38,23 @@ pub(crate) struct EventKeys {
     pub links: Vec<LinkKey>,
     /// The name, transliterated (hanzi to pinyin), case-folded, tokens sorted.
     pub name: Option<String>,
-    /// Member cards as (program, card).
-    pub members: Vec<(String, String)>,
+    /// Identifiers limited per namespace ([`per_namespace`]) as
+    /// ((kind, namespace), value): member cards by loyalty program, accounts
+    /// by shop.
+    pub namespaced: Vec<((IdentifierKind, String), String)>,
     /// Non-device identifiers as (kind, hash of link key): what the
     /// quarantine guard counts as an identifier's companions.
     pub companions: Vec<(IdentifierKind, u64)>,
     /// A digest of the folded name (keyed in a keyed store), for the
     /// quarantine guard's count of distinct names.
     pub name_digest: Option<u64>,
+}
+
+/// Kinds whose `max_per_profile` counts per namespace, the part of the value
+/// before the first `:`: one card per loyalty program (`MAIN:8800..`), one
+/// account per shop (`web:u123`).
+pub(crate) fn per_namespace(kind: IdentifierKind) -> bool {
+    matches!(kind, IdentifierKind::MemberId | IdentifierKind::Account)
 }
 
 impl EventKeys {
@@ -64,9 +73,10 @@ impl EventKeys {
             if id.kind != IdentifierKind::Device {
                 out.companions.push((id.kind, fnv1a(key.as_bytes())));
             }
-            if id.kind == IdentifierKind::MemberId {
-                let (program, card) = id.value.split_once(':').unwrap_or(("", &id.value));
-                out.members.push((program.to_string(), card.to_string()));
+            if per_namespace(id.kind) {
+                let (namespace, value) = id.value.split_once(':').unwrap_or(("", &id.value));
+                out.namespaced
+                    .push(((id.kind, namespace.to_string()), value.to_string()));
             }
             let p = policy.identifiers.get(id.kind);
             if !p.link {
@@ -326,7 +336,10 @@ mod tests {
                 .any(|k| k.key
                     == "rule:name_birthday_postcode:1:ann lee\u{1f}1990-01-02\u{1f}SW1A1AA")
         );
-        assert_eq!(keys.members, vec![("MAIN".into(), "M1".into())]);
+        assert_eq!(
+            keys.namespaced,
+            vec![((IdentifierKind::MemberId, "MAIN".into()), "M1".into())]
+        );
         assert_eq!(keys.companions.len(), 2, "devices are not companions");
     }
 }

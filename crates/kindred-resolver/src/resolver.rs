@@ -2,13 +2,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use kindred_model::{
     changed_fields, AttributeVotes, CanonicalEvent, ChangeType, GoldenRecord, Identifier,
-    LinkPolicy, MergeEvidence, ProfileChange, Survivorship,
+    IdentifierKind, LinkPolicy, MergeEvidence, ProfileChange, Survivorship,
 };
 use rocksdb::WriteBatch;
 
 use crate::cluster::{cluster, within_limits, Clustering, Link, Node};
 use crate::decision::{Constraint, DecisionRecord};
-use crate::keys::{fnv1a, EventKeys, KeyClass};
+use crate::keys::{fnv1a, per_namespace, EventKeys, KeyClass};
 use crate::store::{
     cf, encode_members, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
     NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ, WATERMARK,
@@ -633,7 +633,13 @@ impl<'a> BatchView<'a> {
             .insert(event.event_id.clone(), event.clone());
 
         // The quarantine guard counts each identifier's companions.
-        let max = self.policy.quarantine.max_companions as usize;
+        let max_of = |kind: IdentifierKind| {
+            self.policy
+                .identifiers
+                .get(kind)
+                .max_companions
+                .unwrap_or(self.policy.quarantine.max_companions) as usize
+        };
         let max_names = self.policy.quarantine.max_names as usize;
         let max_holders = self.policy.quarantine.max_holders as usize;
         let name_hash = keys.name_digest;
@@ -641,6 +647,12 @@ impl<'a> BatchView<'a> {
         let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::new();
         for link in &keys.links {
             let mut entry = self.entry(&link.key)?;
+            let max = match link.class {
+                KeyClass::Strong(kind) | KeyClass::Weak(kind) | KeyClass::Household(kind) => {
+                    max_of(kind)
+                }
+                KeyClass::Rule(_) => 0,
+            };
             if let (
                 KeyClass::Strong(kind) | KeyClass::Weak(kind) | KeyClass::Household(kind),
                 false,
@@ -779,10 +791,11 @@ impl<'a> BatchView<'a> {
             return Ok(false);
         }
         let id = &profile.record.profile_id;
-        let new_card = event.identifiers.iter().any(|i| {
-            i.kind == kindred_model::IdentifierKind::MemberId
-                && profile.record.identifiers.binary_search(i).is_err()
-        });
+        // A new member card (or account): a card guard could object to it.
+        let new_card = event
+            .identifiers
+            .iter()
+            .any(|i| per_namespace(i.kind) && profile.record.identifiers.binary_search(i).is_err());
         let mut strong = false;
         let mut weak = false;
         let mut weak_ok = true;
@@ -848,7 +861,7 @@ impl<'a> BatchView<'a> {
             // identifiers that push it past a limit.
             !new_card && (!profile.weak_joined || (known_name && fits()))
         } else {
-            weak && weak_ok && known_name && keys.members.is_empty() && fits()
+            weak && weak_ok && known_name && keys.namespaced.is_empty() && fits()
         })
     }
 

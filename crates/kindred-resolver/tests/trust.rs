@@ -199,6 +199,7 @@ fn giant_profile_stops_auto_merging_and_counts_it() {
     policy.giant.max_identifiers = 10;
     // Not the over-shared guard: this one card really has 10 social ids.
     policy.quarantine.max_companions = 0;
+    policy.identifiers.member_id.max_companions = None;
     let (_d, mut r) = open(policy);
     let blob: Vec<Ev> = (0..10)
         .map(|i| {
@@ -547,12 +548,8 @@ fn a_cashiers_default_card_on_many_names_is_quarantined_and_glues_no_one() {
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            ev(
-                &format!("pos:{i}"),
-                i as i64,
-                &[card("99999999"), email(&format!("c{i}@y.cn"))],
-            )
-            .name(n)
+            // The card alone: no other identifier the companion count sees.
+            ev(&format!("pos:{i}"), i as i64, &[card("99999999")]).name(n)
         })
         .collect();
     let out = apply(&mut r, events);
@@ -568,6 +565,84 @@ fn a_cashiers_default_card_on_many_names_is_quarantined_and_glues_no_one() {
         .map(|(i, n)| ev(&format!("pos:{i}"), i as i64, &[card("A1")]).name(n))
         .collect();
     assert!(apply(&mut r, events).quarantined.is_empty());
+    assert_eq!(profiles(&r), 1);
+}
+
+#[test]
+fn a_default_card_on_unnamed_receipts_is_quarantined_at_its_fourth_phone() {
+    // A member's own card: their mobile, a new number, the home line.
+    let (_d, mut r) = open(LinkPolicy::default());
+    let own = ["+8613900000001", "+8613900000002", "+861062345678"];
+    let events: Vec<Ev> = own
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ev(&format!("pos:{i}"), i as i64 * DAY, &[card("A1"), phone(p)]))
+        .collect();
+    assert!(apply(&mut r, events).quarantined.is_empty());
+    assert_eq!(profiles(&r), 1);
+    // A till's default card typed on walk-in customers' receipts, no names:
+    // the fourth distinct phone quarantines it, and each customer keeps
+    // their own profile.
+    let (_d, mut r) = open(LinkPolicy::default());
+    let walk_ins: Vec<Ev> = (0..4)
+        .map(|i| {
+            ev(
+                &format!("pos:{i}"),
+                i * DAY,
+                &[card("8800006100"), phone(&format!("+861390000010{i}"))],
+            )
+        })
+        .collect();
+    let out = apply(&mut r, walk_ins);
+    assert_eq!(out.quarantined.len(), 1, "{:?}", out.quarantined);
+    assert_eq!(out.quarantined[0].kind, "member_id");
+    assert_eq!(profiles(&r), 4, "one profile per customer");
+    // The same with the global limit: a phone may sit with 4 cards.
+    let mut policy = LinkPolicy::default();
+    policy.identifiers.member_id.max_companions = None;
+    let (_d, mut r) = open(policy);
+    let walk_ins: Vec<Ev> = (0..4)
+        .map(|i| {
+            ev(
+                &format!("pos:{i}"),
+                i * DAY,
+                &[card("8800006100"), phone(&format!("+861390000010{i}"))],
+            )
+        })
+        .collect();
+    assert!(apply(&mut r, walk_ins).quarantined.is_empty());
+    assert_eq!(profiles(&r), 1);
+}
+
+#[test]
+fn two_accounts_of_one_shop_on_a_shared_computer_stay_apart() {
+    let device = id(IdentifierKind::Device, "web:family-pc");
+    let account = |v: &str| id(IdentifierKind::Account, v);
+    let (_d, mut r) = open(LinkPolicy::default());
+    let out = apply(
+        &mut r,
+        vec![
+            ev("web:1", 0, &[account("web:u1"), device.clone()]).channel(Channel::Web),
+            ev("web:2", DAY, &[account("web:u2"), device.clone()]).channel(Channel::Web),
+        ],
+    );
+    assert_eq!(profiles(&r), 2);
+    assert_eq!(
+        out.refused.get("limit_account"),
+        Some(&1),
+        "{:?}",
+        out.refused
+    );
+    assert_eq!(out.suggestions[0].reason, "limit_account");
+    // Accounts count per shop: one person's accounts of two shops join.
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(
+        &mut r,
+        vec![
+            ev("web:1", 0, &[account("web:u1"), device.clone()]).channel(Channel::Web),
+            ev("app:1", DAY, &[account("app:u9"), device]).channel(Channel::Web),
+        ],
+    );
     assert_eq!(profiles(&r), 1);
 }
 
