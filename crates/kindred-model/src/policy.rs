@@ -40,6 +40,11 @@ pub struct IdentifierPolicy {
     /// cashier's default card sits with every walk-in customer's phone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_companions: Option<u32>,
+    /// The over-shared quarantine's distinct-name limit for identifiers of
+    /// this kind, when it differs from `quarantine.max_names`. Unset =
+    /// `quarantine.max_names`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_names: Option<u32>,
 }
 
 impl IdentifierPolicy {
@@ -50,6 +55,7 @@ impl IdentifierPolicy {
             window_days: 0,
             max_per_profile,
             max_companions: None,
+            max_names: None,
         }
     }
 
@@ -60,6 +66,7 @@ impl IdentifierPolicy {
             window_days,
             max_per_profile,
             max_companions: None,
+            max_names: None,
         }
     }
 
@@ -81,8 +88,9 @@ impl Default for IdentifierPolicy {
 /// account per shop, 4 phones, 6 emails; social and device ids unlimited (a
 /// person has an openid per mini-program and many cookies). A member card
 /// seen with more than 3 distinct identifiers of one kind (3 phones: the
-/// member's, a new number, the home line) is quarantined; other kinds use
-/// `quarantine.max_companions`.
+/// member's, a new number, the home line) or more than 2 distinct names
+/// (the member's name and a typo of it) is quarantined; other kinds use
+/// `quarantine.max_companions` and `quarantine.max_names`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentifierPolicies {
@@ -99,6 +107,7 @@ impl Default for IdentifierPolicies {
         IdentifierPolicies {
             member_id: IdentifierPolicy {
                 max_companions: Some(3),
+                max_names: Some(2),
                 ..IdentifierPolicy::immutable(1)
             },
             phone: IdentifierPolicy::mutable(730, 4),

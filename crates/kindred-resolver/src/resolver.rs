@@ -640,18 +640,24 @@ impl<'a> BatchView<'a> {
                 .max_companions
                 .unwrap_or(self.policy.quarantine.max_companions) as usize
         };
-        let max_names = self.policy.quarantine.max_names as usize;
+        let max_names_of = |kind: IdentifierKind| {
+            self.policy
+                .identifiers
+                .get(kind)
+                .max_names
+                .unwrap_or(self.policy.quarantine.max_names) as usize
+        };
         let max_holders = self.policy.quarantine.max_holders as usize;
         let name_hash = keys.name_digest;
         let mut newly_quarantined = Vec::new();
         let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::new();
         for link in &keys.links {
             let mut entry = self.entry(&link.key)?;
-            let max = match link.class {
+            let (max, max_names) = match link.class {
                 KeyClass::Strong(kind) | KeyClass::Weak(kind) | KeyClass::Household(kind) => {
-                    max_of(kind)
+                    (max_of(kind), max_names_of(kind))
                 }
-                KeyClass::Rule(_) => 0,
+                KeyClass::Rule(_) => (0, 0),
             };
             if let (
                 KeyClass::Strong(kind) | KeyClass::Weak(kind) | KeyClass::Household(kind),

@@ -556,6 +556,23 @@ fn a_cashiers_default_card_on_many_names_is_quarantined_and_glues_no_one() {
     assert_eq!(out.quarantined.len(), 1, "{:?}", out.quarantined);
     assert_eq!(out.quarantined[0].kind, "member_id");
     assert_eq!(profiles(&r), names.len(), "one profile per customer");
+    // A card is one person's: its third distinct name quarantines it.
+    let (_d, mut r) = open(LinkPolicy::default());
+    let events = |names: &[&str]| -> Vec<Ev> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ev(&format!("pos:{i}"), i as i64, &[card("7777")]).name(n))
+            .collect()
+    };
+    let out = apply(&mut r, events(&["Li Na", "Wang Wei", "Zhang Min"]));
+    assert_eq!(out.quarantined.len(), 1, "{:?}", out.quarantined);
+    // ... while a member's name and a typo of it are two names, not three.
+    let (_d, mut r) = open(LinkPolicy::default());
+    assert!(apply(&mut r, events(&["Li Na", "Li Nna"]))
+        .quarantined
+        .is_empty());
+    assert_eq!(profiles(&r), 1);
     // Spellings of one name do not count as different people.
     let (_d, mut r) = open(LinkPolicy::default());
     let spellings = ["Li Na", "li na", "Na Li", "李娜", "LI  NA"];
