@@ -88,9 +88,9 @@ impl Default for IdentifierPolicy {
 /// account per shop, 4 phones, 6 emails; social and device ids unlimited (a
 /// person has an openid per mini-program and many cookies). A member card
 /// seen with more than 3 distinct identifiers of one kind (3 phones: the
-/// member's, a new number, the home line) or more than 2 distinct names
-/// (the member's name and a typo of it) is quarantined; other kinds use
-/// `quarantine.max_companions` and `quarantine.max_names`.
+/// member's, a new number, the home line) is quarantined; other kinds use
+/// `quarantine.max_companions`. Every kind uses `quarantine.max_names`
+/// unless its own `max_names` is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentifierPolicies {
@@ -107,7 +107,6 @@ impl Default for IdentifierPolicies {
         IdentifierPolicies {
             member_id: IdentifierPolicy {
                 max_companions: Some(3),
-                max_names: Some(2),
                 ..IdentifierPolicy::immutable(1)
             },
             phone: IdentifierPolicy::mutable(730, 4),
@@ -357,6 +356,20 @@ impl Default for LinkPolicy {
 }
 
 impl LinkPolicy {
+    /// The quarantine's companion limit for identifiers of `kind`: the
+    /// kind's own `max_companions`, else `quarantine.max_companions`.
+    pub fn max_companions_of(&self, kind: IdentifierKind) -> u32 {
+        let own = self.identifiers.get(kind).max_companions;
+        own.unwrap_or(self.quarantine.max_companions)
+    }
+
+    /// The quarantine's distinct-name limit for identifiers of `kind`: the
+    /// kind's own `max_names`, else `quarantine.max_names`.
+    pub fn max_names_of(&self, kind: IdentifierKind) -> u32 {
+        let own = self.identifiers.get(kind).max_names;
+        own.unwrap_or(self.quarantine.max_names)
+    }
+
     /// Checks thresholds and rules; the message names the offending key.
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.min_name_similarity) {
@@ -417,6 +430,18 @@ mod tests {
             p.identifiers.get(IdentifierKind::MemberId).window_ms(),
             None
         );
+    }
+
+    #[test]
+    fn a_kind_s_own_quarantine_limits_override_the_global_ones() {
+        let mut p = LinkPolicy::default();
+        assert_eq!(p.max_companions_of(IdentifierKind::MemberId), 3);
+        assert_eq!(p.max_companions_of(IdentifierKind::Phone), 4);
+        assert_eq!(p.max_names_of(IdentifierKind::MemberId), 4);
+        p.quarantine.max_names = 7;
+        p.identifiers.email.max_names = Some(2);
+        assert_eq!(p.max_names_of(IdentifierKind::MemberId), 7);
+        assert_eq!(p.max_names_of(IdentifierKind::Email), 2);
     }
 
     #[test]

@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use kindred_model::{
     changed_fields, AttributeVotes, CanonicalEvent, ChangeType, GoldenRecord, Identifier,
-    IdentifierKind, LinkPolicy, MergeEvidence, ProfileChange, Survivorship,
+    LinkPolicy, MergeEvidence, ProfileChange, Survivorship,
 };
 use rocksdb::WriteBatch;
 
@@ -633,20 +633,6 @@ impl<'a> BatchView<'a> {
             .insert(event.event_id.clone(), event.clone());
 
         // The quarantine guard counts each identifier's companions.
-        let max_of = |kind: IdentifierKind| {
-            self.policy
-                .identifiers
-                .get(kind)
-                .max_companions
-                .unwrap_or(self.policy.quarantine.max_companions) as usize
-        };
-        let max_names_of = |kind: IdentifierKind| {
-            self.policy
-                .identifiers
-                .get(kind)
-                .max_names
-                .unwrap_or(self.policy.quarantine.max_names) as usize
-        };
         let max_holders = self.policy.quarantine.max_holders as usize;
         let name_hash = keys.name_digest;
         let mut newly_quarantined = Vec::new();
@@ -655,7 +641,11 @@ impl<'a> BatchView<'a> {
             let mut entry = self.entry(&link.key)?;
             let (max, max_names) = match link.class {
                 KeyClass::Strong(kind) | KeyClass::Weak(kind) | KeyClass::Household(kind) => {
-                    (max_of(kind), max_names_of(kind))
+                    let p = self.policy;
+                    (
+                        p.max_companions_of(kind) as usize,
+                        p.max_names_of(kind) as usize,
+                    )
                 }
                 KeyClass::Rule(_) => (0, 0),
             };

@@ -556,8 +556,11 @@ fn a_cashiers_default_card_on_many_names_is_quarantined_and_glues_no_one() {
     assert_eq!(out.quarantined.len(), 1, "{:?}", out.quarantined);
     assert_eq!(out.quarantined[0].kind, "member_id");
     assert_eq!(profiles(&r), names.len(), "one profile per customer");
-    // A card is one person's: its third distinct name quarantines it.
-    let (_d, mut r) = open(LinkPolicy::default());
+    // A kind's own name limit: with 2 for member cards, a card's third
+    // distinct name quarantines it ...
+    let mut policy = LinkPolicy::default();
+    policy.identifiers.member_id.max_names = Some(2);
+    let (_d, mut r) = open(policy.clone());
     let events = |names: &[&str]| -> Vec<Ev> {
         names
             .iter()
@@ -568,7 +571,7 @@ fn a_cashiers_default_card_on_many_names_is_quarantined_and_glues_no_one() {
     let out = apply(&mut r, events(&["Li Na", "Wang Wei", "Zhang Min"]));
     assert_eq!(out.quarantined.len(), 1, "{:?}", out.quarantined);
     // ... while a member's name and a typo of it are two names, not three.
-    let (_d, mut r) = open(LinkPolicy::default());
+    let (_d, mut r) = open(policy);
     assert!(apply(&mut r, events(&["Li Na", "Li Nna"]))
         .quarantined
         .is_empty());
@@ -600,17 +603,19 @@ fn a_default_card_on_unnamed_receipts_is_quarantined_at_its_fourth_phone() {
     // A till's default card typed on walk-in customers' receipts, no names:
     // the fourth distinct phone quarantines it, and each customer keeps
     // their own profile.
+    let walk_ins = || -> Vec<Ev> {
+        (0..4)
+            .map(|i| {
+                ev(
+                    &format!("pos:{i}"),
+                    i * DAY,
+                    &[card("8800006100"), phone(&format!("+861390000010{i}"))],
+                )
+            })
+            .collect()
+    };
     let (_d, mut r) = open(LinkPolicy::default());
-    let walk_ins: Vec<Ev> = (0..4)
-        .map(|i| {
-            ev(
-                &format!("pos:{i}"),
-                i * DAY,
-                &[card("8800006100"), phone(&format!("+861390000010{i}"))],
-            )
-        })
-        .collect();
-    let out = apply(&mut r, walk_ins);
+    let out = apply(&mut r, walk_ins());
     assert_eq!(out.quarantined.len(), 1, "{:?}", out.quarantined);
     assert_eq!(out.quarantined[0].kind, "member_id");
     assert_eq!(profiles(&r), 4, "one profile per customer");
@@ -618,16 +623,7 @@ fn a_default_card_on_unnamed_receipts_is_quarantined_at_its_fourth_phone() {
     let mut policy = LinkPolicy::default();
     policy.identifiers.member_id.max_companions = None;
     let (_d, mut r) = open(policy);
-    let walk_ins: Vec<Ev> = (0..4)
-        .map(|i| {
-            ev(
-                &format!("pos:{i}"),
-                i * DAY,
-                &[card("8800006100"), phone(&format!("+861390000010{i}"))],
-            )
-        })
-        .collect();
-    assert!(apply(&mut r, walk_ins).quarantined.is_empty());
+    assert!(apply(&mut r, walk_ins()).quarantined.is_empty());
     assert_eq!(profiles(&r), 1);
 }
 
