@@ -289,9 +289,12 @@ pub struct LinkPolicy {
     /// anyone through it. `false` links landlines like mobiles. Default true.
     pub fixed_lines_need_names: bool,
     /// Match rules beyond exact identifiers. Default: `name_birthday_postcode`
-    /// (v1, merge: equal full name, birthday and postal code) and
+    /// (v1, merge: equal full name, birthday and postal code),
     /// `similar_name_birthday_postcode` (v1, suggest: Jaro-Winkler >= 0.9
-    /// with equal birthday and postal code).
+    /// with equal birthday and postal code), and three scored rules (v1,
+    /// merge): `scored_birthday_postcode` and `scored_birthday_family_name`
+    /// ([`DEFAULT_MIN_SCORE`]), `scored_family_name_postcode`
+    /// ([`NO_BIRTHDAY_BLOCK_MIN_SCORE`]).
     pub rules: Vec<MatchRule>,
 }
 
@@ -300,6 +303,16 @@ pub struct LinkPolicy {
 /// birthday in another postal code and city (6 + 10 - 2 - 1) does not (two
 /// namesakes born the same day are common in a large country).
 pub const DEFAULT_MIN_SCORE: f64 = 14.0;
+
+/// The `min_score` of the default scored rule whose block is not a
+/// birthday (`scored_family_name_postcode`), which finds the pairs with a
+/// typo in the birthday or only one birthday: the name, postal code,
+/// street and city agreeing (6 + 6 + 5 + 2) pass, or a birthday one typo
+/// apart with the name and postal code (6 + 3 + 6, and the city or street);
+/// people of one name and postal code with no birthday (6 + 6 + 2, common
+/// names), or of one family at one address with given names only alike
+/// (3 + 6 + 5 + 2), do not.
+pub const NO_BIRTHDAY_BLOCK_MIN_SCORE: f64 = 18.0;
 
 impl Default for LinkPolicy {
     fn default() -> Self {
@@ -349,6 +362,17 @@ impl Default for LinkPolicy {
                     fields: vec![RuleField::Birthday, RuleField::FamilyName],
                     name_similarity: None,
                     min_score: Some(DEFAULT_MIN_SCORE),
+                },
+                // Pairs with a typo in the birthday, or one birthday
+                // missing, fall outside both blocks above: a third block
+                // without the birthday, held to a higher score.
+                MatchRule {
+                    name: "scored_family_name_postcode".into(),
+                    version: 1,
+                    action: RuleAction::Merge,
+                    fields: vec![RuleField::FamilyName, RuleField::PostalCode],
+                    name_similarity: None,
+                    min_score: Some(NO_BIRTHDAY_BLOCK_MIN_SCORE),
                 },
             ],
         }

@@ -155,24 +155,49 @@ fn event_name(event: &CanonicalEvent) -> Option<String> {
     }
 }
 
-/// Folds a name for comparison: hanzi become pinyin syllables (so a
-/// homophone typed by an input method, or the same name in pinyin, compares
-/// equal), letters are lower-cased, other characters separate tokens, and
-/// tokens are sorted (so family-name order does not matter).
+/// Chinese family names of two characters (the common ones of the
+/// Hundred Family Surnames); every other family name is one character.
+const COMPOUND_SURNAMES: [&str; 40] = [
+    "欧阳", "太史", "端木", "上官", "司马", "东方", "独孤", "南宫", "万俟", "闻人", "夏侯", "诸葛",
+    "尉迟", "公羊", "赫连", "澹台", "皇甫", "宗政", "濮阳", "公冶", "太叔", "申屠", "公孙", "慕容",
+    "仲孙", "钟离", "长孙", "宇文", "司徒", "鲜于", "司空", "闾丘", "亓官", "司寇", "呼延", "令狐",
+    "轩辕", "拓跋", "百里", "西门",
+];
+
+/// Folds a name for comparison: letters are lower-cased, other characters
+/// separate tokens, and tokens are sorted (so family-name order does not
+/// matter). A name in hanzi becomes pinyin the way it is romanized, family
+/// name and given name (`李怡妮` -> `li yini`), so a homophone typed by an
+/// input method, or the same name typed in pinyin (`Yini LI`), compares
+/// equal, while a different given name of the same family (`李琳`, `li lin`)
+/// or the same characters in another order (`王娜梅` / `王梅娜`) do not.
 pub(crate) fn fold_name(name: &str) -> Option<String> {
-    let mut folded = String::with_capacity(name.len() + 8);
+    let mut latin = String::with_capacity(name.len());
+    let mut hanzi: Vec<(char, &'static str)> = Vec::new();
     for c in name.chars() {
         if let Some(p) = c.to_pinyin() {
-            folded.push(' ');
-            folded.push_str(p.plain());
-            folded.push(' ');
+            hanzi.push((c, p.plain()));
+            latin.push(' ');
         } else if c.is_alphanumeric() {
-            folded.extend(c.to_lowercase());
+            latin.extend(c.to_lowercase());
         } else {
-            folded.push(' ');
+            latin.push(' ');
         }
     }
-    let mut tokens: Vec<&str> = folded.split_whitespace().collect();
+    let mut tokens: Vec<String> = latin.split_whitespace().map(str::to_string).collect();
+    if !hanzi.is_empty() {
+        let head: String = hanzi.iter().take(2).map(|(c, _)| *c).collect();
+        let family = if hanzi.len() >= 2 && COMPOUND_SURNAMES.contains(&head.as_str()) {
+            2
+        } else {
+            1
+        };
+        let syllables = |part: &[(char, &str)]| part.iter().map(|(_, p)| *p).collect::<String>();
+        tokens.push(syllables(&hanzi[..family]));
+        if hanzi.len() > family {
+            tokens.push(syllables(&hanzi[family..]));
+        }
+    }
     if tokens.is_empty() {
         return None;
     }
@@ -210,6 +235,15 @@ pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
         };
         return strsim::jaro_winkler(a, b).max(joined);
     }
+    matched_tokens(&short, &long)
+        .into_iter()
+        .fold(1.0, f64::min)
+}
+
+/// Each token of `short` matched to a token of its own in `long` (best
+/// pairs first, so no token of `long` is used twice): the Jaro-Winkler
+/// similarity of each match.
+pub(crate) fn matched_tokens(short: &[&str], long: &[&str]) -> Vec<f64> {
     let mut pairs: Vec<(f64, usize, usize)> = short
         .iter()
         .enumerate()
@@ -221,15 +255,15 @@ pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
         .collect();
     pairs.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
     let (mut short_used, mut long_used) = (vec![false; short.len()], vec![false; long.len()]);
-    let mut worst = 1.0f64;
+    let mut matched = Vec::with_capacity(short.len());
     for (sim, i, j) in pairs {
         if !short_used[i] && !long_used[j] {
             short_used[i] = true;
             long_used[j] = true;
-            worst = worst.min(sim);
+            matched.push(sim);
         }
     }
-    worst
+    matched
 }
 
 /// Similarity of two folded names, in [0, 1] (Jaro-Winkler over the whole):
@@ -262,6 +296,12 @@ mod tests {
         assert_eq!(fold_name("Wei WANG").as_deref(), Some("wang wei"));
         assert_eq!(fold_name("王玮"), fold_name("王伟"));
         assert_eq!(fold_name("  "), None);
+        // Hanzi as romanized: family name, then the given name in one token.
+        assert_eq!(fold_name("李怡妮").as_deref(), Some("li yini"));
+        assert_eq!(fold_name("李 怡妮"), fold_name("李怡妮"));
+        assert_eq!(fold_name("Yini LI"), fold_name("李怡妮"));
+        assert_eq!(fold_name("欧阳娜娜").as_deref(), Some("nana ouyang"));
+        assert_eq!(fold_name("欧阳").as_deref(), Some("ouyang"));
         assert!(name_similarity("anna smith", "anna smyth") > 0.9);
         assert!(name_similarity("anna smith", "li na") < 0.6);
     }
@@ -281,6 +321,9 @@ mod tests {
             ("程军", "王成"),
             ("林凛", "林美咲"),
             ("Manon Bernard", "Mathéo Bernard"),
+            ("李琳", "李怡妮"),
+            // The same characters in another order are another given name.
+            ("王娜梅", "王梅娜"),
         ] {
             assert!(alike(a, b) < 0.8, "{a} / {b}: {}", alike(a, b));
             // Jaro-Winkler over the whole let most of these through.
