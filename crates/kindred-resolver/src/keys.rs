@@ -21,6 +21,16 @@ pub(crate) enum KeyClass {
     Rule(usize),
 }
 
+impl KeyClass {
+    /// The identifier kind of an identifier key (`None` for a rule block).
+    pub(crate) fn kind(self) -> Option<IdentifierKind> {
+        match self {
+            KeyClass::Strong(k) | KeyClass::Weak(k) | KeyClass::Household(k) => Some(k),
+            KeyClass::Rule(_) => None,
+        }
+    }
+}
+
 /// One key under which an event is indexed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LinkKey {

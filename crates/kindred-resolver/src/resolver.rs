@@ -639,25 +639,18 @@ impl<'a> BatchView<'a> {
         let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::new();
         for link in &keys.links {
             let mut entry = self.entry(&link.key)?;
-            let (max, max_names) = match link.class {
-                KeyClass::Strong(kind) | KeyClass::Weak(kind) | KeyClass::Household(kind) => {
+            let guarded = link
+                .class
+                .kind()
+                .filter(|_| !entry.quarantined)
+                .map(|kind| {
                     let p = self.policy;
-                    (
-                        p.max_companions_of(kind) as usize,
-                        p.max_names_of(kind) as usize,
-                    )
-                }
-                KeyClass::Rule(_) => (0, 0),
-            };
-            if let (
-                KeyClass::Strong(kind) | KeyClass::Weak(kind) | KeyClass::Household(kind),
-                false,
-                true,
-            ) = (
-                link.class,
-                entry.quarantined,
-                max > 0 || max_names > 0 || max_holders > 0,
-            ) {
+                    let max = p.max_companions_of(kind) as usize;
+                    (kind, max, p.max_names_of(kind) as usize)
+                });
+            if let Some((kind, max, max_names)) =
+                guarded.filter(|&(_, max, names)| max > 0 || names > 0 || max_holders > 0)
+            {
                 let mut changed = false;
                 if max_holders > 0 && entry.holders.len() > max_holders {
                     entry.quarantined = true;
