@@ -293,7 +293,7 @@ pub struct LinkPolicy {
     /// `similar_name_birthday_postcode` (v1, suggest: Jaro-Winkler >= 0.9
     /// with equal birthday and postal code), and three scored rules (v1,
     /// merge): `scored_birthday_postcode` and `scored_birthday_family_name`
-    /// ([`DEFAULT_MIN_SCORE`]), `scored_family_name_postcode`
+    /// ([`DEFAULT_MIN_SCORE`]), `scored_name_postcode`
     /// ([`NO_BIRTHDAY_BLOCK_MIN_SCORE`]).
     pub rules: Vec<MatchRule>,
 }
@@ -305,13 +305,12 @@ pub struct LinkPolicy {
 pub const DEFAULT_MIN_SCORE: f64 = 14.0;
 
 /// The `min_score` of the default scored rule whose block is not a
-/// birthday (`scored_family_name_postcode`), which finds the pairs with a
-/// typo in the birthday or only one birthday: the name, postal code,
-/// street and city agreeing (6 + 6 + 5 + 2) pass, or a birthday one typo
-/// apart with the name and postal code (6 + 3 + 6, and the city or street);
-/// people of one name and postal code with no birthday (6 + 6 + 2, common
-/// names), or of one family at one address with given names only alike
-/// (3 + 6 + 5 + 2), do not.
+/// birthday (`scored_name_postcode`), which finds the pairs with a typo in
+/// the birthday or only one birthday: the name, postal code, street (house
+/// numbers too) and city agreeing (6 + 6 + 5 + 2) pass, or a birthday one
+/// typo apart with the name and postal code (6 + 3 + 6, and the city or
+/// street); namesakes of one postal code with no birthday (6 + 6 + 2,
+/// common names), or in one street at other doors, do not.
 pub const NO_BIRTHDAY_BLOCK_MIN_SCORE: f64 = 18.0;
 
 impl Default for LinkPolicy {
@@ -365,12 +364,16 @@ impl Default for LinkPolicy {
                 },
                 // Pairs with a typo in the birthday, or one birthday
                 // missing, fall outside both blocks above: a third block
-                // without the birthday, held to a higher score.
+                // without the birthday, held to a higher score. It blocks
+                // on the whole (folded) name, since the score needs the
+                // names nearly equal anyway: a family name and a postal
+                // code make a block of thousands in a large city, and every
+                // event in a block re-partitions the profiles holding it.
                 MatchRule {
-                    name: "scored_family_name_postcode".into(),
+                    name: "scored_name_postcode".into(),
                     version: 1,
                     action: RuleAction::Merge,
-                    fields: vec![RuleField::FamilyName, RuleField::PostalCode],
+                    fields: vec![RuleField::FullName, RuleField::PostalCode],
                     name_similarity: None,
                     min_score: Some(NO_BIRTHDAY_BLOCK_MIN_SCORE),
                 },

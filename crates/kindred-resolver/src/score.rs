@@ -13,7 +13,7 @@
 //! | birthday | +10 | +3 (one digit, or day and month swapped) | -6 |
 //! | postal code | +6 | +1 (one character) | -2 (people move) |
 //! | city | +2 (Jaro-Winkler 0.9) | | -1 |
-//! | street line | +5 (Jaro-Winkler 0.9; 0 when postal code and city say another place) | | -1 |
+//! | street line | +5 (Jaro-Winkler 0.9; 0 when postal code and city say another place, or the house numbers differ) | | -1 |
 //! | gender | 0 | | -8 |
 //!
 //! Names that clearly differ refuse the pair whatever the rest says (twins
@@ -122,7 +122,13 @@ pub(crate) fn score(
     // "8 Stanley Street" is in many towns: a street line agrees only in the
     // same place.
     let street = field(|a| a.line1.as_ref(), 5.0, -1.0);
-    s += if street > 0.0 && elsewhere && city <= 0.0 {
+    // "8 Stanley Street" and "18 Stanley Street" share nearly every letter
+    // and are another door: no credit when the numbers differ.
+    let other_door = match (ax.and_then(house_numbers), ay.and_then(house_numbers)) {
+        (Some(p), Some(q)) => p != q,
+        _ => false,
+    };
+    s += if street > 0.0 && ((elsewhere && city <= 0.0) || other_door) {
         0.0
     } else {
         street
@@ -145,6 +151,17 @@ pub(crate) fn postal_key(address: &Address) -> Option<String> {
         .flat_map(char::to_uppercase)
         .collect();
     (!p.is_empty()).then_some(p)
+}
+
+/// The numbers of a street line (house, building, flat), if it has any.
+fn house_numbers(address: &Address) -> Option<Vec<&str>> {
+    let numbers: Vec<&str> = address
+        .line1
+        .as_deref()?
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|t| !t.is_empty())
+        .collect();
+    (!numbers.is_empty()).then_some(numbers)
 }
 
 /// Two ISO dates one typo apart: one differing character, or day and month
@@ -338,6 +355,26 @@ mod tests {
         }
         // One person, in hanzi and in pinyin.
         let s = pair(&at_home("李怡妮"), &at_home("Yini LI"));
+        assert!(s.is_some_and(|s| s >= min), "{s:?}");
+    }
+
+    #[test]
+    fn namesakes_in_one_street_at_other_doors_stay_apart() {
+        let at = |line1: &str| {
+            let mut e = person("Wang Wei", "", "518000", "Shenzhen", line1);
+            e.attributes.birthday = None;
+            e
+        };
+        let min = kindred_model::NO_BIRTHDAY_BLOCK_MIN_SCORE;
+        let s = pair(&at("8 Stanley Street"), &at("18 Stanley Street"));
+        assert!(s.is_some_and(|s| s < min), "{s:?}");
+        let s = pair(
+            &at("Block 3, 88 Futian Road"),
+            &at("Block 5, 88 Futian Road"),
+        );
+        assert!(s.is_some_and(|s| s < min), "{s:?}");
+        // The same door, written another way.
+        let s = pair(&at("8 Stanley Street"), &at("8 Stanley St."));
         assert!(s.is_some_and(|s| s >= min), "{s:?}");
     }
 
