@@ -637,8 +637,12 @@ fn load_config(cli: &Cli, data_dir: Option<&PathBuf>) -> anyhow::Result<Config> 
     if let Some(d) = data_dir {
         overrides.insert("resolver".into(), json!({ "data_dir": d }));
     }
-    Config::load_with_sets(cli.config.as_deref(), overrides, &cli.sets)
-        .context("cannot load the configuration")
+    let config = Config::load_with_sets(cli.config.as_deref(), overrides, &cli.sets)
+        .context("cannot load the configuration")?;
+    for warning in config.resolver.linking.warnings() {
+        tracing::warn!("configuration: {warning}");
+    }
+    Ok(config)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -1103,6 +1107,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Some(f) => format!("{} is not a valid kindred configuration", f.display()),
                     None => "the configuration from the environment is not valid".to_string(),
                 })?;
+            for warning in config.resolver.linking.warnings() {
+                eprintln!("warning: {warning}");
+            }
             emit(&config.to_masked_toml())?;
         }
     }

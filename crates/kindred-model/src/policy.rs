@@ -397,6 +397,31 @@ impl LinkPolicy {
         own.unwrap_or(self.quarantine.max_names)
     }
 
+    /// What is valid but likely a mistake, one message per rule: a rule
+    /// whose block has neither a birthday nor the full name (say, family
+    /// name + postal code) makes blocks that grow with the customer base,
+    /// thousands of people in a large city, and every event in a block
+    /// re-partitions the profiles holding it.
+    pub fn warnings(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                !r.fields
+                    .iter()
+                    .any(|f| matches!(f, RuleField::Birthday | RuleField::FullName))
+            })
+            .map(|(i, r)| {
+                format!(
+                    "resolver.linking.rules[{i}] ({:?}) blocks on neither birthday nor full_name: \
+                     its blocks grow with the customer base, and every event in a block \
+                     re-evaluates the profiles holding it",
+                    r.name
+                )
+            })
+            .collect()
+    }
+
     /// Checks thresholds and rules; the message names the offending key.
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.min_name_similarity) {
@@ -446,9 +471,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rule_with_a_block_that_grows_with_the_customer_base_is_warned_about() {
+        let mut p = LinkPolicy::default();
+        p.rules[2].fields = vec![RuleField::FamilyName, RuleField::PostalCode];
+        let warnings = p.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("resolver.linking.rules[2] (\"scored_birthday_postcode\")"));
+    }
+
+    #[test]
     fn defaults_are_valid_and_mutable_kinds_have_windows() {
         let p = LinkPolicy::default();
         assert_eq!(p.validate(), Ok(()));
+        assert_eq!(p.warnings(), Vec::<String>::new());
         assert_eq!(
             p.identifiers.get(IdentifierKind::Phone).window_ms(),
             Some(730 * 86_400_000)
