@@ -71,7 +71,7 @@ impl EventKeys {
     pub fn of(event: &CanonicalEvent, policy: &LinkPolicy, hasher: &KeyHasher) -> Self {
         let name = event_name(event);
         let mut out = EventKeys {
-            name_digest: name.as_deref().map(|n| hasher.digest("name", n)),
+            name_digest: name.as_deref().map(|n| hasher.digest("name", &plain(n))),
             name,
             ..EventKeys::default()
         };
@@ -141,7 +141,7 @@ fn household_line(id: &kindred_model::Identifier, policy: &LinkPolicy) -> bool {
 fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> Option<String> {
     let a = &event.attributes;
     let v = match field {
-        RuleField::FullName => name.map(str::to_string),
+        RuleField::FullName => name.map(|n| plain(n).into_owned()),
         RuleField::FamilyName => a.family_name.as_deref().and_then(fold_name),
         RuleField::Birthday => a.birthday.clone(),
         RuleField::PostalCode => a.address.as_ref().and_then(crate::score::postal_key),
@@ -177,10 +177,12 @@ const COMPOUND_SURNAMES: [&str; 40] = [
 /// Folds a name for comparison: letters are lower-cased, other characters
 /// separate tokens, and tokens are sorted (so family-name order does not
 /// matter). A name in hanzi becomes pinyin the way it is romanized, family
-/// name and given name (`李怡妮` -> `li yini`), so a homophone typed by an
-/// input method, or the same name typed in pinyin (`Yini LI`), compares
-/// equal, while a different given name of the same family (`李琳`, `li lin`)
-/// or the same characters in another order (`王娜梅` / `王梅娜`) do not.
+/// name and given name, syllables marked (`李怡妮` -> `li yi'ni`), so a
+/// homophone typed by an input method, or the same name typed in pinyin
+/// (`Yini LI`), compares equal ([`plain`]), while a different given name of
+/// the same family (`李琳`, `li lin`) or the same characters in another
+/// order (`王娜梅` / `王梅娜`) do not. The marks let the comparison forgive
+/// a character dropped or doubled ([`token_alike`]).
 pub(crate) fn fold_name(name: &str) -> Option<String> {
     let mut latin = String::with_capacity(name.len());
     let mut hanzi: Vec<(char, &'static str)> = Vec::new();
@@ -202,10 +204,12 @@ pub(crate) fn fold_name(name: &str) -> Option<String> {
         } else {
             1
         };
-        let syllables = |part: &[(char, &str)]| part.iter().map(|(_, p)| *p).collect::<String>();
-        tokens.push(syllables(&hanzi[..family]));
+        let syllables = |part: &[(char, &str)], mark: &str| {
+            part.iter().map(|(_, p)| *p).collect::<Vec<_>>().join(mark)
+        };
+        tokens.push(syllables(&hanzi[..family], ""));
         if hanzi.len() > family {
-            tokens.push(syllables(&hanzi[family..]));
+            tokens.push(syllables(&hanzi[family..], SYLLABLE));
         }
     }
     if tokens.is_empty() {
@@ -213,6 +217,58 @@ pub(crate) fn fold_name(name: &str) -> Option<String> {
     }
     tokens.sort_unstable();
     Some(tokens.join(" "))
+}
+
+/// Marks the syllables of a hanzi given name in a folded name.
+const SYLLABLE: &str = "'";
+
+/// A folded name without syllable marks: what names are equal by (digests,
+/// blocks) and what Jaro-Winkler compares.
+pub(crate) fn plain(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.contains(SYLLABLE) {
+        std::borrow::Cow::Owned(name.replace(SYLLABLE, ""))
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
+/// Jaro-Winkler of two folded names or tokens, syllable marks aside.
+pub(crate) fn jaro_winkler(a: &str, b: &str) -> f64 {
+    strsim::jaro_winkler(&plain(a), &plain(b))
+}
+
+/// What one typing mistake in a hanzi name leaves (a character dropped or
+/// doubled, `yi'ni` / `ni`, `wei` / `wei'wei`) rates at least this alike:
+/// the rate of one letter mistyped in a Latin name.
+const SYLLABLE_TYPO: f64 = 0.9;
+
+/// How alike two name tokens are: Jaro-Winkler, or [`SYLLABLE_TYPO`] for
+/// hanzi given names one character dropped or doubled apart.
+pub(crate) fn token_alike(a: &str, b: &str) -> f64 {
+    let jw = jaro_winkler(a, b);
+    if !(a.contains(SYLLABLE) || b.contains(SYLLABLE)) {
+        return jw;
+    }
+    let (sa, sb): (Vec<&str>, Vec<&str>) =
+        (a.split(SYLLABLE).collect(), b.split(SYLLABLE).collect());
+    let (short, long) = if sa.len() < sb.len() {
+        (sa, sb)
+    } else {
+        (sb, sa)
+    };
+    let one_apart = long.len() == short.len() + 1
+        && (0..long.len()).any(|skip| {
+            long.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, t)| *t)
+                .eq(short.iter().copied())
+        });
+    if one_apart {
+        jw.max(SYLLABLE_TYPO)
+    } else {
+        jw
+    }
 }
 
 /// How alike two folded names are as one person's, in [0, 1]: what the
@@ -226,7 +282,7 @@ pub(crate) fn fold_name(name: &str) -> Option<String> {
 /// / `mary ann smith`) is not. A one-token name is compared whole (and
 /// with a two-token name run together).
 pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
-    if a == b {
+    if plain(a) == plain(b) {
         return 1.0;
     }
     let (ta, tb): (Vec<&str>, Vec<&str>) = (a.split(' ').collect(), b.split(' ').collect());
@@ -239,11 +295,11 @@ pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
         // A missing space (`ÉmilieMartin`): the one token against the
         // other's tokens run together, in either order.
         let joined = match long.as_slice() {
-            [x, y] => strsim::jaro_winkler(short[0], &format!("{x}{y}"))
-                .max(strsim::jaro_winkler(short[0], &format!("{y}{x}"))),
+            [x, y] => jaro_winkler(short[0], &format!("{x}{y}"))
+                .max(jaro_winkler(short[0], &format!("{y}{x}"))),
             _ => 0.0,
         };
-        return strsim::jaro_winkler(a, b).max(joined);
+        return jaro_winkler(a, b).max(joined);
     }
     matched_tokens(&short, &long)
         .into_iter()
@@ -251,8 +307,8 @@ pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
 }
 
 /// Each token of `short` matched to a token of its own in `long` (best
-/// pairs first, so no token of `long` is used twice): the Jaro-Winkler
-/// similarity of each match.
+/// pairs first, so no token of `long` is used twice): the similarity of
+/// each match ([`token_alike`]).
 pub(crate) fn matched_tokens(short: &[&str], long: &[&str]) -> Vec<f64> {
     let mut pairs: Vec<(f64, usize, usize)> = short
         .iter()
@@ -260,7 +316,7 @@ pub(crate) fn matched_tokens(short: &[&str], long: &[&str]) -> Vec<f64> {
         .flat_map(|(i, s)| {
             long.iter()
                 .enumerate()
-                .map(move |(j, l)| (strsim::jaro_winkler(s, l), i, j))
+                .map(move |(j, l)| (token_alike(s, l), i, j))
         })
         .collect();
     pairs.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
@@ -279,11 +335,7 @@ pub(crate) fn matched_tokens(short: &[&str], long: &[&str]) -> Vec<f64> {
 /// Similarity of two folded names, in [0, 1] (Jaro-Winkler over the whole):
 /// what a match rule's `name_similarity` threshold compares.
 pub(crate) fn name_similarity(a: &str, b: &str) -> f64 {
-    if a == b {
-        1.0
-    } else {
-        strsim::jaro_winkler(a, b)
-    }
+    jaro_winkler(a, b)
 }
 
 /// FNV-1a: a stable 64-bit hash (stored, so it must not change between releases).
@@ -307,10 +359,11 @@ mod tests {
         assert_eq!(fold_name("王玮"), fold_name("王伟"));
         assert_eq!(fold_name("  "), None);
         // Hanzi as romanized: family name, then the given name in one token.
-        assert_eq!(fold_name("李怡妮").as_deref(), Some("li yini"));
+        assert_eq!(fold_name("李怡妮").as_deref(), Some("li yi'ni"));
         assert_eq!(fold_name("李 怡妮"), fold_name("李怡妮"));
-        assert_eq!(fold_name("Yini LI"), fold_name("李怡妮"));
-        assert_eq!(fold_name("欧阳娜娜").as_deref(), Some("nana ouyang"));
+        let plain_fold = |n: &str| fold_name(n).map(|f| plain(&f).into_owned());
+        assert_eq!(plain_fold("Yini LI"), plain_fold("李怡妮"));
+        assert_eq!(fold_name("欧阳娜娜").as_deref(), Some("na'na ouyang"));
         assert_eq!(fold_name("欧阳").as_deref(), Some("ouyang"));
         assert!(name_similarity("anna smith", "anna smyth") > 0.9);
         assert!(name_similarity("anna smith", "li na") < 0.6);
@@ -348,6 +401,10 @@ mod tests {
             ("Émilie Martin", "ÉmilieMartin"),
             ("刘伟波", "柳伟波"),
             ("王伟", "Wei Wang"),
+            // A character dropped or doubled by the input method.
+            ("李怡妮", "李妮"),
+            ("王伟", "王伟伟"),
+            ("王伟", "王王伟"),
         ] {
             assert!(alike(a, b) >= 0.8, "{a} / {b}: {}", alike(a, b));
         }

@@ -21,7 +21,7 @@
 
 use kindred_model::{Address, CanonicalEvent};
 
-use crate::keys::matched_tokens;
+use crate::keys::{jaro_winkler, matched_tokens, plain, token_alike};
 
 /// Similarity of two folded names (tokens sorted). Each token of the
 /// shorter name is matched to one of its own in the other
@@ -33,10 +33,10 @@ use crate::keys::matched_tokens;
 /// rates 0.92). A one-token name (a bare family name, or a missing space)
 /// is compared whole and against each token, both ways.
 pub(crate) fn token_similarity(a: &str, b: &str) -> f64 {
-    if a == b {
+    if plain(a) == plain(b) {
         return 1.0;
     }
-    let whole = strsim::jaro_winkler(a, b);
+    let whole = jaro_winkler(a, b);
     let (ta, tb): (Vec<&str>, Vec<&str>) = (a.split(' ').collect(), b.split(' ').collect());
     let (short, long) = if ta.len() <= tb.len() {
         (&ta, &tb)
@@ -50,11 +50,7 @@ pub(crate) fn token_similarity(a: &str, b: &str) -> f64 {
     }
     let best_mean = |x: &[&str], y: &[&str]| {
         x.iter()
-            .map(|t| {
-                y.iter()
-                    .map(|u| strsim::jaro_winkler(t, u))
-                    .fold(0.0, f64::max)
-            })
+            .map(|t| y.iter().map(|u| token_alike(t, u)).fold(0.0, f64::max))
             .sum::<f64>()
             / x.len() as f64
     };
