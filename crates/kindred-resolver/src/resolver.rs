@@ -2510,6 +2510,21 @@ mod member_list_tests {
         assert_eq!(out.recomputed_events, 0, "the names were written back");
     }
 
+    /// A store an older release wrote has name digests of another name
+    /// folding: it says so (and warns when opened), so it can be rebuilt.
+    #[test]
+    fn a_store_knows_whether_its_name_digests_come_from_this_folding() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        assert!(store.name_folding_is_current().expect("read"));
+        let mut batch = WriteBatch::default();
+        store.delete(&mut batch, cf::META, crate::store::NAME_FOLDING);
+        store.write(batch).expect("write");
+        drop(store);
+        let store = Store::open(dir.path()).expect("reopen");
+        assert!(!store.name_folding_is_current().expect("read"));
+    }
+
     /// A store written before the `members` family kept the list in the
     /// profile value: it is read, and moved out on the next write.
     #[test]

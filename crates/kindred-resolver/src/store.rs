@@ -169,6 +169,13 @@ pub(crate) const STORE_ID: &[u8] = b"store_id";
 /// The link policy last applied by `rules apply`.
 pub(crate) const LINK_POLICY: &[u8] = b"link_policy";
 const OFFSET_PREFIX: &[u8] = b"offset\x00";
+/// Which name folding (`keys::fold_name`) the store's name digests come
+/// from: index entries keep digests of folded names for the quarantine's
+/// distinct-name count, so a store written by an older folding may count a
+/// name twice (old and new form) until it is rebuilt. Absent: before
+/// 2026-12-01's folding of hanzi names as romanized (version 2).
+pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
+const NAME_FOLDING_VERSION: &[u8] = b"2";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
@@ -358,8 +365,27 @@ impl Store {
         }
         if is_new {
             store.new_identity()?;
+            store.db.put_cf_opt(
+                store.handle(cf::META),
+                NAME_FOLDING,
+                NAME_FOLDING_VERSION,
+                &store.write_options,
+            )?;
+        } else if !store.name_folding_is_current()? {
+            tracing::warn!(
+                path = %store.path.display(),
+                "the store's name digests come from an older release's name folding: \
+                 the quarantine's distinct-name counts may count a name twice; \
+                 rebuild the store (`kindred rebuild`) to refresh them"
+            );
         }
         Ok(store)
+    }
+
+    /// Whether the store's name digests come from this release's name
+    /// folding (see `NAME_FOLDING`); if not, a rebuild refreshes them.
+    pub fn name_folding_is_current(&self) -> Result<bool, StoreError> {
+        Ok(self.get_raw(cf::META, NAME_FOLDING)?.as_deref() == Some(NAME_FOLDING_VERSION))
     }
 
     /// How this store turns identifiers into index keys.
