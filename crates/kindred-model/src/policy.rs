@@ -159,6 +159,9 @@ pub enum RuleField {
     /// The full name (or given and family name), case- and space-folded.
     FullName,
     FamilyName,
+    /// The given name, folded like names (only records that state it apart
+    /// from the family name have one).
+    GivenName,
     Birthday,
     PostalCode,
 }
@@ -168,6 +171,7 @@ impl RuleField {
         match self {
             RuleField::FullName => "full_name",
             RuleField::FamilyName => "family_name",
+            RuleField::GivenName => "given_name",
             RuleField::Birthday => "birthday",
             RuleField::PostalCode => "postal_code",
         }
@@ -291,9 +295,9 @@ pub struct LinkPolicy {
     /// Match rules beyond exact identifiers. Default: `name_birthday_postcode`
     /// (v1, merge: equal full name, birthday and postal code),
     /// `similar_name_birthday_postcode` (v1, suggest: Jaro-Winkler >= 0.9
-    /// with equal birthday and postal code), and three scored rules (v1,
-    /// merge): `scored_birthday_postcode` and `scored_birthday_family_name`
-    /// ([`DEFAULT_MIN_SCORE`]), `scored_name_postcode`
+    /// with equal birthday and postal code), and four scored rules (v1,
+    /// merge): `scored_birthday_postcode`, `scored_birthday_family_name` and
+    /// `scored_birthday_given_name` ([`DEFAULT_MIN_SCORE`]), `scored_name_postcode`
     /// ([`NO_BIRTHDAY_BLOCK_MIN_SCORE`]).
     pub rules: Vec<MatchRule>,
 }
@@ -359,6 +363,17 @@ impl Default for LinkPolicy {
                     version: 1,
                     action: RuleAction::Merge,
                     fields: vec![RuleField::Birthday, RuleField::FamilyName],
+                    name_similarity: None,
+                    min_score: Some(DEFAULT_MIN_SCORE),
+                },
+                // A typo in both the family name and the postal code
+                // hides a pair from both blocks above; the given name with
+                // the birthday is as small a block.
+                MatchRule {
+                    name: "scored_birthday_given_name".into(),
+                    version: 1,
+                    action: RuleAction::Merge,
+                    fields: vec![RuleField::Birthday, RuleField::GivenName],
                     name_similarity: None,
                     min_score: Some(DEFAULT_MIN_SCORE),
                 },

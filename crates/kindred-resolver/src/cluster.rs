@@ -781,12 +781,14 @@ mod tests {
 
     /// The scored rules join one person's records across typos in the name,
     /// the birthday or the postal code (each block catches what a typo in
-    /// the other's field hides), a chain of three included; twins at one
-    /// address and namesakes born the same day elsewhere stay apart.
+    /// the other's field hides, a typo in both the family name and the
+    /// postal code included), a chain included; twins at one address and
+    /// namesakes born the same day elsewhere stay apart.
     #[test]
     fn scored_rules_link_across_typos_and_keep_twins_and_namesakes_apart() {
         let person = |id: &str, name: &str, family: &str, bday: &str, postal: &str, city: &str| {
             let mut ev = event(id, 0, &[(Email, &format!("{id}@x.com"))], Some(name));
+            ev.attributes.given_name = name.split(' ').next().map(str::to_string);
             ev.attributes.family_name = Some(family.into());
             ev.attributes.birthday = Some(bday.into());
             ev.attributes.address = Some(kindred_model::Address {
@@ -824,6 +826,16 @@ mod tests {
                 "4232",
                 "Winston Hills",
             ),
+            // Typos in the family name and the postal code: only the
+            // birthday-given-name block.
+            person(
+                "f",
+                "Michaela Neumanm",
+                "Neumanm",
+                "1975-11-11",
+                "4322",
+                "Winston Hills",
+            ),
             // Twin sister at the same address.
             person(
                 "d",
@@ -845,13 +857,22 @@ mod tests {
         ];
         let got = run(&events, &LinkPolicy::default());
         assert!(
-            got.contains(&vec!["a".to_string(), "b".into(), "c".into()]),
+            got.contains(&vec!["a".to_string(), "b".into(), "c".into(), "f".into()]),
             "{got:?}"
         );
         assert_eq!(got.len(), 3, "{got:?}");
         let mut unscored = LinkPolicy::default();
         unscored.rules.retain(|r| r.min_score.is_none());
-        assert_eq!(run(&events, &unscored).len(), 5);
+        assert_eq!(run(&events, &unscored).len(), 6);
+        let mut no_given = LinkPolicy::default();
+        no_given
+            .rules
+            .retain(|r| !r.fields.contains(&kindred_model::RuleField::GivenName));
+        assert_eq!(
+            run(&events, &no_given).len(),
+            4,
+            "f is found by the given-name block only"
+        );
     }
 
     #[test]

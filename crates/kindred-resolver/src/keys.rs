@@ -143,6 +143,11 @@ fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> 
     let v = match field {
         RuleField::FullName => name.map(|n| plain(n).into_owned()),
         RuleField::FamilyName => a.family_name.as_deref().and_then(fold_name),
+        RuleField::GivenName => a
+            .given_name
+            .as_deref()
+            .and_then(fold_name)
+            .map(|n| plain(&n).into_owned()),
         RuleField::Birthday => a.birthday.clone(),
         RuleField::PostalCode => a.address.as_ref().and_then(crate::score::postal_key),
     };
