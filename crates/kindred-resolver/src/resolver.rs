@@ -1195,19 +1195,25 @@ impl<'a> BatchView<'a> {
                 entry.holders.clear();
                 continue;
             }
-            if by_cluster.len() > 1 {
+            // Holders this recomputation did not re-partition keep the key
+            // (a profile holding a household's line through an unnamed
+            // record, which links it to no one, is not pulled in).
+            let mut hs: Vec<Holder> = Vec::new();
+            for h in &entry.holders {
+                if !prior.contains_key(&self.follow_redirects(&h.profile_id)?) {
+                    hs.push(h.clone());
+                }
+            }
+            if by_cluster.len() + hs.len() > 1 {
                 for c in by_cluster.keys() {
                     contested[*c] = true;
                 }
             }
-            let mut hs: Vec<Holder> = by_cluster
-                .iter()
-                .map(|(c, (first, last))| Holder {
-                    profile_id: ids[*c].clone(),
-                    first_ms: *first,
-                    last_ms: *last,
-                })
-                .collect();
+            hs.extend(by_cluster.iter().map(|(c, (first, last))| Holder {
+                profile_id: ids[*c].clone(),
+                first_ms: *first,
+                last_ms: *last,
+            }));
             hs.sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
             entry.holders = hs;
         }
@@ -2557,5 +2563,86 @@ mod member_list_tests {
         let mut members = r.store().members(id).expect("members");
         members.sort();
         assert_eq!(members, ["pos:0", "pos:1", "pos:2", "pos:3"]);
+    }
+}
+
+#[cfg(test)]
+mod household_line_order {
+    use kindred_model::{Attributes, Channel, Identifier, IdentifierKind};
+
+    use super::*;
+
+    fn ev(id: &str, ids: &[(IdentifierKind, &str)], name: Option<&str>) -> CanonicalEvent {
+        CanonicalEvent {
+            event_id: id.into(),
+            channel: Channel::Pos,
+            event_time_ms: 0,
+            identifiers: ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect(),
+            attributes: Attributes {
+                full_name: name.map(str::to_string),
+                ..Attributes::default()
+            },
+            activity: Default::default(),
+            consents: vec![],
+            dropped: vec![],
+        }
+    }
+
+    /// Found by the permutation property test: an unnamed receipt with a
+    /// household's landline links through it to no one, yet holds it; when
+    /// a later event re-partitioned that receipt's profile alone, the
+    /// landline's other holders were dropped from its index entry, and the
+    /// next named record of the household no longer found them. Every order
+    /// and batching must give the same people.
+    #[test]
+    fn a_landline_keeps_its_holders_whatever_the_order() {
+        use IdentifierKind::*;
+        let line = "+862161234563";
+        let events = [
+            ev("a", &[(Phone, line)], Some("李娜")),
+            ev("b", &[(Phone, line)], Some("李娜")),
+            ev("c", &[(MemberId, "MAIN:M0"), (Email, "p2@x.cn")], None),
+            ev("d", &[(Phone, line), (Email, "p2@x.cn")], None),
+        ];
+        let want = vec![
+            vec!["a".to_string(), "b".into()],
+            vec!["c".into(), "d".into()],
+        ];
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        // Every permutation (Heap's algorithm), each in every batch size.
+        let mut c = vec![0usize; order.len()];
+        let mut i = 0;
+        let mut orders = vec![order.clone()];
+        while i < order.len() {
+            if c[i] < i {
+                order.swap(if i % 2 == 0 { 0 } else { c[i] }, i);
+                orders.push(order.clone());
+                c[i] += 1;
+                i = 0;
+            } else {
+                c[i] = 0;
+                i += 1;
+            }
+        }
+        assert_eq!(orders.len(), 24);
+        for order in &orders {
+            for batch in 1..=events.len() {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+                let sequence: Vec<CanonicalEvent> =
+                    order.iter().map(|&n| events[n].clone()).collect();
+                for chunk in sequence.chunks(batch) {
+                    r.apply(chunk, &[]).expect("apply");
+                }
+                let people: Vec<Vec<String>> = r
+                    .store()
+                    .people()
+                    .expect("people")
+                    .into_iter()
+                    .map(|(members, _)| members)
+                    .collect();
+                assert_eq!(people, want, "order {order:?}, batches of {batch}");
+            }
+        }
     }
 }
