@@ -45,6 +45,24 @@ pub struct IdentifierPolicy {
     /// `quarantine.max_names`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_names: Option<u32>,
+    /// For immutable kinds: once the records carrying one identifier name
+    /// two clearly different people (no name token alike, both names
+    /// written in the same script and of two or more tokens), the
+    /// identifier is taken as shared, a card lent to a friend or a store's
+    /// house card, and links only records whose names are alike, like a
+    /// household's landline; records without a name link to no one through
+    /// it. A married name keeps the given name and a typo keeps the other
+    /// token, so neither makes a card shared. Default: on for member ids.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shared_when_names_differ: bool,
+    /// Once the records carrying one identifier of this kind hold more
+    /// identifiers of a limited kind than one profile may
+    /// (`max_per_profile`: two accounts of one shop, two member cards of one
+    /// program), the identifier is shared, a family or shop computer: it
+    /// links only records whose names are alike, and an anonymous page view
+    /// on it links to no one. Default: on for devices.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shared_when_over_limits: bool,
 }
 
 impl IdentifierPolicy {
@@ -56,6 +74,8 @@ impl IdentifierPolicy {
             max_per_profile,
             max_companions: None,
             max_names: None,
+            shared_when_names_differ: false,
+            shared_when_over_limits: false,
         }
     }
 
@@ -67,6 +87,8 @@ impl IdentifierPolicy {
             max_per_profile,
             max_companions: None,
             max_names: None,
+            shared_when_names_differ: false,
+            shared_when_over_limits: false,
         }
     }
 
@@ -90,7 +112,10 @@ impl Default for IdentifierPolicy {
 /// seen with more than 3 distinct identifiers of one kind (3 phones: the
 /// member's, a new number, the home line) is quarantined; other kinds use
 /// `quarantine.max_companions`. Every kind uses `quarantine.max_names`
-/// unless its own `max_names` is set.
+/// unless its own `max_names` is set. A member card whose records name two
+/// clearly different people is shared (`shared_when_names_differ`), and so
+/// is a device two accounts of one shop were signed in on
+/// (`shared_when_over_limits`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentifierPolicies {
@@ -107,13 +132,17 @@ impl Default for IdentifierPolicies {
         IdentifierPolicies {
             member_id: IdentifierPolicy {
                 max_companions: Some(3),
+                shared_when_names_differ: true,
                 ..IdentifierPolicy::immutable(1)
             },
             phone: IdentifierPolicy::mutable(730, 4),
             email: IdentifierPolicy::mutable(1825, 6),
             social: IdentifierPolicy::immutable(0),
             account: IdentifierPolicy::immutable(1),
-            device: IdentifierPolicy::mutable(180, 0),
+            device: IdentifierPolicy {
+                shared_when_over_limits: true,
+                ..IdentifierPolicy::mutable(180, 0)
+            },
         }
     }
 }
@@ -445,6 +474,15 @@ impl LinkPolicy {
                 self.min_name_similarity
             ));
         }
+        for kind in IdentifierKind::ALL {
+            let p = self.identifiers.get(kind);
+            if p.mutable && p.shared_when_names_differ {
+                return Err(format!(
+                    "resolver.linking.identifiers.{}.shared_when_names_differ applies to immutable kinds only (mutable ones link only alike names anyway)",
+                    kind.as_str()
+                ));
+            }
+        }
         let mut names = std::collections::BTreeSet::new();
         for (i, rule) in self.rules.iter().enumerate() {
             let at = format!("resolver.linking.rules[{i}] ({:?})", rule.name);
@@ -519,6 +557,34 @@ mod tests {
         p.identifiers.email.max_names = Some(2);
         assert_eq!(p.max_names_of(IdentifierKind::MemberId), 7);
         assert_eq!(p.max_names_of(IdentifierKind::Email), 2);
+    }
+
+    #[test]
+    fn shared_identifier_flags_read_from_toml() {
+        let p = LinkPolicy::default();
+        assert!(p.identifiers.device.shared_when_over_limits);
+        assert!(!p.identifiers.phone.shared_when_over_limits);
+        let device: IdentifierPolicy =
+            toml::from_str("mutable = true\nshared_when_over_limits = false").expect("parses");
+        assert!(!device.shared_when_over_limits);
+        let err = toml::from_str::<IdentifierPolicy>("shared_when_names_diffex = true")
+            .expect_err("unknown key");
+        assert!(
+            err.to_string().contains("shared_when_names_diffex"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn shared_when_names_differ_is_refused_on_mutable_kinds() {
+        let mut p = LinkPolicy::default();
+        assert!(p.identifiers.member_id.shared_when_names_differ);
+        p.identifiers.phone.shared_when_names_differ = true;
+        let err = p.validate().expect_err("invalid");
+        assert!(
+            err.contains("identifiers.phone.shared_when_names_differ"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! uncontested profile) is applied incrementally with the same outcome.
 //!
 //! 1. Immutable identifiers (member cards, social and account ids) join
-//!    every record that holds them.
+//!    every record that holds them. An identifier the set shows shared (a
+//!    card whose records name clearly different people, a device holding
+//!    two accounts of one shop) links only records with alike names instead,
+//!    like a household's landline.
 //! 2. Mutable identifiers (phones, emails, devices) and merge rules propose
 //!    links between records: a mutable identifier only between records
 //!    within its window of each other. Proposals are taken strongest first
@@ -30,7 +33,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
 
 use crate::decision::Constraint;
-use crate::keys::{name_similarity, per_namespace, person_similarity, EventKeys, KeyClass};
+use crate::keys::{
+    clearly_different, name_similarity, per_namespace, person_similarity, EventKeys, KeyClass,
+    NameScript,
+};
 use crate::score::score;
 
 /// One event as the clustering sees it.
@@ -124,6 +130,60 @@ pub(crate) struct Clustering {
     pub suggestions: Vec<(usize, usize, Link, Refusal)>,
     /// Links refused by each guard (decisions included), for metrics.
     pub refused: BTreeMap<Refusal, u64>,
+    /// Identifiers' link keys found shared (their records name clearly
+    /// different people, or hold more cards or accounts than one person
+    /// may): they linked only records with alike names.
+    pub shared_keys: BTreeSet<String>,
+}
+
+/// Whether the records behind `keys` together hold more identifiers of a
+/// limited kind than one profile may (`max_per_profile`, per namespace:
+/// two accounts of one shop, two member cards of one program).
+fn over_limits<'k>(keys: impl Iterator<Item = &'k EventKeys>, policy: &LinkPolicy) -> bool {
+    let mut held: BTreeMap<&(IdentifierKind, String), BTreeSet<&str>> = BTreeMap::new();
+    for k in keys {
+        for (namespace, value) in &k.namespaced {
+            let values = held.entry(namespace).or_default();
+            values.insert(value);
+            let limit = policy.identifiers.get(namespace.0).max_per_profile as usize;
+            if limit > 0 && values.len() > limit {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// How many distinct names of one identifier's records [`names_differ`]
+/// compares (pairwise); a house card with more is quarantined by the name
+/// count long before.
+const MAX_SHARED_NAMES: usize = 16;
+
+/// Whether the records behind `keys` name two clearly different people
+/// ([`clearly_different`]).
+fn names_differ<'k>(keys: impl Iterator<Item = &'k EventKeys>, policy: &LinkPolicy) -> bool {
+    let min = household_similarity(policy);
+    let mut names: Vec<(&str, NameScript)> = Vec::new();
+    for k in keys {
+        let Some(name) = k.name.as_deref() else {
+            continue;
+        };
+        if names.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let named = (name, k.name_script);
+        if names
+            .iter()
+            .any(|&seen| clearly_different(seen, named, min))
+        {
+            return true;
+        }
+        if names.len() == MAX_SHARED_NAMES {
+            break;
+        }
+        names.push(named);
+    }
+    false
 }
 
 /// How many names per cluster the name guard compares (a cluster collects
@@ -397,6 +457,25 @@ pub(crate) fn cluster(
     }
 
     let mut out = Clustering::default();
+    // An identifier whose records name clearly different people (a lent
+    // card, a store's house card) or hold more cards or accounts than one
+    // person may (a family computer) is shared: it links like a household's
+    // line, only records whose names are alike.
+    for (key, (class, ps)) in holders.iter_mut() {
+        let (strong, kind) = match *class {
+            KeyClass::Strong(kind) => (true, kind),
+            KeyClass::Weak(kind) => (false, kind),
+            KeyClass::Household(_) | KeyClass::Rule(_) => continue,
+        };
+        let p = policy.identifiers.get(kind);
+        let keys = || ps.iter().map(|&p| node(p).keys);
+        if (strong && p.shared_when_names_differ && names_differ(keys(), policy))
+            || (p.shared_when_over_limits && over_limits(keys(), policy))
+        {
+            *class = KeyClass::Household(kind);
+            out.shared_keys.insert(key.to_string());
+        }
+    }
     // 1. Immutable identifiers, and records a reviewer put together.
     let mut together: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for p in 0..nodes.len() {

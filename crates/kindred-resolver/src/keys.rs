@@ -16,6 +16,8 @@ pub(crate) enum KeyClass {
     Weak(IdentifierKind),
     /// A mutable identifier a household shares (a fixed-line phone): links
     /// like [`KeyClass::Weak`], but only records that carry alike names.
+    /// The clustering also treats an immutable identifier this way once its
+    /// records name clearly different people (a lent or house card).
     Household(IdentifierKind),
     /// The block of match rule number `.0` in the policy.
     Rule(usize),
@@ -48,6 +50,9 @@ pub(crate) struct EventKeys {
     pub links: Vec<LinkKey>,
     /// The name, transliterated (hanzi to pinyin), case-folded, tokens sorted.
     pub name: Option<String>,
+    /// The script the name was written in (what [`clearly_different`]
+    /// needs: a name in kanji and the same name in romaji fold apart).
+    pub name_script: NameScript,
     /// Identifiers limited per namespace ([`per_namespace`]) as
     /// ((kind, namespace), value): member cards by loyalty program, accounts
     /// by shop.
@@ -69,10 +74,14 @@ pub(crate) fn per_namespace(kind: IdentifierKind) -> bool {
 
 impl EventKeys {
     pub fn of(event: &CanonicalEvent, policy: &LinkPolicy, hasher: &KeyHasher) -> Self {
-        let name = event_name(event);
+        let (name, name_script) = match event_name(event) {
+            Some((name, script)) => (Some(name), script),
+            None => (None, NameScript::Other),
+        };
         let mut out = EventKeys {
             name_digest: name.as_deref().map(|n| hasher.digest("name", &plain(n))),
             name,
+            name_script,
             ..EventKeys::default()
         };
         for (index, id) in event.identifiers.iter().enumerate() {
@@ -154,20 +163,71 @@ fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> 
     v.filter(|v| !v.is_empty())
 }
 
-/// The event's name for comparison: the full name, else given and family.
-fn event_name(event: &CanonicalEvent) -> Option<String> {
+/// The event's name for comparison, folded, and the script it was written
+/// in: the full name, else given and family.
+fn event_name(event: &CanonicalEvent) -> Option<(String, NameScript)> {
     let a = &event.attributes;
-    match &a.full_name {
-        Some(n) if !n.trim().is_empty() => fold_name(n),
-        _ => {
-            let joined = [a.given_name.as_deref(), a.family_name.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
-            fold_name(&joined)
+    let written = match &a.full_name {
+        Some(n) if !n.trim().is_empty() => n.clone(),
+        _ => [a.given_name.as_deref(), a.family_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    fold_name(&written).map(|folded| (folded, NameScript::of(&written)))
+}
+
+/// The script a name is written in, as far as comparing folded names goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum NameScript {
+    /// Chinese characters (or Japanese kanji), folded to pinyin.
+    Hanzi,
+    /// Latin letters, with or without diacritics.
+    Latin,
+    /// Anything else, or a mix: not compared for [`clearly_different`].
+    #[default]
+    Other,
+}
+
+impl NameScript {
+    pub(crate) fn of(name: &str) -> Self {
+        let mut hanzi = false;
+        let mut latin = false;
+        for c in name.chars().filter(|c| c.is_alphabetic()) {
+            if c.to_pinyin().is_some() {
+                hanzi = true;
+            } else if matches!(c, '\u{0}'..='\u{024f}' | '\u{1e00}'..='\u{1eff}') {
+                latin = true;
+            } else {
+                return NameScript::Other;
+            }
+        }
+        match (hanzi, latin) {
+            (true, false) => NameScript::Hanzi,
+            (false, true) => NameScript::Latin,
+            _ => NameScript::Other,
         }
     }
+}
+
+/// Whether two folded names clearly belong to different people: both are
+/// written in the same script, both have at least two tokens, and no token
+/// of one is alike (at least `min`, [`token_alike`]) to any token of the
+/// other. A shared family name, a married name (the given name stays), a
+/// typo (the other token stays) or a name typed in pinyin for the hanzi
+/// (folded alike) is not clearly different; neither is a name in kanji
+/// against the same name in romaji, nor a name of one token.
+pub(crate) fn clearly_different(a: (&str, NameScript), b: (&str, NameScript), min: f64) -> bool {
+    if a.1 != b.1 || a.1 == NameScript::Other {
+        return false;
+    }
+    let (ta, tb): (Vec<&str>, Vec<&str>) = (a.0.split(' ').collect(), b.0.split(' ').collect());
+    if ta.len() < 2 || tb.len() < 2 {
+        return false;
+    }
+    !ta.iter()
+        .any(|x| tb.iter().any(|y| token_alike(x, y) >= min))
 }
 
 /// Chinese family names of two characters (the common ones of the
@@ -372,6 +432,45 @@ mod tests {
         assert_eq!(fold_name("欧阳").as_deref(), Some("ouyang"));
         assert!(name_similarity("anna smith", "anna smyth") > 0.9);
         assert!(name_similarity("anna smith", "li na") < 0.6);
+    }
+
+    #[test]
+    fn clearly_different_names_share_no_alike_token_in_one_script() {
+        let different = |a: &str, b: &str| {
+            clearly_different(
+                (&fold_name(a).expect("a"), NameScript::of(a)),
+                (&fold_name(b).expect("b"), NameScript::of(b)),
+                0.8,
+            )
+        };
+        for (a, b) in [
+            ("Emma Pemcombe", "ASHWICK Christopher"),
+            ("Chloé Dubois", "Manon Martin"),
+            ("冯琪丽", "陈雪妮"),
+            ("周东一", "张菲娜"),
+        ] {
+            assert!(different(a, b), "{a} / {b}");
+        }
+        for (a, b) in [
+            // A household, a married name, a typo in either token.
+            ("Manon Martin", "Lucas Martin"),
+            ("Emma Pemcombe", "Emma Walker"),
+            ("Jessica Hartfield", "Jesica Hartfeld"),
+            ("李琳", "李怡妮"),
+            // Homophones and pinyin fold alike.
+            ("刘伟波", "柳伟波"),
+            ("王伟", "Wei Wang"),
+            // Kanji and romaji cannot be compared; one token says too little.
+            ("伊藤陽菜", "Hina Ito"),
+            ("Madonna", "Cher Sarkisian"),
+            ("ÉmilieMartin", "Chloé Dubois"),
+        ] {
+            assert!(!different(a, b), "{a} / {b}");
+        }
+        assert_eq!(NameScript::of("Zoë Ångström"), NameScript::Latin);
+        assert_eq!(NameScript::of("李 怡妮"), NameScript::Hanzi);
+        assert_eq!(NameScript::of("さくら"), NameScript::Other);
+        assert_eq!(NameScript::of("Li 怡妮"), NameScript::Other);
     }
 
     #[test]

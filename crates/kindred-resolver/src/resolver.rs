@@ -786,6 +786,7 @@ impl<'a> BatchView<'a> {
             .iter()
             .any(|i| per_namespace(i.kind) && profile.record.identifiers.binary_search(i).is_err());
         let mut strong = false;
+        let mut shared_if_named = false;
         let mut weak = false;
         let mut weak_ok = true;
         for (_, class, entry) in entries {
@@ -803,7 +804,12 @@ impl<'a> BatchView<'a> {
                 continue;
             };
             match class {
-                KeyClass::Strong(_) => strong = true,
+                KeyClass::Strong(kind) => {
+                    strong = true;
+                    // A name could show the card shared (clearly different
+                    // from a name its records state).
+                    shared_if_named |= self.policy.identifiers.get(*kind).shared_when_names_differ;
+                }
                 KeyClass::Weak(kind) => {
                     weak = true;
                     let t = event.event_time_ms;
@@ -848,7 +854,9 @@ impl<'a> BatchView<'a> {
             // A name joining a profile that weak links hold together could
             // make a guard refuse one of them on recomputation; so could
             // identifiers that push it past a limit.
-            !new_card && (!profile.weak_joined || (known_name && fits()))
+            !new_card
+                && (!profile.weak_joined || (known_name && fits()))
+                && (!shared_if_named || known_name)
         } else {
             weak && weak_ok && known_name && keys.namespaced.is_empty() && fits()
         })
@@ -1204,7 +1212,9 @@ impl<'a> BatchView<'a> {
                     hs.push(h.clone());
                 }
             }
-            if by_cluster.len() + hs.len() > 1 {
+            // A shared card re-partitions its holders whenever it comes
+            // back, even when other evidence holds them in one profile.
+            if by_cluster.len() + hs.len() > 1 || clustering.shared_keys.contains(*key) {
                 for c in by_cluster.keys() {
                     contested[*c] = true;
                 }
@@ -2604,12 +2614,17 @@ mod household_line_order {
             ev("c", &[(MemberId, "MAIN:M0"), (Email, "p2@x.cn")], None),
             ev("d", &[(Phone, line), (Email, "p2@x.cn")], None),
         ];
-        let want = vec![
-            vec!["a".to_string(), "b".into()],
-            vec!["c".into(), "d".into()],
-        ];
+        assert_people_in_every_order(&events, &[&["a", "b"], &["c", "d"]]);
+    }
+
+    /// Applies `events` in every order (Heap's algorithm) and every batch
+    /// size, each into a new store, and checks the people are `want`.
+    fn assert_people_in_every_order(events: &[CanonicalEvent], want: &[&[&str]]) {
+        let want: Vec<Vec<String>> = want
+            .iter()
+            .map(|p| p.iter().map(|s| s.to_string()).collect())
+            .collect();
         let mut order: Vec<usize> = (0..events.len()).collect();
-        // Every permutation (Heap's algorithm), each in every batch size.
         let mut c = vec![0usize; order.len()];
         let mut i = 0;
         let mut orders = vec![order.clone()];
@@ -2624,7 +2639,7 @@ mod household_line_order {
                 i += 1;
             }
         }
-        assert_eq!(orders.len(), 24);
+        assert_eq!(orders.len(), (1..=events.len()).product::<usize>());
         for order in &orders {
             for batch in 1..=events.len() {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -2644,5 +2659,97 @@ mod household_line_order {
                 assert_eq!(people, want, "order {order:?}, batches of {batch}");
             }
         }
+    }
+
+    /// A store's house card (or a card lent to a friend): its receipts name
+    /// two clearly different people. Whatever the order, they stay apart,
+    /// and a receipt with nothing but the card joins neither.
+    #[test]
+    fn a_card_naming_two_different_people_links_no_unnamed_receipt() {
+        use IdentifierKind::*;
+        let card = "MAIN:8800001177";
+        let events = [
+            ev("a", &[(MemberId, card)], Some("Emma Pemcombe")),
+            ev("b", &[(MemberId, card)], None),
+            ev(
+                "c",
+                &[(MemberId, card), (Phone, "+447700900123")],
+                Some("Christopher Ashwick"),
+            ),
+            ev("d", &[(MemberId, card)], Some("PEMCOMBE Emma")),
+        ];
+        assert_people_in_every_order(&events, &[&["a", "d"], &["b"], &["c"]]);
+    }
+
+    /// A member who marries keeps her given name: her card is not shared,
+    /// and every receipt, named or not, stays hers.
+    #[test]
+    fn a_married_name_does_not_make_a_card_shared() {
+        use IdentifierKind::*;
+        let card = "MAIN:6216756762";
+        let events = [
+            ev("a", &[(MemberId, card)], Some("Emma Pemcombe")),
+            ev("b", &[(MemberId, card)], None),
+            ev("c", &[(MemberId, card)], Some("Emma Walker")),
+            ev("d", &[(MemberId, card)], Some("Emma Pemcombe-Walker")),
+        ];
+        assert_people_in_every_order(&events, &[&["a", "b", "c", "d"]]);
+    }
+
+    /// A family computer: two shoppers of one shop signed in on one
+    /// browser. The browser is shared, and an anonymous page view on it is
+    /// nobody's in particular; a browser only one account used still links
+    /// its page views, and so does one a person used with accounts of two
+    /// shops.
+    #[test]
+    fn a_browser_two_accounts_signed_in_on_links_no_page_view() {
+        use IdentifierKind::*;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        let shared = "web:fam-pc";
+        let outcome = r
+            .apply(
+                &[
+                    ev("a", &[(Account, "web:u1"), (Device, shared)], None),
+                    ev("b", &[(Device, shared)], None),
+                    ev("c", &[(Account, "web:u1"), (Device, "web:own-phone")], None),
+                    ev("d", &[(Device, "web:own-phone")], None),
+                ],
+                &[],
+            )
+            .expect("apply");
+        assert!(outcome.quarantined.is_empty());
+        let people = |r: &Resolver| -> Vec<Vec<String>> {
+            let people = r.store().people().expect("people");
+            people.into_iter().map(|(members, _)| members).collect()
+        };
+        assert_eq!(people(&r), vec![vec!["a", "b", "c", "d"]]);
+        r.apply(
+            &[ev("e", &[(Account, "web:u2"), (Device, shared)], None)],
+            &[],
+        )
+        .expect("apply");
+        assert_eq!(
+            people(&r),
+            vec![vec!["a", "c", "d"], vec!["b"], vec!["e"]],
+            "the page view on the family computer joins no one"
+        );
+        assert_people_in_every_order(
+            &[
+                ev("a", &[(Account, "web:u1"), (Device, shared)], None),
+                ev("b", &[(Device, shared)], None),
+                ev("e", &[(Account, "web:u2"), (Device, shared)], None),
+            ],
+            &[&["a"], &["b"], &["e"]],
+        );
+        let tablet = "web:tablet";
+        assert_people_in_every_order(
+            &[
+                ev("a", &[(Account, "web:u1"), (Device, tablet)], None),
+                ev("b", &[(Device, tablet)], None),
+                ev("f", &[(Account, "app:u9"), (Device, tablet)], None),
+            ],
+            &[&["a", "b", "f"]],
+        );
     }
 }
