@@ -136,22 +136,34 @@ pub(crate) struct Clustering {
     pub shared_keys: BTreeSet<String>,
 }
 
-/// Whether the records behind `keys` together hold more identifiers of a
-/// limited kind than one profile may (`max_per_profile`, per namespace:
-/// two accounts of one shop, two member cards of one program).
-fn over_limits<'k>(keys: impl Iterator<Item = &'k EventKeys>, policy: &LinkPolicy) -> bool {
-    let mut held: BTreeMap<&(IdentifierKind, String), BTreeSet<&str>> = BTreeMap::new();
-    for k in keys {
-        for (namespace, value) in &k.namespaced {
-            let values = held.entry(namespace).or_default();
-            values.insert(value);
-            let limit = policy.identifiers.get(namespace.0).max_per_profile as usize;
-            if limit > 0 && values.len() > limit {
-                return true;
+/// Where the records at positions `ps` (in canonical order) together hold
+/// more identifiers of a limited kind than one profile may
+/// (`max_per_profile`, per namespace: two accounts of one shop, two member
+/// cards of one program): for each such namespace, the first record of
+/// each value paired with the first record of the next value, and the
+/// kind. Empty when within every limit.
+fn over_limits<'k>(
+    ps: &[usize],
+    keys: &dyn Fn(usize) -> &'k EventKeys,
+    policy: &LinkPolicy,
+) -> Vec<(usize, usize, IdentifierKind)> {
+    let mut first: BTreeMap<&(IdentifierKind, String), Vec<(&str, usize)>> = BTreeMap::new();
+    for &p in ps {
+        for (namespace, value) in &keys(p).namespaced {
+            let seen = first.entry(namespace).or_default();
+            if !seen.iter().any(|(v, _)| v == value) {
+                seen.push((value, p));
             }
         }
     }
-    false
+    let mut pairs = Vec::new();
+    for (namespace, seen) in first {
+        let limit = policy.identifiers.get(namespace.0).max_per_profile as usize;
+        if limit > 0 && seen.len() > limit {
+            pairs.extend(seen.windows(2).map(|w| (w[0].1, w[1].1, namespace.0)));
+        }
+    }
+    pairs
 }
 
 /// How many distinct names of one identifier's records [`names_differ`]
@@ -457,6 +469,7 @@ pub(crate) fn cluster(
     }
 
     let mut out = Clustering::default();
+    let mut flagged = Vec::new();
     // An identifier whose records name clearly different people (a lent
     // card, a store's house card) or hold more cards or accounts than one
     // person may (a family computer) is shared: it links like a household's
@@ -468,12 +481,29 @@ pub(crate) fn cluster(
             KeyClass::Household(_) | KeyClass::Rule(_) => continue,
         };
         let p = policy.identifiers.get(kind);
-        let keys = || ps.iter().map(|&p| node(p).keys);
-        if (strong && p.shared_when_names_differ && names_differ(keys(), policy))
-            || (p.shared_when_over_limits && over_limits(keys(), policy))
+        let over = if p.shared_when_over_limits {
+            over_limits(ps, &|p| node(p).keys, policy)
+        } else {
+            Vec::new()
+        };
+        if !over.is_empty()
+            || (strong
+                && p.shared_when_names_differ
+                && names_differ(ps.iter().map(|&p| node(p).keys), policy))
         {
             *class = KeyClass::Household(kind);
             out.shared_keys.insert(key.to_string());
+        }
+        // The holders of the cards or accounts a shared device saw are
+        // still worth a reviewer's look (one person's two accounts, or a
+        // family): the pair the limit refuses, as before it was shared.
+        for (a, b, limited) in over {
+            let refusal = match limited {
+                IdentifierKind::MemberId => Refusal::MemberCards,
+                other => Refusal::Limit(other),
+            };
+            *out.refused.entry(refusal).or_default() += 1;
+            flagged.push((a, b, Link::identifier(kind), refusal));
         }
     }
     // 1. Immutable identifiers, and records a reviewer put together.
@@ -627,7 +657,6 @@ pub(crate) fn cluster(
     proposals.sort_by(|x, y| {
         (x.rank, x.time, x.a, x.b, &x.link.rule).cmp(&(y.rank, y.time, y.a, y.b, &y.link.rule))
     });
-    let mut flagged = Vec::new();
     for p in &proposals {
         if !p.merge {
             continue;
