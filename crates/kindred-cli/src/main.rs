@@ -319,7 +319,9 @@ enum Command {
     /// Why these records are one customer: merges with rule, version,
     /// evidence and time, decisions, and which source won each attribute.
     ///
-    /// Identifiers are shown masked. Opens the store, so stop the resolver
+    /// Given an identifier, it also says when several profiles hold it (a
+    /// shared card or computer, a household's line, a refused link) or when
+    /// it is quarantined as over-shared. Identifiers are shown masked. Opens the store, so stop the resolver
     /// first (RocksDB lets one process open it).
     Explain {
         /// A profile id (kp-..., absorbed ids are followed) or an identifier

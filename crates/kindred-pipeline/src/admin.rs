@@ -184,14 +184,91 @@ fn decision_report(done: &DecisionOutcome) -> String {
 }
 
 /// `kindred explain TARGET`.
+///
+/// Given an identifier, it also says where the identifier stands: held by
+/// several profiles (its records did not all link: a shared card or
+/// computer, a household's line, a link a guard refused), then the first
+/// of them is explained; or quarantined as over-shared, then it links no
+/// one and there is no profile to explain.
 pub fn explain(config: &Config, target: &str, as_json: bool) -> Result<String, PipelineError> {
     let resolver = open(config)?;
+    let standing = if target.starts_with("kp-") {
+        None
+    } else {
+        Some(standing(&resolver, config, target)?)
+    };
+    if let Some(s) = standing.as_ref().filter(|s| s.quarantined) {
+        return Ok(if as_json {
+            json!({ "identifier": s.json() }).to_string()
+        } else {
+            format!(
+                "{} is quarantined as over-shared (seen with more people than the quarantine's \
+                 limits allow, resolver.linking.quarantine): it links no records, so no profile \
+                 comes from it\n",
+                s.masked
+            )
+        });
+    }
     let profile = profile_id(&resolver, config, target)?;
     let e = resolver.explain(&profile)?;
     Ok(if as_json {
-        explanation_json(&e).to_string()
+        let mut out = explanation_json(&e);
+        if let Some(s) = &standing {
+            out["identifier"] = s.json();
+        }
+        out.to_string()
     } else {
-        explanation_text(&e)
+        let mut out = String::new();
+        if let Some(s) = standing.filter(|s| s.holders.len() > 1) {
+            let _ = writeln!(
+                out,
+                "{} is held by {} profiles ({}): its records did not all link (a shared card or \
+                 computer, a household's line, or a link a guard refused); the first is explained \
+                 below\n",
+                s.masked,
+                s.holders.len(),
+                s.holders.join(", ")
+            );
+        }
+        out.push_str(&explanation_text(&e));
+        out
+    })
+}
+
+/// Where an identifier stands in the index.
+struct Standing {
+    masked: String,
+    /// Profile ids holding it, redirects followed, sorted.
+    holders: Vec<String>,
+    quarantined: bool,
+}
+
+impl Standing {
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "identifier": self.masked,
+            "holders": self.holders,
+            "quarantined": self.quarantined,
+        })
+    }
+}
+
+fn standing(resolver: &Resolver, config: &Config, target: &str) -> Result<Standing, PipelineError> {
+    let identifier = parse_identifier(config, target)?;
+    let entry = resolver
+        .store()
+        .index_entry(&identifier)?
+        .unwrap_or_default();
+    let mut holders = Vec::with_capacity(entry.holders.len());
+    for h in &entry.holders {
+        holders.push(resolver.store().resolve_redirects(&h.profile_id)?);
+    }
+    holders.sort();
+    holders.dedup();
+    Ok(Standing {
+        masked: identifier.masked(),
+        holders,
+        quarantined: entry.quarantined,
     })
 }
 
@@ -408,4 +485,76 @@ fn fmt_time(ms: i64) -> String {
         || format!("{ms}ms"),
         |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use kindred_model::{CanonicalEvent, Identifier};
+
+    use super::*;
+
+    fn receipt(id: &str, ids: &[(IdentifierKind, &str)], name: Option<&str>) -> CanonicalEvent {
+        let ids = ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect();
+        let mut e = CanonicalEvent::new(id, Channel::Pos, 0, ids);
+        e.attributes.full_name = name.map(Into::into);
+        e
+    }
+
+    /// A store's house card on two clearly different people's receipts is
+    /// held by two profiles; a counter phone on many cards is quarantined.
+    /// `explain` by identifier says so rather than explaining one holder as
+    /// if it were the card's owner.
+    #[test]
+    fn explain_by_identifier_says_when_it_is_shared_or_quarantined() {
+        use IdentifierKind::{MemberId, Phone};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.resolver.data_dir = dir.path().join("store");
+        config.privacy.plaintext_store = true;
+        let card = "MAIN:8800001177";
+        let counter = "+8613910248876";
+        let mut events = vec![
+            receipt("pos:1", &[(MemberId, card)], Some("Emma Pemcombe")),
+            receipt("pos:2", &[(MemberId, card)], Some("Christopher Ashwick")),
+            receipt("pos:3", &[(MemberId, "MAIN:6216756762")], Some("Ann Lee")),
+        ];
+        for i in 0..6 {
+            let own = format!("MAIN:62167500{i:02}");
+            events.push(receipt(
+                &format!("pos:c{i}"),
+                &[(MemberId, &own), (Phone, counter)],
+                None,
+            ));
+        }
+        let mut resolver = Resolver::with_policy(
+            crate::privacy::open_store(&config).expect("store"),
+            config.resolver.linking.clone(),
+            config.resolver.survivorship.clone(),
+        );
+        resolver.apply(&events, &[]).expect("apply");
+        drop(resolver);
+
+        let out = explain(&config, "member_id:8800001177", false).expect("explain");
+        assert!(
+            out.starts_with("member_id:MA****77 is held by 2 profiles"),
+            "{out}"
+        );
+        let out = explain(&config, "member_id:8800001177", true).expect("explain");
+        let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(
+            json["identifier"]["holders"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(json["identifier"]["quarantined"], false);
+
+        let out = explain(&config, "member_id:6216756762", false).expect("explain");
+        assert!(
+            out.starts_with("profile kp-"),
+            "one holder, no standing line: {out}"
+        );
+
+        let out = explain(&config, "phone:13910248876", false).expect("explain");
+        assert!(out.contains("is quarantined as over-shared"), "{out}");
+        assert!(!out.contains("13910248876"), "masked: {out}");
+    }
 }
