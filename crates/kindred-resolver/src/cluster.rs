@@ -698,7 +698,11 @@ pub(crate) fn cluster(
     let mut seen = BTreeSet::new();
     for (a, b, link, refusal) in flagged {
         let (ra, rb) = (forest.find(a), forest.find(b));
-        if ra != rb && seen.insert((ra.min(rb), ra.max(rb), link.rule.clone())) {
+        // A pair a person already decided on is not put to them again.
+        if ra != rb
+            && !forest.decided_apart(a, b)
+            && seen.insert((ra.min(rb), ra.max(rb), link.rule.clone()))
+        {
             out.suggestions.push((order[a], order[b], link, refusal));
         }
     }

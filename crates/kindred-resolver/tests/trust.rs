@@ -654,6 +654,21 @@ fn two_accounts_of_one_shop_on_a_shared_computer_stay_apart() {
     );
     assert_eq!(out.suggestions.len(), 1, "{:?}", out.suggestions);
     assert_eq!(out.suggestions[0].reason, "limit_account");
+    // A reviewer rejects the pair: later views on the browser, which
+    // re-partition its holders, do not put it back in the queue.
+    let (a, b) = (
+        profile(&r, &account("web:u1")),
+        profile(&r, &account("web:u2")),
+    );
+    r.review(&a.profile_id, &b.profile_id, false, "alice", 5 * DAY)
+        .expect("reject");
+    let out = apply(
+        &mut r,
+        vec![ev("web:4", 6 * DAY, std::slice::from_ref(&device)).channel(Channel::Web)],
+    );
+    assert!(out.suggestions.is_empty(), "{:?}", out.suggestions);
+    assert!(r.store().pending_suggestions().expect("queue").is_empty());
+    assert_eq!(profiles(&r), 4);
     // Accounts count per shop: one person's accounts of two shops join.
     let (_d, mut r) = open(LinkPolicy::default());
     apply(
