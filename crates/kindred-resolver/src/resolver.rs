@@ -1212,8 +1212,9 @@ impl<'a> BatchView<'a> {
                     hs.push(h.clone());
                 }
             }
-            // A shared card re-partitions its holders whenever it comes
-            // back, even when other evidence holds them in one profile.
+            // A shared key (a card, a family computer) re-partitions its
+            // holders whenever it comes back, even when other evidence
+            // holds them in one profile.
             if by_cluster.len() + hs.len() > 1 || clustering.shared_keys.contains(*key) {
                 for c in by_cluster.keys() {
                     contested[*c] = true;
@@ -2576,8 +2577,10 @@ mod member_list_tests {
     }
 }
 
+/// Shared identifiers (a household's landline, a lent or house card, a
+/// family computer) in every order and batching.
 #[cfg(test)]
-mod household_line_order {
+mod shared_identifiers_in_any_order {
     use kindred_model::{Attributes, Channel, Identifier, IdentifierKind};
 
     use super::*;
