@@ -167,15 +167,17 @@ fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> 
 /// in: the full name, else given and family.
 fn event_name(event: &CanonicalEvent) -> Option<(String, NameScript)> {
     let a = &event.attributes;
-    let written = match &a.full_name {
-        Some(n) if !n.trim().is_empty() => n.clone(),
-        _ => [a.given_name.as_deref(), a.family_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" "),
-    };
-    fold_name(&written).map(|folded| (folded, NameScript::of(&written)))
+    match &a.full_name {
+        Some(n) if !n.trim().is_empty() => fold_name_and_script(n),
+        _ => {
+            let joined = [a.given_name.as_deref(), a.family_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            fold_name_and_script(&joined)
+        }
+    }
 }
 
 /// The script a name is written in, as far as comparing folded names goes.
@@ -190,24 +192,11 @@ pub(crate) enum NameScript {
     Other,
 }
 
+#[cfg(test)]
 impl NameScript {
+    /// The script of `name` (as [`fold_name_and_script`] reads it).
     pub(crate) fn of(name: &str) -> Self {
-        let mut hanzi = false;
-        let mut latin = false;
-        for c in name.chars().filter(|c| c.is_alphabetic()) {
-            if c.to_pinyin().is_some() {
-                hanzi = true;
-            } else if matches!(c, '\u{0}'..='\u{024f}' | '\u{1e00}'..='\u{1eff}') {
-                latin = true;
-            } else {
-                return NameScript::Other;
-            }
-        }
-        match (hanzi, latin) {
-            (true, false) => NameScript::Hanzi,
-            (false, true) => NameScript::Latin,
-            _ => NameScript::Other,
-        }
+        fold_name_and_script(name).map_or(NameScript::Other, |(_, script)| script)
     }
 }
 
@@ -249,18 +238,38 @@ const COMPOUND_SURNAMES: [&str; 40] = [
 /// order (`王娜梅` / `王梅娜`) do not. The marks let the comparison forgive
 /// a character dropped or doubled ([`token_alike`]).
 pub(crate) fn fold_name(name: &str) -> Option<String> {
+    fold_name_and_script(name).map(|(folded, _)| folded)
+}
+
+/// [`fold_name`], and the script the name was written in (read in the
+/// same pass over its characters).
+pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
     let mut latin = String::with_capacity(name.len());
     let mut hanzi: Vec<(char, &'static str)> = Vec::new();
+    let (mut latin_letters, mut other_letters) = (false, false);
     for c in name.chars() {
         if let Some(p) = c.to_pinyin() {
             hanzi.push((c, p.plain()));
             latin.push(' ');
         } else if c.is_alphanumeric() {
+            if c.is_alphabetic() {
+                if matches!(c, '\u{0}'..='\u{024f}' | '\u{1e00}'..='\u{1eff}') {
+                    latin_letters = true;
+                } else {
+                    other_letters = true;
+                }
+            }
             latin.extend(c.to_lowercase());
         } else {
             latin.push(' ');
         }
     }
+    let script = match (hanzi.is_empty(), latin_letters, other_letters) {
+        (_, _, true) => NameScript::Other,
+        (false, false, false) => NameScript::Hanzi,
+        (true, true, false) => NameScript::Latin,
+        _ => NameScript::Other,
+    };
     let mut tokens: Vec<String> = latin.split_whitespace().map(str::to_string).collect();
     if !hanzi.is_empty() {
         let head: String = hanzi.iter().take(2).map(|(c, _)| *c).collect();
@@ -281,7 +290,7 @@ pub(crate) fn fold_name(name: &str) -> Option<String> {
         return None;
     }
     tokens.sort_unstable();
-    Some(tokens.join(" "))
+    Some((tokens.join(" "), script))
 }
 
 /// Marks the syllables of a hanzi given name in a folded name.
