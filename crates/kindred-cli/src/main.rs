@@ -342,6 +342,23 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Queue every profile for the profile topic again, under the current
+    /// output policy.
+    ///
+    /// After a change of [privacy.output] (say, e-mails from raw to hashed),
+    /// the compacted profile topic still holds each record as it was last
+    /// published until the profile changes. This queues every live profile
+    /// as an `updated` change with its next version and no changed fields;
+    /// the resolver publishes them, with its config's policy, when it next
+    /// runs. Stop the resolver first (RocksDB lets one process open it).
+    Republish {
+        /// Who asked for it (recorded in the decision log).
+        #[arg(long, env = "USER", default_value = "operator")]
+        actor: String,
+        /// Directory of the resolver's store (overrides resolver.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Write a snapshot (RocksDB checkpoint) of a stopped resolver's store.
     ///
     /// A running resolver writes its own on a timer (resolver.snapshot_dir,
@@ -992,6 +1009,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     actor,
                 )
             })?;
+            emit(&out)?;
+        }
+        Command::Republish { actor, data_dir } => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let out = tokio::task::block_in_place(|| admin::republish(&config, actor))?;
             emit(&out)?;
         }
         Command::Snapshot { out, data_dir } => {

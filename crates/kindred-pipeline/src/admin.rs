@@ -1,5 +1,5 @@
 //! The operator commands on the resolver's store: `kindred review`,
-//! `split`, `explain` and `rules diff|apply`. They open the store directly
+//! `split`, `explain`, `rules diff|apply` and `republish`. They open the store directly
 //! (the resolver service must be stopped: RocksDB allows one writer, and
 //! says so), change it in one atomic write, and leave the change events in
 //! the store's outbox; the resolver service publishes them when it starts.
@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use kindred_config::Config;
 use kindred_model::{Channel, GoldenRecord, IdentifierKind, Sourced};
 use kindred_resolver::{
-    AdminError, DecisionOutcome, Explanation, Resolver, RulesPlan, SplitSelector,
+    AdminError, DecisionKind, DecisionOutcome, Explanation, Resolver, RulesPlan, SplitSelector,
 };
 use serde_json::json;
 
@@ -432,6 +432,26 @@ pub fn rules_apply(config: &Config, new: &Config, actor: &str) -> Result<String,
     out.push_str("run the resolver with the new [resolver.linking] from now on\n");
     Ok(out)
 }
+
+/// `kindred republish`: queues every live profile for the profile topic
+/// again, under the output policy the resolver publishes with.
+pub fn republish(config: &Config, actor: &str) -> Result<String, PipelineError> {
+    let mut resolver = open(config)?;
+    let decision = resolver.republish(actor, now_ms(), REPUBLISH_CHUNK)?;
+    let profiles = match decision.kind {
+        DecisionKind::Republish { profiles } => profiles,
+        _ => 0,
+    };
+    Ok(format!(
+        "decision {}: queued {profiles} profiles for {} as `updated` changes with their next \
+         version and no changed fields; the resolver publishes them, with the [privacy.output] \
+         policy of its config, when it next runs\n",
+        decision.id, config.topics.profiles
+    ))
+}
+
+/// Profiles per atomic batch of `kindred republish`.
+const REPUBLISH_CHUNK: usize = 1000;
 
 fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
     if as_json {

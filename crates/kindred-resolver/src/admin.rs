@@ -338,6 +338,91 @@ impl Resolver {
         Ok(self.store.lookup(identifier)?.map(|r| r.profile_id))
     }
 
+    /// Queues every live profile's golden record for the profile topic
+    /// again: an `updated` change with the profile's next version and no
+    /// changed fields, so a compacted consumer holds every record as the
+    /// current output policy publishes it (after `[privacy.output]`
+    /// changed, say, from raw to hashed e-mails; or to re-seed a lost
+    /// topic). Nothing else changes. Works through the profiles in chunks
+    /// of `chunk`, one atomic WriteBatch each (the decision's record with
+    /// the first); an interrupted run leaves the chunks it wrote queued, and
+    /// running it again queues every profile once more. Returns the
+    /// decision (its kind counts the profiles).
+    pub fn republish(
+        &mut self,
+        actor: &str,
+        at_ms: i64,
+        chunk: usize,
+    ) -> Result<DecisionRecord, AdminError> {
+        let chunk = chunk.max(1);
+        let mut decision: Option<DecisionRecord> = None;
+        let mut after: Option<String> = None;
+        let mut count = 0u64;
+        loop {
+            let ids = self.store.profile_ids_after(after.as_deref(), chunk)?;
+            let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+            let d = match &decision {
+                Some(d) => d.id,
+                None => {
+                    view.next_decision += 1;
+                    view.next_decision - 1
+                }
+            };
+            let cause = Cause::decision(d, actor, at_ms);
+            let mut outcome = BatchOutcome::default();
+            for id in &ids {
+                let mut profile = view.take_profile_to_extend(id)?;
+                let before = profile.record.clone();
+                profile.record.version += 1;
+                outcome.changes.push(view.change(
+                    kindred_model::ChangeType::Updated,
+                    Some(&before),
+                    &profile.record,
+                    &cause.id,
+                    Vec::new(),
+                    None,
+                ));
+                view.profiles.insert(id.clone(), Some(profile));
+            }
+            count += ids.len() as u64;
+            if decision.is_none() {
+                let record = DecisionRecord {
+                    id: d,
+                    kind: DecisionKind::Republish { profiles: 0 },
+                    actor: actor.to_string(),
+                    at_ms,
+                    profiles: Vec::new(),
+                    outcome: Vec::new(),
+                };
+                view.decisions.push(record.clone());
+                decision = Some(record);
+            }
+            view.queue_outputs(&outcome)?;
+            let batch = view.into_write_batch();
+            self.store.write(batch)?;
+            match ids.last() {
+                Some(last) if ids.len() == chunk => after = Some(last.clone()),
+                _ => break,
+            }
+        }
+        // The record counts what was queued (rewritten once at the end).
+        let mut decision = decision.ok_or_else(|| StoreError::Corrupt {
+            what: cf::DECISIONS,
+            key: "republish".into(),
+            message: "no decision was recorded".into(),
+        })?;
+        decision.kind = DecisionKind::Republish { profiles: count };
+        let mut batch = rocksdb::WriteBatch::default();
+        self.store.put_value(
+            &mut batch,
+            cf::DECISIONS,
+            &decision.id.to_be_bytes(),
+            &decision,
+        );
+        self.store.write(batch)?;
+        Ok(decision)
+    }
+
     /// Evaluates `policy` against every stored contribution, changing
     /// nothing: which profiles would merge or split. `apply_rules` with the
     /// same policy does exactly this.

@@ -35,6 +35,9 @@ pub enum DecisionKind {
     SplitSource { channel: String },
     /// A changed rule set was applied (`kindred rules apply`).
     Rules { fingerprint: String },
+    /// Every live profile was queued for the profile topic again
+    /// (`kindred republish`): `profiles` of them.
+    Republish { profiles: u64 },
 }
 
 impl DecisionKind {
@@ -45,6 +48,7 @@ impl DecisionKind {
             DecisionKind::SplitIdentifier { .. } => "split_identifier",
             DecisionKind::SplitSource { .. } => "split_source",
             DecisionKind::Rules { .. } => "rules",
+            DecisionKind::Republish { .. } => "republish",
         }
     }
 }

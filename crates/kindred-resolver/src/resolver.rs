@@ -472,7 +472,10 @@ impl<'a> BatchView<'a> {
     /// Takes a profile out of the view to add events to it: its `members`
     /// may hold only the events this batch added (then the id is in
     /// `appended_only`), so a long history is neither read nor rewritten.
-    fn take_profile_to_extend(&mut self, profile_id: &str) -> Result<StoredProfile, StoreError> {
+    pub(crate) fn take_profile_to_extend(
+        &mut self,
+        profile_id: &str,
+    ) -> Result<StoredProfile, StoreError> {
         let loaded = match self.profiles.remove(profile_id) {
             Some(p) => p,
             None => {
@@ -969,7 +972,7 @@ impl<'a> BatchView<'a> {
         Ok(())
     }
 
-    fn change(
+    pub(crate) fn change(
         &self,
         change_type: ChangeType,
         before: Option<&GoldenRecord>,

@@ -938,6 +938,31 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `limit` live profile ids after `after` (from the first when
+    /// `None`), in id order: a whole-store pass in chunks.
+    pub fn profile_ids_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mode = match after {
+            Some(id) => IteratorMode::From(id.as_bytes(), Direction::Forward),
+            None => IteratorMode::Start,
+        };
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.handle(cf::PROFILES), mode) {
+            let (key, _) = item?;
+            if after.is_some_and(|a| a.as_bytes() == key.as_ref()) {
+                continue;
+            }
+            if out.len() >= limit {
+                break;
+            }
+            out.push(String::from_utf8_lossy(&key).into_owned());
+        }
+        Ok(out)
+    }
+
     /// Every golden record, in profile id order.
     pub fn profiles(&self) -> impl Iterator<Item = Result<GoldenRecord, StoreError>> + '_ {
         self.stored_profiles().map(|p| p.map(|p| p.record))

@@ -835,3 +835,82 @@ fn a_split_gives_each_side_back_its_own_consents() {
     // be texted on it again, A may not.
     assert!(!a.may_contact["sms"]);
 }
+
+#[test]
+fn republish_queues_every_live_profile_once_with_its_next_version() {
+    let (_dir, mut r) = open(LinkPolicy::default());
+    // Three people; two of Ann's profiles merge, so one id is absorbed.
+    apply(
+        &mut r,
+        vec![
+            ev("a1", DAY, &[card("A")]).name("Ann Lee").points(10),
+            ev("a2", 2 * DAY, &[phone("+8613900000001")]),
+            ev("b1", 3 * DAY, &[card("B")]).name("Bo Chen"),
+            ev("c1", 4 * DAY, &[email("cy@x.cn")]),
+            ev("a3", 5 * DAY, &[card("A"), phone("+8613900000001")]),
+        ],
+    );
+    let live: BTreeMap<String, GoldenRecord> = r
+        .store()
+        .profiles()
+        .map(|p| p.map(|p| (p.profile_id.clone(), p)))
+        .collect::<Result<_, _>>()
+        .expect("profiles");
+    assert_eq!(live.len(), 3, "Ann, Bo and Cy");
+    let published = r.store().next_outbox_seq().expect("seq") - 1;
+    r.store().ack_outbox(published).expect("ack");
+
+    // Chunks of 2 over 3 profiles: a full chunk, then a short one.
+    let decision = r.republish("dpo", 9 * DAY, 2).expect("republish");
+    assert_eq!(
+        decision.kind,
+        kindred_resolver::DecisionKind::Republish { profiles: 3 }
+    );
+    let queued: Vec<kindred_model::ProfileChange> = r
+        .store()
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .map(|(_, entry)| match entry {
+            kindred_resolver::OutboxEntry::Change(c) => *c,
+            other => panic!("expected only changes, got {other:?}"),
+        })
+        .collect();
+    let ids: Vec<&str> = queued.iter().map(|c| c.profile_id.as_str()).collect();
+    assert_eq!(ids, live.keys().map(String::as_str).collect::<Vec<_>>());
+    for change in &queued {
+        let before = &live[&change.profile_id];
+        assert_eq!(change.change_type, ChangeType::Updated);
+        assert_eq!(change.version, before.version + 1);
+        assert!(
+            change.changed_fields.is_empty(),
+            "{:?}",
+            change.changed_fields
+        );
+        assert_eq!(change.cause_event_id, format!("decision:{}", decision.id));
+        let mut record = change.record.clone().expect("the full record");
+        assert_eq!(record.version, before.version + 1);
+        record.version = before.version;
+        assert_eq!(&record, before, "the record itself is unchanged");
+        // The store moved to the published version: the next change follows it.
+        let stored = r
+            .store()
+            .stored_profile(&change.profile_id)
+            .expect("read")
+            .expect("live");
+        assert_eq!(stored.record.version, change.version);
+    }
+    let logged = r.store().decisions().expect("decisions");
+    assert_eq!(logged.last(), Some(&decision), "recorded with its count");
+    let next = apply(&mut r, vec![ev("b2", 10 * DAY, &[card("B")])]);
+    let bo = queued
+        .iter()
+        .find(|c| {
+            c.record
+                .as_ref()
+                .is_some_and(|x| x.identifiers.contains(&card("B")))
+        })
+        .expect("Bo was queued");
+    assert_eq!(next.changes[0].profile_id, bo.profile_id);
+    assert_eq!(next.changes[0].version, bo.version + 1);
+}
