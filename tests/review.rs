@@ -1,6 +1,7 @@
 //! Merges you can trust, through a real Kafka broker: a refused link reaches
 //! the review topic, and an offline split made while the resolver is
-//! stopped reaches the profile topic when it starts again (outbox).
+//! stopped reaches the profile topic when it starts again (outbox), and so
+//! does a `republish` after the output policy changed.
 
 use std::time::Duration;
 
@@ -142,5 +143,52 @@ async fn suggestions_reach_the_review_topic_and_offline_splits_the_profile_topic
         store.outbox()?.is_empty(),
         "the outbox is drained after publishing"
     );
+    let live = store.stats()?.profiles;
+    drop(store);
+
+    // The profile topic's output policy changes (e-mails no longer
+    // published); `republish` puts every live profile on the topic again,
+    // under the new policy, when the resolver next runs.
+    let mut config = config;
+    config.privacy.output.profiles.email = kindred_config::FieldPolicy::Omitted;
+    let report = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || kindred_pipeline::admin::republish(&config, "dpo")
+    })
+    .await??;
+    assert!(
+        report.contains(&format!("queued {live} profiles")),
+        "{report}"
+    );
+    let shutdown = Shutdown::new();
+    let task = start_resolver(&config, &shutdown);
+    let republished = |m: &[OwnedMessage]| -> Vec<ProfileChange> {
+        changes(&codec, m)
+            .into_iter()
+            .filter(|c| {
+                c.change_type == ChangeType::Updated
+                    && c.changed_fields.is_empty()
+                    && c.cause_event_id.starts_with("decision:")
+            })
+            .collect()
+    };
+    let messages = read_until(&config, &config.topics.profiles, timeout, |m| {
+        republished(m).len() as u64 >= live
+    })
+    .await?;
+    let again = republished(&messages);
+    assert_eq!(again.len() as u64, live, "every live profile once");
+    let has_email = |c: &ProfileChange| {
+        c.record
+            .as_ref()
+            .is_some_and(|r| r.identifiers.iter().any(|i| i.kind == Email))
+    };
+    assert!(!again.iter().any(has_email), "published without e-mails");
+    assert!(
+        changes(&codec, &messages).iter().any(has_email),
+        "the same profiles went out with (masked) e-mails before"
+    );
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
     Ok(())
 }

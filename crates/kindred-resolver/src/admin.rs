@@ -355,20 +355,26 @@ impl Resolver {
         chunk: usize,
     ) -> Result<DecisionRecord, AdminError> {
         let chunk = chunk.max(1);
-        let mut decision: Option<DecisionRecord> = None;
+        let mut decision = DecisionRecord {
+            id: 0,
+            kind: DecisionKind::Republish { profiles: 0 },
+            actor: actor.to_string(),
+            at_ms,
+            profiles: Vec::new(),
+            outcome: Vec::new(),
+        };
         let mut after: Option<String> = None;
         let mut count = 0u64;
         loop {
             let ids = self.store.profile_ids_after(after.as_deref(), chunk)?;
             let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
-            let d = match &decision {
-                Some(d) => d.id,
-                None => {
-                    view.next_decision += 1;
-                    view.next_decision - 1
-                }
-            };
-            let cause = Cause::decision(d, actor, at_ms);
+            if after.is_none() {
+                // The first batch takes the decision's number and records it.
+                decision.id = view.next_decision;
+                view.next_decision += 1;
+                view.decisions.push(decision.clone());
+            }
+            let cause = Cause::decision(decision.id, actor, at_ms);
             let mut outcome = BatchOutcome::default();
             for id in &ids {
                 let mut profile = view.take_profile_to_extend(id)?;
@@ -385,18 +391,6 @@ impl Resolver {
                 view.profiles.insert(id.clone(), Some(profile));
             }
             count += ids.len() as u64;
-            if decision.is_none() {
-                let record = DecisionRecord {
-                    id: d,
-                    kind: DecisionKind::Republish { profiles: 0 },
-                    actor: actor.to_string(),
-                    at_ms,
-                    profiles: Vec::new(),
-                    outcome: Vec::new(),
-                };
-                view.decisions.push(record.clone());
-                decision = Some(record);
-            }
             view.queue_outputs(&outcome)?;
             let batch = view.into_write_batch();
             self.store.write(batch)?;
@@ -406,11 +400,6 @@ impl Resolver {
             }
         }
         // The record counts what was queued (rewritten once at the end).
-        let mut decision = decision.ok_or_else(|| StoreError::Corrupt {
-            what: cf::DECISIONS,
-            key: "republish".into(),
-            message: "no decision was recorded".into(),
-        })?;
         decision.kind = DecisionKind::Republish { profiles: count };
         let mut batch = rocksdb::WriteBatch::default();
         self.store.put_value(
