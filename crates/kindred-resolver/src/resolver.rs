@@ -1013,6 +1013,9 @@ impl<'a> BatchView<'a> {
         let mut origins: Vec<u32> = Vec::new();
         let mut member_of: Vec<String> = Vec::new();
         let mut constraints: Vec<Vec<Constraint>> = Vec::new();
+        // Each event's link keys, derived once: they find a contested
+        // profile's neighbours and then feed the clustering.
+        let mut keys: Vec<EventKeys> = Vec::new();
         while let Some(id) = queue.pop() {
             if prior.contains_key(&id) {
                 continue;
@@ -1024,15 +1027,19 @@ impl<'a> BatchView<'a> {
             } else {
                 constraints.extend(profile.members.iter().map(|_| Vec::new()));
             }
+            let first_key = keys.len();
+            keys.extend(
+                members
+                    .iter()
+                    .map(|e| EventKeys::of(e, self.policy, self.store.hasher())),
+            );
             if profile.contested {
-                for e in &members {
-                    for link in EventKeys::of(e, self.policy, self.store.hasher()).links {
-                        let entry = self.entry(&link.key)?;
-                        if !entry.quarantined {
-                            for h in self.holders(&entry)? {
-                                if !prior.contains_key(&h) && h != id {
-                                    queue.push(h);
-                                }
+                for link in keys[first_key..].iter().flat_map(|k| &k.links) {
+                    let entry = self.entry(&link.key)?;
+                    if !entry.quarantined {
+                        for h in self.holders(&entry)? {
+                            if !prior.contains_key(&h) && h != id {
+                                queue.push(h);
                             }
                         }
                     }
@@ -1049,15 +1056,11 @@ impl<'a> BatchView<'a> {
             origins.push(prior_ids.binary_search(owner).unwrap_or(0) as u32);
         }
         if let Some(event) = cause.event {
+            keys.push(EventKeys::of(event, self.policy, self.store.hasher()));
             events.push(event.clone());
             origins.push(u32::MAX);
             constraints.push(Vec::new());
         }
-
-        let keys: Vec<EventKeys> = events
-            .iter()
-            .map(|e| EventKeys::of(e, self.policy, self.store.hasher()))
-            .collect();
         let mut entries: BTreeMap<String, IndexEntry> = BTreeMap::new();
         for k in keys.iter().flat_map(|k| k.links.iter()) {
             if !entries.contains_key(&k.key) {
