@@ -249,7 +249,7 @@ fn review_explain_split_and_rules_work_on_a_demo_store() {
     let (ok, out) = kindred(&["rules", "apply", "--new", &n, "--data-dir", &s]);
     assert!(ok, "{out}");
     let said = format!(
-        "{} profiles did change",
+        "{} profiles changed;",
         diff["profiles_affected"].as_u64().expect("count")
     );
     assert!(out.contains(&said), "{said} / {out}");

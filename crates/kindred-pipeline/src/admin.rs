@@ -459,18 +459,31 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             "events": plan.events, "profiles": plan.profiles,
             "profiles_affected": plan.profiles_affected(),
             "merges": plan.merges(), "splits": plan.splits(),
+            "identifiers_quarantined": plan.quarantined, "identifiers_released": plan.released,
             "groups": plan.groups.iter().map(|g| json!({"before": g.before, "after": g.after, "from": g.from})).collect::<Vec<_>>(),
         })
         .to_string();
     }
+    let (change, be) = if verb == "would" {
+        ("would change", "would be")
+    } else {
+        ("changed", "were")
+    };
     let mut out = format!(
-        "evaluated {} events in {} profiles: {} profiles {verb} change; {} people {verb} be merged from several profiles, {} profiles {verb} be split\n",
+        "evaluated {} events in {} profiles: {} profiles {change}; {} people {be} merged from several profiles, {} profiles {be} split\n",
         plan.events,
         plan.profiles,
         plan.profiles_affected(),
         plan.merges(),
         plan.splits()
     );
+    if plan.quarantined + plan.released > 0 {
+        let _ = writeln!(
+            out,
+            "the new quarantine limits: {} identifiers {be} taken out of linking as over-shared, {} quarantined ones {be} released",
+            plan.quarantined, plan.released
+        );
+    }
     for g in plan.groups.iter().take(20) {
         let _ = writeln!(
             out,

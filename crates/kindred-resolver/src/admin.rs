@@ -10,14 +10,16 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use kindred_model::{CanonicalEvent, GoldenRecord, Identifier, LinkPolicy};
+use kindred_model::{
+    mask_value, CanonicalEvent, GoldenRecord, Identifier, IdentifierKind, LinkPolicy,
+};
 
 use crate::cluster::{cluster, Clustering, Node};
 use crate::decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
 use crate::keys::{fnv1a, EventKeys};
 use crate::resolver::{add_holder, BatchView, Cause, Recomputed};
-use crate::store::{cf, decode, encode, IndexEntry, LineageRecord, StoredProfile};
-use crate::{BatchOutcome, Resolver, StoreError};
+use crate::store::{cf, decode, IndexEntry, LineageRecord, StoredProfile};
+use crate::{BatchOutcome, QuarantineNotice, Resolver, StoreError};
 
 /// Why an operation was not carried out. Each names the profile or
 /// identifier concerned.
@@ -65,6 +67,11 @@ pub struct RulesPlan {
     /// Events and profiles evaluated.
     pub events: usize,
     pub profiles: usize,
+    /// Identifiers the new quarantine limits take out of linking, and
+    /// quarantined ones they give back (recounted over every stored
+    /// contribution, for the kinds whose limits changed).
+    pub quarantined: usize,
+    pub released: usize,
 }
 
 /// One group of profiles re-partitioned by a rule change.
@@ -101,7 +108,8 @@ impl RulesPlan {
         people_per_profile.values().filter(|n| **n > 1).count()
     }
 
-    /// Profiles whose partition changes.
+    /// Profiles whose partition changes, or whose golden record gains or
+    /// loses an identifier whose quarantine changes.
     pub fn profiles_affected(&self) -> usize {
         self.groups.iter().map(|g| g.before.len()).sum()
     }
@@ -417,7 +425,8 @@ impl Resolver {
     /// same policy does exactly this.
     pub fn plan_rules(&self, policy: &LinkPolicy) -> Result<RulesPlan, AdminError> {
         let snap = self.snapshot()?;
-        Ok(plan(&snap, policy))
+        let old_policy = decode_policy(&self.store)?.unwrap_or_else(|| self.policy.clone());
+        Ok(plan(&snap, &old_policy, policy).0)
     }
 
     /// Applies `policy` to the store: re-partitions only the profiles the
@@ -431,14 +440,30 @@ impl Resolver {
         at_ms: i64,
     ) -> Result<(RulesPlan, DecisionOutcome), AdminError> {
         let snap = self.snapshot()?;
-        let plan = plan(&snap, &policy);
         let old_policy = decode_policy(&self.store)?.unwrap_or_else(|| self.policy.clone());
+        let (plan, quarantine) = plan(&snap, &old_policy, &policy);
         self.policy = policy;
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
         let d = view.next_decision;
         view.next_decision += 1;
         let cause = Cause::decision(d, actor, at_ms);
         let mut outcome = BatchOutcome::default();
+        // Quarantines the new limits change, before the groups (which
+        // hold every profile carrying such an identifier) are rebuilt: a
+        // quarantined entry links nothing and keeps no holders; a released
+        // one gets its recounted companions and names back.
+        for (key, change) in &quarantine.changed {
+            let mut entry = view.entry(key)?;
+            entry.quarantined = change.quarantined;
+            if change.quarantined {
+                entry.holders.clear();
+                outcome.quarantined.push(change.notice.clone());
+            } else {
+                entry.companions = change.companions.clone();
+                entry.names = change.names.clone();
+            }
+            view.entries.insert(key.clone(), entry);
+        }
         let mut regrouped: BTreeSet<&str> = BTreeSet::new();
         for group in &plan.groups {
             regrouped.extend(group.before.iter().map(String::as_str));
@@ -467,7 +492,7 @@ impl Resolver {
                 }
             }
             let nodes = nodes(&g.events, &g.keys, &g.constraints, &g.origins);
-            let clustering = cluster(&nodes, &self.policy, &|k| snap.quarantined.contains(k));
+            let clustering = cluster(&nodes, &self.policy, &|k| quarantine.holds(&snap, k));
             let recomputed = Recomputed {
                 events: &g.events,
                 keys: &g.keys,
@@ -519,8 +544,10 @@ impl Resolver {
         }
         let fingerprint = policy_fingerprint(&self.policy);
         view.queue_outputs(&outcome)?;
-        view.extra_meta
-            .push((crate::store::LINK_POLICY.to_vec(), encode(&self.policy)));
+        view.extra_meta.push((
+            crate::store::LINK_POLICY.to_vec(),
+            encode_policy(&self.policy),
+        ));
         let decided = decide(
             view,
             d,
@@ -570,17 +597,42 @@ impl Resolver {
     }
 }
 
-/// A stable fingerprint of a linking policy (hex FNV-1a of its encoding).
+/// A stable fingerprint of a linking policy (hex FNV-1a of its JSON).
 pub fn policy_fingerprint(policy: &LinkPolicy) -> String {
-    format!("{:016x}", fnv1a(&encode(policy)))
+    format!("{:016x}", fnv1a(&encode_policy(policy)))
+}
+
+/// The linking policy as `rules apply` records it: JSON, since the policy
+/// leaves unset options out when serialized, which a format without field
+/// names (the store's postcard) cannot read back.
+fn encode_policy(policy: &LinkPolicy) -> Vec<u8> {
+    // A struct of plain fields and maps with string keys always serializes.
+    serde_json::to_vec(policy).unwrap_or_else(|e| unreachable!("a policy serializes: {e}"))
 }
 
 /// The linking policy last applied with `rules apply`, if any.
 fn decode_policy(store: &crate::Store) -> Result<Option<LinkPolicy>, StoreError> {
-    store
-        .get_raw(cf::META, crate::store::LINK_POLICY)?
-        .map(|v| decode(cf::META, "link_policy", &v))
-        .transpose()
+    let Some(bytes) = store.get_raw(cf::META, crate::store::LINK_POLICY)? else {
+        return Ok(None);
+    };
+    if bytes.first() == Some(&b'{') {
+        return serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                what: cf::META,
+                key: "link_policy".into(),
+                message: e.to_string(),
+            });
+    }
+    // Releases before this one wrote postcard, which a policy with unset
+    // options does not read back: then the running policy stands in.
+    match decode(cf::META, "link_policy", &bytes) {
+        Ok(policy) => Ok(Some(policy)),
+        Err(e) => {
+            tracing::warn!(error = %e, "the policy of the last `rules apply` is unreadable (an older release's encoding); comparing with the configured policy instead");
+            Ok(None)
+        }
+    }
 }
 
 /// The live profile an id names (following redirects), or an error.
@@ -735,16 +787,160 @@ fn group_input(snap: &Snapshot, profiles: &[String], policy: &LinkPolicy) -> Gro
     g
 }
 
-/// Which profiles a policy would re-partition, and how.
-fn plan(snap: &Snapshot, policy: &LinkPolicy) -> RulesPlan {
+/// Quarantines a new policy's limits change.
+#[derive(Default)]
+struct Requarantine {
+    /// Link key -> its state under the new limits, for the identifiers
+    /// whose quarantine flips.
+    changed: BTreeMap<String, QuarantineChange>,
+}
+
+struct QuarantineChange {
+    quarantined: bool,
+    /// Recounted over the stored contributions (what the index entry of a
+    /// released identifier keeps again).
+    companions: Vec<(IdentifierKind, u64)>,
+    names: Vec<u64>,
+    /// For the quarantine topic, when it is taken out of linking.
+    notice: QuarantineNotice,
+}
+
+impl Requarantine {
+    /// Whether `key` is quarantined under the new policy.
+    fn holds(&self, snap: &Snapshot, key: &str) -> bool {
+        match self.changed.get(key) {
+            Some(c) => c.quarantined,
+            None => snap.quarantined.contains(key),
+        }
+    }
+}
+
+/// Over-shared identifiers under `new`, where its quarantine limits differ
+/// from `old`'s: for each identifier of a kind whose limits changed, its
+/// distinct companions (per kind), names and holding profiles are
+/// recounted over every stored contribution and checked against the new
+/// limits, as the resolver checks them when events arrive (the counts only
+/// grow, so the final count decides). Kinds whose limits did not change
+/// keep the flags the resolver set.
+fn requarantine(
+    snap: &Snapshot,
+    all: &GroupInput,
+    old: &LinkPolicy,
+    new: &LinkPolicy,
+) -> Requarantine {
+    let limits = |p: &LinkPolicy, kind| {
+        (
+            p.max_companions_of(kind) as usize,
+            p.max_names_of(kind) as usize,
+            p.quarantine.max_holders as usize,
+        )
+    };
+    struct Count {
+        kind: IdentifierKind,
+        companions: BTreeSet<(IdentifierKind, u64)>,
+        names: BTreeSet<u64>,
+        profiles: BTreeSet<u32>,
+        masked: String,
+        last_ms: i64,
+    }
+    let mut counts: BTreeMap<&str, Count> = BTreeMap::new();
+    for (n, keys) in all.keys.iter().enumerate() {
+        let event = &all.events[n];
+        for link in &keys.links {
+            let Some(kind) = link.class.kind() else {
+                continue;
+            };
+            if limits(old, kind) == limits(new, kind) {
+                continue;
+            }
+            let c = counts.entry(link.key.as_str()).or_insert_with(|| Count {
+                kind,
+                companions: BTreeSet::new(),
+                names: BTreeSet::new(),
+                profiles: BTreeSet::new(),
+                masked: link
+                    .identifier
+                    .and_then(|i| event.identifiers.get(i))
+                    .map(|id| format!("{}:{}", kind.as_str(), mask_value(kind, &id.value)))
+                    .unwrap_or_else(|| kind.as_str().to_string()),
+                last_ms: event.event_time_ms,
+            });
+            c.companions
+                .extend(keys.companions.iter().filter(|(k, _)| *k != kind));
+            c.names.extend(keys.name_digest);
+            c.profiles.insert(all.origins[n]);
+            c.last_ms = c.last_ms.max(event.event_time_ms);
+        }
+    }
+    let mut out = Requarantine::default();
+    for (key, c) in counts {
+        let (max, max_names, max_holders) = limits(new, c.kind);
+        let mut per_kind: BTreeMap<IdentifierKind, usize> = BTreeMap::new();
+        for (k, _) in &c.companions {
+            *per_kind.entry(*k).or_default() += 1;
+        }
+        let over = (max > 0 && per_kind.values().any(|n| *n > max))
+            || (max_names > 0 && c.names.len() > max_names)
+            || (max_holders > 0 && c.profiles.len() > max_holders);
+        if over == snap.quarantined.contains(key) {
+            continue;
+        }
+        let companions: Vec<_> = if max > 0 {
+            c.companions.into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        out.changed.insert(
+            key.to_string(),
+            QuarantineChange {
+                quarantined: over,
+                notice: QuarantineNotice {
+                    kind: c.kind.as_str().to_string(),
+                    masked: c.masked,
+                    digest: format!("{:016x}", fnv1a(key.as_bytes())),
+                    companions: companions.len(),
+                    at_ms: c.last_ms,
+                },
+                companions,
+                names: if max_names > 0 {
+                    c.names.into_iter().collect()
+                } else {
+                    Vec::new()
+                },
+            },
+        );
+    }
+    out
+}
+
+/// Which profiles a policy would re-partition, and how; and the
+/// quarantines its limits change.
+fn plan(snap: &Snapshot, old: &LinkPolicy, policy: &LinkPolicy) -> (RulesPlan, Requarantine) {
     let ids: Vec<String> = snap.profiles.keys().cloned().collect();
     let all = group_input(snap, &ids, policy);
-    let quarantined = |k: &str| snap.quarantined.contains(k);
+    let requarantine = requarantine(snap, &all, old, policy);
+    let quarantined = |k: &str| requarantine.holds(snap, k);
     let whole = cluster(
         &nodes(&all.events, &all.keys, &all.constraints, &all.origins),
         policy,
         &quarantined,
     );
+    // Profiles carrying an identifier whose quarantine flips are rebuilt
+    // even where their partition stays: it leaves or rejoins their golden
+    // records.
+    let mut touched: BTreeSet<&str> = BTreeSet::new();
+    let mut touched_at: BTreeSet<usize> = BTreeSet::new();
+    for (n, keys) in all.keys.iter().enumerate() {
+        if keys
+            .links
+            .iter()
+            .any(|l| requarantine.changed.contains_key(&l.key))
+        {
+            let o = all.origins[n] as usize;
+            touched.insert(ids[o].as_str());
+            touched_at.insert(o);
+        }
+    }
     // Profiles joined by a new cluster form a group; a group changes when
     // its profiles and the new clusters do not coincide one to one.
     let mut parent: Vec<usize> = (0..ids.len()).collect();
@@ -770,6 +966,7 @@ fn plan(snap: &Snapshot, policy: &LinkPolicy) -> RulesPlan {
         }
     }
     changed.extend(clusters_of.iter().filter(|(_, n)| **n > 1).map(|(o, _)| *o));
+    changed.extend(touched_at);
     let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for o in changed {
         let root = find(&mut parent, o);
@@ -779,6 +976,16 @@ fn plan(snap: &Snapshot, policy: &LinkPolicy) -> RulesPlan {
         events: all.events.len(),
         profiles: ids.len(),
         groups: Vec::new(),
+        quarantined: requarantine
+            .changed
+            .values()
+            .filter(|c| c.quarantined)
+            .count(),
+        released: requarantine
+            .changed
+            .values()
+            .filter(|c| !c.quarantined)
+            .count(),
     };
     for (_, mut before) in groups {
         before.sort();
@@ -799,7 +1006,7 @@ fn plan(snap: &Snapshot, policy: &LinkPolicy) -> RulesPlan {
             })
             .collect();
         let unchanged = c.clusters.len() == before.len() && from.iter().all(|f| f.len() == 1);
-        if unchanged {
+        if unchanged && !before.iter().any(|id| touched.contains(id.as_str())) {
             continue;
         }
         let after = c
@@ -817,5 +1024,5 @@ fn plan(snap: &Snapshot, policy: &LinkPolicy) -> RulesPlan {
             from,
         });
     }
-    out
+    (out, requarantine)
 }

@@ -1300,7 +1300,16 @@ impl<'a> BatchView<'a> {
                 old.sort();
                 let mut new = member_ids.clone();
                 new.sort();
-                old == new && !b.record.identifiers.iter().any(|i| shared[c].contains(i))
+                old == new
+                    && !b.record.identifiers.iter().any(|i| shared[c].contains(i))
+                    // A decision can give an identifier back (a quarantine
+                    // `rules apply` lifted): the record carries it again.
+                    && (cause.decision.is_none()
+                        || members.iter().all(|&n| {
+                            events[n].identifiers.iter().all(|i| {
+                                shared[c].contains(i) || b.record.identifiers.contains(i)
+                            })
+                        }))
             });
             if unchanged {
                 if let Some(mut b) = before {

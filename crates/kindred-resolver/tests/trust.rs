@@ -534,6 +534,117 @@ fn rules_diff_predicts_exactly_what_apply_then_does() {
 }
 
 #[test]
+fn rules_diff_and_apply_recount_the_quarantine_under_changed_limits() {
+    // One phone typed on three records with three different emails: under
+    // the default limit (4 companions per kind) it glues them into one
+    // profile; a limit of 2 makes it over-shared.
+    let (_d, mut r) = open(LinkPolicy::default());
+    let shared = phone("+8613800001111");
+    let other = phone("+8613800002222");
+    apply(
+        &mut r,
+        vec![
+            ev("q:1", 0, &[shared.clone(), email("a@x.cn")]),
+            ev("q:2", DAY, &[shared.clone(), email("b@x.cn")]),
+            ev("q:3", 2 * DAY, &[shared.clone(), email("c@x.cn")]),
+            ev("q:4", 3 * DAY, &[card("K1")]),
+            // A second such phone, on records one card holds together
+            // anyway: its quarantine changes the record, not the partition.
+            ev("h:1", 0, &[card("K9"), other.clone(), email("d@x.cn")]),
+            ev("h:2", DAY, &[card("K9"), other.clone(), email("e@x.cn")]),
+            ev(
+                "h:3",
+                2 * DAY,
+                &[card("K9"), other.clone(), email("f@x.cn")],
+            ),
+        ],
+    );
+    let before = assignment(&r);
+    assert_eq!(before["q:1"], before["q:3"], "the phone links them");
+    let holds = |r: &Resolver, e: &str, phone: &Identifier| {
+        let id = &assignment(r)[e];
+        let record = r.store().profile(id).expect("read").expect("live");
+        record.identifiers.contains(phone)
+    };
+    let profile_with_phone = |r: &Resolver, e: &str| holds(r, e, &shared);
+    assert!(profile_with_phone(&r, "q:1"));
+    assert!(holds(&r, "h:1", &other));
+
+    // An unchanged policy recounts nothing and changes nothing.
+    let same = r.plan_rules(&LinkPolicy::default()).expect("diff");
+    assert_eq!(
+        (same.groups.len(), same.quarantined, same.released),
+        (0, 0, 0)
+    );
+
+    let mut strict = LinkPolicy::default();
+    strict.identifiers.phone.max_companions = Some(2);
+    let plan = r.plan_rules(&strict).expect("diff");
+    assert_eq!(assignment(&r), before, "diff changes nothing");
+    assert_eq!((plan.quarantined, plan.released), (2, 0), "{plan:?}");
+    assert_eq!((plan.splits(), plan.merges()), (1, 0), "{plan:?}");
+    assert_eq!(plan.groups.len(), 2, "the card's profile is rebuilt too");
+    assert_eq!(plan.profiles_affected(), 2);
+    assert_eq!(plan.groups[0].after.len(), 3, "three people: {plan:?}");
+
+    let (applied, done) = r
+        .apply_rules(strict.clone(), "ops", 10 * DAY)
+        .expect("apply");
+    assert_eq!(applied, plan);
+    assert_eq!(
+        done.outcome.quarantined.len(),
+        2,
+        "reported on the quarantine topic"
+    );
+    assert!(!holds(&r, "h:1", &other), "off the record it stays");
+    assert_eq!(
+        assignment(&r)["h:1"],
+        assignment(&r)["h:3"],
+        "the card holds them"
+    );
+    assert!(done.outcome.quarantined[0]
+        .masked
+        .starts_with("phone:+86138"));
+    let after = assignment(&r);
+    let owners: BTreeSet<&String> = ["q:1", "q:2", "q:3"].iter().map(|e| &after[*e]).collect();
+    assert_eq!(owners.len(), 3, "apply split what diff said");
+    assert_eq!(after["q:4"], before["q:4"], "a bystander stays");
+    assert!(
+        !profile_with_phone(&r, "q:1"),
+        "an over-shared phone is no one's"
+    );
+    assert!(r.plan_rules(&strict).expect("diff").groups.is_empty());
+
+    // The resolver now runs the strict policy: the phone links no new record.
+    assert_eq!(r.policy(), &strict);
+    apply(
+        &mut r,
+        vec![ev("q:5", 11 * DAY, &[shared.clone(), email("a@x.cn")])],
+    );
+    let now = assignment(&r);
+    assert_eq!(now["q:5"], now["q:1"], "joins through its email only");
+    assert_ne!(now["q:5"], now["q:2"]);
+
+    // Raising the limit again gives the phone back: one person again.
+    let plan = r.plan_rules(&LinkPolicy::default()).expect("diff");
+    assert_eq!((plan.quarantined, plan.released), (0, 2), "{plan:?}");
+    assert_eq!(plan.merges(), 1, "{plan:?}");
+    r.apply_rules(LinkPolicy::default(), "ops", 12 * DAY)
+        .expect("apply");
+    let back = assignment(&r);
+    let owners: BTreeSet<&String> = ["q:1", "q:2", "q:3", "q:5"]
+        .iter()
+        .map(|e| &back[*e])
+        .collect();
+    assert_eq!(owners.len(), 1, "{back:?}");
+    assert!(
+        profile_with_phone(&r, "q:1"),
+        "the released phone is the person's again"
+    );
+    assert!(holds(&r, "h:1", &other), "also where the partition stayed");
+}
+
+#[test]
 fn a_cashiers_default_card_on_many_names_is_quarantined_and_glues_no_one() {
     let (_d, mut r) = open(LinkPolicy::default());
     let names = [
