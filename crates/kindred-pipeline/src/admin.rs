@@ -152,6 +152,15 @@ pub fn split(
     Ok(decision_report(&done))
 }
 
+/// The first ten of `ids`, joined, and how many there are in all if more.
+fn first_of(ids: &[String], sep: &str) -> String {
+    let mut out = ids.iter().take(10).cloned().collect::<Vec<_>>().join(sep);
+    if ids.len() > 10 {
+        let _ = write!(out, "{sep}... ({} in all)", ids.len());
+    }
+    out
+}
+
 fn decision_report(done: &DecisionOutcome) -> String {
     let d = &done.decision;
     let mut out = format!(
@@ -159,10 +168,11 @@ fn decision_report(done: &DecisionOutcome) -> String {
         d.id,
         d.kind.as_str(),
         d.actor,
-        d.profiles.join(" + "),
-        d.outcome.join(", ")
+        first_of(&d.profiles, " + "),
+        first_of(&d.outcome, ", ")
     );
-    for c in &done.outcome.changes {
+    let shown = 20;
+    for c in done.outcome.changes.iter().take(shown) {
         let _ = writeln!(
             out,
             "  {} {} v{}{}",
@@ -174,6 +184,9 @@ fn decision_report(done: &DecisionOutcome) -> String {
                 .map(|s| format!(" -> {s}"))
                 .unwrap_or_default()
         );
+    }
+    if done.outcome.changes.len() > shown {
+        let _ = writeln!(out, "  ... {} more", done.outcome.changes.len() - shown);
     }
     let _ = writeln!(
         out,

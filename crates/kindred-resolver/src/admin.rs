@@ -177,15 +177,8 @@ impl Resolver {
             DecisionKind::Reject
         };
         let affected = BTreeSet::from([ra, rb]);
-        decide(
-            view,
-            d,
-            kind,
-            actor,
-            at_ms,
-            vec![a.into(), b.into()],
-            affected,
-        )
+        let record = DecisionRecord::new(d, kind, actor, at_ms, vec![a.into(), b.into()]);
+        decide(view, record, affected, BatchOutcome::default())
     }
 
     /// Splits a profile: by an identifier (which stops joining its records;
@@ -295,7 +288,8 @@ impl Resolver {
         stored.constrained = true;
         view.profiles.insert(id.clone(), Some(stored));
         let affected = BTreeSet::from([id]);
-        decide(view, d, kind, actor, at_ms, vec![profile.into()], affected)
+        let record = DecisionRecord::new(d, kind, actor, at_ms, vec![profile.into()]);
+        decide(view, record, affected, BatchOutcome::default())
     }
 
     /// Why `profile` (or the profile it was absorbed into) is one customer.
@@ -363,14 +357,8 @@ impl Resolver {
         chunk: usize,
     ) -> Result<DecisionRecord, AdminError> {
         let chunk = chunk.max(1);
-        let mut decision = DecisionRecord {
-            id: 0,
-            kind: DecisionKind::Republish { profiles: 0 },
-            actor: actor.to_string(),
-            at_ms,
-            profiles: Vec::new(),
-            outcome: Vec::new(),
-        };
+        let republish = DecisionKind::Republish { profiles: 0 };
+        let mut decision = DecisionRecord::new(0, republish, actor, at_ms, Vec::new());
         let mut after: Option<String> = None;
         let mut count = 0u64;
         loop {
@@ -543,24 +531,20 @@ impl Resolver {
             }
         }
         let fingerprint = policy_fingerprint(&self.policy);
-        view.queue_outputs(&outcome)?;
         view.extra_meta.push((
             crate::store::LINK_POLICY.to_vec(),
             encode_policy(&self.policy),
         ));
-        let decided = decide(
-            view,
+        // The decision names the profiles it re-partitioned or rebuilt.
+        let profiles = regrouped.into_iter().map(String::from).collect();
+        let record = DecisionRecord::new(
             d,
             DecisionKind::Rules { fingerprint },
             actor,
             at_ms,
-            Vec::new(),
-            BTreeSet::new(),
+            profiles,
         );
-        let mut decided = decided?;
-        let mut merged = outcome;
-        merged.changes.append(&mut decided.outcome.changes);
-        decided.outcome = merged;
+        let decided = decide(view, record, BTreeSet::new(), outcome)?;
         Ok((plan, decided))
     }
 
@@ -693,18 +677,16 @@ fn pin(
     Ok(())
 }
 
-/// Recomputes `affected` under a decision and commits it all at once.
+/// Recomputes `affected` under a decision and commits it all at once,
+/// with what the caller already changed under it (`outcome`). The record's
+/// `outcome` (the profiles after) is filled in here.
 fn decide(
     mut view: BatchView<'_>,
-    d: u64,
-    kind: DecisionKind,
-    actor: &str,
-    at_ms: i64,
-    profiles: Vec<String>,
+    mut decision: DecisionRecord,
     affected: BTreeSet<String>,
+    mut outcome: BatchOutcome,
 ) -> Result<DecisionOutcome, AdminError> {
-    let cause = Cause::decision(d, actor, at_ms);
-    let mut outcome = BatchOutcome::default();
+    let cause = Cause::decision(decision.id, &decision.actor, decision.at_ms);
     if !affected.is_empty() {
         view.recompute(&cause, affected.clone(), &mut outcome)?;
     }
@@ -717,14 +699,7 @@ fn decide(
             after.insert(c.profile_id.clone());
         }
     }
-    let decision = DecisionRecord {
-        id: d,
-        kind,
-        actor: actor.to_string(),
-        at_ms,
-        profiles,
-        outcome: after.into_iter().collect(),
-    };
+    decision.outcome = after.into_iter().collect();
     view.decisions.push(decision.clone());
     view.queue_outputs(&outcome)?;
     let store = view.store_ref();

@@ -68,6 +68,26 @@ pub struct DecisionRecord {
     pub outcome: Vec<String>,
 }
 
+impl DecisionRecord {
+    /// A decision about to be carried out: its outcome comes later.
+    pub fn new(
+        id: u64,
+        kind: DecisionKind,
+        actor: &str,
+        at_ms: i64,
+        profiles: Vec<String>,
+    ) -> Self {
+        DecisionRecord {
+            id,
+            kind,
+            actor: actor.to_string(),
+            at_ms,
+            profiles,
+            outcome: Vec::new(),
+        }
+    }
+}
+
 /// What the caller wants a split to take out of a profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SplitSelector {
