@@ -5,9 +5,19 @@
 //!   resolver's index keys, the suppression list's entries and the
 //!   "hashed" form of identifiers on output topics. It never rotates (every
 //!   index key would change); guard it like the data.
-//! - numbered **AES-256-GCM keys**, one of them active: stored values holding
-//!   personal data are sealed with the active key; older keys stay to open
-//!   what they sealed until `kindred keys rotate` has re-sealed everything.
+//! - numbered **encryption keys**, one of them active: stored values holding
+//!   personal data are sealed with the active key (AES-256-GCM-SIV under a
+//!   key derived from it); older keys stay to open what they sealed until
+//!   `kindred keys rotate` has re-sealed everything.
+//!
+//! Why GCM-SIV: a store seals several values per event under one key, with
+//! random 96-bit nonces. Plain AES-GCM is safe for about 2^32 such
+//! encryptions per key (NIST SP 800-38D), a day and a half at 35,000 seals
+//! a second; a repeated nonce there leaks the authentication key.
+//! AES-GCM-SIV (RFC 8452) stays safe when a random nonce repeats (it then
+//! only shows whether the two plaintexts were equal). Values sealed with
+//! plain AES-GCM by earlier releases still open; `kindred keys rotate`
+//! re-seals them.
 //!
 //! The keyring is a small TOML file (`kindred keys generate` writes one):
 //!
@@ -26,13 +36,21 @@ use std::path::Path;
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::Aes256Gcm;
+use aes_gcm_siv::Aes256GcmSiv;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Length of a sealed value's header: key id (4 bytes) and nonce (12 bytes).
-const SEAL_HEADER: usize = 4 + 12;
+/// A sealed value: the scheme byte [`SIV_V2`], the key id (4 bytes, big
+/// endian), the nonce (12 bytes), then ciphertext and tag. Values of
+/// earlier releases (plain AES-GCM) have no scheme byte: they start with
+/// the key id, whose first byte is 0 (ids stay below [`MAX_KEY_ID`]).
+const SIV_V2: u8 = 1;
+const SEAL_HEADER: usize = 1 + 4 + 12;
+const LEGACY_GCM_HEADER: usize = 4 + 12;
+/// Key ids are below 2^24, so a legacy value's first byte is 0.
+const MAX_KEY_ID: u32 = (1 << 24) - 1;
 
 /// Everything that can be wrong with a keyring or a sealed value. Each
 /// names where the keyring came from.
@@ -66,7 +84,10 @@ pub struct Keyring {
     /// The HMAC state after absorbing the key (cloned per hash: saves
     /// re-keying on every call).
     mac: HmacSha256,
-    keys: BTreeMap<u32, Aes256Gcm>,
+    /// Per key id: the cipher that seals (GCM-SIV, under a key derived
+    /// from the keyring's key) and the plain GCM one that opens values of
+    /// earlier releases.
+    keys: BTreeMap<u32, (Aes256GcmSiv, Aes256Gcm)>,
     active: u32,
     /// Where the keyring came from, for error messages (never its content).
     origin: String,
@@ -115,11 +136,25 @@ impl Keyring {
         for (id, hex_key) in &file.keys {
             let n: u32 = id
                 .parse()
-                .map_err(|_| invalid(format!("keys.{id}: a key's name must be a number")))?;
+                .ok()
+                .filter(|n| *n <= MAX_KEY_ID)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "keys.{id}: a key's name must be a number below {}",
+                        MAX_KEY_ID + 1
+                    ))
+                })?;
             let bytes = key_bytes(hex_key).map_err(|p| invalid(format!("keys.{id}: {p}")))?;
-            let cipher = Aes256Gcm::new_from_slice(&bytes)
+            let legacy = Aes256Gcm::new_from_slice(&bytes)
                 .map_err(|e| invalid(format!("keys.{id}: {e}")))?;
-            keys.insert(n, cipher);
+            // A key of its own for GCM-SIV: one key is never used by two
+            // schemes.
+            let mut derive = <HmacSha256 as Mac>::new_from_slice(&bytes)
+                .map_err(|e| invalid(format!("keys.{id}: {e}")))?;
+            derive.update(b"kindred seal v2: AES-256-GCM-SIV");
+            let siv = Aes256GcmSiv::new_from_slice(&derive.finalize().into_bytes())
+                .map_err(|e| invalid(format!("keys.{id}: {e}")))?;
+            keys.insert(n, (siv, legacy));
         }
         if !keys.contains_key(&file.active) {
             return Err(invalid(format!(
@@ -202,9 +237,9 @@ impl Keyring {
     /// family and key the value is stored under) is authenticated but not
     /// stored: a sealed value opens only in the place it was sealed for.
     pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
-        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let cipher = &self.keys[&self.active];
-        // Encryption fails only for plaintexts beyond GCM's 64 GiB limit.
+        let nonce = Aes256GcmSiv::generate_nonce(&mut OsRng);
+        let (cipher, _) = &self.keys[&self.active];
+        // Encryption fails only for plaintexts beyond 64 GiB.
         let sealed = cipher
             .encrypt(
                 &nonce,
@@ -213,44 +248,64 @@ impl Keyring {
                     aad: context,
                 },
             )
-            .unwrap_or_else(|e| unreachable!("AES-GCM seals values under 64 GiB: {e}"));
+            .unwrap_or_else(|e| unreachable!("AES-GCM-SIV seals values under 64 GiB: {e}"));
         let mut out = Vec::with_capacity(SEAL_HEADER + sealed.len());
+        out.push(SIV_V2);
         out.extend_from_slice(&self.active.to_be_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         out
     }
 
-    /// Opens a value [`Keyring::seal`] made, with the key it names.
+    /// Opens a value [`Keyring::seal`] made (or an earlier release sealed
+    /// with plain AES-GCM), with the key it names.
     pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, KeyError> {
         let id = Self::key_id(sealed)?;
-        let cipher = self.keys.get(&id).ok_or_else(|| KeyError::MissingKey {
+        let (siv, legacy) = self.keys.get(&id).ok_or_else(|| KeyError::MissingKey {
             id,
             origin: self.origin.clone(),
         })?;
-        let nonce = aes_gcm::Nonce::from_slice(&sealed[4..SEAL_HEADER]);
-        cipher
-            .decrypt(
-                nonce,
-                Payload {
-                    msg: &sealed[SEAL_HEADER..],
-                    aad: context,
-                },
+        let opened = if sealed[0] == SIV_V2 {
+            let payload = Payload {
+                msg: &sealed[SEAL_HEADER..],
+                aad: context,
+            };
+            siv.decrypt(
+                aes_gcm_siv::Nonce::from_slice(&sealed[5..SEAL_HEADER]),
+                payload,
             )
-            .map_err(|_| KeyError::WrongKey {
-                id,
-                origin: self.origin.clone(),
-            })
+        } else {
+            let payload = Payload {
+                msg: &sealed[LEGACY_GCM_HEADER..],
+                aad: context,
+            };
+            let nonce = aes_gcm::Nonce::from_slice(&sealed[4..LEGACY_GCM_HEADER]);
+            legacy.decrypt(nonce, payload)
+        };
+        opened.map_err(|_| KeyError::WrongKey {
+            id,
+            origin: self.origin.clone(),
+        })
     }
 
     /// The id of the key a sealed value was sealed with.
     pub fn key_id(sealed: &[u8]) -> Result<u32, KeyError> {
-        if sealed.len() < SEAL_HEADER {
+        let (at, header) = match sealed.first() {
+            Some(&SIV_V2) => (1, SEAL_HEADER),
+            _ => (0, LEGACY_GCM_HEADER),
+        };
+        if sealed.len() < header {
             return Err(KeyError::Truncated(sealed.len()));
         }
         let mut id = [0u8; 4];
-        id.copy_from_slice(&sealed[..4]);
+        id.copy_from_slice(&sealed[at..at + 4]);
         Ok(u32::from_be_bytes(id))
+    }
+
+    /// Whether a sealed value is of the scheme [`Keyring::seal`] writes now
+    /// (else an earlier release's, which `kindred keys rotate` re-seals).
+    pub fn is_current_scheme(sealed: &[u8]) -> bool {
+        sealed.first() == Some(&SIV_V2)
     }
 }
 
@@ -323,6 +378,67 @@ mod tests {
             k.open(&sealed[..10], b""),
             Err(KeyError::Truncated(10))
         ));
+    }
+
+    #[test]
+    fn values_are_sealed_with_gcm_siv_and_earlier_plain_gcm_values_still_open() {
+        let k = ring();
+        let sealed = k.seal(b"l***@qq.com", b"profiles\0p1");
+        assert_eq!(sealed[0], SIV_V2);
+        assert!(Keyring::is_current_scheme(&sealed));
+        assert_eq!(Keyring::key_id(&sealed).unwrap(), 1);
+        // Equal plaintexts seal differently (random nonces).
+        assert_ne!(sealed, k.seal(b"l***@qq.com", b"profiles\0p1"));
+        // Tampering with the scheme byte, key id, nonce or body fails.
+        for at in [0, 4, 8, sealed.len() - 1] {
+            let mut bad = sealed.clone();
+            bad[at] ^= 1;
+            assert!(k.open(&bad, b"profiles\0p1").is_err(), "byte {at}");
+        }
+
+        // What an earlier release wrote: key id, nonce, AES-256-GCM under
+        // the keyring's key itself.
+        let text = Keyring::generate();
+        let file: KeyringFile = toml::from_str(&text).unwrap();
+        let key = key_bytes(&file.keys["1"]).unwrap();
+        let nonce = [7u8; 12];
+        let body = Aes256Gcm::new_from_slice(&key)
+            .unwrap()
+            .encrypt(
+                aes_gcm::Nonce::from_slice(&nonce),
+                Payload {
+                    msg: b"+8613812348000",
+                    aad: b"contributions\0e1",
+                },
+            )
+            .unwrap();
+        let mut legacy = 1u32.to_be_bytes().to_vec();
+        legacy.extend_from_slice(&nonce);
+        legacy.extend_from_slice(&body);
+        let k = Keyring::parse(&text, "test").unwrap();
+        assert!(!Keyring::is_current_scheme(&legacy));
+        assert_eq!(Keyring::key_id(&legacy).unwrap(), 1);
+        assert_eq!(
+            k.open(&legacy, b"contributions\0e1").unwrap(),
+            b"+8613812348000"
+        );
+        assert!(k.open(&legacy, b"contributions\0e2").is_err());
+        // The GCM-SIV key is not the GCM one: a value sealed now does not
+        // open as plain GCM under the keyring's key.
+        let now = k.seal(b"x", b"c");
+        let as_gcm = Aes256Gcm::new_from_slice(&key).unwrap().decrypt(
+            aes_gcm::Nonce::from_slice(&now[5..SEAL_HEADER]),
+            Payload {
+                msg: &now[SEAL_HEADER..],
+                aad: b"c",
+            },
+        );
+        assert!(as_gcm.is_err());
+        let text = text.replace("[keys]\n1 =", "[keys]\n16777216 =");
+        let err = Keyring::parse(&text.replace("active = 1", "active = 16777216"), "f")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("below 16777216"), "{err}");
     }
 
     #[test]

@@ -44,11 +44,12 @@ pub(crate) enum Protection {
 
 /// The families whose values hold personal data and are sealed.
 pub(crate) fn is_sealed(family: &str) -> bool {
-    matches!(
-        family,
-        cf::PROFILES | cf::CONTRIBUTIONS | cf::OUTBOX | cf::NAMES
-    )
+    SEALED_FAMILIES.contains(&family)
 }
+
+/// The column families whose values a keyed store seals.
+pub(crate) const SEALED_FAMILIES: [&str; 4] =
+    [cf::PROFILES, cf::CONTRIBUTIONS, cf::OUTBOX, cf::NAMES];
 
 /// What a sealed value is bound to: its family and key.
 pub(crate) fn context(family: &str, key: &[u8]) -> Vec<u8> {

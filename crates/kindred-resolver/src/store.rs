@@ -13,7 +13,7 @@ use kindred_crypto::Keyring;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::protect::{context, is_sealed, KeyHasher, Protection, PROTECTION};
+use crate::protect::{context, is_sealed, KeyHasher, Protection, PROTECTION, SEALED_FAMILIES};
 
 /// Column families, one per access path.
 pub(crate) mod cf {
@@ -477,6 +477,33 @@ impl Store {
         })
     }
 
+    /// How many stored values are sealed with each key (and, under
+    /// `None`, with an earlier release's scheme, whatever the key): what
+    /// [`Store::reseal`] leaves is every value under the active key.
+    pub fn sealed_with(&self) -> Result<BTreeMap<Option<u32>, u64>, StoreError> {
+        let mut out = BTreeMap::new();
+        for family in SEALED_FAMILIES {
+            for item in self
+                .db
+                .iterator_cf(self.handle(family), IteratorMode::Start)
+            {
+                let (key, value) = item?;
+                if value.first() != Some(&FORMAT_SEALED_V1) {
+                    continue;
+                }
+                let sealed = &value[1..];
+                let id = Keyring::key_id(sealed).map_err(|source| StoreError::Sealed {
+                    what: family,
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    source,
+                })?;
+                let slot = Keyring::is_current_scheme(sealed).then_some(id);
+                *out.entry(slot).or_default() += 1;
+            }
+        }
+        Ok(out)
+    }
+
     /// Re-seals every sealed value with the keyring's active key, then
     /// compacts, so no table file keeps a value sealed with an older key.
     /// Afterwards the store needs only the active key. Returns how many
@@ -490,7 +517,7 @@ impl Store {
         };
         let active = keyring.active();
         let mut count = 0u64;
-        for family in [cf::PROFILES, cf::CONTRIBUTIONS, cf::OUTBOX] {
+        for family in SEALED_FAMILIES {
             let mut batch = WriteBatch::default();
             for item in self
                 .db
@@ -505,7 +532,9 @@ impl Store {
                     key: String::from_utf8_lossy(&key).into_owned(),
                     source,
                 })?;
-                if id == active {
+                // Values of the active key and scheme stay; an earlier
+                // release's plain AES-GCM ones are re-sealed too.
+                if id == active && Keyring::is_current_scheme(&value[1..]) {
                     continue;
                 }
                 let ctx = context(family, &key);

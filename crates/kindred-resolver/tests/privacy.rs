@@ -2,6 +2,7 @@
 //! values, erasure with suppression and audit, key rotation, and a scan of
 //! the store's files (tables and write-ahead log) for a person's bytes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -335,10 +336,14 @@ fn a_store_opens_only_with_its_keyring_and_rotation_retires_the_old_key() {
         let store = open(&db, Some(k12.clone())).expect("ok");
         assert_eq!(store.keys_in_use().expect("ok"), vec![1, 2]);
         assert!(store.lookup(&email(ZELDA_EMAIL)).expect("ok").is_some());
+        let before = store.sealed_with().expect("ok");
+        let all: u64 = before.values().sum();
+        assert_eq!(before.keys().collect::<Vec<_>>(), vec![&Some(1)]);
         let resealed = store.reseal().expect("ok");
-        assert!(
-            resealed >= 5,
-            "profiles and contributions re-sealed: {resealed}"
+        assert_eq!(resealed, all, "every sealed value, names included");
+        assert_eq!(
+            store.sealed_with().expect("ok"),
+            BTreeMap::from([(Some(2), all)])
         );
         assert_eq!(store.keys_in_use().expect("ok"), vec![2]);
     }
@@ -356,7 +361,12 @@ fn a_store_opens_only_with_its_keyring_and_rotation_retires_the_old_key() {
         store.contribution("o1").expect("ok").expect("ok").event_id,
         "o1"
     );
-    drop(store);
+    // Every sealed family was re-sealed: a named event reads the
+    // profile's names entry.
+    let mut r = Resolver::new(store);
+    let later = event("z9", 9 * DAY, vec![phone(ZELDA_PHONE)], Some("Zelda Q."));
+    r.apply(&[later], &[]).expect("applies with key 2 only");
+    drop(r);
     // And a keyring with only key 1 no longer opens the store.
     let err = open(&db, Some(k1)).err().expect("retired key").to_string();
     assert!(err.contains("key 2"), "{err}");
