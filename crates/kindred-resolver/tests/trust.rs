@@ -593,7 +593,11 @@ fn rules_diff_and_apply_recount_the_quarantine_under_changed_limits() {
     assert_eq!(applied, plan);
     // The decision's audit record names what it re-partitioned or rebuilt.
     assert_eq!(done.decision.profiles.len(), plan.profiles_affected());
-    assert_eq!(done.decision.outcome.len(), 4, "three people and the card's");
+    assert_eq!(
+        done.decision.outcome.len(),
+        4,
+        "three people and the card's"
+    );
     assert_eq!(
         done.outcome.quarantined.len(),
         2,
