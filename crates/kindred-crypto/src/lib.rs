@@ -42,15 +42,17 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// A sealed value: the scheme byte [`SIV_V2`], the key id (4 bytes, big
-/// endian), the nonce (12 bytes), then ciphertext and tag. Values of
-/// earlier releases (plain AES-GCM) have no scheme byte: they start with
-/// the key id, whose first byte is 0 (ids stay below [`MAX_KEY_ID`]).
-const SIV_V2: u8 = 1;
-const SEAL_HEADER: usize = 1 + 4 + 12;
+/// A sealed value: the marker [`SIV_V2`] (4 bytes), the key id (4 bytes,
+/// big endian), the nonce (12 bytes), then ciphertext and tag. Values of
+/// earlier releases (plain AES-GCM) start with the key id instead; the
+/// marker is the one key id no keyring may use.
+const SIV_V2: [u8; 4] = [0xFF; 4];
+const SEAL_HEADER: usize = 4 + 4 + 12;
 const LEGACY_GCM_HEADER: usize = 4 + 12;
-/// Key ids are below 2^24, so a legacy value's first byte is 0.
-const MAX_KEY_ID: u32 = (1 << 24) - 1;
+/// The largest key id: `u32::MAX` is the marker.
+const MAX_KEY_ID: u32 = u32::MAX - 1;
+/// Both schemes append a 16-byte tag.
+const TAG: usize = 16;
 
 /// Everything that can be wrong with a keyring or a sealed value. Each
 /// names where the keyring came from.
@@ -195,7 +197,12 @@ impl Keyring {
             .filter_map(|k| k.parse::<u32>().ok())
             .max()
             .unwrap_or(0)
-            + 1;
+            .checked_add(1)
+            .filter(|n| *n <= MAX_KEY_ID)
+            .ok_or_else(|| KeyError::Invalid {
+                origin: origin.to_string(),
+                problem: format!("no key id above the highest one is left (at most {MAX_KEY_ID})"),
+            })?;
         file.keys
             .insert(next.to_string(), hex::encode(random_key()));
         file.active = next;
@@ -250,7 +257,7 @@ impl Keyring {
             )
             .unwrap_or_else(|e| unreachable!("AES-GCM-SIV seals values under 64 GiB: {e}"));
         let mut out = Vec::with_capacity(SEAL_HEADER + sealed.len());
-        out.push(SIV_V2);
+        out.extend_from_slice(&SIV_V2);
         out.extend_from_slice(&self.active.to_be_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
@@ -265,13 +272,13 @@ impl Keyring {
             id,
             origin: self.origin.clone(),
         })?;
-        let opened = if sealed[0] == SIV_V2 {
+        let opened = if Self::is_current_scheme(sealed) {
             let payload = Payload {
                 msg: &sealed[SEAL_HEADER..],
                 aad: context,
             };
             siv.decrypt(
-                aes_gcm_siv::Nonce::from_slice(&sealed[5..SEAL_HEADER]),
+                aes_gcm_siv::Nonce::from_slice(&sealed[8..SEAL_HEADER]),
                 payload,
             )
         } else {
@@ -290,11 +297,12 @@ impl Keyring {
 
     /// The id of the key a sealed value was sealed with.
     pub fn key_id(sealed: &[u8]) -> Result<u32, KeyError> {
-        let (at, header) = match sealed.first() {
-            Some(&SIV_V2) => (1, SEAL_HEADER),
-            _ => (0, LEGACY_GCM_HEADER),
+        let (at, header) = if Self::is_current_scheme(sealed) {
+            (4, SEAL_HEADER)
+        } else {
+            (0, LEGACY_GCM_HEADER)
         };
-        if sealed.len() < header {
+        if sealed.len() < header + TAG {
             return Err(KeyError::Truncated(sealed.len()));
         }
         let mut id = [0u8; 4];
@@ -305,7 +313,7 @@ impl Keyring {
     /// Whether a sealed value is of the scheme [`Keyring::seal`] writes now
     /// (else an earlier release's, which `kindred keys rotate` re-seals).
     pub fn is_current_scheme(sealed: &[u8]) -> bool {
-        sealed.first() == Some(&SIV_V2)
+        sealed.starts_with(&SIV_V2)
     }
 }
 
@@ -384,7 +392,7 @@ mod tests {
     fn values_are_sealed_with_gcm_siv_and_earlier_plain_gcm_values_still_open() {
         let k = ring();
         let sealed = k.seal(b"l***@qq.com", b"profiles\0p1");
-        assert_eq!(sealed[0], SIV_V2);
+        assert_eq!(sealed[..4], SIV_V2);
         assert!(Keyring::is_current_scheme(&sealed));
         assert_eq!(Keyring::key_id(&sealed).unwrap(), 1);
         // Equal plaintexts seal differently (random nonces).
@@ -427,18 +435,36 @@ mod tests {
         // open as plain GCM under the keyring's key.
         let now = k.seal(b"x", b"c");
         let as_gcm = Aes256Gcm::new_from_slice(&key).unwrap().decrypt(
-            aes_gcm::Nonce::from_slice(&now[5..SEAL_HEADER]),
+            aes_gcm::Nonce::from_slice(&now[8..SEAL_HEADER]),
             Payload {
                 msg: &now[SEAL_HEADER..],
                 aad: b"c",
             },
         );
         assert!(as_gcm.is_err());
-        let text = text.replace("[keys]\n1 =", "[keys]\n16777216 =");
-        let err = Keyring::parse(&text.replace("active = 1", "active = 16777216"), "f")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("below 16777216"), "{err}");
+        // Any key id an earlier release accepted still works, a date-like
+        // one included; only the marker's is refused.
+        let dated = text
+            .replace("[keys]\n1 =", "[keys]\n20240101 =")
+            .replace("active = 1", "active = 20240101");
+        let k = Keyring::parse(&dated, "dated").unwrap();
+        let mut legacy = 20240101u32.to_be_bytes().to_vec();
+        legacy.extend_from_slice(&nonce);
+        legacy.extend_from_slice(&body);
+        assert_eq!(Keyring::key_id(&legacy).unwrap(), 20240101);
+        assert_eq!(
+            k.open(&legacy, b"contributions\0e1").unwrap(),
+            b"+8613812348000"
+        );
+        let sealed = k.seal(b"x", b"c");
+        assert_eq!(Keyring::key_id(&sealed).unwrap(), 20240101);
+        assert_eq!(k.open(&sealed, b"c").unwrap(), b"x");
+        let marker = dated.replace("20240101", "4294967295");
+        let err = Keyring::parse(&marker, "f").unwrap_err().to_string();
+        assert!(err.contains("below 4294967295"), "{err}");
+        let last = dated.replace("20240101", "4294967294");
+        let err = Keyring::rotate_text(&last, "f").unwrap_err().to_string();
+        assert!(err.contains("no key id"), "{err}");
     }
 
     #[test]

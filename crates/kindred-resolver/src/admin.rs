@@ -18,7 +18,7 @@ use crate::cluster::{cluster, Clustering, Node};
 use crate::decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
 use crate::keys::{fnv1a, EventKeys};
 use crate::resolver::{add_holder, BatchView, Cause, Recomputed};
-use crate::store::{cf, decode, IndexEntry, LineageRecord, StoredProfile};
+use crate::store::{cf, IndexEntry, LineageRecord, StoredProfile};
 use crate::{BatchOutcome, QuarantineNotice, Resolver, StoreError};
 
 /// Why an operation was not carried out. Each names the profile or
@@ -446,11 +446,16 @@ impl Resolver {
             if change.quarantined {
                 entry.holders.clear();
                 outcome.quarantined.push(change.notice.clone());
-            } else {
-                entry.companions = change.companions.clone();
-                entry.names = change.names.clone();
             }
             view.entries.insert(key.clone(), entry);
+        }
+        for (key, (companions, names)) in &quarantine.recounted {
+            let mut entry = view.entry(key)?;
+            if (&entry.companions, &entry.names) != (companions, names) {
+                entry.companions = companions.clone();
+                entry.names = names.clone();
+                view.entries.insert(key.clone(), entry);
+            }
         }
         let mut regrouped: BTreeSet<&str> = BTreeSet::new();
         for group in &plan.groups {
@@ -608,15 +613,11 @@ fn decode_policy(store: &crate::Store) -> Result<Option<LinkPolicy>, StoreError>
                 message: e.to_string(),
             });
     }
-    // Releases before this one wrote postcard, which a policy with unset
-    // options does not read back: then the running policy stands in.
-    match decode(cf::META, "link_policy", &bytes) {
-        Ok(policy) => Ok(Some(policy)),
-        Err(e) => {
-            tracing::warn!(error = %e, "the policy of the last `rules apply` is unreadable (an older release's encoding); comparing with the configured policy instead");
-            Ok(None)
-        }
-    }
+    // Releases before 2026-12-01 wrote postcard, which cannot carry a
+    // policy with unset options (even a value that decodes may be garbled):
+    // the configured policy stands in.
+    tracing::warn!("the policy of the last `rules apply` was written by an older release and is not read; comparing with the configured policy instead");
+    Ok(None)
 }
 
 /// The live profile an id names (following redirects), or an error.
@@ -768,14 +769,18 @@ struct Requarantine {
     /// Link key -> its state under the new limits, for the identifiers
     /// whose quarantine flips.
     changed: BTreeMap<String, QuarantineChange>,
+    /// Link key -> (companions, names) as the new limits keep them, for
+    /// every recounted identifier left linking (a limit turned on from 0
+    /// finds none stored: the guard keeps only what it counts).
+    recounted: BTreeMap<String, Recounted>,
 }
+
+/// What an index entry keeps for the quarantine guard: companions as
+/// (kind, hash) and name digests, sorted.
+type Recounted = (Vec<(IdentifierKind, u64)>, Vec<u64>);
 
 struct QuarantineChange {
     quarantined: bool,
-    /// Recounted over the stored contributions (what the index entry of a
-    /// released identifier keeps again).
-    companions: Vec<(IdentifierKind, u64)>,
-    names: Vec<u64>,
     /// For the quarantine topic, when it is taken out of linking.
     notice: QuarantineNotice,
 }
@@ -792,11 +797,14 @@ impl Requarantine {
 
 /// Over-shared identifiers under `new`, where its quarantine limits differ
 /// from `old`'s: for each identifier of a kind whose limits changed, its
-/// distinct companions (per kind), names and holding profiles are
-/// recounted over every stored contribution and checked against the new
-/// limits, as the resolver checks them when events arrive (the counts only
-/// grow, so the final count decides). Kinds whose limits did not change
-/// keep the flags the resolver set.
+/// distinct companions (per kind) and names are recounted over every stored
+/// contribution and checked against the new limits as the resolver checks
+/// them when events arrive (those counts only grow, so the final count
+/// decides). The holder limit is checked the resolver's way too, in event
+/// time: an event arriving after the one that brought the identifier's
+/// (`max_holders` + 1)-th profile tips it; profiles are today's, which
+/// merges and splits since may have changed. Kinds whose limits did not
+/// change keep the flags the resolver set.
 fn requarantine(
     snap: &Snapshot,
     all: &GroupInput,
@@ -814,9 +822,9 @@ fn requarantine(
         kind: IdentifierKind,
         companions: BTreeSet<(IdentifierKind, u64)>,
         names: BTreeSet<u64>,
-        profiles: BTreeSet<u32>,
+        /// (event time, profile) of each event carrying it.
+        seen: Vec<(i64, u32)>,
         masked: String,
-        last_ms: i64,
     }
     let mut counts: BTreeMap<&str, Count> = BTreeMap::new();
     for (n, keys) in all.keys.iter().enumerate() {
@@ -832,39 +840,53 @@ fn requarantine(
                 kind,
                 companions: BTreeSet::new(),
                 names: BTreeSet::new(),
-                profiles: BTreeSet::new(),
+                seen: Vec::new(),
                 masked: link
                     .identifier
                     .and_then(|i| event.identifiers.get(i))
                     .map(|id| format!("{}:{}", kind.as_str(), mask_value(kind, &id.value)))
                     .unwrap_or_else(|| kind.as_str().to_string()),
-                last_ms: event.event_time_ms,
             });
             c.companions
                 .extend(keys.companions.iter().filter(|(k, _)| *k != kind));
             c.names.extend(keys.name_digest);
-            c.profiles.insert(all.origins[n]);
-            c.last_ms = c.last_ms.max(event.event_time_ms);
+            c.seen.push((event.event_time_ms, all.origins[n]));
         }
     }
     let mut out = Requarantine::default();
-    for (key, c) in counts {
+    for (key, mut c) in counts {
         let (max, max_names, max_holders) = limits(new, c.kind);
         let mut per_kind: BTreeMap<IdentifierKind, usize> = BTreeMap::new();
         for (k, _) in &c.companions {
             *per_kind.entry(*k).or_default() += 1;
         }
+        c.seen.sort_unstable();
+        let mut holders = BTreeSet::new();
+        let too_many_holders = max_holders > 0
+            && c.seen.iter().any(|(_, profile)| {
+                let tipped = holders.len() > max_holders;
+                holders.insert(*profile);
+                tipped
+            });
         let over = (max > 0 && per_kind.values().any(|n| *n > max))
             || (max_names > 0 && c.names.len() > max_names)
-            || (max_holders > 0 && c.profiles.len() > max_holders);
+            || too_many_holders;
+        if !over {
+            let companions = if max > 0 {
+                c.companions.into_iter().collect()
+            } else {
+                Vec::new()
+            };
+            let names = if max_names > 0 {
+                c.names.into_iter().collect()
+            } else {
+                Vec::new()
+            };
+            out.recounted.insert(key.to_string(), (companions, names));
+        }
         if over == snap.quarantined.contains(key) {
             continue;
         }
-        let companions: Vec<_> = if max > 0 {
-            c.companions.into_iter().collect()
-        } else {
-            Vec::new()
-        };
         out.changed.insert(
             key.to_string(),
             QuarantineChange {
@@ -873,14 +895,8 @@ fn requarantine(
                     kind: c.kind.as_str().to_string(),
                     masked: c.masked,
                     digest: format!("{:016x}", fnv1a(key.as_bytes())),
-                    companions: companions.len(),
-                    at_ms: c.last_ms,
-                },
-                companions,
-                names: if max_names > 0 {
-                    c.names.into_iter().collect()
-                } else {
-                    Vec::new()
+                    companions: per_kind.values().sum(),
+                    at_ms: c.seen.last().map_or(0, |s| s.0),
                 },
             },
         );

@@ -514,19 +514,15 @@ impl<'a> BatchView<'a> {
             return Ok(n.clone());
         }
         let n = match self.store.get_raw(cf::NAMES, profile_id.as_bytes())? {
-            Some(bytes) => {
-                match self
-                    .store
-                    .decode_value::<ProfileNames>(cf::NAMES, profile_id, &bytes)
-                {
-                    Ok(names) => names.into_names(),
-                    // A value that does not open (a key missing from the
-                    // keyring) is an error like any other sealed value's...
-                    Err(e @ StoreError::Sealed { .. }) => return Err(e),
-                    // ...while an older release's digest list reads as unknown.
-                    Err(_) => None,
-                }
-            }
+            // The entry is derived data: one that does not read (an older
+            // release's digest list, or one sealed with a key a rotation by
+            // a release before 2026-12-01 left behind) is unknown, and the
+            // recomputation it causes writes it anew.
+            Some(bytes) => self
+                .store
+                .decode_value::<ProfileNames>(cf::NAMES, profile_id, &bytes)
+                .ok()
+                .and_then(ProfileNames::into_names),
             None => None,
         };
         self.names.insert(profile_id.to_string(), n.clone());

@@ -538,14 +538,25 @@ impl Store {
                     continue;
                 }
                 let ctx = context(family, &key);
-                let body =
-                    keyring
-                        .open(&value[1..], &ctx)
-                        .map_err(|source| StoreError::Sealed {
+                let body = match keyring.open(&value[1..], &ctx) {
+                    Ok(body) => body,
+                    // A names entry is derived (the profile's next
+                    // recomputation writes it); rotations by releases before
+                    // 2026-12-01 did not re-seal this family, so it may be
+                    // sealed with a key no longer held: drop it.
+                    Err(_) if family == cf::NAMES => {
+                        self.delete(&mut batch, family, &key);
+                        count += 1;
+                        continue;
+                    }
+                    Err(source) => {
+                        return Err(StoreError::Sealed {
                             what: family,
                             key: String::from_utf8_lossy(&key).into_owned(),
                             source,
-                        })?;
+                        })
+                    }
+                };
                 let mut out = vec![FORMAT_SEALED_V1];
                 out.extend(keyring.seal(&body, &ctx));
                 self.put(&mut batch, family, &key, &out);

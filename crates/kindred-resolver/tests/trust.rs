@@ -652,6 +652,54 @@ fn rules_diff_and_apply_recount_the_quarantine_under_changed_limits() {
 }
 
 #[test]
+fn limits_changed_by_rules_apply_then_count_as_the_resolver_counts() {
+    // A phone whose companion limit is off (0) while its records arrive:
+    // the guard keeps none of its companions.
+    let mut off = LinkPolicy::default();
+    off.identifiers.phone.max_companions = Some(0);
+    let (_d, mut r) = open(off.clone());
+    let p = phone("+8613800003333");
+    apply(&mut r, vec![ev("c:1", 0, &[p.clone(), email("a@y.cn")])]);
+    apply(&mut r, vec![ev("c:2", DAY, &[p.clone(), email("b@y.cn")])]);
+    apply(&mut r, vec![ev("c:3", DAY, &[p.clone(), email("c@y.cn")])]);
+    // A mobile on three clearly different people's receipts, one at a
+    // time: three profiles hold it.
+    let shared = phone("+8613900000009");
+    for (i, name) in ["李娜", "王伟", "张敏"].iter().enumerate() {
+        let e = ev(
+            &format!("h:{i}"),
+            i as i64 * DAY,
+            &[shared.clone(), card(&format!("H{i}"))],
+        );
+        apply(&mut r, vec![e.name(name)]);
+    }
+    assert_eq!(profiles(&r), 4);
+
+    let mut new = off;
+    new.identifiers.phone.max_companions = Some(3);
+    new.quarantine.max_holders = 2;
+    // Neither is over yet: three companions each; three holders, but no record
+    // came after the third (the resolver checks the holders an arriving
+    // record finds).
+    let plan = r.plan_rules(&new).expect("diff");
+    assert_eq!((plan.quarantined, plan.released), (0, 0), "{plan:?}");
+    assert!(plan.groups.is_empty(), "{plan:?}");
+    r.apply_rules(new, "ops", 10 * DAY).expect("apply");
+
+    // The next records tip both, as in a store built under these limits.
+    let third = apply(
+        &mut r,
+        vec![ev("c:4", 11 * DAY, &[p.clone(), email("d@y.cn")])],
+    );
+    assert_eq!(third.quarantined.len(), 1, "recounted companions were kept");
+    let fourth = apply(
+        &mut r,
+        vec![ev("h:9", 12 * DAY, &[shared, card("H0")]).name("李娜")],
+    );
+    assert_eq!(fourth.quarantined.len(), 1, "{fourth:?}");
+}
+
+#[test]
 fn a_cashiers_default_card_on_many_names_is_quarantined_and_glues_no_one() {
     let (_d, mut r) = open(LinkPolicy::default());
     let names = [
