@@ -316,6 +316,10 @@ fn family_options(cache: &Cache) -> Options {
     opts
 }
 
+/// A sealed value as [`Store::sealed_values`] yields it: key, value
+/// (format byte first), key id.
+type SealedValue = (Box<[u8]>, Box<[u8]>, u32);
+
 impl Store {
     /// Opens (or creates) the store in `path` with default options.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
@@ -483,25 +487,38 @@ impl Store {
     pub fn sealed_with(&self) -> Result<BTreeMap<Option<u32>, u64>, StoreError> {
         let mut out = BTreeMap::new();
         for family in SEALED_FAMILIES {
-            for item in self
-                .db
-                .iterator_cf(self.handle(family), IteratorMode::Start)
-            {
-                let (key, value) = item?;
-                if value.first() != Some(&FORMAT_SEALED_V1) {
-                    continue;
-                }
-                let sealed = &value[1..];
-                let id = Keyring::key_id(sealed).map_err(|source| StoreError::Sealed {
-                    what: family,
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    source,
-                })?;
-                let slot = Keyring::is_current_scheme(sealed).then_some(id);
+            for item in self.sealed_values(family) {
+                let (_, value, id) = item?;
+                let slot = Keyring::is_current_scheme(&value[1..]).then_some(id);
                 *out.entry(slot).or_default() += 1;
             }
         }
         Ok(out)
+    }
+
+    /// Each sealed value of `family`: its key, the value (format byte
+    /// first) and the id of the key it was sealed with.
+    fn sealed_values(
+        &self,
+        family: &'static str,
+    ) -> impl Iterator<Item = Result<SealedValue, StoreError>> + '_ {
+        let sealed = move |(key, value): (Box<[u8]>, Box<[u8]>)| {
+            if value.first() != Some(&FORMAT_SEALED_V1) {
+                return None;
+            }
+            let id = Keyring::key_id(&value[1..]).map_err(|source| StoreError::Sealed {
+                what: family,
+                key: String::from_utf8_lossy(&key).into_owned(),
+                source,
+            });
+            Some(id.map(|id| (key, value, id)))
+        };
+        self.db
+            .iterator_cf(self.handle(family), IteratorMode::Start)
+            .filter_map(move |item| match item {
+                Ok(kv) => sealed(kv),
+                Err(e) => Some(Err(e.into())),
+            })
     }
 
     /// Re-seals every sealed value with the keyring's active key, then
@@ -519,19 +536,8 @@ impl Store {
         let mut count = 0u64;
         for family in SEALED_FAMILIES {
             let mut batch = WriteBatch::default();
-            for item in self
-                .db
-                .iterator_cf(self.handle(family), IteratorMode::Start)
-            {
-                let (key, value) = item?;
-                if value.first() != Some(&FORMAT_SEALED_V1) {
-                    continue;
-                }
-                let id = Keyring::key_id(&value[1..]).map_err(|source| StoreError::Sealed {
-                    what: family,
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    source,
-                })?;
+            for item in self.sealed_values(family) {
+                let (key, value, id) = item?;
                 // Values of the active key and scheme stay; an earlier
                 // release's plain AES-GCM ones are re-sealed too.
                 if id == active && Keyring::is_current_scheme(&value[1..]) {
