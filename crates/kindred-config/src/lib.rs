@@ -451,6 +451,10 @@ pub struct NormalizeConfig {
     /// Identifiers that must never link anyone, as `kind:normalized-value`,
     /// e.g. a store's counter phone `phone:+862155550000`. Default empty.
     pub blocklist: Vec<String>,
+    /// Read a national phone number first in the region its event names (a
+    /// web event's address country; a sale's currency when one country uses
+    /// it: SGD, GBP, JPY, ..., not EUR), then in `default_region`. Default true.
+    pub phone_region_from_event: bool,
 }
 
 /// `[http]`: the /metrics, /healthz, /readyz endpoint.
@@ -552,6 +556,7 @@ impl Default for NormalizeConfig {
             date_order: "day_first".into(),
             email_provider_rules: true,
             blocklist: Vec::new(),
+            phone_region_from_event: true,
         }
     }
 }

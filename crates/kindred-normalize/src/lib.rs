@@ -35,7 +35,10 @@ pub use ids::{
 };
 pub use name::{names, normalize_name, Names};
 pub use options::{DateOrder, NormalizeOptions};
-pub use phone::{clear_phone_memo, normalize_phone, phone_line, PhoneLine};
+pub use phone::{
+    clear_phone_memo, normalize_phone, normalize_phone_in, phone_line, region_of_currency,
+    PhoneLine,
+};
 pub use text::{fold, Rejected};
 
 /// Event times outside [2000-01-01, 2100-01-01) are not believable.
@@ -73,6 +76,7 @@ pub fn normalize(raw: &RawEvent, opts: &NormalizeOptions) -> Result<CanonicalEve
     }
     let mut b = Builder {
         opts,
+        phone_region: None,
         event_time_ms,
         identifiers: Vec::new(),
         attributes: Attributes::default(),
@@ -147,6 +151,8 @@ pub fn event_id(channel: Channel, source_id: &str) -> String {
 
 struct Builder<'a> {
     opts: &'a NormalizeOptions,
+    /// Where the event says it happened, for national phone numbers.
+    phone_region: Option<phonenumber::country::Id>,
     event_time_ms: i64,
     identifiers: Vec<Identifier>,
     attributes: Attributes,
@@ -192,8 +198,17 @@ impl Builder<'_> {
 
     fn phone(&mut self, raw: Option<&str>) {
         if let Some(raw) = raw {
-            let n = normalize_phone(raw, self.opts).map(|v| (v, None));
-            self.identifier(IdentifierKind::Phone, n);
+            // Read first where the event happened (a tourist's home number
+            // is not valid there and falls back to the default region).
+            let hinted = self
+                .phone_region
+                .filter(|r| self.opts.phone_region_from_event && *r != self.opts.default_region)
+                .and_then(|r| normalize_phone_in(raw, r).ok());
+            let n = match hinted {
+                Some(e164) => Ok(e164),
+                None => normalize_phone(raw, self.opts),
+            };
+            self.identifier(IdentifierKind::Phone, n.map(|v| (v, None)));
         }
     }
 
@@ -249,6 +264,7 @@ impl Builder<'_> {
             let n = normalize_member_card(card).map(|c| (format!("{program}:{c}"), None));
             self.identifier(IdentifierKind::MemberId, n);
         }
+        self.phone_region = region_of_currency(e.currency.trim().to_ascii_uppercase().as_str());
         self.phone(e.phone.as_deref());
         self.names(e.customer_name.as_deref(), None, None);
         self.activity.event_type = if e.amount_minor < 0 {
@@ -272,6 +288,13 @@ impl Builder<'_> {
         self.namespaced(IdentifierKind::Account, "web", e.user_id.as_deref());
         self.namespaced(IdentifierKind::Device, "web", e.anonymous_id.as_deref());
         self.email(e.email.as_deref());
+        self.attributes.address = e.address.as_ref().and_then(normalize_address);
+        self.phone_region = self
+            .attributes
+            .address
+            .as_ref()
+            .and_then(|a| a.country.as_deref())
+            .and_then(|c| c.parse().ok());
         self.phone(e.phone.as_deref());
         self.names(
             e.name.as_deref(),
@@ -293,7 +316,6 @@ impl Builder<'_> {
                 Err(r) => self.drop("gender", r),
             }
         }
-        self.attributes.address = e.address.as_ref().and_then(normalize_address);
         self.activity_of(&e.event_type, e.sku.as_deref(), e.order.as_ref());
         if let (None, Some(total), "order") = (
             &e.order,

@@ -30,6 +30,10 @@ pub struct NormalizeOptions {
     /// Identifiers that never link anyone, as `kind:normalized-value`
     /// (`phone:+862100000000`, `email:info@shop.example`, `member_id:MAIN:00000001`).
     pub blocklist: BTreeSet<String>,
+    /// Read a national phone number first in the region the event itself
+    /// names (a web event's address country, a sale's currency when one
+    /// country uses it), then in the default region.
+    pub phone_region_from_event: bool,
 }
 
 impl Default for NormalizeOptions {
@@ -48,6 +52,7 @@ impl NormalizeOptions {
             date_order: DateOrder::DayFirst,
             email_provider_rules: true,
             blocklist: BTreeSet::new(),
+            phone_region_from_event: true,
         }
     }
 

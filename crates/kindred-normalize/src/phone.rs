@@ -20,8 +20,57 @@ pub fn normalize_phone(raw: &str, opts: &NormalizeOptions) -> Result<String, Rej
             return result;
         }
     }
+    normalize_phone_in(raw, opts.default_region)
+}
+
+/// [`normalize_phone`] with national numbers read in `region` (a region the
+/// event names, say the country of the till that took the sale).
+pub fn normalize_phone_in(raw: &str, region: phonenumber::country::Id) -> Result<String, Rejected> {
     let text = fold(raw);
-    full_parse_memo(&text, opts, || full_parse(&text, opts))
+    full_parse_memo(&text, region, || full_parse(&text, region))
+}
+
+/// The one country whose currency `code` (ISO 4217, upper case) is, for the
+/// currencies of retail markets; `None` for a currency several countries
+/// share (EUR, XOF, ...) or one not listed. A till's currency says where it
+/// stands, so where a national phone number typed at it was dialled.
+pub fn region_of_currency(code: &str) -> Option<phonenumber::country::Id> {
+    let region = match code {
+        "CNY" => "CN",
+        "HKD" => "HK",
+        "MOP" => "MO",
+        "TWD" => "TW",
+        "JPY" => "JP",
+        "KRW" => "KR",
+        "SGD" => "SG",
+        "MYR" => "MY",
+        "THB" => "TH",
+        "IDR" => "ID",
+        "PHP" => "PH",
+        "VND" => "VN",
+        "INR" => "IN",
+        "AUD" => "AU",
+        "NZD" => "NZ",
+        "GBP" => "GB",
+        "CHF" => "CH",
+        "SEK" => "SE",
+        "NOK" => "NO",
+        "DKK" => "DK",
+        "PLN" => "PL",
+        "CZK" => "CZ",
+        "HUF" => "HU",
+        "CAD" => "CA",
+        "USD" => "US",
+        "MXN" => "MX",
+        "BRL" => "BR",
+        "ZAR" => "ZA",
+        "AED" => "AE",
+        "SAR" => "SA",
+        "ILS" => "IL",
+        "TRY" => "TR",
+        _ => return None,
+    };
+    region.parse().ok()
 }
 
 /// How many full-parse outcomes each thread remembers.
@@ -46,10 +95,10 @@ pub fn clear_phone_memo() {
 
 fn full_parse_memo(
     text: &str,
-    opts: &NormalizeOptions,
+    region: phonenumber::country::Id,
     parse: impl FnOnce() -> Result<String, Rejected>,
 ) -> Result<String, Rejected> {
-    let key = (text.to_string(), opts.default_region);
+    let key = (text.to_string(), region);
     if let Some(hit) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
         return hit;
     }
@@ -64,8 +113,9 @@ fn full_parse_memo(
     outcome
 }
 
-/// The full libphonenumber parse of folded text.
-fn full_parse(text: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
+/// The full libphonenumber parse of folded text, national numbers read in
+/// `default_region`.
+fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<String, Rejected> {
     if !text.chars().any(|c| c.is_ascii_digit()) {
         return Err(if text.is_empty() {
             Rejected::Empty
@@ -86,7 +136,7 @@ fn full_parse(text: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
     }
     // A number in international form needs no region, and reading it in one
     // can only go wrong.
-    let region = (!text.starts_with('+')).then_some(opts.default_region);
+    let region = (!text.starts_with('+')).then_some(default_region);
     let number = phonenumber::parse(region, text).map_err(|_| Rejected::Invalid)?;
     if !phonenumber::is_valid(&number) {
         return Err(Rejected::Invalid);
@@ -104,7 +154,7 @@ fn full_parse(text: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
     // reads back as the same valid number, so the output is a fixed point
     // (found by fuzzing: `00-786025 35044` read as a valid +7 number whose
     // E.164 form libphonenumber then rejects).
-    if region.is_some() && number.country().id() != Some(opts.default_region) {
+    if region.is_some() && number.country().id() != Some(default_region) {
         let again = phonenumber::parse(None, &e164).map_err(|_| Rejected::Invalid)?;
         if !phonenumber::is_valid(&again) || again.format().mode(Mode::E164).to_string() != e164 {
             return Err(Rejected::Invalid);

@@ -118,6 +118,64 @@ fn web_event_keeps_everything_usable_and_drops_the_rest_with_reasons() {
 }
 
 #[test]
+fn national_phone_numbers_are_read_where_the_event_happened() {
+    let opts = NormalizeOptions::default(); // default region CN
+    let phone_of = |raw: RawEvent, opts: &NormalizeOptions| {
+        let e = normalize(&raw, opts).expect("valid");
+        e.identifiers
+            .into_iter()
+            .find(|i| i.kind == IdentifierKind::Phone)
+            .map(|i| i.value)
+    };
+    let sale = |currency: &str, phone: &str| {
+        let mut p = pos();
+        p.currency = currency.into();
+        p.phone = Some(phone.into());
+        RawEvent::Pos(p)
+    };
+    // A Singapore till's receipt: the national number is Singaporean.
+    assert_eq!(
+        phone_of(sale("SGD", "9085 5835"), &opts).as_deref(),
+        Some("+6590855835")
+    );
+    // A tourist's home number at that till is not valid there: read at home.
+    assert_eq!(
+        phone_of(sale("sgd", "139 1024 8876"), &opts).as_deref(),
+        Some("+8613910248876")
+    );
+    // A currency several countries use says nothing; nor does one unknown.
+    assert_eq!(phone_of(sale("EUR", "9085 5835"), &opts), None);
+    // A web sign-up with a British address.
+    let mut w = web();
+    w.phone = Some("07878 895983".into());
+    w.address = Some(RawAddress {
+        city: Some("Leeds".into()),
+        country: Some("GB".into()),
+        ..RawAddress::default()
+    });
+    assert_eq!(
+        phone_of(RawEvent::Web(w.clone()), &opts).as_deref(),
+        Some("+447878895983")
+    );
+    // International form needs no hint; switched off, the default region reads.
+    w.phone = Some("+86 139 1024 8876".into());
+    assert_eq!(
+        phone_of(RawEvent::Web(w), &opts).as_deref(),
+        Some("+8613910248876")
+    );
+    let off = NormalizeOptions {
+        phone_region_from_event: false,
+        ..NormalizeOptions::default()
+    };
+    assert_eq!(phone_of(sale("SGD", "9085 5835"), &off), None);
+    assert_eq!(
+        region_of_currency("JPY"),
+        Some(phonenumber::country::Id::JP)
+    );
+    assert_eq!(region_of_currency("EUR"), None);
+}
+
+#[test]
 fn loyalty_program_namespaces_member_ids() {
     let mut p = pos();
     p.loyalty_program = Some(" vip ".into());

@@ -69,6 +69,7 @@ pub fn normalize_options(config: &Config) -> Result<NormalizeOptions, PipelineEr
     };
     opts.email_provider_rules = n.email_provider_rules;
     opts.blocklist = n.blocklist.iter().map(|s| s.trim().to_string()).collect();
+    opts.phone_region_from_event = n.phone_region_from_event;
     Ok(opts)
 }
 
