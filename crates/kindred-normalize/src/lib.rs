@@ -351,6 +351,19 @@ impl Builder<'_> {
                 self.namespaced(IdentifierKind::Social, &platform, Some(&e.platform_user_id));
                 let union_ns = format!("{platform}-union");
                 self.namespaced(IdentifierKind::Social, &union_ns, e.union_id.as_deref());
+                // A WhatsApp user id (`wa_id`) is the account's phone number
+                // in international form without the `+`: it is the person's
+                // phone too, where it reads as a valid one.
+                if platform == "whatsapp" {
+                    let digits = e.platform_user_id.trim();
+                    if (8..=15).contains(&digits.len())
+                        && digits.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        if let Ok(e164) = normalize_phone(&format!("+{digits}"), self.opts) {
+                            self.identifier(IdentifierKind::Phone, Ok((e164, None)));
+                        }
+                    }
+                }
             }
             None => self.drop("social", Rejected::Invalid),
         }

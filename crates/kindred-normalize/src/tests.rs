@@ -230,6 +230,49 @@ fn social_ids_are_namespaced_by_platform_with_union_ids() {
 }
 
 #[test]
+fn a_whatsapp_id_is_also_the_persons_phone() {
+    let chat = |platform: &str, id: &str| {
+        let e = normalize(
+            &RawEvent::Social(SocialInteraction {
+                event_id: "wa1".into(),
+                platform: platform.into(),
+                platform_user_id: id.into(),
+                union_id: None,
+                handle: None,
+                display_name: None,
+                phone: None,
+                email: None,
+                interaction_type: "message".into(),
+                sku: None,
+                order: None,
+                event_time: T,
+            }),
+            &NormalizeOptions::default(),
+        )
+        .expect("valid");
+        e.identifiers
+            .into_iter()
+            .map(|i| format!("{}={}", i.kind.as_str(), i.value))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        chat("WhatsApp", "447980226575"),
+        vec!["phone=+447980226575", "social=whatsapp:447980226575"]
+    );
+    // Not a valid number, or not digits: the social id alone.
+    assert_eq!(chat("wa", "999123"), vec!["social=whatsapp:999123"]);
+    assert_eq!(
+        chat("whatsapp", "wa.me/abc"),
+        vec!["social=whatsapp:wa.me/abc"]
+    );
+    // Other platforms' numeric ids are not phones.
+    assert_eq!(
+        chat("weibo", "8613910248876"),
+        vec!["social=weibo:8613910248876"]
+    );
+}
+
+#[test]
 fn legacy_web_order_fields_still_count() {
     let mut w = web();
     w.event_type = "order".into();
