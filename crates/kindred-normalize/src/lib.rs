@@ -109,7 +109,9 @@ pub fn normalize(raw: &RawEvent, opts: &NormalizeOptions) -> Result<CanonicalEve
 
 /// One identifier typed by a person (`kindred explain`, `split`, `forget`),
 /// normalized exactly as the same value inside an event would be, so that
-/// it finds the same index entry. Member ids may name their program
+/// it finds the same index entry. A phone number in national form is read
+/// in the default region: a foreign number (which an event may have read in
+/// its own region) is typed with its `+` country code. Member ids may name their program
 /// (`PROGRAM:CARD`); social, account and device ids must (`wechat:o6_bm`).
 pub fn normalize_identifier(
     kind: IdentifierKind,
@@ -198,15 +200,26 @@ impl Builder<'_> {
 
     fn phone(&mut self, raw: Option<&str>) {
         if let Some(raw) = raw {
-            // Read first where the event happened (a tourist's home number
-            // is not valid there and falls back to the default region).
-            let hinted = self
+            let home = normalize_phone(raw, self.opts);
+            let region = self
                 .phone_region
-                .filter(|r| self.opts.phone_region_from_event && *r != self.opts.default_region)
-                .and_then(|r| normalize_phone_in(raw, r).ok());
-            let n = match hinted {
-                Some(e164) => Ok(e164),
-                None => normalize_phone(raw, self.opts),
+                .filter(|r| self.opts.phone_region_from_event && *r != self.opts.default_region);
+            let n = match (region, home) {
+                // A mobile of the default region stays one: its digits can
+                // read as a number of the event's region too (`131 2345
+                // 6789`, a Chinese mobile, is also +1 312 345 6789), and a
+                // customer from home shopping abroad types it that way.
+                (Some(_), Ok(e164)) if phone_line(&e164) == PhoneLine::Mobile => Ok(e164),
+                // Otherwise the event's region reads first: a number there,
+                // or a placeholder there (`(212) 555-0123` at a US till), is
+                // what the till saw; not a number there, the default region's
+                // reading stands.
+                (Some(r), home) => match normalize_phone_in(raw, r) {
+                    Ok(e164) => Ok(e164),
+                    Err(Rejected::Junk) => Err(Rejected::Junk),
+                    Err(_) => home,
+                },
+                (None, home) => home,
             };
             self.identifier(IdentifierKind::Phone, n.map(|v| (v, None)));
         }
@@ -264,7 +277,7 @@ impl Builder<'_> {
             let n = normalize_member_card(card).map(|c| (format!("{program}:{c}"), None));
             self.identifier(IdentifierKind::MemberId, n);
         }
-        self.phone_region = region_of_currency(e.currency.trim().to_ascii_uppercase().as_str());
+        self.phone_region = normalize_currency(&e.currency).and_then(|c| region_of_currency(&c));
         self.phone(e.phone.as_deref());
         self.names(e.customer_name.as_deref(), None, None);
         self.activity.event_type = if e.amount_minor < 0 {
@@ -355,7 +368,9 @@ impl Builder<'_> {
                 // in international form without the `+`: it is the person's
                 // phone too, where it reads as a valid one.
                 if platform == "whatsapp" {
-                    let digits = e.platform_user_id.trim();
+                    let id = fold(&e.platform_user_id);
+                    let id = id.strip_prefix("whatsapp:").unwrap_or(&id);
+                    let digits = id.strip_prefix('+').unwrap_or(id);
                     if (8..=15).contains(&digits.len())
                         && digits.bytes().all(|b| b.is_ascii_digit())
                     {

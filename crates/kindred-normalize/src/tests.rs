@@ -143,6 +143,39 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         phone_of(sale("sgd", "139 1024 8876"), &opts).as_deref(),
         Some("+8613910248876")
     );
+    // A mobile of the default region stays one, though its digits also read
+    // as a US or a Brazilian number.
+    assert_eq!(
+        phone_of(sale("USD", "131 2345 6789"), &opts).as_deref(),
+        Some("+8613123456789")
+    );
+    assert_eq!(
+        phone_of(sale("BRL", "139 1024 8876"), &opts).as_deref(),
+        Some("+8613910248876")
+    );
+    // A US number at a US till, not a Shanghai landline; a US placeholder
+    // there is junk, not read again at home.
+    assert_eq!(
+        phone_of(sale("USD", "(212) 663-8544"), &opts).as_deref(),
+        Some("+12126638544")
+    );
+    let e = normalize(&sale("USD", "(212) 555-0123"), &opts).expect("valid");
+    assert!(e
+        .identifiers
+        .iter()
+        .all(|i| i.kind != IdentifierKind::Phone));
+    assert!(
+        e.dropped
+            .iter()
+            .any(|d| d.field == "phone" && d.reason == "junk"),
+        "{:?}",
+        e.dropped
+    );
+    // The currency as tills write it.
+    assert_eq!(
+        phone_of(sale("ＳＧＤ", "9085 5835"), &opts).as_deref(),
+        Some("+6590855835")
+    );
     // A currency several countries use says nothing; nor does one unknown.
     assert_eq!(phone_of(sale("EUR", "9085 5835"), &opts), None);
     // A web sign-up with a British address.
@@ -259,6 +292,18 @@ fn a_whatsapp_id_is_also_the_persons_phone() {
         chat("WhatsApp", "447980226575"),
         vec!["phone=+447980226575", "social=whatsapp:447980226575"]
     );
+    // The id as some feeds write it.
+    for id in [
+        "+447980226575",
+        "whatsapp:447980226575",
+        "４４７９８０２２６５７５",
+    ] {
+        assert!(
+            chat("whatsapp", id).contains(&"phone=+447980226575".to_string()),
+            "{id}: {:?}",
+            chat("whatsapp", id)
+        );
+    }
     // Not a valid number, or not digits: the social id alone.
     assert_eq!(chat("wa", "999123"), vec!["social=whatsapp:999123"]);
     assert_eq!(
