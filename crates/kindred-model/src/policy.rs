@@ -324,9 +324,10 @@ pub struct LinkPolicy {
     /// Match rules beyond exact identifiers. Default: `name_birthday_postcode`
     /// (v1, merge: equal full name, birthday and postal code),
     /// `similar_name_birthday_postcode` (v1, suggest: Jaro-Winkler >= 0.9
-    /// with equal birthday and postal code), and four scored rules (v1,
-    /// merge): `scored_birthday_postcode`, `scored_birthday_family_name` and
-    /// `scored_birthday_given_name` ([`DEFAULT_MIN_SCORE`]), `scored_name_postcode`
+    /// with equal birthday and postal code), and five scored rules (v1,
+    /// merge): `scored_birthday_postcode`, `scored_birthday_family_name`,
+    /// `scored_birthday_given_name` and `scored_name_birthday`
+    /// ([`DEFAULT_MIN_SCORE`]), `scored_name_postcode`
     /// ([`NO_BIRTHDAY_BLOCK_MIN_SCORE`]).
     pub rules: Vec<MatchRule>,
 }
@@ -403,6 +404,19 @@ impl Default for LinkPolicy {
                     version: 1,
                     action: RuleAction::Merge,
                     fields: vec![RuleField::Birthday, RuleField::GivenName],
+                    name_similarity: None,
+                    min_score: Some(DEFAULT_MIN_SCORE),
+                },
+                // A name typed family name first in the given-name field
+                // (`wanders harry` / `harry wanders`) leaves both name
+                // blocks above, and a typo in the postal code the first:
+                // the whole folded name (its tokens sorted) with the
+                // birthday holds it, and is smaller than either.
+                MatchRule {
+                    name: "scored_name_birthday".into(),
+                    version: 1,
+                    action: RuleAction::Merge,
+                    fields: vec![RuleField::FullName, RuleField::Birthday],
                     name_similarity: None,
                     min_score: Some(DEFAULT_MIN_SCORE),
                 },

@@ -319,8 +319,12 @@ impl Forest<'_> {
         }
         let similar = x.names.iter().any(|n| {
             y.names.iter().any(|m| {
+                // A rule's proposal weighed the names itself: the whole
+                // names alike, or every token of one alike to its own
+                // token of the other (a space typed inside a name, `thom
+                // as milburn`, splits a token; twins' given names differ).
                 let sim = if by_rule {
-                    name_similarity(n, m)
+                    name_similarity(n, m).max(person_similarity(n, m))
                 } else {
                     person_similarity(n, m)
                 };
@@ -891,6 +895,31 @@ mod tests {
         assert_eq!(run(&events, &no_rules).len(), 2);
     }
 
+    /// A sign-up at 8 Stanley Street with its own e-mail (so only the
+    /// match rules can join it to another): given and family name as typed
+    /// in their fields, the full name given then family.
+    fn signup(
+        id: &str,
+        given: &str,
+        family: &str,
+        bday: &str,
+        postal: &str,
+        city: &str,
+    ) -> CanonicalEvent {
+        let name = format!("{given} {family}");
+        let mut ev = event(id, 0, &[(Email, &format!("{id}@x.com"))], Some(&name));
+        ev.attributes.given_name = Some(given.into());
+        ev.attributes.family_name = Some(family.into());
+        ev.attributes.birthday = Some(bday.into());
+        ev.attributes.address = Some(kindred_model::Address {
+            line1: Some("8 Stanley Street".into()),
+            city: Some(city.into()),
+            postal_code: Some(postal.into()),
+            ..Default::default()
+        });
+        ev
+    }
+
     /// The scored rules join one person's records across typos in the name,
     /// the birthday or the postal code (each block catches what a typo in
     /// the other's field hides, a typo in both the family name and the
@@ -898,23 +927,11 @@ mod tests {
     /// namesakes born the same day elsewhere stay apart.
     #[test]
     fn scored_rules_link_across_typos_and_keep_twins_and_namesakes_apart() {
-        let person = |id: &str, name: &str, family: &str, bday: &str, postal: &str, city: &str| {
-            let mut ev = event(id, 0, &[(Email, &format!("{id}@x.com"))], Some(name));
-            ev.attributes.given_name = name.split(' ').next().map(str::to_string);
-            ev.attributes.family_name = Some(family.into());
-            ev.attributes.birthday = Some(bday.into());
-            ev.attributes.address = Some(kindred_model::Address {
-                line1: Some("8 Stanley Street".into()),
-                city: Some(city.into()),
-                postal_code: Some(postal.into()),
-                ..Default::default()
-            });
-            ev
-        };
+        let person = signup;
         let events = [
             person(
                 "a",
-                "Michaela Neumann",
+                "Michaela",
                 "Neumann",
                 "1975-11-11",
                 "4223",
@@ -923,7 +940,7 @@ mod tests {
             // Typo in the family name: only the birthday-postcode block sees it.
             person(
                 "b",
-                "Michaela Nuemann",
+                "Michaela",
                 "Nuemann",
                 "1975-11-11",
                 "4223",
@@ -932,7 +949,7 @@ mod tests {
             // Typo in the postal code: only the birthday-family-name block.
             person(
                 "c",
-                "Micheala Neumann",
+                "Micheala",
                 "Neumann",
                 "1975-11-11",
                 "4232",
@@ -942,7 +959,7 @@ mod tests {
             // birthday-given-name block.
             person(
                 "f",
-                "Michaela Neumanm",
+                "Michaela",
                 "Neumanm",
                 "1975-11-11",
                 "4322",
@@ -951,21 +968,14 @@ mod tests {
             // Twin sister at the same address.
             person(
                 "d",
-                "Vanessa Neumann",
+                "Vanessa",
                 "Neumann",
                 "1975-11-11",
                 "4223",
                 "Winston Hills",
             ),
             // A namesake born the same day in another city.
-            person(
-                "e",
-                "Michaela Neumann",
-                "Neumann",
-                "1975-11-11",
-                "2000",
-                "Sydney",
-            ),
+            person("e", "Michaela", "Neumann", "1975-11-11", "2000", "Sydney"),
         ];
         let got = run(&events, &LinkPolicy::default());
         assert!(
@@ -984,6 +994,42 @@ mod tests {
             run(&events, &no_given).len(),
             4,
             "f is found by the given-name block only"
+        );
+    }
+
+    /// A scored rule's pair whose names the whole-name measure rates low
+    /// but whose tokens all match: a space typed inside a given name
+    /// (`Thom as`), and given and family name typed in each other's field
+    /// with a typo in the postal code (only the name + birthday block holds
+    /// that pair). Twins who share the family name still differ.
+    #[test]
+    fn scored_rules_link_a_split_token_and_swapped_name_fields() {
+        let events = [
+            signup("a", "Thomas", "Milburn", "1908-06-29", "6153", "Kilcoy"),
+            signup("b", "Thom as", "Milburn", "1908-06-29", "6153", "Kilcoy"),
+            signup("c", "Milburn", "Thomas", "1908-06-29", "6135", "Kilcoy"),
+            signup("d", "Tamsin", "Milburn", "1908-06-29", "6153", "Kilcoy"),
+        ];
+        let got = run(&events, &LinkPolicy::default());
+        assert_eq!(
+            got,
+            vec![
+                vec!["a".to_string(), "b".into(), "c".into()],
+                vec!["d".into()]
+            ]
+        );
+        let mut no_name_birthday = LinkPolicy::default();
+        no_name_birthday
+            .rules
+            .retain(|r| r.name != "scored_name_birthday");
+        assert_eq!(
+            run(&events, &no_name_birthday),
+            vec![
+                vec!["a".to_string(), "b".into()],
+                vec!["c".into()],
+                vec!["d".into()]
+            ],
+            "c is found by the name + birthday block only"
         );
     }
 

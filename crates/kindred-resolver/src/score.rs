@@ -17,11 +17,33 @@
 //! | gender | 0 | | -8 |
 //!
 //! Names that clearly differ refuse the pair whatever the rest says (twins
-//! share a birthday and an address), as the name guard does for weak links.
+//! share a birthday and an address), as the name guard does for weak links;
+//! so do given names that differ, typed in their own fields, however alike
+//! the whole names rate (a shared family name lifts them).
 
 use kindred_model::{Address, CanonicalEvent};
 
-use crate::keys::{jaro_winkler, matched_tokens, plain, token_alike};
+use crate::keys::{given_names_differ, jaro_winkler, matched_tokens, plain, token_alike};
+
+/// Whether `a` and `b` state given names that differ, and not because the
+/// fields were swapped on one of them. A shared family name, birthday and
+/// address with another given name is a twin or a sibling, whatever the
+/// similarity of the whole names (`milburn tamsin` / `milburn thomas` rate
+/// 0.9 over the whole).
+fn other_given_name(a: &CanonicalEvent, b: &CanonicalEvent) -> bool {
+    let (x, y) = (&a.attributes, &b.attributes);
+    let (Some(ga), Some(gb)) = (x.given_name.as_deref(), y.given_name.as_deref()) else {
+        return false;
+    };
+    if !given_names_differ(ga, gb) {
+        return false;
+    }
+    let swapped = match (x.family_name.as_deref(), y.family_name.as_deref()) {
+        (Some(fa), Some(fb)) => !given_names_differ(ga, fb) && !given_names_differ(fa, gb),
+        _ => false,
+    };
+    !swapped
+}
 
 /// Similarity of two folded names (tokens sorted): the better of
 /// Jaro-Winkler over the whole (typos in several tokens) and the mean over
@@ -59,7 +81,10 @@ pub(crate) fn token_similarity(a: &str, b: &str) -> f64 {
 }
 
 /// The score of a pair, or `None` when their names clearly differ (below
-/// `min_name`) or either has no name.
+/// `min_name`), either has no name, or both state given names that differ
+/// ([`given_names_differ`]; the given name of one typed in the other's
+/// family-name field, and the family name in its given-name field, is the
+/// same person's).
 pub(crate) fn score(
     a: &CanonicalEvent,
     a_name: Option<&str>,
@@ -68,7 +93,7 @@ pub(crate) fn score(
     min_name: f64,
 ) -> Option<f64> {
     let n = token_similarity(a_name?, b_name?);
-    if n < min_name {
+    if n < min_name || other_given_name(a, b) {
         return None;
     }
     let mut s = if n >= 0.95 {
