@@ -113,9 +113,36 @@ fn full_parse_memo(
     outcome
 }
 
+/// How many compiled metadata regexes `phonenumber` keeps (see
+/// [`widen_regex_cache`]): every pattern of the few dozen regions a
+/// retailer's feeds use, a few hundred, fits.
+const REGEX_CACHE_CAPACITY: usize = 4096;
+
+/// `phonenumber` 0.3 compiles its metadata's regexes on first use into one
+/// least-recently-used cache of 100 shared by every region, hard-coded. A
+/// feed from several countries needs more than that (each region has a
+/// dozen patterns), so most numbers not seen before evicted a regex and
+/// compiled one again: about 5% of `kindred demo`'s CPU (`perf`, the
+/// generator's 100k data set). The database hands out its cache, so it is
+/// replaced, once per process, by a larger one; the compiled regexes it
+/// held are compiled again on their next use.
+fn widen_regex_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let cache = phonenumber::metadata::DATABASE.cache();
+        // A poisoned lock only means a thread panicked while matching; the
+        // cache is replaced whole either way.
+        let mut cache = cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *cache = regex_cache::RegexCache::new(REGEX_CACHE_CAPACITY);
+    });
+}
+
 /// The full libphonenumber parse of folded text, national numbers read in
 /// `default_region`.
 fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<String, Rejected> {
+    widen_regex_cache();
     if !text.chars().any(|c| c.is_ascii_digit()) {
         return Err(if text.is_empty() {
             Rejected::Empty
