@@ -131,11 +131,15 @@ fn widen_regex_cache() {
     ONCE.call_once(|| {
         let cache = phonenumber::metadata::DATABASE.cache();
         // A poisoned lock only means a thread panicked while matching; the
-        // cache is replaced whole either way.
-        let mut cache = cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *cache = regex_cache::RegexCache::new(REGEX_CACHE_CAPACITY);
+        // cache is replaced whole, and the flag cleared (`phonenumber`
+        // itself unwraps the lock).
+        {
+            let mut inner = cache
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            *inner = regex_cache::RegexCache::new(REGEX_CACHE_CAPACITY);
+        }
+        cache.clear_poison();
     });
 }
 

@@ -275,7 +275,7 @@ impl Forest<'_> {
     /// or, `by_rule`, a match rule) would contradict what they hold, if it
     /// would. Names: an identifier link needs every name token matched
     /// ([`person_similarity`]); a rule, which compared the two records'
-    /// names itself, only Jaro-Winkler over the whole.
+    /// names itself, Jaro-Winkler over the whole or every token matched.
     fn refuses(&mut self, a: usize, b: usize, by_rule: bool) -> Option<Refusal> {
         if self.decided_apart(a, b) {
             return Some(Refusal::Decision);
