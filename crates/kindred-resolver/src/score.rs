@@ -90,9 +90,10 @@ pub(crate) fn token_similarity(a: &str, b: &str) -> f64 {
     whole.max((best_mean(&ta, &tb) + best_mean(&tb, &ta)) / 2.0)
 }
 
-/// The score of a pair, or `None` when their names clearly differ (below
-/// `min_name` as a whole, or token by token, [`person_similarity`], when
-/// either states no given name in its own field), either has no name, or both state given names that differ
+/// The score of a pair, or `None` when either has no name, when their names
+/// clearly differ (below `min_name` as a whole; or token by token,
+/// [`person_similarity`], when either states no given name in its own
+/// field), or when both state given names that differ
 /// ([`given_names_differ`]; the given name of one typed in the other's
 /// family-name field, and the family name in its given-name field, is the
 /// same person's).
