@@ -27,6 +27,13 @@ cleanup() {
   if [ "$started_broker" -eq 1 ]; then deploy/local/kafka.sh stop || true; fi
 }
 trap cleanup EXIT
+# A broker this script starts starts empty: every test names its topics with
+# a run id, so a broker kept between runs in the cache directory gathers about
+# a thousand partitions per run, and a restart (tests/chaos.rs makes one)
+# slows from seconds to minutes. A broker that already runs is left as it is.
+if [ "$started_broker" -eq 1 ]; then
+  deploy/local/kafka.sh wipe
+fi
 # Starts the broker (with its SASL_SSL listener), or checks one that already
 # runs without restarting it: it warns when that broker has no SASL_SSL
 # listener (tests/secure.rs then fails asking for `kafka.sh restart`).
