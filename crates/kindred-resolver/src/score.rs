@@ -24,7 +24,7 @@
 use kindred_model::{Address, CanonicalEvent};
 
 use crate::keys::{
-    given_key, given_names_differ, jaro_winkler, matched_tokens, person_similarity, plain,
+    given_key, given_keys_differ, jaro_winkler, matched_tokens, person_similarity, plain,
     token_alike,
 };
 
@@ -38,18 +38,19 @@ fn other_given_name(a: &CanonicalEvent, b: &CanonicalEvent) -> bool {
     let (Some(ga), Some(gb)) = (x.given_name.as_deref(), y.given_name.as_deref()) else {
         return false;
     };
-    if !given_names_differ(ga, gb) {
+    let (ga, gb) = (given_key(ga), given_key(gb));
+    if !given_keys_differ(&ga, &gb) {
         return false;
     }
     // A swap: each given name is the other's family name, nearly letter for
     // letter, and the family names differ (twins share theirs, and a short
     // family name is near many given names: `li` / `lin`).
-    let same = |p: &str, q: &str| {
-        let (p, q) = (given_key(p), given_key(q));
-        !p.is_empty() && strsim::osa_distance(&p, &q) <= 1
-    };
+    let same = |p: &str, q: &str| !p.is_empty() && strsim::osa_distance(p, q) <= 1;
     let swapped = match (x.family_name.as_deref(), y.family_name.as_deref()) {
-        (Some(fa), Some(fb)) => given_names_differ(fa, fb) && same(ga, fb) && same(fa, gb),
+        (Some(fa), Some(fb)) => {
+            let (fa, fb) = (given_key(fa), given_key(fb));
+            given_keys_differ(&fa, &fb) && same(&ga, &fb) && same(&fa, &gb)
+        }
         _ => false,
     };
     !swapped
@@ -94,7 +95,7 @@ pub(crate) fn token_similarity(a: &str, b: &str) -> f64 {
 /// clearly differ (below `min_name` as a whole; or token by token,
 /// [`person_similarity`], when either states no given name in its own
 /// field), or when both state given names that differ
-/// ([`given_names_differ`]; the given name of one typed in the other's
+/// ([`given_keys_differ`]; the given name of one typed in the other's
 /// family-name field, and the family name in its given-name field, is the
 /// same person's).
 pub(crate) fn score(
