@@ -34,8 +34,8 @@ use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
 
 use crate::decision::Constraint;
 use crate::keys::{
-    clearly_different, name_similarity, per_namespace, person_similarity, EventKeys, KeyClass,
-    NameScript,
+    clearly_different, name_similarity, per_namespace, person_similarity, EventKeys, GivenName,
+    KeyClass, NameScript,
 };
 use crate::score::score;
 
@@ -207,6 +207,10 @@ const FUZZY_REACH: usize = 64;
 #[derive(Default)]
 struct Attrs {
     names: BTreeSet<String>,
+    /// Given names typed in their own fields: a rule's link between two
+    /// clusters needs one alike on each side, so a record that states only
+    /// the family name cannot bridge twins.
+    givens: BTreeSet<GivenName>,
     /// Per (kind, namespace), the values held ([`per_namespace`]).
     namespaced: BTreeMap<(IdentifierKind, String), BTreeSet<String>>,
     /// Distinct identifiers (devices not counted), as hashed link keys.
@@ -253,6 +257,11 @@ impl Forest<'_> {
         for name in moved.names {
             if into.names.len() < MAX_NAMES {
                 into.names.insert(name);
+            }
+        }
+        for given in moved.givens {
+            if into.givens.len() < MAX_NAMES {
+                into.givens.insert(given);
             }
         }
         for (namespace, values) in moved.namespaced {
@@ -316,6 +325,18 @@ impl Forest<'_> {
         let min = policy.min_name_similarity;
         if min <= 0.0 || x.names.is_empty() || y.names.is_empty() {
             return None;
+        }
+        // A rule weighed two records; the clusters they join may state
+        // given names of two people (twins, and a record that names only
+        // their family scored against both).
+        if by_rule
+            && !x.givens.is_empty()
+            && !y.givens.is_empty()
+            && x.givens
+                .iter()
+                .all(|g| y.givens.iter().all(|h| g.other_person(h)))
+        {
+            return Some(Refusal::NameMismatch);
         }
         let similar = x.names.iter().any(|n| {
             y.names.iter().any(|m| {
@@ -449,6 +470,7 @@ pub(crate) fn cluster(
                     .collect();
                 Attrs {
                     names: n.keys.name.iter().cloned().collect(),
+                    givens: n.keys.given.iter().cloned().collect(),
                     namespaced,
                     ids: n.keys.companions.iter().copied().collect(),
                     apart,
@@ -625,9 +647,9 @@ pub(crate) fn cluster(
                                 let (na, nb) = (node(a), node(b));
                                 let s = score(
                                     na.event,
-                                    na.keys.name.as_deref(),
+                                    na.keys,
                                     nb.event,
-                                    nb.keys.name.as_deref(),
+                                    nb.keys,
                                     policy.min_name_similarity,
                                 );
                                 if s.is_some_and(|s| s >= min) {
@@ -1031,6 +1053,41 @@ mod tests {
             ],
             "c is found by the name + birthday block only"
         );
+    }
+
+    /// A record that states only the family name scores against each twin
+    /// (same family name, birthday and address); joined to one twin, it
+    /// must not carry the rule's link on to the other, in any order. One
+    /// person's records, one of them with only the family name, still join.
+    #[test]
+    fn a_family_name_alone_does_not_bridge_twins() {
+        let family_only = |id: &str| {
+            let mut ev = signup(id, "-", "Milburn", "1908-06-29", "6153", "Kilcoy");
+            ev.attributes.given_name = None;
+            ev.attributes.full_name = Some("Milburn".into());
+            ev
+        };
+        let events = [
+            signup("a", "Tamsin", "Milburn", "1908-06-29", "6153", "Kilcoy"),
+            family_only("b"),
+            signup("c", "Thomas", "Milburn", "1908-06-29", "6153", "Kilcoy"),
+        ];
+        for order in [[0, 1, 2], [1, 0, 2], [1, 2, 0], [2, 1, 0]] {
+            let events: Vec<_> = order.iter().map(|&i| events[i].clone()).collect();
+            let got = run(&events, &LinkPolicy::default());
+            assert_eq!(got.len(), 2, "{order:?}: {got:?}");
+            assert!(
+                got.iter()
+                    .any(|c| c.len() == 2 && c.contains(&"b".to_string())),
+                "{order:?}: {got:?}"
+            );
+        }
+        let one = [
+            signup("a", "Tamsin", "Milburn", "1908-06-29", "6153", "Kilcoy"),
+            family_only("b"),
+            signup("c", "Tamsyn", "Milburn", "1908-06-29", "6153", "Kilcoy"),
+        ];
+        assert_eq!(run(&one, &LinkPolicy::default()).len(), 1);
     }
 
     #[test]

@@ -63,6 +63,52 @@ pub(crate) struct EventKeys {
     /// A digest of the folded name (keyed in a keyed store), for the
     /// quarantine guard's count of distinct names.
     pub name_digest: Option<u64>,
+    /// The given and family names as typed in their own fields, as keys:
+    /// what tells twins apart ([`GivenName::other_person`]).
+    pub given: Option<GivenName>,
+}
+
+/// A given name typed in its own field, with the family name beside it,
+/// both as [`given_key`]s. Held in memory while linking only, as the folded
+/// name is; never stored.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct GivenName {
+    pub given: String,
+    pub family: String,
+}
+
+impl GivenName {
+    /// The event's given name, when it has one in its own field.
+    pub fn of(attributes: &kindred_model::Attributes) -> Option<Self> {
+        let given = given_key(attributes.given_name.as_deref()?);
+        let family = attributes
+            .family_name
+            .as_deref()
+            .map(given_key)
+            .unwrap_or_default();
+        (!given.is_empty()).then_some(GivenName { given, family })
+    }
+
+    /// Whether the two given names are another person's
+    /// ([`given_keys_differ`]), and not because the fields were swapped on
+    /// one of them. A shared family name, birthday and address with another
+    /// given name is a twin or a sibling, however alike the whole names
+    /// rate (`milburn tamsin` / `milburn thomas` 0.9 over the whole).
+    pub fn other_person(&self, other: &GivenName) -> bool {
+        if !given_keys_differ(&self.given, &other.given) {
+            return false;
+        }
+        // A swap: each given name is the other's family name, nearly letter
+        // for letter, and the family names differ (twins share theirs, and a
+        // short family name is near many given names: `li` / `lin`).
+        let same = |p: &str, q: &str| !p.is_empty() && strsim::osa_distance(p, q) <= 1;
+        let swapped = !self.family.is_empty()
+            && !other.family.is_empty()
+            && given_keys_differ(&self.family, &other.family)
+            && same(&self.given, &other.family)
+            && same(&self.family, &other.given);
+        !swapped
+    }
 }
 
 /// Kinds whose `max_per_profile` counts per namespace, the part of the value
@@ -81,6 +127,7 @@ impl EventKeys {
         let mut out = EventKeys {
             name_digest: name.as_deref().map(|n| hasher.digest("name", &plain(n))),
             name,
+            given: GivenName::of(&event.attributes),
             name_script,
             ..EventKeys::default()
         };

@@ -23,38 +23,7 @@
 
 use kindred_model::{Address, CanonicalEvent};
 
-use crate::keys::{
-    given_key, given_keys_differ, jaro_winkler, matched_tokens, person_similarity, plain,
-    token_alike,
-};
-
-/// Whether `a` and `b` state given names that differ, and not because the
-/// fields were swapped on one of them. A shared family name, birthday and
-/// address with another given name is a twin or a sibling, whatever the
-/// similarity of the whole names (`milburn tamsin` / `milburn thomas` rate
-/// 0.9 over the whole).
-fn other_given_name(a: &CanonicalEvent, b: &CanonicalEvent) -> bool {
-    let (x, y) = (&a.attributes, &b.attributes);
-    let (Some(ga), Some(gb)) = (x.given_name.as_deref(), y.given_name.as_deref()) else {
-        return false;
-    };
-    let (ga, gb) = (given_key(ga), given_key(gb));
-    if !given_keys_differ(&ga, &gb) {
-        return false;
-    }
-    // A swap: each given name is the other's family name, nearly letter for
-    // letter, and the family names differ (twins share theirs, and a short
-    // family name is near many given names: `li` / `lin`).
-    let same = |p: &str, q: &str| !p.is_empty() && strsim::osa_distance(p, q) <= 1;
-    let swapped = match (x.family_name.as_deref(), y.family_name.as_deref()) {
-        (Some(fa), Some(fb)) => {
-            let (fa, fb) = (given_key(fa), given_key(fb));
-            given_keys_differ(&fa, &fb) && same(&ga, &fb) && same(&fa, &gb)
-        }
-        _ => false,
-    };
-    !swapped
-}
+use crate::keys::{jaro_winkler, matched_tokens, person_similarity, plain, token_alike, EventKeys};
 
 /// Similarity of two folded names (tokens sorted): the better of
 /// Jaro-Winkler over the whole (typos in several tokens) and the mean over
@@ -100,21 +69,21 @@ pub(crate) fn token_similarity(a: &str, b: &str) -> f64 {
 /// same person's).
 pub(crate) fn score(
     a: &CanonicalEvent,
-    a_name: Option<&str>,
+    a_keys: &EventKeys,
     b: &CanonicalEvent,
-    b_name: Option<&str>,
+    b_keys: &EventKeys,
     min_name: f64,
 ) -> Option<f64> {
-    let (a_name, b_name) = (a_name?, b_name?);
+    let (a_name, b_name) = (a_keys.name.as_deref()?, b_keys.name.as_deref()?);
     let n = token_similarity(a_name, b_name);
     // A shared family name lifts the whole and the mean (`milburn tamsin` /
     // `milburn thomas` 0.9 and 0.85): given names typed in their own fields
     // must not differ, and names without them must match token by token.
-    let fielded = a.attributes.given_name.is_some() && b.attributes.given_name.is_some();
-    if n < min_name
-        || (!fielded && person_similarity(a_name, b_name) < min_name)
-        || other_given_name(a, b)
-    {
+    let other_person = match (&a_keys.given, &b_keys.given) {
+        (Some(x), Some(y)) => x.other_person(y),
+        _ => person_similarity(a_name, b_name) < min_name,
+    };
+    if n < min_name || other_person {
         return None;
     }
     let mut s = if n >= 0.95 {
@@ -258,11 +227,12 @@ mod tests {
     }
 
     fn pair(a: &CanonicalEvent, b: &CanonicalEvent) -> Option<f64> {
-        let (x, y) = (
-            crate::keys::fold_name(a.attributes.full_name.as_deref()?),
-            crate::keys::fold_name(b.attributes.full_name.as_deref()?),
-        );
-        score(a, x.as_deref(), b, y.as_deref(), 0.8)
+        let keys = |e: &CanonicalEvent| EventKeys {
+            name: crate::keys::fold_name(e.attributes.full_name.as_deref().unwrap_or_default()),
+            given: crate::keys::GivenName::of(&e.attributes),
+            ..EventKeys::default()
+        };
+        score(a, &keys(a), b, &keys(b), 0.8)
     }
 
     /// Twins at one address, born the same day: refused whether or not the
