@@ -7,6 +7,11 @@
 #   deploy/local/kafka.sh status    say whether it runs and where
 #   deploy/local/kafka.sh restart   stop, then start (same storage)
 #   deploy/local/kafka.sh wipe      stop and delete the broker's storage
+#   deploy/local/kafka.sh topics    list the broker's topics, one per line
+#   deploy/local/kafka.sh delete-run-topics BEFORE  delete the topics created since
+#                                   BEFORE (a `topics` listing) whose names end in a
+#                                   run id (`retail.pos.events.<test>-<pid>-<nanos>`):
+#                                   what a test run leaves on a broker it did not start
 #   deploy/local/kafka.sh secure-env  print shell exports that point kindred at the
 #                                   SASL_SSL listener: eval "$(deploy/local/kafka.sh secure-env)"
 #   deploy/local/kafka.sh tool CLASS [ARGS...]  run one of Kafka's own Java tools with the
@@ -362,6 +367,41 @@ status() {
   fi
 }
 
+# One of Kafka's own Java tools, with the installed jars.
+run_tool() {
+  need_java
+  [ -f "$LIBS/.complete" ] || install
+  mkdir -p "$RUN"
+  [ -f "$RUN/tools-log4j2.properties" ] || write_config
+  java -Xms64m -Xmx256m -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$RUN/tools-log4j2.properties" \
+    -cp "$(classpath)" "$@"
+}
+
+# Kafka's own topic tool, on the PLAINTEXT listener.
+topic_tool() {
+  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" "$@"
+}
+
+# The topics created since the listing in file $1 whose last dot-separated
+# part holds a digit: a run's scoped names (`kindred.canonical.events.pipeline-81-17..`,
+# `retail.pos.events.load-20261202..`). Configured names (`retail.pos.events`)
+# hold none, Kafka's internal topics start with `_`, and topics that existed
+# before are never touched.
+delete_run_topics() {
+  local before="$1" now new
+  [ -f "$before" ] || die "usage: kafka.sh delete-run-topics BEFORE (a file from \`kafka.sh topics\`)"
+  now="$(topic_tool --list)"
+  new="$(comm -13 <(sort "$before") <(sort <<<"$now") | grep -E '^[^_].*\.[^.]*[0-9][^.]*$' || true)"
+  if [ -z "$new" ]; then
+    log "no run topics to delete"
+    return 0
+  fi
+  log "deleting $(wc -l <<<"$new") run topics"
+  # One regex for all of them: the tool starts a JVM per call.
+  topic_tool --delete --topic "^($(paste -sd'|' <<<"$new" | sed 's/\./\\./g'))\$" >/dev/null
+}
+
 case "${1:-}" in
   install) install ;;
   start) start ;;
@@ -369,17 +409,13 @@ case "${1:-}" in
   restart) stop; start ;;
   status) status ;;
   wipe) stop; rm -rf "$RUN"; log "wiped $RUN" ;;
+  topics) topic_tool --list ;;
+  delete-run-topics) delete_run_topics "${2:-}" ;;
   secure-env) secure_env ;;
   tool)
     shift
     [ $# -ge 1 ] || die "usage: kafka.sh tool CLASS [ARGS...]"
-    need_java
-    [ -f "$LIBS/.complete" ] || install
-    mkdir -p "$RUN"
-    [ -f "$RUN/tools-log4j2.properties" ] || write_config
-    exec java -Xms64m -Xmx256m -Djava.awt.headless=true \
-         -Dlog4j2.configurationFile="$RUN/tools-log4j2.properties" \
-         -cp "$(classpath)" "$@"
+    run_tool "$@"
     ;;
   *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

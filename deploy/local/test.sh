@@ -23,14 +23,23 @@ started_broker=0
 if ! deploy/local/kafka.sh status >/dev/null 2>&1; then
   started_broker=1
 fi
+topics_before=""
 cleanup() {
-  if [ "$started_broker" -eq 1 ]; then deploy/local/kafka.sh stop || true; fi
+  if [ "$started_broker" -eq 1 ]; then
+    deploy/local/kafka.sh stop || true
+  elif [ -n "$topics_before" ] && [ -z "${KINDRED_KEEP_TOPICS:-}" ]; then
+    # A broker that already ran (a developer's) keeps what it had; the
+    # topics this run's tests made are deleted (KINDRED_KEEP_TOPICS=1 keeps them).
+    deploy/local/kafka.sh delete-run-topics "$topics_before" || true
+    rm -f "$topics_before"
+  fi
 }
 trap cleanup EXIT
 # A broker this script starts starts empty: every test names its topics with
 # a run id, so a broker kept between runs in the cache directory gathers about
 # a thousand partitions per run, and a restart (tests/chaos.rs makes one)
-# slows from seconds to minutes. A broker that already runs is left as it is.
+# slows from seconds to minutes. A broker that already runs is not wiped: the
+# topics the run made on it are deleted at exit instead.
 if [ "$started_broker" -eq 1 ]; then
   deploy/local/kafka.sh wipe
 fi
@@ -38,6 +47,10 @@ fi
 # runs without restarting it: it warns when that broker has no SASL_SSL
 # listener (tests/secure.rs then fails asking for `kafka.sh restart`).
 deploy/local/kafka.sh start
+if [ "$started_broker" -eq 0 ]; then
+  topics_before="$(mktemp)"
+  deploy/local/kafka.sh topics >"$topics_before"
+fi
 phase "kafka start"
 
 if cargo fmt --version >/dev/null 2>&1; then
