@@ -425,7 +425,7 @@ pub struct ShutdownConfig {
     /// flight, publishes and commits what it can, and exits within this
     /// many seconds (whatever is unfinished is redone after the restart:
     /// nothing is lost). Keep it below Kubernetes'
-    /// `terminationGracePeriodSeconds`. Default 8.
+    /// `terminationGracePeriodSeconds`. Default 8; at most 86,400.
     pub timeout_secs: u64,
 }
 
@@ -463,7 +463,7 @@ pub struct NormalizeConfig {
 pub struct HttpConfig {
     /// Listen address; port 0 picks a free port. Default `127.0.0.1:9464`.
     pub listen: String,
-    /// `/healthz` fails when the poll loop made no progress for this long, in seconds. Default 60.
+    /// `/healthz` fails when the poll loop made no progress for this long, in seconds. Default 60; at most 86,400.
     pub stall_timeout_secs: u64,
 }
 
@@ -583,6 +583,9 @@ pub enum ConfigError {
     Value { key: &'static str, message: String },
 }
 
+/// The largest timeout a configuration may set, in seconds (a day).
+pub const MAX_TIMEOUT_SECS: u64 = 86_400;
+
 impl Config {
     /// The same configuration with topics and consumer groups of a run's
     /// own (`<topic>.<run>`, `<group_prefix>.<run>`): for load runs and tests
@@ -693,6 +696,19 @@ impl Config {
             "topics.replication_factor",
             self.topics.replication_factor.max(0) as usize,
         )?;
+        // A day is far more than any shutdown or stall needs; larger values
+        // (u64::MAX meant as "forever") would overflow a deadline.
+        for (key, secs) in [
+            ("shutdown.timeout_secs", self.shutdown.timeout_secs),
+            ("http.stall_timeout_secs", self.http.stall_timeout_secs),
+        ] {
+            if secs > MAX_TIMEOUT_SECS {
+                return Err(ConfigError::Value {
+                    key,
+                    message: format!("{secs}: at most {MAX_TIMEOUT_SECS} (a day)"),
+                });
+            }
+        }
         if !["day_first", "month_first"].contains(&self.normalize.date_order.as_str()) {
             return Err(ConfigError::Value {
                 key: "normalize.date_order",
@@ -943,6 +959,19 @@ mod tests {
             assert!(err.to_string().contains("batch_size"), "{err}");
             Ok(())
         });
+    }
+
+    /// `u64::MAX` meant as "wait forever" would overflow a deadline at
+    /// shutdown: past a day, a timeout is refused at load, by its key.
+    #[test]
+    fn a_timeout_past_a_day_is_refused_by_its_key() {
+        for key in ["shutdown.timeout_secs", "http.stall_timeout_secs"] {
+            let set = |v: u64| vec![format!("{key}={v}")];
+            let load = |v| Config::load_with_sets(None, serde_json::json!({}), &set(v));
+            let err = load(u64::MAX).expect_err("refused");
+            assert!(err.to_string().contains(key), "{err}");
+            assert!(load(MAX_TIMEOUT_SECS).is_ok());
+        }
     }
 
     #[test]

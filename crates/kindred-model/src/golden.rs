@@ -317,13 +317,20 @@ impl GoldenRecord {
         );
         if let Some(order) = &event.activity.order {
             self.order_count += 1;
-            *self.spend_minor.entry(order.currency.clone()).or_insert(0) += order.amount_minor;
+            let spend = self.spend_minor.entry(order.currency.clone()).or_insert(0);
+            *spend = spend.saturating_add(order.amount_minor);
             self.first_order_ms = min_opt(self.first_order_ms, Some(t));
             self.last_order_ms = max_opt(self.last_order_ms, Some(t));
         }
-        self.points_balance += event.activity.points_earned - event.activity.points_redeemed;
-        self.points_earned += event.activity.points_earned;
-        self.points_redeemed += event.activity.points_redeemed;
+        // Saturating: a producer's value is range-checked at ingest, but
+        // many large ones could still pass i64 (a wrapped balance is worse).
+        let (earned, redeemed) = (event.activity.points_earned, event.activity.points_redeemed);
+        self.points_balance = self
+            .points_balance
+            .saturating_add(earned)
+            .saturating_sub(redeemed);
+        self.points_earned = self.points_earned.saturating_add(earned);
+        self.points_redeemed = self.points_redeemed.saturating_add(redeemed);
         if !event.activity.browsed_skus.is_empty() {
             merge_recent_skus(
                 &mut self.recent_skus,
@@ -362,14 +369,15 @@ impl GoldenRecord {
         self.event_count += other.event_count;
         self.order_count += other.order_count;
         for (currency, amount) in other.spend_minor {
-            *self.spend_minor.entry(currency).or_insert(0) += amount;
+            let spend = self.spend_minor.entry(currency).or_insert(0);
+            *spend = spend.saturating_add(amount);
         }
-        self.points_balance += other.points_balance;
+        self.points_balance = self.points_balance.saturating_add(other.points_balance);
         for activity in other.channel_activity {
             merge_channel_activity(&mut self.channel_activity, activity);
         }
-        self.points_earned += other.points_earned;
-        self.points_redeemed += other.points_redeemed;
+        self.points_earned = self.points_earned.saturating_add(other.points_earned);
+        self.points_redeemed = self.points_redeemed.saturating_add(other.points_redeemed);
         self.first_order_ms = min_opt(self.first_order_ms, other.first_order_ms);
         self.last_order_ms = max_opt(self.last_order_ms, other.last_order_ms);
         merge_recent_skus(&mut self.recent_skus, other.recent_skus);
@@ -500,6 +508,31 @@ mod tests {
         assert_eq!(forward.points_balance, 12);
         assert_eq!(forward.spend_minor.get("CNY"), Some(&200));
         assert_eq!((forward.first_seen_ms, forward.last_seen_ms), (10, 20));
+    }
+
+    /// Totals saturate instead of wrapping (a debug build would panic):
+    /// many huge values, each believable alone, or a canonical event that
+    /// did not come through ingest's range checks.
+    #[test]
+    fn totals_saturate_rather_than_wrap() {
+        let mut big = event("a", 10, None, i64::MAX);
+        if let Some(order) = big.activity.order.as_mut() {
+            order.amount_minor = i64::MAX;
+        }
+        let mut r = GoldenRecord::new("p".into(), &big);
+        r.absorb_event(&event("b", 20, None, i64::MAX));
+        let mut redeemed = event("c", 30, None, 0);
+        redeemed.activity.points_redeemed = i64::MAX;
+        r.absorb_event(&redeemed);
+        assert_eq!((r.points_earned, r.points_redeemed), (i64::MAX, i64::MAX));
+        assert_eq!(r.points_balance, 0, "MAX + MAX saturates, then - MAX");
+        assert_eq!(r.spend_minor.get("CNY"), Some(&i64::MAX));
+        let other = r.clone();
+        r.absorb_profile(other);
+        assert_eq!(
+            (r.points_earned, r.spend_minor.get("CNY")),
+            (i64::MAX, Some(&i64::MAX))
+        );
     }
 
     #[test]

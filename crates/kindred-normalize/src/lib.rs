@@ -45,6 +45,12 @@ pub use text::{fold, Rejected};
 const MIN_EVENT_TIME_MS: i64 = 946_684_800_000;
 const MAX_EVENT_TIME_MS: i64 = 4_102_444_800_000;
 
+/// Money amounts beyond ±10^15 minor units (ten trillion in a currency of
+/// cents) and points beyond ±10^12 are not believable; kept, they would
+/// overflow a profile's totals.
+const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
+const MAX_POINTS: i64 = 1_000_000_000_000;
+
 /// A record that cannot become a canonical event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidRecord {
@@ -250,9 +256,28 @@ impl Builder<'_> {
         self.attributes.family_name = n.family;
     }
 
+    /// The order and its points; a total or a points count out of range
+    /// is dropped (the order without it: no amount; no points), with the
+    /// reason, and the rest of the event goes on.
     fn order(&mut self, raw: &RawOrder, payment_type: Option<&str>, store_id: Option<&str>) {
-        self.activity.points_earned += raw.points_earned;
-        self.activity.points_redeemed += raw.points_redeemed;
+        let mut points = |field: &str, value: i64| {
+            if value.unsigned_abs() > MAX_POINTS.unsigned_abs() {
+                self.drop(field, Rejected::Invalid);
+                0
+            } else {
+                value
+            }
+        };
+        let (earned, redeemed) = (
+            points("points_earned", raw.points_earned),
+            points("points_redeemed", raw.points_redeemed),
+        );
+        self.activity.points_earned = self.activity.points_earned.saturating_add(earned);
+        self.activity.points_redeemed = self.activity.points_redeemed.saturating_add(redeemed);
+        if raw.total_minor.unsigned_abs() > MAX_AMOUNT_MINOR.unsigned_abs() {
+            self.drop("amount_minor", Rejected::Invalid);
+            return;
+        }
         let currency = normalize_currency(&raw.currency).unwrap_or_else(|| {
             self.drop("currency", Rejected::Invalid);
             "XXX".to_string()

@@ -59,6 +59,46 @@ fn web() -> WebEvent {
     }
 }
 
+/// A till that sends a total or points no shop could mean (a corrupt
+/// field, i64 extremes) loses that value, with the reason, and the event
+/// still links its customer; kept, it would overflow the profile's totals.
+#[test]
+fn unbelievable_amounts_and_points_are_dropped_not_summed() {
+    let mut raw = pos();
+    raw.amount_minor = i64::MAX;
+    raw.points_earned = i64::MIN;
+    raw.points_redeemed = 2_000_000_000_000;
+    let e = normalize(&RawEvent::Pos(raw), &NormalizeOptions::default()).expect("valid");
+    assert_eq!(e.activity.order, None);
+    assert_eq!(
+        (e.activity.points_earned, e.activity.points_redeemed),
+        (0, 0)
+    );
+    let dropped: Vec<(&str, &str)> = e
+        .dropped
+        .iter()
+        .map(|d| (d.field.as_str(), d.reason.as_str()))
+        .collect();
+    assert_eq!(
+        dropped,
+        [
+            ("points_earned", "invalid"),
+            ("points_redeemed", "invalid"),
+            ("amount_minor", "invalid")
+        ]
+    );
+    assert_eq!(e.identifiers.len(), 2);
+    // A large refund that is believable stays.
+    let mut refund = pos();
+    refund.amount_minor = -99_999_999_999;
+    let e = normalize(&RawEvent::Pos(refund), &NormalizeOptions::default()).expect("valid");
+    assert_eq!(
+        e.activity.order.map(|o| o.amount_minor),
+        Some(-99_999_999_999)
+    );
+    assert!(e.dropped.is_empty());
+}
+
 #[test]
 fn pos_event_becomes_canonical() {
     let e = normalize(&RawEvent::Pos(pos()), &NormalizeOptions::default()).expect("valid");

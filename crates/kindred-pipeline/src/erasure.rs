@@ -191,6 +191,10 @@ pub async fn forget(
     if wait.is_zero() {
         return Ok(sent);
     }
+    // At most a day (a larger `--wait` would overflow the deadline).
+    let wait = wait.min(std::time::Duration::from_secs(
+        kindred_config::MAX_TIMEOUT_SECS,
+    ));
     let deadline = std::time::Instant::now() + wait;
     let topic = config.topics.erasure_audit.clone();
     loop {

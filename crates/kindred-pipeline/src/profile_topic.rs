@@ -38,6 +38,8 @@ pub async fn read_changelog(
             .filter(|(_, end)| *end > 0)
             .collect();
     let codec = codec_from_config(config)?;
+    // At most a day (a larger timeout would overflow the deadline).
+    let timeout = timeout.min(Duration::from_secs(kindred_config::MAX_TIMEOUT_SECS));
     let deadline = Instant::now() + timeout;
     let mut read = TopicRead {
         changelog: ChangeLog::new(),

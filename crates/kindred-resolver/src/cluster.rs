@@ -570,7 +570,7 @@ pub(crate) fn cluster(
                 let window = policy.identifiers.get(kind).window_ms();
                 let link = Link::identifier(kind);
                 for w in ps.windows(2) {
-                    if window.is_none_or(|win| time(w[1]) - time(w[0]) <= win) {
+                    if window.is_none_or(|win| time(w[1]).saturating_sub(time(w[0])) <= win) {
                         proposals.push(Proposal {
                             rank: weak_rank(kind),
                             by_rule: false,
@@ -595,7 +595,7 @@ pub(crate) fn cluster(
                     .collect();
                 for (x, &(a, na)) in named.iter().enumerate() {
                     for &(b, nb) in named.iter().skip(x + 1).take(FUZZY_REACH) {
-                        if window.is_none_or(|win| time(b) - time(a) <= win)
+                        if window.is_none_or(|win| time(b).saturating_sub(time(a)) <= win)
                             && person_similarity(na, nb) >= alike
                         {
                             proposals.push(Proposal {
