@@ -6,14 +6,20 @@ use kindred_normalize::{normalize, InvalidRecord, NormalizeOptions};
 use kindred_schema::{DecodeError, Framing, SchemaKind, WireCodec};
 
 /// Why a raw message cannot become a canonical event: it does not decode,
-/// or it decodes into a record that cannot be an event. Either way it is
-/// dead-lettered with [`Rejection::kind`] as the reason.
+/// it decodes into a record that cannot be an event, or (a bug) the event
+/// cannot be encoded. Whichever, it is dead-lettered with
+/// [`Rejection::kind`] as the reason and the service goes on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Rejection {
     #[error(transparent)]
     Decode(#[from] DecodeError),
     #[error(transparent)]
     Invalid(#[from] InvalidRecord),
+    /// The canonical event could not be written in its schema (a bug, not
+    /// the producer's fault; the message is kept on the dead-letter topic
+    /// for a replay once fixed).
+    #[error(transparent)]
+    Encode(#[from] kindred_schema::EncodeError),
 }
 
 impl Rejection {
@@ -22,6 +28,7 @@ impl Rejection {
         match self {
             Rejection::Decode(e) => e.kind(),
             Rejection::Invalid(e) => e.kind(),
+            Rejection::Encode(_) => "unencodable",
         }
     }
 }

@@ -68,7 +68,7 @@ impl DecodeError {
 
 /// A record that could not be encoded: always a bug in kindred (the record
 /// type and its schema disagree), never bad input.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot encode a record as {schema}: {message}")]
 pub struct EncodeError {
     pub schema: String,

@@ -66,9 +66,13 @@ pub async fn run(
                 let outcome = message
                     .payload()
                     .ok_or(crate::Rejection::Decode(kindred_schema::DecodeError::Empty))
-                    .and_then(|payload| stage.process(payload));
+                    .and_then(|payload| stage.process(payload))
+                    .and_then(|event| {
+                        let payload = codec.encode(SchemaKind::CanonicalEvent, &event)?;
+                        Ok((event, payload))
+                    });
                 match outcome {
-                    Ok(event) => {
+                    Ok((event, payload)) => {
                         for dropped in &event.dropped {
                             ops.metrics
                                 .values_dropped
@@ -78,7 +82,7 @@ pub async fn run(
                         records.push(OutRecord {
                             topic: config.topics.canonical.clone(),
                             key: Some(event.event_id.clone().into_bytes()),
-                            payload: codec.encode(SchemaKind::CanonicalEvent, &event)?,
+                            payload,
                             headers: Vec::new(),
                             timestamp_ms: message.timestamp().to_millis(),
                         });
