@@ -74,8 +74,11 @@ pub fn parse_request(
     opts: &NormalizeOptions,
     record_ms: i64,
 ) -> Result<ErasureRequest, RequestError> {
-    let wire: WireRequest =
-        serde_json::from_slice(payload).map_err(|e| RequestError::Json(e.to_string()))?;
+    let wire: WireRequest = serde_json::from_slice(payload).map_err(|e| {
+        // A wrong type quotes the value (an identifier to erase) into
+        // the message, which goes to the dead-letter header.
+        RequestError::Json(kindred_schema::without_values(&e.to_string()))
+    })?;
     if wire.request_id.trim().is_empty() {
         return Err(RequestError::NoId(wire.requested_by));
     }
@@ -316,6 +319,12 @@ mod tests {
             !bad.to_string().contains("not an email"),
             "no raw value: {bad}"
         );
+        // A wrong type: serde's message would quote the identifier.
+        let typed =
+            parse_request(br#"{"request_id":"D","phone":8613910248876}"#, &opts(), 0).unwrap_err();
+        assert_eq!(typed.kind(), "erasure_malformed");
+        assert!(!typed.to_string().contains("13910248876"), "{typed}");
+        assert!(typed.to_string().contains("invalid type"), "{typed}");
         let json = parse_request(b"{", &opts(), 0).unwrap_err();
         assert_eq!(json.kind(), "erasure_malformed");
         let unknown = parse_request(br#"{"request_id":"D","name":"Ann"}"#, &opts(), 0).unwrap_err();

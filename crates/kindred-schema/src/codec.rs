@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::error::without_values;
 use crate::{default_history_ids, Catalog, DecodeError, EncodeError, SchemaError, SchemaKind};
 
 /// The first byte of every Confluent-framed message.
@@ -170,7 +171,7 @@ impl WireCodec {
     pub fn encode_as<T: Serialize>(&self, name: &str, record: &T) -> Result<Vec<u8>, EncodeError> {
         let fail = |message: String| EncodeError {
             schema: name.to_string(),
-            message,
+            message: without_values(&message),
         };
         let (id, _) = self
             .writers
@@ -213,7 +214,7 @@ impl WireCodec {
         let name = kind.current().name;
         let fail = |message: String| EncodeError {
             schema: name.to_string(),
-            message,
+            message: without_values(&message),
         };
         let id = self.id_of[&kind];
         let (_, schema) = self
@@ -246,7 +247,7 @@ impl WireCodec {
     ) -> Result<Vec<u8>, EncodeError> {
         serde_json::to_vec(record).map_err(|e| EncodeError {
             schema: kind.to_string(),
-            message: e.to_string(),
+            message: without_values(&e.to_string()),
         })
     }
 
@@ -304,14 +305,15 @@ impl WireCodec {
             None => self.decode_current(kind, writer.name, body),
             Some(older) => {
                 let value = apache_avro::from_avro_datum(older, &mut body, Some(schema))
-                    .map_err(|e| body_error(e.to_string()))?;
+                    .map_err(|e| body_error(without_values(&e.to_string())))?;
                 if !body.is_empty() {
                     return Err(DecodeError::TrailingBytes {
                         schema: writer.name.to_string(),
                         trailing: body.len(),
                     });
                 }
-                apache_avro::from_value(&value).map_err(|e| body_error(e.to_string()))
+                apache_avro::from_value(&value)
+                    .map_err(|e| body_error(without_values(&e.to_string())))
             }
         }
     }
@@ -328,7 +330,7 @@ impl WireCodec {
         let mut state = serde_avro_fast::de::DeserializerState::from_slice(body, schema);
         let record = T::deserialize(state.deserializer()).map_err(|e| DecodeError::Body {
             schema: name.to_string(),
-            message: e.to_string(),
+            message: without_values(&e.to_string()),
         })?;
         let trailing = state
             .into_reader()
@@ -360,12 +362,12 @@ impl WireCodec {
             apache_avro::from_avro_datum(self.catalog.get(kind), &mut body, None).map_err(|e| {
                 DecodeError::Body {
                     schema: name.to_string(),
-                    message: e.to_string(),
+                    message: without_values(&e.to_string()),
                 }
             })?;
         apache_avro::from_value(&value).map_err(|e| DecodeError::Body {
             schema: name.to_string(),
-            message: e.to_string(),
+            message: without_values(&e.to_string()),
         })
     }
 
@@ -381,12 +383,12 @@ impl WireCodec {
         // JSON is read with Avro's rules: resolved against the schema, so
         // missing optional fields take their defaults and JSON and Avro
         // channels accept exactly the same records.
-        let json: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| json_error(e.to_string()))?;
+        let json: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| json_error(without_values(&e.to_string())))?;
         let value = apache_avro::to_value(json)
             .and_then(|v| v.resolve(self.catalog.get(kind)))
-            .map_err(|e| json_error(e.to_string()))?;
-        apache_avro::from_value(&value).map_err(|e| json_error(e.to_string()))
+            .map_err(|e| json_error(without_values(&e.to_string())))?;
+        apache_avro::from_value(&value).map_err(|e| json_error(without_values(&e.to_string())))
     }
 }
 
@@ -552,6 +554,21 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(err.kind(), "invalid_json");
+        // A phone sent as a number: the reason names no value (it goes to
+        // the dead-letter header), and still says what did not match.
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&bytes).expect("the record as JSON");
+        json["phone"] = serde_json::json!(8613910248876u64);
+        let err = c
+            .decode::<PosTransaction>(
+                Framing::Json,
+                SchemaKind::PosTransaction,
+                &serde_json::to_vec(&json).expect("JSON"),
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), "invalid_json");
+        assert!(!err.to_string().contains("13910248876"), "{err}");
+        assert!(err.to_string().contains("for Long(…)"), "{err}");
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub enum SchemaError {
 }
 
 /// Why a message could not be decoded. Each variant is a dead-letter reason;
-/// [`DecodeError::kind`] is its stable, low-cardinality name.
+/// [`DecodeError::kind`] is its stable, low-cardinality name. The libraries'
+/// messages in `Body` and `Json` have their quoted values taken out
+/// (personal data must not reach the dead-letter headers).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DecodeError {
     #[error("message is empty")]
@@ -73,4 +75,103 @@ impl DecodeError {
 pub struct EncodeError {
     pub schema: String,
     pub message: String,
+}
+
+/// A decoding library's message with the values it quotes taken out: the
+/// text goes to the dead-letter topic's `kindred.dlq.message` header, which
+/// must hold no personal data (`invalid type: integer `8613910248876``
+/// quotes a phone number). Text in quotes, backticks, parentheses, brackets
+/// or braces is kept only when it is a name from kindred's own schemas (a
+/// field, record or enum symbol: `missing field `transaction_id`` stays
+/// useful); anything else becomes `…`, and so does any run of five or more
+/// digits outside them.
+pub fn without_values(message: &str) -> String {
+    let schema_word = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            && crate::CURRENT
+                .iter()
+                .chain(crate::HISTORY.iter())
+                .any(|s| s.text.contains(&format!("\"{w}\"")))
+    };
+    let chars: Vec<char> = message.chars().collect();
+    let mut out = String::with_capacity(message.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let close = match c {
+            '`' | '"' | '\'' => Some(c),
+            '(' => Some(')'),
+            '[' => Some(']'),
+            '{' => Some('}'),
+            _ => None,
+        };
+        if let Some(close) = close {
+            // The matching close (nested brackets of the same kind counted).
+            let mut depth = 0usize;
+            let mut end = None;
+            for (j, &d) in chars.iter().enumerate().skip(i + 1) {
+                if d == close && depth == 0 {
+                    end = Some(j);
+                    break;
+                }
+                if close != c {
+                    if d == c {
+                        depth += 1;
+                    } else if d == close {
+                        depth -= 1;
+                    }
+                }
+            }
+            let end = end.unwrap_or(chars.len());
+            let inner: String = chars[i + 1..end].iter().collect();
+            out.push(c);
+            out.push_str(if schema_word(&inner) { &inner } else { "…" });
+            if end < chars.len() {
+                out.push(chars[end]);
+            }
+            i = end + 1;
+        } else if c.is_ascii_digit() {
+            let run = chars[i..].iter().take_while(|d| d.is_ascii_digit()).count();
+            if run >= 5 {
+                out.push('…');
+            } else {
+                out.extend(&chars[i..i + run]);
+            }
+            i += run;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn library_messages_lose_their_values_and_keep_schema_names() {
+        for (message, want) in [
+            (
+                "invalid type: integer `8613910248876`, expected a string",
+                "invalid type: integer `…`, expected a string",
+            ),
+            (
+                "Could not find matching type in Union(UnionSchema { schemas: [Null, String] }) for Long(8613910248876)",
+                "Could not find matching type in Union(…) for Long(…)",
+            ),
+            (
+                "invalid value: string \"li.wei@example.cn\", expected an email",
+                "invalid value: string \"…\", expected an email",
+            ),
+            ("missing field `transaction_id`", "missing field `transaction_id`"),
+            ("unterminated `13910248876", "unterminated `…"),
+            ("failed at 8613910248876 and at 42", "failed at … and at 42"),
+        ] {
+            assert_eq!(without_values(message), want, "{message}");
+        }
+    }
 }

@@ -18,4 +18,4 @@ mod error;
 pub use catalog::{default_history_ids, Catalog, SchemaKind, SchemaSource, CURRENT, HISTORY};
 pub use codec::{Framing, WireCodec, MAGIC_BYTE};
 pub use compat::{check_embedded, check_files, CheckResult, Compatibility, CompatibilityLevel};
-pub use error::{DecodeError, EncodeError, SchemaError};
+pub use error::{without_values, DecodeError, EncodeError, SchemaError};
