@@ -338,6 +338,14 @@ impl Forest<'_> {
         {
             return Some(Refusal::NameMismatch);
         }
+        // A rule's pair may be one given name under two family names (a
+        // married name, weighed by the score with birthday and address).
+        let family_changed = || {
+            by_rule
+                && x.givens
+                    .iter()
+                    .any(|g| y.givens.iter().any(|h| g.family_changed(h)))
+        };
         let similar = x.names.iter().any(|n| {
             y.names.iter().any(|m| {
                 // A rule's proposal weighed the names itself: the whole
@@ -352,7 +360,7 @@ impl Forest<'_> {
                 sim >= min
             })
         });
-        (!similar).then_some(Refusal::NameMismatch)
+        (!similar && !family_changed()).then_some(Refusal::NameMismatch)
     }
 }
 
@@ -1088,6 +1096,23 @@ mod tests {
             signup("c", "Tamsyn", "Milburn", "1908-06-29", "6153", "Kilcoy"),
         ];
         assert_eq!(run(&one, &LinkPolicy::default()).len(), 1);
+    }
+
+    /// A married name: one given name, birthday and door, two family names.
+    /// The rule's link passes the cluster's name guard (the whole names rate
+    /// low); a sister with another given name stays apart.
+    #[test]
+    fn a_married_name_joins_through_the_scored_rules() {
+        let events = [
+            signup("a", "Tahni", "Skeen", "1923-11-10", "3220", "Ryde"),
+            signup("b", "Tahni", "Murton", "1923-11-10", "3220", "Ryde"),
+            signup("c", "Thalia", "Murton", "1923-11-10", "3220", "Ryde"),
+        ];
+        let got = run(&events, &LinkPolicy::default());
+        assert_eq!(
+            got,
+            vec![vec!["a".to_string(), "b".into()], vec!["c".into()]]
+        );
     }
 
     #[test]

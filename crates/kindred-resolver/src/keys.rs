@@ -109,6 +109,17 @@ impl GivenName {
             && same(&self.family, &other.given);
         !swapped
     }
+
+    /// Whether the two are one given name with two different family names:
+    /// a name changed by marriage, or a family name mistyped beyond
+    /// recognition. Alone it says little (many people share a given name);
+    /// [`crate::score`] asks the birthday and the street address to agree too.
+    pub fn family_changed(&self, other: &GivenName) -> bool {
+        !self.family.is_empty()
+            && !other.family.is_empty()
+            && !given_keys_differ(&self.given, &other.given)
+            && given_keys_differ(&self.family, &other.family)
+    }
 }
 
 /// Kinds whose `max_per_profile` counts per namespace, the part of the value
