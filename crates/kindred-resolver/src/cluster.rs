@@ -37,7 +37,7 @@ use crate::keys::{
     clearly_different, name_similarity, per_namespace, person_similarity, EventKeys, GivenName,
     KeyClass, NameScript,
 };
-use crate::score::score;
+use crate::score::{family_changed, score};
 
 /// One event as the clustering sees it.
 pub(crate) struct Node<'a> {
@@ -285,7 +285,7 @@ impl Forest<'_> {
     /// would. Names: an identifier link needs every name token matched
     /// ([`person_similarity`]); a rule, which compared the two records'
     /// names itself, Jaro-Winkler over the whole or every token matched.
-    fn refuses(&mut self, a: usize, b: usize, by_rule: bool) -> Option<Refusal> {
+    fn refuses(&mut self, a: usize, b: usize, by_rule: bool, married: bool) -> Option<Refusal> {
         if self.decided_apart(a, b) {
             return Some(Refusal::Decision);
         }
@@ -326,26 +326,9 @@ impl Forest<'_> {
         if min <= 0.0 || x.names.is_empty() || y.names.is_empty() {
             return None;
         }
-        // A rule weighed two records; the clusters they join may state
-        // given names of two people (twins, and a record that names only
-        // their family scored against both).
-        if by_rule
-            && !x.givens.is_empty()
-            && !y.givens.is_empty()
-            && x.givens
-                .iter()
-                .all(|g| y.givens.iter().all(|h| g.other_person(h)))
-        {
+        if by_rule && other_people(x, y, min) {
             return Some(Refusal::NameMismatch);
         }
-        // A rule's pair may be one given name under two family names (a
-        // married name, weighed by the score with birthday and address).
-        let family_changed = || {
-            by_rule
-                && x.givens
-                    .iter()
-                    .any(|g| y.givens.iter().any(|h| g.family_changed(h)))
-        };
         let similar = x.names.iter().any(|n| {
             y.names.iter().any(|m| {
                 // A rule's proposal weighed the names itself: the whole
@@ -360,8 +343,49 @@ impl Forest<'_> {
                 sim >= min
             })
         });
-        (!similar && !family_changed()).then_some(Refusal::NameMismatch)
+        // A married name: the score weighed the pair's names itself (one
+        // given name, two family names) and asked for birthday and door.
+        (!similar && !married).then_some(Refusal::NameMismatch)
     }
+}
+
+/// Whether the clusters holding `x` and `y` state two people's names, for
+/// a rule's link between them: a record scored against a record of each
+/// cluster, but another record of a cluster may say whose it is. A record
+/// that states only the family name scores against each of two twins, and
+/// must not join them.
+/// - Both state given names in their own fields: every pair is another
+///   person's ([`GivenName::other_person`]). An initial starts both twins'
+///   names, so initials count only when a side has nothing else.
+/// - Otherwise, their names of two tokens or more: none matches one of the
+///   other token by token ([`person_similarity`]), as the score asks of a
+///   pair without given-name fields.
+fn other_people(x: &Attrs, y: &Attrs, min: f64) -> bool {
+    fn beyond_initials(a: &Attrs) -> Vec<&GivenName> {
+        let full: Vec<&GivenName> = a
+            .givens
+            .iter()
+            .filter(|g| g.given.chars().count() > 1)
+            .collect();
+        if full.is_empty() {
+            a.givens.iter().collect()
+        } else {
+            full
+        }
+    }
+    fn whole_names(a: &Attrs) -> Vec<&String> {
+        a.names.iter().filter(|n| n.contains(' ')).collect()
+    }
+    if !x.givens.is_empty() && !y.givens.is_empty() {
+        let (gx, gy) = (beyond_initials(x), beyond_initials(y));
+        return gx.iter().all(|g| gy.iter().all(|h| g.other_person(h)));
+    }
+    let (nx, ny) = (whole_names(x), whole_names(y));
+    !nx.is_empty()
+        && !ny.is_empty()
+        && !nx
+            .iter()
+            .any(|n| ny.iter().any(|m| person_similarity(n, m) >= min))
 }
 
 /// Whether any kind counted over the whole profile (not per namespace) has
@@ -418,6 +442,9 @@ struct Proposal {
     b: usize,
     link: Link,
     merge: bool,
+    /// A scored rule's pair of one given name under two family names
+    /// (`GivenName::family_changed`): the score weighed the names.
+    married: bool,
 }
 
 /// How alike two names must be for a household's line to link them:
@@ -587,6 +614,7 @@ pub(crate) fn cluster(
                             b: w[1],
                             link: link.clone(),
                             merge: true,
+                            married: false,
                         });
                     }
                 }
@@ -614,6 +642,7 @@ pub(crate) fn cluster(
                                 b,
                                 link: link.clone(),
                                 merge: true,
+                                married: false,
                             });
                         }
                     }
@@ -637,7 +666,7 @@ pub(crate) fn cluster(
                     kinds,
                 };
                 let merge = rule.action == RuleAction::Merge;
-                let mut propose = |a: usize, b: usize| {
+                let mut propose = |a: usize, b: usize, married: bool| {
                     proposals.push(Proposal {
                         rank: 2,
                         by_rule: true,
@@ -646,6 +675,7 @@ pub(crate) fn cluster(
                         b,
                         link: link.clone(),
                         merge,
+                        married,
                     })
                 };
                 match (rule.min_score, rule.name_similarity) {
@@ -661,14 +691,14 @@ pub(crate) fn cluster(
                                     policy.min_name_similarity,
                                 );
                                 if s.is_some_and(|s| s >= min) {
-                                    propose(a, b);
+                                    propose(a, b, family_changed(na.keys, nb.keys));
                                 }
                             }
                         }
                     }
                     (None, None) => {
                         for w in ps.windows(2) {
-                            propose(w[0], w[1]);
+                            propose(w[0], w[1], false);
                         }
                     }
                     (None, Some(threshold)) => {
@@ -679,7 +709,7 @@ pub(crate) fn cluster(
                                     _ => false,
                                 };
                                 if similar {
-                                    propose(a, b);
+                                    propose(a, b, false);
                                 }
                             }
                         }
@@ -698,7 +728,7 @@ pub(crate) fn cluster(
         if forest.find(p.a) == forest.find(p.b) {
             continue;
         }
-        match forest.refuses(p.a, p.b, p.by_rule) {
+        match forest.refuses(p.a, p.b, p.by_rule, p.married) {
             Some(refusal) => {
                 *out.refused.entry(refusal).or_default() += 1;
                 if refusal != Refusal::Decision {
@@ -1089,6 +1119,19 @@ mod tests {
                     .any(|c| c.len() == 2 && c.contains(&"b".to_string())),
                 "{order:?}: {got:?}"
             );
+        }
+        // Nor through the other twin typed without given-name fields, nor
+        // through an initial, which starts both twins' names.
+        let mut unfielded = signup("c", "Thomas", "Milburn", "1908-06-29", "6153", "Kilcoy");
+        unfielded.attributes.given_name = None;
+        unfielded.attributes.family_name = None;
+        let initial = signup("b", "T", "Milburn", "1908-06-29", "6153", "Kilcoy");
+        for bridge in [
+            [events[0].clone(), family_only("b"), unfielded],
+            [events[0].clone(), initial, events[2].clone()],
+        ] {
+            let got = run(&bridge, &LinkPolicy::default());
+            assert_eq!(got.len(), 2, "{got:?}");
         }
         let one = [
             signup("a", "Tamsin", "Milburn", "1908-06-29", "6153", "Kilcoy"),
