@@ -10,7 +10,7 @@
 #   deploy/local/kafka.sh topics    list the broker's topics, one per line
 #   deploy/local/kafka.sh delete-run-topics BEFORE  delete the topics created since
 #                                   BEFORE (a `topics` listing) whose names end in a
-#                                   run id (`retail.pos.events.<test>-<pid>-<nanos>`):
+#                                   test's run id (`retail.pos.events.<test>-<pid>-<nanos>`):
 #                                   what a test run leaves on a broker it did not start
 #   deploy/local/kafka.sh secure-env  print shell exports that point kindred at the
 #                                   SASL_SSL listener: eval "$(deploy/local/kafka.sh secure-env)"
@@ -383,16 +383,16 @@ topic_tool() {
   run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" "$@"
 }
 
-# The topics created since the listing in file $1 whose last dot-separated
-# part holds a digit: a run's scoped names (`kindred.canonical.events.pipeline-81-17..`,
-# `retail.pos.events.load-20261202..`). Configured names (`retail.pos.events`)
-# hold none, Kafka's internal topics start with `_`, and topics that existed
-# before are never touched.
+# The topics created since the listing in file $1 whose names end in a test's
+# run id, `-<pid>-<nanoseconds>` (`retail.pos.events.pipeline-21584-1796176756571335366`,
+# tests/support's isolated_config). Configured names hold none, Kafka's internal
+# topics start with `_`, topics that existed before are never touched, and
+# neither are a `kindred load` or `chaos` run's (their run ids have another shape).
 delete_run_topics() {
   local before="$1" now new
   [ -f "$before" ] || die "usage: kafka.sh delete-run-topics BEFORE (a file from \`kafka.sh topics\`)"
   now="$(topic_tool --list)"
-  new="$(comm -13 <(sort "$before") <(sort <<<"$now") | grep -E '^[^_].*\.[^.]*[0-9][^.]*$' || true)"
+  new="$(comm -13 <(sort "$before") <(sort <<<"$now") | grep -E '^[^_].*\.[^.]*-[0-9]+-[0-9]{15,}$' || true)"
   if [ -z "$new" ]; then
     log "no run topics to delete"
     return 0
@@ -417,5 +417,5 @@ case "${1:-}" in
     [ $# -ge 1 ] || die "usage: kafka.sh tool CLASS [ARGS...]"
     run_tool "$@"
     ;;
-  *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

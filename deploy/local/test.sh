@@ -27,10 +27,12 @@ topics_before=""
 cleanup() {
   if [ "$started_broker" -eq 1 ]; then
     deploy/local/kafka.sh stop || true
-  elif [ -n "$topics_before" ] && [ -z "${KINDRED_KEEP_TOPICS:-}" ]; then
+  elif [ -n "$topics_before" ]; then
     # A broker that already ran (a developer's) keeps what it had; the
     # topics this run's tests made are deleted (KINDRED_KEEP_TOPICS=1 keeps them).
-    deploy/local/kafka.sh delete-run-topics "$topics_before" || true
+    if [ -z "${KINDRED_KEEP_TOPICS:-}" ]; then
+      deploy/local/kafka.sh delete-run-topics "$topics_before" || true
+    fi
     rm -f "$topics_before"
   fi
 }
@@ -48,8 +50,10 @@ fi
 # listener (tests/secure.rs then fails asking for `kafka.sh restart`).
 deploy/local/kafka.sh start
 if [ "$started_broker" -eq 0 ]; then
-  topics_before="$(mktemp)"
-  deploy/local/kafka.sh topics >"$topics_before"
+  # Set only once the listing succeeded: a partial one would make the exit
+  # trap delete topics that were there before.
+  listing="$(mktemp)"
+  deploy/local/kafka.sh topics >"$listing" && topics_before="$listing"
 fi
 phase "kafka start"
 

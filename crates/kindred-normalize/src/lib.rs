@@ -256,9 +256,9 @@ impl Builder<'_> {
         self.attributes.family_name = n.family;
     }
 
-    /// The order and its points; a total or a points count out of range
-    /// is dropped (the order without it: no amount; no points), with the
-    /// reason, and the rest of the event goes on.
+    /// The order and its points. Points out of range are dropped (none
+    /// counted); a total out of range drops the whole order (there is no
+    /// order without its total), each with the reason; the event goes on.
     fn order(&mut self, raw: &RawOrder, payment_type: Option<&str>, store_id: Option<&str>) {
         let mut points = |field: &str, value: i64| {
             if value.unsigned_abs() > MAX_POINTS.unsigned_abs() {

@@ -86,7 +86,8 @@ pub struct EncodeError {
 /// useful); anything else becomes `…`, and so does any run of five or more
 /// digits outside them.
 pub fn without_values(message: &str) -> String {
-    let schema_word = |w: &str| {
+    let schema_word = |w: &[char]| {
+        let w: String = w.iter().collect();
         !w.is_empty()
             && w.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
@@ -100,36 +101,27 @@ pub fn without_values(message: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
+        // An apostrophe inside a word is prose (`can't`), not a quote.
+        let quote =
+            c == '`' || c == '"' || (c == '\'' && (i == 0 || !chars[i - 1].is_alphanumeric()));
         let close = match c {
-            '`' | '"' | '\'' => Some(c),
+            _ if quote => Some(c),
             '(' => Some(')'),
             '[' => Some(']'),
             '{' => Some('}'),
             _ => None,
         };
         if let Some(close) = close {
-            // The matching close (nested brackets of the same kind counted).
-            let mut depth = 0usize;
-            let mut end = None;
-            for (j, &d) in chars.iter().enumerate().skip(i + 1) {
-                if d == close && depth == 0 {
-                    end = Some(j);
-                    break;
-                }
-                if close != c {
-                    if d == c {
-                        depth += 1;
-                    } else if d == close {
-                        depth -= 1;
-                    }
-                }
-            }
-            let end = end.unwrap_or(chars.len());
-            let inner: String = chars[i + 1..end].iter().collect();
+            let end = span_end(&chars, i, close);
+            let inner = &chars[i + 1..end];
             out.push(c);
-            out.push_str(if schema_word(&inner) { &inner } else { "…" });
+            if schema_word(inner) {
+                out.extend(inner);
+            } else {
+                out.push('…');
+            }
             if end < chars.len() {
-                out.push(chars[end]);
+                out.push(close);
             }
             i = end + 1;
         } else if c.is_ascii_digit() {
@@ -146,6 +138,39 @@ pub fn without_values(message: &str) -> String {
         }
     }
     out
+}
+
+/// Where the span opened at `chars[open]` closes (`chars.len()` when it
+/// does not): in a quote a backslash escapes the next character; a bracket
+/// skips quotes and its own nested brackets (`String("02) 9555 1234")`).
+fn span_end(chars: &[char], open: usize, close: char) -> usize {
+    let quoted = chars[open] == close;
+    let mut depth = 0usize;
+    let mut j = open + 1;
+    while j < chars.len() {
+        let d = chars[j];
+        if quoted {
+            if d == '\\' {
+                j += 2;
+                continue;
+            }
+            if d == close {
+                return j;
+            }
+        } else if d == '"' || d == '`' {
+            j = span_end(chars, j, d) + 1;
+            continue;
+        } else if d == chars[open] {
+            depth += 1;
+        } else if d == close {
+            if depth == 0 {
+                return j;
+            }
+            depth -= 1;
+        }
+        j += 1;
+    }
+    chars.len()
 }
 
 #[cfg(test)]
@@ -170,6 +195,16 @@ mod tests {
             ("missing field `transaction_id`", "missing field `transaction_id`"),
             ("unterminated `13910248876", "unterminated `…"),
             ("failed at 8613910248876 and at 42", "failed at … and at 42"),
+            (
+                r#"invalid type: string "x\" 0412 555 123", expected i64"#,
+                r#"invalid type: string "…", expected i64"#,
+            ),
+            (
+                r#"no match for String("02) 9555 1234") here"#,
+                "no match for String(…) here",
+            ),
+            ("can't read the record's body", "can't read the record's body"),
+            ("symbol 'gold' of 'tier'", "symbol '…' of '…'"),
         ] {
             assert_eq!(without_values(message), want, "{message}");
         }
