@@ -452,9 +452,15 @@ pub struct NormalizeConfig {
     /// e.g. a store's counter phone `phone:+862155550000`. Default empty.
     pub blocklist: Vec<String>,
     /// Read a national phone number first in the region its event names (a
-    /// web event's address country; a sale's currency when one country uses
-    /// it: SGD, GBP, JPY, ..., not EUR), then in `default_region`. Default true.
+    /// web event's address country; a sale's store, from `store_regions`, or
+    /// else its currency when one country uses it: SGD, GBP, JPY, ..., not
+    /// EUR), then in `default_region`. Default true.
     pub phone_region_from_event: bool,
+    /// Where the stores stand, for national phone numbers typed at their
+    /// tills: store-id prefix -> ISO 3166 region (`{ "FR" = "FR", "DE0" =
+    /// "DE", "S-0042" = "AT" }`; the longest prefix wins). What a currency
+    /// several countries share (EUR) cannot say. Default empty.
+    pub store_regions: BTreeMap<String, String>,
 }
 
 /// `[http]`: the /metrics, /healthz, /readyz endpoint.
@@ -557,6 +563,7 @@ impl Default for NormalizeConfig {
             email_provider_rules: true,
             blocklist: Vec::new(),
             phone_region_from_event: true,
+            store_regions: BTreeMap::new(),
         }
     }
 }

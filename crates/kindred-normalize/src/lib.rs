@@ -302,7 +302,12 @@ impl Builder<'_> {
             let n = normalize_member_card(card).map(|c| (format!("{program}:{c}"), None));
             self.identifier(IdentifierKind::MemberId, n);
         }
-        self.phone_region = normalize_currency(&e.currency).and_then(|c| region_of_currency(&c));
+        // The store's country if configured, else the currency's when one
+        // country uses it.
+        self.phone_region = self
+            .opts
+            .store_region(&e.store_id)
+            .or_else(|| normalize_currency(&e.currency).and_then(|c| region_of_currency(&c)));
         self.phone(e.phone.as_deref());
         self.names(e.customer_name.as_deref(), None, None);
         self.activity.event_type = if e.amount_minor < 0 {

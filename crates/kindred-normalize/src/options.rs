@@ -34,6 +34,9 @@ pub struct NormalizeOptions {
     /// names (a web event's address country, a sale's currency when one
     /// country uses it), then in the default region.
     pub phone_region_from_event: bool,
+    /// Store-id prefix -> the region its stores stand in, longest prefix
+    /// first: read before a sale's currency (see [`Self::store_region`]).
+    pub store_regions: Vec<(String, phonenumber::country::Id)>,
 }
 
 impl Default for NormalizeOptions {
@@ -53,7 +56,29 @@ impl NormalizeOptions {
             email_provider_rules: true,
             blocklist: BTreeSet::new(),
             phone_region_from_event: true,
+            store_regions: Vec::new(),
         }
+    }
+
+    /// Sets the store table from (prefix, region) pairs, longest prefix first.
+    pub fn with_store_regions(
+        mut self,
+        regions: impl IntoIterator<Item = (String, phonenumber::country::Id)>,
+    ) -> Self {
+        let mut regions: Vec<_> = regions.into_iter().collect();
+        regions.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        self.store_regions = regions;
+        self
+    }
+
+    /// The region of the store `store_id` (trimmed, as typed), by the
+    /// longest configured prefix it starts with.
+    pub fn store_region(&self, store_id: &str) -> Option<phonenumber::country::Id> {
+        let id = store_id.trim();
+        self.store_regions
+            .iter()
+            .find(|(prefix, _)| id.starts_with(prefix.as_str()))
+            .map(|(_, region)| *region)
     }
 
     /// Parses a region code such as `CN` or `us`.

@@ -235,6 +235,33 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         Some(phonenumber::country::Id::JP)
     );
     assert_eq!(region_of_currency("EUR"), None);
+    // A euro till says nothing of its country; the store table does, by the
+    // longest prefix, before any currency.
+    let stores = NormalizeOptions::default().with_store_regions([
+        ("FR".to_string(), phonenumber::country::Id::FR),
+        // A prefix of its own (here, made up: a German shop-in-shop).
+        ("FR9".to_string(), phonenumber::country::Id::DE),
+        ("DE".to_string(), phonenumber::country::Id::DE),
+    ]);
+    let at = |store: &str, currency: &str, phone: &str| {
+        let mut p = pos();
+        p.store_id = store.into();
+        p.currency = currency.into();
+        p.phone = Some(phone.into());
+        RawEvent::Pos(p)
+    };
+    for (store, currency, typed, read) in [
+        ("FR005", "EUR", "06 85 36 60 62", Some("+33685366062")),
+        ("DE003", "EUR", "0174/66958061", Some("+4917466958061")),
+        ("FR901", "EUR", "0174/66958061", Some("+4917466958061")),
+        ("FR005", "EUR", "0174/66958061", None),
+        ("IT001", "EUR", "06 85 36 60 62", None),
+        ("FR005", "EUR", "139 1024 8876", Some("+8613910248876")),
+    ] {
+        let got = phone_of(at(store, currency, typed), &stores);
+        assert_eq!(got.as_deref(), read, "{store} {typed}");
+    }
+    assert_eq!(phone_of(at("FR005", "EUR", "06 85 36 60 62"), &opts), None);
 }
 
 #[test]

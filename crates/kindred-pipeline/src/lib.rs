@@ -70,11 +70,53 @@ pub fn normalize_options(config: &Config) -> Result<NormalizeOptions, PipelineEr
     opts.email_provider_rules = n.email_provider_rules;
     opts.blocklist = n.blocklist.iter().map(|s| s.trim().to_string()).collect();
     opts.phone_region_from_event = n.phone_region_from_event;
-    Ok(opts)
+    let stores = n
+        .store_regions
+        .iter()
+        .map(|(prefix, region)| {
+            NormalizeOptions::parse_region(region)
+                .map(|r| (prefix.trim().to_string(), r))
+                .map_err(|e| {
+                    PipelineError::Config(format!("normalize.store_regions.{prefix}: {e}"))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(opts.with_store_regions(stores))
 }
 
 /// The wire codec with the schema ids and size limit from configuration.
 pub fn codec_from_config(config: &Config) -> Result<WireCodec, PipelineError> {
     let s = &config.schemas;
     Ok(WireCodec::new(s.ids.clone(), s.max_message_bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store table comes from `normalize.store_regions`; a region that
+    /// is not one is refused by its key.
+    #[test]
+    fn store_regions_are_read_from_config_and_checked() {
+        let mut config = Config::default();
+        config
+            .normalize
+            .store_regions
+            .insert("FR".into(), "fr".into());
+        let opts = normalize_options(&config).expect("valid");
+        assert_eq!(
+            opts.store_region(" FR005 "),
+            NormalizeOptions::parse_region("FR").ok()
+        );
+        assert_eq!(opts.store_region("DE003"), None);
+        config
+            .normalize
+            .store_regions
+            .insert("DE".into(), "Germany".into());
+        let err = normalize_options(&config).expect_err("refused");
+        assert!(
+            err.to_string().contains("normalize.store_regions.DE"),
+            "{err}"
+        );
+    }
 }
