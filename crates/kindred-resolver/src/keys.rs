@@ -114,11 +114,18 @@ impl GivenName {
     /// a name changed by marriage, or a family name mistyped beyond
     /// recognition. Alone it says little (many people share a given name);
     /// [`crate::score`] asks the birthday and the street address to agree too.
+    ///
+    /// A family name one typing mistake from the other is the same name,
+    /// however short (`rees` / `reec`): the strict rule for short given
+    /// names (twins' `tom` / `tim`) does not apply to family names.
     pub fn family_changed(&self, other: &GivenName) -> bool {
-        !self.family.is_empty()
-            && !other.family.is_empty()
+        let (a, b) = (self.family.as_str(), other.family.as_str());
+        !a.is_empty()
+            && !b.is_empty()
             && !given_keys_differ(&self.given, &other.given)
-            && given_keys_differ(&self.family, &other.family)
+            && given_keys_differ(a, b)
+            && strsim::osa_distance(a, b) > 1
+            && strsim::jaro_winkler(a, b) < 0.8
     }
 }
 

@@ -301,6 +301,10 @@ mod tests {
         assert_eq!(pair(&before, &after), Some(17.0));
         let next_door = signup("Tahni", "Murton", "1923-11-10", "13 Macfarland Crescent");
         assert_eq!(pair(&before, &next_door), Some(12.0));
+        // A short family name one letter off is a typo, not a new name.
+        let typo = signup("Angus", "Reec", "1922-07-23", "9 Heaton Place");
+        let rees = signup("Angus", "Rees", "1922-07-23", "23 Heaton Place");
+        assert!(pair(&typo, &rees).is_some_and(|s| s >= 14.0));
         // Family names that share letters (the whole names rate 0.83, above
         // the name threshold) are weighed the same.
         let watson = signup("Tahni", "Watson", "1923-11-10", "13 Macfarland Crescent");
