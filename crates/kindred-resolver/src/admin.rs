@@ -540,6 +540,12 @@ impl Resolver {
             crate::store::LINK_POLICY.to_vec(),
             encode_policy(&self.policy),
         ));
+        // Every profile this release would partition otherwise was
+        // re-partitioned above: the store is this release's now.
+        view.extra_meta.push((
+            crate::store::LINKING.to_vec(),
+            crate::store::LINKING_VERSION.to_vec(),
+        ));
         // The decision names the profiles it re-partitioned or rebuilt.
         let profiles = regrouped.into_iter().map(String::from).collect();
         let record = DecisionRecord::new(

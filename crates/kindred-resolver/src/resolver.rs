@@ -2572,6 +2572,25 @@ mod member_list_tests {
         assert!(!store.name_folding_is_current().expect("read"));
     }
 
+    /// A store an older release's linking partitioned says so (and warns
+    /// when opened) until `rules apply` re-evaluates it under this one.
+    #[test]
+    fn a_store_knows_whether_this_release_linked_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        assert!(store.linking_is_current().expect("read"));
+        let mut batch = WriteBatch::default();
+        store.delete(&mut batch, cf::META, crate::store::LINKING);
+        store.write(batch).expect("write");
+        drop(store);
+        let store = Store::open(dir.path()).expect("reopen");
+        assert!(!store.linking_is_current().expect("read"));
+        let mut r = Resolver::new(store);
+        r.apply_rules(LinkPolicy::default(), "test", 0)
+            .expect("rules apply");
+        assert!(r.store().linking_is_current().expect("read"));
+    }
+
     /// A store written before the `members` family kept the list in the
     /// profile value: it is read, and moved out on the next write.
     #[test]

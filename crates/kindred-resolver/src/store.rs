@@ -177,6 +177,14 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// 2026-12-01's folding of hanzi names as romanized (version 2).
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
 const NAME_FOLDING_VERSION: &[u8] = b"2";
+/// Which release's linking code (scores and name guards, not the configured
+/// policy) partitioned the store's profiles: a release that links the same
+/// events otherwise leaves older merges and splits in place until `kindred
+/// rules apply` re-evaluates them. Absent: before 2026-12-02's twin guard,
+/// married names and typo'd family names (version 2). Bump it with any such
+/// change.
+pub(crate) const LINKING: &[u8] = b"linking";
+pub(crate) const LINKING_VERSION: &[u8] = b"2";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
@@ -375,21 +383,40 @@ impl Store {
         }
         if is_new {
             store.new_identity()?;
-            store.db.put_cf_opt(
-                store.handle(cf::META),
-                NAME_FOLDING,
-                NAME_FOLDING_VERSION,
-                &store.write_options,
-            )?;
-        } else if !store.name_folding_is_current()? {
-            tracing::warn!(
-                path = %store.path.display(),
-                "the store's name digests come from an older release's name folding: \
-                 the quarantine's distinct-name counts may count a name twice; \
-                 rebuild the store (`kindred rebuild`) to refresh them"
-            );
+            for (key, version) in [
+                (NAME_FOLDING, NAME_FOLDING_VERSION),
+                (LINKING, LINKING_VERSION),
+            ] {
+                store
+                    .db
+                    .put_cf_opt(store.handle(cf::META), key, version, &store.write_options)?;
+            }
+        } else {
+            if !store.name_folding_is_current()? {
+                tracing::warn!(
+                    path = %store.path.display(),
+                    "the store's name digests come from an older release's name folding: \
+                     the quarantine's distinct-name counts may count a name twice; \
+                     rebuild the store (`kindred rebuild`) to refresh them"
+                );
+            }
+            if !store.linking_is_current()? {
+                tracing::warn!(
+                    path = %store.path.display(),
+                    "the store's profiles were partitioned by an older release's linking \
+                     (scores, name guards): with the resolver stopped, `kindred rules diff \
+                     --new <config>` shows what this release would merge or split and \
+                     `kindred rules apply --new <config>` re-evaluates those profiles"
+                );
+            }
         }
         Ok(store)
+    }
+
+    /// Whether the store's profiles were partitioned by this release's
+    /// linking code (see `LINKING`); if not, `rules apply` re-evaluates them.
+    pub fn linking_is_current(&self) -> Result<bool, StoreError> {
+        Ok(self.get_raw(cf::META, LINKING)?.as_deref() == Some(LINKING_VERSION))
     }
 
     /// Whether the store's name digests come from this release's name
