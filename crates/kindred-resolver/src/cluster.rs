@@ -361,31 +361,23 @@ impl Forest<'_> {
 ///   other token by token ([`person_similarity`]), as the score asks of a
 ///   pair without given-name fields.
 fn other_people(x: &Attrs, y: &Attrs, min: f64) -> bool {
-    fn beyond_initials(a: &Attrs) -> Vec<&GivenName> {
-        let full: Vec<&GivenName> = a
-            .givens
+    // Without allocating: this runs for every rule proposal a recomputation
+    // weighs.
+    fn beyond_initials(a: &Attrs) -> impl Iterator<Item = &GivenName> {
+        let full = a.givens.iter().any(|g| g.given.chars().count() > 1);
+        a.givens
             .iter()
-            .filter(|g| g.given.chars().count() > 1)
-            .collect();
-        if full.is_empty() {
-            a.givens.iter().collect()
-        } else {
-            full
-        }
+            .filter(move |g| !full || g.given.chars().count() > 1)
     }
-    fn whole_names(a: &Attrs) -> Vec<&String> {
-        a.names.iter().filter(|n| n.contains(' ')).collect()
+    fn whole_names(a: &Attrs) -> impl Iterator<Item = &String> {
+        a.names.iter().filter(|n| n.contains(' '))
     }
     if !x.givens.is_empty() && !y.givens.is_empty() {
-        let (gx, gy) = (beyond_initials(x), beyond_initials(y));
-        return gx.iter().all(|g| gy.iter().all(|h| g.other_person(h)));
+        return beyond_initials(x).all(|g| beyond_initials(y).all(|h| g.other_person(h)));
     }
-    let (nx, ny) = (whole_names(x), whole_names(y));
-    !nx.is_empty()
-        && !ny.is_empty()
-        && !nx
-            .iter()
-            .any(|n| ny.iter().any(|m| person_similarity(n, m) >= min))
+    whole_names(x).next().is_some()
+        && whole_names(y).next().is_some()
+        && !whole_names(x).any(|n| whole_names(y).any(|m| person_similarity(n, m) >= min))
 }
 
 /// Whether any kind counted over the whole profile (not per namespace) has
