@@ -2591,6 +2591,38 @@ mod member_list_tests {
         assert!(r.store().linking_is_current().expect("read"));
     }
 
+    /// A corrupt index entry of a plaintext store (whose keys are the raw
+    /// identifiers) is reported under the key's digest, never the phone.
+    #[test]
+    fn a_corrupt_entry_is_reported_without_its_raw_identifier() {
+        let (_dir, mut r) = customer_with_receipts(0);
+        let phone = Identifier::new(IdentifierKind::Phone, "+8613800138000");
+        let event = |n: u64| CanonicalEvent {
+            identifiers: vec![phone.clone()],
+            ..receipt(n)
+        };
+        r.apply(&[event(1)], &[]).expect("apply");
+        let store = r.store();
+        let key = store.index_key(&phone);
+        assert!(
+            key.contains("13800138000"),
+            "a plaintext store's key: {key}"
+        );
+        let mut batch = WriteBatch::default();
+        store.put(&mut batch, cf::IDENTIFIERS, key.as_bytes(), b"\x00\xff\xff");
+        store.write(batch).expect("write");
+        let err = r.apply(&[event(2)], &[]).expect_err("the entry is corrupt");
+        let message = err.to_string();
+        assert!(message.contains("corrupt identifiers"), "{message}");
+        assert!(message.contains(&store_digest(&key)), "{message}");
+        assert!(!message.contains("13800138000"), "{message}");
+    }
+
+    fn store_digest(index_key: &str) -> String {
+        let (kind, _) = index_key.split_once(':').expect("kind:value");
+        format!("{kind}:{:016x}", crate::keys::fnv1a(index_key.as_bytes()))
+    }
+
     /// A store written before the `members` family kept the list in the
     /// profile value: it is read, and moved out on the next write.
     #[test]

@@ -463,7 +463,7 @@ impl Store {
         bytes: &[u8],
     ) -> Result<T, StoreError> {
         let key = key.as_ref();
-        let shown = || String::from_utf8_lossy(key).into_owned();
+        let shown = || self.shown_key(family, key);
         if bytes.first() != Some(&FORMAT_SEALED_V1) {
             return decode(family, &shown(), bytes);
         }
@@ -754,6 +754,19 @@ impl Store {
         Ok(self
             .get_raw(cf::SUPPRESSED, self.digest_key(index_key).as_bytes())?
             .is_some())
+    }
+
+    /// A key as an error message may show it: an identifier index key of a
+    /// plaintext store holds the raw value (a phone, an e-mail), so it is
+    /// shown as its [`digest_key`](Self::digest_key); every other key (a
+    /// keyed hash, a profile or event id, a sequence) as it is.
+    pub(crate) fn shown_key(&self, family: &str, key: &[u8]) -> String {
+        let key = String::from_utf8_lossy(key);
+        if family == cf::IDENTIFIERS {
+            self.digest_key(&key)
+        } else {
+            key.into_owned()
+        }
     }
 
     /// An index key as the suppression list and audit records hold it: the
