@@ -544,7 +544,7 @@ impl Resolver {
         // re-partitioned above: the store is this release's now.
         view.extra_meta.push((
             crate::store::LINKING.to_vec(),
-            crate::store::LINKING_VERSION.to_vec(),
+            crate::store::LINKING_VERSION.as_bytes().to_vec(),
         ));
         // The decision names the profiles it re-partitioned or rebuilt.
         let profiles = regrouped.into_iter().map(String::from).collect();

@@ -485,4 +485,108 @@ mod tests {
         assert!(!near_date("1990-04-03", "1991-05-03"));
         assert!(!near_date("1990-04-03", "1990-04"));
     }
+
+    /// Stores record which release's linking partitioned them
+    /// ([`crate::store::LINKING_VERSION`]) so that an upgrade that links
+    /// otherwise tells the operator to re-evaluate them; nothing else
+    /// notices a change to the scores or name guards that forgets to bump
+    /// it. This pins both, over a grid of pairs (every combination of a
+    /// name, birthday, postal code, city, street and gender variant against
+    /// one record), to the version.
+    #[test]
+    fn scores_and_name_guards_are_what_the_linking_version_records() {
+        const RECORDED: (&str, &str) = ("2", "8d5ade790d040cfe");
+        // (given, family) typed in their own fields; None: a whole name only.
+        let names: [(&str, Option<(&str, &str)>); 11] = [
+            ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),
+            ("Charlotte Petersen", None),
+            ("Charlote Petersen", Some(("Charlote", "Petersen"))),
+            ("Charlotte Petersne", Some(("Charlotte", "Petersne"))),
+            ("Charlotte Peterson", Some(("Charlotte", "Peterson"))),
+            ("Chloe Petersen", Some(("Chloe", "Petersen"))),
+            ("C Petersen", Some(("C", "Petersen"))),
+            ("Petersen Charlotte", Some(("Petersen", "Charlotte"))),
+            ("Charlotte Murton", Some(("Charlotte", "Murton"))),
+            ("Charlotte Anne Petersen", None),
+            ("Lottie Petersen", None),
+        ];
+        let birthdays = [
+            Some("1969-12-17"),
+            Some("1969-12-18"),
+            Some("1969-17-12"),
+            Some("1919-09-14"),
+            None,
+        ];
+        let postals = [Some("2217"), Some("2218"), Some("3104"), None];
+        let cities = [Some("Landsdale"), Some("Landsdael"), Some("Corio"), None];
+        let lines = [
+            Some("66 Sturgess Place"),
+            Some("66 Sturgesw Place"),
+            Some("12 Sturgess Place"),
+            Some("4 Meeson Street"),
+            None,
+        ];
+        let genders = [Some("female"), Some("male"), None];
+        let record = |(full, fields): (&str, Option<(&str, &str)>),
+                      bday: Option<&str>,
+                      postal: Option<&str>,
+                      city: Option<&str>,
+                      line1: Option<&str>,
+                      gender: Option<&str>| {
+            let mut e = person(full, "", "", "", "");
+            e.attributes.given_name = fields.map(|f| f.0.to_string());
+            e.attributes.family_name = fields.map(|f| f.1.to_string());
+            e.attributes.birthday = bday.map(str::to_string);
+            e.attributes.gender = gender.map(str::to_string);
+            e.attributes.address = Some(Address {
+                line1: line1.map(str::to_string),
+                city: city.map(str::to_string),
+                postal_code: postal.map(str::to_string),
+                ..Address::default()
+            });
+            e
+        };
+        let base = record(
+            names[0],
+            birthdays[0],
+            postals[0],
+            cities[0],
+            lines[0],
+            genders[0],
+        );
+        let given = |e: &CanonicalEvent| crate::keys::GivenName::of(&e.attributes);
+        let mut seen = String::new();
+        for name in names {
+            let other = record(name, None, None, None, None, None);
+            if let (Some(x), Some(y)) = (given(&base), given(&other)) {
+                seen += &format!(
+                    "{}{};",
+                    x.other_person(&y) as u8,
+                    x.family_changed(&y) as u8
+                );
+            }
+            for bday in birthdays {
+                for postal in postals {
+                    for city in cities {
+                        for line1 in lines {
+                            for gender in genders {
+                                let other = record(name, bday, postal, city, line1, gender);
+                                seen += &format!("{:?};", pair(&base, &other));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let fingerprint = format!("{:016x}", crate::keys::fnv1a(seen.as_bytes()));
+        assert_eq!(
+            (crate::store::LINKING_VERSION, fingerprint.as_str()),
+            RECORDED,
+            "scores or name guards changed on the grid of pairs. If what links changed, stores \
+             linked by the old code must be re-evaluated: bump LINKING_VERSION in \
+             crates/kindred-resolver/src/store.rs and record it here with the new fingerprint. \
+             If nothing that links changed (the grid moved, or a score below and above 14 \
+             stays so), record the new fingerprint and keep the version."
+        );
+    }
 }
