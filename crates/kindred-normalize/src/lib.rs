@@ -307,7 +307,7 @@ impl Builder<'_> {
         self.phone_region = self
             .opts
             .store_region(&e.store_id)
-            .or_else(|| normalize_currency(&e.currency).and_then(|c| region_of_currency(&c)));
+            .or_else(|| currency_region(Some(&e.currency)));
         self.phone(e.phone.as_deref());
         self.names(e.customer_name.as_deref(), None, None);
         self.activity.event_type = if e.amount_minor < 0 {
@@ -332,12 +332,22 @@ impl Builder<'_> {
         self.namespaced(IdentifierKind::Device, "web", e.anonymous_id.as_deref());
         self.email(e.email.as_deref());
         self.attributes.address = e.address.as_ref().and_then(normalize_address);
+        // The address's country, else the order currency's when one country
+        // uses it (as at a till).
         self.phone_region = self
             .attributes
             .address
             .as_ref()
             .and_then(|a| a.country.as_deref())
-            .and_then(|c| c.parse().ok());
+            .and_then(|c| c.parse().ok())
+            .or_else(|| {
+                currency_region(
+                    e.order
+                        .as_ref()
+                        .map(|o| o.currency.as_str())
+                        .or(e.currency.as_deref()),
+                )
+            });
         self.phone(e.phone.as_deref());
         self.names(
             e.name.as_deref(),
@@ -412,6 +422,9 @@ impl Builder<'_> {
             }
             None => self.drop("social", Rejected::Invalid),
         }
+        // A mini-program order's currency, when one country uses it, says
+        // where its national numbers are read (as at a till).
+        self.phone_region = currency_region(e.order.as_ref().map(|o| o.currency.as_str()));
         self.phone(e.phone.as_deref());
         self.email(e.email.as_deref());
         // Display names on social platforms are nicknames, not names: they
@@ -431,6 +444,12 @@ impl Builder<'_> {
             self.order(order, None, None);
         }
     }
+}
+
+/// The country of a currency that only one country uses (`JPY`, `SGD`; not
+/// `EUR`), as tills and shops write it.
+fn currency_region(currency: Option<&str>) -> Option<phonenumber::country::Id> {
+    normalize_currency(currency?).and_then(|c| region_of_currency(&c))
 }
 
 #[cfg(test)]

@@ -28,6 +28,23 @@ fn pos() -> PosTransaction {
     }
 }
 
+fn social() -> SocialInteraction {
+    SocialInteraction {
+        event_id: "s1".into(),
+        platform: "line".into(),
+        platform_user_id: "U4af4980629".into(),
+        union_id: None,
+        handle: None,
+        display_name: None,
+        phone: None,
+        email: None,
+        interaction_type: "mini_program_order".into(),
+        sku: None,
+        order: None,
+        event_time: T,
+    }
+}
+
 fn web() -> WebEvent {
     WebEvent {
         event_id: "w1".into(),
@@ -262,6 +279,51 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         assert_eq!(got.as_deref(), read, "{store} {typed}");
     }
     assert_eq!(phone_of(at("FR005", "EUR", "06 85 36 60 62"), &opts), None);
+    // A mini-program or web order's currency says where its national
+    // numbers are read, as a till's does; without one, the default region.
+    let order = |currency: &str| RawOrder {
+        order_id: "o1".into(),
+        total_minor: 990,
+        currency: currency.into(),
+        lines: vec![],
+        points_earned: 0,
+        points_redeemed: 0,
+    };
+    // A Japanese mobile as typed in Japan; its digits also read as a
+    // Chinese number, which is what the default region makes of it.
+    let japanese = "090-3814-2769";
+    let misread = Some("+869038142769");
+    let mut s = social();
+    s.phone = Some(japanese.into());
+    assert_eq!(
+        phone_of(RawEvent::Social(s.clone()), &opts).as_deref(),
+        misread
+    );
+    s.order = Some(order("JPY"));
+    assert_eq!(
+        phone_of(RawEvent::Social(s.clone()), &opts).as_deref(),
+        Some("+819038142769")
+    );
+    s.order = Some(order("EUR"));
+    assert_eq!(phone_of(RawEvent::Social(s), &opts).as_deref(), misread);
+    let mut w = web();
+    w.phone = Some(japanese.into());
+    w.address = None;
+    assert_eq!(
+        phone_of(RawEvent::Web(w.clone()), &opts).as_deref(),
+        misread
+    );
+    w.order = Some(order("JPY"));
+    assert_eq!(
+        phone_of(RawEvent::Web(w.clone()), &opts).as_deref(),
+        Some("+819038142769")
+    );
+    // The address's country comes first.
+    w.address = Some(RawAddress {
+        country: Some("KR".into()),
+        ..RawAddress::default()
+    });
+    assert_eq!(phone_of(RawEvent::Web(w), &opts).as_deref(), misread);
 }
 
 #[test]
