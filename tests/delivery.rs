@@ -149,3 +149,46 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     assert!(rebuilt.outbox()?.is_empty());
     Ok(())
 }
+
+/// A second instance with the same transactional id fences the first. The
+/// first must stop, not rebuild its producer: a rebuilt one would fence the
+/// newer instance in turn, and the two would take turns publishing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_producer_stops_and_leaves_the_newer_one_publishing() -> anyhow::Result<()> {
+    use kindred_kafka::{OutRecord, TransactionalProducer, TxnFailure};
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("fenced", dir.path());
+    create_topics(&config).await?;
+    let settings = kafka_settings(&config);
+    let id = format!("{}.publisher", config.topics.profiles);
+    let record = |n: u32| OutRecord {
+        topic: config.topics.profiles.clone(),
+        key: Some(n.to_string().into_bytes()),
+        payload: format!("change {n}").into_bytes(),
+        headers: Vec::new(),
+        timestamp_ms: None,
+    };
+    let timeout = Duration::from_secs(30);
+    tokio::task::block_in_place(|| {
+        let mut old = TransactionalProducer::new(&settings, &id, timeout)?;
+        old.send_transaction(&[record(1)])?;
+        let mut new = TransactionalProducer::new(&settings, &id, timeout)?;
+        match old.send_transaction(&[record(2)]) {
+            Err(TxnFailure::Fenced(_)) => {}
+            other => anyhow::bail!("the old producer is fenced, not {other:?}"),
+        }
+        new.send_transaction(&[record(3)])?;
+        new.send_transaction(&[record(4)])?;
+        anyhow::Ok(())
+    })?;
+    let seen: Vec<String> = kindred_kafka::consumer::read_to_end(
+        &settings,
+        &config.topics.profiles,
+        Duration::from_secs(60),
+    )?
+    .into_iter()
+    .map(|(_, _, payload)| String::from_utf8_lossy(&payload).into_owned())
+    .collect();
+    assert_eq!(seen, ["change 1", "change 3", "change 4"]);
+    Ok(())
+}

@@ -559,3 +559,97 @@ async fn a_java_producer_is_read_in_every_compression_codec() -> anyhow::Result<
     }
     Ok(())
 }
+
+/// A message too large for a dead letter whole (past the codec's limit, or
+/// just under it) is dead-lettered cut to its first bytes, with its length
+/// in a header; before, the producer refused the record and ingest retried
+/// the batch forever. The events after it flow, and replay leaves it alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_too_large_to_dead_letter_whole_is_cut_and_ingest_goes_on() -> anyhow::Result<()>
+{
+    use kindred_kafka::rdkafka::producer::{FutureProducer, FutureRecord};
+    use kindred_kafka::DeadLetter;
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("too-large", dir.path());
+    create_topics(&config).await?;
+    let topic = &config.topics.web;
+    // A producer that sends compressible megabyte messages (the broker's
+    // limit applies to the compressed batch).
+    let big: FutureProducer = kafka_settings(&config)
+        .client_config(&[
+            ("compression.type", "lz4"),
+            ("message.max.bytes", "4000000"),
+        ])
+        .create()?;
+    let oversized = vec![b'a'; 1_200_000]; // past the 1 MiB codec limit
+    let malformed = vec![b'a'; 950_000]; // under it, not Avro
+    for (key, payload) in [("big", &oversized), ("bad", &malformed)] {
+        big.send(
+            FutureRecord::to(topic).key(key).payload(payload.as_slice()),
+            Duration::from_secs(30),
+        )
+        .await
+        .map_err(|(e, _)| e)?;
+    }
+    let codec = WireCodec::with_default_ids()?;
+    let good = encode_raw(
+        &codec,
+        &kindred_suite::raw::web("W-after", Some("a@b.cn"), None, 1_735_689_600_000),
+    )?;
+    produce_all(&config, &[record(topic, "W-after", good)]).await?;
+
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Web, 1)], &shutdown).await?;
+    let canonical = read_until(
+        &config,
+        &config.topics.canonical,
+        Duration::from_secs(60),
+        |m| !m.is_empty(),
+    )
+    .await?;
+    assert_eq!(canonical.len(), 1, "the event after the large ones flowed");
+    let dead = read_until(
+        &config,
+        &config.topics.dead_letter,
+        Duration::from_secs(60),
+        |m| m.len() >= 2,
+    )
+    .await?;
+    let mut seen: Vec<(String, usize, String)> = dead
+        .iter()
+        .map(|m| {
+            let h = headers(m);
+            (
+                h["kindred.dlq.reason"].clone(),
+                m.payload().map_or(0, <[u8]>::len),
+                h.get(DeadLetter::TRUNCATED_FROM)
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (
+                "oversized".to_string(),
+                DeadLetter::MAX_PAYLOAD_BYTES,
+                "1200000".to_string()
+            ),
+            (
+                "wrong_magic_byte".to_string(),
+                DeadLetter::MAX_PAYLOAD_BYTES,
+                "950000".to_string()
+            ),
+        ]
+    );
+    shutdown.trigger();
+    for (_, t) in tasks {
+        t.await??;
+    }
+    let report = replay(&config, &ReplayFilter::default()).await?;
+    assert_eq!((report.read, report.truncated), (2, 2), "{report:?}");
+    assert!(report.replayed.is_empty(), "{report:?}");
+    Ok(())
+}

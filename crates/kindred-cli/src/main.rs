@@ -969,11 +969,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 })?;
             let verb = if *dry_run { "would replay" } else { "replayed" };
             println!(
-                "read {}, {verb} {}, skipped {}, unreadable {}",
+                "read {}, {verb} {}, skipped {}, unreadable {}, truncated (not replayed) {}",
                 report.read,
                 report.replayed.values().sum::<u64>(),
                 report.skipped,
-                report.unreadable
+                report.unreadable,
+                report.truncated
             );
             for (reason, n) in &report.replayed {
                 println!("  {reason}: {n}");

@@ -26,10 +26,22 @@ impl DeadLetter {
     const PARTITION: &'static str = "kindred.dlq.source.partition";
     const OFFSET: &'static str = "kindred.dlq.source.offset";
     const SERVICE: &'static str = "kindred.dlq.service";
+    /// Set when the payload was cut to [`Self::MAX_PAYLOAD_BYTES`]: the
+    /// original length. The whole message is at the source coordinates.
+    pub const TRUNCATED_FROM: &'static str = "kindred.dlq.truncated_from";
 
-    /// The dead-letter record for `dlq_topic`, carrying the original key and payload.
+    /// The most payload bytes a dead letter carries. Larger messages (an
+    /// `oversized` one, or a malformed one near the limit) are cut to this,
+    /// so the record fits under the producer's and the broker's default
+    /// 1 MB message limits with its headers; were it not cut, the producer
+    /// would refuse it and the service would retry it forever.
+    pub const MAX_PAYLOAD_BYTES: usize = 900_000;
+
+    /// The dead-letter record for `dlq_topic`, carrying the original key and
+    /// payload (cut to [`Self::MAX_PAYLOAD_BYTES`], with a
+    /// [`Self::TRUNCATED_FROM`] header, when longer).
     pub fn into_record(self, dlq_topic: &str, key: Option<&[u8]>, payload: &[u8]) -> OutRecord {
-        let headers = vec![
+        let mut headers = vec![
             (Self::REASON.to_string(), self.reason.into_bytes()),
             (Self::MESSAGE.to_string(), self.message.into_bytes()),
             (Self::TOPIC.to_string(), self.source_topic.into_bytes()),
@@ -43,10 +55,19 @@ impl DeadLetter {
             ),
             (Self::SERVICE.to_string(), self.service.into_bytes()),
         ];
+        let kept = if payload.len() > Self::MAX_PAYLOAD_BYTES {
+            headers.push((
+                Self::TRUNCATED_FROM.to_string(),
+                payload.len().to_string().into_bytes(),
+            ));
+            &payload[..Self::MAX_PAYLOAD_BYTES]
+        } else {
+            payload
+        };
         OutRecord {
             topic: dlq_topic.to_string(),
             key: key.map(<[u8]>::to_vec),
-            payload: payload.to_vec(),
+            payload: kept.to_vec(),
             headers,
             timestamp_ms: None,
         }

@@ -7,11 +7,18 @@
 //! Error handling follows librdkafka's transactional contract:
 //! - an *abortable* error aborts the transaction; the caller sends the same
 //!   records again in a new one;
-//! - a *fatal* error (e.g. this producer was fenced by a newer instance with
-//!   the same `transactional.id`) leaves the producer unusable: it is
-//!   dropped and rebuilt, and `init_transactions` aborts whatever the old
-//!   one left open;
-//! - a *retriable* commit is retried as it is.
+//! - being *fenced* (a newer instance with the same `transactional.id`
+//!   initialised its transactions) ends this producer for good: it is
+//!   dropped, not rebuilt (a rebuilt one would fence the newer instance in
+//!   turn, and the two would take turns publishing), and the caller stops;
+//! - another *fatal* error leaves the producer unusable: it is dropped and
+//!   rebuilt, and `init_transactions` completes or aborts whatever the old
+//!   one left open. If that error came after the commit was sent, the
+//!   records may be visible: the caller reads back its progress before
+//!   sending them again;
+//! - a *retriable* commit is retried as it is, for as long as it stays
+//!   retriable (aborting a commit in flight is refused, and giving up on
+//!   it would leave its outcome unknown).
 //!
 //! An empty transaction is never started (committing one fails with
 //! INVALID_TXN_STATE).
@@ -30,16 +37,27 @@ pub enum TxnFailure {
     /// them again.
     #[error("transaction aborted: {0}")]
     Aborted(KafkaError),
-    /// The producer failed fatally and was rebuilt (or could not be): none
-    /// of the records is visible. Send them again.
-    #[error("producer rebuilt after a fatal error: {0}")]
-    Rebuilt(KafkaError),
+    /// The producer failed fatally and was rebuilt (or could not be). If
+    /// `committed_maybe`, the commit had been sent: the coordinator may have
+    /// completed it, so the caller reads back what is visible (its progress
+    /// record) before sending again; otherwise none of the records is.
+    #[error("producer rebuilt after a fatal error: {error}")]
+    Rebuilt {
+        error: KafkaError,
+        committed_maybe: bool,
+    },
+    /// Another producer with the same `transactional.id` took over. This
+    /// one is dropped and must not be rebuilt: the caller stops.
+    #[error("producer fenced by a newer instance: {0}")]
+    Fenced(KafkaError),
 }
 
 impl TxnFailure {
     pub fn error(&self) -> &KafkaError {
         match self {
-            TxnFailure::Aborted(e) | TxnFailure::Rebuilt(e) => e,
+            TxnFailure::Aborted(e)
+            | TxnFailure::Fenced(e)
+            | TxnFailure::Rebuilt { error: e, .. } => e,
         }
     }
 }
@@ -69,6 +87,13 @@ impl TransactionalProducer {
         };
         producer.connect()?;
         Ok(producer)
+    }
+
+    /// Makes sure a producer is up, (re)initialising its transactions if it
+    /// had to be dropped: on return, whatever an earlier producer with this
+    /// id left open is committed or aborted.
+    pub fn ready(&mut self) -> Result<(), KafkaError> {
+        self.connect().map(|_| ())
     }
 
     pub fn transactional_id(&self) -> &str {
@@ -122,16 +147,24 @@ impl TransactionalProducer {
         if records.is_empty() {
             return Ok(());
         }
-        let result = self.try_transaction(records);
+        let mut committing = false;
+        let result = self.try_transaction(records, &mut committing);
         match result {
             Ok(()) => Ok(()),
+            Err(e) if is_fenced(&e) => {
+                self.inner = None;
+                Err(TxnFailure::Fenced(e))
+            }
             Err(e) if is_fatal(&e) => {
                 tracing::warn!(error = %e, transactional_id = %self.id, "fatal transactional error: rebuilding the producer");
                 self.inner = None;
                 if let Err(again) = self.connect() {
                     tracing::warn!(error = %again, "rebuilding the transactional producer failed; will retry");
                 }
-                Err(TxnFailure::Rebuilt(e))
+                Err(TxnFailure::Rebuilt {
+                    error: e,
+                    committed_maybe: committing,
+                })
             }
             Err(e) => {
                 if let Some(p) = &self.inner {
@@ -147,7 +180,12 @@ impl TransactionalProducer {
         }
     }
 
-    fn try_transaction(&mut self, records: &[OutRecord]) -> Result<(), KafkaError> {
+    /// Sets `committing` once the commit has been sent.
+    fn try_transaction(
+        &mut self,
+        records: &[OutRecord],
+        committing: &mut bool,
+    ) -> Result<(), KafkaError> {
         let timeout = self.timeout;
         let id = self.id.clone();
         let txn = |source| KafkaError::Transaction {
@@ -159,15 +197,20 @@ impl TransactionalProducer {
         for record in records {
             enqueue(producer, record, timeout)?;
         }
-        // Commit flushes every record first; a failed delivery fails it.
-        let mut attempts = 0;
+        // Commit flushes every record first; a failed delivery fails it. A
+        // retriable failure (a timeout) is retried until it succeeds or
+        // turns abortable or fatal: librdkafka refuses an abort while a
+        // commit is in flight, and a commit given up on may still complete.
+        *committing = true;
+        let mut attempts: u64 = 0;
         loop {
             match producer.commit_transaction(timeout) {
                 Ok(()) => return Ok(()),
                 Err(rdkafka::error::KafkaError::Transaction(e))
-                    if e.is_retriable() && !e.txn_requires_abort() && attempts < 3 =>
+                    if e.is_retriable() && !e.txn_requires_abort() && !e.is_fatal() =>
                 {
                     attempts += 1;
+                    tracing::warn!(error = %e, attempts, transactional_id = %id, "commit not acknowledged yet; retrying it");
                 }
                 Err(source) => return Err(txn(source)),
             }
@@ -207,6 +250,27 @@ fn enqueue(
                 })
             }
         }
+    }
+}
+
+/// Whether a newer producer with the same `transactional.id` fenced this
+/// one (a fatal error; an epoch bumped by a transaction's timeout is only
+/// abortable).
+fn is_fenced(error: &KafkaError) -> bool {
+    match error {
+        KafkaError::Transaction {
+            source: rdkafka::error::KafkaError::Transaction(e),
+            ..
+        } => {
+            e.is_fatal()
+                && matches!(
+                    e.code(),
+                    RDKafkaErrorCode::Fenced
+                        | RDKafkaErrorCode::ProducerFenced
+                        | RDKafkaErrorCode::InvalidProducerEpoch
+                )
+        }
+        _ => false,
     }
 }
 

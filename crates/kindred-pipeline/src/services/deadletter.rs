@@ -34,6 +34,10 @@ pub struct ReplayReport {
     pub skipped: u64,
     /// Without a readable `kindred.dlq.*` envelope (not kindred's dead letters).
     pub unreadable: u64,
+    /// Not replayed: the dead letter holds only the start of its message
+    /// (longer than `DeadLetter::MAX_PAYLOAD_BYTES`); the whole one is at
+    /// the source topic, partition and offset in its headers.
+    pub truncated: u64,
 }
 
 /// Header set on a replayed message: the dead letter's `partition/offset`.
@@ -75,6 +79,9 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
                     .collect()
             })
             .unwrap_or_default();
+        let truncated = headers
+            .iter()
+            .any(|(k, _)| *k == DeadLetter::TRUNCATED_FROM);
         let Some(envelope) = DeadLetter::from_headers(headers) else {
             report.unreadable += 1;
             continue;
@@ -86,6 +93,13 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
                 .is_none_or(|t| *t == envelope.source_topic);
         if !wanted {
             report.skipped += 1;
+            continue;
+        }
+        if truncated {
+            report.truncated += 1;
+            tracing::warn!(partition, offset = message.offset(), source_topic = %envelope.source_topic,
+                source_partition = envelope.source_partition, source_offset = envelope.source_offset,
+                "not replaying a dead letter cut to its first bytes; the whole message is at its source");
             continue;
         }
         *report.replayed.entry(envelope.reason.clone()).or_default() += 1;

@@ -50,13 +50,13 @@ pub async fn run(
     tracing::info!(%service, topic = %source, %group, "ingest service started");
 
     loop {
-        let batch = next_batch(&consumer, config.ingest.batch_size, linger, &shutdown, ops).await;
+        let batch = next_batch(&consumer, config.ingest.batch_size, linger, &shutdown, ops).await?;
         if batch.is_empty() {
             break;
         }
         let started = Instant::now();
         let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
-        async {
+        let carry_on = async {
             let mut records = Vec::with_capacity(batch.len());
             for message in &batch {
                 ops.metrics
@@ -109,7 +109,9 @@ pub async fn run(
                 }
             }
             if !send_until_acked(&producer, &records, &shutdown, ops, "ingest").await {
-                return Ok(());
+                // Shutdown came first: stop without reading (or committing)
+                // past this batch, which the next start reads again.
+                return Ok(false);
             }
             observe_event_lag(ops, "ingest", &batch);
             // A commit for partitions revoked meanwhile fails: their new
@@ -125,10 +127,13 @@ pub async fn run(
                 .batch_duration
                 .with_label_values(&["ingest"])
                 .observe(started.elapsed().as_secs_f64());
-            Ok::<_, PipelineError>(())
+            Ok::<_, PipelineError>(true)
         }
         .instrument(span)
         .await?;
+        if !carry_on {
+            break;
+        }
     }
     tracing::info!(%service, "shutting down");
     Ok(())

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use kindred_config::Config;
 use kindred_kafka::consumer::ServiceConsumer;
 use kindred_kafka::rdkafka::consumer::Consumer;
+use kindred_kafka::rdkafka::error::KafkaError as KafkaClientError;
 use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
 use kindred_kafka::{
     DeadLetter, KafkaSettings, OutRecord, Producer, RebalanceEvent, ServiceContext,
@@ -62,14 +63,16 @@ pub fn kafka_settings(config: &Config) -> KafkaSettings {
 }
 
 /// Waits for the first message (or shutdown), then gathers more until `max`
-/// messages or `linger` has passed. Returns an empty batch on shutdown.
+/// messages or `linger` has passed. Returns an empty batch on shutdown, and
+/// an error when the consumer failed for good (fenced by another instance
+/// with the same `group.instance.id`): the service must stop, not spin.
 pub(crate) async fn next_batch(
     consumer: &ServiceConsumer,
     max: usize,
     linger: Duration,
     shutdown: &Shutdown,
     ops: &Ops,
-) -> Vec<OwnedMessage> {
+) -> Result<Vec<OwnedMessage>, PipelineError> {
     let mut batch = Vec::new();
     let mut deadline = None;
     loop {
@@ -86,31 +89,38 @@ pub(crate) async fn next_batch(
             Some(d) => {
                 let now = Instant::now();
                 if now >= d {
-                    return batch;
+                    return Ok(batch);
                 }
                 d - now
             }
         };
         tokio::select! {
-            _ = shutdown.wait(), if batch.is_empty() => return batch,
+            // Shutdown first when both are ready: a triggered shutdown must
+            // not start another batch.
+            biased;
+            _ = shutdown.wait(), if batch.is_empty() => return Ok(batch),
             received = tokio::time::timeout(wait, consumer.recv()) => match received {
                 Err(_elapsed) => {
                     if deadline.is_some() {
-                        return batch;
+                        return Ok(batch);
                     }
                 }
                 Ok(Ok(message)) => {
                     batch.push(message.detach());
                     if batch.len() >= max {
-                        return batch;
+                        return Ok(batch);
                     }
                     deadline.get_or_insert_with(|| Instant::now() + linger);
+                }
+                Ok(Err(e @ KafkaClientError::MessageConsumptionFatal(_))) => {
+                    ops.metrics.component_errors.with_label_values(&["kafka_consume", "consume"]).inc();
+                    return Err(PipelineError::Consumer(e.to_string()));
                 }
                 Ok(Err(e)) => {
                     ops.metrics.component_errors.with_label_values(&["kafka_consume", "consume"]).inc();
                     tracing::warn!(error = %e, "consumer error; librdkafka retries on its own");
                     if !batch.is_empty() {
-                        return batch;
+                        return Ok(batch);
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }

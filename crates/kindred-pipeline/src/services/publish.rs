@@ -173,32 +173,15 @@ impl Publisher {
         let producer =
             TransactionalProducer::new(settings, &transactional_id, Duration::from_secs(30))?;
         let store_id = store.store_id()?;
-        let progress = read_progress(settings, &config.topics.progress, &transactional_id)?;
+        let acked = published_up_to(config, settings, &transactional_id, &store, &store_id)?;
         let next = store.next_outbox_seq()?;
-        let acked = match progress {
-            Some(p) if p.store_id == store_id => {
-                if p.seq >= next {
-                    return Err(PipelineError::Progress(format!(
-                        "the store at {} (id {store_id}) is behind what {transactional_id} already published: \
-                         Kafka has its outbox up to {}, the store only wrote up to {}. \
-                         A store copied by hand? Use `kindred restore`, which gives it a new identity.",
-                        config.resolver.data_dir.display(),
-                        p.seq,
-                        next.saturating_sub(1)
-                    )));
-                }
-                store.ack_outbox(p.seq)?;
-                p.seq
-            }
-            // A new or restored store: its whole outbox is unpublished.
-            _ => 0,
-        };
         tracing::info!(%transactional_id, store_id = %store_id, published_up_to = acked, pending = next.saturating_sub(acked + 1), "outbox publisher ready");
         let acked = Arc::new(AtomicU64::new(acked));
         let closing = Arc::new(AtomicBool::new(false));
         let (wake, woken) = sync_channel(1);
         let task = Task {
             config: config.clone(),
+            settings: settings.clone(),
             store,
             codec,
             protection,
@@ -263,8 +246,41 @@ impl Publisher {
     }
 }
 
+/// The last outbox sequence of `store` that Kafka holds, by the last
+/// committed progress record of `transactional_id` (acknowledged in the
+/// store); 0 for a new or restored store.
+fn published_up_to(
+    config: &Config,
+    settings: &KafkaSettings,
+    transactional_id: &str,
+    store: &Store,
+    store_id: &str,
+) -> Result<u64, PipelineError> {
+    let progress = read_progress(settings, &config.topics.progress, transactional_id)?;
+    let next = store.next_outbox_seq()?;
+    Ok(match progress {
+        Some(p) if p.store_id == store_id => {
+            if p.seq >= next {
+                return Err(PipelineError::Progress(format!(
+                    "the store at {} (id {store_id}) is behind what {transactional_id} already published: \
+                     Kafka has its outbox up to {}, the store only wrote up to {}. \
+                     A store copied by hand? Use `kindred restore`, which gives it a new identity.",
+                    config.resolver.data_dir.display(),
+                    p.seq,
+                    next.saturating_sub(1)
+                )));
+            }
+            store.ack_outbox(p.seq)?;
+            p.seq
+        }
+        // A new or restored store: its whole outbox is unpublished.
+        _ => 0,
+    })
+}
+
 struct Task {
     config: Config,
+    settings: KafkaSettings,
     store: Arc<Store>,
     codec: Arc<WireCodec>,
     protection: OutputProtection,
@@ -279,7 +295,40 @@ struct Task {
 impl Task {
     fn run(mut self) -> Result<(), PipelineError> {
         let mut backoff = Duration::from_millis(100);
+        // A commit in flight when the producer failed may have completed:
+        // nothing is sent until the progress record says what it made visible
+        // (the rebuilt producer's initialisation waited for the coordinator
+        // to finish that transaction).
+        let mut in_doubt = false;
         loop {
+            if in_doubt {
+                let read_back = self
+                    .producer
+                    .ready()
+                    .map_err(PipelineError::from)
+                    .and_then(|()| {
+                        published_up_to(
+                            &self.config,
+                            &self.settings,
+                            self.producer.transactional_id(),
+                            &self.store,
+                            &self.store_id,
+                        )
+                    });
+                match read_back {
+                    Ok(seq) => {
+                        let seq = seq.max(self.acked.load(Ordering::Acquire));
+                        self.acked.store(seq, Ordering::Release);
+                        in_doubt = false;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read back the progress after a commit in doubt; reading it again before sending anything");
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                }
+            }
             let acked = self.acked.load(Ordering::Acquire);
             let entries = self
                 .store
@@ -341,11 +390,29 @@ impl Task {
                     }
                     backoff = Duration::from_millis(100);
                 }
+                Err(TxnFailure::Fenced(e)) => {
+                    self.metrics
+                        .transactions
+                        .with_label_values(&["fenced"])
+                        .inc();
+                    tracing::error!(error = %e, transactional_id = %self.producer.transactional_id(), "fenced by a newer instance; this publisher stops");
+                    return Err(PipelineError::Fenced(
+                        self.producer.transactional_id().to_string(),
+                    ));
+                }
                 Err(failure) => {
                     let result = match failure {
                         TxnFailure::Aborted(_) => "aborted",
-                        TxnFailure::Rebuilt(_) => "producer_rebuilt",
+                        TxnFailure::Rebuilt { .. } => "producer_rebuilt",
+                        TxnFailure::Fenced(_) => "fenced",
                     };
+                    if let TxnFailure::Rebuilt {
+                        committed_maybe: true,
+                        ..
+                    } = failure
+                    {
+                        in_doubt = true;
+                    }
                     self.metrics.transactions.with_label_values(&[result]).inc();
                     self.metrics
                         .component_errors

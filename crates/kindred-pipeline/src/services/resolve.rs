@@ -145,7 +145,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             &shutdown,
             ops,
         )
-        .await;
+        .await?;
         if batch.is_empty() {
             break;
         }
@@ -169,7 +169,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         }
         let started = Instant::now();
         let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
-        async {
+        let carry_on = async {
             // Events, and erasure requests applied in order between them.
             let mut items: Vec<(usize, Item)> = Vec::with_capacity(batch.len());
             let mut dead = Vec::new();
@@ -213,7 +213,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             if !dead.is_empty()
                 && !send_until_acked(&producer, &dead, &shutdown, ops, "resolve").await
             {
-                return Ok(());
+                // Shutdown came first: apply nothing of this batch, and read
+                // no further (the store's offsets must not pass it).
+                return Ok(false);
             }
             // Each erasure sees the events before it applied; each write
             // records the offsets of everything it covers.
@@ -274,10 +276,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 .batch_duration
                 .with_label_values(&["resolve"])
                 .observe(started.elapsed().as_secs_f64());
-            Ok::<_, PipelineError>(())
+            Ok::<_, PipelineError>(true)
         }
         .instrument(span)
         .await?;
+        if !carry_on {
+            break;
+        }
     }
     let deadline = Instant::now() + Duration::from_secs(config.shutdown.timeout_secs);
     tracing::info!("resolver stopping: publishing what the outbox holds");
