@@ -121,10 +121,16 @@ pub fn review(
     reviewer: &str,
 ) -> Result<String, PipelineError> {
     let mut resolver = open(config)?;
-    let (a, b) = (
-        profile_id(&resolver, config, a)?,
-        profile_id(&resolver, config, b)?,
-    );
+    // Profile ids as given (the review queue keys pairs by the ids it
+    // flagged; the resolver follows redirects itself); identifiers looked up.
+    let id = |target: &str| {
+        if target.starts_with("kp-") {
+            Ok(target.to_string())
+        } else {
+            profile_id(&resolver, config, target)
+        }
+    };
+    let (a, b) = (id(a)?, id(b)?);
     let done = resolver.review(&a, &b, approve, reviewer, now_ms())?;
     Ok(decision_report(&done))
 }

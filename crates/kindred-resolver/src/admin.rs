@@ -29,7 +29,7 @@ pub enum AdminError {
     Store(#[from] StoreError),
     #[error("no profile {0} in the store")]
     NoSuchProfile(String),
-    #[error("profiles {a} and {b} are already one profile ({survivor}); to separate them use `kindred split`")]
+    #[error("profiles {a} and {b} are already one profile ({survivor}), so their pair left the review queue; to separate them use `kindred split`")]
     AlreadyOne {
         a: String,
         b: String,
@@ -140,6 +140,21 @@ impl Resolver {
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
         let (ra, rb) = (live(&view, a)?, live(&view, b)?);
         if ra == rb {
+            // Merged since it was flagged: nothing to decide, and the pair
+            // leaves the queue (and the review topic) either way.
+            let mut stale = false;
+            for pair in [(a, b), (ra.as_str(), rb.as_str())] {
+                let (x, y) = (pair.0.min(pair.1), pair.0.max(pair.1));
+                if x != y && view.store_ref().pending_suggestion(x, y)?.is_some() {
+                    view.pending.insert((x.into(), y.into()), None);
+                    stale = true;
+                }
+            }
+            if stale {
+                view.queue_outputs(&BatchOutcome::default())?;
+                let store = view.store_ref();
+                store.write(view.into_write_batch())?;
+            }
             return Err(AdminError::AlreadyOne {
                 a: a.into(),
                 b: b.into(),
@@ -169,7 +184,9 @@ impl Resolver {
         }
         for pair in [(a, b), (ra.as_str(), rb.as_str())] {
             let (x, y) = (pair.0.min(pair.1), pair.0.max(pair.1));
-            view.pending.insert((x.into(), y.into()), None);
+            if view.store_ref().pending_suggestion(x, y)?.is_some() {
+                view.pending.insert((x.into(), y.into()), None);
+            }
         }
         let kind = if approve {
             DecisionKind::Approve

@@ -66,7 +66,9 @@ pub struct ReviewNotice {
 
 impl BatchView<'_> {
     /// Queues everything `outcome` must publish: its changes, quarantines
-    /// and review suggestions, in that order.
+    /// and review suggestions, in that order, then a tombstone for every
+    /// pair this view took out of the review queue (decided, or merged
+    /// since), so the compacted review topic drops its golden records.
     pub(crate) fn queue_outputs(&mut self, outcome: &BatchOutcome) -> Result<(), StoreError> {
         for change in &outcome.changes {
             self.push_outbox(&OutboxEntryRef::Change(change));
@@ -84,6 +86,18 @@ impl BatchView<'_> {
                 record_b: self.current_record(&s.profile_b)?,
             };
             self.push_outbox(&OutboxEntry::Review(Box::new(review)));
+        }
+        let removed: Vec<(String, String)> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.is_none())
+            .map(|(pair, _)| pair.clone())
+            .collect();
+        for (profile_a, profile_b) in removed {
+            self.push_outbox(&OutboxEntry::Tombstone(Tombstone::Review {
+                profile_a,
+                profile_b,
+            }));
         }
         Ok(())
     }

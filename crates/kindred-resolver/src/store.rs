@@ -917,6 +917,18 @@ impl Store {
         self.values(cf::SUGGESTIONS)
     }
 
+    /// The pair `a`, `b` (in either order) if it waits in the review queue.
+    pub fn pending_suggestion(
+        &self,
+        a: &str,
+        b: &str,
+    ) -> Result<Option<PendingSuggestion>, StoreError> {
+        let key = crate::resolver::pair_key(a.min(b), a.max(b));
+        self.get_raw(cf::SUGGESTIONS, &key)?
+            .map(|bytes| self.decode_value(cf::SUGGESTIONS, &key, &bytes))
+            .transpose()
+    }
+
     /// Everything waiting in the outbox, oldest first, with its sequence.
     pub fn outbox(&self) -> Result<Vec<(u64, crate::OutboxEntry)>, StoreError> {
         self.outbox_after(0, usize::MAX)

@@ -7,7 +7,7 @@ use kindred_model::{
     CanonicalEvent, ChangeType, Channel, GoldenRecord, Identifier, IdentifierKind, LinkPolicy,
     Order, RuleAction, Survivorship,
 };
-use kindred_resolver::{AdminError, Resolver, SplitSelector, Store};
+use kindred_resolver::{AdminError, OutboxEntry, Resolver, SplitSelector, Store, Tombstone};
 
 const DAY: i64 = 86_400_000;
 
@@ -427,6 +427,88 @@ fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
         .review(&a.profile_id, &b.profile_id, false, "carol", 8 * DAY)
         .expect_err("already one");
     assert!(err.to_string().contains("kindred split"), "{err}");
+}
+
+/// Review-topic tombstones waiting in the outbox, as (a, b) pairs.
+fn review_tombstones(r: &Resolver) -> Vec<(String, String)> {
+    r.store()
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            OutboxEntry::Tombstone(Tombstone::Review {
+                profile_a,
+                profile_b,
+            }) => Some((profile_a, profile_b)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A decided pair leaves the compacted review topic too (a tombstone for
+/// its key), or the golden records it carried would stay there for good,
+/// erasure or not; so does a pair whose profiles merged since.
+#[test]
+fn a_pair_leaving_the_review_queue_leaves_the_review_topic() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(
+        &mut r,
+        vec![
+            ev("pos:1", 0, &[card("A1"), phone("+8613900000009")]).name("Li Na"),
+            ev("web:1", DAY, &[email("n@y.cn"), phone("+8613900000009")]).name("Zhang Min"),
+        ],
+    );
+    let (a, b) = (profile(&r, &card("A1")), profile(&r, &email("n@y.cn")));
+    let pair = (
+        a.profile_id.clone().min(b.profile_id.clone()),
+        a.profile_id.clone().max(b.profile_id.clone()),
+    );
+    assert!(review_tombstones(&r).is_empty());
+    r.review(&b.profile_id, &a.profile_id, false, "alice", 5 * DAY)
+        .expect("reject");
+    assert_eq!(review_tombstones(&r), vec![pair.clone()]);
+
+    // A pair flagged, then joined by other means before anyone decided.
+    apply(
+        &mut r,
+        vec![ev("pos:9", 7 * DAY, &[card("E9")]).name("Wu Lei")],
+    );
+    let e = profile(&r, &card("E9"));
+    apply(
+        &mut r,
+        vec![
+            ev("pos:7", 8 * DAY, &[card("C7"), phone("+8613900000077")]).name("Wu Lei"),
+            ev(
+                "web:7",
+                9 * DAY,
+                &[email("w@y.cn"), phone("+8613900000077")],
+            )
+            .name("Chen Bo"),
+        ],
+    );
+    let (c, d) = (profile(&r, &card("C7")), profile(&r, &email("w@y.cn")));
+    assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
+    // Both are approved into an older customer, pair by pair: the first
+    // was never queued; the second was, once the first made it E and D.
+    r.review(&c.profile_id, &e.profile_id, true, "bob", 10 * DAY)
+        .expect("approve");
+    assert_eq!(review_tombstones(&r).len(), 1);
+    r.review(&e.profile_id, &d.profile_id, true, "bob", 10 * DAY)
+        .expect("approve");
+    assert_eq!(review_tombstones(&r).len(), 2);
+    let left = r.store().pending_suggestions().expect("queue");
+    assert_eq!(
+        (left.len(), &left[0].profile_a, &left[0].profile_b),
+        (1, &c.profile_id, &d.profile_id),
+        "C and D are one now, but their pair still waits"
+    );
+    // Deciding on the stale pair says they are one, and takes it out.
+    let err = r
+        .review(&c.profile_id, &d.profile_id, true, "bob", 11 * DAY)
+        .expect_err("already one");
+    assert!(matches!(err, AdminError::AlreadyOne { .. }), "{err}");
+    assert!(r.store().pending_suggestions().expect("queue").is_empty());
+    assert_eq!(review_tombstones(&r).len(), 3);
 }
 
 #[test]
