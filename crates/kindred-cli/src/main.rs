@@ -1132,6 +1132,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Some(f) => format!("{} is not a valid kindred configuration", f.display()),
                     None => "the configuration from the environment is not valid".to_string(),
                 })?;
+            // What the services derive from it at start, checked here too,
+            // so a clash (a schema id configured twice, counting the
+            // built-in ids of older versions) fails the check, not a pod.
+            kindred_pipeline::codec_from_config(&config)
+                .context("[schemas.ids] cannot be used (ids of older schema versions are built in: see docs/operations.md)")?;
+            kindred_pipeline::normalize_options(&config).context("[normalize] cannot be used")?;
             for warning in config.resolver.linking.warnings() {
                 eprintln!("warning: {warning}");
             }

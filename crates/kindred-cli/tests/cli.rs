@@ -95,6 +95,15 @@ fn config_check_masks_secrets_and_names_bad_keys() {
         out.contains("batch_sise") && out.contains("bad.toml"),
         "{out}"
     );
+    // A registry id that a built-in older version also holds: refused by
+    // the check, not first by a service at start.
+    let clash = write(&dir, "clash.toml", "[schemas.ids]\npos_transaction = 12\n");
+    let (ok, out) = kindred(&["config", "check", &clash]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("schema id 12") && out.contains("web_event.v1"),
+        "{out}"
+    );
 }
 
 #[test]
