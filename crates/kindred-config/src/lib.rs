@@ -461,6 +461,11 @@ pub struct NormalizeConfig {
     /// "DE", "S-0042" = "AT" }`; the longest prefix wins). What a currency
     /// several countries share (EUR) cannot say. Default empty.
     pub store_regions: BTreeMap<String, String>,
+    /// An event whose time is more than this many seconds ahead of the
+    /// ingest service's clock is dead-lettered (`event_time_in_future`):
+    /// kept, it would move the resolver's watermark, and every profile's
+    /// recency, ahead for good. 0: no limit. Default 86400 (a day).
+    pub max_future_secs: u64,
 }
 
 /// `[http]`: the /metrics, /healthz, /readyz endpoint.
@@ -564,6 +569,7 @@ impl Default for NormalizeConfig {
             blocklist: Vec::new(),
             phone_region_from_event: true,
             store_regions: BTreeMap::new(),
+            max_future_secs: 86_400,
         }
     }
 }

@@ -58,6 +58,12 @@ pub enum InvalidRecord {
     MissingSourceId,
     #[error("event time {0} ms is outside 2000-01-01..2100-01-01")]
     EventTimeOutOfRange(i64),
+    #[error("event time {event_ms} ms is more than {ahead_secs} s ahead of the clock ({now_ms} ms): a wrong clock at the source")]
+    EventTimeInFuture {
+        event_ms: i64,
+        now_ms: i64,
+        ahead_secs: u64,
+    },
 }
 
 impl InvalidRecord {
@@ -66,11 +72,34 @@ impl InvalidRecord {
         match self {
             InvalidRecord::MissingSourceId => "missing_source_id",
             InvalidRecord::EventTimeOutOfRange(_) => "event_time_out_of_range",
+            InvalidRecord::EventTimeInFuture { .. } => "event_time_in_future",
         }
     }
 }
 
-/// Turns a raw record of any channel into a canonical event.
+/// [`normalize`], also refusing an event time more than
+/// `opts.max_future_secs` ahead of `now_ms` (the reading clock): one such
+/// event would move the resolver's event-time watermark, and with it every
+/// profile's recency, years ahead for good.
+pub fn normalize_at(
+    raw: &RawEvent,
+    opts: &NormalizeOptions,
+    now_ms: i64,
+) -> Result<CanonicalEvent, InvalidRecord> {
+    let event_ms = raw.event_time();
+    let ahead_ms = i64::try_from(opts.max_future_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    if opts.max_future_secs > 0 && event_ms > now_ms.saturating_add(ahead_ms) {
+        return Err(InvalidRecord::EventTimeInFuture {
+            event_ms,
+            now_ms,
+            ahead_secs: opts.max_future_secs,
+        });
+    }
+    normalize(raw, opts)
+}
+
+/// Turns a raw record of any channel into a canonical event (pure: no
+/// clock; see [`normalize_at`]).
 pub fn normalize(raw: &RawEvent, opts: &NormalizeOptions) -> Result<CanonicalEvent, InvalidRecord> {
     let source_id = fold(raw.source_id());
     if source_id.is_empty() {

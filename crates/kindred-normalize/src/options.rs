@@ -37,6 +37,9 @@ pub struct NormalizeOptions {
     /// Store-id prefix -> the region its stores stand in, longest prefix
     /// first: read before a sale's currency (see [`Self::store_region`]).
     pub store_regions: Vec<(String, phonenumber::country::Id)>,
+    /// How far ahead of the reading clock an event time may be
+    /// ([`crate::normalize_at`]); 0: no limit.
+    pub max_future_secs: u64,
 }
 
 impl Default for NormalizeOptions {
@@ -57,6 +60,7 @@ impl NormalizeOptions {
             blocklist: BTreeSet::new(),
             phone_region_from_event: true,
             store_regions: Vec::new(),
+            max_future_secs: 86_400,
         }
     }
 

@@ -566,3 +566,30 @@ fn a_typed_identifier_finds_the_same_key_as_inside_an_event() {
     assert!(normalize_identifier(IdentifierKind::Social, "no-namespace", &opts).is_err());
     assert!(normalize_identifier(IdentifierKind::Phone, "12", &opts).is_err());
 }
+
+/// A till with its clock years ahead: refused against the reading clock,
+/// so one event cannot move every profile's recency ahead for good; a day
+/// of skew passes, and 0 turns the check off. Without a clock
+/// ([`normalize`]), only the fixed 2000..2100 range applies.
+#[test]
+fn an_event_time_far_ahead_of_the_clock_is_refused() {
+    let now = T;
+    let at = |t: i64| {
+        let mut p = pos();
+        p.event_time = t;
+        RawEvent::Pos(p)
+    };
+    let opts = NormalizeOptions::default();
+    let year = 365 * 86_400_000;
+    assert!(normalize_at(&at(now + 3_600_000), &opts, now).is_ok());
+    let err = normalize_at(&at(now + 30 * year), &opts, now).expect_err("decades ahead");
+    assert_eq!(err.kind(), "event_time_in_future");
+    assert!(normalize(&at(now + 30 * year), &opts).is_ok());
+    let off = NormalizeOptions {
+        max_future_secs: 0,
+        ..NormalizeOptions::default()
+    };
+    assert!(normalize_at(&at(now + 30 * year), &off, now).is_ok());
+    // Late events are not this check's business.
+    assert!(normalize_at(&at(now - 5 * year), &opts, now).is_ok());
+}

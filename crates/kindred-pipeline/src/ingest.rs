@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use kindred_model::raw::{PosTransaction, RawEvent, SocialInteraction, WebEvent};
 use kindred_model::{CanonicalEvent, Channel};
-use kindred_normalize::{normalize, InvalidRecord, NormalizeOptions};
+use kindred_normalize::{normalize_at, InvalidRecord, NormalizeOptions};
 use kindred_schema::{DecodeError, Framing, SchemaKind, WireCodec};
 
 /// Why a raw message cannot become a canonical event: it does not decode,
@@ -70,10 +70,14 @@ impl IngestStage {
         }
     }
 
-    /// Decodes one message of this channel and normalizes it.
+    /// Decodes one message of this channel and normalizes it, refusing an
+    /// event time too far ahead of this machine's clock.
     pub fn process(&self, payload: &[u8]) -> Result<CanonicalEvent, Rejection> {
         let raw = self.decode(payload)?;
-        Ok(normalize(&raw, &self.normalize)?)
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Ok(normalize_at(&raw, &self.normalize, now_ms)?)
     }
 
     /// Decodes one message of this channel without normalizing it.

@@ -70,6 +70,7 @@ pub fn normalize_options(config: &Config) -> Result<NormalizeOptions, PipelineEr
     opts.email_provider_rules = n.email_provider_rules;
     opts.blocklist = n.blocklist.iter().map(|s| s.trim().to_string()).collect();
     opts.phone_region_from_event = n.phone_region_from_event;
+    opts.max_future_secs = n.max_future_secs;
     let stores = n
         .store_regions
         .iter()
