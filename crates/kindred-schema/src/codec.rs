@@ -71,7 +71,12 @@ pub struct WireCodec {
     id_of: BTreeMap<SchemaKind, u32>,
     writers: BTreeMap<u32, Writer>,
     max_message_bytes: usize,
+    /// Each current schema's named types, for reading JSON (crate::json).
+    json_names: std::sync::Arc<JsonNames>,
 }
+
+type JsonNames =
+    BTreeMap<SchemaKind, std::collections::HashMap<apache_avro::schema::Name, apache_avro::Schema>>;
 
 impl WireCodec {
     /// A codec with the default schema ids and a 1 MiB size limit.
@@ -139,12 +144,17 @@ impl WireCodec {
                 });
             }
         }
+        let json_names = SchemaKind::ALL
+            .iter()
+            .map(|k| (*k, crate::json::names_of(catalog.get(*k))))
+            .collect();
         Ok(WireCodec {
             catalog,
             fast: std::sync::Arc::new(FastSchemas::parse()?),
             id_of,
             writers,
             max_message_bytes,
+            json_names: std::sync::Arc::new(json_names),
         })
     }
 
@@ -383,8 +393,15 @@ impl WireCodec {
         // JSON is read with Avro's rules: resolved against the schema, so
         // missing optional fields take their defaults and JSON and Avro
         // channels accept exactly the same records.
-        let json: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|e| json_error(without_values(&e.to_string())))?;
+        let mut json: serde_json::Value =
+            serde_json::from_slice(crate::json::without_bom(bytes))
+                .map_err(|e| json_error(without_values(&e.to_string())))?;
+        // Producers' unambiguous habits (whole floats, numeric strings,
+        // RFC 3339 times, null for a defaulted field, Avro's union
+        // wrappers) read as the schema means them (crate::json).
+        let no_names = std::collections::HashMap::new();
+        let names = self.json_names.get(&kind).unwrap_or(&no_names);
+        crate::json::conform(&mut json, self.catalog.get(kind), names).map_err(json_error)?;
         let value = apache_avro::to_value(json)
             .and_then(|v| v.resolve(self.catalog.get(kind)))
             .map_err(|e| json_error(without_values(&e.to_string())))?;

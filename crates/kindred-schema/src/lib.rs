@@ -14,6 +14,7 @@ mod catalog;
 mod codec;
 mod compat;
 mod error;
+mod json;
 
 pub use catalog::{default_history_ids, Catalog, SchemaKind, SchemaSource, CURRENT, HISTORY};
 pub use codec::{Framing, WireCodec, MAGIC_BYTE};

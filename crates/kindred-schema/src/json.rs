@@ -1,0 +1,269 @@
+//! JSON as producers write it, brought to the shape Avro's JSON reading
+//! expects before it is resolved against the schema. Every rule here only
+//! accepts a value whose meaning is unambiguous; anything else is left for
+//! the schema to refuse, and what this pass refuses names the field.
+//!
+//! - a UTF-8 byte-order mark before the object is skipped;
+//! - `null` for a field that cannot be null but has a default (`"line_items":
+//!   null` from a serializer that writes every field) takes the default;
+//! - an integer written as a whole float (`87298.0`) or as a string of
+//!   digits (`"87298"`) is that integer; a fraction is refused by name;
+//! - a `timestamp-millis` field may be an RFC 3339 time
+//!   (`"2025-02-26T04:33:24Z"`, `"2025-02-26T12:33:24+08:00"`);
+//! - a boolean may be the string `"true"` or `"false"`;
+//! - a union value in Avro's own JSON encoding (`{"string": "Ann"}`, or a
+//!   record's name as the key) is unwrapped.
+
+use std::collections::HashMap;
+
+use apache_avro::schema::{Name, Schema};
+use serde_json::Value;
+
+/// The UTF-8 byte-order mark some tools write before a JSON document.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `bytes` without a leading byte-order mark.
+pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(BOM).unwrap_or(bytes)
+}
+
+/// The named types of `schema`, which a field may refer to by name (built
+/// once per schema, not per message).
+pub(crate) fn names_of(schema: &Schema) -> HashMap<Name, Schema> {
+    match apache_avro::schema::ResolvedSchema::try_from(schema) {
+        Ok(resolved) => resolved
+            .get_names()
+            .iter()
+            .map(|(n, s)| (n.clone(), (*s).clone()))
+            .collect(),
+        Err(_) => HashMap::new(),
+    }
+}
+
+/// Brings `value` to the shape `schema` reads (see the module docs); an
+/// error names the field (`order.total_minor`) and what was wrong with it,
+/// never the value. `names`: [`names_of`] the schema.
+pub(crate) fn conform(
+    value: &mut Value,
+    schema: &Schema,
+    names: &HashMap<Name, Schema>,
+) -> Result<(), String> {
+    Conform { names }.value(value, schema, "")
+}
+
+struct Conform<'a> {
+    names: &'a HashMap<Name, Schema>,
+}
+
+impl Conform<'_> {
+    fn value(&self, value: &mut Value, schema: &Schema, path: &str) -> Result<(), String> {
+        match schema {
+            Schema::Ref { name } => match self.names.get(name) {
+                Some(s) => self.value(value, s, path),
+                None => Ok(()),
+            },
+            Schema::Record(record) => {
+                let Value::Object(fields) = value else {
+                    return Ok(());
+                };
+                for field in &record.fields {
+                    let path = join(path, &field.name);
+                    let nullable = matches!(&field.schema, Schema::Null)
+                        || matches!(&field.schema, Schema::Union(u) if u.is_nullable());
+                    if fields.get(&field.name) == Some(&Value::Null)
+                        && !nullable
+                        && field.default.is_some()
+                    {
+                        fields.remove(&field.name);
+                        continue;
+                    }
+                    if let Some(v) = fields.get_mut(&field.name) {
+                        self.value(v, &field.schema, &path)?;
+                    }
+                }
+                Ok(())
+            }
+            Schema::Union(union) => {
+                if value.is_null() {
+                    return Ok(());
+                }
+                let branches: Vec<&Schema> = union
+                    .variants()
+                    .iter()
+                    .filter(|s| !matches!(s, Schema::Null))
+                    .collect();
+                if let Some(inner) = self.union_wrapped(value, &branches) {
+                    *value = inner;
+                }
+                match branches.as_slice() {
+                    [only] => self.value(value, only, path),
+                    _ => Ok(()),
+                }
+            }
+            Schema::Array(array) => match value {
+                Value::Array(items) => {
+                    for (i, item) in items.iter_mut().enumerate() {
+                        self.value(item, &array.items, &format!("{path}[{i}]"))?;
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            },
+            Schema::Map(map) => match value {
+                Value::Object(entries) => {
+                    for (key, v) in entries.iter_mut() {
+                        self.value(v, &map.types, &join(path, key))?;
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            },
+            Schema::Long | Schema::Int | Schema::TimestampMicros | Schema::TimeMicros => {
+                integer(value, path)
+            }
+            Schema::TimestampMillis => {
+                if let Value::String(text) = value {
+                    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text.trim()) {
+                        *value = Value::from(t.timestamp_millis());
+                        return Ok(());
+                    }
+                }
+                integer(value, path)
+            }
+            Schema::Boolean => {
+                if let Value::String(text) = value {
+                    match text.trim() {
+                        "true" => *value = Value::Bool(true),
+                        "false" => *value = Value::Bool(false),
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The value inside Avro's JSON encoding of a union (`{"string": "x"}`,
+    /// `{"long": 5}`, `{"dev.kindred.raw.RawOrder": {...}}`), when `value`
+    /// is one object with one key naming one of `branches`.
+    fn union_wrapped(&self, value: &Value, branches: &[&Schema]) -> Option<Value> {
+        let Value::Object(map) = value else {
+            return None;
+        };
+        let (key, inner) = map.iter().next().filter(|_| map.len() == 1)?;
+        branches
+            .iter()
+            .any(|b| branch_names(b).iter().any(|n| n == key))
+            .then(|| inner.clone())
+    }
+}
+
+/// The names a union branch goes by in Avro's JSON encoding.
+fn branch_names(schema: &Schema) -> Vec<String> {
+    let primitive = |n: &str| vec![n.to_string()];
+    match schema {
+        Schema::String => primitive("string"),
+        Schema::Long | Schema::TimestampMillis | Schema::TimestampMicros => primitive("long"),
+        Schema::Int => primitive("int"),
+        Schema::Boolean => primitive("boolean"),
+        Schema::Double => primitive("double"),
+        Schema::Float => primitive("float"),
+        Schema::Bytes => primitive("bytes"),
+        Schema::Array(_) => primitive("array"),
+        Schema::Map(_) => primitive("map"),
+        Schema::Record(r) => vec![r.name.fullname(None), r.name.name.clone()],
+        Schema::Ref { name } => vec![name.fullname(None), name.name.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// A whole float or a string of digits, as the integer it writes.
+fn integer(value: &mut Value, path: &str) -> Result<(), String> {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                *value = Value::from(f as i64);
+                Ok(())
+            } else {
+                Err(format!(
+                    "field `{path}` must be a whole number, found a fraction"
+                ))
+            }
+        }
+        Value::String(text) => match text.trim().parse::<i64>() {
+            Ok(i) => {
+                *value = Value::from(i);
+                Ok(())
+            }
+            Err(_) => Err(format!("field `{path}` must be a whole number, found text")),
+        },
+        _ => Ok(()),
+    }
+}
+
+fn join(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::{Catalog, SchemaKind};
+
+    fn web(mut value: Value) -> Result<Value, String> {
+        let catalog = Catalog::embedded().expect("embedded schemas");
+        let schema = catalog.get(SchemaKind::WebEvent);
+        conform(&mut value, schema, &names_of(schema))?;
+        Ok(value)
+    }
+
+    #[test]
+    fn unambiguous_producer_habits_are_read_and_the_rest_named() {
+        let got = web(json!({
+            "event_id": "w1",
+            "event_type": "order",
+            "event_time": "2025-02-26T12:33:24+08:00",
+            "email": {"string": "a@b.cn"},
+            "order_amount_minor": 87298.0,
+            "order": {"order_id": "o1", "total_minor": "87298", "currency": "CNY", "lines": null},
+            "consents": [{"purpose": "marketing", "channel": "email", "granted": "true"}],
+        }))
+        .expect("conforms");
+        assert_eq!(got["event_time"], json!(1_740_544_404_000_i64));
+        assert_eq!(got["email"], json!("a@b.cn"));
+        assert_eq!(got["order_amount_minor"], json!(87298));
+        assert_eq!(got["order"]["total_minor"], json!(87298));
+        assert!(
+            got["order"].get("lines").is_none(),
+            "null takes the default"
+        );
+        assert_eq!(got["consents"][0]["granted"], json!(true));
+
+        let err = web(
+            json!({"event_id": "w1", "event_type": "order", "event_time": 1,
+            "order": {"order_id": "o1", "total_minor": 872.98, "currency": "CNY"}}),
+        )
+        .expect_err("a fraction of a minor unit");
+        assert_eq!(
+            err,
+            "field `order.total_minor` must be a whole number, found a fraction"
+        );
+        let err = web(json!({"event_id": "w1", "event_type": "x", "event_time": "yesterday"}))
+            .expect_err("not a time");
+        assert_eq!(err, "field `event_time` must be a whole number, found text");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        assert_eq!(without_bom(b"\xEF\xBB\xBF{}"), b"{}");
+        assert_eq!(without_bom(b"{}"), b"{}");
+    }
+}
