@@ -19,7 +19,7 @@ pub enum PipelineError {
     Config(String),
     #[error("outbox publishing: {0}")]
     Progress(String),
-    #[error("the Kafka consumer failed for good ({0}); stopping (another instance with the same group.instance.id may have taken over)")]
+    #[error("the Kafka consumer failed for good ({0})")]
     Consumer(String),
     #[error("the transactional producer {0} was fenced: another instance with the same transactional id took over; stopping this one")]
     Fenced(String),

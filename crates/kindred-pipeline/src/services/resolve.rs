@@ -98,18 +98,23 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     };
     let _store_gauges = StoreGauges::start(&resolver.shared_store(), ops.metrics.clone());
     let positions = Positions::new(resolver.store().offsets()?);
-    let context = with_lag_metrics(
-        ServiceContext::stored(positions.clone(), rebalance_listener(&ops.metrics)),
-        &ops.metrics,
-    );
-    // One resolver per store, restarted in place: a static member.
-    let consumer = consumer::subscribe(
-        &settings,
-        &group,
-        &[&source, &erasure_topic],
-        context,
-        Some(&publisher_id(config)),
-    )?;
+    // One resolver per store, restarted in place: a static member. Each
+    // consumer (a new one after a fatal error) starts every partition at
+    // the store's position.
+    let subscribe = || {
+        let context = with_lag_metrics(
+            ServiceContext::stored(positions.clone(), rebalance_listener(&ops.metrics)),
+            &ops.metrics,
+        );
+        consumer::subscribe(
+            &settings,
+            &group,
+            &[&source, &erasure_topic],
+            context,
+            Some(&publisher_id(config)),
+        )
+    };
+    let mut consumer = subscribe()?;
     let producer = Producer::new(&settings)?;
     let linger = Duration::from_millis(config.resolver.batch_linger_ms);
     let mut written = resolver.store().next_outbox_seq()?.saturating_sub(1);
@@ -138,14 +143,30 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 )),
             };
         }
-        let batch = next_batch(
+        let batch = match next_batch(
             &consumer,
             config.resolver.batch_size,
             linger,
             &shutdown,
             ops,
         )
-        .await?;
+        .await
+        {
+            Ok(batch) => batch,
+            // A static member can be fenced by its own retried join after a
+            // broker restart, not only by another instance: the consumer is
+            // unusable either way, so rejoin with a new one (reading from
+            // the store's positions; nothing is skipped). A real second
+            // instance is stopped by the publisher's fencing instead.
+            Err(PipelineError::Consumer(reason)) => {
+                tracing::warn!(%reason, "the consumer failed for good; rejoining with a new one");
+                drop(consumer);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                consumer = subscribe()?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if batch.is_empty() {
             break;
         }
