@@ -367,9 +367,10 @@ fn splitting_off_the_first_identifier_and_a_source_work_too() {
     assert!(matches!(err, AdminError::NotSeparable { .. }), "{err}");
 }
 
-#[test]
-fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
-    let (_d, mut r) = open(LinkPolicy::default());
+/// Two people on one phone, names clearly different: one pair waiting
+/// for review (their profiles returned in that order).
+fn flagged_pair() -> (tempfile::TempDir, Resolver, GoldenRecord, GoldenRecord) {
+    let (d, mut r) = open(LinkPolicy::default());
     apply(
         &mut r,
         vec![
@@ -378,6 +379,12 @@ fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
         ],
     );
     let (a, b) = (profile(&r, &card("A1")), profile(&r, &email("n@y.cn")));
+    (d, r, a, b)
+}
+
+#[test]
+fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
+    let (_d, mut r, a, b) = flagged_pair();
     assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
     r.review(&a.profile_id, &b.profile_id, false, "alice", 5 * DAY)
         .expect("reject");
@@ -450,15 +457,7 @@ fn review_tombstones(r: &Resolver) -> Vec<(String, String)> {
 /// erasure or not; so does a pair whose profiles merged since.
 #[test]
 fn a_pair_leaving_the_review_queue_leaves_the_review_topic() {
-    let (_d, mut r) = open(LinkPolicy::default());
-    apply(
-        &mut r,
-        vec![
-            ev("pos:1", 0, &[card("A1"), phone("+8613900000009")]).name("Li Na"),
-            ev("web:1", DAY, &[email("n@y.cn"), phone("+8613900000009")]).name("Zhang Min"),
-        ],
-    );
-    let (a, b) = (profile(&r, &card("A1")), profile(&r, &email("n@y.cn")));
+    let (_d, mut r, a, b) = flagged_pair();
     let pair = (
         a.profile_id.clone().min(b.profile_id.clone()),
         a.profile_id.clone().max(b.profile_id.clone()),
