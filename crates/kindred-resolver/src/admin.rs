@@ -654,9 +654,12 @@ fn live(view: &BatchView<'_>, id: &str) -> Result<String, AdminError> {
 }
 
 /// Pins a new decision on events (`side_of`: event id -> side), first
-/// dropping older decisions it overrides: an approval lifts any decision
-/// that kept these events apart; a reject or split lifts any approval
-/// that joined events now on different sides.
+/// changing older decisions it overrides: an approval joins the sides of
+/// a separation it spans into one (the lowest), which stays apart from the
+/// separation's other sides (two parts of a three-way split approved as one
+/// person stay apart from the third), and lifts the separation when it
+/// spans all of its sides; a reject or split lifts any approval that joined
+/// events now on different sides.
 fn pin(
     view: &mut BatchView<'_>,
     side_of: &HashMap<&str, u32>,
@@ -680,21 +683,46 @@ fn pin(
                 .insert(value);
         }
     }
+    let joining = pinned
+        .first()
+        .is_some_and(|(id, s)| matches!(added(id, *s), Constraint::Together { .. }));
+    // Separations an approval spans: the side they become, or None when
+    // the approval spans every side they have (nothing left to keep apart).
+    let mut joined_side: BTreeMap<u64, Option<u32>> = BTreeMap::new();
+    if joining {
+        for ((decision, together), here) in &sides {
+            if *together || here.len() < 2 {
+                continue;
+            }
+            let all = view.store_ref().decision_sides(*decision)?;
+            let rest = all.iter().any(|s| !here.contains(s));
+            joined_side.insert(*decision, here.first().copied().filter(|_| rest));
+        }
+    }
     for ((id, s), list) in pinned.into_iter().zip(lists) {
         let new = added(&id, s);
-        let joining = matches!(new, Constraint::Together { .. });
-        let mut kept: Vec<Constraint> = list
-            .into_iter()
-            .filter(|c| {
-                let together = matches!(c, Constraint::Together { .. });
-                let spans = sides
-                    .get(&(c.decision(), together))
-                    .is_some_and(|s| s.len() > 1);
-                // An approval lifts separations between the joined sides;
-                // a separation lifts approvals spanning its sides.
-                !(spans && (joining != together))
-            })
-            .collect();
+        let mut kept: Vec<Constraint> = Vec::with_capacity(list.len() + 1);
+        for c in list {
+            let together = matches!(c, Constraint::Together { .. });
+            let spans = sides
+                .get(&(c.decision(), together))
+                .is_some_and(|s| s.len() > 1);
+            match (&c, joined_side.get(&c.decision())) {
+                // An approval spanning a separation: one side of it, or
+                // lifted when the approval spans all its sides.
+                (Constraint::Apart { decision, .. }, Some(side)) if joining => {
+                    if let Some(side) = side {
+                        kept.push(Constraint::Apart {
+                            decision: *decision,
+                            side: *side,
+                        });
+                    }
+                }
+                // A separation lifts approvals spanning its sides.
+                _ if spans && !joining && together => {}
+                _ => kept.push(c),
+            }
+        }
         kept.push(new);
         view.constraints.insert(id, kept);
     }

@@ -1025,6 +1025,23 @@ impl Store {
         Ok(out)
     }
 
+    /// The sides decision `decision` keeps apart, over every event it is
+    /// pinned on (a scan of the constraints: for admin commands only).
+    pub(crate) fn decision_sides(
+        &self,
+        decision: u64,
+    ) -> Result<std::collections::BTreeSet<u32>, StoreError> {
+        let lists: Vec<Vec<crate::Constraint>> = self.values(cf::CONSTRAINTS)?;
+        Ok(lists
+            .iter()
+            .flatten()
+            .filter_map(|c| match c {
+                crate::Constraint::Apart { decision: d, side } if *d == decision => Some(*side),
+                _ => None,
+            })
+            .collect())
+    }
+
     fn values<T: DeserializeOwned>(&self, family: &'static str) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
         for item in self

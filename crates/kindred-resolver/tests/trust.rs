@@ -275,6 +275,45 @@ fn split_shared_phone(
     (done, profile(r, &card("A1")), profile(r, &email("b@y.cn")))
 }
 
+/// A phone that wrongly glued three people is split off (three parts);
+/// a reviewer then says two of them are one person. The third stays apart:
+/// the approval joins the approved parts' side of the split, it does not
+/// lift the split from the part nobody approved.
+#[test]
+fn approving_two_parts_of_a_three_way_split_leaves_the_third_apart() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let shared = phone("+8613911113333");
+    apply(
+        &mut r,
+        vec![
+            ev("pos:a", 0, &[card("A1"), shared.clone()]),
+            ev("web:b", DAY, &[email("b@y.cn"), shared.clone()]).channel(Channel::Web),
+            ev("web:c", 2 * DAY, &[email("c@y.cn"), shared.clone()]).channel(Channel::Web),
+        ],
+    );
+    assert_eq!(profiles(&r), 1);
+    let merged = profile(&r, &card("A1"));
+    r.split(
+        &merged.profile_id,
+        &SplitSelector::Identifier(shared.clone()),
+        "ops@brand",
+        5 * DAY,
+    )
+    .expect("split");
+    assert_eq!(profiles(&r), 3);
+    let (a, b) = (profile(&r, &card("A1")), profile(&r, &email("b@y.cn")));
+    r.review(&a.profile_id, &b.profile_id, true, "alice", 6 * DAY)
+        .expect("approve");
+    assert_eq!(profiles(&r), 2, "A and B are one; C stays apart");
+    assert_ne!(
+        profile(&r, &card("A1")).profile_id,
+        profile(&r, &email("c@y.cn")).profile_id
+    );
+    // And a new record on the phone does not bring C back either.
+    apply(&mut r, vec![ev("pos:a2", 7 * DAY, &[card("A1"), shared])]);
+    assert_eq!(profiles(&r), 2);
+}
+
 #[test]
 fn split_after_a_wrong_merge_restores_both_people_with_their_points_and_orders() {
     let (_d, mut r) = wrongly_merged();
