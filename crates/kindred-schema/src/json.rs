@@ -118,8 +118,17 @@ impl Conform<'_> {
                 }
                 _ => Ok(()),
             },
-            Schema::Long | Schema::Int | Schema::TimestampMicros | Schema::TimeMicros => {
-                integer(value, path)
+            Schema::Long | Schema::TimestampMicros | Schema::TimeMicros => integer(value, path),
+            Schema::Int => {
+                integer(value, path)?;
+                // apache-avro narrows a long to an int with `as`: 4294967298
+                // would read as 2.
+                match value.as_i64() {
+                    Some(i) if i32::try_from(i).is_err() => {
+                        Err(format!("field `{path}` is out of range for a 32-bit int"))
+                    }
+                    _ => Ok(()),
+                }
             }
             Schema::TimestampMillis => {
                 if let Value::String(text) = value {
@@ -259,6 +268,16 @@ mod tests {
         let err = web(json!({"event_id": "w1", "event_type": "x", "event_time": "yesterday"}))
             .expect_err("not a time");
         assert_eq!(err, "field `event_time` must be a whole number, found text");
+        let err = web(
+            json!({"event_id": "w1", "event_type": "order", "event_time": 1,
+            "order": {"order_id": "o1", "total_minor": 1, "currency": "CNY",
+                "lines": [{"sku": "s", "quantity": 4_294_967_298_i64, "unit_price_minor": 1}]}}),
+        )
+        .expect_err("past an int");
+        assert_eq!(
+            err,
+            "field `order.lines[0].quantity` is out of range for a 32-bit int"
+        );
     }
 
     #[test]
