@@ -139,6 +139,12 @@ impl Resolver {
     ) -> Result<DecisionOutcome, AdminError> {
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
         let (ra, rb) = (live(&view, a)?, live(&view, b)?);
+        if ra == rb && !approve {
+            if let Some(undone) = undo_approvals(view, &self.policy, a, b, &ra, actor, at_ms)? {
+                return Ok(undone);
+            }
+            view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        }
         if ra == rb {
             // Merged since it was flagged: nothing to decide, and the pair
             // leaves the queue (and the review topic) either way.
@@ -252,36 +258,17 @@ impl Resolver {
                         identifier.masked()
                     )));
                 }
-                let keys: Vec<EventKeys> = events
-                    .iter()
-                    .map(|e| EventKeys::of(e, &self.policy, self.store.hasher()))
-                    .collect();
-                let mut quarantined = BTreeSet::from([cut]);
-                for k in keys.iter().flat_map(|k| &k.links) {
-                    if view.entry(&k.key)?.quarantined {
-                        quarantined.insert(k.key.clone());
-                    }
-                }
-                let nodes = nodes(&events, &keys, &constraints, &vec![0; events.len()]);
-                let clustering = cluster(&nodes, &self.policy, &|k| quarantined.contains(k));
-                if clustering.clusters.len() < 2 {
-                    let mut kinds: BTreeSet<String> = BTreeSet::new();
-                    for l in clustering.links.iter().flatten() {
-                        kinds.extend(l.kinds.iter().cloned());
-                    }
-                    return Err(not(format!(
-                        "its {} records stay linked without {} (by {})",
-                        events.len(),
-                        identifier.masked(),
-                        kinds.into_iter().collect::<Vec<_>>().join(", ")
-                    )));
-                }
-                let mut sides = vec![0; events.len()];
-                for (c, members) in clustering.clusters.iter().enumerate() {
-                    for &n in members {
-                        sides[n] = c as u32;
-                    }
-                }
+                let sides =
+                    match sides_apart(&view, &self.policy, &events, &constraints, Some(cut))? {
+                        Ok(sides) => sides,
+                        Err(kinds) => {
+                            return Err(not(format!(
+                                "its {} records stay linked without {} (by {kinds})",
+                                events.len(),
+                                identifier.masked(),
+                            )))
+                        }
+                    };
                 (
                     sides,
                     DecisionKind::SplitIdentifier {
@@ -651,6 +638,102 @@ fn live(view: &BatchView<'_>, id: &str) -> Result<String, AdminError> {
     } else {
         Err(AdminError::NoSuchProfile(id.into()))
     }
+}
+
+/// A reject of two profiles that a reviewer's approval made one: the
+/// approvals pinned on the profile's records are taken back, and if the
+/// records then fall apart, the parts are kept apart for good (a reject
+/// decision; the profile splits). `None` when no approval holds them
+/// together (they are one by their identifiers: `kindred split`).
+fn undo_approvals(
+    mut view: BatchView<'_>,
+    policy: &LinkPolicy,
+    a: &str,
+    b: &str,
+    id: &str,
+    actor: &str,
+    at_ms: i64,
+) -> Result<Option<DecisionOutcome>, AdminError> {
+    let mut stored = view.take_profile(id)?;
+    let events = view.contributions_of(&stored.members)?;
+    let constraints = view.constraints_of(&stored.members)?;
+    let approved = |c: &Constraint| matches!(c, Constraint::Together { .. });
+    if !constraints.iter().flatten().any(approved) {
+        return Ok(None);
+    }
+    let without: Vec<Vec<Constraint>> = constraints
+        .iter()
+        .map(|l| l.iter().filter(|c| !approved(c)).cloned().collect())
+        .collect();
+    let Ok(sides) = sides_apart(&view, policy, &events, &without, None)? else {
+        return Ok(None);
+    };
+    let d = view.next_decision;
+    view.next_decision += 1;
+    let side_of: HashMap<&str, u32> = stored
+        .members
+        .iter()
+        .map(String::as_str)
+        .zip(sides)
+        .collect();
+    // A separation lifts the approvals that span its sides.
+    pin(&mut view, &side_of, &|_, side| Constraint::Apart {
+        decision: d,
+        side,
+    })?;
+    stored.constrained = true;
+    view.profiles.insert(id.to_string(), Some(stored));
+    let record = DecisionRecord::new(
+        d,
+        DecisionKind::Reject,
+        actor,
+        at_ms,
+        vec![a.into(), b.into()],
+    );
+    Ok(Some(decide(
+        view,
+        record,
+        BTreeSet::from([id.to_string()]),
+        BatchOutcome::default(),
+    )?))
+}
+
+/// How `events` fall apart when linked under `constraints` with the key
+/// `cut` (if any) and every quarantined key taken out: each event's side
+/// (its cluster), or, when they stay one, the kinds of link that hold them.
+fn sides_apart(
+    view: &BatchView<'_>,
+    policy: &LinkPolicy,
+    events: &[CanonicalEvent],
+    constraints: &[Vec<Constraint>],
+    cut: Option<String>,
+) -> Result<Result<Vec<u32>, String>, StoreError> {
+    let keys: Vec<EventKeys> = events
+        .iter()
+        .map(|e| EventKeys::of(e, policy, view.store_ref().hasher()))
+        .collect();
+    let mut quarantined: BTreeSet<String> = cut.into_iter().collect();
+    for k in keys.iter().flat_map(|k| &k.links) {
+        if view.entry(&k.key)?.quarantined {
+            quarantined.insert(k.key.clone());
+        }
+    }
+    let nodes = nodes(events, &keys, constraints, &vec![0; events.len()]);
+    let clustering = cluster(&nodes, policy, &|k| quarantined.contains(k));
+    if clustering.clusters.len() < 2 {
+        let mut kinds: BTreeSet<String> = BTreeSet::new();
+        for l in clustering.links.iter().flatten() {
+            kinds.extend(l.kinds.iter().cloned());
+        }
+        return Ok(Err(kinds.into_iter().collect::<Vec<_>>().join(", ")));
+    }
+    let mut sides = vec![0; events.len()];
+    for (c, members) in clustering.clusters.iter().enumerate() {
+        for &n in members {
+            sides[n] = c as u32;
+        }
+    }
+    Ok(Ok(sides))
 }
 
 /// Pins a new decision on events (`side_of`: event id -> side), first

@@ -468,11 +468,31 @@ fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
         vec!["approve"],
         "the lifted reject is no longer pinned"
     );
-    // Deciding on one profile is refused with a clear error.
+    // Approving what is already one is refused with a clear error.
     let err = r
-        .review(&a.profile_id, &b.profile_id, false, "carol", 8 * DAY)
+        .review(&a.profile_id, &b.profile_id, true, "carol", 8 * DAY)
         .expect_err("already one");
     assert!(err.to_string().contains("kindred split"), "{err}");
+    // A reject takes the approval back: two people again, for good.
+    let done = r
+        .review(&a.profile_id, &b.profile_id, false, "dave", 9 * DAY)
+        .expect("a reject undoes the approval");
+    assert_eq!(profiles(&r), 2);
+    assert!(done
+        .outcome
+        .changes
+        .iter()
+        .any(|c| c.change_type == ChangeType::Split));
+    let apart = |r: &Resolver| {
+        let of = assignment(r);
+        of["pos:1"] != of["web:1"]
+    };
+    assert!(apart(&r), "Li Na and Zhang Min: {:?}", assignment(&r));
+    apply(
+        &mut r,
+        vec![ev("pos:3", 10 * DAY, &[card("A1"), email("n@y.cn")])],
+    );
+    assert!(apart(&r), "the reject holds against new evidence");
 }
 
 /// Review-topic tombstones waiting in the outbox, as (a, b) pairs.
