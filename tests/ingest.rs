@@ -634,12 +634,12 @@ async fn a_message_too_large_to_dead_letter_whole_is_cut_and_ingest_goes_on() ->
         [
             (
                 "oversized".to_string(),
-                DeadLetter::MAX_PAYLOAD_BYTES,
+                DeadLetter::MAX_PAYLOAD_BYTES - "big".len(),
                 "1200000".to_string()
             ),
             (
                 "wrong_magic_byte".to_string(),
-                DeadLetter::MAX_PAYLOAD_BYTES,
+                DeadLetter::MAX_PAYLOAD_BYTES - "bad".len(),
                 "950000".to_string()
             ),
         ]

@@ -26,11 +26,11 @@ impl DeadLetter {
     const PARTITION: &'static str = "kindred.dlq.source.partition";
     const OFFSET: &'static str = "kindred.dlq.source.offset";
     const SERVICE: &'static str = "kindred.dlq.service";
-    /// Set when the payload was cut to [`Self::MAX_PAYLOAD_BYTES`]: the
+    /// Set when the payload was cut (key and payload to [`Self::MAX_PAYLOAD_BYTES`]): the
     /// original length. The whole message is at the source coordinates.
     pub const TRUNCATED_FROM: &'static str = "kindred.dlq.truncated_from";
 
-    /// The most payload bytes a dead letter carries. Larger messages (an
+    /// The most key and payload bytes a dead letter carries. Larger messages (an
     /// `oversized` one, or a malformed one near the limit) are cut to this,
     /// so the record fits under the producer's and the broker's default
     /// 1 MB message limits with its headers; were it not cut, the producer
@@ -55,12 +55,14 @@ impl DeadLetter {
             ),
             (Self::SERVICE.to_string(), self.service.into_bytes()),
         ];
-        let kept = if payload.len() > Self::MAX_PAYLOAD_BYTES {
+        // The key counts against the same limit.
+        let room = Self::MAX_PAYLOAD_BYTES.saturating_sub(key.map_or(0, <[u8]>::len));
+        let kept = if payload.len() > room {
             headers.push((
                 Self::TRUNCATED_FROM.to_string(),
                 payload.len().to_string().into_bytes(),
             ));
-            &payload[..Self::MAX_PAYLOAD_BYTES]
+            &payload[..room]
         } else {
             payload
         };

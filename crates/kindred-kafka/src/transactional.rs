@@ -254,8 +254,8 @@ fn enqueue(
 }
 
 /// Whether a newer producer with the same `transactional.id` fenced this
-/// one (a fatal error; an epoch bumped by a transaction's timeout is only
-/// abortable).
+/// one (a fatal error; not INVALID_PRODUCER_EPOCH, which older brokers also
+/// give for a transaction that timed out: that one rebuilds).
 fn is_fenced(error: &KafkaError) -> bool {
     match error {
         KafkaError::Transaction {
@@ -265,9 +265,7 @@ fn is_fenced(error: &KafkaError) -> bool {
             e.is_fatal()
                 && matches!(
                     e.code(),
-                    RDKafkaErrorCode::Fenced
-                        | RDKafkaErrorCode::ProducerFenced
-                        | RDKafkaErrorCode::InvalidProducerEpoch
+                    RDKafkaErrorCode::Fenced | RDKafkaErrorCode::ProducerFenced
                 )
         }
         _ => false,

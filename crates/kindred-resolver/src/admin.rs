@@ -640,11 +640,11 @@ fn live(view: &BatchView<'_>, id: &str) -> Result<String, AdminError> {
     }
 }
 
-/// A reject of two profiles that a reviewer's approval made one: the
-/// approvals pinned on the profile's records are taken back, and if the
-/// records then fall apart, the parts are kept apart for good (a reject
-/// decision; the profile splits). `None` when no approval holds them
-/// together (they are one by their identifiers: `kindred split`).
+/// A reject of two profiles that a reviewer's approval of that same pair
+/// made one: that approval is taken back, and if the records then fall
+/// apart, the parts are kept apart for good (a reject decision; the profile
+/// splits). `None` when no approval of the pair holds them together (they
+/// are one by their identifiers, or by another approval: `kindred split`).
 fn undo_approvals(
     mut view: BatchView<'_>,
     policy: &LinkPolicy,
@@ -654,10 +654,28 @@ fn undo_approvals(
     actor: &str,
     at_ms: i64,
 ) -> Result<Option<DecisionOutcome>, AdminError> {
+    // Only the approvals of this very pair: another approval (of a third
+    // profile into these) is another reviewer's word, and stays.
+    let pair = BTreeSet::from([a, b]);
+    let named: BTreeSet<u64> = view
+        .store_ref()
+        .decisions()?
+        .into_iter()
+        .filter(|d| {
+            d.kind == DecisionKind::Approve
+                && d.profiles
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<BTreeSet<_>>()
+                    == pair
+        })
+        .map(|d| d.id)
+        .collect();
     let mut stored = view.take_profile(id)?;
     let events = view.contributions_of(&stored.members)?;
     let constraints = view.constraints_of(&stored.members)?;
-    let approved = |c: &Constraint| matches!(c, Constraint::Together { .. });
+    let approved =
+        |c: &Constraint| matches!(c, Constraint::Together { decision } if named.contains(decision));
     if !constraints.iter().flatten().any(approved) {
         return Ok(None);
     }
@@ -683,6 +701,10 @@ fn undo_approvals(
     })?;
     stored.constrained = true;
     view.profiles.insert(id.to_string(), Some(stored));
+    let (x, y) = (a.min(b), a.max(b));
+    if view.store_ref().pending_suggestion(x, y)?.is_some() {
+        view.pending.insert((x.into(), y.into()), None);
+    }
     let record = DecisionRecord::new(
         d,
         DecisionKind::Reject,

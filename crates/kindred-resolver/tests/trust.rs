@@ -569,6 +569,30 @@ fn a_pair_leaving_the_review_queue_leaves_the_review_topic() {
     assert_eq!(review_tombstones(&r).len(), 3);
 }
 
+/// A reject undoes only the approval of the pair it names: A and B
+/// approved as one, then C approved into them; rejecting A with C takes C
+/// back out and leaves A and B one.
+#[test]
+fn a_reject_undoes_only_the_approval_of_its_pair() {
+    let (_d, mut r, a, b) = flagged_pair();
+    r.review(&a.profile_id, &b.profile_id, true, "alice", 2 * DAY)
+        .expect("approve A and B");
+    apply(
+        &mut r,
+        vec![ev("web:c", 3 * DAY, &[email("c@y.cn")]).name("Wang Fang")],
+    );
+    let c = profile(&r, &email("c@y.cn"));
+    r.review(&a.profile_id, &c.profile_id, true, "bob", 4 * DAY)
+        .expect("approve C");
+    assert_eq!(profiles(&r), 1);
+    r.review(&a.profile_id, &c.profile_id, false, "carol", 5 * DAY)
+        .expect("reject C");
+    let of = assignment(&r);
+    assert_eq!(profiles(&r), 2, "{of:?}");
+    assert_eq!(of["pos:1"], of["web:1"], "A and B stay one");
+    assert_ne!(of["pos:1"], of["web:c"], "C is out");
+}
+
 #[test]
 fn rules_diff_predicts_exactly_what_apply_then_does() {
     // Without the scored rules, which would join the "Persen" typos at once.

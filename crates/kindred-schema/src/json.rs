@@ -197,7 +197,7 @@ fn integer(value: &mut Value, path: &str) -> Result<(), String> {
                 Ok(())
             } else {
                 Err(format!(
-                    "field `{path}` must be a whole number, found a fraction"
+                    "field `{path}` must be a whole number, found a fraction or one too large"
                 ))
             }
         }
@@ -263,7 +263,7 @@ mod tests {
         .expect_err("a fraction of a minor unit");
         assert_eq!(
             err,
-            "field `order.total_minor` must be a whole number, found a fraction"
+            "field `order.total_minor` must be a whole number, found a fraction or one too large"
         );
         let err = web(json!({"event_id": "w1", "event_type": "x", "event_time": "yesterday"}))
             .expect_err("not a time");

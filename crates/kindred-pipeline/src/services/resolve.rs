@@ -115,6 +115,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         )
     };
     let mut consumer = subscribe()?;
+    let mut rejoins: Vec<Instant> = Vec::new();
     let producer = Producer::new(&settings)?;
     let linger = Duration::from_millis(config.resolver.batch_linger_ms);
     let mut written = resolver.store().next_outbox_seq()?.saturating_sub(1);
@@ -159,6 +160,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             // the store's positions; nothing is skipped). A real second
             // instance is stopped by the publisher's fencing instead.
             Err(PipelineError::Consumer(reason)) => {
+                // Again and again within minutes: another live instance
+                // fences this one each time (not a broker restart); stop.
+                rejoins.retain(|t: &Instant| t.elapsed() < Duration::from_secs(300));
+                if rejoins.len() >= 3 || shutdown.is_triggered() {
+                    return Err(PipelineError::Consumer(reason));
+                }
+                rejoins.push(Instant::now());
                 tracing::warn!(%reason, "the consumer failed for good; rejoining with a new one");
                 drop(consumer);
                 tokio::time::sleep(Duration::from_secs(1)).await;
