@@ -218,7 +218,7 @@ impl Resolver {
     ) -> Result<DecisionOutcome, AdminError> {
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
         let id = live(&view, profile)?;
-        let mut stored = view.take_profile(&id)?;
+        let stored = view.take_profile(&id)?;
         let events = view.contributions_of(&stored.members)?;
         let constraints = view.constraints_of(&stored.members)?;
         let not = |reason: String| AdminError::NotSeparable {
@@ -277,20 +277,7 @@ impl Resolver {
                 )
             }
         };
-        let d = view.next_decision;
-        view.next_decision += 1;
-        let side_of: HashMap<&str, u32> = stored
-            .members
-            .iter()
-            .map(String::as_str)
-            .zip(sides)
-            .collect();
-        pin(&mut view, &side_of, &|_, side| Constraint::Apart {
-            decision: d,
-            side,
-        })?;
-        stored.constrained = true;
-        view.profiles.insert(id.clone(), Some(stored));
+        let d = separate(&mut view, &id, stored, sides)?;
         let affected = BTreeSet::from([id]);
         let record = DecisionRecord::new(d, kind, actor, at_ms, vec![profile.into()]);
         decide(view, record, affected, BatchOutcome::default())
@@ -671,7 +658,7 @@ fn undo_approvals(
         })
         .map(|d| d.id)
         .collect();
-    let mut stored = view.take_profile(id)?;
+    let stored = view.take_profile(id)?;
     let events = view.contributions_of(&stored.members)?;
     let constraints = view.constraints_of(&stored.members)?;
     let approved =
@@ -686,21 +673,8 @@ fn undo_approvals(
     let Ok(sides) = sides_apart(&view, policy, &events, &without, None)? else {
         return Ok(None);
     };
-    let d = view.next_decision;
-    view.next_decision += 1;
-    let side_of: HashMap<&str, u32> = stored
-        .members
-        .iter()
-        .map(String::as_str)
-        .zip(sides)
-        .collect();
     // A separation lifts the approvals that span its sides.
-    pin(&mut view, &side_of, &|_, side| Constraint::Apart {
-        decision: d,
-        side,
-    })?;
-    stored.constrained = true;
-    view.profiles.insert(id.to_string(), Some(stored));
+    let d = separate(&mut view, id, stored, sides)?;
     let (x, y) = (a.min(b), a.max(b));
     if view.store_ref().pending_suggestion(x, y)?.is_some() {
         view.pending.insert((x.into(), y.into()), None);
@@ -718,6 +692,32 @@ fn undo_approvals(
         BTreeSet::from([id.to_string()]),
         BatchOutcome::default(),
     )?))
+}
+
+/// Pins a new separating decision on `stored`'s records (`sides`: each
+/// member's side, in member order) and puts the profile back in the view
+/// for recomputation; returns the decision's id.
+fn separate(
+    view: &mut BatchView<'_>,
+    id: &str,
+    mut stored: StoredProfile,
+    sides: Vec<u32>,
+) -> Result<u64, StoreError> {
+    let d = view.next_decision;
+    view.next_decision += 1;
+    let side_of: HashMap<&str, u32> = stored
+        .members
+        .iter()
+        .map(String::as_str)
+        .zip(sides)
+        .collect();
+    pin(view, &side_of, &|_, side| Constraint::Apart {
+        decision: d,
+        side,
+    })?;
+    stored.constrained = true;
+    view.profiles.insert(id.to_string(), Some(stored));
+    Ok(d)
 }
 
 /// How `events` fall apart when linked under `constraints` with the key
