@@ -235,9 +235,15 @@ fn review_explain_split_and_rules_work_on_a_demo_store() {
         "{out}"
     );
     assert!(out.contains("which source won each attribute"), "{out}");
-    // Deciding again on what is now one profile is refused, clearly.
-    let (ok, out) = kindred(&["review", "reject", a, b, "--data-dir", &s]);
+    // Approving again what is now one profile is refused, clearly.
+    let (ok, out) = kindred(&["review", "approve", a, b, "--data-dir", &s]);
     assert!(!ok && out.contains("already one profile"), "{out}");
+    // A reject of the pair takes the approval back: a split, reported.
+    let (ok, out) = kindred(&["review", "reject", a, b, "--data-dir", &s]);
+    assert!(
+        ok && out.contains("(reject)") && out.contains("split"),
+        "{out}"
+    );
 
     // Split the approved merge back apart by source or identifier.
     let (ok, out) = kindred(&["explain", a, "--json", "--data-dir", &s]);
