@@ -36,7 +36,7 @@ pub struct Metrics {
     pub batch_duration: HistogramVec,
     /// `kindred_consumer_rebalances_total{event}`: assigned, revoked, failed.
     pub rebalances: IntCounterVec,
-    /// `kindred_transactions_total{result}`: committed, aborted, producer_rebuilt.
+    /// `kindred_transactions_total{result}`: committed, aborted, producer_rebuilt, fenced.
     pub transactions: IntCounterVec,
     /// `kindred_outbox_entries`: records written to the store, not yet committed to Kafka.
     pub outbox_backlog: IntGauge,
@@ -164,7 +164,7 @@ impl Metrics {
         );
         let transactions = counter(
             "kindred_transactions_total",
-            "Kafka transactions of the outbox publisher, by result (committed, aborted, producer_rebuilt).",
+            "Kafka transactions of the outbox publisher, by result (committed, aborted, producer_rebuilt, fenced).",
             &["result"],
         );
         let gauge = |name: &str, help: &str| {

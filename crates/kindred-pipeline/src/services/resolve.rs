@@ -70,7 +70,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     ops.metrics
         .profiles
         .set(resolver.store().stats()?.profiles as i64);
-    for result in ["committed", "aborted", "producer_rebuilt"] {
+    for result in ["committed", "aborted", "producer_rebuilt", "fenced"] {
         ops.metrics.transactions.with_label_values(&[result]);
     }
     for change in kindred_model::ChangeType::ALL {
