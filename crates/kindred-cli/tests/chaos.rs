@@ -40,7 +40,11 @@ fn crashes_restarts_and_a_broker_restart_lose_nothing_and_apply_nothing_twice() 
         args.extend(["--broker-restart", &restart]);
     }
     let (ok, text) = common::kindred(&args);
-    assert!(ok, "{text}");
+    if !ok {
+        // Keep the services' logs and the run's files for a post-mortem.
+        let kept = dir.keep();
+        panic!("{text}\nthe run's files are kept in {}", kept.display());
+    }
 
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).expect("the JSON report")).expect("JSON");
