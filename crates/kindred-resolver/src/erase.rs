@@ -173,16 +173,22 @@ impl Resolver {
                 outcome
             }
             Ok(survivor) => {
-                // Every id this person ever had: the survivor and, through
-                // the lineage, every profile it absorbed (transitively).
+                // Every id this person has: the survivor and every profile
+                // it absorbed (transitively, through the lineage and the
+                // `absorbed` family) that still redirects to it; one a
+                // split gave back to someone else is not theirs to erase.
                 let mut ids = BTreeSet::from([survivor.clone()]);
                 let mut queue = vec![survivor.clone()];
                 while let Some(id) = queue.pop() {
-                    for record in store.lineage(&id)? {
-                        for a in record.absorbed {
-                            if ids.insert(a.clone()) {
-                                queue.push(a);
-                            }
+                    let absorbed = store
+                        .lineage(&id)?
+                        .into_iter()
+                        .flat_map(|record| record.absorbed)
+                        .chain(store.absorbed_into(&id)?.into_iter().map(|(a, _)| a));
+                    for a in absorbed.collect::<Vec<_>>() {
+                        if !ids.contains(&a) && store.resolve_redirects(&a)? == survivor {
+                            ids.insert(a.clone());
+                            queue.push(a);
                         }
                     }
                 }
@@ -239,6 +245,7 @@ impl Resolver {
                     let mut to = id.as_bytes().to_vec();
                     to.push(1);
                     store.delete_range(&mut batch, cf::LINEAGE, &from, &to);
+                    store.delete_range(&mut batch, cf::ABSORBED, &from, &to);
                 }
                 for pending in store.pending_suggestions()? {
                     if ids.contains(&pending.profile_a) || ids.contains(&pending.profile_b) {

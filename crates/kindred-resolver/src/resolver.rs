@@ -10,8 +10,9 @@ use crate::cluster::{cluster, within_limits, Clustering, Link, Node};
 use crate::decision::{Constraint, DecisionRecord};
 use crate::keys::{fnv1a, per_namespace, EventKeys, KeyClass};
 use crate::store::{
-    cf, encode_members, utf8, Holder, IndexEntry, LineageRecord, PendingSuggestion, StoredProfile,
-    NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ, NEXT_PROFILE_SEQ, WATERMARK,
+    absorbed_key, cf, encode_members, utf8, AbsorbedProfile, Holder, IndexEntry, LineageRecord,
+    PendingSuggestion, StoredProfile, NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ,
+    NEXT_PROFILE_SEQ, WATERMARK,
 };
 use crate::{SourceOffset, Store, StoreError};
 
@@ -190,7 +191,10 @@ pub(crate) struct BatchView<'a> {
     /// Profiles whose `names` this batch changed (only those are written).
     names_changed: HashSet<String>,
     contributions: HashMap<String, CanonicalEvent>,
-    redirects: HashMap<String, String>,
+    /// Absorbed id -> survivor (None: the id is live again, delete it).
+    redirects: HashMap<String, Option<String>>,
+    /// `absorbed` family changes: Some = put, None = delete.
+    absorbed: BTreeMap<Vec<u8>, Option<AbsorbedProfile>>,
     lineage: Vec<LineageRecord>,
     /// Decisions pinned on events by this batch (the whole new list per event).
     pub(crate) constraints: HashMap<String, Vec<Constraint>>,
@@ -224,6 +228,24 @@ struct Prefetched {
     /// Profile id -> stored redirect (None: looked up, not absorbed).
     redirects: HashMap<String, Option<String>>,
     profiles: HashMap<String, StoredProfile>,
+}
+
+/// The cluster counted most often (ties: the lowest), if any.
+fn busiest(counts: &BTreeMap<usize, usize>) -> Option<usize> {
+    counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(c, _)| *c)
+}
+
+/// An absorbed id, what it stood for, and where those events are now.
+struct AbsorbedHome {
+    /// The id it redirects to directly.
+    parent: String,
+    id: String,
+    profile: AbsorbedProfile,
+    /// The cluster of a recomputation holding most of its events.
+    home: usize,
 }
 
 pub(crate) fn read_counter(store: &Store, key: &[u8], default: u64) -> Result<u64, StoreError> {
@@ -261,6 +283,7 @@ impl<'a> BatchView<'a> {
             names_changed: HashSet::new(),
             contributions: HashMap::new(),
             redirects: HashMap::new(),
+            absorbed: BTreeMap::new(),
             lineage: Vec::new(),
             constraints: HashMap::new(),
             pending: BTreeMap::new(),
@@ -435,7 +458,7 @@ impl<'a> BatchView<'a> {
         let mut id = profile_id.to_string();
         for _ in 0..64 {
             let next = match self.redirects.get(&id) {
-                Some(next) => Some(next.clone()),
+                Some(next) => next.clone(),
                 None => match self.stored.redirects.get(&id) {
                     Some(next) => next.clone(),
                     None => self.store.get_string(cf::REDIRECTS, &id)?,
@@ -1117,6 +1140,69 @@ impl<'a> BatchView<'a> {
             .collect()
     }
 
+    /// The ids absorbed (transitively) into the `prior` profiles that
+    /// recorded what they stood for, each with the cluster holding most of
+    /// those events (ties: the first); oldest id first. Ids none of whose
+    /// events are among `events` are left out.
+    fn absorbed_homes(
+        &self,
+        prior: &[String],
+        events: &[CanonicalEvent],
+        cluster_of: &HashMap<usize, usize>,
+    ) -> Result<Vec<AbsorbedHome>, StoreError> {
+        let cluster_by_event: HashMap<&str, usize> = events
+            .iter()
+            .enumerate()
+            .map(|(n, e)| (e.event_id.as_str(), cluster_of[&n]))
+            .collect();
+        let mut seen: HashSet<String> = prior.iter().cloned().collect();
+        let mut queue: Vec<String> = prior.to_vec();
+        let mut out = Vec::new();
+        while let Some(parent) = queue.pop() {
+            for (id, profile) in self.absorbed_into(&parent)? {
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
+                queue.push(id.clone());
+                let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+                for m in &profile.members {
+                    if let Some(&c) = cluster_by_event.get(m.as_str()) {
+                        *counts.entry(c).or_default() += 1;
+                    }
+                }
+                let home = busiest(&counts);
+                if let Some(home) = home {
+                    out.push(AbsorbedHome {
+                        parent: parent.clone(),
+                        id,
+                        profile,
+                        home,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// The ids redirecting to `survivor` directly, as this batch leaves them.
+    fn absorbed_into(&self, survivor: &str) -> Result<Vec<(String, AbsorbedProfile)>, StoreError> {
+        let mut out: BTreeMap<String, AbsorbedProfile> =
+            self.store.absorbed_into(survivor)?.into_iter().collect();
+        let prefix = absorbed_key(survivor, "");
+        for (key, value) in self.absorbed.range(prefix.clone()..) {
+            let Some(id) = key.strip_prefix(prefix.as_slice()) else {
+                break;
+            };
+            let id = utf8(cf::ABSORBED, survivor, id.to_vec())?;
+            match value {
+                Some(v) => out.insert(id, v.clone()),
+                None => out.remove(&id),
+            };
+        }
+        Ok(out.into_iter().collect())
+    }
+
     /// Writes the outcome of a clustering of `recomputed` over the `prior`
     /// profiles: ids (oldest prior id per cluster), redirects, index
     /// entries, profiles, lineage, change events and review suggestions.
@@ -1140,50 +1226,112 @@ impl<'a> BatchView<'a> {
         }
         let prior_ids: Vec<String> = prior.keys().cloned().collect();
         let origin_id = |o: u32| prior_ids.get(o as usize);
-        // Each cluster takes the oldest prior id among its events not yet
-        // taken by an earlier cluster; otherwise a new id.
-        let mut taken: BTreeSet<String> = BTreeSet::new();
-        let mut ids: Vec<String> = Vec::with_capacity(clustering.clusters.len());
-        for members in &clustering.clusters {
-            let candidates: BTreeSet<&String> = members
-                .iter()
-                .filter_map(|&n| origin_id(origins[n]))
-                .collect();
-            let id = match candidates.into_iter().find(|id| !taken.contains(*id)) {
-                Some(id) => id.clone(),
-                None => self.new_profile_id(),
-            };
-            taken.insert(id.clone());
-            ids.push(id);
-        }
         let cluster_of: HashMap<usize, usize> = clustering
             .clusters
             .iter()
             .enumerate()
             .flat_map(|(c, ns)| ns.iter().map(move |&n| (n, c)))
             .collect();
+        // Whether a prior profile's events now lie in several clusters:
+        // then the ids absorbed into the prior profiles are looked at too.
+        let divided = (0..prior_ids.len()).any(|o| {
+            let mut cs = origins
+                .iter()
+                .enumerate()
+                .filter(|(_, &origin)| origin == o as u32)
+                .map(|(n, _)| cluster_of[&n]);
+            cs.next().is_some_and(|first| cs.any(|c| c != first))
+        });
+        let family = if divided {
+            self.absorbed_homes(&prior_ids, events, &cluster_of)?
+        } else {
+            Vec::new()
+        };
+        // A prior id's home: the cluster holding its earliest own event
+        // (not one an id it absorbed stood for, when known): the record
+        // the id was made for, not the events that later glued others on.
+        let absorbed_events: HashSet<&str> = family
+            .iter()
+            .flat_map(|a| a.profile.members.iter().map(String::as_str))
+            .collect();
+        let mut counts: Vec<BTreeMap<usize, usize>> = vec![BTreeMap::new(); prior_ids.len()];
+        // Per prior id: (time, event id, cluster) of its earliest own event and
+        // of its earliest event.
+        type Earliest<'e> = Option<(i64, &'e str, usize)>;
+        let mut earliest: Vec<[Earliest<'_>; 2]> = vec![[None, None]; prior_ids.len()];
+        for (n, &o) in origins.iter().enumerate() {
+            let Some(all) = counts.get_mut(o as usize) else {
+                continue;
+            };
+            let c = cluster_of[&n];
+            *all.entry(c).or_default() += 1;
+            let e = &events[n];
+            let at = Some((e.event_time_ms, e.event_id.as_str(), c));
+            let own = !absorbed_events.contains(e.event_id.as_str());
+            for (slot, counts) in earliest[o as usize].iter_mut().zip([own, true]) {
+                if counts && (slot.is_none() || at < *slot) {
+                    *slot = at;
+                }
+            }
+        }
+        let prior_home: Vec<Option<usize>> = earliest
+            .iter()
+            .map(|[own, all]| own.or(*all).map(|(_, _, c)| c))
+            .collect();
+        // Each cluster takes the oldest prior id at home in it; then the
+        // oldest prior id among its events not yet taken; then one an
+        // absorbed id stood for (a split dividing a merge gives the
+        // absorbed id back); otherwise a new id.
+        let mut taken: BTreeSet<String> = BTreeSet::new();
+        let mut chosen: Vec<Option<String>> = (0..clustering.clusters.len())
+            .map(|c| {
+                let id = (0..prior_ids.len())
+                    .find(|&o| prior_home[o] == Some(c))
+                    .map(|o| prior_ids[o].clone());
+                taken.extend(id.clone());
+                id
+            })
+            .collect();
+        for (c, members) in clustering.clusters.iter().enumerate() {
+            if chosen[c].is_some() {
+                continue;
+            }
+            let candidates: BTreeSet<&String> = members
+                .iter()
+                .filter_map(|&n| origin_id(origins[n]))
+                .collect();
+            let id = candidates
+                .into_iter()
+                .find(|id| !taken.contains(*id))
+                .cloned();
+            taken.extend(id.clone());
+            chosen[c] = id;
+        }
+        let mut reclaimed: BTreeMap<String, usize> = BTreeMap::new();
+        for a in &family {
+            if chosen[a.home].is_none() {
+                chosen[a.home] = Some(a.id.clone());
+                reclaimed.insert(a.id.clone(), a.home);
+            }
+        }
+        let ids: Vec<String> = chosen
+            .into_iter()
+            .map(|id| id.unwrap_or_else(|| self.new_profile_id()))
+            .collect();
+        taken.extend(reclaimed.keys().cloned());
         // Prior profiles whose id no cluster kept are absorbed into the
         // cluster holding most of their events.
         let mut absorbed_into: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let mut split_off: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (o, id) in prior_ids.iter().enumerate() {
-            let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
-            for (n, &origin) in origins.iter().enumerate() {
-                if origin == o as u32 {
-                    *counts.entry(cluster_of[&n]).or_default() += 1;
-                }
-            }
-            let home = counts
-                .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                .map(|(c, _)| *c);
+            let home = prior_home[o];
             if !taken.contains(id) {
                 if let Some(home) = home {
                     absorbed_into.entry(home).or_default().push(id.clone());
                 }
             } else {
                 let keeper = ids.iter().position(|x| x == id);
-                let others: Vec<String> = counts
+                let others: Vec<String> = counts[o]
                     .keys()
                     .filter(|c| Some(**c) != keeper)
                     .map(|c| ids[*c].clone())
@@ -1193,6 +1341,65 @@ impl<'a> BatchView<'a> {
                 }
             }
         }
+        // Absorbed ids follow what they stood for: one a cluster took back
+        // is live again; one whose chain now ends elsewhere redirects there.
+        if !family.is_empty() {
+            let prior_home = |id: &str| match ids.iter().position(|x| x == id) {
+                Some(c) => Some(c),
+                None => absorbed_into
+                    .iter()
+                    .find(|(_, ids)| ids.iter().any(|x| x == id))
+                    .map(|(c, _)| *c),
+            };
+            let parent: HashMap<&str, &str> = family
+                .iter()
+                .map(|a| (a.id.as_str(), a.parent.as_str()))
+                .collect();
+            for a in &family {
+                if reclaimed.contains_key(&a.id) {
+                    self.redirects.insert(a.id.clone(), None);
+                    self.absorbed.insert(absorbed_key(&a.parent, &a.id), None);
+                    continue;
+                }
+                // The cluster the id's chain ends in, as things stand.
+                let mut hop = a.parent.as_str();
+                let mut end = None;
+                for _ in 0..64 {
+                    if let Some(&c) = reclaimed.get(hop) {
+                        end = Some(c);
+                        break;
+                    }
+                    if prior.contains_key(hop) {
+                        end = prior_home(hop);
+                        break;
+                    }
+                    match parent.get(hop) {
+                        Some(next) => hop = next,
+                        None => break,
+                    }
+                }
+                if end.is_none_or(|c| c == a.home) {
+                    continue;
+                }
+                let to = ids[a.home].clone();
+                outcome.changes.push(ProfileChange::superseded(
+                    a.id.clone(),
+                    a.profile.version,
+                    cause.id.clone(),
+                    to.clone(),
+                ));
+                self.redirects.insert(a.id.clone(), Some(to.clone()));
+                self.absorbed.insert(absorbed_key(&a.parent, &a.id), None);
+                self.absorbed.insert(
+                    absorbed_key(&to, &a.id),
+                    Some(AbsorbedProfile {
+                        version: a.profile.version + 1,
+                        members: a.profile.members.clone(),
+                    }),
+                );
+            }
+        }
+
         // Key holders after the recomputation.
         let mut holders: BTreeMap<&str, BTreeMap<usize, (i64, i64)>> = BTreeMap::new();
         for (n, k) in keys.iter().enumerate() {
@@ -1280,7 +1487,16 @@ impl<'a> BatchView<'a> {
                     cause.id.clone(),
                     ids[*home].clone(),
                 ));
-                self.redirects.insert(id.clone(), ids[*home].clone());
+                self.redirects.insert(id.clone(), Some(ids[*home].clone()));
+                let mut members = old.members.clone();
+                members.sort_unstable();
+                self.absorbed.insert(
+                    absorbed_key(&ids[*home], id),
+                    Some(AbsorbedProfile {
+                        version: old.record.version + 1,
+                        members,
+                    }),
+                );
                 self.profiles.insert(id.clone(), None);
                 outcome.absorbed += 1;
             }
@@ -1338,7 +1554,15 @@ impl<'a> BatchView<'a> {
             if votes.consents_need_history(self.survivorship) {
                 settle_consents(&mut record, members.iter().map(|&n| &events[n]));
             }
-            record.version = before.as_ref().map_or(0, |b| b.record.version) + 1;
+            let last_version = match (&before, reclaimed.contains_key(id)) {
+                (Some(b), _) => b.record.version,
+                (None, true) => family
+                    .iter()
+                    .find(|a| &a.id == id)
+                    .map_or(0, |a| a.profile.version),
+                (None, false) => 0,
+            };
+            record.version = last_version + 1;
             let absorbed = absorbed_into.get(&c).cloned().unwrap_or_default();
             let split_into = split_off.get(id).cloned().unwrap_or_default();
             let links = &clustering.links[c];
@@ -1348,7 +1572,9 @@ impl<'a> BatchView<'a> {
             } else if !split_into.is_empty() {
                 ChangeType::Split
             } else if before.is_none() {
-                outcome.created += 1;
+                if !reclaimed.contains_key(id) {
+                    outcome.created += 1;
+                }
                 ChangeType::Created
             } else {
                 ChangeType::Updated
@@ -1545,7 +1771,16 @@ impl<'a> BatchView<'a> {
             store.put_value(&mut batch, cf::CONTRIBUTIONS, event_id.as_bytes(), event);
         }
         for (from, to) in sorted(&self.redirects) {
-            store.put(&mut batch, cf::REDIRECTS, from.as_bytes(), to.as_bytes());
+            match to {
+                Some(to) => store.put(&mut batch, cf::REDIRECTS, from.as_bytes(), to.as_bytes()),
+                None => store.delete(&mut batch, cf::REDIRECTS, from.as_bytes()),
+            }
+        }
+        for (key, value) in &self.absorbed {
+            match value {
+                Some(value) => store.put_value(&mut batch, cf::ABSORBED, key, value),
+                None => store.delete(&mut batch, cf::ABSORBED, key),
+            }
         }
         let mut seq = self.next_lineage;
         for record in &self.lineage {

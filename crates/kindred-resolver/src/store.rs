@@ -39,6 +39,12 @@ pub(crate) mod cf {
     pub const REDIRECTS: &str = "redirects";
     /// `profile id \0 sequence` -> [`LineageRecord`](crate::store::LineageRecord): merges and splits.
     pub const LINEAGE: &str = "lineage";
+    /// `survivor id \0 absorbed id` -> [`AbsorbedProfile`](crate::store::AbsorbedProfile):
+    /// the events an absorbed id stood for, so that a split which divides
+    /// them again gives the id back to them (and moves its redirect with
+    /// them) instead of leaving it pointing at the other person. Keyed by
+    /// the id it redirects to now; absent for merges by releases before it.
+    pub const ABSORBED: &str = "absorbed";
     /// counters, the watermark and the source offsets the state reflects.
     pub const META: &str = "meta";
     /// source event id -> decisions pinned on it ([`Constraint`](crate::Constraint)s).
@@ -57,7 +63,7 @@ pub(crate) mod cf {
     /// audit sequence (u64 big-endian) -> [`AuditRecord`](crate::AuditRecord)
     /// of an erasure request.
     pub const AUDIT: &str = "audit";
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 15] = [
         IDENTIFIERS,
         PROFILES,
         MEMBERS,
@@ -65,6 +71,7 @@ pub(crate) mod cf {
         CONTRIBUTIONS,
         REDIRECTS,
         LINEAGE,
+        ABSORBED,
         META,
         CONSTRAINTS,
         DECISIONS,
@@ -155,6 +162,25 @@ pub struct LineageRecord {
     pub links: Vec<(String, i32, Vec<String>)>,
     /// The decision (review, split, rules apply) that caused it, and who made it.
     pub decision: Option<(u64, String)>,
+}
+
+/// A profile id absorbed into another: what it stood for when it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbsorbedProfile {
+    /// The version of the last change published under the id (its
+    /// `superseded` change): a split that gives the id back continues from it.
+    pub version: i64,
+    /// The source event ids of the profile when it was absorbed, sorted.
+    pub members: Vec<String>,
+}
+
+/// The `absorbed` family's key of `absorbed`, redirecting to `survivor`.
+pub(crate) fn absorbed_key(survivor: &str, absorbed: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(survivor.len() + 1 + absorbed.len());
+    key.extend_from_slice(survivor.as_bytes());
+    key.push(0);
+    key.extend_from_slice(absorbed.as_bytes());
+    key
 }
 
 pub(crate) const NEXT_PROFILE_SEQ: &[u8] = b"next_profile_seq";
@@ -896,6 +922,29 @@ impl Store {
                 break;
             }
             out.push(decode(cf::LINEAGE, profile_id, &value)?);
+        }
+        Ok(out)
+    }
+
+    /// The ids absorbed into `survivor` that redirect to it directly, with
+    /// what each stood for (only merges recorded since the `absorbed`
+    /// family exists).
+    pub fn absorbed_into(
+        &self,
+        survivor: &str,
+    ) -> Result<Vec<(String, AbsorbedProfile)>, StoreError> {
+        let prefix = absorbed_key(survivor, "");
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(
+            self.handle(cf::ABSORBED),
+            IteratorMode::From(&prefix, Direction::Forward),
+        ) {
+            let (key, value) = item?;
+            let Some(id) = key.strip_prefix(prefix.as_slice()) else {
+                break;
+            };
+            let id = utf8(cf::ABSORBED, survivor, id.to_vec())?;
+            out.push((id, decode(cf::ABSORBED, survivor, &value)?));
         }
         Ok(out)
     }

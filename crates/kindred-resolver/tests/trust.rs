@@ -368,6 +368,93 @@ fn split_after_a_wrong_merge_restores_both_people_with_their_points_and_orders()
     assert_eq!(profiles(&r), 2);
 }
 
+/// Three customers with profiles of their own, glued one after another by
+/// a phone (B) and then by B's email (C); the phone is split off. B gets
+/// its own id back, C's redirect follows C's events to B, and erasing A
+/// leaves them both alone.
+#[test]
+fn a_split_gives_an_absorbed_id_back_to_its_events() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let shared = phone("+8613911114444");
+    apply(&mut r, vec![ev("pos:a1", 0, &[card("A1"), shared.clone()])]);
+    apply(
+        &mut r,
+        vec![ev("web:b1", DAY, &[email("b@y.cn")]).channel(Channel::Web)],
+    );
+    apply(
+        &mut r,
+        vec![ev("web:c1", DAY, &[email("c@y.cn")]).channel(Channel::Web)],
+    );
+    let (a, b, c) = (
+        profile(&r, &card("A1")).profile_id,
+        profile(&r, &email("b@y.cn")).profile_id,
+        profile(&r, &email("c@y.cn")).profile_id,
+    );
+    let glued = apply(
+        &mut r,
+        vec![ev("web:b2", 2 * DAY, &[email("b@y.cn"), shared.clone()]).channel(Channel::Web)],
+    );
+    let b_gone = glued
+        .changes
+        .iter()
+        .find(|ch| ch.profile_id == b && ch.change_type == ChangeType::Superseded)
+        .expect("B is superseded by A")
+        .version;
+    apply(
+        &mut r,
+        vec![ev("web:c2", 3 * DAY, &[email("c@y.cn"), email("b@y.cn")]).channel(Channel::Web)],
+    );
+    assert_eq!(profiles(&r), 1);
+    assert_eq!(r.store().resolve_redirects(&c).expect("redirect"), a);
+
+    let done = r
+        .split(
+            &a,
+            &SplitSelector::Identifier(shared),
+            "ops@brand",
+            10 * DAY,
+        )
+        .expect("split");
+    assert_eq!(profiles(&r), 2);
+    assert_eq!(profile(&r, &card("A1")).profile_id, a);
+    let back = profile(&r, &email("b@y.cn"));
+    assert_eq!(back.profile_id, b, "B's events take B's id back");
+    assert_eq!(profile(&r, &email("c@y.cn")).profile_id, b);
+    assert_eq!(r.store().resolve_redirects(&b).expect("live"), b);
+    assert_eq!(r.store().resolve_redirects(&c).expect("redirect"), b);
+    assert!(back.version > b_gone, "{} after {b_gone}", back.version);
+    let change = |id: &str| {
+        done.outcome
+            .changes
+            .iter()
+            .find(|ch| ch.profile_id == id)
+            .unwrap_or_else(|| panic!("a change for {id}: {:?}", done.outcome.changes))
+    };
+    assert_eq!(change(&b).change_type, ChangeType::Created);
+    assert_eq!(change(&b).version, back.version);
+    assert_eq!(change(&c).change_type, ChangeType::Superseded);
+    assert_eq!(change(&c).superseded_by.as_deref(), Some(b.as_str()));
+    assert_eq!(change(&a).split_into, vec![b.clone()]);
+    assert_eq!(done.outcome.created, 0, "no new id was made");
+
+    // A is erased: B and C are someone else and stay.
+    let erased = r
+        .erase(
+            &kindred_resolver::ErasureRequest {
+                request_id: "DSR-7".into(),
+                target: kindred_resolver::ErasureTarget::Profile(a.clone()),
+                requested_by: "privacy-officer".into(),
+                at_ms: 11 * DAY,
+            },
+            &[],
+        )
+        .expect("erase");
+    assert_eq!(erased.audit.profiles, vec![a.clone()]);
+    assert_eq!(profiles(&r), 1);
+    assert_eq!(profile(&r, &email("b@y.cn")).profile_id, b);
+    assert_eq!(r.store().resolve_redirects(&c).expect("redirect"), b);
+}
+
 #[test]
 fn splitting_off_the_first_identifier_and_a_source_work_too() {
     let (_d, mut r) = wrongly_merged();
@@ -488,6 +575,11 @@ fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
         of["pos:1"] != of["web:1"]
     };
     assert!(apart(&r), "Li Na and Zhang Min: {:?}", assignment(&r));
+    assert_eq!(
+        (&assignment(&r)["pos:1"], &assignment(&r)["web:1"]),
+        (&a.profile_id, &b.profile_id),
+        "each has her own id back"
+    );
     apply(
         &mut r,
         vec![ev("pos:3", 10 * DAY, &[card("A1"), email("n@y.cn")])],
