@@ -470,6 +470,64 @@ async fn a_json_channel_is_read_with_the_avro_schema_rules() -> anyhow::Result<(
     Ok(())
 }
 
+/// A Java producer registered `pos_transaction` itself: its registry holds
+/// the schema as Java's Avro writes it (`"avro.java.string"` on each
+/// string) under id 42, and its messages carry 42. Listed in
+/// `[[schemas.writers]]`, they are read; before, they were dead-lettered
+/// as `unknown_schema_id`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_producers_own_registry_id_is_read_through_schemas_writers() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("writers", dir.path());
+    let java_text = SchemaKind::PosTransaction.current().text.replace(
+        r#""type": "string""#,
+        r#""type": {"type": "string", "avro.java.string": "String"}"#,
+    );
+    assert_ne!(java_text, SchemaKind::PosTransaction.current().text);
+    let file = dir.path().join("pos-42.avsc");
+    std::fs::write(&file, &java_text)?;
+    config.schemas.writers.push(kindred_config::WriterSchema {
+        id: 42,
+        reads_as: "pos_transaction".into(),
+        file,
+    });
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let raw = kindred_suite::raw::pos(
+        "J-42",
+        Some("M-42"),
+        None,
+        Some("Ann Lee"),
+        1_735_689_600_000,
+        5,
+    );
+    let mut payload = encode_raw(&codec, &raw)?;
+    payload[1..5].copy_from_slice(&42u32.to_be_bytes());
+    let records = vec![record(&config.topics.pos, "J-42", payload)];
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
+    produce_all(&config, &records).await?;
+    let canonical = read_until(
+        &config,
+        &config.topics.canonical,
+        Duration::from_secs(60),
+        |m| !m.is_empty(),
+    )
+    .await?;
+    let event: CanonicalEvent = codec.decode(
+        Framing::Confluent,
+        SchemaKind::CanonicalEvent,
+        canonical[0].payload().unwrap_or_default(),
+    )?;
+    assert_eq!(event.event_id, "pos:J-42");
+    assert_eq!(event.attributes.full_name.as_deref(), Some("Ann Lee"));
+    shutdown.trigger();
+    for (_, t) in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
 /// Kafka's own Java console producer with `codec`, sending each
 /// `key \t value` line to `topic`.
 fn java_produce(topic: &str, codec: &str, lines: &[String]) -> anyhow::Result<()> {

@@ -1136,7 +1136,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // so a clash (a schema id configured twice, counting the
             // built-in ids of older versions) fails the check, not a pod.
             kindred_pipeline::codec_from_config(&config)
-                .context("[schemas.ids] cannot be used (ids of older schema versions are built in: see docs/operations.md)")?;
+                .context("[schemas] cannot be used (ids of older schema versions are built in; writer schemas must be readable: see docs/operations.md)")?;
             kindred_pipeline::normalize_options(&config).context("[normalize] cannot be used")?;
             for warning in config.resolver.linking.warnings() {
                 eprintln!("warning: {warning}");

@@ -361,10 +361,30 @@ pub struct SchemasConfig {
     /// profile_change.v1 14.
     /// Map them to your schema registry's ids.
     pub ids: BTreeMap<String, u32>,
+    /// `[[schemas.writers]]`: schemas your producers registered themselves,
+    /// each read as the current version of one of kindred's: a producer's
+    /// own evolution of a schema (fields added, reordered, or dropped where
+    /// kindred's version has a default), or the same layout under another
+    /// registry id. Checked at start: the current version must be able to
+    /// read data written with it. Default none.
+    pub writers: Vec<WriterSchema>,
     /// Framing per raw channel: `confluent` (Avro) or `json`. Default all `confluent`.
     pub framing: BTreeMap<String, String>,
     /// Messages larger than this go to the dead-letter topic. Default 1048576 (1 MiB).
     pub max_message_bytes: usize,
+}
+
+/// One `[[schemas.writers]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriterSchema {
+    /// The schema id your registry gave it (what its messages carry).
+    pub id: u32,
+    /// The kindred schema its records are: `pos_transaction`, `web_event`
+    /// or `social_interaction` (or `canonical_event`, `profile_change`).
+    pub reads_as: String,
+    /// The `.avsc` file holding it (as the registry returns it).
+    pub file: PathBuf,
 }
 
 /// `[ingest]`: the channel consumer services.
@@ -525,6 +545,7 @@ impl Default for SchemasConfig {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
+            writers: Vec::new(),
             framing: BTreeMap::new(),
             max_message_bytes: 1 << 20,
         }

@@ -34,7 +34,7 @@ pub use shutdown::Shutdown;
 
 use kindred_config::Config;
 use kindred_normalize::{DateOrder, NormalizeOptions};
-use kindred_schema::WireCodec;
+use kindred_schema::{SchemaError, WireCodec};
 
 /// Scores the store's clustering against ground truth (event id -> person):
 /// each source event counts once, under the profile it now belongs to.
@@ -85,10 +85,20 @@ pub fn normalize_options(config: &Config) -> Result<NormalizeOptions, PipelineEr
     Ok(opts.with_store_regions(stores))
 }
 
-/// The wire codec with the schema ids and size limit from configuration.
+/// The wire codec with the schema ids, producers' own writer schemas and
+/// size limit from configuration.
 pub fn codec_from_config(config: &Config) -> Result<WireCodec, PipelineError> {
     let s = &config.schemas;
-    Ok(WireCodec::new(s.ids.clone(), s.max_message_bytes)?)
+    let mut codec = WireCodec::new(s.ids.clone(), s.max_message_bytes)?;
+    for w in &s.writers {
+        let file = w.file.display().to_string();
+        let text = std::fs::read_to_string(&w.file).map_err(|e| SchemaError::Read {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        codec = codec.with_writer(w.id, &w.reads_as, &file, &text)?;
+    }
+    Ok(codec)
 }
 
 #[cfg(test)]
@@ -119,5 +129,52 @@ mod tests {
             err.to_string().contains("normalize.store_regions.DE"),
             "{err}"
         );
+    }
+
+    /// `[[schemas.writers]]` files are read into the codec; one that is
+    /// missing is refused by its path (at start and by `config check`).
+    #[test]
+    fn writer_schemas_are_read_from_their_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("pos-42.avsc");
+        let mut config = Config::default();
+        config.schemas.writers.push(kindred_config::WriterSchema {
+            id: 42,
+            reads_as: "pos_transaction".into(),
+            file: file.clone(),
+        });
+        let err = codec_from_config(&config).expect_err("no file yet");
+        assert!(err.to_string().contains("pos-42.avsc"), "{err}");
+        std::fs::write(
+            &file,
+            kindred_schema::SchemaKind::PosTransaction.current().text,
+        )
+        .expect("write");
+        let codec = codec_from_config(&config).expect("read");
+        let pos = kindred_model::raw::PosTransaction {
+            transaction_id: "T-42".into(),
+            store_id: "S01".into(),
+            terminal_id: "1".into(),
+            receipt_no: "R-42".into(),
+            cashier_id: None,
+            loyalty_program: None,
+            member_card_no: Some("M-42".into()),
+            phone: None,
+            customer_name: None,
+            amount_minor: 100,
+            currency: "CNY".into(),
+            line_items: vec![],
+            points_earned: 0,
+            points_redeemed: 0,
+            payment_type: None,
+            event_time: 1_735_689_600_000,
+        };
+        let kind = kindred_schema::SchemaKind::PosTransaction;
+        let mut bytes = codec.encode(kind, &pos).expect("encode");
+        bytes[1..5].copy_from_slice(&42u32.to_be_bytes());
+        let back: kindred_model::raw::PosTransaction = codec
+            .decode(kindred_schema::Framing::Confluent, kind, &bytes)
+            .expect("id 42 reads as pos_transaction");
+        assert_eq!(back, pos);
     }
 }

@@ -25,7 +25,10 @@ pub enum Framing {
 #[derive(Debug, Clone)]
 struct Writer {
     kind: SchemaKind,
-    name: &'static str,
+    /// The embedded version's name (`pos_transaction.v1`), or, for a
+    /// producer's own schema added with [`WireCodec::with_writer`], the
+    /// version it reads as and its file (`pos_transaction <- path.avsc`).
+    name: String,
     /// `None` for the current version (no resolution needed).
     older: Option<apache_avro::Schema>,
 }
@@ -117,7 +120,6 @@ impl WireCodec {
                     })?;
             let source = kind.current();
             let is_current = source.name == name;
-            let static_name = catalog.names().find(|n| *n == name).unwrap_or(source.name);
             if let Some(first) = writers.get(&id) {
                 return Err(SchemaError::DuplicateId {
                     id,
@@ -132,7 +134,7 @@ impl WireCodec {
                 id,
                 Writer {
                     kind,
-                    name: static_name,
+                    name,
                     older: (!is_current).then(|| schema.clone()),
                 },
             );
@@ -156,6 +158,60 @@ impl WireCodec {
             max_message_bytes,
             json_names: std::sync::Arc::new(json_names),
         })
+    }
+
+    /// Adds a schema a producer registered under `id` (`text`, read from
+    /// `file`), whose records read as the current version of the embedded
+    /// schema `reads_as` (`pos_transaction`): a producer's own evolution of
+    /// a schema (fields added, reordered or dropped with defaults), or the
+    /// same layout registered again under another id. Refused when the
+    /// current version cannot read data written with it, or when `id` is
+    /// already taken.
+    pub fn with_writer(
+        mut self,
+        id: u32,
+        reads_as: &str,
+        file: &str,
+        text: &str,
+    ) -> Result<Self, SchemaError> {
+        let kind = SchemaKind::ALL
+            .into_iter()
+            .find(|k| k.current().name == reads_as)
+            .ok_or_else(|| SchemaError::UnknownName {
+                id,
+                name: reads_as.to_string(),
+                known: SchemaKind::ALL.map(|k| k.current().name).join(", "),
+            })?;
+        let name = format!("{reads_as} <- {file}");
+        if let Some(first) = self.writers.get(&id) {
+            return Err(SchemaError::DuplicateId {
+                id,
+                first: first.name.clone(),
+                second: name,
+            });
+        }
+        let schema = crate::catalog::parse(file, text)?;
+        apache_avro::schema_compatibility::SchemaCompatibility::can_read(
+            &schema,
+            self.catalog.get(kind),
+        )
+        .map_err(|e| SchemaError::Unreadable {
+            file: file.to_string(),
+            reads_as: reads_as.to_string(),
+            message: e.to_string(),
+        })?;
+        // The same layout as the current version (Java's `avro.java.string`
+        // and docs aside: Avro's canonical form drops them) takes the fast path.
+        let same = schema.canonical_form() == self.catalog.get(kind).canonical_form();
+        self.writers.insert(
+            id,
+            Writer {
+                kind,
+                name,
+                older: (!same).then_some(schema),
+            },
+        );
+        Ok(self)
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -302,7 +358,7 @@ impl WireCodec {
         if writer.kind != kind {
             return Err(DecodeError::UnexpectedSchema {
                 id,
-                found: writer.name.to_string(),
+                found: writer.name.clone(),
                 expected: kind.to_string(),
             });
         }
@@ -312,7 +368,7 @@ impl WireCodec {
             message,
         };
         match &writer.older {
-            None => self.decode_current(kind, writer.name, body),
+            None => self.decode_current(kind, &writer.name, body),
             Some(older) => {
                 let value = apache_avro::from_avro_datum(older, &mut body, Some(schema))
                     .map_err(|e| body_error(without_values(&e.to_string())))?;
@@ -399,6 +455,7 @@ impl WireCodec {
         // Producers' unambiguous habits (whole floats, numeric strings,
         // RFC 3339 times, null for a defaulted field, Avro's union
         // wrappers) read as the schema means them (crate::json).
+        crate::json::unwrap_connect_envelope(&mut json, self.catalog.get(kind));
         let no_names = std::collections::HashMap::new();
         let names = self.json_names.get(&kind).unwrap_or(&no_names);
         crate::json::conform(&mut json, self.catalog.get(kind), names).map_err(json_error)?;
@@ -586,6 +643,145 @@ mod tests {
         assert_eq!(err.kind(), "invalid_json");
         assert!(!err.to_string().contains("13910248876"), "{err}");
         assert!(err.to_string().contains("for Long(…)"), "{err}");
+    }
+
+    /// A producer registered its own evolution of `pos_transaction` (a
+    /// field dropped that kindred's version defaults, one moved, one of its
+    /// own added) under id 42: added with `with_writer`, its messages
+    /// read as the current version.
+    #[test]
+    fn a_producers_own_writer_schema_reads_as_the_current_version() {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(SchemaKind::PosTransaction.current().text).expect("JSON");
+        let fields = doc["fields"].as_array_mut().expect("fields");
+        fields.retain(|f| f["name"] != "cashier_id");
+        let at = fields
+            .iter()
+            .position(|f| f["name"] == "event_time")
+            .expect("event_time");
+        let event_time = fields.remove(at);
+        fields.insert(0, event_time);
+        fields.push(serde_json::json!({"name": "till_app", "type": "string"}));
+        let text = doc.to_string();
+        let c = codec()
+            .with_writer(42, "pos_transaction", "registry-42.avsc", &text)
+            .expect("readable as pos_transaction");
+
+        let writer = apache_avro::Schema::parse_str(&text).expect("writer");
+        let Value::Record(ours) = apache_avro::to_value(pos()).expect("value") else {
+            panic!("a record")
+        };
+        let ours: BTreeMap<String, Value> = ours.into_iter().collect();
+        let apache_avro::Schema::Record(record) = &writer else {
+            panic!("a record schema")
+        };
+        let values = record
+            .fields
+            .iter()
+            .map(|f| {
+                let v = match f.name.as_str() {
+                    "till_app" => Value::String("till 3.2".into()),
+                    name => ours[name].clone(),
+                };
+                (f.name.clone(), v)
+            })
+            .collect();
+        let value = Value::Record(values).resolve(&writer).expect("resolves");
+        let mut bytes = vec![MAGIC_BYTE, 0, 0, 0, 42];
+        bytes.extend(apache_avro::to_avro_datum(&writer, value).expect("encode"));
+        let back: PosTransaction = c
+            .decode(Framing::Confluent, SchemaKind::PosTransaction, &bytes)
+            .expect("decodes");
+        let mut expected = pos();
+        expected.cashier_id = None;
+        assert_eq!(back, expected);
+        // Read as anything else, it is refused by id and name.
+        let err = c
+            .decode::<kindred_model::raw::WebEvent>(
+                Framing::Confluent,
+                SchemaKind::WebEvent,
+                &bytes,
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), "unexpected_schema");
+        assert!(err.to_string().contains("registry-42.avsc"), "{err}");
+    }
+
+    #[test]
+    fn a_writer_schema_the_current_version_cannot_read_is_refused_by_file() {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(SchemaKind::PosTransaction.current().text).expect("JSON");
+        for f in doc["fields"].as_array_mut().expect("fields") {
+            if f["name"] == "amount_minor" {
+                f["type"] = serde_json::json!("string");
+            }
+        }
+        let err = codec()
+            .with_writer(42, "pos_transaction", "bad.avsc", &doc.to_string())
+            .unwrap_err();
+        assert!(
+            matches!(&err, SchemaError::Unreadable { file, .. } if file == "bad.avsc")
+                && err.to_string().contains("amount_minor"),
+            "{err}"
+        );
+        let err = codec()
+            .with_writer(
+                1,
+                "pos_transaction",
+                "again.avsc",
+                SchemaKind::PosTransaction.current().text,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(err, SchemaError::DuplicateId { id: 1, .. }),
+            "{err}"
+        );
+        let err = codec()
+            .with_writer(
+                43,
+                "pos",
+                "x.avsc",
+                SchemaKind::PosTransaction.current().text,
+            )
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("pos_transaction, web_event"),
+            "{err}"
+        );
+    }
+
+    /// What Kafka Connect's `JsonConverter` writes with `schemas.enable=true`
+    /// (a source connector's records, a `kafka-console-producer` pasting
+    /// them): the record is the envelope's payload.
+    #[test]
+    fn a_kafka_connect_json_envelope_is_read_as_its_payload() {
+        let c = codec();
+        let bytes = c
+            .encode_json(SchemaKind::PosTransaction, &pos())
+            .expect("encode");
+        let payload: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+        let envelope = serde_json::json!({
+            "schema": {"type": "struct", "name": "PosTransaction", "optional": false, "fields": []},
+            "payload": payload,
+        });
+        let back: PosTransaction = c
+            .decode(
+                Framing::Json,
+                SchemaKind::PosTransaction,
+                &serde_json::to_vec(&envelope).expect("JSON"),
+            )
+            .expect("the payload decodes");
+        assert_eq!(back, pos());
+        // Anything else with those keys is still the record, and refused.
+        let odd = serde_json::json!({"schema": 1, "payload": payload});
+        let err = c
+            .decode::<PosTransaction>(
+                Framing::Json,
+                SchemaKind::PosTransaction,
+                &serde_json::to_vec(&odd).expect("JSON"),
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), "invalid_json");
     }
 
     #[test]

@@ -11,6 +11,12 @@ pub enum SchemaError {
         name: String,
         known: String,
     },
+    #[error("schema file {file} cannot be read as {reads_as}: {message}")]
+    Unreadable {
+        file: String,
+        reads_as: String,
+        message: String,
+    },
     #[error("no schema id is configured for {name}: kindred cannot write it")]
     MissingId { name: String },
     #[error("schema id {id} is configured for both {first} and {second}")]

@@ -4,6 +4,9 @@
 //! the schema to refuse, and what this pass refuses names the field.
 //!
 //! - a UTF-8 byte-order mark before the object is skipped;
+//! - Kafka Connect's JSON envelope (`{"schema": {...}, "payload": {...}}`,
+//!   what `JsonConverter` writes with `schemas.enable=true`) is read as its
+//!   payload;
 //! - `null` for a field that cannot be null but has a default (`"line_items":
 //!   null` from a serializer that writes every field) takes the default;
 //! - an integer written as a whole float (`87298.0`) or as a string of
@@ -25,6 +28,30 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// `bytes` without a leading byte-order mark.
 pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(BOM).unwrap_or(bytes)
+}
+
+/// The record of a Kafka Connect JSON envelope: `value` is replaced by its
+/// `payload` when it is an object of exactly `schema` and `payload` (an
+/// object) and `schema` (the record it must hold) has neither field.
+pub(crate) fn unwrap_connect_envelope(value: &mut Value, schema: &Schema) {
+    let Value::Object(top) = value else { return };
+    let is_envelope = top.len() == 2
+        && top
+            .get("schema")
+            .is_some_and(|s| s.is_object() || s.is_null())
+        && top.get("payload").is_some_and(Value::is_object);
+    let has_own_field = match schema {
+        Schema::Record(r) => r
+            .fields
+            .iter()
+            .any(|f| f.name == "schema" || f.name == "payload"),
+        _ => true,
+    };
+    if is_envelope && !has_own_field {
+        if let Some(payload) = top.remove("payload") {
+            *value = payload;
+        }
+    }
 }
 
 /// The named types of `schema`, which a field may refer to by name (built
