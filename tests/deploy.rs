@@ -28,6 +28,7 @@ const METRICS: &[&str] = &[
     "kindred_events_suppressed_total",
     "kindred_review_suggestions_total",
     "kindred_consumer_rebalances_total",
+    "kindred_consumer_skipped_messages_total",
     "kindred_transactions_total",
     "kindred_consumer_lag_messages",
     "kindred_outbox_entries",

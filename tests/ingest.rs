@@ -528,6 +528,79 @@ async fn a_producers_own_registry_id_is_read_through_schemas_writers() -> anyhow
     Ok(())
 }
 
+/// Retention (here its API, `kafka-delete-records`) deleted messages ingest
+/// had not read yet: the consumer is reset to the log start and skips them.
+/// The service counts them (`kindred_consumer_skipped_messages_total`, an
+/// error log) instead of going on without a word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn messages_deleted_before_ingest_read_them_are_counted_as_skipped() -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    use kindred_kafka::rdkafka::{Offset, TopicPartitionList};
+
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("skipped", dir.path());
+    config.topics.partitions = 1;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let receipts = |range: std::ops::Range<i64>| -> anyhow::Result<Vec<OutRecord>> {
+        range
+            .map(|i| {
+                let id = format!("S-{i}");
+                let raw = kindred_suite::raw::pos(
+                    &id,
+                    Some(&format!("M-{i}")),
+                    None,
+                    None,
+                    1_735_689_600_000 + i,
+                    0,
+                );
+                Ok(record(&config.topics.pos, &id, encode_raw(&codec, &raw)?))
+            })
+            .collect()
+    };
+    let canonical_count = |n: usize| {
+        read_until(
+            &config,
+            &config.topics.canonical,
+            Duration::from_secs(60),
+            move |m| m.len() >= n,
+        )
+    };
+    // Three receipts read and committed.
+    produce_all(&config, &receipts(0..3)?).await?;
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
+    canonical_count(3).await?;
+    shutdown.trigger();
+    for (_, t) in tasks {
+        t.await??;
+    }
+    // Ten more while it is down; retention takes offsets 3 to 10.
+    produce_all(&config, &receipts(3..13)?).await?;
+    let admin: AdminClient<DefaultClientContext> =
+        kafka_settings(&config).client_config(&[]).create()?;
+    let mut upto = TopicPartitionList::new();
+    upto.add_partition_offset(&config.topics.pos, 0, Offset::Offset(11))?;
+    admin.delete_records(&upto, &AdminOptions::new()).await?;
+
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
+    let read = canonical_count(5).await?;
+    assert_eq!(read.len(), 5, "the two receipts left are read");
+    shutdown.trigger();
+    for (_, t) in tasks {
+        let ops = t.await??;
+        let skipped = ops
+            .metrics
+            .skipped_messages
+            .with_label_values(&[&config.topics.pos])
+            .get();
+        assert_eq!(skipped, 8);
+    }
+    Ok(())
+}
+
 /// Kafka's own Java console producer with `codec`, sending each
 /// `key \t value` line to `topic`.
 fn java_produce(topic: &str, codec: &str, lines: &[String]) -> anyhow::Result<()> {

@@ -36,6 +36,10 @@ pub struct Metrics {
     pub batch_duration: HistogramVec,
     /// `kindred_consumer_rebalances_total{event}`: assigned, revoked, failed.
     pub rebalances: IntCounterVec,
+    /// `kindred_consumer_skipped_messages_total{topic}`: messages deleted
+    /// from a partition (retention, delete-records) before this service
+    /// processed them.
+    pub skipped_messages: IntCounterVec,
     /// `kindred_transactions_total{result}`: committed, aborted, producer_rebuilt, fenced.
     pub transactions: IntCounterVec,
     /// `kindred_outbox_entries`: records written to the store, not yet committed to Kafka.
@@ -162,6 +166,11 @@ impl Metrics {
             "Consumer group rebalances seen by this member, by event (assigned, revoked, failed).",
             &["event"],
         );
+        let skipped_messages = counter(
+            "kindred_consumer_skipped_messages_total",
+            "Messages deleted from a partition (retention, kafka-delete-records) before this service processed them: the consumer had to start past them, and they are lost to kindred. Alert on any.",
+            &["topic"],
+        );
         let transactions = counter(
             "kindred_transactions_total",
             "Kafka transactions of the outbox publisher, by result (committed, aborted, producer_rebuilt, fenced).",
@@ -281,6 +290,7 @@ impl Metrics {
             review_suggestions,
             batch_duration,
             rebalances,
+            skipped_messages,
             transactions,
             outbox_backlog,
             profiles,

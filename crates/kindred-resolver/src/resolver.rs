@@ -1234,14 +1234,14 @@ impl<'a> BatchView<'a> {
             .collect();
         // Whether a prior profile's events now lie in several clusters:
         // then the ids absorbed into the prior profiles are looked at too.
-        let divided = (0..prior_ids.len()).any(|o| {
-            let mut cs = origins
-                .iter()
-                .enumerate()
-                .filter(|(_, &origin)| origin == o as u32)
-                .map(|(n, _)| cluster_of[&n]);
-            cs.next().is_some_and(|first| cs.any(|c| c != first))
-        });
+        let divided = {
+            let mut first: Vec<Option<usize>> = vec![None; prior_ids.len()];
+            origins.iter().enumerate().any(|(n, &o)| {
+                first
+                    .get_mut(o as usize)
+                    .is_some_and(|slot| *slot.get_or_insert(cluster_of[&n]) != cluster_of[&n])
+            })
+        };
         let family = if divided {
             self.absorbed_homes(&prior_ids, events, &cluster_of)?
         } else {

@@ -1,19 +1,21 @@
 //! `kindred ingest --channel C`: raw topic in, canonical topic and dead letters out.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kindred_config::Config;
 use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::message::Message;
-use kindred_kafka::{OutRecord, Producer, ServiceContext};
+use kindred_kafka::{OutRecord, Producer, RebalanceEvent, ServiceContext};
 use kindred_model::Channel;
 use kindred_schema::{Framing, SchemaKind};
 use tracing::Instrument;
 
 use super::{
-    dead_letter, kafka_settings, next_batch, next_offsets, observe_event_lag, offset_ranges,
-    rebalance_listener, send_until_acked, with_lag_metrics, Ops,
+    committed_offset, count_skipped, dead_letter, kafka_settings, next_batch, next_offsets,
+    observe_event_lag, offset_ranges, rebalance_listener, send_until_acked, with_lag_metrics, Ops,
 };
 use crate::topics::raw_topic;
 use crate::{codec_from_config, normalize_options, IngestStage, PipelineError, Shutdown};
@@ -40,20 +42,40 @@ pub async fn run(
     let settings = kafka_settings(config);
     let source = raw_topic(config, channel).to_string();
     let group = format!("{}.ingest.{}", config.kafka.group_prefix, channel);
-    let context = with_lag_metrics(
-        ServiceContext::committed(rebalance_listener(&ops.metrics)),
-        &ops.metrics,
-    );
+    // Where each partition goes on (for `count_skipped`): forgotten at
+    // every rebalance, then read from the group's committed offsets.
+    let rebalances = Arc::new(AtomicU64::new(0));
+    let listener = {
+        let (base, rebalances) = (rebalance_listener(&ops.metrics), rebalances.clone());
+        move |event: &RebalanceEvent| {
+            base(event);
+            rebalances.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let context = with_lag_metrics(ServiceContext::committed(listener), &ops.metrics);
     let consumer = consumer::subscribe(&settings, &group, &[&source], context, None)?;
     let producer = Producer::new(&settings)?;
     let linger = Duration::from_millis(config.ingest.batch_linger_ms);
     tracing::info!(%service, topic = %source, %group, "ingest service started");
 
+    let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let mut rebalances_seen = 0;
     loop {
         let batch = next_batch(&consumer, config.ingest.batch_size, linger, &shutdown, ops).await?;
         if batch.is_empty() {
             break;
         }
+        if rebalances.load(Ordering::Relaxed) != rebalances_seen {
+            rebalances_seen = rebalances.load(Ordering::Relaxed);
+            next.clear();
+        }
+        tokio::task::block_in_place(|| {
+            let expected = |t: &str, p: i32| match next.get(&(t.to_string(), p)) {
+                Some(o) => Some(*o),
+                None => committed_offset(&consumer, t, p),
+            };
+            count_skipped(&consumer, &ops.metrics, &batch, &expected)
+        });
         let started = Instant::now();
         let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
         let carry_on = async {
@@ -116,7 +138,11 @@ pub async fn run(
             observe_event_lag(ops, "ingest", &batch);
             // A commit for partitions revoked meanwhile fails: their new
             // owner reads the batch again (the resolver de-duplicates).
-            if let Err(e) = consumer::commit(&consumer, &next_offsets(&batch), CommitMode::Async) {
+            let offsets = next_offsets(&batch);
+            for (t, p, o) in &offsets {
+                next.insert((t.clone(), *p), *o);
+            }
+            if let Err(e) = consumer::commit(&consumer, &offsets, CommitMode::Async) {
                 ops.metrics
                     .component_errors
                     .with_label_values(&["kafka_commit", "ingest"])

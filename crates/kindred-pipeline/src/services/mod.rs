@@ -200,6 +200,74 @@ pub(crate) fn with_lag_metrics(context: ServiceContext, metrics: &Metrics) -> Se
     })
 }
 
+/// Counts the messages deleted from a partition before this service
+/// processed them (`kindred_consumer_skipped_messages_total`, and an
+/// error log). A consumer whose next offset was deleted (retention,
+/// `kafka-delete-records`) is reset to the log start
+/// (`auto.offset.reset=earliest`) and reads on from there without a word;
+/// what it skipped shows as a gap before the first message of the
+/// partition in `batch`, measured from `expected` (the next offset the
+/// service had yet to process there, if it knows). Gaps are normal on a
+/// transactional topic (each commit marker takes an offset), so only a gap
+/// of more than one offset is checked against the partition's log start
+/// (one broker round trip); a single deleted message is not noticed.
+/// Blocking: call it inside `block_in_place`.
+pub(crate) fn count_skipped(
+    consumer: &ServiceConsumer,
+    metrics: &Metrics,
+    batch: &[OwnedMessage],
+    expected: &dyn Fn(&str, i32) -> Option<i64>,
+) {
+    let mut first: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+    for m in batch {
+        first
+            .entry((m.topic(), m.partition()))
+            .or_insert(m.offset());
+    }
+    for ((topic, partition), offset) in first {
+        let Some(from) = expected(topic, partition) else {
+            continue;
+        };
+        if offset <= from + 1 {
+            continue;
+        }
+        let log_start = match consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)) {
+            Ok((low, _)) => low,
+            Err(e) => {
+                tracing::warn!(%topic, partition, error = %e, "cannot read the log start to check a gap in the offsets");
+                continue;
+            }
+        };
+        if log_start > from {
+            let to = log_start.min(offset);
+            metrics
+                .skipped_messages
+                .with_label_values(&[topic])
+                .inc_by((to - from).unsigned_abs());
+            tracing::error!(%topic, partition, from, to, messages = to - from,
+                "messages were deleted from the partition before they were processed (retention or delete-records): they are lost to kindred");
+        }
+    }
+}
+
+/// The group's committed offset of a partition, if it has one (a broker
+/// round trip; blocking).
+pub(crate) fn committed_offset(
+    consumer: &ServiceConsumer,
+    topic: &str,
+    partition: i32,
+) -> Option<i64> {
+    let mut list = kindred_kafka::rdkafka::TopicPartitionList::new();
+    list.add_partition(topic, partition);
+    let committed = consumer
+        .committed_offsets(list, Duration::from_secs(5))
+        .ok()?;
+    match committed.find_partition(topic, partition)?.offset() {
+        kindred_kafka::rdkafka::Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
+
 /// The next offset to read for each (topic, partition) of a batch.
 pub(crate) fn next_offsets(batch: &[OwnedMessage]) -> Vec<(String, i32, i64)> {
     let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();

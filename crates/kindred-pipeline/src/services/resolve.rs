@@ -14,8 +14,8 @@ use tracing::Instrument;
 
 use super::publish::Publisher;
 use super::{
-    dead_letter, kafka_settings, next_batch, next_offsets, observe_event_lag, offset_ranges,
-    rebalance_listener, send_until_acked, with_lag_metrics, Ops,
+    count_skipped, dead_letter, kafka_settings, next_batch, next_offsets, observe_event_lag,
+    offset_ranges, rebalance_listener, send_until_acked, with_lag_metrics, Ops,
 };
 use crate::{codec_from_config, PipelineError, Shutdown};
 
@@ -199,6 +199,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         let started = Instant::now();
         let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
         let carry_on = async {
+            tokio::task::block_in_place(|| {
+                count_skipped(&consumer, &ops.metrics, &batch, &|t, p| positions.get(t, p))
+            });
             // Events, and erasure requests applied in order between them.
             let mut items: Vec<(usize, Item)> = Vec::with_capacity(batch.len());
             let mut dead = Vec::new();
