@@ -168,7 +168,7 @@ impl Metrics {
         );
         let skipped_messages = counter(
             "kindred_consumer_skipped_messages_total",
-            "Messages deleted from a partition (retention, kafka-delete-records) before this service processed them: the consumer had to start past them, and they are lost to kindred. Alert on any.",
+            "Offsets deleted from a partition (retention, kafka-delete-records) before this service processed them (messages, and any transaction markers among them): the consumer had to start past them, and they are lost to kindred. Alert on any.",
             &["topic"],
         );
         let transactions = counter(

@@ -230,22 +230,14 @@ struct Prefetched {
     profiles: HashMap<String, StoredProfile>,
 }
 
-/// The cluster counted most often (ties: the lowest), if any.
-fn busiest(counts: &BTreeMap<usize, usize>) -> Option<usize> {
-    counts
-        .iter()
-        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        .map(|(c, _)| *c)
-}
-
 /// An absorbed id, what it stood for, and where those events are now.
 struct AbsorbedHome {
     /// The id it redirects to directly.
     parent: String,
     id: String,
     profile: AbsorbedProfile,
-    /// The cluster of a recomputation holding most of its events.
-    home: usize,
+    /// The cluster of a recomputation holding its earliest own event.
+    home: Option<usize>,
 }
 
 pub(crate) fn read_counter(store: &Store, key: &[u8], default: u64) -> Result<u64, StoreError> {
@@ -1141,47 +1133,67 @@ impl<'a> BatchView<'a> {
     }
 
     /// The ids absorbed (transitively) into the `prior` profiles that
-    /// recorded what they stood for, each with the cluster holding most of
-    /// those events (ties: the first); oldest id first. Ids none of whose
-    /// events are among `events` are left out.
+    /// recorded what they stood for, each with its home cluster (that of
+    /// its earliest own event; `None` when none of its events is among
+    /// `events`), parents before their children.
     fn absorbed_homes(
         &self,
         prior: &[String],
         events: &[CanonicalEvent],
         cluster_of: &HashMap<usize, usize>,
     ) -> Result<Vec<AbsorbedHome>, StoreError> {
-        let cluster_by_event: HashMap<&str, usize> = events
+        // Event id -> (time, cluster) in this recomputation.
+        let placed: HashMap<&str, (i64, usize)> = events
             .iter()
             .enumerate()
-            .map(|(n, e)| (e.event_id.as_str(), cluster_of[&n]))
+            .map(|(n, e)| (e.event_id.as_str(), (e.event_time_ms, cluster_of[&n])))
             .collect();
         let mut seen: HashSet<String> = prior.iter().cloned().collect();
-        let mut queue: Vec<String> = prior.to_vec();
+        let mut queue: std::collections::VecDeque<String> = prior.iter().cloned().collect();
         let mut out = Vec::new();
-        while let Some(parent) = queue.pop() {
+        while let Some(parent) = queue.pop_front() {
             for (id, profile) in self.absorbed_into(&parent)? {
                 if !seen.insert(id.clone()) {
                     continue;
                 }
-                queue.push(id.clone());
-                let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
-                for m in &profile.members {
-                    if let Some(&c) = cluster_by_event.get(m.as_str()) {
-                        *counts.entry(c).or_default() += 1;
-                    }
-                }
-                let home = busiest(&counts);
-                if let Some(home) = home {
-                    out.push(AbsorbedHome {
-                        parent: parent.clone(),
-                        id,
-                        profile,
-                        home,
-                    });
-                }
+                queue.push_back(id.clone());
+                out.push(AbsorbedHome {
+                    parent: parent.clone(),
+                    id,
+                    profile,
+                    home: None,
+                });
             }
         }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
+        // Like a prior id, an absorbed id is at home with its earliest own
+        // event: not one an id it absorbed stood for, nor (when it has
+        // such events) one that only glued others on later.
+        let of_children: HashMap<&str, HashSet<&str>> =
+            out.iter().fold(HashMap::new(), |mut acc, a| {
+                acc.entry(a.parent.as_str())
+                    .or_default()
+                    .extend(a.profile.members.iter().map(String::as_str));
+                acc
+            });
+        let homes: Vec<Option<usize>> = out
+            .iter()
+            .map(|a| {
+                let theirs = of_children.get(a.id.as_str());
+                let earliest = |own: bool| {
+                    a.profile
+                        .members
+                        .iter()
+                        .filter(|m| !own || !theirs.is_some_and(|t| t.contains(m.as_str())))
+                        .filter_map(|m| placed.get(m.as_str()).map(|(t, c)| (*t, m, *c)))
+                        .min()
+                        .map(|(_, _, c)| c)
+                };
+                earliest(true).or_else(|| earliest(false))
+            })
+            .collect();
+        for (a, home) in out.iter_mut().zip(homes) {
+            a.home = home;
+        }
         Ok(out)
     }
 
@@ -1278,10 +1290,12 @@ impl<'a> BatchView<'a> {
             .iter()
             .map(|[own, all]| own.or(*all).map(|(_, _, c)| c))
             .collect();
-        // Each cluster takes the oldest prior id at home in it; then the
-        // oldest prior id among its events not yet taken; then one an
-        // absorbed id stood for (a split dividing a merge gives the
-        // absorbed id back); otherwise a new id.
+        // Each cluster takes the oldest prior id at home in it (the other
+        // prior ids at home there are absorbed into it; a prior id never
+        // goes to a cluster that is not its home, which would hand it to
+        // someone else's records); then the oldest id an absorbed profile
+        // stood for whose events are mostly in it (a split dividing a
+        // merge gives the absorbed id back); otherwise a new id.
         let mut taken: BTreeSet<String> = BTreeSet::new();
         let mut chosen: Vec<Option<String>> = (0..clustering.clusters.len())
             .map(|c| {
@@ -1292,26 +1306,13 @@ impl<'a> BatchView<'a> {
                 id
             })
             .collect();
-        for (c, members) in clustering.clusters.iter().enumerate() {
-            if chosen[c].is_some() {
-                continue;
-            }
-            let candidates: BTreeSet<&String> = members
-                .iter()
-                .filter_map(|&n| origin_id(origins[n]))
-                .collect();
-            let id = candidates
-                .into_iter()
-                .find(|id| !taken.contains(*id))
-                .cloned();
-            taken.extend(id.clone());
-            chosen[c] = id;
-        }
         let mut reclaimed: BTreeMap<String, usize> = BTreeMap::new();
-        for a in &family {
-            if chosen[a.home].is_none() {
-                chosen[a.home] = Some(a.id.clone());
-                reclaimed.insert(a.id.clone(), a.home);
+        let mut oldest_first: Vec<&AbsorbedHome> = family.iter().collect();
+        oldest_first.sort_by(|a, b| a.id.cmp(&b.id));
+        for a in oldest_first {
+            if let Some(home) = a.home.filter(|h| chosen[*h].is_none()) {
+                chosen[home] = Some(a.id.clone());
+                reclaimed.insert(a.id.clone(), home);
             }
         }
         let ids: Vec<String> = chosen
@@ -1342,46 +1343,33 @@ impl<'a> BatchView<'a> {
             }
         }
         // Absorbed ids follow what they stood for: one a cluster took back
-        // is live again; one whose chain now ends elsewhere redirects there.
+        // is live again; one whose chain would end in another cluster than
+        // the one holding most of its events redirects there. Parents come
+        // before their children (`family` is in discovery order), so a
+        // child sees where its parent ends after this recomputation.
         if !family.is_empty() {
-            let prior_home = |id: &str| match ids.iter().position(|x| x == id) {
-                Some(c) => Some(c),
-                None => absorbed_into
-                    .iter()
-                    .find(|(_, ids)| ids.iter().any(|x| x == id))
-                    .map(|(c, _)| *c),
-            };
-            let parent: HashMap<&str, &str> = family
+            let mut end_of: HashMap<&str, Option<usize>> = prior_ids
                 .iter()
-                .map(|a| (a.id.as_str(), a.parent.as_str()))
+                .zip(&prior_home)
+                .map(|(id, home)| (id.as_str(), *home))
                 .collect();
             for a in &family {
+                let parent_end = end_of.get(a.parent.as_str()).copied().flatten();
                 if reclaimed.contains_key(&a.id) {
                     self.redirects.insert(a.id.clone(), None);
                     self.absorbed.insert(absorbed_key(&a.parent, &a.id), None);
+                    end_of.insert(&a.id, a.home);
                     continue;
                 }
-                // The cluster the id's chain ends in, as things stand.
-                let mut hop = a.parent.as_str();
-                let mut end = None;
-                for _ in 0..64 {
-                    if let Some(&c) = reclaimed.get(hop) {
-                        end = Some(c);
-                        break;
-                    }
-                    if prior.contains_key(hop) {
-                        end = prior_home(hop);
-                        break;
-                    }
-                    match parent.get(hop) {
-                        Some(next) => hop = next,
-                        None => break,
-                    }
-                }
-                if end.is_none_or(|c| c == a.home) {
+                let (Some(home), Some(parent_end)) = (a.home, parent_end) else {
+                    end_of.insert(&a.id, parent_end);
+                    continue;
+                };
+                end_of.insert(&a.id, Some(home));
+                if parent_end == home {
                     continue;
                 }
-                let to = ids[a.home].clone();
+                let to = ids[home].clone();
                 outcome.changes.push(ProfileChange::superseded(
                     a.id.clone(),
                     a.profile.version,
@@ -1488,7 +1476,14 @@ impl<'a> BatchView<'a> {
                     ids[*home].clone(),
                 ));
                 self.redirects.insert(id.clone(), Some(ids[*home].clone()));
-                let mut members = old.members.clone();
+                // Its first events stand for it (a long history would be
+                // written again with every merge up a chain).
+                let mut members: Vec<String> = old
+                    .members
+                    .iter()
+                    .take(MAX_ABSORBED_MEMBERS)
+                    .cloned()
+                    .collect();
                 members.sort_unstable();
                 self.absorbed.insert(
                     absorbed_key(&ids[*home], id),
@@ -1572,9 +1567,8 @@ impl<'a> BatchView<'a> {
             } else if !split_into.is_empty() {
                 ChangeType::Split
             } else if before.is_none() {
-                if !reclaimed.contains_key(id) {
-                    outcome.created += 1;
-                }
+                // A reclaimed id counts too: a live profile again.
+                outcome.created += 1;
                 ChangeType::Created
             } else {
                 ChangeType::Updated
@@ -1808,6 +1802,10 @@ impl<'a> BatchView<'a> {
         batch
     }
 }
+
+/// How many of an absorbed profile's events its `absorbed` entry keeps
+/// (the first it had): enough to find where they went after a split.
+const MAX_ABSORBED_MEMBERS: usize = 64;
 
 /// How many distinct folded names a profile's `names` entry keeps; a
 /// profile with more recomputes on every named event.

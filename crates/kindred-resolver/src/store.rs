@@ -170,7 +170,8 @@ pub struct AbsorbedProfile {
     /// The version of the last change published under the id (its
     /// `superseded` change): a split that gives the id back continues from it.
     pub version: i64,
-    /// The source event ids of the profile when it was absorbed, sorted.
+    /// The source event ids of the profile when it was absorbed (its
+    /// first 64, in the order they joined it), sorted.
     pub members: Vec<String>,
 }
 

@@ -435,7 +435,11 @@ fn a_split_gives_an_absorbed_id_back_to_its_events() {
     assert_eq!(change(&c).change_type, ChangeType::Superseded);
     assert_eq!(change(&c).superseded_by.as_deref(), Some(b.as_str()));
     assert_eq!(change(&a).split_into, vec![b.clone()]);
-    assert_eq!(done.outcome.created, 0, "no new id was made");
+    assert!(
+        done.outcome.changes.iter().all(|ch| ch.profile_id <= c),
+        "no new id was made: {:?}",
+        done.outcome.changes
+    );
 
     // A is erased: B and C are someone else and stay.
     let erased = r
@@ -453,6 +457,50 @@ fn a_split_gives_an_absorbed_id_back_to_its_events() {
     assert_eq!(profiles(&r), 1);
     assert_eq!(profile(&r, &email("b@y.cn")).profile_id, b);
     assert_eq!(r.store().resolve_redirects(&c).expect("redirect"), b);
+}
+
+/// T absorbed A, which had absorbed B; splitting off the email that glued
+/// A to T gives each id back its own first record: T keeps its card, A
+/// its first sign-up, B its own, and no new id is made.
+#[test]
+fn a_split_gives_nested_absorbed_ids_back_their_own_records() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let web = |id: &str, t: i64, ids: &[Identifier]| ev(id, t, ids).channel(Channel::Web);
+    apply(&mut r, vec![ev("pos:t1", 0, &[card("T1")])]);
+    apply(&mut r, vec![web("web:a1", DAY, &[email("a@y.cn")])]);
+    apply(&mut r, vec![web("web:b1", DAY, &[email("b@y.cn")])]);
+    let (t, a, b) = (
+        profile(&r, &card("T1")).profile_id,
+        profile(&r, &email("a@y.cn")).profile_id,
+        profile(&r, &email("b@y.cn")).profile_id,
+    );
+    apply(
+        &mut r,
+        vec![web("web:a2", 2 * DAY, &[email("a@y.cn"), email("b@y.cn")])],
+    );
+    assert_eq!(r.store().resolve_redirects(&b).expect("redirect"), a);
+    apply(
+        &mut r,
+        vec![ev("pos:t2", 3 * DAY, &[card("T1"), email("a@y.cn")])],
+    );
+    assert_eq!(profiles(&r), 1);
+    assert_eq!(r.store().resolve_redirects(&b).expect("redirect"), t);
+
+    r.split(
+        &t,
+        &SplitSelector::Identifier(email("a@y.cn")),
+        "ops@brand",
+        10 * DAY,
+    )
+    .expect("split");
+    let of = assignment(&r);
+    assert_eq!((&of["pos:t1"], &of["pos:t2"]), (&t, &t));
+    assert_eq!(of["web:a1"], a, "A's first sign-up has A's id: {of:?}");
+    assert_eq!((&of["web:b1"], &of["web:a2"]), (&b, &b), "{of:?}");
+    for id in [&t, &a, &b] {
+        assert_eq!(&r.store().resolve_redirects(id).expect("live"), id);
+    }
+    assert_eq!(profiles(&r), 3);
 }
 
 #[test]

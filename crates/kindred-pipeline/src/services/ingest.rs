@@ -1,8 +1,7 @@
 //! `kindred ingest --channel C`: raw topic in, canonical topic and dead letters out.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use kindred_config::Config;
@@ -42,14 +41,20 @@ pub async fn run(
     let settings = kafka_settings(config);
     let source = raw_topic(config, channel).to_string();
     let group = format!("{}.ingest.{}", config.kafka.group_prefix, channel);
-    // Where each partition goes on (for `count_skipped`): forgotten at
-    // every rebalance, then read from the group's committed offsets.
-    let rebalances = Arc::new(AtomicU64::new(0));
+    // Where each partition goes on (for `count_skipped`): forgotten when
+    // the partition is revoked, read from the group's committed offset
+    // when it is (re)assigned.
+    let revoked: Arc<Mutex<Vec<(String, i32)>>> = Arc::default();
     let listener = {
-        let (base, rebalances) = (rebalance_listener(&ops.metrics), rebalances.clone());
+        let (base, revoked) = (rebalance_listener(&ops.metrics), revoked.clone());
         move |event: &RebalanceEvent| {
             base(event);
-            rebalances.fetch_add(1, Ordering::Relaxed);
+            if let RebalanceEvent::Revoked(parts) = event {
+                revoked
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend(parts.iter().cloned());
+            }
         }
     };
     let context = with_lag_metrics(ServiceContext::committed(listener), &ops.metrics);
@@ -59,15 +64,17 @@ pub async fn run(
     tracing::info!(%service, topic = %source, %group, "ingest service started");
 
     let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    let mut rebalances_seen = 0;
     loop {
         let batch = next_batch(&consumer, config.ingest.batch_size, linger, &shutdown, ops).await?;
         if batch.is_empty() {
             break;
         }
-        if rebalances.load(Ordering::Relaxed) != rebalances_seen {
-            rebalances_seen = rebalances.load(Ordering::Relaxed);
-            next.clear();
+        for part in revoked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            next.remove(&part);
         }
         tokio::task::block_in_place(|| {
             let expected = |t: &str, p: i32| match next.get(&(t.to_string(), p)) {

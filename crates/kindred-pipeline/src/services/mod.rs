@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use kindred_config::Config;
-use kindred_kafka::consumer::ServiceConsumer;
+use kindred_kafka::consumer::{CommitMode, ServiceConsumer};
 use kindred_kafka::rdkafka::consumer::Consumer;
 use kindred_kafka::rdkafka::error::KafkaError as KafkaClientError;
 use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
@@ -75,6 +75,8 @@ pub(crate) async fn next_batch(
 ) -> Result<Vec<OwnedMessage>, PipelineError> {
     let mut batch = Vec::new();
     let mut deadline = None;
+    let mut idle_since: Option<Instant> = None;
+    let mut recommitted: Option<Instant> = None;
     loop {
         ops.health.progress();
         if !ops.health.is_ready() {
@@ -103,6 +105,19 @@ pub(crate) async fn next_batch(
                 Err(_elapsed) => {
                     if deadline.is_some() {
                         return Ok(batch);
+                    }
+                    // Idle: everything read is processed. Its positions
+                    // are committed again now and then: an asynchronous
+                    // commit that failed (a rebalance, a broker restart)
+                    // would otherwise leave the group's offsets, and the
+                    // lag monitoring sees, behind until traffic came back
+                    // (librdkafka reports no result for these commits).
+                    let idle = idle_since.get_or_insert_with(Instant::now).elapsed();
+                    if idle >= RECOMMIT_IDLE
+                        && recommitted.is_none_or(|t| t.elapsed() >= RECOMMIT_IDLE)
+                    {
+                        recommitted = Some(Instant::now());
+                        recommit_positions(consumer, ops);
                     }
                 }
                 Ok(Ok(message)) => {
@@ -205,32 +220,24 @@ pub(crate) fn with_lag_metrics(context: ServiceContext, metrics: &Metrics) -> Se
 /// error log). A consumer whose next offset was deleted (retention,
 /// `kafka-delete-records`) is reset to the log start
 /// (`auto.offset.reset=earliest`) and reads on from there without a word;
-/// what it skipped shows as a gap before the first message of the
-/// partition in `batch`, measured from `expected` (the next offset the
-/// service had yet to process there, if it knows). Gaps are normal on a
-/// transactional topic (each commit marker takes an offset), so only a gap
-/// of more than one offset is checked against the partition's log start
-/// (one broker round trip); a single deleted message is not noticed.
-/// Blocking: call it inside `block_in_place`.
+/// what it skipped shows as a gap in the offsets it delivers: before the
+/// first message of a partition in `batch`, measured from `expected` (the
+/// next offset the service had yet to process there, if it knows), or
+/// between two messages of the batch (a reset while it was reading). Gaps
+/// are normal on a transactional topic (each commit marker takes an
+/// offset), so only a gap of more than one offset is checked against the
+/// partition's log start (one broker round trip per partition and batch);
+/// a single deleted message is not noticed, and what is counted are
+/// offsets (markers among them too). Blocking: call it inside
+/// `block_in_place`.
 pub(crate) fn count_skipped(
     consumer: &ServiceConsumer,
     metrics: &Metrics,
     batch: &[OwnedMessage],
     expected: &dyn Fn(&str, i32) -> Option<i64>,
 ) {
-    let mut first: BTreeMap<(&str, i32), i64> = BTreeMap::new();
-    for m in batch {
-        first
-            .entry((m.topic(), m.partition()))
-            .or_insert(m.offset());
-    }
-    for ((topic, partition), offset) in first {
-        let Some(from) = expected(topic, partition) else {
-            continue;
-        };
-        if offset <= from + 1 {
-            continue;
-        }
+    let offsets = batch.iter().map(|m| (m.topic(), m.partition(), m.offset()));
+    for ((topic, partition), gaps) in offset_gaps(offsets, expected) {
         let log_start = match consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)) {
             Ok((low, _)) => low,
             Err(e) => {
@@ -238,7 +245,10 @@ pub(crate) fn count_skipped(
                 continue;
             }
         };
-        if log_start > from {
+        for (from, offset) in gaps {
+            if log_start <= from {
+                continue;
+            }
             let to = log_start.min(offset);
             metrics
                 .skipped_messages
@@ -247,6 +257,65 @@ pub(crate) fn count_skipped(
             tracing::error!(%topic, partition, from, to, messages = to - from,
                 "messages were deleted from the partition before they were processed (retention or delete-records): they are lost to kindred");
         }
+    }
+}
+
+/// The gaps of more than one offset in `offsets` (topic, partition,
+/// offset, in the order delivered), per partition, as (next offset
+/// expected, offset delivered): before a partition's first offset,
+/// measured from `expected`, and between its consecutive offsets.
+fn offset_gaps<'a>(
+    offsets: impl Iterator<Item = (&'a str, i32, i64)>,
+    expected: &dyn Fn(&str, i32) -> Option<i64>,
+) -> BTreeMap<(&'a str, i32), Vec<(i64, i64)>> {
+    let mut next: BTreeMap<(&str, i32), Option<i64>> = BTreeMap::new();
+    let mut gaps: BTreeMap<(&str, i32), Vec<(i64, i64)>> = BTreeMap::new();
+    for (topic, partition, offset) in offsets {
+        let key = (topic, partition);
+        let from = *next
+            .entry(key)
+            .or_insert_with(|| expected(topic, partition));
+        if let Some(from) = from.filter(|f| offset > f + 1) {
+            gaps.entry(key).or_default().push((from, offset));
+        }
+        next.insert(key, Some(offset + 1));
+    }
+    gaps
+}
+
+/// How long a service waits idle before it commits its positions again,
+/// and how often it does while it stays idle.
+const RECOMMIT_IDLE: Duration = Duration::from_secs(10);
+
+/// Commits the consumer's position in every assigned partition it has
+/// read from (asynchronously).
+fn recommit_positions(consumer: &ServiceConsumer, ops: &Ops) {
+    let positions = match consumer.position() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the consumer's positions to commit them again");
+            return;
+        }
+    };
+    let next: Vec<(String, i32, i64)> = positions
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            kindred_kafka::rdkafka::Offset::Offset(o) => {
+                Some((e.topic().to_string(), e.partition(), o))
+            }
+            _ => None,
+        })
+        .collect();
+    if next.is_empty() {
+        return;
+    }
+    if let Err(e) = kindred_kafka::consumer::commit(consumer, &next, CommitMode::Async) {
+        ops.metrics
+            .component_errors
+            .with_label_values(&["kafka_commit", "consume"])
+            .inc();
+        tracing::warn!(error = %e, "offset commit of an idle consumer failed");
     }
 }
 
@@ -348,4 +417,31 @@ pub fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
         .iter()
         .find(|h| h.key == key)
         .and_then(|h| h.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offset_gaps;
+
+    #[test]
+    fn gaps_of_more_than_one_offset_are_found_before_and_inside_a_batch() {
+        let expected = |t: &str, p: i32| match (t, p) {
+            ("a", 0) => Some(10),
+            ("a", 1) => Some(5),
+            _ => None,
+        };
+        let offsets = [
+            ("a", 0, 11), // a commit marker at 10: not a gap
+            ("a", 0, 12),
+            ("a", 0, 40), // reset to the log start while reading
+            ("a", 1, 9),  // 5..9 missing before the first message
+            ("b", 0, 70), // nothing known: nothing to compare with
+            ("b", 0, 75),
+        ];
+        let gaps = offset_gaps(offsets.into_iter(), &expected);
+        assert_eq!(gaps.get(&("a", 0)), Some(&vec![(13, 40)]));
+        assert_eq!(gaps.get(&("a", 1)), Some(&vec![(5, 9)]));
+        assert_eq!(gaps.get(&("b", 0)), Some(&vec![(71, 75)]));
+        assert_eq!(gaps.len(), 3);
+    }
 }
