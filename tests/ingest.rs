@@ -55,6 +55,35 @@ async fn start_ingest(
     Ok(tasks)
 }
 
+/// Stops ingest instances started by [`start_ingest`]; returns their ops.
+async fn stop(
+    shutdown: &Shutdown,
+    tasks: Vec<(Channel, JoinHandle<anyhow::Result<Ops>>)>,
+) -> anyhow::Result<Vec<Ops>> {
+    shutdown.trigger();
+    let mut out = Vec::with_capacity(tasks.len());
+    for (_, t) in tasks {
+        out.push(t.await??);
+    }
+    Ok(out)
+}
+
+/// The first event on the canonical topic.
+async fn first_canonical(config: &Config, codec: &WireCodec) -> anyhow::Result<CanonicalEvent> {
+    let canonical = read_until(
+        config,
+        &config.topics.canonical,
+        Duration::from_secs(60),
+        |m| !m.is_empty(),
+    )
+    .await?;
+    Ok(codec.decode(
+        Framing::Confluent,
+        SchemaKind::CanonicalEvent,
+        canonical[0].payload().unwrap_or_default(),
+    )?)
+}
+
 /// Produces records and returns where each landed.
 async fn produce_all(config: &Config, records: &[OutRecord]) -> anyhow::Result<Vec<Key>> {
     let producer = Producer::new(&kafka_settings(config))?;
@@ -416,10 +445,7 @@ async fn dead_letters_replay_after_the_fix() -> anyhow::Result<()> {
     .await?;
     assert_eq!(rest.read, 25);
     assert_eq!(rest.replayed.values().sum::<u64>(), 25);
-    shutdown.trigger();
-    for (_, t) in tasks {
-        t.await??;
-    }
+    stop(&shutdown, tasks).await?;
     Ok(())
 }
 
@@ -441,18 +467,7 @@ async fn a_json_channel_is_read_with_the_avro_schema_rules() -> anyhow::Result<(
     let tasks = start_ingest(&config, &[(Channel::Web, 1)], &shutdown).await?;
     produce_all(&config, &records).await?;
     let codec = WireCodec::with_default_ids()?;
-    let canonical = read_until(
-        &config,
-        &config.topics.canonical,
-        Duration::from_secs(60),
-        |m| !m.is_empty(),
-    )
-    .await?;
-    let event: CanonicalEvent = codec.decode(
-        Framing::Confluent,
-        SchemaKind::CanonicalEvent,
-        canonical[0].payload().unwrap_or_default(),
-    )?;
+    let event = first_canonical(&config, &codec).await?;
     assert_eq!(event.event_id, "web:J-1");
     assert_eq!(event.identifiers[0].value, "ann@shop.cn");
     let dead = read_until(
@@ -463,10 +478,7 @@ async fn a_json_channel_is_read_with_the_avro_schema_rules() -> anyhow::Result<(
     )
     .await?;
     assert_eq!(headers(&dead[0])["kindred.dlq.reason"], "invalid_json");
-    shutdown.trigger();
-    for (_, t) in tasks {
-        t.await??;
-    }
+    stop(&shutdown, tasks).await?;
     Ok(())
 }
 
@@ -507,24 +519,10 @@ async fn a_producers_own_registry_id_is_read_through_schemas_writers() -> anyhow
     let shutdown = Shutdown::new();
     let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
     produce_all(&config, &records).await?;
-    let canonical = read_until(
-        &config,
-        &config.topics.canonical,
-        Duration::from_secs(60),
-        |m| !m.is_empty(),
-    )
-    .await?;
-    let event: CanonicalEvent = codec.decode(
-        Framing::Confluent,
-        SchemaKind::CanonicalEvent,
-        canonical[0].payload().unwrap_or_default(),
-    )?;
+    let event = first_canonical(&config, &codec).await?;
     assert_eq!(event.event_id, "pos:J-42");
     assert_eq!(event.attributes.full_name.as_deref(), Some("Ann Lee"));
-    shutdown.trigger();
-    for (_, t) in tasks {
-        t.await??;
-    }
+    stop(&shutdown, tasks).await?;
     Ok(())
 }
 
@@ -572,10 +570,7 @@ async fn messages_deleted_before_ingest_read_them_are_counted_as_skipped() -> an
     let shutdown = Shutdown::new();
     let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
     canonical_count(3).await?;
-    shutdown.trigger();
-    for (_, t) in tasks {
-        t.await??;
-    }
+    stop(&shutdown, tasks).await?;
     // Ten more while it is down; retention takes offsets 3 to 10.
     produce_all(&config, &receipts(3..13)?).await?;
     let admin: AdminClient<DefaultClientContext> =
@@ -588,9 +583,7 @@ async fn messages_deleted_before_ingest_read_them_are_counted_as_skipped() -> an
     let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
     let read = canonical_count(5).await?;
     assert_eq!(read.len(), 5, "the two receipts left are read");
-    shutdown.trigger();
-    for (_, t) in tasks {
-        let ops = t.await??;
+    for ops in stop(&shutdown, tasks).await? {
         let skipped = ops
             .metrics
             .skipped_messages
@@ -684,10 +677,7 @@ async fn a_java_producer_is_read_in_every_compression_codec() -> anyhow::Result<
     }
     let want: BTreeSet<String> = codecs.iter().map(|c| format!("not avro ({c})")).collect();
     assert_eq!(payloads, want, "each codec's record, its bytes intact");
-    shutdown.trigger();
-    for (_, t) in tasks {
-        t.await??;
-    }
+    stop(&shutdown, tasks).await?;
     Ok(())
 }
 

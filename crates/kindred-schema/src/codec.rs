@@ -593,6 +593,15 @@ mod tests {
         assert!(fields.iter().all(|(name, _)| name != "line_items"));
     }
 
+    /// `json` sent on a JSON-framed channel, read as a POS transaction.
+    fn pos_from_json(
+        c: &WireCodec,
+        json: &serde_json::Value,
+    ) -> Result<PosTransaction, DecodeError> {
+        let bytes = serde_json::to_vec(json).expect("JSON");
+        c.decode(Framing::Json, SchemaKind::PosTransaction, &bytes)
+    }
+
     fn codec() -> WireCodec {
         WireCodec::with_default_ids().expect("embedded schemas")
     }
@@ -633,13 +642,7 @@ mod tests {
         let mut json: serde_json::Value =
             serde_json::from_slice(&bytes).expect("the record as JSON");
         json["phone"] = serde_json::json!(8613910248876u64);
-        let err = c
-            .decode::<PosTransaction>(
-                Framing::Json,
-                SchemaKind::PosTransaction,
-                &serde_json::to_vec(&json).expect("JSON"),
-            )
-            .unwrap_err();
+        let err = pos_from_json(&c, &json).unwrap_err();
         assert_eq!(err.kind(), "invalid_json");
         assert!(!err.to_string().contains("13910248876"), "{err}");
         assert!(err.to_string().contains("for Long(…)"), "{err}");
@@ -764,23 +767,11 @@ mod tests {
             "schema": {"type": "struct", "name": "PosTransaction", "optional": false, "fields": []},
             "payload": payload,
         });
-        let back: PosTransaction = c
-            .decode(
-                Framing::Json,
-                SchemaKind::PosTransaction,
-                &serde_json::to_vec(&envelope).expect("JSON"),
-            )
-            .expect("the payload decodes");
+        let back = pos_from_json(&c, &envelope).expect("the payload decodes");
         assert_eq!(back, pos());
         // Anything else with those keys is still the record, and refused.
         let odd = serde_json::json!({"schema": 1, "payload": payload});
-        let err = c
-            .decode::<PosTransaction>(
-                Framing::Json,
-                SchemaKind::PosTransaction,
-                &serde_json::to_vec(&odd).expect("JSON"),
-            )
-            .unwrap_err();
+        let err = pos_from_json(&c, &odd).unwrap_err();
         assert_eq!(err.kind(), "invalid_json");
     }
 
