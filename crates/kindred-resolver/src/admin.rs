@@ -773,19 +773,13 @@ fn pin(
     let pinned: Vec<(String, u32)> = side_of.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     let ids: Vec<String> = pinned.iter().map(|(k, _)| k.clone()).collect();
     let lists = view.constraints_of(&ids)?;
-    // Sides each older decision has among these events.
-    let mut sides: BTreeMap<(u64, bool), BTreeSet<u32>> = BTreeMap::new();
-    for ((_, s), list) in pinned.iter().zip(&lists) {
+    // Sides each older separation has among these events.
+    let mut sides: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
+    for list in &lists {
         for c in list {
-            let together = matches!(c, Constraint::Together { .. });
-            let value = match c {
-                Constraint::Apart { side, .. } => side.to_owned(),
-                Constraint::Together { .. } => s.to_owned(),
-            };
-            sides
-                .entry((c.decision(), together))
-                .or_default()
-                .insert(value);
+            if let Constraint::Apart { decision, side } = c {
+                sides.entry(*decision).or_default().insert(*side);
+            }
         }
     }
     let joining = pinned
@@ -795,8 +789,8 @@ fn pin(
     // the approval spans every side they have (nothing left to keep apart).
     let mut joined_side: BTreeMap<u64, Option<u32>> = BTreeMap::new();
     if joining {
-        for ((decision, together), here) in &sides {
-            if *together || here.len() < 2 {
+        for (decision, here) in &sides {
+            if here.len() < 2 {
                 continue;
             }
             let all = view.store_ref().decision_sides(*decision)?;
@@ -808,10 +802,6 @@ fn pin(
         let new = added(&id, s);
         let mut kept: Vec<Constraint> = Vec::with_capacity(list.len() + 1);
         for c in list {
-            let together = matches!(c, Constraint::Together { .. });
-            let spans = sides
-                .get(&(c.decision(), together))
-                .is_some_and(|s| s.len() > 1);
             match (&c, joined_side.get(&c.decision())) {
                 // An approval spanning a separation: one side of it, or
                 // lifted when the approval spans all its sides.
@@ -823,8 +813,9 @@ fn pin(
                         });
                     }
                 }
-                // A separation lifts approvals spanning its sides.
-                _ if spans && !joining && together => {}
+                // A separation keeps the approvals it crosses: they still
+                // join the records on each side of it (`cluster` chains a
+                // decision's records past the ones kept apart).
                 _ => kept.push(c),
             }
         }

@@ -458,6 +458,33 @@ fn weak_rank(kind: IdentifierKind) -> u8 {
     }
 }
 
+/// The pairs that chain `ps` (positions in time order) together: each
+/// record with the nearest earlier one that no decision keeps apart from
+/// it. Without decisions that is each record with the one before; with
+/// them, a record split off between two others (a channel taken out of a
+/// profile) does not break the chain that joins those two. The flag says
+/// the record before was kept apart (a refusal, for the counts).
+fn chain(ps: &[usize], apart: &dyn Fn(usize, usize) -> bool) -> Vec<(usize, usize, bool)> {
+    let mut pairs = Vec::with_capacity(ps.len().saturating_sub(1));
+    for (i, &b) in ps.iter().enumerate().skip(1) {
+        let mut skipped = false;
+        for &a in ps[..i].iter().rev() {
+            if apart(a, b) {
+                skipped = true;
+            } else {
+                pairs.push((a, b, skipped));
+                skipped = false;
+                break;
+            }
+        }
+        if skipped {
+            // Nothing earlier may join it: still a refusal to count.
+            pairs.push((ps[i - 1], b, true));
+        }
+    }
+    pairs
+}
+
 /// Partitions `nodes` into people. `quarantined` says which link keys the
 /// over-shared-identifier guard has taken out of linking.
 pub(crate) fn cluster(
@@ -573,16 +600,26 @@ pub(crate) fn cluster(
         KeyClass::Strong(kind) => Some((Link::identifier(*kind), ps)),
         _ => None,
     });
+    // Records a decision keeps apart, by their own constraints.
+    let apart_of: Vec<BTreeMap<u64, u32>> = forest.attrs.iter().map(|a| a.apart.clone()).collect();
+    let statically_apart = |a: usize, b: usize| {
+        let (x, y) = (&apart_of[a], &apart_of[b]);
+        !x.is_empty()
+            && !y.is_empty()
+            && x.iter()
+                .any(|(d, side)| y.get(d).is_some_and(|s| s != side))
+    };
     for (link, ps) in together
         .values()
         .map(|ps| (approved.clone(), ps))
         .chain(strong)
     {
-        for w in ps.windows(2) {
-            if forest.decided_apart(w[0], w[1]) {
+        for (a, b, skipped) in chain(ps, &statically_apart) {
+            if skipped || forest.decided_apart(a, b) {
                 *out.refused.entry(Refusal::Decision).or_default() += 1;
-            } else {
-                forest.union(w[0], w[1], &link, false);
+            }
+            if !forest.decided_apart(a, b) {
+                forest.union(a, b, &link, false);
             }
         }
     }
@@ -596,14 +633,14 @@ pub(crate) fn cluster(
             KeyClass::Weak(kind) => {
                 let window = policy.identifiers.get(kind).window_ms();
                 let link = Link::identifier(kind);
-                for w in ps.windows(2) {
-                    if window.is_none_or(|win| time(w[1]).saturating_sub(time(w[0])) <= win) {
+                for (a, b, _) in chain(ps, &statically_apart) {
+                    if window.is_none_or(|win| time(b).saturating_sub(time(a)) <= win) {
                         proposals.push(Proposal {
                             rank: weak_rank(kind),
                             by_rule: false,
-                            time: time(w[1]),
-                            a: w[0],
-                            b: w[1],
+                            time: time(b),
+                            a,
+                            b,
                             link: link.clone(),
                             merge: true,
                             married: false,
@@ -689,8 +726,8 @@ pub(crate) fn cluster(
                         }
                     }
                     (None, None) => {
-                        for w in ps.windows(2) {
-                            propose(w[0], w[1], false);
+                        for (a, b, _) in chain(ps, &statically_apart) {
+                            propose(a, b, false);
                         }
                     }
                     (None, Some(threshold)) => {

@@ -208,11 +208,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"2";
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
 /// rules apply` re-evaluates them. Absent: before 2026-12-02's twin guard,
-/// married names and typo'd family names (version 2). Bump it with any such
+/// married names and typo'd family names (version 2). Version 3: a
+/// decision's records chain past the ones another decision keeps apart (a
+/// source split no longer breaks the rest of the profile apart, and a
+/// separation keeps the approvals it crosses). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "2";
+pub const LINKING_VERSION: &str = "3";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]

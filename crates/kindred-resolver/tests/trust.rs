@@ -1384,3 +1384,82 @@ fn republish_queues_every_live_profile_once_with_its_next_version() {
     assert_eq!(next.changes[0].profile_id, bo.profile_id);
     assert_eq!(next.changes[0].version, bo.version + 1);
 }
+
+/// A source split whose records interleave in time with the kept ones on
+/// one member card (or phone): the kept records still share it, so they
+/// stay one customer (the split separates the channel, nothing else).
+#[test]
+fn a_source_split_keeps_the_rest_of_the_profile_whole() {
+    for m in [card("K1"), phone("+8613900000066")] {
+        source_split_of_interleaved_records(m);
+    }
+}
+
+fn source_split_of_interleaved_records(m: Identifier) {
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(
+        &mut r,
+        vec![
+            ev("pos:k1", 0, std::slice::from_ref(&m)),
+            ev("web:k2", DAY, &[m.clone(), email("k@y.cn")]).channel(Channel::Web),
+            ev("pos:k3", 2 * DAY, std::slice::from_ref(&m)),
+            ev("web:k4", 3 * DAY, &[email("k@y.cn")]).channel(Channel::Web),
+            ev("pos:k5", 4 * DAY, std::slice::from_ref(&m)),
+        ],
+    );
+    assert_eq!(profiles(&r), 1);
+    let id = profile(&r, &m).profile_id;
+    r.split(&id, &SplitSelector::Source(Channel::Web), "ops", 10 * DAY)
+        .expect("split by source");
+    let of = assignment(&r);
+    assert_eq!(of["pos:k1"], id, "{of:?}");
+    assert_eq!((&of["pos:k3"], &of["pos:k5"]), (&id, &id), "{of:?}");
+    assert_eq!(of["web:k2"], of["web:k4"], "{of:?}");
+    assert_ne!(of["web:k2"], id, "{m}: {of:?}");
+    assert_eq!(profiles(&r), 2, "{m}");
+}
+
+/// An approval joined two in-store customers, one of whom also shopped
+/// online; taking the web records out keeps the reviewer's approval among
+/// the store records it joined.
+#[test]
+fn a_source_split_across_an_approval_keeps_it_on_the_rest() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(
+        &mut r,
+        vec![
+            ev("pos:a1", 0, &[card("A1")]),
+            ev("web:a2", DAY, &[card("A1"), email("a@y.cn")]).channel(Channel::Web),
+            ev("pos:b1", 2 * DAY, &[phone("+8613900000077")]),
+        ],
+    );
+    assert_eq!(profiles(&r), 2);
+    let (a, b) = (
+        profile(&r, &card("A1")),
+        profile(&r, &phone("+8613900000077")),
+    );
+    r.review(&a.profile_id, &b.profile_id, true, "alice", 3 * DAY)
+        .expect("approve");
+    assert_eq!(profiles(&r), 1);
+    r.split(
+        &a.profile_id,
+        &SplitSelector::Source(Channel::Web),
+        "ops",
+        4 * DAY,
+    )
+    .expect("split by source");
+    let of = assignment(&r);
+    assert_eq!(
+        of["pos:a1"], of["pos:b1"],
+        "the approval still holds: {of:?}"
+    );
+    assert_ne!(of["pos:a1"], of["web:a2"], "{of:?}");
+    assert_eq!(profiles(&r), 2);
+    // A later store receipt on the phone still joins them all.
+    apply(
+        &mut r,
+        vec![ev("pos:b2", 5 * DAY, &[phone("+8613900000077")])],
+    );
+    let of = assignment(&r);
+    assert_eq!(of["pos:b2"], of["pos:a1"], "{of:?}");
+}
