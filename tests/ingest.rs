@@ -532,10 +532,6 @@ async fn a_producers_own_registry_id_is_read_through_schemas_writers() -> anyhow
 /// error log) instead of going on without a word.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn messages_deleted_before_ingest_read_them_are_counted_as_skipped() -> anyhow::Result<()> {
-    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions};
-    use kindred_kafka::rdkafka::client::DefaultClientContext;
-    use kindred_kafka::rdkafka::{Offset, TopicPartitionList};
-
     let dir = tempfile::tempdir()?;
     let mut config = isolated_config("skipped", dir.path());
     config.topics.partitions = 1;
@@ -573,11 +569,7 @@ async fn messages_deleted_before_ingest_read_them_are_counted_as_skipped() -> an
     stop(&shutdown, tasks).await?;
     // Ten more while it is down; retention takes offsets 3 to 10.
     produce_all(&config, &receipts(3..13)?).await?;
-    let admin: AdminClient<DefaultClientContext> =
-        kafka_settings(&config).client_config(&[]).create()?;
-    let mut upto = TopicPartitionList::new();
-    upto.add_partition_offset(&config.topics.pos, 0, Offset::Offset(11))?;
-    admin.delete_records(&upto, &AdminOptions::new()).await?;
+    kindred_suite::delete_records(&config, &config.topics.pos, 0, 11).await?;
 
     let shutdown = Shutdown::new();
     let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;

@@ -474,6 +474,79 @@ fn canonical(id: &str, t: i64, ids: &[(IdentifierKind, &str)], name: &str) -> Ca
     e
 }
 
+/// Canonical events the resolver never read because retention (here
+/// `delete_records`) took them while it was down are counted, not skipped
+/// silently: the gap from the store's position to the log start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canonical_events_deleted_before_the_resolver_read_them_are_counted() -> anyhow::Result<()>
+{
+    use kindred_pipeline::services::{resolve, Ops};
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("resolve-skipped", dir.path());
+    config.topics.partitions = 1;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let send = |range: std::ops::Range<i64>| {
+        let (config, codec) = (&config, &codec);
+        async move {
+            for i in range {
+                let card = format!("MAIN:S-{i:03}");
+                let e = canonical(
+                    &format!("pos:s{i}"),
+                    T0 + i,
+                    &[(IdentifierKind::MemberId, &card)],
+                    &format!("Sam Skipper{i}"),
+                );
+                produce(
+                    config,
+                    &config.topics.canonical,
+                    &e.event_id,
+                    codec.encode(SchemaKind::CanonicalEvent, &e)?,
+                )
+                .await?;
+            }
+            anyhow::Ok(())
+        }
+    };
+    let run = |want: i64| {
+        let config = config.clone();
+        let codec = &codec;
+        async move {
+            let shutdown = Shutdown::new();
+            let ops = Ops::start(&config, "resolve").await?;
+            let task = tokio::spawn({
+                let (config, shutdown) = (config.clone(), shutdown.clone());
+                async move {
+                    resolve::run(&config, &ops, shutdown).await?;
+                    anyhow::Ok(ops)
+                }
+            });
+            read_until(
+                &config,
+                &config.topics.profiles,
+                Duration::from_secs(90),
+                |m| live_event_count(&decode_changes(codec, m)) == want,
+            )
+            .await?;
+            shutdown.trigger();
+            tokio::time::timeout(Duration::from_secs(15), task).await??
+        }
+    };
+    send(0..3).await?;
+    run(3).await?;
+    // Ten more while the resolver is down; retention takes offsets 3 to 10.
+    send(3..13).await?;
+    kindred_suite::delete_records(&config, &config.topics.canonical, 0, 11).await?;
+    let ops = run(5).await?;
+    let skipped = ops
+        .metrics
+        .skipped_messages
+        .with_label_values(&[&config.topics.canonical])
+        .get();
+    assert_eq!(skipped, 8);
+    Ok(())
+}
+
 /// Switched to `raw`, the profile topic carries the golden records exactly
 /// as stored; one field set apart (`omitted`) follows its own setting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

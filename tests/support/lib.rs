@@ -183,6 +183,25 @@ pub async fn produce(
         .await?)
 }
 
+/// Deletes `topic`'s partition `partition` below `offset`, as retention
+/// outrun by an outage (or `kafka-delete-records`) would.
+pub async fn delete_records(
+    config: &Config,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    use kindred_kafka::rdkafka::{Offset, TopicPartitionList};
+    let admin: AdminClient<DefaultClientContext> =
+        kafka_settings(config).client_config(&[]).create()?;
+    let mut upto = TopicPartitionList::new();
+    upto.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    admin.delete_records(&upto, &AdminOptions::new()).await?;
+    Ok(())
+}
+
 /// Reads `topic` from the beginning until `done` holds for what was read, or
 /// fails after `timeout` with what it had.
 pub async fn read_until(
