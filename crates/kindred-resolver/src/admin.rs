@@ -183,7 +183,7 @@ impl Resolver {
                 Constraint::Apart { decision: d, side }
             }
         };
-        pin(&mut view, &side_of, &added)?;
+        pin(&mut view, &side_of, &added, &BTreeSet::new())?;
         for (id, mut p) in [(ra.clone(), pa), (rb.clone(), pb)] {
             p.constrained = true;
             view.profiles.insert(id, Some(p));
@@ -277,7 +277,7 @@ impl Resolver {
                 )
             }
         };
-        let d = separate(&mut view, &id, stored, sides)?;
+        let d = separate(&mut view, &id, stored, sides, &BTreeSet::new())?;
         let affected = BTreeSet::from([id]);
         let record = DecisionRecord::new(d, kind, actor, at_ms, vec![profile.into()]);
         decide(view, record, affected, BatchOutcome::default())
@@ -673,8 +673,8 @@ fn undo_approvals(
     let Ok(sides) = sides_apart(&view, policy, &events, &without, None)? else {
         return Ok(None);
     };
-    // A separation lifts the approvals that span its sides.
-    let d = separate(&mut view, id, stored, sides)?;
+    // The approvals this reject takes back are lifted from every record.
+    let d = separate(&mut view, id, stored, sides, &named)?;
     let (x, y) = (a.min(b), a.max(b));
     if view.store_ref().pending_suggestion(x, y)?.is_some() {
         view.pending.insert((x.into(), y.into()), None);
@@ -695,13 +695,15 @@ fn undo_approvals(
 }
 
 /// Pins a new separating decision on `stored`'s records (`sides`: each
-/// member's side, in member order) and puts the profile back in the view
-/// for recomputation; returns the decision's id.
+/// member's side, in member order), lifting the approvals in `lifted`, and
+/// puts the profile back in the view for recomputation; returns the
+/// decision's id.
 fn separate(
     view: &mut BatchView<'_>,
     id: &str,
     mut stored: StoredProfile,
     sides: Vec<u32>,
+    lifted: &BTreeSet<u64>,
 ) -> Result<u64, StoreError> {
     let d = view.next_decision;
     view.next_decision += 1;
@@ -711,10 +713,12 @@ fn separate(
         .map(String::as_str)
         .zip(sides)
         .collect();
-    pin(view, &side_of, &|_, side| Constraint::Apart {
-        decision: d,
-        side,
-    })?;
+    pin(
+        view,
+        &side_of,
+        &|_, side| Constraint::Apart { decision: d, side },
+        lifted,
+    )?;
     stored.constrained = true;
     view.profiles.insert(id.to_string(), Some(stored));
     Ok(d)
@@ -763,22 +767,33 @@ fn sides_apart(
 /// a separation it spans into one (the lowest), which stays apart from the
 /// separation's other sides (two parts of a three-way split approved as one
 /// person stay apart from the third), and lifts the separation when it
-/// spans all of its sides; a reject or split lifts any approval that joined
-/// events now on different sides.
+/// spans all of its sides. A reject or split keeps an approval that joined
+/// events now on different sides on its first side only (the records a
+/// source split keeps: the reviewer's word still joins them, and says
+/// nothing of the records taken out), and lifts the approvals in `lifted`
+/// (those a reject takes back) from every record.
 fn pin(
     view: &mut BatchView<'_>,
     side_of: &HashMap<&str, u32>,
     added: &dyn Fn(&str, u32) -> Constraint,
+    lifted: &BTreeSet<u64>,
 ) -> Result<(), StoreError> {
     let pinned: Vec<(String, u32)> = side_of.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     let ids: Vec<String> = pinned.iter().map(|(k, _)| k.clone()).collect();
     let lists = view.constraints_of(&ids)?;
-    // Sides each older separation has among these events.
+    // Sides each older separation has among these events, and the new
+    // decision's sides each older approval's events are on.
     let mut sides: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
-    for list in &lists {
+    let mut approval_sides: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
+    for ((_, s), list) in pinned.iter().zip(&lists) {
         for c in list {
-            if let Constraint::Apart { decision, side } = c {
-                sides.entry(*decision).or_default().insert(*side);
+            match c {
+                Constraint::Apart { decision, side } => {
+                    sides.entry(*decision).or_default().insert(*side);
+                }
+                Constraint::Together { decision } => {
+                    approval_sides.entry(*decision).or_default().insert(*s);
+                }
             }
         }
     }
@@ -813,9 +828,16 @@ fn pin(
                         });
                     }
                 }
-                // A separation keeps the approvals it crosses: they still
-                // join the records on each side of it (`cluster` chains a
-                // decision's records past the ones kept apart).
+                // Approvals a reject takes back.
+                (Constraint::Together { decision }, _) if lifted.contains(decision) => {}
+                // A separation keeps an approval it crosses on its first
+                // side (`cluster` chains the approval's records there past
+                // the ones kept apart).
+                (Constraint::Together { decision }, _)
+                    if !joining
+                        && approval_sides.get(decision).is_some_and(|here| {
+                            here.len() > 1 && here.first().is_some_and(|first| *first != s)
+                        }) => {}
                 _ => kept.push(c),
             }
         }

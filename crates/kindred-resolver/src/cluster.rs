@@ -458,31 +458,44 @@ fn weak_rank(kind: IdentifierKind) -> u8 {
     }
 }
 
-/// The pairs that chain `ps` (positions in time order) together: each
-/// record with the nearest earlier one that no decision keeps apart from
-/// it. Without decisions that is each record with the one before; with
-/// them, a record split off between two others (a channel taken out of a
-/// profile) does not break the chain that joins those two. The flag says
-/// the record before was kept apart (a refusal, for the counts).
-fn chain(ps: &[usize], apart: &dyn Fn(usize, usize) -> bool) -> Vec<(usize, usize, bool)> {
-    let mut pairs = Vec::with_capacity(ps.len().saturating_sub(1));
-    for (i, &b) in ps.iter().enumerate().skip(1) {
-        let mut skipped = false;
-        for &a in ps[..i].iter().rev() {
-            if apart(a, b) {
-                skipped = true;
+/// The pairs that chain `ps` (positions in time order) together.
+/// Without decisions: each record with the one before. With them, each
+/// record with the latest earlier record of every footprint (the
+/// separations a record carries, `apart_of`) that no decision keeps apart
+/// from it: records a split parted each chain on their own side, so
+/// neither a record split off between two others nor a later one joining
+/// the split-off side breaks the chain of the rest. Records that a
+/// decision kept from an earlier footprint are counted in `refused`. The
+/// cost is one pair per footprint per record (one footprint, and so one
+/// pair, without decisions).
+fn chain(ps: &[usize], apart_of: &[BTreeMap<u64, u32>], refused: &mut u64) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::with_capacity(ps.len());
+    let mut latest: Vec<(&BTreeMap<u64, u32>, usize)> = Vec::new();
+    for &b in ps {
+        let footprint = &apart_of[b];
+        let mut kept_from = false;
+        for &(f, a) in &latest {
+            if kept_apart(f, footprint) {
+                kept_from = true;
             } else {
-                pairs.push((a, b, skipped));
-                skipped = false;
-                break;
+                pairs.push((a, b));
             }
         }
-        if skipped {
-            // Nothing earlier may join it: still a refusal to count.
-            pairs.push((ps[i - 1], b, true));
+        *refused += u64::from(kept_from);
+        match latest.iter_mut().find(|(f, _)| *f == footprint) {
+            Some(slot) => slot.1 = b,
+            None => latest.push((footprint, b)),
         }
     }
     pairs
+}
+
+/// Two footprints on different sides of one decision.
+fn kept_apart(x: &BTreeMap<u64, u32>, y: &BTreeMap<u64, u32>) -> bool {
+    !x.is_empty()
+        && !y.is_empty()
+        && x.iter()
+            .any(|(d, side)| y.get(d).is_some_and(|s| s != side))
 }
 
 /// Partitions `nodes` into people. `quarantined` says which link keys the
@@ -602,23 +615,16 @@ pub(crate) fn cluster(
     });
     // Records a decision keeps apart, by their own constraints.
     let apart_of: Vec<BTreeMap<u64, u32>> = forest.attrs.iter().map(|a| a.apart.clone()).collect();
-    let statically_apart = |a: usize, b: usize| {
-        let (x, y) = (&apart_of[a], &apart_of[b]);
-        !x.is_empty()
-            && !y.is_empty()
-            && x.iter()
-                .any(|(d, side)| y.get(d).is_some_and(|s| s != side))
-    };
+    let mut kept_by_decision = 0u64;
     for (link, ps) in together
         .values()
         .map(|ps| (approved.clone(), ps))
         .chain(strong)
     {
-        for (a, b, skipped) in chain(ps, &statically_apart) {
-            if skipped || forest.decided_apart(a, b) {
+        for (a, b) in chain(ps, &apart_of, &mut kept_by_decision) {
+            if forest.decided_apart(a, b) {
                 *out.refused.entry(Refusal::Decision).or_default() += 1;
-            }
-            if !forest.decided_apart(a, b) {
+            } else {
                 forest.union(a, b, &link, false);
             }
         }
@@ -633,7 +639,7 @@ pub(crate) fn cluster(
             KeyClass::Weak(kind) => {
                 let window = policy.identifiers.get(kind).window_ms();
                 let link = Link::identifier(kind);
-                for (a, b, _) in chain(ps, &statically_apart) {
+                for (a, b) in chain(ps, &apart_of, &mut kept_by_decision) {
                     if window.is_none_or(|win| time(b).saturating_sub(time(a)) <= win) {
                         proposals.push(Proposal {
                             rank: weak_rank(kind),
@@ -726,7 +732,7 @@ pub(crate) fn cluster(
                         }
                     }
                     (None, None) => {
-                        for (a, b, _) in chain(ps, &statically_apart) {
+                        for (a, b) in chain(ps, &apart_of, &mut kept_by_decision) {
                             propose(a, b, false);
                         }
                     }
@@ -746,6 +752,9 @@ pub(crate) fn cluster(
                 }
             }
         }
+    }
+    if kept_by_decision > 0 {
+        *out.refused.entry(Refusal::Decision).or_default() += kept_by_decision;
     }
     proposals.sort_by(|x, y| {
         (x.rank, x.time, x.a, x.b, &x.link.rule).cmp(&(y.rank, y.time, y.a, y.b, &y.link.rule))

@@ -1417,6 +1417,16 @@ fn source_split_of_interleaved_records(m: Identifier) {
     assert_eq!(of["web:k2"], of["web:k4"], "{of:?}");
     assert_ne!(of["web:k2"], id, "{m}: {of:?}");
     assert_eq!(profiles(&r), 2, "{m}");
+    // A late store receipt, older than k3, lands between the parted
+    // records; it joins one side, and the store receipts stay one.
+    apply(
+        &mut r,
+        vec![ev("pos:k6", DAY + DAY / 2, std::slice::from_ref(&m))],
+    );
+    let of = assignment(&r);
+    assert_eq!((&of["pos:k3"], &of["pos:k5"]), (&id, &id), "{m}: {of:?}");
+    assert_eq!(of["pos:k1"], id, "{m}: {of:?}");
+    assert_eq!(profiles(&r), 2, "{m}: {of:?}");
 }
 
 /// An approval joined two in-store customers, one of whom also shopped
@@ -1431,6 +1441,7 @@ fn a_source_split_across_an_approval_keeps_it_on_the_rest() {
             ev("pos:a1", 0, &[card("A1")]),
             ev("web:a2", DAY, &[card("A1"), email("a@y.cn")]).channel(Channel::Web),
             ev("pos:b1", 2 * DAY, &[phone("+8613900000077")]),
+            ev("web:b3", 2 * DAY + 1, &[phone("+8613900000077")]).channel(Channel::Web),
         ],
     );
     assert_eq!(profiles(&r), 2);
@@ -1454,7 +1465,10 @@ fn a_source_split_across_an_approval_keeps_it_on_the_rest() {
         "the approval still holds: {of:?}"
     );
     assert_ne!(of["pos:a1"], of["web:a2"], "{of:?}");
-    assert_eq!(profiles(&r), 2);
+    // The web records taken out share nothing but the approval, which
+    // was about the store customers: they stay apart.
+    assert_ne!(of["web:a2"], of["web:b3"], "{of:?}");
+    assert_eq!(profiles(&r), 3);
     // A later store receipt on the phone still joins them all.
     apply(
         &mut r,
@@ -1462,4 +1476,34 @@ fn a_source_split_across_an_approval_keeps_it_on_the_rest() {
     );
     let of = assignment(&r);
     assert_eq!(of["pos:b2"], of["pos:a1"], "{of:?}");
+}
+
+/// A reject that takes back an approval lifts it from every record: the
+/// records it alone held together can then be split by an identifier.
+#[test]
+fn a_rejected_approval_no_longer_holds_records_together() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(
+        &mut r,
+        vec![
+            ev("pos:a1", 0, &[card("A1")]),
+            ev("pos:a2", DAY, &[card("A1")]),
+            ev("web:b1", 2 * DAY, &[email("b@y.cn")]).channel(Channel::Web),
+        ],
+    );
+    let (a, b) = (profile(&r, &card("A1")), profile(&r, &email("b@y.cn")));
+    r.review(&a.profile_id, &b.profile_id, true, "alice", 3 * DAY)
+        .expect("approve");
+    r.review(&a.profile_id, &b.profile_id, false, "bob", 4 * DAY)
+        .expect("reject takes the approval back");
+    assert_eq!(profiles(&r), 2);
+    let a = profile(&r, &card("A1"));
+    r.split(
+        &a.profile_id,
+        &SplitSelector::Identifier(card("A1")),
+        "ops",
+        5 * DAY,
+    )
+    .expect("only the card held a1 and a2 together");
+    assert_eq!(profiles(&r), 3);
 }
