@@ -801,15 +801,17 @@ fn pin(
         .first()
         .is_some_and(|(id, s)| matches!(added(id, *s), Constraint::Together { .. }));
     // Separations an approval spans: the side they become, or None when
-    // the approval spans every side they have (nothing left to keep apart).
+    // the approval holds every record of the separation (nothing left to
+    // keep apart; records elsewhere on a side it spans, say the other web
+    // profile a source split took out, stay apart from it).
     let mut joined_side: BTreeMap<u64, Option<u32>> = BTreeMap::new();
     if joining {
         for (decision, here) in &sides {
             if here.len() < 2 {
                 continue;
             }
-            let all = view.store_ref().decision_sides(*decision)?;
-            let rest = all.iter().any(|s| !here.contains(s));
+            let all = view.store_ref().decision_records(*decision)?;
+            let rest = all.iter().any(|e| !side_of.contains_key(e.as_str()));
             joined_side.insert(*decision, here.first().copied().filter(|_| rest));
         }
     }

@@ -458,33 +458,36 @@ fn weak_rank(kind: IdentifierKind) -> u8 {
     }
 }
 
-/// The pairs that chain `ps` (positions in time order) together.
-/// Without decisions: each record with the one before. With them, each
-/// record with the latest earlier record of every footprint (the
-/// separations a record carries, `apart_of`) that no decision keeps apart
-/// from it: records a split parted each chain on their own side, so
-/// neither a record split off between two others nor a later one joining
-/// the split-off side breaks the chain of the rest. Records that a
-/// decision kept from an earlier footprint are counted in `refused`. The
-/// cost is one pair per footprint per record (one footprint, and so one
-/// pair, without decisions).
+/// The pairs that chain `ps` (positions in time order) together: each
+/// record with the one before it, as without decisions, and a record that
+/// carries separations (its footprint, `apart_of`) also with the latest
+/// earlier record of the same footprint: records that were on the same
+/// side of every decision stay chained past the records a split took out
+/// between them, and past a later record that joined the part taken out.
+/// (Only same-footprint records: a pair across footprints would be a route
+/// no linking without the decision had, and a decision only keeps apart.)
+/// Records a decision keeps from the one before are counted in `refused`.
 fn chain(ps: &[usize], apart_of: &[BTreeMap<u64, u32>], refused: &mut u64) -> Vec<(usize, usize)> {
     let mut pairs = Vec::with_capacity(ps.len());
-    let mut latest: Vec<(&BTreeMap<u64, u32>, usize)> = Vec::new();
-    for &b in ps {
+    let mut latest: BTreeMap<&BTreeMap<u64, u32>, usize> = BTreeMap::new();
+    for (i, &b) in ps.iter().enumerate() {
         let footprint = &apart_of[b];
-        let mut kept_from = false;
-        for &(f, a) in &latest {
-            if kept_apart(f, footprint) {
-                kept_from = true;
+        if let Some(&a) = i.checked_sub(1).and_then(|i| ps.get(i)) {
+            if kept_apart(&apart_of[a], footprint) {
+                *refused += 1;
             } else {
                 pairs.push((a, b));
             }
+            if !footprint.is_empty() {
+                if let Some(&same) = latest.get(footprint) {
+                    if same != a {
+                        pairs.push((same, b));
+                    }
+                }
+            }
         }
-        *refused += u64::from(kept_from);
-        match latest.iter_mut().find(|(f, _)| *f == footprint) {
-            Some(slot) => slot.1 = b,
-            None => latest.push((footprint, b)),
+        if !footprint.is_empty() {
+            latest.insert(footprint, b);
         }
     }
     pairs

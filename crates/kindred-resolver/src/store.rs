@@ -1080,19 +1080,25 @@ impl Store {
 
     /// The sides decision `decision` keeps apart, over every event it is
     /// pinned on (a scan of the constraints: for admin commands only).
-    pub(crate) fn decision_sides(
+    /// The events that carry a side of separating decision `decision`.
+    pub(crate) fn decision_records(
         &self,
         decision: u64,
-    ) -> Result<std::collections::BTreeSet<u32>, StoreError> {
-        let lists: Vec<Vec<crate::Constraint>> = self.values(cf::CONSTRAINTS)?;
-        Ok(lists
-            .iter()
-            .flatten()
-            .filter_map(|c| match c {
-                crate::Constraint::Apart { decision: d, side } if *d == decision => Some(*side),
-                _ => None,
-            })
-            .collect())
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut out = std::collections::BTreeSet::new();
+        for item in self
+            .db
+            .iterator_cf(self.handle(cf::CONSTRAINTS), IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            let list: Vec<crate::Constraint> = self.decode_value(cf::CONSTRAINTS, &key, &value)?;
+            if list.iter().any(
+                |c| matches!(c, crate::Constraint::Apart { decision: d, .. } if *d == decision),
+            ) {
+                out.insert(String::from_utf8_lossy(&key).into_owned());
+            }
+        }
+        Ok(out)
     }
 
     fn values<T: DeserializeOwned>(&self, family: &'static str) -> Result<Vec<T>, StoreError> {

@@ -1469,13 +1469,48 @@ fn a_source_split_across_an_approval_keeps_it_on_the_rest() {
     // was about the store customers: they stay apart.
     assert_ne!(of["web:a2"], of["web:b3"], "{of:?}");
     assert_eq!(profiles(&r), 3);
-    // A later store receipt on the phone still joins them all.
-    apply(
-        &mut r,
-        vec![ev("pos:b2", 5 * DAY, &[phone("+8613900000077")])],
-    );
+    // Approving one web record back in leaves the other one out.
+    r.review(&of["pos:a1"], &of["web:a2"], true, "carol", 6 * DAY)
+        .expect("approve");
     let of = assignment(&r);
-    assert_eq!(of["pos:b2"], of["pos:a1"], "{of:?}");
+    assert_eq!(of["web:a2"], of["pos:a1"], "{of:?}");
+    assert_ne!(of["web:b3"], of["pos:a1"], "{of:?}");
+    assert_eq!(profiles(&r), 2);
+}
+
+/// A reject keeps two profiles apart and changes nothing else: records of
+/// neither, on the same phone, link as they did without it.
+#[test]
+fn a_reject_joins_no_one_else() {
+    let shared = phone("+8613900000088");
+    let events = || {
+        vec![
+            ev("pos:a", 0, std::slice::from_ref(&shared)).name("Li Na"),
+            ev("pos:b", DAY, std::slice::from_ref(&shared)),
+            ev("pos:c", 2 * DAY, std::slice::from_ref(&shared)).name("Wang Wei"),
+            ev("pos:d", 3 * DAY, std::slice::from_ref(&shared)).name("Li Na"),
+            ev("pos:e", 4 * DAY, std::slice::from_ref(&shared)),
+        ]
+    };
+    let (_d0, mut plain) = open(LinkPolicy::default());
+    apply(&mut plain, events());
+    let before = assignment(&plain);
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(&mut r, events().into_iter().take(3).collect());
+    let of = assignment(&r);
+    assert_ne!(of["pos:a"], of["pos:c"], "{of:?}");
+    r.review(&of["pos:a"], &of["pos:c"], false, "alice", 2 * DAY + 1)
+        .expect("reject");
+    apply(&mut r, events().into_iter().skip(3).collect());
+    let after = assignment(&r);
+    let together = |of: &BTreeMap<String, String>, x: &str, y: &str| of[x] == of[y];
+    for (x, y) in [("pos:a", "pos:d"), ("pos:b", "pos:d"), ("pos:d", "pos:e")] {
+        assert_eq!(
+            together(&after, x, y),
+            together(&before, x, y),
+            "{x} and {y}: {before:?} without the reject, {after:?} with it"
+        );
+    }
 }
 
 /// A reject that takes back an approval lifts it from every record: the
