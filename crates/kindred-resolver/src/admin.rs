@@ -767,7 +767,7 @@ fn sides_apart(
 /// a separation it spans into one (the lowest), which stays apart from the
 /// separation's other sides (two parts of a three-way split approved as one
 /// person stay apart from the third), and lifts the separation when it
-/// spans all of its sides. A reject or split keeps an approval that joined
+/// holds every record carrying it. A reject or split keeps an approval that joined
 /// events now on different sides on its first side only (the records a
 /// source split keeps: the reviewer's word still joins them, and says
 /// nothing of the records taken out), and lifts the approvals in `lifted`

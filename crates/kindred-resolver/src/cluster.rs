@@ -461,14 +461,15 @@ fn weak_rank(kind: IdentifierKind) -> u8 {
 /// The pairs that chain `ps` (positions in time order) together: each
 /// record with the one before it, as without decisions, and a record that
 /// carries separations (its footprint, `apart_of`) also with the latest
-/// earlier record of the same footprint: records that were on the same
-/// side of every decision stay chained past the records a split took out
-/// between them, and past a later record that joined the part taken out.
-/// (Only same-footprint records: a pair across footprints would be a route
-/// no linking without the decision had, and a decision only keeps apart.)
-/// Records a decision keeps from the one before are counted in `refused`.
+/// earlier record of the same footprint when a record the decisions keep
+/// apart from it lies between them: records on the same side of every
+/// decision stay chained past the records a split took out between them.
+/// Nothing else is bridged (a pair past a record no decision parted would
+/// be a route no linking without the decision had). Records a decision
+/// keeps from the one before are counted in `refused`.
 fn chain(ps: &[usize], apart_of: &[BTreeMap<u64, u32>], refused: &mut u64) -> Vec<(usize, usize)> {
     let mut pairs = Vec::with_capacity(ps.len());
+    // Footprint -> index in `ps` of its latest record.
     let mut latest: BTreeMap<&BTreeMap<u64, u32>, usize> = BTreeMap::new();
     for (i, &b) in ps.iter().enumerate() {
         let footprint = &apart_of[b];
@@ -478,16 +479,17 @@ fn chain(ps: &[usize], apart_of: &[BTreeMap<u64, u32>], refused: &mut u64) -> Ve
             } else {
                 pairs.push((a, b));
             }
-            if !footprint.is_empty() {
-                if let Some(&same) = latest.get(footprint) {
-                    if same != a {
-                        pairs.push((same, b));
-                    }
-                }
-            }
         }
         if !footprint.is_empty() {
-            latest.insert(footprint, b);
+            if let Some(&j) = latest.get(footprint) {
+                let parted = ps[j + 1..i]
+                    .iter()
+                    .any(|&r| kept_apart(&apart_of[r], footprint));
+                if parted {
+                    pairs.push((ps[j], b));
+                }
+            }
+            latest.insert(footprint, i);
         }
     }
     pairs

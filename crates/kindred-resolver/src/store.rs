@@ -1078,9 +1078,8 @@ impl Store {
         Ok(out)
     }
 
-    /// The sides decision `decision` keeps apart, over every event it is
-    /// pinned on (a scan of the constraints: for admin commands only).
-    /// The events that carry a side of separating decision `decision`.
+    /// The events that carry a side of separating decision `decision` (a
+    /// scan of the constraints: for admin commands only).
     pub(crate) fn decision_records(
         &self,
         decision: u64,

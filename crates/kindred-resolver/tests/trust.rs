@@ -1511,6 +1511,34 @@ fn a_reject_joins_no_one_else() {
             "{x} and {y}: {before:?} without the reject, {after:?} with it"
         );
     }
+
+    // Nor does it hold its own side together past a stranger: a late
+    // Wang Wei between the two Li Na receipts parts them as it would
+    // without the reject.
+    let events = || {
+        vec![
+            ev("pos:a", 0, std::slice::from_ref(&shared)).name("Li Na"),
+            ev("pos:b", 2 * DAY, std::slice::from_ref(&shared)).name("Li Na"),
+            ev("pos:c", 3 * DAY, std::slice::from_ref(&shared)).name("Wang Wei"),
+            ev("pos:w", DAY, std::slice::from_ref(&shared)).name("Wang Wei"),
+        ]
+    };
+    let (_d2, mut plain) = open(LinkPolicy::default());
+    apply(&mut plain, events());
+    let before = assignment(&plain);
+    let (_d3, mut r) = open(LinkPolicy::default());
+    apply(&mut r, events().into_iter().take(3).collect());
+    let of = assignment(&r);
+    assert_eq!(of["pos:a"], of["pos:b"], "{of:?}");
+    r.review(&of["pos:a"], &of["pos:c"], false, "alice", 3 * DAY + 1)
+        .expect("reject");
+    apply(&mut r, events().into_iter().skip(3).collect());
+    let after = assignment(&r);
+    assert_eq!(
+        together(&after, "pos:a", "pos:b"),
+        together(&before, "pos:a", "pos:b"),
+        "{before:?} without the reject, {after:?} with it"
+    );
 }
 
 /// A reject that takes back an approval lifts it from every record: the
