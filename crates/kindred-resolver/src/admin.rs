@@ -15,7 +15,7 @@ use kindred_model::{
 };
 
 use crate::cluster::{cluster, Clustering, Node};
-use crate::decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
+use crate::decision::{taken_back, Constraint, DecisionKind, DecisionRecord, SplitSelector};
 use crate::keys::{fnv1a, EventKeys};
 use crate::resolver::{add_holder, BatchView, Cause, Recomputed};
 use crate::store::{cf, IndexEntry, LineageRecord, StoredProfile};
@@ -305,7 +305,14 @@ impl Resolver {
         lineage.sort_by(|x, y| (x.at_ms, &x.survivor).cmp(&(y.at_ms, &y.survivor)));
         let mut decided = BTreeSet::new();
         for e in &stored.members {
-            decided.extend(self.store.constraints(e)?.iter().map(Constraint::decision));
+            // Decisions in force (a suspended separation is not).
+            decided.extend(
+                self.store
+                    .constraints(e)?
+                    .iter()
+                    .filter(|c| !matches!(c, Constraint::Suspended { .. }))
+                    .map(Constraint::decision),
+            );
         }
         decided.extend(
             lineage
@@ -666,10 +673,7 @@ fn undo_approvals(
     if !constraints.iter().flatten().any(approved) {
         return Ok(None);
     }
-    let without: Vec<Vec<Constraint>> = constraints
-        .iter()
-        .map(|l| l.iter().filter(|c| !approved(c)).cloned().collect())
-        .collect();
+    let without: Vec<Vec<Constraint>> = constraints.iter().map(|l| taken_back(l, &named)).collect();
     let Ok(sides) = sides_apart(&view, policy, &events, &without, None)? else {
         return Ok(None);
     };
@@ -780,7 +784,11 @@ fn pin(
 ) -> Result<(), StoreError> {
     let pinned: Vec<(String, u32)> = side_of.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     let ids: Vec<String> = pinned.iter().map(|(k, _)| k.clone()).collect();
-    let lists = view.constraints_of(&ids)?;
+    let lists: Vec<Vec<Constraint>> = view
+        .constraints_of(&ids)?
+        .iter()
+        .map(|l| taken_back(l, lifted))
+        .collect();
     // Sides each older separation has among these events, and the new
     // decision's sides each older approval's events are on.
     let mut sides: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
@@ -794,6 +802,7 @@ fn pin(
                 Constraint::Together { decision } => {
                     approval_sides.entry(*decision).or_default().insert(*s);
                 }
+                Constraint::Suspended { .. } => {}
             }
         }
     }
@@ -821,17 +830,23 @@ fn pin(
         for c in list {
             match (&c, joined_side.get(&c.decision())) {
                 // An approval spanning a separation: one side of it, or
-                // lifted when the approval spans all its sides.
-                (Constraint::Apart { decision, .. }, Some(side)) if joining => {
-                    if let Some(side) = side {
+                // lifted when the approval holds all its records; the side
+                // before is kept, suspended, for a reject of the approval.
+                (Constraint::Apart { decision, side }, Some(joined)) if joining => {
+                    if let Some(joined) = joined {
                         kept.push(Constraint::Apart {
                             decision: *decision,
+                            side: *joined,
+                        });
+                    }
+                    if *joined != Some(*side) {
+                        kept.push(Constraint::Suspended {
+                            decision: *decision,
                             side: *side,
+                            by: new.decision(),
                         });
                     }
                 }
-                // Approvals a reject takes back.
-                (Constraint::Together { decision }, _) if lifted.contains(decision) => {}
                 // A separation keeps an approval it crosses on its first
                 // side (`cluster` chains the approval's records there past
                 // the ones kept apart).

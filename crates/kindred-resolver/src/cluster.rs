@@ -537,7 +537,7 @@ pub(crate) fn cluster(
                     .iter()
                     .filter_map(|c| match c {
                         Constraint::Apart { decision, side } => Some((*decision, *side)),
-                        Constraint::Together { .. } => None,
+                        Constraint::Together { .. } | Constraint::Suspended { .. } => None,
                     })
                     .collect();
                 Attrs {

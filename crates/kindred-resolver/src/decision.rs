@@ -12,14 +12,54 @@ pub enum Constraint {
     Apart { decision: u64, side: u32 },
     /// Events carrying this decision are joined, as if they shared a member card.
     Together { decision: u64 },
+    /// The side of separation `decision` this event had before approval
+    /// `by` lifted that separation or moved the event to another side of
+    /// it: linking ignores it; a reject that takes approval `by` back
+    /// restores it.
+    Suspended { decision: u64, side: u32, by: u64 },
 }
 
 impl Constraint {
     pub fn decision(&self) -> u64 {
         match self {
-            Constraint::Apart { decision, .. } | Constraint::Together { decision } => *decision,
+            Constraint::Apart { decision, .. }
+            | Constraint::Together { decision }
+            | Constraint::Suspended { decision, .. } => *decision,
         }
     }
+}
+
+/// `list` with the approvals in `lifted` taken back: their `Together`
+/// gone, and the separations they had lifted or moved restored to the
+/// side each event had before.
+pub(crate) fn taken_back(
+    list: &[Constraint],
+    lifted: &std::collections::BTreeSet<u64>,
+) -> Vec<Constraint> {
+    let restored: Vec<(u64, u32)> = list
+        .iter()
+        .filter_map(|c| match c {
+            Constraint::Suspended { decision, side, by } if lifted.contains(by) => {
+                Some((*decision, *side))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut out: Vec<Constraint> = list
+        .iter()
+        .filter(|c| match c {
+            Constraint::Together { decision } => !lifted.contains(decision),
+            Constraint::Suspended { by, .. } => !lifted.contains(by),
+            Constraint::Apart { decision, .. } => !restored.iter().any(|(d, _)| d == decision),
+        })
+        .cloned()
+        .collect();
+    out.extend(
+        restored
+            .into_iter()
+            .map(|(decision, side)| Constraint::Apart { decision, side }),
+    );
+    out
 }
 
 /// What a decision did.

@@ -1470,12 +1470,21 @@ fn a_source_split_across_an_approval_keeps_it_on_the_rest() {
     assert_ne!(of["web:a2"], of["web:b3"], "{of:?}");
     assert_eq!(profiles(&r), 3);
     // Approving one web record back in leaves the other one out.
-    r.review(&of["pos:a1"], &of["web:a2"], true, "carol", 6 * DAY)
+    let (store, web) = (of["pos:a1"].clone(), of["web:a2"].clone());
+    r.review(&store, &web, true, "carol", 6 * DAY)
         .expect("approve");
     let of = assignment(&r);
     assert_eq!(of["web:a2"], of["pos:a1"], "{of:?}");
     assert_ne!(of["web:b3"], of["pos:a1"], "{of:?}");
     assert_eq!(profiles(&r), 2);
+    // Taking that approval back puts the web record on its side again,
+    // though it shares card A1 with the store records.
+    r.review(&store, &web, false, "dave", 7 * DAY)
+        .expect("the reject takes carol's approval back");
+    let of = assignment(&r);
+    assert_ne!(of["web:a2"], of["pos:a1"], "{of:?}");
+    assert_eq!(of["pos:a1"], of["pos:b1"], "{of:?}");
+    assert_eq!(profiles(&r), 3);
 }
 
 /// A reject keeps two profiles apart and changes nothing else: records of
@@ -1569,4 +1578,31 @@ fn a_rejected_approval_no_longer_holds_records_together() {
     )
     .expect("only the card held a1 and a2 together");
     assert_eq!(profiles(&r), 3);
+}
+
+/// A reject takes back an approval that had overridden a split: the split
+/// holds again.
+#[test]
+fn rejecting_an_approval_over_a_split_restores_the_split() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(
+        &mut r,
+        vec![
+            ev("pos:p", 0, &[card("K1")]),
+            ev("web:w", DAY, &[card("K1"), email("w@y.cn")]).channel(Channel::Web),
+        ],
+    );
+    let id = profile(&r, &card("K1")).profile_id;
+    r.split(&id, &SplitSelector::Source(Channel::Web), "ops", 2 * DAY)
+        .expect("split by source");
+    let of = assignment(&r);
+    let (p, w) = (of["pos:p"].clone(), of["web:w"].clone());
+    assert_ne!(p, w);
+    r.review(&p, &w, true, "alice", 3 * DAY).expect("approve");
+    assert_eq!(profiles(&r), 1);
+    r.review(&p, &w, false, "bob", 4 * DAY)
+        .expect("the reject takes the approval back");
+    let of = assignment(&r);
+    assert_ne!(of["pos:p"], of["web:w"], "{of:?}");
+    assert_eq!(profiles(&r), 2);
 }
