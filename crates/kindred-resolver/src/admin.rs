@@ -15,7 +15,9 @@ use kindred_model::{
 };
 
 use crate::cluster::{cluster, Clustering, Node};
-use crate::decision::{taken_back, Constraint, DecisionKind, DecisionRecord, SplitSelector};
+use crate::decision::{
+    held_by_another_approval, taken_back, Constraint, DecisionKind, DecisionRecord, SplitSelector,
+};
 use crate::keys::{fnv1a, EventKeys};
 use crate::resolver::{add_holder, BatchView, Cause, Recomputed};
 use crate::store::{cf, IndexEntry, LineageRecord, StoredProfile};
@@ -674,6 +676,19 @@ fn undo_approvals(
         return Ok(None);
     }
     let without: Vec<Vec<Constraint>> = constraints.iter().map(|l| taken_back(l, &named)).collect();
+    // Separations these approvals had suspended come back; an approval
+    // made since that still joins their sides is another reviewer's word.
+    let restored: BTreeSet<u64> = constraints
+        .iter()
+        .flatten()
+        .filter_map(|c| match c {
+            Constraint::Suspended { decision, by, .. } if named.contains(by) => Some(*decision),
+            _ => None,
+        })
+        .collect();
+    if held_by_another_approval(&without, &restored) {
+        return Ok(None);
+    }
     let Ok(sides) = sides_apart(&view, policy, &events, &without, None)? else {
         return Ok(None);
     };

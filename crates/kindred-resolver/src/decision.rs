@@ -36,14 +36,22 @@ pub(crate) fn taken_back(
     list: &[Constraint],
     lifted: &std::collections::BTreeSet<u64>,
 ) -> Vec<Constraint> {
-    let restored: Vec<(u64, u32)> = list
-        .iter()
-        .filter_map(|c| match c {
-            Constraint::Suspended { decision, side, by } if lifted.contains(by) => {
-                Some((*decision, *side))
+    // Per separation, the side the earliest of these approvals suspended
+    // (the one the record had before any of them).
+    let mut earliest: std::collections::BTreeMap<u64, (u64, u32)> = Default::default();
+    for c in list {
+        if let Constraint::Suspended { decision, side, by } = c {
+            if lifted.contains(by) {
+                let e = earliest.entry(*decision).or_insert((*by, *side));
+                if *by < e.0 {
+                    *e = (*by, *side);
+                }
             }
-            _ => None,
-        })
+        }
+    }
+    let restored: Vec<(u64, u32)> = earliest
+        .into_iter()
+        .map(|(d, (_, side))| (d, side))
         .collect();
     let mut out: Vec<Constraint> = list
         .iter()
@@ -136,4 +144,33 @@ pub enum SplitSelector {
     Identifier(kindred_model::Identifier),
     /// The records of this channel leave the profile.
     Source(kindred_model::Channel),
+}
+
+/// Whether an approval still in force (in `lists`, after [`taken_back`])
+/// holds records that a restored separation (one of `restored`) puts on
+/// different sides: taking the other approvals back would then break it.
+pub(crate) fn held_by_another_approval(
+    lists: &[Vec<Constraint>],
+    restored: &std::collections::BTreeSet<u64>,
+) -> bool {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut sides: BTreeMap<(u64, u64), BTreeSet<u32>> = BTreeMap::new();
+    for list in lists {
+        for c in list {
+            let Constraint::Together { decision: approval } = c else {
+                continue;
+            };
+            for a in list {
+                if let Constraint::Apart { decision, side } = a {
+                    if restored.contains(decision) {
+                        sides
+                            .entry((*approval, *decision))
+                            .or_default()
+                            .insert(*side);
+                    }
+                }
+            }
+        }
+    }
+    sides.values().any(|s| s.len() > 1)
 }

@@ -1605,4 +1605,19 @@ fn rejecting_an_approval_over_a_split_restores_the_split() {
     let of = assignment(&r);
     assert_ne!(of["pos:p"], of["web:w"], "{of:?}");
     assert_eq!(profiles(&r), 2);
+
+    // But not while a later approval, made over the lifted split, still
+    // holds the two: that is another reviewer's word.
+    r.review(&p, &w, true, "alice", 5 * DAY)
+        .expect("approve again");
+    apply(&mut r, vec![ev("pos:q", 6 * DAY, &[card("Q1")])]);
+    let q = profile(&r, &card("Q1")).profile_id;
+    r.review(&p, &q, true, "carol", 7 * DAY)
+        .expect("approve q in");
+    assert_eq!(profiles(&r), 1);
+    let err = r
+        .review(&p, &w, false, "bob", 8 * DAY)
+        .expect_err("carol's approval holds them");
+    assert!(matches!(err, AdminError::AlreadyOne { .. }), "{err}");
+    assert_eq!(profiles(&r), 1);
 }
