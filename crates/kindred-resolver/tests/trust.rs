@@ -1492,31 +1492,29 @@ fn a_source_split_across_an_approval_keeps_it_on_the_rest() {
 #[test]
 fn a_reject_joins_no_one_else() {
     let shared = phone("+8613900000088");
-    let events = || {
-        vec![
-            ev("pos:a", 0, std::slice::from_ref(&shared)).name("Li Na"),
-            ev("pos:b", DAY, std::slice::from_ref(&shared)),
-            ev("pos:c", 2 * DAY, std::slice::from_ref(&shared)).name("Wang Wei"),
-            ev("pos:d", 3 * DAY, std::slice::from_ref(&shared)).name("Li Na"),
-            ev("pos:e", 4 * DAY, std::slice::from_ref(&shared)),
-        ]
+    let on = |id: &str, t: i64, name: Option<&str>| {
+        let e = ev(id, t, std::slice::from_ref(&shared));
+        match name {
+            Some(n) => e.name(n),
+            None => e,
+        }
     };
-    let (_d0, mut plain) = open(LinkPolicy::default());
-    apply(&mut plain, events());
-    let before = assignment(&plain);
-    let (_d, mut r) = open(LinkPolicy::default());
-    apply(&mut r, events().into_iter().take(3).collect());
-    let of = assignment(&r);
-    assert_ne!(of["pos:a"], of["pos:c"], "{of:?}");
-    r.review(&of["pos:a"], &of["pos:c"], false, "alice", 2 * DAY + 1)
-        .expect("reject");
-    apply(&mut r, events().into_iter().skip(3).collect());
-    let after = assignment(&r);
-    let together = |of: &BTreeMap<String, String>, x: &str, y: &str| of[x] == of[y];
+    let (before, after) = with_and_without_a_reject(
+        || {
+            vec![
+                on("pos:a", 0, Some("Li Na")),
+                on("pos:b", DAY, None),
+                on("pos:c", 2 * DAY, Some("Wang Wei")),
+                on("pos:d", 3 * DAY, Some("Li Na")),
+                on("pos:e", 4 * DAY, None),
+            ]
+        },
+        3,
+    );
     for (x, y) in [("pos:a", "pos:d"), ("pos:b", "pos:d"), ("pos:d", "pos:e")] {
         assert_eq!(
-            together(&after, x, y),
-            together(&before, x, y),
+            after[x] == after[y],
+            before[x] == before[y],
             "{x} and {y}: {before:?} without the reject, {after:?} with it"
         );
     }
@@ -1524,30 +1522,41 @@ fn a_reject_joins_no_one_else() {
     // Nor does it hold its own side together past a stranger: a late
     // Wang Wei between the two Li Na receipts parts them as it would
     // without the reject.
-    let events = || {
-        vec![
-            ev("pos:a", 0, std::slice::from_ref(&shared)).name("Li Na"),
-            ev("pos:b", 2 * DAY, std::slice::from_ref(&shared)).name("Li Na"),
-            ev("pos:c", 3 * DAY, std::slice::from_ref(&shared)).name("Wang Wei"),
-            ev("pos:w", DAY, std::slice::from_ref(&shared)).name("Wang Wei"),
-        ]
-    };
-    let (_d2, mut plain) = open(LinkPolicy::default());
-    apply(&mut plain, events());
-    let before = assignment(&plain);
-    let (_d3, mut r) = open(LinkPolicy::default());
-    apply(&mut r, events().into_iter().take(3).collect());
-    let of = assignment(&r);
-    assert_eq!(of["pos:a"], of["pos:b"], "{of:?}");
-    r.review(&of["pos:a"], &of["pos:c"], false, "alice", 3 * DAY + 1)
-        .expect("reject");
-    apply(&mut r, events().into_iter().skip(3).collect());
-    let after = assignment(&r);
+    let (before, after) = with_and_without_a_reject(
+        || {
+            vec![
+                on("pos:a", 0, Some("Li Na")),
+                on("pos:b", 2 * DAY, Some("Li Na")),
+                on("pos:c", 3 * DAY, Some("Wang Wei")),
+                on("pos:w", DAY, Some("Wang Wei")),
+            ]
+        },
+        3,
+    );
     assert_eq!(
-        together(&after, "pos:a", "pos:b"),
-        together(&before, "pos:a", "pos:b"),
+        after["pos:a"] == after["pos:b"],
+        before["pos:a"] == before["pos:b"],
         "{before:?} without the reject, {after:?} with it"
     );
+}
+
+/// The assignments of `events` applied at once, and of the same events
+/// with a reject of `pos:a`'s profile against `pos:c`'s after the first
+/// `first` of them.
+fn with_and_without_a_reject(
+    events: impl Fn() -> Vec<Ev>,
+    first: usize,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let (_d0, mut plain) = open(LinkPolicy::default());
+    apply(&mut plain, events());
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(&mut r, events().into_iter().take(first).collect());
+    let of = assignment(&r);
+    assert_ne!(of["pos:a"], of["pos:c"], "{of:?}");
+    r.review(&of["pos:a"], &of["pos:c"], false, "alice", 3 * DAY + 1)
+        .expect("reject");
+    apply(&mut r, events().into_iter().skip(first).collect());
+    (assignment(&plain), assignment(&r))
 }
 
 /// A reject that takes back an approval lifts it from every record: the
