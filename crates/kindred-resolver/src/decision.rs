@@ -174,3 +174,136 @@ pub(crate) fn held_by_another_approval(
     }
     sides.values().any(|s| s.len() > 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+    use Constraint::{Apart, Suspended, Together};
+
+    fn set(ids: &[u64]) -> BTreeSet<u64> {
+        ids.iter().copied().collect()
+    }
+
+    #[test]
+    fn taking_an_approval_back_restores_what_it_suspended_and_nothing_else() {
+        // Split 1 parted the record (side 2); approval 5 moved it to side 0;
+        // approval 7, another pair's, still joins it; approval 9 lifted
+        // separation 3.
+        let list = vec![
+            Apart {
+                decision: 1,
+                side: 0,
+            },
+            Suspended {
+                decision: 1,
+                side: 2,
+                by: 5,
+            },
+            Together { decision: 5 },
+            Together { decision: 7 },
+            Suspended {
+                decision: 3,
+                side: 1,
+                by: 9,
+            },
+            Together { decision: 9 },
+        ];
+        let mut back = taken_back(&list, &set(&[5]));
+        back.sort();
+        let mut want = vec![
+            Apart {
+                decision: 1,
+                side: 2,
+            },
+            Together { decision: 7 },
+            Suspended {
+                decision: 3,
+                side: 1,
+                by: 9,
+            },
+            Together { decision: 9 },
+        ];
+        want.sort();
+        assert_eq!(back, want);
+        // Nothing named: nothing changes.
+        assert_eq!(taken_back(&list, &set(&[])), list);
+    }
+
+    #[test]
+    fn the_side_before_the_earliest_approval_comes_back() {
+        // Approval 5 moved the record from side 2 to 1, approval 8 from 1 to 0.
+        let list = vec![
+            Apart {
+                decision: 1,
+                side: 0,
+            },
+            Suspended {
+                decision: 1,
+                side: 2,
+                by: 5,
+            },
+            Suspended {
+                decision: 1,
+                side: 1,
+                by: 8,
+            },
+        ];
+        assert_eq!(
+            taken_back(&list, &set(&[5, 8])),
+            vec![Apart {
+                decision: 1,
+                side: 2
+            }]
+        );
+        // Only the later one: back to the side the earlier one gave.
+        let mut back = taken_back(&list, &set(&[8]));
+        back.sort();
+        let mut want = vec![
+            Apart {
+                decision: 1,
+                side: 1,
+            },
+            Suspended {
+                decision: 1,
+                side: 2,
+                by: 5,
+            },
+        ];
+        want.sort();
+        assert_eq!(back, want);
+    }
+
+    #[test]
+    fn an_approval_in_force_across_a_restored_separation_is_found() {
+        let p = vec![
+            Apart {
+                decision: 1,
+                side: 0,
+            },
+            Together { decision: 7 },
+        ];
+        let w = vec![
+            Apart {
+                decision: 1,
+                side: 1,
+            },
+            Together { decision: 7 },
+        ];
+        let q = vec![Together { decision: 7 }];
+        assert!(held_by_another_approval(
+            &[p.clone(), w.clone(), q.clone()],
+            &set(&[1])
+        ));
+        // Not restored by this reject, or not spanning its sides: no.
+        assert!(!held_by_another_approval(
+            &[p.clone(), w.clone(), q],
+            &set(&[2])
+        ));
+        let w_alone = vec![Apart {
+            decision: 1,
+            side: 1,
+        }];
+        assert!(!held_by_another_approval(&[p, w_alone], &set(&[1])));
+    }
+}
