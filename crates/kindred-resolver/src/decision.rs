@@ -179,10 +179,29 @@ pub(crate) fn held_by_another_approval(
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
-    use Constraint::{Apart, Suspended, Together};
 
     fn set(ids: &[u64]) -> BTreeSet<u64> {
         ids.iter().copied().collect()
+    }
+
+    fn apart(decision: u64, side: u32) -> Constraint {
+        Constraint::Apart { decision, side }
+    }
+
+    fn together(decision: u64) -> Constraint {
+        Constraint::Together { decision }
+    }
+
+    fn suspended(decision: u64, side: u32, by: u64) -> Constraint {
+        Constraint::Suspended { decision, side, by }
+    }
+
+    /// `taken_back(list, lifted)` holds exactly `want`, in any order.
+    fn assert_taken_back(list: &[Constraint], lifted: &[u64], mut want: Vec<Constraint>) {
+        let mut back = taken_back(list, &set(lifted));
+        back.sort();
+        want.sort();
+        assert_eq!(back, want, "taking back {lifted:?} from {list:?}");
     }
 
     #[test]
@@ -191,41 +210,18 @@ mod tests {
         // approval 7, another pair's, still joins it; approval 9 lifted
         // separation 3.
         let list = vec![
-            Apart {
-                decision: 1,
-                side: 0,
-            },
-            Suspended {
-                decision: 1,
-                side: 2,
-                by: 5,
-            },
-            Together { decision: 5 },
-            Together { decision: 7 },
-            Suspended {
-                decision: 3,
-                side: 1,
-                by: 9,
-            },
-            Together { decision: 9 },
+            apart(1, 0),
+            suspended(1, 2, 5),
+            together(5),
+            together(7),
+            suspended(3, 1, 9),
+            together(9),
         ];
-        let mut back = taken_back(&list, &set(&[5]));
-        back.sort();
-        let mut want = vec![
-            Apart {
-                decision: 1,
-                side: 2,
-            },
-            Together { decision: 7 },
-            Suspended {
-                decision: 3,
-                side: 1,
-                by: 9,
-            },
-            Together { decision: 9 },
-        ];
-        want.sort();
-        assert_eq!(back, want);
+        assert_taken_back(
+            &list,
+            &[5],
+            vec![apart(1, 2), together(7), suspended(3, 1, 9), together(9)],
+        );
         // Nothing named: nothing changes.
         assert_eq!(taken_back(&list, &set(&[])), list);
     }
@@ -233,77 +229,26 @@ mod tests {
     #[test]
     fn the_side_before_the_earliest_approval_comes_back() {
         // Approval 5 moved the record from side 2 to 1, approval 8 from 1 to 0.
-        let list = vec![
-            Apart {
-                decision: 1,
-                side: 0,
-            },
-            Suspended {
-                decision: 1,
-                side: 2,
-                by: 5,
-            },
-            Suspended {
-                decision: 1,
-                side: 1,
-                by: 8,
-            },
-        ];
-        assert_eq!(
-            taken_back(&list, &set(&[5, 8])),
-            vec![Apart {
-                decision: 1,
-                side: 2
-            }]
-        );
+        let list = vec![apart(1, 0), suspended(1, 2, 5), suspended(1, 1, 8)];
+        assert_taken_back(&list, &[5, 8], vec![apart(1, 2)]);
         // Only the later one: back to the side the earlier one gave.
-        let mut back = taken_back(&list, &set(&[8]));
-        back.sort();
-        let mut want = vec![
-            Apart {
-                decision: 1,
-                side: 1,
-            },
-            Suspended {
-                decision: 1,
-                side: 2,
-                by: 5,
-            },
-        ];
-        want.sort();
-        assert_eq!(back, want);
+        assert_taken_back(&list, &[8], vec![apart(1, 1), suspended(1, 2, 5)]);
     }
 
     #[test]
     fn an_approval_in_force_across_a_restored_separation_is_found() {
-        let p = vec![
-            Apart {
-                decision: 1,
-                side: 0,
-            },
-            Together { decision: 7 },
-        ];
-        let w = vec![
-            Apart {
-                decision: 1,
-                side: 1,
-            },
-            Together { decision: 7 },
-        ];
-        let q = vec![Together { decision: 7 }];
+        let p = vec![apart(1, 0), together(7)];
+        let w = vec![apart(1, 1), together(7)];
+        let q = vec![together(7)];
         assert!(held_by_another_approval(
             &[p.clone(), w.clone(), q.clone()],
             &set(&[1])
         ));
         // Not restored by this reject, or not spanning its sides: no.
+        assert!(!held_by_another_approval(&[p.clone(), w, q], &set(&[2])));
         assert!(!held_by_another_approval(
-            &[p.clone(), w.clone(), q],
-            &set(&[2])
+            &[p, vec![apart(1, 1)]],
+            &set(&[1])
         ));
-        let w_alone = vec![Apart {
-            decision: 1,
-            side: 1,
-        }];
-        assert!(!held_by_another_approval(&[p, w_alone], &set(&[1])));
     }
 }
