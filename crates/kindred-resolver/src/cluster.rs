@@ -274,10 +274,7 @@ impl Forest<'_> {
     /// Whether a person's decision keeps the clusters of `a` and `b` apart.
     fn decided_apart(&mut self, a: usize, b: usize) -> bool {
         let (ra, rb) = (self.find(a), self.find(b));
-        let (x, y) = (&self.attrs[ra], &self.attrs[rb]);
-        x.apart
-            .iter()
-            .any(|(d, side)| y.apart.get(d).is_some_and(|s| s != side))
+        kept_apart(&self.attrs[ra].apart, &self.attrs[rb].apart)
     }
 
     /// Why joining the clusters of `a` and `b` (through a mutable identifier
