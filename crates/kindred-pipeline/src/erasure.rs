@@ -123,6 +123,57 @@ pub fn parse_request(
     })
 }
 
+/// What `kindred rebuild` carried over from the erasure audit topic.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CarriedErasures {
+    /// Audit records that listed their suppression entries.
+    pub listed: u64,
+    /// Entries put on the new store's suppression list.
+    pub digests: u64,
+    /// Records that listed only part of their entries (a person with more
+    /// erased events than one record lists).
+    pub partial: u64,
+    /// Records of an erasure that listed none (audited by an older release).
+    pub unlisted: u64,
+}
+
+/// Puts the suppression entries the audit records `payloads` (the audit
+/// topic's JSON values) list on `store`'s suppression list.
+pub fn carry_over<'p>(
+    store: &kindred_resolver::Store,
+    payloads: impl Iterator<Item = &'p [u8]>,
+) -> Result<CarriedErasures, crate::PipelineError> {
+    #[derive(Deserialize)]
+    struct Listed {
+        outcome: String,
+        requested_at_ms: i64,
+        suppressed: Option<Vec<String>>,
+        #[serde(default)]
+        suppressed_total: u64,
+    }
+    let mut carried = CarriedErasures::default();
+    for (n, payload) in payloads.enumerate() {
+        let record: Listed = serde_json::from_slice(payload).map_err(|e| {
+            crate::PipelineError::Input(format!(
+                "erasure audit record {n} (0-based, in topic order) is not an audit record: {e}"
+            ))
+        })?;
+        match record.suppressed {
+            Some(list) => {
+                carried.listed += 1;
+                if (list.len() as u64) < record.suppressed_total {
+                    carried.partial += 1;
+                }
+                carried.digests += store
+                    .suppress_digests(list.iter().map(String::as_str), record.requested_at_ms)?;
+            }
+            None if record.outcome == "erased" => carried.unlisted += 1,
+            None => {}
+        }
+    }
+    Ok(carried)
+}
+
 /// The request `kindred forget` sends for a `kind:value` or profile id
 /// typed by an operator: identifiers travel as the store's keyed index key
 /// when a keyring is configured, so the topic never holds the raw value.

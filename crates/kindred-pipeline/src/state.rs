@@ -139,6 +139,25 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
         config.resolver.linking.clone(),
         config.resolver.survivorship.clone(),
     );
+    // The lost store's erasures, as the audit topic lists them, go on the
+    // new store's suppression list before any event is replayed: an erased
+    // person's events are dropped as they come, however their request
+    // named them (a profile id means someone else in the new numbering).
+    let carried = {
+        let settings = settings.clone();
+        let audit_topic = config.topics.erasure_audit.clone();
+        let records = tokio::task::spawn_blocking(move || {
+            consumer::read_to_end(&settings, &audit_topic, timeout)
+        })
+        .await
+        .map_err(|e| {
+            PipelineError::Input(format!("reading {}: {e}", config.topics.erasure_audit))
+        })??;
+        crate::erasure::carry_over(
+            resolver.store(),
+            records.iter().map(|(_, _, payload)| payload.as_slice()),
+        )?
+    };
     let (mut read, mut skipped) = (0u64, 0u64);
     let done = |next: &std::collections::BTreeMap<i32, i64>| {
         ends.iter()
@@ -194,10 +213,11 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             .max()
             .unwrap_or(0);
     reader.unsubscribe();
-    // Erasures happened after some of those events and before others; the
-    // final state is the same if all of them apply after all events (an
-    // erased person's later events are suppressed either way). Without
-    // this, a rebuild would bring every erased person back.
+    // Requests by identifier apply again after all events (an erased
+    // person's later events are suppressed either way): this covers audit
+    // records of an older release, which list nothing. Requests by profile
+    // id do not: the ids were numbered afresh, so the id may now be
+    // someone else's; their people were suppressed above if listed.
     resolver.set_suppress_erased(config.privacy.suppress_erased);
     let erasure_topic = config.topics.erasure_requests.clone();
     let requests = {
@@ -208,12 +228,17 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             .map_err(|e| PipelineError::Input(format!("reading {erasure_topic}: {e}")))??
     };
     let normalize = crate::normalize_options(config)?;
-    let mut erased = 0u64;
+    let (mut applied, mut erased, mut by_profile) = (0u64, 0u64, 0u64);
     for (_, _, payload) in &requests {
         // Bad requests were dead-lettered by the running resolver.
         let Ok(request) = crate::erasure::parse_request(payload, &normalize, 0) else {
             continue;
         };
+        if matches!(request.target, kindred_resolver::ErasureTarget::Profile(_)) {
+            by_profile += 1;
+            continue;
+        }
+        applied += 1;
         let done = tokio::task::block_in_place(|| resolver.erase(&request, &[]))?;
         if let Some(last) = done.outbox_last {
             resolver.store().ack_outbox(last)?;
@@ -230,11 +255,19 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
         tokio::task::block_in_place(|| resolver.apply(&[], &[end]))?;
     }
     let stats = resolver.store().stats()?;
-    Ok(format!(
-        "rebuilt {} from {topic}: {read} messages read ({skipped} undecodable skipped), {} profiles, {} identifiers; {} erasure requests re-applied ({erased} erased someone)",
+    let mut report = format!(
+        "rebuilt {} from {topic}: {read} messages read ({skipped} undecodable skipped), {} profiles, {} identifiers; {} suppression entries carried over from {} audit records; erasure requests: {applied} by identifier re-applied ({erased} erased someone), {by_profile} by profile id not re-applied (the audit records cover them)",
         dir.display(),
         stats.profiles,
         stats.identifiers,
-        requests.len()
-    ))
+        carried.digests,
+        carried.listed,
+    );
+    if carried.unlisted > 0 || carried.partial > 0 {
+        report.push_str(&format!(
+            "\nWARNING: {} erasures were audited by an older release without their suppression entries and {} listed only part of them: a person those named by profile id may be back; find them with `kindred explain` and erase them again by identifier",
+            carried.unlisted, carried.partial
+        ));
+    }
+    Ok(report)
 }

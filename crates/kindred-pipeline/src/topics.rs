@@ -51,9 +51,14 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
             )
         },
         // Requests are applied in order with the events: one partition.
+        // Kept for good: a restored snapshot re-reads the requests made
+        // since it was taken, and a rebuild re-applies those by identifier.
         TopicSpec {
             partitions: 1,
-            ..spec(&t.erasure_requests, vec![])
+            ..spec(
+                &t.erasure_requests,
+                vec![("retention.ms".into(), "-1".into())],
+            )
         },
         // Kept as long as a regulator may ask (default seven years).
         spec(

@@ -10,8 +10,12 @@
 //! that holds no raw value: the request's subject is a keyed hash.
 //!
 //! With suppression on, the keyed hash of each identifier only this person
-//! held goes on the suppression list: a later event or a replay carrying
-//! one is dropped (and counted), so the person does not come back.
+//! held, and of each of their source event ids, goes on the suppression
+//! list: a later event carrying one of those identifiers, or one of those
+//! events read again, is dropped (and counted), so the person does not
+//! come back. A phone, email or device is dropped only within its linking
+//! window after the request (`window_days`): such numbers are given to
+//! someone else in time, and the person's own events stay dropped by id.
 //!
 //! A request that names a shared identifier (quarantined, or held by
 //! several people a guard kept apart) erases nobody: it is audited as
@@ -98,6 +102,38 @@ pub struct AuditRecord {
     pub identifiers_suppressed: u64,
 }
 
+/// At most this many suppression-list entries are listed with one
+/// published audit record (about 650 KB of JSON in a keyed store, under
+/// Kafka's default 1 MB message limit). A person with more erased events
+/// is listed in part, and says so (`suppressed_listed < suppressed_total`).
+pub const MAX_LISTED_SUPPRESSIONS: usize = 16_000;
+
+/// An audit record as the audit topic carries it: with the suppression-list
+/// entries the erasure made (keyed hashes of the person's identifiers and
+/// source event ids, never a raw value). `kindred rebuild` puts them on
+/// the new store's list before it replays any event, so an erased person
+/// does not come back, however the request named them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedAudit {
+    pub audit: AuditRecord,
+    /// The entries, identifiers first, at most [`MAX_LISTED_SUPPRESSIONS`].
+    pub suppressed: Vec<String>,
+    /// How many entries the erasure made.
+    pub suppressed_total: u64,
+}
+
+impl ListedAudit {
+    fn new(audit: AuditRecord, mut suppressed: Vec<String>) -> Self {
+        let suppressed_total = suppressed.len() as u64;
+        suppressed.truncate(MAX_LISTED_SUPPRESSIONS);
+        ListedAudit {
+            audit,
+            suppressed,
+            suppressed_total,
+        }
+    }
+}
+
 /// What [`Resolver::erase`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Erasure {
@@ -163,6 +199,7 @@ impl Resolver {
         let mut batch = WriteBatch::default();
         let mut outbox: Vec<OutboxEntry> = Vec::new();
         let mut suppress: BTreeSet<String> = BTreeSet::new();
+        let mut suppress_events: BTreeSet<String> = BTreeSet::new();
         let mut profiles = Vec::new();
         let mut events_erased = 0u64;
         let outcome = match survivor {
@@ -203,6 +240,9 @@ impl Resolver {
                 // The person's holdings in the index.
                 let mut touched: BTreeSet<String> = BTreeSet::new();
                 for event_id in &stored.members {
+                    // Reading the event again must not bring its person
+                    // back, even when every identifier it carries is shared.
+                    suppress_events.insert(store.event_digest(event_id));
                     let Some(event) = store.contribution(event_id)? else {
                         continue;
                     };
@@ -274,6 +314,7 @@ impl Resolver {
         };
         if !self.suppress_erased {
             suppress.clear();
+            suppress_events.clear();
         }
 
         let seq = read_counter(store, NEXT_AUDIT_SEQ, 1)?;
@@ -288,14 +329,13 @@ impl Resolver {
             events_erased,
             identifiers_suppressed: suppress.len() as u64,
         };
-        for key in &suppress {
-            let key = store.digest_key(key);
-            store.put(
-                &mut batch,
-                cf::SUPPRESSED,
-                key.as_bytes(),
-                &seq.to_be_bytes(),
-            );
+        let digests: Vec<String> = suppress
+            .iter()
+            .map(|key| store.digest_key(key))
+            .chain(suppress_events)
+            .collect();
+        for digest in &digests {
+            store.put_suppression(&mut batch, digest, seq, request.at_ms)?;
         }
         store.put(&mut batch, cf::AUDIT, &seq.to_be_bytes(), &encode(&audit));
         store.put(
@@ -304,7 +344,10 @@ impl Resolver {
             NEXT_AUDIT_SEQ,
             &(seq + 1).to_be_bytes(),
         );
-        outbox.push(OutboxEntry::Audit(audit.clone()));
+        outbox.push(OutboxEntry::AuditListed(Box::new(ListedAudit::new(
+            audit.clone(),
+            digests,
+        ))));
 
         let first = store.next_outbox_seq()?;
         let mut next = first;

@@ -38,7 +38,10 @@ pub use admin::{
 };
 pub use cluster::Refusal;
 pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
-pub use erase::{AuditRecord, Erasure, ErasureOutcome, ErasureRequest, ErasureTarget};
+pub use erase::{
+    AuditRecord, Erasure, ErasureOutcome, ErasureRequest, ErasureTarget, ListedAudit,
+    MAX_LISTED_SUPPRESSIONS,
+};
 pub use outbox::{OutboxEntry, ReviewNotice, Tombstone};
 pub use protect::index_key;
 pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};

@@ -25,8 +25,12 @@ pub enum OutboxEntry {
     /// A null value for a key of a compacted topic: compaction removes
     /// what the key held (an erased person's records).
     Tombstone(Tombstone),
-    /// The audit record of an erasure request, for the audit topic.
+    /// The audit record of an erasure request, for the audit topic (as an
+    /// older release queued it, without its suppression-list entries).
     Audit(crate::AuditRecord),
+    /// The audit record of an erasure request with the suppression-list
+    /// entries it made, for the audit topic.
+    AuditListed(Box<crate::ListedAudit>),
 }
 
 /// [`OutboxEntry`]'s first variants, borrowed: encodes to the same bytes

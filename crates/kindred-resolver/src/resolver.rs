@@ -642,12 +642,27 @@ impl<'a> BatchView<'a> {
             None => EventKeys::of(event, self.policy, self.store.hasher()),
         };
         if self.check_suppression {
+            if self.store.is_suppressed_event(&event.event_id)? {
+                outcome.suppressed += 1;
+                return Ok(());
+            }
             for link in &keys.links {
-                if !matches!(link.class, KeyClass::Rule(_))
-                    && self.store.is_suppressed_key(&link.key)?
-                {
-                    outcome.suppressed += 1;
-                    return Ok(());
+                if matches!(link.class, KeyClass::Rule(_)) {
+                    continue;
+                }
+                if let Some(since) = self.store.suppressed_since(&link.key)? {
+                    // A mutable identifier (a phone) goes to someone else in
+                    // time: past its window after the erasure, it is theirs.
+                    let window = link
+                        .class
+                        .kind()
+                        .and_then(|k| self.policy.identifiers.get(k).window_ms());
+                    let expired = matches!((since, window),
+                        (Some(at), Some(w)) if event.event_time_ms > at.saturating_add(w));
+                    if !expired {
+                        outcome.suppressed += 1;
+                        return Ok(());
+                    }
                 }
             }
         }

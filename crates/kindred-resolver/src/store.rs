@@ -782,9 +782,86 @@ impl Store {
 
     /// Whether an index key is on the suppression list.
     pub(crate) fn is_suppressed_key(&self, index_key: &str) -> Result<bool, StoreError> {
+        Ok(self.suppressed_since(index_key)?.is_some())
+    }
+
+    /// When an index key went on the suppression list: `None` if it is
+    /// not on it, `Some(None)` if the entry has no time (an older release
+    /// wrote it: for good), else the erasure request's time (ms).
+    pub(crate) fn suppressed_since(
+        &self,
+        index_key: &str,
+    ) -> Result<Option<Option<i64>>, StoreError> {
         Ok(self
             .get_raw(cf::SUPPRESSED, self.digest_key(index_key).as_bytes())?
+            .map(|v| suppression_time(&v)))
+    }
+
+    /// The suppression-list entry of a source event id: `event:` and a keyed
+    /// hash of the id (its [`digest_key`](Self::digest_key) in a plaintext
+    /// store). An erased person's events go on the list so that reading one
+    /// of them again (an at-least-once redelivery, a replay, a rebuild)
+    /// does not bring the person back, whatever identifiers it carries.
+    pub(crate) fn event_digest(&self, event_id: &str) -> String {
+        self.digest_key(&self.hasher.key("event", event_id))
+    }
+
+    /// Whether a source event was erased (its id is on the suppression list).
+    pub(crate) fn is_suppressed_event(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .get_raw(cf::SUPPRESSED, self.event_digest(event_id).as_bytes())?
             .is_some())
+    }
+
+    /// Puts suppression-list entries (as [`digest_key`](Self::digest_key)
+    /// and [`event_digest`](Self::event_digest) make them) on the list, as
+    /// an erasure's audit record lists them: how `kindred rebuild` carries
+    /// the erasures of the lost store over to the new one before it
+    /// replays any event. Returns how many were new.
+    pub fn suppress_digests<'d>(
+        &self,
+        digests: impl IntoIterator<Item = &'d str>,
+        at_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let mut batch = WriteBatch::default();
+        let mut added = 0u64;
+        for digest in digests {
+            if self.get_raw(cf::SUPPRESSED, digest.as_bytes())?.is_none() {
+                added += 1;
+            }
+            // Audit sequence 0: carried over.
+            self.put_suppression(&mut batch, digest, 0, at_ms)?;
+        }
+        self.write(batch)?;
+        Ok(added)
+    }
+
+    /// Puts `digest` on the suppression list for erasure `seq`, requested
+    /// at `at_ms`; an entry already there keeps the later of the two times
+    /// (a window runs from the latest erasure; a rebuild re-applies
+    /// requests that may carry no time of their own).
+    pub(crate) fn put_suppression(
+        &self,
+        batch: &mut WriteBatch,
+        digest: &str,
+        seq: u64,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let at = match self.get_raw(cf::SUPPRESSED, digest.as_bytes())? {
+            Some(old) => match suppression_time(&old) {
+                Some(t) => t.max(at_ms),
+                // An entry for good stays one.
+                None => return Ok(()),
+            },
+            None => at_ms,
+        };
+        self.put(
+            batch,
+            cf::SUPPRESSED,
+            digest.as_bytes(),
+            &suppression_value(seq, at),
+        );
+        Ok(())
     }
 
     /// A key as an error message may show it: an identifier index key of a
@@ -1249,6 +1326,22 @@ impl Store {
             lineage: count(cf::LINEAGE)?,
         })
     }
+}
+
+/// A suppression-list value: the audit sequence of the erasure and the
+/// time of its request (ms), 8 bytes each, big-endian.
+fn suppression_value(seq: u64, at_ms: i64) -> [u8; 16] {
+    let mut value = [0u8; 16];
+    value[..8].copy_from_slice(&seq.to_be_bytes());
+    value[8..].copy_from_slice(&at_ms.to_be_bytes());
+    value
+}
+
+/// The request time of a [`suppression_value`]; `None` for an entry of an
+/// older release (the sequence alone).
+fn suppression_time(value: &[u8]) -> Option<i64> {
+    let at: [u8; 8] = value.get(8..16)?.try_into().ok()?;
+    Some(i64::from_be_bytes(at))
 }
 
 fn offset_key(topic: &str, partition: i32) -> Vec<u8> {

@@ -167,7 +167,14 @@ fn erasure_removes_every_byte_of_the_person_from_tables_and_log() {
         })
         .collect();
     assert_eq!(tombstones.len(), 3);
-    assert!(matches!(outbox.last(), Some((_, OutboxEntry::Audit(a))) if a.seq == done.audit.seq));
+    // The audit lists what the erasure suppressed (keyed hashes): her 3
+    // identifiers and her 4 events.
+    let Some((_, OutboxEntry::AuditListed(listed))) = outbox.last() else {
+        panic!("the audit record comes last: {:?}", outbox.last());
+    };
+    assert_eq!(listed.audit, done.audit);
+    assert_eq!(listed.suppressed.len(), 7, "{:?}", listed.suppressed);
+    assert_eq!(listed.suppressed_total, 7);
 
     assert!(r.store().lookup(&phone(ZELDA_PHONE)).expect("ok").is_none());
     assert!(r.store().lookup(&email(ZELDA_EMAIL)).expect("ok").is_none());
@@ -275,6 +282,76 @@ fn an_erased_person_stays_gone_unless_suppression_is_off() {
         .lookup(&phone(ZELDA_PHONE))
         .expect("ok")
         .is_some());
+}
+
+/// Zelda's phone number went to Otto years after she last used it (a
+/// recycled number: both hold it, each in their own time). Zelda is erased
+/// by profile id; the phone is still Otto's, so it cannot go on the
+/// suppression list. Her events read again (an at-least-once redelivery)
+/// must not bring her back.
+#[test]
+fn an_erased_persons_events_read_again_stay_gone_though_their_phone_is_now_someone_elses() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    let shared = phone("+8613800001111");
+    let events = vec![
+        event(
+            "z1",
+            DAY,
+            vec![card(ZELDA_CARD), shared.clone()],
+            Some(ZELDA_NAME),
+        ),
+        event("z2", 30 * DAY, vec![shared.clone()], Some(ZELDA_NAME)),
+        event(
+            "o1",
+            1500 * DAY,
+            vec![email(OTTO_EMAIL), shared.clone()],
+            Some(OTTO_NAME),
+        ),
+    ];
+    r.apply(&events, &[]).expect("ok");
+    assert_eq!(r.store().stats().expect("ok").profiles, 2);
+    let zelda = r
+        .store()
+        .lookup(&card(ZELDA_CARD))
+        .expect("ok")
+        .expect("zelda");
+    let done = erase(&mut r, ErasureTarget::Profile(zelda.profile_id.clone()));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert_eq!(done.audit.events_erased, 2);
+    assert!(
+        !r.store().is_suppressed(&shared).expect("ok"),
+        "Otto's phone"
+    );
+
+    let again = r.apply(&events, &[]).expect("ok");
+    assert_eq!(again.suppressed, 2, "z1 and z2");
+    assert_eq!(again.duplicates, 1, "o1");
+    assert_eq!(r.store().stats().expect("ok").profiles, 1, "only otto");
+    let otto = r.store().lookup(&shared).expect("ok").expect("otto");
+    assert_eq!(otto.full_name.as_ref().expect("ok").value, OTTO_NAME);
+    // A new event on the shared phone is not hers to suppress.
+    let later = event("o2", 1600 * DAY, vec![shared], Some(OTTO_NAME));
+    assert_eq!(r.apply(&[later], &[]).expect("ok").suppressed, 0);
+}
+
+/// A phone goes to someone else in time: past its linking window after the
+/// erasure (730 days by default), an event carrying it is not dropped. A
+/// member card stays suppressed for good.
+#[test]
+fn a_suppressed_phone_is_released_after_its_window_a_card_is_not() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    load(&mut r);
+    let done = erase(&mut r, ErasureTarget::Identifier(email(ZELDA_EMAIL)));
+    let at = done.audit.requested_at_ms;
+    let on_phone = |id: &str, t: i64| event(id, t, vec![phone(ZELDA_PHONE)], Some("Pat Newman"));
+    let within = r.apply(&[on_phone("n1", at + 700 * DAY)], &[]).expect("ok");
+    assert_eq!(within.suppressed, 1);
+    let after = r.apply(&[on_phone("n2", at + 731 * DAY)], &[]).expect("ok");
+    assert_eq!((after.suppressed, after.created), (0, 1));
+    let on_card = event("n3", at + 3000 * DAY, vec![card(ZELDA_CARD)], None);
+    assert_eq!(r.apply(&[on_card], &[]).expect("ok").suppressed, 1);
 }
 
 #[test]

@@ -114,10 +114,22 @@ pub fn outbox_record(
         OutboxEntry::Audit(a) => json(
             &config.topics.erasure_audit,
             a.seq.to_string(),
-            serde_json::to_value(a).map_err(|e| {
-                PipelineError::Progress(format!("audit record {} does not encode: {e}", a.seq))
-            })?,
+            audit_json(a)?,
         ),
+        // And keyed hashes of what the erasure suppressed.
+        OutboxEntry::AuditListed(l) => {
+            let mut body = audit_json(&l.audit)?;
+            body["suppressed"] = serde_json::json!(l.suppressed);
+            body["suppressed_total"] = serde_json::json!(l.suppressed_total);
+            json(&config.topics.erasure_audit, l.audit.seq.to_string(), body)
+        }
+    })
+}
+
+/// An erasure audit record as the audit topic's JSON.
+fn audit_json(a: &kindred_resolver::AuditRecord) -> Result<serde_json::Value, PipelineError> {
+    serde_json::to_value(a).map_err(|e| {
+        PipelineError::Progress(format!("audit record {} does not encode: {e}", a.seq))
     })
 }
 
