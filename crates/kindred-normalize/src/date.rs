@@ -27,11 +27,69 @@ pub fn normalize_birthday(
 }
 
 fn parse_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
-    // An ISO timestamp: keep its date.
-    let s = match s.split_once('T') {
-        Some((date, _)) if date.len() == 10 => date,
-        _ => s,
+    let (s, next_day) = without_time(s);
+    let date = parse_day(s, order)?;
+    if next_day {
+        date.succ_opt()
+    } else {
+        Some(date)
+    }
+}
+
+/// A date with a time of day (`1990-05-17T00:00:00Z`, `1990-05-17
+/// 00:00:00`, `5/17/1990 12:00:00 AM`): the date part, and whether the
+/// birthday is the day after it. A birthday sent as a timestamp is a local
+/// midnight, often converted to UTC by the sender's serializer: China's
+/// midnight of the 17th is `1990-05-16T16:00:00Z`. Whatever zone it came
+/// from (UTC-12 to UTC+12), the nearest midnight is the birthday: a time
+/// from noon on means the next day.
+fn without_time(s: &str) -> (&str, bool) {
+    for (i, c) in s.char_indices() {
+        if c == 'T' || c == ' ' {
+            if let Some(hour) = hour_of(&s[i + 1..]) {
+                return (s[..i].trim_end(), hour >= 12);
+            }
+        }
+    }
+    (s, false)
+}
+
+/// The hour (0-23) of a time of day such as `16:00`, `16:00:00.000Z`,
+/// `00:00:00+08:00` or `12:00:00 AM`; `None` if `t` is not one.
+fn hour_of(t: &str) -> Option<u32> {
+    let (hour, rest) = t.split_once(':')?;
+    let hour: u32 = hour.parse().ok().filter(|h| *h < 24)?;
+    let minute_end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    if minute_end != 2 {
+        return None;
+    }
+    // Seconds and fractions, then an offset or AM/PM.
+    let rest = rest[2..].trim_start_matches(|c: char| c.is_ascii_digit() || c == ':' || c == '.');
+    let rest = rest.trim();
+    let (meridiem, zone) = match rest.get(..2).map(str::to_ascii_uppercase).as_deref() {
+        Some("AM") => (Some(false), rest[2..].trim()),
+        Some("PM") => (Some(true), rest[2..].trim()),
+        _ => (None, rest),
     };
+    let zone_ok = zone.is_empty()
+        || zone == "Z"
+        || zone == "UTC"
+        || ((zone.starts_with('+') || zone.starts_with('-'))
+            && zone[1..].chars().all(|c| c.is_ascii_digit() || c == ':')
+            && zone.len() > 1);
+    if !zone_ok {
+        return None;
+    }
+    match meridiem {
+        None => Some(hour),
+        Some(_) if hour == 0 || hour > 12 => None,
+        Some(pm) => Some(hour % 12 + if pm { 12 } else { 0 }),
+    }
+}
+
+fn parse_day(s: &str, order: DateOrder) -> Option<NaiveDate> {
     // Year first (unambiguous): 1990-05-17, 1990/5/17, 1990.05.17, 19900517, 1990年5月17日.
     for fmt in [
         "%Y-%m-%d",
@@ -100,6 +158,16 @@ mod tests {
             ("1990年5月17日", day, Ok("1990-05-17")),
             ("１９９０年５月１７日", day, Ok("1990-05-17")),
             ("1990-05-17T00:00:00Z", day, Ok("1990-05-17")),
+            // Timestamps: the nearest midnight is the birthday.
+            ("1990-05-16T16:00:00.000Z", day, Ok("1990-05-17")),
+            ("1990-05-17T05:00:00Z", day, Ok("1990-05-17")),
+            ("1990-05-17T00:00:00+08:00", day, Ok("1990-05-17")),
+            ("1990-05-17 00:00:00", day, Ok("1990-05-17")),
+            ("1990-05-16 16:00", day, Ok("1990-05-17")),
+            ("5/17/1990 12:00:00 AM", month, Ok("1990-05-17")),
+            ("17/05/1990 00:00", day, Ok("1990-05-17")),
+            ("1990-05-17 lunch", day, Err(Rejected::Invalid)),
+            ("1990-12-31T16:00:00Z", day, Ok("1991-01-01")),
             ("17/05/1990", day, Ok("1990-05-17")),
             ("17/05/1990", month, Ok("1990-05-17")),
             ("05/17/1990", day, Ok("1990-05-17")),

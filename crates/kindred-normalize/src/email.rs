@@ -165,6 +165,9 @@ mod tests {
                 Ok("maria@mail.co.id"),
             ),
             ("<li.wei@qq.com>", Ok("li.wei@qq.com")),
+            // Copied with a zero-width space or a byte-order mark in it.
+            ("li.wei\u{200B}@qq.com", Ok("li.wei@qq.com")),
+            ("\u{FEFF}li.wei@qq.com", Ok("li.wei@qq.com")),
             ("mailto:li.wei@qq.com", Ok("li.wei@qq.com")),
             ("li.wei@qq.com.", Ok("li.wei@qq.com")),
             ("ｌｉ．ｗｅｉ＠ｑｑ．ｃｏｍ", Ok("li.wei@qq.com")),

@@ -25,7 +25,10 @@ use kindred_model::{
     Order,
 };
 
-pub use address::{normalize_address, normalize_currency, normalize_gender, normalize_label};
+pub use address::{
+    normalize_address, normalize_consent_channel, normalize_currency, normalize_gender,
+    normalize_label,
+};
 /// Re-exported for callers of [`normalize_birthday`].
 pub use chrono::NaiveDate;
 pub use date::normalize_birthday;
@@ -37,7 +40,7 @@ pub use name::{names, normalize_name, Names};
 pub use options::{DateOrder, NormalizeOptions};
 pub use phone::{
     clear_phone_memo, normalize_phone, normalize_phone_in, phone_line, region_of_currency,
-    PhoneLine,
+    typed_in_national_groups, PhoneLine,
 };
 pub use text::{fold, Rejected};
 
@@ -244,7 +247,14 @@ impl Builder<'_> {
                 // read as a number of the event's region too (`131 2345
                 // 6789`, a Chinese mobile, is also +1 312 345 6789), and a
                 // customer from home shopping abroad types it that way.
-                (Some(_), Ok(e164)) if phone_line(&e164) == PhoneLine::Mobile => Ok(e164),
+                // Unless it is typed the way the event's region writes its
+                // own numbers and not the way home writes mobiles
+                // (`1-312-663-8544` at a US till).
+                (Some(r), Ok(e164))
+                    if phone_line(&e164) == PhoneLine::Mobile && !written_as_in(raw, r, &e164) =>
+                {
+                    Ok(e164)
+                }
                 // Otherwise the event's region reads first: a number there,
                 // or a placeholder there (`(212) 555-0123` at a US till), is
                 // what the till saw; not a number there, the default region's
@@ -416,7 +426,10 @@ impl Builder<'_> {
             self.order(&legacy, None, None);
         }
         for c in &e.consents {
-            match (normalize_label(&c.purpose), normalize_label(&c.channel)) {
+            match (
+                normalize_label(&c.purpose),
+                normalize_consent_channel(&c.channel),
+            ) {
                 (Some(purpose), Some(channel)) => self.consents.push(Consent {
                     purpose,
                     channel,
@@ -477,6 +490,13 @@ impl Builder<'_> {
 
 /// The country of a currency that only one country uses (`JPY`, `SGD`; not
 /// `EUR`), as tills and shops write it.
+/// Whether `raw`, read in `region`, is typed in the groups `region` writes
+/// that number in, and not in those `home` (its reading at home) is written in.
+fn written_as_in(raw: &str, region: phonenumber::country::Id, home: &str) -> bool {
+    normalize_phone_in(raw, region).is_ok_and(|there| typed_in_national_groups(raw, &there))
+        && !typed_in_national_groups(raw, home)
+}
+
 fn currency_region(currency: Option<&str>) -> Option<phonenumber::country::Id> {
     normalize_currency(currency?).and_then(|c| region_of_currency(&c))
 }

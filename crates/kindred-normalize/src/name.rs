@@ -33,8 +33,43 @@ const JUNK_NAMES: &[&str] = &[
 /// Chinese compound (two-character) family names.
 const COMPOUND_SURNAMES: &[&str] = &[
     "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒",
-    "夏侯", "令狐", "端木",
+    "夏侯", "令狐", "端木", // and as written in traditional characters
+    "歐陽", "司馬", "諸葛", "東方", "尉遲", "公孫", "長孫",
 ];
+
+/// How a clerk writes a customer whose given name they do not know: the
+/// family name and a title (`李先生`, Mr Li; `王女士`, Ms Wang).
+const CJK_TITLES: &[&str] = &["先生", "女士", "小姐", "太太", "夫人"];
+
+/// Titles typed before a Latin name (`Mr. John Smith`), compared lower case
+/// without a trailing dot.
+const LATIN_TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
+];
+
+/// A full name without its title: `Mr. John Smith` is `John Smith`;
+/// `李先生` is no full name at all but the family name `李` (as (full,
+/// family)). A given name the title stood in for would otherwise be
+/// compared as one: `先生` against `伟`, another person.
+fn untitled(full: String) -> (Option<String>, Option<String>) {
+    if let Some(title) = CJK_TITLES.iter().find(|t| full.ends_with(*t)) {
+        let family = &full[..full.len() - title.len()];
+        let n = family.chars().count();
+        if n == 1 || (n == 2 && COMPOUND_SURNAMES.contains(&family)) {
+            return (None, Some(family.to_string()));
+        }
+        return (Some(full), None);
+    }
+    let mut words = full.split(' ');
+    let first = words.next().unwrap_or_default();
+    let rest: Vec<&str> = words.collect();
+    if !rest.is_empty()
+        && LATIN_TITLES.contains(&first.trim_end_matches('.').to_lowercase().as_str())
+    {
+        return (Some(rest.join(" ")), None);
+    }
+    (Some(full), None)
+}
 
 /// Normalizes one name or name part.
 pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
@@ -111,7 +146,11 @@ pub fn names(
     };
     let given = part("given_name", given);
     let family = part("family_name", family);
-    let full = part("full_name", full);
+    let (full, titled_family) = match part("full_name", full) {
+        Some(f) => untitled(f),
+        None => (None, None),
+    };
+    let family = family.or(titled_family);
     let names = match (full, given, family) {
         (full, Some(g), Some(f)) => {
             let composed = if g.chars().chain(f.chars()).any(is_cjk) {
@@ -219,6 +258,28 @@ mod tests {
             (None, None),
             "Latin names are not split by guess"
         );
+        let (n, _) = names(Some("歐陽娜娜"), None, None);
+        assert_eq!(
+            (n.family.as_deref(), n.given.as_deref()),
+            (Some("歐陽"), Some("娜娜"))
+        );
+        // A title is no given name: Mr Li is a Li, nothing more.
+        for (typed, family) in [("李先生", "李"), ("王女士", "王"), ("欧阳小姐", "欧阳")]
+        {
+            let (n, _) = names(Some(typed), None, None);
+            assert_eq!(
+                (n.full.as_deref(), n.family.as_deref(), n.given.as_deref()),
+                (None, Some(family), None),
+                "{typed}"
+            );
+        }
+        let (n, _) = names(Some("Mr. John Smith"), None, None);
+        assert_eq!(n.full.as_deref(), Some("John Smith"));
+        let (n, _) = names(Some("MRS JANE DOE"), None, None);
+        assert_eq!(n.full.as_deref(), Some("Jane Doe"));
+        // A name that only looks like it has a title keeps it.
+        let (n, _) = names(Some("Miss"), None, None);
+        assert_eq!(n.full.as_deref(), Some("Miss"));
         let (n, dropped) = names(Some("test"), Some("Ann"), None);
         assert_eq!((n.full, n.given.as_deref()), (None, Some("Ann")));
         assert_eq!(dropped, vec![("full_name", Rejected::Junk)]);

@@ -144,8 +144,38 @@ fn widen_regex_cache() {
 }
 
 /// The full libphonenumber parse of folded text, national numbers read in
-/// `default_region`.
+/// `default_region`; a number that is none there but starts with a
+/// country's calling code as a group of its own (`852 9123 4567`, the `+`
+/// left out) is read as that country's.
 fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<String, Rejected> {
+    match full_parse_as_typed(text, default_region) {
+        Err(Rejected::Invalid) => {
+            calling_code_without_plus(text, default_region).ok_or(Rejected::Invalid)
+        }
+        other => other,
+    }
+}
+
+/// `text` read as `+text`, if its first group of digits, followed by a
+/// separator, is the calling code of the country that reading lands in.
+fn calling_code_without_plus(text: &str, region: phonenumber::country::Id) -> Option<String> {
+    let text = without_label(text.trim());
+    if !text.starts_with(|c: char| c.is_ascii_digit() && c != '0') {
+        return None;
+    }
+    let first = text.split(|c: char| !c.is_ascii_digit()).next()?;
+    if !(1..=3).contains(&first.len()) || first.len() == text.len() {
+        return None;
+    }
+    let e164 = full_parse_as_typed(&format!("+{text}"), region).ok()?;
+    let number = phonenumber::parse(None, &e164).ok()?;
+    (number.code().value().to_string() == first).then_some(e164)
+}
+
+fn full_parse_as_typed(
+    text: &str,
+    default_region: phonenumber::country::Id,
+) -> Result<String, Rejected> {
     widen_regex_cache();
     if !text.chars().any(|c| c.is_ascii_digit()) {
         return Err(if text.is_empty() {
@@ -154,6 +184,7 @@ fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<St
             Rejected::Invalid
         });
     }
+    let text = without_label(text);
     // Letters other than an extension marker mean this is not a phone number.
     let letters: String = text
         .chars()
@@ -192,6 +223,67 @@ fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<St
         }
     }
     Ok(e164)
+}
+
+/// `text` without a leading label a form or an export puts before the
+/// number (`tel:`, `Tel.`, `Mobile:`, `手机：`, `电话`): the number itself is
+/// what follows it.
+fn without_label(text: &str) -> &str {
+    const LABELS: [&str; 10] = [
+        "tel",
+        "phone",
+        "mobile",
+        "mob",
+        "cell",
+        "telephone",
+        "手机",
+        "电话",
+        "手机号",
+        "联系电话",
+    ];
+    let end = text
+        .find(|c: char| !c.is_alphabetic())
+        .unwrap_or(text.len());
+    let (word, rest) = text.split_at(end);
+    if word.is_empty() || !LABELS.contains(&word.to_lowercase().as_str()) {
+        return text;
+    }
+    rest.trim_start_matches([':', '.', ' '])
+}
+
+/// Whether `raw` is typed in the groups its reading `e164` is written in
+/// nationally in its own country, the national prefix typed or not:
+/// `1-312-663-8544` or `(312) 663-8544` for +1 312 663 8544, `(13)
+/// 99123-4567` for a Brazilian mobile; not `131 2345 6789`, which is how a
+/// Chinese mobile is written. Digits typed in one run say nothing.
+pub fn typed_in_national_groups(raw: &str, e164: &str) -> bool {
+    let text = fold(raw);
+    let typed: Vec<usize> = digit_groups(without_label(&text));
+    if typed.len() < 2 {
+        return false;
+    }
+    let Ok(number) = phonenumber::parse(None, e164) else {
+        return false;
+    };
+    let written = digit_groups(&number.format().mode(Mode::National).to_string());
+    if typed == written {
+        return true;
+    }
+    let prefix = number
+        .metadata(&phonenumber::metadata::DATABASE)
+        .and_then(|m| m.national_prefix())
+        .map(str::len);
+    // The national prefix as a group of its own (`1-312-663-8544`), when
+    // the national format does not already carry it (`020 7946 0018`).
+    prefix.is_some_and(|p| typed[0] == p && typed[1..] == written[..])
+}
+
+/// The lengths of the runs of ASCII digits in `text`.
+fn digit_groups(text: &str) -> Vec<usize> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(str::len)
+        .collect()
 }
 
 /// The common case, checked without the full parser: a mobile number of
@@ -559,6 +651,19 @@ mod tests {
             ("00-786025\u{1} 35044", &cn, Err(Rejected::Invalid)),
             ("00 44 20 7031 3000", &cn, Ok("+442070313000")),
             ("+44 (0)7911 123456", &cn, Ok("+447911123456")),
+            // A calling code typed without its `+`, as a group of its own.
+            ("44 7911 123456", &cn, Ok("+447911123456")),
+            // Unless the digits are a number at home: Zunyi's area code is
+            // 0852, so this is a landline there, not a Hong Kong mobile.
+            ("852 9123 4567", &cn, Ok("+8685291234567")),
+            ("447911123456", &cn, Err(Rejected::Invalid)),
+            // Labels, and characters that show as nothing.
+            ("tel:+86-139-1024-8876", &cn, Ok("+8613910248876")),
+            ("Tel. 139 1024 8876", &cn, Ok("+8613910248876")),
+            ("手机：13910248876", &cn, Ok("+8613910248876")),
+            ("Mobile: +44 7911 123456", &cn, Ok("+447911123456")),
+            ("139\u{200B}1024\u{FEFF}8876", &cn, Ok("+8613910248876")),
+            ("fax 139 1024 8876", &cn, Err(Rejected::Invalid)),
             // Read by libphonenumber as +49 508317, dropping "17948": refused.
             ("0049 17948508317", &cn, Err(Rejected::Invalid)),
         ];

@@ -200,6 +200,15 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         // read as a US or a Brazilian number.
         ("USD", "131 2345 6789", Some("+8613123456789")),
         ("BRL", "139 1024 8876", Some("+8613910248876")),
+        // Unless typed as the till's country writes its own numbers: a US
+        // number with its trunk 1, a Brazilian mobile with its area code.
+        ("USD", "1-312-663-8544", Some("+13126638544")),
+        ("USD", "1 (718) 369-2458", Some("+17183692458")),
+        ("BRL", "(13) 99123-4567", Some("+5513991234567")),
+        // Digits in one run say nothing: home's mobile stands.
+        ("USD", "13126638544", Some("+8613126638544")),
+        // A label before the number.
+        ("USD", "Tel: (212) 663-8544", Some("+12126638544")),
         // A US number at a US till, not a Shanghai landline.
         ("USD", "(212) 663-8544", Some("+12126638544")),
         // The currency as tills write it.

@@ -5,7 +5,7 @@ use unicode_normalization::UnicodeNormalization;
 /// NFKC (full-width forms to ASCII, compatibility characters folded),
 /// control characters removed, whitespace runs folded to one space, trimmed.
 pub fn fold(raw: &str) -> String {
-    let nfkc: String = raw.nfkc().collect();
+    let nfkc: String = raw.nfkc().filter(|c| !is_invisible(*c)).collect();
     let mut out = String::with_capacity(nfkc.len());
     for word in nfkc.split(|c: char| c.is_whitespace() || c.is_control()) {
         if word.is_empty() {
@@ -17,6 +17,21 @@ pub fn fold(raw: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// Characters that show as nothing and that copy and paste carries along
+/// unseen: zero-width spaces and joiners, the word joiner, direction marks
+/// and embeddings, the soft hyphen, and a byte-order mark inside the text.
+/// [`fold`] drops them, so `li.wei\u{200B}@qq.com` is `li.wei@qq.com`.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}')
 }
 
 /// [`fold`], lower-cased, and folded again: lower-casing can produce text
