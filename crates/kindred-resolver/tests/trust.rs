@@ -312,6 +312,17 @@ fn approving_two_parts_of_a_three_way_split_leaves_the_third_apart() {
     // And a new record on the phone does not bring C back either.
     apply(&mut r, vec![ev("pos:a2", 7 * DAY, &[card("A1"), shared])]);
     assert_eq!(profiles(&r), 2);
+    // Taking the approval back puts B on its own side of the split again
+    // (the approval had moved it to A's): three people, A with both of
+    // its receipts, and C still apart from both.
+    r.review(&a.profile_id, &b.profile_id, false, "bob", 8 * DAY)
+        .expect("the reject takes alice's approval back");
+    let of = assignment(&r);
+    assert_eq!(of["pos:a"], of["pos:a2"], "{of:?}");
+    assert_ne!(of["pos:a"], of["web:b"], "{of:?}");
+    assert_ne!(of["pos:a"], of["web:c"], "{of:?}");
+    assert_ne!(of["web:b"], of["web:c"], "{of:?}");
+    assert_eq!(profiles(&r), 3);
 }
 
 #[test]
