@@ -305,15 +305,15 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     assert!(store.lookup(&pia_email)?.is_some());
     drop(store);
     // A store rebuilt from the topics: the audit records' suppression
-    // entries drop both erased people's events as they are replayed; the
-    // request by email applies again, the one by profile id does not (in
-    // the new numbering that id may be Pia's).
+    // entries drop both erased people's events as they are replayed, and
+    // neither request applies again (in the new numbering Otto's profile
+    // id may be Pia's).
     let mut rebuilt = config.clone();
     rebuilt.resolver.data_dir = dir.path().join("rebuilt");
     let summary = kindred_pipeline::state::rebuild(&rebuilt, Duration::from_secs(30)).await?;
     for part in [
         "from 2 audit records",
-        "erasure requests: 1 by identifier re-applied (0 erased someone), 1 by profile id not re-applied",
+        "erasure requests: 2 covered by their audit records, 0 by identifier re-applied",
     ] {
         assert!(summary.contains(part), "{part:?} in {summary}");
     }

@@ -133,18 +133,35 @@ pub struct CarriedErasures {
     /// Records that listed only part of their entries (a person with more
     /// erased events than one record lists).
     pub partial: u64,
-    /// Records of an erasure that listed none (audited by an older release).
-    pub unlisted: u64,
+    /// The requests (request id, subject) whose audit records list what
+    /// they suppressed: a rebuild does not apply them again.
+    pub covered: std::collections::BTreeSet<(String, String)>,
+}
+
+impl CarriedErasures {
+    /// Whether the audit records cover the request `request`.
+    pub fn covers(&self, store: &kindred_resolver::Store, request: &ErasureRequest) -> bool {
+        self.covered.contains(&(
+            request.request_id.clone(),
+            store.erasure_subject(&request.target),
+        ))
+    }
 }
 
 /// Puts the suppression entries the audit records `payloads` (the audit
 /// topic's JSON values) list on `store`'s suppression list.
+///
+/// A record covers its request when it lists what the erasure suppressed;
+/// one that erased someone and lists nothing (an older release, or
+/// suppression turned off) does not.
 pub fn carry_over<'p>(
     store: &kindred_resolver::Store,
     payloads: impl Iterator<Item = &'p [u8]>,
 ) -> Result<CarriedErasures, crate::PipelineError> {
     #[derive(Deserialize)]
     struct Listed {
+        request_id: String,
+        subject: String,
         outcome: String,
         requested_at_ms: i64,
         suppressed: Option<Vec<String>>,
@@ -158,17 +175,18 @@ pub fn carry_over<'p>(
                 "erasure audit record {n} (0-based, in topic order) is not an audit record: {e}"
             ))
         })?;
-        match record.suppressed {
-            Some(list) => {
-                carried.listed += 1;
-                if (list.len() as u64) < record.suppressed_total {
-                    carried.partial += 1;
-                }
-                carried.digests += store
-                    .suppress_digests(list.iter().map(String::as_str), record.requested_at_ms)?;
-            }
-            None if record.outcome == "erased" => carried.unlisted += 1,
-            None => {}
+        let Some(list) = record.suppressed else {
+            continue;
+        };
+        carried.listed += 1;
+        if (list.len() as u64) < record.suppressed_total {
+            carried.partial += 1;
+        }
+        let at = (record.requested_at_ms >= kindred_resolver::MIN_REQUEST_TIME_MS)
+            .then_some(record.requested_at_ms);
+        carried.digests += store.suppress_digests(list.iter().map(String::as_str), at)?;
+        if record.outcome != "erased" || record.suppressed_total > 0 {
+            carried.covered.insert((record.request_id, record.subject));
         }
     }
     Ok(carried)

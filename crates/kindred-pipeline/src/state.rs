@@ -213,11 +213,13 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             .max()
             .unwrap_or(0);
     reader.unsubscribe();
-    // Requests by identifier apply again after all events (an erased
-    // person's later events are suppressed either way): this covers audit
-    // records of an older release, which list nothing. Requests by profile
-    // id do not: the ids were numbered afresh, so the id may now be
-    // someone else's; their people were suppressed above if listed.
+    // A request its audit record covers is not applied again: its
+    // entries were carried over above, and applying it after all events
+    // could erase someone else (a recycled number's new owner, the last
+    // holder left of a once shared phone). The others (audited by an older
+    // release, or their record aged out) apply again after all events if
+    // they name an identifier; one naming a profile id cannot, since the
+    // ids were numbered afresh: it is reported.
     resolver.set_suppress_erased(config.privacy.suppress_erased);
     let erasure_topic = config.topics.erasure_requests.clone();
     let requests = {
@@ -228,12 +230,16 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             .map_err(|e| PipelineError::Input(format!("reading {erasure_topic}: {e}")))??
     };
     let normalize = crate::normalize_options(config)?;
-    let (mut applied, mut erased, mut by_profile) = (0u64, 0u64, 0u64);
+    let (mut covered, mut applied, mut erased, mut by_profile) = (0u64, 0u64, 0u64, 0u64);
     for (_, _, payload) in &requests {
         // Bad requests were dead-lettered by the running resolver.
         let Ok(request) = crate::erasure::parse_request(payload, &normalize, 0) else {
             continue;
         };
+        if carried.covers(resolver.store(), &request) {
+            covered += 1;
+            continue;
+        }
         if matches!(request.target, kindred_resolver::ErasureTarget::Profile(_)) {
             by_profile += 1;
             continue;
@@ -256,17 +262,17 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
     }
     let stats = resolver.store().stats()?;
     let mut report = format!(
-        "rebuilt {} from {topic}: {read} messages read ({skipped} undecodable skipped), {} profiles, {} identifiers; {} suppression entries carried over from {} audit records; erasure requests: {applied} by identifier re-applied ({erased} erased someone), {by_profile} by profile id not re-applied (the audit records cover them)",
+        "rebuilt {} from {topic}: {read} messages read ({skipped} undecodable skipped), {} profiles, {} identifiers; {} suppression entries carried over from {} audit records; erasure requests: {covered} covered by their audit records, {applied} by identifier re-applied ({erased} erased someone)",
         dir.display(),
         stats.profiles,
         stats.identifiers,
         carried.digests,
         carried.listed,
     );
-    if carried.unlisted > 0 || carried.partial > 0 {
+    if by_profile > 0 || carried.partial > 0 {
         report.push_str(&format!(
-            "\nWARNING: {} erasures were audited by an older release without their suppression entries and {} listed only part of them: a person those named by profile id may be back; find them with `kindred explain` and erase them again by identifier",
-            carried.unlisted, carried.partial
+            "\nWARNING: {by_profile} erasure requests by profile id have no audit record listing what they suppressed (written by an older release, or aged out) and were not applied again: profile ids are numbered afresh by a rebuild; {} audit records listed only part of their entries. The people concerned may be back: find them with `kindred explain` and erase them again by identifier.",
+            carried.partial
         ));
     }
     Ok(report)

@@ -102,6 +102,22 @@ pub struct AuditRecord {
     pub identifiers_suppressed: u64,
 }
 
+/// 2000-01-01 in ms: an erasure request dated before it has no usable time.
+pub const MIN_REQUEST_TIME_MS: i64 = 946_684_800_000;
+
+impl crate::Store {
+    /// What an audit record names as the subject of a request for
+    /// `target`: a profile id as given, or the identifier's index key as
+    /// [`Store::digest_key`](crate::Store) shows it (never a raw value).
+    pub fn erasure_subject(&self, target: &ErasureTarget) -> String {
+        match target {
+            ErasureTarget::Identifier(id) => self.digest_key(&self.index_key(id)),
+            ErasureTarget::IndexKey(key) => self.digest_key(key),
+            ErasureTarget::Profile(id) => id.clone(),
+        }
+    }
+}
+
 /// At most this many suppression-list entries are listed with one
 /// published audit record (about 650 KB of JSON in a keyed store, under
 /// Kafka's default 1 MB message limit). A person with more erased events
@@ -160,14 +176,12 @@ impl Resolver {
     ) -> Result<Erasure, StoreError> {
         let store = &*self.store;
         let hasher = store.hasher();
-        let (subject, named_key) = match &request.target {
-            ErasureTarget::Identifier(id) => {
-                let key = store.index_key(id);
-                (store.digest_key(&key), Some(key))
-            }
-            ErasureTarget::IndexKey(key) => (store.digest_key(key), Some(key.clone())),
-            ErasureTarget::Profile(id) => (id.clone(), None),
+        let named_key = match &request.target {
+            ErasureTarget::Identifier(id) => Some(store.index_key(id)),
+            ErasureTarget::IndexKey(key) => Some(key.clone()),
+            ErasureTarget::Profile(_) => None,
         };
+        let subject = store.erasure_subject(&request.target);
         let survivor = match (&request.target, &named_key) {
             (ErasureTarget::Profile(id), _) => {
                 let live = store.resolve_redirects(id)?;
@@ -334,8 +348,12 @@ impl Resolver {
             .map(|key| store.digest_key(key))
             .chain(suppress_events)
             .collect();
+        // A request time before 2000 is none (a record without a
+        // timestamp, seconds sent for milliseconds): the entries are then
+        // for good rather than expired from the start.
+        let at = (request.at_ms >= MIN_REQUEST_TIME_MS).then_some(request.at_ms);
         for digest in &digests {
-            store.put_suppression(&mut batch, digest, seq, request.at_ms)?;
+            store.put_suppression(&mut batch, digest, seq, at)?;
         }
         store.put(&mut batch, cf::AUDIT, &seq.to_be_bytes(), &encode(&audit));
         store.put(

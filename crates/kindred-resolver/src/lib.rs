@@ -40,7 +40,7 @@ pub use cluster::Refusal;
 pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
 pub use erase::{
     AuditRecord, Erasure, ErasureOutcome, ErasureRequest, ErasureTarget, ListedAudit,
-    MAX_LISTED_SUPPRESSIONS,
+    MAX_LISTED_SUPPRESSIONS, MIN_REQUEST_TIME_MS,
 };
 pub use outbox::{OutboxEntry, ReviewNotice, Tombstone};
 pub use protect::index_key;

@@ -821,7 +821,7 @@ impl Store {
     pub fn suppress_digests<'d>(
         &self,
         digests: impl IntoIterator<Item = &'d str>,
-        at_ms: i64,
+        at_ms: Option<i64>,
     ) -> Result<u64, StoreError> {
         let mut batch = WriteBatch::default();
         let mut added = 0u64;
@@ -837,21 +837,21 @@ impl Store {
     }
 
     /// Puts `digest` on the suppression list for erasure `seq`, requested
-    /// at `at_ms`; an entry already there keeps the later of the two times
-    /// (a window runs from the latest erasure; a rebuild re-applies
-    /// requests that may carry no time of their own).
+    /// at `at_ms` (`None`: unknown, for good); an entry already there
+    /// keeps the later of the two times (a window runs from the latest
+    /// erasure), and one for good stays one.
     pub(crate) fn put_suppression(
         &self,
         batch: &mut WriteBatch,
         digest: &str,
         seq: u64,
-        at_ms: i64,
+        at_ms: Option<i64>,
     ) -> Result<(), StoreError> {
         let at = match self.get_raw(cf::SUPPRESSED, digest.as_bytes())? {
-            Some(old) => match suppression_time(&old) {
-                Some(t) => t.max(at_ms),
-                // An entry for good stays one.
-                None => return Ok(()),
+            Some(old) => match (suppression_time(&old), at_ms) {
+                (None, _) => return Ok(()),
+                (Some(t), Some(a)) => Some(t.max(a)),
+                (Some(_), None) => None,
             },
             None => at_ms,
         };
@@ -1328,12 +1328,14 @@ impl Store {
     }
 }
 
-/// A suppression-list value: the audit sequence of the erasure and the
-/// time of its request (ms), 8 bytes each, big-endian.
-fn suppression_value(seq: u64, at_ms: i64) -> [u8; 16] {
-    let mut value = [0u8; 16];
-    value[..8].copy_from_slice(&seq.to_be_bytes());
-    value[8..].copy_from_slice(&at_ms.to_be_bytes());
+/// A suppression-list value: the audit sequence of the erasure, then the
+/// time of its request (ms) when known, 8 bytes each, big-endian. Without
+/// a time (as older releases wrote every entry) the entry is for good.
+fn suppression_value(seq: u64, at_ms: Option<i64>) -> Vec<u8> {
+    let mut value = seq.to_be_bytes().to_vec();
+    if let Some(at) = at_ms {
+        value.extend(at.to_be_bytes());
+    }
     value
 }
 

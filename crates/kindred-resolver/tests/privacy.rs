@@ -352,6 +352,26 @@ fn a_suppressed_phone_is_released_after_its_window_a_card_is_not() {
     assert_eq!((after.suppressed, after.created), (0, 1));
     let on_card = event("n3", at + 3000 * DAY, vec![card(ZELDA_CARD)], None);
     assert_eq!(r.apply(&[on_card], &[]).expect("ok").suppressed, 1);
+
+    // A request without a usable time (a record with no timestamp,
+    // seconds sent for milliseconds) suppresses for good.
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    load(&mut r);
+    r.erase(
+        &ErasureRequest {
+            request_id: "DSR-2".into(),
+            target: ErasureTarget::Identifier(email(ZELDA_EMAIL)),
+            requested_by: "privacy-officer".into(),
+            at_ms: 1_700_000_000,
+        },
+        &[],
+    )
+    .expect("erase");
+    let later = r
+        .apply(&[on_phone("n4", at + 3000 * DAY)], &[])
+        .expect("ok");
+    assert_eq!(later.suppressed, 1);
 }
 
 #[test]
