@@ -111,9 +111,8 @@ pub fn normalize_label(raw: &str) -> Option<String> {
 pub fn normalize_consent_channel(raw: &str) -> Option<String> {
     let label = normalize_label(raw)?;
     let canonical = match label.as_str() {
-        "e_mail" | "mail" | "edm" | "email_address" | "电子邮件" | "邮件" | "邮箱" => {
-            "email"
-        }
+        // Not `mail`: in many consent feeds that is postal mail.
+        "e_mail" | "edm" | "email_address" | "电子邮件" | "邮件" | "邮箱" => "email",
         "text" | "texts" | "text_message" | "text_messages" | "sms_text" | "短信" => "sms",
         "push_notification" | "push_notifications" | "app_push" | "mobile_push" | "推送" => {
             "push"
@@ -143,6 +142,7 @@ mod tests {
             ("We-Chat", "wechat"),
             ("All Channels", "all"),
             ("in_store", "in_store"),
+            ("mail", "mail"),
         ] {
             assert_eq!(
                 normalize_consent_channel(raw).as_deref(),

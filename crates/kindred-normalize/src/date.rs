@@ -38,16 +38,23 @@ fn parse_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
 
 /// A date with a time of day (`1990-05-17T00:00:00Z`, `1990-05-17
 /// 00:00:00`, `5/17/1990 12:00:00 AM`): the date part, and whether the
-/// birthday is the day after it. A birthday sent as a timestamp is a local
-/// midnight, often converted to UTC by the sender's serializer: China's
-/// midnight of the 17th is `1990-05-16T16:00:00Z`. Whatever zone it came
-/// from (UTC-12 to UTC+12), the nearest midnight is the birthday: a time
-/// from noon on means the next day.
+/// birthday is the day after it.
+///
+/// A birthday sent as a timestamp in UTC (or another stated zone) is a
+/// local midnight that the sender's serializer converted: China's midnight
+/// of the 17th is `1990-05-16T16:00:00Z`. From 13:00 in the stated zone the
+/// nearest midnight is the next day's (zones east of it up to UTC+11);
+/// noon stays on its day, as systems that store dates at noon write them.
+/// A time with no zone is local: its date stands. An ISO date followed by
+/// a time this does not read keeps its date, as before.
 fn without_time(s: &str) -> (&str, bool) {
     for (i, c) in s.char_indices() {
         if c == 'T' || c == ' ' {
-            if let Some(hour) = hour_of(&s[i + 1..]) {
-                return (s[..i].trim_end(), hour >= 12);
+            if let Some((hour, zoned)) = time_of(&s[i + 1..]) {
+                return (s[..i].trim_end(), zoned && hour >= 13);
+            }
+            if c == 'T' && i == 10 {
+                return (&s[..i], false);
             }
         }
     }
@@ -55,8 +62,9 @@ fn without_time(s: &str) -> (&str, bool) {
 }
 
 /// The hour (0-23) of a time of day such as `16:00`, `16:00:00.000Z`,
-/// `00:00:00+08:00` or `12:00:00 AM`; `None` if `t` is not one.
-fn hour_of(t: &str) -> Option<u32> {
+/// `00:00:00+08:00[Asia/Shanghai]` or `12:00:00 AM`, and whether it states
+/// its zone; `None` if `t` is not one.
+fn time_of(t: &str) -> Option<(u32, bool)> {
     let (hour, rest) = t.split_once(':')?;
     let hour: u32 = hour.parse().ok().filter(|h| *h < 24)?;
     let minute_end = rest
@@ -65,7 +73,7 @@ fn hour_of(t: &str) -> Option<u32> {
     if minute_end != 2 {
         return None;
     }
-    // Seconds and fractions, then an offset or AM/PM.
+    // Seconds and fractions, then AM/PM or a zone.
     let rest = rest[2..].trim_start_matches(|c: char| c.is_ascii_digit() || c == ':' || c == '.');
     let rest = rest.trim();
     let (meridiem, zone) = match rest.get(..2).map(str::to_ascii_uppercase).as_deref() {
@@ -73,20 +81,25 @@ fn hour_of(t: &str) -> Option<u32> {
         Some("PM") => (Some(true), rest[2..].trim()),
         _ => (None, rest),
     };
-    let zone_ok = zone.is_empty()
-        || zone == "Z"
-        || zone == "UTC"
-        || ((zone.starts_with('+') || zone.starts_with('-'))
-            && zone[1..].chars().all(|c| c.is_ascii_digit() || c == ':')
-            && zone.len() > 1);
-    if !zone_ok {
+    // A region id after the offset (Java's `ZonedDateTime`) adds nothing.
+    let zone = match zone.find('[') {
+        Some(b) if zone.ends_with(']') => zone[..b].trim_end(),
+        _ => zone,
+    };
+    let offset = |z: &str| {
+        (z.starts_with('+') || z.starts_with('-'))
+            && z.len() > 1
+            && z[1..].chars().all(|c| c.is_ascii_digit() || c == ':')
+    };
+    if !(zone.is_empty() || ["Z", "UTC", "GMT"].contains(&zone) || offset(zone)) {
         return None;
     }
-    match meridiem {
-        None => Some(hour),
-        Some(_) if hour == 0 || hour > 12 => None,
-        Some(pm) => Some(hour % 12 + if pm { 12 } else { 0 }),
-    }
+    let hour = match meridiem {
+        None => hour,
+        Some(_) if hour == 0 || hour > 12 => return None,
+        Some(pm) => hour % 12 + if pm { 12 } else { 0 },
+    };
+    Some((hour, !zone.is_empty()))
 }
 
 fn parse_day(s: &str, order: DateOrder) -> Option<NaiveDate> {
@@ -163,7 +176,19 @@ mod tests {
             ("1990-05-17T05:00:00Z", day, Ok("1990-05-17")),
             ("1990-05-17T00:00:00+08:00", day, Ok("1990-05-17")),
             ("1990-05-17 00:00:00", day, Ok("1990-05-17")),
-            ("1990-05-16 16:00", day, Ok("1990-05-17")),
+            // No zone: a local time, its date stands.
+            ("1990-05-16 16:00", day, Ok("1990-05-16")),
+            // Noon stays on its day.
+            ("1990-05-17T12:00:00Z", day, Ok("1990-05-17")),
+            ("1990-05-16T16:00:00 GMT", day, Ok("1990-05-17")),
+            (
+                "1990-05-17T00:00:00+08:00[Asia/Shanghai]",
+                day,
+                Ok("1990-05-17"),
+            ),
+            // Times this does not read keep an ISO date, as before.
+            ("1990-05-17T24:00:00", day, Ok("1990-05-17")),
+            ("1990-05-17T000000Z", day, Ok("1990-05-17")),
             ("5/17/1990 12:00:00 AM", month, Ok("1990-05-17")),
             ("17/05/1990 00:00", day, Ok("1990-05-17")),
             ("1990-05-17 lunch", day, Err(Rejected::Invalid)),

@@ -47,18 +47,22 @@ const LATIN_TITLES: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
 ];
 
-/// A full name without its title: `Mr. John Smith` is `John Smith`;
-/// `李先生` is no full name at all but the family name `李` (as (full,
-/// family)). A given name the title stood in for would otherwise be
-/// compared as one: `先生` against `伟`, another person.
+/// A full name without its titles: `Mr. John Smith` is `John Smith`,
+/// `李伟先生` is `李伟`, and `李先生` is no full name at all but the family
+/// name `李` (as (full, family)). A given name a title stood in for would
+/// otherwise be compared as one: `先生` against `伟`, another person. What
+/// is left is judged again: `Mr Test` is no name.
 fn untitled(full: String) -> (Option<String>, Option<String>) {
     if let Some(title) = CJK_TITLES.iter().find(|t| full.ends_with(*t)) {
-        let family = &full[..full.len() - title.len()];
-        let n = family.chars().count();
-        if n == 1 || (n == 2 && COMPOUND_SURNAMES.contains(&family)) {
-            return (None, Some(family.to_string()));
+        let rest = &full[..full.len() - title.len()];
+        let n = rest.chars().count();
+        let Ok(rest) = normalize_name(rest) else {
+            return (None, None);
+        };
+        if n == 1 || (n == 2 && COMPOUND_SURNAMES.contains(&rest.as_str())) {
+            return (None, Some(rest));
         }
-        return (Some(full), None);
+        return (Some(rest), None);
     }
     let mut words = full.split(' ');
     let first = words.next().unwrap_or_default();
@@ -66,7 +70,11 @@ fn untitled(full: String) -> (Option<String>, Option<String>) {
     if !rest.is_empty()
         && LATIN_TITLES.contains(&first.trim_end_matches('.').to_lowercase().as_str())
     {
-        return (Some(rest.join(" ")), None);
+        // `Prof. Dr. Hans Müller`: every title goes.
+        return match normalize_name(&rest.join(" ")) {
+            Ok(name) => untitled(name),
+            Err(_) => (None, None),
+        };
     }
     (Some(full), None)
 }
@@ -273,6 +281,17 @@ mod tests {
                 "{typed}"
             );
         }
+        let (n, _) = names(Some("李伟先生"), None, None);
+        assert_eq!(
+            (n.full.as_deref(), n.family.as_deref(), n.given.as_deref()),
+            (Some("李伟"), Some("李"), Some("伟"))
+        );
+        for junk in ["无先生", "Mr. Test", "Ms Guest", "Mr X"] {
+            let (n, _) = names(Some(junk), None, None);
+            assert_eq!((n.full, n.family), (None, None), "{junk}");
+        }
+        let (n, _) = names(Some("Prof. Dr. Hans Müller"), None, None);
+        assert_eq!(n.full.as_deref(), Some("Hans Müller"));
         let (n, _) = names(Some("Mr. John Smith"), None, None);
         assert_eq!(n.full.as_deref(), Some("John Smith"));
         let (n, _) = names(Some("MRS JANE DOE"), None, None);

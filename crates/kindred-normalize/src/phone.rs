@@ -653,9 +653,6 @@ mod tests {
             ("+44 (0)7911 123456", &cn, Ok("+447911123456")),
             // A calling code typed without its `+`, as a group of its own.
             ("44 7911 123456", &cn, Ok("+447911123456")),
-            // Unless the digits are a number at home: Zunyi's area code is
-            // 0852, so this is a landline there, not a Hong Kong mobile.
-            ("852 9123 4567", &cn, Ok("+8685291234567")),
             ("447911123456", &cn, Err(Rejected::Invalid)),
             // Labels, and characters that show as nothing.
             ("tel:+86-139-1024-8876", &cn, Ok("+8613910248876")),

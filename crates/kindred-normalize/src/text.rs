@@ -5,7 +5,10 @@ use unicode_normalization::UnicodeNormalization;
 /// NFKC (full-width forms to ASCII, compatibility characters folded),
 /// control characters removed, whitespace runs folded to one space, trimmed.
 pub fn fold(raw: &str) -> String {
-    let nfkc: String = raw.nfkc().filter(|c| !is_invisible(*c)).collect();
+    // Dropped before NFKC too: a zero-width space between a letter and a
+    // combining accent would otherwise keep them apart until a second fold.
+    let visible: String = raw.chars().filter(|c| !is_invisible(*c)).collect();
+    let nfkc: String = visible.nfkc().filter(|c| !is_invisible(*c)).collect();
     let mut out = String::with_capacity(nfkc.len());
     for word in nfkc.split(|c: char| c.is_whitespace() || c.is_control()) {
         if word.is_empty() {
