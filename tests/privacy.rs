@@ -59,6 +59,28 @@ fn committed(config: &kindred_config::Config, partition: i32) -> anyhow::Result<
     })
 }
 
+/// `kindred forget TARGET --json` by the privacy officer: the audit
+/// record, checked to say `erased`.
+async fn forget(
+    config: &kindred_config::Config,
+    target: &str,
+    request_id: &str,
+    timeout: Duration,
+) -> anyhow::Result<serde_json::Value> {
+    let audit = kindred_pipeline::erasure::forget(
+        config,
+        target,
+        request_id,
+        "privacy-officer",
+        timeout,
+        true,
+    )
+    .await?;
+    let audit: serde_json::Value = serde_json::from_str(&audit)?;
+    anyhow::ensure!(audit["outcome"] == "erased", "{audit}");
+    Ok(audit)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -126,17 +148,7 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     .await?;
 
     // Forget her by email, as `kindred forget --email` does.
-    let audit = kindred_pipeline::erasure::forget(
-        &config,
-        &format!("email:{ZELDA_EMAIL}"),
-        "DSR-7",
-        "privacy-officer",
-        timeout,
-        true,
-    )
-    .await?;
-    let audit: serde_json::Value = serde_json::from_str(&audit)?;
-    assert_eq!(audit["outcome"], "erased", "{audit}");
+    let audit = forget(&config, &format!("email:{ZELDA_EMAIL}"), "DSR-7", timeout).await?;
     assert_eq!(audit["requested_by"], "privacy-officer");
     let subject = audit["subject"].as_str().unwrap_or_default();
     assert!(
@@ -273,17 +285,7 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
         .find(|c| holds(c, &otto_out))
         .map(|c| c.profile_id)
         .expect("found above");
-    let audit = kindred_pipeline::erasure::forget(
-        &config,
-        &otto_id,
-        "DSR-9",
-        "privacy-officer",
-        timeout,
-        true,
-    )
-    .await?;
-    let audit: serde_json::Value = serde_json::from_str(&audit)?;
-    assert_eq!(audit["outcome"], "erased", "{audit}");
+    forget(&config, &otto_id, "DSR-9", timeout).await?;
 
     shutdown.trigger();
     for t in tasks {
