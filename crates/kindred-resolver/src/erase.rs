@@ -194,11 +194,15 @@ impl Resolver {
                 None => Err(ErasureOutcome::NotFound),
                 Some(e) if e.quarantined => Err(ErasureOutcome::Ambiguous),
                 Some(e) => {
-                    let holders: BTreeSet<String> = e
-                        .holders
-                        .iter()
-                        .map(|h| store.resolve_redirects(&h.profile_id))
-                        .collect::<Result<_, _>>()?;
+                    // Live holders only: a key an older link policy derived
+                    // may still name a profile erased before.
+                    let mut holders = BTreeSet::new();
+                    for h in &e.holders {
+                        let id = store.resolve_redirects(&h.profile_id)?;
+                        if store.get_raw(cf::PROFILES, id.as_bytes())?.is_some() {
+                            holders.insert(id);
+                        }
+                    }
                     let mut it = holders.into_iter();
                     match (it.next(), it.next()) {
                         (Some(one), None) => Ok(one),

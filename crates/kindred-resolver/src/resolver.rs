@@ -464,13 +464,22 @@ impl<'a> BatchView<'a> {
         Err(StoreError::RedirectCycle(profile_id.to_string()))
     }
 
-    /// The live profiles holding a key.
+    /// The live profiles holding a key. A holder whose profile is gone is
+    /// skipped: an erasure removes the person's entries under the keys the
+    /// link policy of its day derives, so a key only an older (or later)
+    /// policy derives may still name the erased profile. It is stale, not
+    /// corrupt; the entry's next rewrite drops it.
     fn holders(&self, entry: &IndexEntry) -> Result<BTreeSet<String>, StoreError> {
-        entry
-            .holders
-            .iter()
-            .map(|h| self.follow_redirects(&h.profile_id))
-            .collect()
+        let mut live = BTreeSet::new();
+        for h in &entry.holders {
+            let id = self.follow_redirects(&h.profile_id)?;
+            if self.store_has_profile(&id)? {
+                live.insert(id);
+            } else {
+                tracing::debug!(profile_id = %id, "index holder without a profile skipped (erased)");
+            }
+        }
+        Ok(live)
     }
 
     /// Takes a profile out of the view, with its whole member list (the
@@ -1427,9 +1436,11 @@ impl<'a> BatchView<'a> {
             // Holders this recomputation did not re-partition keep the key
             // (a profile holding a household's line through an unnamed
             // record, which links it to no one, is not pulled in).
+            // A holder whose profile is gone (erased) is dropped.
             let mut hs: Vec<Holder> = Vec::new();
             for h in &entry.holders {
-                if !prior.contains_key(&self.follow_redirects(&h.profile_id)?) {
+                let id = self.follow_redirects(&h.profile_id)?;
+                if !prior.contains_key(&id) && self.store_has_profile(&id)? {
                     hs.push(h.clone());
                 }
             }

@@ -7,7 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kindred_crypto::Keyring;
-use kindred_model::{CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind};
+use kindred_model::{
+    Address, CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind, LinkPolicy,
+    Survivorship,
+};
 use kindred_resolver::{
     ErasureOutcome, ErasureRequest, ErasureTarget, OutboxEntry, Resolver, Store, StoreOptions,
     Tombstone,
@@ -372,6 +375,59 @@ fn a_suppressed_phone_is_released_after_its_window_a_card_is_not() {
         .apply(&[on_phone("n4", at + 3000 * DAY)], &[])
         .expect("ok");
     assert_eq!(later.suppressed, 1);
+}
+
+#[test]
+fn a_key_only_another_link_policy_derives_does_not_stop_the_resolver_after_an_erasure() {
+    let dir = tempfile::tempdir().expect("ok");
+    let path = dir.path().join("db");
+    let ring = keyring();
+    let without_rules = || {
+        let mut p = LinkPolicy::default();
+        p.rules.clear();
+        p
+    };
+    let resolver = |policy: LinkPolicy| {
+        let store = open(&path, Some(ring.clone())).expect("open");
+        Resolver::with_policy(store, policy, Survivorship::default())
+    };
+    let described = |id: &str, t: i64, ids: Vec<Identifier>, name: &str| {
+        let mut e = event(id, t, ids, Some(name));
+        e.attributes.birthday = Some("1985-03-09".into());
+        e.attributes.address = Some(Address {
+            postal_code: Some("200040".into()),
+            ..Address::default()
+        });
+        e
+    };
+    // The name rule indexes Zelda's name, birthday and postal code.
+    let mut r = resolver(LinkPolicy::default());
+    let first = vec![described("z1", DAY, vec![card(ZELDA_CARD)], ZELDA_NAME)];
+    assert_eq!(r.apply(&first, &[]).expect("apply").created, 1);
+    drop(r);
+    // Erased under a policy without rules: that key is not derived, so
+    // its entry still names her profile.
+    let mut r = resolver(without_rules());
+    let done = erase(&mut r, ErasureTarget::Identifier(card(ZELDA_CARD)));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    drop(r);
+    // The rules come back. Someone with the same name, birthday and
+    // postal code is a new customer, not a corrupt store.
+    let mut r = resolver(LinkPolicy::default());
+    let again = vec![described(
+        "n1",
+        5 * DAY,
+        vec![email("zq.namesake@example.com")],
+        ZELDA_NAME,
+    )];
+    let outcome = r.apply(&again, &[]).expect("a stale holder is skipped");
+    assert_eq!((outcome.created, outcome.suppressed), (1, 0));
+    let erased_again = erase(
+        &mut r,
+        ErasureTarget::Identifier(email("zq.namesake@example.com")),
+    );
+    assert_eq!(erased_again.audit.outcome, ErasureOutcome::Erased);
+    assert_eq!(r.store().profiles().count(), 0);
 }
 
 #[test]

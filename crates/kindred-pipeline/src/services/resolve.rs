@@ -276,8 +276,12 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                 .inc();
                         }
                         ops.metrics.profiles.sub(i64::from(!erasure.changes.is_empty()));
-                        // The subject is a keyed hash, never the raw value.
-                        tracing::info!(request_id = %a.request_id, subject = %a.subject, outcome = a.outcome.as_str(),
+                        // The subject is a keyed hash, never the raw value;
+                        // the request id is free text a requester may have
+                        // put a name or an address in, so it is logged at
+                        // debug level only (the audit topic carries it).
+                        tracing::debug!(audit_seq = a.seq, request_id = %a.request_id, "erasure request id");
+                        tracing::info!(audit_seq = a.seq, subject = %a.subject, outcome = a.outcome.as_str(),
                             profiles = a.profiles.len(), events = a.events_erased, suppressed = a.identifiers_suppressed,
                             "erasure request applied");
                         written = erasure.outbox_last.unwrap_or(written);
