@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -89,14 +90,21 @@ impl Identifier {
         format!("{}:{}", self.kind.as_str(), self.value)
     }
 
-    /// The `kind:match-key` form that linking compares: two identifiers link
-    /// the same person exactly when their link keys are equal.
+    /// The `kind:link-value` form that linking compares: two identifiers
+    /// link the same person exactly when their link keys are equal.
     pub fn link_key(&self) -> String {
-        format!(
-            "{}:{}",
-            self.kind.as_str(),
-            self.match_key.as_deref().unwrap_or(&self.value)
-        )
+        format!("{}:{}", self.kind.as_str(), self.link_value())
+    }
+
+    /// What linking compares: the match key when there is one, a member
+    /// card without its separators and leading zeros
+    /// ([`member_card_link_value`]), otherwise the value.
+    pub fn link_value(&self) -> Cow<'_, str> {
+        match (&self.match_key, self.kind) {
+            (Some(m), _) => Cow::Borrowed(m),
+            (None, IdentifierKind::MemberId) => member_card_link_value(&self.value),
+            (None, _) => Cow::Borrowed(&self.value),
+        }
     }
 
     /// `kind:masked-value` (see [`mask_value`]).
@@ -107,6 +115,32 @@ impl Identifier {
             mask_value(self.kind, &self.value)
         )
     }
+}
+
+/// A normalized member id (`PROGRAM:CARD`) as linking compares it: the card
+/// without `-` and `_`, and an all-digit card without leading zeros. Tills,
+/// web forms and exports write one card as `8800-1234-5678`,
+/// `880012345678` or, read as a number by a spreadsheet, without its
+/// leading zeros; the program's own numbering does not tell them apart.
+/// The stored value keeps the form it came in.
+pub fn member_card_link_value(value: &str) -> Cow<'_, str> {
+    let (program, card) = value.split_once(':').unwrap_or(("", value));
+    let padded = card.starts_with('0') && card.len() > 1;
+    if !(padded || card.contains(['-', '_'])) {
+        return Cow::Borrowed(value);
+    }
+    let mut bare: String = card.chars().filter(|c| !matches!(c, '-' | '_')).collect();
+    if bare.bytes().all(|b| b.is_ascii_digit()) {
+        let zeros = bare.len() - bare.trim_start_matches('0').len();
+        bare.drain(..zeros.min(bare.len().saturating_sub(1)));
+    }
+    if bare.is_empty() || bare == card {
+        return Cow::Borrowed(value);
+    }
+    Cow::Owned(match value.split_once(':') {
+        Some(_) => format!("{program}:{bare}"),
+        None => bare,
+    })
 }
 
 /// A value with its middle hidden, for reports and topics that must show
@@ -222,6 +256,44 @@ mod tests {
         let id = Identifier::new(IdentifierKind::Social, "wechat:o6_bm");
         assert_eq!(id.key(), "social:wechat:o6_bm");
         assert_eq!(id.key().parse::<Identifier>(), Ok(id));
+    }
+
+    #[test]
+    fn member_cards_link_without_separators_and_leading_zeros() {
+        let card = |v: &str| Identifier::new(IdentifierKind::MemberId, v);
+        for (a, b) in [
+            ("MAIN:8800-1234-5678", "MAIN:880012345678"),
+            ("MAIN:8800_1234_5678", "MAIN:880012345678"),
+            ("MAIN:000123456", "MAIN:123456"),
+            ("MAIN:0-0012-3456", "MAIN:123456"),
+            ("MAIN:M-A001", "MAIN:MA001"),
+        ] {
+            assert_eq!(card(a).link_key(), card(b).link_key(), "{a} / {b}");
+        }
+        for (a, b) in [
+            // Zeros inside a card, or before a letter, are part of it.
+            ("MAIN:M00123", "MAIN:M123"),
+            ("MAIN:0A123", "MAIN:A123"),
+            // Programs stay apart.
+            ("MAIN:123456", "KIDS:123456"),
+        ] {
+            assert_ne!(card(a).link_key(), card(b).link_key(), "{a} / {b}");
+        }
+        assert_eq!(
+            member_card_link_value("MAIN:880012345678"),
+            "MAIN:880012345678"
+        );
+        assert!(matches!(
+            member_card_link_value("MAIN:880012345678"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(member_card_link_value("MAIN:0000"), "MAIN:0");
+        // Other kinds and match keys are untouched.
+        let phone = Identifier::new(IdentifierKind::Phone, "+8613910248876");
+        assert_eq!(phone.link_value(), "+8613910248876");
+        let mut email = Identifier::new(IdentifierKind::Email, "j.doe@gmail.com");
+        email.match_key = Some("jdoe@gmail.com".into());
+        assert_eq!(email.link_key(), "email:jdoe@gmail.com");
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub use consent::{
 pub use golden::{ChannelActivity, Rfm, SkuView, RECENT_SKUS};
 pub use golden::{GoldenRecord, Provenance, Sourced};
 pub use identifier::{
-    mask_address, mask_birthday, mask_name, mask_value, Identifier, IdentifierKind,
-    ParseIdentifierError,
+    mask_address, mask_birthday, mask_name, mask_value, member_card_link_value, Identifier,
+    IdentifierKind, ParseIdentifierError,
 };
 pub use policy::*;
 pub use raw::LineItem;

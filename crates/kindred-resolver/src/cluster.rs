@@ -395,18 +395,24 @@ pub(crate) fn within_limits(
     let mut counts: BTreeMap<IdentifierKind, usize> = BTreeMap::new();
     // Member cards count per loyalty program, accounts per shop: the
     // namespace before the first `:` (`MAIN:8800..`, `web:u123`).
-    let mut namespaced: BTreeMap<(IdentifierKind, &str), usize> = BTreeMap::new();
+    let mut namespaced: BTreeMap<(IdentifierKind, String), usize> = BTreeMap::new();
     let mut total = 0;
-    for id in identifiers {
-        if id.kind == IdentifierKind::Device {
-            continue;
-        }
+    // One identifier written two ways (a card with and without its
+    // separators, a Gmail address with dots) counts once.
+    let distinct: BTreeSet<(IdentifierKind, std::borrow::Cow<'_, str>)> = identifiers
+        .iter()
+        .filter(|id| id.kind != IdentifierKind::Device)
+        .map(|id| (id.kind, id.link_value()))
+        .collect();
+    for (kind, value) in &distinct {
         total += 1;
-        if per_namespace(id.kind) {
-            let namespace = id.value.split_once(':').map_or("", |(p, _)| p);
-            *namespaced.entry((id.kind, namespace)).or_default() += 1;
+        if per_namespace(*kind) {
+            let namespace = value.split_once(':').map_or("", |(p, _)| p);
+            *namespaced
+                .entry((*kind, namespace.to_string()))
+                .or_default() += 1;
         } else {
-            *counts.entry(id.kind).or_default() += 1;
+            *counts.entry(*kind).or_default() += 1;
         }
     }
     let giant = policy.giant.max_identifiers as usize;

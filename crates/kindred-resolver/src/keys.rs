@@ -150,15 +150,15 @@ impl EventKeys {
             ..EventKeys::default()
         };
         for (index, id) in event.identifiers.iter().enumerate() {
-            let key = hasher.key(
-                id.kind.as_str(),
-                id.match_key.as_deref().unwrap_or(&id.value),
-            );
+            let link_value = id.link_value();
+            let key = hasher.key(id.kind.as_str(), &link_value);
             if id.kind != IdentifierKind::Device {
                 out.companions.push((id.kind, fnv1a(key.as_bytes())));
             }
             if per_namespace(id.kind) {
-                let (namespace, value) = id.value.split_once(':').unwrap_or(("", &id.value));
+                // Compared as linking compares them: one card written with
+                // and without separators is one card, not two.
+                let (namespace, value) = link_value.split_once(':').unwrap_or(("", &link_value));
                 out.namespaced
                     .push(((id.kind, namespace.to_string()), value.to_string()));
             }

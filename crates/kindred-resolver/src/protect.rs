@@ -152,10 +152,7 @@ fn canary(k: &Keyring) -> Vec<u8> {
 /// `keyring` (or a plaintext one, for None): what an erasure request may
 /// carry instead of the raw value.
 pub fn index_key(keyring: Option<&Arc<Keyring>>, identifier: &kindred_model::Identifier) -> String {
-    KeyHasher::new(keyring.cloned()).key(
-        identifier.kind.as_str(),
-        identifier.match_key.as_deref().unwrap_or(&identifier.value),
-    )
+    KeyHasher::new(keyring.cloned()).key(identifier.kind.as_str(), &identifier.link_value())
 }
 
 /// Turns normalized identifiers, rule blocks and names into the keys and

@@ -211,11 +211,13 @@ const NAME_FOLDING_VERSION: &[u8] = b"2";
 /// married names and typo'd family names (version 2). Version 3: a
 /// decision's records chain past the ones another decision keeps apart (a
 /// source split no longer breaks the rest of the profile apart, and a
-/// separation keeps the approvals it crosses). Bump it with any such
+/// separation keeps the approvals it crosses). Version 4: member cards
+/// link without separators and leading zeros (`8800-0012` is `88000012`,
+/// `00123456` is `123456`). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "3";
+pub const LINKING_VERSION: &str = "4";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]

@@ -170,6 +170,42 @@ fn two_member_cards_block_a_merge_and_become_a_suggestion() {
 }
 
 #[test]
+fn one_card_written_with_separators_or_without_leading_zeros_is_one_card() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let out = apply(
+        &mut r,
+        vec![
+            // The till prints groups, the web form strips them, a
+            // spreadsheet export lost the leading zeros.
+            ev(
+                "pos:1",
+                0,
+                &[card("0088-0012-3456"), phone("+8613900000001")],
+            )
+            .name("林芳"),
+            ev("web:1", DAY, &[card("008800123456"), email("lin@y.cn")]).name("林芳"),
+            ev("crm:1", 2 * DAY, &[card("8800123456")]),
+            // Its own card's other spelling is not a second card that
+            // blocks a merge: the e-mail joins these two.
+            ev("web:2", 3 * DAY, &[card("88-0012-3456"), email("lin@y.cn")]).name("林芳"),
+        ],
+    );
+    assert_eq!(profiles(&r), 1, "{out:?}");
+    assert!(out.refused.is_empty(), "{:?}", out.refused);
+    // Another card of the program is still another card.
+    let other = apply(
+        &mut r,
+        vec![ev(
+            "pos:2",
+            4 * DAY,
+            &[card("8800-0012-3457"), email("lin@y.cn")],
+        )],
+    );
+    assert_eq!(profiles(&r), 2);
+    assert_eq!(other.refused.get("member_cards"), Some(&1));
+}
+
+#[test]
 fn a_merge_past_a_per_kind_limit_is_refused() {
     let mut policy = LinkPolicy::default();
     policy.identifiers.phone.max_per_profile = 2;
