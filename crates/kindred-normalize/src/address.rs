@@ -87,14 +87,49 @@ pub fn normalize_gender(raw: &str) -> Result<String, Rejected> {
     }
 }
 
-/// An ISO 4217 code, upper-cased; `None` if it is not three letters.
-pub fn normalize_currency(raw: &str) -> Option<String> {
+/// An ISO 4217 code, upper-cased, from a code or a currency sign; `None`
+/// if it is neither. A sign several currencies use is read as `region`'s
+/// (where the sale was made, else the brand's home market): `¥` is yen in
+/// Japan and yuan elsewhere, `$` is the dollar of a dollar country and
+/// unknown anywhere else.
+pub fn normalize_currency(raw: &str, region: phonenumber::country::Id) -> Option<String> {
+    use phonenumber::country::Id;
     let s = fold(raw).to_ascii_uppercase();
-    let s = match s.as_str() {
-        "RMB" | "¥" | "元" => "CNY".to_string(),
-        _ => s,
+    let code = match s.as_str() {
+        "RMB" | "元" | "人民币" | "CN¥" => "CNY",
+        "円" | "JP¥" => "JPY",
+        "¥" if region == Id::JP => "JPY",
+        "¥" => "CNY",
+        "€" => "EUR",
+        "£" => "GBP",
+        "₩" | "원" => "KRW",
+        "₹" => "INR",
+        "฿" => "THB",
+        "₫" => "VND",
+        "₱" => "PHP",
+        "RM" => "MYR",
+        "US$" => "USD",
+        "HK$" => "HKD",
+        "NT$" => "TWD",
+        "S$" => "SGD",
+        "A$" | "AU$" => "AUD",
+        "C$" | "CA$" => "CAD",
+        "NZ$" => "NZD",
+        "MOP$" => "MOP",
+        "$" => match region {
+            Id::US => "USD",
+            Id::HK => "HKD",
+            Id::TW => "TWD",
+            Id::SG => "SGD",
+            Id::AU => "AUD",
+            Id::CA => "CAD",
+            Id::NZ => "NZD",
+            Id::MX => "MXN",
+            _ => return None,
+        },
+        _ => s.as_str(),
     };
-    (s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase())).then_some(s)
+    (code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase())).then(|| code.to_string())
 }
 
 /// A consent purpose or channel label: lower case, spaces to underscores.
@@ -201,9 +236,27 @@ mod tests {
         }
         assert_eq!(normalize_gender("unknown"), Err(Rejected::Empty));
         assert_eq!(normalize_gender("banana"), Err(Rejected::Invalid));
-        assert_eq!(normalize_currency(" cny ").as_deref(), Some("CNY"));
-        assert_eq!(normalize_currency("RMB").as_deref(), Some("CNY"));
-        assert_eq!(normalize_currency("dollars"), None);
+        use phonenumber::country::Id;
+        for (raw, region, want) in [
+            (" cny ", Id::CN, Some("CNY")),
+            ("RMB", Id::JP, Some("CNY")),
+            ("dollars", Id::US, None),
+            ("¥", Id::CN, Some("CNY")),
+            ("￥", Id::JP, Some("JPY")),
+            ("円", Id::CN, Some("JPY")),
+            ("€", Id::CN, Some("EUR")),
+            ("hk$", Id::CN, Some("HKD")),
+            ("$", Id::US, Some("USD")),
+            ("$", Id::SG, Some("SGD")),
+            ("$", Id::CN, None),
+            ("£", Id::CN, Some("GBP")),
+        ] {
+            assert_eq!(
+                normalize_currency(raw, region).as_deref(),
+                want,
+                "{raw} in {region:?}"
+            );
+        }
         assert_eq!(
             normalize_label("Marketing Email").as_deref(),
             Some("marketing_email")

@@ -317,7 +317,8 @@ impl Builder<'_> {
             self.drop("amount_minor", Rejected::Invalid);
             return;
         }
-        let currency = normalize_currency(&raw.currency).unwrap_or_else(|| {
+        let region = self.phone_region.unwrap_or(self.opts.default_region);
+        let currency = normalize_currency(&raw.currency, region).unwrap_or_else(|| {
             self.drop("currency", Rejected::Invalid);
             "XXX".to_string()
         });
@@ -346,7 +347,7 @@ impl Builder<'_> {
         self.phone_region = self
             .opts
             .store_region(&e.store_id)
-            .or_else(|| currency_region(Some(&e.currency)));
+            .or_else(|| currency_region(Some(&e.currency), self.opts));
         self.phone(e.phone.as_deref());
         self.names(e.customer_name.as_deref(), None, None);
         self.activity.event_type = if e.amount_minor < 0 {
@@ -385,6 +386,7 @@ impl Builder<'_> {
                         .as_ref()
                         .map(|o| o.currency.as_str())
                         .or(e.currency.as_deref()),
+                    self.opts,
                 )
             });
         self.phone(e.phone.as_deref());
@@ -466,7 +468,8 @@ impl Builder<'_> {
         }
         // A mini-program order's currency, when one country uses it, says
         // where its national numbers are read (as at a till).
-        self.phone_region = currency_region(e.order.as_ref().map(|o| o.currency.as_str()));
+        self.phone_region =
+            currency_region(e.order.as_ref().map(|o| o.currency.as_str()), self.opts);
         self.phone(e.phone.as_deref());
         self.email(e.email.as_deref());
         // Display names on social platforms are nicknames, not names: they
@@ -497,8 +500,11 @@ fn written_as_in(raw: &str, region: phonenumber::country::Id, home: &str) -> boo
         && !typed_in_national_groups(raw, home)
 }
 
-fn currency_region(currency: Option<&str>) -> Option<phonenumber::country::Id> {
-    normalize_currency(currency?).and_then(|c| region_of_currency(&c))
+fn currency_region(
+    currency: Option<&str>,
+    opts: &NormalizeOptions,
+) -> Option<phonenumber::country::Id> {
+    normalize_currency(currency?, opts.default_region).and_then(|c| region_of_currency(&c))
 }
 
 #[cfg(test)]

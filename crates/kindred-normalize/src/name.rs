@@ -152,6 +152,7 @@ pub fn names(
         }
         Some(Ok(n)) => Some(n),
     };
+    let raw_full = full;
     let given = part("given_name", given);
     let family = part("family_name", family);
     let (full, titled_family) = match part("full_name", full) {
@@ -159,6 +160,10 @@ pub fn names(
         None => (None, None),
     };
     let family = family.or(titled_family);
+    let spaced = full
+        .as_deref()
+        .zip(raw_full)
+        .and_then(|(f, raw)| spaced_cjk(raw, f));
     let names = match (full, given, family) {
         (full, Some(g), Some(f)) => {
             let composed = if g.chars().chain(f.chars()).any(is_cjk) {
@@ -173,7 +178,7 @@ pub fn names(
             }
         }
         (Some(full), given, family) => {
-            let (g, f) = split_cjk(&full).unzip();
+            let (g, f) = spaced.or_else(|| split_cjk(&full)).unzip();
             Names {
                 given: given.or(g),
                 family: family.or(f),
@@ -187,6 +192,24 @@ pub fn names(
         },
     };
     (names, dropped)
+}
+
+/// A CJK full name typed with one space between family and given name
+/// (`山田 太郎`, `김 민수`, `司空 摘星`) as (given, family): the space says
+/// where the family name ends, which counting characters cannot for
+/// Japanese names or compound surnames not in the list. `full` is the
+/// normalized (untitled) full name, which the two parts must make up.
+fn spaced_cjk(raw: &str, full: &str) -> Option<(String, String)> {
+    let folded = fold(raw);
+    let parts: Vec<&str> = folded.split_whitespace().collect();
+    let [family, given] = parts.as_slice() else {
+        return None;
+    };
+    if !family.chars().chain(given.chars()).all(is_cjk) {
+        return None;
+    }
+    let (family, given) = (normalize_name(family).ok()?, normalize_name(given).ok()?);
+    (format!("{family}{given}") == full).then_some((given, family))
 }
 
 fn split_cjk(full: &str) -> Option<(String, String)> {
@@ -266,6 +289,28 @@ mod tests {
             (None, None),
             "Latin names are not split by guess"
         );
+        // A space typed between the parts says where the family name
+        // ends (Japanese, Korean, surnames not in the list).
+        for (typed, family, given) in [
+            ("山田 太郎", "山田", "太郎"),
+            ("長谷川　いずみ", "長谷川", "いずみ"),
+            ("김 민수", "김", "민수"),
+            ("司空 摘星", "司空", "摘星"),
+            ("李 伟", "李", "伟"),
+        ] {
+            let (n, _) = names(Some(typed), None, None);
+            assert_eq!(
+                (n.family.as_deref(), n.given.as_deref()),
+                (Some(family), Some(given)),
+                "{typed}"
+            );
+            assert_eq!(n.full, Some(format!("{family}{given}")), "{typed}");
+        }
+        // Not two parts, or a title after the space: counted as before.
+        let (n, _) = names(Some("李 先生"), None, None);
+        assert_eq!((n.full, n.family.as_deref()), (None, Some("李")));
+        let (n, _) = names(Some("欧 阳 娜 娜"), None, None);
+        assert_eq!(n.family.as_deref(), Some("欧阳"));
         let (n, _) = names(Some("歐陽娜娜"), None, None);
         assert_eq!(
             (n.family.as_deref(), n.given.as_deref()),
