@@ -6,7 +6,8 @@ use crate::text::{fold, Rejected};
 use crate::DateOrder;
 
 /// Parses a date of birth. `today` bounds it: no birthdays in the future, none
-/// before 1900. Common placeholders (`1900-01-01`, `1970-01-01`) are junk.
+/// before 1900. Common placeholders (`1900-01-01`, `1970-01-01`,
+/// `1969-12-31`, today's date) are junk.
 pub fn normalize_birthday(
     raw: &str,
     order: DateOrder,
@@ -20,7 +21,10 @@ pub fn normalize_birthday(
     if date > today || date.year() < 1900 {
         return Err(Rejected::Invalid);
     }
-    if (date.month(), date.day()) == (1, 1) && [1900, 1901, 1970].contains(&date.year()) {
+    // Placeholders: a form's first year, the Unix epoch (and the epoch
+    // shown as a local date in the Americas), a date picker left on today.
+    let ymd = (date.year(), date.month(), date.day());
+    if matches!(ymd, (1900 | 1901 | 1970, 1, 1) | (1969, 12, 31)) || date == today {
         return Err(Rejected::Junk);
     }
     Ok(date.format("%Y-%m-%d").to_string())
@@ -213,6 +217,12 @@ mod tests {
             ("1850-01-01", day, Err(Rejected::Invalid)),
             ("1900-01-01", day, Err(Rejected::Junk)),
             ("1970-01-01", day, Err(Rejected::Junk)),
+            ("1969-12-31", day, Err(Rejected::Junk)),
+            ("12/31/1969", month, Err(Rejected::Junk)),
+            // A date picker left on today.
+            ("2026-11-24", day, Err(Rejected::Junk)),
+            ("2026-11-23", day, Ok("2026-11-23")),
+            ("1969-12-30", day, Ok("1969-12-30")),
             ("yesterday", day, Err(Rejected::Invalid)),
         ];
         for (raw, order, want) in cases {

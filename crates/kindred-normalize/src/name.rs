@@ -7,7 +7,6 @@ use crate::text::{fold, is_cjk, Rejected};
 const JUNK_NAMES: &[&str] = &[
     "test",
     "n/a",
-    "na",
     "none",
     "null",
     "unknown",
@@ -29,6 +28,15 @@ const JUNK_NAMES: &[&str] = &[
     "无",
     "测试",
 ];
+
+/// Junk as a whole full name only: `NA` (not available) is also the
+/// pinyin given name 娜 and the Korean family name 나 in a name part.
+const JUNK_FULL_NAMES: &[&str] = &["na"];
+
+/// Words that join two people in one name (`John & Jane Smith`, `Mr and
+/// Mrs Smith`): a couple's joint name is no one's name, and compared as one
+/// it is alike to both, so it would bridge them.
+const JOINING_WORDS: &[&str] = &["and", "und", "et"];
 
 /// Chinese compound (two-character) family names.
 const COMPOUND_SURNAMES: &[&str] = &[
@@ -72,11 +80,19 @@ fn untitled(full: String) -> (Option<String>, Option<String>) {
     {
         // `Prof. Dr. Hans Müller`: every title goes.
         return match normalize_name(&rest.join(" ")) {
+            // `Mr Smith`: a title and one word is a family name, as
+            // `李先生` is; as a full name `Smith` it would be alike to
+            // every Smith of the household.
+            Ok(name) if !name.contains(' ') && !is_title(&name) => (None, Some(name)),
             Ok(name) => untitled(name),
             Err(_) => (None, None),
         };
     }
     (Some(full), None)
+}
+
+fn is_title(word: &str) -> bool {
+    LATIN_TITLES.contains(&word.trim_end_matches('.').to_lowercase().as_str())
 }
 
 /// Normalizes one name or name part.
@@ -102,6 +118,18 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
         || name.chars().any(|c| c.is_ascii_digit() || c == '@')
     {
         return Err(Rejected::Junk);
+    }
+    // Between two words: `Anders` and `Et` as a name stay; Spanish `y`
+    // also joins one person's two surnames (`Ortega y Gasset`), so it is
+    // not counted.
+    let words: Vec<&str> = name.split(' ').collect();
+    if words.len() > 2
+        && words[1..words.len() - 1]
+            .iter()
+            .any(|w| JOINING_WORDS.contains(&w.to_lowercase().as_str()))
+        || name.contains(['&', '+', '/'])
+    {
+        return Err(Rejected::Invalid);
     }
     Ok(name)
 }
@@ -146,6 +174,12 @@ pub fn names(
     let mut dropped = Vec::new();
     let mut part = |field: &'static str, v: Option<&str>| match v.map(normalize_name) {
         None | Some(Err(Rejected::Empty)) => None,
+        Some(Ok(n))
+            if field == "full_name" && JUNK_FULL_NAMES.contains(&n.to_lowercase().as_str()) =>
+        {
+            dropped.push((field, Rejected::Junk));
+            None
+        }
         Some(Err(r)) => {
             dropped.push((field, r));
             None
@@ -255,6 +289,12 @@ mod tests {
             ("  ", Err(Rejected::Empty)),
             ("test", Err(Rejected::Junk)),
             ("N/A", Err(Rejected::Junk)),
+            ("John & Jane Smith", Err(Rejected::Invalid)),
+            ("Mr and Mrs Smith", Err(Rejected::Invalid)),
+            ("Jean et Marie Dupont", Err(Rejected::Invalid)),
+            ("Smith/Jones", Err(Rejected::Invalid)),
+            ("José Ortega y Gasset", Ok("José Ortega y Gasset")),
+            ("Anders And", Ok("Anders And")),
             ("顾客", Err(Rejected::Junk)),
             ("先生", Err(Rejected::Junk)),
             ("女\0\0士;", Err(Rejected::Junk)),
@@ -337,6 +377,24 @@ mod tests {
         }
         let (n, _) = names(Some("Prof. Dr. Hans Müller"), None, None);
         assert_eq!(n.full.as_deref(), Some("Hans Müller"));
+        // A title and one word is a family name, not a full name that
+        // every Smith of the household would be alike to.
+        for typed in ["Mr Smith", "Mrs. Smith", "MS SMITH"] {
+            let (n, _) = names(Some(typed), None, None);
+            assert_eq!(
+                (n.full, n.family.as_deref()),
+                (None, Some("Smith")),
+                "{typed}"
+            );
+        }
+        // `Na` is a given name (娜); `NA` as a whole name is not available.
+        let (n, _) = names(None, Some("Na"), Some("Li"));
+        assert_eq!(n.full.as_deref(), Some("Na Li"));
+        let (n, dropped) = names(Some("NA"), None, None);
+        assert_eq!(
+            (n.full, dropped),
+            (None, vec![("full_name", Rejected::Junk)])
+        );
         let (n, _) = names(Some("Mr. John Smith"), None, None);
         assert_eq!(n.full.as_deref(), Some("John Smith"));
         let (n, _) = names(Some("MRS JANE DOE"), None, None);
