@@ -42,7 +42,7 @@ pub use phone::{
     clear_phone_memo, normalize_phone, normalize_phone_in, phone_line, region_of_currency,
     typed_in_national_groups, PhoneLine,
 };
-pub use text::{fold, Rejected};
+pub use text::{fold, is_name_apostrophe, push_name_letter, Rejected};
 
 /// Event times outside [2000-01-01, 2100-01-01) are not believable.
 const MIN_EVENT_TIME_MS: i64 = 946_684_800_000;

@@ -602,3 +602,25 @@ fn an_event_time_far_ahead_of_the_clock_is_refused() {
     // Late events are not this check's business.
     assert!(normalize_at(&at(now - 5 * year), &opts, now).is_ok());
 }
+
+#[test]
+fn name_letters_lose_their_accents() {
+    let folded = |s: &str| {
+        let mut out = String::new();
+        s.chars()
+            .for_each(|c| crate::text::push_name_letter(c, &mut out));
+        out
+    };
+    for (typed, want) in [
+        ("José", "jose"),
+        ("Lê Văn Đặng", "le van dang"),
+        ("Søren Łukasz", "soren lukasz"),
+        ("Straße", "strasse"),
+        ("Zoë Ørsted", "zoe orsted"),
+        ("MÜLLER", "muller"),
+        ("김민수", "김민수"),
+        ("Андрей", "андрей"),
+    ] {
+        assert_eq!(folded(typed), want, "{typed}");
+    }
+}

@@ -51,6 +51,47 @@ pub fn fold_upper(raw: &str) -> String {
 
 /// CJK ideographs, kana and hangul: names in these scripts keep their case
 /// and have no spaces between family and given names.
+/// Appends a letter of a name as names compare it: lower case, and a Latin
+/// letter without its accents (`é` is `e`, `Ø` is `o`, `ß` is `ss`, `Đ` is
+/// `d`). One name typed on keyboards with and without the accents, or
+/// stored by a system that strips them (`José`, `Jose`; `Lê Văn`, `Le
+/// Van`), is one name. Other scripts are only lower-cased (a Hangul
+/// syllable is not taken apart).
+pub fn push_name_letter(c: char, out: &mut String) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+        return;
+    }
+    let special = match c {
+        'đ' | 'Đ' | 'ð' | 'Ð' => "d",
+        'ø' | 'Ø' => "o",
+        'ł' | 'Ł' => "l",
+        'ß' | 'ẞ' => "ss",
+        'æ' | 'Æ' => "ae",
+        'œ' | 'Œ' => "oe",
+        'ı' => "i",
+        'þ' | 'Þ' => "th",
+        _ => "",
+    };
+    if !special.is_empty() {
+        out.push_str(special);
+    } else if matches!(c, '\u{00c0}'..='\u{024f}' | '\u{1e00}'..='\u{1eff}') {
+        unicode_normalization::char::decompose_canonical(c, |d| {
+            if !unicode_normalization::char::is_combining_mark(d) {
+                out.extend(d.to_lowercase());
+            }
+        });
+    } else {
+        out.extend(c.to_lowercase());
+    }
+}
+
+/// Marks typed inside a name that join its parts rather than separate
+/// them (`O'Brien`, `O’Brien` and `OBrien` are one name).
+pub fn is_name_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '’' | 'ʼ' | '`' | '´')
+}
+
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30FF   // hiragana, katakana

@@ -3,6 +3,7 @@
 //! the companions counted by the over-shared-identifier guard.
 
 use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleField};
+use kindred_normalize::{is_name_apostrophe, push_name_letter};
 use pinyin::ToPinyin;
 
 use crate::protect::KeyHasher;
@@ -324,8 +325,8 @@ pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
                     other_letters = true;
                 }
             }
-            latin.extend(c.to_lowercase());
-        } else {
+            push_name_letter(c, &mut latin);
+        } else if !is_name_apostrophe(c) {
             latin.push(' ');
         }
     }
@@ -425,6 +426,20 @@ pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
         return 1.0;
     }
     let (ta, tb): (Vec<&str>, Vec<&str>) = (a.split(' ').collect(), b.split(' ').collect());
+    // `John Smith Jr.` and `John Smith Sr.` are father and son, who often
+    // share a household's phone and e-mail: different suffixes on both
+    // sides are different people (a suffix on one side only tells nothing).
+    let (sa, sb): (Vec<&&str>, Vec<&&str>) = (
+        ta.iter()
+            .filter(|w| GENERATIONAL_SUFFIXES.contains(w))
+            .collect(),
+        tb.iter()
+            .filter(|w| GENERATIONAL_SUFFIXES.contains(w))
+            .collect(),
+    );
+    if !sa.is_empty() && !sb.is_empty() && sa != sb {
+        return 0.0;
+    }
     let (short, long) = if ta.len() <= tb.len() {
         (ta, tb)
     } else {
@@ -444,6 +459,9 @@ pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
         .into_iter()
         .fold(1.0, f64::min)
 }
+
+/// Name tokens (folded) that tell a father from his son.
+const GENERATIONAL_SUFFIXES: &[&str] = &["jr", "sr", "ii", "iii", "iv"];
 
 /// Each token of `short` matched to a token of its own in `long` (best
 /// pairs first, so no token of `long` is used twice): the similarity of
@@ -514,7 +532,7 @@ pub(crate) fn given_key(s: &str) -> String {
         if let Some(p) = c.to_pinyin() {
             out.push_str(p.plain());
         } else if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
+            push_name_letter(c, &mut out);
         }
     }
     out
@@ -553,7 +571,21 @@ mod tests {
         assert_eq!(plain_fold("Yini LI"), plain_fold("李怡妮"));
         assert_eq!(fold_name("欧阳娜娜").as_deref(), Some("na'na ouyang"));
         assert_eq!(fold_name("欧阳").as_deref(), Some("ouyang"));
+        // Accents and apostrophes typed or not: one name.
+        assert_eq!(fold_name("José García"), fold_name("Jose Garcia"));
+        assert_eq!(fold_name("Lê Văn Đặng"), fold_name("Le Van Dang"));
+        assert_eq!(fold_name("O'Brien"), fold_name("OBrien"));
+        assert_eq!(fold_name("O’Brien").as_deref(), Some("obrien"));
+        assert_eq!(fold_name("Søren Müller").as_deref(), Some("muller soren"));
         assert!(name_similarity("anna smith", "anna smyth") > 0.9);
+        // Father and son.
+        let sim = |a: &str, b: &str| {
+            person_similarity(&fold_name(a).expect("a"), &fold_name(b).expect("b"))
+        };
+        assert_eq!(sim("John Smith Jr.", "John Smith Sr."), 0.0);
+        assert_eq!(sim("John Smith II", "John Smith III"), 0.0);
+        assert!(sim("John Smith", "John Smith Jr.") > 0.9);
+        assert!(sim("Lê Văn An", "Le Van An") > 0.99);
         assert!(name_similarity("anna smith", "li na") < 0.6);
     }
 
@@ -582,6 +614,10 @@ mod tests {
             ("Mary", "Mary Ann"),
             ("怡妮", "Yini"),
             ("", "Anna"),
+            // Accents typed or not: one name.
+            ("José", "Jose"),
+            ("Zoë", "Zoe"),
+            ("Jörg", "Jorg"),
         ] {
             assert!(!given_names_differ(a, b), "{a} / {b}");
         }

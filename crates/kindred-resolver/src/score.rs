@@ -167,15 +167,34 @@ pub(crate) fn score(
     Some(s)
 }
 
-/// A postal code as compared and blocked on: letters and digits, upper-cased.
+/// A postal code as compared and blocked on: letters and digits,
+/// upper-cased. A US ZIP+4 (`94105-1234`) is its ZIP (`94105`): the four
+/// digits name a block of a street, which one system keeps and another
+/// drops. In a country of five-digit codes, a code of three or four
+/// digits lost its leading zeros to a spreadsheet (`2134` is `02134`).
 pub(crate) fn postal_key(address: &Address) -> Option<String> {
-    let p: String = address
-        .postal_code
-        .as_deref()?
+    let raw = address.postal_code.as_deref()?.trim();
+    let zip_plus_4 = raw.len() == 10
+        && raw.as_bytes()[5] == b'-'
+        && raw
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| i == 5 || b.is_ascii_digit());
+    if zip_plus_4 {
+        return Some(raw[..5].to_string());
+    }
+    let p: String = raw
         .chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_uppercase)
         .collect();
+    let five_digit_country = address
+        .country
+        .as_deref()
+        .is_some_and(|c| matches!(c, "US" | "DE" | "FR" | "IT" | "ES" | "MX" | "MY" | "TH"));
+    if five_digit_country && (3..5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(format!("{p:0>5}"));
+    }
     (!p.is_empty()).then_some(p)
 }
 
@@ -238,6 +257,25 @@ mod tests {
             consents: vec![],
             dropped: vec![],
         }
+    }
+
+    #[test]
+    fn zip_plus_4_and_zips_that_lost_their_zeros_compare_as_the_zip() {
+        let key = |code: &str, country: Option<&str>| {
+            postal_key(&Address {
+                postal_code: Some(code.into()),
+                country: country.map(Into::into),
+                ..Address::default()
+            })
+        };
+        assert_eq!(key("94105-1234", None), key("94105", Some("US")));
+        assert_eq!(key("2134", Some("US")).as_deref(), Some("02134"));
+        assert_eq!(key("1067", Some("DE")).as_deref(), Some("01067"));
+        // Four digits are a whole code in Switzerland or Australia.
+        assert_eq!(key("8001", Some("CH")).as_deref(), Some("8001"));
+        assert_eq!(key("8001", None).as_deref(), Some("8001"));
+        assert_eq!(key("sw1a 1aa", Some("GB")).as_deref(), Some("SW1A1AA"));
+        assert_eq!(key("200040", Some("CN")).as_deref(), Some("200040"));
     }
 
     fn pair(a: &CanonicalEvent, b: &CanonicalEvent) -> Option<f64> {

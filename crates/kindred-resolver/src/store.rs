@@ -201,9 +201,10 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// from: index entries keep digests of folded names for the quarantine's
 /// distinct-name count, so a store written by an older folding may count a
 /// name twice (old and new form) until it is rebuilt. Absent: before
-/// 2026-12-01's folding of hanzi names as romanized (version 2).
+/// 2026-12-01's folding of hanzi names as romanized (version 2). Version 3
+/// (2026-12-02): Latin letters without accents, apostrophes joining.
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"2";
+const NAME_FOLDING_VERSION: &[u8] = b"3";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -213,7 +214,8 @@ const NAME_FOLDING_VERSION: &[u8] = b"2";
 /// source split no longer breaks the rest of the profile apart, and a
 /// separation keeps the approvals it crosses). Version 4: member cards
 /// link without separators and leading zeros (`8800-0012` is `88000012`,
-/// `00123456` is `123456`). Bump it with any such
+/// `00123456` is `123456`), and names compare without accents (`José` is
+/// `Jose`, `O'Brien` is `OBrien`). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
