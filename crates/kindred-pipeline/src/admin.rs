@@ -327,7 +327,7 @@ fn explanation_text(e: &Explanation) -> String {
     out.push_str("\nhow it came together (oldest first):\n");
     if e.lineage.is_empty() {
         out.push_str(
-            "  no merges or splits: its records share immutable identifiers or it has one record\n",
+            "  no merges or splits of profiles: its records joined it one by one (see below)\n",
         );
     }
     for l in &e.lineage {
@@ -360,6 +360,24 @@ fn explanation_text(e: &Explanation) -> String {
             by,
             l.cause_event_id
         );
+    }
+    out.push_str("\nwhat each record shares with the profile's other records:\n");
+    for r in &e.records {
+        let _ = writeln!(
+            out,
+            "  {} {:<6} {}: {}",
+            fmt_time(r.event_time_ms),
+            r.channel.as_str(),
+            r.event_id,
+            if r.shared.is_empty() {
+                "nothing (its only record, or held by a decision)".to_string()
+            } else {
+                r.shared.join(", ")
+            }
+        );
+    }
+    if e.events > e.records.len() {
+        let _ = writeln!(out, "  ... {} more records", e.events - e.records.len());
     }
     if !e.decisions.is_empty() {
         out.push_str("\ndecisions pinned on its records:\n");
@@ -428,6 +446,9 @@ fn explanation_json(e: &Explanation) -> serde_json::Value {
             "decision": l.decision.as_ref().map(|(id, actor)| json!({"id": id, "actor": actor})),
         })).collect::<Vec<_>>(),
         "decisions": e.decisions.iter().map(|d| json!({"id": d.id, "kind": d.kind.as_str(), "actor": d.actor, "at_ms": d.at_ms})).collect::<Vec<_>>(),
+        "records": e.records.iter().map(|r| json!({
+            "event_id": r.event_id, "channel": r.channel.as_str(), "event_time_ms": r.event_time_ms,
+            "shares": r.shared})).collect::<Vec<_>>(),
         "winners": winners(r).into_iter().filter_map(|(f, s)| s.map(|s| (f.to_string(), json!({
             "channel": s.channel.as_str(), "event_id": s.event_id, "event_time_ms": s.event_time_ms})))).collect::<serde_json::Map<_, _>>(),
         "may_contact": r.may_contact,
@@ -603,6 +624,10 @@ mod tests {
         assert!(
             out.starts_with("profile kp-"),
             "one holder, no standing line: {out}"
+        );
+        assert!(
+            out.contains("pos:3: nothing (its only record"),
+            "each record's links: {out}"
         );
 
         let out = explain(&config, "phone:13910248876", false).expect("explain");

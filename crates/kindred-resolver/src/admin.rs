@@ -18,7 +18,7 @@ use crate::cluster::{cluster, Clustering, Node};
 use crate::decision::{
     held_by_another_approval, taken_back, Constraint, DecisionKind, DecisionRecord, SplitSelector,
 };
-use crate::keys::{fnv1a, EventKeys};
+use crate::keys::{fnv1a, EventKeys, KeyClass};
 use crate::resolver::{add_holder, BatchView, Cause, Recomputed};
 use crate::store::{cf, IndexEntry, LineageRecord, StoredProfile};
 use crate::{BatchOutcome, QuarantineNotice, Resolver, StoreError};
@@ -59,6 +59,26 @@ pub struct Explanation {
     pub lineage: Vec<LineageRecord>,
     /// Decisions pinned on its events.
     pub decisions: Vec<DecisionRecord>,
+    /// What ties each record to the others (canonical order; at most
+    /// [`MAX_EXPLAINED_RECORDS`]): merges above say when profiles came
+    /// together, but a record that joined an existing profile, or records
+    /// recomputed into one, leave no lineage of their own.
+    pub records: Vec<RecordLinks>,
+}
+
+/// How many records `explain` lists with their links.
+pub const MAX_EXPLAINED_RECORDS: usize = 200;
+
+/// One record of a profile and what it shares with the profile's other
+/// records, as linking sees it now: identifier kinds (`phone`, `member_id`)
+/// and rule blocks (`rule name_birthday_postcode v1`). Quarantined
+/// identifiers link nothing and are not listed. Kinds, never values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordLinks {
+    pub event_id: String,
+    pub channel: kindred_model::Channel,
+    pub event_time_ms: i64,
+    pub shared: Vec<String>,
 }
 
 /// What `kindred rules diff` predicts and `kindred rules apply` does.
@@ -327,12 +347,78 @@ impl Resolver {
             .into_iter()
             .filter(|d| decided.contains(&d.id))
             .collect();
+        let records = self.record_links(&stored.members)?;
         Ok(Explanation {
             events: stored.members.len(),
             record: stored.record,
             lineage,
             decisions,
+            records,
         })
+    }
+
+    /// [`RecordLinks`] of a profile's first [`MAX_EXPLAINED_RECORDS`]
+    /// records (canonical order), compared with all of its records.
+    fn record_links(&self, members: &[String]) -> Result<Vec<RecordLinks>, AdminError> {
+        let mut events = Vec::with_capacity(members.len());
+        for id in members {
+            if let Some(e) = self.store.contribution(id)? {
+                events.push(e);
+            }
+        }
+        events.sort_by(|a, b| (a.event_time_ms, &a.event_id).cmp(&(b.event_time_ms, &b.event_id)));
+        let hasher = self.store.hasher();
+        let keys: Vec<EventKeys> = events
+            .iter()
+            .map(|e| EventKeys::of(e, &self.policy, hasher))
+            .collect();
+        let mut holders: BTreeMap<&str, usize> = BTreeMap::new();
+        for k in &keys {
+            let distinct: BTreeSet<&str> = k.links.iter().map(|l| l.key.as_str()).collect();
+            for key in distinct {
+                *holders.entry(key).or_default() += 1;
+            }
+        }
+        let mut quarantined: BTreeMap<&str, bool> = BTreeMap::new();
+        let mut out = Vec::new();
+        for (e, k) in events.iter().zip(&keys).take(MAX_EXPLAINED_RECORDS) {
+            let mut shared = BTreeSet::new();
+            for link in &k.links {
+                if holders.get(link.key.as_str()).copied().unwrap_or(0) < 2 {
+                    continue;
+                }
+                let q = match quarantined.get(link.key.as_str()) {
+                    Some(q) => *q,
+                    None => {
+                        let q = self
+                            .store
+                            .get_value::<IndexEntry>(cf::IDENTIFIERS, &link.key)?
+                            .is_some_and(|entry| entry.quarantined);
+                        quarantined.insert(&link.key, q);
+                        q
+                    }
+                };
+                if q {
+                    continue;
+                }
+                shared.insert(match link.class {
+                    KeyClass::Rule(i) => match self.policy.rules.get(i) {
+                        Some(rule) => format!("rule {} v{}", rule.name, rule.version),
+                        None => "rule".to_string(),
+                    },
+                    KeyClass::Strong(kind) | KeyClass::Weak(kind) | KeyClass::Household(kind) => {
+                        kind.as_str().to_string()
+                    }
+                });
+            }
+            out.push(RecordLinks {
+                event_id: e.event_id.clone(),
+                channel: e.channel,
+                event_time_ms: e.event_time_ms,
+                shared: shared.into_iter().collect(),
+            });
+        }
+        Ok(out)
     }
 
     /// The profile holding `identifier` (by link key), if any.

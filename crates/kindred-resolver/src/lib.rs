@@ -34,7 +34,8 @@ mod score;
 mod store;
 
 pub use admin::{
-    policy_fingerprint, AdminError, DecisionOutcome, Explanation, PlannedGroup, RulesPlan,
+    policy_fingerprint, AdminError, DecisionOutcome, Explanation, PlannedGroup, RecordLinks,
+    RulesPlan, MAX_EXPLAINED_RECORDS,
 };
 pub use cluster::Refusal;
 pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};

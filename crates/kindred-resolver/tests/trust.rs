@@ -206,6 +206,43 @@ fn one_card_written_with_separators_or_without_leading_zeros_is_one_card() {
 }
 
 #[test]
+fn explain_says_what_ties_each_record_though_no_profiles_merged() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let home = phone("+8613900000001");
+    apply(
+        &mut r,
+        vec![
+            ev("pos:1", 0, &[card("A1"), home.clone()]).name("林芳"),
+            ev("web:1", DAY, &[home.clone(), email("lin@y.cn")]).name("林芳"),
+            ev("web:2", 2 * DAY, &[email("lin@y.cn")]).name("林芳"),
+        ],
+    );
+    apply(&mut r, vec![ev("pos:2", 3 * DAY, &[card("A1")])]);
+    let p = profile(&r, &home);
+    let story = r.explain(&p.profile_id).expect("explain");
+    assert!(story.lineage.is_empty(), "{:?}", story.lineage);
+    let shared: Vec<(&str, Vec<&str>)> = story
+        .records
+        .iter()
+        .map(|l| {
+            (
+                l.event_id.as_str(),
+                l.shared.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shared,
+        vec![
+            ("pos:1", vec!["member_id", "phone"]),
+            ("web:1", vec!["email", "phone"]),
+            ("web:2", vec!["email"]),
+            ("pos:2", vec!["member_id"]),
+        ]
+    );
+}
+
+#[test]
 fn a_merge_past_a_per_kind_limit_is_refused() {
     let mut policy = LinkPolicy::default();
     policy.identifiers.phone.max_per_profile = 2;
