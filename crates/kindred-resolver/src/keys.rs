@@ -382,11 +382,22 @@ pub(crate) fn jaro_winkler(a: &str, b: &str) -> f64 {
 /// the rate of one letter mistyped in a Latin name.
 const SYLLABLE_TYPO: f64 = 0.9;
 
+/// The most two different tokens of two letters rate alike ([`token_alike`]):
+/// below every name threshold.
+const SHORT_TOKEN_MISMATCH: f64 = 0.5;
+
 /// How alike two name tokens are: Jaro-Winkler, or [`SYLLABLE_TYPO`] for
-/// hanzi given names one character dropped or doubled apart.
+/// hanzi given names one character dropped or doubled apart. A token of
+/// two letters is alike only to itself: Jaro-Winkler's prefix boost makes
+/// `la` and `lachamp` 0.81, `li` and `lin` 0.91, different names (a
+/// particle, another family name). An initial is compared as before.
 pub(crate) fn token_alike(a: &str, b: &str) -> f64 {
     let jw = jaro_winkler(a, b);
     if !(a.contains(SYLLABLE) || b.contains(SYLLABLE)) {
+        let two_letters = |t: &str| t.chars().count() == 2;
+        if (two_letters(a) || two_letters(b)) && a != b {
+            return jw.min(SHORT_TOKEN_MISMATCH);
+        }
         return jw;
     }
     let (sa, sb): (Vec<&str>, Vec<&str>) =
@@ -586,6 +597,11 @@ mod tests {
         assert_eq!(sim("John Smith II", "John Smith III"), 0.0);
         assert!(sim("John Smith", "John Smith Jr.") > 0.9);
         assert!(sim("Lê Văn An", "Le Van An") > 0.99);
+        // Two-letter tokens: a particle or a short family name is no
+        // prefix of another name.
+        assert!(sim("Juliette de la Fontaine", "Jules Lachamp") < 0.8);
+        assert!(sim("Li Na", "Lin Na") < 0.8);
+        assert!(sim("Li Na", "Na Li") > 0.99);
         assert!(name_similarity("anna smith", "li na") < 0.6);
     }
 
