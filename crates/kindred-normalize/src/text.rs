@@ -49,8 +49,6 @@ pub fn fold_upper(raw: &str) -> String {
     fold(&fold(raw).to_uppercase())
 }
 
-/// CJK ideographs, kana and hangul: names in these scripts keep their case
-/// and have no spaces between family and given names.
 /// Appends a letter of a name as names compare it: lower case, and a Latin
 /// letter without its accents (`é` is `e`, `Ø` is `o`, `ß` is `ss`, `Đ` is
 /// `d`). One name typed on keyboards with and without the accents, or
@@ -92,6 +90,8 @@ pub fn is_name_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | 'ʼ' | '`' | '´')
 }
 
+/// CJK ideographs, kana and hangul: names in these scripts keep their case
+/// and have no spaces between family and given names.
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30FF   // hiragana, katakana

@@ -68,7 +68,21 @@ pub fn normalize_options(config: &Config) -> Result<NormalizeOptions, PipelineEr
         _ => DateOrder::DayFirst,
     };
     opts.email_provider_rules = n.email_provider_rules;
-    opts.blocklist = n.blocklist.iter().map(|s| s.trim().to_string()).collect();
+    // Each entry also in the form linking compares (`link_key`): a card
+    // listed as `member_id:MAIN:8800-0000-0001` is blocked however a till
+    // writes it.
+    opts.blocklist = n
+        .blocklist
+        .iter()
+        .map(|s| s.trim().to_string())
+        .flat_map(|s| {
+            let link = s
+                .parse::<kindred_model::Identifier>()
+                .ok()
+                .map(|i| i.link_key());
+            std::iter::once(s).chain(link)
+        })
+        .collect();
     opts.phone_region_from_event = n.phone_region_from_event;
     opts.max_future_secs = n.max_future_secs;
     let stores = n
@@ -129,6 +143,43 @@ mod tests {
             err.to_string().contains("normalize.store_regions.DE"),
             "{err}"
         );
+    }
+
+    /// A blocklisted card is blocked in every spelling linking reads as it.
+    #[test]
+    fn blocklist_entries_block_every_spelling_of_a_card() {
+        let mut config = Config::default();
+        config.normalize.blocklist = vec!["member_id:MAIN:8800-0000-0001".into()];
+        let opts = normalize_options(&config).expect("valid");
+        for typed in ["8800-0000-0001", "880000000001", "0 8800 0000 0001"] {
+            let raw = kindred_model::raw::PosTransaction {
+                transaction_id: "T-1".into(),
+                store_id: "S1".into(),
+                terminal_id: "2".into(),
+                receipt_no: "R9".into(),
+                cashier_id: None,
+                loyalty_program: None,
+                member_card_no: Some(typed.into()),
+                phone: None,
+                customer_name: None,
+                amount_minor: 500,
+                currency: "CNY".into(),
+                line_items: vec![],
+                points_earned: 0,
+                points_redeemed: 0,
+                payment_type: None,
+                event_time: 1_735_689_600_000,
+            };
+            let e = kindred_normalize::normalize(&kindred_model::raw::RawEvent::Pos(raw), &opts)
+                .expect("normalized");
+            assert!(
+                e.identifiers
+                    .iter()
+                    .all(|i| i.kind != kindred_model::IdentifierKind::MemberId),
+                "{typed}: {:?}",
+                e.identifiers
+            );
+        }
     }
 
     /// `[[schemas.writers]]` files are read into the codec; one that is

@@ -113,8 +113,15 @@ pub fn identifiers(
             FieldPolicy::Raw => {}
             FieldPolicy::Hashed => {
                 let kind = id.kind.as_str();
+                // The match key is what linking compares (a card without
+                // its separators too), so consumers join on it, else on
+                // the value, as kindred links.
+                let link = id.link_value();
+                let match_key = (link != id.value.as_str())
+                    .then(|| hash(keyring, kind, &link))
+                    .transpose()?;
                 id.value = hash(keyring, kind, &id.value)?;
-                id.match_key = id.match_key.map(|m| hash(keyring, kind, &m)).transpose()?;
+                id.match_key = match_key;
             }
             FieldPolicy::Masked => {
                 id.value = mask_value(id.kind, &id.value);
@@ -391,6 +398,18 @@ mod tests {
         let email = id(&a, IdentifierKind::Email);
         let key = email.match_key.as_deref().expect("the match key is kept");
         assert!(key.starts_with(HASH_PREFIX) && key != email.value);
+        // A card written with a separator: its match key is the hash of
+        // the card as linking compares it, the value of `MAIN:MA001`.
+        let card = id(&a, IdentifierKind::MemberId);
+        assert_eq!(
+            card.match_key.as_deref(),
+            Some(
+                hash(Some(&k1), "member_id", "MAIN:MA001")
+                    .expect("hash")
+                    .as_str()
+            )
+        );
+        assert_eq!(id(&a, IdentifierKind::Phone).match_key, None);
         assert_eq!(a.identifiers.len(), 6);
         for field in [
             &a.full_name,

@@ -177,7 +177,7 @@ impl Resolver {
         let store = &*self.store;
         let hasher = store.hasher();
         let named_key = match &request.target {
-            ErasureTarget::Identifier(id) => Some(store.index_key(id)),
+            ErasureTarget::Identifier(id) => Some(store.entry_key(id)?),
             ErasureTarget::IndexKey(key) => Some(key.clone()),
             ErasureTarget::Profile(_) => None,
         };
@@ -214,6 +214,7 @@ impl Resolver {
             (_, None) => Err(ErasureOutcome::NotFound),
         };
 
+        let seq = read_counter(store, NEXT_AUDIT_SEQ, 1)?;
         let mut batch = WriteBatch::default();
         let mut outbox: Vec<OutboxEntry> = Vec::new();
         let mut suppress: BTreeSet<String> = BTreeSet::new();
@@ -273,7 +274,19 @@ impl Resolver {
                         else {
                             continue;
                         };
-                        entry.holders.retain(|h| !ids.contains(&h.profile_id));
+                        // Theirs go, and any a former erasure left
+                        // (a key another link policy derived).
+                        let mut kept = Vec::with_capacity(entry.holders.len());
+                        for h in entry.holders.drain(..) {
+                            if ids.contains(&h.profile_id) {
+                                continue;
+                            }
+                            let live = store.resolve_redirects(&h.profile_id)?;
+                            if store.get_raw(cf::PROFILES, live.as_bytes())?.is_some() {
+                                kept.push(h);
+                            }
+                        }
+                        entry.holders = kept;
                         let alone = entry.holders.is_empty() && !entry.quarantined;
                         if alone && !matches!(link.class, KeyClass::Rule(_)) {
                             suppress.insert(link.key.clone());
@@ -318,7 +331,10 @@ impl Resolver {
                 let change = ProfileChange::erased(
                     survivor.clone(),
                     stored.record.version,
-                    format!("erasure:{}", request.request_id),
+                    // The audit record's number, not the request id: that
+                    // is free text a requester may have put a name in, and
+                    // this goes to every consumer of the profile topic.
+                    format!("erasure:{seq}"),
                     ids.iter().filter(|i| **i != survivor).cloned().collect(),
                 );
                 outbox.push(OutboxEntry::Change(Box::new(change)));
@@ -335,7 +351,6 @@ impl Resolver {
             suppress_events.clear();
         }
 
-        let seq = read_counter(store, NEXT_AUDIT_SEQ, 1)?;
         let audit = AuditRecord {
             seq,
             request_id: request.request_id.clone(),

@@ -482,6 +482,21 @@ impl<'a> BatchView<'a> {
         Ok(live)
     }
 
+    /// Drops the holders of `entry` whose profile is gone (erased, see
+    /// [`Self::holders`]), but for `own`, the profile this event goes to
+    /// (taken out of the view while it is extended).
+    fn drop_erased_holders(&self, entry: &mut IndexEntry, own: &str) -> Result<(), StoreError> {
+        let mut kept = Vec::with_capacity(entry.holders.len());
+        for h in entry.holders.drain(..) {
+            let id = self.follow_redirects(&h.profile_id)?;
+            if id == own || self.store_has_profile(&id)? {
+                kept.push(h);
+            }
+        }
+        entry.holders = kept;
+        Ok(())
+    }
+
     /// Takes a profile out of the view, with its whole member list (the
     /// caller puts it back or deletes it).
     pub(crate) fn take_profile(&mut self, profile_id: &str) -> Result<StoredProfile, StoreError> {
@@ -931,6 +946,7 @@ impl<'a> BatchView<'a> {
                 continue;
             }
             let mut entry = entry.clone();
+            self.drop_erased_holders(&mut entry, &id)?;
             add_holder(&mut entry, &id, event.event_time_ms);
             self.entries.insert(key.clone(), entry);
         }
@@ -999,6 +1015,7 @@ impl<'a> BatchView<'a> {
                 continue;
             }
             let mut updated = entry.clone();
+            self.drop_erased_holders(&mut updated, &id)?;
             add_holder(&mut updated, &id, event.event_time_ms);
             if &updated != entry {
                 self.entries.insert(key.clone(), updated);

@@ -781,7 +781,13 @@ impl Store {
 
     /// Whether an identifier is on the suppression list (its person was erased).
     pub fn is_suppressed(&self, identifier: &Identifier) -> Result<bool, StoreError> {
-        self.is_suppressed_key(&self.index_key(identifier))
+        if self.is_suppressed_key(&self.index_key(identifier))? {
+            return Ok(true);
+        }
+        match self.legacy_index_key(identifier) {
+            Some(legacy) => self.is_suppressed_key(&legacy),
+            None => Ok(false),
+        }
     }
 
     /// Whether an index key is on the suppression list.
@@ -966,9 +972,35 @@ impl Store {
         Err(StoreError::RedirectCycle(profile_id.to_string()))
     }
 
-    /// The index entry of an identifier (compared by link key).
+    /// The index entry of an identifier (compared by link key; in a store
+    /// written before linking version 4, a card's entry may be only under
+    /// its written form, [`Self::legacy_index_key`]).
     pub fn index_entry(&self, identifier: &Identifier) -> Result<Option<IndexEntry>, StoreError> {
-        self.get_value(cf::IDENTIFIERS, &self.index_key(identifier))
+        self.get_value(cf::IDENTIFIERS, &self.entry_key(identifier)?)
+    }
+
+    /// The index key under which `identifier` has an entry: its link key's,
+    /// else its written form's when only that has one, else its link key.
+    pub(crate) fn entry_key(&self, identifier: &Identifier) -> Result<String, StoreError> {
+        let key = self.index_key(identifier);
+        if self.get_raw(cf::IDENTIFIERS, key.as_bytes())?.is_some() {
+            return Ok(key);
+        }
+        if let Some(legacy) = self.legacy_index_key(identifier) {
+            if self.get_raw(cf::IDENTIFIERS, legacy.as_bytes())?.is_some() {
+                return Ok(legacy);
+            }
+        }
+        Ok(key)
+    }
+
+    /// The key an identifier was indexed under before linking version 4,
+    /// when it differs from today's (a member card with separators or
+    /// leading zeros): its written form.
+    pub(crate) fn legacy_index_key(&self, identifier: &Identifier) -> Option<String> {
+        let written = identifier.match_key.as_deref().unwrap_or(&identifier.value);
+        (written != identifier.link_value())
+            .then(|| self.hasher.key(identifier.kind.as_str(), written))
     }
 
     /// The index key of an identifier in this store.
@@ -979,13 +1011,18 @@ impl Store {
     /// The profile an identifier belongs to, if any (compared by link key).
     /// A contested identifier belongs to several: the oldest is returned.
     pub fn lookup(&self, identifier: &Identifier) -> Result<Option<GoldenRecord>, StoreError> {
-        match self
+        // Holders are sorted by id, so the first live one is the oldest; a
+        // holder whose profile was erased is skipped.
+        for holder in self
             .index_entry(identifier)?
-            .and_then(|e| e.holders.into_iter().next())
+            .map(|e| e.holders)
+            .unwrap_or_default()
         {
-            Some(holder) => self.profile(&holder.profile_id),
-            None => Ok(None),
+            if let Some(profile) = self.profile(&holder.profile_id)? {
+                return Ok(Some(profile));
+            }
         }
+        Ok(None)
     }
 
     /// The canonical event a source event contributed, if it was applied.

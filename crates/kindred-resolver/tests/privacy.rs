@@ -159,6 +159,11 @@ fn erasure_removes_every_byte_of_the_person_from_tables_and_log() {
     assert_eq!(done.changes.len(), 1);
     assert_eq!(done.changes[0].change_type, ChangeType::Erased);
     assert!(done.changes[0].record.is_none());
+    // The request id is free text: consumers see the audit number.
+    assert_eq!(
+        done.changes[0].cause_event_id,
+        format!("erasure:{}", done.audit.seq)
+    );
 
     // The outbox: the erased change, a tombstone for each id, the audit.
     let outbox = r.store().outbox().expect("ok");
@@ -428,6 +433,47 @@ fn a_key_only_another_link_policy_derives_does_not_stop_the_resolver_after_an_er
     );
     assert_eq!(erased_again.audit.outcome, ErasureOutcome::Erased);
     assert_eq!(r.store().profiles().count(), 0);
+    // The stale holder went with the namesake's erasure: no entry is left
+    // naming either of them.
+    assert_eq!(r.store().stats().expect("stats").identifiers, 0);
+}
+
+#[test]
+fn an_erased_card_stays_suppressed_in_every_spelling() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    // Indexed under its written form too, as a store before linking
+    // version 4 indexed it (so an older store's suppressions still hold).
+    let written = card("MAIN:8800-1234-5678");
+    r.apply(
+        &[event("c1", DAY, vec![written.clone()], Some(OTTO_NAME))],
+        &[],
+    )
+    .expect("apply");
+    let done = erase(&mut r, ErasureTarget::Identifier(card("MAIN:880012345678")));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert_eq!(r.store().stats().expect("stats").identifiers, 0);
+    for spelling in [
+        "MAIN:8800-1234-5678",
+        "MAIN:880012345678",
+        "MAIN:0880012345678",
+    ] {
+        assert!(
+            r.store().is_suppressed(&card(spelling)).expect("ok"),
+            "{spelling}"
+        );
+        let again = event(
+            &format!("c-{spelling}"),
+            2 * DAY,
+            vec![card(spelling)],
+            None,
+        );
+        assert_eq!(
+            r.apply(&[again], &[]).expect("ok").suppressed,
+            1,
+            "{spelling}"
+        );
+    }
 }
 
 #[test]
