@@ -144,6 +144,11 @@ struct Snapshot {
     events: HashMap<String, CanonicalEvent>,
     constraints: HashMap<String, Vec<Constraint>>,
     quarantined: BTreeSet<String>,
+    /// Whether this release's linking partitioned the store (see
+    /// `store::LINKING`). If not, index keys may have changed (a card's
+    /// written form is no longer its key), so every kind's quarantine is
+    /// counted again, not only those whose limits changed.
+    linking_current: bool,
 }
 
 impl Resolver {
@@ -589,12 +594,10 @@ impl Resolver {
             let mut old: BTreeSet<String> = BTreeSet::new();
             let mut new: BTreeMap<String, (i64, i64)> = BTreeMap::new();
             for e in p.members.iter().filter_map(|e| snap.events.get(e)) {
-                old.extend(
-                    EventKeys::of(e, &old_policy, self.store.hasher())
-                        .links
-                        .into_iter()
-                        .map(|l| l.key),
-                );
+                let before = EventKeys::of(e, &old_policy, self.store.hasher());
+                // Entries under a card's written form (an older release's
+                // key) lose their holders too.
+                old.extend(before.links.into_iter().map(|l| l.key).chain(before.legacy));
                 for l in EventKeys::of(e, &self.policy, self.store.hasher()).links {
                     let span = new
                         .entry(l.key)
@@ -669,6 +672,7 @@ impl Resolver {
             .map(|(k, _)| k)
             .collect();
         Ok(Snapshot {
+            linking_current: self.store.linking_is_current()?,
             hasher: self.store.hasher().clone(),
             profiles,
             events,
@@ -1120,7 +1124,7 @@ fn requarantine(
             let Some(kind) = link.class.kind() else {
                 continue;
             };
-            if limits(old, kind) == limits(new, kind) {
+            if snap.linking_current && limits(old, kind) == limits(new, kind) {
                 continue;
             }
             let c = counts.entry(link.key.as_str()).or_insert_with(|| Count {

@@ -23,11 +23,11 @@
 
 use std::collections::BTreeSet;
 
-use kindred_model::{Identifier, ProfileChange};
+use kindred_model::{Identifier, IdentifierKind, ProfileChange};
 use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{EventKeys, KeyClass};
+use crate::keys::{EventKeys, KeyClass, LinkKey};
 use crate::outbox::{OutboxEntry, Tombstone};
 use crate::resolver::{pair_key, read_counter};
 use crate::store::{cf, encode, IndexEntry, StoredProfile, NEXT_OUTBOX_SEQ};
@@ -176,28 +176,37 @@ impl Resolver {
     ) -> Result<Erasure, StoreError> {
         let store = &*self.store;
         let hasher = store.hasher();
-        let named_key = match &request.target {
-            ErasureTarget::Identifier(id) => Some(store.entry_key(id)?),
-            ErasureTarget::IndexKey(key) => Some(key.clone()),
-            ErasureTarget::Profile(_) => None,
+        // The index keys the request names: an identifier's, and in a store
+        // of an older release a card's written form too (its entries there).
+        let named_keys: Vec<String> = match &request.target {
+            ErasureTarget::Identifier(id) => std::iter::once(store.index_key(id))
+                .chain(store.legacy_index_key(id))
+                .collect(),
+            ErasureTarget::IndexKey(key) => vec![key.clone()],
+            ErasureTarget::Profile(_) => Vec::new(),
         };
+        let named_key = named_keys.first().cloned();
         let subject = store.erasure_subject(&request.target);
-        let survivor = match (&request.target, &named_key) {
-            (ErasureTarget::Profile(id), _) => {
+        let survivor = match &request.target {
+            ErasureTarget::Profile(id) => {
                 let live = store.resolve_redirects(id)?;
                 store
                     .get_raw(cf::PROFILES, live.as_bytes())?
                     .map(|_| live)
                     .ok_or(ErasureOutcome::NotFound)
             }
-            (_, Some(key)) => match store.get_value::<IndexEntry>(cf::IDENTIFIERS, key)? {
-                None => Err(ErasureOutcome::NotFound),
-                Some(e) if e.quarantined => Err(ErasureOutcome::Ambiguous),
-                Some(e) => {
+            _ => {
+                let mut entries = Vec::new();
+                for key in &named_keys {
+                    entries.extend(store.get_value::<IndexEntry>(cf::IDENTIFIERS, key)?);
+                }
+                if entries.iter().any(|e| e.quarantined) {
+                    Err(ErasureOutcome::Ambiguous)
+                } else {
                     // Live holders only: a key an older link policy derived
                     // may still name a profile erased before.
                     let mut holders = BTreeSet::new();
-                    for h in &e.holders {
+                    for h in entries.iter().flat_map(|e| &e.holders) {
                         let id = store.resolve_redirects(&h.profile_id)?;
                         if store.get_raw(cf::PROFILES, id.as_bytes())?.is_some() {
                             holders.insert(id);
@@ -210,8 +219,7 @@ impl Resolver {
                         _ => Err(ErasureOutcome::Ambiguous),
                     }
                 }
-            },
-            (_, None) => Err(ErasureOutcome::NotFound),
+            }
         };
 
         let seq = read_counter(store, NEXT_AUDIT_SEQ, 1)?;
@@ -265,7 +273,15 @@ impl Resolver {
                     let Some(event) = store.contribution(event_id)? else {
                         continue;
                     };
-                    for link in EventKeys::of(&event, &self.policy, hasher).links {
+                    let keys = EventKeys::of(&event, &self.policy, hasher);
+                    // An older store's entries under a card's written form
+                    // (linking version 3 and before) are the person's too.
+                    let legacy = keys.legacy.into_iter().map(|key| LinkKey {
+                        key,
+                        class: KeyClass::Strong(IdentifierKind::MemberId),
+                        identifier: None,
+                    });
+                    for link in keys.links.into_iter().chain(legacy) {
                         if !touched.insert(link.key.clone()) {
                             continue;
                         }

@@ -54,6 +54,12 @@ pub(crate) struct EventKeys {
     /// The script the name was written in (what [`clearly_different`]
     /// needs: a name in kanji and the same name in romaji fold apart).
     pub name_script: NameScript,
+    /// Index keys of this event's identifiers under the written form
+    /// releases before linking version 4 used, where it differs (member
+    /// cards with separators or leading zeros). They link nothing: an
+    /// older store's suppressions are checked, and an erasure clears the
+    /// entries, under them too.
+    pub legacy: Vec<String>,
     /// Identifiers limited per namespace ([`per_namespace`]) as
     /// ((kind, namespace), value): member cards by loyalty program, accounts
     /// by shop.
@@ -162,6 +168,13 @@ impl EventKeys {
         for (index, id) in event.identifiers.iter().enumerate() {
             let link_value = id.link_value();
             let key = hasher.key(id.kind.as_str(), &link_value);
+            // A card written with separators or leading zeros was indexed
+            // under its written form before linking version 4: an older
+            // store's entries and suppressions of it are there.
+            let written = id.match_key.as_deref().unwrap_or(&id.value);
+            if written != link_value {
+                out.legacy.push(hasher.key(id.kind.as_str(), written));
+            }
             if id.kind != IdentifierKind::Device {
                 out.companions.push((id.kind, fnv1a(key.as_bytes())));
             }
@@ -183,19 +196,6 @@ impl EventKeys {
             } else {
                 KeyClass::Strong(id.kind)
             };
-            // A card written with separators or leading zeros was indexed
-            // under its written form before linking version 4: that key
-            // links too, so a store written before keeps its links,
-            // quarantines and suppressions (an erasure deletes and
-            // suppresses both).
-            let written = id.match_key.as_deref().unwrap_or(&id.value);
-            if written != link_value {
-                out.links.push(LinkKey {
-                    key: hasher.key(id.kind.as_str(), written),
-                    class,
-                    identifier: Some(index),
-                });
-            }
             out.links.push(LinkKey {
                 key,
                 class,

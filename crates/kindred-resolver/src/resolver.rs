@@ -689,6 +689,14 @@ impl<'a> BatchView<'a> {
                     }
                 }
             }
+            // A card an older release suppressed under its written form
+            // (cards are suppressed for good).
+            for key in &keys.legacy {
+                if self.store.suppressed_since(key)?.is_some() {
+                    outcome.suppressed += 1;
+                    return Ok(());
+                }
+            }
         }
         self.contributions
             .insert(event.event_id.clone(), event.clone());
@@ -2085,6 +2093,65 @@ mod tests {
                 .as_deref(),
             Some("kp-000000000001")
         );
+    }
+
+    /// A store of an older release (linking version 3) indexed and
+    /// suppressed a card written with separators under its written form.
+    #[test]
+    fn an_older_stores_card_keys_are_still_erased_and_suppressed() {
+        use crate::erase::{ErasureOutcome, ErasureRequest, ErasureTarget};
+        let (_dir, mut r) = resolver();
+        let dashed = id(IdentifierKind::MemberId, "MAIN:8800-1234-5678");
+        r.apply(&[event("pos:1", 1, vec![dashed.clone()], 0)], &[])
+            .expect("apply");
+        let store = r.store();
+        let (key, legacy) = (
+            store.index_key(&dashed),
+            store.legacy_index_key(&dashed).expect("a written form"),
+        );
+        // Move the entry to where the older release kept it.
+        let entry = store
+            .get_raw(cf::IDENTIFIERS, key.as_bytes())
+            .expect("read");
+        let mut batch = WriteBatch::default();
+        store.put(
+            &mut batch,
+            cf::IDENTIFIERS,
+            legacy.as_bytes(),
+            &entry.expect("indexed"),
+        );
+        store.delete(&mut batch, cf::IDENTIFIERS, key.as_bytes());
+        store.write(batch).expect("write");
+
+        let done = r
+            .erase(
+                &ErasureRequest {
+                    request_id: "DSR-9".into(),
+                    target: ErasureTarget::Identifier(dashed.clone()),
+                    requested_by: "dpo".into(),
+                    at_ms: 1_700_000_000_000,
+                },
+                &[],
+            )
+            .expect("erase");
+        assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+        let store = r.store();
+        assert_eq!(store.stats().expect("stats").identifiers, 0);
+        assert!(store.suppressed_since(&legacy).expect("read").is_some());
+
+        // An older release's suppression of the written form only.
+        let (_dir2, mut r2) = resolver();
+        let store = r2.store();
+        let legacy = store.legacy_index_key(&dashed).expect("a written form");
+        let mut batch = WriteBatch::default();
+        store
+            .put_suppression(&mut batch, &store.digest_key(&legacy), 1, None)
+            .expect("suppress");
+        store.write(batch).expect("write");
+        let out = r2
+            .apply(&[event("pos:2", 2, vec![dashed], 0)], &[])
+            .expect("apply");
+        assert_eq!((out.suppressed, out.created), (1, 0));
     }
 
     #[test]
