@@ -486,6 +486,10 @@ impl<'a> BatchView<'a> {
     /// [`Self::holders`]), but for `own`, the profile this event goes to
     /// (taken out of the view while it is extended).
     fn drop_erased_holders(&self, entry: &mut IndexEntry, own: &str) -> Result<(), StoreError> {
+        // The common case, on every event: no holder or only its own.
+        if entry.holders.iter().all(|h| h.profile_id == own) {
+            return Ok(());
+        }
         let mut kept = Vec::with_capacity(entry.holders.len());
         for h in entry.holders.drain(..) {
             let id = self.follow_redirects(&h.profile_id)?;
