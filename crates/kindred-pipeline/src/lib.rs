@@ -145,6 +145,28 @@ mod tests {
         );
     }
 
+    /// A sale at a till with a member card and nothing else.
+    fn pos_sale(card: &str) -> kindred_model::raw::PosTransaction {
+        kindred_model::raw::PosTransaction {
+            transaction_id: "T-1".into(),
+            store_id: "S01".into(),
+            terminal_id: "1".into(),
+            receipt_no: "R-1".into(),
+            cashier_id: None,
+            loyalty_program: None,
+            member_card_no: Some(card.into()),
+            phone: None,
+            customer_name: None,
+            amount_minor: 500,
+            currency: "CNY".into(),
+            line_items: vec![],
+            points_earned: 0,
+            points_redeemed: 0,
+            payment_type: None,
+            event_time: 1_735_689_600_000,
+        }
+    }
+
     /// A blocklisted card is blocked in every spelling linking reads as it.
     #[test]
     fn blocklist_entries_block_every_spelling_of_a_card() {
@@ -152,24 +174,7 @@ mod tests {
         config.normalize.blocklist = vec!["member_id:MAIN:8800-0000-0001".into()];
         let opts = normalize_options(&config).expect("valid");
         for typed in ["8800-0000-0001", "880000000001", "0 8800 0000 0001"] {
-            let raw = kindred_model::raw::PosTransaction {
-                transaction_id: "T-1".into(),
-                store_id: "S1".into(),
-                terminal_id: "2".into(),
-                receipt_no: "R9".into(),
-                cashier_id: None,
-                loyalty_program: None,
-                member_card_no: Some(typed.into()),
-                phone: None,
-                customer_name: None,
-                amount_minor: 500,
-                currency: "CNY".into(),
-                line_items: vec![],
-                points_earned: 0,
-                points_redeemed: 0,
-                payment_type: None,
-                event_time: 1_735_689_600_000,
-            };
+            let raw = pos_sale(typed);
             let e = kindred_normalize::normalize(&kindred_model::raw::RawEvent::Pos(raw), &opts)
                 .expect("normalized");
             assert!(
@@ -204,21 +209,9 @@ mod tests {
         let codec = codec_from_config(&config).expect("read");
         let pos = kindred_model::raw::PosTransaction {
             transaction_id: "T-42".into(),
-            store_id: "S01".into(),
-            terminal_id: "1".into(),
             receipt_no: "R-42".into(),
-            cashier_id: None,
-            loyalty_program: None,
-            member_card_no: Some("M-42".into()),
-            phone: None,
-            customer_name: None,
             amount_minor: 100,
-            currency: "CNY".into(),
-            line_items: vec![],
-            points_earned: 0,
-            points_redeemed: 0,
-            payment_type: None,
-            event_time: 1_735_689_600_000,
+            ..pos_sale("M-42")
         };
         let kind = kindred_schema::SchemaKind::PosTransaction;
         let mut bytes = codec.encode(kind, &pos).expect("encode");
