@@ -189,11 +189,7 @@ impl Resolver {
         let subject = store.erasure_subject(&request.target);
         let survivor = match &request.target {
             ErasureTarget::Profile(id) => {
-                let live = store.resolve_redirects(id)?;
-                store
-                    .get_raw(cf::PROFILES, live.as_bytes())?
-                    .map(|_| live)
-                    .ok_or(ErasureOutcome::NotFound)
+                store.live_profile_id(id)?.ok_or(ErasureOutcome::NotFound)
             }
             _ => {
                 let mut entries = Vec::new();
@@ -207,10 +203,7 @@ impl Resolver {
                     // may still name a profile erased before.
                     let mut holders = BTreeSet::new();
                     for h in entries.iter().flat_map(|e| &e.holders) {
-                        let id = store.resolve_redirects(&h.profile_id)?;
-                        if store.get_raw(cf::PROFILES, id.as_bytes())?.is_some() {
-                            holders.insert(id);
-                        }
+                        holders.extend(store.live_profile_id(&h.profile_id)?);
                     }
                     let mut it = holders.into_iter();
                     match (it.next(), it.next()) {
@@ -297,8 +290,7 @@ impl Resolver {
                             if ids.contains(&h.profile_id) {
                                 continue;
                             }
-                            let live = store.resolve_redirects(&h.profile_id)?;
-                            if store.get_raw(cf::PROFILES, live.as_bytes())?.is_some() {
+                            if store.live_profile_id(&h.profile_id)?.is_some() {
                                 kept.push(h);
                             }
                         }

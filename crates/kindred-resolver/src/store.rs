@@ -972,6 +972,16 @@ impl Store {
         Err(StoreError::RedirectCycle(profile_id.to_string()))
     }
 
+    /// The live profile `profile_id` stands for (redirects followed), or
+    /// `None` when that profile is gone (erased).
+    pub(crate) fn live_profile_id(&self, profile_id: &str) -> Result<Option<String>, StoreError> {
+        let id = self.resolve_redirects(profile_id)?;
+        Ok(self
+            .get_raw(cf::PROFILES, id.as_bytes())?
+            .is_some()
+            .then_some(id))
+    }
+
     /// The index entry of an identifier (compared by link key; in a store
     /// written before linking version 4, a card's entry may be only under
     /// its written form, [`Self::legacy_index_key`]).
