@@ -866,18 +866,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&cli, None)?;
             let channel = (*channel).into();
             let ops = Ops::start(&config, &format!("ingest-{channel}")).await?;
-            let shutdown = shutdown_on_signals();
-            let work = ingest::run(&config, channel, &ops, shutdown.clone());
-            bounded_exit(&config, &shutdown, work)
+            let shutdown = shutdown_on_signals(&config);
+            ingest::run(&config, channel, &ops, shutdown)
                 .await
                 .with_context(|| format!("the {channel} ingest service failed"))?;
         }
         Command::Resolve { data_dir } => {
             let config = load_config(&cli, data_dir.as_ref())?;
             let ops = Ops::start(&config, "resolve").await?;
-            let shutdown = shutdown_on_signals();
-            let work = resolve::run(&config, &ops, shutdown.clone());
-            bounded_exit(&config, &shutdown, work)
+            let shutdown = shutdown_on_signals(&config);
+            resolve::run(&config, &ops, shutdown)
                 .await
                 .context("the resolver failed")?;
         }
@@ -1158,31 +1156,20 @@ fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Runs a service until it returns, or exits the process `[shutdown]
-/// timeout_secs` after a signal if it has not by then (a broker that does
-/// not answer must not hold the process: what was not committed is redone
-/// after the restart).
-async fn bounded_exit<T>(
-    config: &kindred_config::Config,
-    shutdown: &Shutdown,
-    work: impl std::future::Future<Output = Result<T, kindred_pipeline::PipelineError>>,
-) -> Result<T, kindred_pipeline::PipelineError> {
-    let grace = std::time::Duration::from_secs(config.shutdown.timeout_secs + 1);
-    match shutdown.bounded(grace, work).await {
-        Some(result) => result,
-        None => {
-            tracing::warn!(
-                grace_secs = grace.as_secs(),
-                "not stopped within the shutdown timeout: exiting now; unfinished work is redone after the restart"
-            );
-            std::process::exit(0)
-        }
-    }
-}
-
-/// A shutdown signal triggered by SIGINT (Ctrl-C) or SIGTERM.
-fn shutdown_on_signals() -> Shutdown {
+/// A shutdown signal triggered by SIGINT (Ctrl-C) or SIGTERM. The process
+/// exits `[shutdown] timeout_secs` (plus one second) after the signal if the
+/// service has not stopped by then: a broker that does not answer must not
+/// hold it (what was not committed is redone after the restart).
+fn shutdown_on_signals(config: &kindred_config::Config) -> Shutdown {
     let shutdown = Shutdown::new();
+    let grace = std::time::Duration::from_secs(config.shutdown.timeout_secs + 1);
+    shutdown.arm_watchdog(grace, move || {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "not stopped within the shutdown timeout: exiting now; unfinished work is redone after the restart"
+        );
+        std::process::exit(0)
+    });
     let trigger = shutdown.clone();
     tokio::spawn(async move {
         #[cfg(unix)]

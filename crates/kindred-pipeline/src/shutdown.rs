@@ -1,24 +1,56 @@
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use tokio::sync::watch;
+
+/// What a watchdog does when the grace period after a trigger runs out.
+type Expiry = Box<dyn FnOnce() + Send>;
 
 /// A shutdown signal shared by a service's tasks: cheap to clone, and
 /// `wait` resolves once `trigger` was called (or every trigger was dropped).
 #[derive(Clone)]
 pub struct Shutdown {
-    tx: std::sync::Arc<watch::Sender<bool>>,
+    tx: Arc<watch::Sender<bool>>,
     rx: watch::Receiver<bool>,
+    watchdog: Arc<Mutex<Option<(Duration, Expiry)>>>,
 }
 
 impl Shutdown {
     pub fn new() -> Self {
         let (tx, rx) = watch::channel(false);
         Shutdown {
-            tx: std::sync::Arc::new(tx),
+            tx: Arc::new(tx),
             rx,
+            watchdog: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Arms a watchdog: `grace` after the first `trigger`, `on_expiry` runs
+    /// on a thread of its own (the binary exits the process there). It is
+    /// an OS thread, not a task, on purpose: a shutdown can block an
+    /// executor thread in a synchronous call that has no timeout (closing a
+    /// Kafka consumer waits for its group to answer, however long a broker
+    /// restart takes), and a timer on the same executor would never fire.
+    pub fn arm_watchdog(&self, grace: Duration, on_expiry: impl FnOnce() + Send + 'static) {
+        if let Ok(mut slot) = self.watchdog.lock() {
+            *slot = Some((grace, Box::new(on_expiry)));
         }
     }
 
     pub fn trigger(&self) {
         let _ = self.tx.send(true);
+        let armed = self.watchdog.lock().ok().and_then(|mut slot| slot.take());
+        if let Some((grace, on_expiry)) = armed {
+            let spawned = std::thread::Builder::new()
+                .name("shutdown-watchdog".into())
+                .spawn(move || {
+                    std::thread::sleep(grace);
+                    on_expiry();
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "cannot start the shutdown watchdog: the shutdown is not bounded");
+            }
+        }
     }
 
     pub fn is_triggered(&self) -> bool {
@@ -29,26 +61,69 @@ impl Shutdown {
         let mut rx = self.rx.clone();
         let _ = rx.wait_for(|stop| *stop).await;
     }
-
-    /// Runs `work` to its end, but at most `grace` past the moment shutdown
-    /// is triggered: `None` when the grace period ran out first (the work
-    /// is dropped; whatever it had not committed is redone after restart).
-    pub async fn bounded<F: std::future::Future>(
-        &self,
-        grace: std::time::Duration,
-        work: F,
-    ) -> Option<F::Output> {
-        tokio::pin!(work);
-        tokio::select! {
-            out = &mut work => return Some(out),
-            _ = self.wait() => {}
-        }
-        tokio::time::timeout(grace, work).await.ok()
-    }
 }
 
 impl Default for Shutdown {
     fn default() -> Self {
         Shutdown::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    #[test]
+    fn the_watchdog_fires_after_the_grace_even_while_the_executor_is_blocked() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let shutdown = Shutdown::new();
+        let (fired, expired) = mpsc::channel();
+        shutdown.arm_watchdog(Duration::from_millis(100), move || {
+            let _ = fired.send(Instant::now());
+        });
+        let started = Instant::now();
+        let blocked_until = runtime.block_on(async {
+            shutdown.trigger();
+            // A synchronous call with no timeout, like a consumer's close:
+            // the only executor thread is stuck in it.
+            std::thread::sleep(Duration::from_millis(1500));
+            Instant::now()
+        });
+        let at = expired
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the watchdog fired");
+        assert!(
+            at < blocked_until,
+            "it fired while the executor was blocked"
+        );
+        assert!(
+            at - started >= Duration::from_millis(100),
+            "not before the grace"
+        );
+    }
+
+    #[test]
+    fn an_armed_watchdog_waits_for_a_trigger_and_fires_once() {
+        let shutdown = Shutdown::new();
+        let (fired, expired) = mpsc::channel();
+        shutdown.arm_watchdog(Duration::from_millis(10), move || {
+            let _ = fired.send(());
+        });
+        assert!(
+            expired.recv_timeout(Duration::from_millis(300)).is_err(),
+            "no trigger, no expiry"
+        );
+        shutdown.clone().trigger();
+        shutdown.trigger();
+        assert!(expired.recv_timeout(Duration::from_secs(5)).is_ok());
+        assert!(
+            expired.recv_timeout(Duration::from_millis(300)).is_err(),
+            "a second trigger starts no second watchdog"
+        );
     }
 }
