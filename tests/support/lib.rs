@@ -37,10 +37,11 @@ pub fn isolated_config(test: &str, data_dir: &std::path::Path) -> Config {
     c
 }
 
-/// A keyring for a test's store, next to it (made once): the services run
-/// keyed and sealed, as in production.
+/// A keyring for a test's store, inside its directory (made once), so it
+/// goes with the test's temp dir: the services run keyed and sealed, as in
+/// production. (RocksDB leaves files it does not know alone.)
 pub fn test_keyring(data_dir: &std::path::Path) -> std::path::PathBuf {
-    let path = data_dir.with_extension("keyring.toml");
+    let path = data_dir.join("test.keyring.toml");
     if !path.exists() {
         if let Some(parent) = path.parent() {
             let _ = std::fs::create_dir_all(parent);
