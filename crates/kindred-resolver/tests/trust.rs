@@ -137,7 +137,7 @@ fn an_initial_links_through_a_shared_email_but_another_given_name_does_not() {
             ev("web:1", 0, &[family.clone(), phone("+447700900001")])
                 .name("John Smith")
                 .channel(Channel::Web),
-            ev("pos:1", DAY, &[family.clone()]).name("J. Smith"),
+            ev("pos:1", DAY, std::slice::from_ref(&family)).name("J. Smith"),
             ev("pos:2", 2 * DAY, &[family.clone(), card("M1")]).name("Mary Smith"),
         ],
     );
