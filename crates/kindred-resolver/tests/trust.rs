@@ -128,25 +128,6 @@ fn household_sharing_a_phone_stays_apart_and_is_queued_for_review() {
 }
 
 #[test]
-fn an_initial_links_through_a_shared_email_but_another_given_name_does_not() {
-    let (_d, mut r) = open(LinkPolicy::default());
-    let family = email("smiths@example.com");
-    apply(
-        &mut r,
-        vec![
-            ev("web:1", 0, &[family.clone(), phone("+447700900001")])
-                .name("John Smith")
-                .channel(Channel::Web),
-            ev("pos:1", DAY, std::slice::from_ref(&family)).name("J. Smith"),
-            ev("pos:2", 2 * DAY, &[family.clone(), card("M1")]).name("Mary Smith"),
-        ],
-    );
-    let by_event = assignment(&r);
-    assert_eq!(by_event["web:1"], by_event["pos:1"], "J. Smith is John");
-    assert_ne!(by_event["web:1"], by_event["pos:2"], "Mary is not");
-}
-
-#[test]
 fn a_household_landline_attributes_no_unnamed_receipt() {
     let (_d, mut r) = open(LinkPolicy::default());
     let home = phone("+862161234567");
