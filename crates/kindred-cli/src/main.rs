@@ -1157,12 +1157,12 @@ fn emit(text: &str) -> anyhow::Result<()> {
 }
 
 /// A shutdown signal triggered by SIGINT (Ctrl-C) or SIGTERM. The process
-/// exits `[shutdown] timeout_secs` (plus one second) after the signal if the
-/// service has not stopped by then: a broker that does not answer must not
-/// hold it (what was not committed is redone after the restart).
+/// exits `[shutdown] timeout_secs` after the signal if the service has not
+/// stopped by then: a broker that does not answer must not hold it (what
+/// was not committed is redone after the restart).
 fn shutdown_on_signals(config: &kindred_config::Config) -> Shutdown {
     let shutdown = Shutdown::new();
-    let grace = std::time::Duration::from_secs(config.shutdown.timeout_secs + 1);
+    let grace = std::time::Duration::from_secs(config.shutdown.timeout_secs);
     shutdown.arm_watchdog(grace, move || {
         tracing::warn!(
             grace_secs = grace.as_secs(),

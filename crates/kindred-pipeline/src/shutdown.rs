@@ -31,14 +31,22 @@ impl Shutdown {
     /// executor thread in a synchronous call that has no timeout (closing a
     /// Kafka consumer waits for its group to answer, however long a broker
     /// restart takes), and a timer on the same executor would never fire.
+    /// Armed after the trigger, it starts at once.
     pub fn arm_watchdog(&self, grace: Duration, on_expiry: impl FnOnce() + Send + 'static) {
         if let Ok(mut slot) = self.watchdog.lock() {
             *slot = Some((grace, Box::new(on_expiry)));
+        }
+        if self.is_triggered() {
+            self.start_watchdog();
         }
     }
 
     pub fn trigger(&self) {
         let _ = self.tx.send(true);
+        self.start_watchdog();
+    }
+
+    fn start_watchdog(&self) {
         let armed = self.watchdog.lock().ok().and_then(|mut slot| slot.take());
         if let Some((grace, on_expiry)) = armed {
             let spawned = std::thread::Builder::new()
@@ -125,5 +133,16 @@ mod tests {
             expired.recv_timeout(Duration::from_millis(300)).is_err(),
             "a second trigger starts no second watchdog"
         );
+    }
+
+    #[test]
+    fn a_watchdog_armed_after_the_trigger_starts_at_once() {
+        let shutdown = Shutdown::new();
+        shutdown.trigger();
+        let (fired, expired) = mpsc::channel();
+        shutdown.arm_watchdog(Duration::from_millis(10), move || {
+            let _ = fired.send(());
+        });
+        assert!(expired.recv_timeout(Duration::from_secs(5)).is_ok());
     }
 }

@@ -320,7 +320,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             break;
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(config.shutdown.timeout_secs);
+    // A second before the process's own deadline (the watchdog armed by
+    // the signal), so closing the consumer has time too.
+    let deadline = Instant::now()
+        + Duration::from_secs(config.shutdown.timeout_secs).saturating_sub(Duration::from_secs(1));
     tracing::info!("resolver stopping: publishing what the outbox holds");
     let complete = publisher.finish(deadline).await?;
     tracing::info!(complete, "resolver stopped");
