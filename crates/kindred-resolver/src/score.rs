@@ -123,7 +123,9 @@ pub(crate) fn score(
     if let (Some(p), Some(q)) = (ax.and_then(postal_key), ay.and_then(postal_key)) {
         s += if p == q {
             6.0
-        } else if strsim::levenshtein(&p, &q) == 1 {
+        } else if strsim::osa_distance(&p, &q) == 1 {
+            // One typo: a character changed, dropped or added, or two
+            // neighbours swapped (`2230` / `2203`).
             1.0
         } else {
             elsewhere = true;
@@ -149,10 +151,23 @@ pub(crate) fn score(
     // same place.
     let street = field(|a| a.line1.as_ref(), 5.0, -1.0);
     // "8 Stanley Street" and "18 Stanley Street" share nearly every letter
-    // and are another door: no credit when the numbers differ.
-    let other_door = match (ax.and_then(house_numbers), ay.and_then(house_numbers)) {
-        (Some(p), Some(q)) => p != q,
-        _ => false,
+    // and are another door: no credit when the numbers differ. The street
+    // may be typed in one record's second line (a flat or building in the
+    // first, or the two fields swapped): then that line names the street.
+    let crossed = if street < 0.0 {
+        street_in_line2(ax, ay).or_else(|| street_in_line2(ay, ax))
+    } else {
+        None
+    };
+    let (street, other_door) = match crossed {
+        Some(other_door) => (5.0, other_door),
+        None => (
+            street,
+            matches!(
+                (ax.and_then(house_numbers), ay.and_then(house_numbers)),
+                (Some(p), Some(q)) if p != q
+            ),
+        ),
     };
     s += if street > 0.0 && ((elsewhere && city <= 0.0) || other_door) {
         0.0
@@ -198,11 +213,38 @@ pub(crate) fn postal_key(address: &Address) -> Option<String> {
     (!p.is_empty()).then_some(p)
 }
 
-/// The numbers of a street line (house, building, flat), if it has any.
+/// Whether `a`'s second line names the street of `b`'s first, numbers
+/// aside (Jaro-Winkler 0.9, as street lines agree): `Unit 4` / `12
+/// Kinkerbell Place` against `12 Kinkerbell Place`. `Some(other door)`: the
+/// house numbers of that second line (or, if it has none, of `a`'s first)
+/// differ from `b`'s.
+fn street_in_line2(a: Option<&Address>, b: Option<&Address>) -> Option<bool> {
+    let (a, b) = (a?, b?);
+    let (line2, line1) = (a.line2.as_deref()?, b.line1.as_deref()?);
+    let words = |line: &str| {
+        fold(line)
+            .split(' ')
+            .filter(|t| !t.is_empty() && !t.bytes().all(|c| c.is_ascii_digit()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (p, q) = (words(line2), words(line1));
+    if p.is_empty() || q.is_empty() || strsim::jaro_winkler(&p, &q) < 0.9 {
+        return None;
+    }
+    let numbers_a = numbers(line2).or_else(|| a.line1.as_deref().and_then(numbers));
+    Some(matches!((numbers_a, numbers(line1)), (Some(x), Some(y)) if x != y))
+}
+
+/// The numbers of an address's street line (house, building, flat), if it
+/// has any.
 fn house_numbers(address: &Address) -> Option<Vec<&str>> {
-    let numbers: Vec<&str> = address
-        .line1
-        .as_deref()?
+    address.line1.as_deref().and_then(numbers)
+}
+
+/// The numbers in a line, if it has any.
+fn numbers(line: &str) -> Option<Vec<&str>> {
+    let numbers: Vec<&str> = line
         .split(|c: char| !c.is_ascii_digit())
         .filter(|t| !t.is_empty())
         .collect();
@@ -319,6 +361,39 @@ mod tests {
             &fielded("Thom as", "Milburn")
         )
         .is_some_and(|s| s >= 14.0));
+    }
+
+    /// Two neighbouring digits of a postal code swapped are one typo, as
+    /// one digit changed is; a street typed in one record's second line
+    /// (a flat in the first, or the lines swapped) is that street, at the
+    /// same door only when the house numbers agree.
+    #[test]
+    fn a_swapped_postal_digit_and_a_street_in_the_second_line_are_forgiven() {
+        let at = |postal: &str, line1: &str, line2: Option<&str>| {
+            let mut e = person("Sean Hewson", "1990-05-01", postal, "Sydney", line1);
+            if let Some(a) = e.attributes.address.as_mut() {
+                a.line2 = line2.map(Into::into);
+            }
+            e
+        };
+        let base = at("2230", "12 Kinkerbell Place", None);
+        let typo = pair(&base, &at("2231", "12 Kinkerbell Place", None));
+        assert!(typo.is_some());
+        assert_eq!(pair(&base, &at("2203", "12 Kinkerbell Place", None)), typo);
+        assert!(pair(&base, &at("3022", "12 Kinkerbell Place", None)) < typo);
+
+        let same = pair(&base, &base.clone());
+        let flat_first = at("2230", "Unit 4", Some("12 Kinkerbell Place"));
+        assert_eq!(pair(&base, &flat_first), same);
+        assert_eq!(pair(&flat_first, &base), same);
+        let swapped = at("2230", "12 Bellevue House", Some("Kinkerbell Place"));
+        let unswapped = at("2230", "12 Kinkerbell Place", Some("Bellevue House"));
+        assert_eq!(pair(&unswapped, &swapped), same);
+        // Another door of the street, and another street: no credit.
+        let next_door = at("2230", "Unit 4", Some("14 Kinkerbell Place"));
+        assert!(pair(&base, &next_door) < same);
+        let elsewhere = at("2230", "Unit 4", Some("12 Stanley Street"));
+        assert!(pair(&base, &elsewhere) < pair(&base, &next_door));
     }
 
     /// One given name under two family names (a married name): it takes
@@ -533,7 +608,7 @@ mod tests {
     /// one record), to the version.
     #[test]
     fn scores_and_name_guards_are_what_the_linking_version_records() {
-        const RECORDED: (&str, &str) = ("4", "8d5ade790d040cfe");
+        const RECORDED: (&str, &str) = ("5", "f57152a369bd5d96");
         // (given, family) typed in their own fields; None: a whole name only.
         let names: [(&str, Option<(&str, &str)>); 11] = [
             ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),
@@ -555,13 +630,15 @@ mod tests {
             Some("1919-09-14"),
             None,
         ];
-        let postals = [Some("2217"), Some("2218"), Some("3104"), None];
+        let postals = [Some("2217"), Some("2218"), Some("2271"), Some("3104"), None];
         let cities = [Some("Landsdale"), Some("Landsdael"), Some("Corio"), None];
         let lines = [
             Some("66 Sturgess Place"),
             Some("66 Sturgesw Place"),
             Some("12 Sturgess Place"),
             Some("4 Meeson Street"),
+            // Line 1, then line 2.
+            Some("Unit 3|66 Sturgess Place"),
             None,
         ];
         let genders = [Some("female"), Some("male"), None];
@@ -576,8 +653,13 @@ mod tests {
             e.attributes.family_name = fields.map(|f| f.1.to_string());
             e.attributes.birthday = bday.map(str::to_string);
             e.attributes.gender = gender.map(str::to_string);
+            let (line1, line2) = match line1.map(|l| l.split_once('|')) {
+                Some(Some((first, second))) => (Some(first), Some(second)),
+                _ => (line1, None),
+            };
             e.attributes.address = Some(Address {
                 line1: line1.map(str::to_string),
+                line2: line2.map(str::to_string),
                 city: city.map(str::to_string),
                 postal_code: postal.map(str::to_string),
                 ..Address::default()
