@@ -193,6 +193,12 @@ pub enum RuleField {
     GivenName,
     Birthday,
     PostalCode,
+    /// The Soundex code of each token of the full name (`hewson` and
+    /// `hewsen` are both `H250`): one block per token, so a typo in any
+    /// token, or the name typed in swapped fields, stays in a block with
+    /// the other tokens' codes. A blocking key only: for scored rules
+    /// (`min_score`).
+    NameSound,
 }
 
 impl RuleField {
@@ -203,6 +209,7 @@ impl RuleField {
             RuleField::GivenName => "given_name",
             RuleField::Birthday => "birthday",
             RuleField::PostalCode => "postal_code",
+            RuleField::NameSound => "name_sound",
         }
     }
 }
@@ -420,6 +427,19 @@ impl Default for LinkPolicy {
                     name_similarity: None,
                     min_score: Some(DEFAULT_MIN_SCORE),
                 },
+                // A typo in a name token and another in the postal code
+                // (or the name typed in swapped fields and a token
+                // mistyped) leave every block above: one block per name
+                // token's Soundex code with the birthday holds them, and
+                // stays small (a birthday and a sound).
+                MatchRule {
+                    name: "scored_birthday_name_sound".into(),
+                    version: 1,
+                    action: RuleAction::Merge,
+                    fields: vec![RuleField::Birthday, RuleField::NameSound],
+                    name_similarity: None,
+                    min_score: Some(DEFAULT_MIN_SCORE),
+                },
                 // Pairs with a typo in the birthday, or one birthday
                 // missing, fall outside both blocks above: a third block
                 // without the birthday, held to a higher score. It blocks
@@ -515,6 +535,11 @@ impl LinkPolicy {
                         "{at}: with name_similarity, full_name is compared fuzzily and must not be in fields"
                     ));
                 }
+            }
+            if rule.fields.contains(&RuleField::NameSound) && rule.min_score.is_none() {
+                return Err(format!(
+                    "{at}: name_sound only blocks (names that sound alike are not one person): give the rule a min_score"
+                ));
             }
             if let Some(m) = rule.min_score {
                 if !m.is_finite() || m <= 0.0 {

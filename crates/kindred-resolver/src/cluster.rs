@@ -1093,13 +1093,14 @@ mod tests {
         unscored.rules.retain(|r| r.min_score.is_none());
         assert_eq!(run(&events, &unscored).len(), 6);
         let mut no_given = LinkPolicy::default();
-        no_given
-            .rules
-            .retain(|r| !r.fields.contains(&kindred_model::RuleField::GivenName));
+        no_given.rules.retain(|r| {
+            !r.fields.contains(&kindred_model::RuleField::GivenName)
+                && !r.fields.contains(&kindred_model::RuleField::NameSound)
+        });
         assert_eq!(
             run(&events, &no_given).len(),
             4,
-            "f is found by the given-name block only"
+            "f is found by the given-name block (or its sound's) only"
         );
     }
 
@@ -1127,7 +1128,7 @@ mod tests {
         let mut no_name_birthday = LinkPolicy::default();
         no_name_birthday
             .rules
-            .retain(|r| r.name != "scored_name_birthday");
+            .retain(|r| r.name != "scored_name_birthday" && r.name != "scored_birthday_name_sound");
         assert_eq!(
             run(&events, &no_name_birthday),
             vec![
@@ -1135,7 +1136,32 @@ mod tests {
                 vec!["c".into()],
                 vec!["d".into()]
             ],
-            "c is found by the name + birthday block only"
+            "c is found by the name + birthday block (or a token's sound's) only"
+        );
+    }
+
+    /// Names typed in swapped fields with a token mistyped, and a postal
+    /// code with a typo: no exact-name block holds the pair, the block of
+    /// a name token's sound with the birthday does.
+    #[test]
+    fn a_name_tokens_sound_with_the_birthday_blocks_a_mistyped_swapped_name() {
+        let events = [
+            signup("a", "Sean", "Hewson", "1971-03-02", "2230", "Sydney"),
+            signup("b", "Hewson", "Seanb", "1971-03-02", "2203", "Sydney"),
+            signup("c", "Gwen", "Hewson", "1971-03-02", "2230", "Sydney"),
+        ];
+        assert_eq!(
+            run(&events, &LinkPolicy::default()),
+            vec![vec!["a".to_string(), "b".into()], vec!["c".into()]]
+        );
+        let mut no_sound = LinkPolicy::default();
+        no_sound
+            .rules
+            .retain(|r| r.name != "scored_birthday_name_sound");
+        assert_eq!(
+            run(&events, &no_sound),
+            vec![vec!["a".to_string()], vec!["b".into()], vec!["c".into()]],
+            "b is found by the sound + birthday block only"
         );
     }
 

@@ -206,17 +206,28 @@ impl EventKeys {
             if (rule.name_similarity.is_some() || rule.min_score.is_some()) && out.name.is_none() {
                 continue;
             }
-            let values: Option<Vec<String>> = rule
-                .fields
-                .iter()
-                .map(|f| field_value(event, *f, out.name.as_deref()))
-                .collect();
-            if let Some(values) = values {
+            // Each field has one value, or several (a name's tokens): one
+            // block per combination.
+            let mut blocks: Vec<String> = vec![String::new()];
+            for (n, field) in rule.fields.iter().enumerate() {
+                let values = field_values(event, *field, out.name.as_deref());
+                blocks = blocks
+                    .iter()
+                    .flat_map(|block| {
+                        values.iter().map(move |v| {
+                            if n == 0 {
+                                v.clone()
+                            } else {
+                                format!("{block}\u{1f}{v}")
+                            }
+                        })
+                    })
+                    .collect();
+            }
+            let prefix = format!("rule:{}:{}", rule.name, rule.version);
+            for block in blocks {
                 out.links.push(LinkKey {
-                    key: hasher.key(
-                        &format!("rule:{}:{}", rule.name, rule.version),
-                        &values.join("\u{1f}"),
-                    ),
+                    key: hasher.key(&prefix, &block),
                     class: KeyClass::Rule(i),
                     identifier: None,
                 });
@@ -235,6 +246,34 @@ fn household_line(id: &kindred_model::Identifier, policy: &LinkPolicy) -> bool {
         && kindred_normalize::phone_line(&id.value) == kindred_normalize::PhoneLine::FixedLine
 }
 
+/// A field's values for blocking: none when the event lacks it, one, or
+/// one per name token ([`RuleField::NameSound`]).
+fn field_values(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> Vec<String> {
+    if field == RuleField::NameSound {
+        return name.map(name_sounds).unwrap_or_default();
+    }
+    field_value(event, field, name).into_iter().collect()
+}
+
+/// The Soundex code of each token of a folded name, once each. Initials
+/// (one letter) are left out, as a block of every name of that letter says
+/// nothing; so are tokens not wholly of the letters a to z (Soundex codes
+/// English letters only, and rphonetic's encoder panics on others): a name
+/// in hanzi is coded by its pinyin, one in Cyrillic not at all.
+fn name_sounds(name: &str) -> Vec<String> {
+    use rphonetic::Encoder as _;
+    let soundex = rphonetic::Soundex::default();
+    let mut codes: Vec<String> = plain(name)
+        .split(' ')
+        .filter(|t| t.len() > 1 && t.bytes().all(|b| b.is_ascii_lowercase()))
+        .map(|t| soundex.encode(t))
+        .filter(|c| !c.is_empty())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
 fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> Option<String> {
     let a = &event.attributes;
     let v = match field {
@@ -247,6 +286,7 @@ fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> 
             .map(|n| plain(&n).into_owned()),
         RuleField::Birthday => a.birthday.clone(),
         RuleField::PostalCode => a.address.as_ref().and_then(crate::score::postal_key),
+        RuleField::NameSound => None,
     };
     v.filter(|v| !v.is_empty())
 }
@@ -635,6 +675,20 @@ mod tests {
         assert!(sim("Al Smith", "Alan Smith") > 0.8);
         assert!(token_alike("e", "ed") > 0.8);
         assert!(name_similarity("anna smith", "li na") < 0.6);
+    }
+
+    #[test]
+    fn name_sounds_are_one_code_per_token_without_initials() {
+        let sounds = |n: &str| name_sounds(&fold_name(n).expect("a name"));
+        assert_eq!(sounds("Sean Hewson"), sounds("Hewsen Shaun"));
+        assert_eq!(
+            sounds("Hewson, Sean"),
+            vec!["H250".to_string(), "S500".into()]
+        );
+        assert_eq!(sounds("J. Smith"), vec!["S530".to_string()]);
+        // Names in other scripts give no code, or their romanized one.
+        assert!(sounds("Иван Петров").is_empty());
+        assert_eq!(sounds("李怡妮"), sounds("Li Yini"));
     }
 
     #[test]
