@@ -331,10 +331,10 @@ pub struct LinkPolicy {
     /// Match rules beyond exact identifiers. Default: `name_birthday_postcode`
     /// (v1, merge: equal full name, birthday and postal code),
     /// `similar_name_birthday_postcode` (v1, suggest: Jaro-Winkler >= 0.9
-    /// with equal birthday and postal code), and five scored rules (v1,
+    /// with equal birthday and postal code), and six scored rules (v1,
     /// merge): `scored_birthday_postcode`, `scored_birthday_family_name`,
-    /// `scored_birthday_given_name` and `scored_name_birthday`
-    /// ([`DEFAULT_MIN_SCORE`]), `scored_name_postcode`
+    /// `scored_birthday_given_name`, `scored_name_birthday` and
+    /// `scored_birthday_name_sound` ([`DEFAULT_MIN_SCORE`]), `scored_name_postcode`
     /// ([`NO_BIRTHDAY_BLOCK_MIN_SCORE`]).
     pub rules: Vec<MatchRule>,
 }
@@ -526,6 +526,10 @@ impl LinkPolicy {
             if rule.fields.is_empty() {
                 return Err(format!("{at}: fields must name at least one attribute"));
             }
+            let distinct: std::collections::BTreeSet<_> = rule.fields.iter().collect();
+            if distinct.len() != rule.fields.len() {
+                return Err(format!("{at}: fields must not name an attribute twice"));
+            }
             if let Some(t) = rule.name_similarity {
                 if !(t > 0.0 && t <= 1.0) {
                     return Err(format!("{at}: name_similarity must be in (0, 1], not {t}"));
@@ -634,5 +638,18 @@ mod tests {
         assert!(err.contains("rules[1]"), "{err}");
         p.rules[1].fields.clear();
         assert!(p.validate().is_err());
+
+        // A sound block only blocks, once per rule.
+        let mut p = LinkPolicy::default();
+        p.rules[0].fields.push(RuleField::NameSound);
+        let err = p.validate().expect_err("name_sound in an exact rule");
+        assert!(
+            err.contains("rules[0]") && err.contains("min_score"),
+            "{err}"
+        );
+        let mut p = LinkPolicy::default();
+        p.rules[2].fields = vec![RuleField::NameSound, RuleField::NameSound];
+        let err = p.validate().expect_err("a field twice");
+        assert!(err.contains("rules[2]") && err.contains("twice"), "{err}");
     }
 }

@@ -767,6 +767,15 @@ pub(crate) fn cluster(
     proposals.sort_by(|x, y| {
         (x.rank, x.time, x.a, x.b, &x.link.rule).cmp(&(y.rank, y.time, y.a, y.b, &y.link.rule))
     });
+    // A rule with several blocks per record (one per name token's sound)
+    // proposes a pair once per block the two share: once is enough (and a
+    // refusal is counted once).
+    proposals.dedup_by(|x, y| {
+        x.by_rule
+            && y.by_rule
+            && (x.rank, x.time, x.a, x.b, &x.link.rule, x.link.version)
+                == (y.rank, y.time, y.a, y.b, &y.link.rule, y.link.version)
+    });
     for p in &proposals {
         if !p.merge {
             continue;

@@ -255,24 +255,36 @@ fn field_values(event: &CanonicalEvent, field: RuleField, name: Option<&str>) ->
     field_value(event, field, name).into_iter().collect()
 }
 
-/// The Soundex code of each token of a folded name, once each. Initials
-/// (one letter) are left out, as a block of every name of that letter says
-/// nothing; so are tokens not wholly of the letters a to z (Soundex codes
-/// English letters only, and rphonetic's encoder panics on others): a name
-/// in hanzi is coded by its pinyin, one in Cyrillic not at all.
+/// The Soundex code of each token of a folded name, once each, at most
+/// [`MAX_NAME_SOUNDS`]. Left out, since a block of each would hold a
+/// large share of the customers born on a day: a code that says no more
+/// than the initial (`li`, `lee`, `liu`, `de`, `do` are all `L000` or
+/// `D000`; an initial), name particles (`van`, `bin`) and generational
+/// suffixes (`jr`); and tokens not wholly of the letters a to z (Soundex
+/// codes English letters only, and rphonetic's encoder panics on others):
+/// a name in hanzi is coded by its pinyin, one in Cyrillic not at all.
 fn name_sounds(name: &str) -> Vec<String> {
     use rphonetic::Encoder as _;
     let soundex = rphonetic::Soundex::default();
     let mut codes: Vec<String> = plain(name)
         .split(' ')
-        .filter(|t| t.len() > 1 && t.bytes().all(|b| b.is_ascii_lowercase()))
+        .filter(|t| {
+            t.bytes().all(|b| b.is_ascii_lowercase())
+                && !NAME_PARTICLES.contains(t)
+                && !GENERATIONAL_SUFFIXES.contains(t)
+        })
         .map(|t| soundex.encode(t))
-        .filter(|c| !c.is_empty())
+        .filter(|c| c.len() > 1 && !c[1..].bytes().all(|b| b == b'0'))
         .collect();
     codes.sort_unstable();
     codes.dedup();
+    codes.truncate(MAX_NAME_SOUNDS);
     codes
 }
+
+/// The most sound blocks one name makes (a name of many tokens is junk
+/// more often than a person's).
+const MAX_NAME_SOUNDS: usize = 6;
 
 fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> Option<String> {
     let a = &event.attributes;
@@ -686,6 +698,17 @@ mod tests {
             vec!["H250".to_string(), "S500".into()]
         );
         assert_eq!(sounds("J. Smith"), vec!["S530".to_string()]);
+        // Codes that say no more than the initial, particles and suffixes
+        // make blocks of too many people.
+        assert_eq!(sounds("Li Lee"), Vec::<String>::new());
+        assert_eq!(
+            sounds("Maria do Carmo"),
+            vec!["C650".to_string(), "M600".into()]
+        );
+        assert_eq!(
+            sounds("Ludwig van Beethoven Jr"),
+            vec!["B315".to_string(), "L320".into()]
+        );
         // Names in other scripts give no code, or their romanized one.
         assert!(sounds("Иван Петров").is_empty());
         assert_eq!(sounds("李怡妮"), sounds("Li Yini"));

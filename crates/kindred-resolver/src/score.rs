@@ -11,9 +11,9 @@
 //! |---|---|---|---|
 //! | name (token-aware Jaro-Winkler) | +6 at 0.95 | +3 at 0.92, else -4 | refused below `min_name_similarity` |
 //! | birthday | +10 | +3 (one digit, or day and month swapped) | -6 |
-//! | postal code | +6 | +1 (one character) | -2 (people move) |
+//! | postal code | +6 | +1 (one character changed, dropped or added, or two neighbours swapped) | -2 (people move) |
 //! | city | +2 (Jaro-Winkler 0.9) | | -1 |
-//! | street line | +5 (Jaro-Winkler 0.9; 0 when postal code and city say another place, or the house numbers differ) | | -1 |
+//! | street line | +5 (Jaro-Winkler 0.9, or one record's line 2 naming the other's street; 0 when postal code and city say another place, or the house numbers differ) | | -1 |
 //! | gender | 0 | | -8 |
 //!
 //! Names that clearly differ refuse the pair whatever the rest says (twins
@@ -215,9 +215,11 @@ pub(crate) fn postal_key(address: &Address) -> Option<String> {
 
 /// Whether `a`'s second line names the street of `b`'s first, numbers
 /// aside (Jaro-Winkler 0.9, as street lines agree): `Unit 4` / `12
-/// Kinkerbell Place` against `12 Kinkerbell Place`. `Some(other door)`: the
+/// Kinkerbell Place` against `12 Kinkerbell Place`. A line of only unit
+/// words (`Unit 4`, `PO Box 12`) names no street. `Some(other door)`: the
 /// house numbers of that second line (or, if it has none, of `a`'s first)
-/// differ from `b`'s.
+/// differ from `b`'s, or both records' other lines (a flat, `Unit 4` /
+/// `Unit 6`) carry numbers that differ.
 fn street_in_line2(a: Option<&Address>, b: Option<&Address>) -> Option<bool> {
     let (a, b) = (a?, b?);
     let (line2, line1) = (a.line2.as_deref()?, b.line1.as_deref()?);
@@ -225,16 +227,52 @@ fn street_in_line2(a: Option<&Address>, b: Option<&Address>) -> Option<bool> {
         fold(line)
             .split(' ')
             .filter(|t| !t.is_empty() && !t.bytes().all(|c| c.is_ascii_digit()))
+            .map(str::to_string)
             .collect::<Vec<_>>()
-            .join(" ")
     };
     let (p, q) = (words(line2), words(line1));
-    if p.is_empty() || q.is_empty() || strsim::jaro_winkler(&p, &q) < 0.9 {
+    let names_a_street = |w: &[String]| w.iter().any(|t| !UNIT_WORDS.contains(&t.as_str()));
+    if !names_a_street(&p)
+        || !names_a_street(&q)
+        || strsim::jaro_winkler(&p.join(" "), &q.join(" ")) < 0.9
+    {
         return None;
     }
     let numbers_a = numbers(line2).or_else(|| a.line1.as_deref().and_then(numbers));
-    Some(matches!((numbers_a, numbers(line1)), (Some(x), Some(y)) if x != y))
+    let street_door = matches!((numbers_a, numbers(line1)), (Some(x), Some(y)) if x != y);
+    let other_lines = (
+        a.line1.as_deref().and_then(numbers),
+        b.line2.as_deref().and_then(numbers),
+    );
+    let flat_door = matches!(other_lines, (Some(x), Some(y)) if x != y);
+    Some(street_door || flat_door)
 }
+
+/// Words of an address line that name a unit, not a street (folded).
+const UNIT_WORDS: &[&str] = &[
+    "unit",
+    "u",
+    "flat",
+    "apt",
+    "apartment",
+    "suite",
+    "ste",
+    "level",
+    "lvl",
+    "floor",
+    "fl",
+    "room",
+    "rm",
+    "shop",
+    "rear",
+    "po",
+    "box",
+    "pobox",
+    "gpo",
+    "lot",
+    "building",
+    "bldg",
+];
 
 /// The numbers of an address's street line (house, building, flat), if it
 /// has any.
@@ -394,6 +432,12 @@ mod tests {
         assert!(pair(&base, &next_door) < same);
         let elsewhere = at("2230", "Unit 4", Some("12 Stanley Street"));
         assert!(pair(&base, &elsewhere) < pair(&base, &next_door));
+        // A unit line names no street; neighbours' flats are other doors.
+        let unit_then_street = at("2230", "Unit 4", Some("30 Stanley Street"));
+        let street_then_unit = at("2230", "12 Kinkerbell Place", Some("Unit 4"));
+        assert!(pair(&street_then_unit, &unit_then_street) < pair(&base, &next_door));
+        let flat_6 = at("2230", "12 Kinkerbell Place", Some("Unit 6"));
+        assert!(pair(&flat_first, &flat_6) < same);
     }
 
     /// One given name under two family names (a married name): it takes
