@@ -848,6 +848,13 @@ mod tests {
         e
     }
 
+    /// The default policy without the rules named.
+    fn without_rules(names: &[&str]) -> LinkPolicy {
+        let mut policy = LinkPolicy::default();
+        policy.rules.retain(|r| !names.contains(&r.name.as_str()));
+        policy
+    }
+
     /// Clusters as sorted lists of event ids.
     fn run(events: &[CanonicalEvent], policy: &LinkPolicy) -> Vec<Vec<String>> {
         let keys: Vec<EventKeys> = events
@@ -1134,10 +1141,8 @@ mod tests {
                 vec!["d".into()]
             ]
         );
-        let mut no_name_birthday = LinkPolicy::default();
-        no_name_birthday
-            .rules
-            .retain(|r| r.name != "scored_name_birthday" && r.name != "scored_birthday_name_sound");
+        let no_name_birthday =
+            without_rules(&["scored_name_birthday", "scored_birthday_name_sound"]);
         assert_eq!(
             run(&events, &no_name_birthday),
             vec![
@@ -1163,10 +1168,7 @@ mod tests {
             run(&events, &LinkPolicy::default()),
             vec![vec!["a".to_string(), "b".into()], vec!["c".into()]]
         );
-        let mut no_sound = LinkPolicy::default();
-        no_sound
-            .rules
-            .retain(|r| r.name != "scored_birthday_name_sound");
+        let no_sound = without_rules(&["scored_birthday_name_sound"]);
         assert_eq!(
             run(&events, &no_sound),
             vec![vec!["a".to_string()], vec!["b".into()], vec!["c".into()]],
