@@ -149,26 +149,7 @@ pub(crate) fn score(
     s += city;
     // "8 Stanley Street" is in many towns: a street line agrees only in the
     // same place.
-    let street = field(|a| a.line1.as_ref(), 5.0, -1.0);
-    // "8 Stanley Street" and "18 Stanley Street" share nearly every letter
-    // and are another door: no credit when the numbers differ. The street
-    // may be typed in one record's second line (a flat or building in the
-    // first, or the two fields swapped): then that line names the street.
-    let crossed = if street < 0.0 {
-        street_in_line2(ax, ay).or_else(|| street_in_line2(ay, ax))
-    } else {
-        None
-    };
-    let (street, other_door) = match crossed {
-        Some(other_door) => (5.0, other_door),
-        None => (
-            street,
-            matches!(
-                (ax.and_then(house_numbers), ay.and_then(house_numbers)),
-                (Some(p), Some(q)) if p != q
-            ),
-        ),
-    };
+    let (street, other_door) = street_lines_agree(ax, ay);
     s += if street > 0.0 && ((elsewhere && city <= 0.0) || other_door) {
         0.0
     } else {
@@ -213,45 +194,119 @@ pub(crate) fn postal_key(address: &Address) -> Option<String> {
     (!p.is_empty()).then_some(p)
 }
 
-/// Whether `a`'s second line names the street of `b`'s first, numbers
-/// aside (Jaro-Winkler 0.9, as street lines agree): `Unit 4` / `12
-/// Kinkerbell Place` against `12 Kinkerbell Place`. A line of only unit
-/// words (`Unit 4`, `PO Box 12`) names no street. `Some(other door)`: the
-/// house numbers of that second line (or, if it has none, of `a`'s first)
-/// differ from `b`'s, or both records' other lines (a flat, `Unit 4` /
-/// `Unit 6`) carry numbers that differ.
-fn street_in_line2(a: Option<&Address>, b: Option<&Address>) -> Option<bool> {
-    let (a, b) = (a?, b?);
-    let (line2, line1) = (a.line2.as_deref()?, b.line1.as_deref()?);
-    let words = |line: &str| {
-        fold(line)
-            .split(' ')
-            .filter(|t| !t.is_empty() && !t.bytes().all(|c| c.is_ascii_digit()))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
+/// The street line's weight (+5 agree, -1 disagree, 0 when either lacks
+/// one) and whether the two are another door.
+///
+/// "8 Stanley Street" and "18 Stanley Street" share nearly every letter
+/// and are another door: no credit when the house numbers differ. A line
+/// of unit words only (`Unit 4`, `PO Box 12`) names no street: the other
+/// line does, and the unit is a flat, another door when both records name
+/// flats with no number in common. The street may also be typed in one
+/// record's second line and the other's first (a building name first, or
+/// the two fields swapped): compared numbers aside, the house numbers then
+/// taken from the line naming the street, or its record's other line.
+fn street_lines_agree(a: Option<&Address>, b: Option<&Address>) -> (f64, bool) {
+    let (Some(a), Some(b)) = (Lines::of(a), Lines::of(b)) else {
+        return (0.0, false);
     };
-    let (p, q) = (words(line2), words(line1));
-    let names_a_street = |w: &[String]| w.iter().any(|t| !UNIT_WORDS.contains(&t.as_str()));
-    if !names_a_street(&p)
-        || !names_a_street(&q)
-        || strsim::jaro_winkler(&p.join(" "), &q.join(" ")) < 0.9
-    {
-        return None;
+    let flats = match (a.flat, b.flat) {
+        (Some(x), Some(y)) => match (numbers(x), numbers(y)) {
+            (Some(p), Some(q)) => !p.iter().any(|n| q.contains(n)),
+            _ => false,
+        },
+        _ => false,
+    };
+    fn side<'l>(line: &'l str, other: Option<&'l str>) -> Option<Vec<&'l str>> {
+        numbers(line).or_else(|| other.and_then(numbers))
     }
-    let numbers_a = numbers(line2).or_else(|| a.line1.as_deref().and_then(numbers));
-    let street_door = matches!((numbers_a, numbers(line1)), (Some(x), Some(y)) if x != y);
-    let other_lines = (
-        a.line1.as_deref().and_then(numbers),
-        b.line2.as_deref().and_then(numbers),
-    );
-    let flat_door = matches!(other_lines, (Some(x), Some(y)) if x != y);
-    Some(street_door || flat_door)
+    let door = |x: &str, x_other: Option<&str>, y: &str, y_other: Option<&str>| matches!((side(x, x_other), side(y, y_other)), (Some(p), Some(q)) if p != q);
+    let (Some(sa), Some(sb)) = (a.street, b.street) else {
+        return (0.0, false);
+    };
+    if alike_lines(sa, sb, false) {
+        return (5.0, flats || door(sa, None, sb, None));
+    }
+    // One record's other line names the other's street.
+    let crossed = [(a.other, sa, sb, b.other), (b.other, sb, sa, a.other)]
+        .into_iter()
+        .find_map(|(x_other, x, y, y_other)| {
+            let x_other = x_other?;
+            alike_lines(x_other, y, true).then(|| door(x_other, Some(x), y, y_other))
+        });
+    match crossed {
+        Some(other_door) => (5.0, flats || other_door),
+        None => (-1.0, false),
+    }
+}
+
+/// An address's lines as the street comparison reads them.
+struct Lines<'a> {
+    /// The line that names the street: line 1, unless it holds unit words
+    /// only and line 2 is there.
+    street: Option<&'a str>,
+    /// The other line, if it names something other than a unit.
+    other: Option<&'a str>,
+    /// A line of unit words only.
+    flat: Option<&'a str>,
+}
+
+impl<'a> Lines<'a> {
+    fn of(address: Option<&'a Address>) -> Option<Self> {
+        let address = address?;
+        let present = |l: Option<&'a String>| l.map(String::as_str).filter(|l| !fold(l).is_empty());
+        let (l1, l2) = (
+            present(address.line1.as_ref()),
+            present(address.line2.as_ref()),
+        );
+        let unit_only = |l: Option<&str>| l.is_some_and(|l| !names_a_street(l));
+        Some(match (l1, l2) {
+            (Some(_), Some(_)) if unit_only(l1) => Lines {
+                street: l2,
+                other: None,
+                flat: l1,
+            },
+            _ if unit_only(l2) => Lines {
+                street: l1,
+                other: None,
+                flat: l2,
+            },
+            _ => Lines {
+                street: l1.or(l2),
+                other: l1.and(l2),
+                flat: None,
+            },
+        })
+    }
+}
+
+/// Whether a line has a word that is not a unit word, a number or a single
+/// letter (`Unit 4A`, `U4`, `P.O. Box 12` name no street).
+fn names_a_street(line: &str) -> bool {
+    fold(line).split(' ').any(|t| {
+        t.chars().count() > 1 && !t.bytes().any(|c| c.is_ascii_digit()) && !UNIT_WORDS.contains(&t)
+    })
+}
+
+/// Two street lines alike (Jaro-Winkler 0.9 over the folded lines; with
+/// `words_only`, numbers and tokens holding digits left out of both).
+fn alike_lines(x: &str, y: &str, words_only: bool) -> bool {
+    let words = |l: &str| {
+        let f = fold(l);
+        if !words_only {
+            return f;
+        }
+        f.split(' ')
+            .filter(|t| !t.bytes().any(|c| c.is_ascii_digit()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (p, q) = (words(x), words(y));
+    !p.is_empty() && !q.is_empty() && strsim::jaro_winkler(&p, &q) >= 0.9
 }
 
 /// Words of an address line that name a unit, not a street (folded).
 const UNIT_WORDS: &[&str] = &[
     "unit",
-    "u",
     "flat",
     "apt",
     "apartment",
@@ -273,12 +328,6 @@ const UNIT_WORDS: &[&str] = &[
     "building",
     "bldg",
 ];
-
-/// The numbers of an address's street line (house, building, flat), if it
-/// has any.
-fn house_numbers(address: &Address) -> Option<Vec<&str>> {
-    address.line1.as_deref().and_then(numbers)
-}
 
 /// The numbers in a line, if it has any.
 fn numbers(line: &str) -> Option<Vec<&str>> {
@@ -420,24 +469,33 @@ mod tests {
         assert_eq!(pair(&base, &at("2203", "12 Kinkerbell Place", None)), typo);
         assert!(pair(&base, &at("3022", "12 Kinkerbell Place", None)) < typo);
 
-        let same = pair(&base, &base.clone());
+        let score = |a: &CanonicalEvent, b: &CanonicalEvent| pair(a, b).expect("scored");
+        let same = score(&base, &base.clone());
         let flat_first = at("2230", "Unit 4", Some("12 Kinkerbell Place"));
-        assert_eq!(pair(&base, &flat_first), same);
-        assert_eq!(pair(&flat_first, &base), same);
+        assert_eq!(score(&base, &flat_first), same);
+        assert_eq!(score(&flat_first, &base), same);
         let swapped = at("2230", "12 Bellevue House", Some("Kinkerbell Place"));
         let unswapped = at("2230", "12 Kinkerbell Place", Some("Bellevue House"));
-        assert_eq!(pair(&unswapped, &swapped), same);
+        assert_eq!(score(&unswapped, &swapped), same);
         // Another door of the street, and another street: no credit.
         let next_door = at("2230", "Unit 4", Some("14 Kinkerbell Place"));
-        assert!(pair(&base, &next_door) < same);
+        assert_eq!(score(&base, &next_door), same - 5.0);
         let elsewhere = at("2230", "Unit 4", Some("12 Stanley Street"));
-        assert!(pair(&base, &elsewhere) < pair(&base, &next_door));
-        // A unit line names no street; neighbours' flats are other doors.
+        assert_eq!(score(&base, &elsewhere), same - 6.0);
+        // A unit line names no street, in line 1 or line 2; flats with no
+        // number in common are other doors of one building.
         let unit_then_street = at("2230", "Unit 4", Some("30 Stanley Street"));
         let street_then_unit = at("2230", "12 Kinkerbell Place", Some("Unit 4"));
-        assert!(pair(&street_then_unit, &unit_then_street) < pair(&base, &next_door));
+        assert_eq!(score(&street_then_unit, &unit_then_street), same - 6.0);
+        assert_eq!(score(&flat_first, &unit_then_street), same - 6.0);
+        let po_box = at("2230", "P.O. Box 4", Some("12 Kinkerbell Place"));
+        assert_eq!(score(&po_box, &base), same);
         let flat_6 = at("2230", "12 Kinkerbell Place", Some("Unit 6"));
-        assert!(pair(&flat_first, &flat_6) < same);
+        assert_eq!(score(&flat_first, &flat_6), same - 5.0);
+        assert_eq!(score(&flat_first, &street_then_unit), same);
+        // A line 2 that is no flat (a town and postcode) is no other door.
+        let town_line = at("2230", "12 Kinkerbell Place", Some("Sydney NSW 2230"));
+        assert_eq!(score(&flat_first, &town_line), same);
     }
 
     /// One given name under two family names (a married name): it takes
@@ -652,7 +710,7 @@ mod tests {
     /// one record), to the version.
     #[test]
     fn scores_and_name_guards_are_what_the_linking_version_records() {
-        const RECORDED: (&str, &str) = ("5", "f57152a369bd5d96");
+        const RECORDED: (&str, &str) = ("5", "982082134a3ebff1");
         // (given, family) typed in their own fields; None: a whole name only.
         let names: [(&str, Option<(&str, &str)>); 11] = [
             ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),
@@ -683,6 +741,8 @@ mod tests {
             Some("4 Meeson Street"),
             // Line 1, then line 2.
             Some("Unit 3|66 Sturgess Place"),
+            Some("66 Sturgess Place|Unit 5"),
+            Some("Sturgess House|66 Meeson Street"),
             None,
         ];
         let genders = [Some("female"), Some("male"), None];
