@@ -132,20 +132,19 @@ pub(crate) fn score(
             -2.0
         };
     }
-    let field = |f: fn(&Address) -> Option<&String>, agree: f64, disagree: f64| match (
-        ax.and_then(f).map(|v| fold(v)),
-        ay.and_then(f).map(|v| fold(v)),
+    let city = match (
+        ax.and_then(|a| a.city.as_deref()),
+        ay.and_then(|a| a.city.as_deref()),
     ) {
-        (Some(p), Some(q)) if !p.is_empty() && !q.is_empty() => {
-            if strsim::jaro_winkler(&p, &q) >= 0.9 {
-                agree
+        (Some(p), Some(q)) if !fold(p).is_empty() && !fold(q).is_empty() => {
+            if alike_text(p, q, false) {
+                2.0
             } else {
-                disagree
+                -1.0
             }
         }
         _ => 0.0,
     };
-    let city = field(|a| a.city.as_ref(), 2.0, -1.0);
     s += city;
     // "8 Stanley Street" is in many towns: a street line agrees only in the
     // same place.
@@ -223,7 +222,7 @@ fn street_lines_agree(a: Option<&Address>, b: Option<&Address>) -> (f64, bool) {
     let (Some(sa), Some(sb)) = (a.street, b.street) else {
         return (0.0, false);
     };
-    if alike_lines(sa, sb, false) {
+    if alike_text(sa, sb, false) {
         return (5.0, flats || door(sa, None, sb, None));
     }
     // One record's other line names the other's street.
@@ -231,7 +230,7 @@ fn street_lines_agree(a: Option<&Address>, b: Option<&Address>) -> (f64, bool) {
         .into_iter()
         .find_map(|(x_other, x, y, y_other)| {
             let x_other = x_other?;
-            alike_lines(x_other, y, true).then(|| door(x_other, Some(x), y, y_other))
+            alike_text(x_other, y, true).then(|| door(x_other, Some(x), y, y_other))
         });
     match crossed {
         Some(other_door) => (5.0, flats || other_door),
@@ -287,9 +286,10 @@ fn names_a_street(line: &str) -> bool {
     })
 }
 
-/// Two street lines alike (Jaro-Winkler 0.9 over the folded lines; with
-/// `words_only`, numbers and tokens holding digits left out of both).
-fn alike_lines(x: &str, y: &str, words_only: bool) -> bool {
+/// Two address texts (street lines, cities) alike: Jaro-Winkler 0.9 over
+/// the folded texts; with `words_only`, numbers and tokens holding digits
+/// left out of both.
+fn alike_text(x: &str, y: &str, words_only: bool) -> bool {
     let words = |l: &str| {
         let f = fold(l);
         if !words_only {
