@@ -1159,7 +1159,9 @@ fn emit(text: &str) -> anyhow::Result<()> {
 /// A shutdown signal triggered by SIGINT (Ctrl-C) or SIGTERM. The process
 /// exits `[shutdown] timeout_secs` after the signal if the service has not
 /// stopped by then: a broker that does not answer must not hold it (what
-/// was not committed is redone after the restart).
+/// was not committed is redone after the restart), with status 1: a forced
+/// exit is no clean stop, and a service that failed (which triggers the
+/// shutdown as it returns) must not exit 0 while closing its clients.
 fn shutdown_on_signals(config: &kindred_config::Config) -> Shutdown {
     let shutdown = Shutdown::new();
     let grace = std::time::Duration::from_secs(config.shutdown.timeout_secs);
@@ -1168,7 +1170,7 @@ fn shutdown_on_signals(config: &kindred_config::Config) -> Shutdown {
             grace_secs = grace.as_secs(),
             "not stopped within the shutdown timeout: exiting now; unfinished work is redone after the restart"
         );
-        std::process::exit(0)
+        std::process::exit(1)
     });
     let trigger = shutdown.clone();
     tokio::spawn(async move {

@@ -61,6 +61,15 @@ impl Shutdown {
         }
     }
 
+    /// A guard that triggers the shutdown when dropped, however its scope
+    /// ends. A service holds one declared after its Kafka clients, so that
+    /// an error return starts the watchdog before the clients are closed:
+    /// closing a consumer can wait on its group without a timeout, on the
+    /// error path as on a signal's.
+    pub fn trigger_on_drop(&self) -> TriggerOnDrop {
+        TriggerOnDrop(self.clone())
+    }
+
     pub fn is_triggered(&self) -> bool {
         *self.rx.borrow()
     }
@@ -68,6 +77,16 @@ impl Shutdown {
     pub async fn wait(&self) {
         let mut rx = self.rx.clone();
         let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Triggers its [`Shutdown`] when dropped: [`Shutdown::trigger_on_drop`].
+#[must_use = "the shutdown is triggered when the guard is dropped"]
+pub struct TriggerOnDrop(Shutdown);
+
+impl Drop for TriggerOnDrop {
+    fn drop(&mut self) {
+        self.0.trigger();
     }
 }
 
@@ -133,6 +152,23 @@ mod tests {
             expired.recv_timeout(Duration::from_millis(300)).is_err(),
             "a second trigger starts no second watchdog"
         );
+    }
+
+    #[test]
+    fn an_error_return_past_the_guard_starts_the_watchdog() {
+        fn service(shutdown: &Shutdown) -> Result<(), &'static str> {
+            let _stop = shutdown.trigger_on_drop();
+            Err("the consumer failed for good")
+        }
+        let shutdown = Shutdown::new();
+        let (fired, expired) = mpsc::channel();
+        shutdown.arm_watchdog(Duration::from_millis(10), move || {
+            let _ = fired.send(());
+        });
+        assert!(!shutdown.is_triggered());
+        assert!(service(&shutdown).is_err());
+        assert!(shutdown.is_triggered());
+        assert!(expired.recv_timeout(Duration::from_secs(5)).is_ok());
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub async fn run(
     let context = with_lag_metrics(ServiceContext::committed(listener), &ops.metrics);
     let consumer = consumer::subscribe(&settings, &group, &[&source], context, None)?;
     let producer = Producer::new(&settings)?;
+    // Dropped first on every return, error or not: the watchdog bounds the
+    // close of the clients above.
+    let _stop_on_return = shutdown.trigger_on_drop();
     let linger = Duration::from_millis(config.ingest.batch_linger_ms);
     tracing::info!(%service, topic = %source, %group, "ingest service started");
 

@@ -117,6 +117,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let mut consumer = subscribe()?;
     let mut rejoins: Vec<Instant> = Vec::new();
     let producer = Producer::new(&settings)?;
+    // Dropped first on every return, error or not: the watchdog bounds the
+    // close of the clients above.
+    let _stop_on_return = shutdown.trigger_on_drop();
     let linger = Duration::from_millis(config.resolver.batch_linger_ms);
     let mut written = resolver.store().next_outbox_seq()?.saturating_sub(1);
     let mut last_snapshot = Instant::now();
