@@ -499,6 +499,17 @@ impl Resolver {
         Ok(decision)
     }
 
+    /// The fingerprint of the policy the last `rules apply` recorded, when
+    /// it is not the one this resolver runs with (`None` when they agree or
+    /// no policy was recorded). The profiles linked before then follow the
+    /// recorded rules until an event touches them; `rules apply` with the
+    /// running configuration re-evaluates them all.
+    pub fn applied_policy_differs(&self) -> Result<Option<String>, StoreError> {
+        Ok(decode_policy(&self.store)?
+            .map(|applied| policy_fingerprint(&applied))
+            .filter(|applied| *applied != policy_fingerprint(&self.policy)))
+    }
+
     /// Evaluates `policy` against every stored contribution, changing
     /// nothing: which profiles would merge or split. `apply_rules` with the
     /// same policy does exactly this.

@@ -822,7 +822,7 @@ fn rules_diff_predicts_exactly_what_apply_then_does() {
     // Without the scored rules, which would join the "Persen" typos at once.
     let mut old = LinkPolicy::default();
     old.rules.retain(|rule| rule.min_score.is_none());
-    let (_d, mut r) = open(old.clone());
+    let (dir, mut r) = open(old.clone());
     let mut events = Vec::new();
     for i in 0..30 {
         let bday = format!("1990-01-{:02}", i % 28 + 1);
@@ -873,7 +873,7 @@ fn rules_diff_predicts_exactly_what_apply_then_does() {
     apply(&mut r, events);
     let before = assignment(&r);
 
-    let mut new = old;
+    let mut new = old.clone();
     new.rules
         .retain(|rule| rule.name != "name_birthday_postcode");
     new.rules[0].action = RuleAction::Merge;
@@ -882,6 +882,11 @@ fn rules_diff_predicts_exactly_what_apply_then_does() {
     let plan = r.plan_rules(&new).expect("diff");
     assert_eq!(assignment(&r), before, "diff changes nothing");
     assert!(plan.merges() > 0 && plan.splits() > 0, "{plan:?}");
+    assert_eq!(
+        r.applied_policy_differs().expect("read"),
+        None,
+        "no policy recorded yet"
+    );
 
     let (applied, done) = r
         .apply_rules(new.clone(), "ops", 1_000 * DAY)
@@ -919,6 +924,16 @@ fn rules_diff_predicts_exactly_what_apply_then_does() {
     assert!(merged > 0);
     // The same plan again is empty: apply did what diff said.
     assert!(r.plan_rules(&new).expect("diff").groups.is_empty());
+    assert_eq!(r.applied_policy_differs().expect("read"), None);
+    // A resolver started with the old configuration on this store is told
+    // which rules the store was last re-evaluated with.
+    drop(r);
+    let store = Store::open(dir.path().join("db")).expect("reopen store");
+    let stale = Resolver::with_policy(store, old, Survivorship::default());
+    assert_eq!(
+        stale.applied_policy_differs().expect("read"),
+        Some(kindred_resolver::policy_fingerprint(&new))
+    );
 }
 
 #[test]

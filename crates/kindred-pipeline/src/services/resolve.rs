@@ -64,6 +64,15 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         config.resolver.survivorship.clone(),
     );
     resolver.set_suppress_erased(config.privacy.suppress_erased);
+    if let Some(applied) = resolver.applied_policy_differs()? {
+        tracing::warn!(
+            applied,
+            configured = %kindred_resolver::policy_fingerprint(resolver.policy()),
+            "the configured linking rules differ from the ones the last `kindred rules apply` recorded: \
+             profiles linked before change only when an event touches them; run `kindred rules diff` \
+             and `kindred rules apply` with this configuration to re-evaluate them all"
+        );
+    }
     for outcome in ["erased", "not_found", "ambiguous"] {
         ops.metrics.erasures.with_label_values(&[outcome]);
     }
