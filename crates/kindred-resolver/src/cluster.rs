@@ -326,8 +326,8 @@ impl Forest<'_> {
         if by_rule && other_people(x, y, min) {
             return Some(Refusal::NameMismatch);
         }
-        let similar = x.names.iter().any(|n| {
-            y.names.iter().any(|m| {
+        let similar = telling_names(x).any(|n| {
+            telling_names(y).any(|m| {
                 // A rule's proposal weighed the names itself: the whole
                 // names alike, or every token of one alike to its own
                 // token of the other (a space typed inside a name, `thom
@@ -375,6 +375,19 @@ fn other_people(x: &Attrs, y: &Attrs, min: f64) -> bool {
     whole_names(x).next().is_some()
         && whole_names(y).next().is_some()
         && !whole_names(x).any(|n| whole_names(y).any(|m| person_similarity(n, m) >= min))
+}
+
+/// The names that speak for a cluster in the name guard: those of two
+/// tokens or more without an initial, when it holds any; else all of them.
+/// A bare family name (`milburn`) is alike to every member of the family:
+/// once it has joined `Tamsin Milburn`, her full name speaks for the
+/// cluster, so `Thomas Milburn` is not made alike to her through it.
+fn telling_names(a: &Attrs) -> impl Iterator<Item = &String> {
+    fn tells(name: &str) -> bool {
+        name.contains(' ') && name.split(' ').all(|t| t.chars().count() > 1)
+    }
+    let full = a.names.iter().any(|n| tells(n));
+    a.names.iter().filter(move |n| !full || tells(n))
 }
 
 /// Whether any kind counted over the whole profile (not per namespace) has

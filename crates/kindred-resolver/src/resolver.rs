@@ -3142,6 +3142,26 @@ mod shared_identifiers_in_any_order {
         assert_people_in_every_order(&events, &[&["a", "b"], &["c"]]);
     }
 
+    /// A family e-mail on twins' records and on one that states only the
+    /// family name: the bare name is alike to both twins, and joins one of
+    /// them, never both (the twins' names differ token by token), in every
+    /// order, whichever way the family name sorts against the given names.
+    #[test]
+    fn a_bare_family_name_on_a_shared_email_bridges_no_twins() {
+        use IdentifierKind::*;
+        for (first, bare, second) in [
+            ("Tamsin Milburn", "Milburn", "Thomas Milburn"),
+            ("Kyra Webb", "Webb", "Liam Webb"),
+        ] {
+            let events = [
+                ev("a", &[(Email, "family@x.com")], Some(first)),
+                ev("b", &[(Email, "family@x.com")], Some(bare)),
+                ev("c", &[(Email, "family@x.com")], Some(second)),
+            ];
+            assert_people_in_every_order(&events, &[&["a", "b"], &["c"]]);
+        }
+    }
+
     /// A member who marries keeps her given name: her card is not shared,
     /// and every receipt, named or not, stays hers.
     #[test]
