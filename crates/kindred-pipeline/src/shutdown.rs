@@ -1,5 +1,5 @@
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -13,6 +13,8 @@ pub struct Shutdown {
     tx: Arc<watch::Sender<bool>>,
     rx: watch::Receiver<bool>,
     watchdog: Arc<Mutex<Option<(Duration, Expiry)>>>,
+    /// When the first trigger came: the watchdog's deadline counts from it.
+    triggered_at: Arc<std::sync::OnceLock<Instant>>,
 }
 
 impl Shutdown {
@@ -22,6 +24,7 @@ impl Shutdown {
             tx: Arc::new(tx),
             rx,
             watchdog: Arc::new(Mutex::new(None)),
+            triggered_at: Arc::default(),
         }
     }
 
@@ -42,6 +45,7 @@ impl Shutdown {
     }
 
     pub fn trigger(&self) {
+        let _ = self.triggered_at.get_or_init(Instant::now);
         let _ = self.tx.send(true);
         self.start_watchdog();
     }
@@ -68,6 +72,12 @@ impl Shutdown {
     /// error path as on a signal's.
     pub fn trigger_on_drop(&self) -> TriggerOnDrop {
         TriggerOnDrop(self.clone())
+    }
+
+    /// When the shutdown was first triggered, if it was: a service's own
+    /// deadlines count from there, as the watchdog's does.
+    pub fn triggered_at(&self) -> Option<Instant> {
+        self.triggered_at.get().copied()
     }
 
     pub fn is_triggered(&self) -> bool {
@@ -145,8 +155,15 @@ mod tests {
             expired.recv_timeout(Duration::from_millis(300)).is_err(),
             "no trigger, no expiry"
         );
+        assert_eq!(shutdown.triggered_at(), None);
         shutdown.clone().trigger();
+        let first = shutdown.triggered_at().expect("triggered");
         shutdown.trigger();
+        assert_eq!(
+            shutdown.triggered_at(),
+            Some(first),
+            "deadlines count from the first trigger"
+        );
         assert!(expired.recv_timeout(Duration::from_secs(5)).is_ok());
         assert!(
             expired.recv_timeout(Duration::from_millis(300)).is_err(),

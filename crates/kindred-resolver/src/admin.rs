@@ -503,11 +503,20 @@ impl Resolver {
     /// it is not the one this resolver runs with (`None` when they agree or
     /// no policy was recorded). The profiles linked before then follow the
     /// recorded rules until an event touches them; `rules apply` with the
-    /// running configuration re-evaluates them all.
-    pub fn applied_policy_differs(&self) -> Result<Option<String>, StoreError> {
-        Ok(decode_policy(&self.store)?
-            .map(|applied| policy_fingerprint(&applied))
-            .filter(|applied| *applied != policy_fingerprint(&self.policy)))
+    /// running configuration re-evaluates them all. A record this release
+    /// cannot read (written by a later one, or an older binary format) is
+    /// logged and not compared: a check that only warns must not stop a
+    /// resolver from starting.
+    pub fn applied_policy_differs(&self) -> Option<String> {
+        match decode_policy(&self.store) {
+            Ok(applied) => applied
+                .map(|applied| policy_fingerprint(&applied))
+                .filter(|applied| *applied != policy_fingerprint(&self.policy)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the linking rules the last `kindred rules apply` recorded; not compared with the configured ones");
+                None
+            }
+        }
     }
 
     /// Evaluates `policy` against every stored contribution, changing

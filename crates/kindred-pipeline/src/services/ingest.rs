@@ -58,119 +58,132 @@ pub async fn run(
         }
     };
     let context = with_lag_metrics(ServiceContext::committed(listener), &ops.metrics);
-    let consumer = consumer::subscribe(&settings, &group, &[&source], context, None)?;
+    // The producer first: its drop is bounded (a purge and a short flush),
+    // while a consumer's close waits on its group, so no error between the
+    // two may leave a subscribed consumer to close before the guard below.
     let producer = Producer::new(&settings)?;
+    let consumer = consumer::subscribe(&settings, &group, &[&source], context, None)?;
     // Dropped first on every return, error or not: the watchdog bounds the
     // close of the clients above.
     let _stop_on_return = shutdown.trigger_on_drop();
-    let linger = Duration::from_millis(config.ingest.batch_linger_ms);
-    tracing::info!(%service, topic = %source, %group, "ingest service started");
+    // The work, in a block of its own: a failure is logged while the
+    // clients are still open, before the guard starts the watchdog's
+    // deadline and the clients close (a slow close must not hide it).
+    let outcome: Result<(), PipelineError> = async {
+        let linger = Duration::from_millis(config.ingest.batch_linger_ms);
+        tracing::info!(%service, topic = %source, %group, "ingest service started");
 
-    let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    loop {
-        let batch = next_batch(&consumer, config.ingest.batch_size, linger, &shutdown, ops).await?;
-        if batch.is_empty() {
-            break;
-        }
-        for part in revoked
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-        {
-            next.remove(&part);
-        }
-        tokio::task::block_in_place(|| {
-            let expected = |t: &str, p: i32| match next.get(&(t.to_string(), p)) {
-                Some(o) => Some(*o),
-                None => committed_offset(&consumer, t, p),
-            };
-            count_skipped(&consumer, &ops.metrics, &batch, &expected)
-        });
-        let started = Instant::now();
-        let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
-        let carry_on = async {
-            let mut records = Vec::with_capacity(batch.len());
-            for message in &batch {
-                ops.metrics
-                    .events_consumed
-                    .with_label_values(&[&source])
-                    .inc();
-                let outcome = message
-                    .payload()
-                    .ok_or(crate::Rejection::Decode(kindred_schema::DecodeError::Empty))
-                    .and_then(|payload| stage.process(payload))
-                    .and_then(|event| {
-                        let payload = codec.encode(SchemaKind::CanonicalEvent, &event)?;
-                        Ok((event, payload))
-                    });
-                match outcome {
-                    Ok((event, payload)) => {
-                        for dropped in &event.dropped {
-                            ops.metrics
-                                .values_dropped
-                                .with_label_values(&[&dropped.field, &dropped.reason])
-                                .inc();
-                        }
-                        records.push(OutRecord {
-                            topic: config.topics.canonical.clone(),
-                            key: Some(event.event_id.clone().into_bytes()),
-                            payload,
-                            headers: Vec::new(),
-                            timestamp_ms: message.timestamp().to_millis(),
+        let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        loop {
+            let batch = next_batch(&consumer, config.ingest.batch_size, linger, &shutdown, ops).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for part in revoked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .drain(..)
+            {
+                next.remove(&part);
+            }
+            tokio::task::block_in_place(|| {
+                let expected = |t: &str, p: i32| match next.get(&(t.to_string(), p)) {
+                    Some(o) => Some(*o),
+                    None => committed_offset(&consumer, t, p),
+                };
+                count_skipped(&consumer, &ops.metrics, &batch, &expected)
+            });
+            let started = Instant::now();
+            let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
+            let carry_on = async {
+                let mut records = Vec::with_capacity(batch.len());
+                for message in &batch {
+                    ops.metrics
+                        .events_consumed
+                        .with_label_values(&[&source])
+                        .inc();
+                    let outcome = message
+                        .payload()
+                        .ok_or(crate::Rejection::Decode(kindred_schema::DecodeError::Empty))
+                        .and_then(|payload| stage.process(payload))
+                        .and_then(|event| {
+                            let payload = codec.encode(SchemaKind::CanonicalEvent, &event)?;
+                            Ok((event, payload))
                         });
-                    }
-                    Err(e) => {
-                        ops.metrics
-                            .dead_letters
-                            .with_label_values(&[&source, e.kind()])
-                            .inc();
-                        tracing::warn!(
-                            reason = e.kind(),
-                            partition = message.partition(),
-                            offset = message.offset(),
-                            "message dead-lettered"
-                        );
-                        records.push(dead_letter(
-                            &config.topics.dead_letter,
-                            &service,
-                            message,
-                            e.kind(),
-                            e.to_string(),
-                        ));
+                    match outcome {
+                        Ok((event, payload)) => {
+                            for dropped in &event.dropped {
+                                ops.metrics
+                                    .values_dropped
+                                    .with_label_values(&[&dropped.field, &dropped.reason])
+                                    .inc();
+                            }
+                            records.push(OutRecord {
+                                topic: config.topics.canonical.clone(),
+                                key: Some(event.event_id.clone().into_bytes()),
+                                payload,
+                                headers: Vec::new(),
+                                timestamp_ms: message.timestamp().to_millis(),
+                            });
+                        }
+                        Err(e) => {
+                            ops.metrics
+                                .dead_letters
+                                .with_label_values(&[&source, e.kind()])
+                                .inc();
+                            tracing::warn!(
+                                reason = e.kind(),
+                                partition = message.partition(),
+                                offset = message.offset(),
+                                "message dead-lettered"
+                            );
+                            records.push(dead_letter(
+                                &config.topics.dead_letter,
+                                &service,
+                                message,
+                                e.kind(),
+                                e.to_string(),
+                            ));
+                        }
                     }
                 }
-            }
-            if !send_until_acked(&producer, &records, &shutdown, ops, "ingest").await {
-                // Shutdown came first: stop without reading (or committing)
-                // past this batch, which the next start reads again.
-                return Ok(false);
-            }
-            observe_event_lag(ops, "ingest", &batch);
-            // A commit for partitions revoked meanwhile fails: their new
-            // owner reads the batch again (the resolver de-duplicates).
-            let offsets = next_offsets(&batch);
-            for (t, p, o) in &offsets {
-                next.insert((t.clone(), *p), *o);
-            }
-            if let Err(e) = consumer::commit(&consumer, &offsets, CommitMode::Async) {
+                if !send_until_acked(&producer, &records, &shutdown, ops, "ingest").await {
+                    // Shutdown came first: stop without reading (or committing)
+                    // past this batch, which the next start reads again.
+                    return Ok(false);
+                }
+                observe_event_lag(ops, "ingest", &batch);
+                // A commit for partitions revoked meanwhile fails: their new
+                // owner reads the batch again (the resolver de-duplicates).
+                let offsets = next_offsets(&batch);
+                for (t, p, o) in &offsets {
+                    next.insert((t.clone(), *p), *o);
+                }
+                if let Err(e) = consumer::commit(&consumer, &offsets, CommitMode::Async) {
+                    ops.metrics
+                        .component_errors
+                        .with_label_values(&["kafka_commit", "ingest"])
+                        .inc();
+                    tracing::warn!(error = %e, "offset commit failed; the batch may be read again");
+                }
                 ops.metrics
-                    .component_errors
-                    .with_label_values(&["kafka_commit", "ingest"])
-                    .inc();
-                tracing::warn!(error = %e, "offset commit failed; the batch may be read again");
+                    .batch_duration
+                    .with_label_values(&["ingest"])
+                    .observe(started.elapsed().as_secs_f64());
+                Ok::<_, PipelineError>(true)
             }
-            ops.metrics
-                .batch_duration
-                .with_label_values(&["ingest"])
-                .observe(started.elapsed().as_secs_f64());
-            Ok::<_, PipelineError>(true)
+            .instrument(span)
+            .await?;
+            if !carry_on {
+                break;
+            }
         }
-        .instrument(span)
-        .await?;
-        if !carry_on {
-            break;
-        }
+        tracing::info!(%service, "shutting down");
+        Ok(())
     }
-    tracing::info!(%service, "shutting down");
-    Ok(())
+    .await;
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "the ingest service failed; closing its Kafka clients");
+    }
+    outcome
 }

@@ -64,13 +64,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         config.resolver.survivorship.clone(),
     );
     resolver.set_suppress_erased(config.privacy.suppress_erased);
-    if let Some(applied) = resolver.applied_policy_differs()? {
+    if let Some(applied) = resolver.applied_policy_differs() {
         tracing::warn!(
             applied,
             configured = %kindred_resolver::policy_fingerprint(resolver.policy()),
             "the configured linking rules differ from the ones the last `kindred rules apply` recorded: \
-             profiles linked before change only when an event touches them; run `kindred rules diff` \
-             and `kindred rules apply` with this configuration to re-evaluate them all"
+             profiles linked earlier keep their partition until an event touches them; run `kindred \
+             rules diff` and `kindred rules apply` with this configuration to re-evaluate them all"
         );
     }
     for outcome in ["erased", "not_found", "ambiguous"] {
@@ -123,223 +123,234 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             Some(&publisher_id(config)),
         )
     };
+    // The producer first: its drop is bounded, a consumer's close is not.
+    let producer = Producer::new(&settings)?;
     let mut consumer = subscribe()?;
     let mut rejoins: Vec<Instant> = Vec::new();
-    let producer = Producer::new(&settings)?;
     // Dropped first on every return, error or not: the watchdog bounds the
     // close of the clients above.
     let _stop_on_return = shutdown.trigger_on_drop();
-    let linger = Duration::from_millis(config.resolver.batch_linger_ms);
-    let mut written = resolver.store().next_outbox_seq()?.saturating_sub(1);
-    let mut last_snapshot = Instant::now();
-    tracing::info!(topic = %source, %group, store = %config.resolver.data_dir.display(), "resolver started");
+    // The work, in a block of its own: a failure is logged while the
+    // clients are still open, before the guard starts the watchdog's
+    // deadline and the clients close (a slow close must not hide it).
+    let outcome: Result<(), PipelineError> = async {
+        let linger = Duration::from_millis(config.resolver.batch_linger_ms);
+        let mut written = resolver.store().next_outbox_seq()?.saturating_sub(1);
+        let mut last_snapshot = Instant::now();
+        tracing::info!(topic = %source, %group, store = %config.resolver.data_dir.display(), "resolver started");
 
-    loop {
-        // Backpressure: while the broker lags behind, stop reading; the
-        // backlog is on disk and bounded by `outbox_max_backlog`.
-        while written.saturating_sub(publisher.acked()) > config.resolver.outbox_max_backlog
-            && !shutdown.is_triggered()
-            && !publisher.is_finished()
-        {
-            ops.metrics
-                .outbox_backlog
-                .set(written.saturating_sub(publisher.acked()) as i64);
-            ops.health.progress();
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        if publisher.is_finished() {
-            // Only a store error ends it early: surface it.
-            return match publisher.finish(Instant::now()).await {
-                Err(e) => Err(e),
-                Ok(_) => Err(PipelineError::Progress(
-                    "the outbox publisher stopped".into(),
-                )),
-            };
-        }
-        let batch = match next_batch(
-            &consumer,
-            config.resolver.batch_size,
-            linger,
-            &shutdown,
-            ops,
-        )
-        .await
-        {
-            Ok(batch) => batch,
-            // A static member can be fenced by its own retried join after a
-            // broker restart, not only by another instance: the consumer is
-            // unusable either way, so rejoin with a new one (reading from
-            // the store's positions; nothing is skipped). A real second
-            // instance is stopped by the publisher's fencing instead.
-            Err(PipelineError::Consumer(reason)) => {
-                // Again and again within minutes: another live instance
-                // fences this one each time (not a broker restart); stop.
-                rejoins.retain(|t: &Instant| t.elapsed() < Duration::from_secs(300));
-                if rejoins.len() >= 3 || shutdown.is_triggered() {
-                    return Err(PipelineError::Consumer(reason));
-                }
-                rejoins.push(Instant::now());
-                tracing::warn!(%reason, "the consumer failed for good; rejoining with a new one");
-                drop(consumer);
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                consumer = subscribe()?;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        if batch.is_empty() {
-            break;
-        }
-        if let Some(dir) = &config.resolver.snapshot_dir {
-            if last_snapshot.elapsed().as_secs() >= config.resolver.snapshot_interval_secs {
-                last_snapshot = Instant::now();
-                let store = resolver.store();
-                match tokio::task::block_in_place(|| {
-                    crate::state::rotate_snapshot(store, dir, config.resolver.snapshot_keep)
-                }) {
-                    Ok(path) => tracing::info!(path = %path.display(), "store snapshot written"),
-                    Err(e) => {
-                        ops.metrics
-                            .component_errors
-                            .with_label_values(&["snapshot", "resolve"])
-                            .inc();
-                        tracing::warn!(error = %e, "store snapshot failed");
-                    }
-                }
-            }
-        }
-        let started = Instant::now();
-        let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
-        let carry_on = async {
-            tokio::task::block_in_place(|| {
-                count_skipped(&consumer, &ops.metrics, &batch, &|t, p| positions.get(t, p))
-            });
-            // Events, and erasure requests applied in order between them.
-            let mut items: Vec<(usize, Item)> = Vec::with_capacity(batch.len());
-            let mut dead = Vec::new();
-            for (i, message) in batch.iter().enumerate() {
-                ops.metrics
-                    .events_consumed
-                    .with_label_values(&[message.topic()])
-                    .inc();
-                let item = if message.topic() == erasure_topic {
-                    let record_ms = message.timestamp().to_millis().unwrap_or(0);
-                    crate::erasure::parse_request(message.payload().unwrap_or_default(), &normalize, record_ms)
-                        .map(Item::Erase)
-                        .map_err(|e| (e.kind(), e.to_string()))
-                } else {
-                    message
-                        .payload()
-                        .ok_or(kindred_schema::DecodeError::Empty)
-                        .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
-                        .map(|e| Item::Event(Box::new(e)))
-                        .map_err(|e| (e.kind(), e.to_string()))
-                };
-                match item {
-                    Ok(item) => items.push((i, item)),
-                    Err((reason, detail)) => {
-                        ops.metrics
-                            .dead_letters
-                            .with_label_values(&[message.topic(), reason])
-                            .inc();
-                        dead.push(dead_letter(
-                            &config.topics.dead_letter,
-                            SERVICE,
-                            message,
-                            reason,
-                            detail,
-                        ));
-                    }
-                }
-            }
-            // Dead letters first: the offsets of their messages are about
-            // to be recorded as applied.
-            if !dead.is_empty()
-                && !send_until_acked(&producer, &dead, &shutdown, ops, "resolve").await
+        loop {
+            // Backpressure: while the broker lags behind, stop reading; the
+            // backlog is on disk and bounded by `outbox_max_backlog`.
+            while written.saturating_sub(publisher.acked()) > config.resolver.outbox_max_backlog
+                && !shutdown.is_triggered()
+                && !publisher.is_finished()
             {
-                // Shutdown came first: apply nothing of this batch, and read
-                // no further (the store's offsets must not pass it).
-                return Ok(false);
+                ops.metrics
+                    .outbox_backlog
+                    .set(written.saturating_sub(publisher.acked()) as i64);
+                ops.health.progress();
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            // Each erasure sees the events before it applied; each write
-            // records the offsets of everything it covers.
-            let mut events: Vec<CanonicalEvent> = Vec::new();
-            for (i, item) in items {
-                match item {
-                    Item::Event(event) => events.push(*event),
-                    Item::Erase(request) => {
-                        let before = source_offsets(&batch[..i]);
-                        let outcome = tokio::task::block_in_place(|| {
-                            resolver.apply(&std::mem::take(&mut events), &before)
-                        })?;
-                        observe_outcome(ops, &source, &outcome);
-                        written = outcome.outbox_last.unwrap_or(written);
-                        let through = source_offsets(&batch[..=i]);
-                        let erasure = tokio::task::block_in_place(|| resolver.erase(&request, &through))?;
-                        let a = &erasure.audit;
-                        ops.metrics
-                            .erasures
-                            .with_label_values(&[a.outcome.as_str()])
-                            .inc();
-                        for change in &erasure.changes {
+            if publisher.is_finished() {
+                // Only a store error ends it early: surface it.
+                return match publisher.finish(Instant::now()).await {
+                    Err(e) => Err(e),
+                    Ok(_) => Err(PipelineError::Progress(
+                        "the outbox publisher stopped".into(),
+                    )),
+                };
+            }
+            let batch = match next_batch(
+                &consumer,
+                config.resolver.batch_size,
+                linger,
+                &shutdown,
+                ops,
+            )
+            .await
+            {
+                Ok(batch) => batch,
+                // A static member can be fenced by its own retried join after a
+                // broker restart, not only by another instance: the consumer is
+                // unusable either way, so rejoin with a new one (reading from
+                // the store's positions; nothing is skipped). A real second
+                // instance is stopped by the publisher's fencing instead.
+                Err(PipelineError::Consumer(reason)) => {
+                    // Again and again within minutes: another live instance
+                    // fences this one each time (not a broker restart); stop.
+                    rejoins.retain(|t: &Instant| t.elapsed() < Duration::from_secs(300));
+                    if rejoins.len() >= 3 || shutdown.is_triggered() {
+                        return Err(PipelineError::Consumer(reason));
+                    }
+                    rejoins.push(Instant::now());
+                    tracing::warn!(%reason, "the consumer failed for good; rejoining with a new one");
+                    drop(consumer);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    consumer = subscribe()?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if batch.is_empty() {
+                break;
+            }
+            if let Some(dir) = &config.resolver.snapshot_dir {
+                if last_snapshot.elapsed().as_secs() >= config.resolver.snapshot_interval_secs {
+                    last_snapshot = Instant::now();
+                    let store = resolver.store();
+                    match tokio::task::block_in_place(|| {
+                        crate::state::rotate_snapshot(store, dir, config.resolver.snapshot_keep)
+                    }) {
+                        Ok(path) => tracing::info!(path = %path.display(), "store snapshot written"),
+                        Err(e) => {
                             ops.metrics
-                                .profile_changes
-                                .with_label_values(&[change.change_type.as_str()])
+                                .component_errors
+                                .with_label_values(&["snapshot", "resolve"])
                                 .inc();
+                            tracing::warn!(error = %e, "store snapshot failed");
                         }
-                        ops.metrics.profiles.sub(i64::from(!erasure.changes.is_empty()));
-                        // The subject is a keyed hash, never the raw value;
-                        // the request id is free text a requester may have
-                        // put a name or an address in, so it is logged at
-                        // debug level only (the audit topic carries it).
-                        tracing::debug!(audit_seq = a.seq, request_id = %a.request_id, "erasure request id");
-                        tracing::info!(audit_seq = a.seq, subject = %a.subject, outcome = a.outcome.as_str(),
-                            profiles = a.profiles.len(), events = a.events_erased, suppressed = a.identifiers_suppressed,
-                            "erasure request applied");
-                        written = erasure.outbox_last.unwrap_or(written);
                     }
                 }
             }
-            let offsets = source_offsets(&batch);
-            let outcome = tokio::task::block_in_place(|| resolver.apply(&events, &offsets))?;
-            for o in &offsets {
-                positions.advance(&o.topic, o.partition, o.next_offset);
+            let started = Instant::now();
+            let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
+            let carry_on = async {
+                tokio::task::block_in_place(|| {
+                    count_skipped(&consumer, &ops.metrics, &batch, &|t, p| positions.get(t, p))
+                });
+                // Events, and erasure requests applied in order between them.
+                let mut items: Vec<(usize, Item)> = Vec::with_capacity(batch.len());
+                let mut dead = Vec::new();
+                for (i, message) in batch.iter().enumerate() {
+                    ops.metrics
+                        .events_consumed
+                        .with_label_values(&[message.topic()])
+                        .inc();
+                    let item = if message.topic() == erasure_topic {
+                        let record_ms = message.timestamp().to_millis().unwrap_or(0);
+                        crate::erasure::parse_request(message.payload().unwrap_or_default(), &normalize, record_ms)
+                            .map(Item::Erase)
+                            .map_err(|e| (e.kind(), e.to_string()))
+                    } else {
+                        message
+                            .payload()
+                            .ok_or(kindred_schema::DecodeError::Empty)
+                            .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
+                            .map(|e| Item::Event(Box::new(e)))
+                            .map_err(|e| (e.kind(), e.to_string()))
+                    };
+                    match item {
+                        Ok(item) => items.push((i, item)),
+                        Err((reason, detail)) => {
+                            ops.metrics
+                                .dead_letters
+                                .with_label_values(&[message.topic(), reason])
+                                .inc();
+                            dead.push(dead_letter(
+                                &config.topics.dead_letter,
+                                SERVICE,
+                                message,
+                                reason,
+                                detail,
+                            ));
+                        }
+                    }
+                }
+                // Dead letters first: the offsets of their messages are about
+                // to be recorded as applied.
+                if !dead.is_empty()
+                    && !send_until_acked(&producer, &dead, &shutdown, ops, "resolve").await
+                {
+                    // Shutdown came first: apply nothing of this batch, and read
+                    // no further (the store's offsets must not pass it).
+                    return Ok(false);
+                }
+                // Each erasure sees the events before it applied; each write
+                // records the offsets of everything it covers.
+                let mut events: Vec<CanonicalEvent> = Vec::new();
+                for (i, item) in items {
+                    match item {
+                        Item::Event(event) => events.push(*event),
+                        Item::Erase(request) => {
+                            let before = source_offsets(&batch[..i]);
+                            let outcome = tokio::task::block_in_place(|| {
+                                resolver.apply(&std::mem::take(&mut events), &before)
+                            })?;
+                            observe_outcome(ops, &source, &outcome);
+                            written = outcome.outbox_last.unwrap_or(written);
+                            let through = source_offsets(&batch[..=i]);
+                            let erasure = tokio::task::block_in_place(|| resolver.erase(&request, &through))?;
+                            let a = &erasure.audit;
+                            ops.metrics
+                                .erasures
+                                .with_label_values(&[a.outcome.as_str()])
+                                .inc();
+                            for change in &erasure.changes {
+                                ops.metrics
+                                    .profile_changes
+                                    .with_label_values(&[change.change_type.as_str()])
+                                    .inc();
+                            }
+                            ops.metrics.profiles.sub(i64::from(!erasure.changes.is_empty()));
+                            // The subject is a keyed hash, never the raw value;
+                            // the request id is free text a requester may have
+                            // put a name or an address in, so it is logged at
+                            // debug level only (the audit topic carries it).
+                            tracing::debug!(audit_seq = a.seq, request_id = %a.request_id, "erasure request id");
+                            tracing::info!(audit_seq = a.seq, subject = %a.subject, outcome = a.outcome.as_str(),
+                                profiles = a.profiles.len(), events = a.events_erased, suppressed = a.identifiers_suppressed,
+                                "erasure request applied");
+                            written = erasure.outbox_last.unwrap_or(written);
+                        }
+                    }
+                }
+                let offsets = source_offsets(&batch);
+                let outcome = tokio::task::block_in_place(|| resolver.apply(&events, &offsets))?;
+                for o in &offsets {
+                    positions.advance(&o.topic, o.partition, o.next_offset);
+                }
+                observe_event_lag(ops, "resolve", &batch);
+                observe_outcome(ops, &source, &outcome);
+                written = outcome.outbox_last.unwrap_or(written);
+                publisher.notify();
+                ops.metrics
+                    .outbox_backlog
+                    .set(written.saturating_sub(publisher.acked()) as i64);
+                // For lag monitoring only: the store's offsets are the truth.
+                let commit: Vec<_> = offsets
+                    .into_iter()
+                    .map(|o| (o.topic, o.partition, o.next_offset))
+                    .collect();
+                if let Err(e) = consumer::commit(&consumer, &commit, CommitMode::Async) {
+                    tracing::debug!(error = %e, "committing offsets for lag monitoring failed");
+                }
+                ops.metrics
+                    .batch_duration
+                    .with_label_values(&["resolve"])
+                    .observe(started.elapsed().as_secs_f64());
+                Ok::<_, PipelineError>(true)
             }
-            observe_event_lag(ops, "resolve", &batch);
-            observe_outcome(ops, &source, &outcome);
-            written = outcome.outbox_last.unwrap_or(written);
-            publisher.notify();
-            ops.metrics
-                .outbox_backlog
-                .set(written.saturating_sub(publisher.acked()) as i64);
-            // For lag monitoring only: the store's offsets are the truth.
-            let commit: Vec<_> = offsets
-                .into_iter()
-                .map(|o| (o.topic, o.partition, o.next_offset))
-                .collect();
-            if let Err(e) = consumer::commit(&consumer, &commit, CommitMode::Async) {
-                tracing::debug!(error = %e, "committing offsets for lag monitoring failed");
+            .instrument(span)
+            .await?;
+            if !carry_on {
+                break;
             }
-            ops.metrics
-                .batch_duration
-                .with_label_values(&["resolve"])
-                .observe(started.elapsed().as_secs_f64());
-            Ok::<_, PipelineError>(true)
         }
-        .instrument(span)
-        .await?;
-        if !carry_on {
-            break;
-        }
+        // A second before the process's own deadline (the watchdog's,
+        // counted from the trigger), so closing the consumer has time too.
+        let deadline = shutdown.triggered_at().unwrap_or_else(Instant::now)
+            + Duration::from_secs(config.shutdown.timeout_secs).saturating_sub(Duration::from_secs(1));
+        tracing::info!("resolver stopping: publishing what the outbox holds");
+        let complete = publisher.finish(deadline).await?;
+        tracing::info!(complete, "resolver stopped");
+        Ok(())
     }
-    // A second before the process's own deadline (the watchdog armed by
-    // the signal), so closing the consumer has time too.
-    let deadline = Instant::now()
-        + Duration::from_secs(config.shutdown.timeout_secs).saturating_sub(Duration::from_secs(1));
-    tracing::info!("resolver stopping: publishing what the outbox holds");
-    let complete = publisher.finish(deadline).await?;
-    tracing::info!(complete, "resolver stopped");
-    Ok(())
+    .await;
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "the resolver failed; closing its Kafka clients");
+    }
+    outcome
 }
 
 /// What one message of the resolver's input is.
