@@ -199,7 +199,8 @@ fn names_differ<'k>(keys: impl Iterator<Item = &'k EventKeys>, policy: &LinkPoli
 }
 
 /// How many names per cluster the name guard compares (a cluster collects
-/// spellings and typos; the first ones in canonical order are kept).
+/// spellings and typos; the root's are kept, then the joining cluster's in
+/// sorted order: a function of the set of events, not of their order).
 const MAX_NAMES: usize = 16;
 /// A fuzzy rule compares each record with this many later ones in its block.
 const FUZZY_REACH: usize = 64;
@@ -207,6 +208,10 @@ const FUZZY_REACH: usize = 64;
 #[derive(Default)]
 struct Attrs {
     names: BTreeSet<String>,
+    /// The names among `names` that say who the person is
+    /// ([`is_full_name`]): what speaks for the cluster in the name guard
+    /// once it holds one ([`telling_names`]).
+    full_names: BTreeSet<String>,
     /// Given names typed in their own fields: a rule's link between two
     /// clusters needs one alike on each side, so a record that states only
     /// the family name cannot bridge twins.
@@ -257,6 +262,11 @@ impl Forest<'_> {
         for name in moved.names {
             if into.names.len() < MAX_NAMES {
                 into.names.insert(name);
+            }
+        }
+        for name in moved.full_names {
+            if into.full_names.len() < MAX_NAMES {
+                into.full_names.insert(name);
             }
         }
         for given in moved.givens {
@@ -377,17 +387,30 @@ fn other_people(x: &Attrs, y: &Attrs, min: f64) -> bool {
         && !whole_names(x).any(|n| whole_names(y).any(|m| person_similarity(n, m) >= min))
 }
 
-/// The names that speak for a cluster in the name guard: those of two
-/// tokens or more without an initial, when it holds any; else all of them.
-/// A bare family name (`milburn`) is alike to every member of the family:
-/// once it has joined `Tamsin Milburn`, her full name speaks for the
-/// cluster, so `Thomas Milburn` is not made alike to her through it.
+/// The names that speak for a cluster in the name guard: its full names
+/// ([`is_full_name`]) when it holds any, else all of them. A bare family
+/// name (`milburn`) is alike to every member of the family: once it has
+/// joined `Tamsin Milburn`, her full name speaks for the cluster, so
+/// `Thomas Milburn` is not made alike to her through it.
 fn telling_names(a: &Attrs) -> impl Iterator<Item = &String> {
-    fn tells(name: &str) -> bool {
-        name.contains(' ') && name.split(' ').all(|t| t.chars().count() > 1)
+    if a.full_names.is_empty() {
+        a.names.iter()
+    } else {
+        a.full_names.iter()
     }
-    let full = a.names.iter().any(|n| tells(n));
-    a.names.iter().filter(move |n| !full || tells(n))
+}
+
+/// Whether a folded name says who the person is, not only their family or
+/// their given name: a hanzi name of family and given name (`王娥`, `e
+/// wang`: a syllable is no initial), or two tokens longer than a letter
+/// (`thomas j milburn`; a joining `e` or `y`, `ana silva e santos`, is not
+/// what makes it full, nor does it spoil it).
+fn is_full_name(name: &str, script: NameScript) -> bool {
+    let mut tokens = name.split(' ');
+    match script {
+        NameScript::Hanzi => tokens.nth(1).is_some(),
+        _ => tokens.filter(|t| t.chars().count() > 1).nth(1).is_some(),
+    }
 }
 
 /// Whether any kind counted over the whole profile (not per namespace) has
@@ -558,6 +581,13 @@ pub(crate) fn cluster(
                     .collect();
                 Attrs {
                     names: n.keys.name.iter().cloned().collect(),
+                    full_names: n
+                        .keys
+                        .name
+                        .iter()
+                        .filter(|name| is_full_name(name, n.keys.name_script))
+                        .cloned()
+                        .collect(),
                     givens: n.keys.given.iter().cloned().collect(),
                     namespaced,
                     ids: n.keys.companions.iter().copied().collect(),

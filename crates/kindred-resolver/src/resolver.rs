@@ -901,16 +901,29 @@ impl<'a> BatchView<'a> {
                 KeyClass::Rule(_) | KeyClass::Household(_) => {}
             }
         }
-        // An event that states no name, or a name alike to every name the
-        // profile's events state, which are alike to each other: no name
-        // guard can refuse any link among them (every pair of names passes
-        // it), whatever order a recomputation takes them in.
-        let known_name = match &keys.name {
-            None => true,
-            Some(n) => self
-                .profile_names(id)?
-                .is_some_and(|names| all_alike(&names, n, self.policy.min_name_similarity)),
+        // The profile's names (known, and alike to each other) and the
+        // event's (none, or alike to every one of them): no name guard can
+        // refuse any link among them (every pair of names passes it),
+        // whatever order a recomputation takes them in. An unnamed event
+        // needs the profile's names alike too: holding keys of several of
+        // its records, it changes which records a recomputation compares
+        // (`Jon` / `John` / `Johan` on two phones: `Jon` and `Johan` are
+        // not alike). Read only where the answer is used.
+        let consulted = if strong {
+            profile.weak_joined || shared_if_named
+        } else {
+            weak && weak_ok
         };
+        let min = self.policy.min_name_similarity;
+        let known_name = consulted
+            && self
+                .profile_names(id)?
+                .is_some_and(|names| match &keys.name {
+                    None => names
+                        .first()
+                        .is_none_or(|first| all_alike(&names, first, min)),
+                    Some(n) => all_alike(&names, n, min),
+                });
         // With every identifier of profile and event in one profile within
         // the limits, no limit can refuse a link among them.
         let fits = || {
@@ -3152,6 +3165,10 @@ mod shared_identifiers_in_any_order {
         for (first, bare, second) in [
             ("Tamsin Milburn", "Milburn", "Thomas Milburn"),
             ("Kyra Webb", "Webb", "Liam Webb"),
+            // A middle initial does not make a full name less full.
+            ("Thomas J Milburn", "Milburn", "Tamsin Milburn"),
+            // A one-letter pinyin syllable is no initial: 王娥 is a full name.
+            ("王娥", "王", "王娜"),
         ] {
             let events = [
                 ev("a", &[(Email, "family@x.com")], Some(first)),
@@ -3160,6 +3177,41 @@ mod shared_identifiers_in_any_order {
             ];
             assert_people_in_every_order(&events, &[&["a", "b"], &["c"]]);
         }
+    }
+
+    /// A joining word of one letter (`e`, `y`) does not make the person's
+    /// most complete name stop speaking for her profile: both shorter
+    /// forms of it stay hers.
+    #[test]
+    fn a_joining_letter_keeps_a_full_name_full() {
+        use IdentifierKind::*;
+        let events = [
+            ev("a", &[(Email, "ana@x.pt")], Some("Ana Silva e Santos")),
+            ev("b", &[(Email, "ana@x.pt")], Some("Ana Santos")),
+            ev("c", &[(Email, "ana@x.pt")], Some("Ana Silva")),
+        ];
+        assert_people_in_every_order(&events, &[&["a", "b", "c"]]);
+    }
+
+    /// Names alike in a chain but not end to end (`Jon` / `John` / `Johan`):
+    /// an unnamed event holding keys of several of the profile's records
+    /// changes which records a recomputation compares, so it is not folded
+    /// in without one; every order ends as the recomputation does.
+    #[test]
+    fn an_unnamed_event_on_a_profile_of_unalike_names_is_recomputed() {
+        use IdentifierKind::*;
+        let (p1, p2) = ("+8613900000001", "+8613900000002");
+        let events = [
+            ev("a", &[(Phone, p1)], Some("Jon Smith")),
+            ev(
+                "b",
+                &[(Email, "js@x.com"), (Phone, p2)],
+                Some("Johan Smith"),
+            ),
+            ev("c", &[(Email, "js@x.com"), (Phone, p1)], None),
+            ev("d", &[(Phone, p1), (Phone, p2)], Some("John Smith")),
+        ];
+        assert_people_in_every_order(&events, &[&["a"], &["b", "c", "d"]]);
     }
 
     /// A member who marries keeps her given name: her card is not shared,
