@@ -34,8 +34,8 @@ use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
 
 use crate::decision::Constraint;
 use crate::keys::{
-    clearly_different, name_similarity, per_namespace, person_similarity, EventKeys, GivenName,
-    KeyClass, NameScript,
+    clearly_different, name_similarity, names_someone, per_namespace, person_similarity, EventKeys,
+    GivenName, KeyClass, NameScript,
 };
 use crate::score::{family_changed, score};
 
@@ -402,14 +402,15 @@ fn telling_names(a: &Attrs) -> impl Iterator<Item = &String> {
 
 /// Whether a folded name says who the person is, not only their family or
 /// their given name: a hanzi name of family and given name (`王娥`, `e
-/// wang`: a syllable is no initial), or two tokens longer than a letter
-/// (`thomas j milburn`; a joining `e` or `y`, `ana silva e santos`, is not
-/// what makes it full, nor does it spoil it).
+/// wang`: a syllable is no initial), or two tokens that name someone
+/// ([`names_someone`]: `thomas j milburn`; a joining `e` or `y`, `ana silva
+/// e santos`, is not what makes it full, nor does it spoil it; `van der
+/// berg` and `milburn jr` are a family name alone).
 fn is_full_name(name: &str, script: NameScript) -> bool {
     let mut tokens = name.split(' ');
     match script {
         NameScript::Hanzi => tokens.nth(1).is_some(),
-        _ => tokens.filter(|t| t.chars().count() > 1).nth(1).is_some(),
+        _ => tokens.filter(|t| names_someone(t)).nth(1).is_some(),
     }
 }
 

@@ -473,6 +473,15 @@ const NAME_PARTICLES: &[&str] = &[
     "binti", "ibn",
 ];
 
+/// Whether a folded name token names someone: longer than a letter, and
+/// not a particle (`de`, `van`) or a generational suffix (`jr`), which
+/// a bare family name (`van der Berg`, `Milburn Jr`) carries too.
+pub(crate) fn names_someone(token: &str) -> bool {
+    token.chars().count() > 1
+        && !NAME_PARTICLES.contains(&token)
+        && !GENERATIONAL_SUFFIXES.contains(&token)
+}
+
 /// The most a particle rates alike to another token ([`token_alike`]):
 /// below every name threshold.
 const PARTICLE_MISMATCH: f64 = 0.5;

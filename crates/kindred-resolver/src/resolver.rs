@@ -3169,6 +3169,9 @@ mod shared_identifiers_in_any_order {
             ("Thomas J Milburn", "Milburn", "Tamsin Milburn"),
             // A one-letter pinyin syllable is no initial: 王娥 is a full name.
             ("王娥", "王", "王娜"),
+            // Particles and suffixes do not make a family name a full name.
+            ("Marie van der Berg", "van der Berg", "Pieter van der Berg"),
+            ("Thomas Milburn Jr", "Milburn Jr", "Tamsin Milburn"),
         ] {
             let events = [
                 ev("a", &[(Email, "family@x.com")], Some(first)),
