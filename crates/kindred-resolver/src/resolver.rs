@@ -910,7 +910,8 @@ impl<'a> BatchView<'a> {
         // (`Jon` / `John` / `Johan` on two phones: `Jon` and `Johan` are
         // not alike). Read only where the answer is used.
         let consulted = if strong {
-            profile.weak_joined || shared_if_named
+            // A new card already decides it (a recomputation).
+            !new_card && (profile.weak_joined || shared_if_named)
         } else {
             weak && weak_ok
         };
