@@ -1,4 +1,6 @@
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use kindred_model::{
     changed_fields, AttributeVotes, CanonicalEvent, ChangeType, GoldenRecord, Identifier,
