@@ -29,13 +29,19 @@ impl DeadLetter {
     /// Set when the payload was cut (key and payload to [`Self::MAX_PAYLOAD_BYTES`]): the
     /// original length. The whole message is at the source coordinates.
     pub const TRUNCATED_FROM: &'static str = "kindred.dlq.truncated_from";
+    /// Set when the key was cut (to [`Self::MAX_KEY_BYTES`]): its original length.
+    pub const KEY_TRUNCATED_FROM: &'static str = "kindred.dlq.key_truncated_from";
+
+    /// The most key bytes a dead letter carries: a key near the record
+    /// limit would leave no room for the payload, or not fit at all.
+    pub const MAX_KEY_BYTES: usize = 16 * 1024;
 
     /// The most key and payload bytes a dead letter carries. Larger messages (an
     /// `oversized` one, or a malformed one near the limit) are cut to this,
     /// so the record fits under the producer's and the broker's default
     /// 1 MB message limits with its headers; were it not cut, the producer
     /// would refuse it and the service would retry it forever.
-    pub const MAX_PAYLOAD_BYTES: usize = 900_000;
+    pub const MAX_PAYLOAD_BYTES: usize = crate::MAX_RECORD_BYTES;
 
     /// The dead-letter record for `dlq_topic`, carrying the original key and
     /// payload (cut to [`Self::MAX_PAYLOAD_BYTES`], with a
@@ -55,6 +61,17 @@ impl DeadLetter {
             ),
             (Self::SERVICE.to_string(), self.service.into_bytes()),
         ];
+        let key = key.map(|k| {
+            if k.len() > Self::MAX_KEY_BYTES {
+                headers.push((
+                    Self::KEY_TRUNCATED_FROM.to_string(),
+                    k.len().to_string().into_bytes(),
+                ));
+                &k[..Self::MAX_KEY_BYTES]
+            } else {
+                k
+            }
+        });
         // The key counts against the same limit.
         let room = Self::MAX_PAYLOAD_BYTES.saturating_sub(key.map_or(0, <[u8]>::len));
         let kept = if payload.len() > room {
@@ -135,5 +152,40 @@ mod tests {
                 .map(|(k, v)| (k.as_str(), v.as_slice())),
         );
         assert_eq!(back, Some(dl));
+    }
+
+    #[test]
+    fn a_key_near_the_record_limit_is_cut_so_the_letter_still_fits() {
+        let dl = DeadLetter {
+            reason: "source_id_too_long".into(),
+            message: "the source event id is 950000 bytes".into(),
+            source_topic: "retail.pos.events".into(),
+            source_partition: 0,
+            source_offset: 7,
+            service: "ingest-pos".into(),
+        };
+        let key = vec![b'k'; 950_000];
+        let record = dl.into_record("kindred.deadletter", Some(&key), b"payload");
+        let header = |name: &str| {
+            record
+                .headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        assert_eq!(
+            record.key.as_ref().map(Vec::len),
+            Some(DeadLetter::MAX_KEY_BYTES)
+        );
+        assert_eq!(
+            header(DeadLetter::KEY_TRUNCATED_FROM).as_deref(),
+            Some("950000")
+        );
+        // The payload keeps its bytes: the cut key left room for them.
+        assert_eq!(record.payload, b"payload");
+        assert_eq!(header(DeadLetter::TRUNCATED_FROM), None);
+        assert!(
+            record.key.map_or(0, |k| k.len()) + record.payload.len() <= crate::MAX_RECORD_BYTES
+        );
     }
 }

@@ -23,5 +23,11 @@ pub use producer::{OutRecord, Producer};
 pub use settings::KafkaSettings;
 pub use transactional::{TransactionalProducer, TxnFailure};
 
+/// The most key and payload bytes kindred puts in one record: under the
+/// producer's (`message.max.bytes`) and the broker's default 1 MB limits,
+/// with room for headers. A larger record would be refused by the producer
+/// on every try, so services check their outputs against this first.
+pub const MAX_RECORD_BYTES: usize = 900_000;
+
 /// Re-exported so services can name message types without their own rdkafka dependency.
 pub use rdkafka;

@@ -54,11 +54,18 @@ const MAX_EVENT_TIME_MS: i64 = 4_102_444_800_000;
 const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
 const MAX_POINTS: i64 = 1_000_000_000_000;
 
+/// The longest source event id (after folding) an event may have. The id
+/// is a key in Kafka and in the store, repeated in every change that cites
+/// the event; transaction numbers and UUIDs are far shorter.
+pub const MAX_SOURCE_ID_BYTES: usize = 256;
+
 /// A record that cannot become a canonical event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidRecord {
     #[error("the record has no source event id, so it cannot be de-duplicated")]
     MissingSourceId,
+    #[error("the source event id is {bytes} bytes long, more than the {MAX_SOURCE_ID_BYTES} an id may have")]
+    SourceIdTooLong { bytes: usize },
     #[error("event time {0} ms is outside 2000-01-01..2100-01-01")]
     EventTimeOutOfRange(i64),
     #[error("event time {event_ms} ms is more than {ahead_secs} s ahead of the clock ({now_ms} ms): a wrong clock at the source")]
@@ -74,6 +81,7 @@ impl InvalidRecord {
     pub fn kind(&self) -> &'static str {
         match self {
             InvalidRecord::MissingSourceId => "missing_source_id",
+            InvalidRecord::SourceIdTooLong { .. } => "source_id_too_long",
             InvalidRecord::EventTimeOutOfRange(_) => "event_time_out_of_range",
             InvalidRecord::EventTimeInFuture { .. } => "event_time_in_future",
         }
@@ -107,6 +115,11 @@ pub fn normalize(raw: &RawEvent, opts: &NormalizeOptions) -> Result<CanonicalEve
     let source_id = fold(raw.source_id());
     if source_id.is_empty() {
         return Err(InvalidRecord::MissingSourceId);
+    }
+    if source_id.len() > MAX_SOURCE_ID_BYTES {
+        return Err(InvalidRecord::SourceIdTooLong {
+            bytes: source_id.len(),
+        });
     }
     let event_time_ms = raw.event_time();
     if !(MIN_EVENT_TIME_MS..MAX_EVENT_TIME_MS).contains(&event_time_ms) {

@@ -471,6 +471,23 @@ fn records_that_cannot_be_events_are_invalid() {
         normalize(&RawEvent::Pos(p), &NormalizeOptions::default()).map_err(|e| e.kind()),
         Err("event_time_out_of_range")
     );
+    // An id is a Kafka and store key: one of 300 bytes is refused, one of
+    // 256 (the limit) is kept, and the limit counts bytes, not characters.
+    let mut p = pos();
+    p.transaction_id = "x".repeat(300);
+    assert_eq!(
+        normalize(&RawEvent::Pos(p), &NormalizeOptions::default()),
+        Err(InvalidRecord::SourceIdTooLong { bytes: 300 })
+    );
+    let mut p = pos();
+    p.transaction_id = "x".repeat(crate::MAX_SOURCE_ID_BYTES);
+    assert!(normalize(&RawEvent::Pos(p), &NormalizeOptions::default()).is_ok());
+    let mut p = pos();
+    p.transaction_id = "票".repeat(100);
+    assert_eq!(
+        normalize(&RawEvent::Pos(p), &NormalizeOptions::default()).map_err(|e| e.kind()),
+        Err("source_id_too_long")
+    );
 }
 
 /// Strings that look like what sources send: digits, separators, letters,

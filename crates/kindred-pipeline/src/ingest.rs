@@ -20,6 +20,11 @@ pub enum Rejection {
     /// for a replay once fixed).
     #[error(transparent)]
     Encode(#[from] kindred_schema::EncodeError),
+    /// The canonical event encodes larger than a Kafka record may be (a
+    /// huge field, or text that Unicode normalization expands): the
+    /// producer would refuse it on every try.
+    #[error("the canonical event is {bytes} bytes with its key, more than the {limit} a record may carry")]
+    OversizedOutput { bytes: usize, limit: usize },
 }
 
 impl Rejection {
@@ -29,6 +34,7 @@ impl Rejection {
             Rejection::Decode(e) => e.kind(),
             Rejection::Invalid(e) => e.kind(),
             Rejection::Encode(_) => "unencodable",
+            Rejection::OversizedOutput { .. } => "oversized_output",
         }
     }
 }
@@ -78,6 +84,26 @@ impl IngestStage {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         Ok(normalize_at(&raw, &self.normalize, now_ms)?)
+    }
+
+    /// [`Self::process`], then the canonical event encoded for the
+    /// canonical topic, refused if it and its key (the event id) are over
+    /// `max_record_bytes`.
+    pub fn canonical(
+        &self,
+        payload: &[u8],
+        max_record_bytes: usize,
+    ) -> Result<(CanonicalEvent, Vec<u8>), Rejection> {
+        let event = self.process(payload)?;
+        let encoded = self.codec.encode(SchemaKind::CanonicalEvent, &event)?;
+        let bytes = encoded.len() + event.event_id.len();
+        if bytes > max_record_bytes {
+            return Err(Rejection::OversizedOutput {
+                bytes,
+                limit: max_record_bytes,
+            });
+        }
+        Ok((event, encoded))
     }
 
     /// Decodes one message of this channel without normalizing it.
@@ -140,6 +166,50 @@ mod tests {
                 !event.identifiers.is_empty() || !event.dropped.is_empty(),
                 "{event:?}"
             );
+        }
+    }
+
+    /// Text that Unicode normalization expands (U+FDFA is 3 bytes and
+    /// folds to 33) can make a canonical event larger than any Kafka record
+    /// from a raw message well under the decode limit: it is refused with
+    /// its size, which the service dead-letters instead of retrying forever.
+    #[test]
+    fn a_canonical_event_over_the_record_limit_is_refused_not_sent() {
+        let codec = codec();
+        let Some(mut raw) = generate(&GenOptions {
+            people: 20,
+            ..GenOptions::default()
+        })
+        .into_iter()
+        .map(|g| g.event)
+        .find(|e| matches!(e, RawEvent::Pos(_))) else {
+            panic!("the generator makes POS events");
+        };
+        let stage = IngestStage::new(
+            Channel::Pos,
+            Framing::Confluent,
+            codec.clone(),
+            NormalizeOptions::default(),
+        );
+        let limit = kindred_kafka::MAX_RECORD_BYTES;
+        let bytes = encode_raw(&codec, &raw).expect("encode");
+        let (event, encoded) = stage.canonical(&bytes, limit).expect("a plain event fits");
+        assert!(encoded.len() + event.event_id.len() <= limit);
+
+        if let RawEvent::Pos(p) = &mut raw {
+            p.customer_name = Some("\u{FDFA}".repeat(40_000));
+        }
+        let bytes = encode_raw(&codec, &raw).expect("encode");
+        assert!(bytes.len() < 200_000, "{} raw bytes", bytes.len());
+        match stage.canonical(&bytes, limit) {
+            Err(e @ Rejection::OversizedOutput { bytes, limit: l }) => {
+                assert_eq!(e.kind(), "oversized_output");
+                assert!(bytes > l && l == limit, "{bytes} / {l}");
+            }
+            other => panic!(
+                "expected oversized_output, got {:?}",
+                other.map(|(e, _)| e.event_id)
+            ),
         }
     }
 

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use kindred_config::Config;
 use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::message::Message;
-use kindred_kafka::{OutRecord, Producer, RebalanceEvent, ServiceContext};
+use kindred_kafka::{OutRecord, Producer, RebalanceEvent, ServiceContext, MAX_RECORD_BYTES};
 use kindred_model::Channel;
-use kindred_schema::{Framing, SchemaKind};
+use kindred_schema::Framing;
 use tracing::Instrument;
 
 use super::{
@@ -105,11 +105,7 @@ pub async fn run(
                     let outcome = message
                         .payload()
                         .ok_or(crate::Rejection::Decode(kindred_schema::DecodeError::Empty))
-                        .and_then(|payload| stage.process(payload))
-                        .and_then(|event| {
-                            let payload = codec.encode(SchemaKind::CanonicalEvent, &event)?;
-                            Ok((event, payload))
-                        });
+                        .and_then(|payload| stage.canonical(payload, MAX_RECORD_BYTES));
                     match outcome {
                         Ok((event, payload)) => {
                             for dropped in &event.dropped {
