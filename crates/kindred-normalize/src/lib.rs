@@ -59,6 +59,13 @@ const MAX_POINTS: i64 = 1_000_000_000_000;
 /// the event; transaction numbers and UUIDs are far shorter.
 pub const MAX_SOURCE_ID_BYTES: usize = 256;
 
+/// The longest text field (bytes, before cleaning) normalization reads: a
+/// phone, e-mail, name, birthday, id, sku or address line. A longer value
+/// is dropped as `too_long`; the event is kept. Real values are far
+/// shorter; without a bound, one field could make parsing (and the
+/// resolver's name comparison, quadratic in tokens) slow for everyone.
+pub const MAX_FIELD_BYTES: usize = 512;
+
 /// A record that cannot become a canonical event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidRecord {
@@ -224,6 +231,18 @@ impl Builder<'_> {
         }
     }
 
+    /// `raw` if it is within [`MAX_FIELD_BYTES`]; otherwise the value is
+    /// dropped as `too_long`.
+    fn bounded<'r>(&mut self, field: &str, raw: Option<&'r str>) -> Option<&'r str> {
+        match raw {
+            Some(r) if r.len() > MAX_FIELD_BYTES => {
+                self.drop(field, Rejected::TooLong);
+                None
+            }
+            r => r,
+        }
+    }
+
     fn identifier(
         &mut self,
         kind: IdentifierKind,
@@ -250,7 +269,7 @@ impl Builder<'_> {
     }
 
     fn phone(&mut self, raw: Option<&str>) {
-        if let Some(raw) = raw {
+        if let Some(raw) = self.bounded("phone", raw) {
             let home = normalize_phone(raw, self.opts);
             let region = self
                 .phone_region
@@ -284,7 +303,7 @@ impl Builder<'_> {
     }
 
     fn email(&mut self, raw: Option<&str>) {
-        if let Some(raw) = raw {
+        if let Some(raw) = self.bounded("email", raw) {
             let n = normalize_email(raw, self.opts.email_provider_rules)
                 .map(|e| (e.value, e.match_key));
             self.identifier(IdentifierKind::Email, n);
@@ -292,13 +311,16 @@ impl Builder<'_> {
     }
 
     fn namespaced(&mut self, kind: IdentifierKind, namespace: &str, raw: Option<&str>) {
-        if let Some(raw) = raw {
+        if let Some(raw) = self.bounded(kind.as_str(), raw) {
             let n = normalize_namespaced_id(namespace, raw).map(|v| (v, None));
             self.identifier(kind, n);
         }
     }
 
     fn names(&mut self, full: Option<&str>, given: Option<&str>, family: Option<&str>) {
+        let full = self.bounded("full_name", full);
+        let given = self.bounded("given_name", given);
+        let family = self.bounded("family_name", family);
         let (n, dropped) = names(full, given, family);
         for (field, reason) in dropped {
             self.drop(field, reason);
@@ -346,7 +368,7 @@ impl Builder<'_> {
     }
 
     fn pos(&mut self, e: &PosTransaction) {
-        if let Some(card) = &e.member_card_no {
+        if let Some(card) = self.bounded("member_id", e.member_card_no.as_deref()) {
             let program = e
                 .loyalty_program
                 .as_deref()
@@ -384,7 +406,24 @@ impl Builder<'_> {
         self.namespaced(IdentifierKind::Account, "web", e.user_id.as_deref());
         self.namespaced(IdentifierKind::Device, "web", e.anonymous_id.as_deref());
         self.email(e.email.as_deref());
-        self.attributes.address = e.address.as_ref().and_then(normalize_address);
+        self.attributes.address = e.address.as_ref().and_then(|a| {
+            let lines = [
+                &a.line1,
+                &a.line2,
+                &a.city,
+                &a.region,
+                &a.postal_code,
+                &a.country,
+            ];
+            if lines
+                .iter()
+                .any(|l| l.as_ref().is_some_and(|l| l.len() > MAX_FIELD_BYTES))
+            {
+                self.drop("address", Rejected::TooLong);
+                return None;
+            }
+            normalize_address(a)
+        });
         // The address's country, else the order currency's when one country
         // uses it (as at a till).
         self.phone_region = self
@@ -411,13 +450,13 @@ impl Builder<'_> {
         let today = DateTime::from_timestamp_millis(self.event_time_ms)
             .map(|t| t.date_naive())
             .unwrap_or_default();
-        if let Some(raw) = &e.birthday {
+        if let Some(raw) = self.bounded("birthday", e.birthday.as_deref()) {
             match normalize_birthday(raw, self.opts.date_order, today) {
                 Ok(d) => self.attributes.birthday = Some(d),
                 Err(r) => self.drop("birthday", r),
             }
         }
-        if let Some(raw) = &e.gender {
+        if let Some(raw) = self.bounded("gender", e.gender.as_deref()) {
             match normalize_gender(raw) {
                 Ok(g) => self.attributes.gender = Some(g),
                 Err(r) => self.drop("gender", r),
@@ -493,7 +532,8 @@ impl Builder<'_> {
     /// Event type, browsed product and order of a web or social event.
     fn activity_of(&mut self, event_type: &str, sku: Option<&str>, order: Option<&RawOrder>) {
         self.activity.event_type = normalize_label(event_type).unwrap_or_else(|| "unknown".into());
-        self.activity.browsed_skus = sku
+        self.activity.browsed_skus = self
+            .bounded("sku", sku)
             .map(fold)
             .filter(|s| !s.is_empty())
             .into_iter()

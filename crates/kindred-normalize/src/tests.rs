@@ -490,6 +490,55 @@ fn records_that_cannot_be_events_are_invalid() {
     );
 }
 
+/// A value longer than any real one is dropped with `too_long` before any
+/// parsing (a name of 40,000 U+FDFA would fold to 1.3 MB; a birthday of a
+/// million `T`s took the date parser quadratic time); the event and its
+/// other values are kept, and a value at the limit is read as usual.
+#[test]
+fn values_longer_than_the_field_limit_are_dropped_and_the_event_kept() {
+    let long = "\u{FDFA}".repeat(40_000);
+    let mut w = web();
+    w.name = Some(long.clone());
+    w.given_name = None;
+    w.family_name = None;
+    w.birthday = Some("T".repeat(1_000_000));
+    w.user_id = Some("u".repeat(MAX_FIELD_BYTES + 1));
+    w.address = Some(RawAddress {
+        line1: Some("x".repeat(MAX_FIELD_BYTES + 1)),
+        city: Some("Jakarta".into()),
+        ..RawAddress::default()
+    });
+    let e = normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("kept");
+    let dropped: Vec<(&str, &str)> = e
+        .dropped
+        .iter()
+        .map(|d| (d.field.as_str(), d.reason.as_str()))
+        .filter(|d| d.1 == "too_long")
+        .collect();
+    assert_eq!(
+        dropped,
+        [
+            ("account", "too_long"),
+            ("address", "too_long"),
+            ("full_name", "too_long"),
+            ("birthday", "too_long"),
+        ]
+    );
+    assert_eq!(e.attributes.full_name, None);
+    assert_eq!(e.attributes.birthday, None);
+    assert_eq!(e.attributes.address, None);
+    // The e-mail (within the limit) is still read.
+    assert!(e
+        .identifiers
+        .iter()
+        .any(|i| i.kind == IdentifierKind::Email));
+
+    let mut p = pos();
+    p.customer_name = Some(format!("li {}", "w".repeat(MAX_FIELD_BYTES - 3)));
+    let e = normalize(&RawEvent::Pos(p), &NormalizeOptions::default()).expect("kept");
+    assert!(e.attributes.full_name.is_some(), "{:?}", e.dropped);
+}
+
 /// Strings that look like what sources send: digits, separators, letters,
 /// CJK, full-width forms, emoji, controls.
 fn messy() -> impl Strategy<Value = String> {

@@ -113,6 +113,9 @@ pub enum Rejected {
     Junk,
     /// On the configured blocklist.
     Blocklisted,
+    /// Longer than any real value of its kind ([`crate::MAX_FIELD_BYTES`]):
+    /// junk, or input crafted to make parsing and name matching slow.
+    TooLong,
 }
 
 impl Rejected {
@@ -122,6 +125,7 @@ impl Rejected {
             Rejected::Invalid => "invalid",
             Rejected::Junk => "junk",
             Rejected::Blocklisted => "blocklisted",
+            Rejected::TooLong => "too_long",
         }
     }
 }

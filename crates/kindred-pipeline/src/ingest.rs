@@ -169,10 +169,10 @@ mod tests {
         }
     }
 
-    /// Text that Unicode normalization expands (U+FDFA is 3 bytes and
-    /// folds to 33) can make a canonical event larger than any Kafka record
-    /// from a raw message well under the decode limit: it is refused with
-    /// its size, which the service dead-letters instead of retrying forever.
+    /// A raw message under the decode limit can still make a canonical
+    /// event larger than any Kafka record (a receipt of 70,000 lines): it
+    /// is refused with its size, which the service dead-letters instead of
+    /// retrying the batch forever.
     #[test]
     fn a_canonical_event_over_the_record_limit_is_refused_not_sent() {
         let codec = codec();
@@ -194,13 +194,26 @@ mod tests {
         let limit = kindred_kafka::MAX_RECORD_BYTES;
         let bytes = encode_raw(&codec, &raw).expect("encode");
         let (event, encoded) = stage.canonical(&bytes, limit).expect("a plain event fits");
-        assert!(encoded.len() + event.event_id.len() <= limit);
+        let size = encoded.len() + event.event_id.len();
+        assert!(size <= limit);
+        // The limit is exact: one byte less refuses the same event.
+        assert!(matches!(
+            stage.canonical(&bytes, size - 1),
+            Err(Rejection::OversizedOutput { bytes, .. }) if bytes == size
+        ));
 
         if let RawEvent::Pos(p) = &mut raw {
-            p.customer_name = Some("\u{FDFA}".repeat(40_000));
+            p.line_items = vec![
+                kindred_model::raw::LineItem {
+                    sku: "SKU-00001".into(),
+                    quantity: 1,
+                    unit_price_minor: 100,
+                };
+                70_000
+            ];
         }
         let bytes = encode_raw(&codec, &raw).expect("encode");
-        assert!(bytes.len() < 200_000, "{} raw bytes", bytes.len());
+        assert!(bytes.len() < 1 << 20, "{} raw bytes", bytes.len());
         match stage.canonical(&bytes, limit) {
             Err(e @ Rejection::OversizedOutput { bytes, limit: l }) => {
                 assert_eq!(e.kind(), "oversized_output");
