@@ -32,6 +32,9 @@ pub struct Metrics {
     pub identifiers_quarantined: IntCounterVec,
     /// Pairs sent to the review queue, by reason.
     pub review_suggestions: IntCounterVec,
+    /// `kindred_profile_change_lists_cut_total{list}`: id lists of profile
+    /// changes cut to fit one Kafka record (`moved_event_ids`, `absorbed_ids`).
+    pub change_lists_cut: IntCounterVec,
     /// Time to process one batch, from first message to committed offsets.
     pub batch_duration: HistogramVec,
     /// `kindred_consumer_rebalances_total{event}`: assigned, revoked, failed.
@@ -161,6 +164,11 @@ impl Metrics {
             "Pairs of profiles sent to the review queue, by reason.",
             &["reason"],
         );
+        let change_lists_cut = counter(
+            "kindred_profile_change_lists_cut_total",
+            "Id lists of published profile changes cut to fit one Kafka record, by list (moved_event_ids, absorbed_ids); the record's header gives the full length.",
+            &["list"],
+        );
         let rebalances = counter(
             "kindred_consumer_rebalances_total",
             "Consumer group rebalances seen by this member, by event (assigned, revoked, failed).",
@@ -288,6 +296,7 @@ impl Metrics {
             events_suppressed,
             identifiers_quarantined,
             review_suggestions,
+            change_lists_cut,
             batch_duration,
             rebalances,
             skipped_messages,

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kindred_config::Config;
-use kindred_kafka::{consumer, KafkaSettings, OutRecord, TransactionalProducer, TxnFailure};
+use kindred_kafka::{
+    consumer, KafkaSettings, OutRecord, TransactionalProducer, TxnFailure, MAX_RECORD_BYTES,
+};
 use kindred_model::ProfileChange;
 use kindred_ops::Metrics;
 use kindred_resolver::{OutboxEntry, Store, Tombstone};
@@ -141,17 +143,61 @@ pub fn change_record(
     protection: &OutputProtection,
     change: &ProfileChange,
 ) -> Result<OutRecord, PipelineError> {
+    let mut shown = protection.profile_change(change)?;
+    let key = change.profile_id.clone().into_bytes();
+    let limit = MAX_RECORD_BYTES.saturating_sub(key.len());
+    let mut payload = codec.encode(SchemaKind::ProfileChange, &shown)?;
+    let mut headers = Vec::new();
+    // A change naming tens of thousands of moved events or absorbed ids
+    // (a split of a huge profile) would be refused by the producer on every
+    // try and stop all publishing: its id lists are cut to fit, and a
+    // header gives each cut list's full length.
+    let lists: [(&str, fn(&mut ProfileChange) -> &mut Vec<String>); 2] = [
+        (MOVED_EVENT_IDS_TOTAL, |c| &mut c.moved_event_ids),
+        (ABSORBED_IDS_TOTAL, |c| &mut c.absorbed_ids),
+    ];
+    for (header, list) in lists {
+        if payload.len() <= limit || list(&mut shown).is_empty() {
+            continue;
+        }
+        let total = list(&mut shown).len();
+        headers.push((header.to_string(), total.to_string().into_bytes()));
+        while payload.len() > limit && !list(&mut shown).is_empty() {
+            // Each id costs its bytes and a length prefix of 1-3 bytes.
+            let mut over = payload.len() - limit;
+            while over > 0 {
+                let Some(id) = list(&mut shown).pop() else {
+                    break;
+                };
+                over = over.saturating_sub(id.len() + 1);
+            }
+            payload = codec.encode(SchemaKind::ProfileChange, &shown)?;
+        }
+    }
+    if !headers.is_empty() {
+        tracing::warn!(
+            profile_id = %change.profile_id,
+            moved_event_ids = change.moved_event_ids.len(),
+            absorbed_ids = change.absorbed_ids.len(),
+            bytes = payload.len() + key.len(),
+            "a profile change was over the record limit: its id lists were cut"
+        );
+    }
     Ok(OutRecord {
         topic: config.topics.profiles.clone(),
-        key: Some(change.profile_id.clone().into_bytes()),
-        payload: codec.encode(
-            SchemaKind::ProfileChange,
-            &protection.profile_change(change)?,
-        )?,
-        headers: Vec::new(),
+        key: Some(key),
+        payload,
+        headers,
         timestamp_ms: None,
     })
 }
+
+/// Header of a profile change whose `moved_event_ids` were cut to fit one
+/// Kafka record: the list's full length (`kindred explain` shows them all).
+pub const MOVED_EVENT_IDS_TOTAL: &str = "kindred.change.moved_event_ids_total";
+/// The same for `absorbed_ids` (each absorbed id still gets its own
+/// SUPERSEDED redirect record).
+pub const ABSORBED_IDS_TOTAL: &str = "kindred.change.absorbed_ids_total";
 
 /// The running publisher thread and what the poll loop needs of it.
 pub struct Publisher {
@@ -399,6 +445,17 @@ impl Task {
                             .events_produced
                             .with_label_values(&[&r.topic])
                             .inc();
+                        for (header, list) in [
+                            (MOVED_EVENT_IDS_TOTAL, "moved_event_ids"),
+                            (ABSORBED_IDS_TOTAL, "absorbed_ids"),
+                        ] {
+                            if r.headers.iter().any(|(k, _)| k == header) {
+                                self.metrics
+                                    .change_lists_cut
+                                    .with_label_values(&[list])
+                                    .inc();
+                            }
+                        }
                     }
                     backoff = Duration::from_millis(100);
                 }
@@ -511,6 +568,54 @@ mod tests {
         haystack
             .windows(needle.len())
             .any(|w| w == needle.as_bytes())
+    }
+
+    /// A split of a huge profile names every moved event: past the record
+    /// limit the producer would refuse the change forever and publishing
+    /// would stop. The lists are cut to fit, the header gives the full
+    /// length, and what is kept is the start of the list.
+    #[test]
+    fn a_change_over_the_record_limit_has_its_id_lists_cut_to_fit() {
+        let config = Config::default();
+        let codec = WireCodec::with_default_ids().expect("codec");
+        let default = protection(OutputConfig::default());
+        let OutboxEntry::Change(mut big) = change() else {
+            unreachable!("change() is a change")
+        };
+        big.moved_event_ids = (0..40_000)
+            .map(|i| format!("web:00000000-0000-0000-0000-{i:012}"))
+            .collect();
+        big.absorbed_ids = (0..5_000).map(|i| format!("kp-{i:012}")).collect();
+        let out = change_record(&config, &codec, &default, &big).expect("record");
+        let size = out.payload.len() + out.key.as_ref().map_or(0, Vec::len);
+        assert!(size <= MAX_RECORD_BYTES, "{size} bytes");
+        assert!(
+            size > MAX_RECORD_BYTES - 1_000,
+            "cut no more than needed: {size} bytes"
+        );
+        let header = |name: &str| {
+            out.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        assert_eq!(header(MOVED_EVENT_IDS_TOTAL).as_deref(), Some("40000"));
+        // The moved list alone was enough to cut: the absorbed ids are whole.
+        assert_eq!(header(ABSORBED_IDS_TOTAL), None);
+        let published: ProfileChange = codec
+            .decode(Framing::Confluent, SchemaKind::ProfileChange, &out.payload)
+            .expect("decodes");
+        let kept = published.moved_event_ids.len();
+        assert!(kept > 10_000 && kept < 40_000, "{kept} kept");
+        assert_eq!(published.moved_event_ids[..], big.moved_event_ids[..kept]);
+        assert_eq!(published.absorbed_ids, big.absorbed_ids);
+        // The golden record leaves under the policy, as any change's does.
+        let policed = default.profile_change(&big).expect("policy");
+        assert_eq!(published.record, policed.record);
+
+        // A change that fits is untouched, with no header.
+        let out = outbox_record(&config, &codec, &default, &change()).expect("record");
+        assert!(out.headers.is_empty());
     }
 
     #[test]
