@@ -130,7 +130,8 @@ impl Keyring {
             origin: origin.to_string(),
             problem,
         };
-        let file: KeyringFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let file: KeyringFile =
+            toml::from_str(text).map_err(|e| invalid(toml_problem(text, &e)))?;
         let hmac_key = key_bytes(&file.hmac_key).map_err(|p| invalid(format!("hmac_key: {p}")))?;
         let mac = <HmacSha256 as Mac>::new_from_slice(&hmac_key)
             .map_err(|e| invalid(format!("hmac_key: {e}")))?;
@@ -189,7 +190,7 @@ impl Keyring {
         Self::parse(text, origin)?;
         let mut file: KeyringFile = toml::from_str(text).map_err(|e| KeyError::Invalid {
             origin: origin.to_string(),
-            problem: e.to_string(),
+            problem: toml_problem(text, &e),
         })?;
         let next = file
             .keys
@@ -352,6 +353,21 @@ fn render(file: &KeyringFile) -> String {
 
 fn random_key() -> [u8; 32] {
     Aes256Gcm::generate_key(&mut OsRng).into()
+}
+
+/// A TOML error in keyring text, by line and column: toml's own message
+/// quotes the offending line, which in a keyring holds key material.
+fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().lines().next().unwrap_or("invalid TOML");
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("not a valid keyring at line {line}, column {column}: {message}")
+        }
+        None => format!("not a valid keyring: {message}"),
+    }
 }
 
 fn key_bytes(hex_key: &str) -> Result<[u8; 32], String> {
@@ -518,6 +534,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("active = 7 but [keys] has no key 7"), "{err}");
+        // A keyring whose newlines were lost (a secret pasted into one
+        // line) or with an unclosed quote: the error says where, never
+        // what the line holds.
+        let text = Keyring::generate();
+        let key = text
+            .lines()
+            .find_map(|l| l.strip_prefix("hmac_key = \""))
+            .and_then(|l| l.strip_suffix('"'))
+            .expect("a generated keyring has an hmac_key line")
+            .to_string();
+        for broken in [
+            text.replace('\n', " "),
+            text.replacen(&format!("{key}\""), &key, 1),
+        ] {
+            let err = Keyring::parse(&broken, "env KINDRED_KEYRING")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("env KINDRED_KEYRING") && err.contains("at line "),
+                "{err}"
+            );
+            assert!(!err.contains(&key[..16]), "{err}");
+        }
         let debug = format!("{:?}", ring());
         assert!(
             !debug.contains("hmac_key") && debug.contains("origin"),
