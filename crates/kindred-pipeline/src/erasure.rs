@@ -7,9 +7,10 @@
 //! ```
 //!
 //! Exactly one of `email`, `phone`, `member_id` (raw values, normalized as in
-//! events), `profile` (a profile id) or `identifier_key` (the store's keyed
-//! index key, `kind:hash`, which `kindred forget` sends so that no raw value
-//! sits on the topic) names the person. `request_id` is the caller's
+//! events), `profile` (a profile id, `kp-` and digits) or `identifier_key`
+//! (the store's keyed index key, `kind:hash`, which `kindred forget` sends
+//! so that no raw value sits on the topic; a raw `kind:value` there is
+//! hashed by the resolver, never kept as sent) names the person. `request_id` is the caller's
 //! reference and must not hold personal data.
 
 use kindred_config::Config;
@@ -111,7 +112,19 @@ pub fn parse_request(
     } else if let Some(v) = &wire.member_id {
         identifier(IdentifierKind::MemberId, v)?
     } else if let Some(v) = &wire.profile {
-        ErasureTarget::Profile(v.trim().to_string())
+        // A profile id is `kp-` and digits; anything else (a phone sent
+        // as a profile) is refused without echoing it, as it would be
+        // logged and audited as the subject.
+        let id = v.trim();
+        let digits = id.strip_prefix("kp-").unwrap_or_default();
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(RequestError::Invalid {
+                request_id: wire.request_id.clone(),
+                kind: "profile",
+                reason: "not a profile id (kp- and digits)",
+            });
+        }
+        ErasureTarget::Profile(id.to_string())
     } else {
         ErasureTarget::IndexKey(wire.identifier_key.clone().unwrap_or_default())
     };
@@ -394,6 +407,16 @@ mod tests {
         assert_eq!(typed.kind(), "erasure_malformed");
         assert!(!typed.to_string().contains("13910248876"), "{typed}");
         assert!(typed.to_string().contains("invalid type"), "{typed}");
+        // A phone sent as a profile id: refused, not echoed.
+        let profile = parse_request(
+            br#"{"request_id":"D","profile":"+8613910248876"}"#,
+            &opts(),
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(profile.kind(), "erasure_invalid_identifier");
+        assert!(!profile.to_string().contains("13910248876"), "{profile}");
+        assert!(profile.to_string().contains("profile"), "{profile}");
         let json = parse_request(b"{", &opts(), 0).unwrap_err();
         assert_eq!(json.kind(), "erasure_malformed");
         let unknown = parse_request(br#"{"request_id":"D","name":"Ann"}"#, &opts(), 0).unwrap_err();

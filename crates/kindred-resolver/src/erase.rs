@@ -112,9 +112,30 @@ impl crate::Store {
     pub fn erasure_subject(&self, target: &ErasureTarget) -> String {
         match target {
             ErasureTarget::Identifier(id) => self.digest_key(&self.index_key(id)),
-            ErasureTarget::IndexKey(key) => self.digest_key(key),
+            ErasureTarget::IndexKey(key) => self.digest_key(&self.requested_index_key(key)),
             ErasureTarget::Profile(id) => id.clone(),
         }
+    }
+
+    /// The index key an `identifier_key` request names. In a keyed store
+    /// an index key is `kind:` and 32 hex digits; anything else was sent
+    /// as a raw `kind:value` (a portal that got the format wrong) and is
+    /// hashed as one, so the raw value is never logged, audited or
+    /// suppressed as it came.
+    pub(crate) fn requested_index_key(&self, key: &str) -> String {
+        let hashed = key.split_once(':').is_some_and(|(kind, digest)| {
+            !kind.is_empty()
+                && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                && digest.len() == 32
+                && digest
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
+        if !self.is_keyed() || hashed {
+            return key.to_string();
+        }
+        let (kind, value) = key.split_once(':').unwrap_or(("", key));
+        self.hasher().key(kind, value)
     }
 }
 
@@ -182,7 +203,7 @@ impl Resolver {
             ErasureTarget::Identifier(id) => std::iter::once(store.index_key(id))
                 .chain(store.legacy_index_key(id))
                 .collect(),
-            ErasureTarget::IndexKey(key) => vec![key.clone()],
+            ErasureTarget::IndexKey(key) => vec![store.requested_index_key(key)],
             ErasureTarget::Profile(_) => Vec::new(),
         };
         let named_key = named_keys.first().cloned();

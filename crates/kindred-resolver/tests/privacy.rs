@@ -476,6 +476,61 @@ fn an_erased_card_stays_suppressed_in_every_spelling() {
     }
 }
 
+/// A portal that sends `identifier_key` as a raw `kind:value` instead of
+/// the store's keyed hash: the value is hashed as the store would hash it
+/// (so the right person is found), and neither the audit subject nor the
+/// suppression list carries it raw.
+#[test]
+fn a_raw_value_sent_as_an_index_key_is_hashed_never_kept() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    load(&mut r);
+    let zelda = r
+        .store()
+        .lookup(&phone(ZELDA_PHONE))
+        .expect("ok")
+        .expect("zelda is in the store");
+    let done = erase(
+        &mut r,
+        ErasureTarget::IndexKey(format!("phone:{ZELDA_PHONE}")),
+    );
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert!(
+        done.audit.profiles.contains(&zelda.profile_id),
+        "{:?}",
+        done.audit.profiles
+    );
+    assert!(
+        !done.audit.subject.contains(ZELDA_PHONE),
+        "{}",
+        done.audit.subject
+    );
+    // Unknown: not found, suppressed under the keyed hash (so the phone's
+    // events on their way are dropped), and not kept raw.
+    let unknown = "+8613700000000";
+    let done = erase(&mut r, ErasureTarget::IndexKey(format!("phone:{unknown}")));
+    assert_eq!(done.audit.outcome, ErasureOutcome::NotFound);
+    assert!(
+        !done.audit.subject.contains(unknown),
+        "{}",
+        done.audit.subject
+    );
+    assert!(r.store().is_suppressed(&phone(unknown)).expect("ok"));
+    // No kind at all: hashed too.
+    let done = erase(&mut r, ErasureTarget::IndexKey("13912345678".into()));
+    assert_eq!(done.audit.outcome, ErasureOutcome::NotFound);
+    assert!(
+        !done.audit.subject.contains("13912345678"),
+        "{}",
+        done.audit.subject
+    );
+    // Nothing of the three reached the store's files (tables or log).
+    for raw in [ZELDA_PHONE, unknown, "13912345678"] {
+        let hits = files_containing(&dir.path().join("db"), raw);
+        assert!(hits.is_empty(), "{raw} in {hits:?}");
+    }
+}
+
 #[test]
 fn a_shared_identifier_erases_nobody() {
     let dir = tempfile::tempdir().expect("ok");
