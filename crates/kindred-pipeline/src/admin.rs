@@ -27,14 +27,27 @@ impl From<AdminError> for PipelineError {
 /// Opens the store of `config` with its linking and survivorship policies.
 pub fn open(config: &Config) -> Result<Resolver, PipelineError> {
     let dir = &config.resolver.data_dir;
-    if !dir.is_dir() {
+    // A directory without a store (its parent, a typo) would get a new,
+    // empty store, and every answer would be "not found".
+    if !dir.join("CURRENT").is_file() {
         return Err(PipelineError::Config(format!(
-            "no resolver store at {} (resolver.data_dir)",
+            "no resolver store at {} (resolver.data_dir): the directory has no RocksDB store \
+             (no CURRENT file)",
             dir.display()
         )));
     }
+    let store = crate::privacy::open_store(config).map_err(|e| match e {
+        PipelineError::Store(e) if e.to_string().contains("lock") => {
+            PipelineError::Config(format!(
+                "cannot open the resolver store at {}: {e}; the store allows one process at a \
+             time: stop the resolver service first",
+                dir.display()
+            ))
+        }
+        other => other,
+    })?;
     Ok(Resolver::with_policy(
-        crate::privacy::open_store(config)?,
+        store,
         config.resolver.linking.clone(),
         config.resolver.survivorship.clone(),
     ))
@@ -57,6 +70,37 @@ pub fn profile_id(
             identifier.masked()
         ))
     })
+}
+
+/// [`profile_id`] for a command that changes the store: an identifier
+/// held by more than one profile (a shared card, a household's line, the
+/// two parts of a split) or quarantined names no one profile, and acting
+/// on the oldest holder would act on the wrong person; the error lists
+/// the holders to choose from.
+pub fn sole_profile_id(
+    resolver: &Resolver,
+    config: &Config,
+    target: &str,
+) -> Result<String, PipelineError> {
+    if !target.starts_with("kp-") {
+        let s = standing(resolver, config, target)?;
+        if s.quarantined {
+            return Err(PipelineError::Config(format!(
+                "{} is quarantined as over-shared and names no one profile: give a profile id \
+                 (`kindred explain` lists its records' profiles)",
+                s.masked
+            )));
+        }
+        if s.holders.len() > 1 {
+            return Err(PipelineError::Config(format!(
+                "{} is held by {} profiles ({}): give the profile id of the one you mean",
+                s.masked,
+                s.holders.len(),
+                s.holders.join(", ")
+            )));
+        }
+    }
+    profile_id(resolver, config, target)
 }
 
 /// `kind:value` typed by a person, normalized.
@@ -127,7 +171,7 @@ pub fn review(
         if target.starts_with("kp-") {
             Ok(target.to_string())
         } else {
-            profile_id(&resolver, config, target)
+            sole_profile_id(&resolver, config, target)
         }
     };
     let (a, b) = (id(a)?, id(b)?);
@@ -144,7 +188,7 @@ pub fn split(
     actor: &str,
 ) -> Result<String, PipelineError> {
     let mut resolver = open(config)?;
-    let profile = profile_id(&resolver, config, target)?;
+    let profile = sole_profile_id(&resolver, config, target)?;
     let selector = match (identifier, source) {
         (Some(text), None) => SplitSelector::Identifier(parse_identifier(config, text)?),
         (None, Some(channel)) => SplitSelector::Source(channel),
@@ -633,5 +677,64 @@ mod tests {
         let out = explain(&config, "phone:13910248876", false).expect("explain");
         assert!(out.contains("is quarantined as over-shared"), "{out}");
         assert!(!out.contains("13910248876"), "masked: {out}");
+
+        // The commands that change the store refuse a shared or
+        // quarantined identifier (the oldest holder may be the wrong
+        // person) and list what to choose from; nothing is written.
+        let err = split(
+            &config,
+            "member_id:8800001177",
+            None,
+            Some(Channel::Pos),
+            "ops",
+        )
+        .expect_err("two holders");
+        assert!(
+            err.to_string().contains("is held by 2 profiles (kp-"),
+            "{err}"
+        );
+        let err = review(
+            &config,
+            "member_id:8800001177",
+            "member_id:6216756762",
+            false,
+            "ops",
+        )
+        .expect_err("two holders");
+        assert!(err.to_string().contains("give the profile id"), "{err}");
+        let err = split(
+            &config,
+            "phone:13910248876",
+            None,
+            Some(Channel::Pos),
+            "ops",
+        )
+        .expect_err("quarantined");
+        assert!(err.to_string().contains("quarantined"), "{err}");
+        assert!(!err.to_string().contains("13910248876"), "masked: {err}");
+    }
+
+    /// Admin commands open only an existing store, and say why not.
+    #[test]
+    fn admin_commands_need_an_existing_store_that_no_one_holds() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.privacy.plaintext_store = true;
+        // The parent of a store, or a typo: no store is created there.
+        config.resolver.data_dir = dir.path().to_path_buf();
+        let err = explain(&config, "kp-000000000001", false).expect_err("no store");
+        assert!(err.to_string().contains("no resolver store at"), "{err}");
+        assert!(!dir.path().join("CURRENT").exists());
+
+        // A store the resolver service holds: the error says to stop it.
+        config.resolver.data_dir = dir.path().join("store");
+        let held = crate::privacy::open_store(&config).expect("store");
+        let err = explain(&config, "kp-000000000001", false).expect_err("locked");
+        assert!(
+            err.to_string().contains("stop the resolver service first")
+                && err.to_string().contains("store"),
+            "{err}"
+        );
+        drop(held);
     }
 }
