@@ -152,7 +152,7 @@ pub fn change_record(
     // (a split of a huge profile) would be refused by the producer on every
     // try and stop all publishing: its id lists are cut to fit, and a
     // header gives each cut list's full length.
-    let lists: [(&str, fn(&mut ProfileChange) -> &mut Vec<String>); 2] = [
+    let lists: [(&str, IdList); 2] = [
         (MOVED_EVENT_IDS_TOTAL, |c| &mut c.moved_event_ids),
         (ABSORBED_IDS_TOTAL, |c| &mut c.absorbed_ids),
     ];
@@ -191,6 +191,9 @@ pub fn change_record(
         timestamp_ms: None,
     })
 }
+
+/// One of a change's id lists, as [`change_record`] cuts them.
+type IdList = fn(&mut ProfileChange) -> &mut Vec<String>;
 
 /// Header of a profile change whose `moved_event_ids` were cut to fit one
 /// Kafka record: the list's full length (`kindred explain` shows them all).
