@@ -58,6 +58,30 @@ pub fn consent_key(c: &Consent) -> String {
     format!("{}:{}", c.purpose, c.channel)
 }
 
+/// The consent statements of `event`, by key: each key once (a withdrawal
+/// wins over a grant of the same key in one event), and a `marketing:all`
+/// statement also as a statement of each contact channel, which it
+/// decides (combined with the event's own statement of that channel: both
+/// must grant). So a withdrawal of all channels by one identity meets
+/// another identity's grant of one channel as the same key, and the most
+/// restrictive combination holds across the two spellings.
+pub fn statements(event: &CanonicalEvent) -> Vec<(String, bool)> {
+    let mut out: BTreeMap<String, bool> = BTreeMap::new();
+    for c in &event.consents {
+        out.entry(consent_key(c))
+            .and_modify(|v| *v &= c.granted)
+            .or_insert(c.granted);
+    }
+    if let Some(&all) = out.get(CONTACT_ALL_KEY) {
+        for key in CONTACT_KEYS {
+            out.entry(key.to_string())
+                .and_modify(|v| *v &= all)
+                .or_insert(all);
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// The latest grant and the latest withdrawal of one `purpose:channel`
 /// among a profile's events: enough to settle it, and to tell whether the
 /// event history must be replayed ([`ConsentVotes::needs_history`]).
@@ -171,11 +195,8 @@ pub fn combine<'e>(events: impl IntoIterator<Item = &'e CanonicalEvent>) -> Stat
         }
         let root = find(&mut parent, i);
         let source = Provenance::of(event);
-        // Within one event a withdrawal wins over a grant of the same key.
-        let mut statements: Vec<&Consent> = event.consents.iter().collect();
-        statements.sort_by_key(|c| (c.purpose.as_str(), c.channel.as_str(), !c.granted));
-        for c in statements {
-            states[root].insert(consent_key(c), sourced(c.granted, &source));
+        for (key, granted) in statements(event) {
+            states[root].insert(key, sourced(granted, &source));
         }
     }
     let mut person = State::new();
@@ -213,9 +234,12 @@ fn union(parent: &mut [usize], states: &mut [State], a: usize, b: usize) {
 /// channel (an email address for `email`, a phone for `sms`, a WeChat id
 /// for `wechat`, an app account or device for `push`).
 ///
-/// The deciding consent is the newer of `marketing:<channel>` and
-/// `marketing:all`; if both come from one event, both must grant. No
-/// consent means no contact.
+/// The deciding consent is `marketing:<channel>`: a `marketing:all`
+/// statement is also a statement of each channel ([`statements`]), so the
+/// channel's key already holds it, combined across identities. `marketing:all`
+/// decides alone only for a channel never stated; and a withdrawal of all
+/// at least as new as the channel's key wins (records settled before
+/// [`statements`] spelled `all` out). No consent means no contact.
 pub fn may_contact(
     consents: &BTreeMap<String, Sourced<bool>>,
     identifiers: &[Identifier],
@@ -227,15 +251,8 @@ pub fn may_contact(
         .map(|(&channel, key)| {
             let own = consents.get(key);
             let granted = match (own, all) {
-                (Some(o), Some(a)) if o.source == a.source => o.value && a.value,
-                (Some(o), Some(a)) => {
-                    if a.newer_than(o) {
-                        a.value
-                    } else {
-                        o.value
-                    }
-                }
-                (Some(c), None) | (None, Some(c)) => c.value,
+                (Some(o), Some(a)) if !a.value && !o.newer_than(a) => false,
+                (Some(c), _) | (None, Some(c)) => c.value,
                 (None, None) => false,
             };
             let reachable = || identifiers.iter().any(|i| contact_point(channel, i));
@@ -393,6 +410,68 @@ mod tests {
         );
     }
 
+    /// `marketing:all` and one channel's key, stated by two identities
+    /// before they were known as one person: the withdrawal wins whichever
+    /// spelling it used, in both directions, on the replay and on the
+    /// incremental path (whose votes then ask for the replay).
+    #[test]
+    fn a_withdrawal_of_all_channels_meets_a_grant_of_one_across_identities() {
+        let link = statement(
+            "w:9",
+            30,
+            &[(EMAIL, "a@x.cn"), (PHONE, "+8613900000001")],
+            &[],
+        );
+        let email = [Identifier::new(EMAIL, "a@x.cn")];
+        for (withdrawn, granted) in [
+            ("marketing:all", "marketing:email"),
+            ("marketing:email", "marketing:all"),
+        ] {
+            let no = statement(
+                "p:1",
+                10,
+                &[(PHONE, "+8613900000001")],
+                &[(withdrawn, false)],
+            );
+            let yes = statement("w:1", 20, &[(EMAIL, "a@x.cn")], &[(granted, true)]);
+            let s = combine([&no, &yes, &link]);
+            assert_eq!(
+                may_contact(&s, &email).get("email"),
+                Some(&false),
+                "{withdrawn} withdrawn, then {granted} granted by another identity: {s:?}"
+            );
+            let mut votes = crate::AttributeVotes::default();
+            for e in [&no, &yes, &link] {
+                votes.absorb_event(e);
+            }
+            assert!(votes.consents_need_history(&crate::Survivorship::default()));
+            // Known as one (after 30), the person grants all again.
+            let again = statement("w:2", 40, &[(EMAIL, "a@x.cn")], &[("marketing:all", true)]);
+            let s = combine([&no, &yes, &link, &again]);
+            assert_eq!(may_contact(&s, &email).get("email"), Some(&true), "{s:?}");
+        }
+        // Within one identity nothing changes: the newer statement decides.
+        let no = statement("w:1", 10, &[(EMAIL, "a@x.cn")], &[("marketing:all", false)]);
+        let yes = statement(
+            "w:2",
+            20,
+            &[(EMAIL, "a@x.cn")],
+            &[("marketing:email", true)],
+        );
+        let s = combine([&no, &yes]);
+        assert_eq!(may_contact(&s, &email).get("email"), Some(&true), "{s:?}");
+        // One event stating both: both must grant.
+        let both = statement(
+            "w:3",
+            10,
+            &[(EMAIL, "a@x.cn")],
+            &[("marketing:all", true), ("marketing:email", false)],
+        );
+        let s = combine([&both]);
+        assert_eq!(may_contact(&s, &email).get("email"), Some(&false), "{s:?}");
+        assert_eq!(value(&s, "marketing:sms"), Some((true, "w:3".into())));
+    }
+
     #[test]
     fn identities_joined_by_no_identifier_combine_restrictively_at_the_end() {
         let a = statement(
@@ -436,20 +515,32 @@ mod tests {
     }
 
     #[test]
+    /// Within one identity (the events share an e-mail; without it they
+    /// would be two identities, combined most restrictively).
     fn the_newer_of_channel_and_all_decides() {
         let ids = [
             Identifier::new(EMAIL, "a@x.cn"),
             Identifier::new(PHONE, "+8613900000001"),
         ];
         let grant_all_later = [
-            statement("w:1", 10, &[], &[("marketing:email", false)]),
-            statement("w:2", 20, &[], &[("marketing:all", true)]),
+            statement(
+                "w:1",
+                10,
+                &[(EMAIL, "a@x.cn")],
+                &[("marketing:email", false)],
+            ),
+            statement("w:2", 20, &[(EMAIL, "a@x.cn")], &[("marketing:all", true)]),
         ];
         let m = may_contact(&combine(&grant_all_later), &ids);
         assert!(m["email"] && m["sms"]);
         let withdraw_all_later = [
-            statement("w:1", 10, &[], &[("marketing:email", true)]),
-            statement("w:2", 20, &[], &[("marketing:all", false)]),
+            statement(
+                "w:1",
+                10,
+                &[(EMAIL, "a@x.cn")],
+                &[("marketing:email", true)],
+            ),
+            statement("w:2", 20, &[(EMAIL, "a@x.cn")], &[("marketing:all", false)]),
         ];
         let m = may_contact(&combine(&withdraw_all_later), &ids);
         assert!(!m["email"] && !m["sms"]);

@@ -284,9 +284,9 @@ impl GoldenRecord {
             &mut self.address,
             a.address.clone().map(|v| Sourced::from_event(v, event)),
         );
-        for c in &event.consents {
-            let slot = self.consents.entry(format!("{}:{}", c.purpose, c.channel));
-            let candidate = Some(Sourced::from_event(c.granted, event));
+        for (key, granted) in crate::consent::statements(event) {
+            let slot = self.consents.entry(key);
+            let candidate = Some(Sourced::from_event(granted, event));
             match slot {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     if let Some(c) = candidate {

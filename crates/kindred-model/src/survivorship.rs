@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use std::collections::BTreeMap;
 
-use crate::consent::{consent_key, ConsentMerge, ConsentVotes};
+use crate::consent::{ConsentMerge, ConsentVotes};
 use crate::{Address, CanonicalEvent, Channel, GoldenRecord, Provenance, Sourced};
 
 /// How the winning value of an attribute is chosen.
@@ -334,11 +334,11 @@ impl AttributeVotes {
         self.birthday.absorb_value(a.birthday.as_ref(), event);
         self.gender.absorb_value(a.gender.as_ref(), event);
         self.address.absorb_value(a.address.as_ref(), event);
-        for c in &event.consents {
+        for (key, granted) in crate::consent::statements(event) {
             self.consents
-                .entry(consent_key(c))
+                .entry(key)
                 .or_default()
-                .add(c.granted, Provenance::of(event));
+                .add(granted, Provenance::of(event));
         }
     }
 
