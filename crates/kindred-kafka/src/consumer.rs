@@ -180,13 +180,26 @@ pub fn read_to_end(
     topic: &str,
     timeout: std::time::Duration,
 ) -> Result<Vec<Record>, KafkaError> {
+    let mut out = Vec::new();
+    read_each(settings, topic, timeout, |r| out.push(r))?;
+    Ok(out)
+}
+
+/// [`read_to_end`], handing each record to `f` as it is read instead of
+/// keeping them all: for a reader that needs only some (the last record of
+/// a key on a topic whose newest segment compaction has not cleaned yet).
+pub fn read_each(
+    settings: &KafkaSettings,
+    topic: &str,
+    timeout: std::time::Duration,
+    mut f: impl FnMut(Record),
+) -> Result<(), KafkaError> {
     use rdkafka::consumer::BaseConsumer;
     use rdkafka::Message;
     let consumer: BaseConsumer<ReaderContext> = new_reader(settings, "kindred-read-to-end")?;
     let partitions = assign_from_start(&consumer, &[topic], timeout)?;
     let deadline = std::time::Instant::now() + timeout;
     let mut at_end = std::collections::BTreeSet::new();
-    let mut out = Vec::new();
     while (at_end.len() as i32) < partitions {
         if std::time::Instant::now() > deadline {
             return Err(KafkaError::Timeout {
@@ -196,7 +209,7 @@ pub fn read_to_end(
         }
         match consumer.poll(std::time::Duration::from_millis(200)) {
             None => {}
-            Some(Ok(m)) => out.push((
+            Some(Ok(m)) => f((
                 m.partition(),
                 m.key().map(<[u8]>::to_vec),
                 m.payload().unwrap_or_default().to_vec(),
@@ -212,7 +225,7 @@ pub fn read_to_end(
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// How many partitions `topic` has, from the cluster's metadata.

@@ -43,11 +43,17 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
             vec![("retention.ms".into(), "2592000000".into())],
         ),
         // One record per publisher, read whole on every resolver start.
+        // Each transaction appends one, and compaction never cleans the
+        // newest segment: roll it hourly so the log stays short.
         TopicSpec {
             partitions: 1,
             ..spec(
                 &t.progress,
-                vec![("cleanup.policy".into(), "compact".into())],
+                vec![
+                    ("cleanup.policy".into(), "compact".into()),
+                    ("segment.ms".into(), "3600000".into()),
+                    ("min.cleanable.dirty.ratio".into(), "0.1".into()),
+                ],
             )
         },
         // Requests are applied in order with the events: one partition.

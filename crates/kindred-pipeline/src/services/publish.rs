@@ -47,13 +47,19 @@ pub fn read_progress(
     topic: &str,
     transactional_id: &str,
 ) -> Result<Option<Progress>, PipelineError> {
-    let records = consumer::read_to_end(settings, topic, Duration::from_secs(30))?;
+    // Every transaction appends a record here, and compaction never cleans
+    // the newest segment: keep only the last one of this publisher.
     let mut last = None;
-    for (_, key, payload) in records {
-        if key.as_deref() == Some(transactional_id.as_bytes()) {
-            last = Some(payload);
-        }
-    }
+    consumer::read_each(
+        settings,
+        topic,
+        Duration::from_secs(30),
+        |(_, key, payload)| {
+            if key.as_deref() == Some(transactional_id.as_bytes()) {
+                last = Some(payload);
+            }
+        },
+    )?;
     match last {
         None => Ok(None),
         Some(payload) => serde_json::from_slice(&payload).map(Some).map_err(|e| {
