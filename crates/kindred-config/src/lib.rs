@@ -284,7 +284,10 @@ pub struct KafkaConfig {
     /// and `<prefix>.resolve`. Default `kindred`.
     pub group_prefix: String,
     /// librdkafka properties passed through unchanged (e.g. `security.protocol`,
-    /// `sasl.mechanisms`, `ssl.ca.location`). Default empty.
+    /// `sasl.mechanisms`, `ssl.ca.location`). Default empty. Properties
+    /// kindred sets per client for its guarantees (`group.id`,
+    /// `transactional.id`, `enable.auto.commit`, `isolation.level`, `acks`,
+    /// ...: [`owned_client_property`]) are refused.
     pub client: BTreeMap<String, String>,
 }
 
@@ -617,6 +620,24 @@ pub enum ConfigError {
     Value { key: &'static str, message: String },
 }
 
+/// Why kindred owns a librdkafka property, if it does: `[kafka.client]`
+/// may not set it.
+pub fn owned_client_property(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "bootstrap.servers" | "metadata.broker.list" => "use kafka.brokers",
+        "group.id" => "from kafka.group_prefix",
+        "group.instance.id" => "one per replica; kindred uses dynamic membership",
+        "transactional.id" => "derived from the store's id; one per resolver",
+        "enable.auto.commit" | "enable.auto.offset.store" => {
+            "offsets are committed only after a batch's outputs are acknowledged"
+        }
+        "isolation.level" => "the resolver reads committed data only",
+        "enable.idempotence" | "acks" => "outputs are acknowledged by all in-sync replicas, once",
+        "auto.offset.reset" => "a partition never read starts at its beginning",
+        _ => return None,
+    })
+}
+
 /// The largest timeout a configuration may set, in seconds (a day).
 pub const MAX_TIMEOUT_SECS: u64 = 86_400;
 
@@ -740,6 +761,20 @@ impl Config {
                 return Err(ConfigError::Value {
                     key,
                     message: format!("{secs}: at most {MAX_TIMEOUT_SECS} (a day)"),
+                });
+            }
+        }
+        // kindred sets these itself, per client, and its delivery
+        // guarantees rest on them: passed through, they would apply to
+        // every client (one transactional.id or group.instance.id for all
+        // replicas) or silently weaken what the services promise.
+        for key in self.kafka.client.keys() {
+            if let Some(why) = owned_client_property(key) {
+                return Err(ConfigError::Value {
+                    key: "kafka.client",
+                    message: format!(
+                        "{key:?} is set by kindred for each client ({why}); remove it"
+                    ),
                 });
             }
         }
@@ -932,6 +967,40 @@ mod tests {
             )?;
             let err = Config::load(Some(Path::new("bad.toml")), serde_json::json!({})).unwrap_err();
             assert!(err.to_string().contains("resolver.linking"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// Client properties kindred sets per client, on which its delivery
+    /// guarantees rest, are refused with the reason; others pass through.
+    #[test]
+    fn client_properties_kindred_owns_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[kafka.client]\n\"enable.auto.commit\" = \"true\"\n\"security.protocol\" = \"SSL\"\n",
+            )?;
+            let err = Config::load(Some(Path::new("k.toml")), serde_json::json!({})).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains("kafka.client") && message.contains("\"enable.auto.commit\""),
+                "{message}"
+            );
+            assert!(
+                message.contains("after a batch's outputs are acknowledged"),
+                "{message}"
+            );
+            jail.set_env("KINDRED_KAFKA_CLIENT_TRANSACTIONAL_ID", "one-for-all");
+            jail.create_file(
+                "ok.toml",
+                "[kafka.client]\n\"security.protocol\" = \"SSL\"\n",
+            )?;
+            let err = Config::load(Some(Path::new("ok.toml")), serde_json::json!({})).unwrap_err();
+            assert!(err.to_string().contains("transactional.id"), "{err}");
+            jail.clear_env();
+            let c = Config::load(Some(Path::new("ok.toml")), serde_json::json!({}))
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.kafka.client.len(), 1);
             Ok(())
         });
     }
