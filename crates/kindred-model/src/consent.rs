@@ -183,13 +183,16 @@ pub fn combine<'e>(events: impl IntoIterator<Item = &'e CanonicalEvent>) -> Stat
 
     let mut parent: Vec<usize> = (0..events.len()).collect();
     let mut states: Vec<State> = vec![State::new(); events.len()];
-    let mut owner: BTreeMap<&Identifier, usize> = BTreeMap::new();
+    // By link key, as linking compares them: `a.nn@gmail.com` and
+    // `ann@gmail.com`, or a card with and without separators, are one
+    // identity.
+    let mut owner: BTreeMap<String, usize> = BTreeMap::new();
     for (i, event) in events.iter().enumerate() {
         for id in &event.identifiers {
-            match owner.get(id) {
+            match owner.get(&id.link_key()) {
                 Some(&j) => union(&mut parent, &mut states, i, j),
                 None => {
-                    owner.insert(id, i);
+                    owner.insert(id.link_key(), i);
                 }
             }
         }
@@ -470,6 +473,23 @@ mod tests {
         let s = combine([&both]);
         assert_eq!(may_contact(&s, &email).get("email"), Some(&false), "{s:?}");
         assert_eq!(value(&s, "marketing:sms"), Some((true, "w:3".into())));
+    }
+
+    /// Two spellings of one mailbox (one match key) are one identity: a
+    /// grant after the withdrawal, under the other spelling, wins.
+    #[test]
+    fn identities_are_joined_by_link_key_not_spelling() {
+        let gmail = |value: &str| Identifier {
+            kind: EMAIL,
+            value: value.into(),
+            match_key: Some("ann@gmail.com".into()),
+        };
+        let mut no = statement("w:1", 10, &[], &[("marketing:email", false)]);
+        no.identifiers = vec![gmail("a.nn@gmail.com")];
+        let mut yes = statement("w:2", 20, &[], &[("marketing:email", true)]);
+        yes.identifiers = vec![gmail("ann@gmail.com")];
+        let s = combine([&no, &yes]);
+        assert_eq!(value(&s, "marketing:email"), Some((true, "w:2".into())));
     }
 
     #[test]
