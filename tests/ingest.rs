@@ -459,8 +459,16 @@ async fn a_json_channel_is_read_with_the_avro_schema_rules() -> anyhow::Result<(
     // schema's defaults), and one record with a field of the wrong type.
     let good = br#"{"event_id": "J-1", "event_type": "signup", "email": "Ann@Shop.CN", "event_time": 1735689600000}"#;
     let bad = br#"{"event_id": "J-2", "event_type": "signup", "event_time": "yesterday"}"#;
+    // J-1 was written three days ago (a re-ingested backlog).
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    let written_ms = now_ms - 3 * 86_400_000;
     let records = vec![
-        record(&config.topics.web, "J-1", good.to_vec()),
+        OutRecord {
+            timestamp_ms: Some(written_ms),
+            ..record(&config.topics.web, "J-1", good.to_vec())
+        },
         record(&config.topics.web, "J-2", bad.to_vec()),
     ];
     let shutdown = Shutdown::new();
@@ -470,6 +478,25 @@ async fn a_json_channel_is_read_with_the_avro_schema_rules() -> anyhow::Result<(
     let event = first_canonical(&config, &codec).await?;
     assert_eq!(event.event_id, "web:J-1");
     assert_eq!(event.identifiers[0].value, "ann@shop.cn");
+    // The canonical record is stamped when ingest wrote it (the canonical
+    // topic's retention counts from then); the raw record's time rides in
+    // a header, for the resolver's end-to-end lag.
+    let canonical = read_until(
+        &config,
+        &config.topics.canonical,
+        Duration::from_secs(60),
+        |m| !m.is_empty(),
+    )
+    .await?;
+    let stamped = canonical[0].timestamp().to_millis().unwrap_or(0);
+    assert!(
+        stamped >= now_ms - 60_000,
+        "stamped {stamped}, now {now_ms}"
+    );
+    assert_eq!(
+        headers(&canonical[0]).get("kindred.raw.timestamp_ms"),
+        Some(&written_ms.to_string())
+    );
     let dead = read_until(
         &config,
         &config.topics.dead_letter,

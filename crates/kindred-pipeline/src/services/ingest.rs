@@ -15,6 +15,7 @@ use tracing::Instrument;
 use super::{
     committed_offset, count_skipped, dead_letter, kafka_settings, next_batch, next_offsets,
     observe_event_lag, offset_ranges, rebalance_listener, send_until_acked, with_lag_metrics, Ops,
+    RAW_TIMESTAMP_HEADER,
 };
 use crate::topics::raw_topic;
 use crate::{codec_from_config, normalize_options, IngestStage, PipelineError, Shutdown};
@@ -114,12 +115,22 @@ pub async fn run(
                                     .with_label_values(&[&dropped.field, &dropped.reason])
                                     .inc();
                             }
+                            // Stamped now (retention counts from ingest);
+                            // the raw record's time rides in a header.
+                            let headers = message
+                                .timestamp()
+                                .to_millis()
+                                .map(|ms| {
+                                    (RAW_TIMESTAMP_HEADER.to_string(), ms.to_string().into_bytes())
+                                })
+                                .into_iter()
+                                .collect();
                             records.push(OutRecord {
                                 topic: config.topics.canonical.clone(),
                                 key: Some(event.event_id.clone().into_bytes()),
                                 payload,
-                                headers: Vec::new(),
-                                timestamp_ms: message.timestamp().to_millis(),
+                                headers,
+                                timestamp_ms: None,
                             });
                         }
                         Err(e) => {

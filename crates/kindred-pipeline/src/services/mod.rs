@@ -170,11 +170,27 @@ pub(crate) fn observe_event_lag(ops: &Ops, stage: &str, batch: &[OwnedMessage]) 
         .map_or(0, |d| d.as_millis() as i64);
     let histogram = ops.metrics.event_lag.with_label_values(&[stage]);
     for m in batch {
-        if let Some(ts) = m.timestamp().to_millis() {
+        if let Some(ts) = raw_timestamp_ms(m) {
             // A producer's clock ahead of ours gives a negative lag: count it as 0.
             histogram.observe((now_ms - ts).max(0) as f64 / 1000.0);
         }
     }
+}
+
+/// Header of a canonical record: its raw record's Kafka timestamp (ms),
+/// which the resolver's end-to-end lag starts from. The canonical record
+/// itself is stamped when ingest produces it, so the canonical topic's
+/// retention counts from then: a re-ingested backlog of old raw records
+/// is not deleted before the resolver reads it.
+pub const RAW_TIMESTAMP_HEADER: &str = "kindred.raw.timestamp_ms";
+
+/// When the raw record behind `m` was written: the header ingest sets, or
+/// `m`'s own timestamp (a raw record, or a canonical one from an older
+/// ingest).
+pub(crate) fn raw_timestamp_ms(m: &OwnedMessage) -> Option<i64> {
+    header(m, RAW_TIMESTAMP_HEADER)
+        .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
+        .or_else(|| m.timestamp().to_millis())
 }
 
 /// Counts and logs the rebalances of a service's consumer.
