@@ -369,11 +369,38 @@ pub(crate) fn clearly_different(a: (&str, NameScript), b: (&str, NameScript), mi
 
 /// Chinese family names of two characters (the common ones of the
 /// Hundred Family Surnames); every other family name is one character.
-const COMPOUND_SURNAMES: [&str; 40] = [
+/// Written in simplified and in traditional characters (Hong Kong and
+/// Taiwan customers write `歐陽`, `諸葛`).
+const COMPOUND_SURNAMES: [&str; 59] = [
     "欧阳", "太史", "端木", "上官", "司马", "东方", "独孤", "南宫", "万俟", "闻人", "夏侯", "诸葛",
     "尉迟", "公羊", "赫连", "澹台", "皇甫", "宗政", "濮阳", "公冶", "太叔", "申屠", "公孙", "慕容",
     "仲孙", "钟离", "长孙", "宇文", "司徒", "鲜于", "司空", "闾丘", "亓官", "司寇", "呼延", "令狐",
-    "轩辕", "拓跋", "百里", "西门",
+    "轩辕", "拓跋", "百里", "西门", "歐陽", "司馬", "東方", "獨孤", "南宮", "萬俟", "聞人", "諸葛",
+    "尉遲", "赫連", "澹臺", "濮陽", "公孫", "仲孫", "鍾離", "長孫", "鮮于", "閭丘", "軒轅",
+];
+
+/// Family names read otherwise than their character's first reading,
+/// which is what the pinyin crate gives (`曾` is `ceng` elsewhere, `zeng`
+/// as a name): how the family names among the common surnames are
+/// romanized.
+const SURNAME_READINGS: [(&str, &str); 17] = [
+    ("曾", "zeng"),
+    ("单", "shan"),
+    ("單", "shan"),
+    ("解", "xie"),
+    ("查", "zha"),
+    ("区", "ou"),
+    ("區", "ou"),
+    ("朴", "piao"),
+    ("仇", "qiu"),
+    ("翟", "zhai"),
+    ("覃", "qin"),
+    ("缪", "miao"),
+    ("繆", "miao"),
+    ("盖", "ge"),
+    ("尉迟", "yuchi"),
+    ("尉遲", "yuchi"),
+    ("万俟", "moqi"),
 ];
 
 /// Folds a name for comparison: letters are lower-cased, other characters
@@ -418,7 +445,15 @@ pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
         (true, true, false) => NameScript::Latin,
         _ => NameScript::Other,
     };
-    let mut tokens: Vec<String> = latin.split_whitespace().map(str::to_string).collect();
+    let mut tokens: Vec<String> = latin
+        .split_whitespace()
+        .map(|t| match t {
+            // Passports and input methods write `吕` Lyu or Lv.
+            "lyu" => "lv".to_string(),
+            "nyu" => "nv".to_string(),
+            t => t.to_string(),
+        })
+        .collect();
     if !hanzi.is_empty() {
         let head: String = hanzi.iter().take(2).map(|(c, _)| *c).collect();
         let family = if hanzi.len() >= 2 && COMPOUND_SURNAMES.contains(&head.as_str()) {
@@ -427,9 +462,18 @@ pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
             1
         };
         let syllables = |part: &[(char, &str)], mark: &str| {
-            part.iter().map(|(_, p)| *p).collect::<Vec<_>>().join(mark)
+            part.iter()
+                .map(|(_, p)| fold_u(p))
+                .collect::<Vec<_>>()
+                .join(mark)
         };
-        tokens.push(syllables(&hanzi[..family], ""));
+        let family_chars: String = hanzi[..family].iter().map(|(c, _)| *c).collect();
+        tokens.push(
+            SURNAME_READINGS
+                .iter()
+                .find(|(chars, _)| *chars == family_chars)
+                .map_or_else(|| syllables(&hanzi[..family], ""), |(_, r)| r.to_string()),
+        );
         if hanzi.len() > family {
             tokens.push(syllables(&hanzi[family..], SYLLABLE));
         }
@@ -439,6 +483,17 @@ pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
     }
     tokens.sort_unstable();
     Some((tokens.join(" "), script))
+}
+
+/// A pinyin syllable with `ü` written `v`, as input methods and
+/// passports (`Lv`, or `Lyu` folded to it) write `吕`; plain `u` would
+/// make `吕` (lü) and `卢` (lu) one name.
+fn fold_u(syllable: &str) -> std::borrow::Cow<'_, str> {
+    if syllable.contains('ü') {
+        std::borrow::Cow::Owned(syllable.replace('ü', "v"))
+    } else {
+        std::borrow::Cow::Borrowed(syllable)
+    }
 }
 
 /// Marks the syllables of a hanzi given name in a folded name.
@@ -463,6 +518,22 @@ pub(crate) fn jaro_winkler(a: &str, b: &str) -> f64 {
 /// doubled, `yi'ni` / `ni`, `wei` / `wei'wei`) rates at least this alike:
 /// the rate of one letter mistyped in a Latin name.
 const SYLLABLE_TYPO: f64 = 0.9;
+
+/// Two pinyin syllables at least this alike (Jaro-Winkler) sound alike
+/// enough to be one character misheard (`ming` / `min`, `zhang` / `zang`).
+const SYLLABLE_ALIKE: f64 = 0.9;
+
+/// The most a hanzi or hangul name with one character replaced by an
+/// unalike one rates ([`token_alike`]): below every name threshold.
+const SYLLABLE_MISMATCH: f64 = 0.5;
+
+/// Whether two hangul tokens (Korean names are written without a space,
+/// family name first) of equal length differ in a syllable: `이서연` /
+/// `이서윤`, siblings as often as not; hangul has no homophones to forgive.
+fn hangul_syllable_replaced(a: &str, b: &str) -> bool {
+    let hangul = |t: &str| !t.is_empty() && t.chars().all(|c| matches!(c, '\u{AC00}'..='\u{D7A3}'));
+    hangul(a) && hangul(b) && a.chars().count() == b.chars().count()
+}
 
 /// Words that join a family name to its place or lineage (`de la
 /// Fontaine`, `van der Berg`, `bin Ahmad`), folded.
@@ -498,10 +569,26 @@ pub(crate) fn token_alike(a: &str, b: &str) -> f64 {
         if a != b && (NAME_PARTICLES.contains(&a) || NAME_PARTICLES.contains(&b)) {
             return jw.min(PARTICLE_MISMATCH);
         }
+        if a != b && hangul_syllable_replaced(a, b) {
+            return jw.min(SYLLABLE_MISMATCH);
+        }
         return jw;
     }
     let (sa, sb): (Vec<&str>, Vec<&str>) =
         (a.split(SYLLABLE).collect(), b.split(SYLLABLE).collect());
+    // One character of a hanzi given name replaced by one that does not
+    // sound alike: siblings sharing a generation character (`王伟明` /
+    // `王伟强`, `wei'ming` / `wei'qiang`), whom Jaro-Winkler's shared prefix
+    // rated 0.9. An input method's mistake is a homophone (equal once
+    // folded); a misheard one sounds alike (`ming` / `min`).
+    if sa.len() == sb.len()
+        && sa
+            .iter()
+            .zip(&sb)
+            .any(|(x, y)| strsim::jaro_winkler(x, y) < SYLLABLE_ALIKE)
+    {
+        return jw.min(SYLLABLE_MISMATCH);
+    }
     let (short, long) = if sa.len() < sb.len() {
         (sa, sb)
     } else {
@@ -533,6 +620,77 @@ pub(crate) fn token_alike(a: &str, b: &str) -> f64 {
 /// / `mary ann smith`) is not. A one-token name is compared whole (and
 /// with a two-token name run together).
 pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
+    let whole = tokens_similarity(a, b);
+    if whole >= 1.0 {
+        return whole;
+    }
+    // Particles written apart on one side and joined on the other (`Maria
+    // De La Cruz` / `Maria Dela Cruz` / `Maria DelaCruz`, `Anna van der
+    // Berg` / `Anna Vanderberg`): compared without them too.
+    [(a, b), (b, a)]
+        .into_iter()
+        .filter_map(|(apart, joined)| without_particles(apart, joined))
+        .map(|(x, y)| tokens_similarity(&x, &y))
+        .fold(whole, f64::max)
+}
+
+/// `apart` without its particle tokens, and `joined` without the same
+/// particles run into its tokens (`dela`, `delacruz` -> `cruz`), if
+/// `apart` has particles and that changes `joined`. A token is cut only
+/// down to three letters or more; one made of the particles alone goes.
+fn without_particles(apart: &str, joined: &str) -> Option<(String, String)> {
+    let particles: Vec<&str> = apart
+        .split(' ')
+        .filter(|t| NAME_PARTICLES.contains(t))
+        .collect();
+    if particles.is_empty() {
+        return None;
+    }
+    let mut changed = false;
+    let mut rest: Vec<&str> = Vec::new();
+    for token in joined.split(' ') {
+        let mut t = token;
+        while let Some(cut) = particles.iter().find_map(|p| t.strip_prefix(p)) {
+            t = cut;
+        }
+        if t.is_empty() {
+            changed = true;
+        } else if t.len() < token.len() && t.chars().count() >= 3 {
+            changed = true;
+            rest.push(t);
+        } else {
+            rest.push(token);
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let kept: Vec<&str> = apart
+        .split(' ')
+        .filter(|t| !NAME_PARTICLES.contains(t))
+        .collect();
+    if kept.is_empty() || rest.is_empty() {
+        return None;
+    }
+    // What a particle was cut from must be a name of `apart` itself, not
+    // the start of one (`Vanbeet` is no `van Beethoven`).
+    let whole_name = |t: &&str| {
+        kept.iter()
+            .any(|k| k.len().abs_diff(t.len()) <= 1 && strsim::jaro_winkler(k, t) >= 0.9)
+    };
+    if !rest
+        .iter()
+        .filter(|t| !joined.split(' ').any(|j| j == **t))
+        .all(whole_name)
+    {
+        return None;
+    }
+    rest.sort_unstable();
+    Some((kept.join(" "), rest.join(" ")))
+}
+
+/// [`person_similarity`] of two folded names as their tokens stand.
+fn tokens_similarity(a: &str, b: &str) -> f64 {
     if plain(a) == plain(b) {
         return 1.0;
     }
@@ -556,6 +714,10 @@ pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
     } else {
         (tb, ta)
     };
+    if short.len() < 2 && long.len() < 2 {
+        // One token each (a Korean name, written without a space).
+        return token_alike(a, b);
+    }
     if short.len() < 2 {
         // A missing space (`ÉmilieMartin`): the one token against the
         // other's tokens run together, in either order.
@@ -641,7 +803,7 @@ pub(crate) fn given_key(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if let Some(p) = c.to_pinyin() {
-            out.push_str(p.plain());
+            out.push_str(&fold_u(p.plain()));
         } else if c.is_alphanumeric() {
             push_name_letter(c, &mut out);
         }
@@ -704,6 +866,84 @@ mod tests {
         assert!(sim("Al Smith", "Alan Smith") > 0.8);
         assert!(token_alike("e", "ed") > 0.8);
         assert!(name_similarity("anna smith", "li na") < 0.6);
+    }
+
+    /// Family names the pinyin crate reads otherwise (its first reading of
+    /// the character), `吕` (lü), and traditional compound surnames, fold
+    /// as they are romanized.
+    #[test]
+    fn family_names_fold_as_they_are_romanized() {
+        let folded = |n: &str| fold_name(n).map(|f| plain(&f).into_owned());
+        for (hanzi, latin) in [
+            ("曾伟", "Wei Zeng"),
+            ("单伟", "Wei Shan"),
+            ("解伟", "Wei Xie"),
+            ("翟伟", "Wei Zhai"),
+            ("仇伟", "Wei Qiu"),
+            ("吕伟", "Wei Lv"),
+            ("吕伟", "Wei LYU"),
+            ("歐陽娜娜", "Nana Ouyang"),
+            ("尉迟恭", "Gong Yuchi"),
+        ] {
+            assert_eq!(folded(hanzi), folded(latin), "{hanzi} / {latin}");
+        }
+        // 吕 (lü) and 卢 (lu) stay two family names.
+        assert_ne!(folded("吕伟"), folded("卢伟"));
+        // Only as a family name: 曾 inside a given name keeps its reading.
+        assert_eq!(folded("王曾").as_deref(), Some("ceng wang"));
+        assert_eq!(given_key("吕"), "lv");
+    }
+
+    /// Siblings whose hanzi (or hangul) given names share one character
+    /// are two people; a homophone, a misheard sound, a character dropped
+    /// or doubled are one.
+    #[test]
+    fn one_character_of_a_given_name_replaced_is_another_person() {
+        let sim = |a: &str, b: &str| {
+            person_similarity(&fold_name(a).expect("a"), &fold_name(b).expect("b"))
+        };
+        for (a, b) in [
+            ("王伟明", "王伟强"),
+            ("张建国", "张建华"),
+            ("李小红", "李小明"),
+            ("陈佳慧", "陈佳怡"),
+            ("山田太郎", "山田次郎"),
+            ("이서연", "이서윤"),
+            ("김민준", "김민재"),
+        ] {
+            assert!(sim(a, b) < 0.8, "{a} / {b}: {}", sim(a, b));
+        }
+        for (a, b) in [
+            ("王伟明", "王玮明"), // a homophone
+            ("王伟明", "王伟民"), // ming / min, misheard
+            ("李怡妮", "李妮"),   // a character dropped
+            ("李怡妮", "Yini Li"),
+            ("이서연", "이서연"),
+        ] {
+            assert!(sim(a, b) >= 0.8, "{a} / {b}: {}", sim(a, b));
+        }
+    }
+
+    /// Particles typed apart on one side and run together on the other.
+    #[test]
+    fn particles_written_apart_or_joined_are_one_name() {
+        let sim = |a: &str, b: &str| {
+            person_similarity(&fold_name(a).expect("a"), &fold_name(b).expect("b"))
+        };
+        for (a, b) in [
+            ("Maria De La Cruz", "Maria Dela Cruz"),
+            ("Maria De La Cruz", "Maria DelaCruz"),
+            ("Anna van der Berg", "Anna Vanderberg"),
+            ("Dick Van Dyke", "Dick Vandyke"),
+            ("Jan van den Berg", "Jan Vandenberg"),
+        ] {
+            assert!(sim(a, b) >= 0.9, "{a} / {b}: {}", sim(a, b));
+            assert!(sim(b, a) >= 0.9, "{b} / {a}: {}", sim(b, a));
+        }
+        // Still two people: the particle is no part of another name.
+        assert!(sim("Juliette de la Fontaine", "Jules Lachamp") < 0.8);
+        assert!(sim("Maria de Souza", "Denise Souza") < 0.8);
+        assert!(sim("Anna van der Berg", "Anna Vanderbilt") < 0.8);
     }
 
     #[test]

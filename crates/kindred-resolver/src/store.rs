@@ -203,8 +203,11 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// name twice (old and new form) until it is rebuilt. Absent: before
 /// 2026-12-01's folding of hanzi names as romanized (version 2). Version 3
 /// (2026-12-02): Latin letters without accents, apostrophes joining.
+/// Version 4 (2026-12-03): `ü` as `v` (`吕` is `lv`, as `Lyu`), family
+/// names by their surname reading (`曾` zeng), traditional compound
+/// surnames.
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"3";
+const NAME_FOLDING_VERSION: &[u8] = b"4";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -221,13 +224,17 @@ const NAME_FOLDING_VERSION: &[u8] = b"3";
 /// speaking for it in the name guard once it holds a full name (two
 /// tokens longer than a letter, or a hanzi family and given name; a record
 /// stating only `Milburn` on a family e-mail bridged twins), and an
-/// unnamed event on a profile of unalike names is recomputed. The score
+/// unnamed event on a profile of unalike names is recomputed. Version 7:
+/// a hanzi or hangul given name with one character replaced by one that
+/// does not sound alike is another person's (siblings, `王伟明` /
+/// `王伟强`); particles written apart or joined (`De La Cruz` /
+/// `Dela Cruz`) compare as one name; name folding version 4. The score
 /// grid below compares pairs, not clusters, so it cannot catch a change
 /// like these: bump by hand. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "6";
+pub const LINKING_VERSION: &str = "7";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
