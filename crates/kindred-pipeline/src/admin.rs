@@ -72,6 +72,21 @@ pub fn profile_id(
     })
 }
 
+/// A command that re-partitions and rebuilds profiles must do it by the
+/// resolve service's linking and survivorship settings: under other ones
+/// (a forgotten `-c`, the defaults) it would leave profiles the service
+/// would have linked or summed otherwise.
+fn same_settings_as_the_service(resolver: &Resolver, config: &Config) -> Result<(), PipelineError> {
+    match resolver.running_settings_differ()? {
+        None => Ok(()),
+        Some(differ) => Err(PipelineError::Config(format!(
+            "this configuration's {differ} differ from the ones the resolver service last ran \
+             with on {}: run the command with the service's configuration (-c FILE)",
+            config.resolver.data_dir.display()
+        ))),
+    }
+}
+
 /// [`profile_id`] for a command that changes the store: an identifier
 /// held by more than one profile (a shared card, a household's line, the
 /// two parts of a split) or quarantined names no one profile, and acting
@@ -175,6 +190,7 @@ pub fn review(
         }
     };
     let (a, b) = (id(a)?, id(b)?);
+    same_settings_as_the_service(&resolver, config)?;
     let done = resolver.review(&a, &b, approve, reviewer, now_ms())?;
     Ok(decision_report(&done))
 }
@@ -198,6 +214,7 @@ pub fn split(
             ))
         }
     };
+    same_settings_as_the_service(&resolver, config)?;
     let done = resolver.split(&profile, &selector, actor, now_ms())?;
     Ok(decision_report(&done))
 }
@@ -712,6 +729,47 @@ mod tests {
         .expect_err("quarantined");
         assert!(err.to_string().contains("quarantined"), "{err}");
         assert!(!err.to_string().contains("13910248876"), "masked: {err}");
+    }
+
+    /// `review` and `split` refuse to run with other linking or
+    /// survivorship settings than the resolve service last started with.
+    #[test]
+    fn decisions_need_the_services_settings() {
+        use IdentifierKind::MemberId;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.resolver.data_dir = dir.path().join("store");
+        config.privacy.plaintext_store = true;
+        let resolver = Resolver::with_policy(
+            crate::privacy::open_store(&config).expect("store"),
+            config.resolver.linking.clone(),
+            config.resolver.survivorship.clone(),
+        );
+        let mut resolver = resolver;
+        resolver
+            .apply(
+                &[
+                    receipt("pos:1", &[(MemberId, "MAIN:1001")], Some("Ann Lee")),
+                    receipt("pos:2", &[(MemberId, "MAIN:1002")], Some("Bo Chan")),
+                ],
+                &[],
+            )
+            .expect("apply");
+        resolver.record_running_settings().expect("record");
+        drop(resolver);
+
+        let mut other = config.clone();
+        other.resolver.linking.min_name_similarity = 0.95;
+        let err = review(&other, "member_id:1001", "member_id:1002", false, "ops")
+            .expect_err("other linking settings");
+        assert!(err.to_string().contains("[resolver.linking]"), "{err}");
+        let err = split(&other, "member_id:1001", None, Some(Channel::Pos), "ops")
+            .expect_err("other linking settings");
+        assert!(err.to_string().contains("-c FILE"), "{err}");
+        // The service's own settings: the decision is taken.
+        let out = review(&config, "member_id:1001", "member_id:1002", false, "ops")
+            .expect("same settings");
+        assert!(!out.is_empty());
     }
 
     /// Admin commands open only an existing store, and say why not.

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kindred_model::{
-    mask_value, CanonicalEvent, GoldenRecord, Identifier, IdentifierKind, LinkPolicy,
+    mask_value, CanonicalEvent, GoldenRecord, Identifier, IdentifierKind, LinkPolicy, Survivorship,
 };
 
 use crate::cluster::{cluster, Clustering, Node};
@@ -519,12 +519,64 @@ impl Resolver {
         }
     }
 
+    /// Records the linking policy and survivorship rules this resolver
+    /// runs with: the resolve service does at start, so that an operator
+    /// command run with other settings (`review`, `split`, which
+    /// re-partition and rebuild profiles by them) is refused rather than
+    /// leaving profiles the running service would have linked otherwise.
+    pub fn record_running_settings(&self) -> Result<(), StoreError> {
+        let mut batch = rocksdb::WriteBatch::default();
+        self.store.put(
+            &mut batch,
+            cf::META,
+            crate::store::RUNNING_POLICY,
+            &encode_policy(&self.policy),
+        );
+        self.store.put(
+            &mut batch,
+            cf::META,
+            crate::store::RUNNING_SURVIVORSHIP,
+            &encode_survivorship(&self.survivorship),
+        );
+        self.store.write(batch)
+    }
+
+    /// Why this resolver's settings are not the ones the resolve service
+    /// last started with (`None`: the same, or no service ran on this
+    /// store yet): what each differs in, by fingerprint.
+    pub fn running_settings_differ(&self) -> Result<Option<String>, StoreError> {
+        let mut differ = Vec::new();
+        for (what, key, ours) in [
+            (
+                "[resolver.linking]",
+                crate::store::RUNNING_POLICY,
+                encode_policy(&self.policy),
+            ),
+            (
+                "[resolver.survivorship]",
+                crate::store::RUNNING_SURVIVORSHIP,
+                encode_survivorship(&self.survivorship),
+            ),
+        ] {
+            if let Some(running) = self.store.get_raw(cf::META, key)? {
+                if running != ours {
+                    differ.push(format!(
+                        "{what} (the service's {:016x}, this configuration's {:016x})",
+                        fnv1a(&running),
+                        fnv1a(&ours)
+                    ));
+                }
+            }
+        }
+        Ok((!differ.is_empty()).then(|| differ.join(" and ")))
+    }
+
     /// Evaluates `policy` against every stored contribution, changing
     /// nothing: which profiles would merge or split. `apply_rules` with the
     /// same policy does exactly this.
     pub fn plan_rules(&self, policy: &LinkPolicy) -> Result<RulesPlan, AdminError> {
         let snap = self.snapshot()?;
-        let old_policy = decode_policy(&self.store)?.unwrap_or_else(|| self.policy.clone());
+        let old_policy = self.linked_by()?;
         Ok(plan(&snap, &old_policy, policy).0)
     }
 
@@ -539,7 +591,7 @@ impl Resolver {
         at_ms: i64,
     ) -> Result<(RulesPlan, DecisionOutcome), AdminError> {
         let snap = self.snapshot()?;
-        let old_policy = decode_policy(&self.store)?.unwrap_or_else(|| self.policy.clone());
+        let old_policy = self.linked_by()?;
         let (plan, quarantine) = plan(&snap, &old_policy, &policy);
         self.policy = policy;
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
@@ -713,6 +765,32 @@ pub fn policy_fingerprint(policy: &LinkPolicy) -> String {
 fn encode_policy(policy: &LinkPolicy) -> Vec<u8> {
     // A struct of plain fields and maps with string keys always serializes.
     serde_json::to_vec(policy).unwrap_or_else(|e| unreachable!("a policy serializes: {e}"))
+}
+
+/// The survivorship rules as the store records them: JSON.
+fn encode_survivorship(survivorship: &Survivorship) -> Vec<u8> {
+    // Plain fields and enums: always serializes.
+    serde_json::to_vec(survivorship)
+        .unwrap_or_else(|e| unreachable!("survivorship rules serialize: {e}"))
+}
+
+impl Resolver {
+    /// The policy the store's profiles were linked by: the last `rules
+    /// apply`'s, else the one the resolve service last ran with, else
+    /// this resolver's own.
+    fn linked_by(&self) -> Result<LinkPolicy, StoreError> {
+        if let Some(applied) = decode_policy(&self.store)? {
+            return Ok(applied);
+        }
+        match self.store.get_raw(cf::META, crate::store::RUNNING_POLICY)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                what: cf::META,
+                key: "running_policy".into(),
+                message: e.to_string(),
+            }),
+            None => Ok(self.policy.clone()),
+        }
+    }
 }
 
 /// The linking policy last applied with `rules apply`, if any.

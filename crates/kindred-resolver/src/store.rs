@@ -196,6 +196,10 @@ pub(crate) const NEXT_OUTBOX_SEQ: &[u8] = b"next_outbox_seq";
 pub(crate) const STORE_ID: &[u8] = b"store_id";
 /// The link policy last applied by `rules apply`.
 pub(crate) const LINK_POLICY: &[u8] = b"link_policy";
+/// The link policy and the survivorship rules the resolve service last
+/// started with (JSON each): operator commands compare theirs with these.
+pub(crate) const RUNNING_POLICY: &[u8] = b"running_policy";
+pub(crate) const RUNNING_SURVIVORSHIP: &[u8] = b"running_survivorship";
 const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// Which name folding (`keys::fold_name`) the store's name digests come
 /// from: index entries keep digests of folded names for the quarantine's

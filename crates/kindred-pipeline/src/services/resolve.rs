@@ -64,6 +64,8 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         config.resolver.survivorship.clone(),
     );
     resolver.set_suppress_erased(config.privacy.suppress_erased);
+    // Operator commands (`review`, `split`) compare their settings with these.
+    resolver.record_running_settings()?;
     if let Some(applied) = resolver.applied_policy_differs() {
         tracing::warn!(
             applied,
