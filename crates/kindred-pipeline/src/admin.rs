@@ -766,6 +766,20 @@ mod tests {
         let err = split(&other, "member_id:1001", None, Some(Channel::Pos), "ops")
             .expect_err("other linking settings");
         assert!(err.to_string().contains("-c FILE"), "{err}");
+        // The policy a `rules apply` recorded is the service's too (it is
+        // restarted with it): a split by it is taken.
+        let mut applied = Resolver::with_policy(
+            crate::privacy::open_store(&other).expect("store"),
+            other.resolver.linking.clone(),
+            other.resolver.survivorship.clone(),
+        );
+        applied
+            .apply_rules(other.resolver.linking.clone(), "ops", 0)
+            .expect("rules apply");
+        drop(applied);
+        let out = review(&other, "member_id:1001", "member_id:1002", false, "ops")
+            .expect("the applied policy");
+        assert!(!out.is_empty());
         // The service's own settings: the decision is taken.
         let out = review(&config, "member_id:1001", "member_id:1002", false, "ops")
             .expect("same settings");

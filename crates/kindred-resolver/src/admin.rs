@@ -543,8 +543,11 @@ impl Resolver {
 
     /// Why this resolver's settings are not the ones the resolve service
     /// last started with (`None`: the same, or no service ran on this
-    /// store yet): what each differs in, by fingerprint.
+    /// store yet): what each differs in, by fingerprint. The linking policy
+    /// the last `rules apply` recorded counts as the service's too (the
+    /// service is restarted with it after the apply).
     pub fn running_settings_differ(&self) -> Result<Option<String>, StoreError> {
+        let applied = self.store.get_raw(cf::META, crate::store::LINK_POLICY)?;
         let mut differ = Vec::new();
         for (what, key, ours) in [
             (
@@ -558,8 +561,10 @@ impl Resolver {
                 encode_survivorship(&self.survivorship),
             ),
         ] {
+            let applied_here =
+                key == crate::store::RUNNING_POLICY && applied.as_deref() == Some(ours.as_slice());
             if let Some(running) = self.store.get_raw(cf::META, key)? {
-                if running != ours {
+                if running != ours && !applied_here {
                     differ.push(format!(
                         "{what} (the service's {:016x}, this configuration's {:016x})",
                         fnv1a(&running),
