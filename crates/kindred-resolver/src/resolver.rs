@@ -1537,6 +1537,10 @@ impl<'a> BatchView<'a> {
         }
 
         // Absorbed ids redirect and announce where they went.
+        let time_of: HashMap<&str, i64> = events
+            .iter()
+            .map(|e| (e.event_id.as_str(), e.event_time_ms))
+            .collect();
         for (home, absorbed) in &absorbed_into {
             for id in absorbed {
                 let Some(old) = prior.get(id) else { continue };
@@ -1547,11 +1551,18 @@ impl<'a> BatchView<'a> {
                     ids[*home].clone(),
                 ));
                 self.redirects.insert(id.clone(), Some(ids[*home].clone()));
-                // Its first events stand for it (a long history would be
-                // written again with every merge up a chain).
-                let mut members: Vec<String> = old
-                    .members
-                    .iter()
+                // Its first events (by event time: a recomputed member
+                // list is sorted by id) stand for it; a long history would
+                // be written again with every merge up a chain.
+                let mut firsts: Vec<&String> = old.members.iter().collect();
+                firsts.sort_by_key(|m| {
+                    (
+                        time_of.get(m.as_str()).copied().unwrap_or(i64::MAX),
+                        m.as_str(),
+                    )
+                });
+                let mut members: Vec<String> = firsts
+                    .into_iter()
                     .take(MAX_ABSORBED_MEMBERS)
                     .cloned()
                     .collect();

@@ -543,6 +543,65 @@ fn a_split_gives_an_absorbed_id_back_to_its_events() {
     assert_eq!(r.store().resolve_redirects(&c).expect("redirect"), b);
 }
 
+/// An absorbed id keeps its first events by event time, not the first
+/// ids: B began with a web sign-up and then collected 70 receipts (`pos:`
+/// ids sort before `web:`), and a merge into B sorted its member list.
+/// After A absorbed B, a split by source gives B's id back to the web part,
+/// where its first record is.
+#[test]
+fn an_absorbed_id_follows_its_earliest_event_not_its_smallest_ids() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let b_mail = email("b@y.cn");
+    let a_phone = phone("+8613911115555");
+    apply(&mut r, vec![ev("pos:a0", 0, &[a_phone.clone()])]);
+    apply(
+        &mut r,
+        vec![ev("web:w0", DAY, &[b_mail.clone()]).channel(Channel::Web)],
+    );
+    let receipts: Vec<Ev> = (0..70)
+        .map(|i| {
+            let ids = if i == 0 {
+                vec![card("B1"), b_mail.clone()]
+            } else {
+                vec![card("B1")]
+            };
+            ev(&format!("pos:r{i:02}"), 2 * DAY + i, &ids)
+        })
+        .collect();
+    apply(&mut r, receipts);
+    apply(
+        &mut r,
+        vec![ev("web:c0", 3 * DAY, &[email("c@y.cn")]).channel(Channel::Web)],
+    );
+    let (a, b) = (
+        profile(&r, &a_phone).profile_id,
+        profile(&r, &b_mail).profile_id,
+    );
+    // C joins B (B survives; its member list is rebuilt, sorted by id).
+    apply(
+        &mut r,
+        vec![ev("web:j1", 4 * DAY, &[b_mail.clone(), email("c@y.cn")]).channel(Channel::Web)],
+    );
+    assert_eq!(profile(&r, &email("c@y.cn")).profile_id, b);
+    // A absorbs B.
+    apply(
+        &mut r,
+        vec![ev("pos:x1", 5 * DAY, &[a_phone.clone(), b_mail.clone()])],
+    );
+    assert_eq!(profiles(&r), 1);
+    assert_eq!(r.store().resolve_redirects(&b).expect("redirect"), a);
+
+    r.split(&a, &SplitSelector::Source(Channel::Web), "ops", 10 * DAY)
+        .expect("split by source");
+    assert_eq!(profiles(&r), 2);
+    assert_eq!(profile(&r, &a_phone).profile_id, a);
+    assert_eq!(
+        profile(&r, &email("c@y.cn")).profile_id,
+        b,
+        "B's first record, web:w0, is in the web part"
+    );
+}
+
 /// T absorbed A, which had absorbed B; splitting off the email that glued
 /// A to T gives each id back its own first record: T keeps its card, A
 /// its first sign-up, B its own, and no new id is made.
