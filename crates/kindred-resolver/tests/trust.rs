@@ -553,10 +553,13 @@ fn an_absorbed_id_follows_its_earliest_event_not_its_smallest_ids() {
     let (_d, mut r) = open(LinkPolicy::default());
     let b_mail = email("b@y.cn");
     let a_phone = phone("+8613911115555");
-    apply(&mut r, vec![ev("pos:a0", 0, &[a_phone.clone()])]);
     apply(
         &mut r,
-        vec![ev("web:w0", DAY, &[b_mail.clone()]).channel(Channel::Web)],
+        vec![ev("pos:a0", 0, std::slice::from_ref(&a_phone))],
+    );
+    apply(
+        &mut r,
+        vec![ev("web:w0", DAY, std::slice::from_ref(&b_mail)).channel(Channel::Web)],
     );
     let receipts: Vec<Ev> = (0..70)
         .map(|i| {
