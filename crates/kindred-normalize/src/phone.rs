@@ -149,11 +149,27 @@ fn widen_regex_cache() {
 /// left out) is read as that country's.
 fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<String, Rejected> {
     match full_parse_as_typed(text, default_region) {
-        Err(Rejected::Invalid) => {
-            calling_code_without_plus(text, default_region).ok_or(Rejected::Invalid)
-        }
+        Err(Rejected::Invalid) => calling_code_without_plus(text, default_region)
+            .or_else(|| after_00(text, default_region))
+            .ok_or(Rejected::Invalid),
         other => other,
     }
+}
+
+/// `+00 86 139 ...`, or `00 44 20 ...` typed where the region dials
+/// abroad otherwise (the US with 011, Japan with 010): `00` is the
+/// international prefix of most of the world, so the digits after it read
+/// as an international number.
+fn after_00(text: &str, region: phonenumber::country::Id) -> Option<String> {
+    let text = without_label(text.trim());
+    let rest = text
+        .strip_prefix("+00")
+        .or_else(|| text.strip_prefix("00"))?;
+    let rest = rest.trim_start_matches([' ', '-', '.']);
+    if !rest.starts_with(|c: char| c.is_ascii_digit() && c != '0') {
+        return None;
+    }
+    full_parse_as_typed(&format!("+{rest}"), region).ok()
 }
 
 /// `text` read as `+text`, if its first group of digits, followed by a
@@ -229,17 +245,31 @@ fn full_parse_as_typed(
 /// number (`tel:`, `Tel.`, `Mobile:`, `手机：`, `电话`): the number itself is
 /// what follows it.
 fn without_label(text: &str) -> &str {
-    const LABELS: [&str; 10] = [
+    const LABELS: [&str; 24] = [
         "tel",
+        "tél",
         "phone",
+        "ph",
         "mobile",
+        "mobil",
         "mob",
         "cell",
+        "hp",
+        "handphone",
         "telephone",
+        "telefon",
         "手机",
         "电话",
         "手机号",
+        "手机号码",
+        "电话号码",
         "联系电话",
+        "手機",
+        "電話",
+        "手機號碼",
+        "電話號碼",
+        "聯絡電話",
+        "携帯",
     ];
     let end = text
         .find(|c: char| !c.is_alphabetic())
@@ -401,8 +431,10 @@ fn mobile_lengths(lengths: Vec<u16>) -> Vec<usize> {
 /// (`0049 17948508317` read as `+49 508317`); a wrong identifier is worse
 /// than none, so such a reading is refused.
 fn digits_account_for(text: &str, country_code: u16, national: &str) -> bool {
+    // The extension after its marker (`x`, `#` as in Taiwan, a dialler's
+    // `,` or `;` pause) is not part of the number.
     let digits: String = text
-        .split(['x', 'X', '转', '分'])
+        .split(['x', 'X', '转', '分', '#', ',', ';', '~'])
         .next()
         .unwrap_or_default()
         .chars()
@@ -417,7 +449,16 @@ fn digits_account_for(text: &str, country_code: u16, national: &str) -> bool {
         .unwrap_or(prefix);
     let cc = country_code.to_string();
     let rest = prefix.strip_prefix(cc.as_str()).unwrap_or(prefix);
-    rest.is_empty() || (rest.len() == 1 && matches!(rest, "0" | "1" | "8"))
+    rest.is_empty()
+        || (rest.len() == 1 && matches!(rest, "0" | "1" | "8"))
+        // A national prefix of more digits (Hungary's `06`).
+        || phonenumber::metadata::DATABASE
+            .by_code(&country_code)
+            .is_some_and(|regions| {
+                regions
+                    .iter()
+                    .any(|m| m.national_prefix() == Some(rest))
+            })
 }
 
 /// Well-known numbers typed as placeholders, as (country code, national
@@ -588,6 +629,13 @@ mod tests {
         }
     }
 
+    fn hu() -> NormalizeOptions {
+        NormalizeOptions {
+            default_region: phonenumber::country::Id::HU,
+            ..NormalizeOptions::default()
+        }
+    }
+
     #[test]
     fn table() {
         let cn = NormalizeOptions::default();
@@ -661,8 +709,25 @@ mod tests {
             ("Mobile: +44 7911 123456", &cn, Ok("+447911123456")),
             ("139\u{200B}1024\u{FEFF}8876", &cn, Ok("+8613910248876")),
             ("fax 139 1024 8876", &cn, Err(Rejected::Invalid)),
-            // Read by libphonenumber as +49 508317, dropping "17948": refused.
-            ("0049 17948508317", &cn, Err(Rejected::Invalid)),
+            // Read by libphonenumber as +49 508317, dropping "17948" (that
+            // reading is refused); the digits after `00` read whole are a
+            // German mobile.
+            ("0049 17948508317", &cn, Ok("+4917948508317")),
+            // `00` and `+00` international prefixes, wherever typed.
+            ("+0086 139 1024 8876", &cn, Ok("+8613910248876")),
+            ("+00852 2123 4567", &cn, Ok("+85221234567")),
+            ("0044 20 7031 3000", &us(), Ok("+442070313000")),
+            ("001 415 555 2671", &us(), Ok("+14155552671")),
+            ("0000000000", &us(), Err(Rejected::Invalid)),
+            // Extensions after `#` (Taiwan's way) and a dialler's pause.
+            ("+886 2 2345 6789#123", &cn, Ok("+886223456789")),
+            ("+1 415 555 2671,,123", &cn, Ok("+14155552671")),
+            // More labels, simplified and traditional.
+            ("手机号码：13910248876", &cn, Ok("+8613910248876")),
+            ("電話：+852 2123 4567", &cn, Ok("+85221234567")),
+            ("HP: +65 9123 4567", &cn, Ok("+6591234567")),
+            // A national prefix of two digits (Hungary's 06).
+            ("06 30 123 4567", &hu(), Ok("+36301234567")),
         ];
         for (raw, opts, want) in cases {
             assert_eq!(
