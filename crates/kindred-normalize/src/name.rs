@@ -49,10 +49,15 @@ const COMPOUND_SURNAMES: &[&str] = &[
 /// family name and a title (`李先生`, Mr Li; `王女士`, Ms Wang).
 const CJK_TITLES: &[&str] = &["先生", "女士", "小姐", "太太", "夫人"];
 
-/// Titles typed before a Latin name (`Mr. John Smith`), compared lower case
-/// without a trailing dot.
+/// Japanese honorifics after a name (`山田様`, `山田さん`): a family name
+/// alone (two characters or fewer) or a full name, without them.
+const JAPANESE_HONORIFICS: &[&str] = &["様", "さま", "さん", "殿"];
+
+/// Titles typed before a Latin name (`Mr. John Smith`, `Herr Müller`,
+/// `Mme Dupont`, `Sra. García`), compared lower case without a trailing dot.
 const LATIN_TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "herr", "frau", "mme", "mlle",
+    "sr", "sra", "srta", "dhr", "mevr",
 ];
 
 /// A full name without its titles: `Mr. John Smith` is `John Smith`,
@@ -71,6 +76,15 @@ fn untitled(full: String) -> (Option<String>, Option<String>) {
             return (None, Some(rest));
         }
         return (Some(rest), None);
+    }
+    if let Some(title) = JAPANESE_HONORIFICS.iter().find(|t| full.ends_with(*t)) {
+        let rest = full[..full.len() - title.len()].trim_end();
+        let n = rest.chars().count();
+        return match normalize_name(rest) {
+            Ok(rest) if n <= 2 => (None, Some(rest)),
+            Ok(rest) => (Some(rest), None),
+            Err(_) => (None, None),
+        };
     }
     let mut words = full.split(' ');
     let first = words.next().unwrap_or_default();
@@ -377,6 +391,22 @@ mod tests {
         }
         let (n, _) = names(Some("Prof. Dr. Hans Müller"), None, None);
         assert_eq!(n.full.as_deref(), Some("Hans Müller"));
+        // German, French, Spanish and Dutch titles; Japanese honorifics.
+        for (typed, full, family) in [
+            ("Herr Hans Müller", Some("Hans Müller"), None),
+            ("Frau Müller", None, Some("Müller")),
+            ("Mme Claire Dupont", Some("Claire Dupont"), None),
+            ("Sra. García", None, Some("García")),
+            ("山田様", None, Some("山田")),
+            ("山田さん", None, Some("山田")),
+            ("山田太郎様", Some("山田太郎"), None),
+        ] {
+            let (n, _) = names(Some(typed), None, None);
+            assert_eq!(n.full.as_deref(), full, "{typed}");
+            if full.is_none() {
+                assert_eq!(n.family.as_deref(), family, "{typed}");
+            }
+        }
         // A title and one word is a family name, not a full name that
         // every Smith of the household would be alike to.
         for typed in ["Mr Smith", "Mrs. Smith", "MS SMITH"] {
