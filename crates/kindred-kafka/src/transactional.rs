@@ -173,6 +173,15 @@ impl TransactionalProducer {
                         // unknown state: start over with a new one.
                         tracing::warn!(error = %abort, "abort failed: rebuilding the producer");
                         self.inner = None;
+                        if committing {
+                            // The commit was sent and not taken back: the
+                            // next producer's start may complete it, so the
+                            // records may be visible. In doubt, not aborted.
+                            return Err(TxnFailure::Rebuilt {
+                                error: e,
+                                committed_maybe: true,
+                            });
+                        }
                     }
                 }
                 Err(TxnFailure::Aborted(e))
