@@ -278,8 +278,8 @@ impl Resolver {
                             key: survivor.clone(),
                             message: "a live profile id has no profile".into(),
                         })?;
-                // The person's holdings in the index.
-                let mut touched: BTreeSet<String> = BTreeSet::new();
+                // The person's events and what they offered to linking.
+                let mut theirs = Vec::with_capacity(stored.members.len());
                 for event_id in &stored.members {
                     // Reading the event again must not bring its person
                     // back, even when every identifier it carries is shared.
@@ -288,6 +288,21 @@ impl Resolver {
                         continue;
                     };
                     let keys = EventKeys::of(&event, &self.policy, hasher);
+                    theirs.push((event_id, keys));
+                }
+                // An entry someone else still holds keeps no digest of the
+                // person's other identifiers or name (it would link the
+                // suppressed keys to it); a later event of the holders
+                // counts theirs again.
+                let their_companions: BTreeSet<(IdentifierKind, u64)> = theirs
+                    .iter()
+                    .flat_map(|(_, k)| k.companions.iter().copied())
+                    .collect();
+                let their_names: BTreeSet<u64> =
+                    theirs.iter().filter_map(|(_, k)| k.name_digest).collect();
+                // The person's holdings in the index.
+                let mut touched: BTreeSet<String> = BTreeSet::new();
+                for (event_id, keys) in theirs {
                     // An older store's entries under a card's written form
                     // (linking version 3 and before) are the person's too.
                     let legacy = keys.legacy.into_iter().map(|key| LinkKey {
@@ -316,6 +331,8 @@ impl Resolver {
                             }
                         }
                         entry.holders = kept;
+                        entry.companions.retain(|c| !their_companions.contains(c));
+                        entry.names.retain(|n| !their_names.contains(n));
                         let alone = entry.holders.is_empty() && !entry.quarantined;
                         if alone && !matches!(link.class, KeyClass::Rule(_)) {
                             suppress.insert(link.key.clone());

@@ -531,6 +531,50 @@ fn a_raw_value_sent_as_an_index_key_is_hashed_never_kept() {
     }
 }
 
+/// A household's phone that the erased person shared stays with the
+/// other holder, without the digests of the erased person's other
+/// identifiers and name (they would tie the suppressed keys to it).
+#[test]
+fn a_shared_entry_keeps_no_digest_of_the_erased_person() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    let home = phone("+8613911117777");
+    r.apply(
+        &[
+            event(
+                "h1",
+                DAY,
+                vec![home.clone(), card("MAIN:H0001")],
+                Some("Ann Lee"),
+            ),
+            event(
+                "h2",
+                DAY + 1,
+                vec![home.clone(), card("MAIN:H0002")],
+                Some("Bo Chan"),
+            ),
+        ],
+        &[],
+    )
+    .expect("apply");
+    let before = r.store().index_entry(&home).expect("ok").expect("entry");
+    assert_eq!(before.holders.len(), 2, "{before:?}");
+    assert_eq!((before.companions.len(), before.names.len()), (2, 2));
+    let done = erase(&mut r, ErasureTarget::Identifier(card("MAIN:H0001")));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    let after = r.store().index_entry(&home).expect("ok").expect("entry");
+    assert_eq!(after.holders.len(), 1);
+    assert_eq!(
+        (after.companions.len(), after.names.len()),
+        (1, 1),
+        "{after:?}"
+    );
+    assert!(after
+        .companions
+        .iter()
+        .all(|c| before.companions.contains(c)));
+}
+
 #[test]
 fn a_shared_identifier_erases_nobody() {
     let dir = tempfile::tempdir().expect("ok");
