@@ -48,5 +48,5 @@ pub use protect::index_key;
 pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
 pub use store::{
     EngineStats, Holder, IndexEntry, LineageRecord, PendingSuggestion, SourceOffset, Store,
-    StoreError, StoreOptions, StoreStats, StoredProfile, LINKING_VERSION,
+    StoreError, StoreOptions, StoreStats, StoredProfile, ERASED_VALUES_GONE_SECS, LINKING_VERSION,
 };

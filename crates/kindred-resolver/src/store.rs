@@ -375,8 +375,16 @@ fn family_options(cache: &Cache) -> Options {
     opts.set_memtable_whole_key_filtering(true);
     opts.set_memtable_prefix_bloom_ratio(0.1);
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    // Every table file is rewritten at least weekly: the values an erasure
+    // deleted leave the files within that (RocksDB's default is 30 days),
+    // not only when other writes happen to compact their range.
+    opts.set_periodic_compaction_seconds(ERASED_VALUES_GONE_SECS);
     opts
 }
+
+/// Within how long a deleted value leaves the store's table files
+/// (periodic compaction): seven days.
+pub const ERASED_VALUES_GONE_SECS: u64 = 7 * 86_400;
 
 /// A sealed value as [`Store::sealed_values`] yields it: key, value
 /// (format byte first), key id.
@@ -395,13 +403,18 @@ impl Store {
         let mut opts = family_options(&cache);
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let cfs = cf::ALL.map(|name| {
-            let mut o = family_options(&cache);
-            if name == cf::MEMBERS {
-                o.set_merge_operator_associative("kindred.append", append_members);
-            }
-            ColumnFamilyDescriptor::new(name, o)
-        });
+        // RocksDB's own `default` family (kindred keeps nothing there) is
+        // listed too, so that it takes the same options.
+        let cfs = cf::ALL
+            .into_iter()
+            .chain([rocksdb::DEFAULT_COLUMN_FAMILY_NAME])
+            .map(|name| {
+                let mut o = family_options(&cache);
+                if name == cf::MEMBERS {
+                    o.set_merge_operator_associative("kindred.append", append_members);
+                }
+                ColumnFamilyDescriptor::new(name, o)
+            });
         let db = DB::open_cf_descriptors(&opts, &path, cfs).map_err(|source| StoreError::Open {
             path: path.clone(),
             source,

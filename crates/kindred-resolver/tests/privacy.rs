@@ -575,6 +575,32 @@ fn a_shared_entry_keeps_no_digest_of_the_erased_person() {
         .all(|c| before.companions.contains(c)));
 }
 
+/// Every column family rewrites its table files at least weekly, so an
+/// erasure's deleted values leave the files within a week: RocksDB records
+/// the setting in the store's OPTIONS file, per family.
+#[test]
+fn every_family_is_compacted_at_least_weekly() {
+    let dir = tempfile::tempdir().expect("ok");
+    let db = dir.path().join("db");
+    drop(open(&db, None).expect("ok"));
+    let options = std::fs::read_dir(&db)
+        .expect("store dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("OPTIONS-"))
+        .map(|e| std::fs::read_to_string(e.path()).expect("options file"))
+        .last()
+        .expect("RocksDB writes an OPTIONS file");
+    let families = options.matches("[CFOptions ").count();
+    let weekly = options
+        .matches(&format!(
+            "periodic_compaction_seconds={}",
+            kindred_resolver::ERASED_VALUES_GONE_SECS
+        ))
+        .count();
+    assert!(families > 5, "{families} families");
+    assert_eq!(weekly, families, "every family compacts weekly");
+}
+
 #[test]
 fn a_shared_identifier_erases_nobody() {
     let dir = tempfile::tempdir().expect("ok");
