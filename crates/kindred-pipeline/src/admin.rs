@@ -72,6 +72,44 @@ pub fn profile_id(
     })
 }
 
+/// The pair of profile ids an approval was given that made `profile` one
+/// (both now lead to it): what a reject by identifiers means. Several such
+/// approvals: the reviewer names the pair by profile ids.
+fn approved_pair(resolver: &Resolver, profile: &str) -> Result<(String, String), PipelineError> {
+    let store = resolver.store();
+    let mut pairs = Vec::new();
+    for d in store.decisions()? {
+        if d.kind != DecisionKind::Approve || d.profiles.len() != 2 {
+            continue;
+        }
+        let mut all_here = true;
+        for p in &d.profiles {
+            all_here &= store.resolve_redirects(p)? == profile;
+        }
+        if all_here {
+            pairs.push((d.profiles[0].clone(), d.profiles[1].clone(), d.actor));
+        }
+    }
+    match pairs.len() {
+        0 => Err(PipelineError::Config(format!(
+            "both identifiers are held by {profile}, and no approval made it one: use `kindred split`"
+        ))),
+        1 => {
+            let (a, b, _) = pairs.remove(0);
+            Ok((a, b))
+        }
+        _ => Err(PipelineError::Config(format!(
+            "{} approvals made {profile} one ({}): name the pair to reject by its profile ids",
+            pairs.len(),
+            pairs
+                .iter()
+                .map(|(a, b, by)| format!("{a} and {b}, by {by}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))),
+    }
+}
+
 /// A command that re-partitions and rebuilds profiles must do it by the
 /// resolve service's linking and survivorship settings: under other ones
 /// (a forgotten `-c`, the defaults) it would leave profiles the service
@@ -189,7 +227,14 @@ pub fn review(
             sole_profile_id(&resolver, config, target)
         }
     };
-    let (a, b) = (id(a)?, id(b)?);
+    let (a, b) = match (id(a)?, id(b)?) {
+        // Two identifiers of one profile: a reject takes back the approval
+        // that made it one, which names the pair by the ids it was given.
+        (x, y) if x == y && !approve && !(a.starts_with("kp-") && b.starts_with("kp-")) => {
+            approved_pair(&resolver, &x)?
+        }
+        pair => pair,
+    };
     same_settings_as_the_service(&resolver, config)?;
     let done = resolver.review(&a, &b, approve, reviewer, now_ms())?;
     Ok(decision_report(&done))
@@ -784,6 +829,69 @@ mod tests {
         let out = review(&config, "member_id:1001", "member_id:1002", false, "ops")
             .expect("same settings");
         assert!(!out.is_empty());
+    }
+
+    /// A reject given by identifiers takes back the approval that made
+    /// their profiles one, though the approval named profile ids.
+    #[test]
+    fn a_reject_by_identifiers_takes_back_the_approval_of_their_profiles() {
+        use IdentifierKind::{MemberId, Phone};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.resolver.data_dir = dir.path().join("store");
+        config.privacy.plaintext_store = true;
+        let mut resolver = Resolver::with_policy(
+            crate::privacy::open_store(&config).expect("store"),
+            config.resolver.linking.clone(),
+            config.resolver.survivorship.clone(),
+        );
+        let shared = "+8613911118888";
+        resolver
+            .apply(
+                &[
+                    receipt(
+                        "pos:1",
+                        &[(MemberId, "MAIN:2001"), (Phone, shared)],
+                        Some("Ann Lee"),
+                    ),
+                    receipt(
+                        "pos:2",
+                        &[(Phone, shared), (IdentifierKind::Email, "bo@x.cn")],
+                        Some("Bo Chan"),
+                    ),
+                ],
+                &[],
+            )
+            .expect("apply");
+        let a = resolver
+            .profile_of(&Identifier::new(MemberId, "MAIN:2001"))
+            .expect("ok")
+            .expect("ann");
+        let b = resolver
+            .profile_of(&Identifier::new(IdentifierKind::Email, "bo@x.cn"))
+            .expect("ok")
+            .expect("bo");
+        assert_ne!(a, b, "names differ: two profiles");
+        drop(resolver);
+        review(&config, &a, &b, true, "alice").expect("approve");
+        let resolver = open(&config).expect("open");
+        let one = resolver
+            .profile_of(&Identifier::new(IdentifierKind::Email, "bo@x.cn"))
+            .expect("ok");
+        assert_eq!(one.as_deref(), Some(a.as_str()), "approved: one profile");
+        drop(resolver);
+
+        let out = review(&config, "member_id:2001", "email:bo@x.cn", false, "alice")
+            .expect("reject by identifiers");
+        assert!(!out.is_empty());
+        let resolver = open(&config).expect("open");
+        let ann = resolver
+            .profile_of(&Identifier::new(MemberId, "MAIN:2001"))
+            .expect("ok");
+        let bo = resolver
+            .profile_of(&Identifier::new(IdentifierKind::Email, "bo@x.cn"))
+            .expect("ok");
+        assert_ne!(ann, bo, "the approval is taken back");
     }
 
     /// Admin commands open only an existing store, and say why not.
