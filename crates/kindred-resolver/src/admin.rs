@@ -55,7 +55,7 @@ pub struct Explanation {
     /// Source events making up the profile.
     pub events: usize,
     /// Merges and splits of this profile and of every profile it absorbed,
-    /// oldest first.
+    /// in the order they happened.
     pub lineage: Vec<LineageRecord>,
     /// Decisions pinned on its events.
     pub decisions: Vec<DecisionRecord>,
@@ -324,12 +324,16 @@ impl Resolver {
             if !seen.insert(p.clone()) {
                 continue;
             }
-            for record in self.store.lineage(&p)? {
+            for (seq, record) in self.store.lineage_in_order(&p)? {
                 queue.extend(record.absorbed.iter().cloned());
-                lineage.push(record);
+                lineage.push((seq, record));
             }
         }
-        lineage.sort_by(|x, y| (x.at_ms, &x.survivor).cmp(&(y.at_ms, &y.survivor)));
+        // In the order they happened (written), not by their times: a
+        // merge caused by an old event read today comes after a decision
+        // made yesterday.
+        lineage.sort_by_key(|(seq, _)| *seq);
+        let lineage: Vec<LineageRecord> = lineage.into_iter().map(|(_, r)| r).collect();
         let mut decided = BTreeSet::new();
         for e in &stored.members {
             // Decisions in force (a suspended separation is not).

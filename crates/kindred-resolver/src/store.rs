@@ -1074,6 +1074,21 @@ impl Store {
 
     /// Merges and splits recorded for `profile_id` (as survivor), oldest first.
     pub fn lineage(&self, profile_id: &str) -> Result<Vec<LineageRecord>, StoreError> {
+        Ok(self
+            .lineage_in_order(profile_id)?
+            .into_iter()
+            .map(|(_, record)| record)
+            .collect())
+    }
+
+    /// [`Store::lineage`], each record with its sequence number: the order
+    /// the records were written in (event times and decisions' wall-clock
+    /// times do not order them: a backfill's merges come after a decision
+    /// made today).
+    pub fn lineage_in_order(
+        &self,
+        profile_id: &str,
+    ) -> Result<Vec<(u64, LineageRecord)>, StoreError> {
         let mut prefix = profile_id.as_bytes().to_vec();
         prefix.push(0);
         let mut out = Vec::new();
@@ -1085,7 +1100,11 @@ impl Store {
             if !key.starts_with(&prefix) {
                 break;
             }
-            out.push(decode(cf::LINEAGE, profile_id, &value)?);
+            let seq = key
+                .get(prefix.len()..)
+                .and_then(|s| <[u8; 8]>::try_from(s).ok())
+                .map_or(u64::MAX, u64::from_be_bytes);
+            out.push((seq, decode(cf::LINEAGE, profile_id, &value)?));
         }
         Ok(out)
     }

@@ -702,6 +702,31 @@ fn flagged_pair() -> (tempfile::TempDir, Resolver, GoldenRecord, GoldenRecord) {
     (d, r, a, b)
 }
 
+/// `explain` lists merges in the order they happened: an approval made
+/// today, then a merge caused by an old event read after it (a backfill),
+/// though the event's time is earlier than the approval's.
+#[test]
+fn explain_lists_merges_in_the_order_they_happened() {
+    let (_d, mut r, a, b) = flagged_pair();
+    r.review(&a.profile_id, &b.profile_id, true, "alice", 50 * DAY)
+        .expect("approve");
+    apply(
+        &mut r,
+        vec![ev(
+            "pos:9",
+            2 * DAY,
+            &[phone("+8613900000099"), email("c9@y.cn")],
+        )],
+    );
+    apply(
+        &mut r,
+        vec![ev("pos:10", 3 * DAY, &[email("c9@y.cn"), email("n@y.cn")])],
+    );
+    let e = r.explain(&a.profile_id).expect("explain");
+    let order: Vec<bool> = e.lineage.iter().map(|l| l.decision.is_some()).collect();
+    assert_eq!(order, [true, false], "{:?}", e.lineage);
+}
+
 #[test]
 fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
     let (_d, mut r, a, b) = flagged_pair();
