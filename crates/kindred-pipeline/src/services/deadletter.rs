@@ -59,16 +59,25 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
     let mut report = ReplayReport::default();
     let mut done: BTreeMap<i32, bool> = ends.iter().map(|(p, end)| (*p, *end == 0)).collect();
     let mut pending: Vec<OutRecord> = Vec::new();
+    let mut pending_bytes = 0usize;
     let mut next: BTreeMap<i32, i64> = BTreeMap::new();
     while !done.values().all(|d| *d) {
         let message = match tokio::time::timeout(Duration::from_secs(10), consumer.recv()).await {
             Err(_) => break, // nothing more arrives: the rest was consumed before
             Ok(m) => m.map_err(kindred_kafka::KafkaError::op("read dead letters"))?,
         };
-        report.read += 1;
         let partition = message.partition();
+        let end = ends.get(&partition).copied().unwrap_or(0);
+        if message.offset() >= end {
+            // Written since the start (a letter this run replayed and the
+            // service dead-lettered again, say): for the next run, neither
+            // replayed nor committed past now.
+            done.insert(partition, true);
+            continue;
+        }
+        report.read += 1;
         next.insert(partition, message.offset() + 1);
-        if message.offset() + 1 >= ends.get(&partition).copied().unwrap_or(0) {
+        if message.offset() + 1 >= end {
             done.insert(partition, true);
         }
         let headers: Vec<(&str, &[u8])> = message
@@ -79,9 +88,10 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
                     .collect()
             })
             .unwrap_or_default();
+        // A letter whose payload or key was cut is not the message.
         let truncated = headers
             .iter()
-            .any(|(k, _)| *k == DeadLetter::TRUNCATED_FROM);
+            .any(|(k, _)| *k == DeadLetter::TRUNCATED_FROM || *k == DeadLetter::KEY_TRUNCATED_FROM);
         let Some(envelope) = DeadLetter::from_headers(headers) else {
             report.unreadable += 1;
             continue;
@@ -103,6 +113,10 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
             continue;
         }
         *report.replayed.entry(envelope.reason.clone()).or_default() += 1;
+        if filter.dry_run {
+            continue;
+        }
+        pending_bytes += message.payload().map_or(0, <[u8]>::len);
         pending.push(OutRecord {
             topic: envelope.source_topic,
             key: message.key().map(<[u8]>::to_vec),
@@ -113,16 +127,41 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
             )],
             timestamp_ms: None,
         });
+        // In chunks: a month of dead letters need not fit in memory, and a
+        // failure later replays again only what was not committed.
+        if pending.len() >= REPLAY_CHUNK_RECORDS || pending_bytes >= REPLAY_CHUNK_BYTES {
+            flush(&producer, &consumer, topic, &mut pending, &next).await?;
+            pending_bytes = 0;
+        }
     }
     if !filter.dry_run {
-        producer.send_all(&pending).await?;
-        let commit: Vec<_> = next
-            .into_iter()
-            .map(|(p, o)| (topic.to_string(), p, o))
-            .collect();
-        consumer::commit(&consumer, &commit, CommitMode::Sync)?;
+        flush(&producer, &consumer, topic, &mut pending, &next).await?;
     }
     Ok(report)
+}
+
+/// At most this many replayed records, or bytes, are held before they are
+/// sent and their dead letters' offsets committed.
+const REPLAY_CHUNK_RECORDS: usize = 1_000;
+const REPLAY_CHUNK_BYTES: usize = 64 << 20;
+
+/// Sends `pending` and, once the broker acknowledged all of it, commits
+/// the replay group's position up to `next`.
+async fn flush(
+    producer: &Producer,
+    consumer: &kindred_kafka::rdkafka::consumer::StreamConsumer<kindred_kafka::ServiceContext>,
+    topic: &str,
+    pending: &mut Vec<OutRecord>,
+    next: &BTreeMap<i32, i64>,
+) -> Result<(), PipelineError> {
+    producer.send_all(pending).await?;
+    pending.clear();
+    let commit: Vec<_> = next
+        .iter()
+        .map(|(p, o)| (topic.to_string(), *p, *o))
+        .collect();
+    consumer::commit(consumer, &commit, CommitMode::Sync)?;
+    Ok(())
 }
 
 /// The consumer group whose position a replay with `filter` reads from and
