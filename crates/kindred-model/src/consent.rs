@@ -82,6 +82,40 @@ pub fn statements(event: &CanonicalEvent) -> Vec<(String, bool)> {
     out.into_iter().collect()
 }
 
+/// Votes counted before [`statements`] spelled `marketing:all` out (a
+/// store's older profiles) hold `all` apart from the channels: the channel
+/// keys settle to the newer of theirs and `all`'s latest statement (both,
+/// if one event made them), as spelling out would have. With votes counted
+/// since, each channel already holds every `all` statement: nothing moves.
+pub(crate) fn spell_out_all(consents: &mut BTreeMap<String, Sourced<bool>>) {
+    let Some(all) = consents.get(CONTACT_ALL_KEY).cloned() else {
+        return;
+    };
+    for key in CONTACT_KEYS {
+        let settled = match consents.get(key) {
+            Some(own) if own.source == all.source => sourced(own.value && all.value, &all.source),
+            Some(own) if !all.newer_than(own) => continue,
+            _ => all.clone(),
+        };
+        consents.insert(key.to_string(), settled);
+    }
+}
+
+/// Whether `marketing:all` and a channel's key, counted apart (votes of a
+/// store's older profiles), hold a grant made after a withdrawal across the
+/// two spellings: then only the events tell whether one identity made both.
+pub(crate) fn all_and_channels_need_history(votes: &BTreeMap<String, ConsentVotes>) -> bool {
+    let Some(all) = votes.get(CONTACT_ALL_KEY) else {
+        return false;
+    };
+    CONTACT_KEYS.iter().filter_map(|k| votes.get(*k)).any(|own| {
+        let after = |g: &Option<Provenance>, w: &Option<Provenance>| {
+            matches!((g, w), (Some(g), Some(w)) if g.newer_than(w))
+        };
+        after(&own.granted, &all.withdrawn) || after(&all.granted, &own.withdrawn)
+    })
+}
+
 /// The latest grant and the latest withdrawal of one `purpose:channel`
 /// among a profile's events: enough to settle it, and to tell whether the
 /// event history must be replayed ([`ConsentVotes::needs_history`]).
@@ -473,6 +507,67 @@ mod tests {
         let s = combine([&both]);
         assert_eq!(may_contact(&s, &email).get("email"), Some(&false), "{s:?}");
         assert_eq!(value(&s, "marketing:sms"), Some((true, "w:3".into())));
+    }
+
+    /// Votes counted before `marketing:all` was spelled out (an older
+    /// store's profiles) settle as the replay of the same events does.
+    #[test]
+    fn votes_counted_before_all_was_spelled_out_settle_as_the_replay() {
+        let at = |id: &str, t: i64| Provenance {
+            channel: Channel::Web,
+            event_id: id.into(),
+            event_time_ms: t,
+        };
+        let email = [Identifier::new(EMAIL, "a@x.cn")];
+        let most_recent = crate::Survivorship {
+            consents: ConsentMerge::MostRecent,
+            ..Default::default()
+        };
+        let settle = |votes: &crate::AttributeVotes| {
+            let mut r = crate::GoldenRecord::new(
+                "kp-1".into(),
+                &statement("w:0", 0, &[(EMAIL, "a@x.cn")], &[]),
+            );
+            votes.settle(&most_recent, &mut r);
+            r.may_contact.get("email").copied()
+        };
+        // Email withdrawn at 10, all granted at 20: the newer statement
+        // under most_recent (as the replay of one identity's events says);
+        // under most_restrictive the events tell whether one identity made
+        // both, so the votes ask for the replay.
+        let mut old = crate::AttributeVotes::default();
+        old.consents
+            .entry("marketing:email".into())
+            .or_default()
+            .withdrawn = Some(at("w:1", 10));
+        old.consents
+            .entry(CONTACT_ALL_KEY.into())
+            .or_default()
+            .granted = Some(at("w:2", 20));
+        assert!(old.consents_need_history(&crate::Survivorship::default()));
+        assert_eq!(settle(&old), Some(true));
+        let replay = combine([
+            &statement(
+                "w:1",
+                10,
+                &[(EMAIL, "a@x.cn")],
+                &[("marketing:email", false)],
+            ),
+            &statement("w:2", 20, &[(EMAIL, "a@x.cn")], &[("marketing:all", true)]),
+        ]);
+        assert_eq!(may_contact(&replay, &email).get("email"), Some(&true));
+        // All withdrawn at 10, email granted at 20: maybe two identities,
+        // so the votes ask for the replay.
+        let mut old = crate::AttributeVotes::default();
+        old.consents
+            .entry(CONTACT_ALL_KEY.into())
+            .or_default()
+            .withdrawn = Some(at("p:1", 10));
+        old.consents
+            .entry("marketing:email".into())
+            .or_default()
+            .granted = Some(at("w:1", 20));
+        assert!(old.consents_need_history(&crate::Survivorship::default()));
     }
 
     /// Two spellings of one mailbox (one match key) are one identity: a

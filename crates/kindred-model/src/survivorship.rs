@@ -363,7 +363,8 @@ impl AttributeVotes {
     /// profile. Otherwise [`AttributeVotes::settle`] is exact.
     pub fn consents_need_history(&self, policy: &Survivorship) -> bool {
         policy.consents == ConsentMerge::MostRestrictive
-            && self.consents.values().any(ConsentVotes::needs_history)
+            && (self.consents.values().any(ConsentVotes::needs_history)
+                || crate::consent::all_and_channels_need_history(&self.consents))
     }
 
     /// Sets full_name, given_name, family_name, birthday, gender and address
@@ -394,6 +395,7 @@ impl AttributeVotes {
             .iter()
             .filter_map(|(key, votes)| Some((key.clone(), votes.latest()?)))
             .collect();
+        crate::consent::spell_out_all(&mut record.consents);
         record.refresh_may_contact();
     }
 }
