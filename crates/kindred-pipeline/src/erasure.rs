@@ -126,7 +126,23 @@ pub fn parse_request(
         }
         ErasureTarget::Profile(id.to_string())
     } else {
-        ErasureTarget::IndexKey(wire.identifier_key.clone().unwrap_or_default())
+        let key = wire.identifier_key.clone().unwrap_or_default();
+        match key.split_once(':') {
+            // An index key as `kindred forget` sends it: kind and a keyed
+            // hash (32 hex digits; no raw phone, e-mail or card looks so).
+            Some((_, digest))
+                if digest.len() == 32 && digest.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                ErasureTarget::IndexKey(key)
+            }
+            // A raw `kind:value` a portal sent as the key: normalized as the
+            // same value in an event is, or it would name nobody.
+            Some((kind, value)) => match kind.parse::<IdentifierKind>() {
+                Ok(kind) => identifier(kind, value)?,
+                Err(_) => ErasureTarget::IndexKey(key),
+            },
+            None => ErasureTarget::IndexKey(key),
+        }
     };
     Ok(ErasureRequest {
         request_id: wire.request_id,
@@ -407,6 +423,25 @@ mod tests {
         assert_eq!(typed.kind(), "erasure_malformed");
         assert!(!typed.to_string().contains("13910248876"), "{typed}");
         assert!(typed.to_string().contains("invalid type"), "{typed}");
+        // A raw value sent as an identifier_key is normalized as in events.
+        let r = parse_request(
+            br#"{"request_id":"D","identifier_key":"email:Ann@Shop.CN"}"#,
+            &opts(),
+            0,
+        )
+        .expect("a raw kind:value");
+        match r.target {
+            ErasureTarget::Identifier(id) => assert_eq!(id.value, "ann@shop.cn"),
+            other => panic!("{other:?}"),
+        }
+        let hashed = format!("phone:{}", "0a".repeat(16));
+        let r = parse_request(
+            format!(r#"{{"request_id":"D","identifier_key":"{hashed}"}}"#).as_bytes(),
+            &opts(),
+            0,
+        )
+        .expect("an index key");
+        assert_eq!(r.target, ErasureTarget::IndexKey(hashed));
         // A phone sent as a profile id: refused, not echoed.
         let profile = parse_request(
             br#"{"request_id":"D","profile":"+8613910248876"}"#,
