@@ -632,8 +632,12 @@ pub fn owned_client_property(key: &str) -> Option<&'static str> {
             "offsets are committed only after a batch's outputs are acknowledged"
         }
         "isolation.level" => "the resolver reads committed data only",
-        "enable.idempotence" | "acks" => "outputs are acknowledged by all in-sync replicas, once",
+        "enable.idempotence" | "acks" | "request.required.acks" => {
+            "outputs are acknowledged by all in-sync replicas, once"
+        }
         "auto.offset.reset" => "a partition never read starts at its beginning",
+        "enable.partition.eof" => "readers of whole topics stop at each partition's end",
+        "message.max.bytes" => "kindred sizes its records to the default 1,000,000 bytes",
         _ => return None,
     })
 }

@@ -37,7 +37,9 @@ pub fn open(config: &Config) -> Result<Resolver, PipelineError> {
         )));
     }
     let store = crate::privacy::open_store(config).map_err(|e| match e {
-        PipelineError::Store(e) if e.to_string().contains("lock") => {
+        // RocksDB names the LOCK file of a store another process holds
+        // (the path alone could contain "lock").
+        PipelineError::Store(e) if e.to_string().contains("LOCK:") => {
             PipelineError::Config(format!(
                 "cannot open the resolver store at {}: {e}; the store allows one process at a \
              time: stop the resolver service first",

@@ -171,7 +171,7 @@ pub struct AbsorbedProfile {
     /// `superseded` change): a split that gives the id back continues from it.
     pub version: i64,
     /// The source event ids of the profile when it was absorbed (its
-    /// first 64, in the order they joined it), sorted.
+    /// first 64 by event time), sorted by id.
     pub members: Vec<String>,
 }
 

@@ -202,7 +202,8 @@ pub fn change_record(
 type IdList = fn(&mut ProfileChange) -> &mut Vec<String>;
 
 /// Header of a profile change whose `moved_event_ids` were cut to fit one
-/// Kafka record: the list's full length (`kindred explain` shows them all).
+/// Kafka record: the list's full length (the ids past the cut are not
+/// published).
 pub const MOVED_EVENT_IDS_TOTAL: &str = "kindred.change.moved_event_ids_total";
 /// The same for `absorbed_ids` (each absorbed id still gets its own
 /// SUPERSEDED redirect record).
