@@ -54,6 +54,21 @@ pub struct Address {
     pub country: Option<String>,
 }
 
+impl Address {
+    /// Its six fields, in order: line 1, line 2, city, region, postal
+    /// code, country.
+    pub fn fields(&self) -> [&Option<String>; 6] {
+        [
+            &self.line1,
+            &self.line2,
+            &self.city,
+            &self.region,
+            &self.postal_code,
+            &self.country,
+        ]
+    }
+}
+
 /// Descriptive attributes an event states about the person, normalized.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attributes {

@@ -32,6 +32,21 @@ pub struct RawAddress {
     pub country: Option<String>,
 }
 
+impl RawAddress {
+    /// Its six fields, in order: line 1, line 2, city, region, postal
+    /// code, country.
+    pub fn fields(&self) -> [&Option<String>; 6] {
+        [
+            &self.line1,
+            &self.line2,
+            &self.city,
+            &self.region,
+            &self.postal_code,
+            &self.country,
+        ]
+    }
+}
+
 /// A consent given or withdrawn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawConsent {

@@ -197,16 +197,7 @@ impl<T> Default for Votes<T> {
 
 /// Whether an address counts as empty for `ignore_empty`: no field set.
 fn blank_address(a: &Address) -> bool {
-    [
-        &a.line1,
-        &a.line2,
-        &a.city,
-        &a.region,
-        &a.postal_code,
-        &a.country,
-    ]
-    .iter()
-    .all(|f| f.is_none())
+    a.fields().iter().all(|f| f.is_none())
 }
 
 /// Orders provenances by recency: later event time, then larger event id.

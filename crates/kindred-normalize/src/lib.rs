@@ -407,15 +407,7 @@ impl Builder<'_> {
         self.namespaced(IdentifierKind::Device, "web", e.anonymous_id.as_deref());
         self.email(e.email.as_deref());
         self.attributes.address = e.address.as_ref().and_then(|a| {
-            let lines = [
-                &a.line1,
-                &a.line2,
-                &a.city,
-                &a.region,
-                &a.postal_code,
-                &a.country,
-            ];
-            if lines
+            if a.fields()
                 .iter()
                 .any(|l| l.as_ref().is_some_and(|l| l.len() > MAX_FIELD_BYTES))
             {
