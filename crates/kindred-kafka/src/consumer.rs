@@ -175,6 +175,7 @@ pub type Record = (i32, Option<Vec<u8>>, Vec<u8>);
 /// Every record of `topic` that a `read_committed` reader sees now, as
 /// (partition, key, payload), read from the beginning of each partition to
 /// its end (records of aborted or still-open transactions are skipped).
+/// `timeout` bounds each wait without a record, not the whole read.
 pub fn read_to_end(
     settings: &KafkaSettings,
     topic: &str,
@@ -198,23 +199,29 @@ pub fn read_each(
     use rdkafka::Message;
     let consumer: BaseConsumer<ReaderContext> = new_reader(settings, "kindred-read-to-end")?;
     let partitions = assign_from_start(&consumer, &[topic], timeout)?;
-    let deadline = std::time::Instant::now() + timeout;
+    // `timeout` bounds a wait without progress, not the whole read: a long
+    // topic read steadily takes as long as it takes.
+    let mut deadline = std::time::Instant::now() + timeout;
     let mut at_end = std::collections::BTreeSet::new();
     while (at_end.len() as i32) < partitions {
         if std::time::Instant::now() > deadline {
             return Err(KafkaError::Timeout {
-                operation: format!("read {topic} to its end"),
+                operation: format!("read {topic} to its end (no record for that long)"),
                 after: timeout,
             });
         }
         match consumer.poll(std::time::Duration::from_millis(200)) {
             None => {}
-            Some(Ok(m)) => f((
-                m.partition(),
-                m.key().map(<[u8]>::to_vec),
-                m.payload().unwrap_or_default().to_vec(),
-            )),
+            Some(Ok(m)) => {
+                deadline = std::time::Instant::now() + timeout;
+                f((
+                    m.partition(),
+                    m.key().map(<[u8]>::to_vec),
+                    m.payload().unwrap_or_default().to_vec(),
+                ))
+            }
             Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                deadline = std::time::Instant::now() + timeout;
                 at_end.insert(p);
             }
             Some(Err(e)) => {
