@@ -319,13 +319,24 @@ impl Resolver {
             .ok_or_else(|| AdminError::NoSuchProfile(profile.into()))?;
         let mut lineage = Vec::new();
         let mut seen = BTreeSet::new();
-        let mut queue = vec![id];
-        while let Some(p) = queue.pop() {
+        // Each profile with the sequence its history is read up to: an
+        // absorbed profile's story ends where it was absorbed (a split may
+        // have given its id back since), and a part split off another
+        // profile carries on from that profile's story as it stood before
+        // the split (not what happened to it after).
+        let mut queue = vec![(id, u64::MAX)];
+        while let Some((p, until)) = queue.pop() {
             if !seen.insert(p.clone()) {
                 continue;
             }
             for (seq, record) in self.store.lineage_in_order(&p)? {
-                queue.extend(record.absorbed.iter().cloned());
+                if seq >= until {
+                    break;
+                }
+                queue.extend(record.absorbed.iter().map(|a| (a.clone(), seq)));
+                if record.survivor != p && record.split_into.contains(&p) {
+                    queue.push((record.survivor.clone(), seq));
+                }
                 lineage.push((seq, record));
             }
         }

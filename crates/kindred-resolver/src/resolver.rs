@@ -197,7 +197,10 @@ pub(crate) struct BatchView<'a> {
     redirects: HashMap<String, Option<String>>,
     /// `absorbed` family changes: Some = put, None = delete.
     absorbed: BTreeMap<Vec<u8>, Option<AbsorbedProfile>>,
-    lineage: Vec<LineageRecord>,
+    /// Lineage records to write, each under the profile id it is kept for:
+    /// its survivor's, and for a split also each part's (so a part can
+    /// tell where it came from).
+    lineage: Vec<(String, LineageRecord)>,
     /// Decisions pinned on events by this batch (the whole new list per event).
     pub(crate) constraints: HashMap<String, Vec<Constraint>>,
     /// Review queue changes: Some = put, None = delete.
@@ -1659,7 +1662,7 @@ impl<'a> BatchView<'a> {
                 if !split_into.is_empty() {
                     outcome.splits += split_into.len() as u64;
                 }
-                self.lineage.push(LineageRecord {
+                let record = LineageRecord {
                     at_ms: cause.at_ms,
                     decision: cause.decision.clone(),
                     cause_event_id: cause.id.clone(),
@@ -1670,7 +1673,17 @@ impl<'a> BatchView<'a> {
                         .iter()
                         .map(|l| (l.rule.clone(), l.version, l.kinds.clone()))
                         .collect(),
-                });
+                };
+                // Each part split off keeps the same record under its own
+                // id: `explain` of a part finds where it came from, and
+                // the history of its records before the split.
+                // (Without the survivor's absorbed ids: they are its own.)
+                for part in &split_into {
+                    let mut copy = record.clone();
+                    copy.absorbed.clear();
+                    self.lineage.push((part.clone(), copy));
+                }
+                self.lineage.push((id.clone(), record));
             }
             // Events taken over from a profile that a split divided (not
             // from absorbed ones: their redirect carries them).
@@ -1859,8 +1872,8 @@ impl<'a> BatchView<'a> {
             }
         }
         let mut seq = self.next_lineage;
-        for record in &self.lineage {
-            let mut key = record.survivor.as_bytes().to_vec();
+        for (owner, record) in &self.lineage {
+            let mut key = owner.as_bytes().to_vec();
             key.push(0);
             key.extend_from_slice(&seq.to_be_bytes());
             seq += 1;

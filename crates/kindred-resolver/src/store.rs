@@ -37,7 +37,8 @@ pub(crate) mod cf {
     pub const CONTRIBUTIONS: &str = "contributions";
     /// absorbed profile id -> survivor profile id.
     pub const REDIRECTS: &str = "redirects";
-    /// `profile id \0 sequence` -> [`LineageRecord`](crate::store::LineageRecord): merges and splits.
+    /// `profile id \0 sequence` -> [`LineageRecord`](crate::store::LineageRecord): merges and
+    /// splits, under the survivor's id; a split's record also under each part's.
     pub const LINEAGE: &str = "lineage";
     /// `survivor id \0 absorbed id` -> [`AbsorbedProfile`](crate::store::AbsorbedProfile):
     /// the events an absorbed id stood for, so that a split which divides
@@ -1072,7 +1073,8 @@ impl Store {
         self.get_value(cf::CONTRIBUTIONS, event_id)
     }
 
-    /// Merges and splits recorded for `profile_id` (as survivor), oldest first.
+    /// Merges and splits recorded for `profile_id` (as survivor, or as a
+    /// part split off the record's survivor), oldest first.
     pub fn lineage(&self, profile_id: &str) -> Result<Vec<LineageRecord>, StoreError> {
         Ok(self
             .lineage_in_order(profile_id)?

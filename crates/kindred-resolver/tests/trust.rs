@@ -687,6 +687,66 @@ fn splitting_off_the_first_identifier_and_a_source_work_too() {
     assert!(matches!(err, AdminError::NotSeparable { .. }), "{err}");
 }
 
+/// Each part of a split tells its own story: where it came from, and how
+/// its records had come together before the split; not what happened to
+/// the profile it left afterwards.
+#[test]
+fn explain_of_a_split_part_tells_where_it_came_from() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let shared = phone("+8613911114444");
+    apply(&mut r, vec![ev("pos:a1", 0, &[card("A1"), shared.clone()])]);
+    apply(
+        &mut r,
+        vec![ev("web:b1", DAY, &[email("b@y.cn")]).channel(Channel::Web)],
+    );
+    let b_alone = profile(&r, &email("b@y.cn")).profile_id;
+    apply(
+        &mut r,
+        vec![ev("web:b2", 2 * DAY, &[email("b@y.cn"), shared.clone()]).channel(Channel::Web)],
+    );
+    let merged = profile(&r, &card("A1")).profile_id;
+    assert_ne!(merged, b_alone, "B's profile was absorbed into A's");
+    r.split(
+        &merged,
+        &SplitSelector::Identifier(shared),
+        "ops@brand",
+        5 * DAY,
+    )
+    .expect("split");
+    // Later, A's profile absorbs someone else: not B's story.
+    apply(
+        &mut r,
+        vec![ev("web:c1", 6 * DAY, &[email("c@y.cn")]).channel(Channel::Web)],
+    );
+    apply(
+        &mut r,
+        vec![ev("pos:a2", 7 * DAY, &[card("A1"), email("c@y.cn")])],
+    );
+    let b = profile(&r, &email("b@y.cn")).profile_id;
+    assert_ne!(b, merged);
+    let story = r.explain(&b).expect("explain the part");
+    let told: Vec<(String, Vec<String>, Vec<String>)> = story
+        .lineage
+        .iter()
+        .map(|l| (l.survivor.clone(), l.absorbed.clone(), l.split_into.clone()))
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            (merged.clone(), vec![b_alone], vec![]),
+            (merged.clone(), vec![], vec![b.clone()]),
+        ],
+        "{:?}",
+        story.lineage
+    );
+    assert_eq!(
+        story.lineage[1].decision.as_ref().map(|d| d.1.as_str()),
+        Some("ops@brand")
+    );
+    // A's own story has all three: the merge, the split, the later merge.
+    assert_eq!(r.explain(&merged).expect("explain A").lineage.len(), 3);
+}
+
 /// Two people on one phone, names clearly different: one pair waiting
 /// for review (their profiles returned in that order).
 fn flagged_pair() -> (tempfile::TempDir, Resolver, GoldenRecord, GoldenRecord) {
