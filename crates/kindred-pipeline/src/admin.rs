@@ -609,6 +609,7 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             "merges": plan.merges(), "splits": plan.splits(),
             "identifiers_quarantined": plan.quarantined, "identifiers_released": plan.released,
             "groups": plan.groups.iter().map(|g| json!({"before": g.before, "after": g.after, "from": g.from})).collect::<Vec<_>>(),
+            "suggestions": plan.suggestions.iter().map(|s| json!({"a": s.a, "b": s.b, "rule": s.rule, "version": s.rule_version, "kinds": s.kinds, "reason": s.reason.as_str()})).collect::<Vec<_>>(),
         })
         .to_string();
     }
@@ -631,6 +632,31 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             "the new quarantine limits: {} identifiers {be} taken out of linking as over-shared, {} quarantined ones {be} released",
             plan.quarantined, plan.released
         );
+    }
+    if !plan.suggestions.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} pairs of people {} queued for review{}",
+            plan.suggestions.len(),
+            if verb == "would" { "would be" } else { "were" },
+            if plan.suggestions.len() > 20 {
+                " (the first 20 below; --json for all)"
+            } else {
+                ""
+            }
+        );
+        for s in plan.suggestions.iter().take(20) {
+            let _ = writeln!(
+                out,
+                "  review {} ? {}: {} v{} [{}], {}",
+                s.a.join("+"),
+                s.b.join("+"),
+                s.rule,
+                s.rule_version,
+                s.kinds.join(","),
+                s.reason.as_str()
+            );
+        }
     }
     for g in plan.groups.iter().take(20) {
         let _ = writeln!(

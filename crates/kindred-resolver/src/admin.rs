@@ -14,7 +14,7 @@ use kindred_model::{
     mask_value, CanonicalEvent, GoldenRecord, Identifier, IdentifierKind, LinkPolicy, Survivorship,
 };
 
-use crate::cluster::{cluster, Clustering, Node};
+use crate::cluster::{cluster, Clustering, Link, Node, Refusal};
 use crate::decision::{
     held_by_another_approval, taken_back, Constraint, DecisionKind, DecisionRecord, SplitSelector,
 };
@@ -94,6 +94,26 @@ pub struct RulesPlan {
     /// contribution, for the kinds whose limits changed).
     pub quarantined: usize,
     pub released: usize,
+    /// Pairs of people the new rules put to a reviewer (a `suggest` rule,
+    /// or a guard refusing a `merge` rule's link) that the old rules did
+    /// not and the review queue does not hold already.
+    pub suggestions: Vec<PlannedSuggestion>,
+}
+
+/// A pair of people after a rule change that would wait for review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedSuggestion {
+    /// Per side: the profiles now holding its records, in id order.
+    pub a: Vec<String>,
+    pub b: Vec<String>,
+    /// One source event of each side: where `rules apply` finds the pair
+    /// once the groups are re-partitioned.
+    pub events: (String, String),
+    pub rule: String,
+    pub rule_version: i32,
+    /// Evidence kinds (never values).
+    pub kinds: Vec<String>,
+    pub reason: Refusal,
 }
 
 /// One group of profiles re-partitioned by a rule change.
@@ -144,6 +164,8 @@ struct Snapshot {
     events: HashMap<String, CanonicalEvent>,
     constraints: HashMap<String, Vec<Constraint>>,
     quarantined: BTreeSet<String>,
+    /// The review queue, by profile pair.
+    pending: Vec<(String, String)>,
     /// Whether this release's linking partitioned the store (see
     /// `store::LINKING`). If not, index keys may have changed (a card's
     /// written form is no longer its key), so every kind's quarantine is
@@ -716,6 +738,37 @@ impl Resolver {
                 }
             }
         }
+        // The pairs the new rules put to a reviewer, placed by their
+        // records in the profiles as they are now (a group's pairs among
+        // themselves were queued with it).
+        if !plan.suggestions.is_empty() {
+            let mut holder: HashMap<&str, &str> = HashMap::new();
+            for (id, p) in &snap.profiles {
+                holder.extend(p.members.iter().map(|e| (e.as_str(), id.as_str())));
+            }
+            for (id, p) in &view.profiles {
+                if let Some(p) = p {
+                    holder.extend(p.members.iter().map(|e| (e.as_str(), id.as_str())));
+                }
+            }
+            let placed: Vec<(String, String, &PlannedSuggestion)> = plan
+                .suggestions
+                .iter()
+                .filter_map(|s| {
+                    let a = holder.get(s.events.0.as_str())?;
+                    let b = holder.get(s.events.1.as_str())?;
+                    Some((a.to_string(), b.to_string(), s))
+                })
+                .collect();
+            for (a, b, s) in placed {
+                let link = Link {
+                    rule: s.rule.clone(),
+                    version: s.rule_version,
+                    kinds: s.kinds.clone(),
+                };
+                view.queue_suggestion(&a, &b, &link, s.reason, at_ms, &mut outcome)?;
+            }
+        }
         let fingerprint = policy_fingerprint(&self.policy);
         view.extra_meta.push((
             crate::store::LINK_POLICY.to_vec(),
@@ -763,7 +816,14 @@ impl Resolver {
             .filter(|(_, e)| e.quarantined)
             .map(|(k, _)| k)
             .collect();
+        let pending = self
+            .store
+            .pending_suggestions()?
+            .into_iter()
+            .map(|p| (p.profile_a, p.profile_b))
+            .collect();
         Ok(Snapshot {
+            pending,
             linking_current: self.store.linking_is_current()?,
             hasher: self.store.hasher().clone(),
             profiles,
@@ -1172,6 +1232,93 @@ fn group_input(snap: &Snapshot, profiles: &[String], policy: &LinkPolicy) -> Gro
     g
 }
 
+/// The review suggestions a new policy raises over the whole store (its
+/// clustering `whole` of `all`, the events of the profiles `ids`): those
+/// between people after the change that the `old` policy's clustering does
+/// not raise and the review queue does not hold.
+fn planned_suggestions(
+    snap: &Snapshot,
+    ids: &[String],
+    all: &GroupInput,
+    whole: &Clustering,
+    old: &LinkPolicy,
+) -> Vec<PlannedSuggestion> {
+    if whole.suggestions.is_empty() {
+        return Vec::new();
+    }
+    let mut person_of = vec![0usize; all.events.len()];
+    for (c, members) in whole.clusters.iter().enumerate() {
+        for &n in members {
+            person_of[n] = c;
+        }
+    }
+    let ordered = |a: usize, b: usize| (a.min(b), a.max(b));
+    let mut known: BTreeSet<(usize, usize)> = BTreeSet::new();
+    // What the old rules raise on the same records.
+    let old_keys: Vec<EventKeys> = all
+        .events
+        .iter()
+        .map(|e| EventKeys::of(e, old, &snap.hasher))
+        .collect();
+    let before = cluster(
+        &nodes(&all.events, &old_keys, &all.constraints, &all.origins),
+        old,
+        &|k| snap.quarantined.contains(k),
+    );
+    known.extend(
+        before
+            .suggestions
+            .iter()
+            .map(|(a, b, _, _)| ordered(person_of[*a], person_of[*b])),
+    );
+    // What waits already: every person of one profile against every
+    // person of the other.
+    let mut people_of: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (n, &o) in all.origins.iter().enumerate() {
+        people_of
+            .entry(ids[o as usize].as_str())
+            .or_default()
+            .insert(person_of[n]);
+    }
+    let none = BTreeSet::new();
+    for (pa, pb) in &snap.pending {
+        let (xs, ys) = (
+            people_of.get(pa.as_str()).unwrap_or(&none),
+            people_of.get(pb.as_str()).unwrap_or(&none),
+        );
+        for &x in xs {
+            known.extend(ys.iter().map(|&y| ordered(x, y)));
+        }
+    }
+    let holders = |c: usize| -> Vec<String> {
+        let set: BTreeSet<&String> = whole.clusters[c]
+            .iter()
+            .map(|&n| &ids[all.origins[n] as usize])
+            .collect();
+        set.into_iter().cloned().collect()
+    };
+    let mut out = Vec::new();
+    for (a, b, link, refusal) in &whole.suggestions {
+        let (ca, cb) = (person_of[*a], person_of[*b]);
+        if ca == cb || !known.insert(ordered(ca, cb)) {
+            continue;
+        }
+        out.push(PlannedSuggestion {
+            a: holders(ca),
+            b: holders(cb),
+            events: (
+                all.events[*a].event_id.clone(),
+                all.events[*b].event_id.clone(),
+            ),
+            rule: link.rule.clone(),
+            rule_version: link.version,
+            kinds: link.kinds.clone(),
+            reason: *refusal,
+        });
+    }
+    out
+}
+
 /// Quarantines a new policy's limits change.
 #[derive(Default)]
 struct Requarantine {
@@ -1372,10 +1519,12 @@ fn plan(snap: &Snapshot, old: &LinkPolicy, policy: &LinkPolicy) -> (RulesPlan, R
         let root = find(&mut parent, o);
         groups.entry(root).or_default().push(ids[o].clone());
     }
+    let suggestions = planned_suggestions(snap, &ids, &all, &whole, old);
     let mut out = RulesPlan {
         events: all.events.len(),
         profiles: ids.len(),
         groups: Vec::new(),
+        suggestions,
         quarantined: requarantine
             .changed
             .values()

@@ -34,8 +34,8 @@ mod score;
 mod store;
 
 pub use admin::{
-    policy_fingerprint, AdminError, DecisionOutcome, Explanation, PlannedGroup, RecordLinks,
-    RulesPlan, MAX_EXPLAINED_RECORDS,
+    policy_fingerprint, AdminError, DecisionOutcome, Explanation, PlannedGroup, PlannedSuggestion,
+    RecordLinks, RulesPlan, MAX_EXPLAINED_RECORDS,
 };
 pub use cluster::Refusal;
 pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};

@@ -8,7 +8,7 @@ use kindred_model::{
 };
 use rocksdb::WriteBatch;
 
-use crate::cluster::{cluster, within_limits, Clustering, Link, Node};
+use crate::cluster::{cluster, within_limits, Clustering, Link, Node, Refusal};
 use crate::decision::{Constraint, DecisionRecord};
 use crate::keys::{fnv1a, per_namespace, EventKeys, KeyClass};
 use crate::store::{
@@ -1724,33 +1724,49 @@ impl<'a> BatchView<'a> {
 
         for (a, b, link, refusal) in clustering.suggestions {
             let (pa, pb) = (&ids[cluster_of[&a]], &ids[cluster_of[&b]]);
-            if pa == pb {
-                continue;
-            }
-            let pair = (pa.clone().min(pb.clone()), pa.clone().max(pb.clone()));
-            if self.is_pending(&pair)? {
-                continue;
-            }
-            let evidence = merge_evidence(std::slice::from_ref(&link));
-            self.pending.insert(
-                pair.clone(),
-                Some(PendingSuggestion {
-                    profile_a: pair.0.clone(),
-                    profile_b: pair.1.clone(),
-                    rule: evidence.rule.clone(),
-                    rule_version: evidence.rule_version,
-                    kinds: evidence.kinds.clone(),
-                    reason: refusal.as_str().to_string(),
-                    at_ms: cause.at_ms,
-                }),
-            );
-            outcome.suggestions.push(Suggestion {
-                profile_a: pair.0,
-                profile_b: pair.1,
-                evidence,
-                reason: refusal.as_str(),
-            });
+            self.queue_suggestion(pa, pb, &link, refusal, cause.at_ms, outcome)?;
         }
+        Ok(())
+    }
+
+    /// Puts the pair of profiles `pa`, `pb` in the review queue (unless
+    /// they are one, or the pair waits already), with the link a guard
+    /// refused or a `suggest` rule proposed.
+    pub(crate) fn queue_suggestion(
+        &mut self,
+        pa: &str,
+        pb: &str,
+        link: &Link,
+        refusal: Refusal,
+        at_ms: i64,
+        outcome: &mut BatchOutcome,
+    ) -> Result<(), StoreError> {
+        if pa == pb {
+            return Ok(());
+        }
+        let pair = (pa.min(pb).to_string(), pa.max(pb).to_string());
+        if self.is_pending(&pair)? {
+            return Ok(());
+        }
+        let evidence = merge_evidence(std::slice::from_ref(link));
+        self.pending.insert(
+            pair.clone(),
+            Some(PendingSuggestion {
+                profile_a: pair.0.clone(),
+                profile_b: pair.1.clone(),
+                rule: evidence.rule.clone(),
+                rule_version: evidence.rule_version,
+                kinds: evidence.kinds.clone(),
+                reason: refusal.as_str().to_string(),
+                at_ms,
+            }),
+        );
+        outcome.suggestions.push(Suggestion {
+            profile_a: pair.0,
+            profile_b: pair.1,
+            evidence,
+            reason: refusal.as_str(),
+        });
         Ok(())
     }
 

@@ -1079,6 +1079,91 @@ fn rules_diff_predicts_exactly_what_apply_then_does() {
     );
 }
 
+/// A new `suggest` rule changes no partition, but `rules diff` says which
+/// pairs it would put to a reviewer and `rules apply` queues exactly those;
+/// a pair already waiting is not counted again.
+#[test]
+fn rules_diff_and_apply_queue_what_a_new_suggest_rule_raises() {
+    let suggest = "similar_name_birthday_postcode";
+    let mut old = LinkPolicy::default();
+    old.rules
+        .retain(|rule| rule.min_score.is_none() && rule.name != suggest);
+    let (_dir, mut r) = open(old.clone());
+    let mut events = Vec::new();
+    for i in 0..5 {
+        let bday = format!("1990-02-{:02}", i + 1);
+        events.push(
+            ev(&format!("pos:{i}"), i, &[card(&format!("P{i}"))])
+                .name(&format!("Person {i}"))
+                .birthday_postcode(&bday, "200000"),
+        );
+        events.push(
+            ev(
+                &format!("web:{i}"),
+                100 + i,
+                &[email(&format!("p{i}@y.cn"))],
+            )
+            .name(&format!("Persen {i}"))
+            .birthday_postcode(&bday, "200000"),
+        );
+    }
+    apply(&mut r, events);
+    assert_eq!(profiles(&r), 10);
+    assert!(r.store().pending_suggestions().expect("queue").is_empty());
+    let before = assignment(&r);
+
+    let new = LinkPolicy {
+        rules: LinkPolicy::default()
+            .rules
+            .into_iter()
+            .filter(|rule| rule.min_score.is_none())
+            .collect(),
+        ..old.clone()
+    };
+    let plan = r.plan_rules(&new).expect("diff");
+    assert!(plan.groups.is_empty(), "{plan:?}");
+    assert_eq!(plan.suggestions.len(), 5, "{plan:?}");
+    let mut planned: BTreeSet<(String, String)> = BTreeSet::new();
+    for s in &plan.suggestions {
+        assert_eq!(s.rule, suggest);
+        assert_eq!((s.a.len(), s.b.len()), (1, 1), "{s:?}");
+        let (a, b) = (s.a[0].clone(), s.b[0].clone());
+        planned.insert((a.clone().min(b.clone()), a.max(b)));
+    }
+    assert!(
+        r.store().pending_suggestions().expect("queue").is_empty(),
+        "diff queues nothing"
+    );
+    // The old rules raise nothing new.
+    assert!(r.plan_rules(&old).expect("diff").suggestions.is_empty());
+
+    let (applied, done) = r
+        .apply_rules(new.clone(), "ops", 1_000 * DAY)
+        .expect("apply");
+    assert_eq!(applied, plan);
+    assert_eq!(assignment(&r), before, "no one merged");
+    let queued: BTreeSet<(String, String)> = r
+        .store()
+        .pending_suggestions()
+        .expect("queue")
+        .into_iter()
+        .map(|p| (p.profile_a, p.profile_b))
+        .collect();
+    assert_eq!(queued, planned);
+    assert_eq!(done.outcome.suggestions.len(), 5);
+    // The review topic hears of them, as of pairs the resolver raises.
+    let notices = r
+        .store()
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .filter(|(_, e)| matches!(e, kindred_resolver::OutboxEntry::Review(_)))
+        .count();
+    assert_eq!(notices, 5);
+    // Waiting now, so the same rules plan nothing more.
+    assert!(r.plan_rules(&new).expect("diff").suggestions.is_empty());
+}
+
 #[test]
 fn rules_diff_and_apply_recount_the_quarantine_under_changed_limits() {
     // One phone typed on three records with three different emails: under
