@@ -646,11 +646,14 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             }
         );
         for s in plan.suggestions.iter().take(20) {
+            let pair = if s.a == s.b {
+                format!("two parts of {}", s.a.join("+"))
+            } else {
+                format!("{} ? {}", s.a.join("+"), s.b.join("+"))
+            };
             let _ = writeln!(
                 out,
-                "  review {} ? {}: {} v{} [{}], {}",
-                s.a.join("+"),
-                s.b.join("+"),
+                "  review {pair}: {} v{} [{}], {}",
                 s.rule,
                 s.rule_version,
                 s.kinds.join(","),
