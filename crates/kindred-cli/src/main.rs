@@ -768,12 +768,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("cannot read {}", config.topics.profiles))?;
                     eprintln!(
-                        "read {} profile changes from {} ({} unreadable)",
-                        read.messages, config.topics.profiles, read.unreadable
+                        "read {} records from {}: {} unreadable, {} tombstones of erased profiles, {} changes with cut id lists",
+                        read.messages,
+                        config.topics.profiles,
+                        read.unreadable,
+                        read.tombstones,
+                        read.cut
                     );
                     read.changelog.evaluate(&truth, *worst)
                 }
             };
+            anyhow::ensure!(
+                truth.is_empty() || report.missing_records < report.records,
+                "none of the {} events of the ground truth is in the clustering: is it the truth of this data set?",
+                report.records
+            );
+            if report.missing_records * 100 > report.records {
+                eprintln!(
+                    "warning: {} of the {} events of the ground truth are not in the clustering (scored as profiles of their own)",
+                    report.missing_records, report.records
+                );
+            }
             if *json {
                 emit(&format!("{}\n", report.to_json()))?;
             } else {

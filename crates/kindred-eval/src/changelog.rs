@@ -15,8 +15,8 @@ use kindred_model::{ChangeType, ProfileChange};
 pub struct ChangeLog {
     /// Event id -> profile the event's change landed in.
     landed: HashMap<String, String>,
-    /// Absorbed profile -> survivor.
-    redirects: HashMap<String, String>,
+    /// Absorbed profile -> (survivor, the version of its `Superseded` change).
+    redirects: HashMap<String, (String, i64)>,
     erased: HashSet<String>,
 }
 
@@ -25,14 +25,16 @@ impl ChangeLog {
         Self::default()
     }
 
-    /// Takes one change. Returns true when this is the first change caused
-    /// by its event (the moment the event became visible downstream).
     /// Whether an event has landed in some profile (by its own change or
     /// moved there by a split).
     pub fn has_landed(&self, event_id: &str) -> bool {
         self.landed.contains_key(event_id)
     }
 
+    /// Takes one change. Returns true when this is the first change caused
+    /// by its event (the moment the event became visible downstream); a
+    /// change caused by a decision (`decision:N`) or an erasure places no
+    /// event of its own.
     pub fn apply(&mut self, change: &ProfileChange) -> bool {
         // Events a split moved to this profile: they had landed in the
         // divided profile, and now belong here (the store's view).
@@ -42,8 +44,10 @@ impl ChangeLog {
         match change.change_type {
             ChangeType::Superseded => {
                 if let Some(survivor) = &change.superseded_by {
-                    self.redirects
-                        .insert(change.profile_id.clone(), survivor.clone());
+                    self.redirects.insert(
+                        change.profile_id.clone(),
+                        (survivor.clone(), change.version),
+                    );
                 }
                 false
             }
@@ -56,6 +60,20 @@ impl ChangeLog {
             // last change with a record places it. Events that moved to other
             // profiles come with their own changes (`moved_event_ids`).
             ChangeType::Created | ChangeType::Updated | ChangeType::Merged | ChangeType::Split => {
+                // A live profile again: an id a split gave back (its
+                // versions continue past its redirect's) no longer follows
+                // the survivor that had absorbed it. An older change
+                // delivered again does not undo the redirect.
+                if self
+                    .redirects
+                    .get(&change.profile_id)
+                    .is_some_and(|(_, v)| change.version > *v)
+                {
+                    self.redirects.remove(&change.profile_id);
+                }
+                if !change.caused_by_event() {
+                    return false;
+                }
                 self.landed
                     .insert(change.cause_event_id.clone(), change.profile_id.clone())
                     .is_none()
@@ -75,7 +93,7 @@ impl ChangeLog {
         // of its own absorbed profiles); the bound guards a corrupt stream.
         for _ in 0..=self.redirects.len() {
             match self.redirects.get(id) {
-                Some(next) => id = next,
+                Some((next, _)) => id = next,
                 None => break,
             }
         }
@@ -90,18 +108,14 @@ impl ChangeLog {
         })
     }
 
-    /// Scores the clustering against ground truth (event id -> person);
-    /// events the truth does not know are left out.
+    /// Scores the clustering against ground truth (event id -> person), as
+    /// [`crate::evaluate_against`] does.
     pub fn evaluate(
         &self,
         truth: &std::collections::BTreeMap<String, String>,
         worst: usize,
     ) -> crate::Report {
-        crate::evaluate(
-            self.assignments()
-                .filter_map(|(event, profile)| truth.get(event).map(|t| (profile, t.clone()))),
-            worst,
-        )
+        crate::evaluate_against(self.assignments(), truth, worst)
     }
 }
 
@@ -164,6 +178,33 @@ mod tests {
         // A redelivered change moves nothing further and is not a new event.
         assert!(!log.apply(&created));
         assert_eq!(log.assignments().count(), 4);
+    }
+
+    /// A split that gives an absorbed id back makes it live again: its
+    /// events no longer follow the old redirect. A decision's changes
+    /// place no event of their own.
+    #[test]
+    fn an_id_a_split_gives_back_is_live_again() {
+        let mut log = ChangeLog::new();
+        log.apply(&change("p1", ChangeType::Created, "e1", None));
+        log.apply(&change("p2", ChangeType::Created, "e2", None));
+        log.apply(&change("p2", ChangeType::Superseded, "e3", Some("p1")));
+        log.apply(&change("p1", ChangeType::Merged, "e3", None));
+        let mut split = change("p1", ChangeType::Split, "decision:1", None);
+        split.split_into = vec!["p2".into()];
+        assert!(!log.apply(&split));
+        let mut back = change("p2", ChangeType::Created, "decision:1", None);
+        back.version = 2;
+        back.moved_event_ids = vec!["e2".into()];
+        assert!(!log.apply(&back), "a decision is no event");
+        let mut got: Vec<_> = log.assignments().map(|(e, p)| (e.to_string(), p)).collect();
+        got.sort();
+        let want: Vec<_> = [("e1", "p1"), ("e2", "p2"), ("e3", "p1")]
+            .iter()
+            .map(|(e, p)| (e.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(log.events(), 3);
     }
 
     #[test]

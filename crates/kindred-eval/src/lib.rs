@@ -55,7 +55,15 @@ pub struct Example {
 /// The evaluation of one clustering.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// Records scored: every record the truth knows.
     pub records: u64,
+    /// Records the truth knows that the clustering does not hold (never
+    /// ingested, dead-lettered, erased): each is scored as a profile of its
+    /// own, so a lost record costs recall instead of leaving the count.
+    pub missing_records: u64,
+    /// Records the clustering holds that the truth does not know (not
+    /// scored).
+    pub unknown_records: u64,
     pub profiles: u64,
     pub persons: u64,
     pub pairwise: Prf,
@@ -72,7 +80,51 @@ pub struct Report {
 }
 
 fn pairs(n: u64) -> u64 {
-    n * n.saturating_sub(1) / 2
+    // In u128: n (n - 1) overflows u64 past 2^32 records in one cell.
+    let n = u128::from(n);
+    u64::try_from(n * n.saturating_sub(1) / 2).unwrap_or(u64::MAX)
+}
+
+/// Evaluates a clustering (`(record, profile)` pairs) against the truth
+/// (record -> person): every record the truth knows is scored, one the
+/// clustering lacks as a profile of its own (counted in
+/// [`Report::missing_records`]); records the truth does not know are only
+/// counted ([`Report::unknown_records`]).
+pub fn evaluate_against<'a, R, P>(
+    clustering: impl IntoIterator<Item = (R, P)>,
+    truth: &'a BTreeMap<String, String>,
+    worst: usize,
+) -> Report
+where
+    R: AsRef<str>,
+    P: Into<String>,
+{
+    let mut placed: HashMap<&'a str, String> = HashMap::new();
+    let mut unknown = 0u64;
+    for (record, profile) in clustering {
+        match truth.get_key_value(record.as_ref()) {
+            Some((key, _)) => {
+                placed.insert(key.as_str(), profile.into());
+            }
+            None => unknown += 1,
+        }
+    }
+    let mut missing = 0u64;
+    let scored = truth.iter().map(|(record, person)| {
+        let profile = match placed.remove(record.as_str()) {
+            Some(profile) => profile,
+            None => {
+                missing += 1;
+                // Not a profile id any resolver makes (`kp-` and digits).
+                format!("missing:{record}")
+            }
+        };
+        (profile, person.as_str())
+    });
+    let mut report = evaluate(scored.collect::<Vec<_>>(), worst);
+    report.missing_records = missing;
+    report.unknown_records = unknown;
+    report
 }
 
 /// Evaluates `(predicted profile, true person)` pairs, one per source record.
@@ -155,6 +207,8 @@ where
     let (under_merged_persons, worst_under_merged) = examples(&by_person);
     Report {
         records,
+        missing_records: 0,
+        unknown_records: 0,
         profiles: by_profile.len() as u64,
         persons: by_person.len() as u64,
         pairwise,
@@ -171,7 +225,8 @@ where
 
 impl Report {
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string())
     }
 }
 
@@ -182,6 +237,13 @@ impl fmt::Display for Report {
             "  records {}   profiles {}   true persons {}",
             self.records, self.profiles, self.persons
         )?;
+        if self.missing_records + self.unknown_records > 0 {
+            writeln!(
+                f,
+                "  not in the clustering {} (scored as profiles of their own)   unknown to the truth {} (not scored)",
+                self.missing_records, self.unknown_records
+            )?;
+        }
         writeln!(
             f,
             "  {:<10} {:>9} {:>9} {:>9}",
@@ -321,5 +383,32 @@ mod tests {
         let empty = evaluate(Vec::<(String, String)>::new(), 3);
         assert_eq!(empty.records, 0);
         assert!(empty.to_json().contains("\"pairwise\""));
+    }
+
+    /// A record the clustering lost costs recall (its pairs are missed),
+    /// instead of leaving the count; one the truth does not know is not
+    /// scored. A clustering of none of the truth's records scores nothing.
+    #[test]
+    fn lost_records_cost_recall_and_unknown_ones_are_not_scored() {
+        let truth: BTreeMap<String, String> = [("e1", "a"), ("e2", "a"), ("e3", "a"), ("e4", "b")]
+            .into_iter()
+            .map(|(e, p)| (e.to_string(), p.to_string()))
+            .collect();
+        let r = evaluate_against(
+            [("e1", "P1"), ("e2", "P1"), ("e4", "P2"), ("x", "P3")],
+            &truth,
+            3,
+        );
+        assert_eq!((r.records, r.missing_records, r.unknown_records), (4, 1, 1));
+        // a's pairs: e1-e2 found; e1-e3 and e2-e3 missed.
+        assert_eq!((r.correct_pairs, r.true_pairs), (1, 3));
+        assert!(close(r.pairwise.precision, 1.0) && close(r.pairwise.recall, 1.0 / 3.0));
+        assert_eq!(r.under_merged_persons, 1);
+        assert!(r.to_string().contains("not in the clustering 1"), "{r}");
+        // Nothing in common: recall is nil, not a perfect score.
+        let none = evaluate_against([("y", "P1")], &truth, 3);
+        assert_eq!((none.missing_records, none.unknown_records), (4, 1));
+        assert_eq!(none.pairwise.recall, 0.0);
+        assert_eq!(none.pairwise.f1, 0.0);
     }
 }

@@ -558,15 +558,41 @@ pub fn read_truth(
     path: &std::path::Path,
 ) -> std::io::Result<std::collections::BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path)?;
+    let bad = |n: usize, what: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}:{}: {what}", path.display(), n + 1),
+        )
+    };
     let mut out = std::collections::BTreeMap::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
-        let (event, person) = line.rsplit_once(',').ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{}:{}: expected `event_id,person`", path.display(), n + 1),
-            )
-        })?;
-        out.insert(event.to_string(), person.to_string());
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, header)) if header.trim() == "event_id,person" => {}
+        Some((n, _)) => return Err(bad(n, "expected the header `event_id,person`".into())),
+        None => {
+            return Err(bad(
+                0,
+                "empty file (expected the header `event_id,person`)".into(),
+            ))
+        }
+    }
+    for (n, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (event, person) = line
+            .rsplit_once(',')
+            .map(|(e, p)| (e.trim(), p.trim()))
+            .filter(|(e, p)| !e.is_empty() && !p.is_empty())
+            .ok_or_else(|| bad(n, "expected `event_id,person`, both non-empty".into()))?;
+        if let Some(before) = out.insert(event.to_string(), person.to_string()) {
+            if before != person {
+                return Err(bad(
+                    n,
+                    format!("event {event} is given to two persons ({before} and {person})"),
+                ));
+            }
+        }
     }
     Ok(out)
 }

@@ -636,3 +636,30 @@ fn no_people_no_events() {
 fn temp_dir(tag: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("kindred-gen-test-{tag}-{}", std::process::id()))
 }
+
+/// A truth file that is not one says so, with the line: no header, an
+/// empty field, one event given to two persons.
+#[test]
+fn a_malformed_truth_file_is_refused_with_its_line() {
+    let dir = temp_dir("truth");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(TRUTH_FILE);
+    for (text, want) in [
+        ("pos:1,7\npos:2,7\n", ":1: expected the header"),
+        (
+            "event_id,person\npos:1,\n",
+            ":2: expected `event_id,person`",
+        ),
+        (
+            "event_id,person\npos:1,7\npos:1,8\n",
+            ":3: event pos:1 is given to two persons",
+        ),
+    ] {
+        std::fs::write(&path, text).expect("write");
+        let err = read_truth(&path).expect_err(text).to_string();
+        assert!(err.contains(want), "{err}");
+    }
+    std::fs::write(&path, "event_id,person\npos:1,7\npos:1,7\n\n").expect("write");
+    assert_eq!(read_truth(&path).expect("a repeated row is fine").len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

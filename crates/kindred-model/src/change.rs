@@ -57,6 +57,11 @@ pub struct MergeEvidence {
     pub kinds: Vec<String>,
 }
 
+/// The cause of a change made by a person's decision number N: `decision:N`.
+pub const DECISION_CAUSE_PREFIX: &str = "decision:";
+/// The cause of a change made by erasure request number N: `erasure:N`.
+pub const ERASURE_CAUSE_PREFIX: &str = "erasure:";
+
 /// One change event on the profile topic, keyed by `profile_id`.
 ///
 /// Field order is the Avro field order of `schemas/profile_change.avsc`.
@@ -67,7 +72,9 @@ pub struct ProfileChange {
     /// The profile's version after this change (the absorbed profile's last
     /// version plus one, for `Superseded`).
     pub version: i64,
-    /// The source event that caused the change.
+    /// The source event that caused the change, or for a person's
+    /// decision `decision:N` and for an erasure `erasure:N` (see
+    /// [`ProfileChange::caused_by_event`]).
     pub cause_event_id: String,
     /// For `Merged`: the profile ids absorbed into this one, sorted.
     pub absorbed_ids: Vec<String>,
@@ -99,6 +106,13 @@ pub struct ProfileChange {
 }
 
 impl ProfileChange {
+    /// Whether a source event caused the change (not a decision or an
+    /// erasure, which place no event of their own).
+    pub fn caused_by_event(&self) -> bool {
+        !self.cause_event_id.starts_with(DECISION_CAUSE_PREFIX)
+            && !self.cause_event_id.starts_with(ERASURE_CAUSE_PREFIX)
+    }
+
     /// The change announcing that `profile_id` (last at `last_version`)
     /// and the ids it absorbed were erased: no record, nothing but ids.
     pub fn erased(

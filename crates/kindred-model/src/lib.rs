@@ -21,7 +21,7 @@ pub use canonical::{
     Activity, Address, Attributes, CanonicalEvent, Channel, Consent, Dropped, Order,
 };
 pub use change::{changed_fields, MergeEvidence};
-pub use change::{ChangeType, ProfileChange};
+pub use change::{ChangeType, ProfileChange, DECISION_CAUSE_PREFIX, ERASURE_CAUSE_PREFIX};
 pub use consent::{
     combine as combine_consents, consent_key, may_contact, ConsentMerge, ConsentVotes,
     ALL_CHANNELS, CONTACT_CHANNELS, CONTACT_PURPOSE,

@@ -37,20 +37,19 @@ use kindred_normalize::{DateOrder, NormalizeOptions};
 use kindred_schema::{SchemaError, WireCodec};
 
 /// Scores the store's clustering against ground truth (event id -> person):
-/// each source event counts once, under the profile it now belongs to.
-/// Events the store never saw are left out.
+/// each source event counts once, under the profile it now belongs to; an
+/// event of the truth the store does not hold counts as a profile of its
+/// own (see [`kindred_eval::evaluate_against`]).
 pub fn evaluate_store(
     store: &kindred_resolver::Store,
     truth: &std::collections::BTreeMap<String, String>,
     worst: usize,
 ) -> Result<kindred_eval::Report, PipelineError> {
-    let assignments = store
-        .assignments()?
-        .into_iter()
-        .filter_map(|(event_id, profile)| {
-            truth.get(&event_id).map(|person| (profile, person.clone()))
-        });
-    Ok(kindred_eval::evaluate(assignments, worst))
+    Ok(kindred_eval::evaluate_against(
+        store.assignments()?,
+        truth,
+        worst,
+    ))
 }
 
 /// Normalization settings from configuration.

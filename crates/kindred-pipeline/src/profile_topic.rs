@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use kindred_config::Config;
 use kindred_eval::ChangeLog;
 use kindred_kafka::consumer;
-use kindred_kafka::rdkafka::message::Message;
+use kindred_kafka::rdkafka::message::{Headers, Message};
 use kindred_schema::{Framing, SchemaKind};
 
 use crate::services::kafka_settings;
@@ -19,12 +19,22 @@ pub struct TopicRead {
     pub messages: u64,
     /// Messages that did not decode as profile changes (skipped).
     pub unreadable: u64,
+    /// Tombstones (no payload): an erased profile's records, deleted.
+    pub tombstones: u64,
+    /// Changes whose id lists were cut to fit one record (see
+    /// `publish::MOVED_EVENT_IDS_TOTAL`): events past a cut stay where an
+    /// earlier change placed them, so the clustering read is incomplete.
+    pub cut: u64,
 }
 
 /// Reads the profile topic from its beginning up to its end as of the call,
 /// folding every change into a [`ChangeLog`]. Complete only while the topic
 /// still holds every change (compaction keeps only the latest per profile,
-/// after `min.compaction.lag.ms`); the store is the reference otherwise.
+/// after `min.compaction.lag.ms`) and no change's id lists were cut
+/// ([`TopicRead::cut`]); the store is the reference otherwise. Kafka orders
+/// records within a partition only: with several partitions, an event a
+/// split moved to a profile on another partition is placed by the order
+/// the partitions happen to be read in, as any downstream consumer sees it.
 pub async fn read_changelog(
     config: &Config,
     timeout: Duration,
@@ -45,6 +55,8 @@ pub async fn read_changelog(
         changelog: ChangeLog::new(),
         messages: 0,
         unreadable: 0,
+        tombstones: 0,
+        cut: 0,
     };
     while !remaining.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -65,22 +77,30 @@ pub async fn read_changelog(
             m => m.map_err(kindred_kafka::KafkaError::op(format!("read {topic}")))?,
         };
         read.messages += 1;
-        match message
-            .payload()
-            .ok_or(kindred_schema::DecodeError::Empty)
-            .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::ProfileChange, p))
-        {
+        if let Some(end) = remaining.get(&message.partition()) {
+            if message.offset() + 1 >= *end {
+                remaining.remove(&message.partition());
+            }
+        }
+        let Some(payload) = message.payload() else {
+            read.tombstones += 1;
+            continue;
+        };
+        if message.headers().is_some_and(|h| {
+            h.iter().any(|h| {
+                h.key == crate::services::publish::MOVED_EVENT_IDS_TOTAL
+                    || h.key == crate::services::publish::ABSORBED_IDS_TOTAL
+            })
+        }) {
+            read.cut += 1;
+        }
+        match codec.decode(Framing::Confluent, SchemaKind::ProfileChange, payload) {
             Ok(change) => {
                 read.changelog.apply(&change);
             }
             Err(e) => {
                 read.unreadable += 1;
                 tracing::warn!(topic, partition = message.partition(), offset = message.offset(), error = %e, "skipping an unreadable profile change");
-            }
-        }
-        if let Some(end) = remaining.get(&message.partition()) {
-            if message.offset() + 1 >= *end {
-                remaining.remove(&message.partition());
             }
         }
     }

@@ -380,7 +380,7 @@ impl Resolver {
                     // The audit record's number, not the request id: that
                     // is free text a requester may have put a name in, and
                     // this goes to every consumer of the profile topic.
-                    format!("erasure:{seq}"),
+                    format!("{}{seq}", kindred_model::ERASURE_CAUSE_PREFIX),
                     ids.iter().filter(|i| **i != survivor).cloned().collect(),
                 );
                 outbox.push(OutboxEntry::Change(Box::new(change)));

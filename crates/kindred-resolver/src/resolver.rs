@@ -85,7 +85,7 @@ impl<'e> Cause<'e> {
     /// A person's decision number `d`.
     pub(crate) fn decision(d: u64, actor: &str, at_ms: i64) -> Self {
         Cause {
-            id: format!("decision:{d}"),
+            id: format!("{}{d}", kindred_model::DECISION_CAUSE_PREFIX),
             at_ms,
             event: None,
             decision: Some((d, actor.to_string())),
