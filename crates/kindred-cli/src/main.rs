@@ -646,6 +646,23 @@ fn init_logging(format: LogFormat, spans: bool) {
 }
 
 fn load_config(cli: &Cli, data_dir: Option<&PathBuf>) -> anyhow::Result<Config> {
+    let config = Config::load_with_sets(
+        cli.config.as_deref(),
+        flag_overrides(cli, data_dir),
+        &cli.sets,
+    )
+    .context("cannot load the configuration")?;
+    for warning in config.resolver.linking.warnings() {
+        tracing::warn!("configuration: {warning}");
+    }
+    Ok(config)
+}
+
+/// The global flags that override configuration keys, as a partial nested map.
+fn flag_overrides(
+    cli: &Cli,
+    data_dir: Option<&PathBuf>,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut overrides = serde_json::Map::new();
     if let Some(b) = &cli.brokers {
         overrides.insert("kafka".into(), json!({ "brokers": b }));
@@ -656,12 +673,7 @@ fn load_config(cli: &Cli, data_dir: Option<&PathBuf>) -> anyhow::Result<Config> 
     if let Some(d) = data_dir {
         overrides.insert("resolver".into(), json!({ "data_dir": d }));
     }
-    let config = Config::load_with_sets(cli.config.as_deref(), overrides, &cli.sets)
-        .context("cannot load the configuration")?;
-    for warning in config.resolver.linking.warnings() {
-        tracing::warn!("configuration: {warning}");
-    }
-    Ok(config)
+    overrides
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -1140,11 +1152,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: ConfigAction::Check { file },
         } => {
             let file = file.clone().or_else(|| cli.config.clone());
-            let config = Config::load_with_sets(file.as_deref(), json!({}), &cli.sets)
-                .with_context(|| match &file {
-                    Some(f) => format!("{} is not a valid kindred configuration", f.display()),
-                    None => "the configuration from the environment is not valid".to_string(),
-                })?;
+            // Every override a service takes (flags, --set), as it takes them.
+            let config =
+                Config::load_with_sets(file.as_deref(), flag_overrides(&cli, None), &cli.sets)
+                    .with_context(|| match &file {
+                        Some(f) => format!("{} is not a valid kindred configuration", f.display()),
+                        None => "the configuration from the environment is not valid".to_string(),
+                    })?;
             // What the services derive from it at start, checked here too,
             // so a clash (a schema id configured twice, counting the
             // built-in ids of older versions) fails the check, not a pod.

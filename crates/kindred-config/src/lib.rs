@@ -287,8 +287,55 @@ pub struct KafkaConfig {
     /// `sasl.mechanisms`, `ssl.ca.location`). Default empty. Properties
     /// kindred sets per client for its guarantees (`group.id`,
     /// `transactional.id`, `enable.auto.commit`, `isolation.level`, `acks`,
-    /// ...: [`owned_client_property`]) are refused.
+    /// ...: [`owned_client_property`]) are refused. A number or boolean
+    /// written without quotes (`"session.timeout.ms" = 45000`) is taken as
+    /// its text, as librdkafka wants it.
+    #[serde(deserialize_with = "properties")]
     pub client: BTreeMap<String, String>,
+}
+
+/// A string, or a number or boolean written without quotes (TOML, an
+/// environment variable, `--set`): its text.
+fn scalar_as_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct Scalar;
+    impl serde::de::Visitor<'_> for Scalar {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string, number or boolean")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_string<E>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_char<E>(self, v: char) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+    d.deserialize_any(Scalar)
+}
+
+/// `[kafka.client]`: property name -> value, scalars taken as text.
+fn properties<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Text(#[serde(deserialize_with = "scalar_as_string")] String);
+    let map = BTreeMap::<String, Text>::deserialize(d)?;
+    Ok(map.into_iter().map(|(k, Text(v))| (k, v)).collect())
 }
 
 impl std::fmt::Debug for KafkaConfig {
@@ -626,8 +673,8 @@ pub fn owned_client_property(key: &str) -> Option<&'static str> {
     Some(match key {
         "bootstrap.servers" | "metadata.broker.list" => "use kafka.brokers",
         "group.id" => "from kafka.group_prefix",
-        "group.instance.id" => "one per replica; kindred uses dynamic membership",
-        "transactional.id" => "derived from the store's id; one per resolver",
+        "group.instance.id" => "one per replica: the resolver's is resolver.transactional_id",
+        "transactional.id" => "one per resolver: set resolver.transactional_id",
         "enable.auto.commit" | "enable.auto.offset.store" => {
             "offsets are committed only after a batch's outputs are acknowledged"
         }
@@ -710,6 +757,15 @@ impl Config {
                 key: "--set",
                 message: format!("{set:?}: expected KEY=VALUE, e.g. resolver.batch_size=2000"),
             })?;
+            if matches!(key.trim(), "kafka" | "kafka.client") {
+                return Err(ConfigError::Value {
+                    key: "--set",
+                    message: format!(
+                        "{}: set one property at a time (kafka.client.NAME=VALUE), not a whole table",
+                        key.trim()
+                    ),
+                });
+            }
             if key.trim().starts_with("kafka.client.") && is_secret(key.trim()) {
                 return Err(ConfigError::Value {
                     key: "--set",
@@ -721,15 +777,20 @@ impl Config {
                     ),
                 });
             }
-            let value: figment::value::Value = value.parse().unwrap_or_else(|e| match e {});
             figment = match key.trim().strip_prefix("kafka.client.") {
+                // A librdkafka property's value is text, as typed
+                // (`ssl.key.password=0012` keeps its zeros).
                 Some(property) => figment.merge(Serialized::default(
                     "kafka.client",
-                    BTreeMap::from([(property.to_string(), value)]),
+                    BTreeMap::from([(property.to_string(), value.to_string())]),
                 )),
-                None => figment.merge(Serialized::default(key.trim(), value)),
+                None => {
+                    let value: figment::value::Value = value.parse().unwrap_or_else(|e| match e {});
+                    figment.merge(Serialized::default(key.trim(), value))
+                }
             };
         }
+        refuse_unknown_env(std::env::vars().map(|(name, _)| name))?;
         let config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Invalid(describe(e)))?;
@@ -749,6 +810,12 @@ impl Config {
             }
         };
         positive("ingest.batch_size", self.ingest.batch_size)?;
+        // 0 would report every service stalled at once (restarted by its
+        // liveness probe in a loop).
+        positive(
+            "http.stall_timeout_secs",
+            self.http.stall_timeout_secs.min(usize::MAX as u64) as usize,
+        )?;
         positive("resolver.batch_size", self.resolver.batch_size)?;
         positive("topics.partitions", self.topics.partitions.max(0) as usize)?;
         positive(
@@ -912,6 +979,53 @@ fn is_secret(property: &str) -> bool {
 
 /// `kafka.client` properties from `KINDRED_KAFKA_CLIENT_<PROPERTY>`
 /// variables (`_` stands for `.`: librdkafka's property names have no `_`).
+/// The `KINDRED_` environment variables that are not configuration keys
+/// (section and key joined by `__`): read by the binary, its scripts and
+/// tests. `KINDRED_KAFKA_CLIENT_*` carry librdkafka properties.
+pub const OTHER_ENV_VARS: &[&str] = &[
+    "KINDRED_CONFIG",
+    "KINDRED_LOG",
+    "KINDRED_LOG_FORMAT",
+    "KINDRED_LOG_SPANS",
+    "KINDRED_KEYRING",
+    "KINDRED_CACHE",
+    "KINDRED_KEEP_TOPICS",
+    "KINDRED_TEST_BROKERS",
+    "KINDRED_BINARY",
+];
+
+/// Refuses a `KINDRED_` variable that is neither a configuration key nor
+/// one of [`OTHER_ENV_VARS`]: `KINDRED_HTTP_LISTEN` (one underscore) would
+/// otherwise be ignored without a word, and the service would listen where
+/// nobody looks.
+fn refuse_unknown_env(names: impl Iterator<Item = String>) -> Result<(), ConfigError> {
+    for name in names {
+        let Some(rest) = name.strip_prefix("KINDRED_") else {
+            continue;
+        };
+        if rest.contains("__")
+            || rest.starts_with("KAFKA_CLIENT_")
+            || OTHER_ENV_VARS.contains(&name.as_str())
+        {
+            continue;
+        }
+        let hint = match rest.split_once('_') {
+            Some((section, key)) => format!(
+                "; a configuration key is section and key joined by two underscores, e.g. KINDRED_{section}__{key}"
+            ),
+            None => String::new(),
+        };
+        return Err(ConfigError::Value {
+            key: "environment",
+            message: format!(
+                "{name} is not a kindred variable{hint} (others: {}, KINDRED_KAFKA_CLIENT_<PROPERTY>)",
+                OTHER_ENV_VARS.join(", ")
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn client_properties_from_env(
     vars: impl Iterator<Item = (String, String)>,
 ) -> BTreeMap<&'static str, BTreeMap<&'static str, BTreeMap<String, String>>> {
@@ -948,6 +1062,63 @@ mod tests {
             assert_eq!(c.topics.web, "retail.web.events");
             let shown = c.to_masked_toml();
             assert!(!shown.contains("hunter2"), "{shown}");
+            Ok(())
+        });
+    }
+
+    /// librdkafka takes every property as text: a number or boolean
+    /// written without quotes in the file, or typed in `--set`, is its
+    /// text (a `--set` value as typed, leading zeros kept).
+    #[test]
+    fn client_properties_written_as_numbers_or_booleans_are_their_text() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[kafka.client]\n\"session.timeout.ms\" = 45000\n\"enable.ssl.certificate.verification\" = false\n",
+            )?;
+            let sets = vec![
+                "kafka.client.socket.timeout.ms=0060000".to_string(),
+                "kafka.client.check.crcs=true".to_string(),
+            ];
+            let c = Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &sets)
+                .map_err(|e| e.to_string())?;
+            let get = |k: &str| c.kafka.client.get(k).map(String::as_str);
+            assert_eq!(get("session.timeout.ms"), Some("45000"));
+            assert_eq!(get("enable.ssl.certificate.verification"), Some("false"));
+            assert_eq!(get("socket.timeout.ms"), Some("0060000"));
+            assert_eq!(get("check.crcs"), Some("true"));
+            // A whole table through --set would dodge the secrets check.
+            let table = vec!["kafka.client={\"sasl.password\"=\"x\"}".to_string()];
+            let err = Config::load_with_sets(None, serde_json::json!({}), &table)
+                .expect_err("a table")
+                .to_string();
+            assert!(err.contains("one property at a time"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// A `KINDRED_` variable with one underscore between section and key
+    /// is refused with the spelling that works, not ignored.
+    #[test]
+    fn a_misspelt_environment_variable_is_refused_with_the_right_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KINDRED_HTTP_LISTEN", "0.0.0.0:9464");
+            let err = Config::load(None, serde_json::json!({}))
+                .expect_err("misspelt")
+                .to_string();
+            assert!(err.contains("KINDRED_HTTP_LISTEN"), "{err}");
+            assert!(err.contains("KINDRED_HTTP__LISTEN"), "{err}");
+            jail.clear_env();
+            jail.set_env("KINDRED_HTTP__LISTEN", "0.0.0.0:9464");
+            jail.set_env("KINDRED_LOG", "debug");
+            jail.set_env("KINDRED_KAFKA_CLIENT_SASL_USERNAME", "svc");
+            let c = Config::load(None, serde_json::json!({})).map_err(|e| e.to_string())?;
+            assert_eq!(c.http.listen.to_string(), "0.0.0.0:9464");
+            jail.set_env("KINDRED_HTTP__STALL_TIMEOUT_SECS", "0");
+            let err = Config::load(None, serde_json::json!({}))
+                .expect_err("no stall timeout")
+                .to_string();
+            assert!(err.contains("http.stall_timeout_secs"), "{err}");
             Ok(())
         });
     }
@@ -1072,13 +1243,17 @@ mod tests {
     /// shutdown: past a day, a timeout is refused at load, by its key.
     #[test]
     fn a_timeout_past_a_day_is_refused_by_its_key() {
-        for key in ["shutdown.timeout_secs", "http.stall_timeout_secs"] {
-            let set = |v: u64| vec![format!("{key}={v}")];
-            let load = |v| Config::load_with_sets(None, serde_json::json!({}), &set(v));
-            let err = load(u64::MAX).expect_err("refused");
-            assert!(err.to_string().contains(key), "{err}");
-            assert!(load(MAX_TIMEOUT_SECS).is_ok());
-        }
+        // In a jail: other tests' jails set variables in this process.
+        figment::Jail::expect_with(|_| {
+            for key in ["shutdown.timeout_secs", "http.stall_timeout_secs"] {
+                let set = |v: u64| vec![format!("{key}={v}")];
+                let load = |v| Config::load_with_sets(None, serde_json::json!({}), &set(v));
+                let err = load(u64::MAX).expect_err("refused");
+                assert!(err.to_string().contains(key), "{err}");
+                assert!(load(MAX_TIMEOUT_SECS).is_ok());
+            }
+            Ok(())
+        });
     }
 
     #[test]
@@ -1276,6 +1451,12 @@ mod tests {
             let mut fields: Vec<&str> = policy.fields().iter().map(|(f, _)| *f).collect();
             fields.sort_unstable();
             assert_eq!(written, fields, "privacy.output.{topic}");
+        }
+        // Every topic, at its default: operators renaming topics per
+        // environment copy this section.
+        let topics = toml::Value::try_from(Config::default().topics).expect("topics serialize");
+        for (key, value) in topics.as_table().expect("a table") {
+            assert_eq!(doc["topics"].get(key), Some(value), "topics.{key}");
         }
     }
 

@@ -75,13 +75,17 @@ impl NormalizeOptions {
         self
     }
 
-    /// The region of the store `store_id` (trimmed, as typed), by the
-    /// longest configured prefix it starts with.
+    /// The region of the store `store_id` (trimmed), by the longest
+    /// configured prefix it starts with, in either case (a prefix set from
+    /// the environment arrives lowercased).
     pub fn store_region(&self, store_id: &str) -> Option<phonenumber::country::Id> {
-        let id = store_id.trim();
+        let id = store_id.trim().as_bytes();
         self.store_regions
             .iter()
-            .find(|(prefix, _)| id.starts_with(prefix.as_str()))
+            .find(|(prefix, _)| {
+                id.get(..prefix.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+            })
             .map(|(_, region)| *region)
     }
 

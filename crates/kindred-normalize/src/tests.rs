@@ -288,6 +288,17 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         assert_eq!(got.as_deref(), read, "{store} {typed}");
     }
     assert_eq!(phone_of(at("FR005", "EUR", "06 85 36 60 62"), &opts), None);
+    // A prefix set from the environment arrives lowercased: still the
+    // store's, and a store id typed in lower case too.
+    let lower = NormalizeOptions::default()
+        .with_store_regions([("fr".to_string(), phonenumber::country::Id::FR)]);
+    for store in ["FR005", "fr005"] {
+        assert_eq!(
+            phone_of(at(store, "EUR", "06 85 36 60 62"), &lower).as_deref(),
+            Some("+33685366062"),
+            "{store}"
+        );
+    }
     // A mini-program or web order's currency says where its national
     // numbers are read, as a till's does; without one, the default region.
     let order = |currency: &str| RawOrder {

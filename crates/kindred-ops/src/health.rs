@@ -1,6 +1,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Liveness and readiness of a service.
 ///
@@ -18,11 +19,11 @@ struct Inner {
     stall_timeout: Duration,
 }
 
+/// Milliseconds on a monotonic clock (since the first call): a wall-clock
+/// step (NTP, a VM resumed) must not make a service look stalled.
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
 impl Health {

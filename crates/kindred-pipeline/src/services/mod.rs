@@ -62,6 +62,9 @@ pub fn kafka_settings(config: &Config) -> KafkaSettings {
     }
 }
 
+/// How often a waiting poll loop checks its partition assignment for `/readyz`.
+const READY_RECHECK: Duration = Duration::from_secs(1);
+
 /// Waits for the first message (or shutdown), then gathers more until `max`
 /// messages or `linger` has passed. Returns an empty batch on shutdown, and
 /// an error when the consumer failed for good (fenced by another instance
@@ -77,9 +80,14 @@ pub(crate) async fn next_batch(
     let mut deadline = None;
     let mut idle_since: Option<Instant> = None;
     let mut recommitted: Option<Instant> = None;
+    let mut ready_checked: Option<Instant> = None;
     loop {
         ops.health.progress();
-        if !ops.health.is_ready() {
+        // Ready while the consumer holds partitions: checked at every batch
+        // and every second, so a replica whose partitions were revoked (or
+        // whose consumer was rebuilt) turns unready, not only one starting.
+        if ready_checked.is_none_or(|t| t.elapsed() >= READY_RECHECK) {
+            ready_checked = Some(Instant::now());
             let assigned = consumer
                 .assignment()
                 .map(|a| a.count() > 0)
@@ -391,6 +399,10 @@ pub(crate) fn dead_letter(
 /// Sends `records` until the broker acknowledged all of them, retrying with
 /// backoff. Returns false if shutdown came first (nothing is then committed,
 /// so the batch is read again after restart).
+///
+/// The service stays live while it waits (a broker outage is not cured by
+/// restarting the pod: it would only add a rebalance), but turns unready
+/// from the first failure until the next batch finds it assigned again.
 pub(crate) async fn send_until_acked(
     producer: &Producer,
     records: &[OutRecord],
@@ -400,7 +412,16 @@ pub(crate) async fn send_until_acked(
 ) -> bool {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match producer.send_all(records).await {
+        let send = producer.send_all(records);
+        tokio::pin!(send);
+        let mut alive = tokio::time::interval(Duration::from_secs(1));
+        let sent = loop {
+            tokio::select! {
+                sent = &mut send => break sent,
+                _ = alive.tick() => ops.health.progress(),
+            }
+        };
+        match sent {
             Ok(()) => {
                 for r in records {
                     ops.metrics
@@ -416,9 +437,11 @@ pub(crate) async fn send_until_acked(
                     .with_label_values(&["kafka_produce", stage])
                     .inc();
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "produce failed; retrying the batch");
+                ops.health.set_ready(false);
                 if shutdown.is_triggered() {
                     return false;
                 }
+                ops.health.progress();
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }
