@@ -411,15 +411,19 @@ enum Command {
     /// request carries the identifier's keyed hash, never the raw value. A
     /// shared identifier (quarantined, or held by several people) erases
     /// nobody: erase by --profile instead.
+    ///
+    /// A command line is visible to every local user and kept in shell
+    /// history: give `-` as the value to read it from standard input
+    /// (`printf %s "$EMAIL" | kindred forget --email -`).
     #[command(group(clap::ArgGroup::new("who").required(true).args(["email", "phone", "member", "profile"])))]
     Forget {
-        /// The person's email address (normalized as in events).
+        /// The person's email address (normalized as in events); `-` reads it from stdin.
         #[arg(long)]
         email: Option<String>,
-        /// The person's phone number (normalized as in events).
+        /// The person's phone number (normalized as in events); `-` reads it from stdin.
         #[arg(long)]
         phone: Option<String>,
-        /// The person's member card, PROGRAM:NUMBER or NUMBER (default program).
+        /// The person's member card, PROGRAM:NUMBER or NUMBER (default program); `-` reads it from stdin.
         #[arg(long)]
         member: Option<String>,
         /// A profile id (kp-...; an absorbed id finds its survivor).
@@ -1102,9 +1106,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let config = load_config(&cli, None)?;
             let target = match (email, phone, member, profile) {
-                (Some(v), ..) => format!("email:{v}"),
-                (_, Some(v), ..) => format!("phone:{v}"),
-                (_, _, Some(v), _) => format!("member_id:{v}"),
+                (Some(v), ..) => format!("email:{}", value_or_stdin(v, "--email")?),
+                (_, Some(v), ..) => format!("phone:{}", value_or_stdin(v, "--phone")?),
+                (_, _, Some(v), _) => format!("member_id:{}", value_or_stdin(v, "--member")?),
                 (.., Some(v)) => v.clone(),
                 _ => anyhow::bail!("say whom to forget: --email, --phone, --member or --profile"),
             };
@@ -1172,6 +1176,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `value`, or for `-` the first line of standard input (a value kept out
+/// of the process list and shell history), trimmed.
+fn value_or_stdin(value: &str, flag: &str) -> anyhow::Result<String> {
+    if value != "-" {
+        return Ok(value.to_string());
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .with_context(|| format!("{flag} -: cannot read the value from standard input"))?;
+    let line = line.trim();
+    anyhow::ensure!(!line.is_empty(), "{flag} -: standard input held no value");
+    Ok(line.to_string())
 }
 
 /// Writes command output to stdout. A closed pipe (`kindred demo | head`)

@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use kindred_model::{
-    changed_fields, AttributeVotes, CanonicalEvent, ChangeType, GoldenRecord, Identifier,
+    changed_fields, AttributeVotes, CanonicalEvent, ChangeType, Channel, GoldenRecord, Identifier,
     LinkPolicy, MergeEvidence, ProfileChange, Survivorship,
 };
 use rocksdb::WriteBatch;
@@ -25,6 +25,9 @@ pub struct BatchOutcome {
     pub changes: Vec<ProfileChange>,
     /// Events skipped because their source event id was applied before.
     pub duplicates: u64,
+    /// [`BatchOutcome::duplicates`] per channel, in [`Channel::ALL`]'s
+    /// order (pos, web, social).
+    pub duplicates_by_channel: [u64; 3],
     /// Events dropped because they carry an erased person's identifier.
     pub suppressed: u64,
     pub created: u64,
@@ -664,6 +667,9 @@ impl<'a> BatchView<'a> {
     ) -> Result<(), StoreError> {
         if self.seen_event(&event.event_id)? {
             outcome.duplicates += 1;
+            if let Some(i) = Channel::ALL.iter().position(|c| *c == event.channel) {
+                outcome.duplicates_by_channel[i] += 1;
+            }
             return Ok(());
         }
         if event.event_time_ms > self.watermark_ms {
@@ -2245,6 +2251,11 @@ mod tests {
             .expect("read");
         let out = r.apply(&[e.clone(), e], &[]).expect("apply");
         assert_eq!(out.duplicates, 2);
+        assert_eq!(
+            out.duplicates_by_channel,
+            [2, 0, 0],
+            "counted as POS events"
+        );
         assert!(out.changes.is_empty());
         let after: Vec<_> = r
             .store()

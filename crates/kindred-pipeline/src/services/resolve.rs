@@ -385,11 +385,16 @@ fn observe_outcome(ops: &Ops, source: &str, outcome: &kindred_resolver::BatchOut
             .with_label_values::<&str>(&[])
             .inc_by(outcome.recomputed_events);
     }
-    if outcome.duplicates > 0 {
-        ops.metrics
-            .duplicate_events
-            .with_label_values(&["all"])
-            .inc_by(outcome.duplicates);
+    for (channel, n) in kindred_model::Channel::ALL
+        .iter()
+        .zip(outcome.duplicates_by_channel)
+    {
+        if n > 0 {
+            ops.metrics
+                .duplicate_events
+                .with_label_values(&[channel.as_str()])
+                .inc_by(n);
+        }
     }
     if outcome.suppressed > 0 {
         ops.metrics
