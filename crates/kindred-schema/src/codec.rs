@@ -81,6 +81,10 @@ pub struct WireCodec {
 type JsonNames =
     BTreeMap<SchemaKind, std::collections::HashMap<apache_avro::schema::Name, apache_avro::Schema>>;
 
+/// The least cap on what apache-avro allocates for one decoded count or
+/// length (see [`WireCodec::new`]).
+const MIN_ALLOCATION_CAP: usize = 1 << 20;
+
 impl WireCodec {
     /// A codec with the default schema ids and a 1 MiB size limit.
     pub fn with_default_ids() -> Result<Self, SchemaError> {
@@ -106,6 +110,14 @@ impl WireCodec {
         ids: impl IntoIterator<Item = (String, u32)>,
         max_message_bytes: usize,
     ) -> Result<Self, SchemaError> {
+        // apache-avro reserves room for an array or map by the count a
+        // message claims, up to a process-wide cap (512 MiB by default): a
+        // dozen bytes claiming 500 million items would abort the process
+        // on an allocation failure, and a restarted service would read the
+        // same message again. No count or length in a message can exceed
+        // its size, so the cap is the message limit (at least 1 MiB; the
+        // first codec of the process sets it).
+        apache_avro::util::max_allocation_bytes(max_message_bytes.max(MIN_ALLOCATION_CAP));
         let catalog = Catalog::embedded()?;
         let mut id_of = BTreeMap::new();
         let mut writers: BTreeMap<u32, Writer> = BTreeMap::new();
@@ -803,6 +815,27 @@ mod tests {
                 .kind(),
             "oversized"
         );
+    }
+
+    /// A dozen bytes claiming half a billion array items are an error once
+    /// a codec exists, not an allocation of tens of gigabytes (which would
+    /// abort the process).
+    #[test]
+    fn a_huge_claimed_count_is_refused_not_allocated() {
+        let _codec = codec();
+        let schema = apache_avro::Schema::parse_str(r#"{"type": "array", "items": "string"}"#)
+            .expect("schema");
+        // Zig-zag varint of 500,000,000, then nothing.
+        let mut body = Vec::new();
+        let mut n: u64 = 500_000_000 << 1;
+        while n >= 0x80 {
+            body.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        body.push(n as u8);
+        let err = apache_avro::from_avro_datum(&schema, &mut body.as_slice(), None)
+            .expect_err("refused");
+        assert!(err.to_string().contains("allocate"), "{err}");
     }
 
     /// A change with every field of version 3 populated.
