@@ -211,6 +211,18 @@ fn join_states(into: &mut State, from: State) {
 /// identity). Identities no identifier ever connected (joined by a match
 /// rule, or by a reviewer) combine at the end, the same way.
 pub fn combine<'e>(events: impl IntoIterator<Item = &'e CanonicalEvent>) -> State {
+    combine_joined_by(events, |_| true)
+}
+
+/// [`combine`], with only the identifiers whose link key `joins` accepts
+/// joining identities: the person's own. An identifier linking has set
+/// aside as over-shared (a family computer, a store's phone) is not proof
+/// that two of its records are one person's, so a grant on one does not
+/// overrule a withdrawal on the other through it.
+pub fn combine_joined_by<'e>(
+    events: impl IntoIterator<Item = &'e CanonicalEvent>,
+    joins: impl Fn(&str) -> bool,
+) -> State {
     let mut events: Vec<&CanonicalEvent> = events.into_iter().collect();
     events.sort_by(|a, b| (a.event_time_ms, &a.event_id).cmp(&(b.event_time_ms, &b.event_id)));
     events.dedup_by(|a, b| a.event_id == b.event_id);
@@ -223,10 +235,14 @@ pub fn combine<'e>(events: impl IntoIterator<Item = &'e CanonicalEvent>) -> Stat
     let mut owner: BTreeMap<String, usize> = BTreeMap::new();
     for (i, event) in events.iter().enumerate() {
         for id in &event.identifiers {
-            match owner.get(&id.link_key()) {
+            let key = id.link_key();
+            if !joins(&key) {
+                continue;
+            }
+            match owner.get(&key) {
                 Some(&j) => union(&mut parent, &mut states, i, j),
                 None => {
-                    owner.insert(id.link_key(), i);
+                    owner.insert(key, i);
                 }
             }
         }
@@ -415,6 +431,41 @@ mod tests {
         );
         let s = combine([&phone_no, &email_yes, &link, &again]);
         assert_eq!(value(&s, "marketing:email"), Some((true, "w:3".into())));
+    }
+
+    /// An identifier that is not the person's (set aside as over-shared)
+    /// joins no identities: the grant made under it at 20 does not come
+    /// after a connection, so the withdrawal at 10 still wins.
+    #[test]
+    fn an_identifier_not_the_persons_joins_no_identities() {
+        let no = statement(
+            "w:1",
+            10,
+            &[(EMAIL, "a@x.cn"), (PHONE, "+8613900000009")],
+            &[("marketing:email", false)],
+        );
+        let yes = statement(
+            "w:2",
+            20,
+            &[(EMAIL, "b@x.cn"), (PHONE, "+8613900000009")],
+            &[("marketing:email", true)],
+        );
+        let joined = combine([&no, &yes]);
+        assert_eq!(
+            value(&joined, "marketing:email"),
+            Some((true, "w:2".into()))
+        );
+        let shared = no
+            .identifiers
+            .iter()
+            .find(|i| yes.identifiers.contains(i))
+            .expect("the shared phone")
+            .link_key();
+        let apart = combine_joined_by([&no, &yes], |k| k != shared);
+        assert_eq!(
+            value(&apart, "marketing:email"),
+            Some((false, "w:1".into()))
+        );
     }
 
     #[test]

@@ -2007,7 +2007,14 @@ fn settle_consents<'e>(
     record: &mut GoldenRecord,
     history: impl IntoIterator<Item = &'e CanonicalEvent>,
 ) {
-    record.consents = kindred_model::combine_consents(history);
+    // Only the person's own identifiers (those on the record: not the
+    // ones linking set aside as over-shared) join identities.
+    let own: HashSet<String> = record
+        .identifiers
+        .iter()
+        .map(Identifier::link_key)
+        .collect();
+    record.consents = kindred_model::combine_consents_joined_by(history, |k| own.contains(k));
     record.refresh_may_contact();
 }
 
@@ -2642,6 +2649,40 @@ mod tests {
         assert_eq!(record.identifiers, vec![member]);
         assert_eq!(record.consents.len(), 1, "{:?}", record.consents);
         assert_eq!(record.may_contact.get("sms"), Some(&false));
+    }
+
+    /// Consents replayed for a record join identities only through the
+    /// person's own identifiers (those on the record): a family computer
+    /// that linking set aside does not make a grant by one account come
+    /// "after" a withdrawal by the other.
+    #[test]
+    fn consents_join_identities_only_through_the_records_identifiers() {
+        let (u1, u2) = (
+            id(IdentifierKind::Account, "shop:u1"),
+            id(IdentifierKind::Account, "shop:u2"),
+        );
+        let pc = id(IdentifierKind::Device, "family-pc");
+        let say = |event_id: &str, t: i64, ids: Vec<Identifier>, granted: bool| {
+            let mut e = event(event_id, t, ids, 0);
+            e.consents = vec![kindred_model::Consent {
+                purpose: "marketing".into(),
+                channel: "email".into(),
+                granted,
+            }];
+            e
+        };
+        let no = say("web:1", 10, vec![u1.clone(), pc.clone()], false);
+        let yes = say("web:2", 20, vec![u2.clone(), pc.clone()], true);
+        let mut record = GoldenRecord::new("kp-1".into(), &no);
+        record.absorb_event(&yes);
+        record.identifiers.retain(|i| *i != pc);
+        settle_consents(&mut record, [&no, &yes]);
+        let consent = record.consents.get("marketing:email").expect("a consent");
+        assert!(!consent.value, "the withdrawal stands: {consent:?}");
+        // Were the computer theirs, the grant would come after the join.
+        record.identifiers.push(pc);
+        settle_consents(&mut record, [&no, &yes]);
+        assert!(record.consents["marketing:email"].value);
     }
 
     #[test]

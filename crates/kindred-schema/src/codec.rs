@@ -833,8 +833,8 @@ mod tests {
             n >>= 7;
         }
         body.push(n as u8);
-        let err = apache_avro::from_avro_datum(&schema, &mut body.as_slice(), None)
-            .expect_err("refused");
+        let err =
+            apache_avro::from_avro_datum(&schema, &mut body.as_slice(), None).expect_err("refused");
         assert!(err.to_string().contains("allocate"), "{err}");
     }
 
