@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{GoldenRecord, Rfm};
+use std::collections::BTreeMap;
+
+use crate::{GoldenRecord, Rfm, Sourced};
 
 /// What happened to a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -157,7 +159,8 @@ impl ProfileChange {
 /// The golden-record fields (serde names, in declaration order) whose values
 /// differ between `before` and `after`; with no `before`, the fields of
 /// `after` that are not empty (not `None`, empty, or zero). `profile_id`
-/// and `version` are never compared.
+/// and `version` are never compared. An attribute or consent is compared by
+/// its value: another source restating the same name is no change.
 pub fn changed_fields(before: Option<&GoldenRecord>, after: &GoldenRecord) -> Vec<String> {
     let blank;
     let before = match before {
@@ -174,7 +177,7 @@ pub fn changed_fields(before: Option<&GoldenRecord>, after: &GoldenRecord) -> Ve
         ($($field:ident),* $(,)?) => {
             let GoldenRecord { profile_id: _, version: _, $($field),* } = after;
             $(
-                if before.$field != *$field {
+                if !before.$field.same(&$field) {
                     out.push(stringify!($field).to_string());
                 }
             )*
@@ -206,6 +209,49 @@ pub fn changed_fields(before: Option<&GoldenRecord>, after: &GoldenRecord) -> Ve
     );
     out
 }
+
+/// Whether two values of a golden-record field say the same thing: equal,
+/// except that a [`Sourced`] value's provenance does not count.
+trait Same {
+    fn same(&self, other: &Self) -> bool;
+}
+
+impl<T: PartialEq> Same for Option<Sourced<T>> {
+    fn same(&self, other: &Self) -> bool {
+        self.as_ref().map(|s| &s.value) == other.as_ref().map(|s| &s.value)
+    }
+}
+
+impl<T: PartialEq> Same for BTreeMap<String, Sourced<T>> {
+    fn same(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other)
+                .all(|((k, a), (l, b))| k == l && a.value == b.value)
+    }
+}
+
+/// Fields whose values carry no provenance: plain equality.
+macro_rules! same_by_eq {
+    ($($t:ty),* $(,)?) => {
+        $(impl Same for $t {
+            fn same(&self, other: &Self) -> bool {
+                self == other
+            }
+        })*
+    };
+}
+same_by_eq!(
+    i64,
+    Option<i64>,
+    Vec<crate::Identifier>,
+    Vec<crate::Channel>,
+    Vec<crate::ChannelActivity>,
+    Vec<crate::SkuView>,
+    BTreeMap<String, i64>,
+    BTreeMap<String, bool>,
+);
 
 #[cfg(test)]
 mod tests {
@@ -264,6 +310,20 @@ mod tests {
             ["first_seen_ms", "event_count", "channel_activity"]
         );
         assert!(changed_fields(Some(&after), &after).is_empty());
+        // A newer event restating the name: its source moves, the name
+        // does not change.
+        let mut restated = after.clone();
+        restated.absorb_event(&event("web:2", 20, "Ann"));
+        assert_ne!(restated.full_name, after.full_name, "provenance moved");
+        assert_eq!(
+            changed_fields(Some(&after), &restated),
+            [
+                "last_seen_ms",
+                "event_count",
+                "channel_activity",
+                "recent_skus"
+            ]
+        );
     }
 
     #[test]

@@ -85,6 +85,20 @@ impl SkuView {
     }
 }
 
+/// Digits of an ISO 4217 currency's minor unit: 2 unless ISO 4217 says
+/// otherwise (its exceptions, listed here: a short, stable list), `None`
+/// for `XXX` (a till's currency the normalizer could not read).
+pub fn minor_unit_digits(currency: &str) -> Option<u32> {
+    match currency {
+        "XXX" => None,
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => Some(0),
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => Some(3),
+        "CLF" | "UYW" => Some(4),
+        _ => Some(2),
+    }
+}
+
 /// Recency, frequency and monetary value of a customer as of a moment.
 ///
 /// Derived when a change is published ([`GoldenRecord::rfm`]), never
@@ -102,7 +116,9 @@ impl SkuView {
 /// | 0 | never ordered | 0 | <= 0 or no spend |
 ///
 /// Monetary is scored without currency conversion: on the largest total of
-/// any one currency, read as minor units / 100.
+/// any one currency, in its major units (yen and won have no minor unit,
+/// dinars three digits of it: [`minor_unit_digits`]); spend of no known
+/// currency (`XXX`) is not scored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rfm {
     /// The moment the scores are computed for, in milliseconds since the Unix epoch.
@@ -144,10 +160,10 @@ impl Rfm {
         }
     }
 
-    /// Monetary score of the largest single-currency total, in minor units
-    /// (thresholds in major units = minor / 100, compared exactly).
-    pub fn monetary_score(largest_minor: i64) -> i32 {
-        match largest_minor {
+    /// Monetary score of the largest single-currency total, in hundredths
+    /// of its major unit (cents, for a currency with two minor digits).
+    pub fn monetary_score(largest_hundredths: i64) -> i32 {
+        match largest_hundredths {
             m if m >= 500_000 => 5,
             m if m >= 100_000 => 4,
             m if m >= 30_000 => 3,
@@ -181,6 +197,8 @@ pub struct GoldenRecord {
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
     pub event_count: i64,
+    /// Orders with a positive total (a refund is not counted; its negative
+    /// total counts in `spend_minor`).
     pub order_count: i64,
     /// Total spend per ISO currency code, in minor units.
     pub spend_minor: BTreeMap<String, i64>,
@@ -316,11 +334,15 @@ impl GoldenRecord {
             },
         );
         if let Some(order) = &event.activity.order {
-            self.order_count += 1;
             let spend = self.spend_minor.entry(order.currency.clone()).or_insert(0);
             *spend = spend.saturating_add(order.amount_minor);
-            self.first_order_ms = min_opt(self.first_order_ms, Some(t));
-            self.last_order_ms = max_opt(self.last_order_ms, Some(t));
+            // A refund (negative total) takes back spend; it is no order of
+            // its own, for frequency and recency (see [`Rfm`]).
+            if order.amount_minor > 0 {
+                self.order_count += 1;
+                self.first_order_ms = min_opt(self.first_order_ms, Some(t));
+                self.last_order_ms = max_opt(self.last_order_ms, Some(t));
+            }
         }
         // Saturating: a producer's value is range-checked at ingest, but
         // many large ones could still pass i64 (a wrapped balance is worse).
@@ -389,7 +411,20 @@ impl GoldenRecord {
         let recency_days = self
             .last_order_ms
             .map(|last| as_of_ms.saturating_sub(last).max(0) / DAY_MS);
-        let largest = self.spend_minor.values().copied().max().unwrap_or(0);
+        let largest = self
+            .spend_minor
+            .iter()
+            .filter_map(|(currency, minor)| {
+                let digits = minor_unit_digits(currency)?;
+                let hundredths = i128::from(*minor) * 100 / 10i128.pow(digits);
+                Some(i64::try_from(hundredths).unwrap_or(if hundredths < 0 {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                }))
+            })
+            .max()
+            .unwrap_or(0);
         Rfm {
             as_of_ms,
             recency_days,
@@ -683,8 +718,10 @@ mod tests {
         );
         assert_eq!((r.points_earned, r.points_redeemed), (16, 9));
         assert_eq!(r.points_balance, 7);
-        assert_eq!((r.first_order_ms, r.last_order_ms), (Some(50), Some(400)));
-        assert_eq!(r.order_count, 3);
+        // The refund at 400 takes back spend but is no order.
+        assert_eq!((r.first_order_ms, r.last_order_ms), (Some(50), Some(100)));
+        assert_eq!(r.order_count, 2);
+        assert_eq!(r.spend_minor.get("CNY"), Some(&4_000));
         assert_eq!(r.recent_skus.len(), RECENT_SKUS);
         let first: Vec<_> = r
             .recent_skus
@@ -712,6 +749,27 @@ mod tests {
         skus.dedup();
         assert_eq!(skus.len(), RECENT_SKUS, "each sku once");
         assert!(r.recent_skus.windows(2).all(|w| w[0].rank() < w[1].rank()));
+    }
+
+    /// Monetary is read in each currency's major units: ¥50,000 is 50,000
+    /// yen (score 5), not 500; 2.000 dinars is 2 (score 1); spend of no
+    /// known currency is not scored.
+    #[test]
+    fn monetary_reads_each_currency_in_its_own_major_units() {
+        let score = |amount: i64, currency: &str| {
+            let r = GoldenRecord::new(
+                "p".into(),
+                &rich("a", 0, Channel::Pos, &[], Some((amount, currency)), 0, 0),
+            );
+            r.rfm(0).monetary_score
+        };
+        assert_eq!(score(50_000, "JPY"), 5);
+        assert_eq!(score(500, "JPY"), 3);
+        assert_eq!(score(50_000, "CNY"), 3);
+        assert_eq!(score(10_000, "CNY"), 2);
+        assert_eq!(score(2_000, "KWD"), 1);
+        assert_eq!(score(5_000_000, "KWD"), 5);
+        assert_eq!(score(9_000_000, "XXX"), 0);
     }
 
     #[test]

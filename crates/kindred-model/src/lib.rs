@@ -26,7 +26,7 @@ pub use consent::{
     combine as combine_consents, combine_joined_by as combine_consents_joined_by, consent_key,
     may_contact, ConsentMerge, ConsentVotes, ALL_CHANNELS, CONTACT_CHANNELS, CONTACT_PURPOSE,
 };
-pub use golden::{ChannelActivity, Rfm, SkuView, RECENT_SKUS};
+pub use golden::{minor_unit_digits, ChannelActivity, Rfm, SkuView, RECENT_SKUS};
 pub use golden::{GoldenRecord, Provenance, Sourced};
 pub use identifier::{
     mask_address, mask_birthday, mask_name, mask_value, member_card_link_value, Identifier,

@@ -308,7 +308,7 @@ impl fmt::Display for DemoReport {
             let spend: Vec<String> = r
                 .spend_minor
                 .iter()
-                .map(|(c, m)| format!("{}.{:02} {c}", m / 100, m % 100))
+                .map(|(c, m)| format!("{} {c}", major_units(*m, c)))
                 .collect();
             writeln!(
                 f,
@@ -321,8 +321,35 @@ impl fmt::Display for DemoReport {
     }
 }
 
+/// An amount in minor units as major units of its currency: `-1.50`,
+/// `1200` (yen), `2.000` (dinars).
+fn major_units(minor: i64, currency: &str) -> String {
+    let digits = kindred_model::minor_unit_digits(currency).unwrap_or(2);
+    if digits == 0 {
+        return minor.to_string();
+    }
+    let scale = 10u64.pow(digits);
+    let (sign, abs) = (if minor < 0 { "-" } else { "" }, minor.unsigned_abs());
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale,
+        abs % scale,
+        width = digits as usize
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    use super::major_units;
+
+    #[test]
+    fn amounts_read_in_their_currencys_major_units() {
+        assert_eq!(major_units(-150, "CNY"), "-1.50");
+        assert_eq!(major_units(4_810_608, "CNY"), "48106.08");
+        assert_eq!(major_units(1_200, "JPY"), "1200");
+        assert_eq!(major_units(2_005, "KWD"), "2.005");
+    }
+
     use super::*;
 
     #[test]
