@@ -469,11 +469,15 @@ impl Resolver {
     }
 
     /// Queues every live profile's golden record for the profile topic
-    /// again: an `updated` change with the profile's next version and no
-    /// changed fields, so a compacted consumer holds every record as the
-    /// current output policy publishes it (after `[privacy.output]`
-    /// changed, say, from raw to hashed e-mails; or to re-seed a lost
-    /// topic). Nothing else changes. Works through the profiles in chunks
+    /// again: an `updated` change with the profile's next version, so a
+    /// compacted consumer holds every record as the current output policy
+    /// publishes it (after `[privacy.output]` changed, say, from raw to
+    /// hashed e-mails; or to re-seed a lost topic). Each record's
+    /// attributes and consents are settled again from its stored votes
+    /// (and events, where consents need them) under this resolver's
+    /// survivorship rules, so after `[resolver.survivorship]` changed every
+    /// record follows the new rules, not only those events touched since;
+    /// the change names the fields that moved. Works through the profiles in chunks
     /// of `chunk`, one atomic WriteBatch each (the decision's record with
     /// the first); an interrupted run leaves the chunks it wrote queued, and
     /// running it again queues every profile once more. Returns the
@@ -503,6 +507,13 @@ impl Resolver {
             for id in &ids {
                 let mut profile = view.take_profile_to_extend(id)?;
                 let before = profile.record.clone();
+                profile
+                    .votes
+                    .settle(&self.survivorship, &mut profile.record);
+                if profile.votes.consents_need_history(&self.survivorship) {
+                    let history = view.contributions_of(&view.all_members(&profile)?)?;
+                    crate::resolver::settle_consents(&mut profile.record, &history);
+                }
                 profile.record.version += 1;
                 outcome.changes.push(view.change(
                     kindred_model::ChangeType::Updated,
@@ -576,6 +587,16 @@ impl Resolver {
             &encode_survivorship(&self.survivorship),
         );
         self.store.write(batch)
+    }
+
+    /// Whether the survivorship rules the resolve service last started
+    /// with (if one did) differ from this resolver's: stored records were
+    /// settled by the old ones until `republish` settles them again.
+    pub fn survivorship_changed(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .get_raw(cf::META, crate::store::RUNNING_SURVIVORSHIP)?
+            .is_some_and(|running| running != encode_survivorship(&self.survivorship)))
     }
 
     /// Why this resolver's settings are not the ones the resolve service

@@ -601,7 +601,7 @@ impl<'a> BatchView<'a> {
 
     /// Every member event id of `profile` (taken with
     /// [`take_profile_to_extend`](Self::take_profile_to_extend)).
-    fn all_members(&self, profile: &StoredProfile) -> Result<Vec<String>, StoreError> {
+    pub(crate) fn all_members(&self, profile: &StoredProfile) -> Result<Vec<String>, StoreError> {
         let id = &profile.record.profile_id;
         if !self.appended_only.contains(id) {
             return Ok(profile.members.clone());
@@ -2003,7 +2003,7 @@ pub(crate) struct Recomputed<'r> {
 /// (`most_restrictive` with a grant after a withdrawal: only the order in
 /// which the person's identities connected tells which stands), and the
 /// `may_contact` flags that follow from them.
-fn settle_consents<'e>(
+pub(crate) fn settle_consents<'e>(
     record: &mut GoldenRecord,
     history: impl IntoIterator<Item = &'e CanonicalEvent>,
 ) {

@@ -1556,6 +1556,57 @@ fn consent_of(r: &GoldenRecord, key: &str) -> Option<(bool, String)> {
         .map(|c| (c.value, c.source.event_id.clone()))
 }
 
+/// After `[resolver.survivorship]` changed, `republish` settles every
+/// stored record by the new rules (not only those events touched since)
+/// and its change names what moved.
+#[test]
+fn republish_settles_records_by_changed_survivorship_rules() {
+    let (dir, mut r) = open(LinkPolicy::default());
+    apply(&mut r, consents_of_two_identities());
+    let before = profile(&r, &card("A1"));
+    assert_eq!(
+        consent_of(&before, "marketing:sms"),
+        Some((false, "pos:a1".into()))
+    );
+    r.record_running_settings().expect("the service's settings");
+    drop(r);
+    let store = Store::open(dir.path().join("db")).expect("reopen store");
+    let mut latest = Resolver::with_policy(
+        store,
+        LinkPolicy::default(),
+        Survivorship {
+            consents: kindred_model::ConsentMerge::MostRecent,
+            ..Survivorship::default()
+        },
+    );
+    assert!(latest.survivorship_changed().expect("compare"));
+    latest.republish("ops", 10 * DAY, 100).expect("republish");
+    let after = profile(&latest, &card("A1"));
+    assert_eq!(
+        consent_of(&after, "marketing:sms"),
+        Some((true, "web:b0".into())),
+        "B's later grant wins under most_recent"
+    );
+    assert!(after.may_contact["sms"]);
+    assert_eq!(after.version, before.version + 1);
+    let outbox = latest.store().outbox().expect("outbox");
+    let Some((_, kindred_resolver::OutboxEntry::Change(change))) = outbox.last() else {
+        panic!("a change queued last: {outbox:?}")
+    };
+    assert!(
+        change.changed_fields.iter().any(|f| f == "consents")
+            && change.changed_fields.iter().any(|f| f == "may_contact"),
+        "{:?}",
+        change.changed_fields
+    );
+    // Republished again by the same rules: nothing moves.
+    latest.republish("ops", 11 * DAY, 100).expect("republish");
+    assert_eq!(
+        consent_of(&profile(&latest, &card("A1")), "marketing:sms"),
+        Some((true, "web:b0".into()))
+    );
+}
+
 #[test]
 fn merged_consents_are_most_restrictive_until_the_person_consents_again() {
     let (_d, mut r) = open(LinkPolicy::default());

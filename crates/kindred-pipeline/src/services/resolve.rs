@@ -64,6 +64,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         config.resolver.survivorship.clone(),
     );
     resolver.set_suppress_erased(config.privacy.suppress_erased);
+    if resolver.survivorship_changed()? {
+        tracing::warn!(
+            "[resolver.survivorship] differs from the rules this store's profiles were settled by: \
+             a profile follows the new rules once an event touches it; stop the resolver and run \
+             `kindred republish` to settle (and publish) every profile by them"
+        );
+    }
     // Operator commands (`review`, `split`) compare their settings with these.
     resolver.record_running_settings()?;
     if let Some(applied) = resolver.applied_policy_differs() {
