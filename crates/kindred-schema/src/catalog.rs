@@ -203,4 +203,44 @@ mod tests {
             assert!(catalog.by_name(name).is_some(), "{name}");
         }
     }
+
+    /// The layout (Avro's Parsing Canonical Form, Rabin fingerprint) each
+    /// embedded version was released with. An id names one layout for
+    /// good: a reader holding id 5 decodes with the layout it learned for
+    /// 5. So a schema file whose layout changes must be released as a new
+    /// version: copy the released file to `history/` (it keeps its id, in
+    /// `default_history_ids`), give the current version the next free id in
+    /// `SchemaKind::default_id`, and update this table. (Docs and defaults
+    /// are not part of the layout.)
+    const RELEASED: [(&str, &str); 9] = [
+        ("pos_transaction", "aab4c9384f11918e"),
+        ("web_event", "9937f51000f72b8a"),
+        ("social_interaction", "55be79794f10c458"),
+        ("canonical_event", "d33beea49cf1d640"),
+        ("profile_change", "c2731002c296338d"),
+        ("pos_transaction.v1", "1b57143938015cfe"),
+        ("web_event.v1", "f9127b2d96810fd1"),
+        ("social_interaction.v1", "247015bd8bed1051"),
+        ("profile_change.v1", "a3f88a6232b0455f"),
+    ];
+
+    #[test]
+    fn no_released_layout_changes_under_its_id() {
+        let catalog = Catalog::embedded().expect("schemas/ must hold valid Avro");
+        for (name, released) in RELEASED {
+            let (_, schema) = catalog.by_name(name).expect("embedded");
+            let now = schema
+                .fingerprint::<apache_avro::rabin::Rabin>()
+                .to_string();
+            assert_eq!(
+                now, released,
+                "the layout of {name} changed under its released id: release it as a new version (see RELEASED)"
+            );
+        }
+        assert_eq!(
+            RELEASED.len(),
+            CURRENT.len() + HISTORY.len(),
+            "every embedded version is listed"
+        );
+    }
 }

@@ -280,4 +280,41 @@ mod tests {
         .expect("valid");
         assert_eq!(Compatibility::between(&old, &retyped).level(), "NONE");
     }
+
+    /// The profile change's type has a default: a change type added in a
+    /// later version is read as UPDATED by today's readers (Avro's schema
+    /// resolution since 1.9, Confluent's registry check too). apache-avro's
+    /// compatibility check does not weigh enum defaults, so `kindred
+    /// schemas check` still calls such an addition BACKWARD: conservative.
+    #[test]
+    fn a_change_type_added_later_is_read_by_todays_readers_as_updated() {
+        let current = CURRENT
+            .iter()
+            .find(|s| s.name == "profile_change")
+            .expect("embedded");
+        let change_type = |text: &str| -> Schema {
+            let Schema::Record(record) = parse("profile_change", text).expect("valid") else {
+                panic!("a record")
+            };
+            let field = record
+                .fields
+                .iter()
+                .find(|f| f.name == "change_type")
+                .expect("change_type");
+            field.schema.clone()
+        };
+        let today = change_type(current.text);
+        let later_text = current
+            .text
+            .replacen("\"SPLIT\"]", "\"SPLIT\", \"ARCHIVED\"]", 1);
+        let later = change_type(&later_text);
+        let written = apache_avro::to_avro_datum(
+            &later,
+            apache_avro::types::Value::Enum(6, "ARCHIVED".into()),
+        )
+        .expect("encode");
+        let read = apache_avro::from_avro_datum(&later, &mut written.as_slice(), Some(&today))
+            .expect("today's reader reads a later change type");
+        assert_eq!(read, apache_avro::types::Value::Enum(1, "UPDATED".into()));
+    }
 }
