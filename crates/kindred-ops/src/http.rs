@@ -44,12 +44,47 @@ pub async fn serve(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(AppState { metrics, health });
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "metrics endpoint stopped");
-        }
-    });
+    let task = tokio::spawn(accept_loop(listener, app));
     Ok((local, task))
+}
+
+/// At most this many connections are served at once; more are closed on
+/// accept (a scraper and two probes need a handful).
+const MAX_CONNECTIONS: usize = 64;
+/// A client must send a request's headers within this time.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// A connection is closed after this long, kept alive or not (Prometheus
+/// opens a new one).
+const MAX_CONNECTION_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Serves each connection with HTTP/1 under the limits above: a client
+/// that connects and sends nothing, or many that do, cannot hold the
+/// service's file descriptors or starve the probes.
+async fn accept_loop(listener: TcpListener, app: Router) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, say: wait, do not spin.
+                tracing::warn!(error = %e, "metrics endpoint: accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            continue; // dropped: closed
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(MAX_CONNECTION_AGE, connection).await;
+        });
+    }
 }
 
 async fn metrics_handler(State(state): State<AppState>) -> impl IntoResponse {
@@ -75,5 +110,55 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         (StatusCode::OK, "ready\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    /// The status line and body of a GET of `path`.
+    async fn get(addr: SocketAddr, path: &str) -> String {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("response");
+        response
+    }
+
+    #[tokio::test]
+    async fn probes_and_metrics_answer_and_a_silent_client_is_let_go() {
+        let health = Health::new(Duration::from_secs(60));
+        let (addr, task) = serve("127.0.0.1:0", Metrics::new("test"), health.clone())
+            .await
+            .expect("serve");
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
+        health.set_ready(true);
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
+        let metrics = get(addr, "/metrics").await;
+        assert!(metrics.contains("kindred_"), "{metrics}");
+        // Connects and sends nothing: closed after the header timeout, not
+        // held open for good.
+        let mut silent = TcpStream::connect(addr).await.expect("connect");
+        let mut buf = Vec::new();
+        let closed = tokio::time::timeout(
+            HEADER_READ_TIMEOUT + Duration::from_secs(5),
+            silent.read_to_end(&mut buf),
+        )
+        .await;
+        assert!(closed.is_ok(), "a silent connection is closed");
+        // And the endpoint still answers.
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+        task.abort();
     }
 }
