@@ -42,7 +42,10 @@ pub struct AttributeRule {
     /// `WEB`, `SOCIAL`; lower case is accepted too).
     #[serde(deserialize_with = "channels_any_case")]
     pub priority: Vec<Channel>,
-    /// Empty strings, and addresses with no field set, never win. Default true.
+    /// Empty strings, and addresses with no field set, never win. Default
+    /// true. Today the normalizer drops empty values before they reach a
+    /// golden record, so `false` changes nothing: a source cannot clear a
+    /// name or an address by sending an empty one.
     pub ignore_empty: bool,
 }
 
