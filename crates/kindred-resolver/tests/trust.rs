@@ -964,6 +964,24 @@ fn a_reject_undoes_only_the_approval_of_its_pair() {
     assert_ne!(of["pos:1"], of["web:c"], "C is out");
 }
 
+/// Person `i` at a till (card P{i}, "Person {i}") and on the web (email
+/// p{i}@y.cn, "{web_name} {i}"), with one birthday and postal code: no
+/// identifier joins them, only a rule on name, birthday and postcode.
+fn pair_without_identifiers(i: i64, bday: &str, web_name: &str) -> [Ev; 2] {
+    [
+        ev(&format!("pos:{i}"), i, &[card(&format!("P{i}"))])
+            .name(&format!("Person {i}"))
+            .birthday_postcode(bday, "200000"),
+        ev(
+            &format!("web:{i}"),
+            100 + i,
+            &[email(&format!("p{i}@y.cn"))],
+        )
+        .name(&format!("{web_name} {i}"))
+        .birthday_postcode(bday, "200000"),
+    ]
+}
+
 #[test]
 fn rules_diff_predicts_exactly_what_apply_then_does() {
     // Without the scored rules, which would join the "Persen" typos at once.
@@ -974,20 +992,7 @@ fn rules_diff_predicts_exactly_what_apply_then_does() {
     for i in 0..30 {
         let bday = format!("1990-01-{:02}", i % 28 + 1);
         // Pairs the name rule joins (no shared identifier).
-        events.push(
-            ev(&format!("pos:{i}"), i, &[card(&format!("P{i}"))])
-                .name(&format!("Person {i}"))
-                .birthday_postcode(&bday, "200000"),
-        );
-        events.push(
-            ev(
-                &format!("web:{i}"),
-                100 + i,
-                &[email(&format!("p{i}@y.cn"))],
-            )
-            .name(&format!("Person {i}"))
-            .birthday_postcode(&bday, "200000"),
-        );
+        events.extend(pair_without_identifiers(i, &bday, "Person"));
         // Near-duplicates only the suggest rule sees ("Persen").
         events.push(
             ev(
@@ -1092,20 +1097,7 @@ fn rules_diff_and_apply_queue_what_a_new_suggest_rule_raises() {
     let mut events = Vec::new();
     for i in 0..5 {
         let bday = format!("1990-02-{:02}", i + 1);
-        events.push(
-            ev(&format!("pos:{i}"), i, &[card(&format!("P{i}"))])
-                .name(&format!("Person {i}"))
-                .birthday_postcode(&bday, "200000"),
-        );
-        events.push(
-            ev(
-                &format!("web:{i}"),
-                100 + i,
-                &[email(&format!("p{i}@y.cn"))],
-            )
-            .name(&format!("Persen {i}"))
-            .birthday_postcode(&bday, "200000"),
-        );
+        events.extend(pair_without_identifiers(i, &bday, "Persen"));
     }
     apply(&mut r, events);
     assert_eq!(profiles(&r), 10);
