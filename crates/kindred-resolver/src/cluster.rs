@@ -146,10 +146,12 @@ fn over_limits<'k>(
     ps: &[usize],
     keys: &dyn Fn(usize) -> &'k EventKeys,
     policy: &LinkPolicy,
+    quarantined: &dyn Fn(&str) -> bool,
 ) -> Vec<(usize, usize, IdentifierKind)> {
     let mut first: BTreeMap<&(IdentifierKind, String), Vec<(&str, usize)>> = BTreeMap::new();
     for &p in ps {
-        for (namespace, value) in &keys(p).namespaced {
+        let gone = keys(p).quarantined(quarantined);
+        for (namespace, value, _) in keys(p).namespaced.iter().filter(|n| !gone.contains(&n.2)) {
             let seen = first.entry(namespace).or_default();
             if !seen.iter().any(|(v, _)| v == value) {
                 seen.push((value, p));
@@ -564,9 +566,16 @@ pub(crate) fn cluster(
         attrs: (0..nodes.len())
             .map(|p| {
                 let n = node(p);
+                // A quarantined identifier is nobody's: the limits per
+                // profile do not count it (as the resolver's incremental
+                // path counts a golden record's identifiers, which never
+                // hold one).
+                let gone = n.keys.quarantined(quarantined);
                 let mut namespaced: BTreeMap<(IdentifierKind, String), BTreeSet<String>> =
                     BTreeMap::new();
-                for (namespace, value) in &n.keys.namespaced {
+                for (namespace, value, _) in
+                    n.keys.namespaced.iter().filter(|x| !gone.contains(&x.2))
+                {
                     namespaced
                         .entry(namespace.clone())
                         .or_default()
@@ -591,7 +600,13 @@ pub(crate) fn cluster(
                         .collect(),
                     givens: n.keys.given.iter().cloned().collect(),
                     namespaced,
-                    ids: n.keys.companions.iter().copied().collect(),
+                    ids: n
+                        .keys
+                        .companions
+                        .iter()
+                        .filter(|(_, hash)| !gone.contains(hash))
+                        .copied()
+                        .collect(),
                     apart,
                     origins: BTreeSet::from([n.origin]),
                     links: Vec::new(),
@@ -627,7 +642,7 @@ pub(crate) fn cluster(
         };
         let p = policy.identifiers.get(kind);
         let over = if p.shared_when_over_limits {
-            over_limits(ps, &|p| node(p).keys, policy)
+            over_limits(ps, &|p| node(p).keys, policy, quarantined)
         } else {
             Vec::new()
         };

@@ -61,9 +61,11 @@ pub(crate) struct EventKeys {
     /// entries, under them too.
     pub legacy: Vec<String>,
     /// Identifiers limited per namespace ([`per_namespace`]) as
-    /// ((kind, namespace), value): member cards by loyalty program, accounts
-    /// by shop.
-    pub namespaced: Vec<((IdentifierKind, String), String)>,
+    /// ((kind, namespace), value, companion hash): member cards by loyalty
+    /// program, accounts by shop. The hash is the identifier's entry in
+    /// `companions` (what [`EventKeys::quarantined`] returns when it is
+    /// taken out of linking).
+    pub namespaced: Vec<((IdentifierKind, String), String, u64)>,
     /// Non-device identifiers as (kind, hash of link key): what the
     /// quarantine guard counts as an identifier's companions.
     pub companions: Vec<(IdentifierKind, u64)>,
@@ -153,6 +155,17 @@ pub(crate) fn per_namespace(kind: IdentifierKind) -> bool {
 }
 
 impl EventKeys {
+    /// The companion hashes of this event's identifiers that `quarantined`
+    /// takes out of linking: a quarantined identifier is nobody's, so the
+    /// limits per profile do not count it (usually empty).
+    pub(crate) fn quarantined(&self, quarantined: &dyn Fn(&str) -> bool) -> Vec<u64> {
+        self.links
+            .iter()
+            .filter(|l| quarantined(&l.key))
+            .map(|l| fnv1a(l.key.as_bytes()))
+            .collect()
+    }
+
     pub fn of(event: &CanonicalEvent, policy: &LinkPolicy, hasher: &KeyHasher) -> Self {
         let (name, name_script) = match event_name(event) {
             Some((name, script)) => (Some(name), script),
@@ -175,15 +188,16 @@ impl EventKeys {
             if written != link_value {
                 out.legacy.push(hasher.key(id.kind.as_str(), written));
             }
+            let hash = fnv1a(key.as_bytes());
             if id.kind != IdentifierKind::Device {
-                out.companions.push((id.kind, fnv1a(key.as_bytes())));
+                out.companions.push((id.kind, hash));
             }
             if per_namespace(id.kind) {
                 // Compared as linking compares them: one card written with
                 // and without separators is one card, not two.
                 let (namespace, value) = link_value.split_once(':').unwrap_or(("", &link_value));
                 out.namespaced
-                    .push(((id.kind, namespace.to_string()), value.to_string()));
+                    .push(((id.kind, namespace.to_string()), value.to_string(), hash));
             }
             let p = policy.identifiers.get(id.kind);
             if !p.link {
@@ -1143,10 +1157,14 @@ mod tests {
                 .any(|k| k.key
                     == "rule:name_birthday_postcode:1:ann lee\u{1f}1990-01-02\u{1f}SW1A1AA")
         );
+        assert_eq!(keys.namespaced.len(), 1);
         assert_eq!(
-            keys.namespaced,
-            vec![((IdentifierKind::MemberId, "MAIN".into()), "M1".into())]
+            (&keys.namespaced[0].0, keys.namespaced[0].1.as_str()),
+            (&(IdentifierKind::MemberId, "MAIN".into()), "M1")
         );
+        assert!(keys
+            .companions
+            .contains(&(IdentifierKind::MemberId, keys.namespaced[0].2)));
         assert_eq!(keys.companions.len(), 2, "devices are not companions");
     }
 }

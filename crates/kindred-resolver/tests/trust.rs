@@ -27,6 +27,7 @@ fn card(v: &str) -> Identifier {
     id(IdentifierKind::MemberId, &format!("MAIN:{v}"))
 }
 
+#[derive(Clone)]
 struct Ev(CanonicalEvent);
 
 fn ev(event_id: &str, t: i64, ids: &[Identifier]) -> Ev {
@@ -745,6 +746,81 @@ fn explain_of_a_split_part_tells_where_it_came_from() {
     );
     // A's own story has all three: the merge, the split, the later merge.
     assert_eq!(r.explain(&merged).expect("explain A").lineage.len(), 3);
+}
+
+/// A quarantined identifier is nobody's: the per-profile limits do not
+/// count it, whether the profile grows event by event or is recomputed.
+/// A counter phone on a customer's first receipt used to make a
+/// recomputation (not the incremental path) refuse her fourth own phone,
+/// so the outcome depended on the order her records came in.
+#[test]
+fn a_quarantined_identifier_counts_toward_no_limit_in_any_order() {
+    let counter = phone("+8613900000000");
+    let quarantine: Vec<Ev> = (0..5)
+        .map(|i| {
+            ev(
+                &format!("pos:q{i}"),
+                i,
+                &[counter.clone(), card(&format!("Q{i}"))],
+            )
+        })
+        .collect();
+    // Her records chain through her e-mails (each with at most three
+    // companions, under the quarantine limit); the counter phone sits on
+    // her first receipt. Her own phones: four, the limit.
+    let (e1, e2, e3, e4) = (
+        email("ann1@y.cn"),
+        email("ann2@y.cn"),
+        email("ann3@y.cn"),
+        email("ann4@y.cn"),
+    );
+    let web = |id: &str, t: i64, ids: &[Identifier]| ev(id, t, ids).channel(Channel::Web);
+    let mut records = vec![
+        ev("pos:a1", DAY, &[e1.clone(), counter.clone()]),
+        web(
+            "web:a2",
+            2 * DAY,
+            &[e1, phone("+8613911110001"), e2.clone()],
+        ),
+        web(
+            "web:a3",
+            3 * DAY,
+            &[e2, phone("+8613911110002"), e3.clone()],
+        ),
+        web(
+            "web:a4",
+            4 * DAY,
+            &[e3, phone("+8613911110003"), e4.clone()],
+        ),
+        web("web:e", 5 * DAY, &[e4.clone(), phone("+8613911110004")]),
+        ev("pos:f", 6 * DAY, &[e4, card("F1")]),
+    ];
+    let run = |records: Vec<Ev>| {
+        let (dir, mut r) = open(LinkPolicy::default());
+        apply(&mut r, quarantine.clone());
+        for record in records {
+            apply(&mut r, vec![record]);
+        }
+        let plan = r.plan_rules(&LinkPolicy::default()).expect("diff");
+        assert!(
+            plan.groups.is_empty(),
+            "the batch clustering agrees: {plan:?}"
+        );
+        let of = assignment(&r);
+        (dir, of)
+    };
+    let (_d1, first) = run(records.clone());
+    // f (the card) before e.
+    let e = records.remove(4);
+    records.push(e);
+    let (_d2, second) = run(records);
+    let together = |of: &BTreeMap<String, String>| {
+        ["pos:a1", "web:a2", "web:a3", "web:a4", "web:e", "pos:f"]
+            .iter()
+            .all(|e| of[*e] == of["pos:a1"])
+    };
+    assert!(together(&first), "{first:?}");
+    assert!(together(&second), "{second:?}");
 }
 
 /// Two people on one phone, names clearly different: one pair waiting
