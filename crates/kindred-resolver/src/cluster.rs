@@ -483,7 +483,7 @@ struct Proposal {
 
 /// How alike two names must be for a household's line to link them:
 /// `min_name_similarity`, or 0.8 when that guard is off.
-fn household_similarity(policy: &LinkPolicy) -> f64 {
+pub(crate) fn household_similarity(policy: &LinkPolicy) -> f64 {
     if policy.min_name_similarity > 0.0 {
         policy.min_name_similarity
     } else {

@@ -672,10 +672,6 @@ impl<'a> BatchView<'a> {
             }
             return Ok(());
         }
-        if event.event_time_ms > self.watermark_ms {
-            self.watermark_ms = event.event_time_ms;
-            self.counters_dirty = true;
-        }
         let keys = match self.keys.remove(&event.event_id) {
             Some(k) => k,
             None => EventKeys::of(event, self.policy, self.store.hasher()),
@@ -712,6 +708,12 @@ impl<'a> BatchView<'a> {
                     return Ok(());
                 }
             }
+        }
+        // Applied events move the watermark; a suppressed one (an erased
+        // person's, delivered again) does not.
+        if event.event_time_ms > self.watermark_ms {
+            self.watermark_ms = event.event_time_ms;
+            self.counters_dirty = true;
         }
         self.contributions
             .insert(event.event_id.clone(), event.clone());
@@ -926,7 +928,14 @@ impl<'a> BatchView<'a> {
         } else {
             weak && weak_ok
         };
-        let min = self.policy.min_name_similarity;
+        // A card that turns shared when its records' names clearly differ
+        // is judged at the household threshold even with the name guard
+        // off, as a recomputation judges it.
+        let min = if strong && shared_if_named {
+            crate::cluster::household_similarity(self.policy)
+        } else {
+            self.policy.min_name_similarity
+        };
         let known_name = consulted
             && self
                 .profile_names(id)?

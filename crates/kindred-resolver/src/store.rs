@@ -238,7 +238,8 @@ const NAME_FOLDING_VERSION: &[u8] = b"4";
 /// guard) do not count quarantined identifiers in a recomputation either,
 /// as the incremental path never did (a store's counter phone on a
 /// customer's first receipt made a recomputation refuse her fourth own
-/// phone). The score
+/// phone); with the name guard off, a card is judged shared one event at
+/// a time as a recomputation judges it (at the household threshold). The score
 /// grid below compares pairs, not clusters, so it cannot catch a change
 /// like these: bump by hand. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`

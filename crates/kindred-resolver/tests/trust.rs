@@ -823,6 +823,30 @@ fn a_quarantined_identifier_counts_toward_no_limit_in_any_order() {
     assert!(together(&second), "{second:?}");
 }
 
+/// With the name guard off (`min_name_similarity = 0`), a member card on
+/// records of clearly different names is still a shared card (judged at
+/// the household threshold), arriving one by one as in a recomputation.
+#[test]
+fn a_shared_card_is_judged_alike_with_the_name_guard_off() {
+    let policy = LinkPolicy {
+        min_name_similarity: 0.0,
+        ..LinkPolicy::default()
+    };
+    let (_d, mut r) = open(policy.clone());
+    apply(&mut r, vec![ev("pos:a", 0, &[card("K7")]).name("Ann Lee")]);
+    apply(
+        &mut r,
+        vec![ev("pos:b", DAY, &[card("K7")]).name("Bob Jones")],
+    );
+    let plan = r.plan_rules(&policy).expect("diff");
+    assert!(
+        plan.groups.is_empty(),
+        "the batch clustering agrees: {plan:?}"
+    );
+    let of = assignment(&r);
+    assert_ne!(of["pos:a"], of["pos:b"], "{of:?}");
+}
+
 /// Two people on one phone, names clearly different: one pair waiting
 /// for review (their profiles returned in that order).
 fn flagged_pair() -> (tempfile::TempDir, Resolver, GoldenRecord, GoldenRecord) {
