@@ -212,6 +212,37 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
     })
     .await?;
     let changes = decode_changes(&codec, &messages);
+    // Every change says where it stands in the resolver's order, across
+    // partitions: distinct sequences, rising within each partition.
+    let mut seqs: Vec<(i32, u64)> = messages
+        .iter()
+        .filter(|m| m.payload().is_some())
+        .map(|m| {
+            let seq = headers(m)
+                .get(kindred_pipeline::services::publish::CHANGE_SEQ)
+                .and_then(|v| v.parse::<u64>().ok())
+                .expect("a change carries kindred.change.seq");
+            (m.partition(), seq)
+        })
+        .collect();
+    for partition in seqs
+        .iter()
+        .map(|(p, _)| *p)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let own: Vec<u64> = seqs
+            .iter()
+            .filter(|(p, _)| *p == partition)
+            .map(|(_, s)| *s)
+            .collect();
+        assert!(own.windows(2).all(|w| w[0] < w[1]), "{own:?}");
+    }
+    seqs.sort_by_key(|(_, s)| *s);
+    seqs.dedup_by_key(|(_, s)| *s);
+    assert_eq!(
+        seqs.len(),
+        messages.iter().filter(|m| m.payload().is_some()).count()
+    );
 
     // The merge is explicit: one MERGED change whose survivor is the older
     // profile, and a SUPERSEDED redirect for the absorbed one.

@@ -13,8 +13,9 @@ use kindred_model::{ChangeType, ProfileChange};
 /// profile it belongs to now".
 #[derive(Debug, Default)]
 pub struct ChangeLog {
-    /// Event id -> profile the event's change landed in.
-    landed: HashMap<String, String>,
+    /// Event id -> profile the event's change landed in, and that change's
+    /// place in the resolver's order, where the stream says it.
+    landed: HashMap<String, (String, Option<u64>)>,
     /// Absorbed profile -> (survivor, the version of its `Superseded` change).
     redirects: HashMap<String, (String, i64)>,
     erased: HashSet<String>,
@@ -36,10 +37,18 @@ impl ChangeLog {
     /// change caused by a decision (`decision:N`) or an erasure places no
     /// event of its own.
     pub fn apply(&mut self, change: &ProfileChange) -> bool {
+        self.apply_at(change, None)
+    }
+
+    /// [`ChangeLog::apply`] for a change whose place in the resolver's
+    /// order is known (the `kindred.change.seq` header): an event keeps the
+    /// placement of the latest change, whatever order the topic's
+    /// partitions were read in.
+    pub fn apply_at(&mut self, change: &ProfileChange, seq: Option<u64>) -> bool {
         // Events a split moved to this profile: they had landed in the
         // divided profile, and now belong here (the store's view).
         for event in &change.moved_event_ids {
-            self.landed.insert(event.clone(), change.profile_id.clone());
+            self.place(event, &change.profile_id, seq);
         }
         match change.change_type {
             ChangeType::Superseded => {
@@ -74,9 +83,29 @@ impl ChangeLog {
                 if !change.caused_by_event() {
                     return false;
                 }
+                self.place(&change.cause_event_id, &change.profile_id, seq)
+            }
+        }
+    }
+
+    /// Places `event` in `profile` unless a later change (by sequence)
+    /// placed it already; true when the event was not placed before.
+    fn place(&mut self, event: &str, profile: &str, seq: Option<u64>) -> bool {
+        match self.landed.get_mut(event) {
+            None => {
                 self.landed
-                    .insert(change.cause_event_id.clone(), change.profile_id.clone())
-                    .is_none()
+                    .insert(event.to_string(), (profile.to_string(), seq));
+                true
+            }
+            Some(placed) => {
+                let later = match (placed.1, seq) {
+                    (Some(old), Some(new)) => new >= old,
+                    _ => true,
+                };
+                if later {
+                    *placed = (profile.to_string(), seq);
+                }
+                false
             }
         }
     }
@@ -102,7 +131,7 @@ impl ChangeLog {
 
     /// Event id -> current profile, for every event whose profile was not erased.
     pub fn assignments(&self) -> impl Iterator<Item = (&str, String)> + '_ {
-        self.landed.iter().filter_map(|(event, profile)| {
+        self.landed.iter().filter_map(|(event, (profile, _))| {
             let current = self.current(profile);
             (!self.erased.contains(&current)).then_some((event.as_str(), current))
         })
@@ -178,6 +207,32 @@ mod tests {
         // A redelivered change moves nothing further and is not a new event.
         assert!(!log.apply(&created));
         assert_eq!(log.assignments().count(), 4);
+    }
+
+    /// Read across partitions, a split's move can come before the change
+    /// that first placed the event: the sequence keeps the later one.
+    #[test]
+    fn the_change_sequence_orders_placements_across_partitions() {
+        let mut log = ChangeLog::new();
+        let mut moved = change("c", ChangeType::Created, "e4", None);
+        moved.moved_event_ids = vec!["e2".into()];
+        log.apply_at(&moved, Some(7));
+        // Read late (another partition): e2's first placement, at seq 2.
+        log.apply_at(&change("a", ChangeType::Updated, "e2", None), Some(2));
+        let of: HashMap<String, String> =
+            log.assignments().map(|(e, p)| (e.to_string(), p)).collect();
+        assert_eq!(of["e2"], "c");
+        // Without sequences, the last read wins (one partition's order).
+        let mut plain = ChangeLog::new();
+        plain.apply(&moved);
+        plain.apply(&change("a", ChangeType::Updated, "e2", None));
+        assert_eq!(
+            plain
+                .assignments()
+                .find(|(e, _)| *e == "e2")
+                .map(|(_, p)| p),
+            Some("a".to_string())
+        );
     }
 
     /// A split that gives an absorbed id back makes it live again: its

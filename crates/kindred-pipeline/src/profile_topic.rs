@@ -34,7 +34,9 @@ pub struct TopicRead {
 /// ([`TopicRead::cut`]); the store is the reference otherwise. Kafka orders
 /// records within a partition only: with several partitions, an event a
 /// split moved to a profile on another partition is placed by the order
-/// the partitions happen to be read in, as any downstream consumer sees it.
+/// the partitions happen to be read in, unless the change carries its
+/// place in the resolver's order (`kindred.change.seq`, every change this
+/// release publishes): the later placement then wins.
 pub async fn read_changelog(
     config: &Config,
     timeout: Duration,
@@ -94,9 +96,14 @@ pub async fn read_changelog(
         }) {
             read.cut += 1;
         }
+        let seq = message.headers().and_then(|h| {
+            h.iter()
+                .find(|h| h.key == crate::services::publish::CHANGE_SEQ)
+                .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
+        });
         match codec.decode(Framing::Confluent, SchemaKind::ProfileChange, payload) {
             Ok(change) => {
-                read.changelog.apply(&change);
+                read.changelog.apply_at(&change, seq);
             }
             Err(e) => {
                 read.unreadable += 1;

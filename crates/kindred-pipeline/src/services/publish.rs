@@ -208,6 +208,13 @@ pub const MOVED_EVENT_IDS_TOTAL: &str = "kindred.change.moved_event_ids_total";
 /// The same for `absorbed_ids` (each absorbed id still gets its own
 /// SUPERSEDED redirect record).
 pub const ABSORBED_IDS_TOTAL: &str = "kindred.change.absorbed_ids_total";
+/// Header of every profile change: its place (decimal) in the order the
+/// resolver made the changes, across all partitions of the profile topic
+/// (Kafka orders records within a partition only). A consumer that folds
+/// "event -> profile" from the topic keeps, per event, the placement with
+/// the highest sequence; it restarts lower only when a store is restored
+/// from a snapshot (the changes then repeat).
+pub const CHANGE_SEQ: &str = "kindred.change.seq";
 
 /// The running publisher thread and what the poll loop needs of it.
 pub struct Publisher {
@@ -415,13 +422,14 @@ impl Task {
                 }
             };
             let mut records = Vec::with_capacity(entries.len() + 1);
-            for (_, entry) in &entries {
-                records.push(outbox_record(
-                    &self.config,
-                    &self.codec,
-                    &self.protection,
-                    entry,
-                )?);
+            for (seq, entry) in &entries {
+                let mut record = outbox_record(&self.config, &self.codec, &self.protection, entry)?;
+                if matches!(entry, OutboxEntry::Change(_)) {
+                    record
+                        .headers
+                        .push((CHANGE_SEQ.to_string(), seq.to_string().into_bytes()));
+                }
+                records.push(record);
             }
             let progress = Progress {
                 store_id: self.store_id.clone(),
