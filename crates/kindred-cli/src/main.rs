@@ -845,6 +845,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             emit(&report.to_string())?;
+            if let Some(why) = report.invalid() {
+                anyhow::bail!("the run does not stand as a measurement: {why}");
+            }
         }
         Command::Chaos {
             events,

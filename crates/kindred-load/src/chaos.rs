@@ -105,6 +105,8 @@ pub struct ChaosReport {
     /// Live profiles whose last topic record differs from the store, plus
     /// ids live on one side only.
     pub topic_mismatches: usize,
+    /// Services that did not exit with status 0 when stopped at the end.
+    pub unclean_stops: Vec<String>,
     pub passed: bool,
 }
 
@@ -141,8 +143,12 @@ impl std::fmt::Display for ChaosReport {
             self.people_missing,
             self.people_extra,
             self.records_different,
-            ok(self.people_missing + self.people_extra + self.records_different == 0)
+            ok(self.store_people == self.reference_people
+                && self.people_missing + self.people_extra + self.records_different == 0)
         )?;
+        for stop in &self.unclean_stops {
+            writeln!(f, "final stop:          {stop} [FAILED]")?;
+        }
         if let Some(d) = &self.first_difference {
             writeln!(f, "  first difference: {d}")?;
         }
@@ -381,8 +387,12 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
     tracing::info!("stream written; waiting for the pipeline to drain");
     drain(&config, &mut fleet, opts.idle_timeout).await?;
     let run_seconds = t0.elapsed().as_secs_f64();
-    for (_, s) in fleet.running.drain(..) {
-        s.stop(Duration::from_secs(30));
+    let mut unclean_stops = Vec::new();
+    for (spec, s) in fleet.running.drain(..) {
+        let usage = s.stop(Duration::from_secs(30));
+        if usage.exit != "exit status: 0" {
+            unclean_stops.push(format!("{}: {}", spec.name, usage.exit));
+        }
     }
 
     let mut report = verify(&config, &work_dir.join("resolver"), &reference).await?;
@@ -396,7 +406,10 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
         .sigterm_exit_seconds
         .values()
         .all(|s| *s <= (config.shutdown.timeout_secs + 2) as f64);
+    report.unclean_stops = unclean_stops;
     report.passed = sigterm_ok
+        && report.unclean_stops.is_empty()
+        && report.store_people == report.reference_people
         && report.people_missing + report.people_extra + report.records_different == 0
         && report.points_store == report.points_reference
         && report.offsets_at_end
@@ -473,13 +486,21 @@ async fn inject(
                 Planned::Sigterm => ("resolve", "SIGTERM resolve"),
                 _ => ("ingest-web", "SIGTERM ingest"),
             };
-            let exit = fleet.get(name)?.terminate(Duration::from_secs(30));
-            sigterm_exits.insert(name.to_string(), exit.as_secs_f64());
+            let (exit, clean) = fleet.get(name)?.terminate(Duration::from_secs(30));
+            // An unclean exit (a panic, an error, killed after the grace)
+            // counts as past the limit: the run fails.
+            let seconds = if clean {
+                exit.as_secs_f64()
+            } else {
+                f64::INFINITY
+            };
+            sigterm_exits.insert(name.to_string(), seconds);
             let back = fleet.restart(name).await?;
             (
                 what,
                 format!(
-                    "exited after {:.2} s; restarted, ready after {:.1} s",
+                    "exited {} after {:.2} s; restarted, ready after {:.1} s",
+                    if clean { "cleanly" } else { "NOT cleanly" },
                     exit.as_secs_f64(),
                     back.as_secs_f64()
                 ),
@@ -604,6 +625,7 @@ async fn verify(
         distinct_events: 0,
         faults: Vec::new(),
         sigterm_exit_seconds: BTreeMap::new(),
+        unclean_stops: Vec::new(),
         shutdown_timeout_secs: 0,
         run_seconds: 0.0,
         reference_people: reference.len(),

@@ -71,6 +71,23 @@ pub struct LoadReport {
 }
 
 impl LoadReport {
+    /// Why the run does not stand as a measurement, if it does not: events
+    /// that never landed (their latency is not in the figures, and the
+    /// rate counts only what landed) or a service that did not stop
+    /// cleanly.
+    pub fn invalid(&self) -> Option<String> {
+        let mut why = Vec::new();
+        if self.missing > 0 {
+            why.push(format!("{} events never landed", self.missing));
+        }
+        for s in &self.services {
+            if s.exit != "exit status: 0" {
+                why.push(format!("{} stopped with {}", s.name, s.exit));
+            }
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
@@ -98,11 +115,27 @@ impl fmt::Display for LoadReport {
             self.landed, self.dead_letters, self.missing, self.pipeline_seconds, self.events_per_second
         )?;
         let l = &self.latency;
-        writeln!(
-            f,
-            "  end-to-end latency (produce -> profile change), {} events: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            l.samples, l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms
-        )?;
+        if l.samples == 0 {
+            writeln!(
+                f,
+                "  end-to-end latency (produce -> profile change): n/a, no event landed"
+            )?;
+        } else {
+            writeln!(
+                f,
+                "  end-to-end latency (produce -> profile change), {} events that landed: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms{}",
+                l.samples,
+                l.p50_ms,
+                l.p95_ms,
+                l.p99_ms,
+                l.max_ms,
+                if self.missing > 0 {
+                    " (events still missing are not in these figures)"
+                } else {
+                    ""
+                }
+            )?;
+        }
         writeln!(f, "  max consumer lag:")?;
         for (group, lag) in &self.max_lag {
             writeln!(f, "    {group:<40} {lag:>10}")?;

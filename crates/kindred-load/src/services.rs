@@ -183,8 +183,10 @@ impl Service {
     }
 
     /// SIGTERM, then waits for the exit (killing the process after
-    /// `grace`); returns how long the exit took.
-    pub fn terminate(&mut self, grace: Duration) -> Duration {
+    /// `grace`); returns how long the exit took, and whether it was a clean
+    /// one (exit status 0 within `grace`: a panic, an error exit, a process
+    /// already gone or one killed after the grace is not).
+    pub fn terminate(&mut self, grace: Duration) -> (Duration, bool) {
         let started = Instant::now();
         let target = nix::unistd::Pid::from_raw(self.pid() as i32);
         let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
@@ -195,9 +197,10 @@ impl Service {
                 }
                 Ok(None) => {
                     self.kill9();
-                    return started.elapsed();
+                    return (started.elapsed(), false);
                 }
-                _ => return started.elapsed(),
+                Ok(Some(status)) => return (started.elapsed(), status.success()),
+                Err(_) => return (started.elapsed(), false),
             }
         }
     }
