@@ -665,6 +665,55 @@ fn check_secret_env(container: &Yaml, config_file: &str, what: &str) {
     }
 }
 
+/// A node drain evicts at most one pod of each replicated Deployment (the
+/// ingest services): a PodDisruptionBudget selects exactly its pods.
+#[test]
+fn every_replicated_deployment_has_a_disruption_budget() {
+    let docs = manifests();
+    let budgets: Vec<&Yaml> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| kind(d) == "PodDisruptionBudget")
+        .collect();
+    for (file, d) in &docs {
+        if kind(d) != "Deployment" || d["spec"]["replicas"].as_u64().unwrap_or(1) < 2 {
+            continue;
+        }
+        let labels = &d["spec"]["template"]["metadata"]["labels"];
+        let covering: Vec<&&Yaml> = budgets
+            .iter()
+            .filter(|b| selects(&b["spec"]["selector"]["matchLabels"], labels))
+            .collect();
+        assert_eq!(
+            covering.len(),
+            1,
+            "{file}: one PodDisruptionBudget for {}",
+            name(d)
+        );
+        assert_eq!(
+            covering[0]["spec"]["maxUnavailable"].as_u64(),
+            Some(1),
+            "{file}: {}",
+            name(d)
+        );
+        // And it selects no other workload's pods.
+        for (_, other) in &docs {
+            if matches!(kind(other), "Deployment" | "StatefulSet") && name(other) != name(d) {
+                assert!(
+                    !selects(
+                        &covering[0]["spec"]["selector"]["matchLabels"],
+                        &other["spec"]["template"]["metadata"]["labels"]
+                    ),
+                    "{file}: the budget of {} also selects {}",
+                    name(d),
+                    name(other)
+                );
+            }
+        }
+    }
+    assert_eq!(budgets.len(), 3, "one per ingest Deployment");
+}
+
 #[test]
 fn k8s_services_select_pods_and_the_service_monitor_scrapes_port_http() {
     let docs = manifests();

@@ -8,6 +8,7 @@
 #   deploy/local/kafka.sh restart   stop, then start (same storage)
 #   deploy/local/kafka.sh wipe      stop and delete the broker's storage
 #   deploy/local/kafka.sh topics    list the broker's topics, one per line
+#   deploy/local/kafka.sh logs [N]  print the last N (40) lines of the broker's log
 #   deploy/local/kafka.sh delete-run-topics BEFORE  delete the topics created since
 #                                   BEFORE (a `topics` listing) whose names end in a
 #                                   test's run id (`retail.pos.events.<test>-<pid>-<nanos>`):
@@ -272,7 +273,19 @@ ENV
 }
 
 is_running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+  # The recorded pid counts only while it is this broker: pids wrap (a cold
+  # build spawns thousands of processes), and a stale file naming another
+  # process would otherwise be taken for a running broker, or signalled by
+  # stop. A stale file is removed.
+  [ -f "$PIDFILE" ] || return 1
+  local pid
+  pid="$(cat "$PIDFILE")"
+  if kill -0 "$pid" 2>/dev/null \
+    && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka.*$RUN/server.properties"; then
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  return 1
 }
 
 answers() {
@@ -410,6 +423,7 @@ case "${1:-}" in
   status) status ;;
   wipe) stop; rm -rf "$RUN"; log "wiped $RUN" ;;
   topics) topic_tool --list ;;
+  logs) tail -n "${2:-40}" "$LOGFILE" ;;
   delete-run-topics) delete_run_topics "${2:-}" ;;
   secure-env) secure_env ;;
   tool)

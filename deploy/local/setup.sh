@@ -31,8 +31,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+  # An install an earlier run was cut off in leaves packages half
+  # configured (apt-get refuses until they are); finish it first.
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" dpkg --configure -a
+  "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+  # Without recommends: prometheus recommends node-exporter, and on a machine
+  # that starts services on install both would listen on 9090 and 9100.
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=300 \
+    install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   log "system packages present"
 fi

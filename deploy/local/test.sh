@@ -25,6 +25,12 @@ if ! deploy/local/kafka.sh status >/dev/null 2>&1; then
 fi
 topics_before=""
 cleanup() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ "$started_broker" -eq 1 ]; then
+    # The next run's wipe deletes the broker's log: show its end now.
+    echo "[kindred test.sh] the run failed; the broker log ends:" >&2
+    deploy/local/kafka.sh logs 40 >&2 2>/dev/null || true
+  fi
   if [ "$started_broker" -eq 1 ]; then
     deploy/local/kafka.sh stop || true
   elif [ -n "$topics_before" ]; then
@@ -57,14 +63,26 @@ if [ "$started_broker" -eq 0 ]; then
 fi
 phase "kafka start"
 
+# In CI the lint must run: a toolchain without rustfmt or clippy fails the
+# run instead of passing it unlinted.
+for tool in fmt clippy; do
+  if ! cargo "$tool" --version >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then
+      echo "[kindred test.sh] error: cargo $tool is missing (rustup component add rustfmt clippy)" >&2
+      exit 1
+    fi
+    echo "[kindred test.sh] warning: cargo $tool is missing; skipped" >&2
+  fi
+done
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all -- --check
 fi
+# --locked: the build uses Cargo.lock as committed, never a re-resolution.
 if cargo clippy --version >/dev/null 2>&1; then
-  cargo clippy --workspace --all-targets --quiet -- -D warnings
+  cargo clippy --locked --workspace --all-targets --quiet -- -D warnings
 fi
 phase "fmt and clippy"
-cargo test --workspace --all-targets --no-run "$@"
+cargo test --locked --workspace --all-targets --no-run "$@"
 phase "test build"
-cargo test --workspace --all-targets "$@"
+cargo test --locked --workspace --all-targets "$@"
 phase "test run"
