@@ -90,7 +90,9 @@ install() {
 POM
   log "fetching Apache Kafka $KAFKA_VERSION and its runtime dependencies from Maven Central"
   rm -rf "$LIBS.tmp"
-  mvn -B -q -Dstyle.color=never -f "$DIST/pom.xml" dependency:copy-dependencies \
+  # -C: a jar whose checksum does not match Maven Central's fails the
+  # install (Maven's default only warns, and -q hides the warning).
+  mvn -B -q -C -Dstyle.color=never -f "$DIST/pom.xml" dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$LIBS.tmp" \
       || die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
   rm -rf "$LIBS" && mv "$LIBS.tmp" "$LIBS"
