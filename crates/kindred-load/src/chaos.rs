@@ -433,12 +433,34 @@ async fn inject(
 ) -> Result<(&'static str, String), LoadError> {
     Ok(match planned {
         Planned::KillResolver => {
+            // What the kill interrupts: a kill with nothing in flight tests
+            // no guarantee. Read just before it (the figures are a second
+            // old at most: the lag is librdkafka's statistics).
+            let addr = fleet.get("resolve")?.http.clone();
+            let in_flight = services::http_get(&addr, "/metrics")
+                .await
+                .map(|(_, body)| {
+                    let outbox = gauge(&body, "kindred_outbox_entries").unwrap_or(0);
+                    let lag: i64 = body
+                        .lines()
+                        .filter(|l| l.starts_with("kindred_consumer_lag_messages{"))
+                        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                        .map(|v| v as i64)
+                        .sum();
+                    (outbox, lag)
+                });
             fleet.get("resolve")?.kill9();
             let back = fleet.restart("resolve").await?;
+            let at_kill = match in_flight {
+                Some((outbox, lag)) => {
+                    format!("at the kill {outbox} outbox entries not yet on Kafka, {lag} messages of lag; ")
+                }
+                None => "at the kill: /metrics did not answer; ".to_string(),
+            };
             (
                 "kill -9 resolve",
                 format!(
-                    "restarted, holding its partitions again after {:.1} s",
+                    "{at_kill}restarted, holding its partitions again after {:.1} s",
                     back.as_secs_f64()
                 ),
             )
