@@ -994,18 +994,47 @@ pub const OTHER_ENV_VARS: &[&str] = &[
     "KINDRED_BINARY",
 ];
 
-/// Refuses a `KINDRED_` variable that is neither a configuration key nor
-/// one of [`OTHER_ENV_VARS`]: `KINDRED_HTTP_LISTEN` (one underscore) would
-/// otherwise be ignored without a word, and the service would listen where
-/// nobody looks.
+/// The configuration's sections, as `KINDRED_<SECTION>__<KEY>` spells them.
+const SECTIONS: [&str; 9] = [
+    "KAFKA",
+    "TOPICS",
+    "SCHEMAS",
+    "INGEST",
+    "RESOLVER",
+    "NORMALIZE",
+    "HTTP",
+    "SHUTDOWN",
+    "PRIVACY",
+];
+
+/// Whether `rest` (a name after `KINDRED_`) has the shape of the variables
+/// Kubernetes gives every pod for each Service (`<SERVICE>_SERVICE_HOST`,
+/// `<SERVICE>_PORT_9464_TCP_ADDR`, ...): a Service named `kindred-http`
+/// would otherwise read as a misspelt key.
+fn is_service_link(rest: &str) -> bool {
+    rest.ends_with("_SERVICE_HOST")
+        || rest.contains("_SERVICE_PORT")
+        || rest.ends_with("_PORT")
+        || rest.contains("_PORT_")
+}
+
+/// Refuses a `KINDRED_` variable that starts like a configuration key (a
+/// section's name) but is none, nor one of [`OTHER_ENV_VARS`]:
+/// `KINDRED_HTTP_LISTEN` (one underscore) would otherwise be ignored
+/// without a word, and the service would listen where nobody looks. Other
+/// `KINDRED_` names (`KINDRED_METRICS_SERVICE_HOST`, which Kubernetes sets
+/// for the Service `kindred-metrics`) are not kindred's and are left alone.
 fn refuse_unknown_env(names: impl Iterator<Item = String>) -> Result<(), ConfigError> {
     for name in names {
         let Some(rest) = name.strip_prefix("KINDRED_") else {
             continue;
         };
+        let section = rest.split('_').next().unwrap_or("");
         if rest.contains("__")
             || rest.starts_with("KAFKA_CLIENT_")
             || OTHER_ENV_VARS.contains(&name.as_str())
+            || !SECTIONS.contains(&section)
+            || is_service_link(rest)
         {
             continue;
         }
@@ -1109,6 +1138,12 @@ mod tests {
             assert!(err.contains("KINDRED_HTTP_LISTEN"), "{err}");
             assert!(err.contains("KINDRED_HTTP__LISTEN"), "{err}");
             jail.clear_env();
+            // What Kubernetes sets for the Services kindred-metrics and
+            // kindred-http: not kindred's variables.
+            jail.set_env("KINDRED_METRICS_SERVICE_HOST", "10.0.0.7");
+            jail.set_env("KINDRED_METRICS_PORT_9464_TCP_ADDR", "10.0.0.7");
+            jail.set_env("KINDRED_HTTP_SERVICE_PORT", "9464");
+            jail.set_env("KINDRED_HTTP_PORT", "tcp://10.0.0.8:9464");
             jail.set_env("KINDRED_HTTP__LISTEN", "0.0.0.0:9464");
             jail.set_env("KINDRED_LOG", "debug");
             jail.set_env("KINDRED_KAFKA_CLIENT_SASL_USERNAME", "svc");
