@@ -197,8 +197,8 @@ pub struct GoldenRecord {
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
     pub event_count: i64,
-    /// Orders with a positive total (a refund is not counted; its negative
-    /// total counts in `spend_minor`).
+    /// Orders, free ones included (a refund, a negative total, is not
+    /// counted; it counts in `spend_minor`).
     pub order_count: i64,
     /// Total spend per ISO currency code, in minor units.
     pub spend_minor: BTreeMap<String, i64>,
@@ -337,8 +337,9 @@ impl GoldenRecord {
             let spend = self.spend_minor.entry(order.currency.clone()).or_insert(0);
             *spend = spend.saturating_add(order.amount_minor);
             // A refund (negative total) takes back spend; it is no order of
-            // its own, for frequency and recency (see [`Rfm`]).
-            if order.amount_minor > 0 {
+            // its own, for frequency and recency (see [`Rfm`]). A free
+            // order (total 0) is an order.
+            if order.amount_minor >= 0 {
                 self.order_count += 1;
                 self.first_order_ms = min_opt(self.first_order_ms, Some(t));
                 self.last_order_ms = max_opt(self.last_order_ms, Some(t));
@@ -749,6 +750,18 @@ mod tests {
         skus.dedup();
         assert_eq!(skus.len(), RECENT_SKUS, "each sku once");
         assert!(r.recent_skus.windows(2).all(|w| w[0].rank() < w[1].rank()));
+    }
+
+    #[test]
+    fn a_free_order_is_an_order_and_a_refund_is_not() {
+        let mut r = GoldenRecord::new(
+            "p".into(),
+            &rich("a", 0, Channel::Pos, &[], Some((0, "CNY")), 0, 0),
+        );
+        assert_eq!(r.order_count, 1);
+        r.absorb_event(&rich("b", 10, Channel::Pos, &[], Some((-500, "CNY")), 0, 0));
+        assert_eq!((r.order_count, r.last_order_ms), (1, Some(0)));
+        assert_eq!(r.spend_minor.get("CNY"), Some(&-500));
     }
 
     /// Monetary is read in each currency's major units: ¥50,000 is 50,000
