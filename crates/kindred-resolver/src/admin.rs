@@ -340,18 +340,24 @@ impl Resolver {
             .stored_profile(&id)?
             .ok_or_else(|| AdminError::NoSuchProfile(profile.into()))?;
         let mut lineage = Vec::new();
-        let mut seen = BTreeSet::new();
         // Each profile with the sequence its history is read up to: an
         // absorbed profile's story ends where it was absorbed (a split may
         // have given its id back since), and a part split off another
         // profile carries on from that profile's story as it stood before
-        // the split (not what happened to it after).
+        // the split (not what happened to it after). A profile reached
+        // again with a later bound is read on from where it stopped.
+        let mut read_to: BTreeMap<String, u64> = BTreeMap::new();
         let mut queue = vec![(id, u64::MAX)];
         while let Some((p, until)) = queue.pop() {
-            if !seen.insert(p.clone()) {
+            let from = read_to.get(&p).copied();
+            if from.is_some_and(|f| f >= until) {
                 continue;
             }
+            read_to.insert(p.clone(), until);
             for (seq, record) in self.store.lineage_in_order(&p)? {
+                if from.is_some_and(|f| seq < f) {
+                    continue;
+                }
                 if seq >= until {
                     break;
                 }
@@ -366,6 +372,34 @@ impl Resolver {
         // merge caused by an old event read today comes after a decision
         // made yesterday.
         lineage.sort_by_key(|(seq, _)| *seq);
+        // A split is kept under its survivor and under each part (there
+        // without the survivor's absorbed ids): told once, in full.
+        let mut told: BTreeMap<(String, String, i64, Vec<String>), usize> = BTreeMap::new();
+        let mut kept: Vec<(u64, LineageRecord)> = Vec::with_capacity(lineage.len());
+        for (seq, record) in lineage {
+            if record.split_into.is_empty() {
+                kept.push((seq, record));
+                continue;
+            }
+            let key = (
+                record.survivor.clone(),
+                record.cause_event_id.clone(),
+                record.at_ms,
+                record.split_into.clone(),
+            );
+            match told.get(&key) {
+                Some(&i) => {
+                    if record.absorbed.len() > kept[i].1.absorbed.len() {
+                        kept[i].1 = record;
+                    }
+                }
+                None => {
+                    told.insert(key, kept.len());
+                    kept.push((seq, record));
+                }
+            }
+        }
+        let lineage = kept;
         let lineage: Vec<LineageRecord> = lineage.into_iter().map(|(_, r)| r).collect();
         let mut decided = BTreeSet::new();
         for e in &stored.members {

@@ -355,6 +355,28 @@ impl Resolver {
                 store.delete(&mut batch, cf::PROFILES, survivor.as_bytes());
                 store.delete(&mut batch, cf::MEMBERS, survivor.as_bytes());
                 store.delete(&mut batch, cf::NAMES, survivor.as_bytes());
+                // A split's record is also kept under each part it split
+                // off: a part that is someone else's keeps no record of
+                // the erased person's (their ids, links, cause event).
+                let mut parts = BTreeSet::new();
+                for id in &ids {
+                    for record in store.lineage(id)? {
+                        if &record.survivor == id {
+                            parts
+                                .extend(record.split_into.into_iter().filter(|p| !ids.contains(p)));
+                        }
+                    }
+                }
+                for part in &parts {
+                    for (seq, record) in store.lineage_in_order(part)? {
+                        if ids.contains(&record.survivor) {
+                            let mut key = part.as_bytes().to_vec();
+                            key.push(0);
+                            key.extend_from_slice(&seq.to_be_bytes());
+                            store.delete(&mut batch, cf::LINEAGE, &key);
+                        }
+                    }
+                }
                 for id in &ids {
                     store.delete(&mut batch, cf::REDIRECTS, id.as_bytes());
                     let mut from = id.as_bytes().to_vec();

@@ -695,3 +695,61 @@ fn a_store_opens_only_with_its_keyring_and_rotation_retires_the_old_key() {
     let err = open(&db, Some(k1)).err().expect("retired key").to_string();
     assert!(err.contains("key 2"), "{err}");
 }
+
+/// A split's record is also kept under the part it split off; when the
+/// person the part was split from is erased, the part keeps no record of
+/// them (their profile id, links, the cause event).
+#[test]
+fn erasing_the_profile_a_part_was_split_from_leaves_the_part_no_record_of_it() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), None).expect("ok"));
+    let shared = phone("+8613911116666");
+    r.apply(
+        &[
+            event("pos:a1", 1, vec![card("A1"), shared.clone()], None),
+            event("web:b1", 2, vec![email("b@y.cn"), shared.clone()], None),
+        ],
+        &[],
+    )
+    .expect("apply");
+    let joined = r
+        .store()
+        .lookup(&card("A1"))
+        .expect("lookup")
+        .expect("one profile")
+        .profile_id;
+    r.split(
+        &joined,
+        &kindred_resolver::SplitSelector::Identifier(shared),
+        "ops",
+        10,
+    )
+    .expect("split");
+    let id_of = |i: &Identifier| {
+        r.store()
+            .lookup(i)
+            .expect("lookup")
+            .expect("a profile")
+            .profile_id
+    };
+    let (a, b) = (id_of(&card("A1")), id_of(&email("b@y.cn")));
+    assert_ne!(a, b);
+    let (origin, part) = if a == joined { (a, b) } else { (b, a) };
+    assert!(
+        r.store()
+            .lineage(&part)
+            .expect("lineage")
+            .iter()
+            .any(|l| l.survivor == origin),
+        "the part tells where it came from"
+    );
+    erase(&mut r, ErasureTarget::Profile(origin.clone()));
+    assert!(
+        r.store()
+            .lineage(&part)
+            .expect("lineage")
+            .iter()
+            .all(|l| l.survivor != origin),
+        "no record of the erased profile under the part"
+    );
+}

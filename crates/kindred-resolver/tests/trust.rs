@@ -746,6 +746,18 @@ fn explain_of_a_split_part_tells_where_it_came_from() {
     );
     // A's own story has all three: the merge, the split, the later merge.
     assert_eq!(r.explain(&merged).expect("explain A").lineage.len(), 3);
+    // A reviewer joins B back into A: A's story reads B's up to then, which
+    // holds the split's copy; the split is still told once.
+    r.review(&merged, &b, true, "alice", 8 * DAY)
+        .expect("approve");
+    let story = r.explain(&merged).expect("explain A again");
+    let splits = story
+        .lineage
+        .iter()
+        .filter(|l| !l.split_into.is_empty())
+        .count();
+    assert_eq!(splits, 1, "{:?}", story.lineage);
+    assert_eq!(story.lineage.len(), 4, "{:?}", story.lineage);
 }
 
 /// A quarantined identifier is nobody's: the per-profile limits do not
