@@ -329,9 +329,13 @@ start() {
   fi
   : >"$LOGFILE"
   log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (log: $LOGFILE)"
+  # The classpath first: expanded inside the background child, the pid's
+  # command line would not be the broker's for a moment.
+  local cp
+  cp="$(classpath)"
   nohup java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
        -Dlog4j2.configurationFile="$RUN/log4j2.properties" \
-       -cp "$(classpath)" kafka.Kafka "$RUN/server.properties" \
+       -cp "$cp" kafka.Kafka "$RUN/server.properties" \
        >"$RUN/stdout.log" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   wait_ready
@@ -343,7 +347,8 @@ start() {
 wait_ready() {
   local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
   until answers; do
-    if ! is_running; then
+    # The process just started (its pid file is ours): alive is enough here.
+    if ! { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }; then
       tail -n 40 "$RUN/stdout.log" "$LOGFILE" >&2 2>/dev/null || true
       die "broker exited during start-up"
     fi

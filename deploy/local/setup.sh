@@ -32,8 +32,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   # An install an earlier run was cut off in leaves packages half
-  # configured (apt-get refuses until they are); finish it first.
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" dpkg --configure -a
+  # configured (apt-get refuses until they are); finish it first, only then
+  # (dpkg does not wait for the lock as apt-get does below).
+  if [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" dpkg --configure -a
+  fi
   "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
   # Without recommends: prometheus recommends node-exporter, and on a machine
   # that starts services on install both would listen on 9090 and 9100.
