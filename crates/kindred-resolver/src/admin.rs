@@ -571,6 +571,13 @@ impl Resolver {
         // The record counts what was queued (rewritten once at the end).
         decision.kind = DecisionKind::Republish { profiles: count };
         let mut batch = rocksdb::WriteBatch::default();
+        // Every record is settled by these rules now.
+        self.store.put(
+            &mut batch,
+            cf::META,
+            crate::store::SETTLED_SURVIVORSHIP,
+            &encode_survivorship(&self.survivorship),
+        );
         self.store.put_value(
             &mut batch,
             cf::DECISIONS,
@@ -608,6 +615,27 @@ impl Resolver {
     /// leaving profiles the running service would have linked otherwise.
     pub fn record_running_settings(&self) -> Result<(), StoreError> {
         let mut batch = rocksdb::WriteBatch::default();
+        // The first service on a store settles every record by its rules;
+        // a store from before this key was kept: by the ones it last ran.
+        if self
+            .store
+            .get_raw(cf::META, crate::store::SETTLED_SURVIVORSHIP)?
+            .is_none()
+        {
+            let settled = match self
+                .store
+                .get_raw(cf::META, crate::store::RUNNING_SURVIVORSHIP)?
+            {
+                Some(running) => running,
+                None => encode_survivorship(&self.survivorship),
+            };
+            self.store.put(
+                &mut batch,
+                cf::META,
+                crate::store::SETTLED_SURVIVORSHIP,
+                &settled,
+            );
+        }
         self.store.put(
             &mut batch,
             cf::META,
@@ -623,14 +651,20 @@ impl Resolver {
         self.store.write(batch)
     }
 
-    /// Whether the survivorship rules the resolve service last started
-    /// with (if one did) differ from this resolver's: stored records were
-    /// settled by the old ones until `republish` settles them again.
+    /// Whether the survivorship rules the store's records were settled by
+    /// (if known) differ from this resolver's: records keep the old ones
+    /// until an event touches them or `republish` settles them all.
     pub fn survivorship_changed(&self) -> Result<bool, StoreError> {
-        Ok(self
+        let settled = match self
             .store
-            .get_raw(cf::META, crate::store::RUNNING_SURVIVORSHIP)?
-            .is_some_and(|running| running != encode_survivorship(&self.survivorship)))
+            .get_raw(cf::META, crate::store::SETTLED_SURVIVORSHIP)?
+        {
+            Some(settled) => Some(settled),
+            None => self
+                .store
+                .get_raw(cf::META, crate::store::RUNNING_SURVIVORSHIP)?,
+        };
+        Ok(settled.is_some_and(|s| s != encode_survivorship(&self.survivorship)))
     }
 
     /// Why this resolver's settings are not the ones the resolve service

@@ -201,6 +201,11 @@ pub(crate) const LINK_POLICY: &[u8] = b"link_policy";
 /// started with (JSON each): operator commands compare theirs with these.
 pub(crate) const RUNNING_POLICY: &[u8] = b"running_policy";
 pub(crate) const RUNNING_SURVIVORSHIP: &[u8] = b"running_survivorship";
+/// The survivorship rules the store's records were all settled by (JSON):
+/// set when the resolve service first runs on a store, and by `republish`,
+/// which settles every record again; a service started with other rules
+/// warns until then.
+pub(crate) const SETTLED_SURVIVORSHIP: &[u8] = b"settled_survivorship";
 const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// Which name folding (`keys::fold_name`) the store's name digests come
 /// from: index entries keep digests of folded names for the quarantine's

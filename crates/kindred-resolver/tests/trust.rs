@@ -1684,7 +1684,14 @@ fn republish_settles_records_by_changed_survivorship_rules() {
         },
     );
     assert!(latest.survivorship_changed().expect("compare"));
+    // A service started with the new rules still has records to settle:
+    // the warning stays until republish.
+    latest
+        .record_running_settings()
+        .expect("the new service's settings");
+    assert!(latest.survivorship_changed().expect("compare"));
     latest.republish("ops", 10 * DAY, 100).expect("republish");
+    assert!(!latest.survivorship_changed().expect("compare"));
     let after = profile(&latest, &card("A1"));
     assert_eq!(
         consent_of(&after, "marketing:sms"),
