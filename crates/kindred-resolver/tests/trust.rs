@@ -453,19 +453,26 @@ fn split_after_a_wrong_merge_restores_both_people_with_their_points_and_orders()
     assert_eq!(profiles(&r), 2);
 }
 
-/// Three customers with profiles of their own, glued one after another by
-/// a phone (B) and then by B's email (C); the phone is split off. B gets
-/// its own id back, C's redirect follows C's events to B, and erasing A
-/// leaves them both alone.
-#[test]
-fn a_split_gives_an_absorbed_id_back_to_its_events() {
-    let (_d, mut r) = open(LinkPolicy::default());
+/// A at a till (card A1, a phone B will also type) and B's own web sign-up
+/// (b@y.cn): two profiles, and the phone that will glue them.
+fn a_and_b_apart() -> (tempfile::TempDir, Resolver, Identifier) {
+    let (d, mut r) = open(LinkPolicy::default());
     let shared = phone("+8613911114444");
     apply(&mut r, vec![ev("pos:a1", 0, &[card("A1"), shared.clone()])]);
     apply(
         &mut r,
         vec![ev("web:b1", DAY, &[email("b@y.cn")]).channel(Channel::Web)],
     );
+    (d, r, shared)
+}
+
+/// Three customers with profiles of their own, glued one after another by
+/// a phone (B) and then by B's email (C); the phone is split off. B gets
+/// its own id back, C's redirect follows C's events to B, and erasing A
+/// leaves them both alone.
+#[test]
+fn a_split_gives_an_absorbed_id_back_to_its_events() {
+    let (_d, mut r, shared) = a_and_b_apart();
     apply(
         &mut r,
         vec![ev("web:c1", DAY, &[email("c@y.cn")]).channel(Channel::Web)],
@@ -693,13 +700,7 @@ fn splitting_off_the_first_identifier_and_a_source_work_too() {
 /// the profile it left afterwards.
 #[test]
 fn explain_of_a_split_part_tells_where_it_came_from() {
-    let (_d, mut r) = open(LinkPolicy::default());
-    let shared = phone("+8613911114444");
-    apply(&mut r, vec![ev("pos:a1", 0, &[card("A1"), shared.clone()])]);
-    apply(
-        &mut r,
-        vec![ev("web:b1", DAY, &[email("b@y.cn")]).channel(Channel::Web)],
-    );
+    let (_d, mut r, shared) = a_and_b_apart();
     let b_alone = profile(&r, &email("b@y.cn")).profile_id;
     apply(
         &mut r,
