@@ -1207,12 +1207,21 @@ fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Exit status of a service the shutdown watchdog ended after a signal
+/// (EX_TEMPFAIL): not a clean stop, nor a failure; what was not committed
+/// is redone after the restart.
+const EXIT_SHUTDOWN_TIMEOUT: i32 = 75;
+
+/// Whether a signal (not a service's failure) started the shutdown.
+static SIGNALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// A shutdown signal triggered by SIGINT (Ctrl-C) or SIGTERM. The process
 /// exits `[shutdown] timeout_secs` after the signal if the service has not
 /// stopped by then: a broker that does not answer must not hold it (what
-/// was not committed is redone after the restart), with status 1: a forced
-/// exit is no clean stop, and a service that failed (which triggers the
-/// shutdown as it returns) must not exit 0 while closing its clients.
+/// was not committed is redone after the restart), with status 75
+/// (`EXIT_SHUTDOWN_TIMEOUT`): a forced exit is no clean stop. A service
+/// that failed (which triggers the shutdown as it returns) exits 1, never
+/// 0, while closing its clients.
 fn shutdown_on_signals(config: &kindred_config::Config) -> Shutdown {
     let shutdown = Shutdown::new();
     let grace = std::time::Duration::from_secs(config.shutdown.timeout_secs);
@@ -1221,6 +1230,9 @@ fn shutdown_on_signals(config: &kindred_config::Config) -> Shutdown {
             grace_secs = grace.as_secs(),
             "not stopped within the shutdown timeout: exiting now; unfinished work is redone after the restart"
         );
+        if SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(EXIT_SHUTDOWN_TIMEOUT)
+        }
         std::process::exit(1)
     });
     let trigger = shutdown.clone();
@@ -1245,6 +1257,7 @@ fn shutdown_on_signals(config: &kindred_config::Config) -> Shutdown {
             let _ = tokio::signal::ctrl_c().await;
         }
         tracing::info!("signal received: finishing the batch in flight, then stopping");
+        SIGNALLED.store(true, std::sync::atomic::Ordering::SeqCst);
         trigger.trigger();
     });
     shutdown

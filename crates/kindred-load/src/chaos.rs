@@ -390,7 +390,7 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
     let mut unclean_stops = Vec::new();
     for (spec, s) in fleet.running.drain(..) {
         let usage = s.stop(Duration::from_secs(30));
-        if usage.exit != "exit status: 0" {
+        if !usage.orderly {
             unclean_stops.push(format!("{}: {}", spec.name, usage.exit));
         }
     }
@@ -509,8 +509,8 @@ async fn inject(
                 _ => ("ingest-web", "SIGTERM ingest"),
             };
             let (exit, clean) = fleet.get(name)?.terminate(Duration::from_secs(30));
-            // An unclean exit (a panic, an error, killed after the grace)
-            // counts as past the limit: the run fails.
+            // An exit not in order (a panic, an error, killed after the
+            // grace) counts as past the limit: the run fails.
             let seconds = if clean {
                 exit.as_secs_f64()
             } else {
@@ -522,7 +522,7 @@ async fn inject(
                 what,
                 format!(
                     "exited {} after {:.2} s; restarted, ready after {:.1} s",
-                    if clean { "cleanly" } else { "NOT cleanly" },
+                    if clean { "in order" } else { "NOT in order" },
                     exit.as_secs_f64(),
                     back.as_secs_f64()
                 ),

@@ -73,15 +73,15 @@ pub struct LoadReport {
 impl LoadReport {
     /// Why the run does not stand as a measurement, if it does not: events
     /// that never landed (their latency is not in the figures, and the
-    /// rate counts only what landed) or a service that did not stop
-    /// cleanly.
+    /// rate counts only what landed) or a service that did not stop in
+    /// order.
     pub fn invalid(&self) -> Option<String> {
         let mut why = Vec::new();
         if self.missing > 0 {
             why.push(format!("{} events never landed", self.missing));
         }
         for s in &self.services {
-            if s.exit != "exit status: 0" {
+            if !s.orderly {
                 why.push(format!("{} stopped with {}", s.name, s.exit));
             }
         }

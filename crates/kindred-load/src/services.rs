@@ -38,6 +38,8 @@ pub struct ServiceUsage {
     pub cpu_seconds: f64,
     /// How the process ended after SIGTERM.
     pub exit: String,
+    /// Whether that was in order ([`orderly_exit`]).
+    pub orderly: bool,
 }
 
 /// A free loopback port for a service's HTTP endpoint.
@@ -183,8 +185,8 @@ impl Service {
     }
 
     /// SIGTERM, then waits for the exit (killing the process after
-    /// `grace`); returns how long the exit took, and whether it was a clean
-    /// one (exit status 0 within `grace`: a panic, an error exit, a process
+    /// `grace`); returns how long the exit took, and whether it was an
+    /// orderly one ([`orderly_exit`]: a panic, an error exit, a process
     /// already gone or one killed after the grace is not).
     pub fn terminate(&mut self, grace: Duration) -> (Duration, bool) {
         let started = Instant::now();
@@ -199,7 +201,7 @@ impl Service {
                     self.kill9();
                     return (started.elapsed(), false);
                 }
-                Ok(Some(status)) => return (started.elapsed(), status.success()),
+                Ok(Some(status)) => return (started.elapsed(), orderly_exit(&status)),
                 Err(_) => return (started.elapsed(), false),
             }
         }
@@ -214,13 +216,17 @@ impl Service {
             peak_rss_bytes: proc_status_kib(pid, "VmHWM:").unwrap_or(0) * 1024,
             cpu_seconds: cpu_seconds(pid).unwrap_or(0.0),
             exit: String::new(),
+            orderly: false,
         };
         let target = nix::unistd::Pid::from_raw(pid as i32);
         let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
         let deadline = Instant::now() + grace;
         usage.exit = loop {
             match self.child.try_wait() {
-                Ok(Some(status)) => break status.to_string(),
+                Ok(Some(status)) => {
+                    usage.orderly = orderly_exit(&status);
+                    break status.to_string();
+                }
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(50))
                 }
@@ -234,6 +240,18 @@ impl Service {
         };
         usage
     }
+}
+
+/// The exit status of a service whose shutdown watchdog ended it at
+/// `[shutdown] timeout_secs` after SIGTERM (kindred's `EXIT_SHUTDOWN_TIMEOUT`).
+pub const EXIT_SHUTDOWN_TIMEOUT: i32 = 75;
+
+/// Whether a service stopped by SIGTERM exited as designed: cleanly
+/// (status 0), or ended by its own shutdown watchdog at the timeout (a
+/// Kafka call that blocks, e.g. a consumer's close right after a broker
+/// restart; what was not committed is redone after the restart).
+pub fn orderly_exit(status: &std::process::ExitStatus) -> bool {
+    matches!(status.code(), Some(0) | Some(EXIT_SHUTDOWN_TIMEOUT))
 }
 
 /// A field of /proc/<pid>/status in KiB (`VmRSS:`, `VmHWM:`).
