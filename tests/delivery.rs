@@ -126,8 +126,17 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     .lag()?;
     assert_eq!(committed, 0, "the group committed the end of the topic");
 
-    // A second, empty store in the same group must still see every event.
+    // An empty store where another one published is refused: a lost or
+    // unmounted volume, not a fresh start, unless the operator says so.
     config.resolver.data_dir = dir.path().join("second");
+    let refused = run(config.clone(), Shutdown::new());
+    let err = tokio::time::timeout(Duration::from_secs(60), refused)
+        .await??
+        .expect_err("an empty store after another one is refused");
+    assert!(err.to_string().contains("allow_new_store"), "{err}");
+    // A second, empty store in the same group, allowed, must still see
+    // every event.
+    config.resolver.allow_new_store = true;
     let shutdown = Shutdown::new();
     let task = run(config.clone(), shutdown.clone());
     read_until(&config, &config.topics.profiles, timeout, |m| m.len() >= 12).await?;

@@ -467,6 +467,14 @@ pub struct ResolverConfig {
     /// across restarts of one resolver (a restart then fences the old
     /// process and resumes its progress). Default `<group_prefix>.resolve`.
     pub transactional_id: Option<String>,
+    /// Start on an empty store although the progress topic shows that
+    /// another store published under this `transactional_id` before.
+    /// Default false: an empty data directory there is taken for a lost or
+    /// unmounted volume (replaying what the topics still hold into a new
+    /// store would renumber every profile and apply erasures out of order);
+    /// restore a snapshot (`kindred restore`) or rebuild (`kindred
+    /// rebuild`) instead, or set this for a deliberate fresh start.
+    pub allow_new_store: bool,
     /// fsync the store's write-ahead log on every batch, so a batch that
     /// was applied survives a power loss too. Default true.
     pub sync_writes: bool,
@@ -620,6 +628,7 @@ impl Default for ResolverConfig {
             linking: kindred_model::LinkPolicy::default(),
             survivorship: kindred_model::Survivorship::default(),
             transactional_id: None,
+            allow_new_store: false,
             sync_writes: true,
             transaction_max_records: 5000,
             outbox_max_backlog: 100_000,
