@@ -156,6 +156,18 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     assert_eq!(rebuilt.people()?, store.people()?);
     assert_eq!(rebuilt.offsets()?, store.offsets()?);
     assert!(rebuilt.outbox()?.is_empty());
+    assert!(!rebuilt.is_rebuilding()?, "a finished rebuild is a store");
+    // One cut off halfway is refused by the resolver.
+    rebuilt.set_rebuilding(true)?;
+    drop(rebuilt);
+    drop(store);
+    let err = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(rebuilt_config.clone(), Shutdown::new()),
+    )
+    .await??
+    .expect_err("an unfinished rebuild is refused");
+    assert!(err.to_string().contains("did not finish"), "{err}");
     Ok(())
 }
 

@@ -139,6 +139,9 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
         config.resolver.linking.clone(),
         config.resolver.survivorship.clone(),
     );
+    // Until the last write: a rebuild cut off halfway must not pass for a
+    // store (it would read the erasure topic from its start, out of order).
+    resolver.store().set_rebuilding(true)?;
     // The lost store's erasures, as the audit topic lists them, go on the
     // new store's suppression list before any event is replayed: an erased
     // person's events are dropped as they come, however their request
@@ -260,6 +263,7 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
         };
         tokio::task::block_in_place(|| resolver.apply(&[], &[end]))?;
     }
+    resolver.store().set_rebuilding(false)?;
     let stats = resolver.store().stats()?;
     let mut report = format!(
         "rebuilt {} from {topic}: {read} messages read ({skipped} undecodable skipped), {} profiles, {} identifiers; {} suppression entries carried over from {} audit records; erasure requests: {covered} covered by their audit records, {applied} by identifier re-applied ({erased} erased someone)",

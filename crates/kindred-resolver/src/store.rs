@@ -206,6 +206,9 @@ pub(crate) const RUNNING_SURVIVORSHIP: &[u8] = b"running_survivorship";
 /// which settles every record again; a service started with other rules
 /// warns until then.
 pub(crate) const SETTLED_SURVIVORSHIP: &[u8] = b"settled_survivorship";
+/// Set while `kindred rebuild` fills the store; a store that still has it
+/// is a rebuild that did not finish.
+pub(crate) const REBUILDING: &[u8] = b"rebuilding";
 const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// Which name folding (`keys::fold_name`) the store's name digests come
 /// from: index entries keep digests of folded names for the quarantine's
@@ -1354,6 +1357,22 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Marks the store as being rebuilt (`kindred rebuild`), or done.
+    pub fn set_rebuilding(&self, rebuilding: bool) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        if rebuilding {
+            self.put(&mut batch, cf::META, REBUILDING, b"1");
+        } else {
+            self.delete(&mut batch, cf::META, REBUILDING);
+        }
+        self.write(batch)
+    }
+
+    /// Whether a rebuild began on this store and did not finish.
+    pub fn is_rebuilding(&self) -> Result<bool, StoreError> {
+        Ok(self.get_raw(cf::META, REBUILDING)?.is_some())
     }
 
     /// The source offsets the committed state reflects, per topic and partition.

@@ -56,6 +56,12 @@ fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
 pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), PipelineError> {
     let codec = Arc::new(codec_from_config(config)?);
     let store = crate::privacy::open_store(config)?;
+    if store.is_rebuilding()? {
+        return Err(PipelineError::Config(format!(
+            "the store at {} is a `kindred rebuild` that did not finish: move it away and rebuild again",
+            config.resolver.data_dir.display()
+        )));
+    }
     let erasure_topic = config.topics.erasure_requests.clone();
     let normalize = crate::normalize_options(config)?;
     let mut resolver = Resolver::with_policy(
