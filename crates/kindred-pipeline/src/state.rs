@@ -44,31 +44,47 @@ pub fn snapshot(config: &Config, out: &Path) -> Result<String, PipelineError> {
 
 /// Writes a timestamped checkpoint of a running resolver's store under
 /// `dir`, keeping the newest `keep`. Returns the new snapshot's path.
+///
+/// Older snapshots are pruned first (a checkpoint that fails on a full
+/// disk would otherwise never free the files the old ones pin), names
+/// never go backwards when the clock steps back (a new snapshot must not
+/// sort as the oldest), and a `.tmp` a killed checkpoint left is removed,
+/// not counted.
 pub fn rotate_snapshot(store: &Store, dir: &Path, keep: usize) -> Result<PathBuf, PipelineError> {
     let io = |what: &str, path: &Path, e: std::io::Error| {
         PipelineError::Input(format!("{what} {}: {e}", path.display()))
     };
     std::fs::create_dir_all(dir).map_err(|e| io("cannot create", dir, e))?;
-    let millis = std::time::SystemTime::now()
+    let mut existing: Vec<(u128, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io("cannot read", dir, e))? {
+        let path = entry.map_err(|e| io("cannot read", dir, e))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(stamp) = name.strip_prefix("snapshot-") else {
+            continue;
+        };
+        match stamp.parse::<u128>() {
+            Ok(millis) => existing.push((millis, path)),
+            // A checkpoint cut off halfway: no snapshot.
+            Err(_) if name.ends_with(".tmp") => {
+                std::fs::remove_dir_all(&path).map_err(|e| io("cannot remove", &path, e))?;
+            }
+            Err(_) => {}
+        }
+    }
+    existing.sort();
+    let excess = (existing.len() + 1).saturating_sub(keep.max(1));
+    for (_, old) in &existing[..excess.min(existing.len())] {
+        std::fs::remove_dir_all(old).map_err(|e| io("cannot remove", old, e))?;
+    }
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let path = dir.join(format!("snapshot-{millis:015}"));
+    let newest = existing.last().map_or(0, |(m, _)| m + 1);
+    let path = dir.join(format!("snapshot-{:015}", now.max(newest)));
     store.checkpoint(&path)?;
-    let mut existing: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io("cannot read", dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("snapshot-"))
-        })
-        .collect();
-    existing.sort();
-    let excess = existing.len().saturating_sub(keep.max(1));
-    for old in &existing[..excess] {
-        std::fs::remove_dir_all(old).map_err(|e| io("cannot remove", old, e))?;
-    }
     Ok(path)
 }
 
@@ -280,4 +296,33 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
         ));
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rotation keeps the newest `keep`, removes a checkpoint a kill cut
+    /// off, and names a new snapshot after the newest even when the clock
+    /// reads earlier (it must not sort as the oldest and be pruned).
+    #[test]
+    fn snapshots_rotate_newest_last_whatever_the_clock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path().join("db")).expect("store");
+        let snaps = dir.path().join("snapshots");
+        std::fs::create_dir_all(snaps.join("snapshot-000000000000123.tmp")).expect("tmp");
+        // A snapshot "from the future": the clock stepped back since.
+        let future = snaps.join("snapshot-005000000000000");
+        store.checkpoint(&future).expect("checkpoint");
+        let first = rotate_snapshot(&store, &snaps, 2).expect("rotate");
+        assert_eq!(first, snaps.join("snapshot-005000000000001"));
+        assert!(!snaps.join("snapshot-000000000000123.tmp").exists());
+        let second = rotate_snapshot(&store, &snaps, 2).expect("rotate");
+        let mut left: Vec<PathBuf> = std::fs::read_dir(&snaps)
+            .expect("read")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec![first, second]);
+    }
 }
