@@ -406,6 +406,15 @@ impl Task {
                         self.acked.store(seq, Ordering::Release);
                         in_doubt = false;
                     }
+                    // The store failing (a full disk), a progress record
+                    // that is not one, a store behind it, or a newer
+                    // publisher: no retry mends those, and the poll loop
+                    // would stay live while nothing is published.
+                    Err(
+                        e @ (PipelineError::Store(_)
+                        | PipelineError::Progress(_)
+                        | PipelineError::Fenced(_)),
+                    ) => return Err(e),
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot read back the progress after a commit in doubt; reading it again before sending anything");
                         std::thread::sleep(backoff);
