@@ -1655,6 +1655,19 @@ fn consents_of_two_identities() -> Vec<Ev> {
     ]
 }
 
+/// A resolver on `store` whose merged consents follow the most recent
+/// statement (not the most restrictive).
+fn most_recent_consents(store: Store) -> Resolver {
+    Resolver::with_policy(
+        store,
+        LinkPolicy::default(),
+        Survivorship {
+            consents: kindred_model::ConsentMerge::MostRecent,
+            ..Survivorship::default()
+        },
+    )
+}
+
 fn consent_of(r: &GoldenRecord, key: &str) -> Option<(bool, String)> {
     r.consents
         .get(key)
@@ -1676,14 +1689,7 @@ fn republish_settles_records_by_changed_survivorship_rules() {
     r.record_running_settings().expect("the service's settings");
     drop(r);
     let store = Store::open(dir.path().join("db")).expect("reopen store");
-    let mut latest = Resolver::with_policy(
-        store,
-        LinkPolicy::default(),
-        Survivorship {
-            consents: kindred_model::ConsentMerge::MostRecent,
-            ..Survivorship::default()
-        },
-    );
+    let mut latest = most_recent_consents(store);
     assert!(latest.survivorship_changed().expect("compare"));
     // A service started with the new rules still has records to settle:
     // the warning stays until republish.
@@ -1740,14 +1746,7 @@ fn merged_consents_are_most_restrictive_until_the_person_consents_again() {
     // The same events under `most_recent`: B's later grant wins.
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path().join("db")).expect("open store");
-    let mut latest = Resolver::with_policy(
-        store,
-        LinkPolicy::default(),
-        Survivorship {
-            consents: kindred_model::ConsentMerge::MostRecent,
-            ..Survivorship::default()
-        },
-    );
+    let mut latest = most_recent_consents(store);
     apply(&mut latest, consents_of_two_identities());
     let merged_latest = profile(&latest, &card("A1"));
     assert_eq!(
