@@ -2423,12 +2423,22 @@ mod tests {
             }],
         )
         .expect("apply");
+        // A restore cut off before left its staging directory: started
+        // again, and nothing of it is left beside the restored store.
+        let staging = dir.path().join("restored.restoring");
+        std::fs::create_dir_all(&staging).expect("staging");
+        std::fs::write(staging.join("half-copied.sst"), b"x").expect("file");
         let restored = Store::restore(
             &snapshot,
             &dir.path().join("restored"),
             crate::StoreOptions::default(),
         )
         .expect("restore");
+        assert!(
+            !staging.exists(),
+            "the staging directory is renamed into place"
+        );
+        assert!(!dir.path().join("restored/half-copied.sst").exists());
         assert_ne!(
             restored.store_id().expect("id"),
             r.store().store_id().expect("id")

@@ -748,15 +748,34 @@ impl Store {
                 return Err(StoreError::NotEmpty(to.to_path_buf()));
             }
         }
-        std::fs::create_dir_all(to).map_err(file_err("create", to))?;
+        // Into a sibling directory first, the files and the directory
+        // synced and the new identity set there, then renamed into place:
+        // a crash or power loss midway leaves no half-copied store (or one
+        // still bearing the snapshot's identity) at `to`.
+        let staging = PathBuf::from(format!("{}.restoring", to.display()));
+        if staging.exists() {
+            // A restore cut off before: start it again.
+            std::fs::remove_dir_all(&staging).map_err(file_err("remove", &staging))?;
+        }
+        std::fs::create_dir_all(&staging).map_err(file_err("create", &staging))?;
         for entry in std::fs::read_dir(from).map_err(file_err("read", from))? {
             let entry = entry.map_err(file_err("read", from))?;
-            let target = to.join(entry.file_name());
+            let target = staging.join(entry.file_name());
             std::fs::copy(entry.path(), &target).map_err(file_err("copy", &entry.path()))?;
+            std::fs::File::open(&target)
+                .and_then(|f| f.sync_all())
+                .map_err(file_err("sync", &target))?;
         }
-        let store = Store::open_with(to, options)?;
-        store.new_identity()?;
-        Ok(store)
+        sync_dir(&staging).map_err(file_err("sync", &staging))?;
+        Store::open_with(&staging, options.clone())?.new_identity()?;
+        if to.exists() {
+            std::fs::remove_dir(to).map_err(file_err("remove", to))?;
+        }
+        std::fs::rename(&staging, to).map_err(file_err("rename", &staging))?;
+        if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent).map_err(file_err("sync", parent))?;
+        }
+        Store::open_with(to, options)
     }
 
     /// Values of many keys of one family in one call (RocksDB's batched
@@ -1537,6 +1556,11 @@ fn append_members(
         out.extend_from_slice(op);
     }
     Some(out)
+}
+
+/// Makes a directory's entries durable (the files in it are synced apart).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// The first byte of every encoded value: the format, so that a later
