@@ -16,7 +16,7 @@ use kindred_pipeline::services::{ingest, kafka_settings, Ops};
 use kindred_pipeline::topics::raw_topic;
 use kindred_pipeline::{encode_raw, Shutdown};
 use kindred_schema::{Framing, SchemaKind, WireCodec};
-use kindred_suite::{create_topics, headers, isolated_config, read_until};
+use kindred_suite::{create_topics, headers, isolated_config, read_some, read_until};
 use tokio::task::JoinHandle;
 
 type Key = (String, i32, i64);
@@ -70,13 +70,7 @@ async fn stop(
 
 /// The first event on the canonical topic.
 async fn first_canonical(config: &Config, codec: &WireCodec) -> anyhow::Result<CanonicalEvent> {
-    let canonical = read_until(
-        config,
-        &config.topics.canonical,
-        Duration::from_secs(60),
-        |m| !m.is_empty(),
-    )
-    .await?;
+    let canonical = read_some(config, &config.topics.canonical).await?;
     Ok(codec.decode(
         Framing::Confluent,
         SchemaKind::CanonicalEvent,
@@ -481,13 +475,7 @@ async fn a_json_channel_is_read_with_the_avro_schema_rules() -> anyhow::Result<(
     // The canonical record is stamped when ingest wrote it (the canonical
     // topic's retention counts from then); the raw record's time rides in
     // a header, for the resolver's end-to-end lag.
-    let canonical = read_until(
-        &config,
-        &config.topics.canonical,
-        Duration::from_secs(60),
-        |m| !m.is_empty(),
-    )
-    .await?;
+    let canonical = read_some(&config, &config.topics.canonical).await?;
     let stamped = canonical[0].timestamp().to_millis().unwrap_or(0);
     assert!(
         stamped >= now_ms - 60_000,
@@ -497,13 +485,7 @@ async fn a_json_channel_is_read_with_the_avro_schema_rules() -> anyhow::Result<(
         headers(&canonical[0]).get("kindred.raw.timestamp_ms"),
         Some(&written_ms.to_string())
     );
-    let dead = read_until(
-        &config,
-        &config.topics.dead_letter,
-        Duration::from_secs(60),
-        |m| !m.is_empty(),
-    )
-    .await?;
+    let dead = read_some(&config, &config.topics.dead_letter).await?;
     assert_eq!(headers(&dead[0])["kindred.dlq.reason"], "invalid_json");
     stop(&shutdown, tasks).await?;
     Ok(())
@@ -740,13 +722,7 @@ async fn a_message_too_large_to_dead_letter_whole_is_cut_and_ingest_goes_on() ->
 
     let shutdown = Shutdown::new();
     let tasks = start_ingest(&config, &[(Channel::Web, 1)], &shutdown).await?;
-    let canonical = read_until(
-        &config,
-        &config.topics.canonical,
-        Duration::from_secs(60),
-        |m| !m.is_empty(),
-    )
-    .await?;
+    let canonical = read_some(&config, &config.topics.canonical).await?;
     assert_eq!(canonical.len(), 1, "the event after the large ones flowed");
     let dead = read_until(
         &config,

@@ -242,6 +242,11 @@ pub async fn read_until(
     }
 }
 
+/// What `topic` holds once it holds anything (within a minute).
+pub async fn read_some(config: &Config, topic: &str) -> anyhow::Result<Vec<OwnedMessage>> {
+    read_until(config, topic, Duration::from_secs(60), |m| !m.is_empty()).await
+}
+
 /// A message's headers as text.
 pub fn headers(message: &OwnedMessage) -> BTreeMap<String, String> {
     message
