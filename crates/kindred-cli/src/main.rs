@@ -1169,8 +1169,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // What the services derive from it at start, checked here too,
             // so a clash (a schema id configured twice, counting the
             // built-in ids of older versions) fails the check, not a pod.
-            kindred_pipeline::codec_from_config(&config)
-                .context("[schemas] cannot be used (ids of older schema versions are built in; writer schemas must be readable: see docs/operations.md)")?;
+            if config.schemas.registry.enabled() {
+                kindred_pipeline::schemas::registry_from_config(&config)
+                    .context("[schemas.registry] cannot be used")?;
+            } else {
+                kindred_pipeline::codec_from_config(&config)
+                    .context("[schemas] cannot be used (ids of older schema versions are built in; writer schemas must be readable: see docs/operations.md)")?;
+            }
             kindred_pipeline::normalize_options(&config).context("[normalize] cannot be used")?;
             for warning in config.resolver.linking.warnings() {
                 eprintln!("warning: {warning}");

@@ -422,6 +422,69 @@ pub struct SchemasConfig {
     pub framing: BTreeMap<String, String>,
     /// Messages larger than this go to the dead-letter topic. Default 1048576 (1 MiB).
     pub max_message_bytes: usize,
+    /// `[schemas.registry]`: a Confluent-compatible schema registry that
+    /// owns the schema ids. Default none: ids come from `ids` and `writers`.
+    pub registry: RegistryConfig,
+}
+
+/// `[schemas.registry]`. With a `url`, the registry owns every schema id:
+/// `ids` and `writers` are not used. Each id a message carries is fetched
+/// once (`GET /schemas/ids/{id}`), and each schema kindred writes is
+/// registered under its topic's subject (`<topic>-value`) at start.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Base URL (`https://registry:8081`; a path prefix is kept). Default
+    /// empty: no registry.
+    pub url: String,
+    /// HTTP basic-auth user (Confluent Cloud: the API key). Default none.
+    pub username: Option<String>,
+    /// HTTP basic-auth password (Confluent Cloud: the API secret): from the
+    /// file or `KINDRED_SCHEMAS__REGISTRY__PASSWORD`, never a flag. Default none.
+    pub password: Option<String>,
+    /// PEM file of CA certificates to trust besides the system's. Default none.
+    pub ca_file: Option<PathBuf>,
+    /// Longest wait for one call to the registry, in milliseconds. Default 10000.
+    pub timeout_ms: u64,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            url: String::new(),
+            username: None,
+            password: None,
+            ca_file: None,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+impl RegistryConfig {
+    /// Whether a registry is configured.
+    pub fn enabled(&self) -> bool {
+        !self.url.trim().is_empty()
+    }
+
+    fn masked(&self) -> RegistryConfig {
+        RegistryConfig {
+            password: self.password.as_ref().map(|_| "********".to_string()),
+            ..self.clone()
+        }
+    }
+}
+
+impl std::fmt::Debug for RegistryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.masked();
+        f.debug_struct("RegistryConfig")
+            .field("url", &shown.url)
+            .field("username", &shown.username)
+            .field("password", &shown.password)
+            .field("ca_file", &shown.ca_file)
+            .field("timeout_ms", &shown.timeout_ms)
+            .finish()
+    }
 }
 
 /// One `[[schemas.writers]]` entry.
@@ -606,6 +669,7 @@ impl Default for SchemasConfig {
             writers: Vec::new(),
             framing: BTreeMap::new(),
             max_message_bytes: 1 << 20,
+            registry: RegistryConfig::default(),
         }
     }
 }
@@ -775,6 +839,24 @@ impl Config {
                     ),
                 });
             }
+            if matches!(key.trim(), "schemas.registry" | "schemas") {
+                return Err(ConfigError::Value {
+                    key: "--set",
+                    message: format!(
+                        "{}: set one key at a time (schemas.registry.url=...), not a whole table",
+                        key.trim()
+                    ),
+                });
+            }
+            if key.trim() == "schemas.registry.password" {
+                return Err(ConfigError::Value {
+                    key: "--set",
+                    message: "schemas.registry.password: secrets are not taken from the command line \
+                              (every local user can read it); put it in the configuration file or in \
+                              KINDRED_SCHEMAS__REGISTRY__PASSWORD"
+                        .to_string(),
+                });
+            }
             if key.trim().starts_with("kafka.client.") && is_secret(key.trim()) {
                 return Err(ConfigError::Value {
                     key: "--set",
@@ -888,6 +970,12 @@ impl Config {
                 });
             }
         }
+        if self.schemas.registry.enabled() && self.schemas.registry.timeout_ms == 0 {
+            return Err(ConfigError::Value {
+                key: "schemas.registry.timeout_ms",
+                message: "must be at least 1".to_string(),
+            });
+        }
         Ok(())
     }
 
@@ -896,6 +984,7 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.kafka.client = masked(&self.kafka.client);
+        shown.schemas.registry = self.schemas.registry.masked();
         toml::to_string_pretty(&shown)
             .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
@@ -1131,6 +1220,45 @@ mod tests {
                 .expect_err("a table")
                 .to_string();
             assert!(err.contains("one property at a time"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// The registry's password comes from the file or the environment,
+    /// never a flag, and is masked wherever the configuration is shown.
+    #[test]
+    fn the_registry_password_is_masked_and_refused_on_the_command_line() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[schemas.registry]\nurl = \"https://registry:8081\"\nusername = \"key\"\n",
+            )?;
+            jail.set_env("KINDRED_SCHEMAS__REGISTRY__PASSWORD", "env-secret");
+            let c = Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &[])
+                .map_err(|e| e.to_string())?;
+            assert!(c.schemas.registry.enabled());
+            assert_eq!(c.schemas.registry.password.as_deref(), Some("env-secret"));
+            assert_eq!(c.schemas.registry.timeout_ms, 10_000);
+            let shown = c.to_masked_toml();
+            assert!(!shown.contains("env-secret"), "{shown}");
+            assert!(shown.contains("https://registry:8081"), "{shown}");
+            let debug = format!("{c:?}");
+            assert!(!debug.contains("env-secret"), "{debug}");
+            for set in [
+                "schemas.registry.password=x",
+                "schemas.registry={password=\"x\"}",
+            ] {
+                let err = Config::load_with_sets(None, serde_json::json!({}), &[set.to_string()])
+                    .expect_err("refused")
+                    .to_string();
+                assert!(err.contains("schemas.registry"), "{err}");
+            }
+            let sets = vec!["schemas.registry.timeout_ms=0".to_string()];
+            let err =
+                Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &sets)
+                    .expect_err("zero timeout")
+                    .to_string();
+            assert!(err.contains("timeout_ms"), "{err}");
             Ok(())
         });
     }

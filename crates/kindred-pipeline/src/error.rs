@@ -13,6 +13,8 @@ pub enum PipelineError {
     Http(#[from] kindred_ops::HttpError),
     #[error(transparent)]
     Keys(#[from] kindred_crypto::KeyError),
+    #[error(transparent)]
+    Registry(#[from] kindred_registry::RegistryError),
     #[error("cannot create the demo's temporary directory: {0}")]
     TempDir(#[source] std::io::Error),
     #[error("{0}")]

@@ -22,6 +22,7 @@ mod ingest;
 pub mod output_policy;
 pub mod privacy;
 pub mod profile_topic;
+pub mod schemas;
 pub mod services;
 mod shutdown;
 pub mod state;
@@ -30,6 +31,7 @@ pub mod topics;
 pub use error::PipelineError;
 pub use ingest::{encode_raw, IngestStage, Rejection};
 pub use kindred_model::Channel;
+pub use schemas::Schemas;
 pub use shutdown::Shutdown;
 
 use kindred_config::Config;

@@ -10,7 +10,7 @@ use kindred_kafka::rdkafka::message::{Headers, Message};
 use kindred_schema::{Framing, SchemaKind};
 
 use crate::services::kafka_settings;
-use crate::{codec_from_config, PipelineError};
+use crate::PipelineError;
 
 /// What [`read_changelog`] read.
 #[derive(Debug)]
@@ -49,7 +49,8 @@ pub async fn read_changelog(
             .into_iter()
             .filter(|(_, end)| *end > 0)
             .collect();
-    let codec = codec_from_config(config)?;
+    let schemas = crate::Schemas::from_config(config, &[]).await?;
+    let codec = schemas.codec().clone();
     // At most a day (a larger timeout would overflow the deadline).
     let timeout = timeout.min(Duration::from_secs(kindred_config::MAX_TIMEOUT_SECS));
     let deadline = Instant::now() + timeout;
@@ -101,6 +102,7 @@ pub async fn read_changelog(
                 .find(|h| h.key == crate::services::publish::CHANGE_SEQ)
                 .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
         });
+        schemas.learn(std::iter::once(payload)).await?;
         match codec.decode(Framing::Confluent, SchemaKind::ProfileChange, payload) {
             Ok(change) => {
                 read.changelog.apply_at(&change, seq);

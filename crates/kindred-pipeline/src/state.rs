@@ -23,7 +23,7 @@ use kindred_resolver::{Resolver, SourceOffset, Store};
 use kindred_schema::{Framing, SchemaKind};
 
 use crate::services::kafka_settings;
-use crate::{codec_from_config, PipelineError};
+use crate::PipelineError;
 
 /// Writes a checkpoint of the store at `resolver.data_dir` into `out`
 /// (which must not exist). The store must not be open elsewhere.
@@ -141,7 +141,8 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             dir.display()
         )));
     }
-    let codec = codec_from_config(config)?;
+    let schemas = crate::Schemas::from_config(config, &[]).await?;
+    let codec = schemas.codec().clone();
     let settings = kafka_settings(config);
     let topic = config.topics.canonical.as_str();
     let reader = consumer::read_from_start(&settings, &[topic], timeout)?;
@@ -201,6 +202,9 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             };
             next.insert(message.partition(), message.offset() + 1);
             read += 1;
+            if let Some(payload) = message.payload() {
+                schemas.learn(std::iter::once(payload)).await?;
+            }
             match message
                 .payload()
                 .ok_or(kindred_schema::DecodeError::Empty)

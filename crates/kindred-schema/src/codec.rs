@@ -73,6 +73,10 @@ pub struct WireCodec {
     fast: std::sync::Arc<FastSchemas>,
     id_of: BTreeMap<SchemaKind, u32>,
     writers: BTreeMap<u32, Writer>,
+    /// Writer schemas learned while running (from a schema registry, see
+    /// [`WireCodec::learn`]), shared by every clone of this codec. An id
+    /// names one schema for good, so an entry is never replaced.
+    learned: std::sync::Arc<std::sync::RwLock<BTreeMap<u32, std::sync::Arc<Writer>>>>,
     max_message_bytes: usize,
     /// Each current schema's named types, for reading JSON (crate::json).
     json_names: std::sync::Arc<JsonNames>,
@@ -167,9 +171,136 @@ impl WireCodec {
             fast: std::sync::Arc::new(FastSchemas::parse()?),
             id_of,
             writers,
+            learned: std::sync::Arc::default(),
             max_message_bytes,
             json_names: std::sync::Arc::new(json_names),
         })
+    }
+
+    /// A codec for a deployment whose schema registry owns the ids: no id
+    /// is known at first. Every id a message carries is learned from the
+    /// registry ([`WireCodec::learn`]), and a kind can be written once the
+    /// id the registry gave it is set ([`WireCodec::with_registered_id`]).
+    pub fn for_registry(max_message_bytes: usize) -> Result<Self, SchemaError> {
+        let mut codec = WireCodec::new(Self::default_ids(), max_message_bytes)?;
+        codec.id_of.clear();
+        codec.writers.clear();
+        Ok(codec)
+    }
+
+    /// Writes `kind`'s current version under `id`, the id a schema registry
+    /// gave it; messages under `id` read as that version too. Refused when
+    /// `id` already names another schema version.
+    pub fn with_registered_id(mut self, kind: SchemaKind, id: u32) -> Result<Self, SchemaError> {
+        let name = kind.current().name.to_string();
+        let taken = match self.writers.get(&id) {
+            Some(w) => (w.name != name).then(|| w.name.clone()),
+            None => self.learned_writer(id).map(|w| w.name.clone()),
+        };
+        if let Some(first) = taken {
+            return Err(SchemaError::DuplicateId {
+                id,
+                first,
+                second: name,
+            });
+        }
+        if let Some(old) = self.id_of.insert(kind, id).filter(|old| *old != id) {
+            self.writers.remove(&old);
+        }
+        self.writers.insert(
+            id,
+            Writer {
+                kind,
+                name,
+                older: None,
+            },
+        );
+        Ok(self)
+    }
+
+    /// The schema id of a Confluent-framed message when this codec does not
+    /// know it yet (so it must be [learned](WireCodec::learn) before the
+    /// message can be decoded); `None` for a known id or a message that
+    /// is not Confluent-framed (its decode reports why).
+    pub fn unknown_id(&self, bytes: &[u8]) -> Option<u32> {
+        let header = bytes.first_chunk::<HEADER_LEN>()?;
+        if header[0] != MAGIC_BYTE {
+            return None;
+        }
+        let id = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
+        (!self.writers.contains_key(&id) && self.learned_writer(id).is_none()).then_some(id)
+    }
+
+    /// Learns the writer schema `text` of id `id` (from `source`, e.g. the
+    /// registry's address, for errors). The record's full name says which
+    /// of kindred's schemas it is (Avro matches records by name); it must
+    /// be readable as that schema's current version. Returns that schema.
+    /// Learning an id again is a no-op when it is the same schema.
+    pub fn learn(&self, id: u32, source: &str, text: &str) -> Result<SchemaKind, SchemaError> {
+        let file = format!("schema id {id} from {source}");
+        let schema = crate::catalog::parse(&file, text)?;
+        let record_name = match &schema {
+            apache_avro::Schema::Record(r) => r.name.fullname(None),
+            other => format!(
+                "a {:?} schema",
+                apache_avro::schema::SchemaKind::from(other)
+            ),
+        };
+        let kind = SchemaKind::ALL
+            .into_iter()
+            .find(|k| {
+                matches!(self.catalog.get(*k), apache_avro::Schema::Record(r) if r.name.fullname(None) == record_name)
+            })
+            .ok_or_else(|| SchemaError::NotKindred {
+                file: file.clone(),
+                found: record_name.clone(),
+                known: SchemaKind::ALL
+                    .iter()
+                    .filter_map(|k| match self.catalog.get(*k) {
+                        apache_avro::Schema::Record(r) => Some(r.name.fullname(None)),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        let current = self.catalog.get(kind);
+        apache_avro::schema_compatibility::SchemaCompatibility::can_read(&schema, current)
+            .map_err(|e| SchemaError::Unreadable {
+                file: file.clone(),
+                reads_as: kind.current().name.to_string(),
+                message: e.to_string(),
+            })?;
+        let same = schema.canonical_form() == current.canonical_form();
+        let writer = Writer {
+            kind,
+            name: format!("{} <- {file}", kind.current().name),
+            older: (!same).then_some(schema),
+        };
+        if let Some(known) = self.writers.get(&id) {
+            return if known.kind == kind && known.older.is_none() == same {
+                Ok(kind)
+            } else {
+                Err(SchemaError::DuplicateId {
+                    id,
+                    first: known.name.clone(),
+                    second: writer.name,
+                })
+            };
+        }
+        self.learned
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(id)
+            .or_insert_with(|| std::sync::Arc::new(writer));
+        Ok(kind)
+    }
+
+    fn learned_writer(&self, id: u32) -> Option<std::sync::Arc<Writer>> {
+        self.learned
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&id)
+            .cloned()
     }
 
     /// Adds a schema a producer registered under `id` (`text`, read from
@@ -230,8 +361,10 @@ impl WireCodec {
         &self.catalog
     }
 
-    pub fn schema_id(&self, kind: SchemaKind) -> u32 {
-        self.id_of[&kind]
+    /// The id `kind`'s current version is written under (none in a
+    /// registry's codec until it is registered).
+    pub fn schema_id(&self, kind: SchemaKind) -> Option<u32> {
+        self.id_of.get(&kind).copied()
     }
 
     /// Encodes `record` as `kind` in the Confluent wire format.
@@ -294,7 +427,9 @@ impl WireCodec {
             schema: name.to_string(),
             message: without_values(&message),
         };
-        let id = self.id_of[&kind];
+        let id = self
+            .schema_id(kind)
+            .ok_or_else(|| fail("no schema id is configured for this version".into()))?;
         let (_, schema) = self
             .catalog
             .by_name(name)
@@ -363,10 +498,16 @@ impl WireCodec {
             return Err(DecodeError::TruncatedHeader { size: bytes.len() });
         };
         let id = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
-        let writer = self
-            .writers
-            .get(&id)
-            .ok_or(DecodeError::UnknownSchemaId { id })?;
+        let learned;
+        let writer = match self.writers.get(&id) {
+            Some(w) => w,
+            None => {
+                learned = self
+                    .learned_writer(id)
+                    .ok_or(DecodeError::UnknownSchemaId { id })?;
+                &*learned
+            }
+        };
         if writer.kind != kind {
             return Err(DecodeError::UnexpectedSchema {
                 id,
@@ -616,6 +757,60 @@ mod tests {
 
     fn codec() -> WireCodec {
         WireCodec::with_default_ids().expect("embedded schemas")
+    }
+
+    /// With a registry, ids are learned: by the record's full name, checked
+    /// readable, and a producer's layout decoded through resolution.
+    #[test]
+    fn a_registry_codec_learns_ids_and_refuses_what_is_not_kindreds() {
+        let c = WireCodec::for_registry(1 << 20).expect("codec");
+        let mut message = codec()
+            .encode(SchemaKind::PosTransaction, &pos())
+            .expect("encode");
+        message[1..5].copy_from_slice(&7u32.to_be_bytes());
+        assert_eq!(c.unknown_id(&message), Some(7));
+        assert!(matches!(
+            c.decode::<PosTransaction>(Framing::Confluent, SchemaKind::PosTransaction, &message),
+            Err(DecodeError::UnknownSchemaId { id: 7 })
+        ));
+        let text = SchemaKind::PosTransaction.current().text;
+        assert_eq!(
+            c.learn(7, "http://registry", text).expect("learned"),
+            SchemaKind::PosTransaction
+        );
+        assert_eq!(c.unknown_id(&message), None);
+        // Clones share what was learned.
+        let got: PosTransaction = c
+            .clone()
+            .decode(Framing::Confluent, SchemaKind::PosTransaction, &message)
+            .expect("decodes");
+        assert_eq!(got, pos());
+        // Another team's record, and kindred's name without a field kindred needs.
+        let foreign = r#"{"type":"record","name":"Order","namespace":"com.example","fields":[{"name":"id","type":"string"}]}"#;
+        let err = c.learn(8, "http://registry", foreign).expect_err("foreign");
+        assert!(matches!(err, SchemaError::NotKindred { .. }), "{err}");
+        assert!(err.to_string().contains("com.example.Order"), "{err}");
+        let lacking = text.replacen(r#""name": "store_id""#, r#""name": "shop_id""#, 1);
+        assert_ne!(lacking, text);
+        let err = c
+            .learn(9, "http://registry", &lacking)
+            .expect_err("unreadable");
+        assert!(matches!(err, SchemaError::Unreadable { .. }), "{err}");
+        assert_eq!(c.unknown_id(&[0, 0, 0, 0, 9, 1]), Some(9));
+        // Writing needs the registered id.
+        assert!(c.encode(SchemaKind::PosTransaction, &pos()).is_err());
+        let c = c
+            .with_registered_id(SchemaKind::PosTransaction, 3)
+            .expect("registered");
+        assert_eq!(c.schema_id(SchemaKind::PosTransaction), Some(3));
+        let written = c
+            .encode(SchemaKind::PosTransaction, &pos())
+            .expect("encode");
+        assert_eq!(written[1..5], 3u32.to_be_bytes());
+        // An id naming another schema cannot be registered for this one.
+        assert!(c
+            .with_registered_id(SchemaKind::WebEvent, 7)
+            .is_err_and(|e| matches!(e, SchemaError::DuplicateId { .. })));
     }
 
     #[test]

@@ -17,6 +17,12 @@ pub enum SchemaError {
         reads_as: String,
         message: String,
     },
+    #[error("{file} is the record {found}, not one of kindred's ({known}): Avro matches records by full name")]
+    NotKindred {
+        file: String,
+        found: String,
+        known: String,
+    },
     #[error("no schema id is configured for {name}: kindred cannot write it")]
     MissingId { name: String },
     #[error("schema id {id} is configured for both {first} and {second}")]
@@ -41,7 +47,7 @@ pub enum DecodeError {
     WrongMagicByte { found: u8 },
     #[error("message of {size} bytes is too short for the 5-byte Confluent header")]
     TruncatedHeader { size: usize },
-    #[error("unknown schema id {id}: no schema in the configured [schemas] ids has it")]
+    #[error("unknown schema id {id}: neither the configured [schemas] ids nor the schema registry has it")]
     UnknownSchemaId { id: u32 },
     #[error("schema id {id} is {found}, but this topic carries {expected}")]
     UnexpectedSchema {

@@ -9,16 +9,16 @@ use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::message::Message;
 use kindred_kafka::{OutRecord, Producer, RebalanceEvent, ServiceContext, MAX_RECORD_BYTES};
 use kindred_model::Channel;
-use kindred_schema::Framing;
+use kindred_schema::{Framing, SchemaKind};
 use tracing::Instrument;
 
 use super::{
-    committed_offset, count_skipped, dead_letter, kafka_settings, next_batch, next_offsets,
-    observe_event_lag, offset_ranges, rebalance_listener, send_until_acked, with_lag_metrics, Ops,
-    RAW_TIMESTAMP_HEADER,
+    committed_offset, count_skipped, dead_letter, kafka_settings, learn_until_known, next_batch,
+    next_offsets, observe_event_lag, offset_ranges, rebalance_listener, send_until_acked,
+    with_lag_metrics, Ops, RAW_TIMESTAMP_HEADER,
 };
 use crate::topics::raw_topic;
-use crate::{codec_from_config, normalize_options, IngestStage, PipelineError, Shutdown};
+use crate::{normalize_options, IngestStage, PipelineError, Schemas, Shutdown};
 
 /// Runs the ingest service of `channel` until `shutdown`.
 pub async fn run(
@@ -28,7 +28,12 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), PipelineError> {
     let service = format!("ingest-{channel}");
-    let codec = Arc::new(codec_from_config(config)?);
+    let schemas = Schemas::from_config(
+        config,
+        &[(SchemaKind::CanonicalEvent, config.topics.canonical.as_str())],
+    )
+    .await?;
+    let codec = schemas.codec().clone();
     let framing = match config
         .schemas
         .framing
@@ -97,6 +102,11 @@ pub async fn run(
             let started = Instant::now();
             let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
             let carry_on = async {
+                if framing == Framing::Confluent
+                    && !learn_until_known(&schemas, &batch, &shutdown, ops, "ingest").await?
+                {
+                    return Ok(false);
+                }
                 let mut records = Vec::with_capacity(batch.len());
                 for message in &batch {
                     ops.metrics

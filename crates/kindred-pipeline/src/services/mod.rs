@@ -449,6 +449,45 @@ pub(crate) async fn send_until_acked(
     }
 }
 
+/// Learns the schema ids of `batch` the codec does not know from the
+/// schema registry ([`Schemas::learn`]), retrying while the registry cannot
+/// answer: the batch is not decoded (so not dead-lettered) until it can.
+/// Like [`send_until_acked`], the service stays live and turns unready while
+/// it waits. Returns `false` when shutdown comes first; fails when the
+/// registry refuses kindred (credentials, a wrong URL).
+pub(crate) async fn learn_until_known(
+    schemas: &crate::Schemas,
+    batch: &[OwnedMessage],
+    shutdown: &Shutdown,
+    ops: &Ops,
+    stage: &str,
+) -> Result<bool, PipelineError> {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match schemas
+            .learn(batch.iter().filter_map(|m| m.payload()))
+            .await
+        {
+            Ok(()) => return Ok(true),
+            Err(PipelineError::Registry(e)) if e.is_transient() => {
+                ops.metrics
+                    .component_errors
+                    .with_label_values(&["schema_registry", stage])
+                    .inc();
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "schema registry unavailable; retrying the batch");
+                ops.health.set_ready(false);
+                if shutdown.is_triggered() {
+                    return Ok(false);
+                }
+                ops.health.progress();
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Header value of `key` in a message, for tests and tools.
 pub fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
     message

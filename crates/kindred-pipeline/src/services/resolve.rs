@@ -14,10 +14,10 @@ use tracing::Instrument;
 
 use super::publish::Publisher;
 use super::{
-    count_skipped, dead_letter, kafka_settings, next_batch, next_offsets, observe_event_lag,
-    offset_ranges, rebalance_listener, send_until_acked, with_lag_metrics, Ops,
+    count_skipped, dead_letter, kafka_settings, learn_until_known, next_batch, next_offsets,
+    observe_event_lag, offset_ranges, rebalance_listener, send_until_acked, with_lag_metrics, Ops,
 };
-use crate::{codec_from_config, PipelineError, Shutdown};
+use crate::{PipelineError, Shutdown};
 
 const SERVICE: &str = "resolve";
 
@@ -54,7 +54,12 @@ fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
 /// offsets the store recorded, never at Kafka's committed offsets (those
 /// are committed after each batch for lag monitoring only).
 pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), PipelineError> {
-    let codec = Arc::new(codec_from_config(config)?);
+    let schemas = crate::Schemas::from_config(
+        config,
+        &[(SchemaKind::ProfileChange, config.topics.profiles.as_str())],
+    )
+    .await?;
+    let codec = schemas.codec().clone();
     let store = crate::privacy::open_store(config)?;
     if store.is_rebuilding()? {
         return Err(PipelineError::Config(format!(
@@ -234,6 +239,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 tokio::task::block_in_place(|| {
                     count_skipped(&consumer, &ops.metrics, &batch, &|t, p| positions.get(t, p))
                 });
+                if !learn_until_known(&schemas, &batch, &shutdown, ops, "resolve").await? {
+                    return Ok(false);
+                }
                 // Events, and erasure requests applied in order between them.
                 let mut items: Vec<(usize, Item)> = Vec::with_capacity(batch.len());
                 let mut dead = Vec::new();

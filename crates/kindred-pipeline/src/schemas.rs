@@ -1,0 +1,179 @@
+//! The schema ids of a deployment: from configuration (`[schemas.ids]`,
+//! `[[schemas.writers]]`), or from a Confluent-compatible schema registry
+//! (`[schemas.registry]`), which then owns every id.
+//!
+//! With a registry, a process registers each schema it writes under its
+//! topic's subject (`<topic>-value`) when it starts, and learns every id it
+//! reads the first time a message carries it ([`Schemas::learn`]), before
+//! decoding. An id the registry does not have, or whose schema kindred
+//! cannot read, stays unknown: its messages are dead-lettered as
+//! `unknown_schema_id`, as without a registry, and the id is asked for
+//! again after [`ASK_AGAIN_AFTER`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use kindred_config::Config;
+use kindred_registry::{value_subject, Registry, RegistryError, RegistryOptions};
+use kindred_schema::{SchemaKind, WireCodec};
+
+use crate::{codec_from_config, PipelineError};
+
+/// How long an id the registry did not give (or gave a schema kindred
+/// cannot read) is not asked for again.
+pub const ASK_AGAIN_AFTER: Duration = Duration::from_secs(60);
+
+/// How often a process tries to register its schemas at start before it
+/// gives up (the registry unreachable or failing).
+const REGISTER_ATTEMPTS: u32 = 6;
+
+/// The client of the configured registry (no call made), which checks its
+/// URL and CA file.
+pub fn registry_from_config(config: &Config) -> Result<Registry, PipelineError> {
+    let r = &config.schemas.registry;
+    Ok(Registry::new(&RegistryOptions {
+        url: r.url.clone(),
+        username: r.username.clone(),
+        password: r.password.clone(),
+        ca_file: r.ca_file.clone(),
+        timeout: Duration::from_millis(r.timeout_ms),
+    })?)
+}
+
+/// The codec of a process and, when configured, the registry behind it.
+#[derive(Clone)]
+pub struct Schemas {
+    codec: Arc<WireCodec>,
+    registry: Option<Arc<Source>>,
+}
+
+struct Source {
+    registry: Registry,
+    /// Ids not learned, and when they were last asked for.
+    unlearned: Mutex<HashMap<u32, Instant>>,
+}
+
+impl Schemas {
+    /// The codec of a process writing `writes` (each kind with its topic).
+    /// With a registry, each is registered under `<topic>-value` and written
+    /// under the id the registry gives; a registry that cannot be reached
+    /// after a few attempts (about half a minute) is an error.
+    pub async fn from_config(
+        config: &Config,
+        writes: &[(SchemaKind, &str)],
+    ) -> Result<Self, PipelineError> {
+        if !config.schemas.registry.enabled() {
+            return Ok(Schemas {
+                codec: Arc::new(codec_from_config(config)?),
+                registry: None,
+            });
+        }
+        let registry = registry_from_config(config)?;
+        if !config.schemas.writers.is_empty() {
+            tracing::warn!(
+                registry = %registry.address(),
+                "[[schemas.writers]] is not used: the schema registry gives every writer schema"
+            );
+        }
+        let mut codec = WireCodec::for_registry(config.schemas.max_message_bytes)?;
+        for (kind, topic) in writes {
+            let subject = value_subject(topic);
+            let mut wait = Duration::from_millis(500);
+            let mut attempt = 1;
+            let id = loop {
+                match registry.register(&subject, kind.current().text).await {
+                    Ok(id) => break id,
+                    Err(e) if e.is_transient() && attempt < REGISTER_ATTEMPTS => {
+                        tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "schema registration failed; retrying");
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(10));
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            tracing::info!(schema = %kind, %subject, id, registry = %registry.address(), "schema registered");
+            codec = codec.with_registered_id(*kind, id)?;
+        }
+        Ok(Schemas {
+            codec: Arc::new(codec),
+            registry: Some(Arc::new(Source {
+                registry,
+                unlearned: Mutex::default(),
+            })),
+        })
+    }
+
+    /// Schemas from configuration only (no registry), for tools and tests.
+    pub fn without_registry(codec: WireCodec) -> Self {
+        Schemas {
+            codec: Arc::new(codec),
+            registry: None,
+        }
+    }
+
+    /// The codec, with every id learned so far.
+    pub fn codec(&self) -> &Arc<WireCodec> {
+        &self.codec
+    }
+
+    /// Learns from the registry the ids of `payloads` the codec does not
+    /// know yet, so that decoding them finds their writer schemas. Without
+    /// a registry it does nothing. An id the registry does not have, or
+    /// whose schema is not one kindred reads, is left unknown (logged; its
+    /// messages are dead-lettered). Fails on a registry that cannot answer
+    /// now ([`RegistryError::is_transient`]: retry the batch later) or that
+    /// refuses kindred (credentials, a wrong URL).
+    pub async fn learn<'a>(
+        &self,
+        payloads: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(), PipelineError> {
+        let Some(source) = &self.registry else {
+            return Ok(());
+        };
+        let ids: BTreeSet<u32> = payloads
+            .into_iter()
+            .filter_map(|p| self.codec.unknown_id(p))
+            .collect();
+        for id in ids {
+            let asked = source
+                .unlearned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&id)
+                .copied();
+            if asked.is_some_and(|at| at.elapsed() < ASK_AGAIN_AFTER) {
+                continue;
+            }
+            let address = source.registry.address();
+            let outcome = match source.registry.schema_by_id(id).await {
+                Ok(text) => self
+                    .codec
+                    .learn(id, address, &text)
+                    .map_err(|e| e.to_string()),
+                Err(
+                    e @ (RegistryError::NotFound { .. }
+                    | RegistryError::NotAvro { .. }
+                    | RegistryError::References { .. }),
+                ) => Err(e.to_string()),
+                Err(e) => return Err(e.into()),
+            };
+            let mut unlearned = source
+                .unlearned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match outcome {
+                Ok(kind) => {
+                    unlearned.remove(&id);
+                    tracing::info!(id, schema = %kind, registry = %address, "writer schema learned from the registry");
+                }
+                Err(why) => {
+                    unlearned.insert(id, Instant::now());
+                    tracing::warn!(id, registry = %address, error = %why, "schema id not learned: its messages are dead-lettered as unknown_schema_id");
+                }
+            }
+        }
+        Ok(())
+    }
+}
