@@ -769,3 +769,73 @@ async fn a_message_too_large_to_dead_letter_whole_is_cut_and_ingest_goes_on() ->
     assert!(report.replayed.is_empty(), "{report:?}");
     Ok(())
 }
+
+/// A canonical event its topic refuses (larger than the topic's
+/// `max.message.bytes`, which an operator may have set) can never be
+/// produced: it becomes a dead letter (`unproducible`) of its raw message,
+/// and the rest of the batch, and the service, go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_record_its_topic_refuses_is_dead_lettered_not_retried_forever() -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("unproducible", dir.path());
+    let admin: AdminClient<DefaultClientContext> =
+        kafka_settings(&config).client_config(&[]).create()?;
+    let canonical = NewTopic::new(&config.topics.canonical, 1, TopicReplication::Fixed(1))
+        .set("max.message.bytes", "4000");
+    for result in admin
+        .create_topics(&[canonical], &AdminOptions::new())
+        .await?
+    {
+        result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
+    }
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let small = kindred_suite::raw::pos("S-1", Some("M-1"), None, None, 1_735_689_600_000, 1);
+    let mut large = kindred_suite::raw::pos("L-1", Some("M-2"), None, None, 1_735_689_600_000, 1);
+    if let RawEvent::Pos(p) = &mut large {
+        // SKUs that do not compress (the producer compresses with lz4).
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        p.line_items = (0..200)
+            .map(|_| kindred_model::LineItem {
+                sku: (0..4)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        format!("{x:016x}")
+                    })
+                    .collect(),
+                quantity: 1,
+                unit_price_minor: 50,
+            })
+            .collect();
+    }
+    let records = vec![
+        record(&config.topics.pos, "L-1", encode_raw(&codec, &large)?),
+        record(&config.topics.pos, "S-1", encode_raw(&codec, &small)?),
+    ];
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
+    produce_all(&config, &records).await?;
+    let dead = read_some(&config, &config.topics.dead_letter).await?;
+    let event = first_canonical(&config, &codec).await?;
+    let ops = tokio::time::timeout(Duration::from_secs(60), stop(&shutdown, tasks)).await??;
+    assert_eq!(event.event_id, "pos:S-1");
+    assert_eq!(dead.len(), 1);
+    let h = headers(&dead[0]);
+    assert_eq!(
+        h.get("kindred.dlq.reason").map(String::as_str),
+        Some("unproducible")
+    );
+    assert!(
+        h.get("kindred.dlq.message")
+            .is_some_and(|m| m.contains(&config.topics.canonical)),
+        "{h:?}"
+    );
+    assert_eq!(dead[0].key(), Some("L-1".as_bytes()));
+    let metrics = ops[0].metrics.render();
+    assert!(metrics.contains("reason=\"unproducible\""), "{metrics}");
+    Ok(())
+}

@@ -221,11 +221,29 @@ impl ConsumerContext for ServiceContext {
         (self.listener)(&event);
     }
 
-    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
-        if let Err(e) = result {
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        use rdkafka::types::RDKafkaErrorCode as Code;
+        let Err(e) = result else { return };
+        let offsets: Vec<String> = offsets
+            .elements()
+            .iter()
+            .map(|t| format!("{}[{}]@{:?}", t.topic(), t.partition(), t.offset()))
+            .collect();
+        match e.rdkafka_error_code() {
             // A commit for partitions this member lost in a rebalance fails;
             // the new owner reads them again (the resolver de-duplicates).
-            tracing::debug!(error = %e, "offset commit failed");
+            // Nothing to commit is not a failure.
+            Some(
+                Code::RebalanceInProgress
+                | Code::IllegalGeneration
+                | Code::UnknownMemberId
+                | Code::NoOffset
+                | Code::AssignmentLost,
+            ) => tracing::debug!(error = %e, ?offsets, "offset commit failed"),
+            // Anything else (an ACL refusing the group, a coordinator
+            // failing) leaves the group's offsets, and lag monitoring,
+            // behind: a restart would read everything since again.
+            _ => tracing::warn!(error = %e, ?offsets, "offset commit failed"),
         }
     }
 }

@@ -51,6 +51,26 @@ pub enum KafkaError {
 }
 
 impl KafkaError {
+    /// Whether the record itself can never be produced as it is (too large
+    /// for the producer or the topic's `max.message.bytes`, or refused as
+    /// invalid): retrying it cannot succeed, unlike a broker outage.
+    pub fn is_unproducible(&self) -> bool {
+        use rdkafka::types::RDKafkaErrorCode as Code;
+        match self {
+            KafkaError::Delivery { source, .. } => matches!(
+                source.rdkafka_error_code(),
+                Some(
+                    Code::MessageSizeTooLarge
+                        | Code::MessageBatchTooLarge
+                        | Code::InvalidRecord
+                        | Code::InvalidMessageSize
+                        | Code::InvalidMessage
+                )
+            ),
+            _ => false,
+        }
+    }
+
     /// A client could not be created. When librdkafka rejected a
     /// pass-through property, its value is not repeated in the error: it may
     /// be a secret (`sasl.password`, or a misspelling of it).

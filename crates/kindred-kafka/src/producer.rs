@@ -83,6 +83,13 @@ impl Producer {
         try_join_all(sends).await.map(|_| ())
     }
 
+    /// Sends every record and waits for each one's acknowledgement or
+    /// failure: the outcomes, in the order of `records`. (The producer is
+    /// idempotent: resending only the failed ones writes nothing twice.)
+    pub async fn send_each(&self, records: &[OutRecord]) -> Vec<Result<(i32, i64), KafkaError>> {
+        futures_util::future::join_all(records.iter().map(|r| self.send(r))).await
+    }
+
     /// Sends one record and waits for the broker's acknowledgement.
     pub async fn send(&self, record: &OutRecord) -> Result<(i32, i64), KafkaError> {
         let mut fr = FutureRecord::<[u8], [u8]>::to(&record.topic).headers(record.kafka_headers());

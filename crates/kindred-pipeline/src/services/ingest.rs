@@ -164,7 +164,27 @@ pub async fn run(
                         }
                     }
                 }
-                if !send_until_acked(&producer, &records, &shutdown, ops, "ingest").await {
+                // A canonical event the topic refuses (larger than its
+                // max.message.bytes) becomes a dead letter of its message; a
+                // dead letter refused too stops the service.
+                let instead = |i: usize, record: &kindred_kafka::OutRecord, e: &kindred_kafka::KafkaError| {
+                    let message = batch.get(i)?;
+                    if record.topic == config.topics.dead_letter {
+                        return None;
+                    }
+                    ops.metrics
+                        .dead_letters
+                        .with_label_values(&[&source, "unproducible"])
+                        .inc();
+                    Some(dead_letter(
+                        &config.topics.dead_letter,
+                        &service,
+                        message,
+                        "unproducible",
+                        e.to_string(),
+                    ))
+                };
+                if !send_until_acked(&producer, &records, &shutdown, ops, "ingest", &instead).await? {
                     // Shutdown came first: stop without reading (or committing)
                     // past this batch, which the next start reads again.
                     return Ok(false);

@@ -119,7 +119,7 @@ pub(crate) async fn next_batch(
                     // commit that failed (a rebalance, a broker restart)
                     // would otherwise leave the group's offsets, and the
                     // lag monitoring sees, behind until traffic came back
-                    // (librdkafka reports no result for these commits).
+                    // (a failed one is only logged, by the consumer context).
                     let idle = idle_since.get_or_insert_with(Instant::now).elapsed();
                     if idle >= RECOMMIT_IDLE
                         && recommitted.is_none_or(|t| t.elapsed() >= RECOMMIT_IDLE)
@@ -180,7 +180,7 @@ pub(crate) fn observe_event_lag(ops: &Ops, stage: &str, batch: &[OwnedMessage]) 
     for m in batch {
         if let Some(ts) = raw_timestamp_ms(m) {
             // A producer's clock ahead of ours gives a negative lag: count it as 0.
-            histogram.observe((now_ms - ts).max(0) as f64 / 1000.0);
+            histogram.observe(now_ms.saturating_sub(ts).max(0) as f64 / 1000.0);
         }
     }
 }
@@ -397,8 +397,15 @@ pub(crate) fn dead_letter(
 }
 
 /// Sends `records` until the broker acknowledged all of them, retrying with
-/// backoff. Returns false if shutdown came first (nothing is then committed,
-/// so the batch is read again after restart).
+/// backoff only those not acknowledged yet. Returns false if shutdown came
+/// first (nothing is then committed, so the batch is read again after
+/// restart).
+///
+/// A record that can never be produced (too large for the topic, refused
+/// as invalid: [`kindred_kafka::KafkaError::is_unproducible`]) is handed to
+/// `instead`, which gives what to send in its place (a dead letter of its
+/// source message), or `None`, which stops the service with the error
+/// rather than drop it: one bad record must not stall the batch forever.
 ///
 /// The service stays live while it waits (a broker outage is not cured by
 /// restarting the pod: it would only add a rebalance), but turns unready
@@ -409,44 +416,77 @@ pub(crate) async fn send_until_acked(
     shutdown: &Shutdown,
     ops: &Ops,
     stage: &str,
-) -> bool {
+    instead: &(dyn Fn(usize, &OutRecord, &kindred_kafka::KafkaError) -> Option<OutRecord> + Sync),
+) -> Result<bool, PipelineError> {
     let mut backoff = Duration::from_millis(100);
-    loop {
-        let send = producer.send_all(records);
+    let mut pending: Vec<(usize, OutRecord)> = records.iter().cloned().enumerate().collect();
+    while !pending.is_empty() {
+        let batch: Vec<OutRecord> = pending.iter().map(|(_, r)| r.clone()).collect();
+        let send = producer.send_each(&batch);
         tokio::pin!(send);
         let mut alive = tokio::time::interval(Duration::from_secs(1));
-        let sent = loop {
+        let outcomes = loop {
             tokio::select! {
                 sent = &mut send => break sent,
                 _ = alive.tick() => ops.health.progress(),
             }
         };
-        match sent {
-            Ok(()) => {
-                for r in records {
-                    ops.metrics
-                        .events_produced
-                        .with_label_values(&[&r.topic])
-                        .inc();
+        let (mut failed, mut suspects) = (Vec::new(), Vec::new());
+        let mut first_error = None;
+        for ((i, record), outcome) in pending.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(_) => ops
+                    .metrics
+                    .events_produced
+                    .with_label_values(&[&record.topic])
+                    .inc(),
+                Err(e) if e.is_unproducible() => suspects.push((i, record)),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    failed.push((i, record));
                 }
-                return true;
-            }
-            Err(e) => {
-                ops.metrics
-                    .component_errors
-                    .with_label_values(&["kafka_produce", stage])
-                    .inc();
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "produce failed; retrying the batch");
-                ops.health.set_ready(false);
-                if shutdown.is_triggered() {
-                    return false;
-                }
-                ops.health.progress();
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
+        // The broker refuses a whole produce request for one record in it
+        // that is too large, so each suspect is tried again alone: only
+        // one refused alone is replaced.
+        for (i, record) in suspects {
+            match producer.send(&record).await {
+                Ok(_) => ops
+                    .metrics
+                    .events_produced
+                    .with_label_values(&[&record.topic])
+                    .inc(),
+                Err(e) if e.is_unproducible() => {
+                    tracing::warn!(error = %e, topic = %record.topic, "a record cannot be produced: sending its replacement");
+                    match instead(i, &record, &e) {
+                        Some(replacement) => failed.push((i, replacement)),
+                        None => return Err(PipelineError::Kafka(e)),
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    failed.push((i, record));
+                }
+            }
+        }
+        pending = failed;
+        if let Some(e) = first_error {
+            ops.metrics
+                .component_errors
+                .with_label_values(&["kafka_produce", stage])
+                .inc();
+            tracing::warn!(error = %e, records = pending.len(), retry_in_ms = backoff.as_millis() as u64, "produce failed; retrying the records not acknowledged");
+            ops.health.set_ready(false);
+            if shutdown.is_triggered() {
+                return Ok(false);
+            }
+            ops.health.progress();
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
     }
+    Ok(true)
 }
 
 /// Learns the schema ids of `batch` the codec does not know from the

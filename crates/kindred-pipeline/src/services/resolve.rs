@@ -283,7 +283,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 // Dead letters first: the offsets of their messages are about
                 // to be recorded as applied.
                 if !dead.is_empty()
-                    && !send_until_acked(&producer, &dead, &shutdown, ops, "resolve").await
+                    && !send_until_acked(&producer, &dead, &shutdown, ops, "resolve", &|_, _, _| None).await?
                 {
                     // Shutdown came first: apply nothing of this batch, and read
                     // no further (the store's offsets must not pass it).
