@@ -164,9 +164,11 @@ pub fn parse_identifier(
     text: &str,
 ) -> Result<kindred_model::Identifier, PipelineError> {
     let (kind, value) = text.split_once(':').ok_or_else(|| {
-        PipelineError::Config(format!(
-            "{text:?} is neither a profile id (kp-...) nor an identifier kind:value (e.g. phone:+8613910248876, email:a@b.cn, member_id:MAIN:M001)"
-        ))
+        // Not quoted: a bare value is likely a phone or email.
+        PipelineError::Config(
+            "the target given is neither a profile id (kp-...) nor an identifier kind:value (e.g. phone:+8613910248876, email:a@b.cn, member_id:MAIN:M001)"
+                .to_string(),
+        )
     })?;
     let kind: IdentifierKind = kind
         .parse()

@@ -39,6 +39,8 @@ pub enum AdminError {
     },
     #[error("cannot split {profile}: {reason}")]
     NotSeparable { profile: String, reason: String },
+    #[error("profile {given} has been merged into {now} since; a decision on {given} would act on all of {now}: review {now} instead if that is what you mean (`kindred explain {now}` shows what it holds)")]
+    Moved { given: String, now: String },
 }
 
 /// What a decision did.
@@ -216,6 +218,17 @@ impl Resolver {
                 survivor: ra,
             });
         }
+        // A pair flagged before one of its profiles was merged into a third
+        // names a profile that is now part of a larger one: deciding on
+        // the larger one must be asked for by its own id.
+        for (given, now) in [(a, &ra), (b, &rb)] {
+            if given != now.as_str() {
+                return Err(AdminError::Moved {
+                    given: given.into(),
+                    now: now.clone(),
+                });
+            }
+        }
         let d = view.next_decision;
         view.next_decision += 1;
         let (pa, pb) = (view.take_profile(&ra)?, view.take_profile(&rb)?);
@@ -280,6 +293,9 @@ impl Resolver {
                     .iter()
                     .map(|e| u32::from(e.channel == *channel))
                     .collect();
+                if sides.is_empty() {
+                    return Err(not("it has no records (its store entry is damaged)".into()));
+                }
                 if sides.iter().all(|s| *s == sides[0]) {
                     return Err(not(format!(
                         "its records are {} from channel {}",

@@ -979,6 +979,49 @@ fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
     assert!(apart(&r), "the reject holds against new evidence");
 }
 
+/// A pair flagged before one of its profiles was absorbed by a third: a
+/// decision on it would act on the whole survivor, which the reviewer never
+/// saw. It is refused, naming the survivor to review instead.
+#[test]
+fn a_decision_on_a_profile_merged_since_is_refused() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    // A customer record of Li Na's first, then the pair of flagged_pair.
+    apply(
+        &mut r,
+        vec![ev("web:0", 0, &[email("lina@y.cn")]).name("Li Na")],
+    );
+    apply(
+        &mut r,
+        vec![
+            ev("pos:1", 0, &[card("A1"), phone("+8613900000009")]).name("Li Na"),
+            ev("web:1", DAY, &[email("n@y.cn"), phone("+8613900000009")]).name("Zhang Min"),
+        ],
+    );
+    let (a, b) = (profile(&r, &card("A1")), profile(&r, &email("n@y.cn")));
+    assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
+    // A receipt joins the first record to A's card.
+    apply(
+        &mut r,
+        vec![ev("pos:5", 2 * DAY, &[card("A1"), email("lina@y.cn")]).name("Li Na")],
+    );
+    let survivor = profile(&r, &card("A1")).profile_id;
+    assert_ne!(survivor, a.profile_id, "A was absorbed by the first record");
+    for approve in [true, false] {
+        let err = r
+            .review(&a.profile_id, &b.profile_id, approve, "alice", 5 * DAY)
+            .expect_err("moved");
+        assert!(
+            err.to_string()
+                .contains(&format!("review {survivor} instead")),
+            "{err}"
+        );
+    }
+    assert_eq!(profiles(&r), 2, "nothing decided");
+    // Asked for by the survivor's id, it is decided.
+    r.review(&survivor, &b.profile_id, false, "alice", 5 * DAY)
+        .expect("reject");
+}
+
 /// Review-topic tombstones waiting in the outbox, as (a, b) pairs.
 fn review_tombstones(r: &Resolver) -> Vec<(String, String)> {
     r.store()
