@@ -15,6 +15,11 @@ const JUNK_IDS: &[&str] = &[
     "n/a",
     "-",
     "0",
+    "-1",
+    "[object object]",
+    "(null)",
+    "<null>",
+    "false",
 ];
 
 /// A member card number: NFKC, spaces removed, upper-cased. Cards of one
@@ -87,13 +92,27 @@ pub fn normalize_namespaced_id(namespace: &str, raw: &str) -> Result<String, Rej
     if id.is_empty() {
         return Err(Rejected::Empty);
     }
-    if JUNK_IDS.contains(&id.to_lowercase().as_str()) {
+    if JUNK_IDS.contains(&id.to_lowercase().as_str()) || one_repeated_character(id) {
         return Err(Rejected::Junk);
     }
     if id.chars().any(|c| c.is_whitespace() || c.is_control()) || id.len() > 256 {
         return Err(Rejected::Invalid);
     }
     Ok(format!("{namespace}:{id}"))
+}
+
+/// A long id of one character repeated, separators aside: an unset SDK
+/// value (the zeroed advertising id `00000000-0000-0000-0000-000000000000`,
+/// `ffffffff...`), which every device without one sends. Short ones are
+/// left alone: `111` may be a small shop's account number.
+fn one_repeated_character(id: &str) -> bool {
+    let significant: Vec<char> = id.chars().filter(|c| c.is_alphanumeric()).collect();
+    match significant.first() {
+        None => true,
+        Some(first) => {
+            significant.len() >= 8 && significant.iter().all(|c| c.eq_ignore_ascii_case(first))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +176,24 @@ mod tests {
             normalize_namespaced_id("web", "a b"),
             Err(Rejected::Invalid)
         );
+        // Unset SDK values every device without an id sends.
+        for junk in [
+            "00000000-0000-0000-0000-000000000000",
+            "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+            "[object Object]",
+            "-1",
+            "---",
+        ] {
+            assert_eq!(
+                normalize_namespaced_id("device", junk),
+                Err(Rejected::Junk),
+                "{junk}"
+            );
+        }
+        // A small shop's account numbers are ids.
+        for id in ["7", "111", "1111111"] {
+            assert!(normalize_namespaced_id("web", id).is_ok(), "{id}");
+        }
         assert_eq!(normalize_namespaced_id("web", ""), Err(Rejected::Empty));
     }
 }

@@ -66,6 +66,9 @@ pub const MAX_SOURCE_ID_BYTES: usize = 256;
 /// resolver's name comparison, quadratic in tokens) slow for everyone.
 pub const MAX_FIELD_BYTES: usize = 512;
 
+/// Most consents one event may carry; past it each is dropped as `too_long`.
+pub const MAX_CONSENTS: usize = 64;
+
 /// A record that cannot become a canonical event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidRecord {
@@ -334,6 +337,12 @@ impl Builder<'_> {
     /// counted); a total out of range drops the whole order (there is no
     /// order without its total), each with the reason; the event goes on.
     fn order(&mut self, raw: &RawOrder, payment_type: Option<&str>, store_id: Option<&str>) {
+        let payment_type = self.bounded("payment_type", payment_type);
+        let store_id = self.bounded("store_id", store_id);
+        if raw.order_id.len() > MAX_FIELD_BYTES {
+            self.drop("order_id", Rejected::TooLong);
+            return;
+        }
         let mut points = |field: &str, value: i64| {
             if value.unsigned_abs() > MAX_POINTS.unsigned_abs() {
                 self.drop(field, Rejected::Invalid);
@@ -471,7 +480,17 @@ impl Builder<'_> {
             };
             self.order(&legacy, None, None);
         }
-        for c in &e.consents {
+        for (i, c) in e.consents.iter().enumerate() {
+            // No form asks for more consents than this: the rest is junk
+            // (or a message built to bloat the golden record).
+            if i >= MAX_CONSENTS {
+                self.drop("consent", Rejected::TooLong);
+                continue;
+            }
+            if c.purpose.len() > MAX_FIELD_BYTES || c.channel.len() > MAX_FIELD_BYTES {
+                self.drop("consent", Rejected::TooLong);
+                continue;
+            }
             match (
                 normalize_label(&c.purpose),
                 normalize_consent_channel(&c.channel),
@@ -487,7 +506,12 @@ impl Builder<'_> {
     }
 
     fn social(&mut self, e: &SocialInteraction) {
-        match normalize_platform(&e.platform) {
+        // The platform is the social identifier's namespace: bounded as the id is.
+        let platform = match self.bounded("social", Some(&e.platform)) {
+            Some(p) => normalize_platform(p),
+            None => return self.social_rest(e),
+        };
+        match platform {
             Some(platform) => {
                 self.namespaced(IdentifierKind::Social, &platform, Some(&e.platform_user_id));
                 let union_ns = format!("{platform}-union");
@@ -510,6 +534,11 @@ impl Builder<'_> {
             }
             None => self.drop("social", Rejected::Invalid),
         }
+        self.social_rest(e);
+    }
+
+    /// What a social interaction says besides its platform identifiers.
+    fn social_rest(&mut self, e: &SocialInteraction) {
         // A mini-program order's currency, when one country uses it, says
         // where its national numbers are read (as at a till).
         self.phone_region =

@@ -8,7 +8,9 @@ use crate::NormalizeOptions;
 /// Parses a phone number as typed anywhere (`+86 139 1024 8876`,
 /// `0086-139-1024-8876`, `139 1024 8876`, full-width digits, `ext. 12`) and
 /// returns it in E.164 (`+8613910248876`). National numbers are read in the
-/// default region. Extensions are not part of the identity and are dropped.
+/// default region. A number typed with an extension is a switchboard's,
+/// shared by an office, and is refused ([`Rejected::Business`]), as are
+/// toll-free, premium-rate, shared-cost and universal access numbers.
 /// Numbers libphonenumber does not consider valid are rejected, not guessed.
 pub fn normalize_phone(raw: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
     if let Some(fast) = opts
@@ -26,7 +28,7 @@ pub fn normalize_phone(raw: &str, opts: &NormalizeOptions) -> Result<String, Rej
 /// [`normalize_phone`] with national numbers read in `region` (a region the
 /// event names, say the country of the till that took the sale).
 pub fn normalize_phone_in(raw: &str, region: phonenumber::country::Id) -> Result<String, Rejected> {
-    let text = fold(raw);
+    let text = ascii_digits(&fold(raw));
     full_parse_memo(&text, region, || full_parse(&text, region))
 }
 
@@ -147,6 +149,35 @@ fn widen_regex_cache() {
 /// `default_region`; a number that is none there but starts with a
 /// country's calling code as a group of its own (`852 9123 4567`, the `+`
 /// left out) is read as that country's.
+/// `text` with the decimal digits of other scripts as ASCII digits (NFKC
+/// maps full-width digits, not these): a number typed on an Arabic,
+/// Persian, Indian, Thai, Myanmar or Khmer keyboard is the same number.
+fn ascii_digits(text: &str) -> String {
+    /// The zero of each script's run of ten decimal digits (Unicode Nd).
+    const ZEROS: [u32; 10] = [
+        0x0660, // Arabic-Indic
+        0x06F0, // Extended Arabic-Indic (Persian, Urdu)
+        0x0966, // Devanagari
+        0x09E6, // Bengali
+        0x0A66, // Gurmukhi
+        0x0AE6, // Gujarati
+        0x0BE6, // Tamil
+        0x0E50, // Thai
+        0x1040, // Myanmar
+        0x17E0, // Khmer
+    ];
+    text.chars()
+        .map(|c| {
+            let code = u32::from(c);
+            ZEROS
+                .iter()
+                .find(|zero| (**zero..**zero + 10).contains(&code))
+                .and_then(|zero| char::from_digit(code - zero, 10))
+                .unwrap_or(c)
+        })
+        .collect()
+}
+
 fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<String, Rejected> {
     match full_parse_as_typed(text, default_region) {
         Err(Rejected::Invalid) => calling_code_without_plus(text, default_region)
@@ -225,6 +256,17 @@ fn full_parse_as_typed(
     }
     if is_placeholder(number.code().value(), &national) {
         return Err(Rejected::Junk);
+    }
+    // A business's number is no one person's: a hotline clerks type onto
+    // receipts (China's 400 numbers, +1 800) would link every customer
+    // given it. So is a switchboard's number typed with an extension.
+    use phonenumber::Type;
+    if matches!(
+        number.number_type(&phonenumber::metadata::DATABASE),
+        Type::TollFree | Type::PremiumRate | Type::SharedCost | Type::Uan | Type::Voicemail
+    ) || has_extension(text)
+    {
+        return Err(Rejected::Business);
     }
     let e164 = number.format().mode(Mode::E164).to_string();
     // A foreign number dialled from the default region (`00 7 ...`) goes
@@ -430,6 +472,20 @@ fn mobile_lengths(lengths: Vec<u16>) -> Vec<usize> {
 /// or carrier prefix and returns a *different* valid number
 /// (`0049 17948508317` read as `+49 508317`); a wrong identifier is worse
 /// than none, so such a reading is refused.
+/// Whether digits follow an extension marker (`x101`, `ext. 12`, `转801`,
+/// Taiwan's `#12`, a dialler's `,12` pause).
+fn has_extension(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    EXTENSION_MARKERS.iter().any(|marker| {
+        lower.split_once(marker).is_some_and(|(before, after)| {
+            before.chars().any(|c| c.is_ascii_digit()) && after.chars().any(|c| c.is_ascii_digit())
+        })
+    })
+}
+
+/// What separates an extension from the number (see [`digits_account_for`]).
+const EXTENSION_MARKERS: [&str; 8] = ["x", "转", "分", "#", ",", ";", "~", "ext"];
+
 fn digits_account_for(text: &str, country_code: u16, national: &str) -> bool {
     // The extension after its marker (`x`, `#` as in Taiwan, a dialler's
     // `,` or `;` pause) is not part of the number.
@@ -629,6 +685,13 @@ mod tests {
         }
     }
 
+    fn ae() -> NormalizeOptions {
+        NormalizeOptions {
+            default_region: phonenumber::country::Id::AE,
+            ..NormalizeOptions::default()
+        }
+    }
+
     fn hu() -> NormalizeOptions {
         NormalizeOptions {
             default_region: phonenumber::country::Id::HU,
@@ -652,8 +715,8 @@ mod tests {
             ("+86 10 6552 9988", &cn, Ok("+861065529988")),
             ("010-6552-9988", &cn, Ok("+861065529988")),
             ("021 5466 1234", &cn, Ok("+862154661234")),
-            ("+86 10 6552 9988 ext. 123", &cn, Ok("+861065529988")),
-            ("+86 10 6552 9988 x123", &cn, Ok("+861065529988")),
+            ("+86 10 6552 9988 ext. 123", &cn, Err(Rejected::Business)),
+            ("+86 10 6552 9988 x123", &cn, Err(Rejected::Business)),
             ("+852 2123 4567", &cn, Ok("+85221234567")),
             ("+886 912 345 678", &cn, Ok("+886912345678")),
             ("+65 9123 4567", &cn, Ok("+6591234567")),
@@ -719,15 +782,28 @@ mod tests {
             ("0044 20 7031 3000", &us(), Ok("+442070313000")),
             ("001 415 555 2671", &us(), Ok("+14155552671")),
             ("0000000000", &us(), Err(Rejected::Invalid)),
-            // Extensions after `#` (Taiwan's way) and a dialler's pause.
-            ("+886 2 2345 6789#123", &cn, Ok("+886223456789")),
-            ("+1 415 555 2671,,123", &cn, Ok("+14155552671")),
+            // A switchboard's number: extensions after `#` (Taiwan's way)
+            // and a dialler's pause.
+            ("+886 2 2345 6789#123", &cn, Err(Rejected::Business)),
+            ("+1 415 555 2671,,123", &cn, Err(Rejected::Business)),
             // More labels, simplified and traditional.
             ("手机号码：13910248876", &cn, Ok("+8613910248876")),
             ("電話：+852 2123 4567", &cn, Ok("+85221234567")),
             ("HP: +65 9123 4567", &cn, Ok("+6591234567")),
             // A national prefix of two digits (Hungary's 06).
             ("06 30 123 4567", &hu(), Ok("+36301234567")),
+            // Businesses' numbers: toll-free, China's 400 hotlines,
+            // premium-rate and shared-cost numbers.
+            ("+1 888 642 7676", &cn, Err(Rejected::Business)),
+            ("1-800-642-7676", &us(), Err(Rejected::Business)),
+            ("400 820 8820", &cn, Err(Rejected::Business)),
+            ("+44 800 123 4567", &cn, Err(Rejected::Business)),
+            ("+44 909 879 0000", &cn, Err(Rejected::Business)),
+            ("+44 845 464 0000", &cn, Err(Rejected::Business)),
+            // Digits of other scripts, typed on their keyboards.
+            ("٠٥٠١٢٣٤٥٦٧", &ae(), Ok("+971501234567")),
+            ("+۹۷۱ ۵۰ ۱۲۳ ۴۵۶۷", &cn, Ok("+971501234567")),
+            ("+91 ९८१२२ ३४४७७", &cn, Ok("+919812234477")),
         ];
         for (raw, opts, want) in cases {
             assert_eq!(

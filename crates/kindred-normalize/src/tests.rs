@@ -701,3 +701,61 @@ fn name_letters_lose_their_accents() {
         assert_eq!(folded(typed), want, "{typed}");
     }
 }
+
+/// Fields with no parser of their own are bounded too: a platform name
+/// (the social identifier's namespace), an order id, the consents' labels
+/// and their number. The event and its other values are kept.
+#[test]
+fn namespaces_order_ids_and_consents_are_bounded() {
+    let long = "p".repeat(MAX_FIELD_BYTES + 1);
+    let mut s = social();
+    s.platform = long.clone();
+    s.email = Some("li.wei@qq.com".into());
+    s.order = Some(kindred_model::raw::RawOrder {
+        order_id: long.clone(),
+        total_minor: 100,
+        currency: "CNY".into(),
+        lines: vec![],
+        points_earned: 0,
+        points_redeemed: 0,
+    });
+    let e = normalize(&RawEvent::Social(s), &NormalizeOptions::default()).expect("kept");
+    let dropped: Vec<(&str, &str)> = e
+        .dropped
+        .iter()
+        .map(|d| (d.field.as_str(), d.reason.as_str()))
+        .collect();
+    assert!(dropped.contains(&("social", "too_long")), "{dropped:?}");
+    assert!(dropped.contains(&("order_id", "too_long")), "{dropped:?}");
+    assert!(e.activity.order.is_none());
+    assert!(e
+        .identifiers
+        .iter()
+        .all(|i| i.kind != IdentifierKind::Social));
+    assert!(e
+        .identifiers
+        .iter()
+        .any(|i| i.kind == IdentifierKind::Email));
+
+    let mut w = web();
+    w.consents = (0..MAX_CONSENTS + 10)
+        .map(|i| kindred_model::raw::RawConsent {
+            purpose: format!("purpose_{i}"),
+            channel: "email".into(),
+            granted: true,
+        })
+        .chain(std::iter::once(kindred_model::raw::RawConsent {
+            purpose: long,
+            channel: "sms".into(),
+            granted: true,
+        }))
+        .collect();
+    let e = normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("kept");
+    assert_eq!(e.consents.len(), MAX_CONSENTS);
+    let too_long = e
+        .dropped
+        .iter()
+        .filter(|d| d.field == "consent" && d.reason == "too_long")
+        .count();
+    assert_eq!(too_long, 11);
+}

@@ -116,6 +116,10 @@ pub enum Rejected {
     /// Longer than any real value of its kind ([`crate::MAX_FIELD_BYTES`]):
     /// junk, or input crafted to make parsing and name matching slow.
     TooLong,
+    /// A business's number, no one person's: toll-free, premium-rate,
+    /// shared-cost or universal access numbers, and a switchboard number
+    /// typed with an extension (everyone in the office shares it).
+    Business,
 }
 
 impl Rejected {
@@ -126,6 +130,7 @@ impl Rejected {
             Rejected::Junk => "junk",
             Rejected::Blocklisted => "blocklisted",
             Rejected::TooLong => "too_long",
+            Rejected::Business => "business_number",
         }
     }
 }
