@@ -61,11 +61,64 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
     let mut pending: Vec<OutRecord> = Vec::new();
     let mut pending_bytes = 0usize;
     let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut silent = Duration::ZERO;
     while !done.values().all(|d| *d) {
-        let message = match tokio::time::timeout(Duration::from_secs(10), consumer.recv()).await {
-            Err(_) => break, // nothing more arrives: the rest was consumed before
+        let message = match tokio::time::timeout(QUIET, consumer.recv()).await {
+            Err(_) => {
+                // Nothing arrives: a partition whose group position is
+                // already at its end (an earlier run replayed it) has
+                // nothing to give, and is done.
+                // The consumer's position also passes transaction markers,
+                // which no message shows.
+                let positions = consumer.position().ok();
+                let position = |p: i32| {
+                    positions
+                        .as_ref()
+                        .and_then(|l| l.find_partition(topic, p))
+                        .and_then(|e| e.offset().to_raw())
+                };
+                for (p, d) in done.iter_mut().filter(|(_, d)| !**d) {
+                    let end = ends.get(p).copied().unwrap_or(0);
+                    *d = next.get(p).is_some_and(|o| *o >= end)
+                        || position(*p).is_some_and(|o| o >= end)
+                        || super::committed_offset(&consumer, topic, *p).is_some_and(|o| o >= end);
+                }
+                if done.values().all(|d| *d) {
+                    break;
+                }
+                // Joining the group can take until an earlier member's
+                // session times out (a run killed a moment ago).
+                silent += QUIET;
+                let assigned = consumer.assignment().is_ok_and(|a| a.count() > 0);
+                if !assigned && silent < JOIN_WAIT {
+                    continue;
+                }
+                if !filter.dry_run {
+                    flush(&producer, &consumer, topic, &mut pending, &next).await?;
+                }
+                let left: Vec<String> = done
+                    .iter()
+                    .filter(|(_, d)| !**d)
+                    .map(|(p, _)| {
+                        format!(
+                            "{topic}/{p} at {} of {}",
+                            next.get(p)
+                                .map_or("its group position".to_string(), |o| o.to_string()),
+                            ends.get(p).copied().unwrap_or(0)
+                        )
+                    })
+                    .collect();
+                return Err(PipelineError::Input(format!(
+                    "dead-letter replay stopped before the end: nothing arrived for {:?} from {} ({} read, {} replayed so far, and committed); run it again",
+                    silent,
+                    left.join(", "),
+                    report.read,
+                    report.replayed.values().sum::<u64>(),
+                )));
+            }
             Ok(m) => m.map_err(kindred_kafka::KafkaError::op("read dead letters"))?,
         };
+        silent = Duration::ZERO;
         let partition = message.partition();
         let end = ends.get(&partition).copied().unwrap_or(0);
         if message.offset() >= end {
@@ -139,6 +192,13 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
     }
     Ok(report)
 }
+
+/// How long a replay waits for the next dead letter before it checks
+/// whether every partition is read to its end.
+const QUIET: Duration = Duration::from_secs(10);
+
+/// How long a replay waits to be given its partitions.
+const JOIN_WAIT: Duration = Duration::from_secs(60);
 
 /// At most this many replayed records, or bytes, are held before they are
 /// sent and their dead letters' offsets committed.
