@@ -260,15 +260,19 @@ fn full_parse_as_typed(
     // A business's number is no one person's: a hotline clerks type onto
     // receipts (China's 400 numbers, +1 800) would link every customer
     // given it. So is a switchboard's number typed with an extension.
+    // (A mobile or fixed line, by the cheap cached patterns, is neither:
+    // libphonenumber's typing runs every pattern of the region.)
+    let e164 = number.format().mode(Mode::E164).to_string();
     use phonenumber::Type;
-    if matches!(
-        number.number_type(&phonenumber::metadata::DATABASE),
-        Type::TollFree | Type::PremiumRate | Type::SharedCost | Type::Uan | Type::Voicemail
-    ) || has_extension(text)
+    if has_extension(text)
+        || (phone_line(&e164) == PhoneLine::Other
+            && matches!(
+                number.number_type(&phonenumber::metadata::DATABASE),
+                Type::TollFree | Type::PremiumRate | Type::SharedCost | Type::Uan | Type::Voicemail
+            ))
     {
         return Err(Rejected::Business);
     }
-    let e164 = number.format().mode(Mode::E164).to_string();
     // A foreign number dialled from the default region (`00 7 ...`) goes
     // through the region's dialling rules; accept it only if its E.164 form
     // reads back as the same valid number, so the output is a fixed point
