@@ -741,7 +741,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             if *kafka {
                 let config = load_config(&cli, None)?;
-                let writer = kindred_load::RawWriter::new(&config)?;
+                let writer = kindred_load::RawWriter::new(&config).await?;
                 let n = writer
                     .write_all(&events, |_| {})
                     .await

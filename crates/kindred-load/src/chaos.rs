@@ -287,6 +287,12 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
             "--events and --rate must be at least 1".into(),
         ));
     }
+    if base.schemas.registry.enabled() {
+        // Its reference run and its read-back decode with the configured ids.
+        return Err(LoadError::Invalid(
+            "kindred chaos reads and writes with the configured [schemas.ids]: run it without [schemas.registry]".into(),
+        ));
+    }
     let unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -351,7 +357,7 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
     fleet.write_scrape_targets()?;
     tracing::info!("services ready; writing the stream with faults");
 
-    let writer = RawWriter::new(&config)?;
+    let writer = RawWriter::new(&config).await?;
     let mut faults = Vec::new();
     let mut sigterm_exit_seconds = BTreeMap::new();
     let mut schedule = plan(opts).into_iter().peekable();

@@ -160,7 +160,7 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         std::thread::spawn(move || sample_loop(t0, probes, pids, samples, sampling))
     };
 
-    let writer = RawWriter::new(&config)?;
+    let writer = RawWriter::new(&config).await?;
     let bar = progress_bar(opts.progress, events.len() as u64);
     let distinct = truth.len() as u64;
     let produce_result = produce(&writer, &events, opts.rate, &shared, &bar).await;

@@ -11,7 +11,7 @@ use kindred_eval::ChangeLog;
 use kindred_kafka::consumer;
 use kindred_kafka::rdkafka::message::Message;
 use kindred_pipeline::services::kafka_settings;
-use kindred_pipeline::{codec_from_config, Shutdown};
+use kindred_pipeline::{Schemas, Shutdown};
 use kindred_schema::{Framing, SchemaKind};
 
 use crate::LoadError;
@@ -69,7 +69,8 @@ pub(crate) async fn observe(
         &[profiles, dead_letter],
         Duration::from_secs(10),
     )?;
-    let codec = codec_from_config(&config)?;
+    let schemas = Schemas::from_config(&config, &[]).await?;
+    let codec = schemas.codec().clone();
     loop {
         let message = tokio::select! {
             _ = stop.wait() => return Ok(()),
@@ -87,6 +88,9 @@ pub(crate) async fn observe(
         if message.topic() == dead_letter {
             lock(&shared.observed).dead_letters += 1;
             continue;
+        }
+        if let Err(e) = schemas.learn(message.payload()).await {
+            tracing::warn!(error = %e, "observer: cannot learn a schema id from the registry");
         }
         let decoded = message
             .payload()

@@ -7,8 +7,8 @@ use kindred_kafka::{OutRecord, Producer};
 use kindred_model::raw::RawEvent;
 use kindred_pipeline::services::kafka_settings;
 use kindred_pipeline::topics::raw_topic;
-use kindred_pipeline::{codec_from_config, encode_raw};
-use kindred_schema::WireCodec;
+use kindred_pipeline::{encode_raw, Schemas};
+use kindred_schema::{SchemaKind, WireCodec};
 
 use crate::LoadError;
 
@@ -20,10 +20,18 @@ pub struct RawWriter {
 }
 
 impl RawWriter {
-    pub fn new(config: &Config) -> Result<Self, LoadError> {
+    /// With `[schemas.registry]`, it registers the raw schemas under the
+    /// channel topics' subjects first, as the channel systems' serializers do.
+    pub async fn new(config: &Config) -> Result<Self, LoadError> {
+        let writes = [
+            (SchemaKind::PosTransaction, config.topics.pos.as_str()),
+            (SchemaKind::WebEvent, config.topics.web.as_str()),
+            (SchemaKind::SocialInteraction, config.topics.social.as_str()),
+        ];
+        let schemas = Schemas::from_config(config, &writes).await?;
         Ok(RawWriter {
             producer: Producer::new(&kafka_settings(config))?,
-            codec: codec_from_config(config)?,
+            codec: schemas.codec().as_ref().clone(),
             config: config.clone(),
         })
     }
