@@ -468,9 +468,24 @@ impl RegistryConfig {
 
     fn masked(&self) -> RegistryConfig {
         RegistryConfig {
+            url: url_without_credentials(&self.url),
             password: self.password.as_ref().map(|_| "********".to_string()),
             ..self.clone()
         }
+    }
+}
+
+/// `url` with a `user:password@` part replaced by `********@`.
+fn url_without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://********@{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
     }
 }
 
@@ -848,13 +863,17 @@ impl Config {
                     ),
                 });
             }
-            if key.trim() == "schemas.registry.password" {
+            let registry_url_with_credentials =
+                key.trim() == "schemas.registry.url" && url_without_credentials(value) != value;
+            if key.trim() == "schemas.registry.password" || registry_url_with_credentials {
                 return Err(ConfigError::Value {
                     key: "--set",
-                    message: "schemas.registry.password: secrets are not taken from the command line \
-                              (every local user can read it); put it in the configuration file or in \
-                              KINDRED_SCHEMAS__REGISTRY__PASSWORD"
-                        .to_string(),
+                    message: format!(
+                        "{}: secrets are not taken from the command line \
+                         (every local user can read it); put the password in the configuration file or in \
+                         KINDRED_SCHEMAS__REGISTRY__PASSWORD",
+                        key.trim()
+                    ),
                 });
             }
             if key.trim().starts_with("kafka.client.") && is_secret(key.trim()) {
@@ -1244,9 +1263,22 @@ mod tests {
             assert!(shown.contains("https://registry:8081"), "{shown}");
             let debug = format!("{c:?}");
             assert!(!debug.contains("env-secret"), "{debug}");
+            jail.set_env(
+                "KINDRED_SCHEMAS__REGISTRY__URL",
+                "https://key:url-secret@registry:8081/x",
+            );
+            let c = Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &[])
+                .map_err(|e| e.to_string())?;
+            let shown = format!("{}{c:?}", c.to_masked_toml());
+            assert!(!shown.contains("url-secret"), "{shown}");
+            assert!(
+                shown.contains("https://********@registry:8081/x"),
+                "{shown}"
+            );
             for set in [
                 "schemas.registry.password=x",
                 "schemas.registry={password=\"x\"}",
+                "schemas.registry.url=https://key:s3cret@registry:8081",
             ] {
                 let err = Config::load_with_sets(None, serde_json::json!({}), &[set.to_string()])
                     .expect_err("refused")

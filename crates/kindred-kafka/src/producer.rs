@@ -84,8 +84,9 @@ impl Producer {
     }
 
     /// Sends every record and waits for each one's acknowledgement or
-    /// failure: the outcomes, in the order of `records`. (The producer is
-    /// idempotent: resending only the failed ones writes nothing twice.)
+    /// failure: the outcomes, in the order of `records`. (Resending only
+    /// the failed ones rewrites none acknowledged; one that timed out may
+    /// have been written and is written again, which readers de-duplicate.)
     pub async fn send_each(&self, records: &[OutRecord]) -> Vec<Result<(i32, i64), KafkaError>> {
         futures_util::future::join_all(records.iter().map(|r| self.send(r))).await
     }

@@ -101,16 +101,17 @@ pub fn normalize_namespaced_id(namespace: &str, raw: &str) -> Result<String, Rej
     Ok(format!("{namespace}:{id}"))
 }
 
-/// A long id of one character repeated, separators aside: an unset SDK
-/// value (the zeroed advertising id `00000000-0000-0000-0000-000000000000`,
-/// `ffffffff...`), which every device without one sends. Short ones are
-/// left alone: `111` may be a small shop's account number.
+/// A long id (16 or more letters and digits) of one character repeated,
+/// separators aside: an unset SDK value (the zeroed advertising id
+/// `00000000-0000-0000-0000-000000000000`, `ffffffff...`), which every
+/// device without one sends. Shorter ones are left alone: `111` or the
+/// vanity `88888888` may be an account number.
 fn one_repeated_character(id: &str) -> bool {
     let significant: Vec<char> = id.chars().filter(|c| c.is_alphanumeric()).collect();
     match significant.first() {
         None => true,
         Some(first) => {
-            significant.len() >= 8 && significant.iter().all(|c| c.eq_ignore_ascii_case(first))
+            significant.len() >= 16 && significant.iter().all(|c| c.eq_ignore_ascii_case(first))
         }
     }
 }
@@ -191,7 +192,7 @@ mod tests {
             );
         }
         // A small shop's account numbers are ids.
-        for id in ["7", "111", "1111111"] {
+        for id in ["7", "111", "1111111", "88888888"] {
             assert!(normalize_namespaced_id("web", id).is_ok(), "{id}");
         }
         assert_eq!(normalize_namespaced_id("web", ""), Err(Rejected::Empty));

@@ -469,20 +469,16 @@ fn mobile_lengths(lengths: Vec<u16>) -> Vec<usize> {
     lengths.into_iter().map(usize::from).collect()
 }
 
-/// Whether the digits typed are the national number preceded only by what
-/// dialling adds: nothing, a trunk prefix (`0`, `1`, `8`), the country code
-/// (`86`, `+86`, `0086`, `011 86`), or the country code and a trunk digit
-/// (`+44 (0)7911...`). libphonenumber sometimes strips more as a national
-/// or carrier prefix and returns a *different* valid number
-/// (`0049 17948508317` read as `+49 508317`); a wrong identifier is worse
-/// than none, so such a reading is refused.
-/// Whether digits follow an extension marker (`x101`, `ext. 12`, `转801`,
-/// Taiwan's `#12`, a dialler's `,12` pause).
+/// Whether an extension follows the number (`x101`, `ext. 12`, `转801`,
+/// Taiwan's `#12`, a dialler's `,12` pause): one to six digits after a
+/// marker. More digits are a second number (`139..., 138...`): not a
+/// number at all, refused as invalid.
 fn has_extension(text: &str) -> bool {
     let lower = text.to_lowercase();
     EXTENSION_MARKERS.iter().any(|marker| {
         lower.split_once(marker).is_some_and(|(before, after)| {
-            before.chars().any(|c| c.is_ascii_digit()) && after.chars().any(|c| c.is_ascii_digit())
+            let digits = after.chars().filter(char::is_ascii_digit).count();
+            before.chars().any(|c| c.is_ascii_digit()) && (1..=6).contains(&digits)
         })
     })
 }
@@ -490,6 +486,13 @@ fn has_extension(text: &str) -> bool {
 /// What separates an extension from the number (see [`digits_account_for`]).
 const EXTENSION_MARKERS: [&str; 8] = ["x", "转", "分", "#", ",", ";", "~", "ext"];
 
+/// Whether the digits typed are the national number preceded only by what
+/// dialling adds: nothing, a trunk prefix (`0`, `1`, `8`), the country code
+/// (`86`, `+86`, `0086`, `011 86`), or the country code and a trunk digit
+/// (`+44 (0)7911...`). libphonenumber sometimes strips more as a national
+/// or carrier prefix and returns a *different* valid number
+/// (`0049 17948508317` read as `+49 508317`); a wrong identifier is worse
+/// than none, so such a reading is refused.
 fn digits_account_for(text: &str, country_code: u16, national: &str) -> bool {
     // The extension after its marker (`x`, `#` as in Taiwan, a dialler's
     // `,` or `;` pause) is not part of the number.
@@ -790,6 +793,9 @@ mod tests {
             // and a dialler's pause.
             ("+886 2 2345 6789#123", &cn, Err(Rejected::Business)),
             ("+1 415 555 2671,,123", &cn, Err(Rejected::Business)),
+            // Two numbers in one field are not one number (as before), not
+            // a business's.
+            ("139 1024 8876, 138 1234 5679", &cn, Err(Rejected::Invalid)),
             // More labels, simplified and traditional.
             ("手机号码：13910248876", &cn, Ok("+8613910248876")),
             ("電話：+852 2123 4567", &cn, Ok("+85221234567")),

@@ -24,6 +24,9 @@ use crate::{codec_from_config, PipelineError};
 /// cannot read) is not asked for again.
 pub const ASK_AGAIN_AFTER: Duration = Duration::from_secs(60);
 
+/// Most ids remembered as not learned.
+const MAX_UNLEARNED: usize = 10_000;
+
 /// How often a process tries to register its schemas at start before it
 /// gives up (the registry unreachable or failing).
 const REGISTER_ATTEMPTS: u32 = 6;
@@ -152,10 +155,15 @@ impl Schemas {
                     .codec
                     .learn(id, address, &text)
                     .map_err(|e| e.to_string()),
+                // The registry's answer about this id (not about kindred's
+                // access as a whole: a 403 here is a subject kindred's
+                // key may not read).
                 Err(
                     e @ (RegistryError::NotFound { .. }
                     | RegistryError::NotAvro { .. }
-                    | RegistryError::References { .. }),
+                    | RegistryError::References { .. }
+                    | RegistryError::BadResponse { .. }
+                    | RegistryError::Refused { status: 403, .. }),
                 ) => Err(e.to_string()),
                 Err(e) => return Err(e.into()),
             };
@@ -169,6 +177,14 @@ impl Schemas {
                     tracing::info!(id, schema = %kind, registry = %address, "writer schema learned from the registry");
                 }
                 Err(why) => {
+                    // Bounded: garbage read as ids (an unframed message
+                    // whose first byte is 0) must not grow it for ever.
+                    if unlearned.len() >= MAX_UNLEARNED {
+                        unlearned.retain(|_, at| at.elapsed() < ASK_AGAIN_AFTER);
+                        if unlearned.len() >= MAX_UNLEARNED {
+                            unlearned.clear();
+                        }
+                    }
                     unlearned.insert(id, Instant::now());
                     tracing::warn!(id, registry = %address, error = %why, "schema id not learned: its messages are dead-lettered as unknown_schema_id");
                 }

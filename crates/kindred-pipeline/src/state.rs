@@ -211,6 +211,19 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
                 .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
             {
                 Ok(event) => events.push(event),
+                // With a registry, an id it does not give is history
+                // written before the switch to it (under the configured
+                // ids): skipping it would rebuild a store without it.
+                Err(e @ kindred_schema::DecodeError::UnknownSchemaId { .. })
+                    if config.schemas.registry.enabled() =>
+                {
+                    return Err(PipelineError::Input(format!(
+                        "{topic}/{} offset {}: {e}; written before [schemas.registry] was set? \
+                         rebuild with the configuration of that time (without the registry)",
+                        message.partition(),
+                        message.offset()
+                    )));
+                }
                 // The running resolver dead-lettered these already.
                 Err(_) => skipped += 1,
             }

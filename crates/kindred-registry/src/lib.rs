@@ -23,8 +23,8 @@ pub mod stand_in;
 /// The media type of the registry's API (v1), preferred over plain JSON.
 const MEDIA_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 
-/// Where the registry is and how to reach it.
-#[derive(Debug, Clone)]
+/// Where the registry is and how to reach it. (`Debug` masks the password.)
+#[derive(Clone)]
 pub struct RegistryOptions {
     /// Base URL, e.g. `https://registry.example.com:8081` (a path prefix is
     /// kept: `https://host/apis/ccompat/v7`).
@@ -39,8 +39,21 @@ pub struct RegistryOptions {
     pub timeout: Duration,
 }
 
-/// A schema registry's client. Cheap to clone (the connection pool is shared).
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for RegistryOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryOptions")
+            .field("url", &without_credentials(&self.url))
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .field("ca_file", &self.ca_file)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// A schema registry's client. Cheap to clone (the connection pool is
+/// shared). `Debug` shows its address only.
+#[derive(Clone)]
 pub struct Registry {
     base: reqwest::Url,
     /// The base URL without credentials, for messages and logs.
@@ -121,7 +134,7 @@ struct SchemaById {
     #[serde(rename = "schemaType")]
     schema_type: Option<String>,
     #[serde(default)]
-    references: Vec<serde_json::Value>,
+    references: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -133,6 +146,14 @@ struct Registered {
 struct ErrorBody {
     error_code: Option<i64>,
     message: Option<String>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Registry {
@@ -157,9 +178,19 @@ impl Registry {
             .clone()
             .map(|user| (user, options.password.clone()));
         if auth.is_none() && !base.username().is_empty() {
+            // The URL holds them percent-encoded (a secret with `/`, `+`
+            // or `@` in it must be written so).
+            let decoded = |text: &str| {
+                percent_encoding::percent_decode_str(text)
+                    .decode_utf8()
+                    .map(|d| d.into_owned())
+                    .map_err(|_| {
+                        invalid("its credentials are not UTF-8 once percent-decoded".into())
+                    })
+            };
             auth = Some((
-                base.username().to_string(),
-                base.password().map(str::to_string),
+                decoded(base.username())?,
+                base.password().map(decoded).transpose()?,
             ));
         }
         base.set_username("")
@@ -234,12 +265,12 @@ impl Registry {
                 schema_type: kind,
             });
         }
-        if !body.references.is_empty() {
+        let references = body.references.unwrap_or_default();
+        if !references.is_empty() {
             return Err(RegistryError::References {
                 registry: self.address.clone(),
                 id,
-                references: body
-                    .references
+                references: references
                     .iter()
                     .map(|r| {
                         r.get("name")
@@ -338,7 +369,15 @@ impl Registry {
                 message,
             });
         }
-        let bytes = response.bytes().await.map_err(|e| bad(error_chain(&e)))?;
+        // A body cut off on the way is an outage, not a bad answer.
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| RegistryError::Unreachable {
+                registry: self.address.clone(),
+                what: what.to_string(),
+                message: error_chain(&e),
+            })?;
         serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))
     }
 }

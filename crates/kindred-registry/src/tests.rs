@@ -116,6 +116,22 @@ async fn credentials_from_options_or_url_and_never_in_messages() {
 
     let err = Registry::new(&options("ftp://key:s3cret@host")).expect_err("scheme");
     assert!(!err.to_string().contains("s3cret"), "{err}");
+    let debug = format!("{registry:?} {with_options:?}");
+    assert!(!debug.contains("s3cret"), "{debug}");
+}
+
+/// A secret with `/`, `+` or `@` in it is written percent-encoded in a URL
+/// and sent decoded.
+#[tokio::test]
+async fn credentials_in_the_url_are_percent_decoded() {
+    let stand_in = StandInRegistry::start().await.expect("stand-in");
+    let id = stand_in.register("s", SCHEMA);
+    stand_in.require_credentials("key", "s/3+c@ret");
+    let url = stand_in
+        .url()
+        .replace("http://", "http://key:s%2F3%2Bc%40ret@");
+    let registry = Registry::new(&options(&url)).expect("client");
+    assert_eq!(registry.schema_by_id(id).await.expect("authorized"), SCHEMA);
 }
 
 #[tokio::test]

@@ -39,7 +39,7 @@ pub enum AdminError {
     },
     #[error("cannot split {profile}: {reason}")]
     NotSeparable { profile: String, reason: String },
-    #[error("profile {given} has been merged into {now} since; a decision on {given} would act on all of {now}: review {now} instead if that is what you mean (`kindred explain {now}` shows what it holds)")]
+    #[error("profile {given} has been merged into {now} since; a decision on {given} would act on all of {now}, so the pair left the review queue: review {now} instead if that is what you mean (`kindred explain {now}` shows what it holds)")]
     Moved { given: String, now: String },
 }
 
@@ -199,19 +199,7 @@ impl Resolver {
         if ra == rb {
             // Merged since it was flagged: nothing to decide, and the pair
             // leaves the queue (and the review topic) either way.
-            let mut stale = false;
-            for pair in [(a, b), (ra.as_str(), rb.as_str())] {
-                let (x, y) = (pair.0.min(pair.1), pair.0.max(pair.1));
-                if x != y && view.store_ref().pending_suggestion(x, y)?.is_some() {
-                    view.pending.insert((x.into(), y.into()), None);
-                    stale = true;
-                }
-            }
-            if stale {
-                view.queue_outputs(&BatchOutcome::default())?;
-                let store = view.store_ref();
-                store.write(view.into_write_batch())?;
-            }
+            drop_pending(view, &[(a, b), (ra.as_str(), rb.as_str())])?;
             return Err(AdminError::AlreadyOne {
                 a: a.into(),
                 b: b.into(),
@@ -221,8 +209,11 @@ impl Resolver {
         // A pair flagged before one of its profiles was merged into a third
         // names a profile that is now part of a larger one: deciding on
         // the larger one must be asked for by its own id.
+        // The pair as flagged leaves the queue (nothing else would take
+        // it out: the reviewer decides on the survivor's id).
         for (given, now) in [(a, &ra), (b, &rb)] {
             if given != now.as_str() {
+                drop_pending(view, &[(a, b)])?;
                 return Err(AdminError::Moved {
                     given: given.into(),
                     now: now.clone(),
@@ -997,6 +988,25 @@ fn decode_policy(store: &crate::Store) -> Result<Option<LinkPolicy>, StoreError>
     // the configured policy stands in.
     tracing::warn!("the policy of the last `rules apply` was written by an older release and is not read; comparing with the configured policy instead");
     Ok(None)
+}
+
+/// Takes the pairs among `pairs` that are queued for review out of the
+/// queue (and, through the outbox, off the review topic), in one write.
+fn drop_pending(mut view: BatchView<'_>, pairs: &[(&str, &str)]) -> Result<(), AdminError> {
+    let mut stale = false;
+    for pair in pairs {
+        let (x, y) = (pair.0.min(pair.1), pair.0.max(pair.1));
+        if x != y && view.store_ref().pending_suggestion(x, y)?.is_some() {
+            view.pending.insert((x.into(), y.into()), None);
+            stale = true;
+        }
+    }
+    if stale {
+        view.queue_outputs(&BatchOutcome::default())?;
+        let store = view.store_ref();
+        store.write(view.into_write_batch())?;
+    }
+    Ok(())
 }
 
 /// The live profile an id names (following redirects), or an error.

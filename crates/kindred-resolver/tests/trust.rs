@@ -1006,6 +1006,16 @@ fn a_decision_on_a_profile_merged_since_is_refused() {
     );
     let survivor = profile(&r, &card("A1")).profile_id;
     assert_ne!(survivor, a.profile_id, "A was absorbed by the first record");
+    let flagged = (a.profile_id.clone(), b.profile_id.clone());
+    let queued = |r: &Resolver| -> Vec<(String, String)> {
+        r.store()
+            .pending_suggestions()
+            .expect("queue")
+            .into_iter()
+            .map(|p| (p.profile_a, p.profile_b))
+            .collect()
+    };
+    assert!(queued(&r).contains(&flagged), "{:?}", queued(&r));
     for approve in [true, false] {
         let err = r
             .review(&a.profile_id, &b.profile_id, approve, "alice", 5 * DAY)
@@ -1017,6 +1027,11 @@ fn a_decision_on_a_profile_merged_since_is_refused() {
         );
     }
     assert_eq!(profiles(&r), 2, "nothing decided");
+    assert!(
+        !queued(&r).contains(&flagged),
+        "the stale pair left the queue: {:?}",
+        queued(&r)
+    );
     // Asked for by the survivor's id, it is decided.
     r.review(&survivor, &b.profile_id, false, "alice", 5 * DAY)
         .expect("reject");

@@ -55,9 +55,15 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
     let context = kindred_kafka::ServiceContext::committed(|_| {});
     let consumer = consumer::subscribe(&settings, &group, &[topic], context, None)?;
     let producer = Producer::new(&settings)?;
-    let ends = high_watermarks(&consumer, topic)?;
+    let ends = watermarks(&consumer, topic)?;
     let mut report = ReplayReport::default();
-    let mut done: BTreeMap<i32, bool> = ends.iter().map(|(p, end)| (*p, *end == 0)).collect();
+    // A partition holding nothing (never written, or emptied by retention)
+    // has nothing to give.
+    let mut done: BTreeMap<i32, bool> = ends
+        .iter()
+        .map(|(p, (low, end))| (*p, low >= end))
+        .collect();
+    let ends: BTreeMap<i32, i64> = ends.into_iter().map(|(p, (_, end))| (p, end)).collect();
     let mut pending: Vec<OutRecord> = Vec::new();
     let mut pending_bytes = 0usize;
     let mut next: BTreeMap<i32, i64> = BTreeMap::new();
@@ -239,10 +245,11 @@ pub fn replay_group(config: &Config, filter: &ReplayFilter) -> String {
     group
 }
 
-fn high_watermarks(
+/// Each partition's (log start, end) as of now.
+fn watermarks(
     consumer: &kindred_kafka::consumer::ServiceConsumer,
     topic: &str,
-) -> Result<BTreeMap<i32, i64>, PipelineError> {
+) -> Result<BTreeMap<i32, (i64, i64)>, PipelineError> {
     let timeout = Duration::from_secs(10);
     let metadata =
         consumer
@@ -253,10 +260,10 @@ fn high_watermarks(
     let mut ends = BTreeMap::new();
     for t in metadata.topics() {
         for p in t.partitions() {
-            let (_, high) = consumer.fetch_watermarks(topic, p.id(), timeout).map_err(
+            let (low, high) = consumer.fetch_watermarks(topic, p.id(), timeout).map_err(
                 kindred_kafka::KafkaError::op(format!("read the end of {topic}/{}", p.id())),
             )?;
-            ends.insert(p.id(), high);
+            ends.insert(p.id(), (low, high));
         }
     }
     Ok(ends)

@@ -451,7 +451,17 @@ pub(crate) async fn send_until_acked(
         // that is too large, so each suspect is tried again alone: only
         // one refused alone is replaced.
         for (i, record) in suspects {
-            match producer.send(&record).await {
+            let sent = {
+                let send = producer.send(&record);
+                tokio::pin!(send);
+                loop {
+                    tokio::select! {
+                        sent = &mut send => break sent,
+                        _ = alive.tick() => ops.health.progress(),
+                    }
+                }
+            };
+            match sent {
                 Ok(_) => ops
                     .metrics
                     .events_produced
@@ -504,10 +514,17 @@ pub(crate) async fn learn_until_known(
 ) -> Result<bool, PipelineError> {
     let mut backoff = Duration::from_millis(200);
     loop {
-        match schemas
-            .learn(batch.iter().filter_map(|m| m.payload()))
-            .await
-        {
+        // One call per unknown id: the service reports progress meanwhile.
+        let learn = schemas.learn(batch.iter().filter_map(|m| m.payload()));
+        tokio::pin!(learn);
+        let mut alive = tokio::time::interval(Duration::from_secs(1));
+        let learned = loop {
+            tokio::select! {
+                learned = &mut learn => break learned,
+                _ = alive.tick() => ops.health.progress(),
+            }
+        };
+        match learned {
             Ok(()) => return Ok(true),
             Err(PipelineError::Registry(e)) if e.is_transient() => {
                 ops.metrics
