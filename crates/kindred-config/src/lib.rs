@@ -82,7 +82,7 @@ pub enum FieldPolicy {
     /// can test a guess. Needs a keyring: the resolver refuses to start
     /// when a field is `hashed` and it has none (`plaintext_store`).
     Hashed,
-    /// Partly hidden for people to recognise: phones `+86139****8876`,
+    /// Partly hidden for people to recognise: phones `+86****876`,
     /// emails `j***@example.com`, other identifiers `MA****67`, names
     /// `M**** S****`, birthdays `1990-**-**`, addresses keep country,
     /// region, city and the first two characters of the postal code.

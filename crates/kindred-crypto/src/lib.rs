@@ -136,11 +136,14 @@ impl Keyring {
         let mac = <HmacSha256 as Mac>::new_from_slice(&hmac_key)
             .map_err(|e| invalid(format!("hmac_key: {e}")))?;
         let mut keys = BTreeMap::new();
+        let mut seen: Vec<[u8; 32]> = vec![hmac_key];
         for (id, hex_key) in &file.keys {
+            // `01` and `1` would both be key 1, the later one silently
+            // replacing the other: only the plain number names a key.
             let n: u32 = id
                 .parse()
                 .ok()
-                .filter(|n| *n <= MAX_KEY_ID)
+                .filter(|n: &u32| *n <= MAX_KEY_ID && n.to_string() == *id)
                 .ok_or_else(|| {
                     invalid(format!(
                         "keys.{id}: a key's name must be a number below {}",
@@ -148,6 +151,14 @@ impl Keyring {
                     ))
                 })?;
             let bytes = key_bytes(hex_key).map_err(|p| invalid(format!("keys.{id}: {p}")))?;
+            // A key copied twice (or equal to the index key) is a
+            // hand-edit gone wrong: the keys must be independent.
+            if seen.contains(&bytes) {
+                return Err(invalid(format!(
+                    "keys.{id}: the same key as another of this keyring (or its hmac_key); each must be its own random key"
+                )));
+            }
+            seen.push(bytes);
             let legacy = Aes256Gcm::new_from_slice(&bytes)
                 .map_err(|e| invalid(format!("keys.{id}: {e}")))?;
             // A key of its own for GCM-SIV: one key is never used by two
@@ -328,8 +339,16 @@ pub fn write_keyring(path: &Path, text: &str) -> Result<(), KeyError> {
     let tmp = path.with_extension("tmp");
     {
         use std::io::Write;
+        // A file left at the temporary name (a stale one, a symlink, one of
+        // another owner with wider permissions) is never written through:
+        // it is removed, and the new one created with owner-only access.
+        match std::fs::remove_file(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(err(e)),
+        }
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -339,7 +358,16 @@ pub fn write_keyring(path: &Path, text: &str) -> Result<(), KeyError> {
         file.write_all(text.as_bytes()).map_err(err)?;
         file.sync_all().map_err(err)?;
     }
-    std::fs::rename(&tmp, path).map_err(err)
+    std::fs::rename(&tmp, path).map_err(err)?;
+    // The rename itself must survive a crash: `keys rotate` re-seals the
+    // store with the new key right after.
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(err)
 }
 
 fn render(file: &KeyringFile) -> String {
@@ -372,9 +400,16 @@ fn toml_problem(text: &str, e: &toml::de::Error) -> String {
 
 fn key_bytes(hex_key: &str) -> Result<[u8; 32], String> {
     let bytes = hex::decode(hex_key.trim()).map_err(|e| format!("not hex: {e}"))?;
-    bytes
+    let key: [u8; 32] = bytes
         .try_into()
-        .map_err(|b: Vec<u8>| format!("{} bytes, must be 32 (64 hex digits)", b.len()))
+        .map_err(|b: Vec<u8>| format!("{} bytes, must be 32 (64 hex digits)", b.len()))?;
+    // One byte repeated (all zeros, a placeholder): not a random key.
+    if key.iter().all(|b| *b == key[0]) {
+        return Err(
+            "one byte repeated: not a random key (make one with `kindred keys generate`)".into(),
+        );
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -576,5 +611,68 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "keyring readable by others: {mode:o}");
         }
+    }
+
+    /// Keys that are no keys are refused: one byte repeated, a key copied
+    /// under two names or equal to the index key, a name that is not the
+    /// plain number (`01` would silently replace `1`).
+    #[test]
+    fn degenerate_keyrings_are_refused() {
+        let a = "11".repeat(16) + &"22".repeat(16);
+        let b = "33".repeat(16) + &"44".repeat(16);
+        let c = "55".repeat(16) + &"66".repeat(16);
+        let ring = |hmac: &str, keys: &[(&str, &str)]| {
+            let mut text = format!("hmac_key = \"{hmac}\"\nactive = 1\n[keys]\n");
+            for (id, k) in keys {
+                text.push_str(&format!("\"{id}\" = \"{k}\"\n"));
+            }
+            Keyring::parse(&text, "test")
+        };
+        assert!(ring(&a, &[("1", &b), ("2", &c)]).is_ok());
+        let zeros = "00".repeat(32);
+        for (hmac, keys, why) in [
+            (a.as_str(), vec![("1", zeros.as_str())], "repeated"),
+            (zeros.as_str(), vec![("1", b.as_str())], "repeated"),
+            (
+                a.as_str(),
+                vec![("1", b.as_str()), ("2", b.as_str())],
+                "same key",
+            ),
+            (a.as_str(), vec![("1", a.as_str())], "same key"),
+            (
+                a.as_str(),
+                vec![("1", b.as_str()), ("01", c.as_str())],
+                "plain number",
+            ),
+        ] {
+            let err = ring(hmac, &keys).expect_err(why).to_string();
+            assert!(
+                err.contains(why) || err.contains("number below"),
+                "{why}: {err}"
+            );
+        }
+    }
+
+    /// A file left at the temporary name is not written through: a
+    /// symlink to elsewhere, or a world-readable file.
+    #[cfg(unix)]
+    #[test]
+    fn a_stale_temporary_file_is_not_written_through() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring.toml");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, "").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, path.with_extension("tmp")).unwrap();
+        write_keyring(&path, &Keyring::generate()).unwrap();
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "");
+        Keyring::from_file(&path).unwrap();
+
+        let open = path.with_extension("tmp");
+        std::fs::write(&open, "").unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_keyring(&path, &Keyring::generate()).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "keyring readable by others: {mode:o}");
     }
 }

@@ -144,7 +144,7 @@ pub fn member_card_link_value(value: &str) -> Cow<'_, str> {
 }
 
 /// A value with its middle hidden, for reports and topics that must show
-/// *which* identifier without showing it whole: `+86139****8876`,
+/// *which* identifier without showing it whole: `+86****876`,
 /// `j***@example.com`, `AB***YZ`. Short values are hidden entirely.
 pub fn mask_value(kind: IdentifierKind, value: &str) -> String {
     let n = value.chars().count();
@@ -157,7 +157,11 @@ pub fn mask_value(kind: IdentifierKind, value: &str) -> String {
             }
             None => keep(1, 0),
         },
-        IdentifierKind::Phone => keep(n.saturating_sub(8).min(6), 4),
+        // The calling code's first digits and the last three: at least
+        // five digits hidden (10^5 candidates and more; keeping all but
+        // four left 10,000, which a subscriber holding a phone list and
+        // the record's other masked fields could try).
+        IdentifierKind::Phone => keep(3.min(n.saturating_sub(8)), 3),
         _ => keep(2, 2),
     }
 }
@@ -307,7 +311,7 @@ mod tests {
     fn masks_hide_the_middle_of_every_kind() {
         assert_eq!(
             mask_value(IdentifierKind::Phone, "+8613910248876"),
-            "+86139****8876"
+            "+86****876"
         );
         assert_eq!(
             mask_value(IdentifierKind::Email, "jane.doe@example.com"),

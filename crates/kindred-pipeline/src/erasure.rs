@@ -343,6 +343,17 @@ pub fn rotate_keys(config: &Config) -> Result<String, crate::PipelineError> {
             "keys rotate rewrites the keyring file: set privacy.keyring_file (a keyring from the environment cannot be rotated in place)".into(),
         ));
     };
+    // The store would open with the environment's keyring (it wins over
+    // the file), still active on the old key: nothing would be re-sealed,
+    // and removing the old key afterwards would lock the store.
+    if std::env::var(crate::privacy::KEYRING_ENV).is_ok_and(|v| !v.trim().is_empty()) {
+        return Err(crate::PipelineError::Config(format!(
+            "{} is set and would be used instead of {}: unset it to rotate the file, \
+             or rotate the keyring where that variable comes from",
+            crate::privacy::KEYRING_ENV,
+            path.display()
+        )));
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| {
         crate::PipelineError::Config(format!("cannot read the keyring {}: {e}", path.display()))
     })?;

@@ -141,7 +141,7 @@ mod tests {
         );
         let notice = QuarantineNotice {
             kind: "phone".into(),
-            masked: "phone:+86139****8876".into(),
+            masked: "phone:+86****876".into(),
             digest: "00ff".into(),
             companions: 5,
             at_ms: 1_735_689_600_000,

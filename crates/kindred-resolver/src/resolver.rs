@@ -65,7 +65,7 @@ pub struct Suggestion {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QuarantineNotice {
     pub kind: String,
-    /// `phone:+86139****8876`.
+    /// `phone:+86****876`.
     pub masked: String,
     /// FNV-1a of the link key, hex: matches `kindred explain` output.
     pub digest: String,
@@ -2629,7 +2629,7 @@ mod tests {
         }
         assert_eq!(notices.len(), 1, "{notices:?}");
         assert_eq!(notices[0].kind, "phone");
-        assert_eq!(notices[0].masked, "phone:+86210****0000");
+        assert_eq!(notices[0].masked, "phone:+86****000");
         assert_eq!(r.store().stats().expect("stats").profiles, 500);
         let entry = r
             .store()
