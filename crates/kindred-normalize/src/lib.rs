@@ -40,7 +40,7 @@ pub use name::{names, normalize_name, Names};
 pub use options::{DateOrder, NormalizeOptions};
 pub use phone::{
     clear_phone_memo, normalize_phone, normalize_phone_in, phone_line, region_of_currency,
-    typed_in_national_groups, PhoneLine,
+    typed_in_national_groups, typed_internationally, PhoneLine,
 };
 pub use text::{fold, is_name_apostrophe, push_name_letter, Rejected};
 

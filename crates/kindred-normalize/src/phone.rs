@@ -149,6 +149,17 @@ fn widen_regex_cache() {
 /// `default_region`; a number that is none there but starts with a
 /// country's calling code as a group of its own (`852 9123 4567`, the `+`
 /// left out) is read as that country's.
+/// Whether a phone number was typed in international form (`+44 20 ...`,
+/// `0044 20 ...`): it names one number whatever the default region. A
+/// national number (`020 7031 3000`) is read in the default region and may
+/// name another person's line there: what must name exactly one person
+/// (an erasure) should not be read so.
+pub fn typed_internationally(raw: &str) -> bool {
+    let text = ascii_digits(&fold(raw));
+    let start = text.trim_start_matches(|c: char| !(c.is_ascii_digit() || c == '+' || c == '＋'));
+    start.starts_with('+') || start.starts_with("00")
+}
+
 /// `text` with the decimal digits of other scripts as ASCII digits (NFKC
 /// maps full-width digits, not these): a number typed on an Arabic,
 /// Persian, Indian, Thai, Myanmar or Khmer keyboard is the same number.
@@ -821,6 +832,21 @@ mod tests {
                 want.as_deref(),
                 "{raw:?}"
             );
+        }
+    }
+
+    #[test]
+    fn international_form_is_told_from_national() {
+        for raw in [
+            "+44 20 7031 3000",
+            "tel:+86 139 1024 8876",
+            "0044 20 7031 3000",
+            "＋８６ １３９",
+        ] {
+            assert!(typed_internationally(raw), "{raw}");
+        }
+        for raw in ["020 7031 3000", "139 1024 8876", "(415) 555-2671", ""] {
+            assert!(!typed_internationally(raw), "{raw}");
         }
     }
 

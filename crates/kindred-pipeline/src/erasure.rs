@@ -97,6 +97,15 @@ pub fn parse_request(
         return Err(RequestError::Targets(wire.request_id, named));
     }
     let identifier = |kind: IdentifierKind, value: &str| {
+        // A national number would be read in the default region, where it
+        // may be another person's line: an erasure names one person.
+        if kind == IdentifierKind::Phone && !kindred_normalize::typed_internationally(value) {
+            return Err(RequestError::Invalid {
+                request_id: wire.request_id.clone(),
+                kind: kind.as_str(),
+                reason: "not in international form (+ and the country code): a national number could name another person",
+            });
+        }
         kindred_normalize::normalize_identifier(kind, value, opts)
             .map(ErasureTarget::Identifier)
             .map_err(|r| RequestError::Invalid {
@@ -239,6 +248,14 @@ pub fn forget_request(
     if target.starts_with("kp-") {
         wire.profile = Some(target.to_string());
         return Ok(wire);
+    }
+    if let Some(number) = target.strip_prefix("phone:") {
+        if !kindred_normalize::typed_internationally(number) {
+            return Err(crate::PipelineError::Config(
+                "phone: write the number in international form (+44 20 7031 3000): a national number is read in the default region and may name another person's line"
+                    .to_string(),
+            ));
+        }
     }
     let identifier = crate::admin::parse_identifier(config, target)?;
     match crate::privacy::keyring(config)? {
@@ -407,6 +424,32 @@ mod tests {
         )
         .expect("profile");
         assert_eq!(r.target, ErasureTarget::Profile("kp-000000000007".into()));
+    }
+
+    /// A phone must be typed internationally: a national number is read in
+    /// the default region (CN here), where `020 7031 3000` is a Guangzhou
+    /// line, not the London one the requester meant.
+    #[test]
+    fn a_national_phone_number_names_no_one_to_erase() {
+        for payload in [
+            &br#"{"request_id":"D","phone":"020 7031 3000"}"#[..],
+            br#"{"request_id":"D","identifier_key":"phone:020 7031 3000"}"#,
+        ] {
+            let err = parse_request(payload, &opts(), 0).unwrap_err();
+            assert_eq!(err.kind(), "erasure_invalid_identifier");
+            assert!(err.to_string().contains("international form"), "{err}");
+            assert!(!err.to_string().contains("7031"), "no raw value: {err}");
+        }
+        let r = parse_request(
+            br#"{"request_id":"D","phone":"+44 20 7031 3000"}"#,
+            &opts(),
+            0,
+        )
+        .expect("international");
+        match r.target {
+            ErasureTarget::Identifier(id) => assert_eq!(id.value, "+442070313000"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
