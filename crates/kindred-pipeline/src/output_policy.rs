@@ -109,7 +109,7 @@ pub fn identifiers(
 ) -> Result<Vec<Identifier>, PipelineError> {
     let mut out = Vec::with_capacity(ids.len());
     for mut id in ids {
-        match policy.identifier(id.kind) {
+        match identifier_policy(policy, &id) {
             FieldPolicy::Raw => {}
             FieldPolicy::Hashed => {
                 let kind = id.kind.as_str();
@@ -138,6 +138,27 @@ pub fn identifiers(
         out.sort();
     }
     Ok(out)
+}
+
+/// The policy of one identifier: its kind's, except that a WhatsApp id
+/// (`whatsapp:<number>`, the account's phone number) is also a phone, and
+/// goes out under the stricter of the two (`social = "raw"` must not
+/// publish a number `phone = "masked"` hides).
+fn identifier_policy(policy: &OutputPolicy, id: &Identifier) -> FieldPolicy {
+    let own = policy.identifier(id.kind);
+    if id.kind == IdentifierKind::Social && id.value.starts_with("whatsapp:") {
+        let strictness = |p: FieldPolicy| match p {
+            FieldPolicy::Raw => 0,
+            FieldPolicy::Masked => 1,
+            FieldPolicy::Hashed => 2,
+            FieldPolicy::Omitted => 3,
+        };
+        let phone = policy.identifier(IdentifierKind::Phone);
+        if strictness(phone) > strictness(own) {
+            return phone;
+        }
+    }
+    own
 }
 
 /// `hmac:` and the keyed hash of `field:value`; an error without a keyring.
@@ -535,6 +556,38 @@ mod tests {
                 &record().profile_id
             )
         );
+    }
+
+    /// A WhatsApp id is the account's phone number: with social ids raw
+    /// and phones masked, it goes out masked as a phone does (or under
+    /// its own policy when that is the stricter one).
+    #[test]
+    fn a_whatsapp_id_goes_out_no_plainer_than_a_phone() {
+        let k = keyring();
+        let mut r = record();
+        r.identifiers.push(Identifier::new(
+            IdentifierKind::Social,
+            "whatsapp:8613910248876",
+        ));
+        let mut policy = OutputPolicy {
+            social: FieldPolicy::Raw,
+            phone: FieldPolicy::Masked,
+            ..OutputPolicy::default()
+        };
+        let out = identifiers(&policy, Some(&k), r.identifiers.clone()).expect("applied");
+        let social: Vec<&str> = out
+            .iter()
+            .filter(|i| i.kind == IdentifierKind::Social)
+            .map(|i| i.value.as_str())
+            .collect();
+        assert!(social.contains(&"wechat:oA_openid_1"), "{social:?}");
+        assert!(
+            !social.iter().any(|v| v.contains("13910248876")),
+            "{social:?}"
+        );
+        policy.social = FieldPolicy::Omitted;
+        let out = identifiers(&policy, Some(&k), r.identifiers).expect("applied");
+        assert!(out.iter().all(|i| i.kind != IdentifierKind::Social));
     }
 
     #[test]
