@@ -239,22 +239,16 @@ impl Registry {
         let url = self.url(&["schemas", "ids", &id.to_string()]);
         let response = self.send(self.client.get(url), &what).await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
-            let (code, message) = error_body(response).await;
             // 40403 is "schema not found"; another 404 (a wrong base path,
             // say) is a refusal that names itself.
-            return Err(if code == Some(40403) {
-                RegistryError::NotFound {
+            return Err(match self.refused(&what, response).await {
+                RegistryError::Refused {
+                    code: Some(40403), ..
+                } => RegistryError::NotFound {
                     registry: self.address.clone(),
                     id,
-                }
-            } else {
-                RegistryError::Refused {
-                    registry: self.address.clone(),
-                    what,
-                    status: 404,
-                    code,
-                    message,
-                }
+                },
+                other => other,
             });
         }
         let body: SchemaById = self.json(response, &what).await?;
@@ -329,23 +323,33 @@ impl Registry {
         let response = request
             .send()
             .await
-            .map_err(|e| RegistryError::Unreachable {
-                registry: self.address.clone(),
-                what: what.to_string(),
-                message: error_chain(&e),
-            })?;
+            .map_err(|e| self.unreachable(what, &e))?;
         let status = response.status();
         if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
             return Ok(response);
         }
-        let (code, message) = error_body(response).await;
-        Err(RegistryError::Refused {
+        Err(self.refused(what, response).await)
+    }
+
+    fn unreachable(&self, what: &str, e: &reqwest::Error) -> RegistryError {
+        RegistryError::Unreachable {
             registry: self.address.clone(),
             what: what.to_string(),
-            status: status.as_u16(),
+            message: error_chain(e),
+        }
+    }
+
+    /// The refusal a response that is not a success says.
+    async fn refused(&self, what: &str, response: reqwest::Response) -> RegistryError {
+        let status = response.status().as_u16();
+        let (code, message) = error_body(response).await;
+        RegistryError::Refused {
+            registry: self.address.clone(),
+            what: what.to_string(),
+            status,
             code,
             message,
-        })
+        }
     }
 
     async fn json<T: serde::de::DeserializeOwned>(
@@ -358,26 +362,14 @@ impl Registry {
             what: what.to_string(),
             message,
         };
-        let status = response.status();
-        if !status.is_success() {
-            let (code, message) = error_body(response).await;
-            return Err(RegistryError::Refused {
-                registry: self.address.clone(),
-                what: what.to_string(),
-                status: status.as_u16(),
-                code,
-                message,
-            });
+        if !response.status().is_success() {
+            return Err(self.refused(what, response).await);
         }
         // A body cut off on the way is an outage, not a bad answer.
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| RegistryError::Unreachable {
-                registry: self.address.clone(),
-                what: what.to_string(),
-                message: error_chain(&e),
-            })?;
+            .map_err(|e| self.unreachable(what, &e))?;
         serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))
     }
 }

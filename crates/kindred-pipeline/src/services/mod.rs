@@ -422,15 +422,7 @@ pub(crate) async fn send_until_acked(
     let mut pending: Vec<(usize, OutRecord)> = records.iter().cloned().enumerate().collect();
     while !pending.is_empty() {
         let batch: Vec<OutRecord> = pending.iter().map(|(_, r)| r.clone()).collect();
-        let send = producer.send_each(&batch);
-        tokio::pin!(send);
-        let mut alive = tokio::time::interval(Duration::from_secs(1));
-        let outcomes = loop {
-            tokio::select! {
-                sent = &mut send => break sent,
-                _ = alive.tick() => ops.health.progress(),
-            }
-        };
+        let outcomes = while_live(producer.send_each(&batch), ops).await;
         let (mut failed, mut suspects) = (Vec::new(), Vec::new());
         let mut first_error = None;
         for ((i, record), outcome) in pending.into_iter().zip(outcomes) {
@@ -451,16 +443,7 @@ pub(crate) async fn send_until_acked(
         // that is too large, so each suspect is tried again alone: only
         // one refused alone is replaced.
         for (i, record) in suspects {
-            let sent = {
-                let send = producer.send(&record);
-                tokio::pin!(send);
-                loop {
-                    tokio::select! {
-                        sent = &mut send => break sent,
-                        _ = alive.tick() => ops.health.progress(),
-                    }
-                }
-            };
+            let sent = while_live(producer.send(&record), ops).await;
             match sent {
                 Ok(_) => ops
                     .metrics
@@ -487,16 +470,39 @@ pub(crate) async fn send_until_acked(
                 .with_label_values(&["kafka_produce", stage])
                 .inc();
             tracing::warn!(error = %e, records = pending.len(), retry_in_ms = backoff.as_millis() as u64, "produce failed; retrying the records not acknowledged");
-            ops.health.set_ready(false);
-            if shutdown.is_triggered() {
+            if !wait_to_retry(&mut backoff, shutdown, ops).await {
                 return Ok(false);
             }
-            ops.health.progress();
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(10));
         }
     }
     Ok(true)
+}
+
+/// Awaits `work` while telling liveness the service is alive (a wait on
+/// the broker or the registry is not a stall).
+async fn while_live<F: std::future::Future>(work: F, ops: &Ops) -> F::Output {
+    tokio::pin!(work);
+    let mut alive = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = alive.tick() => ops.health.progress(),
+        }
+    }
+}
+
+/// After a failure that waiting may cure: unready, still live, then sleeps
+/// `backoff` (doubled for next time, up to 10 s). `false` when shutdown
+/// came first: the caller stops without finishing the batch.
+async fn wait_to_retry(backoff: &mut Duration, shutdown: &Shutdown, ops: &Ops) -> bool {
+    ops.health.set_ready(false);
+    if shutdown.is_triggered() {
+        return false;
+    }
+    ops.health.progress();
+    tokio::time::sleep(*backoff).await;
+    *backoff = (*backoff * 2).min(Duration::from_secs(10));
+    true
 }
 
 /// Learns the schema ids of `batch` the codec does not know from the
@@ -515,16 +521,7 @@ pub(crate) async fn learn_until_known(
     let mut backoff = Duration::from_millis(200);
     loop {
         // One call per unknown id: the service reports progress meanwhile.
-        let learn = schemas.learn(batch.iter().filter_map(|m| m.payload()));
-        tokio::pin!(learn);
-        let mut alive = tokio::time::interval(Duration::from_secs(1));
-        let learned = loop {
-            tokio::select! {
-                learned = &mut learn => break learned,
-                _ = alive.tick() => ops.health.progress(),
-            }
-        };
-        match learned {
+        match while_live(schemas.learn(batch.iter().filter_map(|m| m.payload())), ops).await {
             Ok(()) => return Ok(true),
             Err(PipelineError::Registry(e)) if e.is_transient() => {
                 ops.metrics
@@ -532,13 +529,9 @@ pub(crate) async fn learn_until_known(
                     .with_label_values(&["schema_registry", stage])
                     .inc();
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "schema registry unavailable; retrying the batch");
-                ops.health.set_ready(false);
-                if shutdown.is_triggered() {
+                if !wait_to_retry(&mut backoff, shutdown, ops).await {
                     return Ok(false);
                 }
-                ops.health.progress();
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
             Err(e) => return Err(e),
         }
