@@ -216,3 +216,33 @@ async fn a_fenced_producer_stops_and_leaves_the_newer_one_publishing() -> anyhow
     assert_eq!(seen, ["change 1", "change 3", "change 4"]);
     Ok(())
 }
+
+/// The publisher cuts profile changes to what the profile topic takes: an
+/// operator's lower `max.message.bytes` is read from the broker (a record
+/// over it would be refused on every try and stop all publishing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publisher_reads_the_profile_topics_record_limit() -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    use kindred_pipeline::services::publish::record_limit;
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("record-limit", dir.path());
+    let settings = kafka_settings(&config);
+    // Before the topic exists: the default.
+    assert_eq!(
+        record_limit(&config, &settings).await,
+        kindred_kafka::MAX_RECORD_BYTES
+    );
+    let admin: AdminClient<DefaultClientContext> = settings.client_config(&[]).create()?;
+    let profiles = NewTopic::new(&config.topics.profiles, 1, TopicReplication::Fixed(1))
+        .set("cleanup.policy", "compact")
+        .set("max.message.bytes", "200000");
+    for result in admin
+        .create_topics(&[profiles], &AdminOptions::new())
+        .await?
+    {
+        result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
+    }
+    assert_eq!(record_limit(&config, &settings).await, 200_000 - 1_024);
+    Ok(())
+}

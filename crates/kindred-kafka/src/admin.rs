@@ -69,6 +69,32 @@ pub async fn ensure_topics(
         .collect()
 }
 
+/// A topic's setting `name` as the broker reports it (its own or the
+/// broker's default), `None` if the broker reports no such setting.
+pub async fn topic_setting(
+    settings: &KafkaSettings,
+    topic: &str,
+    name: &str,
+) -> Result<Option<String>, KafkaError> {
+    use rdkafka::admin::ResourceSpecifier;
+    let admin = admin_client(settings)?;
+    let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let what = format!("describe the configuration of topic {topic}");
+    let results = admin
+        .describe_configs([&ResourceSpecifier::Topic(topic)], &opts)
+        .await
+        .map_err(KafkaError::op(what.clone()))?;
+    for result in results {
+        let resource = result.map_err(|code| {
+            KafkaError::op(what.clone())(rdkafka::error::KafkaError::AdminOp(code))
+        })?;
+        if let Some(entry) = resource.get(name) {
+            return Ok(entry.value.clone());
+        }
+    }
+    Ok(None)
+}
+
 /// Deletes topics (those already gone are skipped).
 pub async fn delete_topics(settings: &KafkaSettings, names: &[String]) -> Result<(), KafkaError> {
     let admin = admin_client(settings)?;

@@ -15,7 +15,7 @@ mod producer;
 mod settings;
 mod transactional;
 
-pub use admin::{delete_topics, ensure_topics, TopicSpec, TopicStatus};
+pub use admin::{delete_topics, ensure_topics, topic_setting, TopicSpec, TopicStatus};
 pub use context::{partition_lags, PartitionLag, Positions, RebalanceEvent, ServiceContext};
 pub use dead_letter::{DeadLetter, DLQ_HEADER_PREFIX};
 pub use error::KafkaError;

@@ -77,6 +77,7 @@ pub fn outbox_record(
     codec: &WireCodec,
     protection: &OutputProtection,
     entry: &OutboxEntry,
+    record_limit: usize,
 ) -> Result<OutRecord, PipelineError> {
     let json = |topic: &str, key: String, body: serde_json::Value| OutRecord {
         topic: topic.to_string(),
@@ -86,7 +87,9 @@ pub fn outbox_record(
         timestamp_ms: None,
     };
     Ok(match entry {
-        OutboxEntry::Change(change) => change_record(config, codec, protection, change)?,
+        OutboxEntry::Change(change) => {
+            change_record(config, codec, protection, change, record_limit)?
+        }
         // Masked value and digest only, never the raw identifier.
         OutboxEntry::Quarantined(q) => json(
             &config.topics.quarantine,
@@ -141,6 +144,34 @@ fn audit_json(a: &kindred_resolver::AuditRecord) -> Result<serde_json::Value, Pi
     })
 }
 
+/// The largest profile change record to publish: [`MAX_RECORD_BYTES`], or
+/// less when the profile topic's `max.message.bytes` is lower (an operator
+/// may set it so). A record over the topic's limit would be refused on
+/// every try and stop all publishing; [`change_record`] cuts its id lists
+/// to fit instead. A broker that does not say (no DescribeConfigs
+/// permission) leaves the default, with a warning.
+pub async fn record_limit(config: &Config, settings: &KafkaSettings) -> usize {
+    let topic = config.topics.profiles.as_str();
+    match kindred_kafka::topic_setting(settings, topic, "max.message.bytes").await {
+        // Room for the batch's own header and the record's headers.
+        Ok(Some(v)) => match v.parse::<usize>() {
+            Ok(n) => n
+                .saturating_sub(RECORD_OVERHEAD_BYTES)
+                .min(MAX_RECORD_BYTES),
+            Err(_) => MAX_RECORD_BYTES,
+        },
+        Ok(None) => MAX_RECORD_BYTES,
+        Err(e) => {
+            tracing::warn!(%topic, error = %e, "cannot read the profile topic's max.message.bytes; assuming it takes 900,000-byte records");
+            MAX_RECORD_BYTES
+        }
+    }
+}
+
+/// What a record batch and a profile change's headers take besides the
+/// key and value (a batch header is 61 bytes; the headers a few dozen).
+const RECORD_OVERHEAD_BYTES: usize = 1_024;
+
 /// A profile change on the profile topic, keyed by profile id, under the
 /// profile topic's policy.
 pub fn change_record(
@@ -148,10 +179,11 @@ pub fn change_record(
     codec: &WireCodec,
     protection: &OutputProtection,
     change: &ProfileChange,
+    record_limit: usize,
 ) -> Result<OutRecord, PipelineError> {
     let mut shown = protection.profile_change(change)?;
     let key = change.profile_id.clone().into_bytes();
-    let limit = MAX_RECORD_BYTES.saturating_sub(key.len());
+    let limit = record_limit.saturating_sub(key.len());
     let mut payload = codec.encode(SchemaKind::ProfileChange, &shown)?;
     let mut headers = Vec::new();
     // A change naming tens of thousands of moved events or absorbed ids
@@ -244,6 +276,10 @@ impl Publisher {
             review = %crate::output_policy::summary(protection.review()),
             "output policy"
         );
+        let record_limit = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => runtime.block_on(record_limit(config, settings)),
+            Err(_) => MAX_RECORD_BYTES,
+        };
         let transactional_id = super::resolve::publisher_id(config);
         let producer =
             TransactionalProducer::new(settings, &transactional_id, Duration::from_secs(30))?;
@@ -260,6 +296,7 @@ impl Publisher {
             store,
             codec,
             protection,
+            record_limit,
             metrics,
             producer,
             store_id,
@@ -369,6 +406,8 @@ struct Task {
     store: Arc<Store>,
     codec: Arc<WireCodec>,
     protection: OutputProtection,
+    /// The largest profile change record published (see [`record_limit`]).
+    record_limit: usize,
     metrics: Metrics,
     producer: TransactionalProducer,
     store_id: String,
@@ -442,7 +481,13 @@ impl Task {
             };
             let mut records = Vec::with_capacity(entries.len() + 1);
             for (seq, entry) in &entries {
-                let mut record = outbox_record(&self.config, &self.codec, &self.protection, entry)?;
+                let mut record = outbox_record(
+                    &self.config,
+                    &self.codec,
+                    &self.protection,
+                    entry,
+                    self.record_limit,
+                )?;
                 if matches!(entry, OutboxEntry::Change(_)) {
                     record
                         .headers
@@ -623,7 +668,7 @@ mod tests {
             .map(|i| format!("web:00000000-0000-0000-0000-{i:012}"))
             .collect();
         big.absorbed_ids = (0..5_000).map(|i| format!("kp-{i:012}")).collect();
-        let out = change_record(&config, &codec, &default, &big).expect("record");
+        let out = change_record(&config, &codec, &default, &big, MAX_RECORD_BYTES).expect("record");
         let size = out.payload.len() + out.key.as_ref().map_or(0, Vec::len);
         assert!(size <= MAX_RECORD_BYTES, "{size} bytes");
         assert!(
@@ -650,8 +695,15 @@ mod tests {
         let policed = default.profile_change(&big).expect("policy");
         assert_eq!(published.record, policed.record);
 
+        // A profile topic taking smaller records (max.message.bytes set
+        // lower): cut to its limit.
+        let out = change_record(&config, &codec, &default, &big, 100_000).expect("record");
+        let size = out.payload.len() + out.key.as_ref().map_or(0, Vec::len);
+        assert!(size <= 100_000 && size > 99_000, "{size} bytes");
+
         // A change that fits is untouched, with no header.
-        let out = outbox_record(&config, &codec, &default, &change()).expect("record");
+        let out =
+            outbox_record(&config, &codec, &default, &change(), MAX_RECORD_BYTES).expect("record");
         assert!(out.headers.is_empty());
     }
 
@@ -667,12 +719,14 @@ mod tests {
 
         // The default: no raw phone, card or name in either topic's bytes.
         for entry in [change(), review()] {
-            let out = outbox_record(&config, &codec, &default, &entry).expect("record");
+            let out =
+                outbox_record(&config, &codec, &default, &entry, MAX_RECORD_BYTES).expect("record");
             for value in [PHONE, "M-B002", NAME] {
                 assert!(!contains(&out.payload, value), "{value} on {}", out.topic);
             }
         }
-        let out = outbox_record(&config, &codec, &default, &change()).expect("record");
+        let out =
+            outbox_record(&config, &codec, &default, &change(), MAX_RECORD_BYTES).expect("record");
         assert_eq!(out.topic, config.topics.profiles);
         let published: ProfileChange = codec
             .decode(Framing::Confluent, SchemaKind::ProfileChange, &out.payload)
@@ -691,13 +745,14 @@ mod tests {
 
         // Switched to raw, the values are published as stored.
         for entry in [change(), review()] {
-            let out = outbox_record(&config, &codec, &raw, &entry).expect("record");
+            let out =
+                outbox_record(&config, &codec, &raw, &entry, MAX_RECORD_BYTES).expect("record");
             for value in [PHONE, "M-B002", NAME] {
                 assert!(contains(&out.payload, value), "{value} on {}", out.topic);
             }
         }
         let review_json: serde_json::Value = serde_json::from_slice(
-            &outbox_record(&config, &codec, &default, &review())
+            &outbox_record(&config, &codec, &default, &review(), MAX_RECORD_BYTES)
                 .expect("record")
                 .payload,
         )
