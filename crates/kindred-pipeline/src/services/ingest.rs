@@ -1,6 +1,6 @@
 //! `kindred ingest --channel C`: raw topic in, canonical topic and dead letters out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use kindred_schema::{Framing, SchemaKind};
 use tracing::Instrument;
 
 use super::{
-    committed_offset, count_skipped, dead_letter, kafka_settings, learn_until_known, next_batch,
+    committed_offsets, count_skipped, dead_letter, kafka_settings, learn_until_known, next_batch,
     next_offsets, observe_event_lag, offset_ranges, rebalance_listener, send_until_acked,
     with_lag_metrics, Ops, RAW_TIMESTAMP_HEADER,
 };
@@ -93,9 +93,23 @@ pub async fn run(
                 next.remove(&part);
             }
             tokio::task::block_in_place(|| {
-                let expected = |t: &str, p: i32| match next.get(&(t.to_string(), p)) {
-                    Some(o) => Some(*o),
-                    None => committed_offset(&consumer, t, p),
+                // Partitions new to this instance start where the group
+                // committed: asked for all of them in one call (one each
+                // could add up past the liveness timeout after a rebalance).
+                let new: BTreeSet<(String, i32)> = batch
+                    .iter()
+                    .map(|m| (m.topic().to_string(), m.partition()))
+                    .filter(|k| !next.contains_key(k))
+                    .collect();
+                let committed = if new.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    committed_offsets(&consumer, &new.into_iter().collect::<Vec<_>>())
+                };
+                ops.health.progress();
+                let expected = |t: &str, p: i32| {
+                    let key = (t.to_string(), p);
+                    next.get(&key).or_else(|| committed.get(&key)).copied()
                 };
                 count_skipped(&consumer, &ops.metrics, &batch, &expected)
             });

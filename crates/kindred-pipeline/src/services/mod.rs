@@ -350,15 +350,34 @@ pub(crate) fn committed_offset(
     topic: &str,
     partition: i32,
 ) -> Option<i64> {
+    committed_offsets(consumer, &[(topic.to_string(), partition)])
+        .remove(&(topic.to_string(), partition))
+}
+
+/// The group's committed offsets of `partitions`, in one call to the
+/// coordinator (those with none, or all when it does not answer, are left
+/// out).
+pub(crate) fn committed_offsets(
+    consumer: &ServiceConsumer,
+    partitions: &[(String, i32)],
+) -> BTreeMap<(String, i32), i64> {
     let mut list = kindred_kafka::rdkafka::TopicPartitionList::new();
-    list.add_partition(topic, partition);
-    let committed = consumer
-        .committed_offsets(list, Duration::from_secs(5))
-        .ok()?;
-    match committed.find_partition(topic, partition)?.offset() {
-        kindred_kafka::rdkafka::Offset::Offset(o) => Some(o),
-        _ => None,
+    for (topic, partition) in partitions {
+        list.add_partition(topic, *partition);
     }
+    let Ok(committed) = consumer.committed_offsets(list, Duration::from_secs(5)) else {
+        return BTreeMap::new();
+    };
+    committed
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            kindred_kafka::rdkafka::Offset::Offset(o) => {
+                Some(((e.topic().to_string(), e.partition()), o))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The next offset to read for each (topic, partition) of a batch.
