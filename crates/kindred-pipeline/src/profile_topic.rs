@@ -102,7 +102,7 @@ pub async fn read_changelog(
                 .find(|h| h.key == crate::services::publish::CHANGE_SEQ)
                 .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
         });
-        schemas.learn(std::iter::once(payload)).await?;
+        schemas.learn_patiently(std::iter::once(payload)).await?;
         match codec.decode(Framing::Confluent, SchemaKind::ProfileChange, payload) {
             Ok(change) => {
                 read.changelog.apply_at(&change, seq);

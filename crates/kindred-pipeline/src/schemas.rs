@@ -24,6 +24,18 @@ use crate::{codec_from_config, PipelineError};
 /// cannot read) is not asked for again.
 pub const ASK_AGAIN_AFTER: Duration = Duration::from_secs(60);
 
+/// The waits before asking again for an id seen for the first time and not
+/// found (a registry follower a moment behind its leader): about 3 s in
+/// all, once a minute at most for an id no one registered.
+const NOT_FOUND_GRACE: [Duration; 3] = [
+    Duration::from_millis(250),
+    Duration::from_millis(750),
+    Duration::from_secs(2),
+];
+
+/// How long a tool waits for a registry that cannot answer.
+pub const TOOL_PATIENCE: Duration = Duration::from_secs(120);
+
 /// Most ids remembered as not learned.
 const MAX_UNLEARNED: usize = 10_000;
 
@@ -135,61 +147,182 @@ impl Schemas {
         let Some(source) = &self.registry else {
             return Ok(());
         };
-        let ids: BTreeSet<u32> = payloads
+        let mut ids: BTreeSet<u32> = payloads
             .into_iter()
             .filter_map(|p| self.codec.unknown_id(p))
             .collect();
-        for id in ids {
-            let asked = source
-                .unlearned
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&id)
-                .copied();
-            if asked.is_some_and(|at| at.elapsed() < ASK_AGAIN_AFTER) {
-                continue;
-            }
-            let address = source.registry.address();
-            let outcome = match source.registry.schema_by_id(id).await {
-                Ok(text) => self
-                    .codec
-                    .learn(id, address, &text)
-                    .map_err(|e| e.to_string()),
-                // The registry's answer about this id (not about kindred's
-                // access as a whole: a 403 here is a subject kindred's
-                // key may not read).
-                Err(
-                    e @ (RegistryError::NotFound { .. }
-                    | RegistryError::NotAvro { .. }
-                    | RegistryError::References { .. }
-                    | RegistryError::BadResponse { .. }
-                    | RegistryError::Refused { status: 403, .. }),
-                ) => Err(e.to_string()),
-                Err(e) => return Err(e.into()),
-            };
-            let mut unlearned = source
-                .unlearned
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match outcome {
-                Ok(kind) => {
-                    unlearned.remove(&id);
-                    tracing::info!(id, schema = %kind, registry = %address, "writer schema learned from the registry");
+        // An id seen for the first time and not found is asked for again
+        // after NOT_FOUND_GRACE: a producer's serializer registers with the
+        // registry's leader and sends at once, and the follower kindred
+        // asks may not have the schema yet (40403 for a moment).
+        for round in 0..=NOT_FOUND_GRACE.len() {
+            if round > 0 {
+                if ids.is_empty() {
+                    break;
                 }
-                Err(why) => {
-                    // Bounded: garbage read as ids (an unframed message
-                    // whose first byte is 0) must not grow it for ever.
-                    if unlearned.len() >= MAX_UNLEARNED {
-                        unlearned.retain(|_, at| at.elapsed() < ASK_AGAIN_AFTER);
-                        if unlearned.len() >= MAX_UNLEARNED {
-                            unlearned.clear();
-                        }
+                let wait = NOT_FOUND_GRACE[round - 1];
+                tracing::debug!(ids = ?ids, wait_ms = wait.as_millis() as u64, "schema ids not found yet; asking again");
+                tokio::time::sleep(wait).await;
+            }
+            let last_round = round == NOT_FOUND_GRACE.len();
+            let mut not_found = BTreeSet::new();
+            for id in std::mem::take(&mut ids) {
+                let asked = source
+                    .unlearned
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&id)
+                    .copied();
+                if asked.is_some_and(|at| at.elapsed() < ASK_AGAIN_AFTER) {
+                    continue;
+                }
+                let address = source.registry.address();
+                let outcome = match source.registry.schema_by_id(id).await {
+                    Ok(text) => self
+                        .codec
+                        .learn(id, address, &text)
+                        .map_err(|e| e.to_string()),
+                    Err(RegistryError::NotFound { .. }) if asked.is_none() && !last_round => {
+                        not_found.insert(id);
+                        continue;
                     }
-                    unlearned.insert(id, Instant::now());
-                    tracing::warn!(id, registry = %address, error = %why, "schema id not learned: its messages are dead-lettered as unknown_schema_id");
-                }
+                    // The registry's answer about this id (not about
+                    // kindred's access as a whole: a 403 here is a subject
+                    // kindred's key may not read).
+                    Err(
+                        e @ (RegistryError::NotFound { .. }
+                        | RegistryError::NotAvro { .. }
+                        | RegistryError::References { .. }
+                        | RegistryError::BadResponse { .. }
+                        | RegistryError::Refused { status: 403, .. }),
+                    ) => Err(e.to_string()),
+                    Err(e) => return Err(e.into()),
+                };
+                source.settle(id, outcome);
             }
+            ids = not_found;
         }
         Ok(())
+    }
+
+    /// [`Schemas::learn`] for tools that read a topic once (`rebuild`,
+    /// `eval --profile-topic`): a registry that cannot answer now is asked
+    /// again, with backoff, for about [`TOOL_PATIENCE`] before the tool
+    /// gives up.
+    pub async fn learn_patiently<'a>(
+        &self,
+        payloads: impl IntoIterator<Item = &'a [u8]> + Clone,
+    ) -> Result<(), PipelineError> {
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match self.learn(payloads.clone()).await {
+                Err(PipelineError::Registry(e))
+                    if e.is_transient() && started.elapsed() < TOOL_PATIENCE =>
+                {
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "the schema registry cannot answer; asking again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Source {
+    /// Records what asking the registry for `id` came to: learned, or not
+    /// (asked again after [`ASK_AGAIN_AFTER`]).
+    fn settle(&self, id: u32, outcome: Result<SchemaKind, String>) {
+        let address = self.registry.address();
+        let mut unlearned = self
+            .unlearned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match outcome {
+            Ok(kind) => {
+                unlearned.remove(&id);
+                tracing::info!(id, schema = %kind, registry = %address, "writer schema learned from the registry");
+            }
+            Err(why) => {
+                // Bounded: garbage read as ids (an unframed message whose
+                // first byte is 0) must not grow it for ever.
+                if unlearned.len() >= MAX_UNLEARNED {
+                    unlearned.retain(|_, at| at.elapsed() < ASK_AGAIN_AFTER);
+                    if unlearned.len() >= MAX_UNLEARNED {
+                        unlearned.clear();
+                    }
+                }
+                unlearned.insert(id, Instant::now());
+                tracing::warn!(id, registry = %address, error = %why, "schema id not learned: its messages are dead-lettered as unknown_schema_id");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kindred_registry::stand_in::StandInRegistry;
+
+    async fn schemas_of(registry: &StandInRegistry) -> Schemas {
+        let mut config = Config::default();
+        config.schemas.registry.url = registry.url();
+        Schemas::from_config(&config, &[]).await.expect("schemas")
+    }
+
+    /// A message whose header names `id`.
+    fn framed(id: u32) -> Vec<u8> {
+        let mut m = vec![0];
+        m.extend_from_slice(&id.to_be_bytes());
+        m.push(0);
+        m
+    }
+
+    #[tokio::test]
+    async fn an_id_a_follower_lacks_for_a_moment_is_learned_not_dead_lettered() {
+        let registry = StandInRegistry::start().await.expect("registry");
+        let schemas = schemas_of(&registry).await;
+        let message = framed(1);
+        // Registered half a second after the message asked for id 1: the
+        // first answer is 40403.
+        let (learned, ()) = tokio::join!(schemas.learn([message.as_slice()]), async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            registry.register("pos-value", SchemaKind::CanonicalEvent.current().text);
+        });
+        learned.expect("learn");
+        assert_eq!(schemas.codec().unknown_id(&message), None);
+    }
+
+    #[tokio::test]
+    async fn an_id_no_one_registers_stays_unknown_and_is_not_asked_for_again_at_once() {
+        let registry = StandInRegistry::start().await.expect("registry");
+        let schemas = schemas_of(&registry).await;
+        let message = framed(42);
+        let started = Instant::now();
+        schemas.learn([message.as_slice()]).await.expect("learn");
+        assert!(started.elapsed() >= Duration::from_secs(3), "the grace");
+        assert_eq!(schemas.codec().unknown_id(&message), Some(42));
+        let calls = registry.calls();
+        assert_eq!(calls, 4, "one ask and three more after the waits");
+        schemas.learn([message.as_slice()]).await.expect("learn");
+        assert_eq!(registry.calls(), calls, "not asked again within a minute");
+    }
+
+    #[tokio::test]
+    async fn a_tool_waits_out_a_registry_restart() {
+        let registry = StandInRegistry::start().await.expect("registry");
+        let schemas = schemas_of(&registry).await;
+        let id = registry.register("pos-value", SchemaKind::CanonicalEvent.current().text);
+        let message = framed(id);
+        registry.fail_next(3);
+        let one = [message.as_slice()];
+        let err = schemas.learn(one).await.expect_err("a 503");
+        assert!(
+            matches!(err, PipelineError::Registry(ref e) if e.is_transient()),
+            "{err}"
+        );
+        schemas.learn_patiently(one).await.expect("learned");
+        assert_eq!(schemas.codec().unknown_id(&message), None);
     }
 }

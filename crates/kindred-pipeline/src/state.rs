@@ -203,7 +203,7 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             next.insert(message.partition(), message.offset() + 1);
             read += 1;
             if let Some(payload) = message.payload() {
-                schemas.learn(std::iter::once(payload)).await?;
+                schemas.learn_patiently(std::iter::once(payload)).await?;
             }
             match message
                 .payload()
