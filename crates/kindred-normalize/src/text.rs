@@ -53,8 +53,9 @@ pub fn fold_upper(raw: &str) -> String {
 /// letter without its accents (`é` is `e`, `Ø` is `o`, `ß` is `ss`, `Đ` is
 /// `d`). One name typed on keyboards with and without the accents, or
 /// stored by a system that strips them (`José`, `Jose`; `Lê Văn`, `Le
-/// Van`), is one name. Other scripts are only lower-cased (a Hangul
-/// syllable is not taken apart).
+/// Van`), is one name; so with Greek (`Γιώργος`, `ΓΙΩΡΓΟΣ`). Other scripts
+/// are only lower-cased (a Hangul syllable is not taken apart; Cyrillic `й`
+/// is a letter of its own), but for Russian `ё`, typed `е` as often.
 pub fn push_name_letter(c: char, out: &mut String) {
     if c.is_ascii() {
         out.push(c.to_ascii_lowercase());
@@ -69,11 +70,20 @@ pub fn push_name_letter(c: char, out: &mut String) {
         'œ' | 'Œ' => "oe",
         'ı' => "i",
         'þ' | 'Þ' => "th",
+        // Greek's word-final sigma is the sigma a capital `Σ` lowers to
+        // (`ΠΑΠΑΔΟΠΟΥΛΟΣ`, `Παπαδόπουλος`).
+        'ς' => "σ",
+        // Russian writes `ё` as `е` more often than not (`Фёдор`, `Федор`).
+        'ё' | 'Ё' => "е",
         _ => "",
     };
     if !special.is_empty() {
         out.push_str(special);
-    } else if matches!(c, '\u{00c0}'..='\u{024f}' | '\u{1e00}'..='\u{1eff}') {
+    } else if matches!(c,
+        '\u{00c0}'..='\u{024f}' | '\u{1e00}'..='\u{1eff}'
+        // Greek, whose accents capitals drop (`Ό` is typed `Ο`).
+        | '\u{0370}'..='\u{03ff}' | '\u{1f00}'..='\u{1fff}')
+    {
         unicode_normalization::char::decompose_canonical(c, |d| {
             if !unicode_normalization::char::is_combining_mark(d) {
                 out.extend(d.to_lowercase());
