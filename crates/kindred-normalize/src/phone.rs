@@ -193,6 +193,7 @@ fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<St
     match full_parse_as_typed(text, default_region) {
         Err(Rejected::Invalid) => calling_code_without_plus(text, default_region)
             .or_else(|| after_00(text, default_region))
+            .or_else(|| retired_mobile_form(text, default_region))
             .ok_or(Rejected::Invalid),
         other => other,
     }
@@ -212,6 +213,86 @@ fn after_00(text: &str, region: phonenumber::country::Id) -> Option<String> {
         return None;
     }
     full_parse_as_typed(&format!("+{rest}"), region).ok()
+}
+
+/// A mobile number in a form its country's dialling plan has dropped or
+/// that libphonenumber's data does not read, as the number it is:
+/// - Mexico's `+52 1` before a mobile's ten digits (dropped in 2019-2020),
+///   and the national prefixes `044`, `045` (mobiles) and `01` (long
+///   distance): `+52 1 55 2948 7316`, `044 55 2948 7316` are
+///   `+525529487316`;
+/// - Argentina's national mobile form, area code, `15`, subscriber:
+///   `011 15 2948-7316` is `+5491129487316`, as dialled from abroad;
+/// - Brazil's carrier selection code after the national prefix:
+///   `0 21 11 92948-7316` (carrier 21) is `+5511929487316`.
+///
+/// Digits and separators only (an extension is not rewritten); the result
+/// must be a valid number.
+fn retired_mobile_form(text: &str, region: phonenumber::country::Id) -> Option<String> {
+    use phonenumber::country::Id;
+    let text = without_label(text.trim());
+    if !text
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '/' | '+'))
+    {
+        return None;
+    }
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let international = if text.starts_with('+') {
+        Some(digits.as_str())
+    } else {
+        digits.strip_prefix("00")
+    };
+    let try_e164 =
+        |national: &str, cc: &str| full_parse_as_typed(&format!("+{cc}{national}"), region).ok();
+    // (calling code, national digits as typed, whether typed nationally)
+    let (cc, national, domestic) = match international {
+        Some(d) if d.starts_with("52") => ("52", &d[2..], false),
+        Some(d) if d.starts_with("54") => ("54", &d[2..], false),
+        Some(_) => return None,
+        None if region == Id::MX => ("52", digits.as_str(), true),
+        None if region == Id::AR => ("54", digits.as_str(), true),
+        None if region == Id::BR => ("55", digits.as_str(), true),
+        None => return None,
+    };
+    match cc {
+        "52" => {
+            let ten = if domestic {
+                ["044", "045", "01"]
+                    .iter()
+                    .find_map(|p| national.strip_prefix(p))
+                    .filter(|rest| rest.len() == 10)?
+            } else {
+                national.strip_prefix('1').filter(|rest| rest.len() == 10)?
+            };
+            try_e164(ten, cc)
+        }
+        "54" => {
+            // Area codes have 2 to 4 digits; area code and subscriber, 10.
+            let national = if domestic {
+                national.strip_prefix('0').unwrap_or(national)
+            } else {
+                national.strip_prefix('9').unwrap_or(national)
+            };
+            if national.len() != 12 {
+                return None;
+            }
+            (2..=4).find_map(|area| {
+                let (code, rest) = national.split_at(area);
+                let subscriber = rest.strip_prefix("15")?;
+                try_e164(&format!("9{code}{subscriber}"), cc)
+            })
+        }
+        _ => {
+            // `0`, a two-digit carrier code, area code and number (10 or
+            // 11 digits).
+            let rest = national.strip_prefix('0')?;
+            if !matches!(rest.len(), 12 | 13) {
+                return None;
+            }
+            try_e164(&rest[2..], cc)
+        }
+    }
 }
 
 /// `text` read as `+text`, if its first group of digits, followed by a
@@ -831,6 +912,45 @@ mod tests {
                 normalize_phone(raw, opts).as_deref(),
                 want.as_deref(),
                 "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retired_and_unread_mobile_forms_are_the_numbers_they_stand_for() {
+        use phonenumber::country::Id;
+        let mx = "+525529487316";
+        let ar = "+5491129487316";
+        let br = "+5511929487316";
+        for (raw, region, want) in [
+            ("+52 55 2948 7316", Id::MX, Ok(mx)),
+            ("+52 1 55 2948 7316", Id::MX, Ok(mx)),
+            ("+52 1 55 2948 7316", Id::CN, Ok(mx)),
+            ("00 52 1 55 2948 7316", Id::DE, Ok(mx)),
+            ("044 55 2948 7316", Id::MX, Ok(mx)),
+            ("045 55 2948 7316", Id::MX, Ok(mx)),
+            ("01 55 2948 7316", Id::MX, Ok(mx)),
+            ("55 2948 7316", Id::MX, Ok(mx)),
+            // Not Mexico's: no rewrite.
+            ("044 55 2948 7316", Id::GB, Err(Rejected::Invalid)),
+            ("+54 9 11 2948 7316", Id::AR, Ok(ar)),
+            ("011 15 2948-7316", Id::AR, Ok(ar)),
+            ("11 15 2948 7316", Id::AR, Ok(ar)),
+            ("+54 11 15 2948 7316", Id::US, Ok(ar)),
+            ("0351 15 294 8731", Id::AR, Ok("+5493512948731")),
+            // A landline in Buenos Aires stays one.
+            ("+54 11 2948 7316", Id::AR, Ok("+541129487316")),
+            ("+55 11 92948 7316", Id::BR, Ok(br)),
+            ("(011) 92948-7316", Id::BR, Ok(br)),
+            ("0 21 11 92948 7316", Id::BR, Ok(br)),
+            ("0xx41 11 92948-7316", Id::BR, Err(Rejected::Invalid)),
+            // An extension is not rewritten.
+            ("+52 1 55 2948 7316 x12", Id::MX, Err(Rejected::Invalid)),
+        ] {
+            assert_eq!(
+                normalize_phone_in(raw, region),
+                want.map(str::to_string),
+                "{raw} in {region:?}"
             );
         }
     }
