@@ -331,6 +331,10 @@ impl Builder<'_> {
         self.attributes.full_name = n.full;
         self.attributes.given_name = n.given;
         self.attributes.family_name = n.family;
+        // A gender field of the event's own, read after, takes its place.
+        if self.attributes.gender.is_none() {
+            self.attributes.gender = n.title_gender.map(str::to_string);
+        }
     }
 
     /// The order and its points. Points out of range are dropped (none

@@ -65,25 +65,40 @@ const LATIN_TITLES: &[&str] = &[
 /// name `李` (as (full, family)). A given name a title stood in for would
 /// otherwise be compared as one: `先生` against `伟`, another person. What
 /// is left is judged again: `Mr Test` is no name.
-fn untitled(full: String) -> (Option<String>, Option<String>) {
+fn untitled(full: String) -> Untitled {
     if let Some(title) = CJK_TITLES.iter().find(|t| full.ends_with(*t)) {
         let rest = &full[..full.len() - title.len()];
         let n = rest.chars().count();
+        let gender = title_gender(title);
         let Ok(rest) = normalize_name(rest) else {
-            return (None, None);
+            return Untitled::default();
         };
         if n == 1 || (n == 2 && COMPOUND_SURNAMES.contains(&rest.as_str())) {
-            return (None, Some(rest));
+            return Untitled {
+                family: Some(rest),
+                gender,
+                ..Untitled::default()
+            };
         }
-        return (Some(rest), None);
+        return Untitled {
+            full: Some(rest),
+            gender,
+            ..Untitled::default()
+        };
     }
     if let Some(title) = JAPANESE_HONORIFICS.iter().find(|t| full.ends_with(*t)) {
         let rest = full[..full.len() - title.len()].trim_end();
         let n = rest.chars().count();
         return match normalize_name(rest) {
-            Ok(rest) if n <= 2 => (None, Some(rest)),
-            Ok(rest) => (Some(rest), None),
-            Err(_) => (None, None),
+            Ok(rest) if n <= 2 => Untitled {
+                family: Some(rest),
+                ..Untitled::default()
+            },
+            Ok(rest) => Untitled {
+                full: Some(rest),
+                ..Untitled::default()
+            },
+            Err(_) => Untitled::default(),
         };
     }
     let mut words = full.split(' ');
@@ -93,16 +108,47 @@ fn untitled(full: String) -> (Option<String>, Option<String>) {
         && LATIN_TITLES.contains(&first.trim_end_matches('.').to_lowercase().as_str())
     {
         // `Prof. Dr. Hans Müller`: every title goes.
-        return match normalize_name(&rest.join(" ")) {
+        let gender = title_gender(&first.trim_end_matches('.').to_lowercase());
+        let mut out = match normalize_name(&rest.join(" ")) {
             // `Mr Smith`: a title and one word is a family name, as
             // `李先生` is; as a full name `Smith` it would be alike to
             // every Smith of the household.
-            Ok(name) if !name.contains(' ') && !is_title(&name) => (None, Some(name)),
+            Ok(name) if !name.contains(' ') && !is_title(&name) => Untitled {
+                family: Some(name),
+                ..Untitled::default()
+            },
             Ok(name) => untitled(name),
-            Err(_) => (None, None),
+            Err(_) => Untitled::default(),
         };
+        out.gender = out.gender.or(gender);
+        return out;
     }
-    (Some(full), None)
+    Untitled {
+        full: Some(full),
+        ..Untitled::default()
+    }
+}
+
+/// A full name without its titles ([`untitled`]).
+#[derive(Debug, Default)]
+struct Untitled {
+    full: Option<String>,
+    /// A family name alone (`Mr Smith`, `李先生`).
+    family: Option<String>,
+    /// The gender a title says (`male`, `female`), as [`normalize_gender`]
+    /// spells it.
+    gender: Option<&'static str>,
+}
+
+/// The gender a title (lower case, no trailing dot) says: `Mr` and `先生`
+/// a man, `Mrs`, `Ms`, `女士`, `小姐` a woman; `Dr` and `Mx` nothing.
+fn title_gender(title: &str) -> Option<&'static str> {
+    match title {
+        "mr" | "sir" | "herr" | "sr" | "dhr" | "先生" => Some("male"),
+        "mrs" | "ms" | "miss" | "madam" | "frau" | "mme" | "mlle" | "sra" | "srta" | "mevr"
+        | "女士" | "小姐" | "太太" | "夫人" => Some("female"),
+        _ => None,
+    }
 }
 
 fn is_title(word: &str) -> bool {
@@ -173,6 +219,8 @@ pub struct Names {
     pub full: Option<String>,
     pub given: Option<String>,
     pub family: Option<String>,
+    /// The gender the full name's title says (`Mrs Smith`: `female`).
+    pub title_gender: Option<&'static str>,
 }
 
 /// Builds the name parts. When the source gives given and family names,
@@ -203,10 +251,11 @@ pub fn names(
     let raw_full = full;
     let given = part("given_name", given);
     let family = part("family_name", family);
-    let (full, titled_family) = match part("full_name", full) {
-        Some(f) => untitled(f),
-        None => (None, None),
-    };
+    let Untitled {
+        full,
+        family: titled_family,
+        gender: title_gender,
+    } = part("full_name", full).map(untitled).unwrap_or_default();
     let family = family.or(titled_family);
     let spaced = full
         .as_deref()
@@ -223,6 +272,7 @@ pub fn names(
                 full: full.or(Some(composed)),
                 given: Some(g),
                 family: Some(f),
+                title_gender,
             }
         }
         (Some(full), given, family) => {
@@ -231,12 +281,14 @@ pub fn names(
                 given: given.or(g),
                 family: family.or(f),
                 full: Some(full),
+                title_gender,
             }
         }
         (None, given, family) => Names {
             full: None,
             given,
             family,
+            title_gender,
         },
     };
     (names, dropped)
@@ -416,6 +468,23 @@ mod tests {
                 (None, Some("Smith")),
                 "{typed}"
             );
+        }
+        // The title's gender tells Mr Smith from Mrs Smith.
+        for (typed, gender) in [
+            ("Mr Smith", Some("male")),
+            ("Mrs. Smith", Some("female")),
+            ("Dr. Smith", None),
+            ("Prof. Dr. Hans Müller", None),
+            ("Frau Dr. Anna Müller", Some("female")),
+            ("李先生", Some("male")),
+            ("王女士", Some("female")),
+            ("欧阳小姐", Some("female")),
+            ("李伟先生", Some("male")),
+            ("山田様", None),
+            ("John Smith", None),
+        ] {
+            let (n, _) = names(Some(typed), None, None);
+            assert_eq!(n.title_gender, gender, "{typed}");
         }
         // `Na` is a given name (娜); `NA` as a whole name is not available.
         let (n, _) = names(None, Some("Na"), Some("Li"));

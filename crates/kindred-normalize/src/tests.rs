@@ -764,3 +764,28 @@ fn namespaces_order_ids_and_consents_are_bounded() {
         .count();
     assert_eq!(too_long, 11);
 }
+
+/// A clerk's `李先生` (Mr Li) says the customer is a man; a gender the
+/// event states itself takes the title's place.
+#[test]
+fn a_gendered_title_gives_the_gender_the_event_does_not_state() {
+    let mut p = pos();
+    p.customer_name = Some("李先生".into());
+    let e = normalize(&RawEvent::Pos(p), &NormalizeOptions::default()).expect("valid");
+    assert_eq!(e.attributes.family_name.as_deref(), Some("李"));
+    assert_eq!(e.attributes.gender.as_deref(), Some("male"));
+    let mut w = web();
+    w.name = Some("Mrs Sentosa".into());
+    w.given_name = None;
+    w.family_name = None;
+    w.gender = Some("M".into());
+    let e = normalize(&RawEvent::Web(w.clone()), &NormalizeOptions::default()).expect("valid");
+    assert_eq!(e.attributes.gender.as_deref(), Some("male"), "stated");
+    w.gender = None;
+    let e = normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("valid");
+    assert_eq!(
+        e.attributes.gender.as_deref(),
+        Some("female"),
+        "from the title"
+    );
+}

@@ -973,6 +973,29 @@ mod tests {
     /// A Shanghai landline: a household's, not a person's.
     const LANDLINE: &str = "+862161234567";
 
+    /// `Mr Li` and `Mrs Li` as the normalizer leaves them: the family name
+    /// and the gender the title gave.
+    fn titled(id: &str, t: i64, family: &str, gender: Option<&str>) -> CanonicalEvent {
+        let mut e = event(id, t, &[(Phone, LANDLINE)], None);
+        e.attributes.family_name = Some(family.into());
+        e.attributes.gender = gender.map(str::to_string);
+        e
+    }
+
+    #[test]
+    fn a_landline_does_not_join_mr_and_mrs_of_one_family_name() {
+        let events = [
+            titled("a", 0, "李", Some("male")),
+            titled("b", DAY, "李", Some("female")),
+            titled("c", 2 * DAY, "李", Some("male")),
+            // No gender said: nothing tells her or him apart.
+            titled("d", 3 * DAY, "Smith", None),
+            titled("e", 4 * DAY, "Smith", Some("female")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a", "c"], vec!["b"], vec!["d", "e"]], "{c:?}");
+    }
+
     #[test]
     fn a_landline_joins_only_alike_names() {
         let events = [

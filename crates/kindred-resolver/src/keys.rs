@@ -337,9 +337,47 @@ fn event_name(event: &CanonicalEvent) -> Option<(String, NameScript)> {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
-            fold_name_and_script(&joined)
+            let (folded, script) = fold_name_and_script(&joined)?;
+            // A family name alone (`Mr Smith`, `李先生`) says little of who
+            // the person is; its gender, when known, tells a couple apart.
+            let mark = match (&a.given_name, a.gender.as_deref()) {
+                (None, Some("male")) => Some(MALE),
+                (None, Some("female")) => Some(FEMALE),
+                _ => None,
+            };
+            Some(match mark {
+                Some(m) => (format!("{folded} {m}"), script),
+                None => (folded, script),
+            })
         }
     }
+}
+
+/// The token a folded family name alone carries for a man ([`event_name`]).
+const MALE: &str = "\u{2642}";
+/// The same for a woman.
+const FEMALE: &str = "\u{2640}";
+
+fn is_gender_mark(token: &str) -> bool {
+    token == MALE || token == FEMALE
+}
+
+/// Whether two folded names carry different gender marks: a family name
+/// alone for a man and for a woman (`Mr Smith`, `Mrs Smith`) is a couple
+/// sharing the household's phone, not one person. A mark on one side only
+/// tells nothing.
+fn genders_differ(a: &str, b: &str) -> bool {
+    matches!((gender_mark(a), gender_mark(b)), (Some(x), Some(y)) if x != y)
+}
+
+/// The gender mark a folded name ends with, if any.
+fn gender_mark(name: &str) -> Option<&str> {
+    name.rsplit(' ').next().filter(|t| is_gender_mark(t))
+}
+
+/// The tokens of a folded name, gender marks aside.
+fn name_tokens(name: &str) -> Vec<&str> {
+    name.split(' ').filter(|t| !is_gender_mark(t)).collect()
 }
 
 /// The script a name is written in, as far as comparing folded names goes.
@@ -370,10 +408,13 @@ impl NameScript {
 /// (folded alike) is not clearly different; neither is a name in kanji
 /// against the same name in romaji, nor a name of one token.
 pub(crate) fn clearly_different(a: (&str, NameScript), b: (&str, NameScript), min: f64) -> bool {
+    if genders_differ(a.0, b.0) {
+        return true;
+    }
     if a.1 != b.1 || a.1 == NameScript::Other {
         return false;
     }
-    let (ta, tb): (Vec<&str>, Vec<&str>) = (a.0.split(' ').collect(), b.0.split(' ').collect());
+    let (ta, tb) = (name_tokens(a.0), name_tokens(b.0));
     if ta.len() < 2 || tb.len() < 2 {
         return false;
     }
@@ -513,9 +554,13 @@ fn fold_u(syllable: &str) -> std::borrow::Cow<'_, str> {
 /// Marks the syllables of a hanzi given name in a folded name.
 const SYLLABLE: &str = "'";
 
-/// A folded name without syllable marks: what names are equal by (digests,
-/// blocks) and what Jaro-Winkler compares.
+/// A folded name without syllable marks and gender marks: what names are
+/// equal by (digests, blocks) and what Jaro-Winkler compares.
 pub(crate) fn plain(name: &str) -> std::borrow::Cow<'_, str> {
+    let name = name
+        .strip_suffix(MALE)
+        .or_else(|| name.strip_suffix(FEMALE))
+        .map_or(name, str::trim_end);
     if name.contains(SYLLABLE) {
         std::borrow::Cow::Owned(name.replace(SYLLABLE, ""))
     } else {
@@ -705,10 +750,13 @@ fn without_particles(apart: &str, joined: &str) -> Option<(String, String)> {
 
 /// [`person_similarity`] of two folded names as their tokens stand.
 fn tokens_similarity(a: &str, b: &str) -> f64 {
+    if genders_differ(a, b) {
+        return 0.0;
+    }
     if plain(a) == plain(b) {
         return 1.0;
     }
-    let (ta, tb): (Vec<&str>, Vec<&str>) = (a.split(' ').collect(), b.split(' ').collect());
+    let (ta, tb) = (name_tokens(a), name_tokens(b));
     // `John Smith Jr.` and `John Smith Sr.` are father and son, who often
     // share a household's phone and e-mail: different suffixes on both
     // sides are different people (a suffix on one side only tells nothing).
@@ -730,7 +778,10 @@ fn tokens_similarity(a: &str, b: &str) -> f64 {
     };
     if short.len() < 2 && long.len() < 2 {
         // One token each (a Korean name, written without a space).
-        return token_alike(a, b);
+        return match (short.first(), long.first()) {
+            (Some(x), Some(y)) => token_alike(x, y),
+            _ => 0.0,
+        };
     }
     if short.len() < 2 {
         // A missing space (`ÉmilieMartin`): the one token against the

@@ -2548,6 +2548,37 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_phone_does_not_join_mr_and_mrs_li() {
+        let phone = id(IdentifierKind::Phone, "+8613900000001");
+        let titled = |event_id: &str, t: i64, gender: Option<&str>| {
+            let mut e = event(event_id, t, vec![phone.clone()], 0);
+            e.attributes.family_name = Some("李".into());
+            e.attributes.gender = gender.map(str::to_string);
+            e
+        };
+        // (second event's gender, profiles, suggestions)
+        for (gender, profiles, suggestions) in [(Some("female"), 2, 1), (None, 1, 0)] {
+            // One by one (the incremental path) and in one batch (clusters).
+            for batches in [vec![vec![0], vec![1]], vec![vec![0, 1]]] {
+                let (_dir, mut r) = resolver();
+                let events = [
+                    titled("pos:1", DAY, Some("male")),
+                    titled("pos:2", 2 * DAY, gender),
+                ];
+                let mut suggested = 0;
+                for batch in &batches {
+                    let batch: Vec<CanonicalEvent> =
+                        batch.iter().map(|&i| events[i].clone()).collect();
+                    suggested += r.apply(&batch, &[]).expect("apply").suggestions.len();
+                }
+                let stats = r.store().stats().expect("stats");
+                assert_eq!(stats.profiles, profiles, "{gender:?} {batches:?}");
+                assert_eq!(suggested, suggestions, "{gender:?} {batches:?}");
+            }
+        }
+    }
+
+    #[test]
     fn late_event_changes_survivorship_only_if_it_is_the_latest() {
         let (_dir, mut r) = resolver();
         let m = id(IdentifierKind::MemberId, "MAIN:M1");
