@@ -1043,6 +1043,25 @@ mod tests {
         assert_eq!(c, [vec!["a", "b"], vec!["c"]], "{c:?}");
     }
 
+    /// A card lent to someone else: the names clearly differ, in Cyrillic
+    /// as in Latin letters; the same name in either alphabet is one person.
+    #[test]
+    fn a_card_lent_between_people_named_in_cyrillic_is_shared() {
+        let card = [(MemberId, "MAIN:A1")];
+        let events = [
+            event("a", 0, &card, Some("Иван Петров")),
+            event("b", DAY, &card, Some("Мария Сидорова")),
+            event("c", 2 * DAY, &card, Some("ИВАН ПЕТРОВ")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a", "c"], vec!["b"]], "{c:?}");
+        let transliterated = [
+            event("a", 0, &card, Some("Иван Петров")),
+            event("b", DAY, &card, Some("Ivan Petrov")),
+        ];
+        assert_eq!(run(&transliterated, &LinkPolicy::default()).len(), 1);
+    }
+
     #[test]
     fn two_member_cards_of_one_program_never_join_through_a_phone() {
         let events = [

@@ -387,9 +387,50 @@ pub(crate) enum NameScript {
     Hanzi,
     /// Latin letters, with or without diacritics.
     Latin,
+    /// One other alphabet or syllabary throughout (Cyrillic, Greek,
+    /// hangul, kana, ...): compared within itself.
+    Alphabet(Alphabet),
     /// Anything else, or a mix: not compared for [`clearly_different`].
     #[default]
     Other,
+}
+
+/// The scripts besides Latin and hanzi whose names [`clearly_different`]
+/// compares: two names in one of them are as comparable as two in Latin
+/// letters. (A name in one and the same name transliterated into another
+/// are not.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Alphabet {
+    Greek,
+    Cyrillic,
+    Armenian,
+    Hebrew,
+    Arabic,
+    Devanagari,
+    Thai,
+    Georgian,
+    Hangul,
+    Kana,
+}
+
+/// The alphabet of a letter outside Latin and hanzi, if one of those
+/// [`Alphabet`] knows.
+fn alphabet_of(c: char) -> Option<Alphabet> {
+    Some(match c {
+        '\u{0370}'..='\u{03ff}' | '\u{1f00}'..='\u{1fff}' => Alphabet::Greek,
+        '\u{0400}'..='\u{052f}' => Alphabet::Cyrillic,
+        '\u{0530}'..='\u{058f}' => Alphabet::Armenian,
+        '\u{0590}'..='\u{05ff}' => Alphabet::Hebrew,
+        '\u{0600}'..='\u{06ff}' | '\u{0750}'..='\u{077f}' => Alphabet::Arabic,
+        '\u{0900}'..='\u{097f}' => Alphabet::Devanagari,
+        '\u{0e00}'..='\u{0e7f}' => Alphabet::Thai,
+        '\u{10a0}'..='\u{10ff}' => Alphabet::Georgian,
+        '\u{1100}'..='\u{11ff}' | '\u{3130}'..='\u{318f}' | '\u{ac00}'..='\u{d7af}' => {
+            Alphabet::Hangul
+        }
+        '\u{3040}'..='\u{30ff}' | '\u{31f0}'..='\u{31ff}' => Alphabet::Kana,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -477,6 +518,8 @@ pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
     let mut latin = String::with_capacity(name.len());
     let mut hanzi: Vec<(char, &'static str)> = Vec::new();
     let (mut latin_letters, mut other_letters) = (false, false);
+    // The one alphabet of the other letters, while there is one.
+    let mut alphabet: Option<Option<Alphabet>> = None;
     for c in name.chars() {
         if let Some(p) = c.to_pinyin() {
             hanzi.push((c, p.plain()));
@@ -487,6 +530,12 @@ pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
                     latin_letters = true;
                 } else {
                     other_letters = true;
+                    let this = alphabet_of(c);
+                    alphabet = match alphabet {
+                        None => Some(this),
+                        Some(seen) if seen == this => Some(seen),
+                        Some(_) => Some(None),
+                    };
                 }
             }
             push_name_letter(c, &mut latin);
@@ -495,6 +544,9 @@ pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
         }
     }
     let script = match (hanzi.is_empty(), latin_letters, other_letters) {
+        (true, false, true) => alphabet
+            .flatten()
+            .map_or(NameScript::Other, NameScript::Alphabet),
         (_, _, true) => NameScript::Other,
         (false, false, false) => NameScript::Hanzi,
         (true, true, false) => NameScript::Latin,
@@ -1106,6 +1158,10 @@ mod tests {
             ("Chloé Dubois", "Manon Martin"),
             ("冯琪丽", "陈雪妮"),
             ("周东一", "张菲娜"),
+            // Other alphabets, each within itself.
+            ("Иван Петров", "Мария Сидорова"),
+            ("Γιώργος Παπαδόπουλος", "Ελένη Νικολάου"),
+            ("ヤマダ タロウ", "スズキ ハナコ"),
         ] {
             assert!(different(a, b), "{a} / {b}");
         }
@@ -1118,6 +1174,9 @@ mod tests {
             // Homophones and pinyin fold alike.
             ("刘伟波", "柳伟波"),
             ("王伟", "Wei Wang"),
+            ("Иван Петров", "Ivan Petrov"),
+            ("Фёдор Петров", "ФЕДОР ПЕТРОВ"),
+            ("Иван Петров", "Анна Петрова"),
             // Kanji and romaji cannot be compared; one token says too little.
             ("伊藤陽菜", "Hina Ito"),
             ("Madonna", "Cher Sarkisian"),
@@ -1127,8 +1186,13 @@ mod tests {
         }
         assert_eq!(NameScript::of("Zoë Ångström"), NameScript::Latin);
         assert_eq!(NameScript::of("李 怡妮"), NameScript::Hanzi);
-        assert_eq!(NameScript::of("さくら"), NameScript::Other);
+        assert_eq!(
+            NameScript::of("さくら"),
+            NameScript::Alphabet(Alphabet::Kana)
+        );
         assert_eq!(NameScript::of("Li 怡妮"), NameScript::Other);
+        assert_eq!(NameScript::of("Иван Smith"), NameScript::Other);
+        assert_eq!(NameScript::of("山田さくら"), NameScript::Other);
     }
 
     #[test]
