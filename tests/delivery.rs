@@ -168,6 +168,26 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     .await??
     .expect_err("an unfinished rebuild is refused");
     assert!(err.to_string().contains("did not finish"), "{err}");
+
+    // A finished rebuild resumes: the entries its replay wrote and deleted
+    // are not a backlog to wait for (with a backlog limit below them, the
+    // resolver used to stop reading for ever).
+    kindred_pipeline::privacy::open_store(&rebuilt_config)?.set_rebuilding(false)?;
+    rebuilt_config.resolver.outbox_max_backlog = 2;
+    let late = events(7).pop().expect("an event");
+    produce(
+        &config,
+        &config.topics.canonical,
+        &late.event_id,
+        codec.encode(SchemaKind::CanonicalEvent, &late)?,
+    )
+    .await?;
+    let shutdown = Shutdown::new();
+    let task = run(rebuilt_config.clone(), shutdown.clone());
+    let changes = read_until(&config, &config.topics.profiles, timeout, |m| m.len() >= 13).await;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+    changes?;
     Ok(())
 }
 

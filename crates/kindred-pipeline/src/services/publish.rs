@@ -360,7 +360,8 @@ impl Publisher {
 
 /// The last outbox sequence of `store` that Kafka holds, by the last
 /// committed progress record of `transactional_id` (acknowledged in the
-/// store); 0 for a new or restored store.
+/// store); for a new or restored store, the sequence before its first
+/// outbox entry.
 fn published_up_to(
     config: &Config,
     settings: &KafkaSettings,
@@ -395,8 +396,15 @@ fn published_up_to(
                 p.seq
             )));
         }
-        // A new or restored store: its whole outbox is unpublished.
-        _ => 0,
+        // A new, restored or rebuilt store: what its outbox holds is
+        // unpublished. What it no longer holds (deleted by a rebuild, or
+        // published from the store a snapshot was taken of) is not waited
+        // for: counted as published, the resolver's backpressure would
+        // otherwise wait for ever on entries that will never be sent.
+        _ => match store.outbox_after(0, 1)?.first() {
+            Some(&(first, _)) => first.saturating_sub(1),
+            None => next.saturating_sub(1),
+        },
     })
 }
 
