@@ -45,8 +45,8 @@ struct Cli {
     http_listen: Option<String>,
 
     /// Set any configuration key by its dotted path, after the file and the
-    /// environment; repeatable. Values read as numbers or booleans where they
-    /// parse as one. Examples: `--set resolver.batch_size=2000`,
+    /// environment; repeatable. Values are read as the key's type takes them
+    /// (`2024` is text for a topic name, a number for a batch size). Examples: `--set resolver.batch_size=2000`,
     /// `--set kafka.client.security.protocol=SASL_SSL`. Secrets (client
     /// properties naming a password, secret or key) are refused here, as
     /// command lines are visible to every local user: use the file or the

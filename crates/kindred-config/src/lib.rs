@@ -813,9 +813,10 @@ impl Config {
     }
 
     /// [`Config::load`], then `sets`: `KEY=VALUE` assignments of any key by
-    /// its dotted path (`resolver.batch_size=2000`). Values read as TOML
-    /// scalars where they parse as one (numbers, booleans), as strings
-    /// otherwise; under `kafka.client.` the rest of the key is one property.
+    /// its dotted path (`resolver.batch_size=2000`). Values are read as the
+    /// key's type takes them: digits are a number for a numeric key and text
+    /// for a text key ([`scalar_as_text`]), as in the environment; under
+    /// `kafka.client.` the rest of the key is one property.
     pub fn load_with_sets(
         file: Option<&Path>,
         overrides: impl Serialize,
@@ -831,11 +832,11 @@ impl Config {
         figment = figment
             // Only section-qualified names: KINDRED_CONFIG, KINDRED_LOG and the
             // scripts' KINDRED_CACHE are not configuration keys.
-            .merge(
+            .merge(TextEnv(
                 Env::prefixed("KINDRED_")
                     .filter(|key| key.as_str().contains("__"))
                     .split("__"),
-            )
+            ))
             .merge(Serialized::defaults(client_properties_from_env(
                 std::env::vars(),
             )))
@@ -894,15 +895,14 @@ impl Config {
                     "kafka.client",
                     BTreeMap::from([(property.to_string(), value.to_string())]),
                 )),
-                None => {
-                    let value: figment::value::Value = value.parse().unwrap_or_else(|e| match e {});
-                    figment.merge(Serialized::default(key.trim(), value))
-                }
+                None => figment.merge(Serialized::default(key.trim(), scalar_as_text(value))),
             };
         }
         refuse_unknown_env(std::env::vars().map(|(name, _)| name))?;
+        // Lossy: a number or boolean given as text (see [`scalar_as_text`])
+        // is read as one where the key takes one.
         let config: Config = figment
-            .extract()
+            .extract_lossy()
             .map_err(|e| ConfigError::Invalid(describe(e)))?;
         config.validate()?;
         Ok(config)
@@ -1011,6 +1011,56 @@ impl Config {
 
 /// Each of figment's errors as `FILE:LINE: KEY: problem`, the line found
 /// with toml_edit's spans (figment knows the file and key, not the line).
+/// A value from the environment or `--set`, as figment would read it, but
+/// a number or boolean kept as the text typed: a password `48151623` or a
+/// group prefix `2024` is text to a text key (and `0012` keeps its zeros),
+/// and [`figment::Figment::extract_lossy`] reads the text as the number or
+/// boolean where a key takes one. Quoted text, arrays and tables are read
+/// as figment reads them.
+fn scalar_as_text(raw: &str) -> figment::value::Value {
+    use figment::value::Value;
+    match raw.parse::<Value>().unwrap_or_else(|e| match e {}) {
+        Value::Num(..) | Value::Bool(..) => Value::from(raw.trim().to_string()),
+        other => other,
+    }
+}
+
+/// The `KINDRED_SECTION__KEY` environment provider, its values read by
+/// [`scalar_as_text`].
+struct TextEnv(Env);
+
+impl figment::Provider for TextEnv {
+    fn metadata(&self) -> figment::Metadata {
+        self.0.metadata()
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut dict = figment::value::Dict::new();
+        for (key, value) in self.0.iter() {
+            let nested = figment::util::nest(key.as_str(), scalar_as_text(&value));
+            if let Some(nested) = nested.into_dict() {
+                merge_into(&mut dict, nested);
+            }
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+/// `from`'s keys put into `into`, tables merged key by key.
+fn merge_into(into: &mut figment::value::Dict, from: figment::value::Dict) {
+    use figment::value::Value;
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(Value::Dict(_, inner)), Value::Dict(_, more)) => merge_into(inner, more),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
 fn describe(errors: figment::Error) -> Vec<String> {
     errors
         .into_iter()
@@ -1263,6 +1313,20 @@ mod tests {
             assert!(shown.contains("https://registry:8081"), "{shown}");
             let debug = format!("{c:?}");
             assert!(!debug.contains("env-secret"), "{debug}");
+            // A password of digits is a password, not a number refused
+            // (with the number in the error).
+            jail.set_env("KINDRED_SCHEMAS__REGISTRY__PASSWORD", "0048151623");
+            jail.set_env("KINDRED_KAFKA__GROUP_PREFIX", "2024");
+            jail.set_env("KINDRED_RESOLVER__BATCH_SIZE", "1500");
+            let c = Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &[])
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.schemas.registry.password.as_deref(), Some("0048151623"));
+            assert_eq!(c.kafka.group_prefix, "2024");
+            assert_eq!(c.resolver.batch_size, 1500);
+            let sets = ["topics.dead_letter=404".to_string()];
+            let c = Config::load_with_sets(None, serde_json::json!({}), &sets)
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.topics.dead_letter, "404");
             jail.set_env(
                 "KINDRED_SCHEMAS__REGISTRY__URL",
                 "https://key:url-secret@registry:8081/x",
