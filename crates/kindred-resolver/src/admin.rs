@@ -649,6 +649,19 @@ impl Resolver {
             crate::store::RUNNING_POLICY,
             &encode_policy(&self.policy),
         );
+        let mut history = policy_history(&self.store)?;
+        let ours = policy_fingerprint(&self.policy);
+        if !history.iter().any(|p| policy_fingerprint(p) == ours) {
+            history.push(self.policy.clone());
+            let over = history
+                .len()
+                .saturating_sub(crate::store::MAX_POLICY_HISTORY);
+            history.drain(..over);
+            let encoded = serde_json::to_vec(&history)
+                .unwrap_or_else(|e| unreachable!("policies serialize: {e}"));
+            self.store
+                .put(&mut batch, cf::META, crate::store::POLICY_HISTORY, &encoded);
+        }
         self.store.put(
             &mut batch,
             cf::META,
@@ -966,6 +979,27 @@ impl Resolver {
             }),
             None => Ok(self.policy.clone()),
         }
+    }
+}
+
+/// The link policies the resolve service has started with on `store`
+/// ([`crate::store::POLICY_HISTORY`]), and the one `rules apply` last
+/// applied: every policy whose index keys the store may hold, the
+/// configured one aside.
+pub(crate) fn policies_linked_by(store: &crate::Store) -> Result<Vec<LinkPolicy>, StoreError> {
+    let mut all = policy_history(store)?;
+    all.extend(decode_policy(store)?);
+    Ok(all)
+}
+
+fn policy_history(store: &crate::Store) -> Result<Vec<LinkPolicy>, StoreError> {
+    match store.get_raw(cf::META, crate::store::POLICY_HISTORY)? {
+        None => Ok(Vec::new()),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+            what: cf::META,
+            key: "policy_history".into(),
+            message: e.to_string(),
+        }),
     }
 }
 

@@ -23,7 +23,7 @@
 
 use std::collections::BTreeSet;
 
-use kindred_model::{Identifier, IdentifierKind, ProfileChange};
+use kindred_model::{Identifier, IdentifierKind, LinkPolicy, ProfileChange};
 use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
 
@@ -278,7 +278,19 @@ impl Resolver {
                             key: survivor.clone(),
                             message: "a live profile id has no profile".into(),
                         })?;
-                // The person's events and what they offered to linking.
+                // The person's events and what they offered to linking,
+                // under the configured policy and every one the store's
+                // entries may have been made by (a rule's former version).
+                let ours = crate::policy_fingerprint(&self.policy);
+                let mut former: Vec<LinkPolicy> = Vec::new();
+                for p in crate::admin::policies_linked_by(store)? {
+                    let print = crate::policy_fingerprint(&p);
+                    if print != ours
+                        && !former.iter().any(|q| crate::policy_fingerprint(q) == print)
+                    {
+                        former.push(p);
+                    }
+                }
                 let mut theirs = Vec::with_capacity(stored.members.len());
                 for event_id in &stored.members {
                     // Reading the event again must not bring its person
@@ -287,7 +299,14 @@ impl Resolver {
                     let Some(event) = store.contribution(event_id)? else {
                         continue;
                     };
-                    let keys = EventKeys::of(&event, &self.policy, hasher);
+                    let mut keys = EventKeys::of(&event, &self.policy, hasher);
+                    for policy in &former {
+                        for link in EventKeys::of(&event, policy, hasher).links {
+                            if !keys.links.iter().any(|l| l.key == link.key) {
+                                keys.links.push(link);
+                            }
+                        }
+                    }
                     theirs.push((event_id, keys));
                 }
                 // An entry someone else still holds keeps no digest of the

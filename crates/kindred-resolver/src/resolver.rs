@@ -2236,6 +2236,50 @@ mod tests {
         assert_eq!((out.suppressed, out.created), (1, 0));
     }
 
+    /// A rule's former version made index entries an erasure must find:
+    /// the person's keys are derived under every policy the service ran.
+    #[test]
+    fn an_erasure_removes_the_entries_a_former_rule_version_made() {
+        use crate::erase::{ErasureOutcome, ErasureRequest, ErasureTarget};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let email = id(IdentifierKind::Email, "ann@x.cn");
+        let mut e = named(event("web:1", 1, vec![email.clone()], 0), "Ann Lee");
+        e.attributes.birthday = Some("1990-05-17".into());
+        e.attributes.address = Some(kindred_model::Address {
+            postal_code: Some("200001".into()),
+            ..Default::default()
+        });
+        {
+            let mut r = Resolver::new(Store::open(dir.path().join("db")).expect("open"));
+            r.record_running_settings().expect("record");
+            r.apply(&[e], &[]).expect("apply");
+        }
+        // The rule's meaning changed: version 2, and the service restarted.
+        let mut policy = LinkPolicy::default();
+        policy.rules[0].version += 1;
+        let mut r = Resolver::with_policy(
+            Store::open(dir.path().join("db")).expect("open"),
+            policy,
+            Survivorship::default(),
+        );
+        r.record_running_settings().expect("record");
+        let before = r.store().stats().expect("stats").identifiers;
+        assert!(before >= 2, "the email and the rule's block: {before}");
+        let done = r
+            .erase(
+                &ErasureRequest {
+                    request_id: "DSR-10".into(),
+                    target: ErasureTarget::Identifier(email),
+                    requested_by: "dpo".into(),
+                    at_ms: 1_700_000_000_000,
+                },
+                &[],
+            )
+            .expect("erase");
+        assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+        assert_eq!(r.store().stats().expect("stats").identifiers, 0);
+    }
+
     #[test]
     fn merges_inside_one_batch_see_earlier_events_of_the_batch() {
         let (_dir, mut r) = resolver();
