@@ -239,7 +239,8 @@ async fn a_fenced_producer_stops_and_leaves_the_newer_one_publishing() -> anyhow
 
 /// The publisher cuts profile changes to what the profile topic takes: an
 /// operator's lower `max.message.bytes` is read from the broker (a record
-/// over it would be refused on every try and stop all publishing).
+/// over it would be refused on every try and stop all publishing), and
+/// record batches are kept under it too (the broker checks whole batches).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_publisher_reads_the_profile_topics_record_limit() -> anyhow::Result<()> {
     use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -256,13 +257,74 @@ async fn the_publisher_reads_the_profile_topics_record_limit() -> anyhow::Result
     let admin: AdminClient<DefaultClientContext> = settings.client_config(&[]).create()?;
     let profiles = NewTopic::new(&config.topics.profiles, 1, TopicReplication::Fixed(1))
         .set("cleanup.policy", "compact")
-        .set("max.message.bytes", "200000");
+        .set("max.message.bytes", "20000");
     for result in admin
         .create_topics(&[profiles], &AdminOptions::new())
         .await?
     {
         result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
     }
-    assert_eq!(record_limit(&config, &settings).await, 200_000 - 1_024);
+    assert_eq!(record_limit(&config, &settings).await, 20_000 - 1_024);
+
+    // Thousands of small changes in one transaction: far more than one
+    // batch of the default size (1 MB) the topic would refuse.
+    create_topics(&config).await?;
+    let mut resolver = Resolver::new(Store::open(dir.path().join("store"))?);
+    resolver.apply(&events(3_000), &[])?;
+    publish(&config, resolver.shared_store()).await?;
+    assert_eq!(profile_topic(&config)?.len(), 3_000);
+    Ok(())
+}
+
+/// A publisher that stops (here: fenced by another instance's producer)
+/// stops the resolver even when no more input comes: an idle input used to
+/// hide it until the next message arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_resolver_stops_though_no_more_input_comes() -> anyhow::Result<()> {
+    use kindred_kafka::TransactionalProducer;
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("fenced-idle", dir.path());
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let shutdown = Shutdown::new();
+    let task = {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let ops = Ops::start(&config, "resolve").await?;
+            resolve::run(&config, &ops, shutdown).await
+        })
+    };
+    let mut newer = None;
+    for (n, e) in events(2).into_iter().enumerate() {
+        produce(
+            &config,
+            &config.topics.canonical,
+            &e.event_id,
+            codec.encode(SchemaKind::CanonicalEvent, &e)?,
+        )
+        .await?;
+        if n == 0 {
+            read_until(
+                &config,
+                &config.topics.profiles,
+                Duration::from_secs(90),
+                |m| !m.is_empty(),
+            )
+            .await?;
+            // Another instance's producer: this one's is fenced when it
+            // next publishes (the second event's change).
+            let (settings, id) = (kafka_settings(&config), resolve::publisher_id(&config));
+            newer = Some(tokio::task::block_in_place(|| {
+                TransactionalProducer::new(&settings, &id, Duration::from_secs(30))
+            })?);
+        }
+    }
+    let stopped = tokio::time::timeout(Duration::from_secs(60), task).await;
+    shutdown.trigger();
+    tokio::task::block_in_place(|| drop(newer));
+    let err = stopped
+        .map_err(|_| anyhow::anyhow!("the fenced resolver kept running on an idle input"))??
+        .expect_err("a fenced resolver stops with an error");
+    assert!(err.to_string().to_lowercase().contains("fenced"), "{err}");
     Ok(())
 }

@@ -81,7 +81,15 @@ pub async fn run(
 
         let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
         loop {
-            let batch = next_batch(&consumer, config.ingest.batch_size, linger, &shutdown, ops).await?;
+            let batch = next_batch(
+                &consumer,
+                config.ingest.batch_size,
+                linger,
+                &shutdown,
+                ops,
+                &|| false,
+            )
+            .await?;
             if batch.is_empty() {
                 break;
             }

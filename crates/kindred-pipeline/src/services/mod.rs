@@ -66,15 +66,18 @@ pub fn kafka_settings(config: &Config) -> KafkaSettings {
 const READY_RECHECK: Duration = Duration::from_secs(1);
 
 /// Waits for the first message (or shutdown), then gathers more until `max`
-/// messages or `linger` has passed. Returns an empty batch on shutdown, and
-/// an error when the consumer failed for good (fenced by another instance
-/// with the same `group.instance.id`): the service must stop, not spin.
+/// messages or `linger` has passed. Returns an empty batch on shutdown, or
+/// when `interrupted` says so while no message is waiting (the resolver's
+/// publisher stopped: an idle input must not hide it); and an error when
+/// the consumer failed for good (fenced by another instance with the same
+/// `group.instance.id`): the service must stop, not spin.
 pub(crate) async fn next_batch(
     consumer: &ServiceConsumer,
     max: usize,
     linger: Duration,
     shutdown: &Shutdown,
     ops: &Ops,
+    interrupted: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<OwnedMessage>, PipelineError> {
     let mut batch = Vec::new();
     let mut deadline = None;
@@ -111,7 +114,7 @@ pub(crate) async fn next_batch(
             _ = shutdown.wait(), if batch.is_empty() => return Ok(batch),
             received = tokio::time::timeout(wait, consumer.recv()) => match received {
                 Err(_elapsed) => {
-                    if deadline.is_some() {
+                    if deadline.is_some() || interrupted() {
                         return Ok(batch);
                     }
                     // Idle: everything read is processed. Its positions

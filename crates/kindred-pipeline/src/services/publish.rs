@@ -281,8 +281,19 @@ impl Publisher {
             Err(_) => MAX_RECORD_BYTES,
         };
         let transactional_id = super::resolve::publisher_id(config);
-        let producer =
-            TransactionalProducer::new(settings, &transactional_id, Duration::from_secs(30))?;
+        // The broker holds a whole record batch to the topic's limit, and
+        // librdkafka does not split a batch the broker refuses: batches no
+        // larger than the limit (unless the operator set batch.size).
+        let mut producer_settings = settings.clone();
+        producer_settings
+            .client
+            .entry("batch.size".to_string())
+            .or_insert_with(|| (record_limit + RECORD_OVERHEAD_BYTES).to_string());
+        let producer = TransactionalProducer::new(
+            &producer_settings,
+            &transactional_id,
+            Duration::from_secs(30),
+        )?;
         let store_id = store.store_id()?;
         let acked = published_up_to(config, settings, &transactional_id, &store, &store_id)?;
         let next = store.next_outbox_seq()?;

@@ -45,6 +45,10 @@ fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
     }
 }
 
+/// How long the resolver waits for its outbox to drain before it reports
+/// itself unready.
+const BACKLOG_UNREADY_AFTER: Duration = Duration::from_secs(30);
+
 /// Runs the resolver service until `shutdown`.
 ///
 /// Per batch: decode the canonical events (bad ones are dead-lettered),
@@ -161,7 +165,11 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
 
         loop {
             // Backpressure: while the broker lags behind, stop reading; the
-            // backlog is on disk and bounded by `outbox_max_backlog`.
+            // backlog is on disk and bounded by `outbox_max_backlog`. Live
+            // (the process is fine), but unready after a while: nothing is
+            // published (the next batch's check makes it ready again).
+            let waiting_since = Instant::now();
+            let mut unready = false;
             while written.saturating_sub(publisher.acked()) > config.resolver.outbox_max_backlog
                 && !shutdown.is_triggered()
                 && !publisher.is_finished()
@@ -170,6 +178,16 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     .outbox_backlog
                     .set(written.saturating_sub(publisher.acked()) as i64);
                 ops.health.progress();
+                if !unready && waiting_since.elapsed() >= BACKLOG_UNREADY_AFTER {
+                    unready = true;
+                    ops.health.set_ready(false);
+                    tracing::warn!(
+                        backlog = written.saturating_sub(publisher.acked()),
+                        limit = config.resolver.outbox_max_backlog,
+                        waited_secs = waiting_since.elapsed().as_secs(),
+                        "not reading: the outbox is not being published (see the publisher's warnings); unready until it drains"
+                    );
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             if publisher.is_finished() {
@@ -187,6 +205,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 linger,
                 &shutdown,
                 ops,
+                &|| publisher.is_finished(),
             )
             .await
             {
@@ -213,6 +232,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 Err(e) => return Err(e),
             };
             if batch.is_empty() {
+                if publisher.is_finished() && !shutdown.is_triggered() {
+                    // Surfaced at the top of the loop.
+                    continue;
+                }
                 break;
             }
             if let Some(dir) = &config.resolver.snapshot_dir {
