@@ -17,7 +17,7 @@ pub enum SchemaError {
         reads_as: String,
         message: String,
     },
-    #[error("{file} is the record {found}, not one of kindred's ({known}): Avro matches records by full name")]
+    #[error("{file} is the record {found}, not one of kindred's ({known}): Avro matches records by name")]
     NotKindred {
         file: String,
         found: String,

@@ -168,10 +168,22 @@ impl Conform<'_> {
             }
             Schema::Boolean => {
                 if let Value::String(text) = value {
+                    // Python's `str(True)` writes `True`.
                     match text.trim() {
-                        "true" => *value = Value::Bool(true),
-                        "false" => *value = Value::Bool(false),
+                        "true" | "True" | "TRUE" => *value = Value::Bool(true),
+                        "false" | "False" | "FALSE" => *value = Value::Bool(false),
                         _ => {}
+                    }
+                }
+                Ok(())
+            }
+            // A till's number typed as a JSON number (`"terminal_id": 3`,
+            // `"phone": 13800138000`) is the text of its digits; a fraction
+            // stays refused.
+            Schema::String => {
+                if let Value::Number(n) = value {
+                    if n.is_i64() || n.is_u64() {
+                        *value = Value::String(n.to_string());
                     }
                 }
                 Ok(())

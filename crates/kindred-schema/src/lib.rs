@@ -15,6 +15,7 @@ mod codec;
 mod compat;
 mod error;
 mod json;
+mod writer;
 
 pub use catalog::{default_history_ids, Catalog, SchemaKind, SchemaSource, CURRENT, HISTORY};
 pub use codec::{Framing, WireCodec, MAGIC_BYTE};
