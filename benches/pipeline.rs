@@ -159,10 +159,11 @@ fn resolve(c: &mut Criterion) {
                 let resolver = Resolver::new(Store::open(dir.path()).expect("store"));
                 (dir, resolver)
             },
+            // Returned, so criterion drops the store (closing RocksDB and
+            // deleting the directory) after the clock stops.
             |(dir, mut resolver)| {
                 std::hint::black_box(resolver.apply(&events, &[]).expect("apply"));
-                drop(resolver);
-                drop(dir);
+                (dir, resolver)
             },
             BatchSize::PerIteration,
         )

@@ -150,17 +150,18 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         stop.clone(),
     ));
 
+    // Clients first: the run's clock starts when the first event can go.
+    let probes = lag_probes(&config)?;
+    let writer = RawWriter::new(&config).await?;
     let t0 = Instant::now();
     let samples = Arc::new(Mutex::new(Vec::new()));
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
-        let probes = lag_probes(&config)?;
         let pids: Vec<(String, u32)> = running.iter().map(|s| (s.name.clone(), s.pid())).collect();
         let (samples, sampling) = (samples.clone(), sampling.clone());
         std::thread::spawn(move || sample_loop(t0, probes, pids, samples, sampling))
     };
 
-    let writer = RawWriter::new(&config).await?;
     let bar = progress_bar(opts.progress, events.len() as u64);
     let distinct = truth.len() as u64;
     let produce_result = produce(&writer, &events, opts.rate, &shared, &bar).await;
@@ -440,21 +441,27 @@ async fn produce(
     let mut seen = HashSet::with_capacity(events.len());
     let mut in_flight = tokio::task::JoinSet::new();
     for slice in events.chunks(chunk) {
-        if rate > 0 {
+        // A paced event's latency runs from when it was due, not from when
+        // the tool got round to sending it: a producer held back (all
+        // slots waiting on the broker, no CPU) must not hide the delay
+        // (coordinated omission).
+        let due = if rate > 0 {
             let due = start + Duration::from_secs_f64(sent as f64 / rate as f64);
             tokio::time::sleep_until(due.into()).await;
-        }
+            due
+        } else {
+            Instant::now()
+        };
         let records = slice
             .iter()
             .map(|g| writer.record(&g.event))
             .collect::<Result<Vec<_>, _>>()?;
         {
-            let now = Instant::now();
             let mut produced = lock(&shared.produced);
             for g in slice {
                 let id = event_id(&g.event);
                 if seen.insert(id.clone()) {
-                    produced.insert(id, now);
+                    produced.insert(id, due);
                 }
             }
         }

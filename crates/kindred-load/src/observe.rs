@@ -24,7 +24,9 @@ pub(crate) struct Observed {
     pub first_landed: Option<Instant>,
     pub last_landed: Option<Instant>,
     pub changes: BTreeMap<String, u64>,
+    /// Distinct events dead-lettered (by the letter's key).
     pub dead_letters: u64,
+    pub dead_letter_keys: std::collections::HashSet<Vec<u8>>,
     pub unreadable: u64,
 }
 
@@ -50,6 +52,7 @@ impl Shared {
                 last_landed: None,
                 changes: BTreeMap::new(),
                 dead_letters: 0,
+                dead_letter_keys: Default::default(),
                 unreadable: 0,
             }),
         }))
@@ -86,7 +89,16 @@ pub(crate) async fn observe(
         };
         let now = Instant::now();
         if message.topic() == dead_letter {
-            lock(&shared.observed).dead_letters += 1;
+            // Per distinct event (its source id is the letter's key): a
+            // rejected event delivered twice is one event.
+            let mut observed = lock(&shared.observed);
+            let first = match message.key() {
+                Some(key) => observed.dead_letter_keys.insert(key.to_vec()),
+                None => true,
+            };
+            if first {
+                observed.dead_letters += 1;
+            }
             continue;
         }
         if let Err(e) = schemas.learn(message.payload()).await {
@@ -114,7 +126,10 @@ pub(crate) async fn observe(
             .chain(&change.moved_event_ids)
             .filter(|e| !observed.changelog.has_landed(e))
             .collect();
-        observed.changelog.apply(&change);
+        // In the resolver's order across partitions, as `eval
+        // --profile-topic` reads them.
+        let seq = kindred_pipeline::services::publish::change_seq(&message);
+        observed.changelog.apply_at(&change, seq);
         let mut any = false;
         for event in arriving {
             if !observed.changelog.has_landed(event) {

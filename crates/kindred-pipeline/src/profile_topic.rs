@@ -97,11 +97,7 @@ pub async fn read_changelog(
         }) {
             read.cut += 1;
         }
-        let seq = message.headers().and_then(|h| {
-            h.iter()
-                .find(|h| h.key == crate::services::publish::CHANGE_SEQ)
-                .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
-        });
+        let seq = crate::services::publish::change_seq(&message);
         schemas.learn_patiently(std::iter::once(payload)).await?;
         match codec.decode(Framing::Confluent, SchemaKind::ProfileChange, payload) {
             Ok(change) => {

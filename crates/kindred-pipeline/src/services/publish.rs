@@ -248,6 +248,16 @@ pub const ABSORBED_IDS_TOTAL: &str = "kindred.change.absorbed_ids_total";
 /// from a snapshot (the changes then repeat).
 pub const CHANGE_SEQ: &str = "kindred.change.seq";
 
+/// The [`CHANGE_SEQ`] of a profile change record, if it has one.
+pub fn change_seq(message: &impl kindred_kafka::rdkafka::Message) -> Option<u64> {
+    use kindred_kafka::rdkafka::message::Headers;
+    message.headers().and_then(|h| {
+        h.iter()
+            .find(|h| h.key == CHANGE_SEQ)
+            .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
+    })
+}
+
 /// The running publisher thread and what the poll loop needs of it.
 pub struct Publisher {
     thread: std::thread::JoinHandle<Result<(), PipelineError>>,
