@@ -328,3 +328,68 @@ async fn a_fenced_resolver_stops_though_no_more_input_comes() -> anyhow::Result<
     assert!(err.to_string().to_lowercase().contains("fenced"), "{err}");
     Ok(())
 }
+
+/// A publisher whose transactions keep failing (here: a profile topic that
+/// takes no record as large as a change) turns the resolver unready, while
+/// it stays live: nothing reaches downstream, and the probe says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_that_cannot_publish_turns_unready() -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("unpublishable", dir.path());
+    let settings = kafka_settings(&config);
+    let admin: AdminClient<DefaultClientContext> = settings.client_config(&[]).create()?;
+    let profiles = NewTopic::new(&config.topics.profiles, 1, TopicReplication::Fixed(1))
+        .set("cleanup.policy", "compact")
+        .set("max.message.bytes", "64");
+    for result in admin
+        .create_topics(&[profiles], &AdminOptions::new())
+        .await?
+    {
+        result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
+    }
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let ops = Ops::start(&config, "resolve").await?;
+    let health = ops.health.clone();
+    let shutdown = Shutdown::new();
+    let task = {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tokio::spawn(async move { resolve::run(&config, &ops, shutdown).await })
+    };
+    let e = events(1).pop().expect("an event");
+    produce(
+        &config,
+        &config.topics.canonical,
+        &e.event_id,
+        codec.encode(SchemaKind::CanonicalEvent, &e)?,
+    )
+    .await?;
+    // Ready once it holds its partition; unready about 30 s after the
+    // first failed transaction.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut was_ready = false;
+    let mut unready_after_ready = false;
+    while Instant::now() < deadline && !task.is_finished() {
+        let ready = health.is_ready();
+        was_ready |= ready;
+        if was_ready && !ready {
+            unready_after_ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let still_running = !task.is_finished();
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await??
+        .ok();
+    assert!(was_ready, "the resolver never became ready");
+    assert!(
+        unready_after_ready,
+        "still ready while nothing is published"
+    );
+    assert!(still_running, "it stays up (live), retrying");
+    Ok(())
+}

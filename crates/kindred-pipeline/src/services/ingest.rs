@@ -88,6 +88,7 @@ pub async fn run(
                 &shutdown,
                 ops,
                 &|| false,
+                &|| true,
             )
             .await?;
             if batch.is_empty() {

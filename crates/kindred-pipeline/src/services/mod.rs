@@ -78,6 +78,7 @@ pub(crate) async fn next_batch(
     shutdown: &Shutdown,
     ops: &Ops,
     interrupted: &(dyn Fn() -> bool + Sync),
+    healthy: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<OwnedMessage>, PipelineError> {
     let mut batch = Vec::new();
     let mut deadline = None;
@@ -86,16 +87,17 @@ pub(crate) async fn next_batch(
     let mut ready_checked: Option<Instant> = None;
     loop {
         ops.health.progress();
-        // Ready while the consumer holds partitions: checked at every batch
-        // and every second, so a replica whose partitions were revoked (or
-        // whose consumer was rebuilt) turns unready, not only one starting.
+        // Ready while the consumer holds partitions (and `healthy` says
+        // the service's outputs go out): checked at every batch and every
+        // second, so a replica whose partitions were revoked (or whose
+        // consumer was rebuilt) turns unready, not only one starting.
         if ready_checked.is_none_or(|t| t.elapsed() >= READY_RECHECK) {
             ready_checked = Some(Instant::now());
             let assigned = consumer
                 .assignment()
                 .map(|a| a.count() > 0)
                 .unwrap_or(false);
-            ops.health.set_ready(assigned);
+            ops.health.set_ready(assigned && healthy());
         }
         let wait = match deadline {
             None => Duration::from_millis(500),

@@ -263,6 +263,11 @@ pub struct Publisher {
     thread: std::thread::JoinHandle<Result<(), PipelineError>>,
     /// Sequence of the last entry committed to Kafka.
     acked: Arc<AtomicU64>,
+    /// When transactions started failing without one committing since
+    /// (an `Instant` as milliseconds since `started`), 0 when the last one
+    /// committed.
+    failing_since_ms: Arc<AtomicU64>,
+    started: Instant,
     wake: SyncSender<()>,
     closing: Arc<AtomicBool>,
 }
@@ -310,6 +315,8 @@ impl Publisher {
         tracing::info!(%transactional_id, store_id = %store_id, published_up_to = acked, pending = next.saturating_sub(acked + 1), "outbox publisher ready");
         let acked = Arc::new(AtomicU64::new(acked));
         let closing = Arc::new(AtomicBool::new(false));
+        let failing_since_ms = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
         let (wake, woken) = sync_channel(1);
         let task = Task {
             config: config.clone(),
@@ -322,6 +329,8 @@ impl Publisher {
             producer,
             store_id,
             acked: acked.clone(),
+            failing_since_ms: failing_since_ms.clone(),
+            started,
             closing: closing.clone(),
             woken,
         };
@@ -334,9 +343,24 @@ impl Publisher {
         Ok(Publisher {
             thread,
             acked,
+            failing_since_ms,
+            started,
             wake,
             closing,
         })
+    }
+
+    /// How long transactions have been failing without one committing
+    /// (none: the last one committed, or none was needed).
+    pub fn failing_for(&self) -> Option<Duration> {
+        match self.failing_since_ms.load(Ordering::Acquire) {
+            0 => None,
+            since => Some(
+                self.started
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(since)),
+            ),
+        }
     }
 
     /// Sequence of the last outbox entry committed to Kafka.
@@ -441,6 +465,8 @@ struct Task {
     producer: TransactionalProducer,
     store_id: String,
     acked: Arc<AtomicU64>,
+    failing_since_ms: Arc<AtomicU64>,
+    started: Instant,
     closing: Arc<AtomicBool>,
     woken: Receiver<()>,
 }
@@ -540,6 +566,7 @@ impl Task {
             match self.producer.send_transaction(&records) {
                 Ok(()) => {
                     self.acked.store(last, Ordering::Release);
+                    self.failing_since_ms.store(0, Ordering::Release);
                     // Kafka has them: the outbox may forget them. A crash
                     // before this line is covered by the progress record.
                     self.store.ack_outbox(last)?;
@@ -598,6 +625,14 @@ impl Task {
                         .component_errors
                         .with_label_values(&["kafka_transaction", "publish"])
                         .inc();
+                    // Never 0 (which means "not failing").
+                    let now = (self.started.elapsed().as_millis() as u64).max(1);
+                    let _ = self.failing_since_ms.compare_exchange(
+                        0,
+                        now,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    );
                     tracing::warn!(error = %failure.error(), result, records = records.len(), retry_in_ms = backoff.as_millis() as u64, "outbox transaction failed; sending it again");
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(5));

@@ -49,6 +49,11 @@ fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
 /// itself unready.
 const BACKLOG_UNREADY_AFTER: Duration = Duration::from_secs(30);
 
+/// How long the publisher's transactions may fail, none committing, before
+/// the resolver reports itself unready (a missing topic, a refused ACL,
+/// a broker away: nothing reaches downstream).
+const PUBLISH_FAILING_UNREADY_AFTER: Duration = Duration::from_secs(30);
+
 /// Runs the resolver service until `shutdown`.
 ///
 /// Per batch: decode the canonical events (bad ones are dead-lettered),
@@ -206,6 +211,11 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 &shutdown,
                 ops,
                 &|| publisher.is_finished(),
+                &|| {
+                    publisher
+                        .failing_for()
+                        .is_none_or(|failing| failing < PUBLISH_FAILING_UNREADY_AFTER)
+                },
             )
             .await
             {
