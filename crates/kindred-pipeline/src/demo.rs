@@ -292,10 +292,14 @@ impl fmt::Display for DemoReport {
                 writeln!(
                     f,
                     "    name        {} (from {} {})",
-                    name.value, name.source.channel, name.source.event_id
+                    kindred_model::mask_name(&name.value),
+                    name.source.channel,
+                    name.source.event_id
                 )?;
             }
-            let ids: Vec<String> = r.identifiers.iter().map(ToString::to_string).collect();
+            // Masked as `kindred explain` shows them: a data set given
+            // with --input may be real people's.
+            let ids: Vec<String> = r.identifiers.iter().map(|i| i.masked()).collect();
             writeln!(f, "    identifiers {}", ids.join(", "))?;
             let channels: Vec<&str> = r.channels.iter().map(|c| c.as_str()).collect();
             writeln!(

@@ -48,8 +48,10 @@ pub enum RequestError {
     Json(String),
     #[error("erasure request {0:?} names {1} targets; it must name exactly one of email, phone, member_id, profile, identifier_key")]
     Targets(String, usize),
-    #[error("erasure request {0:?} has no request_id")]
-    NoId(String),
+    /// (Who asked is not quoted: a self-service form may put the person's
+    /// own email there.)
+    #[error("erasure request has no request_id")]
+    NoId,
     #[error("erasure request {request_id:?}: the {kind} is not a valid identifier ({reason})")]
     Invalid {
         request_id: String,
@@ -63,10 +65,39 @@ impl RequestError {
     pub fn kind(&self) -> &'static str {
         match self {
             RequestError::Json(_) => "erasure_malformed",
-            RequestError::Targets(..) | RequestError::NoId(_) => "erasure_incomplete",
+            RequestError::Targets(..) | RequestError::NoId => "erasure_incomplete",
             RequestError::Invalid { .. } => "erasure_invalid_identifier",
         }
     }
+}
+
+/// What a request that could not be applied leaves on the dead-letter
+/// topic instead of its bytes: the same JSON with the identifiers (and a
+/// requester that is an email) masked. Its bytes would keep the raw
+/// identifier of someone asking to be forgotten for the topic's retention;
+/// a replay of it fails again for the same reason anyway. Not JSON:
+/// nothing.
+pub fn masked_payload(payload: &[u8]) -> Vec<u8> {
+    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice(payload) else {
+        return Vec::new();
+    };
+    for (field, kind) in [
+        ("email", IdentifierKind::Email),
+        ("phone", IdentifierKind::Phone),
+        ("member_id", IdentifierKind::MemberId),
+        ("identifier_key", IdentifierKind::Device),
+        ("requested_by", IdentifierKind::Email),
+    ] {
+        if let Some(value) = fields.get_mut(field) {
+            let masked = match value.as_str() {
+                Some(v) if field == "requested_by" && !v.contains('@') => continue,
+                Some(v) => kindred_model::mask_value(kind, v),
+                None => "****".to_string(),
+            };
+            *value = serde_json::Value::String(masked);
+        }
+    }
+    serde_json::Value::Object(fields).to_string().into_bytes()
 }
 
 /// Parses a request payload; `record_ms` is the record's timestamp.
@@ -81,7 +112,7 @@ pub fn parse_request(
         RequestError::Json(kindred_schema::without_values(&e.to_string()))
     })?;
     if wire.request_id.trim().is_empty() {
-        return Err(RequestError::NoId(wire.requested_by));
+        return Err(RequestError::NoId);
     }
     let named = [
         wire.email.is_some(),
@@ -399,6 +430,29 @@ mod tests {
 
     fn opts() -> NormalizeOptions {
         NormalizeOptions::for_region(NormalizeOptions::parse_region("CN").expect("CN"))
+    }
+
+    /// A request that cannot be applied leaves no raw identifier, and no
+    /// requester's email, on the dead-letter topic.
+    #[test]
+    fn a_refused_request_is_dead_lettered_masked() {
+        let raw = br#"{"request_id":"","requested_by":"ann.lee@gmail.com","phone":"139 1024 8876","email":"ann.lee@gmail.com","identifier_key":"email:ann.lee@gmail.com"}"#;
+        let err = parse_request(raw, &opts(), 5).expect_err("no id");
+        assert!(!err.to_string().contains("ann.lee"), "{err}");
+        let kept = String::from_utf8(masked_payload(raw)).expect("text");
+        for secret in ["ann.lee", "1024", "8876"] {
+            assert!(!kept.contains(secret), "{kept}");
+        }
+        assert!(kept.contains(r#""request_id":"""#), "{kept}");
+        let portal = String::from_utf8(masked_payload(
+            br#"{"request_id":"DSR-2","requested_by":"portal","member_id":["M-1"]}"#,
+        ))
+        .expect("text");
+        assert!(
+            portal.contains(r#""requested_by":"portal""#) && !portal.contains("M-1"),
+            "{portal}"
+        );
+        assert!(masked_payload(b"not json 13910248876").is_empty());
     }
 
     #[test]

@@ -405,6 +405,25 @@ pub(crate) fn dead_letter(
     reason: &str,
     detail: String,
 ) -> OutRecord {
+    dead_letter_of(
+        dlq_topic,
+        service,
+        message,
+        reason,
+        detail,
+        message.payload().unwrap_or_default(),
+    )
+}
+
+/// [`dead_letter`] carrying `payload` instead of the message's own bytes.
+pub(crate) fn dead_letter_of(
+    dlq_topic: &str,
+    service: &str,
+    message: &OwnedMessage,
+    reason: &str,
+    detail: String,
+    payload: &[u8],
+) -> OutRecord {
     DeadLetter {
         reason: reason.to_string(),
         message: detail,
@@ -413,11 +432,7 @@ pub(crate) fn dead_letter(
         source_offset: message.offset(),
         service: service.to_string(),
     }
-    .into_record(
-        dlq_topic,
-        message.key(),
-        message.payload().unwrap_or_default(),
-    )
+    .into_record(dlq_topic, message.key(), payload)
 }
 
 /// Sends `records` until the broker acknowledged all of them, retrying with

@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::publish::Publisher;
 use super::{
-    count_skipped, dead_letter, kafka_settings, learn_until_known, next_batch, next_offsets,
+    count_skipped, dead_letter_of, kafka_settings, learn_until_known, next_batch, next_offsets,
     observe_event_lag, offset_ranges, rebalance_listener, send_until_acked, with_lag_metrics, Ops,
 };
 use crate::{PipelineError, Shutdown};
@@ -35,7 +35,9 @@ fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
             .identifiers_quarantined
             .with_label_values(&[&q.kind])
             .inc();
-        tracing::warn!(kind = %q.kind, digest = %q.digest, companions = q.companions, "identifier quarantined as over-shared");
+        // Masked, not the digest: in a plaintext (demo) store the digest is
+        // an unkeyed hash a phone number can be recovered from by trying them.
+        tracing::warn!(kind = %q.kind, masked = %q.masked, companions = q.companions, "identifier quarantined as over-shared");
     }
     for s in &outcome.suggestions {
         ops.metrics
@@ -303,12 +305,20 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                 .dead_letters
                                 .with_label_values(&[message.topic(), reason])
                                 .inc();
-                            dead.push(dead_letter(
+                            // A request's bytes carry the identifier of
+                            // someone asking to be forgotten: masked.
+                            let payload = if message.topic() == erasure_topic {
+                                crate::erasure::masked_payload(message.payload().unwrap_or_default())
+                            } else {
+                                message.payload().unwrap_or_default().to_vec()
+                            };
+                            dead.push(dead_letter_of(
                                 &config.topics.dead_letter,
                                 SERVICE,
                                 message,
                                 reason,
                                 detail,
+                                &payload,
                             ));
                         }
                     }
