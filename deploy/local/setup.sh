@@ -4,7 +4,7 @@
 #
 #   - clang and libclang-dev: RocksDB's Rust bindings are generated with bindgen
 #   - a C/C++ toolchain, pkg-config, OpenSSL and zlib headers: RocksDB and librdkafka are built from source
-#   - Java 17 and Maven: the local Apache Kafka broker (deploy/local/kafka.sh)
+#   - Java 17 (21 where Debian ships that instead) and Maven: the local Apache Kafka broker (deploy/local/kafka.sh)
 #   - the openssl tool: kafka.sh generates the CA and certificate of the
 #     broker's SASL_SSL listener with it
 #   - Prometheus (Debian's package: prometheus and promtool): the tests check
@@ -15,7 +15,7 @@ set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-packages=(clang libclang-dev build-essential pkg-config libssl-dev zlib1g-dev openjdk-17-jre-headless maven openssl prometheus)
+packages=(clang libclang-dev build-essential pkg-config libssl-dev zlib1g-dev openjdk-17-jre-headless maven openssl prometheus curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -38,10 +38,25 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" dpkg --configure -a
   fi
   "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+  # Debian ships one OpenJDK per release (17 in 12, 21 in 13): Kafka runs
+  # on either.
+  candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]'; }
+  if [[ " ${missing[*]} " == *" openjdk-17-jre-headless "* ]] && ! candidate openjdk-17-jre-headless \
+     && candidate openjdk-21-jre-headless; then
+    missing=("${missing[@]/openjdk-17-jre-headless/openjdk-21-jre-headless}")
+  fi
   # Without recommends: prometheus recommends node-exporter, and on a machine
   # that starts services on install both would listen on 9090 and 9100.
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=300 \
     install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package starts its own server on *:9090 where systemd runs, open to
+  # the network and taking the port prometheus.sh uses: kindred only needs
+  # the binaries.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null \
+     && systemctl is-active --quiet prometheus 2>/dev/null; then
+    log "stopping and disabling the prometheus service the package started (kindred runs its own)"
+    "${sudo_cmd[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 else
   log "system packages present"
 fi
