@@ -121,8 +121,14 @@ impl crate::Store {
     /// an index key is `kind:` and 32 hex digits; anything else was sent
     /// as a raw `kind:value` (a portal that got the format wrong) and is
     /// hashed as one, so the raw value is never logged, audited or
-    /// suppressed as it came.
+    /// suppressed as it came. The kind is read in lower case, as index keys
+    /// write it (`Email:ann@x.cn` would otherwise match nothing and erase
+    /// no one).
     pub(crate) fn requested_index_key(&self, key: &str) -> String {
+        let key = &match key.split_once(':') {
+            Some((kind, rest)) => format!("{}:{rest}", kind.trim().to_ascii_lowercase()),
+            None => key.to_string(),
+        };
         let hashed = key.split_once(':').is_some_and(|(kind, digest)| {
             !kind.is_empty()
                 && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')

@@ -2236,6 +2236,31 @@ mod tests {
         assert_eq!((out.suppressed, out.created), (1, 0));
     }
 
+    /// An `identifier_key` request with the kind capitalised still finds
+    /// the person (it used to match nothing, audited `not_found`).
+    #[test]
+    fn an_index_key_request_reads_its_kind_in_lower_case() {
+        use crate::erase::{ErasureOutcome, ErasureRequest, ErasureTarget};
+        let (_dir, mut r) = resolver();
+        let email = id(IdentifierKind::Email, "ann@x.cn");
+        r.apply(&[event("web:1", 1, vec![email.clone()], 0)], &[])
+            .expect("apply");
+        let key = r.store().index_key(&email);
+        let (kind, rest) = key.split_once(':').expect("kind:value");
+        let done = r
+            .erase(
+                &ErasureRequest {
+                    request_id: "DSR-11".into(),
+                    target: ErasureTarget::IndexKey(format!("{}:{rest}", kind.to_uppercase())),
+                    requested_by: "dpo".into(),
+                    at_ms: 1_700_000_000_000,
+                },
+                &[],
+            )
+            .expect("erase");
+        assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    }
+
     /// A rule's former version made index entries an erasure must find:
     /// the person's keys are derived under every policy the service ran.
     #[test]
