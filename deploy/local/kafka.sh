@@ -33,6 +33,7 @@
 #   KAFKA_SCRAM_USER   [kindred] the SCRAM user `start` creates
 #   KINDRED_CACHE      [$HOME/.cache/kindred]  jars and broker storage live under it
 #   KAFKA_START_TIMEOUT [90]     seconds `start` waits for the broker to answer
+#   KAFKA_RUN_DIR      [$KINDRED_CACHE/kafka-run-$KAFKA_PORT]  data, log, pid and TLS files
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
@@ -48,7 +49,10 @@ SLF4J_VERSION="2.0.17"
 
 DIST="$KINDRED_CACHE/kafka-$KAFKA_VERSION"
 LIBS="$DIST/libs"
-RUN="$KINDRED_CACHE/kafka-run-$KAFKA_PORT"
+# Broker data, logs and TLS files; test.sh gives the broker it starts a
+# directory of its own (KAFKA_RUN_DIR), so a developer's stopped broker is
+# never the one it wipes.
+RUN="${KAFKA_RUN_DIR:-$KINDRED_CACHE/kafka-run-$KAFKA_PORT}"
 DATA="$RUN/data"
 PIDFILE="$RUN/kafka.pid"
 LOGFILE="$RUN/kafka.log"

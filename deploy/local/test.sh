@@ -49,6 +49,20 @@ trap cleanup EXIT
 # slows from seconds to minutes. A broker that already runs is not wiped: the
 # topics the run made on it are deleted at exit instead.
 if [ "$started_broker" -eq 1 ]; then
+  port="${KAFKA_PORT:-9092}"
+  # Its own directory, wiped: a developer's broker (kafka.sh start, now
+  # stopped) keeps its topics and its TLS CA. A test broker an earlier run
+  # left running (killed before its exit trap) is stopped first.
+  export KAFKA_RUN_DIR="$KINDRED_CACHE/kafka-test-run-$port"
+  deploy/local/kafka.sh stop >/dev/null 2>&1 || true
+  # A broker kafka.sh did not start (a Compose stack's, a system one) on the
+  # port: neither wiped nor reused, and not silently mistaken for ours.
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "[kindred test.sh] 127.0.0.1:$port is taken by a process deploy/local/kafka.sh did not start" \
+      "(a Compose or system Kafka?): stop it, or run with KAFKA_PORT=<free port> and" \
+      "KINDRED_TEST_BROKERS=127.0.0.1:<that port>" >&2
+    exit 1
+  fi
   deploy/local/kafka.sh wipe
 fi
 # Starts the broker (with its SASL_SSL listener), or checks one that already

@@ -105,6 +105,7 @@ pub fn secure_listener() -> anyhow::Result<(String, BTreeMap<String, String>)> {
                 "KINDRED_CACHE",
                 "KAFKA_PORT",
                 "KAFKA_SECURE_PORT",
+                "KAFKA_RUN_DIR",
             ]
             .contains(&k.as_str())
         }))
