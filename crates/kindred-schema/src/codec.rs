@@ -888,6 +888,57 @@ mod tests {
         }
     }
 
+    /// A Kafka Connect or Debezium writer makes every nullable column a
+    /// union with null: learned, its records read by the branch they hold,
+    /// and only one that holds null where kindred needs a value is refused.
+    #[test]
+    fn a_writer_union_with_null_for_a_required_field_is_read_record_by_record() {
+        let c = WireCodec::for_registry(1 << 20).expect("codec");
+        let text = SchemaKind::PosTransaction.current().text;
+        let connect = text.replacen(
+            r#"{"name": "terminal_id", "type": "string"}"#,
+            r#"{"name": "terminal_id", "type": ["null", "string"], "default": null}"#,
+            1,
+        );
+        assert_ne!(connect, text);
+        assert_eq!(
+            c.learn(40, "http://registry", &connect).expect("learned"),
+            SchemaKind::PosTransaction
+        );
+        let writer = crate::catalog::parse("connect", &connect).expect("parse");
+        let message = |terminal: Value| {
+            let Value::Record(mut fields) = apache_avro::to_value(pos()).expect("value") else {
+                panic!("a record")
+            };
+            for (name, value) in &mut fields {
+                if name == "terminal_id" {
+                    *value = terminal.clone();
+                }
+            }
+            let value = Value::Record(fields).resolve(&writer).expect("resolves");
+            let mut m = vec![0];
+            m.extend(40u32.to_be_bytes());
+            m.extend(apache_avro::to_avro_datum(&writer, value).expect("encodes"));
+            m
+        };
+        let got: PosTransaction = c
+            .decode(
+                Framing::Confluent,
+                SchemaKind::PosTransaction,
+                &message(Value::String("3".into())),
+            )
+            .expect("a record holding a value");
+        assert_eq!(got, pos());
+        let err = c
+            .decode::<PosTransaction>(
+                Framing::Confluent,
+                SchemaKind::PosTransaction,
+                &message(Value::Null),
+            )
+            .expect_err("null where kindred needs a value");
+        assert!(matches!(err, DecodeError::Body { .. }), "{err}");
+    }
+
     /// A later kindred's change type reads as the enum's default, and a
     /// body cut short is refused on the resolution path too (apache-avro
     /// reads a union at the end of the input as null).

@@ -10,6 +10,11 @@
 //!   reads it: apache-avro would panic computing the canonical form;
 //! - for the readability check only, writer enum symbols the reader lacks
 //!   where the reader's enum has a default: they read as that default;
+//! - for the readability check only, `null` in a writer's union where the
+//!   reader's field is required (`["null","string"]` for a `string`, as
+//!   Kafka Connect and Debezium write every nullable column): Avro's
+//!   resolution reads each record by the branch it holds, so only a record
+//!   that holds null is refused (dead-lettered), not the whole producer;
 //! - the check itself never panics the process: a schema apache-avro
 //!   cannot compare is refused as unreadable.
 
@@ -62,11 +67,10 @@ impl WriterSchema {
             reads_as: reads_as.to_string(),
             message,
         };
-        let defaults = serde_json::from_str::<Value>(reader_text)
-            .map(|r| enum_defaults(&r))
-            .unwrap_or_default();
+        let reader_json = serde_json::from_str::<Value>(reader_text).unwrap_or(Value::Null);
         let mut checked = self.json.clone();
-        drop_defaulted_symbols(&mut checked, &defaults);
+        drop_defaulted_symbols(&mut checked, &enum_defaults(&reader_json));
+        drop_nulls_the_reader_refuses(&mut checked, &required_fields(&reader_json));
         let checked = crate::catalog::parse(file, &checked.to_string())?;
         let compared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             SchemaCompatibility::can_read(&checked, reader)
@@ -172,6 +176,84 @@ fn drop_defaulted_symbols(json: &mut Value, defaults: &BTreeMap<String, Vec<Stri
         };
         if !default_kept {
             map.remove("default");
+        }
+    });
+}
+
+/// The fields of each record of a schema that cannot hold null: record
+/// name (unqualified) -> field names.
+fn required_fields(json: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    walk(json, &mut |map| {
+        if !matches!(
+            map.get("type").and_then(Value::as_str),
+            Some("record" | "error")
+        ) {
+            return;
+        }
+        let (Some(name), Some(Value::Array(fields))) =
+            (map.get("name").and_then(Value::as_str), map.get("fields"))
+        else {
+            return;
+        };
+        let required = fields
+            .iter()
+            .filter(|f| !may_be_null(&f["type"]))
+            .filter_map(|f| f["name"].as_str().map(str::to_string))
+            .collect();
+        out.insert(
+            name.rsplit('.').next().unwrap_or(name).to_string(),
+            required,
+        );
+    });
+    out
+}
+
+fn may_be_null(ty: &Value) -> bool {
+    match ty {
+        Value::String(t) => t == "null",
+        Value::Array(branches) => branches.iter().any(may_be_null),
+        Value::Object(o) => o.get("type").is_some_and(may_be_null),
+        _ => false,
+    }
+}
+
+/// Takes `null` out of each writer union whose field the reader requires
+/// (see the module), with a `null` default that then no longer fits.
+fn drop_nulls_the_reader_refuses(json: &mut Value, required: &BTreeMap<String, Vec<String>>) {
+    walk_mut(json, &mut |map| {
+        if !matches!(
+            map.get("type").and_then(Value::as_str),
+            Some("record" | "error")
+        ) {
+            return;
+        }
+        let name = map.get("name").and_then(Value::as_str).unwrap_or_default();
+        let Some(needed) = required.get(name.rsplit('.').next().unwrap_or(name)) else {
+            return;
+        };
+        let Some(Value::Array(fields)) = map.get_mut("fields") else {
+            return;
+        };
+        for field in fields.iter_mut().filter_map(Value::as_object_mut) {
+            let needed_here = field
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| needed.iter().any(|r| r == n));
+            let Some(Value::Array(branches)) = field.get_mut("type") else {
+                continue;
+            };
+            if !needed_here || branches.len() < 2 {
+                continue;
+            }
+            branches.retain(|b| b.as_str() != Some("null"));
+            if branches.len() == 1 {
+                let only = branches.remove(0);
+                field.insert("type".into(), only);
+            }
+            if field.get("default") == Some(&Value::Null) {
+                field.remove("default");
+            }
         }
     });
 }
