@@ -530,6 +530,33 @@ async fn while_live<F: std::future::Future>(work: F, ops: &Ops) -> F::Output {
     }
 }
 
+/// How long [`alive_while`] keeps telling liveness the service is alive.
+const HEARTBEAT_LIMIT: Duration = Duration::from_secs(600);
+
+/// Runs blocking `work` (a store write) on this worker thread while a
+/// heartbeat tells liveness the service is alive, for at most
+/// [`HEARTBEAT_LIMIT`]: a long recomputation or a RocksDB write stall is
+/// not a stuck loop (a restart would only start it again), but one stuck
+/// for ten minutes is.
+pub(crate) fn alive_while<T>(ops: &Ops, work: impl FnOnce() -> T) -> T {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let heart = scope.spawn(|| {
+            let started = Instant::now();
+            while !done.load(std::sync::atomic::Ordering::Acquire)
+                && started.elapsed() < HEARTBEAT_LIMIT
+            {
+                ops.health.progress();
+                std::thread::park_timeout(Duration::from_secs(1));
+            }
+        });
+        let out = tokio::task::block_in_place(work);
+        done.store(true, std::sync::atomic::Ordering::Release);
+        heart.thread().unpark();
+        out
+    })
+}
+
 /// After a failure that waiting may cure: unready, still live, then sleeps
 /// `backoff` (doubled for next time, up to 10 s). `false` when shutdown
 /// came first: the caller stops without finishing the batch.
@@ -588,7 +615,7 @@ pub fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
 
 #[cfg(test)]
 mod tests {
-    use super::offset_gaps;
+    use super::{alive_while, offset_gaps, Config, Duration, Ops};
 
     #[test]
     fn gaps_of_more_than_one_offset_are_found_before_and_inside_a_batch() {
@@ -610,5 +637,28 @@ mod tests {
         assert_eq!(gaps.get(&("a", 1)), Some(&vec![(5, 9)]));
         assert_eq!(gaps.get(&("b", 0)), Some(&vec![(71, 75)]));
         assert_eq!(gaps.len(), 3);
+    }
+
+    /// A store write longer than the stall timeout keeps the service live;
+    /// the heartbeat stops with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_store_write_is_not_a_stall() {
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".into();
+        config.http.stall_timeout_secs = 1;
+        let ops = Ops::start(&config, "test").await.expect("ops");
+        ops.health.progress();
+        let live_throughout = alive_while(&ops, || {
+            (0..5).all(|_| {
+                std::thread::sleep(Duration::from_millis(500));
+                ops.health.is_live()
+            })
+        });
+        assert!(live_throughout, "live while the write ran 2.5 s");
+        tokio::time::sleep(Duration::from_millis(2_200)).await;
+        assert!(
+            !ops.health.is_live(),
+            "the heartbeat stopped with the write"
+        );
     }
 }

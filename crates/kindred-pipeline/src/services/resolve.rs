@@ -14,8 +14,9 @@ use tracing::Instrument;
 
 use super::publish::Publisher;
 use super::{
-    count_skipped, dead_letter_of, kafka_settings, learn_until_known, next_batch, next_offsets,
-    observe_event_lag, offset_ranges, rebalance_listener, send_until_acked, with_lag_metrics, Ops,
+    alive_while, count_skipped, dead_letter_of, kafka_settings, learn_until_known, next_batch,
+    next_offsets, observe_event_lag, offset_ranges, rebalance_listener, send_until_acked,
+    with_lag_metrics, Ops,
 };
 use crate::{PipelineError, Shutdown};
 
@@ -340,13 +341,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                         Item::Event(event) => events.push(*event),
                         Item::Erase(request) => {
                             let before = source_offsets(&batch[..i]);
-                            let outcome = tokio::task::block_in_place(|| {
+                            let outcome = alive_while(ops, || {
                                 resolver.apply(&std::mem::take(&mut events), &before)
                             })?;
                             observe_outcome(ops, &source, &outcome);
                             written = outcome.outbox_last.unwrap_or(written);
                             let through = source_offsets(&batch[..=i]);
-                            let erasure = tokio::task::block_in_place(|| resolver.erase(&request, &through))?;
+                            let erasure = alive_while(ops, || resolver.erase(&request, &through))?;
                             let a = &erasure.audit;
                             ops.metrics
                                 .erasures
@@ -372,7 +373,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     }
                 }
                 let offsets = source_offsets(&batch);
-                let outcome = tokio::task::block_in_place(|| resolver.apply(&events, &offsets))?;
+                let outcome = alive_while(ops, || resolver.apply(&events, &offsets))?;
                 for o in &offsets {
                     positions.advance(&o.topic, o.partition, o.next_offset);
                 }
