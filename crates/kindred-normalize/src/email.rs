@@ -58,6 +58,35 @@ const JUNK_DOMAINS: &[&str] = &[
     "email.com",
 ];
 
+/// Mailboxes of a role, not a person (RFC 2142's and the ones shops see on
+/// business customers' orders): linking by one would join everyone who
+/// reads it, or the business to each of its buyers.
+const ROLE_LOCALS: &[&str] = &[
+    "info",
+    "sales",
+    "support",
+    "admin",
+    "office",
+    "contact",
+    "enquiries",
+    "inquiries",
+    "service",
+    "customerservice",
+    "orders",
+    "billing",
+    "accounts",
+    "accounting",
+    "marketing",
+    "hr",
+    "reception",
+    "webmaster",
+    "postmaster",
+    "hostmaster",
+    "abuse",
+    "team",
+    "hello",
+];
+
 /// Normalizes an email address as typed or sent.
 pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejected> {
     let mut s = crate::text::fold(raw);
@@ -87,6 +116,9 @@ pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejecte
     }
     if JUNK_LOCALS.contains(&local.as_str()) || JUNK_DOMAINS.contains(&domain.as_str()) {
         return Err(Rejected::Junk);
+    }
+    if ROLE_LOCALS.contains(&local.as_str()) {
+        return Err(Rejected::Role);
     }
     let value = format!("{local}@{domain}");
     let match_key = provider_rules
@@ -198,6 +230,11 @@ mod tests {
             ("anyone@example.com", Err(Rejected::Junk)),
             ("none@none.com", Err(Rejected::Junk)),
             ("guest@shop.cn", Err(Rejected::Junk)),
+            ("info@acme-trading.de", Err(Rejected::Role)),
+            ("Sales@Acme.com", Err(Rejected::Role)),
+            // A person whose address starts like a role's is a person.
+            ("info.li@qq.com", Ok("info.li@qq.com")),
+            ("salesman.joe@gmail.com", Ok("salesman.joe@gmail.com")),
         ];
         for (raw, want) in cases {
             assert_eq!(value(raw).as_deref(), want.as_deref(), "{raw:?}");

@@ -130,6 +130,9 @@ pub enum Rejected {
     /// shared-cost or universal access numbers, and a switchboard number
     /// typed with an extension (everyone in the office shares it).
     Business,
+    /// A role's mailbox (`info@`, `sales@`, `office@`): a team's or a
+    /// company's, read by whoever holds the role, no one person's.
+    Role,
 }
 
 impl Rejected {
@@ -141,6 +144,7 @@ impl Rejected {
             Rejected::Blocklisted => "blocklisted",
             Rejected::TooLong => "too_long",
             Rejected::Business => "business_number",
+            Rejected::Role => "role_address",
         }
     }
 }
