@@ -18,6 +18,14 @@ pub fn normalize_birthday(
         return Err(Rejected::Empty);
     }
     let date = parse_date(&s, order).ok_or(Rejected::Invalid)?;
+    // A year of the Buddhist era, as Thai (and Lao, Cambodian) systems
+    // write dates: 2533 is 1990. No one alive was born in 2400-2700 CE.
+    let date = match date.year() {
+        2400..=2700 => {
+            NaiveDate::from_ymd_opt(date.year() - 543, date.month(), date.day()).unwrap_or(date)
+        }
+        _ => date,
+    };
     if date > today || date.year() < 1900 {
         return Err(Rejected::Invalid);
     }
@@ -169,6 +177,10 @@ mod tests {
         let month = DateOrder::MonthFirst;
         let cases: &[(&str, DateOrder, Result<&str, Rejected>)] = &[
             ("1990-05-17", day, Ok("1990-05-17")),
+            // The Buddhist era's year (Thailand): 2533 BE is 1990 CE.
+            ("2533-05-17", day, Ok("1990-05-17")),
+            ("17/05/2533", day, Ok("1990-05-17")),
+            ("2999-05-17", day, Err(Rejected::Invalid)),
             ("1990/5/17", day, Ok("1990-05-17")),
             ("1990.05.17", day, Ok("1990-05-17")),
             ("19900517", day, Ok("1990-05-17")),
