@@ -73,13 +73,19 @@ pub struct LoadReport {
 impl LoadReport {
     /// Why the run does not stand as a measurement, if it does not: events
     /// that never landed (their latency is not in the figures, and the
-    /// rate counts only what landed) or a service that did not stop in
-    /// order.
+    /// rate counts only what landed), a service that did not stop in
+    /// order, or a paced producer that could not keep its rate (the run
+    /// did not offer the load it names).
     pub fn invalid(&self) -> Option<String> {
         let mut why = Vec::new();
         if self.missing > 0 {
             why.push(format!("{} events never landed", self.missing));
         }
+        why.extend(fell_behind(
+            self.target_rate,
+            self.produced,
+            self.produce_seconds,
+        ));
         for s in &self.services {
             if !s.orderly {
                 why.push(format!("{} stopped with {}", s.name, s.exit));
@@ -91,6 +97,18 @@ impl LoadReport {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+}
+
+/// Why a paced run did not offer its load, if it did not: sending took
+/// over 10% (and a second) longer than the rate allows.
+fn fell_behind(rate: u64, produced: u64, produce_seconds: f64) -> Option<String> {
+    if rate == 0 {
+        return None;
+    }
+    let due = produced as f64 / rate as f64;
+    (produce_seconds > due * 1.1 + 1.0).then(|| {
+        format!("the producer fell behind its rate: {produce_seconds:.1} s to send {due:.1} s of events")
+    })
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -168,5 +186,18 @@ impl fmt::Display for LoadReport {
             a.over_merged_profiles,
             a.under_merged_persons
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fell_behind;
+
+    #[test]
+    fn a_paced_run_that_could_not_keep_its_rate_does_not_stand() {
+        assert_eq!(fell_behind(0, 150_000, 99.0), None, "unpaced");
+        assert_eq!(fell_behind(5_000, 150_000, 30.2), None, "on time");
+        let why = fell_behind(5_000, 150_000, 45.0).expect("behind");
+        assert!(why.contains("45.0 s") && why.contains("30.0 s"), "{why}");
     }
 }
