@@ -809,7 +809,10 @@ impl Resolver {
             view.write_clusters(&cause, recomputed, prior, entries, clustering, &mut outcome)?;
         }
         // Every other profile keeps its events; re-index their keys under
-        // the new policy (rule blocks change with the rules).
+        // the new policy (rule blocks change with the rules). A key it now
+        // holds with others makes them all contested, as the resolver marks
+        // them: a recomputation of one pulls in the others.
+        let mut now_shared: BTreeSet<String> = BTreeSet::new();
         for (id, p) in &snap.profiles {
             if regrouped.contains(id.as_str()) {
                 continue;
@@ -843,9 +846,15 @@ impl Resolver {
                 add_holder(&mut entry, id, *first);
                 add_holder(&mut entry, id, *last);
                 if entry != before {
+                    if entry.holders.len() > 1 {
+                        now_shared.extend(entry.holders.iter().map(|h| h.profile_id.clone()));
+                    }
                     view.entries.insert(key.clone(), entry);
                 }
             }
+        }
+        for id in &now_shared {
+            view.mark_contested(id)?;
         }
         // The pairs the new rules put to a reviewer, placed by their
         // records in the profiles as they are now (a group's pairs among

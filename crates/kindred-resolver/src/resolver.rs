@@ -509,6 +509,20 @@ impl<'a> BatchView<'a> {
         Ok(())
     }
 
+    /// Marks a live profile contested (it holds a key with another), so a
+    /// recomputation of it pulls in the others; an absorbed id marks its
+    /// survivor, an erased one nothing.
+    pub(crate) fn mark_contested(&mut self, profile_id: &str) -> Result<(), StoreError> {
+        let id = self.follow_redirects(profile_id)?;
+        if !self.store_has_profile(&id)? {
+            return Ok(());
+        }
+        let mut profile = self.take_profile_to_extend(&id)?;
+        profile.contested = true;
+        self.profiles.insert(id, Some(profile));
+        Ok(())
+    }
+
     /// Takes a profile out of the view, with its whole member list (the
     /// caller puts it back or deletes it).
     pub(crate) fn take_profile(&mut self, profile_id: &str) -> Result<StoredProfile, StoreError> {

@@ -2176,3 +2176,85 @@ fn rejecting_an_approval_over_a_split_restores_the_split() {
     assert!(matches!(err, AdminError::AlreadyOne { .. }), "{err}");
     assert_eq!(profiles(&r), 1);
 }
+
+/// A profile that `rules apply` left as it was but that now shares a new
+/// rule's block with another profile is contested, as the resolver would
+/// have marked it under the new rules from the start (a recomputation of
+/// one pulls in the other), and a later record that scores with the other
+/// joins all three.
+#[test]
+fn rules_apply_marks_profiles_sharing_a_new_rule_block_contested() {
+    let mut old = LinkPolicy::default();
+    old.rules.retain(|rule| rule.min_score.is_none());
+    let new = LinkPolicy::default();
+    let at = |ev: Ev, line1: &str, city: &str, postcode: &str| {
+        let mut e = ev.birthday_postcode("1990-03-01", postcode);
+        if let Some(a) = e.0.attributes.address.as_mut() {
+            a.line1 = (!line1.is_empty()).then(|| line1.to_string());
+            a.city = Some(city.into());
+        }
+        e
+    };
+    // One name and birthday, another town: 6 + 10 - 2 - 1 = 13, short of
+    // the scored rules' 14, so the two stay apart under either policy.
+    let a = at(
+        ev("a", 100, &[card("A1")]).name("Anna Berg"),
+        "",
+        "Ulm",
+        "89073",
+    );
+    let b = at(
+        ev("b", 200, &[email("anna.berg@example.de")]).name("Anna Berg"),
+        "5 Oak Street",
+        "Lyon",
+        "69001",
+    );
+    // A's card, A's postal code (every block it opens A already holds),
+    // B's street and town: 6 + 10 - 2 + 2 + 5 = 21 with B.
+    let e = at(
+        ev("e", 300, &[card("A1")]).name("Anna Berg"),
+        "5 Oak Street",
+        "Lyon",
+        "89073",
+    );
+
+    let (_fresh_dir, mut fresh) = open(new.clone());
+    apply(&mut fresh, vec![a.clone(), b.clone()]);
+    assert_eq!(profiles(&fresh), 2, "13 is short of the rules' score");
+    apply(&mut fresh, vec![e.clone()]);
+    let want = assignment(&fresh);
+    assert_eq!(
+        want["e"], want["b"],
+        "the third record joins both: {want:?}"
+    );
+    assert_eq!(want["a"], want["b"], "{want:?}");
+
+    let (_dir, mut r) = open(old);
+    apply(&mut r, vec![a.clone(), b.clone()]);
+    let (plan, _) = r
+        .apply_rules(new.clone(), "ops", 1_000 * DAY)
+        .expect("apply");
+    assert!(plan.groups.is_empty(), "no partition changes: {plan:?}");
+    // Both hold the scored rules' blocks now, as under the new rules from
+    // the start: both are contested, so a recomputation of either pulls in
+    // the other.
+    let (_then_dir, mut then) = open(new);
+    apply(&mut then, vec![a, b]);
+    let contested = |r: &Resolver| -> Vec<(String, bool)> {
+        let mut flags: Vec<(String, bool)> = assignment(r)
+            .into_iter()
+            .map(|(event, profile)| {
+                let stored = r.store().stored_profile(&profile).expect("read");
+                (event, stored.expect("live").contested)
+            })
+            .collect();
+        flags.sort();
+        flags
+    };
+    let want_flags = vec![("a".to_string(), true), ("b".to_string(), true)];
+    assert_eq!(contested(&then), want_flags, "a fresh build");
+    assert_eq!(contested(&r), want_flags, "after rules apply");
+    apply(&mut r, vec![e]);
+    let got = assignment(&r);
+    assert_eq!(profiles(&r), 1, "{got:?}");
+}
