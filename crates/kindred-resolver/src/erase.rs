@@ -21,7 +21,7 @@
 //! several people a guard kept apart) erases nobody: it is audited as
 //! `ambiguous`, and the operator erases by profile id.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use kindred_model::{Identifier, IdentifierKind, LinkPolicy, ProfileChange};
 use rocksdb::WriteBatch;
@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::keys::{EventKeys, KeyClass, LinkKey};
 use crate::outbox::{OutboxEntry, Tombstone};
 use crate::resolver::{pair_key, read_counter};
-use crate::store::{cf, encode, IndexEntry, StoredProfile, NEXT_OUTBOX_SEQ};
+use crate::store::{cf, encode, Holder, IndexEntry, Store, StoredProfile, NEXT_OUTBOX_SEQ};
 use crate::{Resolver, SourceOffset, StoreError};
 
 /// Meta key of the next audit sequence.
@@ -317,8 +317,8 @@ impl Resolver {
                 }
                 // An entry someone else still holds keeps no digest of the
                 // person's other identifiers or name (it would link the
-                // suppressed keys to it); a later event of the holders
-                // counts theirs again.
+                // suppressed keys to it), except those the holders' own
+                // events carry too (recounted from their contributions).
                 let their_companions: BTreeSet<(IdentifierKind, u64)> = theirs
                     .iter()
                     .flat_map(|(_, k)| k.companions.iter().copied())
@@ -327,6 +327,7 @@ impl Resolver {
                     theirs.iter().filter_map(|(_, k)| k.name_digest).collect();
                 // The person's holdings in the index.
                 let mut touched: BTreeSet<String> = BTreeSet::new();
+                let mut holder_keys: HashMap<String, Vec<EventKeys>> = HashMap::new();
                 for (event_id, keys) in theirs {
                     // An older store's entries under a card's written form
                     // (linking version 3 and before) are the person's too.
@@ -356,8 +357,26 @@ impl Resolver {
                             }
                         }
                         entry.holders = kept;
-                        entry.companions.retain(|c| !their_companions.contains(c));
-                        entry.names.retain(|n| !their_names.contains(n));
+                        // What the other holders' own events give the
+                        // counts stays (a household's email both typed).
+                        let (still_companions, still_names) =
+                            if entry.quarantined || link.class.kind().is_none() {
+                                Default::default()
+                            } else {
+                                still_counted(
+                                    store,
+                                    &self.policy,
+                                    &link.key,
+                                    &entry.holders,
+                                    &mut holder_keys,
+                                )?
+                            };
+                        entry.companions.retain(|c| {
+                            !their_companions.contains(c) || still_companions.contains(c)
+                        });
+                        entry
+                            .names
+                            .retain(|n| !their_names.contains(n) || still_names.contains(n));
                         let alone = entry.holders.is_empty() && !entry.quarantined;
                         if alone && !matches!(link.class, KeyClass::Rule(_)) {
                             suppress.insert(link.key.clone());
@@ -500,4 +519,48 @@ impl Resolver {
             outbox_last: next.checked_sub(1).filter(|last| *last >= first),
         })
     }
+}
+
+/// Companion digests (by kind) and name digests an index entry counts.
+type StillCounted = (BTreeSet<(IdentifierKind, u64)>, BTreeSet<u64>);
+
+/// The companions and names the events of an entry's remaining `holders`
+/// give it (those of their events that carry `key`): what an erasure keeps
+/// of the entry's quarantine counts. Each holder's events are keyed once
+/// (`keys_of`), however many of the person's entries it shares.
+fn still_counted(
+    store: &Store,
+    policy: &LinkPolicy,
+    key: &str,
+    holders: &[Holder],
+    keys_of: &mut HashMap<String, Vec<EventKeys>>,
+) -> Result<StillCounted, StoreError> {
+    let mut companions = BTreeSet::new();
+    let mut names = BTreeSet::new();
+    for h in holders {
+        let Some(id) = store.live_profile_id(&h.profile_id)? else {
+            continue;
+        };
+        let events = match keys_of.entry(id) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let mut all = Vec::new();
+                if let Some(p) = store.stored_profile(v.key())? {
+                    for event_id in &p.members {
+                        if let Some(e) = store.contribution(event_id)? {
+                            all.push(EventKeys::of(&e, policy, store.hasher()));
+                        }
+                    }
+                }
+                v.insert(all)
+            }
+        };
+        for k in events.iter() {
+            if k.links.iter().any(|l| l.key == key) {
+                companions.extend(k.companions.iter().copied());
+                names.extend(k.name_digest);
+            }
+        }
+    }
+    Ok((companions, names))
 }

@@ -575,6 +575,50 @@ fn a_shared_entry_keeps_no_digest_of_the_erased_person() {
         .all(|c| before.companions.contains(c)));
 }
 
+/// What the other holders of a shared entry give its quarantine counts
+/// stays: a household's email that both people typed is still a companion
+/// of their landline after one of them is erased, and the landline of the
+/// email (the erased person's card and name go).
+#[test]
+fn an_erasure_keeps_the_counts_the_other_holders_still_give() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    let home = phone("+8613911117777");
+    let family = email("lee.chan.family@example.org");
+    let both = vec![home.clone(), family.clone()];
+    r.apply(
+        &[
+            event(
+                "h1",
+                DAY,
+                [both.clone(), vec![card("MAIN:H0001")]].concat(),
+                Some("Ann Lee"),
+            ),
+            event(
+                "h2",
+                DAY + 1,
+                [both, vec![card("MAIN:H0002")]].concat(),
+                Some("Bo Chan"),
+            ),
+        ],
+        &[],
+    )
+    .expect("apply");
+    let counts = |r: &Resolver, id: &Identifier| {
+        let e = r.store().index_entry(id).expect("ok").expect("entry");
+        (e.holders.len(), e.companions.len(), e.names.len())
+    };
+    // Each shared entry: two people, the other shared identifier and two
+    // cards, two names.
+    assert_eq!(counts(&r, &home), (2, 3, 2));
+    assert_eq!(counts(&r, &family), (2, 3, 2));
+    let done = erase(&mut r, ErasureTarget::Identifier(card("MAIN:H0001")));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    // Bo's: the other shared identifier and Bo's card, Bo's name.
+    assert_eq!(counts(&r, &home), (1, 2, 1));
+    assert_eq!(counts(&r, &family), (1, 2, 1));
+}
+
 /// Every column family rewrites its table files at least weekly, so an
 /// erasure's deleted values leave the files within a week: RocksDB records
 /// the setting in the store's OPTIONS file, per family.
