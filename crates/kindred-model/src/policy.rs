@@ -290,9 +290,11 @@ pub struct GiantGuard {
     /// A link that would give one profile more than this many distinct
     /// identifiers (devices not counted) is refused, reported as a
     /// suggestion and counted in `kindred_merges_refused_total{reason=
-    /// "giant_profile"}` (alert on its rate). Every absorbed profile brings
-    /// at least one identifier, so this also bounds absorbed profiles.
-    /// 0 disables the guard. Default 40.
+    /// "giant_profile"}` (alert on its rate). A profile absorbed through an
+    /// identifier brings at least one, so this also bounds those; records
+    /// joined by match rules alone (name, birthday, address, no
+    /// identifier) are not counted: the rules' scores and name guards hold
+    /// those. 0 disables the guard. Default 40.
     pub max_identifiers: u32,
 }
 
