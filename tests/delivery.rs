@@ -145,22 +145,47 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     let store = kindred_pipeline::privacy::open_store(&config)?;
     assert_eq!(store.stats()?.events, 6);
     assert_eq!(store.stats()?.profiles, 6);
+    // A reviewer says two of them are one person: a decision that lives
+    // in this store only.
+    let mut reviewed = kindred_resolver::Resolver::with_policy(
+        store,
+        config.resolver.linking.clone(),
+        config.resolver.survivorship.clone(),
+    );
+    let ids: Vec<String> = reviewed
+        .store()
+        .assignments()?
+        .into_iter()
+        .map(|(_, profile)| profile)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    reviewed.review(&ids[0], &ids[1], true, "alice", 0)?;
+    let (want_people, want_offsets) = (reviewed.store().people()?, reviewed.store().offsets()?);
+    assert_eq!(reviewed.store().stats()?.profiles, 5);
+    drop(reviewed);
 
-    // `kindred rebuild`: the same people from the canonical topic alone,
-    // with the offsets at its end and nothing left to publish.
+    // `kindred rebuild`: the same people from the canonical topic alone
+    // and the old store's decisions, with the offsets at its end and
+    // nothing left to publish.
     let mut rebuilt_config = config.clone();
     rebuilt_config.resolver.data_dir = dir.path().join("rebuilt");
-    let report = kindred_pipeline::state::rebuild(&rebuilt_config, Duration::from_secs(30)).await?;
-    assert!(report.contains("6 profiles"), "{report}");
+    let report = kindred_pipeline::state::rebuild(
+        &rebuilt_config,
+        Duration::from_secs(30),
+        Some(&dir.path().join("second")),
+    )
+    .await?;
+    assert!(report.contains("5 profiles"), "{report}");
+    assert!(report.contains("2 of them replayed here"), "{report}");
     let rebuilt = kindred_pipeline::privacy::open_store(&rebuilt_config)?;
-    assert_eq!(rebuilt.people()?, store.people()?);
-    assert_eq!(rebuilt.offsets()?, store.offsets()?);
+    assert_eq!(rebuilt.people()?, want_people);
+    assert_eq!(rebuilt.offsets()?, want_offsets);
     assert!(rebuilt.outbox()?.is_empty());
     assert!(!rebuilt.is_rebuilding()?, "a finished rebuild is a store");
     // One cut off halfway is refused by the resolver.
     rebuilt.set_rebuilding(true)?;
     drop(rebuilt);
-    drop(store);
     let err = tokio::time::timeout(
         Duration::from_secs(60),
         run(rebuilt_config.clone(), Shutdown::new()),

@@ -312,7 +312,7 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     // id may be Pia's).
     let mut rebuilt = config.clone();
     rebuilt.resolver.data_dir = dir.path().join("rebuilt");
-    let summary = kindred_pipeline::state::rebuild(&rebuilt, Duration::from_secs(30)).await?;
+    let summary = kindred_pipeline::state::rebuild(&rebuilt, Duration::from_secs(30), None).await?;
     for part in [
         "from 2 audit records",
         "erasure requests: 2 covered by their audit records, 0 by identifier re-applied",

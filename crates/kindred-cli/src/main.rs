@@ -398,6 +398,12 @@ enum Command {
         /// Give up when nothing arrives from the broker for this many seconds.
         #[arg(long, default_value_t = 30)]
         timeout_secs: u64,
+        /// The old store (moved away, not in use), whose review approvals,
+        /// rejects and splits are carried over: they live in a store only,
+        /// so without this the rules link those pairs again. Read with
+        /// this configuration's keyring.
+        #[arg(long, value_name = "DIR")]
+        decisions_from: Option<PathBuf>,
     },
     /// Forget a person (the right to erasure).
     ///
@@ -1066,12 +1072,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rebuild {
             data_dir,
             timeout_secs,
+            decisions_from,
         } => {
             let config = load_config(&cli, data_dir.as_ref())?;
             let timeout = std::time::Duration::from_secs(*timeout_secs);
-            let report = kindred_pipeline::state::rebuild(&config, timeout)
-                .await
-                .context("rebuild failed")?;
+            let report =
+                kindred_pipeline::state::rebuild(&config, timeout, decisions_from.as_deref())
+                    .await
+                    .context("rebuild failed")?;
             emit(&report)?;
         }
         Command::Explain {

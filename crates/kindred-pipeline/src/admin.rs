@@ -686,7 +686,8 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
     out
 }
 
-fn now_ms() -> i64 {
+/// Wall-clock time, ms since the epoch (0 before it).
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

@@ -13,6 +13,7 @@
 //! hashed by the resolver, never kept as sent) names the person. `request_id` is the caller's
 //! reference and must not hold personal data.
 
+use crate::admin::now_ms;
 use kindred_config::Config;
 use kindred_model::IdentifierKind;
 use kindred_normalize::NormalizeOptions;
@@ -415,13 +416,6 @@ pub fn rotate_keys(config: &Config) -> Result<String, crate::PipelineError> {
     Ok(format!(
         "key {id} added to {origin} and active; {resealed} stored values re-sealed with it; the store now needs only key {id} (keep older keys while snapshots sealed with them exist)"
     ))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

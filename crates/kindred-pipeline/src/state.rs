@@ -129,7 +129,11 @@ pub fn restore(config: &Config, from: &Path) -> Result<String, PipelineError> {
 /// rebuilt store has the same people and golden records as the lost one
 /// (resolution does not depend on arrival order), but profile ids and
 /// versions are numbered afresh in replay order.
-pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, PipelineError> {
+pub async fn rebuild(
+    config: &Config,
+    timeout: Duration,
+    decisions_from: Option<&std::path::Path>,
+) -> Result<String, PipelineError> {
     let dir = &config.resolver.data_dir;
     if dir.exists()
         && std::fs::read_dir(dir)
@@ -141,6 +145,12 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             dir.display()
         )));
     }
+    // The old store's decisions (reviews, splits), read first: a store
+    // that cannot give them stops the rebuild before it starts.
+    let decisions = match decisions_from {
+        Some(old) => Some(old_decisions(config, old)?),
+        None => None,
+    };
     let schemas = crate::Schemas::from_config(config, &[]).await?;
     let codec = schemas.codec().clone();
     let settings = kafka_settings(config);
@@ -242,6 +252,32 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
             resolver.store().ack_outbox(last)?;
         }
     }
+    // Decisions pinned on the replayed events, then the profiles holding
+    // them recomputed, before any erasure is applied again (an erased
+    // person's events were dropped as they came and are skipped).
+    let carried_decisions = match &decisions {
+        Some(pinned) => {
+            let done = tokio::task::block_in_place(|| {
+                resolver.carry_decisions(
+                    &pinned.events,
+                    pinned.next_decision,
+                    "kindred rebuild",
+                    crate::admin::now_ms(),
+                )
+            })
+            .map_err(|e| PipelineError::Config(format!("carrying decisions: {e}")))?;
+            // Published by nothing, as the replay's own changes.
+            let next = resolver.store().next_outbox_seq()?;
+            if next > 1 {
+                resolver.store().ack_outbox(next - 1)?;
+            }
+            match done.decision.kind {
+                kindred_resolver::DecisionKind::Carried { events } => events,
+                _ => 0,
+            }
+        }
+        None => 0,
+    };
     let erasure_end: i64 =
         consumer::end_offsets(&reader, &config.topics.erasure_requests, timeout)?
             .into_iter()
@@ -306,6 +342,13 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
         carried.digests,
         carried.listed,
     );
+    if let (Some(old), Some(pinned)) = (decisions_from, &decisions) {
+        report.push_str(&format!(
+            "; decisions of {}: {} events carried them, {carried_decisions} of them replayed here (the others were erased)",
+            old.display(),
+            pinned.events.len(),
+        ));
+    }
     if by_profile > 0 || carried.partial > 0 {
         report.push_str(&format!(
             "\nWARNING: {by_profile} erasure requests by profile id have no audit record listing what they suppressed (written by an older release, or aged out) and were not applied again: profile ids are numbered afresh by a rebuild; {} audit records listed only part of their entries. The people concerned may be back: find them with `kindred explain` and erase them again by identifier.",
@@ -315,9 +358,52 @@ pub async fn rebuild(config: &Config, timeout: Duration) -> Result<String, Pipel
     Ok(report)
 }
 
+/// The decisions another store (the one a rebuild replaces) pinned on
+/// events, opened with this configuration's keyring; only the
+/// `constraints` family and a counter are read, so a store whose profiles
+/// an older release wrote still gives them.
+fn old_decisions(
+    config: &Config,
+    old: &std::path::Path,
+) -> Result<kindred_resolver::PinnedDecisions, PipelineError> {
+    if !old.join("CURRENT").is_file() {
+        return Err(PipelineError::Config(format!(
+            "--decisions-from {}: no store there (no CURRENT file)",
+            old.display()
+        )));
+    }
+    let store = crate::privacy::open_store_at(config, old)?;
+    store.decisions_pinned().map_err(|e| {
+        PipelineError::Config(format!(
+            "--decisions-from {}: reading its decisions: {e}",
+            old.display()
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--decisions-from` a directory with no store says so, before a
+    /// rebuild reads anything; a store gives its pinned decisions.
+    #[test]
+    fn decisions_from_a_directory_without_a_store_is_refused_by_name() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.privacy.plaintext_store = true;
+        let err = old_decisions(&config, dir.path()).expect_err("no store");
+        assert!(
+            err.to_string().contains(&format!(
+                "--decisions-from {}: no store there",
+                dir.path().display()
+            )),
+            "{err}"
+        );
+        drop(Store::open(dir.path().join("db")).expect("store"));
+        let pinned = old_decisions(&config, &dir.path().join("db")).expect("a store");
+        assert_eq!((pinned.events.len(), pinned.next_decision), (0, 1));
+    }
 
     /// Rotation keeps the newest `keep`, removes a checkpoint a kill cut
     /// off, and names a new snapshot after the newest even when the clock

@@ -595,6 +595,56 @@ impl Resolver {
         Ok(decision)
     }
 
+    /// Pins `decisions` (another store's, as [`Store::decisions_pinned`]
+    /// reads them: each event id with the decisions on it) on the events
+    /// this store holds, and recomputes the profiles holding them, so the
+    /// people reviewers kept apart, joined or split stay so. For a store a
+    /// rebuild replayed from the canonical topic: decisions live in a store
+    /// only. Decision numbers continue past `next_decision` (the other
+    /// store's counter), so the carried ones keep theirs; events this store
+    /// does not hold (erased) are skipped. Returns the record (its kind
+    /// counts the events pinned) and what changed.
+    pub fn carry_decisions(
+        &mut self,
+        decisions: &[(String, Vec<Constraint>)],
+        next_decision: u64,
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<DecisionOutcome, AdminError> {
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        view.next_decision = view.next_decision.max(next_decision);
+        let d = view.next_decision;
+        view.next_decision += 1;
+        let mut holding: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        let owner: HashMap<String, String> = self.store.assignments()?.into_iter().collect();
+        let mut pinned = 0u64;
+        for (event_id, list) in decisions {
+            let Some(profile) = owner.get(event_id) else {
+                continue;
+            };
+            if list.is_empty() {
+                continue;
+            }
+            view.constraints.insert(event_id.clone(), list.clone());
+            holding.entry(profile.clone()).or_default().push(event_id);
+            pinned += 1;
+        }
+        for id in holding.keys() {
+            let mut p = view.take_profile_to_extend(id)?;
+            p.constrained = true;
+            view.profiles.insert(id.clone(), Some(p));
+        }
+        let affected: BTreeSet<String> = holding.into_keys().collect();
+        let record = DecisionRecord::new(
+            d,
+            DecisionKind::Carried { events: pinned },
+            actor,
+            at_ms,
+            affected.iter().cloned().collect(),
+        );
+        decide(view, record, affected, BatchOutcome::default())
+    }
+
     /// The fingerprint of the policy the last `rules apply` recorded, when
     /// it is not the one this resolver runs with (`None` when they agree or
     /// no policy was recorded). The profiles linked before then follow the

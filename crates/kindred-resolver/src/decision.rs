@@ -86,6 +86,9 @@ pub enum DecisionKind {
     /// Every live profile was queued for the profile topic again
     /// (`kindred republish`): `profiles` of them.
     Republish { profiles: u64 },
+    /// Another store's decisions, pinned on `events` of this one
+    /// (`kindred rebuild --decisions-from`).
+    Carried { events: u64 },
 }
 
 impl DecisionKind {
@@ -97,6 +100,7 @@ impl DecisionKind {
             DecisionKind::SplitSource { .. } => "split_source",
             DecisionKind::Rules { .. } => "rules",
             DecisionKind::Republish { .. } => "republish",
+            DecisionKind::Carried { .. } => "carried",
         }
     }
 }

@@ -47,6 +47,7 @@ pub use outbox::{OutboxEntry, ReviewNotice, Tombstone};
 pub use protect::index_key;
 pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
 pub use store::{
-    EngineStats, Holder, IndexEntry, LineageRecord, PendingSuggestion, SourceOffset, Store,
-    StoreError, StoreOptions, StoreStats, StoredProfile, ERASED_VALUES_GONE_SECS, LINKING_VERSION,
+    EngineStats, Holder, IndexEntry, LineageRecord, PendingSuggestion, PinnedDecisions,
+    SourceOffset, Store, StoreError, StoreOptions, StoreStats, StoredProfile,
+    ERASED_VALUES_GONE_SECS, LINKING_VERSION,
 };

@@ -132,6 +132,13 @@ pub struct StoredProfile {
     pub constrained: bool,
 }
 
+/// The decisions a store has pinned on events ([`Store::decisions_pinned`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PinnedDecisions {
+    pub events: Vec<(String, Vec<crate::Constraint>)>,
+    pub next_decision: u64,
+}
+
 /// A pair of profiles waiting for a reviewer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingSuggestion {
@@ -1179,6 +1186,17 @@ impl Store {
         Ok(self
             .get_value(cf::CONSTRAINTS, event_id)?
             .unwrap_or_default())
+    }
+
+    /// Every event's pinned decisions (event id, its list), and the next
+    /// decision number: what [`crate::Resolver::carry_decisions`] pins on
+    /// another store. Reads only the `constraints` family and a counter,
+    /// so a store whose profiles no longer decode still gives them.
+    pub fn decisions_pinned(&self) -> Result<PinnedDecisions, StoreError> {
+        Ok(PinnedDecisions {
+            events: self.all(cf::CONSTRAINTS)?,
+            next_decision: crate::resolver::read_counter(self, NEXT_DECISION_SEQ, 1)?,
+        })
     }
 
     /// Every decision recorded, oldest first.

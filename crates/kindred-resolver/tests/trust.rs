@@ -2258,3 +2258,70 @@ fn rules_apply_marks_profiles_sharing_a_new_rule_block_contested() {
     let got = assignment(&r);
     assert_eq!(profiles(&r), 1, "{got:?}");
 }
+
+/// A store replayed from the canonical topic (a rebuild) has none of the
+/// old store's decisions; carried over, they leave it partitioned as the
+/// old one was: a split phone stays split, an approval across the split
+/// stays joined, and the record after both stays with its person.
+#[test]
+fn decisions_carried_to_a_replayed_store_partition_it_as_the_old_one() {
+    let shared = phone("+8613911113333");
+    let events = vec![
+        ev("pos:a", 0, &[card("A1"), shared.clone()]),
+        ev("web:b", DAY, &[email("b@y.cn"), shared.clone()]).channel(Channel::Web),
+        ev("web:c", 2 * DAY, &[email("c@y.cn"), shared.clone()]).channel(Channel::Web),
+    ];
+    let later = ev("pos:a2", 7 * DAY, &[card("A1"), shared.clone()]);
+    let (_old_dir, mut old) = open(LinkPolicy::default());
+    apply(&mut old, events.clone());
+    let merged = profile(&old, &card("A1"));
+    old.split(
+        &merged.profile_id,
+        &SplitSelector::Identifier(shared),
+        "ops@brand",
+        5 * DAY,
+    )
+    .expect("split");
+    let (a, b) = (profile(&old, &card("A1")), profile(&old, &email("b@y.cn")));
+    old.review(&a.profile_id, &b.profile_id, true, "alice", 6 * DAY)
+        .expect("approve");
+    apply(&mut old, vec![later.clone()]);
+    let people = |r: &Resolver| -> BTreeSet<BTreeSet<String>> {
+        let mut by_profile: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (event, profile) in assignment(r) {
+            by_profile.entry(profile).or_default().insert(event);
+        }
+        by_profile.into_values().collect()
+    };
+    let want = people(&old);
+    assert_eq!(want.len(), 2, "{want:?}");
+
+    let (_new_dir, mut new) = open(LinkPolicy::default());
+    apply(&mut new, [events, vec![later]].concat());
+    assert_eq!(people(&new).len(), 1, "the rules alone glue all four");
+    let pinned = old.store().decisions_pinned().expect("read");
+    // The three records the decisions were made on (the later one joined
+    // by its card, unpinned).
+    assert_eq!(pinned.events.len(), 3, "{pinned:?}");
+    let done = new
+        .carry_decisions(&pinned.events, pinned.next_decision, "ops", 20 * DAY)
+        .expect("carry");
+    assert_eq!(
+        done.decision.kind,
+        kindred_resolver::DecisionKind::Carried { events: 3 }
+    );
+    assert!(done.decision.id >= pinned.next_decision, "{done:?}");
+    assert_eq!(people(&new), want);
+    // A record arriving afterwards is judged under the carried decisions.
+    apply(
+        &mut new,
+        vec![ev(
+            "pos:a3",
+            21 * DAY,
+            &[card("A1"), phone("+8613911113333")],
+        )],
+    );
+    let after = assignment(&new);
+    assert_eq!(after["pos:a3"], after["web:b"], "{after:?}");
+    assert_ne!(after["pos:a3"], after["web:c"], "{after:?}");
+}
