@@ -99,18 +99,26 @@ pub fn outbox_record(
                 "companions": q.companions, "at_ms": q.at_ms,
             }),
         ),
-        // Both golden records, under the review topic's policy.
-        OutboxEntry::Review(r) => json(
-            &config.topics.review,
-            format!("{}|{}", r.profile_a, r.profile_b),
-            serde_json::json!({
+        // Both golden records, under the review topic's policy; a pair
+        // whose records do not fit one Kafka record goes without them
+        // (`records_cut`: the reviewer reads them with `kindred explain`).
+        OutboxEntry::Review(r) => {
+            let key = format!("{}|{}", r.profile_a, r.profile_b);
+            let mut body = serde_json::json!({
                 "profile_a": r.profile_a, "profile_b": r.profile_b,
                 "rule": r.evidence.rule, "rule_version": r.evidence.rule_version,
                 "kinds": r.evidence.kinds, "reason": r.reason,
                 "record_a": r.record_a.as_ref().map(|g| protection.review_record(g)).transpose()?,
                 "record_b": r.record_b.as_ref().map(|g| protection.review_record(g)).transpose()?,
-            }),
-        ),
+            });
+            if fits(&key, &body, record_limit).is_none() {
+                body["record_a"] = serde_json::Value::Null;
+                body["record_b"] = serde_json::Value::Null;
+                body["records_cut"] = serde_json::Value::Bool(true);
+                tracing::warn!(profile_a = %r.profile_a, profile_b = %r.profile_b, "a review record was over the record limit: published without the golden records");
+            }
+            json(&config.topics.review, key, body)
+        }
         OutboxEntry::Tombstone(t) => {
             let (topic, key) = match t {
                 Tombstone::Profile(id) => (&config.topics.profiles, id.clone()),
@@ -128,13 +136,37 @@ pub fn outbox_record(
             audit_json(a)?,
         ),
         // And keyed hashes of what the erasure suppressed.
+        // A list too long for one Kafka record is cut to fit: it then lists
+        // fewer than `suppressed_total`, which a rebuild reports as partial.
         OutboxEntry::AuditListed(l) => {
+            let key = l.audit.seq.to_string();
             let mut body = audit_json(&l.audit)?;
-            body["suppressed"] = serde_json::json!(l.suppressed);
             body["suppressed_total"] = serde_json::json!(l.suppressed_total);
-            json(&config.topics.erasure_audit, l.audit.seq.to_string(), body)
+            let mut listed = l.suppressed.len();
+            loop {
+                body["suppressed"] = serde_json::json!(l.suppressed[..listed]);
+                match fits(&key, &body, record_limit) {
+                    Some(_) => break,
+                    None if listed == 0 => break,
+                    // Entries are of one size: cut in proportion, a tenth more.
+                    None => {
+                        let size = key.len() + body.to_string().len();
+                        listed = listed * record_limit / size * 9 / 10;
+                    }
+                }
+            }
+            if listed < l.suppressed.len() {
+                tracing::warn!(seq = l.audit.seq, listed, of = l.suppressed.len(), "an erasure audit record was over the record limit: its suppression list was cut");
+            }
+            json(&config.topics.erasure_audit, key, body)
         }
     })
+}
+
+/// The size of a JSON record (key and body) if it fits `limit`.
+fn fits(key: &str, body: &serde_json::Value, limit: usize) -> Option<usize> {
+    let size = key.len() + body.to_string().len();
+    (size <= limit).then_some(size)
 }
 
 /// An erasure audit record as the audit topic's JSON.
@@ -769,6 +801,68 @@ mod tests {
         let out =
             outbox_record(&config, &codec, &default, &change(), MAX_RECORD_BYTES).expect("record");
         assert!(out.headers.is_empty());
+    }
+
+    /// A review record or an erasure audit record too large for one Kafka
+    /// record would be refused on every try and stop all publishing: the
+    /// review goes without its golden records, the audit with a shorter
+    /// list (fewer than its total: a rebuild reports it as partial).
+    #[test]
+    fn review_and_audit_records_are_cut_to_the_record_limit() {
+        let config = Config::default();
+        let codec = WireCodec::with_default_ids().expect("codec");
+        let default = protection(OutputConfig::default());
+        let body = |out: &OutRecord| -> serde_json::Value {
+            serde_json::from_slice(&out.payload).expect("json")
+        };
+        let size = |out: &OutRecord| out.payload.len() + out.key.as_ref().map_or(0, Vec::len);
+
+        let whole =
+            outbox_record(&config, &codec, &default, &review(), MAX_RECORD_BYTES).expect("record");
+        assert!(body(&whole)["record_a"].is_object());
+        assert_eq!(body(&whole).get("records_cut"), None);
+        let limit = size(&whole) - 1;
+        let cut = outbox_record(&config, &codec, &default, &review(), limit).expect("record");
+        assert!(size(&cut) <= limit, "{} > {limit}", size(&cut));
+        let cut_body = body(&cut);
+        assert!(cut_body["record_a"].is_null() && cut_body["record_b"].is_null());
+        assert_eq!(cut_body["records_cut"], serde_json::json!(true));
+        assert_eq!(cut_body["reason"], body(&whole)["reason"]);
+
+        let listed = |n: usize| {
+            OutboxEntry::AuditListed(Box::new(kindred_resolver::ListedAudit {
+                audit: kindred_resolver::AuditRecord {
+                    seq: 7,
+                    request_id: "r-7".into(),
+                    subject: "email:0123456789abcdef".into(),
+                    requested_by: "dpo".into(),
+                    requested_at_ms: 0,
+                    outcome: kindred_resolver::ErasureOutcome::Erased,
+                    profiles: vec!["kp-1".into()],
+                    events_erased: n as u64,
+                    identifiers_suppressed: 1,
+                },
+                suppressed: (0..n).map(|i| format!("event:{i:064x}")).collect(),
+                suppressed_total: n as u64,
+            }))
+        };
+        let whole = outbox_record(&config, &codec, &default, &listed(1_000), MAX_RECORD_BYTES)
+            .expect("record");
+        assert_eq!(
+            body(&whole)["suppressed"].as_array().map(Vec::len),
+            Some(1_000)
+        );
+        let limit = 20_000;
+        let cut = outbox_record(&config, &codec, &default, &listed(1_000), limit).expect("record");
+        assert!(size(&cut) <= limit, "{} > {limit}", size(&cut));
+        let kept = body(&cut)["suppressed"].as_array().map_or(0, Vec::len);
+        assert!(kept > 100 && kept < 1_000, "{kept} kept");
+        assert_eq!(body(&cut)["suppressed_total"], serde_json::json!(1_000));
+        assert_eq!(
+            body(&cut)["suppressed"][0],
+            body(&whole)["suppressed"][0],
+            "the first entries (identifiers first) are kept"
+        );
     }
 
     #[test]
