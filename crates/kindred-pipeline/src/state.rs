@@ -343,11 +343,17 @@ pub async fn rebuild(
         carried.listed,
     );
     if let (Some(old), Some(pinned)) = (decisions_from, &decisions) {
+        let total = pinned.events.iter().filter(|(_, l)| !l.is_empty()).count() as u64;
         report.push_str(&format!(
-            "; decisions of {}: {} events carried them, {carried_decisions} of them replayed here (the others were erased)",
+            "; decisions of {}: {total} events carried them, {carried_decisions} of them replayed here",
             old.display(),
-            pinned.events.len(),
         ));
+        if carried_decisions < total {
+            report.push_str(&format!(
+                "\nWARNING: {} events the old store had decisions on are not in the rebuilt store (undecodable, suppressed by an erasure, or gone from the canonical topic): the decisions on them were not carried.",
+                total - carried_decisions
+            ));
+        }
     }
     if by_profile > 0 || carried.partial > 0 {
         report.push_str(&format!(

@@ -642,7 +642,64 @@ impl Resolver {
             at_ms,
             affected.iter().cloned().collect(),
         );
-        decide(view, record, affected, BatchOutcome::default())
+        let done = decide(view, record, affected, BatchOutcome::default())?;
+        self.drop_settled_pairs()?;
+        Ok(done)
+    }
+
+    /// Takes out of the review queue the pairs decisions settle: one
+    /// profile now (an approval joined them), or holding records on two
+    /// sides of one separation (a reject or a split). A replay queues the
+    /// pairs its rules raise again, decided or not.
+    fn drop_settled_pairs(&mut self) -> Result<(), AdminError> {
+        let pending = self.store.pending_suggestions()?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        // Each live profile's sides of separations, read once.
+        let mut sides: HashMap<String, BTreeSet<(u64, u32)>> = HashMap::new();
+        let mut settled: Vec<(String, String)> = Vec::new();
+        for p in &pending {
+            let (a, b) = (
+                view.follow_redirects(&p.profile_a)?,
+                view.follow_redirects(&p.profile_b)?,
+            );
+            let mut apart = false;
+            if a != b {
+                for id in [&a, &b] {
+                    if !sides.contains_key(id) {
+                        let mut set = BTreeSet::new();
+                        if let Some(stored) = self.store.stored_profile(id)? {
+                            if stored.constrained {
+                                for list in view.constraints_of(&stored.members)? {
+                                    set.extend(list.iter().filter_map(|c| match c {
+                                        Constraint::Apart { decision, side } => {
+                                            Some((*decision, *side))
+                                        }
+                                        _ => None,
+                                    }));
+                                }
+                            }
+                        }
+                        sides.insert(id.clone(), set);
+                    }
+                }
+                if let (Some(sa), Some(sb)) = (sides.get(&a), sides.get(&b)) {
+                    apart = sa
+                        .iter()
+                        .any(|(d, s)| sb.iter().any(|(e, t)| d == e && s != t));
+                }
+            }
+            if a == b || apart {
+                settled.push((p.profile_a.clone(), p.profile_b.clone()));
+            }
+        }
+        let pairs: Vec<(&str, &str)> = settled
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        drop_pending(view, &pairs)
     }
 
     /// The fingerprint of the policy the last `rules apply` recorded, when
@@ -896,8 +953,11 @@ impl Resolver {
                 add_holder(&mut entry, id, *first);
                 add_holder(&mut entry, id, *last);
                 if entry != before {
-                    if entry.holders.len() > 1 {
-                        now_shared.extend(entry.holders.iter().map(|h| h.profile_id.clone()));
+                    // Live holders only (an erased or absorbed id is no
+                    // other person).
+                    let live = view.holders(&entry)?;
+                    if live.len() > 1 {
+                        now_shared.extend(live);
                     }
                     view.entries.insert(key.clone(), entry);
                 }

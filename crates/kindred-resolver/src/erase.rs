@@ -368,6 +368,7 @@ impl Resolver {
                                     &self.policy,
                                     &link.key,
                                     &entry.holders,
+                                    &ids,
                                     &mut holder_keys,
                                 )?
                             };
@@ -533,12 +534,17 @@ fn still_counted(
     policy: &LinkPolicy,
     key: &str,
     holders: &[Holder],
+    erased: &BTreeSet<String>,
     keys_of: &mut HashMap<String, Vec<EventKeys>>,
 ) -> Result<StillCounted, StoreError> {
     let mut companions = BTreeSet::new();
     let mut names = BTreeSet::new();
     for h in holders {
-        let Some(id) = store.live_profile_id(&h.profile_id)? else {
+        // Someone else's: never the erased person's own events.
+        let Some(id) = store
+            .live_profile_id(&h.profile_id)?
+            .filter(|id| !erased.contains(id))
+        else {
             continue;
         };
         let events = match keys_of.entry(id) {
@@ -556,7 +562,7 @@ fn still_counted(
             }
         };
         for k in events.iter() {
-            if k.links.iter().any(|l| l.key == key) {
+            if k.links.iter().any(|l| l.key == key) || k.legacy.iter().any(|l| l == key) {
                 companions.extend(k.companions.iter().copied());
                 names.extend(k.name_digest);
             }

@@ -477,7 +477,7 @@ impl<'a> BatchView<'a> {
     /// link policy of its day derives, so a key only an older (or later)
     /// policy derives may still name the erased profile. It is stale, not
     /// corrupt; the entry's next rewrite drops it.
-    fn holders(&self, entry: &IndexEntry) -> Result<BTreeSet<String>, StoreError> {
+    pub(crate) fn holders(&self, entry: &IndexEntry) -> Result<BTreeSet<String>, StoreError> {
         let mut live = BTreeSet::new();
         for h in &entry.holders {
             let id = self.follow_redirects(&h.profile_id)?;

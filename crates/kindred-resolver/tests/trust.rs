@@ -2272,8 +2272,28 @@ fn decisions_carried_to_a_replayed_store_partition_it_as_the_old_one() {
         ev("web:c", 2 * DAY, &[email("c@y.cn"), shared.clone()]).channel(Channel::Web),
     ];
     let later = ev("pos:a2", 7 * DAY, &[card("A1"), shared.clone()]);
+    // Two people on one mobile, names clearly different: a pair the
+    // rules put to a reviewer, who rejects it.
+    let landline = phone("+8613955556666");
+    let household = vec![
+        ev("pos:x", 3 * DAY, &[card("X1"), landline.clone()]).name("Ann Lee"),
+        ev("web:y", 4 * DAY, &[email("y@y.cn"), landline])
+            .channel(Channel::Web)
+            .name("Bo Chan"),
+    ];
+    let events = [events, household].concat();
     let (_old_dir, mut old) = open(LinkPolicy::default());
     apply(&mut old, events.clone());
+    let queued = old.store().pending_suggestions().expect("queue");
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    old.review(
+        &queued[0].profile_a,
+        &queued[0].profile_b,
+        false,
+        "bob",
+        4 * DAY,
+    )
+    .expect("reject");
     let merged = profile(&old, &card("A1"));
     old.split(
         &merged.profile_id,
@@ -2294,24 +2314,34 @@ fn decisions_carried_to_a_replayed_store_partition_it_as_the_old_one() {
         by_profile.into_values().collect()
     };
     let want = people(&old);
-    assert_eq!(want.len(), 2, "{want:?}");
+    assert_eq!(want.len(), 4, "{want:?}");
+    assert!(old.store().pending_suggestions().expect("queue").is_empty());
 
     let (_new_dir, mut new) = open(LinkPolicy::default());
     apply(&mut new, [events, vec![later]].concat());
-    assert_eq!(people(&new).len(), 1, "the rules alone glue all four");
+    assert_eq!(people(&new).len(), 3, "the rules alone glue the first four");
+    assert_eq!(
+        new.store().pending_suggestions().expect("queue").len(),
+        1,
+        "the replay queues the rejected pair again"
+    );
     let pinned = old.store().decisions_pinned().expect("read");
-    // The three records the decisions were made on (the later one joined
+    // The five records the decisions were made on (the later one joined
     // by its card, unpinned).
-    assert_eq!(pinned.events.len(), 3, "{pinned:?}");
+    assert_eq!(pinned.events.len(), 5, "{pinned:?}");
     let done = new
         .carry_decisions(&pinned.events, pinned.next_decision, "ops", 20 * DAY)
         .expect("carry");
     assert_eq!(
         done.decision.kind,
-        kindred_resolver::DecisionKind::Carried { events: 3 }
+        kindred_resolver::DecisionKind::Carried { events: 5 }
     );
     assert!(done.decision.id >= pinned.next_decision, "{done:?}");
     assert_eq!(people(&new), want);
+    assert!(
+        new.store().pending_suggestions().expect("queue").is_empty(),
+        "a pair the carried reject settles leaves the queue"
+    );
     // A record arriving afterwards is judged under the carried decisions.
     apply(
         &mut new,
