@@ -268,8 +268,6 @@ async fn a_fenced_producer_stops_and_leaves_the_newer_one_publishing() -> anyhow
 /// record batches are kept under it too (the broker checks whole batches).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_publisher_reads_the_profile_topics_record_limit() -> anyhow::Result<()> {
-    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    use kindred_kafka::rdkafka::client::DefaultClientContext;
     use kindred_pipeline::services::publish::record_limit;
     let dir = tempfile::tempdir()?;
     let config = isolated_config("record-limit", dir.path());
@@ -279,16 +277,7 @@ async fn the_publisher_reads_the_profile_topics_record_limit() -> anyhow::Result
         record_limit(&config, &settings).await,
         kindred_kafka::MAX_RECORD_BYTES
     );
-    let admin: AdminClient<DefaultClientContext> = settings.client_config(&[]).create()?;
-    let profiles = NewTopic::new(&config.topics.profiles, 1, TopicReplication::Fixed(1))
-        .set("cleanup.policy", "compact")
-        .set("max.message.bytes", "20000");
-    for result in admin
-        .create_topics(&[profiles], &AdminOptions::new())
-        .await?
-    {
-        result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
-    }
+    create_profile_topic_taking(&config, 20_000).await?;
     assert_eq!(record_limit(&config, &settings).await, 20_000 - 1_024);
 
     // Thousands of small changes in one transaction: far more than one
@@ -359,21 +348,9 @@ async fn a_fenced_resolver_stops_though_no_more_input_comes() -> anyhow::Result<
 /// it stays live: nothing reaches downstream, and the probe says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resolver_that_cannot_publish_turns_unready() -> anyhow::Result<()> {
-    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    use kindred_kafka::rdkafka::client::DefaultClientContext;
     let dir = tempfile::tempdir()?;
     let config = isolated_config("unpublishable", dir.path());
-    let settings = kafka_settings(&config);
-    let admin: AdminClient<DefaultClientContext> = settings.client_config(&[]).create()?;
-    let profiles = NewTopic::new(&config.topics.profiles, 1, TopicReplication::Fixed(1))
-        .set("cleanup.policy", "compact")
-        .set("max.message.bytes", "64");
-    for result in admin
-        .create_topics(&[profiles], &AdminOptions::new())
-        .await?
-    {
-        result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
-    }
+    create_profile_topic_taking(&config, 64).await?;
     create_topics(&config).await?;
     let codec = WireCodec::with_default_ids()?;
     let ops = Ops::start(&config, "resolve").await?;
@@ -416,5 +393,28 @@ async fn a_resolver_that_cannot_publish_turns_unready() -> anyhow::Result<()> {
         "still ready while nothing is published"
     );
     assert!(still_running, "it stays up (live), retrying");
+    Ok(())
+}
+
+/// Creates the profile topic (compacted, one partition) taking records of
+/// at most `max_message_bytes`, as an operator may set it.
+async fn create_profile_topic_taking(
+    config: &kindred_config::Config,
+    max_message_bytes: usize,
+) -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> =
+        kafka_settings(config).client_config(&[]).create()?;
+    let limit = max_message_bytes.to_string();
+    let profiles = NewTopic::new(&config.topics.profiles, 1, TopicReplication::Fixed(1))
+        .set("cleanup.policy", "compact")
+        .set("max.message.bytes", &limit);
+    for result in admin
+        .create_topics(&[profiles], &AdminOptions::new())
+        .await?
+    {
+        result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
+    }
     Ok(())
 }
