@@ -164,6 +164,14 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     let (want_people, want_offsets) = (reviewed.store().people()?, reviewed.store().offsets()?);
     assert_eq!(reviewed.store().stats()?.profiles, 5);
     drop(reviewed);
+    // The resolver publishes what the review queued, the decisions pinned
+    // on the two events among it.
+    let shutdown = Shutdown::new();
+    let task = run(config.clone(), shutdown.clone());
+    let pinned = read_until(&config, &config.topics.decisions, timeout, |m| m.len() >= 2).await;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+    assert_eq!(pinned?.len(), 2, "one decisions record per event reviewed");
 
     // `kindred rebuild`: the same people from the canonical topic alone
     // and the old store's decisions, with the offsets at its end and
@@ -182,6 +190,21 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     assert_eq!(rebuilt.people()?, want_people);
     assert_eq!(rebuilt.offsets()?, want_offsets);
     assert!(rebuilt.outbox()?.is_empty());
+    // With the old volume gone, the decisions topic gives the same.
+    let mut from_topic = config.clone();
+    from_topic.resolver.data_dir = dir.path().join("from-topic");
+    let report =
+        kindred_pipeline::state::rebuild(&from_topic, Duration::from_secs(30), None).await?;
+    assert!(report.contains("5 profiles"), "{report}");
+    assert!(
+        report.contains(&format!("decisions of topic {}", config.topics.decisions))
+            && report.contains("2 of them replayed here"),
+        "{report}"
+    );
+    assert_eq!(
+        kindred_pipeline::privacy::open_store(&from_topic)?.people()?,
+        want_people
+    );
     assert!(!rebuilt.is_rebuilding()?, "a finished rebuild is a store");
     // One cut off halfway is refused by the resolver.
     rebuilt.set_rebuilding(true)?;
@@ -207,9 +230,18 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
         codec.encode(SchemaKind::CanonicalEvent, &late)?,
     )
     .await?;
+    let published = kindred_kafka::consumer::read_to_end(
+        &kafka_settings(&config),
+        &config.topics.profiles,
+        timeout,
+    )?
+    .len();
     let shutdown = Shutdown::new();
     let task = run(rebuilt_config.clone(), shutdown.clone());
-    let changes = read_until(&config, &config.topics.profiles, timeout, |m| m.len() >= 13).await;
+    let changes = read_until(&config, &config.topics.profiles, timeout, |m| {
+        m.len() > published
+    })
+    .await;
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(15), task).await???;
     changes?;

@@ -390,7 +390,9 @@ enum Command {
     /// For when no snapshot is left. Publishes nothing (the profile topic
     /// already has the history). People and golden records come out the
     /// same; profile ids and versions are numbered afresh in replay order,
-    /// so prefer `restore` when a snapshot exists.
+    /// so prefer `restore` when a snapshot exists. Review approvals,
+    /// rejects and splits are carried over from the decisions topic
+    /// (topics.decisions), or from the old store with --decisions-from.
     Rebuild {
         /// Directory to build the store in, empty or absent (overrides resolver.data_dir).
         #[arg(long)]
@@ -399,9 +401,10 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         timeout_secs: u64,
         /// The old store (moved away, not in use), whose review approvals,
-        /// rejects and splits are carried over: they live in a store only,
-        /// so without this the rules link those pairs again. Read with
-        /// this configuration's keyring.
+        /// rejects and splits are carried over instead of the decisions
+        /// topic's (for decisions made before that topic existed, unless
+        /// `kindred republish` has seeded it since). Read with this
+        /// configuration's keyring.
         #[arg(long, value_name = "DIR")]
         decisions_from: Option<PathBuf>,
     },

@@ -392,6 +392,11 @@ pub struct TopicsConfig {
     /// One audit record per erasure request: a keyed hash of the request,
     /// the time and the outcome; never a raw value. Default `kindred.erasure.audit`.
     pub erasure_audit: String,
+    /// Decisions by people (review approvals and rejects, splits) as they
+    /// are pinned on events: the store's `constraints` changelog, keyed by
+    /// event id, compacted; `kindred rebuild` reads it back. Event ids and
+    /// decision numbers only. Default `kindred.decisions`.
+    pub decisions: String,
     /// Partitions for topics `kindred topics create` makes. Default 3.
     pub partitions: i32,
     /// Replication factor for topics `kindred topics create` makes. Default 1.
@@ -658,6 +663,7 @@ impl Default for TopicsConfig {
             progress: "kindred.resolve.progress".into(),
             erasure_requests: "kindred.erasure.requests".into(),
             erasure_audit: "kindred.erasure.audit".into(),
+            decisions: "kindred.decisions".into(),
             partitions: 3,
             replication_factor: 1,
         }
@@ -800,6 +806,7 @@ impl Config {
             &mut t.progress,
             &mut t.erasure_requests,
             &mut t.erasure_audit,
+            &mut t.decisions,
         ] {
             *topic = format!("{topic}.{run}");
         }

@@ -145,15 +145,49 @@ pub async fn rebuild(
             dir.display()
         )));
     }
-    // The old store's decisions (reviews, splits), read first: a store
+    let settings = kafka_settings(config);
+    // The decisions by people (reviews, splits) to keep, read first: from
+    // the old store when given, else from the decisions topic; a source
     // that cannot give them stops the rebuild before it starts.
-    let decisions = match decisions_from {
-        Some(old) => Some(old_decisions(config, old)?),
-        None => None,
+    let (decisions, decisions_source, mut warnings) = match decisions_from {
+        Some(old) => (
+            Some(old_decisions(config, old)?),
+            old.display().to_string(),
+            Vec::new(),
+        ),
+        None => {
+            let topic = config.topics.decisions.clone();
+            let read = {
+                let (settings, name) = (settings.clone(), topic.clone());
+                tokio::task::spawn_blocking(move || {
+                    consumer::read_to_end(&settings, &name, timeout)
+                })
+                .await
+                .map_err(|e| PipelineError::Input(format!("reading {topic}: {e}")))?
+            };
+            match read {
+                Ok(records) => {
+                    let (pinned, malformed) = topic_decisions(&records);
+                    let warnings = malformed
+                        .into_iter()
+                        .map(|at| format!("WARNING: {topic}: {at}: not a decisions record; skipped"))
+                        .collect();
+                    (Some(pinned), format!("topic {topic}"), warnings)
+                }
+                Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => (
+                    None,
+                    String::new(),
+                    vec![format!(
+                        "WARNING: there is no decisions topic {topic} (made by `kindred topics create` since this release): \
+                         no review or split decision was carried; give --decisions-from OLD_DIR if the old store is still there"
+                    )],
+                ),
+                Err(e) => return Err(e.into()),
+            }
+        }
     };
     let schemas = crate::Schemas::from_config(config, &[]).await?;
     let codec = schemas.codec().clone();
-    let settings = kafka_settings(config);
     let topic = config.topics.canonical.as_str();
     let reader = consumer::read_from_start(&settings, &[topic], timeout)?;
     let ends: std::collections::BTreeMap<i32, i64> =
@@ -342,18 +376,21 @@ pub async fn rebuild(
         carried.digests,
         carried.listed,
     );
-    if let (Some(old), Some(pinned)) = (decisions_from, &decisions) {
+    if let Some(pinned) = &decisions {
         let total = pinned.events.iter().filter(|(_, l)| !l.is_empty()).count() as u64;
         report.push_str(&format!(
-            "; decisions of {}: {total} events carried them, {carried_decisions} of them replayed here",
-            old.display(),
+            "; decisions of {decisions_source}: {total} events carried them, {carried_decisions} of them replayed here",
         ));
         if carried_decisions < total {
-            report.push_str(&format!(
-                "\nWARNING: {} events the old store had decisions on are not in the rebuilt store (undecodable, suppressed by an erasure, or gone from the canonical topic): the decisions on them were not carried.",
+            warnings.push(format!(
+                "WARNING: {} events with decisions on them are not in the rebuilt store (undecodable, suppressed by an erasure, or gone from the canonical topic): the decisions on them were not carried.",
                 total - carried_decisions
             ));
         }
+    }
+    for warning in warnings {
+        report.push('\n');
+        report.push_str(&warning);
     }
     if by_profile > 0 || carried.partial > 0 {
         report.push_str(&format!(
@@ -362,6 +399,52 @@ pub async fn rebuild(
         ));
     }
     Ok(report)
+}
+
+/// The decisions the decisions topic holds, as [`Store::decisions_pinned`]
+/// gives a store's: the last record of each event id (a tombstone drops
+/// it), the next decision number past every one named. Also where each
+/// record that is not a decisions record was (skipped).
+fn topic_decisions(
+    records: &[consumer::Record],
+) -> (kindred_resolver::PinnedDecisions, Vec<String>) {
+    let mut latest: std::collections::BTreeMap<&[u8], &[u8]> = std::collections::BTreeMap::new();
+    let mut malformed = Vec::new();
+    for (n, (partition, key, payload)) in records.iter().enumerate() {
+        match key {
+            Some(key) => {
+                latest.insert(key, payload);
+            }
+            None => malformed.push(format!("partition {partition}, record {n} read: no key")),
+        }
+    }
+    let mut pinned = kindred_resolver::PinnedDecisions {
+        events: Vec::new(),
+        next_decision: 1,
+    };
+    for (key, payload) in latest {
+        if payload.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<kindred_resolver::PinnedEvent>(payload) {
+            Ok(event) if event.event_id.as_bytes() == key => {
+                for c in &event.constraints {
+                    pinned.next_decision = pinned.next_decision.max(c.decision().saturating_add(1));
+                }
+                pinned.events.push((event.event_id, event.constraints));
+            }
+            Ok(event) => malformed.push(format!(
+                "the record keyed {} names event {}",
+                String::from_utf8_lossy(key),
+                event.event_id
+            )),
+            Err(e) => malformed.push(format!(
+                "the record keyed {}: {e}",
+                String::from_utf8_lossy(key)
+            )),
+        }
+    }
+    (pinned, malformed)
 }
 
 /// The decisions another store (the one a rebuild replaces) pinned on
@@ -390,6 +473,54 @@ fn old_decisions(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kindred_resolver::{Constraint, PinnedEvent};
+
+    /// The decisions topic read back: the last record of each event wins,
+    /// a tombstone drops it, the next decision number is past every one
+    /// named, and records that are not decisions records are reported.
+    #[test]
+    fn the_decisions_topic_gives_the_last_decisions_of_each_event() {
+        let record = |key: Option<&str>, event: &str, constraints: Vec<Constraint>| {
+            let body = serde_json::to_vec(&PinnedEvent {
+                event_id: event.into(),
+                constraints,
+            })
+            .expect("encodes");
+            (0, key.map(|k| k.as_bytes().to_vec()), body)
+        };
+        let apart = |decision, side| Constraint::Apart { decision, side };
+        let records = vec![
+            record(Some("pos:1"), "pos:1", vec![apart(3, 0)]),
+            record(
+                Some("web:2"),
+                "web:2",
+                vec![Constraint::Together { decision: 7 }],
+            ),
+            record(Some("pos:3"), "pos:3", vec![apart(9, 1)]),
+            (1, Some(b"pos:3".to_vec()), Vec::new()),
+            record(Some("pos:1"), "pos:1", vec![apart(3, 1), apart(4, 0)]),
+            record(Some("pos:4"), "pos:5", vec![apart(20, 0)]),
+            record(None, "pos:6", vec![apart(21, 0)]),
+            (2, Some(b"pos:7".to_vec()), b"{not json".to_vec()),
+        ];
+        let (pinned, malformed) = topic_decisions(&records);
+        assert_eq!(
+            pinned.events,
+            vec![
+                ("pos:1".to_string(), vec![apart(3, 1), apart(4, 0)]),
+                (
+                    "web:2".to_string(),
+                    vec![Constraint::Together { decision: 7 }]
+                ),
+            ]
+        );
+        assert_eq!(pinned.next_decision, 8, "past decision 7; 9 was erased");
+        assert_eq!(malformed.len(), 3, "{malformed:?}");
+        assert!(
+            malformed.iter().any(|m| m.contains("names event pos:5")),
+            "{malformed:?}"
+        );
+    }
 
     /// `--decisions-from` a directory with no store says so, before a
     /// rebuild reads anything; a store gives its pinned decisions.

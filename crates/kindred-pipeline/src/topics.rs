@@ -71,5 +71,11 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
             &t.erasure_audit,
             vec![("retention.ms".into(), "220752000000".into())],
         ),
+        // The latest decisions on each event, for as long as the store
+        // lives: a rebuild reads it back.
+        spec(
+            &t.decisions,
+            vec![("cleanup.policy".into(), "compact".into())],
+        ),
     ]
 }

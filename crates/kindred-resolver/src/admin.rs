@@ -518,7 +518,9 @@ impl Resolver {
     /// (and events, where consents need them) under this resolver's
     /// survivorship rules, so after `[resolver.survivorship]` changed every
     /// record follows the new rules, not only those events touched since;
-    /// the change names the fields that moved. Works through the profiles in chunks
+    /// the change names the fields that moved. The first chunk also queues
+    /// every event's pinned decisions for the decisions topic (re-seeding
+    /// it, or seeding it from a store written before it existed). Works through the profiles in chunks
     /// of `chunk`, one atomic WriteBatch each (the decision's record with
     /// the first); an interrupted run leaves the chunks it wrote queued, and
     /// running it again queues every profile once more. Returns the
@@ -542,6 +544,10 @@ impl Resolver {
                 decision.id = view.next_decision;
                 view.next_decision += 1;
                 view.decisions.push(decision.clone());
+                // And every pinned decision, for the decisions topic (a
+                // store older than the topic has published none).
+                view.constraints
+                    .extend(self.store.decisions_pinned()?.events);
             }
             let cause = Cause::decision(decision.id, actor, at_ms);
             let mut outcome = BatchOutcome::default();

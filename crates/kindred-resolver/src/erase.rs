@@ -28,7 +28,7 @@ use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{EventKeys, KeyClass, LinkKey};
-use crate::outbox::{OutboxEntry, Tombstone};
+use crate::outbox::{OutboxEntry, PinnedEvent, Tombstone};
 use crate::resolver::{pair_key, read_counter};
 use crate::store::{cf, encode, Holder, IndexEntry, Store, StoredProfile, NEXT_OUTBOX_SEQ};
 use crate::{Resolver, SourceOffset, StoreError};
@@ -394,6 +394,17 @@ impl Resolver {
                         }
                     }
                     store.delete(&mut batch, cf::CONTRIBUTIONS, event_id.as_bytes());
+                    // The decisions topic forgets the event's decisions too.
+                    if stored.constrained
+                        && store
+                            .get_raw(cf::CONSTRAINTS, event_id.as_bytes())?
+                            .is_some()
+                    {
+                        outbox.push(OutboxEntry::Decisions(PinnedEvent {
+                            event_id: event_id.clone(),
+                            constraints: Vec::new(),
+                        }));
+                    }
                     store.delete(&mut batch, cf::CONSTRAINTS, event_id.as_bytes());
                     events_erased += 1;
                 }

@@ -43,7 +43,7 @@ pub use erase::{
     AuditRecord, Erasure, ErasureOutcome, ErasureRequest, ErasureTarget, ListedAudit,
     MAX_LISTED_SUPPRESSIONS, MIN_REQUEST_TIME_MS,
 };
-pub use outbox::{OutboxEntry, ReviewNotice, Tombstone};
+pub use outbox::{OutboxEntry, PinnedEvent, ReviewNotice, Tombstone};
 pub use protect::index_key;
 pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
 pub use store::{

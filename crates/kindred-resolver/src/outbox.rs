@@ -31,6 +31,19 @@ pub enum OutboxEntry {
     /// The audit record of an erasure request with the suppression-list
     /// entries it made, for the audit topic.
     AuditListed(Box<crate::ListedAudit>),
+    /// The decisions now pinned on an event, for the compacted decisions
+    /// topic (keyed by event id; an empty list is a tombstone): the
+    /// `constraints` family's changelog, which `kindred rebuild` reads
+    /// back so a store rebuilt without the old volume keeps them.
+    Decisions(PinnedEvent),
+}
+
+/// An event's pinned decisions as the decisions topic carries them (JSON,
+/// keyed by `event_id`): decision numbers and sides, no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinnedEvent {
+    pub event_id: String,
+    pub constraints: Vec<crate::Constraint>,
 }
 
 /// [`OutboxEntry`]'s first variants, borrowed: encodes to the same bytes
@@ -102,6 +115,21 @@ impl BatchView<'_> {
                 profile_a,
                 profile_b,
             }));
+        }
+        // Decisions this view pinned or lifted, in event order.
+        let mut pinned: Vec<(&String, &Vec<crate::Constraint>)> = self.constraints.iter().collect();
+        pinned.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let pinned: Vec<OutboxEntry> = pinned
+            .into_iter()
+            .map(|(event_id, list)| {
+                OutboxEntry::Decisions(PinnedEvent {
+                    event_id: event_id.clone(),
+                    constraints: list.clone(),
+                })
+            })
+            .collect();
+        for entry in &pinned {
+            self.push_outbox(entry);
         }
         Ok(())
     }

@@ -787,6 +787,7 @@ fn erasing_the_profile_a_part_was_split_from_leaves_the_part_no_record_of_it() {
             .any(|l| l.survivor == origin),
         "the part tells where it came from"
     );
+    let owners = r.store().assignments().expect("assignments");
     erase(&mut r, ErasureTarget::Profile(origin.clone()));
     assert!(
         r.store()
@@ -796,4 +797,20 @@ fn erasing_the_profile_a_part_was_split_from_leaves_the_part_no_record_of_it() {
             .all(|l| l.survivor != origin),
         "no record of the erased profile under the part"
     );
+    // The decisions topic forgets the erased events' decisions (their last
+    // record is a tombstone); the part's event keeps its side.
+    let mut last: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, entry) in r.store().outbox().expect("outbox") {
+        if let kindred_resolver::OutboxEntry::Decisions(p) = entry {
+            last.insert(p.event_id, p.constraints.len());
+        }
+    }
+    for (event, owner) in owners {
+        let want_gone = owner == origin;
+        assert_eq!(
+            last.get(&event).map(|n| *n == 0),
+            Some(want_gone),
+            "{event} of {owner}: {last:?}"
+        );
+    }
 }

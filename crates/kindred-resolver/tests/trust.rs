@@ -421,8 +421,20 @@ fn split_after_a_wrong_merge_restores_both_people_with_their_points_and_orders()
         .expect("a split change event");
     assert_eq!(split.split_into, vec![b.profile_id.clone()]);
     // The change events wait in the outbox for the service to publish,
-    // after those of the events applied before.
+    // after those of the events applied before, and then the decisions
+    // the split pinned on the events (for the decisions topic).
     let outbox = r.store().outbox().expect("outbox");
+    let pinned = outbox
+        .iter()
+        .rev()
+        .take_while(|(_, entry)| matches!(entry, OutboxEntry::Decisions(_)))
+        .count();
+    let split_events = assignment(&r)
+        .values()
+        .filter(|p| **p == a.profile_id || **p == b.profile_id)
+        .count();
+    assert_eq!(pinned, split_events, "one decisions record per event split");
+    let outbox = &outbox[..outbox.len() - pinned];
     let queued: Vec<_> = outbox[outbox.len() - done.outcome.changes.len()..]
         .iter()
         .map(|(_, entry)| entry.clone())
@@ -2263,6 +2275,22 @@ fn rules_apply_marks_profiles_sharing_a_new_rule_block_contested() {
 /// old store's decisions; carried over, they leave it partitioned as the
 /// old one was: a split phone stays split, an approval across the split
 /// stays joined, and the record after both stays with its person.
+/// The decisions topic as the outbox feeds it: the last decisions record
+/// of each event, tombstones (empty lists) dropping it.
+fn decisions_changelog(r: &Resolver) -> BTreeMap<String, Vec<kindred_resolver::Constraint>> {
+    let mut topic = BTreeMap::new();
+    for (_, entry) in r.store().outbox().expect("outbox") {
+        if let OutboxEntry::Decisions(p) = entry {
+            if p.constraints.is_empty() {
+                topic.remove(&p.event_id);
+            } else {
+                topic.insert(p.event_id, p.constraints);
+            }
+        }
+    }
+    topic
+}
+
 #[test]
 fn decisions_carried_to_a_replayed_store_partition_it_as_the_old_one() {
     let shared = phone("+8613911113333");
@@ -2316,6 +2344,20 @@ fn decisions_carried_to_a_replayed_store_partition_it_as_the_old_one() {
     let want = people(&old);
     assert_eq!(want.len(), 4, "{want:?}");
     assert!(old.store().pending_suggestions().expect("queue").is_empty());
+    // What the decisions topic gets (the outbox's decisions records, the
+    // last of each event; none left is a tombstone) is the store's pinned
+    // decisions: a rebuild without the old store reads the same.
+    let changelog = decisions_changelog(&old);
+    assert_eq!(
+        changelog,
+        old.store()
+            .decisions_pinned()
+            .expect("read")
+            .events
+            .into_iter()
+            .collect::<BTreeMap<_, _>>()
+    );
+    assert_eq!(changelog.len(), 5, "{changelog:?}");
 
     let (_new_dir, mut new) = open(LinkPolicy::default());
     apply(&mut new, [events, vec![later]].concat());

@@ -160,6 +160,27 @@ pub fn outbox_record(
             }
             json(&config.topics.erasure_audit, key, body)
         }
+        // An event's decisions now; none left is a tombstone (lifted, or
+        // the event erased).
+        OutboxEntry::Decisions(pinned) => {
+            let key = pinned.event_id.clone().into_bytes();
+            if pinned.constraints.is_empty() {
+                OutRecord::tombstone(&config.topics.decisions, key)
+            } else {
+                OutRecord {
+                    topic: config.topics.decisions.clone(),
+                    key: Some(key),
+                    payload: serde_json::to_vec(pinned).map_err(|e| {
+                        PipelineError::Progress(format!(
+                            "the decisions on event {} do not encode: {e}",
+                            pinned.event_id
+                        ))
+                    })?,
+                    headers: Vec::new(),
+                    timestamp_ms: None,
+                }
+            }
+        }
     })
 }
 
@@ -862,6 +883,38 @@ mod tests {
             body(&cut)["suppressed"][0],
             body(&whole)["suppressed"][0],
             "the first entries (identifiers first) are kept"
+        );
+    }
+
+    /// An event's decisions go to the decisions topic keyed by the event,
+    /// as the JSON a rebuild reads back; none left is a tombstone.
+    #[test]
+    fn decisions_records_are_keyed_by_event_and_none_left_is_a_tombstone() {
+        let config = Config::default();
+        let codec = WireCodec::with_default_ids().expect("codec");
+        let default = protection(OutputConfig::default());
+        let pinned = kindred_resolver::PinnedEvent {
+            event_id: "pos:e-1".into(),
+            constraints: vec![kindred_resolver::Constraint::Together { decision: 4 }],
+        };
+        let entry = OutboxEntry::Decisions(pinned.clone());
+        let out =
+            outbox_record(&config, &codec, &default, &entry, MAX_RECORD_BYTES).expect("record");
+        assert_eq!(out.topic, config.topics.decisions);
+        assert_eq!(out.key.as_deref(), Some(&b"pos:e-1"[..]));
+        let back: kindred_resolver::PinnedEvent =
+            serde_json::from_slice(&out.payload).expect("json");
+        assert_eq!(back, pinned);
+        let lifted = OutboxEntry::Decisions(kindred_resolver::PinnedEvent {
+            constraints: Vec::new(),
+            ..pinned
+        });
+        let out =
+            outbox_record(&config, &codec, &default, &lifted, MAX_RECORD_BYTES).expect("record");
+        assert_eq!(
+            (out.topic.as_str(), out.key.as_deref(), out.payload.len()),
+            (config.topics.decisions.as_str(), Some(&b"pos:e-1"[..]), 0),
+            "a tombstone"
         );
     }
 
