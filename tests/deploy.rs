@@ -25,6 +25,7 @@ const METRICS: &[&str] = &[
     "kindred_merges_refused_total",
     "kindred_identifiers_quarantined_total",
     "kindred_erasures_total",
+    "kindred_decision_requests_total",
     "kindred_events_suppressed_total",
     "kindred_review_suggestions_total",
     "kindred_consumer_rebalances_total",

@@ -192,3 +192,161 @@ async fn suggestions_reach_the_review_topic_and_offline_splits_the_profile_topic
     tokio::time::timeout(Duration::from_secs(15), task).await???;
     Ok(())
 }
+
+/// `kindred review|split --live`: decisions sent to the running resolver on
+/// the decision-request topic are applied in order with the events, and
+/// each gets its reply; a refused one says why, a malformed one is
+/// dead-lettered, and the resolver keeps running throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
+    use kindred_pipeline::live::{decide, LiveDecision};
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("live-review", dir.path());
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    use IdentifierKind::{Email, MemberId, Phone};
+    let events = [
+        event(
+            "pos:h1",
+            T0,
+            &[(MemberId, "MAIN:H1"), (Phone, "+8613900000001")],
+            Some("李娜"),
+        ),
+        event(
+            "pos:h2",
+            T0 + 1,
+            &[(Email, "wei@x.cn"), (Phone, "+8613900000001")],
+            Some("王伟"),
+        ),
+        event(
+            "pos:a1",
+            T0 + 2,
+            &[(MemberId, "MAIN:M-A001"), (Phone, "+8613911112222")],
+            None,
+        ),
+        event(
+            "pos:b1",
+            T0 + 3,
+            &[(Email, "b@y.cn"), (Phone, "+8613911112222")],
+            None,
+        ),
+    ];
+    for e in &events {
+        produce(
+            &config,
+            &config.topics.canonical,
+            &e.event_id,
+            codec.encode(SchemaKind::CanonicalEvent, e)?,
+        )
+        .await?;
+    }
+    let shutdown = Shutdown::new();
+    let task = start_resolver(&config, &shutdown);
+    let timeout = Duration::from_secs(90);
+    let wait = Duration::from_secs(60);
+    let review = read_until(&config, &config.topics.review, timeout, |m| !m.is_empty()).await?;
+    let body: serde_json::Value = serde_json::from_slice(review[0].payload().unwrap_or_default())?;
+    let (pa, pb) = (
+        body["profile_a"].as_str().unwrap_or("").to_string(),
+        body["profile_b"].as_str().unwrap_or("").to_string(),
+    );
+    let glued = read_until(&config, &config.topics.profiles, timeout, |m| {
+        changes(&codec, m)
+            .iter()
+            .any(|c| c.record.as_ref().is_some_and(|r| r.event_count == 2))
+    })
+    .await?;
+    let glued = changes(&codec, &glued)
+        .into_iter()
+        .find(|c| c.record.as_ref().is_some_and(|r| r.event_count == 2))
+        .map(|c| c.profile_id)
+        .unwrap_or_default();
+
+    // A reviewer rejects the household pair, the resolver still running.
+    let reject = LiveDecision::Review {
+        a: &pa,
+        b: &pb,
+        approve: false,
+    };
+    let report = decide(&config, reject, "bob", wait, false).await?;
+    assert!(report.contains("(reject) by bob"), "{report}");
+    // An operator splits the phone out of the wrong merge, named by its
+    // index key on the topic.
+    let split = LiveDecision::Split {
+        profile: &glued,
+        identifier: Some("phone:+8613911112222"),
+        source: None,
+    };
+    let report = decide(&config, split, "ops", wait, true).await?;
+    let reply: serde_json::Value = serde_json::from_str(&report)?;
+    assert_eq!(reply["outcome"], "applied", "{reply}");
+    assert_eq!(reply["kind"], "split_identifier", "{reply}");
+    let messages = read_until(&config, &config.topics.profiles, timeout, |m| {
+        changes(&codec, m)
+            .iter()
+            .any(|c| c.change_type == ChangeType::Split)
+    })
+    .await?;
+    assert!(changes(&codec, &messages)
+        .iter()
+        .any(|c| c.change_type == ChangeType::Split && c.profile_id == glued));
+    // Refused: a profile that is not there. The reply says which.
+    let missing = LiveDecision::Review {
+        a: &pa,
+        b: "kp-999999999999",
+        approve: true,
+    };
+    let err = decide(&config, missing, "bob", wait, false)
+        .await
+        .expect_err("refused");
+    assert!(
+        err.to_string().contains("refused") && err.to_string().contains("kp-999999999999"),
+        "{err}"
+    );
+    // Not a request: dead-lettered with its reason, the service goes on.
+    produce(
+        &config,
+        &config.topics.decision_requests,
+        "junk",
+        b"{\"approve\": true".to_vec(),
+    )
+    .await?;
+    let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
+        !m.is_empty()
+    })
+    .await?;
+    let h = kindred_suite::headers(&dead[0]);
+    assert_eq!(h["kindred.dlq.reason"], "decision_malformed", "{h:?}");
+    assert_eq!(
+        h["kindred.dlq.source.topic"],
+        config.topics.decision_requests
+    );
+    let approve_after = LiveDecision::Review {
+        a: &pa,
+        b: &pb,
+        approve: true,
+    };
+    let report = decide(&config, approve_after, "carol", wait, false).await?;
+    assert!(report.contains("(approve) by carol"), "{report}");
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+
+    // The store recorded the requests as applied (offset past the last)
+    // and the review queue is empty.
+    let store = kindred_pipeline::privacy::open_store(&config)?;
+    assert_eq!(
+        store
+            .offsets()?
+            .get(&(config.topics.decision_requests.clone(), 0))
+            .copied(),
+        Some(5)
+    );
+    assert!(store.pending_suggestions()?.is_empty());
+    let outcomes = kindred_kafka::consumer::read_to_end(
+        &kindred_pipeline::services::kafka_settings(&config),
+        &config.topics.decision_outcomes,
+        timeout,
+    )?;
+    assert_eq!(outcomes.len(), 4, "one reply per request");
+    Ok(())
+}

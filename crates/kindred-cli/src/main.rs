@@ -283,8 +283,10 @@ enum Command {
     /// the giant-profile guard) or a `suggest` rule puts pairs of profiles in
     /// the review queue (also published on topics.review). Approve merges
     /// them, recording the reviewer in the lineage; reject keeps them apart
-    /// for good. Works on the store directly: stop the resolver first; it
-    /// publishes the resulting change events when it starts again.
+    /// for good. With --live, the decision goes to the running resolver
+    /// (topics.decision_requests) and the command waits for its reply.
+    /// Without it, the command works on the store directly: stop the
+    /// resolver first; it publishes the change events when it starts again.
     Review {
         /// Directory of the resolver's store (overrides resolver.data_dir).
         #[arg(long, global = true)]
@@ -298,8 +300,10 @@ enum Command {
     /// records; the records it alone held together become separate profiles
     /// (attributes, points, orders and consents move with their events).
     /// With --source, the channel's records leave. The parts stay apart from
-    /// then on; `split` change events wait in the store's outbox until the
-    /// resolver publishes them. Stop the resolver first.
+    /// then on. With --live, the split goes to the running resolver
+    /// (topics.decision_requests; profile ids only) and the command waits
+    /// for its reply; without it, stop the resolver first: the `split`
+    /// change events wait in the store's outbox until it publishes them.
     Split {
         /// A profile id (kp-...) or an identifier kind:value it holds.
         target: String,
@@ -315,6 +319,8 @@ enum Command {
         /// Directory of the resolver's store (overrides resolver.data_dir).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        live: LiveArgs,
     },
     /// Why these records are one customer: merges with rule, version,
     /// evidence and time, decisions, and which source won each attribute.
@@ -540,6 +546,8 @@ enum ReviewAction {
         /// Who decided (recorded in the lineage).
         #[arg(long, env = "USER", default_value = "reviewer")]
         reviewer: String,
+        #[command(flatten)]
+        live: LiveArgs,
     },
     /// Keep two profiles apart for good: no identifier or rule joins them again.
     Reject {
@@ -548,7 +556,25 @@ enum ReviewAction {
         /// Who decided (recorded in the decision log).
         #[arg(long, env = "USER", default_value = "reviewer")]
         reviewer: String,
+        #[command(flatten)]
+        live: LiveArgs,
     },
+}
+
+/// Sending a decision to the running resolver instead of opening its store.
+#[derive(clap::Args, Debug, Clone)]
+struct LiveArgs {
+    /// Send the decision to the running resolver (topics.decision_requests)
+    /// and wait for its reply on topics.decision_outcomes; profiles by id
+    /// (kp-...). The resolver applies it in order with the events.
+    #[arg(long)]
+    live: bool,
+    /// With --live: seconds to wait for the reply; 0 sends and returns.
+    #[arg(long, default_value_t = 60, requires = "live")]
+    wait_secs: u64,
+    /// With --live: print the reply as JSON.
+    #[arg(long, requires = "live")]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -1023,15 +1049,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Review { data_dir, action } => {
             let config = load_config(&cli, data_dir.as_ref())?;
-            let out = tokio::task::block_in_place(|| match action {
-                ReviewAction::List { json } => admin::review_list(&config, *json),
-                ReviewAction::Approve { a, b, reviewer } => {
-                    admin::review(&config, a, b, true, reviewer)
+            let out = match action {
+                ReviewAction::Approve {
+                    a,
+                    b,
+                    reviewer,
+                    live,
                 }
-                ReviewAction::Reject { a, b, reviewer } => {
-                    admin::review(&config, a, b, false, reviewer)
+                | ReviewAction::Reject {
+                    a,
+                    b,
+                    reviewer,
+                    live,
+                } if live.live => {
+                    let approve = matches!(action, ReviewAction::Approve { .. });
+                    let decision = kindred_pipeline::live::LiveDecision::Review { a, b, approve };
+                    kindred_pipeline::live::decide(
+                        &config,
+                        decision,
+                        reviewer,
+                        std::time::Duration::from_secs(live.wait_secs),
+                        live.json,
+                    )
+                    .await?
                 }
-            })?;
+                _ => tokio::task::block_in_place(|| match action {
+                    ReviewAction::List { json } => admin::review_list(&config, *json),
+                    ReviewAction::Approve { a, b, reviewer, .. } => {
+                        admin::review(&config, a, b, true, reviewer)
+                    }
+                    ReviewAction::Reject { a, b, reviewer, .. } => {
+                        admin::review(&config, a, b, false, reviewer)
+                    }
+                })?,
+            };
             emit(&out)?;
         }
         Command::Split {
@@ -1040,6 +1091,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             source,
             actor,
             data_dir,
+            live,
+        } if live.live => {
+            let config = load_config(&cli, data_dir.as_ref())?;
+            let decision = kindred_pipeline::live::LiveDecision::Split {
+                profile: target,
+                identifier: identifier.as_deref(),
+                source: source.map(Into::into),
+            };
+            let out = kindred_pipeline::live::decide(
+                &config,
+                decision,
+                actor,
+                std::time::Duration::from_secs(live.wait_secs),
+                live.json,
+            )
+            .await?;
+            emit(&out)?;
+        }
+        Command::Split {
+            target,
+            identifier,
+            source,
+            actor,
+            data_dir,
+            ..
         } => {
             let config = load_config(&cli, data_dir.as_ref())?;
             let out = tokio::task::block_in_place(|| {

@@ -397,6 +397,14 @@ pub struct TopicsConfig {
     /// event id, compacted; `kindred rebuild` reads it back. Event ids and
     /// decision numbers only. Default `kindred.decisions`.
     pub decisions: String,
+    /// Review and split decisions sent to the running resolver (`kindred
+    /// review ... --live`, `kindred split ... --live`), JSON, applied in
+    /// order with the events; one partition. Default `kindred.decision.requests`.
+    pub decision_requests: String,
+    /// What became of each decision request (applied, with the decision's
+    /// number and the profiles it left, or refused, with why), JSON keyed
+    /// by request id. Default `kindred.decision.outcomes`.
+    pub decision_outcomes: String,
     /// Partitions for topics `kindred topics create` makes. Default 3.
     pub partitions: i32,
     /// Replication factor for topics `kindred topics create` makes. Default 1.
@@ -664,6 +672,8 @@ impl Default for TopicsConfig {
             erasure_requests: "kindred.erasure.requests".into(),
             erasure_audit: "kindred.erasure.audit".into(),
             decisions: "kindred.decisions".into(),
+            decision_requests: "kindred.decision.requests".into(),
+            decision_outcomes: "kindred.decision.outcomes".into(),
             partitions: 3,
             replication_factor: 1,
         }
@@ -807,6 +817,8 @@ impl Config {
             &mut t.erasure_requests,
             &mut t.erasure_audit,
             &mut t.decisions,
+            &mut t.decision_requests,
+            &mut t.decision_outcomes,
         ] {
             *topic = format!("{topic}.{run}");
         }

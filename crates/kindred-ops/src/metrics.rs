@@ -27,6 +27,8 @@ pub struct Metrics {
     /// Stored events the resolver re-read to recompute profiles.
     pub recomputed_events: IntCounterVec,
     pub erasures: IntCounterVec,
+    /// Decision requests (`--live` reviews and splits), by outcome.
+    pub decision_requests: IntCounterVec,
     pub events_suppressed: IntCounterVec,
     /// Identifiers the over-shared guard quarantined, by kind.
     pub identifiers_quarantined: IntCounterVec,
@@ -147,6 +149,11 @@ impl Metrics {
         let erasures = counter(
             "kindred_erasures_total",
             "Erasure requests applied, by outcome (erased, not_found, ambiguous).",
+            &["outcome"],
+        );
+        let decision_requests = counter(
+            "kindred_decision_requests_total",
+            "Review and split decisions sent to the running resolver, by outcome (applied, refused).",
             &["outcome"],
         );
         let events_suppressed = counter(
@@ -293,6 +300,7 @@ impl Metrics {
             merges_refused,
             recomputed_events,
             erasures,
+            decision_requests,
             events_suppressed,
             identifiers_quarantined,
             review_suggestions,

@@ -320,68 +320,37 @@ pub async fn forget(
     wait: std::time::Duration,
     as_json: bool,
 ) -> Result<String, crate::PipelineError> {
-    use kindred_kafka::{consumer, OutRecord, Producer};
     let wire = forget_request(config, request_id, requested_by, target)?;
-    let settings = crate::services::kafka_settings(config);
     let payload = serde_json::to_vec(&wire)
         .map_err(|e| crate::PipelineError::Input(format!("erasure request: {e}")))?;
-    Producer::new(&settings)?
-        .send(&OutRecord {
-            topic: config.topics.erasure_requests.clone(),
-            key: Some(request_id.as_bytes().to_vec()),
-            payload,
-            headers: Vec::new(),
-            timestamp_ms: None,
-        })
-        .await?;
     let sent = format!(
         "erasure request {request_id} sent to {}",
         config.topics.erasure_requests
     );
-    if wait.is_zero() {
+    let audit = crate::live::send_and_await(
+        config,
+        &config.topics.erasure_requests,
+        request_id,
+        payload,
+        &config.topics.erasure_audit,
+        wait,
+    )
+    .await?;
+    let Some(audit) = audit else {
         return Ok(sent);
+    };
+    if as_json {
+        return Ok(audit.to_string());
     }
-    // At most a day (a larger `--wait` would overflow the deadline).
-    let wait = wait.min(std::time::Duration::from_secs(
-        kindred_config::MAX_TIMEOUT_SECS,
-    ));
-    let deadline = std::time::Instant::now() + wait;
-    let topic = config.topics.erasure_audit.clone();
-    loop {
-        let settings = settings.clone();
-        let topic = topic.clone();
-        let records = tokio::task::spawn_blocking(move || {
-            consumer::read_to_end(&settings, &topic, std::time::Duration::from_secs(10))
-        })
-        .await
-        .map_err(|e| crate::PipelineError::Input(format!("reading the audit topic: {e}")))??;
-        let found = records.into_iter().rev().find_map(|(_, _, payload)| {
-            let audit: serde_json::Value = serde_json::from_slice(&payload).ok()?;
-            (audit.get("request_id")?.as_str()? == request_id).then_some(audit)
-        });
-        if let Some(audit) = found {
-            if as_json {
-                return Ok(audit.to_string());
-            }
-            let field = |k: &str| audit.get(k).cloned().unwrap_or_default();
-            return Ok(format!(
-                "{sent}\noutcome: {}\nsubject: {}\nprofiles erased: {}\nevents erased: {}\nidentifiers suppressed: {}",
-                field("outcome").as_str().unwrap_or("?"),
-                field("subject").as_str().unwrap_or("?"),
-                field("profiles"),
-                field("events_erased"),
-                field("identifiers_suppressed"),
-            ));
-        }
-        if std::time::Instant::now() >= deadline {
-            return Err(crate::PipelineError::Progress(format!(
-                "{sent}, but no audit record for it appeared on {} within {}s: is the resolver running?",
-                config.topics.erasure_audit,
-                wait.as_secs()
-            )));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
+    let field = |k: &str| audit.get(k).cloned().unwrap_or_default();
+    Ok(format!(
+        "{sent}\noutcome: {}\nsubject: {}\nprofiles erased: {}\nevents erased: {}\nidentifiers suppressed: {}",
+        field("outcome").as_str().unwrap_or("?"),
+        field("subject").as_str().unwrap_or("?"),
+        field("profiles"),
+        field("events_erased"),
+        field("identifiers_suppressed"),
+    ))
 }
 
 /// `kindred keys rotate`: adds a new encryption key to the keyring file and

@@ -19,6 +19,7 @@ pub mod demo;
 pub mod erasure;
 mod error;
 mod ingest;
+pub mod live;
 pub mod output_policy;
 pub mod privacy;
 pub mod profile_topic;

@@ -318,6 +318,15 @@ pub async fn rebuild(
             .map(|(_, end)| end)
             .max()
             .unwrap_or(0);
+    // Decision requests made so far are in the decisions carried above
+    // (and name profile ids of the old numbering): the new store starts
+    // after them. A cluster without the topic has none.
+    let decisions_end: i64 =
+        match consumer::end_offsets(&reader, &config.topics.decision_requests, timeout) {
+            Ok(ends) => ends.into_iter().map(|(_, end)| end).max().unwrap_or(0),
+            Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => 0,
+            Err(e) => return Err(e.into()),
+        };
     reader.unsubscribe();
     // A request its audit record covers is not applied again: its
     // entries were carried over above, and applying it after all events
@@ -357,14 +366,21 @@ pub async fn rebuild(
         }
         erased += u64::from(done.audit.outcome == kindred_resolver::ErasureOutcome::Erased);
     }
-    if erasure_end > 0 {
-        // The resolver goes on from the topic's end.
-        let end = SourceOffset {
-            topic: erasure_topic.clone(),
-            partition: 0,
-            next_offset: erasure_end,
-        };
-        tokio::task::block_in_place(|| resolver.apply(&[], &[end]))?;
+    // The resolver goes on from these topics' ends.
+    let ends: Vec<SourceOffset> = [
+        (erasure_topic.clone(), erasure_end),
+        (config.topics.decision_requests.clone(), decisions_end),
+    ]
+    .into_iter()
+    .filter(|(_, end)| *end > 0)
+    .map(|(topic, next_offset)| SourceOffset {
+        topic,
+        partition: 0,
+        next_offset,
+    })
+    .collect();
+    if !ends.is_empty() {
+        tokio::task::block_in_place(|| resolver.apply(&[], &ends))?;
     }
     resolver.store().set_rebuilding(false)?;
     let stats = resolver.store().stats()?;

@@ -77,5 +77,19 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
             &t.decisions,
             vec![("cleanup.policy".into(), "compact".into())],
         ),
+        // Applied in order with the events: one partition. Kept 30 days: a
+        // restored snapshot re-reads the requests made since it was taken
+        // (a split names an identifier by its keyed hash).
+        TopicSpec {
+            partitions: 1,
+            ..spec(
+                &t.decision_requests,
+                vec![("retention.ms".into(), "2592000000".into())],
+            )
+        },
+        spec(
+            &t.decision_outcomes,
+            vec![("retention.ms".into(), "2592000000".into())],
+        ),
     ]
 }

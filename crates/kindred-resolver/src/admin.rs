@@ -19,6 +19,8 @@ use crate::decision::{
     held_by_another_approval, taken_back, Constraint, DecisionKind, DecisionRecord, SplitSelector,
 };
 use crate::keys::{fnv1a, EventKeys, KeyClass};
+use crate::outbox::OutboxEntry;
+use crate::request::DecisionReply;
 use crate::resolver::{add_holder, BatchView, Cause, Recomputed};
 use crate::store::{cf, IndexEntry, LineageRecord, StoredProfile};
 use crate::{BatchOutcome, QuarantineNotice, Resolver, StoreError};
@@ -188,13 +190,13 @@ impl Resolver {
         actor: &str,
         at_ms: i64,
     ) -> Result<DecisionOutcome, AdminError> {
-        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        let mut view = self.view()?;
         let (ra, rb) = (live(&view, a)?, live(&view, b)?);
         if ra == rb && !approve {
             if let Some(undone) = undo_approvals(view, &self.policy, a, b, &ra, actor, at_ms)? {
                 return Ok(undone);
             }
-            view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+            view = self.view()?;
         }
         if ra == rb {
             // Merged since it was flagged: nothing to decide, and the pair
@@ -269,7 +271,7 @@ impl Resolver {
         actor: &str,
         at_ms: i64,
     ) -> Result<DecisionOutcome, AdminError> {
-        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        let mut view = self.view()?;
         let id = live(&view, profile)?;
         let stored = view.take_profile(&id)?;
         let events = view.contributions_of(&stored.members)?;
@@ -278,8 +280,22 @@ impl Resolver {
             profile: id.clone(),
             reason,
         };
-        let (sides, kind): (Vec<u32>, DecisionKind) = match selector {
-            SplitSelector::Source(channel) => {
+        // An identifier's index key, how messages name it, and its kind.
+        let by_key = match selector {
+            SplitSelector::Identifier(i) => Some((
+                self.store.index_key(i),
+                i.masked(),
+                i.kind.as_str().to_string(),
+            )),
+            // Named by its kind only: in a plaintext store the key is the value.
+            SplitSelector::IndexKey(key) => {
+                let kind = key.split_once(':').map_or("", |(k, _)| k).to_string();
+                Some((key.clone(), format!("{kind} (the one requested)"), kind))
+            }
+            SplitSelector::Source(_) => None,
+        };
+        let (sides, kind): (Vec<u32>, DecisionKind) = match (selector, by_key) {
+            (SplitSelector::Source(channel), _) => {
                 let sides: Vec<u32> = events
                     .iter()
                     .map(|e| u32::from(e.channel == *channel))
@@ -301,18 +317,15 @@ impl Resolver {
                     },
                 )
             }
-            SplitSelector::Identifier(identifier) => {
-                let cut = self.store.index_key(identifier);
+            (_, None) => return Err(not("no identifier named".into())),
+            (_, Some((cut, shown, kind))) => {
                 if !stored
                     .record
                     .identifiers
                     .iter()
                     .any(|i| self.store.index_key(i) == cut)
                 {
-                    return Err(not(format!(
-                        "it holds no identifier {}",
-                        identifier.masked()
-                    )));
+                    return Err(not(format!("it holds no identifier {}", shown)));
                 }
                 let sides =
                     match sides_apart(&view, &self.policy, &events, &constraints, Some(cut))? {
@@ -321,16 +334,11 @@ impl Resolver {
                             return Err(not(format!(
                                 "its {} records stay linked without {} (by {kinds})",
                                 events.len(),
-                                identifier.masked(),
+                                shown,
                             )))
                         }
                     };
-                (
-                    sides,
-                    DecisionKind::SplitIdentifier {
-                        kind: identifier.kind.as_str().into(),
-                    },
-                )
+                (sides, DecisionKind::SplitIdentifier { kind })
             }
         };
         let d = separate(&mut view, &id, stored, sides, &BTreeSet::new())?;
@@ -1446,8 +1454,18 @@ fn decide(
     decision.outcome = after.into_iter().collect();
     view.decisions.push(decision.clone());
     view.queue_outputs(&outcome)?;
+    // Asked for on the decision-request topic: its reply, and its offset
+    // recorded with the decision (decided once, whatever crashes).
+    let request = view.request.take();
+    if let Some(r) = &request {
+        let reply = DecisionReply::applied(&r.request_id, &decision, outcome.changes.len());
+        view.push_outbox(&OutboxEntry::Replied(reply));
+    }
     let store = view.store_ref();
-    let batch = view.into_write_batch();
+    let mut batch = view.into_write_batch();
+    for offset in request.iter().flat_map(|r| &r.offsets) {
+        store.put_offset(&mut batch, offset);
+    }
     store.write(batch)?;
     Ok(DecisionOutcome { decision, outcome })
 }

@@ -148,6 +148,10 @@ pub enum SplitSelector {
     Identifier(kindred_model::Identifier),
     /// The records of this channel leave the profile.
     Source(kindred_model::Channel),
+    /// As `Identifier`, named by its index key (`kind:keyed-hash`, as
+    /// [`crate::index_key`] makes it): a request that must not carry the
+    /// raw value.
+    IndexKey(String),
 }
 
 /// Whether an approval still in force (in `lists`, after [`taken_back`])

@@ -18,6 +18,7 @@
 //! - `admin`: the operations behind `kindred review`, `split`, `explain` and
 //!   `rules diff|apply`;
 //! - `erase`: the right to be forgotten (erasure, suppression, audit);
+//! - `request`: decisions asked of the running resolver on a topic;
 //! - `protect`: keyed index keys and sealed values (personal data at rest);
 //! - `outbox`: what a batch must publish, written with its state;
 //! - `store`: the column families and their encodings.
@@ -29,6 +30,7 @@ mod erase;
 mod keys;
 mod outbox;
 mod protect;
+mod request;
 mod resolver;
 mod score;
 mod store;
@@ -45,6 +47,7 @@ pub use erase::{
 };
 pub use outbox::{OutboxEntry, PinnedEvent, ReviewNotice, Tombstone};
 pub use protect::index_key;
+pub use request::{DecisionAction, DecisionReply, DecisionRequest, RequestOutcome};
 pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
 pub use store::{
     EngineStats, Holder, IndexEntry, LineageRecord, PendingSuggestion, PinnedDecisions,

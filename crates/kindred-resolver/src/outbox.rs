@@ -36,6 +36,8 @@ pub enum OutboxEntry {
     /// `constraints` family's changelog, which `kindred rebuild` reads
     /// back so a store rebuilt without the old volume keeps them.
     Decisions(PinnedEvent),
+    /// What became of a decision request, for the decision-outcome topic.
+    Replied(crate::request::DecisionReply),
 }
 
 /// An event's pinned decisions as the decisions topic carries them (JSON,

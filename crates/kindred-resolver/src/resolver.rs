@@ -114,6 +114,9 @@ pub struct Resolver {
     pub(crate) survivorship: Survivorship,
     /// Erasures put the person's identifiers on the suppression list.
     pub(crate) suppress_erased: bool,
+    /// The decision request an operation is carried out for
+    /// ([`Resolver::apply_request`]), if any.
+    pub(crate) request: Option<crate::request::RequestContext>,
 }
 
 impl Resolver {
@@ -128,6 +131,7 @@ impl Resolver {
             policy,
             survivorship,
             suppress_erased: true,
+            request: None,
         }
     }
 
@@ -224,6 +228,9 @@ pub(crate) struct BatchView<'a> {
     check_suppression: bool,
     /// Read-ahead of the store: what it held before this batch.
     stored: Prefetched,
+    /// The decision request this view's operation is carried out for: a
+    /// decision writes its reply and source offsets in its batch.
+    pub(crate) request: Option<crate::request::RequestContext>,
 }
 
 /// Store contents read ahead for a batch; a key absent here is read on demand.
@@ -298,6 +305,7 @@ impl<'a> BatchView<'a> {
             counters_dirty: false,
             check_suppression: store.has_suppressions()?,
             stored: Prefetched::default(),
+            request: None,
         })
     }
 

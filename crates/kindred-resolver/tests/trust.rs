@@ -2397,3 +2397,138 @@ fn decisions_carried_to_a_replayed_store_partition_it_as_the_old_one() {
     assert_eq!(after["pos:a3"], after["web:b"], "{after:?}");
     assert_ne!(after["pos:a3"], after["web:c"], "{after:?}");
 }
+
+/// A decision asked on the request topic is carried out with the request's
+/// offset in its own write and a reply queued for the outcome topic; a
+/// refused one changes nothing but its offset and its reply. A split may
+/// name the identifier by its index key (the request never carries it raw).
+#[test]
+fn decision_requests_are_decided_with_their_offsets_and_replied_to() {
+    use kindred_resolver::{DecisionAction, DecisionRequest, SourceOffset};
+    let (_d, mut r) = open(LinkPolicy::default());
+    let shared = phone("+8613911117777");
+    apply(
+        &mut r,
+        vec![
+            ev("pos:a", 0, &[card("A7"), shared.clone()]),
+            ev("web:b", DAY, &[email("b7@y.cn"), shared.clone()]).channel(Channel::Web),
+            ev("pos:c", 2 * DAY, &[card("C7")]),
+        ],
+    );
+    let glued = profile(&r, &card("A7")).profile_id;
+    let other = profile(&r, &card("C7")).profile_id;
+    let at = |n: i64| SourceOffset {
+        topic: "kindred.decision.requests".into(),
+        partition: 0,
+        next_offset: n,
+    };
+    let offset = |r: &Resolver| {
+        r.store()
+            .offsets()
+            .expect("offsets")
+            .get(&("kindred.decision.requests".to_string(), 0))
+            .copied()
+    };
+    let request = |id: &str, action| DecisionRequest {
+        request_id: id.into(),
+        actor: "alice".into(),
+        at_ms: 3 * DAY,
+        action,
+    };
+    let replies = |r: &Resolver| -> Vec<kindred_resolver::DecisionReply> {
+        r.store()
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                OutboxEntry::Replied(reply) => Some(reply),
+                _ => None,
+            })
+            .collect()
+    };
+
+    // Refused: a profile that does not exist. Nothing changes but the
+    // offset; the reply says why.
+    let before = assignment(&r);
+    let done = r
+        .apply_request(
+            &request(
+                "dr-1",
+                DecisionAction::Review {
+                    a: glued.clone(),
+                    b: "kp-999999999999".into(),
+                    approve: true,
+                },
+            ),
+            &[at(1)],
+        )
+        .expect("store fine");
+    assert_eq!(done.reply.outcome, "refused");
+    assert!(
+        done.reply
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("kp-999999999999")),
+        "{:?}",
+        done.reply
+    );
+    assert!(done.decided.is_none());
+    assert_eq!(assignment(&r), before);
+    assert_eq!(offset(&r), Some(1));
+    assert_eq!(replies(&r), vec![done.reply.clone()]);
+
+    // A split by the phone's index key: the two records part.
+    let key = kindred_resolver::index_key(None, &shared);
+    let done = r
+        .apply_request(
+            &request(
+                "dr-2",
+                DecisionAction::Split {
+                    profile: glued.clone(),
+                    identifier_key: Some(key),
+                    source: None,
+                },
+            ),
+            &[at(2)],
+        )
+        .expect("store fine");
+    assert_eq!(done.reply.outcome, "applied", "{:?}", done.reply);
+    assert_eq!(done.reply.kind.as_deref(), Some("split_identifier"));
+    assert_eq!(done.reply.profiles.len(), 2, "{:?}", done.reply);
+    assert_ne!(
+        profile(&r, &card("A7")).profile_id,
+        profile(&r, &email("b7@y.cn")).profile_id
+    );
+    assert_eq!(offset(&r), Some(2));
+    // Then an approval joins the card's and C7's profiles.
+    let done = r
+        .apply_request(
+            &request(
+                "dr-3",
+                DecisionAction::Review {
+                    a: glued.clone(),
+                    b: other.clone(),
+                    approve: true,
+                },
+            ),
+            &[at(3)],
+        )
+        .expect("store fine");
+    assert_eq!(done.reply.outcome, "applied", "{:?}", done.reply);
+    assert_eq!(
+        profile(&r, &card("A7")).profile_id,
+        profile(&r, &card("C7")).profile_id
+    );
+    assert_eq!(offset(&r), Some(3));
+    let all = replies(&r);
+    assert_eq!(
+        all.iter()
+            .map(|r| r.request_id.as_str())
+            .collect::<Vec<_>>(),
+        ["dr-1", "dr-2", "dr-3"]
+    );
+    assert_eq!(
+        done.outbox_last,
+        Some(r.store().next_outbox_seq().expect("seq") - 1)
+    );
+}

@@ -181,6 +181,17 @@ pub fn outbox_record(
                 }
             }
         }
+        // Profile ids, decision numbers and a reason; no personal data.
+        OutboxEntry::Replied(reply) => json(
+            &config.topics.decision_outcomes,
+            reply.request_id.clone(),
+            serde_json::to_value(reply).map_err(|e| {
+                PipelineError::Progress(format!(
+                    "the reply to decision request {} does not encode: {e}",
+                    reply.request_id
+                ))
+            })?,
+        ),
     })
 }
 
@@ -889,7 +900,7 @@ mod tests {
     /// An event's decisions go to the decisions topic keyed by the event,
     /// as the JSON a rebuild reads back; none left is a tombstone.
     #[test]
-    fn decisions_records_are_keyed_by_event_and_none_left_is_a_tombstone() {
+    fn decisions_and_replies_are_keyed_by_event_and_request_and_none_left_is_a_tombstone() {
         let config = Config::default();
         let codec = WireCodec::with_default_ids().expect("codec");
         let default = protection(OutputConfig::default());
@@ -916,6 +927,24 @@ mod tests {
             (config.topics.decisions.as_str(), Some(&b"pos:e-1"[..]), 0),
             "a tombstone"
         );
+        // A decision request's reply: on the outcome topic, by request id.
+        let reply = kindred_resolver::DecisionReply {
+            request_id: "dr-9".into(),
+            outcome: "refused".into(),
+            decision: None,
+            kind: None,
+            profiles: Vec::new(),
+            changes: 0,
+            reason: Some("no profile kp-000000000009 in the store".into()),
+        };
+        let entry = OutboxEntry::Replied(reply.clone());
+        let out =
+            outbox_record(&config, &codec, &default, &entry, MAX_RECORD_BYTES).expect("record");
+        assert_eq!(out.topic, config.topics.decision_outcomes);
+        assert_eq!(out.key.as_deref(), Some(&b"dr-9"[..]));
+        let back: kindred_resolver::DecisionReply =
+            serde_json::from_slice(&out.payload).expect("json");
+        assert_eq!(back, reply);
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         )));
     }
     let erasure_topic = config.topics.erasure_requests.clone();
+    let decision_topic = config.topics.decision_requests.clone();
     let normalize = crate::normalize_options(config)?;
     let mut resolver = Resolver::with_policy(
         store,
@@ -107,6 +108,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     }
     for outcome in ["erased", "not_found", "ambiguous"] {
         ops.metrics.erasures.with_label_values(&[outcome]);
+    }
+    for outcome in ["applied", "refused"] {
+        ops.metrics.decision_requests.with_label_values(&[outcome]);
     }
     ops.metrics
         .profiles
@@ -150,7 +154,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         consumer::subscribe(
             &settings,
             &group,
-            &[&source, &erasure_topic],
+            &[&source, &erasure_topic, &decision_topic],
             context,
             Some(&publisher_id(config)),
         )
@@ -278,7 +282,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 if !learn_until_known(&schemas, &batch, &shutdown, ops, "resolve").await? {
                     return Ok(false);
                 }
-                // Events, and erasure requests applied in order between them.
+                // Events, and erasure and decision requests applied in order between them.
                 let mut items: Vec<(usize, Item)> = Vec::with_capacity(batch.len());
                 let mut dead = Vec::new();
                 for (i, message) in batch.iter().enumerate() {
@@ -290,6 +294,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                         let record_ms = message.timestamp().to_millis().unwrap_or(0);
                         crate::erasure::parse_request(message.payload().unwrap_or_default(), &normalize, record_ms)
                             .map(Item::Erase)
+                            .map_err(|e| (e.kind(), e.to_string()))
+                    } else if message.topic() == decision_topic {
+                        crate::live::parse_request(message.payload().unwrap_or_default())
+                            .map(Item::Decide)
                             .map_err(|e| (e.kind(), e.to_string()))
                     } else {
                         message
@@ -307,8 +315,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                 .with_label_values(&[message.topic(), reason])
                                 .inc();
                             // A request's bytes carry the identifier of
-                            // someone asking to be forgotten: masked.
-                            let payload = if message.topic() == erasure_topic {
+                            // someone asking to be forgotten (or split
+                            // off): masked.
+                            let payload = if message.topic() == erasure_topic || message.topic() == decision_topic {
                                 crate::erasure::masked_payload(message.payload().unwrap_or_default())
                             } else {
                                 message.payload().unwrap_or_default().to_vec()
@@ -333,20 +342,43 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     // no further (the store's offsets must not pass it).
                     return Ok(false);
                 }
-                // Each erasure sees the events before it applied; each write
+                // Each request sees the events before it applied; each write
                 // records the offsets of everything it covers.
                 let mut events: Vec<CanonicalEvent> = Vec::new();
                 for (i, item) in items {
+                    if let Item::Event(event) = item {
+                        events.push(*event);
+                        continue;
+                    }
+                    let before = source_offsets(&batch[..i]);
+                    let outcome = alive_while(ops, || {
+                        resolver.apply(&std::mem::take(&mut events), &before)
+                    })?;
+                    observe_outcome(ops, &source, &outcome);
+                    written = outcome.outbox_last.unwrap_or(written);
+                    let through = source_offsets(&batch[..=i]);
                     match item {
-                        Item::Event(event) => events.push(*event),
+                        Item::Event(_) => {}
+                        Item::Decide(request) => {
+                            let done = alive_while(ops, || resolver.apply_request(&request, &through))?;
+                            let r = &done.reply;
+                            ops.metrics
+                                .decision_requests
+                                .with_label_values(&[r.outcome.as_str()])
+                                .inc();
+                            if let Some(decided) = &done.decided {
+                                observe_outcome(ops, &source, &decided.outcome);
+                            }
+                            // Profile ids, a decision number and a reason
+                            // (ids and masked identifiers only); who decided
+                            // is on the outcome topic and in the lineage.
+                            tracing::debug!(request_id = %r.request_id, actor = %request.actor, "decision request actor");
+                            tracing::info!(request_id = %r.request_id, outcome = %r.outcome,
+                                decision = ?r.decision, profiles = ?r.profiles, reason = r.reason.as_deref().unwrap_or(""),
+                                "decision request applied");
+                            written = done.outbox_last.unwrap_or(written);
+                        }
                         Item::Erase(request) => {
-                            let before = source_offsets(&batch[..i]);
-                            let outcome = alive_while(ops, || {
-                                resolver.apply(&std::mem::take(&mut events), &before)
-                            })?;
-                            observe_outcome(ops, &source, &outcome);
-                            written = outcome.outbox_last.unwrap_or(written);
-                            let through = source_offsets(&batch[..=i]);
                             let erasure = alive_while(ops, || resolver.erase(&request, &through))?;
                             let a = &erasure.audit;
                             ops.metrics
@@ -424,6 +456,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
 enum Item {
     Event(Box<CanonicalEvent>),
     Erase(kindred_resolver::ErasureRequest),
+    Decide(kindred_resolver::DecisionRequest),
 }
 
 /// The positions after `messages`, per topic and partition.

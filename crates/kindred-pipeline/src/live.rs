@@ -1,0 +1,290 @@
+//! Requests to the running resolver: review and split decisions (`kindred
+//! review approve|reject --live`, `kindred split --live`) on the
+//! decision-request topic, and the request/reply exchange `kindred forget`
+//! shares with them.
+//!
+//! The resolver reads decision requests in order with the events (one
+//! partition), carries each out with its offset in the decision's own
+//! WriteBatch ([`kindred_resolver::Resolver::apply_request`]) and puts a
+//! reply on the decision-outcome topic, through the outbox: so a reviewer
+//! decides while the service runs, and each request is decided once.
+
+use std::time::{Duration, Instant};
+
+use kindred_config::Config;
+use kindred_kafka::{consumer, OutRecord, Producer};
+use kindred_model::Channel;
+use kindred_resolver::{DecisionAction, DecisionReply, DecisionRequest};
+
+use crate::PipelineError;
+
+/// Why a decision request cannot be carried out as sent (dead-lettered
+/// with its reason; the payload is masked).
+#[derive(Debug, thiserror::Error)]
+pub enum RequestProblem {
+    #[error("decision request is not valid JSON of the expected shape: {0}")]
+    Json(String),
+    #[error("decision request {request_id:?}: {what}")]
+    Incomplete {
+        request_id: String,
+        what: &'static str,
+    },
+}
+
+impl RequestProblem {
+    /// The dead-letter reason.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RequestProblem::Json(_) => "decision_malformed",
+            RequestProblem::Incomplete { .. } => "decision_incomplete",
+        }
+    }
+}
+
+/// A decision request as the resolver reads it off the topic.
+pub fn parse_request(payload: &[u8]) -> Result<DecisionRequest, RequestProblem> {
+    let request: DecisionRequest =
+        serde_json::from_slice(payload).map_err(|e| RequestProblem::Json(json_problem(&e)))?;
+    let incomplete = |what| {
+        Err(RequestProblem::Incomplete {
+            request_id: request.request_id.clone(),
+            what,
+        })
+    };
+    if request.request_id.trim().is_empty() {
+        return incomplete("no request_id");
+    }
+    if request.actor.trim().is_empty() {
+        return incomplete("no actor (who decided)");
+    }
+    match &request.action {
+        DecisionAction::Review { a, b, .. } if a.trim().is_empty() || b.trim().is_empty() => {
+            incomplete("a review names two profiles, a and b")
+        }
+        DecisionAction::Split {
+            profile,
+            identifier_key,
+            source,
+        } if profile.trim().is_empty() || identifier_key.is_some() == source.is_some() => {
+            incomplete("a split names a profile and exactly one of identifier_key or source")
+        }
+        _ => Ok(request),
+    }
+}
+
+/// What was wrong with a request's JSON, without quoting any of it:
+/// serde's messages can quote a value (or a key) sent, and a request may
+/// carry an identifier.
+fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Data => "a field is missing, unknown, or of the wrong type or value",
+        Category::Syntax => "not JSON",
+        Category::Eof => "cut short",
+        Category::Io => "unreadable",
+    };
+    format!("{what} (line {} column {})", e.line(), e.column())
+}
+
+/// What `kindred review|split --live` asks for.
+pub enum LiveDecision<'a> {
+    Review {
+        a: &'a str,
+        b: &'a str,
+        approve: bool,
+    },
+    Split {
+        /// A profile id.
+        profile: &'a str,
+        /// `kind:value`, sent as its index key.
+        identifier: Option<&'a str>,
+        source: Option<Channel>,
+    },
+}
+
+/// Sends a decision to the running resolver and, unless `wait` is zero,
+/// waits for its reply. Profiles are named by id (`kp-...`): the resolver
+/// numbers them, so an identifier would have to be looked up in a store
+/// this command does not open. An identifier to split off travels as its
+/// index key (a keyed hash with a keyring), never as its raw value.
+pub async fn decide(
+    config: &Config,
+    decision: LiveDecision<'_>,
+    actor: &str,
+    wait: Duration,
+    as_json: bool,
+) -> Result<String, PipelineError> {
+    let profile_id = |target: &str| {
+        if target.starts_with("kp-") {
+            Ok(target.to_string())
+        } else {
+            Err(PipelineError::Config(format!(
+                "--live takes profile ids (kp-...), not {}: the store that maps identifiers to profiles is the running resolver's; find the id with `kindred eval --profile-topic` or the review topic",
+                if target.contains(':') {
+                    "identifiers"
+                } else {
+                    "this"
+                }
+            )))
+        }
+    };
+    let action = match decision {
+        LiveDecision::Review { a, b, approve } => DecisionAction::Review {
+            a: profile_id(a)?,
+            b: profile_id(b)?,
+            approve,
+        },
+        LiveDecision::Split {
+            profile,
+            identifier,
+            source,
+        } => DecisionAction::Split {
+            profile: profile_id(profile)?,
+            identifier_key: match identifier {
+                Some(text) => {
+                    let identifier = crate::admin::parse_identifier(config, text)?;
+                    let keyring = crate::privacy::keyring(config)?;
+                    Some(kindred_resolver::index_key(keyring.as_ref(), &identifier))
+                }
+                None => None,
+            },
+            source,
+        },
+    };
+    let at_ms = crate::admin::now_ms();
+    let request = DecisionRequest {
+        request_id: format!("dr-{at_ms}-{}", std::process::id()),
+        actor: actor.to_string(),
+        at_ms,
+        action,
+    };
+    let payload = serde_json::to_vec(&request)
+        .map_err(|e| PipelineError::Input(format!("decision request: {e}")))?;
+    let sent = format!(
+        "decision request {} sent to {}",
+        request.request_id, config.topics.decision_requests
+    );
+    let reply = send_and_await(
+        config,
+        &config.topics.decision_requests,
+        &request.request_id,
+        payload,
+        &config.topics.decision_outcomes,
+        wait,
+    )
+    .await?;
+    let Some(reply) = reply else {
+        return Ok(sent);
+    };
+    if as_json {
+        return Ok(reply.to_string());
+    }
+    let reply: DecisionReply = serde_json::from_value(reply).map_err(|e| {
+        PipelineError::Input(format!(
+            "the reply to {} on {} is not a decision reply: {e}",
+            request.request_id, config.topics.decision_outcomes
+        ))
+    })?;
+    match reply.reason {
+        Some(reason) => Err(PipelineError::Config(format!("{sent}; refused: {reason}"))),
+        None => Ok(format!(
+            "{sent}\ndecision {} ({}) by {actor}: -> {}\n{} change events published",
+            reply.decision.unwrap_or_default(),
+            reply.kind.unwrap_or_default(),
+            reply.profiles.join(", "),
+            reply.changes
+        )),
+    }
+}
+
+/// Produces `payload` keyed by `request_id` to `topic` and, unless `wait`
+/// is zero, reads `reply_topic` until a JSON record whose `request_id` is
+/// this one appears (`None` when not waiting). The whole topic is read each
+/// time (replies are few and kept 30 days).
+pub async fn send_and_await(
+    config: &Config,
+    topic: &str,
+    request_id: &str,
+    payload: Vec<u8>,
+    reply_topic: &str,
+    wait: Duration,
+) -> Result<Option<serde_json::Value>, PipelineError> {
+    let settings = crate::services::kafka_settings(config);
+    Producer::new(&settings)?
+        .send(&OutRecord {
+            topic: topic.to_string(),
+            key: Some(request_id.as_bytes().to_vec()),
+            payload,
+            headers: Vec::new(),
+            timestamp_ms: None,
+        })
+        .await?;
+    if wait.is_zero() {
+        return Ok(None);
+    }
+    // At most a day (a larger `--wait` would overflow the deadline).
+    let wait = wait.min(Duration::from_secs(kindred_config::MAX_TIMEOUT_SECS));
+    let deadline = Instant::now() + wait;
+    loop {
+        let (settings, name) = (settings.clone(), reply_topic.to_string());
+        let records = tokio::task::spawn_blocking(move || {
+            consumer::read_to_end(&settings, &name, Duration::from_secs(10))
+        })
+        .await
+        .map_err(|e| PipelineError::Input(format!("reading {reply_topic}: {e}")))??;
+        let found = records.into_iter().rev().find_map(|(_, _, payload)| {
+            let reply: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+            (reply.get("request_id")?.as_str()? == request_id).then_some(reply)
+        });
+        if found.is_some() {
+            return Ok(found);
+        }
+        if Instant::now() >= deadline {
+            return Err(PipelineError::Progress(format!(
+                "request {request_id} sent to {topic}, but no reply for it appeared on {reply_topic} within {}s: is the resolver running?",
+                wait.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_reads_back_as_sent_and_an_incomplete_one_says_what_is_missing() {
+        let request = DecisionRequest {
+            request_id: "dr-1".into(),
+            actor: "alice".into(),
+            at_ms: 5,
+            action: DecisionAction::Split {
+                profile: "kp-000000000007".into(),
+                identifier_key: Some("phone:00ff".into()),
+                source: None,
+            },
+        };
+        let bytes = serde_json::to_vec(&request).expect("encodes");
+        assert_eq!(parse_request(&bytes).expect("parses"), request);
+        let review = br#"{"request_id":"dr-2","actor":"bob","at_ms":1,"action":{"review":{"a":"kp-1","b":"kp-2","approve":false}}}"#;
+        assert!(matches!(
+            parse_request(review).expect("parses").action,
+            DecisionAction::Review { approve: false, .. }
+        ));
+
+        for (payload, kind, says) in [
+            (&br#"{"request_id":"dr-3","actor":"","at_ms":1,"action":{"review":{"a":"kp-1","b":"kp-2","approve":true}}}"#[..], "decision_incomplete", "no actor"),
+            (br#"{"request_id":"dr-4","actor":"x","at_ms":1,"action":{"split":{"profile":"kp-1"}}}"#, "decision_incomplete", "exactly one"),
+            (br#"{"request_id":"dr-5","actor":"x","at_ms":1,"action":{"split":{"profile":"kp-1","identifier_key":"phone:1","source":"WEB"}}}"#, "decision_incomplete", "exactly one"),
+            (br#"{"request_id":"dr-6","actor":"x","at_ms":1,"action":{"+8613900001111":{}}}"#, "decision_malformed", "wrong type"),
+            (br#"{"request_id":"dr-7","actor":"x","at_ms":"+8613900001111","action":{"review":{}}}"#, "decision_malformed", "wrong type"),
+            (b"not json", "decision_malformed", "not JSON"),
+        ] {
+            let e = parse_request(payload).expect_err("refused");
+            assert_eq!(e.kind(), kind, "{e}");
+            assert!(e.to_string().contains(says), "{e}");
+            assert!(!e.to_string().contains("+8613900001111"), "no value quoted: {e}");
+        }
+    }
+}
