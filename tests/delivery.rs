@@ -172,10 +172,19 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(15), task).await???;
     assert_eq!(pinned?.len(), 2, "one decisions record per event reviewed");
+    // A reviewer's live request no resolver answered before the volume
+    // was lost: it names ids of the old numbering.
+    produce(
+        &config,
+        &config.topics.decision_requests,
+        "dr-orphan",
+        br#"{"request_id":"dr-orphan","actor":"bob","at_ms":1,"action":{"review":{"a":"kp-000000000001","b":"kp-000000000002","approve":true}}}"#.to_vec(),
+    )
+    .await?;
 
     // `kindred rebuild`: the same people from the canonical topic alone
-    // and the old store's decisions, with the offsets at its end and
-    // nothing left to publish.
+    // and the old store's decisions, with the offsets at their ends; left
+    // to publish, the decisions it holds and a refusal for the request.
     let mut rebuilt_config = config.clone();
     rebuilt_config.resolver.data_dir = dir.path().join("rebuilt");
     let report = kindred_pipeline::state::rebuild(
@@ -186,10 +195,37 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     .await?;
     assert!(report.contains("5 profiles"), "{report}");
     assert!(report.contains("2 of them replayed here"), "{report}");
+    assert!(report.contains("1 decision requests"), "{report}");
     let rebuilt = kindred_pipeline::privacy::open_store(&rebuilt_config)?;
     assert_eq!(rebuilt.people()?, want_people);
+    let mut want_offsets = want_offsets;
+    want_offsets.insert((config.topics.decision_requests.clone(), 0), 1);
     assert_eq!(rebuilt.offsets()?, want_offsets);
-    assert!(rebuilt.outbox()?.is_empty());
+    let left: Vec<kindred_resolver::OutboxEntry> =
+        rebuilt.outbox()?.into_iter().map(|(_, e)| e).collect();
+    let pinned = left
+        .iter()
+        .filter(|e| matches!(e, kindred_resolver::OutboxEntry::Decisions(_)))
+        .count();
+    let refused: Vec<_> = left
+        .iter()
+        .filter_map(|e| match e {
+            kindred_resolver::OutboxEntry::Replied(r) => {
+                Some((r.request_id.as_str(), r.outcome.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        (pinned, refused),
+        (2, vec![("dr-orphan", "refused")]),
+        "{left:?}"
+    );
+    assert_eq!(
+        left.len(),
+        3,
+        "nothing else: the replay's changes are history"
+    );
     // With the old volume gone, the decisions topic gives the same.
     let mut from_topic = config.clone();
     from_topic.resolver.data_dir = dir.path().join("from-topic");

@@ -303,12 +303,14 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
         err.to_string().contains("refused") && err.to_string().contains("kp-999999999999"),
         "{err}"
     );
-    // Not a request: dead-lettered with its reason, the service goes on.
+    // Not a request (a field it should not have): dead-lettered with its
+    // reason and its identifier masked, the service goes on.
+    let junk = br#"{"request_id":"dr-j","actor":"x","at_ms":1,"action":{"split":{"profile":"kp-000000000001","identifier_key":"phone:+8613900009999"}},"extra":1}"#;
     produce(
         &config,
         &config.topics.decision_requests,
         "junk",
-        b"{\"approve\": true".to_vec(),
+        junk.to_vec(),
     )
     .await?;
     let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
@@ -320,6 +322,11 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
     assert_eq!(
         h["kindred.dlq.source.topic"],
         config.topics.decision_requests
+    );
+    let kept = String::from_utf8_lossy(dead[0].payload().unwrap_or_default()).into_owned();
+    assert!(
+        kept.contains("dr-j") && !kept.contains("+8613900009999"),
+        "{kept}"
     );
     let approve_after = LiveDecision::Review {
         a: &pa,

@@ -24,11 +24,9 @@ use crate::PipelineError;
 pub enum RequestProblem {
     #[error("decision request is not valid JSON of the expected shape: {0}")]
     Json(String),
-    #[error("decision request {request_id:?}: {what}")]
-    Incomplete {
-        request_id: String,
-        what: &'static str,
-    },
+    /// (The request id is free text: it is not quoted.)
+    #[error("decision request: {what}")]
+    Incomplete { what: &'static str },
 }
 
 impl RequestProblem {
@@ -45,31 +43,74 @@ impl RequestProblem {
 pub fn parse_request(payload: &[u8]) -> Result<DecisionRequest, RequestProblem> {
     let request: DecisionRequest =
         serde_json::from_slice(payload).map_err(|e| RequestProblem::Json(json_problem(&e)))?;
-    let incomplete = |what| {
-        Err(RequestProblem::Incomplete {
-            request_id: request.request_id.clone(),
-            what,
-        })
-    };
+    let incomplete = |what| Err(RequestProblem::Incomplete { what });
     if request.request_id.trim().is_empty() {
         return incomplete("no request_id");
     }
     if request.actor.trim().is_empty() {
         return incomplete("no actor (who decided)");
     }
+    // Profile ids only: a refusal quotes them (in the reply and the log).
     match &request.action {
-        DecisionAction::Review { a, b, .. } if a.trim().is_empty() || b.trim().is_empty() => {
-            incomplete("a review names two profiles, a and b")
+        DecisionAction::Review { a, b, .. } if !is_profile_id(a) || !is_profile_id(b) => {
+            incomplete("a review names two profile ids (kp- and digits), a and b")
         }
         DecisionAction::Split {
             profile,
             identifier_key,
             source,
-        } if profile.trim().is_empty() || identifier_key.is_some() == source.is_some() => {
-            incomplete("a split names a profile and exactly one of identifier_key or source")
+        } if !is_profile_id(profile) || identifier_key.is_some() == source.is_some() => {
+            incomplete("a split names a profile id (kp- and digits) and exactly one of identifier_key or source")
         }
         _ => Ok(request),
     }
+}
+
+/// `kp-` and digits, as the resolver numbers profiles.
+fn is_profile_id(text: &str) -> bool {
+    text.strip_prefix("kp-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What a decision request that could not be applied leaves on the
+/// dead-letter topic instead of its bytes: its known fields, the split's
+/// identifier key masked (in a plaintext store it is the raw value), and
+/// nothing of fields it should not have (a key could be anything). Not a
+/// JSON object: nothing.
+pub fn masked_payload(payload: &[u8]) -> Vec<u8> {
+    use serde_json::{Map, Value};
+    let Ok(Value::Object(fields)) = serde_json::from_slice(payload) else {
+        return Vec::new();
+    };
+    let keep = |from: &Map<String, Value>, names: &[&str]| -> Map<String, Value> {
+        names
+            .iter()
+            .filter_map(|n| from.get(*n).map(|v| (n.to_string(), v.clone())))
+            .collect()
+    };
+    let mut out = keep(&fields, &["request_id", "actor", "at_ms"]);
+    if let Some(Value::Object(action)) = fields.get("action") {
+        let mut kept = Map::new();
+        if let Some(Value::Object(review)) = action.get("review") {
+            kept.insert(
+                "review".into(),
+                Value::Object(keep(review, &["a", "b", "approve"])),
+            );
+        }
+        if let Some(Value::Object(split)) = action.get("split") {
+            let mut s = keep(split, &["profile", "source"]);
+            if let Some(key) = split.get("identifier_key") {
+                let masked = match key.as_str() {
+                    Some(k) => kindred_model::mask_value(kindred_model::IdentifierKind::Device, k),
+                    None => "****".to_string(),
+                };
+                s.insert("identifier_key".into(), Value::String(masked));
+            }
+            kept.insert("split".into(), Value::Object(s));
+        }
+        out.insert("action".into(), Value::Object(kept));
+    }
+    Value::Object(out).to_string().into_bytes()
 }
 
 /// What was wrong with a request's JSON, without quoting any of it:
@@ -119,7 +160,7 @@ pub async fn decide(
             Ok(target.to_string())
         } else {
             Err(PipelineError::Config(format!(
-                "--live takes profile ids (kp-...), not {}: the store that maps identifiers to profiles is the running resolver's; find the id with `kindred eval --profile-topic` or the review topic",
+                "--live takes profile ids (kp-...), not {}: the store that maps identifiers to profiles is the running resolver's; take the ids from the review topic or the profile topic",
                 if target.contains(':') {
                     "identifiers"
                 } else {
@@ -177,7 +218,11 @@ pub async fn decide(
         return Ok(sent);
     };
     if as_json {
-        return Ok(reply.to_string());
+        // A refusal is an error for the exit status, JSON or not.
+        return match reply.get("outcome").and_then(|o| o.as_str()) {
+            Some("applied") => Ok(reply.to_string()),
+            _ => Err(PipelineError::Config(reply.to_string())),
+        };
     }
     let reply: DecisionReply = serde_json::from_value(reply).map_err(|e| {
         PipelineError::Input(format!(
@@ -286,5 +331,35 @@ mod tests {
             assert!(e.to_string().contains(says), "{e}");
             assert!(!e.to_string().contains("+8613900001111"), "no value quoted: {e}");
         }
+        let e = parse_request(br#"{"request_id":"dr-8","actor":"x","at_ms":1,"action":{"review":{"a":"kp-1","b":"+8613900001111","approve":true}}}"#)
+            .expect_err("not a profile id");
+        assert!(
+            e.to_string().contains("profile ids") && !e.to_string().contains("+86"),
+            "{e}"
+        );
+    }
+
+    /// A dead-lettered request keeps its known fields; the identifier key
+    /// (the raw value in a plaintext store) is masked and unknown keys go.
+    #[test]
+    fn a_dead_lettered_request_masks_its_identifier_key_and_drops_unknown_keys() {
+        let payload = br#"{"request_id":"dr-1","actor":"ops","at_ms":5,"action":{"split":{"profile":"kp-7","identifier_key":"phone:+8613900001111","+8613900002222":1},"+8613900003333":{}},"extra":"+8613900004444"}"#;
+        let masked = String::from_utf8(masked_payload(payload)).expect("utf-8");
+        for raw in [
+            "+8613900001111",
+            "+8613900002222",
+            "+8613900003333",
+            "+8613900004444",
+        ] {
+            assert!(!masked.contains(raw), "{masked}");
+        }
+        let back: serde_json::Value = serde_json::from_str(&masked).expect("json");
+        assert_eq!(back["request_id"], "dr-1");
+        assert_eq!(back["action"]["split"]["profile"], "kp-7");
+        assert!(
+            back["action"]["split"]["identifier_key"].is_string(),
+            "{back}"
+        );
+        assert!(masked_payload(b"not json").is_empty());
     }
 }

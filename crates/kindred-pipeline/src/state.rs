@@ -168,9 +168,11 @@ pub async fn rebuild(
             match read {
                 Ok(records) => {
                     let (pinned, malformed) = topic_decisions(&records);
-                    let warnings = malformed
+                    // (An empty topic is the usual case, no decisions
+                    // made: the report's count says so.)
+                    let warnings: Vec<String> = malformed
                         .into_iter()
-                        .map(|at| format!("WARNING: {topic}: {at}: not a decisions record; skipped"))
+                        .map(|at| format!("WARNING: {topic}: {at}; skipped"))
                         .collect();
                     (Some(pinned), format!("topic {topic}"), warnings)
                 }
@@ -318,15 +320,12 @@ pub async fn rebuild(
             .map(|(_, end)| end)
             .max()
             .unwrap_or(0);
-    // Decision requests made so far are in the decisions carried above
-    // (and name profile ids of the old numbering): the new store starts
-    // after them. A cluster without the topic has none.
-    let decisions_end: i64 =
-        match consumer::end_offsets(&reader, &config.topics.decision_requests, timeout) {
-            Ok(ends) => ends.into_iter().map(|(_, end)| end).max().unwrap_or(0),
-            Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => 0,
-            Err(e) => return Err(e.into()),
-        };
+    // Decision requests made so far name profile ids of the old numbering:
+    // the new store starts after them. Those the old store applied are in
+    // the decisions carried above; those without a reply (sent while it
+    // was down, or applied but never published) are answered below.
+    let (unanswered, decisions_end) =
+        tokio::task::block_in_place(|| unanswered_requests(config, timeout))?;
     reader.unsubscribe();
     // A request its audit record covers is not applied again: its
     // entries were carried over above, and applying it after all events
@@ -382,6 +381,21 @@ pub async fn rebuild(
     if !ends.is_empty() {
         tokio::task::block_in_place(|| resolver.apply(&[], &ends))?;
     }
+    // Left for the resolver to publish when it starts: every decision the
+    // rebuilt store holds (the topic may not have them: carried from an
+    // old store, or its records lost with the old volume), and a refusal
+    // for each request without a reply.
+    tokio::task::block_in_place(|| -> Result<(), PipelineError> {
+        resolver.queue_pinned_decisions()?;
+        for request_id in &unanswered {
+            resolver.refuse_request(
+                request_id,
+                "the resolver's store was rebuilt before this request was applied, and its profile ids were numbered afresh: send it again with the new ids",
+                &[],
+            )?;
+        }
+        Ok(())
+    })?;
     resolver.store().set_rebuilding(false)?;
     let stats = resolver.store().stats()?;
     let mut report = format!(
@@ -404,6 +418,13 @@ pub async fn rebuild(
             ));
         }
     }
+    if !unanswered.is_empty() {
+        warnings.push(format!(
+            "WARNING: {} decision requests on {} had no reply: each gets one saying it was refused (send it again with the new profile ids)",
+            unanswered.len(),
+            config.topics.decision_requests
+        ));
+    }
     for warning in warnings {
         report.push('\n');
         report.push_str(&warning);
@@ -415,6 +436,86 @@ pub async fn rebuild(
         ));
     }
     Ok(report)
+}
+
+/// The highest decision number the decisions topic names (0: none, or no
+/// such topic yet): a resolver numbers its next decisions after it
+/// ([`Resolver::number_decisions_after`]).
+pub fn highest_decision_on_topic(config: &Config, timeout: Duration) -> Result<u64, PipelineError> {
+    let mut highest = 0u64;
+    let read = consumer::read_each(
+        &kafka_settings(config),
+        &config.topics.decisions,
+        timeout,
+        |(_, _, payload)| {
+            if let Ok(p) = serde_json::from_slice::<kindred_resolver::PinnedEvent>(&payload) {
+                for c in &p.constraints {
+                    highest = highest.max(c.highest_decision());
+                }
+            }
+        },
+    );
+    match read {
+        Ok(()) => Ok(highest),
+        Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The decision requests on the request topic that have no reply on the
+/// outcome topic (their request ids, in order), and the request topic's
+/// end as of that read: a rebuild answers them (refused: the ids they name
+/// were renumbered) and starts after them. No such topic: none.
+fn unanswered_requests(
+    config: &Config,
+    timeout: Duration,
+) -> Result<(Vec<String>, i64), PipelineError> {
+    let settings = kafka_settings(config);
+    let end = |settings: &kindred_kafka::KafkaSettings| -> Result<i64, PipelineError> {
+        match consumer::topic_end_offsets(settings, &config.topics.decision_requests, timeout) {
+            Ok(ends) => Ok(ends.into_iter().map(|(_, e)| e).max().unwrap_or(0)),
+            Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    };
+    let read = |topic: &str| -> Result<Vec<consumer::Record>, PipelineError> {
+        match consumer::read_to_end(&settings, topic, timeout) {
+            Ok(records) => Ok(records),
+            Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    };
+    // Read again if requests arrived while reading: the end must be the
+    // end of what was read.
+    for _ in 0..5 {
+        let before = end(&settings)?;
+        let requests = read(&config.topics.decision_requests)?;
+        let replies = read(&config.topics.decision_outcomes)?;
+        if end(&settings)? != before {
+            continue;
+        }
+        let answered: std::collections::BTreeSet<String> = replies
+            .iter()
+            .filter_map(|(_, _, p)| {
+                serde_json::from_slice::<kindred_resolver::DecisionReply>(p).ok()
+            })
+            .map(|r| r.request_id)
+            .collect();
+        let mut open = Vec::new();
+        for (_, _, payload) in &requests {
+            // Unreadable ones were dead-lettered (or will not be read).
+            if let Ok(r) = crate::live::parse_request(payload) {
+                if !answered.contains(&r.request_id) && !open.contains(&r.request_id) {
+                    open.push(r.request_id);
+                }
+            }
+        }
+        return Ok((open, before));
+    }
+    Err(PipelineError::Input(format!(
+        "{}: decision requests kept arriving while the rebuild read them; stop sending them and try again",
+        config.topics.decision_requests
+    )))
 }
 
 /// The decisions the decisions topic holds, as [`Store::decisions_pinned`]
@@ -445,7 +546,9 @@ fn topic_decisions(
         match serde_json::from_slice::<kindred_resolver::PinnedEvent>(payload) {
             Ok(event) if event.event_id.as_bytes() == key => {
                 for c in &event.constraints {
-                    pinned.next_decision = pinned.next_decision.max(c.decision().saturating_add(1));
+                    pinned.next_decision = pinned
+                        .next_decision
+                        .max(c.highest_decision().saturating_add(1));
                 }
                 pinned.events.push((event.event_id, event.constraints));
             }
@@ -455,8 +558,11 @@ fn topic_decisions(
                 event.event_id
             )),
             Err(e) => malformed.push(format!(
-                "the record keyed {}: {e}",
-                String::from_utf8_lossy(key)
+                "the record keyed {}: not a decisions record ({:?} error at line {} column {})",
+                String::from_utf8_lossy(key),
+                e.classify(),
+                e.line(),
+                e.column()
             )),
         }
     }

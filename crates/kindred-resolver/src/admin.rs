@@ -19,7 +19,7 @@ use crate::decision::{
     held_by_another_approval, taken_back, Constraint, DecisionKind, DecisionRecord, SplitSelector,
 };
 use crate::keys::{fnv1a, EventKeys, KeyClass};
-use crate::outbox::OutboxEntry;
+use crate::outbox::{decisions_entries, OutboxEntry};
 use crate::request::DecisionReply;
 use crate::resolver::{add_holder, BatchView, Cause, Recomputed};
 use crate::store::{cf, IndexEntry, LineageRecord, StoredProfile};
@@ -554,8 +554,10 @@ impl Resolver {
                 view.decisions.push(decision.clone());
                 // And every pinned decision, for the decisions topic (a
                 // store older than the topic has published none).
-                view.constraints
-                    .extend(self.store.decisions_pinned()?.events);
+                let pinned = self.store.decisions_pinned()?.events;
+                for entry in decisions_entries(pinned.iter().map(|(e, l)| (e, l))) {
+                    view.push_outbox(&entry);
+                }
             }
             let cause = Cause::decision(decision.id, actor, at_ms);
             let mut outcome = BatchOutcome::default();
@@ -659,6 +661,45 @@ impl Resolver {
         let done = decide(view, record, affected, BatchOutcome::default())?;
         self.drop_settled_pairs()?;
         Ok(done)
+    }
+
+    /// Queues every event's pinned decisions for the decisions topic (after
+    /// a rebuild, whose replay and carried decisions are otherwise
+    /// published by nothing). Returns the last outbox sequence written.
+    pub fn queue_pinned_decisions(&mut self) -> Result<Option<u64>, StoreError> {
+        let pinned = self.store.decisions_pinned()?.events;
+        if pinned.is_empty() {
+            return Ok(None);
+        }
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        for entry in decisions_entries(pinned.iter().map(|(e, l)| (e, l))) {
+            view.push_outbox(&entry);
+        }
+        let last = view.outbox_last();
+        self.store.write(view.into_write_batch())?;
+        Ok(last)
+    }
+
+    /// Numbers this store's next decisions after `highest` (the highest
+    /// decision number the decisions topic names), if they are not
+    /// already: a store restored from a snapshot would otherwise give
+    /// numbers again that decisions made after the snapshot carry on the
+    /// topic, and a rebuild from it would take two decisions for one.
+    /// Returns whether the counter moved.
+    pub fn number_decisions_after(&mut self, highest: u64) -> Result<bool, StoreError> {
+        let next = crate::resolver::read_counter(&self.store, crate::store::NEXT_DECISION_SEQ, 1)?;
+        if next > highest {
+            return Ok(false);
+        }
+        let mut batch = rocksdb::WriteBatch::default();
+        self.store.put(
+            &mut batch,
+            cf::META,
+            crate::store::NEXT_DECISION_SEQ,
+            &highest.saturating_add(1).to_be_bytes(),
+        );
+        self.store.write(batch)?;
+        Ok(true)
     }
 
     /// Takes out of the review queue the pairs decisions settle: one

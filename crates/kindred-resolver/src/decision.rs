@@ -27,6 +27,15 @@ impl Constraint {
             | Constraint::Suspended { decision, .. } => *decision,
         }
     }
+
+    /// The highest decision number this names (a suspended side names the
+    /// approval that suspended it too).
+    pub fn highest_decision(&self) -> u64 {
+        match self {
+            Constraint::Suspended { decision, by, .. } => (*decision).max(*by),
+            other => other.decision(),
+        }
+    }
 }
 
 /// `list` with the approvals in `lifted` taken back: their `Together`

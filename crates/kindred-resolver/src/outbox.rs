@@ -118,23 +118,31 @@ impl BatchView<'_> {
                 profile_b,
             }));
         }
-        // Decisions this view pinned or lifted, in event order.
-        let mut pinned: Vec<(&String, &Vec<crate::Constraint>)> = self.constraints.iter().collect();
-        pinned.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let pinned: Vec<OutboxEntry> = pinned
-            .into_iter()
-            .map(|(event_id, list)| {
-                OutboxEntry::Decisions(PinnedEvent {
-                    event_id: event_id.clone(),
-                    constraints: list.clone(),
-                })
-            })
-            .collect();
+        // Decisions this view pinned or lifted.
+        let pinned = decisions_entries(self.constraints.iter());
         for entry in &pinned {
             self.push_outbox(entry);
         }
         Ok(())
     }
+}
+
+/// The decisions topic's records of `lists` (event id, its decisions), in
+/// event order.
+pub(crate) fn decisions_entries<'a>(
+    lists: impl Iterator<Item = (&'a String, &'a Vec<crate::Constraint>)>,
+) -> Vec<OutboxEntry> {
+    let mut pinned: Vec<(&String, &Vec<crate::Constraint>)> = lists.collect();
+    pinned.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    pinned
+        .into_iter()
+        .map(|(event_id, list)| {
+            OutboxEntry::Decisions(PinnedEvent {
+                event_id: event_id.clone(),
+                constraints: list.clone(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

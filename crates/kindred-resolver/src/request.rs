@@ -169,23 +169,33 @@ impl Resolver {
                 })
             }
             Err(AdminError::Store(e)) => Err(e),
-            Err(refusal) => {
-                let reply = DecisionReply::refused(&request.request_id, refusal.to_string());
-                let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
-                view.push_outbox(&OutboxEntry::Replied(reply.clone()));
-                let outbox_last = view.outbox_last();
-                let mut batch: WriteBatch = view.into_write_batch();
-                for offset in offsets {
-                    self.store.put_offset(&mut batch, offset);
-                }
-                self.store.write(batch)?;
-                Ok(RequestOutcome {
-                    reply,
-                    decided: None,
-                    outbox_last,
-                })
-            }
+            Err(refusal) => self.refuse_request(&request.request_id, &refusal.to_string(), offsets),
         }
+    }
+
+    /// Refuses request `request_id` for `reason` (ids and masked
+    /// identifiers only): its reply queued, `offsets` recorded, nothing
+    /// else changed.
+    pub fn refuse_request(
+        &mut self,
+        request_id: &str,
+        reason: &str,
+        offsets: &[SourceOffset],
+    ) -> Result<RequestOutcome, StoreError> {
+        let reply = DecisionReply::refused(request_id, reason.to_string());
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        view.push_outbox(&OutboxEntry::Replied(reply.clone()));
+        let outbox_last = view.outbox_last();
+        let mut batch: WriteBatch = view.into_write_batch();
+        for offset in offsets {
+            self.store.put_offset(&mut batch, offset);
+        }
+        self.store.write(batch)?;
+        Ok(RequestOutcome {
+            reply,
+            decided: None,
+            outbox_last,
+        })
     }
 
     /// A view of the store for an operation, carrying the request it is

@@ -2532,3 +2532,27 @@ fn decision_requests_are_decided_with_their_offsets_and_replied_to() {
         Some(r.store().next_outbox_seq().expect("seq") - 1)
     );
 }
+
+/// A store numbers its next decisions after the highest the decisions
+/// topic names (a restored snapshot's counter is behind decisions made
+/// after it), and never moves its counter back.
+#[test]
+fn decisions_are_numbered_after_the_highest_the_topic_names() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let shared = phone("+8613911118888");
+    apply(
+        &mut r,
+        vec![
+            ev("pos:a", 0, &[card("A8"), shared.clone()]),
+            ev("web:b", DAY, &[email("b8@y.cn"), shared.clone()]).channel(Channel::Web),
+        ],
+    );
+    assert!(r.number_decisions_after(40).expect("write"), "moved");
+    assert!(!r.number_decisions_after(12).expect("write"), "never back");
+    let glued = profile(&r, &card("A8")).profile_id;
+    let done = r
+        .split(&glued, &SplitSelector::Identifier(shared), "ops", 2 * DAY)
+        .expect("split");
+    assert_eq!(done.decision.id, 41);
+    assert!(!r.number_decisions_after(41).expect("write"), "41 is taken");
+}

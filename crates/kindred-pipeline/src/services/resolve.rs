@@ -97,6 +97,22 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     }
     // Operator commands (`review`, `split`) compare their settings with these.
     resolver.record_running_settings()?;
+    // Decision numbers continue past every one on the decisions topic: a
+    // store restored from a snapshot would give again numbers that
+    // decisions made after the snapshot carry there.
+    let highest = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::state::highest_decision_on_topic(&config, Duration::from_secs(30))
+        })
+        .await
+        .map_err(|e| {
+            PipelineError::Progress(format!("reading the decisions topic panicked: {e}"))
+        })??
+    };
+    if resolver.number_decisions_after(highest)? {
+        tracing::info!(highest, "the decisions topic names decisions this store does not have (restored from a snapshot?): its next decisions are numbered after them");
+    }
     if let Some(applied) = resolver.applied_policy_differs() {
         tracing::warn!(
             applied,
@@ -317,8 +333,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                             // A request's bytes carry the identifier of
                             // someone asking to be forgotten (or split
                             // off): masked.
-                            let payload = if message.topic() == erasure_topic || message.topic() == decision_topic {
+                            let payload = if message.topic() == erasure_topic {
                                 crate::erasure::masked_payload(message.payload().unwrap_or_default())
+                            } else if message.topic() == decision_topic {
+                                crate::live::masked_payload(message.payload().unwrap_or_default())
                             } else {
                                 message.payload().unwrap_or_default().to_vec()
                             };
@@ -370,10 +388,11 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                 observe_outcome(ops, &source, &decided.outcome);
                             }
                             // Profile ids, a decision number and a reason
-                            // (ids and masked identifiers only); who decided
-                            // is on the outcome topic and in the lineage.
-                            tracing::debug!(request_id = %r.request_id, actor = %request.actor, "decision request actor");
-                            tracing::info!(request_id = %r.request_id, outcome = %r.outcome,
+                            // (ids and masked identifiers only). The request
+                            // id is free text, and who decided is in the
+                            // lineage: debug only.
+                            tracing::debug!(request_id = %r.request_id, actor = %request.actor, "decision request");
+                            tracing::info!(outcome = %r.outcome,
                                 decision = ?r.decision, profiles = ?r.profiles, reason = r.reason.as_deref().unwrap_or(""),
                                 "decision request applied");
                             written = done.outbox_last.unwrap_or(written);
