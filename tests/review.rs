@@ -33,15 +33,11 @@ fn changes(codec: &WireCodec, messages: &[OwnedMessage]) -> Vec<ProfileChange> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn suggestions_reach_the_review_topic_and_offline_splits_the_profile_topic(
-) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let config = isolated_config("review", dir.path());
-    create_topics(&config).await?;
-    let codec = WireCodec::with_default_ids()?;
+/// A household phone (two names: refused, queued for review) and two
+/// people glued by a phone neither names (a wrong merge).
+fn household_and_wrong_merge() -> Vec<CanonicalEvent> {
     use IdentifierKind::{Email, MemberId, Phone};
-    let events = [
+    vec![
         // A household phone: different names, refused, queued for review.
         event(
             "pos:h1",
@@ -68,16 +64,35 @@ async fn suggestions_reach_the_review_topic_and_offline_splits_the_profile_topic
             &[(Email, "b@y.cn"), (Phone, "+8613911112222")],
             None,
         ),
-    ];
-    for e in &events {
+    ]
+}
+
+/// Puts `events` on the canonical topic.
+async fn produce_canonical(
+    config: &kindred_config::Config,
+    codec: &WireCodec,
+    events: &[CanonicalEvent],
+) -> anyhow::Result<()> {
+    for e in events {
         produce(
-            &config,
+            config,
             &config.topics.canonical,
             &e.event_id,
             codec.encode(SchemaKind::CanonicalEvent, e)?,
         )
         .await?;
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suggestions_reach_the_review_topic_and_offline_splits_the_profile_topic(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("review", dir.path());
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    produce_canonical(&config, &codec, &household_and_wrong_merge()).await?;
     let shutdown = Shutdown::new();
     let task = start_resolver(&config, &shutdown);
     let timeout = Duration::from_secs(90);
@@ -179,9 +194,11 @@ async fn suggestions_reach_the_review_topic_and_offline_splits_the_profile_topic
     let again = republished(&messages);
     assert_eq!(again.len() as u64, live, "every live profile once");
     let has_email = |c: &ProfileChange| {
-        c.record
-            .as_ref()
-            .is_some_and(|r| r.identifiers.iter().any(|i| i.kind == Email))
+        c.record.as_ref().is_some_and(|r| {
+            r.identifiers
+                .iter()
+                .any(|i| i.kind == IdentifierKind::Email)
+        })
     };
     assert!(!again.iter().any(has_email), "published without e-mails");
     assert!(
@@ -204,42 +221,7 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
     let config = isolated_config("live-review", dir.path());
     create_topics(&config).await?;
     let codec = WireCodec::with_default_ids()?;
-    use IdentifierKind::{Email, MemberId, Phone};
-    let events = [
-        event(
-            "pos:h1",
-            T0,
-            &[(MemberId, "MAIN:H1"), (Phone, "+8613900000001")],
-            Some("李娜"),
-        ),
-        event(
-            "pos:h2",
-            T0 + 1,
-            &[(Email, "wei@x.cn"), (Phone, "+8613900000001")],
-            Some("王伟"),
-        ),
-        event(
-            "pos:a1",
-            T0 + 2,
-            &[(MemberId, "MAIN:M-A001"), (Phone, "+8613911112222")],
-            None,
-        ),
-        event(
-            "pos:b1",
-            T0 + 3,
-            &[(Email, "b@y.cn"), (Phone, "+8613911112222")],
-            None,
-        ),
-    ];
-    for e in &events {
-        produce(
-            &config,
-            &config.topics.canonical,
-            &e.event_id,
-            codec.encode(SchemaKind::CanonicalEvent, e)?,
-        )
-        .await?;
-    }
+    produce_canonical(&config, &codec, &household_and_wrong_merge()).await?;
     let shutdown = Shutdown::new();
     let task = start_resolver(&config, &shutdown);
     let timeout = Duration::from_secs(90);

@@ -577,6 +577,19 @@ struct LiveArgs {
     json: bool,
 }
 
+impl LiveArgs {
+    /// Sends `decision` to the running resolver and waits as asked.
+    async fn send(
+        &self,
+        config: &Config,
+        decision: kindred_pipeline::live::LiveDecision<'_>,
+        actor: &str,
+    ) -> Result<String, kindred_pipeline::PipelineError> {
+        let wait = std::time::Duration::from_secs(self.wait_secs);
+        kindred_pipeline::live::decide(config, decision, actor, wait, self.json).await
+    }
+}
+
 #[derive(Subcommand)]
 enum KeysAction {
     /// Write a new keyring: a random HMAC key (index keys; never changes)
@@ -1064,14 +1077,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 } if live.live => {
                     let approve = matches!(action, ReviewAction::Approve { .. });
                     let decision = kindred_pipeline::live::LiveDecision::Review { a, b, approve };
-                    kindred_pipeline::live::decide(
-                        &config,
-                        decision,
-                        reviewer,
-                        std::time::Duration::from_secs(live.wait_secs),
-                        live.json,
-                    )
-                    .await?
+                    live.send(&config, decision, reviewer).await?
                 }
                 _ => tokio::task::block_in_place(|| match action {
                     ReviewAction::List { json } => admin::review_list(&config, *json),
@@ -1092,41 +1098,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             actor,
             data_dir,
             live,
-        } if live.live => {
-            let config = load_config(&cli, data_dir.as_ref())?;
-            let decision = kindred_pipeline::live::LiveDecision::Split {
-                profile: target,
-                identifier: identifier.as_deref(),
-                source: source.map(Into::into),
-            };
-            let out = kindred_pipeline::live::decide(
-                &config,
-                decision,
-                actor,
-                std::time::Duration::from_secs(live.wait_secs),
-                live.json,
-            )
-            .await?;
-            emit(&out)?;
-        }
-        Command::Split {
-            target,
-            identifier,
-            source,
-            actor,
-            data_dir,
-            ..
         } => {
             let config = load_config(&cli, data_dir.as_ref())?;
-            let out = tokio::task::block_in_place(|| {
-                admin::split(
-                    &config,
-                    target,
-                    identifier.as_deref(),
-                    source.map(Into::into),
-                    actor,
-                )
-            })?;
+            let out = if live.live {
+                let decision = kindred_pipeline::live::LiveDecision::Split {
+                    profile: target,
+                    identifier: identifier.as_deref(),
+                    source: source.map(Into::into),
+                };
+                live.send(&config, decision, actor).await?
+            } else {
+                tokio::task::block_in_place(|| {
+                    admin::split(
+                        &config,
+                        target,
+                        identifier.as_deref(),
+                        source.map(Into::into),
+                        actor,
+                    )
+                })?
+            };
             emit(&out)?;
         }
         Command::Republish { actor, data_dir } => {
