@@ -601,7 +601,7 @@ pub fn republish(config: &Config, actor: &str) -> Result<String, PipelineError> 
 }
 
 /// Profiles per atomic batch of `kindred republish`.
-const REPUBLISH_CHUNK: usize = 1000;
+pub(crate) const REPUBLISH_CHUNK: usize = 1000;
 
 fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
     if as_json {

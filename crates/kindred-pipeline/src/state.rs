@@ -386,7 +386,7 @@ pub async fn rebuild(
     // old store, or its records lost with the old volume), and a refusal
     // for each request without a reply.
     tokio::task::block_in_place(|| -> Result<(), PipelineError> {
-        resolver.queue_pinned_decisions()?;
+        resolver.queue_pinned_decisions(crate::admin::REPUBLISH_CHUNK)?;
         for request_id in &unanswered {
             resolver.refuse_request(
                 request_id,

@@ -526,9 +526,10 @@ impl Resolver {
     /// (and events, where consents need them) under this resolver's
     /// survivorship rules, so after `[resolver.survivorship]` changed every
     /// record follows the new rules, not only those events touched since;
-    /// the change names the fields that moved. The first chunk also queues
-    /// every event's pinned decisions for the decisions topic (re-seeding
-    /// it, or seeding it from a store written before it existed). Works through the profiles in chunks
+    /// the change names the fields that moved. Then every event's pinned
+    /// decisions are queued for the decisions topic, in chunks too
+    /// (re-seeding it, or seeding it from a store written before it
+    /// existed). Works through the profiles in chunks
     /// of `chunk`, one atomic WriteBatch each (the decision's record with
     /// the first); an interrupted run leaves the chunks it wrote queued, and
     /// running it again queues every profile once more. Returns the
@@ -552,12 +553,6 @@ impl Resolver {
                 decision.id = view.next_decision;
                 view.next_decision += 1;
                 view.decisions.push(decision.clone());
-                // And every pinned decision, for the decisions topic (a
-                // store older than the topic has published none).
-                let pinned = self.store.decisions_pinned()?.events;
-                for entry in decisions_entries(pinned.iter().map(|(e, l)| (e, l))) {
-                    view.push_outbox(&entry);
-                }
             }
             let cause = Cause::decision(decision.id, actor, at_ms);
             let mut outcome = BatchOutcome::default();
@@ -591,6 +586,9 @@ impl Resolver {
                 _ => break,
             }
         }
+        // And every pinned decision, for the decisions topic (a store
+        // older than the topic has published none).
+        self.queue_pinned_decisions(chunk)?;
         // The record counts what was queued (rewritten once at the end).
         decision.kind = DecisionKind::Republish { profiles: count };
         let mut batch = rocksdb::WriteBatch::default();
@@ -663,20 +661,21 @@ impl Resolver {
         Ok(done)
     }
 
-    /// Queues every event's pinned decisions for the decisions topic (after
-    /// a rebuild, whose replay and carried decisions are otherwise
-    /// published by nothing). Returns the last outbox sequence written.
-    pub fn queue_pinned_decisions(&mut self) -> Result<Option<u64>, StoreError> {
+    /// Queues every event's pinned decisions for the decisions topic, in
+    /// writes of `chunk` events (by `republish`, and after a rebuild, whose
+    /// replay and carried decisions are otherwise published by nothing).
+    /// Returns the last outbox sequence written.
+    pub fn queue_pinned_decisions(&mut self, chunk: usize) -> Result<Option<u64>, StoreError> {
         let pinned = self.store.decisions_pinned()?.events;
-        if pinned.is_empty() {
-            return Ok(None);
+        let mut last = None;
+        for part in pinned.chunks(chunk.max(1)) {
+            let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+            for entry in decisions_entries(part.iter().map(|(e, l)| (e, l))) {
+                view.push_outbox(&entry);
+            }
+            last = view.outbox_last();
+            self.store.write(view.into_write_batch())?;
         }
-        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
-        for entry in decisions_entries(pinned.iter().map(|(e, l)| (e, l))) {
-            view.push_outbox(&entry);
-        }
-        let last = view.outbox_last();
-        self.store.write(view.into_write_batch())?;
         Ok(last)
     }
 

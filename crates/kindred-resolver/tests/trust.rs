@@ -2556,3 +2556,35 @@ fn decisions_are_numbered_after_the_highest_the_topic_names() {
     assert_eq!(done.decision.id, 41);
     assert!(!r.number_decisions_after(41).expect("write"), "41 is taken");
 }
+
+/// `republish` seeds the decisions topic: every pinned decision is queued
+/// again (a store written before the topic existed has published none).
+#[test]
+fn republish_queues_every_pinned_decision_for_the_decisions_topic() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let shared = phone("+8613911119999");
+    apply(
+        &mut r,
+        vec![
+            ev("pos:a", 0, &[card("A9"), shared.clone()]),
+            ev("web:b", DAY, &[email("b9@y.cn"), shared.clone()]).channel(Channel::Web),
+        ],
+    );
+    let glued = profile(&r, &card("A9")).profile_id;
+    r.split(&glued, &SplitSelector::Identifier(shared), "ops", 2 * DAY)
+        .expect("split");
+    // Everything published (as if by the service).
+    let next = r.store().next_outbox_seq().expect("seq");
+    r.store().ack_outbox(next - 1).expect("ack");
+    assert!(decisions_changelog(&r).is_empty());
+    r.republish("dpo", 3 * DAY, 1).expect("republish");
+    let want: BTreeMap<_, _> = r
+        .store()
+        .decisions_pinned()
+        .expect("read")
+        .events
+        .into_iter()
+        .collect();
+    assert_eq!(want.len(), 2);
+    assert_eq!(decisions_changelog(&r), want);
+}
