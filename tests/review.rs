@@ -67,32 +67,32 @@ fn household_and_wrong_merge() -> Vec<CanonicalEvent> {
     ]
 }
 
-/// Puts `events` on the canonical topic.
-async fn produce_canonical(
-    config: &kindred_config::Config,
-    codec: &WireCodec,
-    events: &[CanonicalEvent],
-) -> anyhow::Result<()> {
-    for e in events {
+/// A test's own topics, with [`household_and_wrong_merge`] on its
+/// canonical topic.
+async fn household_case(
+    test: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<(kindred_config::Config, WireCodec)> {
+    let config = isolated_config(test, dir);
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    for e in household_and_wrong_merge() {
         produce(
-            config,
+            &config,
             &config.topics.canonical,
             &e.event_id,
-            codec.encode(SchemaKind::CanonicalEvent, e)?,
+            codec.encode(SchemaKind::CanonicalEvent, &e)?,
         )
         .await?;
     }
-    Ok(())
+    Ok((config, codec))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suggestions_reach_the_review_topic_and_offline_splits_the_profile_topic(
 ) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let config = isolated_config("review", dir.path());
-    create_topics(&config).await?;
-    let codec = WireCodec::with_default_ids()?;
-    produce_canonical(&config, &codec, &household_and_wrong_merge()).await?;
+    let (config, codec) = household_case("review", dir.path()).await?;
     let shutdown = Shutdown::new();
     let task = start_resolver(&config, &shutdown);
     let timeout = Duration::from_secs(90);
@@ -218,10 +218,7 @@ async fn suggestions_reach_the_review_topic_and_offline_splits_the_profile_topic
 async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
     use kindred_pipeline::live::{decide, LiveDecision};
     let dir = tempfile::tempdir()?;
-    let config = isolated_config("live-review", dir.path());
-    create_topics(&config).await?;
-    let codec = WireCodec::with_default_ids()?;
-    produce_canonical(&config, &codec, &household_and_wrong_merge()).await?;
+    let (config, codec) = household_case("live-review", dir.path()).await?;
     let shutdown = Shutdown::new();
     let task = start_resolver(&config, &shutdown);
     let timeout = Duration::from_secs(90);
@@ -244,6 +241,12 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
         .map(|c| c.profile_id)
         .unwrap_or_default();
 
+    // The queue, read from the review topic while the resolver runs.
+    let queue = kindred_pipeline::live::review_list(&config, true).await?;
+    let queue: serde_json::Value = serde_json::from_str(&queue)?;
+    assert_eq!(queue.as_array().map(Vec::len), Some(1), "{queue}");
+    assert_eq!(queue[0]["profile_a"], body["profile_a"]);
+    assert_eq!(queue[0]["reason"], "name_mismatch");
     // A reviewer rejects the household pair, the resolver still running.
     let reject = LiveDecision::Review {
         a: &pa,
@@ -252,6 +255,16 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
     };
     let report = decide(&config, reject, "bob", wait, false).await?;
     assert!(report.contains("(reject) by bob"), "{report}");
+    // The decided pair leaves the queue (a tombstone on the review topic).
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let queue = kindred_pipeline::live::review_list(&config, false).await?;
+        if queue.starts_with("0 pairs waiting for review") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{queue}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     // An operator splits the phone out of the wrong merge, named by its
     // index key on the topic.
     let split = LiveDecision::Split {

@@ -536,8 +536,13 @@ enum DeadletterAction {
 enum ReviewAction {
     /// The pairs waiting for a decision, with rule, evidence kinds and the guard that refused them.
     List {
+        /// Print the queue as JSON.
         #[arg(long)]
         json: bool,
+        /// Read the queue from the review topic (topics.review) instead of
+        /// the store: works while the resolver runs.
+        #[arg(long)]
+        live: bool,
     },
     /// Merge two profiles (ids, or identifiers kind:value they hold).
     Approve {
@@ -1063,6 +1068,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review { data_dir, action } => {
             let config = load_config(&cli, data_dir.as_ref())?;
             let out = match action {
+                ReviewAction::List { json, live: true } => {
+                    kindred_pipeline::live::review_list(&config, *json).await?
+                }
                 ReviewAction::Approve {
                     a,
                     b,
@@ -1080,7 +1088,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     live.send(&config, decision, reviewer).await?
                 }
                 _ => tokio::task::block_in_place(|| match action {
-                    ReviewAction::List { json } => admin::review_list(&config, *json),
+                    ReviewAction::List { json, .. } => admin::review_list(&config, *json),
                     ReviewAction::Approve { a, b, reviewer, .. } => {
                         admin::review(&config, a, b, true, reviewer)
                     }

@@ -187,30 +187,46 @@ pub fn parse_identifier(
 pub fn review_list(config: &Config, as_json: bool) -> Result<String, PipelineError> {
     let resolver = open(config)?;
     let queue = resolver.store().pending_suggestions()?;
+    let items: Vec<_> = queue
+        .iter()
+        .map(|s| {
+            json!({"profile_a": s.profile_a, "profile_b": s.profile_b, "rule": s.rule,
+                   "rule_version": s.rule_version, "kinds": s.kinds, "reason": s.reason, "at_ms": s.at_ms})
+        })
+        .collect();
+    Ok(queue_report(items, as_json))
+}
+
+/// The review queue as `kindred review list` prints it: `items` (JSON
+/// objects with the pair, rule, rule version, evidence kinds and reason)
+/// as a JSON array, or one line each.
+pub(crate) fn queue_report(items: Vec<serde_json::Value>, as_json: bool) -> String {
     if as_json {
-        let items: Vec<_> = queue
-            .iter()
-            .map(|s| {
-                json!({"profile_a": s.profile_a, "profile_b": s.profile_b, "rule": s.rule,
-                       "rule_version": s.rule_version, "kinds": s.kinds, "reason": s.reason, "at_ms": s.at_ms})
-            })
-            .collect();
-        return Ok(serde_json::Value::Array(items).to_string());
+        return serde_json::Value::Array(items).to_string();
     }
-    let mut out = format!("{} pairs waiting for review\n", queue.len());
-    for s in &queue {
+    let text = |v: &serde_json::Value, k: &str| match &v[k] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    };
+    let mut out = format!("{} pairs waiting for review\n", items.len());
+    for s in &items {
         let _ = writeln!(
             out,
             "{}  {}  {} v{} [{}] refused by {}",
-            s.profile_a,
-            s.profile_b,
-            s.rule,
-            s.rule_version,
-            s.kinds.join(","),
-            s.reason
+            text(s, "profile_a"),
+            text(s, "profile_b"),
+            text(s, "rule"),
+            text(s, "rule_version"),
+            text(s, "kinds"),
+            text(s, "reason")
         );
     }
-    Ok(out)
+    out
 }
 
 /// `kindred review approve|reject A B`.

@@ -242,6 +242,52 @@ pub async fn decide(
     }
 }
 
+/// `kindred review list --live`: the review queue as the review topic holds
+/// it (the last record of each pair; a tombstone, for a pair decided or
+/// merged since, takes it out), without opening the store. Pairs in the
+/// order they were first flagged.
+pub async fn review_list(config: &Config, as_json: bool) -> Result<String, PipelineError> {
+    let (settings, topic) = (
+        crate::services::kafka_settings(config),
+        config.topics.review.clone(),
+    );
+    let records = tokio::task::spawn_blocking(move || {
+        consumer::read_to_end(&settings, &topic, Duration::from_secs(30))
+    })
+    .await
+    .map_err(|e| PipelineError::Input(format!("reading {}: {e}", config.topics.review)))??;
+    let mut order: Vec<Vec<u8>> = Vec::new();
+    let mut latest: std::collections::HashMap<Vec<u8>, Vec<u8>> = std::collections::HashMap::new();
+    for (_, key, payload) in records {
+        let Some(key) = key else { continue };
+        if !latest.contains_key(&key) {
+            order.push(key.clone());
+        }
+        latest.insert(key, payload);
+    }
+    let items: Vec<serde_json::Value> = order
+        .iter()
+        .filter_map(|key| {
+            let body: serde_json::Value = serde_json::from_slice(latest.get(key)?).ok()?;
+            let fields = [
+                "profile_a",
+                "profile_b",
+                "rule",
+                "rule_version",
+                "kinds",
+                "reason",
+            ];
+            Some(serde_json::Value::Object(
+                fields
+                    .iter()
+                    .map(|f| (f.to_string(), body[*f].clone()))
+                    .collect(),
+            ))
+        })
+        .collect();
+    Ok(crate::admin::queue_report(items, as_json))
+}
+
 /// Produces `payload` keyed by `request_id` to `topic` and, unless `wait`
 /// is zero, reads `reply_topic` until a JSON record whose `request_id` is
 /// this one appears (`None` when not waiting). The whole topic is read each
