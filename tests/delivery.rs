@@ -278,9 +278,30 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
         m.len() > published
     })
     .await;
+    // What the rebuild left to publish goes out: the refusal of the
+    // orphaned request, with the reason.
+    let refused = read_until(&config, &config.topics.decision_outcomes, timeout, |m| {
+        !m.is_empty()
+    })
+    .await;
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(15), task).await???;
     changes?;
+    let refused = refused?;
+    let reply: serde_json::Value = serde_json::from_slice(
+        kindred_kafka::rdkafka::Message::payload(&refused[0]).unwrap_or_default(),
+    )?;
+    assert_eq!(
+        (reply["request_id"].as_str(), reply["outcome"].as_str()),
+        (Some("dr-orphan"), Some("refused")),
+        "{reply}"
+    );
+    assert!(
+        reply["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("rebuilt")),
+        "{reply}"
+    );
     Ok(())
 }
 
