@@ -82,10 +82,31 @@ pub fn masked_payload(payload: &[u8]) -> Vec<u8> {
     let Ok(Value::Object(fields)) = serde_json::from_slice(payload) else {
         return Vec::new();
     };
+    // A field is kept as sent only when it is of its own shape (a profile
+    // id, a number, a flag, a channel); anything else (an identifier typed
+    // where a profile id goes, say) is masked.
     let keep = |from: &Map<String, Value>, names: &[&str]| -> Map<String, Value> {
         names
             .iter()
-            .filter_map(|n| from.get(*n).map(|v| (n.to_string(), v.clone())))
+            .filter_map(|n| {
+                let v = from.get(*n)?;
+                let shaped = match *n {
+                    "a" | "b" | "profile" => v.as_str().is_some_and(is_profile_id),
+                    "at_ms" => v.is_i64(),
+                    "approve" => v.is_boolean(),
+                    "source" => v.as_str().is_some_and(|s| {
+                        s.len() <= 16 && s.bytes().all(|b| b.is_ascii_uppercase())
+                    }),
+                    // Free text of the caller's (an id, a reviewer's name).
+                    _ => v.is_string(),
+                };
+                let v = if shaped {
+                    v.clone()
+                } else {
+                    Value::String("****".into())
+                };
+                Some((n.to_string(), v))
+            })
             .collect()
     };
     let mut out = keep(&fields, &["request_id", "actor", "at_ms"]);
@@ -389,13 +410,15 @@ mod tests {
     /// (the raw value in a plaintext store) is masked and unknown keys go.
     #[test]
     fn a_dead_lettered_request_masks_its_identifier_key_and_drops_unknown_keys() {
-        let payload = br#"{"request_id":"dr-1","actor":"ops","at_ms":5,"action":{"split":{"profile":"kp-7","identifier_key":"phone:+8613900001111","+8613900002222":1},"+8613900003333":{}},"extra":"+8613900004444"}"#;
+        let payload = br#"{"request_id":"dr-1","actor":"ops","at_ms":5,"action":{"split":{"profile":"kp-7","identifier_key":"phone:+8613900001111","+8613900002222":1},"+8613900003333":{},"review":{"a":"kp-1","b":"phone:+8613900005555","approve":"+8613900006666"}},"extra":"+8613900004444"}"#;
         let masked = String::from_utf8(masked_payload(payload)).expect("utf-8");
         for raw in [
             "+8613900001111",
             "+8613900002222",
             "+8613900003333",
             "+8613900004444",
+            "+8613900005555",
+            "+8613900006666",
         ] {
             assert!(!masked.contains(raw), "{masked}");
         }

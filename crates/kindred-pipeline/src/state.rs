@@ -326,6 +326,8 @@ pub async fn rebuild(
     // was down, or applied but never published) are answered below.
     let (unanswered, decisions_end) =
         tokio::task::block_in_place(|| unanswered_requests(config, timeout))?;
+    // The review topic's pairs are of the old numbering: replaced below.
+    let stale_pairs = tokio::task::block_in_place(|| review_topic_pairs(config, timeout))?;
     reader.unsubscribe();
     // A request its audit record covers is not applied again: its
     // entries were carried over above, and applying it after all events
@@ -387,6 +389,7 @@ pub async fn rebuild(
     // for each request without a reply.
     tokio::task::block_in_place(|| -> Result<(), PipelineError> {
         resolver.queue_pinned_decisions(crate::admin::REPUBLISH_CHUNK)?;
+        resolver.requeue_review_topic(&stale_pairs)?;
         for request_id in &unanswered {
             resolver.refuse_request(
                 request_id,
@@ -460,6 +463,35 @@ pub fn highest_decision_on_topic(config: &Config, timeout: Duration) -> Result<u
         Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => Ok(0),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The pairs the review topic holds now (the last record of each key is
+/// not a tombstone), by their `profile_a|profile_b` keys.
+fn review_topic_pairs(
+    config: &Config,
+    timeout: Duration,
+) -> Result<Vec<(String, String)>, PipelineError> {
+    let records =
+        match consumer::read_to_end(&kafka_settings(config), &config.topics.review, timeout) {
+            Ok(records) => records,
+            Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+    let mut latest: std::collections::BTreeMap<Vec<u8>, bool> = std::collections::BTreeMap::new();
+    for (_, key, payload) in records {
+        if let Some(key) = key {
+            latest.insert(key, !payload.is_empty());
+        }
+    }
+    Ok(latest
+        .into_iter()
+        .filter(|(_, live)| *live)
+        .filter_map(|(key, _)| {
+            let key = String::from_utf8(key).ok()?;
+            let (a, b) = key.split_once('|')?;
+            Some((a.to_string(), b.to_string()))
+        })
+        .collect())
 }
 
 /// The decision requests on the request topic that have no reply on the

@@ -679,6 +679,46 @@ impl Resolver {
         Ok(last)
     }
 
+    /// Queues for the review topic what makes it this store's queue again
+    /// (after a rebuild, which numbers profiles afresh): a tombstone for
+    /// every pair in `stale` (the keys the topic holds), then a record for
+    /// every pair in the store's queue. Without it the topic would list
+    /// pairs of the old numbering, and a live decision on them would act
+    /// on whoever holds those ids now.
+    pub fn requeue_review_topic(&mut self, stale: &[(String, String)]) -> Result<(), StoreError> {
+        let pending = self.store.pending_suggestions()?;
+        for part in stale.chunks(1000) {
+            let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+            for (profile_a, profile_b) in part {
+                view.push_outbox(&OutboxEntry::Tombstone(crate::Tombstone::Review {
+                    profile_a: profile_a.clone(),
+                    profile_b: profile_b.clone(),
+                }));
+            }
+            self.store.write(view.into_write_batch())?;
+        }
+        for part in pending.chunks(1000) {
+            let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+            for p in part {
+                let review = crate::ReviewNotice {
+                    profile_a: p.profile_a.clone(),
+                    profile_b: p.profile_b.clone(),
+                    evidence: kindred_model::MergeEvidence {
+                        rule: p.rule.clone(),
+                        rule_version: p.rule_version,
+                        kinds: p.kinds.clone(),
+                    },
+                    reason: p.reason.clone(),
+                    record_a: view.current_record(&p.profile_a)?,
+                    record_b: view.current_record(&p.profile_b)?,
+                };
+                view.push_outbox(&OutboxEntry::Review(Box::new(review)));
+            }
+            self.store.write(view.into_write_batch())?;
+        }
+        Ok(())
+    }
+
     /// Numbers this store's next decisions after `highest` (the highest
     /// decision number the decisions topic names), if they are not
     /// already: a store restored from a snapshot would otherwise give

@@ -2588,3 +2588,39 @@ fn republish_queues_every_pinned_decision_for_the_decisions_topic() {
     assert_eq!(want.len(), 2);
     assert_eq!(decisions_changelog(&r), want);
 }
+
+/// After a rebuild the review topic's pairs are of the old numbering: the
+/// rebuilt store tombstones them and queues its own queue again.
+#[test]
+fn a_rebuilt_store_replaces_the_review_topics_pairs_with_its_own() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let home = phone("+8613955557777");
+    apply(
+        &mut r,
+        vec![
+            ev("pos:x", 0, &[card("X7"), home.clone()]).name("Ann Lee"),
+            ev("web:y", DAY, &[email("y7@y.cn"), home])
+                .channel(Channel::Web)
+                .name("Bo Chan"),
+        ],
+    );
+    let queue = r.store().pending_suggestions().expect("queue");
+    assert_eq!(queue.len(), 1);
+    let next = r.store().next_outbox_seq().expect("seq");
+    r.store().ack_outbox(next - 1).expect("ack");
+    r.requeue_review_topic(&[("kp-000000000009".into(), "kp-000000000011".into())])
+        .expect("requeue");
+    let queued: Vec<OutboxEntry> = r
+        .store()
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    assert!(
+        matches!(&queued[0], OutboxEntry::Tombstone(Tombstone::Review { profile_a, .. }) if profile_a == "kp-000000000009")
+    );
+    assert!(matches!(&queued[1], OutboxEntry::Review(n)
+        if n.profile_a == queue[0].profile_a && n.profile_b == queue[0].profile_b && n.record_a.is_some()));
+}

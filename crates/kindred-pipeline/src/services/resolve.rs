@@ -108,7 +108,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         .await
         .map_err(|e| {
             PipelineError::Progress(format!("reading the decisions topic panicked: {e}"))
-        })??
+        })?
+        // Not fatal when it cannot be read now: the numbers only matter to
+        // a store behind the topic (a restore).
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the decisions topic: decision numbers continue from the store's own");
+            0
+        })
     };
     if resolver.number_decisions_after(highest)? {
         tracing::info!(highest, "the decisions topic names decisions this store does not have (restored from a snapshot?): its next decisions are numbered after them");
