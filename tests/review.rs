@@ -285,6 +285,19 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
     assert!(changes(&codec, &messages)
         .iter()
         .any(|c| c.change_type == ChangeType::Split && c.profile_id == glued));
+    // `explain` and the store's queue, read beside the running resolver:
+    // the split (replied to, so committed) is in the lineage, and the
+    // rejected pair is out of the queue.
+    let explained = kindred_pipeline::admin::explain(&config, &glued, true)?;
+    let explained: serde_json::Value = serde_json::from_str(&explained)?;
+    let lineage = explained["lineage"].as_array().cloned().unwrap_or_default();
+    assert!(
+        lineage
+            .iter()
+            .any(|l| l["split_into"].as_array().is_some_and(|s| !s.is_empty())),
+        "{explained}"
+    );
+    assert_eq!(kindred_pipeline::admin::review_list(&config, true)?, "[]");
     // Refused: a profile that is not there. The reply says which.
     let missing = LiveDecision::Review {
         a: &pa,

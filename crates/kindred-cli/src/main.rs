@@ -132,7 +132,8 @@ enum Command {
     /// would, the profile change topic from its beginning (--profile-topic;
     /// complete while compaction has not yet removed older changes).
     Eval {
-        /// Directory of the resolver's RocksDB store.
+        /// Directory of the resolver's RocksDB store (read only: the resolver
+        /// may keep running).
         #[arg(
             long,
             required_unless_present = "profile_topic",
@@ -285,8 +286,9 @@ enum Command {
     /// them, recording the reviewer in the lineage; reject keeps them apart
     /// for good. With --live, the decision goes to the running resolver
     /// (topics.decision_requests) and the command waits for its reply.
-    /// Without it, the command works on the store directly: stop the
+    /// Without it, approve and reject work on the store directly: stop the
     /// resolver first; it publishes the change events when it starts again.
+    /// `list` reads the store beside a running resolver.
     Review {
         /// Directory of the resolver's store (overrides resolver.data_dir).
         #[arg(long, global = true)]
@@ -327,8 +329,9 @@ enum Command {
     ///
     /// Given an identifier, it also says when several profiles hold it (a
     /// shared card or computer, a household's line, a refused link) or when
-    /// it is quarantined as over-shared. Identifiers are shown masked. Opens the store, so stop the resolver
-    /// first (RocksDB lets one process open it).
+    /// it is quarantined as over-shared. Identifiers are shown masked. Reads
+    /// the store as it is when the command starts; the resolver may keep
+    /// running (a RocksDB secondary instance, which never writes).
     Explain {
         /// A profile id (kp-..., absorbed ids are followed) or an identifier
         /// kind:value (normalized as in events, e.g. phone:139 0000 1111).
@@ -540,7 +543,7 @@ enum ReviewAction {
         #[arg(long)]
         json: bool,
         /// Read the queue from the review topic (topics.review) instead of
-        /// the store: works while the resolver runs.
+        /// the store (both work while the resolver runs).
         #[arg(long)]
         live: bool,
     },
@@ -619,7 +622,8 @@ enum KeysAction {
 enum RulesAction {
     /// Evaluate the [resolver.linking] of another config file against every
     /// stored contribution and report which profiles would merge or split.
-    /// Changes nothing.
+    /// Changes nothing, so the resolver may keep running (the store is read
+    /// as it is when the command starts).
     Diff {
         /// The config file with the new rules.
         #[arg(long)]
@@ -825,7 +829,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         data_dir.display()
                     );
                     let config = load_config(&cli, None)?;
-                    let store = kindred_pipeline::privacy::open_store_at(&config, data_dir)?;
+                    let store = kindred_pipeline::privacy::open_reader_at(&config, data_dir)?;
                     kindred_pipeline::evaluate_store(&store, &truth, *worst)?
                 }
                 _ => {

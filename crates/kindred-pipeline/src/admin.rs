@@ -1,8 +1,11 @@
 //! The operator commands on the resolver's store: `kindred review`,
-//! `split`, `explain`, `rules diff|apply` and `republish`. They open the store directly
-//! (the resolver service must be stopped: RocksDB allows one writer, and
-//! says so), change it in one atomic write, and leave the change events in
-//! the store's outbox; the resolver service publishes them when it starts.
+//! `split`, `explain`, `rules diff|apply` and `republish`. Those that change
+//! the store open it as its one writer (the resolver service must be
+//! stopped: RocksDB allows one writer, and says so), change it in one atomic
+//! write, and leave the change events in the store's outbox; the resolver
+//! service publishes them when it starts. Those that only read (`explain`,
+//! `review list`, `rules diff`) open it as a reader beside the service
+//! ([`open_reader`]).
 
 use std::fmt::Write as _;
 
@@ -24,18 +27,10 @@ impl From<AdminError> for PipelineError {
     }
 }
 
-/// Opens the store of `config` with its linking and survivorship policies.
+/// Opens the store of `config` with its linking and survivorship policies,
+/// as its one writer: the resolver service must be stopped.
 pub fn open(config: &Config) -> Result<Resolver, PipelineError> {
-    let dir = &config.resolver.data_dir;
-    // A directory without a store (its parent, a typo) would get a new,
-    // empty store, and every answer would be "not found".
-    if !dir.join("CURRENT").is_file() {
-        return Err(PipelineError::Config(format!(
-            "no resolver store at {} (resolver.data_dir): the directory has no RocksDB store \
-             (no CURRENT file)",
-            dir.display()
-        )));
-    }
+    let dir = existing_store(config)?;
     let store = crate::privacy::open_store(config).map_err(|e| match e {
         // RocksDB names the LOCK file of a store another process holds
         // (the path alone could contain "lock").
@@ -48,11 +43,39 @@ pub fn open(config: &Config) -> Result<Resolver, PipelineError> {
         }
         other => other,
     })?;
-    Ok(Resolver::with_policy(
+    Ok(with_policies(store, config))
+}
+
+/// Opens the store of `config` to read it, beside the resolver service if
+/// it runs (a RocksDB secondary instance: the batches committed when it
+/// opens; see [`kindred_resolver::Store::open_reader`]).
+pub fn open_reader(config: &Config) -> Result<Resolver, PipelineError> {
+    let dir = existing_store(config)?;
+    let store = crate::privacy::open_reader_at(config, dir)?;
+    Ok(with_policies(store, config))
+}
+
+/// `resolver.data_dir`, if it holds a store: a directory without one (its
+/// parent, a typo) would get a new, empty store, and every answer would be
+/// "not found".
+fn existing_store(config: &Config) -> Result<&std::path::Path, PipelineError> {
+    let dir = &config.resolver.data_dir;
+    if !dir.join("CURRENT").is_file() {
+        return Err(PipelineError::Config(format!(
+            "no resolver store at {} (resolver.data_dir): the directory has no RocksDB store \
+             (no CURRENT file)",
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
+fn with_policies(store: kindred_resolver::Store, config: &Config) -> Resolver {
+    Resolver::with_policy(
         store,
         config.resolver.linking.clone(),
         config.resolver.survivorship.clone(),
-    ))
+    )
 }
 
 /// The profile a target names: a profile id (`kp-...`, redirects
@@ -185,7 +208,7 @@ pub fn parse_identifier(
 
 /// `kindred review list`: the review queue.
 pub fn review_list(config: &Config, as_json: bool) -> Result<String, PipelineError> {
-    let resolver = open(config)?;
+    let resolver = open_reader(config)?;
     let queue = resolver.store().pending_suggestions()?;
     let items: Vec<_> = queue
         .iter()
@@ -336,7 +359,7 @@ fn decision_report(done: &DecisionOutcome) -> String {
 /// of them is explained; or quarantined as over-shared, then it links no
 /// one and there is no profile to explain.
 pub fn explain(config: &Config, target: &str, as_json: bool) -> Result<String, PipelineError> {
-    let resolver = open(config)?;
+    let resolver = open_reader(config)?;
     let standing = if target.starts_with("kp-") {
         None
     } else {
@@ -584,7 +607,7 @@ fn explanation_json(e: &Explanation) -> serde_json::Value {
 /// `kindred rules diff --new FILE`: what applying the new linking policy
 /// would do, changing nothing.
 pub fn rules_diff(config: &Config, new: &Config, as_json: bool) -> Result<String, PipelineError> {
-    let resolver = open(config)?;
+    let resolver = open_reader(config)?;
     let plan = resolver.plan_rules(&new.resolver.linking)?;
     Ok(plan_report(&plan, as_json, "would"))
 }
@@ -944,9 +967,10 @@ mod tests {
         assert_ne!(ann, bo, "the approval is taken back");
     }
 
-    /// Admin commands open only an existing store, and say why not.
+    /// Admin commands open only an existing store, and say why not; the
+    /// ones that only read run beside the resolver service.
     #[test]
-    fn admin_commands_need_an_existing_store_that_no_one_holds() {
+    fn admin_commands_need_an_existing_store_and_only_readers_run_beside_the_resolver() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::default();
         config.privacy.plaintext_store = true;
@@ -956,15 +980,43 @@ mod tests {
         assert!(err.to_string().contains("no resolver store at"), "{err}");
         assert!(!dir.path().join("CURRENT").exists());
 
-        // A store the resolver service holds: the error says to stop it.
+        // A store the resolver service holds: a command that changes it
+        // says to stop the service; one that reads sees what it committed.
         config.resolver.data_dir = dir.path().join("store");
-        let held = crate::privacy::open_store(&config).expect("store");
-        let err = explain(&config, "kp-000000000001", false).expect_err("locked");
+        let mut held = Resolver::with_policy(
+            crate::privacy::open_store(&config).expect("store"),
+            config.resolver.linking.clone(),
+            config.resolver.survivorship.clone(),
+        );
+        let card = (IdentifierKind::MemberId, "MAIN:6216756762");
+        held.apply(&[receipt("pos:1", &[card], Some("Ann Lee"))], &[])
+            .expect("apply");
+        let err =
+            split(&config, "kp-000000000001", None, Some(Channel::Pos), "ops").expect_err("locked");
         assert!(
             err.to_string().contains("stop the resolver service first")
                 && err.to_string().contains("store"),
             "{err}"
         );
+        let out = explain(&config, "member_id:6216756762", false).expect("explain beside");
+        assert!(out.contains("kp-000000000001"), "{out}");
+        assert_eq!(review_list(&config, true).expect("list beside"), "[]");
+        let out = rules_diff(&config, &config, false).expect("rules diff beside");
+        assert!(out.contains("0 profiles would change"), "{out}");
+        // What the service commits after a reader opened, the next one sees.
+        held.apply(
+            &[receipt(
+                "web:1",
+                &[card, (IdentifierKind::Email, "ann@lee.cn")],
+                None,
+            )],
+            &[],
+        )
+        .expect("apply");
+        let out = explain(&config, "email:ann@lee.cn", true).expect("explain beside");
+        let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(json["profile_id"], "kp-000000000001", "{out}");
+        assert_eq!(json["events"], 2, "{out}");
         drop(held);
     }
 }

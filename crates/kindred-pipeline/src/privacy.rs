@@ -65,6 +65,16 @@ pub fn open_store_at(config: &Config, dir: &std::path::Path) -> Result<Store, Pi
     Ok(Store::open_with(dir, options)?)
 }
 
+/// Opens the resolver store in `dir` to read it beside a running resolver
+/// (see [`Store::open_reader`]), with `config`'s keyring.
+pub fn open_reader_at(config: &Config, dir: &std::path::Path) -> Result<Store, PipelineError> {
+    let options = StoreOptions {
+        keyring: configured_keyring(config)?,
+        ..StoreOptions::default()
+    };
+    Ok(Store::open_reader(dir, options)?)
+}
+
 /// How `config` wants the store opened: its keyring and write durability.
 pub fn store_options(config: &Config) -> Result<StoreOptions, PipelineError> {
     Ok(StoreOptions {

@@ -4,9 +4,11 @@
 //! Each mutating operation is one atomic WriteBatch holding the new state,
 //! the decision's audit record and the change events it caused; the change
 //! events go to the outbox column family, which the resolver service
-//! publishes to the profile topic when it (re)starts. The commands open the
-//! store themselves, so they run while the resolver is stopped (RocksDB's
-//! lock refuses a second writer with a clear error).
+//! publishes to the profile topic when it (re)starts. The commands that
+//! change the store open it as its writer, so they run while the resolver
+//! is stopped (RocksDB's lock refuses a second writer with a clear error);
+//! those that only read (explain, rule plans) also work on a reader
+//! ([`crate::Store::open_reader`]) beside the running resolver.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

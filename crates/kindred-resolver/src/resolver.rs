@@ -2104,6 +2104,7 @@ mod tests {
 
     use super::*;
     use crate::outbox::OutboxEntry;
+    use crate::StoreOptions;
 
     fn id(kind: IdentifierKind, v: &str) -> Identifier {
         Identifier::new(kind, v)
@@ -2141,6 +2142,46 @@ mod tests {
             .collect();
         out.sort();
         out
+    }
+
+    #[test]
+    fn a_reader_beside_the_writer_sees_committed_batches_and_cannot_write() {
+        let (dir, mut r) = resolver();
+        let m = id(IdentifierKind::MemberId, "M1");
+        let e = id(IdentifierKind::Email, "a@b.cn");
+        r.apply(&[event("pos:1", 1, vec![m.clone()], 10)], &[])
+            .expect("apply");
+        // The writer keeps the store open (and its lock) all along.
+        let reader = Store::open_reader(dir.path().join("db"), StoreOptions::default())
+            .expect("a reader opens beside the writer");
+        assert!(reader.is_reader() && !r.store().is_reader());
+        let seen = |reader: &Store| {
+            reader
+                .lookup(&e)
+                .expect("lookup")
+                .map(|p| (p.profile_id, p.points_balance))
+        };
+        assert_eq!(reader.stats().expect("stats").profiles, 1);
+        assert_eq!(seen(&reader), None);
+        r.apply(&[event("web:1", 2, vec![m.clone(), e.clone()], 5)], &[])
+            .expect("apply");
+        // Until it catches up, the reader keeps the view it opened with.
+        assert_eq!(seen(&reader), None);
+        reader.catch_up().expect("catch up");
+        assert_eq!(seen(&reader), Some(("kp-000000000001".to_string(), 15)));
+        // A reader's resolver reads, and refuses to change the store in
+        // words that say why.
+        let mut by_reader = Resolver::new(reader);
+        assert!(by_reader.explain("kp-000000000001").is_ok());
+        let err = by_reader
+            .apply(&[event("pos:2", 3, vec![m.clone()], 1)], &[])
+            .expect_err("a reader cannot write");
+        assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
+        assert!(err.to_string().contains("stop the resolver"), "{err}");
+        assert_eq!(r.store().stats().expect("stats").events, 2);
+        // A directory without a store is not opened as an empty one.
+        let empty = tempfile::tempdir().expect("temp dir");
+        assert!(Store::open_reader(empty.path(), StoreOptions::default()).is_err());
     }
 
     #[test]

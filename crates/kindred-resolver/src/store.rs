@@ -299,6 +299,11 @@ pub enum StoreError {
     RedirectCycle(String),
     #[error("cannot open the resolver store at {path}: {problem}")]
     Protection { path: PathBuf, problem: String },
+    #[error(
+        "the resolver store at {0} is open for reading only (a reader beside the running \
+         resolver): this command changes it, so stop the resolver service first"
+    )]
+    ReadOnly(PathBuf),
     #[error("resolver store holds a sealed {what} under key {key:?} that does not open: {source}")]
     Sealed {
         what: &'static str,
@@ -339,6 +344,10 @@ pub struct Store {
     /// known since the store was opened), so each acknowledgement deletes
     /// only its own range.
     outbox_acked_below: AtomicU64,
+    /// A reader's scratch directory (RocksDB's secondary instance keeps
+    /// its own log there); `None` for the store's one writer. Declared
+    /// after `db`, so it is removed after the database is closed.
+    reader: Option<tempfile::TempDir>,
 }
 
 /// What RocksDB reports about itself, for the service's gauges.
@@ -411,6 +420,22 @@ fn family_options(cache: &Cache) -> Options {
     opts
 }
 
+/// Every column family with its options; RocksDB's own `default` family
+/// (kindred keeps nothing there) is listed too, so that it takes the same
+/// options.
+fn family_descriptors(cache: &Cache) -> impl Iterator<Item = ColumnFamilyDescriptor> + '_ {
+    cf::ALL
+        .into_iter()
+        .chain([rocksdb::DEFAULT_COLUMN_FAMILY_NAME])
+        .map(|name| {
+            let mut o = family_options(cache);
+            if name == cf::MEMBERS {
+                o.set_merge_operator_associative("kindred.append", append_members);
+            }
+            ColumnFamilyDescriptor::new(name, o)
+        })
+}
+
 /// Within how long a deleted value leaves the store's table files
 /// (periodic compaction): seven days.
 pub const ERASED_VALUES_GONE_SECS: u64 = 7 * 86_400;
@@ -432,32 +457,13 @@ impl Store {
         let mut opts = family_options(&cache);
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        // RocksDB's own `default` family (kindred keeps nothing there) is
-        // listed too, so that it takes the same options.
-        let cfs = cf::ALL
-            .into_iter()
-            .chain([rocksdb::DEFAULT_COLUMN_FAMILY_NAME])
-            .map(|name| {
-                let mut o = family_options(&cache);
-                if name == cf::MEMBERS {
-                    o.set_merge_operator_associative("kindred.append", append_members);
-                }
-                ColumnFamilyDescriptor::new(name, o)
-            });
-        let db = DB::open_cf_descriptors(&opts, &path, cfs).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
-        let mut write_options = rocksdb::WriteOptions::default();
-        write_options.set_sync(options.sync_writes);
-        let store = Store {
-            db,
-            path,
-            write_options,
-            cache,
-            hasher: KeyHasher::new(options.keyring.clone()),
-            outbox_acked_below: AtomicU64::new(0),
-        };
+        let db = DB::open_cf_descriptors(&opts, &path, family_descriptors(&cache)).map_err(
+            |source| StoreError::Open {
+                path: path.clone(),
+                source,
+            },
+        )?;
+        let store = Store::new(db, path, cache, &options, None);
         let keyring = options.keyring.as_deref();
         let is_new = store.get_raw(cf::META, STORE_ID)?.is_none();
         let protection = match store.get_raw(cf::META, PROTECTION)? {
@@ -500,13 +506,113 @@ impl Store {
                 tracing::warn!(
                     path = %store.path.display(),
                     "the store's profiles were partitioned by an older release's linking \
-                     (scores, name guards): with the resolver stopped, `kindred rules diff \
-                     --new <config>` shows what this release would merge or split and \
+                     (scores, name guards): `kindred rules diff --new <config>` shows what \
+                     this release would merge or split and, with the resolver stopped, \
                      `kindred rules apply --new <config>` re-evaluates those profiles"
                 );
             }
         }
         Ok(store)
+    }
+
+    /// Opens the store in `path` to read it while its writer (the resolver
+    /// service) may be running: a RocksDB secondary instance, which sees
+    /// every batch the writer had committed when it opened (and more after
+    /// [`Store::catch_up`]), never takes the writer's lock and cannot
+    /// write. Any write on it fails with [`StoreError::ReadOnly`].
+    ///
+    /// The store must exist and be of this release's layout; its keyring
+    /// is checked as for the writer.
+    pub fn open_reader(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let cache = Cache::new_lru_cache(options.cache_bytes);
+        let mut opts = family_options(&cache);
+        // A secondary instance must keep every table file it has open: the
+        // writer's compactions delete files under it.
+        opts.set_max_open_files(-1);
+        let open_error = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let existing = DB::list_cf(&opts, &path).map_err(open_error)?;
+        if let Some(missing) = cf::ALL
+            .into_iter()
+            .find(|name| !existing.iter().any(|e| e == name))
+        {
+            return Err(StoreError::Protection {
+                path,
+                problem: format!(
+                    "the store has no column family `{missing}` (an older release made it): \
+                     a reader cannot add it; start the resolver on it once, or stop the \
+                     resolver and run the command again"
+                ),
+            });
+        }
+        let scratch = tempfile::Builder::new()
+            .prefix("kindred-reader-")
+            .tempdir()
+            .map_err(|source| StoreError::File {
+                what: "create a scratch directory to read",
+                path: path.clone(),
+                source,
+            })?;
+        let db = DB::open_cf_descriptors_as_secondary(
+            &opts,
+            &path,
+            &scratch.path().to_path_buf(),
+            family_descriptors(&cache),
+        )
+        .map_err(open_error)?;
+        let store = Store::new(db, path, cache, &options, Some(scratch));
+        store.catch_up()?;
+        let protection = match store.get_raw(cf::META, PROTECTION)? {
+            Some(bytes) => decode(cf::META, "protection", &bytes)?,
+            None if store.get_raw(cf::META, STORE_ID)?.is_none() => {
+                return Err(StoreError::Protection {
+                    path: store.path.clone(),
+                    problem: "it is not a kindred store (no store id in its `meta` family)".into(),
+                })
+            }
+            None => Protection::Plaintext,
+        };
+        // A keyring with a newer active key is recorded by the writer when
+        // it next opens; a reader only checks that the keys open the store.
+        protection.check(options.keyring.as_deref(), &store.path)?;
+        Ok(store)
+    }
+
+    fn new(
+        db: DB,
+        path: PathBuf,
+        cache: Cache,
+        options: &StoreOptions,
+        reader: Option<tempfile::TempDir>,
+    ) -> Store {
+        let mut write_options = rocksdb::WriteOptions::default();
+        write_options.set_sync(options.sync_writes);
+        Store {
+            db,
+            path,
+            write_options,
+            cache,
+            hasher: KeyHasher::new(options.keyring.clone()),
+            outbox_acked_below: AtomicU64::new(0),
+            reader,
+        }
+    }
+
+    /// Whether this is a reader ([`Store::open_reader`]), not the writer.
+    pub fn is_reader(&self) -> bool {
+        self.reader.is_some()
+    }
+
+    /// A reader: brings its view up to what the writer has committed now.
+    /// The writer: nothing to do.
+    pub fn catch_up(&self) -> Result<(), StoreError> {
+        if self.is_reader() {
+            self.db.try_catch_up_with_primary()?;
+        }
+        Ok(())
     }
 
     /// Whether the store's profiles were partitioned by this release's
@@ -649,6 +755,7 @@ impl Store {
     /// Afterwards the store needs only the active key. Returns how many
     /// values were re-sealed. Run with the resolver stopped.
     pub fn reseal(&self) -> Result<u64, StoreError> {
+        self.writable()?;
         let Some(keyring) = self.hasher.keyring().cloned() else {
             return Err(StoreError::Protection {
                 path: self.path.clone(),
@@ -709,6 +816,7 @@ impl Store {
     /// Compacts every family fully, then flushes the write-ahead log: what
     /// deletes and overwrites removed is gone from the files afterwards.
     pub fn compact(&self) -> Result<(), StoreError> {
+        self.writable()?;
         for family in cf::ALL {
             let handle = self.handle(family);
             self.db.flush_cf(handle)?;
@@ -723,6 +831,7 @@ impl Store {
 
     /// Gives the store a new identity (see [`STORE_ID`]).
     fn new_identity(&self) -> Result<(), StoreError> {
+        self.writable()?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -1001,7 +1110,17 @@ impl Store {
     }
 
     pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.writable()?;
         Ok(self.db.write_opt(batch, &self.write_options)?)
+    }
+
+    /// An error for a write through a reader, which RocksDB would refuse
+    /// in its own words.
+    fn writable(&self) -> Result<(), StoreError> {
+        match self.reader {
+            Some(_) => Err(StoreError::ReadOnly(self.path.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Adds a merge operand (the `members` family appends).
