@@ -311,6 +311,22 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
         err.to_string().contains("refused") && err.to_string().contains("kp-999999999999"),
         "{err}"
     );
+    // With --json, the refusal is the reply itself, for the caller to print.
+    let missing = LiveDecision::Review {
+        a: &pa,
+        b: "kp-999999999999",
+        approve: true,
+    };
+    match decide(&config, missing, "bob", wait, true).await {
+        Err(kindred_pipeline::PipelineError::Refused(reply)) => {
+            let reply: serde_json::Value = serde_json::from_str(&reply)?;
+            assert_eq!(reply["outcome"], "refused", "{reply}");
+            assert!(reply["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("kp-999999999999")));
+        }
+        other => panic!("a refusal, not {other:?}"),
+    }
     // Not a request (a field it should not have): dead-lettered with its
     // reason and its identifier masked, the service goes on.
     let junk = br#"{"request_id":"dr-j","actor":"x","at_ms":1,"action":{"split":{"profile":"kp-000000000001","identifier_key":"phone:+8613900009999"}},"extra":1}"#;
@@ -354,7 +370,7 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
             .offsets()?
             .get(&(config.topics.decision_requests.clone(), 0))
             .copied(),
-        Some(5)
+        Some(6)
     );
     assert!(store.pending_suggestions()?.is_empty());
     let outcomes = kindred_kafka::consumer::read_to_end(
@@ -362,6 +378,6 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
         &config.topics.decision_outcomes,
         timeout,
     )?;
-    assert_eq!(outcomes.len(), 4, "one reply per request");
+    assert_eq!(outcomes.len(), 5, "one reply per request");
     Ok(())
 }

@@ -580,7 +580,8 @@ struct LiveArgs {
     /// With --live: seconds to wait for the reply; 0 sends and returns.
     #[arg(long, default_value_t = 60, requires = "live")]
     wait_secs: u64,
-    /// With --live: print the reply as JSON.
+    /// With --live: print the reply as JSON on standard output, a refusal
+    /// too (the exit status is then 1).
     #[arg(long, requires = "live")]
     json: bool,
 }
@@ -592,9 +593,17 @@ impl LiveArgs {
         config: &Config,
         decision: kindred_pipeline::live::LiveDecision<'_>,
         actor: &str,
-    ) -> Result<String, kindred_pipeline::PipelineError> {
+    ) -> anyhow::Result<String> {
         let wait = std::time::Duration::from_secs(self.wait_secs);
-        kindred_pipeline::live::decide(config, decision, actor, wait, self.json).await
+        match kindred_pipeline::live::decide(config, decision, actor, wait, self.json).await {
+            // With --json the reply goes to standard output either way: a
+            // script reads why from it, and the exit status says refused.
+            Err(kindred_pipeline::PipelineError::Refused(reply)) => {
+                emit(&format!("{reply}\n"))?;
+                anyhow::bail!("the resolver refused the decision (its reply is on standard output)")
+            }
+            other => Ok(other?),
+        }
     }
 }
 

@@ -27,4 +27,8 @@ pub enum PipelineError {
     Fenced(String),
     #[error("cannot read input {0}")]
     Input(String),
+    /// The running resolver refused a live decision; the reply as JSON
+    /// (what `--json` prints on standard output).
+    #[error("the resolver refused the decision: {0}")]
+    Refused(String),
 }

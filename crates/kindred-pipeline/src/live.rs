@@ -239,10 +239,11 @@ pub async fn decide(
         return Ok(sent);
     };
     if as_json {
-        // A refusal is an error for the exit status, JSON or not.
+        // A refusal is an error for the exit status, JSON or not; its
+        // reply is the JSON the caller prints.
         return match reply.get("outcome").and_then(|o| o.as_str()) {
             Some("applied") => Ok(reply.to_string()),
-            _ => Err(PipelineError::Config(reply.to_string())),
+            _ => Err(PipelineError::Refused(reply.to_string())),
         };
     }
     let reply: DecisionReply = serde_json::from_value(reply).map_err(|e| {

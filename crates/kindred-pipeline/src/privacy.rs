@@ -70,6 +70,9 @@ pub fn open_store_at(config: &Config, dir: &std::path::Path) -> Result<Store, Pi
 pub fn open_reader_at(config: &Config, dir: &std::path::Path) -> Result<Store, PipelineError> {
     let options = StoreOptions {
         keyring: configured_keyring(config)?,
+        // A reader often runs in the resolver's own container (`kubectl
+        // exec`), under its memory limit: a small cache of its own.
+        cache_bytes: 32 << 20,
         ..StoreOptions::default()
     };
     Ok(Store::open_reader(dir, options)?)
