@@ -30,15 +30,15 @@ impl From<AdminError> for PipelineError {
 /// Opens the store of `config` with its linking and survivorship policies,
 /// as its one writer: the resolver service must be stopped.
 pub fn open(config: &Config) -> Result<Resolver, PipelineError> {
-    let dir = existing_store(config)?;
+    existing_store(config)?;
     let store = crate::privacy::open_store(config).map_err(|e| match e {
         // RocksDB names the LOCK file of a store another process holds
         // (the path alone could contain "lock").
         PipelineError::Store(e) if e.to_string().contains("LOCK:") => {
+            // `e` names the store's path already.
             PipelineError::Config(format!(
-                "cannot open the resolver store at {}: {e}; the store allows one process at a \
-             time: stop the resolver service first",
-                dir.display()
+                "{e}; the store allows one writer at a time: stop the resolver service first \
+                 (explain, review list and rules diff read it beside the service)"
             ))
         }
         other => other,
