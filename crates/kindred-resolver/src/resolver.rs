@@ -2185,6 +2185,33 @@ mod tests {
     }
 
     #[test]
+    fn profiles_are_counted_in_the_background_as_they_were_when_asked() {
+        let (_dir, mut r) = resolver();
+        for i in 0..3 {
+            let card = id(IdentifierKind::MemberId, &format!("M{i}"));
+            r.apply(&[event(&format!("pos:{i}"), i, vec![card], 0)], &[])
+                .expect("apply");
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        r.shared_store()
+            .count_profiles_in_background(move |n| {
+                tx.send(n.expect("count")).expect("send");
+            })
+            .expect("start counting");
+        // Written after the call returned: not in the count.
+        for i in 3..5 {
+            let card = id(IdentifierKind::MemberId, &format!("M{i}"));
+            r.apply(&[event(&format!("pos:{i}"), i, vec![card], 0)], &[])
+                .expect("apply");
+        }
+        let counted = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("counted");
+        assert_eq!(counted, 3);
+        assert_eq!(r.store().stats().expect("stats").profiles, 5);
+    }
+
+    #[test]
     fn three_way_transitive_merge_keeps_oldest_and_redirects() {
         let (_dir, mut r) = resolver();
         let m = id(IdentifierKind::MemberId, "M1");

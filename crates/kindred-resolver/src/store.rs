@@ -1603,6 +1603,55 @@ impl Store {
         Ok(stats)
     }
 
+    /// Counts the profiles as they are now, on a thread of its own, and
+    /// calls `done` with the count. Returns once that thread holds a
+    /// RocksDB snapshot: the count is of the store before any write made
+    /// after this returns, however long the scan takes (on a large store,
+    /// minutes that its user need not wait).
+    pub fn count_profiles_in_background(
+        self: &Arc<Self>,
+        done: impl FnOnce(Result<u64, StoreError>) + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let store = Arc::clone(self);
+        let (pinned, wait) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("kindred-count-profiles".into())
+            .spawn(move || {
+                let snapshot = store.db.snapshot();
+                // The receiver is gone only if `count_profiles_in_background` returned: nothing to tell.
+                let _ = pinned.send(());
+                let mut read = rocksdb::ReadOptions::default();
+                read.set_snapshot(&snapshot);
+                // One pass over every profile: keep the block cache for the
+                // profiles the service reads.
+                read.fill_cache(false);
+                let mut count = Ok(0u64);
+                for item in
+                    store
+                        .db
+                        .iterator_cf_opt(store.handle(cf::PROFILES), read, IteratorMode::Start)
+                {
+                    match (item, &mut count) {
+                        (Ok(_), Ok(n)) => *n += 1,
+                        (Err(e), _) => {
+                            count = Err(e.into());
+                            break;
+                        }
+                        (Ok(_), Err(_)) => break,
+                    }
+                }
+                done(count);
+            })
+            .map_err(|source| StoreError::File {
+                what: "start a thread to count the profiles of",
+                path: self.path.clone(),
+                source,
+            })?;
+        // A closed channel: the thread ended (it panicked) before pinning.
+        let _ = wait.recv();
+        Ok(())
+    }
+
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let count = |family: &str| -> Result<u64, StoreError> {
             let mut n = 0;

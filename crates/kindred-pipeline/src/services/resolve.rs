@@ -134,9 +134,24 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     for outcome in ["applied", "refused"] {
         ops.metrics.decision_requests.with_label_values(&[outcome]);
     }
-    ops.metrics
-        .profiles
-        .set(resolver.store().stats()?.profiles as i64);
+    // Counting the profiles reads their whole family (minutes on a large
+    // store): it runs beside the service, over the store as it is before
+    // the first batch. The gauge counts each batch's creations and merges
+    // from 0 and gets the count added when it is done.
+    ops.metrics.profiles.set(0);
+    let gauge = ops.metrics.profiles.clone();
+    resolver
+        .shared_store()
+        .count_profiles_in_background(move |count| match count {
+            Ok(n) => {
+                gauge.add(n as i64);
+                tracing::debug!(profiles = n, "the store's profiles counted");
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                "cannot count the store's profiles: kindred_profiles counts only the changes since the start"
+            ),
+        })?;
     for result in ["committed", "aborted", "producer_rebuilt", "fenced"] {
         ops.metrics.transactions.with_label_values(&[result]);
     }
