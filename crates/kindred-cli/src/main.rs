@@ -359,7 +359,7 @@ enum Command {
     /// published until the profile changes. This queues every live profile
     /// as an `updated` change with its next version and no changed fields;
     /// the resolver publishes them, with its config's policy, when it next
-    /// runs. Stop the resolver first (RocksDB lets one process open it).
+    /// runs. Stop the resolver first (RocksDB lets one writer open the store).
     Republish {
         /// Who asked for it (recorded in the decision log).
         #[arg(long, env = "USER", default_value = "operator")]
@@ -602,7 +602,13 @@ impl LiveArgs {
                 emit(&format!("{reply}\n"))?;
                 anyhow::bail!("the resolver refused the decision (its reply is on standard output)")
             }
-            other => Ok(other?),
+            other => {
+                let mut out = other?;
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                Ok(out)
+            }
         }
     }
 }
@@ -833,8 +839,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = match data_dir {
                 Some(data_dir) if !*profile_topic => {
                     anyhow::ensure!(
-                        data_dir.is_dir(),
-                        "no resolver store at {}",
+                        data_dir.join("CURRENT").is_file(),
+                        "no resolver store at {} (no RocksDB CURRENT file in it)",
                         data_dir.display()
                     );
                     let config = load_config(&cli, None)?;

@@ -2182,6 +2182,12 @@ mod tests {
         // A directory without a store is not opened as an empty one.
         let empty = tempfile::tempdir().expect("temp dir");
         assert!(Store::open_reader(empty.path(), StoreOptions::default()).is_err());
+        // Nor is a rebuild in progress: its profiles are not all there.
+        r.store().set_rebuilding(true).expect("mark");
+        let err = Store::open_reader(dir.path().join("db"), StoreOptions::default())
+            .err()
+            .expect("a rebuild is not read");
+        assert!(err.to_string().contains("rebuild` in progress"), "{err}");
     }
 
     #[test]
@@ -2193,7 +2199,8 @@ mod tests {
                 .expect("apply");
         }
         let (tx, rx) = std::sync::mpsc::channel();
-        r.shared_store()
+        let counting = r
+            .shared_store()
             .count_profiles_in_background(move |n| {
                 tx.send(n.expect("count")).expect("send");
             })
@@ -2209,6 +2216,9 @@ mod tests {
             .expect("counted");
         assert_eq!(counted, 3);
         assert_eq!(r.store().stats().expect("stats").profiles, 5);
+        // Its thread has let go of the store once the handle is dropped.
+        drop(counting);
+        assert_eq!(std::sync::Arc::strong_count(&r.shared_store()), 2);
     }
 
     #[test]

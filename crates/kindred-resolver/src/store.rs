@@ -6,7 +6,7 @@ use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch,
     DB,
 };
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use kindred_crypto::Keyring;
@@ -350,6 +350,25 @@ pub struct Store {
     reader: Option<tempfile::TempDir>,
 }
 
+/// A count running on a thread of its own
+/// ([`Store::count_profiles_in_background`]): dropped, it stops the count
+/// and waits for the thread.
+#[derive(Debug)]
+pub struct BackgroundCount {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for BackgroundCount {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // A panic in the count is its own (it reported nothing).
+            let _ = thread.join();
+        }
+    }
+}
+
 /// What RocksDB reports about itself, for the service's gauges.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EngineStats {
@@ -418,6 +437,13 @@ fn family_options(cache: &Cache) -> Options {
     // not only when other writes happen to compact their range.
     opts.set_periodic_compaction_seconds(ERASED_VALUES_GONE_SECS);
     opts
+}
+
+/// Whether opening a reader failed on a moment of the writer's work (a
+/// MANIFEST or log file switched or deleted under it), worth a retry.
+fn retried_on_open(e: &rocksdb::Error) -> bool {
+    use rocksdb::ErrorKind::{Busy, IOError, NotFound, TryAgain};
+    matches!(e.kind(), TryAgain | Busy | IOError | NotFound)
 }
 
 /// Every column family with its options; RocksDB's own `default` family
@@ -530,24 +556,6 @@ impl Store {
         // A secondary instance must keep every table file it has open: the
         // writer's compactions delete files under it.
         opts.set_max_open_files(-1);
-        let open_error = |source| StoreError::Open {
-            path: path.clone(),
-            source,
-        };
-        let existing = DB::list_cf(&opts, &path).map_err(open_error)?;
-        if let Some(missing) = cf::ALL
-            .into_iter()
-            .find(|name| !existing.iter().any(|e| e == name))
-        {
-            return Err(StoreError::Protection {
-                path,
-                problem: format!(
-                    "the store has no column family `{missing}` (an older release made it): \
-                     a reader cannot add it; start the resolver on it once, or stop the \
-                     resolver and run the command again"
-                ),
-            });
-        }
         let scratch = tempfile::Builder::new()
             .prefix("kindred-reader-")
             .tempdir()
@@ -556,15 +564,56 @@ impl Store {
                 path: path.clone(),
                 source,
             })?;
-        let db = DB::open_cf_descriptors_as_secondary(
-            &opts,
-            &path,
-            &scratch.path().to_path_buf(),
-            family_descriptors(&cache),
-        )
-        .map_err(open_error)?;
+        // Opening tails the writer's MANIFEST and write-ahead log, which a
+        // busy writer switches and deletes: RocksDB then answers TryAgain
+        // or a missing file for a moment. A few tries, 50 ms to 0.4 s apart.
+        let mut attempt = 0;
+        let db = loop {
+            let opened = DB::list_cf(&opts, &path).and_then(|existing| {
+                match cf::ALL
+                    .into_iter()
+                    .find(|name| !existing.iter().any(|e| e == name))
+                {
+                    Some(missing) => Ok(Err(missing)),
+                    None => DB::open_cf_descriptors_as_secondary(
+                        &opts,
+                        &path,
+                        &scratch.path().to_path_buf(),
+                        family_descriptors(&cache),
+                    )
+                    .map(Ok),
+                }
+            });
+            match opened {
+                Ok(Ok(db)) => break db,
+                Ok(Err(missing)) => {
+                    return Err(StoreError::Protection {
+                        path,
+                        problem: format!(
+                            "the store has no column family `{missing}` (an older release made \
+                             it), and a reader cannot add one: start this release's resolver \
+                             on the store once (it adds the family), then run the command again"
+                        ),
+                    })
+                }
+                Err(e) if attempt < 4 && retried_on_open(&e) => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25 << attempt));
+                }
+                Err(source) => return Err(StoreError::Open { path, source }),
+            }
+        };
         let store = Store::new(db, path, cache, &options, Some(scratch));
-        store.catch_up()?;
+        // A rebuild writes its store as its writer, from empty: what a
+        // reader would see there is only part of the history.
+        if store.get_raw(cf::META, REBUILDING)?.is_some() {
+            return Err(StoreError::Protection {
+                path: store.path.clone(),
+                problem: "it is a `kindred rebuild` in progress (or one that did not finish): \
+                          its profiles are not all there yet"
+                    .into(),
+            });
+        }
         let protection = match store.get_raw(cf::META, PROTECTION)? {
             Some(bytes) => decode(cf::META, "protection", &bytes)?,
             None if store.get_raw(cf::META, STORE_ID)?.is_none() => {
@@ -944,7 +993,8 @@ impl Store {
     }
 
     fn handle(&self, family: &str) -> &rocksdb::ColumnFamily {
-        // Every family in cf::ALL is created by `open`, the only constructor.
+        // Every family in cf::ALL is created by `open_with` (the writer) and
+        // required by `open_reader`.
         self.db
             .cf_handle(family)
             .unwrap_or_else(|| unreachable!("column family {family} is created on open"))
@@ -1607,14 +1657,18 @@ impl Store {
     /// calls `done` with the count. Returns once that thread holds a
     /// RocksDB snapshot: the count is of the store before any write made
     /// after this returns, however long the scan takes (on a large store,
-    /// minutes that its user need not wait).
+    /// minutes that its user need not wait). Dropping the returned handle
+    /// stops the count (`done` is then not called) and waits for the
+    /// thread, so the store is closed when its last user is done with it.
     pub fn count_profiles_in_background(
         self: &Arc<Self>,
         done: impl FnOnce(Result<u64, StoreError>) + Send + 'static,
-    ) -> Result<(), StoreError> {
+    ) -> Result<BackgroundCount, StoreError> {
         let store = Arc::clone(self);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
         let (pinned, wait) = std::sync::mpsc::channel::<()>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("kindred-count-profiles".into())
             .spawn(move || {
                 let snapshot = store.db.snapshot();
@@ -1625,31 +1679,35 @@ impl Store {
                 // One pass over every profile: keep the block cache for the
                 // profiles the service reads.
                 read.fill_cache(false);
-                let mut count = Ok(0u64);
+                let mut count = 0u64;
                 for item in
                     store
                         .db
                         .iterator_cf_opt(store.handle(cf::PROFILES), read, IteratorMode::Start)
                 {
-                    match (item, &mut count) {
-                        (Ok(_), Ok(n)) => *n += 1,
-                        (Err(e), _) => {
-                            count = Err(e.into());
-                            break;
-                        }
-                        (Ok(_), Err(_)) => break,
+                    if let Err(e) = item {
+                        done(Err(e.into()));
+                        return;
+                    }
+                    count += 1;
+                    if count % 4096 == 0 && stopped.load(Ordering::Relaxed) {
+                        return;
                     }
                 }
-                done(count);
+                done(Ok(count));
             })
             .map_err(|source| StoreError::File {
                 what: "start a thread to count the profiles of",
                 path: self.path.clone(),
                 source,
             })?;
-        // A closed channel: the thread ended (it panicked) before pinning.
-        let _ = wait.recv();
-        Ok(())
+        if wait.recv().is_err() {
+            tracing::warn!("the thread counting the store's profiles ended before it started");
+        }
+        Ok(BackgroundCount {
+            stop,
+            thread: Some(thread),
+        })
     }
 
     pub fn stats(&self) -> Result<StoreStats, StoreError> {

@@ -140,7 +140,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     // from 0 and gets the count added when it is done.
     ops.metrics.profiles.set(0);
     let gauge = ops.metrics.profiles.clone();
-    resolver
+    // Dropped when `run` returns: the count stops and its thread ends
+    // before the store is closed.
+    let _counting = resolver
         .shared_store()
         .count_profiles_in_background(move |count| match count {
             Ok(n) => {
