@@ -355,8 +355,9 @@ async fn a_fenced_producer_stops_and_leaves_the_newer_one_publishing() -> anyhow
 /// operator's lower `max.message.bytes` is read from the broker (a record
 /// over it would be refused on every try and stop all publishing), and
 /// record batches are kept under it too (the broker checks whole batches).
+/// Any other output topic's lower limit counts as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_publisher_reads_the_profile_topics_record_limit() -> anyhow::Result<()> {
+async fn the_publisher_reads_the_output_topics_record_limit() -> anyhow::Result<()> {
     use kindred_pipeline::services::publish::record_limit;
     let dir = tempfile::tempdir()?;
     let config = isolated_config("record-limit", dir.path());
@@ -366,8 +367,10 @@ async fn the_publisher_reads_the_profile_topics_record_limit() -> anyhow::Result
         record_limit(&config, &settings).await,
         kindred_kafka::MAX_RECORD_BYTES
     );
-    create_profile_topic_taking(&config, 20_000).await?;
+    create_topic_taking(&config, &config.topics.profiles, 20_000).await?;
     assert_eq!(record_limit(&config, &settings).await, 20_000 - 1_024);
+    create_topic_taking(&config, &config.topics.review, 12_000).await?;
+    assert_eq!(record_limit(&config, &settings).await, 12_000 - 1_024);
 
     // Thousands of small changes in one transaction: far more than one
     // batch of the default size (1 MB) the topic would refuse.
@@ -439,7 +442,7 @@ async fn a_fenced_resolver_stops_though_no_more_input_comes() -> anyhow::Result<
 async fn a_resolver_that_cannot_publish_turns_unready() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let config = isolated_config("unpublishable", dir.path());
-    create_profile_topic_taking(&config, 64).await?;
+    create_topic_taking(&config, &config.topics.profiles, 64).await?;
     create_topics(&config).await?;
     let codec = WireCodec::with_default_ids()?;
     let ops = Ops::start(&config, "resolve").await?;
@@ -485,10 +488,11 @@ async fn a_resolver_that_cannot_publish_turns_unready() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates the profile topic (compacted, one partition) taking records of
-/// at most `max_message_bytes`, as an operator may set it.
-async fn create_profile_topic_taking(
+/// Creates `topic` (compacted, one partition) taking records of at most
+/// `max_message_bytes`, as an operator may set it.
+async fn create_topic_taking(
     config: &kindred_config::Config,
+    topic: &str,
     max_message_bytes: usize,
 ) -> anyhow::Result<()> {
     use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -496,7 +500,7 @@ async fn create_profile_topic_taking(
     let admin: AdminClient<DefaultClientContext> =
         kafka_settings(config).client_config(&[]).create()?;
     let limit = max_message_bytes.to_string();
-    let profiles = NewTopic::new(&config.topics.profiles, 1, TopicReplication::Fixed(1))
+    let profiles = NewTopic::new(topic, 1, TopicReplication::Fixed(1))
         .set("cleanup.policy", "compact")
         .set("max.message.bytes", &limit);
     for result in admin

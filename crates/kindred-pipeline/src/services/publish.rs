@@ -208,28 +208,45 @@ fn audit_json(a: &kindred_resolver::AuditRecord) -> Result<serde_json::Value, Pi
     })
 }
 
-/// The largest profile change record to publish: [`MAX_RECORD_BYTES`], or
-/// less when the profile topic's `max.message.bytes` is lower (an operator
-/// may set it so). A record over the topic's limit would be refused on
-/// every try and stop all publishing; [`change_record`] cuts its id lists
-/// to fit instead. A broker that does not say (no DescribeConfigs
-/// permission) leaves the default, with a warning.
+/// The largest record to publish: [`MAX_RECORD_BYTES`], or less when an
+/// output topic's `max.message.bytes` is lower (an operator may set it
+/// so). A record, or a record batch, over its topic's limit would be
+/// refused on every try and stop all publishing; [`change_record`] and the
+/// review and audit records are cut to fit instead. One limit for every
+/// output topic, the smallest (the producer's `batch.size` is one for all
+/// of them too). A broker that does not say (no DescribeConfigs
+/// permission) leaves the default for that topic, with a warning.
 pub async fn record_limit(config: &Config, settings: &KafkaSettings) -> usize {
-    let topic = config.topics.profiles.as_str();
-    match kindred_kafka::topic_setting(settings, topic, "max.message.bytes").await {
-        // Room for the batch's own header and the record's headers.
-        Ok(Some(v)) => match v.parse::<usize>() {
-            Ok(n) => n
-                .saturating_sub(RECORD_OVERHEAD_BYTES)
-                .min(MAX_RECORD_BYTES),
-            Err(_) => MAX_RECORD_BYTES,
-        },
-        Ok(None) => MAX_RECORD_BYTES,
-        Err(e) => {
-            tracing::warn!(%topic, error = %e, "cannot read the profile topic's max.message.bytes; assuming it takes 900,000-byte records");
-            MAX_RECORD_BYTES
+    let mut limit = MAX_RECORD_BYTES;
+    for topic in output_topics(config) {
+        match kindred_kafka::topic_setting(settings, topic, "max.message.bytes").await {
+            // Room for the batch's own header and the record's headers.
+            Ok(Some(v)) => {
+                if let Ok(n) = v.parse::<usize>() {
+                    limit = limit.min(n.saturating_sub(RECORD_OVERHEAD_BYTES));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(%topic, error = %e, "cannot read the topic's max.message.bytes; assuming it takes 900,000-byte records");
+            }
         }
     }
+    limit
+}
+
+/// Every topic the outbox publisher writes to (its progress records too).
+fn output_topics(config: &Config) -> [&str; 7] {
+    let t = &config.topics;
+    [
+        &t.profiles,
+        &t.progress,
+        &t.review,
+        &t.quarantine,
+        &t.erasure_audit,
+        &t.decisions,
+        &t.decision_outcomes,
+    ]
 }
 
 /// What a record batch and a profile change's headers take besides the
