@@ -2221,6 +2221,98 @@ mod tests {
         assert_eq!(std::sync::Arc::strong_count(&r.shared_store()), 2);
     }
 
+    /// The write-ahead log lives until every family with data in it has
+    /// flushed; `meta` takes a few bytes per batch (the offsets), so without
+    /// a bound on the log's size it would keep every file alive.
+    #[test]
+    fn the_write_ahead_log_stays_bounded_though_a_family_writes_little() {
+        let wal_after = |limit: u64| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let options = StoreOptions {
+                max_total_wal_bytes: limit,
+                ..StoreOptions::default()
+            };
+            let mut r =
+                Resolver::new(Store::open_with(dir.path().join("db"), options).expect("open"));
+            for b in 0..100i64 {
+                let events: Vec<_> = (0..50)
+                    .map(|i| {
+                        let card = id(IdentifierKind::MemberId, &format!("M{b}-{i}"));
+                        event(&format!("pos:{b}-{i}"), b, vec![card], 1)
+                    })
+                    .collect();
+                let offset = SourceOffset {
+                    topic: "canonical".into(),
+                    partition: 0,
+                    next_offset: b + 1,
+                };
+                r.apply(&events, &[offset]).expect("apply");
+            }
+            std::fs::read_dir(dir.path().join("db"))
+                .expect("read store dir")
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+                .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+                .sum::<u64>()
+        };
+        let unbounded = wal_after(0);
+        let bounded = wal_after(256 << 10);
+        eprintln!("log bytes: {unbounded} unbounded, {bounded} bounded at 256 KiB");
+        // 5,000 new customers write some megabytes of log; bounded, what
+        // is left is about the bound.
+        assert!(unbounded > 3 << 19, "{unbounded}");
+        assert!(bounded < 3 << 18, "{bounded} of {unbounded}");
+    }
+
+    /// Flushed on a timer, the store deletes its older write-ahead log
+    /// files, with them what an erasure deleted since.
+    #[test]
+    fn a_store_flushed_on_a_timer_keeps_no_old_log_files() {
+        let (dir, mut r) = resolver();
+        let db = dir.path().join("db");
+        let log_bytes = || {
+            std::fs::read_dir(&db)
+                .expect("read store dir")
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+                .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+                .sum::<u64>()
+        };
+        let events: Vec<_> = (0..500)
+            .map(|i| {
+                let card = id(IdentifierKind::MemberId, &format!("M{i}"));
+                event(&format!("pos:{i}"), i, vec![card], 1)
+            })
+            .collect();
+        r.apply(&events, &[]).expect("apply");
+        let before = log_bytes();
+        assert!(before > 64 << 10, "{before}");
+        let flushing = r
+            .shared_store()
+            .flush_every(std::time::Duration::from_millis(100), |e| {
+                panic!("flush failed: {e}")
+            })
+            .expect("start flushing");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while log_bytes() > 4 << 10 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} of {before}",
+                log_bytes()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Stopped and joined: the thread lets go of the store.
+        drop(flushing);
+        assert_eq!(std::sync::Arc::strong_count(&r.shared_store()), 2);
+        assert_eq!(r.store().stats().expect("stats").events, 500);
+        // A reader does not flush.
+        let reader = Store::open_reader(&db, StoreOptions::default()).expect("reader");
+        assert!(std::sync::Arc::new(reader)
+            .flush_every(std::time::Duration::from_secs(1), |_| {})
+            .is_err());
+    }
+
     #[test]
     fn three_way_transitive_merge_keeps_oldest_and_redirects() {
         let (_dir, mut r) = resolver();

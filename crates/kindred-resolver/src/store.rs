@@ -350,20 +350,24 @@ pub struct Store {
     reader: Option<tempfile::TempDir>,
 }
 
-/// A count running on a thread of its own
-/// ([`Store::count_profiles_in_background`]): dropped, it stops the count
-/// and waits for the thread.
+/// Work on the store running on a thread of its own
+/// ([`Store::count_profiles_in_background`], [`Store::flush_every`]):
+/// dropped, it tells the thread to stop and waits for it, so the store is
+/// closed when its last user is done with it.
 #[derive(Debug)]
-pub struct BackgroundCount {
+pub struct BackgroundTask {
     stop: Arc<AtomicBool>,
+    /// Dropped to wake a thread waiting between rounds.
+    wake: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Drop for BackgroundCount {
+impl Drop for BackgroundTask {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.wake = None;
         if let Some(thread) = self.thread.take() {
-            // A panic in the count is its own (it reported nothing).
+            // A panic in the task is its own (it reported nothing).
             let _ = thread.join();
         }
     }
@@ -403,6 +407,9 @@ pub struct StoreOptions {
     /// sealed (see [`crate::protect`]). A store made with a keyring opens
     /// only with it; one made without opens only without. Default none.
     pub keyring: Option<Arc<Keyring>>,
+    /// Write-ahead log size past which the families holding its oldest
+    /// file flush. Default [`MAX_TOTAL_WAL_BYTES`].
+    pub max_total_wal_bytes: u64,
 }
 
 impl Default for StoreOptions {
@@ -411,6 +418,7 @@ impl Default for StoreOptions {
             cache_bytes: 256 << 20,
             sync_writes: false,
             keyring: None,
+            max_total_wal_bytes: MAX_TOTAL_WAL_BYTES,
         }
     }
 }
@@ -462,6 +470,11 @@ fn family_descriptors(cache: &Cache) -> impl Iterator<Item = ColumnFamilyDescrip
         })
 }
 
+/// The write-ahead log's size past which the families holding its oldest
+/// file are flushed (see `open_with`): what a restart replays at most, and
+/// about what a reader beside the writer holds in memory.
+pub const MAX_TOTAL_WAL_BYTES: u64 = 256 << 20;
+
 /// Within how long a deleted value leaves the store's table files
 /// (periodic compaction): seven days.
 pub const ERASED_VALUES_GONE_SECS: u64 = 7 * 86_400;
@@ -483,6 +496,13 @@ impl Store {
         let mut opts = family_options(&cache);
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
+        // A write-ahead log file lives until every family with data in it
+        // has flushed, and some families take a few bytes per batch (the
+        // offsets in `meta`) or per erasure (`audit`): by RocksDB's default
+        // (four times every family's memtables, 8 GiB here) the log grows
+        // to gigabytes, which a restart replays and a reader holds in
+        // memory. Past this size the families holding the oldest log flush.
+        opts.set_max_total_wal_size(options.max_total_wal_bytes);
         let db = DB::open_cf_descriptors(&opts, &path, family_descriptors(&cache)).map_err(
             |source| StoreError::Open {
                 path: path.clone(),
@@ -1663,7 +1683,7 @@ impl Store {
     pub fn count_profiles_in_background(
         self: &Arc<Self>,
         done: impl FnOnce(Result<u64, StoreError>) + Send + 'static,
-    ) -> Result<BackgroundCount, StoreError> {
+    ) -> Result<BackgroundTask, StoreError> {
         let store = Arc::clone(self);
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
@@ -1704,8 +1724,61 @@ impl Store {
         if wait.recv().is_err() {
             tracing::warn!("the thread counting the store's profiles ended before it started");
         }
-        Ok(BackgroundCount {
+        Ok(BackgroundTask {
             stop,
+            wake: None,
+            thread: Some(thread),
+        })
+    }
+
+    /// Flushes every family's memtable to table files, so that every
+    /// write-ahead log file written before is deleted.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.writable()?;
+        for family in cf::ALL {
+            self.db.flush_cf(self.handle(family))?;
+        }
+        Ok(())
+    }
+
+    /// Calls [`Store::flush`] every `interval` on a thread of its own,
+    /// handing each failure to `failed`. A log file lives until every
+    /// family with data in it has flushed, and a family written a few bytes
+    /// at a time (or not at all for days) may not flush for weeks: so what
+    /// an erasure deleted is gone from the logs within `interval`, as
+    /// periodic compaction takes it out of the table files.
+    pub fn flush_every(
+        self: &Arc<Self>,
+        interval: std::time::Duration,
+        failed: impl Fn(StoreError) + Send + 'static,
+    ) -> Result<BackgroundTask, StoreError> {
+        self.writable()?;
+        let store = Arc::clone(self);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let (wake, woken) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("kindred-flush".into())
+            .spawn(move || {
+                use std::sync::mpsc::RecvTimeoutError;
+                while let Err(RecvTimeoutError::Timeout) = woken.recv_timeout(interval) {
+                    if stopped.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match store.flush() {
+                        Ok(()) => tracing::debug!("store flushed (its older log files deleted)"),
+                        Err(e) => failed(e),
+                    }
+                }
+            })
+            .map_err(|source| StoreError::File {
+                what: "start a thread to flush",
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(BackgroundTask {
+            stop,
+            wake: Some(wake),
             thread: Some(thread),
         })
     }

@@ -52,6 +52,10 @@ fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
 /// itself unready.
 const BACKLOG_UNREADY_AFTER: Duration = Duration::from_secs(30);
 
+/// How often the resolver flushes its store's memtables (see
+/// `Store::flush_every`): a day.
+const STORE_FLUSH_INTERVAL: Duration = Duration::from_secs(86_400);
+
 /// How long the publisher's transactions may fail, none committing, before
 /// the resolver reports itself unready (a missing topic, a refused ACL,
 /// a broker away: nothing reaches downstream).
@@ -140,6 +144,17 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     // from 0 and gets the count added when it is done.
     ops.metrics.profiles.set(0);
     let gauge = ops.metrics.profiles.clone();
+    // What an erasure deleted leaves the write-ahead log within a day, as
+    // periodic compaction takes it out of the table files within a week.
+    let _flushing = {
+        let errors = ops.metrics.component_errors.clone();
+        resolver
+            .shared_store()
+            .flush_every(STORE_FLUSH_INTERVAL, move |e| {
+                errors.with_label_values(&["flush", "resolve"]).inc();
+                tracing::warn!(error = %e, "store flush failed");
+            })?
+    };
     // Dropped when `run` returns: the count stops and its thread ends
     // before the store is closed.
     let _counting = resolver
