@@ -2221,6 +2221,16 @@ mod tests {
         assert_eq!(std::sync::Arc::strong_count(&r.shared_store()), 2);
     }
 
+    /// Bytes in the write-ahead log files of the store in `db`.
+    fn log_bytes(db: &std::path::Path) -> u64 {
+        std::fs::read_dir(db)
+            .expect("read store dir")
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+            .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+            .sum()
+    }
+
     /// The write-ahead log lives until every family with data in it has
     /// flushed; `meta` takes a few bytes per batch (the offsets), so without
     /// a bound on the log's size it would keep every file alive.
@@ -2248,12 +2258,7 @@ mod tests {
                 };
                 r.apply(&events, &[offset]).expect("apply");
             }
-            std::fs::read_dir(dir.path().join("db"))
-                .expect("read store dir")
-                .filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-                .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
-                .sum::<u64>()
+            log_bytes(&dir.path().join("db"))
         };
         let unbounded = wal_after(0);
         let bounded = wal_after(256 << 10);
@@ -2270,14 +2275,7 @@ mod tests {
     fn a_store_flushed_on_a_timer_keeps_no_old_log_files() {
         let (dir, mut r) = resolver();
         let db = dir.path().join("db");
-        let log_bytes = || {
-            std::fs::read_dir(&db)
-                .expect("read store dir")
-                .filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-                .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
-                .sum::<u64>()
-        };
+        let log_bytes = || log_bytes(&db);
         let events: Vec<_> = (0..500)
             .map(|i| {
                 let card = id(IdentifierKind::MemberId, &format!("M{i}"));

@@ -362,6 +362,35 @@ pub struct BackgroundTask {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+impl BackgroundTask {
+    /// Runs `work` on a thread named `name`, with the store, the flag that
+    /// says stop, and a receiver that is closed once the task is dropped
+    /// (to wait on between rounds).
+    fn spawn(
+        store: &Arc<Store>,
+        name: &str,
+        work: impl FnOnce(Arc<Store>, &AtomicBool, std::sync::mpsc::Receiver<()>) + Send + 'static,
+    ) -> Result<BackgroundTask, StoreError> {
+        let on_thread = Arc::clone(store);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let (wake, woken) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || work(on_thread, &stopped, woken))
+            .map_err(|source| StoreError::File {
+                what: "start a thread to work on",
+                path: store.path.clone(),
+                source,
+            })?;
+        Ok(BackgroundTask {
+            stop,
+            wake: Some(wake),
+            thread: Some(thread),
+        })
+    }
+}
+
 impl Drop for BackgroundTask {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -1684,13 +1713,9 @@ impl Store {
         self: &Arc<Self>,
         done: impl FnOnce(Result<u64, StoreError>) + Send + 'static,
     ) -> Result<BackgroundTask, StoreError> {
-        let store = Arc::clone(self);
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
         let (pinned, wait) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("kindred-count-profiles".into())
-            .spawn(move || {
+        let task =
+            BackgroundTask::spawn(self, "kindred-count-profiles", move |store, stopped, _| {
                 let snapshot = store.db.snapshot();
                 // The receiver is gone only if `count_profiles_in_background` returned: nothing to tell.
                 let _ = pinned.send(());
@@ -1715,20 +1740,11 @@ impl Store {
                     }
                 }
                 done(Ok(count));
-            })
-            .map_err(|source| StoreError::File {
-                what: "start a thread to count the profiles of",
-                path: self.path.clone(),
-                source,
             })?;
         if wait.recv().is_err() {
             tracing::warn!("the thread counting the store's profiles ended before it started");
         }
-        Ok(BackgroundTask {
-            stop,
-            wake: None,
-            thread: Some(thread),
-        })
+        Ok(task)
     }
 
     /// Flushes every family's memtable to table files, so that every
@@ -1753,33 +1769,17 @@ impl Store {
         failed: impl Fn(StoreError) + Send + 'static,
     ) -> Result<BackgroundTask, StoreError> {
         self.writable()?;
-        let store = Arc::clone(self);
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
-        let (wake, woken) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("kindred-flush".into())
-            .spawn(move || {
-                use std::sync::mpsc::RecvTimeoutError;
-                while let Err(RecvTimeoutError::Timeout) = woken.recv_timeout(interval) {
-                    if stopped.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    match store.flush() {
-                        Ok(()) => tracing::debug!("store flushed (its older log files deleted)"),
-                        Err(e) => failed(e),
-                    }
+        BackgroundTask::spawn(self, "kindred-flush", move |store, stopped, woken| {
+            use std::sync::mpsc::RecvTimeoutError;
+            while let Err(RecvTimeoutError::Timeout) = woken.recv_timeout(interval) {
+                if stopped.load(Ordering::Relaxed) {
+                    break;
                 }
-            })
-            .map_err(|source| StoreError::File {
-                what: "start a thread to flush",
-                path: self.path.clone(),
-                source,
-            })?;
-        Ok(BackgroundTask {
-            stop,
-            wake: Some(wake),
-            thread: Some(thread),
+                match store.flush() {
+                    Ok(()) => tracing::debug!("store flushed (its older log files deleted)"),
+                    Err(e) => failed(e),
+                }
+            }
         })
     }
 
