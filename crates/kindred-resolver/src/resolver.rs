@@ -2236,7 +2236,10 @@ mod tests {
     /// a bound on the log's size it would keep every file alive.
     #[test]
     fn the_write_ahead_log_stays_bounded_though_a_family_writes_little() {
-        let wal_after = |limit: u64| {
+        // `settle_below`: the background flushes the bound sets off may
+        // still be running when the last batch returns; wait (10 s at most)
+        // for the log to fall below it (0: measure at once).
+        let wal_after = |limit: u64, settle_below: u64| {
             let dir = tempfile::tempdir().expect("temp dir");
             let options = StoreOptions {
                 max_total_wal_bytes: limit,
@@ -2258,10 +2261,20 @@ mod tests {
                 };
                 r.apply(&events, &[offset]).expect("apply");
             }
-            log_bytes(&dir.path().join("db"))
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let bytes = log_bytes(&dir.path().join("db"));
+                if settle_below == 0
+                    || bytes < settle_below
+                    || std::time::Instant::now() >= deadline
+                {
+                    return bytes;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
         };
-        let unbounded = wal_after(0);
-        let bounded = wal_after(256 << 10);
+        let unbounded = wal_after(0, 0);
+        let bounded = wal_after(256 << 10, 3 << 18);
         eprintln!("log bytes: {unbounded} unbounded, {bounded} bounded at 256 KiB");
         // 5,000 new customers write some megabytes of log; bounded, what
         // is left is about the bound.

@@ -437,7 +437,8 @@ pub struct StoreOptions {
     /// only with it; one made without opens only without. Default none.
     pub keyring: Option<Arc<Keyring>>,
     /// Write-ahead log size past which the families holding its oldest
-    /// file flush. Default [`MAX_TOTAL_WAL_BYTES`].
+    /// file flush. Default [`MAX_TOTAL_WAL_BYTES`]; 0 is RocksDB's own
+    /// default, four times every family's memtables (8 GiB here).
     pub max_total_wal_bytes: u64,
 }
 
@@ -1750,8 +1751,18 @@ impl Store {
     /// Flushes every family's memtable to table files, so that every
     /// write-ahead log file written before is deleted.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.flush_while(|| true)
+    }
+
+    /// [`Store::flush`], one family after another while `go_on` says so
+    /// (a flush can wait on compaction: a stopping service does not wait
+    /// for all sixteen).
+    fn flush_while(&self, go_on: impl Fn() -> bool) -> Result<(), StoreError> {
         self.writable()?;
         for family in cf::ALL {
+            if !go_on() {
+                break;
+            }
             self.db.flush_cf(self.handle(family))?;
         }
         Ok(())
@@ -1775,7 +1786,7 @@ impl Store {
                 if stopped.load(Ordering::Relaxed) {
                     break;
                 }
-                match store.flush() {
+                match store.flush_while(|| !stopped.load(Ordering::Relaxed)) {
                     Ok(()) => tracing::debug!("store flushed (its older log files deleted)"),
                     Err(e) => failed(e),
                 }
