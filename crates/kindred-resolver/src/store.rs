@@ -656,7 +656,7 @@ impl Store {
         let store = Store::new(db, path, cache, &options, Some(scratch));
         // A rebuild writes its store as its writer, from empty: what a
         // reader would see there is only part of the history.
-        if store.get_raw(cf::META, REBUILDING)?.is_some() {
+        if store.is_rebuilding()? {
             return Err(StoreError::Protection {
                 path: store.path.clone(),
                 problem: "it is a `kindred rebuild` in progress (or one that did not finish): \
