@@ -18,6 +18,11 @@
 #   deploy/local/kafka.sh tool CLASS [ARGS...]  run one of Kafka's own Java tools with the
 #                                   installed jars, e.g. org.apache.kafka.tools.ConsoleProducer
 #                                   (the tests use it as a client that is not librdkafka)
+#   deploy/local/kafka.sh java-client SOURCE.java [ARGS...]  run a single-file Java program
+#                                   with Kafka's Java client and the Apache Avro Java library
+#                                   on its class path (tests/interop: a channel system and a
+#                                   downstream consumer that share no code with kindred);
+#                                   `install` fetches those jars too
 #
 # Two client listeners: PLAINTEXT on KAFKA_PORT, and SASL_SSL (TLS, SCRAM-SHA-512)
 # on KAFKA_SECURE_PORT. `start` generates (once) under $RUN/tls a self-signed CA
@@ -27,6 +32,7 @@
 #
 # Environment (defaults in brackets):
 #   KAFKA_VERSION      [4.1.1]
+#   AVRO_VERSION       [1.12.2]  the Avro Java library of `java-client`
 #   KAFKA_PORT         [9092]    PLAINTEXT client listener, 127.0.0.1 only
 #   KAFKA_CONTROLLER_PORT [KAFKA_PORT+1]
 #   KAFKA_SECURE_PORT  [KAFKA_PORT+2]  SASL_SSL client listener, 127.0.0.1 only
@@ -46,9 +52,13 @@ KINDRED_CACHE="${KINDRED_CACHE:-$HOME/.cache/kindred}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 LOG4J_VERSION="2.24.3"
 SLF4J_VERSION="2.0.17"
+AVRO_VERSION="${AVRO_VERSION:-1.12.2}"
 
 DIST="$KINDRED_CACHE/kafka-$KAFKA_VERSION"
 LIBS="$DIST/libs"
+# Kafka's Java client and Avro's Java library, apart from the broker's jars
+# (Avro brings its own Jackson, which the broker must not see).
+CLIENT_LIBS="$KINDRED_CACHE/java-clients-$KAFKA_VERSION-avro-$AVRO_VERSION"
 # Broker data, logs and TLS files; test.sh gives the broker it starts a
 # directory of its own (KAFKA_RUN_DIR), so a developer's stopped broker is
 # never the one it wipes.
@@ -66,6 +76,53 @@ need_java() {
 }
 
 install() {
+  install_broker
+  install_clients
+}
+
+# Copies the runtime closure of the POM $1 from Maven Central into the
+# directory $2 (replaced whole, marked complete only when every jar came).
+fetch_jars() {
+  local pom="$1" out="$2"
+  rm -rf "$out.tmp"
+  # -C: a jar whose checksum does not match Maven Central's fails the
+  # install (Maven's default only warns, and -q hides the warning).
+  mvn -B -q -C -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$out.tmp" || return 1
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  touch "$out/.complete"
+}
+
+install_clients() {
+  if [ -f "$CLIENT_LIBS/libs/.complete" ]; then
+    log "Kafka's Java client and Avro $AVRO_VERSION already installed in $CLIENT_LIBS"
+    return 0
+  fi
+  command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install -y maven)"
+  need_java
+  mkdir -p "$CLIENT_LIBS"
+  cat > "$CLIENT_LIBS/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.kindred.local</groupId>
+  <artifactId>java-clients</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-clients</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.avro</groupId><artifactId>avro</artifactId><version>$AVRO_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>$SLF4J_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>$SLF4J_VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+  log "fetching Kafka's Java client $KAFKA_VERSION and Apache Avro $AVRO_VERSION from Maven Central"
+  fetch_jars "$CLIENT_LIBS/pom.xml" "$CLIENT_LIBS/libs" \
+      || die "mvn could not fetch org.apache.avro:avro:$AVRO_VERSION and kafka-clients:$KAFKA_VERSION"
+  log "installed $(ls "$CLIENT_LIBS/libs" | wc -l) jars in $CLIENT_LIBS/libs"
+}
+
+install_broker() {
   if [ -f "$LIBS/.complete" ]; then
     log "Kafka $KAFKA_VERSION already installed in $DIST"
     return 0
@@ -93,14 +150,8 @@ install() {
 </project>
 POM
   log "fetching Apache Kafka $KAFKA_VERSION and its runtime dependencies from Maven Central"
-  rm -rf "$LIBS.tmp"
-  # -C: a jar whose checksum does not match Maven Central's fails the
-  # install (Maven's default only warns, and -q hides the warning).
-  mvn -B -q -C -Dstyle.color=never -f "$DIST/pom.xml" dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$LIBS.tmp" \
+  fetch_jars "$DIST/pom.xml" "$LIBS" \
       || die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
-  rm -rf "$LIBS" && mv "$LIBS.tmp" "$LIBS"
-  touch "$LIBS/.complete"
   log "installed $(ls "$LIBS" | wc -l) jars in $LIBS"
 }
 
@@ -394,12 +445,22 @@ status() {
 # One of Kafka's own Java tools, with the installed jars.
 run_tool() {
   need_java
-  [ -f "$LIBS/.complete" ] || install
+  [ -f "$LIBS/.complete" ] || install_broker
   mkdir -p "$RUN"
   [ -f "$RUN/tools-log4j2.properties" ] || write_config
   java -Xms64m -Xmx256m -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$RUN/tools-log4j2.properties" \
     -cp "$(classpath)" "$@"
+}
+
+# A single-file Java program ($1) on Kafka's Java client and Avro's Java
+# library; its log (slf4j-simple) goes to stderr at WARN and above.
+run_java_client() {
+  need_java
+  [ -f "$CLIENT_LIBS/libs/.complete" ] || install_clients
+  java -Xms64m -Xmx256m -Djava.awt.headless=true \
+    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    -cp "$CLIENT_LIBS/libs/*" "$@"
 }
 
 # Kafka's own topic tool, on the PLAINTEXT listener.
@@ -441,6 +502,11 @@ case "${1:-}" in
     shift
     [ $# -ge 1 ] || die "usage: kafka.sh tool CLASS [ARGS...]"
     run_tool "$@"
+    ;;
+  java-client)
+    shift
+    [ $# -ge 1 ] || die "usage: kafka.sh java-client SOURCE.java [ARGS...]"
+    run_java_client "$@"
     ;;
   *) sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
