@@ -7,8 +7,6 @@
 //! reads, would pass them all.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -24,24 +22,11 @@ const T0: i64 = 1_735_689_600_000;
 /// Runs `AvroClients.java ARGS` with `stdin`; its standard output, or an
 /// error with what it printed.
 fn java_client(args: &[&str], stdin: &str) -> anyhow::Result<String> {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut child = Command::new("bash")
-        .arg(format!("{root}/deploy/local/kafka.sh"))
-        .arg("java-client")
-        .arg(format!("{root}/tests/interop/AvroClients.java"))
-        .args(args)
-        .current_dir(root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("running deploy/local/kafka.sh java-client (needs Java 17 and Maven)")?;
-    child
-        .stdin
-        .take()
-        .context("the client's stdin")?
-        .write_all(stdin.as_bytes())?;
-    let out = child.wait_with_output()?;
+    let source = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/AvroClients.java"
+    );
+    let out = kindred_suite::kafka_sh(&[&["java-client", source][..], args].concat(), stdin)?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     anyhow::ensure!(
         out.status.success(),

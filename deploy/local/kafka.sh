@@ -56,9 +56,8 @@ AVRO_VERSION="${AVRO_VERSION:-1.12.2}"
 
 DIST="$KINDRED_CACHE/kafka-$KAFKA_VERSION"
 LIBS="$DIST/libs"
-# Kafka's Java client and Avro's Java library, apart from the broker's jars
-# (Avro brings its own Jackson, which the broker must not see).
-CLIENT_LIBS="$KINDRED_CACHE/java-clients-$KAFKA_VERSION-avro-$AVRO_VERSION"
+# Kafka's Java client and Avro's Java library (`java-client`).
+CLIENT_LIBS="$KINDRED_CACHE/java-clients-$KAFKA_VERSION-avro-$AVRO_VERSION/libs"
 # Broker data, logs and TLS files; test.sh gives the broker it starts a
 # directory of its own (KAFKA_RUN_DIR), so a developer's stopped broker is
 # never the one it wipes.
@@ -76,83 +75,68 @@ need_java() {
 }
 
 install() {
-  install_broker
+  # The broker: Kafka's core (kafka_2.13, which brings the server, raft,
+  # metadata, storage and clients modules and Scala), plus a log4j2 back end
+  # for its slf4j logging (slf4j 2 pinned, as Kafka ships it).
+  install_jars "$LIBS" "Apache Kafka $KAFKA_VERSION" \
+    "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" \
+    "org.apache.kafka:kafka-tools:$KAFKA_VERSION" \
+    "org.slf4j:slf4j-api:$SLF4J_VERSION" \
+    "org.apache.logging.log4j:log4j-slf4j2-impl:$LOG4J_VERSION" \
+    "org.apache.logging.log4j:log4j-core:$LOG4J_VERSION"
   install_clients
 }
 
-# Copies the runtime closure of the POM $1 from Maven Central into the
-# directory $2 (replaced whole, marked complete only when every jar came).
-fetch_jars() {
-  local pom="$1" out="$2"
+# `java-client`'s class path, apart from the broker's (Avro brings its own
+# Jackson, which the broker must not see).
+install_clients() {
+  install_jars "$CLIENT_LIBS" "Kafka's Java client $KAFKA_VERSION and Apache Avro $AVRO_VERSION" \
+    "org.apache.kafka:kafka-clients:$KAFKA_VERSION" \
+    "org.apache.avro:avro:$AVRO_VERSION" \
+    "org.slf4j:slf4j-api:$SLF4J_VERSION" \
+    "org.slf4j:slf4j-simple:$SLF4J_VERSION"
+}
+
+# install_jars DIR WHAT GROUP:ARTIFACT:VERSION...: the runtime closure of
+# those artifacts from Maven Central into DIR, through a throw-away POM
+# (DIR/pom.xml) beside it. Idempotent: DIR is replaced whole and marked
+# complete only when every jar came.
+install_jars() {
+  local out="$1" what="$2" deps="" dep g a v
+  shift 2
+  if [ -f "$out/.complete" ]; then
+    log "$what already installed in $out"
+    return 0
+  fi
+  command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install -y maven)"
+  need_java
+  for dep in "$@"; do
+    IFS=: read -r g a v <<<"$dep"
+    deps+="    <dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>"$'\n'
+  done
+  mkdir -p "$(dirname "$out")"
+  local pom; pom="$(dirname "$out")/pom.xml"
+  cat > "$pom" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.kindred.local</groupId>
+  <artifactId>$(basename "$(dirname "$out")")</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+$deps  </dependencies>
+</project>
+POM
+  log "fetching $what (and what they need) from Maven Central"
   rm -rf "$out.tmp"
   # -C: a jar whose checksum does not match Maven Central's fails the
   # install (Maven's default only warns, and -q hides the warning).
   mvn -B -q -C -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$out.tmp" || return 1
+      -DincludeScope=runtime -DoutputDirectory="$out.tmp" \
+      || die "mvn could not fetch $*"
   rm -rf "$out" && mv "$out.tmp" "$out"
   touch "$out/.complete"
-}
-
-install_clients() {
-  if [ -f "$CLIENT_LIBS/libs/.complete" ]; then
-    log "Kafka's Java client and Avro $AVRO_VERSION already installed in $CLIENT_LIBS"
-    return 0
-  fi
-  command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install -y maven)"
-  need_java
-  mkdir -p "$CLIENT_LIBS"
-  cat > "$CLIENT_LIBS/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>dev.kindred.local</groupId>
-  <artifactId>java-clients</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-clients</artifactId><version>$KAFKA_VERSION</version></dependency>
-    <dependency><groupId>org.apache.avro</groupId><artifactId>avro</artifactId><version>$AVRO_VERSION</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>$SLF4J_VERSION</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>$SLF4J_VERSION</version></dependency>
-  </dependencies>
-</project>
-POM
-  log "fetching Kafka's Java client $KAFKA_VERSION and Apache Avro $AVRO_VERSION from Maven Central"
-  fetch_jars "$CLIENT_LIBS/pom.xml" "$CLIENT_LIBS/libs" \
-      || die "mvn could not fetch org.apache.avro:avro:$AVRO_VERSION and kafka-clients:$KAFKA_VERSION"
-  log "installed $(ls "$CLIENT_LIBS/libs" | wc -l) jars in $CLIENT_LIBS/libs"
-}
-
-install_broker() {
-  if [ -f "$LIBS/.complete" ]; then
-    log "Kafka $KAFKA_VERSION already installed in $DIST"
-    return 0
-  fi
-  command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install -y maven)"
-  need_java
-  mkdir -p "$DIST"
-  # A throw-away POM whose runtime closure is the broker: Kafka's core (kafka_2.13,
-  # which brings the server, raft, metadata, storage and clients modules and Scala),
-  # plus a log4j2 back end for its slf4j logging (slf4j 2 pinned, as Kafka ships it).
-  cat > "$DIST/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>dev.kindred.local</groupId>
-  <artifactId>kafka-broker-runtime</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>$SLF4J_VERSION</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J_VERSION</version></dependency>
-  </dependencies>
-</project>
-POM
-  log "fetching Apache Kafka $KAFKA_VERSION and its runtime dependencies from Maven Central"
-  fetch_jars "$DIST/pom.xml" "$LIBS" \
-      || die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
-  log "installed $(ls "$LIBS" | wc -l) jars in $LIBS"
+  log "installed $(ls "$out" | wc -l) jars in $out"
 }
 
 classpath() { printf '%s/*' "$LIBS"; }
@@ -445,7 +429,7 @@ status() {
 # One of Kafka's own Java tools, with the installed jars.
 run_tool() {
   need_java
-  [ -f "$LIBS/.complete" ] || install_broker
+  [ -f "$LIBS/.complete" ] || install
   mkdir -p "$RUN"
   [ -f "$RUN/tools-log4j2.properties" ] || write_config
   java -Xms64m -Xmx256m -Djava.awt.headless=true \
@@ -457,10 +441,10 @@ run_tool() {
 # library; its log (slf4j-simple) goes to stderr at WARN and above.
 run_java_client() {
   need_java
-  [ -f "$CLIENT_LIBS/libs/.complete" ] || install_clients
+  [ -f "$CLIENT_LIBS/.complete" ] || install_clients
   java -Xms64m -Xmx256m -Djava.awt.headless=true \
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-    -cp "$CLIENT_LIBS/libs/*" "$@"
+    -cp "$CLIENT_LIBS/*" "$@"
 }
 
 # Kafka's own topic tool, on the PLAINTEXT listener.

@@ -347,6 +347,28 @@ pub mod raw {
     }
 }
 
+/// Runs `deploy/local/kafka.sh ARGS` with `stdin` and returns what it did.
+pub fn kafka_sh(args: &[&str], stdin: &str) -> anyhow::Result<std::process::Output> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut child = Command::new("bash")
+        .arg(format!("{root}/deploy/local/kafka.sh"))
+        .args(args)
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running deploy/local/kafka.sh (needs Java 17 and Maven)")?;
+    child
+        .stdin
+        .take()
+        .context("the script's stdin")?
+        .write_all(stdin.as_bytes())?;
+    Ok(child.wait_with_output()?)
+}
+
 /// Runs one of Kafka's own Java command-line tools (`CLASS`, e.g.
 /// `org.apache.kafka.tools.ConsoleProducer`) with the jars
 /// `deploy/local/kafka.sh` installed: a Kafka client that is not
@@ -354,24 +376,8 @@ pub mod raw {
 /// `stdin` lines, returns what it printed; fails with its output when it
 /// exits non-zero or logs an error.
 pub fn kafka_java_tool(class: &str, args: &[&str], stdin: &[String]) -> anyhow::Result<String> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/local/kafka.sh");
-    let mut child = Command::new("bash")
-        .arg(script)
-        .args(["tool", class])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("running deploy/local/kafka.sh tool (needs Java 17)")?;
-    let mut input = child.stdin.take().context("the tool's stdin")?;
-    for line in stdin {
-        writeln!(input, "{line}")?;
-    }
-    drop(input);
-    let out = child.wait_with_output()?;
+    let input: String = stdin.iter().map(|l| format!("{l}\n")).collect();
+    let out = kafka_sh(&[&["tool", class][..], args].concat(), &input)?;
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
