@@ -214,29 +214,34 @@ async fn java_avro_producers_and_consumers_interoperate() -> anyhow::Result<()> 
         "the Java producer sent every record: {sent:?}"
     );
 
-    // kindred's own reader waits until the five good events are in the
-    // live golden records; the Java consumer then reads what it read.
+    // kindred's own reader waits until the golden records are final: two
+    // live profiles, of three and two events (a profile absorbed by a merge
+    // stays live until its SUPERSEDED record, which may sit on another
+    // partition, is read).
     let codec = WireCodec::with_default_ids()?;
     let decode = |m: &OwnedMessage| -> Option<ProfileChange> {
         codec
             .decode(Framing::Confluent, SchemaKind::ProfileChange, m.payload()?)
             .ok()
     };
-    let live_events = |messages: &[OwnedMessage]| -> i64 {
+    let live_event_counts = |messages: &[OwnedMessage]| -> Vec<i64> {
         let mut latest = BTreeMap::new();
         for c in messages.iter().filter_map(decode) {
             latest.insert(c.profile_id.clone(), c);
         }
-        latest
+        let mut counts: Vec<i64> = latest
             .into_values()
             .filter_map(|c| c.record.map(|r| r.event_count))
-            .sum()
+            .collect();
+        counts.sort_unstable();
+        counts
     };
     let timeout = Duration::from_secs(90);
-    let ours = read_until(&config, &config.topics.profiles, timeout, |m| {
-        live_events(m) == 5
+    read_until(&config, &config.topics.profiles, timeout, |m| {
+        live_event_counts(m) == [2, 3]
     })
     .await?;
+    // Both unreadable records (every good one is in those five events).
     let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
         m.len() >= 2
     })
@@ -246,9 +251,8 @@ async fn java_avro_producers_and_consumers_interoperate() -> anyhow::Result<()> 
         task.await??;
     }
 
-    // The dead letters: both, with where each came from.
+    // The dead letters say where each came from, and why.
     let dead = dead?;
-    assert_eq!(dead.len(), 2);
     let dead_from: BTreeSet<(String, String, String)> = dead
         .iter()
         .map(|m| {
@@ -273,9 +277,10 @@ async fn java_avro_producers_and_consumers_interoperate() -> anyhow::Result<()> 
         ])
     );
 
-    // The downstream consumer on Java's Avro and Kafka client.
+    // The downstream consumer on Java's Avro and Kafka client reads the
+    // whole topic, now that nothing more is written to it.
     let (brokers, topic) = (config.kafka.brokers.clone(), config.topics.profiles.clone());
-    let (profile_id, max) = (id("profile_change")?.to_string(), ours.len().to_string());
+    let profile_id = id("profile_change")?.to_string();
     let printed = tokio::task::spawn_blocking(move || {
         java_client(
             &[
@@ -284,8 +289,7 @@ async fn java_avro_producers_and_consumers_interoperate() -> anyhow::Result<()> 
                 &topic,
                 "schemas/profile_change.avsc",
                 &profile_id,
-                &max,
-                "20000",
+                "60000",
             ],
             "",
         )
@@ -296,6 +300,10 @@ async fn java_avro_producers_and_consumers_interoperate() -> anyhow::Result<()> 
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()
         .with_context(|| format!("the Java consumer printed: {printed}"))?;
+    let ours = read_until(&config, &config.topics.profiles, timeout, |m| {
+        m.len() >= java.len()
+    })
+    .await?;
     let place = |v: &Value| (v["partition"].as_i64(), v["offset"].as_i64());
     let java_places: BTreeSet<_> = java.iter().map(place).collect();
     let our_places: BTreeSet<_> = ours
@@ -332,6 +340,13 @@ async fn java_avro_producers_and_consumers_interoperate() -> anyhow::Result<()> 
             .with_context(|| format!("a profile with {channels} channels: {live:?}"))
     };
     let a = portrait(3)?;
+    // Masked under the default policy, in UTF-8 from end to end.
+    assert!(
+        a["full_name"]["value"]
+            .as_str()
+            .is_some_and(|n| n.starts_with('李')),
+        "{a}"
+    );
     assert_eq!(a["event_count"], 3);
     assert_eq!(a["order_count"], 2);
     assert_eq!(a["spend_minor"], json!({"CNY": 35_700}));

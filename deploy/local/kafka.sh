@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Apache Kafka 4.x, single node, KRaft mode, on loopback, for development and tests.
 #
-#   deploy/local/kafka.sh install   fetch the broker's jars from Maven Central (idempotent)
+#   deploy/local/kafka.sh install   fetch the broker's jars, and those of `java-client`, from Maven
+#                                   Central (idempotent)
 #   deploy/local/kafka.sh start     format storage once, start, wait until it answers (idempotent)
 #   deploy/local/kafka.sh stop      stop the broker started by this script (by its pid)
 #   deploy/local/kafka.sh status    say whether it runs and where
@@ -110,11 +111,20 @@ install_jars() {
   fi
   command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install -y maven)"
   need_java
+  mkdir -p "$(dirname "$out")"
+  # One install at a time (tests start `java-client` in parallel); the one
+  # that waited finds the jars there.
+  local lock
+  exec {lock}>"$(dirname "$out")/.install.lock"
+  flock "$lock"
+  if [ -f "$out/.complete" ]; then
+    exec {lock}>&-
+    return 0
+  fi
   for dep in "$@"; do
     IFS=: read -r g a v <<<"$dep"
     deps+="    <dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>"$'\n'
   done
-  mkdir -p "$(dirname "$out")"
   local pom; pom="$(dirname "$out")/pom.xml"
   cat > "$pom" <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -130,12 +140,14 @@ POM
   log "fetching $what (and what they need) from Maven Central"
   rm -rf "$out.tmp"
   # -C: a jar whose checksum does not match Maven Central's fails the
-  # install (Maven's default only warns, and -q hides the warning).
+  # install (Maven's default only warns, and -q hides the warning). Its
+  # output goes to stderr: stdout is the `java-client` program's.
   mvn -B -q -C -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$out.tmp" \
+      -DincludeScope=runtime -DoutputDirectory="$out.tmp" >&2 \
       || die "mvn could not fetch $*"
   rm -rf "$out" && mv "$out.tmp" "$out"
   touch "$out/.complete"
+  exec {lock}>&-
   log "installed $(ls "$out" | wc -l) jars in $out"
 }
 
@@ -441,8 +453,12 @@ run_tool() {
 # library; its log (slf4j-simple) goes to stderr at WARN and above.
 run_java_client() {
   need_java
+  # The source launcher compiles the program: a JDK's compiler module
+  # (Debian's openjdk-17-jre-headless has it; some stand-alone JREs do not).
+  java --list-modules | grep -q '^jdk.compiler@' \
+    || die "java-client needs a Java with the jdk.compiler module (a JDK, or Debian's openjdk-17-jre-headless)"
   [ -f "$CLIENT_LIBS/.complete" ] || install_clients
-  java -Xms64m -Xmx256m -Djava.awt.headless=true \
+  java -Xms64m -Xmx256m -Djava.awt.headless=true -Dfile.encoding=UTF-8 \
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
     -cp "$CLIENT_LIBS/*" "$@"
 }

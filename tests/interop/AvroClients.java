@@ -16,11 +16,12 @@
 //                               format (byte 0, 4-byte big-endian id, body), and send
 //                               it; SCHEMA_FILE "-" sends AVRO_JSON's text as the value
 //                               unchanged (a record that is not Avro at all)
-//   consume BROKERS TOPIC SCHEMA_FILE SCHEMA_ID MAX IDLE_MS
-//                               read TOPIC from the beginning, read_committed, until MAX
-//                               records or IDLE_MS without one; check each value's wire
-//                               header, decode its body with Avro's binary reader (every
-//                               byte used), print one JSON line per record:
+//   consume BROKERS TOPIC SCHEMA_FILE SCHEMA_ID TIMEOUT_MS
+//                               read TOPIC from the beginning, read_committed, to its end
+//                               as of the start (the last stable offset of each
+//                               partition), or fail after TIMEOUT_MS; check each value's
+//                               wire header, decode its body with Avro's binary reader
+//                               (every byte used), print one JSON line per record:
 //                               {"partition":P,"offset":O,"key":K,"value":RECORD|null}
 //
 // Exits non-zero, with the reason on stderr, on anything it cannot do.
@@ -28,7 +29,10 @@
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -50,7 +54,6 @@ import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -63,16 +66,20 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 public class AvroClients {
     public static void main(String[] args) throws Exception {
+        // UTF-8 whatever the locale (Java 17 prints in the locale's charset:
+        // `?` for every hanzi under POSIX).
+        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true,
+                StandardCharsets.UTF_8));
         if (args.length == 2 && args[0].equals("schemas")) {
             schemas(new File(args[1]));
         } else if (args.length == 2 && args[0].equals("produce")) {
             produce(args[1]);
-        } else if (args.length == 7 && args[0].equals("consume")) {
+        } else if (args.length == 6 && args[0].equals("consume")) {
             consume(args[1], args[2], parse(new File(args[3])), Integer.parseInt(args[4]),
-                    Integer.parseInt(args[5]), Long.parseLong(args[6]));
+                    Long.parseLong(args[5]));
         } else {
             System.err.println("usage: AvroClients schemas DIR | produce BROKERS"
-                    + " | consume BROKERS TOPIC SCHEMA_FILE SCHEMA_ID MAX IDLE_MS");
+                    + " | consume BROKERS TOPIC SCHEMA_FILE SCHEMA_ID TIMEOUT_MS");
             System.exit(2);
         }
     }
@@ -172,7 +179,7 @@ public class AvroClients {
         return out.toByteArray();
     }
 
-    static void consume(String brokers, String topic, Schema schema, int id, int max, long idleMs)
+    static void consume(String brokers, String topic, Schema schema, int id, long timeoutMs)
             throws Exception {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
@@ -181,6 +188,7 @@ public class AvroClients {
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         GenericDatumReader<Object> reader = new GenericDatumReader<>(schema);
+        long deadline = System.currentTimeMillis() + timeoutMs;
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
             List<TopicPartition> parts = new ArrayList<>();
             for (PartitionInfo info : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
@@ -188,21 +196,19 @@ public class AvroClients {
             }
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
-            int read = 0;
-            long idleSince = System.currentTimeMillis();
-            while (read < max && System.currentTimeMillis() - idleSince < idleMs) {
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(200));
-                if (!records.isEmpty()) {
-                    idleSince = System.currentTimeMillis();
+            // Under read_committed: each partition's last stable offset.
+            Map<TopicPartition, Long> end = consumer.endOffsets(parts, Duration.ofSeconds(30));
+            while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw new Exception(topic + ": not read to " + end + " within " + timeoutMs + " ms");
                 }
-                for (ConsumerRecord<byte[], byte[]> r : records) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     String where = topic + "/" + r.partition() + "@" + r.offset();
                     String value = r.value() == null ? "null" : decode(reader, id, r.value(), where);
                     String key = r.key() == null ? "null"
                             : quote(new String(r.key(), StandardCharsets.UTF_8));
                     System.out.println("{\"partition\":" + r.partition() + ",\"offset\":" + r.offset()
                             + ",\"key\":" + key + ",\"value\":" + value + "}");
-                    read++;
                 }
             }
         }

@@ -361,12 +361,20 @@ pub fn kafka_sh(args: &[&str], stdin: &str) -> anyhow::Result<std::process::Outp
         .stderr(Stdio::piped())
         .spawn()
         .context("running deploy/local/kafka.sh (needs Java 17 and Maven)")?;
-    child
-        .stdin
-        .take()
-        .context("the script's stdin")?
-        .write_all(stdin.as_bytes())?;
-    Ok(child.wait_with_output()?)
+    // Fed on a thread while its output is read (a pipe holds 64 KiB); a
+    // script that exits without reading it (say, an install failed) says
+    // why on stderr, which a broken pipe here must not hide.
+    let mut input = child.stdin.take().context("the script's stdin")?;
+    let stdin = stdin.to_owned();
+    let feeder = std::thread::spawn(move || match input.write_all(stdin.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(()),
+    });
+    let out = child.wait_with_output()?;
+    feeder
+        .join()
+        .map_err(|_| anyhow::anyhow!("the thread feeding kafka.sh panicked"))??;
+    Ok(out)
 }
 
 /// Runs one of Kafka's own Java command-line tools (`CLASS`, e.g.
