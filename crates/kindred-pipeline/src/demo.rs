@@ -99,9 +99,22 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         }
     };
     let codec = Arc::new(WireCodec::with_default_ids()?);
-    let (messages, truth, framing) = match &opts.input {
-        Some(dir) => read_input(dir)?,
-        None => generated_sample(opts, &codec)?,
+    // Messages are read, ingested and resolved a batch at a time: the
+    // demo's memory is the store's, not the input's, so a large data set
+    // given with --input runs in the memory a small one does.
+    let (messages, truth, framing): (MessageStream, _, _) = match &opts.input {
+        Some(dir) => {
+            let (messages, truth) = read_input(dir)?;
+            (messages, truth, Framing::Json)
+        }
+        None => {
+            let (messages, truth) = generated_sample(opts, &codec)?;
+            (
+                Box::new(messages.into_iter().map(Ok)),
+                truth,
+                Framing::Confluent,
+            )
+        }
     };
 
     let stages: BTreeMap<Channel, IngestStage> = Channel::ALL
@@ -114,7 +127,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         })
         .collect();
     let mut report = DemoReport {
-        messages: messages.len() as u64,
+        messages: 0,
         events_by_channel: BTreeMap::new(),
         dead_letters: BTreeMap::new(),
         duplicates: 0,
@@ -132,17 +145,6 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         elapsed: Duration::ZERO,
         store_path: store_path.clone(),
     };
-    let mut events = Vec::new();
-    for (channel, bytes) in &messages {
-        match stages[channel].process(bytes) {
-            Ok(event) => {
-                *report.events_by_channel.entry(*channel).or_default() += 1;
-                report.values_dropped += event.dropped.len() as u64;
-                events.push(event);
-            }
-            Err(e) => *report.dead_letters.entry(e.kind().to_string()).or_default() += 1,
-        }
-    }
 
     let keyring = match (&opts.keyring, &opts.data_dir) {
         (Some(k), _) => Some(k.clone()),
@@ -163,15 +165,30 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
         opts.linking.clone(),
         opts.survivorship.clone(),
     );
-    for batch in events.chunks(100) {
-        let outcome = resolver.apply(batch, &[])?;
-        // The demo has no broker to publish to: its report is the output.
-        if let Some(last) = outcome.outbox_last {
-            resolver.store().ack_outbox(last)?;
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut messages = messages.peekable();
+    while let Some(message) = messages.next() {
+        let (channel, bytes) = message?;
+        report.messages += 1;
+        match stages[&channel].process(&bytes) {
+            Ok(event) => {
+                *report.events_by_channel.entry(channel).or_default() += 1;
+                report.values_dropped += event.dropped.len() as u64;
+                batch.push(event);
+            }
+            Err(e) => *report.dead_letters.entry(e.kind().to_string()).or_default() += 1,
         }
-        report.duplicates += outcome.duplicates;
-        report.merges += outcome.absorbed;
-        report.recomputed_events += outcome.recomputed_events;
+        if batch.len() == BATCH || (messages.peek().is_none() && !batch.is_empty()) {
+            let outcome = resolver.apply(&batch, &[])?;
+            batch.clear();
+            // The demo has no broker to publish to: its report is the output.
+            if let Some(last) = outcome.outbox_last {
+                resolver.store().ack_outbox(last)?;
+            }
+            report.duplicates += outcome.duplicates;
+            report.merges += outcome.absorbed;
+            report.recomputed_events += outcome.recomputed_events;
+        }
     }
     let stats = resolver.store().stats()?;
     report.profiles = stats.profiles;
@@ -179,29 +196,45 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
 
     report.accuracy = crate::evaluate_store(resolver.store(), &truth, 3)?;
 
-    // Examples: the profiles seen on the most channels, then most events.
-    let mut all: Vec<GoldenRecord> = resolver.store().profiles().collect::<Result<_, _>>()?;
-    all.sort_by_key(|r| {
+    // Examples: the profiles seen on the most channels, then most events
+    // (the best few kept while reading, not every profile).
+    let rank = |r: &GoldenRecord| {
         (
             std::cmp::Reverse(r.channels.len()),
             std::cmp::Reverse(r.event_count),
             r.profile_id.clone(),
         )
-    });
-    report.examples = all.into_iter().take(opts.examples).collect();
+    };
+    let mut best: Vec<GoldenRecord> = Vec::new();
+    for record in resolver.store().profiles() {
+        best.push(record?);
+        if best.len() >= 2 * opts.examples + 64 {
+            best.sort_by_key(rank);
+            best.truncate(opts.examples);
+        }
+    }
+    best.sort_by_key(rank);
+    best.truncate(opts.examples);
+    report.examples = best;
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-type Messages = Vec<(Channel, Vec<u8>)>;
+type Message = (Channel, Vec<u8>);
+type Messages = Vec<Message>;
+/// Messages read as they are needed (an input file's lines).
+type MessageStream = Box<dyn Iterator<Item = Result<Message, PipelineError>>>;
 type Truth = BTreeMap<String, String>;
+
+/// Events per resolver batch.
+const BATCH: usize = 100;
 
 /// The built-in sample: generated events encoded as Confluent Avro, plus a
 /// redelivery and three corrupt messages, as real feeds have.
 fn generated_sample(
     opts: &DemoOptions,
     codec: &WireCodec,
-) -> Result<(Messages, Truth, Framing), PipelineError> {
+) -> Result<(Messages, Truth), PipelineError> {
     let generated = generate(&GenOptions {
         seed: opts.seed,
         people: opts.people,
@@ -224,24 +257,35 @@ fn generated_sample(
     messages.push((Channel::Pos, b"{\"not\": \"avro\"}".to_vec()));
     messages.push((Channel::Web, vec![0, 0, 0, 0, 2, 0xff]));
     messages.push((Channel::Social, vec![0, 0, 0, 0x30, 0x39, 1, 2, 3]));
-    Ok((messages, truth, Framing::Confluent))
+    Ok((messages, truth))
 }
 
 /// Files written by `kindred gen --out DIR`: one JSON record per line per
-/// channel, read through the JSON framing, and the ground truth.
-fn read_input(dir: &std::path::Path) -> Result<(Messages, Truth, Framing), PipelineError> {
+/// channel, read through the JSON framing, a line at a time; and the
+/// ground truth. A missing file fails here, before anything is read.
+fn read_input(dir: &std::path::Path) -> Result<(MessageStream, Truth), PipelineError> {
+    use std::io::BufRead;
     let io = |path: &std::path::Path, e: std::io::Error| {
         PipelineError::Input(format!("{}: {e}", path.display()))
     };
-    let mut messages = Vec::new();
+    let mut files = Vec::new();
     for channel in Channel::ALL {
         let path = dir.join(kindred_gen::channel_file(channel));
-        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-        messages.extend(text.lines().map(|line| (channel, line.as_bytes().to_vec())));
+        let file = std::fs::File::open(&path).map_err(|e| io(&path, e))?;
+        files.push((channel, path, std::io::BufReader::new(file)));
     }
     let path = dir.join(kindred_gen::TRUTH_FILE);
     let truth = kindred_gen::read_truth(&path).map_err(|e| io(&path, e))?;
-    Ok((messages, truth, Framing::Json))
+    let messages = files.into_iter().flat_map(move |(channel, path, reader)| {
+        reader.split(b'\n').map(move |line| {
+            let mut line = line.map_err(|e| io(&path, e))?;
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            Ok((channel, line))
+        })
+    });
+    Ok((Box::new(messages), truth))
 }
 
 impl fmt::Display for DemoReport {
@@ -344,7 +388,66 @@ fn major_units(minor: i64, currency: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::major_units;
+    use super::*;
+
+    /// `--input` is read a line at a time and resolved a batch at a time:
+    /// every line counts (a blank one is a dead letter, as a message would
+    /// be), Windows line ends are read like Unix ones, the last partial
+    /// batch is resolved, and the result is that of the same events given
+    /// whole.
+    #[test]
+    fn input_files_stream_through_in_batches() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (plain, crlf) = (dir.path().join("plain"), dir.path().join("crlf"));
+        let generated = generate(&GenOptions {
+            seed: 5,
+            people: 60,
+            ..GenOptions::default()
+        });
+        kindred_gen::write_files(&generated, &plain).expect("written");
+        kindred_gen::write_files(&generated, &crlf).expect("written");
+        let web = crlf.join(kindred_gen::channel_file(Channel::Web));
+        let text = std::fs::read_to_string(&web).expect("read");
+        std::fs::write(
+            &web,
+            format!("{}\r\n\r\n", text.trim_end().replace('\n', "\r\n")),
+        )
+        .expect("written");
+        let run_on = |input: &std::path::Path| {
+            run(&DemoOptions {
+                input: Some(input.to_path_buf()),
+                ..DemoOptions::default()
+            })
+            .expect("the demo runs")
+        };
+        let (a, b) = (run_on(&plain), run_on(&crlf));
+        assert!(a.messages as usize == generated.len() && a.messages as usize % BATCH != 0);
+        assert_eq!(b.messages, a.messages + 1, "the blank line is a message");
+        assert_eq!(b.dead_letters.values().sum::<u64>(), 1);
+        assert_eq!(a.events_by_channel, b.events_by_channel);
+        let events: u64 = a.events_by_channel.values().sum();
+        assert_eq!(events, generated.len() as u64, "{a}");
+        assert_eq!(
+            a.accuracy.missing_records, 0,
+            "every event is resolved: {a}"
+        );
+        assert_eq!(
+            b.accuracy.missing_records, 0,
+            "every event is resolved: {b}"
+        );
+        assert_eq!(a.profiles, b.profiles);
+        assert_eq!(a.accuracy.to_string(), b.accuracy.to_string());
+
+        std::fs::remove_file(plain.join(kindred_gen::channel_file(Channel::Social)))
+            .expect("removed");
+        let Err(e) = run(&DemoOptions {
+            input: Some(plain.clone()),
+            ..DemoOptions::default()
+        }) else {
+            panic!("a missing input file is an error");
+        };
+        assert!(e.to_string().contains("social"), "{e}");
+    }
 
     #[test]
     fn amounts_read_in_their_currencys_major_units() {
@@ -353,8 +456,6 @@ mod tests {
         assert_eq!(major_units(1_200, "JPY"), "1200");
         assert_eq!(major_units(2_005, "KWD"), "2.005");
     }
-
-    use super::*;
 
     #[test]
     fn demo_links_channels_and_dead_letters_the_corrupt_messages() {
