@@ -88,8 +88,11 @@ enum Command {
         /// Keep the RocksDB store here instead of in a temporary directory.
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Read the events from a directory written by `kindred gen --out`
-        /// (JSON lines per channel, and truth.csv) instead of generating them.
+        /// Read the events from a directory written by `kindred gen --out`,
+        /// or in its form from data of your own (pos.jsonl, web.jsonl and
+        /// social.jsonl: one raw record per line, as the channel's schema in
+        /// JSON; truth.csv, optional, to be scored against) instead of
+        /// generating them. Read a line at a time: any size fits.
         #[arg(long)]
         input: Option<PathBuf>,
     },
@@ -144,8 +147,15 @@ enum Command {
         #[arg(long)]
         profile_topic: bool,
         /// Ground truth, `event_id,person` per line (truth.csv from `kindred gen`).
-        #[arg(long)]
-        truth: PathBuf,
+        #[arg(long, required_unless_present = "assignments")]
+        truth: Option<PathBuf>,
+        /// Also write which profile each event is in to this file, as
+        /// `event_id,profile_id` lines under that header (an event id may
+        /// hold commas: split at the last one), to score the clustering
+        /// with your own tools. Event ids are the source's (`pos:T-1001`),
+        /// never personal values.
+        #[arg(long, value_name = "FILE")]
+        assignments: Option<PathBuf>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -831,12 +841,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             profile_topic,
             truth,
+            assignments,
             json,
             worst,
         } => {
-            let truth = kindred_gen::read_truth(truth)
-                .with_context(|| format!("cannot read ground truth {}", truth.display()))?;
-            let report = match data_dir {
+            let truth = match truth {
+                Some(path) => kindred_gen::read_truth(path)
+                    .with_context(|| format!("cannot read ground truth {}", path.display()))?,
+                None => Default::default(),
+            };
+            let clustering: Vec<(String, String)> = match data_dir {
                 Some(data_dir) if !*profile_topic => {
                     anyhow::ensure!(
                         data_dir.join("CURRENT").is_file(),
@@ -845,7 +859,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     let config = load_config(&cli, None)?;
                     let store = kindred_pipeline::privacy::open_reader_at(&config, data_dir)?;
-                    kindred_pipeline::evaluate_store(&store, &truth, *worst)?
+                    store.assignments()?
                 }
                 _ => {
                     let config = load_config(&cli, None)?;
@@ -863,9 +877,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         read.tombstones,
                         read.cut
                     );
-                    read.changelog.evaluate(&truth, *worst)
+                    read.changelog
+                        .assignments()
+                        .map(|(event, profile)| (event.to_string(), profile))
+                        .collect()
                 }
             };
+            if let Some(path) = assignments {
+                kindred_eval::write_assignments(path, &clustering).with_context(|| {
+                    format!("cannot write the assignments to {}", path.display())
+                })?;
+                eprintln!(
+                    "wrote the profile of each of {} events to {}",
+                    clustering.len(),
+                    path.display()
+                );
+            }
+            if truth.is_empty() {
+                return Ok(());
+            }
+            let report = kindred_eval::evaluate_against(clustering, &truth, *worst);
             anyhow::ensure!(
                 truth.is_empty() || report.missing_records < report.records,
                 "none of the {} events of the ground truth is in the clustering: is it the truth of this data set?",

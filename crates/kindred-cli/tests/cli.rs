@@ -156,6 +156,27 @@ fn gen_then_demo_then_eval_is_a_documented_sequence() {
     let (ok, out) = kindred(&["eval", "--data-dir", &s, "--truth", &truth, "--json"]);
     assert!(ok, "{out}");
     assert!(out.contains("\"over_merged_profiles\": 0"), "{out}");
+    // The clustering for the user's own scoring: every event of the truth,
+    // in the truth's form, and with no truth no score.
+    let assigned = dir.path().join("assignments.csv");
+    let a = assigned.display().to_string();
+    let (ok, out) = kindred(&["eval", "--data-dir", &s, "--assignments", &a]);
+    assert!(ok && !out.contains("pairwise"), "{out}");
+    let written = std::fs::read_to_string(&assigned).expect("written");
+    let truth_text = std::fs::read_to_string(data.join("truth.csv")).expect("truth");
+    let events = |text: &str| -> std::collections::BTreeSet<String> {
+        text.lines()
+            .skip(1)
+            .filter_map(|l| l.rsplit_once(',').map(|(e, _)| e.to_string()))
+            .collect()
+    };
+    assert!(written.starts_with("event_id,profile_id\n"), "{written}");
+    assert_eq!(events(&written), events(&truth_text));
+    assert!(written.lines().skip(1).all(|l| l
+        .rsplit_once(',')
+        .is_some_and(|(_, p)| p.starts_with("kp-"))));
+    let (ok, out) = kindred(&["eval", "--data-dir", &s]);
+    assert!(!ok && out.contains("--truth"), "{out}");
     let (ok, out) = kindred(&["eval", "--data-dir", "/nonexistent", "--truth", &truth]);
     assert!(!ok && out.contains("/nonexistent"), "{out}");
     let (ok, out) = kindred(&["gen", "--people", "5", "--cn-share", "1.5", "--out", &d]);

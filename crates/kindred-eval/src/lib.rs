@@ -127,6 +127,24 @@ where
     report
 }
 
+/// Writes a clustering to `path` as `event_id,profile_id` lines under that
+/// header, the form of `kindred gen`'s truth.csv (an event id may hold
+/// commas; a profile id never does), sorted by event id.
+pub fn write_assignments(
+    path: &std::path::Path,
+    clustering: &[(String, String)],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut sorted: Vec<&(String, String)> = clustering.iter().collect();
+    sorted.sort_unstable();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "event_id,profile_id")?;
+    for (event, profile) in sorted {
+        writeln!(out, "{event},{profile}")?;
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()
+}
+
 /// Evaluates `(predicted profile, true person)` pairs, one per source record.
 /// `worst` is how many examples of each failure to keep.
 pub fn evaluate<P, T>(records: impl IntoIterator<Item = (P, T)>, worst: usize) -> Report

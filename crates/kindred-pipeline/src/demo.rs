@@ -194,7 +194,9 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
     report.profiles = stats.profiles;
     report.identifiers = stats.identifiers;
 
-    report.accuracy = crate::evaluate_store(resolver.store(), &truth, 3)?;
+    if !truth.is_empty() {
+        report.accuracy = crate::evaluate_store(resolver.store(), &truth, 3)?;
+    }
 
     // Examples: the profiles seen on the most channels, then most events
     // (the best few kept while reading, not every profile).
@@ -260,9 +262,12 @@ fn generated_sample(
     Ok((messages, truth))
 }
 
-/// Files written by `kindred gen --out DIR`: one JSON record per line per
-/// channel, read through the JSON framing, a line at a time; and the
-/// ground truth. A missing file fails here, before anything is read.
+/// Files written by `kindred gen --out DIR`, or in the same form from data
+/// of your own: one JSON record per line per channel (`pos.jsonl`,
+/// `web.jsonl`, `social.jsonl`; an empty file for a channel you lack), read
+/// through the JSON framing, a line at a time; and the ground truth
+/// (`truth.csv`) if there is one. A missing channel file fails here,
+/// before anything is read.
 fn read_input(dir: &std::path::Path) -> Result<(MessageStream, Truth), PipelineError> {
     use std::io::BufRead;
     let io = |path: &std::path::Path, e: std::io::Error| {
@@ -274,8 +279,13 @@ fn read_input(dir: &std::path::Path) -> Result<(MessageStream, Truth), PipelineE
         let file = std::fs::File::open(&path).map_err(|e| io(&path, e))?;
         files.push((channel, path, std::io::BufReader::new(file)));
     }
+    // Without a truth (a data set of your own), nothing is scored.
     let path = dir.join(kindred_gen::TRUTH_FILE);
-    let truth = kindred_gen::read_truth(&path).map_err(|e| io(&path, e))?;
+    let truth = if path.exists() {
+        kindred_gen::read_truth(&path).map_err(|e| io(&path, e))?
+    } else {
+        Truth::new()
+    };
     let messages = files.into_iter().flat_map(move |(channel, path, reader)| {
         reader.split(b'\n').map(move |line| {
             let mut line = line.map_err(|e| io(&path, e))?;
@@ -326,8 +336,15 @@ impl fmt::Display for DemoReport {
             "  recomputed events   {} (stored events re-read to re-partition profiles)",
             self.recomputed_events
         )?;
-        writeln!(f, "  accuracy against the generator's ground truth:")?;
-        write!(f, "{}", self.accuracy)?;
+        if self.true_people == 0 {
+            writeln!(
+                f,
+                "  accuracy            not measured (no truth.csv in the input)"
+            )?;
+        } else {
+            writeln!(f, "  accuracy against the ground truth:")?;
+            write!(f, "{}", self.accuracy)?;
+        }
         writeln!(f, "  store               {}", self.store_path.display())?;
         for r in &self.examples {
             writeln!(f)?;
@@ -438,6 +455,13 @@ mod tests {
         assert_eq!(a.profiles, b.profiles);
         assert_eq!(a.accuracy.to_string(), b.accuracy.to_string());
 
+        std::fs::remove_file(crlf.join(kindred_gen::TRUTH_FILE)).expect("removed");
+        let unscored = run_on(&crlf);
+        assert_eq!(unscored.profiles, b.profiles);
+        assert!(
+            unscored.to_string().contains("not measured (no truth.csv"),
+            "{unscored}"
+        );
         std::fs::remove_file(plain.join(kindred_gen::channel_file(Channel::Social)))
             .expect("removed");
         let Err(e) = run(&DemoOptions {
