@@ -92,7 +92,8 @@ enum Command {
         /// or in its form from data of your own (pos.jsonl, web.jsonl and
         /// social.jsonl: one raw record per line, as the channel's schema in
         /// JSON; truth.csv, optional, to be scored against) instead of
-        /// generating them. Read a line at a time: any size fits.
+        /// generating them. The channel files are read a line at a time;
+        /// the truth, and scoring, need memory in proportion to the events.
         #[arg(long)]
         input: Option<PathBuf>,
     },
@@ -840,12 +841,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval {
             data_dir,
             profile_topic,
-            truth,
+            truth: truth_path,
             assignments,
             json,
             worst,
         } => {
-            let truth = match truth {
+            let truth = match truth_path {
                 Some(path) => kindred_gen::read_truth(path)
                     .with_context(|| format!("cannot read ground truth {}", path.display()))?,
                 None => Default::default(),
@@ -893,7 +894,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     path.display()
                 );
             }
-            if truth.is_empty() {
+            if truth_path.is_none() {
                 return Ok(());
             }
             let report = kindred_eval::evaluate_against(clustering, &truth, *worst);

@@ -267,7 +267,8 @@ fn generated_sample(
 /// `web.jsonl`, `social.jsonl`; an empty file for a channel you lack), read
 /// through the JSON framing, a line at a time; and the ground truth
 /// (`truth.csv`) if there is one. A missing channel file fails here,
-/// before anything is read.
+/// before anything is read; a file that cannot be read further fails the
+/// run there, with what was resolved before it in the store.
 fn read_input(dir: &std::path::Path) -> Result<(MessageStream, Truth), PipelineError> {
     use std::io::BufRead;
     let io = |path: &std::path::Path, e: std::io::Error| {
@@ -281,10 +282,10 @@ fn read_input(dir: &std::path::Path) -> Result<(MessageStream, Truth), PipelineE
     }
     // Without a truth (a data set of your own), nothing is scored.
     let path = dir.join(kindred_gen::TRUTH_FILE);
-    let truth = if path.exists() {
-        kindred_gen::read_truth(&path).map_err(|e| io(&path, e))?
-    } else {
-        Truth::new()
+    let truth = match kindred_gen::read_truth(&path) {
+        Ok(truth) => truth,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Truth::new(),
+        Err(e) => return Err(io(&path, e)),
     };
     let messages = files.into_iter().flat_map(move |(channel, path, reader)| {
         reader.split(b'\n').map(move |line| {
@@ -324,7 +325,9 @@ impl fmt::Display for DemoReport {
             "  values dropped      {} (invalid or junk phones, emails, names...; events kept)",
             self.values_dropped
         )?;
-        writeln!(f, "  true people         {}", self.true_people)?;
+        if self.true_people > 0 {
+            writeln!(f, "  true people         {}", self.true_people)?;
+        }
         writeln!(
             f,
             "  golden profiles     {} ({} identifiers)",
@@ -339,7 +342,7 @@ impl fmt::Display for DemoReport {
         if self.true_people == 0 {
             writeln!(
                 f,
-                "  accuracy            not measured (no truth.csv in the input)"
+                "  accuracy            not measured (no ground truth: truth.csv)"
             )?;
         } else {
             writeln!(f, "  accuracy against the ground truth:")?;
@@ -410,8 +413,8 @@ mod tests {
     /// `--input` is read a line at a time and resolved a batch at a time:
     /// every line counts (a blank one is a dead letter, as a message would
     /// be), Windows line ends are read like Unix ones, the last partial
-    /// batch is resolved, and the result is that of the same events given
-    /// whole.
+    /// batch is resolved and no batch twice (the only repeats the resolver
+    /// skips are the generator's own redeliveries).
     #[test]
     fn input_files_stream_through_in_batches() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -452,6 +455,14 @@ mod tests {
             b.accuracy.missing_records, 0,
             "every event is resolved: {b}"
         );
+        let distinct: std::collections::BTreeSet<(Channel, &str)> = generated
+            .iter()
+            .map(|g| (g.event.channel(), g.event.source_id()))
+            .collect();
+        let redelivered = (generated.len() - distinct.len()) as u64;
+        assert!(redelivered > 0);
+        assert_eq!(a.duplicates, redelivered, "{a}");
+        assert_eq!(b.duplicates, redelivered, "{b}");
         assert_eq!(a.profiles, b.profiles);
         assert_eq!(a.accuracy.to_string(), b.accuracy.to_string());
 
@@ -459,7 +470,9 @@ mod tests {
         let unscored = run_on(&crlf);
         assert_eq!(unscored.profiles, b.profiles);
         assert!(
-            unscored.to_string().contains("not measured (no truth.csv"),
+            unscored
+                .to_string()
+                .contains("not measured (no ground truth"),
             "{unscored}"
         );
         std::fs::remove_file(plain.join(kindred_gen::channel_file(Channel::Social)))
