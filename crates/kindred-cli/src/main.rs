@@ -189,13 +189,16 @@ enum Command {
         /// Write the full result (with lag and memory over time) here as JSON.
         #[arg(long)]
         json: Option<PathBuf>,
-        /// Keep service logs and the resolver store here (default: a temporary directory).
+        /// Keep service logs, the resolver store and the run's ground truth
+        /// (truth.csv) here (default: a temporary directory).
         #[arg(long)]
         work_dir: Option<PathBuf>,
         /// End the run when no event landed for this many seconds.
         #[arg(long, default_value_t = 60)]
         idle_timeout_secs: u64,
-        /// Keep the run's topics on the broker afterwards.
+        /// Keep the run's topics on the broker afterwards. The result names
+        /// them and how to score the profile topic again (`kindred eval
+        /// --profile-topic`, with --work-dir's truth.csv).
         #[arg(long)]
         keep_topics: bool,
     },

@@ -24,6 +24,7 @@ fn load_accounts_for_every_event_and_measures_each_service() {
         &json_path,
         "--work-dir",
         &work,
+        "--keep-topics",
     ]);
     assert!(ok, "{text}");
     assert!(text.contains("end-to-end latency"), "{text}");
@@ -68,4 +69,77 @@ fn load_accounts_for_every_event_and_measures_each_service() {
             .join(format!("{name}.log"))
             .is_file());
     }
+
+    // The kept topics are named; `kindred eval` reads the run's profile
+    // topic as the load run did, scores it against the truth the run left
+    // in its work directory, and writes every landed event's profile.
+    let topics: Vec<String> = report["topics"]
+        .as_object()
+        .expect("topics")
+        .values()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    let profiles = report["topics"]["profiles"]
+        .as_str()
+        .expect("profile topic");
+    assert!(
+        text.contains(&format!(
+            "--set topics.profiles={profiles} eval --profile-topic"
+        )),
+        "{text}"
+    );
+    let truth = report["truth_file"].as_str().expect("truth file");
+    let assignments = dir.path().join("assignments.csv");
+    let (ok, eval_text) = common::kindred(&[
+        "--brokers",
+        &brokers,
+        "--set",
+        &format!("topics.profiles={profiles}"),
+        "eval",
+        "--profile-topic",
+        "--truth",
+        truth,
+        "--assignments",
+        &assignments.display().to_string(),
+        "--json",
+    ]);
+    let deleted = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(kindred_kafka::delete_topics(
+            &kindred_kafka::KafkaSettings::new(brokers.clone()),
+            &topics,
+        ));
+    assert!(ok, "{eval_text}");
+    deleted.expect("the kept topics are deleted");
+    // Standard output (the JSON report) comes first, then the log lines.
+    let eval: serde_json::Value = serde_json::Deserializer::from_str(&eval_text)
+        .into_iter()
+        .next()
+        .and_then(Result::ok)
+        .expect("eval --json prints a JSON report first");
+    for key in [
+        "records",
+        "profiles",
+        "persons",
+        "true_pairs",
+        "predicted_pairs",
+        "correct_pairs",
+        "over_merged_profiles",
+        "under_merged_persons",
+    ] {
+        assert_eq!(eval[key], report["accuracy"][key], "{key}: {eval_text}");
+    }
+    // B-cubed sums per-record fractions: the same up to the order of the sum.
+    let bcubed_f1 = |r: &serde_json::Value| r["bcubed"]["f1"].as_f64().unwrap_or(-1.0);
+    assert!((bcubed_f1(&eval) - bcubed_f1(&report["accuracy"])).abs() < 1e-9);
+    let csv = std::fs::read_to_string(&assignments).expect("assignments");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("event_id,profile_id"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len() as u64, n("landed"), "{csv}");
+    assert!(rows
+        .iter()
+        .all(|r| r.split(',').nth(1).is_some_and(|p| p.starts_with("kp-"))));
 }

@@ -484,6 +484,24 @@ impl fmt::Display for GenStats {
 /// File name of the ground truth [`write_files`] writes in its directory.
 pub const TRUTH_FILE: &str = "truth.csv";
 
+/// The first line of a ground truth file: what [`read_truth`] expects.
+pub const TRUTH_HEADER: &str = "event_id,person";
+
+/// Writes a ground truth (`event_id,person`, a line per event) to `path`,
+/// as [`read_truth`] and `kindred eval --truth` read it.
+pub fn write_truth<'a>(
+    path: &std::path::Path,
+    truth: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "{TRUTH_HEADER}")?;
+    for (event, person) in truth {
+        writeln!(out, "{event},{person}")?;
+    }
+    out.flush()
+}
+
 /// File name of the generation's options and summary ([`write_manifest`]).
 pub const MANIFEST_FILE: &str = "gen.json";
 
@@ -506,7 +524,7 @@ pub fn write_files(events: &[Generated], dir: &std::path::Path) -> std::io::Resu
         files.insert(channel, std::io::BufWriter::new(file));
     }
     let mut truth = std::io::BufWriter::new(std::fs::File::create(dir.join(TRUTH_FILE))?);
-    writeln!(truth, "event_id,person")?;
+    writeln!(truth, "{TRUTH_HEADER}")?;
     let mut seen = std::collections::HashSet::new();
     for g in events {
         let line = match &g.event {
@@ -567,7 +585,7 @@ pub fn read_truth(
     let mut out = std::collections::BTreeMap::new();
     let mut lines = text.lines().enumerate();
     match lines.next() {
-        Some((_, header)) if header.trim() == "event_id,person" => {}
+        Some((_, header)) if header.trim() == TRUTH_HEADER => {}
         Some((n, _)) => return Err(bad(n, "expected the header `event_id,person`".into())),
         None => {
             return Err(bad(

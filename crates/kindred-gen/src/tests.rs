@@ -663,3 +663,18 @@ fn a_malformed_truth_file_is_refused_with_its_line() {
     assert_eq!(read_truth(&path).expect("a repeated row is fine").len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A truth written by `write_truth` reads back as it was.
+#[test]
+fn a_written_truth_reads_back() {
+    let dir = temp_dir("truth-write");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(TRUTH_FILE);
+    let truth: BTreeMap<String, String> = [("pos:A-1", "7"), ("web:B-2", "8"), ("social:C", "7")]
+        .into_iter()
+        .map(|(e, p)| (e.to_string(), p.to_string()))
+        .collect();
+    write_truth(&path, truth.iter().map(|(e, p)| (e.as_str(), p.as_str()))).expect("write");
+    assert_eq!(read_truth(&path).expect("reads"), truth);
+    let _ = std::fs::remove_dir_all(&dir);
+}

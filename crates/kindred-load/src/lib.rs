@@ -97,12 +97,8 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let setup = prepare(
-        base,
-        &format!("load-{started_unix}-{}", std::process::id()),
-        opts.work_dir.as_ref(),
-    )
-    .await?;
+    let run_id = format!("load-{started_unix}-{}", std::process::id());
+    let setup = prepare(base, &run_id, opts.work_dir.as_ref()).await?;
     let (config, work_dir) = (setup.config.clone(), setup.work_dir.clone());
     let settings = kafka_settings(&config);
 
@@ -113,6 +109,19 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         .iter()
         .map(|g| (event_id(&g.event), g.person.to_string()))
         .collect();
+    // The ground truth beside the run's logs and store: with --work-dir and
+    // --keep-topics, `kindred eval --profile-topic --truth` scores the run
+    // again, or a tool of the user's own does from `--assignments`.
+    let truth_file = work_dir.join(kindred_gen::TRUTH_FILE);
+    kindred_gen::write_truth(
+        &truth_file,
+        truth.iter().map(|(e, p)| (e.as_str(), p.as_str())),
+    )
+    .map_err(|source| LoadError::Io {
+        what: "cannot write the ground truth to",
+        path: truth_file.clone(),
+        source,
+    })?;
 
     let env = service_env(&config, &work_dir);
     let mut specs: Vec<ServiceSpec> = Channel::ALL
@@ -233,6 +242,10 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
     Ok(LoadReport {
         kindred_version: env!("CARGO_PKG_VERSION"),
         started_unix,
+        run_id,
+        topics: topic_names(&config).into_iter().collect(),
+        topics_kept: !opts.delete_topics,
+        truth_file: opts.work_dir.is_some().then_some(truth_file),
         cores: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
@@ -323,6 +336,21 @@ pub(crate) async fn prepare(
     })
 }
 
+/// Every topic name of the run by its `topics` key (`profiles`, `pos`, ...),
+/// whatever topics the config has.
+fn topic_names(config: &Config) -> Vec<(String, String)> {
+    match serde_json::to_value(&config.topics) {
+        Ok(serde_json::Value::Object(topics)) => topics
+            .into_iter()
+            .filter_map(|(key, value)| match value {
+                serde_json::Value::String(name) => Some((key, name)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Environment overrides that point a service at the run's topics, groups and store.
 fn service_env(config: &Config, work_dir: &std::path::Path) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![
@@ -335,13 +363,8 @@ fn service_env(config: &Config, work_dir: &std::path::Path) -> Vec<(String, Stri
             config.kafka.group_prefix.clone(),
         ),
     ];
-    // Every topic name of the run, whatever topics the config has.
-    if let Ok(serde_json::Value::Object(topics)) = serde_json::to_value(&config.topics) {
-        for (key, value) in topics {
-            if let serde_json::Value::String(name) = value {
-                env.push((format!("KINDRED_TOPICS__{}", key.to_uppercase()), name));
-            }
-        }
+    for (key, name) in topic_names(config) {
+        env.push((format!("KINDRED_TOPICS__{}", key.to_uppercase()), name));
     }
     if let Some(keyring) = &config.privacy.keyring_file {
         env.push((

@@ -35,6 +35,15 @@ pub struct LoadReport {
     pub kindred_version: &'static str,
     /// Unix seconds at the start of the run.
     pub started_unix: u64,
+    /// The suffix of the run's topics and consumer groups.
+    pub run_id: String,
+    /// The run's topics by their `topics` key (`profiles`, `pos`, ...).
+    pub topics: BTreeMap<String, String>,
+    /// The topics were left on the broker (`--keep-topics`).
+    pub topics_kept: bool,
+    /// The run's ground truth (`event_id,person`), when its work directory
+    /// is kept (`--work-dir`).
+    pub truth_file: Option<std::path::PathBuf>,
     pub cores: usize,
     pub brokers: String,
     pub partitions: i32,
@@ -185,7 +194,25 @@ impl fmt::Display for LoadReport {
             a.bcubed.f1,
             a.over_merged_profiles,
             a.under_merged_persons
-        )
+        )?;
+        if self.topics_kept {
+            let profiles = self.topics.get("profiles").map_or("?", String::as_str);
+            writeln!(
+                f,
+                "  topics kept on the broker (run {}), the profiles on {profiles}; read them again with:",
+                self.run_id
+            )?;
+            let truth = match &self.truth_file {
+                Some(path) => format!(" --truth {}", path.display()),
+                None => String::new(),
+            };
+            writeln!(
+                f,
+                "    kindred --brokers {} --set topics.profiles={profiles} eval --profile-topic{truth} --assignments FILE",
+                self.brokers
+            )?;
+        }
+        Ok(())
     }
 }
 
