@@ -939,6 +939,73 @@ mod tests {
         assert!(matches!(err, DecodeError::Body { .. }), "{err}");
     }
 
+    /// A till that sends some card numbers as numbers writes a union of
+    /// several types: learned, and only a record holding a type kindred's
+    /// field cannot hold (a `long` card, a `string` amount) is refused.
+    #[test]
+    fn a_writer_union_of_several_types_is_read_record_by_record() {
+        let c = WireCodec::for_registry(1 << 20).expect("codec");
+        let text = SchemaKind::PosTransaction.current().text;
+        let till = text
+            .replacen(
+                r#""name": "member_card_no", "type": ["null", "string"]"#,
+                r#""name": "member_card_no", "type": ["null", "string", "long"]"#,
+                1,
+            )
+            .replacen(
+                r#""name": "amount_minor", "type": "long""#,
+                r#""name": "amount_minor", "type": ["int", "long", "string"]"#,
+                1,
+            );
+        assert_eq!(till.matches(r#""long", "string""#).count(), 1, "{till}");
+        assert_eq!(till.matches(r#""string", "long""#).count(), 1, "{till}");
+        assert_eq!(
+            c.learn(41, "http://registry", &till).expect("learned"),
+            SchemaKind::PosTransaction
+        );
+        let writer = crate::catalog::parse("till", &till).expect("parse");
+        let message = |card: Value, amount: Value| {
+            let Value::Record(mut fields) = apache_avro::to_value(pos()).expect("value") else {
+                panic!("a record")
+            };
+            for (name, value) in &mut fields {
+                match name.as_str() {
+                    "member_card_no" => *value = card.clone(),
+                    "amount_minor" => *value = amount.clone(),
+                    _ => {}
+                }
+            }
+            let value = Value::Record(fields).resolve(&writer).expect("resolves");
+            let mut m = vec![0];
+            m.extend(41u32.to_be_bytes());
+            m.extend(apache_avro::to_avro_datum(&writer, value).expect("encodes"));
+            m
+        };
+        let decode = |m: &[u8]| {
+            c.decode::<PosTransaction>(Framing::Confluent, SchemaKind::PosTransaction, m)
+        };
+        let card = pos().member_card_no.expect("the sample has a card");
+        let amount = pos().amount_minor;
+        let got = decode(&message(Value::String(card.clone()), Value::Long(amount)))
+            .expect("a record holding types kindred reads");
+        assert_eq!(got, pos());
+        let int_amount = i32::try_from(amount).expect("a small amount");
+        let got = decode(&message(Value::Null, Value::Int(int_amount)))
+            .expect("an int amount reads as a long");
+        assert_eq!((got.member_card_no, got.amount_minor), (None, amount));
+        for (card, amount) in [
+            (Value::Long(12_345), Value::Long(amount)),
+            (Value::String(card), Value::String("12.50".into())),
+        ] {
+            let err = decode(&message(card.clone(), amount.clone()))
+                .expect_err("a type kindred cannot read");
+            assert!(
+                matches!(err, DecodeError::Body { .. }),
+                "{card:?} {amount:?}: {err}"
+            );
+        }
+    }
+
     /// A later kindred's change type reads as the enum's default, and a
     /// body cut short is refused on the resolution path too (apache-avro
     /// reads a union at the end of the input as null).

@@ -10,11 +10,14 @@
 //!   reads it: apache-avro would panic computing the canonical form;
 //! - for the readability check only, writer enum symbols the reader lacks
 //!   where the reader's enum has a default: they read as that default;
-//! - for the readability check only, `null` in a writer's union where the
-//!   reader's field is required (`["null","string"]` for a `string`, as
-//!   Kafka Connect and Debezium write every nullable column): Avro's
-//!   resolution reads each record by the branch it holds, so only a record
-//!   that holds null is refused (dead-lettered), not the whole producer;
+//! - for the readability check only, a branch of a writer's union that the
+//!   reader's field cannot hold: `null` where the field is required
+//!   (`["null","string"]` for a `string`, as Kafka Connect and Debezium
+//!   write every nullable column), a `long` where it is a string
+//!   (`["null","string","long"]` for a card number some tills send as a
+//!   number). Avro's resolution reads each record by the branch it holds
+//!   (Java's too), so only a record that holds such a branch is refused
+//!   (dead-lettered), not the whole producer;
 //! - the check itself never panics the process: a schema apache-avro
 //!   cannot compare is refused as unreadable.
 
@@ -70,7 +73,7 @@ impl WriterSchema {
         let reader_json = serde_json::from_str::<Value>(reader_text).unwrap_or(Value::Null);
         let mut checked = self.json.clone();
         drop_defaulted_symbols(&mut checked, &enum_defaults(&reader_json));
-        drop_nulls_the_reader_refuses(&mut checked, &required_fields(&reader_json));
+        drop_branches_the_reader_refuses(&mut checked, &field_types(&reader_json));
         let checked = crate::catalog::parse(file, &checked.to_string())?;
         let compared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             SchemaCompatibility::can_read(&checked, reader)
@@ -180,9 +183,10 @@ fn drop_defaulted_symbols(json: &mut Value, defaults: &BTreeMap<String, Vec<Stri
     });
 }
 
-/// The fields of each record of a schema that cannot hold null: record
-/// name (unqualified) -> field names.
-fn required_fields(json: &Value) -> BTreeMap<String, Vec<String>> {
+/// The types each field of each record of a schema can hold: record name
+/// (unqualified) -> field name -> the field's type, or each branch of its
+/// union, by type name (`"string"`, `"long"`, `"record"`, `"LineItem"`, ...).
+fn field_types(json: &Value) -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
     let mut out = BTreeMap::new();
     walk(json, &mut |map| {
         if !matches!(
@@ -196,31 +200,56 @@ fn required_fields(json: &Value) -> BTreeMap<String, Vec<String>> {
         else {
             return;
         };
-        let required = fields
+        let fields = fields
             .iter()
-            .filter(|f| !may_be_null(&f["type"]))
-            .filter_map(|f| f["name"].as_str().map(str::to_string))
+            .filter_map(|f| {
+                let types = match &f["type"] {
+                    Value::Array(branches) => branches.iter().filter_map(type_name).collect(),
+                    other => type_name(other).into_iter().collect(),
+                };
+                Some((f["name"].as_str()?.to_string(), types))
+            })
             .collect();
-        out.insert(
-            name.rsplit('.').next().unwrap_or(name).to_string(),
-            required,
-        );
+        out.insert(name.rsplit('.').next().unwrap_or(name).to_string(), fields);
     });
     out
 }
 
-fn may_be_null(ty: &Value) -> bool {
+/// A type's name: a primitive's, a complex type's kind, a named reference's name.
+fn type_name(ty: &Value) -> Option<String> {
     match ty {
-        Value::String(t) => t == "null",
-        Value::Array(branches) => branches.iter().any(may_be_null),
-        Value::Object(o) => o.get("type").is_some_and(may_be_null),
-        _ => false,
+        Value::String(t) => Some(t.clone()),
+        Value::Object(o) => o.get("type").and_then(Value::as_str).map(str::to_string),
+        _ => None,
     }
 }
 
-/// Takes `null` out of each writer union whose field the reader requires
-/// (see the module), with a `null` default that then no longer fits.
-fn drop_nulls_the_reader_refuses(json: &mut Value, required: &BTreeMap<String, Vec<String>>) {
+/// The types a writer's primitive type reads as by Avro's promotions
+/// (none for a type that is not primitive).
+fn read_as(primitive: &str) -> &'static [&'static str] {
+    match primitive {
+        "null" => &["null"],
+        "boolean" => &["boolean"],
+        "int" => &["int", "long", "float", "double"],
+        "long" => &["long", "float", "double"],
+        "float" => &["float", "double"],
+        "double" => &["double"],
+        "bytes" | "string" => &["bytes", "string"],
+        _ => &[],
+    }
+}
+
+/// Takes out of each writer union the primitive branches its field's type
+/// in the reader cannot hold (see the module): `null` where the reader
+/// requires a value, a `long` where it reads a string. Branches that are
+/// not primitive are left to Avro's check, and a union is never emptied.
+/// A union of primitives left for a field of one type becomes one of its
+/// branches. A writer's default goes with any change (defaults play no
+/// part in reading).
+fn drop_branches_the_reader_refuses(
+    json: &mut Value,
+    reader: &BTreeMap<String, BTreeMap<String, Vec<String>>>,
+) {
     walk_mut(json, &mut |map| {
         if !matches!(
             map.get("type").and_then(Value::as_str),
@@ -229,29 +258,47 @@ fn drop_nulls_the_reader_refuses(json: &mut Value, required: &BTreeMap<String, V
             return;
         }
         let name = map.get("name").and_then(Value::as_str).unwrap_or_default();
-        let Some(needed) = required.get(name.rsplit('.').next().unwrap_or(name)) else {
+        let Some(reader_fields) = reader.get(name.rsplit('.').next().unwrap_or(name)) else {
             return;
         };
         let Some(Value::Array(fields)) = map.get_mut("fields") else {
             return;
         };
         for field in fields.iter_mut().filter_map(Value::as_object_mut) {
-            let needed_here = field
+            let Some(holds) = field
                 .get("name")
                 .and_then(Value::as_str)
-                .is_some_and(|n| needed.iter().any(|r| r == n));
+                .and_then(|n| reader_fields.get(n))
+            else {
+                continue;
+            };
             let Some(Value::Array(branches)) = field.get_mut("type") else {
                 continue;
             };
-            if !needed_here || branches.len() < 2 {
-                continue;
+            let readable = |b: &Value| match b.as_str() {
+                Some(t) if !read_as(t).is_empty() => {
+                    read_as(t).iter().any(|r| holds.iter().any(|h| h == r))
+                }
+                _ => true,
+            };
+            if !branches.iter().any(readable) {
+                continue; // Avro's check says why
             }
-            branches.retain(|b| b.as_str() != Some("null"));
-            if branches.len() == 1 {
-                let only = branches.remove(0);
-                field.insert("type".into(), only);
+            let dropped = !branches.iter().all(readable);
+            branches.retain(readable);
+            // A union of primitives read as one type (`["int","long"]` for
+            // a `long`) is what Avro's rule for a writer's union reads
+            // branch by branch; apache-avro's check only compares a union
+            // with a union, so the check sees one branch of it.
+            let one_type = holds.len() == 1
+                && branches
+                    .iter()
+                    .all(|b| b.as_str().is_some_and(|t| !read_as(t).is_empty()));
+            if branches.len() == 1 || one_type {
+                let first = branches.remove(0);
+                field.insert("type".into(), first);
             }
-            if field.get("default") == Some(&Value::Null) {
+            if dropped || one_type {
                 field.remove("default");
             }
         }
