@@ -70,6 +70,16 @@ fn load_accounts_for_every_event_and_measures_each_service() {
             .is_file());
     }
 
+    // The resolver, stopped cleanly, flushed its store: no write-ahead log
+    // is left for its next start to replay.
+    let log_bytes: u64 = std::fs::read_dir(dir.path().join("work").join("resolver"))
+        .expect("the resolver's store")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+        .sum();
+    assert!(log_bytes < 16 << 10, "{log_bytes} bytes of log left");
+
     // The kept topics are named; `kindred eval` reads the run's profile
     // topic as the load run did, scores it against the truth the run left
     // in its work directory, and writes every landed event's profile.

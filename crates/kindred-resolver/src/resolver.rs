@@ -2324,6 +2324,31 @@ mod tests {
             .is_err());
     }
 
+    /// A stopping service flushes what its deadline allows: before it,
+    /// every family (no log is left to replay); past it, none.
+    #[test]
+    fn a_flush_until_a_deadline_flushes_what_it_allows() {
+        let (dir, mut r) = resolver();
+        let db = dir.path().join("db");
+        let events: Vec<_> = (0..500)
+            .map(|i| {
+                let card = id(IdentifierKind::MemberId, &format!("M{i}"));
+                event(&format!("pos:{i}"), i, vec![card], 1)
+            })
+            .collect();
+        r.apply(&events, &[]).expect("apply");
+        let before = log_bytes(&db);
+        assert!(before > 64 << 10, "{before}");
+        let past = std::time::Instant::now();
+        assert!(!r.store().flush_until(past).expect("flush"));
+        assert_eq!(log_bytes(&db), before, "nothing flushed past the deadline");
+        let ahead = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        assert!(r.store().flush_until(ahead).expect("flush"));
+        let after = log_bytes(&db);
+        assert!(after < 4 << 10, "{after} of {before}");
+        assert_eq!(r.store().stats().expect("stats").events, 500);
+    }
+
     #[test]
     fn three_way_transitive_merge_keeps_oldest_and_redirects() {
         let (_dir, mut r) = resolver();

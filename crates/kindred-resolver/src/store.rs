@@ -1754,10 +1754,24 @@ impl Store {
         self.flush_while(|| true)
     }
 
+    /// [`Store::flush`] as far as `deadline` allows (a family started is
+    /// finished); returns whether every family was flushed. A service
+    /// stopping cleanly calls it, so that its next start (and a reader
+    /// opened meanwhile) replays no write-ahead log.
+    pub fn flush_until(&self, deadline: std::time::Instant) -> Result<bool, StoreError> {
+        let mut flushed = 0;
+        self.flush_while(|| {
+            let go_on = std::time::Instant::now() < deadline;
+            flushed += usize::from(go_on);
+            go_on
+        })?;
+        Ok(flushed == cf::ALL.len())
+    }
+
     /// [`Store::flush`], one family after another while `go_on` says so
     /// (a flush can wait on compaction: a stopping service does not wait
     /// for all sixteen).
-    fn flush_while(&self, go_on: impl Fn() -> bool) -> Result<(), StoreError> {
+    fn flush_while(&self, mut go_on: impl FnMut() -> bool) -> Result<(), StoreError> {
         self.writable()?;
         for family in cf::ALL {
             if !go_on() {
