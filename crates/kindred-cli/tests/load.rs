@@ -27,10 +27,21 @@ fn load_accounts_for_every_event_and_measures_each_service() {
         "--keep-topics",
     ]);
     assert!(ok, "{text}");
-    assert!(text.contains("end-to-end latency"), "{text}");
-
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).expect("the JSON result")).expect("JSON");
+    // The run's topics are kept; they go when the test ends, passed or not.
+    let topics: Vec<String> = report["topics"]
+        .as_object()
+        .expect("topics")
+        .values()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    let _topics = KeptTopics {
+        brokers: brokers.clone(),
+        names: topics,
+    };
+    assert!(text.contains("end-to-end latency"), "{text}");
+
     let n = |key: &str| report[key].as_u64().unwrap_or(u64::MAX);
     assert_eq!(n("produced"), 3000, "{report:#}");
     // Every distinct event either reached a profile or the dead-letter topic.
@@ -83,12 +94,6 @@ fn load_accounts_for_every_event_and_measures_each_service() {
     // The kept topics are named; `kindred eval` reads the run's profile
     // topic as the load run did, scores it against the truth the run left
     // in its work directory, and writes every landed event's profile.
-    let topics: Vec<String> = report["topics"]
-        .as_object()
-        .expect("topics")
-        .values()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect();
     let profiles = report["topics"]["profiles"]
         .as_str()
         .expect("profile topic");
@@ -113,16 +118,7 @@ fn load_accounts_for_every_event_and_measures_each_service() {
         &assignments.display().to_string(),
         "--json",
     ]);
-    let deleted = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(kindred_kafka::delete_topics(
-            &kindred_kafka::KafkaSettings::new(brokers.clone()),
-            &topics,
-        ));
     assert!(ok, "{eval_text}");
-    deleted.expect("the kept topics are deleted");
     // Standard output (the JSON report) comes first, then the log lines.
     let eval: serde_json::Value = serde_json::Deserializer::from_str(&eval_text)
         .into_iter()
@@ -152,4 +148,30 @@ fn load_accounts_for_every_event_and_measures_each_service() {
     assert!(rows
         .iter()
         .all(|r| r.split(',').nth(1).is_some_and(|p| p.starts_with("kp-"))));
+}
+
+/// A load run's kept topics, deleted when dropped.
+struct KeptTopics {
+    brokers: String,
+    names: Vec<String>,
+}
+
+impl Drop for KeptTopics {
+    fn drop(&mut self) {
+        let deleted = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|runtime| {
+                runtime
+                    .block_on(kindred_kafka::delete_topics(
+                        &kindred_kafka::KafkaSettings::new(self.brokers.clone()),
+                        &self.names,
+                    ))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = deleted {
+            eprintln!("could not delete the load run's topics: {e}");
+        }
+    }
 }

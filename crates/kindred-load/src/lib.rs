@@ -245,7 +245,14 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         run_id,
         topics: topic_names(&config).into_iter().collect(),
         topics_kept: !opts.delete_topics,
-        truth_file: opts.work_dir.is_some().then_some(truth_file),
+        truth_file: opts
+            .work_dir
+            .is_some()
+            .then(|| std::path::absolute(&truth_file).unwrap_or(truth_file)),
+        config_file: opts
+            .config_file
+            .as_ref()
+            .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())),
         cores: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),

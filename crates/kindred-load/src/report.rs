@@ -44,6 +44,8 @@ pub struct LoadReport {
     /// The run's ground truth (`event_id,person`), when its work directory
     /// is kept (`--work-dir`).
     pub truth_file: Option<std::path::PathBuf>,
+    /// The configuration file the run was given (`--config`).
+    pub config_file: Option<std::path::PathBuf>,
     pub cores: usize,
     pub brokers: String,
     pub partitions: i32,
@@ -202,13 +204,18 @@ impl fmt::Display for LoadReport {
                 "  topics kept on the broker (run {}), the profiles on {profiles}; read them again with:",
                 self.run_id
             )?;
+            let quoted = |path: &std::path::Path| format!("'{}'", path.display());
+            let config = match &self.config_file {
+                Some(path) => format!(" -c {}", quoted(path)),
+                None => String::new(),
+            };
             let truth = match &self.truth_file {
-                Some(path) => format!(" --truth {}", path.display()),
+                Some(path) => format!(" --truth {}", quoted(path)),
                 None => String::new(),
             };
             writeln!(
                 f,
-                "    kindred --brokers {} --set topics.profiles={profiles} eval --profile-topic{truth} --assignments FILE",
+                "    kindred{config} --brokers {} --set topics.profiles={profiles} eval --profile-topic{truth} --assignments FILE",
                 self.brokers
             )?;
         }

@@ -1006,6 +1006,49 @@ mod tests {
         }
     }
 
+    /// A union whose branch apache-avro would read lossily (a `long` for
+    /// the `int` quantity: it truncates) keeps the writer refused, as
+    /// before; and every branch of a union read into one type is checked,
+    /// whatever the order of the branches.
+    #[test]
+    fn a_writer_union_is_judged_by_every_branch_it_has() {
+        let c = WireCodec::for_registry(1 << 20).expect("codec");
+        let text = SchemaKind::PosTransaction.current().text;
+        let with = |from: &str, to: &str| {
+            let changed = text.replacen(from, to, 1);
+            assert_ne!(changed, text, "{from}");
+            changed
+        };
+        for lossy in [
+            with(
+                r#""name": "quantity", "type": "int""#,
+                r#""name": "quantity", "type": ["int", "long"]"#,
+            ),
+            with(
+                r#""name": "quantity", "type": "int""#,
+                r#""name": "quantity", "type": ["null", "long", "int"]"#,
+            ),
+        ] {
+            let err = c
+                .learn(42, "http://registry", &lossy)
+                .expect_err("a long quantity would be truncated");
+            assert!(matches!(err, SchemaError::Unreadable { .. }), "{err}");
+        }
+        let event_time =
+            r#""name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}"#;
+        let learned: Vec<bool> = [
+            r#""name": "event_time", "type": [{"type": "long", "logicalType": "timestamp-millis"}, "int"]"#,
+            r#""name": "event_time", "type": ["int", {"type": "long", "logicalType": "timestamp-millis"}]"#,
+        ]
+        .iter()
+        .zip(43..)
+        .map(|(to, id)| c.learn(id, "http://registry", &with(event_time, to)).is_ok())
+        .collect();
+        // apache-avro's check does not take an int for a timestamp-millis
+        // long (its resolution would): refused, in either order.
+        assert_eq!(learned, [false, false]);
+    }
+
     /// A later kindred's change type reads as the enum's default, and a
     /// body cut short is refused on the resolution path too (apache-avro
     /// reads a union at the end of the input as null).

@@ -17,7 +17,13 @@
 //!   (`["null","string","long"]` for a card number some tills send as a
 //!   number). Avro's resolution reads each record by the branch it holds
 //!   (Java's too), so only a record that holds such a branch is refused
-//!   (dead-lettered), not the whole producer;
+//!   (dead-lettered), not the whole producer. Only a branch apache-avro's
+//!   resolution refuses outright is left out: one it would read lossily
+//!   (a `long` for an `int`: it truncates) keeps the writer refused;
+//! - for the readability check only, a reader's field of one type that the
+//!   writer makes a union of (`["int","long"]` for a `long`) is compared as
+//!   a one-branch union, so that every branch is checked: apache-avro's
+//!   check compares a writer's union only with a union;
 //! - the check itself never panics the process: a schema apache-avro
 //!   cannot compare is refused as unreadable.
 
@@ -73,10 +79,17 @@ impl WriterSchema {
         let reader_json = serde_json::from_str::<Value>(reader_text).unwrap_or(Value::Null);
         let mut checked = self.json.clone();
         drop_defaulted_symbols(&mut checked, &enum_defaults(&reader_json));
-        drop_branches_the_reader_refuses(&mut checked, &field_types(&reader_json));
+        let unions = drop_branches_the_reader_refuses(&mut checked, &field_types(&reader_json));
         let checked = crate::catalog::parse(file, &checked.to_string())?;
+        let wrapped = if unions.is_empty() {
+            None
+        } else {
+            let mut json = reader_json.clone();
+            wrap_fields_in_unions(&mut json, &unions);
+            Some(crate::catalog::parse(reads_as, &json.to_string())?)
+        };
         let compared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            SchemaCompatibility::can_read(&checked, reader)
+            SchemaCompatibility::can_read(&checked, wrapped.as_ref().unwrap_or(reader))
                 .map(|()| self.schema.canonical_form() == reader.canonical_form())
                 .map_err(|e| e.to_string())
         }));
@@ -184,10 +197,15 @@ fn drop_defaulted_symbols(json: &mut Value, defaults: &BTreeMap<String, Vec<Stri
 }
 
 /// The types each field of each record of a schema can hold: record name
-/// (unqualified) -> field name -> the field's type, or each branch of its
-/// union, by type name (`"string"`, `"long"`, `"record"`, `"LineItem"`, ...).
-fn field_types(json: &Value) -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
-    let mut out = BTreeMap::new();
+/// (unqualified, as Avro matches records) -> field name -> the field's
+/// type, or each branch of its union, by type name (`"string"`, `"long"`,
+/// `"record"`, `"LineItem"`; a logical type as `"logical"`). A name two
+/// records share maps to `None`: which one a writer's record is cannot be
+/// told, so neither is used.
+type FieldTypes = BTreeMap<String, Option<BTreeMap<String, Vec<String>>>>;
+
+fn field_types(json: &Value) -> FieldTypes {
+    let mut out = FieldTypes::new();
     walk(json, &mut |map| {
         if !matches!(
             map.get("type").and_then(Value::as_str),
@@ -210,46 +228,62 @@ fn field_types(json: &Value) -> BTreeMap<String, BTreeMap<String, Vec<String>>> 
                 Some((f["name"].as_str()?.to_string(), types))
             })
             .collect();
-        out.insert(name.rsplit('.').next().unwrap_or(name).to_string(), fields);
+        let name = name.rsplit('.').next().unwrap_or(name).to_string();
+        let shared = out.contains_key(&name);
+        out.insert(name, (!shared).then_some(fields));
     });
     out
 }
 
-/// A type's name: a primitive's, a complex type's kind, a named reference's name.
+/// A type's name: a primitive's, a complex type's kind, a named
+/// reference's name; `"logical"` for a type with a logical type.
 fn type_name(ty: &Value) -> Option<String> {
     match ty {
         Value::String(t) => Some(t.clone()),
+        Value::Object(o) if o.contains_key("logicalType") => Some("logical".into()),
         Value::Object(o) => o.get("type").and_then(Value::as_str).map(str::to_string),
         _ => None,
     }
 }
 
-/// The types a writer's primitive type reads as by Avro's promotions
-/// (none for a type that is not primitive).
-fn read_as(primitive: &str) -> &'static [&'static str] {
-    match primitive {
-        "null" => &["null"],
-        "boolean" => &["boolean"],
-        "int" => &["int", "long", "float", "double"],
-        "long" => &["long", "float", "double"],
-        "float" => &["float", "double"],
-        "double" => &["double"],
-        "bytes" | "string" => &["bytes", "string"],
-        _ => &[],
+const PRIMITIVES: [&str; 8] = [
+    "null", "boolean", "int", "long", "float", "double", "bytes", "string",
+];
+
+/// Whether apache-avro 0.21's resolution may turn a value of the writer's
+/// primitive type `w` into the reader's type `r` (`types.rs`,
+/// `resolve_*`). More than Avro's promotions: it also reads a `long` as an
+/// `int` (truncating), a `double` as a `float`, a string as a float
+/// (`"NaN"`), an enum symbol or a `fixed`. A type it is not sure of (a
+/// named reference, a logical type) may.
+fn may_resolve(w: &str, r: &str) -> bool {
+    match r {
+        "null" | "boolean" => w == r,
+        "int" | "long" => matches!(w, "int" | "long"),
+        "float" | "double" => matches!(w, "int" | "long" | "float" | "double" | "string"),
+        "bytes" | "string" => matches!(w, "bytes" | "string"),
+        "record" | "error" | "array" | "map" => false,
+        "enum" => w == "string",
+        "fixed" => matches!(w, "bytes" | "string"),
+        _ => true,
     }
 }
 
-/// Takes out of each writer union the primitive branches its field's type
-/// in the reader cannot hold (see the module): `null` where the reader
-/// requires a value, a `long` where it reads a string. Branches that are
-/// not primitive are left to Avro's check, and a union is never emptied.
-/// A union of primitives left for a field of one type becomes one of its
-/// branches. A writer's default goes with any change (defaults play no
-/// part in reading).
+/// Takes out of each writer union the primitive branches that its field's
+/// type in the reader refuses outright (see the module): `null` where the
+/// reader requires a value, a `long` where it reads a string. Only a
+/// branch the resolution refuses for every type the reader's field has is
+/// taken out, so that a record holding it fails on its own; one it would
+/// read lossily (a `long` for an `int`) stays, and Avro's check refuses
+/// the writer. A union is never emptied; one branch left is the field's
+/// type, and the writer's default goes with any change (defaults play no
+/// part in reading). Returns the fields (by record) that are still unions
+/// where the reader's field has one type.
 fn drop_branches_the_reader_refuses(
     json: &mut Value,
-    reader: &BTreeMap<String, BTreeMap<String, Vec<String>>>,
-) {
+    reader: &FieldTypes,
+) -> BTreeMap<String, Vec<String>> {
+    let mut unions = BTreeMap::<String, Vec<String>>::new();
     walk_mut(json, &mut |map| {
         if !matches!(
             map.get("type").and_then(Value::as_str),
@@ -258,48 +292,74 @@ fn drop_branches_the_reader_refuses(
             return;
         }
         let name = map.get("name").and_then(Value::as_str).unwrap_or_default();
-        let Some(reader_fields) = reader.get(name.rsplit('.').next().unwrap_or(name)) else {
+        let name = name.rsplit('.').next().unwrap_or(name).to_string();
+        let Some(Some(reader_fields)) = reader.get(&name) else {
             return;
         };
         let Some(Value::Array(fields)) = map.get_mut("fields") else {
             return;
         };
         for field in fields.iter_mut().filter_map(Value::as_object_mut) {
-            let Some(holds) = field
+            let Some((field_name, holds)) = field
                 .get("name")
                 .and_then(Value::as_str)
-                .and_then(|n| reader_fields.get(n))
+                .and_then(|n| Some((n.to_string(), reader_fields.get(n)?)))
             else {
                 continue;
             };
             let Some(Value::Array(branches)) = field.get_mut("type") else {
                 continue;
             };
-            let readable = |b: &Value| match b.as_str() {
-                Some(t) if !read_as(t).is_empty() => {
-                    read_as(t).iter().any(|r| holds.iter().any(|h| h == r))
-                }
+            let kept = |b: &Value| match b.as_str() {
+                Some(w) if PRIMITIVES.contains(&w) => holds.iter().any(|r| may_resolve(w, r)),
                 _ => true,
             };
-            if !branches.iter().any(readable) {
-                continue; // Avro's check says why
-            }
-            let dropped = !branches.iter().all(readable);
-            branches.retain(readable);
-            // A union of primitives read as one type (`["int","long"]` for
-            // a `long`) is what Avro's rule for a writer's union reads
-            // branch by branch; apache-avro's check only compares a union
-            // with a union, so the check sees one branch of it.
-            let one_type = holds.len() == 1
-                && branches
-                    .iter()
-                    .all(|b| b.as_str().is_some_and(|t| !read_as(t).is_empty()));
-            if branches.len() == 1 || one_type {
-                let first = branches.remove(0);
-                field.insert("type".into(), first);
-            }
-            if dropped || one_type {
+            if branches.iter().any(kept) && !branches.iter().all(kept) {
+                branches.retain(kept);
+                if branches.len() == 1 {
+                    let only = branches.remove(0);
+                    field.insert("type".into(), only);
+                }
                 field.remove("default");
+            }
+            let still_union = matches!(field.get("type"), Some(Value::Array(b)) if b.len() > 1);
+            if still_union && holds.len() == 1 {
+                unions.entry(name.clone()).or_default().push(field_name);
+            }
+        }
+    });
+    unions
+}
+
+/// The reader's fields of one type that the writer makes a union of,
+/// made one-branch unions (see [`drop_branches_the_reader_refuses`]): by
+/// Avro's rules a writer's union is read branch by branch into the
+/// reader's type, which is what a reader's union of that one type reads;
+/// apache-avro's check compares a writer's union only with a union.
+fn wrap_fields_in_unions(json: &mut Value, fields: &BTreeMap<String, Vec<String>>) {
+    walk_mut(json, &mut |map| {
+        if !matches!(
+            map.get("type").and_then(Value::as_str),
+            Some("record" | "error")
+        ) {
+            return;
+        }
+        let name = map.get("name").and_then(Value::as_str).unwrap_or_default();
+        let Some(wrapped) = fields.get(name.rsplit('.').next().unwrap_or(name)) else {
+            return;
+        };
+        let Some(Value::Array(record_fields)) = map.get_mut("fields") else {
+            return;
+        };
+        for field in record_fields.iter_mut().filter_map(Value::as_object_mut) {
+            let named = field
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| wrapped.iter().any(|w| w == n));
+            if let (true, Some(ty)) = (named, field.get_mut("type")) {
+                if !ty.is_array() {
+                    *ty = Value::Array(vec![ty.take()]);
+                }
             }
         }
     });

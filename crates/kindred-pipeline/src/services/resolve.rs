@@ -52,6 +52,10 @@ fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
 /// itself unready.
 const BACKLOG_UNREADY_AFTER: Duration = Duration::from_secs(30);
 
+/// How long before the shutdown deadline the flush at a clean stop starts
+/// no other family.
+const FLUSH_MARGIN: Duration = Duration::from_secs(2);
+
 /// How often the resolver flushes its store's memtables (see
 /// `Store::flush_every`): a day.
 const STORE_FLUSH_INTERVAL: Duration = Duration::from_secs(86_400);
@@ -501,9 +505,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         let complete = publisher.finish(deadline).await?;
         // A clean stop leaves no write-ahead log to replay: the next start
         // (and a reader opened meanwhile) is not slowed by up to
-        // MAX_TOTAL_WAL_BYTES of it. Not worth missing the deadline for.
+        // MAX_TOTAL_WAL_BYTES of it. Not worth missing the deadline for: a
+        // family is started only while FLUSH_MARGIN is left (a flush waits
+        // for its own, which a compaction can slow); a stop cut short by
+        // the watchdog leaves the log, which the next start replays.
         let store = resolver.shared_store();
-        let flushed = tokio::task::block_in_place(|| store.flush_until(deadline))
+        let flush_by = deadline.checked_sub(FLUSH_MARGIN).unwrap_or(deadline);
+        let flushed = tokio::task::block_in_place(|| store.flush_until(flush_by))
             .unwrap_or_else(|e| {
                 ops.metrics
                     .component_errors
