@@ -194,9 +194,107 @@ fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<St
         Err(Rejected::Invalid) => calling_code_without_plus(text, default_region)
             .or_else(|| after_00(text, default_region))
             .or_else(|| retired_mobile_form(text, default_region))
-            .ok_or(Rejected::Invalid),
+            .map(Ok)
+            .or_else(|| by_patterns(text, default_region))
+            .unwrap_or(Err(Rejected::Invalid)),
         other => other,
     }
+}
+
+/// A number that the `phonenumber` crate misreads, read by its region's
+/// own patterns ([`pattern_kind`]; a business's is refused as such). The
+/// crate strips a national prefix from every number that starts with it,
+/// even one in international form, and even when the rest is no number:
+/// it refuses `+7 812 398-25-97` (St Petersburg, and every Russian area
+/// code starting with 8) and `8 029 491-74-18` (a Belarusian mobile,
+/// national prefix `8 0`). Digits and separators only; a national number
+/// is read in `region`, without its national prefix if that reading is a
+/// number, else as typed.
+fn by_patterns(text: &str, region: phonenumber::country::Id) -> Option<Result<String, Rejected>> {
+    let text = without_label(text.trim());
+    let plus = text.strip_prefix('+');
+    if !plus
+        .unwrap_or(text)
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '/'))
+    {
+        return None;
+    }
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let candidates = if plus.is_some() {
+        vec![format!("+{digits}")]
+    } else {
+        let meta = phonenumber::metadata::DATABASE.by_id(region.as_ref())?;
+        let code = meta.country_code();
+        // The pattern of the national prefix, or the prefix itself (as
+        // libphonenumber reads it). A prefix rewritten rather than
+        // stripped (Argentina's) is not read here.
+        let prefix = meta
+            .national_prefix_for_parsing()
+            .map(|p| p.as_str().to_string())
+            .or_else(|| meta.national_prefix().map(regex::escape));
+        let stripped = prefix
+            .filter(|_| meta.national_prefix_transform_rule().is_none())
+            .and_then(|p| regex::Regex::new(&format!("^(?:{p})")).ok())
+            .and_then(|p| p.find(&digits).map(|m| digits[m.end()..].to_string()));
+        stripped
+            .into_iter()
+            .chain([digits.clone()])
+            .map(|national| format!("+{code}{national}"))
+            .collect()
+    };
+    // The first reading some type of the region's knows: a business's is
+    // refused as such; a line, a personal, VoIP or pager number is read.
+    candidates
+        .into_iter()
+        .find_map(|e164| match pattern_kind(&e164)? {
+            Kind::Business => Some(Err(Rejected::Business)),
+            Kind::Placeholder => Some(Err(Rejected::Junk)),
+            Kind::Person => Some(Ok(e164)),
+        })
+}
+
+/// What a number in E.164 is by its region's patterns ([`pattern_kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A mobile or fixed line, a personal, VoIP or pager number.
+    Person,
+    /// Toll-free, premium-rate, shared-cost, universal access, voicemail.
+    Business,
+    /// A placeholder ([`is_placeholder`]).
+    Placeholder,
+}
+
+/// libphonenumber's typing of a number in E.164, read from its region's
+/// metadata as libphonenumber reads it: each type's pattern matching the
+/// whole number and its length one the type allows, the business types
+/// first (`None`: no type of the region's has it, the number is not
+/// valid). The `phonenumber` crate's own check matches a pattern at the
+/// start of the number only (it takes `+241 25 34 96 28`, Gabon, a digit
+/// too many, for valid), and its typing drops a leading zero of the
+/// national number (it calls Botswana's toll-free `+267 0800 017 755`
+/// unknown).
+fn pattern_kind(e164: &str) -> Option<Kind> {
+    with_plans(e164, |code, plans, national| {
+        let length = u16::try_from(national.len()).unwrap_or(u16::MAX);
+        let kind = plans
+            .iter()
+            .filter(|p| p.general.is_match(national))
+            .find_map(|p| {
+                p.kinds
+                    .iter()
+                    .find(|(_, pattern, lengths)| {
+                        (lengths.is_empty() || lengths.contains(&length))
+                            && pattern.is_match(national)
+                    })
+                    .map(|(kind, _, _)| *kind)
+            })?;
+        Some(match kind {
+            Kind::Person if is_placeholder(code, national) => Kind::Placeholder,
+            other => other,
+        })
+    })
+    .flatten()
 }
 
 /// `+00 86 139 ...`, or `00 44 20 ...` typed where the region dials
@@ -355,14 +453,8 @@ fn full_parse_as_typed(
     // (A mobile or fixed line, by the cheap cached patterns, is neither:
     // libphonenumber's typing runs every pattern of the region.)
     let e164 = number.format().mode(Mode::E164).to_string();
-    use phonenumber::Type;
-    if has_extension(text)
-        || (phone_line(&e164) == PhoneLine::Other
-            && matches!(
-                number.number_type(&phonenumber::metadata::DATABASE),
-                Type::TollFree | Type::PremiumRate | Type::SharedCost | Type::Uan | Type::Voicemail
-            ))
-    {
+    let kind = pattern_kind(&e164).ok_or(Rejected::Invalid)?;
+    if has_extension(text) || (kind == Kind::Business && phone_line(&e164) == PhoneLine::Other) {
         return Err(Rejected::Business);
     }
     // A foreign number dialled from the default region (`00 7 ...`) goes
@@ -679,36 +771,44 @@ pub enum PhoneLine {
 /// normalized value holds it. Cheap: one or two compiled metadata patterns
 /// per call, compiled once per country code and thread.
 pub fn phone_line(e164: &str) -> PhoneLine {
-    let Some(digits) = e164
+    with_plans(e164, |_, plans, national| {
+        // A shared code: the first region whose patterns know the number.
+        plans
+            .iter()
+            .filter(|p| p.general.is_match(national))
+            .map(|p| p.line(national))
+            .find(|l| *l != PhoneLine::Other)
+            .unwrap_or(PhoneLine::Other)
+    })
+    .unwrap_or(PhoneLine::Other)
+}
+
+/// Calls `f` with the country code of a number in E.164, the compiled
+/// patterns of the regions sharing it and the national significant number
+/// (`None`: not E.164, or no such code).
+fn with_plans<R>(e164: &str, f: impl FnOnce(u16, &[LinePlan], &str) -> R) -> Option<R> {
+    let digits = e164
         .strip_prefix('+')
-        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
-    else {
-        return PhoneLine::Other;
-    };
+        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?;
+    let mut f = Some(f);
     for len in 1..=3.min(digits.len()) {
         let (code, national) = digits.split_at(len);
-        let Ok(code) = code.parse::<u16>() else {
-            return PhoneLine::Other;
-        };
-        if let Some(line) = LINES.with(|cache| {
+        let code = code.parse::<u16>().ok()?;
+        let found = LINES.with(|cache| {
             let mut cache = cache.borrow_mut();
             let plans = cache
                 .entry(code)
                 .or_insert_with(|| LinePlan::for_code(code));
-            // A shared code: the first region whose patterns know the number.
-            (!plans.is_empty()).then(|| {
-                plans
-                    .iter()
-                    .filter(|p| p.general.is_match(national))
-                    .map(|p| p.line(national))
-                    .find(|l| *l != PhoneLine::Other)
-                    .unwrap_or(PhoneLine::Other)
-            })
-        }) {
-            return line;
+            if plans.is_empty() {
+                return None;
+            }
+            f.take().map(|f| f(code, plans, national))
+        });
+        if found.is_some() {
+            return found;
         }
     }
-    PhoneLine::Other
+    None
 }
 
 thread_local! {
@@ -722,6 +822,10 @@ struct LinePlan {
     general: regex::Regex,
     mobile: Option<regex::Regex>,
     fixed: Option<regex::Regex>,
+    /// Every number type's pattern and possible lengths (the general
+    /// ones where a type lists none), in libphonenumber's order: business
+    /// types first.
+    kinds: Vec<(Kind, regex::Regex, Vec<u16>)>,
     /// Mobile and fixed-line patterns are the same (North America).
     same: bool,
 }
@@ -746,8 +850,32 @@ impl LinePlan {
                 };
                 let compile = |s: &str| regex::Regex::new(&format!("^(?:{s})$")).ok();
                 let (mobile, fixed) = (d.mobile().map(source), d.fixed_line().map(source));
+                let general_lengths = d.general().possible_length();
+                let kinds = [
+                    (Kind::Business, d.premium_rate()),
+                    (Kind::Business, d.toll_free()),
+                    (Kind::Business, d.shared_cost()),
+                    (Kind::Person, d.voip()),
+                    (Kind::Person, d.personal_number()),
+                    (Kind::Person, d.pager()),
+                    (Kind::Business, d.uan()),
+                    (Kind::Business, d.voicemail()),
+                    (Kind::Person, d.fixed_line()),
+                    (Kind::Person, d.mobile()),
+                ]
+                .into_iter()
+                .filter_map(|(kind, x)| {
+                    let x = x?;
+                    let lengths = match x.possible_length() {
+                        [] => general_lengths,
+                        own => own,
+                    };
+                    Some((kind, compile(&source(x))?, lengths.to_vec()))
+                })
+                .collect();
                 Some(LinePlan {
                     general: compile(&source(d.general()))?,
+                    kinds,
                     same: mobile.is_some() && mobile == fixed,
                     mobile: mobile.as_deref().and_then(compile),
                     fixed: fixed.as_deref().and_then(compile),
@@ -776,6 +904,41 @@ impl LinePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Numbers the `phonenumber` crate misreads (tests/libphonenumber.rs
+    /// checks every region against libphonenumber itself).
+    #[test]
+    fn numbers_the_phonenumber_crate_misreads_read_as_libphonenumber_reads_them() {
+        use phonenumber::country::Id;
+        let read = |raw: &str, region: Id| normalize_phone_in(raw, region);
+        // A Russian area code starting with 8: the crate strips it as the
+        // national prefix, in every form.
+        for raw in [
+            "+7 812 398-25-97",
+            "+78123982597",
+            "8 (812) 398-25-97",
+            "tel:+7-812-398-25-97",
+        ] {
+            assert_eq!(read(raw, Id::RU).as_deref(), Ok("+78123982597"), "{raw}");
+        }
+        assert_eq!(
+            read("+7 812 398-25-97", Id::CN).as_deref(),
+            Ok("+78123982597")
+        );
+        // Belarus's national prefix is `8 0`.
+        assert_eq!(
+            read("8 029 491-74-18", Id::BY).as_deref(),
+            Ok("+375294917418")
+        );
+        // A toll-free number whose national number starts with 0: the
+        // crate's typing calls it unknown.
+        assert_eq!(read("+267 0800 017 755", Id::US), Err(Rejected::Business));
+        assert_eq!(read("0800 017 755", Id::BW), Err(Rejected::Business));
+        // A digit too many: the crate matches a pattern's start only.
+        assert_eq!(read("+241 25 34 96 28", Id::US), Err(Rejected::Invalid));
+        // A placeholder read by the patterns is still junk.
+        assert_eq!(read("+7 812 111-11-11", Id::RU), Err(Rejected::Junk));
+    }
 
     fn us() -> NormalizeOptions {
         NormalizeOptions {
