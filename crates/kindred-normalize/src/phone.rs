@@ -224,19 +224,10 @@ fn by_patterns(text: &str, region: phonenumber::country::Id) -> Option<Result<St
     let candidates = if plus.is_some() {
         vec![format!("+{digits}")]
     } else {
-        let meta = phonenumber::metadata::DATABASE.by_id(region.as_ref())?;
-        let code = meta.country_code();
-        // The pattern of the national prefix, or the prefix itself (as
-        // libphonenumber reads it). A prefix rewritten rather than
-        // stripped (Argentina's) is not read here.
-        let prefix = meta
-            .national_prefix_for_parsing()
-            .map(|p| p.as_str().to_string())
-            .or_else(|| meta.national_prefix().map(regex::escape));
+        let (code, prefix) = national_prefix(region)?;
         let stripped = prefix
-            .filter(|_| meta.national_prefix_transform_rule().is_none())
-            .and_then(|p| regex::Regex::new(&format!("^(?:{p})")).ok())
-            .and_then(|p| p.find(&digits).map(|m| digits[m.end()..].to_string()));
+            .and_then(|p| p.find(&digits))
+            .map(|m| digits[m.end()..].to_string());
         stripped
             .into_iter()
             .chain([digits.clone()])
@@ -252,6 +243,38 @@ fn by_patterns(text: &str, region: phonenumber::country::Id) -> Option<Result<St
             Kind::Placeholder => Some(Err(Rejected::Junk)),
             Kind::Person => Some(Ok(e164)),
         })
+}
+
+/// A region's calling code and national prefix pattern ([`national_prefix`]).
+type NationalPrefix = Option<(u16, Option<regex::Regex>)>;
+
+thread_local! {
+    /// Each region's [`NationalPrefix`], compiled once.
+    static PREFIXES: std::cell::RefCell<std::collections::HashMap<phonenumber::country::Id, NationalPrefix>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// `region`'s calling code and the pattern of its national prefix,
+/// anchored: `national_prefix_for_parsing`, or the prefix itself (as
+/// libphonenumber reads it). None for a prefix rewritten rather than
+/// stripped (Argentina's, Norfolk Island's).
+fn national_prefix(region: phonenumber::country::Id) -> NationalPrefix {
+    PREFIXES.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(region)
+            .or_insert_with(|| {
+                let meta = phonenumber::metadata::DATABASE.by_id(region.as_ref())?;
+                let prefix = meta
+                    .national_prefix_for_parsing()
+                    .map(|p| p.as_str().to_string())
+                    .or_else(|| meta.national_prefix().map(regex::escape))
+                    .filter(|_| meta.national_prefix_transform_rule().is_none())
+                    .and_then(|p| regex::Regex::new(&format!("^(?:{p})")).ok());
+                Some((meta.country_code(), prefix))
+            })
+            .clone()
+    })
 }
 
 /// What a number in E.164 is by its region's patterns ([`pattern_kind`]).
