@@ -192,9 +192,9 @@ fn ascii_digits(text: &str) -> String {
 fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<String, Rejected> {
     match full_parse_as_typed(text, default_region) {
         Err(Rejected::Invalid) => calling_code_without_plus(text, default_region)
-            .or_else(|| after_00(text, default_region))
-            .or_else(|| retired_mobile_form(text, default_region))
             .map(Ok)
+            .or_else(|| after_00(text, default_region))
+            .or_else(|| retired_mobile_form(text, default_region).map(Ok))
             .or_else(|| by_patterns(text, default_region))
             .unwrap_or(Err(Rejected::Invalid)),
         other => other,
@@ -224,14 +224,40 @@ fn by_patterns(text: &str, region: phonenumber::country::Id) -> Option<Result<St
     let candidates = if plus.is_some() {
         vec![format!("+{digits}")]
     } else {
-        let (code, prefix) = national_prefix(region)?;
-        let stripped = prefix
+        let dialling = dialling(region)?;
+        // Dialled abroad with the region's international prefix (`8 10`
+        // from Belarus, `011` from North America): the rest is an
+        // international number, and no national reading is tried.
+        if let Some(m) = dialling
+            .international
+            .as_ref()
+            .and_then(|p| p.find(&digits))
+        {
+            let rest = &digits[m.end()..];
+            if rest.is_empty() || rest.starts_with('0') {
+                return None;
+            }
+            return match full_parse(&format!("+{rest}"), region) {
+                Err(Rejected::Invalid) => None,
+                other => Some(other),
+            };
+        }
+        let code = dialling.code;
+        let stripped = dialling
+            .national
+            .as_ref()
             .and_then(|p| p.find(&digits))
             .map(|m| digits[m.end()..].to_string());
+        // Without its national prefix, as typed, or (libphonenumber's
+        // last reading) after the region's own calling code typed first.
+        let own_code = digits
+            .starts_with(&code.to_string())
+            .then(|| format!("+{digits}"));
         stripped
             .into_iter()
             .chain([digits.clone()])
             .map(|national| format!("+{code}{national}"))
+            .chain(own_code)
             .collect()
     };
     // The first reading some type of the region's knows: a business's is
@@ -245,33 +271,67 @@ fn by_patterns(text: &str, region: phonenumber::country::Id) -> Option<Result<St
         })
 }
 
-/// A region's calling code and national prefix pattern ([`national_prefix`]).
-type NationalPrefix = Option<(u16, Option<regex::Regex>)>;
+/// A national number that starts with its region's own calling code and
+/// is a number as typed (`483096376`, a Polish landline, 48 being
+/// Poland's code): libphonenumber keeps it whole, where the `phonenumber`
+/// crate reads the code off it (`e164`, here `+48 309 63 76`).
+fn own_code_kept(text: &str, region: phonenumber::country::Id, e164: &str) -> Option<String> {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let code = dialling(region)?.code.to_string();
+    if !digits.starts_with(&code) || e164 != format!("+{digits}") {
+        return None;
+    }
+    let national = format!("+{code}{digits}");
+    (pattern_kind(&national) == Some(Kind::Person)).then_some(national)
+}
+
+/// How a region's numbers are dialled ([`dialling`]).
+#[derive(Clone)]
+struct Dialling {
+    /// The calling code.
+    code: u16,
+    /// The national prefix (`national_prefix_for_parsing`, or the prefix
+    /// itself, as libphonenumber reads it), anchored; `None` for none, or
+    /// for a prefix rewritten rather than stripped (Argentina's, Norfolk
+    /// Island's).
+    national: Option<regex::Regex>,
+    /// The international prefix (`00`, `011`, `8~10`), anchored.
+    international: Option<regex::Regex>,
+}
 
 thread_local! {
-    /// Each region's [`NationalPrefix`], compiled once.
-    static PREFIXES: std::cell::RefCell<std::collections::HashMap<phonenumber::country::Id, NationalPrefix>> =
+    /// Each region's [`Dialling`], compiled once.
+    static DIALLING: std::cell::RefCell<std::collections::HashMap<phonenumber::country::Id, Option<Dialling>>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// `region`'s calling code and the pattern of its national prefix,
-/// anchored: `national_prefix_for_parsing`, or the prefix itself (as
-/// libphonenumber reads it). None for a prefix rewritten rather than
-/// stripped (Argentina's, Norfolk Island's).
-fn national_prefix(region: phonenumber::country::Id) -> NationalPrefix {
-    PREFIXES.with(|cache| {
+/// How `region`'s numbers are dialled (`None`: not in the metadata).
+fn dialling(region: phonenumber::country::Id) -> Option<Dialling> {
+    // Patterns as the metadata writes them: whitespace means nothing.
+    let anchored = |pattern: &str| {
+        let pattern: String = pattern.chars().filter(|c| !c.is_whitespace()).collect();
+        regex::Regex::new(&format!("^(?:{pattern})")).ok()
+    };
+    DIALLING.with(|cache| {
         cache
             .borrow_mut()
             .entry(region)
             .or_insert_with(|| {
                 let meta = phonenumber::metadata::DATABASE.by_id(region.as_ref())?;
-                let prefix = meta
+                let national = meta
                     .national_prefix_for_parsing()
                     .map(|p| p.as_str().to_string())
                     .or_else(|| meta.national_prefix().map(regex::escape))
                     .filter(|_| meta.national_prefix_transform_rule().is_none())
-                    .and_then(|p| regex::Regex::new(&format!("^(?:{p})")).ok());
-                Some((meta.country_code(), prefix))
+                    .and_then(|p| anchored(&p));
+                let international = meta
+                    .international_prefix()
+                    .and_then(|p| anchored(p.as_str()));
+                Some(Dialling {
+                    code: meta.country_code(),
+                    national,
+                    international,
+                })
             })
             .clone()
     })
@@ -324,7 +384,7 @@ fn pattern_kind(e164: &str) -> Option<Kind> {
 /// abroad otherwise (the US with 011, Japan with 010): `00` is the
 /// international prefix of most of the world, so the digits after it read
 /// as an international number.
-fn after_00(text: &str, region: phonenumber::country::Id) -> Option<String> {
+fn after_00(text: &str, region: phonenumber::country::Id) -> Option<Result<String, Rejected>> {
     let text = without_label(text.trim());
     let rest = text
         .strip_prefix("+00")
@@ -333,7 +393,12 @@ fn after_00(text: &str, region: phonenumber::country::Id) -> Option<String> {
     if !rest.starts_with(|c: char| c.is_ascii_digit() && c != '0') {
         return None;
     }
-    full_parse_as_typed(&format!("+{rest}"), region).ok()
+    // Read with every fallback (the number may be one the `phonenumber`
+    // crate misreads); a business's is refused as such.
+    match full_parse(&format!("+{rest}"), region) {
+        Err(Rejected::Invalid) => None,
+        other => Some(other),
+    }
 }
 
 /// A mobile number in a form its country's dialling plan has dropped or
@@ -476,6 +541,9 @@ fn full_parse_as_typed(
     // (A mobile or fixed line, by the cheap cached patterns, is neither:
     // libphonenumber's typing runs every pattern of the region.)
     let e164 = number.format().mode(Mode::E164).to_string();
+    if let Some(national) = region.and_then(|r| own_code_kept(text, r, &e164)) {
+        return Ok(national);
+    }
     let kind = pattern_kind(&e164).ok_or(Rejected::Invalid)?;
     if has_extension(text) || (kind == Kind::Business && phone_line(&e164) == PhoneLine::Other) {
         return Err(Rejected::Business);
@@ -484,7 +552,8 @@ fn full_parse_as_typed(
     // through the region's dialling rules; accept it only if its E.164 form
     // reads back as the same valid number, so the output is a fixed point
     // (found by fuzzing: `00-786025 35044` read as a valid +7 number whose
-    // E.164 form libphonenumber then rejects).
+    // E.164 form the `phonenumber` crate then rejected: the Russian area
+    // codes starting with 8 it misreads, read now by `by_patterns`).
     if region.is_some() && number.country().id() != Some(default_region) {
         let again = phonenumber::parse(None, &e164).map_err(|_| Rejected::Invalid)?;
         if !phonenumber::is_valid(&again) || again.format().mode(Mode::E164).to_string() != e164 {
@@ -719,16 +788,14 @@ fn digits_account_for(text: &str, country_code: u16, national: &str) -> bool {
         .unwrap_or(prefix);
     let cc = country_code.to_string();
     let rest = prefix.strip_prefix(cc.as_str()).unwrap_or(prefix);
+    // A trunk digit (`+44 (0)7911...`) or a national prefix of more digits
+    // (Hungary's `06`) is the number's own country's: Italy has none, so
+    // `00 39 0331 123456` keeps its 0 (read as dialled, by `after_00`),
+    // whatever the default region strips.
     rest.is_empty()
-        || (rest.len() == 1 && matches!(rest, "0" | "1" | "8"))
-        // A national prefix of more digits (Hungary's `06`).
         || phonenumber::metadata::DATABASE
             .by_code(&country_code)
-            .is_some_and(|regions| {
-                regions
-                    .iter()
-                    .any(|m| m.national_prefix() == Some(rest))
-            })
+            .is_some_and(|regions| regions.iter().any(|m| m.national_prefix() == Some(rest)))
 }
 
 /// Well-known numbers typed as placeholders, as (country code, national
@@ -845,9 +912,10 @@ struct LinePlan {
     general: regex::Regex,
     mobile: Option<regex::Regex>,
     fixed: Option<regex::Regex>,
-    /// Every number type's pattern and possible lengths (the general
-    /// ones where a type lists none), in libphonenumber's order: business
-    /// types first.
+    /// Every number type's pattern and possible lengths, in
+    /// libphonenumber's order: business types first. (Every type of the
+    /// crate's metadata lists its lengths; a type that listed none would
+    /// take the general ones, and none there means no check.)
     kinds: Vec<(Kind, regex::Regex, Vec<u16>)>,
     /// Mobile and fixed-line patterns are the same (North America).
     same: bool,
@@ -961,6 +1029,38 @@ mod tests {
         assert_eq!(read("+241 25 34 96 28", Id::US), Err(Rejected::Invalid));
         // A placeholder read by the patterns is still junk.
         assert_eq!(read("+7 812 111-11-11", Id::RU), Err(Rejected::Junk));
+        // Dialled from abroad: the St Petersburg number from Belarus (`8
+        // 10`) and Lithuania (`00`), the region's own calling code typed
+        // first.
+        for (raw, region) in [
+            ("8 10 7 812 398 25 97", Id::BY),
+            ("00 7 812 398 25 97", Id::LT),
+            ("7 812 398 25 97", Id::RU),
+        ] {
+            assert_eq!(read(raw, region).as_deref(), Ok("+78123982597"), "{raw}");
+        }
+        // Italy has no national prefix: its numbers keep their 0, whatever
+        // the region dialling them strips.
+        for region in [Id::DE, Id::GB, Id::LT, Id::CN] {
+            assert_eq!(
+                read("00 39 0331 123456", region).as_deref(),
+                Ok("+390331123456"),
+                "{region:?}"
+            );
+        }
+        // A national number that starts with the region's own calling
+        // code and is a number as typed stays whole (a Polish landline).
+        assert_eq!(read("483096376", Id::PL).as_deref(), Ok("+48483096376"));
+        // An international prefix is no national number: Rwanda's 00
+        // before Tuvalu's code, Israel's 015, Uruguay's 019 (libphonenumber
+        // finds no valid number in any).
+        for (raw, region) in [
+            ("006889454", Id::RW),
+            ("015306474400", Id::IL),
+            ("019975649", Id::UY),
+        ] {
+            assert_eq!(read(raw, region), Err(Rejected::Invalid), "{raw}");
+        }
     }
 
     fn us() -> NormalizeOptions {
@@ -1044,7 +1144,9 @@ mod tests {
             ("1 2 3 4", &cn, Err(Rejected::Invalid)),
             ("+44 1234 567890", &cn, Err(Rejected::Junk)),
             ("+86 138 0013 800a", &cn, Err(Rejected::Invalid)),
-            ("00-786025\u{1} 35044", &cn, Err(Rejected::Invalid)),
+            // A Krasnodar landline (+7 860), as libphonenumber reads it;
+            // the `phonenumber` crate's own reading did not read back.
+            ("00-786025\u{1} 35044", &cn, Ok("+78602535044")),
             ("00 44 20 7031 3000", &cn, Ok("+442070313000")),
             ("+44 (0)7911 123456", &cn, Ok("+447911123456")),
             // A calling code typed without its `+`, as a group of its own.

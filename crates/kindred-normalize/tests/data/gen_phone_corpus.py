@@ -10,7 +10,7 @@
 # phone_corpus.tsv: for each region and number type, its example number with
 # the last digits replaced at random, kept when libphonenumber reads it as
 # valid and of that type, written in E.164, international, national and
-# RFC 3966 forms.
+# RFC 3966 forms, and dialled with 00 from Germany and from Lithuania.
 # phone_random.tsv: random digit strings in each region (some after the
 # region's leading digits), as E.164 and as national numbers, valid or not.
 # Columns: region, form, text, E.164 (`-` when invalid), type.
@@ -46,10 +46,19 @@ def corpus(path, rng):
                 if pn.region_code_for_number(num) != region:
                     continue
                 e164 = pn.format_number(num, F.E164)
-                for form, text in [("e164", e164), ("intl", pn.format_number(num, F.INTERNATIONAL)),
+                intl = pn.format_number(num, F.INTERNATIONAL)
+                for form, text in [("e164", e164), ("intl", intl),
                                    ("national", pn.format_number(num, F.NATIONAL)),
                                    ("rfc3966", pn.format_number(num, F.RFC3966))]:
                     out.write(f"{region}\t{form}\t{text}\t{e164}\t{name}\n")
+                # Dialled from abroad with 00, as typed in another region
+                # (one that dials abroad with 00 and strips a national
+                # prefix of its own: Germany's 0, Lithuania's 8).
+                for home in ("DE", "LT"):
+                    text = "00 " + intl.lstrip("+")
+                    read = pn.parse(text, home)
+                    assert pn.format_number(read, F.E164) == e164, (text, home)
+                    out.write(f"{home}\tfrom_{home.lower()}\t{text}\t{e164}\t{name}\n")
                 found += 1
                 if found == 2:
                     break
