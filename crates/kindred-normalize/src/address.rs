@@ -37,12 +37,67 @@ fn country_code(raw: &str) -> Option<String> {
         "fr" | "fra" | "france" | "法国" => "FR",
         "au" | "aus" | "australia" | "澳大利亚" => "AU",
         "ca" | "can" | "canada" | "加拿大" => "CA",
-        _ if s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()) => {
-            return Some(s.to_ascii_uppercase())
-        }
-        _ => return Some(crate::text::fold_upper(&s)),
+        _ => match iso_country(&key) {
+            Some(code) => code,
+            None if s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()) => {
+                return Some(s.to_ascii_uppercase())
+            }
+            None => return Some(crate::text::fold_upper(&s)),
+        },
     };
     Some(code.to_string())
+}
+
+/// An ISO 3166-1 country by its alpha-2 or alpha-3 code, its ISO short
+/// name or a common English alias (`celes`), compared in lower case
+/// without accents, spaces or punctuation (`Åland Islands`, `Côte
+/// d'Ivoire`); a name written as an index entry (`Korea, Republic of`) is
+/// read both ways round, and a leading `the` is optional. Numeric codes are
+/// not read: a number in a country field is no country. Official long
+/// forms (`Kingdom of Spain`) are not in `celes` and stay as typed.
+fn iso_country(key: &str) -> Option<&'static str> {
+    use std::str::FromStr;
+    let compact = |s: &str| -> String {
+        let mut folded = String::new();
+        for c in s.chars() {
+            crate::text::push_name_letter(c, &mut folded);
+        }
+        folded
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect()
+    };
+    // As typed, and without a part in parentheses (`Saint Martin (French
+    // part)`); each also the right way round if written as an index entry.
+    let bare = key.split('(').next().unwrap_or(key);
+    let mut readings = Vec::new();
+    for text in [key, bare] {
+        readings.push(compact(text));
+        if let Some((head, tail)) = text.split_once(',') {
+            readings.push(compact(&format!("{tail} {head}")));
+        }
+    }
+    for r in readings.clone() {
+        readings.push(match r.strip_prefix("the") {
+            Some(rest) => rest.to_string(),
+            None => format!("the{r}"),
+        });
+    }
+    // Last, the name before the index entry's comma (`Taiwan, Province of
+    // China`): tried after the whole name, so that `Congo, The Democratic
+    // Republic of the` is not read as the other Congo.
+    if let Some((head, _)) = bare.split_once(',') {
+        readings.push(compact(head));
+    }
+    readings
+        .iter()
+        .filter(|r| !r.is_empty() && !r.bytes().all(|b| b.is_ascii_digit()))
+        .find_map(|r| {
+            celes::Country::from_str(r)
+                .or_else(|_| celes::Country::from_alias(r))
+                .ok()
+        })
+        .map(|c| c.alpha2)
 }
 
 /// Normalizes an address; `None` when nothing usable is in it.
