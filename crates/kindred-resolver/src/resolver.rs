@@ -2282,13 +2282,10 @@ mod tests {
         assert!(bounded < 3 << 18, "{bounded} of {unbounded}");
     }
 
-    /// Flushed on a timer, the store deletes its older write-ahead log
-    /// files, with them what an erasure deleted since.
-    #[test]
-    fn a_store_flushed_on_a_timer_keeps_no_old_log_files() {
+    /// A resolver whose store holds 500 customers in its memtables only,
+    /// and the bytes of its write-ahead log.
+    fn resolver_with_unflushed_log() -> (tempfile::TempDir, Resolver, u64) {
         let (dir, mut r) = resolver();
-        let db = dir.path().join("db");
-        let log_bytes = || log_bytes(&db);
         let events: Vec<_> = (0..500)
             .map(|i| {
                 let card = id(IdentifierKind::MemberId, &format!("M{i}"));
@@ -2296,8 +2293,18 @@ mod tests {
             })
             .collect();
         r.apply(&events, &[]).expect("apply");
-        let before = log_bytes();
+        let before = log_bytes(&dir.path().join("db"));
         assert!(before > 64 << 10, "{before}");
+        (dir, r, before)
+    }
+
+    /// Flushed on a timer, the store deletes its older write-ahead log
+    /// files, with them what an erasure deleted since.
+    #[test]
+    fn a_store_flushed_on_a_timer_keeps_no_old_log_files() {
+        let (dir, r, before) = resolver_with_unflushed_log();
+        let db = dir.path().join("db");
+        let log_bytes = || log_bytes(&db);
         let flushing = r
             .shared_store()
             .flush_every(std::time::Duration::from_millis(100), |e| {
@@ -2328,17 +2335,8 @@ mod tests {
     /// every family (no log is left to replay); past it, none.
     #[test]
     fn a_flush_until_a_deadline_flushes_what_it_allows() {
-        let (dir, mut r) = resolver();
+        let (dir, r, before) = resolver_with_unflushed_log();
         let db = dir.path().join("db");
-        let events: Vec<_> = (0..500)
-            .map(|i| {
-                let card = id(IdentifierKind::MemberId, &format!("M{i}"));
-                event(&format!("pos:{i}"), i, vec![card], 1)
-            })
-            .collect();
-        r.apply(&events, &[]).expect("apply");
-        let before = log_bytes(&db);
-        assert!(before > 64 << 10, "{before}");
         let past = std::time::Instant::now();
         assert!(!r.store().flush_until(past).expect("flush"));
         assert_eq!(log_bytes(&db), before, "nothing flushed past the deadline");

@@ -284,15 +284,8 @@ fn drop_branches_the_reader_refuses(
     reader: &FieldTypes,
 ) -> BTreeMap<String, Vec<String>> {
     let mut unions = BTreeMap::<String, Vec<String>>::new();
-    walk_mut(json, &mut |map| {
-        if !matches!(
-            map.get("type").and_then(Value::as_str),
-            Some("record" | "error")
-        ) {
-            return;
-        }
-        let name = map.get("name").and_then(Value::as_str).unwrap_or_default();
-        let name = name.rsplit('.').next().unwrap_or(name).to_string();
+    walk_records_mut(json, &mut |name, map| {
+        let name = name.to_string();
         let Some(Some(reader_fields)) = reader.get(&name) else {
             return;
         };
@@ -337,15 +330,8 @@ fn drop_branches_the_reader_refuses(
 /// reader's type, which is what a reader's union of that one type reads;
 /// apache-avro's check compares a writer's union only with a union.
 fn wrap_fields_in_unions(json: &mut Value, fields: &BTreeMap<String, Vec<String>>) {
-    walk_mut(json, &mut |map| {
-        if !matches!(
-            map.get("type").and_then(Value::as_str),
-            Some("record" | "error")
-        ) {
-            return;
-        }
-        let name = map.get("name").and_then(Value::as_str).unwrap_or_default();
-        let Some(wrapped) = fields.get(name.rsplit('.').next().unwrap_or(name)) else {
+    walk_records_mut(json, &mut |name, map| {
+        let Some(wrapped) = fields.get(name) else {
             return;
         };
         let Some(Value::Array(record_fields)) = map.get_mut("fields") else {
@@ -374,6 +360,25 @@ fn walk(json: &Value, f: &mut dyn FnMut(&serde_json::Map<String, Value>)) {
         }
         _ => {}
     }
+}
+
+/// Calls `f` with each record of a schema: its name without namespace
+/// (as Avro matches records) and its JSON object.
+fn walk_records_mut(
+    json: &mut Value,
+    f: &mut dyn FnMut(&str, &mut serde_json::Map<String, Value>),
+) {
+    walk_mut(json, &mut |map| {
+        if !matches!(
+            map.get("type").and_then(Value::as_str),
+            Some("record" | "error")
+        ) {
+            return;
+        }
+        let name = map.get("name").and_then(Value::as_str).unwrap_or_default();
+        let name = name.rsplit('.').next().unwrap_or(name).to_string();
+        f(&name, map);
+    });
 }
 
 fn walk_mut(json: &mut Value, f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
