@@ -5,58 +5,94 @@ use kindred_model::Address;
 
 use crate::text::{fold, fold_lower, Rejected};
 
-/// Country names and codes as typed, to ISO 3166-1 alpha-2.
+/// Country names and codes as typed, to ISO 3166-1 alpha-2; a country this
+/// cannot read is kept as typed (upper case), never guessed, because the
+/// country decides which region a national phone number is read in.
+/// `N/A`, `none` and the like are no country.
 fn country_code(raw: &str) -> Option<String> {
     let s = fold(raw);
-    if s.is_empty() {
+    let lower = s.to_lowercase();
+    if s.is_empty() || NO_COUNTRY.contains(&lower.as_str()) {
         return None;
     }
-    let key = s.to_lowercase().replace(['.', '\''], "");
+    if let Some(code) = iso_code(&s) {
+        return Some(code);
+    }
+    // Dots and apostrophes dropped for the names and the few dotted
+    // abbreviations a till writes (`U.S.A.`, `P.R.C.`); never for an ISO
+    // code, or `Pa.`, `Ga.` and `N.C.` would be Panama, Gabon and New
+    // Caledonia.
+    let key = lower.replace(['.', '\''], "");
     let code = match key.as_str() {
-        "cn"
-        | "chn"
-        | "china"
-        | "prc"
-        | "peoples republic of china"
-        | "中国"
-        | "中华人民共和国"
-        | "中國" => "CN",
-        "hk" | "hkg" | "hong kong" | "香港" => "HK",
-        "mo" | "mac" | "macau" | "macao" | "澳门" => "MO",
-        "tw" | "twn" | "taiwan" | "台湾" | "臺灣" => "TW",
-        "sg" | "sgp" | "singapore" | "新加坡" => "SG",
-        "my" | "mys" | "malaysia" | "马来西亚" => "MY",
-        "id" | "idn" | "indonesia" | "印度尼西亚" | "印尼" => "ID",
-        "th" | "tha" | "thailand" | "泰国" => "TH",
-        "vn" | "vnm" | "vietnam" | "viet nam" | "越南" => "VN",
-        "jp" | "jpn" | "japan" | "日本" => "JP",
-        "kr" | "kor" | "korea" | "south korea" | "republic of korea" | "韩国" => "KR",
+        "china" | "prc" | "peoples republic of china" | "中国" | "中华人民共和国" | "中國" => {
+            "CN"
+        }
+        "hong kong" | "香港" => "HK",
+        "macau" | "macao" | "澳门" => "MO",
+        "taiwan" | "台湾" | "臺灣" => "TW",
+        "singapore" | "新加坡" => "SG",
+        "malaysia" | "马来西亚" => "MY",
+        "indonesia" | "印度尼西亚" | "印尼" => "ID",
+        "thailand" | "泰国" => "TH",
+        "vietnam" | "viet nam" | "越南" => "VN",
+        "japan" | "日本" => "JP",
+        "korea" | "south korea" | "republic of korea" | "韩国" => "KR",
         "us" | "usa" | "united states" | "united states of america" | "america" | "美国" => "US",
-        "gb" | "gbr" | "uk" | "united kingdom" | "great britain" | "england" | "英国" => "GB",
-        "de" | "deu" | "germany" | "deutschland" | "德国" => "DE",
-        "fr" | "fra" | "france" | "法国" => "FR",
-        "au" | "aus" | "australia" | "澳大利亚" => "AU",
-        "ca" | "can" | "canada" | "加拿大" => "CA",
-        _ => match iso_country(&key) {
+        "uk" | "united kingdom" | "great britain" | "england" | "英国" => "GB",
+        "germany" | "deutschland" | "德国" => "DE",
+        "france" | "法国" => "FR",
+        "australia" | "澳大利亚" => "AU",
+        "canada" | "加拿大" => "CA",
+        _ => match iso_country_name(&key) {
             Some(code) => code,
-            None if s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()) => {
-                return Some(s.to_ascii_uppercase())
-            }
             None => return Some(crate::text::fold_upper(&s)),
         },
     };
     Some(code.to_string())
 }
 
-/// An ISO 3166-1 country by its alpha-2 or alpha-3 code, its ISO short
-/// name or a common English alias (`celes`), compared in lower case
-/// without accents, spaces or punctuation (`Åland Islands`, `Côte
-/// d'Ivoire`); a name written as an index entry (`Korea, Republic of`) is
-/// read both ways round, and a leading `the` is optional. Numeric codes are
-/// not read: a number in a country field is no country. Official long
-/// forms (`Kingdom of Spain`) are not in `celes` and stay as typed.
-fn iso_country(key: &str) -> Option<&'static str> {
-    use std::str::FromStr;
+/// What a form writes in a country field it has no country for.
+const NO_COUNTRY: &[&str] = &[
+    "n/a", "n.a.", "n.a", "n / a", "none", "null", "nil", "unknown", "-", "--", "?",
+];
+
+/// A country by its ISO 3166-1 code, read only when typed as one: two
+/// letters in any case (an unassigned pair such as Kosovo's `XK` is kept,
+/// upper-cased), or three capitals. Three letters not all capitals are a
+/// word (`and`, `Per`, `Est`), not Andorra, Peru or Estonia. Numeric codes
+/// are not read: a number in a country field is no country.
+fn iso_code(s: &str) -> Option<String> {
+    if !s.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    match s.len() {
+        2 => Some(
+            celes::Country::from_alpha2(&lower)
+                .map_or_else(|_| s.to_ascii_uppercase(), |c| c.alpha2.to_string()),
+        ),
+        3 if s.bytes().all(|b| b.is_ascii_uppercase()) => celes::Country::from_alpha3(&lower)
+            .ok()
+            .map(|c| c.alpha2.to_string()),
+        _ => None,
+    }
+}
+
+/// An ISO 3166-1 country by its ISO short name or a common English alias
+/// (`celes`), compared in lower case without accents, spaces or
+/// punctuation (`Åland Islands`, `Côte d'Ivoire`); a name written as an
+/// index entry (`Korea, Republic of`) is read both ways round, and a
+/// leading `the` is optional. Official long forms (`Kingdom of Spain`) are
+/// not in `celes` and stay as typed.
+///
+/// Only a whole name is read. A part in parentheses is dropped only when it
+/// is one of ISO's own qualifiers (`Saint Martin (French part)`), and the
+/// name before an index entry's comma is read alone only after a
+/// descriptor (`Taiwan, Province of China`, `Iran, Islamic Republic of`):
+/// `Congo (Kinshasa)`, `Congo, Dem. Rep.`, `Sudan (South)` and
+/// `Georgia, USA` name another country than their first word, and are kept
+/// as typed.
+fn iso_country_name(key: &str) -> Option<&'static str> {
     let compact = |s: &str| -> String {
         let mut folded = String::new();
         for c in s.chars() {
@@ -67,11 +103,18 @@ fn iso_country(key: &str) -> Option<&'static str> {
             .filter(|c| c.is_ascii_alphanumeric())
             .collect()
     };
-    // As typed, and without a part in parentheses (`Saint Martin (French
-    // part)`); each also the right way round if written as an index entry.
-    let bare = key.split('(').next().unwrap_or(key);
+    let mut texts = vec![key.to_string()];
+    if let Some((name, rest)) = key.split_once('(') {
+        let (qualifier, after) = rest.split_once(')').unwrap_or((rest, ""));
+        // The qualifier in front (`Samoa (American)` is American Samoa,
+        // `Sint Maarten (Dutch part)` is `celes`'s Dutch Part Sint Maarten).
+        texts.push(format!("{qualifier} {name} {after}"));
+        if ISO_QUALIFIERS.contains(&compact(qualifier).as_str()) {
+            texts.push(format!("{name} {after}"));
+        }
+    }
     let mut readings = Vec::new();
-    for text in [key, bare] {
+    for text in &texts {
         readings.push(compact(text));
         if let Some((head, tail)) = text.split_once(',') {
             readings.push(compact(&format!("{tail} {head}")));
@@ -83,22 +126,47 @@ fn iso_country(key: &str) -> Option<&'static str> {
             None => format!("the{r}"),
         });
     }
-    // Last, the name before the index entry's comma (`Taiwan, Province of
-    // China`): tried after the whole name, so that `Congo, The Democratic
-    // Republic of the` is not read as the other Congo.
-    if let Some((head, _)) = bare.split_once(',') {
-        readings.push(compact(head));
+    for text in &texts {
+        if let Some((head, tail)) = text.split_once(',') {
+            if INDEX_DESCRIPTORS.contains(&compact(tail).as_str()) {
+                readings.push(compact(head));
+            }
+        }
     }
     readings
         .iter()
-        .filter(|r| !r.is_empty() && !r.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|r| r.len() > 3 && !r.bytes().any(|b| b.is_ascii_digit()))
         .find_map(|r| {
-            celes::Country::from_str(r)
+            celes::Country::from_name(r)
                 .or_else(|_| celes::Country::from_alias(r))
                 .ok()
         })
         .map(|c| c.alpha2)
 }
+
+/// The parts in parentheses of ISO 3166 short names that the name before
+/// them needs not (compacted).
+const ISO_QUALIFIERS: &[&str] = &[
+    "frenchpart",
+    "dutchpart",
+    "malvinas",
+    "keeling",
+    "vaticancitystate",
+];
+
+/// What follows the comma of an ISO 3166 short name written as an index
+/// entry, when the name before it names that country alone (compacted).
+/// Each belongs to one country's name only; a tail such as `Republic of`
+/// does not (`China, Republic of` is Taiwan).
+const INDEX_DESCRIPTORS: &[&str] = &[
+    "provinceofchina",
+    "plurinationalstateof",
+    "islamicrepublicof",
+    "bolivarianrepublicof",
+    "federatedstatesof",
+    "unitedrepublicof",
+    "sinteustatiusandsaba",
+];
 
 /// Normalizes an address; `None` when nothing usable is in it.
 pub fn normalize_address(raw: &RawAddress) -> Option<Address> {

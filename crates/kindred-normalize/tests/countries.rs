@@ -71,3 +71,74 @@ fn common_spellings_of_retail_countries() {
     // A number is no country (not ISO's numeric code 643).
     assert_eq!(country_of("643").as_deref(), Some("643"));
 }
+
+/// Texts whose first word, a part of them or their letters without the
+/// punctuation name another country than they do. Each is read as the
+/// country it names, or not read at all (kept as typed), never as the
+/// other: the country decides the region of a national phone number.
+#[test]
+fn a_part_of_a_country_field_is_not_read_as_a_country() {
+    for (text, want) in [
+        ("Samoa (American)", "AS"),
+        ("Guinea (Equatorial)", "GQ"),
+        ("Sudan (South)", "SS"),
+        ("Ireland (Northern)", "GB"),
+        ("Saint Martin (French part)", "MF"),
+        ("Holy See (Vatican City State)", "VA"),
+        ("Bolivia, Plurinational State of", "BO"),
+        // Codes typed as codes.
+        ("NA", "NA"),
+        ("AND", "AD"),
+        ("us", "US"),
+        ("U.S.A.", "US"),
+        ("XK", "XK"),
+    ] {
+        assert_eq!(country_of(text).as_deref(), Some(want), "{text}");
+    }
+    for text in [
+        // Another country than the name in front of the parentheses.
+        "Congo (Kinshasa)",
+        "Congo (DRC)",
+        "China (Republic of)",
+        "Georgia (USA)",
+        // Another country, or a US state, after the comma.
+        "Congo, Dem. Rep.",
+        "Congo, DRC",
+        "China, Republic of",
+        "Georgia, USA",
+        "Lebanon, PA",
+        "Jamaica, NY",
+        "Mexico, NY",
+        "Macedonia, Greece",
+        // State and other abbreviations, not ISO codes.
+        "Ga.",
+        "Pa.",
+        "Va.",
+        "Ca.",
+        "Md.",
+        "La.",
+        "Ky.",
+        "N.C.",
+        "S.D.",
+        "Ind.",
+        "Ala.",
+        "Col.",
+        "S.A.",
+        // Words, not alpha-3 codes.
+        "and",
+        "Com",
+        ".com",
+        "Per",
+        "Est",
+        "Pan",
+    ] {
+        let got = country_of(text);
+        assert!(
+            got.as_deref().is_some_and(|g| g.chars().count() > 2),
+            "{text} -> {got:?}"
+        );
+    }
+    for text in ["N/A", "n/a", "N.A.", "none", "Unknown", "-"] {
+        assert_eq!(country_of(text), None, "{text}");
+    }
+}
