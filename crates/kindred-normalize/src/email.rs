@@ -89,6 +89,9 @@ const ROLE_LOCALS: &[&str] = &[
 
 /// Normalizes an email address as typed or sent.
 pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejected> {
+    if raw.chars().any(splits_when_folded) {
+        return Err(Rejected::Invalid);
+    }
     let mut s = crate::text::fold(raw);
     // `Maria Sentosa <maria@example.com>` and `<maria@example.com>`.
     if let (Some(open), Some(close)) = (s.rfind('<'), s.rfind('>')) {
@@ -110,11 +113,21 @@ pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejecte
     if !valid_local(&local) {
         return Err(Rejected::Invalid);
     }
-    let domain = idna::domain_to_ascii(domain).map_err(|_| Rejected::Invalid)?;
+    if !domain.chars().all(idna_2008_letter) {
+        return Err(Rejected::Invalid);
+    }
+    // IDNA 2008 through UTS 46, strictly: letters, digits and hyphens, no
+    // `--` in a label's third and fourth places unless it is an A-label,
+    // DNS's lengths.
+    let domain = idna::domain_to_ascii_strict(domain).map_err(|_| Rejected::Invalid)?;
     if !valid_domain(&domain) {
         return Err(Rejected::Invalid);
     }
-    if JUNK_LOCALS.contains(&local.as_str()) || JUNK_DOMAINS.contains(&domain.as_str()) {
+    let tld = domain.rsplit('.').next().unwrap_or_default();
+    if JUNK_LOCALS.contains(&local.as_str())
+        || JUNK_DOMAINS.contains(&domain.as_str())
+        || SPECIAL_USE_TLDS.contains(&tld)
+    {
         return Err(Rejected::Junk);
     }
     if ROLE_LOCALS.contains(&local.as_str()) {
@@ -128,17 +141,91 @@ pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejecte
     Ok(Email { value, match_key })
 }
 
+/// Names no mailbox anyone reads can be under (RFC 6761 `test`, `invalid`,
+/// `localhost`; RFC 6762 `local`; RFC 7686 `onion`; RFC 9476 `alt`; `arpa`'s
+/// private zones; RFC 2606 `example`): an address there is a form filled in
+/// for a test or a private system, not a customer's.
+const SPECIAL_USE_TLDS: &[&str] = &[
+    "test",
+    "invalid",
+    "localhost",
+    "local",
+    "onion",
+    "alt",
+    "arpa",
+    "example",
+];
+
+/// A character beyond ASCII that a domain name may hold: IDNA 2008 takes
+/// letters, accents and digits, not symbols or punctuation (`💩.la`, which
+/// UTS 46 alone would take), except the ideographic full stop that Chinese
+/// and Japanese keyboards type between labels.
+fn idna_2008_letter(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    c.is_ascii()
+        || c == '\u{3002}'
+        || matches!(
+            get_general_category(c),
+            G::UppercaseLetter
+                | G::LowercaseLetter
+                | G::TitlecaseLetter
+                | G::ModifierLetter
+                | G::OtherLetter
+                | G::NonspacingMark
+                | G::SpacingMark
+                | G::DecimalNumber
+        )
+}
+
+/// A character whose compatibility form holds a full stop or an at sign
+/// beside something else (`⒈` is `1.`): folded, it would make labels or
+/// an address that were not typed. A full-width `．` or `＠` is one
+/// character in another width and stays readable.
+fn splits_when_folded(c: char) -> bool {
+    use unicode_normalization::char::decompose_compatible;
+    if c.is_ascii() {
+        return false;
+    }
+    let mut parts = Vec::new();
+    decompose_compatible(c, |d| parts.push(d));
+    parts.len() > 1 && parts.iter().any(|d| matches!(d, '.' | '@'))
+}
+
 fn valid_local(local: &str) -> bool {
     !local.is_empty()
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local.chars().all(|c| {
-            c.is_alphanumeric()
-                || "!#$%&'*+-/=?^_`{|}~.".contains(c)
-                || (!c.is_ascii() && !c.is_whitespace())
+        && local.chars().enumerate().all(|(i, c)| {
+            if c.is_ascii() {
+                c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)
+            } else {
+                is_safe_unicode(c, i == 0)
+            }
         })
+}
+
+/// A character beyond ASCII that an internationalized address (RFC 6532)
+/// may hold and still be read as itself: a letter, number, punctuation or
+/// symbol, or an accent after one. Not spaces, controls, format characters
+/// (those the fold leaves), private-use or unassigned code points, nor an
+/// accent at the start: each makes an address render as another, or as
+/// nothing. (The rule of the `email-validator` library.)
+fn is_safe_unicode(c: char, first: bool) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    match get_general_category(c) {
+        G::NonspacingMark | G::SpacingMark | G::EnclosingMark => !first,
+        G::SpaceSeparator
+        | G::LineSeparator
+        | G::ParagraphSeparator
+        | G::Control
+        | G::Format
+        | G::PrivateUse
+        | G::Surrogate
+        | G::Unassigned => false,
+        _ => true,
+    }
 }
 
 fn valid_domain(domain: &str) -> bool {
@@ -152,9 +239,11 @@ fn valid_domain(domain: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
+        // A top-level domain ends in a letter (all of them do; `qq.123`
+        // and `a.c1` are typos or addresses on a network).
         && labels
             .last()
-            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
+            .is_some_and(|tld| tld.ends_with(|c: char| c.is_ascii_alphabetic()))
 }
 
 /// Provider rules: mailboxes that deliver several spellings to one inbox.
@@ -224,6 +313,17 @@ mod tests {
             ("liwei@-qq.com", Err(Rejected::Invalid)),
             ("liwei@qq.123", Err(Rejected::Invalid)),
             ("li,wei@qq.com", Err(Rejected::Invalid)),
+            // Checked against email-validator (tests/email_validator.rs).
+            ("user@例子。中国", Ok("user@xn--fsqu00a.xn--fiqs8s")),
+            ("liwei@qq.c1", Err(Rejected::Invalid)),
+            ("liwei@ex--ample.com", Err(Rejected::Invalid)),
+            ("liwei@⒈qq.com", Err(Rejected::Invalid)),
+            ("liwei@💩.la", Err(Rejected::Invalid)),
+            ("\u{301}liwei@qq.com", Err(Rejected::Invalid)),
+            ("li\u{E000}wei@qq.com", Err(Rejected::Invalid)),
+            ("li\u{3000}wei@qq.com", Err(Rejected::Invalid)),
+            ("liwei@shop.test", Err(Rejected::Junk)),
+            ("liwei@printer.local", Err(Rejected::Junk)),
             ("test@test.com", Err(Rejected::Junk)),
             ("noreply@shop.cn", Err(Rejected::Junk)),
             ("no-reply@shop.cn", Err(Rejected::Junk)),
