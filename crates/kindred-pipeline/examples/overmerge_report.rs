@@ -3,6 +3,8 @@
 //! the link keys (by kind) whose events in that profile belong to more than one
 //! person, and the merge rules recorded in its lineage.
 //!
+//! A store sealed with a keyring opens with it in `KINDRED_KEYRING`.
+//!
 //! `cargo run --release -p kindred-pipeline --example overmerge_report -- STORE_DIR TRUTH_CSV`
 //!
 //! `OVERMERGE_KEYS=1` also prints each key shared across people (raw: run it
@@ -17,7 +19,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: overmerge_report STORE_DIR TRUTH_CSV".into());
     };
     let truth = kindred_gen::read_truth(std::path::Path::new(&truth))?;
-    let store = kindred_resolver::Store::open(&store)?;
+    let store = kindred_pipeline::privacy::open_reader_at(
+        &kindred_config::Config::default(),
+        std::path::Path::new(&store),
+    )?;
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
     let mut sizes: BTreeMap<usize, u64> = BTreeMap::new();
     let mut no_shared_key = 0u64;
