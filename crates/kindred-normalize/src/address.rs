@@ -210,35 +210,38 @@ pub fn normalize_gender(raw: &str) -> Result<String, Rejected> {
     }
 }
 
-/// An ISO 4217 code, upper-cased, from a code or a currency sign; `None`
-/// if it is neither. A sign several currencies use is read as `region`'s
-/// (where the sale was made, else the brand's home market): `¥` is yen in
-/// Japan and yuan elsewhere, `$` is the dollar of a dollar country and
-/// unknown anywhere else.
+/// An ISO 4217 code, from an alphabetic or numeric code (a card terminal
+/// sends `156` for yuan; `iso_currency`'s data) or a currency sign or local
+/// name a till prints (`RMB`, `元`, `NT$`). A sign several currencies use
+/// is read as `region`'s (where the sale was made, else the brand's home
+/// market): `¥` is yen in Japan and yuan elsewhere, `$` is the dollar of a
+/// dollar country and unknown anywhere else. `None` for anything else, and
+/// for the ISO units no shop takes (gold, special drawing rights, the test
+/// code, `XXX` for no currency).
 pub fn normalize_currency(raw: &str, region: phonenumber::country::Id) -> Option<String> {
     use phonenumber::country::Id;
     let s = fold(raw).to_ascii_uppercase();
     let code = match s.as_str() {
         "RMB" | "元" | "人民币" | "CN¥" => "CNY",
-        "円" | "JP¥" => "JPY",
+        "円" | "日元" | "JP¥" => "JPY",
         "¥" if region == Id::JP => "JPY",
         "¥" => "CNY",
-        "€" => "EUR",
-        "£" => "GBP",
-        "₩" | "원" => "KRW",
+        "€" | "EURO" | "欧元" => "EUR",
+        "£" | "英镑" => "GBP",
+        "₩" | "원" | "韩元" => "KRW",
         "₹" => "INR",
         "฿" => "THB",
         "₫" => "VND",
         "₱" => "PHP",
         "RM" => "MYR",
-        "US$" => "USD",
-        "HK$" => "HKD",
-        "NT$" => "TWD",
+        "US$" | "美元" => "USD",
+        "HK$" | "港币" | "港元" => "HKD",
+        "NT$" | "NTD" | "新台币" => "TWD",
         "S$" => "SGD",
         "A$" | "AU$" => "AUD",
         "C$" | "CA$" => "CAD",
         "NZ$" => "NZD",
-        "MOP$" => "MOP",
+        "MOP$" | "澳门元" => "MOP",
         "$" => match region {
             Id::US => "USD",
             Id::HK => "HKD",
@@ -252,7 +255,19 @@ pub fn normalize_currency(raw: &str, region: phonenumber::country::Id) -> Option
         },
         _ => s.as_str(),
     };
-    (code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase())).then(|| code.to_string())
+    // The Caribbean guilder replaced the Netherlands Antillean guilder
+    // (ANG) in 2025, after `iso_currency`'s data.
+    if code == "XCG" {
+        return Some(code.to_string());
+    }
+    let currency = if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) {
+        code.parse()
+            .ok()
+            .and_then(iso_currency::Currency::from_numeric)
+    } else {
+        iso_currency::Currency::from_code(code)
+    }?;
+    (!currency.is_special()).then(|| currency.code().to_string())
 }
 
 /// A consent purpose or channel label: lower case, spaces to underscores.
