@@ -27,7 +27,7 @@ use kindred_model::{
 
 pub use address::{
     normalize_address, normalize_consent_channel, normalize_currency, normalize_gender,
-    normalize_label,
+    normalize_label, postal_code_digits,
 };
 /// Re-exported for callers of [`normalize_birthday`].
 pub use chrono::NaiveDate;

@@ -165,8 +165,11 @@ pub(crate) fn score(
 /// A postal code as compared and blocked on: letters and digits,
 /// upper-cased. A US ZIP+4 (`94105-1234`) is its ZIP (`94105`): the four
 /// digits name a block of a street, which one system keeps and another
-/// drops. In a country of five-digit codes, a code of three or four
-/// digits lost its leading zeros to a spreadsheet (`2134` is `02134`).
+/// drops. In a country whose codes are all digits of one length
+/// ([`kindred_normalize::postal_code_digits`]: five in Germany, four in
+/// Australia, six in China), a shorter code of at least three digits lost
+/// up to two leading zeros to a spreadsheet (`2134` is `02134` in the US,
+/// `800` is `0800` in Australia, `100` is `00100` in Finland).
 pub(crate) fn postal_key(address: &Address) -> Option<String> {
     let raw = address.postal_code.as_deref()?.trim();
     let zip_plus_4 = raw.len() == 10
@@ -183,12 +186,15 @@ pub(crate) fn postal_key(address: &Address) -> Option<String> {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_uppercase)
         .collect();
-    let five_digit_country = address
+    let digits = address
         .country
         .as_deref()
-        .is_some_and(|c| matches!(c, "US" | "DE" | "FR" | "IT" | "ES" | "MX" | "MY" | "TH"));
-    if five_digit_country && (3..5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(format!("{p:0>5}"));
+        .and_then(kindred_normalize::postal_code_digits);
+    if let Some(n) = digits {
+        let lost_zeros = (n.saturating_sub(2).max(3)..n).contains(&p.len());
+        if lost_zeros && p.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(format!("{p:0>n$}"));
+        }
     }
     (!p.is_empty()).then_some(p)
 }
@@ -405,6 +411,15 @@ mod tests {
         assert_eq!(key("8001", None).as_deref(), Some("8001"));
         assert_eq!(key("sw1a 1aa", Some("GB")).as_deref(), Some("SW1A1AA"));
         assert_eq!(key("200040", Some("CN")).as_deref(), Some("200040"));
+        // Beyond the five-digit countries (linking version 9): Darwin,
+        // Helsinki, Hohhot, Sapporo.
+        assert_eq!(key("800", Some("AU")), key("0800", Some("AU")));
+        assert_eq!(key("100", Some("FI")).as_deref(), Some("00100"));
+        assert_eq!(key("10000", Some("CN")).as_deref(), Some("010000"));
+        assert_eq!(key("60-0000", Some("JP")).as_deref(), Some("0600000"));
+        // Not a lost zero: too short, or letters in it.
+        assert_eq!(key("80", Some("AU")).as_deref(), Some("80"));
+        assert_eq!(key("1234 AB", Some("NL")).as_deref(), Some("1234AB"));
     }
 
     fn pair(a: &CanonicalEvent, b: &CanonicalEvent) -> Option<f64> {
@@ -710,7 +725,7 @@ mod tests {
     /// one record), to the version.
     #[test]
     fn scores_and_name_guards_are_what_the_linking_version_records() {
-        const RECORDED: (&str, &str) = ("8", "982082134a3ebff1");
+        const RECORDED: (&str, &str) = ("9", "982082134a3ebff1");
         // (given, family) typed in their own fields; None: a whole name only.
         let names: [(&str, Option<(&str, &str)>); 11] = [
             ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),
