@@ -15,40 +15,54 @@ fn country_code(raw: &str) -> Option<String> {
     if s.is_empty() || NO_COUNTRY.contains(&lower.as_str()) {
         return None;
     }
+    // Dots and apostrophes dropped for the names and the few dotted
+    // abbreviations a till writes (`U.S.A.`, `U.K.`, `P.R.C.`); never for
+    // an ISO code, or `Pa.`, `Ga.` and `N.C.` would be Panama, Gabon and
+    // New Caledonia.
+    let key = lower.replace(['.', '\''], "");
+    if let Some(code) = retail_country(&key) {
+        return Some(code.to_string());
+    }
     if let Some(code) = iso_code(&s) {
         return Some(code);
     }
-    // Dots and apostrophes dropped for the names and the few dotted
-    // abbreviations a till writes (`U.S.A.`, `P.R.C.`); never for an ISO
-    // code, or `Pa.`, `Ga.` and `N.C.` would be Panama, Gabon and New
-    // Caledonia.
-    let key = lower.replace(['.', '\''], "");
-    let code = match key.as_str() {
-        "china" | "prc" | "peoples republic of china" | "中国" | "中华人民共和国" | "中國" => {
-            "CN"
-        }
-        "hong kong" | "香港" => "HK",
-        "macau" | "macao" | "澳门" => "MO",
-        "taiwan" | "台湾" | "臺灣" => "TW",
-        "singapore" | "新加坡" => "SG",
-        "malaysia" | "马来西亚" => "MY",
-        "indonesia" | "印度尼西亚" | "印尼" => "ID",
-        "thailand" | "泰国" => "TH",
-        "vietnam" | "viet nam" | "越南" => "VN",
-        "japan" | "日本" => "JP",
-        "korea" | "south korea" | "republic of korea" | "韩国" => "KR",
+    match iso_country_name(&key) {
+        Some(code) => Some(code.to_string()),
+        None => Some(crate::text::fold_upper(&s)),
+    }
+}
+
+/// The names and codes of a retailer's usual markets as their systems
+/// write them, in Chinese too, and in any case (`chn`, `Deu`): before the
+/// ISO reading, which takes three letters only in capitals.
+fn retail_country(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "china"
+        | "chn"
+        | "prc"
+        | "peoples republic of china"
+        | "中国"
+        | "中华人民共和国"
+        | "中國" => "CN",
+        "hong kong" | "hkg" | "香港" => "HK",
+        "macau" | "macao" | "mac" | "澳门" => "MO",
+        "taiwan" | "twn" | "台湾" | "臺灣" => "TW",
+        "singapore" | "sgp" | "新加坡" => "SG",
+        "malaysia" | "mys" | "马来西亚" => "MY",
+        "indonesia" | "idn" | "印度尼西亚" | "印尼" => "ID",
+        "thailand" | "tha" | "泰国" => "TH",
+        "vietnam" | "viet nam" | "vnm" | "越南" => "VN",
+        "japan" | "jpn" | "日本" => "JP",
+        "korea" | "south korea" | "republic of korea" | "kor" | "韩国" => "KR",
         "us" | "usa" | "united states" | "united states of america" | "america" | "美国" => "US",
-        "uk" | "united kingdom" | "great britain" | "england" | "英国" => "GB",
-        "germany" | "deutschland" | "德国" => "DE",
-        "france" | "法国" => "FR",
-        "australia" | "澳大利亚" => "AU",
-        "canada" | "加拿大" => "CA",
-        _ => match iso_country_name(&key) {
-            Some(code) => code,
-            None => return Some(crate::text::fold_upper(&s)),
-        },
-    };
-    Some(code.to_string())
+        // `UK` is ISO's exceptionally reserved code for the United Kingdom.
+        "uk" | "gbr" | "united kingdom" | "great britain" | "england" | "英国" => "GB",
+        "germany" | "deu" | "deutschland" | "德国" => "DE",
+        "france" | "fra" | "法国" => "FR",
+        "australia" | "aus" | "澳大利亚" => "AU",
+        "canada" | "can" | "加拿大" => "CA",
+        _ => return None,
+    })
 }
 
 /// What a form writes in a country field it has no country for.
@@ -58,9 +72,10 @@ const NO_COUNTRY: &[&str] = &[
 
 /// A country by its ISO 3166-1 code, read only when typed as one: two
 /// letters in any case (an unassigned pair such as Kosovo's `XK` is kept,
-/// upper-cased), or three capitals. Three letters not all capitals are a
-/// word (`and`, `Per`, `Est`), not Andorra, Peru or Estonia. Numeric codes
-/// are not read: a number in a country field is no country.
+/// upper-cased), or three capitals. Three letters not all capitals, other
+/// than the usual markets' codes ([`retail_country`]), are a word (`and`,
+/// `Per`, `Est`), not Andorra, Peru or Estonia. Numeric codes are not read:
+/// a number in a country field is no country.
 fn iso_code(s: &str) -> Option<String> {
     if !s.bytes().all(|b| b.is_ascii_alphabetic()) {
         return None;
@@ -78,6 +93,55 @@ fn iso_code(s: &str) -> Option<String> {
     }
 }
 
+/// Lower case without accents, spaces or punctuation, as names compare.
+fn compact(s: &str) -> String {
+    let mut folded = String::new();
+    for c in s.chars() {
+        crate::text::push_name_letter(c, &mut folded);
+    }
+    folded
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// A country by its whole name alone (`celes`'s ISO short names and common
+/// aliases, or a Greater China region's usual forms), no parts.
+fn whole_name(compacted: &str) -> Option<&'static str> {
+    if compacted.len() <= 3 || compacted.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if let Some(code) = greater_china_region(compacted) {
+        return Some(code);
+    }
+    celes::Country::from_name(compacted)
+        .or_else(|_| celes::Country::from_alias(compacted))
+        .ok()
+        .map(|c| c.alpha2)
+}
+
+/// Hong Kong, Macao and Taiwan as Chinese and international systems write
+/// them: `Hong Kong SAR`, `Hong Kong, China`, `China, Hong Kong Special
+/// Administrative Region`, `Taiwan (Province of China)`.
+fn greater_china_region(compacted: &str) -> Option<&'static str> {
+    let mut r = compacted.strip_prefix("china").unwrap_or(compacted);
+    for suffix in [
+        "china",
+        "sar",
+        "specialadministrativeregion",
+        "provinceof",
+        "region",
+    ] {
+        r = r.strip_suffix(suffix).unwrap_or(r);
+    }
+    match r {
+        "hongkong" => Some("HK"),
+        "macao" | "macau" => Some("MO"),
+        "taiwan" => Some("TW"),
+        _ => None,
+    }
+}
+
 /// An ISO 3166-1 country by its ISO short name or a common English alias
 /// (`celes`), compared in lower case without accents, spaces or
 /// punctuation (`Åland Islands`, `Côte d'Ivoire`); a name written as an
@@ -85,32 +149,34 @@ fn iso_code(s: &str) -> Option<String> {
 /// leading `the` is optional. Official long forms (`Kingdom of Spain`) are
 /// not in `celes` and stay as typed.
 ///
-/// Only a whole name is read. A part in parentheses is dropped only when it
-/// is one of ISO's own qualifiers (`Saint Martin (French part)`), and the
-/// name before an index entry's comma is read alone only after a
-/// descriptor (`Taiwan, Province of China`, `Iran, Islamic Republic of`):
-/// `Congo (Kinshasa)`, `Congo, Dem. Rep.`, `Sudan (South)` and
-/// `Georgia, USA` name another country than their first word, and are kept
-/// as typed.
+/// Only what names one country is read, never a part that names another.
+/// A part in parentheses is read in front of the name (`Samoa (American)`
+/// is American Samoa), dropped when it is one of ISO's own qualifiers
+/// (`Saint Martin (French part)`, `Taiwan (Province of China)`), or when
+/// it names the same country (`Germany (DE)`, `Myanmar (Burma)`). The name
+/// before an index entry's comma is read alone only after a descriptor of
+/// one country's name (`Iran, Islamic Republic of`, `Egypt, Arab Rep.`).
+/// So `Congo (Kinshasa)`, `Congo, Dem. Rep.`, `Sudan (South)` and
+/// `Georgia, USA`, whose first word names another country, stay as typed.
 fn iso_country_name(key: &str) -> Option<&'static str> {
-    let compact = |s: &str| -> String {
-        let mut folded = String::new();
-        for c in s.chars() {
-            crate::text::push_name_letter(c, &mut folded);
-        }
-        folded
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect()
-    };
     let mut texts = vec![key.to_string()];
     if let Some((name, rest)) = key.split_once('(') {
-        let (qualifier, after) = rest.split_once(')').unwrap_or((rest, ""));
-        // The qualifier in front (`Samoa (American)` is American Samoa,
-        // `Sint Maarten (Dutch part)` is `celes`'s Dutch Part Sint Maarten).
-        texts.push(format!("{qualifier} {name} {after}"));
-        if ISO_QUALIFIERS.contains(&compact(qualifier).as_str()) {
-            texts.push(format!("{name} {after}"));
+        let (inside, after) = rest.split_once(')').unwrap_or((rest, ""));
+        // The qualifier in front (`celes` has Dutch Part Sint Maarten).
+        texts.push(format!("{inside} {name} {after}"));
+        let without = format!("{name} {after}");
+        let same_country = || {
+            let typed = inside.trim();
+            let inner = retail_country(&typed.to_lowercase())
+                .map(str::to_string)
+                .or_else(|| iso_code(typed))
+                .or_else(|| whole_name(&compact(typed)).map(str::to_string));
+            let outer = whole_name(&compact(&without))
+                .or_else(|| retail_country(without.trim()).map(|c| c as &str));
+            inner.is_some() && inner.as_deref() == outer
+        };
+        if QUALIFIERS.contains(&compact(inside).as_str()) || same_country() {
+            texts.push(without);
         }
     }
     let mut readings = Vec::new();
@@ -128,37 +194,26 @@ fn iso_country_name(key: &str) -> Option<&'static str> {
     }
     for text in &texts {
         if let Some((head, tail)) = text.split_once(',') {
-            if INDEX_DESCRIPTORS.contains(&compact(tail).as_str()) {
+            // Never China by its head: `China, Republic of` is Taiwan.
+            if QUALIFIERS.contains(&compact(tail).as_str()) && compact(head) != "china" {
                 readings.push(compact(head));
             }
         }
     }
-    readings
-        .iter()
-        .filter(|r| r.len() > 3 && !r.bytes().any(|b| b.is_ascii_digit()))
-        .find_map(|r| {
-            celes::Country::from_name(r)
-                .or_else(|_| celes::Country::from_alias(r))
-                .ok()
-        })
-        .map(|c| c.alpha2)
+    readings.iter().find_map(|r| whole_name(r))
 }
 
-/// The parts in parentheses of ISO 3166 short names that the name before
-/// them needs not (compacted).
-const ISO_QUALIFIERS: &[&str] = &[
+/// What follows a country's name in parentheses or after an index entry's
+/// comma in ISO 3166's short names and the World Bank's country names,
+/// when the name before it names that country alone (compacted). Each
+/// belongs to one country's name only (`Dem. Rep.` and `Republic of` do
+/// not: two Congos, two Chinas).
+const QUALIFIERS: &[&str] = &[
     "frenchpart",
     "dutchpart",
     "malvinas",
     "keeling",
     "vaticancitystate",
-];
-
-/// What follows the comma of an ISO 3166 short name written as an index
-/// entry, when the name before it names that country alone (compacted).
-/// Each belongs to one country's name only; a tail such as `Republic of`
-/// does not (`China, Republic of` is Taiwan).
-const INDEX_DESCRIPTORS: &[&str] = &[
     "provinceofchina",
     "plurinationalstateof",
     "islamicrepublicof",
@@ -166,6 +221,11 @@ const INDEX_DESCRIPTORS: &[&str] = &[
     "federatedstatesof",
     "unitedrepublicof",
     "sinteustatiusandsaba",
+    "kingdomofthe",
+    "arabrep",
+    "islamicrep",
+    "fedsts",
+    "rb",
 ];
 
 /// How many digits every postal code of `country` (ISO 3166-1 alpha-2)
@@ -347,7 +407,9 @@ pub fn normalize_currency(raw: &str, region: phonenumber::country::Id) -> Option
     use phonenumber::country::Id;
     let s = fold(raw).to_ascii_uppercase();
     let code = match s.as_str() {
-        "RMB" | "元" | "人民币" | "CN¥" => "CNY",
+        // CNH is the renminbi traded offshore (Hong Kong's payment
+        // systems write it): the same money, one spend total.
+        "RMB" | "CNH" | "元" | "人民币" | "CN¥" => "CNY",
         "円" | "日元" | "JP¥" => "JPY",
         "¥" if region == Id::JP => "JPY",
         "¥" => "CNY",
@@ -380,9 +442,7 @@ pub fn normalize_currency(raw: &str, region: phonenumber::country::Id) -> Option
         },
         _ => s.as_str(),
     };
-    // The Caribbean guilder replaced the Netherlands Antillean guilder
-    // (ANG) in 2025, after `iso_currency`'s data.
-    if code == "XCG" {
+    if WITHDRAWN_CURRENCIES.contains(&code) {
         return Some(code.to_string());
     }
     let currency = if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) {
@@ -394,6 +454,14 @@ pub fn normalize_currency(raw: &str, region: phonenumber::country::Id) -> Option
     }?;
     (!currency.is_special()).then(|| currency.code().to_string())
 }
+
+/// ISO 4217 codes withdrawn since 2005 that `iso_currency` no longer has
+/// (its data keeps only current and lately superseded codes): an order
+/// made in one, replayed from a till's history, keeps its currency.
+const WITHDRAWN_CURRENCIES: &[&str] = &[
+    "ANG", "AZM", "BYR", "CSD", "CYP", "EEK", "GHC", "LTL", "LVL", "MRO", "MTL", "MZM", "ROL",
+    "SDD", "SIT", "SKK", "STD", "TMM", "TRL", "VEF", "ZMK", "ZWD", "ZWR",
+];
 
 /// A consent purpose or channel label: lower case, spaces to underscores.
 pub fn normalize_label(raw: &str) -> Option<String> {

@@ -89,7 +89,14 @@ const ROLE_LOCALS: &[&str] = &[
 
 /// Normalizes an email address as typed or sent.
 pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejected> {
-    if raw.chars().any(splits_when_folded) {
+    // The address itself, without a display name or the dots (or an
+    // ellipsis) typed after it.
+    let typed = match (raw.rfind('<'), raw.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &raw[open + 1..close],
+        _ => raw,
+    };
+    let typed = typed.trim().trim_end_matches(['.', '\u{2026}']);
+    if typed.chars().any(splits_when_folded) {
         return Err(Rejected::Invalid);
     }
     let mut s = crate::text::fold(raw);
@@ -158,12 +165,18 @@ const SPECIAL_USE_TLDS: &[&str] = &[
 
 /// A character beyond ASCII that a domain name may hold: IDNA 2008 takes
 /// letters, accents and digits, not symbols or punctuation (`💩.la`, which
-/// UTS 46 alone would take), except the ideographic full stop that Chinese
-/// and Japanese keyboards type between labels.
+/// UTS 46 alone would take). Except: the ideographic full stop that Chinese
+/// and Japanese keyboards type between labels, and the punctuation IDNA
+/// 2008 allows in context (RFC 5892's CONTEXTO: the Catalan middle dot of
+/// `col·legi.cat`, the Greek keraia, the Hebrew geresh and gershayim, the
+/// katakana middle dot).
 fn idna_2008_letter(c: char) -> bool {
     use unicode_general_category::{get_general_category, GeneralCategory as G};
     c.is_ascii()
-        || c == '\u{3002}'
+        || matches!(
+            c,
+            '\u{3002}' | '\u{00B7}' | '\u{0375}' | '\u{05F3}' | '\u{05F4}' | '\u{30FB}'
+        )
         || matches!(
             get_general_category(c),
             G::UppercaseLetter
@@ -174,6 +187,7 @@ fn idna_2008_letter(c: char) -> bool {
                 | G::NonspacingMark
                 | G::SpacingMark
                 | G::DecimalNumber
+                | G::LetterNumber
         )
 }
 
@@ -324,6 +338,10 @@ mod tests {
             ("li\u{3000}wei@qq.com", Err(Rejected::Invalid)),
             ("liwei@shop.test", Err(Rejected::Junk)),
             ("liwei@printer.local", Err(Rejected::Junk)),
+            ("user@col·legi.cat", Ok("user@xn--collegi-xma.cat")),
+            ("user@〇〇商店.jp", Ok("user@xn--w6ja917zu1h.jp")),
+            ("Li Wei… <liwei@qq.com>", Ok("liwei@qq.com")),
+            ("liwei@qq.com…", Ok("liwei@qq.com")),
             ("test@test.com", Err(Rejected::Junk)),
             ("noreply@shop.cn", Err(Rejected::Junk)),
             ("no-reply@shop.cn", Err(Rejected::Junk)),

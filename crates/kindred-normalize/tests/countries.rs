@@ -92,6 +92,35 @@ fn a_part_of_a_country_field_is_not_read_as_a_country() {
         ("us", "US"),
         ("U.S.A.", "US"),
         ("XK", "XK"),
+        // ISO's exceptionally reserved code for the United Kingdom.
+        ("UK", "GB"),
+        ("uk", "GB"),
+        // The usual markets' codes in any case, as before.
+        ("chn", "CN"),
+        ("Deu", "DE"),
+        ("twn", "TW"),
+        ("aus", "AU"),
+        // ISO's qualifiers in parentheses, and a name with its own code.
+        ("Taiwan (Province of China)", "TW"),
+        ("Bolivia (Plurinational State of)", "BO"),
+        ("Netherlands (Kingdom of the)", "NL"),
+        ("Germany (DE)", "DE"),
+        ("China (CN)", "CN"),
+        ("United Kingdom (UK)", "GB"),
+        ("United States (USA)", "US"),
+        ("Myanmar (Burma)", "MM"),
+        // Greater China as Chinese and international systems write it.
+        ("Hong Kong, China", "HK"),
+        ("Hong Kong SAR", "HK"),
+        ("Hong Kong (China)", "HK"),
+        ("China, Hong Kong Special Administrative Region", "HK"),
+        ("Macao, China", "MO"),
+        ("Macau SAR", "MO"),
+        ("Taiwan, China", "TW"),
+        // The World Bank's index forms.
+        ("Egypt, Arab Rep.", "EG"),
+        ("Iran, Islamic Rep.", "IR"),
+        ("Venezuela, RB", "VE"),
     ] {
         assert_eq!(country_of(text).as_deref(), Some(want), "{text}");
     }
@@ -110,6 +139,8 @@ fn a_part_of_a_country_field_is_not_read_as_a_country() {
         "Jamaica, NY",
         "Mexico, NY",
         "Macedonia, Greece",
+        "Mongolia, China",
+        "Germany (USA)",
         // State and other abbreviations, not ISO codes.
         "Ga.",
         "Pa.",

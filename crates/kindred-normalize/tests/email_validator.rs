@@ -36,7 +36,8 @@ fn corpus() -> Vec<Case> {
 
 /// What kindred reads differently on purpose, as typed input rather than
 /// an address on the wire: spaces and line breaks around the address and
-/// one trailing full stop dropped, and the invisible format characters
+/// the full stops (or an ellipsis) typed after it dropped, and the
+/// invisible format characters
 /// that copying and pasting leaves (zero-width spaces and joiners,
 /// direction marks, the byte-order mark; `kindred_normalize::fold` drops
 /// them everywhere). email-validator refuses such text; kindred reads it
@@ -49,7 +50,7 @@ fn as_kindred_cleans_it(address: &str) -> String {
             | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
     };
     let trimmed = address.trim();
-    let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
+    let trimmed = trimmed.trim_end_matches(['.', '\u{2026}']);
     trimmed.chars().filter(|c| !invisible(*c)).collect()
 }
 

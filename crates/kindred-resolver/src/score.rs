@@ -167,8 +167,8 @@ pub(crate) fn score(
 /// digits name a block of a street, which one system keeps and another
 /// drops. In a country whose codes are all digits of one length
 /// ([`kindred_normalize::postal_code_digits`]: five in Germany, four in
-/// Australia, six in China), a shorter code of at least three digits lost
-/// up to two leading zeros to a spreadsheet (`2134` is `02134` in the US,
+/// Australia, six in China), a shorter code of at least three digits and
+/// nothing else lost up to two leading zeros to a spreadsheet (`2134` is `02134` in the US,
 /// `800` is `0800` in Australia, `100` is `00100` in Finland).
 pub(crate) fn postal_key(address: &Address) -> Option<String> {
     let raw = address.postal_code.as_deref()?.trim();
@@ -191,8 +191,10 @@ pub(crate) fn postal_key(address: &Address) -> Option<String> {
         .as_deref()
         .and_then(kindred_normalize::postal_code_digits);
     if let Some(n) = digits {
+        // A number a spreadsheet rewrote has no separator: `123-45` is a
+        // code written so (Japan's before 1998), not `0012345`.
         let lost_zeros = (n.saturating_sub(2).max(3)..n).contains(&p.len());
-        if lost_zeros && p.bytes().all(|b| b.is_ascii_digit()) {
+        if lost_zeros && raw.bytes().all(|b| b.is_ascii_digit()) {
             return Some(format!("{p:0>n$}"));
         }
     }
@@ -416,8 +418,10 @@ mod tests {
         assert_eq!(key("800", Some("AU")), key("0800", Some("AU")));
         assert_eq!(key("100", Some("FI")).as_deref(), Some("00100"));
         assert_eq!(key("10000", Some("CN")).as_deref(), Some("010000"));
-        assert_eq!(key("60-0000", Some("JP")).as_deref(), Some("0600000"));
-        // Not a lost zero: too short, or letters in it.
+        assert_eq!(key("600000", Some("JP")).as_deref(), Some("0600000"));
+        // Not a lost zero: too short, letters in it, or written with a
+        // separator (a Japanese code of before 1998).
+        assert_eq!(key("123-45", Some("JP")).as_deref(), Some("12345"));
         assert_eq!(key("80", Some("AU")).as_deref(), Some("80"));
         assert_eq!(key("1234 AB", Some("NL")).as_deref(), Some("1234AB"));
     }

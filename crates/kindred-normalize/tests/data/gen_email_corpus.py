@@ -36,6 +36,8 @@ GOOD_DOMAINS = [
     "sub.sub.example.org", "a.com", "d" * 63 + ".com", "b.co", "qq.com",
     "GMAIL.COM", "mail.xn--p1ai", "почта.рф", "x.example", "faß.de",
     "ドメイン.テスト", "a.b.c.d.e.f.net", "ex--ample.com",
+    # Punctuation IDNA 2008 allows in context, and a letter-number.
+    "col·legi.cat", "ミュージック・ストア.jp", "〇〇商店.jp", "א׳ב.il", "α͵β.gr",
 ]
 BAD_DOMAINS = [
     "", "localhost", "x", "x.", "-a.com", "a-.com", "a..com", ".a.com",
@@ -50,7 +52,7 @@ BAD_DOMAINS = [
 WHOLE = [
     "maria", "maria@", "@shop.cn", "maria@@shop.cn", "maria@shop@cn",
     "maria@shop.cn.", " maria@shop.cn", "maria@shop.cn ",
-    "maria@shop.cn" + "\n",
+    "maria@shop.cn" + "\n", "maria@shop.cn..", "maria@shop.cn…",
 ]
 
 
