@@ -245,6 +245,25 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         phone_of(RawEvent::Web(w.clone()), &opts).as_deref(),
         Some("+447878895983")
     );
+    // The country as people and systems type it sets the region too: `UK`
+    // (ISO's reserved code) once made this London number a Guangzhou one.
+    for (country, phone, want) in [
+        ("UK", "020 7123 4567", "+442071234567"),
+        ("twn", "02 2345 6789", "+886223456789"),
+        ("Hong Kong, China", "2123 4567", "+85221234567"),
+    ] {
+        let mut v = w.clone();
+        v.phone = Some(phone.into());
+        v.address = Some(RawAddress {
+            country: Some(country.into()),
+            ..RawAddress::default()
+        });
+        assert_eq!(
+            phone_of(RawEvent::Web(v), &opts).as_deref(),
+            Some(want),
+            "{country}"
+        );
+    }
     // International form needs no hint; switched off, the default region reads.
     w.phone = Some("+86 139 1024 8876".into());
     assert_eq!(
