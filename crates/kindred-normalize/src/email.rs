@@ -89,27 +89,17 @@ const ROLE_LOCALS: &[&str] = &[
 
 /// Normalizes an email address as typed or sent.
 pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejected> {
-    // The address itself, without a display name or the dots (or an
-    // ellipsis) typed after it.
-    let typed = match (raw.rfind('<'), raw.rfind('>')) {
-        (Some(open), Some(close)) if open < close => &raw[open + 1..close],
-        _ => raw,
-    };
-    let typed = typed.trim().trim_end_matches(['.', '\u{2026}']);
+    // The address itself, without the dots (or an ellipsis) typed after it.
+    let typed = addr_spec(raw).trim_end_matches(['.', '\u{2026}']);
     if typed.chars().any(splits_when_folded) {
         return Err(Rejected::Invalid);
     }
-    let mut s = crate::text::fold(raw);
-    // `Maria Sentosa <maria@example.com>` and `<maria@example.com>`.
-    if let (Some(open), Some(close)) = (s.rfind('<'), s.rfind('>')) {
-        if open < close {
-            s = s[open + 1..close].trim().to_string();
-        }
-    }
+    let folded = crate::text::fold(raw);
+    let s = addr_spec(&folded);
     let s = s
         .strip_prefix("mailto:")
         .or_else(|| s.strip_prefix("MAILTO:"))
-        .unwrap_or(&s)
+        .unwrap_or(s)
         .trim()
         .trim_end_matches('.');
     if s.is_empty() {
@@ -146,6 +136,15 @@ pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejecte
         .flatten()
         .filter(|k| *k != value);
     Ok(Email { value, match_key })
+}
+
+/// The address of `Maria Sentosa <maria@example.com>` and
+/// `<maria@example.com>`; any other text as it is; trimmed.
+fn addr_spec(text: &str) -> &str {
+    match (text.rfind('<'), text.rfind('>')) {
+        (Some(open), Some(close)) if open < close => text[open + 1..close].trim(),
+        _ => text.trim(),
+    }
 }
 
 /// Names no mailbox anyone reads can be under (RFC 6761 `test`, `invalid`,
