@@ -151,14 +151,25 @@ fn greater_china_region(compacted: &str) -> Option<&'static str> {
 ///
 /// Only what names one country is read, never a part that names another.
 /// A part in parentheses is read in front of the name (`Samoa (American)`
-/// is American Samoa), dropped when it is one of ISO's own qualifiers
-/// (`Saint Martin (French part)`, `Taiwan (Province of China)`), or when
+/// is American Samoa, `Saint Martin (French part)` is `celes`'s French
+/// Part Saint Martin), dropped when it is one of ISO's own qualifiers
+/// (`Taiwan (Province of China)`), or when
 /// it names the same country (`Germany (DE)`, `Myanmar (Burma)`). The name
 /// before an index entry's comma is read alone only after a descriptor of
 /// one country's name (`Iran, Islamic Republic of`, `Egypt, Arab Rep.`).
-/// So `Congo (Kinshasa)`, `Congo, Dem. Rep.`, `Sudan (South)` and
-/// `Georgia, USA`, whose first word names another country, stay as typed.
+/// So `Congo (Kinshasa)`, `Congo, Dem. Rep.`, `Saint Martin (Dutch part)`
+/// and `Georgia, USA`, whose first word names another country, stay as
+/// typed (`Sudan (South)` is South Sudan, read in front).
 fn iso_country_name(key: &str) -> Option<&'static str> {
+    // Letters the comparison would drop (`香港, China` would read as China
+    // alone): a name in another script is read only by the table.
+    let mut folded = String::new();
+    for c in key.chars() {
+        crate::text::push_name_letter(c, &mut folded);
+    }
+    if folded.chars().any(|c| c.is_alphabetic() && !c.is_ascii()) {
+        return None;
+    }
     let mut texts = vec![key.to_string()];
     if let Some((name, rest)) = key.split_once('(') {
         let (inside, after) = rest.split_once(')').unwrap_or((rest, ""));
@@ -209,8 +220,6 @@ fn iso_country_name(key: &str) -> Option<&'static str> {
 /// belongs to one country's name only (`Dem. Rep.` and `Republic of` do
 /// not: two Congos, two Chinas).
 const QUALIFIERS: &[&str] = &[
-    "frenchpart",
-    "dutchpart",
     "malvinas",
     "keeling",
     "vaticancitystate",
@@ -460,7 +469,7 @@ pub fn normalize_currency(raw: &str, region: phonenumber::country::Id) -> Option
 /// made in one, replayed from a till's history, keeps its currency.
 const WITHDRAWN_CURRENCIES: &[&str] = &[
     "ANG", "AZM", "BYR", "CSD", "CYP", "EEK", "GHC", "LTL", "LVL", "MRO", "MTL", "MZM", "ROL",
-    "SDD", "SIT", "SKK", "STD", "TMM", "TRL", "VEF", "ZMK", "ZWD", "ZWR",
+    "SDD", "SIT", "SKK", "STD", "TMM", "TRL", "VEB", "VEF", "ZMK", "ZWD", "ZWN", "ZWR",
 ];
 
 /// A consent purpose or channel label: lower case, spaces to underscores.

@@ -110,7 +110,7 @@ pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejecte
     if !valid_local(&local) {
         return Err(Rejected::Invalid);
     }
-    if !domain.chars().all(idna_2008_letter) {
+    if !domain.chars().all(idna_2008_letter) || !in_context(domain) {
         return Err(Rejected::Invalid);
     }
     // IDNA 2008 through UTS 46, strictly: letters, digits and hyphens, no
@@ -140,9 +140,13 @@ pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejecte
 
 /// The address of `Maria Sentosa <maria@example.com>` and
 /// `<maria@example.com>`; any other text as it is; trimmed.
+/// Full-width brackets count: the fold check reads the text before NFKC
+/// makes them ASCII.
 fn addr_spec(text: &str) -> &str {
-    match (text.rfind('<'), text.rfind('>')) {
-        (Some(open), Some(close)) if open < close => text[open + 1..close].trim(),
+    let open = text.char_indices().rfind(|(_, c)| matches!(c, '<' | '＜'));
+    let close = text.rfind(['>', '＞']);
+    match (open, close) {
+        (Some((at, c)), Some(close)) if at < close => text[at + c.len_utf8()..close].trim(),
         _ => text.trim(),
     }
 }
@@ -164,17 +168,22 @@ const SPECIAL_USE_TLDS: &[&str] = &[
 
 /// A character beyond ASCII that a domain name may hold: IDNA 2008 takes
 /// letters, accents and digits, not symbols or punctuation (`💩.la`, which
-/// UTS 46 alone would take). Except: the ideographic full stop that Chinese
-/// and Japanese keyboards type between labels, and the punctuation IDNA
-/// 2008 allows in context (RFC 5892's CONTEXTO: the Catalan middle dot of
-/// `col·legi.cat`, the Greek keraia, the Hebrew geresh and gershayim, the
-/// katakana middle dot).
+/// UTS 46 alone would take), and of the letter-numbers only `〇`. Except:
+/// the ideographic full stop that Chinese and Japanese keyboards type
+/// between labels, and the punctuation IDNA 2008 allows in context (RFC
+/// 5892's CONTEXTO, checked by [`in_context`]).
 fn idna_2008_letter(c: char) -> bool {
     use unicode_general_category::{get_general_category, GeneralCategory as G};
     c.is_ascii()
         || matches!(
             c,
-            '\u{3002}' | '\u{00B7}' | '\u{0375}' | '\u{05F3}' | '\u{05F4}' | '\u{30FB}'
+            '\u{3002}'
+                | '\u{3007}'
+                | '\u{00B7}'
+                | '\u{0375}'
+                | '\u{05F3}'
+                | '\u{05F4}'
+                | '\u{30FB}'
         )
         || matches!(
             get_general_category(c),
@@ -186,8 +195,36 @@ fn idna_2008_letter(c: char) -> bool {
                 | G::NonspacingMark
                 | G::SpacingMark
                 | G::DecimalNumber
-                | G::LetterNumber
         )
+}
+
+/// RFC 5892's rules for the punctuation IDNA 2008 allows in context: the
+/// middle dot only between two `l` (Catalan `col·legi`), the Greek keraia
+/// only before a Greek letter, the Hebrew geresh and gershayim only after a
+/// Hebrew letter, the katakana middle dot only in a label with kana or
+/// Han.
+fn in_context(domain: &str) -> bool {
+    let greek = |c: char| matches!(c, '\u{0370}'..='\u{03FF}' | '\u{1F00}'..='\u{1FFF}');
+    let hebrew = |c: char| matches!(c, '\u{0590}'..='\u{05FF}');
+    let kana_or_han = |c: char| {
+        matches!(c,
+            '\u{3040}'..='\u{30FA}' | '\u{30FC}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}'
+            | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3FFFF}')
+    };
+    domain.split(['.', '\u{3002}']).all(|label| {
+        let chars: Vec<char> = label.chars().collect();
+        chars.iter().enumerate().all(|(i, &c)| {
+            let before = i.checked_sub(1).and_then(|b| chars.get(b)).copied();
+            let after = chars.get(i + 1).copied();
+            match c {
+                '\u{00B7}' => matches!(before, Some('l' | 'L')) && matches!(after, Some('l' | 'L')),
+                '\u{0375}' => after.is_some_and(greek),
+                '\u{05F3}' | '\u{05F4}' => before.is_some_and(hebrew),
+                '\u{30FB}' => chars.iter().any(|&k| kana_or_han(k)),
+                _ => true,
+            }
+        })
+    })
 }
 
 /// A character whose compatibility form holds a full stop or an at sign
@@ -341,6 +378,15 @@ mod tests {
             ("user@〇〇商店.jp", Ok("user@xn--w6ja917zu1h.jp")),
             ("Li Wei… <liwei@qq.com>", Ok("liwei@qq.com")),
             ("liwei@qq.com…", Ok("liwei@qq.com")),
+            // Out of context (RFC 5892), and a letter-number IDNA 2008
+            // refuses.
+            ("user@a·b.cat", Err(Rejected::Invalid)),
+            ("user@ab・cd.com", Err(Rejected::Invalid)),
+            ("user@ab͵cd.gr", Err(Rejected::Invalid)),
+            ("user@ᛮ.com", Err(Rejected::Invalid)),
+            // Full-width brackets around the address.
+            ("<x> ＜liwei@⒈qq.com＞", Err(Rejected::Invalid)),
+            ("李伟… ＜liwei@qq.com＞", Ok("liwei@qq.com")),
             ("test@test.com", Err(Rejected::Junk)),
             ("noreply@shop.cn", Err(Rejected::Junk)),
             ("no-reply@shop.cn", Err(Rejected::Junk)),

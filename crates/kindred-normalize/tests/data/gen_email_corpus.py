@@ -47,6 +47,8 @@ BAD_DOMAINS = [
     ".".join(["d" * 60] * 5) + ".com", "xn--zz.com", "⒈a.com", "a.com\n",
     "a．．com", "💩.la", "a.c", "a.co-", "a.-co", "a\u200b.com",
     "a\ue000.com", "xn--a.com", "1.2.3.4",
+    # Contextual punctuation out of its context, letter-numbers.
+    "a·b.cat", "·ab.cat", "ab·.cat", "・.jp", "ab・cd.com", "ab͵cd.gr", "ᛮ.com", "〡〢.cn",
 ]
 # A few whole addresses that are not local@domain at all.
 WHOLE = [
