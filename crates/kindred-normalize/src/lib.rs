@@ -16,6 +16,7 @@ mod ids;
 mod name;
 mod options;
 mod phone;
+mod surname;
 mod text;
 
 use chrono::DateTime;
@@ -42,6 +43,7 @@ pub use phone::{
     clear_phone_memo, normalize_phone, normalize_phone_in, phone_line, region_of_currency,
     typed_in_national_groups, typed_internationally, PhoneLine,
 };
+pub use surname::{family_name_len, surname_reading, COMPOUND_SURNAMES, SURNAME_READINGS};
 pub use text::{fold, is_name_apostrophe, push_name_letter, Rejected};
 
 /// Event times outside [2000-01-01, 2100-01-01) are not believable.

@@ -232,9 +232,11 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// (2026-12-02): Latin letters without accents, apostrophes joining.
 /// Version 4 (2026-12-03): `ü` as `v` (`吕` is `lv`, as `Lyu`), family
 /// names by their surname reading (`曾` zeng), traditional compound
-/// surnames.
+/// surnames. Version 5 (2026-12-04): the Hundred Family Surnames' 62
+/// compound family names (`左丘`, `第五`), and surname readings checked
+/// against the `pinyin` npm package's (`卜` bu, `澹台` tantai).
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"4";
+const NAME_FOLDING_VERSION: &[u8] = b"5";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -264,13 +266,16 @@ const NAME_FOLDING_VERSION: &[u8] = b"4";
 /// a time as a recomputation judges it (at the household threshold).
 /// Version 9: a postal code's lost leading zeros are restored in every
 /// country whose codes are digits of one length (Google's address
-/// metadata), not only in eight five-digit countries. The score
+/// metadata), not only in eight five-digit countries. Version 10: name
+/// folding version 5 (more compound surnames, more surname readings): a
+/// name in hanzi and the same name in pinyin compare alike for those
+/// family names. The score
 /// grid below compares pairs, not clusters, so it cannot catch a change
 /// like these: bump by hand. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "9";
+pub const LINKING_VERSION: &str = "10";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
