@@ -50,8 +50,36 @@ const JAPANESE_HONORIFICS: &[&str] = &["様", "さま", "さん", "殿"];
 /// Titles typed before a Latin name (`Mr. John Smith`, `Herr Müller`,
 /// `Mme Dupont`, `Sra. García`), compared lower case without a trailing dot.
 const LATIN_TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "herr", "frau", "mme", "mlle",
-    "sr", "sra", "srta", "dhr", "mevr",
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "herr", "frau", "mme",
+    "mlle", "sr", "sra", "srta", "dhr", "mevr", "rev", "revd", "fr", "capt", "col", "maj", "lt",
+    "sgt", "hon",
+];
+
+/// Generational suffixes after a Latin name, as they are written
+/// (compared lower case without dots) and as kindred writes them: `John
+/// Smith Jr.`, `JOHN SMITH III`, `John Smith 2nd`. They tell a father from
+/// his son, so they stay in the name (the resolver compares them).
+const GENERATIONAL_SUFFIXES: &[(&str, &str)] = &[
+    ("jr", "Jr"),
+    ("jnr", "Jr"),
+    ("junior", "Jr"),
+    ("sr", "Sr"),
+    ("snr", "Sr"),
+    ("senior", "Sr"),
+    ("ii", "II"),
+    ("iii", "III"),
+    ("iv", "IV"),
+    ("2nd", "II"),
+    ("3rd", "III"),
+    ("4th", "IV"),
+];
+
+/// Degrees, professions and honours after a Latin name (`Jane Doe, MD`,
+/// `John Smith PhD`, `Robert Jones Esq.`): no part of the person's name,
+/// dropped. Only those that are no one's name (not `Ma`, `Ba`, `Do`).
+const PROFESSIONAL_SUFFIXES: &[&str] = &[
+    "phd", "md", "dds", "dmd", "dvm", "esq", "esquire", "cpa", "mba", "rn", "jd", "llb", "llm",
+    "msc", "bsc", "obe", "mbe", "cbe", "kbe", "frcs", "ret",
 ];
 
 /// A full name without its titles: `Mr. John Smith` is `John Smith`,
@@ -60,6 +88,20 @@ const LATIN_TITLES: &[&str] = &[
 /// otherwise be compared as one: `先生` against `伟`, another person. What
 /// is left is judged again: `Mr Test` is no name.
 fn untitled(full: String) -> Untitled {
+    if !full.chars().any(is_cjk) {
+        if let Some(read) = latin_reading(&full) {
+            let Ok(name) = normalize_name(&read.full) else {
+                return Untitled::default();
+            };
+            let mut out = untitled(name);
+            if let (Some(_), Some((given, family))) = (&out.full, read.parts) {
+                out.given = Some(given);
+                out.family = Some(family);
+            }
+            out.gender = out.gender.or(read.gender);
+            return out;
+        }
+    }
     if let Some(title) = CJK_TITLES.iter().find(|t| full.ends_with(*t)) {
         let rest = &full[..full.len() - title.len()];
         let n = rest.chars().count();
@@ -127,6 +169,8 @@ fn untitled(full: String) -> Untitled {
 #[derive(Debug, Default)]
 struct Untitled {
     full: Option<String>,
+    /// The given name, when the text says which part it is (`Smith, John`).
+    given: Option<String>,
     /// A family name alone (`Mr Smith`, `李先生`).
     family: Option<String>,
     /// The gender a title says (`male`, `female`), as [`normalize_gender`]
@@ -134,13 +178,104 @@ struct Untitled {
     gender: Option<&'static str>,
 }
 
+/// A Latin full name read as [`latin_reading`] reads it.
+#[derive(Debug)]
+struct LatinReading {
+    /// The name as a person's name is written: given names, family name,
+    /// generational suffix.
+    full: String,
+    /// (given, family), when the text said which is which.
+    parts: Option<(String, String)>,
+    /// The gender a title of the given part said (`Smith, Mrs Jane`).
+    gender: Option<&'static str>,
+}
+
+/// What a Latin full name says besides the name itself, as a name parser
+/// (python-nameparser) reads it, or None when there is nothing to change:
+/// - a nickname in quotes or parentheses goes (`John "Jack" Smith`,
+///   `Jane (Janie) Doe`);
+/// - degrees and honours after it go (`Jane Doe, MD`, `John Smith PhD`);
+/// - a family name before a comma is turned round (`Smith, John A., Jr.`
+///   is `John A. Smith Jr`, given `John A.`, family `Smith`), titles of
+///   the given part dropped (`Smith, Mr John`);
+/// - a generational suffix after a comma joins the name (`John Smith,
+///   Jr.` is `John Smith Jr`).
+fn latin_reading(full: &str) -> Option<LatinReading> {
+    let mut text = String::with_capacity(full.len());
+    let mut depth = 0usize;
+    let mut quoted = false;
+    for c in full.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' if depth > 0 => depth -= 1,
+            '"' | '“' | '”' | '«' | '»' => quoted = !quoted,
+            _ if depth == 0 && !quoted => text.push(c),
+            _ => {}
+        }
+    }
+    if depth > 0 || quoted {
+        // Unbalanced: no nickname to tell from the name.
+        text = full.to_string();
+    }
+    let bare = |w: &str| w.trim_end_matches('.').replace('.', "").to_lowercase();
+    let mut pieces: Vec<String> = text
+        .split(',')
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect();
+    // Suffixes after the last commas: honours go, a generation stays.
+    let mut generation: Option<&'static str> = None;
+    while pieces.len() > 1 {
+        let last = bare(&pieces[pieces.len() - 1]);
+        if PROFESSIONAL_SUFFIXES.contains(&last.as_str()) {
+            pieces.pop();
+        } else if let Some((_, g)) = GENERATIONAL_SUFFIXES.iter().find(|(w, _)| *w == last) {
+            generation = generation.or(Some(*g));
+            pieces.pop();
+        } else {
+            break;
+        }
+    }
+    let (mut words, parts, gender): (Vec<String>, _, _) = match pieces.as_slice() {
+        [name] => (name.split(' ').map(str::to_string).collect(), None, None),
+        [family, given] => {
+            let mut given: Vec<&str> = given.split(' ').collect();
+            let gender = given.first().and_then(|w| title_gender(&bare(w)));
+            while given.len() > 1 && given.first().is_some_and(|w| is_title(w)) {
+                given.remove(0);
+            }
+            let given = given.join(" ");
+            let words = format!("{given} {family}")
+                .split(' ')
+                .map(str::to_string)
+                .collect();
+            (words, Some((given, family.clone())), gender)
+        }
+        _ => return None,
+    };
+    // Suffixes after the name without a comma: honours go.
+    while words.len() > 2 && PROFESSIONAL_SUFFIXES.contains(&bare(&words[words.len() - 1]).as_str())
+    {
+        words.pop();
+    }
+    if let Some(g) = generation {
+        words.push(g.to_string());
+    }
+    let read = words.join(" ");
+    (read != full).then_some(LatinReading {
+        full: read,
+        parts,
+        gender,
+    })
+}
+
 /// The gender a title (lower case, no trailing dot) says: `Mr` and `先生`
 /// a man, `Mrs`, `Ms`, `女士`, `小姐` a woman; `Dr` and `Mx` nothing.
 fn title_gender(title: &str) -> Option<&'static str> {
     match title {
         "mr" | "sir" | "herr" | "sr" | "dhr" | "先生" => Some("male"),
-        "mrs" | "ms" | "miss" | "madam" | "frau" | "mme" | "mlle" | "sra" | "srta" | "mevr"
-        | "女士" | "小姐" | "太太" | "夫人" => Some("female"),
+        "mrs" | "ms" | "miss" | "dame" | "madam" | "frau" | "mme" | "mlle" | "sra" | "srta"
+        | "mevr" | "女士" | "小姐" | "太太" | "夫人" => Some("female"),
         _ => None,
     }
 }
@@ -165,6 +300,7 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
     } else {
         fold(&title_case(s))
     };
+    let name = with_generation_written(name);
     // Judged on the final form, so that normalizing the output again gives
     // the same answer (idempotence; found by fuzzing: `女 士` became `女士`).
     if JUNK_NAMES.contains(&name.to_lowercase().as_str())
@@ -186,6 +322,21 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
         return Err(Rejected::Invalid);
     }
     Ok(name)
+}
+
+/// A generational suffix ending a name of two or more words written as
+/// kindred writes it (`John Smith Jr.`, `JOHN SMITH III`, `John Smith
+/// 2nd`: `Jr`, `III`, `II`), so the digits of `2nd` do not make the name
+/// junk and the resolver compares one form.
+fn with_generation_written(name: String) -> String {
+    let Some((head, last)) = name.rsplit_once(' ') else {
+        return name;
+    };
+    let bare = last.trim_end_matches('.').to_lowercase();
+    match GENERATIONAL_SUFFIXES.iter().find(|(w, _)| *w == bare) {
+        Some((_, written)) if *written != last => format!("{head} {written}"),
+        _ => name,
+    }
 }
 
 fn title_case(s: &str) -> String {
@@ -247,10 +398,13 @@ pub fn names(
     let family = part("family_name", family);
     let Untitled {
         full,
-        family: titled_family,
+        given: read_given,
+        family: read_family,
         gender: title_gender,
     } = part("full_name", full).map(untitled).unwrap_or_default();
-    let family = family.or(titled_family);
+    // A source's own fields say more than the full name's text.
+    let given = given.or(read_given);
+    let family = family.or(read_family);
     let spaced = full
         .as_deref()
         .zip(raw_full)

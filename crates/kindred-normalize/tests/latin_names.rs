@@ -1,0 +1,100 @@
+//! Latin full names read against python-nameparser; `data/gen_name_corpus.py`
+//! wrote the corpus: titles, nicknames, generational suffixes, degrees and
+//! `Family, Given` order, as tills, web forms and CRM exports type them.
+//! A name is compared by its words (case and dots aside, since kindred
+//! writes an all-capitals name in title case and nameparser keeps it).
+
+use kindred_normalize::names;
+
+fn words(s: &str) -> String {
+    s.replace('.', "").to_lowercase()
+}
+
+#[test]
+fn names_read_as_nameparser_reads_them() {
+    let corpus = include_str!("data/name_corpus.tsv");
+    let (mut wrong, mut n) = (Vec::new(), 0);
+    for line in corpus.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [typed, full, given, family] = f.as_slice() else {
+            panic!("bad line {line:?}");
+        };
+        n += 1;
+        let (got, dropped) = names(Some(typed), None, None);
+        let got_full = got.full.as_deref().map(words);
+        let (got_given, got_family) = if given.is_empty() {
+            (None, None)
+        } else {
+            (
+                got.given.as_deref().map(words),
+                got.family.as_deref().map(words),
+            )
+        };
+        let want = (
+            Some(words(full)),
+            (!given.is_empty()).then(|| words(given)),
+            (!family.is_empty()).then(|| words(family)),
+        );
+        if (got_full.clone(), got_given.clone(), got_family.clone()) != want {
+            wrong.push(format!(
+                "{typed:?}: {:?} / {:?} / {:?} (dropped {dropped:?}), want {want:?}",
+                got.full, got.given, got.family
+            ));
+        }
+    }
+    assert!(n > 1000, "{n}");
+    assert!(
+        wrong.is_empty(),
+        "{} of {n}:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// A typed name, the full name kindred reads, and its (given, family).
+type Reading<'a> = (&'a str, Option<&'a str>, Option<(&'a str, &'a str)>);
+
+/// What nameparser has no opinion on, or reads otherwise on purpose.
+#[test]
+fn kindreds_own_readings() {
+    let cases: &[Reading] = &[
+        // An ordinal generation is written as the roman one, and its
+        // digits do not make the name junk.
+        ("John Smith 2nd", Some("John Smith II"), None),
+        ("JOHN SMITH III", Some("John Smith III"), None),
+        ("Mr. John Smith Junior", Some("John Smith Jr"), None),
+        // Unbalanced quotes or parentheses: nothing is taken for a nickname.
+        ("John \"Jack Smith", Some("John \"Jack Smith"), None),
+        // A degree is dropped only after a name of two words or more.
+        ("Jane MD", Some("Jane MD"), None),
+        // A leading `Md` (Mohammed, in Bangladesh) is a name.
+        ("Md Rahman", Some("Md Rahman"), None),
+        // A title alone after the comma: a family name and its title.
+        ("Smith, Mr", None, None),
+    ];
+    for (typed, full, parts) in cases {
+        let (n, _) = names(Some(typed), None, None);
+        assert_eq!(n.full.as_deref(), *full, "{typed}");
+        assert_eq!(
+            n.given.as_deref().zip(n.family.as_deref()),
+            *parts,
+            "{typed}"
+        );
+    }
+    let (n, _) = names(Some("Smith, Mr"), None, None);
+    assert_eq!(
+        (n.family.as_deref(), n.title_gender),
+        (Some("Smith"), Some("male"))
+    );
+    let (n, _) = names(Some("Smith, Mrs Jane"), None, None);
+    assert_eq!(
+        (n.full.as_deref(), n.given.as_deref(), n.title_gender),
+        (Some("Jane Smith"), Some("Jane"), Some("female"))
+    );
+    // The source's own fields win over what the full name's text says.
+    let (n, _) = names(Some("Smith, John"), Some("Johnny"), None);
+    assert_eq!(
+        (n.given.as_deref(), n.family.as_deref()),
+        (Some("Johnny"), Some("Smith"))
+    );
+}
