@@ -189,6 +189,50 @@ mod tests {
         }
     }
 
+    /// A father and his son at one till, on the household's phone, each
+    /// typed his own way: the two generations are told apart, and the
+    /// son's `2ND` no longer makes his name junk (his profile had no name).
+    #[test]
+    fn father_and_son_on_one_phone_stay_two_customers() {
+        let opts = normalize_options(&Config::default()).expect("valid");
+        let sale = |id: &str, card: Option<&str>, name: &str| kindred_model::raw::PosTransaction {
+            transaction_id: id.into(),
+            receipt_no: id.into(),
+            member_card_no: card.map(str::to_string),
+            phone: Some("13912345678".into()),
+            customer_name: Some(name.into()),
+            ..pos_sale("unused")
+        };
+        let events: Vec<_> = [
+            sale("T-1", Some("M-1"), "John Smith Sr."),
+            sale("T-2", None, "SMITH, JOHN, 2ND"),
+        ]
+        .into_iter()
+        .map(|raw| {
+            kindred_normalize::normalize(&kindred_model::raw::RawEvent::Pos(raw), &opts)
+                .expect("normalized")
+        })
+        .collect();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut resolver = kindred_resolver::Resolver::new(
+            kindred_resolver::Store::open(dir.path()).expect("store"),
+        );
+        resolver.apply(&events, &[]).expect("apply");
+        let mut names: Vec<Option<String>> = resolver
+            .store()
+            .profiles()
+            .map(|p| p.expect("profile").full_name.map(|n| n.value))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            vec![
+                Some("John Smith II".to_string()),
+                Some("John Smith Sr".to_string())
+            ]
+        );
+    }
+
     /// `[[schemas.writers]]` files are read into the codec; one that is
     /// missing is refused by its path (at start and by `config check`).
     #[test]
