@@ -2,6 +2,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::date_words::{DATE_WORDS, MONTH_NAMES};
 use crate::text::{fold, Rejected};
 use crate::DateOrder;
 
@@ -130,37 +131,202 @@ fn parse_day(s: &str, order: DateOrder) -> Option<NaiveDate> {
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
     }
-    // Month names: 17 May 1990, May 17, 1990, 17-May-1990.
-    for fmt in [
-        "%d %B %Y",
-        "%B %d, %Y",
-        "%B %d %Y",
-        "%d %b %Y",
-        "%b %d, %Y",
-        "%b %d %Y",
-        "%d-%b-%Y",
-    ] {
-        if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
-            return Some(d);
-        }
-    }
-    // Day and month in some order, then a four-digit year.
-    let parts: Vec<&str> = s.split(['/', '-', '.']).collect();
-    if let [a, b, y] = parts.as_slice() {
-        let (a, b, y): (u32, u32, i32) = (a.parse().ok()?, b.parse().ok()?, y.parse().ok()?);
-        if y < 1000 {
+    written_date(s, order)
+}
+
+/// What a token of a written date is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Part {
+    /// A number, with the unit typed after it (`1990年`, `5월`) or before
+    /// it (Vietnamese `tháng 5`), if any, and how many digits it has.
+    Number(u32, usize, Option<Unit>),
+    /// A month by its name (`May`, `mai`, `мая`, `května`).
+    Month(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Unit {
+    Year,
+    Month,
+    Day,
+}
+
+/// A date written with its numbers and words in any of the orders and
+/// languages people and the Unicode CLDR's locale formats write them
+/// (`17 May 1990`, `May 17th, 1990`, `Donnerstag, 17. Mai 1990`, `17 de
+/// mayo de 1990`, `17 мая 1990 г.`, `1990년 5월 17일`, `17 tháng 5, 1990`,
+/// `17.05.1990`, `1990. 5. 17.`): a year of four digits, a month by name
+/// or by number, a day. Weekday names and the formats' own words are
+/// passed over ([`DATE_WORDS`]); any other word, a second month name or
+/// a number too many and it is no date. Day and month both numbers are
+/// read year first (`1990/5/17`, no locale writes year, day, month), else
+/// in `order` unless one of them is over 12.
+fn written_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
+    let parts = date_parts(s)?;
+    let mut year = None;
+    let mut month = None;
+    let mut day = None;
+    let mut loose: Vec<u32> = Vec::new();
+    let mut year_first = false;
+    for part in &parts {
+        let slot = match *part {
+            Part::Month(m) => (&mut month, m),
+            Part::Number(n, _, Some(Unit::Year)) => (&mut year, n),
+            Part::Number(n, _, Some(Unit::Month)) => (&mut month, n),
+            Part::Number(n, _, Some(Unit::Day)) => (&mut day, n),
+            Part::Number(n, digits, None) if digits >= 3 => {
+                year_first = loose.is_empty() && month.is_none() && day.is_none();
+                (&mut year, n)
+            }
+            Part::Number(n, _, None) => {
+                loose.push(n);
+                continue;
+            }
+        };
+        if slot.0.replace(slot.1).is_some() {
             return None;
         }
-        let (day, month) = match (a > 12, b > 12, order) {
-            (true, false, _) => (a, b),
-            (false, true, _) => (b, a),
-            (false, false, DateOrder::DayFirst) => (a, b),
-            (false, false, DateOrder::MonthFirst) => (b, a),
-            (true, true, _) => return None,
-        };
-        return NaiveDate::from_ymd_opt(y, month, day);
     }
-    None
+    let year = year.filter(|y| *y >= 1000)?;
+    let (month, day) = match (month, day, loose.as_slice()) {
+        (Some(m), Some(d), []) | (Some(m), None, &[d]) | (None, Some(d), &[m]) => (m, d),
+        (None, None, [a, b]) => {
+            let (a, b) = (*a, *b);
+            match (a > 12, b > 12) {
+                (true, true) => return None,
+                _ if year_first => (a, b),
+                (true, false) => (b, a),
+                (false, true) => (a, b),
+                (false, false) => match order {
+                    DateOrder::DayFirst => (b, a),
+                    DateOrder::MonthFirst => (a, b),
+                },
+            }
+        }
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)
+}
+
+/// The numbers and month names of a written date, or None if it holds a
+/// word that is neither a month nor one of [`DATE_WORDS`].
+fn date_parts(s: &str) -> Option<Vec<Part>> {
+    let mut tokens: Vec<Token> = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut digits = c.to_string();
+            while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                digits.push(d);
+            }
+            let unit = chars.next_if(|u| unit_of(*u).is_some()).and_then(unit_of);
+            let n = digits.parse().ok()?;
+            tokens.push(Token::Number(n, digits.len(), unit));
+        } else if is_word_char(c) {
+            let mut word = String::new();
+            push_folded(c, &mut word);
+            while let Some(w) = chars.next_if(|w| is_word_char(*w)) {
+                push_folded(w, &mut word);
+            }
+            tokens.push(Token::Word(word));
+        } else if c.is_alphanumeric() && unit_of(c).is_none() {
+            // Another script's digits, a letter number (`Ⅻ`).
+            return None;
+        }
+        // Anything else separates: spaces, punctuation, a unit character
+        // with no number before it (`木曜日` is read as `木曜` and `日`).
+    }
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            Token::Number(n, digits, unit) => parts.push(Part::Number(*n, *digits, *unit)),
+            Token::Word(w) => {
+                let next = match tokens.get(i + 1) {
+                    Some(Token::Word(next)) => Some(next.as_str()),
+                    _ => None,
+                };
+                if let Some(m) = month_named(w) {
+                    parts.push(Part::Month(m));
+                } else if let Some(m) = next.and_then(|n| month_named(&format!("{w} {n}"))) {
+                    // A name abbreviated with an inner dot (Thai `พ.ค.`).
+                    parts.push(Part::Month(m));
+                    i += 1;
+                } else if MONTH_BEFORE_NUMBER.contains(&w.as_str()) {
+                    // Vietnamese `tháng 5`: the number after it is the month.
+                    match tokens.get(i + 1) {
+                        Some(Token::Number(n, digits, None)) => {
+                            parts.push(Part::Number(*n, *digits, Some(Unit::Month)));
+                            i += 1;
+                        }
+                        _ => return None,
+                    }
+                } else if DATE_WORDS.binary_search(&w.as_str()).is_err() {
+                    return None;
+                }
+            }
+        }
+        i += 1;
+    }
+    Some(parts)
+}
+
+enum Token {
+    Number(u32, usize, Option<Unit>),
+    Word(String),
+}
+
+/// Words after which a number is the month (Vietnamese `tháng`, `thg`).
+const MONTH_BEFORE_NUMBER: &[&str] = &["thang", "thg"];
+
+/// The unit a character after a number names (`年`, `월`, `日`).
+fn unit_of(c: char) -> Option<Unit> {
+    match c {
+        '年' | '년' => Some(Unit::Year),
+        '月' | '월' => Some(Unit::Month),
+        '日' | '号' | '號' | '일' => Some(Unit::Day),
+        _ => None,
+    }
+}
+
+/// A letter or mark of a word (units aside), as the generator of
+/// [`DATE_WORDS`] reads one.
+fn is_word_char(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    unit_of(c).is_none()
+        && matches!(
+            get_general_category(c),
+            G::UppercaseLetter
+                | G::LowercaseLetter
+                | G::TitlecaseLetter
+                | G::ModifierLetter
+                | G::OtherLetter
+                | G::NonspacingMark
+                | G::SpacingMark
+                | G::EnclosingMark
+        )
+}
+
+/// Appends `c` lower-cased without the accents of Latin, Greek and
+/// Cyrillic letters (`é` is `e`, `й` is `и`); other scripts' marks stay
+/// (Thai `มี.ค.` is not `ม.ค.`).
+fn push_folded(c: char, out: &mut String) {
+    use unicode_normalization::UnicodeNormalization;
+    for l in c.to_lowercase() {
+        out.extend(
+            std::iter::once(l)
+                .nfd()
+                .filter(|d| !('\u{300}'..='\u{36f}').contains(d))
+                .nfc(),
+        );
+    }
+}
+
+fn month_named(word: &str) -> Option<u32> {
+    MONTH_NAMES
+        .binary_search_by(|(name, _)| name.cmp(&word))
+        .ok()
+        .map(|i| MONTH_NAMES[i].1)
 }
 
 #[cfg(test)]
@@ -236,6 +402,23 @@ mod tests {
             ("2026-11-23", day, Ok("2026-11-23")),
             ("1969-12-30", day, Ok("1969-12-30")),
             ("yesterday", day, Err(Rejected::Invalid)),
+            // Written dates: any language CLDR writes, ordinals, a weekday.
+            ("May 17th, 1990", month, Ok("1990-05-17")),
+            ("the 17th of May 1990", day, Ok("1990-05-17")),
+            ("Thursday, 17 May 1990", day, Ok("1990-05-17")),
+            ("17. Mai 1990", day, Ok("1990-05-17")),
+            ("17 de mayo de 1990", month, Ok("1990-05-17")),
+            ("17 fevrier 1990", day, Ok("1990-02-17")),
+            ("1990년 5월 17일", day, Ok("1990-05-17")),
+            ("17 tháng 3, 1990", month, Ok("1990-03-17")),
+            ("3 tháng 4, 1990", month, Ok("1990-04-03")),
+            ("1990. 5. 3.", month, Ok("1990-05-03")),
+            ("3. 5. 1990", day, Ok("1990-05-03")),
+            // Two months, a word that is no date's, a number too many.
+            ("May 17 June 1990", day, Err(Rejected::Invalid)),
+            ("17 May 1990 lunch", day, Err(Rejected::Invalid)),
+            ("17 5 1990 12", day, Err(Rejected::Invalid)),
+            ("17 listopad 1990", day, Err(Rejected::Invalid)),
         ];
         for (raw, order, want) in cases {
             assert_eq!(

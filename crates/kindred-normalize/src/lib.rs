@@ -11,6 +11,7 @@
 
 mod address;
 mod date;
+mod date_words;
 mod email;
 mod ids;
 mod name;
