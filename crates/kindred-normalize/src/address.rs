@@ -362,12 +362,46 @@ const POSTAL_CODE_DIGITS: &[(&str, usize)] = &[
     ("ZM", 5),
 ];
 
+/// A postal code without the country letters written before it (`D-10115`,
+/// `FI-00100`, `F-75001`, `SE-123 45`, as European mail was addressed
+/// across borders), in a country whose codes are digits of one length
+/// ([`postal_code_digits`]) and when what follows the letters is such a
+/// code: the same code as `10115`. Letters and a hyphen or space, at most
+/// three letters; anything else stays as typed.
+fn without_country_prefix(code: &str, country: &str) -> String {
+    let Some(n) = postal_code_digits(country) else {
+        return code.to_string();
+    };
+    let letters = code.bytes().take_while(u8::is_ascii_uppercase).count();
+    let rest = &code[letters..];
+    let Some(rest) = rest.strip_prefix(['-', ' ']) else {
+        return code.to_string();
+    };
+    let digits = rest.bytes().filter(u8::is_ascii_digit).count();
+    let only_digits = rest
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-');
+    if (1..=3).contains(&letters)
+        && digits == n
+        && only_digits
+        && rest.starts_with(|c: char| c.is_ascii_digit())
+    {
+        rest.to_string()
+    } else {
+        code.to_string()
+    }
+}
+
 /// Normalizes an address; `None` when nothing usable is in it.
 pub fn normalize_address(raw: &RawAddress) -> Option<Address> {
     let field = |v: &Option<String>| v.as_deref().map(fold).filter(|s| !s.is_empty());
     let country = raw.country.as_deref().and_then(country_code);
     let postal_code = field(&raw.postal_code).map(|p| {
         let p = crate::text::fold_upper(&p);
+        let p = match country.as_deref() {
+            Some(c) => without_country_prefix(&p, c),
+            None => p,
+        };
         if country.as_deref() == Some("CN") {
             p.replace(' ', "")
         } else {
@@ -542,6 +576,28 @@ mod tests {
         assert_eq!(a.line1.as_deref(), Some("1 Century Ave"));
         assert_eq!(a.region, None);
         assert_eq!(a.postal_code.as_deref(), Some("200120"));
+        // Country letters before a code of digits (European cross-border mail).
+        for (typed, country, want) in [
+            ("D-10115", "DE", "10115"),
+            ("d-10115", "Germany", "10115"),
+            ("FI-00100", "FI", "00100"),
+            ("F-75001", "FR", "75001"),
+            ("SE-123 45", "SE", "123 45"),
+            ("CH 8001", "CH", "8001"),
+            // Not a code of that country's length, or letters of its own.
+            ("D-1011", "DE", "D-1011"),
+            ("SW1A 1AA", "GB", "SW1A 1AA"),
+            ("D-10115", "GB", "D-10115"),
+            ("AB-10115X", "DE", "AB-10115X"),
+        ] {
+            let a = normalize_address(&RawAddress {
+                postal_code: Some(typed.into()),
+                country: Some(country.into()),
+                ..RawAddress::default()
+            })
+            .expect("address");
+            assert_eq!(a.postal_code.as_deref(), Some(want), "{typed} in {country}");
+        }
         assert_eq!(a.country.as_deref(), Some("CN"));
         let uk = normalize_address(&RawAddress {
             postal_code: Some("sw1a 1aa".into()),
