@@ -419,6 +419,11 @@ mod tests {
         assert_eq!(key("100", Some("FI")).as_deref(), Some("00100"));
         assert_eq!(key("10000", Some("CN")).as_deref(), Some("010000"));
         assert_eq!(key("600000", Some("JP")).as_deref(), Some("0600000"));
+        // Linking version 11: countries whose codes start with set digits
+        // (Puerto Rico's `00930`, the US Virgin Islands', the Vatican's).
+        assert_eq!(key("930", Some("PR")).as_deref(), Some("00930"));
+        assert_eq!(key("802", Some("VI")).as_deref(), Some("00802"));
+        assert_eq!(key("120", Some("VA")).as_deref(), Some("00120"));
         // Not a lost zero: too short, letters in it, or written with a
         // separator (a Japanese code of before 1998).
         assert_eq!(key("123-45", Some("JP")).as_deref(), Some("12345"));
@@ -729,7 +734,7 @@ mod tests {
     /// one record), to the version.
     #[test]
     fn scores_and_name_guards_are_what_the_linking_version_records() {
-        const RECORDED: (&str, &str) = ("10", "982082134a3ebff1");
+        const RECORDED: (&str, &str) = ("11", "982082134a3ebff1");
         // (given, family) typed in their own fields; None: a whole name only.
         let names: [(&str, Option<(&str, &str)>); 11] = [
             ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),
