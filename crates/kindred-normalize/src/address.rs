@@ -393,6 +393,19 @@ const POSTAL_CODE_DIGITS: &[(&str, usize)] = &[
     ("ZM", 5),
 ];
 
+/// The form a street line's word (lower case) is compared in, by USPS
+/// Publication 28's street suffixes, unit designators and directionals
+/// (`street`, `str` and `st` are `st`; `north` is `n`; `apartment` is
+/// `apt`): `123 North Main Street` and `123 N Main St` name one street.
+/// Other words are their own form. `tests/street_words.rs` holds the table
+/// (`street_words.rs`) to the publication's, as usaddress-scourgify ships it.
+pub fn street_word(word: &str) -> &str {
+    use crate::street_words::STREET_WORDS;
+    STREET_WORDS
+        .binary_search_by(|(w, _)| w.cmp(&word))
+        .map_or(word, |i| STREET_WORDS[i].1)
+}
+
 /// A postal code without the country letters written before it (`D-10115`,
 /// `FI-00100`, `F-75001`, `SE-123 45`, as European mail was addressed
 /// across borders), in a country whose codes are digits of one length

@@ -17,6 +17,7 @@ mod ids;
 mod name;
 mod options;
 mod phone;
+mod street_words;
 mod surname;
 mod text;
 
@@ -29,7 +30,7 @@ use kindred_model::{
 
 pub use address::{
     normalize_address, normalize_consent_channel, normalize_currency, normalize_gender,
-    normalize_label, postal_code_digits,
+    normalize_label, postal_code_digits, street_word,
 };
 /// Re-exported for callers of [`normalize_birthday`].
 pub use chrono::NaiveDate;

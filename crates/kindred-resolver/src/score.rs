@@ -137,7 +137,7 @@ pub(crate) fn score(
         ay.and_then(|a| a.city.as_deref()),
     ) {
         (Some(p), Some(q)) if !fold(p).is_empty() && !fold(q).is_empty() => {
-            if alike_text(p, q, false) {
+            if alike_text(p, q) {
                 2.0
             } else {
                 -1.0
@@ -230,7 +230,7 @@ fn street_lines_agree(a: Option<&Address>, b: Option<&Address>) -> (f64, bool) {
     let (Some(sa), Some(sb)) = (a.street, b.street) else {
         return (0.0, false);
     };
-    if alike_text(sa, sb, false) {
+    if alike_street(sa, sb, false) {
         return (5.0, flats || door(sa, None, sb, None));
     }
     // One record's other line names the other's street.
@@ -238,7 +238,7 @@ fn street_lines_agree(a: Option<&Address>, b: Option<&Address>) -> (f64, bool) {
         .into_iter()
         .find_map(|(x_other, x, y, y_other)| {
             let x_other = x_other?;
-            alike_text(x_other, y, true).then(|| door(x_other, Some(x), y, y_other))
+            alike_street(x_other, y, true).then(|| door(x_other, Some(x), y, y_other))
         });
     match crossed {
         Some(other_door) => (5.0, flats || other_door),
@@ -294,10 +294,45 @@ fn names_a_street(line: &str) -> bool {
     })
 }
 
-/// Two address texts (street lines, cities) alike: Jaro-Winkler 0.9 over
-/// the folded texts; with `words_only`, numbers and tokens holding digits
-/// left out of both.
-fn alike_text(x: &str, y: &str, words_only: bool) -> bool {
+/// Two street lines alike: [`alike_folded`] with each word in its USPS
+/// form (`North Main Street` is `n main st`, as `N Main St` is). Lines
+/// whose directionals differ (`N Main St`, `S Main St`) are two streets,
+/// however alike their letters.
+fn alike_street(x: &str, y: &str, words_only: bool) -> bool {
+    let directionals = |l: &str| {
+        let mut d: Vec<String> = fold_street(l)
+            .split(' ')
+            .filter(|t| DIRECTIONALS.contains(t))
+            .map(str::to_string)
+            .collect();
+        d.sort_unstable();
+        d
+    };
+    let (p, q) = (directionals(x), directionals(y));
+    (p.is_empty() || q.is_empty() || p == q) && alike_folded(x, y, words_only, fold_street)
+}
+
+/// The directionals of a street line in their USPS forms.
+const DIRECTIONALS: &[&str] = &["n", "s", "e", "w", "ne", "nw", "se", "sw"];
+
+/// A street line folded ([`fold`]), each word in its USPS form.
+fn fold_street(s: &str) -> String {
+    fold(s)
+        .split(' ')
+        .map(kindred_normalize::street_word)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Two cities alike ([`alike_folded`]).
+fn alike_text(x: &str, y: &str) -> bool {
+    alike_folded(x, y, false, fold)
+}
+
+/// Two address texts alike: Jaro-Winkler 0.9 over the texts as `fold`
+/// folds them; with `words_only`, numbers and tokens holding digits left
+/// out of both.
+fn alike_folded(x: &str, y: &str, words_only: bool, fold: fn(&str) -> String) -> bool {
     let words = |l: &str| {
         let f = fold(l);
         if !words_only {
@@ -715,6 +750,24 @@ mod tests {
         // The same door, written another way.
         let s = pair(&at("8 Stanley Street"), &at("8 Stanley St."));
         assert!(s.is_some_and(|s| s >= min), "{s:?}");
+        // In USPS Publication 28's forms (linking version 12): suffixes,
+        // directionals, unit designators.
+        for (x, y) in [
+            ("123 North Main Street", "123 N Main St"),
+            ("40 Northwest Ocean Boulevard", "40 NW Ocean Blvd"),
+            ("7 Kings Crescent Apartment 4", "7 Kings Cres Apt 4"),
+        ] {
+            let s = pair(&at(x), &at(y));
+            assert!(s.is_some_and(|s| s >= min), "{x} / {y}: {s:?}");
+        }
+        // Another street of the same name, and another door.
+        for (x, y) in [
+            ("123 North Main Street", "123 South Main St"),
+            ("12 Ocean Boulevard", "14 Ocean Blvd"),
+        ] {
+            let s = pair(&at(x), &at(y));
+            assert!(s.is_some_and(|s| s < min), "{x} / {y}: {s:?}");
+        }
     }
 
     #[test]
@@ -734,7 +787,7 @@ mod tests {
     /// one record), to the version.
     #[test]
     fn scores_and_name_guards_are_what_the_linking_version_records() {
-        const RECORDED: (&str, &str) = ("11", "982082134a3ebff1");
+        const RECORDED: (&str, &str) = ("12", "982082134a3ebff1");
         // (given, family) typed in their own fields; None: a whole name only.
         let names: [(&str, Option<(&str, &str)>); 11] = [
             ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),
