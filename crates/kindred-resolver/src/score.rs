@@ -294,8 +294,8 @@ fn names_a_street(line: &str) -> bool {
     })
 }
 
-/// Two street lines alike: [`alike_folded`] with each word in its USPS
-/// form (`North Main Street` is `n main st`, as `N Main St` is). Lines
+/// Two street lines alike: [`alike_folded`] as typed or with each word in
+/// its USPS form (`North Main Street` is `n main st`, as `N Main St` is). Lines
 /// whose directionals differ (`N Main St`, `S Main St`) are two streets,
 /// however alike their letters.
 fn alike_street(x: &str, y: &str, words_only: bool) -> bool {
@@ -309,7 +309,10 @@ fn alike_street(x: &str, y: &str, words_only: bool) -> bool {
         d
     };
     let (p, q) = (directionals(x), directionals(y));
-    (p.is_empty() || q.is_empty() || p == q) && alike_folded(x, y, words_only, fold_street)
+    // As typed, or in the USPS forms: a suffix mistyped (`Plave`) is
+    // further from `Pl` than from `Place`.
+    (p.is_empty() || q.is_empty() || p == q)
+        && (alike_folded(x, y, words_only, fold) || alike_folded(x, y, words_only, fold_street))
 }
 
 /// The directionals of a street line in their USPS forms.
