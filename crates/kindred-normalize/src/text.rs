@@ -55,7 +55,8 @@ pub fn fold_upper(raw: &str) -> String {
 /// stored by a system that strips them (`José`, `Jose`; `Lê Văn`, `Le
 /// Van`), is one name; so with Greek (`Γιώργος`, `ΓΙΩΡΓΟΣ`). Other scripts
 /// are only lower-cased (a Hangul syllable is not taken apart; Cyrillic `й`
-/// is a letter of its own), but for Russian `ё`, typed `е` as often.
+/// is a letter of its own), but for Russian `ё`, typed `е` as often, and
+/// katakana, compared as the hiragana of the same sound.
 pub fn push_name_letter(c: char, out: &mut String) {
     if c.is_ascii() {
         out.push(c.to_ascii_lowercase());
@@ -79,6 +80,10 @@ pub fn push_name_letter(c: char, out: &mut String) {
     };
     if !special.is_empty() {
         out.push_str(special);
+    } else if let '\u{30a1}'..='\u{30f6}' = c {
+        // Katakana as hiragana: a Japanese name's reading is typed in
+        // either (`ヤマダ タロウ`, `やまだ たろう`), the same sounds.
+        out.extend(char::from_u32(c as u32 - 0x60));
     } else if matches!(c,
         '\u{00c0}'..='\u{024f}' | '\u{1e00}'..='\u{1eff}'
         // Greek, whose accents capitals drop (`Ό` is typed `Ο`).

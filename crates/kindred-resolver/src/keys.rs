@@ -925,6 +925,11 @@ mod tests {
         assert_eq!(fold_name("O'Brien"), fold_name("OBrien"));
         assert_eq!(fold_name("O’Brien").as_deref(), Some("obrien"));
         assert_eq!(fold_name("Søren Müller").as_deref(), Some("muller soren"));
+        // A Japanese name's reading in katakana or hiragana (half-width
+        // katakana are full-width after NFKC, as events arrive).
+        assert_eq!(fold_name("ヤマダ タロウ"), fold_name("やまだ たろう"));
+        assert_eq!(fold_name("ヤマダ タロウ").as_deref(), Some("たろう やまだ"));
+        assert_ne!(fold_name("ヤマダ"), fold_name("ヤマモト"));
         assert!(name_similarity("anna smith", "anna smyth") > 0.9);
         // Father and son.
         let sim = |a: &str, b: &str| {

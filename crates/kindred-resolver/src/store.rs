@@ -234,9 +234,10 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// names by their surname reading (`曾` zeng), traditional compound
 /// surnames. Version 5 (2026-12-04): the Hundred Family Surnames' 62
 /// compound family names (`左丘`, `第五`), and surname readings checked
-/// against the `pinyin` npm package's (`卜` bu, `澹台` tantai).
+/// against the `pinyin` npm package's (`卜` bu, `澹台` tantai). Version 6
+/// (2026-12-04): katakana as hiragana (`ヤマダ` is `やまだ`).
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"5";
+const NAME_FOLDING_VERSION: &[u8] = b"6";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -274,13 +275,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"5";
 /// lost its zeros as `930`). Version 12: street lines compare with their
 /// words in USPS Publication 28's forms (`North Main Street` is `N Main
 /// St`), and lines with other directionals (`N Main St`, `S Main St`) are
-/// other streets. The score
+/// other streets. Version 13: name folding version 6 (a name typed in
+/// katakana is the same name typed in hiragana). The score
 /// grid below compares pairs, not clusters, so it cannot catch a change
 /// like these: bump by hand. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "12";
+pub const LINKING_VERSION: &str = "13";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
