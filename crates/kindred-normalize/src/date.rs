@@ -292,19 +292,10 @@ fn unit_of(c: char) -> Option<Unit> {
 /// A letter or mark of a word (units aside), as the generator of
 /// [`DATE_WORDS`] reads one.
 fn is_word_char(c: char) -> bool {
-    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    use unicode_general_category::{get_general_category, GeneralCategory};
     unit_of(c).is_none()
-        && matches!(
-            get_general_category(c),
-            G::UppercaseLetter
-                | G::LowercaseLetter
-                | G::TitlecaseLetter
-                | G::ModifierLetter
-                | G::OtherLetter
-                | G::NonspacingMark
-                | G::SpacingMark
-                | G::EnclosingMark
-        )
+        && (crate::text::is_letter_or_mark(c)
+            || get_general_category(c) == GeneralCategory::EnclosingMark)
 }
 
 /// Appends `c` lower-cased without the accents of Latin, Greek and

@@ -185,17 +185,8 @@ fn idna_2008_letter(c: char) -> bool {
                 | '\u{05F4}'
                 | '\u{30FB}'
         )
-        || matches!(
-            get_general_category(c),
-            G::UppercaseLetter
-                | G::LowercaseLetter
-                | G::TitlecaseLetter
-                | G::ModifierLetter
-                | G::OtherLetter
-                | G::NonspacingMark
-                | G::SpacingMark
-                | G::DecimalNumber
-        )
+        || crate::text::is_letter_or_mark(c)
+        || get_general_category(c) == G::DecimalNumber
 }
 
 /// RFC 5892's rules for the punctuation IDNA 2008 allows in context: the

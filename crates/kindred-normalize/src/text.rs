@@ -159,3 +159,20 @@ impl std::fmt::Display for Rejected {
         f.write_str(self.as_str())
     }
 }
+
+/// Whether `c` is a letter of any script or a mark combining with one
+/// (Unicode categories L and Mn, Mc): what a word of a name, a date or a
+/// domain label is made of.
+pub(crate) fn is_letter_or_mark(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    matches!(
+        get_general_category(c),
+        G::UppercaseLetter
+            | G::LowercaseLetter
+            | G::TitlecaseLetter
+            | G::ModifierLetter
+            | G::OtherLetter
+            | G::NonspacingMark
+            | G::SpacingMark
+    )
+}
