@@ -410,15 +410,20 @@ pub fn street_word(word: &str) -> &str {
 /// `FI-00100`, `F-75001`, `SE-123 45`, as European mail was addressed
 /// across borders), in a country whose codes are digits of one length
 /// ([`postal_code_digits`]) and when what follows the letters is such a
-/// code: the same code as `10115`. Letters and a hyphen or space, at most
-/// three letters; anything else stays as typed.
+/// code: the same code as `10115`. The letters must name the address's
+/// country: its ISO code or its distinguishing sign ([`POSTAL_SIGNS`]);
+/// anything else (`BOX 12345`, `D-10115` in France) stays as typed.
 fn without_country_prefix(code: &str, country: &str) -> String {
     let Some(n) = postal_code_digits(country) else {
         return code.to_string();
     };
     let letters = code.bytes().take_while(u8::is_ascii_uppercase).count();
-    let rest = &code[letters..];
-    let Some(rest) = rest.strip_prefix(['-', ' ']) else {
+    let (prefix, rest) = code.split_at(letters);
+    let names_country = prefix == country
+        || POSTAL_SIGNS
+            .iter()
+            .any(|(c, sign)| *c == country && *sign == prefix);
+    let Some(rest) = rest.strip_prefix(['-', ' ']).filter(|_| names_country) else {
         return code.to_string();
     };
     let digits = rest.bytes().filter(u8::is_ascii_digit).count();
@@ -429,12 +434,39 @@ fn without_country_prefix(code: &str, country: &str) -> String {
         && digits == n
         && only_digits
         && rest.starts_with(|c: char| c.is_ascii_digit())
+        && rest.ends_with(|c: char| c.is_ascii_digit())
     {
         rest.to_string()
     } else {
         code.to_string()
     }
 }
+
+/// Country letters written before postal codes where they differ from the
+/// ISO code: the distinguishing signs of the road traffic conventions
+/// (Germany `D`, France `F`, Finland `FIN`), and Google's address
+/// metadata's postal prefixes (Liechtenstein `FL`, Luxembourg `L`).
+const POSTAL_SIGNS: &[(&str, &str)] = &[
+    ("AT", "A"),
+    ("BE", "B"),
+    ("DE", "D"),
+    ("EE", "EST"),
+    ("ES", "E"),
+    ("FI", "FIN"),
+    ("FR", "F"),
+    ("HU", "H"),
+    ("IT", "I"),
+    ("LI", "FL"),
+    ("LU", "L"),
+    ("NO", "N"),
+    ("PT", "P"),
+    ("RS", "SRB"),
+    ("RU", "RUS"),
+    ("SE", "S"),
+    ("SI", "SLO"),
+    ("SM", "RSM"),
+    ("VA", "V"),
+];
 
 /// Normalizes an address; `None` when nothing usable is in it.
 pub fn normalize_address(raw: &RawAddress) -> Option<Address> {
@@ -632,6 +664,12 @@ mod tests {
             ("D-1011", "DE", "D-1011"),
             ("SW1A 1AA", "GB", "SW1A 1AA"),
             ("D-10115", "GB", "D-10115"),
+            ("D-10115", "FR", "D-10115"),
+            ("BOX 12345", "US", "BOX 12345"),
+            ("PO 12345", "US", "PO 12345"),
+            ("FL-9490", "LI", "9490"),
+            ("D-10115-", "DE", "D-10115-"),
+            ("L-1234", "LU", "1234"),
             ("AB-10115X", "DE", "AB-10115X"),
         ] {
             let a = normalize_address(&RawAddress {

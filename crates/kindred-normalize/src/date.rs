@@ -246,7 +246,18 @@ fn date_parts(s: &str) -> Option<Vec<Part>> {
                     Some(Token::Word(next)) => Some(next.as_str()),
                     _ => None,
                 };
-                if let Some(m) = month_named(w) {
+                if ORDINAL_ENDINGS.contains(&w.as_str()) {
+                    // `17th`: the day, right after its number; anywhere
+                    // else (`5 Mar St 1990`) no date's word.
+                    match parts.last_mut() {
+                        Some(Part::Number(_, _, unit @ None))
+                            if matches!(tokens.get(i.wrapping_sub(1)), Some(Token::Number(..))) =>
+                        {
+                            *unit = Some(Unit::Day);
+                        }
+                        _ => return None,
+                    }
+                } else if let Some(m) = month_named(w) {
                     parts.push(Part::Month(m));
                 } else if let Some(m) = next.and_then(|n| month_named(&format!("{w} {n}"))) {
                     // A name abbreviated with an inner dot (Thai `พ.ค.`).
@@ -275,6 +286,9 @@ enum Token {
     Number(u32, usize, Option<Unit>),
     Word(String),
 }
+
+/// English ordinal endings, read only right after a day's number (`17th`).
+const ORDINAL_ENDINGS: &[&str] = &["st", "nd", "rd", "th"];
 
 /// Words after which a number is the month (Vietnamese `tháng`, `thg`).
 const MONTH_BEFORE_NUMBER: &[&str] = &["thang", "thg"];
@@ -410,6 +424,11 @@ mod tests {
             ("17 May 1990 lunch", day, Err(Rejected::Invalid)),
             ("17 5 1990 12", day, Err(Rejected::Invalid)),
             ("17 listopad 1990", day, Err(Rejected::Invalid)),
+            // An ordinal ending names the day, and only after a number: an
+            // address is no date.
+            ("3rd 5 1990", month, Ok("1990-05-03")),
+            ("5 Mar St 1990", day, Err(Rejected::Invalid)),
+            ("12 May St 2000", day, Err(Rejected::Invalid)),
         ];
         for (raw, order, want) in cases {
             assert_eq!(

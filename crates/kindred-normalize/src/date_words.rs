@@ -478,7 +478,7 @@ pub(crate) const MONTH_NAMES: &[(&str, u32)] = &[
 
 /// Words a written date carries besides its day, month and year:
 /// weekday names and the formats' own words (`de`, `den`, `г`,
-/// `tháng`), and what people type around an English date (`the 17th of`), sorted.
+/// `tháng`), and what people type around an English date (`the`, `of`), sorted.
 pub(crate) const DATE_WORDS: &[&str] = &[
     "ahad",
     "ahd",
@@ -583,7 +583,6 @@ pub(crate) const DATE_WORDS: &[&str] = &[
     "monday",
     "montag",
     "nam",
-    "nd",
     "ne",
     "ned",
     "nedele",
@@ -621,7 +620,6 @@ pub(crate) const DATE_WORDS: &[&str] = &[
     "quinta",
     "rab",
     "rabu",
-    "rd",
     "sa",
     "sab",
     "sabado",
@@ -654,7 +652,6 @@ pub(crate) const DATE_WORDS: &[&str] = &[
     "sri",
     "srijeda",
     "sroda",
-    "st",
     "streda",
     "su",
     "subota",
@@ -669,7 +666,6 @@ pub(crate) const DATE_WORDS: &[&str] = &[
     "søndag",
     "ter",
     "terca",
-    "th",
     "thang",
     "the",
     "thg",

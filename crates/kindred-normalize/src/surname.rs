@@ -10,27 +10,30 @@
 
 /// Chinese family names of two characters, in simplified and traditional
 /// characters (Hong Kong and Taiwan customers write `歐陽`, `諸葛`).
-/// Every other Chinese family name is one character.
+/// Every other Chinese family name is one character. Of the Hundred Family
+/// Surnames' compound names, the rare ones whose first character is a
+/// family name of its own (`梁丘`, `段干`, `乐正`, `单于`, `左丘`...) are
+/// left out: `梁丘明` is far more often Liang Qiuming than Liangqiu Ming,
+/// and `乐正华` Le Zhenghua.
 pub const COMPOUND_SURNAMES: &[&str] = &[
     // Simplified.
-    "万俟", "上官", "东方", "东郭", "东门", "乐正", "亓官", "仉督", "令狐", "仲孙", "公冶", "公孙",
-    "公羊", "公良", "公西", "单于", "南宫", "南门", "司寇", "司徒", "司空", "司马", "呼延", "壤驷",
-    "夏侯", "太叔", "太史", "夹谷", "子车", "宇文", "宗政", "宰父", "尉迟", "左丘", "巫马", "慕容",
-    "拓跋", "梁丘", "榖梁", "欧阳", "段干", "淳于", "漆雕", "澹台", "濮阳", "独孤", "申屠", "百里",
-    "皇甫", "端木", "第五", "羊舌", "西门", "诸葛", "赫连", "轩辕", "钟离", "长孙", "闻人", "闾丘",
+    "万俟", "上官", "东方", "亓官", "仉督", "令狐", "仲孙", "公冶", "公孙", "公羊", "南宫", "南门",
+    "司寇", "司徒", "司空", "司马", "呼延", "壤驷", "夏侯", "太叔", "太史", "夹谷", "子车", "宇文",
+    "宗政", "尉迟", "慕容", "拓跋", "榖梁", "欧阳", "淳于", "漆雕", "澹台", "濮阳", "独孤", "申屠",
+    "百里", "皇甫", "端木", "第五", "西门", "诸葛", "赫连", "轩辕", "钟离", "长孙", "闻人", "闾丘",
     "颛孙", "鲜于", // Traditional, where they differ.
-    "東方", "東郭", "東門", "樂正", "仲孫", "公孫", "單于", "南宮", "南門", "司馬", "壤駟", "夾谷",
-    "子車", "尉遲", "巫馬", "歐陽", "澹臺", "濮陽", "獨孤", "穀梁", "諸葛", "赫連", "軒轅", "鍾離",
-    "長孫", "聞人", "閭丘", "顓孫", "鮮于", "萬俟", "西門",
+    "東方", "仲孫", "公孫", "南宮", "南門", "司馬", "壤駟", "夾谷", "子車", "尉遲", "歐陽", "澹臺",
+    "濮陽", "獨孤", "穀梁", "諸葛", "赫連", "軒轅", "鍾離", "長孫", "聞人", "閭丘", "顓孫", "鮮于",
+    "萬俟", "西門",
 ];
 
 /// Family names read otherwise than their character's (or characters')
 /// first reading, which is what a character-by-character romanization
 /// gives (`曾` is `ceng` elsewhere, `zeng` as a name), toneless, `ü` as
-/// `v`, syllables run together. The one disagreement with the reference
-/// data: `盖` is read `ge`, the dictionaries' surname reading, where the
-/// reference reads `gai` (also heard), and `皇甫` `huangfu` (as in every
-/// dictionary), where the reference has `huangpu`.
+/// `v`, syllables run together. Where a surname has two readings in use
+/// (`乐` Yue and Le, `能` Nai and Neng, `盖` Ge and Gai), the first
+/// reading stands, as the character is read anyway; `皇甫` is `huangfu`
+/// (as in every dictionary, where the reference data has `huangpu`).
 pub const SURNAME_READINGS: &[(&str, &str)] = &[
     ("曾", "zeng"),
     ("单", "shan"),
@@ -47,11 +50,8 @@ pub const SURNAME_READINGS: &[(&str, &str)] = &[
     ("繆", "miao"),
     ("盖", "ge"),
     ("蓋", "ge"),
-    ("乐", "yue"),
-    ("樂", "yue"),
     ("卜", "bu"),
     ("薄", "bo"),
-    ("能", "nai"),
     ("都", "du"),
     ("阚", "kan"),
     ("闞", "kan"),
@@ -62,12 +62,8 @@ pub const SURNAME_READINGS: &[(&str, &str)] = &[
     ("萬俟", "moqi"),
     ("澹台", "tantai"),
     ("澹臺", "tantai"),
-    ("单于", "chanyu"),
-    ("單于", "chanyu"),
     ("子车", "ziju"),
     ("子車", "ziju"),
-    ("乐正", "yuezheng"),
-    ("樂正", "yuezheng"),
     ("仉督", "zhangdu"),
     ("皇甫", "huangfu"),
 ];
@@ -124,7 +120,9 @@ mod tests {
         let len = |s: &str, alone| family_name_len(&s.chars().collect::<Vec<_>>(), alone);
         assert_eq!(len("李伟", false), 1);
         assert_eq!(len("欧阳娜娜", false), 2);
-        assert_eq!(len("左丘明", false), 2);
+        assert_eq!(len("漆雕开", false), 2);
+        // Not listed: its first character is a family name of its own.
+        assert_eq!(len("梁丘明", false), 1);
         assert_eq!(len("歐陽娜娜", false), 2);
         assert_eq!(len("欧阳", false), 1);
         assert_eq!(len("欧阳", true), 2);

@@ -21,6 +21,13 @@ fn names_read_as_nameparser_reads_them() {
         };
         n += 1;
         let (got, dropped) = names(Some(typed), None, None);
+        // What kindred writes reads as itself.
+        if let Some(full) = &got.full {
+            let again = names(Some(full), None, None).0.full;
+            if again.as_deref() != Some(full.as_str()) {
+                wrong.push(format!("{typed:?}: {full:?} normalizes again to {again:?}"));
+            }
+        }
         let got_full = got.full.as_deref().map(words);
         let (got_given, got_family) = if given.is_empty() {
             (None, None)
@@ -62,7 +69,29 @@ fn kindreds_own_readings() {
         // digits do not make the name junk.
         ("John Smith 2nd", Some("John Smith II"), None),
         ("JOHN SMITH III", Some("John Smith III"), None),
-        ("Mr. John Smith Junior", Some("John Smith Jr"), None),
+        // `Junior`, `Senior`, and roman numerals typed in mixed case are
+        // family names (`Olive Senior`, `Naosuke Ii`).
+        ("Mr. John Smith Junior", Some("John Smith Junior"), None),
+        ("Olive Senior", Some("Olive Senior"), None),
+        ("Naosuke Ii", Some("Naosuke Ii"), None),
+        ("JOHN SMITH 2nd", Some("John Smith II"), None),
+        // Given names and family names that are also titles or degrees.
+        ("Maj Sjöwall", Some("Maj Sjöwall"), None),
+        ("Hon Sui Sen", Some("Hon Sui Sen"), None),
+        ("Chioma Ngozi Mba", Some("Chioma Ngozi Mba"), None),
+        ("Hossain, Md", Some("Md Hossain"), Some(("Md", "Hossain"))),
+        // A comma between two people's names.
+        (
+            "John Smith, Jane Smith",
+            Some("John Smith, Jane Smith"),
+            None,
+        ),
+        // A comma form's parts are cased as names.
+        (
+            "García, maría",
+            Some("María García"),
+            Some(("María", "García")),
+        ),
         // Unbalanced quotes or parentheses: nothing is taken for a nickname.
         ("John \"Jack Smith", Some("John \"Jack Smith"), None),
         // A degree is dropped only after a name of two words or more.

@@ -30,9 +30,10 @@ LOCALES = [
 ]
 # Characters that follow a number to say what it is (年 1990年, 월 5월).
 UNITS = set("年月日号號년월일")
-# Typed by people, not in CLDR's formats: a day's English ordinal ending
-# (17th, 1st) and `the 17th of May`.
-TYPED = ["st", "nd", "rd", "th", "of", "the"]
+# Typed by people, not in CLDR's formats: `the 17th of May` (date.rs reads
+# an ordinal's ending, 17th, only right after its number).
+TYPED = ["of", "the"]
+ORDINAL_ENDINGS = ["st", "nd", "rd", "th"]
 
 
 def fold(s):
@@ -102,6 +103,7 @@ def main():
     clash = sorted(fillers & month_words)
     fillers -= month_words
     fillers -= set(ambiguous)
+    fillers -= set(ORDINAL_ENDINGS)
     fillers.update(TYPED)
     here = os.path.dirname(os.path.abspath(__file__))
     src = os.path.join(here, "..", "..", "src", "date_words.rs")
@@ -121,7 +123,7 @@ def main():
             "];\n\n"
             "/// Words a written date carries besides its day, month and year:\n"
             "/// weekday names and the formats' own words (`de`, `den`, `г`,\n"
-            "/// `tháng`), and what people type around an English date (`the 17th of`), sorted.\n"
+            "/// `tháng`), and what people type around an English date (`the`, `of`), sorted.\n"
             "pub(crate) const DATE_WORDS: &[&str] = &[\n"
         )
         for w in sorted(fillers):

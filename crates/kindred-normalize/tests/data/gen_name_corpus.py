@@ -23,10 +23,10 @@ assert nameparser.__version__ == "2.6.0", nameparser.__version__
 FIRST = ["John", "Mary", "Mary-Ann", "José", "Zoë", "Seán", "Anna", "William", "Chloé", "Olu", "Priya", "Wei"]
 MIDDLE = [None, None, "A.", "B", "Ann", "Lee", "Marie"]
 LAST = ["Smith", "O'Brien", "McDonald", "Smith-Jones", "de la Cruz", "van der Berg", "García", "Nguyen", "Okafor", "Li", "von Trapp", "MacLeod"]
-TITLES = ["Mr", "Mr.", "Mrs.", "Ms", "Dr.", "Prof.", "Sir", "Dame", "Rev.", "Capt.", "Col.", "Maj.", "Lt.", "Sgt.", "Hon."]
+TITLES = ["Mr", "Mr.", "Mrs.", "Ms", "Dr.", "Prof.", "Sir", "Dame", "Rev.", "Capt.", "Col.", "Lt.", "Sgt."]
 GENERATIONAL = {"jr": "Jr", "jnr": "Jr", "junior": "Jr", "sr": "Sr", "snr": "Sr", "ii": "II", "iii": "III", "iv": "IV"}
-GEN_TYPED = ["Jr.", "Jr", "JR", "Sr.", "Snr", "Jnr", "II", "III", "IV", "Junior"]
-DEGREES = ["PhD", "Ph.D.", "MD", "M.D.", "Esq.", "CPA", "DDS", "MBA", "RN"]
+GEN_TYPED = ["Jr.", "Jr", "JR", "Sr.", "Snr", "Jnr", "II", "III", "IV"]
+DEGREES = ["PhD", "Ph.D.", "MD", "M.D.", "Esq.", "CPA", "DDS", "RN"]
 NICKS = ["Jack", "Bobby", "Liz"]
 
 for t in TITLES:
@@ -60,7 +60,7 @@ def main():
         title = rng.choice(TITLES) + " " if rng.random() < 0.3 else ""
         gen = rng.choice(GEN_TYPED) if rng.random() < 0.3 else None
         degree = rng.choice(DEGREES) if rng.random() < 0.2 else None
-        form = rng.randrange(6)
+        form = rng.randrange(9)
         comma = False
         if form == 0:
             typed = " ".join(p for p in [title + given, last, gen, degree] if p)
@@ -75,9 +75,20 @@ def main():
         elif form == 4:
             nick = rng.choice(NICKS)
             typed = f'{title}{first} "{nick}" {" ".join(p for p in [middle, last] if p)}'
-        else:
+        elif form == 5:
             nick = rng.choice(NICKS)
             typed = f'{first} ({nick}) {last}'
+        elif form == 6:
+            # The title before the family name, the given name after the comma.
+            typed = (title or rng.choice(TITLES) + " ") + last + ", " + given
+            comma = True
+        elif form == 7:
+            # A title after the name, behind a comma.
+            typed = given + " " + last + ", " + rng.choice(TITLES)
+        else:
+            # A degree after the given name of a turned-round name.
+            typed = last + ", " + given + " " + rng.choice(DEGREES)
+            comma = True
         case = rng.random()
         if case < 0.15:
             typed = typed.upper()
