@@ -142,6 +142,75 @@ enum Part {
     Number(u32, usize, Option<Unit>),
     /// A month by its name (`May`, `mai`, `мая`, `května`).
     Month(u32),
+    /// A year of an era ([`ERAS`], by index): `平成2年` is (Heisei, 2).
+    EraYear(usize, u32),
+}
+
+/// The calendar eras a birthday is written in: Japan's imperial eras
+/// (`平成2年5月17日`, `H2/5/17`, `平成元年` its first year) and Taiwan's
+/// Minguo years (`民國79年`), each by its names and the Gregorian day its
+/// first year starts on; an era ends where the next of its calendar
+/// begins (Showa 64 is 1989-01-01 to 01-07, then Heisei 1).
+struct Era {
+    names: &'static [&'static str],
+    start: (i32, u32, u32),
+    /// The first day of the next era of the same calendar.
+    end: Option<(i32, u32, u32)>,
+    /// The year its first year is counted from (`start`'s, but for Meiji,
+    /// counted from 1868 while the Gregorian calendar came in 1873).
+    first_year: i32,
+}
+
+const ERAS: &[Era] = &[
+    Era {
+        names: &["明治", "m"],
+        start: (1873, 1, 1),
+        end: Some((1912, 7, 30)),
+        first_year: 1868,
+    },
+    Era {
+        names: &["大正", "t"],
+        start: (1912, 7, 30),
+        end: Some((1926, 12, 25)),
+        first_year: 1912,
+    },
+    Era {
+        names: &["昭和", "s"],
+        start: (1926, 12, 25),
+        end: Some((1989, 1, 8)),
+        first_year: 1926,
+    },
+    Era {
+        names: &["平成", "h"],
+        start: (1989, 1, 8),
+        end: Some((2019, 5, 1)),
+        first_year: 1989,
+    },
+    Era {
+        names: &["令和", "r"],
+        start: (2019, 5, 1),
+        end: None,
+        first_year: 2019,
+    },
+    Era {
+        names: &["民國", "民国"],
+        start: (1912, 1, 1),
+        end: None,
+        first_year: 1912,
+    },
+];
+
+/// The era a word names, and whether it is written with its first year
+/// (`平成元`, the `元年` of the era, whose `年` the tokens dropped). One
+/// Latin letter names an era only right before its year (`H2`, `H元年`).
+fn era_named(word: &str, before_number: bool) -> Option<(usize, bool)> {
+    let (name, first) = match word.strip_suffix('元') {
+        Some(name) => (name, true),
+        None => (word, false),
+    };
+    let era = ERAS.iter().position(|e| e.names.contains(&name))?;
+    let letter = name.len() == 1;
+    (!letter || first || before_number).then_some((era, first))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -168,8 +237,17 @@ fn written_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
     let mut day = None;
     let mut loose: Vec<u32> = Vec::new();
     let mut year_first = false;
+    let mut era = None;
     for part in &parts {
         let slot = match *part {
+            Part::EraYear(e, n) => {
+                if era.replace(e).is_some() || n == 0 {
+                    return None;
+                }
+                year_first = loose.is_empty() && month.is_none() && day.is_none();
+                let y = u32::try_from(ERAS[e].first_year).ok()? + n - 1;
+                (&mut year, y)
+            }
             Part::Month(m) => (&mut month, m),
             Part::Number(n, _, Some(Unit::Year)) => (&mut year, n),
             Part::Number(n, _, Some(Unit::Month)) => (&mut month, n),
@@ -205,7 +283,18 @@ fn written_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
         }
         _ => return None,
     };
-    NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    if let Some(e) = era {
+        // A day outside the era is no day of it (`平成元年1月7日`).
+        let day_of = |(y, m, d): (i32, u32, u32)| NaiveDate::from_ymd_opt(y, m, d);
+        let era = &ERAS[e];
+        if day_of(era.start).is_some_and(|s| date < s)
+            || era.end.and_then(day_of).is_some_and(|end| date >= end)
+        {
+            return None;
+        }
+    }
+    Some(date)
 }
 
 /// The numbers and month names of a written date, or None if it holds a
@@ -246,7 +335,21 @@ fn date_parts(s: &str) -> Option<Vec<Part>> {
                     Some(Token::Word(next)) => Some(next.as_str()),
                     _ => None,
                 };
-                if ORDINAL_ENDINGS.contains(&w.as_str()) {
+                let before_number = matches!(tokens.get(i + 1), Some(Token::Number(..)));
+                if let Some((e, first)) = era_named(w, before_number) {
+                    // The era's year: its first (`元年`), or the number after it.
+                    if first {
+                        parts.push(Part::EraYear(e, 1));
+                    } else {
+                        match tokens.get(i + 1) {
+                            Some(Token::Number(n, _, None | Some(Unit::Year))) => {
+                                parts.push(Part::EraYear(e, *n));
+                                i += 1;
+                            }
+                            _ => return None,
+                        }
+                    }
+                } else if ORDINAL_ENDINGS.contains(&w.as_str()) {
                     // `17th`: the day, right after its number; anywhere
                     // else (`5 Mar St 1990`) no date's word.
                     match parts.last_mut() {

@@ -65,3 +65,46 @@ fn cldr_dates_read_as_the_dates_they_are() {
         unread.join("\n")
     );
 }
+
+/// Birthdays in Japan's imperial eras and Taiwan's Minguo years, as ICU
+/// writes them (`data/gen_era_corpus.js`, through Node's `Intl`): every one
+/// read as the date it is, each era's first and last days among them.
+#[test]
+fn era_dates_read_as_icu_writes_them() {
+    let today = NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
+    let corpus = include_str!("data/era_corpus.tsv");
+    let (mut wrong, mut n) = (Vec::new(), 0);
+    for line in corpus.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [format, typed, date] = f.as_slice() else {
+            panic!("bad line {line:?}");
+        };
+        n += 1;
+        for order in [DateOrder::DayFirst, DateOrder::MonthFirst] {
+            let got = normalize_birthday(typed, order, today);
+            if got.as_deref() != Ok(*date) {
+                wrong.push(format!("{format} {typed:?} -> {got:?}, is {date}"));
+            }
+        }
+    }
+    assert!(n > 1500, "{n}");
+    assert!(
+        wrong.is_empty(),
+        "{} of {n}:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    // A day outside its era, an era with no year, the year 0.
+    for typed in [
+        "平成元年1月7日",
+        "昭和64年1月8日",
+        "平成5月17日",
+        "平成0年5月17日",
+        "H 5/17",
+    ] {
+        assert!(
+            normalize_birthday(typed, DateOrder::DayFirst, today).is_err(),
+            "{typed}"
+        );
+    }
+}
