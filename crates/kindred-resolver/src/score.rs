@@ -294,59 +294,60 @@ fn names_a_street(line: &str) -> bool {
     })
 }
 
-/// Two street lines alike: [`alike_folded`] as typed or with each word in
+/// Two street lines alike: [`alike_words`] as typed or with each word in
 /// its USPS form (`North Main Street` is `n main st`, as `N Main St` is). Lines
 /// whose directionals differ (`N Main St`, `S Main St`) are two streets,
 /// however alike their letters.
 fn alike_street(x: &str, y: &str, words_only: bool) -> bool {
-    let directionals = |l: &str| {
-        let mut d: Vec<String> = fold_street(l)
-            .split(' ')
-            .filter(|t| DIRECTIONALS.contains(t))
-            .map(str::to_string)
-            .collect();
-        d.sort_unstable();
-        d
-    };
-    let (p, q) = (directionals(x), directionals(y));
+    let (fx, fy) = (fold(x), fold(y));
+    let (ux, uy) = (in_usps_forms(&fx), in_usps_forms(&fy));
+    let (p, q) = (directionals(&ux), directionals(&uy));
     // As typed, or in the USPS forms: a suffix mistyped (`Plave`) is
     // further from `Pl` than from `Place`.
     (p.is_empty() || q.is_empty() || p == q)
-        && (alike_folded(x, y, words_only, fold) || alike_folded(x, y, words_only, fold_street))
+        && (alike_words(&fx, &fy, words_only) || alike_words(&ux, &uy, words_only))
+}
+
+/// The directionals of a street line in USPS forms, sorted.
+fn directionals(line: &str) -> Vec<&str> {
+    let mut d: Vec<&str> = line
+        .split(' ')
+        .filter(|t| DIRECTIONALS.contains(t))
+        .collect();
+    d.sort_unstable();
+    d
 }
 
 /// The directionals of a street line in their USPS forms.
 const DIRECTIONALS: &[&str] = &["n", "s", "e", "w", "ne", "nw", "se", "sw"];
 
-/// A street line folded ([`fold`]), each word in its USPS form.
-fn fold_street(s: &str) -> String {
-    fold(s)
+/// A folded street line ([`fold`]) with each word in its USPS form.
+fn in_usps_forms(folded: &str) -> String {
+    folded
         .split(' ')
         .map(kindred_normalize::street_word)
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-/// Two cities alike ([`alike_folded`]).
+/// Two cities alike ([`alike_words`]).
 fn alike_text(x: &str, y: &str) -> bool {
-    alike_folded(x, y, false, fold)
+    alike_words(&fold(x), &fold(y), false)
 }
 
-/// Two address texts alike: Jaro-Winkler 0.9 over the texts as `fold`
-/// folds them; with `words_only`, numbers and tokens holding digits left
-/// out of both.
-fn alike_folded(x: &str, y: &str, words_only: bool, fold: fn(&str) -> String) -> bool {
-    let words = |l: &str| {
-        let f = fold(l);
+/// Two folded address texts alike: Jaro-Winkler 0.9; with `words_only`,
+/// numbers and tokens holding digits left out of both.
+fn alike_words(p: &str, q: &str, words_only: bool) -> bool {
+    let words = |f: &str| -> String {
         if !words_only {
-            return f;
+            return f.to_string();
         }
         f.split(' ')
             .filter(|t| !t.bytes().any(|c| c.is_ascii_digit()))
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let (p, q) = (words(x), words(y));
+    let (p, q) = (words(p), words(q));
     !p.is_empty() && !q.is_empty() && strsim::jaro_winkler(&p, &q) >= 0.9
 }
 
