@@ -320,9 +320,10 @@ fn without_titles(piece: &str) -> (Vec<&str>, Option<&'static str>) {
 /// mixed case are a name's own (`Naosuke Ii`, the family name 井伊), as
 /// are `Junior` and `Senior` (`Olive Senior`).
 fn generation_of(word: &str) -> Option<&'static str> {
+    let word_bare = bare(word);
     let (_, written) = GENERATIONAL_SUFFIXES
         .iter()
-        .find(|(w, _)| *w == bare(word))?;
+        .find(|(w, _)| *w == word_bare)?;
     let roman = written.bytes().all(|b| b == b'I' || b == b'V');
     let mixed = word.chars().any(char::is_uppercase) && word.chars().any(char::is_lowercase);
     (!(roman && mixed)).then_some(*written)
