@@ -245,7 +245,12 @@ fn written_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
                     return None;
                 }
                 year_first = loose.is_empty() && month.is_none() && day.is_none();
-                let y = u32::try_from(ERAS[e].first_year).ok()? + n - 1;
+                // Never a Buddhist-era year (2400 and on), which the
+                // caller would take back 543 years.
+                let y = u32::try_from(ERAS[e].first_year)
+                    .ok()?
+                    .checked_add(n - 1)
+                    .filter(|y| *y < 2400)?;
                 (&mut year, y)
             }
             Part::Month(m) => (&mut month, m),

@@ -230,20 +230,26 @@ fn latin_reading(full: &str) -> Option<LatinReading> {
     let mut generation: Option<&'static str> = None;
     let mut gender = None;
     while pieces.len() > 1 {
-        let last = bare(&pieces[pieces.len() - 1]);
+        let piece = &pieces[pieces.len() - 1];
         let rest = words_in(&pieces[..pieces.len() - 1]);
-        if let Some(g) = generation_of(&pieces[pieces.len() - 1]) {
+        if let Some(g) = generation_of(piece) {
             // `Sr.` after a name is Senior, not Señor.
             generation = generation.or(Some(g));
-            pieces.pop();
-        } else if PROFESSIONAL_SUFFIXES.contains(&last.as_str()) && rest >= 2 {
-            pieces.pop();
-        } else if is_title(&last) && rest >= 2 {
-            gender = gender.or(title_gender(&last));
-            pieces.pop();
+        } else if rest < 2 {
+            // `Hossain, Md`, `Smith, Mr`, `Wong, Hon`: a family name and
+            // what follows it.
+            break;
+        } else if let Some(g) = generation_after_name(piece) {
+            generation = generation.or(Some(g));
+        } else if piece.split(' ').all(after_name_not_name) {
+            // Degrees and titles after a full name (`Jane Doe, MBA`,
+            // `John Smith, Prof. Dr.`).
+            let first = piece.split(' ').next().unwrap_or_default();
+            gender = gender.or(title_gender(&bare(first)));
         } else {
             break;
         }
+        pieces.pop();
     }
     let (mut words, parts): (Vec<String>, _) = match pieces.as_slice() {
         [name] => (name.split(' ').map(str::to_string).collect(), None),
@@ -253,14 +259,12 @@ fn latin_reading(full: &str) -> Option<LatinReading> {
             gender = gender.or(family_gender).or(given_gender);
             while given.len() > 1 {
                 let Some(last) = given.last() else { break };
-                if PROFESSIONAL_SUFFIXES.contains(&bare(last).as_str()) {
-                    given.pop();
-                } else if let Some(g) = generation_of(last) {
+                if let Some(g) = generation_after_name(last) {
                     generation = generation.or(Some(g));
-                    given.pop();
-                } else {
+                } else if !after_name_not_name(last) || is_title(last) {
                     break;
                 }
+                given.pop();
             }
             let shared = given
                 .iter()
@@ -327,6 +331,31 @@ fn generation_of(word: &str) -> Option<&'static str> {
     let roman = written.bytes().all(|b| b == b'I' || b == b'V');
     let mixed = word.chars().any(char::is_uppercase) && word.chars().any(char::is_lowercase);
     (!(roman && mixed)).then_some(*written)
+}
+
+/// [`generation_of`], and also what only a name's end makes a generation:
+/// `Junior`, `Senior`, roman numerals in title case (`Smith, John Iii`,
+/// `John Smith, Junior`), read where a full name stands before them.
+fn generation_after_name(word: &str) -> Option<&'static str> {
+    generation_of(word).or_else(|| match bare(word).as_str() {
+        "junior" => Some("Jr"),
+        "senior" => Some("Sr"),
+        "ii" => Some("II"),
+        "iii" => Some("III"),
+        "iv" => Some("IV"),
+        _ => None,
+    })
+}
+
+/// Whether a word after a full name (behind a comma, or ending a
+/// turned-round given name) is a degree, an honour or a title, no part of
+/// the name: [`PROFESSIONAL_SUFFIXES`], [`LATIN_TITLES`], and those that
+/// are names elsewhere (`MBA`, `OBE`, `MBE`, `Hon`, `Maj`).
+fn after_name_not_name(word: &str) -> bool {
+    let w = bare(word);
+    PROFESSIONAL_SUFFIXES.contains(&w.as_str())
+        || is_title(word)
+        || ["mba", "obe", "mbe", "hon", "maj"].contains(&w.as_str())
 }
 
 /// The gender a title (lower case, no trailing dot) says: `Mr` and `先生`
@@ -406,19 +435,26 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
 /// A name put in title case with its generation's roman numerals back in
 /// capitals (`DE LA CRUZ, WILLIAM, IV, MD`: `De La Cruz, William, IV, Md`).
 fn roman_numerals_upper(name: String) -> String {
-    let roman = |w: &str| {
+    let words: Vec<&str> = name.split(' ').collect();
+    // Where a generation stands: last, or before a comma; never first
+    // (`ii naosuke` is the family name Ii).
+    let roman = |i: usize, w: &str| {
         let core = w.trim_end_matches(',');
-        ["ii", "iii", "iv"].contains(&core.to_lowercase().as_str())
+        i > 0
+            && (i + 1 == words.len() || core.len() < w.len())
+            && ["ii", "iii", "iv"].contains(&core.to_lowercase().as_str())
     };
-    if !name.split(' ').any(roman) {
+    if !words.iter().enumerate().any(|(i, w)| roman(i, w)) {
         return name;
     }
-    name.split(' ')
-        .map(|w| {
-            if roman(w) {
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            if roman(i, w) {
                 w.to_uppercase()
             } else {
-                w.to_string()
+                (*w).to_string()
             }
         })
         .collect::<Vec<_>>()

@@ -101,6 +101,12 @@ fn era_dates_read_as_icu_writes_them() {
         "平成5月17日",
         "平成0年5月17日",
         "H 5/17",
+        // A year too large for any era (second review, H70): no panic,
+        // and not a Buddhist-era year either.
+        "H4294965307/5/17",
+        "民國4294965384/1/1",
+        "R450/5/17",
+        "民國600年5月17日",
     ] {
         assert!(
             normalize_birthday(typed, DateOrder::DayFirst, today).is_err(),

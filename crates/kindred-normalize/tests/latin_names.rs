@@ -86,6 +86,27 @@ fn kindreds_own_readings() {
             Some("John Smith, Jane Smith"),
             None,
         ),
+        // After a full name and a comma, what names elsewhere are degrees,
+        // titles and generations (second review, H70).
+        ("John Smith, MBA", Some("John Smith"), None),
+        ("Jane Doe, OBE", Some("Jane Doe"), None),
+        ("John Smith Jr., MBA", Some("John Smith Jr"), None),
+        ("John Smith, Junior", Some("John Smith Jr"), None),
+        ("John Smith, Iii", Some("John Smith III"), None),
+        ("John Smith, Hon.", Some("John Smith"), None),
+        ("John Smith, Prof. Dr.", Some("John Smith"), None),
+        (
+            "Smith, John Iii",
+            Some("John Smith III"),
+            Some(("John", "Smith")),
+        ),
+        (
+            "Smith, John MBA",
+            Some("John Smith"),
+            Some(("John", "Smith")),
+        ),
+        ("Wong, Hon", Some("Hon Wong"), Some(("Hon", "Wong"))),
+        ("ii naosuke", Some("Ii Naosuke"), None),
         // A comma form's parts are cased as names.
         (
             "García, maría",
