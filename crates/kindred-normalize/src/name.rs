@@ -202,6 +202,15 @@ struct LatinReading {
 /// - a generational suffix after a comma joins the name (`John Smith,
 ///   Jr.` is `John Smith Jr`).
 fn latin_reading(full: &str) -> Option<LatinReading> {
+    // Most names have nothing of this: no comma, bracket or quote, and no
+    // degree after two words or more (the ingest path pays for the rest).
+    if !full.contains([',', '(', '[', '"', '“', '”', '«', '»']) {
+        let mut words = full.rsplit(' ');
+        let last = words.next().unwrap_or_default();
+        if words.nth(1).is_none() || !PROFESSIONAL_SUFFIXES.contains(&bare(last).as_str()) {
+            return None;
+        }
+    }
     let mut text = String::with_capacity(full.len());
     let mut depth = 0usize;
     let mut quoted = false;
