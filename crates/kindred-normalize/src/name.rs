@@ -389,6 +389,8 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
     if s.is_empty() {
         return Err(Rejected::Empty);
     }
+    let card = card_name(s);
+    let s = card.as_deref().unwrap_or(s);
     // A generation after a Latin name (`JOHN SMITH 2nd`, `John Smith,
     // Jr.`) is written one way, and the name before it cased on its own
     // (so the output normalizes to itself).
@@ -439,6 +441,40 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
         return Err(Rejected::Invalid);
     }
     Ok(name)
+}
+
+/// A payment card's name, as a till reads it from the card (ISO/IEC
+/// 7813's track 1: `SMITH/JOHN A.MR`, `DE LA CRUZ/MARIA`), written
+/// `Family, Title Given` for [`latin_reading`] to turn round; None for any
+/// other text. Card names are capitals only, with the family name before
+/// one slash and the given names, then a title after a dot or a space,
+/// after it; a slash in a name typed otherwise (`Smith/Jones`) joins two
+/// names and is refused as before.
+fn card_name(s: &str) -> Option<String> {
+    let (family, rest) = s.split_once('/')?;
+    let letters = |t: &str| t.chars().filter(|c| c.is_alphabetic()).count();
+    if rest.contains('/')
+        || s.chars().any(char::is_lowercase)
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || matches!(c, ' ' | '/' | '.' | '-' | '\''))
+        || family.ends_with(' ')
+        || rest.starts_with(' ')
+        || letters(family) < 2
+        || letters(rest) < 2
+    {
+        return None;
+    }
+    let (given, title) = match rest.rsplit_once(['.', ' ']) {
+        Some((given, title)) if is_title(title) && !given.trim().is_empty() => {
+            (given.trim(), Some(title))
+        }
+        _ => (rest, None),
+    };
+    Some(match title {
+        Some(t) => format!("{family}, {t} {given}"),
+        None => format!("{family}, {given}"),
+    })
 }
 
 /// A name put in title case with its generation's roman numerals back in

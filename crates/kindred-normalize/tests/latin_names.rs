@@ -107,6 +107,21 @@ fn kindreds_own_readings() {
         ),
         ("Wong, Hon", Some("Hon Wong"), Some(("Hon", "Wong"))),
         ("ii naosuke", Some("Ii Naosuke"), None),
+        // A payment card's name (ISO/IEC 7813), as a till reads it.
+        ("SMITH/JOHN", Some("John Smith"), Some(("John", "Smith"))),
+        (
+            "SMITH/JOHN A.MR",
+            Some("John A Smith"),
+            Some(("John A", "Smith")),
+        ),
+        (
+            "DE LA CRUZ/MARIA MS",
+            Some("Maria De La Cruz"),
+            Some(("Maria", "De La Cruz")),
+        ),
+        // A slash typed otherwise joins two names; `N/A` is no name.
+        ("Smith/Jones", None, None),
+        ("N/A", None, None),
         // A comma form's parts are cased as names.
         (
             "García, maría",
@@ -135,6 +150,11 @@ fn kindreds_own_readings() {
     assert_eq!(
         (n.family.as_deref(), n.title_gender),
         (Some("Smith"), Some("male"))
+    );
+    let (n, _) = names(Some("SMITH/JANE.MRS"), None, None);
+    assert_eq!(
+        (n.full.as_deref(), n.title_gender),
+        (Some("Jane Smith"), Some("female"))
     );
     let (n, _) = names(Some("Smith, Mrs Jane"), None, None);
     assert_eq!(
