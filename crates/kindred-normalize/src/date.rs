@@ -3,18 +3,21 @@
 use chrono::{Datelike, NaiveDate};
 
 use crate::date_words::{DATE_WORDS, MONTH_NAMES};
-use crate::text::{fold, Rejected};
+use crate::text::{ascii_digits, fold, Rejected};
 use crate::DateOrder;
 
 /// Parses a date of birth. `today` bounds it: no birthdays in the future, none
 /// before 1900. Common placeholders (`1900-01-01`, `1970-01-01`,
-/// `1969-12-31`, today's date) are junk.
+/// `1969-12-31`, today's date) are junk. Digits of other scripts are read
+/// as the digits they are (`١٧‏/٥‏/١٩٩٠`, `१७ मई १९९०`); a year of another
+/// calendar in them is no birthday (a Solar Hijri `۱۳۶۹/۲/۲۷` is before
+/// 1900), but for the Buddhist era's, below.
 pub fn normalize_birthday(
     raw: &str,
     order: DateOrder,
     today: NaiveDate,
 ) -> Result<String, Rejected> {
-    let s = fold(raw);
+    let s = ascii_digits(&fold(raw));
     if s.is_empty() {
         return Err(Rejected::Empty);
     }
@@ -465,6 +468,14 @@ mod tests {
             ("19900517", day, Ok("1990-05-17")),
             ("1990年5月17日", day, Ok("1990-05-17")),
             ("１９９０年５月１７日", day, Ok("1990-05-17")),
+            // Other scripts' digits; another calendar's year is no birthday
+            // (Solar Hijri 1369, Hijri 1410), but for the Buddhist era's.
+            ("١٧\u{200f}/٥\u{200f}/١٩٩٠", day, Ok("1990-05-17")),
+            ("१७ मई १९९०", day, Ok("1990-05-17")),
+            ("١٧ أيار ١٩٩٠", day, Ok("1990-05-17")),
+            ("๑๗/๕/๒๕๓๓", day, Ok("1990-05-17")),
+            ("۱۳۶۹/۲/۲۷", day, Err(Rejected::Invalid)),
+            ("١٤١٠/١٠/٢٢", day, Err(Rejected::Invalid)),
             ("1990-05-17T00:00:00Z", day, Ok("1990-05-17")),
             // Timestamps: the nearest midnight is the birthday.
             ("1990-05-16T16:00:00.000Z", day, Ok("1990-05-17")),

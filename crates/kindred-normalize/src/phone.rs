@@ -2,7 +2,7 @@
 
 use phonenumber::Mode;
 
-use crate::text::{fold, Rejected};
+use crate::text::{ascii_digits, fold, Rejected};
 use crate::NormalizeOptions;
 
 /// Parses a phone number as typed anywhere (`+86 139 1024 8876`,
@@ -158,35 +158,6 @@ pub fn typed_internationally(raw: &str) -> bool {
     let text = ascii_digits(&fold(raw));
     let start = text.trim_start_matches(|c: char| !(c.is_ascii_digit() || c == '+' || c == '＋'));
     start.starts_with('+') || start.starts_with("00")
-}
-
-/// `text` with the decimal digits of other scripts as ASCII digits (NFKC
-/// maps full-width digits, not these): a number typed on an Arabic,
-/// Persian, Indian, Thai, Myanmar or Khmer keyboard is the same number.
-fn ascii_digits(text: &str) -> String {
-    /// The zero of each script's run of ten decimal digits (Unicode Nd).
-    const ZEROS: [u32; 10] = [
-        0x0660, // Arabic-Indic
-        0x06F0, // Extended Arabic-Indic (Persian, Urdu)
-        0x0966, // Devanagari
-        0x09E6, // Bengali
-        0x0A66, // Gurmukhi
-        0x0AE6, // Gujarati
-        0x0BE6, // Tamil
-        0x0E50, // Thai
-        0x1040, // Myanmar
-        0x17E0, // Khmer
-    ];
-    text.chars()
-        .map(|c| {
-            let code = u32::from(c);
-            ZEROS
-                .iter()
-                .find(|zero| (**zero..**zero + 10).contains(&code))
-                .and_then(|zero| char::from_digit(code - zero, 10))
-                .unwrap_or(c)
-        })
-        .collect()
 }
 
 fn full_parse(text: &str, default_region: phonenumber::country::Id) -> Result<String, Rejected> {

@@ -176,3 +176,39 @@ pub(crate) fn is_letter_or_mark(c: char) -> bool {
             | G::SpacingMark
     )
 }
+
+/// `text` with the decimal digits of other scripts as ASCII digits (NFKC
+/// maps full-width digits, not these): a number or a date typed on an
+/// Arabic, Persian, Indian, Thai, Lao, Tibetan, Myanmar or Khmer keyboard
+/// is the same number or date.
+pub(crate) fn ascii_digits(text: &str) -> String {
+    /// The zero of each script's run of ten decimal digits (Unicode Nd).
+    const ZEROS: [u32; 16] = [
+        0x0660, // Arabic-Indic
+        0x06F0, // Extended Arabic-Indic (Persian, Urdu)
+        0x0966, // Devanagari
+        0x09E6, // Bengali
+        0x0A66, // Gurmukhi
+        0x0AE6, // Gujarati
+        0x0B66, // Oriya
+        0x0BE6, // Tamil
+        0x0C66, // Telugu
+        0x0CE6, // Kannada
+        0x0D66, // Malayalam
+        0x0E50, // Thai
+        0x0ED0, // Lao
+        0x0F20, // Tibetan
+        0x1040, // Myanmar
+        0x17E0, // Khmer
+    ];
+    text.chars()
+        .map(|c| {
+            let code = u32::from(c);
+            ZEROS
+                .iter()
+                .find(|zero| (**zero..**zero + 10).contains(&code))
+                .and_then(|zero| char::from_digit(code - zero, 10))
+                .unwrap_or(c)
+        })
+        .collect()
+}

@@ -27,7 +27,13 @@ LOCALES = [
     "pl_PL", "tr_TR", "sv_SE", "da_DK", "nb_NO", "fi_FI", "cs_CZ", "hr_HR", "ro_RO", "hu_HU",
     "el_GR", "id_ID", "ms_MY", "vi_VN", "th_TH", "ko_KR", "ja_JP", "zh_CN", "zh_TW", "zh_HK",
     "he_IL", "ar_AE", "hi_IN",
+    # Arabic's other two sets of month names: the Levant's and Iraq's
+    # (`كانون الثاني`, `أيار`), and the Maghreb's (`جانفي`, `غشت`).
+    "ar_IQ", "ar_DZ", "ar_MA",
 ]
+# Month names as a newer CLDR spells them (48, in ICU 78), where Babel's
+# (46) differs: Hindi's October. Both spellings are typed.
+NEWER_CLDR = {"अक्टूबर": 10, "अक्टू": 10}
 # Characters that follow a number to say what it is (年 1990年, 월 5월).
 UNITS = set("年月日号號년월일")
 # Typed by people, not in CLDR's formats: `the 17th of May` (date.rs reads
@@ -78,6 +84,8 @@ def main():
                             months.setdefault(w, set()).add(m)
                 for name in get_day_names(width, context, loc).values():
                     weekdays.update(words(name))
+    for name, m in NEWER_CLDR.items():
+        months.setdefault(name, set()).add(m)
     # A name two languages give two months (listopad: October in Croatian,
     # November in Czech and Polish) tells nothing: left out.
     ambiguous = sorted(w for w, ms in months.items() if len(ms) > 1)
@@ -103,6 +111,9 @@ def main():
     clash = sorted(fillers & month_words)
     fillers -= month_words
     fillers -= set(ambiguous)
+    # Half of a two-word month name (`كانون` of `كانون الثاني`) is no word
+    # to pass over; a letter of an abbreviation (Thai `ก.ค.`) may be.
+    fillers -= {p for w in month_words if " " in w for p in w.split(" ") if len(p) > 1}
     fillers -= set(ORDINAL_ENDINGS)
     fillers.update(TYPED)
     here = os.path.dirname(os.path.abspath(__file__))
