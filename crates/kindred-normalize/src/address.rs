@@ -470,7 +470,13 @@ const POSTAL_SIGNS: &[(&str, &str)] = &[
 
 /// Normalizes an address; `None` when nothing usable is in it.
 pub fn normalize_address(raw: &RawAddress) -> Option<Address> {
-    let field = |v: &Option<String>| v.as_deref().map(fold).filter(|s| !s.is_empty());
+    // A house number or postal code typed on an Arabic or Indian keyboard
+    // is the same number.
+    let field = |v: &Option<String>| {
+        v.as_deref()
+            .map(|v| crate::text::ascii_digits(&fold(v)))
+            .filter(|s| !s.is_empty())
+    };
     let country = raw.country.as_deref().and_then(country_code);
     let postal_code = field(&raw.postal_code).map(|p| {
         let p = crate::text::fold_upper(&p);
@@ -650,6 +656,14 @@ mod tests {
         })
         .expect("usable");
         assert_eq!(a.line1.as_deref(), Some("1 Century Ave"));
+        let arabic = normalize_address(&RawAddress {
+            line1: Some("١٢ شارع الملك فهد".into()),
+            ..RawAddress::default()
+        });
+        assert_eq!(
+            arabic.and_then(|a| a.line1).as_deref(),
+            Some("12 شارع الملك فهد")
+        );
         assert_eq!(a.region, None);
         assert_eq!(a.postal_code.as_deref(), Some("200120"));
         // Country letters before a code of digits (European cross-border mail).
@@ -671,6 +685,9 @@ mod tests {
             ("D-10115-", "DE", "D-10115-"),
             ("L-1234", "LU", "1234"),
             ("AB-10115X", "DE", "AB-10115X"),
+            // Typed on an Arabic or a Persian keyboard.
+            ("١١٥٦٤", "SA", "11564"),
+            ("۱۹۳۹۵-۳۷۴۱", "IR", "19395-3741"),
         ] {
             let a = normalize_address(&RawAddress {
                 postal_code: Some(typed.into()),

@@ -26,7 +26,8 @@ const JUNK_IDS: &[&str] = &[
 /// repeated character, plain runs (`12345678`) and cards shorter than four
 /// characters are junk (a cashier's default or a typo).
 pub fn normalize_member_card(raw: &str) -> Result<String, Rejected> {
-    let s: String = fold_upper(raw)
+    // A card number typed on an Arabic or Indian keyboard is the same number.
+    let s: String = crate::text::ascii_digits(&fold_upper(raw))
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
@@ -127,6 +128,10 @@ mod tests {
             ("m a 0 0 1", Ok("MA001")),
             ("ｍ００１２３", Ok("M00123")),
             ("6222 0202 0011 2233", Ok("6222020200112233")),
+            // Typed on an Arabic or a Hindi keyboard.
+            ("٤٨٢٠ ٥٧٣٩", Ok("48205739")),
+            ("M-४८२०५७", Ok("M-482057")),
+            ("١٢٣٤٥٦٧٨", Err(Rejected::Junk)),
             ("", Err(Rejected::Empty)),
             ("M#001", Err(Rejected::Invalid)),
             ("0000000", Err(Rejected::Junk)),
