@@ -28,8 +28,22 @@ fn unread_on_purpose(locale: &str, format: &str, typed: &str) -> bool {
 
 #[test]
 fn cldr_dates_read_as_the_dates_they_are() {
+    let (read, n) = read_corpus(
+        include_str!("data/date_corpus.tsv"),
+        |locale, format, typed| !unread_on_purpose(locale, format, typed),
+    );
+    assert!(n > 6000, "{n}");
+    // 5,301 of 6,192 at the commit that wrote this (1,830 before it);
+    // 5,733 of 6,624 with Arabic's Levantine and Maghreb month names.
+    assert!(read > 5000, "{read} of {n} read");
+}
+
+/// Reads every birthday of a corpus (`locale`, `day and month order`,
+/// `format`, `typed`, `date`): none may be read as another date, and none
+/// for which `must_read` holds may be unread. Returns how many were read,
+/// of how many.
+fn read_corpus(corpus: &str, must_read: impl Fn(&str, &str, &str) -> bool) -> (usize, usize) {
     let today = NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
-    let corpus = include_str!("data/date_corpus.tsv");
     let (mut wrong, mut unread, mut read, mut n) = (Vec::new(), Vec::new(), 0, 0);
     for line in corpus.lines().filter(|l| !l.starts_with('#')) {
         let f: Vec<&str> = line.split('\t').collect();
@@ -45,15 +59,13 @@ fn cldr_dates_read_as_the_dates_they_are() {
         match normalize_birthday(typed, order, today) {
             Ok(got) if got == *date => read += 1,
             Ok(got) => wrong.push(format!("{locale} {format} {typed:?} -> {got}, is {date}")),
-            Err(_) if unread_on_purpose(locale, format, typed) => {}
-            Err(e) => unread.push(format!("{locale} {format} {typed:?} ({date}): {e:?}")),
+            Err(e) if must_read(locale, format, typed) => {
+                unread.push(format!("{locale} {format} {typed:?} ({date}): {e:?}"))
+            }
+            Err(_) => {}
         }
     }
-    assert!(n > 6000, "{n}");
-    // 5,301 of 6,192 at the commit that wrote this (1,830 before it);
-    // 5,733 of 6,624 with Arabic's Levantine and Maghreb month names.
     eprintln!("{read} of {n} read");
-    assert!(read > 5000, "{read} of {n} read");
     assert!(
         wrong.is_empty(),
         "{} of {n} read as another date:\n{}",
@@ -66,6 +78,7 @@ fn cldr_dates_read_as_the_dates_they_are() {
         unread.len(),
         unread.join("\n")
     );
+    (read, n)
 }
 
 /// Birthdays in Japan's imperial eras and Taiwan's Minguo years, as ICU
@@ -125,49 +138,21 @@ fn era_dates_read_as_icu_writes_them() {
 /// month names kindred knows (Arabic, Hindi, Thai).
 #[test]
 fn dates_in_other_scripts_digits_read_as_icu_writes_them() {
-    let today = NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
-    let corpus = include_str!("data/digit_corpus.tsv");
-    let (mut wrong, mut unread, mut read, mut n) = (Vec::new(), Vec::new(), 0, 0);
-    for line in corpus.lines().filter(|l| !l.starts_with('#')) {
-        let f: Vec<&str> = line.split('\t').collect();
-        let [locale, order, format, typed, date] = f.as_slice() else {
-            panic!("bad line {line:?}");
-        };
-        n += 1;
-        let order = if *order == "month" {
-            DateOrder::MonthFirst
-        } else {
-            DateOrder::DayFirst
-        };
-        let numbers_only = !typed.chars().any(char::is_alphabetic);
-        let four_digit_year = typed
-            .split(|c: char| !c.is_numeric())
-            .any(|n| n.chars().count() == 4);
-        let known_months =
-            ["ar-", "hi-", "th-"].iter().any(|l| locale.starts_with(l)) && *format != "full";
-        match normalize_birthday(typed, order, today) {
-            Ok(got) if got == *date => read += 1,
-            Ok(got) => wrong.push(format!("{locale} {format} {typed:?} -> {got}, is {date}")),
-            Err(e) if (numbers_only || known_months) && four_digit_year => {
-                unread.push(format!("{locale} {format} {typed:?} ({date}): {e:?}"))
-            }
-            Err(_) => {}
-        }
-    }
+    let (read, n) = read_corpus(
+        include_str!("data/digit_corpus.tsv"),
+        |locale, format, typed| {
+            let numbers_only = !typed.chars().any(char::is_alphabetic);
+            let four_digit_year = typed
+                .split(|c: char| !c.is_numeric())
+                .any(|n| n.chars().count() == 4);
+            let known_months =
+                ["ar-", "hi-", "th-"].iter().any(|l| locale.starts_with(l)) && format != "full";
+            (numbers_only || known_months) && four_digit_year
+        },
+    );
     assert!(n > 3500, "{n}");
-    eprintln!("{read} of {n} read");
-    assert!(
-        wrong.is_empty(),
-        "{} of {n} read as another date:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
-    assert!(
-        unread.is_empty(),
-        "{} of {n} not read ({read} read):\n{}",
-        unread.len(),
-        unread.join("\n")
-    );
+    // 1,192 of 3,741 at the commit that wrote this (none before it).
+    assert!(read > 1100, "{read} of {n} read");
 }
 
 /// Every date of the CLDR corpus reads the same with its digits written in
