@@ -147,12 +147,14 @@ enum Command {
         /// Read the configured profile topic instead of a store.
         #[arg(long)]
         profile_topic: bool,
-        /// Ground truth, `event_id,person` per line (truth.csv from `kindred gen`).
+        /// Ground truth, CSV with the header `event_id,person` (truth.csv
+        /// from `kindred gen`; quoted fields and a spreadsheet's byte-order
+        /// mark are read as CSV reads them).
         #[arg(long, required_unless_present = "assignments")]
         truth: Option<PathBuf>,
-        /// Also write which profile each event is in to this file, as
-        /// `event_id,profile_id` lines under that header (an event id may
-        /// hold commas: split at the last one), to score the clustering
+        /// Also write which profile each event is in to this file, as CSV
+        /// `event_id,profile_id` lines under that header (an event id
+        /// holding a comma or a quote is quoted), to score the clustering
         /// with your own tools. Event ids are the source's (`pos:T-1001`),
         /// never personal values.
         #[arg(long, value_name = "FILE")]

@@ -128,21 +128,23 @@ where
 }
 
 /// Writes a clustering to `path` as `event_id,profile_id` lines under that
-/// header, the form of `kindred gen`'s truth.csv (an event id may hold
-/// commas; a profile id never does), sorted by event id.
+/// header, the form of `kindred gen`'s truth.csv, sorted by event id: RFC
+/// 4180 CSV, so an event id holding a comma or a quote is quoted, as CSV
+/// readers (and `kindred eval --truth`) read it.
 pub fn write_assignments(
     path: &std::path::Path,
     clustering: &[(String, String)],
 ) -> std::io::Result<()> {
-    use std::io::Write;
     let mut sorted: Vec<&(String, String)> = clustering.iter().collect();
     sorted.sort_unstable();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(out, "event_id,profile_id")?;
+    let mut out = csv::Writer::from_path(path)?;
+    out.write_record(["event_id", "profile_id"])?;
     for (event, profile) in sorted {
-        writeln!(out, "{event},{profile}")?;
+        out.write_record([event, profile])?;
     }
-    out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    out.into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .sync_all()
 }
 
 /// Evaluates `(predicted profile, true person)` pairs, one per source record.
@@ -319,6 +321,42 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    /// Assignments are CSV that CSV readers read back as written: an event
+    /// id holding a comma or a quote is quoted; others are as they were.
+    #[test]
+    fn assignments_are_csv() {
+        let dir = std::env::temp_dir().join(format!("kindred-assign-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("assignments.csv");
+        let clustering: Vec<(String, String)> = [
+            ("web:plain", "kp-1"),
+            ("pos:T-1,2", "kp-2"),
+            ("web:say \"hi\"", "kp-1"),
+        ]
+        .into_iter()
+        .map(|(e, p)| (e.to_string(), p.to_string()))
+        .collect();
+        write_assignments(&path, &clustering).expect("write");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            "event_id,profile_id\n\"pos:T-1,2\",kp-2\nweb:plain,kp-1\n\"web:say \"\"hi\"\"\",kp-1\n"
+        );
+        let mut reader = csv::Reader::from_path(&path).expect("open");
+        let mut read: Vec<(String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.expect("record");
+                (r[0].to_string(), r[1].to_string())
+            })
+            .collect();
+        let mut want = clustering.clone();
+        want.sort();
+        read.sort();
+        assert_eq!(read, want);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Ten records of four people, resolved into four profiles with one

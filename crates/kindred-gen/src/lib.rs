@@ -488,16 +488,17 @@ pub const TRUTH_FILE: &str = "truth.csv";
 pub const TRUTH_HEADER: &str = "event_id,person";
 
 /// Writes a ground truth (`event_id,person`, a line per event) to `path`,
-/// as [`read_truth`] and `kindred eval --truth` read it.
+/// as [`read_truth`] and `kindred eval --truth` read it: RFC 4180 CSV, so
+/// an event id holding a comma or a quote is quoted, as spreadsheets and
+/// CSV libraries read it.
 pub fn write_truth<'a>(
     path: &std::path::Path,
     truth: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(out, "{TRUTH_HEADER}")?;
+    let mut out = csv::Writer::from_path(path)?;
+    out.write_record(TRUTH_HEADER.split(','))?;
     for (event, person) in truth {
-        writeln!(out, "{event},{person}")?;
+        out.write_record([event, person])?;
     }
     out.flush()
 }
@@ -523,8 +524,7 @@ pub fn write_files(events: &[Generated], dir: &std::path::Path) -> std::io::Resu
         let file = std::fs::File::create(dir.join(channel_file(channel)))?;
         files.insert(channel, std::io::BufWriter::new(file));
     }
-    let mut truth = std::io::BufWriter::new(std::fs::File::create(dir.join(TRUTH_FILE))?);
-    writeln!(truth, "{TRUTH_HEADER}")?;
+    let mut truth: Vec<(String, String)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for g in events {
         let line = match &g.event {
@@ -539,13 +539,16 @@ pub fn write_files(events: &[Generated], dir: &std::path::Path) -> std::io::Resu
         }
         let id = format!("{}:{}", channel.as_str(), g.event.source_id().trim());
         if seen.insert(id.clone()) {
-            writeln!(truth, "{id},{}", g.person)?;
+            truth.push((id, g.person.to_string()));
         }
     }
     for (_, mut w) in files {
         w.flush()?;
     }
-    truth.flush()
+    write_truth(
+        &dir.join(TRUTH_FILE),
+        truth.iter().map(|(e, p)| (e.as_str(), p.as_str())),
+    )
 }
 
 /// Writes the options and the summary of a generation as JSON, so that a
@@ -571,42 +574,52 @@ pub fn write_manifest(
     std::fs::write(dir.join(MANIFEST_FILE), text + "\n")
 }
 
-/// Reads a ground-truth file written by [`write_files`]: event id -> person.
+/// Reads a ground-truth file written by [`write_files`], or by other
+/// tools in the same form: event id -> person. CSV under the header
+/// `event_id,person`: quoted fields, a spreadsheet's byte-order mark,
+/// CRLF line ends and blank lines are read as CSV reads them; an unquoted
+/// event id may hold commas (the person is after the last one).
 pub fn read_truth(
     path: &std::path::Path,
 ) -> std::io::Result<std::collections::BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path)?;
-    let bad = |n: usize, what: String| {
+    let bad = |line: u64, what: String| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("{}:{}: {what}", path.display(), n + 1),
+            format!("{}:{line}: {what}", path.display()),
         )
     };
-    let mut out = std::collections::BTreeMap::new();
-    let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, header)) if header.trim() == TRUTH_HEADER => {}
-        Some((n, _)) => return Err(bad(n, "expected the header `event_id,person`".into())),
-        None => {
-            return Err(bad(
-                0,
-                "empty file (expected the header `event_id,person`)".into(),
-            ))
-        }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(path)?;
+    let mut records = reader.records();
+    let header = "expected the header `event_id,person`";
+    match records.next() {
+        Some(Ok(h)) if h.iter().eq(TRUTH_HEADER.split(',')) => {}
+        Some(Ok(h)) => return Err(bad(h.position().map_or(1, |p| p.line()), header.into())),
+        Some(Err(e)) => return Err(e.into()),
+        None => return Err(bad(1, format!("empty file ({header})"))),
     }
-    for (n, line) in lines {
-        if line.trim().is_empty() {
-            continue;
+    let mut out = std::collections::BTreeMap::new();
+    for record in records {
+        let record = record?;
+        let line = record.position().map_or(0, |p| p.line());
+        let fields: Vec<&str> = record.iter().collect();
+        let (event, person) = match fields.split_last() {
+            Some((person, event)) if !event.is_empty() => (event.join(","), *person),
+            _ => (String::new(), ""),
+        };
+        if event.is_empty() || person.is_empty() {
+            return Err(bad(
+                line,
+                "expected `event_id,person`, both non-empty".into(),
+            ));
         }
-        let (event, person) = line
-            .rsplit_once(',')
-            .map(|(e, p)| (e.trim(), p.trim()))
-            .filter(|(e, p)| !e.is_empty() && !p.is_empty())
-            .ok_or_else(|| bad(n, "expected `event_id,person`, both non-empty".into()))?;
-        if let Some(before) = out.insert(event.to_string(), person.to_string()) {
+        if let Some(before) = out.insert(event.clone(), person.to_string()) {
             if before != person {
                 return Err(bad(
-                    n,
+                    line,
                     format!("event {event} is given to two persons ({before} and {person})"),
                 ));
             }

@@ -664,6 +664,35 @@ fn a_malformed_truth_file_is_refused_with_its_line() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A truth file as other tools write one reads as CSV: quoted ids (pandas,
+/// a spreadsheet), a byte-order mark and CRLF line ends (a spreadsheet on
+/// Windows); an unquoted id with commas still splits at the last one.
+#[test]
+fn a_truth_file_from_other_tools_reads_as_csv() {
+    let dir = temp_dir("truth-csv");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(TRUTH_FILE);
+    let text = "\u{feff}event_id,person\r\n\"pos:T-1,2\",7\r\n\"web:say \"\"hi\"\"\",8\r\npos:a,b,9\r\n social:c , 7 \r\n";
+    std::fs::write(&path, text).expect("write");
+    let truth = read_truth(&path).expect("reads");
+    let want: BTreeMap<String, String> = [
+        ("pos:T-1,2", "7"),
+        ("web:say \"hi\"", "8"),
+        ("pos:a,b", "9"),
+        ("social:c", "7"),
+    ]
+    .into_iter()
+    .map(|(e, p)| (e.to_string(), p.to_string()))
+    .collect();
+    assert_eq!(truth, want);
+    // Written back, it is CSV too: the same truth again.
+    write_truth(&path, truth.iter().map(|(e, p)| (e.as_str(), p.as_str()))).expect("write");
+    let written = std::fs::read_to_string(&path).expect("read");
+    assert!(written.contains("\"pos:T-1,2\",7\n"), "{written}");
+    assert_eq!(read_truth(&path).expect("reads back"), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A truth written by `write_truth` reads back as it was.
 #[test]
 fn a_written_truth_reads_back() {

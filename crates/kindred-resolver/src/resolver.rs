@@ -3146,7 +3146,12 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+            // 200 cases in the test suite; a longer hunt with
+            // `PROPTEST_CASES=5000 cargo test -p kindred-resolver --release permutations`.
+            #![proptest_config(ProptestConfig {
+                cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(200),
+                ..ProptestConfig::default()
+            })]
 
             #[test]
             fn any_order_and_batching_gives_the_same_people_and_records(
