@@ -588,11 +588,13 @@ pub fn read_truth(
             format!("{}:{line}: {what}", path.display()),
         )
     };
+    // Opened here, so that a missing file keeps its error kind (NotFound).
+    let file = std::fs::File::open(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_path(path)?;
+        .from_reader(std::io::BufReader::new(file));
     let mut records = reader.records();
     let header = "expected the header `event_id,person`";
     match records.next() {

@@ -661,6 +661,9 @@ fn a_malformed_truth_file_is_refused_with_its_line() {
     }
     std::fs::write(&path, "event_id,person\npos:1,7\npos:1,7\n\n").expect("write");
     assert_eq!(read_truth(&path).expect("a repeated row is fine").len(), 1);
+    // No file is NotFound (the demo then scores nothing), not another error.
+    let missing = read_truth(&dir.join("none.csv")).expect_err("no file");
+    assert_eq!(missing.kind(), std::io::ErrorKind::NotFound, "{missing}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
