@@ -86,6 +86,9 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         people: u32,
         /// Keep the RocksDB store here instead of in a temporary directory.
+        /// Without a keyring (privacy.keyring_file or KINDRED_KEYRING) a
+        /// kept store is plaintext: the customers' identifiers and values
+        /// sit in it as read. Give your own data a keyring.
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Read the events from a directory written by `kindred gen --out`,
@@ -777,12 +780,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             input,
         } => {
             let config = load_config(&cli, None)?;
+            let keyring = kindred_pipeline::privacy::configured_keyring(&config)?;
+            if let (Some(dir), None) = (data_dir, &keyring) {
+                eprintln!(
+                    "warning: no keyring is configured, so the store kept in {} is plaintext: \
+                     identifiers and personal values are written as read. Set \
+                     privacy.keyring_file or KINDRED_KEYRING (`kindred keys generate`) for data \
+                     that is not synthetic.",
+                    dir.display()
+                );
+            }
             let opts = demo::DemoOptions {
                 seed: *seed,
                 people: *people,
                 data_dir: data_dir.clone(),
                 input: input.clone(),
-                keyring: kindred_pipeline::privacy::configured_keyring(&config)?,
+                keyring,
                 linking: config.resolver.linking.clone(),
                 survivorship: config.resolver.survivorship.clone(),
                 normalize: kindred_pipeline::normalize_options(&config)?,

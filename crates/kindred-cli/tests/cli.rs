@@ -152,6 +152,11 @@ fn gen_then_demo_then_eval_is_a_documented_sequence() {
     let (ok, out) = kindred(&["demo", "--input", &d, "--data-dir", &s]);
     assert!(ok, "{out}");
     assert!(out.contains("dead letters        0"), "{out}");
+    // No keyring: the kept store is plaintext, and the user is told.
+    assert!(
+        out.contains("warning: no keyring is configured") && out.contains("is plaintext"),
+        "{out}"
+    );
     let truth = data.join("truth.csv").display().to_string();
     let (ok, out) = kindred(&["eval", "--data-dir", &s, "--truth", &truth, "--json"]);
     assert!(ok, "{out}");

@@ -77,6 +77,7 @@ pub struct ServiceContext {
     positions: Option<Positions>,
     listener: Listener,
     lag: Option<LagListener>,
+    commit_failed: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl ServiceContext {
@@ -86,6 +87,7 @@ impl ServiceContext {
             positions: None,
             listener: Arc::new(listener),
             lag: None,
+            commit_failed: None,
         }
     }
 
@@ -100,6 +102,7 @@ impl ServiceContext {
             positions: Some(positions),
             listener: Arc::new(listener),
             lag: None,
+            commit_failed: None,
         }
     }
 
@@ -107,6 +110,14 @@ impl ServiceContext {
     /// librdkafka emits statistics ([`LAG_INTERVAL_MS`]).
     pub fn with_lag(mut self, listener: impl Fn(&[PartitionLag]) + Send + Sync + 'static) -> Self {
         self.lag = Some(Arc::new(listener));
+        self
+    }
+
+    /// Also calls `on_failure` each time the broker refuses an offset
+    /// commit for a reason other than a rebalance (an asynchronous commit
+    /// only fails here, after the call that asked for it returned).
+    pub fn with_commit_failures(mut self, on_failure: impl Fn() + Send + Sync + 'static) -> Self {
+        self.commit_failed = Some(Arc::new(on_failure));
         self
     }
 
@@ -243,7 +254,12 @@ impl ConsumerContext for ServiceContext {
             // Anything else (an ACL refusing the group, a coordinator
             // failing) leaves the group's offsets, and lag monitoring,
             // behind: a restart would read everything since again.
-            _ => tracing::warn!(error = %e, ?offsets, "offset commit failed"),
+            _ => {
+                tracing::warn!(error = %e, ?offsets, "offset commit failed");
+                if let Some(on_failure) = &self.commit_failed {
+                    on_failure();
+                }
+            }
         }
     }
 }

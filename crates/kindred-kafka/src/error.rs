@@ -48,6 +48,12 @@ pub enum KafkaError {
     },
     #[error("delivery to {topic} was cancelled: the producer shut down")]
     DeliveryCancelled { topic: String },
+    /// librdkafka gave up on the producer for good (an idempotent
+    /// producer's sequence lost after log truncation, a refused producer
+    /// id): every later send fails, so retrying cannot help; a new
+    /// producer (a restart) can.
+    #[error("the Kafka producer failed fatally ({code}: {reason}); it cannot send again")]
+    Fatal { code: String, reason: String },
 }
 
 impl KafkaError {

@@ -110,6 +110,18 @@ impl Producer {
         }
     }
 
+    /// The fatal error that ended this producer, if one did: after it no
+    /// send succeeds ([`KafkaError::Fatal`]).
+    pub fn fatal_error(&self) -> Option<KafkaError> {
+        self.inner
+            .client()
+            .fatal_error()
+            .map(|(code, reason)| KafkaError::Fatal {
+                code: format!("{code:?}"),
+                reason,
+            })
+    }
+
     /// Waits up to `timeout` for queued records to be delivered.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.inner

@@ -14,6 +14,7 @@
 //! reference and must not hold personal data.
 
 use crate::admin::now_ms;
+use crate::live::{is_profile_id, MAX_FREE_TEXT_BYTES};
 use kindred_config::Config;
 use kindred_model::IdentifierKind;
 use kindred_normalize::NormalizeOptions;
@@ -53,6 +54,9 @@ pub enum RequestError {
     /// own email there.)
     #[error("erasure request has no request_id")]
     NoId,
+    /// (Not quoted either: it may be anything.)
+    #[error("erasure request's request_id or requested_by is longer than 256 bytes")]
+    TooLong,
     #[error("erasure request {request_id:?}: the {kind} is not a valid identifier ({reason})")]
     Invalid {
         request_id: String,
@@ -67,38 +71,69 @@ impl RequestError {
         match self {
             RequestError::Json(_) => "erasure_malformed",
             RequestError::Targets(..) | RequestError::NoId => "erasure_incomplete",
+            RequestError::TooLong => "erasure_malformed",
             RequestError::Invalid { .. } => "erasure_invalid_identifier",
         }
     }
 }
 
 /// What a request that could not be applied leaves on the dead-letter
-/// topic instead of its bytes: the same JSON with the identifiers (and a
-/// requester that is an email) masked. Its bytes would keep the raw
-/// identifier of someone asking to be forgotten for the topic's retention;
-/// a replay of it fails again for the same reason anyway. Not JSON:
-/// nothing.
+/// topic instead of its bytes: the same JSON with every value masked
+/// except the request id, a profile id and the time asked. Its bytes would
+/// keep the raw identifier of someone asking to be forgotten for the
+/// topic's retention, and a refused request is often one with a misspelled
+/// field (`emial`), so no field is trusted by its name; the names stay, so
+/// the reason still reads against them. A replay of it fails again for the
+/// same reason anyway. Not a JSON object: nothing.
 pub fn masked_payload(payload: &[u8]) -> Vec<u8> {
-    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice(payload) else {
+    use serde_json::Value;
+    let Ok(Value::Object(mut fields)) = serde_json::from_slice(payload) else {
         return Vec::new();
     };
-    for (field, kind) in [
-        ("email", IdentifierKind::Email),
-        ("phone", IdentifierKind::Phone),
-        ("member_id", IdentifierKind::MemberId),
-        ("identifier_key", IdentifierKind::Device),
-        ("requested_by", IdentifierKind::Email),
-    ] {
-        if let Some(value) = fields.get_mut(field) {
-            let masked = match value.as_str() {
-                Some(v) if field == "requested_by" && !v.contains('@') => continue,
-                Some(v) => kindred_model::mask_value(kind, v),
-                None => "****".to_string(),
-            };
-            *value = serde_json::Value::String(masked);
+    for (field, value) in fields.iter_mut() {
+        let keep = match field.as_str() {
+            "request_id" => value.is_string(),
+            "requested_at_ms" => value.is_i64(),
+            "profile" => value.as_str().is_some_and(is_profile_id),
+            _ => false,
+        };
+        if keep {
+            continue;
         }
+        let masked = match value.as_str() {
+            Some(text) if field == "requested_by" => masked_requester(text),
+            Some(text) => mask_free_text(text),
+            None => "****".to_string(),
+        };
+        *value = Value::String(masked);
     }
-    serde_json::Value::Object(fields).to_string().into_bytes()
+    Value::Object(fields).to_string().into_bytes()
+}
+
+/// A value of unknown meaning masked by its looks: an e-mail as one, a
+/// run of digits as a phone, anything else to its ends.
+fn mask_free_text(text: &str) -> String {
+    let kind = if text.contains('@') {
+        IdentifierKind::Email
+    } else if text.chars().filter(char::is_ascii_digit).count() >= 6 {
+        IdentifierKind::Phone
+    } else {
+        IdentifierKind::Device
+    };
+    kindred_model::mask_value(kind, text)
+}
+
+/// Who asked, as the audit record and a dead letter keep it: a portal's or
+/// an operator's name as given; an e-mail or a phone number (a
+/// self-service form may put the person's own there) masked.
+pub fn masked_requester(requested_by: &str) -> String {
+    let looks_personal = requested_by.contains('@')
+        || requested_by.chars().filter(char::is_ascii_digit).count() >= 6;
+    if looks_personal {
+        mask_free_text(requested_by)
+    } else {
+        requested_by.to_string()
+    }
 }
 
 /// Parses a request payload; `record_ms` is the record's timestamp.
@@ -114,6 +149,10 @@ pub fn parse_request(
     })?;
     if wire.request_id.trim().is_empty() {
         return Err(RequestError::NoId);
+    }
+    let free_text = [&wire.request_id, &wire.requested_by];
+    if free_text.iter().any(|t| t.len() > MAX_FREE_TEXT_BYTES) {
+        return Err(RequestError::TooLong);
     }
     let named = [
         wire.email.is_some(),
@@ -157,8 +196,7 @@ pub fn parse_request(
         // as a profile) is refused without echoing it, as it would be
         // logged and audited as the subject.
         let id = v.trim();
-        let digits = id.strip_prefix("kp-").unwrap_or_default();
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if !is_profile_id(id) {
             return Err(RequestError::Invalid {
                 request_id: wire.request_id.clone(),
                 kind: "profile",
@@ -188,7 +226,7 @@ pub fn parse_request(
     Ok(ErasureRequest {
         request_id: wire.request_id,
         target,
-        requested_by: wire.requested_by,
+        requested_by: masked_requester(&wire.requested_by),
         at_ms: wire.requested_at_ms.unwrap_or(record_ms),
     })
 }
@@ -416,6 +454,50 @@ mod tests {
             "{portal}"
         );
         assert!(masked_payload(b"not json 13910248876").is_empty());
+        // A misspelled or unknown field is refused, and its value is
+        // masked all the same: no field is trusted by its name.
+        let typo = br#"{"request_id":"DSR-3","requested_by":"+86 139 1024 8876","emial":"ann.lee@gmail.com","member":"M-88231977","note":"Ann Lee","profile":"kp-000000000004","requested_at_ms":17}"#;
+        assert_eq!(
+            parse_request(typo, &opts(), 5).expect_err("unknown").kind(),
+            "erasure_malformed"
+        );
+        let kept = String::from_utf8(masked_payload(typo)).expect("text");
+        for secret in ["ann.lee", "1024", "8823", "Ann Lee"] {
+            assert!(!kept.contains(secret), "{kept}");
+        }
+        for shown in [
+            r#""emial":"a***@gmail.com""#,
+            r#""profile":"kp-000000000004""#,
+            r#""requested_at_ms":17"#,
+            r#""request_id":"DSR-3""#,
+        ] {
+            assert!(kept.contains(shown), "{shown} in {kept}");
+        }
+    }
+
+    /// The audit record keeps who asked: a portal's name as given, a
+    /// person's own e-mail or phone number masked.
+    #[test]
+    fn a_personal_requester_is_masked_in_the_request() {
+        let asked = |by: &str| {
+            let raw = format!(r#"{{"request_id":"D","requested_by":"{by}","profile":"kp-1"}}"#);
+            parse_request(raw.as_bytes(), &opts(), 0)
+                .expect("valid")
+                .requested_by
+        };
+        let long = "x".repeat(MAX_FREE_TEXT_BYTES + 1);
+        for raw in [
+            format!(r#"{{"request_id":"{long}","profile":"kp-1"}}"#),
+            format!(r#"{{"request_id":"D","requested_by":"{long}","profile":"kp-1"}}"#),
+        ] {
+            let e = parse_request(raw.as_bytes(), &opts(), 0).expect_err("too long");
+            assert_eq!(e.kind(), "erasure_malformed");
+        }
+        assert_eq!(asked("privacy-portal"), "privacy-portal");
+        assert_eq!(asked("ops 42"), "ops 42");
+        assert_eq!(asked("Ann.Lee@gmail.com"), "A***@gmail.com");
+        let phone = asked("13910248876");
+        assert!(!phone.contains("1024") && phone.ends_with("876"), "{phone}");
     }
 
     #[test]

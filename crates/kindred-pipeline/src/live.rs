@@ -50,6 +50,18 @@ pub fn parse_request(payload: &[u8]) -> Result<DecisionRequest, RequestProblem> 
     if request.actor.trim().is_empty() {
         return incomplete("no actor (who decided)");
     }
+    let key_len = match &request.action {
+        DecisionAction::Split { identifier_key, .. } => {
+            identifier_key.as_deref().map_or(0, str::len)
+        }
+        DecisionAction::Review { .. } => 0,
+    };
+    if [request.request_id.len(), request.actor.len(), key_len]
+        .into_iter()
+        .any(|n| n > MAX_FREE_TEXT_BYTES)
+    {
+        return incomplete("request_id, actor or identifier_key is longer than 256 bytes");
+    }
     // Profile ids only: a refusal quotes them (in the reply and the log).
     match &request.action {
         DecisionAction::Review { a, b, .. } if !is_profile_id(a) || !is_profile_id(b) => {
@@ -66,10 +78,17 @@ pub fn parse_request(payload: &[u8]) -> Result<DecisionRequest, RequestProblem> 
     }
 }
 
-/// `kp-` and digits, as the resolver numbers profiles.
-fn is_profile_id(text: &str) -> bool {
+/// The longest request id, actor or requester a request may carry. They
+/// are quoted in its reply or audit record (twice: key and value), which
+/// must fit one Kafka record: a request made of a megabyte of id would
+/// otherwise block the outbox behind it.
+pub(crate) const MAX_FREE_TEXT_BYTES: usize = 256;
+
+/// `kp-` and digits, as the resolver numbers profiles (at most 20 of
+/// them: a u64).
+pub(crate) fn is_profile_id(text: &str) -> bool {
     text.strip_prefix("kp-")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .is_some_and(|n| !n.is_empty() && n.len() <= 20 && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// What a decision request that could not be applied leaves on the
@@ -405,6 +424,31 @@ mod tests {
             e.to_string().contains("profile ids") && !e.to_string().contains("+86"),
             "{e}"
         );
+        // Whatever a reply quotes is bounded, so the reply fits a record.
+        let long = "x".repeat(MAX_FREE_TEXT_BYTES + 1);
+        for payload in [
+            format!(
+                r#"{{"request_id":"{long}","actor":"x","at_ms":1,"action":{{"review":{{"a":"kp-1","b":"kp-2","approve":true}}}}}}"#
+            ),
+            format!(
+                r#"{{"request_id":"d","actor":"{long}","at_ms":1,"action":{{"review":{{"a":"kp-1","b":"kp-2","approve":true}}}}}}"#
+            ),
+            format!(
+                r#"{{"request_id":"d","actor":"x","at_ms":1,"action":{{"split":{{"profile":"kp-1","identifier_key":"phone:{long}"}}}}}}"#
+            ),
+            format!(
+                r#"{{"request_id":"d","actor":"x","at_ms":1,"action":{{"review":{{"a":"kp-1","b":"kp-{}","approve":true}}}}}}"#,
+                "1".repeat(21)
+            ),
+        ] {
+            let e = parse_request(payload.as_bytes()).expect_err("too long");
+            assert_eq!(e.kind(), "decision_incomplete", "{e}");
+        }
+        let at_limit = format!(
+            r#"{{"request_id":"{}","actor":"x","at_ms":1,"action":{{"review":{{"a":"kp-18446744073709551615","b":"kp-2","approve":true}}}}}}"#,
+            "d".repeat(MAX_FREE_TEXT_BYTES)
+        );
+        assert!(parse_request(at_limit.as_bytes()).is_ok());
     }
 
     /// A dead-lettered request keeps its known fields; the identifier key

@@ -8,6 +8,9 @@ pub fn kindred(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kindred"))
         .args(args)
         .env("RUST_BACKTRACE", "0")
+        // The tests say which keyring and configuration they use.
+        .env_remove("KINDRED_KEYRING")
+        .env_remove("KINDRED_CONFIG")
         .output()
         .expect("the kindred binary runs");
     let text = format!(

@@ -63,7 +63,12 @@ pub async fn run(
             }
         }
     };
-    let context = with_lag_metrics(ServiceContext::committed(listener), &ops.metrics);
+    let commit_errors = ops
+        .metrics
+        .component_errors
+        .with_label_values(&["kafka_commit", "ingest"]);
+    let context = with_lag_metrics(ServiceContext::committed(listener), &ops.metrics)
+        .with_commit_failures(move || commit_errors.inc());
     // The producer first: its drop is bounded (a purge and a short flush),
     // while a consumer's close waits on its group, so no error between the
     // two may leave a subscribed consumer to close before the guard below.

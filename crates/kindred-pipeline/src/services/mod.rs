@@ -461,7 +461,17 @@ pub(crate) async fn send_until_acked(
     let mut pending: Vec<(usize, OutRecord)> = records.iter().cloned().enumerate().collect();
     while !pending.is_empty() {
         let batch: Vec<OutRecord> = pending.iter().map(|(_, r)| r.clone()).collect();
-        let outcomes = while_live(producer.send_each(&batch), ops).await;
+        // Records are acknowledged in milliseconds when the broker is up;
+        // when it is not, a send waits up to `message.timeout.ms` (two
+        // minutes), longer than a stop may take: after a stop, two seconds
+        // more, then the batch is given up (nothing of it is committed).
+        let outcomes = tokio::select! {
+            outcomes = while_live(producer.send_each(&batch), ops) => outcomes,
+            _ = async {
+                shutdown.wait().await;
+                tokio::time::sleep(SEND_GRACE_AFTER_STOP).await;
+            } => return Ok(false),
+        };
         let (mut failed, mut suspects) = (Vec::new(), Vec::new());
         let mut first_error = None;
         for ((i, record), outcome) in pending.into_iter().zip(outcomes) {
@@ -508,6 +518,13 @@ pub(crate) async fn send_until_acked(
                 .component_errors
                 .with_label_values(&["kafka_produce", stage])
                 .inc();
+            // A producer librdkafka gave up on fails every send from now
+            // on: stop (nothing of the batch is committed, so it is read
+            // again) and let the restart bring a new one, rather than
+            // retry for ever while liveness says all is well.
+            if let Some(fatal) = producer.fatal_error() {
+                return Err(PipelineError::Kafka(fatal));
+            }
             tracing::warn!(error = %e, records = pending.len(), retry_in_ms = backoff.as_millis() as u64, "produce failed; retrying the records not acknowledged");
             if !wait_to_retry(&mut backoff, shutdown, ops).await {
                 return Ok(false);
@@ -516,6 +533,10 @@ pub(crate) async fn send_until_acked(
     }
     Ok(true)
 }
+
+/// How long a send in flight when the service is told to stop may still
+/// take before its batch is given up.
+const SEND_GRACE_AFTER_STOP: Duration = Duration::from_secs(2);
 
 /// Awaits `work` while telling liveness the service is alive (a wait on
 /// the broker or the registry is not a stall).
@@ -566,7 +587,13 @@ async fn wait_to_retry(backoff: &mut Duration, shutdown: &Shutdown, ops: &Ops) -
         return false;
     }
     ops.health.progress();
-    tokio::time::sleep(*backoff).await;
+    // A stop during the wait ends it: the sleep may be longer than
+    // `shutdown.timeout_secs`, after which the watchdog would exit
+    // without closing the consumer.
+    tokio::select! {
+        _ = tokio::time::sleep(*backoff) => {}
+        _ = shutdown.wait() => return false,
+    }
     *backoff = (*backoff * 2).min(Duration::from_secs(10));
     true
 }

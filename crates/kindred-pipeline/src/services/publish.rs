@@ -431,8 +431,9 @@ impl Publisher {
         })
     }
 
-    /// How long transactions have been failing without one committing
-    /// (none: the last one committed, or none was needed).
+    /// How long transactions have been failing, or one has been in
+    /// flight, without one committing (none: the last one committed, or
+    /// none was needed).
     pub fn failing_for(&self) -> Option<Duration> {
         match self.failing_since_ms.load(Ordering::Acquire) {
             0 => None,
@@ -553,6 +554,16 @@ struct Task {
 }
 
 impl Task {
+    /// Records that transactions are not committing from now, unless an
+    /// earlier time is already recorded ([`Publisher::failing_for`]).
+    fn mark_failing(&self) {
+        // Never 0 (which means "not failing").
+        let now = (self.started.elapsed().as_millis() as u64).max(1);
+        let _ = self
+            .failing_since_ms
+            .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire);
+    }
+
     fn run(mut self) -> Result<(), PipelineError> {
         let mut backoff = Duration::from_millis(100);
         // A commit in flight when the producer failed may have completed:
@@ -644,6 +655,11 @@ impl Task {
                 headers: Vec::new(),
                 timestamp_ms: None,
             });
+            // From now until a commit: a commit librdkafka retries inside
+            // the call (the coordinator unreachable) counts as failing too,
+            // so readiness sees it while it lasts (a healthy one takes
+            // milliseconds).
+            self.mark_failing();
             match self.producer.send_transaction(&records) {
                 Ok(()) => {
                     self.acked.store(last, Ordering::Release);
@@ -706,14 +722,7 @@ impl Task {
                         .component_errors
                         .with_label_values(&["kafka_transaction", "publish"])
                         .inc();
-                    // Never 0 (which means "not failing").
-                    let now = (self.started.elapsed().as_millis() as u64).max(1);
-                    let _ = self.failing_since_ms.compare_exchange(
-                        0,
-                        now,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    );
+                    self.mark_failing();
                     tracing::warn!(error = %failure.error(), result, records = records.len(), retry_in_ms = backoff.as_millis() as u64, "outbox transaction failed; sending it again");
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(5));

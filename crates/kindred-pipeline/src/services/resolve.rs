@@ -317,7 +317,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 if last_snapshot.elapsed().as_secs() >= config.resolver.snapshot_interval_secs {
                     last_snapshot = Instant::now();
                     let store = resolver.store();
-                    match tokio::task::block_in_place(|| {
+                    // A checkpoint flushes the memtables first, which a
+                    // busy compaction can make slow: not a stall.
+                    match alive_while(ops, || {
                         crate::state::rotate_snapshot(store, dir, config.resolver.snapshot_keep)
                     }) {
                         Ok(path) => tracing::info!(path = %path.display(), "store snapshot written"),
@@ -372,6 +374,19 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                 .dead_letters
                                 .with_label_values(&[message.topic(), reason])
                                 .inc();
+                            // Someone asked for something (to be forgotten,
+                            // a review, a split) that will not happen:
+                            // worth a line an operator sees, without the
+                            // request's values.
+                            if message.topic() == erasure_topic || message.topic() == decision_topic {
+                                tracing::warn!(
+                                    topic = message.topic(),
+                                    partition = message.partition(),
+                                    offset = message.offset(),
+                                    reason,
+                                    "a request was refused and dead-lettered with its values masked; it was not applied"
+                                );
+                            }
                             // A request's bytes carry the identifier of
                             // someone asking to be forgotten (or split
                             // off): masked.
