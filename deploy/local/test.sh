@@ -45,7 +45,7 @@ cleanup() {
 trap cleanup EXIT
 # A broker this script starts starts empty: every test names its topics with
 # a run id, so a broker kept between runs in the cache directory gathers about
-# a thousand partitions per run, and a restart (tests/chaos.rs makes one)
+# a thousand partitions per run, and a restart (crates/kindred-cli/tests/chaos.rs makes one)
 # slows from seconds to minutes. A broker that already runs is not wiped: the
 # topics the run made on it are deleted at exit instead.
 if [ "$started_broker" -eq 1 ]; then
