@@ -68,6 +68,7 @@ pub struct TransactionalProducer {
     settings: KafkaSettings,
     id: String,
     timeout: Duration,
+    on_commit_retry: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl TransactionalProducer {
@@ -84,9 +85,19 @@ impl TransactionalProducer {
             settings: settings.clone(),
             id: transactional_id.to_string(),
             timeout,
+            on_commit_retry: None,
         };
         producer.connect()?;
         Ok(producer)
+    }
+
+    /// Also calls `on_retry` each time a commit is not acknowledged in
+    /// time and is sent again (the coordinator slow or unreachable): such
+    /// retries happen inside [`send_transaction`](Self::send_transaction),
+    /// which returns only once the commit succeeds or fails for good.
+    pub fn with_commit_retries(mut self, on_retry: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_commit_retry = Some(std::sync::Arc::new(on_retry));
+        self
     }
 
     /// Makes sure a producer is up, (re)initialising its transactions if it
@@ -197,6 +208,7 @@ impl TransactionalProducer {
     ) -> Result<(), KafkaError> {
         let timeout = self.timeout;
         let id = self.id.clone();
+        let on_commit_retry = self.on_commit_retry.clone();
         let txn = |source| KafkaError::Transaction {
             transactional_id: id.clone(),
             source,
@@ -220,6 +232,9 @@ impl TransactionalProducer {
                 {
                     attempts += 1;
                     tracing::warn!(error = %e, attempts, transactional_id = %id, "commit not acknowledged yet; retrying it");
+                    if let Some(on_retry) = &on_commit_retry {
+                        on_retry();
+                    }
                 }
                 Err(source) => return Err(txn(source)),
             }

@@ -642,7 +642,8 @@ pub fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
 
 #[cfg(test)]
 mod tests {
-    use super::{alive_while, offset_gaps, Config, Duration, Ops};
+    use super::{alive_while, offset_gaps, wait_to_retry, Config, Duration, Ops};
+    use crate::shutdown::Shutdown;
 
     #[test]
     fn gaps_of_more_than_one_offset_are_found_before_and_inside_a_batch() {
@@ -687,5 +688,38 @@ mod tests {
             !ops.health.is_live(),
             "the heartbeat stopped with the write"
         );
+    }
+
+    /// A stop during a retry's back-off ends the wait at once: the back-off
+    /// (up to 10 s) may be longer than the time a stop is given.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stop_ends_a_retry_wait() {
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".into();
+        let ops = Ops::start(&config, "test").await.expect("ops");
+        let shutdown = Shutdown::new();
+        let mut backoff = Duration::from_millis(50);
+        assert!(
+            wait_to_retry(&mut backoff, &shutdown, &ops).await,
+            "no stop: it waits and goes on"
+        );
+        assert_eq!(backoff, Duration::from_millis(100), "doubled");
+        let mut backoff = Duration::from_secs(10);
+        let stopper = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            stopper.trigger();
+        });
+        let started = std::time::Instant::now();
+        assert!(
+            !wait_to_retry(&mut backoff, &shutdown, &ops).await,
+            "stopped"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the wait ended with the stop, not after {backoff:?}: {:?}",
+            started.elapsed()
+        );
+        assert!(!ops.health.is_ready(), "unready while it retries");
     }
 }

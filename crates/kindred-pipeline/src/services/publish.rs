@@ -385,11 +385,15 @@ impl Publisher {
             .client
             .entry("batch.size".to_string())
             .or_insert_with(|| (record_limit + RECORD_OVERHEAD_BYTES).to_string());
+        let commit_retries = metrics
+            .component_errors
+            .with_label_values(&["kafka_transaction", "publish"]);
         let producer = TransactionalProducer::new(
             &producer_settings,
             &transactional_id,
             Duration::from_secs(30),
-        )?;
+        )?
+        .with_commit_retries(move || commit_retries.inc());
         let store_id = store.store_id()?;
         let acked = published_up_to(config, settings, &transactional_id, &store, &store_id)?;
         let next = store.next_outbox_seq()?;
