@@ -122,6 +122,26 @@ impl Producer {
             })
     }
 
+    /// Makes librdkafka fail this producer fatally, as it does when the
+    /// broker refuses its producer id or an idempotent sequence is lost,
+    /// through librdkafka's own fault-injection hook
+    /// (`rd_kafka_test_fatal_error`): the real client, in the state such a
+    /// failure leaves it in, for tests of what a service does then.
+    #[cfg(feature = "fault-injection")]
+    pub fn fail_fatally(&self, reason: &str) {
+        use rdkafka::types::RDKafkaRespErr;
+        let reason = std::ffi::CString::new(reason.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: the client pointer is valid while `self.inner` lives, and
+        // librdkafka copies the NUL-terminated reason before returning.
+        unsafe {
+            rdkafka::bindings::rd_kafka_test_fatal_error(
+                self.inner.client().native_ptr(),
+                RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                reason.as_ptr(),
+            );
+        }
+    }
+
     /// Waits up to `timeout` for queued records to be delivered.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.inner

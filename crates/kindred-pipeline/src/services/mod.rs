@@ -642,8 +642,10 @@ pub fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
 
 #[cfg(test)]
 mod tests {
-    use super::{alive_while, offset_gaps, wait_to_retry, Config, Duration, Ops};
+    use super::{alive_while, offset_gaps, send_until_acked, wait_to_retry, Config, Duration, Ops};
     use crate::shutdown::Shutdown;
+    use crate::PipelineError;
+    use kindred_kafka::{KafkaError, KafkaSettings, OutRecord, Producer};
 
     #[test]
     fn gaps_of_more_than_one_offset_are_found_before_and_inside_a_batch() {
@@ -721,5 +723,53 @@ mod tests {
             started.elapsed()
         );
         assert!(!ops.health.is_ready(), "unready while it retries");
+    }
+
+    /// A producer librdkafka has failed fatally cannot send again: the
+    /// service stops with the error (its restart brings a new producer)
+    /// instead of retrying for ever while liveness stays green. The real
+    /// client, failed by librdkafka's own fault-injection hook; the
+    /// project's broker when it runs (the send fails before any traffic).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fatally_failed_producer_stops_the_service() {
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".into();
+        let ops = Ops::start(&config, "test").await.expect("ops");
+        let port = std::env::var("KAFKA_PORT").unwrap_or_else(|_| "9092".into());
+        let producer =
+            Producer::new(&KafkaSettings::new(format!("127.0.0.1:{port}"))).expect("producer");
+        producer.fail_fatally("a fault injected by a test");
+        let record = OutRecord {
+            topic: "kindred.test.fatal".into(),
+            key: Some(b"k".to_vec()),
+            payload: b"v".to_vec(),
+            headers: Vec::new(),
+            timestamp_ms: None,
+        };
+        let sent = tokio::time::timeout(
+            Duration::from_secs(30),
+            send_until_acked(
+                &producer,
+                &[record],
+                &Shutdown::new(),
+                &ops,
+                "test",
+                &|_, _, _| None,
+            ),
+        )
+        .await
+        .expect("no retrying for ever");
+        match sent {
+            Err(PipelineError::Kafka(KafkaError::Fatal { reason, .. })) => {
+                assert!(reason.contains("a fault injected by a test"), "{reason}")
+            }
+            other => panic!("expected the fatal error, got {other:?}"),
+        }
+        let errors = ops
+            .metrics
+            .component_errors
+            .with_label_values(&["kafka_produce", "test"])
+            .get();
+        assert_eq!(errors, 1, "counted once");
     }
 }
