@@ -43,6 +43,19 @@ pub struct WireRequest {
     pub identifier_key: Option<String>,
 }
 
+impl WireRequest {
+    /// The caller's free text (request id, requester) is at most
+    /// [`MAX_FREE_TEXT_BYTES`] each: the audit record quotes it and must
+    /// fit one Kafka record.
+    pub fn check_lengths(&self) -> Result<(), RequestError> {
+        let free_text = [&self.request_id, &self.requested_by];
+        if free_text.iter().any(|t| t.len() > MAX_FREE_TEXT_BYTES) {
+            return Err(RequestError::TooLong);
+        }
+        Ok(())
+    }
+}
+
 /// Why a request could not be applied (it goes to the dead-letter topic).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
@@ -113,9 +126,18 @@ pub fn masked_payload(payload: &[u8]) -> Vec<u8> {
 /// A value of unknown meaning masked by its looks: an e-mail as one, a
 /// run of digits as a phone, anything else to its ends.
 fn mask_free_text(text: &str) -> String {
-    let kind = if text.contains('@') {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    // The e-mail mask keeps the domain, and the phone mask the ends: each
+    // only for a text that is nothing else (`Ann <ann@x.cn>, 139...` is
+    // masked to its ends like any free text).
+    let one_address = text.matches('@').count() == 1 && !text.contains(char::is_whitespace);
+    let one_number = digits >= 6
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let kind = if one_address {
         IdentifierKind::Email
-    } else if text.chars().filter(char::is_ascii_digit).count() >= 6 {
+    } else if one_number {
         IdentifierKind::Phone
     } else {
         IdentifierKind::Device
@@ -150,10 +172,7 @@ pub fn parse_request(
     if wire.request_id.trim().is_empty() {
         return Err(RequestError::NoId);
     }
-    let free_text = [&wire.request_id, &wire.requested_by];
-    if free_text.iter().any(|t| t.len() > MAX_FREE_TEXT_BYTES) {
-        return Err(RequestError::TooLong);
-    }
+    wire.check_lengths()?;
     let named = [
         wire.email.is_some(),
         wire.phone.is_some(),
@@ -315,6 +334,10 @@ pub fn forget_request(
         requested_at_ms: Some(now_ms()),
         ..WireRequest::default()
     };
+    // Refused here rather than by the resolver, whose refusal this command
+    // would only see as a reply that never comes.
+    wire.check_lengths()
+        .map_err(|e| crate::PipelineError::Config(e.to_string()))?;
     if target.starts_with("kp-") {
         wire.profile = Some(target.to_string());
         return Ok(wire);
@@ -465,6 +488,14 @@ mod tests {
         for secret in ["ann.lee", "1024", "8823", "Ann Lee"] {
             assert!(!kept.contains(secret), "{kept}");
         }
+        let comment = String::from_utf8(masked_payload(
+            br#"{"request_id":"DSR-4","comment":"ann@x.com, +86 139 1024 8876","email":"ann@x.com"}"#,
+        ))
+        .expect("text");
+        assert!(
+            !comment.contains("1024") && !comment.contains("8876"),
+            "{comment}"
+        );
         for shown in [
             r#""emial":"a***@gmail.com""#,
             r#""profile":"kp-000000000004""#,
@@ -493,7 +524,19 @@ mod tests {
             let e = parse_request(raw.as_bytes(), &opts(), 0).expect_err("too long");
             assert_eq!(e.kind(), "erasure_malformed");
         }
+        // `kindred forget` refuses it before sending, not after a wait.
+        let e = forget_request(&Config::default(), &long, "ops", "kp-000000000001")
+            .expect_err("too long");
+        assert!(e.to_string().contains("longer than 256 bytes"), "{e}");
+        assert!(forget_request(&Config::default(), "DSR-9", "ops", "kp-000000000001").is_ok());
         assert_eq!(asked("privacy-portal"), "privacy-portal");
+        // Free text with an address and a number in it is masked to its
+        // ends, not as an e-mail (whose mask keeps all after the @).
+        let mixed = asked("Ann Lee (ann@x.com, 13910248876)");
+        assert!(
+            !mixed.contains("x.com") && !mixed.contains("1024"),
+            "{mixed}"
+        );
         assert_eq!(asked("ops 42"), "ops 42");
         assert_eq!(asked("Ann.Lee@gmail.com"), "A***@gmail.com");
         let phone = asked("13910248876");

@@ -50,17 +50,20 @@ pub fn parse_request(payload: &[u8]) -> Result<DecisionRequest, RequestProblem> 
     if request.actor.trim().is_empty() {
         return incomplete("no actor (who decided)");
     }
-    let key_len = match &request.action {
-        DecisionAction::Split { identifier_key, .. } => {
-            identifier_key.as_deref().map_or(0, str::len)
-        }
-        DecisionAction::Review { .. } => 0,
-    };
-    if [request.request_id.len(), request.actor.len(), key_len]
-        .into_iter()
-        .any(|n| n > MAX_FREE_TEXT_BYTES)
+    if [&request.request_id, &request.actor]
+        .iter()
+        .any(|t| t.len() > MAX_FREE_TEXT_BYTES)
     {
-        return incomplete("request_id, actor or identifier_key is longer than 256 bytes");
+        return incomplete("request_id or actor is longer than 256 bytes");
+    }
+    if let DecisionAction::Split {
+        identifier_key: Some(key),
+        ..
+    } = &request.action
+    {
+        if key.len() > MAX_KEY_BYTES {
+            return incomplete("identifier_key is longer than 1024 bytes");
+        }
     }
     // Profile ids only: a refusal quotes them (in the reply and the log).
     match &request.action {
@@ -83,6 +86,11 @@ pub fn parse_request(payload: &[u8]) -> Result<DecisionRequest, RequestProblem> 
 /// must fit one Kafka record: a request made of a megabyte of id would
 /// otherwise block the outbox behind it.
 pub(crate) const MAX_FREE_TEXT_BYTES: usize = 256;
+
+/// The longest identifier key a split may name: a keyed one is about 70
+/// bytes; a plaintext store's is `kind:` and the value, which the
+/// normalizer allows up to 256 bytes of namespace and id.
+const MAX_KEY_BYTES: usize = 1024;
 
 /// `kp-` and digits, as the resolver numbers profiles (at most 20 of
 /// them: a u64).
@@ -241,6 +249,9 @@ pub async fn decide(
     };
     let payload = serde_json::to_vec(&request)
         .map_err(|e| PipelineError::Input(format!("decision request: {e}")))?;
+    // Refused here rather than by the resolver, whose refusal this command
+    // would only see as a reply that never comes.
+    parse_request(&payload).map_err(|e| PipelineError::Config(e.to_string()))?;
     let sent = format!(
         "decision request {} sent to {}",
         request.request_id, config.topics.decision_requests
@@ -434,7 +445,8 @@ mod tests {
                 r#"{{"request_id":"d","actor":"{long}","at_ms":1,"action":{{"review":{{"a":"kp-1","b":"kp-2","approve":true}}}}}}"#
             ),
             format!(
-                r#"{{"request_id":"d","actor":"x","at_ms":1,"action":{{"split":{{"profile":"kp-1","identifier_key":"phone:{long}"}}}}}}"#
+                r#"{{"request_id":"d","actor":"x","at_ms":1,"action":{{"split":{{"profile":"kp-1","identifier_key":"device:{}"}}}}}}"#,
+                "x".repeat(MAX_KEY_BYTES)
             ),
             format!(
                 r#"{{"request_id":"d","actor":"x","at_ms":1,"action":{{"review":{{"a":"kp-1","b":"kp-{}","approve":true}}}}}}"#,
@@ -449,6 +461,12 @@ mod tests {
             "d".repeat(MAX_FREE_TEXT_BYTES)
         );
         assert!(parse_request(at_limit.as_bytes()).is_ok());
+        // A plaintext store's key for a long namespaced id is its value.
+        let long_device = format!(
+            r#"{{"request_id":"d","actor":"x","at_ms":1,"action":{{"split":{{"profile":"kp-1","identifier_key":"device:web:{}"}}}}}}"#,
+            "a".repeat(256)
+        );
+        assert!(parse_request(long_device.as_bytes()).is_ok());
     }
 
     /// A dead-lettered request keeps its known fields; the identifier key

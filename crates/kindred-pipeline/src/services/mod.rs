@@ -707,6 +707,7 @@ mod tests {
         );
         assert_eq!(backoff, Duration::from_millis(100), "doubled");
         let mut backoff = Duration::from_secs(10);
+        ops.health.set_ready(true);
         let stopper = shutdown.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(200)).await;

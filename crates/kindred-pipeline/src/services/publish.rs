@@ -619,6 +619,9 @@ impl Task {
                 .outbox_after(acked, self.config.resolver.transaction_max_records.max(1))?;
             let Some(&(last, _)) = entries.last() else {
                 self.metrics.outbox_backlog.set(0);
+                // Nothing left to publish is not failing (a commit in
+                // doubt that the read-back found made leaves nothing).
+                self.failing_since_ms.store(0, Ordering::Release);
                 if self.closing.load(Ordering::Acquire) {
                     return Ok(());
                 }
