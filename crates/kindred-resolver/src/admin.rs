@@ -946,8 +946,25 @@ impl Resolver {
     ) -> Result<(RulesPlan, DecisionOutcome), AdminError> {
         let snap = self.snapshot()?;
         let old_policy = self.linked_by()?;
-        let (plan, quarantine) = plan(&snap, &old_policy, &policy);
-        self.policy = policy;
+        // The resolver keeps its rules when the store does (an error).
+        let old = std::mem::replace(&mut self.policy, policy);
+        let applied = self.apply_own_rules(&snap, &old_policy, actor, at_ms);
+        if applied.is_err() {
+            self.policy = old;
+        }
+        applied
+    }
+
+    /// [`Self::apply_rules`] with the resolver's policy already the new one,
+    /// over the store's `snap` linked by `old_policy`.
+    fn apply_own_rules(
+        &mut self,
+        snap: &Snapshot,
+        old_policy: &LinkPolicy,
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<(RulesPlan, DecisionOutcome), AdminError> {
+        let (plan, quarantine) = plan(snap, old_policy, &self.policy);
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
         let d = view.next_decision;
         view.next_decision += 1;
@@ -977,7 +994,7 @@ impl Resolver {
         let mut regrouped: BTreeSet<&str> = BTreeSet::new();
         for group in &plan.groups {
             regrouped.extend(group.before.iter().map(String::as_str));
-            let g = group_input(&snap, &group.before, &self.policy);
+            let g = group_input(snap, &group.before, &self.policy);
             let prior: BTreeMap<String, StoredProfile> = group
                 .before
                 .iter()
@@ -991,7 +1008,7 @@ impl Resolver {
             }
             // Keys the group's events no longer have: drop the old holders.
             for e in &g.events {
-                for l in EventKeys::of(e, &old_policy, self.store.hasher()).links {
+                for l in EventKeys::of(e, old_policy, self.store.hasher()).links {
                     if !entries.contains_key(&l.key) {
                         let mut entry = view.entry(&l.key)?;
                         entry
@@ -1002,7 +1019,7 @@ impl Resolver {
                 }
             }
             let nodes = nodes(&g.events, &g.keys, &g.constraints, &g.origins);
-            let clustering = cluster(&nodes, &self.policy, &|k| quarantine.holds(&snap, k));
+            let clustering = cluster(&nodes, &self.policy, &|k| quarantine.holds(snap, k));
             let recomputed = Recomputed {
                 events: &g.events,
                 keys: &g.keys,
@@ -1023,7 +1040,7 @@ impl Resolver {
             let mut old: BTreeSet<String> = BTreeSet::new();
             let mut new: BTreeMap<String, (i64, i64)> = BTreeMap::new();
             for e in p.members.iter().filter_map(|e| snap.events.get(e)) {
-                let before = EventKeys::of(e, &old_policy, self.store.hasher());
+                let before = EventKeys::of(e, old_policy, self.store.hasher());
                 // Entries under a card's written form (an older release's
                 // key) lose their holders too.
                 old.extend(before.links.into_iter().map(|l| l.key).chain(before.legacy));
@@ -1395,7 +1412,10 @@ fn sides_apart(
             quarantined.insert(k.key.clone());
         }
     }
-    let nodes = nodes(events, &keys, constraints, &vec![0; events.len()]);
+    // Each record its own origin: every link between them is kept, to name
+    // what joins them when nothing separates.
+    let origins: Vec<u32> = (0..events.len() as u32).collect();
+    let nodes = nodes(events, &keys, constraints, &origins);
     let clustering = cluster(&nodes, policy, &|k| quarantined.contains(k));
     if clustering.clusters.len() < 2 {
         let mut kinds: BTreeSet<String> = BTreeSet::new();

@@ -352,10 +352,9 @@ impl<'a> BatchView<'a> {
         // the profiles the chains end at.
         let mut frontier: Vec<String> = profile_ids.into_iter().collect();
         let mut live = BTreeSet::new();
-        for _ in 0..64 {
-            if frontier.is_empty() {
-                break;
-            }
+        // (No depth limit: an id already read is not read again, so a
+        // cycle ends the walk too.)
+        while !frontier.is_empty() {
             let refs: Vec<&str> = frontier.iter().map(String::as_str).collect();
             let next = self.store.multi_get(cf::REDIRECTS, &as_bytes(&refs))?;
             let mut more = Vec::new();
@@ -463,21 +462,13 @@ impl<'a> BatchView<'a> {
     }
 
     pub(crate) fn follow_redirects(&self, profile_id: &str) -> Result<String, StoreError> {
-        let mut id = profile_id.to_string();
-        for _ in 0..64 {
-            let next = match self.redirects.get(&id) {
-                Some(next) => next.clone(),
-                None => match self.stored.redirects.get(&id) {
-                    Some(next) => next.clone(),
-                    None => self.store.get_string(cf::REDIRECTS, &id)?,
-                },
-            };
-            match next {
-                Some(next) => id = next,
-                None => return Ok(id),
-            }
-        }
-        Err(StoreError::RedirectCycle(profile_id.to_string()))
+        crate::store::walk_redirects(profile_id, |id| match self.redirects.get(id) {
+            Some(next) => Ok(next.clone()),
+            None => match self.stored.redirects.get(id) {
+                Some(next) => Ok(next.clone()),
+                None => self.store.get_string(cf::REDIRECTS, id),
+            },
+        })
     }
 
     /// The live profiles holding a key. A holder whose profile is gone is
@@ -2178,6 +2169,11 @@ mod tests {
             .expect_err("a reader cannot write");
         assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
         assert!(err.to_string().contains("stop the resolver"), "{err}");
+        // New rules it cannot write leave it with the rules the store has.
+        let mut new = by_reader.policy().clone();
+        new.identifiers.phone.link = false;
+        assert!(by_reader.apply_rules(new, "ops", 4).is_err());
+        assert_eq!(by_reader.policy(), r.policy());
         assert_eq!(r.store().stats().expect("stats").events, 2);
         // A directory without a store is not opened as an empty one.
         let empty = tempfile::tempdir().expect("temp dir");

@@ -1281,14 +1281,7 @@ impl Store {
 
     /// The current profile id for an id that may have been absorbed.
     pub fn resolve_redirects(&self, profile_id: &str) -> Result<String, StoreError> {
-        let mut id = profile_id.to_string();
-        for _ in 0..64 {
-            match self.get_string(cf::REDIRECTS, &id)? {
-                Some(next) => id = next,
-                None => return Ok(id),
-            }
-        }
-        Err(StoreError::RedirectCycle(profile_id.to_string()))
+        walk_redirects(profile_id, |id| self.get_string(cf::REDIRECTS, id))
     }
 
     /// The live profile `profile_id` stands for (redirects followed), or
@@ -1967,4 +1960,23 @@ pub(crate) fn decode<T: DeserializeOwned>(
         Some((format, _)) => Err(corrupt(format!("unknown value format {format}"))),
         None => Err(corrupt("empty value".into())),
     }
+}
+
+/// Follows redirects from `profile_id` (`next` gives the id one redirects
+/// to) to the id at the end of the chain. A chain has no length limit: each
+/// merge of a survivor adds a step for the ids it had absorbed, and a
+/// backfill arriving newest-first can nest merges as deep as it likes; only
+/// an id seen twice (a cycle, which no write makes) is an error.
+pub(crate) fn walk_redirects(
+    profile_id: &str,
+    mut next: impl FnMut(&str) -> Result<Option<String>, StoreError>,
+) -> Result<String, StoreError> {
+    let mut id = profile_id.to_string();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(to) = next(&id)? {
+        if !seen.insert(std::mem::replace(&mut id, to)) {
+            return Err(StoreError::RedirectCycle(profile_id.to_string()));
+        }
+    }
+    Ok(id)
 }

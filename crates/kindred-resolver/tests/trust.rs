@@ -2624,3 +2624,97 @@ fn a_rebuilt_store_replaces_the_review_topics_pairs_with_its_own() {
     assert!(matches!(&queued[1], OutboxEntry::Review(n)
         if n.profile_a == queue[0].profile_a && n.profile_b == queue[0].profile_b && n.record_a.is_some()));
 }
+
+/// A backfill arriving newest-first nests merges: each merge of a survivor
+/// into an older profile adds a step to every chain through it. A chain
+/// longer than any fixed bound still resolves, explains and erases (one of
+/// 65 steps made every read past the 64th an error, and an erasure request
+/// naming it failed on every retry).
+#[test]
+fn a_deep_chain_of_merges_still_resolves_and_erases() {
+    let mut policy = LinkPolicy::default();
+    policy.giant.max_identifiers = 0;
+    let (_d, mut r) = open(policy);
+    const N: i64 = 66;
+    let social = |k: i64| id(IdentifierKind::Social, &format!("wechat:o{k}"));
+    apply(
+        &mut r,
+        (1..=N)
+            .map(|k| ev(&format!("social:{k}"), k, &[social(k)]))
+            .collect(),
+    );
+    assert_eq!(profiles(&r), N as usize);
+    // kp-66 into kp-65, then kp-65 into kp-64, ...: kp-66 is 65 steps
+    // from kp-1.
+    for k in (1..N).rev() {
+        apply(
+            &mut r,
+            vec![ev(
+                &format!("web:{k}"),
+                100 + k,
+                &[social(k), social(k + 1)],
+            )],
+        );
+    }
+    assert_eq!(profiles(&r), 1);
+    let last = format!("kp-{N:012}");
+    let record = r
+        .store()
+        .profile(&last)
+        .expect("a deep chain resolves")
+        .expect("found");
+    assert_eq!(record.profile_id, "kp-000000000001");
+    assert_eq!(record.event_count, 2 * N - 1);
+    let explained = r.explain(&last).expect("explains");
+    assert_eq!(explained.record.profile_id, "kp-000000000001");
+    assert_eq!(explained.events, (2 * N - 1) as usize);
+    let erased = r
+        .erase(
+            &kindred_resolver::ErasureRequest {
+                request_id: "DSR-deep".into(),
+                target: kindred_resolver::ErasureTarget::Profile(last),
+                requested_by: "privacy-officer".into(),
+                at_ms: 1_700_000_000_000,
+            },
+            &[],
+        )
+        .expect("erases");
+    assert_eq!(
+        erased.audit.outcome,
+        kindred_resolver::ErasureOutcome::Erased
+    );
+    assert_eq!(erased.audit.events_erased, (2 * N - 1) as u64);
+    assert_eq!(erased.audit.profiles.len(), N as usize);
+    assert_eq!(profiles(&r), 0);
+    assert!(r.store().lookup(&social(1)).expect("lookup").is_none());
+}
+
+/// A split by an identifier the records do not need is refused, in words
+/// that name what still joins them.
+#[test]
+fn a_split_that_separates_nothing_says_what_still_links_the_records() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(
+        &mut r,
+        vec![
+            ev("pos:a", 0, &[card("A1"), phone("+8613911114444")]),
+            ev("pos:b", DAY, &[card("A1"), email("a@y.cn")]),
+        ],
+    );
+    let a = profile(&r, &card("A1"));
+    let err = r
+        .split(
+            &a.profile_id,
+            &SplitSelector::Identifier(email("a@y.cn")),
+            "ops",
+            2 * DAY,
+        )
+        .expect_err("the card still joins them");
+    assert!(matches!(err, AdminError::NotSeparable { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("its 2 records stay linked without email:a***@y.cn (by member_id)"),
+        "{err}"
+    );
+    assert_eq!(profiles(&r), 1);
+}
