@@ -102,6 +102,10 @@ pub struct AuditRecord {
     pub identifiers_suppressed: u64,
 }
 
+/// What an erasure leaves in another profile's lineage where an erased
+/// profile id or source event id was.
+pub const ERASED: &str = "(erased)";
+
 /// 2000-01-01 in ms: an erasure request dated before it has no usable time.
 pub const MIN_REQUEST_TIME_MS: i64 = 946_684_800_000;
 
@@ -430,6 +434,51 @@ impl Resolver {
                             key.push(0);
                             key.extend_from_slice(&seq.to_be_bytes());
                             store.delete(&mut batch, cf::LINEAGE, &key);
+                        }
+                    }
+                }
+                // Someone else's history (a split that gave one of these
+                // ids back, the merge before it, the records an absorbed id
+                // of theirs stood for) keeps no trace of the person: their
+                // ids and events read `(erased)`, their events leave the
+                // absorbed ids' member lists. Every such survivor left a
+                // copy of its split under one of these ids.
+                let erased_events: BTreeSet<&String> = stored.members.iter().collect();
+                let mut others = BTreeSet::new();
+                for id in &ids {
+                    for record in store.lineage(id)? {
+                        if !ids.contains(&record.survivor) {
+                            others.insert(record.survivor);
+                        }
+                    }
+                }
+                for other in &others {
+                    for (seq, mut record) in store.lineage_in_order(other)? {
+                        if ids.contains(&record.survivor) {
+                            continue; // deleted above
+                        }
+                        let before = record.clone();
+                        for id in record.absorbed.iter_mut().chain(&mut record.split_into) {
+                            if ids.contains(id) {
+                                *id = ERASED.to_string();
+                            }
+                        }
+                        if erased_events.contains(&record.cause_event_id) {
+                            record.cause_event_id = ERASED.to_string();
+                        }
+                        if record != before {
+                            let mut key = other.as_bytes().to_vec();
+                            key.push(0);
+                            key.extend_from_slice(&seq.to_be_bytes());
+                            store.put_value(&mut batch, cf::LINEAGE, &key, &record);
+                        }
+                    }
+                    for (absorbed, mut profile) in store.absorbed_into(other)? {
+                        let had = profile.members.len();
+                        profile.members.retain(|m| !erased_events.contains(m));
+                        if profile.members.len() != had {
+                            let key = crate::store::absorbed_key(other, &absorbed);
+                            store.put_value(&mut batch, cf::ABSORBED, &key, &profile);
                         }
                     }
                 }

@@ -42,7 +42,7 @@ pub use admin::{
 pub use cluster::Refusal;
 pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
 pub use erase::{
-    AuditRecord, Erasure, ErasureOutcome, ErasureRequest, ErasureTarget, ListedAudit,
+    AuditRecord, Erasure, ErasureOutcome, ErasureRequest, ErasureTarget, ListedAudit, ERASED,
     MAX_LISTED_SUPPRESSIONS, MIN_REQUEST_TIME_MS,
 };
 pub use outbox::{OutboxEntry, PinnedEvent, ReviewNotice, Tombstone};

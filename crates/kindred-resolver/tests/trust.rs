@@ -2718,3 +2718,108 @@ fn a_split_that_separates_nothing_says_what_still_links_the_records() {
     );
     assert_eq!(profiles(&r), 1);
 }
+
+/// A's history keeps no trace of B once B is erased: the merge B's event
+/// caused and the split that gave B's id back name `(erased)` instead of
+/// B's id and event.
+#[test]
+fn an_erasure_leaves_no_trace_in_another_profiles_history() {
+    let (_d, mut r, shared) = a_and_b_apart();
+    let (a, b) = (
+        profile(&r, &card("A1")).profile_id,
+        profile(&r, &email("b@y.cn")).profile_id,
+    );
+    apply(
+        &mut r,
+        vec![ev("web:b2", 2 * DAY, &[email("b@y.cn"), shared.clone()]).channel(Channel::Web)],
+    );
+    assert_eq!(profiles(&r), 1);
+    r.split(&a, &SplitSelector::Identifier(shared), "ops", 3 * DAY)
+        .expect("split");
+    assert_eq!(profile(&r, &email("b@y.cn")).profile_id, b);
+    let names_b = |r: &Resolver| {
+        r.explain(&a)
+            .expect("explain")
+            .lineage
+            .iter()
+            .filter(|l| {
+                l.absorbed.contains(&b) || l.split_into.contains(&b) || l.cause_event_id == "web:b2"
+            })
+            .count()
+    };
+    assert_eq!(names_b(&r), 2, "the merge and the split");
+
+    r.erase(
+        &kindred_resolver::ErasureRequest {
+            request_id: "DSR-8".into(),
+            target: kindred_resolver::ErasureTarget::Profile(b.clone()),
+            requested_by: "privacy-officer".into(),
+            at_ms: 4 * DAY,
+        },
+        &[],
+    )
+    .expect("erase");
+    assert_eq!(profiles(&r), 1);
+    assert_eq!(names_b(&r), 0);
+    let lineage = r.explain(&a).expect("explain").lineage;
+    assert_eq!(lineage.len(), 2, "A's history stays: {lineage:?}");
+    assert_eq!(lineage[0].absorbed, vec![kindred_resolver::ERASED]);
+    assert_eq!(lineage[0].cause_event_id, kindred_resolver::ERASED);
+    assert_eq!(lineage[1].split_into, vec![kindred_resolver::ERASED]);
+}
+
+/// X was absorbed into A with P's receipt among its records; a split gave
+/// the receipt a profile of its own (P). Erasing P takes the receipt out of
+/// what A keeps of X.
+#[test]
+fn an_erasure_takes_the_persons_events_out_of_another_absorbed_id() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let s = phone("+8613911115555");
+    apply(&mut r, vec![ev("pos:a1", 0, &[card("A1")])]);
+    apply(
+        &mut r,
+        vec![
+            ev("web:x1", DAY, &[email("x@y.cn")]),
+            ev("web:x2", DAY + 1, &[email("x@y.cn"), s.clone()]),
+            ev("pos:p1", DAY + 2, std::slice::from_ref(&s)),
+        ],
+    );
+    let (a, x) = (
+        profile(&r, &card("A1")).profile_id,
+        profile(&r, &s).profile_id,
+    );
+    apply(
+        &mut r,
+        vec![ev("pos:g", 2 * DAY, &[card("A1"), email("x@y.cn")])],
+    );
+    assert_eq!(profiles(&r), 1);
+    let members_of_x = |r: &Resolver| {
+        r.store()
+            .absorbed_into(&a)
+            .expect("absorbed")
+            .into_iter()
+            .find(|(id, _)| *id == x)
+            .map(|(_, p)| p.members)
+            .expect("X is absorbed into A")
+    };
+    assert!(members_of_x(&r).contains(&"pos:p1".to_string()));
+    r.split(&a, &SplitSelector::Identifier(s.clone()), "ops", 3 * DAY)
+        .expect("split");
+    assert_eq!(profiles(&r), 2);
+    let p = assignment(&r)["pos:p1"].clone();
+    assert!(p != a && p != x, "P is a new profile: {p}");
+    assert!(members_of_x(&r).contains(&"pos:p1".to_string()));
+
+    r.erase(
+        &kindred_resolver::ErasureRequest {
+            request_id: "DSR-9".into(),
+            target: kindred_resolver::ErasureTarget::Profile(p),
+            requested_by: "privacy-officer".into(),
+            at_ms: 4 * DAY,
+        },
+        &[],
+    )
+    .expect("erase");
+    assert_eq!(profiles(&r), 1);
+    assert_eq!(members_of_x(&r), vec!["web:x1", "web:x2"]);
+}
