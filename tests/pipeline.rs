@@ -578,6 +578,60 @@ async fn canonical_events_deleted_before_the_resolver_read_them_are_counted() ->
     Ok(())
 }
 
+/// A canonical event out of the bounds ingest keeps (written by another
+/// producer) is dead-lettered by the resolver with the reason and where it
+/// was; the events around it are applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canonical_event_out_of_bounds_is_dead_lettered_by_the_resolver() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("resolve-bounds", dir.path());
+    config.topics.partitions = 1;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let card = (IdentifierKind::MemberId, "MAIN:B-001");
+    let mut huge = canonical("pos:b2", T0 + 1, &[card], "Bo Bounds");
+    huge.activity.points_earned = i64::MAX;
+    let events = [
+        canonical("pos:b1", T0, &[card], "Bo Bounds"),
+        huge,
+        canonical("pos:b3", T0 + 2, &[card], "Bo Bounds"),
+    ];
+    for e in &events {
+        produce(
+            &config,
+            &config.topics.canonical,
+            &e.event_id,
+            codec.encode(SchemaKind::CanonicalEvent, e)?,
+        )
+        .await?;
+    }
+    let shutdown = Shutdown::new();
+    let task = kindred_suite::start_resolver(&config, &shutdown);
+    let timeout = Duration::from_secs(90);
+    read_until(&config, &config.topics.profiles, timeout, |m| {
+        live_event_count(&decode_changes(&codec, m)) == 2
+    })
+    .await?;
+    let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
+        !m.is_empty()
+    })
+    .await?;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+    assert_eq!(dead.len(), 1);
+    let h = headers(&dead[0]);
+    assert_eq!(h["kindred.dlq.reason"], "value_out_of_range");
+    assert_eq!(h["kindred.dlq.source.topic"], config.topics.canonical);
+    assert_eq!(h["kindred.dlq.source.offset"], "1");
+    assert_eq!(h["kindred.dlq.service"], "resolve");
+    let store = kindred_pipeline::privacy::open_store(&config)?;
+    let bo = store
+        .lookup(&Identifier::new(card.0, card.1))?
+        .expect("Bo's profile");
+    assert_eq!(bo.event_count, 2);
+    Ok(())
+}
+
 /// Switched to `raw`, the profile topic carries the golden records exactly
 /// as stored; one field set apart (`omitted`) follows its own setting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,6 +88,12 @@ pub enum InvalidRecord {
         now_ms: i64,
         ahead_secs: u64,
     },
+    #[error("{field} {value} is beyond the ±{limit} normalization keeps")]
+    OutOfRange {
+        field: &'static str,
+        value: i64,
+        limit: i64,
+    },
 }
 
 impl InvalidRecord {
@@ -98,8 +104,55 @@ impl InvalidRecord {
             InvalidRecord::SourceIdTooLong { .. } => "source_id_too_long",
             InvalidRecord::EventTimeOutOfRange(_) => "event_time_out_of_range",
             InvalidRecord::EventTimeInFuture { .. } => "event_time_in_future",
+            InvalidRecord::OutOfRange { .. } => "value_out_of_range",
         }
     }
+}
+
+/// Whether a canonical event keeps the bounds [`normalize`] keeps: a source
+/// id (after its channel's prefix) at most [`MAX_SOURCE_ID_BYTES`] long, a believable event
+/// time, points and an order total in range. The resolver checks what it
+/// reads from the canonical topic (any producer with access can write
+/// there): its totals are the same in any order of events only while no sum
+/// saturates, and its records are cut to Kafka's size with ids this short.
+pub fn check_canonical(e: &CanonicalEvent) -> Result<(), InvalidRecord> {
+    // The source's id after its channel's prefix ([`event_id`]).
+    let source_id = e
+        .event_id
+        .strip_prefix(e.channel.as_str())
+        .and_then(|id| id.strip_prefix(':'))
+        .unwrap_or(&e.event_id);
+    if source_id.trim().is_empty() {
+        return Err(InvalidRecord::MissingSourceId);
+    }
+    if source_id.len() > MAX_SOURCE_ID_BYTES {
+        return Err(InvalidRecord::SourceIdTooLong {
+            bytes: source_id.len(),
+        });
+    }
+    if !(MIN_EVENT_TIME_MS..MAX_EVENT_TIME_MS).contains(&e.event_time_ms) {
+        return Err(InvalidRecord::EventTimeOutOfRange(e.event_time_ms));
+    }
+    let a = &e.activity;
+    let values = [
+        ("points_earned", a.points_earned, MAX_POINTS),
+        ("points_redeemed", a.points_redeemed, MAX_POINTS),
+        (
+            "amount_minor",
+            a.order.as_ref().map_or(0, |o| o.amount_minor),
+            MAX_AMOUNT_MINOR,
+        ),
+    ];
+    for (field, value, limit) in values {
+        if value.unsigned_abs() > limit.unsigned_abs() {
+            return Err(InvalidRecord::OutOfRange {
+                field,
+                value,
+                limit,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// [`normalize`], also refusing an event time more than

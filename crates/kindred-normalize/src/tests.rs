@@ -808,3 +808,61 @@ fn a_gendered_title_gives_the_gender_the_event_does_not_state() {
         "from the title"
     );
 }
+
+/// What normalization makes keeps its bounds; a canonical event written by
+/// someone else is checked against the same bounds, each named.
+#[test]
+fn canonical_events_are_checked_against_normalizations_bounds() {
+    let opts = NormalizeOptions::default();
+    let mut p = pos();
+    p.points_earned = MAX_POINTS;
+    p.points_redeemed = -MAX_POINTS;
+    p.amount_minor = MAX_AMOUNT_MINOR;
+    p.transaction_id = "x".repeat(MAX_SOURCE_ID_BYTES);
+    let e = normalize(&RawEvent::Pos(p), &opts).expect("normalizes");
+    assert_eq!(check_canonical(&e), Ok(()));
+    assert_eq!(
+        check_canonical(&normalize(&RawEvent::Web(web()), &opts).expect("web")),
+        Ok(())
+    );
+    let bad = |f: &dyn Fn(&mut CanonicalEvent)| {
+        let mut bad = e.clone();
+        f(&mut bad);
+        check_canonical(&bad).map_err(|e| e.kind())
+    };
+    assert_eq!(
+        bad(&|b| b.activity.points_earned = MAX_POINTS + 1),
+        Err("value_out_of_range")
+    );
+    assert_eq!(
+        bad(&|b| b.activity.points_redeemed = i64::MIN),
+        Err("value_out_of_range")
+    );
+    assert_eq!(
+        bad(&|b| b.activity.order.as_mut().expect("an order").amount_minor = -MAX_AMOUNT_MINOR - 1),
+        Err("value_out_of_range")
+    );
+    assert_eq!(
+        bad(&|b| b.event_time_ms = 0),
+        Err("event_time_out_of_range")
+    );
+    assert_eq!(
+        bad(&|b| b.event_id = "pos:".into()),
+        Err("missing_source_id")
+    );
+    assert_eq!(
+        bad(&|b| b.event_id = format!("pos:{}", "x".repeat(MAX_SOURCE_ID_BYTES + 1))),
+        Err("source_id_too_long")
+    );
+    // Another producer's id without the channel's prefix is its source id.
+    assert_eq!(bad(&|b| b.event_id = "T-1001".into()), Ok(()));
+    let mut huge = e.clone();
+    huge.activity.points_earned = i64::MAX;
+    assert_eq!(
+        check_canonical(&huge).map_err(|e| e.to_string()),
+        Err(format!(
+            "points_earned {} is beyond the ±{MAX_POINTS} normalization keeps",
+            i64::MAX
+        ))
+    );
+}

@@ -256,7 +256,11 @@ pub async fn rebuild(
                 .ok_or(kindred_schema::DecodeError::Empty)
                 .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
             {
-                Ok(event) => events.push(event),
+                Ok(event) if kindred_normalize::check_canonical(&event).is_ok() => {
+                    events.push(event)
+                }
+                // Out of bounds: dead-lettered by the running resolver too.
+                Ok(_) => skipped += 1,
                 // With a registry, an id it does not give is history
                 // written before the switch to it (under the configured
                 // ids): skipping it would rebuild a store without it.

@@ -364,8 +364,11 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                             .payload()
                             .ok_or(kindred_schema::DecodeError::Empty)
                             .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
-                            .map(|e| Item::Event(Box::new(e)))
                             .map_err(|e| (e.kind(), e.to_string()))
+                            .and_then(|e| match kindred_normalize::check_canonical(&e) {
+                                Ok(()) => Ok(Item::Event(Box::new(e))),
+                                Err(invalid) => Err((invalid.kind(), invalid.to_string())),
+                            })
                     };
                     match item {
                         Ok(item) => items.push((i, item)),
