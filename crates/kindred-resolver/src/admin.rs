@@ -580,7 +580,7 @@ impl Resolver {
                 view.profiles.insert(id.clone(), Some(profile));
             }
             count += ids.len() as u64;
-            view.queue_outputs(&outcome)?;
+            view.queue_outputs(&mut outcome)?;
             let batch = view.into_write_batch();
             self.store.write(batch)?;
             match ids.last() {
@@ -1268,7 +1268,7 @@ fn drop_pending(mut view: BatchView<'_>, pairs: &[(&str, &str)]) -> Result<(), A
         }
     }
     if stale {
-        view.queue_outputs(&BatchOutcome::default())?;
+        view.queue_outputs(&mut BatchOutcome::default())?;
         let store = view.store_ref();
         store.write(view.into_write_batch())?;
     }
@@ -1555,7 +1555,7 @@ fn decide(
     }
     decision.outcome = after.into_iter().collect();
     view.decisions.push(decision.clone());
-    view.queue_outputs(&outcome)?;
+    view.queue_outputs(&mut outcome)?;
     // Asked for on the decision-request topic: its reply, and its offset
     // recorded with the decision (decided once, whatever crashes).
     let request = view.request.take();

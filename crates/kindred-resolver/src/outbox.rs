@@ -10,7 +10,7 @@
 use kindred_model::{GoldenRecord, MergeEvidence, ProfileChange};
 use serde::{Deserialize, Serialize};
 
-use crate::resolver::{BatchOutcome, BatchView, QuarantineNotice};
+use crate::resolver::{BatchOutcome, BatchView, QuarantineNotice, Suggestion};
 use crate::StoreError;
 
 /// One record waiting to be published.
@@ -88,7 +88,8 @@ impl BatchView<'_> {
     /// and review suggestions, in that order, then a tombstone for every
     /// pair this view took out of the review queue (decided, or merged
     /// since), so the compacted review topic drops its golden records.
-    pub(crate) fn queue_outputs(&mut self, outcome: &BatchOutcome) -> Result<(), StoreError> {
+    pub(crate) fn queue_outputs(&mut self, outcome: &mut BatchOutcome) -> Result<(), StoreError> {
+        self.settle_suggestions(outcome)?;
         for change in &outcome.changes {
             self.push_outbox(&OutboxEntryRef::Change(change));
         }
@@ -123,6 +124,47 @@ impl BatchView<'_> {
         for entry in &pinned {
             self.push_outbox(entry);
         }
+        Ok(())
+    }
+}
+
+impl BatchView<'_> {
+    /// A pair raised earlier in this view whose profile a later event or
+    /// recomputation absorbed stands between the profiles the two ended in
+    /// (and is dropped when they ended in one, or either is gone), as it
+    /// would have been raised had the events come the other way round.
+    fn settle_suggestions(&mut self, outcome: &mut BatchOutcome) -> Result<(), StoreError> {
+        let mut settled = Vec::with_capacity(outcome.suggestions.len());
+        for s in std::mem::take(&mut outcome.suggestions) {
+            let a = self.follow_redirects(&s.profile_a)?;
+            let b = self.follow_redirects(&s.profile_b)?;
+            if a == s.profile_a && b == s.profile_b {
+                settled.push(s);
+                continue;
+            }
+            // Queued by this view (a waiting pair is never raised again).
+            let raised = self
+                .pending
+                .remove(&(s.profile_a.clone(), s.profile_b.clone()))
+                .flatten();
+            let Some(mut pending) = raised else { continue };
+            if a == b || !self.store_has_profile(&a)? || !self.store_has_profile(&b)? {
+                continue;
+            }
+            let pair = (a.clone().min(b.clone()), a.max(b));
+            if self.is_pending(&pair)? {
+                continue;
+            }
+            pending.profile_a = pair.0.clone();
+            pending.profile_b = pair.1.clone();
+            self.pending.insert(pair.clone(), Some(pending));
+            settled.push(Suggestion {
+                profile_a: pair.0,
+                profile_b: pair.1,
+                ..s
+            });
+        }
+        outcome.suggestions = settled;
         Ok(())
     }
 }

@@ -163,7 +163,7 @@ impl Resolver {
         for event in events {
             view.apply_event(event, &mut outcome)?;
         }
-        view.queue_outputs(&outcome)?;
+        view.queue_outputs(&mut outcome)?;
         outcome.outbox_last = view.outbox_last();
         let mut batch = view.into_write_batch();
         for offset in offsets {
@@ -1799,7 +1799,7 @@ impl<'a> BatchView<'a> {
     }
 
     /// Whether a pair already waits in the review queue.
-    fn is_pending(&self, pair: &(String, String)) -> Result<bool, StoreError> {
+    pub(crate) fn is_pending(&self, pair: &(String, String)) -> Result<bool, StoreError> {
         if let Some(p) = self.pending.get(pair) {
             return Ok(p.is_some());
         }

@@ -2823,3 +2823,70 @@ fn an_erasure_takes_the_persons_events_out_of_another_absorbed_id() {
     assert_eq!(profiles(&r), 1);
     assert_eq!(members_of_x(&r), vec!["web:x1", "web:x2"]);
 }
+
+/// A pair raised early in a batch whose profile a later event of the same
+/// batch absorbs is queued between the profiles the two ended in, with
+/// both records: not under an id that no longer has one.
+#[test]
+fn a_pair_whose_profile_is_absorbed_later_in_the_batch_names_where_it_went() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let p = phone("+8613911116666");
+    apply(
+        &mut r,
+        vec![ev("pos:a", 0, &[card("A1"), p.clone()]).name("Wang Wei")],
+    );
+    apply(
+        &mut r,
+        vec![ev("web:c", DAY, &[email("c@y.cn")]).name("Li Na")],
+    );
+    apply(
+        &mut r,
+        vec![ev("web:b", 2 * DAY, &[email("b@y.cn")]).name("Li Na")],
+    );
+    let (a, c, b) = (
+        profile(&r, &card("A1")).profile_id,
+        profile(&r, &email("c@y.cn")).profile_id,
+        profile(&r, &email("b@y.cn")).profile_id,
+    );
+    assert!(a < c && c < b, "{a} {c} {b}");
+    // B's phone is A's (the names differ: a pair for review); then B's
+    // email is C's, and C, the older, absorbs B.
+    let out = apply(
+        &mut r,
+        vec![
+            ev("web:b2", 3 * DAY, &[email("b@y.cn"), p.clone()]).name("Li Na"),
+            ev("web:b3", 4 * DAY, &[email("b@y.cn"), email("c@y.cn")]).name("Li Na"),
+        ],
+    );
+    assert_eq!(profiles(&r), 2);
+    assert_eq!(profile(&r, &email("b@y.cn")).profile_id, c);
+    let pairs: Vec<(String, String)> = out
+        .suggestions
+        .iter()
+        .map(|s| (s.profile_a.clone(), s.profile_b.clone()))
+        .collect();
+    assert_eq!(pairs, vec![(a.clone(), c.clone())]);
+    let queued: Vec<(String, String)> = r
+        .store()
+        .pending_suggestions()
+        .expect("queue")
+        .into_iter()
+        .map(|q| (q.profile_a, q.profile_b))
+        .collect();
+    assert_eq!(queued, pairs);
+    let notices: Vec<(String, String, bool)> = r
+        .store()
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            OutboxEntry::Review(n) => Some((
+                n.profile_a,
+                n.profile_b,
+                n.record_a.is_some() && n.record_b.is_some(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notices, vec![(a, c, true)]);
+}
