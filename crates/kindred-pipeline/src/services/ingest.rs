@@ -63,10 +63,7 @@ pub async fn run(
             }
         }
     };
-    let commit_errors = ops
-        .metrics
-        .component_errors
-        .with_label_values(&["kafka_commit", "ingest"]);
+    let commit_errors = super::commit_failures(ops);
     let context = with_lag_metrics(ServiceContext::committed(listener), &ops.metrics)
         .with_commit_failures(move || commit_errors.inc());
     // The producer first: its drop is bounded (a purge and a short flush),
@@ -225,10 +222,7 @@ pub async fn run(
                     next.insert((t.clone(), *p), *o);
                 }
                 if let Err(e) = consumer::commit(&consumer, &offsets, CommitMode::Async) {
-                    ops.metrics
-                        .component_errors
-                        .with_label_values(&["kafka_commit", "ingest"])
-                        .inc();
+                    super::commit_failures(ops).inc();
                     tracing::warn!(error = %e, "offset commit failed; the batch may be read again");
                 }
                 ops.metrics

@@ -340,12 +340,18 @@ fn recommit_positions(consumer: &ServiceConsumer, ops: &Ops) {
         return;
     }
     if let Err(e) = kindred_kafka::consumer::commit(consumer, &next, CommitMode::Async) {
-        ops.metrics
-            .component_errors
-            .with_label_values(&["kafka_commit", "consume"])
-            .inc();
+        commit_failures(ops).inc();
         tracing::warn!(error = %e, "offset commit of an idle consumer failed");
     }
+}
+
+/// The count of a consumer's offset commits that failed, refused when asked
+/// or by the broker afterwards: one series, `kafka_commit` in the consumer's
+/// stage, wherever the commit was made.
+pub(crate) fn commit_failures(ops: &Ops) -> prometheus::IntCounter {
+    ops.metrics
+        .component_errors
+        .with_label_values(&["kafka_commit", "consume"])
 }
 
 /// The group's committed offset of a partition, if it has one (a broker
