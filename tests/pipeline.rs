@@ -505,6 +505,24 @@ fn canonical(id: &str, t: i64, ids: &[(IdentifierKind, &str)], name: &str) -> Ca
     e
 }
 
+/// Writes `events` to the canonical topic, keyed by event id.
+async fn produce_canonical(
+    config: &kindred_config::Config,
+    codec: &WireCodec,
+    events: &[CanonicalEvent],
+) -> anyhow::Result<()> {
+    for e in events {
+        produce(
+            config,
+            &config.topics.canonical,
+            &e.event_id,
+            codec.encode(SchemaKind::CanonicalEvent, e)?,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Canonical events the resolver never read because retention (here
 /// `delete_records`) took them while it was down are counted, not skipped
 /// silently: the gap from the store's position to the log start.
@@ -528,13 +546,7 @@ async fn canonical_events_deleted_before_the_resolver_read_them_are_counted() ->
                     &[(IdentifierKind::MemberId, &card)],
                     &format!("Sam Skipper{i}"),
                 );
-                produce(
-                    config,
-                    &config.topics.canonical,
-                    &e.event_id,
-                    codec.encode(SchemaKind::CanonicalEvent, &e)?,
-                )
-                .await?;
+                produce_canonical(config, codec, &[e]).await?;
             }
             anyhow::Ok(())
         }
@@ -596,15 +608,7 @@ async fn a_canonical_event_out_of_bounds_is_dead_lettered_by_the_resolver() -> a
         huge,
         canonical("pos:b3", T0 + 2, &[card], "Bo Bounds"),
     ];
-    for e in &events {
-        produce(
-            &config,
-            &config.topics.canonical,
-            &e.event_id,
-            codec.encode(SchemaKind::CanonicalEvent, e)?,
-        )
-        .await?;
-    }
+    produce_canonical(&config, &codec, &events).await?;
     let shutdown = Shutdown::new();
     let task = kindred_suite::start_resolver(&config, &shutdown);
     let timeout = Duration::from_secs(90);
@@ -661,15 +665,7 @@ async fn a_raw_output_policy_publishes_the_stored_records() -> anyhow::Result<()
             "Ruth Rawlings",
         ),
     ];
-    for e in &events {
-        produce(
-            &config,
-            &config.topics.canonical,
-            &e.event_id,
-            codec.encode(SchemaKind::CanonicalEvent, e)?,
-        )
-        .await?;
-    }
+    produce_canonical(&config, &codec, &events).await?;
     let shutdown = Shutdown::new();
     let task = kindred_suite::start_resolver(&config, &shutdown);
     let timeout = Duration::from_secs(90);
