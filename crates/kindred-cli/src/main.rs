@@ -727,16 +727,34 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging(format: LogFormat, spans: bool) {
+    use std::io::IsTerminal;
     use tracing_subscriber::fmt::format::FmtSpan;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KINDRED_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn"));
+    const DEFAULT_FILTER: &str = "info,rdkafka=warn";
+    let (filter, refused) = match std::env::var("KINDRED_LOG") {
+        Ok(spec) => match tracing_subscriber::EnvFilter::try_new(&spec) {
+            Ok(filter) => (filter, None),
+            Err(e) => (
+                tracing_subscriber::EnvFilter::new(DEFAULT_FILTER),
+                Some((spec, e)),
+            ),
+        },
+        Err(_) => (tracing_subscriber::EnvFilter::new(DEFAULT_FILTER), None),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(if spans { FmtSpan::CLOSE } else { FmtSpan::NONE })
+        // Colours only for a person at a terminal: a file, a pipe,
+        // journald or `kubectl logs` get plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+    if let Some((spec, e)) = refused {
+        tracing::warn!(
+            "KINDRED_LOG={spec:?} is not a log filter ({e}); logging at {DEFAULT_FILTER}"
+        );
     }
 }
 
@@ -1318,7 +1336,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config =
                 Config::load_with_sets(file.as_deref(), flag_overrides(&cli, None), &cli.sets)
                     .with_context(|| match &file {
-                        Some(f) => format!("{} is not a valid kindred configuration", f.display()),
+                        Some(f) => format!(
+                            "the configuration ({}, with the environment's and the command line's overrides) is not valid",
+                            f.display()
+                        ),
                         None => "the configuration from the environment is not valid".to_string(),
                     })?;
             // What the services derive from it at start, checked here too,
@@ -1332,6 +1353,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .context("[schemas] cannot be used (ids of older schema versions are built in; writer schemas must be readable: see docs/operations.md)")?;
             }
             kindred_pipeline::normalize_options(&config).context("[normalize] cannot be used")?;
+            kindred_pipeline::services::kafka_settings(&config)
+                .check()
+                .context("[kafka.client] cannot be used")?;
+            // What the keyring decides, as far as this machine can tell (the
+            // keyring itself is often mounted in the pod only).
+            let keyring_env = std::env::var(kindred_pipeline::privacy::KEYRING_ENV)
+                .is_ok_and(|k| !k.trim().is_empty());
+            match &config.privacy.keyring_file {
+                Some(file) if !keyring_env && !file.is_file() => eprintln!(
+                    "warning: privacy.keyring_file {} does not exist here: a service started with this configuration needs it",
+                    file.display()
+                ),
+                Some(_) if config.privacy.plaintext_store => eprintln!(
+                    "warning: privacy.plaintext_store = true does nothing while a keyring is configured (privacy.keyring_file)"
+                ),
+                None if config.privacy.plaintext_store && !keyring_env => {
+                    kindred_pipeline::output_policy::check(&config.privacy.output, None)
+                        .context("[privacy.output] cannot be used with a plaintext store")?;
+                }
+                _ => {}
+            }
             for warning in config.resolver.linking.warnings() {
                 eprintln!("warning: {warning}");
             }

@@ -104,6 +104,33 @@ fn config_check_masks_secrets_and_names_bad_keys() {
         out.contains("schema id 12") && out.contains("web_event.v1"),
         "{out}"
     );
+    // What a service would refuse at start, the check refuses first: a
+    // client property librdkafka does not have (its value unsaid), hashed
+    // output on a store without a keyring, a blocklist entry that is no
+    // identifier.
+    for (name, text, said) in [
+        (
+            "typo.toml",
+            "[kafka.client]\n\"sasl.passwrd\" = \"TYPO_SECRET\"\n",
+            "[kafka.client] \"sasl.passwrd\"",
+        ),
+        (
+            "hashed.toml",
+            "[privacy]\nplaintext_store = true\n",
+            "hashing needs a keyring",
+        ),
+        (
+            "blocked.toml",
+            "[normalize]\nblocklist = [\"fone:+8615767027543\"]\n",
+            "normalize.blocklist[0]: unknown identifier kind",
+        ),
+    ] {
+        let file = write(&dir, name, text);
+        let (ok, out) = kindred(&["config", "check", &file]);
+        assert!(!ok, "{name}: {out}");
+        assert!(out.contains(said), "{name}: {out}");
+        assert!(!out.contains("TYPO_SECRET"), "{out}");
+    }
 }
 
 #[test]

@@ -411,6 +411,56 @@ pub struct TopicsConfig {
     pub replication_factor: i32,
 }
 
+impl TopicsConfig {
+    /// Each topic with its key.
+    fn named(&self) -> [(&'static str, &str); 14] {
+        [
+            ("topics.pos", &self.pos),
+            ("topics.web", &self.web),
+            ("topics.social", &self.social),
+            ("topics.canonical", &self.canonical),
+            ("topics.profiles", &self.profiles),
+            ("topics.dead_letter", &self.dead_letter),
+            ("topics.review", &self.review),
+            ("topics.quarantine", &self.quarantine),
+            ("topics.progress", &self.progress),
+            ("topics.erasure_requests", &self.erasure_requests),
+            ("topics.erasure_audit", &self.erasure_audit),
+            ("topics.decisions", &self.decisions),
+            ("topics.decision_requests", &self.decision_requests),
+            ("topics.decision_outcomes", &self.decision_outcomes),
+        ]
+    }
+
+    /// Names Kafka refuses, and one topic given two jobs (a service would
+    /// read its own output).
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for (key, name) in self.named() {
+            let legal = name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            if name.is_empty() || name.len() > 249 || !legal || name == "." || name == ".." {
+                problems.push((
+                    key,
+                    format!(
+                        "{name:?} is not a Kafka topic name (1 to 249 of a-z, A-Z, 0-9, '.', '_', '-')"
+                    ),
+                ));
+            }
+            match seen.insert(name, key) {
+                Some(other) if other != key => problems.push((
+                    key,
+                    format!("{name:?} is also {other}: each topic has one job"),
+                )),
+                _ => {}
+            }
+        }
+        problems
+    }
+}
+
 /// `[schemas]`: Confluent schema ids of each schema version in `schemas/`,
 /// and the framing of each raw channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -617,8 +667,11 @@ pub struct NormalizeConfig {
     /// Match Gmail addresses without dots and `+tags` (and `+tags` at
     /// Outlook, iCloud, ...). Changes match keys only, never stored values. Default true.
     pub email_provider_rules: bool,
-    /// Identifiers that must never link anyone, as `kind:normalized-value`,
-    /// e.g. a store's counter phone `phone:+862155550000`. Default empty.
+    /// Identifiers that must never link anyone, as `kind:value`, e.g. a
+    /// store's counter phone `phone:+862155550000` (or `phone:021 5555 0000`,
+    /// read in `default_region`): each is normalized as the same value in an
+    /// event is, and one that cannot be an identifier of its kind is refused
+    /// at start. Default empty.
     pub blocklist: Vec<String>,
     /// Read a national phone number first in the region its event names (a
     /// web event's address country; a sale's store, from `store_regions`, or
@@ -923,34 +976,49 @@ impl Config {
         let config: Config = figment
             .extract_lossy()
             .map_err(|e| ConfigError::Invalid(describe(e)))?;
-        config.validate()?;
+        let problems = config.problems();
+        if !problems.is_empty() {
+            // Each named where its value came from (file and line, the
+            // environment variable, a flag), as a parse error is.
+            return Err(ConfigError::Invalid(
+                problems
+                    .into_iter()
+                    .map(|(key, message)| {
+                        let path: Vec<String> = key.split('.').map(str::to_string).collect();
+                        let place = place(figment.find_metadata(key), &path);
+                        format!("{place}: {key}: {message}")
+                    })
+                    .collect(),
+            ));
+        }
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let positive = |key, v: usize| {
+    /// Every value out of its range or contradicting another, as (key,
+    /// what is wrong): all of them, not the first.
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems: Vec<(&'static str, String)> = Vec::new();
+        let mut positive = |key, v: u64| {
             if v == 0 {
-                Err(ConfigError::Value {
-                    key,
-                    message: "must be at least 1".into(),
-                })
-            } else {
-                Ok(())
+                problems.push((key, "must be at least 1".into()));
             }
         };
-        positive("ingest.batch_size", self.ingest.batch_size)?;
+        positive("ingest.batch_size", self.ingest.batch_size as u64);
         // 0 would report every service stalled at once (restarted by its
         // liveness probe in a loop).
-        positive(
-            "http.stall_timeout_secs",
-            self.http.stall_timeout_secs.min(usize::MAX as u64) as usize,
-        )?;
-        positive("resolver.batch_size", self.resolver.batch_size)?;
-        positive("topics.partitions", self.topics.partitions.max(0) as usize)?;
+        positive("http.stall_timeout_secs", self.http.stall_timeout_secs);
+        positive("resolver.batch_size", self.resolver.batch_size as u64);
+        positive("topics.partitions", self.topics.partitions.max(0) as u64);
         positive(
             "topics.replication_factor",
-            self.topics.replication_factor.max(0) as usize,
-        )?;
+            self.topics.replication_factor.max(0) as u64,
+        );
+        if self.schemas.registry.enabled() {
+            positive(
+                "schemas.registry.timeout_ms",
+                self.schemas.registry.timeout_ms,
+            );
+        }
         // A day is far more than any shutdown or stall needs; larger values
         // (u64::MAX meant as "forever") would overflow a deadline.
         for (key, secs) in [
@@ -958,10 +1026,7 @@ impl Config {
             ("http.stall_timeout_secs", self.http.stall_timeout_secs),
         ] {
             if secs > MAX_TIMEOUT_SECS {
-                return Err(ConfigError::Value {
-                    key,
-                    message: format!("{secs}: at most {MAX_TIMEOUT_SECS} (a day)"),
-                });
+                problems.push((key, format!("{secs}: at most {MAX_TIMEOUT_SECS} (a day)")));
             }
         }
         // kindred sets these itself, per client, and its delivery
@@ -970,51 +1035,69 @@ impl Config {
         // replicas) or silently weaken what the services promise.
         for key in self.kafka.client.keys() {
             if let Some(why) = owned_client_property(key) {
-                return Err(ConfigError::Value {
-                    key: "kafka.client",
-                    message: format!(
-                        "{key:?} is set by kindred for each client ({why}); remove it"
-                    ),
-                });
+                problems.push((
+                    "kafka.client",
+                    format!("{key:?} is set by kindred for each client ({why}); remove it"),
+                ));
             }
         }
+        if self.kafka.brokers.trim().is_empty() {
+            problems.push((
+                "kafka.brokers",
+                "is empty: name at least one broker, e.g. \"kafka-0:9092\"".into(),
+            ));
+        }
+        if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push((
+                "http.listen",
+                format!(
+                    "{:?} is not an address and port, e.g. \"0.0.0.0:9100\"",
+                    self.http.listen
+                ),
+            ));
+        }
+        for (key, value) in [
+            ("kafka.group_prefix", Some(&self.kafka.group_prefix)),
+            (
+                "resolver.transactional_id",
+                self.resolver.transactional_id.as_ref(),
+            ),
+        ] {
+            if value.is_some_and(|v| v.trim().is_empty()) {
+                problems.push((key, "is empty".into()));
+            }
+        }
+        if self.resolver.data_dir.as_os_str().is_empty() {
+            problems.push(("resolver.data_dir", "is empty".into()));
+        }
+        problems.extend(self.topics.problems());
         if !["day_first", "month_first"].contains(&self.normalize.date_order.as_str()) {
-            return Err(ConfigError::Value {
-                key: "normalize.date_order",
-                message: format!(
+            problems.push((
+                "normalize.date_order",
+                format!(
                     "{:?}: expected \"day_first\" or \"month_first\"",
                     self.normalize.date_order
                 ),
-            });
+            ));
         }
-        self.resolver
-            .linking
-            .validate()
-            .map_err(|message| ConfigError::Value {
-                key: "resolver.linking",
-                message,
-            })?;
+        if let Err(message) = self.resolver.linking.validate() {
+            problems.push(("resolver.linking", message));
+        }
         for (channel, framing) in &self.schemas.framing {
             if !["pos", "web", "social"].contains(&channel.as_str()) {
-                return Err(ConfigError::Value {
-                    key: "schemas.framing",
-                    message: format!("unknown channel {channel:?} (expected pos, web or social)"),
-                });
+                problems.push((
+                    "schemas.framing",
+                    format!("unknown channel {channel:?} (expected pos, web or social)"),
+                ));
             }
             if !["confluent", "json"].contains(&framing.as_str()) {
-                return Err(ConfigError::Value {
-                    key: "schemas.framing",
-                    message: format!("{channel} = {framing:?}: expected \"confluent\" or \"json\""),
-                });
+                problems.push((
+                    "schemas.framing",
+                    format!("{channel} = {framing:?}: expected \"confluent\" or \"json\""),
+                ));
             }
         }
-        if self.schemas.registry.enabled() && self.schemas.registry.timeout_ms == 0 {
-            return Err(ConfigError::Value {
-                key: "schemas.registry.timeout_ms",
-                message: "must be at least 1".to_string(),
-            });
-        }
-        Ok(())
+        problems
     }
 
     /// The effective configuration as TOML, with secrets (any pass-through
@@ -1085,21 +1168,7 @@ fn describe(errors: figment::Error) -> Vec<String> {
         .into_iter()
         .map(|e| {
             let key = e.path.join(".");
-            let source = e.metadata.as_ref().and_then(|m| m.source.as_ref());
-            let place = match (source, &e.metadata) {
-                (Some(figment::Source::File(file)), _) => {
-                    let line = locate(file, &e.path).map_or(String::new(), |l| format!(":{l}"));
-                    format!("{}{line}", file.display())
-                }
-                (_, Some(m)) if m.name.contains("environment") => {
-                    format!(
-                        "environment variable KINDRED_{}",
-                        e.path.join("__").to_uppercase()
-                    )
-                }
-                (_, Some(_)) => "command-line flag".to_string(),
-                _ => "configuration".to_string(),
-            };
+            let place = place(e.metadata.as_ref(), &e.path);
             if key.is_empty() {
                 format!("{place}: {}", e.kind)
             } else {
@@ -1107,6 +1176,30 @@ fn describe(errors: figment::Error) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// Where the value at `path` came from, as figment's `metadata` of its
+/// provider says: `FILE:LINE`, the environment variable, or a flag. A key
+/// left at its default names the configuration.
+fn place(metadata: Option<&figment::Metadata>, path: &[String]) -> String {
+    let source = metadata.and_then(|m| m.source.as_ref());
+    match (source, metadata) {
+        (Some(figment::Source::File(file)), _) => {
+            let line = locate(file, path).map_or(String::new(), |l| format!(":{l}"));
+            format!("{}{line}", file.display())
+        }
+        (_, Some(m)) if m.name.contains("environment") => {
+            format!(
+                "environment variable KINDRED_{}",
+                path.join("__").to_uppercase()
+            )
+        }
+        (_, Some(m)) if m.name.contains("default") || m.name.contains("Default") => {
+            "the default".to_string()
+        }
+        (_, Some(_)) => "command line (--set or a flag)".to_string(),
+        _ => "configuration".to_string(),
+    }
 }
 
 /// The 1-based line of the key at `path` in a TOML file (array-of-tables
@@ -1747,6 +1840,46 @@ mod tests {
         }
     }
 
+    /// A value out of range is named where it was set (the file and line,
+    /// the environment variable, the flag), and every such value is named,
+    /// not only the first.
+    #[test]
+    fn values_out_of_range_are_named_where_they_were_set_all_of_them() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[topics]\npartitions = 3\ncanonical = \"retail.pos.events\"\n\n[http]\nlisten = \"not-an-addr\"\n",
+            )?;
+            jail.set_env("KINDRED_TOPICS__PARTITIONS", "0");
+            let err = Config::load_with_sets(
+                Some(Path::new("k.toml")),
+                serde_json::json!({}),
+                &["resolver.batch_size=0".into(), "kafka.brokers= ".into()],
+            )
+            .unwrap_err();
+            let text = err.to_string();
+            for line in [
+                "environment variable KINDRED_TOPICS__PARTITIONS: topics.partitions: must be at least 1",
+                "command line (--set or a flag): resolver.batch_size: must be at least 1",
+                "command line (--set or a flag): kafka.brokers: is empty",
+                "k.toml:6: http.listen: \"not-an-addr\" is not an address and port",
+                "k.toml:3: topics.canonical: \"retail.pos.events\" is also topics.pos: each topic has one job",
+            ] {
+                assert!(text.contains(line), "{line} in:\n{text}");
+            }
+            jail.create_file("t.toml", "[topics]\nprofiles = \"bad topic!\"\n")?;
+            jail.set_env("KINDRED_TOPICS__PARTITIONS", "3");
+            let err = Config::load(Some(Path::new("t.toml")), serde_json::json!({})).unwrap_err();
+            assert!(
+                err.to_string().contains(
+                    "t.toml:2: topics.profiles: \"bad topic!\" is not a Kafka topic name"
+                ),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
     #[test]
     fn a_wrong_output_policy_is_named_with_its_file_line_and_key() {
         figment::Jail::expect_with(|jail| {
@@ -1784,7 +1917,7 @@ mod tests {
             .unwrap_err();
             let text = err.to_string();
             assert!(
-                text.contains("command-line flag: privacy.output.review.email"),
+                text.contains("command line (--set or a flag): privacy.output.review.email"),
                 "{text}"
             );
             Ok(())

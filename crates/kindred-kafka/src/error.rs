@@ -8,6 +8,8 @@ pub enum KafkaError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    #[error("[kafka.client] {property:?}: {message}")]
+    ClientProperty { property: String, message: String },
     #[error("cannot create topic {topic}: {message}")]
     CreateTopic { topic: String, message: String },
     #[error("Kafka {operation} failed: {source}")]

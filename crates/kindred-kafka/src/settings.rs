@@ -43,11 +43,56 @@ impl KafkaSettings {
         }
         config
     }
+
+    /// Whether librdkafka takes each pass-through property (its name, and
+    /// its value as that property's type), without reaching any broker:
+    /// a misspelled `sasl.passwrd` is said here, not by a service at start.
+    /// The error names the property, never its value (it may be a secret).
+    pub fn check(&self) -> Result<(), crate::KafkaError> {
+        for (property, value) in &self.client {
+            let mut config = ClientConfig::new();
+            config.set(property, value);
+            if let Err(e) = config.create_native_config() {
+                let message = match e {
+                    rdkafka::error::KafkaError::ClientConfig(_, description, _, _) => {
+                        // librdkafka's description may quote the value.
+                        description.replace(value.as_str(), "********")
+                    }
+                    other => other.to_string(),
+                };
+                return Err(crate::KafkaError::ClientProperty {
+                    property: property.clone(),
+                    message,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn properties_librdkafka_refuses_are_named_without_their_values() {
+        let mut s = KafkaSettings::new("127.0.0.1:9");
+        s.client
+            .insert("security.protocol".into(), "SASL_SSL".into());
+        s.client.insert("sasl.password".into(), "hunter2".into());
+        assert!(s.check().is_ok());
+        s.client.insert("sasl.passwrd".into(), "TYPO_SECRET".into());
+        let err = s.check().expect_err("no such property").to_string();
+        assert!(
+            err.starts_with("[kafka.client] \"sasl.passwrd\": "),
+            "{err}"
+        );
+        assert!(!err.contains("TYPO_SECRET"), "{err}");
+        s.client.remove("sasl.passwrd");
+        s.client.insert("socket.timeout.ms".into(), "soon".into());
+        let err = s.check().expect_err("not a number").to_string();
+        assert!(err.contains("socket.timeout.ms"), "{err}");
+    }
 
     #[test]
     fn debug_names_the_properties_not_their_values() {

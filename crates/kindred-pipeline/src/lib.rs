@@ -70,21 +70,48 @@ pub fn normalize_options(config: &Config) -> Result<NormalizeOptions, PipelineEr
         _ => DateOrder::DayFirst,
     };
     opts.email_provider_rules = n.email_provider_rules;
-    // Each entry also in the form linking compares (`link_key`): a card
-    // listed as `member_id:MAIN:8800-0000-0001` is blocked however a till
-    // writes it.
-    opts.blocklist = n
-        .blocklist
-        .iter()
-        .map(|s| s.trim().to_string())
-        .flat_map(|s| {
-            let link = s
-                .parse::<kindred_model::Identifier>()
-                .ok()
-                .map(|i| i.link_key());
-            std::iter::once(s).chain(link)
-        })
-        .collect();
+    // Each entry normalized as the same value in an event is (a phone typed
+    // `+86 157 6702 7543` or in national form, an e-mail in capitals), and
+    // also in the form linking compares (`link_key`): a card listed as
+    // `member_id:MAIN:8800-0000-0001` is blocked however a till writes it.
+    // An entry that cannot be one is refused, not kept to block nothing.
+    let mut blocklist = std::collections::BTreeSet::new();
+    for (i, entry) in n.blocklist.iter().enumerate() {
+        let entry = entry.trim();
+        let refused =
+            |why: String| PipelineError::Config(format!("normalize.blocklist[{i}]: {why}"));
+        let (kind, value) = entry
+            .split_once(':')
+            .ok_or_else(|| refused("expected KIND:VALUE, e.g. \"phone:+862155550000\"".into()))?;
+        let kind: kindred_model::IdentifierKind = kind.trim().parse().map_err(|e| {
+            refused(format!(
+                "{e} (kinds: phone, email, member_id, social, account, device)"
+            ))
+        })?;
+        match kindred_normalize::normalize_identifier(kind, value.trim(), &opts) {
+            Ok(id) => {
+                blocklist.insert(id.key());
+                blocklist.insert(id.link_key());
+            }
+            // A placeholder, a business's number or a role's mailbox
+            // links no one anyway.
+            Err(
+                kindred_normalize::Rejected::Junk
+                | kindred_normalize::Rejected::Business
+                | kindred_normalize::Rejected::Role,
+            ) => {
+                blocklist.insert(format!("{}:{}", kind.as_str(), value.trim()));
+            }
+            Err(r) => {
+                return Err(refused(format!(
+                    "not a valid {} ({})",
+                    kind.as_str(),
+                    r.as_str()
+                )))
+            }
+        }
+    }
+    opts.blocklist = blocklist;
     opts.phone_region_from_event = n.phone_region_from_event;
     opts.max_future_secs = n.max_future_secs;
     let stores = n
@@ -186,6 +213,60 @@ mod tests {
                 "{typed}: {:?}",
                 e.identifiers
             );
+        }
+    }
+
+    /// A phone or e-mail listed as a person would type it is blocked as
+    /// the normalized value an event carries; an entry that cannot be an
+    /// identifier is refused with its place in the list, not kept to block
+    /// nothing.
+    #[test]
+    fn blocklist_entries_are_normalized_and_bad_ones_refused() {
+        let mut config = Config::default();
+        config.normalize.blocklist = vec![
+            "phone:+86 157 6702 7543".into(),
+            " phone: 021 5555 0000".into(),
+            "email:Counter.Staff@ShopMail.cn".into(),
+            "email:info@shop.example".into(),
+        ];
+        let opts = normalize_options(&config).expect("valid");
+        for blocked in [
+            "phone:+8615767027543",
+            "phone:+862155550000",
+            "email:counter.staff@shopmail.cn",
+            "email:info@shop.example",
+        ] {
+            assert!(
+                opts.blocklist.contains(blocked),
+                "{blocked}: {:?}",
+                opts.blocklist
+            );
+        }
+        let mut sale = pos_sale("8800-0000-0001");
+        sale.phone = Some("157 6702 7543".into());
+        let e = kindred_normalize::normalize(&kindred_model::raw::RawEvent::Pos(sale), &opts)
+            .expect("normalized");
+        assert!(
+            e.identifiers
+                .iter()
+                .all(|i| i.kind != kindred_model::IdentifierKind::Phone),
+            "{:?}",
+            e.identifiers
+        );
+        for (entry, said) in [
+            (
+                "fone:+8615767027543",
+                "normalize.blocklist[1]: unknown identifier kind \"fone\"",
+            ),
+            ("phone:call me", "normalize.blocklist[1]: not a valid phone"),
+            (
+                "+8615767027543",
+                "normalize.blocklist[1]: expected KIND:VALUE",
+            ),
+        ] {
+            config.normalize.blocklist = vec!["email:a@b.cn".into(), entry.into()];
+            let err = normalize_options(&config).expect_err(entry).to_string();
+            assert!(err.contains(said), "{entry}: {err}");
         }
     }
 

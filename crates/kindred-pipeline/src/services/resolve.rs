@@ -87,6 +87,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             config.resolver.data_dir.display()
         )));
     }
+    // The output policy is checked before any broker is asked anything: a
+    // wrong one is a configuration error, said at once.
+    crate::output_policy::OutputProtection::from_config(config)?;
     let erasure_topic = config.topics.erasure_requests.clone();
     let decision_topic = config.topics.decision_requests.clone();
     let normalize = crate::normalize_options(config)?;
