@@ -327,3 +327,42 @@ fn review_explain_split_and_rules_work_on_a_demo_store() {
     let (ok, out) = kindred(&["explain", "phone:not-a-phone", "--data-dir", &s]);
     assert!(!ok && out.contains("phone"), "{out}");
 }
+
+/// With no broker to reach, a service says so in words that name the
+/// setting, and says it once per thing wrong per half minute, not once per
+/// reconnect of every client (hundreds of lines in seconds).
+#[test]
+fn a_service_without_a_broker_says_so_without_flooding_its_log() {
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args([
+            "ingest",
+            "--channel",
+            "pos",
+            "--brokers",
+            "127.0.0.1:9",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_BACKTRACE", "0")
+        .env("KINDRED_LOG_FORMAT", "text")
+        .env_remove("KINDRED_LOG")
+        .env_remove("KINDRED_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the kindred binary runs");
+    std::thread::sleep(std::time::Duration::from_secs(8));
+    child.kill().expect("stopped");
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut log)
+        .expect("read");
+    child.wait().expect("reaped");
+    assert!(log.contains("no broker in kafka.brokers answers"), "{log}");
+    let lines = log.lines().count();
+    assert!(lines <= 15, "{lines} lines in 8 s:\n{log}");
+}

@@ -1,7 +1,6 @@
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
@@ -134,8 +133,12 @@ struct RefusalWatch {
 }
 
 impl ClientContext for RefusalWatch {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        crate::logs::log(level, fac, log_message);
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        tracing::error!(target: "librdkafka", "librdkafka: {error}: {reason}");
+        crate::logs::client_error(&error, reason);
         if matches!(
             error.rdkafka_error_code(),
             Some(RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)
@@ -186,9 +189,9 @@ async fn unless_refused<T>(
     }
 }
 
-fn admin_client(settings: &KafkaSettings) -> Result<AdminClient<DefaultClientContext>, KafkaError> {
+fn admin_client(settings: &KafkaSettings) -> Result<AdminClient<crate::Quiet>, KafkaError> {
     settings
         .client_config(&[])
-        .create()
+        .create_with_context(crate::Quiet)
         .map_err(|source| KafkaError::client("admin client", settings, source))
 }

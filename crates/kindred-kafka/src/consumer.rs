@@ -115,6 +115,10 @@ pub fn read_from_start(
 pub struct ReaderContext;
 
 impl rdkafka::ClientContext for ReaderContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        crate::logs::log(level, fac, log_message);
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         if matches!(
             error.rdkafka_error_code(),
@@ -122,7 +126,7 @@ impl rdkafka::ClientContext for ReaderContext {
         ) {
             tracing::trace!(%reason, "end of partition");
         } else {
-            tracing::error!(%error, %reason, "Kafka client error");
+            crate::logs::client_error(&error, reason);
         }
     }
 }
@@ -281,9 +285,9 @@ pub fn topic_end_offsets(
     topic: &str,
     timeout: std::time::Duration,
 ) -> Result<Vec<(i32, i64)>, KafkaError> {
-    let client: rdkafka::consumer::BaseConsumer = settings
+    let client: rdkafka::consumer::BaseConsumer<crate::Quiet> = settings
         .client_config(&[("group.id", "kindred-metadata")])
-        .create()
+        .create_with_context(crate::Quiet)
         .map_err(|source| KafkaError::client("metadata client", settings, source))?;
     end_offsets(&client, topic, timeout)
 }
@@ -291,7 +295,7 @@ pub fn topic_end_offsets(
 /// Reads the consumer lag of one group on one topic, as often as asked,
 /// over one connection.
 pub struct LagProbe {
-    consumer: rdkafka::consumer::BaseConsumer,
+    consumer: rdkafka::consumer::BaseConsumer<crate::Quiet>,
     group: String,
     topic: String,
     partitions: i32,
@@ -305,9 +309,9 @@ impl LagProbe {
         topic: &str,
         timeout: std::time::Duration,
     ) -> Result<Self, KafkaError> {
-        let consumer: rdkafka::consumer::BaseConsumer = settings
+        let consumer: rdkafka::consumer::BaseConsumer<crate::Quiet> = settings
             .client_config(&[("group.id", group), ("enable.auto.commit", "false")])
-            .create()
+            .create_with_context(crate::Quiet)
             .map_err(|source| KafkaError::client("lag probe", settings, source))?;
         let partitions = partition_count(&consumer, topic, timeout)?;
         Ok(LagProbe {

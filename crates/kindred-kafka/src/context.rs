@@ -146,6 +146,14 @@ impl ServiceContext {
 }
 
 impl ClientContext for ServiceContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        crate::logs::log(level, fac, log_message);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        crate::logs::client_error(&error, reason);
+    }
+
     fn stats(&self, statistics: Statistics) {
         if let Some(listener) = &self.lag {
             listener(&partition_lags(&statistics));

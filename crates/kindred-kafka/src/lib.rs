@@ -11,6 +11,7 @@ pub mod consumer;
 mod context;
 mod dead_letter;
 mod error;
+mod logs;
 mod producer;
 mod settings;
 mod transactional;
@@ -19,6 +20,7 @@ pub use admin::{delete_topics, ensure_topics, topic_setting, TopicSpec, TopicSta
 pub use context::{partition_lags, PartitionLag, Positions, RebalanceEvent, ServiceContext};
 pub use dead_letter::{DeadLetter, DLQ_HEADER_PREFIX};
 pub use error::KafkaError;
+pub use logs::{admit as admit_log, Quiet};
 pub use producer::{OutRecord, Producer};
 pub use settings::KafkaSettings;
 pub use transactional::{TransactionalProducer, TxnFailure};

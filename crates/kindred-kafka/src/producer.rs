@@ -56,7 +56,7 @@ impl OutRecord {
 /// never write it twice.
 #[derive(Clone)]
 pub struct Producer {
-    inner: FutureProducer,
+    inner: FutureProducer<crate::Quiet>,
 }
 
 impl Producer {
@@ -69,7 +69,7 @@ impl Producer {
                 ("compression.type", "lz4"),
                 ("message.timeout.ms", "120000"),
             ])
-            .create()
+            .create_with_context(crate::Quiet)
             .map_err(|source| KafkaError::client("producer", settings, source))?;
         Ok(Producer { inner })
     }

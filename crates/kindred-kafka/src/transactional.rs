@@ -25,7 +25,7 @@
 
 use std::time::{Duration, Instant};
 
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer as _, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer as _, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::{KafkaError, KafkaSettings, OutRecord};
@@ -64,7 +64,7 @@ impl TxnFailure {
 
 /// An idempotent producer with a stable `transactional.id`.
 pub struct TransactionalProducer {
-    inner: Option<ThreadedProducer<DefaultProducerContext>>,
+    inner: Option<ThreadedProducer<crate::Quiet>>,
     settings: KafkaSettings,
     id: String,
     timeout: Duration,
@@ -111,10 +111,10 @@ impl TransactionalProducer {
         &self.id
     }
 
-    fn connect(&mut self) -> Result<&ThreadedProducer<DefaultProducerContext>, KafkaError> {
+    fn connect(&mut self) -> Result<&ThreadedProducer<crate::Quiet>, KafkaError> {
         if self.inner.is_none() {
             let timeout_ms = self.timeout.as_millis().to_string();
-            let producer: ThreadedProducer<DefaultProducerContext> = self
+            let producer: ThreadedProducer<crate::Quiet> = self
                 .settings
                 .client_config(&[
                     ("transactional.id", &self.id),
@@ -126,7 +126,7 @@ impl TransactionalProducer {
                     ("message.timeout.ms", &timeout_ms),
                     ("queue.buffering.max.kbytes", "65536"),
                 ])
-                .create()
+                .create_with_context(crate::Quiet)
                 .map_err(|source| {
                     KafkaError::client("transactional producer", &self.settings, source)
                 })?;
@@ -244,7 +244,7 @@ impl TransactionalProducer {
 
 /// Queues one record, waiting while the local queue is full.
 fn enqueue(
-    producer: &ThreadedProducer<DefaultProducerContext>,
+    producer: &ThreadedProducer<crate::Quiet>,
     record: &OutRecord,
     timeout: Duration,
 ) -> Result<(), KafkaError> {

@@ -146,7 +146,9 @@ pub(crate) async fn next_batch(
                 }
                 Ok(Err(e)) => {
                     ops.metrics.component_errors.with_label_values(&["kafka_consume", "consume"]).inc();
-                    tracing::warn!(error = %e, "consumer error; librdkafka retries on its own");
+                    if let Some(held_back) = kindred_kafka::admit_log(&e.to_string()) {
+                        tracing::warn!(error = %e, held_back, "consumer error; librdkafka retries on its own");
+                    }
                     if !batch.is_empty() {
                         return Ok(batch);
                     }
