@@ -366,3 +366,24 @@ fn a_service_without_a_broker_says_so_without_flooding_its_log() {
     let lines = log.lines().count();
     assert!(lines <= 15, "{lines} lines in 8 s:\n{log}");
 }
+
+/// A bad line in a demo's input is named by file and line with the reason
+/// (never its content), and the run goes on.
+#[test]
+fn demo_names_the_file_and_line_of_each_dead_letter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let d = data.display().to_string();
+    let (ok, out) = kindred(&["gen", "--people", "20", "--seed", "3", "--out", &d]);
+    assert!(ok, "{out}");
+    let pos = data.join("pos.jsonl");
+    let mut text = std::fs::read_to_string(&pos).expect("written");
+    let lines = text.lines().count();
+    text.push_str("{\"transaction_id\": \"T-9\", \"phone\": \"13912345678\"\n");
+    std::fs::write(&pos, text).expect("appended");
+    let (ok, out) = kindred(&["demo", "--input", &d]);
+    assert!(ok, "{out}");
+    let said = format!("pos.jsonl:{}: dead-lettered as invalid_json", lines + 1);
+    assert!(out.contains(&said), "{said} in:\n{out}");
+    assert!(!out.contains("13912345678"), "{out}");
+}

@@ -167,16 +167,38 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport, PipelineError> {
     );
     let mut batch = Vec::with_capacity(BATCH);
     let mut messages = messages.peekable();
+    // Where each message was: its line in its channel's file (the files
+    // are read one after the other), or its place in the generated sample.
+    let mut read: BTreeMap<Channel, u64> = BTreeMap::new();
     while let Some(message) = messages.next() {
         let (channel, bytes) = message?;
         report.messages += 1;
+        let at = read.entry(channel).or_default();
+        *at += 1;
         match stages[&channel].process(&bytes) {
             Ok(event) => {
                 *report.events_by_channel.entry(channel).or_default() += 1;
                 report.values_dropped += event.dropped.len() as u64;
                 batch.push(event);
             }
-            Err(e) => *report.dead_letters.entry(e.kind().to_string()).or_default() += 1,
+            Err(e) => {
+                let dead = report.dead_letters.values().sum::<u64>();
+                // The first few by where they are and why (never their
+                // values, which may be personal); the report counts all.
+                if dead < MAX_DEAD_LETTERS_LOGGED {
+                    let place = match &opts.input {
+                        Some(dir) => format!(
+                            "{}:{at}",
+                            dir.join(kindred_gen::channel_file(channel)).display()
+                        ),
+                        None => format!("{} message {at}", channel.as_str()),
+                    };
+                    tracing::warn!("{place}: dead-lettered as {}", e.kind());
+                } else if dead == MAX_DEAD_LETTERS_LOGGED {
+                    tracing::warn!("more dead letters: the report counts them by reason");
+                }
+                *report.dead_letters.entry(e.kind().to_string()).or_default() += 1;
+            }
         }
         if batch.len() == BATCH || (messages.peek().is_none() && !batch.is_empty()) {
             let outcome = resolver.apply(&batch, &[])?;
@@ -261,6 +283,9 @@ fn generated_sample(
     messages.push((Channel::Social, vec![0, 0, 0, 0x30, 0x39, 1, 2, 3]));
     Ok((messages, truth))
 }
+
+/// How many dead letters the demo names one by one (file and line, reason).
+const MAX_DEAD_LETTERS_LOGGED: u64 = 10;
 
 /// Files written by `kindred gen --out DIR`, or in the same form from data
 /// of your own: one JSON record per line per channel (`pos.jsonl`,
