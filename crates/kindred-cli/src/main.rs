@@ -1398,12 +1398,22 @@ fn value_or_stdin(value: &str, flag: &str) -> anyhow::Result<String> {
     Ok(line.to_string())
 }
 
-/// Writes command output to stdout. A closed pipe (`kindred demo | head`)
-/// ends the output quietly instead of panicking, as Unix tools do.
+/// Writes command output to stdout, ending in a newline (the shell's
+/// prompt starts on a line of its own). A closed pipe (`kindred demo |
+/// head`) ends the output quietly instead of panicking, as Unix tools do.
 fn emit(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    let end: &[u8] = if text.is_empty() || text.ends_with('\n') {
+        b""
+    } else {
+        b"\n"
+    };
+    match out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.write_all(end))
+        .and_then(|()| out.flush())
+    {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to standard output"),
     }
