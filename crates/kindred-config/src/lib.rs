@@ -1169,10 +1169,25 @@ fn describe(errors: figment::Error) -> Vec<String> {
         .map(|e| {
             let key = e.path.join(".");
             let place = place(e.metadata.as_ref(), &e.path);
-            if key.is_empty() {
-                format!("{place}: {}", e.kind)
+            // A secret's value is never repeated: serde's message quotes it
+            // (`found signed int 48151623`).
+            let problem = if is_secret(&key) {
+                match &e.kind {
+                    figment::error::Kind::InvalidType(_, expected) => {
+                        format!("invalid type (the value is not shown), expected {expected}")
+                    }
+                    figment::error::Kind::InvalidValue(_, expected) => {
+                        format!("invalid value (not shown), expected {expected}")
+                    }
+                    other => other.to_string(),
+                }
             } else {
-                format!("{place}: {key}: {}", e.kind)
+                e.kind.to_string()
+            };
+            if key.is_empty() {
+                format!("{place}: {problem}")
+            } else {
+                format!("{place}: {key}: {problem}")
             }
         })
         .collect()
@@ -1838,6 +1853,25 @@ mod tests {
         for (key, value) in topics.as_table().expect("a table") {
             assert_eq!(doc["topics"].get(key), Some(value), "topics.{key}");
         }
+    }
+
+    /// A secret of the wrong type is named, its value never repeated.
+    #[test]
+    fn a_secret_of_the_wrong_type_is_not_echoed() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "s.toml",
+                "[schemas.registry]\nurl = \"http://registry:8081\"\npassword = 48151623\n",
+            )?;
+            let err = Config::load(Some(Path::new("s.toml")), serde_json::json!({})).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("s.toml:3: schemas.registry.password: invalid type"),
+                "{text}"
+            );
+            assert!(!text.contains("48151623"), "{text}");
+            Ok(())
+        });
     }
 
     /// A value out of range is named where it was set (the file and line,
