@@ -846,6 +846,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             opts.validate()
                 .map_err(|e| anyhow::anyhow!("invalid generator options: {e}"))?;
+            anyhow::ensure!(
+                !out.exists() || out.is_dir(),
+                "--out {}: is a file; the generator writes a directory (pos.jsonl, web.jsonl, social.jsonl, truth.csv, gen.json)",
+                out.display()
+            );
             let (events, stats) = kindred_gen::generate_with_stats(&opts);
             kindred_gen::write_files(&events, out)
                 .and_then(|()| kindred_gen::write_manifest(out, &opts, &stats))

@@ -387,3 +387,23 @@ fn demo_names_the_file_and_line_of_each_dead_letter() {
     assert!(out.contains(&said), "{said} in:\n{out}");
     assert!(!out.contains("13912345678"), "{out}");
 }
+
+/// Where a command would write over something, it says what and where.
+#[test]
+fn outputs_that_exist_already_are_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(&dir, "afile", "");
+    let (ok, out) = kindred(&["gen", "--people", "5", "--out", &file]);
+    assert!(!ok);
+    assert!(out.contains(&format!("--out {file}: is a file")), "{out}");
+    let store = dir.path().join("store").display().to_string();
+    let (ok, out) = kindred(&["demo", "--people", "20", "--data-dir", &store]);
+    assert!(ok, "{out}");
+    let taken = dir.path().display().to_string();
+    let (ok, out) = kindred(&["snapshot", "--data-dir", &store, "--out", &taken]);
+    assert!(!ok);
+    assert!(
+        out.contains(&format!("--out {taken} exists already")),
+        "{out}"
+    );
+}

@@ -28,6 +28,13 @@ use crate::PipelineError;
 /// Writes a checkpoint of the store at `resolver.data_dir` into `out`
 /// (which must not exist). The store must not be open elsewhere.
 pub fn snapshot(config: &Config, out: &Path) -> Result<String, PipelineError> {
+    // RocksDB says only "Directory exists".
+    if out.exists() {
+        return Err(PipelineError::Config(format!(
+            "--out {} exists already: a snapshot is written into a directory of its own, which it creates",
+            out.display()
+        )));
+    }
     let resolver = crate::admin::open(config)?;
     let store = resolver.store();
     store.checkpoint(out)?;
