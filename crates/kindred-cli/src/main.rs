@@ -108,6 +108,8 @@ enum Command {
     /// Confluent wire format), in arrival order. Same seed and parameters,
     /// byte-identical output.
     Gen {
+        /// Seed of the generator: the same seed and options write the same
+        /// files, byte for byte.
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// How many synthetic customers.
@@ -138,14 +140,13 @@ enum Command {
     /// Reads the resolver's store (--data-dir) or, as a downstream system
     /// would, the profile change topic from its beginning (--profile-topic;
     /// complete while compaction has not yet removed older changes).
+    #[command(group(
+        clap::ArgGroup::new("profiles").required(true).args(["data_dir", "profile_topic"])
+    ))]
     Eval {
         /// Directory of the resolver's RocksDB store (read only: the resolver
         /// may keep running).
-        #[arg(
-            long,
-            required_unless_present = "profile_topic",
-            conflicts_with = "profile_topic"
-        )]
+        #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Read the configured profile topic instead of a store.
         #[arg(long)]
