@@ -1047,11 +1047,18 @@ impl Config {
                 "is empty: name at least one broker, e.g. \"kafka-0:9092\"".into(),
             ));
         }
-        if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+        // HOST:PORT, the host a name (`localhost`) or an address
+        // (`0.0.0.0`, `[::]`), as the listener resolves it.
+        let host_and_port = self
+            .http
+            .listen
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.trim().is_empty() && port.parse::<u16>().is_ok());
+        if !host_and_port {
             problems.push((
                 "http.listen",
                 format!(
-                    "{:?} is not an address and port, e.g. \"0.0.0.0:9100\"",
+                    "{:?} is not a host and port, e.g. \"0.0.0.0:9100\"",
                     self.http.listen
                 ),
             ));
@@ -1896,10 +1903,17 @@ mod tests {
                 "environment variable KINDRED_TOPICS__PARTITIONS: topics.partitions: must be at least 1",
                 "command line (--set or a flag): resolver.batch_size: must be at least 1",
                 "command line (--set or a flag): kafka.brokers: is empty",
-                "k.toml:6: http.listen: \"not-an-addr\" is not an address and port",
+                "k.toml:6: http.listen: \"not-an-addr\" is not a host and port",
                 "k.toml:3: topics.canonical: \"retail.pos.events\" is also topics.pos: each topic has one job",
             ] {
                 assert!(text.contains(line), "{line} in:\n{text}");
+            }
+            // A host name and an IPv6 address are a host too.
+            for listen in ["localhost:9100", "[::]:9100"] {
+                jail.create_file("h.toml", &format!("[http]\nlisten = \"{listen}\"\n"))?;
+                jail.set_env("KINDRED_TOPICS__PARTITIONS", "3");
+                Config::load(Some(Path::new("h.toml")), serde_json::json!({}))
+                    .unwrap_or_else(|e| panic!("{listen}: {e}"));
             }
             jail.create_file("t.toml", "[topics]\nprofiles = \"bad topic!\"\n")?;
             jail.set_env("KINDRED_TOPICS__PARTITIONS", "3");
