@@ -662,8 +662,16 @@ pub struct NormalizeConfig {
     pub default_region: String,
     /// Loyalty program of member cards whose event names none. Default `MAIN`.
     pub default_loyalty_program: String,
-    /// How `03/04/1990` is read: `day_first` (3 April) or `month_first`. Default `day_first`.
+    /// How `03/04/1990` is read: `day_first` (3 April) or `month_first`,
+    /// where the event names no region with a convention of its own (see
+    /// `date_order_from_event`). Default `day_first`.
     pub date_order: String,
+    /// Read `03/04/1990` as the event's region writes dates (the region its
+    /// national phone numbers are read in): month first in the United
+    /// States, its territories, the Philippines and Panama, day first in
+    /// most other regions (CLDR's short date formats); `date_order` where
+    /// the region writes the year first or names none. Default true.
+    pub date_order_from_event: bool,
     /// Match Gmail addresses without dots and `+tags` (and `+tags` at
     /// Outlook, iCloud, ...). Changes match keys only, never stored values. Default true.
     pub email_provider_rules: bool,
@@ -793,6 +801,7 @@ impl Default for NormalizeConfig {
             default_region: "CN".into(),
             default_loyalty_program: "MAIN".into(),
             date_order: "day_first".into(),
+            date_order_from_event: true,
             email_provider_rules: true,
             blocklist: Vec::new(),
             phone_region_from_event: true,

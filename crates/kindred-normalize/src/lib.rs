@@ -194,7 +194,7 @@ pub fn normalize(raw: &RawEvent, opts: &NormalizeOptions) -> Result<CanonicalEve
     }
     let mut b = Builder {
         opts,
-        phone_region: None,
+        region: None,
         event_time_ms,
         identifiers: Vec::new(),
         attributes: Attributes::default(),
@@ -271,8 +271,9 @@ pub fn event_id(channel: Channel, source_id: &str) -> String {
 
 struct Builder<'a> {
     opts: &'a NormalizeOptions,
-    /// Where the event says it happened, for national phone numbers.
-    phone_region: Option<phonenumber::country::Id>,
+    /// Where the event says it happened: national phone numbers are read
+    /// there, and numeric birthdays as it writes dates.
+    region: Option<phonenumber::country::Id>,
     event_time_ms: i64,
     identifiers: Vec<Identifier>,
     attributes: Attributes,
@@ -332,7 +333,7 @@ impl Builder<'_> {
         if let Some(raw) = self.bounded("phone", raw) {
             let home = normalize_phone(raw, self.opts);
             let region = self
-                .phone_region
+                .region
                 .filter(|r| self.opts.phone_region_from_event && *r != self.opts.default_region);
             let n = match (region, home) {
                 // A mobile of the default region stays one: its digits can
@@ -422,7 +423,7 @@ impl Builder<'_> {
             self.drop("amount_minor", Rejected::Invalid);
             return;
         }
-        let region = self.phone_region.unwrap_or(self.opts.default_region);
+        let region = self.region.unwrap_or(self.opts.default_region);
         let currency = normalize_currency(&raw.currency, region).unwrap_or_else(|| {
             self.drop("currency", Rejected::Invalid);
             "XXX".to_string()
@@ -449,7 +450,7 @@ impl Builder<'_> {
         }
         // The store's country if configured, else the currency's when one
         // country uses it.
-        self.phone_region = self
+        self.region = self
             .opts
             .store_region(&e.store_id)
             .or_else(|| currency_region(Some(&e.currency), self.opts));
@@ -488,7 +489,7 @@ impl Builder<'_> {
         });
         // The address's country, else the order currency's when one country
         // uses it (as at a till).
-        self.phone_region = self
+        self.region = self
             .attributes
             .address
             .as_ref()
@@ -513,7 +514,12 @@ impl Builder<'_> {
             .map(|t| t.date_naive())
             .unwrap_or_default();
         if let Some(raw) = self.bounded("birthday", e.birthday.as_deref()) {
-            match normalize_birthday(raw, self.opts.date_order, today) {
+            let order = self
+                .region
+                .filter(|_| self.opts.date_order_from_event)
+                .and_then(DateOrder::of_region)
+                .unwrap_or(self.opts.date_order);
+            match normalize_birthday(raw, order, today) {
                 Ok(d) => self.attributes.birthday = Some(d),
                 Err(r) => self.drop("birthday", r),
             }
@@ -602,8 +608,7 @@ impl Builder<'_> {
     fn social_rest(&mut self, e: &SocialInteraction) {
         // A mini-program order's currency, when one country uses it, says
         // where its national numbers are read (as at a till).
-        self.phone_region =
-            currency_region(e.order.as_ref().map(|o| o.currency.as_str()), self.opts);
+        self.region = currency_region(e.order.as_ref().map(|o| o.currency.as_str()), self.opts);
         self.phone(e.phone.as_deref());
         self.email(e.email.as_deref());
         // Display names on social platforms are nicknames, not names: they

@@ -13,6 +13,36 @@ pub enum DateOrder {
     MonthFirst,
 }
 
+impl DateOrder {
+    /// How people in `region` write a numeric date, day and month both
+    /// numbers (`03/04/1990`), as CLDR 46 writes the short date of the
+    /// region's official language (Babel 2.17.0, `Locale.date_formats`;
+    /// query in BENCHMARKS.md): month first in the United States and its
+    /// territories, the Philippines, Panama, the Marshall Islands and
+    /// Eritrea; day first in almost every other region. `None` where the
+    /// year comes first (China, Japan, Korea, Canada, Sweden, ...: such a
+    /// region's own form says nothing of how `03/04/1990` reads) or the
+    /// region has no date format of its own.
+    pub fn of_region(region: phonenumber::country::Id) -> Option<DateOrder> {
+        const MONTH_FIRST: [&str; 11] = [
+            "AS", "ER", "GU", "MH", "MP", "PA", "PH", "PR", "UM", "US", "VI",
+        ];
+        const OTHER: [&str; 32] = [
+            "AF", "AX", "BT", "CA", "CN", "GL", "HU", "IR", "JP", "KP", "KR", "LK", "LS", "LT",
+            "MG", "MN", "MW", "NP", "PY", "RW", "SE", "TW", "ZA", "ZW", "HT", "NU", "PW", "TK",
+            "TL", "TV", "VU", "WS",
+        ];
+        let code = region.as_ref();
+        if MONTH_FIRST.contains(&code) {
+            Some(DateOrder::MonthFirst)
+        } else if OTHER.contains(&code) {
+            None
+        } else {
+            Some(DateOrder::DayFirst)
+        }
+    }
+}
+
 /// Settings that change how values are read. Build with
 /// [`NormalizeOptions::default`] or [`NormalizeOptions::for_region`].
 #[derive(Debug, Clone)]
@@ -24,7 +54,14 @@ pub struct NormalizeOptions {
     pub(crate) phone_fast_path: Option<Arc<MobileFastPath>>,
     /// Loyalty program of member cards whose event names none ("MAIN").
     pub default_loyalty_program: String,
+    /// How an ambiguous numeric date reads where the event's region has no
+    /// convention of its own ([`DateOrder::of_region`]), or everywhere when
+    /// `date_order_from_event` is off.
     pub date_order: DateOrder,
+    /// Read an ambiguous numeric birthday as the event's region writes
+    /// dates (the region national phone numbers are read in: a web event's
+    /// address country, a sale's store or currency), before `date_order`.
+    pub date_order_from_event: bool,
     /// Apply email provider rules (Gmail dots and +tags, ...) to match keys.
     pub email_provider_rules: bool,
     /// Identifiers that never link anyone, as `kind:normalized-value`
@@ -56,6 +93,7 @@ impl NormalizeOptions {
             phone_fast_path: MobileFastPath::shared(region),
             default_loyalty_program: "MAIN".into(),
             date_order: DateOrder::DayFirst,
+            date_order_from_event: true,
             email_provider_rules: true,
             blocklist: BTreeSet::new(),
             phone_region_from_event: true,

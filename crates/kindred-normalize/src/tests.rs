@@ -866,3 +866,79 @@ fn canonical_events_are_checked_against_normalizations_bounds() {
         ))
     );
 }
+
+/// `03/04/1990` is 3 April in London and 4 March in Chicago: an ambiguous
+/// numeric birthday reads as the event's region writes dates; where the
+/// region writes the year first (or none is named), as `date_order` says.
+#[test]
+fn an_ambiguous_birthday_reads_as_the_events_region_writes_dates() {
+    let read = |country: Option<&str>, opts: &NormalizeOptions| {
+        let mut w = web();
+        w.birthday = Some("03/04/1990".into());
+        w.address = country.map(|c| RawAddress {
+            country: Some(c.into()),
+            ..RawAddress::default()
+        });
+        let e = normalize(&RawEvent::Web(w), opts).expect("valid");
+        e.attributes.birthday
+    };
+    let day_first = NormalizeOptions::default();
+    let month_first = NormalizeOptions {
+        date_order: DateOrder::MonthFirst,
+        ..NormalizeOptions::default()
+    };
+    for opts in [&day_first, &month_first] {
+        assert_eq!(read(Some("US"), opts).as_deref(), Some("1990-03-04"));
+        assert_eq!(
+            read(Some("Philippines"), opts).as_deref(),
+            Some("1990-03-04")
+        );
+        assert_eq!(read(Some("GB"), opts).as_deref(), Some("1990-04-03"));
+        assert_eq!(read(Some("Germany"), opts).as_deref(), Some("1990-04-03"));
+    }
+    // China and Japan write the year first: the configured order decides.
+    assert_eq!(read(Some("CN"), &day_first).as_deref(), Some("1990-04-03"));
+    assert_eq!(
+        read(Some("JP"), &month_first).as_deref(),
+        Some("1990-03-04")
+    );
+    assert_eq!(read(None, &month_first).as_deref(), Some("1990-03-04"));
+    // Unambiguous dates read the same everywhere.
+    let mut w = web();
+    w.birthday = Some("17/05/1990".into());
+    w.address = Some(RawAddress {
+        country: Some("US".into()),
+        ..RawAddress::default()
+    });
+    let e = normalize(&RawEvent::Web(w), &day_first).expect("valid");
+    assert_eq!(e.attributes.birthday.as_deref(), Some("1990-05-17"));
+    // Switched off, the configured order applies to every region.
+    let fixed = NormalizeOptions {
+        date_order_from_event: false,
+        ..NormalizeOptions::default()
+    };
+    assert_eq!(read(Some("US"), &fixed).as_deref(), Some("1990-04-03"));
+}
+
+/// Markets whose convention is well known read as they write dates.
+#[test]
+fn date_orders_of_regions() {
+    use phonenumber::country::Id;
+    assert_eq!(DateOrder::of_region(Id::US), Some(DateOrder::MonthFirst));
+    assert_eq!(DateOrder::of_region(Id::PR), Some(DateOrder::MonthFirst));
+    for r in [
+        Id::GB,
+        Id::FR,
+        Id::DE,
+        Id::AU,
+        Id::IN,
+        Id::BR,
+        Id::SG,
+        Id::MX,
+    ] {
+        assert_eq!(DateOrder::of_region(r), Some(DateOrder::DayFirst), "{r:?}");
+    }
+    for r in [Id::CN, Id::JP, Id::KR, Id::TW, Id::CA, Id::SE, Id::HU] {
+        assert_eq!(DateOrder::of_region(r), None, "{r:?}");
+    }
+}

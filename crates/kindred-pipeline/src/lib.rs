@@ -113,6 +113,7 @@ pub fn normalize_options(config: &Config) -> Result<NormalizeOptions, PipelineEr
     }
     opts.blocklist = blocklist;
     opts.phone_region_from_event = n.phone_region_from_event;
+    opts.date_order_from_event = n.date_order_from_event;
     opts.max_future_secs = n.max_future_secs;
     let stores = n
         .store_regions

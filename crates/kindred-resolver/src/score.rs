@@ -13,6 +13,7 @@
 //! | birthday | +10 | +3 (one digit, or day and month swapped) | -6 |
 //! | postal code | +6 | +1 (one character changed, dropped or added, or two neighbours swapped) | -2 (people move) |
 //! | city | +2 (Jaro-Winkler 0.9) | | -1 |
+//! | country (when both state one) | | | postal code -2, city -1, street line 0, whatever they say |
 //! | street line | +5 (Jaro-Winkler 0.9, or one record's line 2 naming the other's street; 0 when postal code and city say another place, or the house numbers differ) | | -1 |
 //! | gender | 0 | | -8 |
 //!
@@ -118,10 +119,19 @@ pub(crate) fn score(
         };
     }
     let (ax, ay) = (x.address.as_ref(), y.address.as_ref());
+    // Addresses in two countries are two places: a postal code or a town's
+    // name repeats across borders (`2619`; Perth, Birmingham), so neither
+    // agrees, and a street line cannot either.
+    let other_country = matches!(
+        (ax.and_then(|a| a.country.as_deref()), ay.and_then(|a| a.country.as_deref())),
+        (Some(p), Some(q)) if p != q
+    );
     // Whether the postal code or city says "another place".
-    let mut elsewhere = false;
+    let mut elsewhere = other_country;
     if let (Some(p), Some(q)) = (ax.and_then(postal_key), ay.and_then(postal_key)) {
-        s += if p == q {
+        s += if other_country {
+            -2.0
+        } else if p == q {
             6.0
         } else if strsim::osa_distance(&p, &q) == 1 {
             // One typo: a character changed, dropped or added, or two
@@ -137,7 +147,7 @@ pub(crate) fn score(
         ay.and_then(|a| a.city.as_deref()),
     ) {
         (Some(p), Some(q)) if !fold(p).is_empty() && !fold(q).is_empty() => {
-            if alike_text(p, q) {
+            if alike_text(p, q) && !other_country {
                 2.0
             } else {
                 -1.0
@@ -149,7 +159,7 @@ pub(crate) fn score(
     // "8 Stanley Street" is in many towns: a street line agrees only in the
     // same place.
     let (street, other_door) = street_lines_agree(ax, ay);
-    s += if street > 0.0 && ((elsewhere && city <= 0.0) || other_door) {
+    s += if street > 0.0 && ((elsewhere && city <= 0.0) || other_door || other_country) {
         0.0
     } else {
         street
@@ -774,6 +784,33 @@ mod tests {
         }
     }
 
+    /// Namesakes born the same day, in a town of one name and a postal code
+    /// of the same digits, in two countries: two people (Faker's en_US and
+    /// en_AU both make `Andrew Reed` of `Marshallside`). In one country,
+    /// or when either record names none, the same record links.
+    #[test]
+    fn namesakes_in_two_countries_stay_apart() {
+        let min = kindred_model::DEFAULT_MIN_SCORE;
+        let at = |country: Option<&str>, line1: &str| {
+            let mut e = person("Andrew Reed", "1990-07-17", "2619", "Marshallside", line1);
+            if let Some(a) = e.attributes.address.as_mut() {
+                a.country = country.map(str::to_string);
+            }
+            e
+        };
+        for line1 in ["", "12 Bay Road"] {
+            let s = pair(&at(Some("US"), line1), &at(Some("AU"), line1));
+            assert!(s.is_some_and(|s| s < min), "{line1:?}: {s:?}");
+            for (x, y) in [(Some("AU"), Some("AU")), (None, Some("AU")), (None, None)] {
+                let s = pair(&at(x, line1), &at(y, line1));
+                assert!(
+                    s.is_some_and(|s| s >= min),
+                    "{x:?} / {y:?} {line1:?}: {s:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn dates_one_typo_apart() {
         assert!(near_date("1990-04-03", "1990-04-08"));
@@ -791,7 +828,7 @@ mod tests {
     /// one record), to the version.
     #[test]
     fn scores_and_name_guards_are_what_the_linking_version_records() {
-        const RECORDED: (&str, &str) = ("14", "982082134a3ebff1");
+        const RECORDED: (&str, &str) = ("15", "8bd5626b9d90534f");
         // (given, family) typed in their own fields; None: a whole name only.
         let names: [(&str, Option<(&str, &str)>); 11] = [
             ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),
@@ -827,12 +864,15 @@ mod tests {
             None,
         ];
         let genders = [Some("female"), Some("male"), None];
+        // Linking version 15: addresses in two countries.
+        let countries = [Some("AU"), Some("NZ"), None];
         let record = |(full, fields): (&str, Option<(&str, &str)>),
                       bday: Option<&str>,
                       postal: Option<&str>,
                       city: Option<&str>,
                       line1: Option<&str>,
-                      gender: Option<&str>| {
+                      gender: Option<&str>,
+                      country: Option<&str>| {
             let mut e = person(full, "", "", "", "");
             e.attributes.given_name = fields.map(|f| f.0.to_string());
             e.attributes.family_name = fields.map(|f| f.1.to_string());
@@ -847,6 +887,7 @@ mod tests {
                 line2: line2.map(str::to_string),
                 city: city.map(str::to_string),
                 postal_code: postal.map(str::to_string),
+                country: country.map(str::to_string),
                 ..Address::default()
             });
             e
@@ -858,11 +899,12 @@ mod tests {
             cities[0],
             lines[0],
             genders[0],
+            countries[0],
         );
         let given = |e: &CanonicalEvent| crate::keys::GivenName::of(&e.attributes);
         let mut seen = String::new();
         for name in names {
-            let other = record(name, None, None, None, None, None);
+            let other = record(name, None, None, None, None, None, None);
             if let (Some(x), Some(y)) = (given(&base), given(&other)) {
                 seen += &format!(
                     "{}{};",
@@ -875,8 +917,11 @@ mod tests {
                     for city in cities {
                         for line1 in lines {
                             for gender in genders {
-                                let other = record(name, bday, postal, city, line1, gender);
-                                seen += &format!("{:?};", pair(&base, &other));
+                                for country in countries {
+                                    let other =
+                                        record(name, bday, postal, city, line1, gender, country);
+                                    seen += &format!("{:?};", pair(&base, &other));
+                                }
                             }
                         }
                     }

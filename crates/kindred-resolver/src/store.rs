@@ -287,7 +287,7 @@ const NAME_FOLDING_VERSION: &[u8] = b"7";
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "14";
+pub const LINKING_VERSION: &str = "15";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
