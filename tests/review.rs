@@ -6,9 +6,11 @@
 use std::time::Duration;
 
 use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
+use kindred_kafka::DeadLetter;
 use kindred_model::{
     CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind, ProfileChange,
 };
+use kindred_pipeline::services::deadletter::{replay, ReplayFilter};
 use kindred_pipeline::Shutdown;
 use kindred_schema::{Framing, SchemaKind, WireCodec};
 use kindred_suite::{create_topics, isolated_config, produce, read_until, start_resolver};
@@ -352,6 +354,12 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
         kept.contains("dr-j") && !kept.contains("+8613900009999"),
         "{kept}"
     );
+    // The copy is not the request: without `extra` it would parse, and a
+    // replay would carry out a split nobody sent in that form.
+    assert_eq!(h[DeadLetter::MASKED], "true", "{h:?}");
+    let replayed = replay(&config, &ReplayFilter::default()).await?;
+    assert_eq!(replayed.masked, 1, "{replayed:?}");
+    assert!(replayed.replayed.is_empty(), "{replayed:?}");
     let approve_after = LiveDecision::Review {
         a: &pa,
         b: &pb,

@@ -538,7 +538,8 @@ enum Level {
 #[derive(Subcommand)]
 enum DeadletterAction {
     /// Re-submit dead letters, key and bytes unchanged, to the topic they came
-    /// from (after fixing what made them fail). Reads from this command's
+    /// from (after fixing what made them fail); never a cut one or a refused
+    /// request kept masked. Reads from this command's
     /// last position up to the end of the topic as of the start. Each filter
     /// (--reason, --source-topic, both or none) keeps its own position, so
     /// what one run filtered out stays on offer to the others.
@@ -1147,12 +1148,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 })?;
             let verb = if *dry_run { "would replay" } else { "replayed" };
             println!(
-                "read {}, {verb} {}, skipped {}, unreadable {}, truncated (not replayed) {}",
+                "read {}, {verb} {}, skipped {}, unreadable {}, truncated (not replayed) {}, \
+                 masked requests (not replayed) {}",
                 report.read,
                 report.replayed.values().sum::<u64>(),
                 report.skipped,
                 report.unreadable,
-                report.truncated
+                report.truncated,
+                report.masked
             );
             for (reason, n) in &report.replayed {
                 println!("  {reason}: {n}");

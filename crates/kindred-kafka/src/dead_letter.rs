@@ -31,6 +31,11 @@ impl DeadLetter {
     pub const TRUNCATED_FROM: &'static str = "kindred.dlq.truncated_from";
     /// Set when the key was cut (to [`Self::MAX_KEY_BYTES`]): its original length.
     pub const KEY_TRUNCATED_FROM: &'static str = "kindred.dlq.key_truncated_from";
+    /// Set (`true`) when the payload is not the message as sent but a copy
+    /// with its values masked (a refused erasure or decision request names
+    /// a person): it is no request to replay, since the copy may parse
+    /// where the original did not. The message is at the source coordinates.
+    pub const MASKED: &'static str = "kindred.dlq.masked";
 
     /// The most key bytes a dead letter carries: a key near the record
     /// limit would leave no room for the payload, or not fit at all.

@@ -38,6 +38,11 @@ pub struct ReplayReport {
     /// (longer than `DeadLetter::MAX_PAYLOAD_BYTES`); the whole one is at
     /// the source topic, partition and offset in its headers.
     pub truncated: u64,
+    /// Not replayed: the dead letter holds a copy of a refused erasure or
+    /// decision request with its values masked ([`DeadLetter::MASKED`]),
+    /// not the request as sent (the copy may parse where the original did
+    /// not, and carry out what no one asked for in that form).
+    pub masked: u64,
 }
 
 /// Header set on a replayed message: the dead letter's `partition/offset`.
@@ -151,6 +156,7 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
         let truncated = headers
             .iter()
             .any(|(k, _)| *k == DeadLetter::TRUNCATED_FROM || *k == DeadLetter::KEY_TRUNCATED_FROM);
+        let masked = headers.iter().any(|(k, _)| *k == DeadLetter::MASKED);
         let Some(envelope) = DeadLetter::from_headers(headers) else {
             report.unreadable += 1;
             continue;
@@ -169,6 +175,13 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
             tracing::warn!(partition, offset = message.offset(), source_topic = %envelope.source_topic,
                 source_partition = envelope.source_partition, source_offset = envelope.source_offset,
                 "not replaying a dead letter cut to its first bytes; the whole message is at its source");
+            continue;
+        }
+        if masked {
+            report.masked += 1;
+            tracing::warn!(partition, offset = message.offset(), source_topic = %envelope.source_topic,
+                source_partition = envelope.source_partition, source_offset = envelope.source_offset,
+                "not replaying a refused request kept with its values masked; the request as sent is at its source");
             continue;
         }
         *report.replayed.entry(envelope.reason.clone()).or_default() += 1;

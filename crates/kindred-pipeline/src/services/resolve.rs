@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use kindred_config::Config;
 use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::message::Message;
-use kindred_kafka::{Positions, Producer, ServiceContext};
+use kindred_kafka::{DeadLetter, Positions, Producer, ServiceContext};
 use kindred_model::CanonicalEvent;
 use kindred_resolver::{Resolver, SourceOffset, Store};
 use kindred_schema::{Framing, SchemaKind};
@@ -396,21 +396,27 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                             // A request's bytes carry the identifier of
                             // someone asking to be forgotten (or split
                             // off): masked.
-                            let payload = if message.topic() == erasure_topic {
-                                crate::erasure::masked_payload(message.payload().unwrap_or_default())
+                            let (payload, masked) = if message.topic() == erasure_topic {
+                                (crate::erasure::masked_payload(message.payload().unwrap_or_default()), true)
                             } else if message.topic() == decision_topic {
-                                crate::live::masked_payload(message.payload().unwrap_or_default())
+                                (crate::live::masked_payload(message.payload().unwrap_or_default()), true)
                             } else {
-                                message.payload().unwrap_or_default().to_vec()
+                                (message.payload().unwrap_or_default().to_vec(), false)
                             };
-                            dead.push(dead_letter_of(
+                            let mut letter = dead_letter_of(
                                 &config.topics.dead_letter,
                                 SERVICE,
                                 message,
                                 reason,
                                 detail,
                                 &payload,
-                            ));
+                            );
+                            // Not the request as sent: `deadletter replay`
+                            // must not send it as one.
+                            if masked {
+                                letter.headers.push((DeadLetter::MASKED.to_string(), b"true".to_vec()));
+                            }
+                            dead.push(letter);
                         }
                     }
                 }
