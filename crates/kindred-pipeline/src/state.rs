@@ -325,12 +325,12 @@ pub async fn rebuild(
         }
         None => 0,
     };
-    let erasure_end: i64 =
-        consumer::end_offsets(&reader, &config.topics.erasure_requests, timeout)?
-            .into_iter()
-            .map(|(_, end)| end)
-            .max()
-            .unwrap_or(0);
+    // The requests and the end they were read to, together: the resolver
+    // goes on after the last one the rebuild applied (one sent meanwhile
+    // is the resolver's to apply, once).
+    let (requests, erasure_end) = tokio::task::block_in_place(|| {
+        read_with_end(&settings, &config.topics.erasure_requests, timeout, false)
+    })?;
     // Decision requests made so far name profile ids of the old numbering:
     // the new store starts after them. Those the old store applied are in
     // the decisions carried above; those without a reply (sent while it
@@ -349,13 +349,6 @@ pub async fn rebuild(
     // ids were numbered afresh: it is reported.
     resolver.set_suppress_erased(config.privacy.suppress_erased);
     let erasure_topic = config.topics.erasure_requests.clone();
-    let requests = {
-        let settings = settings.clone();
-        let topic = erasure_topic.clone();
-        tokio::task::spawn_blocking(move || consumer::read_to_end(&settings, &topic, timeout))
-            .await
-            .map_err(|e| PipelineError::Input(format!("reading {erasure_topic}: {e}")))??
-    };
     let normalize = crate::normalize_options(config)?;
     let (mut covered, mut applied, mut erased, mut by_profile) = (0u64, 0u64, 0u64, 0u64);
     for (_, _, payload) in &requests {
@@ -514,50 +507,56 @@ fn unanswered_requests(
     timeout: Duration,
 ) -> Result<(Vec<String>, i64), PipelineError> {
     let settings = kafka_settings(config);
-    let end = |settings: &kindred_kafka::KafkaSettings| -> Result<i64, PipelineError> {
-        match consumer::topic_end_offsets(settings, &config.topics.decision_requests, timeout) {
-            Ok(ends) => Ok(ends.into_iter().map(|(_, e)| e).max().unwrap_or(0)),
-            Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => Ok(0),
-            Err(e) => Err(e.into()),
-        }
-    };
-    let read = |topic: &str| -> Result<Vec<consumer::Record>, PipelineError> {
-        match consumer::read_to_end(&settings, topic, timeout) {
-            Ok(records) => Ok(records),
-            Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => Ok(Vec::new()),
-            Err(e) => Err(e.into()),
-        }
-    };
-    // Read again if requests arrived while reading: the end must be the
-    // end of what was read.
-    for _ in 0..5 {
-        let before = end(&settings)?;
-        let requests = read(&config.topics.decision_requests)?;
-        let replies = read(&config.topics.decision_outcomes)?;
-        if end(&settings)? != before {
-            continue;
-        }
-        let answered: std::collections::BTreeSet<String> = replies
-            .iter()
-            .filter_map(|(_, _, p)| {
-                serde_json::from_slice::<kindred_resolver::DecisionReply>(p).ok()
-            })
-            .map(|r| r.request_id)
-            .collect();
-        let mut open = Vec::new();
-        for (_, _, payload) in &requests {
-            // Unreadable ones were dead-lettered (or will not be read).
-            if let Ok(r) = crate::live::parse_request(payload) {
-                if !answered.contains(&r.request_id) && !open.contains(&r.request_id) {
-                    open.push(r.request_id);
-                }
+    let (requests, end) =
+        read_with_end(&settings, &config.topics.decision_requests, timeout, true)?;
+    // Replies to requests read above, read after them.
+    let (replies, _) = read_with_end(&settings, &config.topics.decision_outcomes, timeout, true)?;
+    let answered: std::collections::BTreeSet<String> = replies
+        .iter()
+        .filter_map(|(_, _, p)| serde_json::from_slice::<kindred_resolver::DecisionReply>(p).ok())
+        .map(|r| r.request_id)
+        .collect();
+    let mut open = Vec::new();
+    for (_, _, payload) in &requests {
+        // Unreadable ones were dead-lettered (or will not be read).
+        if let Ok(r) = crate::live::parse_request(payload) {
+            if !answered.contains(&r.request_id) && !open.contains(&r.request_id) {
+                open.push(r.request_id);
             }
         }
-        return Ok((open, before));
+    }
+    Ok((open, end))
+}
+
+/// Every record of `topic` a `read_committed` reader sees
+/// ([`consumer::read_to_end`]) and the topic's end offset (the highest of
+/// its partitions') as of that read: read again while records keep
+/// arriving, so the end is the end of what was read. A topic that does not
+/// exist holds nothing (end 0) when `missing_ok`.
+fn read_with_end(
+    settings: &kindred_kafka::KafkaSettings,
+    topic: &str,
+    timeout: Duration,
+    missing_ok: bool,
+) -> Result<(Vec<consumer::Record>, i64), PipelineError> {
+    let end = || -> Result<Option<i64>, PipelineError> {
+        match consumer::topic_end_offsets(settings, topic, timeout) {
+            Ok(ends) => Ok(Some(ends.into_iter().map(|(_, e)| e).max().unwrap_or(0))),
+            Err(kindred_kafka::KafkaError::UnknownTopic { .. }) if missing_ok => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    };
+    for _ in 0..5 {
+        let Some(before) = end()? else {
+            return Ok((Vec::new(), 0));
+        };
+        let records = consumer::read_to_end(settings, topic, timeout)?;
+        if end()? == Some(before) {
+            return Ok((records, before));
+        }
     }
     Err(PipelineError::Input(format!(
-        "{}: decision requests kept arriving while the rebuild read them; stop sending them and try again",
-        config.topics.decision_requests
+        "{topic}: requests kept arriving while the rebuild read them; stop sending them and try again"
     )))
 }
 

@@ -48,19 +48,27 @@ pub async fn run(
     let source = raw_topic(config, channel).to_string();
     let group = format!("{}.ingest.{}", config.kafka.group_prefix, channel);
     // Where each partition goes on (for `count_skipped`): forgotten when
-    // the partition is revoked, read from the group's committed offset
-    // when it is (re)assigned.
-    let revoked: Arc<Mutex<Vec<(String, i32)>>> = Arc::default();
+    // the partition is revoked or assigned, read from the group's committed
+    // offset when it is (re)assigned. Assigned too: a batch that was being
+    // collected when the partition was revoked records where it ends after
+    // the revocation was taken in, and another member may have read on
+    // (and retention deleted past that end) before the partition came back.
+    let moved: Arc<Mutex<Vec<(String, i32)>>> = Arc::default();
     let listener = {
-        let (base, revoked) = (rebalance_listener(&ops.metrics), revoked.clone());
+        let (base, moved) = (rebalance_listener(&ops.metrics), moved.clone());
         move |event: &RebalanceEvent| {
             base(event);
-            if let RebalanceEvent::Revoked(parts) = event {
-                revoked
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend(parts.iter().cloned());
-            }
+            let parts: Vec<(String, i32)> = match event {
+                RebalanceEvent::Revoked(parts) => parts.clone(),
+                RebalanceEvent::Assigned(parts) => {
+                    parts.iter().map(|(t, p, _)| (t.clone(), *p)).collect()
+                }
+                RebalanceEvent::Failed(_) => Vec::new(),
+            };
+            moved
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(parts);
         }
     };
     let commit_errors = super::commit_failures(ops);
@@ -96,7 +104,7 @@ pub async fn run(
             if batch.is_empty() {
                 break;
             }
-            for part in revoked
+            for part in moved
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .drain(..)

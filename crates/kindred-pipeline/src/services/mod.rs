@@ -405,6 +405,40 @@ pub(crate) fn next_offsets(batch: &[OwnedMessage]) -> Vec<(String, i32, i64)> {
     next.into_iter().map(|((t, p), o)| (t, p, o)).collect()
 }
 
+/// The messages of `batch` not applied yet, in order, and how many were
+/// dropped. A message below its partition's `applied` position (the
+/// state's, which says where the partition continues) is applied; so is a
+/// second copy of a (topic, partition, offset) in the batch. Both happen
+/// when a partition is revoked and assigned again while a batch is being
+/// collected: it restarts at the state's position, and the consumer hands
+/// over again what the batch already holds. Events would be skipped by
+/// their source id anyway; a request (an erasure, a review) would be
+/// carried out twice.
+pub(crate) fn unapplied(
+    batch: Vec<OwnedMessage>,
+    applied: &dyn Fn(&str, i32) -> Option<i64>,
+) -> (Vec<OwnedMessage>, usize) {
+    let before = batch.len();
+    let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let kept: Vec<OwnedMessage> = batch
+        .into_iter()
+        .filter(|m| {
+            let key = (m.topic().to_string(), m.partition());
+            let floor = match next.get(&key) {
+                Some(n) => *n,
+                None => applied(m.topic(), m.partition()).unwrap_or(i64::MIN),
+            };
+            let fresh = m.offset() >= floor;
+            if fresh {
+                next.insert(key, m.offset() + 1);
+            }
+            fresh
+        })
+        .collect();
+    let dropped = before - kept.len();
+    (kept, dropped)
+}
+
 /// The dead-letter record for a message that could not be processed.
 pub(crate) fn dead_letter(
     dlq_topic: &str,
@@ -650,9 +684,12 @@ pub fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
 
 #[cfg(test)]
 mod tests {
-    use super::{alive_while, offset_gaps, send_until_acked, wait_to_retry, Config, Duration, Ops};
+    use super::{
+        alive_while, offset_gaps, send_until_acked, unapplied, wait_to_retry, Config, Duration, Ops,
+    };
     use crate::shutdown::Shutdown;
     use crate::PipelineError;
+    use kindred_kafka::rdkafka::message::{Message, OwnedMessage, Timestamp};
     use kindred_kafka::{KafkaError, KafkaSettings, OutRecord, Producer};
 
     #[test]
@@ -675,6 +712,50 @@ mod tests {
         assert_eq!(gaps.get(&("a", 1)), Some(&vec![(5, 9)]));
         assert_eq!(gaps.get(&("b", 0)), Some(&vec![(71, 75)]));
         assert_eq!(gaps.len(), 3);
+    }
+
+    /// A partition revoked and assigned again mid-batch restarts at the
+    /// state's position: what the batch already holds comes again, and
+    /// what the state applied before may too. Each offset goes through once.
+    #[test]
+    fn a_batch_keeps_each_unapplied_offset_once() {
+        let m = |t: &str, p: i32, o: i64| {
+            OwnedMessage::new(
+                None,
+                None,
+                t.to_string(),
+                Timestamp::NotAvailable,
+                p,
+                o,
+                None,
+            )
+        };
+        let applied = |t: &str, p: i32| (t == "events" && p == 0).then_some(10);
+        let batch = vec![
+            m("events", 0, 9), // applied before this batch
+            m("events", 0, 10),
+            m("events", 0, 11),
+            m("requests", 0, 3),
+            m("events", 0, 10), // handed over again after the re-assignment
+            m("events", 0, 11),
+            m("requests", 0, 3),
+            m("events", 0, 12),
+            m("events", 1, 0),
+        ];
+        let (kept, dropped) = unapplied(batch, &applied);
+        let kept: Vec<(String, i32, i64)> = kept
+            .iter()
+            .map(|m| (m.topic().to_string(), m.partition(), m.offset()))
+            .collect();
+        let want = [
+            ("events", 0, 10),
+            ("events", 0, 11),
+            ("requests", 0, 3),
+            ("events", 0, 12),
+            ("events", 1, 0),
+        ];
+        assert_eq!(kept, want.map(|(t, p, o)| (t.to_string(), p, o)).to_vec());
+        assert_eq!(dropped, 4);
     }
 
     /// A store write longer than the stall timeout keeps the service live;

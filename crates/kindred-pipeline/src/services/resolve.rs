@@ -16,7 +16,7 @@ use super::publish::Publisher;
 use super::{
     alive_while, count_skipped, dead_letter_of, kafka_settings, learn_until_known, next_batch,
     next_offsets, observe_event_lag, offset_ranges, rebalance_listener, send_until_acked,
-    with_lag_metrics, Ops,
+    unapplied, with_lag_metrics, Ops,
 };
 use crate::{PipelineError, Shutdown};
 
@@ -315,6 +315,16 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     continue;
                 }
                 break;
+            }
+            let (batch, again) = unapplied(batch, &|t, p| positions.get(t, p));
+            if again > 0 {
+                tracing::warn!(
+                    messages = again,
+                    "messages the store had applied were delivered again (a partition re-assigned mid-batch); skipped"
+                );
+            }
+            if batch.is_empty() {
+                continue;
             }
             if let Some(dir) = &config.resolver.snapshot_dir {
                 if last_snapshot.elapsed().as_secs() >= config.resolver.snapshot_interval_secs {
