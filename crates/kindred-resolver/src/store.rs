@@ -28,9 +28,10 @@ pub(crate) mod cf {
     /// Event ids are not personal data (they are keys of `contributions`).
     pub const MEMBERS: &str = "members";
     /// profile id -> the distinct folded-name digests of its events (keyed
-    /// like the index's), sorted, at most two kept: whether the person goes
-    /// by one name lets an event with that name join without a
-    /// recomputation. Absent (a store from before it): unknown.
+    /// like the index's), sorted, at most four kept (`MAX_PROFILE_NAMES`):
+    /// whether the person goes by few names lets an event with one of them
+    /// join without a recomputation. Absent (a store from before it):
+    /// unknown.
     pub const NAMES: &str = "names";
     /// source event id -> the canonical event as applied: what each source
     /// said, so any profile can be recomputed; also the de-duplication set.
