@@ -719,6 +719,7 @@ impl From<ChannelArg> for kindred_pipeline::Channel {
 }
 
 fn main() -> anyhow::Result<()> {
+    sigpipe_ends_the_process();
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.log_spans);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -726,6 +727,18 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(run(cli))
+}
+
+/// A closed pipe ends kindred as it ends any Unix tool (`kindred explain
+/// ... | head`, `kindred ingest 2>&1 | head`): Rust starts programs with
+/// SIGPIPE ignored, so the next print to the closed pipe failed instead,
+/// a panic, and a second one while logging it aborted (exit 134).
+fn sigpipe_ends_the_process() {
+    // SAFETY: called first in `main`, before any other thread exists;
+    // SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 fn init_logging(format: LogFormat, spans: bool) {

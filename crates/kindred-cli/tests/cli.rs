@@ -367,6 +367,47 @@ fn a_service_without_a_broker_says_so_without_flooding_its_log() {
     assert!(lines <= 15, "{lines} lines in 8 s:\n{log}");
 }
 
+/// A reader that stops reading (`kindred ingest 2>&1 | head -2`) ends the
+/// service as it ends any Unix tool, by SIGPIPE: not by an abort after a
+/// panic in the logger (exit 134, and a core dump where they are kept).
+#[test]
+fn a_closed_pipe_ends_the_process_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args([
+            "ingest",
+            "--channel",
+            "pos",
+            "--brokers",
+            "127.0.0.1:9",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .env("KINDRED_LOG_FORMAT", "text")
+        .env_remove("KINDRED_LOG")
+        .env_remove("KINDRED_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the kindred binary runs");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    assert!(lines.next().is_some(), "a first log line");
+    drop(lines);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 60 s after its log pipe closed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
+}
+
 /// A bad line in a demo's input is named by file and line with the reason
 /// (never its content), and the run goes on.
 #[test]
