@@ -110,7 +110,7 @@ pub(crate) fn all_and_channels_need_history(votes: &BTreeMap<String, ConsentVote
     };
     CONTACT_KEYS.iter().filter_map(|k| votes.get(*k)).any(|own| {
         let after = |g: &Option<Provenance>, w: &Option<Provenance>| {
-            matches!((g, w), (Some(g), Some(w)) if g.newer_than(w))
+            matches!((g, w), (Some(g), Some(w)) if grant_after(g, w))
         };
         after(&own.granted, &all.withdrawn) || after(&all.granted, &own.withdrawn)
     })
@@ -145,10 +145,11 @@ impl ConsentVotes {
         }
     }
 
-    /// The latest statement (a withdrawal wins a tie within one event).
+    /// The latest statement (a withdrawal wins a tie of event times,
+    /// [`grant_after`]).
     pub(crate) fn latest(&self) -> Option<Sourced<bool>> {
         match (&self.granted, &self.withdrawn) {
-            (Some(g), Some(w)) if g.newer_than(w) => Some(sourced(true, g)),
+            (Some(g), Some(w)) if grant_after(g, w) => Some(sourced(true, g)),
             (_, Some(w)) => Some(sourced(false, w)),
             (Some(g), None) => Some(sourced(true, g)),
             (None, None) => None,
@@ -159,8 +160,17 @@ impl ConsentVotes {
     /// only then can "most restrictive" differ from "most recent", and only
     /// the event history tells whether the two came from one identity.
     pub(crate) fn needs_history(&self) -> bool {
-        matches!((&self.granted, &self.withdrawn), (Some(g), Some(w)) if g.newer_than(w))
+        matches!((&self.granted, &self.withdrawn), (Some(g), Some(w)) if grant_after(g, w))
     }
+}
+
+/// Whether a grant was made after a withdrawal: strictly later in event
+/// time. Statements of one time (one event's, or two systems' stamped the
+/// same millisecond) are not ordered by anything the person did, and the
+/// withdrawal stands: never contacting someone who said no is the safe
+/// reading (tied event ids would otherwise decide, a coin flip with UUIDs).
+fn grant_after(granted: &Provenance, withdrawn: &Provenance) -> bool {
+    granted.event_time_ms > withdrawn.event_time_ms
 }
 
 fn newer_provenance(slot: &mut Option<Provenance>, candidate: Provenance) {
@@ -249,7 +259,14 @@ pub fn combine_joined_by<'e>(
         let root = find(&mut parent, i);
         let source = Provenance::of(event);
         for (key, granted) in statements(event) {
-            states[root].insert(key, sourced(granted, &source));
+            // The latest statement wins, but a grant never overrides a
+            // withdrawal of the same time ([`grant_after`]).
+            let tied_withdrawal = states[root]
+                .get(&key)
+                .is_some_and(|s| !s.value && granted && !grant_after(&source, &s.source));
+            if !tied_withdrawal {
+                states[root].insert(key, sourced(granted, &source));
+            }
         }
     }
     let mut person = State::new();
@@ -304,7 +321,7 @@ pub fn may_contact(
         .map(|(&channel, key)| {
             let own = consents.get(key);
             let granted = match (own, all) {
-                (Some(o), Some(a)) if !a.value && !o.newer_than(a) => false,
+                (Some(o), Some(a)) if !a.value && !grant_after(&o.source, &a.source) => false,
                 (Some(c), _) | (None, Some(c)) => c.value,
                 (None, None) => false,
             };
@@ -388,6 +405,51 @@ mod tests {
         ];
         let s = combine(&events);
         assert_eq!(value(&s, "marketing:email"), Some((true, "w:2".into())));
+    }
+
+    /// A grant and a withdrawal stamped with one time (two systems, or a
+    /// retry with a new id): the withdrawal stands, whichever event id sorts
+    /// last, in the replay, in the votes and in `may_contact`.
+    #[test]
+    fn a_withdrawal_wins_a_tie_of_event_times() {
+        let ids = [(EMAIL, "a@x.cn")];
+        for (w, g) in [("web:1a2b", "web:9f8e"), ("web:9f8e", "web:1a2b")] {
+            let events = [
+                statement(w, 10, &ids, &[("marketing:email", false)]),
+                statement(g, 10, &ids, &[("marketing:email", true)]),
+            ];
+            let s = combine(&events);
+            assert_eq!(value(&s, "marketing:email"), Some((false, w.into())));
+            let mut votes = ConsentVotes::default();
+            for e in &events {
+                for (_, granted) in statements(e) {
+                    votes.add(granted, Provenance::of(e));
+                }
+            }
+            assert!(!votes.needs_history());
+            assert_eq!(votes.latest().map(|l| l.value), Some(false));
+            // `marketing:all` withdrawn at the time the channel was granted.
+            let mut consents = BTreeMap::new();
+            consents.insert(
+                CONTACT_ALL_KEY.to_string(),
+                sourced(false, &Provenance::of(&events[0])),
+            );
+            consents.insert(
+                "marketing:email".to_string(),
+                sourced(true, &Provenance::of(&events[1])),
+            );
+            let ids: Vec<Identifier> = ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect();
+            assert_eq!(may_contact(&consents, &ids).get("email"), Some(&false));
+        }
+        // One millisecond later, the grant is the latest statement.
+        let events = [
+            statement("web:9f8e", 10, &ids, &[("marketing:email", false)]),
+            statement("web:1a2b", 11, &ids, &[("marketing:email", true)]),
+        ];
+        assert_eq!(
+            value(&combine(&events), "marketing:email"),
+            Some((true, "web:1a2b".into()))
+        );
     }
 
     #[test]

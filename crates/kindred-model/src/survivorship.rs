@@ -198,9 +198,26 @@ impl<T> Default for Votes<T> {
     }
 }
 
-/// Whether an address counts as empty for `ignore_empty`: no field set.
+/// Whether an address counts as empty for `ignore_empty`: it names no
+/// street, town or postal code. A form that sends empty lines with its
+/// default country (or a region alone) says where no one lives, and must
+/// not replace a whole address.
 fn blank_address(a: &Address) -> bool {
-    a.fields().iter().all(|f| f.is_none())
+    [&a.line1, &a.line2, &a.city, &a.postal_code]
+        .iter()
+        .all(|f| f.is_none())
+}
+
+/// Whether the whole name `full` holds the name part `part`: each of the
+/// part's words is one of the whole name's (case aside), or, in a name
+/// written without spaces (Chinese, Japanese), the part is in it.
+fn name_holds(full: &str, part: &str) -> bool {
+    let (full, part) = (full.to_lowercase(), part.to_lowercase());
+    if !full.contains(char::is_whitespace) {
+        return full.contains(part.as_str());
+    }
+    let words: Vec<&str> = full.split_whitespace().collect();
+    part.split_whitespace().all(|w| words.contains(&w))
 }
 
 /// Orders provenances by recency: later event time, then larger event id.
@@ -377,6 +394,20 @@ impl AttributeVotes {
         record.family_name = self
             .family_name
             .winner(&policy.family_name, |s: &String| s.is_empty());
+        // One name, not three that contradict each other: a given or family
+        // name that the winning whole name does not hold is of another name
+        // the person went by (`Ann Lee` typed in two fields, then `Ann
+        // Smith` in one after a marriage: the family name is not `Lee`).
+        if let Some(full) = &record.full_name {
+            for part in [&mut record.given_name, &mut record.family_name] {
+                if part
+                    .as_ref()
+                    .is_some_and(|p| !name_holds(&full.value, &p.value))
+                {
+                    *part = None;
+                }
+            }
+        }
         record.birthday = self
             .birthday
             .winner(&policy.birthday, |s: &String| s.is_empty());
@@ -557,6 +588,53 @@ mod tests {
         assert_eq!(
             r.address.map(|a| a.source.event_id).as_deref(),
             Some("web:3")
+        );
+    }
+
+    /// A whole name from one event and name parts from an older one
+    /// (`Ann Lee` in two fields, then `Ann Smith` in one): the golden
+    /// record keeps only the parts the winning whole name holds.
+    #[test]
+    fn name_parts_of_another_name_do_not_survive() {
+        let mut fields = event("web:1", Channel::Web, 10, Some("Ann Lee"));
+        fields.attributes.given_name = Some("Ann".into());
+        fields.attributes.family_name = Some("Lee".into());
+        let whole = event("web:2", Channel::Web, 20, Some("Ann Smith"));
+        let mut r = record();
+        votes(&[fields.clone(), whole]).settle(&Survivorship::default(), &mut r);
+        assert_eq!(r.full_name.map(|n| n.value).as_deref(), Some("Ann Smith"));
+        assert_eq!(r.given_name.map(|n| n.value).as_deref(), Some("Ann"));
+        assert_eq!(r.family_name, None);
+        // Parts the whole name holds stay, in any case and in names written
+        // without spaces.
+        let mut r = record();
+        votes(&[fields]).settle(&Survivorship::default(), &mut r);
+        assert_eq!(r.family_name.map(|n| n.value).as_deref(), Some("Lee"));
+        assert!(name_holds("ANN MILLS-MILES", "Mills-Miles"));
+        assert!(name_holds("李娜", "李"));
+        assert!(!name_holds("Lisa Wang", "Li"));
+    }
+
+    /// A later form that sends empty lines and its default country leaves
+    /// the whole address as it was.
+    #[test]
+    fn a_country_alone_does_not_replace_an_address() {
+        let full = with_address(event("web:1", Channel::Web, 10, None), Some("Shanghai"));
+        let mut country_only = event("web:2", Channel::Web, 20, None);
+        country_only.attributes.address = Some(Address {
+            region: Some("SH".into()),
+            country: Some("CN".into()),
+            ..Address::default()
+        });
+        let policy = Survivorship {
+            address: AttributeRule::most_recent(),
+            ..Survivorship::default()
+        };
+        let mut r = record();
+        votes(&[full, country_only]).settle(&policy, &mut r);
+        assert_eq!(
+            r.address.map(|a| a.source.event_id).as_deref(),
+            Some("web:1")
         );
     }
 
