@@ -26,6 +26,7 @@ different people in the truth.
 
 import collections
 import csv
+import datetime
 import json
 import random
 import re
@@ -149,7 +150,9 @@ def gen(probe, out):
                     b = {"phone": pn.format_number(number, pn.PhoneNumberFormat.NATIONAL), "name": full}
                     shown = (f"{given} | {family}", full, "")
                 else:
-                    born = f.date_of_birth(minimum_age=18, maximum_age=90)
+                    # Fixed bounds: date_of_birth() counts from today, so
+                    # the same seed would give other people tomorrow.
+                    born = f.date_between(datetime.date(1935, 1, 1), datetime.date(2006, 12, 31))
                     at = address(region, f.postcode(), f.city())
                     common = {"given_name": f.first_name(), "family_name": f.last_name(), "address": at}
                     a = dict(common, birthday=born.isoformat(), email=f.free_email())
