@@ -328,13 +328,10 @@ fn review_explain_split_and_rules_work_on_a_demo_store() {
     assert!(!ok && out.contains("phone"), "{out}");
 }
 
-/// With no broker to reach, a service says so in words that name the
-/// setting, and says it once per thing wrong per half minute, not once per
-/// reconnect of every client (hundreds of lines in seconds).
-#[test]
-fn a_service_without_a_broker_says_so_without_flooding_its_log() {
-    use std::io::Read;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kindred"))
+/// `kindred ingest` pointed at a port no broker listens on, its text log
+/// on a pipe.
+fn ingest_without_a_broker() -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kindred"))
         .args([
             "ingest",
             "--channel",
@@ -351,7 +348,16 @@ fn a_service_without_a_broker_says_so_without_flooding_its_log() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("the kindred binary runs");
+        .expect("the kindred binary runs")
+}
+
+/// With no broker to reach, a service says so in words that name the
+/// setting, and says it once per thing wrong per half minute, not once per
+/// reconnect of every client (hundreds of lines in seconds).
+#[test]
+fn a_service_without_a_broker_says_so_without_flooding_its_log() {
+    use std::io::Read;
+    let mut child = ingest_without_a_broker();
     std::thread::sleep(std::time::Duration::from_secs(8));
     child.kill().expect("stopped");
     let mut log = String::new();
@@ -374,23 +380,7 @@ fn a_service_without_a_broker_says_so_without_flooding_its_log() {
 fn a_closed_pipe_ends_the_process_quietly() {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::ExitStatusExt;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kindred"))
-        .args([
-            "ingest",
-            "--channel",
-            "pos",
-            "--brokers",
-            "127.0.0.1:9",
-            "--http-listen",
-            "127.0.0.1:0",
-        ])
-        .env("KINDRED_LOG_FORMAT", "text")
-        .env_remove("KINDRED_LOG")
-        .env_remove("KINDRED_CONFIG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the kindred binary runs");
+    let mut child = ingest_without_a_broker();
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     assert!(lines.next().is_some(), "a first log line");
     drop(lines);

@@ -170,18 +170,26 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
             report.skipped += 1;
             continue;
         }
-        if truncated {
-            report.truncated += 1;
+        // Letters that are not the message as sent: left, counted, and
+        // pointed at the source, which holds the message.
+        let withheld = if truncated {
+            Some((
+                &mut report.truncated,
+                "a dead letter cut to its first bytes",
+            ))
+        } else if masked {
+            Some((
+                &mut report.masked,
+                "a refused request kept with its values masked",
+            ))
+        } else {
+            None
+        };
+        if let Some((count, what)) = withheld {
+            *count += 1;
             tracing::warn!(partition, offset = message.offset(), source_topic = %envelope.source_topic,
                 source_partition = envelope.source_partition, source_offset = envelope.source_offset,
-                "not replaying a dead letter cut to its first bytes; the whole message is at its source");
-            continue;
-        }
-        if masked {
-            report.masked += 1;
-            tracing::warn!(partition, offset = message.offset(), source_topic = %envelope.source_topic,
-                source_partition = envelope.source_partition, source_offset = envelope.source_offset,
-                "not replaying a refused request kept with its values masked; the request as sent is at its source");
+                "not replaying {what}; the message as sent is at its source");
             continue;
         }
         *report.replayed.entry(envelope.reason.clone()).or_default() += 1;
