@@ -10,8 +10,9 @@
 //! - Over-merged profiles hold records of more than one person; under-merged
 //!   persons are split over more than one profile. The worst of each are listed.
 //!
-//! Pure: no I/O, no store. Callers feed it pairs, from the resolver's store
-//! or from the profile change stream ([`ChangeLog`]).
+//! Pure but for [`write_assignments`], which writes a CSV file: no store,
+//! no Kafka. Callers feed it pairs, from the resolver's store or from the
+//! profile change stream ([`ChangeLog`]).
 
 mod changelog;
 pub use changelog::ChangeLog;

@@ -45,7 +45,7 @@ pub struct WireRequest {
 
 impl WireRequest {
     /// The caller's free text (request id, requester) is at most
-    /// [`MAX_FREE_TEXT_BYTES`] each: the audit record quotes it and must
+    /// 256 bytes (`MAX_FREE_TEXT_BYTES`) each: the audit record quotes it and must
     /// fit one Kafka record.
     pub fn check_lengths(&self) -> Result<(), RequestError> {
         let free_text = [&self.request_id, &self.requested_by];

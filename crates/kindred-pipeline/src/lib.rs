@@ -13,6 +13,11 @@
 //! - [`output_policy`]: personal data on output topics raw, hashed, masked
 //!   or omitted, per topic and field (`[privacy.output]`).
 //! - [`profile_topic`]: the profile change topic read back, for evaluation.
+//! - [`services::publish`]: the resolver's outbox publisher (Kafka
+//!   transactions with a progress record).
+//! - [`admin`]: the operator commands on a store (review, split, explain,
+//!   rules, republish, forget), [`live`]: the same decisions sent to a
+//!   running resolver, [`schemas`]: the schema catalog and registry checks.
 
 pub mod admin;
 pub mod demo;
