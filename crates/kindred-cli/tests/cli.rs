@@ -288,6 +288,10 @@ fn review_explain_split_and_rules_work_on_a_demo_store() {
         "{out}"
     );
     assert!(out.contains("which source won each attribute"), "{out}");
+    assert!(
+        out.contains("what its records add up to:") && out.contains(" orders, spend "),
+        "{out}"
+    );
     // Approving again what is now one profile is refused, clearly.
     let (ok, out) = kindred(&["review", "approve", a, b, "--data-dir", &s]);
     assert!(!ok && out.contains("already one profile"), "{out}");
@@ -295,6 +299,11 @@ fn review_explain_split_and_rules_work_on_a_demo_store() {
     let (ok, out) = kindred(&["review", "reject", a, b, "--data-dir", &s]);
     assert!(
         ok && out.contains("(reject)") && out.contains("split"),
+        "{out}"
+    );
+    // The id the approval absorbed comes back, and says so.
+    assert!(
+        out.contains("(an id absorbed earlier, given back)"),
         "{out}"
     );
 

@@ -328,16 +328,24 @@ fn decision_report(done: &DecisionOutcome) -> String {
     );
     let shown = 20;
     for c in done.outcome.changes.iter().take(shown) {
+        // A new id starts at version 1: a later one created is an id a
+        // merge absorbed, given back to the records it first named.
+        let returned = c.change_type == kindred_model::ChangeType::Created && c.version > 1;
         let _ = writeln!(
             out,
-            "  {} {} v{}{}",
+            "  {} {} v{}{}{}",
             c.change_type.as_str(),
             c.profile_id,
             c.version,
             c.superseded_by
                 .as_ref()
                 .map(|s| format!(" -> {s}"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if returned {
+                " (an id absorbed earlier, given back)"
+            } else {
+                ""
+            }
         );
     }
     if done.outcome.changes.len() > shown {
@@ -541,6 +549,25 @@ fn explanation_text(e: &Explanation) -> String {
             );
         }
     }
+    // What the records add up to: a split moves these with their events.
+    let spend: Vec<String> = r
+        .spend_minor
+        .iter()
+        .map(|(c, m)| format!("{} {c}", crate::demo::major_units(*m, c)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nwhat its records add up to:\n  {} orders, spend {}, points balance {} (earned {}, redeemed {})",
+        r.order_count,
+        if spend.is_empty() {
+            "none".to_string()
+        } else {
+            spend.join(", ")
+        },
+        r.points_balance,
+        r.points_earned,
+        r.points_redeemed
+    );
     out.push_str("\nwhich source won each attribute:\n");
     for (field, source) in winners(r) {
         if let Some(s) = source {
@@ -595,6 +622,9 @@ fn explanation_json(e: &Explanation) -> serde_json::Value {
             "decision": l.decision.as_ref().map(|(id, actor)| json!({"id": id, "actor": actor})),
         })).collect::<Vec<_>>(),
         "decisions": e.decisions.iter().map(|d| json!({"id": d.id, "kind": d.kind.as_str(), "actor": d.actor, "at_ms": d.at_ms})).collect::<Vec<_>>(),
+        "orders": r.order_count,
+        "spend_minor": r.spend_minor,
+        "points": {"balance": r.points_balance, "earned": r.points_earned, "redeemed": r.points_redeemed},
         "records": e.records.iter().map(|r| json!({
             "event_id": r.event_id, "channel": r.channel.as_str(), "event_time_ms": r.event_time_ms,
             "shares": r.shared})).collect::<Vec<_>>(),

@@ -416,7 +416,7 @@ impl fmt::Display for DemoReport {
 
 /// An amount in minor units as major units of its currency: `-1.50`,
 /// `1200` (yen), `2.000` (dinars).
-fn major_units(minor: i64, currency: &str) -> String {
+pub(crate) fn major_units(minor: i64, currency: &str) -> String {
     let digits = kindred_model::minor_unit_digits(currency).unwrap_or(2);
     if digits == 0 {
         return minor.to_string();
