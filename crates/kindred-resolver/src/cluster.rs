@@ -495,8 +495,11 @@ fn weak_rank(kind: IdentifierKind) -> u8 {
     match kind {
         IdentifierKind::Email => 0,
         IdentifierKind::Phone => 1,
+        // Immutable kinds propose here only when shared (a lent card, a
+        // family computer's account): after phones, with match rules (2).
+        // Listed, not a wildcard: a new kind must be placed.
+        IdentifierKind::MemberId | IdentifierKind::Social | IdentifierKind::Account => 2,
         IdentifierKind::Device => 3,
-        _ => 2,
     }
 }
 
