@@ -22,8 +22,15 @@ use kindred_pipeline::{admin, demo, topics, Shutdown};
 use kindred_schema::CompatibilityLevel;
 use serde_json::json;
 
+/// `println!` for a command's output, which ends quietly when the reader
+/// has gone (`kindred review list | head -1`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        emit(&format!($($arg)*))?
+    };
+}
+
 fn main() -> anyhow::Result<()> {
-    sigpipe_ends_the_process();
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.log_spans);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -31,18 +38,6 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(run(cli))
-}
-
-/// A closed pipe ends kindred as it ends any Unix tool (`kindred explain
-/// ... | head`, `kindred ingest 2>&1 | head`): Rust starts programs with
-/// SIGPIPE ignored, so the next print to the closed pipe failed instead,
-/// a panic, and a second one while logging it aborted (exit 134).
-fn sigpipe_ends_the_process() {
-    // SAFETY: called first in `main`, before any other thread exists;
-    // SIG_DFL is a valid disposition for SIGPIPE.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
 }
 
 fn init_logging(format: LogFormat, spans: bool) {
@@ -65,7 +60,14 @@ fn init_logging(format: LogFormat, spans: bool) {
         // Colours only for a person at a terminal: a file, a pipe,
         // journald or `kubectl logs` get plain text.
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A log line that cannot be written (stderr a closed pipe: `kindred
+        // ingest 2>&1 | head`) is lost, and the service goes on. Reported,
+        // the report went to the same closed pipe with `eprintln!`, which
+        // panicked, and a second panic aborted (exit 134). SIGPIPE stays
+        // ignored, as Rust starts programs: a socket closed under librdkafka
+        // or the metrics server must not end a service.
+        .log_internal_errors(false);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -175,7 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .and_then(|()| kindred_gen::write_manifest(out, &opts, &stats))
                 .with_context(|| format!("cannot write generated events to {}", out.display()))?;
             emit(&format!("{stats}"))?;
-            println!(
+            outln!(
                 "{} records ({} distinct events) of {people} people written to {} (options and summary in {})",
                 events.len(),
                 stats.events,
@@ -189,7 +191,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .write_all(&events, |_| {})
                     .await
                     .with_context(|| format!("cannot produce to {}", config.kafka.brokers))?;
-                println!(
+                outln!(
                     "{n} events produced to {}, {}, {} on {}",
                     config.topics.pos,
                     config.topics.web,
@@ -386,7 +388,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot create topics on {}", config.kafka.brokers))?;
             for (name, status) in results {
-                println!(
+                outln!(
                     "{name}: {}",
                     match status {
                         kindred_kafka::TopicStatus::Created => "created",
@@ -420,7 +422,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for r in &results {
                 let c = &r.compatibility;
                 let ok = r.passes();
-                println!(
+                outln!(
                     "{} {} -> {}: {} (required {})",
                     if ok { "ok  " } else { "FAIL" },
                     r.old,
@@ -432,7 +434,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     failed += 1;
                     for (what, res) in [("backward", &c.backward), ("forward", &c.forward)] {
                         if let Err(e) = res {
-                            println!("     not {what} compatible: {e}");
+                            outln!("     not {what} compatible: {e}");
                         }
                     }
                 }
@@ -464,7 +466,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     )
                 })?;
             let verb = if *dry_run { "would replay" } else { "replayed" };
-            println!(
+            outln!(
                 "read {}, {verb} {}, skipped {}, unreadable {}, truncated (not replayed) {}, \
                  masked requests (not replayed) {}",
                 report.read,
@@ -475,7 +477,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.masked
             );
             for (reason, n) in &report.replayed {
-                println!("  {reason}: {n}");
+                outln!("  {reason}: {n}");
             }
         }
         Command::Review { data_dir, action } => {

@@ -382,29 +382,22 @@ fn a_service_without_a_broker_says_so_without_flooding_its_log() {
     assert!(lines <= 15, "{lines} lines in 8 s:\n{log}");
 }
 
-/// A reader that stops reading (`kindred ingest 2>&1 | head -2`) ends the
-/// service as it ends any Unix tool, by SIGPIPE: not by an abort after a
-/// panic in the logger (exit 134, and a core dump where they are kept).
+/// A reader that stops reading (`kindred ingest 2>&1 | head -2`) costs the
+/// service its log lines, not its life: it used to abort (exit 134) on the
+/// next line, a panic while reporting that it could not write the last one.
 #[test]
-fn a_closed_pipe_ends_the_process_quietly() {
+fn a_closed_log_pipe_does_not_end_a_service() {
     use std::io::{BufRead, BufReader};
-    use std::os::unix::process::ExitStatusExt;
     let mut child = ingest_without_a_broker();
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     assert!(lines.next().is_some(), "a first log line");
     drop(lines);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("still running 60 s after its log pipe closed");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
-    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
+    // It logs again within seconds (no broker answers): still running after.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let exited = child.try_wait().expect("wait");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(exited, None, "the service ended when its log pipe closed");
 }
 
 /// A bad line in a demo's input is named by file and line with the reason
