@@ -14,9 +14,9 @@ use tracing::Instrument;
 
 use super::publish::Publisher;
 use super::{
-    alive_while, count_skipped, dead_letter_of, kafka_settings, learn_until_known, next_batch,
-    next_offsets, observe_event_lag, offset_ranges, rebalance_listener, send_until_acked,
-    unapplied, with_lag_metrics, Ops,
+    alive_while, count_skipped, dead_letter_of, first_deliveries, kafka_settings,
+    learn_until_known, next_batch, next_offsets, observe_event_lag, offset_ranges,
+    rebalance_listener, send_until_acked, with_lag_metrics, Ops,
 };
 use crate::{PipelineError, Shutdown};
 
@@ -316,15 +316,12 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 }
                 break;
             }
-            let (batch, again) = unapplied(batch, &|t, p| positions.get(t, p));
+            let (batch, again) = first_deliveries(batch);
             if again > 0 {
                 tracing::warn!(
                     messages = again,
-                    "messages the store had applied were delivered again (a partition re-assigned mid-batch); skipped"
+                    "messages delivered twice in one batch (a partition re-assigned mid-batch); each applied once"
                 );
-            }
-            if batch.is_empty() {
-                continue;
             }
             if let Some(dir) = &config.resolver.snapshot_dir {
                 if last_snapshot.elapsed().as_secs() >= config.resolver.snapshot_interval_secs {
