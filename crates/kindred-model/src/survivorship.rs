@@ -208,16 +208,35 @@ fn blank_address(a: &Address) -> bool {
         .all(|f| f.is_none())
 }
 
-/// Whether the whole name `full` holds the name part `part`: each of the
-/// part's words is one of the whole name's (case aside), or, in a name
-/// written without spaces (Chinese, Japanese), the part is in it.
+/// Whether the whole name `full` holds the name part `part`, both folded
+/// ([`fold_name`]): each of the part's words is one of the whole name's (a
+/// one-letter word, an initial, one that starts with it), or, in a name
+/// written in CJK characters without spaces, the part is in it.
 fn name_holds(full: &str, part: &str) -> bool {
-    let (full, part) = (full.to_lowercase(), part.to_lowercase());
-    if !full.contains(char::is_whitespace) {
+    let (full, part) = (fold_name(full), fold_name(part));
+    let cjk = |s: &str| s.chars().any(|c| u32::from(c) >= 0x2E80);
+    if !full.contains(' ') && cjk(&full) {
         return full.contains(part.as_str());
     }
-    let words: Vec<&str> = full.split_whitespace().collect();
-    part.split_whitespace().all(|w| words.contains(&w))
+    let words: Vec<&str> = full.split(' ').collect();
+    part.split(' ').all(|w| {
+        words.contains(&w) || (w.chars().count() == 1 && words.iter().any(|f| f.starts_with(w)))
+    })
+}
+
+/// A name as [`name_holds`] compares it: compatibility-decomposed, accents
+/// and apostrophes dropped (`José` / `Jose`, `O’Brien` / `OBrien`),
+/// lower-case, hyphens and dots as spaces (`Anne-Marie` / `Anne Marie`,
+/// `Jr.` / `Jr`), one space between words.
+fn fold_name(name: &str) -> String {
+    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+    let spaced: String = name
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c) && !matches!(c, '\'' | '’' | '‘' | 'ʼ' | '`'))
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == '-' || c == '.' { ' ' } else { c })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Orders provenances by recency: later event time, then larger event id.
@@ -613,6 +632,15 @@ mod tests {
         assert!(name_holds("ANN MILLS-MILES", "Mills-Miles"));
         assert!(name_holds("李娜", "李"));
         assert!(!name_holds("Lisa Wang", "Li"));
+        assert!(!name_holds("Lisa", "Li"));
+        // Written another way, still the same part.
+        assert!(name_holds("Jose Garcia", "José"));
+        assert!(name_holds("Jose Garcia", "García"));
+        assert!(name_holds("Patrick O’Brien", "O'Brien"));
+        assert!(name_holds("Anne-Marie Dupont", "Anne Marie"));
+        assert!(name_holds("John Smith Jr", "Smith Jr."));
+        assert!(name_holds("John Smith", "J."));
+        assert!(name_holds("佐藤 明美", "佐藤"));
     }
 
     /// A later form that sends empty lines and its default country leaves

@@ -489,21 +489,21 @@ impl Builder<'_> {
         });
         // The address's country, else the order currency's when one country
         // uses it (as at a till).
-        self.region = self
+        let address_region: Option<phonenumber::country::Id> = self
             .attributes
             .address
             .as_ref()
             .and_then(|a| a.country.as_deref())
-            .and_then(|c| c.parse().ok())
-            .or_else(|| {
-                currency_region(
-                    e.order
-                        .as_ref()
-                        .map(|o| o.currency.as_str())
-                        .or(e.currency.as_deref()),
-                    self.opts,
-                )
-            });
+            .and_then(|c| c.parse().ok());
+        self.region = address_region.or_else(|| {
+            currency_region(
+                e.order
+                    .as_ref()
+                    .map(|o| o.currency.as_str())
+                    .or(e.currency.as_deref()),
+                self.opts,
+            )
+        });
         self.phone(e.phone.as_deref());
         self.names(
             e.name.as_deref(),
@@ -514,8 +514,9 @@ impl Builder<'_> {
             .map(|t| t.date_naive())
             .unwrap_or_default();
         if let Some(raw) = self.bounded("birthday", e.birthday.as_deref()) {
-            let order = self
-                .region
+            // The address's country only: a currency says where a shop
+            // prices, not how its customer writes dates (USD).
+            let order = address_region
                 .filter(|_| self.opts.date_order_from_event)
                 .and_then(DateOrder::of_region)
                 .unwrap_or(self.opts.date_order);

@@ -19,23 +19,23 @@ impl DateOrder {
     /// region's official language (Babel 2.17.0, `Locale.date_formats`;
     /// query in BENCHMARKS.md): month first in the United States and its
     /// territories, the Philippines, Panama, the Marshall Islands and
-    /// Eritrea; day first in almost every other region. `None` where the
-    /// year comes first (China, Japan, Korea, Canada, Sweden, ...: such a
-    /// region's own form says nothing of how `03/04/1990` reads) or the
-    /// region has no date format of its own.
+    /// Eritrea; day first in every other region (those whose likely
+    /// language CLDR has no data for, Paraguay, Haiti or Rwanda, write the
+    /// day first too). `None` where the year comes first (China, Japan,
+    /// Korea, Canada, Sweden, ...: such a region's own form says nothing of
+    /// how `03/04/1990` reads).
     pub fn of_region(region: phonenumber::country::Id) -> Option<DateOrder> {
         const MONTH_FIRST: [&str; 11] = [
             "AS", "ER", "GU", "MH", "MP", "PA", "PH", "PR", "UM", "US", "VI",
         ];
-        const OTHER: [&str; 32] = [
-            "AF", "AX", "BT", "CA", "CN", "GL", "HU", "IR", "JP", "KP", "KR", "LK", "LS", "LT",
-            "MG", "MN", "MW", "NP", "PY", "RW", "SE", "TW", "ZA", "ZW", "HT", "NU", "PW", "TK",
-            "TL", "TV", "VU", "WS",
+        const YEAR_FIRST: [&str; 18] = [
+            "AF", "AX", "BT", "CA", "CN", "GL", "HU", "IR", "JP", "KP", "KR", "LK", "LT", "MN",
+            "NP", "SE", "TW", "ZA",
         ];
         let code = region.as_ref();
         if MONTH_FIRST.contains(&code) {
             Some(DateOrder::MonthFirst)
-        } else if OTHER.contains(&code) {
+        } else if YEAR_FIRST.contains(&code) {
             None
         } else {
             Some(DateOrder::DayFirst)
@@ -58,9 +58,9 @@ pub struct NormalizeOptions {
     /// convention of its own ([`DateOrder::of_region`]), or everywhere when
     /// `date_order_from_event` is off.
     pub date_order: DateOrder,
-    /// Read an ambiguous numeric birthday as the event's region writes
-    /// dates (the region national phone numbers are read in: a web event's
-    /// address country, a sale's store or currency), before `date_order`.
+    /// Read an ambiguous numeric birthday as the country of the event's
+    /// address writes dates, before `date_order`. Never by a currency: a
+    /// shop prices in USD for customers everywhere.
     pub date_order_from_event: bool,
     /// Apply email provider rules (Gmail dots and +tags, ...) to match keys.
     pub email_provider_rules: bool,

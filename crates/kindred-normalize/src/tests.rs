@@ -903,6 +903,16 @@ fn an_ambiguous_birthday_reads_as_the_events_region_writes_dates() {
         Some("1990-03-04")
     );
     assert_eq!(read(None, &month_first).as_deref(), Some("1990-03-04"));
+    // A currency says nothing of it: a US-dollar order from an address
+    // with no country reads as configured.
+    let mut w = web();
+    w.birthday = Some("03/04/1990".into());
+    w.address = None;
+    w.currency = Some("USD".into());
+    w.order_amount_minor = Some(1000);
+    w.event_type = "order".into();
+    let e = normalize(&RawEvent::Web(w), &day_first).expect("valid");
+    assert_eq!(e.attributes.birthday.as_deref(), Some("1990-04-03"));
     // Unambiguous dates read the same everywhere.
     let mut w = web();
     w.birthday = Some("17/05/1990".into());
@@ -936,6 +946,10 @@ fn date_orders_of_regions() {
         Id::SG,
         Id::MX,
     ] {
+        assert_eq!(DateOrder::of_region(r), Some(DateOrder::DayFirst), "{r:?}");
+    }
+    // Regions whose likely language CLDR lacks write the day first.
+    for r in [Id::PY, Id::HT, Id::RW, Id::WS, Id::VU] {
         assert_eq!(DateOrder::of_region(r), Some(DateOrder::DayFirst), "{r:?}");
     }
     for r in [Id::CN, Id::JP, Id::KR, Id::TW, Id::CA, Id::SE, Id::HU] {

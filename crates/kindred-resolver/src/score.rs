@@ -122,10 +122,13 @@ pub(crate) fn score(
     // Addresses in two countries are two places: a postal code or a town's
     // name repeats across borders (`2619`; Perth, Birmingham), so neither
     // agrees, and a street line cannot either.
-    let other_country = matches!(
-        (ax.and_then(|a| a.country.as_deref()), ay.and_then(|a| a.country.as_deref())),
-        (Some(p), Some(q)) if p != q
-    );
+    // Only codes the normalizer recognised: a name it keeps as typed
+    // (`España`, `Schweiz`) may be the other record's country.
+    fn iso(a: Option<&Address>) -> Option<&str> {
+        a.and_then(|a| a.country.as_deref())
+            .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+    }
+    let other_country = matches!((iso(ax), iso(ay)), (Some(p), Some(q)) if p != q);
     // Whether the postal code or city says "another place".
     let mut elsewhere = other_country;
     if let (Some(p), Some(q)) = (ax.and_then(postal_key), ay.and_then(postal_key)) {
@@ -801,7 +804,13 @@ mod tests {
         for line1 in ["", "12 Bay Road"] {
             let s = pair(&at(Some("US"), line1), &at(Some("AU"), line1));
             assert!(s.is_some_and(|s| s < min), "{line1:?}: {s:?}");
-            for (x, y) in [(Some("AU"), Some("AU")), (None, Some("AU")), (None, None)] {
+            // A name the normalizer kept as typed may be the same country.
+            for (x, y) in [
+                (Some("AU"), Some("AU")),
+                (None, Some("AU")),
+                (None, None),
+                (Some("ES"), Some("ESPAÑA")),
+            ] {
                 let s = pair(&at(x, line1), &at(y, line1));
                 assert!(
                     s.is_some_and(|s| s >= min),

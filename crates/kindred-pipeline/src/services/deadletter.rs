@@ -39,8 +39,9 @@ pub struct ReplayReport {
     /// the source topic, partition and offset in its headers.
     pub truncated: u64,
     /// Not replayed: the dead letter holds a copy of a refused erasure or
-    /// decision request with its values masked ([`DeadLetter::MASKED`]),
-    /// not the request as sent (the copy may parse where the original did
+    /// decision request with its values masked ([`DeadLetter::MASKED`], or
+    /// any letter of the two request topics, for releases before it), not
+    /// the request as sent (the copy may parse where the original did
     /// not, and carry out what no one asked for in that form).
     pub masked: u64,
 }
@@ -156,7 +157,7 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
         let truncated = headers
             .iter()
             .any(|(k, _)| *k == DeadLetter::TRUNCATED_FROM || *k == DeadLetter::KEY_TRUNCATED_FROM);
-        let masked = headers.iter().any(|(k, _)| *k == DeadLetter::MASKED);
+        let marked_masked = headers.iter().any(|(k, _)| *k == DeadLetter::MASKED);
         let Some(envelope) = DeadLetter::from_headers(headers) else {
             report.unreadable += 1;
             continue;
@@ -172,6 +173,11 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
         }
         // Letters that are not the message as sent: left, counted, and
         // pointed at the source, which holds the message.
+        // A request topic's letters are all masked copies: those of releases
+        // before the header lack it.
+        let masked = marked_masked
+            || envelope.source_topic == config.topics.erasure_requests
+            || envelope.source_topic == config.topics.decision_requests;
         let withheld = if truncated {
             Some((
                 &mut report.truncated,

@@ -405,31 +405,64 @@ pub(crate) fn next_offsets(batch: &[OwnedMessage]) -> Vec<(String, i32, i64)> {
     next.into_iter().map(|((t, p), o)| (t, p, o)).collect()
 }
 
-/// The messages of `batch` in order, each (topic, partition, offset) once,
-/// and how many were dropped: a message at or below an offset the batch
-/// already holds for its partition is one the consumer handed over again.
-/// That happens when a partition is revoked and assigned again while a
-/// batch is being collected: it restarts at the state's position, the
-/// batch's first offset, and the batch already holds what comes. Events
-/// would be skipped by their source id anyway; a request (an erasure, a
-/// review) would be carried out twice. Offsets below the state's position
-/// are not judged here: after a topic was recreated they are new messages.
-pub(crate) fn first_deliveries(batch: Vec<OwnedMessage>) -> (Vec<OwnedMessage>, usize) {
+/// What [`unapplied`] kept of a batch.
+pub(crate) struct Unapplied {
+    pub(crate) messages: Vec<OwnedMessage>,
+    /// Messages dropped: applied already, or held twice.
+    pub(crate) dropped: usize,
+    /// Partitions whose log ends before the state's position: recreated
+    /// (or truncated), so their offsets name new messages.
+    pub(crate) recreated: Vec<(String, i32)>,
+}
+
+/// The messages of `batch` not applied yet, in order, each (topic,
+/// partition, offset) once. A message below its partition's `applied`
+/// position (the state's: where it continues) is applied, and so is a
+/// second copy of an offset the batch holds. Both happen when a partition
+/// is revoked and assigned again: it restarts at the state's position, and
+/// the consumer hands over again what the batch holds, or, when the batch
+/// was applied before the rebalance ended, what the last one applied.
+/// Events would be skipped by their source id anyway; a request (an
+/// erasure, a review) would be carried out twice. Except where the
+/// partition's log now ends before that position (`log_end`, asked only
+/// then): the topic was recreated, and its offsets are new messages.
+pub(crate) fn unapplied(
+    batch: Vec<OwnedMessage>,
+    applied: &dyn Fn(&str, i32) -> Option<i64>,
+    log_end: &dyn Fn(&str, i32) -> Option<i64>,
+) -> Unapplied {
     let before = batch.len();
     let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    let kept: Vec<OwnedMessage> = batch
+    let mut recreated: Vec<(String, i32)> = Vec::new();
+    let messages: Vec<OwnedMessage> = batch
         .into_iter()
         .filter(|m| {
             let key = (m.topic().to_string(), m.partition());
-            let fresh = next.get(&key).is_none_or(|n| m.offset() >= *n);
+            let fresh = match next.get(&key) {
+                Some(n) => m.offset() >= *n,
+                None => match applied(m.topic(), m.partition()) {
+                    Some(position) if m.offset() < position => {
+                        let gone = recreated.contains(&key)
+                            || log_end(m.topic(), m.partition()).is_some_and(|end| end < position);
+                        if gone && !recreated.contains(&key) {
+                            recreated.push(key.clone());
+                        }
+                        gone
+                    }
+                    _ => true,
+                },
+            };
             if fresh {
                 next.insert(key, m.offset() + 1);
             }
             fresh
         })
         .collect();
-    let dropped = before - kept.len();
-    (kept, dropped)
+    Unapplied {
+        dropped: before - messages.len(),
+        messages,
+        recreated,
+    }
 }
 
 /// The dead-letter record for a message that could not be processed.
@@ -678,8 +711,7 @@ pub fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::{
-        alive_while, first_deliveries, offset_gaps, send_until_acked, wait_to_retry, Config,
-        Duration, Ops,
+        alive_while, offset_gaps, send_until_acked, unapplied, wait_to_retry, Config, Duration, Ops,
     };
     use crate::shutdown::Shutdown;
     use crate::PipelineError;
@@ -708,11 +740,13 @@ mod tests {
         assert_eq!(gaps.len(), 3);
     }
 
-    /// A partition revoked and assigned again mid-batch restarts at the
-    /// batch's first offset: what the batch already holds comes again.
-    /// Each offset goes through once, in order.
+    /// A partition revoked and assigned again restarts at the state's
+    /// position: what the batch holds, or what the last batch applied,
+    /// comes again. Each offset goes through once, in order; a partition
+    /// whose log ends before the state's position was recreated, and its
+    /// offsets are new.
     #[test]
-    fn a_batch_keeps_each_offset_once() {
+    fn a_batch_keeps_each_unapplied_offset_once() {
         let m = |t: &str, p: i32, o: i64| {
             OwnedMessage::new(
                 None,
@@ -724,7 +758,18 @@ mod tests {
                 None,
             )
         };
+        let applied = |t: &str, p: i32| match (t, p) {
+            ("events", 0) => Some(10),
+            ("events", 2) => Some(500),
+            _ => None,
+        };
+        let log_end = |t: &str, p: i32| match (t, p) {
+            ("events", 0) => Some(40),
+            ("events", 2) => Some(3),
+            _ => None,
+        };
         let batch = vec![
+            m("events", 0, 9), // applied by the last batch
             m("events", 0, 10),
             m("events", 0, 11),
             m("requests", 0, 3),
@@ -733,9 +778,12 @@ mod tests {
             m("requests", 0, 3),
             m("events", 0, 12),
             m("events", 1, 0),
+            m("events", 2, 0), // the topic was recreated: new messages
+            m("events", 2, 1),
         ];
-        let (kept, dropped) = first_deliveries(batch);
-        let kept: Vec<(String, i32, i64)> = kept
+        let kept = unapplied(batch, &applied, &log_end);
+        let offsets: Vec<(String, i32, i64)> = kept
+            .messages
             .iter()
             .map(|m| (m.topic().to_string(), m.partition(), m.offset()))
             .collect();
@@ -745,9 +793,15 @@ mod tests {
             ("requests", 0, 3),
             ("events", 0, 12),
             ("events", 1, 0),
+            ("events", 2, 0),
+            ("events", 2, 1),
         ];
-        assert_eq!(kept, want.map(|(t, p, o)| (t.to_string(), p, o)).to_vec());
-        assert_eq!(dropped, 3);
+        assert_eq!(
+            offsets,
+            want.map(|(t, p, o)| (t.to_string(), p, o)).to_vec()
+        );
+        assert_eq!(kept.dropped, 4);
+        assert_eq!(kept.recreated, vec![("events".to_string(), 2)]);
     }
 
     /// A store write longer than the stall timeout keeps the service live;

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use kindred_config::Config;
 use kindred_kafka::consumer::{self, CommitMode};
+use kindred_kafka::rdkafka::consumer::Consumer;
 use kindred_kafka::rdkafka::message::Message;
 use kindred_kafka::{DeadLetter, Positions, Producer, ServiceContext};
 use kindred_model::CanonicalEvent;
@@ -14,9 +15,9 @@ use tracing::Instrument;
 
 use super::publish::Publisher;
 use super::{
-    alive_while, count_skipped, dead_letter_of, first_deliveries, kafka_settings,
-    learn_until_known, next_batch, next_offsets, observe_event_lag, offset_ranges,
-    rebalance_listener, send_until_acked, with_lag_metrics, Ops,
+    alive_while, count_skipped, dead_letter_of, kafka_settings, learn_until_known, next_batch,
+    next_offsets, observe_event_lag, offset_ranges, rebalance_listener, send_until_acked,
+    unapplied, with_lag_metrics, Ops,
 };
 use crate::{PipelineError, Shutdown};
 
@@ -316,13 +317,25 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 }
                 break;
             }
-            let (batch, again) = first_deliveries(batch);
-            if again > 0 {
+            let kept = tokio::task::block_in_place(|| {
+                unapplied(batch, &|t, p| positions.get(t, p), &|t, p| {
+                    consumer
+                        .fetch_watermarks(t, p, Duration::from_secs(10))
+                        .ok()
+                        .map(|(_, high)| high)
+                })
+            });
+            for (topic, partition) in &kept.recreated {
+                tracing::error!(%topic, partition, position = positions.get(topic, *partition),
+                    "the partition's log ends before the store's position: the topic was recreated or truncated; its messages are applied as new (rebuild the store if this was not meant)");
+            }
+            if kept.dropped > 0 {
                 tracing::warn!(
-                    messages = again,
-                    "messages delivered twice in one batch (a partition re-assigned mid-batch); each applied once"
+                    messages = kept.dropped,
+                    "messages the store had applied were delivered again (a partition re-assigned); skipped"
                 );
             }
+            let batch = kept.messages;
             if let Some(dir) = &config.resolver.snapshot_dir {
                 if last_snapshot.elapsed().as_secs() >= config.resolver.snapshot_interval_secs {
                     last_snapshot = Instant::now();
