@@ -666,8 +666,8 @@ pub struct NormalizeConfig {
     /// where the event names no region with a convention of its own (see
     /// `date_order_from_event`). Default `day_first`.
     pub date_order: String,
-    /// Read `03/04/1990` as the event's region writes dates (the region its
-    /// national phone numbers are read in): month first in the United
+    /// Read `03/04/1990` as the country of the event's address writes dates
+    /// (never by an order's currency): month first in the United
     /// States, its territories, the Philippines and Panama, day first in
     /// most other regions (CLDR's short date formats); `date_order` where
     /// the region writes the year first or names none. Default true.

@@ -868,7 +868,7 @@ fn canonical_events_are_checked_against_normalizations_bounds() {
 }
 
 /// `03/04/1990` is 3 April in London and 4 March in Chicago: an ambiguous
-/// numeric birthday reads as the event's region writes dates; where the
+/// numeric birthday reads as the address's country writes dates; where the
 /// region writes the year first (or none is named), as `date_order` says.
 #[test]
 fn an_ambiguous_birthday_reads_as_the_events_region_writes_dates() {
