@@ -26,7 +26,7 @@ fn country_code(raw: &str) -> Option<String> {
     if let Some(code) = iso_code(&s) {
         return Some(code);
     }
-    match iso_country_name(&key) {
+    match iso_country_name(&key).or_else(|| endonym(&key)) {
         Some(code) => Some(code.to_string()),
         None => Some(crate::text::fold_upper(&s)),
     }
@@ -160,6 +160,42 @@ fn greater_china_region(compacted: &str) -> Option<&'static str> {
 /// So `Congo (Kinshasa)`, `Congo, Dem. Rep.`, `Saint Martin (Dutch part)`
 /// and `Georgia, USA`, whose first word names another country, stay as
 /// typed (`Sudan (South)` is South Sudan, read in front).
+/// A country named in its own language (`España`, `Schweiz`, `Suisse`,
+/// `Россия`, `대한민국`; CLDR's names, [`crate::endonyms`]), compared as
+/// [`country_code`] keys a text, and with the letters folded as names are
+/// (`Espana`, `Osterreich`). Read after every other reading: a name that
+/// means something there keeps that meaning.
+fn endonym(key: &str) -> Option<&'static str> {
+    use std::collections::HashMap;
+    use std::sync::LazyLock;
+    fn letters(text: &str) -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            crate::text::push_name_letter(c, &mut out);
+        }
+        out
+    }
+    static NAMES: LazyLock<HashMap<String, Option<&'static str>>> = LazyLock::new(|| {
+        let mut names: HashMap<String, Option<&'static str>> = HashMap::new();
+        for &(name, code) in crate::endonyms::ENDONYMS {
+            let key = fold(name).to_lowercase().replace(['.', '\''], "");
+            for k in [letters(&key), key] {
+                // Two countries behind one folded name: neither.
+                let slot = names.entry(k).or_insert(Some(code));
+                if *slot != Some(code) {
+                    *slot = None;
+                }
+            }
+        }
+        names
+    });
+    NAMES
+        .get(key)
+        .or_else(|| NAMES.get(&letters(key)))
+        .copied()
+        .flatten()
+}
+
 fn iso_country_name(key: &str) -> Option<&'static str> {
     // Letters the comparison would drop (`香港, China` would read as China
     // alone): a name in another script is read only by the table.

@@ -13,6 +13,7 @@ mod address;
 mod date;
 mod date_words;
 mod email;
+mod endonyms;
 mod ids;
 mod name;
 mod options;

@@ -956,3 +956,44 @@ fn date_orders_of_regions() {
         assert_eq!(DateOrder::of_region(r), None, "{r:?}");
     }
 }
+
+/// A country named in its own language (CLDR's names of each region in its
+/// official languages) reads as its code, as typed, in capitals, or with
+/// the letters folded; none reads as another country.
+#[test]
+fn countries_named_in_their_own_languages() {
+    let read = |text: &str| {
+        normalize_address(&RawAddress {
+            country: Some(text.into()),
+            city: Some("x".into()),
+            ..RawAddress::default()
+        })
+        .and_then(|a| a.country)
+    };
+    let wrong: Vec<String> = crate::endonyms::ENDONYMS
+        .iter()
+        .filter(|(name, code)| read(name).as_deref() != Some(*code))
+        .map(|(name, code)| format!("{name:?} -> {:?}, not {code}", read(name)))
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    for (text, code) in [
+        ("España", "ES"),
+        ("Espana", "ES"),
+        ("SCHWEIZ", "CH"),
+        ("Suisse", "CH"),
+        ("Svizzera", "CH"),
+        ("Österreich", "AT"),
+        ("Osterreich", "AT"),
+        ("Italia", "IT"),
+        ("Nederland", "NL"),
+        ("Norge", "NO"),
+        ("Polska", "PL"),
+        ("Türkiye", "TR"),
+        ("Éire", "IE"),
+        ("Ελλάδα", "GR"),
+        ("Россия", "RU"),
+        ("대한민국", "KR"),
+    ] {
+        assert_eq!(read(text).as_deref(), Some(code), "{text}");
+    }
+}
