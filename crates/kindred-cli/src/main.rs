@@ -30,6 +30,15 @@ macro_rules! outln {
     };
 }
 
+/// `eprintln!` for a command's notes and warnings, which drops the line
+/// when standard error is a closed pipe instead of panicking.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.log_spans);
@@ -121,7 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&cli, None)?;
             let keyring = kindred_pipeline::privacy::configured_keyring(&config)?;
             if let (Some(dir), None) = (data_dir, &keyring) {
-                eprintln!(
+                errln!(
                     "warning: no keyring is configured, so the store kept in {} is plaintext: \
                      identifiers and personal values are written as read. Set \
                      privacy.keyring_file or KINDRED_KEYRING (`kindred keys generate`) for data \
@@ -232,7 +241,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     )
                     .await
                     .with_context(|| format!("cannot read {}", config.topics.profiles))?;
-                    eprintln!(
+                    errln!(
                         "read {} records from {}: {} unreadable, {} tombstones of erased profiles, {} changes with cut id lists",
                         read.messages,
                         config.topics.profiles,
@@ -250,7 +259,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 kindred_eval::write_assignments(path, &clustering).with_context(|| {
                     format!("cannot write the assignments to {}", path.display())
                 })?;
-                eprintln!(
+                errln!(
                     "wrote the profile of each of {} events to {}",
                     clustering.len(),
                     path.display()
@@ -266,7 +275,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.records
             );
             if report.missing_records * 100 > report.records {
-                eprintln!(
+                errln!(
                     "warning: {} of the {} events of the ground truth are not in the clustering (scored as profiles of their own)",
                     report.missing_records, report.records
                 );
@@ -689,11 +698,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let keyring_env = std::env::var(kindred_pipeline::privacy::KEYRING_ENV)
                 .is_ok_and(|k| !k.trim().is_empty());
             match &config.privacy.keyring_file {
-                Some(file) if !keyring_env && !file.is_file() => eprintln!(
+                Some(file) if !keyring_env && !file.is_file() => errln!(
                     "warning: privacy.keyring_file {} does not exist here: a service started with this configuration needs it",
                     file.display()
                 ),
-                Some(_) if config.privacy.plaintext_store => eprintln!(
+                Some(_) if config.privacy.plaintext_store => errln!(
                     "warning: privacy.plaintext_store = true does nothing while a keyring is configured (privacy.keyring_file)"
                 ),
                 None if config.privacy.plaintext_store && !keyring_env => {
@@ -703,7 +712,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => {}
             }
             for warning in config.resolver.linking.warnings() {
-                eprintln!("warning: {warning}");
+                errln!("warning: {warning}");
             }
             emit(&config.to_masked_toml())?;
         }
