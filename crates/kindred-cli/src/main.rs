@@ -39,14 +39,48 @@ macro_rules! errln {
     }};
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.log_spans);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let done = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(run(cli))
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match done {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            errln!("{}", error_report(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error as a user reads it: what failed, then each cause, once (a
+/// cause whose words a line above already holds adds nothing). Never a
+/// backtrace, whatever `RUST_BACKTRACE` says: a refused configuration or
+/// an unreachable broker is not a bug in kindred (a panic still prints
+/// one).
+fn error_report(e: &anyhow::Error) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !lines.iter().any(|l| l.contains(&text)) {
+            lines.push(text);
+        }
+    }
+    let mut out = format!("Error: {}", lines.first().map_or("", String::as_str));
+    match &lines[1.min(lines.len())..] {
+        [] => {}
+        [one] => out.push_str(&format!("\n\nCaused by:\n    {one}")),
+        many => {
+            out.push_str("\n\nCaused by:");
+            for (i, l) in many.iter().enumerate() {
+                out.push_str(&format!("\n    {i}: {l}"));
+            }
+        }
+    }
+    out
 }
 
 fn init_logging(format: LogFormat, spans: bool) {
@@ -810,4 +844,33 @@ fn shutdown_on_signals(config: &kindred_config::Config) -> Shutdown {
         trigger.trigger();
     });
     shutdown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_report;
+    use anyhow::Context;
+
+    #[test]
+    fn an_error_report_names_each_cause_once() {
+        let io = std::io::Error::other("permission denied");
+        let e = Err::<(), _>(io)
+            .context("cannot open /data/store: permission denied")
+            .context("cannot start the resolver")
+            .expect_err("an error");
+        assert_eq!(
+            error_report(&e),
+            "Error: cannot start the resolver\n\nCaused by:\n    cannot open /data/store: permission denied"
+        );
+        let e = anyhow::anyhow!("bad flag");
+        assert_eq!(error_report(&e), "Error: bad flag");
+        let e = Err::<(), _>(std::io::Error::other("refused"))
+            .context("no broker answers")
+            .context("cannot create topics")
+            .expect_err("an error");
+        assert_eq!(
+            error_report(&e),
+            "Error: cannot create topics\n\nCaused by:\n    0: no broker answers\n    1: refused"
+        );
+    }
 }

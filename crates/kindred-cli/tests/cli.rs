@@ -440,3 +440,20 @@ fn outputs_that_exist_already_are_named() {
         "{out}"
     );
 }
+
+/// A user's mistake reads as what was wrong, even with `RUST_BACKTRACE=1`
+/// in the environment (anyhow printed a stack backtrace under every error).
+#[test]
+fn an_error_has_no_backtrace() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args(["gen", "--people", "10", "--cn-share", "2", "--out"])
+        .arg(std::env::temp_dir().join("kindred-no-backtrace"))
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LIB_BACKTRACE", "1")
+        .output()
+        .expect("the kindred binary runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(text.contains("cn_share must be between 0 and 1"), "{text}");
+    assert!(!text.to_lowercase().contains("backtrace"), "{text}");
+}
