@@ -40,6 +40,7 @@ macro_rules! errln {
 }
 
 fn main() -> std::process::ExitCode {
+    drop_empty_flag_variables();
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.log_spans);
     let done = tokio::runtime::Builder::new_multi_thread()
@@ -52,6 +53,31 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             errln!("{}", error_report(&e));
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// An environment variable a flag reads (`KINDRED_CONFIG`,
+/// `KINDRED_LOG_FORMAT`, ...), set but empty (`KINDRED_CONFIG=` in a
+/// manifest template), counts as not set: clap refused it as a flag given
+/// without its value. Called first in `main`, before any other thread.
+fn drop_empty_flag_variables() {
+    use clap::CommandFactory;
+    fn walk(command: &clap::Command, names: &mut Vec<std::ffi::OsString>) {
+        names.extend(
+            command
+                .get_arguments()
+                .filter_map(|a| a.get_env().map(std::ffi::OsStr::to_os_string)),
+        );
+        for sub in command.get_subcommands() {
+            walk(sub, names);
+        }
+    }
+    let mut names = Vec::new();
+    walk(&Cli::command(), &mut names);
+    for name in names {
+        if std::env::var_os(&name).is_some_and(|v| v.is_empty()) {
+            std::env::remove_var(&name);
         }
     }
 }

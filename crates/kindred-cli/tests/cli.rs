@@ -457,3 +457,18 @@ fn an_error_has_no_backtrace() {
     assert!(text.contains("cn_share must be between 0 and 1"), "{text}");
     assert!(!text.to_lowercase().contains("backtrace"), "{text}");
 }
+
+/// `KINDRED_CONFIG=` (set, empty: a manifest's template) is no
+/// configuration file, not a flag given without its value.
+#[test]
+fn an_empty_config_variable_is_no_config_file() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args(["config", "check"])
+        .env("KINDRED_CONFIG", "")
+        .env("KINDRED_LOG_FORMAT", "")
+        .output()
+        .expect("the kindred binary runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("a value is required"), "{text}");
+    assert!(out.status.success(), "{text}");
+}
