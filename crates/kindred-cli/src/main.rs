@@ -234,6 +234,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 *mess >= 0.0,
                 "invalid generator options: --mess must be 0 or more, not {mess}"
             );
+            // Named as the flag (the options' own check says `cn_share`).
+            anyhow::ensure!(
+                (0.0..=1.0).contains(cn_share),
+                "invalid generator options: --cn-share must be between 0 and 1, not {cn_share}"
+            );
             opts.validate()
                 .map_err(|e| anyhow::anyhow!("invalid generator options: {e}"))?;
             anyhow::ensure!(

@@ -454,7 +454,10 @@ fn an_error_has_no_backtrace() {
         .expect("the kindred binary runs");
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(text.contains("cn_share must be between 0 and 1"), "{text}");
+    assert!(
+        text.contains("--cn-share must be between 0 and 1"),
+        "{text}"
+    );
     assert!(!text.to_lowercase().contains("backtrace"), "{text}");
 }
 
