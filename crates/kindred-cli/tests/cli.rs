@@ -475,3 +475,21 @@ fn an_empty_config_variable_is_no_config_file() {
     assert!(!text.contains("a value is required"), "{text}");
     assert!(out.status.success(), "{text}");
 }
+
+/// `topics create` against an address where no broker listens says so
+/// within seconds (it waited a minute for 'OperationTimedOut').
+#[test]
+fn topics_create_without_a_broker_says_so_quickly() {
+    let started = std::time::Instant::now();
+    let (ok, out) = kindred(&["topics", "create", "--brokers", "127.0.0.1:9"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("no broker in kafka.brokers (127.0.0.1:9) answers"),
+        "{out}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(45),
+        "{:?}",
+        started.elapsed()
+    );
+}

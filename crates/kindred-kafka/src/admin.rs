@@ -130,6 +130,8 @@ pub async fn delete_topics(settings: &KafkaSettings, names: &[String]) -> Result
 /// rdkafka's default context does.
 struct RefusalWatch {
     refused: watch::Sender<Option<String>>,
+    /// Every broker of the bootstrap list is down (librdkafka said so).
+    down: watch::Sender<bool>,
 }
 
 impl ClientContext for RefusalWatch {
@@ -139,6 +141,9 @@ impl ClientContext for RefusalWatch {
 
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         crate::logs::client_error(&error, reason);
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.down.send_replace(true);
+        }
         if matches!(
             error.rdkafka_error_code(),
             Some(RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)
@@ -159,8 +164,15 @@ impl ProducerContext for RefusalWatch {
     fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
 }
 
+/// How long an operation goes on once every broker is down: librdkafka
+/// keeps reconnecting, and a broker that was starting answers within it.
+const NO_BROKER_GRACE: Duration = Duration::from_secs(10);
+
 /// `work`'s result, or [`KafkaError::Refused`] as soon as the brokers refuse
-/// a connection made with `settings` ([`RefusalWatch`]).
+/// a connection made with `settings` ([`RefusalWatch`]), or
+/// [`KafkaError::NoBroker`] when none has answered for [`NO_BROKER_GRACE`]
+/// after librdkafka found them all down (an operation's own timeout is a
+/// minute, and says only that it timed out).
 async fn unless_refused<T>(
     settings: &KafkaSettings,
     operation: &str,
@@ -170,6 +182,7 @@ async fn unless_refused<T>(
         .client_config(&[])
         .create_with_context(RefusalWatch {
             refused: watch::Sender::new(None),
+            down: watch::Sender::new(false),
         })
         .map_err(|source| KafkaError::client("connection probe", settings, source))?;
     let mut refused = watch.context().refused.subscribe();
@@ -179,12 +192,23 @@ async fn unless_refused<T>(
             Err(_) => std::future::pending().await,
         }
     };
+    let mut down = watch.context().down.subscribe();
+    let unreachable = async move {
+        if down.wait_for(|d| *d).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(NO_BROKER_GRACE).await;
+    };
     tokio::select! {
         result = work => Ok(result),
         reason = refusal => Err(KafkaError::Refused {
             operation: operation.to_string(),
             brokers: settings.brokers.clone(),
             reason,
+        }),
+        () = unreachable => Err(KafkaError::NoBroker {
+            operation: operation.to_string(),
+            brokers: settings.brokers.clone(),
         }),
     }
 }

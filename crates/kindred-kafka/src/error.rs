@@ -48,6 +48,13 @@ pub enum KafkaError {
         brokers: String,
         reason: String,
     },
+    /// No broker of the bootstrap list could be reached for a while: a
+    /// wrong address, or the cluster is down.
+    #[error(
+        "Kafka {operation} failed: no broker in kafka.brokers ({brokers}) answers \
+         (is the address right, and the cluster up?)"
+    )]
+    NoBroker { operation: String, brokers: String },
     #[error("delivery to {topic} was cancelled: the producer shut down")]
     DeliveryCancelled { topic: String },
     /// librdkafka gave up on the producer for good (an idempotent
