@@ -562,25 +562,21 @@ pub(crate) enum ReviewAction {
         live: bool,
     },
     /// Merge two profiles (ids, or identifiers kind:value they hold).
-    Approve {
-        a: String,
-        b: String,
-        /// Who decided (recorded in the lineage).
-        #[arg(long, env = "USER", default_value = "reviewer")]
-        reviewer: String,
-        #[command(flatten)]
-        live: LiveArgs,
-    },
+    Approve(PairDecision),
     /// Keep two profiles apart for good: no identifier or rule joins them again.
-    Reject {
-        a: String,
-        b: String,
-        /// Who decided (recorded in the decision log).
-        #[arg(long, env = "USER", default_value = "reviewer")]
-        reviewer: String,
-        #[command(flatten)]
-        live: LiveArgs,
-    },
+    Reject(PairDecision),
+}
+
+/// A reviewer's decision on a pair of profiles.
+#[derive(clap::Args)]
+pub(crate) struct PairDecision {
+    pub(crate) a: String,
+    pub(crate) b: String,
+    /// Who decided (recorded in the decision log and the lineage).
+    #[arg(long, env = "USER", default_value = "reviewer")]
+    pub(crate) reviewer: String,
+    #[command(flatten)]
+    pub(crate) live: LiveArgs,
 }
 
 /// Sending a decision to the running resolver instead of opening its store.

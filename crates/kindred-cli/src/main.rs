@@ -560,31 +560,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ReviewAction::List { json, live: true } => {
                     kindred_pipeline::live::review_list(&config, *json).await?
                 }
-                ReviewAction::Approve {
-                    a,
-                    b,
-                    reviewer,
-                    live,
+                ReviewAction::List { json, live: false } => {
+                    tokio::task::block_in_place(|| admin::review_list(&config, *json))?
                 }
-                | ReviewAction::Reject {
-                    a,
-                    b,
-                    reviewer,
-                    live,
-                } if live.live => {
-                    let approve = matches!(action, ReviewAction::Approve { .. });
-                    let decision = kindred_pipeline::live::LiveDecision::Review { a, b, approve };
-                    live.send(&config, decision, reviewer).await?
+                ReviewAction::Approve(d) | ReviewAction::Reject(d) => {
+                    let approve = matches!(action, ReviewAction::Approve(_));
+                    if d.live.live {
+                        let (a, b) = (&d.a, &d.b);
+                        let decision =
+                            kindred_pipeline::live::LiveDecision::Review { a, b, approve };
+                        d.live.send(&config, decision, &d.reviewer).await?
+                    } else {
+                        tokio::task::block_in_place(|| {
+                            admin::review(&config, &d.a, &d.b, approve, &d.reviewer)
+                        })?
+                    }
                 }
-                _ => tokio::task::block_in_place(|| match action {
-                    ReviewAction::List { json, .. } => admin::review_list(&config, *json),
-                    ReviewAction::Approve { a, b, reviewer, .. } => {
-                        admin::review(&config, a, b, true, reviewer)
-                    }
-                    ReviewAction::Reject { a, b, reviewer, .. } => {
-                        admin::review(&config, a, b, false, reviewer)
-                    }
-                })?,
             };
             emit(&out)?;
         }
