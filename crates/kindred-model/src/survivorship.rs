@@ -213,6 +213,14 @@ fn blank_address(a: &Address) -> bool {
 /// one-letter word, an initial, one that starts with it), or, in a name
 /// written in CJK characters without spaces, the part is in it.
 fn name_holds(full: &str, part: &str) -> bool {
+    // The common case, parts as the whole name spells them (the normalizer
+    // builds a whole name from its fields): no fold, no allocation.
+    if part
+        .split_whitespace()
+        .all(|w| full.split_whitespace().any(|f| f == w))
+    {
+        return true;
+    }
     let (full, part) = (fold_name(full), fold_name(part));
     let cjk = |s: &str| s.chars().any(|c| u32::from(c) >= 0x2E80);
     if !full.contains(' ') && cjk(&full) {
