@@ -624,61 +624,9 @@ const WITHDRAWN_CURRENCIES: &[&str] = &[
     "SDD", "SIT", "SKK", "STD", "TMM", "TRL", "VEB", "VEF", "ZMK", "ZWD", "ZWN", "ZWR",
 ];
 
-/// A consent purpose or channel label: lower case, spaces to underscores.
-pub fn normalize_label(raw: &str) -> Option<String> {
-    let s = fold_lower(&fold_lower(raw).replace([' ', '-'], "_"));
-    (!s.is_empty()).then_some(s)
-}
-
-/// A consent's contact channel: [`normalize_label`], with the spellings
-/// channel systems use for the contact channels folded into the names the
-/// golden record's "may contact" flags read (`email`, `sms`, `wechat`,
-/// `push`, `all`). Without this, a withdrawal sent as `E-mail` would never
-/// override an older `email` grant, and the person would stay contactable.
-pub fn normalize_consent_channel(raw: &str) -> Option<String> {
-    let label = normalize_label(raw)?;
-    let canonical = match label.as_str() {
-        // Not `mail`: in many consent feeds that is postal mail.
-        "e_mail" | "edm" | "email_address" | "电子邮件" | "邮件" | "邮箱" => "email",
-        "text" | "texts" | "text_message" | "text_messages" | "sms_text" | "短信" => "sms",
-        "push_notification" | "push_notifications" | "app_push" | "mobile_push" | "推送" => {
-            "push"
-        }
-        "weixin" | "we_chat" | "微信" => "wechat",
-        "any" | "all_channels" | "every_channel" | "全部" | "所有渠道" => "all",
-        _ => return Some(label),
-    };
-    Some(canonical.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn consent_channels_fold_to_the_contact_channels() {
-        for (raw, want) in [
-            ("E-mail", "email"),
-            ("EMAIL", "email"),
-            ("e mail", "email"),
-            ("邮件", "email"),
-            ("Text Message", "sms"),
-            ("短信", "sms"),
-            ("Push Notification", "push"),
-            ("WeChat", "wechat"),
-            ("We-Chat", "wechat"),
-            ("All Channels", "all"),
-            ("in_store", "in_store"),
-            ("mail", "mail"),
-        ] {
-            assert_eq!(
-                normalize_consent_channel(raw).as_deref(),
-                Some(want),
-                "{raw}"
-            );
-        }
-        assert_eq!(normalize_consent_channel("  "), None);
-    }
 
     #[test]
     fn addresses() {
@@ -788,9 +736,5 @@ mod tests {
                 "{raw} in {region:?}"
             );
         }
-        assert_eq!(
-            normalize_label("Marketing Email").as_deref(),
-            Some("marketing_email")
-        );
     }
 }

@@ -10,6 +10,7 @@
 //! Normalizing an already normalized value changes nothing (idempotence).
 
 mod address;
+mod consent;
 mod date;
 mod date_words;
 mod email;
@@ -30,11 +31,13 @@ use kindred_model::{
 };
 
 pub use address::{
-    normalize_address, normalize_consent_channel, normalize_currency, normalize_gender,
-    normalize_label, postal_code_digits, street_word,
+    normalize_address, normalize_currency, normalize_gender, postal_code_digits, street_word,
 };
 /// Re-exported for callers of [`normalize_birthday`].
 pub use chrono::NaiveDate;
+pub use consent::{
+    consent_statements, normalize_consent_channel, normalize_consent_purpose, normalize_label,
+};
 pub use date::normalize_birthday;
 pub use email::{normalize_email, Email};
 pub use ids::{
@@ -560,16 +563,9 @@ impl Builder<'_> {
                 self.drop("consent", Rejected::TooLong);
                 continue;
             }
-            match (
-                normalize_label(&c.purpose),
-                normalize_consent_channel(&c.channel),
-            ) {
-                (Some(purpose), Some(channel)) => self.consents.push(Consent {
-                    purpose,
-                    channel,
-                    granted: c.granted,
-                }),
-                _ => self.drop("consent", Rejected::Invalid),
+            match consent_statements(&c.purpose, &c.channel, c.granted) {
+                Ok(statements) => self.consents.extend(statements),
+                Err(r) => self.drop("consent", r),
             }
         }
     }

@@ -997,3 +997,44 @@ fn countries_named_in_their_own_languages() {
         assert_eq!(read(text).as_deref(), Some(code), "{text}");
     }
 }
+
+/// A withdrawal spelled the way other consent systems spell it reads as
+/// the statement `may_contact` acts on: kept as typed, `营销` / `手机短信`
+/// would leave an older `marketing:sms` grant standing, and the person
+/// contactable. A withdrawal naming no channel withdraws every channel.
+#[test]
+fn withdrawals_in_other_systems_words_reach_the_contact_statements() {
+    let mut w = web();
+    w.consents = [
+        ("营销", "手机短信"),
+        ("Marketing Communications", "E-Mail Newsletter"),
+        ("direct_marketing", "Email & SMS"),
+        ("marketing", ""),
+    ]
+    .into_iter()
+    .map(|(purpose, channel)| RawConsent {
+        purpose: purpose.into(),
+        channel: channel.into(),
+        granted: false,
+    })
+    .collect();
+    let e = normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("kept");
+    let got: Vec<String> = e
+        .consents
+        .iter()
+        .map(|c| format!("{}:{}:{}", c.purpose, c.channel, c.granted))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "marketing:all:false",
+            "marketing:email:false",
+            "marketing:sms:false"
+        ]
+    );
+    assert!(
+        e.dropped.iter().all(|d| d.field != "consent"),
+        "{:?}",
+        e.dropped
+    );
+}

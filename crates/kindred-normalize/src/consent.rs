@@ -1,0 +1,297 @@
+//! Consent statements: a source's purpose and channel labels read into the
+//! names the golden record's `may_contact` flags read (purpose `marketing`;
+//! channels `email`, `sms`, `wechat`, `push`, `all`).
+//!
+//! A withdrawal that kindred cannot read as one of those leaves the person
+//! contactable, so the folding errs towards reading: `Marketing
+//! Communications`, `营销` and `email_marketing` are marketing, `Text
+//! message (SMS)` and `手机短信` are SMS, `Email & SMS` is a statement of
+//! each, and a withdrawal naming no channel withdraws every channel. A
+//! label naming no known purpose or channel is kept as typed (lower case),
+//! never guessed from a part of a word.
+
+use kindred_model::Consent;
+
+use crate::text::{fold_lower, Rejected};
+
+/// A consent purpose or channel label: lower case, spaces to underscores.
+pub fn normalize_label(raw: &str) -> Option<String> {
+    let s = fold_lower(&fold_lower(raw).replace([' ', '-'], "_"));
+    (!s.is_empty()).then_some(s)
+}
+
+/// A consent's contact channel: [`normalize_label`], with the spellings
+/// channel systems use for the contact channels folded into the names the
+/// golden record's "may contact" flags read (`email`, `sms`, `wechat`,
+/// `push`, `all`). Without this, a withdrawal sent as `E-mail` would never
+/// override an older `email` grant, and the person would stay contactable.
+/// A label naming several contact channels (`Email & SMS`) is kept as
+/// typed here; [`consent_statements`] reads it as one statement of each.
+pub fn normalize_consent_channel(raw: &str) -> Option<String> {
+    let label = normalize_label(raw)?;
+    match named_channels(&label).as_slice() {
+        [one] => Some(one.to_string()),
+        _ => Some(label),
+    }
+}
+
+/// A consent's purpose: [`normalize_label`], with the labels of direct
+/// marketing (`Marketing Communications`, `direct_marketing`,
+/// `promotions`, `营销`, `email_marketing`...) folded into `marketing`,
+/// the purpose `may_contact` reads. Other purposes (`personalised_ads`,
+/// `profiling`) are kept as typed.
+pub fn normalize_consent_purpose(raw: &str) -> Option<String> {
+    let label = normalize_label(raw)?;
+    Some(if is_marketing(&label) {
+        "marketing".to_string()
+    } else {
+        label
+    })
+}
+
+/// The statements one consent of a source makes: its purpose
+/// ([`normalize_consent_purpose`]) for each contact channel it names. A
+/// channel label naming several channels is a statement of each; an empty
+/// channel, or `all`, under a purpose that names channels
+/// (`email_marketing`) is a statement of those. A withdrawal naming no
+/// channel at all withdraws every channel (`all`): it must not be lost. A
+/// grant naming none is refused, as is an empty purpose: consent is given
+/// for something, never assumed.
+pub fn consent_statements(
+    purpose: &str,
+    channel: &str,
+    granted: bool,
+) -> Result<Vec<Consent>, Rejected> {
+    let purpose_label = normalize_label(purpose).ok_or(Rejected::Invalid)?;
+    let purpose = normalize_consent_purpose(&purpose_label).ok_or(Rejected::Invalid)?;
+    let from_purpose = if purpose == "marketing" {
+        named_channels(&purpose_label)
+    } else {
+        Vec::new()
+    };
+    let channels: Vec<String> = match normalize_label(channel) {
+        Some(label) => {
+            let named = named_channels(&label);
+            if named.is_empty() {
+                vec![label]
+            } else if named == ["all"] && !from_purpose.is_empty() {
+                from_purpose.iter().map(|c| c.to_string()).collect()
+            } else {
+                named.iter().map(|c| c.to_string()).collect()
+            }
+        }
+        None if !from_purpose.is_empty() => from_purpose.iter().map(|c| c.to_string()).collect(),
+        None if !granted => vec!["all".to_string()],
+        None => return Err(Rejected::Invalid),
+    };
+    Ok(channels
+        .into_iter()
+        .map(|channel| Consent {
+            purpose: purpose.clone(),
+            channel,
+            granted,
+        })
+        .collect())
+}
+
+/// Words (a label's parts between separators) naming direct marketing.
+const MARKETING_WORDS: &[&str] = &[
+    "marketing",
+    "promotion",
+    "promotions",
+    "promotional",
+    "promo",
+    "promos",
+    "营销",
+    "推广",
+    "促销",
+    "市场营销",
+    "营销推广",
+];
+
+/// Chinese words naming direct marketing inside a longer word (Chinese
+/// writes no separators: `营销短信` is marketing SMS).
+const MARKETING_INSIDE: &[&str] = &["营销", "推广", "促销"];
+
+fn is_marketing(label: &str) -> bool {
+    words(label).any(|w| MARKETING_WORDS.contains(&w))
+        || MARKETING_INSIDE.iter().any(|m| label.contains(m))
+}
+
+/// A label's words: its parts between anything not a letter or digit.
+fn words(label: &str) -> impl Iterator<Item = &str> {
+    label
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+/// The contact channels a channel word names.
+fn channel_of_word(word: &str) -> Option<&'static str> {
+    Some(match word {
+        // Not `mail`: in many consent feeds that is postal mail.
+        "email" | "emails" | "edm" | "电子邮件" | "邮件" | "邮箱" => "email",
+        "sms" | "mms" | "text" | "texts" | "短信" | "彩信" => "sms",
+        "push" | "推送" => "push",
+        "wechat" | "weixin" | "微信" => "wechat",
+        "all" | "any" | "全部" | "所有渠道" | "全渠道" => "all",
+        _ => return None,
+    })
+}
+
+/// Chinese channel words inside a longer word (`手机短信`, `微信推送`).
+const CHANNELS_INSIDE: &[(&str, &str)] = &[
+    ("电子邮件", "email"),
+    ("邮件", "email"),
+    ("邮箱", "email"),
+    ("短信", "sms"),
+    ("彩信", "sms"),
+    ("推送", "push"),
+    ("微信", "wechat"),
+    ("全渠道", "all"),
+    ("所有渠道", "all"),
+];
+
+/// The contact channels a label names, sorted and distinct: whole words
+/// (`Text message (SMS)`: `text`, `sms`), `e mail` and `we chat` typed in
+/// two, Chinese channel words inside longer words. `all` stands alone: a
+/// label naming `all` and a channel (`all_email`) names the channel.
+fn named_channels(label: &str) -> Vec<&'static str> {
+    let ws: Vec<&str> = words(label).collect();
+    let mut found: Vec<&'static str> = Vec::new();
+    for (i, w) in ws.iter().enumerate() {
+        let next = ws.get(i + 1).copied().unwrap_or("");
+        let channel = match (*w, next) {
+            ("e", "mail" | "mails") => Some("email"),
+            ("we", "chat") => Some("wechat"),
+            ("app", "push") | ("mobile", "push") => Some("push"),
+            _ => channel_of_word(w),
+        };
+        found.extend(channel);
+        if !w.is_ascii() {
+            found.extend(
+                CHANNELS_INSIDE
+                    .iter()
+                    .filter(|(word, _)| w.contains(word))
+                    .map(|&(_, c)| c),
+            );
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    if found.len() > 1 {
+        found.retain(|c| *c != "all");
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statements(purpose: &str, channel: &str, granted: bool) -> Vec<String> {
+        consent_statements(purpose, channel, granted)
+            .map(|v| {
+                v.into_iter()
+                    .map(|c| format!("{}:{}", c.purpose, c.channel))
+                    .collect()
+            })
+            .unwrap_or_else(|_| vec!["refused".to_string()])
+    }
+
+    #[test]
+    fn consent_channels_fold_to_the_contact_channels() {
+        for (raw, want) in [
+            ("E-mail", "email"),
+            ("EMAIL", "email"),
+            ("e mail", "email"),
+            ("邮件", "email"),
+            ("E-Mail Newsletter", "email"),
+            ("Text Message", "sms"),
+            ("Text message (SMS)", "sms"),
+            ("SMS/MMS", "sms"),
+            ("短信", "sms"),
+            ("手机短信", "sms"),
+            ("Push Notification", "push"),
+            ("app_push", "push"),
+            ("WeChat", "wechat"),
+            ("We-Chat", "wechat"),
+            ("All Channels", "all"),
+            ("全渠道", "all"),
+            ("in_store", "in_store"),
+            ("mail", "mail"),
+            ("postal_mail", "postal_mail"),
+            ("context", "context"),
+            ("Email & SMS", "email_&_sms"),
+        ] {
+            assert_eq!(
+                normalize_consent_channel(raw).as_deref(),
+                Some(want),
+                "{raw}"
+            );
+        }
+        assert_eq!(normalize_consent_channel("  "), None);
+    }
+
+    #[test]
+    fn labels_are_lower_case_with_underscores() {
+        assert_eq!(
+            normalize_label("Marketing Email").as_deref(),
+            Some("marketing_email")
+        );
+    }
+
+    #[test]
+    fn marketing_purposes_fold_to_marketing() {
+        for raw in [
+            "marketing",
+            " MARKETING ",
+            "Marketing Communications",
+            "direct_marketing",
+            "promotions",
+            "Marketing-Email",
+            "email_marketing",
+            "营销",
+            "营销短信",
+            "市场推广",
+        ] {
+            assert_eq!(
+                normalize_consent_purpose(raw).as_deref(),
+                Some("marketing"),
+                "{raw}"
+            );
+        }
+        for (raw, kept) in [
+            ("personalised_ads", "personalised_ads"),
+            ("Profiling", "profiling"),
+            ("analytics", "analytics"),
+        ] {
+            assert_eq!(normalize_consent_purpose(raw).as_deref(), Some(kept));
+        }
+    }
+
+    #[test]
+    fn a_statement_for_each_channel_named() {
+        assert_eq!(
+            statements("marketing", "Email & SMS", false),
+            ["marketing:email", "marketing:sms"]
+        );
+        assert_eq!(
+            statements("email_marketing", "all", false),
+            ["marketing:email"]
+        );
+        assert_eq!(statements("email_marketing", "", true), ["marketing:email"]);
+        assert_eq!(statements("Marketing", "sms", true), ["marketing:sms"]);
+        assert_eq!(
+            statements("profiling", "in store", true),
+            ["profiling:in_store"]
+        );
+    }
+
+    #[test]
+    fn a_withdrawal_naming_no_channel_withdraws_all_and_a_grant_is_refused() {
+        assert_eq!(statements("marketing", "", false), ["marketing:all"]);
+        assert_eq!(statements("marketing", "  ", false), ["marketing:all"]);
+        assert_eq!(statements("marketing", "", true), ["refused"]);
+        assert_eq!(statements("", "sms", false), ["refused"]);
+    }
+}
