@@ -55,7 +55,10 @@ pub(crate) struct Cli {
 
     /// Also log one line per batch as it ends: its span's service, topic,
     /// partition:first-last offsets, message count and time busy and idle.
-    #[arg(long, global = true, env = "KINDRED_LOG_SPANS")]
+    /// KINDRED_LOG_SPANS takes 1/0, true/false, yes/no, on/off.
+    #[arg(long, global = true, env = "KINDRED_LOG_SPANS",
+          action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) log_spans: bool,
 
     #[command(subcommand)]

@@ -476,6 +476,22 @@ fn an_empty_config_variable_is_no_config_file() {
     assert!(out.status.success(), "{text}");
 }
 
+/// `KINDRED_LOG_SPANS=1` (as a manifest writes a switch) turns span logs
+/// on; it stopped every command with clap's "invalid value '1' for
+/// '--log-spans'", a flag the user never gave.
+#[test]
+fn log_spans_takes_the_usual_spellings_of_a_switch() {
+    for value in ["1", "yes", "on", "true", "0", "off"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kindred"))
+            .args(["config", "check"])
+            .env("KINDRED_LOG_SPANS", value)
+            .output()
+            .expect("the kindred binary runs");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{value}: {text}");
+    }
+}
+
 /// `topics create` against an address where no broker listens says so
 /// within seconds (it waited a minute for 'OperationTimedOut').
 #[test]

@@ -858,6 +858,13 @@ pub fn owned_client_property(key: &str) -> Option<&'static str> {
 /// The largest timeout a configuration may set, in seconds (a day).
 pub const MAX_TIMEOUT_SECS: u64 = 86_400;
 
+/// The shortest `resolver.snapshot_interval_secs` taken (with a
+/// `snapshot_dir`).
+pub const MIN_SNAPSHOT_INTERVAL_SECS: u64 = 60;
+
+/// The longest `batch_linger_ms` taken, ingest's and the resolver's.
+pub const MAX_BATCH_LINGER_MS: u64 = 60_000;
+
 impl Config {
     /// The same configuration with topics and consumer groups of a run's
     /// own (`<topic>.<run>`, `<group_prefix>.<run>`): for load runs and tests
@@ -910,6 +917,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
+        let defaults = default_values();
         figment = figment
             // Only section-qualified names: KINDRED_CONFIG, KINDRED_LOG and the
             // scripts' KINDRED_CACHE are not configuration keys.
@@ -917,6 +925,7 @@ impl Config {
                 Env::prefixed("KINDRED_")
                     .filter(|key| key.as_str().contains("__"))
                     .split("__"),
+                defaults.clone(),
             ))
             .merge(Serialized::defaults(client_properties_from_env(
                 std::env::vars(),
@@ -976,7 +985,10 @@ impl Config {
                     "kafka.client",
                     BTreeMap::from([(property.to_string(), value.to_string())]),
                 )),
-                None => figment.merge(Serialized::default(key.trim(), scalar_as_text(value))),
+                None => figment.merge(Serialized::default(
+                    key.trim(),
+                    typed_scalar(&defaults, key.trim(), value),
+                )),
             };
         }
         refuse_unknown_env(std::env::vars().map(|(name, _)| name))?;
@@ -1027,6 +1039,43 @@ impl Config {
                 "schemas.registry.timeout_ms",
                 self.schemas.registry.timeout_ms,
             );
+        }
+        // 0 would dead-letter every message as oversized.
+        positive(
+            "schemas.max_message_bytes",
+            self.schemas.max_message_bytes as u64,
+        );
+        positive(
+            "resolver.transaction_max_records",
+            self.resolver.transaction_max_records as u64,
+        );
+        // 0 was taken as 1 without a word.
+        positive("resolver.snapshot_keep", self.resolver.snapshot_keep as u64);
+        // Each snapshot flushes the store's memtables: one per batch would
+        // write a table file per batch.
+        if self.resolver.snapshot_dir.is_some()
+            && self.resolver.snapshot_interval_secs < MIN_SNAPSHOT_INTERVAL_SECS
+        {
+            problems.push((
+                "resolver.snapshot_interval_secs",
+                format!(
+                    "{}: at least {MIN_SNAPSHOT_INTERVAL_SECS} (each snapshot flushes the store)",
+                    self.resolver.snapshot_interval_secs
+                ),
+            ));
+        }
+        // A batch waiting longer than a minute to fill holds its first
+        // message that long, and a consumer that long away from its poll.
+        for (key, ms) in [
+            ("ingest.batch_linger_ms", self.ingest.batch_linger_ms),
+            ("resolver.batch_linger_ms", self.resolver.batch_linger_ms),
+        ] {
+            if ms > MAX_BATCH_LINGER_MS {
+                problems.push((
+                    key,
+                    format!("{ms}: at most {MAX_BATCH_LINGER_MS} (a minute)"),
+                ));
+            }
         }
         // A day is far more than any shutdown or stall needs; larger values
         // (u64::MAX meant as "forever") would overflow a deadline.
@@ -1134,7 +1183,7 @@ impl Config {
 /// group prefix `2024` is text to a text key (and `0012` keeps its zeros),
 /// and [`figment::Figment::extract_lossy`] reads the text as the number or
 /// boolean where a key takes one. Quoted text, arrays and tables are read
-/// as figment reads them.
+/// as figment reads them. [`typed_scalar`] reads by the key's type first.
 fn scalar_as_text(raw: &str) -> figment::value::Value {
     use figment::value::Value;
     match raw.parse::<Value>().unwrap_or_else(|e| match e {}) {
@@ -1143,9 +1192,40 @@ fn scalar_as_text(raw: &str) -> figment::value::Value {
     }
 }
 
+/// A value from the environment or `--set` for the dotted `key`: a
+/// secret is the text as typed (a password `"x"` keeps its quotes); a key
+/// whose default is a decimal is read as an `f64` (figment reads a short
+/// decimal text through `f32`, and `0.85` would be `0.8500000238418579`);
+/// anything else as [`scalar_as_text`] reads it (TOML's quotes taken off:
+/// `--set 'topics.pos="x"'` is `x`).
+fn typed_scalar(defaults: &figment::value::Value, key: &str, raw: &str) -> figment::value::Value {
+    use figment::value::{Num, Value};
+    if is_secret(key) {
+        return Value::from(raw.to_string());
+    }
+    match defaults.find_ref(key) {
+        Some(Value::Num(_, Num::F32(_) | Num::F64(_))) => raw
+            .trim()
+            .parse::<f64>()
+            .map_or_else(|_| scalar_as_text(raw), Value::from),
+        _ => scalar_as_text(raw),
+    }
+}
+
+/// The built-in configuration as figment's values, for [`typed_scalar`].
+fn default_values() -> figment::value::Value {
+    use figment::Provider;
+    let dict = Serialized::defaults(Config::default())
+        .data()
+        .ok()
+        .and_then(|mut profiles| profiles.remove(&figment::Profile::Default))
+        .unwrap_or_default();
+    figment::value::Value::from(dict)
+}
+
 /// The `KINDRED_SECTION__KEY` environment provider, its values read by
-/// [`scalar_as_text`].
-struct TextEnv(Env);
+/// [`typed_scalar`] against the defaults it holds.
+struct TextEnv(Env, figment::value::Value);
 
 impl figment::Provider for TextEnv {
     fn metadata(&self) -> figment::Metadata {
@@ -1157,7 +1237,8 @@ impl figment::Provider for TextEnv {
     ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
         let mut dict = figment::value::Dict::new();
         for (key, value) in self.0.iter() {
-            let nested = figment::util::nest(key.as_str(), scalar_as_text(&value));
+            let nested =
+                figment::util::nest(key.as_str(), typed_scalar(&self.1, key.as_str(), &value));
             if let Some(nested) = nested.into_dict() {
                 merge_into(&mut dict, nested);
             }
@@ -1498,6 +1579,33 @@ mod tests {
                     .expect_err("zero timeout")
                     .to_string();
             assert!(err.contains("timeout_ms"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// A decimal from the environment or `--set` is the number typed
+    /// (figment alone reads `0.85` through `f32`: 0.8500000238418579, so
+    /// one value behaved differently by where it was set), and a secret is
+    /// the text typed, quotes and all (other text loses TOML's quotes).
+    #[test]
+    fn env_and_set_values_are_read_by_the_keys_type() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KINDRED_RESOLVER__LINKING__MIN_NAME_SIMILARITY", "0.85");
+            jail.set_env("KINDRED_SCHEMAS__REGISTRY__PASSWORD", "\"quoted\"");
+            jail.set_env("KINDRED_TOPICS__POS", "\"pos\"");
+            let c = Config::load_with_sets(None, serde_json::json!({}), &[])
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.resolver.linking.min_name_similarity, 0.85);
+            assert_eq!(c.schemas.registry.password.as_deref(), Some("\"quoted\""));
+            assert_eq!(c.topics.pos, "pos");
+            let sets = ["resolver.linking.min_name_similarity=0.9".to_string()];
+            let c = Config::load_with_sets(None, serde_json::json!({}), &sets)
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.resolver.linking.min_name_similarity, 0.9);
+            let sets = ["resolver.linking.min_name_similarity=1".to_string()];
+            let c = Config::load_with_sets(None, serde_json::json!({}), &sets)
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.resolver.linking.min_name_similarity, 1.0);
             Ok(())
         });
     }
@@ -1904,11 +2012,23 @@ mod tests {
             let err = Config::load_with_sets(
                 Some(Path::new("k.toml")),
                 serde_json::json!({}),
-                &["resolver.batch_size=0".into(), "kafka.brokers= ".into()],
+                &[
+                    "resolver.batch_size=0".into(),
+                    "kafka.brokers= ".into(),
+                    "schemas.max_message_bytes=0".into(),
+                    "resolver.snapshot_keep=0".into(),
+                    "resolver.snapshot_dir=/tmp/snapshots".into(),
+                    "resolver.snapshot_interval_secs=0".into(),
+                    "ingest.batch_linger_ms=3600000".into(),
+                ],
             )
             .unwrap_err();
             let text = err.to_string();
             for line in [
+                "command line (--set or a flag): schemas.max_message_bytes: must be at least 1",
+                "command line (--set or a flag): resolver.snapshot_keep: must be at least 1",
+                "command line (--set or a flag): resolver.snapshot_interval_secs: 0: at least 60",
+                "command line (--set or a flag): ingest.batch_linger_ms: 3600000: at most 60000",
                 "environment variable KINDRED_TOPICS__PARTITIONS: topics.partitions: must be at least 1",
                 "command line (--set or a flag): resolver.batch_size: must be at least 1",
                 "command line (--set or a flag): kafka.brokers: is empty",
