@@ -48,8 +48,8 @@ pub async fn serve(
     Ok((local, task))
 }
 
-/// At most this many connections are served at once; more are closed on
-/// accept (a scraper and two probes need a handful).
+/// At most this many connections are served at once (a scraper and two
+/// probes need a handful); one more closes the oldest.
 const MAX_CONNECTIONS: usize = 64;
 /// A client must send a request's headers within this time.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -59,9 +59,15 @@ const MAX_CONNECTION_AGE: std::time::Duration = std::time::Duration::from_secs(6
 
 /// Serves each connection with HTTP/1 under the limits above: a client
 /// that connects and sends nothing, or many that do, cannot hold the
-/// service's file descriptors or starve the probes.
+/// service's file descriptors or starve the probes. When every slot is
+/// taken, a new connection closes the oldest one rather than being closed
+/// itself: closing the newcomer let 64 idle sockets fail the liveness probe
+/// (and restart the pod) for as long as they were held, while a probe's
+/// request is answered within a millisecond of its connection.
 async fn accept_loop(listener: TcpListener, app: Router) {
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut live: std::collections::VecDeque<tokio::task::AbortHandle> =
+        std::collections::VecDeque::new();
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -72,11 +78,26 @@ async fn accept_loop(listener: TcpListener, app: Router) {
                 continue;
             }
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            continue; // dropped: closed
+        live.retain(|connection| !connection.is_finished());
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if let Some(oldest) = live.pop_front() {
+                    oldest.abort();
+                }
+                // The aborted task gives its slot back when it is dropped.
+                let freed = tokio::time::timeout(
+                    std::time::Duration::from_millis(100),
+                    slots.clone().acquire_owned(),
+                );
+                match freed.await {
+                    Ok(Ok(slot)) => slot,
+                    _ => continue, // dropped: closed
+                }
+            }
         };
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        tokio::spawn(async move {
+        let connection = tokio::spawn(async move {
             let _slot = slot;
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
@@ -84,6 +105,7 @@ async fn accept_loop(listener: TcpListener, app: Router) {
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
             let _ = tokio::time::timeout(MAX_CONNECTION_AGE, connection).await;
         });
+        live.push_back(connection.abort_handle());
     }
 }
 
@@ -159,6 +181,31 @@ mod tests {
         assert!(closed.is_ok(), "a silent connection is closed");
         // And the endpoint still answers.
         assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+        task.abort();
+    }
+
+    /// Idle sockets holding every slot do not fail the probes: the probe's
+    /// connection closes the oldest of them (it was closed on accept, and
+    /// the liveness probe failed until the idle ones timed out).
+    #[tokio::test]
+    async fn idle_connections_filling_every_slot_do_not_starve_the_probes() {
+        let health = Health::new(Duration::from_secs(60));
+        let (addr, task) = serve("127.0.0.1:0", Metrics::new("test"), health.clone())
+            .await
+            .expect("serve");
+        let mut idle = Vec::new();
+        for _ in 0..MAX_CONNECTIONS + 8 {
+            idle.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        // Let the server accept them all.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for _ in 0..3 {
+            let answer = tokio::time::timeout(Duration::from_secs(2), get(addr, "/healthz"))
+                .await
+                .expect("answered before the idle ones time out");
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+        }
+        drop(idle);
         task.abort();
     }
 }
