@@ -733,7 +733,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             "the configuration ({}, with the environment's and the command line's overrides) is not valid",
                             f.display()
                         ),
-                        None => "the configuration from the environment is not valid".to_string(),
+                        None => "the configuration (the defaults, with the environment's and the command line's overrides) is not valid".to_string(),
                     })?;
             // What the services derive from it at start, checked here too,
             // so a clash (a schema id configured twice, counting the

@@ -449,11 +449,19 @@ impl TopicsConfig {
                     ),
                 ));
             }
+            // Named on both keys: either may be the one set by mistake
+            // (a file's review topic named as the default quarantine's).
             match seen.insert(name, key) {
-                Some(other) if other != key => problems.push((
-                    key,
-                    format!("{name:?} is also {other}: each topic has one job"),
-                )),
+                Some(other) if other != key => {
+                    problems.push((
+                        other,
+                        format!("{name:?} is also {key}: each topic has one job"),
+                    ));
+                    problems.push((
+                        key,
+                        format!("{name:?} is also {other}: each topic has one job"),
+                    ));
+                }
                 _ => {}
             }
         }
@@ -910,7 +918,10 @@ impl Config {
         overrides: impl Serialize,
         sets: &[String],
     ) -> Result<Config, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut figment = Figment::from(Named(
+            FROM_DEFAULTS,
+            Serialized::defaults(Config::default()),
+        ));
         if let Some(file) = file {
             if !file.exists() {
                 return Err(ConfigError::Missing(file.to_path_buf()));
@@ -927,10 +938,11 @@ impl Config {
                     .split("__"),
                 defaults.clone(),
             ))
-            .merge(Serialized::defaults(client_properties_from_env(
-                std::env::vars(),
-            )))
-            .merge(Serialized::defaults(overrides));
+            .merge(Named(
+                FROM_CLIENT_ENV,
+                Serialized::defaults(client_properties_from_env(std::env::vars())),
+            ))
+            .merge(Named(FROM_COMMAND_LINE, Serialized::defaults(overrides)));
         for set in sets {
             let (key, value) = set.split_once('=').ok_or_else(|| ConfigError::Value {
                 key: "--set",
@@ -981,13 +993,16 @@ impl Config {
             figment = match key.trim().strip_prefix("kafka.client.") {
                 // A librdkafka property's value is text, as typed
                 // (`ssl.key.password=0012` keeps its zeros).
-                Some(property) => figment.merge(Serialized::default(
-                    "kafka.client",
-                    BTreeMap::from([(property.to_string(), value.to_string())]),
+                Some(property) => figment.merge(Named(
+                    FROM_COMMAND_LINE,
+                    Serialized::default(
+                        "kafka.client",
+                        BTreeMap::from([(property.to_string(), value.to_string())]),
+                    ),
                 )),
-                None => figment.merge(Serialized::default(
-                    key.trim(),
-                    typed_scalar(&defaults, key.trim(), value),
+                None => figment.merge(Named(
+                    FROM_COMMAND_LINE,
+                    Serialized::default(key.trim(), typed_scalar(&defaults, key.trim(), value)),
                 )),
             };
         }
@@ -1223,6 +1238,29 @@ fn default_values() -> figment::value::Value {
     figment::value::Value::from(dict)
 }
 
+/// Names of the places a value can come from besides a file and the
+/// `KINDRED_SECTION__KEY` variables, as [`place`] reads them back.
+const FROM_DEFAULTS: &str = "the default";
+const FROM_CLIENT_ENV: &str = "KINDRED_KAFKA_CLIENT_* variables";
+const FROM_COMMAND_LINE: &str = "command line (--set or a flag)";
+
+/// A provider under one of the names above (figment names a
+/// `Serialized` after its Rust type, which says nothing of where the
+/// value came from).
+struct Named<P>(&'static str, P);
+
+impl<P: figment::Provider> figment::Provider for Named<P> {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named(self.0)
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        self.1.data()
+    }
+}
+
 /// The `KINDRED_SECTION__KEY` environment provider, its values read by
 /// [`typed_scalar`] against the defaults it holds.
 struct TextEnv(Env, figment::value::Value);
@@ -1300,16 +1338,21 @@ fn place(metadata: Option<&figment::Metadata>, path: &[String]) -> String {
             let line = locate(file, path).map_or(String::new(), |l| format!(":{l}"));
             format!("{}{line}", file.display())
         }
+        (_, Some(m)) if m.name == FROM_DEFAULTS => FROM_DEFAULTS.to_string(),
+        (_, Some(m)) if m.name == FROM_CLIENT_ENV => match path.get(2..) {
+            Some(property) if !property.is_empty() => format!(
+                "environment variable KINDRED_KAFKA_CLIENT_{}",
+                property.join(".").replace('.', "_").to_uppercase()
+            ),
+            _ => FROM_CLIENT_ENV.to_string(),
+        },
         (_, Some(m)) if m.name.contains("environment") => {
             format!(
                 "environment variable KINDRED_{}",
                 path.join("__").to_uppercase()
             )
         }
-        (_, Some(m)) if m.name.contains("default") || m.name.contains("Default") => {
-            "the default".to_string()
-        }
-        (_, Some(_)) => "command line (--set or a flag)".to_string(),
+        (_, Some(m)) if m.name == FROM_COMMAND_LINE => FROM_COMMAND_LINE.to_string(),
         _ => "configuration".to_string(),
     }
 }
@@ -1579,6 +1622,33 @@ mod tests {
                     .expect_err("zero timeout")
                     .to_string();
             assert!(err.contains("timeout_ms"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// A problem is named where its value came from: a default as the
+    /// default, a client property by its variable, and a clash of topic
+    /// names on both keys (both were named "command line" before, with no
+    /// flag given).
+    #[test]
+    fn problems_name_the_default_the_client_variable_and_both_clashing_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "dup.toml",
+                "[kafka]\nbrokers = \"b:9092\"\n\n[topics]\nreview = \"kindred.quarantine\"\n",
+            )?;
+            jail.set_env("KINDRED_KAFKA_CLIENT_ACKS", "1");
+            let text = Config::load(Some(Path::new("dup.toml")), serde_json::json!({}))
+                .expect_err("clash")
+                .to_string();
+            for line in [
+                "dup.toml:5: topics.review: \"kindred.quarantine\" is also topics.quarantine",
+                "the default: topics.quarantine: \"kindred.quarantine\" is also topics.review",
+                "KINDRED_KAFKA_CLIENT_* variables: kafka.client: \"acks\" is set by kindred",
+            ] {
+                assert!(text.contains(line), "{line} in:\n{text}");
+            }
+            assert!(!text.contains("command line"), "{text}");
             Ok(())
         });
     }
