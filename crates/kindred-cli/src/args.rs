@@ -29,11 +29,13 @@ pub(crate) struct Cli {
     #[arg(long, short = 'c', global = true, env = "KINDRED_CONFIG")]
     pub(crate) config: Option<PathBuf>,
 
-    /// Kafka bootstrap servers (overrides kafka.brokers).
+    /// Kafka bootstrap servers (overrides kafka.brokers; env
+    /// KINDRED_KAFKA__BROKERS; default 127.0.0.1:9092).
     #[arg(long, global = true)]
     pub(crate) brokers: Option<String>,
 
-    /// Address for /metrics, /healthz and /readyz (overrides http.listen).
+    /// Address for /metrics, /healthz and /readyz (overrides http.listen;
+    /// env KINDRED_HTTP__LISTEN; default 127.0.0.1:9464).
     #[arg(long, global = true)]
     pub(crate) http_listen: Option<String>,
 
@@ -285,7 +287,8 @@ pub(crate) enum Command {
     /// Sample configuration: deploy/config/resolve.toml; runbook:
     /// docs/operations.md.
     Resolve {
-        /// Directory of the RocksDB store (overrides resolver.data_dir).
+        /// Directory of the RocksDB store (overrides resolver.data_dir;
+        /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -306,7 +309,8 @@ pub(crate) enum Command {
     /// resolver first; it publishes the change events when it starts again.
     /// `list` reads the store beside a running resolver.
     Review {
-        /// Directory of the resolver's store (overrides resolver.data_dir).
+        /// Directory of the resolver's store (overrides resolver.data_dir;
+        /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
         #[command(subcommand)]
@@ -334,7 +338,8 @@ pub(crate) enum Command {
         /// Who is splitting (recorded in the lineage and the decision log).
         #[arg(long, env = "USER", default_value = "operator")]
         actor: String,
-        /// Directory of the resolver's store (overrides resolver.data_dir).
+        /// Directory of the resolver's store (overrides resolver.data_dir;
+        /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         #[command(flatten)]
@@ -354,14 +359,16 @@ pub(crate) enum Command {
         target: String,
         #[arg(long)]
         json: bool,
-        /// Directory of the resolver's store (overrides resolver.data_dir).
+        /// Directory of the resolver's store (overrides resolver.data_dir;
+        /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
     /// Change linking rules without fear: see what a new rule set would
     /// merge and split, then apply it to exactly those profiles.
     Rules {
-        /// Directory of the resolver's store (overrides resolver.data_dir).
+        /// Directory of the resolver's store (overrides resolver.data_dir;
+        /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
         #[command(subcommand)]
@@ -380,7 +387,8 @@ pub(crate) enum Command {
         /// Who asked for it (recorded in the decision log).
         #[arg(long, env = "USER", default_value = "operator")]
         actor: String,
-        /// Directory of the resolver's store (overrides resolver.data_dir).
+        /// Directory of the resolver's store (overrides resolver.data_dir;
+        /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -393,7 +401,8 @@ pub(crate) enum Command {
         /// Directory to write the snapshot to; must not exist yet.
         #[arg(long)]
         out: PathBuf,
-        /// Directory of the resolver's store (overrides resolver.data_dir).
+        /// Directory of the resolver's store (overrides resolver.data_dir;
+        /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -406,7 +415,8 @@ pub(crate) enum Command {
         /// The snapshot directory (from `kindred snapshot` or resolver.snapshot_dir).
         #[arg(long)]
         from: PathBuf,
-        /// Directory to restore into, empty or absent (overrides resolver.data_dir).
+        /// Directory to restore into, empty or absent (overrides resolver.data_dir;
+        /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -419,7 +429,8 @@ pub(crate) enum Command {
     /// rejects and splits are carried over from the decisions topic
     /// (topics.decisions), or from the old store with --decisions-from.
     Rebuild {
-        /// Directory to build the store in, empty or absent (overrides resolver.data_dir).
+        /// Directory to build the store in, empty or absent (overrides resolver.data_dir;
+        /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Give up when nothing arrives from the broker for this many seconds.
@@ -640,7 +651,8 @@ pub(crate) enum KeysAction {
     /// re-seal every stored value with it (stop the resolver first). Older
     /// keys stay in the file for snapshots sealed with them.
     Rotate {
-        /// Directory of the resolver's store (overrides resolver.data_dir).
+        /// Directory of the resolver's store (overrides resolver.data_dir;
+        /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },

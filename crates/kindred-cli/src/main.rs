@@ -754,7 +754,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let keyring_env = std::env::var(kindred_pipeline::privacy::KEYRING_ENV)
                 .is_ok_and(|k| !k.trim().is_empty());
             match &config.privacy.keyring_file {
-                Some(file) if !keyring_env && !file.is_file() => errln!(
+                Some(file) if keyring_env => errln!(
+                    "warning: KINDRED_KEYRING is set, so privacy.keyring_file {} is not read (the variable wins)",
+                    file.display()
+                ),
+                Some(file) if !file.is_file() => errln!(
                     "warning: privacy.keyring_file {} does not exist here: a service started with this configuration needs it",
                     file.display()
                 ),

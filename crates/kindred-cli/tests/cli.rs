@@ -492,6 +492,28 @@ fn log_spans_takes_the_usual_spellings_of_a_switch() {
     }
 }
 
+/// With both a keyring variable and a keyring file, the variable wins:
+/// `config check` says so rather than let the file look in use.
+#[test]
+fn config_check_warns_that_the_keyring_variable_wins_over_the_file() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kindred"))
+        .args([
+            "config",
+            "check",
+            "--set",
+            "privacy.keyring_file=/etc/k.toml",
+        ])
+        .env("KINDRED_KEYRING", "not read by config check")
+        .output()
+        .expect("the kindred binary runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("KINDRED_KEYRING is set, so privacy.keyring_file /etc/k.toml is not read"),
+        "{text}"
+    );
+}
+
 /// `topics create` against an address where no broker listens says so
 /// within seconds (it waited a minute for 'OperationTimedOut').
 #[test]

@@ -210,13 +210,17 @@ impl Metrics {
         let batch_duration = histogram(
             "kindred_batch_duration_seconds",
             "Time to process one batch, from its first message to committed offsets.",
-            prometheus::exponential_buckets(0.001, 2.0, 15).unwrap_or_default(),
+            // 1 ms to 17 min: a resolver batch may take up to its
+            // heartbeat limit of 10 minutes (a recomputation of a giant).
+            prometheus::exponential_buckets(0.001, 2.0, 21).unwrap_or_default(),
             &["stage"],
         );
         let event_lag = histogram(
             "kindred_event_lag_seconds",
             "Seconds from an event's raw record timestamp (set by its producer) to its processing by a stage: end-to-end lag at the resolver.",
-            prometheus::exponential_buckets(0.005, 2.0, 18).unwrap_or_default(),
+            // 5 ms to 23 hours: the catch-up after an outage is when the
+            // quantiles matter (they flattened at 11 minutes).
+            prometheus::exponential_buckets(0.005, 2.0, 25).unwrap_or_default(),
             &["stage"],
         );
         let profiles = gauge("kindred_profiles", "Golden records in the resolver store.");
@@ -379,5 +383,36 @@ mod tests {
         );
         assert!(text.contains("process_resident_memory_bytes"), "{text}");
         assert!(!text.contains("kindred_process_"), "{text}");
+    }
+
+    /// The smallest finite bucket of `metric` holding `value`, if any.
+    fn bucket_of(m: &Metrics, metric: &str, stage: &str, value: f64) -> Option<f64> {
+        let text = m.render();
+        let prefix = format!("{metric}_bucket{{");
+        text.lines()
+            .filter(|l| l.starts_with(&prefix) && l.contains(&format!("stage=\"{stage}\"")))
+            .filter_map(|l| {
+                let le = l.split("le=\"").nth(1)?.split('"').next()?;
+                let count: f64 = l.rsplit(' ').next()?.parse().ok()?;
+                let le: f64 = le.parse().ok()?;
+                (le.is_finite() && count >= 1.0 && le >= value).then_some(le)
+            })
+            .reduce(f64::min)
+    }
+
+    /// Hours of lag after an outage and a 9-minute batch land in finite
+    /// buckets: the lag's top bucket was 655 s, the batch's 16 s, so
+    /// every quantile of a catch-up read as the top bucket.
+    #[test]
+    fn lag_and_batch_buckets_reach_an_outages_catch_up() {
+        let m = Metrics::new("test");
+        m.event_lag.with_label_values(&["resolve"]).observe(7_200.0);
+        m.batch_duration
+            .with_label_values(&["resolve"])
+            .observe(540.0);
+        let lag = bucket_of(&m, "kindred_event_lag_seconds", "resolve", 7_200.0);
+        assert!(lag.is_some_and(|le| le < 4.0 * 7_200.0), "{lag:?}");
+        let batch = bucket_of(&m, "kindred_batch_duration_seconds", "resolve", 540.0);
+        assert!(batch.is_some_and(|le| le < 4.0 * 540.0), "{batch:?}");
     }
 }
