@@ -42,7 +42,8 @@ pub(crate) struct Cli {
     /// Set any configuration key by its dotted path, after the file and the
     /// environment; repeatable. Values are read as the key's type takes them
     /// (`2024` is text for a topic name, a number for a batch size). Examples: `--set resolver.batch_size=2000`,
-    /// `--set kafka.client.security.protocol=SASL_SSL`. Secrets (client
+    /// `--set kafka.client.security.protocol=SASL_SSL`; a map key holding a
+    /// dot as an inline table, `--set 'schemas.ids={"pos_transaction.v1"=21}'`. Secrets (client
     /// properties naming a password, secret or key) are refused here, as
     /// command lines are visible to every local user: use the file or the
     /// environment (KINDRED_KAFKA_CLIENT_SASL_PASSWORD).
@@ -698,7 +699,9 @@ pub(crate) enum ConfigAction {
     /// checks every key and value, and prints the result as TOML with every
     /// key (defaults included). Pass-through client properties naming a
     /// password, secret or key are shown as ********. Exits 1 naming the file,
-    /// line and key of each problem.
+    /// line and key of each problem: of every out-of-range value, and of the
+    /// first key the file cannot have (an unknown key or a wrong type; fix
+    /// it and check again for the next).
     Check {
         /// The file to check (defaults to --config).
         file: Option<PathBuf>,
