@@ -104,8 +104,11 @@ pub fn masked_payload(payload: &[u8]) -> Vec<u8> {
         return Vec::new();
     };
     for (field, value) in fields.iter_mut() {
+        if let (true, Some(id)) = (field == "request_id", value.as_str()) {
+            *value = Value::String(masked_request_id(id));
+            continue;
+        }
         let keep = match field.as_str() {
-            "request_id" => value.is_string(),
             "requested_at_ms" => value.is_i64(),
             "profile" => value.as_str().is_some_and(is_profile_id),
             _ => false,
@@ -158,6 +161,30 @@ pub fn masked_requester(requested_by: &str) -> String {
     }
 }
 
+/// Whether a request id looks like personal data: an e-mail address, or a
+/// phone number (seven digits or more and nothing but phone punctuation).
+/// `DSR-1042` and `REQ-20261205-000123` do not.
+fn request_id_looks_personal(id: &str) -> bool {
+    let digits = id.chars().filter(char::is_ascii_digit).count();
+    id.contains('@')
+        || (digits >= 7
+            && id
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c)))
+}
+
+/// A request id as kindred keeps it (audit record and topic, dead
+/// letters): as sent, or masked when it looks personal
+/// ([`request_id_looks_personal`]). Masking is a function of the id, so a
+/// rebuild that reads the request again matches it to its audit record.
+pub fn masked_request_id(id: &str) -> String {
+    if request_id_looks_personal(id) {
+        mask_free_text(id)
+    } else {
+        id.to_string()
+    }
+}
+
 /// Parses a request payload; `record_ms` is the record's timestamp.
 pub fn parse_request(
     payload: &[u8],
@@ -169,10 +196,14 @@ pub fn parse_request(
         // the message, which goes to the dead-letter header.
         RequestError::Json(kindred_schema::without_values(&e.to_string()))
     })?;
+    let mut wire = wire;
     if wire.request_id.trim().is_empty() {
         return Err(RequestError::NoId);
     }
     wire.check_lengths()?;
+    // Kept for years in the audit: a portal's id holding the person's
+    // e-mail or phone is kept masked, everywhere from here on.
+    wire.request_id = masked_request_id(&wire.request_id);
     let named = [
         wire.email.is_some(),
         wire.phone.is_some(),
@@ -338,6 +369,14 @@ pub fn forget_request(
     // would only see as a reply that never comes.
     wire.check_lengths()
         .map_err(|e| crate::PipelineError::Config(e.to_string()))?;
+    // The resolver keeps such an id masked, so its audit record would
+    // never answer to it; and it is personal data where none belongs.
+    if request_id_looks_personal(request_id) {
+        return Err(crate::PipelineError::Config(
+            "--request-id looks like an e-mail address or a phone number: use a ticket number, no personal data"
+                .to_string(),
+        ));
+    }
     if target.starts_with("kp-") {
         wire.profile = Some(target.to_string());
         return Ok(wire);
@@ -504,6 +543,48 @@ mod tests {
         ] {
             assert!(kept.contains(shown), "{shown} in {kept}");
         }
+    }
+
+    /// A portal that puts the person's e-mail or phone in its request id
+    /// does not get it kept for years in the audit, nor on the dead-letter
+    /// topic; a ticket number or a dated id stays as sent.
+    #[test]
+    fn a_request_id_holding_personal_data_is_kept_masked() {
+        let id = |request_id: &str| {
+            let raw = format!(r#"{{"request_id":"{request_id}","profile":"kp-1"}}"#);
+            parse_request(raw.as_bytes(), &opts(), 0)
+                .expect("valid")
+                .request_id
+        };
+        assert_eq!(id("DSR-1042"), "DSR-1042");
+        assert_eq!(id("REQ-20261205-000123"), "REQ-20261205-000123");
+        for personal in ["ann.lee@gmail.com", "+86 139 1024 8876", "13910248876"] {
+            let kept = id(personal);
+            assert!(
+                !kept.contains("ann.lee") && !kept.contains("1024"),
+                "{personal} -> {kept}"
+            );
+            assert_eq!(kept, masked_request_id(personal), "one mask for one id");
+        }
+        let letter = String::from_utf8(masked_payload(
+            br#"{"request_id":"ann.lee@gmail.com","emial":"x"}"#,
+        ))
+        .expect("text");
+        assert!(!letter.contains("ann.lee"), "{letter}");
+        let err = parse_request(
+            br#"{"request_id":"ann.lee@gmail.com","email":"not an email"}"#,
+            &opts(),
+            0,
+        )
+        .expect_err("invalid");
+        assert!(!err.to_string().contains("ann.lee"), "{err}");
+        // `kindred forget` refuses one: its audit record would answer to
+        // the masked id only.
+        let config = Config::default();
+        let refused = forget_request(&config, "ann.lee@gmail.com", "op", "kp-000000000001")
+            .expect_err("personal request id");
+        assert!(refused.to_string().contains("ticket number"), "{refused}");
+        assert!(forget_request(&config, "DSR-7", "op", "kp-000000000001").is_ok());
     }
 
     /// The audit record keeps who asked: a portal's name as given, a
