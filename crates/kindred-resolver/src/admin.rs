@@ -702,18 +702,11 @@ impl Resolver {
         for part in pending.chunks(1000) {
             let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
             for p in part {
-                let review = crate::ReviewNotice {
-                    profile_a: p.profile_a.clone(),
-                    profile_b: p.profile_b.clone(),
-                    evidence: kindred_model::MergeEvidence {
-                        rule: p.rule.clone(),
-                        rule_version: p.rule_version,
-                        kinds: p.kinds.clone(),
-                    },
-                    reason: p.reason.clone(),
-                    record_a: view.current_record(&p.profile_a)?,
-                    record_b: view.current_record(&p.profile_b)?,
-                };
+                let (a, b) = (
+                    view.current_record(&p.profile_a)?,
+                    view.current_record(&p.profile_b)?,
+                );
+                let review = p.clone().into_notice(a, b);
                 view.push_outbox(&OutboxEntry::Review(Box::new(review)));
             }
             self.store.write(view.into_write_batch())?;

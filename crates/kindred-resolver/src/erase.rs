@@ -482,6 +482,21 @@ impl Resolver {
                         }
                     }
                 }
+                // Decisions (a reviewer's reject of A and B, a split that
+                // gave B's id back) keep their actor and time; the
+                // person's ids in them read `(erased)`.
+                for mut record in store.decisions()? {
+                    let before = record.clone();
+                    for id in record.profiles.iter_mut().chain(&mut record.outcome) {
+                        if ids.contains(id) {
+                            *id = ERASED.to_string();
+                        }
+                    }
+                    if record != before {
+                        let key = record.id.to_be_bytes();
+                        store.put_value(&mut batch, cf::DECISIONS, &key, &record);
+                    }
+                }
                 for id in &ids {
                     store.delete(&mut batch, cf::REDIRECTS, id.as_bytes());
                     let mut from = id.as_bytes().to_vec();
@@ -491,6 +506,14 @@ impl Resolver {
                     store.delete_range(&mut batch, cf::LINEAGE, &from, &to);
                     store.delete_range(&mut batch, cf::ABSORBED, &from, &to);
                 }
+                // A pair between others that once held the person's
+                // events (a split gave them back) went to the review topic
+                // with their golden records of the time: it goes again,
+                // with today's.
+                let mut held_theirs = BTreeSet::new();
+                for other in &others {
+                    held_theirs.insert(store.resolve_redirects(other)?);
+                }
                 for pending in store.pending_suggestions()? {
                     if ids.contains(&pending.profile_a) || ids.contains(&pending.profile_b) {
                         let key = pair_key(&pending.profile_a, &pending.profile_b);
@@ -499,6 +522,14 @@ impl Resolver {
                             profile_a: pending.profile_a,
                             profile_b: pending.profile_b,
                         }));
+                    } else if held_theirs.contains(&pending.profile_a)
+                        || held_theirs.contains(&pending.profile_b)
+                    {
+                        let (a, b) = (
+                            store.profile(&pending.profile_a)?,
+                            store.profile(&pending.profile_b)?,
+                        );
+                        outbox.push(OutboxEntry::Review(Box::new(pending.into_notice(a, b))));
                     }
                 }
                 let change = ProfileChange::erased(

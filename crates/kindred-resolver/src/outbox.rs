@@ -83,6 +83,29 @@ pub struct ReviewNotice {
     pub record_b: Option<GoldenRecord>,
 }
 
+impl crate::store::PendingSuggestion {
+    /// The review topic's record of this waiting pair, with the golden
+    /// records given (today's, when a pair goes out again).
+    pub(crate) fn into_notice(
+        self,
+        record_a: Option<GoldenRecord>,
+        record_b: Option<GoldenRecord>,
+    ) -> ReviewNotice {
+        ReviewNotice {
+            profile_a: self.profile_a,
+            profile_b: self.profile_b,
+            evidence: MergeEvidence {
+                rule: self.rule,
+                rule_version: self.rule_version,
+                kinds: self.kinds,
+            },
+            reason: self.reason,
+            record_a,
+            record_b,
+        }
+    }
+}
+
 impl BatchView<'_> {
     /// Queues everything `outcome` must publish: its changes, quarantines
     /// and review suggestions, in that order, then a tombstone for every

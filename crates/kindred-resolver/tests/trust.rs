@@ -2748,6 +2748,15 @@ fn an_erasure_leaves_no_trace_in_another_profiles_history() {
             .count()
     };
     assert_eq!(names_b(&r), 2, "the merge and the split");
+    let decisions_name_b = |r: &Resolver| {
+        r.store()
+            .decisions()
+            .expect("decisions")
+            .iter()
+            .filter(|d| d.profiles.contains(&b) || d.outcome.contains(&b))
+            .count()
+    };
+    assert_eq!(decisions_name_b(&r), 1, "the split's outcome");
 
     r.erase(
         &kindred_resolver::ErasureRequest {
@@ -2761,6 +2770,13 @@ fn an_erasure_leaves_no_trace_in_another_profiles_history() {
     .expect("erase");
     assert_eq!(profiles(&r), 1);
     assert_eq!(names_b(&r), 0);
+    assert_eq!(decisions_name_b(&r), 0, "the split is kept, B's id is not");
+    assert!(r
+        .store()
+        .decisions()
+        .expect("decisions")
+        .iter()
+        .any(|d| d.outcome.contains(&kindred_resolver::ERASED.to_string())));
     let lineage = r.explain(&a).expect("explain").lineage;
     assert_eq!(lineage.len(), 2, "A's history stays: {lineage:?}");
     assert_eq!(lineage[0].absorbed, vec![kindred_resolver::ERASED]);
@@ -2889,4 +2905,80 @@ fn a_pair_whose_profile_is_absorbed_later_in_the_batch_names_where_it_went() {
         })
         .collect();
     assert_eq!(notices, vec![(a, c, true)]);
+}
+
+/// A pair waiting for review went to the review topic with X's golden
+/// record of the time, which held P's e-mail (P's web sign-up carried X's
+/// card); a split then gave P's record a profile of its own. Erasing P
+/// publishes the pair again with X's record of today: the compacted review
+/// topic keeps no copy of P's data.
+#[test]
+fn an_erasure_republishes_a_waiting_pair_whose_record_held_the_person() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let q = phone("+8613911116666");
+    apply(
+        &mut r,
+        vec![ev("pos:x1", 0, &[card("X1")]).name("Xavier Wong")],
+    );
+    apply(
+        &mut r,
+        vec![ev("web:p1", DAY, &[card("X1"), email("p@y.cn")])
+            .name("Xavier Wong")
+            .channel(Channel::Web)],
+    );
+    apply(
+        &mut r,
+        vec![ev("web:y1", 2 * DAY, &[q.clone(), email("yolanda@y.cn")])
+            .name("Yolanda Chen")
+            .channel(Channel::Web)],
+    );
+    apply(
+        &mut r,
+        vec![ev("pos:x2", 3 * DAY, &[card("X1"), q.clone()]).name("Xavier Wong")],
+    );
+    let (x, y) = (
+        profile(&r, &card("X1")).profile_id,
+        profile(&r, &email("yolanda@y.cn")).profile_id,
+    );
+    assert_ne!(x, y, "the names differ: a pair for review");
+    let last_notice_of_x = |r: &Resolver| {
+        r.store()
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                OutboxEntry::Review(n) if n.profile_a == x || n.profile_b == x => Some(n),
+                _ => None,
+            })
+            .next_back()
+            .expect("a review notice of X")
+    };
+    let holds_email = |n: &kindred_resolver::ReviewNotice| {
+        [&n.record_a, &n.record_b].into_iter().flatten().any(|rec| {
+            rec.identifiers
+                .iter()
+                .any(|i| i.kind == IdentifierKind::Email && i.value == "p@y.cn")
+        })
+    };
+    assert!(
+        holds_email(&last_notice_of_x(&r)),
+        "X's record held P's e-mail"
+    );
+    r.split(&x, &SplitSelector::Source(Channel::Web), "ops", 4 * DAY)
+        .expect("split");
+    let p = profile(&r, &email("p@y.cn")).profile_id;
+    assert_ne!(p, x);
+    r.erase(
+        &kindred_resolver::ErasureRequest {
+            request_id: "DSR-10".into(),
+            target: kindred_resolver::ErasureTarget::Profile(p),
+            requested_by: "privacy-officer".into(),
+            at_ms: 5 * DAY,
+        },
+        &[],
+    )
+    .expect("erase");
+    let last = last_notice_of_x(&r);
+    assert!(!holds_email(&last), "{last:?}");
+    assert!(last.record_a.is_some() && last.record_b.is_some());
 }
