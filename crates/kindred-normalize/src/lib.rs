@@ -68,14 +68,37 @@ const MAX_POINTS: i64 = 1_000_000_000_000;
 pub const MAX_SOURCE_ID_BYTES: usize = 256;
 
 /// The longest text field (bytes, before cleaning) normalization reads: a
-/// phone, e-mail, name, birthday, id, sku or address line. A longer value
-/// is dropped as `too_long`; the event is kept. Real values are far
+/// phone, e-mail, name, birthday, id, sku, event type or address line. A
+/// longer value ([`too_long`]: also one NFKC expands past twice this) is
+/// dropped as `too_long`; the event is kept. Real values are far
 /// shorter; without a bound, one field could make parsing (and the
 /// resolver's name comparison, quadratic in tokens) slow for everyone.
 pub const MAX_FIELD_BYTES: usize = 512;
 
 /// Most consents one event may carry; past it each is dropped as `too_long`.
 pub const MAX_CONSENTS: usize = 64;
+
+/// Most line items one order may carry; past it each is dropped as
+/// `too_long` (the order and its total stay).
+pub const MAX_ORDER_LINES: usize = 500;
+
+/// Whether a text field is too long to read: over [`MAX_FIELD_BYTES`] as
+/// sent, or over twice that once Unicode NFKC has expanded it. A few
+/// compatibility characters expand a dozen times (`\u{FDFA}` is 33 bytes
+/// of Arabic), so 510 bytes of them made a 5.6 KB street line, compared
+/// letter by letter with every other in its block.
+pub fn too_long(raw: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    raw.len() > MAX_FIELD_BYTES
+        || (!raw.is_ascii()
+            && raw
+                .nfkc()
+                .try_fold(0usize, |n, c| {
+                    let n = n + c.len_utf8();
+                    (n <= 2 * MAX_FIELD_BYTES).then_some(n)
+                })
+                .is_none())
+}
 
 /// A record that cannot become a canonical event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -296,11 +319,11 @@ impl Builder<'_> {
         }
     }
 
-    /// `raw` if it is within [`MAX_FIELD_BYTES`]; otherwise the value is
-    /// dropped as `too_long`.
+    /// `raw` unless it is [`too_long`]; then the value is dropped as
+    /// `too_long`.
     fn bounded<'r>(&mut self, field: &str, raw: Option<&'r str>) -> Option<&'r str> {
         match raw {
-            Some(r) if r.len() > MAX_FIELD_BYTES => {
+            Some(r) if too_long(r) => {
                 self.drop(field, Rejected::TooLong);
                 None
             }
@@ -405,7 +428,7 @@ impl Builder<'_> {
     fn order(&mut self, raw: &RawOrder, payment_type: Option<&str>, store_id: Option<&str>) {
         let payment_type = self.bounded("payment_type", payment_type);
         let store_id = self.bounded("store_id", store_id);
-        if raw.order_id.len() > MAX_FIELD_BYTES {
+        if too_long(&raw.order_id) {
             self.drop("order_id", Rejected::TooLong);
             return;
         }
@@ -436,10 +459,27 @@ impl Builder<'_> {
             order_id: fold(&raw.order_id),
             amount_minor: raw.total_minor,
             currency,
-            lines: raw.lines.clone(),
+            lines: self.order_lines(&raw.lines),
             payment_type: payment_type.and_then(normalize_label),
             store_id: store_id.map(fold).filter(|s| !s.is_empty()),
         });
+    }
+
+    /// An order's line items: at most [`MAX_ORDER_LINES`], a line whose sku
+    /// is [`too_long`] left out, each dropped as `too_long`.
+    fn order_lines(
+        &mut self,
+        lines: &[kindred_model::raw::LineItem],
+    ) -> Vec<kindred_model::raw::LineItem> {
+        let mut kept = Vec::with_capacity(lines.len().min(MAX_ORDER_LINES));
+        for line in lines {
+            if kept.len() >= MAX_ORDER_LINES || too_long(&line.sku) {
+                self.drop("order_line", Rejected::TooLong);
+            } else {
+                kept.push(line.clone());
+            }
+        }
+        kept
     }
 
     fn pos(&mut self, e: &PosTransaction) {
@@ -484,7 +524,7 @@ impl Builder<'_> {
         self.attributes.address = e.address.as_ref().and_then(|a| {
             if a.fields()
                 .iter()
-                .any(|l| l.as_ref().is_some_and(|l| l.len() > MAX_FIELD_BYTES))
+                .any(|l| l.as_deref().is_some_and(too_long))
             {
                 self.drop("address", Rejected::TooLong);
                 return None;
@@ -559,7 +599,7 @@ impl Builder<'_> {
                 self.drop("consent", Rejected::TooLong);
                 continue;
             }
-            if c.purpose.len() > MAX_FIELD_BYTES || c.channel.len() > MAX_FIELD_BYTES {
+            if too_long(&c.purpose) || too_long(&c.channel) {
                 self.drop("consent", Rejected::TooLong);
                 continue;
             }
@@ -616,7 +656,10 @@ impl Builder<'_> {
 
     /// Event type, browsed product and order of a web or social event.
     fn activity_of(&mut self, event_type: &str, sku: Option<&str>, order: Option<&RawOrder>) {
-        self.activity.event_type = normalize_label(event_type).unwrap_or_else(|| "unknown".into());
+        let event_type = self.bounded("event_type", Some(event_type));
+        self.activity.event_type = event_type
+            .and_then(normalize_label)
+            .unwrap_or_else(|| "unknown".into());
         self.activity.browsed_skus = self
             .bounded("sku", sku)
             .map(fold)

@@ -1038,3 +1038,63 @@ fn withdrawals_in_other_systems_words_reach_the_contact_statements() {
         e.dropped
     );
 }
+
+/// A field within 512 bytes as sent that NFKC expands past twice that
+/// (170 × U+FDFA is 510 bytes and 5,610 folded) is dropped as too long:
+/// kept, a review made 30 such street lines in one block take 26 s of
+/// comparisons. Ordinary text that expands a little (full-width digits,
+/// ㍿) is read. An event type, the skus and the number of an order's lines
+/// are bounded too.
+#[test]
+fn fields_that_unicode_expands_past_the_bound_are_dropped() {
+    assert!(too_long(&"\u{FDFA}".repeat(170)));
+    assert!(!too_long(&"㍿".repeat(40)));
+    assert!(!too_long("北京市朝阳区建国路８８号"));
+    let mut w = web();
+    w.address = Some(RawAddress {
+        line1: Some("\u{FDFA}".repeat(170)),
+        postal_code: Some("100000".into()),
+        ..RawAddress::default()
+    });
+    w.event_type = "x".repeat(1_000_000);
+    w.order = Some(kindred_model::raw::RawOrder {
+        order_id: "o-1".into(),
+        total_minor: 100,
+        currency: "CNY".into(),
+        lines: (0..MAX_ORDER_LINES + 3)
+            .map(|i| kindred_model::raw::LineItem {
+                sku: if i == 0 {
+                    "s".repeat(600)
+                } else {
+                    format!("SKU-{i}")
+                },
+                quantity: 1,
+                unit_price_minor: 1,
+            })
+            .collect(),
+        points_earned: 0,
+        points_redeemed: 0,
+    });
+    let e = normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("kept");
+    assert_eq!(e.attributes.address, None);
+    assert_eq!(e.activity.event_type, "unknown");
+    let lines = e.activity.order.as_ref().map(|o| o.lines.len());
+    assert_eq!(lines, Some(MAX_ORDER_LINES));
+    let too_long_fields: Vec<&str> = e
+        .dropped
+        .iter()
+        .filter(|d| d.reason == "too_long")
+        .map(|d| d.field.as_str())
+        .collect();
+    // The long sku's line, and the two past the limit.
+    assert_eq!(
+        too_long_fields,
+        [
+            "address",
+            "event_type",
+            "order_line",
+            "order_line",
+            "order_line"
+        ]
+    );
+}
