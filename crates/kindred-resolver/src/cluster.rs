@@ -134,6 +134,10 @@ pub(crate) struct Clustering {
     /// different people, or hold more cards or accounts than one person
     /// may): they linked only records with alike names.
     pub shared_keys: BTreeSet<String>,
+    /// Rule blocks in which a pair reached the rule (proposed: joined,
+    /// refused or suggested). A pair below it never links, whatever the
+    /// partitions, so a block without one contests no one.
+    pub proposed_blocks: BTreeSet<String>,
 }
 
 /// Where the records at positions `ps` (in canonical order) together hold
@@ -703,7 +707,8 @@ pub(crate) fn cluster(
     // 2. Proposals from mutable identifiers and rules.
     let time = |p: usize| node(p).event.event_time_ms;
     let mut proposals = Vec::new();
-    for (class, ps) in holders.values() {
+    for (key, (class, ps)) in &holders {
+        let proposed_before = proposals.len();
         match *class {
             KeyClass::Strong(_) => {}
             KeyClass::Weak(kind) => {
@@ -819,6 +824,9 @@ pub(crate) fn cluster(
                             }
                         }
                     }
+                }
+                if proposals.len() > proposed_before {
+                    out.proposed_blocks.insert(key.to_string());
                 }
             }
         }

@@ -1490,9 +1490,13 @@ impl<'a> BatchView<'a> {
 
         // Key holders after the recomputation.
         let mut holders: BTreeMap<&str, BTreeMap<usize, (i64, i64)>> = BTreeMap::new();
+        let mut rule_blocks: HashSet<&str> = HashSet::new();
         for (n, k) in keys.iter().enumerate() {
             let t = events[n].event_time_ms;
             for link in &k.links {
+                if matches!(link.class, KeyClass::Rule(_)) {
+                    rule_blocks.insert(link.key.as_str());
+                }
                 let span = holders
                     .entry(link.key.as_str())
                     .or_default()
@@ -1522,8 +1526,20 @@ impl<'a> BatchView<'a> {
             }
             // A shared key (a card, a family computer) re-partitions its
             // holders whenever it comes back, even when other evidence
-            // holds them in one profile.
-            if by_cluster.len() + hs.len() > 1 || clustering.shared_keys.contains(*key) {
+            // holds them in one profile. A rule's block contests its
+            // holders only when a pair in it reached the rule: a pair below
+            // it never links, whatever the partitions (so people who only
+            // share a birthday and a given name do not pull each other
+            // into every recomputation, transitively). A pair with a holder
+            // outside this recomputation was weighed when the later of the
+            // two arrived, with every holder of its block pulled in, and
+            // marked both then.
+            let contests = if rule_blocks.contains(*key) {
+                by_cluster.len() > 1 && clustering.proposed_blocks.contains(*key)
+            } else {
+                by_cluster.len() + hs.len() > 1 || clustering.shared_keys.contains(*key)
+            };
+            if contests {
                 for c in by_cluster.keys() {
                     contested[*c] = true;
                 }
