@@ -238,7 +238,7 @@ impl EventKeys {
                     })
                     .collect();
             }
-            let prefix = format!("rule:{}:{}", rule.name, rule.version);
+            let prefix = format!("{RULE_KEY_PREFIX}{}:{}", rule.name, rule.version);
             for block in blocks {
                 out.links.push(LinkKey {
                     key: hasher.key(&prefix, &block),
@@ -251,6 +251,15 @@ impl EventKeys {
         out.links.dedup_by(|a, b| a.key == b.key);
         out
     }
+}
+
+/// How a rule block's index key starts, plain or keyed (the hasher keeps
+/// the prefix readable); no identifier kind is named `rule`.
+const RULE_KEY_PREFIX: &str = "rule:";
+
+/// Whether an index key is a rule's block, not an identifier's.
+pub(crate) fn is_rule_key(key: &str) -> bool {
+    key.starts_with(RULE_KEY_PREFIX)
 }
 
 /// Whether `id` is a fixed-line phone the policy treats as a household's.
@@ -1229,6 +1238,15 @@ mod tests {
         assert!(classes.contains(&KeyClass::Strong(IdentifierKind::MemberId)));
         assert!(classes.contains(&KeyClass::Weak(IdentifierKind::Phone)));
         assert!(classes.contains(&KeyClass::Rule(0)) && classes.contains(&KeyClass::Rule(1)));
+        // A rule's block is told from an identifier by its key alone.
+        for link in &keys.links {
+            assert_eq!(
+                is_rule_key(&link.key),
+                matches!(link.class, KeyClass::Rule(_)),
+                "{}",
+                link.key
+            );
+        }
         assert!(
             keys.links
                 .iter()

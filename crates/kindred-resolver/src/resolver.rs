@@ -1490,13 +1490,9 @@ impl<'a> BatchView<'a> {
 
         // Key holders after the recomputation.
         let mut holders: BTreeMap<&str, BTreeMap<usize, (i64, i64)>> = BTreeMap::new();
-        let mut rule_blocks: HashSet<&str> = HashSet::new();
         for (n, k) in keys.iter().enumerate() {
             let t = events[n].event_time_ms;
             for link in &k.links {
-                if matches!(link.class, KeyClass::Rule(_)) {
-                    rule_blocks.insert(link.key.as_str());
-                }
                 let span = holders
                     .entry(link.key.as_str())
                     .or_default()
@@ -1534,7 +1530,7 @@ impl<'a> BatchView<'a> {
             // outside this recomputation was weighed when the later of the
             // two arrived, with every holder of its block pulled in, and
             // marked both then.
-            let contests = if rule_blocks.contains(*key) {
+            let contests = if crate::keys::is_rule_key(key) {
                 by_cluster.len() > 1 && clustering.proposed_blocks.contains(*key)
             } else {
                 by_cluster.len() + hs.len() > 1 || clustering.shared_keys.contains(*key)
