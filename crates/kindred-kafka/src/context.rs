@@ -170,20 +170,41 @@ pub fn partition_lags(statistics: &Statistics) -> Vec<PartitionLag> {
             if p.partition < 0 || !p.desired || p.hi_offset < 0 {
                 continue;
             }
-            let messages = if p.consumer_lag >= 0 {
-                p.consumer_lag
-            } else {
-                (p.hi_offset - p.lo_offset.max(0)).max(0)
-            };
             lags.push(PartitionLag {
                 topic: topic.clone(),
                 partition: p.partition,
-                messages,
+                messages: partition_lag(p),
             });
         }
     }
     lags.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
     lags
+}
+
+/// One partition's lag: librdkafka's (the log's end less the group's
+/// committed offset) when it knows the committed offset; else the log's
+/// end less this consumer's own fetch position, plus what it fetched and
+/// has not handed over yet; else the whole log. The resolver assigns its
+/// partitions at the store's positions and commits a request topic's
+/// offset only when it reads a request, so after a restart an idle
+/// request topic had no committed offset, and its retained requests, all
+/// applied, read as lag for good (a quiet night fired
+/// KindredResolverStalled).
+fn partition_lag(p: &rdkafka::statistics::Partition) -> i64 {
+    if p.consumer_lag >= 0 {
+        return p.consumer_lag;
+    }
+    // The last stable offset under read_committed, as librdkafka's own.
+    let end = if p.ls_offset >= 0 {
+        p.ls_offset
+    } else {
+        p.hi_offset
+    };
+    if p.next_offset >= 0 {
+        (end - p.next_offset).max(0) + p.fetchq_cnt.max(0)
+    } else {
+        (p.hi_offset - p.lo_offset.max(0)).max(0)
+    }
 }
 
 impl ConsumerContext for ServiceContext {
@@ -269,5 +290,42 @@ impl ConsumerContext for ServiceContext {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::statistics::Partition;
+
+    use super::partition_lag;
+
+    fn partition(committed_lag: i64, next: i64, lo: i64, hi: i64, ls: i64) -> Partition {
+        Partition {
+            consumer_lag: committed_lag,
+            next_offset: next,
+            lo_offset: lo,
+            hi_offset: hi,
+            ls_offset: ls,
+            ..Partition::default()
+        }
+    }
+
+    /// An idle request partition, its 40 requests applied, assigned at the
+    /// store's position after a restart: no committed offset, no lag (it
+    /// read 40 for as long as no new request came).
+    #[test]
+    fn a_partition_read_to_its_end_without_a_commit_has_no_lag() {
+        assert_eq!(partition_lag(&partition(-1, 40, 0, 40, 40)), 0);
+        // A transaction's commit marker after the last message: the fetch
+        // position moves past it, the last stable offset is the end.
+        assert_eq!(partition_lag(&partition(-1, 41, 0, 41, 41)), 0);
+        // Behind: what is left, and what was fetched but not handed over.
+        let mut behind = partition(-1, 30, 0, 40, 40);
+        behind.fetchq_cnt = 5;
+        assert_eq!(partition_lag(&behind), 15);
+        // librdkafka's own figure, when it knows the committed offset.
+        assert_eq!(partition_lag(&partition(7, 40, 0, 40, 40)), 7);
+        // No position yet: the whole log.
+        assert_eq!(partition_lag(&partition(-1, -1001, 10, 40, 40)), 30);
     }
 }
