@@ -41,12 +41,16 @@ pub fn normalize_consent_channel(raw: &str) -> Option<String> {
 /// the purpose `may_contact` reads. Other purposes (`personalised_ads`,
 /// `profiling`) are kept as typed.
 pub fn normalize_consent_purpose(raw: &str) -> Option<String> {
-    let label = normalize_label(raw)?;
-    Some(if is_marketing(&label) {
+    normalize_label(raw).map(purpose_of_label)
+}
+
+/// [`normalize_consent_purpose`] of a label already normalized.
+fn purpose_of_label(label: String) -> String {
+    if is_marketing(&label) {
         "marketing".to_string()
     } else {
         label
-    })
+    }
 }
 
 /// The statements one consent of a source makes: its purpose
@@ -63,7 +67,7 @@ pub fn consent_statements(
     granted: bool,
 ) -> Result<Vec<Consent>, Rejected> {
     let purpose_label = normalize_label(purpose).ok_or(Rejected::Invalid)?;
-    let purpose = normalize_consent_purpose(&purpose_label).ok_or(Rejected::Invalid)?;
+    let purpose = purpose_of_label(purpose_label.clone());
     let from_purpose = if purpose == "marketing" {
         named_channels(&purpose_label)
     } else {

@@ -88,9 +88,12 @@ pub const MAX_ORDER_LINES: usize = 500;
 /// of Arabic), so 510 bytes of them made a 5.6 KB street line, compared
 /// letter by letter with every other in its block.
 pub fn too_long(raw: &str) -> bool {
-    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+    // Text already in NFKC (ASCII, most CJK) does not expand: the quick
+    // check, a table lookup per character, spares it the normalization.
     raw.len() > MAX_FIELD_BYTES
         || (!raw.is_ascii()
+            && is_nfkc_quick(raw.chars()) != IsNormalized::Yes
             && raw
                 .nfkc()
                 .try_fold(0usize, |n, c| {
