@@ -106,6 +106,16 @@ pub struct AuditRecord {
 /// profile id or source event id was.
 pub const ERASED: &str = "(erased)";
 
+/// Each of `ids` (the erased person's profile ids) among `names` reads
+/// [`ERASED`]: another profile's lineage, a decision record.
+fn erase_ids<'a>(names: impl Iterator<Item = &'a mut String>, ids: &BTreeSet<String>) {
+    for name in names {
+        if ids.contains(name) {
+            *name = ERASED.to_string();
+        }
+    }
+}
+
 /// 2000-01-01 in ms: an erasure request dated before it has no usable time.
 pub const MIN_REQUEST_TIME_MS: i64 = 946_684_800_000;
 
@@ -458,11 +468,10 @@ impl Resolver {
                             continue; // deleted above
                         }
                         let before = record.clone();
-                        for id in record.absorbed.iter_mut().chain(&mut record.split_into) {
-                            if ids.contains(id) {
-                                *id = ERASED.to_string();
-                            }
-                        }
+                        erase_ids(
+                            record.absorbed.iter_mut().chain(&mut record.split_into),
+                            &ids,
+                        );
                         if erased_events.contains(&record.cause_event_id) {
                             record.cause_event_id = ERASED.to_string();
                         }
@@ -487,11 +496,7 @@ impl Resolver {
                 // person's ids in them read `(erased)`.
                 for mut record in store.decisions()? {
                     let before = record.clone();
-                    for id in record.profiles.iter_mut().chain(&mut record.outcome) {
-                        if ids.contains(id) {
-                            *id = ERASED.to_string();
-                        }
-                    }
+                    erase_ids(record.profiles.iter_mut().chain(&mut record.outcome), &ids);
                     if record != before {
                         let key = record.id.to_be_bytes();
                         store.put_value(&mut batch, cf::DECISIONS, &key, &record);
