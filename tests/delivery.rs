@@ -509,5 +509,17 @@ async fn create_topic_taking(
     {
         result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
     }
-    Ok(())
+    // The create may return before the broker answers for the topic's
+    // settings: wait until it does, as a topic made long ago would.
+    let settings = kafka_settings(config);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match kindred_kafka::topic_setting(&settings, topic, "max.message.bytes").await {
+            Ok(Some(v)) if v == limit => return Ok(()),
+            _ if std::time::Instant::now() >= deadline => {
+                anyhow::bail!("the broker never reported {topic}'s max.message.bytes")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
 }

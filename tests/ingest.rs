@@ -608,6 +608,11 @@ fn java_produce(topic: &str, codec: &str, lines: &[String]) -> anyhow::Result<()
             topic,
             "--compression-codec",
             codec,
+            // The tool's own 1.5 s and 3 retries fail on a loaded machine.
+            "--request-timeout-ms",
+            "30000",
+            "--message-send-max-retries",
+            "10",
             "--property",
             "parse.key=true",
             "--property",

@@ -445,7 +445,7 @@ async fn three_channels_resolve_into_golden_records_through_kafka() -> anyhow::R
                 "--max-messages",
                 &max,
                 "--timeout-ms",
-                "30000",
+                "120000",
                 "--property",
                 "print.partition=true",
                 "--property",

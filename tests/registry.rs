@@ -128,7 +128,7 @@ async fn ids_come_from_the_registry_and_unknown_ones_are_dead_lettered() -> anyh
     let canonical = read_until(
         &config,
         &config.topics.canonical,
-        Duration::from_secs(10),
+        Duration::from_secs(60),
         |m| !m.is_empty(),
     )
     .await?;

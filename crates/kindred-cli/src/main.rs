@@ -821,6 +821,19 @@ fn emit(text: &str) -> anyhow::Result<()> {
 /// is redone after the restart.
 const EXIT_SHUTDOWN_TIMEOUT: i32 = 75;
 
+/// Ends the process at once with `code`, running no exit handlers:
+/// `std::process::exit` runs C++ static destructors, and RocksDB's default
+/// environment joins its background threads in one, so a forced exit
+/// would wait for a running compaction.
+fn forced_exit(code: i32) -> ! {
+    use std::io::Write as _;
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` takes no pointers and never returns; skipping the
+    // exit handlers is the point (nothing uncommitted is lost: it is
+    // redone after the restart, which is why the watchdog may fire).
+    unsafe { libc::_exit(code) }
+}
+
 /// Whether a signal (not a service's failure) started the shutdown.
 static SIGNALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -839,10 +852,12 @@ fn shutdown_on_signals(config: &kindred_config::Config) -> Shutdown {
             grace_secs = grace.as_secs(),
             "not stopped within the shutdown timeout: exiting now; unfinished work is redone after the restart"
         );
-        if SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) {
-            std::process::exit(EXIT_SHUTDOWN_TIMEOUT)
-        }
-        std::process::exit(1)
+        let code = if SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) {
+            EXIT_SHUTDOWN_TIMEOUT
+        } else {
+            1
+        };
+        forced_exit(code)
     });
     let trigger = shutdown.clone();
     tokio::spawn(async move {

@@ -12,20 +12,26 @@ fn load_accounts_for_every_event_and_measures_each_service() {
         json.display().to_string(),
         dir.path().join("work").display().to_string(),
     );
-    let (ok, text) = common::kindred(&[
-        "--brokers",
-        &brokers,
-        "load",
-        "--events",
-        "3000",
-        "--rate",
-        "2000",
-        "--json",
-        &json_path,
-        "--work-dir",
-        &work,
-        "--keep-topics",
-    ]);
+    // The services' stop gets 25 s (the load tool waits 30): a loaded
+    // machine's flushes must not run into the watchdog (exit 75) before
+    // the store is flushed, which this test checks at the end.
+    let (ok, text) = common::kindred_with_env(
+        &[
+            "--brokers",
+            &brokers,
+            "load",
+            "--events",
+            "3000",
+            "--rate",
+            "2000",
+            "--json",
+            &json_path,
+            "--work-dir",
+            &work,
+            "--keep-topics",
+        ],
+        &[("KINDRED_SHUTDOWN__TIMEOUT_SECS", "25")],
+    );
     assert!(ok, "{text}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).expect("the JSON result")).expect("JSON");

@@ -157,9 +157,15 @@ const RARE: &[&str] = &[
     "kindred_duplicate_events_total",
 ];
 
-fn prometheus_query(addr: &str, query: &str) -> serde_json::Value {
-    let (status, body) = http_get(addr, &format!("/api/v1/query?query={}", url_encode(query)))
-        .unwrap_or_else(|| panic!("Prometheus answers {query}"));
+/// The `result` of an instant query, evaluated at `at` (Prometheus' Unix
+/// seconds) or now.
+fn prometheus_query(addr: &str, query: &str, at: Option<f64>) -> serde_json::Value {
+    let time = at.map(|t| format!("&time={t:.3}")).unwrap_or_default();
+    let (status, body) = http_get(
+        addr,
+        &format!("/api/v1/query?query={}{time}", url_encode(query)),
+    )
+    .unwrap_or_else(|| panic!("Prometheus answers {query}"));
     let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     assert_eq!(status, 200, "{query}: {body}");
     assert_eq!(json["status"], "success", "{query}: {body}");
@@ -366,24 +372,30 @@ fn a_load_run_is_observable_and_logs_no_personal_data() {
     }
 
     // The dashboard's queries against Prometheus' scrape of the run.
+    // The queries are evaluated at one instant while all 4 services ran
+    // (3 s after the first such scrape: rates need a few), so that the
+    // end of the load run (the services stop, their series go stale)
+    // cannot empty them on a slow machine.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while prometheus_query(&prom_addr, "sum(up{job=\"kindred\"})")
-        .get(0)
-        .and_then(|r| r["value"][1].as_str())
-        != Some("4")
-    {
+    let all_up_at = loop {
+        let up = prometheus_query(&prom_addr, "sum(up{job=\"kindred\"})", None);
+        let value = &up[0]["value"];
+        if let (Some("4"), Some(at)) = (value[1].as_str(), value[0].as_f64()) {
+            break at;
+        }
         assert!(
             Instant::now() < deadline,
             "Prometheus never scraped the 4 services"
         );
         std::thread::sleep(Duration::from_millis(500));
-    }
-    std::thread::sleep(Duration::from_secs(3)); // rates need a few scrapes
+    };
+    let at = all_up_at + 3.0;
+    std::thread::sleep(Duration::from_secs(4));
     let queries = dashboard_queries();
     assert!(queries.len() >= 15, "{queries:?}");
     let mut empty = Vec::new();
     for q in &queries {
-        let result = prometheus_query(&prom_addr, q);
+        let result = prometheus_query(&prom_addr, q, Some(at));
         if result.as_array().is_none_or(Vec::is_empty) {
             empty.push(q.clone());
         }

@@ -44,6 +44,13 @@ impl Health {
             .store(now_ms(), Ordering::Relaxed);
     }
 
+    /// How often a heartbeat that keeps a waiting service live must beat:
+    /// a quarter of the stall timeout, at most a second, so that a beat
+    /// woken late on a loaded machine still lands inside the timeout.
+    pub fn heartbeat_period(&self) -> Duration {
+        (self.inner.stall_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
+    }
+
     pub fn set_ready(&self, ready: bool) {
         self.inner.ready.store(ready, Ordering::Relaxed);
     }
@@ -55,5 +62,19 @@ impl Health {
 
     pub fn is_ready(&self) -> bool {
         self.inner.ready.load(Ordering::Relaxed) && self.is_live()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A beat must land well inside the stall timeout, however short.
+    #[test]
+    fn the_heartbeat_beats_four_times_per_stall_timeout_at_least() {
+        let period = |secs| Health::new(Duration::from_secs(secs)).heartbeat_period();
+        assert_eq!(period(60), Duration::from_secs(1));
+        assert_eq!(period(2), Duration::from_millis(500));
+        assert_eq!(period(1), Duration::from_millis(250));
     }
 }

@@ -614,7 +614,7 @@ const SEND_GRACE_AFTER_STOP: Duration = Duration::from_secs(2);
 /// the broker or the registry is not a stall).
 async fn while_live<F: std::future::Future>(work: F, ops: &Ops) -> F::Output {
     tokio::pin!(work);
-    let mut alive = tokio::time::interval(Duration::from_secs(1));
+    let mut alive = tokio::time::interval(ops.health.heartbeat_period());
     loop {
         tokio::select! {
             done = &mut work => return done,
@@ -636,11 +636,12 @@ pub(crate) fn alive_while<T>(ops: &Ops, work: impl FnOnce() -> T) -> T {
     std::thread::scope(|scope| {
         let heart = scope.spawn(|| {
             let started = Instant::now();
+            let period = ops.health.heartbeat_period();
             while !done.load(std::sync::atomic::Ordering::Acquire)
                 && started.elapsed() < HEARTBEAT_LIMIT
             {
                 ops.health.progress();
-                std::thread::park_timeout(Duration::from_secs(1));
+                std::thread::park_timeout(period);
             }
         });
         let out = tokio::task::block_in_place(work);
