@@ -28,7 +28,67 @@ const JUNK_NAMES: &[&str] = &[
     "匿名",
     "无",
     "测试",
+    "散客",
+    "游客",
+    "用户",
+    "未知",
+    "佚名",
+    "无名氏",
+    "匿名用户",
+    "测试用户",
+    "非会员",
+    "お客様",
+    "ゲスト",
+    "고객",
+    "손님",
 ];
+
+/// Words a till or a form puts where it has no name (`Walk-in Customer`,
+/// `Valued Customer`, `Guest User`, `Unknown Unknown`): a name made only
+/// of these and [`PLACEHOLDER_FILLERS`], with one of these among them, is
+/// junk. Kept, it would become the golden name of everyone it was typed
+/// for, and its records would rate alike to one another.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "anonymous",
+    "client",
+    "customer",
+    "dummy",
+    "firstname",
+    "guest",
+    "lastname",
+    "member",
+    "name",
+    "noname",
+    "none",
+    "null",
+    "shopper",
+    "test",
+    "unknown",
+    "user",
+    "visitor",
+    "walkin",
+];
+
+/// Words that are placeholders only beside a [`PLACEHOLDER_WORDS`] word
+/// (`Walk-in`, `Valued`, `Cash`): alone, some are names (`In`, `Cash`).
+const PLACEHOLDER_FILLERS: &[&str] = &[
+    "a", "cash", "default", "demo", "in", "new", "no", "online", "regular", "sample", "store",
+    "the", "valued", "walk", "web",
+];
+
+/// Whether a name (lower case) is made of placeholder words only
+/// ([`PLACEHOLDER_WORDS`]).
+fn is_placeholder(lower: &str) -> bool {
+    let mut strong = false;
+    for word in lower.split([' ', '-']).filter(|w| !w.is_empty()) {
+        if PLACEHOLDER_WORDS.contains(&word) {
+            strong = true;
+        } else if !PLACEHOLDER_FILLERS.contains(&word) {
+            return false;
+        }
+    }
+    strong
+}
 
 /// Junk as a whole full name only: `NA` (not available) is also the
 /// pinyin given name 娜 and the Korean family name 나 in a name part.
@@ -422,7 +482,9 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
     };
     // Judged on the final form, so that normalizing the output again gives
     // the same answer (idempotence; found by fuzzing: `女 士` became `女士`).
-    if JUNK_NAMES.contains(&name.to_lowercase().as_str())
+    let lower = name.to_lowercase();
+    if JUNK_NAMES.contains(&lower.as_str())
+        || is_placeholder(&lower)
         || !name.chars().any(char::is_alphabetic)
         || name.chars().any(|c| c.is_ascii_digit() || c == '@')
     {
@@ -678,6 +740,18 @@ mod tests {
             ("12345", Err(Rejected::Junk)),
             ("li.wei@qq.com", Err(Rejected::Junk)),
             ("Room 101", Err(Rejected::Junk)),
+            // Placeholders of more than one word.
+            ("Walk-in Customer", Err(Rejected::Junk)),
+            ("VALUED CUSTOMER", Err(Rejected::Junk)),
+            ("Guest User", Err(Rejected::Junk)),
+            ("Unknown Unknown", Err(Rejected::Junk)),
+            ("test customer", Err(Rejected::Junk)),
+            ("散客", Err(Rejected::Junk)),
+            // A placeholder word in a person's name, or a filler alone.
+            ("Christopher Guest", Ok("Christopher Guest")),
+            ("Johnny Cash", Ok("Johnny Cash")),
+            ("In", Ok("In")),
+            ("Valued", Ok("Valued")),
         ];
         for (raw, want) in cases {
             assert_eq!(normalize_name(raw).as_deref(), want.as_deref(), "{raw:?}");

@@ -981,6 +981,19 @@ mod tests {
         assert_eq!(c, [vec!["a", "c"], vec!["b"]], "{c:?}");
     }
 
+    /// A couple sharing an e-mail address: his and her forms of one name.
+    #[test]
+    fn a_shared_email_does_not_join_paul_and_paula() {
+        let email = [(Email, "smiths@example.com")];
+        let events = [
+            event("a", 0, &email, Some("Paul Smith")),
+            event("b", DAY, &email, Some("Paula Smith")),
+            event("c", 2 * DAY, &email, Some("Paula Smiht")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a"], vec!["b", "c"]], "{c:?}");
+    }
+
     /// A Shanghai landline: a household's, not a person's.
     const LANDLINE: &str = "+862161234567";
 
