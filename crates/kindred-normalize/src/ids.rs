@@ -27,7 +27,7 @@ const JUNK_IDS: &[&str] = &[
 /// characters are junk (a cashier's default or a typo).
 pub fn normalize_member_card(raw: &str) -> Result<String, Rejected> {
     // A card number typed on an Arabic or Indian keyboard is the same number.
-    let s: String = crate::text::ascii_digits(&fold_upper(raw))
+    let s: String = crate::text::ascii_digits(&fold_upper(crate::text::without_zero_fraction(raw)))
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
@@ -138,6 +138,9 @@ mod tests {
             ("88888888", Err(Rejected::Junk)),
             ("12345678", Err(Rejected::Junk)),
             ("M1", Err(Rejected::Junk)),
+            // Through a spreadsheet as a decimal.
+            ("6282488140.0", Ok("6282488140")),
+            ("6282.4881", Err(Rejected::Invalid)),
         ];
         for (raw, want) in cases {
             assert_eq!(

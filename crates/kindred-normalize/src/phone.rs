@@ -2,7 +2,7 @@
 
 use phonenumber::Mode;
 
-use crate::text::{ascii_digits, fold, Rejected};
+use crate::text::{ascii_digits, fold, without_zero_fraction, Rejected};
 use crate::NormalizeOptions;
 
 /// Parses a phone number as typed anywhere (`+86 139 1024 8876`,
@@ -13,6 +13,7 @@ use crate::NormalizeOptions;
 /// toll-free, premium-rate, shared-cost and universal access numbers.
 /// Numbers libphonenumber does not consider valid are rejected, not guessed.
 pub fn normalize_phone(raw: &str, opts: &NormalizeOptions) -> Result<String, Rejected> {
+    let raw = without_zero_fraction(raw);
     if let Some(fast) = opts
         .phone_fast_path
         .as_deref()
@@ -28,7 +29,7 @@ pub fn normalize_phone(raw: &str, opts: &NormalizeOptions) -> Result<String, Rej
 /// [`normalize_phone`] with national numbers read in `region` (a region the
 /// event names, say the country of the till that took the sale).
 pub fn normalize_phone_in(raw: &str, region: phonenumber::country::Id) -> Result<String, Rejected> {
-    let text = ascii_digits(&fold(raw));
+    let text = ascii_digits(&fold(without_zero_fraction(raw)));
     full_parse_memo(&text, region, || full_parse(&text, region))
 }
 
@@ -1063,6 +1064,10 @@ mod tests {
             ("0086-139-1024-8876", &cn, Ok("+8613910248876")),
             ("139 1024 8876", &cn, Ok("+8613910248876")),
             ("13910248876", &cn, Ok("+8613910248876")),
+            // Through a spreadsheet as a decimal; in scientific notation its
+            // last digits are gone.
+            ("13910248876.0", &cn, Ok("+8613910248876")),
+            ("1.39102E+10", &cn, Err(Rejected::Invalid)),
             ("(+86) 139-1024-8876", &cn, Ok("+8613910248876")),
             ("+86 13910248876", &cn, Ok("+8613910248876")),
             ("８６１３９１０２４８８７６", &cn, Ok("+8613910248876")),

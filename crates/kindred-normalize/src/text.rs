@@ -177,6 +177,26 @@ pub(crate) fn is_letter_or_mark(c: char) -> bool {
     )
 }
 
+/// A number that went through a spreadsheet as a decimal (`13910248876.0`,
+/// `6282488140.00`): its digits, when `text` (trimmed) is only ASCII digits
+/// and a fraction of zeros; `text` otherwise. A number in scientific
+/// notation (`1.39102E+10`) is left to be refused: its last digits are lost,
+/// and guessing them would give someone else's number.
+pub(crate) fn without_zero_fraction(text: &str) -> &str {
+    let t = text.trim();
+    match t.split_once('.') {
+        Some((digits, zeros))
+            if !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !zeros.is_empty()
+                && zeros.bytes().all(|b| b == b'0') =>
+        {
+            digits
+        }
+        _ => text,
+    }
+}
+
 /// `text` with the decimal digits of other scripts as ASCII digits (NFKC
 /// maps full-width digits, not these): a number or a date typed on an
 /// Arabic, Persian, Indian, Thai, Lao, Tibetan, Myanmar or Khmer keyboard
