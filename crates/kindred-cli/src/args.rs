@@ -323,7 +323,10 @@ pub(crate) enum Command {
     /// records; the records it alone held together become separate profiles
     /// (attributes, points, orders and consents move with their events).
     /// With --source, the channel's records leave. The parts stay apart from
-    /// then on. With --live, the split goes to the running resolver
+    /// then on. An id absorbed into another profile is refused (the split
+    /// would act on the whole survivor: name the survivor), and so is a
+    /// split by identifier that a review approval holds together (the
+    /// error names the approval and the reject that takes it back). With --live, the split goes to the running resolver
     /// (topics.decision_requests; profile ids only) and the command waits
     /// for its reply; without it, stop the resolver first: the `split`
     /// change events wait in the store's outbox until it publishes them.

@@ -75,6 +75,8 @@ pub struct DemoReport {
     pub values_dropped: u64,
     pub true_people: u64,
     pub profiles: u64,
+    /// Rows of the identifier index: identifiers, and the keys match rules
+    /// block on.
     pub identifiers: u64,
     pub merges: u64,
     /// Stored events the resolver re-read to recompute profiles (an event
@@ -355,7 +357,7 @@ impl fmt::Display for DemoReport {
         }
         writeln!(
             f,
-            "  golden profiles     {} ({} identifiers)",
+            "  golden profiles     {} ({} index keys: identifiers and match-rule keys)",
             self.profiles, self.identifiers
         )?;
         writeln!(f, "  merges              {}", self.merges)?;
@@ -406,7 +408,11 @@ impl fmt::Display for DemoReport {
             writeln!(
                 f,
                 "    spend       {}   points {}",
-                spend.join(", "),
+                if spend.is_empty() {
+                    "none".to_string()
+                } else {
+                    spend.join(", ")
+                },
                 r.points_balance
             )?;
         }

@@ -45,6 +45,8 @@ pub enum AdminError {
     NotSeparable { profile: String, reason: String },
     #[error("profile {given} has been merged into {now} since; a decision on {given} would act on all of {now}, so the pair left the review queue: review {now} instead if that is what you mean (`kindred explain {now}` shows what it holds)")]
     Moved { given: String, now: String },
+    #[error("profile {given} has been merged into {now} since; a split of {given} would act on all of {now}, so nothing was split: split {now} instead if that is what you mean (`kindred explain {now}` shows what it holds)")]
+    SplitMoved { given: String, now: String },
 }
 
 /// What a decision did.
@@ -275,6 +277,13 @@ impl Resolver {
     ) -> Result<DecisionOutcome, AdminError> {
         let mut view = self.view()?;
         let id = live(&view, profile)?;
+        // An absorbed id names a larger profile now, as in a review.
+        if id != profile {
+            return Err(AdminError::SplitMoved {
+                given: profile.into(),
+                now: id,
+            });
+        }
         let stored = view.take_profile(&id)?;
         let events = view.contributions_of(&stored.members)?;
         let constraints = view.constraints_of(&stored.members)?;
@@ -1415,7 +1424,38 @@ fn sides_apart(
         for l in clustering.links.iter().flatten() {
             kinds.extend(l.kinds.iter().cloned());
         }
-        return Ok(Err(kinds.into_iter().collect::<Vec<_>>().join(", ")));
+        // An approval links with no kinds of evidence: named by decision
+        // and reviewer, and how to take it back.
+        let approvals: BTreeSet<u64> = constraints
+            .iter()
+            .flatten()
+            .filter_map(|c| match c {
+                Constraint::Together { decision } => Some(*decision),
+                _ => None,
+            })
+            .collect();
+        let mut held_by: Vec<String> = kinds.into_iter().collect();
+        if !approvals.is_empty() {
+            let records = view.store_ref().decisions()?;
+            for d in &approvals {
+                let record = records.iter().find(|r| r.id == *d);
+                let reviewer = record.map_or("", |r| r.actor.as_str());
+                let (what, undo) = match record.map(|r| (&r.kind, r.profiles.as_slice())) {
+                    Some((DecisionKind::Approve, [a, b])) => (
+                        "review approval",
+                        format!("`kindred review reject {a} {b}` takes it back"),
+                    ),
+                    _ => (
+                        "decision",
+                        "a split by source can separate its records".to_string(),
+                    ),
+                };
+                held_by.push(format!(
+                    "{what} {d} by {reviewer}, which a split by identifier does not override: {undo}"
+                ));
+            }
+        }
+        return Ok(Err(held_by.join(", ")));
     }
     let mut sides = vec![0; events.len()];
     for (c, members) in clustering.clusters.iter().enumerate() {

@@ -2045,6 +2045,61 @@ fn a_source_split_across_an_approval_keeps_it_on_the_rest() {
     assert_eq!(profiles(&r), 3);
 }
 
+/// A split by identifier that an approval holds together names the
+/// approval, its reviewer and the reject that takes it back; a split of
+/// an absorbed id is refused (it would act on the whole survivor), as a
+/// review of one is.
+#[test]
+fn a_split_names_the_approval_that_holds_and_refuses_an_absorbed_id() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let shared = phone("+8613900000066");
+    apply(
+        &mut r,
+        vec![
+            ev("pos:a1", 0, &[card("A1"), shared.clone()]).name("Zhang Wei"),
+            ev("pos:b1", DAY, &[card("B1"), shared.clone()]).name("Maria Schmidt"),
+        ],
+    );
+    assert_eq!(profiles(&r), 2);
+    let (a, b) = (profile(&r, &card("A1")), profile(&r, &card("B1")));
+    r.review(&a.profile_id, &b.profile_id, true, "alice", 2 * DAY)
+        .expect("approve");
+    assert_eq!(profiles(&r), 1);
+    let survivor = profile(&r, &card("A1")).profile_id;
+    let absorbed = if survivor == a.profile_id {
+        &b.profile_id
+    } else {
+        &a.profile_id
+    };
+    let err = r
+        .split(
+            &survivor,
+            &SplitSelector::Identifier(shared.clone()),
+            "ops",
+            3 * DAY,
+        )
+        .expect_err("the approval holds them");
+    let text = err.to_string();
+    assert!(
+        text.contains("review approval") && text.contains("by alice"),
+        "{text}"
+    );
+    assert!(text.contains("kindred review reject"), "{text}");
+    let err = r
+        .split(
+            absorbed,
+            &SplitSelector::Source(Channel::Pos),
+            "ops",
+            3 * DAY,
+        )
+        .expect_err("an absorbed id names the survivor");
+    assert!(
+        matches!(err, AdminError::SplitMoved { ref now, .. } if *now == survivor),
+        "{err}"
+    );
+    assert_eq!(profiles(&r), 1, "nothing was split");
+}
+
 /// A reject keeps two profiles apart and changes nothing else: records of
 /// neither, on the same phone, link as they did without it.
 #[test]
