@@ -222,9 +222,6 @@ struct Attrs {
     /// clusters needs one alike on each side, so a record that states only
     /// the family name cannot bridge twins.
     givens: BTreeSet<GivenName>,
-    /// The scripts `names` are written in, as [`NameScript::comparable`]
-    /// bits: names in scripts that share none are not compared.
-    scripts: u32,
     /// Per (kind, namespace), the values held ([`per_namespace`]).
     namespaced: BTreeMap<(IdentifierKind, String), BTreeSet<String>>,
     /// Distinct identifiers (devices not counted), as hashed link keys.
@@ -286,7 +283,6 @@ impl Forest<'_> {
         for (namespace, values) in moved.namespaced {
             into.namespaced.entry(namespace).or_default().extend(values);
         }
-        into.scripts |= moved.scripts;
         into.ids.extend(moved.ids);
         into.apart.extend(moved.apart);
     }
@@ -345,10 +341,6 @@ impl Forest<'_> {
         }
         if by_rule && other_people(x, y, min) {
             return Some(Refusal::NameMismatch);
-        }
-        if x.scripts & y.scripts == 0 {
-            // One name in two writings, or two people: unknown.
-            return None;
         }
         let similar = telling_names(x).any(|n| {
             telling_names(y).any(|m| {
@@ -614,11 +606,6 @@ pub(crate) fn cluster(
                         .cloned()
                         .collect(),
                     givens: n.keys.given.iter().cloned().collect(),
-                    scripts: if n.keys.name.is_some() {
-                        n.keys.name_script.comparable()
-                    } else {
-                        0
-                    },
                     namespaced,
                     ids: n
                         .keys
@@ -992,28 +979,6 @@ mod tests {
         ];
         let c = run(&events, &LinkPolicy::default());
         assert_eq!(c, [vec!["a", "c"], vec!["b"]], "{c:?}");
-    }
-
-    /// One person's name in Cyrillic at one till and in Latin letters at
-    /// another: the name guard cannot compare them, so the shared e-mail
-    /// links them (as it links a record without a name); two Latin names
-    /// that clearly differ stay apart.
-    #[test]
-    fn a_shared_email_links_one_name_in_two_scripts() {
-        let email = [(Email, "ivan.petrov@example.ru")];
-        let events = [
-            event("a", 0, &email, Some("Иван Петров")),
-            event("b", DAY, &email, Some("Ivan Petrov")),
-            event("c", 2 * DAY, &email, Some("Иван Петров")),
-        ];
-        let c = run(&events, &LinkPolicy::default());
-        assert_eq!(c, [vec!["a", "b", "c"]], "{c:?}");
-        let events = [
-            event("a", 0, &email, Some("Ivan Petrov")),
-            event("b", DAY, &email, Some("Olga Sidorova")),
-        ];
-        let c = run(&events, &LinkPolicy::default());
-        assert_eq!(c.len(), 2, "{c:?}");
     }
 
     /// A couple sharing an e-mail address: his and her forms of one name.

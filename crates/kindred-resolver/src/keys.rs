@@ -422,22 +422,6 @@ pub(crate) enum Alphabet {
     Kana,
 }
 
-impl NameScript {
-    /// The scripts whose names can be compared with this one's, as bits:
-    /// Latin and hanzi with each other (hanzi fold to pinyin); an alphabet
-    /// with itself; a name of no one script ([`NameScript::Other`]) with
-    /// any. Two names in scripts that share no bit are one name in two
-    /// writings as often as two people's (`Иван Петров` / `Ivan Petrov`,
-    /// `김민준` / `Kim Minjun`): the name guard cannot tell which.
-    pub(crate) fn comparable(self) -> u32 {
-        match self {
-            NameScript::Hanzi | NameScript::Latin => 1,
-            NameScript::Alphabet(a) => 1 << (1 + a as u32),
-            NameScript::Other => u32::MAX,
-        }
-    }
-}
-
 /// The alphabet of a letter outside Latin and hanzi, if one of those
 /// [`Alphabet`] knows.
 fn alphabet_of(c: char) -> Option<Alphabet> {
