@@ -140,6 +140,8 @@ mod tests {
             ("M1", Err(Rejected::Junk)),
             // Through a spreadsheet as a decimal.
             ("6282488140.0", Ok("6282488140")),
+            // Beyond a float's exact digits: maybe another card's number.
+            ("9876543210987652.0", Err(Rejected::Invalid)),
             ("6282.4881", Err(Rejected::Invalid)),
         ];
         for (raw, want) in cases {

@@ -179,14 +179,19 @@ pub(crate) fn is_letter_or_mark(c: char) -> bool {
 
 /// A number that went through a spreadsheet as a decimal (`13910248876.0`,
 /// `6282488140.00`): its digits, when `text` (trimmed) is only ASCII digits
-/// and a fraction of zeros; `text` otherwise. A number in scientific
-/// notation (`1.39102E+10`) is left to be refused: its last digits are lost,
-/// and guessing them would give someone else's number.
+/// (15 at most) and a fraction of zeros; `text` otherwise. A number a
+/// 64-bit float cannot hold exactly is left to be refused, as is one in
+/// scientific notation (`1.39102E+10`): its last digits may be another
+/// number's (`9876543210987653` is written `9876543210987652.0`), and a
+/// guess would be someone else's card.
 pub(crate) fn without_zero_fraction(text: &str) -> &str {
+    /// Every integer of this many digits is exact in an IEEE 754 double.
+    const EXACT_DIGITS: usize = 15;
     let t = text.trim();
     match t.split_once('.') {
         Some((digits, zeros))
             if !digits.is_empty()
+                && digits.len() <= EXACT_DIGITS
                 && digits.bytes().all(|b| b.is_ascii_digit())
                 && !zeros.is_empty()
                 && zeros.bytes().all(|b| b == b'0') =>

@@ -1436,22 +1436,25 @@ fn sides_apart(
             .collect();
         let mut held_by: Vec<String> = kinds.into_iter().collect();
         if !approvals.is_empty() {
+            // Ids only (the reply of a live request carries this text):
+            // `kindred explain` names the reviewer.
             let records = view.store_ref().decisions()?;
             for d in &approvals {
                 let record = records.iter().find(|r| r.id == *d);
-                let reviewer = record.map_or("", |r| r.actor.as_str());
                 let (what, undo) = match record.map(|r| (&r.kind, r.profiles.as_slice())) {
                     Some((DecisionKind::Approve, [a, b])) => (
                         "review approval",
                         format!("`kindred review reject {a} {b}` takes it back"),
                     ),
+                    // A decision carried from another store keeps its id
+                    // on the records, not its record.
                     _ => (
-                        "decision",
+                        "carried approval",
                         "a split by source can separate its records".to_string(),
                     ),
                 };
                 held_by.push(format!(
-                    "{what} {d} by {reviewer}, which a split by identifier does not override: {undo}"
+                    "{what} {d}, which a split by identifier does not override: {undo}"
                 ));
             }
         }
