@@ -981,6 +981,22 @@ mod tests {
         assert_eq!(c, [vec!["a", "c"], vec!["b"]], "{c:?}");
     }
 
+    /// One person's name in Cyrillic at one till and in Latin letters at
+    /// another, on one e-mail, is one name; his wife's, in either script,
+    /// is not.
+    #[test]
+    fn a_shared_email_links_one_name_in_cyrillic_and_latin_letters() {
+        let email = [(Email, "ivan.petrov@example.ru")];
+        let events = [
+            event("a", 0, &email, Some("Иван Петров")),
+            event("b", DAY, &email, Some("Ivan Petrov")),
+            event("c", 2 * DAY, &email, Some("Olga Petrova")),
+            event("d", 3 * DAY, &email, Some("Ольга Петрова")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a", "b"], vec!["c", "d"]], "{c:?}");
+    }
+
     /// A couple sharing an e-mail address: his and her forms of one name.
     #[test]
     fn a_shared_email_does_not_join_paul_and_paula() {

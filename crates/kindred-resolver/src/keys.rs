@@ -439,6 +439,26 @@ pub(crate) enum Alphabet {
     Kana,
 }
 
+/// Pushes a name's letter as names are compared: Cyrillic and Greek
+/// transliterated to Latin letters (`Иван Петров` is `ivan petrov`,
+/// `Γιώργος` `giorgos`: one person's name written in both compares, and a
+/// spouse's does not), any other as [`push_name_letter`] folds it. (Hangul
+/// and kana stay: their romanizations differ too much to compare.)
+fn push_comparable_letter(c: char, out: &mut String) {
+    if matches!(alphabet_of(c), Some(Alphabet::Cyrillic | Alphabet::Greek)) {
+        if let Some(latin) = deunicode::deunicode_char(c) {
+            out.extend(
+                latin
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|l| l.to_ascii_lowercase()),
+            );
+            return;
+        }
+    }
+    push_name_letter(c, out);
+}
+
 /// The alphabet of a letter outside Latin and hanzi, if one of those
 /// [`Alphabet`] knows.
 fn alphabet_of(c: char) -> Option<Alphabet> {
@@ -528,7 +548,7 @@ pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
                     };
                 }
             }
-            push_name_letter(c, &mut latin);
+            push_comparable_letter(c, &mut latin);
         } else if !is_name_apostrophe(c) {
             latin.push(' ');
         }
@@ -999,7 +1019,7 @@ pub(crate) fn given_key(s: &str) -> String {
         if let Some(p) = c.to_pinyin() {
             out.push_str(&fold_u(p.plain()));
         } else if c.is_alphanumeric() {
-            push_name_letter(c, &mut out);
+            push_comparable_letter(c, &mut out);
         }
     }
     out
@@ -1042,6 +1062,12 @@ mod tests {
         assert_eq!(fold_name("José García"), fold_name("Jose Garcia"));
         assert_eq!(fold_name("Lê Văn Đặng"), fold_name("Le Van Dang"));
         assert_eq!(fold_name("O'Brien"), fold_name("OBrien"));
+        // Cyrillic and Greek read in Latin letters.
+        assert_eq!(fold_name("Иван Петров"), fold_name("Ivan Petrov"));
+        assert_eq!(
+            fold_name("Γιώργος Παπαδόπουλος"),
+            fold_name("Giorgos Papadopoulos")
+        );
         assert_eq!(fold_name("O’Brien").as_deref(), Some("obrien"));
         assert_eq!(fold_name("Søren Müller").as_deref(), Some("muller soren"));
         // A Japanese name's reading in katakana or hiragana (half-width
@@ -1173,8 +1199,10 @@ mod tests {
             sounds("Ludwig van Beethoven Jr"),
             vec!["B315".to_string(), "L320".into()]
         );
-        // Names in other scripts give no code, or their romanized one.
-        assert!(sounds("Иван Петров").is_empty());
+        // Names in other scripts give no code, or their romanized one
+        // (Cyrillic and Greek are read in Latin letters).
+        assert!(sounds("김민준").is_empty());
+        assert_eq!(sounds("Иван Петров"), sounds("Ivan Petrov"));
         assert_eq!(sounds("李怡妮"), sounds("Li Yini"));
     }
 
