@@ -544,6 +544,42 @@ fn chain(ps: &[usize], apart_of: &[BTreeMap<u64, u32>], refused: &mut u64) -> Ve
     pairs
 }
 
+/// The pairs that [`chain`] leaves out on an identifier two people share
+/// (a couple's e-mail): a named record whose record before is another
+/// name's, with the latest earlier record of an alike name (within
+/// [`FUZZY_REACH`]). Without them `Robert`, `Margaret`, `Robert` on one
+/// e-mail chained Robert to Margaret twice, both refused, and kept Robert's
+/// first record from his later ones. Records a decision keeps apart are
+/// not paired.
+fn past_other_names<'n>(
+    ps: &[usize],
+    name: &dyn Fn(usize) -> Option<&'n str>,
+    apart_of: &[BTreeMap<u64, u32>],
+    alike: f64,
+) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    for (i, &b) in ps.iter().enumerate().skip(1) {
+        let Some(nb) = name(b) else { continue };
+        let is_alike = |p: usize| name(p).is_some_and(|n| person_similarity(n, nb) >= alike);
+        // Chained to its record before already: an unnamed record, or the
+        // same person's.
+        if name(ps[i - 1]).is_none() || is_alike(ps[i - 1]) {
+            continue;
+        }
+        if let Some(&a) = ps[..i - 1]
+            .iter()
+            .rev()
+            .take(FUZZY_REACH)
+            .find(|&&a| is_alike(a))
+        {
+            if !kept_apart(&apart_of[a], &apart_of[b]) {
+                pairs.push((a, b));
+            }
+        }
+    }
+    pairs
+}
+
 /// Two footprints on different sides of one decision.
 fn kept_apart(x: &BTreeMap<u64, u32>, y: &BTreeMap<u64, u32>) -> bool {
     !x.is_empty()
@@ -714,7 +750,14 @@ pub(crate) fn cluster(
             KeyClass::Weak(kind) => {
                 let window = policy.identifiers.get(kind).window_ms();
                 let link = Link::identifier(kind);
-                for (a, b) in chain(ps, &apart_of, &mut kept_by_decision) {
+                let mut pairs = chain(ps, &apart_of, &mut kept_by_decision);
+                pairs.extend(past_other_names(
+                    ps,
+                    &|p| node(p).keys.name.as_deref(),
+                    &apart_of,
+                    household_similarity(policy),
+                ));
+                for (a, b) in pairs {
                     if window.is_none_or(|win| time(b).saturating_sub(time(a)) <= win) {
                         proposals.push(Proposal {
                             rank: weak_rank(kind),
@@ -997,6 +1040,49 @@ mod tests {
         assert_eq!(c, [vec!["a", "b"], vec!["c", "d"]], "{c:?}");
     }
 
+    /// A couple sharing an e-mail address and a phone, their records
+    /// interleaved in time: each partner's records are one person's, though
+    /// the other's lie between them (they were chained to the partner's
+    /// and refused, and Robert's first receipt stayed apart).
+    #[test]
+    fn interleaved_records_of_a_couple_on_one_email_are_two_people() {
+        let shared = [(Email, "harringtons@example.com"), (Phone, "+447700900123")];
+        let events = [
+            event("a", 0, &shared, Some("Robert Harrington")),
+            event("b", DAY, &shared, Some("Margaret Harrington")),
+            event("c", 2 * DAY, &shared, Some("Robert Harrington")),
+            event("d", 3 * DAY, &shared[..1], None),
+            event("e", 4 * DAY, &shared, Some("Margaret Harrington")),
+            event("f", 5 * DAY, &shared, Some("Robert Harrngton")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert!(
+            c.contains(&vec!["a".to_string(), "c".into(), "f".into()])
+                || c.contains(&vec!["a".to_string(), "c".into(), "d".into(), "f".into()]),
+            "{c:?}"
+        );
+        assert!(
+            c.contains(&vec!["b".to_string(), "e".into()])
+                || c.contains(&vec!["b".to_string(), "d".into(), "e".into()]),
+            "{c:?}"
+        );
+    }
+
+    /// A couple sharing an e-mail address, each signing as they please:
+    /// `Bob` is Robert, `Peggy` is Margaret, and Robert is not Margaret.
+    #[test]
+    fn a_shared_email_links_a_given_name_and_its_nickname() {
+        let email = [(Email, "harringtons@example.com")];
+        let events = [
+            event("a", 0, &email, Some("Robert Harrington")),
+            event("b", DAY, &email, Some("Margaret Harrington")),
+            event("c", 2 * DAY, &email, Some("Bob Harrington")),
+            event("d", 3 * DAY, &email, Some("Peggy Harrington")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a", "c"], vec!["b", "d"]], "{c:?}");
+    }
+
     /// A couple sharing an e-mail address: his and her forms of one name.
     #[test]
     fn a_shared_email_does_not_join_paul_and_paula() {
@@ -1053,7 +1139,9 @@ mod tests {
             [vec!["a", "d"], vec!["b"], vec!["c"], vec!["e"]],
             "{c:?}"
         );
-        // The same events with a mobile: the unnamed receipts join someone.
+        // The same events with a mobile: the unnamed receipts join someone,
+        // and 李娜's receipts join across 王伟's too (a mobile two people
+        // share is no reason to split one of them).
         let mobile: Vec<CanonicalEvent> = events
             .iter()
             .map(|e| {
@@ -1063,7 +1151,7 @@ mod tests {
             })
             .collect();
         let c = run(&mobile, &LinkPolicy::default());
-        assert_eq!(c, [vec!["a", "b"], vec!["c"], vec!["d", "e"]], "{c:?}");
+        assert_eq!(c, [vec!["a", "b", "d", "e"], vec!["c"]], "{c:?}");
         // And with the guard off, the landline links like a mobile.
         let off = LinkPolicy {
             fixed_lines_need_names: false,

@@ -6,6 +6,7 @@ use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleField};
 use kindred_normalize::{is_name_apostrophe, push_name_letter};
 use pinyin::ToPinyin;
 
+use crate::nicknames::nickname_pair;
 use crate::protect::KeyHasher;
 
 /// How a link key links.
@@ -120,6 +121,10 @@ impl GivenName {
     pub fn other_person(&self, other: &GivenName) -> bool {
         if gendered_forms(&self.first, &other.first) {
             return true;
+        }
+        // `Bob` typed for `Robert`, `Peggy` for `Margaret`.
+        if nickname_pair(&self.first, &other.first) {
+            return false;
         }
         if !given_keys_differ(&self.given, &other.given) {
             return false;
@@ -761,6 +766,12 @@ pub(crate) fn gendered_forms(a: &str, b: &str) -> bool {
             .any(|&(x, y)| (a == x && b == y) || (a == y && b == x))
 }
 
+/// How alike a given name and its nickname ([`nickname_pair`]) rate:
+/// above every name guard's threshold, so `Bob Harrington` passes for
+/// `Robert Harrington` on a shared e-mail, and in the scores' "agrees"
+/// band beside an equal family name (`(0.9 + 1) / 2`), as a typo is.
+const NICKNAME_ALIKE: f64 = 0.9;
+
 /// The most a particle rates alike to another token, or a given name to
 /// its other gender's form ([`token_alike`]): below every name threshold.
 const PARTICLE_MISMATCH: f64 = 0.5;
@@ -771,7 +782,8 @@ const PARTICLE_MISMATCH: f64 = 0.5;
 /// prefix boost rates `la` and `lachamp` 0.81, so `Juliette de la
 /// Fontaine` passed for `Jules Lachamp`. (Other short tokens keep it: a
 /// given name cut short, `al` / `alan`, is a common typing mistake.) A
-/// given name and its other gender's form ([`gendered_forms`]) are unalike.
+/// given name and its other gender's form ([`gendered_forms`]) are unalike;
+/// a given name and its nickname ([`nickname_pair`]) rate [`NICKNAME_ALIKE`].
 pub(crate) fn token_alike(a: &str, b: &str) -> f64 {
     let jw = jaro_winkler(a, b);
     if !(a.contains(SYLLABLE) || b.contains(SYLLABLE)) {
@@ -783,6 +795,9 @@ pub(crate) fn token_alike(a: &str, b: &str) -> f64 {
         }
         if gendered_forms(a, b) {
             return jw.min(PARTICLE_MISMATCH);
+        }
+        if nickname_pair(a, b) {
+            return jw.max(NICKNAME_ALIKE);
         }
         return jw;
     }

@@ -28,6 +28,7 @@ mod cluster;
 mod decision;
 mod erase;
 mod keys;
+mod nicknames;
 mod outbox;
 mod protect;
 mod request;
