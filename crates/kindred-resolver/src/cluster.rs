@@ -1068,6 +1068,27 @@ mod tests {
         );
     }
 
+    /// A sign-up form's given-name field alone (`泽斌`, `七海`) on a
+    /// household's phone: the given name of the family member who bears
+    /// it, not a family name `泽` and a given name `斌`.
+    #[test]
+    fn a_hanzi_given_name_typed_alone_joins_the_person_who_bears_it() {
+        let phone = [(Phone, "+8613048728112")];
+        let given_only = |id: &str, t: i64, given: &str| {
+            let mut e = event(id, t, &phone, None);
+            e.attributes.given_name = Some(given.into());
+            e
+        };
+        let events = [
+            event("a", 0, &phone, Some("李泽斌")),
+            event("b", DAY, &phone, Some("李娜涵")),
+            given_only("c", 2 * DAY, "泽斌"),
+            given_only("d", 3 * DAY, "娜涵"),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a", "c"], vec!["b", "d"]], "{c:?}");
+    }
+
     /// A couple sharing an e-mail address, each signing as they please:
     /// `Bob` is Robert, `Peggy` is Margaret, and Robert is not Margaret.
     #[test]

@@ -368,7 +368,15 @@ fn event_name(event: &CanonicalEvent) -> Option<(String, NameScript)> {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
-            let (folded, script) = fold_name_and_script(&joined)?;
+            // A given name alone (`泽斌` in a sign-up form's given-name
+            // field) has no family name to take its first character for:
+            // folded whole, it is the given name of `李泽斌`'s.
+            let part = if a.family_name.is_none() {
+                NamePart::Given
+            } else {
+                NamePart::Whole
+            };
+            let (folded, script) = fold_name_part(&joined, part)?;
             // A family name alone (`Mr Smith`, `李先生`) says little of who
             // the person is; its gender, when known, tells a couple apart.
             let mark = match (&a.given_name, a.gender.as_deref()) {
@@ -530,6 +538,20 @@ pub(crate) fn fold_name(name: &str) -> Option<String> {
 /// [`fold_name`], and the script the name was written in (read in the
 /// same pass over its characters).
 pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
+    fold_name_part(name, NamePart::Whole)
+}
+
+/// What part of a person's name a text is, for [`fold_name_part`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NamePart {
+    /// A whole name: hanzi start with the family name.
+    Whole,
+    /// A given name alone: hanzi are all given name, one token.
+    Given,
+}
+
+/// [`fold_name_and_script`] of a text that is `part` of a name.
+fn fold_name_part(name: &str, part: NamePart) -> Option<(String, NameScript)> {
     let mut latin = String::with_capacity(name.len());
     let mut hanzi: Vec<(char, &'static str)> = Vec::new();
     let (mut latin_letters, mut other_letters) = (false, false);
@@ -578,18 +600,23 @@ pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
         .collect();
     if !hanzi.is_empty() {
         let chars: Vec<char> = hanzi.iter().map(|(c, _)| *c).collect();
-        let family = kindred_normalize::family_name_len(&chars, true);
+        let family = match part {
+            NamePart::Whole => kindred_normalize::family_name_len(&chars, true),
+            NamePart::Given => 0,
+        };
         let syllables = |part: &[(char, &str)], mark: &str| {
             part.iter()
                 .map(|(_, p)| fold_u(p))
                 .collect::<Vec<_>>()
                 .join(mark)
         };
-        let family_chars: String = chars[..family].iter().collect();
-        tokens.push(
-            kindred_normalize::surname_reading(&family_chars)
-                .map_or_else(|| syllables(&hanzi[..family], ""), str::to_string),
-        );
+        if family > 0 {
+            let family_chars: String = chars[..family].iter().collect();
+            tokens.push(
+                kindred_normalize::surname_reading(&family_chars)
+                    .map_or_else(|| syllables(&hanzi[..family], ""), str::to_string),
+            );
+        }
         if hanzi.len() > family {
             tokens.push(syllables(&hanzi[family..], SYLLABLE));
         }

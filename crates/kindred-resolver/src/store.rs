@@ -240,9 +240,12 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// (2026-12-04): of version 5's new compounds, the 12 whose first
 /// character is a family name of its own are one-character family names
 /// again (`梁丘明` is Liang Qiuming), and `乐`, `能` keep their first
-/// readings (le, neng; both readings are in use).
+/// readings (le, neng; both readings are in use). Version 8 (2026-12-05):
+/// Cyrillic and Greek letters transliterated (`deunicode`: `Иван` is
+/// `ivan`), and a given name typed alone in hanzi is one given name (`泽斌`
+/// is `ze'bin`, not the family name `ze` and the given name `bin`).
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"7";
+const NAME_FOLDING_VERSION: &[u8] = b"8";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -287,7 +290,8 @@ const NAME_FOLDING_VERSION: &[u8] = b"7";
 /// `crate::nicknames`) are alike; on a mobile or an e-mail two people
 /// share, a named record whose record before is the other person's also
 /// links with the latest earlier record of an alike name (a couple's
-/// interleaved records split one partner in two). The score
+/// interleaved records split one partner in two); name folding version 8
+/// (a hanzi given name typed alone joins the person who bears it). The score
 /// grid below compares pairs, not clusters, so it cannot catch a change
 /// like these: bump by hand. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
