@@ -776,35 +776,18 @@ pub(crate) fn cluster(
             }
             KeyClass::Household(kind) => {
                 // Only named records, each with the later ones whose name is
-                // alike: an unnamed record is nobody in particular here,
-                // unless step 1 joined it to named records (a member card's
-                // receipt with the household's landline typed on it is the
-                // card holder's), whose names then speak for it.
+                // alike: an unnamed record is nobody in particular here.
                 let window = policy.identifiers.get(kind).window_ms();
                 let link = Link::identifier(kind);
                 let alike = household_similarity(policy);
-                let roots: Vec<usize> = ps.iter().map(|&p| forest.find(p)).collect();
-                let named: Vec<(usize, Vec<&str>)> = ps
+                let named: Vec<(usize, &str)> = ps
                     .iter()
-                    .zip(&roots)
-                    .filter_map(|(&p, &root)| {
-                        let names: Vec<&str> = match node(p).keys.name.as_deref() {
-                            Some(n) => vec![n],
-                            None => telling_names(&forest.attrs[root])
-                                .map(String::as_str)
-                                .collect(),
-                        };
-                        (!names.is_empty()).then_some((p, names))
-                    })
+                    .filter_map(|&p| node(p).keys.name.as_deref().map(|n| (p, n)))
                     .collect();
-                for (x, (a, na)) in named.iter().enumerate() {
-                    let a = *a;
-                    for (b, nb) in named.iter().skip(x + 1).take(FUZZY_REACH) {
-                        let b = *b;
+                for (x, &(a, na)) in named.iter().enumerate() {
+                    for &(b, nb) in named.iter().skip(x + 1).take(FUZZY_REACH) {
                         if window.is_none_or(|win| time(b).saturating_sub(time(a)) <= win)
-                            && na
-                                .iter()
-                                .any(|n| nb.iter().any(|m| person_similarity(n, m) >= alike))
+                            && person_similarity(na, nb) >= alike
                         {
                             proposals.push(Proposal {
                                 rank: weak_rank(kind),
@@ -1158,23 +1141,6 @@ mod tests {
         ];
         let c = run(&events, &LinkPolicy::default());
         assert_eq!(c, [vec!["a", "c"], vec!["b"], vec!["d", "e"]], "{c:?}");
-    }
-
-    /// A member's receipt with the household's landline typed on it and
-    /// no name is the card holder's: her named receipt on the landline
-    /// alone joins it; her husband's does not, nor an unnamed walk-in's.
-    #[test]
-    fn a_landline_on_an_unnamed_card_receipt_speaks_for_the_card_holder() {
-        let card = (MemberId, "MAIN:6615976586");
-        let events = [
-            event("a", 0, &[card], Some("张兰婷")),
-            event("b", DAY, &[card, (Phone, LANDLINE)], None),
-            event("c", 2 * DAY, &[(Phone, LANDLINE)], Some("张兰婷")),
-            event("d", 3 * DAY, &[(Phone, LANDLINE)], Some("王伟")),
-            event("e", 4 * DAY, &[(Phone, LANDLINE)], None),
-        ];
-        let c = run(&events, &LinkPolicy::default());
-        assert_eq!(c, [vec!["a", "b", "c"], vec!["d"], vec!["e"]], "{c:?}");
     }
 
     #[test]

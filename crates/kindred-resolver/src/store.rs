@@ -291,9 +291,7 @@ const NAME_FOLDING_VERSION: &[u8] = b"8";
 /// share, a named record whose record before is the other person's also
 /// links with the latest earlier record of an alike name (a couple's
 /// interleaved records split one partner in two); name folding version 8
-/// (a hanzi given name typed alone joins the person who bears it); an
-/// unnamed record on a landline (a household's) is named by the records
-/// its member card joined it to. The score
+/// (a hanzi given name typed alone joins the person who bears it). The score
 /// grid below compares pairs, not clusters, so it cannot catch a change
 /// like these: bump by hand. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
