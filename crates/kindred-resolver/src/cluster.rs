@@ -34,8 +34,8 @@ use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
 
 use crate::decision::Constraint;
 use crate::keys::{
-    clearly_different, name_similarity, names_someone, per_namespace, person_similarity, EventKeys,
-    GivenName, KeyClass, NameScript,
+    clearly_different, name_similarity, names_someone, per_namespace, person_similarity,
+    person_similarity_for_rules, EventKeys, GivenName, KeyClass, NameScript,
 };
 use crate::score::{family_changed, score};
 
@@ -349,7 +349,7 @@ impl Forest<'_> {
                 // token of the other (a space typed inside a name, `thom
                 // as milburn`, splits a token; twins' given names differ).
                 let sim = if by_rule {
-                    name_similarity(n, m).max(person_similarity(n, m))
+                    name_similarity(n, m).max(person_similarity_for_rules(n, m))
                 } else {
                     person_similarity(n, m)
                 };
@@ -390,7 +390,7 @@ fn other_people(x: &Attrs, y: &Attrs, min: f64) -> bool {
     }
     whole_names(x).next().is_some()
         && whole_names(y).next().is_some()
-        && !whole_names(x).any(|n| whole_names(y).any(|m| person_similarity(n, m) >= min))
+        && !whole_names(x).any(|n| whole_names(y).any(|m| person_similarity_for_rules(n, m) >= min))
 }
 
 /// The names that speak for a cluster in the name guard: its full names
@@ -550,8 +550,10 @@ fn chain(ps: &[usize], apart_of: &[BTreeMap<u64, u32>], refused: &mut u64) -> Ve
 /// of an alike name (within [`FUZZY_REACH`]). Without them `Robert`,
 /// `Margaret`, `Robert` on one e-mail chained Robert to Margaret twice,
 /// both refused, and kept Robert's first record from his later ones; so
-/// did an unnamed receipt of Margaret's between them. Records a decision
-/// keeps apart are not paired.
+/// did an unnamed receipt of Margaret's between them. A record alike to
+/// two earlier names that are not alike to each other (`Sam` after
+/// `Samuel` and `Samantha`) is left to the chain: it could be either's.
+/// Records a decision keeps apart are not paired.
 fn past_other_names<'n>(
     ps: &[usize],
     name: &dyn Fn(usize) -> Option<&'n str>,
@@ -568,15 +570,19 @@ fn past_other_names<'n>(
         if is_alike(ps[i - 1]) {
             continue;
         }
-        if let Some(&a) = ps[..i - 1]
+        let mut earlier = ps[..i - 1]
             .iter()
             .rev()
             .take(FUZZY_REACH)
-            .find(|&&a| is_alike(a))
-        {
-            if !kept_apart(&apart_of[a], &apart_of[b]) {
-                pairs.push((a, b));
-            }
+            .copied()
+            .filter(|&a| is_alike(a));
+        let Some(a) = earlier.next() else { continue };
+        // Alike to two people (`Sam` after `Samuel` and `Samantha`): whose
+        // it is, nothing here says.
+        let na = name(a).unwrap_or_default();
+        let ambiguous = earlier.any(|c| name(c).is_some_and(|n| person_similarity(n, na) < alike));
+        if !ambiguous && !kept_apart(&apart_of[a], &apart_of[b]) {
+            pairs.push((a, b));
         }
     }
     pairs
@@ -1087,21 +1093,68 @@ mod tests {
         ];
         let c = run(&events, &LinkPolicy::default());
         assert_eq!(c, [vec!["a", "c"], vec!["b", "d"]], "{c:?}");
-    }
-
-    /// A couple sharing an e-mail address, each signing as they please:
-    /// `Bob` is Robert, `Peggy` is Margaret, and Robert is not Margaret.
-    #[test]
-    fn a_shared_email_links_a_given_name_and_its_nickname() {
-        let email = [(Email, "harringtons@example.com")];
+        // Brothers sharing a generation character (`泽`): each given name
+        // alone is its bearer's only, and a whole name typed in the
+        // given-name field is read as a whole name.
         let events = [
-            event("a", 0, &email, Some("Robert Harrington")),
-            event("b", DAY, &email, Some("Margaret Harrington")),
-            event("c", 2 * DAY, &email, Some("Bob Harrington")),
-            event("d", 3 * DAY, &email, Some("Peggy Harrington")),
+            event("a", 0, &phone, Some("李泽斌")),
+            event("b", DAY, &phone, Some("李泽明")),
+            given_only("c", 2 * DAY, "泽斌"),
+            given_only("d", 3 * DAY, "泽明"),
+            given_only("e", 4 * DAY, "李泽斌"),
         ];
         let c = run(&events, &LinkPolicy::default());
-        assert_eq!(c, [vec!["a", "c"], vec!["b", "d"]], "{c:?}");
+        assert_eq!(c, [vec!["a", "c", "e"], vec!["b", "d"]], "{c:?}");
+    }
+
+    /// `Sam` after Samuel's and Samantha's records on the family's e-mail
+    /// (a brother's between): alike to both, so whose it is nothing says,
+    /// and it joins neither.
+    #[test]
+    fn a_name_alike_to_two_family_members_joins_neither() {
+        let email = [(Email, "harringtons@example.com")];
+        let events = [
+            event("a", 0, &email, Some("Samuel Harrington")),
+            event("b", DAY, &email, Some("Samantha Harrington")),
+            event("c", 2 * DAY, &email, Some("David Harrington")),
+            event("d", 3 * DAY, &email, Some("Sam Harrington")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a"], vec!["b"], vec!["c"], vec!["d"]], "{c:?}");
+    }
+
+    /// Nicknames count where a match rule weighs the names with a birthday
+    /// (`Bob` and `Robert Harrington` born the same day at one address are
+    /// one man), never on a shared identifier alone: `Jack` is a name of
+    /// its own, and a father John and his son Jack share the family's
+    /// e-mail.
+    #[test]
+    fn nicknames_count_with_a_birthday_not_on_a_shared_email_alone() {
+        let email = [(Email, "harringtons@example.com")];
+        let events = [
+            event("a", 0, &email, Some("John Harrington")),
+            event("b", DAY, &email, Some("Jack Harrington")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a"], vec!["b"]], "{c:?}");
+        let born = |id: &str, t: i64, name: &str| {
+            let mut e = event(id, t, &[], Some(name));
+            e.attributes.birthday = Some("1961-02-11".into());
+            e.attributes.address = Some(kindred_model::Address {
+                line1: Some("4 Stow Place".into()),
+                city: Some("Canberra".into()),
+                postal_code: Some("2612".into()),
+                ..kindred_model::Address::default()
+            });
+            e
+        };
+        let events = [
+            born("a", 0, "Robert Harrington"),
+            born("b", DAY, "Bob Harrington"),
+            born("c", 2 * DAY, "Samantha Harrington"),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a", "b"], vec!["c"]], "{c:?}");
     }
 
     /// A couple sharing an e-mail address: his and her forms of one name.

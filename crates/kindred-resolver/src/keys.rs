@@ -546,7 +546,8 @@ pub(crate) fn fold_name_and_script(name: &str) -> Option<(String, NameScript)> {
 enum NamePart {
     /// A whole name: hanzi start with the family name.
     Whole,
-    /// A given name alone: hanzi are all given name, one token.
+    /// A given name alone: hanzi are all given name, one token (up to two
+    /// characters; more are a whole name typed in the wrong field).
     Given,
 }
 
@@ -600,9 +601,12 @@ fn fold_name_part(name: &str, part: NamePart) -> Option<(String, NameScript)> {
         .collect();
     if !hanzi.is_empty() {
         let chars: Vec<char> = hanzi.iter().map(|(c, _)| *c).collect();
+        // A Chinese given name is one or two characters: three or more
+        // typed in the given-name field alone are a whole name in the
+        // wrong field (`李泽斌`), whose first character is the family name.
         let family = match part {
-            NamePart::Whole => kindred_normalize::family_name_len(&chars, true),
-            NamePart::Given => 0,
+            NamePart::Given if chars.len() <= 2 => 0,
+            _ => kindred_normalize::family_name_len(&chars, true),
         };
         let syllables = |part: &[(char, &str)], mark: &str| {
             part.iter()
@@ -793,11 +797,27 @@ pub(crate) fn gendered_forms(a: &str, b: &str) -> bool {
             .any(|&(x, y)| (a == x && b == y) || (a == y && b == x))
 }
 
-/// How alike a given name and its nickname ([`nickname_pair`]) rate:
-/// above every name guard's threshold, so `Bob Harrington` passes for
-/// `Robert Harrington` on a shared e-mail, and in the scores' "agrees"
-/// band beside an equal family name (`(0.9 + 1) / 2`), as a typo is.
+/// How alike a given name and its nickname ([`nickname_pair`]) rate where
+/// match rules compare names ([`token_alike_with_nicknames`]): above the
+/// name guard's threshold, and in the scores' "agrees" band beside an
+/// equal family name (`(0.9 + 1) / 2`), as a typo is.
 const NICKNAME_ALIKE: f64 = 0.9;
+
+/// [`token_alike`], with a given name and its nickname ([`nickname_pair`])
+/// rated [`NICKNAME_ALIKE`]: what match rules compare, whose pairs also
+/// agree on a birthday (`Bob Harrington` and `Robert Harrington` born the
+/// same day at one address). Never what an identifier's name guard
+/// compares ([`person_similarity`]): many nicknames are given names of
+/// their own today (`Jack`, `Harry`, `Molly`, `Sally`), and a father John
+/// and his son Jack share the family's e-mail and landline.
+pub(crate) fn token_alike_with_nicknames(a: &str, b: &str) -> f64 {
+    let t = token_alike(a, b);
+    if t < NICKNAME_ALIKE && nickname_pair(a, b) {
+        NICKNAME_ALIKE
+    } else {
+        t
+    }
+}
 
 /// The most a particle rates alike to another token, or a given name to
 /// its other gender's form ([`token_alike`]): below every name threshold.
@@ -809,8 +829,7 @@ const PARTICLE_MISMATCH: f64 = 0.5;
 /// prefix boost rates `la` and `lachamp` 0.81, so `Juliette de la
 /// Fontaine` passed for `Jules Lachamp`. (Other short tokens keep it: a
 /// given name cut short, `al` / `alan`, is a common typing mistake.) A
-/// given name and its other gender's form ([`gendered_forms`]) are unalike;
-/// a given name and its nickname ([`nickname_pair`]) rate [`NICKNAME_ALIKE`].
+/// given name and its other gender's form ([`gendered_forms`]) are unalike.
 pub(crate) fn token_alike(a: &str, b: &str) -> f64 {
     let jw = jaro_winkler(a, b);
     if !(a.contains(SYLLABLE) || b.contains(SYLLABLE)) {
@@ -822,9 +841,6 @@ pub(crate) fn token_alike(a: &str, b: &str) -> f64 {
         }
         if gendered_forms(a, b) {
             return jw.min(PARTICLE_MISMATCH);
-        }
-        if nickname_pair(a, b) {
-            return jw.max(NICKNAME_ALIKE);
         }
         return jw;
     }
@@ -874,7 +890,18 @@ pub(crate) fn token_alike(a: &str, b: &str) -> f64 {
 /// / `mary ann smith`) is not. A one-token name is compared whole (and
 /// with a two-token name run together).
 pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
-    let whole = tokens_similarity(a, b);
+    person_similarity_by(a, b, token_alike)
+}
+
+/// [`person_similarity`] as match rules weigh names: a given name and its
+/// nickname alike ([`token_alike_with_nicknames`]).
+pub(crate) fn person_similarity_for_rules(a: &str, b: &str) -> f64 {
+    person_similarity_by(a, b, token_alike_with_nicknames)
+}
+
+/// [`person_similarity`] with `alike` comparing tokens.
+fn person_similarity_by(a: &str, b: &str, alike: fn(&str, &str) -> f64) -> f64 {
+    let whole = tokens_similarity(a, b, alike);
     if whole >= 1.0 {
         return whole;
     }
@@ -884,7 +911,7 @@ pub(crate) fn person_similarity(a: &str, b: &str) -> f64 {
     [(a, b), (b, a)]
         .into_iter()
         .filter_map(|(apart, joined)| without_particles(apart, joined))
-        .map(|(x, y)| tokens_similarity(&x, &y))
+        .map(|(x, y)| tokens_similarity(&x, &y, alike))
         .fold(whole, f64::max)
 }
 
@@ -944,7 +971,7 @@ fn without_particles(apart: &str, joined: &str) -> Option<(String, String)> {
 }
 
 /// [`person_similarity`] of two folded names as their tokens stand.
-fn tokens_similarity(a: &str, b: &str) -> f64 {
+fn tokens_similarity(a: &str, b: &str, alike: fn(&str, &str) -> f64) -> f64 {
     if genders_differ(a, b) {
         return 0.0;
     }
@@ -974,9 +1001,19 @@ fn tokens_similarity(a: &str, b: &str) -> f64 {
     if short.len() < 2 && long.len() < 2 {
         // One token each (a Korean name, written without a space).
         return match (short.first(), long.first()) {
-            (Some(x), Some(y)) => token_alike(x, y),
+            (Some(x), Some(y)) => alike(x, y),
             _ => 0.0,
         };
+    }
+    if short.len() < 2 && short[0].contains(SYLLABLE) {
+        // A hanzi given name alone (`ze'bin`): against the other's given
+        // name, as a token is, so that one character replaced (a
+        // sibling's `ze'ming`) is refused; never against the family name.
+        return long
+            .iter()
+            .filter(|t| t.contains(SYLLABLE))
+            .map(|t| alike(short[0], t))
+            .fold(0.0, f64::max);
     }
     if short.len() < 2 {
         // A missing space (`ÉmilieMartin`): the one token against the
@@ -988,7 +1025,7 @@ fn tokens_similarity(a: &str, b: &str) -> f64 {
         };
         return jaro_winkler(a, b).max(joined);
     }
-    matched_tokens(&short, &long)
+    matched_tokens(&short, &long, alike)
         .into_iter()
         .fold(1.0, f64::min)
 }
@@ -999,14 +1036,18 @@ const GENERATIONAL_SUFFIXES: &[&str] = &["jr", "sr", "ii", "iii", "iv"];
 /// Each token of `short` matched to a token of its own in `long` (best
 /// pairs first, so no token of `long` is used twice): the similarity of
 /// each match ([`token_alike`]).
-pub(crate) fn matched_tokens(short: &[&str], long: &[&str]) -> Vec<f64> {
+pub(crate) fn matched_tokens(
+    short: &[&str],
+    long: &[&str],
+    alike: fn(&str, &str) -> f64,
+) -> Vec<f64> {
     let mut pairs: Vec<(f64, usize, usize)> = short
         .iter()
         .enumerate()
         .flat_map(|(i, s)| {
             long.iter()
                 .enumerate()
-                .map(move |(j, l)| (token_alike(s, l), i, j))
+                .map(move |(j, l)| (alike(s, l), i, j))
         })
         .collect();
     pairs.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));

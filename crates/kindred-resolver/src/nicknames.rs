@@ -1,13 +1,16 @@
 //! English given names and their nicknames (`robert` / `bob`, `william` /
 //! `bill`, `margaret` / `peggy`): one person's names, which no string
-//! similarity rates alike, so a shared e-mail between `Bob Harrington` and
-//! `Robert Harrington` was refused as two people.
+//! similarity rates alike. Match rules compare names with them
+//! ([`crate::keys::token_alike_with_nicknames`]), beside a birthday; an
+//! identifier's name guard does not (many nicknames are given names of
+//! their own today: a father John and his son Jack share an e-mail).
 //!
 //! The pairs are the `nicknames` package's (carltonnorthern/nicknames 1.0.1,
 //! Apache-2.0; `data/README.md`), one row at a time: `sam` is Samuel's and
 //! Samantha's, and that does not make Samuel Samantha. Left out
-//! ([`EXCLUDED_CSV`], 318 pairs read one by one for this): a row whose two names are borne by two people of one
-//! household as often as by one person (a couple's or siblings' names
+//! ([`EXCLUDED_CSV`], 318 pairs read one by one for this): a row whose
+//! two names are borne by two people of one household as often as by one
+//! person (a couple's or siblings' names
 //! share a family name and an e-mail or a landline), rows naming two
 //! genders, and rows that join two unrelated names.
 

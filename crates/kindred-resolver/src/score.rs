@@ -24,7 +24,10 @@
 
 use kindred_model::{Address, CanonicalEvent};
 
-use crate::keys::{jaro_winkler, matched_tokens, person_similarity, plain, token_alike, EventKeys};
+use crate::keys::{
+    jaro_winkler, matched_tokens, person_similarity_for_rules, plain, token_alike_with_nicknames,
+    EventKeys,
+};
 
 /// Similarity of two folded names (tokens sorted): the better of
 /// Jaro-Winkler over the whole (typos in several tokens) and the mean over
@@ -48,13 +51,17 @@ pub(crate) fn token_similarity(a: &str, b: &str) -> f64 {
         (&tb, &ta)
     };
     if short.len() >= 2 {
-        let matched = matched_tokens(short, long);
+        let matched = matched_tokens(short, long, token_alike_with_nicknames);
         let mean = matched.iter().sum::<f64>() / short.len() as f64;
         return whole.max(mean);
     }
     let best_mean = |x: &[&str], y: &[&str]| {
         x.iter()
-            .map(|t| y.iter().map(|u| token_alike(t, u)).fold(0.0, f64::max))
+            .map(|t| {
+                y.iter()
+                    .map(|u| token_alike_with_nicknames(t, u))
+                    .fold(0.0, f64::max)
+            })
             .sum::<f64>()
             / x.len() as f64
     };
@@ -89,7 +96,7 @@ pub(crate) fn score(
     // must not differ, and names without them must match token by token.
     let other_person = match (&a_keys.given, &b_keys.given) {
         (Some(x), Some(y)) => x.other_person(y),
-        _ => person_similarity(a_name, b_name) < min_name,
+        _ => person_similarity_for_rules(a_name, b_name) < min_name,
     };
     // One given name, two family names (a married name): weighed against
     // the pair, never refused for the whole names alone, so it takes the

@@ -286,12 +286,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"8";
 /// other streets. Version 13: name folding version 6 (a name typed in
 /// katakana is the same name typed in hiragana). Version 14: name folding
 /// version 7. Version 15: addresses in two stated countries are two
-/// places. Version 16: a given name and its nickname (`Bob` / `Robert`,
-/// `crate::nicknames`) are alike; on a mobile or an e-mail two people
-/// share, a named record whose record before is the other person's also
-/// links with the latest earlier record of an alike name (a couple's
+/// places. Version 16: where match rules weigh names, a given name and its
+/// nickname (`Bob` / `Robert`, `crate::nicknames`) are alike; on a mobile
+/// or an e-mail two people share, a named record whose record before is
+/// not of an alike name also links with the latest earlier record of an
+/// alike name, when no other earlier name makes that ambiguous (a couple's
 /// interleaved records split one partner in two); name folding version 8
-/// (a hanzi given name typed alone joins the person who bears it). The score
+/// (a hanzi given name of one or two characters typed alone is one given
+/// name, compared with given names only). The score
 /// grid below compares pairs, not clusters, so it cannot catch a change
 /// like these: bump by hand. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
