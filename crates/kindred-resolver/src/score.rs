@@ -581,6 +581,18 @@ mod tests {
             pair(&at("Samuel Harrington"), &at("Samantha Harrington")),
             None
         );
+        // Twins: both names given in their own right today.
+        for (x, y) in [("Harry", "Henry"), ("Jack", "John"), ("Sally", "Sarah")] {
+            assert_eq!(
+                pair(&fielded(x, "Harrington"), &fielded(y, "Harrington")),
+                None
+            );
+            let whole = pair(
+                &at(&format!("{x} Harrington")),
+                &at(&format!("{y} Harrington")),
+            );
+            assert!(whole.is_none_or(|s| s < 14.0), "{x} / {y}: {whole:?}");
+        }
     }
 
     /// Address texts longer than any street line are alike only when
