@@ -1105,6 +1105,16 @@ mod tests {
         ];
         let c = run(&events, &LinkPolicy::default());
         assert_eq!(c, [vec!["a", "c", "e"], vec!["b", "d"]], "{c:?}");
+        // A one-character given name alone is the wife 王丽's, not her
+        // husband 李明's (whose family name sounds `li` too).
+        let events = [
+            event("a", 0, &phone, Some("李明")),
+            event("b", DAY, &phone, Some("王丽")),
+            given_only("c", 2 * DAY, "丽"),
+            event("d", 3 * DAY, &phone, Some("李明")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(c, [vec!["a", "d"], vec!["b", "c"]], "{c:?}");
     }
 
     /// `Sam` after Samuel's and Samantha's records on the family's e-mail

@@ -622,7 +622,15 @@ fn fold_name_part(name: &str, part: NamePart) -> Option<(String, NameScript)> {
             );
         }
         if hanzi.len() > family {
-            tokens.push(syllables(&hanzi[family..], SYLLABLE));
+            let mut given = syllables(&hanzi[family..], SYLLABLE);
+            // A one-character given name is marked too (`li ming'`), so that
+            // a given name typed alone (`丽`, `li'`) is compared with given
+            // names only, never with a family name of the same sound (the
+            // husband 李明's `li`): [`tokens_similarity`].
+            if hanzi.len() == family + 1 {
+                given.push_str(SYLLABLE);
+            }
+            tokens.push(given);
         }
     }
     if tokens.is_empty() {
@@ -844,8 +852,11 @@ pub(crate) fn token_alike(a: &str, b: &str) -> f64 {
         }
         return jw;
     }
-    let (sa, sb): (Vec<&str>, Vec<&str>) =
-        (a.split(SYLLABLE).collect(), b.split(SYLLABLE).collect());
+    // A one-character given name's mark ends it: no syllable follows.
+    let (sa, sb): (Vec<&str>, Vec<&str>) = (
+        a.trim_end_matches(SYLLABLE).split(SYLLABLE).collect(),
+        b.trim_end_matches(SYLLABLE).split(SYLLABLE).collect(),
+    );
     // One character of a hanzi given name replaced by one that does not
     // sound alike: siblings sharing a generation character (`王伟明` /
     // `王伟强`, `wei'ming` / `wei'qiang`), whom Jaro-Winkler's shared prefix
@@ -1134,8 +1145,14 @@ mod tests {
 
     #[test]
     fn names_fold_across_script_order_and_homophones() {
-        assert_eq!(fold_name("王伟").as_deref(), Some("wang wei"));
+        // A one-character given name is marked as one (`wei'`); equal to the
+        // same name typed in pinyin once the marks go ([`plain`]).
+        assert_eq!(fold_name("王伟").as_deref(), Some("wang wei'"));
         assert_eq!(fold_name("Wei WANG").as_deref(), Some("wang wei"));
+        assert_eq!(
+            fold_name("王伟").map(|f| plain(&f).into_owned()),
+            fold_name("Wei WANG")
+        );
         assert_eq!(fold_name("王玮"), fold_name("王伟"));
         assert_eq!(fold_name("  "), None);
         // Hanzi as romanized: family name, then the given name in one token.
@@ -1581,7 +1598,7 @@ mod surname_tests {
                 }
                 _ => reading.to_string(),
             };
-            let want = format!("{} wei", reading.replace(' ', ""));
+            let want = format!("{} wei'", reading.replace(' ', ""));
             let mut want: Vec<&str> = want.split(' ').collect();
             want.sort_unstable();
             let got = fold_name(&format!("{chars}伟"));

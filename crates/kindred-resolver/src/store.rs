@@ -293,7 +293,8 @@ const NAME_FOLDING_VERSION: &[u8] = b"8";
 /// alike name, when no other earlier name makes that ambiguous (a couple's
 /// interleaved records split one partner in two); name folding version 8
 /// (a hanzi given name of one or two characters typed alone is one given
-/// name, compared with given names only). The score
+/// name, compared with given names only; a one-character given name is
+/// marked as one, `li' wang`, which digests do not see). The score
 /// grid below compares pairs, not clusters, so it cannot catch a change
 /// like these: bump by hand. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
