@@ -243,7 +243,10 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// readings (le, neng; both readings are in use). Version 8 (2026-12-05):
 /// Cyrillic and Greek letters transliterated (`deunicode`: `Иван` is
 /// `ivan`), and a given name typed alone in hanzi is one given name (`泽斌`
-/// is `ze'bin`, not the family name `ze` and the given name `bin`).
+/// is `ze'bin`, not the family name `ze` and the given name `bin`); a
+/// one-character hanzi given name carries its mark too (`wang wei'`),
+/// which digests do not see but a profile's kept names (`ProfileNames`)
+/// do: an older store keeps both forms of such a name until rebuilt.
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
 const NAME_FOLDING_VERSION: &[u8] = b"8";
 /// Which release's linking code (scores and name guards, not the configured
