@@ -563,7 +563,8 @@ fn past_other_names<'n>(
     let mut pairs = Vec::new();
     for (i, &b) in ps.iter().enumerate().skip(1) {
         let Some(nb) = name(b) else { continue };
-        let is_alike = |p: usize| name(p).is_some_and(|n| person_similarity(n, nb) >= alike);
+        let is_alike =
+            |p: usize| name(p).is_some_and(|n| n == nb || person_similarity(n, nb) >= alike);
         // Chained to the same person's record before it already. An
         // unnamed record before it may be the other person's (joined to
         // them by a card): it is passed over.
@@ -580,7 +581,8 @@ fn past_other_names<'n>(
         // Alike to two people (`Sam` after `Samuel` and `Samantha`): whose
         // it is, nothing here says.
         let na = name(a).unwrap_or_default();
-        let ambiguous = earlier.any(|c| name(c).is_some_and(|n| person_similarity(n, na) < alike));
+        let ambiguous =
+            earlier.any(|c| name(c).is_some_and(|n| n != na && person_similarity(n, na) < alike));
         if !ambiguous && !kept_apart(&apart_of[a], &apart_of[b]) {
             pairs.push((a, b));
         }

@@ -25,8 +25,8 @@
 use kindred_model::{Address, CanonicalEvent};
 
 use crate::keys::{
-    jaro_winkler, matched_tokens, person_similarity_for_rules, plain, token_alike_with_nicknames,
-    EventKeys,
+    jaro_winkler, matched_tokens, person_similarity_for_rules, plain_eq,
+    token_alike_with_nicknames, EventKeys,
 };
 
 /// Similarity of two folded names (tokens sorted): the better of
@@ -40,7 +40,7 @@ use crate::keys::{
 /// A one-token name (a bare family name, or a missing space) is compared
 /// whole and against each token, both ways.
 pub(crate) fn token_similarity(a: &str, b: &str) -> f64 {
-    if plain(a) == plain(b) {
+    if plain_eq(a, b) {
         return 1.0;
     }
     let whole = jaro_winkler(a, b);
