@@ -416,16 +416,18 @@ fn key_bytes(hex_key: &str) -> Result<[u8; 32], String> {
 mod tests {
     use super::*;
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     fn ring() -> Keyring {
         Keyring::parse(&Keyring::generate(), "test").expect("generated keyring parses")
     }
 
     #[test]
-    fn sealed_values_open_only_with_their_key_and_context() {
+    fn sealed_values_open_only_with_their_key_and_context() -> TestResult {
         let k = ring();
         let sealed = k.seal(b"+8613812348000", b"profiles\0p1");
         assert!(!sealed.windows(4).any(|w| w == b"8613"));
-        assert_eq!(k.open(&sealed, b"profiles\0p1").unwrap(), b"+8613812348000");
+        assert_eq!(k.open(&sealed, b"profiles\0p1")?, b"+8613812348000");
         assert!(matches!(
             k.open(&sealed, b"profiles\0p2"),
             Err(KeyError::WrongKey { id: 1, .. })
@@ -437,15 +439,16 @@ mod tests {
             k.open(&sealed[..10], b""),
             Err(KeyError::Truncated(10))
         ));
+        Ok(())
     }
 
     #[test]
-    fn values_are_sealed_with_gcm_siv_and_earlier_plain_gcm_values_still_open() {
+    fn values_are_sealed_with_gcm_siv_and_earlier_plain_gcm_values_still_open() -> TestResult {
         let k = ring();
         let sealed = k.seal(b"l***@qq.com", b"profiles\0p1");
         assert_eq!(sealed[..4], SIV_V2);
         assert!(Keyring::is_current_scheme(&sealed));
-        assert_eq!(Keyring::key_id(&sealed).unwrap(), 1);
+        assert_eq!(Keyring::key_id(&sealed)?, 1);
         // Equal plaintexts seal differently (random nonces).
         assert_ne!(sealed, k.seal(b"l***@qq.com", b"profiles\0p1"));
         // Tampering with the scheme byte, key id, nonce or body fails.
@@ -458,11 +461,11 @@ mod tests {
         // What an earlier release wrote: key id, nonce, AES-256-GCM under
         // the keyring's key itself.
         let text = Keyring::generate();
-        let file: KeyringFile = toml::from_str(&text).unwrap();
-        let key = key_bytes(&file.keys["1"]).unwrap();
+        let file: KeyringFile = toml::from_str(&text)?;
+        let key = key_bytes(&file.keys["1"])?;
         let nonce = [7u8; 12];
         let body = Aes256Gcm::new_from_slice(&key)
-            .unwrap()
+            .expect("a 32-byte key")
             .encrypt(
                 aes_gcm::Nonce::from_slice(&nonce),
                 Payload {
@@ -470,66 +473,63 @@ mod tests {
                     aad: b"contributions\0e1",
                 },
             )
-            .unwrap();
+            .expect("GCM encrypts");
         let mut legacy = 1u32.to_be_bytes().to_vec();
         legacy.extend_from_slice(&nonce);
         legacy.extend_from_slice(&body);
-        let k = Keyring::parse(&text, "test").unwrap();
+        let k = Keyring::parse(&text, "test")?;
         assert!(!Keyring::is_current_scheme(&legacy));
-        assert_eq!(Keyring::key_id(&legacy).unwrap(), 1);
-        assert_eq!(
-            k.open(&legacy, b"contributions\0e1").unwrap(),
-            b"+8613812348000"
-        );
+        assert_eq!(Keyring::key_id(&legacy)?, 1);
+        assert_eq!(k.open(&legacy, b"contributions\0e1")?, b"+8613812348000");
         assert!(k.open(&legacy, b"contributions\0e2").is_err());
         // The GCM-SIV key is not the GCM one: a value sealed now does not
         // open as plain GCM under the keyring's key.
         let now = k.seal(b"x", b"c");
-        let as_gcm = Aes256Gcm::new_from_slice(&key).unwrap().decrypt(
-            aes_gcm::Nonce::from_slice(&now[8..SEAL_HEADER]),
-            Payload {
-                msg: &now[SEAL_HEADER..],
-                aad: b"c",
-            },
-        );
+        let as_gcm = Aes256Gcm::new_from_slice(&key)
+            .expect("a 32-byte key")
+            .decrypt(
+                aes_gcm::Nonce::from_slice(&now[8..SEAL_HEADER]),
+                Payload {
+                    msg: &now[SEAL_HEADER..],
+                    aad: b"c",
+                },
+            );
         assert!(as_gcm.is_err());
         // Any key id an earlier release accepted still works, a date-like
         // one included; only the marker's is refused.
         let dated = text
             .replace("[keys]\n1 =", "[keys]\n20240101 =")
             .replace("active = 1", "active = 20240101");
-        let k = Keyring::parse(&dated, "dated").unwrap();
+        let k = Keyring::parse(&dated, "dated")?;
         let mut legacy = 20240101u32.to_be_bytes().to_vec();
         legacy.extend_from_slice(&nonce);
         legacy.extend_from_slice(&body);
-        assert_eq!(Keyring::key_id(&legacy).unwrap(), 20240101);
-        assert_eq!(
-            k.open(&legacy, b"contributions\0e1").unwrap(),
-            b"+8613812348000"
-        );
+        assert_eq!(Keyring::key_id(&legacy)?, 20240101);
+        assert_eq!(k.open(&legacy, b"contributions\0e1")?, b"+8613812348000");
         let sealed = k.seal(b"x", b"c");
-        assert_eq!(Keyring::key_id(&sealed).unwrap(), 20240101);
-        assert_eq!(k.open(&sealed, b"c").unwrap(), b"x");
+        assert_eq!(Keyring::key_id(&sealed)?, 20240101);
+        assert_eq!(k.open(&sealed, b"c")?, b"x");
         let marker = dated.replace("20240101", "4294967295");
         let err = Keyring::parse(&marker, "f").unwrap_err().to_string();
         assert!(err.contains("below 4294967295"), "{err}");
         let last = dated.replace("20240101", "4294967294");
         let err = Keyring::rotate_text(&last, "f").unwrap_err().to_string();
         assert!(err.contains("no key id"), "{err}");
+        Ok(())
     }
 
     #[test]
-    fn rotation_adds_an_active_key_and_old_values_still_open() {
+    fn rotation_adds_an_active_key_and_old_values_still_open() -> TestResult {
         let text = Keyring::generate();
-        let old = Keyring::parse(&text, "old").unwrap();
+        let old = Keyring::parse(&text, "old")?;
         let sealed = old.seal(b"anna@example.com", b"c");
-        let (rotated, id) = Keyring::rotate_text(&text, "old").unwrap();
+        let (rotated, id) = Keyring::rotate_text(&text, "old")?;
         assert_eq!(id, 2);
-        let new = Keyring::parse(&rotated, "new").unwrap();
+        let new = Keyring::parse(&rotated, "new")?;
         assert_eq!(new.active(), 2);
         assert_eq!(new.key_ids(), vec![1, 2]);
-        assert_eq!(new.open(&sealed, b"c").unwrap(), b"anna@example.com");
-        assert_eq!(Keyring::key_id(&new.seal(b"x", b"c")).unwrap(), 2);
+        assert_eq!(new.open(&sealed, b"c")?, b"anna@example.com");
+        assert_eq!(Keyring::key_id(&new.seal(b"x", b"c"))?, 2);
         // The HMAC key is kept: index keys stay valid across rotations.
         assert_eq!(old.hash("idx", b"a"), new.hash("idx", b"a"));
         // A keyring without key 1 cannot open what key 1 sealed.
@@ -538,11 +538,11 @@ mod tests {
             .filter(|l| !l.starts_with("1 ="))
             .collect::<Vec<_>>()
             .join("\n");
-        let err = Keyring::parse(&only2, "k.toml")
-            .unwrap()
+        let err = Keyring::parse(&only2, "k.toml")?
             .open(&sealed, b"c")
             .unwrap_err();
         assert!(matches!(err, KeyError::MissingKey { id: 1, .. }), "{err}");
+        Ok(())
     }
 
     #[test]
@@ -600,17 +600,18 @@ mod tests {
     }
 
     #[test]
-    fn keyring_files_are_private() {
-        let dir = tempfile::tempdir().unwrap();
+    fn keyring_files_are_private() -> TestResult {
+        let dir = tempfile::tempdir()?;
         let path = dir.path().join("keyring.toml");
-        write_keyring(&path, &Keyring::generate()).unwrap();
-        Keyring::from_file(&path).unwrap();
+        write_keyring(&path, &Keyring::generate())?;
+        Keyring::from_file(&path)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&path)?.permissions().mode();
             assert_eq!(mode & 0o077, 0, "keyring readable by others: {mode:o}");
         }
+        Ok(())
     }
 
     /// Keys that are no keys are refused: one byte repeated, a key copied
@@ -657,22 +658,23 @@ mod tests {
     /// symlink to elsewhere, or a world-readable file.
     #[cfg(unix)]
     #[test]
-    fn a_stale_temporary_file_is_not_written_through() {
+    fn a_stale_temporary_file_is_not_written_through() -> TestResult {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir()?;
         let path = dir.path().join("keyring.toml");
         let elsewhere = dir.path().join("elsewhere");
-        std::fs::write(&elsewhere, "").unwrap();
-        std::os::unix::fs::symlink(&elsewhere, path.with_extension("tmp")).unwrap();
-        write_keyring(&path, &Keyring::generate()).unwrap();
-        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "");
-        Keyring::from_file(&path).unwrap();
+        std::fs::write(&elsewhere, "")?;
+        std::os::unix::fs::symlink(&elsewhere, path.with_extension("tmp"))?;
+        write_keyring(&path, &Keyring::generate())?;
+        assert_eq!(std::fs::read_to_string(&elsewhere)?, "");
+        Keyring::from_file(&path)?;
 
         let open = path.with_extension("tmp");
-        std::fs::write(&open, "").unwrap();
-        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
-        write_keyring(&path, &Keyring::generate()).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        std::fs::write(&open, "")?;
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644))?;
+        write_keyring(&path, &Keyring::generate())?;
+        let mode = std::fs::metadata(&path)?.permissions().mode();
         assert_eq!(mode & 0o077, 0, "keyring readable by others: {mode:o}");
+        Ok(())
     }
 }

@@ -1359,8 +1359,9 @@ mod tests {
 
     #[test]
     fn a_given_name_and_its_other_genders_form_are_two_people() {
-        let sim =
-            |a: &str, b: &str| person_similarity(&fold_name(a).unwrap(), &fold_name(b).unwrap());
+        let sim = |a: &str, b: &str| {
+            person_similarity(&fold_name(a).expect("a"), &fold_name(b).expect("b"))
+        };
         for (a, b) in [
             ("Paul Smith", "Paula Smith"),
             ("Michael Brown", "Michelle Brown"),
@@ -1393,7 +1394,7 @@ mod tests {
                 family_name: Some("Smith".into()),
                 ..Default::default()
             })
-            .unwrap()
+            .expect("a given name")
         };
         for (a, b) in [("Paul", "Paula"), ("Michael", "Michelle"), ("John", "Joan")] {
             assert!(given(a).other_person(&given(b)), "{a} / {b}");

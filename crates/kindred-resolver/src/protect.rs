@@ -219,7 +219,7 @@ mod tests {
         let path = std::path::Path::new("/tmp/store");
         let k = ring();
         let record = Protection::new(Some(&k));
-        assert_eq!(record.check(Some(&k), path).unwrap(), None);
+        assert_eq!(record.check(Some(&k), path).expect("its own keyring"), None);
         let err = record.check(None, path).unwrap_err().to_string();
         assert!(
             err.contains("/tmp/store") && err.contains("KINDRED_KEYRING"),
@@ -239,39 +239,42 @@ mod tests {
     fn a_wrong_or_missing_encryption_key_is_named() {
         let path = std::path::Path::new("/tmp/store");
         let text = Keyring::generate();
-        let k = Keyring::parse(&text, "k1").unwrap();
+        let k = Keyring::parse(&text, "k1").expect("a generated keyring");
         let record = Protection::new(Some(&k));
         // Same HMAC key, key 1 replaced by another: the canary does not open.
         let mut lines: Vec<String> = text.lines().map(String::from).collect();
         let other = Keyring::generate();
-        let other_key = other.lines().find(|l| l.starts_with("1 =")).unwrap();
+        let other_key = other.lines().find(|l| l.starts_with("1 =")).expect("key 1");
         for l in &mut lines {
             if l.starts_with("1 =") {
                 *l = other_key.to_string();
             }
         }
-        let wrong = Keyring::parse(&lines.join("\n"), "wrong.toml").unwrap();
+        let wrong = Keyring::parse(&lines.join("\n"), "wrong.toml").expect("a well-formed keyring");
         let err = record.check(Some(&wrong), path).unwrap_err().to_string();
         assert!(
             err.contains("does not open with keyring wrong.toml's key 1"),
             "{err}"
         );
         // Rotated (key 2 active) but key 1 dropped: key 1 is missing.
-        let (rotated, _) = Keyring::rotate_text(&text, "k").unwrap();
+        let (rotated, _) = Keyring::rotate_text(&text, "k").expect("rotates");
         let without_1: String = rotated
             .lines()
             .filter(|l| !l.starts_with("1 ="))
             .collect::<Vec<_>>()
             .join("\n");
-        let k2 = Keyring::parse(&without_1, "k2.toml").unwrap();
+        let k2 = Keyring::parse(&without_1, "k2.toml").expect("a well-formed keyring");
         let err = record.check(Some(&k2), path).unwrap_err().to_string();
         assert!(
             err.contains("sealed with key 1, which keyring k2.toml does not hold"),
             "{err}"
         );
         // With both keys, the new active key joins the keys in use.
-        let both = Keyring::parse(&rotated, "both").unwrap();
-        let updated = record.check(Some(&both), path).unwrap().unwrap();
+        let both = Keyring::parse(&rotated, "both").expect("the rotated keyring");
+        let updated = record
+            .check(Some(&both), path)
+            .expect("both keys")
+            .expect("an updated record");
         assert_eq!(updated.keys_in_use(), vec![1, 2]);
     }
 
