@@ -49,7 +49,11 @@ pub use phone::{
     clear_phone_memo, normalize_phone, normalize_phone_in, phone_line, region_of_currency,
     typed_in_national_groups, typed_internationally, PhoneLine,
 };
-pub use surname::{family_name_len, surname_reading, COMPOUND_SURNAMES, SURNAME_READINGS};
+pub use surname::{
+    expand_iteration_marks, family_name_len, family_name_len_beside,
+    family_name_len_in_given_field, is_chinese_surname, is_kana, surname_reading, CHINESE_SURNAMES,
+    COMPOUND_SURNAMES, ITERATION_MARK, SURNAME_READINGS,
+};
 pub use text::{fold, is_name_apostrophe, push_name_letter, Rejected};
 
 /// Event times outside [2000-01-01, 2100-01-01) are not believable.

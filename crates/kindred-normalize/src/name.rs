@@ -2,7 +2,7 @@
 //! (only when typed all upper or all lower case), CJK names intact and
 //! without inner spaces.
 
-use crate::surname::{family_name_len, COMPOUND_SURNAMES};
+use crate::surname::{family_name_len, is_kana, COMPOUND_SURNAMES, ITERATION_MARK};
 use crate::text::{fold, is_cjk, Rejected};
 
 const JUNK_NAMES: &[&str] = &[
@@ -600,9 +600,9 @@ pub struct Names {
 
 /// Builds the name parts. When the source gives given and family names,
 /// the full name is composed from them (family first for CJK names). When it
-/// gives only a full name, a CJK name of two to four characters is split
-/// (family name first, compound surnames recognised); Latin names are not
-/// split, since their order is not knowable from the text.
+/// gives only a full name, a CJK name is split (family name first; Chinese
+/// compound and Japanese family names recognised, `split_cjk`); Latin
+/// names are not split, since their order is not knowable from the text.
 pub fn names(
     full: Option<&str>,
     given: Option<&str>,
@@ -683,19 +683,34 @@ fn spaced_cjk(raw: &str, full: &str) -> Option<(String, String)> {
     let [family, given] = parts.as_slice() else {
         return None;
     };
-    if !family.chars().chain(given.chars()).all(is_cjk) {
+    if !family
+        .chars()
+        .chain(given.chars())
+        .all(|c| is_cjk(c) || c == ITERATION_MARK)
+    {
         return None;
     }
     let (family, given) = (normalize_name(family).ok()?, normalize_name(given).ok()?);
     (format!("{family}{given}") == full).then_some((given, family))
 }
 
+/// A CJK full name typed without a space as (given, family): a Chinese
+/// name of two to four characters, or a Japanese one of up to six whose
+/// family name the list knows (`長谷川健太郎`, `佐々木蓮`).
 fn split_cjk(full: &str) -> Option<(String, String)> {
     let chars: Vec<char> = full.chars().collect();
-    if !(2..=4).contains(&chars.len()) || !chars.iter().all(|c| is_cjk(*c)) {
+    // A name in kana alone (`さくら`, `ヤマダタロウ`) says nothing of where
+    // its family name ends.
+    if chars.len() < 2
+        || is_kana(chars[0])
+        || !chars.iter().all(|c| is_cjk(*c) || *c == ITERATION_MARK)
+    {
         return None;
     }
     let family_len = family_name_len(&chars, false);
+    if chars.len() > 4 && (family_len < 2 || chars.len() > 6) {
+        return None;
+    }
     let family: String = chars[..family_len].iter().collect();
     let given: String = chars[family_len..].iter().collect();
     Some((given, family))
@@ -772,6 +787,24 @@ mod tests {
             (n.family.as_deref(), n.given.as_deref()),
             (Some("欧阳"), Some("娜娜"))
         );
+        // Japanese family names of the list, with kana and iteration marks;
+        // a name in kana alone is not split.
+        for (full, family, given) in [
+            ("山田太郎", "山田", "太郎"),
+            ("田中楓", "田中", "楓"),
+            ("長谷川健太郎", "長谷川", "健太郎"),
+            ("佐々木蓮", "佐々木", "蓮"),
+            ("岡田さくら", "岡田", "さくら"),
+        ] {
+            let (n, _) = names(Some(full), None, None);
+            assert_eq!(
+                (n.family.as_deref(), n.given.as_deref()),
+                (Some(family), Some(given)),
+                "{full}"
+            );
+        }
+        let (n, _) = names(Some("さくら"), None, None);
+        assert_eq!((n.family, n.given), (None, None));
         let (n, _) = names(None, Some("伟"), Some("李"));
         assert_eq!(n.full.as_deref(), Some("李伟"));
         let (n, _) = names(None, Some("maria"), Some("SENTOSA"));

@@ -1246,6 +1246,27 @@ mod tests {
         assert_eq!(run(&events, &off), run(&mobile, &off));
     }
 
+    /// A Japanese household on one landline: the son's name in kanji, his
+    /// mother's given name in kana, his father's in kanji. Read as Chinese,
+    /// `佐藤` split into `zuo` and a `teng` syllable every given name
+    /// shared, so the mother's kana name was alike to every kanji one and
+    /// joined the whole family. The son's name typed with a space is his.
+    #[test]
+    fn a_japanese_household_on_one_landline_stays_apart() {
+        let events = [
+            event("son", 0, &[(Phone, LANDLINE)], Some("佐藤陽翔")),
+            event("mother", DAY, &[(Phone, LANDLINE)], Some("佐藤さくら")),
+            event("father", 2 * DAY, &[(Phone, LANDLINE)], Some("佐藤誠")),
+            event("son2", 3 * DAY, &[(Phone, LANDLINE)], Some("佐藤 陽翔")),
+        ];
+        let c = run(&events, &LinkPolicy::default());
+        assert_eq!(
+            c,
+            [vec!["father"], vec!["mother"], vec!["son", "son2"]],
+            "{c:?}"
+        );
+    }
+
     #[test]
     fn a_landline_beside_a_card_does_not_stop_the_card_linking() {
         let events = [

@@ -371,10 +371,10 @@ fn event_name(event: &CanonicalEvent) -> Option<(String, NameScript)> {
             // A given name alone (`泽斌` in a sign-up form's given-name
             // field) has no family name to take its first character for:
             // folded whole, it is the given name of `李泽斌`'s.
-            let part = if a.family_name.is_none() {
-                NamePart::Given
-            } else {
-                NamePart::Whole
+            let part = match (&a.given_name, &a.family_name) {
+                (_, None) => NamePart::Given,
+                (None, Some(_)) => NamePart::Family,
+                (Some(_), Some(_)) => NamePart::Whole,
             };
             let (folded, script) = fold_name_part(&joined, part)?;
             // A family name alone (`Mr Smith`, `李先生`) says little of who
@@ -549,6 +549,9 @@ enum NamePart {
     /// A given name alone: hanzi are all given name, one token (up to two
     /// characters; more are a whole name typed in the wrong field).
     Given,
+    /// A family name alone: hanzi of up to two characters, or a listed
+    /// family name, are all family name (`高橋`, `長谷川`).
+    Family,
 }
 
 /// [`fold_name_and_script`] of a text that is `part` of a name.
@@ -558,11 +561,17 @@ fn fold_name_part(name: &str, part: NamePart) -> Option<(String, NameScript)> {
     let (mut latin_letters, mut other_letters) = (false, false);
     // The one alphabet of the other letters, while there is one.
     let mut alphabet: Option<Option<Alphabet>> = None;
+    let mut kana = false;
     for c in name.chars() {
         if let Some(p) = c.to_pinyin() {
             hanzi.push((c, p.plain()));
             latin.push(' ');
+        } else if let (kindred_normalize::ITERATION_MARK, Some(&before)) = (c, hanzi.last()) {
+            // `佐々木` is `佐佐木`.
+            hanzi.push(before);
+            latin.push(' ');
         } else if c.is_alphanumeric() {
+            kana |= kindred_normalize::is_kana(c);
             if c.is_alphabetic() {
                 if matches!(c, '\u{0}'..='\u{024f}' | '\u{1e00}'..='\u{1eff}') {
                     latin_letters = true;
@@ -603,10 +612,22 @@ fn fold_name_part(name: &str, part: NamePart) -> Option<(String, NameScript)> {
         let chars: Vec<char> = hanzi.iter().map(|(c, _)| *c).collect();
         // A Chinese given name is one or two characters: three or more
         // typed in the given-name field alone are a whole name in the
-        // wrong field (`李泽斌`), whose first character is the family name.
+        // wrong field (`李泽斌`), unless no family name starts them (a
+        // Japanese given name, `久美子`). A Japanese family name is read
+        // whole (`佐藤陽翔` is `sato yang'xiang`).
         let family = match part {
-            NamePart::Given if chars.len() <= 2 => 0,
-            _ => kindred_normalize::family_name_len(&chars, true),
+            NamePart::Given => kindred_normalize::family_name_len_in_given_field(&chars, kana),
+            NamePart::Whole => kindred_normalize::family_name_len_beside(&chars, true, kana),
+            // Up to two characters, or a listed family name: what a
+            // family-name field holds; more is a whole name typed there.
+            NamePart::Family
+                if chars.len() <= 2
+                    || kindred_normalize::surname_reading(&chars.iter().collect::<String>())
+                        .is_some() =>
+            {
+                chars.len()
+            }
+            NamePart::Family => kindred_normalize::family_name_len_beside(&chars, true, kana),
         };
         let syllables = |part: &[(char, &str)], mark: &str| {
             part.iter()
@@ -1228,6 +1249,69 @@ mod tests {
         assert!(sim("Al Smith", "Alan Smith") > 0.8);
         assert!(token_alike("e", "ed") > 0.8);
         assert!(name_similarity("anna smith", "li na") < 0.6);
+    }
+
+    /// Japanese names: the family name of the list read whole, in passport
+    /// Hepburn, so variant characters, an input method's homophone and the
+    /// iteration mark fold alike, and the given names of one household are
+    /// compared with each other (kanji against kana is unknown, not alike).
+    #[test]
+    fn japanese_family_names_fold_whole_as_they_are_read() {
+        let folded = |n: &str| fold_name(n).expect("a name");
+        assert_eq!(folded("佐藤陽翔"), "sato yang'xiang");
+        assert_eq!(folded("佐藤 陽翔"), folded("佐藤陽翔"));
+        assert_eq!(folded("佐藤さくら"), "sato さくら");
+        for (a, b) in [
+            ("斎藤健太", "齋藤健太"),
+            ("斎藤健太", "斉藤健太"),
+            ("渡辺誠", "渡邊誠"),
+            ("髙橋美咲", "高橋美咲"),
+            ("濵田健", "濱田健"),
+            ("佐々木蓮", "佐佐木蓮"),
+        ] {
+            assert_eq!(folded(a), folded(b), "{a} / {b}");
+        }
+        // A family name of one character (林) or none of the list reads as
+        // before; a Chinese name whose family name sounds like one of the
+        // list is Chinese (`石静怡` is no `石井`).
+        assert_eq!(folded("林健"), "jian' lin");
+        assert_eq!(folded("石静怡"), "jing'yi shi");
+        assert_eq!(folded("里静雨"), "jing'yu li");
+        // The family name typed in Latin letters agrees with the kanji's.
+        let sim = |a: &str, b: &str| person_similarity(&folded(a), &folded(b));
+        assert!(matched_tokens(&["sato"], &["sato", "haruto"], token_alike)[0] >= 1.0);
+        // One household's given names differ.
+        for (a, b) in [
+            ("佐藤陽翔", "佐藤さくら"),
+            ("佐藤陽翔", "佐藤陽菜"),
+            ("渡辺誠", "渡辺蓮"),
+            ("田中美咲", "田中由美"),
+        ] {
+            assert!(sim(a, b) < 0.8, "{a} / {b}: {}", sim(a, b));
+        }
+        assert!(sim("佐藤陽翔", "佐藤 陽翔") >= 1.0);
+        // A family name alone, as a whole name or in its own field.
+        assert_eq!(folded("井上"), "inoue");
+        let family_only = |f: &str| {
+            event_name(&CanonicalEvent {
+                event_id: "web:1".into(),
+                channel: kindred_model::Channel::Web,
+                event_time_ms: 0,
+                identifiers: vec![],
+                attributes: kindred_model::Attributes {
+                    family_name: Some(f.into()),
+                    ..Default::default()
+                },
+                activity: Default::default(),
+                consents: vec![],
+                dropped: vec![],
+            })
+            .map(|(n, _)| n)
+        };
+        assert_eq!(family_only("高橋").as_deref(), Some("takahashi"));
+        assert_eq!(family_only("李").as_deref(), Some("li"));
+        assert_eq!(family_only("欧阳").as_deref(), Some("ouyang"));
+        assert_eq!(family_only("李泽斌"), Some(folded("李泽斌")));
     }
 
     /// Family names the pinyin crate reads otherwise (its first reading of

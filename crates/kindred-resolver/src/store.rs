@@ -247,8 +247,13 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// one-character hanzi given name carries its mark too (`wang wei'`),
 /// which digests do not see but a profile's kept names (`ProfileNames`)
 /// do: an older store keeps both forms of such a name until rebuilt.
+/// Version 9 (2026-12-05): a Japanese family name of two or three
+/// characters (`kindred_normalize::family_name_len`) is one token, its
+/// reading in passport Hepburn (`佐藤陽翔` is `sato yang'xiang`, `齋藤` and
+/// `斉藤` are both `saito`), and an iteration mark repeats the character
+/// before it (`佐々木` is `sasaki`).
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"8";
+const NAME_FOLDING_VERSION: &[u8] = b"9";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -299,11 +304,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"8";
 /// name, compared with given names only; a one-character given name is
 /// marked as one, `li' wang`, which digests do not see). The score
 /// grid below compares pairs, not clusters, so it cannot catch a change
-/// like these: bump by hand. Bump it with any such
+/// like these: bump by hand. Version 17: name folding version 9 (a
+/// Japanese family name of the list is read whole, `佐藤陽翔` is `sato
+/// yang'xiang`, so the given names of a household are compared with each
+/// other: `佐藤さくら` and `佐藤陽翔` no longer share a `teng` syllable). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "16";
+pub const LINKING_VERSION: &str = "17";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
