@@ -292,7 +292,14 @@ pub fn split(
     actor: &str,
 ) -> Result<String, PipelineError> {
     let mut resolver = open(config)?;
-    let profile = sole_profile_id(&resolver, config, target)?;
+    // A profile id as given: the resolver follows redirects itself and
+    // refuses an absorbed id (the split would act on the whole survivor);
+    // an identifier is looked up.
+    let profile = if target.starts_with("kp-") {
+        target.to_string()
+    } else {
+        sole_profile_id(&resolver, config, target)?
+    };
     let selector = match (identifier, source) {
         (Some(text), None) => SplitSelector::Identifier(parse_identifier(config, text)?),
         (None, Some(channel)) => SplitSelector::Source(channel),
@@ -995,6 +1002,89 @@ mod tests {
             .profile_of(&Identifier::new(IdentifierKind::Email, "bo@x.cn"))
             .expect("ok");
         assert_ne!(ann, bo, "the approval is taken back");
+    }
+
+    /// `kindred split` given an id absorbed into another profile is
+    /// refused, naming the survivor to split instead: following the
+    /// redirect would split the whole survivor. Nothing is written.
+    #[test]
+    fn a_split_of_an_absorbed_id_is_refused_and_names_the_survivor() {
+        use IdentifierKind::{Email, MemberId, Phone};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.resolver.data_dir = dir.path().join("store");
+        config.privacy.plaintext_store = true;
+        let mut resolver = Resolver::with_policy(
+            crate::privacy::open_store(&config).expect("store"),
+            config.resolver.linking.clone(),
+            config.resolver.survivorship.clone(),
+        );
+        let shared = "+8613911117777";
+        let mut bo = receipt(
+            "web:2",
+            &[(Phone, shared), (Email, "bo@x.cn")],
+            Some("Bo Chan"),
+        );
+        bo.channel = Channel::Web;
+        resolver
+            .apply(
+                &[
+                    receipt(
+                        "pos:1",
+                        &[(MemberId, "MAIN:3001"), (Phone, shared)],
+                        Some("Ann Lee"),
+                    ),
+                    bo,
+                ],
+                &[],
+            )
+            .expect("apply");
+        let of = |r: &Resolver, i: Identifier| r.profile_of(&i).expect("look up").expect("held");
+        let a = of(&resolver, Identifier::new(MemberId, "MAIN:3001"));
+        let b = of(&resolver, Identifier::new(Email, "bo@x.cn"));
+        assert_ne!(a, b, "names differ: two profiles");
+        drop(resolver);
+        review(&config, &a, &b, true, "alice").expect("approve");
+        let resolver = open(&config).expect("open");
+        let survivor = of(&resolver, Identifier::new(Email, "bo@x.cn"));
+        let absorbed = if survivor == a { b.clone() } else { a.clone() };
+        assert_ne!(survivor, absorbed, "approved: one profile");
+        drop(resolver);
+
+        // By source: the survivor would split (its records are from two
+        // channels), so only the refusal keeps it whole.
+        let err = split(&config, &absorbed, None, Some(Channel::Web), "ops")
+            .expect_err("an absorbed id is refused");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("merged into {survivor}"))
+                && text.contains(&format!("split {survivor} instead")),
+            "{text}"
+        );
+        let err = split(
+            &config,
+            &absorbed,
+            Some("phone:+8613911117777"),
+            None,
+            "ops",
+        )
+        .expect_err("an absorbed id is refused");
+        assert!(
+            err.to_string()
+                .contains(&format!("split {survivor} instead")),
+            "{err}"
+        );
+        let resolver = open(&config).expect("open");
+        assert_eq!(
+            of(&resolver, Identifier::new(MemberId, "MAIN:3001")),
+            survivor,
+            "nothing was split"
+        );
+        assert_eq!(resolver.store().decisions().expect("decisions").len(), 1);
+        drop(resolver);
+        // The survivor by its own id, or by an identifier it holds, splits.
+        split(&config, "email:bo@x.cn", None, Some(Channel::Web), "ops")
+            .expect("the survivor splits");
     }
 
     /// Admin commands open only an existing store, and say why not; the
