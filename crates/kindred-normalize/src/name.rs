@@ -2,7 +2,9 @@
 //! (only when typed all upper or all lower case), CJK names intact and
 //! without inner spaces.
 
-use crate::surname::{family_name_len, is_kana, COMPOUND_SURNAMES, ITERATION_MARK};
+use crate::surname::{
+    family_name_len, is_cjk_family_name, is_kana, COMPOUND_SURNAMES, ITERATION_MARK,
+};
 use crate::text::{fold, is_cjk, Rejected};
 
 const JUNK_NAMES: &[&str] = &[
@@ -641,6 +643,15 @@ pub fn names(
         .and_then(|(f, raw)| spaced_cjk(raw, f));
     let names = match (full, given, family) {
         (full, Some(g), Some(f)) => {
+            // A family name in the given-name field and a given name in the
+            // family-name field (a Western form's "First name" / "Last name"
+            // filled in as the name is said, 佐藤 / 陽翔, 김 / 민준).
+            let (g, f) =
+                if is_cjk_family_name(&g) == Some(true) && is_cjk_family_name(&f) == Some(false) {
+                    (f, g)
+                } else {
+                    (g, f)
+                };
             let composed = if g.chars().chain(f.chars()).any(is_cjk) {
                 format!("{f}{g}")
             } else {
@@ -807,6 +818,24 @@ mod tests {
         assert_eq!((n.family, n.given), (None, None));
         let (n, _) = names(None, Some("伟"), Some("李"));
         assert_eq!(n.full.as_deref(), Some("李伟"));
+        // Family and given name typed in each other's fields.
+        for (given, family, full) in [
+            ("李", "泽斌", "李泽斌"),
+            ("佐藤", "陽翔", "佐藤陽翔"),
+            ("김", "민준", "김민준"),
+        ] {
+            let (n, _) = names(None, Some(given), Some(family));
+            assert_eq!(
+                (n.full.as_deref(), n.family.as_deref()),
+                (Some(full), Some(given)),
+                "{given} / {family}"
+            );
+        }
+        // Both fields hold family names (明 is one too): left as typed.
+        let (n, _) = names(None, Some("王"), Some("明"));
+        assert_eq!(n.full.as_deref(), Some("明王"));
+        let (n, _) = names(None, Some("美咲"), Some("田中"));
+        assert_eq!(n.full.as_deref(), Some("田中美咲"));
         let (n, _) = names(None, Some("maria"), Some("SENTOSA"));
         assert_eq!(n.full.as_deref(), Some("Maria Sentosa"));
         let (n, _) = names(Some("Maria Sentosa"), None, None);

@@ -90,6 +90,41 @@ pub const CHINESE_SURNAMES: &[&str] = &[
     "游竺权逯盖益桓公牟哈言福朴",
 ];
 
+/// Korean family names of two syllables: the Korean readings of the Chinese
+/// compound family names of [`COMPOUND_SURNAMES`] in use in Korea (南宫
+/// 남궁, 皇甫 황보, 诸葛 제갈, 鲜于 선우, 独孤 독고, 司空 사공, 西门 서문,
+/// 东方 동방). Every other Korean family name is one syllable.
+pub const KOREAN_COMPOUND_SURNAMES: &[&str] = &[
+    "남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방",
+];
+
+/// Whether a name typed in a family-name field is one: a Chinese family
+/// name of the lists (one character of [`CHINESE_SURNAMES`] or a compound
+/// one), a Japanese one of the list, or a Korean one (a hangul syllable, or
+/// two of [`KOREAN_COMPOUND_SURNAMES`]). `None` for anything else than
+/// hanzi or hangul.
+pub fn is_cjk_family_name(name: &str) -> Option<bool> {
+    let chars: Vec<char> = name.chars().collect();
+    let hangul = |c: &char| matches!(c, '\u{AC00}'..='\u{D7A3}');
+    if !chars.is_empty() && chars.iter().all(hangul) {
+        return Some(chars.len() == 1 || KOREAN_COMPOUND_SURNAMES.contains(&name));
+    }
+    let kanji = chars.iter().all(|c| {
+        matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}')
+            || *c == ITERATION_MARK
+    });
+    if chars.is_empty() || !kanji {
+        return None;
+    }
+    Some(match chars.as_slice() {
+        [c] => is_chinese_surname(*c),
+        _ => {
+            COMPOUND_SURNAMES.contains(&name)
+                || japanese_surname(&chars).is_some_and(|(_, exact)| exact)
+        }
+    })
+}
+
 /// How many characters of a full name written in hanzi or kanji (`chars`;
 /// kana may follow) are its family name:
 /// - two for a Chinese compound surname followed by a given name;

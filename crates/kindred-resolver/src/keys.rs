@@ -608,6 +608,11 @@ fn fold_name_part(name: &str, part: NamePart) -> Option<(String, NameScript)> {
             t => t.to_string(),
         })
         .collect();
+    if let (NamePart::Whole, [name]) = (part, tokens.as_slice()) {
+        if let Some((family, given)) = korean_family_name(name) {
+            tokens = vec![family.to_string(), given.to_string()];
+        }
+    }
     if !hanzi.is_empty() {
         let chars: Vec<char> = hanzi.iter().map(|(c, _)| *c).collect();
         // A Chinese given name is one or two characters: three or more
@@ -659,6 +664,31 @@ fn fold_name_part(name: &str, part: NamePart) -> Option<(String, NameScript)> {
     }
     tokens.sort_unstable();
     Some((tokens.join(" "), script))
+}
+
+/// A Korean full name in hangul, written as Koreans write it (`김민준`, or
+/// `김 민준`, which the normalizer runs together), as its family name and
+/// given name: the first syllable, or two for a compound family name
+/// ([`kindred_normalize::KOREAN_COMPOUND_SURNAMES`]), and the rest, one or two syllables more
+/// (`김민준` is 김 민준, `남궁민수` 남궁 민수). So two people's names on a
+/// member card compare token by token, as Latin names do (`김민준` and
+/// `이지은` share no token: two people), and a household's given names are
+/// compared with each other.
+fn korean_family_name(name: &str) -> Option<(&str, &str)> {
+    let syllables = name.chars().count();
+    if !(2..=5).contains(&syllables) || !name.chars().all(|c| matches!(c, '\u{AC00}'..='\u{D7A3}'))
+    {
+        return None;
+    }
+    let compound = kindred_normalize::KOREAN_COMPOUND_SURNAMES
+        .iter()
+        .any(|s| name.starts_with(s));
+    let family_syllables = if compound && syllables >= 3 { 2 } else { 1 };
+    if syllables - family_syllables > 2 {
+        return None;
+    }
+    let at = name.char_indices().nth(family_syllables)?.0;
+    Some(name.split_at(at))
 }
 
 /// A pinyin syllable with `ü` written `v`, as input methods and
@@ -1312,6 +1342,28 @@ mod tests {
         assert_eq!(family_only("李").as_deref(), Some("li"));
         assert_eq!(family_only("欧阳").as_deref(), Some("ouyang"));
         assert_eq!(family_only("李泽斌"), Some(folded("李泽斌")));
+    }
+
+    /// Korean names in hangul: family name and given name, so that two
+    /// people's names share no token and a household's given names are
+    /// compared with each other.
+    #[test]
+    fn korean_names_fold_as_family_and_given_name() {
+        let folded = |n: &str| fold_name_and_script(n).expect("a name");
+        assert_eq!(folded("김민준").0, "김 민준");
+        assert_eq!(folded("김 민준"), folded("김민준"));
+        assert_eq!(folded("남궁민수").0, "남궁 민수");
+        assert_eq!(folded("남궁민").0, "남궁 민");
+        // Too long for one name: left as it is.
+        assert_eq!(folded("김민준서연").0, "김민준서연");
+        let (a, b, c) = (folded("김민준"), folded("이지은"), folded("김서연"));
+        let different = |x: &(String, NameScript), y: &(String, NameScript)| {
+            clearly_different((&x.0, x.1), (&y.0, y.1), 0.8)
+        };
+        assert!(different(&a, &b));
+        assert!(!different(&a, &c), "one family name");
+        assert!(person_similarity(&a.0, &c.0) < 0.8);
+        assert!(person_similarity(&a.0, &folded("김 민준").0) >= 1.0);
     }
 
     /// Family names the pinyin crate reads otherwise (its first reading of

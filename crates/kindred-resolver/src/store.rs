@@ -251,9 +251,10 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// characters (`kindred_normalize::family_name_len`) is one token, its
 /// reading in passport Hepburn (`佐藤陽翔` is `sato yang'xiang`, `齋藤` and
 /// `斉藤` are both `saito`), and an iteration mark repeats the character
-/// before it (`佐々木` is `sasaki`).
+/// before it (`佐々木` is `sasaki`). Version 10: a Korean full name in
+/// hangul is its family name and its given name (`김민준` is `김 민준`).
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"9";
+const NAME_FOLDING_VERSION: &[u8] = b"10";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -307,11 +308,13 @@ const NAME_FOLDING_VERSION: &[u8] = b"9";
 /// like these: bump by hand. Version 17: name folding version 9 (a
 /// Japanese family name of the list is read whole, `佐藤陽翔` is `sato
 /// yang'xiang`, so the given names of a household are compared with each
-/// other: `佐藤さくら` and `佐藤陽翔` no longer share a `teng` syllable). Bump it with any such
+/// other: `佐藤さくら` and `佐藤陽翔` no longer share a `teng` syllable).
+/// Version 18: name folding version 10 (two Korean names in hangul share
+/// no token, `김민준` / `이지은`: a card whose receipts name both is lent). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "17";
+pub const LINKING_VERSION: &str = "18";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
