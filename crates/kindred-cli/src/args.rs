@@ -484,7 +484,9 @@ pub(crate) enum Command {
         /// Who asks (recorded in the audit record).
         #[arg(long, env = "USER", default_value = "operator")]
         actor: String,
-        /// Seconds to wait for the audit record; 0 sends and returns.
+        /// Seconds to wait for the audit record; 0 sends and returns. When
+        /// no broker answers, sending gives up after as long (5 s at least,
+        /// 10 s with 0) and nothing is requested.
         #[arg(long, default_value_t = 60)]
         wait_secs: u64,
         /// Print the audit record as JSON.
@@ -606,6 +608,8 @@ pub(crate) struct LiveArgs {
     #[arg(long)]
     pub(crate) live: bool,
     /// With --live: seconds to wait for the reply; 0 sends and returns.
+    /// When no broker answers, sending gives up after as long (5 s at
+    /// least, 10 s with 0) and nothing is requested.
     #[arg(long, default_value_t = 60, requires = "live")]
     pub(crate) wait_secs: u64,
     /// With --live: print the reply as JSON on standard output, a refusal

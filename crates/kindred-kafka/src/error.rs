@@ -55,6 +55,14 @@ pub enum KafkaError {
          (is the address right, and the cluster up?)"
     )]
     NoBroker { operation: String, brokers: String },
+    /// No broker answered a command's first request in time: nothing it
+    /// would have sent left the process.
+    #[error("no Kafka broker at {brokers} (kafka.brokers) answered within {} s ({reason}): is the address right, and the cluster up?", after.as_secs_f32().ceil())]
+    Unreachable {
+        brokers: String,
+        after: std::time::Duration,
+        reason: String,
+    },
     #[error("delivery to {topic} was cancelled: the producer shut down")]
     DeliveryCancelled { topic: String },
     /// librdkafka gave up on the producer for good (an idempotent

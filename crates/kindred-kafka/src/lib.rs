@@ -20,7 +20,7 @@ pub use admin::{delete_topics, ensure_topics, topic_setting, TopicSpec, TopicSta
 pub use context::{partition_lags, PartitionLag, Positions, RebalanceEvent, ServiceContext};
 pub use dead_letter::{DeadLetter, DLQ_HEADER_PREFIX};
 pub use error::KafkaError;
-pub use logs::{admit as admit_log, Quiet};
+pub use logs::{admit as admit_log, Hushed, Quiet};
 pub use producer::{OutRecord, Producer};
 pub use settings::KafkaSettings;
 pub use transactional::{TransactionalProducer, TxnFailure};

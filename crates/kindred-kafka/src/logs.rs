@@ -130,6 +130,32 @@ impl ProducerContext for Quiet {
 
 impl rdkafka::consumer::ConsumerContext for Quiet {}
 
+/// A client context for a command that reports itself whether its request
+/// went ([`crate::Producer::for_one_request`]): librdkafka's logs and
+/// client errors (a broker down, reconnects) go to debug level, throttled,
+/// rather than flooding the terminal at error level while the command
+/// waits; the command's own error says what failed.
+#[derive(Clone, Copy, Default)]
+pub struct Hushed;
+
+impl ClientContext for Hushed {
+    fn log(&self, _: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        log(RDKafkaLogLevel::Debug, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        let text = format!("{error}: {reason}");
+        if let Some(held) = admit(&text) {
+            tracing::debug!(target: "librdkafka", "Kafka client error: {text}{}", held_back(held));
+        }
+    }
+}
+
+impl ProducerContext for Hushed {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@ use std::time::Duration;
 use futures_util::future::try_join_all;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
+use rdkafka::ClientContext;
 
 use crate::{KafkaError, KafkaSettings};
 
@@ -54,24 +55,96 @@ impl OutRecord {
 /// An idempotent producer (`acks=all`, `enable.idempotence=true`): a record
 /// is only reported as sent once every in-sync replica has it, and retries
 /// never write it twice.
+///
+/// A service's producer ([`Producer::new`]) logs librdkafka's complaints
+/// through [`crate::Quiet`]; a command's one request
+/// ([`Producer::for_one_request`]) through [`crate::Hushed`].
 #[derive(Clone)]
-pub struct Producer {
-    inner: FutureProducer<crate::Quiet>,
+pub struct Producer<C: ClientContext + 'static = crate::Quiet> {
+    inner: FutureProducer<C>,
+    brokers: String,
 }
+
+/// The producer settings kindred sets, but for `message.timeout.ms`.
+const PRODUCER_DEFAULTS: [(&str, &str); 4] = [
+    ("enable.idempotence", "true"),
+    ("acks", "all"),
+    ("linger.ms", "5"),
+    ("compression.type", "lz4"),
+];
 
 impl Producer {
     pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
-        let inner = settings
-            .client_config(&[
-                ("enable.idempotence", "true"),
-                ("acks", "all"),
-                ("linger.ms", "5"),
-                ("compression.type", "lz4"),
-                ("message.timeout.ms", "120000"),
-            ])
+        let mut config = settings.client_config(&PRODUCER_DEFAULTS);
+        config.set("message.timeout.ms", "120000");
+        // The pass-through properties win over kindred's defaults.
+        for (k, v) in &settings.client {
+            config.set(k, v);
+        }
+        let inner = config
             .create_with_context(crate::Quiet)
             .map_err(|source| KafkaError::client("producer", settings, source))?;
-        Ok(Producer { inner })
+        Ok(Producer {
+            inner,
+            brokers: settings.brokers.clone(),
+        })
+    }
+}
+
+impl Producer<crate::Hushed> {
+    /// A producer for a command that sends one request and says itself
+    /// whether it went: a record not acknowledged within `timeout` fails
+    /// (librdkafka's `message.timeout.ms`, at least 1 s; a
+    /// `[kafka.client]` value wins), and librdkafka's reconnect complaints
+    /// are logged at debug level only ([`crate::Hushed`]). Check first with
+    /// [`Producer::reach`] that a broker answers.
+    pub fn for_one_request(
+        settings: &KafkaSettings,
+        timeout: Duration,
+    ) -> Result<Self, KafkaError> {
+        let mut config = settings.client_config(&PRODUCER_DEFAULTS);
+        let ms = timeout.as_millis().clamp(1000, i32::MAX as u128);
+        config.set("message.timeout.ms", ms.to_string());
+        for (k, v) in &settings.client {
+            config.set(k, v);
+        }
+        let inner = config
+            .create_with_context(crate::Hushed)
+            .map_err(|source| KafkaError::client("producer", settings, source))?;
+        Ok(Producer {
+            inner,
+            brokers: settings.brokers.clone(),
+        })
+    }
+}
+
+impl<C: ClientContext + 'static> Producer<C> {
+    /// Whether a broker answers within `timeout`: a metadata request for
+    /// `topic` (which need not exist). [`KafkaError::Unreachable`] when
+    /// none did: nothing this producer sends can have left the process.
+    pub async fn reach(&self, topic: &str, timeout: Duration) -> Result<(), KafkaError> {
+        let producer = self.inner.clone();
+        let name = topic.to_string();
+        let asked = tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(Some(&name), timeout)
+                .map(|_| ())
+        })
+        .await;
+        match asked {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(KafkaError::Unreachable {
+                brokers: self.brokers.clone(),
+                after: timeout,
+                reason: source.to_string(),
+            }),
+            Err(e) => Err(KafkaError::Unreachable {
+                brokers: self.brokers.clone(),
+                after: timeout,
+                reason: format!("the metadata request stopped: {e}"),
+            }),
+        }
     }
 
     /// Sends every record and waits until the broker acknowledged all of

@@ -734,4 +734,50 @@ mod tests {
         let unknown = parse_request(br#"{"request_id":"D","name":"Ann"}"#, &opts(), 0).unwrap_err();
         assert_eq!(unknown.kind(), "erasure_malformed");
     }
+
+    /// With no broker answering, `forget` gives up about when --wait-secs
+    /// says (5 s at least; 10 s with 0), not after the producer's two
+    /// minutes: it says the request was not sent and names the brokers.
+    #[tokio::test]
+    async fn forget_gives_up_in_time_when_no_broker_answers() {
+        use std::time::{Duration, Instant};
+        let mut config = Config::default();
+        // Nothing listens on port 1.
+        config.kafka.brokers = "127.0.0.1:1".into();
+        for (wait, within) in [(2, 20), (0, 20)] {
+            let started = Instant::now();
+            let sent = tokio::time::timeout(
+                Duration::from_secs(within),
+                forget(
+                    &config,
+                    "kp-000000000001",
+                    "DSR-77",
+                    "ops",
+                    Duration::from_secs(wait),
+                    false,
+                ),
+            )
+            .await;
+            let Ok(result) = sent else {
+                panic!("--wait-secs {wait}: still trying after {within} s");
+            };
+            let err = result.expect_err("no broker answers");
+            let text = err.to_string();
+            assert!(
+                matches!(err, crate::PipelineError::NotSent { .. }),
+                "{text}"
+            );
+            assert!(
+                text.contains("request DSR-77 was not sent")
+                    && text.contains("nothing was requested")
+                    && text.contains("no Kafka broker at 127.0.0.1:1"),
+                "{text}"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "--wait-secs {wait}: {:?}",
+                started.elapsed()
+            );
+        }
+    }
 }

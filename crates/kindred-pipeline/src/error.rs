@@ -25,6 +25,13 @@ pub enum PipelineError {
     Consumer(String),
     #[error("the transactional producer {0} was fenced: another instance with the same transactional id took over; stopping this one")]
     Fenced(String),
+    /// A command's request never left the process: no broker answered.
+    #[error("request {request_id} was not sent to {topic}, so nothing was requested and nothing erased or changed: {cause}")]
+    NotSent {
+        request_id: String,
+        topic: String,
+        cause: Box<kindred_kafka::KafkaError>,
+    },
     #[error("cannot read input {0}")]
     Input(String),
     /// The running resolver refused a live decision; the reply as JSON

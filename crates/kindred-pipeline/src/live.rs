@@ -340,10 +340,34 @@ pub async fn review_list(config: &Config, as_json: bool) -> Result<String, Pipel
     Ok(crate::admin::queue_report(items, as_json))
 }
 
+/// How long sending a request may take when the caller waits for no reply
+/// (`--wait-secs 0`), and at least when it does: a broker that is up
+/// answers well within it, TLS and SASL included.
+const SEND_WITHOUT_WAIT: Duration = Duration::from_secs(10);
+const SEND_AT_LEAST: Duration = Duration::from_secs(5);
+
+/// How long [`send_and_await`] tries to send when it waits `wait` for the
+/// reply: `wait`, but at least [`SEND_AT_LEAST`] ([`SEND_WITHOUT_WAIT`]
+/// when it does not wait) and at most a day.
+fn send_bound(wait: Duration) -> Duration {
+    if wait.is_zero() {
+        SEND_WITHOUT_WAIT
+    } else {
+        wait.clamp(
+            SEND_AT_LEAST,
+            Duration::from_secs(kindred_config::MAX_TIMEOUT_SECS),
+        )
+    }
+}
+
 /// Produces `payload` keyed by `request_id` to `topic` and, unless `wait`
 /// is zero, reads `reply_topic` until a JSON record whose `request_id` is
 /// this one appears (`None` when not waiting). The whole topic is read each
 /// time (replies are few and kept 30 days).
+///
+/// Sending is bounded too ([`send_bound`]): when no broker answers in that
+/// time, [`PipelineError::NotSent`] (the request never left the process);
+/// librdkafka's reconnect complaints meanwhile are debug lines only.
 pub async fn send_and_await(
     config: &Config,
     topic: &str,
@@ -353,7 +377,17 @@ pub async fn send_and_await(
     wait: Duration,
 ) -> Result<Option<serde_json::Value>, PipelineError> {
     let settings = crate::services::kafka_settings(config);
-    Producer::new(&settings)?
+    let bound = send_bound(wait);
+    let producer = Producer::for_one_request(&settings, bound)?;
+    producer
+        .reach(topic, bound)
+        .await
+        .map_err(|cause| PipelineError::NotSent {
+            request_id: request_id.to_string(),
+            topic: topic.to_string(),
+            cause: Box::new(cause),
+        })?;
+    producer
         .send(&OutRecord {
             topic: topic.to_string(),
             key: Some(request_id.as_bytes().to_vec()),
@@ -362,6 +396,7 @@ pub async fn send_and_await(
             timestamp_ms: None,
         })
         .await?;
+    drop(producer);
     if wait.is_zero() {
         return Ok(None);
     }
