@@ -1152,6 +1152,11 @@ pub(crate) fn matched_tokens(
 /// twins' names as often as typos. Twins and siblings share a family name,
 /// a birthday and an address; their given names tell them apart.
 pub(crate) fn given_keys_differ(a: &str, b: &str) -> bool {
+    if a.contains(SYLLABLE_CHAR) && b.contains(SYLLABLE_CHAR) {
+        return hanzi_given_names_differ(a, b);
+    }
+    let (a, b) = (plain(a), plain(b));
+    let (a, b) = (a.as_ref(), b.as_ref());
     if a.is_empty() || b.is_empty() || a.starts_with(b) || b.starts_with(a) {
         return false;
     }
@@ -1176,14 +1181,38 @@ pub(crate) fn given_names_differ(a: &str, b: &str) -> bool {
     given_keys_differ(&given_key(a), &given_key(b))
 }
 
+/// [`given_keys_differ`] of two given names in hanzi (syllables marked):
+/// another person's unless each character is the other's or sounds alike
+/// (an input method's homophone, a misheard syllable). A character more or
+/// less is another name: twins and siblings are named `陽翔` / `陽菜`,
+/// `翔` / `翔太`, `泽斌` / `斌`, and a name typed in its own field by its
+/// bearer rarely drops one. (The name guards forgive a dropped character,
+/// [`token_alike`]; a match rule's pair shares a family name, a birthday
+/// and an address, and only the given names tell twins apart.)
+fn hanzi_given_names_differ(a: &str, b: &str) -> bool {
+    let syllables = |k: &str| -> Vec<String> {
+        k.split(SYLLABLE_CHAR)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (sa, sb) = (syllables(a), syllables(b));
+    sa.len() != sb.len()
+        || sa
+            .iter()
+            .zip(&sb)
+            .any(|(x, y)| x != y && strsim::jaro_winkler(x, y) < SYLLABLE_ALIKE)
+}
+
 /// A name as [`given_keys_differ`] compares it: lower case, letters and
 /// digits only (`Thom as` is `thomas`, `Alexa-Rose` `alexarose`), hanzi read
-/// as pinyin.
+/// as pinyin, each syllable marked ([`SYLLABLE`]).
 pub(crate) fn given_key(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if let Some(p) = c.to_pinyin() {
             out.push_str(&fold_u(p.plain()));
+            out.push(SYLLABLE_CHAR);
         } else if c.is_alphanumeric() {
             push_comparable_letter(c, &mut out);
         }
@@ -1389,7 +1418,7 @@ mod tests {
         assert_ne!(folded("吕伟"), folded("卢伟"));
         // Only as a family name: 曾 inside a given name keeps its reading.
         assert_eq!(folded("王曾").as_deref(), Some("ceng wang"));
-        assert_eq!(given_key("吕"), "lv");
+        assert_eq!(given_key("吕"), "lv'");
     }
 
     /// Siblings whose hanzi (or hangul) given names share one character
@@ -1557,6 +1586,13 @@ mod tests {
             ("Noah", "Nora"),
             ("娜", "妮"),
             ("伟", "文"),
+            // Hanzi: one character replaced, added or dropped is a
+            // sibling's name (twins 陽翔 / 陽菜, a father's 誠 and his son's
+            // 誠一), which the letters of their pinyin rated alike.
+            ("陽翔", "陽菜"),
+            ("翔", "翔太"),
+            ("泽斌", "斌"),
+            ("誠", "誠一"),
         ] {
             assert!(given_names_differ(a, b), "{a} / {b}");
         }
@@ -1569,6 +1605,9 @@ mod tests {
             ("Mary", "Mary Ann"),
             ("怡妮", "Yini"),
             ("", "Anna"),
+            // A homophone or a misheard syllable.
+            ("怡妮", "依妮"),
+            ("明", "敏"),
             // Accents typed or not: one name.
             ("José", "Jose"),
             ("Zoë", "Zoe"),

@@ -310,11 +310,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"10";
 /// yang'xiang`, so the given names of a household are compared with each
 /// other: `佐藤さくら` and `佐藤陽翔` no longer share a `teng` syllable).
 /// Version 18: name folding version 10 (two Korean names in hangul share
-/// no token, `김민준` / `이지은`: a card whose receipts name both is lent). Bump it with any such
+/// no token, `김민준` / `이지은`: a card whose receipts name both is lent).
+/// Version 19: given names in hanzi typed in their own fields are compared
+/// character by character where twins are told apart (`陽翔` / `陽菜`,
+/// `翔` / `翔太` are two people; their pinyin's letters rated alike). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "18";
+pub const LINKING_VERSION: &str = "19";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
