@@ -328,7 +328,10 @@ fn decision_report(done: &DecisionOutcome) -> String {
     let mut out = format!(
         "decision {} ({}) by {}: {} -> {}\n",
         d.id,
-        d.kind.as_str(),
+        match d.kind.split_by() {
+            Some(by) => format!("{}, {by}", d.kind.as_str()),
+            None => d.kind.as_str().to_string(),
+        },
         d.actor,
         first_of(&d.profiles, " + "),
         first_of(&d.outcome, ", ")
@@ -469,6 +472,20 @@ fn winners(r: &GoldenRecord) -> Vec<(&'static str, Option<&kindred_model::Proven
     ]
 }
 
+/// What the split decision behind lineage record `l` took out
+/// (`identifier phone:+86****111`, `channel social`), when a split by a
+/// person caused it and its decision record is among `e`'s.
+fn split_by(e: &Explanation, l: &kindred_resolver::LineageRecord) -> Option<String> {
+    if l.split_into.is_empty() {
+        return None;
+    }
+    let (id, _) = l.decision.as_ref()?;
+    e.decisions
+        .iter()
+        .find(|d| d.id == *id)
+        .and_then(|d| d.kind.split_by())
+}
+
 fn explanation_text(e: &Explanation) -> String {
     let r = &e.record;
     let mut out = format!(
@@ -500,11 +517,13 @@ fn explanation_text(e: &Explanation) -> String {
         } else {
             format!("split off {}", l.split_into.join(", "))
         };
-        let rules: Vec<String> = l
+        let mut rules: Vec<String> = l
             .links
             .iter()
             .map(|(rule, v, kinds)| format!("{rule} v{v} [{}]", kinds.join(",")))
             .collect();
+        // A split by a person: what it took out (masked), from its record.
+        rules.extend(split_by(e, l));
         let by = l
             .decision
             .as_ref()
@@ -627,8 +646,9 @@ fn explanation_json(e: &Explanation) -> serde_json::Value {
             "split_into": l.split_into, "cause": l.cause_event_id,
             "links": l.links.iter().map(|(rule, v, kinds)| json!({"rule": rule, "version": v, "kinds": kinds})).collect::<Vec<_>>(),
             "decision": l.decision.as_ref().map(|(id, actor)| json!({"id": id, "actor": actor})),
+            "split_by": split_by(e, l),
         })).collect::<Vec<_>>(),
-        "decisions": e.decisions.iter().map(|d| json!({"id": d.id, "kind": d.kind.as_str(), "actor": d.actor, "at_ms": d.at_ms})).collect::<Vec<_>>(),
+        "decisions": e.decisions.iter().map(|d| json!({"id": d.id, "kind": d.kind.as_str(), "actor": d.actor, "at_ms": d.at_ms, "split_by": d.kind.split_by()})).collect::<Vec<_>>(),
         "orders": r.order_count,
         "spend_minor": r.spend_minor,
         "points": {"balance": r.points_balance, "earned": r.points_earned, "redeemed": r.points_redeemed},
@@ -1085,6 +1105,86 @@ mod tests {
         // The survivor by its own id, or by an identifier it holds, splits.
         split(&config, "email:bo@x.cn", None, Some(Channel::Web), "ops")
             .expect("the survivor splits");
+    }
+
+    /// `explain` says what a split took out: the identifier masked as
+    /// explain shows identifiers elsewhere, or the channel; never the
+    /// raw value, in text or JSON.
+    #[test]
+    fn explain_says_what_a_split_took_out_masked() {
+        use IdentifierKind::{Email, MemberId, Phone};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.resolver.data_dir = dir.path().join("store");
+        config.privacy.plaintext_store = true;
+        let mut resolver = Resolver::with_policy(
+            crate::privacy::open_store(&config).expect("store"),
+            config.resolver.linking.clone(),
+            config.resolver.survivorship.clone(),
+        );
+        let shared = "+8613911115555";
+        let mut web = receipt(
+            "web:2",
+            &[(Phone, shared), (Email, "ann@x.cn")],
+            Some("Ann Lee"),
+        );
+        web.channel = Channel::Web;
+        let mut social = receipt("social:3", &[(Phone, shared)], Some("Ann Lee"));
+        social.channel = Channel::Social;
+        resolver
+            .apply(
+                &[
+                    receipt(
+                        "pos:1",
+                        &[(MemberId, "MAIN:4001"), (Phone, shared)],
+                        Some("Ann Lee"),
+                    ),
+                    web,
+                    social,
+                ],
+                &[],
+            )
+            .expect("apply");
+        let id = resolver
+            .profile_of(&Identifier::new(MemberId, "MAIN:4001"))
+            .expect("look up")
+            .expect("held");
+        drop(resolver);
+        let out = split(&config, &id, None, Some(Channel::Social), "ops").expect("split by source");
+        assert!(out.contains("(split_source, channel social)"), "{out}");
+        let out =
+            split(&config, &id, Some("phone:+8613911115555"), None, "ops").expect("split by phone");
+        let masked = Identifier::new(Phone, shared).masked();
+        assert!(
+            out.contains(&format!("(split_identifier, identifier {masked})")),
+            "{out}"
+        );
+
+        let text = explain(&config, &id, false).expect("explain");
+        assert!(
+            text.contains(": channel social by ops (decision 1)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(": identifier {masked} by ops (decision 2)")),
+            "{text}"
+        );
+        let json = explain(&config, &id, true).expect("explain --json");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        let split_by: Vec<&str> = v["lineage"]
+            .as_array()
+            .expect("lineage")
+            .iter()
+            .filter_map(|l| l["split_by"].as_str())
+            .collect();
+        assert_eq!(
+            split_by,
+            ["channel social".to_string(), format!("identifier {masked}")],
+            "{json}"
+        );
+        for shown in [&out, &text, &json] {
+            assert!(!shown.contains("11115555"), "no raw value: {shown}");
+        }
     }
 
     /// Admin commands open only an existing store, and say why not; the

@@ -291,17 +291,24 @@ impl Resolver {
             profile: id.clone(),
             reason,
         };
-        // An identifier's index key, how messages name it, and its kind.
+        // An identifier's index key, how messages name it, its kind, and
+        // how the decision record names it (masked, never the value).
         let by_key = match selector {
             SplitSelector::Identifier(i) => Some((
                 self.store.index_key(i),
                 i.masked(),
                 i.kind.as_str().to_string(),
+                i.masked(),
             )),
             // Named by its kind only: in a plaintext store the key is the value.
             SplitSelector::IndexKey(key) => {
                 let kind = key.split_once(':').map_or("", |(k, _)| k).to_string();
-                Some((key.clone(), format!("{kind} (the one requested)"), kind))
+                Some((
+                    key.clone(),
+                    format!("{kind} (the one requested)"),
+                    kind.clone(),
+                    kind,
+                ))
             }
             SplitSelector::Source(_) => None,
         };
@@ -329,7 +336,7 @@ impl Resolver {
                 )
             }
             (_, None) => return Err(not("no identifier named".into())),
-            (_, Some((cut, shown, kind))) => {
+            (_, Some((cut, shown, kind, recorded))) => {
                 if !stored
                     .record
                     .identifiers
@@ -349,7 +356,13 @@ impl Resolver {
                             )))
                         }
                     };
-                (sides, DecisionKind::SplitIdentifier { kind })
+                (
+                    sides,
+                    DecisionKind::SplitIdentifierShown {
+                        kind,
+                        shown: recorded,
+                    },
+                )
             }
         };
         let d = separate(&mut view, &id, stored, sides, &BTreeSet::new())?;

@@ -98,6 +98,14 @@ pub enum DecisionKind {
     /// Another store's decisions, pinned on `events` of this one
     /// (`kindred rebuild --decisions-from`).
     Carried { events: u64 },
+    /// An identifier stopped joining a profile's records, as `explain`
+    /// names it: `shown` is its kind and masked value (`phone:+86****111`),
+    /// or its kind alone when the request named it by its keyed hash (a
+    /// live split); an erasure of the profiles it concerned makes it
+    /// `kind:(erased)`. Never the raw value. (Stores written before it was
+    /// recorded hold [`DecisionKind::SplitIdentifier`], the kind only; a
+    /// new variant at the end keeps their records readable.)
+    SplitIdentifierShown { kind: String, shown: String },
 }
 
 impl DecisionKind {
@@ -105,11 +113,25 @@ impl DecisionKind {
         match self {
             DecisionKind::Approve => "approve",
             DecisionKind::Reject => "reject",
-            DecisionKind::SplitIdentifier { .. } => "split_identifier",
+            DecisionKind::SplitIdentifier { .. } | DecisionKind::SplitIdentifierShown { .. } => {
+                "split_identifier"
+            }
             DecisionKind::SplitSource { .. } => "split_source",
             DecisionKind::Rules { .. } => "rules",
             DecisionKind::Republish { .. } => "republish",
             DecisionKind::Carried { .. } => "carried",
+        }
+    }
+
+    /// What a split took out, for `explain`: `identifier phone:+86****111`
+    /// (masked; the kind alone in older records or live splits) or
+    /// `channel social`. `None` for the other kinds.
+    pub fn split_by(&self) -> Option<String> {
+        match self {
+            DecisionKind::SplitIdentifier { kind } => Some(format!("identifier {kind}")),
+            DecisionKind::SplitIdentifierShown { shown, .. } => Some(format!("identifier {shown}")),
+            DecisionKind::SplitSource { channel } => Some(format!("channel {channel}")),
+            _ => None,
         }
     }
 }

@@ -27,6 +27,7 @@ use kindred_model::{Identifier, IdentifierKind, LinkPolicy, ProfileChange};
 use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
 
+use crate::decision::DecisionKind;
 use crate::keys::{EventKeys, KeyClass, LinkKey};
 use crate::outbox::{OutboxEntry, PinnedEvent, Tombstone};
 use crate::resolver::{pair_key, read_counter};
@@ -498,6 +499,12 @@ impl Resolver {
                     let before = record.clone();
                     erase_ids(record.profiles.iter_mut().chain(&mut record.outcome), &ids);
                     if record != before {
+                        // A split of theirs: the identifier's masked value
+                        // goes too (its kind stays).
+                        if let DecisionKind::SplitIdentifierShown { kind, shown } = &mut record.kind
+                        {
+                            *shown = format!("{kind}:(erased)");
+                        }
                         let key = record.id.to_be_bytes();
                         store.put_value(&mut batch, cf::DECISIONS, &key, &record);
                     }

@@ -2791,9 +2791,28 @@ fn an_erasure_leaves_no_trace_in_another_profiles_history() {
         vec![ev("web:b2", 2 * DAY, &[email("b@y.cn"), shared.clone()]).channel(Channel::Web)],
     );
     assert_eq!(profiles(&r), 1);
-    r.split(&a, &SplitSelector::Identifier(shared), "ops", 3 * DAY)
-        .expect("split");
+    r.split(
+        &a,
+        &SplitSelector::Identifier(shared.clone()),
+        "ops",
+        3 * DAY,
+    )
+    .expect("split");
     assert_eq!(profile(&r, &email("b@y.cn")).profile_id, b);
+    // The split's record says which identifier it took out, masked.
+    let split_shown = |r: &Resolver| {
+        r.store()
+            .decisions()
+            .expect("decisions")
+            .iter()
+            .find_map(|d| match &d.kind {
+                kindred_resolver::DecisionKind::SplitIdentifierShown { shown, .. } => {
+                    Some(shown.clone())
+                }
+                _ => None,
+            })
+    };
+    assert_eq!(split_shown(&r), Some(shared.masked()));
     let names_b = |r: &Resolver| {
         r.explain(&a)
             .expect("explain")
@@ -2839,6 +2858,8 @@ fn an_erasure_leaves_no_trace_in_another_profiles_history() {
     assert_eq!(lineage[0].absorbed, vec![kindred_resolver::ERASED]);
     assert_eq!(lineage[0].cause_event_id, kindred_resolver::ERASED);
     assert_eq!(lineage[1].split_into, vec![kindred_resolver::ERASED]);
+    // The identifier of B's split is B's too: its masked value goes.
+    assert_eq!(split_shown(&r).as_deref(), Some("phone:(erased)"));
 }
 
 /// X was absorbed into A with P's receipt among its records; a split gave
