@@ -708,6 +708,7 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             "identifiers_quarantined": plan.quarantined, "identifiers_released": plan.released,
             "groups": plan.groups.iter().map(|g| json!({"before": g.before, "after": g.after, "from": g.from})).collect::<Vec<_>>(),
             "suggestions": plan.suggestions.iter().map(|s| json!({"a": s.a, "b": s.b, "rule": s.rule, "version": s.rule_version, "kinds": s.kinds, "reason": s.reason.as_str()})).collect::<Vec<_>>(),
+            "withdrawn": plan.withdrawn.iter().map(|(a, b)| json!({"profile_a": a, "profile_b": b})).collect::<Vec<_>>(),
         })
         .to_string();
     }
@@ -758,6 +759,22 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
                 s.reason.as_str()
             );
         }
+    }
+    if !plan.withdrawn.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} pairs waiting for review {} the queue (the new rules make them one profile, or no longer raise them): {}",
+            plan.withdrawn.len(),
+            if verb == "would" { "would leave" } else { "left" },
+            first_of(
+                &plan
+                    .withdrawn
+                    .iter()
+                    .map(|(a, b)| format!("{a} ? {b}"))
+                    .collect::<Vec<_>>(),
+                ", "
+            )
+        );
     }
     for g in plan.groups.iter().take(20) {
         let _ = writeln!(

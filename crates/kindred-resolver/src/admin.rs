@@ -106,6 +106,11 @@ pub struct RulesPlan {
     /// or a guard refusing a `merge` rule's link) that the old rules did
     /// not and the review queue does not hold already.
     pub suggestions: Vec<PlannedSuggestion>,
+    /// Pairs waiting for review (profile ids as queued) that the new rules
+    /// settle: their records become one person, or the old rules raised
+    /// the pair and the new ones no longer do (a suggest rule removed, a
+    /// link no longer made). `rules apply` takes them out of the queue.
+    pub withdrawn: Vec<(String, String)>,
 }
 
 /// A pair of people after a rule change that would wait for review.
@@ -1125,6 +1130,21 @@ impl Resolver {
                 view.queue_suggestion(&a, &b, &link, s.reason, at_ms, &mut outcome)?;
             }
         }
+        // The pairs waiting that the new rules settle leave the queue (and
+        // the review topic), unless this apply queued the pair again.
+        for (a, b) in &plan.withdrawn {
+            let pair = (a.clone().min(b.clone()), a.clone().max(b.clone()));
+            if view.pending.get(&pair).is_some_and(Option::is_some) {
+                continue;
+            }
+            if view
+                .store_ref()
+                .pending_suggestion(&pair.0, &pair.1)?
+                .is_some()
+            {
+                view.pending.insert(pair, None);
+            }
+        }
         let fingerprint = policy_fingerprint(&self.policy);
         view.extra_meta.push((
             crate::store::LINK_POLICY.to_vec(),
@@ -1679,15 +1699,18 @@ fn group_input(snap: &Snapshot, profiles: &[String], policy: &LinkPolicy) -> Gro
 /// clustering `whole` of `all`, the events of the profiles `ids`): those
 /// between people after the change that the `old` policy's clustering does
 /// not raise and the review queue does not hold.
+///
+/// Also the pairs waiting that the new policy settles
+/// ([`RulesPlan::withdrawn`]).
 fn planned_suggestions(
     snap: &Snapshot,
     ids: &[String],
     all: &GroupInput,
     whole: &Clustering,
     old: &LinkPolicy,
-) -> Vec<PlannedSuggestion> {
-    if whole.suggestions.is_empty() {
-        return Vec::new();
+) -> (Vec<PlannedSuggestion>, Vec<(String, String)>) {
+    if whole.suggestions.is_empty() && snap.pending.is_empty() {
+        return (Vec::new(), Vec::new());
     }
     let mut person_of = vec![0usize; all.events.len()];
     for (c, members) in whole.clusters.iter().enumerate() {
@@ -1724,6 +1747,32 @@ fn planned_suggestions(
             .insert(person_of[n]);
     }
     let none = BTreeSet::new();
+    // Per profile, the people of the old clustering holding its records.
+    let mut old_person_of = vec![0usize; all.events.len()];
+    for (c, members) in before.clusters.iter().enumerate() {
+        for &n in members {
+            old_person_of[n] = c;
+        }
+    }
+    let mut old_people_of: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (n, &o) in all.origins.iter().enumerate() {
+        old_people_of
+            .entry(ids[o as usize].as_str())
+            .or_default()
+            .insert(old_person_of[n]);
+    }
+    // Whether `pairs` (suggestions of a clustering, by node) join a person
+    // of `xs` and one of `ys` (`of`: each node's person).
+    let raised = |pairs: &[(usize, usize, Link, Refusal)],
+                  of: &[usize],
+                  xs: &BTreeSet<usize>,
+                  ys: &BTreeSet<usize>| {
+        pairs.iter().any(|(a, b, _, _)| {
+            let (x, y) = (of[*a], of[*b]);
+            (xs.contains(&x) && ys.contains(&y)) || (xs.contains(&y) && ys.contains(&x))
+        })
+    };
+    let mut withdrawn = Vec::new();
     for (pa, pb) in &snap.pending {
         let (xs, ys) = (
             people_of.get(pa.as_str()).unwrap_or(&none),
@@ -1731,6 +1780,23 @@ fn planned_suggestions(
         );
         for &x in xs {
             known.extend(ys.iter().map(|&y| ordered(x, y)));
+        }
+        // An id the store no longer holds as a profile (absorbed since):
+        // left to the decisions that name it.
+        if xs.is_empty() || ys.is_empty() {
+            continue;
+        }
+        let one = xs.len() == 1 && xs == ys;
+        let (oxs, oys) = (
+            old_people_of.get(pa.as_str()).unwrap_or(&none),
+            old_people_of.get(pb.as_str()).unwrap_or(&none),
+        );
+        // Only a pair the old rules raise, so the change is what settles
+        // it (one queued by an earlier release or a late event is kept).
+        let no_longer = raised(&before.suggestions, &old_person_of, oxs, oys)
+            && !raised(&whole.suggestions, &person_of, xs, ys);
+        if one || no_longer {
+            withdrawn.push((pa.clone(), pb.clone()));
         }
     }
     let holders = |c: usize| -> Vec<String> {
@@ -1759,7 +1825,7 @@ fn planned_suggestions(
             reason: *refusal,
         });
     }
-    out
+    (out, withdrawn)
 }
 
 /// Quarantines a new policy's limits change.
@@ -1962,12 +2028,13 @@ fn plan(snap: &Snapshot, old: &LinkPolicy, policy: &LinkPolicy) -> (RulesPlan, R
         let root = find(&mut parent, o);
         groups.entry(root).or_default().push(ids[o].clone());
     }
-    let suggestions = planned_suggestions(snap, &ids, &all, &whole, old);
+    let (suggestions, withdrawn) = planned_suggestions(snap, &ids, &all, &whole, old);
     let mut out = RulesPlan {
         events: all.events.len(),
         profiles: ids.len(),
         groups: Vec::new(),
         suggestions,
+        withdrawn,
         quarantined: requarantine
             .changed
             .values()

@@ -1338,6 +1338,80 @@ fn rules_diff_and_apply_queue_what_a_new_suggest_rule_raises() {
     assert!(r.plan_rules(&new).expect("diff").suggestions.is_empty());
 }
 
+/// `rules apply` takes out of the review queue the pairs the new rules
+/// settle, as a fresh run with them would never queue: a suggest rule
+/// removed (its pairs go), or made a merge rule (its pairs become one
+/// profile each). The review topic hears of each (a tombstone).
+#[test]
+fn rules_apply_takes_the_pairs_it_settles_out_of_the_review_queue() {
+    let suggest = "similar_name_birthday_postcode";
+    let with_suggest = LinkPolicy {
+        rules: LinkPolicy::default()
+            .rules
+            .into_iter()
+            .filter(|rule| rule.min_score.is_none())
+            .collect(),
+        ..LinkPolicy::default()
+    };
+    let mut without = with_suggest.clone();
+    without.rules.retain(|rule| rule.name != suggest);
+    let mut merging = with_suggest.clone();
+    for rule in merging.rules.iter_mut().filter(|r| r.name == suggest) {
+        rule.action = kindred_model::RuleAction::Merge;
+        rule.version += 1;
+    }
+    let events = || {
+        let mut events = Vec::new();
+        for i in 0..5 {
+            let bday = format!("1990-02-{:02}", i + 1);
+            events.extend(pair_without_identifiers(i, &bday, "Persen"));
+        }
+        events
+    };
+    let tombstones = |r: &Resolver| {
+        r.store()
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .filter(|(_, e)| matches!(e, OutboxEntry::Tombstone(Tombstone::Review { .. })))
+            .count()
+    };
+    for (new, profiles_after) in [(&without, 10), (&merging, 5)] {
+        let (_dir, mut r) = open(with_suggest.clone());
+        apply(&mut r, events());
+        assert_eq!(profiles(&r), 10);
+        assert_eq!(r.store().pending_suggestions().expect("queue").len(), 5);
+        let plan = r.plan_rules(new).expect("diff");
+        assert_eq!(plan.withdrawn.len(), 5, "{plan:?}");
+        let before = tombstones(&r);
+        let (applied, _) = r
+            .apply_rules(new.clone(), "ops", 1_000 * DAY)
+            .expect("apply");
+        assert_eq!(applied, plan);
+        assert_eq!(profiles(&r), profiles_after);
+        let left = r.store().pending_suggestions().expect("queue");
+        assert!(left.is_empty(), "a fresh run queues none: {left:?}");
+        assert_eq!(tombstones(&r) - before, 5);
+        // A fresh run with the new rules agrees.
+        let (_fresh_dir, mut fresh) = open(new.clone());
+        apply(&mut fresh, events());
+        assert_eq!(profiles(&fresh), profiles_after);
+        assert!(fresh
+            .store()
+            .pending_suggestions()
+            .expect("queue")
+            .is_empty());
+    }
+    // The same rules again settle nothing: the queue stays.
+    let (_dir, mut r) = open(with_suggest.clone());
+    apply(&mut r, events());
+    let (plan, _) = r
+        .apply_rules(with_suggest.clone(), "ops", 1_000 * DAY)
+        .expect("apply");
+    assert!(plan.withdrawn.is_empty(), "{plan:?}");
+    assert_eq!(r.store().pending_suggestions().expect("queue").len(), 5);
+}
+
 #[test]
 fn rules_diff_and_apply_recount_the_quarantine_under_changed_limits() {
     // One phone typed on three records with three different emails: under
