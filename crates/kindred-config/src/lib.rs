@@ -690,7 +690,8 @@ pub struct NormalizeConfig {
     /// at start. Default empty.
     pub blocklist: Vec<String>,
     /// Read a national phone number first in the region its event names (a
-    /// web event's address country; a sale's store, from `store_regions`, or
+    /// web event's address country, else its e-mail's country-code domain,
+    /// `docomo.ne.jp`: JP; a sale's store, from `store_regions`, or
     /// else its currency when one country uses it: SGD, GBP, JPY, ..., not
     /// EUR), then in `default_region`. Default true.
     pub phone_region_from_event: bool,

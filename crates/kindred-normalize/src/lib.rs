@@ -547,15 +547,17 @@ impl Builder<'_> {
             .as_ref()
             .and_then(|a| a.country.as_deref())
             .and_then(|c| c.parse().ok());
-        self.region = address_region.or_else(|| {
-            currency_region(
-                e.order
-                    .as_ref()
-                    .map(|o| o.currency.as_str())
-                    .or(e.currency.as_deref()),
-                self.opts,
-            )
-        });
+        self.region = address_region
+            .or_else(|| {
+                currency_region(
+                    e.order
+                        .as_ref()
+                        .map(|o| o.currency.as_str())
+                        .or(e.currency.as_deref()),
+                    self.opts,
+                )
+            })
+            .or_else(|| email_region(e.email.as_deref()?));
         self.phone(e.phone.as_deref());
         self.names(
             e.name.as_deref(),
@@ -688,6 +690,37 @@ fn written_as_in(raw: &str, region: phonenumber::country::Id, home: &str) -> boo
     normalize_phone_in(raw, region).is_ok_and(|there| typed_in_national_groups(raw, &there))
         && !typed_in_national_groups(raw, home)
 }
+
+/// The country an e-mail address's domain names by its country-code
+/// top-level domain (`docomo.ne.jp`: JP, `web.de`: DE, `bt.co.uk`: GB):
+/// where a web sign-up without an address or an order was most likely
+/// typed, so its national phone number (`090-3816-4729`) is read there
+/// before the default region. Country codes sold as generic names
+/// ([`VANITY_TLDS`]: `.io`, `.me`, `.co`, ...) name no country.
+fn email_region(email: &str) -> Option<phonenumber::country::Id> {
+    let tld = email
+        .rsplit_once('@')?
+        .1
+        .trim()
+        .trim_end_matches('.')
+        .rsplit('.')
+        .next()?;
+    if tld.len() != 2 || VANITY_TLDS.contains(&tld.to_ascii_lowercase().as_str()) {
+        return None;
+    }
+    let code = match tld.to_ascii_uppercase().as_str() {
+        "UK" => "GB".to_string(),
+        code => code.to_string(),
+    };
+    code.parse().ok()
+}
+
+/// Country-code top-level domains used as generic ones (startups, media,
+/// personal sites): they say nothing of where the mailbox's owner lives.
+const VANITY_TLDS: &[&str] = &[
+    "io", "me", "co", "tv", "ai", "ly", "fm", "am", "gg", "so", "to", "cc", "ws", "sh", "ac", "eu",
+    "su", "nu", "la", "vc",
+];
 
 fn currency_region(
     currency: Option<&str>,

@@ -264,6 +264,32 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
             "{country}"
         );
     }
+    // No address and no order: the e-mail's country-code domain (a
+    // Japanese mobile typed nationally; a Korean one), never a country code
+    // sold as a generic name, and a mobile of the default region stays one.
+    for (email, phone, want) in [
+        (
+            "minato1987@docomo.ne.jp",
+            "090-3816-4729",
+            Some("+819038164729"),
+        ),
+        ("jiwoo@daum.co.kr", "010-2345-6789", Some("+821023456789")),
+        ("anna@bt.co.uk", "07878 895983", Some("+447878895983")),
+        ("me@startup.io", "020 7123 4567", Some("+862071234567")),
+        ("li@example.jp", "139 1024 8876", Some("+8613910248876")),
+        // No hint at all: the default region reads (a landline of 0903).
+        ("li@example.com", "090-3816-4729", Some("+869038164729")),
+    ] {
+        let mut v = web();
+        v.address = None;
+        v.email = Some(email.into());
+        v.phone = Some(phone.into());
+        assert_eq!(
+            phone_of(RawEvent::Web(v), &opts).as_deref(),
+            want,
+            "{email} {phone}"
+        );
+    }
     // International form needs no hint; switched off, the default region reads.
     w.phone = Some("+86 139 1024 8876".into());
     assert_eq!(
