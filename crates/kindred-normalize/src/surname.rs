@@ -118,10 +118,7 @@ pub fn is_cjk_family_name(name: &str) -> Option<bool> {
     }
     Some(match chars.as_slice() {
         [c] => is_chinese_surname(*c),
-        _ => {
-            COMPOUND_SURNAMES.contains(&name)
-                || japanese_surname(&chars).is_some_and(|(_, exact)| exact)
-        }
+        _ => COMPOUND_SURNAMES.contains(&name) || japanese_surname(&chars, false).is_some(),
     })
 }
 
@@ -198,12 +195,12 @@ fn japanese_family_name_len(
 ) -> Option<usize> {
     let kana = with_kana || chars.iter().any(|c| is_kana(*c));
     let chinese_first = !kana && chars.first().is_some_and(|c| is_chinese_surname(*c));
+    let variants = !chinese_first || chars.len() > 3;
     let kanji = chars.iter().take_while(|c| !is_kana(**c)).count();
     [3, 2].into_iter().find(|&n| {
         n <= kanji
             && (chars.len() > n || alone_is_family)
-            && japanese_surname(&chars[..n])
-                .is_some_and(|(_, exact)| exact || !chinese_first || chars.len() > 3)
+            && japanese_surname(&chars[..n], variants).is_some()
     })
 }
 
@@ -238,17 +235,31 @@ static JAPANESE_SURNAMES: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
 const JAPANESE_SURNAMES_CSV: &str = include_str!("../data/japanese-surnames.csv");
 
 /// The family name `chars` spell, if the list holds it: its reading, and
-/// whether the list holds it as written. A
+/// whether the list holds it as written. With `variants`, a
 /// name the list holds with one character in a variant form of the same
 /// sound (read as Chinese: `髙橋` for `高橋`, `濵田` for `濱田`), typed
 /// from a customer's registered name, is that name, unless two names of
 /// the list with different readings are alike so. (Every other character
 /// must be the list's own: a Chinese name's `里静` sounds like `笠井` too.)
-fn japanese_surname(chars: &[char]) -> Option<(&'static str, bool)> {
+fn japanese_surname(chars: &[char], variants: bool) -> Option<(&'static str, bool)> {
+    // Most names asked about are Chinese: no listed name starts with their
+    // first character, and nothing is allocated for them.
+    static FIRST: LazyLock<std::collections::HashSet<char>> = LazyLock::new(|| {
+        JAPANESE_SURNAMES
+            .keys()
+            .filter_map(|k| k.chars().next())
+            .collect()
+    });
+    if !variants && !chars.first().is_some_and(|c| FIRST.contains(c)) {
+        return None;
+    }
     let chars = expand_iteration_marks(chars.iter().copied());
     let key: String = chars.iter().collect();
     if let Some(reading) = JAPANESE_SURNAMES.get(&key) {
         return Some((reading, true));
+    }
+    if !variants {
+        return None;
     }
     let sound = sound_of(&chars)?;
     let mut found: Option<&'static str> = None;
@@ -338,7 +349,7 @@ pub fn surname_reading(chars: &str) -> Option<&'static str> {
         .or_else(|| {
             let listed: Vec<char> = chars.chars().collect();
             (listed.len() >= 2 && !COMPOUND_SURNAMES.contains(&chars))
-                .then(|| japanese_surname(&listed))
+                .then(|| japanese_surname(&listed, true))
                 .flatten()
                 .map(|(reading, _)| reading)
         })
