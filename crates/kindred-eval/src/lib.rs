@@ -143,9 +143,15 @@ pub fn write_assignments(
     for (event, profile) in sorted {
         out.write_record([event, profile])?;
     }
-    out.into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))?
-        .sync_all()
+    let file = out
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    // A file is made durable; a pipe, a terminal or `/dev/stdout` cannot be
+    // synced (EINVAL) and needs not be.
+    if file.metadata()?.is_file() {
+        file.sync_all()?;
+    }
+    Ok(())
 }
 
 /// Evaluates `(predicted profile, true person)` pairs, one per source record.
@@ -322,6 +328,15 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    /// Assignments can go to a stream (`--assignments /dev/stdout`), which
+    /// cannot be synced as a file is.
+    #[test]
+    fn assignments_can_be_written_to_a_device() {
+        let clustering = vec![("web:a".to_string(), "kp-1".to_string())];
+        write_assignments(std::path::Path::new("/dev/null"), &clustering)
+            .expect("writing to /dev/null");
     }
 
     /// Assignments are CSV that CSV readers read back as written: an event
