@@ -826,6 +826,23 @@ mod tests {
         e
     }
 
+    /// A plaintext store's configuration in `dir`.
+    fn test_config(dir: &tempfile::TempDir) -> Config {
+        let mut config = Config::default();
+        config.resolver.data_dir = dir.path().join("store");
+        config.privacy.plaintext_store = true;
+        config
+    }
+
+    /// A resolver on `config`'s store, with its rules.
+    fn resolver_on(config: &Config) -> Resolver {
+        Resolver::with_policy(
+            crate::privacy::open_store(config).expect("store"),
+            config.resolver.linking.clone(),
+            config.resolver.survivorship.clone(),
+        )
+    }
+
     /// A store's house card on two clearly different people's receipts is
     /// held by two profiles; a counter phone on many cards is quarantined.
     /// `explain` by identifier says so rather than explaining one holder as
@@ -834,9 +851,7 @@ mod tests {
     fn explain_by_identifier_says_when_it_is_shared_or_quarantined() {
         use IdentifierKind::{MemberId, Phone};
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::default();
-        config.resolver.data_dir = dir.path().join("store");
-        config.privacy.plaintext_store = true;
+        let config = test_config(&dir);
         let card = "MAIN:8800001177";
         let counter = "+8613910248876";
         let mut events = vec![
@@ -852,11 +867,7 @@ mod tests {
                 None,
             ));
         }
-        let mut resolver = Resolver::with_policy(
-            crate::privacy::open_store(&config).expect("store"),
-            config.resolver.linking.clone(),
-            config.resolver.survivorship.clone(),
-        );
+        let mut resolver = resolver_on(&config);
         resolver.apply(&events, &[]).expect("apply");
         drop(resolver);
 
@@ -929,14 +940,8 @@ mod tests {
     fn decisions_need_the_services_settings() {
         use IdentifierKind::MemberId;
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::default();
-        config.resolver.data_dir = dir.path().join("store");
-        config.privacy.plaintext_store = true;
-        let resolver = Resolver::with_policy(
-            crate::privacy::open_store(&config).expect("store"),
-            config.resolver.linking.clone(),
-            config.resolver.survivorship.clone(),
-        );
+        let config = test_config(&dir);
+        let resolver = resolver_on(&config);
         let mut resolver = resolver;
         resolver
             .apply(
@@ -984,14 +989,8 @@ mod tests {
     fn a_reject_by_identifiers_takes_back_the_approval_of_their_profiles() {
         use IdentifierKind::{MemberId, Phone};
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::default();
-        config.resolver.data_dir = dir.path().join("store");
-        config.privacy.plaintext_store = true;
-        let mut resolver = Resolver::with_policy(
-            crate::privacy::open_store(&config).expect("store"),
-            config.resolver.linking.clone(),
-            config.resolver.survivorship.clone(),
-        );
+        let config = test_config(&dir);
+        let mut resolver = resolver_on(&config);
         let shared = "+8613911118888";
         resolver
             .apply(
@@ -1048,14 +1047,8 @@ mod tests {
     fn a_split_of_an_absorbed_id_is_refused_and_names_the_survivor() {
         use IdentifierKind::{Email, MemberId, Phone};
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::default();
-        config.resolver.data_dir = dir.path().join("store");
-        config.privacy.plaintext_store = true;
-        let mut resolver = Resolver::with_policy(
-            crate::privacy::open_store(&config).expect("store"),
-            config.resolver.linking.clone(),
-            config.resolver.survivorship.clone(),
-        );
+        let config = test_config(&dir);
+        let mut resolver = resolver_on(&config);
         let shared = "+8613911117777";
         let mut bo = receipt(
             "web:2",
@@ -1131,14 +1124,8 @@ mod tests {
     fn explain_says_what_a_split_took_out_masked() {
         use IdentifierKind::{Email, MemberId, Phone};
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::default();
-        config.resolver.data_dir = dir.path().join("store");
-        config.privacy.plaintext_store = true;
-        let mut resolver = Resolver::with_policy(
-            crate::privacy::open_store(&config).expect("store"),
-            config.resolver.linking.clone(),
-            config.resolver.survivorship.clone(),
-        );
+        let config = test_config(&dir);
+        let mut resolver = resolver_on(&config);
         let shared = "+8613911115555";
         let mut web = receipt(
             "web:2",
@@ -1220,11 +1207,7 @@ mod tests {
         // A store the resolver service holds: a command that changes it
         // says to stop the service; one that reads sees what it committed.
         config.resolver.data_dir = dir.path().join("store");
-        let mut held = Resolver::with_policy(
-            crate::privacy::open_store(&config).expect("store"),
-            config.resolver.linking.clone(),
-            config.resolver.survivorship.clone(),
-        );
+        let mut held = resolver_on(&config);
         let card = (IdentifierKind::MemberId, "MAIN:6216756762");
         held.apply(&[receipt("pos:1", &[card], Some("Ann Lee"))], &[])
             .expect("apply");
