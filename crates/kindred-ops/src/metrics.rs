@@ -138,7 +138,7 @@ impl Metrics {
         );
         let merges_refused = counter(
             "kindred_merges_refused_total",
-            "Links between records the resolver refused, by guard (member_cards, limit_<kind>, name_mismatch, giant_profile, decision), counted each time it evaluates them: a refusal inside a contested profile repeats as its records arrive (distinct pairs: kindred_review_suggestions_total). Alert on giant_profile.",
+            "Links between records the resolver refused, by guard (member_cards, limit_<kind>, name_mismatch, birthday_mismatch, giant_profile, decision), counted each time it evaluates them: a refusal inside a contested profile repeats as its records arrive (distinct pairs: kindred_review_suggestions_total). Alert on giant_profile.",
             &["reason"],
         );
         let recomputed_events = counter(

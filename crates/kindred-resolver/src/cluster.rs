@@ -37,7 +37,7 @@ use crate::keys::{
     clearly_different, name_similarity, names_someone, per_namespace, person_similarity,
     person_similarity_for_rules, EventKeys, GivenName, KeyClass, NameScript,
 };
-use crate::score::{family_changed, score};
+use crate::score::{birthdays_far_apart, family_changed, score};
 
 /// One event as the clustering sees it.
 pub(crate) struct Node<'a> {
@@ -91,6 +91,9 @@ pub enum Refusal {
     Decision,
     /// Not refused: a `suggest` rule only reports.
     SuggestRule,
+    /// Birthdays on the two sides no typo explains (a mutable identifier's
+    /// link: a father and son of one name on a family's landline).
+    BirthdayMismatch,
 }
 
 impl Refusal {
@@ -110,6 +113,7 @@ impl Refusal {
             Refusal::GiantProfile => "giant_profile",
             Refusal::Decision => "decision",
             Refusal::SuggestRule => "suggest_rule",
+            Refusal::BirthdayMismatch => "birthday_mismatch",
         }
     }
 }
@@ -222,6 +226,8 @@ struct Attrs {
     /// clusters needs one alike on each side, so a record that states only
     /// the family name cannot bridge twins.
     givens: BTreeSet<GivenName>,
+    /// Birthdays stated (ISO dates, as normalized).
+    birthdays: BTreeSet<String>,
     /// Per (kind, namespace), the values held ([`per_namespace`]).
     namespaced: BTreeMap<(IdentifierKind, String), BTreeSet<String>>,
     /// Distinct identifiers (devices not counted), as hashed link keys.
@@ -280,6 +286,11 @@ impl Forest<'_> {
                 into.givens.insert(given);
             }
         }
+        for birthday in moved.birthdays {
+            if into.birthdays.len() < MAX_NAMES {
+                into.birthdays.insert(birthday);
+            }
+        }
         for (namespace, values) in moved.namespaced {
             into.namespaced.entry(namespace).or_default().extend(values);
         }
@@ -336,6 +347,10 @@ impl Forest<'_> {
             }
         }
         let min = policy.min_name_similarity;
+        // A rule's score weighed the birthdays itself.
+        if min > 0.0 && !by_rule && birthdays_apart(x, y) {
+            return Some(Refusal::BirthdayMismatch);
+        }
         if min <= 0.0 || x.names.is_empty() || y.names.is_empty() {
             return None;
         }
@@ -391,6 +406,17 @@ fn other_people(x: &Attrs, y: &Attrs, min: f64) -> bool {
     whole_names(x).next().is_some()
         && whole_names(y).next().is_some()
         && !whole_names(x).any(|n| whole_names(y).any(|m| person_similarity_for_rules(n, m) >= min))
+}
+
+/// Whether the clusters holding `x` and `y` state birthdays and none of
+/// one side's is a typo away from one of the other's
+/// ([`birthdays_far_apart`]).
+fn birthdays_apart(x: &Attrs, y: &Attrs) -> bool {
+    !x.birthdays.is_empty()
+        && !y.birthdays.is_empty()
+        && x.birthdays
+            .iter()
+            .all(|p| y.birthdays.iter().all(|q| birthdays_far_apart(p, q)))
 }
 
 /// The names that speak for a cluster in the name guard: its full names
@@ -553,18 +579,27 @@ fn chain(ps: &[usize], apart_of: &[BTreeMap<u64, u32>], refused: &mut u64) -> Ve
 /// did an unnamed receipt of Margaret's between them. A record alike to
 /// two earlier names that are not alike to each other (`Sam` after
 /// `Samuel` and `Samantha`) is left to the chain: it could be either's.
-/// Records a decision keeps apart are not paired.
+/// Records a decision keeps apart are not paired. A record of an alike
+/// name born decades apart ([`birthdays_far_apart`]: a father and son of
+/// one name on a family's e-mail) counts as another name's.
 fn past_other_names<'n>(
     ps: &[usize],
     name: &dyn Fn(usize) -> Option<&'n str>,
+    birthday: &dyn Fn(usize) -> Option<&'n str>,
     apart_of: &[BTreeMap<u64, u32>],
     alike: f64,
 ) -> Vec<(usize, usize)> {
     let mut pairs = Vec::new();
     for (i, &b) in ps.iter().enumerate().skip(1) {
         let Some(nb) = name(b) else { continue };
-        let is_alike =
-            |p: usize| name(p).is_some_and(|n| n == nb || person_similarity(n, nb) >= alike);
+        let born_apart = |p: usize| {
+            birthday(p)
+                .zip(birthday(b))
+                .is_some_and(|(x, y)| birthdays_far_apart(x, y))
+        };
+        let is_alike = |p: usize| {
+            name(p).is_some_and(|n| n == nb || person_similarity(n, nb) >= alike) && !born_apart(p)
+        };
         // Chained to the same person's record before it already. An
         // unnamed record before it may be the other person's (joined to
         // them by a card): it is passed over.
@@ -652,6 +687,7 @@ pub(crate) fn cluster(
                         .cloned()
                         .collect(),
                     givens: n.keys.given.iter().cloned().collect(),
+                    birthdays: n.event.attributes.birthday.iter().cloned().collect(),
                     namespaced,
                     ids: n
                         .keys
@@ -764,6 +800,7 @@ pub(crate) fn cluster(
                 pairs.extend(past_other_names(
                     ps,
                     &|p| node(p).keys.name.as_deref(),
+                    &|p| node(p).event.attributes.birthday.as_deref(),
                     &apart_of,
                     household_similarity(policy),
                 ));
@@ -1010,6 +1047,35 @@ mod tests {
     }
 
     use IdentifierKind::{Email, MemberId, Phone};
+
+    /// A father and son of one name on a family's e-mail are two people
+    /// when their birthdays are decades apart; a typo in one's birthday
+    /// keeps one person one; a card links whatever the birthdays say.
+    #[test]
+    fn a_shared_email_does_not_join_one_name_born_decades_apart() {
+        let born = |id: &str, t: i64, ids: &[(IdentifierKind, &str)], day: &str| {
+            let mut e = event(id, t, ids, Some("John Smith"));
+            e.attributes.birthday = Some(day.into());
+            e
+        };
+        let mail = "smiths@example.com";
+        let events = [
+            born("father", 0, &[(Email, mail)], "1960-05-12"),
+            born("son", DAY, &[(Email, mail)], "1992-08-03"),
+            born("father-typo", 2 * DAY, &[(Email, mail)], "1960-05-21"),
+        ];
+        assert_eq!(
+            run(&events, &LinkPolicy::default()),
+            vec![vec!["father", "father-typo"], vec!["son"]]
+        );
+        // An unnamed, unbirthdayed record on the e-mail joins neither
+        // guard's side by itself, and a card is no mutable identifier.
+        let carded = [
+            born("a", 0, &[(MemberId, "MAIN:1000001")], "1960-05-12"),
+            born("b", DAY, &[(MemberId, "MAIN:1000001")], "1992-08-03"),
+        ];
+        assert_eq!(run(&carded, &LinkPolicy::default()).len(), 1);
+    }
 
     #[test]
     fn household_phone_does_not_join_different_names() {

@@ -878,6 +878,20 @@ impl<'a> BatchView<'a> {
         if profile.contested {
             return Ok(false);
         }
+        // A birthday no typo away from one the profile holds: the birthday
+        // guard could refuse a mutable identifier's link on recomputation
+        // (`cluster::birthdays_apart`), whichever link brings the event.
+        if let Some(birthday) = &event.attributes.birthday {
+            if profile
+                .votes
+                .birthday
+                .candidates
+                .iter()
+                .any(|c| crate::score::birthdays_far_apart(birthday, &c.value))
+            {
+                return Ok(false);
+            }
+        }
         let id = &profile.record.profile_id;
         // A new member card (or account): a card guard could object to it.
         let new_card = event

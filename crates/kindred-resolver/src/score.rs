@@ -426,6 +426,22 @@ fn near_date(a: &str, b: &str) -> bool {
     }
 }
 
+/// Two birthdays no typo explains: both whole ISO dates, three digits or
+/// more apart, and not day and month swapped. One differing digit is a
+/// typo ([`near_date`]); two may be two, or neighbours swapped (`1985` /
+/// `1958`). A father and son of one name on a family's landline are born
+/// decades apart.
+pub(crate) fn birthdays_far_apart(a: &str, b: &str) -> bool {
+    let whole = |d: &str| {
+        let d = d.as_bytes();
+        d.len() == 10 && d[4] == b'-' && d[7] == b'-'
+    };
+    whole(a)
+        && whole(b)
+        && !near_date(a, b)
+        && a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count() >= 3
+}
+
 /// Lower-cased letters and digits, runs of anything else one space.
 fn fold(s: &str) -> String {
     s.split(|c: char| !c.is_alphanumeric())
@@ -902,6 +918,32 @@ mod tests {
     }
 
     #[test]
+    fn birthdays_far_apart_only_beyond_typos() {
+        assert!(
+            birthdays_far_apart("1960-05-12", "1992-08-03"),
+            "father and son"
+        );
+        assert!(!birthdays_far_apart("1985-03-12", "1985-03-12"));
+        assert!(
+            !birthdays_far_apart("1985-03-12", "1985-03-17"),
+            "one digit"
+        );
+        assert!(
+            !birthdays_far_apart("1985-03-12", "1958-03-12"),
+            "neighbours swapped"
+        );
+        assert!(
+            !birthdays_far_apart("1985-03-12", "1985-12-03"),
+            "day and month"
+        );
+        assert!(
+            !birthdays_far_apart("1985-03-12", "--03-12"),
+            "no year: not told"
+        );
+        assert!(birthdays_far_apart("1985-03-12", "1987-06-20"));
+    }
+
+    #[test]
     fn dates_one_typo_apart() {
         assert!(near_date("1990-04-03", "1990-04-08"));
         assert!(near_date("1990-04-03", "1990-03-04"));
@@ -918,7 +960,7 @@ mod tests {
     /// one record), to the version.
     #[test]
     fn scores_and_name_guards_are_what_the_linking_version_records() {
-        const RECORDED: (&str, &str) = ("19", "d97a78eb40185a89");
+        const RECORDED: (&str, &str) = ("20", "d97a78eb40185a89");
         // (given, family) typed in their own fields; None: a whole name only.
         let names: [(&str, Option<(&str, &str)>); 11] = [
             ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),

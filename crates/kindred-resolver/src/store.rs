@@ -150,7 +150,7 @@ pub struct PendingSuggestion {
     /// Evidence kinds (never values).
     pub kinds: Vec<String>,
     /// Which guard refused the link (`member_cards`, `limit_phone`,
-    /// `name_mismatch`, `giant_profile`, `suggest_rule`).
+    /// `name_mismatch`, `birthday_mismatch`, `giant_profile`, `suggest_rule`).
     pub reason: String,
     /// Event time of the event that raised it.
     pub at_ms: i64,
@@ -313,11 +313,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"10";
 /// no token, `김민준` / `이지은`: a card whose receipts name both is lent).
 /// Version 19: given names in hanzi typed in their own fields are compared
 /// character by character where twins are told apart (`陽翔` / `陽菜`,
-/// `翔` / `翔太` are two people; their pinyin's letters rated alike). Bump it with any such
+/// `翔` / `翔太` are two people; their pinyin's letters rated alike).
+/// Version 20: a mutable identifier does not link records whose birthdays
+/// no typo explains (`cluster::birthdays_apart`: a father and son of one
+/// name on a family's landline). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "19";
+pub const LINKING_VERSION: &str = "20";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]

@@ -58,6 +58,10 @@ impl Ev {
         });
         self
     }
+    fn birthday(mut self, b: &str) -> Self {
+        self.0.attributes.birthday = Some(b.into());
+        self
+    }
     fn birthday_postcode(mut self, b: &str, pc: &str) -> Self {
         self.0.attributes.birthday = Some(b.into());
         self.0.attributes.address = Some(kindred_model::Address {
@@ -100,6 +104,46 @@ fn assignment(r: &Resolver) -> BTreeMap<String, String> {
         .expect("assignments")
         .into_iter()
         .collect()
+}
+
+/// A father and son of one name on the family's e-mail, born decades
+/// apart, arriving one event at a time: two profiles and a review pair,
+/// and the father's later record (its birthday mistyped) joins him, not
+/// his son, whose record came between.
+#[test]
+fn one_name_born_decades_apart_on_a_family_email_is_two_people() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let home = email("smiths@example.com");
+    apply(
+        &mut r,
+        vec![ev("web:1", 0, &[home.clone(), card("F1")])
+            .name("John Smith")
+            .birthday("1960-05-12")],
+    );
+    let out = apply(
+        &mut r,
+        vec![ev("web:2", DAY, &[home.clone()])
+            .name("John Smith")
+            .birthday("1992-08-03")],
+    );
+    assert_eq!(profiles(&r), 2);
+    assert_eq!(out.suggestions.len(), 1, "{:?}", out.suggestions);
+    assert_eq!(out.suggestions[0].reason, "birthday_mismatch");
+    apply(
+        &mut r,
+        vec![ev("web:3", 2 * DAY, &[home])
+            .name("John Smith")
+            .birthday("1960-05-21")],
+    );
+    assert_eq!(profiles(&r), 2);
+    let father = r.store().lookup(&card("F1")).expect("read").expect("held");
+    let members = r
+        .store()
+        .stored_profile(&father.profile_id)
+        .expect("read")
+        .expect("kept")
+        .members;
+    assert_eq!(members, vec!["web:1".to_string(), "web:3".to_string()]);
 }
 
 #[test]

@@ -991,7 +991,7 @@ mod permutations {
             proptest::option::of(0usize..4),
             0i64..5,
             proptest::collection::vec((0usize..2, any::<bool>()), 0..2),
-            proptest::option::of(0usize..2),
+            proptest::option::of(0usize..3),
         )
             .prop_map(move |(day, ids, name, points, consents, born)| {
                 let kinds = [
@@ -1027,9 +1027,11 @@ mod permutations {
                 e.attributes.full_name =
                     name.map(|n| ["李娜", "Li Na", "王伟", "Li Nna"][n].to_string());
                 // Birthdays and one postal code: match-rule blocks
-                // (exact and scored) shared across people too.
+                // (exact and scored) shared across people too; a typo's
+                // two readings, and one decades apart (the birthday guard).
                 if let Some(b) = born {
-                    e.attributes.birthday = Some(["1990-01-02", "1990-02-01"][b].to_string());
+                    e.attributes.birthday =
+                        Some(["1990-01-02", "1990-02-01", "1962-08-25"][b].to_string());
                     e.attributes.address = Some(kindred_model::Address {
                         postal_code: Some("200000".into()),
                         ..Default::default()
