@@ -122,7 +122,7 @@ fn one_name_born_decades_apart_on_a_family_email_is_two_people() {
     );
     let out = apply(
         &mut r,
-        vec![ev("web:2", DAY, &[home.clone()])
+        vec![ev("web:2", DAY, std::slice::from_ref(&home))
             .name("John Smith")
             .birthday("1992-08-03")],
     );
