@@ -430,14 +430,15 @@ fn near_date(a: &str, b: &str) -> bool {
 /// more apart, and not day and month swapped. One differing digit is a
 /// typo ([`near_date`]); two may be two, or neighbours swapped (`1985` /
 /// `1958`). A father and son of one name on a family's landline are born
-/// decades apart.
+/// decades apart. A 1 January says little: systems that know only the year
+/// of birth, and forms' defaults, write it.
 pub(crate) fn birthdays_far_apart(a: &str, b: &str) -> bool {
-    let whole = |d: &str| {
-        let d = d.as_bytes();
-        d.len() == 10 && d[4] == b'-' && d[7] == b'-'
+    let told = |d: &str| {
+        let b = d.as_bytes();
+        b.len() == 10 && b[4] == b'-' && b[7] == b'-' && !d.ends_with("-01-01")
     };
-    whole(a)
-        && whole(b)
+    told(a)
+        && told(b)
         && !near_date(a, b)
         && a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count() >= 3
 }
@@ -919,6 +920,14 @@ mod tests {
 
     #[test]
     fn birthdays_far_apart_only_beyond_typos() {
+        assert!(
+            !birthdays_far_apart("1985-06-17", "1985-01-01"),
+            "year only known"
+        );
+        assert!(
+            !birthdays_far_apart("1960-01-01", "1992-08-03"),
+            "a form's default"
+        );
         assert!(
             birthdays_far_apart("1960-05-12", "1992-08-03"),
             "father and son"
