@@ -37,7 +37,7 @@ use crate::keys::{
     clearly_different, name_similarity, names_someone, per_namespace, person_similarity,
     person_similarity_for_rules, EventKeys, GivenName, KeyClass, NameScript,
 };
-use crate::score::{birthdays_far_apart, family_changed, score};
+use crate::score::{birthday_told, birthdays_far_apart, family_changed, score};
 
 /// One event as the clustering sees it.
 pub(crate) struct Node<'a> {
@@ -347,34 +347,44 @@ impl Forest<'_> {
             }
         }
         let min = policy.min_name_similarity;
-        // A rule's score weighed the birthdays itself.
-        if min > 0.0 && !by_rule && birthdays_apart(x, y) {
-            return Some(Refusal::BirthdayMismatch);
-        }
-        if min <= 0.0 || x.names.is_empty() || y.names.is_empty() {
+        if min <= 0.0 {
             return None;
         }
-        if by_rule && other_people(x, y, min) {
-            return Some(Refusal::NameMismatch);
-        }
-        let similar = telling_names(x).any(|n| {
-            telling_names(y).any(|m| {
-                // A rule's proposal weighed the names itself: the whole
-                // names alike, or every token of one alike to its own
-                // token of the other (a space typed inside a name, `thom
-                // as milburn`, splits a token; twins' given names differ).
-                let sim = if by_rule {
-                    name_similarity(n, m).max(person_similarity_for_rules(n, m))
-                } else {
-                    person_similarity(n, m)
-                };
-                sim >= min
-            })
-        });
-        // A married name: the score weighed the pair's names itself (one
-        // given name, two family names) and asked for birthday and door.
-        (!similar && !married).then_some(Refusal::NameMismatch)
+        // Names first: two people of clearly different names are refused
+        // as such, whatever their birthdays.
+        let names = (!x.names.is_empty() && !y.names.is_empty())
+            .then(|| names_refuse(x, y, by_rule, married, min))
+            .flatten();
+        // Then birthdays, for a rule's link too: its score weighed the
+        // pair's birthdays, not the clusters' (a record that states none
+        // bridges a father and his son of one name at one address).
+        names.or_else(|| birthdays_apart(x, y).then_some(Refusal::BirthdayMismatch))
     }
+}
+
+/// The name guard of [`Forest::refuses`], for clusters that both state
+/// names.
+fn names_refuse(x: &Attrs, y: &Attrs, by_rule: bool, married: bool, min: f64) -> Option<Refusal> {
+    if by_rule && other_people(x, y, min) {
+        return Some(Refusal::NameMismatch);
+    }
+    let similar = telling_names(x).any(|n| {
+        telling_names(y).any(|m| {
+            // A rule's proposal weighed the names itself: the whole
+            // names alike, or every token of one alike to its own
+            // token of the other (a space typed inside a name, `thom
+            // as milburn`, splits a token; twins' given names differ).
+            let sim = if by_rule {
+                name_similarity(n, m).max(person_similarity_for_rules(n, m))
+            } else {
+                person_similarity(n, m)
+            };
+            sim >= min
+        })
+    });
+    // A married name: the score weighed the pair's names itself (one
+    // given name, two family names) and asked for birthday and door.
+    (!similar && !married).then_some(Refusal::NameMismatch)
 }
 
 /// Whether the clusters holding `x` and `y` state two people's names, for
@@ -410,7 +420,9 @@ fn other_people(x: &Attrs, y: &Attrs, min: f64) -> bool {
 
 /// Whether the clusters holding `x` and `y` state birthdays and none of
 /// one side's is a typo away from one of the other's
-/// ([`birthdays_far_apart`]).
+/// ([`birthdays_far_apart`]). `Attrs::birthdays` holds told birthdays only
+/// ([`birthday_told`]): a year-only 1 January says nothing, rather than
+/// being near every birthday and letting a son join his father.
 fn birthdays_apart(x: &Attrs, y: &Attrs) -> bool {
     !x.birthdays.is_empty()
         && !y.birthdays.is_empty()
@@ -581,7 +593,9 @@ fn chain(ps: &[usize], apart_of: &[BTreeMap<u64, u32>], refused: &mut u64) -> Ve
 /// `Samuel` and `Samantha`) is left to the chain: it could be either's.
 /// Records a decision keeps apart are not paired. A record of an alike
 /// name born decades apart ([`birthdays_far_apart`]: a father and son of
-/// one name on a family's e-mail) counts as another name's.
+/// one name on a family's e-mail) counts as another name's; one that
+/// states no birthday could be either's, so a record that states one is
+/// also paired with the latest earlier alike record of a near birthday.
 fn past_other_names<'n>(
     ps: &[usize],
     name: &dyn Fn(usize) -> Option<&'n str>,
@@ -602,8 +616,23 @@ fn past_other_names<'n>(
         };
         // Chained to the same person's record before it already. An
         // unnamed record before it may be the other person's (joined to
-        // them by a card): it is passed over.
+        // them by a card): it is passed over. So may an alike-named one
+        // that states no birthday, when this one does (the son's receipt
+        // between his father's records): the latest earlier record of a
+        // told birthday, near this one's, is its person's too.
         if is_alike(ps[i - 1]) {
+            let told = |p: usize| birthday(p).is_some_and(birthday_told);
+            if told(b) && !told(ps[i - 1]) {
+                let same = ps[..i - 1]
+                    .iter()
+                    .rev()
+                    .take(FUZZY_REACH)
+                    .copied()
+                    .find(|&a| told(a) && is_alike(a));
+                if let Some(a) = same.filter(|&a| !kept_apart(&apart_of[a], &apart_of[b])) {
+                    pairs.push((a, b));
+                }
+            }
             continue;
         }
         let mut earlier = ps[..i - 1]
@@ -687,7 +716,14 @@ pub(crate) fn cluster(
                         .cloned()
                         .collect(),
                     givens: n.keys.given.iter().cloned().collect(),
-                    birthdays: n.event.attributes.birthday.iter().cloned().collect(),
+                    birthdays: n
+                        .event
+                        .attributes
+                        .birthday
+                        .iter()
+                        .filter(|b| birthday_told(b))
+                        .cloned()
+                        .collect(),
                     namespaced,
                     ids: n
                         .keys
@@ -1075,6 +1111,129 @@ mod tests {
             born("b", DAY, &[(MemberId, "MAIN:1000001")], "1992-08-03"),
         ];
         assert_eq!(run(&carded, &LinkPolicy::default()).len(), 1);
+    }
+
+    fn john_smith(
+        id: &str,
+        t: i64,
+        ids: &[(IdentifierKind, &str)],
+        day: Option<&str>,
+    ) -> CanonicalEvent {
+        let mut e = event(id, t, ids, Some("John Smith"));
+        e.attributes.birthday = day.map(Into::into);
+        e
+    }
+
+    /// The refusals' reasons of a clustering, as (event, event, reason).
+    fn refused(
+        events: &[CanonicalEvent],
+        policy: &LinkPolicy,
+    ) -> Vec<(String, String, &'static str)> {
+        let keys: Vec<EventKeys> = events
+            .iter()
+            .map(|e| EventKeys::of(e, policy, &crate::protect::KeyHasher::plain()))
+            .collect();
+        let nodes: Vec<Node> = (0..events.len())
+            .map(|i| Node {
+                event: &events[i],
+                keys: &keys[i],
+                constraints: &[],
+                origin: i as u32,
+            })
+            .collect();
+        cluster(&nodes, policy, &|_| false)
+            .suggestions
+            .iter()
+            .map(|(a, b, _, r)| {
+                (
+                    events[*a].event_id.clone(),
+                    events[*b].event_id.clone(),
+                    r.as_str(),
+                )
+            })
+            .collect()
+    }
+
+    /// The birthday guard compares told birthdays only: the father's
+    /// year-only record (a 1 January) says no more than a record without a
+    /// birthday, and does not let his son join him.
+    #[test]
+    fn a_year_only_birthday_does_not_disarm_the_birthday_guard() {
+        let mail = [(Email, "smiths@example.com")];
+        let with = |year_only: Option<&str>| {
+            [
+                john_smith("father", 0, &mail, Some("1960-05-12")),
+                john_smith("father-2", DAY, &mail, year_only),
+                john_smith("son", 2 * DAY, &mail, Some("1992-08-03")),
+            ]
+        };
+        let want = vec![vec!["father", "father-2"], vec!["son"]];
+        assert_eq!(run(&with(None), &LinkPolicy::default()), want);
+        assert_eq!(run(&with(Some("1960-01-01")), &LinkPolicy::default()), want);
+    }
+
+    /// The son's receipt without a birthday between his father's two
+    /// records: the father's later record still finds his first one.
+    #[test]
+    fn a_birthdayless_record_of_the_son_does_not_split_the_father() {
+        let mail = [(Email, "smiths@example.com")];
+        let events = [
+            john_smith("father", 0, &mail, Some("1960-05-12")),
+            john_smith("son", DAY, &mail, Some("1992-08-03")),
+            john_smith("son-receipt", 2 * DAY, &mail, None),
+            john_smith("father-typo", 3 * DAY, &mail, Some("1960-05-21")),
+        ];
+        assert_eq!(
+            run(&events, &LinkPolicy::default()),
+            vec![vec!["father", "father-typo"], vec!["son", "son-receipt"]]
+        );
+    }
+
+    /// A match rule's link through a record that states no birthday (an
+    /// order at the family's address) does not join father and son: the
+    /// guard weighs the clusters' birthdays for rules too.
+    #[test]
+    fn a_rule_link_through_a_birthdayless_record_does_not_join_father_and_son() {
+        let mail = [(Email, "smiths@example.com")];
+        let home = |mut e: CanonicalEvent| {
+            e.attributes.address = Some(kindred_model::Address {
+                line1: Some("4 Stow Place".into()),
+                city: Some("Canberra".into()),
+                postal_code: Some("2612".into()),
+                ..kindred_model::Address::default()
+            });
+            e
+        };
+        let events = [
+            home(john_smith("father", 0, &mail, Some("1960-05-12"))),
+            home(john_smith("son", DAY, &mail, Some("1992-08-03"))),
+            home(john_smith("order", 2 * DAY, &mail, None)),
+        ];
+        let got = run(&events, &LinkPolicy::default());
+        assert_eq!(got.len(), 2, "{got:?}");
+    }
+
+    /// A couple of clearly different names is refused for their names,
+    /// whatever their birthdays say; one name born decades apart, for the
+    /// birthdays.
+    #[test]
+    fn a_refusal_names_the_names_before_the_birthdays() {
+        let mail = [(Email, "lis@example.com")];
+        let mut mary = event("b", DAY, &mail, Some("Mary Jones"));
+        mary.attributes.birthday = Some("1962-09-25".into());
+        let couple = [john_smith("a", 0, &mail, Some("1960-05-12")), mary];
+        assert_eq!(
+            refused(&couple, &LinkPolicy::default()),
+            vec![("a".to_string(), "b".to_string(), "name_mismatch")]
+        );
+        let father_and_son = [
+            john_smith("a", 0, &mail, Some("1960-05-12")),
+            john_smith("b", DAY, &mail, Some("1992-08-03")),
+        ];
+        assert_eq!(
+            refused(&father_and_son, &LinkPolicy::default()),
+            vec![("a".to_string(), "b".to_string(), "birthday_mismatch")]
+        );
     }
 
     #[test]

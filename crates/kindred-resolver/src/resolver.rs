@@ -878,19 +878,28 @@ impl<'a> BatchView<'a> {
         if profile.contested {
             return Ok(false);
         }
-        // A birthday no typo away from one the profile holds: the birthday
-        // guard could refuse a mutable identifier's link on recomputation
-        // (`cluster::birthdays_apart`), whichever link brings the event.
-        if let Some(birthday) = &event.attributes.birthday {
-            if profile
-                .votes
-                .birthday
-                .candidates
+        // Birthdays no typo apart, among the profile's and the event's: the
+        // birthday guard could refuse a link on recomputation
+        // (`cluster::birthdays_apart`), whichever link brings the event. So
+        // could it where the event states none but the profile holds two
+        // far apart (joined through a record near both): the event may
+        // join two of its records in another order before that record does.
+        let told: Vec<&str> = profile
+            .votes
+            .birthday
+            .candidates
+            .iter()
+            .map(|c| c.value.as_str())
+            .chain(event.attributes.birthday.as_deref())
+            .filter(|b| crate::score::birthday_told(b))
+            .collect();
+        let far = told.iter().enumerate().any(|(i, x)| {
+            told[i + 1..]
                 .iter()
-                .any(|c| crate::score::birthdays_far_apart(birthday, &c.value))
-            {
-                return Ok(false);
-            }
+                .any(|y| crate::score::birthdays_far_apart(x, y))
+        });
+        if far {
+            return Ok(false);
         }
         let id = &profile.record.profile_id;
         // A new member card (or account): a card guard could object to it.

@@ -316,11 +316,15 @@ const NAME_FOLDING_VERSION: &[u8] = b"10";
 /// `翔` / `翔太` are two people; their pinyin's letters rated alike).
 /// Version 20: a mutable identifier does not link records whose birthdays
 /// no typo explains (`cluster::birthdays_apart`: a father and son of one
-/// name on a family's landline). Bump it with any such
+/// name on a family's landline). Version 21: the birthday guard compares
+/// told birthdays only (a 1 January is none), weighs a match rule's link
+/// too, takes dates a day apart as one, and pairs a record with the latest
+/// earlier one of its near birthday past a birthday-less record of an
+/// alike name (`cluster::past_other_names`). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "20";
+pub const LINKING_VERSION: &str = "21";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]

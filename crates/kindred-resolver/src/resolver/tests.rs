@@ -1691,3 +1691,68 @@ mod shared_identifiers_in_any_order {
         );
     }
 }
+
+/// The birthday guard's fast path against a recomputation: an event that
+/// states no birthday, joining a profile whose birthdays are far apart
+/// (held together by a record near both), is recomputed, so the result is
+/// the same in every order and batching.
+mod birthdays_in_any_order {
+    use kindred_model::{Attributes, Channel, Identifier, IdentifierKind};
+
+    use crate::resolver::*;
+
+    const DAY: i64 = 86_400_000;
+
+    fn ev(id: &str, t: i64, phones: &[&str], born: Option<&str>) -> CanonicalEvent {
+        let mut identifiers: Vec<Identifier> = phones
+            .iter()
+            .map(|p| Identifier::new(IdentifierKind::Phone, *p))
+            .collect();
+        identifiers.sort();
+        CanonicalEvent {
+            event_id: id.into(),
+            channel: Channel::Pos,
+            event_time_ms: t,
+            identifiers,
+            attributes: Attributes {
+                full_name: Some("John Smith".into()),
+                birthday: born.map(str::to_string),
+                ..Attributes::default()
+            },
+            activity: Default::default(),
+            consents: vec![],
+            dropped: vec![],
+        }
+    }
+
+    fn people(sequence: &[&CanonicalEvent], batch: usize) -> Vec<Vec<String>> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        let events: Vec<CanonicalEvent> = sequence.iter().map(|e| (*e).clone()).collect();
+        for chunk in events.chunks(batch) {
+            r.apply(chunk, &[]).expect("apply");
+        }
+        r.store()
+            .people()
+            .expect("people")
+            .into_iter()
+            .map(|(members, _)| members)
+            .collect()
+    }
+
+    /// a (1960-05-12) and c (1960-08-21) are three digits apart; b
+    /// (1960-05-21) is a typo away from both and holds both phones; e
+    /// states no birthday and holds both phones, between c and b in time.
+    #[test]
+    fn an_event_without_a_birthday_is_placed_as_a_recomputation_places_it() {
+        let (p, q) = ("+8613900000001", "+8613900000002");
+        let a = ev("a", 0, &[p], Some("1960-05-12"));
+        let c = ev("c", DAY, &[q], Some("1960-08-21"));
+        let b = ev("b", 2 * DAY, &[p, q], Some("1960-05-21"));
+        let e = ev("e", DAY + DAY / 2, &[p, q], None);
+        let whole = people(&[&a, &c, &b, &e], 4);
+        for order in [[&a, &c, &b, &e], [&a, &c, &e, &b], [&e, &b, &c, &a]] {
+            assert_eq!(people(&order, 1), whole, "one at a time");
+        }
+    }
+}
