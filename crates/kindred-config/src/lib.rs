@@ -691,7 +691,8 @@ pub struct NormalizeConfig {
     pub blocklist: Vec<String>,
     /// Read a national phone number first in the region its event names (a
     /// web event's address country, else its e-mail's country-code domain,
-    /// `docomo.ne.jp`: JP; a sale's store, from `store_regions`, or
+    /// `docomo.ne.jp`: JP, only for a mobile there that is a landline at
+    /// home; a sale's store, from `store_regions`, or
     /// else its currency when one country uses it: SGD, GBP, JPY, ..., not
     /// EUR), then in `default_region`. Default true.
     pub phone_region_from_event: bool,

@@ -230,6 +230,7 @@ pub fn normalize(raw: &RawEvent, opts: &NormalizeOptions) -> Result<CanonicalEve
     let mut b = Builder {
         opts,
         region: None,
+        region_guessed: false,
         event_time_ms,
         identifiers: Vec::new(),
         attributes: Attributes::default(),
@@ -309,6 +310,9 @@ struct Builder<'a> {
     /// Where the event says it happened: national phone numbers are read
     /// there, and numeric birthdays as it writes dates.
     region: Option<phonenumber::country::Id>,
+    /// `region` is only the e-mail domain's country ([`email_region`]): a
+    /// guess, weaker than an address, a store or a currency.
+    region_guessed: bool,
     event_time_ms: i64,
     identifiers: Vec<Identifier>,
     attributes: Attributes,
@@ -383,6 +387,15 @@ impl Builder<'_> {
                 {
                     Ok(e164)
                 }
+                // The e-mail's country is a guess: a number of the default
+                // region is read there only as a mobile there against a
+                // landline at home (`090-3816-4729` with a `.jp` address,
+                // not a Hotan landline), never as a landline (`020 8888
+                // 6666`, Guangzhou, with a student's `.ac.uk` address).
+                (Some(r), Ok(e164)) if self.region_guessed => match normalize_phone_in(raw, r) {
+                    Ok(there) if phone_line(&there) == PhoneLine::Mobile => Ok(there),
+                    _ => Ok(e164),
+                },
                 // Otherwise the event's region reads first: a number there,
                 // or a placeholder there (`(212) 555-0123` at a US till), is
                 // what the till saw; not a number there, the default region's
@@ -557,7 +570,11 @@ impl Builder<'_> {
                     self.opts,
                 )
             })
-            .or_else(|| email_region(e.email.as_deref()?));
+            .or_else(|| {
+                let guess = email_region(e.email.as_deref()?);
+                self.region_guessed = guess.is_some();
+                guess
+            });
         self.phone(e.phone.as_deref());
         self.names(
             e.name.as_deref(),
@@ -697,11 +714,15 @@ fn written_as_in(raw: &str, region: phonenumber::country::Id, home: &str) -> boo
 /// typed, so its national phone number (`090-3816-4729`) is read there
 /// before the default region. Country codes sold as generic names
 /// ([`VANITY_TLDS`]: `.io`, `.me`, `.co`, ...) name no country.
+/// The address is read as [`normalize_email`] reads it (a display name
+/// around it, full-width characters typed by an input method), and only a
+/// valid one names a country.
 fn email_region(email: &str) -> Option<phonenumber::country::Id> {
+    let email = normalize_email(email, false).ok()?;
     let tld = email
+        .value
         .rsplit_once('@')?
         .1
-        .trim()
         .trim_end_matches('.')
         .rsplit('.')
         .next()?;

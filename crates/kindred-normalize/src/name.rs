@@ -645,13 +645,13 @@ pub fn names(
         (full, Some(g), Some(f)) => {
             // A family name in the given-name field and a given name in the
             // family-name field (a Western form's "First name" / "Last name"
-            // filled in as the name is said, 佐藤 / 陽翔, 김 / 민준).
-            let (g, f) =
-                if is_cjk_family_name(&g) == Some(true) && is_cjk_family_name(&f) == Some(false) {
-                    (f, g)
-                } else {
-                    (g, f)
-                };
+            // filled in as the name is said, 佐藤 / 陽翔, 김 / 민준). One
+            // character in the family-name field may be a family name no
+            // list holds (`森`, Mori; `辻`): it stays where it was typed.
+            let swapped = is_cjk_family_name(&g) == Some(true)
+                && f.chars().count() > 1
+                && is_cjk_family_name(&f) == Some(false);
+            let (g, f) = if swapped { (f, g) } else { (g, f) };
             let composed = if g.chars().chain(f.chars()).any(is_cjk) {
                 format!("{f}{g}")
             } else {
@@ -834,6 +834,22 @@ mod tests {
         // Both fields hold family names (明 is one too): left as typed.
         let (n, _) = names(None, Some("王"), Some("明"));
         assert_eq!(n.full.as_deref(), Some("明王"));
+        // One character in the family-name field may be a family name no
+        // list holds; a traditional or a modern Chinese one is listed.
+        for (given, family) in [
+            ("明", "森"),
+            ("隆", "原"),
+            ("明", "陳"),
+            ("明", "肖"),
+            ("大和", "森"),
+        ] {
+            let (n, _) = names(None, Some(given), Some(family));
+            assert_eq!(
+                (n.given.as_deref(), n.family.as_deref()),
+                (Some(given), Some(family)),
+                "{given} / {family}"
+            );
+        }
         let (n, _) = names(None, Some("美咲"), Some("田中"));
         assert_eq!(n.full.as_deref(), Some("田中美咲"));
         let (n, _) = names(None, Some("maria"), Some("SENTOSA"));

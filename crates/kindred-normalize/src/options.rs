@@ -69,8 +69,9 @@ pub struct NormalizeOptions {
     pub blocklist: BTreeSet<String>,
     /// Read a national phone number first in the region the event itself
     /// names (a web event's address country, a sale's currency when one
-    /// country uses it, else its e-mail's country-code domain), then in the
-    /// default region.
+    /// country uses it, else its e-mail's country-code domain, which only
+    /// makes a mobile there of a landline at home), then in the default
+    /// region.
     pub phone_region_from_event: bool,
     /// Store-id prefix -> the region its stores stand in, longest prefix
     /// first: read before a sale's currency (see [`Self::store_region`]).

@@ -90,6 +90,33 @@ pub const CHINESE_SURNAMES: &[&str] = &[
     "游竺权逯盖益桓公牟哈言福朴",
 ];
 
+/// Family names of Chinese people that [`CHINESE_SURNAMES`] (the classical
+/// list, in simplified characters) lacks; [`is_chinese_surname`] knows
+/// them too, so a Chinese name is not read as a Japanese one by sound
+/// (`肖林峰` is not `小林`, Kobayashi) and a whole name typed in a given-name
+/// field is found (`陳美玲`):
+/// - modern family names at 0.02% of people or more in Faker's zh_CN list
+///   (faker 40.63.0, weighted by frequency: `覃`, `岳`, `涂`, `麦`...), and
+///   the everyday written forms of three classical ones, `肖` (萧), `付` (傅)
+///   and `闫` (阎);
+/// - Taiwan's family names of Faker's zh_TW list that no other line holds
+///   (`丘`, `粘`, `鄞`...);
+/// - ([`TRADITIONAL_SURNAMES`]) the traditional forms of all of them.
+pub const MODERN_CHINESE_SURNAMES: &str =
+    "覃岳兰涂阳芦麦佟苟隋商丛佘苑迟邝官南原栗楚鄢肖付闫丘凃留籃粘鄞龎";
+
+/// The traditional forms of [`CHINESE_SURNAMES`] and
+/// [`MODERN_CHINESE_SURNAMES`], as OpenCC's simplified-to-traditional table
+/// writes them (`STCharacters.txt`, opencc-python-reimplemented 0.1.7): its
+/// one form of a character, or of several the ones Faker's zh_TW list
+/// holds as family names (`鍾` and `鐘` of 钟, not `鬍` of 胡).
+pub const TRADITIONAL_SURNAMES: &[&str] = &[
+    "趙錢孫吳鄭馮陳衛蔣韓楊許呂張嚴華謝鄒竇蘇魯韋馬鳳鮑費賀湯羅畢鄔樂時齊顧黃蕭貝計談",
+    "龐紀項藍閔強賈婁顏鍾鐘駱萬盧經繆應賁鄧單諸鈕龔陸榮儲烏車宮欒鈄厲劉龍葉薊懷從賴藺",
+    "喬陰蒼雙聞譚貢勞酈壽邊郟農溫莊閻連習魚終滿國祿闕東歐師鞏厙聶闞簡饒養關荊紅權蓋蘭",
+    "塗陽蘆麥叢遲鄺閆",
+];
+
 /// Korean family names of two syllables: the Korean readings of the Chinese
 /// compound family names of [`COMPOUND_SURNAMES`] in use in Korea (南宫
 /// 남궁, 皇甫 황보, 诸葛 제갈, 鲜于 선우, 独孤 독고, 司空 사공, 西门 서문,
@@ -170,11 +197,19 @@ pub fn family_name_len_in_given_field(chars: &[char], with_kana: bool) -> usize 
     }
 }
 
-/// Whether `c` is one of the Hundred Family Surnames' one-character family
-/// names ([`CHINESE_SURNAMES`]).
+/// Whether `c` is a one-character Chinese family name: of the Hundred
+/// Family Surnames ([`CHINESE_SURNAMES`]), a modern one
+/// ([`MODERN_CHINESE_SURNAMES`]) or a traditional form of either
+/// ([`TRADITIONAL_SURNAMES`]).
 pub fn is_chinese_surname(c: char) -> bool {
-    static SET: LazyLock<std::collections::HashSet<char>> =
-        LazyLock::new(|| CHINESE_SURNAMES.iter().flat_map(|l| l.chars()).collect());
+    static SET: LazyLock<std::collections::HashSet<char>> = LazyLock::new(|| {
+        CHINESE_SURNAMES
+            .iter()
+            .chain(TRADITIONAL_SURNAMES)
+            .flat_map(|l| l.chars())
+            .chain(MODERN_CHINESE_SURNAMES.chars())
+            .collect()
+    });
     SET.contains(&c)
 }
 

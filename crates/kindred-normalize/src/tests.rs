@@ -279,6 +279,25 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         ("li@example.jp", "139 1024 8876", Some("+8613910248876")),
         // No hint at all: the default region reads (a landline of 0903).
         ("li@example.com", "090-3816-4729", Some("+869038164729")),
+        // The address as an input method or a mail client writes it.
+        (
+            "Taro <taro@docomo.ne.jp>",
+            "090-3816-4729",
+            Some("+819038164729"),
+        ),
+        ("taro＠docomo.ne.jp", "090-3816-4729", Some("+819038164729")),
+        (
+            "taro@ＤＯＣＯＭＯ．ＮＥ．ＪＰ",
+            "090-3816-4729",
+            Some("+819038164729"),
+        ),
+        // Not an address: no country.
+        ("a@jp", "090-3816-4729", Some("+869038164729")),
+        // A landline at home stays one: the e-mail's country is a guess,
+        // read only where it makes a mobile of a home landline.
+        ("li@ed.ac.uk", "020 8888 6666", Some("+862088886666")),
+        ("li@web.de", "021 5555 1234", Some("+862155551234")),
+        ("li@libero.it", "010 6552 9988", Some("+861065529988")),
     ] {
         let mut v = web();
         v.address = None;

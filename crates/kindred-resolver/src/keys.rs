@@ -1206,13 +1206,21 @@ fn hanzi_given_names_differ(a: &str, b: &str) -> bool {
 
 /// A name as [`given_keys_differ`] compares it: lower case, letters and
 /// digits only (`Thom as` is `thomas`, `Alexa-Rose` `alexarose`), hanzi read
-/// as pinyin, each syllable marked ([`SYLLABLE`]).
+/// as pinyin, each syllable marked ([`SYLLABLE`]); an iteration mark
+/// repeats the syllable before it, as [`fold_name`] reads it (`奈々` is
+/// `奈奈`, which systems that refuse the mark write).
 pub(crate) fn given_key(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    let mut last: Option<String> = None;
     for c in s.chars() {
-        if let Some(p) = c.to_pinyin() {
-            out.push_str(&fold_u(p.plain()));
+        let syllable = match (c, &last) {
+            (kindred_normalize::ITERATION_MARK, Some(before)) => Some(before.clone()),
+            _ => c.to_pinyin().map(|p| fold_u(p.plain()).into_owned()),
+        };
+        if let Some(syllable) = syllable {
+            out.push_str(&syllable);
             out.push(SYLLABLE_CHAR);
+            last = Some(syllable);
         } else if c.is_alphanumeric() {
             push_comparable_letter(c, &mut out);
         }
@@ -1336,6 +1344,11 @@ mod tests {
         assert_eq!(folded("林健"), "jian' lin");
         assert_eq!(folded("石静怡"), "jing'yi shi");
         assert_eq!(folded("里静雨"), "jing'yu li");
+        // So is one whose family name is a modern or a traditional form
+        // (`肖林峰` is no `小林`, Kobayashi; `莊子涵` no `庄子`).
+        assert_eq!(folded("肖林峰"), "lin'feng xiao");
+        assert_eq!(folded("肖林峰"), folded("萧林峰"));
+        assert_eq!(folded("莊子涵"), "zhuang zi'han");
         // The family name typed in Latin letters agrees with the kanji's.
         let sim = |a: &str, b: &str| person_similarity(&folded(a), &folded(b));
         assert!(matched_tokens(&["sato"], &["sato", "haruto"], token_alike)[0] >= 1.0);
@@ -1368,6 +1381,27 @@ mod tests {
             .map(|(n, _)| n)
         };
         assert_eq!(family_only("高橋").as_deref(), Some("takahashi"));
+        // A whole name typed in the given-name field folds as the whole
+        // name, in traditional characters too.
+        let given_only = |g: &str| {
+            event_name(&CanonicalEvent {
+                event_id: "web:1".into(),
+                channel: kindred_model::Channel::Web,
+                event_time_ms: 0,
+                identifiers: vec![],
+                attributes: kindred_model::Attributes {
+                    given_name: Some(g.into()),
+                    ..Default::default()
+                },
+                activity: Default::default(),
+                consents: vec![],
+                dropped: vec![],
+            })
+            .map(|(n, _)| n)
+        };
+        for whole in ["李泽斌", "陳美玲", "肖雨涵"] {
+            assert_eq!(given_only(whole), fold_name(whole), "{whole}");
+        }
         assert_eq!(family_only("李").as_deref(), Some("li"));
         assert_eq!(family_only("欧阳").as_deref(), Some("ouyang"));
         assert_eq!(family_only("李泽斌"), Some(folded("李泽斌")));
@@ -1612,6 +1646,9 @@ mod tests {
             ("José", "Jose"),
             ("Zoë", "Zoe"),
             ("Jörg", "Jorg"),
+            // An iteration mark, or the character written twice.
+            ("奈々", "奈奈"),
+            ("菜々子", "菜菜子"),
         ] {
             assert!(!given_names_differ(a, b), "{a} / {b}");
         }

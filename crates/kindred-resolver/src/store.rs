@@ -253,8 +253,13 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// `斉藤` are both `saito`), and an iteration mark repeats the character
 /// before it (`佐々木` is `sasaki`). Version 10: a Korean full name in
 /// hangul is its family name and its given name (`김민준` is `김 민준`).
+/// Version 11: family names in traditional characters and modern ones
+/// (`kindred_normalize::MODERN_CHINESE_SURNAMES`: `肖`, `覃`) are Chinese,
+/// so such a name is no longer read as a Japanese family name by sound
+/// (`肖林峰` was `kobayashi`), and a whole name in the given-name field
+/// folds as the whole name (`陳美玲`).
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"10";
+const NAME_FOLDING_VERSION: &[u8] = b"11";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -320,11 +325,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"10";
 /// told birthdays only (a 1 January is none), weighs a match rule's link
 /// too, takes dates a day apart as one, and pairs a record with the latest
 /// earlier one of its near birthday past a birthday-less record of an
-/// alike name (`cluster::past_other_names`). Bump it with any such
+/// alike name (`cluster::past_other_names`). Version 22: name folding
+/// version 11 (Chinese family names in traditional characters and modern
+/// ones read as Chinese), an iteration mark in a given name repeats the
+/// character before it where twins are told apart (`奈々` is `奈奈`). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "21";
+pub const LINKING_VERSION: &str = "22";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
