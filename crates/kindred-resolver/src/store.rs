@@ -328,7 +328,9 @@ const NAME_FOLDING_VERSION: &[u8] = b"11";
 /// alike name (`cluster::past_other_names`). Version 22: name folding
 /// version 11 (Chinese family names in traditional characters and modern
 /// ones read as Chinese), an iteration mark in a given name repeats the
-/// character before it where twins are told apart (`奈々` is `奈奈`). Bump it with any such
+/// character before it where twins are told apart (`奈々` is `奈奈`), and
+/// birthdays two days apart are one (a 29 February written as 28 February
+/// or 1 March). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
