@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Where pairwise recall is lost: for every true person split over several
+profiles, which identifiers (by the raw values, roughly normalized) each two
+of its profiles share. Pairs that share none are beyond any identifier rule;
+pairs that share one were kept apart by a guard, a window or a quarantine.
+
+    kindred eval --data-dir D --truth IN/truth.csv --assignments A.csv
+    python3 benches/analysis/lost_pairs.py IN A.csv
+
+IN is a `kindred gen` output directory (pos.jsonl, web.jsonl, social.jsonl,
+truth.csv). Phones compare by their last eight digits, e-mails lower-cased,
+cards by their digits without leading zeros: a rough cut, for a breakdown.
+"""
+import collections, csv, itertools, json, re, sys
+
+src, assignments = sys.argv[1], sys.argv[2]
+truth = {r["event_id"]: r["person"] for r in csv.DictReader(open(f"{src}/truth.csv"))}
+profile = {r["event_id"]: r["profile_id"] for r in csv.DictReader(open(assignments))}
+wide = str.maketrans("０１２３４５６７８９＋＠．", "0123456789+@.")
+
+
+def digits(s):
+    return re.sub(r"\D", "", s.translate(wide)) if s else None
+
+
+ids = {}
+for channel, key in [("pos", "transaction_id"), ("web", "event_id"), ("social", "event_id")]:
+    for line in open(f"{src}/{channel}.jsonl"):
+        d = json.loads(line)
+        found = set()
+        phone = digits(d.get("phone"))
+        if phone and len(phone) >= 7:
+            found.add(("phone", phone[-8:]))
+        if d.get("email"):
+            found.add(("email", d["email"].translate(wide).strip().lower()))
+        card = digits(d.get("member_card_no"))
+        if card and len(card) >= 4:
+            found.add(("card", card.lstrip("0")))
+        for field, kind in [("user_id", "account"), ("anonymous_id", "device"),
+                            ("platform_user_id", "social"), ("union_id", "union")]:
+            if d.get(field):
+                found.add((kind, d[field]))
+        ids[f"{channel}:{d[key]}"] = found
+
+held = collections.defaultdict(lambda: collections.defaultdict(set))
+records = collections.defaultdict(collections.Counter)
+for event, person in truth.items():
+    held[person][profile[event]] |= ids.get(event, set())
+    records[person][profile[event]] += 1
+pairs, profile_pairs = collections.Counter(), collections.Counter()
+for person, profiles in held.items():
+    for a, b in itertools.combinations(profiles, 2):
+        shared = tuple(sorted({kind for kind, _ in profiles[a] & profiles[b]})) or ("none",)
+        pairs[shared] += records[person][a] * records[person][b]
+        profile_pairs[shared] += 1
+total = sum(pairs.values())
+print(f"record pairs of one person in two profiles: {total}")
+print("  share   record pairs   share of them   profile pairs")
+for shared, n in pairs.most_common():
+    print(f"  {','.join(shared):28} {n:10} {n / total:8.3f} {profile_pairs[shared]:10}")
