@@ -1113,6 +1113,16 @@ mod tests {
         assert_eq!(run(&carded, &LinkPolicy::default()).len(), 1);
     }
 
+    /// A family's address, for the tests of match rules.
+    fn stow_place() -> kindred_model::Address {
+        kindred_model::Address {
+            line1: Some("4 Stow Place".into()),
+            city: Some("Canberra".into()),
+            postal_code: Some("2612".into()),
+            ..kindred_model::Address::default()
+        }
+    }
+
     fn john_smith(
         id: &str,
         t: i64,
@@ -1196,12 +1206,7 @@ mod tests {
     fn a_rule_link_through_a_birthdayless_record_does_not_join_father_and_son() {
         let mail = [(Email, "smiths@example.com")];
         let home = |mut e: CanonicalEvent| {
-            e.attributes.address = Some(kindred_model::Address {
-                line1: Some("4 Stow Place".into()),
-                city: Some("Canberra".into()),
-                postal_code: Some("2612".into()),
-                ..kindred_model::Address::default()
-            });
+            e.attributes.address = Some(stow_place());
             e
         };
         let events = [
@@ -1377,12 +1382,7 @@ mod tests {
         let born = |id: &str, t: i64, name: &str| {
             let mut e = event(id, t, &[], Some(name));
             e.attributes.birthday = Some("1961-02-11".into());
-            e.attributes.address = Some(kindred_model::Address {
-                line1: Some("4 Stow Place".into()),
-                city: Some("Canberra".into()),
-                postal_code: Some("2612".into()),
-                ..kindred_model::Address::default()
-            });
+            e.attributes.address = Some(stow_place());
             e
         };
         let events = [

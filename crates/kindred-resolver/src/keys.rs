@@ -1364,40 +1364,33 @@ mod tests {
         assert!(sim("佐藤陽翔", "佐藤 陽翔") >= 1.0);
         // A family name alone, as a whole name or in its own field.
         assert_eq!(folded("井上"), "inoue");
-        let family_only = |f: &str| {
+        let name_of = |attributes: kindred_model::Attributes| {
             event_name(&CanonicalEvent {
                 event_id: "web:1".into(),
                 channel: kindred_model::Channel::Web,
                 event_time_ms: 0,
                 identifiers: vec![],
-                attributes: kindred_model::Attributes {
-                    family_name: Some(f.into()),
-                    ..Default::default()
-                },
+                attributes,
                 activity: Default::default(),
                 consents: vec![],
                 dropped: vec![],
             })
             .map(|(n, _)| n)
         };
+        let family_only = |f: &str| {
+            name_of(kindred_model::Attributes {
+                family_name: Some(f.into()),
+                ..Default::default()
+            })
+        };
         assert_eq!(family_only("高橋").as_deref(), Some("takahashi"));
         // A whole name typed in the given-name field folds as the whole
         // name, in traditional characters too.
         let given_only = |g: &str| {
-            event_name(&CanonicalEvent {
-                event_id: "web:1".into(),
-                channel: kindred_model::Channel::Web,
-                event_time_ms: 0,
-                identifiers: vec![],
-                attributes: kindred_model::Attributes {
-                    given_name: Some(g.into()),
-                    ..Default::default()
-                },
-                activity: Default::default(),
-                consents: vec![],
-                dropped: vec![],
+            name_of(kindred_model::Attributes {
+                given_name: Some(g.into()),
+                ..Default::default()
             })
-            .map(|(n, _)| n)
         };
         for whole in ["李泽斌", "陳美玲", "肖雨涵"] {
             assert_eq!(given_only(whole), fold_name(whole), "{whole}");
