@@ -4,6 +4,7 @@
 
 use crate::surname::{
     family_name_len, is_cjk_family_name, is_kana, COMPOUND_SURNAMES, ITERATION_MARK,
+    KOREAN_COMPOUND_SURNAMES,
 };
 use crate::text::{fold, is_cjk, Rejected};
 
@@ -718,13 +719,25 @@ fn split_cjk(full: &str) -> Option<(String, String)> {
     {
         return None;
     }
-    let family_len = family_name_len(&chars, false);
+    let hangul_compound = chars.len() >= 3 && {
+        let head: String = chars[..2].iter().collect();
+        KOREAN_COMPOUND_SURNAMES.contains(&head.as_str())
+    };
+    let family_len = if hangul_compound {
+        2
+    } else {
+        family_name_len(&chars, false)
+    };
     if chars.len() > 4 && (family_len < 2 || chars.len() > 6) {
         return None;
     }
     let family: String = chars[..family_len].iter().collect();
-    let given: String = chars[family_len..].iter().collect();
-    Some((given, family))
+    // A middle dot between the parts (`佐藤・陽翔`) belongs to neither.
+    let given: String = chars[family_len..]
+        .iter()
+        .skip_while(|c| matches!(c, '・' | '·' | '･'))
+        .collect();
+    (!given.is_empty()).then_some((given, family))
 }
 
 #[cfg(test)]
@@ -806,6 +819,9 @@ mod tests {
             ("長谷川健太郎", "長谷川", "健太郎"),
             ("佐々木蓮", "佐々木", "蓮"),
             ("岡田さくら", "岡田", "さくら"),
+            ("佐藤・陽翔", "佐藤", "陽翔"),
+            ("김민준", "김", "민준"),
+            ("남궁민수", "남궁", "민수"),
         ] {
             let (n, _) = names(Some(full), None, None);
             assert_eq!(

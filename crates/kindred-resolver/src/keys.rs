@@ -613,6 +613,18 @@ fn fold_name_part(name: &str, part: NamePart) -> Option<(String, NameScript)> {
             tokens = vec![family.to_string(), given.to_string()];
         }
     }
+    // A Korean family name as South Korea spells it (`리` is `이`): the
+    // family name typed alone, or first in a whole name, as Koreans write.
+    let family_first = match part {
+        NamePart::Family => tokens.len() == 1,
+        NamePart::Whole => tokens.len() == 2,
+        NamePart::Given => false,
+    };
+    if let Some(first) = tokens.first_mut().filter(|_| family_first) {
+        if let Some(south) = south_korean_family_name(first) {
+            *first = south.to_string();
+        }
+    }
     if !hanzi.is_empty() {
         let chars: Vec<char> = hanzi.iter().map(|(c, _)| *c).collect();
         // A Chinese given name is one or two characters: three or more
@@ -689,6 +701,30 @@ fn korean_family_name(name: &str) -> Option<(&str, &str)> {
     }
     let at = name.char_indices().nth(family_syllables)?.0;
     Some(name.split_at(at))
+}
+
+/// A Korean family name of one syllable as South Korea writes it, where
+/// North Korea and China's Koreans (Yanbian) write its initial `ㄹ` or `ㄴ`
+/// (the initial-sound law, 두음법칙): `리` / `이` (李), `류` / `유` (柳, 劉),
+/// `림` / `임` (林), `라` / `나` (羅), `로` / `노` (盧), `량` / `양` (梁),
+/// `려` / `여` (呂), `렴` / `염` (廉), `룡` / `용` (龍), `륙` / `육` (陸),
+/// `뢰` / `뇌` (雷). One family, two spellings: South Koreans may register
+/// `류` and `라` too.
+fn south_korean_family_name(syllable: &str) -> Option<&'static str> {
+    Some(match syllable {
+        "리" => "이",
+        "류" => "유",
+        "림" => "임",
+        "라" => "나",
+        "로" => "노",
+        "량" => "양",
+        "려" => "여",
+        "렴" => "염",
+        "룡" => "용",
+        "륙" => "육",
+        "뢰" => "뇌",
+        _ => return None,
+    })
 }
 
 /// A pinyin syllable with `ü` written `v`, as input methods and
@@ -1420,6 +1456,18 @@ mod tests {
         assert!(!different(&a, &c), "one family name");
         assert!(person_similarity(&a.0, &c.0) < 0.8);
         assert!(person_similarity(&a.0, &folded("김 민준").0) >= 1.0);
+        // One family name as the South and as China's Koreans spell it.
+        for (south, north) in [
+            ("이지은", "리지은"),
+            ("유민준", "류민준"),
+            ("임수진", "림 수진"),
+        ] {
+            assert_eq!(folded(south).0, folded(north).0, "{south} / {north}");
+        }
+        let family = |f: &str| fold_name_part(f, NamePart::Family).expect("a name").0;
+        assert_eq!(family("리"), family("이"));
+        // A given name keeps its syllables (`리나` is no `이나`).
+        assert_ne!(folded("김리나").0, folded("김이나").0);
     }
 
     /// Family names the pinyin crate reads otherwise (its first reading of

@@ -257,9 +257,10 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// (`kindred_normalize::MODERN_CHINESE_SURNAMES`: `肖`, `覃`) are Chinese,
 /// so such a name is no longer read as a Japanese family name by sound
 /// (`肖林峰` was `kobayashi`), and a whole name in the given-name field
-/// folds as the whole name (`陳美玲`).
+/// folds as the whole name (`陳美玲`). Version 12: a Korean family name as
+/// South Korea spells it (`리지은` is `이 지은`, the initial-sound law).
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"11";
+const NAME_FOLDING_VERSION: &[u8] = b"12";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -330,11 +331,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"11";
 /// ones read as Chinese), an iteration mark in a given name repeats the
 /// character before it where twins are told apart (`奈々` is `奈奈`), and
 /// birthdays two days apart are one (a 29 February written as 28 February
-/// or 1 March). Bump it with any such
+/// or 1 March). Version 23: name folding version 12 (`리` / `이`, `류` /
+/// `유`: one Korean family name), and the normalizer splits a hangul
+/// compound family name (`남궁민수`) and a name with a middle dot
+/// (`佐藤・陽翔`) where they part. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "22";
+pub const LINKING_VERSION: &str = "23";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
