@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hand-made CJK names and national phone numbers (BENCHMARKS.md, 39th session).
 
-Four shapes from a review of the Japanese/Korean name and e-mail-country
+Five shapes from a review of the Japanese/Korean name and e-mail-country
 code, 40 people each (with a spouse on the same phone in shape A):
   A. a Chinese family name in traditional characters or a modern one
      (`陳`, `黃`, `肖`, `付`, `闫`, `莊`...): a till receipt naming the person
@@ -18,7 +18,10 @@ code, 40 people each (with a spouse on the same phone in shape A):
   D. a Japanese given name with an iteration mark (`奈々`) in one sign-up
      and written twice (`奈奈`) in another, same family name, birthday and
      postal code, no shared identifier (one person); and a twin sister
-     (`陽菜`) at that address, same birthday (another person).
+     (`陽菜`) at that address, same birthday (another person);
+  E. a Korean family name as China's Koreans write it (`리`, `류`, `림`)
+     on a till receipt and as the South writes it (`이`, `유`, `임`) on a
+     web sign-up, one mobile; the spouse's receipt on it names another.
 Writes web.jsonl, pos.jsonl, social.jsonl and truth.csv to OUT_DIR.
 
     python3 benches/probes/cjk_names_and_phones.py OUT_DIR
@@ -103,3 +106,13 @@ for i in range(40):
     signup(f"d{i}-mark", f"d{i}", email=f"nana{i}@example.jp", given="奈々", family=fam, bday=bday, address=home)
     signup(f"d{i}-twice", f"d{i}", email=f"nana.{i}@example.com", given="奈奈", family=fam, bday=bday, address=home)
     signup(f"d{i}-twin", f"d{i}-twin", email=f"hina{i}@example.jp", given="陽菜", family=fam, bday=bday, address=home)
+# E.
+korean = [("리", "이"), ("류", "유"), ("림", "임")]
+kgiven = ["지은", "민준", "서연", "수진", "도윤"]
+for i in range(40):
+    north, south = korean[i % 3]
+    giv = kgiven[i % len(kgiven)]
+    phone = f"139{rnd.randint(10000000, 99999999)}"
+    receipt(f"CN003-E{i:03d}-1", f"e{i}", "CN003", "CNY", phone, north + giv)
+    signup(f"e{i}-signup", f"e{i}", phone=phone, name=south + giv)
+    receipt(f"CN003-E{i:03d}-2", f"e{i}-spouse", "CN003", "CNY", phone, "박" + kgiven[(i + 2) % len(kgiven)])
