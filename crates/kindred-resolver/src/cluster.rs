@@ -213,7 +213,7 @@ fn names_differ<'k>(keys: impl Iterator<Item = &'k EventKeys>, policy: &LinkPoli
 /// sorted order: a function of the set of events, not of their order).
 const MAX_NAMES: usize = 16;
 /// A fuzzy rule compares each record with this many later ones in its block.
-const FUZZY_REACH: usize = 64;
+pub(crate) const FUZZY_REACH: usize = 64;
 
 #[derive(Default)]
 struct Attrs {

@@ -901,6 +901,15 @@ impl<'a> BatchView<'a> {
         if far {
             return Ok(false);
         }
+        // Given names typed in their own fields that are another person's
+        // (`cluster::other_people`) among the profile's and the event's: a
+        // match rule's link between two of the profile's records could be
+        // refused once an identifier link (taken before rules) has put the
+        // other given name on one side. Only a profile that a rule or a
+        // mutable identifier holds together (`weak_joined`) has such a link.
+        if profile.weak_joined && given_names_differ(profile, event) {
+            return Ok(false);
+        }
         let id = &profile.record.profile_id;
         // A new member card (or account): a card guard could object to it.
         let new_card = event
@@ -909,6 +918,8 @@ impl<'a> BatchView<'a> {
             .any(|i| per_namespace(i.kind) && profile.record.identifiers.binary_search(i).is_err());
         let mut strong = false;
         let mut shared_if_named = false;
+        let mut shared_if_over = false;
+        let mut inside_a_long_block = false;
         let mut weak = false;
         let mut weak_ok = true;
         for (_, class, entry) in entries {
@@ -929,8 +940,13 @@ impl<'a> BatchView<'a> {
                 KeyClass::Strong(kind) => {
                     strong = true;
                     // A name could show the card shared (clearly different
-                    // from a name its records state).
-                    shared_if_named |= self.policy.identifiers.get(*kind).shared_when_names_differ;
+                    // from a name its records state); so could the
+                    // identifiers the event puts on its records, past a
+                    // limit (`shared_when_over_limits`), though the profile
+                    // holds them already.
+                    let p = self.policy.identifiers.get(*kind);
+                    shared_if_named |= p.shared_when_names_differ;
+                    shared_if_over |= p.shared_when_over_limits;
                 }
                 KeyClass::Weak(kind) => {
                     weak = true;
@@ -946,8 +962,21 @@ impl<'a> BatchView<'a> {
                 }
                 // A rule block only this (uncontested) profile holds: the
                 // rule can only propose links within the profile, which the
-                // identifiers make anyway when nothing can refuse them.
-                KeyClass::Rule(_) | KeyClass::Household(_) => {}
+                // identifiers make anyway when nothing can refuse them. But
+                // a typo-tolerant rule compares a record only with the next
+                // `FUZZY_REACH` of its block: an event landing inside a
+                // block that long can push a pair out of reach.
+                KeyClass::Rule(rule) => {
+                    let fuzzy = self
+                        .policy
+                        .rules
+                        .get(*rule)
+                        .is_some_and(|r| r.min_score.is_some() || r.name_similarity.is_some());
+                    inside_a_long_block |= fuzzy
+                        && profile.record.event_count > crate::cluster::FUZZY_REACH as i64
+                        && event.event_time_ms <= holder.last_ms;
+                }
+                KeyClass::Household(_) => {}
             }
         }
         // The profile's names (known, and alike to each other) and the
@@ -994,6 +1023,9 @@ impl<'a> BatchView<'a> {
             );
             within_limits(self.policy, &all)
         };
+        if inside_a_long_block {
+            return Ok(false);
+        }
         Ok(if strong {
             // A name joining a profile that weak links hold together could
             // make a guard refuse one of them on recomputation; so could
@@ -1001,6 +1033,7 @@ impl<'a> BatchView<'a> {
             !new_card
                 && (!profile.weak_joined || (known_name && fits()))
                 && (!shared_if_named || known_name)
+                && (!shared_if_over || fits())
         } else {
             weak && weak_ok && known_name && keys.namespaced.is_empty() && fits()
         })
@@ -1990,6 +2023,30 @@ fn kept_names(mut names: Vec<String>) -> Option<Vec<String>> {
     names.sort_unstable();
     names.dedup();
     (names.len() <= MAX_PROFILE_NAMES).then_some(names)
+}
+
+/// Whether two of the given names typed in their own fields, among the
+/// profile's and the event's, may be two people's: a superset of
+/// `GivenName::other_person` (which forgives nicknames, split names and
+/// swapped fields), so it costs at most a needless recomputation.
+fn given_names_differ(profile: &StoredProfile, event: &CanonicalEvent) -> bool {
+    let givens: Vec<(String, String)> = profile
+        .votes
+        .given_name
+        .candidates
+        .iter()
+        .map(|c| c.value.as_str())
+        .chain(event.attributes.given_name.as_deref())
+        .map(|g| {
+            let first = g.split_whitespace().next().map(crate::keys::given_key);
+            (crate::keys::given_key(g), first.unwrap_or_default())
+        })
+        .collect();
+    givens.iter().enumerate().any(|(i, (g, f))| {
+        givens[i + 1..]
+            .iter()
+            .any(|(h, k)| crate::keys::given_keys_differ(g, h) || crate::keys::gendered_forms(f, k))
+    })
 }
 
 /// Whether `name` and every one of `names` are pairwise alike by both of

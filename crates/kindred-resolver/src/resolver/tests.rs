@@ -1756,3 +1756,356 @@ mod birthdays_in_any_order {
         }
     }
 }
+
+/// The incremental path (`joins_without_recompute`) against a
+/// recomputation, from a review: each shape once let the fast path fold in
+/// an event where a recomputation placed it otherwise. Each test checks the
+/// fast path now declines it, and the people are the same in every order.
+mod fast_path_in_any_order {
+    use std::collections::BTreeMap;
+
+    use kindred_model::{Address, Attributes, Channel, Identifier, IdentifierKind, LinkPolicy};
+
+    use crate::resolver::*;
+
+    pub(super) const DAY: i64 = 86_400_000;
+
+    #[derive(Clone, Default)]
+    pub(super) struct Ev {
+        pub id: &'static str,
+        pub t: i64,
+        pub ids: Vec<(IdentifierKind, &'static str)>,
+        pub full: Option<&'static str>,
+        pub given: Option<&'static str>,
+        pub family: Option<&'static str>,
+        pub born: Option<&'static str>,
+        pub postcode: Option<&'static str>,
+        pub gender: Option<&'static str>,
+    }
+
+    impl Ev {
+        pub fn event(&self) -> CanonicalEvent {
+            let mut identifiers: Vec<Identifier> = self
+                .ids
+                .iter()
+                .map(|(k, v)| Identifier::new(*k, *v))
+                .collect();
+            identifiers.sort();
+            CanonicalEvent {
+                event_id: self.id.into(),
+                channel: Channel::Pos,
+                event_time_ms: self.t,
+                identifiers,
+                attributes: Attributes {
+                    full_name: self.full.map(str::to_string),
+                    given_name: self.given.map(str::to_string),
+                    family_name: self.family.map(str::to_string),
+                    birthday: self.born.map(str::to_string),
+                    gender: self.gender.map(str::to_string),
+                    address: self.postcode.map(|pc| Address {
+                        line1: Some("4 Stow Place".into()),
+                        city: Some("Canberra".into()),
+                        postal_code: Some(pc.into()),
+                        ..Address::default()
+                    }),
+                },
+                activity: Default::default(),
+                consents: vec![],
+                dropped: vec![],
+            }
+        }
+    }
+
+    /// People after applying `events` in `order`, `batch` at a time.
+    pub(super) fn people_in(
+        events: &[CanonicalEvent],
+        order: &[usize],
+        batch: usize,
+        policy: &LinkPolicy,
+    ) -> Vec<Vec<String>> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        let mut r = Resolver::with_policy(store, policy.clone(), Survivorship::default());
+        let seq: Vec<CanonicalEvent> = order.iter().map(|&i| events[i].clone()).collect();
+        for chunk in seq.chunks(batch) {
+            r.apply(chunk, &[]).expect("apply");
+        }
+        let mut out: Vec<Vec<String>> = r
+            .store()
+            .people()
+            .expect("people")
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        out.sort();
+        out
+    }
+
+    pub(super) fn all_orders(n: usize) -> Vec<Vec<usize>> {
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut c = vec![0usize; n];
+        let mut out = vec![order.clone()];
+        let mut i = 0;
+        while i < n {
+            if c[i] < i {
+                order.swap(if i % 2 == 0 { 0 } else { c[i] }, i);
+                out.push(order.clone());
+                c[i] += 1;
+                i = 0;
+            } else {
+                c[i] = 0;
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Every outcome over every order (one at a time) and the whole batch
+    /// in the given order, with an example order (as event ids) for each.
+    pub(super) fn outcomes(
+        evs: &[Ev],
+        policy: &LinkPolicy,
+    ) -> BTreeMap<Vec<Vec<String>>, Vec<String>> {
+        let events: Vec<CanonicalEvent> = evs.iter().map(Ev::event).collect();
+        let mut seen: BTreeMap<Vec<Vec<String>>, Vec<String>> = BTreeMap::new();
+        let whole: Vec<usize> = (0..events.len()).collect();
+        let p = people_in(&events, &whole, events.len(), policy);
+        seen.entry(p).or_default().push(format!(
+            "batch {:?}",
+            whole.iter().map(|&i| evs[i].id).collect::<Vec<_>>()
+        ));
+        for order in all_orders(events.len()) {
+            let p = people_in(&events, &order, 1, policy);
+            let e = seen.entry(p).or_default();
+            if e.len() < 3 {
+                e.push(format!(
+                    "{:?}",
+                    order.iter().map(|&i| evs[i].id).collect::<Vec<_>>()
+                ));
+            }
+        }
+        seen
+    }
+
+    pub(super) fn assert_one_outcome(evs: &[Ev], policy: &LinkPolicy) {
+        let seen = outcomes(evs, policy);
+        let report: Vec<String> = seen
+            .iter()
+            .map(|(p, orders)| format!("{p:?} <- {orders:?}"))
+            .collect();
+        assert_eq!(seen.len(), 1, "order-dependent:\n  {}", report.join("\n  "));
+    }
+
+    /// Applies `before` one at a time, then `last`: whether `last` was
+    /// folded in without a recomputation (the fast path).
+    pub(super) fn folded_in(before: &[Ev], last: &Ev, policy: &LinkPolicy) -> bool {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        let mut r = Resolver::with_policy(store, policy.clone(), Survivorship::default());
+        for e in before {
+            r.apply(&[e.event()], &[]).expect("apply");
+        }
+        let out = r.apply(&[last.event()], &[]).expect("apply");
+        out.recomputed_events == 0 && out.created == 0
+    }
+
+    use IdentifierKind::*;
+
+    /// Twins' given names in their own fields: a rule links Anna's POS
+    /// receipt (full name only) and her web form (given name field); the
+    /// event of her sister Anne (given name field) on Anna's phone is
+    /// folded in by the fast path, but a recomputation joins it first (a
+    /// phone ranks before rules) and then `other_people` refuses the rule.
+    #[test]
+    fn given_names_in_fields_event_brings_them() {
+        let a = Ev {
+            id: "a",
+            t: 0,
+            ids: vec![(Phone, "+61412345678")],
+            full: Some("Anna Milburn"),
+            born: Some("1990-03-14"),
+            postcode: Some("2612"),
+            ..Ev::default()
+        };
+        let b = Ev {
+            id: "b",
+            t: DAY,
+            full: Some("Anna Milburn"),
+            given: Some("Anna"),
+            family: Some("Milburn"),
+            born: Some("1990-03-14"),
+            postcode: Some("2612"),
+            ..Ev::default()
+        };
+        let e = Ev {
+            id: "e",
+            t: 2 * DAY,
+            ids: vec![(Phone, "+61412345678")],
+            full: Some("Anne Milburn"),
+            given: Some("Anne"),
+            family: Some("Milburn"),
+            ..Ev::default()
+        };
+        assert!(!folded_in(
+            &[a.clone(), b.clone()],
+            &e,
+            &LinkPolicy::default()
+        ));
+        assert_one_outcome(&[a, b, e], &LinkPolicy::default());
+    }
+
+    /// The same refusal reached through an event without any name: it
+    /// joins Anna's receipt (phone) and Anne's web form (e-mail) before the
+    /// rules are weighed, so Anne's given name is in the cluster the rule
+    /// would join to Anna's web form. The fast path folds it in (the
+    /// profile's names are alike, and it states none).
+    #[test]
+    fn given_names_in_fields_unnamed_event_bridges() {
+        let a = Ev {
+            id: "a",
+            t: 0,
+            ids: vec![(Phone, "+61412345678"), (Device, "web:d1")],
+            full: Some("Anna Milburn"),
+            born: Some("1990-03-14"),
+            postcode: Some("2612"),
+            ..Ev::default()
+        };
+        let b = Ev {
+            id: "b",
+            t: DAY,
+            full: Some("Anna Milburn"),
+            given: Some("Anna"),
+            family: Some("Milburn"),
+            born: Some("1990-03-14"),
+            postcode: Some("2612"),
+            ..Ev::default()
+        };
+        let c = Ev {
+            id: "c",
+            t: 2 * DAY,
+            ids: vec![(Email, "anne.milburn@example.com"), (Device, "web:d1")],
+            full: Some("Anne Milburn"),
+            given: Some("Anne"),
+            family: Some("Milburn"),
+            ..Ev::default()
+        };
+        let e = Ev {
+            id: "e",
+            t: 3 * DAY,
+            ids: vec![(Phone, "+61412345678"), (Email, "anne.milburn@example.com")],
+            ..Ev::default()
+        };
+        // Without `e`, one person in every order.
+        let seen = outcomes(&[a.clone(), b.clone(), c.clone()], &LinkPolicy::default());
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(!folded_in(
+            &[a.clone(), b.clone(), c.clone()],
+            &e,
+            &LinkPolicy::default()
+        ));
+        assert_one_outcome(&[a, b, c, e], &LinkPolicy::default());
+    }
+    /// A card shared once its records hold more accounts of one shop than
+    /// a profile may (`member_id.shared_when_over_limits`, a documented
+    /// setting; on by default for devices only). The profile holds both
+    /// accounts already (a social id joins them, immutable links know no
+    /// limit), so the event's account is no new one: the fast path folds
+    /// it in through the card, and a recomputation finds the card's
+    /// records holding two accounts of `web`, shares the card and leaves
+    /// the unnamed card receipt on its own.
+    #[test]
+    fn a_card_shared_over_limits_by_an_account_the_profile_holds() {
+        let mut policy = LinkPolicy::default();
+        policy.identifiers.member_id.shared_when_over_limits = true;
+        let x = Ev {
+            id: "x",
+            t: 0,
+            ids: vec![(MemberId, "MAIN:1001"), (Account, "web:u2")],
+            ..Ev::default()
+        };
+        let z = Ev {
+            id: "z",
+            t: DAY,
+            ids: vec![(MemberId, "MAIN:1001"), (Social, "wx:o1")],
+            full: Some("John Smith"),
+            ..Ev::default()
+        };
+        let y = Ev {
+            id: "y",
+            t: 2 * DAY,
+            ids: vec![(Social, "wx:o1"), (Account, "web:u1")],
+            full: Some("John Smith"),
+            ..Ev::default()
+        };
+        let e = Ev {
+            id: "e",
+            t: 3 * DAY,
+            ids: vec![(MemberId, "MAIN:1001"), (Account, "web:u1")],
+            full: Some("John Smith"),
+            ..Ev::default()
+        };
+        assert!(!folded_in(&[x.clone(), z.clone(), y.clone()], &e, &policy));
+        assert_one_outcome(&[x, z, y, e], &policy);
+    }
+    /// A scored rule compares each record with the next `FUZZY_REACH` (64)
+    /// of its block. `b` scores only with `a` (the 63 records between are
+    /// a woman's of the same name and birthday: gender -8), 64 places on;
+    /// `e`, in the same blocks between them, pushes `b` to 65 places. The
+    /// fast path folds `e` in (a phone `a` holds, the profile's one name);
+    /// a recomputation no longer compares `a` and `b`.
+    #[test]
+    fn a_block_member_pushes_a_pair_past_the_fuzzy_reach() {
+        const HOUR: i64 = 3_600_000;
+        let born = Some("1980-06-15");
+        let a = Ev {
+            id: "a",
+            t: 0,
+            ids: vec![(Phone, "+61412345678")],
+            full: Some("John Smith"),
+            born,
+            ..Ev::default()
+        };
+        let fillers: Vec<Ev> = (1..=63)
+            .map(|i| Ev {
+                id: Box::leak(format!("f{i:02}").into_boxed_str()),
+                t: i * HOUR,
+                full: Some("John Smith"),
+                born,
+                gender: Some("female"),
+                ..Ev::default()
+            })
+            .collect();
+        let b = Ev {
+            id: "g",
+            t: 64 * HOUR,
+            full: Some("John Smith"),
+            born,
+            gender: Some("male"),
+            ..Ev::default()
+        };
+        let e = Ev {
+            id: "e",
+            t: 63 * HOUR + HOUR / 2,
+            ids: vec![(Phone, "+61412345678")],
+            full: Some("John Smith"),
+            born,
+            gender: Some("female"),
+            ..Ev::default()
+        };
+        let mut before = vec![a];
+        before.extend(fillers);
+        before.push(b);
+        let policy = LinkPolicy::default();
+        assert!(!folded_in(&before, &e, &policy));
+        let mut evs = before.clone();
+        evs.push(e);
+        let events: Vec<CanonicalEvent> = evs.iter().map(Ev::event).collect();
+        let n = events.len();
+        let e_last: Vec<usize> = (0..n).collect();
+        let mut b_last: Vec<usize> = (0..n - 2).collect();
+        b_last.extend([n - 1, n - 2]);
+        let with_fast_path = people_in(&events, &e_last, 1, &policy);
+        let recomputed = people_in(&events, &b_last, 1, &policy);
+        assert_eq!(with_fast_path, recomputed);
+    }
+}
