@@ -719,9 +719,13 @@ fn split_cjk(full: &str) -> Option<(String, String)> {
     {
         return None;
     }
+    // A compound family name, in a name of three syllables only where its
+    // first syllable is no common family name of its own (`남궁민`; `황보라`
+    // is far more often 황 보라 than 황보 라).
     let hangul_compound = chars.len() >= 3 && {
         let head: String = chars[..2].iter().collect();
         KOREAN_COMPOUND_SURNAMES.contains(&head.as_str())
+            && (chars.len() > 3 || ["남궁", "제갈", "독고", "사공"].contains(&head.as_str()))
     };
     let family_len = if hangul_compound {
         2
@@ -732,10 +736,12 @@ fn split_cjk(full: &str) -> Option<(String, String)> {
         return None;
     }
     let family: String = chars[..family_len].iter().collect();
-    // A middle dot between the parts (`佐藤・陽翔`) belongs to neither.
+    // A katakana middle dot between the parts (`佐藤・陽翔`) belongs to
+    // neither. (A name with the Latin one, `买买提·艾力`, is a given name
+    // first: it is not split, above.)
     let given: String = chars[family_len..]
         .iter()
-        .skip_while(|c| matches!(c, '・' | '·' | '･'))
+        .skip_while(|c| **c == '・')
         .collect();
     (!given.is_empty()).then_some((given, family))
 }
@@ -822,6 +828,8 @@ mod tests {
             ("佐藤・陽翔", "佐藤", "陽翔"),
             ("김민준", "김", "민준"),
             ("남궁민수", "남궁", "민수"),
+            ("황보라", "황", "보라"),
+            ("황보영수", "황보", "영수"),
         ] {
             let (n, _) = names(Some(full), None, None);
             assert_eq!(
@@ -858,6 +866,12 @@ mod tests {
             ("明", "陳"),
             ("明", "肖"),
             ("大和", "森"),
+            // Japanese given names that are modern or traditional Chinese
+            // family names too, beside a family name no list holds.
+            ("陸", "冨樫"),
+            ("南", "冨樫"),
+            ("陽", "御手洗"),
+            ("龍", "勅使河原"),
         ] {
             let (n, _) = names(None, Some(given), Some(family));
             assert_eq!(

@@ -144,7 +144,10 @@ pub fn is_cjk_family_name(name: &str) -> Option<bool> {
         return None;
     }
     Some(match chars.as_slice() {
-        [c] => is_chinese_surname(*c),
+        // One character in a given-name field is a family name only of
+        // the classical list: the modern and traditional ones are also
+        // Japanese given names (`南` Minami, `陸` Riku, `陽` Haru).
+        [c] => is_classical_chinese_surname(*c),
         _ => COMPOUND_SURNAMES.contains(&name) || japanese_surname(&chars, false).is_some(),
     })
 }
@@ -184,17 +187,33 @@ pub fn family_name_len_beside(chars: &[char], alone_is_family: bool, with_kana: 
 /// How many characters of `chars` (hanzi; `with_kana` as for
 /// [`family_name_len_beside`]) typed alone in a given-name field are a
 /// family name: none for one or two characters (`泽斌`), nor for more whose
-/// first is no Chinese family name and which start with no family name of
-/// the lists (a Japanese given name, `久美子`); else the name is a whole
-/// name in the wrong field (`李泽斌`, `佐藤陽翔`).
+/// first is no Chinese family name in simplified characters and which start
+/// with no family name of the lists (a Japanese given name, `久美子`,
+/// `龍之介`: traditional forms start Japanese given names too); else the
+/// name is a whole name in the wrong field (`李泽斌`, `肖雨涵`, `佐藤陽翔`).
 pub fn family_name_len_in_given_field(chars: &[char], with_kana: bool) -> usize {
     if chars.len() <= 2 {
         return 0;
     }
     match family_name_len_beside(chars, false, with_kana) {
-        1 if !is_chinese_surname(chars[0]) => 0,
+        1 if !is_simplified_chinese_surname(chars[0]) => 0,
         n => n,
     }
+}
+
+/// Whether `c` is one of the Hundred Family Surnames' one-character family
+/// names ([`CHINESE_SURNAMES`]).
+pub fn is_classical_chinese_surname(c: char) -> bool {
+    static SET: LazyLock<std::collections::HashSet<char>> =
+        LazyLock::new(|| CHINESE_SURNAMES.iter().flat_map(|l| l.chars()).collect());
+    SET.contains(&c)
+}
+
+/// [`is_classical_chinese_surname`], or a modern family name
+/// ([`MODERN_CHINESE_SURNAMES`]): simplified characters, which Japanese
+/// names do not use.
+pub fn is_simplified_chinese_surname(c: char) -> bool {
+    is_classical_chinese_surname(c) || MODERN_CHINESE_SURNAMES.contains(c)
 }
 
 /// Whether `c` is a one-character Chinese family name: of the Hundred

@@ -92,7 +92,8 @@ pub enum Refusal {
     /// Not refused: a `suggest` rule only reports.
     SuggestRule,
     /// Birthdays on the two sides no typo explains (a mutable identifier's
-    /// link: a father and son of one name on a family's landline).
+    /// or a match rule's link: a father and son of one name on a family's
+    /// landline, or at its address).
     BirthdayMismatch,
 }
 

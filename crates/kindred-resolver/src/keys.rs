@@ -343,7 +343,12 @@ fn field_value(event: &CanonicalEvent, field: RuleField, name: Option<&str>) -> 
     let a = &event.attributes;
     let v = match field {
         RuleField::FullName => name.map(|n| plain(n).into_owned()),
-        RuleField::FamilyName => a.family_name.as_deref().and_then(fold_name),
+        // Read as a family name, as the name guards read it (`리` is `이`).
+        RuleField::FamilyName => a
+            .family_name
+            .as_deref()
+            .and_then(|f| fold_name_part(f, NamePart::Family))
+            .map(|(folded, _)| folded),
         RuleField::GivenName => a
             .given_name
             .as_deref()
@@ -1428,8 +1433,14 @@ mod tests {
                 ..Default::default()
             })
         };
-        for whole in ["李泽斌", "陳美玲", "肖雨涵"] {
+        for whole in ["李泽斌", "肖雨涵"] {
             assert_eq!(given_only(whole), fold_name(whole), "{whole}");
+        }
+        // Japanese given names stay given names, though their first
+        // character is a traditional form of a Chinese family name.
+        for given in ["久美子", "龍之介", "陽太郎", "紀美子", "萬里子"] {
+            let folded = given_only(given).expect("a name");
+            assert!(!folded.contains(' '), "{given}: {folded}");
         }
         assert_eq!(family_only("李").as_deref(), Some("li"));
         assert_eq!(family_only("欧阳").as_deref(), Some("ouyang"));
@@ -1466,6 +1477,14 @@ mod tests {
         }
         let family = |f: &str| fold_name_part(f, NamePart::Family).expect("a name").0;
         assert_eq!(family("리"), family("이"));
+        // The family-name block of match rules reads it so too.
+        let block = |f: &str| {
+            let mut e = CanonicalEvent::new("web:1", kindred_model::Channel::Web, 0, vec![]);
+            e.attributes.family_name = Some(f.into());
+            field_value(&e, RuleField::FamilyName, None)
+        };
+        assert_eq!(block("리"), block("이"));
+        assert!(block("리").is_some());
         // A given name keeps its syllables (`리나` is no `이나`).
         assert_ne!(folded("김리나").0, folded("김이나").0);
     }

@@ -259,8 +259,11 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// (`肖林峰` was `kobayashi`), and a whole name in the given-name field
 /// folds as the whole name (`陳美玲`). Version 12: a Korean family name as
 /// South Korea spells it (`리지은` is `이 지은`, the initial-sound law).
+/// Version 13: a given name of three characters typed alone is a whole
+/// name only if its first is a Chinese family name in simplified
+/// characters (`龍之介`, `陽太郎` stay Japanese given names).
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"12";
+const NAME_FOLDING_VERSION: &[u8] = b"13";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -334,11 +337,18 @@ const NAME_FOLDING_VERSION: &[u8] = b"12";
 /// or 1 March). Version 23: name folding version 12 (`리` / `이`, `류` /
 /// `유`: one Korean family name), and the normalizer splits a hangul
 /// compound family name (`남궁민수`) and a name with a middle dot
-/// (`佐藤・陽翔`) where they part. Bump it with any such
+/// (`佐藤・陽翔`) where they part. Version 24: the incremental path
+/// recomputes where a recomputation could decide otherwise (given names of
+/// two people in a profile a rule holds, a card shared over limits, an
+/// event inside a typo-tolerant rule's long block); name folding version
+/// 13; a one-character given name is swapped into the family-name field
+/// only if it is a family name of the classical list (`陸`, `南` are
+/// Japanese given names); the family-name block of match rules reads a
+/// family name as the guards do (`리` is `이`); `황보라` is split 황 보라. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "23";
+pub const LINKING_VERSION: &str = "24";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
