@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hand-made CJK names and national phone numbers (BENCHMARKS.md, 39th session).
 
-Five shapes from a review of the Japanese/Korean name and e-mail-country
+Six shapes from two reviews of the Japanese/Korean name and e-mail-country
 code, 40 people each (with a spouse on the same phone in shape A):
   A. a Chinese family name in traditional characters or a modern one
      (`陳`, `黃`, `肖`, `付`, `闫`, `莊`...): a till receipt naming the person
@@ -21,7 +21,11 @@ code, 40 people each (with a spouse on the same phone in shape A):
      (`陽菜`) at that address, same birthday (another person);
   E. a Korean family name as China's Koreans write it (`리`, `류`, `림`)
      on a till receipt and as the South writes it (`이`, `유`, `임`) on a
-     web sign-up, one mobile; the spouse's receipt on it names another.
+     web sign-up, one mobile; the spouse's receipt on it names another;
+  F. a Japanese given name that is also a traditional or modern Chinese
+     family name (`陸`, `南`, `龍之介`), on a web form (given and family
+     name in their fields, the family name one no list holds, or the given
+     name alone) and on a web order with the whole name, one e-mail.
 Writes web.jsonl, pos.jsonl, social.jsonl and truth.csv to OUT_DIR.
 
     python3 benches/probes/cjk_names_and_phones.py OUT_DIR
@@ -116,3 +120,16 @@ for i in range(40):
     receipt(f"CN003-E{i:03d}-1", f"e{i}", "CN003", "CNY", phone, north + giv)
     signup(f"e{i}-signup", f"e{i}", phone=phone, name=south + giv)
     receipt(f"CN003-E{i:03d}-2", f"e{i}-spouse", "CN003", "CNY", phone, "박" + kgiven[(i + 2) % len(kgiven)])
+# F.
+jp_given = ["陸", "南", "陽", "龍", "華"]
+jp_long = ["龍之介", "陽太郎", "紀美子", "萬里子"]
+unlisted = ["冨樫", "御手洗", "勅使河原"]
+for i in range(40):
+    mail = f"f{i}@example.jp"
+    if i % 2 == 0:
+        fam, giv = unlisted[i % 3], jp_given[(i // 2) % len(jp_given)]
+        signup(f"f{i}-form", f"f{i}", email=mail, given=giv, family=fam)
+    else:
+        fam, giv = "田中", jp_long[(i // 2) % len(jp_long)]
+        signup(f"f{i}-form", f"f{i}", email=mail, given=giv)
+    signup(f"f{i}-order", f"f{i}", email=mail, name=fam + giv)
