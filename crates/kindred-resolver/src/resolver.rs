@@ -893,11 +893,7 @@ impl<'a> BatchView<'a> {
             .chain(event.attributes.birthday.as_deref())
             .filter(|b| crate::score::birthday_told(b))
             .collect();
-        let far = told.iter().enumerate().any(|(i, x)| {
-            told[i + 1..]
-                .iter()
-                .any(|y| crate::score::birthdays_far_apart(x, y))
-        });
+        let far = any_two(&told, |x, y| crate::score::birthdays_far_apart(x, y));
         if far {
             return Ok(false);
         }
@@ -2025,6 +2021,14 @@ fn kept_names(mut names: Vec<String>) -> Option<Vec<String>> {
     (names.len() <= MAX_PROFILE_NAMES).then_some(names)
 }
 
+/// Whether some two of `items` are `apart`.
+fn any_two<T>(items: &[T], apart: impl Fn(&T, &T) -> bool) -> bool {
+    items
+        .iter()
+        .enumerate()
+        .any(|(i, x)| items[i + 1..].iter().any(|y| apart(x, y)))
+}
+
 /// Whether two of the given names typed in their own fields, among the
 /// profile's and the event's, may be two people's: a superset of
 /// `GivenName::other_person` (which forgives nicknames, split names and
@@ -2042,10 +2046,8 @@ fn given_names_differ(profile: &StoredProfile, event: &CanonicalEvent) -> bool {
             (crate::keys::given_key(g), first.unwrap_or_default())
         })
         .collect();
-    givens.iter().enumerate().any(|(i, (g, f))| {
-        givens[i + 1..]
-            .iter()
-            .any(|(h, k)| crate::keys::given_keys_differ(g, h) || crate::keys::gendered_forms(f, k))
+    any_two(&givens, |(g, f), (h, k)| {
+        crate::keys::given_keys_differ(g, h) || crate::keys::gendered_forms(f, k)
     })
 }
 

@@ -1911,23 +1911,23 @@ mod fast_path_in_any_order {
 
     use IdentifierKind::*;
 
-    /// Twins' given names in their own fields: a rule links Anna's POS
-    /// receipt (full name only) and her web form (given name field); the
-    /// event of her sister Anne (given name field) on Anna's phone is
-    /// folded in by the fast path, but a recomputation joins it first (a
-    /// phone ranks before rules) and then `other_people` refuses the rule.
-    #[test]
-    fn given_names_in_fields_event_brings_them() {
-        let a = Ev {
+    /// Anna's till receipt: her whole name, birthday and postal code.
+    fn anna_receipt(ids: Vec<(IdentifierKind, &'static str)>) -> Ev {
+        Ev {
             id: "a",
             t: 0,
-            ids: vec![(Phone, "+61412345678")],
+            ids,
             full: Some("Anna Milburn"),
             born: Some("1990-03-14"),
             postcode: Some("2612"),
             ..Ev::default()
-        };
-        let b = Ev {
+        }
+    }
+
+    /// Anna's web form: given and family name in their own fields, no
+    /// identifier (a match rule links it to her receipt).
+    fn anna_form() -> Ev {
+        Ev {
             id: "b",
             t: DAY,
             full: Some("Anna Milburn"),
@@ -1936,16 +1936,32 @@ mod fast_path_in_any_order {
             born: Some("1990-03-14"),
             postcode: Some("2612"),
             ..Ev::default()
-        };
-        let e = Ev {
-            id: "e",
-            t: 2 * DAY,
-            ids: vec![(Phone, "+61412345678")],
+        }
+    }
+
+    /// A record of her twin sister Anne (given name in its own field).
+    fn anne(id: &'static str, t: i64, ids: Vec<(IdentifierKind, &'static str)>) -> Ev {
+        Ev {
+            id,
+            t,
+            ids,
             full: Some("Anne Milburn"),
             given: Some("Anne"),
             family: Some("Milburn"),
             ..Ev::default()
-        };
+        }
+    }
+
+    /// Twins' given names in their own fields: a rule links Anna's POS
+    /// receipt (full name only) and her web form (given name field); the
+    /// event of her sister Anne (given name field) on Anna's phone is
+    /// folded in by the fast path, but a recomputation joins it first (a
+    /// phone ranks before rules) and then `other_people` refuses the rule.
+    #[test]
+    fn given_names_in_fields_event_brings_them() {
+        let a = anna_receipt(vec![(Phone, "+61412345678")]);
+        let b = anna_form();
+        let e = anne("e", 2 * DAY, vec![(Phone, "+61412345678")]);
         assert!(!folded_in(
             &[a.clone(), b.clone()],
             &e,
@@ -1961,34 +1977,13 @@ mod fast_path_in_any_order {
     /// profile's names are alike, and it states none).
     #[test]
     fn given_names_in_fields_unnamed_event_bridges() {
-        let a = Ev {
-            id: "a",
-            t: 0,
-            ids: vec![(Phone, "+61412345678"), (Device, "web:d1")],
-            full: Some("Anna Milburn"),
-            born: Some("1990-03-14"),
-            postcode: Some("2612"),
-            ..Ev::default()
-        };
-        let b = Ev {
-            id: "b",
-            t: DAY,
-            full: Some("Anna Milburn"),
-            given: Some("Anna"),
-            family: Some("Milburn"),
-            born: Some("1990-03-14"),
-            postcode: Some("2612"),
-            ..Ev::default()
-        };
-        let c = Ev {
-            id: "c",
-            t: 2 * DAY,
-            ids: vec![(Email, "anne.milburn@example.com"), (Device, "web:d1")],
-            full: Some("Anne Milburn"),
-            given: Some("Anne"),
-            family: Some("Milburn"),
-            ..Ev::default()
-        };
+        let a = anna_receipt(vec![(Phone, "+61412345678"), (Device, "web:d1")]);
+        let b = anna_form();
+        let c = anne(
+            "c",
+            2 * DAY,
+            vec![(Email, "anne.milburn@example.com"), (Device, "web:d1")],
+        );
         let e = Ev {
             id: "e",
             t: 3 * DAY,
