@@ -845,6 +845,8 @@ mod tests {
         // Family and given name typed in each other's fields.
         for (given, family, full) in [
             ("李", "泽斌", "李泽斌"),
+            ("肖", "雨涵", "肖雨涵"),
+            ("張", "家豪", "張家豪"),
             ("佐藤", "陽翔", "佐藤陽翔"),
             ("김", "민준", "김민준"),
         ] {

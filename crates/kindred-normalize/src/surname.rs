@@ -144,10 +144,10 @@ pub fn is_cjk_family_name(name: &str) -> Option<bool> {
         return None;
     }
     Some(match chars.as_slice() {
-        // One character in a given-name field is a family name only of
-        // the classical list: the modern and traditional ones are also
-        // Japanese given names (`南` Minami, `陸` Riku, `陽` Haru).
-        [c] => is_classical_chinese_surname(*c),
+        // One character in a given-name field is a Chinese family name
+        // unless it is a Japanese given name too (`南` Minami, `陸` Riku,
+        // `陽` Haru; `陳` and `明` are both).
+        [c] => is_chinese_surname(*c) && !is_japanese_given_name(name),
         _ => COMPOUND_SURNAMES.contains(&name) || japanese_surname(&chars, false).is_some(),
     })
 }
@@ -186,34 +186,23 @@ pub fn family_name_len_beside(chars: &[char], alone_is_family: bool, with_kana: 
 
 /// How many characters of `chars` (hanzi; `with_kana` as for
 /// [`family_name_len_beside`]) typed alone in a given-name field are a
-/// family name: none for one or two characters (`泽斌`), nor for more whose
-/// first is no Chinese family name in simplified characters and which start
-/// with no family name of the lists (a Japanese given name, `久美子`,
-/// `龍之介`: traditional forms start Japanese given names too); else the
-/// name is a whole name in the wrong field (`李泽斌`, `肖雨涵`, `佐藤陽翔`).
+/// family name: none for one or two characters (`泽斌`), nor for a
+/// Japanese given name of the list ([`is_japanese_given_name`]: `久美子`,
+/// `龍之介`, `麻里子`), nor for more whose first is no Chinese family name
+/// and which start with no family name of the lists; else the name is a
+/// whole name in the wrong field (`李泽斌`, `陳美玲`, `肖雨涵`, `佐藤陽翔`).
 pub fn family_name_len_in_given_field(chars: &[char], with_kana: bool) -> usize {
     if chars.len() <= 2 {
         return 0;
     }
+    let name: String = chars.iter().collect();
+    if is_japanese_given_name(&name) {
+        return 0;
+    }
     match family_name_len_beside(chars, false, with_kana) {
-        1 if !is_simplified_chinese_surname(chars[0]) => 0,
+        1 if !is_chinese_surname(chars[0]) => 0,
         n => n,
     }
-}
-
-/// Whether `c` is one of the Hundred Family Surnames' one-character family
-/// names ([`CHINESE_SURNAMES`]).
-pub fn is_classical_chinese_surname(c: char) -> bool {
-    static SET: LazyLock<std::collections::HashSet<char>> =
-        LazyLock::new(|| CHINESE_SURNAMES.iter().flat_map(|l| l.chars()).collect());
-    SET.contains(&c)
-}
-
-/// [`is_classical_chinese_surname`], or a modern family name
-/// ([`MODERN_CHINESE_SURNAMES`]): simplified characters, which Japanese
-/// names do not use.
-pub fn is_simplified_chinese_surname(c: char) -> bool {
-    is_classical_chinese_surname(c) || MODERN_CHINESE_SURNAMES.contains(c)
 }
 
 /// Whether `c` is a one-character Chinese family name: of the Hundred
@@ -287,6 +276,30 @@ static JAPANESE_SURNAMES: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
 /// MIT; `data/README.md`): `kanji,people,hiragana,romaji`, 1,999 names by
 /// the number of people bearing them, the romaji as typed (`satou`).
 const JAPANESE_SURNAMES_CSV: &str = include_str!("../data/japanese-surnames.csv");
+
+/// The same package's given names (`data/README.md`):
+/// `hiragana,romaji,kanji...`, each reading with the spellings registered
+/// for it (70,296 distinct spellings of boys' and girls' names).
+const JAPANESE_GIVEN_NAMES_CSV: [&str; 2] = [
+    include_str!("../data/japanese-given-names-men.csv"),
+    include_str!("../data/japanese-given-names-women.csv"),
+];
+
+/// Whether `name` (kanji) is a Japanese given name of the list: `陸`,
+/// `南`, `龍之介`, `麻里子` are, though they start with, or are, a Chinese
+/// family name. Read at first use.
+pub fn is_japanese_given_name(name: &str) -> bool {
+    static SET: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+        JAPANESE_GIVEN_NAMES_CSV
+            .iter()
+            .flat_map(|csv| csv.lines())
+            .flat_map(|line| line.split(',').skip(2))
+            .map(str::trim)
+            .filter(|kanji| !kanji.is_empty())
+            .collect()
+    });
+    SET.contains(name)
+}
 
 /// The family name `chars` spell, if the list holds it: its reading, and
 /// whether the list holds it as written. With `variants`, a

@@ -1433,12 +1433,20 @@ mod tests {
                 ..Default::default()
             })
         };
-        for whole in ["李泽斌", "肖雨涵"] {
+        for whole in ["李泽斌", "陳美玲", "肖雨涵"] {
             assert_eq!(given_only(whole), fold_name(whole), "{whole}");
         }
-        // Japanese given names stay given names, though their first
-        // character is a traditional form of a Chinese family name.
-        for given in ["久美子", "龍之介", "陽太郎", "紀美子", "萬里子"] {
+        // Japanese given names of the list stay given names, though their
+        // first character is a Chinese family name.
+        for given in [
+            "久美子",
+            "龍之介",
+            "陽太郎",
+            "紀美子",
+            "萬里子",
+            "麻里子",
+            "明日香",
+        ] {
             let folded = given_only(given).expect("a name");
             assert!(!folded.contains(' '), "{given}: {folded}");
         }

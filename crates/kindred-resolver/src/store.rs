@@ -261,9 +261,12 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// South Korea spells it (`리지은` is `이 지은`, the initial-sound law).
 /// Version 13: a given name of three characters typed alone is a whole
 /// name only if its first is a Chinese family name in simplified
-/// characters (`龍之介`, `陽太郎` stay Japanese given names).
+/// characters (`龍之介`, `陽太郎` stay Japanese given names). Version 14:
+/// the test is a list of Japanese given names instead
+/// (`kindred_normalize::is_japanese_given_name`): `麻里子` stays a given
+/// name, `陳美玲` is a whole name again.
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"13";
+const NAME_FOLDING_VERSION: &[u8] = b"14";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -344,11 +347,15 @@ const NAME_FOLDING_VERSION: &[u8] = b"13";
 /// 13; a one-character given name is swapped into the family-name field
 /// only if it is a family name of the classical list (`陸`, `南` are
 /// Japanese given names); the family-name block of match rules reads a
-/// family name as the guards do (`리` is `이`); `황보라` is split 황 보라. Bump it with any such
+/// family name as the guards do (`리` is `이`); `황보라` is split 황 보라.
+/// Version 25: name folding version 14, and a one-character given name is
+/// swapped into the family-name field when it is a Chinese family name and
+/// no Japanese given name of the list (`肖` / `雨涵` swaps, `陸` / `冨樫`
+/// does not). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "24";
+pub const LINKING_VERSION: &str = "25";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
