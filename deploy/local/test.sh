@@ -6,6 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source deploy/local/env.sh
+# The tests configure their stores and services themselves: the caller's own
+# kindred settings (a keyring, a config file, KINDRED_<SECTION>__<KEY>
+# overrides, Kafka client secrets) must not reach them. A plaintext test
+# store refuses to open with a keyring given, as it should.
+for var in $(compgen -e | grep -E '^KINDRED_(CONFIG|KEYRING|KAFKA_CLIENT_.*|.*__.*)$' || true); do
+  unset "$var"
+done
 
 # Each phase prints how long it took, so a slow CI run says where its time went.
 phase_start=$SECONDS

@@ -53,7 +53,7 @@ pub use surname::{
     expand_iteration_marks, family_name_len, family_name_len_beside,
     family_name_len_in_given_field, is_chinese_surname, is_cjk_family_name, is_kana,
     surname_reading, CHINESE_SURNAMES, COMPOUND_SURNAMES, ITERATION_MARK, KOREAN_COMPOUND_SURNAMES,
-    SURNAME_READINGS,
+    KOREAN_RARE_FIRST_COMPOUNDS, SURNAME_READINGS,
 };
 pub use text::{fold, is_name_apostrophe, push_name_letter, Rejected};
 

@@ -4,7 +4,7 @@
 
 use crate::surname::{
     family_name_len, is_cjk_family_name, is_kana, COMPOUND_SURNAMES, ITERATION_MARK,
-    KOREAN_COMPOUND_SURNAMES,
+    KOREAN_COMPOUND_SURNAMES, KOREAN_RARE_FIRST_COMPOUNDS,
 };
 use crate::text::{fold, is_cjk, Rejected};
 
@@ -720,12 +720,12 @@ fn split_cjk(full: &str) -> Option<(String, String)> {
         return None;
     }
     // A compound family name, in a name of three syllables only where its
-    // first syllable is no common family name of its own (`남궁민`; `황보라`
-    // is far more often 황 보라 than 황보 라).
+    // first syllable is no common family name of its own
+    // ([`KOREAN_RARE_FIRST_COMPOUNDS`]: `남궁민`; `황보라` is 황 보라).
     let hangul_compound = chars.len() >= 3 && {
         let head: String = chars[..2].iter().collect();
         KOREAN_COMPOUND_SURNAMES.contains(&head.as_str())
-            && (chars.len() > 3 || ["남궁", "제갈", "독고", "사공"].contains(&head.as_str()))
+            && (chars.len() > 3 || KOREAN_RARE_FIRST_COMPOUNDS.contains(&head.as_str()))
     };
     let family_len = if hangul_compound {
         2

@@ -125,6 +125,14 @@ pub const KOREAN_COMPOUND_SURNAMES: &[&str] = &[
     "남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방",
 ];
 
+/// Of [`KOREAN_COMPOUND_SURNAMES`], those whose first syllable is no common
+/// family name of its own: a name of three syllables starting with one is
+/// the compound and a one-syllable given name (`남궁민`); one starting with
+/// another (`황보라`, `서문희`) is read as a one-syllable family name and a
+/// given name of two, far the commoner (황 and 서 are hundreds of thousands
+/// of people, 황보 and 서문 a few thousand).
+pub const KOREAN_RARE_FIRST_COMPOUNDS: &[&str] = &["남궁", "제갈", "독고", "사공"];
+
 /// Whether a name typed in a family-name field is one: a Chinese family
 /// name of the lists (one character of [`CHINESE_SURNAMES`] or a compound
 /// one), a Japanese one of the list, or a Korean one (a hangul syllable, or

@@ -697,10 +697,23 @@ fn korean_family_name(name: &str) -> Option<(&str, &str)> {
     {
         return None;
     }
+    // A compound family name; in a name of three syllables only where its
+    // first syllable is no common family name of its own (`남궁민`;
+    // `황보라` is far more often 황 보라), as the normalizer splits it.
     let compound = kindred_normalize::KOREAN_COMPOUND_SURNAMES
         .iter()
         .any(|s| name.starts_with(s));
-    let family_syllables = if compound && syllables >= 3 { 2 } else { 1 };
+    let family_syllables = match syllables {
+        3 if compound
+            && kindred_normalize::KOREAN_RARE_FIRST_COMPOUNDS
+                .iter()
+                .any(|s| name.starts_with(s)) =>
+        {
+            2
+        }
+        4.. if compound => 2,
+        _ => 1,
+    };
     if syllables - family_syllables > 2 {
         return None;
     }
@@ -1465,6 +1478,9 @@ mod tests {
         assert_eq!(folded("김 민준"), folded("김민준"));
         assert_eq!(folded("남궁민수").0, "남궁 민수");
         assert_eq!(folded("남궁민").0, "남궁 민");
+        // 황 is a family name of its own: 황보라 is 황 보라, 황보영수 황보 영수.
+        assert_eq!(folded("황보라").0, "보라 황");
+        assert_eq!(folded("황보영수").0, "영수 황보");
         // Too long for one name: left as it is.
         assert_eq!(folded("김민준서연").0, "김민준서연");
         let (a, b, c) = (folded("김민준"), folded("이지은"), folded("김서연"));

@@ -264,9 +264,11 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// characters (`龍之介`, `陽太郎` stay Japanese given names). Version 14:
 /// the test is a list of Japanese given names instead
 /// (`kindred_normalize::is_japanese_given_name`): `麻里子` stays a given
-/// name, `陳美玲` is a whole name again.
+/// name, `陳美玲` is a whole name again. Version 15: a hangul name of
+/// three syllables starts with a compound family name only for `남궁`,
+/// `제갈`, `독고`, `사공` (`황보라` is `황 보라`).
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"14";
+const NAME_FOLDING_VERSION: &[u8] = b"15";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -351,11 +353,11 @@ const NAME_FOLDING_VERSION: &[u8] = b"14";
 /// Version 25: name folding version 14, and a one-character given name is
 /// swapped into the family-name field when it is a Chinese family name and
 /// no Japanese given name of the list (`肖` / `雨涵` swaps, `陸` / `冨樫`
-/// does not). Bump it with any such
+/// does not). Version 26: name folding version 15. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "25";
+pub const LINKING_VERSION: &str = "26";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
