@@ -975,6 +975,9 @@ impl<'a> BatchView<'a> {
                 KeyClass::Household(_) => {}
             }
         }
+        if inside_a_long_block {
+            return Ok(false);
+        }
         // The profile's names (known, and alike to each other) and the
         // event's (none, or alike to every one of them): no name guard can
         // refuse any link among them (every pair of names passes it),
@@ -1019,9 +1022,6 @@ impl<'a> BatchView<'a> {
             );
             within_limits(self.policy, &all)
         };
-        if inside_a_long_block {
-            return Ok(false);
-        }
         Ok(if strong {
             // A name joining a profile that weak links hold together could
             // make a guard refuse one of them on recomputation; so could
