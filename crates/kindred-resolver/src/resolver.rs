@@ -884,15 +884,12 @@ impl<'a> BatchView<'a> {
         // could it where the event states none but the profile holds two
         // far apart (joined through a record near both): the event may
         // join two of its records in another order before that record does.
-        let told: Vec<&str> = profile
-            .votes
-            .birthday
-            .candidates
-            .iter()
-            .map(|c| c.value.as_str())
-            .chain(event.attributes.birthday.as_deref())
-            .filter(|b| crate::score::birthday_told(b))
-            .collect();
+        let told: Vec<&str> = values_with(
+            &profile.votes.birthday,
+            event.attributes.birthday.as_deref(),
+        )
+        .filter(|b| crate::score::birthday_told(b))
+        .collect();
         let far = any_two(&told, |x, y| crate::score::birthdays_far_apart(x, y));
         if far {
             return Ok(false);
@@ -2021,6 +2018,18 @@ fn kept_names(mut names: Vec<String>) -> Option<Vec<String>> {
     (names.len() <= MAX_PROFILE_NAMES).then_some(names)
 }
 
+/// Every value a profile's votes hold for an attribute, and the event's.
+fn values_with<'a>(
+    votes: &'a kindred_model::Votes<String>,
+    event: Option<&'a str>,
+) -> impl Iterator<Item = &'a str> {
+    votes
+        .candidates
+        .iter()
+        .map(|c| c.value.as_str())
+        .chain(event)
+}
+
 /// Whether some two of `items` are `apart`.
 fn any_two<T>(items: &[T], apart: impl Fn(&T, &T) -> bool) -> bool {
     items
@@ -2034,18 +2043,15 @@ fn any_two<T>(items: &[T], apart: impl Fn(&T, &T) -> bool) -> bool {
 /// `GivenName::other_person` (which forgives nicknames, split names and
 /// swapped fields), so it costs at most a needless recomputation.
 fn given_names_differ(profile: &StoredProfile, event: &CanonicalEvent) -> bool {
-    let givens: Vec<(String, String)> = profile
-        .votes
-        .given_name
-        .candidates
-        .iter()
-        .map(|c| c.value.as_str())
-        .chain(event.attributes.given_name.as_deref())
-        .map(|g| {
-            let first = g.split_whitespace().next().map(crate::keys::given_key);
-            (crate::keys::given_key(g), first.unwrap_or_default())
-        })
-        .collect();
+    let givens: Vec<(String, String)> = values_with(
+        &profile.votes.given_name,
+        event.attributes.given_name.as_deref(),
+    )
+    .map(|g| {
+        let first = g.split_whitespace().next().map(crate::keys::given_key);
+        (crate::keys::given_key(g), first.unwrap_or_default())
+    })
+    .collect();
     any_two(&givens, |(g, f), (h, k)| {
         crate::keys::given_keys_differ(g, h) || crate::keys::gendered_forms(f, k)
     })
