@@ -33,9 +33,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
 
 use crate::decision::Constraint;
-use crate::keys::{
-    clearly_different, name_similarity, names_someone, per_namespace, person_similarity,
-    person_similarity_for_rules, EventKeys, GivenName, KeyClass, NameScript,
+use crate::keys::{per_namespace, EventKeys, KeyClass};
+use crate::names::{
+    clearly_different, name_similarity, names_someone, person_similarity,
+    person_similarity_for_rules, GivenName, NameScript,
 };
 use crate::score::{birthday_told, birthdays_far_apart, family_changed, score};
 

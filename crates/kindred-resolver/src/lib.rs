@@ -28,6 +28,7 @@ mod cluster;
 mod decision;
 mod erase;
 mod keys;
+mod names;
 mod nicknames;
 mod outbox;
 mod protect;

@@ -1,7 +1,7 @@
 //! English given names and their nicknames (`robert` / `bob`, `william` /
 //! `bill`, `margaret` / `peggy`): one person's names, which no string
 //! similarity rates alike. Match rules compare names with them
-//! ([`crate::keys::token_alike_with_nicknames`]), beside a birthday; an
+//! ([`crate::names::token_alike_with_nicknames`]), beside a birthday; an
 //! identifier's name guard does not (many nicknames are given names of
 //! their own today: a father John and his son Jack share an e-mail).
 //!

@@ -2048,12 +2048,12 @@ fn given_names_differ(profile: &StoredProfile, event: &CanonicalEvent) -> bool {
         event.attributes.given_name.as_deref(),
     )
     .map(|g| {
-        let first = g.split_whitespace().next().map(crate::keys::given_key);
-        (crate::keys::given_key(g), first.unwrap_or_default())
+        let first = g.split_whitespace().next().map(crate::names::given_key);
+        (crate::names::given_key(g), first.unwrap_or_default())
     })
     .collect();
     any_two(&givens, |(g, f), (h, k)| {
-        crate::keys::given_keys_differ(g, h) || crate::keys::gendered_forms(f, k)
+        crate::names::given_keys_differ(g, h) || crate::names::gendered_forms(f, k)
     })
 }
 
@@ -2066,8 +2066,8 @@ fn all_alike(names: &[String], name: &str, min: f64) -> bool {
     let alike = |a: &str, b: &str| {
         a == b
             || min <= 0.0
-            || (crate::keys::person_similarity(a, b) >= min
-                && crate::keys::name_similarity(a, b) >= min)
+            || (crate::names::person_similarity(a, b) >= min
+                && crate::names::name_similarity(a, b) >= min)
     };
     names
         .iter()

@@ -24,9 +24,9 @@
 
 use kindred_model::{Address, CanonicalEvent};
 
-use crate::keys::{
-    jaro_winkler, matched_tokens, person_similarity_for_rules, plain_eq,
-    token_alike_with_nicknames, EventKeys,
+use crate::keys::EventKeys;
+use crate::names::{
+    jaro_winkler, matched_tokens, person_similarity_for_rules, plain_eq, token_alike_with_nicknames,
 };
 
 /// Similarity of two folded names (tokens sorted): the better of
@@ -70,7 +70,7 @@ pub(crate) fn token_similarity(a: &str, b: &str) -> f64 {
 
 /// Whether two records state one given name under two family names, each
 /// typed in its own field (a married name;
-/// [`crate::keys::GivenName::family_changed`]).
+/// [`crate::names::GivenName::family_changed`]).
 pub(crate) fn family_changed(a: &EventKeys, b: &EventKeys) -> bool {
     matches!((&a.given, &b.given), (Some(x), Some(y)) if x.family_changed(y))
 }
@@ -535,8 +535,8 @@ mod tests {
 
     fn pair(a: &CanonicalEvent, b: &CanonicalEvent) -> Option<f64> {
         let keys = |e: &CanonicalEvent| EventKeys {
-            name: crate::keys::fold_name(e.attributes.full_name.as_deref().unwrap_or_default()),
-            given: crate::keys::GivenName::of(&e.attributes),
+            name: crate::names::fold_name(e.attributes.full_name.as_deref().unwrap_or_default()),
+            given: crate::names::GivenName::of(&e.attributes),
             ..EventKeys::default()
         };
         score(a, &keys(a), b, &keys(b), 0.8)
@@ -1070,7 +1070,7 @@ mod tests {
             genders[0],
             countries[0],
         );
-        let given = |e: &CanonicalEvent| crate::keys::GivenName::of(&e.attributes);
+        let given = |e: &CanonicalEvent| crate::names::GivenName::of(&e.attributes);
         let mut seen = String::new();
         for name in names {
             let other = record(name, None, None, None, None, None, None);

@@ -225,7 +225,7 @@ pub(crate) const SETTLED_SURVIVORSHIP: &[u8] = b"settled_survivorship";
 /// is a rebuild that did not finish.
 pub(crate) const REBUILDING: &[u8] = b"rebuilding";
 const OFFSET_PREFIX: &[u8] = b"offset\x00";
-/// Which name folding (`keys::fold_name`) the store's name digests come
+/// Which name folding (`names::fold_name`) the store's name digests come
 /// from: index entries keep digests of folded names for the quarantine's
 /// distinct-name count, so a store written by an older folding may count a
 /// name twice (old and new form) until it is rebuilt. Absent: before
