@@ -282,6 +282,25 @@ fn sample_configs_load_and_agree_on_the_cluster_topics_and_schema_ids() {
             format!("{:?}", config.schemas.ids),
             format!("{:?}", first.schemas.ids),
         );
+        // The resolver reads erasure requests' identifiers (and the admin
+        // commands' `kind:value`) as ingest read them in events: a
+        // different reading makes another index key, and `not_found`.
+        let identifier_reading = |c: &Config| {
+            let n = &c.normalize;
+            format!(
+                "{:?}",
+                (
+                    &n.default_region,
+                    &n.default_loyalty_program,
+                    n.email_provider_rules
+                )
+            )
+        };
+        same(
+            "normalize (default_region, default_loyalty_program, email_provider_rules)",
+            identifier_reading(config),
+            identifier_reading(first),
+        );
         let names = |c: &Config| {
             let t = &c.topics;
             format!(

@@ -1413,8 +1413,6 @@ fn is_secret(property: &str) -> bool {
         && !property.ends_with(".file")
 }
 
-/// `kafka.client` properties from `KINDRED_KAFKA_CLIENT_<PROPERTY>`
-/// variables (`_` stands for `.`: librdkafka's property names have no `_`).
 /// The `KINDRED_` environment variables that are not configuration keys
 /// (section and key joined by `__`): read by the binary, its scripts and
 /// tests. `KINDRED_KAFKA_CLIENT_*` carry librdkafka properties.
@@ -1491,6 +1489,8 @@ fn refuse_unknown_env(names: impl Iterator<Item = String>) -> Result<(), ConfigE
     Ok(())
 }
 
+/// `kafka.client` properties from `KINDRED_KAFKA_CLIENT_<PROPERTY>`
+/// variables (`_` stands for `.`: librdkafka's property names have no `_`).
 fn client_properties_from_env(
     vars: impl Iterator<Item = (String, String)>,
 ) -> BTreeMap<&'static str, BTreeMap<&'static str, BTreeMap<String, String>>> {

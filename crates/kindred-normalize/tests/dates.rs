@@ -1,5 +1,5 @@
 //! Birthdays read against the Unicode CLDR's date formats, as Babel
-//! writes them for 43 locales (`data/gen_date_corpus.py` wrote the corpus
+//! writes them for 46 locales (`data/gen_date_corpus.py` wrote the corpus
 //! and `src/date_words.rs`): every locale's full, long, medium and short
 //! format of dates in every month. A date is read as the date it is, or
 //! not at all (a short format's two-digit year says no century); never as
