@@ -1,14 +1,26 @@
 //! Text helpers shared by the field normalizers.
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 /// NFKC (full-width forms to ASCII, compatibility characters folded),
 /// control characters removed, whitespace runs folded to one space, trimmed.
 pub fn fold(raw: &str) -> String {
     // Dropped before NFKC too: a zero-width space between a letter and a
     // combining accent would otherwise keep them apart until a second fold.
-    let visible: String = raw.chars().filter(|c| !is_invisible(*c)).collect();
-    let nfkc: String = visible.nfkc().filter(|c| !is_invisible(*c)).collect();
+    let visible: Cow<str> = if raw.chars().any(is_invisible) {
+        Cow::Owned(raw.chars().filter(|c| !is_invisible(*c)).collect())
+    } else {
+        Cow::Borrowed(raw)
+    };
+    // Most values (ASCII, and most names in other scripts) are in NFKC
+    // already, which the quick check tells without composing them.
+    let nfkc: Cow<str> = if is_nfkc_quick(visible.chars()) == IsNormalized::Yes {
+        visible
+    } else {
+        Cow::Owned(visible.nfkc().filter(|c| !is_invisible(*c)).collect())
+    };
     let mut out = String::with_capacity(nfkc.len());
     for word in nfkc.split(|c: char| c.is_whitespace() || c.is_control()) {
         if word.is_empty() {
@@ -236,4 +248,38 @@ pub(crate) fn ascii_digits(text: &str) -> String {
                 .unwrap_or(c)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// [`fold`] as first written: every value composed.
+    fn fold_composing_every_value(raw: &str) -> String {
+        let visible: String = raw.chars().filter(|c| !is_invisible(*c)).collect();
+        let nfkc: String = visible.nfkc().filter(|c| !is_invisible(*c)).collect();
+        nfkc.split(|c: char| c.is_whitespace() || c.is_control())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    proptest! {
+        /// Skipping the composition of values the quick check calls NFKC
+        /// changes no fold: ASCII, accents precomposed or combining,
+        /// full-width forms, kana and hangul jamo, circled digits, invisible
+        /// characters, whitespace of every kind.
+        #[test]
+        fn quick_checked_fold_equals_composing_every_value(
+            raw in "[a-zA-Z0-9 .@+\t\n\\x{00A0}\\x{00AD}\\x{00E9}\\x{00F8}\\x{00DF}\\x{0300}-\\x{0308}\\x{200B}-\\x{200F}\\x{2060}\\x{FEFF}\\x{3000}\\x{FF01}-\\x{FF5E}\\x{FF61}-\\x{FF9F}\\x{3041}-\\x{3099}\\x{30A0}-\\x{30FF}\\x{4E00}-\\x{4E10}\\x{AC00}-\\x{AC04}\\x{1100}-\\x{1102}\\x{1161}-\\x{1163}\\x{2460}-\\x{2465}\\x{FB01}]{0,16}"
+        ) {
+            prop_assert_eq!(fold(&raw), fold_composing_every_value(&raw));
+        }
+
+        #[test]
+        fn quick_checked_fold_equals_composing_any_text(raw in any::<String>()) {
+            prop_assert_eq!(fold(&raw), fold_composing_every_value(&raw));
+        }
+    }
 }
