@@ -221,7 +221,19 @@ pub(crate) fn clearly_different(a: (&str, NameScript), b: (&str, NameScript), mi
     if a.1 != b.1 || a.1 == NameScript::Other {
         return false;
     }
-    let (ta, tb) = (name_tokens(a.0), name_tokens(b.0));
+    no_alike_token(a.0, b.0, min)
+}
+
+/// [`clearly_different`] for folded names whose scripts are not kept: true
+/// wherever it could be, whatever the scripts (a superset of it).
+pub(crate) fn maybe_clearly_different(a: &str, b: &str, min: f64) -> bool {
+    genders_differ(a, b) || no_alike_token(a, b, min)
+}
+
+/// Both names of two tokens or more, and no token of one alike (at least
+/// `min`) to any token of the other.
+fn no_alike_token(a: &str, b: &str, min: f64) -> bool {
+    let (ta, tb) = (name_tokens(a), name_tokens(b));
     if ta.len() < 2 || tb.len() < 2 {
         return false;
     }

@@ -1095,6 +1095,32 @@ mod permutations {
             policy.giant.max_identifiers = giant;
             same_in_any_order(&events, seed, batch, &policy)?;
         }
+
+        /// Worlds where every other event brings nothing a guard weighs
+        /// (one identifier, no name, no birthday): the events the
+        /// incremental path folds into any profile
+        /// (`BatchView::brings_nothing_to_weigh`).
+        #[test]
+        fn any_order_and_batching_gives_the_same_people_with_unnamed_single_key_events(
+            events in arb_events(),
+            seed in any::<u64>(),
+            batch in 1usize..5,
+        ) {
+            let events: Vec<CanonicalEvent> = events
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut e)| {
+                    if i % 2 == 1 {
+                        e.identifiers.truncate(1);
+                        e.attributes.full_name = None;
+                        e.attributes.birthday = None;
+                        e.attributes.address = None;
+                    }
+                    e
+                })
+                .collect();
+            same_in_any_order(&events, seed, batch, &LinkPolicy::default())?;
+        }
     }
 
     fn same_in_any_order(
@@ -2102,5 +2128,71 @@ mod fast_path_in_any_order {
         let with_fast_path = people_in(&events, &e_last, 1, &policy);
         let recomputed = people_in(&events, &b_last, 1, &policy);
         assert_eq!(with_fast_path, recomputed);
+    }
+
+    /// Records of one person on a phone: `Wei Zhang`, then `Zhang` (names
+    /// a recomputation weighs, not all alike by Jaro-Winkler).
+    fn zhang_on_a_phone() -> Vec<Ev> {
+        let at = |id, t, full| Ev {
+            id,
+            t,
+            ids: vec![(Phone, "+8613812345678")],
+            full: Some(full),
+            ..Ev::default()
+        };
+        vec![at("a", 0, "Wei Zhang"), at("b", 2 * DAY, "Zhang")]
+    }
+
+    /// An event that brings nothing a guard weighs (no name, no birthday,
+    /// no new identifier) on the phone's latest record is folded in without
+    /// a recomputation, though the profile's names are not all alike; one
+    /// placed inside the chain, or stating a birthday, is recomputed. Every
+    /// order gives one outcome.
+    #[test]
+    fn unnamed_event_at_the_end_of_a_phone_chain_is_folded_in() {
+        let policy = LinkPolicy::default();
+        let before = zhang_on_a_phone();
+        let unnamed = |id, t, born| Ev {
+            id,
+            t,
+            ids: vec![(Phone, "+8613812345678")],
+            born,
+            ..Ev::default()
+        };
+        let last = unnamed("e", 3 * DAY, None);
+        assert!(folded_in(&before, &last, &policy));
+        let inside = unnamed("e", DAY, None);
+        assert!(!folded_in(&before, &inside, &policy));
+        let with_birthday = unnamed("e", 3 * DAY, Some("1990-03-14"));
+        assert!(!folded_in(&before, &with_birthday, &policy));
+        for e in [last, inside, with_birthday] {
+            let mut evs = before.clone();
+            evs.push(e);
+            assert_one_outcome(&evs, &policy);
+        }
+    }
+
+    /// The same with a member card the profile holds, the profile held
+    /// together partly by the phone (weak-joined): an unnamed receipt with
+    /// the card alone, not its first record, is folded in; one before the
+    /// card's first record (it would be the profile's earliest) is not.
+    #[test]
+    fn unnamed_receipt_with_a_card_the_profile_holds_is_folded_in() {
+        let policy = LinkPolicy::default();
+        let mut before = zhang_on_a_phone();
+        before[0].ids.push((MemberId, "MAIN:8800123"));
+        let receipt = |t| Ev {
+            id: "e",
+            t,
+            ids: vec![(MemberId, "MAIN:8800123")],
+            ..Ev::default()
+        };
+        assert!(folded_in(&before, &receipt(DAY), &policy));
+        assert!(!folded_in(&before, &receipt(-DAY), &policy));
+        for t in [DAY, -DAY] {
+            let mut evs = before.clone();
+            evs.push(receipt(t));
+            assert_one_outcome(&evs, &policy);
+        }
     }
 }
