@@ -864,7 +864,9 @@ impl<'a> BatchView<'a> {
     }
 
     /// Whether `event` joins `profile` exactly as a recomputation would make
-    /// it: the profile is uncontested and the event either shares an
+    /// it: the event brings nothing to weigh
+    /// ([`brings_nothing_to_weigh`](Self::brings_nothing_to_weigh)), or the
+    /// profile is uncontested and the event either shares an
     /// immutable identifier with it (adding no new member card), or shares
     /// only mutable identifiers, within their windows, and brings no name or
     /// card a guard could object to. Anything else is recomputed.
