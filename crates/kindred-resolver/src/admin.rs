@@ -821,7 +821,9 @@ impl Resolver {
     /// The fingerprint of the policy the last `rules apply` recorded, when
     /// it is not the one this resolver runs with (`None` when they agree or
     /// no policy was recorded). The profiles linked before then follow the
-    /// recorded rules until an event touches them; `rules apply` with the
+    /// recorded rules until an event that a guard weighs touches them (one
+    /// that brings no name, birthday or new identifier is folded in as
+    /// they stand); `rules apply` with the
     /// running configuration re-evaluates them all. A record this release
     /// cannot read (written by a later one, or an older binary format) is
     /// logged and not compared: a check that only warns must not stop a

@@ -5,8 +5,9 @@
 //! the quarantined keys): inputs are put in a canonical order (event time,
 //! then event id) before anything is decided, so any arrival order gives the
 //! same clusters. The resolver calls it whenever an event could change how
-//! existing profiles divide; the common case (an event that joins one
-//! uncontested profile) is applied incrementally with the same outcome.
+//! existing profiles divide; the common cases (an event that joins one
+//! uncontested profile, or one that brings nothing a guard weighs) are
+//! applied incrementally with the same outcome.
 //!
 //! 1. Immutable identifiers (member cards, social and account ids) join
 //!    every record that holds them. An identifier the set shows shared (a

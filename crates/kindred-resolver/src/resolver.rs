@@ -1042,9 +1042,11 @@ impl<'a> BatchView<'a> {
     /// held together (contested, weak-joined, given names of two people,
     /// names not all alike), could only put it where the profile is: no
     /// name, given name or told birthday; no identifier the profile lacks;
-    /// one link key (no other identifier and no rule block), held by this
+    /// one link key (no rule block; any other identifier it carries is of
+    /// a kind that does not link, and the profile's already), held by this
     /// profile alone and not quarantined; no decision on the profile's
-    /// events; the profile within the limits. The key is then either
+    /// events; the profile within the limits (so no card of a kind
+    /// `shared_when_over_limits` is shared). The key is then either
     /// immutable and the event not its first record (the link is
     /// unconditional and the profile's earliest record stays its own), or
     /// mutable and the event its latest record, within the window: the

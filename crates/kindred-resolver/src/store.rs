@@ -121,7 +121,8 @@ pub struct StoredProfile {
     /// write of the profile moves it there.
     pub members: Vec<String>,
     /// Some link key of this profile is also held by another profile (a
-    /// guard kept them apart): changes to it are recomputed together.
+    /// guard kept them apart): changes to it are recomputed together, but
+    /// for an event that brings nothing a guard weighs.
     pub contested: bool,
     /// A mutable identifier or a rule joined some of its events (a guard
     /// could change its mind when new names arrive): events bringing a name
