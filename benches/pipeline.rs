@@ -1,6 +1,7 @@
 //! Throughput of the pipeline's CPU stages, without a broker:
 //! - `decode/pos/{apache_avro,serde_avro_fast}`: Avro decode alone, both engines;
 //! - `ingest/<channel>`: Confluent Avro decode + normalize, per event;
+//!   `ingest_json/<channel>`: the same records as JSON messages;
 //! - `resolve/apply_1000`: the resolver applying a batch of 1000 canonical
 //!   events (new and returning customers) to a RocksDB store in a temp dir.
 //!
@@ -110,33 +111,51 @@ fn ingest(c: &mut Criterion) {
     });
     group.finish();
 
-    let mut group = c.benchmark_group("ingest");
-    for channel in Channel::ALL {
-        let stage = IngestStage::new(
-            channel,
-            Framing::Confluent,
-            codec.clone(),
-            NormalizeOptions::default(),
-        );
-        let messages: Vec<Vec<u8>> = events
-            .iter()
-            .filter(|g| g.event.channel() == channel)
-            .map(|g| kindred_pipeline::encode_raw(&codec, &g.event))
-            .collect::<Result<_, _>>()
-            .expect("encode");
-        group.throughput(Throughput::Elements(messages.len() as u64));
-        group.bench_function(channel.as_str(), |b| {
-            b.iter(|| {
-                // Each pass starts with no remembered phone parses: repeats
-                // within the sample (a customer's next visit) still hit.
-                kindred_normalize::clear_phone_memo();
-                for m in &messages {
-                    std::hint::black_box(stage.process(m).expect("decodes"));
-                }
-            })
-        });
+    // The same records framed as Confluent Avro (`ingest/<channel>`) and
+    // as plain JSON, one object per message (`ingest_json/<channel>`).
+    for (group_name, framing) in [
+        ("ingest", Framing::Confluent),
+        ("ingest_json", Framing::Json),
+    ] {
+        let mut group = c.benchmark_group(group_name);
+        for channel in Channel::ALL {
+            let stage =
+                IngestStage::new(channel, framing, codec.clone(), NormalizeOptions::default());
+            let messages: Vec<Vec<u8>> = events
+                .iter()
+                .filter(|g| g.event.channel() == channel)
+                .map(|g| match framing {
+                    Framing::Confluent => {
+                        kindred_pipeline::encode_raw(&codec, &g.event).map_err(|e| e.to_string())
+                    }
+                    Framing::Json => raw_json(&g.event).map_err(|e| e.to_string()),
+                })
+                .collect::<Result<_, _>>()
+                .expect("encode");
+            group.throughput(Throughput::Elements(messages.len() as u64));
+            group.bench_function(channel.as_str(), |b| {
+                b.iter(|| {
+                    // Each pass starts with no remembered phone parses: repeats
+                    // within the sample (a customer's next visit) still hit.
+                    kindred_normalize::clear_phone_memo();
+                    for m in &messages {
+                        std::hint::black_box(stage.process(m).expect("decodes"));
+                    }
+                })
+            });
+        }
+        group.finish();
     }
-    group.finish();
+}
+
+/// A raw event as a JSON producer would send it.
+fn raw_json(raw: &kindred_model::raw::RawEvent) -> serde_json::Result<Vec<u8>> {
+    use kindred_model::raw::RawEvent;
+    match raw {
+        RawEvent::Pos(e) => serde_json::to_vec(e),
+        RawEvent::Web(e) => serde_json::to_vec(e),
+        RawEvent::Social(e) => serde_json::to_vec(e),
+    }
 }
 
 fn resolve(c: &mut Criterion) {

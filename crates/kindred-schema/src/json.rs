@@ -207,6 +207,139 @@ impl Conform<'_> {
     }
 }
 
+/// The fast way to read conformed JSON (`WireCodec::decode_json`): when
+/// [`Plain::resolves`] is sure that apache-avro's resolution of
+/// `to_value(value)` against the schema succeeds, [`Plain::fill`] makes
+/// the JSON what that resolution yields (defaults of missing fields in,
+/// fields the schema lacks out), and serde reads the record from it
+/// directly, without building and resolving an Avro value (which was most
+/// of a JSON message's cost). Every rule mirrors apache-avro 0.21's
+/// `Value::resolve` for the schema features kindred's schemas use; for
+/// anything else, and for every value it would refuse, `resolves` says
+/// no and the reference path decides (and words the error). The tests
+/// compare both paths on generated records and on mutations of them.
+pub(crate) struct Plain<'a> {
+    pub(crate) names: &'a HashMap<Name, Schema>,
+}
+
+impl Plain<'_> {
+    /// Whether resolution of `value` against `schema` surely succeeds.
+    pub(crate) fn resolves(&self, value: &Value, schema: &Schema) -> bool {
+        match schema {
+            Schema::Ref { name } => self.named(name).is_some_and(|s| self.resolves(value, s)),
+            Schema::Null => value.is_null(),
+            Schema::Boolean => value.is_boolean(),
+            // A JSON integer is an Avro long, which an int field narrows
+            // with `as`: only values within range (conform refuses the rest).
+            Schema::Int => value.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
+            Schema::Long | Schema::TimestampMillis => value.as_i64().is_some(),
+            Schema::String => value.is_string(),
+            Schema::Enum(e) => value
+                .as_str()
+                .is_some_and(|s| e.symbols.iter().any(|symbol| symbol == s)),
+            Schema::Array(array) => value
+                .as_array()
+                .is_some_and(|items| items.iter().all(|i| self.resolves(i, &array.items))),
+            Schema::Map(map) => value
+                .as_object()
+                .is_some_and(|entries| entries.values().all(|v| self.resolves(v, &map.types))),
+            Schema::Record(record) => value.as_object().is_some_and(|fields| {
+                record
+                    .fields
+                    .iter()
+                    .all(|field| match fields.get(&field.name) {
+                        Some(v) => self.resolves(v, &field.schema),
+                        None => field
+                            .default
+                            .as_ref()
+                            .is_some_and(|d| self.default_resolves(d, &field.schema)),
+                    })
+            }),
+            // A null finds the union's null branch; anything else, in a
+            // union of null and one other branch, resolves against that
+            // branch or not at all (by kind or by trying each branch).
+            Schema::Union(union) => match (value, Self::nullable_branch(union)) {
+                (Value::Null, _) => union.is_nullable(),
+                (v, Some(branch)) => self.resolves(v, branch),
+                (_, None) => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Makes `value`, which [`resolves`](Self::resolves) against `schema`,
+    /// what its resolution yields: each record's missing fields take their
+    /// defaults and fields the schema does not have are dropped.
+    pub(crate) fn fill(&self, value: &mut Value, schema: &Schema) {
+        match (schema, value) {
+            (Schema::Ref { name }, value) => {
+                if let Some(s) = self.named(name) {
+                    self.fill(value, s);
+                }
+            }
+            (Schema::Array(array), Value::Array(items)) => {
+                for item in items {
+                    self.fill(item, &array.items);
+                }
+            }
+            (Schema::Map(map), Value::Object(entries)) => {
+                for v in entries.values_mut() {
+                    self.fill(v, &map.types);
+                }
+            }
+            (Schema::Record(record), Value::Object(fields)) => {
+                fields.retain(|name, _| record.lookup.contains_key(name));
+                for field in &record.fields {
+                    match fields.get_mut(&field.name) {
+                        Some(v) => self.fill(v, &field.schema),
+                        None => {
+                            let mut v = field.default.clone().unwrap_or(Value::Null);
+                            self.fill(&mut v, &field.schema);
+                            fields.insert(field.name.clone(), v);
+                        }
+                    }
+                }
+            }
+            (Schema::Union(union), value) if !value.is_null() => {
+                if let Some(branch) = Self::nullable_branch(union) {
+                    self.fill(value, branch);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether a missing field's `default` resolves as the field's value:
+    /// a union takes its default in its first branch (null here, the only
+    /// kind this path knows); any other field resolves the default itself.
+    fn default_resolves(&self, default: &Value, schema: &Schema) -> bool {
+        match schema {
+            Schema::Union(union) => {
+                default.is_null() && matches!(union.variants().first(), Some(Schema::Null))
+            }
+            _ => self.resolves(default, schema),
+        }
+    }
+
+    /// The one branch other than null of a union of two that has null.
+    fn nullable_branch(union: &apache_avro::schema::UnionSchema) -> Option<&Schema> {
+        match union.variants() {
+            [Schema::Null, other] | [other, Schema::Null] if !matches!(other, Schema::Null) => {
+                Some(other)
+            }
+            _ => None,
+        }
+    }
+
+    /// A named type a reference stands for: only a fully qualified name
+    /// (as the parser writes references), so that it is the type
+    /// apache-avro finds too.
+    fn named(&self, name: &Name) -> Option<&Schema> {
+        name.namespace.as_ref()?;
+        self.names.get(name)
+    }
+}
+
 /// The names a union branch goes by in Avro's JSON encoding.
 fn branch_names(schema: &Schema) -> Vec<String> {
     let primitive = |n: &str| vec![n.to_string()];
