@@ -75,7 +75,7 @@ pub(crate) fn conform(
     schema: &Schema,
     names: &HashMap<Name, Schema>,
 ) -> Result<(), String> {
-    Conform { names }.value(value, schema, "")
+    Conform { names }.value(value, schema, &Path::Root)
 }
 
 struct Conform<'a> {
@@ -83,7 +83,7 @@ struct Conform<'a> {
 }
 
 impl Conform<'_> {
-    fn value(&self, value: &mut Value, schema: &Schema, path: &str) -> Result<(), String> {
+    fn value(&self, value: &mut Value, schema: &Schema, path: &Path<'_>) -> Result<(), String> {
         match schema {
             Schema::Ref { name } => match self.names.get(name) {
                 Some(s) => self.value(value, s, path),
@@ -94,7 +94,7 @@ impl Conform<'_> {
                     return Ok(());
                 };
                 for field in &record.fields {
-                    let path = join(path, &field.name);
+                    let path = Path::Field(path, &field.name);
                     let nullable = matches!(&field.schema, Schema::Null)
                         || matches!(&field.schema, Schema::Union(u) if u.is_nullable());
                     if fields.get(&field.name) == Some(&Value::Null)
@@ -130,7 +130,7 @@ impl Conform<'_> {
             Schema::Array(array) => match value {
                 Value::Array(items) => {
                     for (i, item) in items.iter_mut().enumerate() {
-                        self.value(item, &array.items, &format!("{path}[{i}]"))?;
+                        self.value(item, &array.items, &Path::Index(path, i))?;
                     }
                     Ok(())
                 }
@@ -139,7 +139,7 @@ impl Conform<'_> {
             Schema::Map(map) => match value {
                 Value::Object(entries) => {
                     for (key, v) in entries.iter_mut() {
-                        self.value(v, &map.types, &join(path, key))?;
+                        self.value(v, &map.types, &Path::Field(path, key))?;
                     }
                     Ok(())
                 }
@@ -360,7 +360,7 @@ fn branch_names(schema: &Schema) -> Vec<String> {
 }
 
 /// A whole float or a string of digits, as the integer it writes.
-fn integer(value: &mut Value, path: &str) -> Result<(), String> {
+fn integer(value: &mut Value, path: &Path<'_>) -> Result<(), String> {
     match value {
         Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(f64::NAN);
@@ -384,11 +384,22 @@ fn integer(value: &mut Value, path: &str) -> Result<(), String> {
     }
 }
 
-fn join(path: &str, field: &str) -> String {
-    if path.is_empty() {
-        field.to_string()
-    } else {
-        format!("{path}.{field}")
+/// Where a value sits in the message (`order.lines[0].quantity`), written
+/// out only for an error: most messages have none.
+enum Path<'a> {
+    Root,
+    Field(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Field(Path::Root, name) => f.write_str(name),
+            Path::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
     }
 }
 
