@@ -208,16 +208,18 @@ impl Conform<'_> {
 }
 
 /// The fast way to read conformed JSON (`WireCodec::decode_json`): when
-/// [`Plain::resolves`] is sure that apache-avro's resolution of
-/// `to_value(value)` against the schema succeeds, [`Plain::fill`] makes
-/// the JSON what that resolution yields (defaults of missing fields in,
-/// fields the schema lacks out), and serde reads the record from it
-/// directly, without building and resolving an Avro value (which was most
-/// of a JSON message's cost). Every rule mirrors apache-avro 0.21's
-/// `Value::resolve` for the schema features kindred's schemas use; for
-/// anything else, and for every value it would refuse, `resolves` says
-/// no and the reference path decides (and words the error). The tests
-/// compare both paths on generated records and on mutations of them.
+/// [`Plain::resolves`] is sure that the reference path, apache-avro's
+/// `to_value(value)` and then its resolution against the schema, succeeds,
+/// [`Plain::fill`] makes the JSON what that resolution yields (defaults of
+/// missing fields in, fields the schema lacks out), and serde reads the
+/// record from it directly, without building and resolving an Avro value
+/// (which was most of a JSON message's cost). Every rule mirrors
+/// apache-avro 0.21's `to_value` and `Value::resolve` for the schema
+/// features kindred's schemas use; for anything else, and for every value
+/// they would refuse, `resolves` says no and the reference path decides
+/// (and words the error). The record type must be the one made for the
+/// schema (kindred-model's: no `Option` where the schema has no null). The
+/// tests compare both paths on generated records and on mutations of them.
 pub(crate) struct Plain<'a> {
     pub(crate) names: &'a HashMap<Name, Schema>,
 }
@@ -230,7 +232,8 @@ impl Plain<'_> {
             Schema::Null => value.is_null(),
             Schema::Boolean => value.is_boolean(),
             // A JSON integer is an Avro long, which an int field narrows
-            // with `as`: only values within range (conform refuses the rest).
+            // with `as`: only values within range (conform refuses the rest
+            // of the longs; past a long, `to_value` refuses).
             Schema::Int => value.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
             Schema::Long | Schema::TimestampMillis => value.as_i64().is_some(),
             Schema::String => value.is_string(),
@@ -243,17 +246,23 @@ impl Plain<'_> {
             Schema::Map(map) => value
                 .as_object()
                 .is_some_and(|entries| entries.values().all(|v| self.resolves(v, &map.types))),
+            // Fields the schema lacks are dropped by resolution, but
+            // `to_value` has converted them first.
             Schema::Record(record) => value.as_object().is_some_and(|fields| {
-                record
-                    .fields
+                fields
                     .iter()
-                    .all(|field| match fields.get(&field.name) {
-                        Some(v) => self.resolves(v, &field.schema),
-                        None => field
-                            .default
-                            .as_ref()
-                            .is_some_and(|d| self.default_resolves(d, &field.schema)),
-                    })
+                    .filter(|(name, _)| !record.lookup.contains_key(*name))
+                    .all(|(_, v)| converts(v))
+                    && record
+                        .fields
+                        .iter()
+                        .all(|field| match fields.get(&field.name) {
+                            Some(v) => self.resolves(v, &field.schema),
+                            None => field
+                                .default
+                                .as_ref()
+                                .is_some_and(|d| self.default_resolves(d, &field.schema)),
+                        })
             }),
             // A null finds the union's null branch; anything else, in a
             // union of null and one other branch, resolves against that
@@ -337,6 +346,17 @@ impl Plain<'_> {
     fn named(&self, name: &Name) -> Option<&Schema> {
         name.namespace.as_ref()?;
         self.names.get(name)
+    }
+}
+
+/// Whether apache-avro's `to_value` converts `value`: it refuses an
+/// integer past a long anywhere in it.
+fn converts(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => !n.is_u64() || n.as_i64().is_some(),
+        Value::Array(items) => items.iter().all(converts),
+        Value::Object(entries) => entries.values().all(converts),
+        _ => true,
     }
 }
 

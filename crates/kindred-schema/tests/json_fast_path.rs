@@ -164,12 +164,31 @@ fn mutations(record: &Value) -> Vec<Value> {
             }
         }
         out.push(extra);
+        // Past a long: apache-avro's `to_value` refuses it even in a field
+        // the schema lacks, which resolution would drop.
+        let mut past_a_long = record.clone();
+        if let Some((p, step)) = parent(&mut past_a_long, path) {
+            let target = match step {
+                Step::Key(k) => p.get_mut(k.as_str()),
+                Step::Index(i) => p.get_mut(*i),
+            };
+            if let Some(Value::Object(m)) = target {
+                m.insert("zz_not_in_the_schema".into(), json!([{"b": u64::MAX}]));
+            }
+        }
+        out.push(past_a_long);
     }
-    let mut top = record.clone();
-    if let Value::Object(m) = &mut top {
-        m.insert("zz_not_in_the_schema".into(), json!(1));
+    for unknown in [
+        json!(1),
+        json!(u64::MAX),
+        json!({"a": [1, {"b": u64::MAX}]}),
+    ] {
+        let mut top = record.clone();
+        if let Value::Object(m) = &mut top {
+            m.insert("zz_not_in_the_schema".into(), unknown);
+        }
+        out.push(top);
     }
-    out.push(top);
     out
 }
 
@@ -180,6 +199,10 @@ where
     T: Serialize + DeserializeOwned + PartialEq + Debug,
 {
     let (mut accepted, mut refused) = (0, 0);
+    // Not JSON at all, as a message may be.
+    for bytes in [&b""[..], b" ", b"{", b"null", b"[]", b"\xEF\xBB\xBF"] {
+        assert!(!same_on_both_paths::<T>(codec, kind, bytes));
+    }
     for record in records {
         let value = serde_json::to_value(record).expect("to json");
         for m in mutations(&value) {
