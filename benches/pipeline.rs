@@ -124,12 +124,7 @@ fn ingest(c: &mut Criterion) {
             let messages: Vec<Vec<u8>> = events
                 .iter()
                 .filter(|g| g.event.channel() == channel)
-                .map(|g| match framing {
-                    Framing::Confluent => {
-                        kindred_pipeline::encode_raw(&codec, &g.event).map_err(|e| e.to_string())
-                    }
-                    Framing::Json => raw_json(&g.event).map_err(|e| e.to_string()),
-                })
+                .map(|g| kindred_pipeline::encode_raw_as(&codec, &g.event, framing))
                 .collect::<Result<_, _>>()
                 .expect("encode");
             group.throughput(Throughput::Elements(messages.len() as u64));
@@ -145,16 +140,6 @@ fn ingest(c: &mut Criterion) {
             });
         }
         group.finish();
-    }
-}
-
-/// A raw event as a JSON producer would send it.
-fn raw_json(raw: &kindred_model::raw::RawEvent) -> serde_json::Result<Vec<u8>> {
-    use kindred_model::raw::RawEvent;
-    match raw {
-        RawEvent::Pos(e) => serde_json::to_vec(e),
-        RawEvent::Web(e) => serde_json::to_vec(e),
-        RawEvent::Social(e) => serde_json::to_vec(e),
     }
 }
 

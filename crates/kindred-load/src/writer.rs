@@ -1,13 +1,14 @@
-//! Generated events onto the raw channel topics, Avro in the Confluent wire
-//! format, exactly as the channel systems would write them.
+//! Generated events onto the raw channel topics, exactly as the channel
+//! systems would write them: Avro in the Confluent wire format, or JSON for
+//! a channel the configuration's `[schemas.framing]` says is "json".
 
 use kindred_config::Config;
 use kindred_gen::Generated;
 use kindred_kafka::{OutRecord, Producer};
 use kindred_model::raw::RawEvent;
 use kindred_pipeline::services::kafka_settings;
-use kindred_pipeline::topics::raw_topic;
-use kindred_pipeline::{encode_raw, Schemas};
+use kindred_pipeline::topics::{raw_framing, raw_topic};
+use kindred_pipeline::{encode_raw_as, Schemas};
 use kindred_schema::{SchemaKind, WireCodec};
 
 use crate::LoadError;
@@ -40,10 +41,12 @@ impl RawWriter {
     /// source id (as a channel system that knows nothing of customers would).
     pub fn record(&self, event: &RawEvent) -> Result<OutRecord, LoadError> {
         let channel = event.channel();
-        let payload = encode_raw(&self.codec, event).map_err(|source| LoadError::Encode {
-            channel: channel.as_str(),
-            source,
-        })?;
+        let framing = raw_framing(&self.config, channel);
+        let payload =
+            encode_raw_as(&self.codec, event, framing).map_err(|source| LoadError::Encode {
+                channel: channel.as_str(),
+                source,
+            })?;
         Ok(OutRecord {
             topic: raw_topic(&self.config, channel).to_string(),
             key: Some(event.source_id().as_bytes().to_vec()),
@@ -88,4 +91,40 @@ impl RawWriter {
 /// ground truth and the profile change events name it by.
 pub fn event_id(event: &RawEvent) -> String {
     kindred_normalize::event_id(event.channel(), event.source_id())
+}
+
+#[cfg(test)]
+mod tests {
+    use kindred_gen::{generate, GenOptions};
+    use kindred_model::Channel;
+
+    use super::*;
+
+    /// The load tool writes each channel as its ingest service will read
+    /// it: a channel configured "json" gets JSON objects, the others
+    /// Confluent-framed Avro (magic byte 0). No record is sent.
+    #[tokio::test]
+    async fn each_channel_is_written_in_its_configured_framing() {
+        let mut config = Config::default();
+        config.schemas.framing.insert("web".into(), "json".into());
+        let writer = RawWriter::new(&config).await.expect("writer");
+        let mut seen = Vec::new();
+        for g in generate(&GenOptions {
+            people: 30,
+            ..GenOptions::default()
+        }) {
+            let channel = g.event.channel();
+            let record = writer.record(&g.event).expect("record");
+            assert_eq!(record.topic, raw_topic(&config, channel));
+            let first = record.payload.first().copied();
+            match channel {
+                Channel::Web => assert_eq!(first, Some(b'{'), "web is JSON"),
+                _ => assert_eq!(first, Some(0), "{channel} is Confluent Avro"),
+            }
+            seen.push(channel);
+        }
+        for channel in Channel::ALL {
+            assert!(seen.contains(&channel), "no {channel} event generated");
+        }
+    }
 }

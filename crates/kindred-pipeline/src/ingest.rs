@@ -69,11 +69,7 @@ impl IngestStage {
 
     /// The schema of this channel's raw records.
     pub fn schema(&self) -> SchemaKind {
-        match self.channel {
-            Channel::Pos => SchemaKind::PosTransaction,
-            Channel::Web => SchemaKind::WebEvent,
-            Channel::Social => SchemaKind::SocialInteraction,
-        }
+        raw_kind(self.channel)
     }
 
     /// Decodes one message of this channel and normalizes it, refusing an
@@ -122,16 +118,39 @@ impl IngestStage {
     }
 }
 
+/// The schema of a channel's raw records.
+pub fn raw_kind(channel: Channel) -> SchemaKind {
+    match channel {
+        Channel::Pos => SchemaKind::PosTransaction,
+        Channel::Web => SchemaKind::WebEvent,
+        Channel::Social => SchemaKind::SocialInteraction,
+    }
+}
+
 /// Encodes a raw record of any channel in the Confluent wire format (used by
-/// the demo, the tests and, later, the generator's Kafka writer).
+/// the demo, the tests and the load tool).
 pub fn encode_raw(
     codec: &WireCodec,
     raw: &RawEvent,
 ) -> Result<Vec<u8>, kindred_schema::EncodeError> {
-    match raw {
-        RawEvent::Pos(e) => codec.encode(SchemaKind::PosTransaction, e),
-        RawEvent::Web(e) => codec.encode(SchemaKind::WebEvent, e),
-        RawEvent::Social(e) => codec.encode(SchemaKind::SocialInteraction, e),
+    encode_raw_as(codec, raw, Framing::Confluent)
+}
+
+/// Encodes a raw record of any channel as `framing` says: Confluent-framed
+/// Avro, or a JSON object as a JSON producer writes it.
+pub fn encode_raw_as(
+    codec: &WireCodec,
+    raw: &RawEvent,
+    framing: Framing,
+) -> Result<Vec<u8>, kindred_schema::EncodeError> {
+    let kind = raw_kind(raw.channel());
+    match (framing, raw) {
+        (Framing::Confluent, RawEvent::Pos(e)) => codec.encode(kind, e),
+        (Framing::Confluent, RawEvent::Web(e)) => codec.encode(kind, e),
+        (Framing::Confluent, RawEvent::Social(e)) => codec.encode(kind, e),
+        (Framing::Json, RawEvent::Pos(e)) => codec.encode_json(kind, e),
+        (Framing::Json, RawEvent::Web(e)) => codec.encode_json(kind, e),
+        (Framing::Json, RawEvent::Social(e)) => codec.encode_json(kind, e),
     }
 }
 
@@ -153,19 +172,25 @@ mod tests {
             people: 20,
             ..GenOptions::default()
         }) {
-            let stage = IngestStage::new(
-                g.event.channel(),
-                Framing::Confluent,
-                codec.clone(),
-                NormalizeOptions::default(),
-            );
-            let bytes = encode_raw(&codec, &g.event).expect("encode");
-            let event = stage.process(&bytes).expect("decode");
-            assert_eq!(event.channel, g.event.channel());
-            assert!(
-                !event.identifiers.is_empty() || !event.dropped.is_empty(),
-                "{event:?}"
-            );
+            let mut read = Vec::new();
+            for framing in [Framing::Confluent, Framing::Json] {
+                let stage = IngestStage::new(
+                    g.event.channel(),
+                    framing,
+                    codec.clone(),
+                    NormalizeOptions::default(),
+                );
+                let bytes = encode_raw_as(&codec, &g.event, framing).expect("encode");
+                assert_eq!(bytes.first() == Some(&b'{'), framing == Framing::Json);
+                let event = stage.process(&bytes).expect("decode");
+                assert_eq!(event.channel, g.event.channel());
+                assert!(
+                    !event.identifiers.is_empty() || !event.dropped.is_empty(),
+                    "{event:?}"
+                );
+                read.push(event);
+            }
+            assert_eq!(read[0], read[1], "both framings read the same event");
         }
     }
 

@@ -35,7 +35,7 @@ pub mod state;
 pub mod topics;
 
 pub use error::PipelineError;
-pub use ingest::{encode_raw, IngestStage, Rejection};
+pub use ingest::{encode_raw, encode_raw_as, raw_kind, IngestStage, Rejection};
 pub use kindred_model::Channel;
 pub use schemas::Schemas;
 pub use shutdown::Shutdown;

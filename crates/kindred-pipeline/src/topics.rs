@@ -1,6 +1,7 @@
 use kindred_config::Config;
 use kindred_kafka::TopicSpec;
 use kindred_model::Channel;
+use kindred_schema::Framing;
 
 /// The raw topic of a channel.
 pub fn raw_topic(config: &Config, channel: Channel) -> &str {
@@ -8,6 +9,20 @@ pub fn raw_topic(config: &Config, channel: Channel) -> &str {
         Channel::Pos => &config.topics.pos,
         Channel::Web => &config.topics.web,
         Channel::Social => &config.topics.social,
+    }
+}
+
+/// How a channel's raw records are framed (`[schemas.framing]`; Confluent
+/// Avro unless it says "json").
+pub fn raw_framing(config: &Config, channel: Channel) -> Framing {
+    match config
+        .schemas
+        .framing
+        .get(channel.as_str())
+        .map(String::as_str)
+    {
+        Some("json") => Framing::Json,
+        _ => Framing::Confluent,
     }
 }
 

@@ -17,7 +17,7 @@ use super::{
     next_offsets, observe_event_lag, offset_ranges, rebalance_listener, send_until_acked,
     with_lag_metrics, Ops, RAW_TIMESTAMP_HEADER,
 };
-use crate::topics::raw_topic;
+use crate::topics::{raw_framing, raw_topic};
 use crate::{normalize_options, IngestStage, PipelineError, Schemas, Shutdown};
 
 /// Runs the ingest service of `channel` until `shutdown`.
@@ -34,15 +34,7 @@ pub async fn run(
     )
     .await?;
     let codec = schemas.codec().clone();
-    let framing = match config
-        .schemas
-        .framing
-        .get(channel.as_str())
-        .map(String::as_str)
-    {
-        Some("json") => Framing::Json,
-        _ => Framing::Confluent,
-    };
+    let framing = raw_framing(config, channel);
     let stage = IngestStage::new(channel, framing, codec.clone(), normalize_options(config)?);
     let settings = kafka_settings(config);
     let source = raw_topic(config, channel).to_string();
