@@ -97,8 +97,10 @@ pub struct ProfileChange {
     pub split_into: Vec<String>,
     /// Source event ids this profile took over from other profiles by a
     /// split (their previous profile is named in that profile's `Split`
-    /// change); empty otherwise. Lets a consumer that tracks events per
-    /// profile follow splits.
+    /// change), and those it keeps that a consumer would otherwise follow
+    /// to an absorbed id the split gave back (records that had landed
+    /// under that id before it was absorbed); empty otherwise. Lets a
+    /// consumer that tracks events per profile follow splits.
     #[serde(default)]
     pub moved_event_ids: Vec<String>,
     /// Recency, frequency and monetary scores as of publication, when the

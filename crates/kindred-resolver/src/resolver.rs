@@ -1588,12 +1588,14 @@ impl<'a> BatchView<'a> {
         // the one holding most of its events redirects there. Parents come
         // before their children (`family` is in discovery order), so a
         // child sees where its parent ends after this recomputation.
+        // Where each prior or absorbed id ends: the cluster whose id a
+        // consumer following the change events finds its records under.
+        let mut end_of: HashMap<&str, Option<usize>> = prior_ids
+            .iter()
+            .zip(&prior_home)
+            .map(|(id, home)| (id.as_str(), *home))
+            .collect();
         if !family.is_empty() {
-            let mut end_of: HashMap<&str, Option<usize>> = prior_ids
-                .iter()
-                .zip(&prior_home)
-                .map(|(id, home)| (id.as_str(), *home))
-                .collect();
             for a in &family {
                 let parent_end = end_of.get(a.parent.as_str()).copied().flatten();
                 if reclaimed.contains_key(&a.id) {
@@ -1628,6 +1630,38 @@ impl<'a> BatchView<'a> {
                 );
             }
         }
+
+        // Events a consumer places by an absorbed id (the deepest one that
+        // stood for them, under the prior profile now holding them): it
+        // finds them where that id ends, which a split may have changed
+        // (an id given back takes the records it stood for along).
+        let by_absorbed_id = {
+            let mut root: HashMap<&str, &str> = HashMap::new();
+            for a in &family {
+                let r = root
+                    .get(a.parent.as_str())
+                    .copied()
+                    .unwrap_or(a.parent.as_str());
+                root.insert(a.id.as_str(), r);
+            }
+            let mut ends: HashMap<&str, (&str, Option<usize>)> = HashMap::new();
+            for a in &family {
+                let end = end_of.get(a.id.as_str()).copied().flatten();
+                for m in &a.profile.members {
+                    ends.insert(m.as_str(), (root[a.id.as_str()], end));
+                }
+            }
+            ends
+        };
+        let ends_elsewhere = |n: usize, id: &str| {
+            let (Some(origin), Some((root, Some(end)))) = (
+                origin_id(origins[n]),
+                by_absorbed_id.get(events[n].event_id.as_str()),
+            ) else {
+                return false;
+            };
+            origin == root && ids[*end] != id
+        };
 
         // Key holders after the recomputation.
         let mut holders: BTreeMap<&str, BTreeMap<usize, (i64, i64)>> = BTreeMap::new();
@@ -1867,11 +1901,14 @@ impl<'a> BatchView<'a> {
                 self.lineage.push((id.clone(), record));
             }
             // Events taken over from a profile that a split divided (not
-            // from absorbed ones: their redirect carries them).
+            // from absorbed ones: their redirect carries them), and those a
+            // consumer would otherwise find under an absorbed id that now
+            // ends elsewhere.
             let moved_event_ids: Vec<String> = members
                 .iter()
                 .filter(|&&n| {
                     origin_id(origins[n]).is_some_and(|o| o != id && !absorbed.contains(o))
+                        || ends_elsewhere(n, id)
                 })
                 .map(|&n| events[n].event_id.clone())
                 .collect();

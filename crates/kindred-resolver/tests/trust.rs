@@ -3232,3 +3232,56 @@ fn people_who_only_share_rule_blocks_do_not_recompute_each_other() {
     );
     assert_eq!(again.recomputed_events, 0);
 }
+
+/// A consumer that follows events per profile from the change events (as
+/// `kindred eval --profile-topic` and `kindred load` do) ends with the
+/// store's partition after a split gives an absorbed id back: the records
+/// that had landed under that id but stay with the survivor are listed as
+/// moved to it (`moved_event_ids`), or the consumer would follow them back
+/// to the revived id. Seen on a load run: six phone-only receipts.
+#[test]
+fn a_split_that_gives_an_absorbed_id_back_says_which_records_stay() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let account = id(IdentifierKind::Account, "web:x");
+    let shared = phone("+8613911114444");
+    let mut downstream = kindred_eval::ChangeLog::new();
+    let mut seq = 0u64;
+    let mut feed = |changes: Vec<kindred_model::ProfileChange>| {
+        for c in changes {
+            seq += 1;
+            downstream.apply_at(&c, Some(seq));
+        }
+    };
+    // A (the older id): a web account. B: a card and a phone, then a
+    // receipt with the phone and an e-mail. An order with the account and
+    // the e-mail joins them: A absorbs B.
+    let mail = email("b2@y.cn");
+    for e in [
+        ev("web:x1", 0, std::slice::from_ref(&account)).channel(Channel::Web),
+        ev("pos:b1", DAY, &[card("B1"), shared.clone()]),
+        ev("pos:b2", 2 * DAY, &[shared.clone(), mail.clone()]),
+        ev("web:x2", 3 * DAY, &[account.clone(), mail]).channel(Channel::Web),
+    ] {
+        feed(apply(&mut r, vec![e]).changes);
+    }
+    assert_eq!(profiles(&r), 1);
+    let a = profile(&r, &account).profile_id;
+    // The phone's links split off: B's id comes back with its first
+    // record (the card's), and the receipt that had joined B by the phone
+    // stays with the account's order (the e-mail).
+    let done = r
+        .split(&a, &SplitSelector::Identifier(shared), "ops", 5 * DAY)
+        .expect("split");
+    feed(done.outcome.changes);
+    let of = assignment(&r);
+    assert_ne!(of["pos:b1"], of["web:x1"], "{of:?}");
+    assert_eq!(of["pos:b2"], of["web:x1"], "{of:?}");
+    let seen: BTreeMap<String, String> = downstream
+        .assignments()
+        .map(|(e, p)| (e.to_string(), p))
+        .collect();
+    assert_eq!(
+        seen, of,
+        "the change events place every record where the store has it"
+    );
+}

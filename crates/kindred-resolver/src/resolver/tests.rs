@@ -1147,13 +1147,39 @@ mod permutations {
             shuffled.swap(i, (x % (i as u64 + 1)) as usize);
         }
         let (_d2, mut other) = open();
+        // What a downstream consumer of the change events makes of them.
+        let mut downstream = kindred_eval::ChangeLog::new();
+        let mut seq = 0u64;
         for chunk in shuffled.chunks(batch) {
-            other.apply(chunk, &[]).expect("apply");
+            for change in other.apply(chunk, &[]).expect("apply").changes {
+                seq += 1;
+                downstream.apply_at(&change, Some(seq));
+            }
         }
         // Replaying everything changes nothing (idempotence).
         let again = other.apply(&shuffled, &[]).expect("apply");
         prop_assert!(again.changes.is_empty());
         prop_assert_eq!(state(&forward), state(&other));
+        // The change events place every event where the store has it.
+        let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (event, profile) in downstream.assignments() {
+            seen.entry(profile).or_default().push(event.to_string());
+        }
+        let mut seen: Vec<Vec<String>> = seen
+            .into_values()
+            .map(|mut v| {
+                v.sort();
+                v
+            })
+            .collect();
+        seen.sort();
+        let mut stored: Vec<Vec<String>> = state(&other).into_iter().map(|(m, _)| m).collect();
+        stored.sort();
+        prop_assert_eq!(
+            seen,
+            stored,
+            "downstream's partition differs from the store's"
+        );
         Ok(())
     }
 }
