@@ -153,30 +153,22 @@ fn mutations(record: &Value) -> Vec<Value> {
             }
             out.push(changed);
         }
-        let mut extra = record.clone();
-        if let Some((p, step)) = parent(&mut extra, path) {
-            let target = match step {
-                Step::Key(k) => p.get_mut(k.as_str()),
-                Step::Index(i) => p.get_mut(*i),
-            };
-            if let Some(Value::Object(m)) = target {
-                m.insert("zz_not_in_the_schema".into(), json!({"a": 1}));
+        // An unknown field in the object at `path`; one past a long too:
+        // apache-avro's `to_value` refuses it even in a field the schema
+        // lacks, which resolution would drop.
+        for unknown in [json!({"a": 1}), json!([{"b": u64::MAX}])] {
+            let mut extra = record.clone();
+            if let Some((p, step)) = parent(&mut extra, path) {
+                let target = match step {
+                    Step::Key(k) => p.get_mut(k.as_str()),
+                    Step::Index(i) => p.get_mut(*i),
+                };
+                if let Some(Value::Object(m)) = target {
+                    m.insert("zz_not_in_the_schema".into(), unknown);
+                }
             }
+            out.push(extra);
         }
-        out.push(extra);
-        // Past a long: apache-avro's `to_value` refuses it even in a field
-        // the schema lacks, which resolution would drop.
-        let mut past_a_long = record.clone();
-        if let Some((p, step)) = parent(&mut past_a_long, path) {
-            let target = match step {
-                Step::Key(k) => p.get_mut(k.as_str()),
-                Step::Index(i) => p.get_mut(*i),
-            };
-            if let Some(Value::Object(m)) = target {
-                m.insert("zz_not_in_the_schema".into(), json!([{"b": u64::MAX}]));
-            }
-        }
-        out.push(past_a_long);
     }
     for unknown in [
         json!(1),
