@@ -1583,11 +1583,6 @@ impl<'a> BatchView<'a> {
                 }
             }
         }
-        // Absorbed ids follow what they stood for: one a cluster took back
-        // is live again; one whose chain would end in another cluster than
-        // the one holding most of its events redirects there. Parents come
-        // before their children (`family` is in discovery order), so a
-        // child sees where its parent ends after this recomputation.
         // Where each prior or absorbed id ends: the cluster whose id a
         // consumer following the change events finds its records under.
         let mut end_of: HashMap<&str, Option<usize>> = prior_ids
@@ -1595,6 +1590,11 @@ impl<'a> BatchView<'a> {
             .zip(&prior_home)
             .map(|(id, home)| (id.as_str(), *home))
             .collect();
+        // Absorbed ids follow what they stood for: one a cluster took back
+        // is live again; one whose chain would end in another cluster than
+        // the one holding most of its events redirects there. Parents come
+        // before their children (`family` is in discovery order), so a
+        // child sees where its parent ends after this recomputation.
         if !family.is_empty() {
             for a in &family {
                 let parent_end = end_of.get(a.parent.as_str()).copied().flatten();
@@ -1635,20 +1635,20 @@ impl<'a> BatchView<'a> {
         // stood for them, under the prior profile now holding them): it
         // finds them where that id ends, which a split may have changed
         // (an id given back takes the records it stood for along).
+        // (`family` lists parents first: a deeper id's entry replaces its
+        // parent's.)
         let by_absorbed_id = {
             let mut root: HashMap<&str, &str> = HashMap::new();
+            let mut ends: HashMap<&str, (&str, Option<usize>)> = HashMap::new();
             for a in &family {
                 let r = root
                     .get(a.parent.as_str())
                     .copied()
                     .unwrap_or(a.parent.as_str());
                 root.insert(a.id.as_str(), r);
-            }
-            let mut ends: HashMap<&str, (&str, Option<usize>)> = HashMap::new();
-            for a in &family {
                 let end = end_of.get(a.id.as_str()).copied().flatten();
                 for m in &a.profile.members {
-                    ends.insert(m.as_str(), (root[a.id.as_str()], end));
+                    ends.insert(m.as_str(), (r, end));
                 }
             }
             ends
