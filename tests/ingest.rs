@@ -844,3 +844,99 @@ async fn a_record_its_topic_refuses_is_dead_lettered_not_retried_forever() -> an
     assert!(metrics.contains("reason=\"unproducible\""), "{metrics}");
     Ok(())
 }
+
+/// Under KIP-848's consumer group protocol (`kafka.group_protocol =
+/// "consumer"`, which librdkafka refuses alongside kindred's classic
+/// session and assignor settings), two instances of a channel split its
+/// partitions, and when one stops the other takes its partitions over at
+/// the committed offsets: every record reaches the canonical topic once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_channel_scales_out_and_hands_over_under_the_consumer_group_protocol(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("kip848", dir.path());
+    config.kafka.group_protocol = kindred_config::GroupProtocol::Consumer;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let generated = generate(&GenOptions {
+        people: 1_500,
+        mess: MessRates {
+            duplicate_delivery: 0.0,
+            ..MessRates::default()
+        },
+        ..GenOptions::default()
+    });
+    let pos: Vec<&RawEvent> = generated
+        .iter()
+        .map(|g| &g.event)
+        .filter(|e| e.channel() == Channel::Pos)
+        .take(2_000)
+        .collect();
+    assert_eq!(pos.len(), 2_000, "the generator gave too few receipts");
+    let mut records = Vec::new();
+    for e in &pos {
+        records.push(record(
+            &config.topics.pos,
+            e.source_id(),
+            encode_raw(&codec, e)?,
+        ));
+    }
+    let (first, second) = (Shutdown::new(), Shutdown::new());
+    let a = start_ingest(&config, &[(Channel::Pos, 1)], &first).await?;
+    let b = start_ingest(&config, &[(Channel::Pos, 1)], &second).await?;
+    let (half, rest) = records.split_at(records.len() / 2);
+    produce_all(&config, half).await?;
+    let timeout = Duration::from_secs(90);
+    let events = |messages: &[_]| -> anyhow::Result<BTreeSet<String>> {
+        let mut ids = BTreeSet::new();
+        for m in messages {
+            let m: &kindred_kafka::rdkafka::message::OwnedMessage = m;
+            let e: CanonicalEvent = codec.decode(
+                Framing::Confluent,
+                SchemaKind::CanonicalEvent,
+                m.payload().unwrap_or_default(),
+            )?;
+            anyhow::ensure!(ids.insert(e.event_id.clone()), "{} twice", e.event_id);
+        }
+        Ok(ids)
+    };
+    read_until(&config, &config.topics.canonical, timeout, |m| {
+        m.len() >= half.len()
+    })
+    .await?;
+    // The first instance stops; the second takes over its partitions.
+    let stopped = stop(&first, a).await?;
+    produce_all(&config, rest).await?;
+    let canonical = read_until(&config, &config.topics.canonical, timeout, |m| {
+        m.len() >= records.len()
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let remaining = stop(&second, b).await?;
+    let canonical_again = read_until(&config, &config.topics.canonical, timeout, |m| {
+        m.len() >= canonical.len()
+    })
+    .await?;
+    let expected: BTreeSet<String> = pos
+        .iter()
+        .map(|e| format!("pos:{}", e.source_id()))
+        .collect();
+    assert_eq!(events(&canonical_again)?, expected, "every receipt once");
+    let consumed = |ops: &[Ops]| -> Vec<u64> {
+        ops.iter()
+            .map(|o| {
+                o.metrics
+                    .events_consumed
+                    .with_label_values(&[&config.topics.pos])
+                    .get()
+            })
+            .collect()
+    };
+    // Both held partitions while the first half flowed; the second then
+    // read the rest alone.
+    let (a_read, b_read) = (consumed(&stopped)[0], consumed(&remaining)[0]);
+    assert!(a_read > 0 && b_read > 0, "{a_read} / {b_read}");
+    assert!(b_read >= rest.len() as u64, "{a_read} / {b_read}");
+    assert_eq!(a_read + b_read, records.len() as u64, "{a_read} / {b_read}");
+    Ok(())
+}

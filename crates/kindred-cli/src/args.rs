@@ -103,9 +103,10 @@ pub(crate) enum Command {
     ///
     /// Writes pos.jsonl, web.jsonl and social.jsonl (one raw record per line,
     /// as the channels' JSON would be) and truth.csv (event_id,person). With
-    /// --kafka, also produces the events to the configured raw topics (Avro,
-    /// Confluent wire format), in arrival order. Same seed and parameters,
-    /// byte-identical output.
+    /// --kafka, also produces the events to the configured raw topics, each
+    /// channel in the framing `[schemas.framing]` gives it (Avro in the
+    /// Confluent wire format by default, or JSON), in arrival order. Same
+    /// seed and parameters, byte-identical output.
     Gen {
         /// Seed of the generator: the same seed and options write the same
         /// files, byte for byte.

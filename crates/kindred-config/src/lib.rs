@@ -292,6 +292,25 @@ pub struct KafkaConfig {
     /// its text, as librdkafka wants it.
     #[serde(deserialize_with = "properties")]
     pub client: BTreeMap<String, String>,
+    /// The consumer group protocol of every consumer group kindred joins.
+    /// Default `classic` (every broker has it). `consumer` is KIP-848's
+    /// protocol, which brokers from Apache Kafka 4.0 on serve: the broker
+    /// assigns partitions, one member at a time, with no group-wide pause,
+    /// and heartbeats, the session timeout and the assignor are the
+    /// broker's settings (`group.consumer.*`), not the client's.
+    pub group_protocol: GroupProtocol,
+}
+
+/// `kafka.group_protocol`: how kindred's consumers form their groups.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupProtocol {
+    /// The classic protocol: kindred's consumers use the cooperative-sticky
+    /// assignor, a 15 s session timeout and 3 s heartbeats.
+    #[default]
+    Classic,
+    /// KIP-848 (`group.protocol=consumer`): needs Apache Kafka 4.0 or later.
+    Consumer,
 }
 
 /// A string, or a number or boolean written without quotes (TOML, an
@@ -344,6 +363,7 @@ impl std::fmt::Debug for KafkaConfig {
             .field("brokers", &self.brokers)
             .field("group_prefix", &self.group_prefix)
             .field("client", &masked(&self.client))
+            .field("group_protocol", &self.group_protocol)
             .finish()
     }
 }
@@ -724,6 +744,7 @@ impl Default for KafkaConfig {
             brokers: "127.0.0.1:9092".into(),
             group_prefix: "kindred".into(),
             client: BTreeMap::new(),
+            group_protocol: GroupProtocol::Classic,
         }
     }
 }
@@ -843,12 +864,22 @@ pub enum ConfigError {
     Value { key: &'static str, message: String },
 }
 
+/// Consumer properties of the classic group protocol only: librdkafka
+/// refuses them with `group.protocol=consumer` (the broker decides them).
+pub const CLASSIC_GROUP_PROPERTIES: &[&str] = &[
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "partition.assignment.strategy",
+    "group.protocol.type",
+];
+
 /// Why kindred owns a librdkafka property, if it does: `[kafka.client]`
 /// may not set it.
 pub fn owned_client_property(key: &str) -> Option<&'static str> {
     Some(match key {
         "bootstrap.servers" | "metadata.broker.list" => "use kafka.brokers",
         "group.id" => "from kafka.group_prefix",
+        "group.protocol" => "use kafka.group_protocol",
         "group.instance.id" => "one per replica: the resolver's is resolver.transactional_id",
         "transactional.id" => "one per resolver: set resolver.transactional_id",
         "enable.auto.commit" | "enable.auto.offset.store" => {
@@ -1113,6 +1144,19 @@ impl Config {
                 problems.push((
                     "kafka.client",
                     format!("{key:?} is set by kindred for each client ({why}); remove it"),
+                ));
+            }
+            // librdkafka refuses to create a KIP-848 consumer with these.
+            if self.kafka.group_protocol == GroupProtocol::Consumer
+                && CLASSIC_GROUP_PROPERTIES.contains(&key.as_str())
+            {
+                problems.push((
+                    "kafka.client",
+                    format!(
+                        "{key:?} belongs to the classic group protocol; with \
+                         kafka.group_protocol = \"consumer\" the broker sets it \
+                         (group.consumer.*): remove it"
+                    ),
                 ));
             }
         }
@@ -1767,6 +1811,51 @@ mod tests {
             let c = Config::load(Some(Path::new("ok.toml")), serde_json::json!({}))
                 .map_err(|e| e.to_string())?;
             assert_eq!(c.kafka.client.len(), 1);
+            Ok(())
+        });
+    }
+
+    /// `kafka.group_protocol` picks KIP-848's protocol; the classic
+    /// protocol's client settings, which librdkafka refuses with it, are
+    /// named at load, and `group.protocol` itself is the typed key's.
+    #[test]
+    fn the_consumer_group_protocol_refuses_classic_group_settings() {
+        figment::Jail::expect_with(|jail| {
+            let load = |file: &str| Config::load(Some(Path::new(file)), serde_json::json!({}));
+            assert_eq!(
+                Config::default().kafka.group_protocol,
+                GroupProtocol::Classic
+            );
+            jail.create_file("c.toml", "[kafka]\ngroup_protocol = \"consumer\"\n")?;
+            let c = load("c.toml").map_err(|e| e.to_string())?;
+            assert_eq!(c.kafka.group_protocol, GroupProtocol::Consumer);
+            jail.create_file(
+                "both.toml",
+                "[kafka]\ngroup_protocol = \"consumer\"\n[kafka.client]\n\"session.timeout.ms\" = 45000\n",
+            )?;
+            let err = load("both.toml").unwrap_err().to_string();
+            assert!(
+                err.contains("\"session.timeout.ms\"") && err.contains("group.consumer"),
+                "{err}"
+            );
+            // The classic protocol takes the same file's client setting.
+            jail.create_file(
+                "classic.toml",
+                "[kafka.client]\n\"session.timeout.ms\" = 45000\n",
+            )?;
+            load("classic.toml").map_err(|e| e.to_string())?;
+            jail.create_file(
+                "raw.toml",
+                "[kafka.client]\n\"group.protocol\" = \"consumer\"\n",
+            )?;
+            let err = load("raw.toml").unwrap_err().to_string();
+            assert!(err.contains("kafka.group_protocol"), "{err}");
+            jail.create_file("bad.toml", "[kafka]\ngroup_protocol = \"kip848\"\n")?;
+            let err = load("bad.toml").unwrap_err().to_string();
+            assert!(
+                err.contains("group_protocol") && err.contains("consumer"),
+                "{err}"
+            );
             Ok(())
         });
     }

@@ -5,7 +5,7 @@ pub use rdkafka::consumer::CommitMode;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::{KafkaError, KafkaSettings, ServiceContext};
+use crate::{GroupProtocol, KafkaError, KafkaSettings, ServiceContext};
 
 /// The consumer of a kindred service.
 pub type ServiceConsumer = StreamConsumer<ServiceContext>;
@@ -20,6 +20,11 @@ pub type ServiceConsumer = StreamConsumer<ServiceContext>;
 /// holds one batch on top of it. A member that dies without leaving is
 /// noticed after `session.timeout.ms` (15 s here). Pass-through settings
 /// override all of these.
+///
+/// Under [`GroupProtocol::Consumer`] (KIP-848) the broker assigns the
+/// partitions, incrementally as well, and owns the session timeout,
+/// heartbeat interval and assignor (`group.consumer.*` on the broker):
+/// librdkafka refuses a consumer that sets them, so none is set here.
 ///
 /// `static_member`: a `group.instance.id` for a member that restarts in
 /// place (the resolver, one per store): a restart takes its partitions
@@ -37,12 +42,17 @@ pub fn subscribe(
         ("enable.auto.commit", "false"),
         ("enable.auto.offset.store", "false"),
         ("auto.offset.reset", "earliest"),
-        ("partition.assignment.strategy", "cooperative-sticky"),
         ("isolation.level", "read_committed"),
         ("queued.max.messages.kbytes", "16384"),
-        ("session.timeout.ms", "15000"),
-        ("heartbeat.interval.ms", "3000"),
     ];
+    match settings.group_protocol {
+        GroupProtocol::Classic => defaults.extend([
+            ("partition.assignment.strategy", "cooperative-sticky"),
+            ("session.timeout.ms", "15000"),
+            ("heartbeat.interval.ms", "3000"),
+        ]),
+        GroupProtocol::Consumer => defaults.push(("group.protocol", "consumer")),
+    }
     if let Some(instance) = static_member {
         defaults.push(("group.instance.id", instance));
     }

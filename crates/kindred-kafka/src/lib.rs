@@ -22,7 +22,7 @@ pub use dead_letter::{DeadLetter, DLQ_HEADER_PREFIX};
 pub use error::KafkaError;
 pub use logs::{admit as admit_log, Hushed, Quiet};
 pub use producer::{OutRecord, Producer};
-pub use settings::KafkaSettings;
+pub use settings::{GroupProtocol, KafkaSettings};
 pub use transactional::{TransactionalProducer, TxnFailure};
 
 /// The most key and payload bytes kindred puts in one record: under the

@@ -10,6 +10,19 @@ pub struct KafkaSettings {
     /// Extra librdkafka properties passed through as they are (security
     /// protocol, SASL, TLS files, ...). They override kindred's own defaults.
     pub client: BTreeMap<String, String>,
+    /// How consumers form their groups.
+    pub group_protocol: GroupProtocol,
+}
+
+/// The consumer group protocol (`group.protocol`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// The classic protocol, which every broker serves.
+    #[default]
+    Classic,
+    /// KIP-848's protocol (Apache Kafka 4.0 and later): the broker assigns
+    /// partitions and owns the session timeout, heartbeats and assignor.
+    Consumer,
 }
 
 /// The brokers and the names of the pass-through properties, never their
@@ -19,6 +32,7 @@ impl std::fmt::Debug for KafkaSettings {
         f.debug_struct("KafkaSettings")
             .field("brokers", &self.brokers)
             .field("client", &self.client.keys().collect::<Vec<_>>())
+            .field("group_protocol", &self.group_protocol)
             .finish()
     }
 }
@@ -28,6 +42,7 @@ impl KafkaSettings {
         KafkaSettings {
             brokers: brokers.into(),
             client: BTreeMap::new(),
+            group_protocol: GroupProtocol::Classic,
         }
     }
 

@@ -1,4 +1,5 @@
-//! Postal addresses, gender, currencies and consents: the smaller attributes.
+//! Postal addresses, gender and currencies: the smaller attributes
+//! (consent labels are read in `consent.rs`).
 
 use kindred_model::raw::RawAddress;
 use kindred_model::Address;

@@ -1999,8 +1999,9 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 /// The first byte of every encoded value: the format, so that a later
 /// release can read and migrate what an older one wrote.
 const FORMAT_POSTCARD_V1: u8 = 1;
-/// A [`FORMAT_POSTCARD_V1`] body sealed with AES-256-GCM: key id, nonce,
-/// ciphertext and tag (see [`kindred_crypto::Keyring::seal`]).
+/// A [`FORMAT_POSTCARD_V1`] body sealed with the keyring's active key
+/// (AES-256-GCM-SIV; plain AES-256-GCM in values of earlier releases): key
+/// id, nonce, ciphertext and tag (see [`kindred_crypto::Keyring::seal`]).
 const FORMAT_SEALED_V1: u8 = 2;
 
 /// Encodes a stored value: a format byte, then postcard (a compact binary

@@ -16,7 +16,7 @@ use kindred_kafka::rdkafka::consumer::Consumer;
 use kindred_kafka::rdkafka::error::KafkaError as KafkaClientError;
 use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
 use kindred_kafka::{
-    DeadLetter, KafkaSettings, OutRecord, Producer, RebalanceEvent, ServiceContext,
+    DeadLetter, GroupProtocol, KafkaSettings, OutRecord, Producer, RebalanceEvent, ServiceContext,
 };
 use kindred_ops::{Health, Metrics};
 
@@ -59,6 +59,10 @@ pub fn kafka_settings(config: &Config) -> KafkaSettings {
     KafkaSettings {
         brokers: config.kafka.brokers.clone(),
         client: config.kafka.client.clone(),
+        group_protocol: match config.kafka.group_protocol {
+            kindred_config::GroupProtocol::Classic => GroupProtocol::Classic,
+            kindred_config::GroupProtocol::Consumer => GroupProtocol::Consumer,
+        },
     }
 }
 
