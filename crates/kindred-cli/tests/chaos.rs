@@ -7,8 +7,27 @@
 
 mod common;
 
+/// The runs restart the broker: one at a time.
+static BROKER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn crashes_restarts_and_a_broker_restart_lose_nothing_and_apply_nothing_twice() {
+    chaos("classic");
+}
+
+/// The same under KIP-848's consumer group protocol, where a killed
+/// resolver's restart finds its static member's instance id still held
+/// until the broker ends the dead process's session.
+#[test]
+fn the_same_under_the_consumer_group_protocol() {
+    chaos("consumer");
+}
+
+fn chaos(group_protocol: &str) {
+    let _one_at_a_time = BROKER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let protocol = format!("kafka.group_protocol={group_protocol}");
     let brokers = std::env::var("KINDRED_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
     let dir = tempfile::tempdir().expect("temp dir");
     let json = dir.path().join("chaos.json");
@@ -23,6 +42,8 @@ fn crashes_restarts_and_a_broker_restart_lose_nothing_and_apply_nothing_twice() 
     let mut args = vec![
         "--brokers",
         &brokers,
+        "--set",
+        &protocol,
         "chaos",
         "--events",
         "20000",

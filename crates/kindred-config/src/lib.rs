@@ -313,6 +313,16 @@ pub enum GroupProtocol {
     Consumer,
 }
 
+impl GroupProtocol {
+    /// As written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        }
+    }
+}
+
 /// A string, or a number or boolean written without quotes (TOML, an
 /// environment variable, `--set`): its text.
 fn scalar_as_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {

@@ -369,6 +369,10 @@ fn service_env(config: &Config, work_dir: &std::path::Path) -> Vec<(String, Stri
             "KINDRED_KAFKA__GROUP_PREFIX".into(),
             config.kafka.group_prefix.clone(),
         ),
+        (
+            "KINDRED_KAFKA__GROUP_PROTOCOL".into(),
+            config.kafka.group_protocol.as_str().into(),
+        ),
     ];
     for (key, name) in topic_names(config) {
         env.push((format!("KINDRED_TOPICS__{}", key.to_uppercase()), name));

@@ -61,6 +61,12 @@ const FLUSH_MARGIN: Duration = Duration::from_secs(2);
 /// `Store::flush_every`): a day.
 const STORE_FLUSH_INTERVAL: Duration = Duration::from_secs(86_400);
 
+/// How long a restarted resolver waits for the broker to release its
+/// `group.instance.id` (under KIP-848's protocol a crashed process's static
+/// member keeps it until its session times out: `group.consumer.session.timeout.ms`,
+/// at most `group.consumer.max.session.timeout.ms`, 60 s by default).
+const INSTANCE_HELD_LIMIT: Duration = Duration::from_secs(180);
+
 /// How long the publisher's transactions may fail, none committing, before
 /// the resolver reports itself unready (a missing topic, a refused ACL,
 /// a broker away: nothing reaches downstream).
@@ -225,6 +231,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let producer = Producer::new(&settings)?;
     let mut consumer = subscribe()?;
     let mut rejoins: Vec<Instant> = Vec::new();
+    // Since when the broker has refused this member's instance id, and how
+    // long to wait before the next try.
+    let mut held: Option<(Instant, Duration)> = None;
     // Dropped first on every return, error or not: the watchdog bounds the
     // close of the clients above.
     let _stop_on_return = shutdown.trigger_on_drop();
@@ -288,7 +297,32 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             )
             .await
             {
-                Ok(batch) => batch,
+                Ok(batch) => {
+                    held = None;
+                    batch
+                }
+                // The crashed process this one replaces still holds the
+                // instance id (KIP-848): wait for the broker to let it go,
+                // unready meanwhile, then join with a new consumer. A
+                // second live instance cannot wait here for long: this
+                // one's publisher fenced its transactions at start.
+                Err(PipelineError::InstanceIdHeld(reason)) => {
+                    let (since, pause) = held.get_or_insert((Instant::now(), Duration::ZERO));
+                    if since.elapsed() >= INSTANCE_HELD_LIMIT || shutdown.is_triggered() {
+                        return Err(PipelineError::InstanceIdHeld(reason));
+                    }
+                    *pause = (*pause * 2).clamp(Duration::from_millis(500), Duration::from_secs(5));
+                    tracing::warn!(%reason, waited_secs = since.elapsed().as_secs(), retry_in_ms = pause.as_millis() as u64,
+                        "the broker still gives this resolver's instance id to a member of the process it replaces; waiting for its session to end");
+                    ops.health.set_ready(false);
+                    drop(consumer);
+                    tokio::select! {
+                        _ = tokio::time::sleep(*pause) => {}
+                        _ = shutdown.wait() => {}
+                    }
+                    consumer = subscribe()?;
+                    continue;
+                }
                 // A static member can be fenced by its own retried join after a
                 // broker restart, not only by another instance: the consumer is
                 // unusable either way, so rejoin with a new one (reading from
