@@ -67,6 +67,11 @@ const STORE_FLUSH_INTERVAL: Duration = Duration::from_secs(86_400);
 /// at most `group.consumer.max.session.timeout.ms`, 60 s by default).
 const INSTANCE_HELD_LIMIT: Duration = Duration::from_secs(180);
 
+/// A refusal of the instance id that comes longer than this after its
+/// consumer was made ends a consumer that had been let in (a refusal comes
+/// within a second): it starts a new wait of [`INSTANCE_HELD_LIMIT`].
+const INSTANCE_HELD_NEW_WAIT: Duration = Duration::from_secs(30);
+
 /// How long the publisher's transactions may fail, none committing, before
 /// the resolver reports itself unready (a missing topic, a refused ACL,
 /// a broker away: nothing reaches downstream).
@@ -231,9 +236,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let producer = Producer::new(&settings)?;
     let mut consumer = subscribe()?;
     let mut rejoins: Vec<Instant> = Vec::new();
-    // Since when the broker has refused this member's instance id, and how
-    // long to wait before the next try.
-    let mut held: Option<(Instant, Duration)> = None;
+    // Since when the broker has refused this member's instance id, how
+    // long to wait before the next try, and when the consumer it refused
+    // last was made.
+    let mut held: Option<(Instant, Duration, Instant)> = None;
     // Dropped first on every return, error or not: the watchdog bounds the
     // close of the clients above.
     let _stop_on_return = shutdown.trigger_on_drop();
@@ -307,7 +313,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 // second live instance cannot wait here for long: this
                 // one's publisher fenced its transactions at start.
                 Err(PipelineError::InstanceIdHeld(reason)) => {
-                    let (since, pause) = held.get_or_insert((Instant::now(), Duration::ZERO));
+                    // A consumer that lived on had the id: a later refusal
+                    // (an instance started beside this one) waits anew.
+                    if held.is_some_and(|(_, _, made)| made.elapsed() > INSTANCE_HELD_NEW_WAIT) {
+                        held = None;
+                    }
+                    let now = Instant::now();
+                    let (since, pause, made) = held.get_or_insert((now, Duration::ZERO, now));
                     if since.elapsed() >= INSTANCE_HELD_LIMIT || shutdown.is_triggered() {
                         return Err(PipelineError::InstanceIdHeld(reason));
                     }
@@ -321,6 +333,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                         _ = shutdown.wait() => {}
                     }
                     consumer = subscribe()?;
+                    *made = Instant::now();
                     continue;
                 }
                 // A static member can be fenced by its own retried join after a
