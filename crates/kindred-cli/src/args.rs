@@ -173,8 +173,8 @@ pub(crate) enum Command {
     /// Measure the pipeline end to end through the real broker.
     ///
     /// Starts the ingest services (one per channel) and the resolver as
-    /// separate processes of this binary, on topics and groups of the run's
-    /// own, produces a generated stream into the raw topics, and reports
+    /// separate processes of this binary (each given this command's
+    /// --config and --set), on topics and groups of the run's own, produces a generated stream into the raw topics, and reports
     /// sustained events/s, produce-to-profile-change latency percentiles,
     /// consumer lag over time, peak RSS and CPU time of each service, and the
     /// accuracy of the resulting profiles.
@@ -218,7 +218,8 @@ pub(crate) enum Command {
     /// profile topic against an uninterrupted in-process run of the same
     /// input: same people, golden records and points; offsets at the
     /// topic's end; every profile version on the topic exactly once, in
-    /// order. Exits 1 if any check fails. See docs/operations.md.
+    /// order. Exits 1 if any check fails. The services get this command's
+    /// --config and --set. See docs/operations.md.
     Chaos {
         /// Records to write (duplicate deliveries included).
         #[arg(long, default_value_t = 200_000)]

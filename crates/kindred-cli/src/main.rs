@@ -148,6 +148,16 @@ fn init_logging(format: LogFormat, spans: bool) {
     }
 }
 
+/// How `kindred load` and `kindred chaos` start their services: this
+/// binary, with this run's configuration file and `--set` overrides.
+fn launch(cli: &Cli) -> anyhow::Result<kindred_load::Launch> {
+    Ok(kindred_load::Launch {
+        exe: std::env::current_exe().context("cannot find the kindred binary")?,
+        config_file: cli.config.clone(),
+        overrides: cli.sets.clone(),
+    })
+}
+
 fn load_config(cli: &Cli, data_dir: Option<&PathBuf>) -> anyhow::Result<Config> {
     let config = Config::load_with_sets(
         cli.config.as_deref(),
@@ -370,8 +380,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ..kindred_gen::GenOptions::default()
                 },
                 rate: *rate,
-                exe: std::env::current_exe().context("cannot find the kindred binary")?,
-                config_file: cli.config.clone(),
+                launch: launch(&cli)?,
                 work_dir: work_dir.clone(),
                 idle_timeout: std::time::Duration::from_secs(*idle_timeout_secs),
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
@@ -417,8 +426,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 broker_restart: broker_restart
                     .as_ref()
                     .map(|c| vec!["sh".to_string(), "-c".to_string(), c.clone()]),
-                exe: std::env::current_exe().context("cannot find the kindred binary")?,
-                config_file: cli.config.clone(),
+                launch: launch(&cli)?,
                 work_dir: work_dir.clone(),
                 idle_timeout: std::time::Duration::from_secs(*idle_timeout_secs),
                 delete_topics: !*keep_topics,

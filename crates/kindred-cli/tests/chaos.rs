@@ -113,4 +113,14 @@ fn chaos(group_protocol: &str) {
     );
     assert_eq!(report["offsets_at_end"], true, "{report:#}");
     assert_eq!(report["passed"], true, "{report:#}");
+    // The services ran under the protocol asked for (the run hands its
+    // --set to them): only KIP-848 keeps a killed resolver's instance id
+    // from its restart until the old session ends.
+    let resolve_log = std::fs::read_to_string(dir.path().join("work").join("resolve.log"))
+        .expect("the resolver's log");
+    assert_eq!(
+        resolve_log.contains("waiting for its session to end"),
+        group_protocol == "consumer",
+        "{group_protocol}"
+    );
 }

@@ -34,7 +34,7 @@ use kindred_resolver::Resolver;
 use kindred_schema::{Framing, SchemaKind};
 use serde::Serialize;
 
-use crate::services::{self, Service, ServiceSpec};
+use crate::services::{self, Launch, Service, ServiceSpec};
 use crate::{generate_at_least, lag_probes, service_env, LoadError, RawWriter};
 
 /// What to run.
@@ -54,9 +54,8 @@ pub struct ChaosOptions {
     /// A command that restarts the broker (same storage), run once
     /// mid-stream, e.g. `["bash", "deploy/local/kafka.sh", "restart"]`.
     pub broker_restart: Option<Vec<String>>,
-    /// The `kindred` binary the services run from.
-    pub exe: PathBuf,
-    pub config_file: Option<PathBuf>,
+    /// How the services are started.
+    pub launch: Launch,
     /// Logs, stores and the reference store go here (default: a temporary
     /// directory, removed afterwards).
     pub work_dir: Option<PathBuf>,
@@ -227,8 +226,7 @@ fn plan(opts: &ChaosOptions) -> Vec<(f64, Planned)> {
 
 /// The services of a chaos run.
 struct Fleet {
-    exe: PathBuf,
-    config_file: Option<PathBuf>,
+    launch: Launch,
     env: Vec<(String, String)>,
     dir: PathBuf,
     running: Vec<(ServiceSpec, Service)>,
@@ -236,13 +234,7 @@ struct Fleet {
 
 impl Fleet {
     fn spawn(&self, spec: &ServiceSpec) -> Result<Service, LoadError> {
-        services::spawn(
-            &self.exe,
-            self.config_file.as_deref(),
-            spec,
-            &self.env,
-            &self.dir,
-        )
+        services::spawn(&self.launch, spec, &self.env, &self.dir)
     }
 
     fn get(&mut self, name: &str) -> Result<&mut Service, LoadError> {
@@ -341,8 +333,7 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
         args: vec!["resolve".into()],
     });
     let mut fleet = Fleet {
-        exe: opts.exe.clone(),
-        config_file: opts.config_file.clone(),
+        launch: opts.launch.clone(),
         env: service_env(&config, &work_dir),
         dir: work_dir.clone(),
         running: Vec::new(),
@@ -783,8 +774,11 @@ mod tests {
             kill_ingest: true,
             sigterm: true,
             broker_restart: broker.then(|| vec!["true".to_string()]),
-            exe: PathBuf::from("kindred"),
-            config_file: None,
+            launch: Launch {
+                exe: PathBuf::from("kindred"),
+                config_file: None,
+                overrides: Vec::new(),
+            },
             work_dir: None,
             idle_timeout: Duration::from_secs(1),
             delete_topics: true,

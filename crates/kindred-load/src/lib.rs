@@ -42,7 +42,7 @@ use kindred_pipeline::{Channel, Shutdown};
 
 pub use error::LoadError;
 pub use report::{Latency, LoadReport, Sample};
-pub use services::{ServiceSpec, ServiceUsage, SCRAPE_TARGETS_FILE};
+pub use services::{Launch, ServiceSpec, ServiceUsage, SCRAPE_TARGETS_FILE};
 pub use writer::{event_id, RawWriter};
 
 use observe::{lock, Shared};
@@ -56,11 +56,9 @@ pub struct LoadOptions {
     pub gen: GenOptions,
     /// Events per second to produce; 0 = as fast as possible.
     pub rate: u64,
-    /// The `kindred` binary to start the services from.
-    pub exe: PathBuf,
-    /// Configuration file handed to the services (their topics, groups,
-    /// store and HTTP address are overridden for the run).
-    pub config_file: Option<PathBuf>,
+    /// How the services are started (their topics, groups, store and
+    /// HTTP address are overridden for the run).
+    pub launch: Launch,
     /// Where service logs and the resolver's store go; a temporary
     /// directory (removed afterwards) when None.
     pub work_dir: Option<PathBuf>,
@@ -137,13 +135,7 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
     });
     let mut running = Vec::new();
     for spec in &specs {
-        running.push(services::spawn(
-            &opts.exe,
-            opts.config_file.as_deref(),
-            spec,
-            &env,
-            &work_dir,
-        )?);
+        running.push(services::spawn(&opts.launch, spec, &env, &work_dir)?);
     }
     for service in &mut running {
         service.wait_ready(Duration::from_secs(90)).await?;
@@ -250,6 +242,7 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
             .is_some()
             .then(|| std::path::absolute(&truth_file).unwrap_or(truth_file)),
         config_file: opts
+            .launch
             .config_file
             .as_ref()
             .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())),
@@ -368,10 +361,6 @@ fn service_env(config: &Config, work_dir: &std::path::Path) -> Vec<(String, Stri
         (
             "KINDRED_KAFKA__GROUP_PREFIX".into(),
             config.kafka.group_prefix.clone(),
-        ),
-        (
-            "KINDRED_KAFKA__GROUP_PROTOCOL".into(),
-            config.kafka.group_protocol.as_str().into(),
         ),
     ];
     for (key, name) in topic_names(config) {

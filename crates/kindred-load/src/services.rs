@@ -54,10 +54,21 @@ fn free_port() -> Result<u16, LoadError> {
         })
 }
 
-/// Starts `spec` from `exe` with `env` overrides, logging to `dir/<name>.log`.
+/// How a run starts its services: the `kindred` binary, the configuration
+/// file and the `--set` overrides the run itself was given (each service
+/// gets them all, then the run's own topics, groups, store and HTTP
+/// address on top).
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub exe: PathBuf,
+    pub config_file: Option<PathBuf>,
+    /// `KEY=VALUE` overrides, as `--set` takes them.
+    pub overrides: Vec<String>,
+}
+
+/// Starts `spec` as `launch` says with `env` overrides, logging to `dir/<name>.log`.
 pub(crate) fn spawn(
-    exe: &Path,
-    config_file: Option<&Path>,
+    launch: &Launch,
     spec: &ServiceSpec,
     env: &[(String, String)],
     dir: &Path,
@@ -74,9 +85,12 @@ pub(crate) fn spawn(
             path: log.clone(),
             source,
         })?;
-    let mut command = Command::new(exe);
-    if let Some(f) = config_file {
+    let mut command = Command::new(&launch.exe);
+    if let Some(f) = &launch.config_file {
         command.arg("--config").arg(f);
+    }
+    for set in &launch.overrides {
+        command.arg("--set").arg(set);
     }
     command
         .args(["--http-listen", &http])
@@ -87,7 +101,7 @@ pub(crate) fn spawn(
         .stderr(file);
     let child = command.spawn().map_err(|source| LoadError::Spawn {
         service: spec.name.clone(),
-        exe: exe.to_path_buf(),
+        exe: launch.exe.clone(),
         source,
     })?;
     Ok(Service {
