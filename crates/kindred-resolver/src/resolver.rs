@@ -1590,6 +1590,16 @@ impl<'a> BatchView<'a> {
             .zip(&prior_home)
             .map(|(id, home)| (id.as_str(), *home))
             .collect();
+        let cluster_of_event: HashMap<&str, usize> = events
+            .iter()
+            .enumerate()
+            .map(|(n, e)| (e.event_id.as_str(), cluster_of[&n]))
+            .collect();
+        // The absorbed ids' lists of the records they stand for, as this
+        // recomputation leaves them (by `absorbed` key, with the id): a
+        // record that ends elsewhere, or is listed as moved, leaves them
+        // (see the moved records below).
+        let mut standing: BTreeMap<Vec<u8>, (&String, AbsorbedProfile)> = BTreeMap::new();
         // Absorbed ids follow what they stood for: one a cluster took back
         // is live again; one whose chain would end in another cluster than
         // the one holding most of its events redirects there. Parents come
@@ -1604,6 +1614,7 @@ impl<'a> BatchView<'a> {
                     end_of.insert(&a.id, a.home);
                     continue;
                 }
+                standing.insert(absorbed_key(&a.parent, &a.id), (&a.id, a.profile.clone()));
                 let (Some(home), Some(parent_end)) = (a.home, parent_end) else {
                     end_of.insert(&a.id, parent_end);
                     continue;
@@ -1621,13 +1632,14 @@ impl<'a> BatchView<'a> {
                 ));
                 self.redirects.insert(a.id.clone(), Some(to.clone()));
                 self.absorbed.insert(absorbed_key(&a.parent, &a.id), None);
-                self.absorbed.insert(
-                    absorbed_key(&to, &a.id),
-                    Some(AbsorbedProfile {
-                        version: a.profile.version + 1,
-                        members: a.profile.members.clone(),
-                    }),
-                );
+                standing.remove(&absorbed_key(&a.parent, &a.id));
+                let moved = AbsorbedProfile {
+                    version: a.profile.version + 1,
+                    members: a.profile.members.clone(),
+                };
+                self.absorbed
+                    .insert(absorbed_key(&to, &a.id), Some(moved.clone()));
+                standing.insert(absorbed_key(&to, &a.id), (&a.id, moved));
             }
         }
 
@@ -1653,14 +1665,16 @@ impl<'a> BatchView<'a> {
             }
             ends
         };
-        let ends_elsewhere = |n: usize, id: &str| {
+        // The profile a consumer finds record `n` under through the
+        // absorbed id that stood for it, when one did.
+        let through_absorbed_id = |n: usize| {
             let (Some(origin), Some((root, Some(end)))) = (
                 origin_id(origins[n]),
                 by_absorbed_id.get(events[n].event_id.as_str()),
             ) else {
-                return false;
+                return None;
             };
-            origin == root && ids[*end] != id
+            (origin == root).then(|| ids[*end].as_str())
         };
 
         // Key holders after the recomputation.
@@ -1772,7 +1786,13 @@ impl<'a> BatchView<'a> {
                 // Its first events (by event time: a recomputed member
                 // list is sorted by id) stand for it; a long history would
                 // be written again with every merge up a chain.
-                let mut firsts: Vec<&String> = old.members.iter().collect();
+                // Those that follow it there: its records in other clusters
+                // are moved, or found under an id a split gave back.
+                let mut firsts: Vec<&String> = old
+                    .members
+                    .iter()
+                    .filter(|m| cluster_of_event.get(m.as_str()) == Some(home))
+                    .collect();
                 firsts.sort_by_key(|m| {
                     (
                         time_of.get(m.as_str()).copied().unwrap_or(i64::MAX),
@@ -1785,13 +1805,13 @@ impl<'a> BatchView<'a> {
                     .cloned()
                     .collect();
                 members.sort_unstable();
-                self.absorbed.insert(
-                    absorbed_key(&ids[*home], id),
-                    Some(AbsorbedProfile {
-                        version: old.record.version + 1,
-                        members,
-                    }),
-                );
+                let profile = AbsorbedProfile {
+                    version: old.record.version + 1,
+                    members,
+                };
+                self.absorbed
+                    .insert(absorbed_key(&ids[*home], id), Some(profile.clone()));
+                standing.insert(absorbed_key(&ids[*home], id), (id, profile));
                 self.profiles.insert(id.clone(), None);
                 outcome.absorbed += 1;
             }
@@ -1803,6 +1823,7 @@ impl<'a> BatchView<'a> {
         let cause_node = cause.event.map(|_| events.len() - 1);
         let mut order: Vec<usize> = (0..clustering.clusters.len()).collect();
         order.sort_by_key(|&c| cause_node.is_some_and(|n| clustering.clusters[c].contains(&n)));
+        let mut moved_here: HashSet<String> = HashSet::new();
         for c in order {
             let members = &clustering.clusters[c];
             let id = &ids[c];
@@ -1903,12 +1924,16 @@ impl<'a> BatchView<'a> {
             // Events taken over from a profile that a split divided (not
             // from absorbed ones: their redirect carries them), and those a
             // consumer would otherwise find under an absorbed id that now
-            // ends elsewhere.
+            // ends elsewhere. Not those it finds here through such an id
+            // (one redirected to this profile now): listed here, they
+            // would be placed under this id for good, and the absorbed id
+            // (whose members still name them) would no longer say where a
+            // consumer has them when a later split takes the two apart.
             let moved_event_ids: Vec<String> = members
                 .iter()
-                .filter(|&&n| {
-                    origin_id(origins[n]).is_some_and(|o| o != id && !absorbed.contains(o))
-                        || ends_elsewhere(n, id)
+                .filter(|&&n| match through_absorbed_id(n) {
+                    Some(end) => end != id,
+                    None => origin_id(origins[n]).is_some_and(|o| o != id && !absorbed.contains(o)),
                 })
                 .map(|&n| events[n].event_id.clone())
                 .collect();
@@ -1921,6 +1946,7 @@ impl<'a> BatchView<'a> {
                 evidence,
             );
             change.split_into = split_into;
+            moved_here.extend(moved_event_ids.iter().cloned());
             change.moved_event_ids = moved_event_ids;
             outcome.changes.push(change);
             member_ids.sort();
@@ -1938,6 +1964,27 @@ impl<'a> BatchView<'a> {
                     constrained: members.iter().any(|&n| !constraints[n].is_empty()),
                 }),
             );
+        }
+
+        // An absorbed id stands only for the records a consumer finds
+        // through it: those in the cluster it ends in, not listed as
+        // moved (placed under their profile's own id from now on). A
+        // record that ends elsewhere (under an id a split gave back, or a
+        // deeper absorbed id) or was moved leaves its list, so that a later
+        // split neither looks for the record where this id ends nor gives
+        // the id back to records a consumer never found under it.
+        for (key, (id, mut profile)) in standing {
+            let end = end_of.get(id.as_str()).copied().flatten();
+            let had = profile.members.len();
+            profile.members.retain(|m| {
+                !moved_here.contains(m)
+                    && end.is_none_or(|end| {
+                        cluster_of_event.get(m.as_str()).is_none_or(|c| *c == end)
+                    })
+            });
+            if profile.members.len() != had {
+                self.absorbed.insert(key, Some(profile));
+            }
         }
 
         for (a, b, link, refusal) in clustering.suggestions {
