@@ -16,8 +16,8 @@ fn crashes_restarts_and_a_broker_restart_lose_nothing_and_apply_nothing_twice() 
 }
 
 /// The same under KIP-848's consumer group protocol, where a killed
-/// resolver's restart finds its static member's instance id still held
-/// until the broker ends the dead process's session.
+/// resolver's restart gets its partitions only when the broker ends the
+/// dead process's session.
 #[test]
 fn the_same_under_the_consumer_group_protocol() {
     chaos("consumer");
@@ -114,13 +114,13 @@ fn chaos(group_protocol: &str) {
     assert_eq!(report["offsets_at_end"], true, "{report:#}");
     assert_eq!(report["passed"], true, "{report:#}");
     // The services ran under the protocol asked for (the run hands its
-    // --set to them): only KIP-848 keeps a killed resolver's instance id
-    // from its restart until the old session ends.
-    let resolve_log = std::fs::read_to_string(dir.path().join("work").join("resolve.log"))
-        .expect("the resolver's log");
-    assert_eq!(
-        resolve_log.contains("waiting for its session to end"),
-        group_protocol == "consumer",
-        "{group_protocol}"
-    );
+    // --set to them).
+    for service in ["resolve", "ingest-web"] {
+        let log = std::fs::read_to_string(dir.path().join("work").join(format!("{service}.log")))
+            .expect("the service's log");
+        assert!(
+            log.contains(&format!("group_protocol={group_protocol}")),
+            "{service} did not start under {group_protocol}"
+        );
+    }
 }

@@ -27,9 +27,13 @@ pub type ServiceConsumer = StreamConsumer<ServiceContext>;
 /// librdkafka refuses a consumer that sets them, so none is set here.
 ///
 /// `static_member`: a `group.instance.id` for a member that restarts in
-/// place (the resolver, one per store): a restart takes its partitions
-/// back at once instead of waiting for the session of the dead process
-/// to time out.
+/// place (the resolver, one per store): under the classic protocol a
+/// restart takes its partitions back at once instead of waiting for the
+/// session of the dead process to time out. Under KIP-848 the id is not
+/// set: there the broker keeps a crashed static member's id until its
+/// session ends and refuses the restarted process with a fatal
+/// UNRELEASED_INSTANCE_ID, while a dynamic member just waits for the same
+/// session, and a clean stop hands the partitions over at once either way.
 pub fn subscribe(
     settings: &KafkaSettings,
     group_id: &str,
@@ -53,7 +57,7 @@ pub fn subscribe(
         ]),
         GroupProtocol::Consumer => defaults.push(("group.protocol", "consumer")),
     }
-    if let Some(instance) = static_member {
+    if let (Some(instance), GroupProtocol::Classic) = (static_member, settings.group_protocol) {
         defaults.push(("group.instance.id", instance));
     }
     if context.wants_statistics() {

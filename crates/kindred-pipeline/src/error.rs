@@ -23,13 +23,6 @@ pub enum PipelineError {
     Progress(String),
     #[error("the Kafka consumer failed for good ({0})")]
     Consumer(String),
-    /// The broker refused a static member's `group.instance.id`: another
-    /// member still holds it. Under KIP-848's protocol that is a crashed
-    /// process's member until its session times out.
-    #[error(
-        "the Kafka consumer's group.instance.id is still held by another member of its group ({0})"
-    )]
-    InstanceIdHeld(String),
     #[error("the transactional producer {0} was fenced: another instance with the same transactional id took over; stopping this one")]
     Fenced(String),
     /// A command's request never left the process: no broker answered.

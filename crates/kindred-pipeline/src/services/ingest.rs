@@ -79,7 +79,7 @@ pub async fn run(
     // deadline and the clients close (a slow close must not hide it).
     let outcome: Result<(), PipelineError> = async {
         let linger = Duration::from_millis(config.ingest.batch_linger_ms);
-        tracing::info!(%service, topic = %source, %group, "ingest service started");
+        tracing::info!(%service, topic = %source, %group, group_protocol = %config.kafka.group_protocol.as_str(), "ingest service started");
 
         let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
         loop {

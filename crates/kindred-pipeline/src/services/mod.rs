@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use kindred_config::Config;
 use kindred_kafka::consumer::{CommitMode, ServiceConsumer};
 use kindred_kafka::rdkafka::consumer::Consumer;
-use kindred_kafka::rdkafka::error::{KafkaError as KafkaClientError, RDKafkaErrorCode};
+use kindred_kafka::rdkafka::error::KafkaError as KafkaClientError;
 use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
 use kindred_kafka::{
     DeadLetter, GroupProtocol, KafkaSettings, OutRecord, Producer, RebalanceEvent, ServiceContext,
@@ -144,13 +144,9 @@ pub(crate) async fn next_batch(
                     }
                     deadline.get_or_insert_with(|| Instant::now() + linger);
                 }
-                Ok(Err(e @ KafkaClientError::MessageConsumptionFatal(code))) => {
+                Ok(Err(e @ KafkaClientError::MessageConsumptionFatal(_))) => {
                     ops.metrics.component_errors.with_label_values(&["kafka_consume", "consume"]).inc();
-                    return Err(if code == RDKafkaErrorCode::UnreleasedInstanceId {
-                        PipelineError::InstanceIdHeld(e.to_string())
-                    } else {
-                        PipelineError::Consumer(e.to_string())
-                    });
+                    return Err(PipelineError::Consumer(e.to_string()));
                 }
                 Ok(Err(e)) => {
                     ops.metrics.component_errors.with_label_values(&["kafka_consume", "consume"]).inc();

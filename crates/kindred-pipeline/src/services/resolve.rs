@@ -61,17 +61,6 @@ const FLUSH_MARGIN: Duration = Duration::from_secs(2);
 /// `Store::flush_every`): a day.
 const STORE_FLUSH_INTERVAL: Duration = Duration::from_secs(86_400);
 
-/// How long a restarted resolver waits for the broker to release its
-/// `group.instance.id` (under KIP-848's protocol a crashed process's static
-/// member keeps it until its session times out: `group.consumer.session.timeout.ms`,
-/// at most `group.consumer.max.session.timeout.ms`, 60 s by default).
-const INSTANCE_HELD_LIMIT: Duration = Duration::from_secs(180);
-
-/// A refusal of the instance id that comes longer than this after its
-/// consumer was made ends a consumer that had been let in (a refusal comes
-/// within a second): it starts a new wait of [`INSTANCE_HELD_LIMIT`].
-const INSTANCE_HELD_NEW_WAIT: Duration = Duration::from_secs(30);
-
 /// How long the publisher's transactions may fail, none committing, before
 /// the resolver reports itself unready (a missing topic, a refused ACL,
 /// a broker away: nothing reaches downstream).
@@ -216,7 +205,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     };
     let _store_gauges = StoreGauges::start(&resolver.shared_store(), ops.metrics.clone());
     let positions = Positions::new(resolver.store().offsets()?);
-    // One resolver per store, restarted in place: a static member. Each
+    // One resolver per store, restarted in place: a static member (under
+    // the classic protocol; `consumer::subscribe` says why not under
+    // KIP-848). Each
     // consumer (a new one after a fatal error) starts every partition at
     // the store's position.
     let subscribe = || {
@@ -236,10 +227,6 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let producer = Producer::new(&settings)?;
     let mut consumer = subscribe()?;
     let mut rejoins: Vec<Instant> = Vec::new();
-    // Since when the broker has refused this member's instance id, how
-    // long to wait before the next try, and when the consumer it refused
-    // last was made.
-    let mut held: Option<(Instant, Duration, Instant)> = None;
     // Dropped first on every return, error or not: the watchdog bounds the
     // close of the clients above.
     let _stop_on_return = shutdown.trigger_on_drop();
@@ -250,7 +237,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         let linger = Duration::from_millis(config.resolver.batch_linger_ms);
         let mut written = resolver.store().next_outbox_seq()?.saturating_sub(1);
         let mut last_snapshot = Instant::now();
-        tracing::info!(topic = %source, %group, store = %config.resolver.data_dir.display(), "resolver started");
+        tracing::info!(topic = %source, %group, group_protocol = %config.kafka.group_protocol.as_str(), store = %config.resolver.data_dir.display(), "resolver started");
 
         loop {
             // Backpressure: while the broker lags behind, stop reading; the
@@ -303,39 +290,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             )
             .await
             {
-                Ok(batch) => {
-                    held = None;
-                    batch
-                }
-                // The crashed process this one replaces still holds the
-                // instance id (KIP-848): wait for the broker to let it go,
-                // unready meanwhile, then join with a new consumer. A
-                // second live instance cannot wait here for long: this
-                // one's publisher fenced its transactions at start.
-                Err(PipelineError::InstanceIdHeld(reason)) => {
-                    // A consumer that lived on had the id: a later refusal
-                    // (an instance started beside this one) waits anew.
-                    if held.is_some_and(|(_, _, made)| made.elapsed() > INSTANCE_HELD_NEW_WAIT) {
-                        held = None;
-                    }
-                    let now = Instant::now();
-                    let (since, pause, made) = held.get_or_insert((now, Duration::ZERO, now));
-                    if since.elapsed() >= INSTANCE_HELD_LIMIT || shutdown.is_triggered() {
-                        return Err(PipelineError::InstanceIdHeld(reason));
-                    }
-                    *pause = (*pause * 2).clamp(Duration::from_millis(500), Duration::from_secs(5));
-                    tracing::warn!(%reason, waited_secs = since.elapsed().as_secs(), retry_in_ms = pause.as_millis() as u64,
-                        "the broker still gives this resolver's instance id to a member of the process it replaces; waiting for its session to end");
-                    ops.health.set_ready(false);
-                    drop(consumer);
-                    tokio::select! {
-                        _ = tokio::time::sleep(*pause) => {}
-                        _ = shutdown.wait() => {}
-                    }
-                    consumer = subscribe()?;
-                    *made = Instant::now();
-                    continue;
-                }
+                Ok(batch) => batch,
                 // A static member can be fenced by its own retried join after a
                 // broker restart, not only by another instance: the consumer is
                 // unusable either way, so rejoin with a new one (reading from
