@@ -1438,6 +1438,23 @@ impl<'a> BatchView<'a> {
         Ok(out)
     }
 
+    /// The records the lists of the ids absorbed (transitively) into `id`
+    /// name, as this batch leaves them.
+    fn listed_below(&self, id: &str) -> Result<HashSet<String>, StoreError> {
+        let mut listed = HashSet::new();
+        let mut seen: HashSet<String> = std::iter::once(id.to_string()).collect();
+        let mut queue = vec![id.to_string()];
+        while let Some(parent) = queue.pop() {
+            for (child, profile) in self.absorbed_into(&parent)? {
+                if seen.insert(child.clone()) {
+                    listed.extend(profile.members);
+                    queue.push(child);
+                }
+            }
+        }
+        Ok(listed)
+    }
+
     /// The ids redirecting to `survivor` directly, as this batch leaves them.
     fn absorbed_into(&self, survivor: &str) -> Result<Vec<(String, AbsorbedProfile)>, StoreError> {
         let mut out: BTreeMap<String, AbsorbedProfile> =
@@ -1773,6 +1790,8 @@ impl<'a> BatchView<'a> {
             .iter()
             .map(|e| (e.event_id.as_str(), e.event_time_ms))
             .collect();
+        // Records an absorbed id stood for past its list's limit.
+        let mut overflow: HashSet<String> = HashSet::new();
         for (home, absorbed) in &absorbed_into {
             for id in absorbed {
                 let Some(old) = prior.get(id) else { continue };
@@ -1799,6 +1818,19 @@ impl<'a> BatchView<'a> {
                         m.as_str(),
                     )
                 });
+                // The others, past the limit, a consumer finds under this
+                // id too (unless a deeper absorbed id's list names them):
+                // they are moved to the survivor, or a split giving this id
+                // back would leave them with it downstream.
+                if firsts.len() > MAX_ABSORBED_MEMBERS {
+                    let deeper = self.listed_below(id)?;
+                    overflow.extend(
+                        firsts[MAX_ABSORBED_MEMBERS..]
+                            .iter()
+                            .filter(|m| !deeper.contains(m.as_str()))
+                            .map(|m| m.to_string()),
+                    );
+                }
                 let mut members: Vec<String> = firsts
                     .into_iter()
                     .take(MAX_ABSORBED_MEMBERS)
@@ -1933,7 +1965,10 @@ impl<'a> BatchView<'a> {
                 .iter()
                 .filter(|&&n| match through_absorbed_id(n) {
                     Some(end) => end != id,
-                    None => origin_id(origins[n]).is_some_and(|o| o != id && !absorbed.contains(o)),
+                    None => {
+                        origin_id(origins[n]).is_some_and(|o| o != id && !absorbed.contains(o))
+                            || overflow.contains(&events[n].event_id)
+                    }
                 })
                 .map(|&n| events[n].event_id.clone())
                 .collect();
@@ -2180,7 +2215,9 @@ impl<'a> BatchView<'a> {
 }
 
 /// How many of an absorbed profile's events its `absorbed` entry keeps
-/// (the first it had): enough to find where they went after a split.
+/// (the first it had): enough to find where they went after a split. The
+/// survivor's change lists the others as moved to it, so that a consumer
+/// finds under the absorbed id only the records its entry names.
 const MAX_ABSORBED_MEMBERS: usize = 64;
 
 /// How many distinct folded names a profile's `names` entry keeps; a

@@ -181,7 +181,8 @@ pub struct AbsorbedProfile {
     /// `superseded` change): a split that gives the id back continues from it.
     pub version: i64,
     /// The source event ids of the profile when it was absorbed (its
-    /// first 64 by event time), sorted by id.
+    /// first 64 by event time; the survivor's change moved the others to
+    /// it), sorted by id.
     pub members: Vec<String>,
 }
 
