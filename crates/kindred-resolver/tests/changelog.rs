@@ -745,7 +745,7 @@ proptest! {
     // A longer hunt: `PROPTEST_CASES=2000 cargo test -p kindred-resolver
     // --release --test changelog`.
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(160),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(128),
         ..ProptestConfig::default()
     })]
 
