@@ -97,10 +97,12 @@ pub struct ProfileChange {
     pub split_into: Vec<String>,
     /// Source event ids this profile took over from other profiles by a
     /// split (their previous profile is named in that profile's `Split`
-    /// change), and those it keeps that a consumer would otherwise follow
-    /// to an absorbed id the split gave back (records that had landed
-    /// under that id before it was absorbed); empty otherwise. Lets a
-    /// consumer that tracks events per profile follow splits.
+    /// change), those it keeps that a consumer would otherwise follow to
+    /// an absorbed id the split gave back (records that had landed under
+    /// that id before it was absorbed), and, at a merge, an absorbed
+    /// profile's records past the 64 that id keeps standing for (a later
+    /// split that gives the id back gives it only those); empty otherwise.
+    /// Lets a consumer that tracks events per profile follow splits.
     #[serde(default)]
     pub moved_event_ids: Vec<String>,
     /// Recency, frequency and monetary scores as of publication, when the
