@@ -2,8 +2,9 @@
 //! system sees it: each change names the event that caused it and the
 //! profile it landed in; `SUPERSEDED` changes redirect an absorbed profile
 //! to its survivor; `ERASED` removes a profile; a change that lists
-//! `moved_event_ids` takes those events over from the profile a split
-//! divided.
+//! `moved_event_ids` takes those events over from wherever the consumer
+//! had them (a profile a split divided, an absorbed id; see
+//! `ProfileChange::moved_event_ids`).
 
 use std::collections::{HashMap, HashSet};
 
