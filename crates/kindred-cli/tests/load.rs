@@ -19,6 +19,8 @@ fn load_accounts_for_every_event_and_measures_each_service() {
         &[
             "--brokers",
             &brokers,
+            "--set",
+            "ingest.batch_size=400",
             "load",
             "--events",
             "3000",
@@ -105,9 +107,15 @@ fn load_accounts_for_every_event_and_measures_each_service() {
         .expect("profile topic");
     assert!(
         text.contains(&format!(
-            "--set topics.profiles={profiles} eval --profile-topic"
+            "--set 'ingest.batch_size=400' --brokers {brokers} --set topics.profiles={profiles} eval --profile-topic"
         )),
         "{text}"
+    );
+    // The report keeps the run's --set (its services were given it too).
+    assert_eq!(
+        report["overrides"],
+        serde_json::json!(["ingest.batch_size=400"]),
+        "{report:#}"
     );
     let truth = report["truth_file"].as_str().expect("truth file");
     let assignments = dir.path().join("assignments.csv");

@@ -241,6 +241,7 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
             .work_dir
             .is_some()
             .then(|| std::path::absolute(&truth_file).unwrap_or(truth_file)),
+        overrides: opts.launch.overrides.clone(),
         config_file: opts
             .launch
             .config_file

@@ -46,6 +46,8 @@ pub struct LoadReport {
     pub truth_file: Option<std::path::PathBuf>,
     /// The configuration file the run was given (`--config`).
     pub config_file: Option<std::path::PathBuf>,
+    /// The `--set` overrides the run was given (and handed its services).
+    pub overrides: Vec<String>,
     pub cores: usize,
     pub brokers: String,
     pub partitions: i32,
@@ -204,18 +206,23 @@ impl fmt::Display for LoadReport {
                 "  topics kept on the broker (run {}), the profiles on {profiles}; read them again with:",
                 self.run_id
             )?;
-            let quoted = |path: &std::path::Path| format!("'{}'", path.display());
+            let path = |path: &std::path::Path| shell_quoted(&path.display().to_string());
             let config = match &self.config_file {
-                Some(path) => format!(" -c {}", quoted(path)),
+                Some(file) => format!(" -c {}", path(file)),
                 None => String::new(),
             };
+            let sets: String = self
+                .overrides
+                .iter()
+                .map(|s| format!(" --set {}", shell_quoted(s)))
+                .collect();
             let truth = match &self.truth_file {
-                Some(path) => format!(" --truth {}", quoted(path)),
+                Some(file) => format!(" --truth {}", path(file)),
                 None => String::new(),
             };
             writeln!(
                 f,
-                "    kindred{config} --brokers {} --set topics.profiles={profiles} eval --profile-topic{truth} --assignments FILE",
+                "    kindred{config}{sets} --brokers {} --set topics.profiles={profiles} eval --profile-topic{truth} --assignments FILE",
                 self.brokers
             )?;
         }
@@ -223,9 +230,21 @@ impl fmt::Display for LoadReport {
     }
 }
 
+/// `text` in single quotes for a POSIX shell (a quote inside closes,
+/// escapes and reopens).
+fn shell_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fell_behind;
+    use super::{fell_behind, shell_quoted};
+
+    #[test]
+    fn shell_quoting_survives_quotes_inside() {
+        assert_eq!(shell_quoted("a b"), "'a b'");
+        assert_eq!(shell_quoted("it's"), r"'it'\''s'");
+    }
 
     #[test]
     fn a_paced_run_that_could_not_keep_its_rate_does_not_stand() {
