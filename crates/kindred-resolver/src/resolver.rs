@@ -1617,6 +1617,20 @@ impl<'a> BatchView<'a> {
         // record that ends elsewhere, or is listed as moved, leaves them
         // (see the moved records below).
         let mut standing: BTreeMap<Vec<u8>, (&String, AbsorbedProfile)> = BTreeMap::new();
+        // The id each prior or absorbed id redirects to after this
+        // recomputation (`None`: live): the path a consumer follows from
+        // where it placed a record.
+        let mut next_of: HashMap<&str, Option<&str>> = prior_ids
+            .iter()
+            .enumerate()
+            .map(|(o, id)| {
+                let next = match prior_home[o] {
+                    Some(home) if !taken.contains(id) => Some(ids[home].as_str()),
+                    _ => None,
+                };
+                (id.as_str(), next)
+            })
+            .collect();
         // Absorbed ids follow what they stood for: one a cluster took back
         // is live again; one whose chain would end in another cluster than
         // the one holding most of its events redirects there. Parents come
@@ -1629,9 +1643,11 @@ impl<'a> BatchView<'a> {
                     self.redirects.insert(a.id.clone(), None);
                     self.absorbed.insert(absorbed_key(&a.parent, &a.id), None);
                     end_of.insert(&a.id, a.home);
+                    next_of.insert(&a.id, None);
                     continue;
                 }
                 standing.insert(absorbed_key(&a.parent, &a.id), (&a.id, a.profile.clone()));
+                next_of.insert(&a.id, Some(a.parent.as_str()));
                 let (Some(home), Some(parent_end)) = (a.home, parent_end) else {
                     end_of.insert(&a.id, parent_end);
                     continue;
@@ -1640,6 +1656,7 @@ impl<'a> BatchView<'a> {
                 if parent_end == home {
                     continue;
                 }
+                next_of.insert(&a.id, Some(ids[home].as_str()));
                 let to = ids[home].clone();
                 outcome.changes.push(ProfileChange::superseded(
                     a.id.clone(),
@@ -2008,6 +2025,31 @@ impl<'a> BatchView<'a> {
         // deeper absorbed id) or was moved leaves its list, so that a later
         // split neither looks for the record where this id ends nor gives
         // the id back to records a consumer never found under it.
+        // Nor a record a consumer finds under an id that no longer
+        // redirects through this one: one a deeper absorbed id stands for,
+        // which a split gave back (live again) or sent elsewhere.
+        let lister: HashMap<&str, &str> = family
+            .iter()
+            .flat_map(|a| {
+                a.profile
+                    .members
+                    .iter()
+                    .map(|m| (m.as_str(), a.id.as_str()))
+            })
+            .collect();
+        let passes = |from: &str, id: &str| {
+            let mut at = from;
+            for _ in 0..=next_of.len() {
+                if at == id {
+                    return true;
+                }
+                match next_of.get(at).copied().flatten() {
+                    Some(next) => at = next,
+                    None => return false,
+                }
+            }
+            false
+        };
         for (key, (id, mut profile)) in standing {
             let end = end_of.get(id.as_str()).copied().flatten();
             let had = profile.members.len();
@@ -2016,6 +2058,7 @@ impl<'a> BatchView<'a> {
                     && end.is_none_or(|end| {
                         cluster_of_event.get(m.as_str()).is_none_or(|c| *c == end)
                     })
+                    && lister.get(m.as_str()).is_none_or(|from| passes(from, id))
             });
             if profile.members.len() != had {
                 self.absorbed.insert(key, Some(profile));

@@ -1125,3 +1125,113 @@ fn records_past_an_absorbed_lists_limit_stay_with_the_survivor_when_the_id_is_gi
         assert_eq!(stored[till], "kp-000000000001", "{till}");
     }
 }
+
+/// Found by a longer run of the property test. kp-2 (e01) was absorbed
+/// into kp-3, and kp-3 into kp-1 by an approval. Taking the approval back
+/// gave kp-2 back to e01's part and redirected kp-3 to it, but kp-3's list
+/// still named e01, which a consumer finds under kp-2 itself (live again),
+/// not through kp-3. A split by source then gave kp-3 back to the web
+/// records and the resolver, believing e01 came with kp-3, did not list it
+/// as moved: e01 with the store records downstream, with e06 in the store.
+#[test]
+fn a_record_under_an_id_given_back_leaves_the_lists_of_the_ids_it_no_longer_passes() {
+    use IdentifierKind::*;
+    let events = vec![
+        e(
+            "e00",
+            Channel::Pos,
+            T1,
+            &[(MemberId, "MAIN:M1"), (Email, "p0@x.cn")],
+            None,
+            None,
+        ),
+        e(
+            "e01",
+            Channel::Web,
+            T1,
+            &[(Phone, "+8613900000001")],
+            None,
+            None,
+        ),
+        e(
+            "e02",
+            Channel::Pos,
+            T1,
+            &[(MemberId, "MAIN:M1"), (Phone, "+8613900000001")],
+            None,
+            None,
+        ),
+        e(
+            "e03",
+            Channel::Pos,
+            0,
+            &[(Phone, "+8613900000001")],
+            None,
+            Some("1990-01-02"),
+        ),
+        e(
+            "e04",
+            Channel::Pos,
+            T1,
+            &[(MemberId, "MAIN:M1")],
+            None,
+            Some("1962-08-25"),
+        ),
+        e(
+            "e05",
+            Channel::Pos,
+            0,
+            &[(MemberId, "MAIN:M0")],
+            Some("李娜"),
+            None,
+        ),
+        e(
+            "e06",
+            Channel::Web,
+            0,
+            &[(Phone, "+8613900000001")],
+            None,
+            None,
+        ),
+        e("e07", Channel::Pos, 0, &[(Email, "p0@x.cn")], None, None),
+        e(
+            "e08",
+            Channel::Pos,
+            0,
+            &[(MemberId, "MAIN:M0")],
+            Some("王伟"),
+            None,
+        ),
+    ];
+    let ops = [
+        Op::Ingest(7),
+        // kp-1 (e01, e03, e06) by its store records: e03 stays, the web
+        // records go to kp-3 (kp-2 redirects there).
+        Op::SplitSource {
+            profile: 0,
+            channel: 0,
+        },
+        // The guard's suggestion kp-1 / kp-3, approved: kp-3 into kp-1.
+        Op::Review {
+            pair: 0,
+            approve: true,
+        },
+        Op::Ingest(2),
+        // The approval taken back: kp-2 is live again, kp-3 redirects to it.
+        Op::Unapprove(0),
+        // kp-2 by its store records, as a decision request.
+        Op::Request(Box::new(Op::SplitSource {
+            profile: 1,
+            channel: 0,
+        })),
+    ];
+    let w = run(&events, &ops, false)
+        .map_err(|e| e.to_string())
+        .expect("the consumer follows");
+    let stored = w.stored();
+    assert_eq!(
+        stored["e01"], stored["e06"],
+        "the web records stay together"
+    );
+    assert_ne!(stored["e01"], stored["e00"]);
+}
