@@ -9,6 +9,13 @@
 //! topic, tombstones for the person's review records, and an audit record
 //! that holds no raw value: the request's subject is a keyed hash.
 //!
+//! Then, in a second write, the profiles still holding one of the
+//! person's keys are clustered again (with their contested neighbours): a
+//! reviewer's reject or a guard may have kept them apart only through the
+//! person's records, and a replay of the events without them would join
+//! them. The changes that follow are caused by `erasure:N`. A crash between
+//! the two writes leaves those profiles as they were until their next event.
+//!
 //! With suppression on, the keyed hash of each identifier only this person
 //! held, and of each of their source event ids, goes on the suppression
 //! list: a later event carrying one of those identifiers, or one of those
@@ -30,9 +37,9 @@ use serde::{Deserialize, Serialize};
 use crate::decision::DecisionKind;
 use crate::keys::{EventKeys, KeyClass, LinkKey};
 use crate::outbox::{OutboxEntry, PinnedEvent, Tombstone};
-use crate::resolver::{pair_key, read_counter};
+use crate::resolver::{pair_key, read_counter, BatchView, Cause};
 use crate::store::{cf, encode, Holder, IndexEntry, Store, StoredProfile, NEXT_OUTBOX_SEQ};
-use crate::{Resolver, SourceOffset, StoreError};
+use crate::{BatchOutcome, Resolver, SourceOffset, StoreError};
 
 /// Meta key of the next audit sequence.
 pub(crate) const NEXT_AUDIT_SEQ: &[u8] = b"next_audit_seq";
@@ -198,6 +205,12 @@ pub struct Erasure {
     pub audit: AuditRecord,
     /// The `erased` change (none unless someone was erased).
     pub changes: Vec<ProfileChange>,
+    /// The recomputation of the profiles that shared an identifier (or a
+    /// rule's key) with the person: what kept them apart may have been the
+    /// person's records, so they are clustered again as a replay of the
+    /// events without the person's would cluster them. Its changes (caused
+    /// by `erasure:N`) follow the `erased` change on the profile topic.
+    pub neighbours: BatchOutcome,
     /// Sequence of the last outbox entry written.
     pub outbox_last: Option<u64>,
 }
@@ -264,6 +277,8 @@ impl Resolver {
         let mut suppress_events: BTreeSet<String> = BTreeSet::new();
         let mut profiles = Vec::new();
         let mut events_erased = 0u64;
+        // Live profiles still holding one of the person's keys.
+        let mut neighbours: BTreeSet<String> = BTreeSet::new();
         let outcome = match survivor {
             Err(outcome) => {
                 if outcome == ErasureOutcome::NotFound {
@@ -367,7 +382,10 @@ impl Resolver {
                             if ids.contains(&h.profile_id) {
                                 continue;
                             }
-                            if store.live_profile_id(&h.profile_id)?.is_some() {
+                            if let Some(live) = store.live_profile_id(&h.profile_id)? {
+                                if !ids.contains(&live) {
+                                    neighbours.insert(live);
+                                }
                                 kept.push(h);
                             }
                         }
@@ -617,11 +635,42 @@ impl Resolver {
             store.put_offset(&mut batch, offset);
         }
         store.write(batch)?;
+        let mut outbox_last = next.checked_sub(1).filter(|last| *last >= first);
+        // A second write: a crash between the two leaves the neighbours as
+        // they were (their next event recomputes them), never half-erased.
+        let cause = Cause {
+            id: format!("{}{seq}", kindred_model::ERASURE_CAUSE_PREFIX),
+            at_ms: request.at_ms,
+            event: None,
+            decision: None,
+        };
+        let neighbours = self.recompute_neighbours(&cause, neighbours)?;
+        outbox_last = neighbours.outbox_last.or(outbox_last);
         Ok(Erasure {
             audit,
             changes,
-            outbox_last: next.checked_sub(1).filter(|last| *last >= first),
+            neighbours,
+            outbox_last,
         })
+    }
+
+    /// Clusters the `profiles` an erasure left holding the person's keys
+    /// again (with their contested neighbours), in one write.
+    fn recompute_neighbours(
+        &mut self,
+        cause: &Cause<'_>,
+        profiles: BTreeSet<String>,
+    ) -> Result<BatchOutcome, StoreError> {
+        let mut outcome = BatchOutcome::default();
+        if profiles.is_empty() {
+            return Ok(outcome);
+        }
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        view.recompute(cause, profiles, &mut outcome)?;
+        view.queue_outputs(&mut outcome)?;
+        outcome.outbox_last = view.outbox_last();
+        self.store.write(view.into_write_batch())?;
+        Ok(outcome)
     }
 }
 

@@ -1235,3 +1235,95 @@ fn a_record_under_an_id_given_back_leaves_the_lists_of_the_ids_it_no_longer_pass
     );
     assert_ne!(stored["e01"], stored["e00"]);
 }
+
+/// Found by carrying a store's own decisions onto it after an erasure. A
+/// reviewer kept e03's profile apart from e02's (a card they share, names
+/// that differ); e04 holds the card too and came with e03 (a phone). The
+/// erasure of e03's person leaves e04 and e02 apart though nothing keeps
+/// them so any more: a replay of the events without the person's (and the
+/// decisions) puts them in one profile. The erasure clusters the profiles
+/// still holding the person's keys again, as the replay does.
+#[test]
+fn an_erasure_lets_go_of_what_only_the_erased_records_kept_apart() {
+    use IdentifierKind::*;
+    let events = vec![
+        e(
+            "e00",
+            Channel::Pos,
+            0,
+            &[(Phone, "+8613900000000")],
+            None,
+            None,
+        ),
+        e(
+            "e01",
+            Channel::Web,
+            0,
+            &[(Phone, "+8613900000001"), (Email, "p0@x.cn")],
+            None,
+            None,
+        ),
+        e(
+            "e02",
+            Channel::Pos,
+            0,
+            &[(MemberId, "MAIN:M1")],
+            Some("王伟"),
+            None,
+        ),
+        e(
+            "e03",
+            Channel::Web,
+            0,
+            &[(MemberId, "MAIN:M1"), (Email, "p0@x.cn")],
+            Some("李娜"),
+            None,
+        ),
+        e(
+            "e04",
+            Channel::Pos,
+            0,
+            &[(MemberId, "MAIN:M1"), (Phone, "+8613900000001")],
+            Some("Li Nna"),
+            None,
+        ),
+        e("e05", Channel::Pos, 0, &[(MemberId, "MAIN:M0")], None, None),
+    ];
+    // e03 links e01's profile (the e-mail) and e04 (the card, the
+    // phone); the name guard sends kp-2 / kp-4 to review, and e02 stays
+    // alone (its name differs from e04's and e03's).
+    let ops = [
+        Op::Ingest(3),
+        Op::Ingest(2),
+        Op::Review {
+            pair: 0,
+            approve: false,
+        },
+    ];
+    let mut w = run(&events, &ops, false)
+        .map_err(|e| e.to_string())
+        .expect("the consumer follows");
+    let before = w.stored();
+    assert_ne!(before["e02"], before["e04"], "kept apart by the reject");
+    let person = before["e03"].clone();
+    assert_eq!(before["e01"], person);
+    w.erase(ErasureTarget::Profile(person));
+    let after = w.stored();
+    assert_eq!(after["e02"], after["e04"], "{after:?}");
+    assert_eq!(
+        w.seen(),
+        after,
+        "the consumer follows the erasure's changes"
+    );
+    assert_eq!(partition(&after), partition(&w.rebuilt(10).stored()));
+    // Carrying the store's own decisions onto it changes nothing now.
+    let pinned = w.r.store().decisions_pinned().expect("pinned");
+    refused_or_done(w.r.carry_decisions(
+        &pinned.events,
+        pinned.next_decision,
+        "ops",
+        30 * 400 * DAY,
+    ));
+    assert_eq!(w.publish(), 0);
+    assert_eq!(w.stored(), after);
+}

@@ -502,6 +502,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                     .inc();
                             }
                             ops.metrics.profiles.sub(i64::from(!erasure.changes.is_empty()));
+                            observe_outcome(ops, &source, &erasure.neighbours);
                             // The subject is a keyed hash, never the raw value;
                             // the request id is free text a requester may have
                             // put a name or an address in, so it is logged at
