@@ -763,6 +763,31 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(64),
+        ..ProptestConfig::default()
+    })]
+
+    /// The store is what its events and decisions make it: carrying its own
+    /// decisions onto it (as `kindred rebuild --decisions-from` would carry
+    /// them onto a replay) moves no record and publishes no change, after
+    /// any series of operations.
+    #[test]
+    fn carrying_a_stores_own_decisions_onto_it_changes_nothing((events, ops, suppress) in arb_world()) {
+        let mut all = vec![Op::Ingest(events.len() - 3)];
+        all.extend(ops);
+        all.push(Op::Ingest(events.len()));
+        let mut w = run(&events, &all, suppress)?;
+        let before = w.stored();
+        let pinned = w.r.store().decisions_pinned().expect("pinned");
+        refused_or_done(w.r.carry_decisions(&pinned.events, pinned.next_decision, "ops", 99 * 400 * DAY));
+        let published = w.publish();
+        prop_assert_eq!(&w.stored(), &before, "the carry moved records");
+        prop_assert_eq!(published, 0, "the carry published changes");
+    }
+}
+
 /// An event of the scenarios below, at `t` ms.
 fn e(
     id: &str,
