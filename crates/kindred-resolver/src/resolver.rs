@@ -1619,10 +1619,12 @@ impl<'a> BatchView<'a> {
         let mut standing: BTreeMap<Vec<u8>, (&String, AbsorbedProfile)> = BTreeMap::new();
         // The id each prior or absorbed id redirects to after this
         // recomputation (`None`: live): the path a consumer follows from
-        // where it placed a record.
+        // where it placed a record. Only needed where absorbed ids list
+        // records (`family`): not on the common path.
         let mut next_of: HashMap<&str, Option<&str>> = prior_ids
             .iter()
             .enumerate()
+            .filter(|_| !family.is_empty())
             .map(|(o, id)| {
                 let next = match prior_home[o] {
                     Some(home) if !taken.contains(id) => Some(ids[home].as_str()),
