@@ -14,7 +14,9 @@
 //! reviewer's reject or a guard may have kept them apart only through the
 //! person's records, and a replay of the events without them would join
 //! them. The changes that follow are caused by `erasure:N`. A crash between
-//! the two writes leaves those profiles as they were until their next event.
+//! the two writes leaves those profiles as they were (the request's offset
+//! is in the first write) until a recomputation or `kindred rebuild`
+//! reaches them.
 //!
 //! With suppression on, the keyed hash of each identifier only this person
 //! held, and of each of their source event ids, goes on the suppression
@@ -637,7 +639,8 @@ impl Resolver {
         store.write(batch)?;
         let mut outbox_last = next.checked_sub(1).filter(|last| *last >= first);
         // A second write: a crash between the two leaves the neighbours as
-        // they were (their next event recomputes them), never half-erased.
+        // they were (until a recomputation or a rebuild reaches them), never
+        // half-erased.
         let cause = Cause {
             id: format!("{}{seq}", kindred_model::ERASURE_CAUSE_PREFIX),
             at_ms: request.at_ms,
