@@ -986,7 +986,7 @@ impl Resolver {
         actor: &str,
         at_ms: i64,
     ) -> Result<(RulesPlan, DecisionOutcome), AdminError> {
-        let (plan, quarantine) = plan(snap, old_policy, &self.policy);
+        let (plan, quarantine, regroup) = plan(snap, old_policy, &self.policy);
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
         let d = view.next_decision;
         view.next_decision += 1;
@@ -1014,11 +1014,10 @@ impl Resolver {
             }
         }
         let mut regrouped: BTreeSet<&str> = BTreeSet::new();
-        for group in &plan.groups {
-            regrouped.extend(group.before.iter().map(String::as_str));
-            let g = group_input(snap, &group.before, &self.policy);
-            let prior: BTreeMap<String, StoredProfile> = group
-                .before
+        for before in &regroup {
+            regrouped.extend(before.iter().map(String::as_str));
+            let g = group_input(snap, before, &self.policy);
+            let prior: BTreeMap<String, StoredProfile> = before
                 .iter()
                 .map(|id| Ok((id.clone(), view.take_profile(id)?)))
                 .collect::<Result<_, StoreError>>()?;
@@ -1033,9 +1032,10 @@ impl Resolver {
                 for l in EventKeys::of(e, old_policy, self.store.hasher()).links {
                     if !entries.contains_key(&l.key) {
                         let mut entry = view.entry(&l.key)?;
+                        // `before` is in id order.
                         entry
                             .holders
-                            .retain(|h| !group.before.contains(&h.profile_id));
+                            .retain(|h| before.binary_search(&h.profile_id).is_err());
                         view.entries.insert(l.key, entry);
                     }
                 }
@@ -1971,9 +1971,19 @@ fn requarantine(
     out
 }
 
-/// Which profiles a policy would re-partition, and how; and the
-/// quarantines its limits change.
-fn plan(snap: &Snapshot, old: &LinkPolicy, policy: &LinkPolicy) -> (RulesPlan, Requarantine) {
+/// Which profiles a policy would re-partition, and how; the quarantines
+/// its limits change; and the profiles `rules apply` clusters again: each
+/// changed group with every profile its records share a link key with,
+/// transitively ([`components`]), as the resolver pulls a contested
+/// profile's neighbours into a recomputation. A group alone is not enough:
+/// a key's records chain in time order, so a record of a neighbour between
+/// two of the group's can keep them apart (a fresh run under the new rules
+/// does).
+fn plan(
+    snap: &Snapshot,
+    old: &LinkPolicy,
+    policy: &LinkPolicy,
+) -> (RulesPlan, Requarantine, Vec<Vec<String>>) {
     let ids: Vec<String> = snap.profiles.keys().cloned().collect();
     let all = group_input(snap, &ids, policy);
     let requarantine = requarantine(snap, &all, old, policy);
@@ -2002,21 +2012,13 @@ fn plan(snap: &Snapshot, old: &LinkPolicy, policy: &LinkPolicy) -> (RulesPlan, R
     // Profiles joined by a new cluster form a group; a group changes when
     // its profiles and the new clusters do not coincide one to one.
     let mut parent: Vec<usize> = (0..ids.len()).collect();
-    fn find(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
     let mut changed: BTreeSet<usize> = BTreeSet::new();
     let mut clusters_of: BTreeMap<usize, usize> = BTreeMap::new();
     for members in &whole.clusters {
         let origins: BTreeSet<usize> = members.iter().map(|&n| all.origins[n] as usize).collect();
         let first = *origins.iter().next().unwrap_or(&0);
         for &o in &origins {
-            let (ra, rb) = (find(&mut parent, first), find(&mut parent, o));
-            parent[ra.max(rb)] = ra.min(rb);
+            union(&mut parent, first, o);
             *clusters_of.entry(o).or_default() += 1;
         }
         if origins.len() > 1 {
@@ -2025,10 +2027,10 @@ fn plan(snap: &Snapshot, old: &LinkPolicy, policy: &LinkPolicy) -> (RulesPlan, R
     }
     changed.extend(clusters_of.iter().filter(|(_, n)| **n > 1).map(|(o, _)| *o));
     changed.extend(touched_at);
-    let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for o in changed {
         let root = find(&mut parent, o);
-        groups.entry(root).or_default().push(ids[o].clone());
+        groups.entry(root).or_default().push(o);
     }
     let (suggestions, withdrawn) = planned_suggestions(snap, &ids, &all, &whole, old);
     let mut out = RulesPlan {
@@ -2048,42 +2050,122 @@ fn plan(snap: &Snapshot, old: &LinkPolicy, policy: &LinkPolicy) -> (RulesPlan, R
             .filter(|c| !c.quarantined)
             .count(),
     };
-    for (_, mut before) in groups {
-        before.sort();
-        // Exactly what apply computes for this group.
-        let g = group_input(snap, &before, policy);
+    // The changed groups by component: each component is clustered once,
+    // exactly as apply clusters it.
+    let component = components(&all, ids.len(), &quarantined);
+    let mut by_component: BTreeMap<usize, Vec<Vec<usize>>> = BTreeMap::new();
+    for (_, group) in groups {
+        by_component
+            .entry(component[group[0]])
+            .or_default()
+            .push(group);
+    }
+    let mut regroup = Vec::new();
+    for (root, groups) in by_component {
+        let members: Vec<String> = (0..ids.len())
+            .filter(|&o| component[o] == root)
+            .map(|o| ids[o].clone())
+            .collect();
+        let g = group_input(snap, &members, policy);
         let c: Clustering = cluster(
             &nodes(&g.events, &g.keys, &g.constraints, &g.origins),
             policy,
             &quarantined,
         );
-        let from: Vec<Vec<String>> = c
-            .clusters
-            .iter()
-            .map(|ms| {
-                let set: BTreeSet<&String> =
-                    ms.iter().map(|&n| &before[g.origins[n] as usize]).collect();
-                set.into_iter().cloned().collect()
-            })
-            .collect();
-        let unchanged = c.clusters.len() == before.len() && from.iter().all(|f| f.len() == 1);
-        if unchanged && !before.iter().any(|id| touched.contains(id.as_str())) {
-            continue;
+        let mut reported = false;
+        for group in groups {
+            let mut before: Vec<String> = group.iter().map(|&o| ids[o].clone()).collect();
+            before.sort();
+            // The component's clusters holding the group's records (a
+            // cluster's records are all the group's or none).
+            let mine: Vec<&Vec<usize>> = c
+                .clusters
+                .iter()
+                .filter(|ms| {
+                    ms.iter().any(|&n| {
+                        before
+                            .binary_search(&members[g.origins[n] as usize])
+                            .is_ok()
+                    })
+                })
+                .collect();
+            let from: Vec<Vec<String>> = mine
+                .iter()
+                .map(|ms| {
+                    let set: BTreeSet<&String> = ms
+                        .iter()
+                        .map(|&n| &members[g.origins[n] as usize])
+                        .collect();
+                    set.into_iter().cloned().collect()
+                })
+                .collect();
+            let unchanged = mine.len() == before.len() && from.iter().all(|f| f.len() == 1);
+            if unchanged && !before.iter().any(|id| touched.contains(id.as_str())) {
+                continue;
+            }
+            reported = true;
+            let after = mine
+                .iter()
+                .map(|ms| {
+                    let mut e: Vec<String> =
+                        ms.iter().map(|&n| g.events[n].event_id.clone()).collect();
+                    e.sort();
+                    e
+                })
+                .collect();
+            out.groups.push(PlannedGroup {
+                before,
+                after,
+                from,
+            });
         }
-        let after = c
-            .clusters
-            .iter()
-            .map(|ms| {
-                let mut e: Vec<String> = ms.iter().map(|&n| g.events[n].event_id.clone()).collect();
-                e.sort();
-                e
-            })
-            .collect();
-        out.groups.push(PlannedGroup {
-            before,
-            after,
-            from,
-        });
+        if reported {
+            regroup.push(members);
+        }
     }
-    (out, requarantine)
+    out.groups.sort_by(|a, b| a.before.cmp(&b.before));
+    (out, requarantine, regroup)
+}
+
+/// Per profile (index into the profiles of `all`'s origins), its
+/// component: profiles whose records share a link key `quarantined` does
+/// not take out of linking, or a reviewer's approval, transitively. The
+/// clustering of the whole store is the clusterings of its components.
+fn components(all: &GroupInput, profiles: usize, quarantined: &dyn Fn(&str) -> bool) -> Vec<usize> {
+    let mut parent: Vec<usize> = (0..profiles).collect();
+    // The first profile seen holding each key, and each approval.
+    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    let mut by_approval: HashMap<u64, usize> = HashMap::new();
+    for (n, keys) in all.keys.iter().enumerate() {
+        let o = all.origins[n] as usize;
+        let links = keys.links.iter().filter(|l| !quarantined(&l.key));
+        let firsts: Vec<usize> = links
+            .map(|l| *by_key.entry(l.key.as_str()).or_insert(o))
+            .chain(all.constraints[n].iter().filter_map(|c| match c {
+                Constraint::Together { decision } => {
+                    Some(*by_approval.entry(*decision).or_insert(o))
+                }
+                _ => None,
+            }))
+            .collect();
+        for at in firsts {
+            union(&mut parent, at, o);
+        }
+    }
+    (0..profiles).map(|o| find(&mut parent, o)).collect()
+}
+
+/// The root of `x` in a union-find forest.
+fn find(parent: &mut [usize], mut x: usize) -> usize {
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
+}
+
+/// Joins the sets of `a` and `b`; the smaller root stays.
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    parent[ra.max(rb)] = ra.min(rb);
 }

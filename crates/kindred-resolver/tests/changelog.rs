@@ -830,17 +830,15 @@ proptest! {
     /// The store is what its events and decisions make, whatever came in
     /// between: after every operation, a store rebuilt from the events it
     /// holds (in their order, in batches of 10) with its decisions carried
-    /// over has the same partition. Without the holder-count quarantine
+    /// over has the same partition (a rule change included: the rebuild
+    /// runs under the rules applied). Without the holder-count quarantine
     /// (`quarantine.max_holders`), whose count depends on the order of
     /// merges and splits (ARCHITECTURE.md, "A quarantined identifier links
-    /// nothing"), and without rule changes: `rules apply` can keep a
-    /// partition a fresh run under the new rules does not make (known,
-    /// open: ARCHITECTURE.md, "Known gaps").
+    /// nothing").
     #[test]
     fn the_store_is_what_a_replay_of_its_events_and_decisions_makes((events, ops, suppress) in arb_world()) {
         let mut base = LinkPolicy::default();
         base.quarantine.max_holders = 0;
-        let ops = ops.into_iter().filter(|op| !matches!(op, Op::Rules(_))).collect();
         run_with(&events, &framed(&events, ops), suppress, &base, true)?;
     }
 }
@@ -1408,4 +1406,69 @@ fn an_erasure_lets_go_of_what_only_the_erased_records_kept_apart() {
     ));
     assert_eq!(w.publish(), 0);
     assert_eq!(w.stored(), after);
+}
+
+/// Found by the replay property test: `rules apply` leaves the store with
+/// the partition a fresh run under the new rules makes. Phones stop
+/// linking; e05 is joined to e00 and e04 only through e-mail p1, as in a
+/// fresh run.
+#[test]
+fn rules_apply_leaves_what_a_fresh_run_under_the_new_rules_makes() {
+    use IdentifierKind::*;
+    let events = vec![
+        e(
+            "e00",
+            Channel::Pos,
+            0,
+            &[(Email, "p1@x.cn")],
+            None,
+            Some("1990-01-02"),
+        ),
+        e(
+            "e01",
+            Channel::Pos,
+            T1,
+            &[(Email, "p0@x.cn"), (Email, "p1@x.cn")],
+            None,
+            None,
+        ),
+        e("e02", Channel::Pos, 0, &[(MemberId, "MAIN:M0")], None, None),
+        e(
+            "e03",
+            Channel::Pos,
+            0,
+            &[(Email, "p0@x.cn")],
+            Some("李娜"),
+            Some("1962-08-25"),
+        ),
+        e(
+            "e04",
+            Channel::Pos,
+            0,
+            &[(Phone, "+8613900000000"), (Email, "p1@x.cn")],
+            None,
+            None,
+        ),
+        e(
+            "e05",
+            Channel::Pos,
+            T1,
+            &[(Phone, "+8613900000000"), (Email, "p1@x.cn")],
+            Some("王伟"),
+            None,
+        ),
+    ];
+    let mut base = LinkPolicy::default();
+    base.quarantine.max_holders = 0;
+    let new = policy(&base, 1);
+    let mut applied = World::new(base.clone());
+    applied.ingest(&events);
+    refused_or_done(applied.r.apply_rules(new.clone(), "ops", 400 * DAY));
+    let mut fresh = World::new(new);
+    fresh.ingest(&events);
+    assert_eq!(
+        partition(&applied.stored()),
+        partition(&fresh.stored()),
+        "rules apply vs a fresh run"
+    );
 }
