@@ -13,10 +13,12 @@
 //! person's keys are clustered again (with their contested neighbours): a
 //! reviewer's reject or a guard may have kept them apart only through the
 //! person's records, and a replay of the events without them would join
-//! them. The changes that follow are caused by `erasure:N`. A crash between
-//! the two writes leaves those profiles as they were (the request's offset
-//! is in the first write) until a recomputation or `kindred rebuild`
-//! reaches them.
+//! them. The changes that follow are caused by `erasure:N`. The first write
+//! names those profiles in `meta` ([`PENDING_NEIGHBOURS`]) and the write
+//! that clusters them removes the name: after a crash between the two (the
+//! request's offset is in the first), or a failed second write, the next
+//! batch of events or erasure does it, in its own write
+//! ([`BatchView::finish_erasure`]).
 //!
 //! With suppression on, the keyed hash of each identifier only this person
 //! held, and of each of their source event ids, goes on the suppression
@@ -45,6 +47,55 @@ use crate::{BatchOutcome, Resolver, SourceOffset, StoreError};
 
 /// Meta key of the next audit sequence.
 pub(crate) const NEXT_AUDIT_SEQ: &[u8] = b"next_audit_seq";
+
+/// Meta key of the profiles an erasure's first write left to cluster again
+/// ([`PendingNeighbours`]); the write that clusters them deletes it.
+pub(crate) const PENDING_NEIGHBOURS: &str = "erasure_neighbours";
+
+/// The profiles an erasure left holding the person's keys, waiting to be
+/// clustered again. Profile ids only (no identifier, no event).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct PendingNeighbours {
+    /// The erasure's audit number: the changes are caused by `erasure:N`.
+    pub seq: u64,
+    pub at_ms: i64,
+    pub profiles: Vec<String>,
+}
+
+impl BatchView<'_> {
+    /// Clusters again the profiles an erasure's first write named
+    /// ([`PENDING_NEIGHBOURS`]), those still live (followed to their
+    /// survivors), into this view; true when one was pending, and the
+    /// caller then deletes the key in this view's write.
+    pub(crate) fn finish_erasure(
+        &mut self,
+        outcome: &mut BatchOutcome,
+    ) -> Result<bool, StoreError> {
+        let Some(pending) = self
+            .store_ref()
+            .get_value::<PendingNeighbours>(cf::META, PENDING_NEIGHBOURS)?
+        else {
+            return Ok(false);
+        };
+        let mut live = BTreeSet::new();
+        for id in &pending.profiles {
+            let id = self.follow_redirects(id)?;
+            if self.store_has_profile(&id)? {
+                live.insert(id);
+            }
+        }
+        if !live.is_empty() {
+            let cause = Cause {
+                id: format!("{}{}", kindred_model::ERASURE_CAUSE_PREFIX, pending.seq),
+                at_ms: pending.at_ms,
+                event: None,
+                decision: None,
+            };
+            self.recompute(&cause, live, outcome)?;
+        }
+        Ok(true)
+    }
+}
 
 /// Whom an erasure request names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,6 +278,28 @@ impl Resolver {
     /// Erases the person `request` names, in one atomic write together with
     /// `offsets` (see the module documentation).
     pub fn erase(
+        &mut self,
+        request: &ErasureRequest,
+        offsets: &[SourceOffset],
+    ) -> Result<Erasure, StoreError> {
+        // An earlier erasure's neighbours first, as it would have had them.
+        let earlier = self.finish_erasure()?;
+        let mut erasure = self.erase_first(request, offsets)?;
+        // A second write: a crash between the two leaves the neighbours
+        // named in `meta`, never half-erased; the next write clusters them.
+        erasure.neighbours = self.finish_erasure()?;
+        erasure.outbox_last = erasure
+            .neighbours
+            .outbox_last
+            .or(erasure.outbox_last)
+            .or(earlier.outbox_last);
+        Ok(erasure)
+    }
+
+    /// The first write of [`Self::erase`]: the person gone, and the
+    /// profiles left holding their keys named in `meta` to be clustered
+    /// again ([`PENDING_NEIGHBOURS`]).
+    fn erase_first(
         &mut self,
         request: &ErasureRequest,
         offsets: &[SourceOffset],
@@ -636,43 +709,42 @@ impl Resolver {
         for offset in offsets {
             store.put_offset(&mut batch, offset);
         }
+        if !neighbours.is_empty() {
+            let pending = PendingNeighbours {
+                seq,
+                at_ms: request.at_ms,
+                profiles: neighbours.into_iter().collect(),
+            };
+            store.put_value(
+                &mut batch,
+                cf::META,
+                PENDING_NEIGHBOURS.as_bytes(),
+                &pending,
+            );
+        }
         store.write(batch)?;
-        let mut outbox_last = next.checked_sub(1).filter(|last| *last >= first);
-        // A second write: a crash between the two leaves the neighbours as
-        // they were (until a recomputation or a rebuild reaches them), never
-        // half-erased.
-        let cause = Cause {
-            id: format!("{}{seq}", kindred_model::ERASURE_CAUSE_PREFIX),
-            at_ms: request.at_ms,
-            event: None,
-            decision: None,
-        };
-        let neighbours = self.recompute_neighbours(&cause, neighbours)?;
-        outbox_last = neighbours.outbox_last.or(outbox_last);
         Ok(Erasure {
             audit,
             changes,
-            neighbours,
-            outbox_last,
+            neighbours: BatchOutcome::default(),
+            outbox_last: next.checked_sub(1).filter(|last| *last >= first),
         })
     }
 
-    /// Clusters the `profiles` an erasure left holding the person's keys
-    /// again (with their contested neighbours), in one write.
-    fn recompute_neighbours(
-        &mut self,
-        cause: &Cause<'_>,
-        profiles: BTreeSet<String>,
-    ) -> Result<BatchOutcome, StoreError> {
+    /// Clusters again, in one write, the profiles an erasure left holding
+    /// the person's keys, if some wait ([`PENDING_NEIGHBOURS`]).
+    fn finish_erasure(&mut self) -> Result<BatchOutcome, StoreError> {
         let mut outcome = BatchOutcome::default();
-        if profiles.is_empty() {
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        if !view.finish_erasure(&mut outcome)? {
             return Ok(outcome);
         }
-        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
-        view.recompute(cause, profiles, &mut outcome)?;
         view.queue_outputs(&mut outcome)?;
         outcome.outbox_last = view.outbox_last();
-        self.store.write(view.into_write_batch())?;
+        let mut batch = view.into_write_batch();
+        self.store
+            .delete(&mut batch, cf::META, PENDING_NEIGHBOURS.as_bytes());
+        self.store.write(batch)?;
         Ok(outcome)
     }
 }
@@ -724,4 +796,148 @@ fn still_counted(
         }
     }
     Ok((companions, names))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use kindred_model::{CanonicalEvent, Channel, Identifier};
+
+    use super::*;
+
+    fn event(id: &str, ids: &[(IdentifierKind, &str)], name: Option<&str>) -> CanonicalEvent {
+        let ids = ids.iter().map(|(k, v)| Identifier::new(*k, *v)).collect();
+        let mut e = CanonicalEvent::new(id, Channel::Pos, 0, ids);
+        e.attributes.full_name = name.map(Into::into);
+        e
+    }
+
+    /// A store where a reviewer kept e03's profile (e01, e03: a card and an
+    /// e-mail) apart from e02's (the card, another name); e04 holds the card
+    /// too and came with e03 (a phone). Erasing e03's person leaves nothing
+    /// that keeps e02 and e04 apart. Returns the resolver and the person.
+    fn rejected(dir: &Path) -> (Resolver, String) {
+        use IdentifierKind::*;
+        let store = Store::open(dir.join("db")).expect("open store");
+        let mut r = Resolver::new(store);
+        r.set_suppress_erased(false);
+        let events = [
+            event("e00", &[(Phone, "+8613900000000")], None),
+            event(
+                "e01",
+                &[(Phone, "+8613900000001"), (Email, "p0@x.cn")],
+                None,
+            ),
+            event("e02", &[(MemberId, "MAIN:M1")], Some("王伟")),
+            event(
+                "e03",
+                &[(MemberId, "MAIN:M1"), (Email, "p0@x.cn")],
+                Some("李娜"),
+            ),
+            event(
+                "e04",
+                &[(MemberId, "MAIN:M1"), (Phone, "+8613900000001")],
+                Some("Li Nna"),
+            ),
+        ];
+        r.apply(&events[..3], &[]).expect("apply");
+        r.apply(&events[3..], &[]).expect("apply");
+        let pending = r.store().pending_suggestions().expect("queue");
+        let pair = pending.first().expect("the name guard asks a reviewer");
+        let (a, b) = (pair.profile_a.clone(), pair.profile_b.clone());
+        r.review(&a, &b, false, "rev", 1).expect("reject");
+        let kept = assignments(&r);
+        assert_ne!(kept["e02"], kept["e04"], "kept apart by the reject");
+        assert_eq!(kept["e01"], kept["e03"]);
+        let person = kept["e03"].clone();
+        (r, person)
+    }
+
+    fn assignments(r: &Resolver) -> BTreeMap<String, String> {
+        r.store()
+            .assignments()
+            .expect("assignments")
+            .into_iter()
+            .collect()
+    }
+
+    fn request(person: &str) -> ErasureRequest {
+        ErasureRequest {
+            request_id: "DSR-1".into(),
+            target: ErasureTarget::Profile(person.to_string()),
+            requested_by: "privacy".into(),
+            at_ms: 1_700_000_000_000,
+        }
+    }
+
+    fn pending(r: &Resolver) -> bool {
+        r.store()
+            .get_raw(cf::META, PENDING_NEIGHBOURS.as_bytes())
+            .expect("meta")
+            .is_some()
+    }
+
+    /// The store a whole erasure leaves, for comparison.
+    fn erased_whole(dir: &Path) -> BTreeMap<String, String> {
+        let (mut r, person) = rejected(dir);
+        let erasure = r.erase(&request(&person), &[]).expect("erase");
+        assert!(
+            !erasure.neighbours.changes.is_empty(),
+            "the neighbours join"
+        );
+        assert!(!pending(&r));
+        assignments(&r)
+    }
+
+    #[test]
+    fn a_crash_between_an_erasures_two_writes_leaves_the_neighbours_to_the_next_batch() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (mut r, person) = rejected(dir.path());
+        r.erase_first(&request(&person), &[]).expect("first write");
+        // The crash: the process and its memory are gone; the store stays.
+        drop(r);
+        let store = Store::open(dir.path().join("db")).expect("reopen");
+        let mut r = Resolver::new(store);
+        let kept = assignments(&r);
+        assert!(!kept.contains_key("e03"), "the person is erased");
+        assert_ne!(kept["e02"], kept["e04"], "the neighbours wait");
+        assert!(pending(&r), "the first write names them");
+        // The next batch of events clusters them first, in its own write.
+        let unrelated = event("e09", &[(IdentifierKind::Email, "p9@x.cn")], None);
+        let outcome = r.apply(&[unrelated], &[]).expect("apply");
+        assert!(!pending(&r));
+        let after = assignments(&r);
+        assert_eq!(after["e02"], after["e04"], "{after:?}");
+        assert!(
+            outcome
+                .changes
+                .iter()
+                .any(|c| c.cause_event_id.starts_with("erasure:")),
+            "{:?}",
+            outcome.changes
+        );
+        let twin = tempfile::tempdir().expect("temp dir");
+        let mut whole = erased_whole(twin.path());
+        let (e, p) = after.get_key_value("e09").expect("e09 placed");
+        whole.insert(e.clone(), p.clone());
+        assert_eq!(after, whole, "as a whole erasure and the batch");
+    }
+
+    #[test]
+    fn a_crash_between_an_erasures_two_writes_leaves_the_neighbours_to_the_next_erasure() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (mut r, person) = rejected(dir.path());
+        r.erase_first(&request(&person), &[]).expect("first write");
+        drop(r);
+        let store = Store::open(dir.path().join("db")).expect("reopen");
+        let mut r = Resolver::new(store);
+        let mut other = request("kp-999");
+        other.request_id = "DSR-2".into();
+        r.erase(&other, &[]).expect("erase");
+        assert!(!pending(&r));
+        let twin = tempfile::tempdir().expect("temp dir");
+        assert_eq!(assignments(&r), erased_whole(twin.path()));
+    }
 }

@@ -160,12 +160,21 @@ impl Resolver {
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
         view.prefetch(events)?;
         let mut outcome = BatchOutcome::default();
+        // What an erasure's second write did not get to, before the events.
+        let finished = view.finish_erasure(&mut outcome)?;
         for event in events {
             view.apply_event(event, &mut outcome)?;
         }
         view.queue_outputs(&mut outcome)?;
         outcome.outbox_last = view.outbox_last();
         let mut batch = view.into_write_batch();
+        if finished {
+            self.store.delete(
+                &mut batch,
+                cf::META,
+                crate::erase::PENDING_NEIGHBOURS.as_bytes(),
+            );
+        }
         for offset in offsets {
             self.store.put_offset(&mut batch, offset);
         }
