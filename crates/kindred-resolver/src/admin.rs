@@ -2052,7 +2052,9 @@ fn plan(
     };
     // The changed groups by component: each component is clustered once,
     // exactly as apply clusters it.
-    let component = components(&all, ids.len(), &quarantined);
+    let component = components(&all, ids.len(), &|k| {
+        quarantined(k) || (crate::keys::is_rule_key(k) && !whole.proposed_blocks.contains(k))
+    });
     let mut by_component: BTreeMap<usize, Vec<Vec<usize>>> = BTreeMap::new();
     for (_, group) in groups {
         by_component
@@ -2128,17 +2130,18 @@ fn plan(
 }
 
 /// Per profile (index into the profiles of `all`'s origins), its
-/// component: profiles whose records share a link key `quarantined` does
-/// not take out of linking, or a reviewer's approval, transitively. The
+/// component: profiles whose records share a link key (but those `inert`
+/// says link no one: quarantined identifiers, a rule's blocks in which no
+/// pair reached the rule) or a reviewer's approval, transitively. The
 /// clustering of the whole store is the clusterings of its components.
-fn components(all: &GroupInput, profiles: usize, quarantined: &dyn Fn(&str) -> bool) -> Vec<usize> {
+fn components(all: &GroupInput, profiles: usize, inert: &dyn Fn(&str) -> bool) -> Vec<usize> {
     let mut parent: Vec<usize> = (0..profiles).collect();
     // The first profile seen holding each key, and each approval.
     let mut by_key: HashMap<&str, usize> = HashMap::new();
     let mut by_approval: HashMap<u64, usize> = HashMap::new();
     for (n, keys) in all.keys.iter().enumerate() {
         let o = all.origins[n] as usize;
-        let links = keys.links.iter().filter(|l| !quarantined(&l.key));
+        let links = keys.links.iter().filter(|l| !inert(&l.key));
         let firsts: Vec<usize> = links
             .map(|l| *by_key.entry(l.key.as_str()).or_insert(o))
             .chain(all.constraints[n].iter().filter_map(|c| match c {
