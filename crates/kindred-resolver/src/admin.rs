@@ -2074,23 +2074,27 @@ fn plan(
             policy,
             &quarantined,
         );
+        // Each cluster goes to the group holding its first record, if any
+        // (a cluster's records are all one group's or none's).
+        let group_of: HashMap<&str, usize> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(i, group)| {
+                let ids = &ids;
+                group.iter().map(move |&o| (ids[o].as_str(), i))
+            })
+            .collect();
+        let mut clusters_of: Vec<Vec<&Vec<usize>>> = vec![Vec::new(); groups.len()];
+        for ms in &c.clusters {
+            let first = ms.first().map(|&n| members[g.origins[n] as usize].as_str());
+            if let Some(&i) = first.and_then(|id| group_of.get(id)) {
+                clusters_of[i].push(ms);
+            }
+        }
         let mut reported = false;
-        for group in groups {
+        for (group, mine) in groups.iter().zip(clusters_of) {
             let mut before: Vec<String> = group.iter().map(|&o| ids[o].clone()).collect();
             before.sort();
-            // The component's clusters holding the group's records (a
-            // cluster's records are all the group's or none).
-            let mine: Vec<&Vec<usize>> = c
-                .clusters
-                .iter()
-                .filter(|ms| {
-                    ms.iter().any(|&n| {
-                        before
-                            .binary_search(&members[g.origins[n] as usize])
-                            .is_ok()
-                    })
-                })
-                .collect();
             let from: Vec<Vec<String>> = mine
                 .iter()
                 .map(|ms| {
