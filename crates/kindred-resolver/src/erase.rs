@@ -891,15 +891,20 @@ mod tests {
         assignments(&r)
     }
 
+    /// [`rejected`], its person's erasure cut off after the first write:
+    /// the process and its memory are gone, the store stays and is opened
+    /// again.
+    fn crashed_between_the_writes(dir: &Path) -> Resolver {
+        let (mut r, person) = rejected(dir);
+        r.erase_first(&request(&person), &[]).expect("first write");
+        drop(r);
+        Resolver::new(Store::open(dir.join("db")).expect("reopen"))
+    }
+
     #[test]
     fn a_crash_between_an_erasures_two_writes_leaves_the_neighbours_to_the_next_batch() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (mut r, person) = rejected(dir.path());
-        r.erase_first(&request(&person), &[]).expect("first write");
-        // The crash: the process and its memory are gone; the store stays.
-        drop(r);
-        let store = Store::open(dir.path().join("db")).expect("reopen");
-        let mut r = Resolver::new(store);
+        let mut r = crashed_between_the_writes(dir.path());
         let kept = assignments(&r);
         assert!(!kept.contains_key("e03"), "the person is erased");
         assert_ne!(kept["e02"], kept["e04"], "the neighbours wait");
@@ -928,11 +933,7 @@ mod tests {
     #[test]
     fn a_crash_between_an_erasures_two_writes_leaves_the_neighbours_to_the_next_erasure() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (mut r, person) = rejected(dir.path());
-        r.erase_first(&request(&person), &[]).expect("first write");
-        drop(r);
-        let store = Store::open(dir.path().join("db")).expect("reopen");
-        let mut r = Resolver::new(store);
+        let mut r = crashed_between_the_writes(dir.path());
         let mut other = request("kp-999");
         other.request_id = "DSR-2".into();
         r.erase(&other, &[]).expect("erase");
