@@ -1013,10 +1013,13 @@ impl Resolver {
                 view.entries.insert(key.clone(), entry);
             }
         }
-        let mut regrouped: BTreeSet<&str> = BTreeSet::new();
-        for before in &regroup {
-            regrouped.extend(before.iter().map(String::as_str));
-            let g = group_input(snap, before, &self.policy);
+        let mut regrouped: BTreeSet<String> = BTreeSet::new();
+        for Regroup {
+            before,
+            input: g,
+            clustering,
+        } in regroup
+        {
             let prior: BTreeMap<String, StoredProfile> = before
                 .iter()
                 .map(|id| Ok((id.clone(), view.take_profile(id)?)))
@@ -1032,7 +1035,6 @@ impl Resolver {
                 for l in EventKeys::of(e, old_policy, self.store.hasher()).links {
                     if !entries.contains_key(&l.key) {
                         let mut entry = view.entry(&l.key)?;
-                        // `before` is in id order.
                         entry
                             .holders
                             .retain(|h| before.binary_search(&h.profile_id).is_err());
@@ -1040,8 +1042,6 @@ impl Resolver {
                     }
                 }
             }
-            let nodes = nodes(&g.events, &g.keys, &g.constraints, &g.origins);
-            let clustering = cluster(&nodes, &self.policy, &|k| quarantine.holds(snap, k));
             let recomputed = Recomputed {
                 events: &g.events,
                 keys: &g.keys,
@@ -1049,6 +1049,7 @@ impl Resolver {
                 constraints: &g.constraints,
             };
             view.write_clusters(&cause, recomputed, prior, entries, clustering, &mut outcome)?;
+            regrouped.extend(before);
         }
         // Every other profile keeps its events; re-index their keys under
         // the new policy (rule blocks change with the rules). A key it now
@@ -1983,7 +1984,7 @@ fn plan(
     snap: &Snapshot,
     old: &LinkPolicy,
     policy: &LinkPolicy,
-) -> (RulesPlan, Requarantine, Vec<Vec<String>>) {
+) -> (RulesPlan, Requarantine, Vec<Regroup>) {
     let ids: Vec<String> = snap.profiles.keys().cloned().collect();
     let all = group_input(snap, &ids, policy);
     let requarantine = requarantine(snap, &all, old, policy);
@@ -2050,67 +2051,50 @@ fn plan(
             .filter(|c| !c.quarantined)
             .count(),
     };
-    // The changed groups by component: each component is clustered once,
-    // exactly as apply clusters it.
-    let component = components(&all, ids.len(), &|k| {
-        quarantined(k) || (crate::keys::is_rule_key(k) && !whole.proposed_blocks.contains(k))
-    });
-    let mut by_component: BTreeMap<usize, Vec<Vec<usize>>> = BTreeMap::new();
+    // The changed groups by component: each component is clustered once
+    // (as the whole store clusters it), and each group takes its part.
+    let component = components(&all, ids.len(), &quarantined);
+    let mut by_component: BTreeMap<usize, Vec<Vec<String>>> = BTreeMap::new();
     for (_, group) in groups {
+        let mut before: Vec<String> = group.iter().map(|&o| ids[o].clone()).collect();
+        before.sort();
         by_component
             .entry(component[group[0]])
             .or_default()
-            .push(group);
+            .push(before);
+    }
+    let mut members_of: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (o, id) in ids.iter().enumerate() {
+        if by_component.contains_key(&component[o]) {
+            members_of.entry(component[o]).or_default().push(id.clone());
+        }
     }
     let mut regroup = Vec::new();
     for (root, groups) in by_component {
-        let members: Vec<String> = (0..ids.len())
-            .filter(|&o| component[o] == root)
-            .map(|o| ids[o].clone())
-            .collect();
+        let members = members_of.remove(&root).unwrap_or_default();
         let g = group_input(snap, &members, policy);
         let c: Clustering = cluster(
             &nodes(&g.events, &g.keys, &g.constraints, &g.origins),
             policy,
             &quarantined,
         );
-        // Each cluster goes to the group holding its first record, if any
-        // (a cluster's records are all one group's or none's).
-        let group_of: HashMap<&str, usize> = groups
-            .iter()
-            .enumerate()
-            .flat_map(|(i, group)| {
-                let ids = &ids;
-                group.iter().map(move |&o| (ids[o].as_str(), i))
-            })
-            .collect();
-        let mut clusters_of: Vec<Vec<&Vec<usize>>> = vec![Vec::new(); groups.len()];
-        for ms in &c.clusters {
-            let first = ms.first().map(|&n| members[g.origins[n] as usize].as_str());
-            if let Some(&i) = first.and_then(|id| group_of.get(id)) {
-                clusters_of[i].push(ms);
-            }
-        }
-        let mut reported = false;
-        for (group, mine) in groups.iter().zip(clusters_of) {
-            let mut before: Vec<String> = group.iter().map(|&o| ids[o].clone()).collect();
-            before.sort();
-            let from: Vec<Vec<String>> = mine
+        let parts = split_by_group(g, &members, c, &groups);
+        for (before, (g, c)) in groups.into_iter().zip(parts) {
+            let from: Vec<Vec<String>> = c
+                .clusters
                 .iter()
                 .map(|ms| {
-                    let set: BTreeSet<&String> = ms
-                        .iter()
-                        .map(|&n| &members[g.origins[n] as usize])
-                        .collect();
+                    let set: BTreeSet<&String> =
+                        ms.iter().map(|&n| &before[g.origins[n] as usize]).collect();
                     set.into_iter().cloned().collect()
                 })
                 .collect();
-            let unchanged = mine.len() == before.len() && from.iter().all(|f| f.len() == 1);
+            let unchanged = c.clusters.len() == before.len() && from.iter().all(|f| f.len() == 1);
             if unchanged && !before.iter().any(|id| touched.contains(id.as_str())) {
                 continue;
             }
-            reported = true;
-            let after = mine
+            let after = c
+                .clusters
                 .iter()
                 .map(|ms| {
                     let mut e: Vec<String> =
@@ -2120,32 +2104,126 @@ fn plan(
                 })
                 .collect();
             out.groups.push(PlannedGroup {
-                before,
+                before: before.clone(),
                 after,
                 from,
             });
-        }
-        if reported {
-            regroup.push(members);
+            regroup.push(Regroup {
+                before,
+                input: g,
+                clustering: c,
+            });
         }
     }
     out.groups.sort_by(|a, b| a.before.cmp(&b.before));
     (out, requarantine, regroup)
 }
 
+/// A changed group of profiles as `rules apply` writes it: its events, and
+/// their clustering as the whole store clusters them.
+struct Regroup {
+    /// The group's profile ids, sorted (the events' origins index them).
+    before: Vec<String>,
+    input: GroupInput,
+    clustering: Clustering,
+}
+
+/// Each of `groups`' part of a component's clustering `c` (of `g`, the
+/// events of the profiles `members`): its events, their origins numbered
+/// by the group's (sorted) profiles, and the clusters and review pairs
+/// among them, renumbered. A cluster's records are all one group's or
+/// none's (a component clusters as the whole store does, and a group is a
+/// union of the whole store's clusters); a review pair between a group and
+/// another profile is the plan's (`planned_suggestions`). Refusal counts
+/// go with the first group.
+fn split_by_group(
+    g: GroupInput,
+    members: &[String],
+    c: Clustering,
+    groups: &[Vec<String>],
+) -> Vec<(GroupInput, Clustering)> {
+    let mut at: HashMap<&str, (usize, u32)> = HashMap::new();
+    for (i, before) in groups.iter().enumerate() {
+        for (o, id) in before.iter().enumerate() {
+            at.insert(id.as_str(), (i, o as u32));
+        }
+    }
+    let mut out: Vec<(GroupInput, Clustering)> = groups
+        .iter()
+        .map(|_| {
+            let part = GroupInput {
+                events: Vec::new(),
+                keys: Vec::new(),
+                constraints: Vec::new(),
+                origins: Vec::new(),
+            };
+            let clustering = Clustering {
+                shared_keys: c.shared_keys.clone(),
+                proposed_blocks: c.proposed_blocks.clone(),
+                ..Clustering::default()
+            };
+            (part, clustering)
+        })
+        .collect();
+    if let Some((_, first)) = out.first_mut() {
+        first.refused = c.refused;
+    }
+    // Node -> (group, its index there).
+    let mut node_at: Vec<Option<(usize, usize)>> = Vec::with_capacity(g.events.len());
+    let rows = g.events.into_iter().zip(g.keys).zip(g.constraints);
+    for (((event, keys), constraints), origin) in rows.zip(g.origins) {
+        let Some(&(i, o)) = members
+            .get(origin as usize)
+            .and_then(|id| at.get(id.as_str()))
+        else {
+            node_at.push(None);
+            continue;
+        };
+        let part = &mut out[i].0;
+        node_at.push(Some((i, part.events.len())));
+        part.events.push(event);
+        part.keys.push(keys);
+        part.constraints.push(constraints);
+        part.origins.push(o);
+    }
+    let clusters = c.clusters.into_iter().zip(c.links).zip(c.weak_joined);
+    for ((ms, links), weak) in clusters {
+        let Some((i, _)) = ms.first().and_then(|&n| node_at[n]) else {
+            continue;
+        };
+        let renumbered = ms
+            .iter()
+            .filter_map(|&n| node_at[n].filter(|(j, _)| *j == i).map(|(_, m)| m))
+            .collect();
+        let part = &mut out[i].1;
+        part.clusters.push(renumbered);
+        part.links.push(links);
+        part.weak_joined.push(weak);
+    }
+    for (a, b, link, refusal) in c.suggestions {
+        if let (Some((i, x)), Some((j, y))) = (node_at[a], node_at[b]) {
+            if i == j {
+                out[i].1.suggestions.push((x, y, link, refusal));
+            }
+        }
+    }
+    out
+}
+
 /// Per profile (index into the profiles of `all`'s origins), its
-/// component: profiles whose records share a link key (but those `inert`
-/// says link no one: quarantined identifiers, a rule's blocks in which no
-/// pair reached the rule) or a reviewer's approval, transitively. The
-/// clustering of the whole store is the clusterings of its components.
-fn components(all: &GroupInput, profiles: usize, inert: &dyn Fn(&str) -> bool) -> Vec<usize> {
+/// component: profiles whose records share a link key `quarantined` does
+/// not take out of linking (a rule's block included, even one in which no
+/// pair reached the rule: a part of its holders may reach it) or a
+/// reviewer's approval, transitively. The clustering of the whole store is
+/// the clusterings of its components.
+fn components(all: &GroupInput, profiles: usize, quarantined: &dyn Fn(&str) -> bool) -> Vec<usize> {
     let mut parent: Vec<usize> = (0..profiles).collect();
     // The first profile seen holding each key, and each approval.
     let mut by_key: HashMap<&str, usize> = HashMap::new();
     let mut by_approval: HashMap<u64, usize> = HashMap::new();
     for (n, keys) in all.keys.iter().enumerate() {
         let o = all.origins[n] as usize;
-        let links = keys.links.iter().filter(|l| !inert(&l.key));
+        let links = keys.links.iter().filter(|l| !quarantined(&l.key));
         let firsts: Vec<usize> = links
             .map(|l| *by_key.entry(l.key.as_str()).or_insert(o))
             .chain(all.constraints[n].iter().filter_map(|c| match c {

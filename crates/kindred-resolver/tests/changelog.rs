@@ -1472,3 +1472,477 @@ fn rules_apply_leaves_what_a_fresh_run_under_the_new_rules_makes() {
         "rules apply vs a fresh run"
     );
 }
+
+// Found by a review of the rules-apply change (forty-fourth session).
+
+/// A name for filler `i`: two tokens of letters no other filler's (nor
+/// `Jon Smith`) is alike to.
+fn filler_name(i: usize) -> String {
+    let letters = b"bcdfghjklmnpqrtvwxz";
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut word = |len: usize| {
+        let mut s = String::new();
+        for _ in 0..len {
+            x ^= x >> 29;
+            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            s.push(letters[(x % letters.len() as u64) as usize] as char);
+            s.push(['a', 'e', 'i', 'o', 'u'][((x >> 7) % 5) as usize]);
+        }
+        let mut c = s.chars();
+        let first = c.next().unwrap().to_ascii_uppercase();
+        format!("{first}{}", c.as_str())
+    };
+    format!("{} {}", word(3), word(4))
+}
+
+fn fuzzy_birthday_rule() -> kindred_model::MatchRule {
+    kindred_model::MatchRule {
+        name: "fuzzy_birthday".into(),
+        version: 1,
+        action: RuleAction::Merge,
+        fields: vec![kindred_model::RuleField::Birthday],
+        name_similarity: Some(0.9),
+        min_score: None,
+    }
+}
+
+/// The events of [`a_rule_block_without_a_proposal_still_joins_its_holders_component`].
+/// a (Jon Smith, t=0) and b (Jon Smith, t=65) share the fuzzy rule's
+/// birthday block with 64 fillers between them (t=1..64, names alike to
+/// no one): in the whole store's block a is compared with the fillers
+/// only (FUZZY_REACH), b with no one alike; the block proposes nothing and
+/// is left out of the components. a and b are one component through c
+/// (Maria Garcia: e-mail p1 with a, p2 with b), whose e-mail links the
+/// name guard refuses; d (Maria Garcia, p2) joins c under the new rules
+/// (e-mails link): the changed group {c, d}.
+fn inert_block_events() -> Vec<CanonicalEvent> {
+    use IdentifierKind::*;
+    let born = "1980-05-05";
+    let mut events = vec![e(
+        "a",
+        Channel::Pos,
+        0,
+        &[(Email, "p1@x.cn")],
+        Some("Jon Smith"),
+        Some(born),
+    )];
+    for i in 0..64 {
+        let mail = format!("f{i}@x.cn");
+        let name = filler_name(i);
+        events.push(e(
+            &format!("f{i:02}"),
+            Channel::Pos,
+            1 + i as i64,
+            &[(Email, mail.as_str())],
+            Some(name.as_str()),
+            Some(born),
+        ));
+    }
+    events.push(e(
+        "b",
+        Channel::Pos,
+        65,
+        &[(Email, "p2@x.cn")],
+        Some("Jon Smith"),
+        Some(born),
+    ));
+    events.push(e(
+        "c",
+        Channel::Pos,
+        100,
+        &[(Email, "p1@x.cn"), (Email, "p2@x.cn")],
+        Some("Maria Garcia"),
+        None,
+    ));
+    events.push(e(
+        "d",
+        Channel::Pos,
+        101,
+        &[(Email, "p2@x.cn")],
+        Some("Maria Garcia"),
+        None,
+    ));
+    events
+}
+
+#[test]
+fn a_rule_block_without_a_proposal_still_joins_its_holders_component() {
+    let events = inert_block_events();
+    let mut old = LinkPolicy::default();
+    old.rules.clear();
+    old.quarantine.max_holders = 0;
+    old.identifiers.email.link = false;
+    let mut new = old.clone();
+    new.identifiers.email.link = true;
+    new.rules.push(fuzzy_birthday_rule());
+
+    let mut fresh = World::new(new.clone());
+    fresh.ingest(&events);
+    let fresh_stored = fresh.stored();
+
+    let mut applied = World::new(old);
+    applied.ingest(&events);
+    let before = applied.stored();
+    assert_ne!(before["a"], before["b"]);
+    let plan = applied.r.plan_rules(&new).expect("plan");
+    let (_, done) = applied
+        .r
+        .apply_rules(new.clone(), "ops", 400 * DAY)
+        .expect("apply");
+    applied.publish();
+    let after = applied.stored();
+    let planned: BTreeSet<&String> = plan.groups.iter().flat_map(|g| &g.before).collect();
+    let changed: BTreeSet<&String> = done.outcome.changes.iter().map(|c| &c.profile_id).collect();
+    eprintln!("plan groups: {:?}", plan.groups);
+    eprintln!(
+        "changes: {changed:?}; fresh a/b {} {}; applied a/b {} {}",
+        fresh_stored["a"], fresh_stored["b"], after["a"], after["b"]
+    );
+    assert_eq!(
+        fresh_stored["a"] == fresh_stored["b"],
+        after["a"] == after["b"],
+        "a and b: fresh run vs rules apply"
+    );
+    assert_eq!(
+        partition(&after),
+        partition(&fresh_stored),
+        "rules apply vs a fresh run"
+    );
+    assert!(
+        !(after["a"] == after["b"] && !planned.contains(&before["a"])),
+        "apply merged a and b, which rules diff does not name: {:?}",
+        plan.groups
+    );
+}
+
+/// What `rules apply` did against what `rules diff` said, and against a
+/// replay under the new rules, for `policy(base, n)`.
+fn check_apply(w: &mut World, base: &LinkPolicy, n: usize, t: i64) -> Result<(), TestCaseError> {
+    let new = policy(base, n);
+    let live_before: BTreeSet<String> = w.live_profiles().into_iter().collect();
+    let plan = match w.r.plan_rules(&new) {
+        Ok(p) => p,
+        Err(_) => return Ok(()),
+    };
+    let (_, done) = match w.r.apply_rules(new.clone(), "ops", t) {
+        Ok(x) => x,
+        Err(AdminError::Store(e)) => panic!("store error: {e}"),
+        Err(_) => return Ok(()),
+    };
+    w.publish();
+    let planned: BTreeSet<&String> = plan.groups.iter().flat_map(|g| &g.before).collect();
+    for c in &done.outcome.changes {
+        prop_assert!(
+            planned.contains(&c.profile_id) || !live_before.contains(&c.profile_id),
+            "a change for {} ({:?}), which rules diff does not name: plan {:?}",
+            c.profile_id,
+            c.change_type,
+            plan.groups
+        );
+    }
+    // Not checked: that apply queues no more review pairs than rules diff
+    // lists. A pair the old rules raised too that the queue no longer
+    // holds is queued again with its re-partitioned group, and rules diff
+    // does not count it (open; ARCHITECTURE.md, "Known gaps").
+    // Pairs rules diff withdraws are gone (unless queued again).
+    let pending_after: BTreeSet<(String, String)> =
+        w.r.store()
+            .pending_suggestions()
+            .expect("queue")
+            .into_iter()
+            .map(|p| (p.profile_a, p.profile_b))
+            .collect();
+    let queued: BTreeSet<(String, String)> = done
+        .outcome
+        .suggestions
+        .iter()
+        .map(|s| (s.profile_a.clone(), s.profile_b.clone()))
+        .collect();
+    for (a, b) in &plan.withdrawn {
+        let pair = (a.clone().min(b.clone()), a.clone().max(b.clone()));
+        prop_assert!(
+            !pending_after.contains(&pair) || queued.contains(&pair),
+            "withdrawn pair {:?} still waits",
+            pair
+        );
+    }
+    let stored = w.stored();
+    let replayed = w.rebuilt(10).stored();
+    prop_assert_eq!(
+        partition(&replayed),
+        partition(&stored),
+        "rules apply {} vs a replay under the new rules",
+        n
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(cases(32))]
+
+    #[test]
+    fn rules_apply_does_what_rules_diff_says_and_a_replay_makes(
+        (events, ops, suppress) in arb_world(),
+        rules in proptest::collection::vec(0usize..4, 1..4),
+    ) {
+        let mut base = LinkPolicy::default();
+        base.quarantine.max_holders = 0;
+        let mut w = run_with(&events, &framed(&events, ops), suppress, &base, false)?;
+        let mut t = 90 * 400 * DAY;
+        for n in rules {
+            t += DAY;
+            check_apply(&mut w, &base, n, t)?;
+        }
+    }
+}
+
+/// A phone quarantined for its five e-mail companions is off the golden
+/// record of n1 (王伟), which shares e-mail eG with g1 (李娜; the name guard
+/// keeps them apart). g1 and g2 are joined by phone Q only. Phones stop
+/// linking (`policy(_, 1)`): {g1, g2} splits, and n1's profile, unchanged,
+/// is in its component.
+#[test]
+fn rules_apply_changes_only_the_profiles_rules_diff_names() {
+    use IdentifierKind::*;
+    let p = "+8613911111111";
+    let mut events = Vec::new();
+    for i in 0..5 {
+        let mail = format!("q{i}@x.cn");
+        events.push(e(
+            &format!("q{i}"),
+            Channel::Pos,
+            i,
+            &[(Phone, p), (Email, mail.as_str())],
+            None,
+            None,
+        ));
+    }
+    events.push(e(
+        "g1",
+        Channel::Pos,
+        5,
+        &[(Phone, "+8613922222222"), (Email, "eg@x.cn")],
+        Some("李娜"),
+        None,
+    ));
+    events.push(e(
+        "g2",
+        Channel::Pos,
+        6,
+        &[(Phone, "+8613922222222")],
+        None,
+        None,
+    ));
+    events.push(e(
+        "n1",
+        Channel::Pos,
+        10,
+        &[(Phone, p), (Email, "eg@x.cn"), (Email, "en@x.cn")],
+        Some("王伟"),
+        None,
+    ));
+    let base = LinkPolicy::default();
+    let mut w = World::new(base.clone());
+    for ev in &events {
+        w.ingest(std::slice::from_ref(ev));
+    }
+    let before = w.stored();
+    let n = before["n1"].clone();
+    let record = w.r.store().profile(&n).expect("read").expect("live");
+    eprintln!(
+        "before: {before:?}\nn1's record identifiers: {:?}",
+        record.identifiers
+    );
+    let new = policy(&base, 1);
+    let plan = w.r.plan_rules(&new).expect("plan");
+    let (_, done) = w.r.apply_rules(new, "ops", 400 * DAY).expect("apply");
+    w.publish();
+    let planned: BTreeSet<&String> = plan.groups.iter().flat_map(|g| &g.before).collect();
+    let live_before: BTreeSet<&String> = before.values().collect();
+    let q0 =
+        w.r.store()
+            .profile(&before["q0"])
+            .expect("read")
+            .expect("live");
+    eprintln!("q0's record identifiers after apply: {:?}", q0.identifiers);
+    let mut fresh = World::new(policy(&base, 1));
+    for ev in &events {
+        fresh.ingest(std::slice::from_ref(ev));
+    }
+    let fq0 = fresh
+        .r
+        .store()
+        .profile(&fresh.stored()["q0"])
+        .expect("read")
+        .expect("live");
+    let fn1 = fresh
+        .r
+        .store()
+        .profile(&fresh.stored()["n1"])
+        .expect("read")
+        .expect("live");
+    eprintln!(
+        "fresh run: q0 {:?}; n1 {:?}",
+        fq0.identifiers, fn1.identifiers
+    );
+    let record = w.r.store().profile(&n).expect("read").expect("live");
+    eprintln!(
+        "plan: {:?}\nafter: {:?}\nn1's record identifiers: {:?}",
+        plan.groups,
+        w.stored(),
+        record.identifiers
+    );
+    for c in &done.outcome.changes {
+        assert!(
+            planned.contains(&c.profile_id) || !live_before.contains(&c.profile_id),
+            "a change ({:?}) of {}, which rules diff does not name: {:?}",
+            c.change_type,
+            c.profile_id,
+            plan.groups
+        );
+    }
+}
+
+/// Found by `rules_apply_does_what_rules_diff_says_and_a_replay_makes` (shrunk).
+#[test]
+fn rules_apply_queues_no_pair_rules_diff_does_not_name() {
+    use IdentifierKind::*;
+    let events = vec![
+        e(
+            "e00",
+            Channel::Social,
+            11520000000,
+            &[
+                (Phone, "+8613900000001"),
+                (Device, "web:d0"),
+                (Device, "web:d1"),
+            ],
+            Some("Li Na"),
+            None,
+        ),
+        e(
+            "e01",
+            Channel::Social,
+            11520000000,
+            &[
+                (MemberId, "MAIN:M0"),
+                (Email, "p0@x.cn"),
+                (Device, "web:d1"),
+            ],
+            Some("王伟"),
+            Some("1962-08-25"),
+        ),
+        e(
+            "e02",
+            Channel::Pos,
+            46080000000,
+            &[
+                (MemberId, "MAIN:M0"),
+                (Phone, "+8613900000000"),
+                (Device, "web:d1"),
+            ],
+            None,
+            None,
+        ),
+        e(
+            "e03",
+            Channel::Social,
+            46080000000,
+            &[(MemberId, "MAIN:M0"), (Phone, "+8613900000001")],
+            None,
+            Some("1990-01-02"),
+        ),
+        e(
+            "e04",
+            Channel::Pos,
+            23040000000,
+            &[(Phone, "+8613900000000"), (Email, "p0@x.cn")],
+            Some("Li Na"),
+            Some("1962-08-25"),
+        ),
+        e(
+            "e05",
+            Channel::Social,
+            34560000000,
+            &[(Phone, "+8613900000001")],
+            None,
+            Some("1990-01-02"),
+        ),
+        e(
+            "e06",
+            Channel::Social,
+            34560000000,
+            &[(Email, "p1@x.cn")],
+            Some("Li Nna"),
+            Some("1962-08-25"),
+        ),
+        e(
+            "e07",
+            Channel::Social,
+            11520000000,
+            &[(Device, "web:d0"), (Device, "web:d1")],
+            None,
+            Some("1990-02-01"),
+        ),
+    ];
+    let ops = vec![
+        Op::Burst {
+            identifier: 5,
+            early: 2,
+            late: 1,
+            more: 1,
+        },
+        Op::Request(Box::new(Op::SplitId {
+            profile: 2,
+            identifier: 1,
+        })),
+        Op::Ingest(2),
+        Op::Unapprove(3),
+        Op::Request(Box::new(Op::Unapprove(0))),
+        Op::Unapprove(2),
+    ];
+    let mut base = LinkPolicy::default();
+    base.quarantine.max_holders = 0;
+    let mut w = run_with(&events, &framed(&events, ops), true, &base, false)
+        .map_err(|e| e.to_string())
+        .expect("run");
+    let mut t = 90 * 400 * DAY;
+    for n in [1, 0, 3] {
+        t += DAY;
+        eprintln!("== rules {n}; store {:?}", partition(&w.stored()));
+        eprintln!(
+            "   pending {:?}",
+            w.r.store()
+                .pending_suggestions()
+                .expect("q")
+                .iter()
+                .map(|p| (p.profile_a.clone(), p.profile_b.clone(), p.reason.clone()))
+                .collect::<Vec<_>>()
+        );
+        eprintln!("   stored {:?}", w.stored());
+        let r = check_apply(&mut w, &base, n, t);
+        let stored = w.stored();
+        let mut by: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
+        for (e, p) in &stored {
+            if !e.starts_with("b0") {
+                by.entry(p).or_default().push(e);
+            }
+        }
+        eprintln!("   after: {by:?}");
+        eprintln!(
+            "   pending after {:?}",
+            w.r.store()
+                .pending_suggestions()
+                .expect("q")
+                .iter()
+                .map(|p| (
+                    p.profile_a.clone(),
+                    p.profile_b.clone(),
+                    p.reason.clone(),
+                    p.kinds.clone()
+                ))
+                .collect::<Vec<_>>()
+        );
+        r.map_err(|e| e.to_string()).expect("apply as planned");
+    }
+}
