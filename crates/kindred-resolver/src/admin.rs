@@ -1160,7 +1160,7 @@ impl Resolver {
             crate::store::LINKING_VERSION.as_bytes().to_vec(),
         ));
         // The decision names the profiles it re-partitioned or rebuilt.
-        let profiles = regrouped.into_iter().map(String::from).collect();
+        let profiles = regrouped.into_iter().collect();
         let record = DecisionRecord::new(
             d,
             DecisionKind::Rules { fingerprint },
