@@ -1973,13 +1973,8 @@ fn requarantine(
 }
 
 /// Which profiles a policy would re-partition, and how; the quarantines
-/// its limits change; and the profiles `rules apply` clusters again: each
-/// changed group with every profile its records share a link key with,
-/// transitively ([`components`]), as the resolver pulls a contested
-/// profile's neighbours into a recomputation. A group alone is not enough:
-/// a key's records chain in time order, so a record of a neighbour between
-/// two of the group's can keep them apart (a fresh run under the new rules
-/// does).
+/// its limits change; and each changed group as `rules apply` writes it:
+/// its events placed as the whole store's clustering places them.
 fn plan(
     snap: &Snapshot,
     old: &LinkPolicy,
@@ -2051,76 +2046,60 @@ fn plan(
             .filter(|c| !c.quarantined)
             .count(),
     };
-    // The changed groups by component: each component is clustered once
-    // (as the whole store clusters it), and each group takes its part.
-    let component = components(&all, ids.len(), &quarantined);
-    let mut by_component: BTreeMap<usize, Vec<Vec<String>>> = BTreeMap::new();
-    for (_, group) in groups {
-        let mut before: Vec<String> = group.iter().map(|&o| ids[o].clone()).collect();
-        before.sort();
-        by_component
-            .entry(component[group[0]])
-            .or_default()
-            .push(before);
-    }
-    let mut members_of: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for (o, id) in ids.iter().enumerate() {
-        if by_component.contains_key(&component[o]) {
-            members_of.entry(component[o]).or_default().push(id.clone());
-        }
-    }
+    // Each changed group takes its part of the whole store's clustering:
+    // clustered alone, a group would lack the records of others that lie
+    // between its own in time on a shared key (a key's records chain in
+    // time order), which keep them apart in a fresh run.
+    let groups: Vec<Vec<String>> = groups
+        .into_values()
+        .map(|group| {
+            let mut before: Vec<String> = group.iter().map(|&o| ids[o].clone()).collect();
+            before.sort();
+            before
+        })
+        .collect();
+    let parts = split_by_group(all, &ids, whole, &groups);
     let mut regroup = Vec::new();
-    for (root, groups) in by_component {
-        let members = members_of.remove(&root).unwrap_or_default();
-        let g = group_input(snap, &members, policy);
-        let c: Clustering = cluster(
-            &nodes(&g.events, &g.keys, &g.constraints, &g.origins),
-            policy,
-            &quarantined,
-        );
-        let parts = split_by_group(g, &members, c, &groups);
-        for (before, (g, c)) in groups.into_iter().zip(parts) {
-            let from: Vec<Vec<String>> = c
-                .clusters
-                .iter()
-                .map(|ms| {
-                    let set: BTreeSet<&String> =
-                        ms.iter().map(|&n| &before[g.origins[n] as usize]).collect();
-                    set.into_iter().cloned().collect()
-                })
-                .collect();
-            let unchanged = c.clusters.len() == before.len() && from.iter().all(|f| f.len() == 1);
-            if unchanged && !before.iter().any(|id| touched.contains(id.as_str())) {
-                continue;
-            }
-            let after = c
-                .clusters
-                .iter()
-                .map(|ms| {
-                    let mut e: Vec<String> =
-                        ms.iter().map(|&n| g.events[n].event_id.clone()).collect();
-                    e.sort();
-                    e
-                })
-                .collect();
-            out.groups.push(PlannedGroup {
-                before: before.clone(),
-                after,
-                from,
-            });
-            regroup.push(Regroup {
-                before,
-                input: g,
-                clustering: c,
-            });
+    for (before, (g, c)) in groups.into_iter().zip(parts) {
+        let from: Vec<Vec<String>> = c
+            .clusters
+            .iter()
+            .map(|ms| {
+                let set: BTreeSet<&String> =
+                    ms.iter().map(|&n| &before[g.origins[n] as usize]).collect();
+                set.into_iter().cloned().collect()
+            })
+            .collect();
+        let unchanged = c.clusters.len() == before.len() && from.iter().all(|f| f.len() == 1);
+        if unchanged && !before.iter().any(|id| touched.contains(id.as_str())) {
+            continue;
         }
+        let after = c
+            .clusters
+            .iter()
+            .map(|ms| {
+                let mut e: Vec<String> = ms.iter().map(|&n| g.events[n].event_id.clone()).collect();
+                e.sort();
+                e
+            })
+            .collect();
+        out.groups.push(PlannedGroup {
+            before: before.clone(),
+            after,
+            from,
+        });
+        regroup.push(Regroup {
+            before,
+            input: g,
+            clustering: c,
+        });
     }
     out.groups.sort_by(|a, b| a.before.cmp(&b.before));
     (out, requarantine, regroup)
 }
 
 /// A changed group of profiles as `rules apply` writes it: its events, and
-/// their clustering as the whole store clusters them.
+/// their part of the whole store's clustering ([`split_by_group`]).
 struct Regroup {
     /// The group's profile ids, sorted (the events' origins index them).
     before: Vec<String>,
@@ -2128,17 +2107,17 @@ struct Regroup {
     clustering: Clustering,
 }
 
-/// Each of `groups`' part of a component's clustering `c` (of `g`, the
-/// events of the profiles `members`): its events, their origins numbered
+/// Each of `groups`' part of the whole store's clustering `c` (of `g`,
+/// the events of the profiles `ids`): its events, their origins numbered
 /// by the group's (sorted) profiles, and the clusters and review pairs
-/// among them, renumbered. A cluster's records are all one group's or
-/// none's (a component clusters as the whole store does, and a group is a
-/// union of the whole store's clusters); a review pair between a group and
-/// another profile is the plan's (`planned_suggestions`). Refusal counts
-/// go with the first group.
+/// among them, renumbered. A group is a union of the whole store's
+/// clusters, so a cluster's records are all one group's or none's; a
+/// review pair between a group and another profile is the plan's
+/// (`planned_suggestions`). The refusal counts are the whole store's and
+/// stay behind.
 fn split_by_group(
     g: GroupInput,
-    members: &[String],
+    ids: &[String],
     c: Clustering,
     groups: &[Vec<String>],
 ) -> Vec<(GroupInput, Clustering)> {
@@ -2165,17 +2144,11 @@ fn split_by_group(
             (part, clustering)
         })
         .collect();
-    if let Some((_, first)) = out.first_mut() {
-        first.refused = c.refused;
-    }
     // Node -> (group, its index there).
     let mut node_at: Vec<Option<(usize, usize)>> = Vec::with_capacity(g.events.len());
     let rows = g.events.into_iter().zip(g.keys).zip(g.constraints);
     for (((event, keys), constraints), origin) in rows.zip(g.origins) {
-        let Some(&(i, o)) = members
-            .get(origin as usize)
-            .and_then(|id| at.get(id.as_str()))
-        else {
+        let Some(&(i, o)) = ids.get(origin as usize).and_then(|id| at.get(id.as_str())) else {
             node_at.push(None);
             continue;
         };
@@ -2208,36 +2181,6 @@ fn split_by_group(
         }
     }
     out
-}
-
-/// Per profile (index into the profiles of `all`'s origins), its
-/// component: profiles whose records share a link key `quarantined` does
-/// not take out of linking (a rule's block included, even one in which no
-/// pair reached the rule: a part of its holders may reach it) or a
-/// reviewer's approval, transitively. The clustering of the whole store is
-/// the clusterings of its components.
-fn components(all: &GroupInput, profiles: usize, quarantined: &dyn Fn(&str) -> bool) -> Vec<usize> {
-    let mut parent: Vec<usize> = (0..profiles).collect();
-    // The first profile seen holding each key, and each approval.
-    let mut by_key: HashMap<&str, usize> = HashMap::new();
-    let mut by_approval: HashMap<u64, usize> = HashMap::new();
-    for (n, keys) in all.keys.iter().enumerate() {
-        let o = all.origins[n] as usize;
-        let links = keys.links.iter().filter(|l| !quarantined(&l.key));
-        let firsts: Vec<usize> = links
-            .map(|l| *by_key.entry(l.key.as_str()).or_insert(o))
-            .chain(all.constraints[n].iter().filter_map(|c| match c {
-                Constraint::Together { decision } => {
-                    Some(*by_approval.entry(*decision).or_insert(o))
-                }
-                _ => None,
-            }))
-            .collect();
-        for at in firsts {
-            union(&mut parent, at, o);
-        }
-    }
-    (0..profiles).map(|o| find(&mut parent, o)).collect()
 }
 
 /// The root of `x` in a union-find forest.
