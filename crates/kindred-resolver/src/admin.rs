@@ -2114,7 +2114,8 @@ struct Regroup {
 /// clusters, so a cluster's records are all one group's or none's; a
 /// review pair between a group and another profile is the plan's
 /// (`planned_suggestions`). The refusal counts are the whole store's and
-/// stay behind.
+/// stay behind; of its shared keys and proposed blocks, each part takes
+/// those its records hold.
 fn split_by_group(
     g: GroupInput,
     ids: &[String],
@@ -2136,12 +2137,7 @@ fn split_by_group(
                 constraints: Vec::new(),
                 origins: Vec::new(),
             };
-            let clustering = Clustering {
-                shared_keys: c.shared_keys.clone(),
-                proposed_blocks: c.proposed_blocks.clone(),
-                ..Clustering::default()
-            };
-            (part, clustering)
+            (part, Clustering::default())
         })
         .collect();
     // Node -> (group, its index there).
@@ -2158,6 +2154,18 @@ fn split_by_group(
         part.keys.push(keys);
         part.constraints.push(constraints);
         part.origins.push(o);
+    }
+    // The whole store's shared keys and proposed blocks, those the part's
+    // records hold (what its write looks up).
+    for (part, clustering) in &mut out {
+        for key in part.keys.iter().flat_map(|k| &k.links).map(|l| &l.key) {
+            if c.shared_keys.contains(key) {
+                clustering.shared_keys.insert(key.clone());
+            }
+            if c.proposed_blocks.contains(key) {
+                clustering.proposed_blocks.insert(key.clone());
+            }
+        }
     }
     let clusters = c.clusters.into_iter().zip(c.links).zip(c.weak_joined);
     for ((ms, links), weak) in clusters {
