@@ -709,6 +709,7 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             "groups": plan.groups.iter().map(|g| json!({"before": g.before, "after": g.after, "from": g.from})).collect::<Vec<_>>(),
             "suggestions": plan.suggestions.iter().map(|s| json!({"a": s.a, "b": s.b, "rule": s.rule, "version": s.rule_version, "kinds": s.kinds, "reason": s.reason.as_str()})).collect::<Vec<_>>(),
             "withdrawn": plan.withdrawn.iter().map(|(a, b)| json!({"profile_a": a, "profile_b": b})).collect::<Vec<_>>(),
+            "erasure_waiting": plan.erasure_waiting,
         })
         .to_string();
     }
@@ -725,6 +726,13 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
         plan.merges(),
         plan.splits()
     );
+    if plan.erasure_waiting {
+        out.push_str(
+            "note: an erasure's neighbours wait to be clustered again (the resolver stopped between its two \
+             writes); the next batch, or `rules apply` before its own work, clusters them, so apply may \
+             change profiles not listed here\n",
+        );
+    }
     if plan.quarantined + plan.released > 0 {
         let _ = writeln!(
             out,

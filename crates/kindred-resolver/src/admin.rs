@@ -20,7 +20,7 @@ use crate::cluster::{cluster, Clustering, Link, Node, Refusal};
 use crate::decision::{
     held_by_another_approval, taken_back, Constraint, DecisionKind, DecisionRecord, SplitSelector,
 };
-use crate::keys::{fnv1a, EventKeys, KeyClass};
+use crate::keys::{fnv1a, EventKeys, KeyClass, LinkKey};
 use crate::outbox::{decisions_entries, OutboxEntry};
 use crate::request::DecisionReply;
 use crate::resolver::{add_holder, BatchView, Cause, Recomputed};
@@ -111,6 +111,11 @@ pub struct RulesPlan {
     /// the pair and the new ones no longer do (a suggest rule removed, a
     /// link no longer made). `rules apply` takes them out of the queue.
     pub withdrawn: Vec<(String, String)>,
+    /// An erasure's neighbours wait to be clustered again (a crash between
+    /// its two writes): `rules apply` clusters them first, under the old
+    /// rules, so it may change profiles this plan (of the store as it is)
+    /// does not name.
+    pub erasure_waiting: bool,
 }
 
 /// A pair of people after a rule change that would wait for review.
@@ -199,6 +204,31 @@ impl Resolver {
         actor: &str,
         at_ms: i64,
     ) -> Result<DecisionOutcome, AdminError> {
+        self.after_erasure(|r| r.review_now(a, b, approve, actor, at_ms))
+    }
+
+    /// An operation on the store as an earlier erasure leaves it: the
+    /// neighbours it left to cluster again (a crash between its two
+    /// writes) are clustered first, in their own write, and their changes
+    /// come first in the outcome.
+    fn after_erasure(
+        &mut self,
+        op: impl FnOnce(&mut Self) -> Result<DecisionOutcome, AdminError>,
+    ) -> Result<DecisionOutcome, AdminError> {
+        let earlier = self.finish_erasure()?;
+        let mut done = op(self)?;
+        done.outcome = earlier.followed_by(done.outcome);
+        Ok(done)
+    }
+
+    fn review_now(
+        &mut self,
+        a: &str,
+        b: &str,
+        approve: bool,
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<DecisionOutcome, AdminError> {
         let mut view = self.view()?;
         let (ra, rb) = (live(&view, a)?, live(&view, b)?);
         if ra == rb && !approve {
@@ -274,6 +304,16 @@ impl Resolver {
     /// from their contributions, so attributes, points, orders and consents
     /// move with their events, and the parts stay apart from then on.
     pub fn split(
+        &mut self,
+        profile: &str,
+        selector: &SplitSelector,
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<DecisionOutcome, AdminError> {
+        self.after_erasure(|r| r.split_now(profile, selector, actor, at_ms))
+    }
+
+    fn split_now(
         &mut self,
         profile: &str,
         selector: &SplitSelector,
@@ -953,7 +993,9 @@ impl Resolver {
     pub fn plan_rules(&self, policy: &LinkPolicy) -> Result<RulesPlan, AdminError> {
         let snap = self.snapshot()?;
         let old_policy = self.linked_by()?;
-        Ok(plan(&snap, &old_policy, policy).0)
+        let mut out = plan(&snap, &old_policy, policy).0;
+        out.erasure_waiting = self.store.erasure_neighbours_wait()?;
+        Ok(out)
     }
 
     /// Applies `policy` to the store: re-partitions only the profiles the
@@ -966,6 +1008,9 @@ impl Resolver {
         actor: &str,
         at_ms: i64,
     ) -> Result<(RulesPlan, DecisionOutcome), AdminError> {
+        // An erasure's neighbours waiting are clustered first, under the
+        // rules they were resolved by (as the next batch would).
+        let earlier = self.finish_erasure()?;
         let snap = self.snapshot()?;
         let old_policy = self.linked_by()?;
         // The resolver keeps its rules when the store does (an error).
@@ -974,7 +1019,9 @@ impl Resolver {
         if applied.is_err() {
             self.policy = old;
         }
-        applied
+        let (plan, mut done) = applied?;
+        done.outcome = earlier.followed_by(done.outcome);
+        Ok((plan, done))
     }
 
     /// [`Self::apply_rules`] with the resolver's policy already the new one,
@@ -1103,8 +1150,11 @@ impl Resolver {
             view.mark_contested(id)?;
         }
         // The pairs the new rules put to a reviewer, placed by their
-        // records in the profiles as they are now (a group's pairs among
-        // themselves were queued with it).
+        // records in the profiles as they are now: these and no others (a
+        // group's part of the clustering holds no review pairs), so apply
+        // queues what rules diff lists. A pair the old rules raised too is
+        // not queued again: if the queue no longer holds it, a decision
+        // or an earlier change took it out.
         if !plan.suggestions.is_empty() {
             let mut holder: HashMap<&str, &str> = HashMap::new();
             for (id, p) in &snap.profiles {
@@ -1841,6 +1891,10 @@ struct Requarantine {
     /// every recounted identifier left linking (a limit turned on from 0
     /// finds none stored: the guard keeps only what it counts).
     recounted: BTreeMap<String, Recounted>,
+    /// Profiles (by index in the plan's ids) carrying a quarantined
+    /// identifier of a kind that stops linking: released, it returns to
+    /// their golden records, so they are rebuilt.
+    unlinked: BTreeSet<usize>,
 }
 
 /// What an index entry keeps for the quarantine guard: companions as
@@ -1901,7 +1955,12 @@ fn requarantine(
             let Some(kind) = link.class.kind() else {
                 continue;
             };
-            if snap.linking_current && limits(old, kind) == limits(new, kind) {
+            // A kind that starts linking is counted: it was no link key,
+            // so nothing quarantined it.
+            if snap.linking_current
+                && limits(old, kind) == limits(new, kind)
+                && old.identifiers.get(kind).link
+            {
                 continue;
             }
             let c = counts.entry(link.key.as_str()).or_insert_with(|| Count {
@@ -1909,11 +1968,7 @@ fn requarantine(
                 companions: BTreeSet::new(),
                 names: BTreeSet::new(),
                 seen: Vec::new(),
-                masked: link
-                    .identifier
-                    .and_then(|i| event.identifiers.get(i))
-                    .map(|id| format!("{}:{}", kind.as_str(), mask_value(kind, &id.value)))
-                    .unwrap_or_else(|| kind.as_str().to_string()),
+                masked: masked_link(event, link, kind),
             });
             c.companions
                 .extend(keys.companions.iter().filter(|(k, _)| *k != kind));
@@ -1969,7 +2024,54 @@ fn requarantine(
             },
         );
     }
+    // A kind that stops linking: its quarantined identifiers are no link
+    // keys any more, which nothing quarantines (a fresh run under the new
+    // rules shows them on golden records). Released, and their holders
+    // rebuilt.
+    let stopped: BTreeSet<IdentifierKind> = IdentifierKind::ALL
+        .into_iter()
+        .filter(|k| old.identifiers.get(*k).link && !new.identifiers.get(*k).link)
+        .collect();
+    if stopped.is_empty() || snap.quarantined.is_empty() {
+        return out;
+    }
+    for (n, event) in all.events.iter().enumerate() {
+        if !event.identifiers.iter().any(|i| stopped.contains(&i.kind)) {
+            continue;
+        }
+        for link in EventKeys::of(event, old, &snap.hasher).links {
+            let Some(kind) = link.class.kind().filter(|k| stopped.contains(k)) else {
+                continue;
+            };
+            if !snap.quarantined.contains(&link.key) {
+                continue;
+            }
+            out.unlinked.insert(all.origins[n] as usize);
+            let masked = masked_link(event, &link, kind);
+            let digest = format!("{:016x}", fnv1a(link.key.as_bytes()));
+            out.changed.entry(link.key).or_insert(QuarantineChange {
+                quarantined: false,
+                // Not published (a release is not announced).
+                notice: QuarantineNotice {
+                    kind: kind.as_str().to_string(),
+                    masked,
+                    digest,
+                    companions: 0,
+                    at_ms: event.event_time_ms,
+                },
+            });
+        }
+    }
     out
+}
+
+/// How a quarantine notice names the identifier behind `link` (of `kind`,
+/// on `event`): its kind and masked value, never the value.
+fn masked_link(event: &CanonicalEvent, link: &LinkKey, kind: IdentifierKind) -> String {
+    link.identifier
+        .and_then(|i| event.identifiers.get(i))
+        .map(|id| format!("{}:{}", kind.as_str(), mask_value(kind, &id.value)))
+        .unwrap_or_else(|| kind.as_str().to_string())
 }
 
 /// Which profiles a policy would re-partition, and how; the quarantines
@@ -2021,6 +2123,10 @@ fn plan(
             changed.extend(origins);
         }
     }
+    for &o in &requarantine.unlinked {
+        touched.insert(ids[o].as_str());
+        touched_at.insert(o);
+    }
     changed.extend(clusters_of.iter().filter(|(_, n)| **n > 1).map(|(o, _)| *o));
     changed.extend(touched_at);
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -2035,6 +2141,7 @@ fn plan(
         groups: Vec::new(),
         suggestions,
         withdrawn,
+        erasure_waiting: false,
         quarantined: requarantine
             .changed
             .values()
@@ -2109,13 +2216,14 @@ struct Regroup {
 
 /// Each of `groups`' part of the whole store's clustering `c` (of `g`,
 /// the events of the profiles `ids`): its events, their origins numbered
-/// by the group's (sorted) profiles, and the clusters and review pairs
-/// among them, renumbered. A group is a union of the whole store's
-/// clusters, so a cluster's records are all one group's or none's; a
-/// review pair between a group and another profile is the plan's
-/// (`planned_suggestions`). The refusal counts are the whole store's and
-/// stay behind; of its shared keys and proposed blocks, each part takes
-/// those its records hold.
+/// by the group's (sorted) profiles, and the clusters among them,
+/// renumbered. A group is a union of the whole store's clusters, so a
+/// cluster's records are all one group's or none's. The review pairs stay
+/// behind: `rules apply` queues the plan's (`planned_suggestions`), among
+/// a group's people too, and no others, so that it queues what `rules
+/// diff` lists. The refusal counts are the whole store's and stay behind;
+/// of its shared keys and proposed blocks, each part takes those its
+/// records hold.
 fn split_by_group(
     g: GroupInput,
     ids: &[String],
@@ -2180,13 +2288,6 @@ fn split_by_group(
         part.clusters.push(renumbered);
         part.links.push(links);
         part.weak_joined.push(weak);
-    }
-    for (a, b, link, refusal) in c.suggestions {
-        if let (Some((i, x)), Some((j, y))) = (node_at[a], node_at[b]) {
-            if i == j {
-                out[i].1.suggestions.push((x, y, link, refusal));
-            }
-        }
     }
     out
 }

@@ -97,6 +97,16 @@ impl BatchView<'_> {
     }
 }
 
+impl Store {
+    /// Whether an erasure's first write left neighbours to cluster again
+    /// that no write has clustered yet ([`PENDING_NEIGHBOURS`]).
+    pub fn erasure_neighbours_wait(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .get_raw(cf::META, PENDING_NEIGHBOURS.as_bytes())?
+            .is_some())
+    }
+}
+
 /// Whom an erasure request names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErasureTarget {
@@ -262,7 +272,9 @@ pub struct Erasure {
     /// rule's key) with the person: what kept them apart may have been the
     /// person's records, so they are clustered again as a replay of the
     /// events without the person's would cluster them. Its changes (caused
-    /// by `erasure:N`) follow the `erased` change on the profile topic.
+    /// by `erasure:N`) follow the `erased` change on the profile topic;
+    /// an earlier erasure's neighbours that waited (a crash between its
+    /// two writes) are clustered first, and their changes come first here.
     pub neighbours: BatchOutcome,
     /// Sequence of the last outbox entry written.
     pub outbox_last: Option<u64>,
@@ -287,12 +299,12 @@ impl Resolver {
         let mut erasure = self.erase_first(request, offsets)?;
         // A second write: a crash between the two leaves the neighbours
         // named in `meta`, never half-erased; the next write clusters them.
-        erasure.neighbours = self.finish_erasure()?;
-        erasure.outbox_last = erasure
-            .neighbours
+        let second = self.finish_erasure()?;
+        erasure.outbox_last = second
             .outbox_last
             .or(erasure.outbox_last)
             .or(earlier.outbox_last);
+        erasure.neighbours = earlier.followed_by(second);
         Ok(erasure)
     }
 
@@ -733,7 +745,7 @@ impl Resolver {
 
     /// Clusters again, in one write, the profiles an erasure left holding
     /// the person's keys, if some wait ([`PENDING_NEIGHBOURS`]).
-    fn finish_erasure(&mut self) -> Result<BatchOutcome, StoreError> {
+    pub(crate) fn finish_erasure(&mut self) -> Result<BatchOutcome, StoreError> {
         let mut outcome = BatchOutcome::default();
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
         if !view.finish_erasure(&mut outcome)? {
@@ -873,10 +885,7 @@ mod tests {
     }
 
     fn pending(r: &Resolver) -> bool {
-        r.store()
-            .get_raw(cf::META, PENDING_NEIGHBOURS.as_bytes())
-            .expect("meta")
-            .is_some()
+        r.store().erasure_neighbours_wait().expect("meta")
     }
 
     /// The store a whole erasure leaves, for comparison.
@@ -936,9 +945,56 @@ mod tests {
         let mut r = crashed_between_the_writes(dir.path());
         let mut other = request("kp-999");
         other.request_id = "DSR-2".into();
-        r.erase(&other, &[]).expect("erase");
+        let done = r.erase(&other, &[]).expect("erase");
         assert!(!pending(&r));
+        // What the service counts: the earlier erasure's changes too.
+        assert!(
+            done.neighbours
+                .changes
+                .iter()
+                .any(|c| c.cause_event_id.starts_with("erasure:")),
+            "{:?}",
+            done.neighbours.changes
+        );
         let twin = tempfile::tempdir().expect("temp dir");
         assert_eq!(assignments(&r), erased_whole(twin.path()));
+    }
+    /// An operator's command on the store (a rules apply, a split, even
+    /// one refused) clusters the waiting neighbours first, in their own
+    /// write, and counts their changes in its outcome.
+    #[test]
+    fn a_crash_between_an_erasures_two_writes_leaves_the_neighbours_to_the_next_command() {
+        let twin = tempfile::tempdir().expect("temp dir");
+        let whole = erased_whole(twin.path());
+        for command in ["rules apply", "split"] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mut r = crashed_between_the_writes(dir.path());
+            let lone = assignments(&r)["e00"].clone();
+            let changes = match command {
+                "rules apply" => {
+                    let (plan, done) = r
+                        .apply_rules(LinkPolicy::default(), "ops", 2)
+                        .expect("apply");
+                    assert!(plan.groups.is_empty(), "{command}: {plan:?}");
+                    done.outcome.changes
+                }
+                _ => {
+                    let split =
+                        r.split(&lone, &crate::SplitSelector::Source(Channel::Pos), "ops", 2);
+                    assert!(split.is_err(), "one record: nothing to split off");
+                    Vec::new()
+                }
+            };
+            assert!(!pending(&r), "{command}");
+            assert_eq!(assignments(&r), whole, "{command}");
+            if command == "rules apply" {
+                assert!(
+                    changes
+                        .iter()
+                        .any(|c| c.cause_event_id.starts_with("erasure:")),
+                    "{command}: {changes:?}"
+                );
+            }
+        }
     }
 }

@@ -50,6 +50,49 @@ pub struct BatchOutcome {
     pub outbox_last: Option<u64>,
 }
 
+impl BatchOutcome {
+    /// This outcome and the `later` one's, as one (the later's changes
+    /// after this one's; its outbox position, if it wrote one).
+    pub(crate) fn followed_by(mut self, later: BatchOutcome) -> BatchOutcome {
+        // Destructured: a field added to the outcome must be summed here.
+        let BatchOutcome {
+            changes,
+            duplicates,
+            duplicates_by_channel,
+            suppressed,
+            created,
+            absorbed,
+            splits,
+            quarantined,
+            suggestions,
+            refused,
+            recomputed_events,
+            outbox_last,
+        } = later;
+        self.changes.extend(changes);
+        self.duplicates += duplicates;
+        for (sum, n) in self
+            .duplicates_by_channel
+            .iter_mut()
+            .zip(duplicates_by_channel)
+        {
+            *sum += n;
+        }
+        self.suppressed += suppressed;
+        self.created += created;
+        self.absorbed += absorbed;
+        self.splits += splits;
+        self.quarantined.extend(quarantined);
+        self.suggestions.extend(suggestions);
+        for (reason, n) in refused {
+            *self.refused.entry(reason).or_default() += n;
+        }
+        self.recomputed_events += recomputed_events;
+        self.outbox_last = outbox_last.or(self.outbox_last);
+        self
+    }
+}
+
 /// Two profiles that may be one person, for review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suggestion {
