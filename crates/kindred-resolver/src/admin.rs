@@ -210,7 +210,10 @@ impl Resolver {
     /// An operation on the store as an earlier erasure leaves it: the
     /// neighbours it left to cluster again (a crash between its two
     /// writes) are clustered first, in their own write, and their changes
-    /// come first in the outcome.
+    /// come first in the outcome (a refused operation returns its error:
+    /// the changes are in the outbox all the same). Decision requests do
+    /// the same apart ([`Resolver::apply_request`]), to keep the reply
+    /// the decision's own.
     fn after_erasure(
         &mut self,
         op: impl FnOnce(&mut Self) -> Result<DecisionOutcome, AdminError>,
@@ -221,7 +224,7 @@ impl Resolver {
         Ok(done)
     }
 
-    fn review_now(
+    pub(crate) fn review_now(
         &mut self,
         a: &str,
         b: &str,
@@ -313,7 +316,7 @@ impl Resolver {
         self.after_erasure(|r| r.split_now(profile, selector, actor, at_ms))
     }
 
-    fn split_now(
+    pub(crate) fn split_now(
         &mut self,
         profile: &str,
         selector: &SplitSelector,
@@ -1985,7 +1988,14 @@ fn requarantine(
         }
         c.seen.sort_unstable();
         let mut holders = BTreeSet::new();
+        // Holders are counted as today's profiles, formed while this kind
+        // did not link if it starts to: they say nothing of the people it
+        // will hold (a fresh run joins them through it first), so a kind
+        // that starts linking is held to its companion and name limits
+        // only, and the resolver counts its holders from the next event.
+        let starts = !old.identifiers.get(c.kind).link;
         let too_many_holders = max_holders > 0
+            && !starts
             && c.seen.iter().any(|(_, profile)| {
                 let tipped = holders.len() > max_holders;
                 holders.insert(*profile);

@@ -997,4 +997,69 @@ mod tests {
             }
         }
     }
+    /// A decision request after the crash: the neighbours are clustered
+    /// first and returned apart from the decision (`neighbours`), also when
+    /// they make the request a refusal (here the two profiles become one,
+    /// so the approval is refused), and the reply returned is the one
+    /// published. Found by a review (helper-113).
+    #[test]
+    fn a_decision_request_after_the_crash_returns_the_neighbours_apart_from_its_reply() {
+        let twin = tempfile::tempdir().expect("temp dir");
+        let whole = erased_whole(twin.path());
+        for approve in [true, false] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mut r = crashed_between_the_writes(dir.path());
+            let before = assignments(&r);
+            // Approve the neighbours (one profile by the time it is
+            // decided: refused); reject e00 and e02 (applied).
+            let (a, b) = if approve {
+                (before["e02"].clone(), before["e04"].clone())
+            } else {
+                (whole["e00"].clone(), whole["e02"].clone())
+            };
+            let request = crate::DecisionRequest {
+                request_id: format!("R-{approve}"),
+                actor: "rev".into(),
+                at_ms: 3,
+                action: crate::DecisionAction::Review { a, b, approve },
+            };
+            let seen = r
+                .store()
+                .outbox_after(0, usize::MAX)
+                .expect("outbox")
+                .last()
+                .map_or(0, |(s, _)| *s);
+            let done = r.apply_request(&request, &[]).expect("request");
+            assert!(!pending(&r));
+            let outbox = r.store().outbox_after(seen, usize::MAX).expect("outbox");
+            let written = outbox
+                .iter()
+                .filter(|(_, e)| {
+                    matches!(e, OutboxEntry::Change(c) if c.cause_event_id.starts_with("erasure:"))
+                })
+                .count();
+            assert!(written > 0, "the neighbours' changes are written");
+            let counted = done
+                .neighbours
+                .changes
+                .iter()
+                .filter(|c| c.cause_event_id.starts_with("erasure:"))
+                .count();
+            assert_eq!(counted, written, "approve {approve}: {:?}", done.reply);
+            assert_eq!(
+                done.reply.outcome == "applied",
+                !approve,
+                "{:?}",
+                done.reply
+            );
+            let published: Vec<crate::DecisionReply> = outbox
+                .into_iter()
+                .filter_map(|(_, e)| match e {
+                    OutboxEntry::Replied(x) => Some(x),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(published, vec![done.reply.clone()], "approve {approve}");
+        }
+    }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::admin::{AdminError, DecisionOutcome};
 use crate::outbox::OutboxEntry;
 use crate::resolver::BatchView;
-use crate::{Resolver, SourceOffset, SplitSelector, StoreError};
+use crate::{BatchOutcome, Resolver, SourceOffset, SplitSelector, StoreError};
 
 /// One request on the decision-request topic (JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +118,11 @@ pub struct RequestOutcome {
     pub decided: Option<DecisionOutcome>,
     /// Sequence of the last outbox entry written.
     pub outbox_last: Option<u64>,
+    /// An earlier erasure's neighbours, clustered again before the request
+    /// in a write of their own (a crash between that erasure's two
+    /// writes left them waiting); empty as a rule. Not the decision's: its
+    /// reply does not count these changes.
+    pub neighbours: BatchOutcome,
 }
 
 impl Resolver {
@@ -130,23 +135,26 @@ impl Resolver {
         request: &DecisionRequest,
         offsets: &[SourceOffset],
     ) -> Result<RequestOutcome, StoreError> {
+        // Whatever the request's fate, an erasure's waiting neighbours
+        // first, as the next batch would have them.
+        let neighbours = self.finish_erasure()?;
         self.request = Some(RequestContext {
             request_id: request.request_id.clone(),
             offsets: offsets.to_vec(),
         });
         let (actor, at) = (request.actor.as_str(), request.at_ms);
         let result = match &request.action {
-            DecisionAction::Review { a, b, approve } => self.review(a, b, *approve, actor, at),
+            DecisionAction::Review { a, b, approve } => self.review_now(a, b, *approve, actor, at),
             DecisionAction::Split {
                 profile,
                 identifier_key,
                 source,
             } => match (identifier_key, source) {
                 (Some(key), None) => {
-                    self.split(profile, &SplitSelector::IndexKey(key.clone()), actor, at)
+                    self.split_now(profile, &SplitSelector::IndexKey(key.clone()), actor, at)
                 }
                 (None, Some(channel)) => {
-                    self.split(profile, &SplitSelector::Source(*channel), actor, at)
+                    self.split_now(profile, &SplitSelector::Source(*channel), actor, at)
                 }
                 _ => Err(AdminError::NotSeparable {
                     profile: profile.clone(),
@@ -166,10 +174,17 @@ impl Resolver {
                     reply,
                     decided: Some(done),
                     outbox_last: self.store.next_outbox_seq()?.checked_sub(1),
+                    neighbours,
                 })
             }
             Err(AdminError::Store(e)) => Err(e),
-            Err(refusal) => self.refuse_request(&request.request_id, &refusal.to_string(), offsets),
+            Err(refusal) => {
+                let mut refused =
+                    self.refuse_request(&request.request_id, &refusal.to_string(), offsets)?;
+                refused.outbox_last = refused.outbox_last.or(neighbours.outbox_last);
+                refused.neighbours = neighbours;
+                Ok(refused)
+            }
         }
     }
 
@@ -195,6 +210,7 @@ impl Resolver {
             reply,
             decided: None,
             outbox_last,
+            neighbours: BatchOutcome::default(),
         })
     }
 

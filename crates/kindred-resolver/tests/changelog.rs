@@ -1856,6 +1856,31 @@ fn an_over_shared_identifier_that_starts_linking_is_quarantined() {
     apply_matches_a_fresh_run(&quarantined_phone_world(), &policy(&base, 1), &base);
 }
 
+/// Phones start linking, with a holder limit of 1: three records of one
+/// 李娜 on one phone were three profiles while phones did not link, which
+/// says nothing of who holds the phone once it links (a fresh run joins
+/// them through it). Found by a review (helper-113): counted as today's
+/// profiles, the phone was quarantined and the three stayed apart.
+#[test]
+fn a_kind_that_starts_linking_is_not_quarantined_for_holders_it_would_join() {
+    use IdentifierKind::*;
+    let events: Vec<CanonicalEvent> = (0..3)
+        .map(|i| {
+            e(
+                &format!("h{i}"),
+                Channel::Pos,
+                i * DAY,
+                &[(Phone, "+8613955555555")],
+                Some("李娜"),
+                None,
+            )
+        })
+        .collect();
+    let mut new = LinkPolicy::default();
+    new.quarantine.max_holders = 1;
+    apply_matches_a_fresh_run(&events, &policy(&new, 1), &new);
+}
+
 /// Found by `rules_apply_does_what_rules_diff_says_and_a_replay_makes` (shrunk).
 #[test]
 fn rules_apply_after_splits_and_taken_back_approvals_does_what_rules_diff_says() {

@@ -475,6 +475,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                 .decision_requests
                                 .with_label_values(&[r.outcome.as_str()])
                                 .inc();
+                            observe_outcome(ops, &source, &done.neighbours);
                             if let Some(decided) = &done.decided {
                                 observe_outcome(ops, &source, &decided.outcome);
                             }
