@@ -707,7 +707,7 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             "merges": plan.merges(), "splits": plan.splits(),
             "identifiers_quarantined": plan.quarantined, "identifiers_released": plan.released,
             "groups": plan.groups.iter().map(|g| json!({"before": g.before, "after": g.after, "from": g.from})).collect::<Vec<_>>(),
-            "suggestions": plan.suggestions.iter().map(|s| json!({"a": s.a, "b": s.b, "rule": s.rule, "version": s.rule_version, "kinds": s.kinds, "reason": s.reason.as_str()})).collect::<Vec<_>>(),
+            "suggestions": plan.suggestions.iter().map(|s| json!({"a": s.a, "b": s.b, "events": [s.events.0, s.events.1], "rule": s.rule, "version": s.rule_version, "kinds": s.kinds, "reason": s.reason.as_str()})).collect::<Vec<_>>(),
             "withdrawn": plan.withdrawn.iter().map(|(a, b)| json!({"profile_a": a, "profile_b": b})).collect::<Vec<_>>(),
             "erasure_waiting": plan.erasure_waiting,
         })
