@@ -23,11 +23,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kindred_eval::ChangeLog;
 use kindred_model::{
-    CanonicalEvent, Channel, Identifier, IdentifierKind, LinkPolicy, RuleAction, Survivorship,
+    CanonicalEvent, Channel, Identifier, IdentifierKind, LinkPolicy, ProfileChange, RuleAction,
+    Survivorship,
 };
 use kindred_resolver::{
     AdminError, DecisionAction, DecisionKind, DecisionRequest, ErasureRequest, ErasureTarget,
-    OutboxEntry, Resolver, SourceOffset, SplitSelector, Store,
+    OutboxEntry, Resolver, RulesPlan, SourceOffset, SplitSelector, Store,
 };
 use proptest::prelude::*;
 
@@ -1631,15 +1632,8 @@ fn check_apply(w: &mut World, base: &LinkPolicy, n: usize, t: i64) -> Result<(),
         Err(_) => return Ok(()),
     };
     w.publish();
-    let planned: BTreeSet<&String> = plan.groups.iter().flat_map(|g| &g.before).collect();
-    for c in &done.outcome.changes {
-        prop_assert!(
-            planned.contains(&c.profile_id) || !live_before.contains(&c.profile_id),
-            "a change for {} ({:?}), which rules diff does not name: plan {:?}",
-            c.profile_id,
-            c.change_type,
-            plan.groups
-        );
+    if let Some(unplanned) = unplanned_change(&plan, &live_before, &done.outcome.changes) {
+        return Err(TestCaseError::fail(unplanned));
     }
     // Pairs rules diff withdraws are gone (unless queued again).
     let pending_after: BTreeSet<(String, String)> =
@@ -1784,17 +1778,28 @@ fn rules_apply_changes_only_the_profiles_rules_diff_names() {
     let plan = w.r.plan_rules(&new).expect("plan");
     let (_, done) = w.r.apply_rules(new, "ops", 400 * DAY).expect("apply");
     w.publish();
+    let live_before: BTreeSet<String> = before.into_values().collect();
+    let unplanned = unplanned_change(&plan, &live_before, &done.outcome.changes);
+    assert_eq!(unplanned, None);
+}
+
+/// A change `rules apply` made to a profile live before it (in
+/// `live_before`) that its plan does not name, described; None if none.
+fn unplanned_change(
+    plan: &RulesPlan,
+    live_before: &BTreeSet<String>,
+    changes: &[ProfileChange],
+) -> Option<String> {
     let planned: BTreeSet<&String> = plan.groups.iter().flat_map(|g| &g.before).collect();
-    let live_before: BTreeSet<&String> = before.values().collect();
-    for c in &done.outcome.changes {
-        assert!(
-            planned.contains(&c.profile_id) || !live_before.contains(&c.profile_id),
-            "a change ({:?}) of {}, which rules diff does not name: {:?}",
-            c.change_type,
-            c.profile_id,
-            plan.groups
-        );
-    }
+    changes
+        .iter()
+        .find(|c| !planned.contains(&c.profile_id) && live_before.contains(&c.profile_id))
+        .map(|c| {
+            format!(
+                "a change ({:?}) of {}, which rules diff does not name: {:?}",
+                c.change_type, c.profile_id, plan.groups
+            )
+        })
 }
 
 /// Per event: the identifiers on its profile's golden record (what a
