@@ -1156,8 +1156,9 @@ impl Resolver {
         // records in the profiles as they are now: these and no others (a
         // group's part of the clustering holds no review pairs), so apply
         // queues what rules diff lists. A pair the old rules raised too is
-        // not queued again: if the queue no longer holds it, a decision
-        // or an earlier change took it out.
+        // not the change's doing and is not queued again (if the queue
+        // does not hold it, a decision, an earlier change or the order
+        // the events came in left it out).
         if !plan.suggestions.is_empty() {
             let mut holder: HashMap<&str, &str> = HashMap::new();
             for (id, p) in &snap.profiles {
