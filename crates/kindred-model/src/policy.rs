@@ -263,14 +263,21 @@ pub struct QuarantinePolicy {
     /// used for walk-in customers. One person's records carry one name and
     /// its typos; a household two or three. 0 disables. Default 4.
     pub max_names: u32,
-    /// An identifier held by more than this many profiles at once is
-    /// quarantined too. Records that cannot link through an identifier keep
-    /// it as profiles of their own: a store's landline typed on walk-in
-    /// receipts that carry no name makes one profile per receipt, each
-    /// holding it, and its index entry would grow with every sale. A
-    /// household's landline is held by its members and a few unnamed
-    /// receipts. 0 disables. Default 32.
-    pub max_holders: u32,
+    /// A household's line (a fixed-line phone, which links only records
+    /// that carry alike names) typed on unnamed records of more than this
+    /// many customers is quarantined too: a store's landline on walk-in
+    /// receipts, where each receipt stays a profile of its own and the
+    /// line's index entry would grow with every sale. Customers are told
+    /// apart by the identifiers that link an unnamed record (a member card,
+    /// a mobile, an e-mail, a device; each counts once, however many
+    /// receipts carry it), and a record with none counts alone. The count
+    /// depends only on which records carry the line, never on the order
+    /// they came in (a count of the profiles holding it would: they merge
+    /// and split). A household's line is on a few members' cards and
+    /// devices. 0 disables. Default 32. Named `max_holders` before (still
+    /// read).
+    #[serde(alias = "max_holders")]
+    pub max_unnamed_holders: u32,
 }
 
 impl Default for QuarantinePolicy {
@@ -278,7 +285,7 @@ impl Default for QuarantinePolicy {
         QuarantinePolicy {
             max_companions: 4,
             max_names: 4,
-            max_holders: 32,
+            max_unnamed_holders: 32,
         }
     }
 }
@@ -575,6 +582,19 @@ mod tests {
         let warnings = p.warnings();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].starts_with("resolver.linking.rules[2] (\"scored_birthday_postcode\")"));
+    }
+
+    #[test]
+    fn the_unnamed_holder_limit_is_still_read_under_its_old_name() {
+        let read =
+            |text: &str| toml::from_str::<QuarantinePolicy>(text).map(|q| q.max_unnamed_holders);
+        assert_eq!(read("max_holders = 5"), Ok(5));
+        assert_eq!(read("max_unnamed_holders = 7"), Ok(7));
+        assert_eq!(read(""), Ok(32));
+        assert!(
+            read("max_holder = 5").is_err(),
+            "a misspelt key is an error"
+        );
     }
 
     #[test]

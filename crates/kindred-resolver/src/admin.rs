@@ -1055,11 +1055,14 @@ impl Resolver {
             }
             view.entries.insert(key.clone(), entry);
         }
-        for (key, (companions, names)) in &quarantine.recounted {
+        for (key, counted) in &quarantine.recounted {
             let mut entry = view.entry(key)?;
-            if (&entry.companions, &entry.names) != (companions, names) {
-                entry.companions = companions.clone();
-                entry.names = names.clone();
+            if (&entry.companions, &entry.names, &entry.anchors)
+                != (&counted.companions, &counted.names, &counted.anchors)
+            {
+                entry.companions = counted.companions.clone();
+                entry.names = counted.names.clone();
+                entry.anchors = counted.anchors.clone();
                 view.entries.insert(key.clone(), entry);
             }
         }
@@ -1891,8 +1894,8 @@ struct Requarantine {
     /// Link key -> its state under the new limits, for the identifiers
     /// whose quarantine flips.
     changed: BTreeMap<String, QuarantineChange>,
-    /// Link key -> (companions, names) as the new limits keep them, for
-    /// every recounted identifier left linking (a limit turned on from 0
+    /// Link key -> its counts as the new limits keep them, for every
+    /// recounted identifier left linking (a limit turned on from 0
     /// finds none stored: the guard keeps only what it counts).
     recounted: BTreeMap<String, Recounted>,
     /// Profiles (by index in the plan's ids) carrying a quarantined
@@ -1901,9 +1904,15 @@ struct Requarantine {
     unlinked: BTreeSet<usize>,
 }
 
-/// What an index entry keeps for the quarantine guard: companions as
-/// (kind, hash) and name digests, sorted.
-type Recounted = (Vec<(IdentifierKind, u64)>, Vec<u64>);
+/// What an index entry keeps for the quarantine guard, sorted.
+struct Recounted {
+    /// As (kind, hash).
+    companions: Vec<(IdentifierKind, u64)>,
+    /// Name digests.
+    names: Vec<u64>,
+    /// A household line's unnamed holders.
+    anchors: Vec<u64>,
+}
 
 struct QuarantineChange {
     quarantined: bool,
@@ -1923,14 +1932,14 @@ impl Requarantine {
 
 /// Over-shared identifiers under `new`, where its quarantine limits differ
 /// from `old`'s: for each identifier of a kind whose limits changed, its
-/// distinct companions (per kind) and names are recounted over every stored
+/// distinct companions (per kind), names and, for a household's line, the
+/// anchors of its unnamed holders are recounted over every stored
 /// contribution and checked against the new limits as the resolver checks
-/// them when events arrive (those counts only grow, so the final count
-/// decides). The holder limit is checked the resolver's way too, in event
-/// time: an event arriving after the one that brought the identifier's
-/// (`max_holders` + 1)-th profile tips it; profiles are today's, which
-/// merges and splits since may have changed. Kinds whose limits did not
-/// change keep the flags the resolver set.
+/// them when events arrive (those counts only grow with the set of events,
+/// so the final count decides, whatever the order). Kinds whose limits did
+/// not change keep the flags the resolver set, unless what links changed
+/// (the anchors of a line's unnamed records are the identifiers that link
+/// them) or the store's linking is not current.
 fn requarantine(
     snap: &Snapshot,
     all: &GroupInput,
@@ -1941,15 +1950,21 @@ fn requarantine(
         (
             p.max_companions_of(kind) as usize,
             p.max_names_of(kind) as usize,
-            p.quarantine.max_holders as usize,
+            p.quarantine.max_unnamed_holders as usize,
         )
     };
+    let same_linking = old.fixed_lines_need_names == new.fixed_lines_need_names
+        && IdentifierKind::ALL.into_iter().all(|k| {
+            let (a, b) = (old.identifiers.get(k), new.identifiers.get(k));
+            (a.link, a.mutable) == (b.link, b.mutable)
+        });
     struct Count {
         kind: IdentifierKind,
         companions: BTreeSet<(IdentifierKind, u64)>,
         names: BTreeSet<u64>,
-        /// (event time, profile) of each event carrying it.
-        seen: Vec<(i64, u32)>,
+        anchors: BTreeSet<u64>,
+        /// The latest event time of an event carrying it.
+        last_ms: i64,
         masked: String,
     }
     let mut counts: BTreeMap<&str, Count> = BTreeMap::new();
@@ -1962,6 +1977,7 @@ fn requarantine(
             // A kind that starts linking is counted: it was no link key,
             // so nothing quarantined it.
             if snap.linking_current
+                && same_linking
                 && limits(old, kind) == limits(new, kind)
                 && old.identifiers.get(kind).link
             {
@@ -1971,52 +1987,46 @@ fn requarantine(
                 kind,
                 companions: BTreeSet::new(),
                 names: BTreeSet::new(),
-                seen: Vec::new(),
+                anchors: BTreeSet::new(),
+                last_ms: i64::MIN,
                 masked: masked_link(event, link, kind),
             });
             c.companions
                 .extend(keys.companions.iter().filter(|(k, _)| *k != kind));
             c.names.extend(keys.name_digest);
-            c.seen.push((event.event_time_ms, all.origins[n]));
+            if matches!(link.class, KeyClass::Household(_)) {
+                c.anchors.extend(keys.unnamed_anchors.iter().copied());
+            }
+            c.last_ms = c.last_ms.max(event.event_time_ms);
         }
     }
     let mut out = Requarantine::default();
-    for (key, mut c) in counts {
-        let (max, max_names, max_holders) = limits(new, c.kind);
+    for (key, c) in counts {
+        let (max, max_names, max_unnamed) = limits(new, c.kind);
         let mut per_kind: BTreeMap<IdentifierKind, usize> = BTreeMap::new();
         for (k, _) in &c.companions {
             *per_kind.entry(*k).or_default() += 1;
         }
-        c.seen.sort_unstable();
-        let mut holders = BTreeSet::new();
-        // Holders are counted as today's profiles, formed while this kind
-        // did not link if it starts to: they say nothing of the people it
-        // will hold (a fresh run joins them through it first), so a kind
-        // that starts linking is held to its companion and name limits
-        // only, and the resolver counts its holders from the next event.
-        let starts = !old.identifiers.get(c.kind).link;
-        let too_many_holders = max_holders > 0
-            && !starts
-            && c.seen.iter().any(|(_, profile)| {
-                let tipped = holders.len() > max_holders;
-                holders.insert(*profile);
-                tipped
-            });
         let over = (max > 0 && per_kind.values().any(|n| *n > max))
             || (max_names > 0 && c.names.len() > max_names)
-            || too_many_holders;
+            || (max_unnamed > 0 && c.anchors.len() > max_unnamed);
         if !over {
-            let companions = if max > 0 {
-                c.companions.into_iter().collect()
-            } else {
-                Vec::new()
-            };
-            let names = if max_names > 0 {
-                c.names.into_iter().collect()
-            } else {
-                Vec::new()
-            };
-            out.recounted.insert(key.to_string(), (companions, names));
+            // What the resolver keeps: nothing of a count it does not make.
+            fn kept<T>(on: bool, set: BTreeSet<T>) -> Vec<T> {
+                if on {
+                    set.into_iter().collect()
+                } else {
+                    Vec::new()
+                }
+            }
+            out.recounted.insert(
+                key.to_string(),
+                Recounted {
+                    companions: kept(max > 0, c.companions),
+                    names: kept(max_names > 0, c.names),
+                    anchors: kept(max_unnamed > 0, c.anchors),
+                },
+            );
         }
         if over == snap.quarantined.contains(key) {
             continue;
@@ -2030,7 +2040,7 @@ fn requarantine(
                     masked: c.masked,
                     digest: format!("{:016x}", fnv1a(key.as_bytes())),
                     companions: per_kind.values().sum(),
-                    at_ms: c.seen.last().map_or(0, |s| s.0),
+                    at_ms: c.last_ms,
                 },
             },
         );

@@ -442,6 +442,10 @@ impl Resolver {
                     .collect();
                 let their_names: BTreeSet<u64> =
                     theirs.iter().filter_map(|(_, k)| k.name_digest).collect();
+                let their_anchors: BTreeSet<u64> = theirs
+                    .iter()
+                    .flat_map(|(_, k)| k.unnamed_anchors.iter().copied())
+                    .collect();
                 // The person's holdings in the index.
                 let mut touched: BTreeSet<String> = BTreeSet::new();
                 let mut holder_keys: HashMap<String, Vec<EventKeys>> = HashMap::new();
@@ -479,7 +483,7 @@ impl Resolver {
                         entry.holders = kept;
                         // What the other holders' own events give the
                         // counts stays (a household's email both typed).
-                        let (still_companions, still_names) =
+                        let (still_companions, still_names, still_anchors) =
                             if entry.quarantined || link.class.kind().is_none() {
                                 Default::default()
                             } else {
@@ -498,6 +502,9 @@ impl Resolver {
                         entry
                             .names
                             .retain(|n| !their_names.contains(n) || still_names.contains(n));
+                        entry
+                            .anchors
+                            .retain(|a| !their_anchors.contains(a) || still_anchors.contains(a));
                         let alone = entry.holders.is_empty() && !entry.quarantined;
                         if alone && !matches!(link.class, KeyClass::Rule(_)) {
                             suppress.insert(link.key.clone());
@@ -761,12 +768,17 @@ impl Resolver {
     }
 }
 
-/// Companion digests (by kind) and name digests an index entry counts.
-type StillCounted = (BTreeSet<(IdentifierKind, u64)>, BTreeSet<u64>);
+/// Companion digests (by kind), name digests and unnamed holders' anchors
+/// an index entry counts.
+type StillCounted = (
+    BTreeSet<(IdentifierKind, u64)>,
+    BTreeSet<u64>,
+    BTreeSet<u64>,
+);
 
-/// The companions and names the events of an entry's remaining `holders`
-/// give it (those of their events that carry `key`): what an erasure keeps
-/// of the entry's quarantine counts. Each holder's events are keyed once
+/// The companions, names and unnamed holders' anchors the events of an
+/// entry's remaining `holders` give it (those of their events that carry
+/// `key`): what an erasure keeps of the entry's quarantine counts. Each holder's events are keyed once
 /// (`keys_of`), however many of the person's entries it shares.
 fn still_counted(
     store: &Store,
@@ -778,6 +790,7 @@ fn still_counted(
 ) -> Result<StillCounted, StoreError> {
     let mut companions = BTreeSet::new();
     let mut names = BTreeSet::new();
+    let mut anchors = BTreeSet::new();
     for h in holders {
         // Someone else's: never the erased person's own events.
         let Some(id) = store
@@ -804,10 +817,11 @@ fn still_counted(
             if k.links.iter().any(|l| l.key == key) || k.legacy.iter().any(|l| l == key) {
                 companions.extend(k.companions.iter().copied());
                 names.extend(k.name_digest);
+                anchors.extend(k.unnamed_anchors.iter().copied());
             }
         }
     }
-    Ok((companions, names))
+    Ok((companions, names, anchors))
 }
 
 #[cfg(test)]

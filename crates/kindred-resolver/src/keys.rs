@@ -76,6 +76,16 @@ pub(crate) struct EventKeys {
     /// The given and family names as typed in their own fields, as keys:
     /// what tells twins apart ([`GivenName::other_person`]).
     pub given: Option<GivenName>,
+    /// For an unnamed event carrying a household's line (which links no
+    /// unnamed record): who the customer is, as far as linking can tell,
+    /// for the guard's count of the line's unnamed holders
+    /// (`quarantine.max_unnamed_holders`). The hashes of its link keys of
+    /// identifiers that do link it (cards, mobiles, e-mails, devices), or,
+    /// with none, a digest of the event itself: a walk-in receipt is a
+    /// customer of its own. Empty for a named event or one without such a
+    /// line. A function of the event alone, so the count over a line's
+    /// events does not depend on their order.
+    pub unnamed_anchors: Vec<u64>,
 }
 
 /// Kinds whose `max_per_profile` counts per namespace, the part of the value
@@ -180,6 +190,19 @@ impl EventKeys {
         }
         out.links.sort_by(|a, b| a.key.cmp(&b.key));
         out.links.dedup_by(|a, b| a.key == b.key);
+        let household = |l: &LinkKey| matches!(l.class, KeyClass::Household(_));
+        if out.name.is_none() && out.links.iter().any(household) {
+            out.unnamed_anchors = out
+                .links
+                .iter()
+                .filter(|l| matches!(l.class, KeyClass::Strong(_) | KeyClass::Weak(_)))
+                .map(|l| fnv1a(l.key.as_bytes()))
+                .collect();
+            if out.unnamed_anchors.is_empty() {
+                out.unnamed_anchors
+                    .push(hasher.digest("event", &event.event_id));
+            }
+        }
         out
     }
 }

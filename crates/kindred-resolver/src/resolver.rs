@@ -784,7 +784,7 @@ impl<'a> BatchView<'a> {
             .insert(event.event_id.clone(), event.clone());
 
         // The quarantine guard counts each identifier's companions.
-        let max_holders = self.policy.quarantine.max_holders as usize;
+        let max_unnamed = self.policy.quarantine.max_unnamed_holders as usize;
         let name_hash = keys.name_digest;
         let mut newly_quarantined = Vec::new();
         let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::new();
@@ -800,11 +800,22 @@ impl<'a> BatchView<'a> {
                     (kind, max, p.max_names_of(kind) as usize)
                 });
             if let Some((kind, max, max_names)) =
-                guarded.filter(|&(_, max, names)| max > 0 || names > 0 || max_holders > 0)
+                guarded.filter(|&(_, max, names)| max > 0 || names > 0 || max_unnamed > 0)
             {
                 let mut changed = false;
-                if max_holders > 0 && entry.holders.len() > max_holders {
-                    entry.quarantined = true;
+                if max_unnamed > 0 && matches!(link.class, KeyClass::Household(_)) {
+                    for &a in &keys.unnamed_anchors {
+                        let Err(at) = entry.anchors.binary_search(&a) else {
+                            continue;
+                        };
+                        if entry.anchors.len() <= max_unnamed {
+                            entry.anchors.insert(at, a);
+                            changed = true;
+                        }
+                        if entry.anchors.len() > max_unnamed {
+                            entry.quarantined = true;
+                        }
+                    }
                 }
                 for &(k, hash) in keys.companions.iter().filter(|_| max > 0) {
                     if k == kind || entry.companions.contains(&(k, hash)) {
@@ -891,6 +902,7 @@ impl<'a> BatchView<'a> {
                             companions: entry.companions.clone(),
                             names: entry.names.clone(),
                             quarantined: true,
+                            anchors: entry.anchors.clone(),
                         },
                     );
                 }

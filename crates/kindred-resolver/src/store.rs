@@ -85,7 +85,7 @@ pub(crate) mod cf {
 }
 
 /// The profiles holding one link key, and what the quarantine guard knows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IndexEntry {
     /// Sorted by profile id. More than one: the key is contested (a guard
     /// kept its holders apart). Empty when quarantined.
@@ -98,6 +98,45 @@ pub struct IndexEntry {
     pub names: Vec<u64>,
     /// Over-shared: links nothing.
     pub quarantined: bool,
+    /// For a household's line: the customers of the unnamed records
+    /// carrying it, as hashes of the identifiers that link such a record
+    /// (or of the record itself when it has none; `EventKeys::unnamed_anchors`),
+    /// sorted, at most `max_unnamed_holders + 1`. Last, so that an entry
+    /// written before it existed (linking version 26 and earlier) still
+    /// reads, with none.
+    pub anchors: Vec<u64>,
+}
+
+impl<'de> Deserialize<'de> for IndexEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = IndexEntry;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an index entry")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<IndexEntry, A::Error> {
+                let missing = |n| serde::de::Error::invalid_length(n, &self);
+                Ok(IndexEntry {
+                    holders: seq.next_element()?.ok_or_else(|| missing(0))?,
+                    companions: seq.next_element()?.ok_or_else(|| missing(1))?,
+                    names: seq.next_element()?.ok_or_else(|| missing(2))?,
+                    quarantined: seq.next_element()?.ok_or_else(|| missing(3))?,
+                    // An older entry ends before it: postcard reports the
+                    // end of its input, read as no anchors yet (`rules
+                    // apply` or a rebuild counts them).
+                    anchors: seq.next_element().ok().flatten().unwrap_or_default(),
+                })
+            }
+        }
+        const FIELDS: &[&str] = &["holders", "companions", "names", "quarantined", "anchors"];
+        d.deserialize_struct("IndexEntry", FIELDS, Fields)
+    }
 }
 
 /// A profile holding a key, and when its events carrying the key happened.
@@ -355,11 +394,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"15";
 /// Version 25: name folding version 14, and a one-character given name is
 /// swapped into the family-name field when it is a Chinese family name and
 /// no Japanese given name of the list (`肖` / `雨涵` swaps, `陸` / `冨樫`
-/// does not). Version 26: name folding version 15. Bump it with any such
+/// does not). Version 26: name folding version 15. Version 27: the holder
+/// limit counts the customers of a household line's unnamed records
+/// (`quarantine.max_unnamed_holders`, index entries' `anchors`), no longer
+/// the profiles holding a key when an event arrives. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "26";
+pub const LINKING_VERSION: &str = "27";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
@@ -2052,4 +2094,55 @@ pub(crate) fn walk_redirects(
         }
     }
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index entry as linking version 26 and earlier wrote it: no
+    /// anchors. It reads with none, and the rest as written.
+    #[test]
+    fn an_index_entry_written_before_anchors_reads_with_none() {
+        #[derive(Serialize)]
+        struct Before {
+            holders: Vec<Holder>,
+            companions: Vec<(IdentifierKind, u64)>,
+            names: Vec<u64>,
+            quarantined: bool,
+        }
+        let holders = vec![Holder {
+            profile_id: "kp-1".into(),
+            first_ms: 1,
+            last_ms: 2,
+        }];
+        let old = encode(&Before {
+            holders: holders.clone(),
+            companions: vec![(IdentifierKind::Email, 7)],
+            names: vec![9],
+            quarantined: true,
+        });
+        let read: IndexEntry = decode("identifiers", "k", &old).expect("reads");
+        assert_eq!(
+            read,
+            IndexEntry {
+                holders,
+                companions: vec![(IdentifierKind::Email, 7)],
+                names: vec![9],
+                quarantined: true,
+                anchors: Vec::new(),
+            }
+        );
+        // Today's entries keep their anchors; a truncated one is an error.
+        let now = IndexEntry {
+            anchors: vec![3, 5],
+            ..read
+        };
+        let bytes = encode(&now);
+        assert_eq!(
+            decode::<IndexEntry>("identifiers", "k", &bytes).expect("reads"),
+            now
+        );
+        assert!(decode::<IndexEntry>("identifiers", "k", &bytes[..4]).is_err());
+    }
 }

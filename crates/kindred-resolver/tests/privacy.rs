@@ -619,6 +619,55 @@ fn an_erasure_keeps_the_counts_the_other_holders_still_give() {
     assert_eq!(counts(&r, &family), (1, 2, 1));
 }
 
+/// A landline's count of the customers on its unnamed receipts
+/// (`quarantine.max_unnamed_holders`) loses the erased person's card and
+/// receipts, as a store that never had their events would count it, and
+/// keeps the others'.
+#[test]
+fn an_erasure_takes_the_persons_receipts_out_of_a_lines_unnamed_holders() {
+    let dir = tempfile::tempdir().expect("ok");
+    let keys = keyring();
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keys.clone())).expect("ok"));
+    let line = phone("+862161234567");
+    let receipt = |id: &str, ids: &[Identifier]| {
+        let mut e = event(id, DAY, [vec![line.clone()], ids.to_vec()].concat(), None);
+        e.channel = Channel::Pos;
+        e
+    };
+    r.apply(
+        &[
+            receipt("r1", &[card("MAIN:H0001")]),
+            receipt("r2", &[card("MAIN:H0001")]),
+            receipt("r3", &[card("MAIN:H0002")]),
+            receipt("r4", &[]),
+        ],
+        &[],
+    )
+    .expect("apply");
+    let anchors = |r: &Resolver| {
+        let e = r.store().index_entry(&line).expect("ok").expect("entry");
+        assert!(!e.quarantined, "{e:?}");
+        e.anchors
+    };
+    let before = anchors(&r);
+    assert_eq!(before.len(), 3, "two cards and a walk-in: {before:?}");
+    let done = erase(&mut r, ErasureTarget::Identifier(card("MAIN:H0001")));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    let after = anchors(&r);
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(after.iter().all(|a| before.contains(a)));
+    // A store that never had the person's receipts counts the same.
+    let fresh_dir = tempfile::tempdir().expect("ok");
+    let mut fresh = Resolver::new(open(&fresh_dir.path().join("db"), Some(keys)).expect("ok"));
+    fresh
+        .apply(
+            &[receipt("r3", &[card("MAIN:H0002")]), receipt("r4", &[])],
+            &[],
+        )
+        .expect("apply");
+    assert_eq!(anchors(&fresh), after);
+}
+
 /// Every column family rewrites its table files at least weekly, so an
 /// erasure's deleted values leave the files within a week: RocksDB records
 /// the setting in the store's OPTIONS file, per family.

@@ -1585,25 +1585,19 @@ fn limits_changed_by_rules_apply_then_count_as_the_resolver_counts() {
     apply(&mut r, vec![ev("c:1", 0, &[p.clone(), email("a@y.cn")])]);
     apply(&mut r, vec![ev("c:2", DAY, &[p.clone(), email("b@y.cn")])]);
     apply(&mut r, vec![ev("c:3", DAY, &[p.clone(), email("c@y.cn")])]);
-    // A mobile on three clearly different people's receipts, one at a
-    // time: three profiles hold it.
-    let shared = phone("+8613900000009");
-    for (i, name) in ["李娜", "王伟", "张敏"].iter().enumerate() {
-        let e = ev(
-            &format!("h:{i}"),
-            i as i64 * DAY,
-            &[shared.clone(), card(&format!("H{i}"))],
-        );
-        apply(&mut r, vec![e.name(name)]);
+    // A landline on two customers' unnamed receipts (their cards tell
+    // them apart): two profiles hold it.
+    let line = phone("+862161234599");
+    for i in 0..2 {
+        let ids = [line.clone(), card(&format!("H{i}"))];
+        apply(&mut r, vec![ev(&format!("h:{i}"), i as i64 * DAY, &ids)]);
     }
-    assert_eq!(profiles(&r), 4);
+    assert_eq!(profiles(&r), 3);
 
     let mut new = off;
     new.identifiers.phone.max_companions = Some(3);
-    new.quarantine.max_holders = 2;
-    // Neither is over yet: three companions each; three holders, but no record
-    // came after the third (the resolver checks the holders an arriving
-    // record finds).
+    new.quarantine.max_unnamed_holders = 2;
+    // Neither is over yet: three companions, two unnamed holders.
     let plan = r.plan_rules(&new).expect("diff");
     assert_eq!((plan.quarantined, plan.released), (0, 0), "{plan:?}");
     assert!(plan.groups.is_empty(), "{plan:?}");
@@ -1615,11 +1609,79 @@ fn limits_changed_by_rules_apply_then_count_as_the_resolver_counts() {
         vec![ev("c:4", 11 * DAY, &[p.clone(), email("d@y.cn")])],
     );
     assert_eq!(third.quarantined.len(), 1, "recounted companions were kept");
-    let fourth = apply(
+    // A receipt of the first customer again: no one new.
+    let again = apply(
         &mut r,
-        vec![ev("h:9", 12 * DAY, &[shared, card("H0")]).name("李娜")],
+        vec![ev("h:8", 12 * DAY, &[line.clone(), card("H0")])],
     );
-    assert_eq!(fourth.quarantined.len(), 1, "{fourth:?}");
+    assert!(again.quarantined.is_empty(), "{again:?}");
+    let third_customer = apply(&mut r, vec![ev("h:9", 13 * DAY, &[line, card("H2")])]);
+    assert_eq!(
+        third_customer.quarantined.len(),
+        1,
+        "recounted unnamed holders were kept: {third_customer:?}"
+    );
+}
+
+/// The holder limit counts the customers of a line's unnamed records by
+/// the identifiers that link them, so the arrival order cannot matter. It
+/// used to count the profiles holding the line when a record arrived:
+/// with a limit of 2, three customers' receipts then one more of the
+/// first tipped it, while that extra receipt arriving first did not (no
+/// record came after the third profile), and an order joining the first
+/// two before their receipts kept the holders at two.
+#[test]
+fn a_lines_unnamed_holders_are_counted_alike_in_any_order() {
+    let line = phone("+862161234567");
+    let receipt = |id: &str, ids: &[Identifier]| {
+        let mut all = vec![line.clone()];
+        all.extend_from_slice(ids);
+        ev(id, 0, &all)
+    };
+    let events = [
+        receipt("pos:a", &[card("C1")]),
+        receipt("pos:b", &[email("b@y.cn")]),
+        receipt("pos:c", &[card("C3")]),
+        receipt("pos:d", &[card("C1")]),
+        // A named order joining the first two customers, without the line.
+        ev("web:e", 0, &[card("C1"), email("b@y.cn")]).name("李娜"),
+    ];
+    let mut policy = LinkPolicy::default();
+    policy.quarantine.max_unnamed_holders = 2;
+    let mut seen = BTreeSet::new();
+    for order in permutations(events.len()) {
+        let (_d, mut r) = open(policy.clone());
+        for &i in &order {
+            apply(&mut r, vec![events[i].clone()]);
+        }
+        let entry = r.store().index_entry(&line).expect("read").expect("entry");
+        assert!(entry.quarantined, "order {order:?}: {entry:?}");
+        seen.insert(profiles(&r));
+    }
+    assert_eq!(seen.len(), 1, "profiles in the orders: {seen:?}");
+    // One customer's many receipts are one holder: a household's line.
+    let (_d, mut r) = open(policy);
+    for i in 0..10 {
+        apply(&mut r, vec![receipt(&format!("pos:m{i}"), &[card("C1")])]);
+    }
+    let entry = r.store().index_entry(&line).expect("read").expect("entry");
+    assert!(!entry.quarantined && entry.anchors.len() == 1, "{entry:?}");
+}
+
+/// Every order of `0..n`.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for rest in permutations(n - 1) {
+        for at in 0..=rest.len() {
+            let mut p = rest.clone();
+            p.insert(at, n - 1);
+            out.push(p);
+        }
+    }
+    out
 }
 
 #[test]
@@ -1785,7 +1847,9 @@ fn a_stores_landline_on_unnamed_receipts_is_quarantined_before_it_grows() {
             .collect()
     };
     // One profile per unnamed receipt, each holding the line, until more
-    // than 32 hold it; then it is quarantined and its entry holds no one.
+    // than 32 customers' receipts carry it (each receipt, with no other
+    // identifier, a customer); then it is quarantined and its entry holds
+    // no one.
     let (_d, mut r) = open(LinkPolicy::default());
     let mut notices = Vec::new();
     for e in receipts(40) {
@@ -1802,7 +1866,7 @@ fn a_stores_landline_on_unnamed_receipts_is_quarantined_before_it_grows() {
     assert_eq!(profiles(&r), 40, "nobody was glued");
     // With the guard off the entry keeps every receipt's profile.
     let mut policy = LinkPolicy::default();
-    policy.quarantine.max_holders = 0;
+    policy.quarantine.max_unnamed_holders = 0;
     let (_d, mut r) = open(policy);
     for e in receipts(40) {
         assert!(apply(&mut r, vec![e]).quarantined.is_empty());

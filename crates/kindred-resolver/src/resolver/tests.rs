@@ -1076,8 +1076,8 @@ mod permutations {
         /// per case (in 200 worlds each, counted once): quarantines by
         /// names and companions (45 worlds), the giant guard (110
         /// refusals), per-profile limits and the name guard (51 email
-        /// and 9 phone refusals, 45 names). Not `max_holders`: a known
-        /// exception, ARCHITECTURE.md "Invariants".
+        /// and 9 phone refusals, 45 names), and a landline's unnamed
+        /// holders (1 or 2 customers).
         #[test]
         fn any_order_and_batching_gives_the_same_people_under_tight_limits(
             events in arb_events(),
@@ -1085,8 +1085,9 @@ mod permutations {
             batch in 1usize..5,
             limits in 0usize..3,
         ) {
-            let (names, giant) = [(1, 3), (2, 2), (2, 4)][limits];
+            let (names, giant, unnamed) = [(1, 3, 1), (2, 2, 2), (2, 4, 1)][limits];
             let mut policy = LinkPolicy::default();
+            policy.quarantine.max_unnamed_holders = unnamed;
             policy.quarantine.max_companions = 2;
             policy.quarantine.max_names = names;
             policy.identifiers.member_id.max_companions = Some(1);
