@@ -267,10 +267,11 @@ pub struct QuarantinePolicy {
     /// that carry alike names) typed on unnamed records of more than this
     /// many customers is quarantined too: a store's landline on walk-in
     /// receipts, where each receipt stays a profile of its own and the
-    /// line's index entry would grow with every sale. Customers are told
-    /// apart by the identifiers that link an unnamed record (a member card,
-    /// a mobile, an e-mail, a device; each counts once, however many
-    /// receipts carry it), and a record with none counts alone. The count
+    /// line's index entry would grow with every sale. Each unnamed record
+    /// counts by its most lasting identifier that links unnamed records (a
+    /// member card before an account, an e-mail, a mobile, a social id, a
+    /// device), so a member's receipts with their card count once however
+    /// many there are; a record with none counts alone. The count
     /// depends only on which records carry the line, never on the order
     /// they came in (a count of the profiles holding it would: they merge
     /// and split). A household's line is on a few members' cards and

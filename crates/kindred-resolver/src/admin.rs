@@ -1995,7 +1995,7 @@ fn requarantine(
                 .extend(keys.companions.iter().filter(|(k, _)| *k != kind));
             c.names.extend(keys.name_digest);
             if matches!(link.class, KeyClass::Household(_)) {
-                c.anchors.extend(keys.unnamed_anchors.iter().copied());
+                c.anchors.extend(keys.unnamed_anchor);
             }
             c.last_ms = c.last_ms.max(event.event_time_ms);
         }

@@ -444,7 +444,7 @@ impl Resolver {
                     theirs.iter().filter_map(|(_, k)| k.name_digest).collect();
                 let their_anchors: BTreeSet<u64> = theirs
                     .iter()
-                    .flat_map(|(_, k)| k.unnamed_anchors.iter().copied())
+                    .filter_map(|(_, k)| k.unnamed_anchor)
                     .collect();
                 // The person's holdings in the index.
                 let mut touched: BTreeSet<String> = BTreeSet::new();
@@ -817,7 +817,7 @@ fn still_counted(
             if k.links.iter().any(|l| l.key == key) || k.legacy.iter().any(|l| l == key) {
                 companions.extend(k.companions.iter().copied());
                 names.extend(k.name_digest);
-                anchors.extend(k.unnamed_anchors.iter().copied());
+                anchors.extend(k.unnamed_anchor);
             }
         }
     }

@@ -79,13 +79,30 @@ pub(crate) struct EventKeys {
     /// For an unnamed event carrying a household's line (which links no
     /// unnamed record): who the customer is, as far as linking can tell,
     /// for the guard's count of the line's unnamed holders
-    /// (`quarantine.max_unnamed_holders`). The hashes of its link keys of
-    /// identifiers that do link it (cards, mobiles, e-mails, devices), or,
-    /// with none, a digest of the event itself: a walk-in receipt is a
-    /// customer of its own. Empty for a named event or one without such a
-    /// line. A function of the event alone, so the count over a line's
-    /// events does not depend on their order.
-    pub unnamed_anchors: Vec<u64>,
+    /// (`quarantine.max_unnamed_holders`). One per event, so a customer's
+    /// receipts with their card and a new device id each time count once:
+    /// the hash of its most lasting identifier that links unnamed records
+    /// ([`anchor_rank`]: a card, an account, an e-mail, a mobile, a social
+    /// id, a device; the first by key among equals), or, with none, a
+    /// digest of the event itself: a walk-in receipt is a customer of its
+    /// own. `None` for a named event or one without such a line. A
+    /// function of the event alone, so the count over a line's events does
+    /// not depend on their order. Its identifier may be over-shared (a
+    /// house card): ARCHITECTURE.md, "Known gaps".
+    pub unnamed_anchor: Option<u64>,
+}
+
+/// How lasting a person's identifier of `kind` is, lowest first: what
+/// [`EventKeys::unnamed_anchor`] takes among an event's identifiers.
+fn anchor_rank(kind: IdentifierKind) -> u8 {
+    match kind {
+        IdentifierKind::MemberId => 0,
+        IdentifierKind::Account => 1,
+        IdentifierKind::Email => 2,
+        IdentifierKind::Phone => 3,
+        IdentifierKind::Social => 4,
+        IdentifierKind::Device => 5,
+    }
 }
 
 /// Kinds whose `max_per_profile` counts per namespace, the part of the value
@@ -192,16 +209,19 @@ impl EventKeys {
         out.links.dedup_by(|a, b| a.key == b.key);
         let household = |l: &LinkKey| matches!(l.class, KeyClass::Household(_));
         if out.name.is_none() && out.links.iter().any(household) {
-            out.unnamed_anchors = out
+            // Links are sorted by key: the first of the best rank.
+            let lasting = out
                 .links
                 .iter()
-                .filter(|l| matches!(l.class, KeyClass::Strong(_) | KeyClass::Weak(_)))
-                .map(|l| fnv1a(l.key.as_bytes()))
-                .collect();
-            if out.unnamed_anchors.is_empty() {
-                out.unnamed_anchors
-                    .push(hasher.digest("event", &event.event_id));
-            }
+                .filter_map(|l| match l.class {
+                    KeyClass::Strong(kind) | KeyClass::Weak(kind) => Some((anchor_rank(kind), l)),
+                    KeyClass::Household(_) | KeyClass::Rule(_) => None,
+                })
+                .min_by_key(|(rank, _)| *rank);
+            out.unnamed_anchor = Some(match lasting {
+                Some((_, l)) => fnv1a(l.key.as_bytes()),
+                None => hasher.digest("event", &event.event_id),
+            });
         }
         out
     }

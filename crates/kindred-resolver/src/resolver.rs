@@ -804,16 +804,15 @@ impl<'a> BatchView<'a> {
             {
                 let mut changed = false;
                 if max_unnamed > 0 && matches!(link.class, KeyClass::Household(_)) {
-                    for &a in &keys.unnamed_anchors {
-                        let Err(at) = entry.anchors.binary_search(&a) else {
-                            continue;
-                        };
-                        if entry.anchors.len() <= max_unnamed {
-                            entry.anchors.insert(at, a);
-                            changed = true;
-                        }
-                        if entry.anchors.len() > max_unnamed {
-                            entry.quarantined = true;
+                    if let Some(a) = keys.unnamed_anchor {
+                        if let Err(at) = entry.anchors.binary_search(&a) {
+                            if entry.anchors.len() <= max_unnamed {
+                                entry.anchors.insert(at, a);
+                                changed = true;
+                            }
+                            if entry.anchors.len() > max_unnamed {
+                                entry.quarantined = true;
+                            }
                         }
                     }
                 }

@@ -85,7 +85,7 @@ pub(crate) mod cf {
 }
 
 /// The profiles holding one link key, and what the quarantine guard knows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexEntry {
     /// Sorted by profile id. More than one: the key is contested (a guard
     /// kept its holders apart). Empty when quarantined.
@@ -99,44 +99,13 @@ pub struct IndexEntry {
     /// Over-shared: links nothing.
     pub quarantined: bool,
     /// For a household's line: the customers of the unnamed records
-    /// carrying it, as hashes of the identifiers that link such a record
-    /// (or of the record itself when it has none; `EventKeys::unnamed_anchors`),
-    /// sorted, at most `max_unnamed_holders + 1`. Last, so that an entry
-    /// written before it existed (linking version 26 and earlier) still
-    /// reads, with none.
+    /// carrying it, one per record (`EventKeys::unnamed_anchor`: its most
+    /// lasting identifier that links it, or the record itself), sorted, at
+    /// most `max_unnamed_holders + 1`. Last, so that an entry written
+    /// before it existed (linking version 26 and earlier) still reads,
+    /// with none ([`from_postcard`]).
+    #[serde(default)]
     pub anchors: Vec<u64>,
-}
-
-impl<'de> Deserialize<'de> for IndexEntry {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = IndexEntry;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an index entry")
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<IndexEntry, A::Error> {
-                let missing = |n| serde::de::Error::invalid_length(n, &self);
-                Ok(IndexEntry {
-                    holders: seq.next_element()?.ok_or_else(|| missing(0))?,
-                    companions: seq.next_element()?.ok_or_else(|| missing(1))?,
-                    names: seq.next_element()?.ok_or_else(|| missing(2))?,
-                    quarantined: seq.next_element()?.ok_or_else(|| missing(3))?,
-                    // An older entry ends before it: postcard reports the
-                    // end of its input, read as no anchors yet (`rules
-                    // apply` or a rebuild counts them).
-                    anchors: seq.next_element().ok().flatten().unwrap_or_default(),
-                })
-            }
-        }
-        const FIELDS: &[&str] = &["holders", "companions", "names", "quarantined", "anchors"];
-        d.deserialize_struct("IndexEntry", FIELDS, Fields)
-    }
 }
 
 /// A profile holding a key, and when its events carrying the key happened.
@@ -916,7 +885,7 @@ impl Store {
                 key: shown(),
                 source,
             })?;
-        postcard::from_bytes(&body).map_err(|e| StoreError::Corrupt {
+        from_postcard(family, &body).map_err(|e| StoreError::Corrupt {
             what: family,
             key: shown(),
             message: e.to_string(),
@@ -2058,6 +2027,40 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     out
 }
 
+/// Reads a postcard body of `family`. An index entry written before its
+/// `anchors` (linking version 26 and earlier) ends where they would start:
+/// when the body is exactly such an entry, it is read with an empty list
+/// appended (postcard's empty sequence is one zero byte). Any other error
+/// stands (an entry cut inside its anchors is no older entry).
+fn from_postcard<T: DeserializeOwned>(family: &str, body: &[u8]) -> postcard::Result<T> {
+    /// An index entry as linking version 26 wrote it.
+    #[derive(Deserialize)]
+    #[allow(dead_code)] // read only to see where it ends
+    struct EntryBeforeAnchors {
+        holders: Vec<Holder>,
+        companions: Vec<(IdentifierKind, u64)>,
+        names: Vec<u64>,
+        quarantined: bool,
+    }
+    let before_anchors = || {
+        matches!(
+            postcard::take_from_bytes::<EntryBeforeAnchors>(body),
+            Ok((_, rest)) if rest.is_empty()
+        )
+    };
+    match postcard::from_bytes(body) {
+        Err(postcard::Error::DeserializeUnexpectedEnd)
+            if family == cf::IDENTIFIERS && before_anchors() =>
+        {
+            let mut longer = Vec::with_capacity(body.len() + 1);
+            longer.extend_from_slice(body);
+            longer.push(0);
+            postcard::from_bytes(&longer)
+        }
+        read => read,
+    }
+}
+
 pub(crate) fn decode<T: DeserializeOwned>(
     family: &'static str,
     key: &str,
@@ -2070,7 +2073,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
     };
     match bytes.split_first() {
         Some((&FORMAT_POSTCARD_V1, body)) => {
-            postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))
+            from_postcard(family, body).map_err(|e| corrupt(e.to_string()))
         }
         Some((format, _)) => Err(corrupt(format!("unknown value format {format}"))),
         None => Err(corrupt("empty value".into())),
@@ -2133,16 +2136,30 @@ mod tests {
                 anchors: Vec::new(),
             }
         );
-        // Today's entries keep their anchors; a truncated one is an error.
+        // Today's entries keep their anchors; one cut inside them is an
+        // error, not an entry without them; so is an old shape elsewhere.
         let now = IndexEntry {
-            anchors: vec![3, 5],
+            anchors: vec![u64::MAX, u64::MAX - 1],
             ..read
         };
         let bytes = encode(&now);
+        let read = |b: &[u8]| decode::<IndexEntry>("identifiers", "k", b);
+        assert_eq!(read(&bytes).expect("reads"), now);
+        assert!(read(&bytes[..bytes.len() - 3]).is_err());
+        assert!(read(&bytes[..4]).is_err());
+        assert!(decode::<IndexEntry>("profiles", "k", &old).is_err());
+        // And as JSON, written with and without anchors.
+        let text = serde_json::to_string(&now).expect("writes");
         assert_eq!(
-            decode::<IndexEntry>("identifiers", "k", &bytes).expect("reads"),
+            serde_json::from_str::<IndexEntry>(&text).expect("reads"),
             now
         );
-        assert!(decode::<IndexEntry>("identifiers", "k", &bytes[..4]).is_err());
+        let without = text.replace(
+            r#","anchors":[18446744073709551615,18446744073709551614]"#,
+            "",
+        );
+        assert!(!without.contains("anchors"), "{without}");
+        let json: IndexEntry = serde_json::from_str(&without).expect("reads");
+        assert!(json.anchors.is_empty());
     }
 }

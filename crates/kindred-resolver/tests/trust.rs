@@ -1668,6 +1668,23 @@ fn a_lines_unnamed_holders_are_counted_alike_in_any_order() {
     assert!(!entry.quarantined && entry.anchors.len() == 1, "{entry:?}");
 }
 
+/// A member's app orders with the home line, their card and a new device
+/// id each time are one customer of the line, not forty (found by a
+/// review, helper-114: each identifier counted as one).
+#[test]
+fn one_members_receipts_are_one_unnamed_holder_of_the_line() {
+    let line = phone("+862161234567");
+    let (_d, mut r) = open(LinkPolicy::default());
+    for i in 0..40 {
+        let device = Identifier::new(IdentifierKind::Device, format!("app:dev-{i:04}"));
+        let ids = [line.clone(), card("M1"), device];
+        apply(&mut r, vec![ev(&format!("app:{i}"), i as i64 * DAY, &ids)]);
+    }
+    assert_eq!(profiles(&r), 1);
+    let entry = r.store().index_entry(&line).expect("read").expect("entry");
+    assert!(!entry.quarantined && entry.anchors.len() == 1, "{entry:?}");
+}
+
 /// Every order of `0..n`.
 fn permutations(n: usize) -> Vec<Vec<usize>> {
     if n == 0 {
