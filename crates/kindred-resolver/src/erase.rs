@@ -778,7 +778,8 @@ type StillCounted = (
 
 /// The companions, names and unnamed holders' anchors the events of an
 /// entry's remaining `holders` give it (those of their events that carry
-/// `key`): what an erasure keeps of the entry's quarantine counts. Each holder's events are keyed once
+/// `key`): what an erasure keeps of the entry's quarantine counts. Each
+/// holder's events are keyed once
 /// (`keys_of`), however many of the person's entries it shares.
 fn still_counted(
     store: &Store,

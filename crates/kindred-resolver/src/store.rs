@@ -2027,21 +2027,22 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     out
 }
 
+/// An index entry as linking version 26 and earlier wrote it: read only to
+/// see where such an entry ends ([`from_postcard`]).
+#[derive(Serialize, Deserialize)]
+struct EntryBeforeAnchors {
+    holders: Vec<Holder>,
+    companions: Vec<(IdentifierKind, u64)>,
+    names: Vec<u64>,
+    quarantined: bool,
+}
+
 /// Reads a postcard body of `family`. An index entry written before its
 /// `anchors` (linking version 26 and earlier) ends where they would start:
 /// when the body is exactly such an entry, it is read with an empty list
 /// appended (postcard's empty sequence is one zero byte). Any other error
 /// stands (an entry cut inside its anchors is no older entry).
 fn from_postcard<T: DeserializeOwned>(family: &str, body: &[u8]) -> postcard::Result<T> {
-    /// An index entry as linking version 26 wrote it.
-    #[derive(Deserialize)]
-    #[allow(dead_code)] // read only to see where it ends
-    struct EntryBeforeAnchors {
-        holders: Vec<Holder>,
-        companions: Vec<(IdentifierKind, u64)>,
-        names: Vec<u64>,
-        quarantined: bool,
-    }
     let before_anchors = || {
         matches!(
             postcard::take_from_bytes::<EntryBeforeAnchors>(body),
@@ -2107,19 +2108,12 @@ mod tests {
     /// anchors. It reads with none, and the rest as written.
     #[test]
     fn an_index_entry_written_before_anchors_reads_with_none() {
-        #[derive(Serialize)]
-        struct Before {
-            holders: Vec<Holder>,
-            companions: Vec<(IdentifierKind, u64)>,
-            names: Vec<u64>,
-            quarantined: bool,
-        }
         let holders = vec![Holder {
             profile_id: "kp-1".into(),
             first_ms: 1,
             last_ms: 2,
         }];
-        let old = encode(&Before {
+        let old = encode(&EntryBeforeAnchors {
             holders: holders.clone(),
             companions: vec![(IdentifierKind::Email, 7)],
             names: vec![9],
