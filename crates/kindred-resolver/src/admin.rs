@@ -13,17 +13,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kindred_model::{
-    mask_value, CanonicalEvent, GoldenRecord, Identifier, IdentifierKind, LinkPolicy, Survivorship,
+    CanonicalEvent, GoldenRecord, Identifier, IdentifierKind, LinkPolicy, Survivorship,
 };
 
 use crate::cluster::{cluster, Clustering, Link, Node, Refusal};
 use crate::decision::{
     held_by_another_approval, taken_back, Constraint, DecisionKind, DecisionRecord, SplitSelector,
 };
-use crate::keys::{fnv1a, EventKeys, KeyClass, LinkKey};
+use crate::keys::{fnv1a, EventKeys, KeyClass};
 use crate::outbox::{decisions_entries, OutboxEntry};
 use crate::request::DecisionReply;
-use crate::resolver::{add_holder, BatchView, Cause, Recomputed};
+use crate::resolver::{add_holder, masked_link, BatchView, Cause, Recomputed};
 use crate::store::{cf, IndexEntry, LineageRecord, StoredProfile};
 use crate::{BatchOutcome, QuarantineNotice, Resolver, StoreError};
 
@@ -1958,6 +1958,11 @@ fn requarantine(
             let (a, b) = (old.identifiers.get(k), new.identifiers.get(k));
             (a.link, a.mutable) == (b.link, b.mutable)
         });
+    // A line's anchors hang on whether its records' identifiers are
+    // quarantined: lines are recounted whenever any limit changed.
+    let same_limits = IdentifierKind::ALL
+        .into_iter()
+        .all(|k| limits(old, k) == limits(new, k));
     struct Count {
         kind: IdentifierKind,
         companions: BTreeSet<(IdentifierKind, u64)>,
@@ -1976,9 +1981,14 @@ fn requarantine(
             };
             // A kind that starts linking is counted: it was no link key,
             // so nothing quarantined it.
+            let line = matches!(link.class, KeyClass::Household(_));
             if snap.linking_current
                 && same_linking
-                && limits(old, kind) == limits(new, kind)
+                && (if line {
+                    same_limits
+                } else {
+                    limits(old, kind) == limits(new, kind)
+                })
                 && old.identifiers.get(kind).link
             {
                 continue;
@@ -1994,14 +2004,10 @@ fn requarantine(
             c.companions
                 .extend(keys.companions.iter().filter(|(k, _)| *k != kind));
             c.names.extend(keys.name_digest);
-            if matches!(link.class, KeyClass::Household(_)) {
-                c.anchors.extend(keys.unnamed_anchor);
-            }
             c.last_ms = c.last_ms.max(event.event_time_ms);
         }
     }
-    let mut out = Requarantine::default();
-    for (key, c) in counts {
+    let over = |c: &Count| {
         let (max, max_names, max_unnamed) = limits(new, c.kind);
         let mut per_kind: BTreeMap<IdentifierKind, usize> = BTreeMap::new();
         for (k, _) in &c.companions {
@@ -2010,6 +2016,31 @@ fn requarantine(
         let over = (max > 0 && per_kind.values().any(|n| *n > max))
             || (max_names > 0 && c.names.len() > max_names)
             || (max_unnamed > 0 && c.anchors.len() > max_unnamed);
+        (over, per_kind.values().sum::<usize>())
+    };
+    // Then the anchors of lines' unnamed records, by identifiers whose
+    // quarantine is now known (an identifier's own counts never hang on a
+    // line's anchors).
+    for keys in &all.keys {
+        let Some(anchor) = &keys.unnamed_anchor else {
+            continue;
+        };
+        let anchor = anchor.counted(|key| match counts.get(key) {
+            Some(c) => over(c).0,
+            None => snap.quarantined.contains(key),
+        });
+        for link in keys.links.iter() {
+            if matches!(link.class, KeyClass::Household(_)) {
+                if let Some(c) = counts.get_mut(link.key.as_str()) {
+                    c.anchors.insert(anchor);
+                }
+            }
+        }
+    }
+    let mut out = Requarantine::default();
+    for (key, c) in counts {
+        let (max, max_names, max_unnamed) = limits(new, c.kind);
+        let (over, companions) = over(&c);
         if !over {
             // What the resolver keeps: nothing of a count it does not make.
             fn kept<T>(on: bool, set: BTreeSet<T>) -> Vec<T> {
@@ -2039,7 +2070,7 @@ fn requarantine(
                     kind: c.kind.as_str().to_string(),
                     masked: c.masked,
                     digest: format!("{:016x}", fnv1a(key.as_bytes())),
-                    companions: per_kind.values().sum(),
+                    companions,
                     at_ms: c.last_ms,
                 },
             },
@@ -2084,15 +2115,6 @@ fn requarantine(
         }
     }
     out
-}
-
-/// How a quarantine notice names the identifier behind `link` (of `kind`,
-/// on `event`): its kind and masked value, never the value.
-fn masked_link(event: &CanonicalEvent, link: &LinkKey, kind: IdentifierKind) -> String {
-    link.identifier
-        .and_then(|i| event.identifiers.get(i))
-        .map(|id| format!("{}:{}", kind.as_str(), mask_value(kind, &id.value)))
-        .unwrap_or_else(|| kind.as_str().to_string())
 }
 
 /// Which profiles a policy would re-partition, and how; the quarantines

@@ -442,10 +442,10 @@ impl Resolver {
                     .collect();
                 let their_names: BTreeSet<u64> =
                     theirs.iter().filter_map(|(_, k)| k.name_digest).collect();
-                let their_anchors: BTreeSet<u64> = theirs
-                    .iter()
-                    .filter_map(|(_, k)| k.unnamed_anchor)
-                    .collect();
+                let mut their_anchors: BTreeSet<u64> = BTreeSet::new();
+                for (_, k) in &theirs {
+                    their_anchors.extend(counted_anchor(store, k)?);
+                }
                 // The person's holdings in the index.
                 let mut touched: BTreeSet<String> = BTreeSet::new();
                 let mut holder_keys: HashMap<String, Vec<EventKeys>> = HashMap::new();
@@ -818,11 +818,27 @@ fn still_counted(
             if k.links.iter().any(|l| l.key == key) || k.legacy.iter().any(|l| l == key) {
                 companions.extend(k.companions.iter().copied());
                 names.extend(k.name_digest);
-                anchors.extend(k.unnamed_anchor);
+                anchors.extend(counted_anchor(store, k)?);
             }
         }
     }
     Ok((companions, names, anchors))
+}
+
+/// What an unnamed record counts as on its households' lines
+/// ([`crate::keys::UnnamedAnchor::counted`]), with the store's quarantine
+/// flags (an erasure changes none).
+fn counted_anchor(store: &Store, keys: &EventKeys) -> Result<Option<u64>, StoreError> {
+    let Some(anchor) = &keys.unnamed_anchor else {
+        return Ok(None);
+    };
+    let quarantined = match &anchor.key {
+        Some(key) => store
+            .get_value::<IndexEntry>(cf::IDENTIFIERS, key)?
+            .is_some_and(|e| e.quarantined),
+        None => false,
+    };
+    Ok(Some(anchor.counted(|_| quarantined)))
 }
 
 #[cfg(test)]

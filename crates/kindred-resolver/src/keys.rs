@@ -79,17 +79,53 @@ pub(crate) struct EventKeys {
     /// For an unnamed event carrying a household's line (which links no
     /// unnamed record): who the customer is, as far as linking can tell,
     /// for the guard's count of the line's unnamed holders
-    /// (`quarantine.max_unnamed_holders`). One per event, so a customer's
-    /// receipts with their card and a new device id each time count once:
-    /// the hash of its most lasting identifier that links unnamed records
-    /// ([`anchor_rank`]: a card, an account, an e-mail, a mobile, a social
-    /// id, a device; the first by key among equals), or, with none, a
-    /// digest of the event itself: a walk-in receipt is a customer of its
-    /// own. `None` for a named event or one without such a line. A
-    /// function of the event alone, so the count over a line's events does
-    /// not depend on their order. Its identifier may be over-shared (a
-    /// house card): ARCHITECTURE.md, "Known gaps".
-    pub unnamed_anchor: Option<u64>,
+    /// (`quarantine.max_unnamed_holders`; [`UnnamedAnchor::counted`]).
+    /// `None` for a named event or one without such a line.
+    pub unnamed_anchor: Option<UnnamedAnchor>,
+}
+
+/// Who an unnamed record on a household's line is, for the count of the
+/// line's unnamed holders. One per record, so a customer's receipts with
+/// their card and a new device id each time count once: its most lasting
+/// identifier that links unnamed records ([`anchor_rank`]: a card, an
+/// account, an e-mail, a mobile, a social id, a device; the first by key
+/// among equals), or, when it has none or that one is quarantined (a
+/// house card on every walk-in receipt is nobody's), the record itself: a
+/// walk-in receipt is a customer of its own.
+///
+/// The count over a line's records is then a function of the set of
+/// events: the record's identifiers are its own, and whether one is
+/// quarantined depends on its companions and names only, never on a
+/// line's anchors. A quarantine only turns one anchor into the records it
+/// stood for, so a line's count never falls as events arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnnamedAnchor {
+    /// The index key of its most lasting identifier, if any.
+    pub key: Option<String>,
+    /// A digest of the event id: what the record counts as alone.
+    pub alone: u64,
+}
+
+impl UnnamedAnchor {
+    /// The anchor the record counts as, with `quarantined` telling which
+    /// index keys are taken out of linking.
+    pub(crate) fn counted(&self, quarantined: impl FnOnce(&str) -> bool) -> u64 {
+        match &self.key {
+            Some(key) if !quarantined(key) => anchor_of_key(key),
+            _ => self.alone,
+        }
+    }
+
+    /// Whether the record counts by `key` while `key` links.
+    pub(crate) fn is_by(&self, key: &str) -> bool {
+        self.key.as_deref() == Some(key)
+    }
+}
+
+/// What a line's `anchors` hold for a record counted by the identifier
+/// under index key `key`.
+pub(crate) fn anchor_of_key(key: &str) -> u64 {
+    fnv1a(key.as_bytes())
 }
 
 /// How lasting a person's identifier of `kind` is, lowest first: what
@@ -218,9 +254,9 @@ impl EventKeys {
                     KeyClass::Household(_) | KeyClass::Rule(_) => None,
                 })
                 .min_by_key(|(rank, _)| *rank);
-            out.unnamed_anchor = Some(match lasting {
-                Some((_, l)) => fnv1a(l.key.as_bytes()),
-                None => hasher.digest("event", &event.event_id),
+            out.unnamed_anchor = Some(UnnamedAnchor {
+                key: lasting.map(|(_, l)| l.key.clone()),
+                alone: hasher.digest("event", &event.event_id),
             });
         }
         out

@@ -4,13 +4,13 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use kindred_model::{
     changed_fields, AttributeVotes, CanonicalEvent, ChangeType, Channel, GoldenRecord, Identifier,
-    LinkPolicy, MergeEvidence, ProfileChange, Survivorship,
+    IdentifierKind, LinkPolicy, MergeEvidence, ProfileChange, Survivorship,
 };
 use rocksdb::WriteBatch;
 
 use crate::cluster::{cluster, within_limits, Clustering, Link, Node, Refusal};
 use crate::decision::{Constraint, DecisionRecord};
-use crate::keys::{fnv1a, per_namespace, EventKeys, KeyClass};
+use crate::keys::{anchor_of_key, fnv1a, per_namespace, EventKeys, KeyClass, LinkKey};
 use crate::store::{
     absorbed_key, cf, encode_members, utf8, AbsorbedProfile, Holder, IndexEntry, LineageRecord,
     PendingSuggestion, StoredProfile, NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ,
@@ -116,6 +116,41 @@ pub struct QuarantineNotice {
     pub companions: usize,
     /// Event time of the event that tipped it.
     pub at_ms: i64,
+}
+
+impl QuarantineNotice {
+    /// The notice for `link` of `event`, quarantined with `entry`'s counts
+    /// at `at_ms`.
+    pub(crate) fn of(
+        event: &CanonicalEvent,
+        link: &LinkKey,
+        kind: IdentifierKind,
+        entry: &IndexEntry,
+        at_ms: i64,
+    ) -> Self {
+        QuarantineNotice {
+            kind: kind.as_str().to_string(),
+            masked: masked_link(event, link, kind),
+            digest: format!("{:016x}", fnv1a(link.key.as_bytes())),
+            companions: entry.companions.len(),
+            at_ms,
+        }
+    }
+}
+
+/// How a quarantine notice names the identifier behind `link` (of `kind`,
+/// on `event`): its kind and masked value, never the value.
+pub(crate) fn masked_link(event: &CanonicalEvent, link: &LinkKey, kind: IdentifierKind) -> String {
+    link.identifier
+        .and_then(|i| event.identifiers.get(i))
+        .map(|id| {
+            format!(
+                "{}:{}",
+                kind.as_str(),
+                kindred_model::mask_value(kind, &id.value)
+            )
+        })
+        .unwrap_or_else(|| kind.as_str().to_string())
 }
 
 /// What caused a recomputation: a new event, or a person's decision.
@@ -783,88 +818,48 @@ impl<'a> BatchView<'a> {
         self.contributions
             .insert(event.event_id.clone(), event.clone());
 
-        // The quarantine guard counts each identifier's companions.
-        let max_unnamed = self.policy.quarantine.max_unnamed_holders as usize;
-        let name_hash = keys.name_digest;
+        // The quarantine guard counts each identifier's companions: the
+        // identifiers first, then households' lines, whose unnamed records
+        // count by an identifier only while it links (this event may have
+        // just quarantined it).
         let mut newly_quarantined = Vec::new();
-        let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::new();
-        for link in &keys.links {
+        let mut reanchored = BTreeSet::new();
+        let mut slots: Vec<Option<(String, KeyClass, IndexEntry)>> = vec![None; keys.links.len()];
+        let is_line = |l: &LinkKey| matches!(l.class, KeyClass::Household(_));
+        for (i, link) in keys.links.iter().enumerate().filter(|(_, l)| !is_line(l)) {
             let mut entry = self.entry(&link.key)?;
-            let guarded = link
-                .class
-                .kind()
-                .filter(|_| !entry.quarantined)
-                .map(|kind| {
-                    let p = self.policy;
-                    let max = p.max_companions_of(kind) as usize;
-                    (kind, max, p.max_names_of(kind) as usize)
-                });
-            if let Some((kind, max, max_names)) =
-                guarded.filter(|&(_, max, names)| max > 0 || names > 0 || max_unnamed > 0)
-            {
-                let mut changed = false;
-                if max_unnamed > 0 && matches!(link.class, KeyClass::Household(_)) {
-                    if let Some(a) = keys.unnamed_anchor {
-                        if let Err(at) = entry.anchors.binary_search(&a) {
-                            if entry.anchors.len() <= max_unnamed {
-                                entry.anchors.insert(at, a);
-                                changed = true;
-                            }
-                            if entry.anchors.len() > max_unnamed {
-                                entry.quarantined = true;
-                            }
-                        }
-                    }
-                }
-                for &(k, hash) in keys.companions.iter().filter(|_| max > 0) {
-                    if k == kind || entry.companions.contains(&(k, hash)) {
-                        continue;
-                    }
-                    let of_kind = entry.companions.iter().filter(|c| c.0 == k).count();
-                    if of_kind <= max {
-                        entry.companions.push((k, hash));
-                        changed = true;
-                    }
-                    if of_kind + 1 > max {
-                        entry.quarantined = true;
-                    }
-                }
-                if let (Some(h), true) = (name_hash, max_names > 0) {
-                    if !entry.names.contains(&h) {
-                        if entry.names.len() <= max_names {
-                            entry.names.push(h);
-                            entry.names.sort_unstable();
-                            changed = true;
-                        }
-                        if entry.names.len() > max_names {
-                            entry.quarantined = true;
-                        }
-                    }
-                }
-                if entry.quarantined {
-                    newly_quarantined.push(link.key.clone());
-                    let value = link
-                        .identifier
-                        .and_then(|i| event.identifiers.get(i))
-                        .map_or("", |id| id.value.as_str());
-                    outcome.quarantined.push(QuarantineNotice {
-                        kind: kind.as_str().to_string(),
-                        masked: format!(
-                            "{}:{}",
-                            kind.as_str(),
-                            kindred_model::mask_value(kind, value)
-                        ),
-                        digest: format!("{:016x}", fnv1a(link.key.as_bytes())),
-                        companions: entry.companions.len(),
-                        at_ms: event.event_time_ms,
-                    });
-                } else if changed {
-                    entry.companions.sort_unstable();
-                    self.entries.insert(link.key.clone(), entry.clone());
+            if self.guard(event, &keys, link, None, &mut entry, outcome) {
+                newly_quarantined.push(link.key.clone());
+                if self.policy.quarantine.max_unnamed_holders > 0 && link.class.kind().is_some() {
+                    let holders = self.holders(&entry)?;
+                    reanchored.extend(self.reanchor_lines(
+                        &link.key,
+                        holders,
+                        event,
+                        &mut newly_quarantined,
+                        outcome,
+                    )?);
                 }
             }
-            entries.push((link.key.clone(), link.class, entry));
+            slots[i] = Some((link.key.clone(), link.class, entry));
         }
+        let anchor = keys.unnamed_anchor.as_ref().map(|a| {
+            a.counted(|key| {
+                keys.links
+                    .iter()
+                    .position(|l| l.key == key)
+                    .and_then(|i| slots[i].as_ref())
+                    .is_some_and(|(_, _, entry)| entry.quarantined)
+            })
+        });
+        for (i, link) in keys.links.iter().enumerate().filter(|(_, l)| is_line(l)) {
+            let mut entry = self.entry(&link.key)?;
+            if self.guard(event, &keys, link, anchor, &mut entry, outcome) {
+                newly_quarantined.push(link.key.clone());
+            }
+            slots[i] = Some((link.key.clone(), link.class, entry));
+        }
+        let entries: Vec<(String, KeyClass, IndexEntry)> = slots.into_iter().flatten().collect();
 
         // Identifiers of this event taken out of linking as over-shared are
         // not the person's: they stay off the golden record.
@@ -891,6 +886,7 @@ impl<'a> BatchView<'a> {
         }
         if !newly_quarantined.is_empty() {
             let mut affected = holders;
+            affected.extend(reanchored);
             for (key, _, entry) in &entries {
                 if newly_quarantined.contains(key) {
                     affected.extend(self.holders(entry)?);
@@ -924,6 +920,158 @@ impl<'a> BatchView<'a> {
             }
             _ => self.recompute(&Cause::event(event), holders, outcome),
         }
+    }
+
+    /// The over-shared-identifier guard on one of `event`'s link keys:
+    /// counts the event's companions, name and (for a household's line)
+    /// its unnamed holder `anchor` into `entry`, and quarantines the key
+    /// past a limit. Returns whether it quarantined it now (then the
+    /// caller clears its holders); an entry that changed otherwise is kept
+    /// in the view.
+    fn guard(
+        &mut self,
+        event: &CanonicalEvent,
+        keys: &EventKeys,
+        link: &LinkKey,
+        anchor: Option<u64>,
+        entry: &mut IndexEntry,
+        outcome: &mut BatchOutcome,
+    ) -> bool {
+        let p = self.policy;
+        let max_unnamed = p.quarantine.max_unnamed_holders as usize;
+        let Some(kind) = link.class.kind().filter(|_| !entry.quarantined) else {
+            return false;
+        };
+        let (max, max_names) = (
+            p.max_companions_of(kind) as usize,
+            p.max_names_of(kind) as usize,
+        );
+        if max == 0 && max_names == 0 && max_unnamed == 0 {
+            return false;
+        }
+        let mut changed = false;
+        if let (Some(a), true) = (
+            anchor,
+            max_unnamed > 0 && matches!(link.class, KeyClass::Household(_)),
+        ) {
+            if let Err(at) = entry.anchors.binary_search(&a) {
+                if entry.anchors.len() <= max_unnamed {
+                    entry.anchors.insert(at, a);
+                    changed = true;
+                }
+                if entry.anchors.len() > max_unnamed {
+                    entry.quarantined = true;
+                }
+            }
+        }
+        for &(k, hash) in keys.companions.iter().filter(|_| max > 0) {
+            if k == kind || entry.companions.contains(&(k, hash)) {
+                continue;
+            }
+            let of_kind = entry.companions.iter().filter(|c| c.0 == k).count();
+            if of_kind <= max {
+                entry.companions.push((k, hash));
+                changed = true;
+            }
+            if of_kind + 1 > max {
+                entry.quarantined = true;
+            }
+        }
+        if let (Some(h), true) = (keys.name_digest, max_names > 0) {
+            if !entry.names.contains(&h) {
+                if entry.names.len() <= max_names {
+                    entry.names.push(h);
+                    entry.names.sort_unstable();
+                    changed = true;
+                }
+                if entry.names.len() > max_names {
+                    entry.quarantined = true;
+                }
+            }
+        }
+        if entry.quarantined {
+            outcome.quarantined.push(QuarantineNotice::of(
+                event,
+                link,
+                kind,
+                entry,
+                event.event_time_ms,
+            ));
+        } else if changed {
+            entry.companions.sort_unstable();
+            self.entries.insert(link.key.clone(), entry.clone());
+        }
+        entry.quarantined
+    }
+
+    /// `key`, an identifier that may anchor unnamed records on households'
+    /// lines ([`UnnamedAnchor`]), was just quarantined by `event`; `holders`
+    /// held it until now, so they hold every record it anchored. Those
+    /// records count alone from now on, as a fresh run counts them: each
+    /// line they carry trades the identifier's anchor for theirs. Returns
+    /// the holders of lines this puts over
+    /// `quarantine.max_unnamed_holders` (quarantined here, their holders
+    /// cleared and their keys added to `newly_quarantined`).
+    fn reanchor_lines(
+        &mut self,
+        key: &str,
+        holders: BTreeSet<String>,
+        event: &CanonicalEvent,
+        newly_quarantined: &mut Vec<String>,
+        outcome: &mut BatchOutcome,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let max_unnamed = self.policy.quarantine.max_unnamed_holders as usize;
+        let by_key = anchor_of_key(key);
+        let mut affected = BTreeSet::new();
+        for id in holders {
+            let profile = self.take_profile(&id)?;
+            let members = self.contributions_of(&profile.members);
+            self.profiles.insert(id, Some(profile));
+            for e in members? {
+                let keys = EventKeys::of(&e, self.policy, self.store.hasher());
+                let Some(alone) = keys
+                    .unnamed_anchor
+                    .as_ref()
+                    .filter(|a| a.is_by(key))
+                    .map(|a| a.alone)
+                else {
+                    continue;
+                };
+                for line in keys
+                    .links
+                    .iter()
+                    .filter(|l| matches!(l.class, KeyClass::Household(_)))
+                {
+                    let mut entry = self.entry(&line.key)?;
+                    if entry.quarantined {
+                        continue;
+                    }
+                    if let Ok(at) = entry.anchors.binary_search(&by_key) {
+                        entry.anchors.remove(at);
+                    }
+                    if let Err(at) = entry.anchors.binary_search(&alone) {
+                        entry.anchors.insert(at, alone);
+                    }
+                    if entry.anchors.len() > max_unnamed {
+                        affected.extend(self.holders(&entry)?);
+                        entry.holders.clear();
+                        entry.quarantined = true;
+                        newly_quarantined.push(line.key.clone());
+                        if let Some(kind) = line.class.kind() {
+                            outcome.quarantined.push(QuarantineNotice::of(
+                                &e,
+                                line,
+                                kind,
+                                &entry,
+                                event.event_time_ms,
+                            ));
+                        }
+                    }
+                    self.entries.insert(line.key.clone(), entry);
+                }
+            }
+        }
+        Ok(affected)
     }
 
     /// Whether `event` joins `profile` exactly as a recomputation would make

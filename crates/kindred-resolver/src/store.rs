@@ -99,8 +99,9 @@ pub struct IndexEntry {
     /// Over-shared: links nothing.
     pub quarantined: bool,
     /// For a household's line: the customers of the unnamed records
-    /// carrying it, one per record (`EventKeys::unnamed_anchor`: its most
-    /// lasting identifier that links it, or the record itself), sorted, at
+    /// carrying it, one per record (`UnnamedAnchor::counted`: its most
+    /// lasting identifier that links it, or the record itself when it has
+    /// none or that one is quarantined), sorted, at
     /// most `max_unnamed_holders + 1`. Last, so that an entry written
     /// before it existed (linking version 26 and earlier) still reads,
     /// with none ([`from_postcard`]).
@@ -366,11 +367,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"15";
 /// does not). Version 26: name folding version 15. Version 27: the holder
 /// limit counts the customers of a household line's unnamed records
 /// (`quarantine.max_unnamed_holders`, index entries' `anchors`), no longer
-/// the profiles holding a key when an event arrives. Bump it with any such
+/// the profiles holding a key when an event arrives. Version 28: an unnamed
+/// record whose most lasting identifier is quarantined counts alone on a
+/// household's line (a house card no longer makes one customer of every
+/// walk-in receipt). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "27";
+pub const LINKING_VERSION: &str = "28";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]

@@ -307,6 +307,12 @@ fn policy(base: &LinkPolicy, n: usize) -> LinkPolicy {
         3 => p.min_name_similarity = 0.0,
         // A landline on unnamed records of two customers links nothing.
         4 => p.quarantine.max_unnamed_holders = 1,
+        // And a card seen with a second phone is a house card: the
+        // receipts it stood for count alone on their lines.
+        5 => {
+            p.quarantine.max_unnamed_holders = 1;
+            p.identifiers.member_id.max_companions = Some(1);
+        }
         _ => {}
     }
     p
@@ -417,7 +423,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
             .prop_map(|(n, split, malformed)| Op::StaleRequest { n, split, malformed }),
         1 => (0usize..8).prop_map(Op::EraseProfile),
         1 => (0usize..12).prop_map(Op::EraseIdentifier),
-        1 => (0usize..5).prop_map(Op::Rules),
+        1 => (0usize..6).prop_map(Op::Rules),
         1 => Just(Op::Republish),
         1 => Just(Op::Carry),
         2 => (1usize..8).prop_map(Op::Rebuild),
@@ -1697,7 +1703,7 @@ proptest! {
     #[test]
     fn rules_apply_does_what_rules_diff_says_and_a_replay_makes(
         (events, ops, suppress) in arb_world(),
-        rules in proptest::collection::vec(0usize..5, 1..4),
+        rules in proptest::collection::vec(0usize..6, 1..4),
     ) {
         let base = LinkPolicy::default();
         let mut w = run_with(&events, &framed(&events, ops), suppress, &base, false)?;

@@ -668,6 +668,50 @@ fn an_erasure_takes_the_persons_receipts_out_of_a_lines_unnamed_holders() {
     assert_eq!(anchors(&fresh), after);
 }
 
+/// Receipts a quarantined house card stood for count alone on the line;
+/// an erasure of one of those customers takes their receipt's count out,
+/// as a store that never had it would count (the card stays quarantined
+/// there too: it still sees four phones).
+#[test]
+fn an_erasure_takes_a_receipt_counted_alone_out_of_a_lines_unnamed_holders() {
+    let dir = tempfile::tempdir().expect("ok");
+    let keys = keyring();
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keys.clone())).expect("ok"));
+    let line = phone("+862161234567");
+    let receipt = |id: &str, ids: &[Identifier]| {
+        let house = card("MAIN:00000001");
+        let mut e = event(
+            id,
+            DAY,
+            [vec![line.clone(), house], ids.to_vec()].concat(),
+            None,
+        );
+        e.channel = Channel::Pos;
+        e
+    };
+    let mobile = |i: u8| phone(&format!("+86138000011{i:02}"));
+    let mut events: Vec<CanonicalEvent> = (0..4)
+        .map(|i| receipt(&format!("r{i}"), &[mobile(i)]))
+        .collect();
+    events.push(receipt("w", &[]));
+    r.apply(&events, &[]).expect("apply");
+    let anchors = |r: &Resolver| {
+        let e = r.store().index_entry(&line).expect("ok").expect("entry");
+        assert!(!e.quarantined, "{e:?}");
+        e.anchors
+    };
+    let before = anchors(&r);
+    assert_eq!(before.len(), 5, "each receipt alone: {before:?}");
+    let done = erase(&mut r, ErasureTarget::Identifier(mobile(0)));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    let after = anchors(&r);
+    assert_eq!(after.len(), 4, "{after:?}");
+    let fresh_dir = tempfile::tempdir().expect("ok");
+    let mut fresh = Resolver::new(open(&fresh_dir.path().join("db"), Some(keys)).expect("ok"));
+    fresh.apply(&events[1..], &[]).expect("apply");
+    assert_eq!(anchors(&fresh), after);
+}
+
 /// Every column family rewrites its table files at least weekly, so an
 /// erasure's deleted values leave the files within a week: RocksDB records
 /// the setting in the store's OPTIONS file, per family.

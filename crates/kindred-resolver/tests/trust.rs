@@ -106,6 +106,15 @@ fn assignment(r: &Resolver) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The events of each profile: the partition, whatever the profile ids.
+fn partition(r: &Resolver) -> BTreeSet<Vec<String>> {
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (event, profile) in assignment(r) {
+        groups.entry(profile).or_default().push(event);
+    }
+    groups.into_values().collect()
+}
+
 /// A father and son of one name on the family's e-mail, born decades
 /// apart, arriving one event at a time: two profiles and a review pair,
 /// and the father's later record (its birthday mistyped) joins him, not
@@ -1683,6 +1692,161 @@ fn one_members_receipts_are_one_unnamed_holder_of_the_line() {
     assert_eq!(profiles(&r), 1);
     let entry = r.store().index_entry(&line).expect("read").expect("entry");
     assert!(!entry.quarantined && entry.anchors.len() == 1, "{entry:?}");
+}
+
+/// A till that puts the store's landline and its house card on every
+/// walk-in receipt. The card is quarantined (it also sees the mobiles some
+/// customers give), so the receipts it stood for are customers of their
+/// own, and the line is quarantined past the holder limit whether the
+/// card fell before or after them. The line's unnamed holders used to be
+/// counted by the card whatever its quarantine: one customer, the line
+/// never quarantined, and its index entry one holder longer per sale
+/// (found by a review, helper-114).
+#[test]
+fn a_house_card_on_every_walk_in_receipt_makes_no_one_customer_of_the_stores_line() {
+    let line = phone("+862161234567");
+    let house = card("00000001");
+    let with_mobiles: Vec<Ev> = (0..3)
+        .map(|i| {
+            let mobile = phone(&format!("+86138000011{i:02}"));
+            ev(
+                &format!("pos:m{i}"),
+                i,
+                &[line.clone(), house.clone(), mobile],
+            )
+        })
+        .collect();
+    let walk_ins: Vec<Ev> = (0..40)
+        .map(|i| {
+            ev(
+                &format!("pos:w{i:02}"),
+                10 + i,
+                &[line.clone(), house.clone()],
+            )
+        })
+        .collect();
+    for mobiles_first in [true, false] {
+        let (_d, mut r) = open(LinkPolicy::default());
+        let (first, then) = if mobiles_first {
+            (&with_mobiles, &walk_ins)
+        } else {
+            (&walk_ins, &with_mobiles)
+        };
+        let mut notices = Vec::new();
+        for e in first.iter().chain(then) {
+            notices.extend(apply(&mut r, vec![e.clone()]).quarantined);
+        }
+        let kinds: Vec<&str> = notices.iter().map(|n| n.kind.as_str()).collect();
+        assert_eq!(kinds.len(), 2, "mobiles first {mobiles_first}: {notices:?}");
+        assert!(
+            kinds.contains(&"member_id") && kinds.contains(&"phone"),
+            "{kinds:?}"
+        );
+        let entry = r.store().index_entry(&line).expect("read").expect("entry");
+        assert!(
+            entry.quarantined,
+            "mobiles first {mobiles_first}: {entry:?}"
+        );
+        assert!(
+            entry.holders.is_empty(),
+            "the entry stops growing: {entry:?}"
+        );
+        assert!(
+            entry.anchors.len() <= 33,
+            "at most the limit + 1: {}",
+            entry.anchors.len()
+        );
+        // Every sale is a customer of its own: nothing links them.
+        assert_eq!(profiles(&r), 43, "mobiles first {mobiles_first}");
+    }
+}
+
+/// Receipts on a landline whose card is quarantined count alone, by
+/// whatever order the card's second phone arrives in (then the receipts
+/// already counted by the card are counted again, alone), and a
+/// customer's e-mail still counts once: in all 120 orders, four holders
+/// (a limit of 3 quarantines the line, 4 keeps exactly those four).
+#[test]
+fn receipts_of_a_card_quarantined_in_any_order_count_alone_on_the_line() {
+    let line = phone("+862161234567");
+    let house = card("H");
+    let receipt = |id: &str, ids: &[Identifier]| {
+        let mut all = vec![line.clone()];
+        all.extend_from_slice(ids);
+        ev(id, 0, &all)
+    };
+    let events = [
+        receipt("pos:a", std::slice::from_ref(&house)),
+        receipt("pos:b", std::slice::from_ref(&house)),
+        // A customer's mobile on a house card's receipt: its second phone.
+        receipt("pos:c", &[house.clone(), phone("+8613800001111")]),
+        receipt("pos:d", &[email("d@y.cn")]),
+        ev("web:e", 0, &[email("d@y.cn")]).name("李娜"),
+    ];
+    for limit in [3, 4] {
+        let mut policy = LinkPolicy::default();
+        policy.quarantine.max_unnamed_holders = limit;
+        policy.identifiers.member_id.max_companions = Some(1);
+        let mut seen = BTreeSet::new();
+        for order in permutations(events.len()) {
+            let (_d, mut r) = open(policy.clone());
+            for &i in &order {
+                apply(&mut r, vec![events[i].clone()]);
+            }
+            let card_entry = r.store().index_entry(&house).expect("read").expect("entry");
+            assert!(card_entry.quarantined, "order {order:?}");
+            let entry = r.store().index_entry(&line).expect("read").expect("entry");
+            if limit == 3 {
+                assert!(entry.quarantined, "order {order:?}: {entry:?}");
+            } else {
+                assert!(!entry.quarantined, "order {order:?}: {entry:?}");
+                assert_eq!(entry.anchors.len(), 4, "order {order:?}: {entry:?}");
+            }
+            seen.insert(partition(&r));
+        }
+        assert_eq!(
+            seen.len(),
+            1,
+            "limit {limit}: partitions in the orders: {seen:?}"
+        );
+    }
+}
+
+/// `rules apply` quarantining a card recounts the lines of the receipts
+/// it stood for, though the phones' limits did not change: the line is
+/// quarantined as in a store built under the new rules.
+#[test]
+fn a_card_quarantined_by_rules_apply_recounts_its_receipts_lines() {
+    let line = phone("+862161234567");
+    let house = card("H");
+    let events: Vec<Ev> = (0..3)
+        .map(|i| ev(&format!("pos:{i}"), i, &[line.clone(), house.clone()]))
+        .chain([ev(
+            "pos:m",
+            5,
+            &[line.clone(), house.clone(), phone("+8613800001111")],
+        )])
+        .collect();
+    let mut old = LinkPolicy::default();
+    old.quarantine.max_unnamed_holders = 3;
+    let (_d, mut r) = open(old.clone());
+    apply(&mut r, events.clone());
+    assert_eq!(profiles(&r), 1, "the card links its receipts");
+    let entry = r.store().index_entry(&line).expect("read").expect("entry");
+    assert!(!entry.quarantined && entry.anchors.len() == 1, "{entry:?}");
+
+    let mut new = old;
+    new.identifiers.member_id.max_companions = Some(1);
+    let plan = r.plan_rules(&new).expect("diff");
+    assert_eq!(plan.quarantined, 2, "the card and its line: {plan:?}");
+    r.apply_rules(new.clone(), "ops", 10 * DAY).expect("apply");
+    let entry = r.store().index_entry(&line).expect("read").expect("entry");
+    assert!(entry.quarantined, "{entry:?}");
+
+    let (_f, mut fresh) = open(new);
+    apply(&mut fresh, events);
+    assert_eq!(partition(&r), partition(&fresh));
+    assert_eq!(profiles(&r), 4);
 }
 
 /// Every order of `0..n`.
