@@ -99,7 +99,8 @@ pub struct RulesPlan {
     pub profiles: usize,
     /// Identifiers the new quarantine limits take out of linking, and
     /// quarantined ones they give back (recounted over every stored
-    /// contribution, for the kinds whose limits changed).
+    /// contribution, for the kinds whose limits changed and, when any
+    /// changed, households' lines).
     pub quarantined: usize,
     pub released: usize,
     /// Pairs of people the new rules put to a reviewer (a `suggest` rule,
@@ -1939,7 +1940,9 @@ impl Requarantine {
 /// so the final count decides, whatever the order). Kinds whose limits did
 /// not change keep the flags the resolver set, unless what links changed
 /// (the anchors of a line's unnamed records are the identifiers that link
-/// them) or the store's linking is not current.
+/// them) or the store's linking is not current; households' lines are
+/// recounted when any kind's limits changed (a record counts alone on its
+/// line once its card is quarantined), after the identifiers.
 fn requarantine(
     snap: &Snapshot,
     all: &GroupInput,
@@ -2021,18 +2024,25 @@ fn requarantine(
     // Then the anchors of lines' unnamed records, by identifiers whose
     // quarantine is now known (an identifier's own counts never hang on a
     // line's anchors).
-    for keys in &all.keys {
-        let Some(anchor) = &keys.unnamed_anchor else {
-            continue;
-        };
-        let anchor = anchor.counted(|key| match counts.get(key) {
-            Some(c) => over(c).0,
-            None => snap.quarantined.contains(key),
-        });
-        for link in keys.links.iter() {
-            if matches!(link.class, KeyClass::Household(_)) {
-                if let Some(c) = counts.get_mut(link.key.as_str()) {
-                    c.anchors.insert(anchor);
+    let lines = all.keys.iter().any(|k| {
+        k.unnamed_anchor.is_some() && k.links.iter().any(|l| counts.contains_key(l.key.as_str()))
+    });
+    if lines {
+        let flags: HashMap<&str, bool> = counts.iter().map(|(k, c)| (*k, over(c).0)).collect();
+        for (n, keys) in all.keys.iter().enumerate() {
+            let Some(anchor) = keys.counted_anchor(&all.events[n].event_id, &snap.hasher, |key| {
+                flags
+                    .get(key)
+                    .copied()
+                    .unwrap_or_else(|| snap.quarantined.contains(key))
+            }) else {
+                continue;
+            };
+            for link in &keys.links {
+                if matches!(link.class, KeyClass::Household(_)) {
+                    if let Some(c) = counts.get_mut(link.key.as_str()) {
+                        c.anchors.insert(anchor);
+                    }
                 }
             }
         }

@@ -443,12 +443,12 @@ impl Resolver {
                 let their_names: BTreeSet<u64> =
                     theirs.iter().filter_map(|(_, k)| k.name_digest).collect();
                 let mut their_anchors: BTreeSet<u64> = BTreeSet::new();
-                for (_, k) in &theirs {
-                    their_anchors.extend(counted_anchor(store, k)?);
+                for (event_id, k) in &theirs {
+                    their_anchors.extend(counted_anchor(store, event_id, k)?);
                 }
                 // The person's holdings in the index.
                 let mut touched: BTreeSet<String> = BTreeSet::new();
-                let mut holder_keys: HashMap<String, Vec<EventKeys>> = HashMap::new();
+                let mut holder_keys: HashMap<String, Vec<(String, EventKeys)>> = HashMap::new();
                 for (event_id, keys) in theirs {
                     // An older store's entries under a card's written form
                     // (linking version 3 and before) are the person's too.
@@ -787,7 +787,7 @@ fn still_counted(
     key: &str,
     holders: &[Holder],
     erased: &BTreeSet<String>,
-    keys_of: &mut HashMap<String, Vec<EventKeys>>,
+    keys_of: &mut HashMap<String, Vec<(String, EventKeys)>>,
 ) -> Result<StillCounted, StoreError> {
     let mut companions = BTreeSet::new();
     let mut names = BTreeSet::new();
@@ -807,18 +807,19 @@ fn still_counted(
                 if let Some(p) = store.stored_profile(v.key())? {
                     for event_id in &p.members {
                         if let Some(e) = store.contribution(event_id)? {
-                            all.push(EventKeys::of(&e, policy, store.hasher()));
+                            let keys = EventKeys::of(&e, policy, store.hasher());
+                            all.push((e.event_id, keys));
                         }
                     }
                 }
                 v.insert(all)
             }
         };
-        for k in events.iter() {
+        for (event_id, k) in events.iter() {
             if k.links.iter().any(|l| l.key == key) || k.legacy.iter().any(|l| l == key) {
                 companions.extend(k.companions.iter().copied());
                 names.extend(k.name_digest);
-                anchors.extend(counted_anchor(store, k)?);
+                anchors.extend(counted_anchor(store, event_id, k)?);
             }
         }
     }
@@ -826,19 +827,20 @@ fn still_counted(
 }
 
 /// What an unnamed record counts as on its households' lines
-/// ([`crate::keys::UnnamedAnchor::counted`]), with the store's quarantine
-/// flags (an erasure changes none).
-fn counted_anchor(store: &Store, keys: &EventKeys) -> Result<Option<u64>, StoreError> {
-    let Some(anchor) = &keys.unnamed_anchor else {
-        return Ok(None);
-    };
-    let quarantined = match &anchor.key {
+/// ([`EventKeys::counted_anchor`]), with the store's quarantine flags (an
+/// erasure changes none).
+fn counted_anchor(
+    store: &Store,
+    event_id: &str,
+    keys: &EventKeys,
+) -> Result<Option<u64>, StoreError> {
+    let quarantined = match keys.anchor_key() {
         Some(key) => store
             .get_value::<IndexEntry>(cf::IDENTIFIERS, key)?
             .is_some_and(|e| e.quarantined),
         None => false,
     };
-    Ok(Some(anchor.counted(|_| quarantined)))
+    Ok(keys.counted_anchor(event_id, store.hasher(), |_| quarantined))
 }
 
 #[cfg(test)]

@@ -79,7 +79,7 @@ pub(crate) struct EventKeys {
     /// For an unnamed event carrying a household's line (which links no
     /// unnamed record): who the customer is, as far as linking can tell,
     /// for the guard's count of the line's unnamed holders
-    /// (`quarantine.max_unnamed_holders`; [`UnnamedAnchor::counted`]).
+    /// (`quarantine.max_unnamed_holders`; [`EventKeys::counted_anchor`]).
     /// `None` for a named event or one without such a line.
     pub unnamed_anchor: Option<UnnamedAnchor>,
 }
@@ -98,28 +98,15 @@ pub(crate) struct EventKeys {
 /// quarantined depends on its companions and names only, never on a
 /// line's anchors. A quarantine only turns one anchor into the records it
 /// stood for, so a line's count never falls as events arrive.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct UnnamedAnchor {
-    /// The index key of its most lasting identifier, if any.
-    pub key: Option<String>,
-    /// A digest of the event id: what the record counts as alone.
-    pub alone: u64,
+    /// Its most lasting identifier, as an index in [`EventKeys::links`].
+    pub link: Option<usize>,
 }
 
-impl UnnamedAnchor {
-    /// The anchor the record counts as, with `quarantined` telling which
-    /// index keys are taken out of linking.
-    pub(crate) fn counted(&self, quarantined: impl FnOnce(&str) -> bool) -> u64 {
-        match &self.key {
-            Some(key) if !quarantined(key) => anchor_of_key(key),
-            _ => self.alone,
-        }
-    }
-
-    /// Whether the record counts by `key` while `key` links.
-    pub(crate) fn is_by(&self, key: &str) -> bool {
-        self.key.as_deref() == Some(key)
-    }
+/// What a line's `anchors` hold for a record that counts alone.
+pub(crate) fn alone_anchor(event_id: &str, hasher: &KeyHasher) -> u64 {
+    hasher.digest("event", event_id)
 }
 
 /// What a line's `anchors` hold for a record counted by the identifier
@@ -149,6 +136,30 @@ pub(crate) fn per_namespace(kind: IdentifierKind) -> bool {
 }
 
 impl EventKeys {
+    /// The index key of the identifier an unnamed record on a household's
+    /// line counts by while that identifier links.
+    pub(crate) fn anchor_key(&self) -> Option<&str> {
+        let link = self.unnamed_anchor?.link?;
+        self.links.get(link).map(|l| l.key.as_str())
+    }
+
+    /// What the unnamed record `event_id` (these its keys) counts as among
+    /// the unnamed holders of its households' lines, `quarantined` telling
+    /// whether an index key is taken out of linking ([`UnnamedAnchor`]);
+    /// `None` for a named record or one without such a line.
+    pub(crate) fn counted_anchor(
+        &self,
+        event_id: &str,
+        hasher: &KeyHasher,
+        quarantined: impl FnOnce(&str) -> bool,
+    ) -> Option<u64> {
+        self.unnamed_anchor?;
+        Some(match self.anchor_key() {
+            Some(key) if !quarantined(key) => anchor_of_key(key),
+            _ => alone_anchor(event_id, hasher),
+        })
+    }
+
     /// The companion hashes of this event's identifiers that `quarantined`
     /// takes out of linking: a quarantined identifier is nobody's, so the
     /// limits per profile do not count it (usually empty).
@@ -249,14 +260,14 @@ impl EventKeys {
             let lasting = out
                 .links
                 .iter()
-                .filter_map(|l| match l.class {
-                    KeyClass::Strong(kind) | KeyClass::Weak(kind) => Some((anchor_rank(kind), l)),
+                .enumerate()
+                .filter_map(|(i, l)| match l.class {
+                    KeyClass::Strong(kind) | KeyClass::Weak(kind) => Some((anchor_rank(kind), i)),
                     KeyClass::Household(_) | KeyClass::Rule(_) => None,
                 })
                 .min_by_key(|(rank, _)| *rank);
             out.unnamed_anchor = Some(UnnamedAnchor {
-                key: lasting.map(|(_, l)| l.key.clone()),
-                alone: hasher.digest("event", &event.event_id),
+                link: lasting.map(|(_, i)| i),
             });
         }
         out

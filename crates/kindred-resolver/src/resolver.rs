@@ -10,7 +10,9 @@ use rocksdb::WriteBatch;
 
 use crate::cluster::{cluster, within_limits, Clustering, Link, Node, Refusal};
 use crate::decision::{Constraint, DecisionRecord};
-use crate::keys::{anchor_of_key, fnv1a, per_namespace, EventKeys, KeyClass, LinkKey};
+use crate::keys::{
+    alone_anchor, anchor_of_key, fnv1a, per_namespace, EventKeys, KeyClass, LinkKey,
+};
 use crate::store::{
     absorbed_key, cf, encode_members, utf8, AbsorbedProfile, Holder, IndexEntry, LineageRecord,
     PendingSuggestion, StoredProfile, NEXT_DECISION_SEQ, NEXT_LINEAGE_SEQ, NEXT_OUTBOX_SEQ,
@@ -824,9 +826,9 @@ impl<'a> BatchView<'a> {
         // just quarantined it).
         let mut newly_quarantined = Vec::new();
         let mut reanchored = BTreeSet::new();
-        let mut slots: Vec<Option<(String, KeyClass, IndexEntry)>> = vec![None; keys.links.len()];
-        let is_line = |l: &LinkKey| matches!(l.class, KeyClass::Household(_));
-        for (i, link) in keys.links.iter().enumerate().filter(|(_, l)| !is_line(l)) {
+        let mut entries: Vec<(String, KeyClass, IndexEntry)> = Vec::with_capacity(keys.links.len());
+        let is_line = |l: &&LinkKey| matches!(l.class, KeyClass::Household(_));
+        for link in keys.links.iter().filter(|l| !is_line(l)) {
             let mut entry = self.entry(&link.key)?;
             if self.guard(event, &keys, link, None, &mut entry, outcome) {
                 newly_quarantined.push(link.key.clone());
@@ -841,25 +843,25 @@ impl<'a> BatchView<'a> {
                     )?);
                 }
             }
-            slots[i] = Some((link.key.clone(), link.class, entry));
+            entries.push((link.key.clone(), link.class, entry));
         }
-        let anchor = keys.unnamed_anchor.as_ref().map(|a| {
-            a.counted(|key| {
-                keys.links
+        if keys.links.iter().any(|l| is_line(&l)) {
+            let anchor = keys.counted_anchor(&event.event_id, self.store.hasher(), |key| {
+                entries
                     .iter()
-                    .position(|l| l.key == key)
-                    .and_then(|i| slots[i].as_ref())
-                    .is_some_and(|(_, _, entry)| entry.quarantined)
-            })
-        });
-        for (i, link) in keys.links.iter().enumerate().filter(|(_, l)| is_line(l)) {
-            let mut entry = self.entry(&link.key)?;
-            if self.guard(event, &keys, link, anchor, &mut entry, outcome) {
-                newly_quarantined.push(link.key.clone());
+                    .any(|(k, _, entry)| k == key && entry.quarantined)
+            });
+            for link in keys.links.iter().filter(is_line) {
+                let mut entry = self.entry(&link.key)?;
+                if self.guard(event, &keys, link, anchor, &mut entry, outcome) {
+                    newly_quarantined.push(link.key.clone());
+                }
+                entries.push((link.key.clone(), link.class, entry));
             }
-            slots[i] = Some((link.key.clone(), link.class, entry));
+            // In the order of the links (sorted by key), as the rest reads
+            // them.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        let entries: Vec<(String, KeyClass, IndexEntry)> = slots.into_iter().flatten().collect();
 
         // Identifiers of this event taken out of linking as over-shared are
         // not the person's: they stay off the golden record.
@@ -1029,14 +1031,10 @@ impl<'a> BatchView<'a> {
             self.profiles.insert(id, Some(profile));
             for e in members? {
                 let keys = EventKeys::of(&e, self.policy, self.store.hasher());
-                let Some(alone) = keys
-                    .unnamed_anchor
-                    .as_ref()
-                    .filter(|a| a.is_by(key))
-                    .map(|a| a.alone)
-                else {
+                if keys.anchor_key() != Some(key) {
                     continue;
-                };
+                }
+                let alone = alone_anchor(&e.event_id, self.store.hasher());
                 for line in keys
                     .links
                     .iter()
