@@ -272,10 +272,10 @@ pub struct QuarantinePolicy {
     /// member card before an account, an e-mail, a mobile, a social id, a
     /// device), so a member's receipts with their card count once however
     /// many there are; a record with none, or whose such identifier is
-    /// quarantined (a house card on every walk-in receipt), counts alone. The count
-    /// depends only on which records carry the line, never on the order
-    /// they came in (a count of the profiles holding it would: they merge
-    /// and split). A household's line is on a few members' cards and
+    /// quarantined (a house card on every walk-in receipt), counts alone.
+    /// The count depends only on which records carry the line, never on
+    /// the order they came in (a count of the profiles holding it would:
+    /// they merge and split). A household's line is on a few members' cards and
     /// devices. 0 disables. Default 32. Named `max_holders` before (still
     /// read).
     #[serde(alias = "max_holders")]

@@ -100,7 +100,8 @@ pub struct RulesPlan {
     /// Identifiers the new quarantine limits take out of linking, and
     /// quarantined ones they give back (recounted over every stored
     /// contribution, for the kinds whose limits changed and, when any
-    /// changed, households' lines).
+    /// changed, households' lines; every kind when what links changed or
+    /// the store's linking is not current).
     pub quarantined: usize,
     pub released: usize,
     /// Pairs of people the new rules put to a reviewer (a `suggest` rule,

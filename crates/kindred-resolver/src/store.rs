@@ -99,7 +99,7 @@ pub struct IndexEntry {
     /// Over-shared: links nothing.
     pub quarantined: bool,
     /// For a household's line: the customers of the unnamed records
-    /// carrying it, one per record (`UnnamedAnchor::counted`: its most
+    /// carrying it, one per record (`EventKeys::counted_anchor`: its most
     /// lasting identifier that links it, or the record itself when it has
     /// none or that one is quarantined), sorted, at
     /// most `max_unnamed_holders + 1`. Last, so that an entry written
