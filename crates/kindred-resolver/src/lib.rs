@@ -52,7 +52,7 @@ pub use protect::index_key;
 pub use request::{DecisionAction, DecisionReply, DecisionRequest, RequestOutcome};
 pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
 pub use store::{
-    BackgroundTask, EngineStats, Holder, IndexEntry, LineageRecord, PendingSuggestion,
+    BackgroundTask, EngineStats, GuardState, Holder, IndexEntry, LineageRecord, PendingSuggestion,
     PinnedDecisions, SourceOffset, Store, StoreError, StoreOptions, StoreStats, StoredProfile,
     ERASED_VALUES_GONE_SECS, LINKING_VERSION,
 };

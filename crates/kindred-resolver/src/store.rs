@@ -109,6 +109,37 @@ pub struct IndexEntry {
     pub anchors: Vec<u64>,
 }
 
+impl IndexEntry {
+    /// What the over-shared guard holds for the key as far as it depends
+    /// only on the set of events carrying it, not on their order: a
+    /// quarantined key's flag alone (its counts stop at the cap with
+    /// whichever came first), a linking key's counts. What a fresh run, a
+    /// replay in another order and `rules apply` must agree on.
+    pub fn guard_state(&self) -> GuardState {
+        if self.quarantined {
+            return GuardState {
+                quarantined: true,
+                ..GuardState::default()
+            };
+        }
+        GuardState {
+            quarantined: false,
+            companions: self.companions.clone(),
+            names: self.names.clone(),
+            anchors: self.anchors.clone(),
+        }
+    }
+}
+
+/// [`IndexEntry::guard_state`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuardState {
+    pub quarantined: bool,
+    pub companions: Vec<(IdentifierKind, u64)>,
+    pub names: Vec<u64>,
+    pub anchors: Vec<u64>,
+}
+
 /// A profile holding a key, and when its events carrying the key happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {

@@ -28,7 +28,7 @@ use kindred_model::{
 };
 use kindred_resolver::{
     AdminError, DecisionAction, DecisionKind, DecisionRequest, ErasureRequest, ErasureTarget,
-    OutboxEntry, Resolver, RulesPlan, SourceOffset, SplitSelector, Store,
+    GuardState, OutboxEntry, Resolver, RulesPlan, SourceOffset, SplitSelector, Store,
 };
 use proptest::prelude::*;
 
@@ -1709,17 +1709,9 @@ fn check_apply(w: &mut World, base: &LinkPolicy, n: usize, t: i64) -> Result<(),
     Ok(())
 }
 
-/// Each linking identifier of `events`: whether it is quarantined and,
-/// while it links, what the guard counted for it (a quarantined entry
-/// keeps whichever came first up to the cap).
-#[allow(clippy::type_complexity)]
-fn guard_state(
-    r: &Resolver,
-    events: &[CanonicalEvent],
-) -> Vec<(
-    String,
-    Option<(bool, Vec<(IdentifierKind, u64)>, Vec<u64>, Vec<u64>)>,
-)> {
+/// Each linking identifier of `events` with its guard state
+/// ([`kindred_resolver::IndexEntry::guard_state`]).
+fn guard_state(r: &Resolver, events: &[CanonicalEvent]) -> Vec<(String, Option<GuardState>)> {
     let mut ids: Vec<&Identifier> = events
         .iter()
         .flat_map(|e| &e.identifiers)
@@ -1730,11 +1722,7 @@ fn guard_state(
     ids.into_iter()
         .map(|i| {
             let entry = r.store().index_entry(i).expect("read");
-            let counted = entry.map(|e| match e.quarantined {
-                true => (true, Vec::new(), Vec::new(), Vec::new()),
-                false => (false, e.companions, e.names, e.anchors),
-            });
-            (i.to_string(), counted)
+            (i.to_string(), entry.map(|e| e.guard_state()))
         })
         .collect()
 }

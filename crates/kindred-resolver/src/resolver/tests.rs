@@ -1162,9 +1162,7 @@ mod permutations {
         prop_assert!(again.changes.is_empty());
         prop_assert_eq!(state(&forward), state(&other));
         // The over-shared guard's state is a function of the set of events
-        // too: each identifier's quarantine and, while it links, what it
-        // counted (companions, names, a line's unnamed holders; a
-        // quarantined entry keeps whichever came first up to the cap).
+        // too (`IndexEntry::guard_state`).
         let guard = |r: &Resolver| {
             let mut ids: Vec<&Identifier> = events.iter().flat_map(|e| &e.identifiers).collect();
             ids.sort();
@@ -1172,11 +1170,7 @@ mod permutations {
             ids.into_iter()
                 .map(|i| {
                     let entry = r.store().index_entry(i).expect("read");
-                    let counted = entry.map(|e| match e.quarantined {
-                        true => (true, Vec::new(), Vec::new(), Vec::new()),
-                        false => (false, e.companions, e.names, e.anchors),
-                    });
-                    (i.to_string(), counted)
+                    (i.to_string(), entry.map(|e| e.guard_state()))
                 })
                 .collect::<Vec<_>>()
         };
