@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use kindred_model::{AttributeVotes, CanonicalEvent, GoldenRecord, Identifier, IdentifierKind};
@@ -1417,6 +1417,19 @@ impl Store {
     /// its written form, [`Self::legacy_index_key`]).
     pub fn index_entry(&self, identifier: &Identifier) -> Result<Option<IndexEntry>, StoreError> {
         self.get_value(cf::IDENTIFIERS, &self.entry_key(identifier)?)
+    }
+
+    /// The guard state ([`IndexEntry::guard_state`]) of each of
+    /// `identifiers`, once each, in order, `None` for one without an entry:
+    /// what two stores holding the same events must agree on.
+    pub fn guard_states<'i>(
+        &self,
+        identifiers: impl IntoIterator<Item = &'i Identifier>,
+    ) -> Result<Vec<(String, Option<GuardState>)>, StoreError> {
+        let ids: BTreeSet<&Identifier> = identifiers.into_iter().collect();
+        ids.into_iter()
+            .map(|i| Ok((i.to_string(), self.index_entry(i)?.map(|e| e.guard_state()))))
+            .collect()
     }
 
     /// The index key under which `identifier` has an entry: its link key's,

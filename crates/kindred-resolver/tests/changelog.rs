@@ -1712,19 +1712,11 @@ fn check_apply(w: &mut World, base: &LinkPolicy, n: usize, t: i64) -> Result<(),
 /// Each linking identifier of `events` with its guard state
 /// ([`kindred_resolver::IndexEntry::guard_state`]).
 fn guard_state(r: &Resolver, events: &[CanonicalEvent]) -> Vec<(String, Option<GuardState>)> {
-    let mut ids: Vec<&Identifier> = events
+    let linking = events
         .iter()
         .flat_map(|e| &e.identifiers)
-        .filter(|i| r.policy().identifiers.get(i.kind).link)
-        .collect();
-    ids.sort();
-    ids.dedup();
-    ids.into_iter()
-        .map(|i| {
-            let entry = r.store().index_entry(i).expect("read");
-            (i.to_string(), entry.map(|e| e.guard_state()))
-        })
-        .collect()
+        .filter(|i| r.policy().identifiers.get(i.kind).link);
+    r.store().guard_states(linking).expect("read")
 }
 
 proptest! {

@@ -1164,15 +1164,8 @@ mod permutations {
         // The over-shared guard's state is a function of the set of events
         // too (`IndexEntry::guard_state`).
         let guard = |r: &Resolver| {
-            let mut ids: Vec<&Identifier> = events.iter().flat_map(|e| &e.identifiers).collect();
-            ids.sort();
-            ids.dedup();
-            ids.into_iter()
-                .map(|i| {
-                    let entry = r.store().index_entry(i).expect("read");
-                    (i.to_string(), entry.map(|e| e.guard_state()))
-                })
-                .collect::<Vec<_>>()
+            let ids = events.iter().flat_map(|e| &e.identifiers);
+            r.store().guard_states(ids).expect("read")
         };
         prop_assert_eq!(guard(&forward), guard(&other));
         // The change events place every event where the store has it.
