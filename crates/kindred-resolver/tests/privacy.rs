@@ -65,6 +65,21 @@ fn keyring() -> Arc<Keyring> {
     Arc::new(Keyring::parse(&Keyring::generate(), "test keyring").expect("keyring"))
 }
 
+/// The unnamed holders (anchors) of a line that is not quarantined.
+fn unnamed_holders(r: &Resolver, line: &Identifier) -> Vec<u64> {
+    let e = r.store().index_entry(line).expect("ok").expect("entry");
+    assert!(!e.quarantined, "{e:?}");
+    e.anchors
+}
+
+/// A resolver on a store in a temp dir sealed with `keys` (two stores
+/// with one keyring key identifiers alike).
+fn keyed(keys: &Arc<Keyring>) -> (tempfile::TempDir, Resolver) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let r = Resolver::new(open(&dir.path().join("db"), Some(keys.clone())).expect("open store"));
+    (dir, r)
+}
+
 fn open(path: &Path, keyring: Option<Arc<Keyring>>) -> Result<Store, kindred_resolver::StoreError> {
     Store::open_with(
         path,
@@ -625,9 +640,8 @@ fn an_erasure_keeps_the_counts_the_other_holders_still_give() {
 /// keeps the others'.
 #[test]
 fn an_erasure_takes_the_persons_receipts_out_of_a_lines_unnamed_holders() {
-    let dir = tempfile::tempdir().expect("ok");
     let keys = keyring();
-    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keys.clone())).expect("ok"));
+    let (_dir, mut r) = keyed(&keys);
     let line = phone("+862161234567");
     let receipt = |id: &str, ids: &[Identifier]| {
         let mut e = event(id, DAY, [vec![line.clone()], ids.to_vec()].concat(), None);
@@ -644,11 +658,7 @@ fn an_erasure_takes_the_persons_receipts_out_of_a_lines_unnamed_holders() {
         &[],
     )
     .expect("apply");
-    let anchors = |r: &Resolver| {
-        let e = r.store().index_entry(&line).expect("ok").expect("entry");
-        assert!(!e.quarantined, "{e:?}");
-        e.anchors
-    };
+    let anchors = |r: &Resolver| unnamed_holders(r, &line);
     let before = anchors(&r);
     assert_eq!(before.len(), 3, "two cards and a walk-in: {before:?}");
     let done = erase(&mut r, ErasureTarget::Identifier(card("MAIN:H0001")));
@@ -657,8 +667,7 @@ fn an_erasure_takes_the_persons_receipts_out_of_a_lines_unnamed_holders() {
     assert_eq!(after.len(), 2, "{after:?}");
     assert!(after.iter().all(|a| before.contains(a)));
     // A store that never had the person's receipts counts the same.
-    let fresh_dir = tempfile::tempdir().expect("ok");
-    let mut fresh = Resolver::new(open(&fresh_dir.path().join("db"), Some(keys)).expect("ok"));
+    let (_fresh_dir, mut fresh) = keyed(&keys);
     fresh
         .apply(
             &[receipt("r3", &[card("MAIN:H0002")]), receipt("r4", &[])],
@@ -674,9 +683,8 @@ fn an_erasure_takes_the_persons_receipts_out_of_a_lines_unnamed_holders() {
 /// there too: it still sees four phones).
 #[test]
 fn an_erasure_takes_a_receipt_counted_alone_out_of_a_lines_unnamed_holders() {
-    let dir = tempfile::tempdir().expect("ok");
     let keys = keyring();
-    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keys.clone())).expect("ok"));
+    let (_dir, mut r) = keyed(&keys);
     let line = phone("+862161234567");
     let receipt = |id: &str, ids: &[Identifier]| {
         let house = card("MAIN:00000001");
@@ -695,19 +703,14 @@ fn an_erasure_takes_a_receipt_counted_alone_out_of_a_lines_unnamed_holders() {
         .collect();
     events.push(receipt("w", &[]));
     r.apply(&events, &[]).expect("apply");
-    let anchors = |r: &Resolver| {
-        let e = r.store().index_entry(&line).expect("ok").expect("entry");
-        assert!(!e.quarantined, "{e:?}");
-        e.anchors
-    };
+    let anchors = |r: &Resolver| unnamed_holders(r, &line);
     let before = anchors(&r);
     assert_eq!(before.len(), 5, "each receipt alone: {before:?}");
     let done = erase(&mut r, ErasureTarget::Identifier(mobile(0)));
     assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
     let after = anchors(&r);
     assert_eq!(after.len(), 4, "{after:?}");
-    let fresh_dir = tempfile::tempdir().expect("ok");
-    let mut fresh = Resolver::new(open(&fresh_dir.path().join("db"), Some(keys)).expect("ok"));
+    let (_fresh_dir, mut fresh) = keyed(&keys);
     fresh.apply(&events[1..], &[]).expect("apply");
     assert_eq!(anchors(&fresh), after);
 }

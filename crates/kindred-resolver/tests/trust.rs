@@ -1642,11 +1642,7 @@ fn limits_changed_by_rules_apply_then_count_as_the_resolver_counts() {
 #[test]
 fn a_lines_unnamed_holders_are_counted_alike_in_any_order() {
     let line = phone("+862161234567");
-    let receipt = |id: &str, ids: &[Identifier]| {
-        let mut all = vec![line.clone()];
-        all.extend_from_slice(ids);
-        ev(id, 0, &all)
-    };
+    let receipt = |id: &str, ids: &[Identifier]| receipt_on(&line, id, ids);
     let events = [
         receipt("pos:a", &[card("C1")]),
         receipt("pos:b", &[email("b@y.cn")]),
@@ -1659,10 +1655,7 @@ fn a_lines_unnamed_holders_are_counted_alike_in_any_order() {
     policy.quarantine.max_unnamed_holders = 2;
     let mut seen = BTreeSet::new();
     for order in permutations(events.len()) {
-        let (_d, mut r) = open(policy.clone());
-        for &i in &order {
-            apply(&mut r, vec![events[i].clone()]);
-        }
+        let (_d, r) = applied_in_order(&policy, &events, &order);
         let entry = r.store().index_entry(&line).expect("read").expect("entry");
         assert!(entry.quarantined, "order {order:?}: {entry:?}");
         seen.insert(profiles(&r));
@@ -1770,11 +1763,7 @@ fn a_house_card_on_every_walk_in_receipt_makes_no_one_customer_of_the_stores_lin
 fn receipts_of_a_card_quarantined_in_any_order_count_alone_on_the_line() {
     let line = phone("+862161234567");
     let house = card("H");
-    let receipt = |id: &str, ids: &[Identifier]| {
-        let mut all = vec![line.clone()];
-        all.extend_from_slice(ids);
-        ev(id, 0, &all)
-    };
+    let receipt = |id: &str, ids: &[Identifier]| receipt_on(&line, id, ids);
     let events = [
         receipt("pos:a", std::slice::from_ref(&house)),
         receipt("pos:b", std::slice::from_ref(&house)),
@@ -1789,10 +1778,7 @@ fn receipts_of_a_card_quarantined_in_any_order_count_alone_on_the_line() {
         policy.identifiers.member_id.max_companions = Some(1);
         let mut seen = BTreeSet::new();
         for order in permutations(events.len()) {
-            let (_d, mut r) = open(policy.clone());
-            for &i in &order {
-                apply(&mut r, vec![events[i].clone()]);
-            }
+            let (_d, r) = applied_in_order(&policy, &events, &order);
             let card_entry = r.store().index_entry(&house).expect("read").expect("entry");
             assert!(card_entry.quarantined, "order {order:?}");
             let entry = r.store().index_entry(&line).expect("read").expect("entry");
@@ -1847,6 +1833,26 @@ fn a_card_quarantined_by_rules_apply_recounts_its_receipts_lines() {
     apply(&mut fresh, events);
     assert_eq!(partition(&r), partition(&fresh));
     assert_eq!(profiles(&r), 4);
+}
+
+/// An unnamed receipt at time 0 with `line` and `ids`.
+fn receipt_on(line: &Identifier, id: &str, ids: &[Identifier]) -> Ev {
+    let mut all = vec![line.clone()];
+    all.extend_from_slice(ids);
+    ev(id, 0, &all)
+}
+
+/// A store under `policy` that took `events` one at a time in `order`.
+fn applied_in_order(
+    policy: &LinkPolicy,
+    events: &[Ev],
+    order: &[usize],
+) -> (tempfile::TempDir, Resolver) {
+    let (d, mut r) = open(policy.clone());
+    for &i in order {
+        apply(&mut r, vec![events[i].clone()]);
+    }
+    (d, r)
 }
 
 /// Every order of `0..n`.
