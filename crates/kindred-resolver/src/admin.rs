@@ -184,6 +184,8 @@ struct Snapshot {
     events: HashMap<String, CanonicalEvent>,
     constraints: HashMap<String, Vec<Constraint>>,
     quarantined: BTreeSet<String>,
+    /// Cards marked `names_differ` (`IndexEntry::names_differ`).
+    names_differ: BTreeSet<String>,
     /// The review queue, by profile pair.
     pending: Vec<(String, String)>,
     /// Whether this release's linking partitioned the store (see
@@ -1057,6 +1059,11 @@ impl Resolver {
             }
             view.entries.insert(key.clone(), entry);
         }
+        for (key, &differ) in &quarantine.names_differ {
+            let mut entry = view.entry(key)?;
+            entry.names_differ = differ;
+            view.entries.insert(key.clone(), entry);
+        }
         for (key, counted) in &quarantine.recounted {
             let mut entry = view.entry(key)?;
             if (&entry.companions, &entry.names, &entry.anchors)
@@ -1247,13 +1254,16 @@ impl Resolver {
             .all::<Vec<Constraint>>(cf::CONSTRAINTS)?
             .into_iter()
             .collect();
-        let quarantined = self
-            .store
-            .all::<IndexEntry>(cf::IDENTIFIERS)?
-            .into_iter()
-            .filter(|(_, e)| e.quarantined)
-            .map(|(k, _)| k)
-            .collect();
+        let mut quarantined = BTreeSet::new();
+        let mut names_differ = BTreeSet::new();
+        for (key, entry) in self.store.all::<IndexEntry>(cf::IDENTIFIERS)? {
+            if entry.names_differ {
+                names_differ.insert(key.clone());
+            }
+            if entry.quarantined {
+                quarantined.insert(key);
+            }
+        }
         let pending = self
             .store
             .pending_suggestions()?
@@ -1268,6 +1278,7 @@ impl Resolver {
             events,
             constraints,
             quarantined,
+            names_differ,
         })
     }
 }
@@ -1900,6 +1911,10 @@ struct Requarantine {
     /// recounted identifier left linking (a limit turned on from 0
     /// finds none stored: the guard keeps only what it counts).
     recounted: BTreeMap<String, Recounted>,
+    /// Cards whose `names_differ` mark changes, and to what: under the new
+    /// policy the mark is what the card's records show (kept only while
+    /// the holder limit is on, as the resolver keeps it).
+    names_differ: BTreeMap<String, bool>,
     /// Profiles (by index in the plan's ids) carrying a quarantined
     /// identifier of a kind that stops linking: released, it returns to
     /// their golden records, so they are rebuilt.
@@ -1932,6 +1947,51 @@ impl Requarantine {
     }
 }
 
+/// The cards whose `names_differ` mark (`IndexEntry::names_differ`) a
+/// store with `snap`'s marks must change under `new`, and to what: a card
+/// of a kind `shared_when_names_differ` is marked when its records name
+/// two clearly different people (`cluster::names_differ`, as the resolver
+/// judges it when a name arrives), while the holder limit is on (the
+/// resolver marks nothing without it). A card `quarantined` under `new`
+/// keeps its mark: it anchors nothing either way.
+fn marks_of_shared_cards(
+    snap: &Snapshot,
+    all: &GroupInput,
+    new: &LinkPolicy,
+    quarantined: &dyn Fn(&str) -> bool,
+) -> BTreeMap<String, bool> {
+    let mut named: BTreeMap<&str, Vec<&EventKeys>> = BTreeMap::new();
+    if new.quarantine.max_unnamed_holders > 0 {
+        for keys in all.keys.iter().filter(|k| k.name.is_some()) {
+            for link in &keys.links {
+                if matches!(link.class, KeyClass::Strong(kind)
+                    if new.identifiers.get(kind).shared_when_names_differ)
+                {
+                    named.entry(link.key.as_str()).or_default().push(keys);
+                }
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    let cards: BTreeSet<&str> = named
+        .keys()
+        .copied()
+        .chain(snap.names_differ.iter().map(String::as_str))
+        .collect();
+    for key in cards {
+        if quarantined(key) {
+            continue;
+        }
+        let differ = named
+            .get(key)
+            .is_some_and(|ks| crate::cluster::names_differ(ks.iter().copied(), new));
+        if differ != snap.names_differ.contains(key) {
+            out.insert(key.to_string(), differ);
+        }
+    }
+    out
+}
+
 /// Over-shared identifiers under `new`, where its quarantine limits differ
 /// from `old`'s: for each identifier of a kind whose limits changed, its
 /// distinct companions (per kind), names and, for a household's line, the
@@ -1941,9 +2001,10 @@ impl Requarantine {
 /// so the final count decides, whatever the order). Kinds whose limits did
 /// not change keep the flags the resolver set, unless what links changed
 /// (the anchors of a line's unnamed records are the identifiers that link
-/// them) or the store's linking is not current; households' lines are
-/// recounted when any kind's limits changed (a record counts alone on its
-/// line once its card is quarantined), after the identifiers.
+/// them) or the store's linking is not current; then cards' `names_differ`
+/// marks are judged ([`marks_of_shared_cards`]), and households' lines are
+/// recounted when any kind's limits or any mark changed (a record counts
+/// alone on its line once its card is quarantined or shown shared).
 fn requarantine(
     snap: &Snapshot,
     all: &GroupInput,
@@ -1962,8 +2023,6 @@ fn requarantine(
             let (a, b) = (old.identifiers.get(k), new.identifiers.get(k));
             (a.link, a.mutable) == (b.link, b.mutable)
         });
-    // A line's anchors hang on whether its records' identifiers are
-    // quarantined: lines are recounted whenever any limit changed.
     let same_limits = IdentifierKind::ALL
         .into_iter()
         .all(|k| limits(old, k) == limits(new, k));
@@ -1976,41 +2035,6 @@ fn requarantine(
         last_ms: i64,
         masked: String,
     }
-    let mut counts: BTreeMap<&str, Count> = BTreeMap::new();
-    for (n, keys) in all.keys.iter().enumerate() {
-        let event = &all.events[n];
-        for link in &keys.links {
-            let Some(kind) = link.class.kind() else {
-                continue;
-            };
-            // A kind that starts linking is counted: it was no link key,
-            // so nothing quarantined it.
-            let line = matches!(link.class, KeyClass::Household(_));
-            if snap.linking_current
-                && same_linking
-                && (if line {
-                    same_limits
-                } else {
-                    limits(old, kind) == limits(new, kind)
-                })
-                && old.identifiers.get(kind).link
-            {
-                continue;
-            }
-            let c = counts.entry(link.key.as_str()).or_insert_with(|| Count {
-                kind,
-                companions: BTreeSet::new(),
-                names: BTreeSet::new(),
-                anchors: BTreeSet::new(),
-                last_ms: i64::MIN,
-                masked: masked_link(event, link, kind),
-            });
-            c.companions
-                .extend(keys.companions.iter().filter(|(k, _)| *k != kind));
-            c.names.extend(keys.name_digest);
-            c.last_ms = c.last_ms.max(event.event_time_ms);
-        }
-    }
     let over = |c: &Count| {
         let (max, max_names, max_unnamed) = limits(new, c.kind);
         let mut per_kind: BTreeMap<IdentifierKind, usize> = BTreeMap::new();
@@ -2022,6 +2046,60 @@ fn requarantine(
             || (max_unnamed > 0 && c.anchors.len() > max_unnamed);
         (over, per_kind.values().sum::<usize>())
     };
+    let mut out = Requarantine::default();
+    let mut counts: BTreeMap<&str, Count> = BTreeMap::new();
+    // Identifiers first, then households' lines: a line's anchors hang on
+    // its records' cards (quarantined or shown shared), never the reverse.
+    for lines in [false, true] {
+        if lines {
+            out.names_differ = marks_of_shared_cards(snap, all, new, &|key| {
+                counts
+                    .get(key)
+                    .map_or_else(|| snap.quarantined.contains(key), |c| over(c).0)
+            });
+        }
+        // A line's anchors hang on whether its records' identifiers are
+        // quarantined or shown shared: lines are recounted whenever any
+        // limit or mark changed.
+        let same_lines = same_limits && out.names_differ.is_empty();
+        for (n, keys) in all.keys.iter().enumerate() {
+            let event = &all.events[n];
+            for link in &keys.links {
+                let Some(kind) = link.class.kind() else {
+                    continue;
+                };
+                let line = matches!(link.class, KeyClass::Household(_));
+                if line != lines {
+                    continue;
+                }
+                // A kind that starts linking is counted: it was no link key,
+                // so nothing quarantined it.
+                if snap.linking_current
+                    && same_linking
+                    && (if line {
+                        same_lines
+                    } else {
+                        limits(old, kind) == limits(new, kind)
+                    })
+                    && old.identifiers.get(kind).link
+                {
+                    continue;
+                }
+                let c = counts.entry(link.key.as_str()).or_insert_with(|| Count {
+                    kind,
+                    companions: BTreeSet::new(),
+                    names: BTreeSet::new(),
+                    anchors: BTreeSet::new(),
+                    last_ms: i64::MIN,
+                    masked: masked_link(event, link, kind),
+                });
+                c.companions
+                    .extend(keys.companions.iter().filter(|(k, _)| *k != kind));
+                c.names.extend(keys.name_digest);
+                c.last_ms = c.last_ms.max(event.event_time_ms);
+            }
+        }
+    }
     // Then the anchors of lines' unnamed records, by identifiers whose
     // quarantine is now known (an identifier's own counts never hang on a
     // line's anchors).
@@ -2036,6 +2114,11 @@ fn requarantine(
                     .get(key)
                     .copied()
                     .unwrap_or_else(|| snap.quarantined.contains(key))
+                    || out
+                        .names_differ
+                        .get(key)
+                        .copied()
+                        .unwrap_or_else(|| snap.names_differ.contains(key))
             }) else {
                 continue;
             };
@@ -2048,7 +2131,6 @@ fn requarantine(
             }
         }
     }
-    let mut out = Requarantine::default();
     for (key, c) in counts {
         let (max, max_names, max_unnamed) = limits(new, c.kind);
         let (over, companions) = over(&c);

@@ -186,7 +186,10 @@ const MAX_SHARED_NAMES: usize = 16;
 
 /// Whether the records behind `keys` name two clearly different people
 /// ([`clearly_different`]).
-fn names_differ<'k>(keys: impl Iterator<Item = &'k EventKeys>, policy: &LinkPolicy) -> bool {
+pub(crate) fn names_differ<'k>(
+    keys: impl Iterator<Item = &'k EventKeys>,
+    policy: &LinkPolicy,
+) -> bool {
     let min = household_similarity(policy);
     let mut names: Vec<(&str, NameScript)> = Vec::new();
     for k in keys {

@@ -827,20 +827,20 @@ fn still_counted(
 }
 
 /// What an unnamed record counts as on its households' lines
-/// ([`EventKeys::counted_anchor`]), with the store's quarantine flags (an
-/// erasure changes none).
+/// ([`EventKeys::counted_anchor`]), with the store's flags (quarantined or
+/// `names_differ`; an erasure changes none).
 fn counted_anchor(
     store: &Store,
     event_id: &str,
     keys: &EventKeys,
 ) -> Result<Option<u64>, StoreError> {
-    let quarantined = match keys.anchor_key() {
+    let unanchored = match keys.anchor_key() {
         Some(key) => store
             .get_value::<IndexEntry>(cf::IDENTIFIERS, key)?
-            .is_some_and(|e| e.quarantined),
+            .is_some_and(|e| e.quarantined || e.names_differ),
         None => false,
     };
-    Ok(keys.counted_anchor(event_id, store.hasher(), |_| quarantined))
+    Ok(keys.counted_anchor(event_id, store.hasher(), |_| unanchored))
 }
 
 #[cfg(test)]

@@ -89,15 +89,17 @@ pub(crate) struct EventKeys {
 /// their card and a new device id each time count once: its most lasting
 /// identifier that links unnamed records ([`anchor_rank`]: a card, an
 /// account, an e-mail, a mobile, a social id, a device; the first by key
-/// among equals), or, when it has none or that one is quarantined (a
-/// house card on every walk-in receipt is nobody's), the record itself: a
-/// walk-in receipt is a customer of its own.
+/// among equals), or, when it has none or that one anchors no one (it is
+/// quarantined, or a card whose records name clearly different people,
+/// `IndexEntry::names_differ`: a house card on every walk-in receipt is
+/// nobody's), the record itself: a walk-in receipt is a customer of its
+/// own.
 ///
 /// The count over a line's records is then a function of the set of
 /// events: the record's identifiers are its own, and whether one is
-/// quarantined depends on its companions and names only, never on a
-/// line's anchors. A quarantine only turns one anchor into the records it
-/// stood for, so a line's count never falls as events arrive.
+/// quarantined or shown shared depends on its companions and names only,
+/// never on a line's anchors. Both only turn one anchor into the records
+/// it stood for, so a line's count never falls as events arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct UnnamedAnchor {
     /// Its most lasting identifier, as an index in [`EventKeys::links`].
@@ -145,7 +147,8 @@ impl EventKeys {
 
     /// What the unnamed record `event_id` (these its keys) counts as among
     /// the unnamed holders of its households' lines, `quarantined` telling
-    /// whether an index key is taken out of linking ([`UnnamedAnchor`]);
+    /// whether an index key anchors no one (taken out of linking, or a
+    /// card shown shared: [`UnnamedAnchor`]);
     /// `None` for a named record or one without such a line.
     pub(crate) fn counted_anchor(
         &self,

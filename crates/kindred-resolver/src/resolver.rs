@@ -830,18 +830,25 @@ impl<'a> BatchView<'a> {
         let is_line = |l: &&LinkKey| matches!(l.class, KeyClass::Household(_));
         for link in keys.links.iter().filter(|l| !is_line(l)) {
             let mut entry = self.entry(&link.key)?;
-            if self.guard(event, &keys, link, None, &mut entry, outcome) {
+            let quarantined = self.guard(event, &keys, link, None, &mut entry, outcome);
+            if quarantined {
                 newly_quarantined.push(link.key.clone());
-                if self.policy.quarantine.max_unnamed_holders > 0 && link.class.kind().is_some() {
-                    let holders = self.holders(&entry)?;
-                    reanchored.extend(self.reanchor_lines(
-                        &link.key,
-                        holders,
-                        event,
-                        &mut newly_quarantined,
-                        outcome,
-                    )?);
-                }
+            }
+            // A quarantined identifier, or a card now shown shared, anchors
+            // no unnamed record on a line from now on.
+            let unanchors = quarantined || self.names_now_differ(&keys, link, &mut entry)?;
+            if unanchors
+                && self.policy.quarantine.max_unnamed_holders > 0
+                && link.class.kind().is_some()
+            {
+                let holders = self.holders(&entry)?;
+                reanchored.extend(self.reanchor_lines(
+                    &link.key,
+                    holders,
+                    event,
+                    &mut newly_quarantined,
+                    outcome,
+                )?);
             }
             entries.push((link.key.clone(), link.class, entry));
         }
@@ -849,7 +856,7 @@ impl<'a> BatchView<'a> {
             let anchor = keys.counted_anchor(&event.event_id, self.store.hasher(), |key| {
                 entries
                     .iter()
-                    .any(|(k, _, entry)| k == key && entry.quarantined)
+                    .any(|(k, _, entry)| k == key && (entry.quarantined || entry.names_differ))
             });
             for link in keys.links.iter().filter(is_line) {
                 let mut entry = self.entry(&link.key)?;
@@ -900,6 +907,7 @@ impl<'a> BatchView<'a> {
                             names: entry.names.clone(),
                             quarantined: true,
                             anchors: entry.anchors.clone(),
+                            names_differ: entry.names_differ,
                         },
                     );
                 }
@@ -1006,9 +1014,89 @@ impl<'a> BatchView<'a> {
         entry.quarantined
     }
 
+    /// Whether the event of `keys`, carrying the card under `link` (a kind
+    /// `shared_when_names_differ`), shows it shared: its name clearly
+    /// differs from a name of the card's other records
+    /// (`cluster::names_differ`, as a recomputation judges it). Then
+    /// `entry` is marked `names_differ` (and kept in the view). The card's
+    /// names are among its holders' (their profiles' name lists), so a
+    /// name that could clearly differ from none of those
+    /// (`maybe_clearly_different`, whatever the scripts) differs from none
+    /// of the card's, and its records are read only otherwise. With the
+    /// holder limit off no line counts anchors, so nothing is marked.
+    fn names_now_differ(
+        &mut self,
+        keys: &EventKeys,
+        link: &LinkKey,
+        entry: &mut IndexEntry,
+    ) -> Result<bool, StoreError> {
+        let (KeyClass::Strong(kind), Some(name)) = (link.class, keys.name.as_deref()) else {
+            return Ok(false);
+        };
+        let p = self.policy;
+        if entry.quarantined
+            || entry.names_differ
+            || p.quarantine.max_unnamed_holders == 0
+            || !p.identifiers.get(kind).shared_when_names_differ
+        {
+            return Ok(false);
+        }
+        let min = crate::cluster::household_similarity(p);
+        let holders = self.holders(entry)?;
+        let mut maybe = false;
+        for id in &holders {
+            maybe = match self.profile_names(id)? {
+                Some(names) => names
+                    .iter()
+                    .any(|n| crate::names::maybe_clearly_different(n, name, min)),
+                // Unknown (more names than a list keeps): read the records.
+                None => true,
+            };
+            if maybe {
+                break;
+            }
+        }
+        if !maybe {
+            return Ok(false);
+        }
+        let records = self.records_carrying(&link.key, holders)?;
+        let differ = crate::cluster::names_differ(
+            records.iter().map(|(_, k)| k).chain(std::iter::once(keys)),
+            p,
+        );
+        if differ {
+            entry.names_differ = true;
+            self.entries.insert(link.key.clone(), entry.clone());
+        }
+        Ok(differ)
+    }
+
+    /// The records (with their keys) carrying index key `key`, found
+    /// through the profiles that hold it (`holders`).
+    fn records_carrying(
+        &mut self,
+        key: &str,
+        holders: BTreeSet<String>,
+    ) -> Result<Vec<(CanonicalEvent, EventKeys)>, StoreError> {
+        let mut out = Vec::new();
+        for id in holders {
+            let profile = self.take_profile(&id)?;
+            let members = self.contributions_of(&profile.members);
+            self.profiles.insert(id, Some(profile));
+            for e in members? {
+                let keys = EventKeys::of(&e, self.policy, self.store.hasher());
+                if keys.links.iter().any(|l| l.key == key) {
+                    out.push((e, keys));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// `key`, an identifier that may anchor unnamed records on households'
-    /// lines ([`UnnamedAnchor`]), was just quarantined by `event`; `holders`
-    /// held it until now, so they hold every record it anchored. Those
+    /// lines ([`UnnamedAnchor`]), was just quarantined by `event`, or shown
+    /// shared by its names (`names_differ`); `holders` held it until now,
+    /// so they hold every record it anchored. Those
     /// records count alone from now on, as a fresh run counts them: each
     /// line they carry trades the identifier's anchor for theirs. Returns
     /// the holders of lines this puts over
@@ -1025,48 +1113,42 @@ impl<'a> BatchView<'a> {
         let max_unnamed = self.policy.quarantine.max_unnamed_holders as usize;
         let by_key = anchor_of_key(key);
         let mut affected = BTreeSet::new();
-        for id in holders {
-            let profile = self.take_profile(&id)?;
-            let members = self.contributions_of(&profile.members);
-            self.profiles.insert(id, Some(profile));
-            for e in members? {
-                let keys = EventKeys::of(&e, self.policy, self.store.hasher());
-                if keys.anchor_key() != Some(key) {
+        for (e, keys) in self.records_carrying(key, holders)? {
+            if keys.anchor_key() != Some(key) {
+                continue;
+            }
+            let alone = alone_anchor(&e.event_id, self.store.hasher());
+            for line in keys
+                .links
+                .iter()
+                .filter(|l| matches!(l.class, KeyClass::Household(_)))
+            {
+                let mut entry = self.entry(&line.key)?;
+                if entry.quarantined {
                     continue;
                 }
-                let alone = alone_anchor(&e.event_id, self.store.hasher());
-                for line in keys
-                    .links
-                    .iter()
-                    .filter(|l| matches!(l.class, KeyClass::Household(_)))
-                {
-                    let mut entry = self.entry(&line.key)?;
-                    if entry.quarantined {
-                        continue;
-                    }
-                    if let Ok(at) = entry.anchors.binary_search(&by_key) {
-                        entry.anchors.remove(at);
-                    }
-                    if let Err(at) = entry.anchors.binary_search(&alone) {
-                        entry.anchors.insert(at, alone);
-                    }
-                    if entry.anchors.len() > max_unnamed {
-                        affected.extend(self.holders(&entry)?);
-                        entry.holders.clear();
-                        entry.quarantined = true;
-                        newly_quarantined.push(line.key.clone());
-                        if let Some(kind) = line.class.kind() {
-                            outcome.quarantined.push(QuarantineNotice::of(
-                                &e,
-                                line,
-                                kind,
-                                &entry,
-                                event.event_time_ms,
-                            ));
-                        }
-                    }
-                    self.entries.insert(line.key.clone(), entry);
+                if let Ok(at) = entry.anchors.binary_search(&by_key) {
+                    entry.anchors.remove(at);
                 }
+                if let Err(at) = entry.anchors.binary_search(&alone) {
+                    entry.anchors.insert(at, alone);
+                }
+                if entry.anchors.len() > max_unnamed {
+                    affected.extend(self.holders(&entry)?);
+                    entry.holders.clear();
+                    entry.quarantined = true;
+                    newly_quarantined.push(line.key.clone());
+                    if let Some(kind) = line.class.kind() {
+                        outcome.quarantined.push(QuarantineNotice::of(
+                            &e,
+                            line,
+                            kind,
+                            &entry,
+                            event.event_time_ms,
+                        ));
+                    }
+                }
+                self.entries.insert(line.key.clone(), entry);
             }
         }
         Ok(affected)

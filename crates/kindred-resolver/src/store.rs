@@ -102,11 +102,21 @@ pub struct IndexEntry {
     /// carrying it, one per record (`EventKeys::counted_anchor`: its most
     /// lasting identifier that links it, or the record itself when it has
     /// none or that one is quarantined), sorted, at
-    /// most `max_unnamed_holders + 1`. Last, so that an entry written
-    /// before it existed (linking version 26 and earlier) still reads,
-    /// with none ([`from_postcard`]).
+    /// most `max_unnamed_holders + 1`. After the fields above, so that an
+    /// entry written before it existed (linking version 26 and earlier)
+    /// still reads, with none ([`from_postcard`]).
     #[serde(default)]
     pub anchors: Vec<u64>,
+    /// For a kind `shared_when_names_differ` (a member card): its records
+    /// name two clearly different people (a lent card, a store's house
+    /// card), so it links only alike names and, like a quarantined key,
+    /// anchors no unnamed record on a household's line (each counts alone).
+    /// Set when an event shows it (kept while the holder limit is on); it
+    /// only grows with the set of events, as the counts do. Last, so that
+    /// an entry written before it (linking version 28 and earlier) reads
+    /// with `false` ([`from_postcard`]).
+    #[serde(default)]
+    pub names_differ: bool,
 }
 
 impl IndexEntry {
@@ -127,6 +137,7 @@ impl IndexEntry {
             companions: self.companions.clone(),
             names: self.names.clone(),
             anchors: self.anchors.clone(),
+            names_differ: self.names_differ,
         }
     }
 }
@@ -138,6 +149,7 @@ pub struct GuardState {
     pub companions: Vec<(IdentifierKind, u64)>,
     pub names: Vec<u64>,
     pub anchors: Vec<u64>,
+    pub names_differ: bool,
 }
 
 /// A profile holding a key, and when its events carrying the key happened.
@@ -401,11 +413,13 @@ const NAME_FOLDING_VERSION: &[u8] = b"15";
 /// the profiles holding a key when an event arrives. Version 28: an unnamed
 /// record whose most lasting identifier is quarantined counts alone on a
 /// household's line (a house card no longer makes one customer of every
-/// walk-in receipt). Bump it with any such
+/// walk-in receipt). Version 29: so does one whose card its records show
+/// shared, naming clearly different people (index entries'
+/// `names_differ`). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "28";
+pub const LINKING_VERSION: &str = "29";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
@@ -2085,25 +2099,42 @@ struct EntryBeforeAnchors {
     quarantined: bool,
 }
 
-/// Reads a postcard body of `family`. An index entry written before its
-/// `anchors` (linking version 26 and earlier) ends where they would start:
-/// when the body is exactly such an entry, it is read with an empty list
-/// appended (postcard's empty sequence is one zero byte). Any other error
-/// stands (an entry cut inside its anchors is no older entry).
+/// An index entry as linking versions 27 and 28 wrote it (anchors, no
+/// `names_differ`): read only to see where such an entry ends.
+#[derive(Serialize, Deserialize)]
+struct EntryBeforeNamesDiffer {
+    holders: Vec<Holder>,
+    companions: Vec<(IdentifierKind, u64)>,
+    names: Vec<u64>,
+    quarantined: bool,
+    anchors: Vec<u64>,
+}
+
+/// Whether `body` is exactly one `T`, nothing left over.
+fn exactly<T: DeserializeOwned>(body: &[u8]) -> bool {
+    matches!(postcard::take_from_bytes::<T>(body), Ok((_, rest)) if rest.is_empty())
+}
+
+/// Reads a postcard body of `family`. An index entry written by an older
+/// release ends where its later fields would start: when the body is
+/// exactly such an entry, it is read with their empty values appended
+/// (postcard writes an empty sequence and `false` as one zero byte each):
+/// before `anchors` (linking version 26 and earlier) two, before
+/// `names_differ` (27 and 28) one. Any other error stands (an entry cut
+/// inside its anchors is no older entry).
 fn from_postcard<T: DeserializeOwned>(family: &str, body: &[u8]) -> postcard::Result<T> {
-    let before_anchors = || {
-        matches!(
-            postcard::take_from_bytes::<EntryBeforeAnchors>(body),
-            Ok((_, rest)) if rest.is_empty()
-        )
-    };
     match postcard::from_bytes(body) {
-        Err(postcard::Error::DeserializeUnexpectedEnd)
-            if family == cf::IDENTIFIERS && before_anchors() =>
-        {
-            let mut longer = Vec::with_capacity(body.len() + 1);
+        Err(postcard::Error::DeserializeUnexpectedEnd) if family == cf::IDENTIFIERS => {
+            let missing = if exactly::<EntryBeforeAnchors>(body) {
+                2
+            } else if exactly::<EntryBeforeNamesDiffer>(body) {
+                1
+            } else {
+                return Err(postcard::Error::DeserializeUnexpectedEnd);
+            };
+            let mut longer = Vec::with_capacity(body.len() + missing);
             longer.extend_from_slice(body);
-            longer.push(0);
+            longer.resize(body.len() + missing, 0);
             postcard::from_bytes(&longer)
         }
         read => read,
@@ -2176,6 +2207,7 @@ mod tests {
                 names: vec![9],
                 quarantined: true,
                 anchors: Vec::new(),
+                names_differ: false,
             }
         );
         // Today's entries keep their anchors; one cut inside them is an
@@ -2203,5 +2235,41 @@ mod tests {
         assert!(!without.contains("anchors"), "{without}");
         let json: IndexEntry = serde_json::from_str(&without).expect("reads");
         assert!(json.anchors.is_empty());
+    }
+
+    /// An index entry as linking versions 27 and 28 wrote it: anchors, no
+    /// `names_differ`. It reads with `false`; today's entries keep the flag.
+    #[test]
+    fn an_index_entry_written_before_names_differ_reads_without_it() {
+        let old = encode(&EntryBeforeNamesDiffer {
+            holders: Vec::new(),
+            companions: vec![(IdentifierKind::Phone, 3)],
+            names: vec![1, 2],
+            quarantined: false,
+            anchors: vec![u64::MAX],
+        });
+        let read: IndexEntry = decode("identifiers", "k", &old).expect("reads");
+        assert_eq!(
+            read,
+            IndexEntry {
+                holders: Vec::new(),
+                companions: vec![(IdentifierKind::Phone, 3)],
+                names: vec![1, 2],
+                quarantined: false,
+                anchors: vec![u64::MAX],
+                names_differ: false,
+            }
+        );
+        let now = IndexEntry {
+            names_differ: true,
+            ..read
+        };
+        let bytes = encode(&now);
+        assert_eq!(
+            decode::<IndexEntry>("identifiers", "k", &bytes).expect("reads"),
+            now
+        );
+        // Cut inside the anchors: neither shape, an error.
+        assert!(decode::<IndexEntry>("identifiers", "k", &old[..old.len() - 2]).is_err());
     }
 }

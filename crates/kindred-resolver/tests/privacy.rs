@@ -715,6 +715,42 @@ fn an_erasure_takes_a_receipt_counted_alone_out_of_a_lines_unnamed_holders() {
     assert_eq!(anchors(&fresh), after);
 }
 
+/// Receipts of a card its records show shared (two clearly different
+/// names; under every limit, so not quarantined) count alone on the line;
+/// an erasure of one of those customers recounts the others alone too, as
+/// a store that never had the erased receipt counts them.
+#[test]
+fn an_erasure_recounts_receipts_of_a_card_shown_shared_alone() {
+    let keys = keyring();
+    let (_dir, mut r) = keyed(&keys);
+    let line = phone("+862161234567");
+    let on_card = |id: &str, ids: Vec<Identifier>, name: Option<&str>| {
+        let mut e = event(id, DAY, [vec![card("MAIN:00000001")], ids].concat(), name);
+        e.channel = Channel::Pos;
+        e
+    };
+    let mut events = vec![
+        on_card("n1", vec![], Some("Anna Berg")),
+        on_card("n2", vec![], Some("Wei Zhang")),
+    ];
+    events.extend((0..3).map(|i| {
+        let mail = email(&format!("c{i}@y.cn"));
+        on_card(&format!("r{i}"), vec![line.clone(), mail], None)
+    }));
+    r.apply(&events, &[]).expect("apply");
+    let anchors = |r: &Resolver| unnamed_holders(r, &line);
+    let before = anchors(&r);
+    assert_eq!(before.len(), 3, "each receipt alone: {before:?}");
+    let done = erase(&mut r, ErasureTarget::Identifier(email("c0@y.cn")));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    let after = anchors(&r);
+    assert_eq!(after.len(), 2, "{after:?}");
+    let (_fresh_dir, mut fresh) = keyed(&keys);
+    let kept: Vec<CanonicalEvent> = events.into_iter().filter(|e| e.event_id != "r0").collect();
+    fresh.apply(&kept, &[]).expect("apply");
+    assert_eq!(anchors(&fresh), after);
+}
+
 /// Every column family rewrites its table files at least weekly, so an
 /// erasure's deleted values leave the files within a week: RocksDB records
 /// the setting in the store's OPTIONS file, per family.
