@@ -272,7 +272,9 @@ pub struct QuarantinePolicy {
     /// member card before an account, an e-mail, a mobile, a social id, a
     /// device), so a member's receipts with their card count once however
     /// many there are; a record with none, or whose such identifier is
-    /// quarantined (a house card on every walk-in receipt), counts alone.
+    /// quarantined (a house card on every walk-in receipt) or is a card its
+    /// records show shared (`shared_when_names_differ`: two clearly
+    /// different names on it), counts alone.
     /// The count depends only on which records carry the line, never on
     /// the order they came in (a count of the profiles holding it would:
     /// they merge and split). A household's line is on a few members' cards and

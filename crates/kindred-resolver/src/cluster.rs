@@ -179,37 +179,45 @@ fn over_limits<'k>(
     pairs
 }
 
-/// How many distinct names of one identifier's records [`names_differ`]
-/// compares (pairwise); a house card with more is quarantined by the name
-/// count long before.
-const MAX_SHARED_NAMES: usize = 16;
+/// How many distinct names one identifier's records may carry before
+/// [`names_differ`] calls it shared whatever they are: one person's card
+/// sees their name, its typos and a married name, a few. It bounds the
+/// pairwise comparison (a house card with more is usually quarantined by
+/// the name count long before).
+pub(crate) const MAX_SHARED_NAMES: usize = 16;
 
 /// Whether the records behind `keys` name two clearly different people
-/// ([`clearly_different`]).
+/// ([`clearly_different`]), or more than [`MAX_SHARED_NAMES`] distinct
+/// names. A function of the set of records, whatever their order, that
+/// only turns true as records are added: every pair of distinct (name,
+/// script) is compared (`Ivan Petrov` and `Иван Петров` fold alike but are
+/// compared apart, scripts being part of the judgement), and the cap counts
+/// distinct folded names.
 pub(crate) fn names_differ<'k>(
     keys: impl Iterator<Item = &'k EventKeys>,
     policy: &LinkPolicy,
 ) -> bool {
     let min = household_similarity(policy);
-    let mut names: Vec<(&str, NameScript)> = Vec::new();
+    let mut seen: Vec<(&str, NameScript)> = Vec::new();
+    let mut distinct_names = 0;
     for k in keys {
         let Some(name) = k.name.as_deref() else {
             continue;
         };
-        if names.iter().any(|(n, _)| *n == name) {
+        let named = (name, k.name_script);
+        if seen.contains(&named) {
             continue;
         }
-        let named = (name, k.name_script);
-        if names
-            .iter()
-            .any(|&seen| clearly_different(seen, named, min))
-        {
+        if !seen.iter().any(|(n, _)| *n == name) {
+            distinct_names += 1;
+            if distinct_names > MAX_SHARED_NAMES {
+                return true;
+            }
+        }
+        if seen.iter().any(|&s| clearly_different(s, named, min)) {
             return true;
         }
-        if names.len() == MAX_SHARED_NAMES {
-            break;
-        }
-        names.push(named);
+        seen.push(named);
     }
     false
 }

@@ -1021,8 +1021,9 @@ impl<'a> BatchView<'a> {
     /// `entry` is marked `names_differ` (and kept in the view). The card's
     /// names are among its holders' (their profiles' name lists), so a
     /// name that could clearly differ from none of those
-    /// (`maybe_clearly_different`, whatever the scripts) differs from none
-    /// of the card's, and its records are read only otherwise. With the
+    /// (`maybe_clearly_different`, whatever the scripts), while they and it
+    /// stay within `cluster::MAX_SHARED_NAMES`, cannot show it shared, and
+    /// its records are read only otherwise. With the
     /// holder limit off no line counts anchors, so nothing is marked.
     fn names_now_differ(
         &mut self,
@@ -1043,12 +1044,19 @@ impl<'a> BatchView<'a> {
         }
         let min = crate::cluster::household_similarity(p);
         let holders = self.holders(entry)?;
+        // The names the card's records could carry, this one's included:
+        // past the cap, the count alone could show it shared.
+        let mut names = BTreeSet::from([name.to_string()]);
         let mut maybe = false;
         for id in &holders {
             maybe = match self.profile_names(id)? {
-                Some(names) => names
-                    .iter()
-                    .any(|n| crate::names::maybe_clearly_different(n, name, min)),
+                Some(theirs) => {
+                    let differ = theirs
+                        .iter()
+                        .any(|n| crate::names::maybe_clearly_different(n, name, min));
+                    names.extend(theirs);
+                    differ || names.len() > crate::cluster::MAX_SHARED_NAMES
+                }
                 // Unknown (more names than a list keeps): read the records.
                 None => true,
             };

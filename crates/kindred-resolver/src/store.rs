@@ -101,7 +101,7 @@ pub struct IndexEntry {
     /// For a household's line: the customers of the unnamed records
     /// carrying it, one per record (`EventKeys::counted_anchor`: its most
     /// lasting identifier that links it, or the record itself when it has
-    /// none or that one is quarantined), sorted, at
+    /// none or that one is quarantined or marked `names_differ`), sorted, at
     /// most `max_unnamed_holders + 1`. After the fields above, so that an
     /// entry written before it existed (linking version 26 and earlier)
     /// still reads, with none ([`from_postcard`]).
