@@ -706,6 +706,7 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             "profiles_affected": plan.profiles_affected(),
             "merges": plan.merges(), "splits": plan.splits(),
             "identifiers_quarantined": plan.quarantined, "identifiers_released": plan.released,
+            "cards_marked_shared": plan.marked_shared, "cards_unmarked": plan.unmarked,
             "groups": plan.groups.iter().map(|g| json!({"before": g.before, "after": g.after, "from": g.from})).collect::<Vec<_>>(),
             "suggestions": plan.suggestions.iter().map(|s| json!({"a": s.a, "b": s.b, "events": [s.events.0, s.events.1], "rule": s.rule, "version": s.rule_version, "kinds": s.kinds, "reason": s.reason.as_str()})).collect::<Vec<_>>(),
             "withdrawn": plan.withdrawn.iter().map(|(a, b)| json!({"profile_a": a, "profile_b": b})).collect::<Vec<_>>(),
@@ -738,6 +739,13 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             out,
             "the new quarantine limits: {} identifiers {be} taken out of linking as over-shared, {} quarantined ones {be} released",
             plan.quarantined, plan.released
+        );
+    }
+    if plan.marked_shared + plan.unmarked > 0 {
+        let _ = writeln!(
+            out,
+            "cards whose records name clearly different people: {} {be} marked shared (their unnamed receipts count alone on landlines), {} {be} unmarked",
+            plan.marked_shared, plan.unmarked
         );
     }
     if !plan.suggestions.is_empty() {

@@ -104,6 +104,11 @@ pub struct RulesPlan {
     /// the store's linking is not current).
     pub quarantined: usize,
     pub released: usize,
+    /// Cards the new rules mark as shown shared by their records' names
+    /// (`IndexEntry::names_differ`: their unnamed receipts count alone on
+    /// households' lines), and marks they take away.
+    pub marked_shared: usize,
+    pub unmarked: usize,
     /// Pairs of people the new rules put to a reviewer (a `suggest` rule,
     /// or a guard refusing a `merge` rule's link) that the old rules did
     /// not and the review queue does not hold already.
@@ -2288,6 +2293,8 @@ fn plan(
             .values()
             .filter(|c| !c.quarantined)
             .count(),
+        marked_shared: requarantine.names_differ.values().filter(|m| **m).count(),
+        unmarked: requarantine.names_differ.values().filter(|m| !**m).count(),
     };
     // Each changed group takes its part of the whole store's clustering:
     // clustered alone, a group would lack the records of others that lie

@@ -2032,7 +2032,9 @@ fn a_card_with_names_past_the_cap_is_shown_shared_in_any_order() {
 /// `rules apply` turning `shared_when_names_differ` on marks a card whose
 /// records name two people and recounts the lines of the receipts it stood
 /// for, though no limit changed: the line is quarantined, as in a store
-/// built under the new rules, with the same guard state.
+/// built under the new rules, with the same guard state; `rules diff`
+/// counts the mark. Turned off again, the mark goes and the line is
+/// released, again as a fresh run has it.
 #[test]
 fn a_card_shown_shared_by_rules_apply_recounts_its_receipts_lines() {
     let line = phone("+862161234567");
@@ -2056,22 +2058,42 @@ fn a_card_shown_shared_by_rules_apply_recounts_its_receipts_lines() {
     let mut new = old;
     new.identifiers.member_id.shared_when_names_differ = true;
     let plan = r.plan_rules(&new).expect("diff");
-    assert_eq!(plan.quarantined, 1, "the line: {plan:?}");
+    assert_eq!(
+        (plan.quarantined, plan.marked_shared, plan.unmarked),
+        (1, 1, 0),
+        "the line and the card: {plan:?}"
+    );
     r.apply_rules(new.clone(), "ops", 10 * DAY).expect("apply");
     let card_entry = r.store().index_entry(&house).expect("read").expect("entry");
     assert!(card_entry.names_differ, "{card_entry:?}");
     let entry = r.store().index_entry(&line).expect("read").expect("entry");
     assert!(entry.quarantined, "{entry:?}");
 
-    let (_f, mut fresh) = open(new);
-    apply(&mut fresh, events);
-    assert_eq!(partition(&r), partition(&fresh));
     let keys = [line, house];
-    assert_eq!(
-        r.store().guard_states(&keys).expect("read"),
-        fresh.store().guard_states(&keys).expect("read")
-    );
+    let same_as_fresh = |r: &Resolver, policy: &LinkPolicy| {
+        let (_f, mut fresh) = open(policy.clone());
+        apply(&mut fresh, events.clone());
+        assert_eq!(partition(r), partition(&fresh));
+        assert_eq!(
+            r.store().guard_states(&keys).expect("read"),
+            fresh.store().guard_states(&keys).expect("read")
+        );
+    };
+    same_as_fresh(&r, &new);
     assert_eq!(profiles(&r), 6);
+
+    // And back: the mark goes, the line is released and counts the card.
+    let mut back = new;
+    back.identifiers.member_id.shared_when_names_differ = false;
+    let plan = r.plan_rules(&back).expect("diff");
+    assert_eq!(
+        (plan.released, plan.marked_shared, plan.unmarked),
+        (1, 0, 1),
+        "{plan:?}"
+    );
+    r.apply_rules(back.clone(), "ops", 11 * DAY).expect("apply");
+    same_as_fresh(&r, &back);
+    assert_eq!(profiles(&r), 1);
 }
 
 /// An unnamed receipt at time 0 with `line` and `ids`.
