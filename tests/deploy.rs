@@ -24,6 +24,7 @@ const METRICS: &[&str] = &[
     "kindred_component_errors_total",
     "kindred_merges_refused_total",
     "kindred_identifiers_quarantined_total",
+    "kindred_identifiers_marked_shared_total",
     "kindred_erasures_total",
     "kindred_decision_requests_total",
     "kindred_events_suppressed_total",

@@ -151,6 +151,7 @@ fn dashboard_queries() -> Vec<String> {
 const RARE: &[&str] = &[
     "kindred_merges_refused_total",
     "kindred_identifiers_quarantined_total",
+    "kindred_identifiers_marked_shared_total",
     "kindred_review_suggestions_total",
     "kindred_component_errors_total",
     "kindred_dead_letters_total",

@@ -32,6 +32,7 @@ pub struct Metrics {
     pub events_suppressed: IntCounterVec,
     /// Identifiers the over-shared guard quarantined, by kind.
     pub identifiers_quarantined: IntCounterVec,
+    pub identifiers_marked_shared: IntCounterVec,
     /// Pairs sent to the review queue, by reason.
     pub review_suggestions: IntCounterVec,
     /// `kindred_profile_change_lists_cut_total{list}`: id lists of profile
@@ -164,6 +165,11 @@ impl Metrics {
         let identifiers_quarantined = counter(
             "kindred_identifiers_quarantined_total",
             "Identifiers taken out of linking as over-shared (seen with too many distinct people), by kind.",
+            &["kind"],
+        );
+        let identifiers_marked_shared = counter(
+            "kindred_identifiers_marked_shared_total",
+            "Immutable identifiers (member cards) shown shared by their records naming clearly different people, by kind: they link only alike names and count no walk-in receipt as their holder's on a landline.",
             &["kind"],
         );
         let review_suggestions = counter(
@@ -307,6 +313,7 @@ impl Metrics {
             decision_requests,
             events_suppressed,
             identifiers_quarantined,
+            identifiers_marked_shared,
             review_suggestions,
             change_lists_cut,
             batch_duration,

@@ -371,7 +371,8 @@ fn decision_report(done: &DecisionOutcome) -> String {
 
 /// `kindred explain TARGET`.
 ///
-/// Given an identifier, it also says where the identifier stands: held by
+/// Given an identifier, it also says where the identifier stands: a card
+/// its records show shared (they name clearly different people); held by
 /// several profiles (its records did not all link: a shared card or
 /// computer, a household's line, a link a guard refused), then the first
 /// of them is explained; or quarantined as over-shared, then it links no
@@ -405,6 +406,15 @@ pub fn explain(config: &Config, target: &str, as_json: bool) -> Result<String, P
         out.to_string()
     } else {
         let mut out = String::new();
+        if let Some(s) = standing.as_ref().filter(|s| s.names_differ) {
+            let _ = writeln!(
+                out,
+                "{} is shared: its records name clearly different people (a lent card or a store's \
+                 house card), so it links only records of alike names, and its unnamed receipts \
+                 count as customers of their own on households' lines",
+                s.masked
+            );
+        }
         if let Some(s) = standing.filter(|s| s.holders.len() > 1) {
             let _ = writeln!(
                 out,
@@ -427,6 +437,8 @@ struct Standing {
     /// Profile ids holding it, redirects followed, sorted.
     holders: Vec<String>,
     quarantined: bool,
+    /// Its records name clearly different people (`IndexEntry::names_differ`).
+    names_differ: bool,
 }
 
 impl Standing {
@@ -435,6 +447,7 @@ impl Standing {
             "identifier": self.masked,
             "holders": self.holders,
             "quarantined": self.quarantined,
+            "names_differ": self.names_differ,
         })
     }
 }
@@ -455,6 +468,7 @@ fn standing(resolver: &Resolver, config: &Config, target: &str) -> Result<Standi
         masked: identifier.masked(),
         holders,
         quarantined: entry.quarantined,
+        names_differ: entry.names_differ,
     })
 }
 
@@ -860,7 +874,8 @@ mod tests {
     }
 
     /// A store's house card on two clearly different people's receipts is
-    /// held by two profiles; a counter phone on many cards is quarantined.
+    /// shared (marked so) and held by two profiles; a counter phone on many
+    /// cards is quarantined.
     /// `explain` by identifier says so rather than explaining one holder as
     /// if it were the card's owner.
     #[test]
@@ -889,7 +904,13 @@ mod tests {
 
         let out = explain(&config, "member_id:8800001177", false).expect("explain");
         assert!(
-            out.starts_with("member_id:MA****77 is held by 2 profiles"),
+            out.starts_with(
+                "member_id:MA****77 is shared: its records name clearly different people"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("member_id:MA****77 is held by 2 profiles"),
             "{out}"
         );
         let out = explain(&config, "member_id:8800001177", true).expect("explain");
@@ -899,6 +920,7 @@ mod tests {
             Some(2)
         );
         assert_eq!(json["identifier"]["quarantined"], false);
+        assert_eq!(json["identifier"]["names_differ"], true);
 
         let out = explain(&config, "member_id:6216756762", false).expect("explain");
         assert!(

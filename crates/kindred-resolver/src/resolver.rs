@@ -39,6 +39,9 @@ pub struct BatchOutcome {
     pub splits: u64,
     /// Identifiers quarantined as over-shared by this batch.
     pub quarantined: Vec<QuarantineNotice>,
+    /// The kinds of the identifiers (cards) this batch showed shared by
+    /// their records' names (`IndexEntry::names_differ`), one per card.
+    pub marked_shared: Vec<IdentifierKind>,
     /// New pairs of profiles a guard or a suggest rule flagged for review
     /// (a pair already waiting in the review queue is not repeated).
     pub suggestions: Vec<Suggestion>,
@@ -66,6 +69,7 @@ impl BatchOutcome {
             absorbed,
             splits,
             quarantined,
+            marked_shared,
             suggestions,
             refused,
             recomputed_events,
@@ -85,6 +89,7 @@ impl BatchOutcome {
         self.absorbed += absorbed;
         self.splits += splits;
         self.quarantined.extend(quarantined);
+        self.marked_shared.extend(marked_shared);
         self.suggestions.extend(suggestions);
         for (reason, n) in refused {
             *self.refused.entry(reason).or_default() += n;
@@ -836,7 +841,8 @@ impl<'a> BatchView<'a> {
             }
             // A quarantined identifier, or a card now shown shared, anchors
             // no unnamed record on a line from now on.
-            let unanchors = quarantined || self.names_now_differ(&keys, link, &mut entry)?;
+            let unanchors =
+                quarantined || self.names_now_differ(&keys, link, &mut entry, outcome)?;
             if unanchors
                 && self.policy.quarantine.max_unnamed_holders > 0
                 && link.class.kind().is_some()
@@ -1018,7 +1024,8 @@ impl<'a> BatchView<'a> {
     /// `shared_when_names_differ`), shows it shared: its name clearly
     /// differs from a name of the card's other records
     /// (`cluster::names_differ`, as a recomputation judges it). Then
-    /// `entry` is marked `names_differ` (and kept in the view). The card's
+    /// `entry` is marked `names_differ` (kept in the view, and its kind
+    /// counted in `outcome.marked_shared`). The card's
     /// names are among its holders' (their profiles' name lists), so a
     /// name that could clearly differ from none of those
     /// (`maybe_clearly_different`, whatever the scripts), while they and it
@@ -1030,6 +1037,7 @@ impl<'a> BatchView<'a> {
         keys: &EventKeys,
         link: &LinkKey,
         entry: &mut IndexEntry,
+        outcome: &mut BatchOutcome,
     ) -> Result<bool, StoreError> {
         let (KeyClass::Strong(kind), Some(name)) = (link.class, keys.name.as_deref()) else {
             return Ok(false);
@@ -1075,6 +1083,7 @@ impl<'a> BatchView<'a> {
         if differ {
             entry.names_differ = true;
             self.entries.insert(link.key.clone(), entry.clone());
+            outcome.marked_shared.push(kind);
         }
         Ok(differ)
     }

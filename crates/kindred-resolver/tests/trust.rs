@@ -1849,9 +1849,11 @@ fn a_house_card_naming_two_people_makes_no_one_customer_of_the_stores_line() {
         } else {
             walk_ins.iter().chain(&named).collect()
         };
+        let mut marked = Vec::new();
         for e in order {
-            apply(&mut r, vec![e.clone()]);
+            marked.extend(apply(&mut r, vec![e.clone()]).marked_shared);
         }
+        assert_eq!(marked, [IdentifierKind::MemberId], "reported once");
         let card_entry = r.store().index_entry(&house).expect("read").expect("entry");
         assert!(
             card_entry.names_differ && !card_entry.quarantined,
