@@ -169,7 +169,7 @@ impl Metrics {
         );
         let identifiers_marked_shared = counter(
             "kindred_identifiers_marked_shared_total",
-            "Immutable identifiers (member cards) shown shared by their records naming clearly different people, by kind: they link only alike names and count no walk-in receipt as their holder's on a landline.",
+            "Immutable identifiers (member cards) an event showed shared, their records naming clearly different people (or more than 16 distinct names), by kind: they link only alike names, and their walk-in receipts count alone on a landline. Counted as events arrive (not by rules apply), while quarantine.max_unnamed_holders is on.",
             &["kind"],
         );
         let review_suggestions = counter(

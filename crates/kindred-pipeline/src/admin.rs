@@ -409,9 +409,9 @@ pub fn explain(config: &Config, target: &str, as_json: bool) -> Result<String, P
         if let Some(s) = standing.as_ref().filter(|s| s.names_differ) {
             let _ = writeln!(
                 out,
-                "{} is shared: its records name clearly different people (a lent card or a store's \
-                 house card), so it links only records of alike names, and its unnamed receipts \
-                 count as customers of their own on households' lines",
+                "{} is shared: its records name clearly different people, or more than 16 names (a \
+                 lent card or a store's house card), so it links only records of alike names, and \
+                 its unnamed receipts count as customers of their own on households' lines",
                 s.masked
             );
         }

@@ -2006,8 +2006,9 @@ fn marks_of_shared_cards(
 /// so the final count decides, whatever the order). Kinds whose limits did
 /// not change keep the flags the resolver set, unless what links changed
 /// (the anchors of a line's unnamed records are the identifiers that link
-/// them) or the store's linking is not current; then cards' `names_differ`
-/// marks are judged ([`marks_of_shared_cards`]), and households' lines are
+/// them) or the store's linking is not current; then every card's
+/// `names_differ` mark is judged, whatever changed
+/// ([`marks_of_shared_cards`]), and households' lines are
 /// recounted when any kind's limits or any mark changed (a record counts
 /// alone on its line once its card is quarantined or shown shared).
 fn requarantine(

@@ -50,7 +50,7 @@ pub use erase::{
 pub use outbox::{OutboxEntry, PinnedEvent, ReviewNotice, Tombstone};
 pub use protect::index_key;
 pub use request::{DecisionAction, DecisionReply, DecisionRequest, RequestOutcome};
-pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, Suggestion};
+pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, SharedNotice, Suggestion};
 pub use store::{
     BackgroundTask, EngineStats, GuardState, Holder, IndexEntry, LineageRecord, PendingSuggestion,
     PinnedDecisions, SourceOffset, Store, StoreError, StoreOptions, StoreStats, StoredProfile,

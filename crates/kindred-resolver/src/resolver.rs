@@ -39,9 +39,9 @@ pub struct BatchOutcome {
     pub splits: u64,
     /// Identifiers quarantined as over-shared by this batch.
     pub quarantined: Vec<QuarantineNotice>,
-    /// The kinds of the identifiers (cards) this batch showed shared by
-    /// their records' names (`IndexEntry::names_differ`), one per card.
-    pub marked_shared: Vec<IdentifierKind>,
+    /// Identifiers (cards) this batch showed shared by their records'
+    /// names (`IndexEntry::names_differ`), one per card.
+    pub marked_shared: Vec<SharedNotice>,
     /// New pairs of profiles a guard or a suggest rule flagged for review
     /// (a pair already waiting in the review queue is not repeated).
     pub suggestions: Vec<Suggestion>,
@@ -108,6 +108,15 @@ pub struct Suggestion {
     pub evidence: MergeEvidence,
     /// Which guard refused the link, or `suggest_rule`.
     pub reason: &'static str,
+}
+
+/// A card an event showed shared by its records' names
+/// (`IndexEntry::names_differ`). Carries the value masked, never raw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedNotice {
+    pub kind: IdentifierKind,
+    /// `member_id:MA****00`.
+    pub masked: String,
 }
 
 /// An identifier the over-shared guard took out of linking. Carries the
@@ -842,7 +851,7 @@ impl<'a> BatchView<'a> {
             // A quarantined identifier, or a card now shown shared, anchors
             // no unnamed record on a line from now on.
             let unanchors =
-                quarantined || self.names_now_differ(&keys, link, &mut entry, outcome)?;
+                quarantined || self.names_now_differ(event, &keys, link, &mut entry, outcome)?;
             if unanchors
                 && self.policy.quarantine.max_unnamed_holders > 0
                 && link.class.kind().is_some()
@@ -1020,7 +1029,7 @@ impl<'a> BatchView<'a> {
         entry.quarantined
     }
 
-    /// Whether the event of `keys`, carrying the card under `link` (a kind
+    /// Whether `event` (these its keys), carrying the card under `link` (a kind
     /// `shared_when_names_differ`), shows it shared: its name clearly
     /// differs from a name of the card's other records
     /// (`cluster::names_differ`, as a recomputation judges it). Then
@@ -1034,6 +1043,7 @@ impl<'a> BatchView<'a> {
     /// holder limit off no line counts anchors, so nothing is marked.
     fn names_now_differ(
         &mut self,
+        event: &CanonicalEvent,
         keys: &EventKeys,
         link: &LinkKey,
         entry: &mut IndexEntry,
@@ -1083,7 +1093,10 @@ impl<'a> BatchView<'a> {
         if differ {
             entry.names_differ = true;
             self.entries.insert(link.key.clone(), entry.clone());
-            outcome.marked_shared.push(kind);
+            outcome.marked_shared.push(SharedNotice {
+                kind,
+                masked: masked_link(event, link, kind),
+            });
         }
         Ok(differ)
     }
@@ -2576,6 +2589,12 @@ const MAX_ABSORBED_MEMBERS: usize = 64;
 /// How many distinct folded names a profile's `names` entry keeps; a
 /// profile with more recomputes on every named event.
 const MAX_PROFILE_NAMES: usize = 4;
+
+// The incremental path never adds a name to a profile holding
+// `MAX_PROFILE_NAMES` without a recomputation, so a card's records in one
+// profile cannot pass `cluster::MAX_SHARED_NAMES` (which shows the card
+// shared) unseen by one.
+const _: () = assert!(MAX_PROFILE_NAMES < crate::cluster::MAX_SHARED_NAMES);
 
 /// A profile's names as kept: distinct, sorted, `None` past the limit.
 fn kept_names(mut names: Vec<String>) -> Option<Vec<String>> {

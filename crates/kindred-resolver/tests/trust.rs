@@ -1853,7 +1853,13 @@ fn a_house_card_naming_two_people_makes_no_one_customer_of_the_stores_line() {
         for e in order {
             marked.extend(apply(&mut r, vec![e.clone()]).marked_shared);
         }
-        assert_eq!(marked, [IdentifierKind::MemberId], "reported once");
+        let reported: Vec<(IdentifierKind, &str)> =
+            marked.iter().map(|m| (m.kind, m.masked.as_str())).collect();
+        assert_eq!(
+            reported,
+            [(IdentifierKind::MemberId, "member_id:MA****01")],
+            "reported once, masked"
+        );
         let card_entry = r.store().index_entry(&house).expect("read").expect("entry");
         assert!(
             card_entry.names_differ && !card_entry.quarantined,

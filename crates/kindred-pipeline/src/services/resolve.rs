@@ -41,15 +41,13 @@ fn count_guards(outcome: &kindred_resolver::BatchOutcome, ops: &Ops) {
         // an unkeyed hash a phone number can be recovered from by trying them.
         tracing::warn!(kind = %q.kind, masked = %q.masked, companions = q.companions, "identifier quarantined as over-shared");
     }
-    for kind in &outcome.marked_shared {
+    for m in &outcome.marked_shared {
         ops.metrics
             .identifiers_marked_shared
-            .with_label_values(&[kind.as_str()])
+            .with_label_values(&[m.kind.as_str()])
             .inc();
-        tracing::info!(
-            kind = kind.as_str(),
-            "identifier shown shared: its records name clearly different people"
-        );
+        // Masked, as a quarantine's: enough to `kindred explain` it.
+        tracing::info!(kind = m.kind.as_str(), masked = %m.masked, "identifier shown shared: its records name clearly different people");
     }
     for s in &outcome.suggestions {
         ops.metrics
