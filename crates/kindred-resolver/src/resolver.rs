@@ -850,16 +850,26 @@ impl<'a> BatchView<'a> {
             }
             // A quarantined identifier, or a card now shown shared, anchors
             // no unnamed record on a line from now on.
-            let unanchors =
-                quarantined || self.names_now_differ(event, &keys, link, &mut entry, outcome)?;
-            if unanchors
+            // (A card shown shared hands back the records it was judged on.)
+            let marked = if quarantined {
+                None
+            } else {
+                self.names_now_differ(event, &keys, link, &mut entry, outcome)?
+            };
+            if (quarantined || marked.is_some())
                 && self.policy.quarantine.max_unnamed_holders > 0
                 && link.class.kind().is_some()
             {
-                let holders = self.holders(&entry)?;
+                let records = match marked {
+                    Some(records) => records,
+                    None => {
+                        let holders = self.holders(&entry)?;
+                        self.records_carrying(&link.key, holders)?
+                    }
+                };
                 reanchored.extend(self.reanchor_lines(
                     &link.key,
-                    holders,
+                    records,
                     event,
                     &mut newly_quarantined,
                     outcome,
@@ -1033,8 +1043,9 @@ impl<'a> BatchView<'a> {
     /// `shared_when_names_differ`), shows it shared: its name clearly
     /// differs from a name of the card's other records
     /// (`cluster::names_differ`, as a recomputation judges it). Then
-    /// `entry` is marked `names_differ` (kept in the view, and its kind
-    /// counted in `outcome.marked_shared`). The card's
+    /// `entry` is marked `names_differ` (kept in the view, and reported in
+    /// `outcome.marked_shared`) and the card's other records are returned
+    /// (what the re-anchoring of their lines reads). The card's
     /// names are among its holders' (their profiles' name lists), so a
     /// name that could clearly differ from none of those
     /// (`maybe_clearly_different`, whatever the scripts), while they and it
@@ -1048,9 +1059,9 @@ impl<'a> BatchView<'a> {
         link: &LinkKey,
         entry: &mut IndexEntry,
         outcome: &mut BatchOutcome,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Vec<(CanonicalEvent, EventKeys)>>, StoreError> {
         let (KeyClass::Strong(kind), Some(name)) = (link.class, keys.name.as_deref()) else {
-            return Ok(false);
+            return Ok(None);
         };
         let p = self.policy;
         if entry.quarantined
@@ -1058,7 +1069,7 @@ impl<'a> BatchView<'a> {
             || p.quarantine.max_unnamed_holders == 0
             || !p.identifiers.get(kind).shared_when_names_differ
         {
-            return Ok(false);
+            return Ok(None);
         }
         let min = crate::cluster::household_similarity(p);
         let holders = self.holders(entry)?;
@@ -1083,22 +1094,23 @@ impl<'a> BatchView<'a> {
             }
         }
         if !maybe {
-            return Ok(false);
+            return Ok(None);
         }
         let records = self.records_carrying(&link.key, holders)?;
         let differ = crate::cluster::names_differ(
             records.iter().map(|(_, k)| k).chain(std::iter::once(keys)),
             p,
         );
-        if differ {
-            entry.names_differ = true;
-            self.entries.insert(link.key.clone(), entry.clone());
-            outcome.marked_shared.push(SharedNotice {
-                kind,
-                masked: masked_link(event, link, kind),
-            });
+        if !differ {
+            return Ok(None);
         }
-        Ok(differ)
+        entry.names_differ = true;
+        self.entries.insert(link.key.clone(), entry.clone());
+        outcome.marked_shared.push(SharedNotice {
+            kind,
+            masked: masked_link(event, link, kind),
+        });
+        Ok(Some(records))
     }
 
     /// The records (with their keys) carrying index key `key`, found
@@ -1125,8 +1137,9 @@ impl<'a> BatchView<'a> {
 
     /// `key`, an identifier that may anchor unnamed records on households'
     /// lines ([`UnnamedAnchor`]), was just quarantined by `event`, or shown
-    /// shared by its names (`names_differ`); `holders` held it until now,
-    /// so they hold every record it anchored. Those
+    /// shared by its names (`names_differ`); `records` are those carrying
+    /// it (`records_carrying`, through the profiles that held it until
+    /// now), so every record it anchored is among them. Those
     /// records count alone from now on, as a fresh run counts them: each
     /// line they carry trades the identifier's anchor for theirs. Returns
     /// the holders of lines this puts over
@@ -1135,7 +1148,7 @@ impl<'a> BatchView<'a> {
     fn reanchor_lines(
         &mut self,
         key: &str,
-        holders: BTreeSet<String>,
+        records: Vec<(CanonicalEvent, EventKeys)>,
         event: &CanonicalEvent,
         newly_quarantined: &mut Vec<String>,
         outcome: &mut BatchOutcome,
@@ -1143,7 +1156,7 @@ impl<'a> BatchView<'a> {
         let max_unnamed = self.policy.quarantine.max_unnamed_holders as usize;
         let by_key = anchor_of_key(key);
         let mut affected = BTreeSet::new();
-        for (e, keys) in self.records_carrying(key, holders)? {
+        for (e, keys) in records {
             if keys.anchor_key() != Some(key) {
                 continue;
             }
