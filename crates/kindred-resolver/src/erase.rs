@@ -20,6 +20,13 @@
 //! batch of events or erasure does it, in its own write
 //! ([`BatchView::finish_erasure`]).
 //!
+//! The index entries the person shared with others keep only the counts
+//! the others' records give them, and a member card that only the
+//! person's records showed shared (`IndexEntry::names_differ`) is no
+//! longer marked: its walk-in receipts count by the card on their lines
+//! again, as in the replay. (A quarantine stays: a quarantined entry keeps
+//! no holders to count again; ARCHITECTURE.md, Known gaps.)
+//!
 //! With suppression on, the keyed hash of each identifier only this person
 //! held, and of each of their source event ids, goes on the suppression
 //! list: a later event carrying one of those identifiers, or one of those
@@ -32,14 +39,14 @@
 //! several people a guard kept apart) erases nobody: it is audited as
 //! `ambiguous`, and the operator erases by profile id.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kindred_model::{Identifier, IdentifierKind, LinkPolicy, ProfileChange};
 use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
 
 use crate::decision::DecisionKind;
-use crate::keys::{EventKeys, KeyClass, LinkKey};
+use crate::keys::{alone_anchor, anchor_of_key, EventKeys, KeyClass, LinkKey};
 use crate::outbox::{OutboxEntry, PinnedEvent, Tombstone};
 use crate::resolver::{pair_key, read_counter, BatchView, Cause};
 use crate::store::{cf, encode, Holder, IndexEntry, Store, StoredProfile, NEXT_OUTBOX_SEQ};
@@ -449,6 +456,11 @@ impl Resolver {
                 // The person's holdings in the index.
                 let mut touched: BTreeSet<String> = BTreeSet::new();
                 let mut holder_keys: HashMap<String, Vec<(String, EventKeys)>> = HashMap::new();
+                // The entries as this erasure leaves them (`None`: deleted),
+                // and the cards it no longer calls shared, each with the
+                // remaining records carrying it.
+                let mut index: BTreeMap<String, Option<IndexEntry>> = BTreeMap::new();
+                let mut unmarked: Vec<(String, Vec<(String, EventKeys)>)> = Vec::new();
                 for (event_id, keys) in theirs {
                     // An older store's entries under a card's written form
                     // (linking version 3 and before) are the person's too.
@@ -483,42 +495,41 @@ impl Resolver {
                         entry.holders = kept;
                         // What the other holders' own events give the
                         // counts stays (a household's email both typed).
-                        let (still_companions, still_names, still_anchors) =
-                            if entry.quarantined || link.class.kind().is_none() {
-                                Default::default()
-                            } else {
-                                still_counted(
-                                    store,
-                                    &self.policy,
-                                    &link.key,
-                                    &entry.holders,
-                                    &ids,
-                                    &mut holder_keys,
-                                )?
-                            };
+                        let carrying = if entry.quarantined || link.class.kind().is_none() {
+                            Vec::new()
+                        } else {
+                            still_carrying(
+                                store,
+                                &self.policy,
+                                &link.key,
+                                &entry.holders,
+                                &ids,
+                                &mut holder_keys,
+                            )?
+                        };
+                        let still = still_counted(store, &self.policy, &carrying)?;
                         entry.companions.retain(|c| {
-                            !their_companions.contains(c) || still_companions.contains(c)
+                            !their_companions.contains(c) || still.companions.contains(c)
                         });
                         entry
                             .names
-                            .retain(|n| !their_names.contains(n) || still_names.contains(n));
+                            .retain(|n| !their_names.contains(n) || still.names.contains(n));
                         entry
                             .anchors
-                            .retain(|a| !their_anchors.contains(a) || still_anchors.contains(a));
+                            .retain(|a| !their_anchors.contains(a) || still.anchors.contains(a));
                         let alone = entry.holders.is_empty() && !entry.quarantined;
                         if alone && !matches!(link.class, KeyClass::Rule(_)) {
                             suppress.insert(link.key.clone());
                         }
-                        if alone {
-                            store.delete(&mut batch, cf::IDENTIFIERS, link.key.as_bytes());
-                        } else {
-                            store.put(
-                                &mut batch,
-                                cf::IDENTIFIERS,
-                                link.key.as_bytes(),
-                                &encode(&entry),
-                            );
+                        // Only the erased records showed the card shared:
+                        // the others name one person, as a store that
+                        // never had the erased ones judges them.
+                        if !alone && !entry.quarantined && entry.names_differ && !still.names_differ
+                        {
+                            entry.names_differ = false;
+                            unmarked.push((link.key.clone(), carrying));
                         }
+                        index.insert(link.key.clone(), (!alone).then_some(entry));
                     }
                     store.delete(&mut batch, cf::CONTRIBUTIONS, event_id.as_bytes());
                     // The decisions topic forgets the event's decisions too.
@@ -534,6 +545,15 @@ impl Resolver {
                     }
                     store.delete(&mut batch, cf::CONSTRAINTS, event_id.as_bytes());
                     events_erased += 1;
+                }
+                reanchor_unmarked(store, unmarked, &mut index)?;
+                for (key, entry) in &index {
+                    match entry {
+                        Some(entry) => {
+                            store.put(&mut batch, cf::IDENTIFIERS, key.as_bytes(), &encode(entry))
+                        }
+                        None => store.delete(&mut batch, cf::IDENTIFIERS, key.as_bytes()),
+                    }
                 }
                 store.delete(&mut batch, cf::PROFILES, survivor.as_bytes());
                 store.delete(&mut batch, cf::MEMBERS, survivor.as_bytes());
@@ -768,30 +788,33 @@ impl Resolver {
     }
 }
 
-/// Companion digests (by kind), name digests and unnamed holders' anchors
-/// an index entry counts.
-type StillCounted = (
-    BTreeSet<(IdentifierKind, u64)>,
-    BTreeSet<u64>,
-    BTreeSet<u64>,
-);
+/// What an index entry counts over the records still carrying its key
+/// ([`still_counted`]).
+#[derive(Default)]
+struct StillCounted {
+    /// Companion digests, by kind.
+    companions: BTreeSet<(IdentifierKind, u64)>,
+    /// Name digests.
+    names: BTreeSet<u64>,
+    /// Unnamed holders' anchors.
+    anchors: BTreeSet<u64>,
+    /// Whether the records name clearly different people
+    /// (`IndexEntry::names_differ`).
+    names_differ: bool,
+}
 
-/// The companions, names and unnamed holders' anchors the events of an
-/// entry's remaining `holders` give it (those of their events that carry
-/// `key`): what an erasure keeps of the entry's quarantine counts. Each
-/// holder's events are keyed once
-/// (`keys_of`), however many of the person's entries it shares.
-fn still_counted(
+/// The records (event id and keys) of an entry's remaining `holders` that
+/// carry `key`. Each holder's events are keyed once (`keys_of`), however
+/// many of the person's entries it shares.
+fn still_carrying(
     store: &Store,
     policy: &LinkPolicy,
     key: &str,
     holders: &[Holder],
     erased: &BTreeSet<String>,
     keys_of: &mut HashMap<String, Vec<(String, EventKeys)>>,
-) -> Result<StillCounted, StoreError> {
-    let mut companions = BTreeSet::new();
-    let mut names = BTreeSet::new();
-    let mut anchors = BTreeSet::new();
+) -> Result<Vec<(String, EventKeys)>, StoreError> {
+    let mut out = Vec::new();
     for h in holders {
         // Someone else's: never the erased person's own events.
         let Some(id) = store
@@ -815,15 +838,85 @@ fn still_counted(
                 v.insert(all)
             }
         };
-        for (event_id, k) in events.iter() {
-            if k.links.iter().any(|l| l.key == key) || k.legacy.iter().any(|l| l == key) {
-                companions.extend(k.companions.iter().copied());
-                names.extend(k.name_digest);
-                anchors.extend(counted_anchor(store, event_id, k)?);
+        out.extend(
+            events
+                .iter()
+                .filter(|(_, k)| {
+                    k.links.iter().any(|l| l.key == key) || k.legacy.iter().any(|l| l == key)
+                })
+                .cloned(),
+        );
+    }
+    Ok(out)
+}
+
+/// The companions, names, unnamed holders' anchors and the shared-card
+/// judgement the records still carrying an entry's key give it
+/// ([`still_carrying`]): what an erasure keeps of the entry's quarantine
+/// counts.
+fn still_counted(
+    store: &Store,
+    policy: &LinkPolicy,
+    carrying: &[(String, EventKeys)],
+) -> Result<StillCounted, StoreError> {
+    let mut still = StillCounted {
+        names_differ: crate::cluster::names_differ(carrying.iter().map(|(_, k)| k), policy),
+        ..StillCounted::default()
+    };
+    for (event_id, k) in carrying {
+        still.companions.extend(k.companions.iter().copied());
+        still.names.extend(k.name_digest);
+        still.anchors.extend(counted_anchor(store, event_id, k)?);
+    }
+    Ok(still)
+}
+
+/// The cards an erasure no longer calls shared (`unmarked`, each with the
+/// records still carrying it) anchor their unnamed records again: on each
+/// household's line such a record carries (not quarantined), it counts by
+/// the card instead of alone, as in a store that never had the erased
+/// records. `index` holds the entries as the erasure leaves them, and
+/// takes the lines it recounts.
+fn reanchor_unmarked(
+    store: &Store,
+    unmarked: Vec<(String, Vec<(String, EventKeys)>)>,
+    index: &mut BTreeMap<String, Option<IndexEntry>>,
+) -> Result<(), StoreError> {
+    for (card, carrying) in unmarked {
+        let by_card = anchor_of_key(&card);
+        for (event_id, k) in carrying {
+            if k.anchor_key() != Some(card.as_str()) {
+                continue;
+            }
+            let alone = alone_anchor(&event_id, store.hasher());
+            let lines = k
+                .links
+                .iter()
+                .filter(|l| matches!(l.class, KeyClass::Household(_)));
+            for line in lines {
+                if !index.contains_key(&line.key) {
+                    let Some(entry) = store.get_value::<IndexEntry>(cf::IDENTIFIERS, &line.key)?
+                    else {
+                        continue;
+                    };
+                    index.insert(line.key.clone(), Some(entry));
+                }
+                let Some(Some(entry)) = index.get_mut(&line.key) else {
+                    continue;
+                };
+                if entry.quarantined {
+                    continue;
+                }
+                if let Ok(at) = entry.anchors.binary_search(&alone) {
+                    entry.anchors.remove(at);
+                }
+                if let Err(at) = entry.anchors.binary_search(&by_card) {
+                    entry.anchors.insert(at, by_card);
+                }
             }
         }
     }
-    Ok((companions, names, anchors))
+    Ok(())
 }
 
 /// What an unnamed record counts as on its households' lines

@@ -751,6 +751,61 @@ fn an_erasure_recounts_receipts_of_a_card_shown_shared_alone() {
     assert_eq!(anchors(&fresh), after);
 }
 
+/// An erasure of the one record whose name showed a card shared takes the
+/// mark away (the card's other records name one person): its walk-in
+/// receipts count by the card on the line again, and every guard count is
+/// what a store that never had the erased record holds.
+#[test]
+fn an_erasure_of_the_name_that_showed_a_card_shared_takes_the_mark_away() {
+    let keys = keyring();
+    let (_dir, mut r) = keyed(&keys);
+    let line = phone("+862161234567");
+    let house = card("MAIN:00000001");
+    let on_card = |id: &str, ids: Vec<Identifier>, name: Option<&str>| {
+        let mut e = event(id, DAY, [vec![house.clone()], ids].concat(), name);
+        e.channel = Channel::Pos;
+        e
+    };
+    let mut events = vec![
+        on_card("n1", vec![], Some("Anna Berg")),
+        on_card("n2", vec![email("wei@y.cn")], Some("Wei Zhang")),
+    ];
+    events.extend((0..2).map(|i| {
+        let mail = email(&format!("c{i}@y.cn"));
+        on_card(&format!("r{i}"), vec![line.clone(), mail], None)
+    }));
+    r.apply(&events, &[]).expect("apply");
+    let marked = |r: &Resolver| {
+        let e = r.store().index_entry(&house).expect("ok").expect("entry");
+        e.names_differ
+    };
+    assert!(marked(&r), "two clearly different names mark the card");
+    assert_eq!(unnamed_holders(&r, &line).len(), 2, "each receipt alone");
+    let done = erase(&mut r, ErasureTarget::Identifier(email("wei@y.cn")));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert!(!marked(&r), "one name left on the card");
+    assert_eq!(
+        unnamed_holders(&r, &line).len(),
+        1,
+        "both receipts by the card"
+    );
+    let (_fresh_dir, mut fresh) = keyed(&keys);
+    let kept: Vec<CanonicalEvent> = events.into_iter().filter(|e| e.event_id != "n2").collect();
+    fresh.apply(&kept, &[]).expect("apply");
+    let ids: Vec<&Identifier> = kept.iter().flat_map(|e| &e.identifiers).collect();
+    assert_eq!(
+        r.store().guard_states(ids.iter().copied()).expect("read"),
+        fresh
+            .store()
+            .guard_states(ids.iter().copied())
+            .expect("read"),
+    );
+    assert_eq!(
+        r.store().stats().expect("ok").profiles,
+        fresh.store().stats().expect("ok").profiles,
+    );
+}
+
 /// Every column family rewrites its table files at least weekly, so an
 /// erasure's deleted values leave the files within a week: RocksDB records
 /// the setting in the store's OPTIONS file, per family.
