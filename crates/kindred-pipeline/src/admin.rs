@@ -720,11 +720,13 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             "profiles_affected": plan.profiles_affected(),
             "merges": plan.merges(), "splits": plan.splits(),
             "identifiers_quarantined": plan.quarantined, "identifiers_released": plan.released,
+            "identifiers_removed": plan.removed,
             "cards_marked_shared": plan.marked_shared, "cards_unmarked": plan.unmarked,
             "groups": plan.groups.iter().map(|g| json!({"before": g.before, "after": g.after, "from": g.from})).collect::<Vec<_>>(),
             "suggestions": plan.suggestions.iter().map(|s| json!({"a": s.a, "b": s.b, "events": [s.events.0, s.events.1], "rule": s.rule, "version": s.rule_version, "kinds": s.kinds, "reason": s.reason.as_str()})).collect::<Vec<_>>(),
             "withdrawn": plan.withdrawn.iter().map(|(a, b)| json!({"profile_a": a, "profile_b": b})).collect::<Vec<_>>(),
             "erasure_waiting": plan.erasure_waiting,
+            "recount_after_erasure": plan.recount_after_erasure,
         })
         .to_string();
     }
@@ -748,11 +750,26 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
              change profiles not listed here\n",
         );
     }
+    if plan.recount_after_erasure {
+        out.push_str(
+            "note: an erasure since the last `rules apply` left quarantined identifiers that the erased \
+             records helped put over a limit; every quarantine is recounted over the stored records, as a \
+             store without the erased events counts them (apply, with the same rules too, releases those \
+             the others' records keep under the limits)\n",
+        );
+    }
     if plan.quarantined + plan.released > 0 {
         let _ = writeln!(
             out,
-            "the new quarantine limits: {} identifiers {be} taken out of linking as over-shared, {} quarantined ones {be} released",
+            "quarantine under the new rules: {} identifiers {be} taken out of linking as over-shared, {} quarantined ones {be} released",
             plan.quarantined, plan.released
+        );
+    }
+    if plan.removed > 0 {
+        let _ = writeln!(
+            out,
+            "{} quarantined identifiers no stored record carries any more (their records erased) {be} removed from the index",
+            plan.removed
         );
     }
     if plan.marked_shared + plan.unmarked > 0 {

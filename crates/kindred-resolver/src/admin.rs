@@ -100,10 +100,17 @@ pub struct RulesPlan {
     /// Identifiers the new quarantine limits take out of linking, and
     /// quarantined ones they give back (recounted over every stored
     /// contribution, for the kinds whose limits changed and, when any
-    /// changed, households' lines; every kind when what links changed or
-    /// the store's linking is not current).
+    /// changed, households' lines; every kind when what links changed, the
+    /// store's linking is not current or an erasure left quarantines to
+    /// recount).
     pub quarantined: usize,
     pub released: usize,
+    /// Quarantined identifiers no stored record carries any more (every
+    /// record with one was erased; a quarantined entry keeps no holders,
+    /// so the erasure could not tell): their entries go, as a store
+    /// without the erased events has none. Found when an erasure left
+    /// quarantines to recount (`recount_after_erasure`).
+    pub removed: usize,
     /// Cards the new rules mark as shown shared by their records' names
     /// (`IndexEntry::names_differ`: their unnamed receipts count alone on
     /// households' lines), and marks they take away.
@@ -123,6 +130,12 @@ pub struct RulesPlan {
     /// rules, so it may change profiles this plan (of the store as it is)
     /// does not name.
     pub erasure_waiting: bool,
+    /// An erasure since the last `rules apply` left quarantined identifiers
+    /// it could not count again (`Erasure::quarantines_to_recount`): every
+    /// quarantine is recounted over the stored records, as a replay
+    /// without the erased events counts them, and apply clears the note
+    /// (with the same rules too).
+    pub recount_after_erasure: bool,
 }
 
 /// A pair of people after a rule change that would wait for review.
@@ -198,6 +211,10 @@ struct Snapshot {
     /// written form is no longer its key), so every kind's quarantine is
     /// counted again, not only those whose limits changed.
     linking_current: bool,
+    /// An erasure left quarantines to recount
+    /// (`Store::quarantine_recount_pending`): every kind's quarantine is
+    /// counted again, as when linking is not current.
+    recount_after_erasure: bool,
 }
 
 impl Resolver {
@@ -1064,6 +1081,10 @@ impl Resolver {
             }
             view.entries.insert(key.clone(), entry);
         }
+        for key in &quarantine.removed {
+            view.entries.remove(key);
+            view.removed_entries.insert(key.clone());
+        }
         for (key, &differ) in &quarantine.names_differ {
             let mut entry = view.entry(key)?;
             entry.names_differ = differ;
@@ -1230,6 +1251,9 @@ impl Resolver {
             crate::store::LINKING.to_vec(),
             crate::store::LINKING_VERSION.as_bytes().to_vec(),
         ));
+        // Every quarantine an erasure left was recounted above.
+        view.extra_meta
+            .push((crate::erase::QUARANTINE_RECOUNT.to_vec(), Vec::new()));
         // The decision names the profiles it re-partitioned or rebuilt.
         let profiles = regrouped.into_iter().collect();
         let record = DecisionRecord::new(
@@ -1278,6 +1302,7 @@ impl Resolver {
         Ok(Snapshot {
             pending,
             linking_current: self.store.linking_is_current()?,
+            recount_after_erasure: self.store.quarantine_recount_pending()?,
             hasher: self.store.hasher().clone(),
             profiles,
             events,
@@ -1924,6 +1949,9 @@ struct Requarantine {
     /// identifier of a kind that stops linking: released, it returns to
     /// their golden records, so they are rebuilt.
     unlinked: BTreeSet<usize>,
+    /// Quarantined identifiers of linking kinds that no stored record
+    /// carries ([`RulesPlan::removed`]).
+    removed: BTreeSet<String>,
 }
 
 /// What an index entry keeps for the quarantine guard, sorted.
@@ -2006,7 +2034,8 @@ fn marks_of_shared_cards(
 /// so the final count decides, whatever the order). Kinds whose limits did
 /// not change keep the flags the resolver set, unless what links changed
 /// (the anchors of a line's unnamed records are the identifiers that link
-/// them) or the store's linking is not current; then every card's
+/// them), the store's linking is not current or an erasure left
+/// quarantines to recount (`Snapshot::recount_after_erasure`); every card's
 /// `names_differ` mark is judged, whatever changed
 /// ([`marks_of_shared_cards`]), and households' lines are
 /// recounted when any kind's limits or any mark changed (a record counts
@@ -2081,6 +2110,7 @@ fn requarantine(
                 // A kind that starts linking is counted: it was no link key,
                 // so nothing quarantined it.
                 if snap.linking_current
+                    && !snap.recount_after_erasure
                     && same_linking
                     && (if line {
                         same_lines
@@ -2174,6 +2204,33 @@ fn requarantine(
                 },
             },
         );
+    }
+    // After erasures, a quarantined identifier whose records were all
+    // erased is carried by none of the records left: nothing would
+    // quarantine it, or hold it.
+    if snap.recount_after_erasure {
+        let carried: std::collections::HashSet<&str> = all
+            .keys
+            .iter()
+            .flat_map(|k| {
+                k.links
+                    .iter()
+                    .map(|l| l.key.as_str())
+                    .chain(k.legacy.iter().map(String::as_str))
+            })
+            .collect();
+        out.removed = snap
+            .quarantined
+            .iter()
+            .filter(|key| !carried.contains(key.as_str()))
+            .filter(|key| {
+                // A kind that stops linking is released below instead.
+                key.split_once(':')
+                    .and_then(|(kind, _)| kind.parse::<IdentifierKind>().ok())
+                    .is_some_and(|kind| new.identifiers.get(kind).link)
+            })
+            .cloned()
+            .collect();
     }
     // A kind that stops linking: its quarantined identifiers are no link
     // keys any more, which nothing quarantines (a fresh run under the new
@@ -2284,6 +2341,7 @@ fn plan(
         suggestions,
         withdrawn,
         erasure_waiting: false,
+        recount_after_erasure: snap.recount_after_erasure,
         quarantined: requarantine
             .changed
             .values()
@@ -2294,6 +2352,7 @@ fn plan(
             .values()
             .filter(|c| !c.quarantined)
             .count(),
+        removed: requarantine.removed.len(),
         marked_shared: requarantine.names_differ.values().filter(|m| **m).count(),
         unmarked: requarantine.names_differ.values().filter(|m| !**m).count(),
     };

@@ -104,6 +104,12 @@ impl BatchView<'_> {
     }
 }
 
+/// Meta key of the audit number of the last erasure that left a quarantine
+/// it could not count again (see [`Erasure::quarantines_to_recount`]);
+/// empty or absent: none since the last `rules apply`, which recounts every
+/// quarantine then and empties it.
+pub(crate) const QUARANTINE_RECOUNT: &[u8] = b"quarantine_recount";
+
 impl Store {
     /// Whether an erasure's first write left neighbours to cluster again
     /// that no write has clustered yet ([`PENDING_NEIGHBOURS`]).
@@ -111,6 +117,15 @@ impl Store {
         Ok(self
             .get_raw(cf::META, PENDING_NEIGHBOURS.as_bytes())?
             .is_some())
+    }
+
+    /// Whether an erasure since the last `rules apply` left quarantined
+    /// identifiers that the erased records helped put over a limit
+    /// ([`Erasure::quarantines_to_recount`]).
+    pub fn quarantine_recount_pending(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .get_raw(cf::META, QUARANTINE_RECOUNT)?
+            .is_some_and(|v| !v.is_empty()))
     }
 }
 
@@ -285,6 +300,14 @@ pub struct Erasure {
     pub neighbours: BatchOutcome,
     /// Sequence of the last outbox entry written.
     pub outbox_last: Option<u64>,
+    /// Quarantined identifiers the person's records carried (or lines
+    /// their card's receipts count on) that stay quarantined: a quarantined
+    /// entry keeps no holders, so the erasure cannot count again whether
+    /// the others' records alone cross a limit. The store notes it, and
+    /// the next `rules apply` (the same rules will do) recounts every
+    /// quarantine over the stored records, as a replay without the erased
+    /// events counts them.
+    pub quarantines_to_recount: usize,
 }
 
 impl Resolver {
@@ -373,6 +396,8 @@ impl Resolver {
         let mut events_erased = 0u64;
         // Live profiles still holding one of the person's keys.
         let mut neighbours: BTreeSet<String> = BTreeSet::new();
+        // Quarantined keys left as they are (see `quarantines_to_recount`).
+        let mut to_recount: BTreeSet<String> = BTreeSet::new();
         let outcome = match survivor {
             Err(outcome) => {
                 if outcome == ErasureOutcome::NotFound {
@@ -518,6 +543,9 @@ impl Resolver {
                             .anchors
                             .retain(|a| !their_anchors.contains(a) || still.anchors.contains(a));
                         let alone = entry.holders.is_empty() && !entry.quarantined;
+                        if entry.quarantined {
+                            to_recount.insert(link.key.clone());
+                        }
                         if alone && !matches!(link.class, KeyClass::Rule(_)) {
                             suppress.insert(link.key.clone());
                         }
@@ -546,7 +574,7 @@ impl Resolver {
                     store.delete(&mut batch, cf::CONSTRAINTS, event_id.as_bytes());
                     events_erased += 1;
                 }
-                reanchor_unmarked(store, unmarked, &mut index)?;
+                reanchor_unmarked(store, unmarked, &mut index, &mut to_recount)?;
                 for (key, entry) in &index {
                     match entry {
                         Some(entry) => {
@@ -748,6 +776,10 @@ impl Resolver {
         for offset in offsets {
             store.put_offset(&mut batch, offset);
         }
+        let quarantines_to_recount = to_recount.len();
+        if quarantines_to_recount > 0 {
+            store.put(&mut batch, cf::META, QUARANTINE_RECOUNT, &seq.to_be_bytes());
+        }
         if !neighbours.is_empty() {
             let pending = PendingNeighbours {
                 seq,
@@ -767,6 +799,7 @@ impl Resolver {
             changes,
             neighbours: BatchOutcome::default(),
             outbox_last: next.checked_sub(1).filter(|last| *last >= first),
+            quarantines_to_recount,
         })
     }
 
@@ -876,11 +909,14 @@ fn still_counted(
 /// household's line such a record carries (not quarantined), it counts by
 /// the card instead of alone, as in a store that never had the erased
 /// records. `index` holds the entries as the erasure leaves them, and
-/// takes the lines it recounts.
+/// takes the lines it recounts; the quarantined lines such a record
+/// carries go to `quarantined` (left as they are: their holders are not
+/// kept).
 fn reanchor_unmarked(
     store: &Store,
     unmarked: Vec<(String, Vec<(String, EventKeys)>)>,
     index: &mut BTreeMap<String, Option<IndexEntry>>,
+    quarantined: &mut BTreeSet<String>,
 ) -> Result<(), StoreError> {
     for (card, carrying) in unmarked {
         let by_card = anchor_of_key(&card);
@@ -905,6 +941,7 @@ fn reanchor_unmarked(
                     continue;
                 };
                 if entry.quarantined {
+                    quarantined.insert(line.key.clone());
                     continue;
                 }
                 if let Ok(at) = entry.anchors.binary_search(&alone) {

@@ -321,6 +321,9 @@ pub(crate) struct BatchView<'a> {
     pub(crate) outbox: Vec<Vec<u8>>,
     /// Other meta keys to write (e.g. the applied link policy).
     pub(crate) extra_meta: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Index entries to delete (not in `entries`): quarantined identifiers
+    /// no stored record carries any more (`rules apply` after erasures).
+    pub(crate) removed_entries: BTreeSet<String>,
     next_seq: u64,
     next_lineage: u64,
     pub(crate) next_decision: u64,
@@ -400,6 +403,7 @@ impl<'a> BatchView<'a> {
             decisions: Vec::new(),
             outbox: Vec::new(),
             extra_meta: Vec::new(),
+            removed_entries: BTreeSet::new(),
             next_seq: read_counter(store, NEXT_PROFILE_SEQ, 1)?,
             next_lineage: read_counter(store, NEXT_LINEAGE_SEQ, 1)?,
             next_decision: read_counter(store, NEXT_DECISION_SEQ, 1)?,
@@ -2507,6 +2511,9 @@ impl<'a> BatchView<'a> {
         // (random order made the search a fifth of the resolver's time).
         for (key, entry) in sorted(&self.entries) {
             store.put_value(&mut batch, cf::IDENTIFIERS, key.as_bytes(), entry);
+        }
+        for key in &self.removed_entries {
+            store.delete(&mut batch, cf::IDENTIFIERS, key.as_bytes());
         }
         let mut profiles: Vec<_> = self.profiles.into_iter().collect();
         profiles.sort_unstable_by(|a, b| a.0.cmp(&b.0));

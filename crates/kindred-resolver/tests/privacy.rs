@@ -806,6 +806,137 @@ fn an_erasure_of_the_name_that_showed_a_card_shared_takes_the_mark_away() {
     );
 }
 
+/// A family e-mail typed with five people's names is quarantined (over
+/// `max_names`); erasing the fifth leaves it quarantined (a quarantined
+/// entry keeps no holders to count again) and notes the store, and the
+/// next `rules apply`, with the same rules, recounts it as a store that
+/// never had the erased record: released, and Anna's two records joined
+/// through it again.
+#[test]
+fn rules_apply_after_an_erasure_releases_a_quarantine_only_the_erased_record_kept() {
+    let keys = keyring();
+    let (_dir, mut r) = keyed(&keys);
+    let family = email("family@x.cn");
+    let names = [
+        "Anna Berg",
+        "Anna Berg",
+        "Wei Zhang",
+        "Omar Haddad",
+        "Sara Kim",
+        "Li Na",
+    ];
+    let events: Vec<CanonicalEvent> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            event(
+                &format!("f{i}"),
+                DAY + i as i64,
+                vec![family.clone()],
+                Some(name),
+            )
+        })
+        .collect();
+    r.apply(&events, &[]).expect("apply");
+    let quarantined = |r: &Resolver| {
+        r.store()
+            .index_entry(&family)
+            .expect("ok")
+            .expect("entry")
+            .quarantined
+    };
+    assert!(quarantined(&r), "five names on one e-mail");
+    let last = r
+        .store()
+        .assignments()
+        .expect("ok")
+        .into_iter()
+        .find(|(event, _)| event == "f5")
+        .map(|(_, profile)| profile)
+        .expect("f5 placed");
+    let done = erase(&mut r, ErasureTarget::Profile(last));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert_eq!(done.quarantines_to_recount, 1);
+    assert!(quarantined(&r), "the erasure cannot count it again");
+    assert!(r.store().quarantine_recount_pending().expect("ok"));
+    let (_fresh_dir, mut fresh) = keyed(&keys);
+    let kept: Vec<CanonicalEvent> = events.into_iter().filter(|e| e.event_id != "f5").collect();
+    fresh.apply(&kept, &[]).expect("apply");
+    assert!(!quarantined(&fresh), "four names are under the limit");
+    let profiles = |r: &Resolver| r.store().stats().expect("ok").profiles;
+    assert_eq!(profiles(&r), profiles(&fresh) + 1, "Anna's records apart");
+
+    let policy = r.policy().clone();
+    let plan = r.plan_rules(&policy).expect("plan");
+    assert!(plan.recount_after_erasure);
+    assert_eq!((plan.quarantined, plan.released), (0, 1));
+    let (applied, _) = r
+        .apply_rules(policy.clone(), "ops", 2 * DAY)
+        .expect("apply");
+    assert_eq!(applied, plan, "rules diff predicts what apply does");
+    assert!(!quarantined(&r));
+    assert!(!r.store().quarantine_recount_pending().expect("ok"));
+    assert_eq!(profiles(&r), profiles(&fresh));
+    let ids: Vec<&Identifier> = kept.iter().flat_map(|e| &e.identifiers).collect();
+    assert_eq!(
+        r.store().guard_states(ids.iter().copied()).expect("read"),
+        fresh
+            .store()
+            .guard_states(ids.iter().copied())
+            .expect("read"),
+    );
+    // Recounted once: the next plan has nothing to say.
+    let again = r.plan_rules(&policy).expect("plan");
+    assert!(!again.recount_after_erasure);
+    assert_eq!(
+        (again.quarantined, again.released, again.groups.len()),
+        (0, 0, 0)
+    );
+}
+
+/// A store's counter phone on five people's receipts is quarantined; when
+/// all five are erased the quarantined entry (which keeps no holders)
+/// stays, with the phone's keyed digest, until the next `rules apply`
+/// finds no record carrying it and removes it, as a store that never had
+/// the records holds nothing of it.
+#[test]
+fn rules_apply_removes_a_quarantine_whose_records_were_all_erased() {
+    let keys = keyring();
+    let (_dir, mut r) = keyed(&keys);
+    let counter = phone("+8610000000000");
+    let events: Vec<CanonicalEvent> = (0..5)
+        .map(|i| {
+            let ids = vec![counter.clone(), card(&format!("MAIN:C{i:04}"))];
+            event(&format!("c{i}"), DAY + i, ids, None)
+        })
+        .collect();
+    r.apply(&events, &[]).expect("apply");
+    let entry = |r: &Resolver| r.store().index_entry(&counter).expect("ok");
+    assert!(
+        entry(&r).expect("entry").quarantined,
+        "five cards on one phone"
+    );
+    let mut left = 0;
+    for i in 0..5 {
+        let done = erase(
+            &mut r,
+            ErasureTarget::Identifier(card(&format!("MAIN:C{i:04}"))),
+        );
+        assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+        left += done.quarantines_to_recount;
+    }
+    assert_eq!(left, 5, "each erasure leaves the phone quarantined");
+    assert!(entry(&r).expect("entry").quarantined);
+    assert_eq!(r.store().stats().expect("ok").profiles, 0);
+    let policy = r.policy().clone();
+    let plan = r.plan_rules(&policy).expect("plan");
+    assert!(plan.recount_after_erasure);
+    assert_eq!((plan.released, plan.removed), (0, 1));
+    let (applied, _) = r.apply_rules(policy, "ops", 2 * DAY).expect("apply");
+    assert_eq!(applied, plan);
+    assert_eq!(entry(&r), None, "nothing of the phone stays");
+}
+
 /// Every column family rewrites its table files at least weekly, so an
 /// erasure's deleted values leave the files within a week: RocksDB records
 /// the setting in the store's OPTIONS file, per family.

@@ -148,6 +148,14 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
              rules diff` and `kindred rules apply` with this configuration to re-evaluate them all"
         );
     }
+    if resolver.store().quarantine_recount_pending()? {
+        tracing::warn!(
+            "an erasure since the last `kindred rules apply` left identifiers quarantined that the \
+             erased records helped put over a limit: run `kindred rules diff` and `kindred rules \
+             apply` with this configuration to recount them as a store without the erased events \
+             counts them"
+        );
+    }
     for outcome in ["erased", "not_found", "ambiguous"] {
         ops.metrics.erasures.with_label_values(&[outcome]);
     }
@@ -520,6 +528,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                             tracing::info!(audit_seq = a.seq, subject = %a.subject, outcome = a.outcome.as_str(),
                                 profiles = a.profiles.len(), events = a.events_erased, suppressed = a.identifiers_suppressed,
                                 "erasure request applied");
+                            if erasure.quarantines_to_recount > 0 {
+                                tracing::warn!(audit_seq = a.seq, identifiers = erasure.quarantines_to_recount,
+                                    "the erased records helped quarantine identifiers that stay quarantined (a quarantined entry keeps no holders to count again); `kindred rules apply` with this config recounts them as a store without the erased events counts them");
+                            }
                             written = erasure.outbox_last.unwrap_or(written);
                         }
                     }
