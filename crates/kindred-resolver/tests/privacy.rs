@@ -80,6 +80,35 @@ fn keyed(keys: &Arc<Keyring>) -> (tempfile::TempDir, Resolver) {
     (dir, r)
 }
 
+/// A store sealed with `keys` that never had the event `erased` of
+/// `events` (what an erasure of it should leave), and the events it has.
+fn never_had(
+    keys: &Arc<Keyring>,
+    events: Vec<CanonicalEvent>,
+    erased: &str,
+) -> (tempfile::TempDir, Resolver, Vec<CanonicalEvent>) {
+    let (dir, mut r) = keyed(keys);
+    let kept: Vec<CanonicalEvent> = events
+        .into_iter()
+        .filter(|e| e.event_id != erased)
+        .collect();
+    r.apply(&kept, &[]).expect("apply");
+    (dir, r, kept)
+}
+
+/// Both stores hold the same over-shared guard state (counts, quarantines,
+/// marks) for every identifier of `events`.
+fn assert_same_guard_states(r: &Resolver, fresh: &Resolver, events: &[CanonicalEvent]) {
+    let ids: Vec<&Identifier> = events.iter().flat_map(|e| &e.identifiers).collect();
+    assert_eq!(
+        r.store().guard_states(ids.iter().copied()).expect("read"),
+        fresh
+            .store()
+            .guard_states(ids.iter().copied())
+            .expect("read"),
+    );
+}
+
 fn open(path: &Path, keyring: Option<Arc<Keyring>>) -> Result<Store, kindred_resolver::StoreError> {
     Store::open_with(
         path,
@@ -745,9 +774,7 @@ fn an_erasure_recounts_receipts_of_a_card_shown_shared_alone() {
     assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
     let after = anchors(&r);
     assert_eq!(after.len(), 2, "{after:?}");
-    let (_fresh_dir, mut fresh) = keyed(&keys);
-    let kept: Vec<CanonicalEvent> = events.into_iter().filter(|e| e.event_id != "r0").collect();
-    fresh.apply(&kept, &[]).expect("apply");
+    let (_fresh_dir, fresh, _) = never_had(&keys, events, "r0");
     assert_eq!(anchors(&fresh), after);
 }
 
@@ -789,17 +816,8 @@ fn an_erasure_of_the_name_that_showed_a_card_shared_takes_the_mark_away() {
         1,
         "both receipts by the card"
     );
-    let (_fresh_dir, mut fresh) = keyed(&keys);
-    let kept: Vec<CanonicalEvent> = events.into_iter().filter(|e| e.event_id != "n2").collect();
-    fresh.apply(&kept, &[]).expect("apply");
-    let ids: Vec<&Identifier> = kept.iter().flat_map(|e| &e.identifiers).collect();
-    assert_eq!(
-        r.store().guard_states(ids.iter().copied()).expect("read"),
-        fresh
-            .store()
-            .guard_states(ids.iter().copied())
-            .expect("read"),
-    );
+    let (_fresh_dir, fresh, kept) = never_had(&keys, events, "n2");
+    assert_same_guard_states(&r, &fresh, &kept);
     assert_eq!(
         r.store().stats().expect("ok").profiles,
         fresh.store().stats().expect("ok").profiles,
@@ -859,9 +877,7 @@ fn rules_apply_after_an_erasure_releases_a_quarantine_only_the_erased_record_kep
     assert_eq!(done.quarantines_to_recount, 1);
     assert!(quarantined(&r), "the erasure cannot count it again");
     assert!(r.store().quarantine_recount_pending().expect("ok"));
-    let (_fresh_dir, mut fresh) = keyed(&keys);
-    let kept: Vec<CanonicalEvent> = events.into_iter().filter(|e| e.event_id != "f5").collect();
-    fresh.apply(&kept, &[]).expect("apply");
+    let (_fresh_dir, fresh, kept) = never_had(&keys, events, "f5");
     assert!(!quarantined(&fresh), "four names are under the limit");
     let profiles = |r: &Resolver| r.store().stats().expect("ok").profiles;
     assert_eq!(profiles(&r), profiles(&fresh) + 1, "Anna's records apart");
@@ -877,14 +893,7 @@ fn rules_apply_after_an_erasure_releases_a_quarantine_only_the_erased_record_kep
     assert!(!quarantined(&r));
     assert!(!r.store().quarantine_recount_pending().expect("ok"));
     assert_eq!(profiles(&r), profiles(&fresh));
-    let ids: Vec<&Identifier> = kept.iter().flat_map(|e| &e.identifiers).collect();
-    assert_eq!(
-        r.store().guard_states(ids.iter().copied()).expect("read"),
-        fresh
-            .store()
-            .guard_states(ids.iter().copied())
-            .expect("read"),
-    );
+    assert_same_guard_states(&r, &fresh, &kept);
     // Recounted once: the next plan has nothing to say.
     let again = r.plan_rules(&policy).expect("plan");
     assert!(!again.recount_after_erasure);
