@@ -752,8 +752,8 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
     }
     if plan.recount_after_erasure {
         out.push_str(
-            "note: an erasure since the last `rules apply` left quarantined identifiers that the erased \
-             records helped put over a limit; every quarantine is recounted over the stored records, as a \
+            "note: an erasure since the last `rules apply` left quarantined identifiers the erased \
+             records carried; every quarantine is recounted over the stored records, as a \
              store without the erased events counts them (apply, with the same rules too, releases those \
              the others' records keep under the limits)\n",
         );

@@ -108,8 +108,9 @@ pub struct RulesPlan {
     /// Quarantined identifiers no stored record carries any more (every
     /// record with one was erased; a quarantined entry keeps no holders,
     /// so the erasure could not tell): their entries go, as a store
-    /// without the erased events has none. Found when an erasure left
-    /// quarantines to recount (`recount_after_erasure`).
+    /// without the erased events has none. Looked for whenever every
+    /// quarantine is recounted (an erasure left some to recount,
+    /// `recount_after_erasure`, or the store's linking is not current).
     pub removed: usize,
     /// Cards the new rules mark as shown shared by their records' names
     /// (`IndexEntry::names_differ`: their unnamed receipts count alone on
@@ -2205,11 +2206,13 @@ fn requarantine(
             },
         );
     }
-    // After erasures, a quarantined identifier whose records were all
-    // erased is carried by none of the records left: nothing would
-    // quarantine it, or hold it.
-    if snap.recount_after_erasure {
-        let carried: std::collections::HashSet<&str> = all
+    // A quarantined identifier whose records were all erased is carried by
+    // none of the records left: nothing would quarantine it, or hold it.
+    // Looked for whenever every quarantine is recounted: after erasures,
+    // and in a store of an older linking (entries orphaned by erasures
+    // before the store noted them).
+    if snap.recount_after_erasure || !snap.linking_current {
+        let mut carried: std::collections::HashSet<&str> = all
             .keys
             .iter()
             .flat_map(|k| {
@@ -2219,16 +2222,24 @@ fn requarantine(
                     .chain(k.legacy.iter().map(String::as_str))
             })
             .collect();
+        // A kind that stops linking is no link key under the new rules:
+        // its keys carried under the old ones are released below.
+        let stopping: Vec<String> = all
+            .events
+            .iter()
+            .filter(|e| {
+                e.identifiers
+                    .iter()
+                    .any(|i| old.identifiers.get(i.kind).link && !new.identifiers.get(i.kind).link)
+            })
+            .flat_map(|e| EventKeys::of(e, old, &snap.hasher).links)
+            .map(|l| l.key)
+            .collect();
+        carried.extend(stopping.iter().map(String::as_str));
         out.removed = snap
             .quarantined
             .iter()
             .filter(|key| !carried.contains(key.as_str()))
-            .filter(|key| {
-                // A kind that stops linking is released below instead.
-                key.split_once(':')
-                    .and_then(|(kind, _)| kind.parse::<IdentifierKind>().ok())
-                    .is_some_and(|kind| new.identifiers.get(kind).link)
-            })
             .cloned()
             .collect();
     }

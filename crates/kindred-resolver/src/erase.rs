@@ -24,8 +24,13 @@
 //! the others' records give them, and a member card that only the
 //! person's records showed shared (`IndexEntry::names_differ`) is no
 //! longer marked: its walk-in receipts count by the card on their lines
-//! again, as in the replay. (A quarantine stays: a quarantined entry keeps
-//! no holders to count again; ARCHITECTURE.md, Known gaps.)
+//! again, as in the replay. A quarantined identifier the person's records
+//! carried stays quarantined (a quarantined entry keeps no holders, so the
+//! erasure cannot count the others' records): the first write notes the
+//! store ([`QUARANTINE_RECOUNT`]), and the next `rules diff|apply`, with
+//! any rules, recounts every quarantine over the stored records as a
+//! replay would, and removes the entries no stored record carries
+//! (ARCHITECTURE.md, Known gaps).
 //!
 //! With suppression on, the keyed hash of each identifier only this person
 //! held, and of each of their source event ids, goes on the suppression
@@ -105,7 +110,7 @@ impl BatchView<'_> {
 }
 
 /// Meta key of the audit number of the last erasure that left a quarantine
-/// it could not count again (see [`Erasure::quarantines_to_recount`]);
+/// it could not count again (the erased records carried the identifier) (see [`Erasure::quarantines_to_recount`]);
 /// empty or absent: none since the last `rules apply`, which recounts every
 /// quarantine then and empties it.
 pub(crate) const QUARANTINE_RECOUNT: &[u8] = b"quarantine_recount";
@@ -120,7 +125,7 @@ impl Store {
     }
 
     /// Whether an erasure since the last `rules apply` left quarantined
-    /// identifiers that the erased records helped put over a limit
+    /// identifiers the erased records carried
     /// ([`Erasure::quarantines_to_recount`]).
     pub fn quarantine_recount_pending(&self) -> Result<bool, StoreError> {
         Ok(self

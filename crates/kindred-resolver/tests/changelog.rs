@@ -258,6 +258,10 @@ fn arb_event(i: usize) -> impl Strategy<Value = CanonicalEvent> {
         })
 }
 
+/// How the landlines of [`value`] begin (a household's line counts its
+/// unnamed records' anchors).
+const LANDLINES: &str = "phone:+86216";
+
 fn value(kind: IdentifierKind, v: u8) -> String {
     match kind {
         IdentifierKind::MemberId => format!("MAIN:M{v}"),
@@ -743,26 +747,46 @@ fn run_with(
             Op::Request(_) => unreachable!("unwrapped above"),
         }
         let (stored, seen) = (w.stored(), w.seen());
-        // Until `rules apply` recounts what an erasure left quarantined
-        // (the store notes it), the replay may link through it.
-        if replay && !w.r.store().quarantine_recount_pending().expect("read") {
+        if replay {
             let replay = w.rebuilt(10);
-            prop_assert_eq!(
-                partition(&replay.stored()),
-                partition(&stored),
-                "step {} ({:?}): a replay with the decisions differs from the store",
-                step,
-                op
-            );
-            // Every count of the over-shared guard and every card's shared
-            // mark are the replay's too, erasures included.
-            prop_assert_eq!(
-                guard_state(&w.r, &w.log),
-                guard_state(&replay.r, &w.log),
-                "step {} ({:?}): the guard's counts differ from a replay's",
-                step,
-                op
-            );
+            let (live, theirs) = (guard_state(&w.r, &w.log), guard_state(&replay.r, &w.log));
+            if !w.r.store().quarantine_recount_pending().expect("read") {
+                prop_assert_eq!(
+                    partition(&replay.stored()),
+                    partition(&stored),
+                    "step {} ({:?}): a replay with the decisions differs from the store",
+                    step,
+                    op
+                );
+                // Every count of the over-shared guard and every card's
+                // shared mark are the replay's too, erasures included.
+                prop_assert_eq!(
+                    live,
+                    theirs,
+                    "step {} ({:?}): the guard's counts differ from a replay's",
+                    step,
+                    op
+                );
+            } else {
+                // Until `rules apply` recounts what an erasure left
+                // quarantined (the store notes it), the replay may link
+                // through it, and count landlines' receipts by it; every
+                // other identifier quarantined on neither side already
+                // has the replay's counts and mark.
+                let settled = |s: &Option<GuardState>| !s.as_ref().is_some_and(|s| s.quarantined);
+                for ((id, a), (_, b)) in live.iter().zip(&theirs) {
+                    if settled(a) && settled(b) && !id.starts_with(LANDLINES) {
+                        prop_assert_eq!(
+                            a,
+                            b,
+                            "step {} ({:?}): {} differs from a replay's",
+                            step,
+                            op,
+                            id
+                        );
+                    }
+                }
+            }
         }
         prop_assert_eq!(
             partition(&seen),

@@ -907,43 +907,49 @@ fn rules_apply_after_an_erasure_releases_a_quarantine_only_the_erased_record_kep
 /// all five are erased the quarantined entry (which keeps no holders)
 /// stays, with the phone's keyed digest, until the next `rules apply`
 /// finds no record carrying it and removes it, as a store that never had
-/// the records holds nothing of it.
+/// the records holds nothing of it: with the same rules, and with rules
+/// under which phones no longer link.
 #[test]
 fn rules_apply_removes_a_quarantine_whose_records_were_all_erased() {
-    let keys = keyring();
-    let (_dir, mut r) = keyed(&keys);
-    let counter = phone("+8610000000000");
-    let events: Vec<CanonicalEvent> = (0..5)
-        .map(|i| {
-            let ids = vec![counter.clone(), card(&format!("MAIN:C{i:04}"))];
-            event(&format!("c{i}"), DAY + i, ids, None)
-        })
-        .collect();
-    r.apply(&events, &[]).expect("apply");
-    let entry = |r: &Resolver| r.store().index_entry(&counter).expect("ok");
-    assert!(
-        entry(&r).expect("entry").quarantined,
-        "five cards on one phone"
-    );
-    let mut left = 0;
-    for i in 0..5 {
-        let done = erase(
-            &mut r,
-            ErasureTarget::Identifier(card(&format!("MAIN:C{i:04}"))),
+    for phones_link in [true, false] {
+        let keys = keyring();
+        let (_dir, mut r) = keyed(&keys);
+        let counter = phone("+8610000000000");
+        let events: Vec<CanonicalEvent> = (0..5)
+            .map(|i| {
+                let ids = vec![counter.clone(), card(&format!("MAIN:C{i:04}"))];
+                event(&format!("c{i}"), DAY + i, ids, None)
+            })
+            .collect();
+        r.apply(&events, &[]).expect("apply");
+        let entry = |r: &Resolver| r.store().index_entry(&counter).expect("ok");
+        assert!(
+            entry(&r).expect("entry").quarantined,
+            "five cards on one phone"
         );
-        assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
-        left += done.quarantines_to_recount;
+        let mut left = 0;
+        for i in 0..5 {
+            let person = ErasureTarget::Identifier(card(&format!("MAIN:C{i:04}")));
+            let done = erase(&mut r, person);
+            assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+            left += done.quarantines_to_recount;
+        }
+        assert_eq!(left, 5, "each erasure leaves the phone quarantined");
+        assert!(entry(&r).expect("entry").quarantined);
+        assert_eq!(r.store().stats().expect("ok").profiles, 0);
+        let mut policy = r.policy().clone();
+        policy.identifiers.phone.link = phones_link;
+        let plan = r.plan_rules(&policy).expect("plan");
+        assert!(plan.recount_after_erasure);
+        assert_eq!(
+            (plan.released, plan.removed),
+            (0, 1),
+            "phones link: {phones_link}"
+        );
+        let (applied, _) = r.apply_rules(policy, "ops", 2 * DAY).expect("apply");
+        assert_eq!(applied, plan);
+        assert_eq!(entry(&r), None, "nothing of the phone stays");
     }
-    assert_eq!(left, 5, "each erasure leaves the phone quarantined");
-    assert!(entry(&r).expect("entry").quarantined);
-    assert_eq!(r.store().stats().expect("ok").profiles, 0);
-    let policy = r.policy().clone();
-    let plan = r.plan_rules(&policy).expect("plan");
-    assert!(plan.recount_after_erasure);
-    assert_eq!((plan.released, plan.removed), (0, 1));
-    let (applied, _) = r.apply_rules(policy, "ops", 2 * DAY).expect("apply");
-    assert_eq!(applied, plan);
-    assert_eq!(entry(&r), None, "nothing of the phone stays");
 }
 
 /// Every column family rewrites its table files at least weekly, so an

@@ -150,8 +150,8 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     }
     if resolver.store().quarantine_recount_pending()? {
         tracing::warn!(
-            "an erasure since the last `kindred rules apply` left identifiers quarantined that the \
-             erased records helped put over a limit: run `kindred rules diff` and `kindred rules \
+            "an erasure since the last `kindred rules apply` left quarantined identifiers the erased \
+             records carried: run `kindred rules diff` and `kindred rules \
              apply` with this configuration to recount them as a store without the erased events \
              counts them"
         );
@@ -530,7 +530,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                 "erasure request applied");
                             if erasure.quarantines_to_recount > 0 {
                                 tracing::warn!(audit_seq = a.seq, identifiers = erasure.quarantines_to_recount,
-                                    "the erased records helped quarantine identifiers that stay quarantined (a quarantined entry keeps no holders to count again); `kindred rules apply` with this config recounts them as a store without the erased events counts them");
+                                    "the erased records carried quarantined identifiers, which stay quarantined (a quarantined entry keeps no holders to count again); `kindred rules diff` and `kindred rules apply` with this config recount them as a store without the erased events counts them");
                             }
                             written = erasure.outbox_last.unwrap_or(written);
                         }
