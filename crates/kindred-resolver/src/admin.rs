@@ -944,16 +944,7 @@ impl Resolver {
             crate::store::RUNNING_POLICY,
             &encode_policy(&self.policy),
         );
-        let mut history = policy_history(&self.store)?;
-        let ours = policy_fingerprint(&self.policy);
-        if !history.iter().any(|p| policy_fingerprint(p) == ours) {
-            history.push(self.policy.clone());
-            let over = history
-                .len()
-                .saturating_sub(crate::store::MAX_POLICY_HISTORY);
-            history.drain(..over);
-            let encoded = serde_json::to_vec(&history)
-                .unwrap_or_else(|e| unreachable!("policies serialize: {e}"));
+        if let Some(encoded) = history_with(&self.store, &self.policy)? {
             self.store
                 .put(&mut batch, cf::META, crate::store::POLICY_HISTORY, &encoded);
         }
@@ -1255,6 +1246,14 @@ impl Resolver {
         // Every quarantine an erasure left was recounted above.
         view.extra_meta
             .push((crate::erase::QUARANTINE_RECOUNT.to_vec(), Vec::new()));
+        // Entries the old rules made may stay (a kind that stops linking
+        // keeps its entries): an erasure derives the person's keys under
+        // them too (`policies_linked_by`), whether or not a resolve
+        // service ever ran with them.
+        if let Some(history) = history_with(&self.store, old_policy)? {
+            view.extra_meta
+                .push((crate::store::POLICY_HISTORY.to_vec(), history));
+        }
         // The decision names the profiles it re-partitioned or rebuilt.
         let profiles = regrouped.into_iter().collect();
         let record = DecisionRecord::new(
@@ -1353,14 +1352,33 @@ impl Resolver {
     }
 }
 
-/// The link policies the resolve service has started with on `store`
-/// ([`crate::store::POLICY_HISTORY`]), and the one `rules apply` last
+/// The link policies the resolve service has started with on `store`, or
+/// `rules apply` replaced ([`crate::store::POLICY_HISTORY`]), and the one `rules apply` last
 /// applied: every policy whose index keys the store may hold, the
 /// configured one aside.
 pub(crate) fn policies_linked_by(store: &crate::Store) -> Result<Vec<LinkPolicy>, StoreError> {
     let mut all = policy_history(store)?;
     all.extend(decode_policy(store)?);
     Ok(all)
+}
+
+/// [`crate::store::POLICY_HISTORY`] with `policy` added (the oldest let go
+/// past [`crate::store::MAX_POLICY_HISTORY`]), encoded; `None` when it
+/// holds the policy already.
+fn history_with(store: &crate::Store, policy: &LinkPolicy) -> Result<Option<Vec<u8>>, StoreError> {
+    let mut history = policy_history(store)?;
+    let print = policy_fingerprint(policy);
+    if history.iter().any(|p| policy_fingerprint(p) == print) {
+        return Ok(None);
+    }
+    history.push(policy.clone());
+    let over = history
+        .len()
+        .saturating_sub(crate::store::MAX_POLICY_HISTORY);
+    history.drain(..over);
+    Ok(Some(serde_json::to_vec(&history).unwrap_or_else(|e| {
+        unreachable!("policies serialize: {e}")
+    })))
 }
 
 fn policy_history(store: &crate::Store) -> Result<Vec<LinkPolicy>, StoreError> {

@@ -262,10 +262,11 @@ pub(crate) const LINK_POLICY: &[u8] = b"link_policy";
 /// The link policy and the survivorship rules the resolve service last
 /// started with (JSON each): operator commands compare theirs with these.
 pub(crate) const RUNNING_POLICY: &[u8] = b"running_policy";
-/// Every distinct link policy the resolve service has started with (JSON,
-/// oldest first, at most [`MAX_POLICY_HISTORY`]): an erasure derives the
-/// person's index keys under each, since entries a former policy made
-/// (a rule's earlier version) stay in the index.
+/// Every distinct link policy the resolve service has started with or
+/// `rules apply` replaced (JSON, oldest first, at most
+/// [`MAX_POLICY_HISTORY`]): an erasure derives the person's index keys
+/// under each, since entries a former policy made (a rule's earlier
+/// version, a kind that no longer links) stay in the index.
 pub(crate) const POLICY_HISTORY: &[u8] = b"policy_history";
 /// How many link policies [`POLICY_HISTORY`] keeps.
 pub(crate) const MAX_POLICY_HISTORY: usize = 16;
