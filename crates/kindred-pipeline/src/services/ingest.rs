@@ -125,7 +125,7 @@ pub async fn run(
                 count_skipped(&consumer, &ops.metrics, &batch, &expected)
             });
             let started = Instant::now();
-            let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
+            let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch, &source));
             let carry_on = async {
                 if framing == Framing::Confluent
                     && !learn_until_known(&schemas, &batch, &shutdown, ops, "ingest").await?

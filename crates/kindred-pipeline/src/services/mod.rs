@@ -164,19 +164,28 @@ pub(crate) async fn next_batch(
 }
 
 /// The offsets a batch covers, per partition, for its span:
-/// `0:100-599 2:40-80` (partition:first-last).
-pub(crate) fn offset_ranges(batch: &[OwnedMessage]) -> String {
-    let mut ranges: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
+/// `0:100-599 2:40-80` (partition:first-last) for messages of the service's
+/// own topic `main`; a message of another topic (the resolver's erasure and
+/// decision requests) is named with its topic,
+/// `kindred.erasure.requests/0:7-7`.
+pub(crate) fn offset_ranges(batch: &[OwnedMessage], main: &str) -> String {
+    let mut ranges: BTreeMap<(bool, &str, i32), (i64, i64)> = BTreeMap::new();
     for m in batch {
         let r = ranges
-            .entry(m.partition())
+            .entry((m.topic() != main, m.topic(), m.partition()))
             .or_insert((m.offset(), m.offset()));
         r.0 = r.0.min(m.offset());
         r.1 = r.1.max(m.offset());
     }
     ranges
         .iter()
-        .map(|(p, (first, last))| format!("{p}:{first}-{last}"))
+        .map(|((other, topic, p), (first, last))| {
+            if *other {
+                format!("{topic}/{p}:{first}-{last}")
+            } else {
+                format!("{p}:{first}-{last}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -720,7 +729,8 @@ pub fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::{
-        alive_while, offset_gaps, send_until_acked, unapplied, wait_to_retry, Config, Duration, Ops,
+        alive_while, offset_gaps, offset_ranges, send_until_acked, unapplied, wait_to_retry,
+        Config, Duration, Ops,
     };
     use crate::shutdown::Shutdown;
     use crate::PipelineError;
@@ -747,6 +757,27 @@ mod tests {
         assert_eq!(gaps.get(&("a", 1)), Some(&vec![(5, 9)]));
         assert_eq!(gaps.get(&("b", 0)), Some(&vec![(71, 75)]));
         assert_eq!(gaps.len(), 3);
+    }
+
+    /// A batch's span names its offsets per partition, and the topic of a
+    /// message from another topic than the service's own (an erasure
+    /// request in the resolver's batch is not a canonical event).
+    #[test]
+    fn a_batch_span_names_the_topic_of_requests() {
+        let m = |t: &str, p: i32, o: i64| {
+            OwnedMessage::new(None, None, t.into(), Timestamp::NotAvailable, p, o, None)
+        };
+        let batch = [
+            m("events", 0, 8),
+            m("events", 0, 12),
+            m("requests", 0, 3),
+            m("events", 2, 40),
+        ];
+        assert_eq!(
+            offset_ranges(&batch, "events"),
+            "0:8-12 2:40-40 requests/0:3-3"
+        );
+        assert_eq!(offset_ranges(&batch[..2], "events"), "0:8-12");
     }
 
     /// A partition revoked and assigned again restarts at the state's

@@ -375,7 +375,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 }
             }
             let started = Instant::now();
-            let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch));
+            let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch, &source));
             let carry_on = async {
                 tokio::task::block_in_place(|| {
                     count_skipped(&consumer, &ops.metrics, &batch, &|t, p| positions.get(t, p))
