@@ -1352,10 +1352,10 @@ impl Resolver {
     }
 }
 
-/// The link policies the resolve service has started with on `store`, or
-/// `rules apply` replaced ([`crate::store::POLICY_HISTORY`]), and the one `rules apply` last
-/// applied: every policy whose index keys the store may hold, the
-/// configured one aside.
+/// The link policies the resolve service has started with on `store` or
+/// `rules apply` replaced ([`crate::store::POLICY_HISTORY`]), and the one
+/// `rules apply` last applied: every policy whose index keys the store may
+/// hold, the configured one aside.
 pub(crate) fn policies_linked_by(store: &crate::Store) -> Result<Vec<LinkPolicy>, StoreError> {
     let mut all = policy_history(store)?;
     all.extend(decode_policy(store)?);
@@ -1968,8 +1968,9 @@ struct Requarantine {
     /// identifier of a kind that stops linking: released, it returns to
     /// their golden records, so they are rebuilt.
     unlinked: BTreeSet<usize>,
-    /// Quarantined identifiers of linking kinds that no stored record
-    /// carries ([`RulesPlan::removed`]).
+    /// Quarantined identifiers no stored record carries, under the new
+    /// rules or (a kind that stops linking) the old ones
+    /// ([`RulesPlan::removed`]).
     removed: BTreeSet<String>,
 }
 
