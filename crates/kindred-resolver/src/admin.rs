@@ -2225,43 +2225,6 @@ fn requarantine(
             },
         );
     }
-    // A quarantined identifier whose records were all erased is carried by
-    // none of the records left: nothing would quarantine it, or hold it.
-    // Looked for whenever every quarantine is recounted: after erasures,
-    // and in a store of an older linking (entries orphaned by erasures
-    // before the store noted them).
-    if snap.recount_after_erasure || !snap.linking_current {
-        let mut carried: std::collections::HashSet<&str> = all
-            .keys
-            .iter()
-            .flat_map(|k| {
-                k.links
-                    .iter()
-                    .map(|l| l.key.as_str())
-                    .chain(k.legacy.iter().map(String::as_str))
-            })
-            .collect();
-        // A kind that stops linking is no link key under the new rules:
-        // its keys carried under the old ones are released below.
-        let stopping: Vec<String> = all
-            .events
-            .iter()
-            .filter(|e| {
-                e.identifiers
-                    .iter()
-                    .any(|i| old.identifiers.get(i.kind).link && !new.identifiers.get(i.kind).link)
-            })
-            .flat_map(|e| EventKeys::of(e, old, &snap.hasher).links)
-            .map(|l| l.key)
-            .collect();
-        carried.extend(stopping.iter().map(String::as_str));
-        out.removed = snap
-            .quarantined
-            .iter()
-            .filter(|key| !carried.contains(key.as_str()))
-            .cloned()
-            .collect();
-    }
     // A kind that stops linking: its quarantined identifiers are no link
     // keys any more, which nothing quarantines (a fresh run under the new
     // rules shows them on golden records). Released, and their holders
@@ -2270,10 +2233,12 @@ fn requarantine(
         .into_iter()
         .filter(|k| old.identifiers.get(*k).link && !new.identifiers.get(*k).link)
         .collect();
-    if stopped.is_empty() || snap.quarantined.is_empty() {
-        return out;
-    }
-    for (n, event) in all.events.iter().enumerate() {
+    let released: &[CanonicalEvent] = if stopped.is_empty() || snap.quarantined.is_empty() {
+        &[]
+    } else {
+        &all.events
+    };
+    for (n, event) in released.iter().enumerate() {
         if !event.identifiers.iter().any(|i| stopped.contains(&i.kind)) {
             continue;
         }
@@ -2299,6 +2264,30 @@ fn requarantine(
                 },
             });
         }
+    }
+    // A quarantined identifier whose records were all erased is carried by
+    // none of the records left: nothing would quarantine it, or hold it.
+    // Looked for whenever every quarantine is recounted: after erasures,
+    // and in a store of an older linking (entries orphaned by erasures
+    // before the store noted them). Those of a kind that stops linking
+    // that records carry under the old rules were released above.
+    if snap.recount_after_erasure || !snap.linking_current {
+        let carried: std::collections::HashSet<&str> = all
+            .keys
+            .iter()
+            .flat_map(|k| {
+                k.links
+                    .iter()
+                    .map(|l| l.key.as_str())
+                    .chain(k.legacy.iter().map(String::as_str))
+            })
+            .collect();
+        out.removed = snap
+            .quarantined
+            .iter()
+            .filter(|key| !carried.contains(key.as_str()) && !out.changed.contains_key(*key))
+            .cloned()
+            .collect();
     }
     out
 }
