@@ -35,8 +35,9 @@ pub struct Metrics {
     pub identifiers_marked_shared: IntCounterVec,
     /// Pairs sent to the review queue, by reason.
     pub review_suggestions: IntCounterVec,
-    /// `kindred_profile_change_lists_cut_total{list}`: id lists of profile
-    /// changes cut to fit one Kafka record (`moved_event_ids`, `absorbed_ids`).
+    /// `kindred_profile_change_lists_cut_total{list}`: parts of profile
+    /// changes cut to fit one Kafka record (`moved_event_ids`,
+    /// `absorbed_ids`, `split_into`, `identifiers`, `record`).
     pub change_lists_cut: IntCounterVec,
     /// Time to process one batch, from first message to committed offsets.
     pub batch_duration: HistogramVec,
@@ -179,7 +180,7 @@ impl Metrics {
         );
         let change_lists_cut = counter(
             "kindred_profile_change_lists_cut_total",
-            "Id lists of published profile changes cut to fit one Kafka record, by list (moved_event_ids, absorbed_ids); the record's header gives the full length.",
+            "Parts of published profile changes cut to fit one Kafka record, by list (moved_event_ids, absorbed_ids, split_into, identifiers, record); the record's header gives the full length.",
             &["list"],
         );
         let rebalances = counter(

@@ -91,8 +91,9 @@ pub async fn read_changelog(
         };
         if message.headers().is_some_and(|h| {
             h.iter().any(|h| {
-                h.key == crate::services::publish::MOVED_EVENT_IDS_TOTAL
-                    || h.key == crate::services::publish::ABSORBED_IDS_TOTAL
+                crate::services::publish::CHANGE_CUTS
+                    .iter()
+                    .any(|cut| cut.places_events && h.key == cut.header)
             })
         }) {
             read.cut += 1;

@@ -268,28 +268,19 @@ pub fn change_record(
     let mut payload = codec.encode(SchemaKind::ProfileChange, &shown)?;
     let mut headers = Vec::new();
     // A change naming tens of thousands of moved events or absorbed ids
-    // (a split of a huge profile) would be refused by the producer on every
-    // try and stop all publishing: its id lists are cut to fit, and a
-    // header gives each cut list's full length.
-    let lists: [(&str, IdList); 2] = [
-        (MOVED_EVENT_IDS_TOTAL, |c| &mut c.moved_event_ids),
-        (ABSORBED_IDS_TOTAL, |c| &mut c.absorbed_ids),
-    ];
-    for (header, list) in lists {
-        if payload.len() <= limit || list(&mut shown).is_empty() {
+    // (a split of a huge profile), or a golden record with tens of
+    // thousands of identifiers (a kiosk's devices), would be refused by the
+    // producer on every try and stop all publishing: its parts are cut to
+    // fit, in `CHANGE_CUTS` order, and a header gives each cut part's full
+    // length.
+    for cut in &CHANGE_CUTS {
+        let total = (cut.len)(&shown);
+        if payload.len() <= limit || total == 0 {
             continue;
         }
-        let total = list(&mut shown).len();
-        headers.push((header.to_string(), total.to_string().into_bytes()));
-        while payload.len() > limit && !list(&mut shown).is_empty() {
-            // Each id costs its bytes and a length prefix of 1-3 bytes.
-            let mut over = payload.len() - limit;
-            while over > 0 {
-                let Some(id) = list(&mut shown).pop() else {
-                    break;
-                };
-                over = over.saturating_sub(id.len() + 1);
-            }
+        headers.push((cut.header.to_string(), total.to_string().into_bytes()));
+        while payload.len() > limit && (cut.len)(&shown) > 0 {
+            (cut.drop)(&mut shown, payload.len() - limit);
             payload = codec.encode(SchemaKind::ProfileChange, &shown)?;
         }
     }
@@ -298,8 +289,11 @@ pub fn change_record(
             profile_id = %change.profile_id,
             moved_event_ids = change.moved_event_ids.len(),
             absorbed_ids = change.absorbed_ids.len(),
+            split_into = change.split_into.len(),
+            identifiers = change.record.as_ref().map_or(0, |r| r.identifiers.len()),
+            record_cut = shown.record.is_none() && change.record.is_some(),
             bytes = payload.len() + key.len(),
-            "a profile change was over the record limit: its id lists were cut"
+            "a profile change was over the record limit: it was cut to fit"
         );
     }
     Ok(OutRecord {
@@ -311,8 +305,108 @@ pub fn change_record(
     })
 }
 
-/// One of a change's id lists, as [`change_record`] cuts them.
-type IdList = fn(&mut ProfileChange) -> &mut Vec<String>;
+/// A part of a profile change that [`change_record`] can cut to fit one
+/// Kafka record: the header that then gives its full length, the label of
+/// `kindred_profile_change_lists_cut_total`, its length and how to drop
+/// items worth about `over` bytes from it.
+pub struct ChangeCut {
+    pub header: &'static str,
+    pub label: &'static str,
+    /// Whether a consumer that follows events per profile misses some
+    /// when this part is cut (the id lists that place events).
+    pub places_events: bool,
+    len: fn(&ProfileChange) -> usize,
+    drop: fn(&mut ProfileChange, usize),
+}
+
+/// What [`change_record`] cuts, in this order, while a change is over the
+/// record limit: the lists of moved events, absorbed ids and split-off
+/// ids (from their ends), then the golden record's identifiers (devices
+/// first, then accounts, social ids, e-mails, phones, member cards; the
+/// last of a kind first), and last the golden record itself (the change
+/// says what happened; `kindred explain` shows the profile).
+pub const CHANGE_CUTS: [ChangeCut; 5] = [
+    ChangeCut {
+        header: MOVED_EVENT_IDS_TOTAL,
+        label: "moved_event_ids",
+        places_events: true,
+        len: |c| c.moved_event_ids.len(),
+        drop: |c, over| drop_ids(&mut c.moved_event_ids, over),
+    },
+    ChangeCut {
+        header: ABSORBED_IDS_TOTAL,
+        label: "absorbed_ids",
+        places_events: true,
+        len: |c| c.absorbed_ids.len(),
+        drop: |c, over| drop_ids(&mut c.absorbed_ids, over),
+    },
+    ChangeCut {
+        header: SPLIT_INTO_TOTAL,
+        label: "split_into",
+        places_events: false,
+        len: |c| c.split_into.len(),
+        drop: |c, over| drop_ids(&mut c.split_into, over),
+    },
+    ChangeCut {
+        header: IDENTIFIERS_TOTAL,
+        label: "identifiers",
+        places_events: false,
+        len: |c| c.record.as_ref().map_or(0, |r| r.identifiers.len()),
+        drop: |c, over| {
+            if let Some(r) = c.record.as_mut() {
+                drop_identifiers(&mut r.identifiers, over);
+            }
+        },
+    },
+    ChangeCut {
+        header: RECORD_TOTAL,
+        label: "record",
+        places_events: false,
+        len: |c| usize::from(c.record.is_some()),
+        drop: |c, _| c.record = None,
+    },
+];
+
+/// Drops ids worth about `over` bytes from the end of `ids` (each costs
+/// its bytes and a length prefix of 1-3 bytes).
+fn drop_ids(ids: &mut Vec<String>, mut over: usize) {
+    while over > 0 {
+        let Some(id) = ids.pop() else {
+            break;
+        };
+        over = over.saturating_sub(id.len() + 1);
+    }
+}
+
+/// Drops identifiers worth about `over` bytes: the least lasting kind
+/// first (the last of [`IdentifierKind::ALL`]: devices), the last of a
+/// kind first.
+fn drop_identifiers(ids: &mut Vec<kindred_model::Identifier>, mut over: usize) {
+    let rank = |k: kindred_model::IdentifierKind| {
+        kindred_model::IdentifierKind::ALL
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or(0)
+    };
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse((rank(ids[i].kind), i)));
+    let mut dropped = vec![false; ids.len()];
+    for i in order {
+        if over == 0 {
+            break;
+        }
+        dropped[i] = true;
+        let id = &ids[i];
+        // Kind, value and match key, each with its length or tag.
+        over =
+            over.saturating_sub(id.value.len() + id.match_key.as_ref().map_or(0, String::len) + 3);
+    }
+    let mut n = 0;
+    ids.retain(|_| {
+        n += 1;
+        !dropped[n - 1]
+    });
+}
 
 /// Header of a profile change whose `moved_event_ids` were cut to fit one
 /// Kafka record: the list's full length (the ids past the cut are not
@@ -321,6 +415,15 @@ pub const MOVED_EVENT_IDS_TOTAL: &str = "kindred.change.moved_event_ids_total";
 /// The same for `absorbed_ids` (each absorbed id still gets its own
 /// SUPERSEDED redirect record).
 pub const ABSORBED_IDS_TOTAL: &str = "kindred.change.absorbed_ids_total";
+/// The same for `split_into` (each split-off profile still gets its own
+/// `CREATED` change).
+pub const SPLIT_INTO_TOTAL: &str = "kindred.change.split_into_total";
+/// The same for the golden record's `identifiers` (a profile with tens of
+/// thousands of devices): the identifiers kept are the most lasting ones.
+pub const IDENTIFIERS_TOTAL: &str = "kindred.change.identifiers_total";
+/// Header (`1`) of a change published without its golden record: even cut
+/// to its most lasting identifiers it did not fit one record.
+pub const RECORD_TOTAL: &str = "kindred.change.record_total";
 /// Header of every profile change: its place (decimal) in the order the
 /// resolver made the changes, across all partitions of the profile topic
 /// (Kafka orders records within a partition only). A consumer that folds
@@ -687,14 +790,11 @@ impl Task {
                             .events_produced
                             .with_label_values(&[&r.topic])
                             .inc();
-                        for (header, list) in [
-                            (MOVED_EVENT_IDS_TOTAL, "moved_event_ids"),
-                            (ABSORBED_IDS_TOTAL, "absorbed_ids"),
-                        ] {
-                            if r.headers.iter().any(|(k, _)| k == header) {
+                        for cut in &CHANGE_CUTS {
+                            if r.headers.iter().any(|(k, _)| k == cut.header) {
                                 self.metrics
                                     .change_lists_cut
-                                    .with_label_values(&[list])
+                                    .with_label_values(&[cut.label])
                                     .inc();
                             }
                         }
@@ -866,6 +966,105 @@ mod tests {
         let out =
             outbox_record(&config, &codec, &default, &change(), MAX_RECORD_BYTES).expect("record");
         assert!(out.headers.is_empty());
+    }
+
+    /// A kiosk's profile with 40,000 device ids (devices have no limit per
+    /// profile) published its golden record whole: about 1.6 MB with the
+    /// identifiers as keyed hashes, refused on every try, and no change
+    /// after it left. Its identifiers are cut, devices first; the member
+    /// card and the phone stay. A record over the limit even then goes
+    /// without its golden record.
+    #[test]
+    fn a_change_whose_golden_record_is_over_the_limit_is_cut_to_fit() {
+        let config = Config::default();
+        let codec = WireCodec::with_default_ids().expect("codec");
+        let default = protection(OutputConfig::default());
+        let OutboxEntry::Change(mut big) = change() else {
+            unreachable!("change() is a change")
+        };
+        let mut kiosk = big.record.take().expect("a record");
+        for i in 0..40_000 {
+            kiosk.identifiers.push(Identifier::new(
+                IdentifierKind::Device,
+                format!("web:3f2a0000-0000-0000-0000-{i:012}"),
+            ));
+        }
+        kiosk.identifiers.sort();
+        big.record = Some(kiosk);
+        big.split_into = (0..30_000).map(|i| format!("kp-{i:012}")).collect();
+        let whole = default.profile_change(&big).expect("policy");
+        let whole_size = codec
+            .encode(SchemaKind::ProfileChange, &whole)
+            .expect("encodes")
+            .len();
+        // Over the limit without the split-off ids too.
+        assert!(
+            whole_size > 30_000 * 16 + MAX_RECORD_BYTES + 100_000,
+            "{whole_size} bytes"
+        );
+
+        let out = change_record(&config, &codec, &default, &big, MAX_RECORD_BYTES).expect("record");
+        let size = out.payload.len() + out.key.as_ref().map_or(0, Vec::len);
+        assert!(
+            size <= MAX_RECORD_BYTES && size > MAX_RECORD_BYTES - 1_000,
+            "{size} bytes"
+        );
+        let header = |out: &OutRecord, name: &str| {
+            out.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        assert_eq!(header(&out, SPLIT_INTO_TOTAL).as_deref(), Some("30000"));
+        assert_eq!(header(&out, IDENTIFIERS_TOTAL).as_deref(), Some("40002"));
+        assert_eq!(header(&out, RECORD_TOTAL), None);
+        let published: ProfileChange = codec
+            .decode(Framing::Confluent, SchemaKind::ProfileChange, &out.payload)
+            .expect("decodes");
+        assert!(published.split_into.is_empty(), "cut before the record");
+        let record = published.record.expect("the golden record, cut");
+        let whole_record = whole.record.clone().expect("a record");
+        let kinds = |r: &GoldenRecord, k: IdentifierKind| {
+            r.identifiers
+                .iter()
+                .filter(|i| i.kind == k)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        for k in [IdentifierKind::MemberId, IdentifierKind::Phone] {
+            assert_eq!(kinds(&record, k), kinds(&whole_record, k), "{k:?} kept");
+        }
+        let devices = kinds(&record, IdentifierKind::Device);
+        assert!(
+            devices.len() > 1_000 && devices.len() < 40_000,
+            "{}",
+            devices.len()
+        );
+        // The first devices stay, the last go.
+        let all_devices = kinds(&whole_record, IdentifierKind::Device);
+        assert_eq!(devices[..], all_devices[..devices.len()]);
+        assert_eq!(record.full_name, whole_record.full_name);
+
+        // A topic taking records smaller than the record's lasting part:
+        // the change goes without its golden record.
+        let mut bare = whole.clone();
+        bare.record = None;
+        bare.split_into.clear();
+        let limit = codec
+            .encode(SchemaKind::ProfileChange, &bare)
+            .expect("encodes")
+            .len()
+            + 2
+            + 10;
+        let out = change_record(&config, &codec, &default, &big, limit).expect("record");
+        assert!(out.payload.len() + out.key.as_ref().map_or(0, Vec::len) <= limit);
+        assert_eq!(header(&out, RECORD_TOTAL).as_deref(), Some("1"));
+        let published: ProfileChange = codec
+            .decode(Framing::Confluent, SchemaKind::ProfileChange, &out.payload)
+            .expect("decodes");
+        assert_eq!(published.record, None);
+        assert_eq!(published.change_type, ChangeType::Created);
+        assert_eq!(published.profile_id, "P1");
     }
 
     /// A review record or an erasure audit record too large for one Kafka
