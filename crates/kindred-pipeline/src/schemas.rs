@@ -176,6 +176,19 @@ impl Schemas {
                 if asked.is_some_and(|at| at.elapsed() < ASK_AGAIN_AFTER) {
                     continue;
                 }
+                // The wire format's id is a Java int in Confluent's and
+                // Apicurio's registries: one past `i32::MAX` (a message not
+                // framed at all, read as if) names no schema, and such
+                // registries answer it with a 404 that is not 40403.
+                if i32::try_from(id).is_err() {
+                    source.settle(
+                        id,
+                        Err(format!(
+                            "{id} is past the largest schema id a registry gives (2^31 - 1)"
+                        )),
+                    );
+                    continue;
+                }
                 let address = source.registry.address();
                 let outcome = match source.registry.schema_by_id(id).await {
                     Ok(text) => self
@@ -307,6 +320,22 @@ mod tests {
         assert_eq!(calls, 4, "one ask and three more after the waits");
         schemas.learn([message.as_slice()]).await.expect("learn");
         assert_eq!(registry.calls(), calls, "not asked again within a minute");
+    }
+
+    /// A message framed as if (a leading zero byte) whose id is past
+    /// `i32::MAX`: the registry answers a 404 that is not "schema not
+    /// found" (it reads ids as Java ints), which stopped the service on
+    /// every restart. The id is not asked for; its message is
+    /// dead-lettered as `unknown_schema_id`.
+    #[tokio::test]
+    async fn an_id_past_the_registrys_ints_is_unknown_without_asking() {
+        let registry = StandInRegistry::start().await.expect("registry");
+        let schemas = schemas_of(&registry).await;
+        let calls = registry.calls();
+        let message = framed(0x8000_0000);
+        schemas.learn([message.as_slice()]).await.expect("learn");
+        assert_eq!(schemas.codec().unknown_id(&message), Some(0x8000_0000));
+        assert_eq!(registry.calls(), calls, "not asked");
     }
 
     #[tokio::test]

@@ -180,8 +180,13 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Fu
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     match (parts.method.as_str(), path.as_slice()) {
         ("GET", ["schemas", "ids", id]) => {
-            let schema = id
-                .parse::<usize>()
+            // Confluent's registry reads the id as a Java int: one that
+            // does not parse as one is no route at all (404, error code
+            // 404, not 40403).
+            let Ok(id) = id.parse::<i32>() else {
+                return error(StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found");
+            };
+            let schema = usize::try_from(id)
                 .ok()
                 .and_then(|i| i.checked_sub(1))
                 .and_then(|i| state.schemas.get(i));
