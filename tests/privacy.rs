@@ -244,10 +244,12 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     }
 
     // A malformed request: dead-lettered with its reason and position.
+    // Keyed by the person's e-mail (a portal's choice): the dead letter's
+    // key is masked like its payload.
     let bad_at = produce(
         &config,
         &config.topics.erasure_requests,
-        "bad",
+        "ann.lee@gmail.com",
         br#"{"request_id":"DSR-8","email":"a@b.cn","phone":"13910248876"}"#.to_vec(),
     )
     .await?;
@@ -263,6 +265,13 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     );
     assert_eq!(h["kindred.dlq.source.partition"], bad_at.0.to_string());
     assert_eq!(h["kindred.dlq.source.offset"], bad_at.1.to_string());
+    let key = String::from_utf8_lossy(dead[0].key().unwrap_or_default()).into_owned();
+    assert!(
+        !key.contains("ann.lee") && key.ends_with("@gmail.com"),
+        "{key}"
+    );
+    let kept = String::from_utf8_lossy(dead[0].payload().unwrap_or_default()).into_owned();
+    assert!(kept.contains("DSR-8") && !kept.contains("a@b.cn"), "{kept}");
 
     // Pia signs up; then Otto asks to be forgotten and the operator
     // erases him by profile id (an id a rebuild numbers afresh).

@@ -332,10 +332,11 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
     // Not a request (a field it should not have): dead-lettered with its
     // reason and its identifier masked, the service goes on.
     let junk = br#"{"request_id":"dr-j","actor":"x","at_ms":1,"action":{"split":{"profile":"kp-000000000001","identifier_key":"phone:+8613900009999"}},"extra":1}"#;
+    // Keyed by a phone number: the key is masked too.
     produce(
         &config,
         &config.topics.decision_requests,
-        "junk",
+        "+86 139 0000 8888",
         junk.to_vec(),
     )
     .await?;
@@ -354,6 +355,8 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
         kept.contains("dr-j") && !kept.contains("+8613900009999"),
         "{kept}"
     );
+    let key = String::from_utf8_lossy(dead[0].key().unwrap_or_default()).into_owned();
+    assert!(!key.contains("0000 8888") && !key.is_empty(), "{key}");
     // The copy is not the request: without `extra` it would parse, and a
     // replay would carry out a split nobody sent in that form.
     assert_eq!(h[DeadLetter::MASKED], "true", "{h:?}");

@@ -450,9 +450,14 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                 &payload,
                             );
                             // Not the request as sent: `deadletter replay`
-                            // must not send it as one.
+                            // must not send it as one. Its key (the request
+                            // id, or whatever a portal keys by: an e-mail)
+                            // is masked as a request id is.
                             if masked {
                                 letter.headers.push((DeadLetter::MASKED.to_string(), b"true".to_vec()));
+                                letter.key = message.key().map(|k| {
+                                    crate::erasure::masked_request_id(&String::from_utf8_lossy(k)).into_bytes()
+                                });
                             }
                             dead.push(letter);
                         }
