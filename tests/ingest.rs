@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use kindred_config::Config;
 use kindred_gen::{generate, GenOptions, MessRates};
-use kindred_kafka::rdkafka::message::Message;
-use kindred_kafka::{OutRecord, Producer};
+use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
+use kindred_kafka::{DeadLetter, OutRecord, Producer};
 use kindred_model::raw::RawEvent;
 use kindred_model::{CanonicalEvent, Channel};
 use kindred_pipeline::services::deadletter::{replay, ReplayFilter};
@@ -781,18 +781,58 @@ async fn a_message_too_large_to_dead_letter_whole_is_cut_and_ingest_goes_on() ->
 /// and the rest of the batch, and the service, go on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_record_its_topic_refuses_is_dead_lettered_not_retried_forever() -> anyhow::Result<()> {
+    let (dead, raw_len) = refused_by_topics("unproducible", false).await?;
+    assert_eq!(dead[0].key(), Some("L-1".as_bytes()));
+    assert_eq!(dead[0].payload().map(<[u8]>::len), Some(raw_len));
+    Ok(())
+}
+
+/// The same with a dead-letter topic that refuses the letter too (its
+/// `max.message.bytes` as low): the letter goes as its envelope alone,
+/// with the lengths it left out; the service went on. (It stopped, naming
+/// nothing but the dead-letter topic.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_letter_its_topic_refuses_goes_as_its_envelope() -> anyhow::Result<()> {
+    let (dead, raw_len) = refused_by_topics("unproducible_dlq", true).await?;
+    assert_eq!(dead[0].key(), None);
+    assert_eq!(dead[0].payload().map_or(0, <[u8]>::len), 0);
+    let h = headers(&dead[0]);
+    assert_eq!(
+        h.get(DeadLetter::TRUNCATED_FROM),
+        Some(&raw_len.to_string())
+    );
+    assert_eq!(
+        h.get(DeadLetter::KEY_TRUNCATED_FROM).map(String::as_str),
+        Some("3")
+    );
+    assert_eq!(h["kindred.dlq.source.offset"], "0");
+    Ok(())
+}
+
+/// Runs ingest on a large and a small POS message with the canonical topic
+/// (and, if `dead_letters_too`, the dead-letter topic) taking records of
+/// at most 4,000 bytes; checks the small one passed and the large one was
+/// dead-lettered as `unproducible`, and returns the dead letters and the
+/// large message's length.
+async fn refused_by_topics(
+    name: &str,
+    dead_letters_too: bool,
+) -> anyhow::Result<(Vec<OwnedMessage>, usize)> {
     use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     use kindred_kafka::rdkafka::client::DefaultClientContext;
     let dir = tempfile::tempdir()?;
-    let config = isolated_config("unproducible", dir.path());
+    let config = isolated_config(name, dir.path());
     let admin: AdminClient<DefaultClientContext> =
         kafka_settings(&config).client_config(&[]).create()?;
-    let canonical = NewTopic::new(&config.topics.canonical, 1, TopicReplication::Fixed(1))
-        .set("max.message.bytes", "4000");
-    for result in admin
-        .create_topics(&[canonical], &AdminOptions::new())
-        .await?
-    {
+    let mut limited = vec![&config.topics.canonical];
+    if dead_letters_too {
+        limited.push(&config.topics.dead_letter);
+    }
+    let topics: Vec<NewTopic<'_>> = limited
+        .iter()
+        .map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(1)).set("max.message.bytes", "4000"))
+        .collect();
+    for result in admin.create_topics(&topics, &AdminOptions::new()).await? {
         result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
     }
     create_topics(&config).await?;
@@ -817,8 +857,10 @@ async fn a_record_its_topic_refuses_is_dead_lettered_not_retried_forever() -> an
             })
             .collect();
     }
+    let large = encode_raw(&codec, &large)?;
+    let raw_len = large.len();
     let records = vec![
-        record(&config.topics.pos, "L-1", encode_raw(&codec, &large)?),
+        record(&config.topics.pos, "L-1", large),
         record(&config.topics.pos, "S-1", encode_raw(&codec, &small)?),
     ];
     let shutdown = Shutdown::new();
@@ -839,10 +881,9 @@ async fn a_record_its_topic_refuses_is_dead_lettered_not_retried_forever() -> an
             .is_some_and(|m| m.contains(&config.topics.canonical)),
         "{h:?}"
     );
-    assert_eq!(dead[0].key(), Some("L-1".as_bytes()));
     let metrics = ops[0].metrics.render();
     assert!(metrics.contains("reason=\"unproducible\""), "{metrics}");
-    Ok(())
+    Ok((dead, raw_len))
 }
 
 /// Under KIP-848's consumer group protocol (`kafka.group_protocol =

@@ -97,6 +97,57 @@ impl DeadLetter {
         }
     }
 
+    /// A dead letter `record` the dead-letter topic refused (its
+    /// `max.message.bytes` set below the letter's size) sent again with no
+    /// key and no payload, only its envelope and the lengths cut
+    /// ([`Self::TRUNCATED_FROM`], [`Self::KEY_TRUNCATED_FROM`]): the
+    /// message is at its source coordinates, and replay leaves truncated
+    /// letters. `None` when `record` is no dead letter or has nothing left
+    /// to cut.
+    pub fn without_payload(record: &OutRecord) -> Option<OutRecord> {
+        let headers = || {
+            record
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice()))
+        };
+        Self::from_headers(headers())?;
+        let key_len = record.key.as_ref().map_or(0, Vec::len);
+        if record.payload.is_empty() && key_len == 0 {
+            return None;
+        }
+        // The lengths as sent: those an earlier cut recorded, if any.
+        let was = |name: &str, now: usize| {
+            headers()
+                .find(|(k, _)| *k == name)
+                .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<usize>().ok())
+                .unwrap_or(now)
+        };
+        let mut out = OutRecord {
+            topic: record.topic.clone(),
+            key: None,
+            payload: Vec::new(),
+            headers: record
+                .headers
+                .iter()
+                .filter(|(k, _)| k != Self::TRUNCATED_FROM && k != Self::KEY_TRUNCATED_FROM)
+                .cloned()
+                .collect(),
+            timestamp_ms: record.timestamp_ms,
+        };
+        for (name, now) in [
+            (Self::TRUNCATED_FROM, record.payload.len()),
+            (Self::KEY_TRUNCATED_FROM, key_len),
+        ] {
+            let length = was(name, now);
+            if length > 0 {
+                out.headers
+                    .push((name.to_string(), length.to_string().into_bytes()));
+            }
+        }
+        Some(out)
+    }
+
     /// Reads the envelope back from a dead letter's headers; `None` if a
     /// header is missing or malformed.
     pub fn from_headers<'a>(
@@ -157,6 +208,51 @@ mod tests {
                 .map(|(k, v)| (k.as_str(), v.as_slice())),
         );
         assert_eq!(back, Some(dl));
+    }
+
+    /// A letter its topic refuses goes again as its envelope alone, with
+    /// the lengths of what it left out; not again once nothing is left.
+    #[test]
+    fn a_refused_letter_goes_again_without_key_and_payload() {
+        let dl = DeadLetter {
+            reason: "malformed_body".into(),
+            message: "not Avro".into(),
+            source_topic: "retail.pos.events".into(),
+            source_partition: 3,
+            source_offset: 77,
+            service: "ingest-pos".into(),
+        };
+        let payload = vec![b'p'; 950_000];
+        let record = dl
+            .clone()
+            .into_record("kindred.deadletter", Some(b"key-1"), &payload);
+        let bare = DeadLetter::without_payload(&record).expect("a letter");
+        assert!(bare.payload.is_empty() && bare.key.is_none());
+        let header = |name: &str| {
+            bare.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        // The length the message had, not the cut letter's.
+        assert_eq!(
+            header(DeadLetter::TRUNCATED_FROM).as_deref(),
+            Some("950000")
+        );
+        assert_eq!(header(DeadLetter::KEY_TRUNCATED_FROM).as_deref(), Some("5"));
+        let back =
+            DeadLetter::from_headers(bare.headers.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+        assert_eq!(back, Some(dl));
+        assert!(DeadLetter::without_payload(&bare).is_none());
+        // Not a dead letter: nothing to cut it to.
+        let other = OutRecord {
+            topic: "kindred.canonical.events".into(),
+            key: Some(b"k".to_vec()),
+            payload: b"x".to_vec(),
+            headers: Vec::new(),
+            timestamp_ms: None,
+        };
+        assert!(DeadLetter::without_payload(&other).is_none());
     }
 
     #[test]

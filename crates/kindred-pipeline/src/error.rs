@@ -21,6 +21,12 @@ pub enum PipelineError {
     Config(String),
     #[error("outbox publishing: {0}")]
     Progress(String),
+    #[error("{what} cannot be produced, so the service stops rather than lose it (read it at its source, fix the topic's limits and restart): {source}")]
+    Unproducible {
+        what: String,
+        #[source]
+        source: Box<kindred_kafka::KafkaError>,
+    },
     #[error("the Kafka consumer failed for good ({0})")]
     Consumer(String),
     #[error("the transactional producer {0} was fenced: another instance with the same transactional id took over; stopping this one")]

@@ -191,7 +191,8 @@ pub async fn run(
                 }
                 // A canonical event the topic refuses (larger than its
                 // max.message.bytes) becomes a dead letter of its message; a
-                // dead letter refused too stops the service.
+                // dead letter refused too goes as its envelope alone
+                // (`send_until_acked`).
                 let instead = |i: usize, record: &kindred_kafka::OutRecord, e: &kindred_kafka::KafkaError| {
                     let message = batch.get(i)?;
                     if record.topic == config.topics.dead_letter {

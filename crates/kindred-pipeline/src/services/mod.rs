@@ -528,8 +528,11 @@ pub(crate) fn dead_letter_of(
 /// A record that can never be produced (too large for the topic, refused
 /// as invalid: [`kindred_kafka::KafkaError::is_unproducible`]) is handed to
 /// `instead`, which gives what to send in its place (a dead letter of its
-/// source message), or `None`, which stops the service with the error
-/// rather than drop it: one bad record must not stall the batch forever.
+/// source message), or `None`: a dead letter then goes again as its
+/// envelope alone ([`DeadLetter::without_payload`]), and anything else (or
+/// an envelope refused too) stops the service with an error naming the
+/// message rather than drop it: one bad record must not stall the batch
+/// forever.
 ///
 /// The service stays live while it waits (a broker outage is not cured by
 /// restarting the pod: it would only add a rebalance), but turns unready
@@ -585,10 +588,19 @@ pub(crate) async fn send_until_acked(
                     .with_label_values(&[&record.topic])
                     .inc(),
                 Err(e) if e.is_unproducible() => {
-                    tracing::warn!(error = %e, topic = %record.topic, "a record cannot be produced: sending its replacement");
-                    match instead(i, &record, &e) {
-                        Some(replacement) => failed.push((i, replacement)),
-                        None => return Err(PipelineError::Kafka(e)),
+                    // A dead letter its topic refuses goes again as its
+                    // envelope alone (the message is at its source).
+                    match instead(i, &record, &e).or_else(|| DeadLetter::without_payload(&record)) {
+                        Some(replacement) => {
+                            tracing::warn!(error = %e, topic = %record.topic, instead = %unproducible(&replacement), "a record cannot be produced: sending its replacement");
+                            failed.push((i, replacement));
+                        }
+                        None => {
+                            return Err(PipelineError::Unproducible {
+                                what: unproducible(&record),
+                                source: Box::new(e),
+                            })
+                        }
                     }
                 }
                 Err(e) => {
@@ -617,6 +629,25 @@ pub(crate) async fn send_until_acked(
         }
     }
     Ok(true)
+}
+
+/// What a record that cannot be produced is, for an operator: a dead
+/// letter by the message it stands for, any other record by its topic (not
+/// its key: personal data).
+fn unproducible(record: &OutRecord) -> String {
+    let headers = record
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()));
+    let bytes = record.payload.len() + record.key.as_ref().map_or(0, Vec::len);
+    let what = format!("a {bytes}-byte record for {}", record.topic);
+    match DeadLetter::from_headers(headers) {
+        Some(d) => format!(
+            "the dead letter ({}) of {} partition {} offset {}, {what}",
+            d.reason, d.source_topic, d.source_partition, d.source_offset
+        ),
+        None => what,
+    }
 }
 
 /// How long a send in flight when the service is told to stop may still
