@@ -523,3 +523,87 @@ async fn create_topic_taking(
         }
     }
 }
+
+/// A member commits only the partitions it holds. Ingest commits a batch's
+/// offsets after its outputs are acknowledged; a partition revoked in the
+/// meantime (a cooperative rebalance) was committed too, and the broker
+/// takes any partition under a current member and generation: the offset
+/// went back past what its new owner had committed, and that owner's next
+/// start read the difference again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_commit_leaves_the_partitions_another_member_holds() -> anyhow::Result<()> {
+    use kindred_kafka::consumer::{commit, subscribe, CommitMode};
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    use kindred_kafka::rdkafka::consumer::Consumer;
+    use kindred_kafka::rdkafka::{Offset, TopicPartitionList};
+    use kindred_kafka::ServiceContext;
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("commit_held", dir.path());
+    let settings = kafka_settings(&config);
+    let topic = config.topics.canonical.as_str();
+    let admin: AdminClient<DefaultClientContext> = settings.client_config(&[]).create()?;
+    for result in admin
+        .create_topics(
+            &[NewTopic::new(topic, 2, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
+        .await?
+    {
+        result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
+    }
+    let group = format!("{}.commit-held", config.kafka.group_prefix);
+    let member = || {
+        subscribe(
+            &settings,
+            &group,
+            &[topic],
+            ServiceContext::committed(|_| {}),
+            None,
+        )
+    };
+    let (a, b) = (member()?, member()?);
+    let held = |c: &kindred_kafka::consumer::ServiceConsumer| -> Vec<i32> {
+        c.assignment()
+            .map(|l| l.elements().iter().map(|e| e.partition()).collect())
+            .unwrap_or_default()
+    };
+    // Polled in turn until the group gave each member one partition.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while held(&a).len() != 1 || held(&b).len() != 1 {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the group never split: {:?} / {:?}",
+            held(&a),
+            held(&b)
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(200), a.recv()).await;
+        let _ = tokio::time::timeout(Duration::from_millis(200), b.recv()).await;
+    }
+    let (pa, pb) = (held(&a)[0], held(&b)[0]);
+    let mine = |p: i32, o: i64| (topic.to_string(), p, o);
+    tokio::task::block_in_place(|| -> anyhow::Result<()> {
+        commit(&b, &[mine(pb, 600)], CommitMode::Sync)?;
+        // A batch of A's that still held B's partition when it was read.
+        commit(&a, &[mine(pa, 151), mine(pb, 151)], CommitMode::Sync)?;
+        let mut list = TopicPartitionList::new();
+        list.add_partition(topic, pa);
+        list.add_partition(topic, pb);
+        let committed = b.committed_offsets(list, Duration::from_secs(10))?;
+        let at = |p: i32| {
+            committed
+                .elements()
+                .iter()
+                .find(|e| e.partition() == p)
+                .map(|e| e.offset())
+        };
+        assert_eq!(at(pa), Some(Offset::Offset(151)), "A's own partition");
+        assert_eq!(
+            at(pb),
+            Some(Offset::Offset(600)),
+            "B's partition, as B left it"
+        );
+        Ok(())
+    })?;
+    Ok(())
+}

@@ -78,11 +78,30 @@ pub fn subscribe(
 /// returns at once (use it in the poll loop: the call is issued after the
 /// outputs were acknowledged, which is what ordering needs); `Sync` blocks
 /// until the broker confirms (use it on shutdown).
+///
+/// Only partitions the consumer holds are committed: a batch read before
+/// a partition was revoked (a cooperative rebalance while its outputs were
+/// sent) must not commit it, since the broker checks a commit's member and
+/// generation, not who holds the partition, and the offset would move back
+/// past what its new owner committed. (Rebalances are taken in while the
+/// consumer is polled, so the assignment read here is the one the commit
+/// goes under.)
 pub fn commit(
     consumer: &ServiceConsumer,
     next_offsets: &[(String, i32, i64)],
     mode: CommitMode,
 ) -> Result<(), KafkaError> {
+    let held: Option<std::collections::HashSet<(String, i32)>> =
+        consumer.assignment().ok().map(|list| {
+            list.elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect()
+        });
+    let next_offsets: Vec<&(String, i32, i64)> = next_offsets
+        .iter()
+        .filter(|(t, p, _)| held.as_ref().is_none_or(|h| h.contains(&(t.clone(), *p))))
+        .collect();
     if next_offsets.is_empty() {
         return Ok(());
     }

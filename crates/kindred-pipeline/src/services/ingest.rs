@@ -216,8 +216,10 @@ pub async fn run(
                     return Ok(false);
                 }
                 observe_event_lag(ops, "ingest", &batch);
-                // A commit for partitions revoked meanwhile fails: their new
-                // owner reads the batch again (the resolver de-duplicates).
+                // Partitions revoked meanwhile are left out of the commit
+                // (`consumer::commit`): their new owner reads the batch
+                // again from the group's offset (the resolver
+                // de-duplicates), which this commit must not move back.
                 let offsets = next_offsets(&batch);
                 for (t, p, o) in &offsets {
                     next.insert((t.clone(), *p), *o);
