@@ -169,10 +169,6 @@ pub async fn run(
                             });
                         }
                         Err(e) => {
-                            ops.metrics
-                                .dead_letters
-                                .with_label_values(&[&source, e.kind()])
-                                .inc();
                             tracing::warn!(
                                 reason = e.kind(),
                                 partition = message.partition(),
@@ -198,10 +194,6 @@ pub async fn run(
                     if record.topic == config.topics.dead_letter {
                         return None;
                     }
-                    ops.metrics
-                        .dead_letters
-                        .with_label_values(&[&source, "unproducible"])
-                        .inc();
                     Some(dead_letter(
                         &config.topics.dead_letter,
                         &service,

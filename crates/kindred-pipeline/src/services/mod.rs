@@ -564,11 +564,7 @@ pub(crate) async fn send_until_acked(
         let mut first_error = None;
         for ((i, record), outcome) in pending.into_iter().zip(outcomes) {
             match outcome {
-                Ok(_) => ops
-                    .metrics
-                    .events_produced
-                    .with_label_values(&[&record.topic])
-                    .inc(),
+                Ok(_) => acknowledged(&record, ops),
                 Err(e) if e.is_unproducible() => suspects.push((i, record)),
                 Err(e) => {
                     first_error.get_or_insert(e);
@@ -582,11 +578,7 @@ pub(crate) async fn send_until_acked(
         for (i, record) in suspects {
             let sent = while_live(producer.send(&record), ops).await;
             match sent {
-                Ok(_) => ops
-                    .metrics
-                    .events_produced
-                    .with_label_values(&[&record.topic])
-                    .inc(),
+                Ok(_) => acknowledged(&record, ops),
                 Err(e) if e.is_unproducible() => {
                     // A dead letter its topic refuses goes again as its
                     // envelope alone (the message is at its source).
@@ -629,6 +621,26 @@ pub(crate) async fn send_until_acked(
         }
     }
     Ok(true)
+}
+
+/// Counts a record the broker acknowledged: produced, and for a dead
+/// letter `kindred_dead_letters_total` (counted once delivered, so a batch
+/// given up at a stop and read again counts its letters once).
+fn acknowledged(record: &OutRecord, ops: &Ops) {
+    ops.metrics
+        .events_produced
+        .with_label_values(&[&record.topic])
+        .inc();
+    let headers = record
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()));
+    if let Some(d) = DeadLetter::from_headers(headers) {
+        ops.metrics
+            .dead_letters
+            .with_label_values(&[&d.source_topic, &d.reason])
+            .inc();
+    }
 }
 
 /// What a record that cannot be produced is, for an operator: a dead

@@ -624,7 +624,10 @@ fn published_up_to(
         // or unmounted volume, unless a fresh start is meant.
         Some(p) if !config.resolver.allow_new_store && store.offsets()?.is_empty() => {
             return Err(PipelineError::Progress(format!(
-                "the store at {} is empty, but {transactional_id} published from another store                  (id {}, outbox up to {}): is the data volume lost or not mounted? Restore a                  snapshot (`kindred restore`) or rebuild from the topics (`kindred rebuild`);                  for a deliberate fresh start set resolver.allow_new_store = true",
+                "the store at {} is empty, but {transactional_id} published from another store \
+                 (id {}, outbox up to {}): is the data volume lost or not mounted? Restore a \
+                 snapshot (`kindred restore`) or rebuild from the topics (`kindred rebuild`); \
+                 for a deliberate fresh start set resolver.allow_new_store = true",
                 config.resolver.data_dir.display(),
                 p.store_id,
                 p.seq

@@ -414,10 +414,6 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     match item {
                         Ok(item) => items.push((i, item)),
                         Err((reason, detail)) => {
-                            ops.metrics
-                                .dead_letters
-                                .with_label_values(&[message.topic(), reason])
-                                .inc();
                             // Someone asked for something (to be forgotten,
                             // a review, a split) that will not happen:
                             // worth a line an operator sees, without the
