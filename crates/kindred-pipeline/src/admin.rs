@@ -720,7 +720,7 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             "profiles_affected": plan.profiles_affected(),
             "merges": plan.merges(), "splits": plan.splits(),
             "identifiers_quarantined": plan.quarantined, "identifiers_released": plan.released,
-            "identifiers_removed": plan.removed,
+            "identifiers_removed": plan.removed, "index_entries_unmade": plan.unindexed,
             "cards_marked_shared": plan.marked_shared, "cards_unmarked": plan.unmarked,
             "groups": plan.groups.iter().map(|g| json!({"before": g.before, "after": g.after, "from": g.from})).collect::<Vec<_>>(),
             "suggestions": plan.suggestions.iter().map(|s| json!({"a": s.a, "b": s.b, "events": [s.events.0, s.events.1], "rule": s.rule, "version": s.rule_version, "kinds": s.kinds, "reason": s.reason.as_str()})).collect::<Vec<_>>(),
@@ -770,6 +770,13 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
             out,
             "{} quarantined identifiers no stored record carries any more (their records erased) {be} removed from the index",
             plan.removed
+        );
+    }
+    if plan.unindexed > 0 {
+        let _ = writeln!(
+            out,
+            "{} index entries only the old rules make (a kind that stops linking, a match rule's old blocks) {be} removed",
+            plan.unindexed
         );
     }
     if plan.marked_shared + plan.unmarked > 0 {

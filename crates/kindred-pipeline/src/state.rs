@@ -40,11 +40,12 @@ pub fn snapshot(config: &Config, out: &Path) -> Result<String, PipelineError> {
     store.checkpoint(out)?;
     let stats = store.stats()?;
     Ok(format!(
-        "snapshot of {} written to {}: {} profiles, {} events, {} outbox entries unpublished",
+        "snapshot of {} written to {}: {} profiles, {} events, {} index entries, {} outbox entries unpublished",
         config.resolver.data_dir.display(),
         out.display(),
         stats.profiles,
         stats.events,
+        stats.identifiers,
         store.outbox()?.len()
     ))
 }

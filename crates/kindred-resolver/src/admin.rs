@@ -126,6 +126,11 @@ pub struct RulesPlan {
     /// the pair and the new ones no longer do (a suggest rule removed, a
     /// link no longer made). `rules apply` takes them out of the queue.
     pub withdrawn: Vec<(String, String)>,
+    /// Index entries the new rules make no more, removed: those of a kind
+    /// that stops linking (quarantined ones included), and match-rule
+    /// blocks of a rule removed or blocking on other fields. A fresh run
+    /// under the new rules makes none.
+    pub unindexed: usize,
     /// An erasure's neighbours wait to be clustered again (a crash between
     /// its two writes): `rules apply` clusters them first, under the old
     /// rules, so it may change profiles this plan (of the store as it is)
@@ -1232,6 +1237,12 @@ impl Resolver {
                 view.pending.insert(pair, None);
             }
         }
+        // Entries only the old rules made go, as a fresh run under the new
+        // ones has none (after the loops above, which took their holders).
+        for key in &quarantine.unmade {
+            view.entries.remove(key);
+            view.removed_entries.insert(key.clone());
+        }
         let fingerprint = policy_fingerprint(&self.policy);
         view.extra_meta.push((
             crate::store::LINK_POLICY.to_vec(),
@@ -1246,10 +1257,11 @@ impl Resolver {
         // Every quarantine an erasure left was recounted above.
         view.extra_meta
             .push((crate::erase::QUARANTINE_RECOUNT.to_vec(), Vec::new()));
-        // Entries the old rules made may stay (a kind that stops linking
-        // keeps its entries): an erasure derives the person's keys under
-        // them too (`policies_linked_by`), whether or not a resolve
-        // service ever ran with them.
+        // An erasure derives the person's keys under every policy the
+        // store was linked by (`policies_linked_by`), whether or not a
+        // resolve service ever ran with it: entries of a store that an
+        // older release's apply left, or a resolver's linking changed
+        // without `rules apply`, are found under them.
         if let Some(history) = history_with(&self.store, old_policy)? {
             view.extra_meta
                 .push((crate::store::POLICY_HISTORY.to_vec(), history));
@@ -1972,6 +1984,9 @@ struct Requarantine {
     /// rules or (a kind that stops linking) the old ones
     /// ([`RulesPlan::removed`]).
     removed: BTreeSet<String>,
+    /// Index keys the stored records make under the old rules and none
+    /// makes under the new ([`RulesPlan::unindexed`]).
+    unmade: BTreeSet<String>,
 }
 
 /// What an index entry keeps for the quarantine guard, sorted.
@@ -2289,6 +2304,25 @@ fn requarantine(
             .cloned()
             .collect();
     }
+    // Keys only the old rules make (a kind that stops linking, a rule
+    // removed or blocking on other fields): a fresh run under the new
+    // rules has no entry for them, and an entry keeps its holders' ids
+    // and the guard's digests of names and companions, which nothing
+    // would read again.
+    if old != new {
+        let made: std::collections::HashSet<&str> = all
+            .keys
+            .iter()
+            .flat_map(|k| k.links.iter().map(|l| l.key.as_str()))
+            .collect();
+        for e in &all.events {
+            for l in EventKeys::of(e, old, &snap.hasher).links {
+                if !made.contains(l.key.as_str()) {
+                    out.unmade.insert(l.key);
+                }
+            }
+        }
+    }
     out
 }
 
@@ -2372,6 +2406,7 @@ fn plan(
             .filter(|c| !c.quarantined)
             .count(),
         removed: requarantine.removed.len(),
+        unindexed: requarantine.unmade.len(),
         marked_shared: requarantine.names_differ.values().filter(|m| **m).count(),
         unmarked: requarantine.names_differ.values().filter(|m| !**m).count(),
     };

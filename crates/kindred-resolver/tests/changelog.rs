@@ -1793,6 +1793,32 @@ fn check_apply(w: &mut World, base: &LinkPolicy, n: usize, t: i64) -> Result<(),
         n
     );
     prop_assert!(!w.r.store().quarantine_recount_pending().expect("read"));
+    // No entry for an identifier of a kind the new rules do not link (one
+    // that stops linking kept its entries before), as in the replay; and
+    // as many entries as the replay has (match-rule blocks included).
+    let unlinked: Vec<&kindred_model::Identifier> = w
+        .log
+        .iter()
+        .flat_map(|e| &e.identifiers)
+        .filter(|i| !new.identifiers.get(i.kind).link)
+        .collect();
+    let entries = |r: &Resolver| {
+        r.store()
+            .guard_states(unlinked.iter().copied())
+            .expect("read")
+    };
+    prop_assert_eq!(
+        entries(&w.r),
+        entries(&replay.r),
+        "rules apply {}: unlinked kinds' entries",
+        n
+    );
+    prop_assert_eq!(
+        w.r.store().stats().expect("stats").identifiers,
+        replay.r.store().stats().expect("stats").identifiers,
+        "rules apply {}: index entries",
+        n
+    );
     Ok(())
 }
 

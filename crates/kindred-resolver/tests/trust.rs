@@ -1306,8 +1306,17 @@ fn rules_diff_predicts_exactly_what_apply_then_does() {
         .count();
     assert!(merged > 0);
     // The same plan again is empty: apply did what diff said.
-    assert!(r.plan_rules(&new).expect("diff").groups.is_empty());
+    let again = r.plan_rules(&new).expect("diff");
+    assert!(again.groups.is_empty());
     assert_eq!(r.applied_policy_differs(), None);
+    // Phones link no more, and a rule is gone: their entries went, as a
+    // fresh run has none (35 phones, and the removed rule's blocks).
+    assert!(plan.unindexed > 35, "{plan:?}");
+    assert_eq!(again.unindexed, 0);
+    for i in 0..5 {
+        let glue = phone(&format!("+86137000{i:05}"));
+        assert_eq!(r.store().index_entry(&glue).expect("read"), None);
+    }
     // A resolver started with the old configuration on this store is told
     // which rules the store was last re-evaluated with.
     drop(r);
