@@ -298,6 +298,42 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
         .expect("found above");
     forget(&config, &otto_id, "DSR-9", timeout).await?;
 
+    // A store's counter phone on eight customers' receipts (each with a
+    // card of their own) is quarantined: asked to forget it, the resolver
+    // erases no one. `kindred forget` says so in its exit status (it
+    // exited 0), with the audit record for the caller to read.
+    let counter = "13900007777";
+    for i in 0..8 {
+        let id = format!("SHOP-{i}");
+        let card = format!("M-SHOP-{i}");
+        let receipt = pos(&id, Some(&card), Some(counter), None, T0 + 20_000 + i, 1);
+        produce(&config, &config.topics.pos, &id, encode(&codec, &receipt)).await?;
+    }
+    read_until(&config, &config.topics.profiles, timeout, |m| {
+        changes(&codec, m)
+            .iter()
+            .filter(|c| c.cause_event_id.starts_with("pos:SHOP-"))
+            .count()
+            >= 8
+    })
+    .await?;
+    let refused = kindred_pipeline::erasure::forget(
+        &config,
+        &format!("phone:+86{counter}"),
+        "DSR-10",
+        "privacy-officer",
+        timeout,
+        true,
+    )
+    .await;
+    match refused {
+        Err(kindred_pipeline::PipelineError::NotErased(audit)) => {
+            let audit: serde_json::Value = serde_json::from_str(&audit)?;
+            assert_eq!(audit["outcome"], "ambiguous", "{audit}");
+        }
+        other => panic!("nobody erased is an error: {other:?}"),
+    }
+
     shutdown.trigger();
     for t in tasks {
         t.await??;
@@ -336,14 +372,15 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     drop(store);
     // A store rebuilt from the topics: the audit records' suppression
     // entries drop both erased people's events as they are replayed, and
-    // neither request applies again (in the new numbering Otto's profile
-    // id may be Pia's).
+    // no request applies again (in the new numbering Otto's profile id may
+    // be Pia's; the counter phone's request erased no one, and its audit
+    // record says so).
     let mut rebuilt = config.clone();
     rebuilt.resolver.data_dir = dir.path().join("rebuilt");
     let summary = kindred_pipeline::state::rebuild(&rebuilt, Duration::from_secs(30), None).await?;
     for part in [
-        "from 2 audit records",
-        "erasure requests: 2 covered by their audit records, 0 by identifier re-applied",
+        "from 3 audit records",
+        "erasure requests: 3 covered by their audit records, 0 by identifier re-applied",
     ] {
         assert!(summary.contains(part), "{part:?} in {summary}");
     }
@@ -357,6 +394,6 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
         "a rebuild brought him back"
     );
     assert!(store.lookup(&pia_email)?.is_some(), "a rebuild erased Pia");
-    assert_eq!(store.stats()?.profiles, 1, "only Pia");
+    assert_eq!(store.stats()?.profiles, 9, "Pia and the eight shop customers");
     Ok(())
 }

@@ -704,8 +704,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 std::time::Duration::from_secs(*wait_secs),
                 *json,
             )
-            .await?;
-            emit(&out)?;
+            .await;
+            match out {
+                // The audit record goes to standard output either way (a
+                // script reads it), and the exit status says nobody was
+                // erased.
+                Err(kindred_pipeline::PipelineError::NotErased(report)) => {
+                    emit(&report)?;
+                    anyhow::bail!(
+                        "nobody was erased: the identifier is shared; erase by profile id (`kindred forget --profile ID`)"
+                    )
+                }
+                other => emit(&other?)?,
+            }
         }
         Command::Keys {
             action: KeysAction::Generate { out },

@@ -256,17 +256,24 @@ pub fn parse_request(
         ErasureTarget::Profile(id.to_string())
     } else {
         let key = wire.identifier_key.clone().unwrap_or_default();
+        // Kinds in any case (`Email:`, `PHONE:`): a portal's spelling.
+        let kind_of = |kind: &str| kind.trim().to_ascii_lowercase();
         match key.split_once(':') {
             // An index key as `kindred forget` sends it: kind and a keyed
-            // hash (32 hex digits; no raw phone, e-mail or card looks so).
-            Some((_, digest))
+            // hash (32 hex digits; no raw phone, e-mail or card looks so),
+            // as the store writes it (lower case).
+            Some((kind, digest))
                 if digest.len() == 32 && digest.bytes().all(|b| b.is_ascii_hexdigit()) =>
             {
-                ErasureTarget::IndexKey(key)
+                ErasureTarget::IndexKey(format!(
+                    "{}:{}",
+                    kind_of(kind),
+                    digest.to_ascii_lowercase()
+                ))
             }
             // A raw `kind:value` a portal sent as the key: normalized as the
             // same value in an event is, or it would name nobody.
-            Some((kind, value)) => match kind.parse::<IdentifierKind>() {
+            Some((kind, value)) => match kind_of(kind).parse::<IdentifierKind>() {
                 Ok(kind) => identifier(kind, value)?,
                 Err(_) => ErasureTarget::IndexKey(key),
             },
@@ -439,18 +446,27 @@ pub async fn forget(
     let Some(audit) = audit else {
         return Ok(sent);
     };
-    if as_json {
-        return Ok(audit.to_string());
-    }
     let field = |k: &str| audit.get(k).cloned().unwrap_or_default();
-    Ok(format!(
-        "{sent}\noutcome: {}\nsubject: {}\nprofiles erased: {}\nevents erased: {}\nidentifiers suppressed: {}",
-        field("outcome").as_str().unwrap_or("?"),
-        field("subject").as_str().unwrap_or("?"),
-        field("profiles"),
-        field("events_erased"),
-        field("identifiers_suppressed"),
-    ))
+    let report = if as_json {
+        audit.to_string()
+    } else {
+        format!(
+            "{sent}\noutcome: {}\nsubject: {}\nprofiles erased: {}\nevents erased: {}\nidentifiers suppressed: {}",
+            field("outcome").as_str().unwrap_or("?"),
+            field("subject").as_str().unwrap_or("?"),
+            field("profiles"),
+            field("events_erased"),
+            field("identifiers_suppressed"),
+        )
+    };
+    // A shared identifier erased no one while the person's data stays: an
+    // error for the exit status (a script must not take it for done).
+    // Nobody holding it (`not_found`) is done: there is nothing to erase,
+    // and the identifier is suppressed.
+    if field("outcome").as_str() == Some(kindred_resolver::ErasureOutcome::Ambiguous.as_str()) {
+        return Err(crate::PipelineError::NotErased(report));
+    }
+    Ok(report)
 }
 
 /// `kindred keys rotate`: adds a new encryption key to the keyring file and
@@ -543,6 +559,41 @@ mod tests {
         ] {
             assert!(kept.contains(shown), "{shown} in {kept}");
         }
+    }
+
+    /// A portal's `identifier_key` in its own case (`Email:Li.Wei@Gmail.com`,
+    /// a digest in upper-case hex) named nobody: the kind did not parse, so
+    /// the value was hashed as sent, never normalized, and an upper-case
+    /// digest was hashed again. Both name the key the store holds.
+    #[test]
+    fn an_identifier_key_in_any_case_names_the_stored_key() {
+        let target = |key: &str| {
+            let raw = format!(r#"{{"request_id":"DSR-1","identifier_key":"{key}"}}"#);
+            parse_request(raw.as_bytes(), &opts(), 0)
+                .expect("valid")
+                .target
+        };
+        let email = parse_request(
+            br#"{"request_id":"DSR-1","email":"li.wei@gmail.com"}"#,
+            &opts(),
+            0,
+        )
+        .expect("valid")
+        .target;
+        assert_eq!(target("Email:Li.Wei@Gmail.com"), email);
+        assert_eq!(target("email:li.wei@gmail.com"), email);
+        let phone = parse_request(
+            br#"{"request_id":"DSR-1","phone":"+8613910248876"}"#,
+            &opts(),
+            0,
+        )
+        .expect("valid")
+        .target;
+        assert_eq!(target("Phone:+86 139 1024 8876"), phone);
+        let digest = "0a0b0c0d0e0f00112233445566778899";
+        let stored = ErasureTarget::IndexKey(format!("phone:{digest}"));
+        assert_eq!(target(&format!("phone:{}", digest.to_uppercase())), stored);
+        assert_eq!(target(&format!("PHONE:{digest}")), stored);
     }
 
     /// A portal that puts the person's e-mail or phone in its request id

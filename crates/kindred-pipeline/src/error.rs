@@ -44,4 +44,8 @@ pub enum PipelineError {
     /// (what `--json` prints on standard output).
     #[error("the resolver refused the decision: {0}")]
     Refused(String),
+    /// An erasure request that erased no one because its identifier is
+    /// shared: the audit record (text or JSON) as `forget` reports it.
+    #[error("nobody was erased: the identifier is shared (quarantined, or held by several people); erase by profile id (`kindred forget --profile ID`, see `kindred explain`)\n{0}")]
+    NotErased(String),
 }

@@ -241,16 +241,20 @@ impl crate::Store {
             Some((kind, rest)) => format!("{}:{rest}", kind.trim().to_ascii_lowercase()),
             None => key.to_string(),
         };
-        let hashed = key.split_once(':').is_some_and(|(kind, digest)| {
-            !kind.is_empty()
+        // A digest as the store writes it, in lower case (a portal may send
+        // it in upper case).
+        let hashed = key.split_once(':').and_then(|(kind, digest)| {
+            (!kind.is_empty()
                 && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
                 && digest.len() == 32
-                && digest
-                    .bytes()
-                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                && digest.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| format!("{kind}:{}", digest.to_ascii_lowercase()))
         });
-        if !self.is_keyed() || hashed {
+        if !self.is_keyed() {
             return key.to_string();
+        }
+        if let Some(key) = hashed {
+            return key;
         }
         let (kind, value) = key.split_once(':').unwrap_or(("", key));
         self.hasher().key(kind, value)
@@ -316,6 +320,46 @@ pub struct Erasure {
 }
 
 impl Resolver {
+    /// Whether the index keys an erasure names are of an identifier kind
+    /// the resolver's rules do not link: such identifiers have no index
+    /// entry (a fresh run makes none, `rules apply` removes them), though
+    /// the person's records and golden record carry them.
+    fn names_an_unlinked_kind(&self, keys: &[String]) -> bool {
+        keys.iter().any(|key| {
+            key.split_once(':')
+                .and_then(|(kind, _)| kind.parse::<IdentifierKind>().ok())
+                .is_some_and(|kind| !self.policy.identifiers.get(kind).link)
+        })
+    }
+
+    /// The live profiles whose golden records list an identifier under one
+    /// of `keys`, found by reading every profile (an identifier of a kind
+    /// that does not link has no index entry): slow on a large store, so
+    /// it says so.
+    fn holders_without_an_index(&self, keys: &[String]) -> Result<BTreeSet<String>, StoreError> {
+        let started = std::time::Instant::now();
+        let mut holders = BTreeSet::new();
+        let mut read = 0u64;
+        for record in self.store.profiles() {
+            let record = record?;
+            read += 1;
+            if record
+                .identifiers
+                .iter()
+                .any(|i| keys.contains(&self.store.index_key(i)))
+            {
+                holders.insert(record.profile_id);
+            }
+        }
+        tracing::warn!(
+            profiles = read,
+            holders = holders.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "erasure by an identifier of a kind the linking rules do not link: every profile was read to find its holders (no index entry); erase by profile id where you can"
+        );
+        Ok(holders)
+    }
+
     /// Keep a keyed hash of an erased person's identifiers, so that later
     /// events carrying them are dropped. On by default.
     pub fn set_suppress_erased(&mut self, on: bool) {
@@ -373,7 +417,18 @@ impl Resolver {
                 for key in &named_keys {
                     entries.extend(store.get_value::<IndexEntry>(cf::IDENTIFIERS, key)?);
                 }
-                if entries.iter().any(|e| e.quarantined) {
+                let unindexed = entries.is_empty() && self.names_an_unlinked_kind(&named_keys);
+                if unindexed {
+                    // No entry to ask: the profiles whose golden records
+                    // list the identifier, read one by one.
+                    let holders = self.holders_without_an_index(&named_keys)?;
+                    let mut it = holders.into_iter();
+                    match (it.next(), it.next()) {
+                        (Some(one), None) => Ok(one),
+                        (None, _) => Err(ErasureOutcome::NotFound),
+                        _ => Err(ErasureOutcome::Ambiguous),
+                    }
+                } else if entries.iter().any(|e| e.quarantined) {
                     Err(ErasureOutcome::Ambiguous)
                 } else {
                     // Live holders only: a key an older link policy derived
@@ -624,6 +679,14 @@ impl Resolver {
                 for id in &ids {
                     for record in store.lineage(id)? {
                         if !ids.contains(&record.survivor) {
+                            // The split's other parts keep a copy too.
+                            others.extend(
+                                record
+                                    .split_into
+                                    .iter()
+                                    .filter(|p| !ids.contains(*p))
+                                    .cloned(),
+                            );
                             others.insert(record.survivor);
                         }
                     }

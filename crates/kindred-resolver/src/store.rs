@@ -1967,6 +1967,27 @@ impl Store {
         })
     }
 
+    /// Calls `work` with the store every `interval` on a thread named
+    /// `name`, until the task is dropped (the service's snapshots: on a
+    /// clock of their own, so a store that receives nothing still takes
+    /// and prunes them).
+    pub fn every(
+        self: &Arc<Self>,
+        name: &str,
+        interval: std::time::Duration,
+        work: impl Fn(&Store) + Send + 'static,
+    ) -> Result<BackgroundTask, StoreError> {
+        BackgroundTask::spawn(self, name, move |store, stopped, woken| {
+            use std::sync::mpsc::RecvTimeoutError;
+            while let Err(RecvTimeoutError::Timeout) = woken.recv_timeout(interval) {
+                if stopped.load(Ordering::Relaxed) {
+                    break;
+                }
+                work(&store);
+            }
+        })
+    }
+
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let count = |family: &str| -> Result<u64, StoreError> {
             let mut n = 0;
@@ -2183,6 +2204,39 @@ pub(crate) fn walk_redirects(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The service's snapshots ran only after a batch of new events, so a
+    /// quiet store kept one taken before an erasure for good. `every` runs
+    /// on its own clock, and stops when dropped.
+    #[test]
+    fn work_on_a_clock_runs_without_traffic_and_stops_when_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::open(dir.path()).expect("store"));
+        let runs = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&runs);
+        let task = store
+            .every(
+                "test-clock",
+                std::time::Duration::from_millis(20),
+                move |_| {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                },
+            )
+            .expect("spawn");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while runs.load(Ordering::Relaxed) < 3 {
+            assert!(std::time::Instant::now() < deadline, "ran {runs:?}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        drop(task);
+        let stopped_at = runs.load(Ordering::Relaxed);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(
+            runs.load(Ordering::Relaxed),
+            stopped_at,
+            "stopped when dropped"
+        );
+    }
 
     /// An index entry as linking version 26 and earlier wrote it: no
     /// anchors. It reads with none, and the rest as written.

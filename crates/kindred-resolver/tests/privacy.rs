@@ -1008,6 +1008,59 @@ fn a_shared_identifier_erases_nobody() {
     assert!(r.store().is_suppressed(&unknown).expect("ok"));
 }
 
+/// Under rules where device ids do not link, a device id has no index
+/// entry: asked to forget the person by it, the resolver found no one and
+/// left their profile, records and profile-topic record in place. Their
+/// holders are found by reading the profiles; one holder is erased, two
+/// are ambiguous.
+#[test]
+fn an_identifier_of_a_kind_that_does_not_link_still_finds_its_person() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut policy = LinkPolicy::default();
+    policy.identifiers.device.link = false;
+    let mut r = Resolver::with_policy(
+        open(&dir.path().join("db"), Some(keyring())).expect("ok"),
+        policy,
+        Survivorship::default(),
+    );
+    let device = |v: &str| Identifier::new(IdentifierKind::Device, v);
+    let (mine, shared) = (device("web:3f2a9c77e1"), device("web:kiosk-01"));
+    r.apply(
+        &[
+            event(
+                "d1",
+                DAY,
+                vec![mine.clone(), email(ZELDA_EMAIL)],
+                Some(ZELDA_NAME),
+            ),
+            event(
+                "d2",
+                2 * DAY,
+                vec![shared.clone(), email(ZELDA_EMAIL)],
+                None,
+            ),
+            event(
+                "d3",
+                3 * DAY,
+                vec![shared.clone(), email(OTTO_EMAIL)],
+                Some(OTTO_NAME),
+            ),
+        ],
+        &[],
+    )
+    .expect("ok");
+    assert_eq!(r.store().index_entry(&mine).expect("ok"), None, "no entry");
+    let done = erase(&mut r, ErasureTarget::Identifier(shared));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Ambiguous);
+    let done = erase(&mut r, ErasureTarget::Identifier(mine.clone()));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert!(r.store().lookup(&email(ZELDA_EMAIL)).expect("ok").is_none());
+    assert!(r.store().lookup(&email(OTTO_EMAIL)).expect("ok").is_some());
+    // Their linking identifiers are suppressed as always (events carry
+    // them on); one that links nothing under these rules is not checked.
+    assert!(r.store().is_suppressed(&email(ZELDA_EMAIL)).expect("ok"));
+}
+
 #[test]
 fn a_store_opens_only_with_its_keyring_and_rotation_retires_the_old_key() {
     let dir = tempfile::tempdir().expect("ok");
@@ -1076,6 +1129,56 @@ fn a_store_opens_only_with_its_keyring_and_rotation_retires_the_old_key() {
 /// A split's record is also kept under the part it split off; when the
 /// person the part was split from is erased, the part keeps no record of
 /// them (their profile id, links, the cause event).
+/// A split into three parts keeps its record under the origin and under
+/// each part. Erasing one part rewrote the origin's copy but not its
+/// sibling's, which still named the erased part's id.
+#[test]
+fn erasing_one_part_of_a_split_leaves_its_siblings_no_record_of_it() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), None).expect("ok"));
+    let shared = phone("+8613911117777");
+    r.apply(
+        &[
+            event("pos:a1", 1, vec![card("A1"), shared.clone()], None),
+            event("web:b1", 2, vec![email("b@y.cn"), shared.clone()], None),
+            event("web:c1", 3, vec![email("c@y.cn"), shared.clone()], None),
+        ],
+        &[],
+    )
+    .expect("apply");
+    let id_of = |r: &Resolver, i: &Identifier| {
+        r.store()
+            .lookup(i)
+            .expect("lookup")
+            .expect("a profile")
+            .profile_id
+    };
+    let joined = id_of(&r, &card("A1"));
+    r.split(
+        &joined,
+        &kindred_resolver::SplitSelector::Identifier(shared),
+        "ops",
+        10,
+    )
+    .expect("split");
+    let (b, c) = (id_of(&r, &email("b@y.cn")), id_of(&r, &email("c@y.cn")));
+    let names = |r: &Resolver, holder: &str, id: &str| {
+        r.store().lineage(holder).expect("lineage").iter().any(|l| {
+            l.survivor == id
+                || l.split_into.iter().any(|p| p == id)
+                || l.absorbed.iter().any(|p| p == id)
+        })
+    };
+    assert_ne!(b, c);
+    assert!(names(&r, &c, &b), "the sibling's copy names the other part");
+    erase(&mut r, ErasureTarget::Profile(b.clone()));
+    assert!(
+        !names(&r, &c, &b),
+        "no record of the erased part under its sibling"
+    );
+    assert!(!names(&r, &joined, &b), "nor under the origin");
+}
+
 #[test]
 fn erasing_the_profile_a_part_was_split_from_leaves_the_part_no_record_of_it() {
     let dir = tempfile::tempdir().expect("ok");

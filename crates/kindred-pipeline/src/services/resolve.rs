@@ -179,6 +179,28 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 tracing::warn!(error = %e, "store flush failed");
             })?
     };
+    // Snapshots on a clock of their own (a checkpoint is atomic with the
+    // batches' writes): a store that receives nothing still takes them and
+    // prunes the oldest, so one taken before an erasure is gone after
+    // `snapshot_keep` intervals, traffic or not.
+    let _snapshots = match &config.resolver.snapshot_dir {
+        Some(dir) => {
+            let (dir, keep) = (dir.clone(), config.resolver.snapshot_keep);
+            let errors = ops.metrics.component_errors.clone();
+            Some(resolver.shared_store().every(
+                "kindred-snapshot",
+                Duration::from_secs(config.resolver.snapshot_interval_secs),
+                move |store| match crate::state::rotate_snapshot(store, &dir, keep) {
+                    Ok(path) => tracing::info!(path = %path.display(), "store snapshot written"),
+                    Err(e) => {
+                        errors.with_label_values(&["snapshot", "resolve"]).inc();
+                        tracing::warn!(error = %e, "store snapshot failed");
+                    }
+                },
+            )?)
+        }
+        None => None,
+    };
     // Dropped when `run` returns: the count stops and its thread ends
     // before the store is closed.
     let _counting = resolver
@@ -252,7 +274,6 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let outcome: Result<(), PipelineError> = async {
         let linger = Duration::from_millis(config.resolver.batch_linger_ms);
         let mut written = resolver.store().next_outbox_seq()?.saturating_sub(1);
-        let mut last_snapshot = Instant::now();
         tracing::info!(topic = %source, %group, group_protocol = %config.kafka.group_protocol.as_str(), store = %config.resolver.data_dir.display(), "resolver started");
 
         loop {
@@ -354,26 +375,6 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 );
             }
             let batch = kept.messages;
-            if let Some(dir) = &config.resolver.snapshot_dir {
-                if last_snapshot.elapsed().as_secs() >= config.resolver.snapshot_interval_secs {
-                    last_snapshot = Instant::now();
-                    let store = resolver.store();
-                    // A checkpoint flushes the memtables first, which a
-                    // busy compaction can make slow: not a stall.
-                    match alive_while(ops, || {
-                        crate::state::rotate_snapshot(store, dir, config.resolver.snapshot_keep)
-                    }) {
-                        Ok(path) => tracing::info!(path = %path.display(), "store snapshot written"),
-                        Err(e) => {
-                            ops.metrics
-                                .component_errors
-                                .with_label_values(&["snapshot", "resolve"])
-                                .inc();
-                            tracing::warn!(error = %e, "store snapshot failed");
-                        }
-                    }
-                }
-            }
             let started = Instant::now();
             let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch, &source));
             let carry_on = async {
