@@ -717,6 +717,14 @@ fn every_replicated_deployment_has_a_disruption_budget() {
             "{file}: {}",
             name(d)
         );
+        // Replicas past the partitions stay unready by design: counted as
+        // disrupted, they would leave a drain nothing it may evict.
+        assert_eq!(
+            covering[0]["spec"]["unhealthyPodEvictionPolicy"].as_str(),
+            Some("AlwaysAllow"),
+            "{file}: {}",
+            name(d)
+        );
         // And it selects no other workload's pods.
         for (_, other) in &docs {
             if matches!(kind(other), "Deployment" | "StatefulSet") && name(other) != name(d) {
@@ -1020,4 +1028,91 @@ fn dashboard_queries_only_exported_metrics_and_covers_them_all() {
     let file = dir.path().join("dashboard-queries.yml");
     std::fs::write(&file, rules).expect("write rules");
     promtool(&["check", "rules", file.to_str().expect("utf-8 path")]);
+}
+
+// --- Docker Compose ------------------------------------------------------------
+
+/// The Compose stack's resolver ran with `privacy.plaintext_store` and no
+/// keyring: the default output policy hashes member cards and social ids,
+/// which needs a keyring, so it exited at start and restarted for ever. A
+/// one-shot `keys` service makes the keyring into the store's volume once;
+/// the resolver reads it and waits for it.
+#[test]
+fn the_compose_resolver_starts_with_the_keyring_its_keys_service_makes() {
+    let mut compose = yaml_docs("deploy/docker-compose.yml").remove(0);
+    compose
+        .apply_merge()
+        .unwrap_or_else(|e| panic!("docker-compose.yml: merge keys: {e}"));
+    let services = &compose["services"];
+    let resolve = &services["resolve"];
+    let keys = &services["keys"];
+    let env = &resolve["environment"];
+    let keyring = str_of(
+        &env["KINDRED_PRIVACY__KEYRING_FILE"],
+        "resolve's keyring file",
+    );
+    assert!(
+        env["KINDRED_PRIVACY__PLAINTEXT_STORE"].is_null(),
+        "the resolver keeps no unsealed store"
+    );
+    assert_eq!(
+        str_of(
+            &resolve["depends_on"]["keys"]["condition"],
+            "resolve waits for keys"
+        ),
+        "service_completed_successfully"
+    );
+    let made = seq_of(&keys["command"], "keys' command")
+        .iter()
+        .map(|c| str_of(c, "keys' command"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        made.contains(&format!(
+            "test -f {keyring} || kindred keys generate --out {keyring}"
+        )),
+        "keys makes {keyring} once: {made}"
+    );
+    let volume = |service: &Yaml| -> Vec<String> {
+        seq_of(&service["volumes"], "volumes")
+            .iter()
+            .map(|v| str_of(v, "volume").to_string())
+            .collect()
+    };
+    assert_eq!(volume(keys), volume(resolve), "the same volume");
+    assert!(
+        keyring.starts_with("/var/lib/kindred/"),
+        "{keyring} in the volume"
+    );
+
+    // The resolver's environment, with a keyring where it points, loads
+    // and passes the output policy's check (which refused it before).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("keyring.toml");
+    std::fs::write(&file, kindred_crypto::Keyring::generate()).expect("write keyring");
+    let _guard = env_lock();
+    let vars: Vec<(String, String)> = env
+        .as_mapping()
+        .expect("resolve's environment is a map")
+        .iter()
+        .map(|(k, v)| {
+            let k = str_of(k, "variable").to_string();
+            let v = if k == "KINDRED_PRIVACY__KEYRING_FILE" {
+                file.display().to_string()
+            } else {
+                str_of(v, "value").to_string()
+            };
+            (k, v)
+        })
+        .collect();
+    for (k, v) in &vars {
+        std::env::set_var(k, v);
+    }
+    let loaded = Config::load(None, serde_json::json!({}));
+    for (k, _) in &vars {
+        std::env::remove_var(k);
+    }
+    let config = loaded.unwrap_or_else(|e| panic!("resolve's environment does not load: {e}"));
+    kindred_pipeline::output_policy::OutputProtection::from_config(&config)
+        .unwrap_or_else(|e| panic!("the resolver would exit at start: {e}"));
 }

@@ -809,6 +809,64 @@ async fn a_dead_letter_its_topic_refuses_goes_as_its_envelope() -> anyhow::Resul
     Ok(())
 }
 
+/// A batch lingering longer than the stall timeout (`batch_linger_ms`
+/// takes up to a minute) told liveness nothing while it waited: `/healthz`
+/// failed for the rest of the linger and a liveness probe restarted a
+/// healthy pod. The poll loop now reports every half second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lingering_batch_keeps_the_service_live() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("linger_live", dir.path());
+    // Margin for a loaded machine: the loop reports every half second.
+    config.http.stall_timeout_secs = 2;
+    config.ingest.batch_linger_ms = 5_000;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let shutdown = Shutdown::new();
+    let ops = Ops::start(&config, "ingest-pos").await?;
+    let health = ops.health.clone();
+    let task = {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tokio::spawn(async move { ingest::run(&config, Channel::Pos, &ops, shutdown).await })
+    };
+    let ready_by = std::time::Instant::now() + Duration::from_secs(60);
+    while !health.is_ready() {
+        anyhow::ensure!(
+            std::time::Instant::now() < ready_by,
+            "not ready within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let one = kindred_suite::raw::pos("LIVE-1", Some("M-1"), None, None, 1_735_689_600_000, 1);
+    produce_all(
+        &config,
+        &[record(
+            &config.topics.pos,
+            "LIVE-1",
+            encode_raw(&codec, &one)?,
+        )],
+    )
+    .await?;
+    // Sampled through the linger: live every time.
+    let started = std::time::Instant::now();
+    let mut samples = 0;
+    while started.elapsed() < Duration::from_millis(5_500) {
+        assert!(
+            health.is_live(),
+            "not live {:?} after the message",
+            started.elapsed()
+        );
+        samples += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(samples > 30);
+    let event = first_canonical(&config, &codec).await?;
+    assert_eq!(event.event_id, "pos:LIVE-1");
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(60), task).await???;
+    Ok(())
+}
+
 /// Runs ingest on a large and a small POS message with the canonical topic
 /// (and, if `dead_letters_too`, the dead-letter topic) taking records of
 /// at most 4,000 bytes; checks the small one passed and the large one was

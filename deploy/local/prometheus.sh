@@ -27,15 +27,40 @@ RULES="$(cd "$here/.." && pwd)/prometheus/alerts.yml"
 log() { printf 'prometheus.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+# The recorded pid counts only while it is this Prometheus (pids wrap: a
+# stale file must not be taken for a running server, or let stop signal
+# another process). A stale file is removed.
+running() {
+  [ -f "$PIDFILE" ] || return 1
+  local pid
+  pid="$(cat "$PIDFILE")"
+  if kill -0 "$pid" 2>/dev/null \
+    && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "prometheus.*--config.file=$RUN/prometheus.yml"; then
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  return 1
+}
+
+# The work directory a running server watches (from its configuration).
+watching() { sed -n 's|.*- files: \["\(.*\)/prometheus-targets.json"\].*|\1|p' "$RUN/prometheus.yml" 2>/dev/null; }
 
 start() {
   local work="${1:-}"
   [ -n "$work" ] || die "usage: prometheus.sh start WORK_DIR"
   command -v prometheus >/dev/null || die "prometheus not found: run deploy/local/setup.sh"
-  if running; then log "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PROMETHEUS_PORT"; return 0; fi
   mkdir -p "$RUN" "$work"
   work="$(cd "$work" && pwd)"
+  if running; then
+    # Started again for the same run: nothing to do. For another run: it
+    # watches that one from now on (a restart; its data stays).
+    if [ "$(watching)" = "$work" ]; then
+      log "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PROMETHEUS_PORT, watching $work"
+      return 0
+    fi
+    log "running for $(watching); restarting it to watch $work"
+    stop
+  fi
   cat > "$RUN/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
@@ -58,11 +83,21 @@ YAML
     fi
     sleep 0.2
   done
+  stop
   die "Prometheus did not become ready; see $RUN/prometheus.log"
 }
 
 stop() {
-  if running; then kill "$(cat "$PIDFILE")"; log "stopped"; else log "not running"; fi
+  if running; then
+    local pid
+    pid="$(cat "$PIDFILE")"
+    kill "$pid"
+    # Gone before a start after it binds the same port.
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    log "stopped"
+  else
+    log "not running"
+  fi
   rm -f "$PIDFILE"
 }
 

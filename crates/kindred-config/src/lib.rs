@@ -917,12 +917,20 @@ pub const MIN_SNAPSHOT_INTERVAL_SECS: u64 = 60;
 pub const MAX_BATCH_LINGER_MS: u64 = 60_000;
 
 impl Config {
-    /// The same configuration with topics and consumer groups of a run's
-    /// own (`<topic>.<run>`, `<group_prefix>.<run>`): for load runs and tests
-    /// that share a cluster without reading each other's data.
+    /// The same configuration with topics, consumer groups and the
+    /// publisher's transactional id of a run's own (`<topic>.<run>`,
+    /// `<group_prefix>.<run>`, `<transactional_id>.<run>`; the default id
+    /// follows the group prefix): for load runs and tests that share a
+    /// cluster without reading each other's data or fencing each other's
+    /// resolver.
     pub fn scoped(&self, run: &str) -> Config {
         let mut c = self.clone();
         c.kafka.group_prefix = format!("{}.{run}", self.kafka.group_prefix);
+        c.resolver.transactional_id = self
+            .resolver
+            .transactional_id
+            .as_ref()
+            .map(|id| format!("{id}.{run}"));
         let t = &mut c.topics;
         for topic in [
             &mut t.pos,
@@ -1086,6 +1094,9 @@ impl Config {
         // 0 would report every service stalled at once (restarted by its
         // liveness probe in a loop).
         positive("http.stall_timeout_secs", self.http.stall_timeout_secs);
+        // 0 would end every stop at once (exit 75, no batch finished, no
+        // partitions handed over).
+        positive("shutdown.timeout_secs", self.shutdown.timeout_secs);
         positive("resolver.batch_size", self.resolver.batch_size as u64);
         positive("topics.partitions", self.topics.partitions.max(0) as u64);
         positive(
@@ -1930,17 +1941,21 @@ mod tests {
     }
 
     /// `u64::MAX` meant as "wait forever" would overflow a deadline at
-    /// shutdown: past a day, a timeout is refused at load, by its key.
+    /// shutdown: past a day, a timeout is refused at load, by its key; so
+    /// is 0 (a stop ended at once; every service stalled).
     #[test]
-    fn a_timeout_past_a_day_is_refused_by_its_key() {
+    fn a_timeout_past_a_day_or_of_zero_is_refused_by_its_key() {
         // In a jail: other tests' jails set variables in this process.
         figment::Jail::expect_with(|_| {
             for key in ["shutdown.timeout_secs", "http.stall_timeout_secs"] {
                 let set = |v: u64| vec![format!("{key}={v}")];
                 let load = |v| Config::load_with_sets(None, serde_json::json!({}), &set(v));
-                let err = load(u64::MAX).expect_err("refused");
-                assert!(err.to_string().contains(key), "{err}");
+                for bad in [u64::MAX, 0] {
+                    let err = load(bad).expect_err("refused");
+                    assert!(err.to_string().contains(key), "{bad}: {err}");
+                }
                 assert!(load(MAX_TIMEOUT_SECS).is_ok());
+                assert!(load(1).is_ok());
             }
             Ok(())
         });

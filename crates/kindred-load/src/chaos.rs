@@ -35,7 +35,7 @@ use kindred_schema::{Framing, SchemaKind};
 use serde::Serialize;
 
 use crate::services::{self, Launch, Service, ServiceSpec};
-use crate::{generate_at_least, lag_probes, service_env, LoadError, RawWriter};
+use crate::{generate_at_least, lag_probes, run_settings, LoadError, RawWriter, RunSettings};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -227,14 +227,14 @@ fn plan(opts: &ChaosOptions) -> Vec<(f64, Planned)> {
 /// The services of a chaos run.
 struct Fleet {
     launch: Launch,
-    env: Vec<(String, String)>,
+    run: RunSettings,
     dir: PathBuf,
     running: Vec<(ServiceSpec, Service)>,
 }
 
 impl Fleet {
     fn spawn(&self, spec: &ServiceSpec) -> Result<Service, LoadError> {
-        services::spawn(&self.launch, spec, &self.env, &self.dir)
+        services::spawn(&self.launch, spec, &self.run, &self.dir)
     }
 
     fn get(&mut self, name: &str) -> Result<&mut Service, LoadError> {
@@ -334,7 +334,7 @@ pub async fn run(base: &Config, opts: &ChaosOptions) -> Result<ChaosReport, Load
     });
     let mut fleet = Fleet {
         launch: opts.launch.clone(),
-        env: service_env(&config, &work_dir),
+        run: run_settings(&config, &work_dir),
         dir: work_dir.clone(),
         running: Vec::new(),
     };

@@ -121,7 +121,7 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         source,
     })?;
 
-    let env = service_env(&config, &work_dir);
+    let run = run_settings(&config, &work_dir);
     let mut specs: Vec<ServiceSpec> = Channel::ALL
         .iter()
         .map(|c| ServiceSpec {
@@ -135,7 +135,7 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
     });
     let mut running = Vec::new();
     for spec in &specs {
-        running.push(services::spawn(&opts.launch, spec, &env, &work_dir)?);
+        running.push(services::spawn(&opts.launch, spec, &run, &work_dir)?);
     }
     for service in &mut running {
         service.wait_ready(Duration::from_secs(90)).await?;
@@ -352,35 +352,47 @@ fn topic_names(config: &Config) -> Vec<(String, String)> {
     }
 }
 
-/// Environment overrides that point a service at the run's topics, groups and store.
-fn service_env(config: &Config, work_dir: &std::path::Path) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = vec![
-        (
-            "KINDRED_KAFKA__BROKERS".into(),
-            config.kafka.brokers.clone(),
-        ),
-        (
-            "KINDRED_KAFKA__GROUP_PREFIX".into(),
-            config.kafka.group_prefix.clone(),
-        ),
+/// What points a service at the run's own topics, groups, transactional
+/// id, store and snapshots: `--set`s given after the user's (a later
+/// `--set` wins, and `--set` wins over the file, the environment and
+/// flags), so no user setting can send a run's service into production's
+/// group, transactional id (fencing the production resolver) or store.
+/// Plus `KINDRED_LOG` when the user's environment sets none.
+pub(crate) struct RunSettings {
+    pub sets: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+/// The [`RunSettings`] of a run's (scoped) `config` in `work_dir`.
+pub(crate) fn run_settings(config: &Config, work_dir: &std::path::Path) -> RunSettings {
+    let mut sets = vec![
+        format!("kafka.brokers={}", config.kafka.brokers),
+        format!("kafka.group_prefix={}", config.kafka.group_prefix),
     ];
     for (key, name) in topic_names(config) {
-        env.push((format!("KINDRED_TOPICS__{}", key.to_uppercase()), name));
+        sets.push(format!("topics.{key}={name}"));
     }
     if let Some(keyring) = &config.privacy.keyring_file {
-        env.push((
-            "KINDRED_PRIVACY__KEYRING_FILE".into(),
-            keyring.display().to_string(),
+        sets.push(format!("privacy.keyring_file={}", keyring.display()));
+    }
+    sets.push(format!(
+        "resolver.data_dir={}",
+        work_dir.join("resolver").display()
+    ));
+    if let Some(id) = &config.resolver.transactional_id {
+        sets.push(format!("resolver.transactional_id={id}"));
+    }
+    if config.resolver.snapshot_dir.is_some() {
+        sets.push(format!(
+            "resolver.snapshot_dir={}",
+            work_dir.join("snapshots").display()
         ));
     }
-    env.push((
-        "KINDRED_RESOLVER__DATA_DIR".into(),
-        work_dir.join("resolver").display().to_string(),
-    ));
+    let mut env = Vec::new();
     if std::env::var_os("KINDRED_LOG").is_none() {
         env.push(("KINDRED_LOG".into(), "info,rdkafka=warn".into()));
     }
-    env
+    RunSettings { sets, env }
 }
 
 /// One lag probe per consumer group of the pipeline.
@@ -524,4 +536,54 @@ fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A user's `--set` of production's group prefix, transactional id,
+    /// store, snapshots or port reached a run's services and beat the
+    /// run's own settings (given in the environment, which `--set`
+    /// beats): the run's resolver fenced production's. The run's settings
+    /// now come after the user's, and its transactional id is the run's.
+    #[test]
+    fn a_runs_own_settings_win_over_the_users() {
+        let user: Vec<String> = [
+            "kafka.group_prefix=acme",
+            "resolver.transactional_id=acme.resolve",
+            "resolver.data_dir=/var/lib/kindred/resolver",
+            "resolver.snapshot_dir=/var/lib/kindred/snapshots",
+            "http.listen=0.0.0.0:9464",
+            "resolver.batch_size=777",
+        ]
+        .map(String::from)
+        .to_vec();
+        let base = Config::load_with_sets(None, serde_json::json!({}), &user).expect("loads");
+        let scoped = base.scoped("run1");
+        let work = Path::new("/tmp/kindred-run1");
+        let run = run_settings(&scoped, work);
+        let launch = Launch {
+            exe: "kindred".into(),
+            config_file: None,
+            overrides: user,
+        };
+        let sets = services::service_sets(&launch, &run, "127.0.0.1:5555");
+        let service = Config::load_with_sets(None, serde_json::json!({}), &sets).expect("loads");
+        assert_eq!(service.kafka.group_prefix, "acme.run1");
+        assert_eq!(
+            service.resolver.transactional_id.as_deref(),
+            Some("acme.resolve.run1")
+        );
+        assert_eq!(service.resolver.data_dir, work.join("resolver"));
+        assert_eq!(service.resolver.snapshot_dir, Some(work.join("snapshots")));
+        assert_eq!(service.http.listen, "127.0.0.1:5555");
+        assert_eq!(
+            service.topics.profiles,
+            format!("{}.run1", Config::default().topics.profiles)
+        );
+        // The user's other settings stay.
+        assert_eq!(service.resolver.batch_size, 777);
+    }
 }

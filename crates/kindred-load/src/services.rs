@@ -66,11 +66,21 @@ pub struct Launch {
     pub overrides: Vec<String>,
 }
 
-/// Starts `spec` as `launch` says with `env` overrides, logging to `dir/<name>.log`.
+/// A run's service's `--set`s: the user's, then the run's own and its
+/// HTTP address, which win (the later `--set` does).
+pub(crate) fn service_sets(launch: &Launch, run: &crate::RunSettings, http: &str) -> Vec<String> {
+    let mut sets = launch.overrides.clone();
+    sets.extend(run.sets.iter().cloned());
+    sets.push(format!("http.listen={http}"));
+    sets
+}
+
+/// Starts `spec` as `launch` says with the run's settings (`run`), logging
+/// to `dir/<name>.log`.
 pub(crate) fn spawn(
     launch: &Launch,
     spec: &ServiceSpec,
-    env: &[(String, String)],
+    run: &crate::RunSettings,
     dir: &Path,
 ) -> Result<Service, LoadError> {
     let http = format!("127.0.0.1:{}", free_port()?);
@@ -89,13 +99,12 @@ pub(crate) fn spawn(
     if let Some(f) = &launch.config_file {
         command.arg("--config").arg(f);
     }
-    for set in &launch.overrides {
+    for set in service_sets(launch, run, &http) {
         command.arg("--set").arg(set);
     }
     command
-        .args(["--http-listen", &http])
         .args(&spec.args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(run.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(file);

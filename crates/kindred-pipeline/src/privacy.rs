@@ -22,7 +22,8 @@ pub fn keyring(config: &Config) -> Result<Option<Arc<Keyring>>, PipelineError> {
         None => Err(PipelineError::Config(format!(
             "the resolver store needs a keyring: set privacy.keyring_file \
              (make one with `kindred keys generate --out FILE`) or {KEYRING_ENV}; \
-             for a throw-away demo, privacy.plaintext_store = true"
+             for a throw-away demo, privacy.plaintext_store = true with every \
+             [privacy.output] field that defaults to hashed set to masked, omitted or raw"
         ))),
     }
 }

@@ -103,14 +103,17 @@ pub(crate) async fn next_batch(
                 .unwrap_or(false);
             ops.health.set_ready(assigned && healthy());
         }
+        // Never longer than half a second: liveness hears from the loop
+        // while a batch lingers too (up to a minute), not only between
+        // batches.
         let wait = match deadline {
-            None => Duration::from_millis(500),
+            None => POLL_WAIT,
             Some(d) => {
                 let now = Instant::now();
                 if now >= d {
                     return Ok(batch);
                 }
-                d - now
+                (d - now).min(POLL_WAIT)
             }
         };
         tokio::select! {
@@ -120,8 +123,13 @@ pub(crate) async fn next_batch(
             _ = shutdown.wait(), if batch.is_empty() => return Ok(batch),
             received = tokio::time::timeout(wait, consumer.recv()) => match received {
                 Err(_elapsed) => {
-                    if deadline.is_some() || interrupted() {
+                    if interrupted() {
                         return Ok(batch);
+                    }
+                    // Lingering: the loop's top returns the batch at its
+                    // deadline.
+                    if deadline.is_some() {
+                        continue;
                     }
                     // Idle: everything read is processed. Its positions
                     // are committed again now and then: an asynchronous
@@ -661,6 +669,10 @@ fn unproducible(record: &OutRecord) -> String {
         None => what,
     }
 }
+
+/// The longest a poll waits for a message before the loop tells liveness
+/// it is alive (and checks readiness and the linger deadline).
+const POLL_WAIT: Duration = Duration::from_millis(500);
 
 /// How long a send in flight when the service is told to stop may still
 /// take before its batch is given up.
