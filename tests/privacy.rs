@@ -394,6 +394,10 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
         "a rebuild brought him back"
     );
     assert!(store.lookup(&pia_email)?.is_some(), "a rebuild erased Pia");
-    assert_eq!(store.stats()?.profiles, 9, "Pia and the eight shop customers");
+    assert_eq!(
+        store.stats()?.profiles,
+        9,
+        "Pia and the eight shop customers"
+    );
     Ok(())
 }

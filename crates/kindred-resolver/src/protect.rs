@@ -5,8 +5,10 @@
 //! - keyed: every identifier index key and rule block key is
 //!   `prefix:HMAC-SHA256(normalized value)` (see [`KeyHasher`]), the
 //!   suppression list holds the same hashes, and the values of the families
-//!   that hold personal data (profiles, contributions, outbox) are sealed
-//!   with AES-256-GCM, bound to their family and key;
+//!   that hold personal data ([`SEALED_FAMILIES`]: profiles, contributions,
+//!   outbox, names) are sealed with AES-256-GCM-SIV (a random nonce per
+//!   value; values sealed by older releases with AES-256-GCM still open,
+//!   and `keys rotate` re-seals them), bound to their family and key;
 //! - plaintext: keys and values as they are.
 //!
 //! Opening checks the keyring against the store before anything is read:
