@@ -94,10 +94,40 @@ pub(crate) fn spell_out_all(consents: &mut BTreeMap<String, Sourced<bool>>) {
     for key in CONTACT_KEYS {
         let settled = match consents.get(key) {
             Some(own) if own.source == all.source => sourced(own.value && all.value, &all.source),
-            Some(own) if !all.newer_than(own) => continue,
+            Some(own) if !overrides(&all, own) => continue,
             _ => all.clone(),
         };
         consents.insert(key.to_string(), settled);
+    }
+}
+
+/// Whether `all`'s statement decides a channel whose own latest statement
+/// is `own`: it is later, or of the same time and a withdrawal of a grant
+/// (a withdrawal wins a tie of event times, as in [`ConsentVotes::latest`]
+/// and [`combine`]; never the event ids, which are a coin flip).
+fn overrides(all: &Sourced<bool>, own: &Sourced<bool>) -> bool {
+    let (a, o) = (all.source.event_time_ms, own.source.event_time_ms);
+    a > o || (a == o && !all.value && own.value)
+}
+
+/// `marketing:all` decides the purpose's other channels too: those kept as
+/// typed (postal `mail`, `phone`, `whatsapp`...), which [`statements`]
+/// does not spell it out to (it knows only the event's own keys). Each
+/// takes `all`'s statement where that is later ([`overrides`]), so a
+/// withdrawal of every channel reaches a direct-mail or call-centre
+/// consumer reading its own key. Run on the settled consents, either path.
+pub fn all_decides_other_channels(consents: &mut BTreeMap<String, Sourced<bool>>) {
+    let Some(all) = consents.get(CONTACT_ALL_KEY).cloned() else {
+        return;
+    };
+    let prefix = format!("{CONTACT_PURPOSE}:");
+    for (key, own) in consents.iter_mut() {
+        let other = key
+            .strip_prefix(&prefix)
+            .is_some_and(|channel| channel != ALL_CHANNELS && !CONTACT_CHANNELS.contains(&channel));
+        if other && overrides(&all, own) {
+            *own = all.clone();
+        }
     }
 }
 
@@ -450,6 +480,65 @@ mod tests {
             value(&combine(&events), "marketing:email"),
             Some((true, "web:1a2b".into()))
         );
+    }
+
+    /// Settled by the votes (no replay needed): a channel withdrawn and
+    /// every channel granted in the same millisecond. The channel's own
+    /// latest is the withdrawal (a tie goes to it), but `spell_out_all`
+    /// let `all`'s grant override it when its event id sorted last: the
+    /// person showed as contactable by e-mail, whichever way the replay
+    /// (which keeps the withdrawal) said.
+    #[test]
+    fn a_channel_withdrawn_in_the_millisecond_all_were_granted_stays_withdrawn() {
+        let ids = [(EMAIL, "a@x.cn")];
+        for (w, g) in [("web:a", "web:b"), ("web:b", "web:a")] {
+            let events = [
+                statement(w, 1_000, &ids, &[("marketing:email", false)]),
+                statement(g, 1_000, &ids, &[("marketing:all", true)]),
+            ];
+            let mut votes = crate::survivorship::AttributeVotes::default();
+            for e in &events {
+                votes.absorb_event(e);
+            }
+            let policy = crate::Survivorship::default();
+            assert!(!votes.consents_need_history(&policy), "the votes settle it");
+            let mut record = crate::GoldenRecord::new("p".into(), &events[0]);
+            votes.settle(&policy, &mut record);
+            assert!(!record.consents["marketing:email"].value, "{w}/{g}");
+            assert_eq!(record.may_contact.get("email"), Some(&false), "{w}/{g}");
+            assert!(
+                !combine(&events)["marketing:email"].value,
+                "the replay agrees"
+            );
+        }
+    }
+
+    /// A channel kept as typed (`mail`: postal) granted, then every channel
+    /// withdrawn: the withdrawal reaches it, by the votes and by the
+    /// replay; a grant of it after the withdrawal stands.
+    #[test]
+    fn withdrawing_every_channel_reaches_channels_kept_as_typed() {
+        let ids = [(EMAIL, "a@x.cn")];
+        let mail_yes = statement("w:1", 10, &ids, &[("marketing:mail", true)]);
+        let all_no = statement("w:2", 20, &ids, &[("marketing:all", false)]);
+        let mail_again = statement("w:3", 30, &ids, &[("marketing:mail", true)]);
+        let settle = |events: &[&CanonicalEvent]| {
+            let mut votes = crate::survivorship::AttributeVotes::default();
+            for e in events {
+                votes.absorb_event(e);
+            }
+            let mut record = crate::GoldenRecord::new("p".into(), events[0]);
+            votes.settle(&crate::Survivorship::default(), &mut record);
+            let mut replayed = combine(events.iter().copied());
+            all_decides_other_channels(&mut replayed);
+            (
+                record.consents["marketing:mail"].value,
+                replayed["marketing:mail"].value,
+            )
+        };
+        assert_eq!(settle(&[&mail_yes, &all_no]), (false, false));
+        assert_eq!(settle(&[&all_no, &mail_yes]), (false, false), "any order");
+        assert_eq!(settle(&[&mail_yes, &all_no, &mail_again]), (true, true));
     }
 
     #[test]

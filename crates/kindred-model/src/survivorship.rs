@@ -448,6 +448,7 @@ impl AttributeVotes {
             .filter_map(|(key, votes)| Some((key.clone(), votes.latest()?)))
             .collect();
         crate::consent::spell_out_all(&mut record.consents);
+        crate::consent::all_decides_other_channels(&mut record.consents);
         record.refresh_may_contact();
     }
 }

@@ -2742,6 +2742,7 @@ pub(crate) fn settle_consents<'e>(
         .map(Identifier::link_key)
         .collect();
     record.consents = kindred_model::combine_consents_joined_by(history, |k| own.contains(k));
+    kindred_model::all_decides_other_channels(&mut record.consents);
     record.refresh_may_contact();
 }
 
