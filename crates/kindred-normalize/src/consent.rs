@@ -106,6 +106,15 @@ const MARKETING_WORDS: &[&str] = &[
     "promotional",
     "promo",
     "promos",
+    // A newsletter is direct marketing by its channel (an unsubscribe from
+    // it must withdraw marketing e-mail); so is a mailing, French
+    // `prospection` (commerciale) and Korean 뉴스레터.
+    "newsletter",
+    "newsletters",
+    "mailing",
+    "mailings",
+    "prospection",
+    "뉴스레터",
     "营销",
     "推广",
     "促销",
@@ -115,7 +124,8 @@ const MARKETING_WORDS: &[&str] = &[
 
 /// Chinese words naming direct marketing inside a longer word (Chinese
 /// writes no separators: `营销短信` is marketing SMS).
-const MARKETING_INSIDE: &[&str] = &["营销", "推广", "促销"];
+/// Japanese's mail magazine (`メルマガ`, `メールマガジン`) likewise.
+const MARKETING_INSIDE: &[&str] = &["营销", "推广", "促销", "メルマガ", "メールマガジン"];
 
 fn is_marketing(label: &str) -> bool {
     words(label).any(|w| MARKETING_WORDS.contains(&w))
@@ -257,6 +267,13 @@ mod tests {
             "营销",
             "营销短信",
             "市场推广",
+            // An unsubscribe from a newsletter withdraws marketing e-mail.
+            "newsletter",
+            "Email Newsletter",
+            "e-mailing",
+            "prospection commerciale",
+            "メルマガ配信",
+            "뉴스레터",
         ] {
             assert_eq!(
                 normalize_consent_purpose(raw).as_deref(),

@@ -132,9 +132,24 @@ fn parse_day(s: &str, order: DateOrder) -> Option<NaiveDate> {
         }
     }
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+        let number = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
+        return calendar_date(number(0..4)?, number(4..6)?, number(6..8)?);
     }
     written_date(s, order)
+}
+
+/// The Gregorian day of `year`, `month`, `day`, a year of the Buddhist era
+/// (2400-2700, as Thai systems write dates) taken back 543 years first: a
+/// Buddhist-era leap year is never a Gregorian one (2535 is 1992), so its
+/// 29 February is no day until the year is converted.
+fn calendar_date(year: u32, month: u32, day: u32) -> Option<NaiveDate> {
+    let year = i32::try_from(year).ok()?;
+    let year = if (2400..=2700).contains(&year) {
+        year - 543
+    } else {
+        year
+    };
+    NaiveDate::from_ymd_opt(year, month, day)
 }
 
 /// What a token of a written date is.
@@ -291,7 +306,7 @@ fn written_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
         }
         _ => return None,
     };
-    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    let date = calendar_date(year, month, day)?;
     if let Some(e) = era {
         // A day outside the era is no day of it (`平成元年1月7日`).
         let day_of = |(y, m, d): (i32, u32, u32)| NaiveDate::from_ymd_opt(y, m, d);
@@ -462,6 +477,11 @@ mod tests {
             // The Buddhist era's year (Thailand): 2533 BE is 1990 CE.
             ("2533-05-17", day, Ok("1990-05-17")),
             ("17/05/2533", day, Ok("1990-05-17")),
+            // Its leap day (2535 is 1992), which is no Gregorian day of 2535.
+            ("2535-02-29", day, Ok("1992-02-29")),
+            ("29/02/2535", day, Ok("1992-02-29")),
+            ("25350229", day, Ok("1992-02-29")),
+            ("2534-02-29", day, Err(Rejected::Invalid)),
             ("2999-05-17", day, Err(Rejected::Invalid)),
             ("1990/5/17", day, Ok("1990-05-17")),
             ("1990.05.17", day, Ok("1990-05-17")),

@@ -55,6 +55,10 @@ const JUNK_DOMAINS: &[&str] = &[
     "mailinator.com",
     "invalid",
     "fake.com",
+    // A real free-mail domain of mail.com's, but typed as a placeholder
+    // (`none@email.com`, `test@email.com`) at tills and on forms far more
+    // often than a customer's address is on it: linking through such
+    // placeholders glues strangers, so its few real addresses are given up.
     "email.com",
 ];
 

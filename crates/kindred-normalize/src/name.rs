@@ -573,22 +573,42 @@ fn roman_numerals_upper(name: String) -> String {
 }
 
 fn title_case(s: &str) -> String {
+    const SEPARATORS: [char; 4] = [' ', '-', '\'', '’'];
     let mut out = String::with_capacity(s.len());
-    let mut start_of_word = true;
-    for c in s.chars() {
-        if start_of_word {
-            // Title case, not upper case: a letter whose capital is two
-            // letters (`ß` -> `SS`) starts the word as `Ss`, so normalizing
-            // the output again changes nothing.
-            let mut upper = c.to_uppercase();
-            out.extend(upper.next());
-            out.extend(upper.flat_map(char::to_lowercase));
-        } else {
-            out.extend(c.to_lowercase());
+    for piece in s.split_inclusive(SEPARATORS) {
+        let word = piece.trim_end_matches(SEPARATORS);
+        let separators = &piece[word.len()..];
+        let mut chars = word.chars();
+        let Some(first) = chars.next() else {
+            out.push_str(separators);
+            continue;
+        };
+        if first_letter_kept(first) {
+            out.push_str(piece);
+            continue;
         }
-        start_of_word = matches!(c, ' ' | '-' | '\'' | '’');
+        // Title case, not upper case: a letter whose capital is two
+        // letters (`ß` -> `SS`) starts the word as `Ss`, so normalizing
+        // the output again changes nothing.
+        let mut upper = first.to_uppercase();
+        out.extend(upper.next());
+        out.extend(upper.flat_map(char::to_lowercase));
+        // The rest as one string: Greek's capital sigma is `ς` at a word's
+        // end and `σ` inside it (`ΠΑΠΑΔΟΠΟΥΛΟΣ` -> `Παπαδοπουλος`).
+        out.push_str(&chars.as_str().to_lowercase());
+        out.push_str(separators);
     }
     out
+}
+
+/// Whether a word starting with `c` is kept as typed by [`title_case`]:
+/// Georgian (written in one case; its capitals, Mtavruli, are for all-caps
+/// headings, not a name's first letter) and Cherokee (whose lower case is
+/// rare in names).
+fn first_letter_kept(c: char) -> bool {
+    matches!(c,
+        '\u{10A0}'..='\u{10FF}' | '\u{1C90}'..='\u{1CBF}' | '\u{2D00}'..='\u{2D2F}'
+        | '\u{13A0}'..='\u{13FF}' | '\u{AB70}'..='\u{ABBF}')
 }
 
 /// Full, given and family names from what a source provides.
@@ -770,6 +790,11 @@ mod tests {
             ("JOSÉ ÁLVAREZ", Ok("José Álvarez")),
             ("Zoë", Ok("Zoë")),
             ("Nguyễn Văn An", Ok("Nguyễn Văn An")),
+            // Greek's final sigma; Georgian, written in one case, as typed.
+            ("ΠΑΠΑΔΟΠΟΥΛΟΣ", Ok("Παπαδοπουλος")),
+            ("ΓΙΩΡΓΟΣ ΠΑΠΑΣ", Ok("Γιωργος Παπας")),
+            ("გიორგი ბერიძე", Ok("გიორგი ბერიძე")),
+            ("JEAN-LUC O'BRIEN", Ok("Jean-Luc O'Brien")),
             ("", Err(Rejected::Empty)),
             ("  ", Err(Rejected::Empty)),
             ("test", Err(Rejected::Junk)),

@@ -1007,6 +1007,60 @@ mod tests {
         assert!(matches!(err, DecodeError::Body { .. }), "{err}");
     }
 
+    /// Kafka Connect's nullable timestamp column, `["null",
+    /// timestamp-millis]`, for `event_time`: the null branch was kept in the
+    /// check (the reader's type is a logical type, which the check took for
+    /// "may resolve"), so the writer was refused and every message of the
+    /// producer dead-lettered. Learned now; a record holding null is
+    /// refused on its own.
+    #[test]
+    fn a_nullable_timestamp_column_is_read_record_by_record() {
+        let c = WireCodec::for_registry(1 << 20).expect("codec");
+        let text = SchemaKind::PosTransaction.current().text;
+        let connect = text.replacen(
+            r#"{"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}"#,
+            r#"{"name": "event_time", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null}"#,
+            1,
+        );
+        assert_ne!(connect, text);
+        assert_eq!(
+            c.learn(41, "http://registry", &connect).expect("learned"),
+            SchemaKind::PosTransaction
+        );
+        let writer = crate::catalog::parse("connect", &connect).expect("parse");
+        let message = |time: Value| {
+            let Value::Record(mut fields) = apache_avro::to_value(pos()).expect("value") else {
+                panic!("a record")
+            };
+            for (name, value) in &mut fields {
+                if name == "event_time" {
+                    *value = time.clone();
+                }
+            }
+            let value = Value::Record(fields).resolve(&writer).expect("resolves");
+            let mut m = vec![0];
+            m.extend(41u32.to_be_bytes());
+            m.extend(apache_avro::to_avro_datum(&writer, value).expect("encodes"));
+            m
+        };
+        let got: PosTransaction = c
+            .decode(
+                Framing::Confluent,
+                SchemaKind::PosTransaction,
+                &message(Value::TimestampMillis(pos().event_time)),
+            )
+            .expect("a record holding a time");
+        assert_eq!(got, pos());
+        let err = c
+            .decode::<PosTransaction>(
+                Framing::Confluent,
+                SchemaKind::PosTransaction,
+                &message(Value::Null),
+            )
+            .expect_err("null where kindred needs a time");
+        assert!(matches!(err, DecodeError::Body { .. }), "{err}");
+    }
+
     /// A till that sends some card numbers as numbers writes a union of
     /// several types: learned, and only a record holding a type kindred's
     /// field cannot hold (a `long` card, a `string` amount) is refused.

@@ -167,23 +167,38 @@ impl Conform<'_> {
                 integer(value, path)
             }
             Schema::Boolean => {
-                if let Value::String(text) = value {
-                    // Python's `str(True)` writes `True`.
-                    match text.trim() {
-                        "true" | "True" | "TRUE" => *value = Value::Bool(true),
-                        "false" | "False" | "FALSE" => *value = Value::Bool(false),
-                        _ => {}
-                    }
+                // Python's `str(True)` writes `True`; spreadsheets and
+                // forms write 1/0 and yes/no.
+                let flag = match value {
+                    Value::String(text) => match text.trim().to_ascii_lowercase().as_str() {
+                        "true" | "1" | "yes" => Some(true),
+                        "false" | "0" | "no" => Some(false),
+                        _ => None,
+                    },
+                    Value::Number(n) => match n.as_f64() {
+                        Some(1.0) => Some(true),
+                        Some(0.0) => Some(false),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some(flag) = flag {
+                    *value = Value::Bool(flag);
                 }
                 Ok(())
             }
             // A till's number typed as a JSON number (`"terminal_id": 3`,
-            // `"phone": 13800138000`) is the text of its digits; a fraction
-            // stays refused.
+            // `"phone": 13800138000`) is the text of its digits, a whole
+            // float too (`13800138000.0`: pandas writes a column with gaps
+            // so); a fraction stays refused.
             Schema::String => {
                 if let Value::Number(n) = value {
                     if n.is_i64() || n.is_u64() {
                         *value = Value::String(n.to_string());
+                    } else if let Some(f) =
+                        n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    {
+                        *value = Value::String((f as i64).to_string());
                     }
                 }
                 Ok(())
@@ -481,6 +496,41 @@ mod tests {
             err,
             "field `order.lines[0].quantity` is out of range for a 32-bit int"
         );
+    }
+
+    /// A phone or card number as a whole float (pandas writes a column
+    /// with gaps so) and a consent's flag as 1/0 or yes/no were refused,
+    /// and the whole event with them was dead-lettered.
+    #[test]
+    fn whole_floats_in_text_fields_and_flags_as_numbers_or_words_are_read() {
+        let got = web(json!({
+            "event_id": "w1",
+            "event_type": "signup",
+            "event_time": 1,
+            "phone": 13910248876.0,
+            "consents": [
+                {"purpose": "marketing", "channel": "email", "granted": 1},
+                {"purpose": "marketing", "channel": "sms", "granted": "0"},
+                {"purpose": "marketing", "channel": "push", "granted": "Yes"},
+                {"purpose": "marketing", "channel": "wechat", "granted": "no"},
+            ],
+        }))
+        .expect("conforms");
+        assert_eq!(got["phone"], json!("13910248876"));
+        let flags: Vec<&Value> = (0..4).map(|i| &got["consents"][i]["granted"]).collect();
+        assert_eq!(
+            flags,
+            [&json!(true), &json!(false), &json!(true), &json!(false)]
+        );
+        // A fraction where text goes, or a flag of another number, is left
+        // as it came, for the schema to refuse.
+        let got = web(json!({
+            "event_id": "w1", "event_type": "signup", "event_time": 1, "phone": 139.5,
+            "consents": [{"purpose": "marketing", "channel": "email", "granted": 2}],
+        }))
+        .expect("conform leaves them");
+        assert_eq!(got["phone"], json!(139.5));
+        assert_eq!(got["consents"][0]["granted"], json!(2));
     }
 
     #[test]

@@ -255,10 +255,13 @@ const PRIMITIVES: [&str; 8] = [
 /// `resolve_*`). More than Avro's promotions: it also reads a `long` as an
 /// `int` (truncating), a `double` as a `float`, a string as a float
 /// (`"NaN"`), an enum symbol or a `fixed`. A type it is not sure of (a
-/// named reference, a logical type) may.
+/// named reference) may; a logical type may, but from `null` (a logical
+/// type annotates a primitive or a `fixed`, never `null`: Kafka Connect's
+/// nullable timestamp column is `["null", timestamp-millis]`).
 fn may_resolve(w: &str, r: &str) -> bool {
     match r {
         "null" | "boolean" => w == r,
+        "logical" => w != "null",
         "int" | "long" => matches!(w, "int" | "long"),
         "float" | "double" => matches!(w, "int" | "long" | "float" | "double" | "string"),
         "bytes" | "string" => matches!(w, "bytes" | "string"),
