@@ -1126,9 +1126,6 @@ fn a_store_opens_only_with_its_keyring_and_rotation_retires_the_old_key() {
     assert!(err.contains("key 2"), "{err}");
 }
 
-/// A split's record is also kept under the part it split off; when the
-/// person the part was split from is erased, the part keeps no record of
-/// them (their profile id, links, the cause event).
 /// A split into three parts keeps its record under the origin and under
 /// each part. Erasing one part rewrote the origin's copy but not its
 /// sibling's, which still named the erased part's id.
@@ -1179,6 +1176,9 @@ fn erasing_one_part_of_a_split_leaves_its_siblings_no_record_of_it() {
     assert!(!names(&r, &joined, &b), "nor under the origin");
 }
 
+/// A split's record is also kept under the part it split off; when the
+/// person the part was split from is erased, the part keeps no record of
+/// them (their profile id, links, the cause event).
 #[test]
 fn erasing_the_profile_a_part_was_split_from_leaves_the_part_no_record_of_it() {
     let dir = tempfile::tempdir().expect("ok");
