@@ -961,26 +961,56 @@ mod tests {
     /// and only one that holds null where kindred needs a value is refused.
     #[test]
     fn a_writer_union_with_null_for_a_required_field_is_read_record_by_record() {
-        let c = WireCodec::for_registry(1 << 20).expect("codec");
-        let text = SchemaKind::PosTransaction.current().text;
-        let connect = text.replacen(
+        nullable_column_read_record_by_record(
+            "terminal_id",
             r#"{"name": "terminal_id", "type": "string"}"#,
             r#"{"name": "terminal_id", "type": ["null", "string"], "default": null}"#,
-            1,
+            Value::String("3".into()),
         );
+    }
+
+    /// Kafka Connect's nullable timestamp column, `["null",
+    /// timestamp-millis]`, for `event_time`: the null branch was kept in the
+    /// check (the reader's type is a logical type, which the check took for
+    /// "may resolve"), so the writer was refused and every message of the
+    /// producer dead-lettered. Learned now; a record holding null is
+    /// refused on its own.
+    #[test]
+    fn a_nullable_timestamp_column_is_read_record_by_record() {
+        nullable_column_read_record_by_record(
+            "event_time",
+            r#"{"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}"#,
+            r#"{"name": "event_time", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null}"#,
+            Value::TimestampMillis(pos().event_time),
+        );
+    }
+
+    /// The POS schema with `field`'s declaration `required` replaced by
+    /// `nullable` (a union with null): learned, a record holding `held`
+    /// (the value [`pos`] has) reads as `pos()`, and one holding null is
+    /// refused on its own.
+    fn nullable_column_read_record_by_record(
+        field: &str,
+        required: &str,
+        nullable: &str,
+        held: Value,
+    ) {
+        let c = WireCodec::for_registry(1 << 20).expect("codec");
+        let text = SchemaKind::PosTransaction.current().text;
+        let connect = text.replacen(required, nullable, 1);
         assert_ne!(connect, text);
         assert_eq!(
             c.learn(40, "http://registry", &connect).expect("learned"),
             SchemaKind::PosTransaction
         );
         let writer = crate::catalog::parse("connect", &connect).expect("parse");
-        let message = |terminal: Value| {
+        let message = |held: Value| {
             let Value::Record(mut fields) = apache_avro::to_value(pos()).expect("value") else {
                 panic!("a record")
             };
             for (name, value) in &mut fields {
-                if name == "terminal_id" {
-                    *value = terminal.clone();
+                if name == field {
+                    *value = held.clone();
                 }
             }
             let value = Value::Record(fields).resolve(&writer).expect("resolves");
@@ -993,7 +1023,7 @@ mod tests {
             .decode(
                 Framing::Confluent,
                 SchemaKind::PosTransaction,
-                &message(Value::String("3".into())),
+                &message(held),
             )
             .expect("a record holding a value");
         assert_eq!(got, pos());
@@ -1004,61 +1034,7 @@ mod tests {
                 &message(Value::Null),
             )
             .expect_err("null where kindred needs a value");
-        assert!(matches!(err, DecodeError::Body { .. }), "{err}");
-    }
-
-    /// Kafka Connect's nullable timestamp column, `["null",
-    /// timestamp-millis]`, for `event_time`: the null branch was kept in the
-    /// check (the reader's type is a logical type, which the check took for
-    /// "may resolve"), so the writer was refused and every message of the
-    /// producer dead-lettered. Learned now; a record holding null is
-    /// refused on its own.
-    #[test]
-    fn a_nullable_timestamp_column_is_read_record_by_record() {
-        let c = WireCodec::for_registry(1 << 20).expect("codec");
-        let text = SchemaKind::PosTransaction.current().text;
-        let connect = text.replacen(
-            r#"{"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}"#,
-            r#"{"name": "event_time", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": null}"#,
-            1,
-        );
-        assert_ne!(connect, text);
-        assert_eq!(
-            c.learn(41, "http://registry", &connect).expect("learned"),
-            SchemaKind::PosTransaction
-        );
-        let writer = crate::catalog::parse("connect", &connect).expect("parse");
-        let message = |time: Value| {
-            let Value::Record(mut fields) = apache_avro::to_value(pos()).expect("value") else {
-                panic!("a record")
-            };
-            for (name, value) in &mut fields {
-                if name == "event_time" {
-                    *value = time.clone();
-                }
-            }
-            let value = Value::Record(fields).resolve(&writer).expect("resolves");
-            let mut m = vec![0];
-            m.extend(41u32.to_be_bytes());
-            m.extend(apache_avro::to_avro_datum(&writer, value).expect("encodes"));
-            m
-        };
-        let got: PosTransaction = c
-            .decode(
-                Framing::Confluent,
-                SchemaKind::PosTransaction,
-                &message(Value::TimestampMillis(pos().event_time)),
-            )
-            .expect("a record holding a time");
-        assert_eq!(got, pos());
-        let err = c
-            .decode::<PosTransaction>(
-                Framing::Confluent,
-                SchemaKind::PosTransaction,
-                &message(Value::Null),
-            )
-            .expect_err("null where kindred needs a time");
-        assert!(matches!(err, DecodeError::Body { .. }), "{err}");
+        assert!(matches!(err, DecodeError::Body { .. }), "{field}: {err}");
     }
 
     /// A till that sends some card numbers as numbers writes a union of
