@@ -110,16 +110,22 @@ fn overrides(all: &Sourced<bool>, own: &Sourced<bool>) -> bool {
     a > o || (a == o && !all.value && own.value)
 }
 
-/// `marketing:all` decides the purpose's other channels too: those kept as
-/// typed (postal `mail`, `phone`, `whatsapp`...), which [`statements`]
-/// does not spell it out to (it knows only the event's own keys). Each
-/// takes `all`'s statement where that is later ([`overrides`]), so a
-/// withdrawal of every channel reaches a direct-mail or call-centre
-/// consumer reading its own key. Run on the settled consents, either path.
+/// A withdrawal of `marketing:all` reaches the purpose's other channels
+/// too: those kept as typed (postal `mail`, `phone`, `whatsapp`...), which
+/// [`statements`] does not spell it out to (it knows only the event's own
+/// keys). Each takes the withdrawal where it is later ([`overrides`]), so
+/// a direct-mail or call-centre consumer reading its own key does not
+/// contact someone who withdrew every channel. A grant of `all` does not
+/// reach them: it may be another identity's, joined without the replay
+/// that would weigh it against this channel's withdrawal. Run on the
+/// settled consents, either path.
 pub fn all_decides_other_channels(consents: &mut BTreeMap<String, Sourced<bool>>) {
     let Some(all) = consents.get(CONTACT_ALL_KEY).cloned() else {
         return;
     };
+    if all.value {
+        return;
+    }
     let prefix = format!("{CONTACT_PURPOSE}:");
     for (key, own) in consents.iter_mut() {
         let other = key
@@ -515,7 +521,9 @@ mod tests {
 
     /// A channel kept as typed (`mail`: postal) granted, then every channel
     /// withdrawn: the withdrawal reaches it, by the votes and by the
-    /// replay; a grant of it after the withdrawal stands.
+    /// replay; a grant of it after the withdrawal stands. A later grant of
+    /// every channel does not undo its own withdrawal (it may be another
+    /// identity's).
     #[test]
     fn withdrawing_every_channel_reaches_channels_kept_as_typed() {
         let ids = [(EMAIL, "a@x.cn")];
@@ -539,6 +547,14 @@ mod tests {
         assert_eq!(settle(&[&mail_yes, &all_no]), (false, false));
         assert_eq!(settle(&[&all_no, &mail_yes]), (false, false), "any order");
         assert_eq!(settle(&[&mail_yes, &all_no, &mail_again]), (true, true));
+        let mail_no = statement(
+            "p:1",
+            10,
+            &[(PHONE, "+8613900000001")],
+            &[("marketing:mail", false)],
+        );
+        let all_yes = statement("w:4", 20, &ids, &[("marketing:all", true)]);
+        assert_eq!(settle(&[&mail_no, &all_yes]), (false, false));
     }
 
     #[test]

@@ -106,13 +106,13 @@ const MARKETING_WORDS: &[&str] = &[
     "promotional",
     "promo",
     "promos",
-    // A newsletter is direct marketing by its channel (an unsubscribe from
-    // it must withdraw marketing e-mail); so is a mailing, French
-    // `prospection` (commerciale) and Korean 뉴스레터.
+    // A newsletter is direct marketing (an unsubscribe from it must
+    // withdraw marketing e-mail; one naming no channel withdraws every
+    // channel, as any such withdrawal does); so are French `prospection`
+    // (commerciale) and Korean 뉴스레터. Not `mailing`, which names service
+    // mail as often.
     "newsletter",
     "newsletters",
-    "mailing",
-    "mailings",
     "prospection",
     "뉴스레터",
     "营销",
@@ -270,7 +270,6 @@ mod tests {
             // An unsubscribe from a newsletter withdraws marketing e-mail.
             "newsletter",
             "Email Newsletter",
-            "e-mailing",
             "prospection commerciale",
             "メルマガ配信",
             "뉴스레터",
@@ -285,6 +284,7 @@ mod tests {
             ("personalised_ads", "personalised_ads"),
             ("Profiling", "profiling"),
             ("analytics", "analytics"),
+            ("service_mailing", "service_mailing"),
         ] {
             assert_eq!(normalize_consent_purpose(raw).as_deref(), Some(kept));
         }

@@ -578,37 +578,43 @@ fn title_case(s: &str) -> String {
     for piece in s.split_inclusive(SEPARATORS) {
         let word = piece.trim_end_matches(SEPARATORS);
         let separators = &piece[word.len()..];
-        let mut chars = word.chars();
-        let Some(first) = chars.next() else {
-            out.push_str(separators);
-            continue;
+        // The word lower-cased as one string: Greek's capital sigma is `ς`
+        // at a word's end and `σ` inside it (`ΠΑΠΑΔΟΠΟΥΛΟΣ` ->
+        // `Παπαδοπουλος`, `ΟΣ` -> `Ος`).
+        let lower = if word.starts_with(is_cherokee) {
+            // Cherokee's capitals are its usual letters.
+            word.to_string()
+        } else {
+            word.to_lowercase()
         };
-        if first_letter_kept(first) {
-            out.push_str(piece);
-            continue;
+        let mut chars = lower.chars();
+        match chars.next() {
+            // Georgian is written in one case: its capitals (Mtavruli) are
+            // for all-caps headings, not a name's first letter.
+            Some(first) if !is_georgian(first) && !is_cherokee(first) => {
+                // Title case, not upper case: a letter whose capital is two
+                // letters (`ß` -> `SS`) starts the word as `Ss`, so
+                // normalizing the output again changes nothing.
+                let mut upper = first.to_uppercase();
+                out.extend(upper.next());
+                out.extend(upper.flat_map(char::to_lowercase));
+                out.push_str(chars.as_str());
+            }
+            _ => out.push_str(&lower),
         }
-        // Title case, not upper case: a letter whose capital is two
-        // letters (`ß` -> `SS`) starts the word as `Ss`, so normalizing
-        // the output again changes nothing.
-        let mut upper = first.to_uppercase();
-        out.extend(upper.next());
-        out.extend(upper.flat_map(char::to_lowercase));
-        // The rest as one string: Greek's capital sigma is `ς` at a word's
-        // end and `σ` inside it (`ΠΑΠΑΔΟΠΟΥΛΟΣ` -> `Παπαδοπουλος`).
-        out.push_str(&chars.as_str().to_lowercase());
         out.push_str(separators);
     }
     out
 }
 
-/// Whether a word starting with `c` is kept as typed by [`title_case`]:
-/// Georgian (written in one case; its capitals, Mtavruli, are for all-caps
-/// headings, not a name's first letter) and Cherokee (whose lower case is
-/// rare in names).
-fn first_letter_kept(c: char) -> bool {
-    matches!(c,
-        '\u{10A0}'..='\u{10FF}' | '\u{1C90}'..='\u{1CBF}' | '\u{2D00}'..='\u{2D2F}'
-        | '\u{13A0}'..='\u{13FF}' | '\u{AB70}'..='\u{ABBF}')
+/// A Georgian letter (Mkhedruli, Mtavruli, Asomtavruli, Nuskhuri).
+fn is_georgian(c: char) -> bool {
+    matches!(c, '\u{10A0}'..='\u{10FF}' | '\u{1C90}'..='\u{1CBF}' | '\u{2D00}'..='\u{2D2F}')
+}
+
+/// A Cherokee letter (its capitals and its rarer small letters).
+fn is_cherokee(c: char) -> bool {
+    matches!(c, '\u{13A0}'..='\u{13FF}' | '\u{AB70}'..='\u{ABBF}')
 }
 
 /// Full, given and family names from what a source provides.
@@ -794,6 +800,8 @@ mod tests {
             ("ΠΑΠΑΔΟΠΟΥΛΟΣ", Ok("Παπαδοπουλος")),
             ("ΓΙΩΡΓΟΣ ΠΑΠΑΣ", Ok("Γιωργος Παπας")),
             ("გიორგი ბერიძე", Ok("გიორგი ბერიძე")),
+            ("ᲒᲘᲝᲠᲒᲘ ᲑᲔᲠᲘᲫᲔ", Ok("გიორგი ბერიძე")),
+            ("ΟΣ ΣΑΣ", Ok("Ος Σας")),
             ("JEAN-LUC O'BRIEN", Ok("Jean-Luc O'Brien")),
             ("", Err(Rejected::Empty)),
             ("  ", Err(Rejected::Empty)),
