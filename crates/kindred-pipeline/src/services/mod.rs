@@ -632,8 +632,9 @@ pub(crate) async fn send_until_acked(
 }
 
 /// Counts a record the broker acknowledged: produced, and for a dead
-/// letter `kindred_dead_letters_total` (counted once delivered, so a batch
-/// given up at a stop and read again counts its letters once).
+/// letter `kindred_dead_letters_total` (per delivery: a letter never
+/// delivered is not counted; one delivered again after a restart is, as
+/// the topic then holds it twice).
 fn acknowledged(record: &OutRecord, ops: &Ops) {
     ops.metrics
         .events_produced
