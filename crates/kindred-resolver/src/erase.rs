@@ -676,11 +676,13 @@ impl Resolver {
                 // copy of its split under one of these ids.
                 let erased_events: BTreeSet<&String> = stored.members.iter().collect();
                 let mut others = BTreeSet::new();
+                // The split's other parts, which keep a copy of its record
+                // (and never held the person's events).
+                let mut siblings = BTreeSet::new();
                 for id in &ids {
                     for record in store.lineage(id)? {
                         if !ids.contains(&record.survivor) {
-                            // The split's other parts keep a copy too.
-                            others.extend(
+                            siblings.extend(
                                 record
                                     .split_into
                                     .iter()
@@ -691,7 +693,7 @@ impl Resolver {
                         }
                     }
                 }
-                for other in &others {
+                for other in others.iter().chain(siblings.difference(&others)) {
                     for (seq, mut record) in store.lineage_in_order(other)? {
                         if ids.contains(&record.survivor) {
                             continue; // deleted above
