@@ -40,13 +40,17 @@ for channel, key in [("pos", "transaction_id"), ("web", "event_id"), ("social", 
                             ("platform_user_id", "social"), ("union_id", "union")]:
             if d.get(field):
                 found.add((kind, d[field]))
-        ids[f"{channel}:{d[key]}"] = found
+        # Trimmed, as the pipeline trims source ids.
+        ids[f"{channel}:{str(d[key]).strip()}"] = found
 
 held = collections.defaultdict(lambda: collections.defaultdict(set))
 records = collections.defaultdict(collections.Counter)
 for event, person in truth.items():
-    held[person][profile[event]] |= ids.get(event, set())
-    records[person][profile[event]] += 1
+    # A record the clustering lacks (dead-lettered, erased) is a profile of
+    # its own, as `kindred eval` scores it.
+    where = profile.get(event, "missing:" + event)
+    held[person][where] |= ids.get(event, set())
+    records[person][where] += 1
 pairs, profile_pairs = collections.Counter(), collections.Counter()
 for person, profiles in held.items():
     for a, b in itertools.combinations(profiles, 2):

@@ -293,8 +293,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             worst,
         } => {
             let truth = match truth_path {
-                Some(path) => kindred_gen::read_truth(path)
-                    .with_context(|| format!("cannot read ground truth {}", path.display()))?,
+                Some(path) => {
+                    let truth = kindred_gen::read_truth(path)
+                        .with_context(|| format!("cannot read ground truth {}", path.display()))?;
+                    // Nothing to score against: every figure would read 1.0.
+                    anyhow::ensure!(
+                        !truth.is_empty(),
+                        "the ground truth {} names no event (a header and no rows): nothing to score",
+                        path.display()
+                    );
+                    truth
+                }
                 None => Default::default(),
             };
             let clustering: Vec<(String, String)> = match data_dir {
@@ -345,7 +354,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let report = kindred_eval::evaluate_against(clustering, &truth, *worst);
             anyhow::ensure!(
-                truth.is_empty() || report.missing_records < report.records,
+                report.missing_records < report.records,
                 "none of the {} events of the ground truth is in the clustering: is it the truth of this data set?",
                 report.records
             );

@@ -211,6 +211,15 @@ fn gen_then_demo_then_eval_is_a_documented_sequence() {
     assert!(!ok && out.contains("--truth"), "{out}");
     let (ok, out) = kindred(&["eval", "--data-dir", "/nonexistent", "--truth", &truth]);
     assert!(!ok && out.contains("/nonexistent"), "{out}");
+    // A truth of a header alone scores nothing (every figure read 1.0).
+    let empty = dir.path().join("empty-truth.csv");
+    std::fs::write(&empty, "event_id,person\n").expect("written");
+    let e = empty.display().to_string();
+    let (ok, out) = kindred(&["eval", "--data-dir", &s, "--truth", &e]);
+    assert!(
+        !ok && out.contains("names no event") && out.contains(&e),
+        "{out}"
+    );
     let (ok, out) = kindred(&["gen", "--people", "5", "--cn-share", "1.5", "--out", &d]);
     assert!(!ok && out.contains("invalid generator options"), "{out}");
 }

@@ -261,6 +261,7 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         landed,
         dead_letters: observed.dead_letters,
         missing: distinct.saturating_sub(landed + observed.dead_letters),
+        unreadable_changes: observed.unreadable,
         pipeline_seconds,
         events_per_second: if pipeline_seconds > 0.0 {
             (landed + observed.dead_letters) as f64 / pipeline_seconds

@@ -101,7 +101,9 @@ pub(crate) async fn observe(
             }
             continue;
         }
-        if let Err(e) = schemas.learn(message.payload()).await {
+        // Patiently, as `eval --profile-topic` reads: a change given up at a
+        // registry's hiccup would leave the run's change log short.
+        if let Err(e) = schemas.learn_patiently(message.payload()).await {
             tracing::warn!(error = %e, "observer: cannot learn a schema id from the registry");
         }
         let decoded = message

@@ -65,6 +65,9 @@ pub struct LoadReport {
     pub dead_letters: u64,
     /// Distinct events neither landed nor dead-lettered when the run ended.
     pub missing: u64,
+    /// Profile changes the observer could not decode: the change log the
+    /// accuracy and latency figures come from lacks them.
+    pub unreadable_changes: u64,
     /// First produce to last event landed, seconds.
     pub pipeline_seconds: f64,
     /// (landed + dead letters) / pipeline_seconds.
@@ -90,10 +93,7 @@ impl LoadReport {
     /// order, or a paced producer that could not keep its rate (the run
     /// did not offer the load it names).
     pub fn invalid(&self) -> Option<String> {
-        let mut why = Vec::new();
-        if self.missing > 0 {
-            why.push(format!("{} events never landed", self.missing));
-        }
+        let mut why = lost(self.missing, self.unreadable_changes);
         why.extend(fell_behind(
             self.target_rate,
             self.produced,
@@ -110,6 +110,21 @@ impl LoadReport {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+}
+
+/// What a run lost from its figures: events that never landed, profile
+/// changes that could not be read (the change log is short of them).
+fn lost(missing: u64, unreadable_changes: u64) -> Vec<String> {
+    let mut why = Vec::new();
+    if missing > 0 {
+        why.push(format!("{missing} events never landed"));
+    }
+    if unreadable_changes > 0 {
+        why.push(format!(
+            "{unreadable_changes} profile changes could not be decoded (the figures lack them)"
+        ));
+    }
+    why
 }
 
 /// Why a paced run did not offer its load, if it did not: sending took
@@ -187,7 +202,12 @@ impl fmt::Display for LoadReport {
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
-        writeln!(f, "  profile changes: {}", changes.join(", "))?;
+        writeln!(
+            f,
+            "  profile changes: {}; {} unreadable",
+            changes.join(", "),
+            self.unreadable_changes
+        )?;
         let a = &self.accuracy;
         writeln!(
             f,
@@ -238,7 +258,18 @@ fn shell_quoted(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fell_behind, shell_quoted};
+    use super::{fell_behind, lost, shell_quoted};
+
+    /// A profile change the observer could not decode is missing from the
+    /// change log the figures come from: the run does not stand.
+    #[test]
+    fn a_run_with_unreadable_changes_does_not_stand() {
+        assert!(lost(0, 0).is_empty());
+        let why = lost(0, 3);
+        assert_eq!(why.len(), 1);
+        assert!(why[0].contains("3 profile changes could not be decoded"));
+        assert_eq!(lost(2, 3).len(), 2);
+    }
 
     #[test]
     fn shell_quoting_survives_quotes_inside() {
