@@ -977,18 +977,18 @@ impl Config {
             if !file.exists() {
                 return Err(ConfigError::Missing(file.to_path_buf()));
             }
-            figment = figment.merge(Toml::file_exact(file));
+            figment = figment.merge(Renamed(Toml::file_exact(file)));
         }
         let defaults = default_values();
         figment = figment
             // Only section-qualified names: KINDRED_CONFIG, KINDRED_LOG and the
             // scripts' KINDRED_CACHE are not configuration keys.
-            .merge(TextEnv(
+            .merge(Renamed(TextEnv(
                 Env::prefixed("KINDRED_")
                     .filter(|key| key.as_str().contains("__"))
                     .split("__"),
                 defaults.clone(),
-            ))
+            )))
             .merge(Named(
                 FROM_CLIENT_ENV,
                 Serialized::defaults(client_properties_from_env(std::env::vars())),
@@ -1214,6 +1214,18 @@ impl Config {
                 problems.push((key, "is empty".into()));
             }
         }
+        if self
+            .resolver
+            .snapshot_dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            // An empty template value: every snapshot would fail, an hour on.
+            problems.push((
+                "resolver.snapshot_dir",
+                "is empty (leave it unset for no snapshots)".into(),
+            ));
+        }
         if self.resolver.data_dir.as_os_str().is_empty() {
             problems.push(("resolver.data_dir", "is empty".into()));
         }
@@ -1229,6 +1241,9 @@ impl Config {
         }
         if let Err(message) = self.resolver.linking.validate() {
             problems.push(("resolver.linking", message));
+        }
+        if let Err(message) = self.resolver.survivorship.validate() {
+            problems.push(("resolver.survivorship", message));
         }
         for (channel, framing) in &self.schemas.framing {
             if !["pos", "web", "social"].contains(&channel.as_str()) {
@@ -1325,6 +1340,48 @@ impl<P: figment::Provider> figment::Provider for Named<P> {
         &self,
     ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
         self.1.data()
+    }
+}
+
+/// Keys read under an old name, as (table path, old name, new name).
+const RENAMED_KEYS: &[(&[&str], &str, &str)] = &[(
+    &["resolver", "linking", "quarantine"],
+    "max_holders",
+    "max_unnamed_holders",
+)];
+
+/// A provider whose keys of an old name ([`RENAMED_KEYS`]) are given
+/// their new one. Not a serde alias: the defaults always hold the new
+/// name, so an alias met beside it is a "duplicate field".
+struct Renamed<P>(P);
+
+impl<P: figment::Provider> figment::Provider for Renamed<P> {
+    fn metadata(&self) -> figment::Metadata {
+        self.0.metadata()
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut data = self.0.data()?;
+        for dict in data.values_mut() {
+            for (path, old, new) in RENAMED_KEYS {
+                let mut table = Some(&mut *dict);
+                for part in *path {
+                    table = match table.and_then(|t| t.get_mut(*part)) {
+                        Some(figment::value::Value::Dict(_, inner)) => Some(inner),
+                        _ => None,
+                    };
+                }
+                if let Some(table) = table {
+                    if let Some(value) = table.remove(*old) {
+                        // The new name wins where both are given.
+                        table.entry(new.to_string()).or_insert(value);
+                    }
+                }
+            }
+        }
+        Ok(data)
     }
 }
 
@@ -1623,6 +1680,64 @@ mod tests {
                 .expect_err("a table")
                 .to_string();
             assert!(err.contains("one property at a time"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// A key read under its old name loads through the merge with the
+    /// defaults (which hold the new name): from the file and from the
+    /// environment.
+    #[test]
+    fn a_renamed_key_loads_under_its_old_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "[resolver.linking.quarantine]\nmax_holders = 5\n")?;
+            let c = Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &[])
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.resolver.linking.quarantine.max_unnamed_holders, 5);
+            jail.set_env("KINDRED_RESOLVER__LINKING__QUARANTINE__MAX_HOLDERS", "7");
+            let c = Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &[])
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.resolver.linking.quarantine.max_unnamed_holders, 7);
+            Ok(())
+        });
+    }
+
+    /// A survivorship rule that could not do as it says, and an empty
+    /// snapshot directory, are refused at load, each named.
+    #[test]
+    fn survivorship_without_a_priority_and_an_empty_snapshot_dir_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[resolver.survivorship]\ngender = { rule = \"source_priority\" }\n",
+            )?;
+            let err = Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &[])
+                .expect_err("no priority")
+                .to_string();
+            assert!(
+                err.contains("survivorship.gender") && err.contains("priority list"),
+                "{err}"
+            );
+            jail.create_file(
+                "k.toml",
+                "[resolver.survivorship]\naddress = { rule = \"source_priority\", priority = [\"pos\", \"pos\"] }\n",
+            )?;
+            let err = Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &[])
+                .expect_err("twice")
+                .to_string();
+            assert!(err.contains("names pos twice"), "{err}");
+            // Switching a rule keeps the default's list beside it: fine.
+            jail.create_file(
+                "k.toml",
+                "[resolver.survivorship]\naddress = { rule = \"most_recent\" }\n",
+            )?;
+            Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &[])
+                .map_err(|e| e.to_string())?;
+            jail.set_env("KINDRED_RESOLVER__SNAPSHOT_DIR", "");
+            let err = Config::load_with_sets(None, serde_json::json!({}), &[])
+                .expect_err("empty")
+                .to_string();
+            assert!(err.contains("resolver.snapshot_dir: is empty"), "{err}");
             Ok(())
         });
     }

@@ -70,8 +70,7 @@ impl KafkaSettings {
             if let Err(e) = config.create_native_config() {
                 let message = match e {
                     rdkafka::error::KafkaError::ClientConfig(_, description, _, _) => {
-                        // librdkafka's description may quote the value.
-                        description.replace(value.as_str(), "********")
+                        masked(&description, value)
                     }
                     other => other.to_string(),
                 };
@@ -85,9 +84,37 @@ impl KafkaSettings {
     }
 }
 
+/// librdkafka's `description` of a refused property with its `value`
+/// masked: quoted as librdkafka quotes it, and bare when long enough not
+/// to be a piece of the property's name or of the message (an empty or
+/// one-letter value replaced everywhere garbled the message).
+fn masked(description: &str, value: &str) -> String {
+    let mask = "********";
+    let quoted = description.replace(&format!("\"{value}\""), &format!("\"{mask}\""));
+    if value.chars().count() >= 6 {
+        quoted.replace(value, mask)
+    } else {
+        quoted
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_or_empty_value_is_masked_without_garbling_the_message() {
+        let d = "Invalid value \"s\" for configuration property \"socket.timeout.ms\"";
+        assert_eq!(
+            masked(d, "s"),
+            "Invalid value \"********\" for configuration property \"socket.timeout.ms\""
+        );
+        let d = "Invalid value \"\" for configuration property \"socket.timeout.ms\"";
+        assert!(masked(d, "").contains("property \"socket.timeout.ms\""));
+        // A long value, bare or quoted, never shows.
+        let d = "Expected integer, not hunter22secret (hunter22secret)";
+        assert!(!masked(d, "hunter22secret").contains("hunter22secret"));
+    }
 
     #[test]
     fn properties_librdkafka_refuses_are_named_without_their_values() {

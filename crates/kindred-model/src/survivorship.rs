@@ -130,10 +130,16 @@ impl Default for Survivorship {
 }
 
 impl Survivorship {
-    /// Checks that no priority list names a channel twice; the message
-    /// names the offending attribute.
+    /// Checks that no priority list names a channel twice and that a
+    /// `source_priority` rule has one (without, it would quietly be
+    /// `most_recent`); the message names the offending attribute.
     pub fn validate(&self) -> Result<(), String> {
         for (name, rule) in self.rules() {
+            if rule.rule == SurvivorshipRule::SourcePriority && rule.priority.is_empty() {
+                return Err(format!(
+                    "survivorship.{name}: source_priority needs a priority list (e.g. priority = [\"pos\", \"web\", \"social\"])"
+                ));
+            }
             for (i, c) in rule.priority.iter().enumerate() {
                 if rule.priority[..i].contains(c) {
                     return Err(format!(
