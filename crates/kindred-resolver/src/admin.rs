@@ -633,7 +633,9 @@ impl Resolver {
     /// the change names the fields that moved. Then every event's pinned
     /// decisions are queued for the decisions topic, in chunks too
     /// (re-seeding it, or seeding it from a store written before it
-    /// existed). Works through the profiles in chunks
+    /// existed), and every pair waiting for review for the review topic
+    /// (its records as the output policy now has them). Works through the
+    /// profiles in chunks
     /// of `chunk`, one atomic WriteBatch each (the decision's record with
     /// the first); an interrupted run leaves the chunks it wrote queued, and
     /// running it again queues every profile once more. Returns the
@@ -693,6 +695,10 @@ impl Resolver {
         // And every pinned decision, for the decisions topic (a store
         // older than the topic has published none).
         self.queue_pinned_decisions(chunk)?;
+        // And every pair waiting for review: its records on the compacted
+        // review topic were written under the output policy of their day
+        // (a policy changed to mask names would leave them raw there).
+        self.requeue_review_topic(&[])?;
         // The record counts what was queued (rewritten once at the end).
         decision.kind = DecisionKind::Republish { profiles: count };
         let mut batch = rocksdb::WriteBatch::default();
@@ -1842,6 +1848,7 @@ fn planned_suggestions(
     all: &GroupInput,
     whole: &Clustering,
     old: &LinkPolicy,
+    old_keys: &[EventKeys],
 ) -> (Vec<PlannedSuggestion>, Vec<(String, String)>) {
     if whole.suggestions.is_empty() && snap.pending.is_empty() {
         return (Vec::new(), Vec::new());
@@ -1855,13 +1862,8 @@ fn planned_suggestions(
     let ordered = |a: usize, b: usize| (a.min(b), a.max(b));
     let mut known: BTreeSet<(usize, usize)> = BTreeSet::new();
     // What the old rules raise on the same records.
-    let old_keys: Vec<EventKeys> = all
-        .events
-        .iter()
-        .map(|e| EventKeys::of(e, old, &snap.hasher))
-        .collect();
     let before = cluster(
-        &nodes(&all.events, &old_keys, &all.constraints, &all.origins),
+        &nodes(&all.events, old_keys, &all.constraints, &all.origins),
         old,
         &|k| snap.quarantined.contains(k),
     );
@@ -2079,6 +2081,7 @@ fn requarantine(
     snap: &Snapshot,
     all: &GroupInput,
     old: &LinkPolicy,
+    old_keys: &[EventKeys],
     new: &LinkPolicy,
 ) -> Requarantine {
     let limits = |p: &LinkPolicy, kind| {
@@ -2257,7 +2260,7 @@ fn requarantine(
         if !event.identifiers.iter().any(|i| stopped.contains(&i.kind)) {
             continue;
         }
-        for link in EventKeys::of(event, old, &snap.hasher).links {
+        for link in &old_keys[n].links {
             let Some(kind) = link.class.kind().filter(|k| stopped.contains(k)) else {
                 continue;
             };
@@ -2265,19 +2268,21 @@ fn requarantine(
                 continue;
             }
             out.unlinked.insert(all.origins[n] as usize);
-            let masked = masked_link(event, &link, kind);
+            let masked = masked_link(event, link, kind);
             let digest = format!("{:016x}", fnv1a(link.key.as_bytes()));
-            out.changed.entry(link.key).or_insert(QuarantineChange {
-                quarantined: false,
-                // Not published (a release is not announced).
-                notice: QuarantineNotice {
-                    kind: kind.as_str().to_string(),
-                    masked,
-                    digest,
-                    companions: 0,
-                    at_ms: event.event_time_ms,
-                },
-            });
+            out.changed
+                .entry(link.key.clone())
+                .or_insert(QuarantineChange {
+                    quarantined: false,
+                    // Not published (a release is not announced).
+                    notice: QuarantineNotice {
+                        kind: kind.as_str().to_string(),
+                        masked,
+                        digest,
+                        companions: 0,
+                        at_ms: event.event_time_ms,
+                    },
+                });
         }
     }
     // A quarantined identifier whose records were all erased is carried by
@@ -2315,11 +2320,9 @@ fn requarantine(
             .iter()
             .flat_map(|k| k.links.iter().map(|l| l.key.as_str()))
             .collect();
-        for e in &all.events {
-            for l in EventKeys::of(e, old, &snap.hasher).links {
-                if !made.contains(l.key.as_str()) {
-                    out.unmade.insert(l.key);
-                }
+        for l in old_keys.iter().flat_map(|k| &k.links) {
+            if !made.contains(l.key.as_str()) {
+                out.unmade.insert(l.key.clone());
             }
         }
     }
@@ -2336,7 +2339,22 @@ fn plan(
 ) -> (RulesPlan, Requarantine, Vec<Regroup>) {
     let ids: Vec<String> = snap.profiles.keys().cloned().collect();
     let all = group_input(snap, &ids, policy);
-    let requarantine = requarantine(snap, &all, old, policy);
+    // Every record's keys under the old rules, derived once: the
+    // quarantines and index entries only they make, and the suggestions
+    // they raise, are read from them (the new rules' keys when the rules
+    // are the same).
+    let derived: Vec<EventKeys>;
+    let old_keys: &[EventKeys] = if old == policy {
+        &all.keys
+    } else {
+        derived = all
+            .events
+            .iter()
+            .map(|e| EventKeys::of(e, old, &snap.hasher))
+            .collect();
+        &derived
+    };
+    let requarantine = requarantine(snap, &all, old, old_keys, policy);
     let quarantined = |k: &str| requarantine.holds(snap, k);
     let whole = cluster(
         &nodes(&all.events, &all.keys, &all.constraints, &all.origins),
@@ -2386,7 +2404,7 @@ fn plan(
         let root = find(&mut parent, o);
         groups.entry(root).or_default().push(o);
     }
-    let (suggestions, withdrawn) = planned_suggestions(snap, &ids, &all, &whole, old);
+    let (suggestions, withdrawn) = planned_suggestions(snap, &ids, &all, &whole, old, old_keys);
     let mut out = RulesPlan {
         events: all.events.len(),
         profiles: ids.len(),

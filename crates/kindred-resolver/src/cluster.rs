@@ -1196,6 +1196,34 @@ mod tests {
         assert_eq!(run(&with(Some("1960-01-01")), &LinkPolicy::default()), want);
     }
 
+    /// Two namesakes whose records give a 1 January (a year alone, a
+    /// form's default) are not one person by it: no rule blocks on such a
+    /// date, and the score takes it for the year at most. Two of one
+    /// postcode and town stay apart too (the block without a birthday asks
+    /// for the street as well); a told birthday still joins them.
+    #[test]
+    fn namesakes_of_a_year_alone_are_not_joined_by_it() {
+        let two = |day: &str, address: Option<kindred_model::Address>| {
+            let mut a = john_smith("a", 0, &[(Phone, "+8613900000001")], Some(day));
+            let mut b = john_smith("b", DAY, &[(Phone, "+8613900000002")], Some(day));
+            a.attributes.address = address.clone();
+            b.attributes.address = address;
+            [a, b]
+        };
+        let postcode = kindred_model::Address {
+            line1: None,
+            ..stow_place()
+        };
+        let policy = LinkPolicy::default();
+        assert_eq!(run(&two("1985-01-01", None), &policy).len(), 2);
+        assert_eq!(
+            run(&two("1985-01-01", Some(postcode.clone())), &policy).len(),
+            2
+        );
+        assert_eq!(run(&two("1985-03-14", None), &policy).len(), 1);
+        assert_eq!(run(&two("1985-03-14", Some(postcode)), &policy).len(), 1);
+    }
+
     /// The son's receipt without a birthday between his father's two
     /// records: the father's later record still finds his first one.
     #[test]

@@ -360,7 +360,12 @@ pub(crate) fn field_value(
             .as_deref()
             .and_then(fold_name)
             .map(|n| plain(&n).into_owned()),
-        RuleField::Birthday => a.birthday.clone(),
+        // A 1 January is no told birthday (a year alone, a form's
+        // default): blocked on, it would gather everyone of a year.
+        RuleField::Birthday => a
+            .birthday
+            .clone()
+            .filter(|d| crate::score::birthday_told(d)),
         RuleField::PostalCode => a.address.as_ref().and_then(crate::score::postal_key),
         RuleField::NameSound => None,
     };

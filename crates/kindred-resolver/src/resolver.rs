@@ -670,9 +670,9 @@ impl<'a> BatchView<'a> {
             }
         };
         loaded.ok_or_else(|| StoreError::Corrupt {
-            what: cf::IDENTIFIERS,
+            what: cf::PROFILES,
             key: profile_id.to_string(),
-            message: "an identifier points at a profile that does not exist".into(),
+            message: "no such profile, though an identifier's index entry names it".into(),
         })
     }
 
@@ -738,9 +738,10 @@ impl<'a> BatchView<'a> {
                 .store
                 .get_value(cf::CONTRIBUTIONS, event_id)?
                 .ok_or_else(|| StoreError::Corrupt {
-                    what: cf::PROFILES,
+                    what: cf::CONTRIBUTIONS,
                     key: event_id.to_string(),
-                    message: "a profile lists a member event that has no contribution".into(),
+                    message: "no such contribution, though a profile lists the event as a member"
+                        .into(),
                 }),
         }
     }

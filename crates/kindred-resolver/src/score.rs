@@ -10,7 +10,7 @@
 //! | attribute | agrees | nearly (typo) | disagrees |
 //! |---|---|---|---|
 //! | name (token-aware Jaro-Winkler) | +6 at 0.95 | +3 at 0.92, else -4 | refused below `min_name_similarity` |
-//! | birthday | +10 | +3 (one digit, or day and month swapped) | -6 |
+//! | birthday | +10 | +3 (one digit, or day and month swapped; two equal 1 Januaries, a year alone or a form's default) | -6 (0 for a 1 January beside a date of its year) |
 //! | postal code | +6 | +1 (one character changed, dropped or added, or two neighbours swapped) | -2 (people move) |
 //! | city | +2 (Jaro-Winkler 0.9) | | -1 |
 //! | country (when both state one) | | | postal code -2, city -1, street line 0, whatever they say |
@@ -117,10 +117,17 @@ pub(crate) fn score(
     };
     let (x, y) = (&a.attributes, &b.attributes);
     if let (Some(p), Some(q)) = (&x.birthday, &y.birthday) {
-        s += if p == q {
+        // A 1 January ([`birthday_told`]) may be a year alone or a form's
+        // default: two of them agreeing say at most that the year does, as
+        // a typo's neighbour does; beside a told date of its year it
+        // contradicts nothing.
+        let told = birthday_told(p) && birthday_told(q);
+        s += if p == q && told {
             10.0
-        } else if near_date(p, q) {
+        } else if p == q || near_date(p, q) {
             3.0
+        } else if !told && p.get(..4) == q.get(..4) {
+            0.0
         } else {
             -6.0
         };
@@ -540,6 +547,29 @@ mod tests {
             ..EventKeys::default()
         };
         score(a, &keys(a), b, &keys(b), 0.8)
+    }
+
+    /// A 1 January (a year alone, a form's default) weighs as the year at
+    /// most: two of them agree as a typo's neighbour does, beside a told
+    /// date of its year it contradicts nothing, of another year it does.
+    #[test]
+    fn a_first_of_january_weighs_as_the_year_at_most() {
+        let at = |birthday: &str| person("Ann Lee", birthday, "2612", "Canberra", "4 Stow Place");
+        let told = pair(&at("1985-03-14"), &at("1985-03-14")).expect("scored");
+        let year = pair(&at("1985-01-01"), &at("1985-01-01")).expect("scored");
+        assert_eq!(told - year, 7.0, "{told} / {year}");
+        let beside = pair(&at("1985-01-01"), &at("1985-06-12")).expect("scored");
+        assert_eq!(year - beside, 3.0, "{year} / {beside}");
+        let other_year = pair(&at("1962-01-01"), &at("1985-06-12")).expect("scored");
+        assert_eq!(beside - other_year, 6.0, "{beside} / {other_year}");
+        // Names alone with the year: short of any rule's minimum.
+        let bare = |birthday: &str| {
+            let mut e = at(birthday);
+            e.attributes.address = None;
+            e
+        };
+        let s = pair(&bare("2000-01-01"), &bare("2000-01-01")).expect("scored");
+        assert!(s < 14.0, "{s}");
     }
 
     /// Twins at one address, born the same day: refused whether or not the
@@ -997,7 +1027,7 @@ mod tests {
     /// one record), to the version.
     #[test]
     fn scores_and_name_guards_are_what_the_linking_version_records() {
-        const RECORDED: (&str, &str) = ("29", "d97a78eb40185a89");
+        const RECORDED: (&str, &str) = ("30", "1268dba5be1328a1");
         // (given, family) typed in their own fields; None: a whole name only.
         let names: [(&str, Option<(&str, &str)>); 11] = [
             ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),
@@ -1017,6 +1047,8 @@ mod tests {
             Some("1969-12-18"),
             Some("1969-17-12"),
             Some("1919-09-14"),
+            // Linking version 30: a year alone (or a form's default).
+            Some("1969-01-01"),
             None,
         ];
         let postals = [Some("2217"), Some("2218"), Some("2271"), Some("3104"), None];

@@ -416,11 +416,13 @@ const NAME_FOLDING_VERSION: &[u8] = b"15";
 /// household's line (a house card no longer makes one customer of every
 /// walk-in receipt). Version 29: so does one whose card its records show
 /// shared, naming clearly different people (index entries'
-/// `names_differ`). Bump it with any such
+/// `names_differ`). Version 30: a 1 January birthday (a year alone, a
+/// form's default) blocks no match rule and scores as the year at most.
+/// Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "29";
+pub const LINKING_VERSION: &str = "30";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
@@ -989,7 +991,7 @@ impl Store {
             }
             let id = Keyring::key_id(&value[1..]).map_err(|source| StoreError::Sealed {
                 what: family,
-                key: String::from_utf8_lossy(&key).into_owned(),
+                key: self.shown_key(family, &key),
                 source,
             });
             Some(id.map(|id| (key, value, id)))
@@ -1040,7 +1042,7 @@ impl Store {
                     Err(source) => {
                         return Err(StoreError::Sealed {
                             what: family,
-                            key: String::from_utf8_lossy(&key).into_owned(),
+                            key: self.shown_key(family, &key),
                             source,
                         })
                     }
@@ -1321,6 +1323,12 @@ impl Store {
     /// shown as its [`digest_key`](Self::digest_key); every other key (a
     /// keyed hash, a profile or event id, a sequence) as it is.
     pub(crate) fn shown_key(&self, family: &str, key: &[u8]) -> String {
+        // Families keyed by a big-endian sequence number: the number.
+        if matches!(family, cf::OUTBOX | cf::DECISIONS | cf::AUDIT) {
+            if let Ok(seq) = <[u8; 8]>::try_from(key) {
+                return format!("#{}", u64::from_be_bytes(seq));
+            }
+        }
         let key = String::from_utf8_lossy(key);
         if family == cf::IDENTIFIERS {
             self.digest_key(&key)
@@ -2236,6 +2244,19 @@ mod tests {
             stopped_at,
             "stopped when dropped"
         );
+    }
+
+    /// A value of a family keyed by sequence that does not decode is
+    /// named by its number, not by eight raw bytes.
+    #[test]
+    fn a_corrupt_outbox_entry_is_named_by_its_sequence() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        let mut batch = WriteBatch::default();
+        store.put(&mut batch, cf::OUTBOX, &200u64.to_be_bytes(), b"\x01\xff");
+        store.write(batch).expect("written");
+        let err = store.outbox().expect_err("corrupt").to_string();
+        assert!(err.contains("outbox under key \"#200\""), "{err}");
     }
 
     /// An index entry as linking version 26 and earlier wrote it: no

@@ -181,6 +181,43 @@ fn household_sharing_a_phone_stays_apart_and_is_queued_for_review() {
     assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
 }
 
+/// `republish` queues the pairs waiting for review again too: their
+/// records on the compacted review topic follow the output policy of the
+/// day they were queued (one changed to mask names left them raw).
+#[test]
+fn republish_queues_the_pairs_waiting_for_review_again() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let home = phone("+8613900000001");
+    apply(
+        &mut r,
+        vec![
+            ev("pos:1", 0, &[home.clone(), card("A1")]).name("李娜"),
+            ev("web:1", DAY, &[home, email("wei@x.cn")]).name("王伟"),
+        ],
+    );
+    let waiting = r.store().pending_suggestions().expect("queue");
+    assert_eq!(waiting.len(), 1);
+    let published = r.store().next_outbox_seq().expect("seq") - 1;
+    r.store().ack_outbox(published).expect("ack");
+    r.republish("dpo", 9 * DAY, 2).expect("republish");
+    let reviews: Vec<(String, String)> = r
+        .store()
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .filter_map(|(_, entry)| match entry {
+            kindred_resolver::OutboxEntry::Review(n) => {
+                Some((n.profile_a.clone(), n.profile_b.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reviews,
+        vec![(waiting[0].profile_a.clone(), waiting[0].profile_b.clone())]
+    );
+}
+
 #[test]
 fn a_household_landline_attributes_no_unnamed_receipt() {
     let (_d, mut r) = open(LinkPolicy::default());
