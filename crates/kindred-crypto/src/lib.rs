@@ -390,7 +390,10 @@ fn random_key() -> [u8; 32] {
 /// A TOML error in keyring text, by line and column: toml's own message
 /// quotes the offending line, which in a keyring holds key material.
 fn toml_problem(text: &str, e: &toml::de::Error) -> String {
-    let message = e.message().lines().next().unwrap_or("invalid TOML");
+    // serde's own message quotes a value of the wrong type (`invalid
+    // type: string "<64 hex digits>", expected a map`): quoted text is
+    // left out.
+    let message = without_quoted(e.message().lines().next().unwrap_or("invalid TOML"));
     match e.span() {
         Some(span) => {
             let before = text.get(..span.start).unwrap_or(text);
@@ -400,6 +403,24 @@ fn toml_problem(text: &str, e: &toml::de::Error) -> String {
         }
         None => format!("not a valid keyring: {message}"),
     }
+}
+
+/// `message` with the text between each pair of double quotes replaced
+/// by `…` (an unpaired quote hides the rest).
+fn without_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('"');
+    out.push_str(parts.next().unwrap_or_default());
+    let mut inside = true;
+    for part in parts {
+        if inside {
+            out.push_str("\"…\"");
+        } else {
+            out.push_str(part);
+        }
+        inside = !inside;
+    }
+    out
 }
 
 fn key_bytes(hex_key: &str) -> Result<[u8; 32], String> {
@@ -600,6 +621,22 @@ mod tests {
             );
             assert!(!err.contains(&key[..16]), "{err}");
         }
+        // A value of the wrong type: serde quotes it in its message.
+        let b = "33".repeat(16) + &"44".repeat(16);
+        let err = Keyring::parse(
+            &format!("hmac_key = \"{key}\"\nactive = 1\nkeys = \"{b}\"\n"),
+            "/etc/k.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("/etc/k.toml") && err.contains("line 3"),
+            "{err}"
+        );
+        assert!(
+            !err.contains(&b[..16]) && !err.contains(&key[..16]),
+            "{err}"
+        );
         let debug = format!("{:?}", ring());
         assert!(
             !debug.contains("hmac_key") && debug.contains("origin"),

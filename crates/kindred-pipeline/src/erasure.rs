@@ -493,19 +493,64 @@ pub fn rotate_keys(config: &Config) -> Result<String, crate::PipelineError> {
     })?;
     let origin = path.display().to_string();
     let (rotated, id) = kindred_crypto::Keyring::rotate_text(&text, &origin)?;
-    // The new key is written first: if re-sealing stops half way, the
-    // keyring still opens every value.
+    // The store first, with the keyring as it is: a mistyped data
+    // directory (an empty store would be made and "re-sealed"), a running
+    // resolver (its lock), a plaintext store or another store's keyring
+    // stop the rotation before the keyring file changes.
+    let data_dir = &config.resolver.data_dir;
+    if !data_dir.join("CURRENT").is_file() {
+        return Err(crate::PipelineError::Config(format!(
+            "no resolver store at {} (resolver.data_dir): nothing to re-seal, the keyring is left as it is",
+            data_dir.display()
+        )));
+    }
+    drop(crate::privacy::open_store(config)?);
+    // The new key is written before re-sealing: if re-sealing stops half
+    // way, the keyring still opens every value.
     kindred_crypto::write_keyring(&path, &rotated)?;
     let store = crate::privacy::open_store(config)?;
     let resealed = store.reseal()?;
     Ok(format!(
-        "key {id} added to {origin} and active; {resealed} stored values re-sealed with it; the store now needs only key {id} (keep older keys while snapshots sealed with them exist)"
+        "key {id} added to {origin} and active; {resealed} stored values re-sealed with it; the store now needs only key {id} (keep older keys while snapshots sealed with them exist). \
+         Replace every other copy of the keyring (the copy kept apart from backups, a Kubernetes Secret) with {origin} now: without key {id} the store cannot be read"
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `keys rotate` checks the store before it rewrites the keyring: a
+    /// mistyped data directory changes nothing and makes no empty store;
+    /// a real one is re-sealed, and the operator is told to replace the
+    /// keyring's other copies.
+    #[test]
+    fn keys_rotate_leaves_the_keyring_alone_when_there_is_no_store() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keyring = dir.path().join("keyring.toml");
+        kindred_crypto::write_keyring(&keyring, &kindred_crypto::Keyring::generate())
+            .expect("written");
+        let before = std::fs::read_to_string(&keyring).expect("read");
+        let mut config = Config::default();
+        config.privacy.keyring_file = Some(keyring.clone());
+        config.resolver.data_dir = dir.path().join("mistyped");
+        let err = rotate_keys(&config).expect_err("no store").to_string();
+        assert!(
+            err.contains("no resolver store") && err.contains("mistyped"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&keyring).expect("read"), before);
+        assert!(!config.resolver.data_dir.exists(), "no empty store made");
+        // A store made with the keyring rotates.
+        config.resolver.data_dir = dir.path().join("store");
+        drop(crate::privacy::open_store(&config).expect("a keyed store"));
+        let said = rotate_keys(&config).expect("rotated");
+        assert!(
+            said.contains("key 2 added") && said.contains("Replace every other copy"),
+            "{said}"
+        );
+        assert_ne!(std::fs::read_to_string(&keyring).expect("read"), before);
+    }
 
     fn opts() -> NormalizeOptions {
         NormalizeOptions::for_region(NormalizeOptions::parse_region("CN").expect("CN"))
