@@ -198,11 +198,25 @@ fn customer_event(person: u64, seq: u64) -> CanonicalEvent {
     }
 }
 
+/// How many of `n` to set up: all of them under `cargo bench` (which
+/// passes `--bench`); a hundredth, at least 10, when `cargo test
+/// --all-targets` runs each bench once to see that it works (a debug build
+/// filling a store of a million profiles took minutes of every CI run and
+/// measured nothing).
+fn setup_size(n: u64) -> u64 {
+    if std::env::args().any(|a| a == "--bench") {
+        n
+    } else {
+        (n / 100).max(10)
+    }
+}
+
 /// The resolver on a store that already holds 100,000 and 1,000,000
 /// profiles: batches of 1,000 events, half from returning customers, half
 /// from new ones.
 fn resolve_at_scale(c: &mut Criterion) {
     for (existing, label) in [(100_000u64, "100k"), (1_000_000, "1m")] {
+        let existing = setup_size(existing);
         let dir = tempfile::tempdir().expect("temp dir");
         let mut resolver = Resolver::new(Store::open(dir.path()).expect("store"));
         let mut seq = 0u64;
@@ -331,7 +345,7 @@ fn resolve_heavy_customers(c: &mut Criterion) {
                 })
                 .collect::<Vec<_>>()
         };
-        for _ in 0..history {
+        for _ in 0..setup_size(history) {
             let batch = batch_of_all(&mut seq);
             resolver.apply(&batch, &[]).expect("populate");
         }
