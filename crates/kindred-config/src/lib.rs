@@ -1041,6 +1041,12 @@ impl Config {
                     ),
                 });
             }
+            // A key's old name ([`RENAMED_KEYS`]) is set under its new one.
+            let renamed = RENAMED_KEYS.iter().find_map(|(path, old, new)| {
+                (key.trim() == format!("{}.{old}", path.join(".")))
+                    .then(|| format!("{}.{new}", path.join(".")))
+            });
+            let key = renamed.as_deref().unwrap_or(key);
             figment = match key.trim().strip_prefix("kafka.client.") {
                 // A librdkafka property's value is text, as typed
                 // (`ssl.key.password=0012` keeps its zeros).
@@ -1698,6 +1704,10 @@ mod tests {
             let c = Config::load_with_sets(Some(Path::new("k.toml")), serde_json::json!({}), &[])
                 .map_err(|e| e.to_string())?;
             assert_eq!(c.resolver.linking.quarantine.max_unnamed_holders, 7);
+            let sets = vec!["resolver.linking.quarantine.max_holders=9".to_string()];
+            let c = Config::load_with_sets(None, serde_json::json!({}), &sets)
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.resolver.linking.quarantine.max_unnamed_holders, 9);
             Ok(())
         });
     }

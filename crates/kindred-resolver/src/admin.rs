@@ -2314,13 +2314,19 @@ fn requarantine(
     // rules has no entry for them, and an entry keeps its holders' ids
     // and the guard's digests of names and companions, which nothing
     // would read again.
-    if old != new {
+    // In a store of an older linking, so do the rule blocks this release
+    // no longer makes under any rules (`EventKeys::retired`).
+    if old != new || !snap.linking_current {
         let made: std::collections::HashSet<&str> = all
             .keys
             .iter()
             .flat_map(|k| k.links.iter().map(|l| l.key.as_str()))
             .collect();
-        for l in old_keys.iter().flat_map(|k| &k.links) {
+        let retired = old_keys
+            .iter()
+            .filter(|_| !snap.linking_current)
+            .flat_map(|k| &k.retired);
+        for l in old_keys.iter().flat_map(|k| &k.links).chain(retired) {
             if !made.contains(l.key.as_str()) {
                 out.unmade.insert(l.key.clone());
             }

@@ -554,7 +554,9 @@ impl Resolver {
                         class: KeyClass::Strong(IdentifierKind::MemberId),
                         identifier: None,
                     });
-                    for link in keys.links.into_iter().chain(legacy) {
+                    // So are an older release's blocks of a 1 January
+                    // birthday (linking version 29 and before).
+                    for link in keys.links.into_iter().chain(legacy).chain(keys.retired) {
                         if !touched.insert(link.key.clone()) {
                             continue;
                         }

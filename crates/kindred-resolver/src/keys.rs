@@ -61,6 +61,11 @@ pub(crate) struct EventKeys {
     /// older store's suppressions are checked, and an erasure clears the
     /// entries, under them too.
     pub legacy: Vec<String>,
+    /// Match-rule block keys releases before linking version 30 made and
+    /// this one does not (the blocks of a 1 January birthday). They link
+    /// nothing; an erasure, and `rules apply` on an older store, clear
+    /// their entries.
+    pub retired: Vec<LinkKey>,
     /// Identifiers limited per namespace ([`per_namespace`]) as
     /// ((kind, namespace), value, companion hash): member cards by loyalty
     /// program, accounts by shop. The hash is the identifier's entry in
@@ -224,35 +229,36 @@ impl EventKeys {
                 identifier: Some(index),
             });
         }
+        // A 1 January birthday blocks no rule since linking version 30; an
+        // older store's blocks of it are `retired`.
+        let untold_birthday = event
+            .attributes
+            .birthday
+            .as_deref()
+            .filter(|d| !d.is_empty() && !crate::score::birthday_told(d));
         for (i, rule) in policy.rules.iter().enumerate() {
             if (rule.name_similarity.is_some() || rule.min_score.is_some()) && out.name.is_none() {
                 continue;
             }
-            // Each field has one value, or several (a name's tokens): one
-            // block per combination.
-            let mut blocks: Vec<String> = vec![String::new()];
-            for (n, field) in rule.fields.iter().enumerate() {
-                let values = field_values(event, *field, out.name.as_deref());
-                blocks = blocks
-                    .iter()
-                    .flat_map(|block| {
-                        values.iter().map(move |v| {
-                            if n == 0 {
-                                v.clone()
-                            } else {
-                                format!("{block}\u{1f}{v}")
-                            }
-                        })
-                    })
-                    .collect();
-            }
             let prefix = format!("{RULE_KEY_PREFIX}{}:{}", rule.name, rule.version);
-            for block in blocks {
-                out.links.push(LinkKey {
-                    key: hasher.key(&prefix, &block),
-                    class: KeyClass::Rule(i),
-                    identifier: None,
-                });
+            let key = |block: &str| LinkKey {
+                key: hasher.key(&prefix, block),
+                class: KeyClass::Rule(i),
+                identifier: None,
+            };
+            out.links.extend(
+                rule_blocks(event, rule, out.name.as_deref(), None)
+                    .iter()
+                    .map(|b| key(b)),
+            );
+            if let Some(day) =
+                untold_birthday.filter(|_| rule.fields.contains(&RuleField::Birthday))
+            {
+                out.retired.extend(
+                    rule_blocks(event, rule, out.name.as_deref(), Some(day))
+                        .iter()
+                        .map(|b| key(b)),
+                );
             }
         }
         out.links.sort_by(|a, b| a.key.cmp(&b.key));
@@ -291,6 +297,38 @@ fn household_line(id: &kindred_model::Identifier, policy: &LinkPolicy) -> bool {
     policy.fixed_lines_need_names
         && id.kind == IdentifierKind::Phone
         && kindred_normalize::phone_line(&id.value) == kindred_normalize::PhoneLine::FixedLine
+}
+
+/// The blocks `rule` puts the event in: each field has one value, or
+/// several (a name's tokens), one block per combination. `birthday`, when
+/// given, stands for the event's birthday (an older release's blocks of a
+/// 1 January).
+fn rule_blocks(
+    event: &CanonicalEvent,
+    rule: &kindred_model::MatchRule,
+    name: Option<&str>,
+    birthday: Option<&str>,
+) -> Vec<String> {
+    let mut blocks: Vec<String> = vec![String::new()];
+    for (n, field) in rule.fields.iter().enumerate() {
+        let values = match (field, birthday) {
+            (RuleField::Birthday, Some(day)) => vec![day.to_string()],
+            _ => field_values(event, *field, name),
+        };
+        blocks = blocks
+            .iter()
+            .flat_map(|block| {
+                values.iter().map(move |v| {
+                    if n == 0 {
+                        v.clone()
+                    } else {
+                        format!("{block}\u{1f}{v}")
+                    }
+                })
+            })
+            .collect();
+    }
+    blocks
 }
 
 /// A field's values for blocking: none when the event lacks it, one, or

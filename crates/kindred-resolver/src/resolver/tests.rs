@@ -448,6 +448,77 @@ fn an_erasure_removes_the_entries_a_former_rule_version_made() {
     assert_eq!(r.store().stats().expect("stats").identifiers, 0);
 }
 
+/// Linking version 29 and before blocked match rules on a 1 January
+/// birthday; this release makes no such entries, so it derives them as
+/// `retired` keys: an erasure removes them, and `rules apply` on a store
+/// of an older linking deletes them (a fresh run has none).
+#[test]
+fn an_older_stores_first_of_january_blocks_are_erased_and_retired() {
+    use crate::erase::{ErasureOutcome, ErasureRequest, ErasureTarget};
+    let email = id(IdentifierKind::Email, "ann@x.cn");
+    let mut e = named(event("web:1", 1, vec![email.clone()], 0), "Ann Lee");
+    e.attributes.birthday = Some("1990-01-01".into());
+    e.attributes.address = Some(kindred_model::Address {
+        postal_code: Some("200001".into()),
+        ..Default::default()
+    });
+    // The store as linking version 29 left it: an entry per block.
+    let older = |r: &mut Resolver| {
+        r.apply(std::slice::from_ref(&e), &[]).expect("apply");
+        let store = r.store();
+        let keys = EventKeys::of(&e, &LinkPolicy::default(), store.hasher());
+        assert!(!keys.retired.is_empty(), "the rules block on the birthday");
+        assert!(keys.links.iter().all(|l| !keys.retired.contains(l)));
+        let entry = store
+            .get_raw(cf::IDENTIFIERS, store.index_key(&email).as_bytes())
+            .expect("read")
+            .expect("indexed");
+        let mut batch = WriteBatch::default();
+        for l in &keys.retired {
+            store.put(&mut batch, cf::IDENTIFIERS, l.key.as_bytes(), &entry);
+        }
+        store.delete(&mut batch, cf::META, crate::store::LINKING);
+        store.write(batch).expect("write");
+        (keys.links.len() + keys.retired.len()) as u64
+    };
+    let (_dir, mut r) = resolver();
+    let all = older(&mut r);
+    assert_eq!(r.store().stats().expect("stats").identifiers, all);
+    let done = r
+        .erase(
+            &ErasureRequest {
+                request_id: "DSR-12".into(),
+                target: ErasureTarget::Identifier(email.clone()),
+                requested_by: "dpo".into(),
+                at_ms: 1_700_000_000_000,
+            },
+            &[],
+        )
+        .expect("erase");
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert_eq!(r.store().stats().expect("stats").identifiers, 0);
+
+    let (_dir2, mut r2) = resolver();
+    older(&mut r2);
+    let keys = EventKeys::of(&e, &LinkPolicy::default(), r2.store().hasher());
+    let plan = r2.plan_rules(&LinkPolicy::default()).expect("plan");
+    assert_eq!(plan.unindexed, keys.retired.len());
+    r2.apply_rules(LinkPolicy::default(), "ops", 2)
+        .expect("apply");
+    let store = r2.store();
+    assert!(store.linking_is_current().expect("read"));
+    for l in &keys.retired {
+        assert!(store
+            .get_raw(cf::IDENTIFIERS, l.key.as_bytes())
+            .expect("read")
+            .is_none());
+    }
+    assert_eq!(
+        store.stats().expect("stats").identifiers,
+        keys.links.len() as u64
+    );
+}
+
 #[test]
 fn merges_inside_one_batch_see_earlier_events_of_the_batch() {
     let (_dir, mut r) = resolver();
