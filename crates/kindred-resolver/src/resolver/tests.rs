@@ -36,6 +36,21 @@ fn resolver() -> (tempfile::TempDir, Resolver) {
     (dir, Resolver::new(store))
 }
 
+/// `target` erased at the request `request_id` of the operator `dpo`.
+fn erase_now(
+    r: &mut Resolver,
+    request_id: &str,
+    target: crate::erase::ErasureTarget,
+) -> crate::erase::Erasure {
+    let request = crate::erase::ErasureRequest {
+        request_id: request_id.into(),
+        target,
+        requested_by: "dpo".into(),
+        at_ms: 1_700_000_000_000,
+    };
+    r.erase(&request, &[]).expect("erase")
+}
+
 fn clusters(r: &Resolver) -> Vec<Vec<Identifier>> {
     let mut out: Vec<_> = r
         .store()
@@ -324,7 +339,7 @@ fn three_way_transitive_merge_keeps_oldest_and_redirects() {
 /// suppressed a card written with separators under its written form.
 #[test]
 fn an_older_stores_card_keys_are_still_erased_and_suppressed() {
-    use crate::erase::{ErasureOutcome, ErasureRequest, ErasureTarget};
+    use crate::erase::{ErasureOutcome, ErasureTarget};
     let (_dir, mut r) = resolver();
     let dashed = id(IdentifierKind::MemberId, "MAIN:8800-1234-5678");
     r.apply(&[event("pos:1", 1, vec![dashed.clone()], 0)], &[])
@@ -348,17 +363,7 @@ fn an_older_stores_card_keys_are_still_erased_and_suppressed() {
     store.delete(&mut batch, cf::IDENTIFIERS, key.as_bytes());
     store.write(batch).expect("write");
 
-    let done = r
-        .erase(
-            &ErasureRequest {
-                request_id: "DSR-9".into(),
-                target: ErasureTarget::Identifier(dashed.clone()),
-                requested_by: "dpo".into(),
-                at_ms: 1_700_000_000_000,
-            },
-            &[],
-        )
-        .expect("erase");
+    let done = erase_now(&mut r, "DSR-9", ErasureTarget::Identifier(dashed.clone()));
     assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
     let store = r.store();
     assert_eq!(store.stats().expect("stats").identifiers, 0);
@@ -383,24 +388,18 @@ fn an_older_stores_card_keys_are_still_erased_and_suppressed() {
 /// the person (it used to match nothing, audited `not_found`).
 #[test]
 fn an_index_key_request_reads_its_kind_in_lower_case() {
-    use crate::erase::{ErasureOutcome, ErasureRequest, ErasureTarget};
+    use crate::erase::{ErasureOutcome, ErasureTarget};
     let (_dir, mut r) = resolver();
     let email = id(IdentifierKind::Email, "ann@x.cn");
     r.apply(&[event("web:1", 1, vec![email.clone()], 0)], &[])
         .expect("apply");
     let key = r.store().index_key(&email);
     let (kind, rest) = key.split_once(':').expect("kind:value");
-    let done = r
-        .erase(
-            &ErasureRequest {
-                request_id: "DSR-11".into(),
-                target: ErasureTarget::IndexKey(format!("{}:{rest}", kind.to_uppercase())),
-                requested_by: "dpo".into(),
-                at_ms: 1_700_000_000_000,
-            },
-            &[],
-        )
-        .expect("erase");
+    let done = erase_now(
+        &mut r,
+        "DSR-11",
+        ErasureTarget::IndexKey(format!("{}:{rest}", kind.to_uppercase())),
+    );
     assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
 }
 
@@ -408,7 +407,7 @@ fn an_index_key_request_reads_its_kind_in_lower_case() {
 /// the person's keys are derived under every policy the service ran.
 #[test]
 fn an_erasure_removes_the_entries_a_former_rule_version_made() {
-    use crate::erase::{ErasureOutcome, ErasureRequest, ErasureTarget};
+    use crate::erase::{ErasureOutcome, ErasureTarget};
     let dir = tempfile::tempdir().expect("temp dir");
     let email = id(IdentifierKind::Email, "ann@x.cn");
     let mut e = named(event("web:1", 1, vec![email.clone()], 0), "Ann Lee");
@@ -433,17 +432,7 @@ fn an_erasure_removes_the_entries_a_former_rule_version_made() {
     r.record_running_settings().expect("record");
     let before = r.store().stats().expect("stats").identifiers;
     assert!(before >= 2, "the email and the rule's block: {before}");
-    let done = r
-        .erase(
-            &ErasureRequest {
-                request_id: "DSR-10".into(),
-                target: ErasureTarget::Identifier(email),
-                requested_by: "dpo".into(),
-                at_ms: 1_700_000_000_000,
-            },
-            &[],
-        )
-        .expect("erase");
+    let done = erase_now(&mut r, "DSR-10", ErasureTarget::Identifier(email));
     assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
     assert_eq!(r.store().stats().expect("stats").identifiers, 0);
 }
@@ -454,7 +443,7 @@ fn an_erasure_removes_the_entries_a_former_rule_version_made() {
 /// of an older linking deletes them (a fresh run has none).
 #[test]
 fn an_older_stores_first_of_january_blocks_are_erased_and_retired() {
-    use crate::erase::{ErasureOutcome, ErasureRequest, ErasureTarget};
+    use crate::erase::{ErasureOutcome, ErasureTarget};
     let email = id(IdentifierKind::Email, "ann@x.cn");
     let mut e = named(event("web:1", 1, vec![email.clone()], 0), "Ann Lee");
     e.attributes.birthday = Some("1990-01-01".into());
@@ -484,17 +473,7 @@ fn an_older_stores_first_of_january_blocks_are_erased_and_retired() {
     let (_dir, mut r) = resolver();
     let all = older(&mut r);
     assert_eq!(r.store().stats().expect("stats").identifiers, all);
-    let done = r
-        .erase(
-            &ErasureRequest {
-                request_id: "DSR-12".into(),
-                target: ErasureTarget::Identifier(email.clone()),
-                requested_by: "dpo".into(),
-                at_ms: 1_700_000_000_000,
-            },
-            &[],
-        )
-        .expect("erase");
+    let done = erase_now(&mut r, "DSR-12", ErasureTarget::Identifier(email.clone()));
     assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
     assert_eq!(r.store().stats().expect("stats").identifiers, 0);
 
