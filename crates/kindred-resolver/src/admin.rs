@@ -221,6 +221,10 @@ struct Snapshot {
     /// (`Store::quarantine_recount_pending`): every kind's quarantine is
     /// counted again, as when linking is not current.
     recount_after_erasure: bool,
+    /// In a store of an older linking, the index entries it holds under
+    /// rule blocks this release no longer makes under any policy the store
+    /// ran (`EventKeys::retired`): `rules apply` removes them.
+    retired: BTreeSet<String>,
 }
 
 impl Resolver {
@@ -1301,14 +1305,40 @@ impl Resolver {
             .all::<Vec<Constraint>>(cf::CONSTRAINTS)?
             .into_iter()
             .collect();
+        let linking_current = self.store.linking_is_current()?;
         let mut quarantined = BTreeSet::new();
         let mut names_differ = BTreeSet::new();
+        let mut rule_keys: std::collections::HashSet<String> = Default::default();
         for (key, entry) in self.store.all::<IndexEntry>(cf::IDENTIFIERS)? {
             if entry.names_differ {
                 names_differ.insert(key.clone());
             }
+            if !linking_current && crate::keys::is_rule_key(&key) {
+                rule_keys.insert(key.clone());
+            }
             if entry.quarantined {
                 quarantined.insert(key);
+            }
+        }
+        // An older store's rule blocks of a 1 January, under every policy
+        // it ran, that it still holds.
+        let mut retired = BTreeSet::new();
+        if !linking_current {
+            let mut policies = policies_linked_by(&self.store)?;
+            policies.push(self.policy.clone());
+            let hasher = self.store.hasher();
+            let events: &HashMap<String, CanonicalEvent> = &events;
+            for event in events
+                .values()
+                .filter(|e| crate::keys::untold_birthday(e).is_some())
+            {
+                for policy in &policies {
+                    for l in EventKeys::of(event, policy, hasher).retired {
+                        if rule_keys.contains(&l.key) {
+                            retired.insert(l.key);
+                        }
+                    }
+                }
             }
         }
         let pending = self
@@ -1319,7 +1349,7 @@ impl Resolver {
             .collect();
         Ok(Snapshot {
             pending,
-            linking_current: self.store.linking_is_current()?,
+            linking_current,
             recount_after_erasure: self.store.quarantine_recount_pending()?,
             hasher: self.store.hasher().clone(),
             profiles,
@@ -1327,6 +1357,7 @@ impl Resolver {
             constraints,
             quarantined,
             names_differ,
+            retired,
         })
     }
 }
@@ -2322,15 +2353,13 @@ fn requarantine(
             .iter()
             .flat_map(|k| k.links.iter().map(|l| l.key.as_str()))
             .collect();
-        let retired = old_keys
-            .iter()
-            .filter(|_| !snap.linking_current)
-            .flat_map(|k| &k.retired);
-        for l in old_keys.iter().flat_map(|k| &k.links).chain(retired) {
+        for l in old_keys.iter().flat_map(|k| &k.links) {
             if !made.contains(l.key.as_str()) {
                 out.unmade.insert(l.key.clone());
             }
         }
+        // Never made by this release: held only by an older store.
+        out.unmade.extend(snap.retired.iter().cloned());
     }
     out
 }

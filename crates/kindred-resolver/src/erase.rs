@@ -516,7 +516,10 @@ impl Resolver {
                     };
                     let mut keys = EventKeys::of(&event, &self.policy, hasher);
                     for policy in &former {
-                        for link in EventKeys::of(&event, policy, hasher).links {
+                        let then = EventKeys::of(&event, policy, hasher);
+                        // Its 1 January blocks too, where a store of
+                        // linking version 29 or before holds them.
+                        for link in then.links.into_iter().chain(then.retired) {
                             if !keys.links.iter().any(|l| l.key == link.key) {
                                 keys.links.push(link);
                             }

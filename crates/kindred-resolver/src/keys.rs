@@ -231,11 +231,7 @@ impl EventKeys {
         }
         // A 1 January birthday blocks no rule since linking version 30; an
         // older store's blocks of it are `retired`.
-        let untold_birthday = event
-            .attributes
-            .birthday
-            .as_deref()
-            .filter(|d| !d.is_empty() && !crate::score::birthday_told(d));
+        let untold_birthday = untold_birthday(event);
         for (i, rule) in policy.rules.iter().enumerate() {
             if (rule.name_similarity.is_some() || rule.min_score.is_some()) && out.name.is_none() {
                 continue;
@@ -297,6 +293,17 @@ fn household_line(id: &kindred_model::Identifier, policy: &LinkPolicy) -> bool {
     policy.fixed_lines_need_names
         && id.kind == IdentifierKind::Phone
         && kindred_normalize::phone_line(&id.value) == kindred_normalize::PhoneLine::FixedLine
+}
+
+/// The event's birthday when it is one no rule blocks on since linking
+/// version 30 (a 1 January, a partial date): older stores hold blocks of
+/// it ([`EventKeys::retired`]).
+pub(crate) fn untold_birthday(event: &CanonicalEvent) -> Option<&str> {
+    event
+        .attributes
+        .birthday
+        .as_deref()
+        .filter(|d| !d.is_empty() && !crate::score::birthday_told(d))
 }
 
 /// The blocks `rule` puts the event in: each field has one value, or

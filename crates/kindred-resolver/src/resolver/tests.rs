@@ -498,6 +498,58 @@ fn an_older_stores_first_of_january_blocks_are_erased_and_retired() {
     );
 }
 
+/// The 1 January blocks a former policy made (a rule's older version)
+/// are the person's too: an erasure under today's policy clears them. A
+/// store that never held such blocks has none to report.
+#[test]
+fn a_former_policys_first_of_january_blocks_are_erased_and_none_are_counted_where_none_are() {
+    use crate::erase::{ErasureOutcome, ErasureTarget};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let email = id(IdentifierKind::Email, "ann@x.cn");
+    let mut e = named(event("web:1", 1, vec![email.clone()], 0), "Ann Lee");
+    e.attributes.birthday = Some("1990-01-01".into());
+    e.attributes.address = Some(kindred_model::Address {
+        postal_code: Some("200001".into()),
+        ..Default::default()
+    });
+    {
+        let mut r = Resolver::new(Store::open(dir.path().join("db")).expect("open"));
+        r.record_running_settings().expect("record");
+        r.apply(std::slice::from_ref(&e), &[]).expect("apply");
+        // Nothing planted: this release made no such entry to remove.
+        let store = r.store();
+        let mut batch = WriteBatch::default();
+        store.delete(&mut batch, cf::META, crate::store::LINKING);
+        store.write(batch).expect("write");
+        let plan = r.plan_rules(&LinkPolicy::default()).expect("plan");
+        assert_eq!(plan.unindexed, 0);
+        // As linking version 29 left it under the default policy.
+        let store = r.store();
+        let keys = EventKeys::of(&e, &LinkPolicy::default(), store.hasher());
+        let entry = store
+            .get_raw(cf::IDENTIFIERS, store.index_key(&email).as_bytes())
+            .expect("read")
+            .expect("indexed");
+        let mut batch = WriteBatch::default();
+        for l in &keys.retired {
+            store.put(&mut batch, cf::IDENTIFIERS, l.key.as_bytes(), &entry);
+        }
+        store.write(batch).expect("write");
+    }
+    // The first rule's version changed, and the service restarted.
+    let mut policy = LinkPolicy::default();
+    policy.rules[0].version += 1;
+    let mut r = Resolver::with_policy(
+        Store::open(dir.path().join("db")).expect("open"),
+        policy,
+        Survivorship::default(),
+    );
+    r.record_running_settings().expect("record");
+    let done = erase_now(&mut r, "DSR-13", ErasureTarget::Identifier(email));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert_eq!(r.store().stats().expect("stats").identifiers, 0);
+}
+
 #[test]
 fn merges_inside_one_batch_see_earlier_events_of_the_batch() {
     let (_dir, mut r) = resolver();
