@@ -51,6 +51,52 @@ fn erase_now(
     r.erase(&request, &[]).expect("erase")
 }
 
+/// Ann Lee's sign-up with her e-mail, `birthday` and postcode 200001:
+/// (the e-mail, the event).
+fn ann_lee_born(birthday: &str) -> (Identifier, CanonicalEvent) {
+    let email = id(IdentifierKind::Email, "ann@x.cn");
+    let mut e = named(event("web:1", 1, vec![email.clone()], 0), "Ann Lee");
+    e.attributes.birthday = Some(birthday.into());
+    e.attributes.address = Some(kindred_model::Address {
+        postal_code: Some("200001".into()),
+        ..Default::default()
+    });
+    (email, e)
+}
+
+/// Index entries under `e`'s 1 January blocks, as linking version 29 left
+/// them (copies of the e-mail's entry); returns the event's keys.
+fn plant_retired(store: &Store, e: &CanonicalEvent, email: &Identifier) -> EventKeys {
+    let keys = EventKeys::of(e, &LinkPolicy::default(), store.hasher());
+    assert!(!keys.retired.is_empty(), "the rules block on the birthday");
+    assert!(keys.links.iter().all(|l| !keys.retired.contains(l)));
+    let entry = store
+        .get_raw(cf::IDENTIFIERS, store.index_key(email).as_bytes())
+        .expect("read")
+        .expect("indexed");
+    let mut batch = WriteBatch::default();
+    for l in &keys.retired {
+        store.put(&mut batch, cf::IDENTIFIERS, l.key.as_bytes(), &entry);
+    }
+    store.write(batch).expect("write");
+    keys
+}
+
+/// The store in `dir` reopened under the default policy with its first
+/// rule's version moved on (the rule's meaning changed), as the service
+/// restarted with it.
+fn reopened_with_a_new_rule_version(dir: &std::path::Path) -> Resolver {
+    let mut policy = LinkPolicy::default();
+    policy.rules[0].version += 1;
+    let r = Resolver::with_policy(
+        Store::open(dir.join("db")).expect("open"),
+        policy,
+        Survivorship::default(),
+    );
+    r.record_running_settings().expect("record");
+    r
+}
+
 fn clusters(r: &Resolver) -> Vec<Vec<Identifier>> {
     let mut out: Vec<_> = r
         .store()
@@ -409,27 +455,14 @@ fn an_index_key_request_reads_its_kind_in_lower_case() {
 fn an_erasure_removes_the_entries_a_former_rule_version_made() {
     use crate::erase::{ErasureOutcome, ErasureTarget};
     let dir = tempfile::tempdir().expect("temp dir");
-    let email = id(IdentifierKind::Email, "ann@x.cn");
-    let mut e = named(event("web:1", 1, vec![email.clone()], 0), "Ann Lee");
-    e.attributes.birthday = Some("1990-05-17".into());
-    e.attributes.address = Some(kindred_model::Address {
-        postal_code: Some("200001".into()),
-        ..Default::default()
-    });
+    let (email, e) = ann_lee_born("1990-05-17");
     {
         let mut r = Resolver::new(Store::open(dir.path().join("db")).expect("open"));
         r.record_running_settings().expect("record");
         r.apply(&[e], &[]).expect("apply");
     }
     // The rule's meaning changed: version 2, and the service restarted.
-    let mut policy = LinkPolicy::default();
-    policy.rules[0].version += 1;
-    let mut r = Resolver::with_policy(
-        Store::open(dir.path().join("db")).expect("open"),
-        policy,
-        Survivorship::default(),
-    );
-    r.record_running_settings().expect("record");
+    let mut r = reopened_with_a_new_rule_version(dir.path());
     let before = r.store().stats().expect("stats").identifiers;
     assert!(before >= 2, "the email and the rule's block: {before}");
     let done = erase_now(&mut r, "DSR-10", ErasureTarget::Identifier(email));
@@ -444,28 +477,13 @@ fn an_erasure_removes_the_entries_a_former_rule_version_made() {
 #[test]
 fn an_older_stores_first_of_january_blocks_are_erased_and_retired() {
     use crate::erase::{ErasureOutcome, ErasureTarget};
-    let email = id(IdentifierKind::Email, "ann@x.cn");
-    let mut e = named(event("web:1", 1, vec![email.clone()], 0), "Ann Lee");
-    e.attributes.birthday = Some("1990-01-01".into());
-    e.attributes.address = Some(kindred_model::Address {
-        postal_code: Some("200001".into()),
-        ..Default::default()
-    });
+    let (email, e) = ann_lee_born("1990-01-01");
     // The store as linking version 29 left it: an entry per block.
     let older = |r: &mut Resolver| {
         r.apply(std::slice::from_ref(&e), &[]).expect("apply");
         let store = r.store();
-        let keys = EventKeys::of(&e, &LinkPolicy::default(), store.hasher());
-        assert!(!keys.retired.is_empty(), "the rules block on the birthday");
-        assert!(keys.links.iter().all(|l| !keys.retired.contains(l)));
-        let entry = store
-            .get_raw(cf::IDENTIFIERS, store.index_key(&email).as_bytes())
-            .expect("read")
-            .expect("indexed");
+        let keys = plant_retired(store, &e, &email);
         let mut batch = WriteBatch::default();
-        for l in &keys.retired {
-            store.put(&mut batch, cf::IDENTIFIERS, l.key.as_bytes(), &entry);
-        }
         store.delete(&mut batch, cf::META, crate::store::LINKING);
         store.write(batch).expect("write");
         (keys.links.len() + keys.retired.len()) as u64
@@ -505,13 +523,7 @@ fn an_older_stores_first_of_january_blocks_are_erased_and_retired() {
 fn a_former_policys_first_of_january_blocks_are_erased_and_none_are_counted_where_none_are() {
     use crate::erase::{ErasureOutcome, ErasureTarget};
     let dir = tempfile::tempdir().expect("temp dir");
-    let email = id(IdentifierKind::Email, "ann@x.cn");
-    let mut e = named(event("web:1", 1, vec![email.clone()], 0), "Ann Lee");
-    e.attributes.birthday = Some("1990-01-01".into());
-    e.attributes.address = Some(kindred_model::Address {
-        postal_code: Some("200001".into()),
-        ..Default::default()
-    });
+    let (email, e) = ann_lee_born("1990-01-01");
     {
         let mut r = Resolver::new(Store::open(dir.path().join("db")).expect("open"));
         r.record_running_settings().expect("record");
@@ -524,27 +536,10 @@ fn a_former_policys_first_of_january_blocks_are_erased_and_none_are_counted_wher
         let plan = r.plan_rules(&LinkPolicy::default()).expect("plan");
         assert_eq!(plan.unindexed, 0);
         // As linking version 29 left it under the default policy.
-        let store = r.store();
-        let keys = EventKeys::of(&e, &LinkPolicy::default(), store.hasher());
-        let entry = store
-            .get_raw(cf::IDENTIFIERS, store.index_key(&email).as_bytes())
-            .expect("read")
-            .expect("indexed");
-        let mut batch = WriteBatch::default();
-        for l in &keys.retired {
-            store.put(&mut batch, cf::IDENTIFIERS, l.key.as_bytes(), &entry);
-        }
-        store.write(batch).expect("write");
+        plant_retired(r.store(), &e, &email);
     }
     // The first rule's version changed, and the service restarted.
-    let mut policy = LinkPolicy::default();
-    policy.rules[0].version += 1;
-    let mut r = Resolver::with_policy(
-        Store::open(dir.path().join("db")).expect("open"),
-        policy,
-        Survivorship::default(),
-    );
-    r.record_running_settings().expect("record");
+    let mut r = reopened_with_a_new_rule_version(dir.path());
     let done = erase_now(&mut r, "DSR-13", ErasureTarget::Identifier(email));
     assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
     assert_eq!(r.store().stats().expect("stats").identifiers, 0);
