@@ -571,13 +571,13 @@ pub fn normalize_currency(raw: &str, region: phonenumber::country::Id) -> Option
     let code = match s.as_str() {
         // CNH is the renminbi traded offshore (Hong Kong's payment
         // systems write it): the same money, one spend total.
-        "RMB" | "CNH" | "元" | "人民币" | "CN¥" => "CNY",
-        "円" | "日元" | "JP¥" => "JPY",
+        "RMB" | "CNH" | "元" | "人民币" | "CN¥" | "YUAN" | "RENMINBI" => "CNY",
+        "円" | "日元" | "JP¥" | "YEN" => "JPY",
         "¥" if region == Id::JP => "JPY",
         "¥" => "CNY",
-        "€" | "EURO" | "欧元" => "EUR",
-        "£" | "英镑" => "GBP",
-        "₩" | "원" | "韩元" => "KRW",
+        "€" | "EURO" | "EUROS" | "欧元" => "EUR",
+        "£" | "英镑" | "POUND STERLING" | "STERLING" => "GBP",
+        "₩" | "원" | "韩元" | "WON" => "KRW",
         "₹" => "INR",
         "฿" => "THB",
         "₫" => "VND",
@@ -591,7 +591,8 @@ pub fn normalize_currency(raw: &str, region: phonenumber::country::Id) -> Option
         "C$" | "CA$" => "CAD",
         "NZ$" => "NZD",
         "MOP$" | "澳门元" => "MOP",
-        "$" => match region {
+        // The word as the sign: whose dollar is the region's.
+        "$" | "DOLLAR" | "DOLLARS" => match region {
             Id::US => "USD",
             Id::HK => "HKD",
             Id::TW => "TWD",
@@ -720,7 +721,12 @@ mod tests {
         for (raw, region, want) in [
             (" cny ", Id::CN, Some("CNY")),
             ("RMB", Id::JP, Some("CNY")),
-            ("dollars", Id::US, None),
+            ("dollars", Id::US, Some("USD")),
+            ("Dollar", Id::CN, None),
+            ("Yen", Id::CN, Some("JPY")),
+            ("yuan", Id::JP, Some("CNY")),
+            ("Won", Id::CN, Some("KRW")),
+            ("euros", Id::CN, Some("EUR")),
             ("¥", Id::CN, Some("CNY")),
             ("￥", Id::JP, Some("JPY")),
             ("円", Id::CN, Some("JPY")),

@@ -101,9 +101,9 @@ pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejecte
     let folded = crate::text::fold(raw);
     let s = addr_spec(&folded);
     let s = s
-        .strip_prefix("mailto:")
-        .or_else(|| s.strip_prefix("MAILTO:"))
-        .unwrap_or(s)
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("mailto:"))
+        .map_or(s, |_| &s[7..])
         .trim()
         .trim_end_matches('.');
     if s.is_empty() {
@@ -143,14 +143,31 @@ pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejecte
 }
 
 /// The address of `Maria Sentosa <maria@example.com>` and
-/// `<maria@example.com>`; any other text as it is; trimmed.
+/// `<maria@example.com>` (and of Outlook's `'maria@example.com'
+/// <maria@example.com>`); any other text as it is, trimmed, which then
+/// fails as invalid when it holds two addresses (`John <john@x.com>, Jane
+/// <jane@y.com>`: whichever one picked would link John's event to Jane).
 /// Full-width brackets count: the fold check reads the text before NFKC
 /// makes them ASCII.
 fn addr_spec(text: &str) -> &str {
     let open = text.char_indices().rfind(|(_, c)| matches!(c, '<' | '＜'));
-    let close = text.rfind(['>', '＞']);
+    let close = text.char_indices().rfind(|(_, c)| matches!(c, '>' | '＞'));
     match (open, close) {
-        (Some((at, c)), Some(close)) if at < close => text[at + c.len_utf8()..close].trim(),
+        (Some((at, o)), Some((close, c))) if at < close => {
+            let inner = text[at + o.len_utf8()..close].trim();
+            let outside = [&text[..at], &text[close + c.len_utf8()..]];
+            let another = outside.iter().any(|part| {
+                part.contains(['<', '＜', '>', '＞'])
+                    || part
+                        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\''))
+                        .any(|word| word.contains(['@', '＠']) && !word.eq_ignore_ascii_case(inner))
+            });
+            if another {
+                text.trim()
+            } else {
+                inner
+            }
+        }
         _ => text.trim(),
     }
 }
@@ -338,6 +355,17 @@ mod tests {
             ("li.wei\u{200B}@qq.com", Ok("li.wei@qq.com")),
             ("\u{FEFF}li.wei@qq.com", Ok("li.wei@qq.com")),
             ("mailto:li.wei@qq.com", Ok("li.wei@qq.com")),
+            ("Mailto:li.wei@qq.com", Ok("li.wei@qq.com")),
+            // Outlook's display name is the address itself.
+            ("'li.wei@qq.com' <li.wei@qq.com>", Ok("li.wei@qq.com")),
+            ("\"Li.Wei@qq.com\" <li.wei@qq.com>", Ok("li.wei@qq.com")),
+            // Two addresses: neither is the customer's for sure.
+            (
+                "John <john@x.com>, Jane <jane@y.com>",
+                Err(Rejected::Invalid),
+            ),
+            ("John <john@x.com>, jane@y.com", Err(Rejected::Invalid)),
+            ("jane@y.com; John <john@x.com>", Err(Rejected::Invalid)),
             ("li.wei@qq.com.", Ok("li.wei@qq.com")),
             ("ｌｉ．ｗｅｉ＠ｑｑ．ｃｏｍ", Ok("li.wei@qq.com")),
             ("user@例子.中国", Ok("user@xn--fsqu00a.xn--fiqs8s")),

@@ -47,7 +47,7 @@ pub use name::{names, normalize_name, Names};
 pub use options::{DateOrder, NormalizeOptions};
 pub use phone::{
     clear_phone_memo, normalize_phone, normalize_phone_in, phone_line, region_of_currency,
-    typed_in_national_groups, typed_internationally, PhoneLine,
+    through_trunk_prefix, typed_in_national_groups, typed_internationally, PhoneLine,
 };
 pub use surname::{
     expand_iteration_marks, family_name_len, family_name_len_beside,
@@ -290,7 +290,8 @@ pub fn normalize_identifier(
         }
         IdentifierKind::Social | IdentifierKind::Account | IdentifierKind::Device => {
             let (namespace, id) = raw.split_once(':').ok_or(Rejected::Invalid)?;
-            (normalize_namespaced_id(namespace, id)?, None)
+            let namespace = typed_namespace(kind, namespace).ok_or(Rejected::Invalid)?;
+            (normalize_namespaced_id(&namespace, id)?, None)
         }
     };
     Ok(Identifier {
@@ -298,6 +299,22 @@ pub fn normalize_identifier(
         value,
         match_key,
     })
+}
+
+/// A typed identifier's namespace as events write it: a platform as
+/// [`normalize_platform`] names it (`WeChat`, `weixin` and `微信` are
+/// `wechat`), with its `-union` suffix kept (`WeChat-union`); an account's
+/// or device's source lower case (`WEB` is `web`).
+fn typed_namespace(kind: IdentifierKind, namespace: &str) -> Option<String> {
+    if kind != IdentifierKind::Social {
+        let namespace = crate::text::fold_lower(namespace);
+        return (!namespace.is_empty()).then_some(namespace);
+    }
+    let folded = crate::text::fold_lower(namespace);
+    match folded.strip_suffix("-union") {
+        Some(platform) => normalize_platform(platform).map(|p| format!("{p}-union")),
+        None => normalize_platform(namespace),
+    }
 }
 
 /// The stable source event id: `channel:source-id`.
@@ -381,9 +398,13 @@ impl Builder<'_> {
                 // customer from home shopping abroad types it that way.
                 // Unless it is typed the way the event's region writes its
                 // own numbers and not the way home writes mobiles
-                // (`1-312-663-8544` at a US till).
+                // (`1-312-663-8544` at a US till), or read at home only
+                // through a trunk prefix home's mobiles are not written
+                // with (`0151 23984712` in Germany).
                 (Some(r), Ok(e164))
-                    if phone_line(&e164) == PhoneLine::Mobile && !written_as_in(raw, r, &e164) =>
+                    if phone_line(&e164) == PhoneLine::Mobile
+                        && !written_as_in(raw, r, &e164)
+                        && !through_trunk_prefix(raw, &e164) =>
                 {
                     Ok(e164)
                 }
@@ -693,8 +714,105 @@ impl Builder<'_> {
             .filter(|s| !s.is_empty())
             .into_iter()
             .collect();
-        if let Some(order) = order {
-            self.order(order, None, None);
+        let Some(order) = order else { return };
+        match OrderKind::of(&self.activity.event_type) {
+            OrderKind::Purchase => self.order(order, None, None),
+            OrderKind::Reversal => {
+                self.order(order, None, None);
+                // The order's total taken back, whichever sign the feed
+                // gives it (Segment's `Order Refunded` and GA4's `refund`
+                // send it positive).
+                if let Some(o) = self.activity.order.as_mut() {
+                    o.amount_minor = -o.amount_minor.abs();
+                }
+            }
+            OrderKind::NotAPurchase => {
+                self.drop("order", Rejected::NotAPurchase);
+                // The products in a cart or at checkout were looked at.
+                let lines = self.order_lines(&order.lines);
+                for sku in lines.iter().map(|l| fold(&l.sku)) {
+                    if !sku.is_empty() && !self.activity.browsed_skus.contains(&sku) {
+                        self.activity.browsed_skus.push(sku);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What an order on a web or social event is, read from the event's type
+/// (its [`normalize_label`]) the way e-commerce tracking specs name them
+/// (Segment's `Order Completed` / `Checkout Started` / `Order Refunded`,
+/// GA4's `purchase` / `begin_checkout` / `refund`, this project's `order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OrderKind {
+    /// A sale: counted, its total spent (`order`, `purchase`,
+    /// `order_completed`, `checkout_completed`, and any type not below).
+    Purchase,
+    /// A sale taken back (`order_refunded`, `refund`, `order_cancelled`,
+    /// `return`, `void`): its total is subtracted, as a till's negative
+    /// sale is; not an order.
+    Reversal,
+    /// Not a sale, or not a new one (`add_to_cart`, `begin_checkout`,
+    /// `checkout_started`, `payment_info_entered`, `order_updated`,
+    /// `cart_abandoned`): the order is dropped as `not_a_purchase` (an
+    /// update restates a sale already counted), its skus browsed.
+    NotAPurchase,
+}
+
+impl OrderKind {
+    fn of(event_type: &str) -> OrderKind {
+        let words: Vec<&str> = event_type
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let has = |set: &[&str]| words.iter().any(|w| set.contains(w));
+        if has(&[
+            "refund",
+            "refunded",
+            "return",
+            "returned",
+            "cancel",
+            "cancelled",
+            "canceled",
+            "cancellation",
+            "void",
+            "voided",
+            "chargeback",
+            "reversal",
+            "reversed",
+        ]) {
+            OrderKind::Reversal
+        } else if has(&[
+            "complete",
+            "completed",
+            "success",
+            "succeeded",
+            "paid",
+            "placed",
+        ]) {
+            OrderKind::Purchase
+        } else if has(&[
+            "cart",
+            "basket",
+            "checkout",
+            "begin",
+            "started",
+            "initiated",
+            "payment",
+            "wishlist",
+            "update",
+            "updated",
+            "amend",
+            "amended",
+            "modified",
+            "abandoned",
+            "view",
+            "viewed",
+        ]) {
+            OrderKind::NotAPurchase
+        } else {
+            OrderKind::Purchase
         }
     }
 }

@@ -442,6 +442,27 @@ fn title_gender(title: &str) -> Option<&'static str> {
     }
 }
 
+/// A given- or family-name field without the titles typed before the name
+/// (`Dr. John`, `Mrs Smith`, `Prof. Dr. Müller`: a form with no title field
+/// gets them there), and the gender the first one says. A field of titles
+/// alone holds no name. Left as typed: `Dr. John` against `John` was
+/// another given name, and the two one person's records kept apart.
+fn field_without_titles(part: Option<String>) -> (Option<String>, Option<&'static str>) {
+    let Some(part) = part else {
+        return (None, None);
+    };
+    let words: Vec<&str> = part.split(' ').collect();
+    let titles = words.iter().take_while(|w| is_title(w)).count();
+    if titles == 0 || part.chars().any(is_cjk) {
+        return (Some(part), None);
+    }
+    let gender = words[..titles]
+        .iter()
+        .find_map(|w| title_gender(&w.trim_end_matches('.').to_lowercase()));
+    let rest = words[titles..].join(" ");
+    ((!rest.is_empty()).then_some(rest), gender)
+}
+
 fn is_title(word: &str) -> bool {
     LATIN_TITLES.contains(&word.trim_end_matches('.').to_lowercase().as_str())
 }
@@ -653,14 +674,15 @@ pub fn names(
         Some(Ok(n)) => Some(n),
     };
     let raw_full = full;
-    let given = part("given_name", given);
-    let family = part("family_name", family);
+    let (given, given_title) = field_without_titles(part("given_name", given));
+    let (family, family_title) = field_without_titles(part("family_name", family));
     let Untitled {
         full,
         given: read_given,
         family: read_family,
         gender: title_gender,
     } = part("full_name", full).map(untitled).unwrap_or_default();
+    let title_gender = title_gender.or(given_title).or(family_title);
     // A source's own fields say more than the full name's text.
     let given = given.or(read_given);
     let family = family.or(read_family);
@@ -1023,6 +1045,49 @@ mod tests {
             let (n, _) = names(Some(typed), None, None);
             assert_eq!(n.title_gender, gender, "{typed}");
         }
+        // Titles typed in the given- or family-name field (a form with no
+        // title field) go too, saying the gender as well.
+        for (given, family, want) in [
+            (
+                Some("Dr. John"),
+                Some("Smith"),
+                (Some("John"), Some("Smith"), None),
+            ),
+            (
+                Some("John"),
+                Some("Dr. Müller"),
+                (Some("John"), Some("Müller"), None),
+            ),
+            (
+                Some("Mrs Jane"),
+                Some("Doe"),
+                (Some("Jane"), Some("Doe"), Some("female")),
+            ),
+            (
+                Some("Mr"),
+                Some("Smith"),
+                (None, Some("Smith"), Some("male")),
+            ),
+            (
+                Some("Frau Dr. Anna"),
+                Some("Müller"),
+                (Some("Anna"), Some("Müller"), Some("female")),
+            ),
+            (
+                Some("Don"),
+                Some("Smith"),
+                (Some("Don"), Some("Smith"), None),
+            ),
+        ] {
+            let (n, _) = names(None, given, family);
+            assert_eq!(
+                (n.given.as_deref(), n.family.as_deref(), n.title_gender),
+                want,
+                "{given:?} {family:?}"
+            );
+        }
+        let (n, _) = names(None, Some("Dr. John"), Some("Smith"));
+        assert_eq!(n.full.as_deref(), Some("John Smith"));
         // `Na` is a given name (娜); `NA` as a whole name is not available.
         let (n, _) = names(None, Some("Na"), Some("Li"));
         assert_eq!(n.full.as_deref(), Some("Na Li"));

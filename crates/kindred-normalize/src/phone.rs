@@ -602,6 +602,28 @@ pub fn typed_in_national_groups(raw: &str, e164: &str) -> bool {
     prefix.is_some_and(|p| typed[0] == p && typed[1..] == written[..])
 }
 
+/// Whether `raw` reached `e164` through a national (trunk) prefix typed
+/// before the national number: `0151 23984712` read in China drops its
+/// `0` and is the Chinese mobile `+86 151 2398 4712`, though no one writes
+/// a Chinese mobile with a leading `0` (and every German does). Digits
+/// typed as the national number alone (`139 1024 8876`), or behind the
+/// country code (`+86 139…`, `0086 139…`), are not.
+pub fn through_trunk_prefix(raw: &str, e164: &str) -> bool {
+    let text = fold(raw);
+    let digits: String = without_label(&text)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let Ok(number) = phonenumber::parse(None, e164) else {
+        return false;
+    };
+    let national = number.national().to_string();
+    let code = number.code().value().to_string();
+    digits
+        .strip_suffix(national.as_str())
+        .is_some_and(|prefix| !prefix.is_empty() && !prefix.ends_with(&code))
+}
+
 /// The lengths of the runs of ASCII digits in `text`.
 fn digit_groups(text: &str) -> Vec<usize> {
     text.split(|c: char| !c.is_ascii_digit())

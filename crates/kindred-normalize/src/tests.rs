@@ -347,6 +347,15 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         ("FR005", "EUR", "0174/66958061", None),
         ("IT001", "EUR", "06 85 36 60 62", None),
         ("FR005", "EUR", "139 1024 8876", Some("+8613910248876")),
+        // German mobiles as Germans write them: their `0` is a trunk
+        // prefix, and without it `151 2398 4712` is a Chinese mobile too.
+        ("DE003", "EUR", "0151 23984712", Some("+4915123984712")),
+        ("DE003", "EUR", "017666958061", Some("+4917666958061")),
+        ("DE003", "EUR", "0176 6695 8061", Some("+4917666958061")),
+        // A Chinese mobile typed at that till, bare or international.
+        ("DE003", "EUR", "151 2398 4712", Some("+8615123984712")),
+        ("DE003", "EUR", "+86 151 2398 4712", Some("+8615123984712")),
+        ("DE003", "EUR", "0086 151 2398 4712", Some("+8615123984712")),
     ] {
         let got = phone_of(at(store, currency, typed), &stores);
         assert_eq!(got.as_deref(), read, "{store} {typed}");
@@ -713,6 +722,37 @@ fn a_typed_identifier_finds_the_same_key_as_inside_an_event() {
     let plain =
         normalize_identifier(IdentifierKind::Email, "jdoe@gmail.com", &opts).expect("email");
     assert_eq!(gmail.link_key(), plain.link_key());
+    // Social, account and device ids typed with their namespace as people
+    // write it find the keys events make.
+    let mut s = social();
+    s.platform = "WeChat".into();
+    s.platform_user_id = "o6_bm".into();
+    s.union_id = Some("oU_9".into());
+    let event = normalize(&RawEvent::Social(s), &opts).expect("valid");
+    let keys: Vec<String> = event.identifiers.iter().map(|i| i.link_key()).collect();
+    for typed in [
+        "WeChat:o6_bm",
+        "weixin:o6_bm",
+        "微信:o6_bm",
+        "WeChat-union:oU_9",
+    ] {
+        let found = normalize_identifier(IdentifierKind::Social, typed, &opts).expect(typed);
+        assert!(keys.contains(&found.link_key()), "{typed}: {keys:?}");
+    }
+    let event = normalize(&RawEvent::Web(web()), &opts).expect("valid");
+    for (kind, typed) in [
+        (IdentifierKind::Account, "WEB:u-77"),
+        (IdentifierKind::Device, "Web:c0ffee"),
+    ] {
+        let found = normalize_identifier(kind, typed, &opts).expect(typed);
+        assert!(
+            event
+                .identifiers
+                .iter()
+                .any(|i| i.link_key() == found.link_key()),
+            "{typed}"
+        );
+    }
     assert!(normalize_identifier(IdentifierKind::Social, "no-namespace", &opts).is_err());
     assert!(normalize_identifier(IdentifierKind::Phone, "12", &opts).is_err());
 }
@@ -766,6 +806,11 @@ fn name_letters_lose_their_accents() {
         ("Γιώργος ΓΙΩΡΓΟΣ", "γιωργοσ γιωργοσ"),
         ("Фёдор ФЕДОР", "федор федор"),
         ("Йорданов", "йорданов"),
+        ("أحمد إبراهيم", "احمد ابراهيم"),
+        ("مُحَمَّد مصطفى", "محمد مصطفي"),
+        ("محـــمد", "محمد"),
+        ("فاطمة علی", "فاطمه علي"),
+        ("יִצְחָק", "יצחק"),
     ] {
         assert_eq!(folded(typed), want, "{typed}");
     }
@@ -1142,4 +1187,82 @@ fn fields_that_unicode_expands_past_the_bound_are_dropped() {
             "order_line"
         ]
     );
+}
+
+/// An order on a web event counts as the event's type says: a sale, a
+/// sale taken back (refund, cancellation: total subtracted whatever its
+/// sign), or no sale (a cart, a checkout begun, an update restating an
+/// order already counted: dropped, its skus browsed). Every type was a
+/// sale: an order, its cancellation and its refund counted three orders.
+#[test]
+fn a_web_orders_type_says_whether_it_is_a_sale() {
+    let order_of = |event_type: &str, total_minor: i64| {
+        let mut w = web();
+        w.event_type = event_type.into();
+        w.order = Some(kindred_model::raw::RawOrder {
+            order_id: "A100".into(),
+            total_minor,
+            currency: "CNY".into(),
+            lines: vec![kindred_model::raw::LineItem {
+                sku: " SKU-9 ".into(),
+                quantity: 1,
+                unit_price_minor: total_minor,
+            }],
+            points_earned: 0,
+            points_redeemed: 0,
+        });
+        normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("kept")
+    };
+    for sale in [
+        "order",
+        "purchase",
+        "Order Completed",
+        "checkout_completed",
+        "mini_program_order",
+    ] {
+        let e = order_of(sale, 10_000);
+        assert_eq!(
+            e.activity.order.map(|o| o.amount_minor),
+            Some(10_000),
+            "{sale}"
+        );
+    }
+    for reversal in [
+        "Order Refunded",
+        "refund",
+        "order_cancelled",
+        "Order Canceled",
+        "return",
+    ] {
+        for total in [10_000, -10_000] {
+            let e = order_of(reversal, total);
+            assert_eq!(
+                e.activity.order.map(|o| o.amount_minor),
+                Some(-10_000),
+                "{reversal} {total}"
+            );
+        }
+    }
+    for no_sale in [
+        "add_to_cart",
+        "begin_checkout",
+        "Checkout Started",
+        "order_updated",
+        "Payment Info Entered",
+    ] {
+        let e = order_of(no_sale, 10_000);
+        assert!(e.activity.order.is_none(), "{no_sale}");
+        assert_eq!(
+            e.activity.browsed_skus,
+            vec!["SKU-9".to_string()],
+            "{no_sale}"
+        );
+        assert!(
+            e.dropped
+                .iter()
+                .any(|d| d.field == "order" && d.reason == "not_a_purchase"),
+            "{no_sale}: {:?}",
+            e.dropped
+        );
+    }
 }

@@ -67,8 +67,9 @@ pub fn fold_upper(raw: &str) -> String {
 /// stored by a system that strips them (`José`, `Jose`; `Lê Văn`, `Le
 /// Van`), is one name; so with Greek (`Γιώργος`, `ΓΙΩΡΓΟΣ`). Other scripts
 /// are only lower-cased (a Hangul syllable is not taken apart; Cyrillic `й`
-/// is a letter of its own), but for Russian `ё`, typed `е` as often, and
-/// katakana, compared as the hiragana of the same sound.
+/// is a letter of its own), but for Russian `ё`, typed `е` as often,
+/// Arabic's letters typed in more than one way and its vowel marks (and
+/// Hebrew's), and katakana, compared as the hiragana of the same sound.
 pub fn push_name_letter(c: char, out: &mut String) {
     if c.is_ascii() {
         out.push(c.to_ascii_lowercase());
@@ -88,8 +89,22 @@ pub fn push_name_letter(c: char, out: &mut String) {
         'ς' => "σ",
         // Russian writes `ё` as `е` more often than not (`Фёдор`, `Федор`).
         'ё' | 'Ё' => "е",
+        // Arabic: an alef with its hamza or madda is typed bare as often
+        // (`أحمد`, `احمد`); a final `ى` as `ي` (`مصطفى`, `مصطفي`); a
+        // final `ة` as `ه` (`فاطمة`, `فاطمه`); Persian keyboards' `ی` and
+        // `ک` are Arabic's `ي` and `ك`.
+        'أ' | 'إ' | 'آ' | 'ٱ' => "ا",
+        'ى' | 'ی' => "ي",
+        'ک' => "ك",
+        'ة' => "ه",
         _ => "",
     };
+    // Marks a name is written with or without, one name either way: Arabic
+    // short vowels and shadda (`مُحَمَّد` is `محمد`), its superscript alef
+    // and the tatweel that stretches a word; Hebrew's points (niqqud).
+    if matches!(c, '\u{064b}'..='\u{065f}' | '\u{0670}' | '\u{0640}' | '\u{0591}'..='\u{05c7}') {
+        return;
+    }
     if !special.is_empty() {
         out.push_str(special);
     } else if let '\u{30a1}'..='\u{30f6}' = c {
@@ -150,6 +165,9 @@ pub enum Rejected {
     /// A role's mailbox (`info@`, `sales@`, `office@`): a team's or a
     /// company's, read by whoever holds the role, no one person's.
     Role,
+    /// An order on an event that is no sale (a cart, a checkout begun, an
+    /// order's update restating one already counted).
+    NotAPurchase,
 }
 
 impl Rejected {
@@ -162,6 +180,7 @@ impl Rejected {
             Rejected::TooLong => "too_long",
             Rejected::Business => "business_number",
             Rejected::Role => "role_address",
+            Rejected::NotAPurchase => "not_a_purchase",
         }
     }
 }

@@ -46,7 +46,7 @@ fn every_iso_currency_is_read_by_its_codes() {
 #[test]
 fn three_letters_that_are_no_iso_code_are_no_currency() {
     for text in [
-        "ABC", "EUD", "RMD", "YEN", "usdd", "US", "000", "1000", "12",
+        "ABC", "EUD", "RMD", "YNE", "usdd", "US", "000", "1000", "12",
     ] {
         assert_eq!(normalize_currency(text, Id::CN), None, "{text}");
     }
@@ -58,6 +58,8 @@ fn three_letters_that_are_no_iso_code_are_no_currency() {
         ("港币", "HKD"),
         ("美元", "USD"),
         ("Euro", "EUR"),
+        // The currency's name as a word (no ISO code, but no doubt).
+        ("Yen", "JPY"),
         // Superseded and withdrawn codes stay readable for the orders made
         // in them.
         ("HRK", "HRK"),

@@ -629,7 +629,10 @@ impl Resolver {
     /// again: an `updated` change with the profile's next version, so a
     /// compacted consumer holds every record as the current output policy
     /// publishes it (after `[privacy.output]` changed, say, from raw to
-    /// hashed e-mails; or to re-seed a lost topic). Each record's
+    /// hashed e-mails; or to re-seed a lost topic), and a `superseded`
+    /// change with its next version for each id absorbed into it since the
+    /// store recorded absorbed ids, so a consumer holding one finds the
+    /// survivor on a re-seeded topic too. Each record's
     /// attributes and consents are settled again from its stored votes
     /// (and events, where consents need them) under this resolver's
     /// survivorship rules, so after `[resolver.survivorship]` changed every
@@ -686,6 +689,7 @@ impl Resolver {
                     None,
                 ));
                 view.profiles.insert(id.clone(), Some(profile));
+                view.restate_redirects(id, &cause.id, &mut outcome)?;
             }
             count += ids.len() as u64;
             view.queue_outputs(&mut outcome)?;

@@ -165,6 +165,9 @@ pub(crate) enum Alphabet {
 /// spouse's does not), any other as [`push_name_letter`] folds it. (Hangul
 /// and kana stay: their romanizations differ too much to compare.)
 fn push_comparable_letter(c: char, out: &mut String) {
+    // `ё` as `е` first: transliterated it would be `io`, and `Фёдор`
+    // (`fiodor`) and `Федор` (`fedor`) two names.
+    let c = if matches!(c, 'ё' | 'Ё') { 'е' } else { c };
     if matches!(alphabet_of(c), Some(Alphabet::Cyrillic | Alphabet::Greek)) {
         if let Some(latin) = deunicode::deunicode_char(c) {
             out.extend(
@@ -1036,6 +1039,11 @@ mod tests {
         );
         assert_eq!(fold_name("王玮"), fold_name("王伟"));
         assert_eq!(fold_name("  "), None);
+        // One name typed with and without `ё`, and Arabic's hamza and
+        // vowel marks: one whole-name block.
+        assert_eq!(fold_name("Фёдор Петров"), fold_name("Федор Петров"));
+        assert_eq!(fold_name("مُحَمَّد علي"), fold_name("محمد علي"));
+        assert_eq!(fold_name("أحمد"), fold_name("احمد"));
         // Hanzi as romanized: family name, then the given name in one token.
         assert_eq!(fold_name("李怡妮").as_deref(), Some("li yi'ni"));
         assert_eq!(fold_name("李 怡妮"), fold_name("李怡妮"));
@@ -1386,6 +1394,16 @@ mod tests {
             assert!(given_names_differ(a, b), "{a} / {b}");
         }
         for (a, b) in [
+            // One name written with and without `ё`, an Arabic hamza or
+            // vowel marks, Persian letters.
+            ("Фёдор", "Федор"),
+            ("Алёна", "АЛЕНА"),
+            ("أحمد", "احمد"),
+            ("إبراهيم", "ابراهيم"),
+            ("مُحَمَّد", "محمد"),
+            ("مصطفى", "مصطفي"),
+            ("فاطمة", "فاطمه"),
+            ("علی", "علي"),
             ("Thomas", "Thom as"),
             ("Sam", "Sma"),
             ("Michaela", "Micheala"),

@@ -1794,6 +1794,33 @@ impl<'a> BatchView<'a> {
         Ok(listed)
     }
 
+    /// A `superseded` change again for each id redirecting to `survivor`
+    /// directly, with its next version (`republish`: a topic re-seeded
+    /// from the live profiles alone would leave a consumer holding an
+    /// absorbed id unable to find its survivor).
+    pub(crate) fn restate_redirects(
+        &mut self,
+        survivor: &str,
+        cause: &str,
+        outcome: &mut BatchOutcome,
+    ) -> Result<(), StoreError> {
+        for (id, absorbed) in self.absorbed_into(survivor)? {
+            outcome.changes.push(ProfileChange::superseded(
+                id.clone(),
+                absorbed.version,
+                cause.to_string(),
+                survivor.to_string(),
+            ));
+            let restated = AbsorbedProfile {
+                version: absorbed.version + 1,
+                members: absorbed.members,
+            };
+            self.absorbed
+                .insert(absorbed_key(survivor, &id), Some(restated));
+        }
+        Ok(())
+    }
+
     /// The ids redirecting to `survivor` directly, as this batch leaves them.
     fn absorbed_into(&self, survivor: &str) -> Result<Vec<(String, AbsorbedProfile)>, StoreError> {
         let mut out: BTreeMap<String, AbsorbedProfile> =

@@ -276,6 +276,9 @@ pub(crate) const RUNNING_SURVIVORSHIP: &[u8] = b"running_survivorship";
 /// which settles every record again; a service started with other rules
 /// warns until then.
 pub(crate) const SETTLED_SURVIVORSHIP: &[u8] = b"settled_survivorship";
+/// The partitioner the outbox publisher placed keyed records with (its
+/// librdkafka name): a compacted topic must keep each key on one partition.
+pub(crate) const OUTPUT_PARTITIONER: &[u8] = b"output_partitioner";
 /// Set while `kindred rebuild` fills the store; a store that still has it
 /// is a rebuild that did not finish.
 pub(crate) const REBUILDING: &[u8] = b"rebuilding";
@@ -321,9 +324,13 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// (`kindred_normalize::is_japanese_given_name`): `麻里子` stays a given
 /// name, `陳美玲` is a whole name again. Version 15: a hangul name of
 /// three syllables starts with a compound family name only for `남궁`,
-/// `제갈`, `독고`, `사공` (`황보라` is `황 보라`).
+/// `제갈`, `독고`, `사공` (`황보라` is `황 보라`). Version 16: `ё` is `е`
+/// before Cyrillic is transliterated (`Фёдор` was `fiodor`, `Федор`
+/// `fedor`); Arabic's alef with hamza or madda is the bare alef, a final
+/// `ى` is `ي` and `ة` is `ه`, Persian `ی` and `ک` are Arabic's letters, and
+/// Arabic and Hebrew vowel marks and the tatweel fold away.
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"15";
+const NAME_FOLDING_VERSION: &[u8] = b"16";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -418,11 +425,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"15";
 /// shared, naming clearly different people (index entries'
 /// `names_differ`). Version 30: a 1 January birthday (a year alone, a
 /// form's default) blocks no match rule and scores as the year at most.
+/// Version 31: name folding version 16 (`ё` is `е` before Cyrillic is
+/// transliterated; Arabic's hamza forms, final `ى` and `ة`, Persian `ی`
+/// and `ک`, and Arabic and Hebrew vowel marks fold away).
 /// Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "30";
+pub const LINKING_VERSION: &str = "31";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
@@ -873,6 +883,24 @@ impl Store {
     /// linking code (see `LINKING`); if not, `rules apply` re-evaluates them.
     pub fn linking_is_current(&self) -> Result<bool, StoreError> {
         Ok(self.get_raw(cf::META, LINKING)?.as_deref() == Some(LINKING_VERSION.as_bytes()))
+    }
+
+    /// The partitioner this store's outputs were placed with, recorded by
+    /// the first call: `partitioner` when none was recorded yet (and then
+    /// kept), else the recorded one. A compacted topic's key must stay on
+    /// one partition for good: an erased person's tombstone removes only
+    /// the records of the partition it lands on.
+    pub fn output_partitioner(&self, partitioner: &str) -> Result<String, StoreError> {
+        if let Some(recorded) = self.get_raw(cf::META, OUTPUT_PARTITIONER)? {
+            return Ok(String::from_utf8_lossy(&recorded).into_owned());
+        }
+        self.db.put_cf_opt(
+            self.handle(cf::META),
+            OUTPUT_PARTITIONER,
+            partitioner.as_bytes(),
+            &self.write_options,
+        )?;
+        Ok(partitioner.to_string())
     }
 
     /// Whether the store's name digests come from this release's name

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kindred_model::{
     CanonicalEvent, ChangeType, Channel, GoldenRecord, Identifier, IdentifierKind, LinkPolicy,
-    Order, RuleAction, Survivorship,
+    Order, ProfileChange, RuleAction, Survivorship,
 };
 use kindred_resolver::{AdminError, OutboxEntry, Resolver, SplitSelector, Store, Tombstone};
 
@@ -216,6 +216,59 @@ fn republish_queues_the_pairs_waiting_for_review_again() {
         reviews,
         vec![(waiting[0].profile_a.clone(), waiting[0].profile_b.clone())]
     );
+}
+
+/// `republish` restates each absorbed id's redirect too, with its next
+/// version: a topic re-seeded from the live profiles alone left a consumer
+/// holding an absorbed id unable to find its survivor.
+#[test]
+fn republish_restates_the_redirect_of_each_absorbed_id() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(&mut r, vec![ev("pos:1", 0, &[card("A1")]).name("李娜")]);
+    apply(
+        &mut r,
+        vec![ev("web:1", DAY, &[email("na@x.cn")]).name("李娜")],
+    );
+    apply(
+        &mut r,
+        vec![ev("pos:2", 2 * DAY, &[card("A1"), email("na@x.cn")]).name("李娜")],
+    );
+    let changes = |r: &Resolver| -> Vec<ProfileChange> {
+        r.store()
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .filter_map(|(_, entry)| match entry {
+                OutboxEntry::Change(c) => Some(*c),
+                _ => None,
+            })
+            .collect()
+    };
+    let superseded: Vec<ProfileChange> = changes(&r)
+        .into_iter()
+        .filter(|c| c.superseded_by.is_some())
+        .collect();
+    assert_eq!(superseded.len(), 1, "{superseded:?}");
+    let published = r.store().next_outbox_seq().expect("seq") - 1;
+    r.store().ack_outbox(published).expect("ack");
+    r.republish("ops", 9 * DAY, 1).expect("republish");
+    let again: Vec<ProfileChange> = changes(&r)
+        .into_iter()
+        .filter(|c| c.profile_id == superseded[0].profile_id)
+        .collect();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].superseded_by, superseded[0].superseded_by);
+    assert_eq!(again[0].version, superseded[0].version + 1);
+    // And once more: the version goes on rising.
+    let published = r.store().next_outbox_seq().expect("seq") - 1;
+    r.store().ack_outbox(published).expect("ack");
+    r.republish("ops", 10 * DAY, 1).expect("republish");
+    let third: Vec<i64> = changes(&r)
+        .iter()
+        .filter(|c| c.profile_id == superseded[0].profile_id)
+        .map(|c| c.version)
+        .collect();
+    assert_eq!(third, vec![superseded[0].version + 2]);
 }
 
 #[test]
@@ -2454,8 +2507,11 @@ fn republish_settles_records_by_changed_survivorship_rules() {
     assert!(after.may_contact["sms"]);
     assert_eq!(after.version, before.version + 1);
     let outbox = latest.store().outbox().expect("outbox");
-    let Some((_, kindred_resolver::OutboxEntry::Change(change))) = outbox.last() else {
-        panic!("a change queued last: {outbox:?}")
+    let Some(change) = outbox.iter().rev().find_map(|(_, entry)| match entry {
+        kindred_resolver::OutboxEntry::Change(c) if c.change_type == ChangeType::Updated => Some(c),
+        _ => None,
+    }) else {
+        panic!("a change queued: {outbox:?}")
     };
     assert!(
         change.changed_fields.iter().any(|f| f == "consents")
@@ -2571,7 +2627,7 @@ fn republish_queues_every_live_profile_once_with_its_next_version() {
         decision.kind,
         kindred_resolver::DecisionKind::Republish { profiles: 3 }
     );
-    let queued: Vec<kindred_model::ProfileChange> = r
+    let (queued, redirects): (Vec<ProfileChange>, Vec<ProfileChange>) = r
         .store()
         .outbox()
         .expect("outbox")
@@ -2580,9 +2636,13 @@ fn republish_queues_every_live_profile_once_with_its_next_version() {
             kindred_resolver::OutboxEntry::Change(c) => *c,
             other => panic!("expected only changes, got {other:?}"),
         })
-        .collect();
+        .partition(|c| c.change_type == ChangeType::Updated);
     let ids: Vec<&str> = queued.iter().map(|c| c.profile_id.as_str()).collect();
     assert_eq!(ids, live.keys().map(String::as_str).collect::<Vec<_>>());
+    // And Ann's absorbed id, redirecting to her profile again.
+    assert_eq!(redirects.len(), 1, "{redirects:?}");
+    assert_eq!(redirects[0].change_type, ChangeType::Superseded);
+    assert!(live.contains_key(redirects[0].superseded_by.as_deref().unwrap_or_default()));
     for change in &queued {
         let before = &live[&change.profile_id];
         assert_eq!(change.change_type, ChangeType::Updated);
