@@ -607,3 +607,167 @@ async fn a_commit_leaves_the_partitions_another_member_holds() -> anyhow::Result
     })?;
     Ok(())
 }
+
+/// Kafka's `Utils.murmur2`, the hash of the Java clients' default
+/// partitioner (and so of Kafka Streams, ksqlDB and Connect), ported to
+/// check where kindred's records land.
+fn java_murmur2(data: &[u8]) -> i32 {
+    const M: u32 = 0x5bd1_e995;
+    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]).wrapping_mul(M);
+        k ^= k >> 24;
+        h = h.wrapping_mul(M) ^ k.wrapping_mul(M);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        for (i, b) in rest.iter().enumerate().rev() {
+            h ^= u32::from(*b) << (8 * i);
+        }
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// The partition a Java producer picks for `key` among `partitions`.
+fn java_partition(key: &[u8], partitions: i32) -> i32 {
+    (java_murmur2(key) & 0x7fff_ffff) % partitions
+}
+
+#[test]
+fn the_murmur2_port_gives_kafkas_own_test_vectors() {
+    // Kafka's UtilsTest.testMurmur2.
+    for (data, hash) in [
+        (&b"21"[..], -973_932_308),
+        (b"foobar", -790_332_482),
+        (b"a-little-bit-long-string", -985_981_536),
+        (b"a-little-bit-longer-string", -1_486_304_829),
+        (
+            b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+            -58_897_971,
+        ),
+        (b"abc", 479_470_107),
+    ] {
+        assert_eq!(
+            java_murmur2(data),
+            hash,
+            "{}",
+            String::from_utf8_lossy(data)
+        );
+    }
+}
+
+/// A ksqlDB table or a Kafka Streams lookup keyed by profile id computes
+/// the partition with murmur2: with `[kafka.client] partitioner =
+/// "murmur2_random"` each profile lands there. The store records the
+/// partitioner it published with, and a publisher configured with another
+/// refuses to start: an erased person's tombstone must land on the
+/// partition of the records it removes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_land_where_java_clients_look_and_the_partitioner_never_changes_silently(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("murmur2", &dir.path().join("live"));
+    config
+        .kafka
+        .client
+        .insert("partitioner".into(), "murmur2_random".into());
+    create_topics(&config).await?;
+    let partitions = config.topics.partitions;
+    anyhow::ensure!(partitions > 1, "one partition would prove nothing");
+    let mut resolver = Resolver::new(Store::open(dir.path().join("live"))?);
+    resolver.apply(&events(24), &[])?;
+    publish(&config, resolver.shared_store()).await?;
+    let records = kindred_kafka::consumer::read_to_end(
+        &kafka_settings(&config),
+        &config.topics.profiles,
+        Duration::from_secs(60),
+    )?;
+    assert_eq!(records.len(), 24);
+    let misplaced: Vec<_> = records
+        .iter()
+        .filter_map(|(partition, key, _)| {
+            let key = key.as_deref()?;
+            let java = java_partition(key, partitions);
+            (*partition != java)
+                .then(|| (String::from_utf8_lossy(key).into_owned(), *partition, java))
+        })
+        .collect();
+    assert!(
+        misplaced.is_empty(),
+        "(key, partition, Java's partition): {misplaced:?}"
+    );
+    assert!(records.iter().all(|(_, key, _)| key.is_some()));
+
+    // The same store under librdkafka's default partitioner: refused.
+    let mut default = config.clone();
+    default.kafka.client.remove("partitioner");
+    let (c, s) = (default.clone(), resolver.shared_store());
+    let refused = tokio::task::spawn_blocking(move || {
+        Publisher::start(
+            &c,
+            &kafka_settings(&c),
+            s,
+            Arc::new(WireCodec::with_default_ids().expect("codec")),
+            kindred_ops::Metrics::new("test"),
+        )
+        .err()
+        .map(|e| e.to_string())
+    })
+    .await?;
+    let refused = refused.ok_or_else(|| anyhow::anyhow!("a changed partitioner was taken"))?;
+    assert!(
+        refused.contains("\"consistent_random\" is not \"murmur2_random\""),
+        "{refused}"
+    );
+    Ok(())
+}
+
+/// The profile and review topics `kindred topics create` makes clear an
+/// erased person's earlier records within the deadline and keep the
+/// tombstones for consumers that were away; a profile topic made by hand
+/// without those settings is named, with the command that fixes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compacted_topic_that_would_keep_erased_records_is_named() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("compaction", dir.path());
+    create_topics(&config).await?;
+    let settings = kafka_settings(&config);
+    // The broker may answer for a new topic's settings a moment late.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let problems = loop {
+        let problems =
+            kindred_pipeline::topics::erasure_compaction_problems(&config, &settings).await;
+        if problems.is_empty() || Instant::now() >= deadline {
+            break problems;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(problems.is_empty(), "{problems:?}");
+
+    let mut by_hand = config.clone();
+    by_hand.topics.profiles = format!("{}.by-hand", config.topics.profiles);
+    create_topic_taking(&by_hand, &by_hand.topics.profiles, 1 << 20).await?;
+    let problems = kindred_pipeline::topics::erasure_compaction_problems(&by_hand, &settings).await;
+    let named: Vec<&String> = problems
+        .iter()
+        .filter(|p| p.contains(&by_hand.topics.profiles))
+        .collect();
+    assert_eq!(named.len(), 2, "{problems:?}");
+    assert!(
+        named.iter().any(|p| p.contains("max.compaction.lag.ms")
+            && p.contains("--add-config max.compaction.lag.ms=604800000")),
+        "{named:?}"
+    );
+    assert!(
+        named
+            .iter()
+            .any(|p| p.contains("delete.retention.ms=86400000")),
+        "{named:?}"
+    );
+    Ok(())
+}

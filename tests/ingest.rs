@@ -330,6 +330,11 @@ async fn dead_letters_replay_after_the_fix() -> anyhow::Result<()> {
     old_producer_ids.insert("pos_transaction.v1".into(), 77);
     let old_producer = WireCodec::new(old_producer_ids, 1 << 20)?;
     let mut records = Vec::new();
+    // An hour ago: within the topics' retention.
+    let sent_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64
+        - 3_600_000;
     for i in 0..20 {
         let RawEvent::Pos(p) = kindred_suite::raw::pos(
             &format!("OLD-{i}"),
@@ -341,11 +346,17 @@ async fn dead_letters_replay_after_the_fix() -> anyhow::Result<()> {
         ) else {
             unreachable!()
         };
-        records.push(record(
-            &config.topics.pos,
-            &p.transaction_id,
-            old_producer.encode_as("pos_transaction.v1", &p)?,
-        ));
+        // The producer's own headers and timestamp are the message too:
+        // the letter and the replay carry them.
+        records.push(OutRecord {
+            headers: vec![("traceparent".into(), format!("00-{i:032x}-01").into_bytes())],
+            timestamp_ms: Some(sent_at + i),
+            ..record(
+                &config.topics.pos,
+                &p.transaction_id,
+                old_producer.encode_as("pos_transaction.v1", &p)?,
+            )
+        });
     }
     for i in 0..5 {
         records.push(record(
@@ -417,6 +428,39 @@ async fn dead_letters_replay_after_the_fix() -> anyhow::Result<()> {
         })
         .collect();
     assert_eq!(ids, (0..20).map(|i| format!("pos:OLD-{i}")).collect());
+    // Each replayed message is the one sent: its headers, its timestamp
+    // (which the canonical event derived from it carries in a header).
+    let stamps: BTreeSet<i64> = canonical
+        .iter()
+        .filter_map(|m| headers(m).get("kindred.raw.timestamp_ms")?.parse().ok())
+        .collect();
+    assert_eq!(stamps, (0..20).map(|i| sent_at + i).collect());
+    let raw = read_until(&fixed, &config.topics.pos, Duration::from_secs(60), |m| {
+        m.len() >= 45
+    })
+    .await?;
+    let replayed: Vec<&OwnedMessage> = raw
+        .iter()
+        .filter(|m| {
+            headers(m).contains_key(kindred_pipeline::services::deadletter::REPLAYED_FROM_HEADER)
+        })
+        .collect();
+    assert_eq!(replayed.len(), 20);
+    for m in replayed {
+        let h = headers(m);
+        assert!(
+            h.keys()
+                .all(|k| !k.starts_with(kindred_kafka::DLQ_HEADER_PREFIX)),
+            "{h:?}"
+        );
+        let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+        let i: i64 = key.trim_start_matches("OLD-").parse()?;
+        assert_eq!(
+            h.get("traceparent").map(String::as_str),
+            Some(format!("00-{i:032x}-01").as_str())
+        );
+        assert_eq!(m.timestamp().to_millis(), Some(sent_at + i), "{key}");
+    }
     // The same filter again finds nothing new: its position is committed.
     let again = replay(
         &fixed,
@@ -864,6 +908,41 @@ async fn a_lingering_batch_keeps_the_service_live() -> anyhow::Result<()> {
     assert_eq!(event.event_id, "pos:LIVE-1");
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(60), task).await???;
+    Ok(())
+}
+
+/// A stop while a batch lingers ends the linger: the batch is processed
+/// and the service stops within its shutdown timeout (it read on until the
+/// linger's end, up to a minute, and was killed first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stop_ends_a_lingering_batch_and_processes_it() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("linger_stop", dir.path());
+    config.ingest.batch_linger_ms = 30_000;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
+    let one = kindred_suite::raw::pos("STOP-1", Some("M-1"), None, None, 1_735_689_600_000, 1);
+    produce_all(
+        &config,
+        &[record(
+            &config.topics.pos,
+            "STOP-1",
+            encode_raw(&codec, &one)?,
+        )],
+    )
+    .await?;
+    // Read by now, and lingering for 30 s.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stopping = std::time::Instant::now();
+    shutdown.trigger();
+    for (_, t) in tasks {
+        tokio::time::timeout(Duration::from_secs(10), t).await???;
+    }
+    assert!(stopping.elapsed() < Duration::from_secs(10));
+    let event = first_canonical(&config, &codec).await?;
+    assert_eq!(event.event_id, "pos:STOP-1");
     Ok(())
 }
 

@@ -17,7 +17,9 @@ use kindred_pipeline::services::kafka_settings;
 use kindred_pipeline::Shutdown;
 use kindred_schema::{Framing, SchemaKind, WireCodec};
 use kindred_suite::raw::{pos, web};
-use kindred_suite::{create_topics, headers, isolated_config, produce, read_until};
+use kindred_suite::{
+    create_topics, headers, isolated_config, produce, produce_with_headers, read_until,
+};
 
 const T0: i64 = 1_735_689_600_000;
 const ZELDA_EMAIL: &str = "Zelda.Quixote@QQ.com";
@@ -81,6 +83,35 @@ async fn forget(
     let audit: serde_json::Value = serde_json::from_str(&audit)?;
     anyhow::ensure!(audit["outcome"] == "erased", "{audit}");
     Ok(audit)
+}
+
+/// `forget --wait` waits for the reply to the request it sent: an older
+/// request's audit record of the same id (an operator's ticket number sent
+/// again) does not answer for it. With no resolver running, no reply comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_is_not_answered_by_an_older_request_of_the_same_id() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("stale_reply", dir.path());
+    create_topics(&config).await?;
+    produce(
+        &config,
+        &config.topics.erasure_audit,
+        "DSR-11",
+        br#"{"request_id":"DSR-11","outcome":"erased","profiles":["kp-000000000001"]}"#.to_vec(),
+    )
+    .await?;
+    let waited = kindred_pipeline::erasure::forget(
+        &config,
+        "kp-000000000001",
+        "DSR-11",
+        "privacy-officer",
+        Duration::from_secs(3),
+        true,
+    )
+    .await;
+    let err = waited.expect_err("no resolver runs: no reply can come");
+    assert!(err.to_string().contains("no reply"), "{err}");
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -245,12 +276,13 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
 
     // A malformed request: dead-lettered with its reason and position.
     // Keyed by the person's e-mail (a portal's choice): the dead letter's
-    // key is masked like its payload.
-    let bad_at = produce(
+    // key is masked like its payload. A header naming them is not carried.
+    let bad_at = produce_with_headers(
         &config,
         &config.topics.erasure_requests,
         "ann.lee@gmail.com",
         br#"{"request_id":"DSR-8","email":"a@b.cn","phone":"13910248876"}"#.to_vec(),
+        vec![("x-subject-email".into(), b"ann.lee@gmail.com".to_vec())],
     )
     .await?;
     let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
@@ -272,6 +304,11 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     );
     let kept = String::from_utf8_lossy(dead[0].payload().unwrap_or_default()).into_owned();
     assert!(kept.contains("DSR-8") && !kept.contains("a@b.cn"), "{kept}");
+    assert!(
+        h.iter()
+            .all(|(k, v)| k.starts_with("kindred.dlq.") && !v.contains("ann.lee")),
+        "{h:?}"
+    );
 
     // Pia signs up; then Otto asks to be forgotten and the operator
     // erases him by profile id (an id a rebuild numbers afresh).

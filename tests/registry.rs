@@ -182,6 +182,29 @@ async fn ids_come_from_the_registry_and_unknown_ones_are_dead_lettered() -> anyh
             ("unknown_schema_id".to_string(), "R-3".to_string()),
         ]
     );
+    // Each letter says what the registry answered: the other team's schema
+    // is there but is none of kindred's; the missing id is not there.
+    let message_of = |key: &str| {
+        dead.iter()
+            .find(|m| m.key() == Some(key.as_bytes()))
+            .map(|m| {
+                headers(m)
+                    .get("kindred.dlq.message")
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
+    };
+    let foreign = message_of("R-2");
+    assert!(
+        foreign.contains("not learned from the schema registry") && !foreign.contains("neither"),
+        "{foreign}"
+    );
+    let missing = message_of("R-3");
+    assert!(
+        missing.contains("not learned from the schema registry"),
+        "{missing}"
+    );
     Ok(())
 }
 

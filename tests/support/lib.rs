@@ -173,13 +173,25 @@ pub async fn produce(
     key: &str,
     payload: Vec<u8>,
 ) -> anyhow::Result<(i32, i64)> {
+    produce_with_headers(config, topic, key, payload, vec![]).await
+}
+
+/// [`produce`], the record carrying `headers` (a producer's own: trace
+/// context, a portal's fields).
+pub async fn produce_with_headers(
+    config: &Config,
+    topic: &str,
+    key: &str,
+    payload: Vec<u8>,
+    headers: Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<(i32, i64)> {
     let producer = Producer::new(&kafka_settings(config))?;
     Ok(producer
         .send(&OutRecord {
             topic: topic.into(),
             key: Some(key.as_bytes().to_vec()),
             payload,
-            headers: vec![],
+            headers,
             timestamp_ms: None,
         })
         .await?)

@@ -439,6 +439,17 @@ pub struct TopicsConfig {
     pub partitions: i32,
     /// Replication factor for topics `kindred topics create` makes. Default 1.
     pub replication_factor: i32,
+    /// The longest an erased person's earlier records stay on the compacted
+    /// profile and review topics: their `max.compaction.lag.ms`, which also
+    /// makes the broker roll the active segment (never compacted) by then,
+    /// at the next record it appends. Without it a quiet topic keeps them
+    /// for as long as its segment is not full. Default 604800000 (7 days).
+    pub compaction_deadline_ms: i64,
+    /// How long the cleaner keeps an erased person's tombstone on those
+    /// topics (`delete.retention.ms`): a downstream consumer away longer
+    /// than this may miss the erasure and must then read the topic anew
+    /// from the beginning. Default 604800000 (7 days; Kafka's own is 1 day).
+    pub tombstone_retention_ms: i64,
 }
 
 impl TopicsConfig {
@@ -778,6 +789,8 @@ impl Default for TopicsConfig {
             decision_outcomes: "kindred.decision.outcomes".into(),
             partitions: 3,
             replication_factor: 1,
+            compaction_deadline_ms: 604_800_000,
+            tombstone_retention_ms: 604_800_000,
         }
     }
 }
@@ -1108,6 +1121,14 @@ impl Config {
         positive(
             "topics.replication_factor",
             self.topics.replication_factor.max(0) as u64,
+        );
+        positive(
+            "topics.compaction_deadline_ms",
+            self.topics.compaction_deadline_ms.max(0) as u64,
+        );
+        positive(
+            "topics.tombstone_retention_ms",
+            self.topics.tombstone_retention_ms.max(0) as u64,
         );
         if self.schemas.registry.enabled() {
             positive(

@@ -2,6 +2,9 @@
 //! only once what it produced from the message is acknowledged.
 
 pub use rdkafka::consumer::CommitMode;
+
+use std::collections::BTreeMap;
+
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -137,7 +140,7 @@ pub fn read_from_start(
             .unwrap_or(0)
     );
     let consumer: StreamConsumer<ReaderContext> = new_reader(settings, &group)?;
-    assign_from_start(&consumer, topics, timeout)?;
+    assign_from(&consumer, topics, &BTreeMap::new(), timeout)?;
     Ok(consumer)
 }
 
@@ -184,18 +187,22 @@ where
         .map_err(|source| KafkaError::client("reader", settings, source))
 }
 
-/// Assigns every partition of `topics` from its beginning; returns how
-/// many partitions that is.
-fn assign_from_start<C: Consumer<ReaderContext>>(
+/// Assigns every partition of `topics` from the offset `from` gives it,
+/// else from its beginning; returns how many partitions that is.
+fn assign_from<C: Consumer<ReaderContext>>(
     consumer: &C,
     topics: &[&str],
+    from: &BTreeMap<i32, i64>,
     timeout: std::time::Duration,
 ) -> Result<i32, KafkaError> {
     let mut list = TopicPartitionList::new();
     let mut count = 0;
     for topic in topics {
         for partition in 0..partition_count(consumer, topic, timeout)? {
-            list.add_partition_offset(topic, partition, Offset::Beginning)
+            let offset = from
+                .get(&partition)
+                .map_or(Offset::Beginning, |o| Offset::Offset(*o));
+            list.add_partition_offset(topic, partition, offset)
                 .map_err(KafkaError::op("build assignment"))?;
             count += 1;
         }
@@ -230,12 +237,25 @@ pub fn read_each(
     settings: &KafkaSettings,
     topic: &str,
     timeout: std::time::Duration,
+    f: impl FnMut(Record),
+) -> Result<(), KafkaError> {
+    read_each_from(settings, topic, &BTreeMap::new(), timeout, f)
+}
+
+/// [`read_each`] from the offsets `from` gives (per partition; the others
+/// from their beginning): what was written since [`topic_end_offsets`]
+/// was read (a reply to a request sent after that).
+pub fn read_each_from(
+    settings: &KafkaSettings,
+    topic: &str,
+    from: &BTreeMap<i32, i64>,
+    timeout: std::time::Duration,
     mut f: impl FnMut(Record),
 ) -> Result<(), KafkaError> {
     use rdkafka::consumer::BaseConsumer;
     use rdkafka::Message;
     let consumer: BaseConsumer<ReaderContext> = new_reader(settings, "kindred-read-to-end")?;
-    let partitions = assign_from_start(&consumer, &[topic], timeout)?;
+    let partitions = assign_from(&consumer, &[topic], from, timeout)?;
     // `timeout` bounds a wait without progress, not the whole read: a long
     // topic read steadily takes as long as it takes.
     let mut deadline = std::time::Instant::now() + timeout;

@@ -36,6 +36,54 @@ impl DeadLetter {
     /// a person): it is no request to replay, since the copy may parse
     /// where the original did not. The message is at the source coordinates.
     pub const MASKED: &'static str = "kindred.dlq.masked";
+    /// The source record's own Kafka timestamp (milliseconds since the
+    /// epoch): the letter itself is stamped when it is written, so that the
+    /// dead-letter topic's retention runs from then; a replay stamps the
+    /// record it sends back with this one.
+    pub const SOURCE_TIMESTAMP: &'static str = "kindred.dlq.source.timestamp_ms";
+    /// Set when some of the source record's headers were left out (past
+    /// [`Self::MAX_SOURCE_HEADER_BYTES`]): how many.
+    pub const HEADERS_DROPPED: &'static str = "kindred.dlq.headers_dropped";
+    /// The most bytes of the source record's own headers a letter carries.
+    pub const MAX_SOURCE_HEADER_BYTES: usize = 64 * 1024;
+
+    /// Adds the source record's own headers (trace context, a content type,
+    /// a schema id sent in a header: the message as sent is its headers
+    /// too) and its timestamp to `record`, a letter [`Self::into_record`]
+    /// made: up to [`Self::MAX_SOURCE_HEADER_BYTES`], any past that counted
+    /// in [`Self::HEADERS_DROPPED`]. Headers of an earlier letter
+    /// (`kindred.dlq.*`) and null-valued ones are not carried.
+    pub fn carry_source<'a>(
+        record: &mut OutRecord,
+        timestamp_ms: Option<i64>,
+        headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) {
+        if let Some(ms) = timestamp_ms {
+            record.headers.push((
+                Self::SOURCE_TIMESTAMP.to_string(),
+                ms.to_string().into_bytes(),
+            ));
+        }
+        let (mut room, mut dropped) = (Self::MAX_SOURCE_HEADER_BYTES, 0usize);
+        for (key, value) in headers {
+            if key.starts_with(DLQ_HEADER_PREFIX) {
+                continue;
+            }
+            let size = key.len() + value.len();
+            if size > room {
+                dropped += 1;
+                continue;
+            }
+            room -= size;
+            record.headers.push((key.to_string(), value.to_vec()));
+        }
+        if dropped > 0 {
+            record.headers.push((
+                Self::HEADERS_DROPPED.to_string(),
+                dropped.to_string().into_bytes(),
+            ));
+        }
+    }
 
     /// The most key bytes a dead letter carries: a key near the record
     /// limit would leave no room for the payload, or not fit at all.

@@ -65,8 +65,18 @@ pub struct Producer<C: ClientContext + 'static = crate::Quiet> {
     brokers: String,
 }
 
-/// The producer settings kindred sets, but for `message.timeout.ms`.
-const PRODUCER_DEFAULTS: [(&str, &str); 4] = [
+/// The producer settings kindred sets, but for `message.timeout.ms`; the
+/// transactional producer starts from them too.
+///
+/// No `partitioner`: librdkafka's own (`consistent_random`, CRC32 of the
+/// key), which earlier releases placed every key with. A compacted topic
+/// must keep a key on one partition for good (an erasure's tombstone
+/// removes only the records of its own partition), so the publisher
+/// records the partitioner it places keys with and refuses another one;
+/// a new deployment may choose Java's (`[kafka.client] partitioner =
+/// "murmur2_random"`, which Kafka Streams, ksqlDB and Connect compute)
+/// before it first publishes (docs/operations.md).
+pub(crate) const PRODUCER_DEFAULTS: [(&str, &str); 4] = [
     ("enable.idempotence", "true"),
     ("acks", "all"),
     ("linger.ms", "5"),

@@ -114,18 +114,16 @@ impl TransactionalProducer {
     fn connect(&mut self) -> Result<&ThreadedProducer<crate::Quiet>, KafkaError> {
         if self.inner.is_none() {
             let timeout_ms = self.timeout.as_millis().to_string();
+            let mut settings: Vec<(&str, &str)> = crate::producer::PRODUCER_DEFAULTS.to_vec();
+            settings.extend([
+                ("transactional.id", self.id.as_str()),
+                ("transaction.timeout.ms", "60000"),
+                ("message.timeout.ms", &timeout_ms),
+                ("queue.buffering.max.kbytes", "65536"),
+            ]);
             let producer: ThreadedProducer<crate::Quiet> = self
                 .settings
-                .client_config(&[
-                    ("transactional.id", &self.id),
-                    ("enable.idempotence", "true"),
-                    ("acks", "all"),
-                    ("linger.ms", "5"),
-                    ("compression.type", "lz4"),
-                    ("transaction.timeout.ms", "60000"),
-                    ("message.timeout.ms", &timeout_ms),
-                    ("queue.buffering.max.kbytes", "65536"),
-                ])
+                .client_config(&settings)
                 .create_with_context(crate::Quiet)
                 .map_err(|source| {
                     KafkaError::client("transactional producer", &self.settings, source)

@@ -9,6 +9,7 @@
 //! reply on the decision-outcome topic, through the outbox: so a reviewer
 //! decides while the service runs, and each request is decided once.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use kindred_config::Config;
@@ -362,8 +363,11 @@ fn send_bound(wait: Duration) -> Duration {
 
 /// Produces `payload` keyed by `request_id` to `topic` and, unless `wait`
 /// is zero, reads `reply_topic` until a JSON record whose `request_id` is
-/// this one appears (`None` when not waiting). The whole topic is read each
-/// time (replies are few and kept 30 days).
+/// this one appears (`None` when not waiting). Only replies written since
+/// just before the request was sent are read: an older request of the
+/// same id (an operator's ticket number, sent again after an `ambiguous`
+/// outcome) must not answer for this one, and the reply topic may hold
+/// years of records.
 ///
 /// Sending is bounded too ([`send_bound`]): when no broker answers in that
 /// time, [`PipelineError::NotSent`] (the request never left the process);
@@ -379,14 +383,24 @@ pub async fn send_and_await(
     let settings = crate::services::kafka_settings(config);
     let bound = send_bound(wait);
     let producer = Producer::for_one_request(&settings, bound)?;
-    producer
-        .reach(topic, bound)
-        .await
-        .map_err(|cause| PipelineError::NotSent {
-            request_id: request_id.to_string(),
-            topic: topic.to_string(),
-            cause: Box::new(cause),
-        })?;
+    let not_sent = |cause| PipelineError::NotSent {
+        request_id: request_id.to_string(),
+        topic: topic.to_string(),
+        cause: Box::new(cause),
+    };
+    producer.reach(topic, bound).await.map_err(not_sent)?;
+    // Where the reply topic ends before the request goes: its reply comes after.
+    let since: BTreeMap<i32, i64> = if wait.is_zero() {
+        BTreeMap::new()
+    } else {
+        let (settings, name) = (settings.clone(), reply_topic.to_string());
+        tokio::task::spawn_blocking(move || consumer::topic_end_offsets(&settings, &name, bound))
+            .await
+            .map_err(|e| PipelineError::Input(format!("reading {reply_topic}: {e}")))?
+            .map_err(not_sent)?
+            .into_iter()
+            .collect()
+    };
     producer
         .send(&OutRecord {
             topic: topic.to_string(),
@@ -404,16 +418,34 @@ pub async fn send_and_await(
     let wait = wait.min(Duration::from_secs(kindred_config::MAX_TIMEOUT_SECS));
     let deadline = Instant::now() + wait;
     loop {
-        let (settings, name) = (settings.clone(), reply_topic.to_string());
-        let records = tokio::task::spawn_blocking(move || {
-            consumer::read_to_end(&settings, &name, Duration::from_secs(10))
+        let (settings, name, from, id) = (
+            settings.clone(),
+            reply_topic.to_string(),
+            since.clone(),
+            request_id.to_string(),
+        );
+        let found = tokio::task::spawn_blocking(move || {
+            let mut found = None;
+            consumer::read_each_from(
+                &settings,
+                &name,
+                &from,
+                Duration::from_secs(10),
+                |(_, _, payload)| {
+                    let reply = serde_json::from_slice::<serde_json::Value>(&payload)
+                        .ok()
+                        .filter(|r| {
+                            r.get("request_id").and_then(|v| v.as_str()) == Some(id.as_str())
+                        });
+                    if let Some(reply) = reply {
+                        found = Some(reply);
+                    }
+                },
+            )
+            .map(|()| found)
         })
         .await
         .map_err(|e| PipelineError::Input(format!("reading {reply_topic}: {e}")))??;
-        let found = records.into_iter().rev().find_map(|(_, _, payload)| {
-            let reply: serde_json::Value = serde_json::from_slice(&payload).ok()?;
-            (reply.get("request_id")?.as_str()? == request_id).then_some(reply)
-        });
         if found.is_some() {
             return Ok(found);
         }

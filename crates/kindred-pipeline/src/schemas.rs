@@ -65,8 +65,9 @@ pub struct Schemas {
 
 struct Source {
     registry: Registry,
-    /// Ids not learned, and when they were last asked for.
-    unlearned: Mutex<HashMap<u32, Instant>>,
+    /// Ids not learned, when they were last asked for, and the registry's
+    /// answer or kindred's refusal (said in their dead letters).
+    unlearned: Mutex<HashMap<u32, (Instant, String)>>,
 }
 
 impl Schemas {
@@ -104,6 +105,21 @@ impl Schemas {
                         tokio::time::sleep(wait).await;
                         wait = (wait * 2).min(Duration::from_secs(10));
                         attempt += 1;
+                    }
+                    // A key that may only read (registries where schemas
+                    // are registered from CI): the schema may be there.
+                    Err(refused @ RegistryError::Refused { status: 401 | 403 | 422, .. }) => {
+                        match registry.lookup(&subject, kind.current().text).await {
+                            Ok(id) => {
+                                tracing::info!(schema = %kind, %subject, id, error = %refused, "kindred may not register schemas; found this one registered");
+                                break id;
+                            }
+                            Err(lookup) => {
+                                return Err(PipelineError::Config(format!(
+                                    "{refused}; and {subject} does not hold kindred's {kind} schema either ({lookup}): register it there, or let kindred's registry credentials register"
+                                )))
+                            }
+                        }
                     }
                     Err(e) => return Err(e.into()),
                 }
@@ -172,7 +188,7 @@ impl Schemas {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .get(&id)
-                    .copied();
+                    .map(|(at, _)| *at);
                 if asked.is_some_and(|at| at.elapsed() < ASK_AGAIN_AFTER) {
                     continue;
                 }
@@ -243,6 +259,21 @@ impl Schemas {
     }
 }
 
+impl Schemas {
+    /// Why the writer schema `id` was not learned from the registry, when
+    /// it was asked for: the registry's answer (not found, not Avro) or why
+    /// kindred cannot read it (a field it needs missing). `None` without a
+    /// registry, or for an id not asked for.
+    pub fn unlearned_because(&self, id: u32) -> Option<String> {
+        let source = self.registry.as_ref()?;
+        let unlearned = source
+            .unlearned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        unlearned.get(&id).map(|(_, why)| why.clone())
+    }
+}
+
 impl Source {
     /// Records what asking the registry for `id` came to: learned, or not
     /// (asked again after [`ASK_AGAIN_AFTER`]).
@@ -261,13 +292,13 @@ impl Source {
                 // Bounded: garbage read as ids (an unframed message whose
                 // first byte is 0) must not grow it for ever.
                 if unlearned.len() >= MAX_UNLEARNED {
-                    unlearned.retain(|_, at| at.elapsed() < ASK_AGAIN_AFTER);
+                    unlearned.retain(|_, (at, _)| at.elapsed() < ASK_AGAIN_AFTER);
                     if unlearned.len() >= MAX_UNLEARNED {
                         unlearned.clear();
                     }
                 }
-                unlearned.insert(id, Instant::now());
                 tracing::warn!(id, registry = %address, error = %why, "schema id not learned: its messages are dead-lettered as unknown_schema_id");
+                unlearned.insert(id, (Instant::now(), why));
             }
         }
     }
@@ -290,6 +321,47 @@ mod tests {
         m.extend_from_slice(&id.to_be_bytes());
         m.push(0);
         m
+    }
+
+    /// A registry key that may only read (schemas registered from CI):
+    /// the service finds its schema registered instead of stopping at
+    /// start, and says what to do when it is not.
+    #[tokio::test]
+    async fn a_read_only_registry_key_finds_the_schema_registered() {
+        let registry = StandInRegistry::start().await.expect("registry");
+        let mut config = Config::default();
+        config.schemas.registry.url = registry.url();
+        let subject = value_subject("kindred.canonical.events");
+        let id = registry.register(&subject, SchemaKind::CanonicalEvent.current().text);
+        registry.register("other-value", "\"string\"");
+        registry.read_only();
+        let writes = [(SchemaKind::CanonicalEvent, "kindred.canonical.events")];
+        let schemas = Schemas::from_config(&config, &writes)
+            .await
+            .expect("found registered");
+        let message = schemas
+            .codec()
+            .encode(
+                SchemaKind::CanonicalEvent,
+                &kindred_model::CanonicalEvent::new(
+                    "pos:1",
+                    kindred_model::Channel::Pos,
+                    1,
+                    vec![],
+                ),
+            )
+            .expect("encode");
+        assert_eq!(message[1..5], id.to_be_bytes());
+        let writes = [(SchemaKind::ProfileChange, "kindred.profile.changes")];
+        let refused = Schemas::from_config(&config, &writes)
+            .await
+            .err()
+            .expect("not registered, and may not register")
+            .to_string();
+        assert!(
+            refused.contains("HTTP 403") && refused.contains("kindred.profile.changes-value"),
+            "{refused}"
+        );
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
 use kindred_config::Config;
-use kindred_kafka::TopicSpec;
+use kindred_kafka::{KafkaSettings, TopicSpec};
 use kindred_model::Channel;
 use kindred_schema::Framing;
 
@@ -43,16 +43,17 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
         spec(&t.canonical, vec![]),
         spec(
             &t.profiles,
-            vec![
-                ("cleanup.policy".into(), "compact".into()),
-                ("min.compaction.lag.ms".into(), "60000".into()),
-            ],
+            [
+                erasure_compaction(config),
+                vec![("min.compaction.lag.ms".into(), "60000".into())],
+            ]
+            .concat(),
         ),
         spec(
             &t.dead_letter,
             vec![("retention.ms".into(), "2592000000".into())],
         ),
-        spec(&t.review, vec![("cleanup.policy".into(), "compact".into())]),
+        spec(&t.review, erasure_compaction(config)),
         spec(
             &t.quarantine,
             vec![("retention.ms".into(), "2592000000".into())],
@@ -107,4 +108,65 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
             vec![("retention.ms".into(), "2592000000".into())],
         ),
     ]
+}
+
+/// The settings of a compacted topic that holds personal data (the profile
+/// and review topics): an erased person's earlier records are cleaned
+/// within `topics.compaction_deadline_ms`, and their tombstones kept
+/// `topics.tombstone_retention_ms` for consumers that were away.
+fn erasure_compaction(config: &Config) -> Vec<(String, String)> {
+    let t = &config.topics;
+    vec![
+        ("cleanup.policy".into(), "compact".into()),
+        (
+            "max.compaction.lag.ms".into(),
+            t.compaction_deadline_ms.to_string(),
+        ),
+        (
+            "delete.retention.ms".into(),
+            t.tombstone_retention_ms.to_string(),
+        ),
+    ]
+}
+
+/// What keeps the profile or review topic, as the broker has it, from
+/// clearing an erased person within the configured deadline: a topic made
+/// before these settings (or by hand) is left as it is by `kindred topics
+/// create`. Each problem names the topic, the setting, both values and
+/// the `kafka-configs` command that sets it. A broker that does not say
+/// (no DescribeConfigs permission) gives a problem saying so.
+pub async fn erasure_compaction_problems(config: &Config, settings: &KafkaSettings) -> Vec<String> {
+    let t = &config.topics;
+    let mut problems = Vec::new();
+    for topic in [&t.profiles, &t.review] {
+        for (name, wanted) in erasure_compaction(config) {
+            let have = match kindred_kafka::topic_setting(settings, topic, &name).await {
+                Ok(have) => have,
+                Err(e) => {
+                    problems.push(format!("cannot read {name} of topic {topic}: {e}"));
+                    continue;
+                }
+            };
+            let fine = match (name.as_str(), have.as_deref()) {
+                ("cleanup.policy", Some(have)) => have.split(',').any(|p| p.trim() == "compact"),
+                // At most the deadline: sooner is fine.
+                ("max.compaction.lag.ms", Some(have)) => have
+                    .parse::<i64>()
+                    .is_ok_and(|have| have <= t.compaction_deadline_ms),
+                // At least the retention: longer is fine.
+                ("delete.retention.ms", Some(have)) => have
+                    .parse::<i64>()
+                    .is_ok_and(|have| have >= t.tombstone_retention_ms),
+                _ => false,
+            };
+            if !fine {
+                problems.push(format!(
+                    "topic {topic} has {name}={}, want {wanted}: kafka-configs.sh --bootstrap-server {} --alter --entity-type topics --entity-name {topic} --add-config {name}={wanted}",
+                    have.as_deref().unwrap_or("(not reported)"),
+                    settings.brokers,
+                ));
+            }
+        }
+    }
+    problems
 }

@@ -297,6 +297,28 @@ impl Registry {
         Ok(registered.id)
     }
 
+    /// The id of `schema` under `subject` if the subject already holds it
+    /// (Confluent's `POST /subjects/{subject}`, which a key that may only
+    /// read is allowed): for a registry where kindred's credentials may not
+    /// register. A subject or schema the registry does not have is
+    /// refused with its 404.
+    pub async fn lookup(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
+        let what = format!("looking up a schema under subject {subject}");
+        let url = self.url(&["subjects", subject]);
+        let body = serde_json::json!({ "schema": schema });
+        let request = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, MEDIA_TYPE)
+            .body(body.to_string());
+        let response = self.send(request, &what).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(self.refused(&what, response).await);
+        }
+        let registered: Registered = self.json(response, &what).await?;
+        Ok(registered.id)
+    }
+
     fn url(&self, segments: &[&str]) -> reqwest::Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {

@@ -26,6 +26,8 @@ struct State {
     credentials: Option<String>,
     /// Calls still to fail with 503 (a registry restarting).
     unavailable: u32,
+    /// Registrations refused with 403 (a key that may only read).
+    read_only: bool,
     calls: u32,
 }
 
@@ -87,6 +89,12 @@ impl StandInRegistry {
     /// Requires HTTP basic auth with `user` and `password` from now on.
     pub fn require_credentials(&self, user: &str, password: &str) {
         self.lock().credentials = Some(format!("{user}:{password}"));
+    }
+
+    /// Refuses registrations from now on with 403, as a registry does to
+    /// a key that may only read; lookups are answered.
+    pub fn read_only(&self) {
+        self.lock().read_only = true;
     }
 
     /// Answers the next `calls` calls with 503.
@@ -193,6 +201,32 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Fu
             match schema {
                 Some(s) => json(StatusCode::OK, serde_json::json!({ "schema": s })),
                 None => error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
+            }
+        }
+        ("POST", ["subjects", subject, "versions"]) if state.read_only => error(
+            StatusCode::FORBIDDEN,
+            40301,
+            &format!("User is denied operation Write on Subject: {subject}"),
+        ),
+        // Whether the subject holds the schema: its id (and version).
+        ("POST", ["subjects", subject]) => {
+            let schema = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("schema").and_then(|s| s.as_str()).map(str::to_string));
+            let id = schema
+                .and_then(|s| state.schemas.iter().position(|t| *t == s))
+                .map(|i| i as u32 + 1);
+            let versions = state.subjects.get(*subject);
+            match (versions, id) {
+                (None, _) => error(StatusCode::NOT_FOUND, 40401, "Subject not found"),
+                (Some(v), Some(id)) if v.contains(&id) => {
+                    let version = v.iter().position(|x| *x == id).unwrap_or(0) + 1;
+                    json(
+                        StatusCode::OK,
+                        serde_json::json!({ "subject": subject, "id": id, "version": version }),
+                    )
+                }
+                _ => error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
             }
         }
         ("POST", ["subjects", subject, "versions"]) => {

@@ -936,6 +936,19 @@ mod tests {
                 r#"{"name": "store_id", "type": "string", "size": "L", "items": 3}"#,
                 1,
             ),
+            // Defaults a registry that does not validate them takes (Avro
+            // IDL's `string store_id = null;`): a writer's defaults play
+            // no part in reading its records.
+            text.replacen(
+                r#"{"name": "store_id", "type": "string"}"#,
+                r#"{"name": "store_id", "type": "string", "default": null}"#,
+                1,
+            ),
+            text.replacen(
+                r#"{"name": "store_id", "type": "string"}"#,
+                r#"{"name": "store_id", "type": "string", "default": 17}"#,
+                1,
+            ),
         ];
         for (n, variant) in variants.iter().enumerate() {
             assert_ne!(variant, text, "variant {n} changed nothing");

@@ -9,7 +9,8 @@
 //!   payload;
 //! - `null` for a field that cannot be null but has a default (`"line_items":
 //!   null` from a serializer that writes every field) takes the default;
-//! - an integer written as a whole float (`87298.0`) or as a string of
+//! - an integer written as a whole float (`87298.0`, or `114.99999999999999`
+//!   from JavaScript's `1.15 * 100`: within a millionth) or as a string of
 //!   digits (`"87298"`) is that integer; a fraction is refused by name;
 //! - a `timestamp-millis` field may be an RFC 3339 time
 //!   (`"2025-02-26T04:33:24Z"`, `"2025-02-26T12:33:24+08:00"`);
@@ -399,8 +400,12 @@ fn integer(value: &mut Value, path: &Path<'_>) -> Result<(), String> {
     match value {
         Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(f64::NAN);
-            if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                *value = Value::from(f as i64);
+            // Within a millionth of a whole number is that number: binary
+            // floating point's noise (JavaScript's `1.15 * 100` is
+            // 114.99999999999999), not a fraction anyone meant.
+            let whole = f.round();
+            if (f - whole).abs() < 1e-6 && whole.abs() < 9.0e15 {
+                *value = Value::from(whole as i64);
                 Ok(())
             } else {
                 Err(format!(
@@ -468,6 +473,12 @@ mod tests {
         assert_eq!(got["email"], json!("a@b.cn"));
         assert_eq!(got["order_amount_minor"], json!(87298));
         assert_eq!(got["order"]["total_minor"], json!(87298));
+        let noisy = web(json!({
+            "event_id": "w1", "event_type": "order", "event_time": 1,
+            "order": {"order_id": "o1", "total_minor": 1.15 * 100.0, "currency": "CNY"},
+        }))
+        .expect("float noise is no fraction");
+        assert_eq!(noisy["order"]["total_minor"], json!(115));
         assert!(
             got["order"].get("lines").is_none(),
             "null takes the default"

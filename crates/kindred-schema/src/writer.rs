@@ -24,6 +24,12 @@
 //!   writer makes a union of (`["int","long"]` for a `long`) is compared as
 //!   a one-branch union, so that every branch is checked: apache-avro's
 //!   check compares a writer's union only with a union;
+//! - a field's `default` is dropped: Avro resolution reads only the
+//!   reader's defaults, and a registry that does not validate defaults
+//!   (Confluent's, unless told to) takes a wrong one (`"default": null` on
+//!   a `string`, Avro IDL's `string x = null;`) that apache-avro refuses
+//!   to parse, which would refuse every record of a producer every Java
+//!   consumer reads;
 //! - the check itself never panics the process: a schema apache-avro
 //!   cannot compare is refused as unreadable.
 
@@ -124,6 +130,7 @@ fn clean(json: &mut Value) {
                 for (key, _) in TYPE_KEYS {
                     map.remove(key);
                 }
+                map.remove("default");
             } else if let Some(Value::String(ty)) = ty {
                 if ty == "string" && map.get("logicalType").and_then(Value::as_str) == Some("uuid")
                 {

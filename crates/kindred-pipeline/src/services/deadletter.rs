@@ -8,7 +8,7 @@ use kindred_config::Config;
 use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::consumer::Consumer;
 use kindred_kafka::rdkafka::message::{Headers, Message};
-use kindred_kafka::{DeadLetter, OutRecord, Producer};
+use kindred_kafka::{DeadLetter, OutRecord, Producer, DLQ_HEADER_PREFIX};
 
 use super::kafka_settings;
 use crate::PipelineError;
@@ -158,6 +158,7 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
             .iter()
             .any(|(k, _)| *k == DeadLetter::TRUNCATED_FROM || *k == DeadLetter::KEY_TRUNCATED_FROM);
         let marked_masked = headers.iter().any(|(k, _)| *k == DeadLetter::MASKED);
+        let source_headers = headers.clone();
         let Some(envelope) = DeadLetter::from_headers(headers) else {
             report.unreadable += 1;
             continue;
@@ -203,15 +204,27 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
             continue;
         }
         pending_bytes += message.payload().map_or(0, <[u8]>::len);
+        // The message as it was sent: its own headers (the letter's are
+        // dropped) and its own timestamp, which derived records carry on.
+        let source_timestamp = source_headers
+            .iter()
+            .find(|(k, _)| *k == DeadLetter::SOURCE_TIMESTAMP)
+            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<i64>().ok());
+        let mut headers: Vec<(String, Vec<u8>)> = source_headers
+            .iter()
+            .filter(|(k, _)| !k.starts_with(DLQ_HEADER_PREFIX) && *k != REPLAYED_FROM_HEADER)
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect();
+        headers.push((
+            REPLAYED_FROM_HEADER.to_string(),
+            format!("{partition}/{}", message.offset()).into_bytes(),
+        ));
         pending.push(OutRecord {
             topic: envelope.source_topic,
             key: message.key().map(<[u8]>::to_vec),
             payload: message.payload().unwrap_or_default().to_vec(),
-            headers: vec![(
-                REPLAYED_FROM_HEADER.to_string(),
-                format!("{partition}/{}", message.offset()).into_bytes(),
-            )],
-            timestamp_ms: None,
+            headers,
+            timestamp_ms: source_timestamp,
         });
         // In chunks: a month of dead letters need not fit in memory, and a
         // failure later replays again only what was not committed.

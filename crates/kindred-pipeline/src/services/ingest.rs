@@ -175,12 +175,22 @@ pub async fn run(
                                 offset = message.offset(),
                                 "message dead-lettered"
                             );
+                            // An id the registry has but kindred refused:
+                            // the letter says why, not "unknown".
+                            let detail = match &e {
+                                crate::ingest::Rejection::Decode(
+                                    kindred_schema::DecodeError::UnknownSchemaId { id },
+                                ) => schemas.unlearned_because(*id).map(|why| {
+                                    format!("schema id {id} was asked for and not learned from the schema registry: {why}")
+                                }),
+                                _ => None,
+                            };
                             records.push(dead_letter(
                                 &config.topics.dead_letter,
                                 &service,
                                 message,
                                 e.kind(),
-                                e.to_string(),
+                                detail.unwrap_or_else(|| e.to_string()),
                             ));
                         }
                     }

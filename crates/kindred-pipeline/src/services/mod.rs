@@ -117,10 +117,12 @@ pub(crate) async fn next_batch(
             }
         };
         tokio::select! {
-            // Shutdown first when both are ready: a triggered shutdown must
-            // not start another batch.
+            // Shutdown first when both are ready: a triggered shutdown
+            // starts no other batch, and ends a lingering one now (it is
+            // processed; the next call returns nothing): a linger of up to a
+            // minute must not outlast `shutdown.timeout_secs`.
             biased;
-            _ = shutdown.wait(), if batch.is_empty() => return Ok(batch),
+            _ = shutdown.wait() => return Ok(batch),
             received = tokio::time::timeout(wait, consumer.recv()) => match received {
                 Err(_elapsed) => {
                     if interrupted() {
@@ -517,7 +519,7 @@ pub(crate) fn dead_letter_of(
     detail: String,
     payload: &[u8],
 ) -> OutRecord {
-    DeadLetter {
+    let mut record = DeadLetter {
         reason: reason.to_string(),
         message: detail,
         source_topic: message.topic().to_string(),
@@ -525,7 +527,14 @@ pub(crate) fn dead_letter_of(
         source_offset: message.offset(),
         service: service.to_string(),
     }
-    .into_record(dlq_topic, message.key(), payload)
+    .into_record(dlq_topic, message.key(), payload);
+    let headers = message.headers().into_iter().flat_map(|h| {
+        h.iter()
+            .filter_map(|h| h.value.map(|v| (h.key, v)))
+            .collect::<Vec<_>>()
+    });
+    DeadLetter::carry_source(&mut record, message.timestamp().to_millis(), headers);
+    record
 }
 
 /// Sends `records` until the broker acknowledged all of them, retrying with

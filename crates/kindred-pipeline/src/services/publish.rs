@@ -235,6 +235,9 @@ pub async fn record_limit(config: &Config, settings: &KafkaSettings) -> usize {
     limit
 }
 
+/// librdkafka's partitioner when none is set: CRC32 of the key.
+const DEFAULT_PARTITIONER: &str = "consistent_random";
+
 /// Every topic the outbox publisher writes to (its progress records too).
 fn output_topics(config: &Config) -> [&str; 7] {
     let t = &config.topics;
@@ -476,9 +479,28 @@ impl Publisher {
             "output policy"
         );
         let record_limit = match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => runtime.block_on(record_limit(config, settings)),
+            Ok(runtime) => {
+                for problem in
+                    runtime.block_on(crate::topics::erasure_compaction_problems(config, settings))
+                {
+                    tracing::warn!(%problem, "an erased person's records may stay on a compacted topic past topics.compaction_deadline_ms");
+                }
+                runtime.block_on(record_limit(config, settings))
+            }
             Err(_) => MAX_RECORD_BYTES,
         };
+        // A compacted topic keeps each key on one partition only while every
+        // record of it is placed alike.
+        let configured = settings
+            .client
+            .get("partitioner")
+            .map_or(DEFAULT_PARTITIONER, String::as_str);
+        let recorded = store.output_partitioner(configured)?;
+        if recorded != configured {
+            return Err(PipelineError::Config(format!(
+                "[kafka.client] partitioner = \"{configured}\" is not \"{recorded}\", the partitioner this store's outputs were placed with: a profile's later records, and an erased person's tombstone, would land on other partitions than its earlier records, where compaction never removes them. Keep partitioner = \"{recorded}\" (\"{DEFAULT_PARTITIONER}\" is librdkafka's own, what no setting gives), or move to new topics (docs/operations.md, \"Upgrading kindred\")"
+            )));
+        }
         let transactional_id = super::resolve::publisher_id(config);
         // The broker holds a whole record batch to the topic's limit, and
         // librdkafka does not split a batch the broker refuses: batches no

@@ -451,6 +451,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                             // id, or whatever a portal keys by: an e-mail)
                             // is masked as a request id is.
                             if masked {
+                                // Nor does it carry the request's own
+                                // headers: a portal's may name the person.
+                                letter.headers.retain(|(k, _)| k.starts_with(kindred_kafka::DLQ_HEADER_PREFIX));
                                 letter.headers.push((DeadLetter::MASKED.to_string(), b"true".to_vec()));
                                 letter.key = message.key().map(|k| {
                                     crate::erasure::masked_request_id(&String::from_utf8_lossy(k)).into_bytes()
