@@ -285,16 +285,8 @@ impl Registry {
     /// compatibility rule rejects it, or the credentials may not write.
     pub async fn register(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
         let what = format!("registering a schema under subject {subject}");
-        let url = self.url(&["subjects", subject, "versions"]);
-        let body = serde_json::json!({ "schema": schema });
-        let request = self
-            .client
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, MEDIA_TYPE)
-            .body(body.to_string());
-        let response = self.send(request, &what).await?;
-        let registered: Registered = self.json(response, &what).await?;
-        Ok(registered.id)
+        self.post_schema(&["subjects", subject, "versions"], schema, &what)
+            .await
     }
 
     /// The id of `schema` under `subject` if the subject already holds it
@@ -304,18 +296,29 @@ impl Registry {
     /// refused with its 404.
     pub async fn lookup(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
         let what = format!("looking up a schema under subject {subject}");
-        let url = self.url(&["subjects", subject]);
+        self.post_schema(&["subjects", subject], schema, &what)
+            .await
+    }
+
+    /// Posts `schema` to the path `segments` and reads the id answered; a
+    /// 404 is refused, naming itself.
+    async fn post_schema(
+        &self,
+        segments: &[&str],
+        schema: &str,
+        what: &str,
+    ) -> Result<u32, RegistryError> {
         let body = serde_json::json!({ "schema": schema });
         let request = self
             .client
-            .post(url)
+            .post(self.url(segments))
             .header(reqwest::header::CONTENT_TYPE, MEDIA_TYPE)
             .body(body.to_string());
-        let response = self.send(request, &what).await?;
+        let response = self.send(request, what).await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Err(self.refused(&what, response).await);
+            return Err(self.refused(what, response).await);
         }
-        let registered: Registered = self.json(response, &what).await?;
+        let registered: Registered = self.json(response, what).await?;
         Ok(registered.id)
     }
 
