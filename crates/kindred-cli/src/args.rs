@@ -417,6 +417,9 @@ pub(crate) enum Command {
     /// The restored store gets a new identity, resumes reading the
     /// canonical topic at the snapshot's offsets (events it sees again are
     /// de-duplicated) and publishes the snapshot's unpublished outbox.
+    /// The erasures the audit topic lists (topics.erasure_audit) go on its
+    /// suppression list first, so an erased person's events replayed from
+    /// the canonical topic stay dropped: the brokers must answer.
     Restore {
         /// The snapshot directory (from `kindred snapshot` or resolver.snapshot_dir).
         #[arg(long)]
@@ -425,6 +428,9 @@ pub(crate) enum Command {
         /// env KINDRED_RESOLVER__DATA_DIR; default ./data/resolver).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Give up when the broker does not answer for this many seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout_secs: u64,
     },
     /// Rebuild a lost store by replaying the canonical topic from its beginning.
     ///

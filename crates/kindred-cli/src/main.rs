@@ -637,11 +637,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .context("snapshot failed")?;
             emit(&report)?;
         }
-        Command::Restore { from, data_dir } => {
+        Command::Restore {
+            from,
+            data_dir,
+            timeout_secs,
+        } => {
             let config = load_config(&cli, data_dir.as_ref())?;
-            let report =
-                tokio::task::block_in_place(|| kindred_pipeline::state::restore(&config, from))
-                    .context("restore failed")?;
+            let timeout = std::time::Duration::from_secs(*timeout_secs);
+            let report = kindred_pipeline::state::restore(&config, from, timeout)
+                .await
+                .context("restore failed")?;
             emit(&report)?;
         }
         Command::Rebuild {

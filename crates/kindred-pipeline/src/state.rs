@@ -97,8 +97,18 @@ pub fn rotate_snapshot(store: &Store, dir: &Path, keep: usize) -> Result<PathBuf
 }
 
 /// Restores the snapshot in `from` into `resolver.data_dir`, which must be
-/// empty or absent.
-pub fn restore(config: &Config, from: &Path) -> Result<String, PipelineError> {
+/// empty or absent, and puts the erasures the audit topic lists on the
+/// restored store's suppression list, as a rebuild does: the resolver
+/// re-reads the erasure requests made since the snapshot in its own
+/// interleaving with the events, and one read before the erased person's
+/// events (an erasure by e-mail, before the event that linked the e-mail
+/// to a card) found no one, and the person's other events came back.
+/// `timeout` bounds each wait for the broker.
+pub async fn restore(
+    config: &Config,
+    from: &Path,
+    timeout: Duration,
+) -> Result<String, PipelineError> {
     if !from.join("CURRENT").is_file() {
         return Err(PipelineError::Config(format!(
             "{} is not a snapshot (no RocksDB CURRENT file in it)",
@@ -110,6 +120,35 @@ pub fn restore(config: &Config, from: &Path) -> Result<String, PipelineError> {
         &config.resolver.data_dir,
         crate::privacy::store_options(config)?,
     )?;
+    let audit_topic = config.topics.erasure_audit.clone();
+    let read = {
+        let (settings, name) = (kafka_settings(config), audit_topic.clone());
+        tokio::task::spawn_blocking(move || consumer::read_to_end(&settings, &name, timeout))
+            .await
+            .map_err(|e| PipelineError::Input(format!("reading {audit_topic}: {e}")))?
+    };
+    let erasures = match read {
+        Ok(records) => {
+            let carried = crate::erasure::carry_over(
+                &store,
+                records.iter().map(|(_, _, payload)| payload.as_slice()),
+            )?;
+            format!(
+                "{} erasures' suppression entries carried over from {audit_topic} ({} entries)",
+                carried.listed, carried.digests
+            )
+        }
+        Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => {
+            format!("no erasure audit topic {audit_topic}: no erasure carried over")
+        }
+        Err(e) => {
+            return Err(PipelineError::Input(format!(
+                "the snapshot is restored into {}, but the erasures since it could not be read from {audit_topic} ({e}): \
+                 do not start the resolver on it; remove the directory and restore again once the brokers answer",
+                config.resolver.data_dir.display()
+            )))
+        }
+    };
     let offsets = store.offsets()?;
     let stats = store.stats()?;
     let positions: Vec<String> = offsets
@@ -117,7 +156,7 @@ pub fn restore(config: &Config, from: &Path) -> Result<String, PipelineError> {
         .map(|((t, p), o)| format!("{t}[{p}]@{o}"))
         .collect();
     Ok(format!(
-        "restored {} into {} (new store id {}): {} profiles; the resolver resumes at {}",
+        "restored {} into {} (new store id {}): {} profiles; {erasures}; the resolver resumes at {}",
         from.display(),
         config.resolver.data_dir.display(),
         store.store_id()?,
