@@ -29,7 +29,7 @@ pub enum PipelineError {
     },
     #[error("the Kafka consumer failed for good ({0})")]
     Consumer(String),
-    #[error("the transactional producer {0} was fenced: another instance with the same transactional id took over; stopping this one")]
+    #[error("the transactional producer {0} was fenced: another instance with the same transactional id took over, or the broker aborted a transaction of this one that outlived transaction.timeout.ms (60 s: a transaction coordinator unavailable that long); stopping this one (a restart resumes where the store is, if no other instance runs)")]
     Fenced(String),
     /// A command's request never left the process: no broker answered.
     #[error("request {request_id} was not sent to {topic}, so nothing was requested and nothing erased or changed: {cause}")]

@@ -831,7 +831,7 @@ impl Task {
                         .transactions
                         .with_label_values(&["fenced"])
                         .inc();
-                    tracing::error!(error = %e, transactional_id = %self.producer.transactional_id(), "fenced by a newer instance; this publisher stops");
+                    tracing::error!(error = %e, transactional_id = %self.producer.transactional_id(), "fenced: by a newer instance with this transactional id, or the broker aborted a transaction that outlived transaction.timeout.ms; this publisher stops");
                     return Err(PipelineError::Fenced(
                         self.producer.transactional_id().to_string(),
                     ));
