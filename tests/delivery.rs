@@ -38,20 +38,29 @@ fn profile_topic(config: &kindred_config::Config) -> anyhow::Result<Vec<ProfileC
         .collect::<Result<_, _>>()?)
 }
 
-/// Publishes `store`'s outbox until it is empty, then stops the publisher.
-async fn publish(config: &kindred_config::Config, store: Arc<Store>) -> anyhow::Result<()> {
-    let (c, s) = (config.clone(), store.clone());
-    let publisher = tokio::task::spawn_blocking(move || {
+/// Starts the outbox publisher of `store` (its start reads the broker:
+/// off the runtime's threads).
+async fn start_publisher(
+    config: &kindred_config::Config,
+    store: Arc<Store>,
+) -> anyhow::Result<Result<Publisher, kindred_pipeline::PipelineError>> {
+    let c = config.clone();
+    let codec = Arc::new(WireCodec::with_default_ids()?);
+    Ok(tokio::task::spawn_blocking(move || {
         Publisher::start(
             &c,
             &kafka_settings(&c),
-            s,
-            Arc::new(WireCodec::with_default_ids()?),
+            store,
+            codec,
             kindred_ops::Metrics::new("test"),
         )
-        .map_err(anyhow::Error::from)
     })
-    .await??;
+    .await?)
+}
+
+/// Publishes `store`'s outbox until it is empty, then stops the publisher.
+async fn publish(config: &kindred_config::Config, store: Arc<Store>) -> anyhow::Result<()> {
+    let publisher = start_publisher(config, store).await??;
     let done = publisher
         .finish(Instant::now() + Duration::from_secs(60))
         .await?;
@@ -706,20 +715,11 @@ async fn profiles_land_where_java_clients_look_and_the_partitioner_never_changes
     // The same store under librdkafka's default partitioner: refused.
     let mut default = config.clone();
     default.kafka.client.remove("partitioner");
-    let (c, s) = (default.clone(), resolver.shared_store());
-    let refused = tokio::task::spawn_blocking(move || {
-        Publisher::start(
-            &c,
-            &kafka_settings(&c),
-            s,
-            Arc::new(WireCodec::with_default_ids().expect("codec")),
-            kindred_ops::Metrics::new("test"),
-        )
+    let refused = start_publisher(&default, resolver.shared_store())
+        .await?
         .err()
         .map(|e| e.to_string())
-    })
-    .await?;
-    let refused = refused.ok_or_else(|| anyhow::anyhow!("a changed partitioner was taken"))?;
+        .ok_or_else(|| anyhow::anyhow!("a changed partitioner was taken"))?;
     assert!(
         refused.contains("\"consistent_random\" is not \"murmur2_random\""),
         "{refused}"
