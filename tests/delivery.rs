@@ -360,6 +360,47 @@ async fn a_fenced_producer_stops_and_leaves_the_newer_one_publishing() -> anyhow
     Ok(())
 }
 
+/// A transaction whose records a topic refuses fails with the topic named:
+/// librdkafka's own error says only how many records failed, which left an
+/// operator guessing which output topic was missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_transaction_names_the_topic_that_took_no_record() -> anyhow::Result<()> {
+    use kindred_kafka::{OutRecord, TransactionalProducer};
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("undelivered", dir.path());
+    create_topics(&config).await?;
+    let settings = kafka_settings(&config);
+    let missing = format!("{}.missing", config.topics.profiles);
+    let record = |topic: &str, n: u32| OutRecord {
+        topic: topic.to_string(),
+        key: Some(n.to_string().into_bytes()),
+        payload: format!("change {n}").into_bytes(),
+        headers: Vec::new(),
+        timestamp_ms: None,
+    };
+    let failure = tokio::task::block_in_place(|| {
+        let id = format!("{}.publisher", config.topics.profiles);
+        let mut producer = TransactionalProducer::new(&settings, &id, Duration::from_secs(5))?;
+        let failure = producer
+            .send_transaction(&[
+                record(&config.topics.profiles, 1),
+                record(&missing, 2),
+                record(&missing, 3),
+            ])
+            .expect_err("no broker takes records for a topic that does not exist");
+        // The next transaction is its own: the failures are not repeated.
+        producer.send_transaction(&[record(&config.topics.profiles, 4)])?;
+        anyhow::Ok(failure)
+    })?;
+    let shown = failure.to_string();
+    assert!(shown.contains(&format!("2 to {missing} (")), "{shown}");
+    assert!(
+        !shown.contains(&format!("to {} (", config.topics.profiles)),
+        "{shown}"
+    );
+    Ok(())
+}
+
 /// The publisher cuts profile changes to what the profile topic takes: an
 /// operator's lower `max.message.bytes` is read from the broker (a record
 /// over it would be refused on every try and stop all publishing), and

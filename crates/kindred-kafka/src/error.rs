@@ -31,11 +31,17 @@ pub enum KafkaError {
         operation: String,
         after: std::time::Duration,
     },
-    #[error("Kafka transaction of {transactional_id} failed: {source}")]
+    #[error(
+        "Kafka transaction of {transactional_id} failed: {source}{}",
+        if failed.is_empty() { String::new() } else { format!(" (records not delivered: {failed})") }
+    )]
     Transaction {
         transactional_id: String,
         #[source]
         source: rdkafka::error::KafkaError,
+        /// The records the brokers refused, by topic (empty when the
+        /// failure was not a delivery's).
+        failed: Box<crate::FailedDeliveries>,
     },
     /// The brokers refused the connection: authentication failed, or the
     /// TLS handshake did (retrying with the same settings cannot help).

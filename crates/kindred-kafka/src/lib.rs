@@ -23,7 +23,7 @@ pub use error::KafkaError;
 pub use logs::{admit as admit_log, Hushed, Quiet};
 pub use producer::{OutRecord, Producer};
 pub use settings::{GroupProtocol, KafkaSettings};
-pub use transactional::{TransactionalProducer, TxnFailure};
+pub use transactional::{FailedDeliveries, TransactionalProducer, TxnFailure};
 
 /// The most key and payload bytes kindred puts in one record: under the
 /// producer's (`message.max.bytes`) and the broker's default 1 MB limits,

@@ -23,12 +23,154 @@
 //! An empty transaction is never started (committing one fails with
 //! INVALID_TXN_STATE).
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rdkafka::producer::{BaseRecord, Producer as _, ThreadedProducer};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::message::Message as _;
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
+};
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientContext;
 
 use crate::{KafkaError, KafkaSettings, OutRecord};
+
+/// The records of a failed transaction that the brokers did not take, by
+/// topic: librdkafka's error says only that a flush timed out or that "N
+/// message(s) failed delivery", which left an operator guessing which
+/// output topic is missing or refusing. Holds topics and error texts,
+/// never a record.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FailedDeliveries {
+    /// Topic -> (records not delivered, the first error reported for one).
+    by_topic: BTreeMap<String, (u64, Option<String>)>,
+}
+
+impl FailedDeliveries {
+    pub fn is_empty(&self) -> bool {
+        self.by_topic.is_empty()
+    }
+
+    /// The topics that took not every record, in name order.
+    pub fn topics(&self) -> impl Iterator<Item = &str> {
+        self.by_topic.keys().map(String::as_str)
+    }
+}
+
+impl std::fmt::Display for FailedDeliveries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (topic, (n, error))) in self.by_topic.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "; " };
+            let error = error
+                .as_deref()
+                .unwrap_or("not acknowledged before the transaction failed");
+            write!(f, "{sep}{n} to {topic} ({error})")?;
+        }
+        Ok(())
+    }
+}
+
+/// One topic's records in the transaction in flight.
+#[derive(Debug, Default)]
+struct TopicTally {
+    sent: u64,
+    delivered: u64,
+    first_error: Option<String>,
+}
+
+/// The transaction in flight: its number (delivery reports of an earlier,
+/// aborted one may still come in) and its records by topic.
+#[derive(Debug, Default)]
+struct Tally {
+    transaction: usize,
+    by_topic: BTreeMap<String, TopicTally>,
+}
+
+/// The transactional producer's client context: throttled logs as
+/// [`crate::Quiet`], and the delivery reports of the transaction in
+/// flight counted by topic.
+#[derive(Clone, Default)]
+struct Deliveries {
+    tally: Arc<Mutex<Tally>>,
+}
+
+impl Deliveries {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tally> {
+        self.tally.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts counting a new transaction; returns its number.
+    fn begin(&self) -> usize {
+        let mut tally = self.lock();
+        tally.transaction = tally.transaction.wrapping_add(1);
+        tally.by_topic.clear();
+        tally.transaction
+    }
+
+    fn sent(&self, topic: &str) {
+        let mut tally = self.lock();
+        match tally.by_topic.get_mut(topic) {
+            Some(t) => t.sent += 1,
+            None => {
+                tally.by_topic.insert(
+                    topic.to_string(),
+                    TopicTally {
+                        sent: 1,
+                        ..TopicTally::default()
+                    },
+                );
+            }
+        }
+    }
+
+    /// The records of the transaction in flight not delivered (yet), by
+    /// topic.
+    fn undelivered(&self) -> FailedDeliveries {
+        let tally = self.lock();
+        FailedDeliveries {
+            by_topic: tally
+                .by_topic
+                .iter()
+                .filter(|(_, t)| t.sent > t.delivered)
+                .map(|(topic, t)| (topic.clone(), (t.sent - t.delivered, t.first_error.clone())))
+                .collect(),
+        }
+    }
+}
+
+impl ClientContext for Deliveries {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        crate::Quiet.log(level, fac, log_message);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        crate::Quiet.error(error, reason);
+    }
+}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = usize;
+    fn delivery(&self, result: &DeliveryResult<'_>, transaction: usize) {
+        let mut tally = self.lock();
+        if tally.transaction != transaction {
+            return;
+        }
+        let topic = match result {
+            Ok(message) | Err((_, message)) => message.topic(),
+        };
+        let Some(t) = tally.by_topic.get_mut(topic) else {
+            return;
+        };
+        match result {
+            Ok(_) => t.delivered += 1,
+            Err((error, _)) => {
+                t.first_error.get_or_insert_with(|| error.to_string());
+            }
+        }
+    }
+}
 
 /// What became of a transaction that did not commit.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +206,8 @@ impl TxnFailure {
 
 /// An idempotent producer with a stable `transactional.id`.
 pub struct TransactionalProducer {
-    inner: Option<ThreadedProducer<crate::Quiet>>,
+    inner: Option<ThreadedProducer<Deliveries>>,
+    deliveries: Deliveries,
     settings: KafkaSettings,
     id: String,
     timeout: Duration,
@@ -82,6 +225,7 @@ impl TransactionalProducer {
     ) -> Result<Self, KafkaError> {
         let mut producer = TransactionalProducer {
             inner: None,
+            deliveries: Deliveries::default(),
             settings: settings.clone(),
             id: transactional_id.to_string(),
             timeout,
@@ -111,7 +255,7 @@ impl TransactionalProducer {
         &self.id
     }
 
-    fn connect(&mut self) -> Result<&ThreadedProducer<crate::Quiet>, KafkaError> {
+    fn connect(&mut self) -> Result<&ThreadedProducer<Deliveries>, KafkaError> {
         if self.inner.is_none() {
             let timeout_ms = self.timeout.as_millis().to_string();
             let mut settings: Vec<(&str, &str)> = crate::producer::PRODUCER_DEFAULTS.to_vec();
@@ -121,10 +265,10 @@ impl TransactionalProducer {
                 ("message.timeout.ms", &timeout_ms),
                 ("queue.buffering.max.kbytes", "65536"),
             ]);
-            let producer: ThreadedProducer<crate::Quiet> = self
+            let producer: ThreadedProducer<Deliveries> = self
                 .settings
                 .client_config(&settings)
-                .create_with_context(crate::Quiet)
+                .create_with_context(self.deliveries.clone())
                 .map_err(|source| {
                     KafkaError::client("transactional producer", &self.settings, source)
                 })?;
@@ -146,6 +290,7 @@ impl TransactionalProducer {
         KafkaError::Transaction {
             transactional_id: self.id.clone(),
             source,
+            failed: Box::default(),
         }
     }
 
@@ -207,14 +352,20 @@ impl TransactionalProducer {
         let timeout = self.timeout;
         let id = self.id.clone();
         let on_commit_retry = self.on_commit_retry.clone();
+        let deliveries = self.deliveries.clone();
+        // A failure names the topics whose records were not delivered.
         let txn = |source| KafkaError::Transaction {
             transactional_id: id.clone(),
             source,
+            failed: Box::new(deliveries.undelivered()),
         };
         let producer = self.connect()?;
+        let transaction = deliveries.begin();
         producer.begin_transaction().map_err(&txn)?;
         for record in records {
-            enqueue(producer, record, timeout)?;
+            // Counted first: its delivery report may come in at once.
+            deliveries.sent(&record.topic);
+            enqueue(producer, record, transaction, timeout)?;
         }
         // Commit flushes every record first; a failed delivery fails it. A
         // retriable failure (a timeout) is retried until it succeeds or
@@ -242,11 +393,13 @@ impl TransactionalProducer {
 
 /// Queues one record, waiting while the local queue is full.
 fn enqueue(
-    producer: &ThreadedProducer<crate::Quiet>,
+    producer: &ThreadedProducer<Deliveries>,
     record: &OutRecord,
+    transaction: usize,
     timeout: Duration,
 ) -> Result<(), KafkaError> {
-    let mut base = BaseRecord::<[u8], [u8]>::to(&record.topic).headers(record.kafka_headers());
+    let mut base = BaseRecord::<[u8], [u8], usize>::with_opaque_to(&record.topic, transaction)
+        .headers(record.kafka_headers());
     base.payload = record.value();
     if let Some(key) = &record.key {
         base = base.key(key);
