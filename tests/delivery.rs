@@ -230,10 +230,40 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
         (2, vec![("dr-orphan", "refused")]),
         "{left:?}"
     );
-    assert_eq!(
-        left.len(),
-        3,
-        "nothing else: the replay's changes are history"
+    // The replay's own changes are history; what downstream gets is every
+    // live profile (and the redirect of the one the review absorbed) under
+    // ids after the old ones, and a tombstone for each old id.
+    let old_ids: Vec<String> = (1..=6).map(|n| format!("kp-{n:012}")).collect();
+    let mut changed: Vec<(String, bool)> = left
+        .iter()
+        .filter_map(|e| match e {
+            kindred_resolver::OutboxEntry::Change(c) => {
+                Some((c.profile_id.clone(), c.superseded_by.is_some()))
+            }
+            _ => None,
+        })
+        .collect();
+    changed.sort();
+    assert_eq!(changed.len(), 6, "{changed:?}");
+    assert_eq!(changed.iter().filter(|(_, redirect)| *redirect).count(), 1);
+    assert!(
+        changed.iter().all(|(id, _)| !old_ids.contains(id)),
+        "{changed:?}"
+    );
+    let tombstoned: Vec<&str> = left
+        .iter()
+        .filter_map(|e| match e {
+            kindred_resolver::OutboxEntry::Tombstone(kindred_resolver::Tombstone::Profile(id)) => {
+                Some(id.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tombstoned, old_ids);
+    assert_eq!(left.len(), 2 + 1 + 6 + 6, "nothing else: {left:?}");
+    assert!(
+        report.contains("new profiles numbered from kp-000000000007"),
+        "{report}"
     );
     // With the old volume gone, the decisions topic gives the same.
     let mut from_topic = config.clone();
@@ -297,6 +327,23 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     tokio::time::timeout(Duration::from_secs(15), task).await???;
     changes?;
     let refused = refused?;
+    // The compacted topic ends with exactly the rebuilt store's profiles.
+    let mut last = std::collections::BTreeMap::new();
+    for (key, change) in profile_records(&config)? {
+        last.insert(key, change);
+    }
+    let on_topic: std::collections::BTreeSet<String> = last
+        .into_iter()
+        .filter(|(_, c)| c.as_ref().is_some_and(|c| c.superseded_by.is_none()))
+        .map(|(k, _)| k)
+        .collect();
+    let held: std::collections::BTreeSet<String> =
+        kindred_pipeline::privacy::open_store(&rebuilt_config)?
+            .assignments()?
+            .into_iter()
+            .map(|(_, profile)| profile)
+            .collect();
+    assert_eq!(on_topic, held);
     let reply: serde_json::Value = serde_json::from_slice(
         kindred_kafka::rdkafka::Message::payload(&refused[0]).unwrap_or_default(),
     )?;
@@ -880,5 +927,115 @@ async fn an_erasure_since_the_snapshot_holds_in_the_restored_store() -> anyhow::
         "Ann's card came back"
     );
     assert_eq!(restored.store().stats()?.profiles, 0);
+    Ok(())
+}
+
+/// The profile topic as a consumer reads it: each record's key and change
+/// (`None`: a tombstone), each key's records in the order written.
+fn profile_records(
+    config: &kindred_config::Config,
+) -> anyhow::Result<Vec<(String, Option<ProfileChange>)>> {
+    let codec = WireCodec::with_default_ids()?;
+    kindred_kafka::consumer::read_to_end(
+        &kafka_settings(config),
+        &config.topics.profiles,
+        Duration::from_secs(60),
+    )?
+    .into_iter()
+    .map(|(_, key, payload)| {
+        let key = String::from_utf8(key.unwrap_or_default())?;
+        if payload.is_empty() {
+            return Ok((key, None));
+        }
+        let change = codec.decode(Framing::Confluent, SchemaKind::ProfileChange, &payload)?;
+        Ok((key, Some(change)))
+    })
+    .collect()
+}
+
+/// A restored store replays the events since its snapshot, which the lost
+/// store had already published. It numbered new people again from the
+/// snapshot's counter (an id the topic holds, for whoever the replay's
+/// interleaving reaches first) and versions from the snapshot's, so a
+/// consumer keeping the highest version per id ignored the replay's
+/// changes. `kindred restore` now reads the topic back: ids after its
+/// highest, versions after its own, a tombstone for an id it does not hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_store_continues_the_profile_topic_ids_and_versions() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("restore_ids", &dir.path().join("live"));
+    create_topics(&config).await?;
+    let mut live = Resolver::new(kindred_pipeline::privacy::open_store_at(
+        &config,
+        &dir.path().join("live"),
+    )?);
+    // The canonical topic's position the store reflects (a store with none
+    // is an empty one to the publisher).
+    let at = |next_offset: i64| {
+        vec![kindred_resolver::SourceOffset {
+            topic: config.topics.canonical.clone(),
+            partition: 0,
+            next_offset,
+        }]
+    };
+    let mut people = events(3);
+    let bo = people.pop().expect("three people");
+    live.apply(&people, &at(2))?;
+    live.store().checkpoint(&dir.path().join("snap"))?;
+    // Since the snapshot: a new person, and another event of the first.
+    let mut again = people[0].clone();
+    again.event_id = "pos:again".into();
+    again.event_time_ms += 100;
+    let since = vec![bo, again];
+    live.apply(&since, &at(4))?;
+    publish(&config, live.shared_store()).await?;
+    drop(live);
+
+    let mut restored_config = config.clone();
+    restored_config.resolver.data_dir = dir.path().join("restored");
+    let report = kindred_pipeline::state::restore(
+        &restored_config,
+        &dir.path().join("snap"),
+        Duration::from_secs(30),
+    )
+    .await?;
+    assert!(
+        report.contains("(3 keys): new profiles numbered from kp-000000000004, 1 versions continued from the topic's, 1 ids this store does not hold tombstoned, 2 changes it already carries dropped from the outbox"),
+        "{report}"
+    );
+    let mut restored = Resolver::new(kindred_pipeline::privacy::open_store_at(
+        &restored_config,
+        &dir.path().join("restored"),
+    )?);
+    restored.apply(&since, &at(4))?;
+    publish(&restored_config, restored.shared_store()).await?;
+
+    // Every id's versions rise, and the topic ends with the store's people.
+    let mut last: std::collections::BTreeMap<String, Option<ProfileChange>> = Default::default();
+    for (key, change) in profile_records(&config)? {
+        if let (Some(Some(before)), Some(now)) = (last.get(&key), &change) {
+            assert!(
+                now.version > before.version,
+                "{key}: version {} after {}",
+                now.version,
+                before.version
+            );
+        }
+        last.insert(key, change);
+    }
+    let on_topic: std::collections::BTreeSet<String> = last
+        .iter()
+        .filter(|(_, c)| c.as_ref().is_some_and(|c| c.superseded_by.is_none()))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let held: std::collections::BTreeSet<String> = restored
+        .store()
+        .assignments()?
+        .into_iter()
+        .map(|(_, profile)| profile)
+        .collect();
+    assert_eq!(on_topic, held);
+    assert!(held.contains("kp-000000000004"), "{held:?}");
+    assert!(!held.contains("kp-000000000003"), "{held:?}");
     Ok(())
 }

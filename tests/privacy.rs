@@ -409,9 +409,9 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     drop(store);
     // A store rebuilt from the topics: the audit records' suppression
     // entries drop both erased people's events as they are replayed, and
-    // no request applies again (in the new numbering Otto's profile id may
-    // be Pia's; the counter phone's request erased no one, and its audit
-    // record says so).
+    // no request applies again (the new numbering starts after the old ids,
+    // so Otto's erased id names no one; the counter phone's request erased
+    // no one, and its audit record says so).
     let mut rebuilt = config.clone();
     rebuilt.resolver.data_dir = dir.path().join("rebuilt");
     let summary = kindred_pipeline::state::rebuild(&rebuilt, Duration::from_secs(30), None).await?;

@@ -419,7 +419,10 @@ pub(crate) enum Command {
     /// de-duplicated) and publishes the snapshot's unpublished outbox.
     /// The erasures the audit topic lists (topics.erasure_audit) go on its
     /// suppression list first, so an erased person's events replayed from
-    /// the canonical topic stay dropped: the brokers must answer.
+    /// the canonical topic stay dropped; then the profile topic is read
+    /// back, so new profiles are numbered after its ids, versions continue
+    /// from its, and ids the store does not hold get a tombstone. The
+    /// brokers must answer.
     Restore {
         /// The snapshot directory (from `kindred snapshot` or resolver.snapshot_dir).
         #[arg(long)]
@@ -434,10 +437,11 @@ pub(crate) enum Command {
     },
     /// Rebuild a lost store by replaying the canonical topic from its beginning.
     ///
-    /// For when no snapshot is left. Publishes nothing (the profile topic
-    /// already has the history). People and golden records come out the
-    /// same; profile ids and versions are numbered afresh in replay order,
-    /// so prefer `restore` when a snapshot exists. Review approvals,
+    /// For when no snapshot is left. People and golden records come out
+    /// the same; profile ids are numbered afresh in replay order, after
+    /// every id on the profile topic, so prefer `restore` when a snapshot
+    /// exists. Leaves for the resolver to publish every live profile under
+    /// its new id and a tombstone for every old id. Review approvals,
     /// rejects and splits are carried over from the decisions topic
     /// (topics.decisions), or from the old store with --decisions-from.
     Rebuild {

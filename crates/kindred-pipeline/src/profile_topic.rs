@@ -42,6 +42,102 @@ pub async fn read_changelog(
     timeout: Duration,
 ) -> Result<TopicRead, PipelineError> {
     let topic = config.topics.profiles.as_str();
+    let mut read = TopicRead {
+        changelog: ChangeLog::new(),
+        messages: 0,
+        unreadable: 0,
+        tombstones: 0,
+        cut: 0,
+    };
+    read_each(config, timeout, |message, change| {
+        read.messages += 1;
+        match change {
+            Record::Tombstone => read.tombstones += 1,
+            Record::Unreadable(e) => {
+                read.unreadable += 1;
+                tracing::warn!(topic, partition = message.partition(), offset = message.offset(), error = %e, "skipping an unreadable profile change");
+            }
+            Record::Change(change) => {
+                if message.headers().is_some_and(|h| {
+                    h.iter().any(|h| {
+                        crate::services::publish::CHANGE_CUTS
+                            .iter()
+                            .any(|cut| cut.places_events && h.key == cut.header)
+                    })
+                }) {
+                    read.cut += 1;
+                }
+                let seq = crate::services::publish::change_seq(message);
+                read.changelog.apply_at(&change, seq);
+            }
+        }
+    })
+    .await?;
+    Ok(read)
+}
+
+/// The profile topic's keys with the highest version under each and
+/// whether its latest record is a tombstone, read from its beginning to
+/// its end as of the call ([`kindred_resolver::Published`]; empty when
+/// there is no such topic yet). A record that does not decode stops the
+/// read: its version is unknown, and a store continuing below it would
+/// publish versions a consumer ignores.
+pub async fn read_published(
+    config: &Config,
+    timeout: Duration,
+) -> Result<kindred_resolver::Published, PipelineError> {
+    let topic = config.topics.profiles.as_str();
+    let mut published = kindred_resolver::Published::default();
+    let mut problem = None;
+    let read = read_each(config, timeout, |message, change| {
+        let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) else {
+            return;
+        };
+        match change {
+            Record::Tombstone => published.record(key, None),
+            Record::Change(change) => published.record(key, Some(change.version)),
+            Record::Unreadable(e) => {
+                problem.get_or_insert_with(|| {
+                    format!(
+                        "{topic}/{} offset {}: {e}",
+                        message.partition(),
+                        message.offset()
+                    )
+                });
+            }
+        }
+    })
+    .await;
+    match read {
+        Ok(()) => {}
+        Err(PipelineError::Kafka(kindred_kafka::KafkaError::UnknownTopic { .. })) => {
+            return Ok(published)
+        }
+        Err(e) => return Err(e),
+    }
+    match problem {
+        Some(at) => Err(PipelineError::Input(format!(
+            "cannot read the profile topic's versions back: {at}"
+        ))),
+        None => Ok(published),
+    }
+}
+
+/// A record of the profile topic, decoded.
+enum Record {
+    Change(Box<kindred_model::ProfileChange>),
+    Tombstone,
+    Unreadable(kindred_schema::DecodeError),
+}
+
+/// Calls `each` with every record of the profile topic, from its beginning
+/// up to its end as of the call.
+async fn read_each(
+    config: &Config,
+    timeout: Duration,
+    mut each: impl FnMut(&kindred_kafka::rdkafka::message::BorrowedMessage<'_>, Record),
+) -> Result<(), PipelineError> {
+    let topic = config.topics.profiles.as_str();
     let settings = kafka_settings(config);
     let reader = consumer::read_from_start(&settings, &[topic], Duration::from_secs(10))?;
     let mut remaining: BTreeMap<i32, i64> =
@@ -54,19 +150,12 @@ pub async fn read_changelog(
     // At most a day (a larger timeout would overflow the deadline).
     let timeout = timeout.min(Duration::from_secs(kindred_config::MAX_TIMEOUT_SECS));
     let deadline = Instant::now() + timeout;
-    let mut read = TopicRead {
-        changelog: ChangeLog::new(),
-        messages: 0,
-        unreadable: 0,
-        tombstones: 0,
-        cut: 0,
-    };
+    let mut messages = 0u64;
     while !remaining.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(PipelineError::Input(format!(
-                "{topic}: not read to its end within {timeout:?} ({} messages read)",
-                read.messages
+                "{topic}: not read to its end within {timeout:?} ({messages} messages read)"
             )));
         }
         let Ok(message) = tokio::time::timeout(left, reader.recv()).await else {
@@ -79,36 +168,23 @@ pub async fn read_changelog(
             }
             m => m.map_err(kindred_kafka::KafkaError::op(format!("read {topic}")))?,
         };
-        read.messages += 1;
+        messages += 1;
         if let Some(end) = remaining.get(&message.partition()) {
             if message.offset() + 1 >= *end {
                 remaining.remove(&message.partition());
             }
         }
-        let Some(payload) = message.payload() else {
-            read.tombstones += 1;
-            continue;
+        let record = match message.payload() {
+            None => Record::Tombstone,
+            Some(payload) => {
+                schemas.learn_patiently(std::iter::once(payload)).await?;
+                match codec.decode(Framing::Confluent, SchemaKind::ProfileChange, payload) {
+                    Ok(change) => Record::Change(Box::new(change)),
+                    Err(e) => Record::Unreadable(e),
+                }
+            }
         };
-        if message.headers().is_some_and(|h| {
-            h.iter().any(|h| {
-                crate::services::publish::CHANGE_CUTS
-                    .iter()
-                    .any(|cut| cut.places_events && h.key == cut.header)
-            })
-        }) {
-            read.cut += 1;
-        }
-        let seq = crate::services::publish::change_seq(&message);
-        schemas.learn_patiently(std::iter::once(payload)).await?;
-        match codec.decode(Framing::Confluent, SchemaKind::ProfileChange, payload) {
-            Ok(change) => {
-                read.changelog.apply_at(&change, seq);
-            }
-            Err(e) => {
-                read.unreadable += 1;
-                tracing::warn!(topic, partition = message.partition(), offset = message.offset(), error = %e, "skipping an unreadable profile change");
-            }
-        }
+        each(&message, record);
     }
-    Ok(read)
+    Ok(())
 }

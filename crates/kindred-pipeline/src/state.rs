@@ -149,6 +149,28 @@ pub async fn restore(
             )))
         }
     };
+    // What the lost store published since the snapshot: its ids are not
+    // given again, versions continue from the topic's, and the ids this
+    // store does not hold are tombstoned (their people come back under new
+    // ids as the replay reaches their events).
+    let published = crate::profile_topic::read_published(config, timeout)
+        .await
+        .map_err(|e| {
+            PipelineError::Input(format!(
+                "the snapshot is restored into {}, but the profile topic {} could not be read back ({e}): \
+                 do not start the resolver on it; remove the directory and restore again once the brokers answer",
+                config.resolver.data_dir.display(),
+                config.topics.profiles
+            ))
+        })?;
+    let mut resolver = Resolver::with_policy(
+        store,
+        config.resolver.linking.clone(),
+        config.resolver.survivorship.clone(),
+    );
+    let reconciled = tokio::task::block_in_place(|| resolver.reconcile_with_published(&published))?;
+    let topic_read_back = read_back_report(config, &published, &reconciled);
+    let store = resolver.store();
     let offsets = store.offsets()?;
     let stats = store.stats()?;
     let positions: Vec<String> = offsets
@@ -156,7 +178,7 @@ pub async fn restore(
         .map(|((t, p), o)| format!("{t}[{p}]@{o}"))
         .collect();
     Ok(format!(
-        "restored {} into {} (new store id {}): {} profiles; {erasures}; the resolver resumes at {}",
+        "restored {} into {} (new store id {}): {} profiles; {erasures}; {topic_read_back}; the resolver resumes at {}",
         from.display(),
         config.resolver.data_dir.display(),
         store.store_id()?,
@@ -169,13 +191,40 @@ pub async fn restore(
     ))
 }
 
+/// What reading the profile topic back settled, for a command's report.
+fn read_back_report(
+    config: &Config,
+    published: &kindred_resolver::Published,
+    reconciled: &kindred_resolver::Reconciled,
+) -> String {
+    let numbered = match reconciled.numbered_from {
+        Some(n) => format!(
+            "new profiles numbered from {}{n:012}",
+            kindred_resolver::PROFILE_ID_PREFIX
+        ),
+        None => "profile numbering already past the topic's".to_string(),
+    };
+    format!(
+        "{} read back ({} keys): {numbered}, {} versions continued from the topic's, {} ids this store does not hold tombstoned, {} changes it already carries dropped from the outbox",
+        config.topics.profiles,
+        published.len(),
+        reconciled.versions_raised,
+        reconciled.tombstoned,
+        reconciled.already_published
+    )
+}
+
 /// Rebuilds the store at `resolver.data_dir` (empty or absent) by replaying
 /// the canonical topic from its beginning to its end as of the start.
 ///
-/// Nothing is published: the profile topic already holds the history. The
-/// rebuilt store has the same people and golden records as the lost one
-/// (resolution does not depend on arrival order), but profile ids and
-/// versions are numbered afresh in replay order.
+/// The rebuilt store has the same people and golden records as the lost
+/// one (resolution does not depend on arrival order), but numbers its
+/// profiles in replay order, after every id the profile topic names (an
+/// old id is never given to someone else). The replay's own changes are
+/// not published; what is queued for the resolver to publish when it
+/// starts is every live profile under its new id (and the redirects of the
+/// ids it absorbed), then a tombstone for every old id, so the compacted
+/// topic ends with exactly the rebuilt store's profiles.
 pub async fn rebuild(
     config: &Config,
     timeout: Duration,
@@ -252,6 +301,11 @@ pub async fn rebuild(
     // Until the last write: a rebuild cut off halfway must not pass for a
     // store (it would read the erasure topic from its start, out of order).
     resolver.store().set_rebuilding(true)?;
+    // Profiles are numbered after every id the lost store published: a
+    // downstream system holding one must never be given someone else's
+    // record under it.
+    let published = crate::profile_topic::read_published(config, timeout).await?;
+    let numbered_from = tokio::task::block_in_place(|| resolver.number_profiles_after(&published))?;
     // The lost store's erasures, as the audit topic lists them, go on the
     // new store's suppression list before any event is replayed: an erased
     // person's events are dropped as they come, however their request
@@ -431,8 +485,18 @@ pub async fn rebuild(
     // rebuilt store holds (the topic may not have them: carried from an
     // old store, or its records lost with the old volume), and a refusal
     // for each request without a reply.
-    tokio::task::block_in_place(|| -> Result<(), PipelineError> {
-        resolver.queue_pinned_decisions(crate::admin::REPUBLISH_CHUNK)?;
+    let reconciled = tokio::task::block_in_place(|| -> Result<_, PipelineError> {
+        // Every live profile (and every pinned decision) under the new
+        // numbering, then a tombstone for each old id.
+        resolver
+            .republish(
+                "kindred rebuild",
+                crate::admin::now_ms(),
+                crate::admin::REPUBLISH_CHUNK,
+            )
+            .map_err(|e| PipelineError::Config(format!("queueing the rebuilt profiles: {e}")))?;
+        let mut reconciled = resolver.reconcile_with_published(&published)?;
+        reconciled.numbered_from = reconciled.numbered_from.or(numbered_from);
         resolver.requeue_review_topic(&stale_pairs)?;
         for request_id in &unanswered {
             resolver.refuse_request(
@@ -441,7 +505,7 @@ pub async fn rebuild(
                 &[],
             )?;
         }
-        Ok(())
+        Ok(reconciled)
     })?;
     resolver.store().set_rebuilding(false)?;
     let stats = resolver.store().stats()?;
@@ -453,6 +517,10 @@ pub async fn rebuild(
         carried.digests,
         carried.listed,
     );
+    report.push_str(&format!(
+        "; {}; every live profile queued for the resolver to publish",
+        read_back_report(config, &published, &reconciled)
+    ));
     if let Some(pinned) = &decisions {
         let total = pinned.events.iter().filter(|(_, l)| !l.is_empty()).count() as u64;
         report.push_str(&format!(

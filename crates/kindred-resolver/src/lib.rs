@@ -32,6 +32,7 @@ mod names;
 mod nicknames;
 mod outbox;
 mod protect;
+mod published;
 mod request;
 mod resolver;
 mod score;
@@ -49,8 +50,12 @@ pub use erase::{
 };
 pub use outbox::{OutboxEntry, PinnedEvent, ReviewNotice, Tombstone};
 pub use protect::index_key;
+pub use published::{Published, PublishedKey, Reconciled};
 pub use request::{DecisionAction, DecisionReply, DecisionRequest, RequestOutcome};
-pub use resolver::{BatchOutcome, QuarantineNotice, Resolver, SharedNotice, Suggestion};
+pub use resolver::{
+    profile_seq, BatchOutcome, QuarantineNotice, Resolver, SharedNotice, Suggestion,
+    PROFILE_ID_PREFIX,
+};
 pub use store::{
     BackgroundTask, EngineStats, GuardState, Holder, IndexEntry, LineageRecord, PendingSuggestion,
     PinnedDecisions, SourceOffset, Store, StoreError, StoreOptions, StoreStats, StoredProfile,

@@ -20,6 +20,20 @@ use crate::store::{
 };
 use crate::{SourceOffset, Store, StoreError};
 
+/// What every profile id starts with; the rest is its number
+/// ([`profile_seq`]).
+pub const PROFILE_ID_PREFIX: &str = "kp-";
+
+/// The number of a profile id this resolver makes (`kp-000000000042` is
+/// 42); `None` for any other key.
+pub fn profile_seq(id: &str) -> Option<u64> {
+    let digits = id.strip_prefix(PROFILE_ID_PREFIX)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// What one batch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchOutcome {
@@ -775,10 +789,26 @@ impl<'a> BatchView<'a> {
     }
 
     fn new_profile_id(&mut self) -> String {
-        let id = format!("kp-{:012}", self.next_seq);
+        let id = format!("{PROFILE_ID_PREFIX}{:012}", self.next_seq);
         self.next_seq += 1;
         self.counters_dirty = true;
         id
+    }
+
+    /// Numbers this view's next profiles after `seq`, if they are not
+    /// already. Returns whether the counter moved.
+    pub(crate) fn number_profiles_after(&mut self, seq: u64) -> bool {
+        if self.next_seq > seq {
+            return false;
+        }
+        self.next_seq = seq.saturating_add(1);
+        self.counters_dirty = true;
+        true
+    }
+
+    /// Puts `absorbed`'s record under `key` ([`absorbed_key`]).
+    pub(crate) fn put_absorbed(&mut self, key: Vec<u8>, absorbed: AbsorbedProfile) {
+        self.absorbed.insert(key, Some(absorbed));
     }
 
     fn apply_event(

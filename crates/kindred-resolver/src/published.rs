@@ -1,0 +1,311 @@
+//! What the profile topic already holds, for a store that did not publish
+//! it: one restored from a snapshot (the changes since the snapshot were
+//! published by the lost store), or one rebuilt from the canonical topic
+//! (every change was).
+//!
+//! Such a store would otherwise number profiles again that the topic names
+//! for other people (a downstream system holding `kp-7` for Ann would be
+//! given Bob's record under it), publish versions the topic already carries
+//! (a consumer keeping the highest version would ignore them), and leave
+//! the records of ids it does not hold on the compacted topic for good (a
+//! person downstream twice, once under an id no erasure tombstones).
+//! [`Resolver::reconcile_with_published`] settles all three from the
+//! topic's keys read back ([`Published`]).
+
+use std::collections::BTreeMap;
+
+use crate::outbox::{OutboxEntry, Tombstone};
+use crate::resolver::{profile_seq, BatchView};
+use crate::store::{absorbed_key, cf, AbsorbedProfile, StoredProfile};
+use crate::{Resolver, StoreError};
+
+/// One key of the profile topic as read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishedKey {
+    /// The highest version a record under the key carried (0: none
+    /// readable, only tombstones).
+    pub version: i64,
+    /// Its latest record is a tombstone (the profile was erased).
+    pub deleted: bool,
+}
+
+/// The profile topic's keys, read from its beginning to its end.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Published {
+    keys: BTreeMap<String, PublishedKey>,
+}
+
+impl Published {
+    /// Notes the next record under `key`, in the topic's order (a key's
+    /// records are on one partition): a change of `Some(version)`, or a
+    /// tombstone.
+    pub fn record(&mut self, key: &str, version: Option<i64>) {
+        let entry = self.keys.entry(key.to_string()).or_insert(PublishedKey {
+            version: 0,
+            deleted: false,
+        });
+        match version {
+            Some(v) => {
+                entry.version = entry.version.max(v);
+                entry.deleted = false;
+            }
+            None => entry.deleted = true,
+        }
+    }
+
+    /// The highest profile number the topic names (0: none).
+    pub fn highest_profile_seq(&self) -> u64 {
+        self.keys
+            .keys()
+            .filter_map(|k| profile_seq(k))
+            .max()
+            .unwrap_or(0)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn get(&self, key: &str) -> Option<PublishedKey> {
+        self.keys.get(key).copied()
+    }
+}
+
+/// What [`Resolver::reconcile_with_published`] changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reconciled {
+    /// The store's profile numbering was moved past the topic's highest
+    /// id: its next profile is this number.
+    pub numbered_from: Option<u64>,
+    /// Profiles (live or absorbed) whose next change would have repeated a
+    /// version the topic carries: they continue from the topic's.
+    pub versions_raised: u64,
+    /// Ids live on the topic that the store neither holds nor redirects:
+    /// a tombstone for each is queued.
+    pub tombstoned: u64,
+    /// Profile changes waiting in the outbox (a snapshot's) that the topic
+    /// already carries (their version or a later one under their id, which
+    /// the lost store published): dropped, not sent again after newer ones.
+    pub already_published: u64,
+}
+
+impl Resolver {
+    /// Numbers this store's next profiles after every id the topic names,
+    /// if they are not already. Returns the next number when it moved.
+    pub fn number_profiles_after(
+        &mut self,
+        published: &Published,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        if !view.number_profiles_after(published.highest_profile_seq()) {
+            return Ok(None);
+        }
+        let next = published.highest_profile_seq().saturating_add(1);
+        self.store.write(view.into_write_batch())?;
+        Ok(Some(next))
+    }
+
+    /// Makes this store's outputs continue what the profile topic holds
+    /// (read back into `published`), in one atomic write: profiles are
+    /// numbered after the topic's ids, each profile or absorbed id the
+    /// store holds continues from the topic's version under it, and a
+    /// tombstone is queued for each id live on the topic that the store
+    /// neither holds nor redirects; profile changes in the outbox that the
+    /// topic already carries are dropped. Keys that are no profile id of
+    /// this resolver's are left alone.
+    pub fn reconcile_with_published(
+        &mut self,
+        published: &Published,
+    ) -> Result<Reconciled, StoreError> {
+        let mut done = Reconciled::default();
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        let highest = published.highest_profile_seq();
+        if view.number_profiles_after(highest) {
+            done.numbered_from = Some(highest.saturating_add(1));
+        }
+        for (id, key) in &published.keys {
+            if profile_seq(id).is_none() {
+                continue;
+            }
+            let here: Option<StoredProfile> = self.store.get_value(cf::PROFILES, id)?;
+            if let Some(stored) = here {
+                if stored.record.version < key.version {
+                    let mut profile = view.take_profile_to_extend(id)?;
+                    profile.record.version = key.version;
+                    view.profiles.insert(id.clone(), Some(profile));
+                    done.versions_raised += 1;
+                }
+                continue;
+            }
+            if let Some(survivor) = self.store.get_string(cf::REDIRECTS, id)? {
+                let at = absorbed_key(&survivor, id);
+                if let Some(bytes) = self.store.get_raw(cf::ABSORBED, &at)? {
+                    let absorbed: AbsorbedProfile =
+                        self.store.decode_value(cf::ABSORBED, &at, &bytes)?;
+                    if absorbed.version < key.version {
+                        view.put_absorbed(
+                            at,
+                            AbsorbedProfile {
+                                version: key.version,
+                                members: absorbed.members,
+                            },
+                        );
+                        done.versions_raised += 1;
+                    }
+                }
+                continue;
+            }
+            if !key.deleted {
+                view.push_outbox(&OutboxEntry::Tombstone(Tombstone::Profile(id.clone())));
+                done.tombstoned += 1;
+            }
+        }
+        let mut batch = view.into_write_batch();
+        for (seq, entry) in self.store.outbox()? {
+            let OutboxEntry::Change(change) = entry else {
+                continue;
+            };
+            if published
+                .get(&change.profile_id)
+                .is_some_and(|p| p.version >= change.version)
+            {
+                self.store
+                    .delete(&mut batch, cf::OUTBOX, &seq.to_be_bytes());
+                done.already_published += 1;
+            }
+        }
+        self.store.write(batch)?;
+        Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kindred_model::{CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind};
+
+    use super::*;
+    use crate::Store;
+
+    fn signup(event_id: &str, t: i64, emails: &[&str]) -> CanonicalEvent {
+        let ids = emails
+            .iter()
+            .map(|e| Identifier::new(IdentifierKind::Email, *e))
+            .collect();
+        CanonicalEvent::new(event_id, Channel::Web, t, ids)
+    }
+
+    fn kp(n: u64) -> String {
+        format!("kp-{n:012}")
+    }
+
+    /// A store restored from a snapshot holds kp-1 (which absorbed kp-2);
+    /// the lost store had gone on to publish kp-1 up to version 9, kp-2's
+    /// redirect at 7, a kp-5 the snapshot never saw and an erased kp-6.
+    #[test]
+    fn a_store_continues_the_ids_and_versions_the_topic_holds_and_drops_the_rest() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        r.apply(
+            &[
+                signup("web:1", 1, &["a@x.cn"]),
+                signup("web:2", 2, &["b@x.cn"]),
+            ],
+            &[],
+        )
+        .expect("apply");
+        r.apply(&[signup("web:3", 3, &["a@x.cn", "b@x.cn"])], &[])
+            .expect("apply");
+        assert_eq!(r.store().resolve_redirects(&kp(2)).expect("read"), kp(1));
+        // The outbox still holds these four changes (a snapshot's), which
+        // the lost store went on to publish.
+        assert_eq!(r.store().outbox().expect("outbox").len(), 4);
+
+        let mut published = Published::default();
+        published.record(&kp(1), Some(9));
+        published.record(&kp(2), Some(7));
+        published.record(&kp(5), Some(3));
+        published.record(&kp(6), Some(2));
+        published.record(&kp(6), None);
+        published.record("someone-else", Some(4));
+        assert_eq!(published.highest_profile_seq(), 6);
+
+        let done = r.reconcile_with_published(&published).expect("reconcile");
+        assert_eq!(
+            done,
+            Reconciled {
+                numbered_from: Some(7),
+                versions_raised: 2,
+                tombstoned: 1,
+                already_published: 4,
+            }
+        );
+        let queued: Vec<OutboxEntry> = r
+            .store()
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        assert_eq!(
+            queued,
+            vec![OutboxEntry::Tombstone(Tombstone::Profile(kp(5)))]
+        );
+        let absorbed = r.store().absorbed_into(&kp(1)).expect("absorbed");
+        assert_eq!(
+            absorbed
+                .iter()
+                .map(|(id, a)| (id.clone(), a.version))
+                .collect::<Vec<_>>(),
+            vec![(kp(2), 7)]
+        );
+
+        // A new person is numbered after kp-6, the known one goes on at 10.
+        let out = r
+            .apply(
+                &[
+                    signup("web:4", 4, &["c@x.cn"]),
+                    signup("web:5", 5, &["a@x.cn"]),
+                ],
+                &[],
+            )
+            .expect("apply");
+        let seen: Vec<(String, ChangeType, i64)> = out
+            .changes
+            .iter()
+            .map(|c| (c.profile_id.clone(), c.change_type, c.version))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (kp(7), ChangeType::Created, 1),
+                (kp(1), ChangeType::Updated, 10)
+            ]
+        );
+        // Once settled, nothing moves again but the stale id's tombstone.
+        let again = r.reconcile_with_published(&published).expect("reconcile");
+        assert_eq!(
+            again,
+            Reconciled {
+                numbered_from: None,
+                versions_raised: 0,
+                tombstoned: 1,
+                already_published: 0,
+            }
+        );
+    }
+
+    #[test]
+    fn only_ids_of_this_resolver_count() {
+        assert_eq!(profile_seq("kp-000000000042"), Some(42));
+        for other in ["kp-", "kp-4x", "KP-1", "kp--1", "x-1", "kp-+1"] {
+            assert_eq!(profile_seq(other), None, "{other}");
+        }
+        let mut published = Published::default();
+        published.record("order-99", Some(1));
+        assert_eq!(published.highest_profile_seq(), 0);
+    }
+}
