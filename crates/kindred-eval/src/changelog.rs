@@ -19,6 +19,10 @@ pub struct ChangeLog {
     landed: HashMap<String, (String, Option<u64>)>,
     /// Absorbed profile -> (survivor, the version of its `Superseded` change).
     redirects: HashMap<String, (String, i64)>,
+    /// Profile id -> the highest version of a change that held it live
+    /// (created, updated, merged, split): a `Superseded` change older than
+    /// it, delivered again, does not redirect the id once more.
+    live_versions: HashMap<String, i64>,
     erased: HashSet<String>,
 }
 
@@ -53,7 +57,11 @@ impl ChangeLog {
         }
         match change.change_type {
             ChangeType::Superseded => {
-                if let Some(survivor) = &change.superseded_by {
+                let older = self
+                    .live_versions
+                    .get(&change.profile_id)
+                    .is_some_and(|live| change.version < *live);
+                if let (Some(survivor), false) = (&change.superseded_by, older) {
                     self.redirects.insert(
                         change.profile_id.clone(),
                         (survivor.clone(), change.version),
@@ -81,6 +89,11 @@ impl ChangeLog {
                 {
                     self.redirects.remove(&change.profile_id);
                 }
+                let live = self
+                    .live_versions
+                    .entry(change.profile_id.clone())
+                    .or_insert(change.version);
+                *live = (*live).max(change.version);
                 if !change.caused_by_event() {
                     return false;
                 }
@@ -182,6 +195,36 @@ mod tests {
             .collect();
         assert_eq!(got, want);
         assert_eq!(log.events(), 5);
+    }
+
+    /// A split gave p2 back (its versions continue past its redirect's);
+    /// its old redirect delivered again must not send it to p1 once more,
+    /// as an old live change delivered again does not undo a redirect.
+    #[test]
+    fn an_old_redirect_delivered_again_does_not_absorb_a_revived_id() {
+        let mut log = ChangeLog::new();
+        let at = |mut c: ProfileChange, version: i64| {
+            c.version = version;
+            c
+        };
+        log.apply(&at(change("p1", ChangeType::Created, "e1", None), 1));
+        log.apply(&at(change("p2", ChangeType::Created, "e2", None), 1));
+        let redirect = at(change("p2", ChangeType::Superseded, "e3", Some("p1")), 2);
+        log.apply(&redirect);
+        assert_eq!(log.current("p2"), "p1");
+        log.apply(&at(
+            change("p2", ChangeType::Created, "decision:1", None),
+            3,
+        ));
+        assert_eq!(log.current("p2"), "p2");
+        log.apply(&redirect);
+        assert_eq!(log.current("p2"), "p2", "the older redirect came back");
+        // A newer one does redirect it again.
+        log.apply(&at(
+            change("p2", ChangeType::Superseded, "e4", Some("p1")),
+            4,
+        ));
+        assert_eq!(log.current("p2"), "p1");
     }
 
     #[test]

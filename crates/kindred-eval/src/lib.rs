@@ -62,9 +62,15 @@ pub struct Report {
     /// ingested, dead-lettered, erased): each is scored as a profile of its
     /// own, so a lost record costs recall instead of leaving the count.
     pub missing_records: u64,
-    /// Records the clustering holds that the truth does not know (not
-    /// scored).
+    /// Distinct records the clustering holds that the truth does not know
+    /// (not scored).
     pub unknown_records: u64,
+    /// Records the clustering lists more than once (an event in two
+    /// profiles breaks the store's partition): the first placement is
+    /// scored.
+    pub duplicate_records: u64,
+    /// Profiles holding a scored record (a missing record's stand-in is
+    /// none).
     pub profiles: u64,
     pub persons: u64,
     pub pairwise: Prf,
@@ -101,13 +107,21 @@ where
     P: Into<String>,
 {
     let mut placed: HashMap<&'a str, String> = HashMap::new();
-    let mut unknown = 0u64;
+    let mut unknown = std::collections::HashSet::new();
+    let mut duplicates = 0u64;
     for (record, profile) in clustering {
         match truth.get_key_value(record.as_ref()) {
-            Some((key, _)) => {
-                placed.insert(key.as_str(), profile.into());
+            Some((key, _)) => match placed.entry(key.as_str()) {
+                std::collections::hash_map::Entry::Occupied(_) => duplicates += 1,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(profile.into());
+                }
+            },
+            None => {
+                if !unknown.insert(record.as_ref().to_string()) {
+                    duplicates += 1;
+                }
             }
-            None => unknown += 1,
         }
     }
     let mut missing = 0u64;
@@ -123,8 +137,10 @@ where
         (profile, person.as_str())
     });
     let mut report = evaluate(scored.collect::<Vec<_>>(), worst);
+    report.profiles -= missing;
     report.missing_records = missing;
-    report.unknown_records = unknown;
+    report.unknown_records = unknown.len() as u64;
+    report.duplicate_records = duplicates;
     report
 }
 
@@ -242,6 +258,7 @@ where
         records,
         missing_records: 0,
         unknown_records: 0,
+        duplicate_records: 0,
         profiles: by_profile.len() as u64,
         persons: by_person.len() as u64,
         pairwise,
@@ -275,6 +292,13 @@ impl fmt::Display for Report {
                 f,
                 "  not in the clustering {} (scored as profiles of their own)   unknown to the truth {} (not scored)",
                 self.missing_records, self.unknown_records
+            )?;
+        }
+        if self.duplicate_records > 0 {
+            writeln!(
+                f,
+                "  listed more than once {} (an event in two profiles: the first listing is scored)",
+                self.duplicate_records
             )?;
         }
         writeln!(
@@ -503,6 +527,8 @@ mod tests {
             3,
         );
         assert_eq!((r.records, r.missing_records, r.unknown_records), (4, 1, 1));
+        // Two real profiles: the lost record's stand-in is none.
+        assert_eq!(r.profiles, 2);
         // a's pairs: e1-e2 found; e1-e3 and e2-e3 missed.
         assert_eq!((r.correct_pairs, r.true_pairs), (1, 3));
         assert!(close(r.pairwise.precision, 1.0) && close(r.pairwise.recall, 1.0 / 3.0));
@@ -513,5 +539,32 @@ mod tests {
         assert_eq!((none.missing_records, none.unknown_records), (4, 1));
         assert_eq!(none.pairwise.recall, 0.0);
         assert_eq!(none.pairwise.f1, 0.0);
+        assert_eq!(none.profiles, 0);
+    }
+
+    /// An event listed in two profiles (a broken partition) was placed by
+    /// its last listing, silently; it is counted now, and an unknown record
+    /// listed twice is one unknown record.
+    #[test]
+    fn a_record_listed_twice_is_counted_not_hidden() {
+        let truth: BTreeMap<String, String> = [("e1", "a"), ("e2", "a")]
+            .into_iter()
+            .map(|(e, p)| (e.to_string(), p.to_string()))
+            .collect();
+        let r = evaluate_against(
+            [
+                ("e1", "P1"),
+                ("e1", "P2"),
+                ("e2", "P2"),
+                ("x", "P1"),
+                ("x", "P1"),
+            ],
+            &truth,
+            3,
+        );
+        assert_eq!((r.duplicate_records, r.unknown_records), (2, 1));
+        assert!(r.to_string().contains("listed more than once 2"), "{r}");
+        // The first listing is scored: e1 in P1, e2 in P2.
+        assert_eq!(r.correct_pairs, 0);
     }
 }

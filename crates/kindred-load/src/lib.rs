@@ -219,7 +219,7 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
     let observed = lock(&shared.observed);
     let landed = observed.changelog.events() as u64;
     let pipeline_seconds = observed
-        .last_landed
+        .last_done
         .map(|t| t.saturating_duration_since(t0).as_secs_f64())
         .unwrap_or(0.0);
     let h = &observed.latency_us;
@@ -412,7 +412,7 @@ fn lag_probes(config: &Config) -> Result<Vec<LagProbe>, LoadError> {
     }
     probes.push(LagProbe::new(
         &settings,
-        &format!("{prefix}.resolve"),
+        &kindred_pipeline::services::resolve::group_id(config),
         &config.topics.canonical,
         timeout,
     )?);

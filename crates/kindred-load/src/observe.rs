@@ -21,13 +21,31 @@ pub(crate) struct Observed {
     pub changelog: ChangeLog,
     /// Produce -> first profile change of the event, microseconds.
     pub latency_us: Histogram<u64>,
-    pub first_landed: Option<Instant>,
-    pub last_landed: Option<Instant>,
+    /// When the last distinct event was done: its first profile change
+    /// seen, or its dead letter (the run's rate counts both, so its time
+    /// must too).
+    pub last_done: Option<Instant>,
     pub changes: BTreeMap<String, u64>,
     /// Distinct events dead-lettered (by the letter's key).
     pub dead_letters: u64,
     pub dead_letter_keys: std::collections::HashSet<Vec<u8>>,
     pub unreadable: u64,
+}
+
+impl Observed {
+    /// A dead letter read at `now`, keyed by its event's source id: counted
+    /// per distinct event (a rejected event delivered twice is one), and
+    /// the first one of an event marks it done.
+    pub fn note_dead_letter(&mut self, key: Option<&[u8]>, now: Instant) {
+        let first = match key {
+            Some(key) => self.dead_letter_keys.insert(key.to_vec()),
+            None => true,
+        };
+        if first {
+            self.dead_letters += 1;
+            self.last_done = Some(now);
+        }
+    }
 }
 
 /// State shared by the producer loop and the observer.
@@ -48,8 +66,7 @@ impl Shared {
             observed: Mutex::new(Observed {
                 changelog: ChangeLog::new(),
                 latency_us,
-                first_landed: None,
-                last_landed: None,
+                last_done: None,
                 changes: BTreeMap::new(),
                 dead_letters: 0,
                 dead_letter_keys: Default::default(),
@@ -89,16 +106,7 @@ pub(crate) async fn observe(
         };
         let now = Instant::now();
         if message.topic() == dead_letter {
-            // Per distinct event (its source id is the letter's key): a
-            // rejected event delivered twice is one event.
-            let mut observed = lock(&shared.observed);
-            let first = match message.key() {
-                Some(key) => observed.dead_letter_keys.insert(key.to_vec()),
-                None => true,
-            };
-            if first {
-                observed.dead_letters += 1;
-            }
+            lock(&shared.observed).note_dead_letter(message.key(), now);
             continue;
         }
         // Patiently, as `eval --profile-topic` reads: a change given up at a
@@ -144,8 +152,7 @@ pub(crate) async fn observe(
             }
         }
         if any {
-            observed.first_landed.get_or_insert(now);
-            observed.last_landed = Some(now);
+            observed.last_done = Some(now);
         }
     }
 }
@@ -154,4 +161,28 @@ pub(crate) async fn observe(
 /// while holding it (the counts are still the best we have).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The run's rate counts dead letters, so its time runs to the last
+    /// one: events rejected after the last landing made the rate look up
+    /// to several times higher than it was.
+    #[test]
+    fn a_dead_letter_after_the_last_landing_ends_the_run_later() {
+        let shared = Shared::new().expect("shared");
+        let mut observed = lock(&shared.observed);
+        let t0 = Instant::now();
+        observed.last_done = Some(t0 + Duration::from_secs(1));
+        observed.note_dead_letter(Some(b"T-9"), t0 + Duration::from_secs(10));
+        assert_eq!(observed.last_done, Some(t0 + Duration::from_secs(10)));
+        // The same letter again is the same event, done before.
+        observed.note_dead_letter(Some(b"T-9"), t0 + Duration::from_secs(20));
+        assert_eq!(observed.dead_letters, 1);
+        assert_eq!(observed.last_done, Some(t0 + Duration::from_secs(10)));
+    }
 }

@@ -68,7 +68,7 @@ pub struct LoadReport {
     /// Profile changes the observer could not decode: the change log the
     /// accuracy and latency figures come from lacks them.
     pub unreadable_changes: u64,
-    /// First produce to last event landed, seconds.
+    /// First produce to the last event landed or dead-lettered, seconds.
     pub pipeline_seconds: f64,
     /// (landed + dead letters) / pipeline_seconds.
     pub events_per_second: f64,

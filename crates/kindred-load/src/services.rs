@@ -40,6 +40,8 @@ pub struct ServiceUsage {
     pub exit: String,
     /// Whether that was in order ([`orderly_exit`]).
     pub orderly: bool,
+    /// Whether its shutdown watchdog ended it ([`ExitKind::Forced`]).
+    pub forced: bool,
 }
 
 /// A free loopback port for a service's HTTP endpoint.
@@ -208,10 +210,10 @@ impl Service {
     }
 
     /// SIGTERM, then waits for the exit (killing the process after
-    /// `grace`); returns how long the exit took, and whether it was an
-    /// orderly one ([`orderly_exit`]: a panic, an error exit, a process
-    /// already gone or one killed after the grace is not).
-    pub fn terminate(&mut self, grace: Duration) -> (Duration, bool) {
+    /// `grace`); returns how long the exit took, and how it ended (a
+    /// process already gone or one killed after the grace is
+    /// [`ExitKind::Failed`]).
+    pub fn terminate(&mut self, grace: Duration) -> (Duration, ExitKind) {
         let started = Instant::now();
         let target = nix::unistd::Pid::from_raw(self.pid() as i32);
         let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
@@ -222,10 +224,10 @@ impl Service {
                 }
                 Ok(None) => {
                     self.kill9();
-                    return (started.elapsed(), false);
+                    return (started.elapsed(), ExitKind::Failed);
                 }
-                Ok(Some(status)) => return (started.elapsed(), orderly_exit(&status)),
-                Err(_) => return (started.elapsed(), false),
+                Ok(Some(status)) => return (started.elapsed(), exit_kind(&status)),
+                Err(_) => return (started.elapsed(), ExitKind::Failed),
             }
         }
     }
@@ -240,6 +242,7 @@ impl Service {
             cpu_seconds: cpu_seconds(pid).unwrap_or(0.0),
             exit: String::new(),
             orderly: false,
+            forced: false,
         };
         let target = nix::unistd::Pid::from_raw(pid as i32);
         let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
@@ -248,6 +251,7 @@ impl Service {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
                     usage.orderly = orderly_exit(&status);
+                    usage.forced = exit_kind(&status) == ExitKind::Forced;
                     break status.to_string();
                 }
                 Ok(None) if Instant::now() < deadline => {
@@ -269,12 +273,34 @@ impl Service {
 /// `[shutdown] timeout_secs` after SIGTERM (kindred's `EXIT_SHUTDOWN_TIMEOUT`).
 pub const EXIT_SHUTDOWN_TIMEOUT: i32 = 75;
 
-/// Whether a service stopped by SIGTERM exited as designed: cleanly
-/// (status 0), or ended by its own shutdown watchdog at the timeout (a
-/// Kafka call that blocks, e.g. a consumer's close right after a broker
-/// restart; what was not committed is redone after the restart).
+/// How a service stopped by SIGTERM ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitKind {
+    /// Status 0: its shutdown finished.
+    Clean,
+    /// Ended by its own shutdown watchdog at the timeout
+    /// ([`EXIT_SHUTDOWN_TIMEOUT`]): in order (a Kafka call that blocks,
+    /// e.g. a consumer's close right after a broker restart; what was not
+    /// committed is redone after the restart), but no clean stop, and
+    /// reported as such.
+    Forced,
+    /// A panic, an error exit or a signal.
+    Failed,
+}
+
+/// How a process that exited with `status` ended.
+pub fn exit_kind(status: &std::process::ExitStatus) -> ExitKind {
+    match status.code() {
+        Some(0) => ExitKind::Clean,
+        Some(EXIT_SHUTDOWN_TIMEOUT) => ExitKind::Forced,
+        _ => ExitKind::Failed,
+    }
+}
+
+/// Whether a service stopped by SIGTERM exited as designed: cleanly, or
+/// ended by its own shutdown watchdog ([`ExitKind`]).
 pub fn orderly_exit(status: &std::process::ExitStatus) -> bool {
-    matches!(status.code(), Some(0) | Some(EXIT_SHUTDOWN_TIMEOUT))
+    exit_kind(status) != ExitKind::Failed
 }
 
 /// A field of /proc/<pid>/status in KiB (`VmRSS:`, `VmHWM:`).
@@ -324,4 +350,27 @@ pub(crate) async fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
         .await
         .ok()
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+
+    use super::*;
+
+    /// A watchdog's exit is in order but no clean stop: chaos lists it
+    /// apart (it printed "exited in order" for a service that never shut
+    /// down by itself).
+    #[test]
+    fn a_watchdog_exit_is_in_order_but_not_clean() {
+        let status = |code: i32| std::process::ExitStatus::from_raw(code << 8);
+        assert_eq!(exit_kind(&status(0)), ExitKind::Clean);
+        assert_eq!(exit_kind(&status(EXIT_SHUTDOWN_TIMEOUT)), ExitKind::Forced);
+        assert!(orderly_exit(&status(EXIT_SHUTDOWN_TIMEOUT)));
+        assert_eq!(exit_kind(&status(1)), ExitKind::Failed);
+        assert!(!orderly_exit(&status(101)));
+        // Killed by a signal: no exit code at all.
+        let killed = std::process::ExitStatus::from_raw(9);
+        assert_eq!(exit_kind(&killed), ExitKind::Failed);
+    }
 }
