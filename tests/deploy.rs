@@ -1116,3 +1116,31 @@ fn the_compose_resolver_starts_with_the_keyring_its_keys_service_makes() {
     kindred_pipeline::output_policy::OutputProtection::from_config(&config)
         .unwrap_or_else(|e| panic!("the resolver would exit at start: {e}"));
 }
+
+/// The image is built from the repository root (deploy/Dockerfile's `COPY
+/// . .`), and Docker does not read .gitignore: without a .dockerignore the
+/// README's ./data (a keyring, a store of customers' personal data) went
+/// into the build context and its cached layers.
+#[test]
+fn the_image_build_context_leaves_out_what_git_leaves_out() {
+    let ignored: Vec<String> = read(".dockerignore")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    for entry in read(".gitignore")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        assert!(
+            ignored.iter().any(|i| i == entry),
+            ".dockerignore lacks {entry:?}, which .gitignore lists"
+        );
+    }
+    assert!(
+        read("deploy/Dockerfile").contains("COPY . ."),
+        "the context check assumes the whole root is copied"
+    );
+}

@@ -438,6 +438,7 @@ pub struct TopicsConfig {
     /// Partitions for topics `kindred topics create` makes. Default 3.
     pub partitions: i32,
     /// Replication factor for topics `kindred topics create` makes. Default 1.
+    /// From 3 up, the topics also get `min.insync.replicas` = a majority.
     pub replication_factor: i32,
     /// The longest an erased person's earlier records stay on the compacted
     /// profile and review topics: their `max.compaction.lag.ms`, which also

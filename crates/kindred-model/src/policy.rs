@@ -492,8 +492,26 @@ impl LinkPolicy {
     /// whose block has neither a birthday nor the full name (say, family
     /// name + postal code) makes blocks that grow with the customer base,
     /// thousands of people in a large city, and every event in a block
-    /// re-partitions the profiles holding it.
+    /// re-partitions the profiles holding it. And a list of rules that
+    /// leaves default rules out: a file's `[[resolver.linking.rules]]`
+    /// replaces the default list rather than adding to it, so a file that
+    /// lists one optional rule drops every default merge rule.
     pub fn warnings(&self) -> Vec<String> {
+        let dropped: Vec<String> = LinkPolicy::default()
+            .rules
+            .into_iter()
+            .filter(|d| !self.rules.iter().any(|r| r.name == d.name))
+            .map(|d| d.name)
+            .collect();
+        let replaced = (!dropped.is_empty()).then(|| {
+            format!(
+                "resolver.linking.rules lists {} rules and replaces the default list, which it \
+                 does not add to: the default rules {} are not in it (copy them from \
+                 deploy/kindred.toml to keep them)",
+                self.rules.len(),
+                dropped.join(", ")
+            )
+        });
         self.rules
             .iter()
             .enumerate()
@@ -510,6 +528,7 @@ impl LinkPolicy {
                     r.name
                 )
             })
+            .chain(replaced)
             .collect()
     }
 
@@ -586,6 +605,20 @@ mod tests {
         let warnings = p.warnings();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].starts_with("resolver.linking.rules[2] (\"scored_birthday_postcode\")"));
+    }
+
+    /// A file listing one optional rule silently dropped the eight default
+    /// ones (the list replaces the defaults).
+    #[test]
+    fn a_rule_list_that_drops_default_rules_is_warned_about() {
+        let mut p = LinkPolicy::default();
+        let kept = p.rules.remove(0);
+        p.rules = vec![p.rules[1].clone()];
+        let warnings = p.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("lists 1 rules"), "{warnings:?}");
+        assert!(warnings[0].contains(&kept.name), "{warnings:?}");
+        assert!(!warnings[0].contains(&p.rules[0].name), "{warnings:?}");
     }
 
     #[test]

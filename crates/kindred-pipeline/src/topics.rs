@@ -30,11 +30,12 @@ pub fn raw_framing(config: &Config, channel: Channel) -> Framing {
 /// consumers that read it from the start converge to one record per profile.
 pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
     let t = &config.topics;
+    let durability = min_insync_replicas(t.replication_factor);
     let spec = |name: &str, config: Vec<(String, String)>| TopicSpec {
         name: name.to_string(),
         partitions: t.partitions,
         replication_factor: t.replication_factor,
-        config,
+        config: [config, durability.clone()].concat(),
     };
     vec![
         spec(&t.pos, vec![]),
@@ -110,6 +111,22 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
     ]
 }
 
+/// `min.insync.replicas` for topics of `replication_factor` replicas: a
+/// majority from 3 up (2 of 3), so a write kindred's producers make with
+/// `acks=all` is on two brokers before it counts (Kafka's default of 1 lets
+/// the leader alone take it, and a committed canonical event or published
+/// change is lost with that broker). With 1 or 2 replicas, the broker's
+/// own setting (2 of 2 would stop every write while one broker is down).
+fn min_insync_replicas(replication_factor: i32) -> Vec<(String, String)> {
+    if replication_factor < 3 {
+        return Vec::new();
+    }
+    vec![(
+        "min.insync.replicas".into(),
+        (replication_factor / 2 + 1).to_string(),
+    )]
+}
+
 /// The settings of a compacted topic that holds personal data (the profile
 /// and review topics): an erased person's earlier records are cleaned
 /// within `topics.compaction_deadline_ms`, and their tombstones kept
@@ -169,4 +186,32 @@ pub async fn erasure_compaction_problems(config: &Config, settings: &KafkaSettin
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Replicated topics had the broker's `min.insync.replicas` (1 by
+    /// default): `acks=all` was met by the leader alone.
+    #[test]
+    fn replicated_topics_need_a_majority_in_sync() {
+        let mut config = Config::default();
+        let minimum = |config: &Config| -> Vec<Option<String>> {
+            all_topics(config)
+                .into_iter()
+                .map(|t| {
+                    t.config
+                        .into_iter()
+                        .find(|(k, _)| k == "min.insync.replicas")
+                        .map(|(_, v)| v)
+                })
+                .collect()
+        };
+        assert!(minimum(&config).iter().all(Option::is_none));
+        config.topics.replication_factor = 3;
+        assert!(minimum(&config).iter().all(|m| m.as_deref() == Some("2")));
+        config.topics.replication_factor = 5;
+        assert!(minimum(&config).iter().all(|m| m.as_deref() == Some("3")));
+    }
 }

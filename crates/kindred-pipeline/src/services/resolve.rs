@@ -225,7 +225,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     }
     let settings = kafka_settings(config);
     let source = config.topics.canonical.clone();
-    let group = format!("{}.resolve", config.kafka.group_prefix);
+    let group = group_id(config);
     ops.metrics.events_suppressed.with_label_values(&[&source]);
     let publisher = {
         let (config, settings, store, codec, metrics) = (
@@ -704,6 +704,17 @@ impl Drop for StoreGauges {
     }
 }
 
+/// The resolver's consumer group: its [`publisher_id`]. Two stores on one
+/// cluster with different transactional ids (a shadow store beside
+/// production) each read every partition; in one group (it was
+/// `<group_prefix>.resolve` whatever the id) they split the canonical
+/// topic's partitions between them and each held half the people, and
+/// only one got the single-partition erasure and decision requests.
+/// Default `<group_prefix>.resolve`.
+pub fn group_id(config: &Config) -> String {
+    publisher_id(config)
+}
+
 /// The resolver's stable identity towards Kafka: its `transactional.id`
 /// and its static group membership.
 pub fn publisher_id(config: &Config) -> String {
@@ -712,4 +723,19 @@ pub fn publisher_id(config: &Config) -> String {
         .transactional_id
         .clone()
         .unwrap_or_else(|| format!("{}.resolve", config.kafka.group_prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolvers_of_different_transactional_ids_are_in_different_groups() {
+        let production = Config::default();
+        assert_eq!(group_id(&production), "kindred.resolve");
+        let mut shadow = production.clone();
+        shadow.resolver.transactional_id = Some("kindred.resolve.shadow".into());
+        assert_eq!(group_id(&shadow), "kindred.resolve.shadow");
+        assert_ne!(group_id(&shadow), group_id(&production));
+    }
 }
