@@ -636,6 +636,54 @@ async fn a_canonical_event_out_of_bounds_is_dead_lettered_by_the_resolver() -> a
     Ok(())
 }
 
+/// Two tills numbering receipts alike: till 2's sale `pos:d1` (another
+/// customer, another time) was dropped as a duplicate of till 1's, with
+/// nothing said. It is dead-lettered now, with where it was and why; a
+/// redelivery of till 1's own sale is still a duplicate, no letter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_reusing_another_events_id_is_dead_lettered_not_dropped() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("resolve-reused-id", dir.path());
+    config.topics.partitions = 1;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let ann = (IdentifierKind::MemberId, "MAIN:D-001");
+    let bo = (IdentifierKind::MemberId, "MAIN:D-002");
+    let first = canonical("pos:d1", T0, &[ann], "Ann Dupont");
+    let events = [
+        first.clone(),
+        canonical("pos:d1", T0 + 3_600_000, &[bo], "Bo Dupont"),
+        first,
+        canonical("pos:d2", T0 + 1, &[ann], "Ann Dupont"),
+    ];
+    produce_canonical(&config, &codec, &events).await?;
+    let shutdown = Shutdown::new();
+    let task = kindred_suite::start_resolver(&config, &shutdown);
+    let timeout = Duration::from_secs(90);
+    read_until(&config, &config.topics.profiles, timeout, |m| {
+        live_event_count(&decode_changes(&codec, m)) == 2
+    })
+    .await?;
+    let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
+        !m.is_empty()
+    })
+    .await?;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+    assert_eq!(dead.len(), 1);
+    let h = headers(&dead[0]);
+    assert_eq!(h["kindred.dlq.reason"], "conflicting_duplicate");
+    assert_eq!(h["kindred.dlq.source.topic"], config.topics.canonical);
+    assert_eq!(h["kindred.dlq.source.offset"], "1");
+    let store = kindred_pipeline::privacy::open_store(&config)?;
+    assert!(store.lookup(&Identifier::new(bo.0, bo.1))?.is_none());
+    let profile = store
+        .lookup(&Identifier::new(ann.0, ann.1))?
+        .expect("Ann's profile");
+    assert_eq!(profile.event_count, 2);
+    Ok(())
+}
+
 /// Switched to `raw`, the profile topic carries the golden records exactly
 /// as stored; one field set apart (`omitted`) follows its own setting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

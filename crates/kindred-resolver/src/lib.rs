@@ -25,6 +25,7 @@
 
 mod admin;
 mod cluster;
+mod conflict;
 mod decision;
 mod erase;
 mod keys;
@@ -43,6 +44,7 @@ pub use admin::{
     RecordLinks, RulesPlan, MAX_EXPLAINED_RECORDS,
 };
 pub use cluster::Refusal;
+pub use conflict::ConflictingDuplicate;
 pub use decision::{Constraint, DecisionKind, DecisionRecord, SplitSelector};
 pub use erase::{
     AuditRecord, Erasure, ErasureOutcome, ErasureRequest, ErasureTarget, ListedAudit, ERASED,

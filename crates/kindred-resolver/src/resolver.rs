@@ -2849,7 +2849,7 @@ fn merge_evidence(links: &[Link]) -> MergeEvidence {
     }
 }
 
-fn as_bytes<'s>(keys: &[&'s str]) -> Vec<&'s [u8]> {
+pub(crate) fn as_bytes<'s>(keys: &[&'s str]) -> Vec<&'s [u8]> {
     keys.iter().map(|k| k.as_bytes()).collect()
 }
 

@@ -463,6 +463,46 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                         }
                     }
                 }
+                // An event whose id another event holds (applied, or earlier
+                // in this batch) with another event time: the first keeps
+                // the id, and this one is dead-lettered rather than dropped
+                // as a duplicate.
+                let conflicts = {
+                    let events: Vec<(usize, &CanonicalEvent)> = items
+                        .iter()
+                        .filter_map(|(i, item)| match item {
+                            Item::Event(e) => Some((*i, e.as_ref())),
+                            _ => None,
+                        })
+                        .collect();
+                    let refs: Vec<&CanonicalEvent> = events.iter().map(|(_, e)| *e).collect();
+                    tokio::task::block_in_place(|| resolver.conflicting_duplicates(&refs))?
+                        .into_iter()
+                        .map(|c| (events[c.index].0, c))
+                        .collect::<Vec<_>>()
+                };
+                for (i, c) in &conflicts {
+                    let message = &batch[*i];
+                    tracing::warn!(
+                        topic = message.topic(),
+                        partition = message.partition(),
+                        offset = message.offset(),
+                        "an event reusing the id of another event was dead-lettered (conflicting_duplicate)"
+                    );
+                    dead.push(dead_letter_of(
+                        &config.topics.dead_letter,
+                        SERVICE,
+                        message,
+                        CONFLICTING_DUPLICATE,
+                        format!(
+                            "event id {} belongs to an event of event time {} ms; this one has {} ms: the first keeps \
+                             the id (a source reusing event ids? give each source its own topic, or ids unique across them)",
+                            c.event_id, c.kept_time_ms, c.time_ms
+                        ),
+                        message.payload().unwrap_or_default(),
+                    ));
+                }
+                items.retain(|(i, _)| !conflicts.iter().any(|(c, _)| c == i));
                 // Dead letters first: the offsets of their messages are about
                 // to be recorded as applied.
                 if !dead.is_empty()
@@ -703,6 +743,10 @@ impl Drop for StoreGauges {
         self.0.abort();
     }
 }
+
+/// The dead-letter reason of an event whose id another event holds
+/// ([`kindred_resolver::ConflictingDuplicate`]).
+pub const CONFLICTING_DUPLICATE: &str = "conflicting_duplicate";
 
 /// The resolver's consumer group: its [`publisher_id`]. Two stores on one
 /// cluster with different transactional ids (a shadow store beside
