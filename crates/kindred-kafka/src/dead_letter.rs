@@ -208,6 +208,12 @@ impl DeadLetter {
         let mut offset = None;
         let mut service = None;
         for (key, value) in headers {
+            // The source's own headers ride along (`carry_source`), in any
+            // encoding (a binary trace id, Confluent's schema-id header):
+            // only the envelope's are text.
+            if !key.starts_with(DLQ_HEADER_PREFIX) {
+                continue;
+            }
             let text = std::str::from_utf8(value).ok()?.to_string();
             match key {
                 Self::REASON => reason = Some(text),
@@ -256,6 +262,41 @@ mod tests {
                 .map(|(k, v)| (k.as_str(), v.as_slice())),
         );
         assert_eq!(back, Some(dl));
+    }
+
+    /// A letter carrying a source header that is not text (a binary trace
+    /// id, Confluent's schema-id header) could not be read back: replay
+    /// skipped it for good, and a letter its topic refused could not fall
+    /// back to its envelope, so the service stopped on it at every start.
+    #[test]
+    fn a_letter_with_binary_source_headers_reads_back() {
+        let dl = DeadLetter {
+            reason: "wrong_magic_byte".into(),
+            message: "wrong magic byte 0x01".into(),
+            source_topic: "retail.pos.events".into(),
+            source_partition: 0,
+            source_offset: 9,
+            service: "ingest-pos".into(),
+        };
+        let mut record = dl
+            .clone()
+            .into_record("kindred.deadletter", Some(b"k"), b"\x01garbage");
+        DeadLetter::carry_source(
+            &mut record,
+            Some(1),
+            [
+                ("x-trace-bin", &[0xff, 0x00][..]),
+                ("__value_schema_id", &[0x00, 0x9f][..]),
+            ],
+        );
+        let back = DeadLetter::from_headers(
+            record
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice())),
+        );
+        assert_eq!(back, Some(dl));
+        assert!(DeadLetter::without_payload(&record).is_some());
     }
 
     /// A letter its topic refuses goes again as its envelope alone, with

@@ -301,6 +301,10 @@ pub struct CarriedErasures {
     /// The requests (request id, subject) whose audit records list what
     /// they suppressed: a rebuild does not apply them again.
     pub covered: std::collections::BTreeSet<(String, String)>,
+    /// The profile ids the audit records say were erased: taken for good,
+    /// though their tombstones may be gone from the compacted profile
+    /// topic ([`kindred_resolver::Published::record_erased`]).
+    pub erased_profiles: std::collections::BTreeSet<String>,
 }
 
 impl CarriedErasures {
@@ -332,6 +336,8 @@ pub fn carry_over<'p>(
         suppressed: Option<Vec<String>>,
         #[serde(default)]
         suppressed_total: u64,
+        #[serde(default)]
+        profiles: Vec<String>,
     }
     let mut carried = CarriedErasures::default();
     for (n, payload) in payloads.enumerate() {
@@ -340,6 +346,11 @@ pub fn carry_over<'p>(
                 "erasure audit record {n} (0-based, in topic order) is not an audit record: {e}"
             ))
         })?;
+        if record.outcome == "erased" {
+            carried
+                .erased_profiles
+                .extend(record.profiles.iter().cloned());
+        }
         let Some(list) = record.suppressed else {
             continue;
         };
@@ -519,6 +530,34 @@ pub fn rotate_keys(config: &Config) -> Result<String, crate::PipelineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ids an erasure took stay taken after a restore or rebuild, though
+    /// the compacted profile topic may have dropped their tombstones: the
+    /// audit records name them.
+    #[test]
+    fn the_audit_records_name_the_erased_profile_ids() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = kindred_resolver::Store::open(dir.path()).expect("store");
+        let record = |outcome: &str, profiles: &[&str]| {
+            serde_json::json!({
+                "seq": 1, "request_id": "DSR-1", "subject": "email:x", "requested_by": "dpo",
+                "requested_at_ms": 1_700_000_000_000_i64, "outcome": outcome,
+                "profiles": profiles, "events_erased": 1, "identifiers_suppressed": 0,
+                "suppressed": [], "suppressed_total": 0,
+            })
+            .to_string()
+            .into_bytes()
+        };
+        let records = [
+            record("erased", &["kp-000000000003", "kp-000000000007"]),
+            record("not_found", &["kp-000000000009"]),
+        ];
+        let carried = carry_over(&store, records.iter().map(Vec::as_slice)).expect("carried");
+        assert_eq!(
+            carried.erased_profiles.into_iter().collect::<Vec<_>>(),
+            ["kp-000000000003", "kp-000000000007"]
+        );
+    }
 
     /// `keys rotate` checks the store before it rewrites the keyring: a
     /// mistyped data directory changes nothing and makes no empty store;

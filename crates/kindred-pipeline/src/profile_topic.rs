@@ -49,10 +49,11 @@ pub async fn read_changelog(
         tombstones: 0,
         cut: 0,
     };
-    read_each(config, timeout, |message, change| {
+    read_each(config, timeout, |_| true, |message, change| {
         read.messages += 1;
         match change {
             Record::Tombstone => read.tombstones += 1,
+            Record::Skipped => {}
             Record::Unreadable(e) => {
                 read.unreadable += 1;
                 tracing::warn!(topic, partition = message.partition(), offset = message.offset(), error = %e, "skipping an unreadable profile change");
@@ -79,9 +80,11 @@ pub async fn read_changelog(
 /// The profile topic's keys with the highest version under each and
 /// whether its latest record is a tombstone, read from its beginning to
 /// its end as of the call ([`kindred_resolver::Published`]; empty when
-/// there is no such topic yet). A record that does not decode stops the
+/// there is no such topic yet). Records under keys that are no profile id
+/// are not read. One under a profile id that does not decode stops the
 /// read: its version is unknown, and a store continuing below it would
-/// publish versions a consumer ignores.
+/// publish versions a consumer ignores. `timeout` bounds each wait for the
+/// next record, not the whole read.
 pub async fn read_published(
     config: &Config,
     timeout: Duration,
@@ -89,11 +92,16 @@ pub async fn read_published(
     let topic = config.topics.profiles.as_str();
     let mut published = kindred_resolver::Published::default();
     let mut problem = None;
-    let read = read_each(config, timeout, |message, change| {
+    let ours = |key: Option<&[u8]>| {
+        key.and_then(|k| std::str::from_utf8(k).ok())
+            .is_some_and(|k| kindred_resolver::profile_seq(k).is_some())
+    };
+    let read = read_each(config, timeout, ours, |message, change| {
         let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) else {
             return;
         };
         match change {
+            Record::Skipped => {}
             Record::Tombstone => published.record(key, None),
             Record::Change(change) => published.record(key, Some(change.version)),
             Record::Unreadable(e) => {
@@ -128,13 +136,17 @@ enum Record {
     Change(Box<kindred_model::ProfileChange>),
     Tombstone,
     Unreadable(kindred_schema::DecodeError),
+    /// Its key is not one the reader wants decoded.
+    Skipped,
 }
 
 /// Calls `each` with every record of the profile topic, from its beginning
-/// up to its end as of the call.
+/// up to its end as of the call; those under a key `decode` refuses are
+/// not decoded. Fails when nothing arrives for `timeout`.
 async fn read_each(
     config: &Config,
     timeout: Duration,
+    decode: impl Fn(Option<&[u8]>) -> bool,
     mut each: impl FnMut(&kindred_kafka::rdkafka::message::BorrowedMessage<'_>, Record),
 ) -> Result<(), PipelineError> {
     let topic = config.topics.profiles.as_str();
@@ -149,18 +161,19 @@ async fn read_each(
     let codec = schemas.codec().clone();
     // At most a day (a larger timeout would overflow the deadline).
     let timeout = timeout.min(Duration::from_secs(kindred_config::MAX_TIMEOUT_SECS));
-    let deadline = Instant::now() + timeout;
+    let mut deadline = Instant::now() + timeout;
     let mut messages = 0u64;
     while !remaining.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(PipelineError::Input(format!(
-                "{topic}: not read to its end within {timeout:?} ({messages} messages read)"
+                "{topic}: nothing arrived for {timeout:?} before its end ({messages} messages read)"
             )));
         }
         let Ok(message) = tokio::time::timeout(left, reader.recv()).await else {
             continue;
         };
+        deadline = Instant::now() + timeout;
         let message = match message {
             Err(kindred_kafka::rdkafka::error::KafkaError::PartitionEOF(p)) => {
                 remaining.remove(&p);
@@ -176,6 +189,7 @@ async fn read_each(
         }
         let record = match message.payload() {
             None => Record::Tombstone,
+            Some(_) if !decode(message.key()) => Record::Skipped,
             Some(payload) => {
                 schemas.learn_patiently(std::iter::once(payload)).await?;
                 match codec.decode(Framing::Confluent, SchemaKind::ProfileChange, payload) {

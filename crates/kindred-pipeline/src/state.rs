@@ -115,11 +115,9 @@ pub async fn restore(
             from.display()
         )));
     }
-    let store = Store::restore(
-        from,
-        &config.resolver.data_dir,
-        crate::privacy::store_options(config)?,
-    )?;
+    // What the lost store left on the topics is read first: a broker that
+    // does not answer leaves nothing restored, rather than a store the
+    // resolver would start on without it.
     let audit_topic = config.topics.erasure_audit.clone();
     let read = {
         let (settings, name) = (kafka_settings(config), audit_topic.clone());
@@ -127,48 +125,62 @@ pub async fn restore(
             .await
             .map_err(|e| PipelineError::Input(format!("reading {audit_topic}: {e}")))?
     };
-    let erasures = match read {
-        Ok(records) => {
+    let audit = match read {
+        Ok(records) => Some(records),
+        Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => None,
+        Err(e) => {
+            return Err(PipelineError::Input(format!(
+                "nothing was restored: the erasures since the snapshot could not be read from {audit_topic} ({e}); \
+                 restore again once the brokers answer"
+            )))
+        }
+    };
+    let mut published = crate::profile_topic::read_published(config, timeout)
+        .await
+        .map_err(|e| {
+            PipelineError::Input(format!(
+                "nothing was restored: the profile topic {} could not be read back ({e}); \
+                 restore again once the brokers answer",
+                config.topics.profiles
+            ))
+        })?;
+    let store = Store::restore(
+        from,
+        &config.resolver.data_dir,
+        crate::privacy::store_options(config)?,
+    )?;
+    // Refused by the resolver until the erasures and the topic's ids are
+    // settled on it.
+    store.set_rebuilding(true)?;
+    let erasures = match &audit {
+        Some(records) => {
             let carried = crate::erasure::carry_over(
                 &store,
                 records.iter().map(|(_, _, payload)| payload.as_slice()),
             )?;
+            for id in &carried.erased_profiles {
+                published.record_erased(id);
+            }
             format!(
                 "{} erasures' suppression entries carried over from {audit_topic} ({} entries)",
                 carried.listed, carried.digests
             )
         }
-        Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => {
-            format!("no erasure audit topic {audit_topic}: no erasure carried over")
-        }
-        Err(e) => {
-            return Err(PipelineError::Input(format!(
-                "the snapshot is restored into {}, but the erasures since it could not be read from {audit_topic} ({e}): \
-                 do not start the resolver on it; remove the directory and restore again once the brokers answer",
-                config.resolver.data_dir.display()
-            )))
-        }
+        None => format!("no erasure audit topic {audit_topic}: no erasure carried over"),
     };
     // What the lost store published since the snapshot: its ids are not
     // given again, versions continue from the topic's, and the ids this
     // store does not hold are tombstoned (their people come back under new
     // ids as the replay reaches their events).
-    let published = crate::profile_topic::read_published(config, timeout)
-        .await
-        .map_err(|e| {
-            PipelineError::Input(format!(
-                "the snapshot is restored into {}, but the profile topic {} could not be read back ({e}): \
-                 do not start the resolver on it; remove the directory and restore again once the brokers answer",
-                config.resolver.data_dir.display(),
-                config.topics.profiles
-            ))
-        })?;
     let mut resolver = Resolver::with_policy(
         store,
         config.resolver.linking.clone(),
         config.resolver.survivorship.clone(),
     );
-    let reconciled = tokio::task::block_in_place(|| resolver.reconcile_with_published(&published))?;
+    let reconciled = tokio::task::block_in_place(|| {
+        resolver.reconcile_with_published(&published, RESTATED_BY_RESTORE)
+    })?;
+    resolver.store().set_rebuilding(false)?;
     let topic_read_back = read_back_report(config, &published, &reconciled);
     let store = resolver.store();
     let offsets = store.offsets()?;
@@ -189,6 +201,28 @@ pub async fn restore(
             positions.join(", ")
         }
     ))
+}
+
+/// The cause of the changes a restore queues to restate what the profile
+/// topic says under an id it holds (a decision's prefix: they place no
+/// event).
+const RESTATED_BY_RESTORE: &str = "decision:restore";
+
+/// The cause of a rebuild's tombstones and restated ids.
+const RESTATED_BY_REBUILD: &str = "decision:rebuild";
+
+/// The profile topic read back, with the ids the erasure audit topic says
+/// were erased (their tombstones may be gone from the topic).
+async fn read_published_and_erased(
+    config: &Config,
+    timeout: Duration,
+    carried: &crate::erasure::CarriedErasures,
+) -> Result<kindred_resolver::Published, PipelineError> {
+    let mut published = crate::profile_topic::read_published(config, timeout).await?;
+    for id in &carried.erased_profiles {
+        published.record_erased(id);
+    }
+    Ok(published)
 }
 
 /// What reading the profile topic back settled, for a command's report.
@@ -301,11 +335,6 @@ pub async fn rebuild(
     // Until the last write: a rebuild cut off halfway must not pass for a
     // store (it would read the erasure topic from its start, out of order).
     resolver.store().set_rebuilding(true)?;
-    // Profiles are numbered after every id the lost store published: a
-    // downstream system holding one must never be given someone else's
-    // record under it.
-    let published = crate::profile_topic::read_published(config, timeout).await?;
-    let numbered_from = tokio::task::block_in_place(|| resolver.number_profiles_after(&published))?;
     // The lost store's erasures, as the audit topic lists them, go on the
     // new store's suppression list before any event is replayed: an erased
     // person's events are dropped as they come, however their request
@@ -325,6 +354,11 @@ pub async fn rebuild(
             records.iter().map(|(_, _, payload)| payload.as_slice()),
         )?
     };
+    // Profiles are numbered after every id the lost store published or
+    // erased: a downstream system holding one must never be given someone
+    // else's record under it.
+    let published = read_published_and_erased(config, timeout, &carried).await?;
+    let numbered_from = tokio::task::block_in_place(|| resolver.number_profiles_after(&published))?;
     let (mut read, mut skipped) = (0u64, 0u64);
     let done = |next: &std::collections::BTreeMap<i32, i64>| {
         ends.iter()
@@ -485,9 +519,26 @@ pub async fn rebuild(
     // rebuilt store holds (the topic may not have them: carried from an
     // old store, or its records lost with the old volume), and a refusal
     // for each request without a reply.
+    // The topic as it is now: a resolver still publishing beside the
+    // rebuild would have given ids this store gives again.
+    let now = read_published_and_erased(config, timeout, &carried).await?;
+    if now.highest_profile_seq() > published.highest_profile_seq() {
+        return Err(PipelineError::Config(format!(
+            "{} names profile ids up to {}{:012} that were published while this rebuild ran (it numbered its own after {}{:012}): \
+             another resolver is running on these topics; stop it, remove {} and rebuild again",
+            config.topics.profiles,
+            kindred_resolver::PROFILE_ID_PREFIX,
+            now.highest_profile_seq(),
+            kindred_resolver::PROFILE_ID_PREFIX,
+            published.highest_profile_seq(),
+            dir.display()
+        )));
+    }
     let reconciled = tokio::task::block_in_place(|| -> Result<_, PipelineError> {
-        // Every live profile (and every pinned decision) under the new
-        // numbering, then a tombstone for each old id.
+        // A tombstone for each old id, then every live profile (and every
+        // pinned decision) under the new numbering.
+        let mut reconciled = resolver.reconcile_with_published(&now, RESTATED_BY_REBUILD)?;
+        reconciled.numbered_from = reconciled.numbered_from.or(numbered_from);
         resolver
             .republish(
                 "kindred rebuild",
@@ -495,8 +546,6 @@ pub async fn rebuild(
                 crate::admin::REPUBLISH_CHUNK,
             )
             .map_err(|e| PipelineError::Config(format!("queueing the rebuilt profiles: {e}")))?;
-        let mut reconciled = resolver.reconcile_with_published(&published)?;
-        reconciled.numbered_from = reconciled.numbered_from.or(numbered_from);
         resolver.requeue_review_topic(&stale_pairs)?;
         for request_id in &unanswered {
             resolver.refuse_request(
@@ -519,7 +568,7 @@ pub async fn rebuild(
     );
     report.push_str(&format!(
         "; {}; every live profile queued for the resolver to publish",
-        read_back_report(config, &published, &reconciled)
+        read_back_report(config, &now, &reconciled)
     ));
     if let Some(pinned) = &decisions {
         let total = pinned.events.iter().filter(|(_, l)| !l.is_empty()).count() as u64;

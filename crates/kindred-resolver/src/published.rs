@@ -14,6 +14,8 @@
 
 use std::collections::BTreeMap;
 
+use kindred_model::{ChangeType, ProfileChange};
+
 use crate::outbox::{OutboxEntry, Tombstone};
 use crate::resolver::{profile_seq, BatchView};
 use crate::store::{absorbed_key, cf, AbsorbedProfile, StoredProfile};
@@ -53,6 +55,19 @@ impl Published {
         }
     }
 
+    /// Notes `key` as erased (the erasure audit topic lists it): its
+    /// tombstone and records may be gone from the compacted topic, but the
+    /// id is taken for good, and nothing queued under it is published.
+    pub fn record_erased(&mut self, key: &str) {
+        self.keys
+            .entry(key.to_string())
+            .or_insert(PublishedKey {
+                version: 0,
+                deleted: true,
+            })
+            .deleted = true;
+    }
+
     /// The highest profile number the topic names (0: none).
     pub fn highest_profile_seq(&self) -> u64 {
         self.keys
@@ -89,9 +104,13 @@ pub struct Reconciled {
     pub tombstoned: u64,
     /// Profile changes waiting in the outbox (a snapshot's) that the topic
     /// already carries (their version or a later one under their id, which
-    /// the lost store published): dropped, not sent again after newer ones.
+    /// the lost store published, or the id is erased there): dropped, not
+    /// sent again after newer ones.
     pub already_published: u64,
 }
+
+/// Tombstones queued per write: a rebuild's old ids can be millions.
+const TOMBSTONES_PER_WRITE: u64 = 10_000;
 
 impl Resolver {
     /// Numbers this store's next profiles after every id the topic names,
@@ -110,16 +129,23 @@ impl Resolver {
     }
 
     /// Makes this store's outputs continue what the profile topic holds
-    /// (read back into `published`), in one atomic write: profiles are
-    /// numbered after the topic's ids, each profile or absorbed id the
-    /// store holds continues from the topic's version under it, and a
-    /// tombstone is queued for each id live on the topic that the store
-    /// neither holds nor redirects; profile changes in the outbox that the
-    /// topic already carries are dropped. Keys that are no profile id of
-    /// this resolver's are left alone.
+    /// (read back into `published`): profiles are numbered after the
+    /// topic's ids; each profile or absorbed id the store holds whose
+    /// version the topic passed continues from the topic's, restated (an
+    /// `updated` change with the store's record, or its redirect again,
+    /// caused by `cause`: the topic's last record under it may say what
+    /// the store does not, a change the lost store made after the
+    /// snapshot); profile changes in the outbox that the topic already
+    /// carries, or under an id erased there, are dropped; and a tombstone
+    /// is queued for each id live on the topic that the store neither
+    /// holds nor redirects. Keys that are no profile id of this
+    /// resolver's are left alone. Several writes for many tombstones: run
+    /// it on a store the resolver refuses meanwhile
+    /// ([`crate::Store::set_rebuilding`]).
     pub fn reconcile_with_published(
         &mut self,
         published: &Published,
+        cause: &str,
     ) -> Result<Reconciled, StoreError> {
         let mut done = Reconciled::default();
         let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
@@ -127,6 +153,31 @@ impl Resolver {
         if view.number_profiles_after(highest) {
             done.numbered_from = Some(highest.saturating_add(1));
         }
+        // What the topic already carries leaves the outbox first (this
+        // view's own entries come after it).
+        let mut batch = rocksdb::WriteBatch::default();
+        let mut after = 0;
+        loop {
+            let queued = self.store.outbox_after(after, 1_000)?;
+            let Some(&(last, _)) = queued.last() else {
+                break;
+            };
+            after = last;
+            for (seq, entry) in queued {
+                let OutboxEntry::Change(change) = entry else {
+                    continue;
+                };
+                if published
+                    .get(&change.profile_id)
+                    .is_some_and(|p| p.deleted || p.version >= change.version)
+                {
+                    self.store
+                        .delete(&mut batch, cf::OUTBOX, &seq.to_be_bytes());
+                    done.already_published += 1;
+                }
+            }
+        }
+        self.store.write(batch)?;
         for (id, key) in &published.keys {
             if profile_seq(id).is_none() {
                 continue;
@@ -135,7 +186,23 @@ impl Resolver {
             if let Some(stored) = here {
                 if stored.record.version < key.version {
                     let mut profile = view.take_profile_to_extend(id)?;
-                    profile.record.version = key.version;
+                    if key.deleted {
+                        // Erased there after the snapshot: not restated
+                        // (the erasure is applied again from its topic).
+                        profile.record.version = key.version;
+                    } else {
+                        let before = profile.record.clone();
+                        profile.record.version = key.version + 1;
+                        let change = view.change(
+                            ChangeType::Updated,
+                            Some(&before),
+                            &profile.record,
+                            cause,
+                            Vec::new(),
+                            None,
+                        );
+                        view.push_outbox(&OutboxEntry::Change(Box::new(change)));
+                    }
                     view.profiles.insert(id.clone(), Some(profile));
                     done.versions_raised += 1;
                 }
@@ -147,10 +214,21 @@ impl Resolver {
                     let absorbed: AbsorbedProfile =
                         self.store.decode_value(cf::ABSORBED, &at, &bytes)?;
                     if absorbed.version < key.version {
+                        let mut version = key.version;
+                        if !key.deleted {
+                            let change = ProfileChange::superseded(
+                                id.clone(),
+                                key.version,
+                                cause.to_string(),
+                                survivor.clone(),
+                            );
+                            version = change.version;
+                            view.push_outbox(&OutboxEntry::Change(Box::new(change)));
+                        }
                         view.put_absorbed(
                             at,
                             AbsorbedProfile {
-                                version: key.version,
+                                version,
                                 members: absorbed.members,
                             },
                         );
@@ -162,23 +240,13 @@ impl Resolver {
             if !key.deleted {
                 view.push_outbox(&OutboxEntry::Tombstone(Tombstone::Profile(id.clone())));
                 done.tombstoned += 1;
+                if done.tombstoned % TOMBSTONES_PER_WRITE == 0 {
+                    self.store.write(view.into_write_batch())?;
+                    view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+                }
             }
         }
-        let mut batch = view.into_write_batch();
-        for (seq, entry) in self.store.outbox()? {
-            let OutboxEntry::Change(change) = entry else {
-                continue;
-            };
-            if published
-                .get(&change.profile_id)
-                .is_some_and(|p| p.version >= change.version)
-            {
-                self.store
-                    .delete(&mut batch, cf::OUTBOX, &seq.to_be_bytes());
-                done.already_published += 1;
-            }
-        }
-        self.store.write(batch)?;
+        self.store.write(view.into_write_batch())?;
         Ok(done)
     }
 }
@@ -233,7 +301,9 @@ mod tests {
         published.record("someone-else", Some(4));
         assert_eq!(published.highest_profile_seq(), 6);
 
-        let done = r.reconcile_with_published(&published).expect("reconcile");
+        let done = r
+            .reconcile_with_published(&published, "decision:restore")
+            .expect("reconcile");
         assert_eq!(
             done,
             Reconciled {
@@ -250,9 +320,30 @@ mod tests {
             .into_iter()
             .map(|(_, e)| e)
             .collect();
+        // The two held ids restated past the topic's versions (what the
+        // topic last said under them may be a change the lost store made
+        // after the snapshot), then the stale id's tombstone.
+        let shown: Vec<String> = queued
+            .iter()
+            .map(|e| match e {
+                OutboxEntry::Change(c) => format!(
+                    "{} {} v{} {:?}",
+                    c.profile_id,
+                    c.change_type.as_str(),
+                    c.version,
+                    c.superseded_by
+                ),
+                OutboxEntry::Tombstone(Tombstone::Profile(id)) => format!("{id} tombstone"),
+                other => format!("{other:?}"),
+            })
+            .collect();
         assert_eq!(
-            queued,
-            vec![OutboxEntry::Tombstone(Tombstone::Profile(kp(5)))]
+            shown,
+            vec![
+                format!("{} updated v10 None", kp(1)),
+                format!("{} superseded v8 Some(\"{}\")", kp(2), kp(1)),
+                format!("{} tombstone", kp(5)),
+            ]
         );
         let absorbed = r.store().absorbed_into(&kp(1)).expect("absorbed");
         assert_eq!(
@@ -260,10 +351,10 @@ mod tests {
                 .iter()
                 .map(|(id, a)| (id.clone(), a.version))
                 .collect::<Vec<_>>(),
-            vec![(kp(2), 7)]
+            vec![(kp(2), 8)]
         );
 
-        // A new person is numbered after kp-6, the known one goes on at 10.
+        // A new person is numbered after kp-6, the known one goes on at 11.
         let out = r
             .apply(
                 &[
@@ -282,11 +373,13 @@ mod tests {
             seen,
             vec![
                 (kp(7), ChangeType::Created, 1),
-                (kp(1), ChangeType::Updated, 10)
+                (kp(1), ChangeType::Updated, 11)
             ]
         );
         // Once settled, nothing moves again but the stale id's tombstone.
-        let again = r.reconcile_with_published(&published).expect("reconcile");
+        let again = r
+            .reconcile_with_published(&published, "decision:restore")
+            .expect("reconcile");
         assert_eq!(
             again,
             Reconciled {
@@ -298,10 +391,46 @@ mod tests {
         );
     }
 
+    /// A snapshot's queued change of Ann, whom the lost store erased
+    /// since (the compacted topic may keep no version of her, only the
+    /// audit topic's record): not published again, and her id stays taken.
+    #[test]
+    fn nothing_queued_under_an_erased_id_goes_out_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        r.apply(&[signup("web:1", 1, &["ann@x.cn"])], &[])
+            .expect("apply");
+        let mut published = Published::default();
+        published.record_erased(&kp(1));
+        published.record_erased(&kp(9));
+        assert_eq!(published.highest_profile_seq(), 9);
+        let done = r
+            .reconcile_with_published(&published, "decision:restore")
+            .expect("reconcile");
+        assert_eq!(
+            done,
+            Reconciled {
+                numbered_from: Some(10),
+                versions_raised: 0,
+                tombstoned: 0,
+                already_published: 1,
+            }
+        );
+        assert!(r.store().outbox().expect("outbox").is_empty());
+    }
+
     #[test]
     fn only_ids_of_this_resolver_count() {
         assert_eq!(profile_seq("kp-000000000042"), Some(42));
-        for other in ["kp-", "kp-4x", "KP-1", "kp--1", "x-1", "kp-+1"] {
+        for other in [
+            "kp-",
+            "kp-4x",
+            "KP-1",
+            "kp--1",
+            "x-1",
+            "kp-+1",
+            "kp-18446744073709551615",
+        ] {
             assert_eq!(profile_seq(other), None, "{other}");
         }
         let mut published = Published::default();

@@ -25,13 +25,17 @@ use crate::{SourceOffset, Store, StoreError};
 pub const PROFILE_ID_PREFIX: &str = "kp-";
 
 /// The number of a profile id this resolver makes (`kp-000000000042` is
-/// 42); `None` for any other key.
+/// 42); `None` for any other key, and for a number no store reaches (a
+/// stray `kp-18446744073709551615` on the topic would otherwise move the
+/// counter to its end, and the next id wrap to `kp-000000000000`).
 pub fn profile_seq(id: &str) -> Option<u64> {
+    /// 2^53: far past any store, far from the end of a u64.
+    const BEYOND: u64 = 1 << 53;
     let digits = id.strip_prefix(PROFILE_ID_PREFIX)?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    digits.parse().ok().filter(|n| *n < BEYOND)
 }
 
 /// What one batch did.

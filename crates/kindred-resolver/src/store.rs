@@ -824,7 +824,7 @@ impl Store {
         if store.is_rebuilding()? {
             return Err(StoreError::Protection {
                 path: store.path.clone(),
-                problem: "it is a `kindred rebuild` in progress (or one that did not finish): \
+                problem: "it is a `kindred rebuild` or `kindred restore` in progress (or one that did not finish): \
                           its profiles are not all there yet"
                     .into(),
             });

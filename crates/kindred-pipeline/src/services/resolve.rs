@@ -92,7 +92,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     let store = crate::privacy::open_store(config)?;
     if store.is_rebuilding()? {
         return Err(PipelineError::Config(format!(
-            "the store at {} is a `kindred rebuild` that did not finish: move it away and rebuild again",
+            "the store at {} is a `kindred rebuild` or `kindred restore` that did not finish: move it away and run it again",
             config.resolver.data_dir.display()
         )));
     }

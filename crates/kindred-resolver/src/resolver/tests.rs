@@ -155,7 +155,7 @@ fn a_reader_beside_the_writer_sees_committed_batches_and_cannot_write() {
     let err = Store::open_reader(dir.path().join("db"), StoreOptions::default())
         .err()
         .expect("a rebuild is not read");
-    assert!(err.to_string().contains("rebuild` in progress"), "{err}");
+    assert!(err.to_string().contains("restore` in progress"), "{err}");
 }
 
 #[test]
