@@ -94,6 +94,11 @@ impl Conform<'_> {
                 let Value::Object(fields) = value else {
                     return Ok(());
                 };
+                // Fields the schema lacks are dropped, as resolution drops
+                // them: apache-avro's `to_value` would refuse the whole
+                // record first for an integer past a long in one (a Go
+                // producer's uint64 span id).
+                fields.retain(|name, _| record.lookup.contains_key(name));
                 for field in &record.fields {
                     let path = Path::Field(path, &field.name);
                     let nullable = matches!(&field.schema, Schema::Null)
@@ -262,23 +267,18 @@ impl Plain<'_> {
             Schema::Map(map) => value
                 .as_object()
                 .is_some_and(|entries| entries.values().all(|v| self.resolves(v, &map.types))),
-            // Fields the schema lacks are dropped by resolution, but
-            // `to_value` has converted them first.
+            // (Fields the schema lacks were dropped by `conform`.)
             Schema::Record(record) => value.as_object().is_some_and(|fields| {
-                fields
+                record
+                    .fields
                     .iter()
-                    .filter(|(name, _)| !record.lookup.contains_key(*name))
-                    .all(|(_, v)| converts(v))
-                    && record
-                        .fields
-                        .iter()
-                        .all(|field| match fields.get(&field.name) {
-                            Some(v) => self.resolves(v, &field.schema),
-                            None => field
-                                .default
-                                .as_ref()
-                                .is_some_and(|d| self.default_resolves(d, &field.schema)),
-                        })
+                    .all(|field| match fields.get(&field.name) {
+                        Some(v) => self.resolves(v, &field.schema),
+                        None => field
+                            .default
+                            .as_ref()
+                            .is_some_and(|d| self.default_resolves(d, &field.schema)),
+                    })
             }),
             // A null finds the union's null branch; anything else, in a
             // union of null and one other branch, resolves against that
@@ -362,17 +362,6 @@ impl Plain<'_> {
     fn named(&self, name: &Name) -> Option<&Schema> {
         name.namespace.as_ref()?;
         self.names.get(name)
-    }
-}
-
-/// Whether apache-avro's `to_value` converts `value`: it refuses an
-/// integer past a long anywhere in it.
-fn converts(value: &Value) -> bool {
-    match value {
-        Value::Number(n) => !n.is_u64() || n.as_i64().is_some(),
-        Value::Array(items) => items.iter().all(converts),
-        Value::Object(entries) => entries.values().all(converts),
-        _ => true,
     }
 }
 
