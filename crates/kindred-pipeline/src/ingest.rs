@@ -25,6 +25,14 @@ pub enum Rejection {
     /// producer would refuse it on every try.
     #[error("the canonical event is {bytes} bytes with its key, more than the {limit} a record may carry")]
     OversizedOutput { bytes: usize, limit: usize },
+    /// Decoding or normalizing the message panicked (a bug in kindred or
+    /// a library it uses): the message is dead-lettered rather than stop
+    /// the service on it at every start. The panic's own words are not
+    /// repeated (they may quote a value).
+    #[error(
+        "kindred failed on this message (a bug: report it, and replay the message once fixed)"
+    )]
+    Panicked,
 }
 
 impl Rejection {
@@ -35,8 +43,16 @@ impl Rejection {
             Rejection::Invalid(e) => e.kind(),
             Rejection::Encode(_) => "unencodable",
             Rejection::OversizedOutput { .. } => "oversized_output",
+            Rejection::Panicked => "internal_panic",
         }
     }
+}
+
+/// Runs `work` on one message; a panic in it becomes
+/// [`Rejection::Panicked`] (the message's dead letter), not the end of the
+/// service, which would meet the same message again after every restart.
+fn guarded<T>(work: impl FnOnce() -> Result<T, Rejection>) -> Result<T, Rejection> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or(Err(Rejection::Panicked))
 }
 
 /// Decode and normalize for one channel: raw bytes in, canonical event out.
@@ -86,6 +102,14 @@ impl IngestStage {
     /// canonical topic, refused if it and its key (the event id) are over
     /// `max_record_bytes`.
     pub fn canonical(
+        &self,
+        payload: &[u8],
+        max_record_bytes: usize,
+    ) -> Result<(CanonicalEvent, Vec<u8>), Rejection> {
+        guarded(|| self.canonical_unguarded(payload, max_record_bytes))
+    }
+
+    fn canonical_unguarded(
         &self,
         payload: &[u8],
         max_record_bytes: usize,
@@ -163,6 +187,18 @@ mod tests {
 
     fn codec() -> Arc<WireCodec> {
         Arc::new(WireCodec::with_default_ids().expect("codec"))
+    }
+
+    /// A panic on one message (in kindred or a library: a parser's bug)
+    /// stopped the service, and every restart met the same message again.
+    #[test]
+    fn a_panic_on_one_message_is_its_rejection() {
+        let panicked: Result<(), Rejection> = guarded(|| panic!("a parser's bug"));
+        let rejection = panicked.expect_err("a rejection");
+        assert_eq!(rejection.kind(), "internal_panic");
+        assert!(!rejection.to_string().contains("parser's bug"));
+        let fine: Result<u8, Rejection> = guarded(|| Ok(7));
+        assert_eq!(fine.ok(), Some(7));
     }
 
     #[test]
