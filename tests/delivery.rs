@@ -869,6 +869,27 @@ async fn a_compacted_topic_that_would_keep_erased_records_is_named() -> anyhow::
     Ok(())
 }
 
+/// `kindred restore` of `<dir>/snap` into `<dir>/restored`: the restored
+/// store's configuration, the command's report and a resolver on it.
+async fn restore_snapshot(
+    config: &kindred_config::Config,
+    dir: &std::path::Path,
+) -> anyhow::Result<(kindred_config::Config, String, Resolver)> {
+    let mut restored_config = config.clone();
+    restored_config.resolver.data_dir = dir.join("restored");
+    let report = kindred_pipeline::state::restore(
+        &restored_config,
+        &dir.join("snap"),
+        Duration::from_secs(30),
+    )
+    .await?;
+    let restored = Resolver::new(kindred_pipeline::privacy::open_store_at(
+        &restored_config,
+        &dir.join("restored"),
+    )?);
+    Ok((restored_config, report, restored))
+}
+
 /// A restored snapshot re-reads the erasure requests made since it in its
 /// own interleaving with the events: one read before the erased person's
 /// events finds no one (an e-mail not yet linked to her card), and her
@@ -912,22 +933,11 @@ async fn an_erasure_since_the_snapshot_holds_in_the_restored_store() -> anyhow::
     publish(&config, resolver.shared_store()).await?;
     drop(resolver);
 
-    let mut restored_config = config.clone();
-    restored_config.resolver.data_dir = dir.path().join("restored");
-    let report = kindred_pipeline::state::restore(
-        &restored_config,
-        &dir.path().join("snap"),
-        Duration::from_secs(30),
-    )
-    .await?;
+    let (_, report, mut restored) = restore_snapshot(&config, dir.path()).await?;
     assert!(
         report.contains("1 erasures' suppression entries carried over"),
         "{report}"
     );
-    let mut restored = Resolver::new(kindred_pipeline::privacy::open_store_at(
-        &restored_config,
-        &dir.path().join("restored"),
-    )?);
     // The replay: the request first (it finds no one yet), then the events.
     restored.erase(&request, &[])?;
     restored.apply(&ann, &[])?;
@@ -1000,22 +1010,11 @@ async fn a_restored_store_continues_the_profile_topic_ids_and_versions() -> anyh
     publish(&config, live.shared_store()).await?;
     drop(live);
 
-    let mut restored_config = config.clone();
-    restored_config.resolver.data_dir = dir.path().join("restored");
-    let report = kindred_pipeline::state::restore(
-        &restored_config,
-        &dir.path().join("snap"),
-        Duration::from_secs(30),
-    )
-    .await?;
+    let (restored_config, report, mut restored) = restore_snapshot(&config, dir.path()).await?;
     assert!(
         report.contains("(3 keys): new profiles numbered from kp-000000000004, 1 versions continued from the topic's, 1 ids this store does not hold tombstoned, 2 changes it already carries dropped from the outbox"),
         "{report}"
     );
-    let mut restored = Resolver::new(kindred_pipeline::privacy::open_store_at(
-        &restored_config,
-        &dir.path().join("restored"),
-    )?);
     restored.apply(&since, &at(4))?;
     publish(&restored_config, restored.shared_store()).await?;
 

@@ -590,6 +590,33 @@ async fn canonical_events_deleted_before_the_resolver_read_them_are_counted() ->
     Ok(())
 }
 
+/// Runs the resolver on `events` (written to the canonical topic) until
+/// `live` of them are on the profile topic and a dead letter is out, then
+/// stops it; the one dead letter's headers.
+async fn resolve_with_one_dead_letter(
+    config: &kindred_config::Config,
+    codec: &WireCodec,
+    events: &[CanonicalEvent],
+    live: i64,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    produce_canonical(config, codec, events).await?;
+    let shutdown = Shutdown::new();
+    let task = kindred_suite::start_resolver(config, &shutdown);
+    let timeout = Duration::from_secs(90);
+    read_until(config, &config.topics.profiles, timeout, |m| {
+        live_event_count(&decode_changes(codec, m)) == live
+    })
+    .await?;
+    let dead = read_until(config, &config.topics.dead_letter, timeout, |m| {
+        !m.is_empty()
+    })
+    .await?;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+    assert_eq!(dead.len(), 1);
+    Ok(headers(&dead[0]))
+}
+
 /// A canonical event out of the bounds ingest keeps (written by another
 /// producer) is dead-lettered by the resolver with the reason and where it
 /// was; the events around it are applied.
@@ -608,22 +635,7 @@ async fn a_canonical_event_out_of_bounds_is_dead_lettered_by_the_resolver() -> a
         huge,
         canonical("pos:b3", T0 + 2, &[card], "Bo Bounds"),
     ];
-    produce_canonical(&config, &codec, &events).await?;
-    let shutdown = Shutdown::new();
-    let task = kindred_suite::start_resolver(&config, &shutdown);
-    let timeout = Duration::from_secs(90);
-    read_until(&config, &config.topics.profiles, timeout, |m| {
-        live_event_count(&decode_changes(&codec, m)) == 2
-    })
-    .await?;
-    let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
-        !m.is_empty()
-    })
-    .await?;
-    shutdown.trigger();
-    tokio::time::timeout(Duration::from_secs(15), task).await???;
-    assert_eq!(dead.len(), 1);
-    let h = headers(&dead[0]);
+    let h = resolve_with_one_dead_letter(&config, &codec, &events, 2).await?;
     assert_eq!(h["kindred.dlq.reason"], "value_out_of_range");
     assert_eq!(h["kindred.dlq.source.topic"], config.topics.canonical);
     assert_eq!(h["kindred.dlq.source.offset"], "1");
@@ -656,22 +668,7 @@ async fn an_event_reusing_another_events_id_is_dead_lettered_not_dropped() -> an
         first,
         canonical("pos:d2", T0 + 1, &[ann], "Ann Dupont"),
     ];
-    produce_canonical(&config, &codec, &events).await?;
-    let shutdown = Shutdown::new();
-    let task = kindred_suite::start_resolver(&config, &shutdown);
-    let timeout = Duration::from_secs(90);
-    read_until(&config, &config.topics.profiles, timeout, |m| {
-        live_event_count(&decode_changes(&codec, m)) == 2
-    })
-    .await?;
-    let dead = read_until(&config, &config.topics.dead_letter, timeout, |m| {
-        !m.is_empty()
-    })
-    .await?;
-    shutdown.trigger();
-    tokio::time::timeout(Duration::from_secs(15), task).await???;
-    assert_eq!(dead.len(), 1);
-    let h = headers(&dead[0]);
+    let h = resolve_with_one_dead_letter(&config, &codec, &events, 2).await?;
     assert_eq!(h["kindred.dlq.reason"], "conflicting_duplicate");
     assert_eq!(h["kindred.dlq.source.topic"], config.topics.canonical);
     assert_eq!(h["kindred.dlq.source.offset"], "1");
