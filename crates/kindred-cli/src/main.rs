@@ -43,6 +43,7 @@ fn main() -> std::process::ExitCode {
     drop_empty_flag_variables();
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.log_spans);
+    install_panic_hook();
     let done = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -80,6 +81,31 @@ fn drop_empty_flag_variables() {
             std::env::remove_var(&name);
         }
     }
+}
+
+/// Panics go to the log with where they happened; their message only at
+/// debug level: it may quote a value the code was handling (a string
+/// slicing panic prints the customer's name it cut). The default hook
+/// printed it to standard error, which is collected as logs.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let thread = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_string();
+        tracing::error!(%location, %thread, "kindred panicked: a bug, please report it (its message is logged at debug level only: it may quote personal data)");
+        tracing::debug!(%location, %thread, %message, "panic message");
+    }));
 }
 
 /// An error as a user reads it: what failed, then each cause, once (a

@@ -39,8 +39,10 @@ pub enum KafkaError {
         transactional_id: String,
         #[source]
         source: rdkafka::error::KafkaError,
-        /// The records the brokers refused, by topic (empty when the
-        /// failure was not a delivery's).
+        /// The records not delivered (yet) when the transaction failed, by
+        /// topic: those with an error are the brokers' refusals; those
+        /// without were still outstanding (after a flush timeout, or any
+        /// failure that came first).
         failed: Box<crate::FailedDeliveries>,
     },
     /// The brokers refused the connection: authentication failed, or the

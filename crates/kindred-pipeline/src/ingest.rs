@@ -27,8 +27,10 @@ pub enum Rejection {
     OversizedOutput { bytes: usize, limit: usize },
     /// Decoding or normalizing the message panicked (a bug in kindred or
     /// a library it uses): the message is dead-lettered rather than stop
-    /// the service on it at every start. The panic's own words are not
-    /// repeated (they may quote a value).
+    /// the service on it at every start (the service then commits past it
+    /// and stops, so a restart clears what the panic may have left
+    /// broken). The panic's own words are not repeated (they may quote a
+    /// value).
     #[error(
         "kindred failed on this message (a bug: report it, and replay the message once fixed)"
     )]

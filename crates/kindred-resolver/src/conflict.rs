@@ -44,11 +44,21 @@ impl Resolver {
             let id = event.event_id.as_str();
             let kept = match (first.get(id), value) {
                 (Some(t), _) => *t,
+                // One the store cannot read back (sealed under a key no
+                // longer in the keyring) is left to the batch, which
+                // counts a duplicate as it did: a redelivery must not
+                // stop the service.
                 (None, Some(bytes)) => {
-                    let applied: CanonicalEvent =
-                        self.store.decode_value(cf::CONTRIBUTIONS, id, &bytes)?;
-                    first.insert(id, applied.event_time_ms);
-                    applied.event_time_ms
+                    match self
+                        .store
+                        .decode_value::<CanonicalEvent>(cf::CONTRIBUTIONS, id, &bytes)
+                    {
+                        Ok(applied) => {
+                            first.insert(id, applied.event_time_ms);
+                            applied.event_time_ms
+                        }
+                        Err(_) => continue,
+                    }
                 }
                 (None, None) => {
                     first.insert(id, event.event_time_ms);

@@ -133,6 +133,8 @@ pub async fn run(
                     return Ok(false);
                 }
                 let mut records = Vec::with_capacity(batch.len());
+                // Where a message made kindred panic (dead-lettered below).
+                let mut panicked: Option<(i32, i64)> = None;
                 for message in &batch {
                     ops.metrics
                         .events_consumed
@@ -169,6 +171,9 @@ pub async fn run(
                             });
                         }
                         Err(e) => {
+                            if matches!(e, crate::ingest::Rejection::Panicked) {
+                                panicked = Some((message.partition(), message.offset()));
+                            }
                             tracing::warn!(
                                 reason = e.kind(),
                                 partition = message.partition(),
@@ -225,6 +230,18 @@ pub async fn run(
                 let offsets = next_offsets(&batch);
                 for (t, p, o) in &offsets {
                     next.insert((t.clone(), *p), *o);
+                }
+                if let Some((partition, offset)) = panicked {
+                    // A panic may leave a library's state broken (a
+                    // poisoned lock: every later message panics too). The
+                    // message is dead-lettered; its offset is committed
+                    // for sure, and the service stops so that a restart
+                    // starts clean, past it.
+                    consumer::commit(&consumer, &offsets, CommitMode::Sync)?;
+                    return Err(PipelineError::Input(format!(
+                        "{source}/{partition} offset {offset} made kindred panic (dead-lettered as internal_panic); \
+                         the service stops so that a restart clears what the panic may have left broken"
+                    )));
                 }
                 if let Err(e) = consumer::commit(&consumer, &offsets, CommitMode::Async) {
                     super::commit_failures(ops).inc();
