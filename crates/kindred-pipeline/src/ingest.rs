@@ -54,7 +54,12 @@ impl Rejection {
 /// [`Rejection::Panicked`] (the message's dead letter), not the end of the
 /// service, which would meet the same message again after every restart.
 fn guarded<T>(work: impl FnOnce() -> Result<T, Rejection>) -> Result<T, Rejection> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or(Err(Rejection::Panicked))
+    catch_panic(work, Rejection::Panicked)
+}
+
+/// `work`, or `Err(on_panic)` if it panicked (see [`guarded`]).
+pub(crate) fn catch_panic<T, E>(work: impl FnOnce() -> Result<T, E>, on_panic: E) -> Result<T, E> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or(Err(on_panic))
 }
 
 /// Decode and normalize for one channel: raw bytes in, canonical event out.

@@ -387,6 +387,8 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 // Events, and erasure and decision requests applied in order between them.
                 let mut items: Vec<(usize, Item)> = Vec::with_capacity(batch.len());
                 let mut dead = Vec::new();
+                // Where a message made kindred panic (dead-lettered).
+                let mut panicked: Option<(i32, i64)> = None;
                 for (i, message) in batch.iter().enumerate() {
                     ops.metrics
                         .events_consumed
@@ -402,15 +404,27 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                             .map(Item::Decide)
                             .map_err(|e| (e.kind(), e.to_string()))
                     } else {
-                        message
-                            .payload()
-                            .ok_or(kindred_schema::DecodeError::Empty)
-                            .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
-                            .map_err(|e| (e.kind(), e.to_string()))
-                            .and_then(|e| match kindred_normalize::check_canonical(&e) {
-                                Ok(()) => Ok(Item::Event(Box::new(e))),
-                                Err(invalid) => Err((invalid.kind(), invalid.to_string())),
-                            })
+                        // Another producer's record could make a decoder
+                        // panic: dead-lettered, then the service stops
+                        // past it (below).
+                        let decoded = crate::ingest::catch_panic(
+                            || {
+                                message
+                                    .payload()
+                                    .ok_or(kindred_schema::DecodeError::Empty)
+                                    .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
+                                    .map_err(|e| (e.kind(), e.to_string()))
+                                    .and_then(|e| match kindred_normalize::check_canonical(&e) {
+                                        Ok(()) => Ok(Item::Event(Box::new(e))),
+                                        Err(invalid) => Err((invalid.kind(), invalid.to_string())),
+                                    })
+                            },
+                            (INTERNAL_PANIC, PANICKED.to_string()),
+                        );
+                        if matches!(&decoded, Err((INTERNAL_PANIC, _))) {
+                            panicked = Some((message.partition(), message.offset()));
+                        }
+                        decoded
                     };
                     match item {
                         Ok(item) => items.push((i, item)),
@@ -586,6 +600,14 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 for o in &offsets {
                     positions.advance(&o.topic, o.partition, o.next_offset);
                 }
+                if let Some((partition, offset)) = panicked {
+                    // The store's position is past the message (dead-lettered
+                    // first): stop, so that a restart starts clean.
+                    return Err(PipelineError::Input(format!(
+                        "{source}/{partition} offset {offset} made kindred panic (dead-lettered as {INTERNAL_PANIC}); \
+                         the service stops so that a restart clears what the panic may have left broken"
+                    )));
+                }
                 observe_event_lag(ops, "resolve", &batch);
                 observe_outcome(ops, &source, &outcome);
                 written = outcome.outbox_last.unwrap_or(written);
@@ -743,6 +765,13 @@ impl Drop for StoreGauges {
         self.0.abort();
     }
 }
+
+/// The dead-letter reason of a message that made kindred panic.
+const INTERNAL_PANIC: &str = "internal_panic";
+
+/// That dead letter's message (the panic's own words may quote a value).
+const PANICKED: &str =
+    "kindred failed on this message (a bug: report it, and replay the message once fixed)";
 
 /// The dead-letter reason of an event whose id another event holds
 /// ([`kindred_resolver::ConflictingDuplicate`]).
