@@ -227,6 +227,13 @@ impl Schemas {
                     ) => Err(e.to_string()),
                     Err(e) => return Err(e.into()),
                 };
+                if outcome.is_ok() {
+                    let defaulted = self.codec.fields_defaulted(id);
+                    if !defaulted.is_empty() {
+                        tracing::warn!(id, fields = ?defaulted,
+                            "the writer schema lacks fields kindred reads: every record written with it has their defaults there (a renamed field? kindred's schemas read no aliases)");
+                    }
+                }
                 source.settle(id, outcome);
             }
             ids = not_found;

@@ -294,6 +294,27 @@ impl WireCodec {
         Ok(kind)
     }
 
+    /// The fields kindred reads that the writer schema learned under `id`
+    /// lacks (top level): every record written with it has their defaults
+    /// there, silently (a producer's renamed `member_card_no`: no event of
+    /// it carries a card; kindred's schemas read no aliases). Empty for an
+    /// id not learned, or one written with kindred's own schema.
+    pub fn fields_defaulted(&self, id: u32) -> Vec<String> {
+        let Some(writer) = self.learned_writer(id) else {
+            return Vec::new();
+        };
+        let (Some(apache_avro::Schema::Record(written)), apache_avro::Schema::Record(read)) =
+            (writer.older.as_ref(), self.catalog.get(writer.kind))
+        else {
+            return Vec::new();
+        };
+        read.fields
+            .iter()
+            .filter(|f| !written.lookup.contains_key(&f.name))
+            .map(|f| f.name.clone())
+            .collect()
+    }
+
     fn learned_writer(&self, id: u32) -> Option<std::sync::Arc<Writer>> {
         self.learned
             .read()
@@ -1048,6 +1069,26 @@ mod tests {
             )
             .expect_err("null where kindred needs a value");
         assert!(matches!(err, DecodeError::Body { .. }), "{field}: {err}");
+    }
+
+    /// A producer that renamed a field kindred reads (`member_card_no` to
+    /// `card_no`): learned, as Avro resolution allows, and every record
+    /// then has no card; the codec names the fields so the service can
+    /// say so.
+    #[test]
+    fn a_writer_lacking_fields_kindred_reads_names_them() {
+        let c = WireCodec::for_registry(1 << 20).expect("codec");
+        let text = SchemaKind::PosTransaction.current().text;
+        let renamed = text.replacen(r#""name": "member_card_no""#, r#""name": "card_no""#, 1);
+        assert_ne!(renamed, text);
+        assert_eq!(
+            c.learn(43, "http://registry", &renamed).expect("learned"),
+            SchemaKind::PosTransaction
+        );
+        assert_eq!(c.fields_defaulted(43), vec!["member_card_no".to_string()]);
+        c.learn(44, "http://registry", text).expect("learned");
+        assert!(c.fields_defaulted(44).is_empty());
+        assert!(c.fields_defaulted(45).is_empty());
     }
 
     /// A till that sends some card numbers as numbers writes a union of
