@@ -180,6 +180,19 @@ pub async fn restore(
     let reconciled = tokio::task::block_in_place(|| {
         resolver.reconcile_with_published(&published, RESTATED_BY_RESTORE)
     })?;
+    // Review pairs the lost store raised since the snapshot that name an
+    // id this store does not hold: a reviewer's decision on them would be
+    // refused (the replay raises its own).
+    let stale: Vec<(String, String)> =
+        tokio::task::block_in_place(|| review_topic_pairs(config, timeout))?
+            .into_iter()
+            .filter(|(a, b)| {
+                [a, b].iter().any(|id| {
+                !matches!(resolver.store().profile(id), Ok(Some(p)) if &p.profile_id == *id)
+            })
+            })
+            .collect();
+    tokio::task::block_in_place(|| resolver.tombstone_review_pairs(&stale))?;
     resolver.store().set_rebuilding(false)?;
     let topic_read_back = read_back_report(config, &published, &reconciled);
     let store = resolver.store();
@@ -546,7 +559,8 @@ pub async fn rebuild(
                 crate::admin::REPUBLISH_CHUNK,
             )
             .map_err(|e| PipelineError::Config(format!("queueing the rebuilt profiles: {e}")))?;
-        resolver.requeue_review_topic(&stale_pairs)?;
+        // (`republish` queued the rebuilt review queue.)
+        resolver.tombstone_review_pairs(&stale_pairs)?;
         for request_id in &unanswered {
             resolver.refuse_request(
                 request_id,

@@ -804,17 +804,8 @@ impl Resolver {
     /// pairs of the old numbering, and a live decision on them would act
     /// on whoever holds those ids now.
     pub fn requeue_review_topic(&mut self, stale: &[(String, String)]) -> Result<(), StoreError> {
+        self.tombstone_review_pairs(stale)?;
         let pending = self.store.pending_suggestions()?;
-        for part in stale.chunks(1000) {
-            let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
-            for (profile_a, profile_b) in part {
-                view.push_outbox(&OutboxEntry::Tombstone(crate::Tombstone::Review {
-                    profile_a: profile_a.clone(),
-                    profile_b: profile_b.clone(),
-                }));
-            }
-            self.store.write(view.into_write_batch())?;
-        }
         for part in pending.chunks(1000) {
             let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
             for p in part {
@@ -824,6 +815,22 @@ impl Resolver {
                 );
                 let review = p.clone().into_notice(a, b);
                 view.push_outbox(&OutboxEntry::Review(Box::new(review)));
+            }
+            self.store.write(view.into_write_batch())?;
+        }
+        Ok(())
+    }
+
+    /// Queues a tombstone for the review topic's record of each pair in
+    /// `stale` (pairs the topic holds that this store's queue does not).
+    pub fn tombstone_review_pairs(&mut self, stale: &[(String, String)]) -> Result<(), StoreError> {
+        for part in stale.chunks(1000) {
+            let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+            for (profile_a, profile_b) in part {
+                view.push_outbox(&OutboxEntry::Tombstone(crate::Tombstone::Review {
+                    profile_a: profile_a.clone(),
+                    profile_b: profile_b.clone(),
+                }));
             }
             self.store.write(view.into_write_batch())?;
         }
