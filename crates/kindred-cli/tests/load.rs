@@ -151,6 +151,12 @@ fn load_accounts_for_every_event_and_measures_each_service() {
     ] {
         assert_eq!(eval[key], report["accuracy"][key], "{key}: {eval_text}");
     }
+    // The persons the stream holds, not the generator's setting before the
+    // stream was cut to --events.
+    assert_eq!(
+        report["persons"], report["accuracy"]["persons"],
+        "{report:#}"
+    );
     // B-cubed sums per-record fractions: the same up to the order of the sum.
     let bcubed_f1 = |r: &serde_json::Value| r["bcubed"]["f1"].as_f64().unwrap_or(-1.0);
     assert!((bcubed_f1(&eval) - bcubed_f1(&report["accuracy"])).abs() < 1e-9);

@@ -254,6 +254,10 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         partitions: config.topics.partitions,
         seed: opts.gen.seed,
         people,
+        persons: truth
+            .values()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64,
         target_rate: opts.rate,
         produced: events.len() as u64,
         distinct_events: distinct,

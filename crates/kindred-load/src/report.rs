@@ -52,7 +52,11 @@ pub struct LoadReport {
     pub brokers: String,
     pub partitions: i32,
     pub seed: u64,
+    /// The generator's number of people (with `seed`, what regenerates the
+    /// stream; raised until it yields `--events` records, then cut).
     pub people: u32,
+    /// Distinct persons in the stream as cut to `--events`.
+    pub persons: u64,
     /// Target produce rate in events per second; 0 = as fast as possible.
     pub target_rate: u64,
     /// Records produced, duplicate deliveries included.
@@ -152,8 +156,8 @@ impl fmt::Display for LoadReport {
         };
         writeln!(
             f,
-            "kindred load: {} events ({} distinct) of {} people, produced {rate} in {:.1} s",
-            self.produced, self.distinct_events, self.people, self.produce_seconds
+            "kindred load: {} events ({} distinct) of {} persons, produced {rate} in {:.1} s",
+            self.produced, self.distinct_events, self.persons, self.produce_seconds
         )?;
         writeln!(
             f,
