@@ -201,6 +201,20 @@ pub async fn run(base: &Config, opts: &LoadOptions) -> Result<LoadReport, LoadEr
         .collect();
     sampling.store(false, Ordering::Relaxed);
     let _ = sampler.join();
+    // What the services published up to their stop (a final flush, a
+    // redirect on another partition than its merge) is read before the
+    // observer stops: the figures come from all of it.
+    let stopped = Instant::now();
+    let give_up = stopped + Duration::from_secs(60);
+    while !observe::drained(
+        stopped,
+        lock(&shared.observed).last_message,
+        Instant::now(),
+        Duration::from_secs(2),
+    ) && Instant::now() < give_up
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     stop.trigger();
     match observer.await {
         Ok(Ok(())) => {}

@@ -30,6 +30,8 @@ pub(crate) struct Observed {
     pub dead_letters: u64,
     pub dead_letter_keys: std::collections::HashSet<Vec<u8>>,
     pub unreadable: u64,
+    /// When the observer last read a message of either topic.
+    pub last_message: Option<Instant>,
 }
 
 impl Observed {
@@ -46,6 +48,20 @@ impl Observed {
             self.last_done = Some(now);
         }
     }
+}
+
+/// Whether the observer has read what the services published before they
+/// stopped at `stopped`: `quiet` has passed since the stop and since the
+/// last message it read (what a service flushed as it stopped reaches a
+/// reader within that; a late redirect read or not changes the figures).
+pub(crate) fn drained(
+    stopped: Instant,
+    last_message: Option<Instant>,
+    now: Instant,
+    quiet: Duration,
+) -> bool {
+    now.saturating_duration_since(stopped) >= quiet
+        && last_message.is_none_or(|t| now.saturating_duration_since(t) >= quiet)
 }
 
 /// State shared by the producer loop and the observer.
@@ -71,6 +87,7 @@ impl Shared {
                 dead_letters: 0,
                 dead_letter_keys: Default::default(),
                 unreadable: 0,
+                last_message: None,
             }),
         }))
     }
@@ -105,6 +122,7 @@ pub(crate) async fn observe(
             }
         };
         let now = Instant::now();
+        lock(&shared.observed).last_message = Some(now);
         if message.topic() == dead_letter {
             lock(&shared.observed).note_dead_letter(message.key(), now);
             continue;
@@ -172,6 +190,19 @@ mod tests {
     /// The run's rate counts dead letters, so its time runs to the last
     /// one: events rejected after the last landing made the rate look up
     /// to several times higher than it was.
+    #[test]
+    fn the_observer_reads_on_until_the_topics_are_quiet_after_the_stop() {
+        let (t0, quiet) = (Instant::now(), Duration::from_secs(2));
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        // Nothing read for long, but the stop was just now: wait.
+        assert!(!drained(at(10), Some(at(1)), at(11), quiet));
+        assert!(drained(at(10), Some(at(1)), at(12), quiet));
+        // The services' last flush arriving after the stop: wait for it.
+        assert!(!drained(at(10), Some(at(11)), at(12), quiet));
+        assert!(drained(at(10), Some(at(11)), at(13), quiet));
+        assert!(drained(at(10), None, at(12), quiet));
+    }
+
     #[test]
     fn a_dead_letter_after_the_last_landing_ends_the_run_later() {
         let shared = Shared::new().expect("shared");
