@@ -270,6 +270,25 @@ mod tests {
         format!("kp-{n:012}")
     }
 
+    fn reconcile(r: &mut Resolver, published: &Published) -> Reconciled {
+        r.reconcile_with_published(published, "decision:restore")
+            .expect("reconcile")
+    }
+
+    fn settled(
+        numbered_from: Option<u64>,
+        versions_raised: u64,
+        tombstoned: u64,
+        already_published: u64,
+    ) -> Reconciled {
+        Reconciled {
+            numbered_from,
+            versions_raised,
+            tombstoned,
+            already_published,
+        }
+    }
+
     /// A store restored from a snapshot holds kp-1 (which absorbed kp-2);
     /// the lost store had gone on to publish kp-1 up to version 9, kp-2's
     /// redirect at 7, a kp-5 the snapshot never saw and an erased kp-6.
@@ -301,18 +320,8 @@ mod tests {
         published.record("someone-else", Some(4));
         assert_eq!(published.highest_profile_seq(), 6);
 
-        let done = r
-            .reconcile_with_published(&published, "decision:restore")
-            .expect("reconcile");
-        assert_eq!(
-            done,
-            Reconciled {
-                numbered_from: Some(7),
-                versions_raised: 2,
-                tombstoned: 1,
-                already_published: 4,
-            }
-        );
+        let done = reconcile(&mut r, &published);
+        assert_eq!(done, settled(Some(7), 2, 1, 4));
         let queued: Vec<OutboxEntry> = r
             .store()
             .outbox()
@@ -377,18 +386,8 @@ mod tests {
             ]
         );
         // Once settled, nothing moves again but the stale id's tombstone.
-        let again = r
-            .reconcile_with_published(&published, "decision:restore")
-            .expect("reconcile");
-        assert_eq!(
-            again,
-            Reconciled {
-                numbered_from: None,
-                versions_raised: 0,
-                tombstoned: 1,
-                already_published: 0,
-            }
-        );
+        let again = reconcile(&mut r, &published);
+        assert_eq!(again, settled(None, 0, 1, 0));
     }
 
     /// A snapshot's queued change of Ann, whom the lost store erased
@@ -404,18 +403,8 @@ mod tests {
         published.record_erased(&kp(1));
         published.record_erased(&kp(9));
         assert_eq!(published.highest_profile_seq(), 9);
-        let done = r
-            .reconcile_with_published(&published, "decision:restore")
-            .expect("reconcile");
-        assert_eq!(
-            done,
-            Reconciled {
-                numbered_from: Some(10),
-                versions_raised: 0,
-                tombstoned: 0,
-                already_published: 1,
-            }
-        );
+        let done = reconcile(&mut r, &published);
+        assert_eq!(done, settled(Some(10), 0, 0, 1));
         assert!(r.store().outbox().expect("outbox").is_empty());
     }
 
