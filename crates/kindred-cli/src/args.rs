@@ -440,8 +440,9 @@ pub(crate) enum Command {
     /// For when no snapshot is left. People and golden records come out
     /// the same; profile ids are numbered afresh in replay order, after
     /// every id on the profile topic, so prefer `restore` when a snapshot
-    /// exists. Leaves for the resolver to publish every live profile under
-    /// its new id and a tombstone for every old id. Review approvals,
+    /// exists. Leaves for the resolver to publish a tombstone for every old
+    /// id and every live profile under its new id; fails if ids are
+    /// published meanwhile (stop the old resolver first). Review approvals,
     /// rejects and splits are carried over from the decisions topic
     /// (topics.decisions), or from the old store with --decisions-from.
     Rebuild {

@@ -269,9 +269,11 @@ fn read_back_report(
 /// profiles in replay order, after every id the profile topic names (an
 /// old id is never given to someone else). The replay's own changes are
 /// not published; what is queued for the resolver to publish when it
-/// starts is every live profile under its new id (and the redirects of the
-/// ids it absorbed), then a tombstone for every old id, so the compacted
-/// topic ends with exactly the rebuilt store's profiles.
+/// starts is a tombstone for every old id, then every live profile under
+/// its new id (and the redirects of the ids it absorbed), so the compacted
+/// topic ends with exactly the rebuilt store's profiles. The topic is read
+/// at the start (numbering) and again at the end: ids published meanwhile
+/// (a resolver still running) fail the rebuild.
 pub async fn rebuild(
     config: &Config,
     timeout: Duration,
