@@ -254,6 +254,26 @@ fn resolve_at_scale(c: &mut Criterion) {
                 BatchSize::LargeInput,
             )
         });
+        // What the resolver service reads before each batch to tell an
+        // event reusing another's id from a redelivery (one MultiGet of
+        // the batch's event ids): its cost beside `apply`'s.
+        group.bench_function(format!("conflict_check_1000_with_{label}_profiles"), |b| {
+            b.iter_batched(
+                || {
+                    (0..1000u64)
+                        .map(|i| {
+                            seq += 1;
+                            customer_event((seq * 7_919 + i) % existing, seq)
+                        })
+                        .collect::<Vec<_>>()
+                },
+                |batch| {
+                    let refs: Vec<&CanonicalEvent> = batch.iter().collect();
+                    std::hint::black_box(resolver.conflicting_duplicates(&refs).expect("check"))
+                },
+                BatchSize::LargeInput,
+            )
+        });
         group.finish();
     }
 }
