@@ -1009,11 +1009,41 @@ async fn a_restored_store_continues_the_profile_topic_ids_and_versions() -> anyh
     live.apply(&since, &at(4))?;
     publish(&config, live.shared_store()).await?;
     drop(live);
+    // A review pair the lost store raised since the snapshot, naming the
+    // profile the restored store will not hold, and one it will.
+    for (key, payload) in [
+        ("kp-000000000001|kp-000000000003", "{}"),
+        ("kp-000000000001|kp-000000000002", "{}"),
+    ] {
+        produce(
+            &config,
+            &config.topics.review,
+            key,
+            payload.as_bytes().to_vec(),
+        )
+        .await?;
+    }
 
     let (restored_config, report, mut restored) = restore_snapshot(&config, dir.path()).await?;
     assert!(
         report.contains("(3 keys): new profiles numbered from kp-000000000004, 1 versions continued from the topic's, 1 ids this store does not hold tombstoned, 2 changes it already carries dropped from the outbox"),
         "{report}"
+    );
+    let review_tombstones: Vec<(String, String)> = restored
+        .store()
+        .outbox()?
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            kindred_resolver::OutboxEntry::Tombstone(kindred_resolver::Tombstone::Review {
+                profile_a,
+                profile_b,
+            }) => Some((profile_a, profile_b)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        review_tombstones,
+        [("kp-000000000001".to_string(), "kp-000000000003".to_string())]
     );
     restored.apply(&since, &at(4))?;
     publish(&restored_config, restored.shared_store()).await?;
