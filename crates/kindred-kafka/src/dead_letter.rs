@@ -240,6 +240,16 @@ impl DeadLetter {
 mod tests {
     use super::*;
 
+    /// The envelope a letter's headers give back.
+    fn read_back(record: &OutRecord) -> Option<DeadLetter> {
+        DeadLetter::from_headers(
+            record
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice())),
+        )
+    }
+
     #[test]
     fn envelope_round_trips_through_headers() {
         let dl = DeadLetter {
@@ -255,12 +265,7 @@ mod tests {
             .into_record("kindred.deadletter", Some(b"k"), b"{bad");
         assert_eq!(record.payload, b"{bad");
         assert_eq!(record.key.as_deref(), Some(&b"k"[..]));
-        let back = DeadLetter::from_headers(
-            record
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_slice())),
-        );
+        let back = read_back(&record);
         assert_eq!(back, Some(dl));
     }
 
@@ -289,12 +294,7 @@ mod tests {
                 ("__value_schema_id", &[0x00, 0x9f][..]),
             ],
         );
-        let back = DeadLetter::from_headers(
-            record
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_slice())),
-        );
+        let back = read_back(&record);
         assert_eq!(back, Some(dl));
         assert!(DeadLetter::without_payload(&record).is_some());
     }
@@ -329,8 +329,7 @@ mod tests {
             Some("950000")
         );
         assert_eq!(header(DeadLetter::KEY_TRUNCATED_FROM).as_deref(), Some("5"));
-        let back =
-            DeadLetter::from_headers(bare.headers.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+        let back = read_back(&bare);
         assert_eq!(back, Some(dl));
         assert!(DeadLetter::without_payload(&bare).is_none());
         // Not a dead letter: nothing to cut it to.
