@@ -110,29 +110,35 @@ fn overrides(all: &Sourced<bool>, own: &Sourced<bool>) -> bool {
     a > o || (a == o && !all.value && own.value)
 }
 
-/// A withdrawal of `marketing:all` reaches the purpose's other channels
-/// too: those kept as typed (postal `mail`, `phone`, `whatsapp`...), which
-/// [`statements`] does not spell it out to (it knows only the event's own
-/// keys). Each takes the withdrawal where it is later ([`overrides`]), so
-/// a direct-mail or call-centre consumer reading its own key does not
-/// contact someone who withdrew every channel. A grant of `all` does not
-/// reach them: it may be another identity's, joined without the replay
+/// A withdrawal of a purpose's `all` (`marketing:all`, `profiling:all`:
+/// a form that withdraws the purpose without naming a channel) reaches the
+/// purpose's other channels too: for marketing those kept as typed (postal
+/// `mail`, `phone`, `whatsapp`...), which [`statements`] does not spell it
+/// out to (it knows only the event's own keys), for any other purpose
+/// every channel. Each takes the withdrawal where it is later
+/// ([`overrides`]), so a consumer reading its own key (a direct-mail or
+/// call-centre system, an ad platform's `personalised_ads:push`) does not
+/// act for someone who withdrew the whole purpose. A grant of `all` does
+/// not reach them: it may be another identity's, joined without the replay
 /// that would weigh it against this channel's withdrawal. Run on the
 /// settled consents, either path.
 pub fn all_decides_other_channels(consents: &mut BTreeMap<String, Sourced<bool>>) {
-    let Some(all) = consents.get(CONTACT_ALL_KEY).cloned() else {
-        return;
-    };
-    if all.value {
-        return;
-    }
-    let prefix = format!("{CONTACT_PURPOSE}:");
-    for (key, own) in consents.iter_mut() {
-        let other = key
-            .strip_prefix(&prefix)
-            .is_some_and(|channel| channel != ALL_CHANNELS && !CONTACT_CHANNELS.contains(&channel));
-        if other && overrides(&all, own) {
-            *own = all.clone();
+    let withdrawn: Vec<(String, Sourced<bool>)> = consents
+        .iter()
+        .filter_map(|(key, s)| {
+            let purpose = key.strip_suffix(&format!(":{ALL_CHANNELS}"))?;
+            (!s.value).then(|| (format!("{purpose}:"), s.clone()))
+        })
+        .collect();
+    for (prefix, all) in withdrawn {
+        let marketing = prefix == format!("{CONTACT_PURPOSE}:");
+        for (key, own) in consents.iter_mut() {
+            let other = key.strip_prefix(&prefix).is_some_and(|channel| {
+                channel != ALL_CHANNELS && !(marketing && CONTACT_CHANNELS.contains(&channel))
+            });
+            if other && overrides(&all, own) {
+                *own = all.clone();
+            }
         }
     }
 }
@@ -555,6 +561,45 @@ mod tests {
         );
         let all_yes = statement("w:4", 20, &ids, &[("marketing:all", true)]);
         assert_eq!(settle(&[&mail_no, &all_yes]), (false, false));
+    }
+
+    /// Any purpose's `all` withdrawal reaches its channels, not only
+    /// marketing's: an ad platform reading `personalised_ads:push` kept the
+    /// earlier grant after the person withdrew personalised ads as a whole.
+    #[test]
+    fn withdrawing_a_whole_purpose_reaches_each_of_its_channels() {
+        let ids = [(EMAIL, "a@x.cn")];
+        let push_yes = statement("w:1", 10, &ids, &[("personalised_ads:push", true)]);
+        let all_no = statement("w:2", 20, &ids, &[("personalised_ads:all", false)]);
+        let push_again = statement("w:3", 30, &ids, &[("personalised_ads:push", true)]);
+        let other = statement("w:4", 5, &ids, &[("profiling:push", true)]);
+        let settle = |events: &[&CanonicalEvent]| {
+            let mut votes = crate::survivorship::AttributeVotes::default();
+            for e in events {
+                votes.absorb_event(e);
+            }
+            let mut record = crate::GoldenRecord::new("p".into(), events[0]);
+            votes.settle(&crate::Survivorship::default(), &mut record);
+            let mut replayed = combine(events.iter().copied());
+            all_decides_other_channels(&mut replayed);
+            for consents in [&record.consents, &replayed] {
+                assert!(consents["profiling:push"].value, "another purpose");
+            }
+            (
+                record.consents["personalised_ads:push"].value,
+                replayed["personalised_ads:push"].value,
+            )
+        };
+        assert_eq!(settle(&[&other, &push_yes, &all_no]), (false, false));
+        assert_eq!(
+            settle(&[&all_no, &other, &push_yes]),
+            (false, false),
+            "any order"
+        );
+        assert_eq!(
+            settle(&[&other, &push_yes, &all_no, &push_again]),
+            (true, true)
+        );
     }
 
     #[test]

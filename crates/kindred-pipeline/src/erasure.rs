@@ -10,7 +10,10 @@
 //! events), `profile` (a profile id, `kp-` and digits) or `identifier_key`
 //! (the store's keyed index key, `kind:hash`, which `kindred forget` sends
 //! so that no raw value sits on the topic; a raw `kind:value` there is
-//! hashed by the resolver, never kept as sent) names the person. `request_id` is the caller's
+//! normalized as in events and hashed by the resolver, never kept as sent;
+//! a key of no identifier kind, `mobile:...` or a bare number, is refused
+//! as `erasure_invalid_identifier`, since it would name no one) names the
+//! person. `request_id` is the caller's
 //! reference and must not hold personal data.
 
 use crate::admin::now_ms;
@@ -161,17 +164,29 @@ pub fn masked_requester(requested_by: &str) -> String {
     }
 }
 
-/// Whether a request id looks like personal data: an e-mail address, or a
-/// phone number (seven digits or more and nothing but phone punctuation).
-/// `DSR-1042` and `REQ-20261205-000123` do not.
+/// Whether a request id looks like personal data: an e-mail address, a
+/// phone number (seven digits or more and nothing but phone punctuation),
+/// or a member card or account number among other text (a run of
+/// [`CARD_LIKE_DIGITS`] digits or more: `MAIN:8800001177`).
+/// `DSR-1042` and `REQ-20261205-000123` (a date's eight digits) do not.
 fn request_id_looks_personal(id: &str) -> bool {
     let digits = id.chars().filter(char::is_ascii_digit).count();
+    let longest_run = id
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
     id.contains('@')
+        || longest_run >= CARD_LIKE_DIGITS
         || (digits >= 7
             && id
                 .chars()
                 .all(|c| c.is_ascii_digit() || " +-().".contains(c)))
 }
+
+/// Digits in a row that make a request id look like a card or account
+/// number: more than a date's eight (`20261205`).
+const CARD_LIKE_DIGITS: usize = 9;
 
 /// A request id as kindred keeps it (audit record and topic, dead
 /// letters): as sent, or masked when it looks personal
@@ -256,28 +271,36 @@ pub fn parse_request(
         ErasureTarget::Profile(id.to_string())
     } else {
         let key = wire.identifier_key.clone().unwrap_or_default();
+        // Only `kind:digest` or `kind:value` of a kind kindred keys: any
+        // other key (a bare `+8613...`, a portal's `mobile:` or `tel:`)
+        // is in no index, so it would erase no one and be audited as
+        // `not_found`, which reads as done. Refused instead, without
+        // quoting the key.
+        let invalid = |reason: &'static str| RequestError::Invalid {
+            request_id: wire.request_id.clone(),
+            kind: "identifier_key",
+            reason,
+        };
+        let (kind, rest) = key.split_once(':').ok_or_else(|| {
+            invalid("not kind:value or kind:digest; the kind one of member_id, phone, email, social, account, device")
+        })?;
         // Kinds in any case (`Email:`, `PHONE:`): a portal's spelling.
-        let kind_of = |kind: &str| kind.trim().to_ascii_lowercase();
-        match key.split_once(':') {
+        let kind = kind
+            .trim()
+            .to_ascii_lowercase()
+            .parse::<IdentifierKind>()
+            .map_err(|_| {
+                invalid("its kind is none of member_id, phone, email, social, account, device")
+            })?;
+        if rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()) {
             // An index key as `kindred forget` sends it: kind and a keyed
             // hash (32 hex digits; no raw phone, e-mail or card looks so),
             // as the store writes it (lower case).
-            Some((kind, digest))
-                if digest.len() == 32 && digest.bytes().all(|b| b.is_ascii_hexdigit()) =>
-            {
-                ErasureTarget::IndexKey(format!(
-                    "{}:{}",
-                    kind_of(kind),
-                    digest.to_ascii_lowercase()
-                ))
-            }
-            // A raw `kind:value` a portal sent as the key: normalized as the
-            // same value in an event is, or it would name nobody.
-            Some((kind, value)) => match kind_of(kind).parse::<IdentifierKind>() {
-                Ok(kind) => identifier(kind, value)?,
-                Err(_) => ErasureTarget::IndexKey(key),
-            },
-            None => ErasureTarget::IndexKey(key),
+            ErasureTarget::IndexKey(format!("{}:{}", kind.as_str(), rest.to_ascii_lowercase()))
+        } else {
+            // A raw `kind:value` a portal sent as the key: normalized as
+            // the same value in an event is, or it would name nobody.
+            identifier(kind, rest)?
         }
     };
     Ok(ErasureRequest {
@@ -333,6 +356,10 @@ pub fn carry_over<'p>(
         subject: String,
         outcome: String,
         requested_at_ms: i64,
+        /// When the entries' windows start (this release's records): the
+        /// later of the request's time and the person's last event.
+        #[serde(default)]
+        suppressed_from_ms: Option<i64>,
         suppressed: Option<Vec<String>>,
         #[serde(default)]
         suppressed_total: u64,
@@ -359,7 +386,7 @@ pub fn carry_over<'p>(
             carried.partial += 1;
         }
         let at = (record.requested_at_ms >= kindred_resolver::MIN_REQUEST_TIME_MS)
-            .then_some(record.requested_at_ms);
+            .then(|| record.suppressed_from_ms.unwrap_or(record.requested_at_ms));
         carried.digests += store.suppress_digests(list.iter().map(String::as_str), at)?;
         if record.outcome != "erased" || record.suppressed_total > 0 {
             carried.covered.insert((record.request_id, record.subject));
@@ -559,6 +586,70 @@ mod tests {
         );
     }
 
+    /// The windows of an erasure's suppression entries run from the later of
+    /// the request's date and the person's last event, and a rebuild that
+    /// carries the entries over from the audit topic keeps that start: a
+    /// request dated long before (a portal's resend) does not let the
+    /// person's own next events back in on either store.
+    #[test]
+    fn a_rebuild_keeps_where_the_suppression_windows_start() {
+        use kindred_model::{CanonicalEvent, Channel, Identifier};
+        use kindred_resolver::{ErasureRequest, OutboxEntry, Resolver};
+        const DAY: i64 = 86_400_000;
+        let phone = Identifier::new(IdentifierKind::Phone, "+8613924681357");
+        let on_phone =
+            |id: &str, t: i64| CanonicalEvent::new(id, Channel::Web, t, vec![phone.clone()]);
+        let asked = 1_700_000_000_000;
+        let last = asked + 1000 * DAY;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut old =
+            Resolver::new(kindred_resolver::Store::open(dir.path().join("old")).expect("store"));
+        old.apply(&[on_phone("z1", last)], &[]).expect("applied");
+        old.erase(
+            &ErasureRequest {
+                request_id: "DSR-1".into(),
+                target: ErasureTarget::Identifier(phone.clone()),
+                requested_by: "portal".into(),
+                at_ms: asked,
+            },
+            &[],
+        )
+        .expect("erased");
+        let Some((
+            _,
+            OutboxEntry::AuditWindowed {
+                listed,
+                suppressed_from_ms,
+            },
+        )) = old.store().outbox().expect("outbox").last().cloned()
+        else {
+            panic!("the audit record comes last");
+        };
+        let record = crate::services::publish::listed_audit(
+            &Config::default(),
+            &listed,
+            suppressed_from_ms,
+            1 << 20,
+        )
+        .expect("a record");
+        let new = kindred_resolver::Store::open(dir.path().join("new")).expect("store");
+        let carried =
+            carry_over(&new, std::iter::once(record.payload.as_slice())).expect("carried");
+        assert_eq!(carried.digests, 2, "the phone and the event");
+        let mut new = Resolver::new(new);
+        for r in [&mut old, &mut new] {
+            // 800 days after the request, 700 after the last event: hers.
+            let within = r
+                .apply(&[on_phone("n1", last + 700 * DAY)], &[])
+                .expect("ok");
+            assert_eq!(within.suppressed, 1);
+            let after = r
+                .apply(&[on_phone("n2", last + 731 * DAY)], &[])
+                .expect("ok");
+            assert_eq!((after.suppressed, after.created), (0, 1));
+        }
+    }
+
     /// `keys rotate` checks the store before it rewrites the keyring: a
     /// mistyped data directory changes nothing and makes no empty store;
     /// a real one is re-sealed, and the operator is told to replace the
@@ -693,7 +784,13 @@ mod tests {
         };
         assert_eq!(id("DSR-1042"), "DSR-1042");
         assert_eq!(id("REQ-20261205-000123"), "REQ-20261205-000123");
-        for personal in ["ann.lee@gmail.com", "+86 139 1024 8876", "13910248876"] {
+        for personal in [
+            "ann.lee@gmail.com",
+            "+86 139 1024 8876",
+            "13910248876",
+            "MAIN:8800001024",
+            "M-0010245678",
+        ] {
             let kept = id(personal);
             assert!(
                 !kept.contains("ann.lee") && !kept.contains("1024"),
@@ -782,6 +879,30 @@ mod tests {
         )
         .expect("profile");
         assert_eq!(r.target, ErasureTarget::Profile("kp-000000000007".into()));
+    }
+
+    /// An `identifier_key` of no kind kindred keys (a bare number, a
+    /// portal's `mobile:` or `tel:`) was hashed as sent into a key no index
+    /// holds: the request erased no one and was audited as `not_found`,
+    /// which reads as done. Refused now, without quoting the key.
+    #[test]
+    fn an_identifier_key_of_no_known_kind_is_refused_not_found() {
+        let digest = "0a0b0c0d0e0f00112233445566778899";
+        for key in [
+            "+8613912345678".to_string(),
+            "mobile:+8613912345678".to_string(),
+            "tel:+8613912345678".to_string(),
+            "e-mail:ann@x.cn".to_string(),
+            format!("mobile:{digest}"),
+        ] {
+            let raw = format!(r#"{{"request_id":"DSR-1","identifier_key":"{key}"}}"#);
+            let err = parse_request(raw.as_bytes(), &opts(), 0).unwrap_err();
+            assert_eq!(err.kind(), "erasure_invalid_identifier", "{key}: {err}");
+            let message = err.to_string();
+            assert!(message.contains("identifier_key"), "{message}");
+            assert!(!message.contains("12345678"), "no raw value: {message}");
+            assert!(!message.contains("ann@"), "no raw value: {message}");
+        }
     }
 
     /// A phone must be typed internationally: a national number is read in

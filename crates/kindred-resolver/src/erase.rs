@@ -454,6 +454,9 @@ impl Resolver {
         let mut suppress_events: BTreeSet<String> = BTreeSet::new();
         let mut profiles = Vec::new();
         let mut events_erased = 0u64;
+        // The person's last event: their suppression windows run from it
+        // when it is later than the request's time.
+        let mut last_event_ms = i64::MIN;
         // Live profiles still holding one of the person's keys.
         let mut neighbours: BTreeSet<String> = BTreeSet::new();
         // Quarantined keys left as they are (see `quarantines_to_recount`).
@@ -514,6 +517,7 @@ impl Resolver {
                     let Some(event) = store.contribution(event_id)? else {
                         continue;
                     };
+                    last_event_ms = last_event_ms.max(event.event_time_ms);
                     let mut keys = EventKeys::of(&event, &self.policy, hasher);
                     for policy in &former {
                         let then = EventKeys::of(&event, policy, hasher);
@@ -820,8 +824,12 @@ impl Resolver {
             .collect();
         // A request time before 2000 is none (a record without a
         // timestamp, seconds sent for milliseconds): the entries are then
-        // for good rather than expired from the start.
-        let at = (request.at_ms >= MIN_REQUEST_TIME_MS).then_some(request.at_ms);
+        // for good rather than expired from the start. Otherwise the
+        // windows run from the request or, when later, the person's last
+        // event: a request dated long ago (a portal resending it with its
+        // first date) would otherwise let the person's own next events,
+        // in flight or to come, bring them back at once.
+        let at = (request.at_ms >= MIN_REQUEST_TIME_MS).then_some(request.at_ms.max(last_event_ms));
         for digest in &digests {
             store.put_suppression(&mut batch, digest, seq, at)?;
         }
@@ -832,10 +840,10 @@ impl Resolver {
             NEXT_AUDIT_SEQ,
             &(seq + 1).to_be_bytes(),
         );
-        outbox.push(OutboxEntry::AuditListed(Box::new(ListedAudit::new(
-            audit.clone(),
-            digests,
-        ))));
+        outbox.push(OutboxEntry::AuditWindowed {
+            listed: Box::new(ListedAudit::new(audit.clone(), digests)),
+            suppressed_from_ms: at,
+        });
 
         let first = store.next_outbox_seq()?;
         let mut next = first;

@@ -38,6 +38,16 @@ pub enum OutboxEntry {
     Decisions(PinnedEvent),
     /// What became of a decision request, for the decision-outcome topic.
     Replied(crate::request::DecisionReply),
+    /// The audit record of an erasure request with its suppression-list
+    /// entries and the time their windows run from (`None`: for good):
+    /// what this release queues. A window runs from the later of the
+    /// request's time and the person's last event, so a request dated
+    /// long ago (a portal's resend) does not let the person's own
+    /// in-flight events bring them back.
+    AuditWindowed {
+        listed: Box<crate::ListedAudit>,
+        suppressed_from_ms: Option<i64>,
+    },
 }
 
 /// An event's pinned decisions as the decisions topic carries them (JSON,

@@ -221,9 +221,18 @@ fn erasure_removes_every_byte_of_the_person_from_tables_and_log() {
     assert_eq!(tombstones.len(), 3);
     // The audit lists what the erasure suppressed (keyed hashes): her 3
     // identifiers and her 4 events.
-    let Some((_, OutboxEntry::AuditListed(listed))) = outbox.last() else {
+    let Some((
+        _,
+        OutboxEntry::AuditWindowed {
+            listed,
+            suppressed_from_ms,
+        },
+    )) = outbox.last()
+    else {
         panic!("the audit record comes last: {:?}", outbox.last());
     };
+    // Her events are older than the request: the windows run from it.
+    assert_eq!(*suppressed_from_ms, Some(done.audit.requested_at_ms));
     assert_eq!(listed.audit, done.audit);
     assert_eq!(listed.suppressed.len(), 7, "{:?}", listed.suppressed);
     assert_eq!(listed.suppressed_total, 7);
@@ -424,6 +433,63 @@ fn a_suppressed_phone_is_released_after_its_window_a_card_is_not() {
         .apply(&[on_phone("n4", at + 3000 * DAY)], &[])
         .expect("ok");
     assert_eq!(later.suppressed, 1);
+}
+
+/// A request dated before the person's last event (a portal resending one
+/// with its first date, a request stamped when it was received): the
+/// phone's window ran from the request's date, so the person's own next
+/// events, in flight or to come, brought them back at once. It runs from
+/// the later of the two, and the audit record says from when.
+#[test]
+fn a_suppression_window_runs_from_the_persons_last_event_when_later() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    let asked = 1_700_000_000_000;
+    let last = asked + 1000 * DAY;
+    let on_phone = |id: &str, t: i64| event(id, t, vec![phone(ZELDA_PHONE)], Some(ZELDA_NAME));
+    let mut first = on_phone("z1", last - 100 * DAY);
+    first.identifiers.push(email(ZELDA_EMAIL));
+    assert_eq!(
+        r.apply(&[first, on_phone("z2", last)], &[])
+            .expect("ok")
+            .created,
+        1
+    );
+    let done = r
+        .erase(
+            &ErasureRequest {
+                request_id: "DSR-3".into(),
+                target: ErasureTarget::Identifier(email(ZELDA_EMAIL)),
+                requested_by: "privacy-portal".into(),
+                at_ms: asked,
+            },
+            &[],
+        )
+        .expect("erase");
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert_eq!(
+        done.audit.requested_at_ms, asked,
+        "the audit keeps the request's date"
+    );
+    let Some((
+        _,
+        OutboxEntry::AuditWindowed {
+            suppressed_from_ms, ..
+        },
+    )) = r.store().outbox().expect("ok").last().cloned()
+    else {
+        panic!("the audit record comes last");
+    };
+    assert_eq!(suppressed_from_ms, Some(last));
+    // 800 days after the request, 700 after her last event: hers.
+    let within = r
+        .apply(&[on_phone("n1", last + 700 * DAY)], &[])
+        .expect("ok");
+    assert_eq!((within.suppressed, within.created), (1, 0));
+    let after = r
+        .apply(&[on_phone("n2", last + 731 * DAY)], &[])
+        .expect("ok");
+    assert_eq!((after.suppressed, after.created), (0, 1));
 }
 
 #[test]

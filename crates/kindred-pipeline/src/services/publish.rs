@@ -136,30 +136,11 @@ pub fn outbox_record(
             audit_json(a)?,
         ),
         // And keyed hashes of what the erasure suppressed.
-        // A list too long for one Kafka record is cut to fit: it then lists
-        // fewer than `suppressed_total`, which a rebuild reports as partial.
-        OutboxEntry::AuditListed(l) => {
-            let key = l.audit.seq.to_string();
-            let mut body = audit_json(&l.audit)?;
-            body["suppressed_total"] = serde_json::json!(l.suppressed_total);
-            let mut listed = l.suppressed.len();
-            loop {
-                body["suppressed"] = serde_json::json!(l.suppressed[..listed]);
-                match fits(&key, &body, record_limit) {
-                    Some(_) => break,
-                    None if listed == 0 => break,
-                    // Entries are of one size: cut in proportion, a tenth more.
-                    None => {
-                        let size = key.len() + body.to_string().len();
-                        listed = listed * record_limit / size * 9 / 10;
-                    }
-                }
-            }
-            if listed < l.suppressed.len() {
-                tracing::warn!(seq = l.audit.seq, listed, of = l.suppressed.len(), "an erasure audit record was over the record limit: its suppression list was cut");
-            }
-            json(&config.topics.erasure_audit, key, body)
-        }
+        OutboxEntry::AuditListed(l) => listed_audit(config, l, None, record_limit)?,
+        OutboxEntry::AuditWindowed {
+            listed,
+            suppressed_from_ms,
+        } => listed_audit(config, listed, *suppressed_from_ms, record_limit)?,
         // An event's decisions now; none left is a tombstone (lifted, or
         // the event erased).
         OutboxEntry::Decisions(pinned) => {
@@ -192,6 +173,53 @@ pub fn outbox_record(
                 ))
             })?,
         ),
+    })
+}
+
+/// An erasure audit record with the suppression-list entries it made, as
+/// the audit topic's JSON. A list too long for one Kafka record is cut to
+/// fit: it then lists fewer than `suppressed_total`, which a rebuild reports
+/// as partial. `suppressed_from_ms`, when the record has it, is when the
+/// entries' windows start (a rebuild puts them on its list so).
+pub(crate) fn listed_audit(
+    config: &Config,
+    l: &kindred_resolver::ListedAudit,
+    suppressed_from_ms: Option<i64>,
+    record_limit: usize,
+) -> Result<OutRecord, PipelineError> {
+    let key = l.audit.seq.to_string();
+    let mut body = audit_json(&l.audit)?;
+    body["suppressed_total"] = serde_json::json!(l.suppressed_total);
+    if let Some(at) = suppressed_from_ms {
+        body["suppressed_from_ms"] = serde_json::json!(at);
+    }
+    let mut listed = l.suppressed.len();
+    loop {
+        body["suppressed"] = serde_json::json!(l.suppressed[..listed]);
+        match fits(&key, &body, record_limit) {
+            Some(_) => break,
+            None if listed == 0 => break,
+            // Entries are of one size: cut in proportion, a tenth more.
+            None => {
+                let size = key.len() + body.to_string().len();
+                listed = listed * record_limit / size * 9 / 10;
+            }
+        }
+    }
+    if listed < l.suppressed.len() {
+        tracing::warn!(
+            seq = l.audit.seq,
+            listed,
+            of = l.suppressed.len(),
+            "an erasure audit record was over the record limit: its suppression list was cut"
+        );
+    }
+    Ok(OutRecord {
+        topic: config.topics.erasure_audit.clone(),
+        key: Some(key.into_bytes()),
+        payload: body.to_string().into_bytes(),
+        headers: Vec::new(),
+        timestamp_ms: None,
     })
 }
 
