@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""What glues the over-merged profiles: for every profile holding records of
+more than one true person, which identifiers (by the raw values, roughly
+normalized as in lost_pairs.py) the records of different persons share, and
+the names they carry. The glue is counted per profile by the set of kinds
+shared across persons; `none` means the persons were joined by a match rule
+(names, birthday, address) or through a chain of other records.
+
+    kindred eval --data-dir D --truth IN/truth.csv --assignments A.csv
+    python3 benches/analysis/over_merges.py IN A.csv [EXAMPLES]
+
+IN is a `kindred gen` output directory (a glue value its gen.json lists as
+a planted junk value is counted apart). EXAMPLES (default 0) prints that many
+profiles' records, one line each, for reading by eye.
+"""
+import collections, csv, json, re, sys
+
+src, assignments = sys.argv[1], sys.argv[2]
+show = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+truth = {r["event_id"]: r["person"] for r in csv.DictReader(open(f"{src}/truth.csv"))}
+profile = {r["event_id"]: r["profile_id"] for r in csv.DictReader(open(assignments))}
+wide = str.maketrans("０１２３４５６７８９＋＠．", "0123456789+@.")
+
+
+def digits(s):
+    return re.sub(r"\D", "", s.translate(wide)) if s else None
+
+
+def name_of(d):
+    parts = [d.get(f) for f in ("customer_name", "name", "given_name", "family_name", "display_name")]
+    return " ".join(p for p in parts if p) or "-"
+
+
+records = {}
+for channel, key in [("pos", "transaction_id"), ("web", "event_id"), ("social", "event_id")]:
+    for line in open(f"{src}/{channel}.jsonl"):
+        d = json.loads(line)
+        found = set()
+        phone = digits(d.get("phone"))
+        if phone and len(phone) >= 7:
+            found.add(("phone", phone[-8:]))
+        if d.get("email"):
+            found.add(("email", d["email"].translate(wide).strip().lower()))
+        card = digits(d.get("member_card_no"))
+        if card and len(card) >= 4:
+            found.add(("card", card.lstrip("0")))
+        for field, kind in [("user_id", "account"), ("anonymous_id", "device"),
+                            ("platform_user_id", "social"), ("union_id", "union")]:
+            if d.get(field):
+                found.add((kind, d[field]))
+        records[f"{channel}:{str(d[key]).strip()}"] = (found, name_of(d), d.get("birthday") or "-")
+
+# The generator lists the junk values it planted (a store's phone, a till's
+# default card) in gen.json; a glue value among them is counted apart.
+junk = set()
+try:
+    for j in json.load(open(f"{src}/gen.json"))["stats"].get("junk_values", []):
+        junk.add(re.sub(r"\D", "", j["value"].translate(wide)).lstrip("0")[-8:])
+except (OSError, KeyError, ValueError):
+    pass
+
+members = collections.defaultdict(list)
+for event, where in profile.items():
+    if event in truth:
+        members[where].append(event)
+
+glue, planted, shown = collections.Counter(), collections.Counter(), 0
+for where, events in sorted(members.items()):
+    persons = {truth[e] for e in events}
+    if len(persons) < 2:
+        continue
+    held = collections.defaultdict(set)
+    for e in events:
+        held[truth[e]] |= records.get(e, (set(), "", ""))[0]
+    shared, values = set(), set()
+    people = sorted(held)
+    for i, a in enumerate(people):
+        for b in people[i + 1:]:
+            shared |= {kind for kind, _ in held[a] & held[b]}
+            values |= {value for kind, value in held[a] & held[b] if kind in ("phone", "card")}
+    kinds = ",".join(sorted(shared)) or "none"
+    glue[kinds] += 1
+    if any(v.lstrip("0")[-8:] in junk for v in values):
+        planted[kinds] += 1
+    if shown < show:
+        shown += 1
+        print(f"== {where}: {len(persons)} persons, shared {kinds}")
+        for e in sorted(events, key=lambda e: truth[e]):
+            found, name, birth = records.get(e, (set(), "?", "?"))
+            ids = " ".join(f"{k}={v}" for k, v in sorted(found))
+            print(f"   {truth[e]:>10} {e:28} {name:30} {birth:12} {ids}")
+total = sum(glue.values())
+print(f"over-merged profiles: {total}")
+print("  shared kinds                     profiles   of them by a value gen.json lists as junk")
+for kinds, n in glue.most_common():
+    print(f"  {kinds:32} {n:6}   {planted[kinds]:6}")
