@@ -329,6 +329,21 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
         }
         other => panic!("a refusal, not {other:?}"),
     }
+    // `--wait-secs 0 --json`: sent, not waited for; JSON still.
+    let unwaited = LiveDecision::Review {
+        a: &pa,
+        b: "kp-999999999998",
+        approve: true,
+    };
+    let sent: serde_json::Value =
+        serde_json::from_str(&decide(&config, unwaited, "bob", Duration::ZERO, true).await?)?;
+    assert_eq!(sent["outcome"], "sent", "{sent}");
+    assert!(
+        sent["request_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("dr-")),
+        "{sent}"
+    );
     // Not a request (a field it should not have): dead-lettered with its
     // reason and its identifier masked, the service goes on.
     let junk = br#"{"request_id":"dr-j","actor":"x","at_ms":1,"action":{"split":{"profile":"kp-000000000001","identifier_key":"phone:+8613900009999"}},"extra":1}"#;
@@ -381,7 +396,7 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
             .offsets()?
             .get(&(config.topics.decision_requests.clone(), 0))
             .copied(),
-        Some(6)
+        Some(7)
     );
     assert!(store.pending_suggestions()?.is_empty());
     let outcomes = kindred_kafka::consumer::read_to_end(
@@ -389,6 +404,6 @@ async fn live_decisions_apply_while_the_resolver_runs() -> anyhow::Result<()> {
         &config.topics.decision_outcomes,
         timeout,
     )?;
-    assert_eq!(outcomes.len(), 5, "one reply per request");
+    assert_eq!(outcomes.len(), 6, "one reply per request");
     Ok(())
 }

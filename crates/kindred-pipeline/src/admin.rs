@@ -686,6 +686,9 @@ pub fn rules_diff(config: &Config, new: &Config, as_json: bool) -> Result<String
 /// `kindred rules apply --new FILE`: applies it to the affected profiles.
 pub fn rules_apply(config: &Config, new: &Config, actor: &str) -> Result<String, PipelineError> {
     let mut resolver = open(config)?;
+    // The profiles it re-partitions are rebuilt by `config`'s survivorship
+    // rules: the service's, or they would differ from what it builds.
+    same_settings_as_the_service(&resolver, config)?;
     let (plan, done) = resolver.apply_rules(new.resolver.linking.clone(), actor, now_ms())?;
     let mut out = plan_report(&plan, false, "did");
     out.push_str(&decision_report(&done));
@@ -697,6 +700,9 @@ pub fn rules_apply(config: &Config, new: &Config, actor: &str) -> Result<String,
 /// again, under the output policy the resolver publishes with.
 pub fn republish(config: &Config, actor: &str) -> Result<String, PipelineError> {
     let mut resolver = open(config)?;
+    // It settles every profile by `config`'s survivorship rules (a command
+    // run without `-c` would restate everyone under the defaults).
+    same_settings_as_the_service(&resolver, config)?;
     let decision = resolver.republish(actor, now_ms(), REPUBLISH_CHUNK)?;
     let profiles = match decision.kind {
         DecisionKind::Republish { profiles } => profiles,
@@ -895,6 +901,37 @@ mod tests {
             config.resolver.linking.clone(),
             config.resolver.survivorship.clone(),
         )
+    }
+
+    /// `republish` settles every profile and `rules apply` rebuilds the ones
+    /// it re-partitions, both by the command's survivorship rules: run
+    /// without the service's `-c`, they restated profiles under the
+    /// defaults, which the running service does not build. Refused, as
+    /// `review` and `split` are; with the service's configuration, done.
+    #[test]
+    fn republish_and_rules_apply_refuse_settings_other_than_the_services() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut service = test_config(&dir);
+        service.resolver.survivorship.consents = kindred_model::ConsentMerge::MostRecent;
+        {
+            let mut r = resolver_on(&service);
+            let e = receipt("pos:1", &[(IdentifierKind::Phone, "+8613910248876")], None);
+            r.apply(&[e], &[]).expect("applied");
+            r.record_running_settings().expect("recorded");
+        }
+        let forgotten = test_config(&dir);
+        for err in [
+            republish(&forgotten, "ops").expect_err("other survivorship"),
+            rules_apply(&forgotten, &forgotten, "ops").expect_err("other survivorship"),
+        ] {
+            let message = err.to_string();
+            assert!(
+                message.contains("[resolver.survivorship]") && message.contains("-c FILE"),
+                "{message}"
+            );
+        }
+        republish(&service, "ops").expect("the service's settings");
+        rules_apply(&service, &service, "ops").expect("the service's settings");
     }
 
     /// A store's house card on two clearly different people's receipts is

@@ -38,6 +38,15 @@ pub enum PipelineError {
         topic: String,
         cause: Box<kindred_kafka::KafkaError>,
     },
+    /// A command's request was sent, but no reply came in time: it may
+    /// still be applied (a resolver lagging or stopped reads it later).
+    #[error("request {request_id} was sent to {topic}, but no reply for it appeared on {reply_topic} within {secs}s: it is applied when the resolver reads it (is the resolver running? lagging?); look for the request id on {reply_topic} before sending it again")]
+    NoReply {
+        request_id: String,
+        topic: String,
+        reply_topic: String,
+        secs: u64,
+    },
     #[error("cannot read input {0}")]
     Input(String),
     /// The running resolver refused a live decision; the reply as JSON

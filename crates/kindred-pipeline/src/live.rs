@@ -267,7 +267,17 @@ pub async fn decide(
     )
     .await?;
     let Some(reply) = reply else {
-        return Ok(sent);
+        // `--wait-secs 0`: sent, no reply waited for.
+        return Ok(if as_json {
+            serde_json::json!({
+                "request_id": request.request_id,
+                "topic": config.topics.decision_requests,
+                "outcome": "sent",
+            })
+            .to_string()
+        } else {
+            sent
+        });
     };
     if as_json {
         // A refusal is an error for the exit status, JSON or not; its
@@ -450,10 +460,12 @@ pub async fn send_and_await(
             return Ok(found);
         }
         if Instant::now() >= deadline {
-            return Err(PipelineError::Progress(format!(
-                "request {request_id} sent to {topic}, but no reply for it appeared on {reply_topic} within {}s: is the resolver running?",
-                wait.as_secs()
-            )));
+            return Err(PipelineError::NoReply {
+                request_id: request_id.to_string(),
+                topic: topic.to_string(),
+                reply_topic: reply_topic.to_string(),
+                secs: wait.as_secs(),
+            });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
