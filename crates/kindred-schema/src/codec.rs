@@ -990,6 +990,129 @@ mod tests {
         }
     }
 
+    /// Writers whose records read as kindred's once the writer is read as
+    /// Avro's resolution reads it (Java's too), each learned and its
+    /// records read: a `fixed` uuid (apache-avro read it as a
+    /// length-prefixed string, misaligning every later field), a
+    /// `local-timestamp-millis` event time (refused for kindred's
+    /// `timestamp-millis`), and a record type defined in an earlier field
+    /// and used again by name where kindred defines it (refused: the check
+    /// compared a reference only with a reference).
+    #[test]
+    fn writers_read_as_avro_resolution_reads_them_whatever_their_logical_types_and_names() {
+        let c = WireCodec::for_registry(1 << 20).expect("codec");
+        let text = SchemaKind::PosTransaction.current().text;
+        let uuid_first = text.replacen(
+            r#""fields": ["#,
+            r#""fields": [{"name": "basket_id", "type": {"type": "fixed", "name": "U16", "size": 16, "logicalType": "uuid"}},"#,
+            1,
+        );
+        let local_time = text.replacen(
+            r#"{"type": "long", "logicalType": "timestamp-millis"}"#,
+            r#"{"type": "long", "logicalType": "local-timestamp-millis"}"#,
+            1,
+        );
+        let inline = r#"{"name": "line_items", "default": [], "type": {"type": "array", "items": {
+      "type": "record", "name": "LineItem", "fields": [
+        {"name": "sku", "type": "string"},
+        {"name": "quantity", "type": "int"},
+        {"name": "unit_price_minor", "type": "long"}
+      ]}}},"#;
+        assert!(text.contains(inline), "the test's idea of the schema");
+        let defined_first = text
+            .replacen(
+                inline,
+                r#"{"name": "line_items", "default": [], "type": {"type": "array", "items": "LineItem"}},"#,
+                1,
+            )
+            .replacen(
+                r#""fields": ["#,
+                r#""fields": [{"name": "voided_items", "type": {"type": "array", "items": {"type": "record", "name": "LineItem", "fields": [{"name": "sku", "type": "string"}, {"name": "quantity", "type": "int"}, {"name": "unit_price_minor", "type": "long"}]}}},"#,
+                1,
+            );
+        // What each writer puts before kindred's body: 16 bytes of a uuid,
+        // an empty array (one zero byte).
+        for (n, (variant, before)) in [
+            (uuid_first, vec![7u8; 16]),
+            (local_time, Vec::new()),
+            (defined_first, vec![0u8]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert_ne!(variant, text, "variant {n} changed nothing");
+            let id = 60 + n as u32;
+            assert_eq!(
+                c.learn(id, "http://registry", &variant)
+                    .unwrap_or_else(|e| panic!("variant {n} learned: {e}\n{variant}")),
+                SchemaKind::PosTransaction,
+                "variant {n}"
+            );
+            let body = codec()
+                .encode(SchemaKind::PosTransaction, &pos())
+                .expect("encode");
+            let mut message = body[..5].to_vec();
+            message[1..5].copy_from_slice(&id.to_be_bytes());
+            message.extend(&before);
+            message.extend(&body[5..]);
+            let got: PosTransaction = c
+                .decode(Framing::Confluent, SchemaKind::PosTransaction, &message)
+                .unwrap_or_else(|e| panic!("variant {n} decodes: {e}"));
+            assert_eq!(got, pos(), "variant {n}");
+        }
+    }
+
+    /// apache-avro decodes a body by the writer's schema in full, with no
+    /// limit on depth nor on items that take no bytes: a recursive type
+    /// (a stack overflow) or an array of nulls (memory) in a writer would
+    /// let a few bytes abort the process, at the same record on every
+    /// restart. Such a writer is refused, saying why; a type used again
+    /// by name that does not contain itself is not.
+    #[test]
+    fn a_writer_whose_records_could_abort_the_decoder_is_refused() {
+        let c = WireCodec::for_registry(1 << 20).expect("codec");
+        let text = SchemaKind::PosTransaction.current().text;
+        let with =
+            |field: &str| text.replacen(r#""fields": ["#, &format!(r#""fields": [{field},"#), 1);
+        let hazards = [
+            (
+                with(
+                    r#"{"name": "tree", "default": null, "type": ["null", {"type": "record", "name": "Node", "fields": [{"name": "child", "type": ["null", "Node"]}]}]}"#,
+                ),
+                "contains itself",
+            ),
+            (
+                with(
+                    r#"{"name": "pad", "default": [], "type": {"type": "array", "items": "null"}}"#,
+                ),
+                "take no bytes",
+            ),
+            (
+                with(
+                    r#"{"name": "pad", "default": [], "type": {"type": "array", "items": {"type": "record", "name": "Empty", "fields": []}}}"#,
+                ),
+                "take no bytes",
+            ),
+            (
+                with(
+                    r#"{"name": "pad", "default": [], "type": {"type": "array", "items": {"type": "fixed", "name": "Z", "size": 0}}}"#,
+                ),
+                "take no bytes",
+            ),
+        ];
+        for (n, (variant, why)) in hazards.iter().enumerate() {
+            let err = c
+                .learn(80 + n as u32, "http://registry", variant)
+                .expect_err("refused");
+            assert!(err.to_string().contains(why), "variant {n}: {err}");
+        }
+        let reused = with(
+            r#"{"name": "pair", "default": null, "type": ["null", {"type": "record", "name": "Pair", "fields": [{"name": "a", "type": {"type": "record", "name": "Leaf", "fields": [{"name": "x", "type": "int"}]}}, {"name": "b", "type": "Leaf"}]}]}"#,
+        );
+        c.learn(90, "http://registry", &reused)
+            .expect("a type used twice is no hazard");
+    }
+
     /// A Kafka Connect or Debezium writer makes every nullable column a
     /// union with null: learned, its records read by the branch they hold,
     /// and only one that holds null where kindred needs a value is refused.

@@ -18,10 +18,18 @@ pub struct Compatibility {
 }
 
 impl Compatibility {
+    /// Named types used again by name are compared as their definitions
+    /// ([`crate::writer::expand_refs`]): apache-avro compares a reference
+    /// only with a reference, so moving a type's definition to another
+    /// field read as incompatible.
     pub fn between(old: &Schema, new: &Schema) -> Self {
+        let (old, new) = (
+            crate::writer::expand_refs(old),
+            crate::writer::expand_refs(new),
+        );
         Compatibility {
-            backward: SchemaCompatibility::can_read(old, new).map_err(|e| e.to_string()),
-            forward: SchemaCompatibility::can_read(new, old).map_err(|e| e.to_string()),
+            backward: SchemaCompatibility::can_read(&old, &new).map_err(|e| e.to_string()),
+            forward: SchemaCompatibility::can_read(&new, &old).map_err(|e| e.to_string()),
         }
     }
 
@@ -143,6 +151,34 @@ pub fn check_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A named type's definition moved to a field before its first use
+    /// (a new optional field holding it): the data reads both ways, as a
+    /// registry judges it. apache-avro's check compares a reference only
+    /// with a reference, by name: it called the pair incompatible.
+    #[test]
+    fn moving_a_types_definition_to_another_field_keeps_it_compatible() {
+        let leaf =
+            r#"{"type": "record", "name": "Leaf", "fields": [{"name": "x", "type": "int"}]}"#;
+        let old = format!(
+            r#"{{"type": "record", "name": "R", "fields": [{{"name": "a", "type": {leaf}}}, {{"name": "b", "type": "Leaf"}}]}}"#
+        );
+        let new = format!(
+            r#"{{"type": "record", "name": "R", "fields": [{{"name": "c", "type": ["null", {leaf}], "default": null}}, {{"name": "a", "type": "Leaf"}}, {{"name": "b", "type": "Leaf"}}]}}"#
+        );
+        let (old, new) = (
+            parse("old", &old).expect("old"),
+            parse("new", &new).expect("new"),
+        );
+        assert_eq!(Compatibility::between(&old, &new).level(), "FULL");
+        // A real change to the type is still seen through the reference.
+        let changed = format!(
+            r#"{{"type": "record", "name": "R", "fields": [{{"name": "c", "type": ["null", {}], "default": null}}, {{"name": "a", "type": "Leaf"}}, {{"name": "b", "type": "Leaf"}}]}}"#,
+            leaf.replace(r#""type": "int""#, r#""type": "string""#)
+        );
+        let changed = parse("changed", &changed).expect("changed");
+        assert_eq!(Compatibility::between(&old, &changed).level(), "NONE");
+    }
 
     #[test]
     fn released_versions_meet_their_declared_level() {

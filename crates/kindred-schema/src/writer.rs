@@ -30,6 +30,24 @@
 //!   a `string`, Avro IDL's `string x = null;`) that apache-avro refuses
 //!   to parse, which would refuse every record of a producer every Java
 //!   consumer reads;
+//! - a `fixed` with `"logicalType": "uuid"` is the `fixed` it is too:
+//!   apache-avro would read it as a length-prefixed string, misaligning
+//!   every field after it;
+//! - a millisecond logical type on an `int` or `long` (`timestamp-millis`,
+//!   `local-timestamp-millis`, `date`, `time-millis`) is the number it
+//!   annotates, as Avro's resolution (Java's too) ignores logical types:
+//!   apache-avro would refuse a `local-timestamp-millis` writer for
+//!   kindred's `timestamp-millis`, and fail every record of a writer that
+//!   annotates a field kindred reads as a plain number; a microsecond or
+//!   nanosecond one stays, and is refused where kindred reads milliseconds
+//!   (its values would read a thousand times off);
+//! - for the readability check only, a named type used again by name is
+//!   compared as its definition ([`expand_refs`]): apache-avro's check
+//!   compares a reference only with a reference, by name, so a writer that
+//!   defines `LineItem` in another field first was refused;
+//! - a schema whose records could make apache-avro's decoder abort the
+//!   process is refused ([`decoder_hazard`]): a recursive type, an array
+//!   of items that take no bytes;
 //! - the check itself never panics the process: a schema apache-avro
 //!   cannot compare is refused as unreadable.
 
@@ -82,6 +100,9 @@ impl WriterSchema {
             reads_as: reads_as.to_string(),
             message,
         };
+        if let Some(hazard) = decoder_hazard(&self.schema) {
+            return Err(unreadable(hazard));
+        }
         let reader_json = serde_json::from_str::<Value>(reader_text).unwrap_or(Value::Null);
         let mut checked = self.json.clone();
         drop_defaulted_symbols(&mut checked, &enum_defaults(&reader_json));
@@ -95,9 +116,12 @@ impl WriterSchema {
             Some(crate::catalog::parse(reads_as, &json.to_string())?)
         };
         let compared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            SchemaCompatibility::can_read(&checked, wrapped.as_ref().unwrap_or(reader))
-                .map(|()| self.schema.canonical_form() == reader.canonical_form())
-                .map_err(|e| e.to_string())
+            SchemaCompatibility::can_read(
+                &expand_refs(&checked),
+                &expand_refs(wrapped.as_ref().unwrap_or(reader)),
+            )
+            .map(|()| self.schema.canonical_form() == reader.canonical_form())
+            .map_err(|e| e.to_string())
         }));
         match compared {
             Ok(result) => result.map_err(unreadable),
@@ -132,8 +156,14 @@ fn clean(json: &mut Value) {
                 }
                 map.remove("default");
             } else if let Some(Value::String(ty)) = ty {
-                if ty == "string" && map.get("logicalType").and_then(Value::as_str) == Some("uuid")
-                {
+                let logical = map.get("logicalType").and_then(Value::as_str);
+                let plain = matches!(
+                    (ty.as_str(), logical),
+                    ("string" | "fixed", Some("uuid"))
+                        | ("long", Some("timestamp-millis" | "local-timestamp-millis"))
+                        | ("int", Some("date" | "time-millis"))
+                );
+                if plain {
                     map.remove("logicalType");
                 }
                 for (key, types) in TYPE_KEYS {
@@ -400,4 +430,135 @@ fn walk_mut(json: &mut Value, f: &mut dyn FnMut(&mut serde_json::Map<String, Val
         }
         _ => {}
     }
+}
+
+/// Why apache-avro's decoder could abort the process on a record of this
+/// writer schema, whatever the record holds, if it could: it decodes the
+/// whole body by the writer's schema before resolving it, with no limit on
+/// depth nor on items that take no bytes. A recursive type nests as deep
+/// as a message's bytes go (a stack overflow, which no panic guard
+/// catches), and an array whose items take no bytes (`null`, an empty
+/// record, a `fixed` of size 0) holds as many as its block counts claim
+/// (memory). Either would stop the service on every restart, at the same
+/// record. None of kindred's fields is of such a type.
+pub(crate) fn decoder_hazard(schema: &Schema) -> Option<String> {
+    fn walk<'s>(
+        schema: &'s Schema,
+        open: &mut Vec<String>,
+        defined: &mut BTreeMap<String, &'s Schema>,
+    ) -> Option<String> {
+        match schema {
+            Schema::Record(r) => {
+                let name = r.name.fullname(None);
+                defined.insert(name.clone(), schema);
+                open.push(name);
+                let found = r
+                    .fields
+                    .iter()
+                    .find_map(|f| walk(&f.schema, open, defined));
+                open.pop();
+                found
+            }
+            Schema::Enum(e) => {
+                defined.insert(e.name.fullname(None), schema);
+                None
+            }
+            Schema::Fixed(f) => {
+                defined.insert(f.name.fullname(None), schema);
+                None
+            }
+            Schema::Ref { name } => {
+                let name = name.fullname(None);
+                open.contains(&name)
+                    .then(|| format!("the type {name} contains itself: a recursive type is not read (its records could nest deeper than the decoder's stack)"))
+            }
+            Schema::Array(a) => walk(&a.items, open, defined).or_else(|| {
+                takes_no_bytes(&a.items, defined).then(|| {
+                    "an array's items take no bytes (null, an empty record, a fixed of size 0): not read (a few bytes could claim any number of them)".to_string()
+                })
+            }),
+            Schema::Map(m) => walk(&m.types, open, defined),
+            Schema::Union(u) => u.variants().iter().find_map(|v| walk(v, open, defined)),
+            _ => None,
+        }
+    }
+    walk(schema, &mut Vec::new(), &mut BTreeMap::new())
+}
+
+/// Whether a value of `schema` is encoded in no bytes at all.
+fn takes_no_bytes(schema: &Schema, defined: &BTreeMap<String, &Schema>) -> bool {
+    match schema {
+        Schema::Null => true,
+        Schema::Fixed(f) => f.size == 0,
+        Schema::Record(r) => r.fields.iter().all(|f| takes_no_bytes(&f.schema, defined)),
+        Schema::Ref { name } => defined
+            .get(&name.fullname(None))
+            .is_some_and(|s| !matches!(s, Schema::Ref { .. }) && takes_no_bytes(s, defined)),
+        _ => false,
+    }
+}
+
+/// `schema` with every use of a named type by name replaced by the type's
+/// definition, for apache-avro's compatibility check, which compares a
+/// reference only with another reference, by name alone: a writer that
+/// defined a record in another field first than the reader (or in a field
+/// the reader lacks) was refused, and an incompatible change to a type used
+/// by name could pass. For a schema without recursive types
+/// ([`decoder_hazard`] refuses those in writers; kindred's own have none).
+pub(crate) fn expand_refs(schema: &Schema) -> Schema {
+    fn expand(schema: &Schema, defined: &mut BTreeMap<String, Schema>, depth: usize) -> Schema {
+        // A recursive type would expand forever: past this depth the
+        // reference stays one.
+        if depth > 64 {
+            return schema.clone();
+        }
+        match schema {
+            Schema::Record(r) => {
+                let mut r = r.clone();
+                for f in &mut r.fields {
+                    f.schema = expand(&f.schema, defined, depth + 1);
+                }
+                let expanded = Schema::Record(r);
+                if let Schema::Record(r) = &expanded {
+                    defined.insert(r.name.fullname(None), expanded.clone());
+                }
+                expanded
+            }
+            Schema::Enum(e) => {
+                defined.insert(e.name.fullname(None), schema.clone());
+                schema.clone()
+            }
+            Schema::Fixed(f) => {
+                defined.insert(f.name.fullname(None), schema.clone());
+                schema.clone()
+            }
+            Schema::Ref { name } => defined
+                .get(&name.fullname(None))
+                .cloned()
+                .unwrap_or_else(|| schema.clone()),
+            Schema::Array(a) => {
+                let mut a = a.clone();
+                a.items = Box::new(expand(&a.items, defined, depth + 1));
+                Schema::Array(a)
+            }
+            Schema::Map(m) => {
+                let mut m = m.clone();
+                m.types = Box::new(expand(&m.types, defined, depth + 1));
+                Schema::Map(m)
+            }
+            Schema::Union(u) => {
+                let variants = u
+                    .variants()
+                    .iter()
+                    .map(|v| expand(v, defined, depth + 1))
+                    .collect();
+                // The same kinds as before: a union that was valid stays so.
+                apache_avro::schema::UnionSchema::new(variants)
+                    .map(Schema::Union)
+                    .unwrap_or_else(|_| schema.clone())
+            }
+            other => other.clone(),
+        }
+    }
+    expand(schema, &mut BTreeMap::new(), 0)
 }
