@@ -550,7 +550,13 @@ impl WireCodec {
                     short: false,
                 };
                 let value = apache_avro::from_avro_datum(older, &mut reader, Some(schema))
-                    .map_err(|e| body_error(without_values(&e.to_string())))?;
+                    .map_err(|e| {
+                        let message = without_values(&e.to_string());
+                        body_error(match written_field_refused(older, schema, body) {
+                            Some(field) => format!("field {field}: {message}"),
+                            None => message,
+                        })
+                    })?;
                 if reader.short {
                     return Err(body_error("the body ends before its record does".into()));
                 }
@@ -702,10 +708,64 @@ impl WireCodec {
             schema: kind.to_string(),
             message,
         };
-        let value = apache_avro::to_value(json)
-            .and_then(|v| v.resolve(self.catalog.get(kind)))
-            .map_err(|e| json_error(without_values(&e.to_string())))?;
+        let schema = self.catalog.get(kind);
+        let value =
+            apache_avro::to_value(json).map_err(|e| json_error(without_values(&e.to_string())))?;
+        let value = value.clone().resolve(schema).map_err(|e| {
+            let message = without_values(&e.to_string());
+            json_error(match field_refused(&value, schema) {
+                Some(field) => format!("field {field}: {message}"),
+                None => message,
+            })
+        })?;
         apache_avro::from_value(&value).map_err(|e| json_error(without_values(&e.to_string())))
+    }
+}
+
+/// Which of the reader's fields a body written with `writer` fails to
+/// resolve into (`terminal_id`, `line_items[2].quantity`), for the dead
+/// letter: apache-avro's resolution error does not say. The body is read
+/// again by the writer's schema alone (only on this error path).
+fn written_field_refused(
+    writer: &apache_avro::Schema,
+    reader: &apache_avro::Schema,
+    body: &[u8],
+) -> Option<String> {
+    let value = apache_avro::from_avro_datum(writer, &mut &body[..], None).ok()?;
+    field_refused(&value, reader)
+}
+
+/// The path of the first field of `value` (a record as the writer wrote it,
+/// or JSON as apache-avro reads it) that does not resolve as `schema`'s
+/// field of that name: as deep as the failure can be told (a field whose
+/// type names another by reference is named itself).
+fn field_refused(
+    value: &apache_avro::types::Value,
+    schema: &apache_avro::Schema,
+) -> Option<String> {
+    use apache_avro::types::Value;
+    use apache_avro::Schema;
+    let refused = |v: &Value, s: &Schema| v.clone().resolve(s).is_err();
+    let under = |name: String, v: &Value, s: &Schema| match field_refused(v, s) {
+        Some(inner) if inner.starts_with('[') => format!("{name}{inner}"),
+        Some(inner) => format!("{name}.{inner}"),
+        None => name,
+    };
+    match (value, schema) {
+        (Value::Union(_, inner), s) if !matches!(s, Schema::Union(_)) => field_refused(inner, s),
+        (Value::Record(_) | Value::Map(_), Schema::Record(r)) => r.fields.iter().find_map(|f| {
+            let v = match value {
+                Value::Record(fields) => fields.iter().find(|(n, _)| *n == f.name).map(|(_, v)| v),
+                Value::Map(fields) => fields.get(&f.name),
+                _ => None,
+            }?;
+            refused(v, &f.schema).then(|| under(f.name.clone(), v, &f.schema))
+        }),
+        (Value::Array(items), Schema::Array(a)) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| refused(v, &a.items).then(|| under(format!("[{i}]"), v, &a.items))),
+        _ => None,
     }
 }
 
@@ -1192,6 +1252,11 @@ mod tests {
             )
             .expect_err("null where kindred needs a value");
         assert!(matches!(err, DecodeError::Body { .. }), "{field}: {err}");
+        // The dead letter names the field (apache-avro's error does not).
+        assert!(
+            err.to_string().contains(&format!("field {field}:")),
+            "{field}: {err}"
+        );
     }
 
     /// A producer that renamed a field kindred reads (`member_card_no` to
@@ -1443,6 +1508,20 @@ mod tests {
         assert_eq!(err.kind(), "invalid_json");
         assert!(!err.to_string().contains("13910248876"), "{err}");
         assert!(err.to_string().contains("(…)"), "{err}");
+        // The reason names the field: a fraction for the phone, null for a
+        // field kindred needs, a wrong type inside a line item.
+        assert!(err.to_string().contains("field phone:"), "{err}");
+        json["phone"] = serde_json::json!("8613910248876");
+        json["store_id"] = serde_json::Value::Null;
+        let err = pos_from_json(&c, &json).unwrap_err();
+        assert!(err.to_string().contains("field store_id:"), "{err}");
+        json["store_id"] = serde_json::json!("S1");
+        json["line_items"][0]["quantity"] = serde_json::json!(true);
+        let err = pos_from_json(&c, &json).unwrap_err();
+        assert!(
+            err.to_string().contains("field line_items[0].quantity:"),
+            "{err}"
+        );
     }
 
     /// A producer registered its own evolution of `pos_transaction` (a
