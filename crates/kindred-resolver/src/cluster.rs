@@ -34,7 +34,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kindred_model::{CanonicalEvent, IdentifierKind, LinkPolicy, RuleAction};
 
 use crate::decision::Constraint;
-use crate::keys::{per_namespace, EventKeys, KeyClass};
+use crate::keys::{namespace_limit, one_per_person, per_namespace, EventKeys, KeyClass};
 use crate::names::{
     clearly_different, name_similarity, names_someone, person_similarity,
     person_similarity_for_rules, GivenName, NameScript,
@@ -171,7 +171,7 @@ fn over_limits<'k>(
     }
     let mut pairs = Vec::new();
     for (namespace, seen) in first {
-        let limit = policy.identifiers.get(namespace.0).max_per_profile as usize;
+        let limit = namespace_limit(policy, namespace.0, &namespace.1);
         if limit > 0 && seen.len() > limit {
             pairs.extend(seen.windows(2).map(|w| (w[0].1, w[1].1, namespace.0)));
         }
@@ -332,7 +332,7 @@ impl Forest<'_> {
         let policy = self.policy;
         for (namespace, values) in &x.namespaced {
             let kind = namespace.0;
-            let limit = policy.identifiers.get(kind).max_per_profile as usize;
+            let limit = namespace_limit(policy, kind, &namespace.1);
             let over = limit > 0
                 && y.namespaced
                     .get(namespace)
@@ -501,12 +501,13 @@ pub(crate) fn within_limits(
         .collect();
     for (kind, value) in &distinct {
         total += 1;
-        if per_namespace(*kind) {
-            let namespace = value.split_once(':').map_or("", |(p, _)| p);
+        let namespace = value.split_once(':').map_or("", |(p, _)| p);
+        if per_namespace(*kind) || one_per_person(*kind, namespace) {
             *namespaced
                 .entry((*kind, namespace.to_string()))
                 .or_default() += 1;
-        } else {
+        }
+        if !per_namespace(*kind) {
             *counts.entry(*kind).or_default() += 1;
         }
     }
@@ -519,7 +520,10 @@ pub(crate) fn within_limits(
         limit == 0 || n <= limit
     };
     counts.iter().all(|(kind, n)| within(*kind, *n))
-        && namespaced.iter().all(|((kind, _), n)| within(*kind, *n))
+        && namespaced.iter().all(|((kind, namespace), n)| {
+            let limit = namespace_limit(policy, *kind, namespace);
+            limit == 0 || *n <= limit
+        })
 }
 
 struct Proposal {

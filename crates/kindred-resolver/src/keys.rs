@@ -66,9 +66,9 @@ pub(crate) struct EventKeys {
     /// nothing; an erasure, and `rules apply` on an older store, clear
     /// their entries.
     pub retired: Vec<LinkKey>,
-    /// Identifiers limited per namespace ([`per_namespace`]) as
+    /// Identifiers limited per namespace ([`namespace_limit`]) as
     /// ((kind, namespace), value, companion hash): member cards by loyalty
-    /// program, accounts by shop. The hash is the identifier's entry in
+    /// program, accounts by shop, WeChat union ids. The hash is the identifier's entry in
     /// `companions` (what [`EventKeys::quarantined`] returns when it is
     /// taken out of linking).
     pub namespaced: Vec<((IdentifierKind, String), String, u64)>,
@@ -142,6 +142,30 @@ pub(crate) fn per_namespace(kind: IdentifierKind) -> bool {
     matches!(kind, IdentifierKind::MemberId | IdentifierKind::Account)
 }
 
+/// Whether an identifier of `kind` in `namespace` is one a person has at
+/// most one of there, though its kind is not limited per namespace: a
+/// WeChat union id (`wechat-union:...`), which names one WeChat user
+/// across every app of the brand. Two of them are two people: a profile
+/// never holds two (a spouse's phone given in a mini-program order would
+/// otherwise join two WeChat users), whatever `social.max_per_profile`
+/// says; a person's open ids, one per app, are not limited.
+pub(crate) fn one_per_person(kind: IdentifierKind, namespace: &str) -> bool {
+    kind == IdentifierKind::Social && namespace.ends_with("-union")
+}
+
+/// The most identifiers of `kind` in `namespace` one profile may hold
+/// (0: no limit): one per person ([`one_per_person`]), the kind's
+/// `max_per_profile` for a kind limited per namespace ([`per_namespace`]).
+pub(crate) fn namespace_limit(policy: &LinkPolicy, kind: IdentifierKind, namespace: &str) -> usize {
+    if one_per_person(kind, namespace) {
+        1
+    } else if per_namespace(kind) {
+        policy.identifiers.get(kind).max_per_profile as usize
+    } else {
+        0
+    }
+}
+
 impl EventKeys {
     /// The index key of the identifier an unnamed record on a household's
     /// line counts by while that identifier links.
@@ -205,10 +229,10 @@ impl EventKeys {
             if id.kind != IdentifierKind::Device {
                 out.companions.push((id.kind, hash));
             }
-            if per_namespace(id.kind) {
-                // Compared as linking compares them: one card written with
-                // and without separators is one card, not two.
-                let (namespace, value) = link_value.split_once(':').unwrap_or(("", &link_value));
+            // Compared as linking compares them: one card written with and
+            // without separators is one card, not two.
+            let (namespace, value) = link_value.split_once(':').unwrap_or(("", &link_value));
+            if per_namespace(id.kind) || one_per_person(id.kind, namespace) {
                 out.namespaced
                     .push(((id.kind, namespace.to_string()), value.to_string(), hash));
             }

@@ -427,12 +427,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"16";
 /// form's default) blocks no match rule and scores as the year at most.
 /// Version 31: name folding version 16 (`ё` is `е` before Cyrillic is
 /// transliterated; Arabic's hamza forms, final `ى` and `ة`, Persian `ی`
-/// and `ک`, and Arabic and Hebrew vowel marks fold away).
+/// and `ک`, and Arabic and Hebrew vowel marks fold away). Version 32: a
+/// profile holds at most one WeChat union id (`keys::one_per_person`): a
+/// link that would give it a second is refused and queued for review.
 /// Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "31";
+pub const LINKING_VERSION: &str = "32";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]

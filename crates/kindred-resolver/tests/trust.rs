@@ -313,6 +313,85 @@ fn two_member_cards_block_a_merge_and_become_a_suggestion() {
     assert_eq!(out.suggestions[0].reason, "member_cards");
 }
 
+/// Two WeChat union ids are two WeChat users: a phone both gave (a
+/// spouse's, for a mini-program order's delivery) does not merge them,
+/// in one batch or one event at a time, in either order; the pair goes
+/// to review. One user's open ids of two apps under one union id are one
+/// person.
+#[test]
+fn two_wechat_union_ids_block_a_merge_and_become_a_suggestion() {
+    let social = |v: &str| id(IdentifierKind::Social, v);
+    let shared = phone("+8613900000001");
+    let a = ev(
+        "social:1",
+        0,
+        &[
+            social("wechat:oA1"),
+            social("wechat-union:uA"),
+            shared.clone(),
+        ],
+    )
+    .channel(Channel::Social);
+    let b = ev(
+        "social:2",
+        DAY,
+        &[
+            social("wechat:oB1"),
+            social("wechat-union:uB"),
+            shared.clone(),
+        ],
+    )
+    .channel(Channel::Social);
+    // A's second app: another open id, the same union id.
+    let a2 = ev(
+        "social:3",
+        2 * DAY,
+        &[
+            social("wechat:oA2"),
+            social("wechat-union:uA"),
+            shared.clone(),
+        ],
+    )
+    .channel(Channel::Social);
+    for order in [
+        vec![a.clone(), b.clone(), a2.clone()],
+        vec![b.clone(), a2.clone(), a.clone()],
+    ] {
+        for one_at_a_time in [false, true] {
+            let (_d, mut r) = open(LinkPolicy::default());
+            let mut refused = 0;
+            if one_at_a_time {
+                for e in &order {
+                    refused += apply(&mut r, vec![e.clone()])
+                        .refused
+                        .get("limit_social")
+                        .copied()
+                        .unwrap_or(0);
+                }
+            } else {
+                let out = apply(&mut r, order.clone());
+                refused = out.refused.get("limit_social").copied().unwrap_or(0);
+            }
+            let who = assignment(&r);
+            assert_eq!(
+                who["social:1"], who["social:3"],
+                "one user's two apps: {who:?}"
+            );
+            assert_ne!(who["social:1"], who["social:2"], "two users: {who:?}");
+            assert_eq!(profiles(&r), 2);
+            assert!(refused >= 1, "the pair is refused by the limit");
+            assert!(
+                r.store()
+                    .pending_suggestions()
+                    .expect("queue")
+                    .iter()
+                    .any(|s| s.reason == "limit_social"),
+                "the pair waits for review"
+            );
+        }
+    }
+}
+
 #[test]
 fn one_card_written_with_separators_or_without_leading_zeros_is_one_card() {
     let (_d, mut r) = open(LinkPolicy::default());
