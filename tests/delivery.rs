@@ -949,6 +949,60 @@ async fn an_erasure_since_the_snapshot_holds_in_the_restored_store() -> anyhow::
     Ok(())
 }
 
+/// Decisions made since the snapshot are on the decisions topic: a restored
+/// store numbered its next decisions from the snapshot's counter, so an
+/// offline `review` run before the service started gave a number the topic
+/// holds for another decision (a rebuild reading the topic would join the
+/// two decisions' sides). `kindred restore` now numbers after the topic's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_store_numbers_decisions_after_the_topics() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("restore_decisions", &dir.path().join("live"));
+    create_topics(&config).await?;
+    let mut resolver = Resolver::new(kindred_pipeline::privacy::open_store_at(
+        &config,
+        &dir.path().join("live"),
+    )?);
+    let person = |id: &str, email: &str| {
+        CanonicalEvent::new(
+            id,
+            Channel::Web,
+            T0,
+            vec![Identifier::new(IdentifierKind::Email, email)],
+        )
+    };
+    resolver.apply(
+        &[person("web:1", "ann@x.cn"), person("web:2", "bo@x.cn")],
+        &[],
+    )?;
+    resolver.store().checkpoint(&dir.path().join("snap"))?;
+    // Since the snapshot: a reviewer keeps the two apart (decision 1).
+    let ids: Vec<String> = ["ann@x.cn", "bo@x.cn"]
+        .iter()
+        .map(|e| {
+            resolver
+                .store()
+                .lookup(&Identifier::new(IdentifierKind::Email, *e))
+                .map(|p| p.map(|p| p.profile_id).unwrap_or_default())
+        })
+        .collect::<Result<_, _>>()?;
+    resolver.review(&ids[0], &ids[1], false, "bob", T0 + 5)?;
+    publish(&config, resolver.shared_store()).await?;
+    drop(resolver);
+    anyhow::ensure!(
+        kindred_pipeline::state::highest_decision_on_topic(&config, Duration::from_secs(30))? == 1,
+        "the decision reached the topic"
+    );
+
+    let (_, report, mut restored) = restore_snapshot(&config, dir.path()).await?;
+    assert!(report.contains("decisions numbered after 1"), "{report}");
+    assert!(
+        !restored.number_decisions_after(1)?,
+        "the restored store would number its next decision 1 again"
+    );
+    Ok(())
+}
+
 /// The profile topic as a consumer reads it: each record's key and change
 /// (`None`: a tombstone), each key's records in the order written.
 fn profile_records(

@@ -193,8 +193,21 @@ pub async fn restore(
             })
             .collect();
     tokio::task::block_in_place(|| resolver.tombstone_review_pairs(&stale))?;
+    // Decisions made since the snapshot are on the decisions topic: the
+    // store's next ones are numbered after them, so that an offline
+    // `review` or `split` run before the service starts does not give a
+    // number the topic holds for another decision (a rebuild would join
+    // the two decisions' sides).
+    let highest = tokio::task::block_in_place(|| highest_decision_on_topic(config, timeout))?;
+    let renumbered = resolver.number_decisions_after(highest)?;
     resolver.store().set_rebuilding(false)?;
-    let topic_read_back = read_back_report(config, &published, &reconciled);
+    let mut topic_read_back = read_back_report(config, &published, &reconciled);
+    if renumbered {
+        topic_read_back.push_str(&format!(
+            "; decisions numbered after {highest}, the highest on {}",
+            config.topics.decisions
+        ));
+    }
     let store = resolver.store();
     let offsets = store.offsets()?;
     let stats = store.stats()?;
