@@ -32,6 +32,8 @@ def name_of(d):
 
 
 records = {}
+# Per phone (as compared here), the persons of the named records carrying it.
+named_on_phone = collections.defaultdict(set)
 for channel, key in [("pos", "transaction_id"), ("web", "event_id"), ("social", "event_id")]:
     for line in open(f"{src}/{channel}.jsonl"):
         d = json.loads(line)
@@ -48,7 +50,12 @@ for channel, key in [("pos", "transaction_id"), ("web", "event_id"), ("social", 
                             ("platform_user_id", "social"), ("union_id", "union")]:
             if d.get(field):
                 found.add((kind, d[field]))
-        records[f"{channel}:{str(d[key]).strip()}"] = (found, name_of(d), d.get("birthday") or "-")
+        event_id = f"{channel}:{str(d[key]).strip()}"
+        records[event_id] = (found, name_of(d), d.get("birthday") or "-")
+        if name_of(d) != "-" and event_id in truth:
+            for kind, value in found:
+                if kind == "phone":
+                    named_on_phone[value].add(truth[event_id])
 
 # The generator lists the junk values it planted (a store's phone, a till's
 # default card) in gen.json; a glue value among them is counted apart.
@@ -65,6 +72,7 @@ for event, where in profile.items():
         members[where].append(event)
 
 glue, planted, shown = collections.Counter(), collections.Counter(), 0
+glue_phones = set()
 for where, events in sorted(members.items()):
     persons = {truth[e] for e in events}
     if len(persons) < 2:
@@ -82,6 +90,9 @@ for where, events in sorted(members.items()):
     glue[kinds] += 1
     if any(v.lstrip("0")[-8:] in junk for v in values):
         planted[kinds] += 1
+    for kind, value in set().union(*(held[a] & held[b] for i, a in enumerate(people) for b in people[i + 1:])):
+        if kind == "phone":
+            glue_phones.add(value)
     if shown < show:
         shown += 1
         print(f"== {where}: {len(persons)} persons, shared {kinds}")
@@ -91,6 +102,8 @@ for where, events in sorted(members.items()):
             print(f"   {truth[e]:>10} {e:28} {name:30} {birth:12} {ids}")
 total = sum(glue.values())
 print(f"over-merged profiles: {total}")
+named_twice = sum(1 for v in glue_phones if len(named_on_phone[v]) >= 2)
+print(f"glue phones: {len(glue_phones)}, of them on named records of two or more persons: {named_twice}")
 print("  shared kinds                     profiles   of them by a value gen.json lists as junk")
 for kinds, n in glue.most_common():
     print(f"  {kinds:32} {n:6}   {planted[kinds]:6}")
