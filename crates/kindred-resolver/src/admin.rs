@@ -41,6 +41,8 @@ pub enum AdminError {
         b: String,
         survivor: String,
     },
+    #[error("profiles {a} and {b} are already kept apart by decision {decision}, so their pair left the review queue and no new decision was made")]
+    AlreadyApart { a: String, b: String, decision: u64 },
     #[error("cannot split {profile}: {reason}")]
     NotSeparable { profile: String, reason: String },
     #[error("profile {given} has been merged into {now} since; a decision on {given} would act on all of {now}, so the pair left the review queue: review {now} instead if that is what you mean (`kindred explain {now}` shows what it holds)")]
@@ -297,6 +299,20 @@ impl Resolver {
                 return Err(AdminError::Moved {
                     given: given.into(),
                     now: now.clone(),
+                });
+            }
+        }
+        // A reject of two profiles a decision already keeps apart (a
+        // retried request, a second reviewer) would pin another separation
+        // that changes nothing: refused, naming the one that stands.
+        if !approve {
+            let (sa, sb) = (separations(&view, &ra)?, separations(&view, &rb)?);
+            if let Some(decision) = kept_apart_by(&sa, &sb) {
+                drop_pending(view, &[(a, b)])?;
+                return Err(AdminError::AlreadyApart {
+                    a: a.into(),
+                    b: b.into(),
+                    decision,
                 });
             }
         }
@@ -881,26 +897,11 @@ impl Resolver {
             if a != b {
                 for id in [&a, &b] {
                     if !sides.contains_key(id) {
-                        let mut set = BTreeSet::new();
-                        if let Some(stored) = self.store.stored_profile(id)? {
-                            if stored.constrained {
-                                for list in view.constraints_of(&stored.members)? {
-                                    set.extend(list.iter().filter_map(|c| match c {
-                                        Constraint::Apart { decision, side } => {
-                                            Some((*decision, *side))
-                                        }
-                                        _ => None,
-                                    }));
-                                }
-                            }
-                        }
-                        sides.insert(id.clone(), set);
+                        sides.insert(id.clone(), separations(&view, id)?);
                     }
                 }
                 if let (Some(sa), Some(sb)) = (sides.get(&a), sides.get(&b)) {
-                    apart = sa
-                        .iter()
-                        .any(|(d, s)| sb.iter().any(|(e, t)| d == e && s != t));
+                    apart = kept_apart_by(sa, sb).is_some();
                 }
             }
             if a == b || apart {
@@ -1607,6 +1608,31 @@ fn separate(
     stored.constrained = true;
     view.profiles.insert(id.to_string(), Some(stored));
     Ok(d)
+}
+
+/// The separations a live profile's records are on, as (decision, side);
+/// none for a profile no decision constrains.
+fn separations(view: &BatchView<'_>, id: &str) -> Result<BTreeSet<(u64, u32)>, StoreError> {
+    let mut set = BTreeSet::new();
+    if let Some(stored) = view.store_ref().stored_profile(id)? {
+        if stored.constrained {
+            for list in view.constraints_of(&stored.members)? {
+                set.extend(list.iter().filter_map(|c| match c {
+                    Constraint::Apart { decision, side } => Some((*decision, *side)),
+                    _ => None,
+                }));
+            }
+        }
+    }
+    Ok(set)
+}
+
+/// The decision that keeps two profiles apart, if one does: records of
+/// each on different sides of it (their clusters can never join).
+fn kept_apart_by(a: &BTreeSet<(u64, u32)>, b: &BTreeSet<(u64, u32)>) -> Option<u64> {
+    a.iter()
+        .find(|(d, s)| b.iter().any(|(e, t)| d == e && s != t))
+        .map(|(d, _)| *d)
 }
 
 /// How `events` fall apart when linked under `constraints` with the key

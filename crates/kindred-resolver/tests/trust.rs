@@ -1144,9 +1144,21 @@ fn explain_lists_merges_in_the_order_they_happened() {
 fn reject_is_remembered_and_approve_merges_with_the_reviewer_recorded() {
     let (_d, mut r, a, b) = flagged_pair();
     assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
-    r.review(&a.profile_id, &b.profile_id, false, "alice", 5 * DAY)
+    let first = r
+        .review(&a.profile_id, &b.profile_id, false, "alice", 5 * DAY)
         .expect("reject");
     assert!(r.store().pending_suggestions().expect("queue").is_empty());
+    // The same reject again (a retried request, a second reviewer) makes
+    // no second decision: it says which one keeps them apart.
+    let decisions = r.store().decisions().expect("decisions").len();
+    let again = r
+        .review(&b.profile_id, &a.profile_id, false, "alice", 5 * DAY + 1)
+        .expect_err("already apart");
+    assert!(
+        matches!(&again, AdminError::AlreadyApart { decision, .. } if *decision == first.decision.id),
+        "{again}"
+    );
+    assert_eq!(r.store().decisions().expect("decisions").len(), decisions);
     // New evidence that would link them (the same email on the card's
     // record, no names to object) does not, and raises no new suggestion.
     let out = apply(
