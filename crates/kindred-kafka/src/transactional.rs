@@ -150,25 +150,36 @@ impl ClientContext for Deliveries {
     }
 }
 
-impl ProducerContext for Deliveries {
-    type DeliveryOpaque = usize;
-    fn delivery(&self, result: &DeliveryResult<'_>, transaction: usize) {
+impl Deliveries {
+    /// Counts one delivery report of a record to `topic` sent in
+    /// transaction number `transaction`: a report of an earlier (aborted)
+    /// transaction, which librdkafka may deliver after the next one began,
+    /// counts for nothing.
+    fn report(&self, transaction: usize, topic: &str, outcome: Result<(), String>) {
         let mut tally = self.lock();
         if tally.transaction != transaction {
             return;
         }
-        let topic = match result {
-            Ok(message) | Err((_, message)) => message.topic(),
-        };
         let Some(t) = tally.by_topic.get_mut(topic) else {
             return;
         };
-        match result {
-            Ok(_) => t.delivered += 1,
-            Err((error, _)) => {
-                t.first_error.get_or_insert_with(|| error.to_string());
+        match outcome {
+            Ok(()) => t.delivered += 1,
+            Err(error) => {
+                t.first_error.get_or_insert(error);
             }
         }
+    }
+}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = usize;
+    fn delivery(&self, result: &DeliveryResult<'_>, transaction: usize) {
+        let (topic, outcome) = match result {
+            Ok(message) => (message.topic(), Ok(())),
+            Err((error, message)) => (message.topic(), Err(error.to_string())),
+        };
+        self.report(transaction, topic, outcome);
     }
 }
 
@@ -456,5 +467,44 @@ fn is_fatal(error: &KafkaError) -> bool {
         // The producer could not be created or initialised: start over.
         KafkaError::Client { .. } => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The failed transaction names the topics its records did not reach,
+    /// with the first error for each; a delivery report of an earlier,
+    /// aborted transaction (librdkafka may deliver it after the next one
+    /// began) counts neither as delivered nor as failed.
+    #[test]
+    fn undelivered_records_are_counted_per_topic_of_the_transaction_in_flight() {
+        let d = Deliveries::default();
+        let aborted = d.begin();
+        d.sent("profiles");
+        let current = d.begin();
+        assert_ne!(aborted, current);
+        for _ in 0..3 {
+            d.sent("profiles");
+        }
+        d.sent("review");
+        // Late reports of the aborted transaction's record.
+        d.report(aborted, "profiles", Ok(()));
+        d.report(aborted, "review", Err("stale".into()));
+        d.report(current, "profiles", Ok(()));
+        d.report(current, "profiles", Err("Local: Message timed out".into()));
+        d.report(current, "profiles", Err("a later error".into()));
+        let failed = d.undelivered();
+        assert_eq!(failed.topics().collect::<Vec<_>>(), ["profiles", "review"]);
+        assert_eq!(
+            failed.to_string(),
+            "2 to profiles (Local: Message timed out); 1 to review (not acknowledged before the transaction failed)"
+        );
+        // Everything delivered: nothing to name.
+        d.report(current, "profiles", Ok(()));
+        d.report(current, "profiles", Ok(()));
+        d.report(current, "review", Ok(()));
+        assert!(d.undelivered().is_empty());
     }
 }
