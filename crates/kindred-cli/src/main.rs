@@ -729,13 +729,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (.., Some(v)) => v.clone(),
                 _ => anyhow::bail!("say whom to forget: --email, --phone, --member or --profile"),
             };
-            let millis = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis())
-                .unwrap_or(0);
-            let request_id = request_id
-                .clone()
-                .unwrap_or_else(|| format!("forget-{millis}"));
+            let request_id = request_id.clone().unwrap_or_else(|| {
+                kindred_pipeline::erasure::default_request_id(kindred_pipeline::admin::now_ms())
+            });
             let out = kindred_pipeline::erasure::forget(
                 &config,
                 &target,

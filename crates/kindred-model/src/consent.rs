@@ -133,8 +133,13 @@ pub fn all_decides_other_channels(consents: &mut BTreeMap<String, Sourced<bool>>
     for (prefix, all) in withdrawn {
         let marketing = prefix == format!("{CONTACT_PURPOSE}:");
         for (key, own) in consents.iter_mut() {
+            // A channel has no `:`: `ads:_partners:email` is a channel of
+            // the purpose `ads:_partners` (a label typed with a colon), not
+            // of `ads`.
             let other = key.strip_prefix(&prefix).is_some_and(|channel| {
-                channel != ALL_CHANNELS && !(marketing && CONTACT_CHANNELS.contains(&channel))
+                channel != ALL_CHANNELS
+                    && !channel.contains(':')
+                    && !(marketing && CONTACT_CHANNELS.contains(&channel))
             });
             if other && overrides(&all, own) {
                 *own = all.clone();
@@ -572,7 +577,15 @@ mod tests {
         let push_yes = statement("w:1", 10, &ids, &[("personalised_ads:push", true)]);
         let all_no = statement("w:2", 20, &ids, &[("personalised_ads:all", false)]);
         let push_again = statement("w:3", 30, &ids, &[("personalised_ads:push", true)]);
-        let other = statement("w:4", 5, &ids, &[("profiling:push", true)]);
+        let other = statement(
+            "w:4",
+            5,
+            &ids,
+            &[
+                ("profiling:push", true),
+                ("personalised_ads:_partners:push", true),
+            ],
+        );
         let settle = |events: &[&CanonicalEvent]| {
             let mut votes = crate::survivorship::AttributeVotes::default();
             for e in events {
@@ -584,6 +597,11 @@ mod tests {
             all_decides_other_channels(&mut replayed);
             for consents in [&record.consents, &replayed] {
                 assert!(consents["profiling:push"].value, "another purpose");
+                // A purpose whose label has a colon is another purpose too.
+                assert!(
+                    consents["personalised_ads:_partners:push"].value,
+                    "a purpose named with a colon"
+                );
             }
             (
                 record.consents["personalised_ads:push"].value,

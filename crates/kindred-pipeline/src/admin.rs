@@ -860,7 +860,7 @@ fn plan_report(plan: &RulesPlan, as_json: bool, verb: &str) -> String {
 }
 
 /// Wall-clock time, ms since the epoch (0 before it).
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -1047,6 +1047,7 @@ mod tests {
                 &[
                     receipt("pos:1", &[(MemberId, "MAIN:1001")], Some("Ann Lee")),
                     receipt("pos:2", &[(MemberId, "MAIN:1002")], Some("Bo Chan")),
+                    receipt("pos:3", &[(MemberId, "MAIN:1003")], Some("Cy Ng")),
                 ],
                 &[],
             )
@@ -1076,10 +1077,14 @@ mod tests {
         let out = review(&other, "member_id:1001", "member_id:1002", false, "ops")
             .expect("the applied policy");
         assert!(!out.is_empty());
-        // The service's own settings: the decision is taken.
-        let out = review(&config, "member_id:1001", "member_id:1002", false, "ops")
+        // The service's own settings: the decision is taken (another pair:
+        // this one is kept apart already, and a second reject is refused).
+        let out = review(&config, "member_id:1001", "member_id:1003", false, "ops")
             .expect("same settings");
         assert!(!out.is_empty());
+        let again = review(&config, "member_id:1001", "member_id:1002", false, "ops")
+            .expect_err("already apart");
+        assert!(again.to_string().contains("already kept apart"), "{again}");
     }
 
     /// A reject given by identifiers takes back the approval that made

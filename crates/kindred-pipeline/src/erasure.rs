@@ -398,6 +398,18 @@ pub fn carry_over<'p>(
 /// The request `kindred forget` sends for a `kind:value` or profile id
 /// typed by an operator: identifiers travel as the store's keyed index key
 /// when a keyring is configured, so the topic never holds the raw value.
+/// The request id `kindred forget` sends when it is given none: the time
+/// in UTC, `forget-20261207T083618.123Z`, whose runs of digits are shorter
+/// than a card number's (an id that looks personal is refused, and masked
+/// where it is kept).
+pub fn default_request_id(now_ms: i64) -> String {
+    let time = chrono::DateTime::from_timestamp_millis(now_ms).map_or_else(
+        || "unknown".to_string(),
+        |t| t.format("%Y%m%dT%H%M%S%.3fZ").to_string(),
+    );
+    format!("forget-{time}")
+}
+
 pub fn forget_request(
     config: &Config,
     request_id: &str,
@@ -418,7 +430,7 @@ pub fn forget_request(
     // never answer to it; and it is personal data where none belongs.
     if request_id_looks_personal(request_id) {
         return Err(crate::PipelineError::Config(
-            "--request-id looks like an e-mail address or a phone number: use a ticket number, no personal data"
+            "--request-id looks like an e-mail address, a phone number or a card or account number (nine digits or more in a row): use a ticket number, no personal data"
                 .to_string(),
         ));
     }
@@ -482,7 +494,17 @@ pub async fn forget(
     )
     .await?;
     let Some(audit) = audit else {
-        return Ok(sent);
+        // `--wait-secs 0`: sent, no reply waited for.
+        return Ok(if as_json {
+            serde_json::json!({
+                "request_id": request_id,
+                "topic": config.topics.erasure_requests,
+                "outcome": "sent",
+            })
+            .to_string()
+        } else {
+            sent
+        });
     };
     let field = |k: &str| audit.get(k).cloned().unwrap_or_default();
     let report = if as_json {
@@ -769,6 +791,25 @@ mod tests {
         let stored = ErasureTarget::IndexKey(format!("phone:{digest}"));
         assert_eq!(target(&format!("phone:{}", digest.to_uppercase())), stored);
         assert_eq!(target(&format!("PHONE:{digest}")), stored);
+    }
+
+    /// `kindred forget` without `--request-id` makes one from the time; it
+    /// must pass its own check (an id in epoch milliseconds, thirteen
+    /// digits in a row, reads as a card number and was refused).
+    #[test]
+    fn forget_s_own_request_id_is_no_personal_data() {
+        let id = default_request_id(1_765_096_578_123);
+        assert_eq!(id, "forget-20251207T083618.123Z");
+        let wire = forget_request(&Config::default(), &id, "ops", "kp-000000000001")
+            .expect("its own id passes");
+        assert_eq!(wire.request_id, id);
+        assert!(forget_request(
+            &Config::default(),
+            "forget-1765096578123",
+            "ops",
+            "kp-000000000001"
+        )
+        .is_err());
     }
 
     /// A portal that puts the person's e-mail or phone in its request id
