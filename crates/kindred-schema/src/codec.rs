@@ -1171,6 +1171,27 @@ mod tests {
         );
         c.learn(90, "http://registry", &reused)
             .expect("a type used twice is no hazard");
+        // Thirty types, each using the one before twice: a few KB of
+        // schema that doubles with each type when written out for the
+        // check. Refused at once, not walked.
+        let mut chain =
+            r#"{"type": "record", "name": "T0", "fields": [{"name": "x", "type": "int"}]}"#
+                .to_string();
+        for k in 1..=30 {
+            chain = format!(
+                r#"{{"type": "record", "name": "T{k}", "fields": [{{"name": "x", "type": {chain}}}, {{"name": "y", "type": "T{}"}}]}}"#,
+                k - 1
+            );
+        }
+        let doubling = with(&format!(
+            r#"{{"name": "chain", "default": null, "type": ["null", {chain}]}}"#
+        ));
+        let started = std::time::Instant::now();
+        let err = c
+            .learn(91, "http://registry", &doubling)
+            .expect_err("refused");
+        assert!(err.to_string().contains("types to compare"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     /// A Kafka Connect or Debezium writer makes every nullable column a

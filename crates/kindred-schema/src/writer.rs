@@ -115,13 +115,18 @@ impl WriterSchema {
             wrap_fields_in_unions(&mut json, &unions);
             Some(crate::catalog::parse(reads_as, &json.to_string())?)
         };
+        let (Some(written), Some(read)) = (
+            expand_refs(&checked),
+            expand_refs(wrapped.as_ref().unwrap_or(reader)),
+        ) else {
+            return Err(unreadable(format!(
+                "its named types, each written out where it is used, make more than {EXPANDED_NODES} types to compare"
+            )));
+        };
         let compared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            SchemaCompatibility::can_read(
-                &expand_refs(&checked),
-                &expand_refs(wrapped.as_ref().unwrap_or(reader)),
-            )
-            .map(|()| self.schema.canonical_form() == reader.canonical_form())
-            .map_err(|e| e.to_string())
+            SchemaCompatibility::can_read(&written, &read)
+                .map(|()| self.schema.canonical_form() == reader.canonical_form())
+                .map_err(|e| e.to_string())
         }));
         match compared {
             Ok(result) => result.map_err(unreadable),
@@ -505,60 +510,81 @@ fn takes_no_bytes(schema: &Schema, defined: &BTreeMap<String, &Schema>) -> bool 
 /// the reader lacks) was refused, and an incompatible change to a type used
 /// by name could pass. For a schema without recursive types
 /// ([`decoder_hazard`] refuses those in writers; kindred's own have none).
-pub(crate) fn expand_refs(schema: &Schema) -> Schema {
-    fn expand(schema: &Schema, defined: &mut BTreeMap<String, Schema>, depth: usize) -> Schema {
-        // A recursive type would expand forever: past this depth the
-        // reference stays one.
-        if depth > 64 {
-            return schema.clone();
-        }
-        match schema {
+/// `None` when the expansion would pass [`EXPANDED_NODES`] (types that
+/// each use the one before twice double with each).
+pub(crate) fn expand_refs(schema: &Schema) -> Option<Schema> {
+    /// What one expanded node costs against [`EXPANDED_NODES`].
+    fn expand(
+        schema: &Schema,
+        defined: &mut BTreeMap<String, (Schema, usize)>,
+        budget: &mut usize,
+    ) -> Option<(Schema, usize)> {
+        let (expanded, nodes) = match schema {
             Schema::Record(r) => {
                 let mut r = r.clone();
+                let mut nodes = 1;
                 for f in &mut r.fields {
-                    f.schema = expand(&f.schema, defined, depth + 1);
+                    let (s, n) = expand(&f.schema, defined, budget)?;
+                    f.schema = s;
+                    nodes += n;
                 }
+                let name = r.name.fullname(None);
                 let expanded = Schema::Record(r);
-                if let Schema::Record(r) = &expanded {
-                    defined.insert(r.name.fullname(None), expanded.clone());
-                }
-                expanded
+                defined.insert(name, (expanded.clone(), nodes));
+                (expanded, nodes)
             }
             Schema::Enum(e) => {
-                defined.insert(e.name.fullname(None), schema.clone());
-                schema.clone()
+                defined.insert(e.name.fullname(None), (schema.clone(), 1));
+                (schema.clone(), 1)
             }
             Schema::Fixed(f) => {
-                defined.insert(f.name.fullname(None), schema.clone());
-                schema.clone()
+                defined.insert(f.name.fullname(None), (schema.clone(), 1));
+                (schema.clone(), 1)
             }
+            // A recursive reference (its definition is not complete yet)
+            // stays one.
             Schema::Ref { name } => defined
                 .get(&name.fullname(None))
                 .cloned()
-                .unwrap_or_else(|| schema.clone()),
+                .unwrap_or_else(|| (schema.clone(), 1)),
             Schema::Array(a) => {
                 let mut a = a.clone();
-                a.items = Box::new(expand(&a.items, defined, depth + 1));
-                Schema::Array(a)
+                let (items, n) = expand(&a.items, defined, budget)?;
+                a.items = Box::new(items);
+                (Schema::Array(a), n + 1)
             }
             Schema::Map(m) => {
                 let mut m = m.clone();
-                m.types = Box::new(expand(&m.types, defined, depth + 1));
-                Schema::Map(m)
+                let (types, n) = expand(&m.types, defined, budget)?;
+                m.types = Box::new(types);
+                (Schema::Map(m), n + 1)
             }
             Schema::Union(u) => {
-                let variants = u
-                    .variants()
-                    .iter()
-                    .map(|v| expand(v, defined, depth + 1))
-                    .collect();
+                let mut variants = Vec::with_capacity(u.variants().len());
+                let mut nodes = 1;
+                for v in u.variants() {
+                    let (s, n) = expand(v, defined, budget)?;
+                    variants.push(s);
+                    nodes += n;
+                }
                 // The same kinds as before: a union that was valid stays so.
-                apache_avro::schema::UnionSchema::new(variants)
+                let union = apache_avro::schema::UnionSchema::new(variants)
                     .map(Schema::Union)
-                    .unwrap_or_else(|_| schema.clone())
+                    .unwrap_or_else(|_| schema.clone());
+                (union, nodes)
             }
-            other => other.clone(),
-        }
+            other => (other.clone(), 1),
+        };
+        // A reference's copy costs as many nodes as its definition: a
+        // schema of a few KB whose types each use the one before twice
+        // would double with each, which the check must not try to walk.
+        *budget = budget.checked_sub(nodes)?;
+        Some((expanded, nodes))
     }
-    expand(schema, &mut BTreeMap::new(), 0)
+    let mut budget = EXPANDED_NODES;
+    expand(schema, &mut BTreeMap::new(), &mut budget).map(|(s, _)| s)
 }
+
+/// The most schema nodes [`expand_refs`] makes before giving up: kindred's
+/// own schemas expand to a few hundred.
+const EXPANDED_NODES: usize = 100_000;
