@@ -144,6 +144,17 @@ pub async fn restore(
                 config.topics.profiles
             ))
         })?;
+    // The review topic's pairs and the decisions topic's highest number
+    // too (used once the store is restored).
+    let nothing_restored = |topic: &str, e: PipelineError| {
+        PipelineError::Input(format!(
+            "nothing was restored: {topic} could not be read ({e}); restore again once the brokers answer"
+        ))
+    };
+    let review_pairs = tokio::task::block_in_place(|| review_topic_pairs(config, timeout))
+        .map_err(|e| nothing_restored(&config.topics.review, e))?;
+    let highest = tokio::task::block_in_place(|| highest_decision_on_topic(config, timeout))
+        .map_err(|e| nothing_restored(&config.topics.decisions, e))?;
     let store = Store::restore(
         from,
         &config.resolver.data_dir,
@@ -183,22 +194,20 @@ pub async fn restore(
     // Review pairs the lost store raised since the snapshot that name an
     // id this store does not hold: a reviewer's decision on them would be
     // refused (the replay raises its own).
-    let stale: Vec<(String, String)> =
-        tokio::task::block_in_place(|| review_topic_pairs(config, timeout))?
-            .into_iter()
-            .filter(|(a, b)| {
-                [a, b].iter().any(|id| {
-                !matches!(resolver.store().profile(id), Ok(Some(p)) if &p.profile_id == *id)
-            })
-            })
-            .collect();
+    let stale: Vec<(String, String)> = review_pairs
+        .into_iter()
+        .filter(|(a, b)| {
+            [a, b].iter().any(
+                |id| !matches!(resolver.store().profile(id), Ok(Some(p)) if &p.profile_id == *id),
+            )
+        })
+        .collect();
     tokio::task::block_in_place(|| resolver.tombstone_review_pairs(&stale))?;
     // Decisions made since the snapshot are on the decisions topic: the
     // store's next ones are numbered after them, so that an offline
     // `review` or `split` run before the service starts does not give a
     // number the topic holds for another decision (a rebuild would join
     // the two decisions' sides).
-    let highest = tokio::task::block_in_place(|| highest_decision_on_topic(config, timeout))?;
     let renumbered = resolver.number_decisions_after(highest)?;
     resolver.store().set_rebuilding(false)?;
     let mut topic_read_back = read_back_report(config, &published, &reconciled);
