@@ -392,6 +392,33 @@ fn two_wechat_union_ids_block_a_merge_and_become_a_suggestion() {
     }
 }
 
+/// What links unconditionally still links: two WeChat users behind one
+/// shop account (a couple's) are one profile, as two member cards on one
+/// account are, whether the events come in one batch or one at a time
+/// (the incremental path and a recomputation agree).
+#[test]
+fn a_shared_account_joins_two_union_ids_in_every_path() {
+    let social = |v: &str| id(IdentifierKind::Social, v);
+    let account = id(IdentifierKind::Account, "web:u1");
+    let events = [
+        ev("web:1", 0, &[account.clone(), social("wechat-union:uA")]),
+        ev("web:2", DAY, &[account.clone(), social("wechat-union:uB")]),
+    ];
+    for one_at_a_time in [false, true] {
+        let (_d, mut r) = open(LinkPolicy::default());
+        if one_at_a_time {
+            for e in &events {
+                apply(&mut r, vec![e.clone()]);
+            }
+        } else {
+            apply(&mut r, events.to_vec());
+        }
+        assert_eq!(profiles(&r), 1, "one at a time: {one_at_a_time}");
+        let plan = r.plan_rules(&LinkPolicy::default()).expect("plan");
+        assert_eq!(plan.profiles_affected(), 0, "a recomputation agrees");
+    }
+}
+
 #[test]
 fn one_card_written_with_separators_or_without_leading_zeros_is_one_card() {
     let (_d, mut r) = open(LinkPolicy::default());
