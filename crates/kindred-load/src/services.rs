@@ -44,16 +44,40 @@ pub struct ServiceUsage {
     pub forced: bool,
 }
 
-/// A free loopback port for a service's HTTP endpoint.
+/// A free loopback port for a service's HTTP endpoint, below the kernel's
+/// ephemeral range (Linux's default starts at 32768): the port is free when
+/// chosen and bound by the service a moment later, and a port of that
+/// range could be taken in between as the local end of any outgoing
+/// connection (a Kafka client's), which stopped a chaos run's restarted
+/// service with "Address already in use". Ports this process handed out
+/// are not handed out again.
 fn free_port() -> Result<u16, LoadError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|source| LoadError::Io {
-            what: "cannot find a free port on",
-            path: PathBuf::from("127.0.0.1"),
-            source,
-        })
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static GIVEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    const LOW: u16 = 20_000;
+    const HIGH: u16 = 32_000;
+    let mut given = GIVEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    // A different start in each process: two runs at once pick apart.
+    let start = (std::process::id() as u64).wrapping_mul(2_654_435_761) as u16;
+    for i in 0..(HIGH - LOW) {
+        let port = LOW + start.wrapping_add(i) % (HIGH - LOW);
+        if given.contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
+            return Ok(port);
+        }
+    }
+    Err(LoadError::Io {
+        what: "cannot find a free port (20000-31999) on",
+        path: PathBuf::from("127.0.0.1"),
+        source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+    })
 }
 
 /// How a run starts its services: the `kindred` binary, the configuration
@@ -354,6 +378,20 @@ pub(crate) async fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
 
 #[cfg(test)]
 mod tests {
+    /// Service ports come from below the kernel's ephemeral range (an
+    /// outgoing connection cannot take one between the pick and the
+    /// service's bind), and are never handed out twice by one process.
+    #[test]
+    fn service_ports_are_below_the_ephemeral_range_and_distinct() {
+        let ports: Vec<u16> = (0..50).map(|_| free_port().expect("a port")).collect();
+        assert!(
+            ports.iter().all(|p| (20_000..32_000).contains(p)),
+            "{ports:?}"
+        );
+        let distinct: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len());
+    }
+
     use std::os::unix::process::ExitStatusExt;
 
     use super::*;
