@@ -8,40 +8,16 @@ pairs that share one were kept apart by a guard, a window or a quarantine.
     python3 benches/analysis/lost_pairs.py IN A.csv
 
 IN is a `kindred gen` output directory (pos.jsonl, web.jsonl, social.jsonl,
-truth.csv). Phones compare by their last eight digits, e-mails lower-cased,
-cards by their digits without leading zeros: a rough cut, for a breakdown.
+truth.csv); identifiers compare as `gen_records.py` reads them.
 """
-import collections, csv, itertools, json, re, sys
+import collections, csv, itertools, sys
+
+import gen_records
 
 src, assignments = sys.argv[1], sys.argv[2]
 truth = {r["event_id"]: r["person"] for r in csv.DictReader(open(f"{src}/truth.csv"))}
 profile = {r["event_id"]: r["profile_id"] for r in csv.DictReader(open(assignments))}
-wide = str.maketrans("０１２３４５６７８９＋＠．", "0123456789+@.")
-
-
-def digits(s):
-    return re.sub(r"\D", "", s.translate(wide)) if s else None
-
-
-ids = {}
-for channel, key in [("pos", "transaction_id"), ("web", "event_id"), ("social", "event_id")]:
-    for line in open(f"{src}/{channel}.jsonl"):
-        d = json.loads(line)
-        found = set()
-        phone = digits(d.get("phone"))
-        if phone and len(phone) >= 7:
-            found.add(("phone", phone[-8:]))
-        if d.get("email"):
-            found.add(("email", d["email"].translate(wide).strip().lower()))
-        card = digits(d.get("member_card_no"))
-        if card and len(card) >= 4:
-            found.add(("card", card.lstrip("0")))
-        for field, kind in [("user_id", "account"), ("anonymous_id", "device"),
-                            ("platform_user_id", "social"), ("union_id", "union")]:
-            if d.get(field):
-                found.add((kind, d[field]))
-        # Trimmed, as the pipeline trims source ids.
-        ids[f"{channel}:{str(d[key]).strip()}"] = found
+ids = {event: found for event, (found, _, _) in gen_records.read(src).items()}
 
 held = collections.defaultdict(lambda: collections.defaultdict(set))
 records = collections.defaultdict(collections.Counter)

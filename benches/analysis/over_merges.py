@@ -15,54 +15,27 @@ profiles' records, one line each, for reading by eye.
 """
 import collections, csv, json, re, sys
 
+import gen_records
+
 src, assignments = sys.argv[1], sys.argv[2]
 show = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 truth = {r["event_id"]: r["person"] for r in csv.DictReader(open(f"{src}/truth.csv"))}
 profile = {r["event_id"]: r["profile_id"] for r in csv.DictReader(open(assignments))}
-wide = str.maketrans("０１２３４５６７８９＋＠．", "0123456789+@.")
-
-
-def digits(s):
-    return re.sub(r"\D", "", s.translate(wide)) if s else None
-
-
-def name_of(d):
-    parts = [d.get(f) for f in ("customer_name", "name", "given_name", "family_name", "display_name")]
-    return " ".join(p for p in parts if p) or "-"
-
-
-records = {}
+records = gen_records.read(src)
 # Per phone (as compared here), the persons of the named records carrying it.
 named_on_phone = collections.defaultdict(set)
-for channel, key in [("pos", "transaction_id"), ("web", "event_id"), ("social", "event_id")]:
-    for line in open(f"{src}/{channel}.jsonl"):
-        d = json.loads(line)
-        found = set()
-        phone = digits(d.get("phone"))
-        if phone and len(phone) >= 7:
-            found.add(("phone", phone[-8:]))
-        if d.get("email"):
-            found.add(("email", d["email"].translate(wide).strip().lower()))
-        card = digits(d.get("member_card_no"))
-        if card and len(card) >= 4:
-            found.add(("card", card.lstrip("0")))
-        for field, kind in [("user_id", "account"), ("anonymous_id", "device"),
-                            ("platform_user_id", "social"), ("union_id", "union")]:
-            if d.get(field):
-                found.add((kind, d[field]))
-        event_id = f"{channel}:{str(d[key]).strip()}"
-        records[event_id] = (found, name_of(d), d.get("birthday") or "-")
-        if name_of(d) != "-" and event_id in truth:
-            for kind, value in found:
-                if kind == "phone":
-                    named_on_phone[value].add(truth[event_id])
+for event_id, (found, name, _) in records.items():
+    if name != "-" and event_id in truth:
+        for kind, value in found:
+            if kind == "phone":
+                named_on_phone[value].add(truth[event_id])
 
 # The generator lists the junk values it planted (a store's phone, a till's
 # default card) in gen.json; a glue value among them is counted apart.
 junk = set()
 try:
     for j in json.load(open(f"{src}/gen.json"))["stats"].get("junk_values", []):
-        junk.add(re.sub(r"\D", "", j["value"].translate(wide)).lstrip("0")[-8:])
+        junk.add(re.sub(r"\D", "", j["value"].translate(gen_records.WIDE)).lstrip("0")[-8:])
 except (OSError, KeyError, ValueError):
     pass
 

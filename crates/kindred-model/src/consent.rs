@@ -530,6 +530,21 @@ mod tests {
         }
     }
 
+    /// A person's consents settled both ways the resolver settles them:
+    /// from the votes (`AttributeVotes::settle`) and by the replay
+    /// (`combine`), each followed by `all_decides_other_channels`.
+    fn settled_both_ways(events: &[&CanonicalEvent]) -> (State, State) {
+        let mut votes = crate::survivorship::AttributeVotes::default();
+        for e in events {
+            votes.absorb_event(e);
+        }
+        let mut record = crate::GoldenRecord::new("p".into(), events[0]);
+        votes.settle(&crate::Survivorship::default(), &mut record);
+        let mut replayed = combine(events.iter().copied());
+        all_decides_other_channels(&mut replayed);
+        (record.consents, replayed)
+    }
+
     /// A channel kept as typed (`mail`: postal) granted, then every channel
     /// withdrawn: the withdrawal reaches it, by the votes and by the
     /// replay; a grant of it after the withdrawal stands. A later grant of
@@ -542,16 +557,9 @@ mod tests {
         let all_no = statement("w:2", 20, &ids, &[("marketing:all", false)]);
         let mail_again = statement("w:3", 30, &ids, &[("marketing:mail", true)]);
         let settle = |events: &[&CanonicalEvent]| {
-            let mut votes = crate::survivorship::AttributeVotes::default();
-            for e in events {
-                votes.absorb_event(e);
-            }
-            let mut record = crate::GoldenRecord::new("p".into(), events[0]);
-            votes.settle(&crate::Survivorship::default(), &mut record);
-            let mut replayed = combine(events.iter().copied());
-            all_decides_other_channels(&mut replayed);
+            let (settled, replayed) = settled_both_ways(events);
             (
-                record.consents["marketing:mail"].value,
+                settled["marketing:mail"].value,
                 replayed["marketing:mail"].value,
             )
         };
@@ -587,15 +595,8 @@ mod tests {
             ],
         );
         let settle = |events: &[&CanonicalEvent]| {
-            let mut votes = crate::survivorship::AttributeVotes::default();
-            for e in events {
-                votes.absorb_event(e);
-            }
-            let mut record = crate::GoldenRecord::new("p".into(), events[0]);
-            votes.settle(&crate::Survivorship::default(), &mut record);
-            let mut replayed = combine(events.iter().copied());
-            all_decides_other_channels(&mut replayed);
-            for consents in [&record.consents, &replayed] {
+            let (settled, replayed) = settled_both_ways(events);
+            for consents in [&settled, &replayed] {
                 assert!(consents["profiling:push"].value, "another purpose");
                 // A purpose whose label has a colon is another purpose too.
                 assert!(
@@ -604,7 +605,7 @@ mod tests {
                 );
             }
             (
-                record.consents["personalised_ads:push"].value,
+                settled["personalised_ads:push"].value,
                 replayed["personalised_ads:push"].value,
             )
         };

@@ -1,0 +1,41 @@
+"""The records of a `kindred gen` output directory as the analysis scripts
+read them: per event id (`channel:source-id`, trimmed as the pipeline trims
+source ids), the identifiers it carries, roughly normalized (phones by their
+last eight digits, e-mails lower-cased, cards by their digits without
+leading zeros: a rough cut, for a breakdown), its name and its birthday.
+"""
+import json, re
+
+WIDE = str.maketrans("０１２３４５６７８９＋＠．", "0123456789+@.")
+
+
+def digits(s):
+    return re.sub(r"\D", "", s.translate(WIDE)) if s else None
+
+
+def name_of(d):
+    parts = [d.get(f) for f in ("customer_name", "name", "given_name", "family_name", "display_name")]
+    return " ".join(p for p in parts if p) or "-"
+
+
+def read(src):
+    """event id -> (set of (kind, value), name or "-", birthday or "-")."""
+    records = {}
+    for channel, key in [("pos", "transaction_id"), ("web", "event_id"), ("social", "event_id")]:
+        for line in open(f"{src}/{channel}.jsonl"):
+            d = json.loads(line)
+            found = set()
+            phone = digits(d.get("phone"))
+            if phone and len(phone) >= 7:
+                found.add(("phone", phone[-8:]))
+            if d.get("email"):
+                found.add(("email", d["email"].translate(WIDE).strip().lower()))
+            card = digits(d.get("member_card_no"))
+            if card and len(card) >= 4:
+                found.add(("card", card.lstrip("0")))
+            for field, kind in [("user_id", "account"), ("anonymous_id", "device"),
+                                ("platform_user_id", "social"), ("union_id", "union")]:
+                if d.get(field):
+                    found.add((kind, d[field]))
+            records[f"{channel}:{str(d[key]).strip()}"] = (found, name_of(d), d.get("birthday") or "-")
+    return records
