@@ -270,16 +270,23 @@ pub fn review(
             sole_profile_id(&resolver, config, target)
         }
     };
-    let (a, b) = match (id(a)?, id(b)?) {
-        // Two identifiers of one profile: a reject takes back the approval
-        // that made it one, which names the pair by the ids it was given.
-        (x, y) if x == y && !approve && !(a.starts_with("kp-") && b.starts_with("kp-")) => {
-            approved_pair(&resolver, &x)?
-        }
-        pair => pair,
-    };
+    let by_identifiers = !a.starts_with("kp-") && !b.starts_with("kp-");
+    let (pa, pb) = (id(a)?, id(b)?);
     same_settings_as_the_service(&resolver, config)?;
-    let done = resolver.review(&a, &b, approve, reviewer, now_ms())?;
+    let done = if pa == pb && !approve && (!a.starts_with("kp-") || !b.starts_with("kp-")) {
+        // Two identifiers of one profile: a reject takes back the approval
+        // that made it one, which names the pair by the ids it was given,
+        // and only if that parts the two identifiers' records.
+        let (x, y) = approved_pair(&resolver, &pa)?;
+        if by_identifiers {
+            let (ia, ib) = (parse_identifier(config, a)?, parse_identifier(config, b)?);
+            resolver.reject_parting(&x, &y, (&ia, &ib), reviewer, now_ms())?
+        } else {
+            resolver.review(&x, &y, false, reviewer, now_ms())?
+        }
+    } else {
+        resolver.review(&pa, &pb, approve, reviewer, now_ms())?
+    };
     Ok(decision_report(&done))
 }
 
@@ -901,6 +908,73 @@ mod tests {
             config.resolver.linking.clone(),
             config.resolver.survivorship.clone(),
         )
+    }
+
+    /// A reject by two identifiers of one profile takes back the approval
+    /// that made it one only if that parts them: with the two held
+    /// together by an e-mail they share, it took back an approval of a
+    /// third record they had nothing to do with. Refused now, saying what
+    /// to do; a reject by identifiers the approval does part takes it back.
+    #[test]
+    fn a_reject_by_identifiers_takes_back_only_an_approval_that_parts_them() {
+        use IdentifierKind::{Email, MemberId, Phone};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = test_config(&dir);
+        let mut r = resolver_on(&config);
+        let x = (Phone, "+8613900000001");
+        let z = (Phone, "+8613900000002");
+        let y = (Email, "lin@y.cn");
+        let m = (MemberId, "MAIN:1001");
+        r.apply(
+            &[
+                receipt("web:1", &[x, y], None),
+                receipt("pos:1", &[m], None),
+            ],
+            &[],
+        )
+        .expect("apply");
+        let of = |r: &Resolver, (kind, value): (IdentifierKind, &str)| {
+            r.profile_of(&Identifier::new(kind, value))
+                .expect("lookup")
+                .expect("held")
+        };
+        let (p1, p2) = (of(&r, x), of(&r, m));
+        assert_ne!(p1, p2);
+        drop(r);
+        review(&config, &p1, &p2, true, "ann").expect("approve");
+        let mut r = resolver_on(&config);
+        r.apply(&[receipt("web:2", &[y, z], None)], &[])
+            .expect("apply");
+        assert_eq!(r.store().stats().expect("stats").profiles, 1);
+        drop(r);
+        let err = review(
+            &config,
+            "phone:+8613900000001",
+            "phone:+8613900000002",
+            false,
+            "bo",
+        )
+        .expect_err("the e-mail holds them together");
+        let message = err.to_string();
+        assert!(message.contains("kindred split"), "{message}");
+        assert!(!message.contains("13900000001"), "masked: {message}");
+        let r = resolver_on(&config);
+        assert_eq!(
+            r.store().stats().expect("stats").profiles,
+            1,
+            "the approval stands"
+        );
+        drop(r);
+        review(
+            &config,
+            "phone:+8613900000001",
+            "member_id:MAIN:1001",
+            false,
+            "bo",
+        )
+        .expect("the approval parts these two");
+        let r = resolver_on(&config);
+        assert_eq!(r.store().stats().expect("stats").profiles, 2);
     }
 
     /// `republish` settles every profile and `rules apply` rebuilds the ones

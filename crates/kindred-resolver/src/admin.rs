@@ -242,7 +242,24 @@ impl Resolver {
         actor: &str,
         at_ms: i64,
     ) -> Result<DecisionOutcome, AdminError> {
-        self.after_erasure(|r| r.review_now(a, b, approve, actor, at_ms))
+        self.after_erasure(|r| r.review_now(a, b, approve, None, actor, at_ms))
+    }
+
+    /// A reject asked by two identifiers the profile holding both holds
+    /// (`kindred review reject phone:X phone:Z`): the approval of `a` and
+    /// `b` that made it one is taken back only if that leaves the records
+    /// carrying `parting`'s two identifiers apart; otherwise refused
+    /// (`NotSeparable`), since what the reviewer asked to part is held
+    /// together by something else (an identifier they share: `split`).
+    pub fn reject_parting(
+        &mut self,
+        a: &str,
+        b: &str,
+        parting: (&Identifier, &Identifier),
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<DecisionOutcome, AdminError> {
+        self.after_erasure(|r| r.review_now(a, b, false, Some(parting), actor, at_ms))
     }
 
     /// An operation on the store as an earlier erasure leaves it: the
@@ -267,13 +284,20 @@ impl Resolver {
         a: &str,
         b: &str,
         approve: bool,
+        parting: Option<(&Identifier, &Identifier)>,
         actor: &str,
         at_ms: i64,
     ) -> Result<DecisionOutcome, AdminError> {
         let mut view = self.view()?;
         let (ra, rb) = (live(&view, a)?, live(&view, b)?);
         if ra == rb && !approve {
-            if let Some(undone) = undo_approvals(view, &self.policy, a, b, &ra, actor, at_ms)? {
+            let undo = Undo {
+                a,
+                b,
+                id: &ra,
+                parting,
+            };
+            if let Some(undone) = undo_approvals(view, &self.policy, &undo, actor, at_ms)? {
                 return Ok(undone);
             }
             view = self.view()?;
@@ -1508,15 +1532,24 @@ fn live(view: &BatchView<'_>, id: &str) -> Result<String, AdminError> {
 /// apart, the parts are kept apart for good (a reject decision; the profile
 /// splits). `None` when no approval of the pair holds them together (they
 /// are one by their identifiers, or by another approval: `kindred split`).
+/// What a reject of two ids of one profile asks to undo: the approval of
+/// `a` and `b`, in the live profile `id`, and, when it was asked by two
+/// identifiers, that their records end apart.
+struct Undo<'a> {
+    a: &'a str,
+    b: &'a str,
+    id: &'a str,
+    parting: Option<(&'a Identifier, &'a Identifier)>,
+}
+
 fn undo_approvals(
     mut view: BatchView<'_>,
     policy: &LinkPolicy,
-    a: &str,
-    b: &str,
-    id: &str,
+    undo: &Undo<'_>,
     actor: &str,
     at_ms: i64,
 ) -> Result<Option<DecisionOutcome>, AdminError> {
+    let (a, b, id) = (undo.a, undo.b, undo.id);
     // Only the approvals of this very pair: another approval (of a third
     // profile into these) is another reviewer's word, and stays.
     let pair = BTreeSet::from([a, b]);
@@ -1559,6 +1592,31 @@ fn undo_approvals(
     let Ok(sides) = sides_apart(&view, policy, &events, &without, None)? else {
         return Ok(None);
     };
+    if let Some((x, y)) = undo.parting {
+        let sides_of = |wanted: &Identifier| -> BTreeSet<u32> {
+            events
+                .iter()
+                .zip(&sides)
+                .filter(|(e, _)| {
+                    e.identifiers
+                        .iter()
+                        .any(|i| i.kind == wanted.kind && i.link_value() == wanted.link_value())
+                })
+                .map(|(_, side)| *side)
+                .collect()
+        };
+        let (sx, sy) = (sides_of(x), sides_of(y));
+        if sx.is_empty() || sy.is_empty() || sx.intersection(&sy).next().is_some() {
+            return Err(AdminError::NotSeparable {
+                profile: id.into(),
+                reason: format!(
+                    "taking back the approval of {a} and {b} would leave records of {} and {} in one profile: something else holds them together (`kindred explain {id}` says what; `kindred split` parts it)",
+                    x.masked(),
+                    y.masked()
+                ),
+            });
+        }
+    }
     // The approvals this reject takes back are lifted from every record.
     let d = separate(&mut view, id, stored, sides, &named)?;
     let (x, y) = (a.min(b), a.max(b));

@@ -144,7 +144,9 @@ impl Resolver {
         });
         let (actor, at) = (request.actor.as_str(), request.at_ms);
         let result = match &request.action {
-            DecisionAction::Review { a, b, approve } => self.review_now(a, b, *approve, actor, at),
+            DecisionAction::Review { a, b, approve } => {
+                self.review_now(a, b, *approve, None, actor, at)
+            }
             DecisionAction::Split {
                 profile,
                 identifier_key,
