@@ -45,26 +45,34 @@ pub struct ServiceUsage {
 }
 
 /// A free loopback port for a service's HTTP endpoint, below the kernel's
-/// ephemeral range (Linux's default starts at 32768): the port is free when
-/// chosen and bound by the service a moment later, and a port of that
-/// range could be taken in between as the local end of any outgoing
-/// connection (a Kafka client's), which stopped a chaos run's restarted
-/// service with "Address already in use". Ports this process handed out
-/// are not handed out again.
+/// ephemeral range (`net.ipv4.ip_local_port_range`, 32768-60999 by
+/// default): the port is free when chosen and bound by the service a moment
+/// later, and a port of that range could be taken in between as the local
+/// end of any outgoing connection (a Kafka client's), which stopped a chaos
+/// run's restarted service with "Address already in use". Ports this
+/// process handed out are not handed out again; another process starts
+/// its search elsewhere (by its pid).
 fn free_port() -> Result<u16, LoadError> {
     use std::collections::HashSet;
     use std::sync::{Mutex, OnceLock, PoisonError};
     static GIVEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
-    const LOW: u16 = 20_000;
-    const HIGH: u16 = 32_000;
+    let (low, high) = service_port_range(ephemeral_low());
+    let span = u32::from(high - low);
+    let no_room = || LoadError::Io {
+        what: "cannot find a free port below the ephemeral range (net.ipv4.ip_local_port_range) on",
+        path: PathBuf::from("127.0.0.1"),
+        source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+    };
+    if span == 0 {
+        return Err(no_room());
+    }
     let mut given = GIVEN
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    // A different start in each process: two runs at once pick apart.
-    let start = (std::process::id() as u64).wrapping_mul(2_654_435_761) as u16;
-    for i in 0..(HIGH - LOW) {
-        let port = LOW + start.wrapping_add(i) % (HIGH - LOW);
+    let start = std::process::id().wrapping_mul(2_654_435_761) % span;
+    for i in 0..span {
+        let port = low + ((start + i) % span) as u16;
         if given.contains(&port) {
             continue;
         }
@@ -73,11 +81,24 @@ fn free_port() -> Result<u16, LoadError> {
             return Ok(port);
         }
     }
-    Err(LoadError::Io {
-        what: "cannot find a free port (20000-31999) on",
-        path: PathBuf::from("127.0.0.1"),
-        source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
-    })
+    Err(no_room())
+}
+
+/// The first port of the kernel's ephemeral range (Linux's default when it
+/// cannot be read).
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// Where service ports are picked: up to 12,000 ports just below
+/// `ephemeral_low`, above the privileged ones (empty when the ephemeral
+/// range starts that low).
+fn service_port_range(ephemeral_low: u16) -> (u16, u16) {
+    let high = ephemeral_low.max(1024);
+    (high.saturating_sub(12_000).max(1024), high)
 }
 
 /// How a run starts its services: the `kindred` binary, the configuration
@@ -383,11 +404,14 @@ mod tests {
     /// service's bind), and are never handed out twice by one process.
     #[test]
     fn service_ports_are_below_the_ephemeral_range_and_distinct() {
+        let (low, high) = service_port_range(ephemeral_low());
         let ports: Vec<u16> = (0..50).map(|_| free_port().expect("a port")).collect();
-        assert!(
-            ports.iter().all(|p| (20_000..32_000).contains(p)),
-            "{ports:?}"
-        );
+        assert!(ports.iter().all(|p| (low..high).contains(p)), "{ports:?}");
+        assert!(high <= ephemeral_low());
+        // A widened ephemeral range leaves what is below it; none, none.
+        assert_eq!(service_port_range(32_768), (20_768, 32_768));
+        assert_eq!(service_port_range(10_000), (1_024, 10_000));
+        assert_eq!(service_port_range(1_024), (1_024, 1_024));
         let distinct: std::collections::HashSet<_> = ports.iter().collect();
         assert_eq!(distinct.len(), ports.len());
     }

@@ -133,13 +133,12 @@ pub fn all_decides_other_channels(consents: &mut BTreeMap<String, Sourced<bool>>
     for (prefix, all) in withdrawn {
         let marketing = prefix == format!("{CONTACT_PURPOSE}:");
         for (key, own) in consents.iter_mut() {
-            // A channel has no `:`: `ads:_partners:email` is a channel of
-            // the purpose `ads:_partners` (a label typed with a colon), not
-            // of `ads`.
+            // A key `ads:_partners:email` is read as a channel of `ads`
+            // too: labels keep a colon as typed, so it may be a channel
+            // `_partners:email` of `ads` as well as a purpose
+            // `ads:_partners`; withdrawing it errs the safe way.
             let other = key.strip_prefix(&prefix).is_some_and(|channel| {
-                channel != ALL_CHANNELS
-                    && !channel.contains(':')
-                    && !(marketing && CONTACT_CHANNELS.contains(&channel))
+                channel != ALL_CHANNELS && !(marketing && CONTACT_CHANNELS.contains(&channel))
             });
             if other && overrides(&all, own) {
                 *own = all.clone();
@@ -598,10 +597,11 @@ mod tests {
             let (settled, replayed) = settled_both_ways(events);
             for consents in [&settled, &replayed] {
                 assert!(consents["profiling:push"].value, "another purpose");
-                // A purpose whose label has a colon is another purpose too.
+                // A label with a colon may name a channel of the purpose:
+                // the withdrawal reaches it (the safe way to err).
                 assert!(
-                    consents["personalised_ads:_partners:push"].value,
-                    "a purpose named with a colon"
+                    !consents["personalised_ads:_partners:push"].value,
+                    "a channel typed with a colon"
                 );
             }
             (

@@ -277,13 +277,17 @@ pub fn review(
         // Two identifiers of one profile: a reject takes back the approval
         // that made it one, which names the pair by the ids it was given,
         // and only if that parts the two identifiers' records.
-        let (x, y) = approved_pair(&resolver, &pa)?;
-        if by_identifiers {
-            let (ia, ib) = (parse_identifier(config, a)?, parse_identifier(config, b)?);
-            resolver.reject_parting(&x, &y, (&ia, &ib), reviewer, now_ms())?
-        } else {
-            resolver.review(&x, &y, false, reviewer, now_ms())?
+        if !by_identifiers {
+            // A profile id and an identifier of it: which records to part
+            // is not said, and the profile's approval would be taken back
+            // whatever it joined.
+            return Err(PipelineError::Config(format!(
+                "both name profile {pa}: to part two people's records in it, name each by an identifier of theirs (a reject takes back the approval that joined them), or give the approved pair's profile ids"
+            )));
         }
+        let (x, y) = approved_pair(&resolver, &pa)?;
+        let (ia, ib) = (parse_identifier(config, a)?, parse_identifier(config, b)?);
+        resolver.reject_parting(&x, &y, (&ia, &ib), reviewer, now_ms())?
     } else {
         resolver.review(&pa, &pb, approve, reviewer, now_ms())?
     };
@@ -965,6 +969,10 @@ mod tests {
             "the approval stands"
         );
         drop(r);
+        // A profile id and an identifier of it say nothing of what to part.
+        let mixed = review(&config, &p1, "phone:+8613900000002", false, "bo")
+            .expect_err("which records to part is not said");
+        assert!(mixed.to_string().contains("by an identifier"), "{mixed}");
         review(
             &config,
             "phone:+8613900000001",

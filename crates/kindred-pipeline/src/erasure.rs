@@ -395,9 +395,6 @@ pub fn carry_over<'p>(
     Ok(carried)
 }
 
-/// The request `kindred forget` sends for a `kind:value` or profile id
-/// typed by an operator: identifiers travel as the store's keyed index key
-/// when a keyring is configured, so the topic never holds the raw value.
 /// The request id `kindred forget` sends when it is given none: the time
 /// in UTC, `forget-20261207T083618.123Z`, whose runs of digits are shorter
 /// than a card number's (an id that looks personal is refused, and masked
@@ -410,6 +407,9 @@ pub fn default_request_id(now_ms: i64) -> String {
     format!("forget-{time}")
 }
 
+/// The request `kindred forget` sends for a `kind:value` or profile id
+/// typed by an operator: identifiers travel as the store's keyed index key
+/// when a keyring is configured, so the topic never holds the raw value.
 pub fn forget_request(
     config: &Config,
     request_id: &str,

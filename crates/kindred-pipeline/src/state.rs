@@ -148,7 +148,7 @@ pub async fn restore(
     // too (used once the store is restored).
     let nothing_restored = |topic: &str, e: PipelineError| {
         PipelineError::Input(format!(
-            "nothing was restored: {topic} could not be read ({e}); restore again once the brokers answer"
+            "nothing was restored: {topic} could not be read ({e}); restore again once it can be"
         ))
     };
     let review_pairs = tokio::task::block_in_place(|| review_topic_pairs(config, timeout))

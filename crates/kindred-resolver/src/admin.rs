@@ -330,8 +330,7 @@ impl Resolver {
         // retried request, a second reviewer) would pin another separation
         // that changes nothing: refused, naming the one that stands.
         if !approve {
-            let (sa, sb) = (separations(&view, &ra)?, separations(&view, &rb)?);
-            if let Some(decision) = kept_apart_by(&sa, &sb) {
+            if let Some(decision) = wholly_apart_by(&view, &ra, &rb)? {
                 drop_pending(view, &[(a, b)])?;
                 return Err(AdminError::AlreadyApart {
                     a: a.into(),
@@ -1527,11 +1526,6 @@ fn live(view: &BatchView<'_>, id: &str) -> Result<String, AdminError> {
     }
 }
 
-/// A reject of two profiles that a reviewer's approval of that same pair
-/// made one: that approval is taken back, and if the records then fall
-/// apart, the parts are kept apart for good (a reject decision; the profile
-/// splits). `None` when no approval of the pair holds them together (they
-/// are one by their identifiers, or by another approval: `kindred split`).
 /// What a reject of two ids of one profile asks to undo: the approval of
 /// `a` and `b`, in the live profile `id`, and, when it was asked by two
 /// identifiers, that their records end apart.
@@ -1542,6 +1536,11 @@ struct Undo<'a> {
     parting: Option<(&'a Identifier, &'a Identifier)>,
 }
 
+/// A reject of two profiles that a reviewer's approval of that same pair
+/// made one: that approval is taken back, and if the records then fall
+/// apart, the parts are kept apart for good (a reject decision; the profile
+/// splits). `None` when no approval of the pair holds them together (they
+/// are one by their identifiers, or by another approval: `kindred split`).
 fn undo_approvals(
     mut view: BatchView<'_>,
     policy: &LinkPolicy,
@@ -1606,7 +1605,13 @@ fn undo_approvals(
                 .collect()
         };
         let (sx, sy) = (sides_of(x), sides_of(y));
-        if sx.is_empty() || sy.is_empty() || sx.intersection(&sy).next().is_some() {
+        if let Some(absent) = [(x, &sx), (y, &sy)].iter().find(|(_, s)| s.is_empty()) {
+            return Err(AdminError::NotSeparable {
+                profile: id.into(),
+                reason: format!("no record of it carries {}", absent.0.masked()),
+            });
+        }
+        if sx.intersection(&sy).next().is_some() {
             return Err(AdminError::NotSeparable {
                 profile: id.into(),
                 reason: format!(
@@ -1683,6 +1688,44 @@ fn separations(view: &BatchView<'_>, id: &str) -> Result<BTreeSet<(u64, u32)>, S
         }
     }
     Ok(set)
+}
+
+/// The decision every record of profile `a` is on one side of and every
+/// record of `b` on another, if one is: a reject of the two would pin
+/// nothing new. (Records that joined either since the decision carry none
+/// of its sides: a reject would pin them, so it is not refused.)
+fn wholly_apart_by(view: &BatchView<'_>, a: &str, b: &str) -> Result<Option<u64>, StoreError> {
+    let sides_of = |id: &str| -> Result<Vec<BTreeSet<(u64, u32)>>, StoreError> {
+        let Some(stored) = view.store_ref().stored_profile(id)? else {
+            return Ok(Vec::new());
+        };
+        Ok(view
+            .constraints_of(&stored.members)?
+            .iter()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|c| match c {
+                        Constraint::Apart { decision, side } => Some((*decision, *side)),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect())
+    };
+    let (ra, rb) = (sides_of(a)?, sides_of(b)?);
+    let (Some(first_a), Some(first_b)) = (ra.first(), rb.first()) else {
+        return Ok(None);
+    };
+    Ok(first_a
+        .iter()
+        .filter_map(|(d, s)| {
+            let t = first_b.iter().find(|(e, t)| e == d && t != s)?.1;
+            let all = |records: &[BTreeSet<(u64, u32)>], side: u32| {
+                records.iter().all(|r| r.contains(&(*d, side)))
+            };
+            (all(&ra, *s) && all(&rb, t)).then_some(*d)
+        })
+        .next())
 }
 
 /// The decision that keeps two profiles apart, if one does: records of

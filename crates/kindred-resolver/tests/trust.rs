@@ -1142,6 +1142,41 @@ fn flag_pair(r: &mut Resolver) -> (GoldenRecord, GoldenRecord) {
     (profile(r, &card("A1")), profile(r, &email("n@y.cn")))
 }
 
+/// A reject of a pair a decision keeps wholly apart is refused; once a
+/// record joined one of them since (it carries no side of the decision),
+/// a reject is taken: it pins that record too.
+#[test]
+fn a_second_reject_is_taken_when_records_joined_since_the_first() {
+    let (_d, mut r, a, b) = flagged_pair();
+    let first = r
+        .review(&a.profile_id, &b.profile_id, false, "alice", 5 * DAY)
+        .expect("reject");
+    let err = r
+        .review(&a.profile_id, &b.profile_id, false, "alice", 5 * DAY)
+        .expect_err("wholly apart");
+    assert!(
+        matches!(&err, AdminError::AlreadyApart { decision, .. } if *decision == first.decision.id),
+        "{err}"
+    );
+    apply(
+        &mut r,
+        vec![ev("pos:9", 6 * DAY, &[card("A1")]).name("Li Na")],
+    );
+    assert_eq!(profile(&r, &card("A1")).profile_id, a.profile_id);
+    let second = r
+        .review(&a.profile_id, &b.profile_id, false, "bob", 7 * DAY)
+        .expect("pins the record that joined since");
+    assert_ne!(second.decision.id, first.decision.id);
+    assert!(r
+        .store()
+        .constraints("pos:9")
+        .expect("constraints")
+        .iter()
+        .any(
+            |c| matches!(c, kindred_resolver::Constraint::Apart { decision, .. } if *decision == second.decision.id)
+        ));
+}
+
 /// `explain` lists merges in the order they happened: an approval made
 /// today, then a merge caused by an old event read after it (a backfill),
 /// though the event's time is earlier than the approval's.

@@ -1192,6 +1192,24 @@ mod tests {
             .expect_err("refused");
         assert!(err.to_string().contains("types to compare"), "{err}");
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        // A large writer that is no hazard: 2,000 optional fields of one
+        // fifteen-field record type named after its first use (about
+        // 36,000 types written out) is learned.
+        let address = (0..15)
+            .map(|i| format!(r#"{{"name": "a{i}", "type": "string"}}"#))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut fields = vec![format!(
+            r#"{{"name": "f0", "default": null, "type": ["null", {{"type": "record", "name": "Addr", "fields": [{address}]}}]}}"#
+        )];
+        fields.extend(
+            (1..2000).map(|i| {
+                format!(r#"{{"name": "f{i}", "default": null, "type": ["null", "Addr"]}}"#)
+            }),
+        );
+        let large = with(&fields.join(", "));
+        c.learn(92, "http://registry", &large)
+            .expect("a large writer within the budget");
     }
 
     /// A Kafka Connect or Debezium writer makes every nullable column a

@@ -513,14 +513,21 @@ fn takes_no_bytes(schema: &Schema, defined: &BTreeMap<String, &Schema>) -> bool 
 /// `None` when the expansion would pass [`EXPANDED_NODES`] (types that
 /// each use the one before twice double with each).
 pub(crate) fn expand_refs(schema: &Schema) -> Option<Schema> {
-    /// What one expanded node costs against [`EXPANDED_NODES`].
+    /// Each node made is charged once against the budget: a node of the
+    /// schema one, a reference's copy the nodes of its definition. Returns
+    /// the expanded schema and its size in nodes.
     fn expand(
         schema: &Schema,
         defined: &mut BTreeMap<String, (Schema, usize)>,
         budget: &mut usize,
     ) -> Option<(Schema, usize)> {
-        let (expanded, nodes) = match schema {
+        let mut charge = |n: usize| -> Option<()> {
+            *budget = budget.checked_sub(n)?;
+            Some(())
+        };
+        Some(match schema {
             Schema::Record(r) => {
+                charge(1)?;
                 let mut r = r.clone();
                 let mut nodes = 1;
                 for f in &mut r.fields {
@@ -534,32 +541,44 @@ pub(crate) fn expand_refs(schema: &Schema) -> Option<Schema> {
                 (expanded, nodes)
             }
             Schema::Enum(e) => {
+                charge(1)?;
                 defined.insert(e.name.fullname(None), (schema.clone(), 1));
                 (schema.clone(), 1)
             }
             Schema::Fixed(f) => {
+                charge(1)?;
                 defined.insert(f.name.fullname(None), (schema.clone(), 1));
                 (schema.clone(), 1)
             }
             // A recursive reference (its definition is not complete yet)
             // stays one.
-            Schema::Ref { name } => defined
-                .get(&name.fullname(None))
-                .cloned()
-                .unwrap_or_else(|| (schema.clone(), 1)),
+            Schema::Ref { name } => match defined.get(&name.fullname(None)) {
+                Some((definition, nodes)) => {
+                    let nodes = *nodes;
+                    charge(nodes)?;
+                    (definition.clone(), nodes)
+                }
+                None => {
+                    charge(1)?;
+                    (schema.clone(), 1)
+                }
+            },
             Schema::Array(a) => {
+                charge(1)?;
                 let mut a = a.clone();
                 let (items, n) = expand(&a.items, defined, budget)?;
                 a.items = Box::new(items);
                 (Schema::Array(a), n + 1)
             }
             Schema::Map(m) => {
+                charge(1)?;
                 let mut m = m.clone();
                 let (types, n) = expand(&m.types, defined, budget)?;
                 m.types = Box::new(types);
                 (Schema::Map(m), n + 1)
             }
             Schema::Union(u) => {
+                charge(1)?;
                 let mut variants = Vec::with_capacity(u.variants().len());
                 let mut nodes = 1;
                 for v in u.variants() {
@@ -573,13 +592,11 @@ pub(crate) fn expand_refs(schema: &Schema) -> Option<Schema> {
                     .unwrap_or_else(|_| schema.clone());
                 (union, nodes)
             }
-            other => (other.clone(), 1),
-        };
-        // A reference's copy costs as many nodes as its definition: a
-        // schema of a few KB whose types each use the one before twice
-        // would double with each, which the check must not try to walk.
-        *budget = budget.checked_sub(nodes)?;
-        Some((expanded, nodes))
+            other => {
+                charge(1)?;
+                (other.clone(), 1)
+            }
+        })
     }
     let mut budget = EXPANDED_NODES;
     expand(schema, &mut BTreeMap::new(), &mut budget).map(|(s, _)| s)
