@@ -1696,7 +1696,12 @@ fn separations(view: &BatchView<'_>, id: &str) -> Result<BTreeSet<(u64, u32)>, S
 /// of its sides: a reject would pin them, so it is not refused.)
 fn wholly_apart_by(view: &BatchView<'_>, a: &str, b: &str) -> Result<Option<u64>, StoreError> {
     let sides_of = |id: &str| -> Result<Vec<BTreeSet<(u64, u32)>>, StoreError> {
-        let Some(stored) = view.store_ref().stored_profile(id)? else {
+        // A profile no decision constrains is on no side of any.
+        let Some(stored) = view
+            .store_ref()
+            .stored_profile(id)?
+            .filter(|s| s.constrained)
+        else {
             return Ok(Vec::new());
         };
         Ok(view
