@@ -55,11 +55,11 @@ fn url_encode(s: &str) -> String {
         .collect()
 }
 
+/// A port for the test's Prometheus, picked as `kindred load` picks its
+/// services' (below the ephemeral range, which a client's connection could
+/// take between the pick and the bind).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    kindred_load::free_port().expect("a free port")
 }
 
 fn tool(name: &str) -> PathBuf {

@@ -42,7 +42,7 @@ use kindred_pipeline::{Channel, Shutdown};
 
 pub use error::LoadError;
 pub use report::{Latency, LoadReport, Sample};
-pub use services::{Launch, ServiceSpec, ServiceUsage, SCRAPE_TARGETS_FILE};
+pub use services::{free_port, Launch, ServiceSpec, ServiceUsage, SCRAPE_TARGETS_FILE};
 pub use writer::{event_id, RawWriter};
 
 use observe::{lock, Shared};

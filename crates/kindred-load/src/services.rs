@@ -52,7 +52,7 @@ pub struct ServiceUsage {
 /// run's restarted service with "Address already in use". Ports this
 /// process handed out are not handed out again; another process starts
 /// its search elsewhere (by its pid).
-fn free_port() -> Result<u16, LoadError> {
+pub fn free_port() -> Result<u16, LoadError> {
     use std::collections::HashSet;
     use std::sync::{Mutex, OnceLock, PoisonError};
     static GIVEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
