@@ -536,12 +536,32 @@ impl WireCodec {
             });
         }
         let schema = self.catalog.get(kind);
+        // The writer as a dead letter names it: a learned writer's name
+        // says its registry id already; a configured one's is a version
+        // name (`pos_transaction.v1`), to which the id is added.
+        // Made only for an error: the hot path allocates nothing for it.
+        let named = || {
+            if writer.name.contains("schema id") {
+                writer.name.to_string()
+            } else {
+                format!("{} (schema id {id})", writer.name)
+            }
+        };
         let body_error = |message: String| DecodeError::Body {
-            schema: writer.name.to_string(),
+            schema: named(),
             message,
         };
         match &writer.older {
-            None => self.decode_current(kind, &writer.name, body),
+            None => self
+                .decode_current(kind, &writer.name, body)
+                .map_err(|e| match e {
+                    DecodeError::Body { message, .. } => body_error(message),
+                    DecodeError::TrailingBytes { trailing, .. } => DecodeError::TrailingBytes {
+                        schema: named(),
+                        trailing,
+                    },
+                    other => other,
+                }),
             Some(older) => {
                 // apache-avro reads a union at the end of the input as its
                 // first branch (null): a body cut short must not decode.
@@ -562,7 +582,7 @@ impl WireCodec {
                 }
                 if !reader.rest.is_empty() {
                     return Err(DecodeError::TrailingBytes {
-                        schema: writer.name.to_string(),
+                        schema: named(),
                         trailing: reader.rest.len(),
                     });
                 }
@@ -1210,6 +1230,37 @@ mod tests {
         let large = with(&fields.join(", "));
         c.learn(92, "http://registry", &large)
             .expect("a large writer within the budget");
+    }
+
+    /// A body that does not decode names its writer's registry id, also
+    /// for an id configured by version name (`pos_transaction.v1` alone
+    /// did not say which id the producer wrote).
+    #[test]
+    fn a_body_that_does_not_decode_names_the_schema_id() {
+        let c = codec();
+        let mut message = c
+            .encode(SchemaKind::PosTransaction, &pos())
+            .expect("encode");
+        let id = u32::from_be_bytes([message[1], message[2], message[3], message[4]]);
+        message.truncate(message.len() / 2);
+        let err = c
+            .decode::<PosTransaction>(Framing::Confluent, SchemaKind::PosTransaction, &message)
+            .expect_err("cut short");
+        assert!(
+            err.to_string().contains(&format!("(schema id {id})")),
+            "{err}"
+        );
+        let mut longer = c
+            .encode(SchemaKind::PosTransaction, &pos())
+            .expect("encode");
+        longer.push(0);
+        let err = c
+            .decode::<PosTransaction>(Framing::Confluent, SchemaKind::PosTransaction, &longer)
+            .expect_err("a byte too many");
+        assert!(
+            err.to_string().contains(&format!("(schema id {id})")),
+            "{err}"
+        );
     }
 
     /// A Kafka Connect or Debezium writer makes every nullable column a
