@@ -49,6 +49,19 @@ pub enum AdminError {
     Moved { given: String, now: String },
     #[error("profile {given} has been merged into {now} since; a split of {given} would act on all of {now}, so nothing was split: split {now} instead if that is what you mean (`kindred explain {now}` shows what it holds)")]
     SplitMoved { given: String, now: String },
+    #[error("profile {profile} {how} since the pair {a} / {b} was flagged, so it is not what the review topic showed and nothing was decided: the pair is on the review topic again with today's records; decide again if the decision still holds (`kindred explain {profile}` shows what changed)")]
+    ChangedSinceFlagged {
+        a: String,
+        b: String,
+        profile: String,
+        /// `absorbed N profiles` or `was split`.
+        how: String,
+    },
+    /// A refusal to a decision request whose reply went out in the same
+    /// write as what the refusal changed (a pair shown again): the
+    /// request is answered.
+    #[error("{0}")]
+    Replied(Box<AdminError>),
 }
 
 /// What a decision did.
@@ -338,6 +351,12 @@ impl Resolver {
                     decision,
                 });
             }
+        }
+        // A waiting pair whose profile merged with others or was split
+        // since it was flagged is not what the reviewer was shown: shown
+        // again, with today's records, and decided when asked again.
+        if let Some(changed) = changed_since_flagged(&view, &ra, &rb)? {
+            return Err(show_again(view, &ra, &rb, changed)?);
         }
         let d = view.next_decision;
         view.next_decision += 1;
@@ -1514,6 +1533,83 @@ fn drop_pending(mut view: BatchView<'_>, pairs: &[(&str, &str)]) -> Result<(), A
         store.write(view.into_write_batch())?;
     }
     Ok(())
+}
+
+/// Why the waiting pair `a`, `b` (live ids) is no longer what was
+/// flagged: either profile's lineage holds a merge or a split written
+/// since the pair was queued or last shown
+/// ([`crate::PendingSuggestion::since_lineage`]). `None` for a pair not
+/// waiting (a reviewer naming two profiles decides on them as they are).
+fn changed_since_flagged(
+    view: &BatchView<'_>,
+    a: &str,
+    b: &str,
+) -> Result<Option<AdminError>, StoreError> {
+    let store = view.store_ref();
+    let Some(since) = store
+        .pending_suggestion(a, b)?
+        .and_then(|p| p.since_lineage)
+    else {
+        return Ok(None);
+    };
+    for profile in [a, b] {
+        for (seq, record) in store.lineage_in_order(profile)? {
+            if seq < since {
+                continue;
+            }
+            let how = if !record.absorbed.is_empty() {
+                format!("absorbed {} profile(s)", record.absorbed.len())
+            } else if !record.split_into.is_empty() {
+                "was split".to_string()
+            } else {
+                continue;
+            };
+            return Ok(Some(AdminError::ChangedSinceFlagged {
+                a: a.into(),
+                b: b.into(),
+                profile: profile.into(),
+                how,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Puts the waiting pair `a`, `b` on the review topic again with today's
+/// records, counting changes from now on, and returns `refusal`: to a
+/// decision request as [`AdminError::Replied`], its reply and offsets in
+/// the same write (a crash cannot leave the pair refreshed and the request
+/// unanswered, to be decided when read again).
+fn show_again(
+    mut view: BatchView<'_>,
+    a: &str,
+    b: &str,
+    refusal: AdminError,
+) -> Result<AdminError, StoreError> {
+    let store = view.store_ref();
+    let (x, y) = (a.min(b), a.max(b));
+    if let Some(mut pending) = store.pending_suggestion(x, y)? {
+        pending.since_lineage = None;
+        let notice = pending
+            .clone()
+            .into_notice(view.current_record(x)?, view.current_record(y)?);
+        view.pending.insert((x.into(), y.into()), Some(pending));
+        view.push_outbox(&OutboxEntry::Review(Box::new(notice)));
+    }
+    let request = view.request.take();
+    if let Some(r) = &request {
+        let reply = DecisionReply::refused(&r.request_id, refusal.to_string());
+        view.push_outbox(&OutboxEntry::Replied(reply));
+    }
+    let mut batch = view.into_write_batch();
+    for offset in request.iter().flat_map(|r| &r.offsets) {
+        store.put_offset(&mut batch, offset);
+    }
+    store.write(batch)?;
+    Ok(match request {
+        Some(_) => AdminError::Replied(Box::new(refusal)),
+        None => refusal,
+    })
 }
 
 /// The live profile an id names (following redirects), or an error.

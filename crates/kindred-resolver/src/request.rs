@@ -89,7 +89,7 @@ impl DecisionReply {
         }
     }
 
-    fn refused(request_id: &str, reason: String) -> Self {
+    pub(crate) fn refused(request_id: &str, reason: String) -> Self {
         DecisionReply {
             request_id: request_id.to_string(),
             outcome: "refused".into(),
@@ -180,6 +180,13 @@ impl Resolver {
                 })
             }
             Err(AdminError::Store(e)) => Err(e),
+            // Answered in the refusal's own write.
+            Err(AdminError::Replied(refusal)) => Ok(RequestOutcome {
+                reply: DecisionReply::refused(&request.request_id, refusal.to_string()),
+                decided: None,
+                outbox_last: self.store.next_outbox_seq()?.checked_sub(1),
+                neighbours,
+            }),
             Err(refusal) => {
                 let mut refused =
                     self.refuse_request(&request.request_id, &refusal.to_string(), offsets)?;

@@ -2504,6 +2504,7 @@ impl<'a> BatchView<'a> {
                 kinds: evidence.kinds.clone(),
                 reason: refusal.as_str().to_string(),
                 at_ms,
+                since_lineage: None,
             }),
         );
         outcome.suggestions.push(Suggestion {
@@ -2526,9 +2527,13 @@ impl<'a> BatchView<'a> {
             .is_some())
     }
 
-    pub(crate) fn into_write_batch(self) -> WriteBatch {
+    pub(crate) fn into_write_batch(mut self) -> WriteBatch {
         let mut batch = WriteBatch::default();
         let store = self.store;
+        // The lineage number after this write's records: a pair queued
+        // (or shown again) here was flagged on the profiles as they stand
+        // after them.
+        let lineage_end = self.next_lineage + self.lineage.len() as u64;
         for (event_id, list) in &self.constraints {
             if list.is_empty() {
                 store.delete(&mut batch, cf::CONSTRAINTS, event_id.as_bytes());
@@ -2536,10 +2541,13 @@ impl<'a> BatchView<'a> {
                 store.put_value(&mut batch, cf::CONSTRAINTS, event_id.as_bytes(), list);
             }
         }
-        for ((a, b), p) in &self.pending {
+        for ((a, b), p) in &mut self.pending {
             let key = pair_key(a, b);
             match p {
-                Some(p) => store.put_value(&mut batch, cf::SUGGESTIONS, &key, p),
+                Some(p) => {
+                    p.since_lineage.get_or_insert(lineage_end);
+                    store.put_value(&mut batch, cf::SUGGESTIONS, &key, p)
+                }
                 None => store.delete(&mut batch, cf::SUGGESTIONS, &key),
             }
         }

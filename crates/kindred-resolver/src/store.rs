@@ -207,6 +207,15 @@ pub struct PendingSuggestion {
     pub reason: String,
     /// Event time of the event that raised it.
     pub at_ms: i64,
+    /// The store's lineage sequence when the pair was queued or last shown
+    /// again: the number the next merge or split would be written under.
+    /// A decision on the pair is refused when either profile's lineage
+    /// holds a merge or split numbered from here on (it is not the profile
+    /// the review topic showed); the pair is then shown again. `None` in
+    /// pairs queued by a release before the fifty-fifth session's (no check); set when a
+    /// view writes the pair ([`crate::resolver::BatchView`]).
+    #[serde(default)]
+    pub since_lineage: Option<u64>,
 }
 
 /// What happened to a profile's identity, for explanations and audits.
@@ -2170,6 +2179,19 @@ struct EntryBeforeNamesDiffer {
     anchors: Vec<u64>,
 }
 
+/// A review-queue pair as releases before `since_lineage` wrote it: read
+/// only to see where such a pair ends.
+#[derive(Serialize, Deserialize)]
+struct PendingBeforeSince {
+    profile_a: String,
+    profile_b: String,
+    rule: String,
+    rule_version: i32,
+    kinds: Vec<String>,
+    reason: String,
+    at_ms: i64,
+}
+
 /// Whether `body` is exactly one `T`, nothing left over.
 fn exactly<T: DeserializeOwned>(body: &[u8]) -> bool {
     matches!(postcard::take_from_bytes::<T>(body), Ok((_, rest)) if rest.is_empty())
@@ -2180,12 +2202,21 @@ fn exactly<T: DeserializeOwned>(body: &[u8]) -> bool {
 /// exactly such an entry, it is read with their empty values appended
 /// (postcard writes an empty sequence and `false` as one zero byte each):
 /// before `anchors` (linking version 26 and earlier) two, before
-/// `names_differ` (27 and 28) one. Any other error stands (an entry cut
-/// inside its anchors is no older entry).
+/// `names_differ` (27 and 28) one. So is a review-queue pair written before
+/// `since_lineage` (`None` is one zero byte too). Any other error stands
+/// (an entry cut inside its anchors is no older entry).
 fn from_postcard<T: DeserializeOwned>(family: &str, body: &[u8]) -> postcard::Result<T> {
     match postcard::from_bytes(body) {
-        Err(postcard::Error::DeserializeUnexpectedEnd) if family == cf::IDENTIFIERS => {
-            let missing = if exactly::<EntryBeforeAnchors>(body) {
+        Err(postcard::Error::DeserializeUnexpectedEnd)
+            if family == cf::IDENTIFIERS || family == cf::SUGGESTIONS =>
+        {
+            let missing = if family == cf::SUGGESTIONS {
+                if exactly::<PendingBeforeSince>(body) {
+                    1
+                } else {
+                    return Err(postcard::Error::DeserializeUnexpectedEnd);
+                }
+            } else if exactly::<EntryBeforeAnchors>(body) {
                 2
             } else if exactly::<EntryBeforeNamesDiffer>(body) {
                 1
@@ -2341,6 +2372,33 @@ mod tests {
         assert!(!without.contains("anchors"), "{without}");
         let json: IndexEntry = serde_json::from_str(&without).expect("reads");
         assert!(json.anchors.is_empty());
+    }
+
+    /// A review-queue pair as releases before `since_lineage` wrote it
+    /// reads with none (no check of changes since); today's keep it.
+    #[test]
+    fn a_waiting_pair_written_before_since_lineage_reads_with_none() {
+        let old = encode(&PendingBeforeSince {
+            profile_a: "kp-1".into(),
+            profile_b: "kp-2".into(),
+            rule: "phone".into(),
+            rule_version: 1,
+            kinds: vec!["phone".into()],
+            reason: "name_mismatch".into(),
+            at_ms: 5,
+        });
+        let read: PendingSuggestion = decode(cf::SUGGESTIONS, "k", &old).expect("reads");
+        assert_eq!(read.since_lineage, None);
+        assert_eq!((read.profile_b.as_str(), read.at_ms), ("kp-2", 5));
+        let now = PendingSuggestion {
+            since_lineage: Some(u64::MAX),
+            ..read
+        };
+        let bytes = encode(&now);
+        let read = |b: &[u8]| decode::<PendingSuggestion>(cf::SUGGESTIONS, "k", b);
+        assert_eq!(read(&bytes).expect("reads"), now);
+        assert!(read(&bytes[..bytes.len() - 2]).is_err(), "cut inside it");
+        assert!(decode::<PendingSuggestion>(cf::PROFILES, "k", &old).is_err());
     }
 
     /// An index entry as linking versions 27 and 28 wrote it: anchors, no

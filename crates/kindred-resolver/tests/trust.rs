@@ -4058,3 +4058,175 @@ fn a_split_that_gives_an_absorbed_id_back_says_which_records_stay() {
         "the change events place every record where the store has it"
     );
 }
+
+/// A waiting pair whose profile absorbed another since it was flagged is
+/// not what the reviewer was shown: the decision is refused, the pair goes
+/// to the review topic again with today's records, and asked again it is
+/// decided. The same by a decision request: its refusal, the pair shown
+/// again and its offset in one write.
+#[test]
+fn a_decision_on_a_pair_whose_profile_changed_since_it_was_flagged_is_shown_again() {
+    use kindred_resolver::{DecisionAction, DecisionRequest, SourceOffset};
+    let flagged = || {
+        let (d, mut r) = open(LinkPolicy::default());
+        let home = phone("+8613900000051");
+        apply(
+            &mut r,
+            vec![
+                ev("pos:1", 0, &[home.clone(), card("A51")]).name("李娜"),
+                ev("web:1", DAY, &[home, email("wei51@x.cn")]).name("王伟"),
+                ev("web:2", DAY + 1, &[email("w51@x.cn")]).name("王伟"),
+            ],
+        );
+        let a = profile(&r, &card("A51")).profile_id;
+        let b = profile(&r, &email("wei51@x.cn")).profile_id;
+        let c = profile(&r, &email("w51@x.cn")).profile_id;
+        assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
+        (d, r, a, b, c)
+    };
+    let review_notices = |r: &Resolver| {
+        r.store()
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .filter(|(_, e)| matches!(e, OutboxEntry::Review(_)))
+            .count()
+    };
+
+    // Offline.
+    let (_d, mut r, a, b, c) = flagged();
+    apply(
+        &mut r,
+        vec![ev("web:3", 2 * DAY, &[email("wei51@x.cn"), email("w51@x.cn")]).name("王伟")],
+    );
+    // The older profile survives: the pair still names it.
+    assert_eq!(profile(&r, &email("w51@x.cn")).profile_id, b);
+    assert_ne!(b, c);
+    let pair: Vec<_> = r
+        .store()
+        .pending_suggestions()
+        .expect("queue")
+        .into_iter()
+        .map(|p| (p.profile_a, p.profile_b))
+        .collect();
+    assert_eq!(
+        pair,
+        vec![(a.clone().min(b.clone()), a.clone().max(b.clone()))]
+    );
+    {
+        let shown = review_notices(&r);
+        let before = assignment(&r);
+        let err = r
+            .review(&a, &b, true, "alice", 3 * DAY)
+            .expect_err("changed");
+        assert!(
+            matches!(&err, AdminError::ChangedSinceFlagged { profile, .. } if *profile == b),
+            "{err}"
+        );
+        assert!(err.to_string().contains("absorbed 1 profile"), "{err}");
+        assert_eq!(assignment(&r), before, "nothing decided");
+        assert_eq!(review_notices(&r), shown + 1, "shown again");
+        assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
+        // Asked again, as shown now: decided.
+        r.review(&a, &b, true, "alice", 3 * DAY).expect("decided");
+        assert_eq!(
+            profile(&r, &card("A51")).profile_id,
+            profile(&r, &email("w51@x.cn")).profile_id
+        );
+        assert!(r.store().pending_suggestions().expect("queue").is_empty());
+    }
+
+    // By request.
+    let (_d, mut r, a, b, _c) = flagged();
+    apply(
+        &mut r,
+        vec![ev("web:3", 2 * DAY, &[email("wei51@x.cn"), email("w51@x.cn")]).name("王伟")],
+    );
+    let at = |n: i64| SourceOffset {
+        topic: "kindred.decision.requests".into(),
+        partition: 0,
+        next_offset: n,
+    };
+    let request = |id: &str| DecisionRequest {
+        request_id: id.into(),
+        actor: "alice".into(),
+        at_ms: 3 * DAY,
+        action: DecisionAction::Review {
+            a: a.clone(),
+            b: b.clone(),
+            approve: false,
+        },
+    };
+    let before = assignment(&r);
+    let shown = review_notices(&r);
+    let first = r
+        .apply_request(&request("dr-1"), &[at(1)])
+        .expect("store fine");
+    assert_eq!(first.reply.outcome, "refused", "{:?}", first.reply);
+    assert!(
+        first
+            .reply
+            .reason
+            .as_deref()
+            .is_some_and(|why| why.contains("since the pair") && why.contains(&b)),
+        "{:?}",
+        first.reply
+    );
+    assert!(first.decided.is_none());
+    assert_eq!(assignment(&r), before);
+    assert_eq!(review_notices(&r), shown + 1, "shown again");
+    let outbox = r.store().outbox().expect("outbox");
+    assert!(
+        matches!(outbox.last(), Some((_, OutboxEntry::Replied(reply))) if reply.request_id == "dr-1"),
+        "the reply is the write's last entry"
+    );
+    let replies = outbox
+        .iter()
+        .filter(|(_, e)| matches!(e, OutboxEntry::Replied(_)))
+        .count();
+    assert_eq!(replies, 1, "one reply");
+    assert_eq!(first.outbox_last, outbox.last().map(|(seq, _)| *seq));
+    assert_eq!(
+        r.store()
+            .offsets()
+            .expect("offsets")
+            .get(&("kindred.decision.requests".to_string(), 0))
+            .copied(),
+        Some(1)
+    );
+    let second = r
+        .apply_request(&request("dr-2"), &[at(2)])
+        .expect("store fine");
+    assert_eq!(second.reply.outcome, "applied", "{:?}", second.reply);
+
+    // A merge in the batch that flagged the pair is what the review topic
+    // shows: decided at once.
+    let (_d, mut r) = open(LinkPolicy::default());
+    apply(
+        &mut r,
+        vec![
+            ev("web:a", 0, &[email("x52@x.cn")]).name("王伟"),
+            ev("web:b", 1, &[email("y52@x.cn")]).name("王伟"),
+        ],
+    );
+    let home = phone("+8613900000052");
+    apply(
+        &mut r,
+        vec![
+            ev("web:c", DAY, &[email("x52@x.cn"), email("y52@x.cn")]).name("王伟"),
+            ev("pos:1", DAY, &[home.clone(), card("A52")]).name("李娜"),
+            ev("web:d", 2 * DAY, &[home, email("x52@x.cn")]).name("王伟"),
+        ],
+    );
+    let (a, b) = (
+        profile(&r, &card("A52")).profile_id,
+        profile(&r, &email("y52@x.cn")).profile_id,
+    );
+    assert!(
+        !r.store().lineage(&b).expect("lineage").is_empty(),
+        "the batch merged the two"
+    );
+    assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
+    r.review(&a, &b, false, "alice", 3 * DAY)
+        .expect("decided at once");
+}
