@@ -211,7 +211,14 @@ impl<T> Default for Votes<T> {
 fn blank_address(a: &Address) -> bool {
     [&a.line1, &a.line2, &a.city, &a.postal_code]
         .iter()
-        .all(|f| f.is_none())
+        .all(|f| f.as_deref().is_none_or(blank))
+}
+
+/// Whether a text value counts as empty for `ignore_empty`: nothing but
+/// white space (the normalizers drop such values; an event written to the
+/// canonical topic by another producer may carry them).
+fn blank(s: &str) -> bool {
+    s.trim().is_empty()
 }
 
 /// Whether the whole name `full` holds the name part `part`, both folded
@@ -296,10 +303,20 @@ impl<T: Ord + Clone> Votes<T> {
     /// occurrence. Every comparison ends in a total order, so the winner
     /// depends only on the tallies.
     fn winner(&self, rule: &AttributeRule, is_blank: fn(&T) -> bool) -> Option<Sourced<T>> {
+        self.winner_among(rule, is_blank, |_| true)
+    }
+
+    /// [`Votes::winner`] among the values that `fits` (whatever the rule).
+    fn winner_among(
+        &self,
+        rule: &AttributeRule,
+        is_blank: fn(&T) -> bool,
+        fits: impl Fn(&T) -> bool,
+    ) -> Option<Sourced<T>> {
         let eligible = self
             .candidates
             .iter()
-            .filter(|c| !(rule.ignore_empty && is_blank(&c.value)));
+            .filter(|c| !(rule.ignore_empty && is_blank(&c.value)) && fits(&c.value));
         // Among candidates, "better" is greater; ties on recency (the same
         // event stating two values cannot happen, but a reused event id
         // could) fall to the value and channel.
@@ -418,35 +435,23 @@ impl AttributeVotes {
     /// [`AttributeVotes::consents_need_history`]) and the `may_contact`
     /// flags from the consents and the record's identifiers.
     pub fn settle(&self, policy: &Survivorship, record: &mut GoldenRecord) {
-        record.full_name = self
-            .full_name
-            .winner(&policy.full_name, |s: &String| s.is_empty());
-        record.given_name = self
-            .given_name
-            .winner(&policy.given_name, |s: &String| s.is_empty());
-        record.family_name = self
-            .family_name
-            .winner(&policy.family_name, |s: &String| s.is_empty());
+        let blank_text = |s: &String| blank(s);
+        record.full_name = self.full_name.winner(&policy.full_name, blank_text);
         // One name, not three that contradict each other: a given or family
         // name that the winning whole name does not hold is of another name
         // the person went by (`Ann Lee` typed in two fields, then `Ann
-        // Smith` in one after a marriage: the family name is not `Lee`).
-        if let Some(full) = &record.full_name {
-            for part in [&mut record.given_name, &mut record.family_name] {
-                if part
-                    .as_ref()
-                    .is_some_and(|p| !name_holds(&full.value, &p.value))
-                {
-                    *part = None;
-                }
-            }
-        }
-        record.birthday = self
-            .birthday
-            .winner(&policy.birthday, |s: &String| s.is_empty());
-        record.gender = self
-            .gender
-            .winner(&policy.gender, |s: &String| s.is_empty());
+        // Smith` in one after a marriage: the family name is not `Lee`), so
+        // the part is the rule's winner among those the whole name holds.
+        let full = record.full_name.as_ref().map(|f| f.value.as_str());
+        let held = |part: &String| full.is_none_or(|full| name_holds(full, part));
+        record.given_name = self
+            .given_name
+            .winner_among(&policy.given_name, blank_text, held);
+        record.family_name = self
+            .family_name
+            .winner_among(&policy.family_name, blank_text, held);
+        record.birthday = self.birthday.winner(&policy.birthday, blank_text);
+        record.gender = self.gender.winner(&policy.gender, blank_text);
         record.address = self.address.winner(&policy.address, blank_address);
         record.consents = self
             .consents
@@ -656,6 +661,53 @@ mod tests {
         assert!(name_holds("John Smith Jr", "Smith Jr."));
         assert!(name_holds("John Smith", "J."));
         assert!(name_holds("佐藤 明美", "佐藤"));
+    }
+
+    /// A name part the winning whole name does not hold gives way to one
+    /// it holds: the rule's winner among those (`Ann Lee` in two fields,
+    /// then `Mrs Smith` read as a family name alone: the family name is
+    /// `Lee`, not none).
+    #[test]
+    fn a_name_part_the_whole_name_holds_survives_a_newer_one_it_does_not() {
+        let mut fields = event("web:1", Channel::Web, 10, Some("Ann Lee"));
+        fields.attributes.given_name = Some("Ann".into());
+        fields.attributes.family_name = Some("Lee".into());
+        let mut title = event("pos:2", Channel::Pos, 20, None);
+        title.attributes.family_name = Some("Smith".into());
+        let mut r = record();
+        votes(&[fields, title]).settle(&Survivorship::default(), &mut r);
+        assert_eq!(r.full_name.map(|n| n.value).as_deref(), Some("Ann Lee"));
+        let family = r.family_name.expect("a family name");
+        assert_eq!(
+            (family.value.as_str(), family.source.event_id.as_str()),
+            ("Lee", "web:1")
+        );
+        assert_eq!(r.given_name.map(|n| n.value).as_deref(), Some("Ann"));
+    }
+
+    /// White space is empty for `ignore_empty`, in names and in an
+    /// address's lines (events on the canonical topic from another
+    /// producer are not normalized).
+    #[test]
+    fn blank_text_does_not_win_over_a_value() {
+        let named = with_address(
+            event("web:1", Channel::Web, 10, Some("Ann")),
+            Some("Shanghai"),
+        );
+        let mut blank = with_address(event("web:2", Channel::Web, 20, Some("  ")), Some(" "));
+        blank.attributes.birthday = Some(" ".into());
+        let policy = Survivorship {
+            address: AttributeRule::most_recent(),
+            ..Survivorship::default()
+        };
+        let mut r = record();
+        votes(&[named, blank]).settle(&policy, &mut r);
+        assert_eq!(r.full_name.map(|n| n.value).as_deref(), Some("Ann"));
+        assert_eq!(
+            r.address.map(|a| a.source.event_id).as_deref(),
+            Some("web:1")
+        );
+        assert_eq!(r.birthday, None);
     }
 
     /// A later form that sends empty lines and its default country leaves

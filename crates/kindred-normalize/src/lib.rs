@@ -714,18 +714,39 @@ impl Builder<'_> {
             .filter(|s| !s.is_empty())
             .into_iter()
             .collect();
+        let kind = OrderKind::of(&self.activity.event_type);
+        if matches!(kind, OrderKind::Reversal | OrderKind::NotDone) {
+            // A product returned, or a sale or refund that did not happen,
+            // is no product the customer looked at.
+            self.activity.browsed_skus.clear();
+        }
         let Some(order) = order else { return };
-        match OrderKind::of(&self.activity.event_type) {
+        match kind {
             OrderKind::Purchase => self.order(order, None, None),
             OrderKind::Reversal => {
+                let points = (self.activity.points_earned, self.activity.points_redeemed);
                 self.order(order, None, None);
                 // The order's total taken back, whichever sign the feed
                 // gives it (Segment's `Order Refunded` and GA4's `refund`
-                // send it positive).
-                if let Some(o) = self.activity.order.as_mut() {
-                    o.amount_minor = -o.amount_minor.abs();
+                // send it positive); so are the points it earned, and the
+                // points redeemed on it are given back (a feed copying the
+                // sale sends them as the sale had them).
+                let earned = self.activity.points_earned.saturating_sub(points.0);
+                let redeemed = self.activity.points_redeemed.saturating_sub(points.1);
+                self.activity.points_earned = points.0.saturating_sub(earned.saturating_abs());
+                self.activity.points_redeemed = points.1.saturating_sub(redeemed.saturating_abs());
+                match self.activity.order.as_mut() {
+                    // Nothing to take back: no order (it would count as a
+                    // free sale, a fresh order for recency and frequency).
+                    Some(o) if o.amount_minor == 0 => {
+                        self.activity.order = None;
+                        self.drop("order", Rejected::NotAPurchase);
+                    }
+                    Some(o) => o.amount_minor = -o.amount_minor.abs(),
+                    None => {}
                 }
             }
+            OrderKind::NotDone => self.drop("order", Rejected::NotAPurchase),
             OrderKind::NotAPurchase => {
                 self.drop("order", Rejected::NotAPurchase);
                 // The products in a cart or at checkout were looked at.
@@ -751,14 +772,36 @@ enum OrderKind {
     Purchase,
     /// A sale taken back (`order_refunded`, `refund`, `order_cancelled`,
     /// `return`, `void`): its total is subtracted, as a till's negative
-    /// sale is; not an order.
+    /// sale is, and its points taken back; not an order.
     Reversal,
+    /// A sale or a reversal that did not happen, or not yet (`order_failed`,
+    /// `payment_declined`, `return_requested`, `refund_pending`,
+    /// `refund_failed`): the order is dropped as `not_a_purchase`, and no
+    /// product is browsed by it.
+    NotDone,
     /// Not a sale, or not a new one (`add_to_cart`, `begin_checkout`,
     /// `checkout_started`, `payment_info_entered`, `order_updated`,
     /// `cart_abandoned`): the order is dropped as `not_a_purchase` (an
     /// update restates a sale already counted), its skus browsed.
     NotAPurchase,
 }
+
+/// Words of an event type that take a sale back.
+const REVERSAL_WORDS: [&str; 13] = [
+    "refund",
+    "refunded",
+    "return",
+    "returned",
+    "cancel",
+    "cancelled",
+    "canceled",
+    "cancellation",
+    "void",
+    "voided",
+    "chargeback",
+    "reversal",
+    "reversed",
+];
 
 impl OrderKind {
     fn of(event_type: &str) -> OrderKind {
@@ -768,20 +811,22 @@ impl OrderKind {
             .collect();
         let has = |set: &[&str]| words.iter().any(|w| set.contains(w));
         if has(&[
-            "refund",
-            "refunded",
-            "return",
-            "returned",
-            "cancel",
-            "cancelled",
-            "canceled",
-            "cancellation",
-            "void",
-            "voided",
-            "chargeback",
-            "reversal",
-            "reversed",
-        ]) {
+            "fail",
+            "failed",
+            "failure",
+            "declined",
+            "rejected",
+            "denied",
+            "error",
+            "errored",
+            "request",
+            "requested",
+            "pending",
+            "attempted",
+        ]) || (has(&["initiated"]) && has(&REVERSAL_WORDS))
+        {
+            OrderKind::NotDone
+        } else if has(&REVERSAL_WORDS) {
             OrderKind::Reversal
         } else if has(&[
             "complete",

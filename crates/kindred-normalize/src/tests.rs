@@ -1243,6 +1243,38 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
             );
         }
     }
+    // A reversal of nothing is no order (not a free sale).
+    for reversal in ["order_cancelled", "refund"] {
+        let e = order_of(reversal, 0);
+        assert!(e.activity.order.is_none(), "{reversal}");
+        assert!(
+            e.dropped.iter().any(|d| d.field == "order"),
+            "{reversal}: {:?}",
+            e.dropped
+        );
+    }
+    // A sale or a reversal that did not happen: no order, nothing browsed.
+    for not_done in [
+        "order_failed",
+        "Payment Declined",
+        "purchase_failed",
+        "return_requested",
+        "Refund Initiated",
+        "refund_failed",
+        "refund_pending",
+        "cancellation_requested",
+    ] {
+        let e = order_of(not_done, 10_000);
+        assert!(e.activity.order.is_none(), "{not_done}");
+        assert!(e.activity.browsed_skus.is_empty(), "{not_done}");
+        assert!(
+            e.dropped
+                .iter()
+                .any(|d| d.field == "order" && d.reason == "not_a_purchase"),
+            "{not_done}: {:?}",
+            e.dropped
+        );
+    }
     for no_sale in [
         "add_to_cart",
         "begin_checkout",
@@ -1264,5 +1296,51 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
             "{no_sale}: {:?}",
             e.dropped
         );
+    }
+}
+
+/// A reversal takes back the points its order earned and gives back those
+/// redeemed on it, whichever sign the feed sends them with (a feed copying
+/// the sale sends them positive); a purchase and its refund leave the
+/// balance where it was. The product returned is not browsed.
+#[test]
+fn a_refund_takes_its_orders_points_back() {
+    let event = |event_type: &str, earned: i64, redeemed: i64| {
+        let mut w = web();
+        w.event_type = event_type.into();
+        w.sku = Some("SKU-7".into());
+        w.order = Some(kindred_model::raw::RawOrder {
+            order_id: "A7".into(),
+            total_minor: 10_000,
+            currency: "CNY".into(),
+            lines: vec![],
+            points_earned: earned,
+            points_redeemed: redeemed,
+        });
+        normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("kept")
+    };
+    let sale = event("purchase", 50, 200);
+    assert_eq!(
+        (sale.activity.points_earned, sale.activity.points_redeemed),
+        (50, 200)
+    );
+    assert_eq!(sale.activity.browsed_skus, vec!["SKU-7".to_string()]);
+    for (earned, redeemed) in [(50, 200), (-50, -200)] {
+        let refund = event("Order Refunded", earned, redeemed);
+        assert_eq!(
+            (
+                refund.activity.points_earned,
+                refund.activity.points_redeemed
+            ),
+            (-50, -200),
+            "{earned} {redeemed}"
+        );
+        assert!(refund.activity.browsed_skus.is_empty());
+        let mut record = kindred_model::GoldenRecord::new("kp-1".into(), &sale);
+        record.absorb_event(&refund);
+        assert_eq!(record.points_balance, 0);
+        assert_eq!(record.points_earned, 0);
+        assert_eq!(record.order_count, 1);
+        assert_eq!(record.spend_minor.get("CNY"), Some(&0));
     }
 }
