@@ -1517,6 +1517,24 @@ mod tests {
         assert_eq!(run(&events, &off), run(&mobile, &off));
     }
 
+    /// A household's line links alike names within the phone's window
+    /// only: the same name years later on a number given to another
+    /// household is another person, unless records between chain them.
+    #[test]
+    fn a_landline_joins_alike_names_within_its_window_only() {
+        let events = [
+            event("a", 0, &[(Phone, LANDLINE)], Some("李娜")),
+            event("b", 800 * DAY, &[(Phone, LANDLINE)], Some("李娜")),
+        ];
+        assert_eq!(run(&events, &LinkPolicy::default()).len(), 2);
+        let bridged = [
+            events[0].clone(),
+            event("m", 400 * DAY, &[(Phone, LANDLINE)], Some("李娜")),
+            events[1].clone(),
+        ];
+        assert_eq!(run(&bridged, &LinkPolicy::default()).len(), 1);
+    }
+
     /// A Japanese household on one landline: the son's name in kanji, his
     /// mother's given name in kana, his father's in kanji. Read as Chinese,
     /// `佐藤` split into `zuo` and a `teng` syllable every given name

@@ -219,8 +219,9 @@ fn partition(of: &BTreeMap<String, String>) -> Vec<Vec<String>> {
 /// merges, guard refusals (review pairs), rule links and splits all happen.
 fn arb_event(i: usize) -> impl Strategy<Value = CanonicalEvent> {
     (
-        0i64..6,
-        proptest::collection::vec((0usize..4, 0u8..2), 1..4),
+        // Up to 933 days apart: past a phone's 730-day window.
+        0i64..8,
+        proptest::collection::vec((0usize..4, 0u8..3), 1..4),
         proptest::option::of(0usize..4),
         proptest::option::of(0usize..3),
         0usize..3,

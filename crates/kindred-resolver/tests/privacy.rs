@@ -772,6 +772,60 @@ fn an_erasure_takes_the_persons_receipts_out_of_a_lines_unnamed_holders() {
     assert_eq!(anchors(&fresh), after);
 }
 
+/// A line's unnamed holder whose card a record the erasure leaves still
+/// carries keeps counting: one of the card's two receipts (the web one)
+/// was split off into a profile of its own, the other's profile erased.
+/// The store counts as one that never had the erased receipt.
+#[test]
+fn an_erasure_keeps_a_lines_holder_whose_card_another_profile_still_carries() {
+    use kindred_resolver::SplitSelector;
+    let keys = keyring();
+    let (_dir, mut r) = keyed(&keys);
+    let line = phone("+862161234567");
+    let receipt = |id: &str, channel: Channel, ids: &[Identifier]| {
+        let mut e = event(id, DAY, [vec![line.clone()], ids.to_vec()].concat(), None);
+        e.channel = channel;
+        e
+    };
+    let c = card("MAIN:H0003");
+    let events = [
+        receipt("r1", Channel::Pos, std::slice::from_ref(&c)),
+        receipt("r2", Channel::Web, std::slice::from_ref(&c)),
+        receipt("r3", Channel::Pos, &[card("MAIN:H0004")]),
+    ];
+    r.apply(&events, &[]).expect("apply");
+    let holder = r
+        .store()
+        .lookup(&c)
+        .expect("lookup")
+        .expect("a profile")
+        .profile_id;
+    r.split(
+        &holder,
+        &SplitSelector::Source(Channel::Web),
+        "ops",
+        2 * DAY,
+    )
+    .expect("split");
+    let kept = r
+        .store()
+        .assignments()
+        .expect("assignments")
+        .into_iter()
+        .find(|(e, _)| e == "r1")
+        .map(|(_, p)| p)
+        .expect("r1's profile");
+    let done = erase(&mut r, ErasureTarget::Profile(kept));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    let after = unnamed_holders(&r, &line);
+    assert_eq!(after.len(), 2, "the card (r2) and r3's: {after:?}");
+    let (_fresh_dir, mut fresh) = keyed(&keys);
+    fresh
+        .apply(&[events[1].clone(), events[2].clone()], &[])
+        .expect("apply");
+    assert_eq!(unnamed_holders(&fresh, &line), after);
+}
+
 /// Receipts a quarantined house card stood for count alone on the line;
 /// an erasure of one of those customers takes their receipt's count out,
 /// as a store that never had it would count (the card stays quarantined

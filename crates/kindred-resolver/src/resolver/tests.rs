@@ -590,6 +590,26 @@ fn repeated_event_changes_nothing() {
     assert_eq!(before, after);
 }
 
+/// A new event delivered twice in one batch (ingest redelivering after a
+/// crash) is applied once: the second copy is a duplicate of the first.
+#[test]
+fn a_new_event_twice_in_one_batch_is_applied_once() {
+    let (_dir, mut r) = resolver();
+    let m = id(IdentifierKind::MemberId, "M1");
+    let e = event("pos:1", 1, vec![m.clone()], 10);
+    let out = r.apply(&[e.clone(), e], &[]).expect("apply");
+    assert_eq!((out.created, out.duplicates), (1, 1));
+    let record = profile_of(&r, &m).expect("profile");
+    assert_eq!((record.event_count, record.points_balance), (1, 10));
+    let members = r
+        .store()
+        .stored_profile(&record.profile_id)
+        .expect("read")
+        .expect("stored")
+        .members;
+    assert_eq!(members, vec!["pos:1".to_string()]);
+}
+
 #[test]
 fn unrelated_people_stay_apart_and_versions_count_up() {
     let (_dir, mut r) = resolver();
@@ -836,6 +856,46 @@ fn recycled_phone_reaches_its_new_owner_without_gluing_the_old_one() {
     assert_eq!((new_owner.event_count, new_owner.points_balance), (2, 7));
 }
 
+/// A record a phone alone names, past the phone's validity window after
+/// the owner's last use, is someone else's (the number was given to a new
+/// owner): its own profile, taken by no fast path into the old owner's.
+#[test]
+fn a_phone_past_its_window_does_not_bring_a_record_to_its_old_owner() {
+    let (_dir, mut r) = resolver();
+    let phone = id(IdentifierKind::Phone, "+8613900000001");
+    let old = id(IdentifierKind::MemberId, "MAIN:OLD");
+    let email = id(IdentifierKind::Email, "new@x.cn");
+    r.apply(
+        &[named(
+            event("pos:1", DAY, vec![old.clone(), phone.clone()], 5),
+            "李娜",
+        )],
+        &[],
+    )
+    .expect("apply");
+    r.apply(
+        &[event(
+            "web:1",
+            800 * DAY,
+            vec![email.clone(), phone.clone()],
+            0,
+        )],
+        &[],
+    )
+    .expect("apply");
+    assert_eq!(r.store().stats().expect("stats").profiles, 2);
+    let old_owner = profile_of(&r, &old).expect("old owner");
+    assert!(!old_owner.identifiers.contains(&email), "{old_owner:?}");
+    assert_eq!(old_owner.event_count, 1);
+    // Within the window the same record is the owner's.
+    let (_dir, mut r) = resolver();
+    for (e, t) in [(&old, DAY), (&email, 700 * DAY)] {
+        let e = event(&format!("e{t}"), t, vec![e.clone(), phone.clone()], 0);
+        r.apply(&[e], &[]).expect("apply");
+    }
+    assert_eq!(profile_of(&r, &old).expect("owner").event_count, 2);
+}
+
 #[test]
 fn shared_phone_within_the_window_does_not_join_different_names() {
     let (_dir, mut r) = resolver();
@@ -921,6 +981,68 @@ fn late_event_changes_survivorship_only_if_it_is_the_latest() {
     )
     .expect("apply");
     assert_eq!(name(&r), Some(("Ann Jones".into(), "pos:4".into())));
+}
+
+/// A late-arriving event wins by its event time, not by when it arrived
+/// or how its id sorts: ids here sort against their times. Under the
+/// default address rule (source priority) a late, older POS address beats
+/// a newer web one.
+#[test]
+fn a_late_event_wins_by_its_time_whatever_its_id() {
+    let (_dir, mut r) = resolver();
+    let m = id(IdentifierKind::MemberId, "MAIN:M2");
+    let name = |r: &Resolver| {
+        profile_of(r, &m)
+            .and_then(|p| p.full_name)
+            .map(|n| (n.value, n.source.event_id))
+    };
+    let city = |r: &Resolver| {
+        profile_of(r, &m)
+            .and_then(|p| p.address)
+            .map(|a| (a.value.city.unwrap_or_default(), a.source.event_id))
+    };
+    let at = |e: CanonicalEvent, channel: Channel, city: &str| {
+        let mut e = e;
+        e.channel = channel;
+        e.attributes.address = Some(kindred_model::Address {
+            city: Some(city.into()),
+            ..kindred_model::Address::default()
+        });
+        e
+    };
+    r.apply(
+        &[at(
+            named(event("web:5", 30 * DAY, vec![m.clone()], 0), "Ann Smith"),
+            Channel::Web,
+            "Web City",
+        )],
+        &[],
+    )
+    .expect("apply");
+    // Late, newer, its id sorting first: wins the name.
+    r.apply(
+        &[named(
+            event("pos:1", 40 * DAY, vec![m.clone()], 0),
+            "Ann Jones",
+        )],
+        &[],
+    )
+    .expect("apply");
+    assert_eq!(name(&r), Some(("Ann Jones".into(), "pos:1".into())));
+    assert_eq!(city(&r), Some(("Web City".into(), "web:5".into())));
+    // Late, older than both, its id sorting last: loses the name, wins the
+    // address (a till's outranks a web form's, however newer).
+    r.apply(
+        &[at(
+            named(event("pos:9", 20 * DAY, vec![m.clone()], 0), "Ann Zed"),
+            Channel::Pos,
+            "Till City",
+        )],
+        &[],
+    )
+    .expect("apply");
+    assert_eq!(name(&r), Some(("Ann Jones".into(), "pos:1".into())));
+    assert_eq!(city(&r), Some(("Till City".into(), "pos:9".into())));
 }
 
 #[test]
@@ -1083,7 +1205,8 @@ mod permutations {
     /// Small worlds where identifiers, names and times collide often.
     fn arb_event(i: usize) -> impl Strategy<Value = CanonicalEvent> {
         (
-            0i64..6,
+            // Up to 933 days apart: past a phone's 730-day window.
+            0i64..8,
             proptest::collection::vec((0usize..4, 0u8..4), 0..3),
             proptest::option::of(0usize..4),
             0i64..5,
