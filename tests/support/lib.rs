@@ -255,6 +255,59 @@ pub async fn read_until(
     }
 }
 
+/// Every message `topic` holds now as a `read_committed` reader sees it,
+/// read to the end of each partition: for counting exactly what a topic
+/// holds ([`read_until`] returns at the first read that satisfies it, so
+/// it cannot see a surplus).
+pub async fn read_all(config: &Config, topic: &str) -> anyhow::Result<Vec<OwnedMessage>> {
+    use kindred_kafka::rdkafka::consumer::BaseConsumer;
+    use kindred_kafka::rdkafka::error::KafkaError;
+    use kindred_kafka::rdkafka::{Offset, TopicPartitionList};
+    let settings = kafka_settings(config);
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<OwnedMessage>> {
+        let consumer: BaseConsumer = settings
+            .client_config(&[
+                ("group.id", "kindred-tests-read-all"),
+                ("enable.auto.commit", "false"),
+                ("enable.partition.eof", "true"),
+                ("isolation.level", "read_committed"),
+            ])
+            .create()?;
+        let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+        let partitions = metadata
+            .topics()
+            .first()
+            .map_or(0, |t| t.partitions().len());
+        let mut list = TopicPartitionList::new();
+        for p in 0..partitions {
+            list.add_partition_offset(&topic, p as i32, Offset::Beginning)?;
+        }
+        consumer.assign(&list)?;
+        let mut out = Vec::new();
+        let mut at_end = std::collections::BTreeSet::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while at_end.len() < partitions {
+            if Instant::now() > deadline {
+                bail!(
+                    "timed out reading {topic} to its end: {} messages read",
+                    out.len()
+                );
+            }
+            match consumer.poll(Duration::from_millis(200)) {
+                None => {}
+                Some(Ok(m)) => out.push(m.detach()),
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    at_end.insert(p);
+                }
+                Some(Err(e)) => return Err(e.into()),
+            }
+        }
+        Ok(out)
+    })
+    .await?
+}
+
 /// What `topic` holds once it holds anything (within a minute).
 pub async fn read_some(config: &Config, topic: &str) -> anyhow::Result<Vec<OwnedMessage>> {
     read_until(config, topic, Duration::from_secs(60), |m| !m.is_empty()).await
