@@ -416,6 +416,49 @@ async fn a_fenced_producer_stops_and_leaves_the_newer_one_publishing() -> anyhow
     Ok(())
 }
 
+/// A producer that learns it is fenced from an error other than the
+/// transaction's own (librdkafka then fails a begin, a queued record or an
+/// abort with `__FATAL` or a state error) stops as fenced too: rebuilt, it
+/// would fence the newer instance in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_producer_fenced_before_its_next_transaction_stops_and_is_not_rebuilt(
+) -> anyhow::Result<()> {
+    use kindred_kafka::{OutRecord, TransactionalProducer, TxnFailure};
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("fenced-fatal", dir.path());
+    create_topics(&config).await?;
+    let settings = kafka_settings(&config);
+    let id = format!("{}.publisher", config.topics.profiles);
+    let record = |n: u32| OutRecord {
+        topic: config.topics.profiles.clone(),
+        key: Some(n.to_string().into_bytes()),
+        payload: format!("change {n}").into_bytes(),
+        headers: Vec::new(),
+        timestamp_ms: None,
+    };
+    let timeout = Duration::from_secs(30);
+    tokio::task::block_in_place(|| {
+        let mut old = TransactionalProducer::new(&settings, &id, timeout)?;
+        old.send_transaction(&[record(1)])?;
+        old.fail_fenced()?;
+        match old.send_transaction(&[record(2), record(3)]) {
+            Err(TxnFailure::Fenced(_)) => {}
+            other => anyhow::bail!("the old producer stops as fenced, not {other:?}"),
+        }
+        anyhow::Ok(())
+    })?;
+    let seen: Vec<String> = kindred_kafka::consumer::read_to_end(
+        &settings,
+        &config.topics.profiles,
+        Duration::from_secs(60),
+    )?
+    .into_iter()
+    .map(|(_, _, payload)| String::from_utf8_lossy(&payload).into_owned())
+    .collect();
+    assert_eq!(seen, ["change 1"]);
+    Ok(())
+}
+
 /// A transaction whose records a topic refuses fails with the topic named:
 /// librdkafka's own error says only how many records failed, which left an
 /// operator guessing which output topic was missing.

@@ -813,6 +813,81 @@ async fn a_message_too_large_to_dead_letter_whole_is_cut_and_ingest_goes_on() ->
     Ok(())
 }
 
+/// A dead letter whose source topic no longer takes its own (old)
+/// timestamp is replayed stamped now, its own timestamp in a header: the
+/// replay got INVALID_TIMESTAMP on it, run after run, and replayed nothing
+/// past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_letter_too_old_for_its_topic_is_replayed_stamped_now() -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    use kindred_pipeline::services::deadletter::REPLAYED_TIMESTAMP_HEADER;
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("replay-old", dir.path());
+    create_topics(&config).await?;
+    let source = format!("{}.strict", config.topics.pos);
+    let admin: AdminClient<DefaultClientContext> =
+        kafka_settings(&config).client_config(&[]).create()?;
+    let strict = NewTopic::new(&source, 1, TopicReplication::Fixed(1))
+        .set("message.timestamp.before.max.ms", "86400000");
+    for result in admin.create_topics(&[strict], &AdminOptions::new()).await? {
+        result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
+    }
+    let letter = DeadLetter {
+        reason: "unknown_schema_id".into(),
+        message: "schema id 77 is not configured".into(),
+        source_topic: source.clone(),
+        source_partition: 0,
+        source_offset: 4,
+        service: "ingest-pos".into(),
+    }
+    .into_record(&config.topics.dead_letter, Some(b"L-9"), b"the raw bytes");
+    let mut letter_headers = letter.headers.clone();
+    letter_headers.push((DeadLetter::SOURCE_TIMESTAMP.to_string(), b"1000".to_vec()));
+    kindred_suite::produce_with_headers(
+        &config,
+        &config.topics.dead_letter,
+        "L-9",
+        letter.payload.clone(),
+        letter_headers,
+    )
+    .await?;
+    let report = replay(&config, &ReplayFilter::default()).await?;
+    assert_eq!(
+        report.replayed.get("unknown_schema_id"),
+        Some(&1),
+        "{report:?}"
+    );
+    let replayed = read_all(&config, &source).await?;
+    assert_eq!(replayed.len(), 1);
+    assert_eq!(replayed[0].payload(), Some(&b"the raw bytes"[..]));
+    assert_eq!(headers(&replayed[0])[REPLAYED_TIMESTAMP_HEADER], "1000");
+    assert!(replayed[0]
+        .timestamp()
+        .to_millis()
+        .is_some_and(|t| t > 1000));
+    // Done: a second replay has nothing left.
+    let again = replay(&config, &ReplayFilter::default()).await?;
+    assert!(again.replayed.is_empty(), "{again:?}");
+    Ok(())
+}
+
+/// A replay of a dead-letter topic that does not exist fails naming it
+/// (it said it replayed nothing, as of an empty topic).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_of_a_missing_dead_letter_topic_fails_naming_it() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("replay-missing", dir.path());
+    config.topics.dead_letter = format!("{}.never-created", config.topics.dead_letter);
+    let err = replay(&config, &ReplayFilter::default())
+        .await
+        .expect_err("no such topic");
+    let text = err.to_string();
+    assert!(text.contains(&config.topics.dead_letter), "{text}");
+    assert!(text.contains("does not exist"), "{text}");
+    Ok(())
+}
+
 /// A canonical event its topic refuses (larger than the topic's
 /// `max.message.bytes`, which an operator may have set) can never be
 /// produced: it becomes a dead letter (`unproducible`) of its raw message,

@@ -6,6 +6,7 @@ pub use rdkafka::consumer::CommitMode;
 use std::collections::BTreeMap;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::{GroupProtocol, KafkaError, KafkaSettings, ServiceContext};
@@ -301,18 +302,40 @@ pub fn partition_count<X: rdkafka::consumer::ConsumerContext, C: Consumer<X>>(
     let metadata = consumer
         .fetch_metadata(Some(topic), timeout)
         .map_err(KafkaError::op(format!("read metadata of {topic}")))?;
-    let partitions = metadata
+    let listed = metadata
         .topics()
         .iter()
         .find(|t| t.name() == topic)
-        .map(|t| t.partitions().len())
-        .unwrap_or(0);
-    if partitions == 0 {
-        return Err(KafkaError::UnknownTopic {
+        .map(|t| (t.partitions().len(), t.error().map(RDKafkaErrorCode::from)));
+    partitions_of(topic, listed)
+}
+
+/// How many partitions a metadata answer gives `topic` (`listed`: its
+/// partition count and error, if the answer lists it). A topic the broker
+/// does not know, or lists without partitions, is [`KafkaError::UnknownTopic`]
+/// (callers read it as absent); an error of another kind (no permission to
+/// describe it) is an error, not an absent topic.
+fn partitions_of(
+    topic: &str,
+    listed: Option<(usize, Option<RDKafkaErrorCode>)>,
+) -> Result<i32, KafkaError> {
+    match listed {
+        Some((_, Some(code)))
+            if !matches!(
+                code,
+                RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::LeaderNotAvailable
+            ) =>
+        {
+            Err(KafkaError::Operation {
+                operation: format!("read metadata of {topic}"),
+                source: rdkafka::error::KafkaError::MetadataFetch(code),
+            })
+        }
+        Some((n, _)) if n > 0 => Ok(n as i32),
+        _ => Err(KafkaError::UnknownTopic {
             topic: topic.to_string(),
-        });
+        }),
     }
-    Ok(partitions as i32)
 }
 
 /// The end (high watermark) of every partition of `topic`: a reader that
@@ -411,5 +434,35 @@ impl LagProbe {
             lag += (high - position).max(0);
         }
         Ok(lag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A topic the broker does not know is absent; one the principal may
+    /// not describe is an error naming the topic (callers that read an
+    /// absent topic as empty must not read a refused one so).
+    #[test]
+    fn a_refused_topic_is_an_error_and_an_unknown_one_absent() {
+        let absent = |r: Result<i32, KafkaError>| matches!(r, Err(KafkaError::UnknownTopic { .. }));
+        assert!(absent(partitions_of("t", None)));
+        assert!(absent(partitions_of("t", Some((0, None)))));
+        assert!(absent(partitions_of(
+            "t",
+            Some((0, Some(RDKafkaErrorCode::UnknownTopicOrPartition)))
+        )));
+        assert_eq!(partitions_of("t", Some((3, None))).ok(), Some(3));
+        let refused = partitions_of(
+            "t",
+            Some((0, Some(RDKafkaErrorCode::TopicAuthorizationFailed))),
+        );
+        match refused {
+            Err(e @ KafkaError::Operation { .. }) => {
+                assert!(e.to_string().contains("read metadata of t"), "{e}")
+            }
+            other => panic!("refused, not {other:?}"),
+        }
     }
 }

@@ -262,7 +262,6 @@ impl ConsumerContext for ServiceContext {
     }
 
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
-        use rdkafka::types::RDKafkaErrorCode as Code;
         let Err(e) = result else { return };
         let offsets: Vec<String> = offsets
             .elements()
@@ -270,16 +269,9 @@ impl ConsumerContext for ServiceContext {
             .map(|t| format!("{}[{}]@{:?}", t.topic(), t.partition(), t.offset()))
             .collect();
         match e.rdkafka_error_code() {
-            // A commit for partitions this member lost in a rebalance fails;
-            // the new owner reads them again (the resolver de-duplicates).
-            // Nothing to commit is not a failure.
-            Some(
-                Code::RebalanceInProgress
-                | Code::IllegalGeneration
-                | Code::UnknownMemberId
-                | Code::NoOffset
-                | Code::AssignmentLost,
-            ) => tracing::debug!(error = %e, ?offsets, "offset commit failed"),
+            Some(code) if lost_to_rebalance(code) => {
+                tracing::debug!(error = %e, ?offsets, "offset commit failed")
+            }
             // Anything else (an ACL refusing the group, a coordinator
             // failing) leaves the group's offsets, and lag monitoring,
             // behind: a restart would read everything since again.
@@ -293,9 +285,49 @@ impl ConsumerContext for ServiceContext {
     }
 }
 
+/// Whether a commit failed with `code` because this member lost the
+/// partitions (or its place in the group) to a rebalance, under the
+/// classic protocol or KIP-848's (a member epoch bumped or fenced): the
+/// new owner reads them again (the resolver de-duplicates), so no failure.
+/// Nothing to commit is none either.
+fn lost_to_rebalance(code: rdkafka::types::RDKafkaErrorCode) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    matches!(
+        code,
+        Code::RebalanceInProgress
+            | Code::IllegalGeneration
+            | Code::UnknownMemberId
+            | Code::NoOffset
+            | Code::AssignmentLost
+            | Code::StaleMemberEpoch
+            | Code::FencedMemberEpoch
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use rdkafka::statistics::Partition;
+    use rdkafka::types::RDKafkaErrorCode as Code;
+
+    /// KIP-848's routine rebalance errors are no commit failures; a
+    /// refused group is.
+    #[test]
+    fn commits_lost_to_a_rebalance_are_no_failures_under_either_protocol() {
+        for code in [
+            Code::RebalanceInProgress,
+            Code::UnknownMemberId,
+            Code::StaleMemberEpoch,
+            Code::FencedMemberEpoch,
+        ] {
+            assert!(super::lost_to_rebalance(code), "{code:?}");
+        }
+        for code in [
+            Code::GroupAuthorizationFailed,
+            Code::CoordinatorNotAvailable,
+        ] {
+            assert!(!super::lost_to_rebalance(code), "{code:?}");
+        }
+    }
 
     use super::partition_lag;
 

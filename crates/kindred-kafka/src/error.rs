@@ -102,6 +102,17 @@ impl KafkaError {
         }
     }
 
+    /// A record its topic refused for its timestamp (older, or further
+    /// ahead, than the topic's `message.timestamp.*` settings allow).
+    pub fn is_invalid_timestamp(&self) -> bool {
+        matches!(
+            self,
+            KafkaError::Delivery { source, .. }
+                if source.rdkafka_error_code()
+                    == Some(rdkafka::types::RDKafkaErrorCode::InvalidTimestamp)
+        )
+    }
+
     /// A client could not be created. When librdkafka rejected a
     /// pass-through property, its value is not repeated in the error: it may
     /// be a secret (`sasl.password`, or a misspelling of it).

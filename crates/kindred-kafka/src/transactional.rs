@@ -268,21 +268,12 @@ impl TransactionalProducer {
 
     fn connect(&mut self) -> Result<&ThreadedProducer<Deliveries>, KafkaError> {
         if self.inner.is_none() {
-            let timeout_ms = self.timeout.as_millis().to_string();
-            let mut settings: Vec<(&str, &str)> = crate::producer::PRODUCER_DEFAULTS.to_vec();
-            settings.extend([
-                ("transactional.id", self.id.as_str()),
-                ("transaction.timeout.ms", "60000"),
-                ("message.timeout.ms", &timeout_ms),
-                ("queue.buffering.max.kbytes", "65536"),
-            ]);
-            let producer: ThreadedProducer<Deliveries> = self
-                .settings
-                .client_config(&settings)
-                .create_with_context(self.deliveries.clone())
-                .map_err(|source| {
-                    KafkaError::client("transactional producer", &self.settings, source)
-                })?;
+            let producer: ThreadedProducer<Deliveries> =
+                transactional_config(&self.settings, &self.id, self.timeout)
+                    .create_with_context(self.deliveries.clone())
+                    .map_err(|source| {
+                        KafkaError::client("transactional producer", &self.settings, source)
+                    })?;
             producer
                 .init_transactions(self.timeout)
                 .map_err(|source| self.txn_error(source))?;
@@ -316,7 +307,11 @@ impl TransactionalProducer {
         let result = self.try_transaction(records, &mut committing);
         match result {
             Ok(()) => Ok(()),
-            Err(e) if is_fenced(&e) => {
+            // Fenced, however the news came: as the transaction's error, or
+            // as another one (a record refused with `__FATAL` while being
+            // queued, a failed begin or abort) after librdkafka learned it.
+            // Rebuilding would fence the newer instance in turn.
+            Err(e) if is_fenced(&e) || self.fatally_fenced() => {
                 self.inner = None;
                 Err(TxnFailure::Fenced(e))
             }
@@ -332,26 +327,70 @@ impl TransactionalProducer {
                 })
             }
             Err(e) => {
-                if let Some(p) = &self.inner {
-                    if let Err(abort) = p.abort_transaction(self.timeout) {
-                        // An abort that fails leaves the producer in an
-                        // unknown state: start over with a new one.
-                        tracing::warn!(error = %abort, "abort failed: rebuilding the producer");
+                let aborted = self
+                    .inner
+                    .as_ref()
+                    .map(|p| p.abort_transaction(self.timeout));
+                if let Some(Err(abort)) = aborted {
+                    // Fenced while aborting: stop, do not rebuild.
+                    let abort = self.txn_error(abort);
+                    if is_fenced(&abort) || self.fatally_fenced() {
                         self.inner = None;
-                        if committing {
-                            // The commit was sent and not taken back: the
-                            // next producer's start may complete it, so the
-                            // records may be visible. In doubt, not aborted.
-                            return Err(TxnFailure::Rebuilt {
-                                error: e,
-                                committed_maybe: true,
-                            });
-                        }
+                        return Err(TxnFailure::Fenced(abort));
+                    }
+                    // An abort that fails leaves the producer in an
+                    // unknown state: start over with a new one.
+                    tracing::warn!(error = %abort, "abort failed: rebuilding the producer");
+                    self.inner = None;
+                    if committing {
+                        // The commit was sent and not taken back: the next
+                        // producer's start may complete it, so the records
+                        // may be visible. In doubt, not aborted.
+                        return Err(TxnFailure::Rebuilt {
+                            error: e,
+                            committed_maybe: true,
+                        });
                     }
                 }
                 Err(TxnFailure::Aborted(e))
             }
         }
+    }
+
+    /// Whether librdkafka holds this producer fatally fenced (a newer
+    /// producer with its `transactional.id` took over), whatever error
+    /// reported it.
+    fn fatally_fenced(&self) -> bool {
+        self.inner
+            .as_ref()
+            .and_then(|p| p.client().fatal_error())
+            .is_some_and(|(code, _)| {
+                matches!(
+                    code,
+                    RDKafkaErrorCode::Fenced | RDKafkaErrorCode::ProducerFenced
+                )
+            })
+    }
+
+    /// Makes librdkafka hold this producer fenced, as a newer producer's
+    /// start does when the broker answers this one with PRODUCER_FENCED,
+    /// through librdkafka's own fault-injection hook
+    /// (`rd_kafka_test_fatal_error`): the error then reaches the caller as
+    /// whatever the next call fails with, not always as a fencing.
+    #[cfg(feature = "fault-injection")]
+    pub fn fail_fenced(&mut self) -> Result<(), KafkaError> {
+        use rdkafka::types::RDKafkaRespErr;
+        let producer = self.connect()?;
+        // SAFETY: the client pointer is valid while the producer lives,
+        // and librdkafka copies the NUL-terminated reason before returning.
+        unsafe {
+            rdkafka::bindings::rd_kafka_test_fatal_error(
+                producer.client().native_ptr(),
+                RDKafkaRespErr::RD_KAFKA_RESP_ERR_PRODUCER_FENCED,
+                c"fenced by a test".as_ptr(),
+            );
+        }
+        Ok(())
     }
 
     /// Sets `committing` once the commit has been sent.
@@ -400,6 +439,38 @@ impl TransactionalProducer {
             }
         }
     }
+}
+
+/// The client configuration of a transactional producer with id `id`:
+/// kindred's defaults, the pass-through properties over them, and a
+/// message timeout (`timeout`, or the one passed through) no longer than
+/// the transaction timeout, which librdkafka requires of a transactional
+/// producer (a `message.timeout.ms` raised for the ingest services'
+/// plain producers, or a `transaction.timeout.ms` lowered, stopped the
+/// resolver at start, naming a property the operator may not have set).
+fn transactional_config(
+    settings: &KafkaSettings,
+    id: &str,
+    timeout: Duration,
+) -> rdkafka::ClientConfig {
+    let timeout_ms = timeout.as_millis().to_string();
+    let mut defaults: Vec<(&str, &str)> = crate::producer::PRODUCER_DEFAULTS.to_vec();
+    defaults.extend([
+        ("transactional.id", id),
+        ("transaction.timeout.ms", "60000"),
+        ("message.timeout.ms", &timeout_ms),
+        ("queue.buffering.max.kbytes", "65536"),
+    ]);
+    let mut config = settings.client_config(&defaults);
+    let ms = |key: &str| config.get(key).and_then(|v| v.trim().parse::<u64>().ok());
+    if let (Some(message), Some(transaction)) =
+        (ms("message.timeout.ms"), ms("transaction.timeout.ms"))
+    {
+        if message > transaction {
+            config.set("message.timeout.ms", transaction.to_string());
+        }
+    }
+    config
 }
 
 /// Queues one record, waiting while the local queue is full.
@@ -473,6 +544,37 @@ fn is_fatal(error: &KafkaError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A message timeout passed through above the transaction timeout (or
+    /// a transaction timeout below kindred's message timeout) is cut to the
+    /// transaction timeout: librdkafka refuses to make the producer
+    /// otherwise. Made without a broker.
+    #[test]
+    fn a_message_timeout_above_the_transaction_timeout_is_cut_to_it() {
+        let with = |pairs: &[(&str, &str)]| KafkaSettings {
+            brokers: "127.0.0.1:1".into(),
+            client: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            group_protocol: crate::GroupProtocol::Classic,
+        };
+        let made = |settings: &KafkaSettings| {
+            let config = transactional_config(settings, "t.publisher", Duration::from_secs(30));
+            let message = config.get("message.timeout.ms").map(str::to_string);
+            let created = config.create::<rdkafka::producer::BaseProducer>();
+            (message, created.map(|_| ()).map_err(|e| e.to_string()))
+        };
+        assert_eq!(
+            made(&with(&[("message.timeout.ms", "300000")])),
+            (Some("60000".into()), Ok(()))
+        );
+        assert_eq!(
+            made(&with(&[("transaction.timeout.ms", "20000")])),
+            (Some("20000".into()), Ok(()))
+        );
+        assert_eq!(made(&with(&[])), (Some("30000".into()), Ok(())));
+    }
 
     /// The failed transaction names the topics its records did not reach,
     /// with the first error for each; a delivery report of an earlier,

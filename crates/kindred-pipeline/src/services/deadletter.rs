@@ -49,6 +49,12 @@ pub struct ReplayReport {
 /// Header set on a replayed message: the dead letter's `partition/offset`.
 pub const REPLAYED_FROM_HEADER: &str = "kindred.replayed.from";
 
+/// Header set on a replayed message its source topic refused to take with
+/// its own timestamp (older than the topic's
+/// `message.timestamp.before.max.ms`, or `message.timestamp.difference.max.ms`
+/// before Kafka 3.6): sent again stamped now, its own in this header.
+pub const REPLAYED_TIMESTAMP_HEADER: &str = "kindred.replayed.timestamp_ms";
+
 /// Reads the dead-letter topic from the replay group's position up to its
 /// end as of the start, and re-produces each matching message, key and bytes
 /// unchanged, to its source topic. Offsets are committed only after the
@@ -212,7 +218,11 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
             .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<i64>().ok());
         let mut headers: Vec<(String, Vec<u8>)> = source_headers
             .iter()
-            .filter(|(k, _)| !k.starts_with(DLQ_HEADER_PREFIX) && *k != REPLAYED_FROM_HEADER)
+            .filter(|(k, _)| {
+                !k.starts_with(DLQ_HEADER_PREFIX)
+                    && *k != REPLAYED_FROM_HEADER
+                    && *k != REPLAYED_TIMESTAMP_HEADER
+            })
             .map(|(k, v)| (k.to_string(), v.to_vec()))
             .collect();
         headers.push((
@@ -260,7 +270,29 @@ async fn flush(
     pending: &mut Vec<OutRecord>,
     next: &BTreeMap<i32, i64>,
 ) -> Result<(), PipelineError> {
-    producer.send_all(pending).await?;
+    // Each acknowledged or failed on its own: only the records a topic
+    // refused for their old timestamps go again, stamped now (a replay
+    // stuck at the first such letter, run after run, replayed nothing past
+    // it).
+    let outcomes = producer.send_each(pending).await;
+    let mut again = Vec::new();
+    for (record, outcome) in pending.iter().zip(outcomes) {
+        match outcome {
+            Err(e) if e.is_invalid_timestamp() && record.timestamp_ms.is_some() => {
+                again.push(restamped(record))
+            }
+            outcome => {
+                outcome?;
+            }
+        }
+    }
+    if !again.is_empty() {
+        tracing::warn!(
+            records = again.len(),
+            "the source topic refused replayed messages for their own (old) timestamps: sent again stamped now, each with its own in header {REPLAYED_TIMESTAMP_HEADER}"
+        );
+        producer.send_all(&again).await?;
+    }
     pending.clear();
     let commit: Vec<_> = next
         .iter()
@@ -268,6 +300,19 @@ async fn flush(
         .collect();
     consumer::commit(consumer, &commit, CommitMode::Sync)?;
     Ok(())
+}
+
+/// `record` stamped now by the producer, its own timestamp in
+/// [`REPLAYED_TIMESTAMP_HEADER`].
+fn restamped(record: &OutRecord) -> OutRecord {
+    let mut record = record.clone();
+    if let Some(ts) = record.timestamp_ms.take() {
+        record.headers.push((
+            REPLAYED_TIMESTAMP_HEADER.to_string(),
+            ts.to_string().into_bytes(),
+        ));
+    }
+    record
 }
 
 /// The consumer group whose position a replay with `filter` reads from and
@@ -291,20 +336,18 @@ fn watermarks(
     topic: &str,
 ) -> Result<BTreeMap<i32, (i64, i64)>, PipelineError> {
     let timeout = Duration::from_secs(10);
-    let metadata =
-        consumer
-            .fetch_metadata(Some(topic), timeout)
-            .map_err(kindred_kafka::KafkaError::op(format!(
-                "read metadata of {topic}"
-            )))?;
+    // A topic that does not exist, or that kindred may not describe, is an
+    // error: read as empty, the replay would say it replayed nothing.
+    let partitions = kindred_kafka::consumer::partition_count(consumer, topic, timeout)?;
     let mut ends = BTreeMap::new();
-    for t in metadata.topics() {
-        for p in t.partitions() {
-            let (low, high) = consumer.fetch_watermarks(topic, p.id(), timeout).map_err(
-                kindred_kafka::KafkaError::op(format!("read the end of {topic}/{}", p.id())),
-            )?;
-            ends.insert(p.id(), (low, high));
-        }
+    for p in 0..partitions {
+        let (low, high) =
+            consumer
+                .fetch_watermarks(topic, p, timeout)
+                .map_err(kindred_kafka::KafkaError::op(format!(
+                    "read the end of {topic}/{p}"
+                )))?;
+        ends.insert(p, (low, high));
     }
     Ok(ends)
 }
