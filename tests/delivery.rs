@@ -637,6 +637,108 @@ async fn a_resolver_that_cannot_publish_turns_unready() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A resolver waiting for its outbox to drain (the profile topic is gone
+/// a while: nothing is published) keeps polling, its partitions paused: it
+/// stays in its group past `max.poll.interval.ms` (it was dropped from it,
+/// its partitions lost, and rejoined when the wait ended), and publishes
+/// and reads on once the topic is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_waiting_for_its_outbox_stays_in_its_group() -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("outbox-wait", dir.path());
+    // A member that does not poll for 7 s leaves the group.
+    config
+        .kafka
+        .client
+        .insert("max.poll.interval.ms".into(), "7000".into());
+    config
+        .kafka
+        .client
+        .insert("session.timeout.ms".into(), "6000".into());
+    config.resolver.outbox_max_backlog = 1;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let ops = Ops::start(&config, "resolve").await?;
+    let (metrics, health) = (ops.metrics.clone(), ops.health.clone());
+    let shutdown = Shutdown::new();
+    let task = {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tokio::spawn(async move { resolve::run(&config, &ops, shutdown).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !health.is_ready() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(health.is_ready(), "the resolver holds its partitions");
+    assert!(metrics.assigned_partitions.get() > 0, "and says so");
+    // The profile topic goes: nothing can be published.
+    let admin: AdminClient<DefaultClientContext> =
+        kafka_settings(&config).client_config(&[]).create()?;
+    for result in admin
+        .delete_topics(&[&config.topics.profiles], &AdminOptions::new())
+        .await?
+    {
+        result.map_err(|(topic, code)| anyhow::anyhow!("cannot delete {topic}: {code}"))?;
+    }
+    let send = |e: CanonicalEvent| {
+        let config = config.clone();
+        let codec = codec.clone();
+        async move {
+            let payload = codec.encode(SchemaKind::CanonicalEvent, &e)?;
+            produce(&config, &config.topics.canonical, &e.event_id, payload).await
+        }
+    };
+    let mut all = events(4);
+    let last = all.pop().expect("four");
+    for e in all {
+        send(e).await?;
+    }
+    // Three changes wait (the limit is 1): the resolver waits three times
+    // `max.poll.interval.ms`, and a fourth event arrives meanwhile.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    send(last.clone()).await?;
+    tokio::time::sleep(Duration::from_secs(17)).await;
+    assert!(!task.is_finished(), "the resolver waits, running");
+    assert!(
+        health.is_started(),
+        "started, whether ready or not while it waits"
+    );
+    let waited = metrics.outbox_backlog.get();
+    let revoked = |m: &kindred_ops::Metrics| m.rebalances.with_label_values(&["revoked"]).get();
+    let before = revoked(&metrics);
+    create_topics(&config).await?;
+    let published = read_until(
+        &config,
+        &config.topics.profiles,
+        Duration::from_secs(120),
+        |m| {
+            m.iter().any(|r| {
+                kindred_kafka::rdkafka::Message::payload(r).is_some_and(|p| {
+                    codec
+                        .decode(Framing::Confluent, SchemaKind::ProfileChange, p)
+                        .is_ok_and(|c: ProfileChange| c.cause_event_id == last.event_id)
+                })
+            })
+        },
+    )
+    .await;
+    // Counted before the stop (its close revokes the partitions).
+    let (after, assigned) = (
+        revoked(&metrics),
+        metrics.rebalances.with_label_values(&["assigned"]).get(),
+    );
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(30), task).await???;
+    published?;
+    assert!(waited > 1, "the outbox waited: {waited} entries");
+    assert_eq!(before, 0, "no partition lost while waiting");
+    assert_eq!(after, 0, "nor after");
+    assert_eq!(assigned, 1, "one assignment: the group never rebalanced");
+    Ok(())
+}
+
 /// Creates `topic` (compacted, one partition) taking records of at most
 /// `max_message_bytes`, as an operator may set it.
 async fn create_topic_taking(

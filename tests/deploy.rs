@@ -34,6 +34,7 @@ const METRICS: &[&str] = &[
     "kindred_transactions_total",
     "kindred_consumer_lag_messages",
     "kindred_outbox_entries",
+    "kindred_consumer_assigned_partitions",
     "kindred_profiles",
     "kindred_identifiers",
     "kindred_store_live_data_bytes",
@@ -567,6 +568,13 @@ fn k8s_workloads_probe_mount_and_scrape_what_their_config_says() {
         }
         if !container["startupProbe"].is_null() {
             let get = &container["startupProbe"]["httpGet"];
+            // Not /readyz: unready while a large outbox drains, it would
+            // have a healthy resolver killed before it is ever ready.
+            assert_eq!(
+                get["path"].as_str(),
+                Some("/startedz"),
+                "{what}: startupProbe path"
+            );
             assert_eq!(
                 container_port(container, &get["port"], &what),
                 port,

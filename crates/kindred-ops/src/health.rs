@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 /// - live: the poll loop made progress (polled, even if nothing arrived)
 ///   within the stall timeout. High lag never makes a service unlive.
 /// - ready: the service has joined its group, has partitions and its state is restored.
+/// - started: the service has reached its poll loop once (its store opened,
+///   its publisher started), and is live: what a startup probe waits for,
+///   however long the service is then unready (a large outbox draining).
 #[derive(Clone)]
 pub struct Health {
     inner: Arc<Inner>,
@@ -16,6 +19,7 @@ pub struct Health {
 struct Inner {
     last_progress_ms: AtomicU64,
     ready: AtomicBool,
+    started: AtomicBool,
     stall_timeout: Duration,
 }
 
@@ -32,6 +36,7 @@ impl Health {
             inner: Arc::new(Inner {
                 last_progress_ms: AtomicU64::new(now_ms()),
                 ready: AtomicBool::new(false),
+                started: AtomicBool::new(false),
                 stall_timeout,
             }),
         }
@@ -51,8 +56,21 @@ impl Health {
         (self.inner.stall_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
     }
 
+    /// Ready or not; ready once means started for good.
     pub fn set_ready(&self, ready: bool) {
         self.inner.ready.store(ready, Ordering::Relaxed);
+        if ready {
+            self.set_started();
+        }
+    }
+
+    /// The service has reached its poll loop (for good).
+    pub fn set_started(&self) {
+        self.inner.started.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.inner.started.load(Ordering::Relaxed) && self.is_live()
     }
 
     pub fn is_live(&self) -> bool {

@@ -24,7 +24,7 @@ struct AppState {
     health: Health,
 }
 
-/// Serves `/metrics`, `/healthz` and `/readyz` on `addr` until the task is
+/// Serves `/metrics`, `/healthz`, `/readyz` and `/startedz` on `addr` until the task is
 /// aborted. Returns the bound address (useful with port 0) and the task.
 pub async fn serve(
     addr: &str,
@@ -43,6 +43,7 @@ pub async fn serve(
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/startedz", get(startedz))
         .with_state(AppState { metrics, health });
     let task = tokio::spawn(accept_loop(listener, app));
     Ok((local, task))
@@ -135,6 +136,14 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+async fn startedz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.health.is_started() {
+        (StatusCode::OK, "started\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -165,8 +174,16 @@ mod tests {
             .expect("serve");
         assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
+        assert!(get(addr, "/startedz").await.starts_with("HTTP/1.1 503"));
+        health.set_started();
+        assert!(get(addr, "/startedz").await.starts_with("HTTP/1.1 200"));
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
         health.set_ready(true);
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
+        // Started for good: unready again (an outbox draining) is still
+        // started.
+        health.set_ready(false);
+        assert!(get(addr, "/startedz").await.starts_with("HTTP/1.1 200"));
         let metrics = get(addr, "/metrics").await;
         assert!(metrics.contains("kindred_"), "{metrics}");
         // Connects and sends nothing: closed after the header timeout, not

@@ -51,6 +51,9 @@ pub struct Metrics {
     pub transactions: IntCounterVec,
     /// `kindred_outbox_entries`: records written to the store, not yet committed to Kafka.
     pub outbox_backlog: IntGauge,
+    /// `kindred_consumer_assigned_partitions`: partitions the service's
+    /// consumer holds (checked every second while it polls).
+    pub assigned_partitions: IntGauge,
     /// Profiles in the store after the last batch.
     pub profiles: IntGauge,
     /// `kindred_event_lag_seconds{stage}`: from the raw record's Kafka
@@ -235,6 +238,10 @@ impl Metrics {
             "kindred_outbox_entries",
             "Outputs written to the resolver store and not yet committed to Kafka.",
         );
+        let assigned_partitions = gauge(
+            "kindred_consumer_assigned_partitions",
+            "Partitions this service's consumer holds (of every topic it reads). 0 on every replica of a service for long: nothing is read, and there is no lag series to alert on.",
+        );
         let store = StoreGauges {
             identifiers: gauge(
                 "kindred_identifiers",
@@ -322,6 +329,7 @@ impl Metrics {
             skipped_messages,
             transactions,
             outbox_backlog,
+            assigned_partitions,
             profiles,
             event_lag,
             consumer_lag,

@@ -97,11 +97,9 @@ pub(crate) async fn next_batch(
         // consumer was rebuilt) turns unready, not only one starting.
         if ready_checked.is_none_or(|t| t.elapsed() >= READY_RECHECK) {
             ready_checked = Some(Instant::now());
-            let assigned = consumer
-                .assignment()
-                .map(|a| a.count() > 0)
-                .unwrap_or(false);
-            ops.health.set_ready(assigned && healthy());
+            let assigned = consumer.assignment().map(|a| a.count()).unwrap_or(0);
+            ops.metrics.assigned_partitions.set(assigned as i64);
+            ops.health.set_ready(assigned > 0 && healthy());
         }
         // Never longer than half a second: liveness hears from the loop
         // while a batch lingers too (up to a minute), not only between
@@ -168,6 +166,68 @@ pub(crate) async fn next_batch(
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
+            }
+        }
+    }
+}
+
+/// One turn of a wait in which the service reads nothing (the resolver's
+/// outbox above its backlog limit): polls `consumer` for up to `wait` with
+/// every assigned partition paused. The consumer stays in its group
+/// (librdkafka leaves it after `max.poll.interval.ms`, 5 minutes, without
+/// a poll, and the partitions are lost), its rebalances are served and its
+/// statistics (the lag gauge) keep coming. A message of a partition
+/// assigned meanwhile (not paused yet) is kept in `held` for the next
+/// batch, and its partition paused. False once the consumer failed for
+/// good (the next batch surfaces it; the caller stops polling).
+pub(crate) async fn poll_paused(
+    consumer: &ServiceConsumer,
+    held: &mut Vec<OwnedMessage>,
+    wait: Duration,
+    ops: &Ops,
+) -> bool {
+    let pause = |list: &kindred_kafka::rdkafka::TopicPartitionList| {
+        if list.count() > 0 {
+            if let Err(e) = consumer.pause(list) {
+                tracing::debug!(error = %e, "pausing partitions failed");
+            }
+        }
+    };
+    if let Ok(assigned) = consumer.assignment() {
+        ops.metrics.assigned_partitions.set(assigned.count() as i64);
+        pause(&assigned);
+    }
+    match tokio::time::timeout(wait, consumer.recv()).await {
+        Err(_elapsed) => true,
+        Ok(Ok(message)) => {
+            let mut one = kindred_kafka::rdkafka::TopicPartitionList::new();
+            one.add_partition(message.topic(), message.partition());
+            pause(&one);
+            held.push(message.detach());
+            true
+        }
+        Ok(Err(e)) => {
+            ops.metrics
+                .component_errors
+                .with_label_values(&["kafka_consume", "consume"])
+                .inc();
+            if matches!(e, KafkaClientError::MessageConsumptionFatal(_)) {
+                return false;
+            }
+            if let Some(held_back) = kindred_kafka::admit_log(&e.to_string()) {
+                tracing::warn!(error = %e, held_back, "consumer error; librdkafka retries on its own");
+            }
+            true
+        }
+    }
+}
+
+/// Resumes every partition assigned to `consumer` (after [`poll_paused`]).
+pub(crate) fn resume_all(consumer: &ServiceConsumer) {
+    if let Ok(assigned) = consumer.assignment() {
+        if assigned.count() > 0 {
+            if let Err(e) = consumer.resume(&assigned) {
+                tracing::warn!(error = %e, "resuming partitions failed");
             }
         }
     }

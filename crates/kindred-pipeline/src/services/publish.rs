@@ -115,7 +115,9 @@ pub fn outbox_record(
                 body["record_a"] = serde_json::Value::Null;
                 body["record_b"] = serde_json::Value::Null;
                 body["records_cut"] = serde_json::Value::Bool(true);
-                tracing::warn!(profile_a = %r.profile_a, profile_b = %r.profile_b, "a review record was over the record limit: published without the golden records");
+                // Which pair: debug only (profile ids stand for people).
+                tracing::debug!(profile_a = %r.profile_a, profile_b = %r.profile_b, "review record cut");
+                tracing::warn!("a review record was over the record limit: published without the golden records (`records_cut` on the record)");
             }
             json(&config.topics.review, key, body)
         }
@@ -316,8 +318,10 @@ pub fn change_record(
         }
     }
     if !headers.is_empty() {
+        // Which profile: debug only (a profile id stands for a person); the
+        // record carries the cut headers.
+        tracing::debug!(profile_id = %change.profile_id, "profile change cut");
         tracing::warn!(
-            profile_id = %change.profile_id,
             moved_event_ids = change.moved_event_ids.len(),
             absorbed_ids = change.absorbed_ids.len(),
             split_into = change.split_into.len(),
@@ -731,6 +735,9 @@ impl Task {
         // (the rebuilt producer's initialisation waited for the coordinator
         // to finish that transaction).
         let mut in_doubt = false;
+        // The records of the transaction in doubt, with its last sequence:
+        // counted as published if the read-back finds it committed.
+        let mut doubted: Option<(u64, Vec<OutRecord>)> = None;
         loop {
             if in_doubt {
                 let read_back = self
@@ -748,6 +755,11 @@ impl Task {
                     });
                 match read_back {
                     Ok(seq) => {
+                        if let Some((last, records)) = doubted.take() {
+                            if seq >= last {
+                                self.count_committed(&records);
+                            }
+                        }
                         let seq = seq.max(self.acked.load(Ordering::Acquire));
                         self.acked.store(seq, Ordering::Release);
                         in_doubt = false;
@@ -834,24 +846,7 @@ impl Task {
                     self.metrics
                         .outbox_backlog
                         .set(written.saturating_sub(last) as i64);
-                    self.metrics
-                        .transactions
-                        .with_label_values(&["committed"])
-                        .inc();
-                    for r in &records[..records.len() - 1] {
-                        self.metrics
-                            .events_produced
-                            .with_label_values(&[&r.topic])
-                            .inc();
-                        for cut in &CHANGE_CUTS {
-                            if r.headers.iter().any(|(k, _)| k == cut.header) {
-                                self.metrics
-                                    .change_lists_cut
-                                    .with_label_values(&[cut.label])
-                                    .inc();
-                            }
-                        }
-                    }
+                    self.count_committed(&records);
                     backoff = Duration::from_millis(100);
                 }
                 Err(TxnFailure::Fenced(e)) => {
@@ -876,6 +871,7 @@ impl Task {
                     } = failure
                     {
                         in_doubt = true;
+                        doubted = Some((last, std::mem::take(&mut records)));
                     }
                     self.metrics.transactions.with_label_values(&[result]).inc();
                     self.metrics
@@ -886,6 +882,32 @@ impl Task {
                     tracing::warn!(error = %failure.error(), result, records = records.len(), retry_in_ms = backoff.as_millis() as u64, "outbox transaction failed; sending it again");
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+impl Task {
+    /// Counts a committed transaction of `records` (its outbox records
+    /// and, last, its progress record): the transaction, each record
+    /// produced by topic, and the change lists cut.
+    fn count_committed(&self, records: &[OutRecord]) {
+        self.metrics
+            .transactions
+            .with_label_values(&["committed"])
+            .inc();
+        for r in &records[..records.len().saturating_sub(1)] {
+            self.metrics
+                .events_produced
+                .with_label_values(&[&r.topic])
+                .inc();
+            for cut in &CHANGE_CUTS {
+                if r.headers.iter().any(|(k, _)| k == cut.header) {
+                    self.metrics
+                        .change_lists_cut
+                        .with_label_values(&[cut.label])
+                        .inc();
                 }
             }
         }

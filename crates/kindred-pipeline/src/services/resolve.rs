@@ -16,8 +16,8 @@ use tracing::Instrument;
 use super::publish::Publisher;
 use super::{
     alive_while, count_skipped, dead_letter_of, kafka_settings, learn_until_known, next_batch,
-    next_offsets, observe_event_lag, offset_ranges, rebalance_listener, send_until_acked,
-    unapplied, with_lag_metrics, Ops,
+    next_offsets, observe_event_lag, offset_ranges, poll_paused, rebalance_listener, resume_all,
+    send_until_acked, unapplied, with_lag_metrics, Ops,
 };
 use crate::{PipelineError, Shutdown};
 
@@ -275,6 +275,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         let linger = Duration::from_millis(config.resolver.batch_linger_ms);
         let mut written = resolver.store().next_outbox_seq()?.saturating_sub(1);
         tracing::info!(topic = %source, %group, group_protocol = %config.kafka.group_protocol.as_str(), store = %config.resolver.data_dir.display(), "resolver started");
+        // Started (the startup probe's `/startedz`): the store is open and
+        // the publisher runs, however long a large outbox keeps the
+        // resolver unready below.
+        ops.health.set_started();
 
         loop {
             // Backpressure: while the broker lags behind, stop reading; the
@@ -283,6 +287,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             // published (the next batch's check makes it ready again).
             let waiting_since = Instant::now();
             let mut unready = false;
+            // Read while waiting, partitions paused: for the next batch.
+            let mut held = Vec::new();
+            let mut polling = true;
+            let mut paused = false;
             while written.saturating_sub(publisher.acked()) > config.resolver.outbox_max_backlog
                 && !shutdown.is_triggered()
                 && !publisher.is_finished()
@@ -301,7 +309,15 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                         "not reading: the outbox is not being published (see the publisher's warnings); unready until it drains"
                     );
                 }
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                if polling {
+                    paused = true;
+                    polling = poll_paused(&consumer, &mut held, Duration::from_millis(50), ops).await;
+                } else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            if paused {
+                resume_all(&consumer);
             }
             if publisher.is_finished() {
                 // Only a store error ends it early: surface it.
@@ -327,7 +343,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             )
             .await
             {
-                Ok(batch) => batch,
+                // What the wait above read comes first (each partition
+                // paused after it: nothing of its later came before it).
+                Ok(batch) if held.is_empty() => batch,
+                Ok(batch) => {
+                    held.extend(batch);
+                    held
+                }
                 // A static member can be fenced by its own retried join after a
                 // broker restart, not only by another instance: the consumer is
                 // unusable either way, so rejoin with a new one (reading from
@@ -554,13 +576,16 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                             if let Some(decided) = &done.decided {
                                 observe_outcome(ops, &source, &decided.outcome);
                             }
-                            // Profile ids, a decision number and a reason
-                            // (ids and masked identifiers only). The request
-                            // id is free text, and who decided is in the
-                            // lineage: debug only.
-                            tracing::debug!(request_id = %r.request_id, actor = %request.actor, "decision request");
+                            // The outcome, a decision number and how many
+                            // profiles. Profile ids stand for a person (and
+                            // outlive their erasure in shipped logs), the
+                            // reason names them, the request id is free text
+                            // and who decided is in the lineage: debug only.
+                            tracing::debug!(request_id = %r.request_id, actor = %request.actor,
+                                profiles = ?r.profiles, reason = r.reason.as_deref().unwrap_or(""),
+                                "decision request");
                             tracing::info!(outcome = %r.outcome,
-                                decision = ?r.decision, profiles = ?r.profiles, reason = r.reason.as_deref().unwrap_or(""),
+                                decision = ?r.decision, profiles = r.profiles.len(),
                                 "decision request applied");
                             written = done.outbox_last.unwrap_or(written);
                         }
