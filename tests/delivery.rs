@@ -672,7 +672,14 @@ async fn a_resolver_waiting_for_its_outbox_stays_in_its_group() -> anyhow::Resul
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(health.is_ready(), "the resolver holds its partitions");
-    assert!(metrics.assigned_partitions.get() > 0, "and says so");
+    let held = |topic: &str| {
+        metrics
+            .assigned_partitions
+            .with_label_values(&[topic])
+            .get()
+    };
+    assert!(held(&config.topics.canonical) > 0, "and says so");
+    assert!(held(&config.topics.erasure_requests) > 0, "per topic");
     // The profile topic goes: nothing can be published.
     let admin: AdminClient<DefaultClientContext> =
         kafka_settings(&config).client_config(&[]).create()?;
@@ -736,6 +743,56 @@ async fn a_resolver_waiting_for_its_outbox_stays_in_its_group() -> anyhow::Resul
     assert_eq!(before, 0, "no partition lost while waiting");
     assert_eq!(after, 0, "nor after");
     assert_eq!(assigned, 1, "one assignment: the group never rebalanced");
+    Ok(())
+}
+
+/// A resolver stopped while its publisher keeps failing (the profile
+/// topic takes no change) stops it too: the publisher thread outlived the
+/// resolver, holding the store (reopening it in the process failed on
+/// RocksDB's lock) and a transactional producer, still retrying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_resolver_stops_its_failing_publisher() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("publisher-stop", dir.path());
+    config.shutdown.timeout_secs = 2;
+    create_topic_taking(&config, &config.topics.profiles, 64).await?;
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let ops = Ops::start(&config, "resolve").await?;
+    let metrics = ops.metrics.clone();
+    let shutdown = Shutdown::new();
+    let task = {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tokio::spawn(async move { resolve::run(&config, &ops, shutdown).await })
+    };
+    let e = events(1).pop().expect("an event");
+    produce(
+        &config,
+        &config.topics.canonical,
+        &e.event_id,
+        codec.encode(SchemaKind::CanonicalEvent, &e)?,
+    )
+    .await?;
+    let failed = |m: &kindred_ops::Metrics| m.transactions.with_label_values(&["aborted"]).get();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while failed(&metrics) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(failed(&metrics) > 0, "the publisher fails");
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), task).await???;
+    // The publisher stops at once, or when the Kafka call it is in returns
+    // (a commit and an abort, each within the producer's 30 s timeout):
+    // then nothing holds the store. (It retried for ever.)
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let reopened = loop {
+        match kindred_pipeline::privacy::open_store(&config) {
+            Ok(store) => break Ok(store),
+            Err(e) if Instant::now() >= deadline => break Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    };
+    reopened?;
     Ok(())
 }
 

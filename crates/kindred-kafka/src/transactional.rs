@@ -222,7 +222,7 @@ pub struct TransactionalProducer {
     settings: KafkaSettings,
     id: String,
     timeout: Duration,
-    on_commit_retry: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
+    on_commit_retry: Option<std::sync::Arc<dyn Fn() -> bool + Send + Sync>>,
 }
 
 impl TransactionalProducer {
@@ -247,10 +247,15 @@ impl TransactionalProducer {
     }
 
     /// Also calls `on_retry` each time a commit is not acknowledged in
-    /// time and is sent again (the coordinator slow or unreachable): such
-    /// retries happen inside [`send_transaction`](Self::send_transaction),
-    /// which returns only once the commit succeeds or fails for good.
-    pub fn with_commit_retries(mut self, on_retry: impl Fn() + Send + Sync + 'static) -> Self {
+    /// time, before it is sent again (the coordinator slow or unreachable):
+    /// such retries happen inside [`send_transaction`](Self::send_transaction),
+    /// which returns only once the commit succeeds or fails for good, or
+    /// `on_retry` says `false` (the caller stops): the commit is then given
+    /// up in doubt ([`TxnFailure::Rebuilt`] with `committed_maybe`).
+    pub fn with_commit_retries(
+        mut self,
+        on_retry: impl Fn() -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.on_commit_retry = Some(std::sync::Arc::new(on_retry));
         self
     }
@@ -430,10 +435,11 @@ impl TransactionalProducer {
                     if e.is_retriable() && !e.txn_requires_abort() && !e.is_fatal() =>
                 {
                     attempts += 1;
-                    tracing::warn!(error = %e, attempts, transactional_id = %id, "commit not acknowledged yet; retrying it");
-                    if let Some(on_retry) = &on_commit_retry {
-                        on_retry();
+                    if on_commit_retry.as_ref().is_some_and(|go_on| !go_on()) {
+                        tracing::warn!(error = %e, attempts, transactional_id = %id, "commit not acknowledged yet; given up (stopping): in doubt");
+                        return Err(txn(rdkafka::error::KafkaError::Transaction(e)));
                     }
+                    tracing::warn!(error = %e, attempts, transactional_id = %id, "commit not acknowledged yet; retrying it");
                 }
                 Err(source) => return Err(txn(source)),
             }
@@ -462,6 +468,13 @@ fn transactional_config(
         ("queue.buffering.max.kbytes", "65536"),
     ]);
     let mut config = settings.client_config(&defaults);
+    // `delivery.timeout.ms` is librdkafka's alias of `message.timeout.ms`:
+    // passed through, it stands for it (the two in one configuration are
+    // applied in no fixed order), and goes.
+    if let Some(alias) = config.get("delivery.timeout.ms").map(str::to_string) {
+        config.remove("delivery.timeout.ms");
+        config.set("message.timeout.ms", alias);
+    }
     let ms = |key: &str| config.get(key).and_then(|v| v.trim().parse::<u64>().ok());
     if let (Some(message), Some(transaction)) =
         (ms("message.timeout.ms"), ms("transaction.timeout.ms"))
@@ -574,6 +587,14 @@ mod tests {
             (Some("20000".into()), Ok(()))
         );
         assert_eq!(made(&with(&[])), (Some("30000".into()), Ok(())));
+        // Its alias, the same: made every time (librdkafka applies the
+        // properties of a configuration in no fixed order).
+        for _ in 0..16 {
+            assert_eq!(
+                made(&with(&[("delivery.timeout.ms", "300000")])),
+                (Some("60000".into()), Ok(()))
+            );
+        }
     }
 
     /// The failed transaction names the topics its records did not reach,

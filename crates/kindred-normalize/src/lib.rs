@@ -715,9 +715,10 @@ impl Builder<'_> {
             .into_iter()
             .collect();
         let kind = OrderKind::of(&self.activity.event_type);
-        if matches!(kind, OrderKind::Reversal | OrderKind::NotDone) {
-            // A product returned, or a sale or refund that did not happen,
-            // is no product the customer looked at.
+        if kind == OrderKind::Reversal || (kind == OrderKind::NotDone && order.is_some()) {
+            // A product returned, or one of an order or refund that did not
+            // happen, is no product the customer looked at (a product on a
+            // `back_in_stock_requested` event is).
             self.activity.browsed_skus.clear();
         }
         let Some(order) = order else { return };
@@ -776,8 +777,8 @@ enum OrderKind {
     Reversal,
     /// A sale or a reversal that did not happen, or not yet (`order_failed`,
     /// `payment_declined`, `return_requested`, `refund_pending`,
-    /// `refund_failed`): the order is dropped as `not_a_purchase`, and no
-    /// product is browsed by it.
+    /// `refund_failed`; not `order_paid_pending_shipment`): the order is
+    /// dropped as `not_a_purchase`, and no product of it is browsed.
     NotDone,
     /// Not a sale, or not a new one (`add_to_cart`, `begin_checkout`,
     /// `checkout_started`, `payment_info_entered`, `order_updated`,
@@ -810,20 +811,14 @@ impl OrderKind {
             .filter(|w| !w.is_empty())
             .collect();
         let has = |set: &[&str]| words.iter().any(|w| set.contains(w));
+        // Done: a sale paid or completed, whatever is still pending after
+        // it (`order_paid_pending_shipment`).
+        let done = has(&["complete", "completed", "success", "succeeded", "paid"]);
         if has(&[
-            "fail",
-            "failed",
-            "failure",
-            "declined",
-            "rejected",
-            "denied",
-            "error",
-            "errored",
-            "request",
-            "requested",
-            "pending",
-            "attempted",
-        ]) || (has(&["initiated"]) && has(&REVERSAL_WORDS))
+            "fail", "failed", "failure", "declined", "rejected", "denied", "error", "errored",
+        ]) || (!done
+            && (has(&["request", "requested", "pending", "attempted"])
+                || (has(&["initiated"]) && has(&REVERSAL_WORDS))))
         {
             OrderKind::NotDone
         } else if has(&REVERSAL_WORDS) {

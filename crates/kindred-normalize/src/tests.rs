@@ -1275,6 +1275,24 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
             e.dropped
         );
     }
+    // Paid or completed, whatever is still pending after it: a sale.
+    for sale in [
+        "order_paid_pending_shipment",
+        "Order Completed (pending fulfillment)",
+    ] {
+        let e = order_of(sale, 10_000);
+        assert_eq!(
+            e.activity.order.map(|o| o.amount_minor),
+            Some(10_000),
+            "{sale}"
+        );
+    }
+    // A request event without an order still browses its product.
+    let mut w = web();
+    w.event_type = "back_in_stock_requested".into();
+    w.sku = Some("SKU-3".into());
+    let e = normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("kept");
+    assert_eq!(e.activity.browsed_skus, vec!["SKU-3".to_string()]);
     for no_sale in [
         "add_to_cart",
         "begin_checkout",

@@ -51,9 +51,10 @@ pub struct Metrics {
     pub transactions: IntCounterVec,
     /// `kindred_outbox_entries`: records written to the store, not yet committed to Kafka.
     pub outbox_backlog: IntGauge,
-    /// `kindred_consumer_assigned_partitions`: partitions the service's
-    /// consumer holds (checked every second while it polls).
-    pub assigned_partitions: IntGauge,
+    /// `kindred_consumer_assigned_partitions{topic}`: partitions of each
+    /// topic the service's consumer reads that it holds (checked every
+    /// second while it polls).
+    pub assigned_partitions: IntGaugeVec,
     /// Profiles in the store after the last batch.
     pub profiles: IntGauge,
     /// `kindred_event_lag_seconds{stage}`: from the raw record's Kafka
@@ -238,10 +239,17 @@ impl Metrics {
             "kindred_outbox_entries",
             "Outputs written to the resolver store and not yet committed to Kafka.",
         );
-        let assigned_partitions = gauge(
-            "kindred_consumer_assigned_partitions",
-            "Partitions this service's consumer holds (of every topic it reads). 0 on every replica of a service for long: nothing is read, and there is no lag series to alert on.",
-        );
+        let assigned_partitions = IntGaugeVec::new(
+            Opts::new(
+                "kindred_consumer_assigned_partitions",
+                "Partitions of each topic this service's consumer reads that it holds. 0 for a topic on every replica of a service for long: nothing of it is read, and there is no lag series to alert on.",
+            ),
+            &["topic"],
+        )
+        .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
+        registry
+            .register(Box::new(assigned_partitions.clone()))
+            .unwrap_or_else(|e| unreachable!("metric is registered once: {e}"));
         let store = StoreGauges {
             identifiers: gauge(
                 "kindred_identifiers",

@@ -57,6 +57,8 @@ pub enum AdminError {
         /// `absorbed N profiles` or `was split`.
         how: String,
     },
+    #[error("this request was refused before (profile {a} or {b} changed after the pair was flagged, and the pair went to the review topic again), so a repeat of it decides nothing: send a new request once you have looked at the pair again")]
+    RepeatedRefusal { a: String, b: String },
     /// A refusal to a decision request whose reply went out in the same
     /// write as what the refusal changed (a pair shown again): the
     /// request is answered.
@@ -354,7 +356,11 @@ impl Resolver {
         }
         // A waiting pair whose profile merged with others or was split
         // since it was flagged is not what the reviewer was shown: shown
-        // again, with today's records, and decided when asked again.
+        // again, with today's records, and decided when asked again (by a
+        // new request: a repeat of the refused one is refused again).
+        if let Some(refused) = refused_before(&view, &ra, &rb)? {
+            return Err(refused);
+        }
         if let Some(changed) = changed_since_flagged(&view, &ra, &rb)? {
             return Err(show_again(view, &ra, &rb, changed)?);
         }
@@ -873,6 +879,11 @@ impl Resolver {
                 );
                 let review = p.clone().into_notice(a, b);
                 view.push_outbox(&OutboxEntry::Review(Box::new(review)));
+                // Shown as they are now: changes are counted from here.
+                let mut shown = p.clone();
+                shown.since_lineage = None;
+                view.pending
+                    .insert((p.profile_a.clone(), p.profile_b.clone()), Some(shown));
             }
             self.store.write(view.into_write_batch())?;
         }
@@ -1575,6 +1586,27 @@ fn changed_since_flagged(
     Ok(None)
 }
 
+/// The refusal of a decision request that repeats one (its id) refused
+/// because the pair had changed since it was flagged ([`show_again`]): a
+/// retry, or a duplicate of an at-least-once producer, is the same decision
+/// on what the reviewer did not see.
+fn refused_before(
+    view: &BatchView<'_>,
+    a: &str,
+    b: &str,
+) -> Result<Option<AdminError>, StoreError> {
+    let Some(request) = &view.request else {
+        return Ok(None);
+    };
+    let pending = view.store_ref().pending_suggestion(a, b)?;
+    Ok(pending
+        .filter(|p| p.refused_request.as_deref() == Some(request.request_id.as_str()))
+        .map(|_| AdminError::RepeatedRefusal {
+            a: a.into(),
+            b: b.into(),
+        }))
+}
+
 /// Puts the waiting pair `a`, `b` on the review topic again with today's
 /// records, counting changes from now on, and returns `refusal`: to a
 /// decision request as [`AdminError::Replied`], its reply and offsets in
@@ -1590,6 +1622,7 @@ fn show_again(
     let (x, y) = (a.min(b), a.max(b));
     if let Some(mut pending) = store.pending_suggestion(x, y)? {
         pending.since_lineage = None;
+        pending.refused_request = view.request.as_ref().map(|r| r.request_id.clone());
         let notice = pending
             .clone()
             .into_notice(view.current_record(x)?, view.current_record(y)?);

@@ -780,7 +780,14 @@ impl Resolver {
                             store.profile(&pending.profile_a)?,
                             store.profile(&pending.profile_b)?,
                         );
-                        outbox.push(OutboxEntry::Review(Box::new(pending.into_notice(a, b))));
+                        // Shown as they are now: changes are counted from
+                        // here (this write adds no lineage).
+                        let mut shown = pending;
+                        shown.since_lineage =
+                            Some(read_counter(store, crate::store::NEXT_LINEAGE_SEQ, 1)?);
+                        let key = pair_key(&shown.profile_a, &shown.profile_b);
+                        store.put_value(&mut batch, cf::SUGGESTIONS, &key, &shown);
+                        outbox.push(OutboxEntry::Review(Box::new(shown.into_notice(a, b))));
                     }
                 }
                 let change = ProfileChange::erased(

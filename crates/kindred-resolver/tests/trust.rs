@@ -4194,8 +4194,24 @@ fn a_decision_on_a_pair_whose_profile_changed_since_it_was_flagged_is_shown_agai
             .copied(),
         Some(1)
     );
+    // A repeat of the refused request (a retry, a duplicate) is refused
+    // again: it is the same decision on what the reviewer did not see.
+    let repeat = r
+        .apply_request(&request("dr-1"), &[at(2)])
+        .expect("store fine");
+    assert_eq!(repeat.reply.outcome, "refused", "{:?}", repeat.reply);
+    assert!(
+        repeat
+            .reply
+            .reason
+            .as_deref()
+            .is_some_and(|why| why.contains("refused before")),
+        "{:?}",
+        repeat.reply
+    );
+    assert_eq!(assignment(&r), before);
     let second = r
-        .apply_request(&request("dr-2"), &[at(2)])
+        .apply_request(&request("dr-2"), &[at(3)])
         .expect("store fine");
     assert_eq!(second.reply.outcome, "applied", "{:?}", second.reply);
 
@@ -4229,4 +4245,15 @@ fn a_decision_on_a_pair_whose_profile_changed_since_it_was_flagged_is_shown_agai
     assert_eq!(r.store().pending_suggestions().expect("queue").len(), 1);
     r.review(&a, &b, false, "alice", 3 * DAY)
         .expect("decided at once");
+
+    // A pair shown again by `republish` (today's records) counts changes
+    // from then: decided at once too.
+    let (_d, mut r, a, b, _c) = flagged();
+    apply(
+        &mut r,
+        vec![ev("web:3", 2 * DAY, &[email("wei51@x.cn"), email("w51@x.cn")]).name("王伟")],
+    );
+    r.republish("ops", 3 * DAY, 100).expect("republish");
+    r.review(&a, &b, true, "alice", 3 * DAY)
+        .expect("decided: the topic shows it as it is");
 }

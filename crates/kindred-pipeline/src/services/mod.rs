@@ -97,9 +97,9 @@ pub(crate) async fn next_batch(
         // consumer was rebuilt) turns unready, not only one starting.
         if ready_checked.is_none_or(|t| t.elapsed() >= READY_RECHECK) {
             ready_checked = Some(Instant::now());
-            let assigned = consumer.assignment().map(|a| a.count()).unwrap_or(0);
-            ops.metrics.assigned_partitions.set(assigned as i64);
-            ops.health.set_ready(assigned > 0 && healthy());
+            let assigned = consumer.assignment().unwrap_or_default();
+            set_assigned(consumer, &assigned, ops);
+            ops.health.set_ready(assigned.count() > 0 && healthy());
         }
         // Never longer than half a second: liveness hears from the loop
         // while a batch lingers too (up to a minute), not only between
@@ -171,30 +171,47 @@ pub(crate) async fn next_batch(
     }
 }
 
-/// One turn of a wait in which the service reads nothing (the resolver's
-/// outbox above its backlog limit): polls `consumer` for up to `wait` with
-/// every assigned partition paused. The consumer stays in its group
-/// (librdkafka leaves it after `max.poll.interval.ms`, 5 minutes, without
-/// a poll, and the partitions are lost), its rebalances are served and its
-/// statistics (the lag gauge) keep coming. A message of a partition
-/// assigned meanwhile (not paused yet) is kept in `held` for the next
-/// batch, and its partition paused. False once the consumer failed for
-/// good (the next batch surfaces it; the caller stops polling).
+/// What a wait in which the service reads nothing (the resolver's outbox
+/// above its backlog limit) has read and paused ([`poll_paused`]).
+#[derive(Default)]
+pub(crate) struct PausedWait {
+    /// Messages read during the wait, for the next batch, in order.
+    pub held: Vec<OwnedMessage>,
+    /// Every partition the wait paused: resumed at its end whether the
+    /// consumer holds it then or not (librdkafka keeps a partition's
+    /// pause through a rebalance that takes it away and gives it back).
+    paused: std::collections::BTreeSet<(String, i32)>,
+}
+
+/// One turn of such a wait: polls `consumer` for up to `wait` with every
+/// assigned partition paused. The consumer stays in its group (librdkafka
+/// leaves it after `max.poll.interval.ms`, 5 minutes, without a poll, and
+/// the partitions are lost), its rebalances are served and its statistics
+/// (the lag gauge) keep coming. A message of a partition assigned
+/// meanwhile (not paused yet) is held for the next batch, and its
+/// partition paused. False once the consumer failed for good (the next
+/// batch surfaces it; the caller stops polling).
 pub(crate) async fn poll_paused(
     consumer: &ServiceConsumer,
-    held: &mut Vec<OwnedMessage>,
+    wait_state: &mut PausedWait,
     wait: Duration,
     ops: &Ops,
 ) -> bool {
-    let pause = |list: &kindred_kafka::rdkafka::TopicPartitionList| {
-        if list.count() > 0 {
-            if let Err(e) = consumer.pause(list) {
-                tracing::debug!(error = %e, "pausing partitions failed");
-            }
+    let mut pause = |list: &kindred_kafka::rdkafka::TopicPartitionList| {
+        if list.count() == 0 {
+            return;
+        }
+        for e in list.elements() {
+            wait_state
+                .paused
+                .insert((e.topic().to_string(), e.partition()));
+        }
+        if let Err(e) = consumer.pause(list) {
+            tracing::debug!(error = %e, "pausing partitions failed");
         }
     };
     if let Ok(assigned) = consumer.assignment() {
-        ops.metrics.assigned_partitions.set(assigned.count() as i64);
+        set_assigned(consumer, &assigned, ops);
         pause(&assigned);
     }
     match tokio::time::timeout(wait, consumer.recv()).await {
@@ -203,7 +220,7 @@ pub(crate) async fn poll_paused(
             let mut one = kindred_kafka::rdkafka::TopicPartitionList::new();
             one.add_partition(message.topic(), message.partition());
             pause(&one);
-            held.push(message.detach());
+            wait_state.held.push(message.detach());
             true
         }
         Ok(Err(e)) => {
@@ -222,14 +239,49 @@ pub(crate) async fn poll_paused(
     }
 }
 
-/// Resumes every partition assigned to `consumer` (after [`poll_paused`]).
-pub(crate) fn resume_all(consumer: &ServiceConsumer) {
-    if let Ok(assigned) = consumer.assignment() {
-        if assigned.count() > 0 {
-            if let Err(e) = consumer.resume(&assigned) {
-                tracing::warn!(error = %e, "resuming partitions failed");
-            }
+/// Resumes every partition the wait paused, held now or not, and every
+/// one held now (after [`poll_paused`]): librdkafka keeps a partition's
+/// pause through a rebalance that takes it away and gives it back.
+pub(crate) fn resume_paused(consumer: &ServiceConsumer, wait_state: &PausedWait) {
+    let mut list = consumer.assignment().unwrap_or_default();
+    for (topic, partition) in &wait_state.paused {
+        if list.find_partition(topic, *partition).is_none() {
+            list.add_partition(topic, *partition);
         }
+    }
+    if list.count() > 0 {
+        // Per partition: one no longer known to the client is skipped.
+        if let Err(e) = consumer.resume(&list) {
+            tracing::warn!(error = %e, "resuming partitions failed");
+        }
+    }
+}
+
+/// Sets `kindred_consumer_assigned_partitions{topic}`: the partitions of
+/// each topic `consumer` subscribes to that `assigned` holds (0 for one
+/// it holds none of).
+pub(crate) fn set_assigned(
+    consumer: &ServiceConsumer,
+    assigned: &kindred_kafka::rdkafka::TopicPartitionList,
+    ops: &Ops,
+) {
+    let mut held: BTreeMap<String, i64> = consumer
+        .subscription()
+        .map(|s| {
+            s.elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), 0))
+                .collect()
+        })
+        .unwrap_or_default();
+    for e in assigned.elements() {
+        *held.entry(e.topic().to_string()).or_default() += 1;
+    }
+    for (topic, n) in held {
+        ops.metrics
+            .assigned_partitions
+            .with_label_values(&[&topic])
+            .set(n);
     }
 }
 
@@ -782,10 +834,24 @@ pub(crate) fn alive_while<T>(ops: &Ops, work: impl FnOnce() -> T) -> T {
                 std::thread::park_timeout(period);
             }
         });
-        let out = tokio::task::block_in_place(work);
-        done.store(true, std::sync::atomic::Ordering::Release);
-        heart.thread().unpark();
-        out
+        // Stops the heart when `work` returns and when it panics: the
+        // scope waits for the heart before the panic goes on, which kept
+        // the service live (and stuck) for `HEARTBEAT_LIMIT`.
+        struct Stop<'a> {
+            done: &'a std::sync::atomic::AtomicBool,
+            heart: &'a std::thread::Thread,
+        }
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.done.store(true, std::sync::atomic::Ordering::Release);
+                self.heart.unpark();
+            }
+        }
+        let _stop = Stop {
+            done: &done,
+            heart: heart.thread(),
+        };
+        tokio::task::block_in_place(work)
     })
 }
 
@@ -996,6 +1062,28 @@ mod tests {
             !ops.health.is_live(),
             "the heartbeat stopped with the write"
         );
+    }
+
+    /// A store write that panics stops the heartbeat at once: the panic
+    /// goes on (it waited for the heartbeat's ten minutes, the service
+    /// reported live and stuck meanwhile).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_store_write_stops_the_heartbeat() {
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".into();
+        config.http.stall_timeout_secs = 1;
+        let ops = Ops::start(&config, "test").await.expect("ops");
+        let started = std::time::Instant::now();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            alive_while(&ops, || -> () { panic!("a bug in the write") })
+        }));
+        assert!(caught.is_err(), "the panic goes on");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "at once, not after the heartbeat's limit"
+        );
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert!(!ops.health.is_live(), "nothing beats any more");
     }
 
     /// A stop during a retry's back-off ends the wait at once: the back-off

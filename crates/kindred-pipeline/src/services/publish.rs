@@ -478,8 +478,11 @@ pub fn change_seq(message: &impl kindred_kafka::rdkafka::Message) -> Option<u64>
 }
 
 /// The running publisher thread and what the poll loop needs of it.
+/// Dropped without [`Publisher::finish`] (the resolver failed), it tells
+/// the thread to stop and waits a moment for it: the thread holds the store
+/// and a transactional producer.
 pub struct Publisher {
-    thread: std::thread::JoinHandle<Result<(), PipelineError>>,
+    thread: Option<std::thread::JoinHandle<Result<(), PipelineError>>>,
     /// Sequence of the last entry committed to Kafka.
     acked: Arc<AtomicU64>,
     /// When transactions started failing without one committing since
@@ -489,6 +492,38 @@ pub struct Publisher {
     started: Instant,
     wake: SyncSender<()>,
     closing: Arc<AtomicBool>,
+    /// Stop now: publish nothing more (the shutdown deadline passed, or
+    /// the resolver failed); the next start publishes what is left.
+    stop: Arc<AtomicBool>,
+}
+
+/// How long a publisher told to stop is waited for: it stops at its next
+/// check (at most [`NAP`] away) unless a Kafka call holds it.
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
+/// The step of the publisher's back-off sleeps, between checks of `stop`.
+const NAP: Duration = Duration::from_millis(50);
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        self.stop.store(true, Ordering::Release);
+        self.closing.store(true, Ordering::Release);
+        let _ = self.wake.try_send(());
+        let until = Instant::now() + STOP_GRACE;
+        while !thread.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if thread.is_finished() {
+            if let Ok(Err(e)) = thread.join() {
+                tracing::debug!(error = %e, "the publisher stopped with an error");
+            }
+        } else {
+            tracing::warn!("the outbox publisher is still inside a Kafka call; left to end on its own (the next start publishes what it did not)");
+        }
+    }
 }
 
 impl Publisher {
@@ -542,6 +577,7 @@ impl Publisher {
             .client
             .entry("batch.size".to_string())
             .or_insert_with(|| (record_limit + RECORD_OVERHEAD_BYTES).to_string());
+        let stop = Arc::new(AtomicBool::new(false));
         let commit_retries = metrics
             .component_errors
             .with_label_values(&["kafka_transaction", "publish"]);
@@ -550,7 +586,13 @@ impl Publisher {
             &transactional_id,
             Duration::from_secs(30),
         )?
-        .with_commit_retries(move || commit_retries.inc());
+        .with_commit_retries({
+            let stop = stop.clone();
+            move || {
+                commit_retries.inc();
+                !stop.load(Ordering::Acquire)
+            }
+        });
         let store_id = store.store_id()?;
         let acked = published_up_to(config, settings, &transactional_id, &store, &store_id)?;
         let next = store.next_outbox_seq()?;
@@ -574,6 +616,7 @@ impl Publisher {
             failing_since_ms: failing_since_ms.clone(),
             started,
             closing: closing.clone(),
+            stop: stop.clone(),
             woken,
         };
         let thread = std::thread::Builder::new()
@@ -583,12 +626,13 @@ impl Publisher {
                 PipelineError::Progress(format!("cannot start the publisher thread: {e}"))
             })?;
         Ok(Publisher {
-            thread,
+            thread: Some(thread),
             acked,
             failing_since_ms,
             started,
             wake,
             closing,
+            stop,
         })
     }
 
@@ -619,26 +663,39 @@ impl Publisher {
     /// Whether the publisher thread ended (it only does on shutdown or on
     /// an error of the store).
     pub fn is_finished(&self) -> bool {
-        self.thread.is_finished()
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
     }
 
     /// Publishes what is left, until the outbox is empty or `deadline`;
     /// returns whether everything was published. What is not is published
-    /// by the next start.
-    pub async fn finish(self, deadline: Instant) -> Result<bool, PipelineError> {
+    /// by the next start. At the deadline the thread is told to stop and
+    /// waited for [`STOP_GRACE`] more; one still inside a Kafka call (a
+    /// transaction's commit or abort, up to its timeout) is left to end on
+    /// its own: it stops, releasing the store, when the call returns.
+    pub async fn finish(mut self, deadline: Instant) -> Result<bool, PipelineError> {
         self.closing.store(true, Ordering::Release);
         self.notify();
-        while !self.thread.is_finished() {
+        let mut complete = true;
+        while !self.is_finished() {
             if Instant::now() >= deadline {
-                tracing::warn!(
-                    "shutdown deadline reached with outputs unpublished; the next start publishes them"
-                );
-                return Ok(false);
+                if complete {
+                    tracing::warn!(
+                        "shutdown deadline reached with outputs unpublished; the next start publishes them"
+                    );
+                    complete = false;
+                    self.stop.store(true, Ordering::Release);
+                } else if Instant::now() >= deadline + STOP_GRACE {
+                    // Dropped: told to stop, left to end on its own.
+                    return Ok(false);
+                }
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        match self.thread.join() {
-            Ok(result) => result.map(|()| true),
+        let Some(thread) = self.thread.take() else {
+            return Ok(complete);
+        };
+        match thread.join() {
+            Ok(result) => result.map(|()| complete),
             Err(_) => Err(PipelineError::Progress(
                 "the publisher thread panicked".into(),
             )),
@@ -714,10 +771,24 @@ struct Task {
     failing_since_ms: Arc<AtomicU64>,
     started: Instant,
     closing: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
     woken: Receiver<()>,
 }
 
 impl Task {
+    /// Sleeps `how_long`, or less once told to stop; whether to go on.
+    fn nap(&self, how_long: Duration) -> bool {
+        let until = Instant::now() + how_long;
+        while !self.stop.load(Ordering::Acquire) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(NAP));
+        }
+        false
+    }
+
     /// Records that transactions are not committing from now, unless an
     /// earlier time is already recorded ([`Publisher::failing_for`]).
     fn mark_failing(&self) {
@@ -739,6 +810,9 @@ impl Task {
         // counted as published if the read-back finds it committed.
         let mut doubted: Option<(u64, Vec<OutRecord>)> = None;
         loop {
+            if self.stop.load(Ordering::Acquire) {
+                return Ok(());
+            }
             if in_doubt {
                 let read_back = self
                     .producer
@@ -757,7 +831,9 @@ impl Task {
                     Ok(seq) => {
                         if let Some((last, records)) = doubted.take() {
                             if seq >= last {
-                                self.count_committed(&records);
+                                // Its records were produced (the attempt was
+                                // counted `producer_rebuilt` already).
+                                self.count_produced(&records);
                             }
                         }
                         let seq = seq.max(self.acked.load(Ordering::Acquire));
@@ -775,7 +851,9 @@ impl Task {
                     ) => return Err(e),
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot read back the progress after a commit in doubt; reading it again before sending anything");
-                        std::thread::sleep(backoff);
+                        if !self.nap(backoff) {
+                            return Ok(());
+                        }
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                         continue;
                     }
@@ -846,7 +924,11 @@ impl Task {
                     self.metrics
                         .outbox_backlog
                         .set(written.saturating_sub(last) as i64);
-                    self.count_committed(&records);
+                    self.metrics
+                        .transactions
+                        .with_label_values(&["committed"])
+                        .inc();
+                    self.count_produced(&records);
                     backoff = Duration::from_millis(100);
                 }
                 Err(TxnFailure::Fenced(e)) => {
@@ -871,7 +953,6 @@ impl Task {
                     } = failure
                     {
                         in_doubt = true;
-                        doubted = Some((last, std::mem::take(&mut records)));
                     }
                     self.metrics.transactions.with_label_values(&[result]).inc();
                     self.metrics
@@ -880,7 +961,12 @@ impl Task {
                         .inc();
                     self.mark_failing();
                     tracing::warn!(error = %failure.error(), result, records = records.len(), retry_in_ms = backoff.as_millis() as u64, "outbox transaction failed; sending it again");
-                    std::thread::sleep(backoff);
+                    if in_doubt {
+                        doubted = Some((last, records));
+                    }
+                    if !self.nap(backoff) {
+                        return Ok(());
+                    }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
@@ -889,14 +975,10 @@ impl Task {
 }
 
 impl Task {
-    /// Counts a committed transaction of `records` (its outbox records
-    /// and, last, its progress record): the transaction, each record
-    /// produced by topic, and the change lists cut.
-    fn count_committed(&self, records: &[OutRecord]) {
-        self.metrics
-            .transactions
-            .with_label_values(&["committed"])
-            .inc();
+    /// Counts the records of a committed transaction (its outbox records
+    /// and, last, its progress record): each record produced by topic, and
+    /// the change lists cut.
+    fn count_produced(&self, records: &[OutRecord]) {
         for r in &records[..records.len().saturating_sub(1)] {
             self.metrics
                 .events_produced

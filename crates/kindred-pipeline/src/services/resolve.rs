@@ -16,8 +16,8 @@ use tracing::Instrument;
 use super::publish::Publisher;
 use super::{
     alive_while, count_skipped, dead_letter_of, kafka_settings, learn_until_known, next_batch,
-    next_offsets, observe_event_lag, offset_ranges, poll_paused, rebalance_listener, resume_all,
-    send_until_acked, unapplied, with_lag_metrics, Ops,
+    next_offsets, observe_event_lag, offset_ranges, poll_paused, rebalance_listener, resume_paused,
+    send_until_acked, unapplied, with_lag_metrics, Ops, PausedWait,
 };
 use crate::{PipelineError, Shutdown};
 
@@ -288,9 +288,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             let waiting_since = Instant::now();
             let mut unready = false;
             // Read while waiting, partitions paused: for the next batch.
-            let mut held = Vec::new();
+            let mut paused = PausedWait::default();
             let mut polling = true;
-            let mut paused = false;
+            let mut waited = false;
             while written.saturating_sub(publisher.acked()) > config.resolver.outbox_max_backlog
                 && !shutdown.is_triggered()
                 && !publisher.is_finished()
@@ -310,15 +310,16 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     );
                 }
                 if polling {
-                    paused = true;
-                    polling = poll_paused(&consumer, &mut held, Duration::from_millis(50), ops).await;
+                    waited = true;
+                    polling = poll_paused(&consumer, &mut paused, Duration::from_millis(50), ops).await;
                 } else {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
-            if paused {
-                resume_all(&consumer);
+            if waited {
+                resume_paused(&consumer, &paused);
             }
+            let held = paused.held;
             if publisher.is_finished() {
                 // Only a store error ends it early: surface it.
                 return match publisher.finish(Instant::now()).await {
@@ -328,28 +329,28 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     )),
                 };
             }
-            let batch = match next_batch(
-                &consumer,
-                config.resolver.batch_size,
-                linger,
-                &shutdown,
-                ops,
-                &|| publisher.is_finished(),
-                &|| {
-                    publisher
-                        .failing_for()
-                        .is_none_or(|failing| failing < PUBLISH_FAILING_UNREADY_AFTER)
-                },
-            )
-            .await
-            {
-                // What the wait above read comes first (each partition
-                // paused after it: nothing of its later came before it).
-                Ok(batch) if held.is_empty() => batch,
-                Ok(batch) => {
-                    held.extend(batch);
-                    held
-                }
+            // What the wait read is the next batch (a few messages: one a
+            // partition at most, each paused after it); more comes after.
+            let read = if held.is_empty() {
+                next_batch(
+                    &consumer,
+                    config.resolver.batch_size,
+                    linger,
+                    &shutdown,
+                    ops,
+                    &|| publisher.is_finished(),
+                    &|| {
+                        publisher
+                            .failing_for()
+                            .is_none_or(|failing| failing < PUBLISH_FAILING_UNREADY_AFTER)
+                    },
+                )
+                .await
+            } else {
+                Ok(held)
+            };
+            let batch = match read {
+                Ok(batch) => batch,
                 // A static member can be fenced by its own retried join after a
                 // broker restart, not only by another instance: the consumer is
                 // unusable either way, so rejoin with a new one (reading from
