@@ -584,6 +584,42 @@ async fn a_fenced_resolver_stops_though_no_more_input_comes() -> anyhow::Result<
     Ok(())
 }
 
+/// The resolver service of `config` running in this process (its health
+/// and metrics kept for the test), and a stop for it.
+struct Running {
+    health: kindred_ops::Health,
+    metrics: kindred_ops::Metrics,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<Result<(), kindred_pipeline::PipelineError>>,
+}
+
+async fn spawn_resolver(config: &kindred_config::Config) -> anyhow::Result<Running> {
+    let ops = Ops::start(config, "resolve").await?;
+    let (health, metrics) = (ops.health.clone(), ops.metrics.clone());
+    let shutdown = Shutdown::new();
+    let task = {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tokio::spawn(async move { resolve::run(&config, &ops, shutdown).await })
+    };
+    Ok(Running {
+        health,
+        metrics,
+        shutdown,
+        task,
+    })
+}
+
+/// Produces `e` to the canonical topic of `config`.
+async fn send(
+    config: &kindred_config::Config,
+    codec: &WireCodec,
+    e: &CanonicalEvent,
+) -> anyhow::Result<()> {
+    let payload = codec.encode(SchemaKind::CanonicalEvent, e)?;
+    produce(config, &config.topics.canonical, &e.event_id, payload).await?;
+    Ok(())
+}
+
 /// A publisher whose transactions keep failing (here: a profile topic that
 /// takes no record as large as a change) turns the resolver unready, while
 /// it stays live: nothing reaches downstream, and the probe says so.
@@ -593,22 +629,14 @@ async fn a_resolver_that_cannot_publish_turns_unready() -> anyhow::Result<()> {
     let config = isolated_config("unpublishable", dir.path());
     create_topic_taking(&config, &config.topics.profiles, 64).await?;
     create_topics(&config).await?;
+    let Running {
+        health,
+        shutdown,
+        task,
+        ..
+    } = spawn_resolver(&config).await?;
     let codec = WireCodec::with_default_ids()?;
-    let ops = Ops::start(&config, "resolve").await?;
-    let health = ops.health.clone();
-    let shutdown = Shutdown::new();
-    let task = {
-        let (config, shutdown) = (config.clone(), shutdown.clone());
-        tokio::spawn(async move { resolve::run(&config, &ops, shutdown).await })
-    };
-    let e = events(1).pop().expect("an event");
-    produce(
-        &config,
-        &config.topics.canonical,
-        &e.event_id,
-        codec.encode(SchemaKind::CanonicalEvent, &e)?,
-    )
-    .await?;
+    send(&config, &codec, &events(1)[0]).await?;
     // Ready once it holds its partition; unready about 30 s after the
     // first failed transaction.
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -660,13 +688,12 @@ async fn a_resolver_waiting_for_its_outbox_stays_in_its_group() -> anyhow::Resul
     config.resolver.outbox_max_backlog = 1;
     create_topics(&config).await?;
     let codec = WireCodec::with_default_ids()?;
-    let ops = Ops::start(&config, "resolve").await?;
-    let (metrics, health) = (ops.metrics.clone(), ops.health.clone());
-    let shutdown = Shutdown::new();
-    let task = {
-        let (config, shutdown) = (config.clone(), shutdown.clone());
-        tokio::spawn(async move { resolve::run(&config, &ops, shutdown).await })
-    };
+    let Running {
+        health,
+        metrics,
+        shutdown,
+        task,
+    } = spawn_resolver(&config).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while !health.is_ready() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -689,23 +716,15 @@ async fn a_resolver_waiting_for_its_outbox_stays_in_its_group() -> anyhow::Resul
     {
         result.map_err(|(topic, code)| anyhow::anyhow!("cannot delete {topic}: {code}"))?;
     }
-    let send = |e: CanonicalEvent| {
-        let config = config.clone();
-        let codec = codec.clone();
-        async move {
-            let payload = codec.encode(SchemaKind::CanonicalEvent, &e)?;
-            produce(&config, &config.topics.canonical, &e.event_id, payload).await
-        }
-    };
     let mut all = events(4);
     let last = all.pop().expect("four");
-    for e in all {
-        send(e).await?;
+    for e in &all {
+        send(&config, &codec, e).await?;
     }
     // Three changes wait (the limit is 1): the resolver waits three times
     // `max.poll.interval.ms`, and a fourth event arrives meanwhile.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    send(last.clone()).await?;
+    send(&config, &codec, &last).await?;
     tokio::time::sleep(Duration::from_secs(17)).await;
     assert!(!task.is_finished(), "the resolver waits, running");
     assert!(
@@ -757,22 +776,14 @@ async fn a_stopped_resolver_stops_its_failing_publisher() -> anyhow::Result<()> 
     config.shutdown.timeout_secs = 2;
     create_topic_taking(&config, &config.topics.profiles, 64).await?;
     create_topics(&config).await?;
+    let Running {
+        metrics,
+        shutdown,
+        task,
+        ..
+    } = spawn_resolver(&config).await?;
     let codec = WireCodec::with_default_ids()?;
-    let ops = Ops::start(&config, "resolve").await?;
-    let metrics = ops.metrics.clone();
-    let shutdown = Shutdown::new();
-    let task = {
-        let (config, shutdown) = (config.clone(), shutdown.clone());
-        tokio::spawn(async move { resolve::run(&config, &ops, shutdown).await })
-    };
-    let e = events(1).pop().expect("an event");
-    produce(
-        &config,
-        &config.topics.canonical,
-        &e.event_id,
-        codec.encode(SchemaKind::CanonicalEvent, &e)?,
-    )
-    .await?;
+    send(&config, &codec, &events(1)[0]).await?;
     let failed = |m: &kindred_ops::Metrics| m.transactions.with_label_values(&["aborted"]).get();
     let deadline = Instant::now() + Duration::from_secs(60);
     while failed(&metrics) == 0 && Instant::now() < deadline {

@@ -715,7 +715,10 @@ impl Builder<'_> {
             .into_iter()
             .collect();
         let kind = OrderKind::of(&self.activity.event_type);
-        if kind == OrderKind::Reversal || (kind == OrderKind::NotDone && order.is_some()) {
+        if kind == OrderKind::Reversal
+            || (kind == OrderKind::NotDone
+                && (order.is_some() || names_a_reversal(&self.activity.event_type)))
+        {
             // A product returned, or one of an order or refund that did not
             // happen, is no product the customer looked at (a product on a
             // `back_in_stock_requested` event is).
@@ -804,16 +807,32 @@ const REVERSAL_WORDS: [&str; 13] = [
     "reversed",
 ];
 
+/// The words of an event type (its [`normalize_label`]).
+fn type_words(event_type: &str) -> Vec<&str> {
+    event_type
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Whether an event type names a sale taken back, done or not
+/// (`return_requested`: its product is not browsed).
+fn names_a_reversal(event_type: &str) -> bool {
+    type_words(event_type)
+        .iter()
+        .any(|w| REVERSAL_WORDS.contains(w))
+}
+
 impl OrderKind {
     fn of(event_type: &str) -> OrderKind {
-        let words: Vec<&str> = event_type
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words = type_words(event_type);
         let has = |set: &[&str]| words.iter().any(|w| set.contains(w));
         // Done: a sale paid or completed, whatever is still pending after
-        // it (`order_paid_pending_shipment`).
-        let done = has(&["complete", "completed", "success", "succeeded", "paid"]);
+        // it (`order_paid_pending_shipment`); a reversal requested is no
+        // reversal done, whatever its request's state
+        // (`return_request_completed`).
+        let done = !has(&REVERSAL_WORDS)
+            && has(&["complete", "completed", "success", "succeeded", "paid"]);
         if has(&[
             "fail", "failed", "failure", "declined", "rejected", "denied", "error", "errored",
         ]) || (!done

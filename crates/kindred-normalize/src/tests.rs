@@ -1287,12 +1287,25 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
             "{sale}"
         );
     }
-    // A request event without an order still browses its product.
-    let mut w = web();
-    w.event_type = "back_in_stock_requested".into();
-    w.sku = Some("SKU-3".into());
-    let e = normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("kept");
-    assert_eq!(e.activity.browsed_skus, vec!["SKU-3".to_string()]);
+    // A reversal requested, whatever its request's state, is none done.
+    for requested in ["return_request_completed", "refund_initiated_success"] {
+        let e = order_of(requested, 10_000);
+        assert!(e.activity.order.is_none(), "{requested}");
+    }
+    // A request event without an order still browses its product, unless
+    // it asks to take a sale back.
+    let browsed = |event_type: &str| {
+        let mut w = web();
+        w.event_type = event_type.into();
+        w.sku = Some("SKU-3".into());
+        let e = normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("kept");
+        e.activity.browsed_skus
+    };
+    assert_eq!(
+        browsed("back_in_stock_requested"),
+        vec!["SKU-3".to_string()]
+    );
+    assert!(browsed("return_requested").is_empty());
     for no_sale in [
         "add_to_cart",
         "begin_checkout",

@@ -304,6 +304,12 @@ impl Resolver {
         at_ms: i64,
     ) -> Result<DecisionOutcome, AdminError> {
         let mut view = self.view()?;
+        // A repeat of a request refused because its pair had changed (a
+        // retry, a late duplicate) decides nothing, whatever became of the
+        // pair since (decided by a newer request, merged, split).
+        if let Some(refused) = refused_before(&view, a, b)? {
+            return Err(refused);
+        }
         let (ra, rb) = (live(&view, a)?, live(&view, b)?);
         if ra == rb && !approve {
             let undo = Undo {
@@ -357,10 +363,7 @@ impl Resolver {
         // A waiting pair whose profile merged with others or was split
         // since it was flagged is not what the reviewer was shown: shown
         // again, with today's records, and decided when asked again (by a
-        // new request: a repeat of the refused one is refused again).
-        if let Some(refused) = refused_before(&view, &ra, &rb)? {
-            return Err(refused);
-        }
+        // new request: a repeat of the refused one is refused, above).
         if let Some(changed) = changed_since_flagged(&view, &ra, &rb)? {
             return Err(show_again(view, &ra, &rb, changed)?);
         }
@@ -1598,13 +1601,21 @@ fn refused_before(
     let Some(request) = &view.request else {
         return Ok(None);
     };
-    let pending = view.store_ref().pending_suggestion(a, b)?;
-    Ok(pending
-        .filter(|p| p.refused_request.as_deref() == Some(request.request_id.as_str()))
+    let key = refused_request_key(view.store_ref(), &request.request_id);
+    Ok(view
+        .store_ref()
+        .get_raw(cf::META, key.as_bytes())?
         .map(|_| AdminError::RepeatedRefusal {
             a: a.into(),
             b: b.into(),
         }))
+}
+
+/// The `meta` key recording that decision request `request_id` was refused
+/// for a pair changed since it was flagged.
+fn refused_request_key(store: &crate::Store, request_id: &str) -> String {
+    let digest = store.hasher().digest("decision-request", request_id);
+    format!("{}{digest:016x}", crate::store::REFUSED_REQUEST_PREFIX)
 }
 
 /// Puts the waiting pair `a`, `b` on the review topic again with today's
@@ -1622,7 +1633,6 @@ fn show_again(
     let (x, y) = (a.min(b), a.max(b));
     if let Some(mut pending) = store.pending_suggestion(x, y)? {
         pending.since_lineage = None;
-        pending.refused_request = view.request.as_ref().map(|r| r.request_id.clone());
         let notice = pending
             .clone()
             .into_notice(view.current_record(x)?, view.current_record(y)?);
@@ -1635,8 +1645,12 @@ fn show_again(
         view.push_outbox(&OutboxEntry::Replied(reply));
     }
     let mut batch = view.into_write_batch();
-    for offset in request.iter().flat_map(|r| &r.offsets) {
-        store.put_offset(&mut batch, offset);
+    if let Some(r) = &request {
+        for offset in &r.offsets {
+            store.put_offset(&mut batch, offset);
+        }
+        let key = refused_request_key(store, &r.request_id);
+        store.put(&mut batch, cf::META, key.as_bytes(), b"");
     }
     store.write(batch)?;
     Ok(match request {

@@ -2505,7 +2505,6 @@ impl<'a> BatchView<'a> {
                 reason: refusal.as_str().to_string(),
                 at_ms,
                 since_lineage: None,
-                refused_request: None,
             }),
         );
         outcome.suggestions.push(Suggestion {

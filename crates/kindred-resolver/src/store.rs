@@ -216,10 +216,6 @@ pub struct PendingSuggestion {
     /// view writes the pair ([`crate::resolver::BatchView`]).
     #[serde(default)]
     pub since_lineage: Option<u64>,
-    /// The decision request refused when the pair was last shown again
-    /// (its profile had changed): a repeat of it is refused too.
-    #[serde(default)]
-    pub refused_request: Option<String>,
 }
 
 /// What happened to a profile's identity, for explanations and audits.
@@ -262,6 +258,11 @@ pub(crate) fn absorbed_key(survivor: &str, absorbed: &str) -> Vec<u8> {
 
 pub(crate) const NEXT_PROFILE_SEQ: &[u8] = b"next_profile_seq";
 pub(crate) const NEXT_LINEAGE_SEQ: &[u8] = b"next_lineage_seq";
+/// `meta` keys `refused_request/<digest of the request id>`: decision
+/// requests refused because their pair had changed since it was flagged;
+/// a repeat of one (a retry, a duplicate) is refused too, whatever became
+/// of the pair. A keyed digest: request ids are free text.
+pub(crate) const REFUSED_REQUEST_PREFIX: &str = "refused_request/";
 pub(crate) const WATERMARK: &[u8] = b"watermark_ms";
 pub(crate) const NEXT_DECISION_SEQ: &[u8] = b"next_decision_seq";
 pub(crate) const NEXT_OUTBOX_SEQ: &[u8] = b"next_outbox_seq";
@@ -2196,19 +2197,6 @@ struct PendingBeforeSince {
     at_ms: i64,
 }
 
-/// A review-queue pair as the first release with `since_lineage` wrote it.
-#[derive(Serialize, Deserialize)]
-struct PendingBeforeRefused {
-    profile_a: String,
-    profile_b: String,
-    rule: String,
-    rule_version: i32,
-    kinds: Vec<String>,
-    reason: String,
-    at_ms: i64,
-    since_lineage: Option<u64>,
-}
-
 /// Whether `body` is exactly one `T`, nothing left over.
 fn exactly<T: DeserializeOwned>(body: &[u8]) -> bool {
     matches!(postcard::take_from_bytes::<T>(body), Ok((_, rest)) if rest.is_empty())
@@ -2220,8 +2208,7 @@ fn exactly<T: DeserializeOwned>(body: &[u8]) -> bool {
 /// (postcard writes an empty sequence and `false` as one zero byte each):
 /// before `anchors` (linking version 26 and earlier) two, before
 /// `names_differ` (27 and 28) one. So is a review-queue pair written before
-/// `since_lineage` (two: `None` is one zero byte too) or before
-/// `refused_request` (one). Any other error stands
+/// `since_lineage` (`None` is one zero byte too). Any other error stands
 /// (an entry cut inside its anchors is no older entry).
 fn from_postcard<T: DeserializeOwned>(family: &str, body: &[u8]) -> postcard::Result<T> {
     match postcard::from_bytes(body) {
@@ -2230,8 +2217,6 @@ fn from_postcard<T: DeserializeOwned>(family: &str, body: &[u8]) -> postcard::Re
         {
             let missing = if family == cf::SUGGESTIONS {
                 if exactly::<PendingBeforeSince>(body) {
-                    2
-                } else if exactly::<PendingBeforeRefused>(body) {
                     1
                 } else {
                     return Err(postcard::Error::DeserializeUnexpectedEnd);
@@ -2408,25 +2393,7 @@ mod tests {
             at_ms: 5,
         });
         let read: PendingSuggestion = decode(cf::SUGGESTIONS, "k", &old).expect("reads");
-        assert_eq!(
-            (read.since_lineage, read.refused_request.as_deref()),
-            (None, None)
-        );
-        let first = encode(&PendingBeforeRefused {
-            profile_a: "kp-1".into(),
-            profile_b: "kp-2".into(),
-            rule: "phone".into(),
-            rule_version: 1,
-            kinds: vec!["phone".into()],
-            reason: "name_mismatch".into(),
-            at_ms: 5,
-            since_lineage: Some(9),
-        });
-        let with_since: PendingSuggestion = decode(cf::SUGGESTIONS, "k", &first).expect("reads");
-        assert_eq!(
-            (with_since.since_lineage, with_since.refused_request),
-            (Some(9), None)
-        );
+        assert_eq!(read.since_lineage, None);
         assert_eq!((read.profile_b.as_str(), read.at_ms), ("kp-2", 5));
         let now = PendingSuggestion {
             since_lineage: Some(u64::MAX),

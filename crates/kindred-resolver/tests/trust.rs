@@ -4157,21 +4157,25 @@ fn a_decision_on_a_pair_whose_profile_changed_since_it_was_flagged_is_shown_agai
             approve: false,
         },
     };
+    // Refused, the reason saying `why`.
+    let refused = |done: &kindred_resolver::RequestOutcome, why: &str| {
+        assert_eq!(done.reply.outcome, "refused", "{:?}", done.reply);
+        assert!(
+            done.reply
+                .reason
+                .as_deref()
+                .is_some_and(|reason| reason.contains(why)),
+            "{:?}",
+            done.reply
+        );
+    };
     let before = assignment(&r);
     let shown = review_notices(&r);
     let first = r
         .apply_request(&request("dr-1"), &[at(1)])
         .expect("store fine");
-    assert_eq!(first.reply.outcome, "refused", "{:?}", first.reply);
-    assert!(
-        first
-            .reply
-            .reason
-            .as_deref()
-            .is_some_and(|why| why.contains("since the pair") && why.contains(&b)),
-        "{:?}",
-        first.reply
-    );
+    refused(&first, "since the pair");
+    refused(&first, &b);
     assert!(first.decided.is_none());
     assert_eq!(assignment(&r), before);
     assert_eq!(review_notices(&r), shown + 1, "shown again");
@@ -4199,21 +4203,20 @@ fn a_decision_on_a_pair_whose_profile_changed_since_it_was_flagged_is_shown_agai
     let repeat = r
         .apply_request(&request("dr-1"), &[at(2)])
         .expect("store fine");
-    assert_eq!(repeat.reply.outcome, "refused", "{:?}", repeat.reply);
-    assert!(
-        repeat
-            .reply
-            .reason
-            .as_deref()
-            .is_some_and(|why| why.contains("refused before")),
-        "{:?}",
-        repeat.reply
-    );
+    refused(&repeat, "refused before");
     assert_eq!(assignment(&r), before);
     let second = r
         .apply_request(&request("dr-2"), &[at(3)])
         .expect("store fine");
     assert_eq!(second.reply.outcome, "applied", "{:?}", second.reply);
+    // Decided, the pair is gone from the queue: a late duplicate of the
+    // refused request is still refused (it would overturn the decision).
+    let decided = assignment(&r);
+    let late = r
+        .apply_request(&request("dr-1"), &[at(4)])
+        .expect("store fine");
+    refused(&late, "refused before");
+    assert_eq!(assignment(&r), decided);
 
     // A merge in the batch that flagged the pair is what the review topic
     // shows: decided at once.

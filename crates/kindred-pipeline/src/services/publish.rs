@@ -685,7 +685,10 @@ impl Publisher {
                     complete = false;
                     self.stop.store(true, Ordering::Release);
                 } else if Instant::now() >= deadline + STOP_GRACE {
-                    // Dropped: told to stop, left to end on its own.
+                    // Told to stop, left to end on its own (detached here:
+                    // the drop must not wait again, the watchdog is near).
+                    tracing::warn!("the outbox publisher is still inside a Kafka call; left to end on its own (the next start publishes what it did not)");
+                    drop(self.thread.take());
                     return Ok(false);
                 }
             }
