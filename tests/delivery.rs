@@ -370,24 +370,29 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     Ok(())
 }
 
-/// A second instance with the same transactional id fences the first. The
-/// first must stop, not rebuild its producer: a rebuilt one would fence the
-/// newer instance in turn, and the two would take turns publishing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fenced_producer_stops_and_leaves_the_newer_one_publishing() -> anyhow::Result<()> {
-    use kindred_kafka::{OutRecord, TransactionalProducer, TxnFailure};
-    let dir = tempfile::tempdir()?;
-    let config = isolated_config("fenced", dir.path());
-    create_topics(&config).await?;
-    let settings = kafka_settings(&config);
-    let id = format!("{}.publisher", config.topics.profiles);
-    let record = |n: u32| OutRecord {
+/// Record `n` for the profile topic of `config`: `change n`, keyed `n`.
+fn numbered_change(config: &kindred_config::Config, n: u32) -> kindred_kafka::OutRecord {
+    kindred_kafka::OutRecord {
         topic: config.topics.profiles.clone(),
         key: Some(n.to_string().into_bytes()),
         payload: format!("change {n}").into_bytes(),
         headers: Vec::new(),
         timestamp_ms: None,
-    };
+    }
+}
+
+/// A second instance with the same transactional id fences the first. The
+/// first must stop, not rebuild its producer: a rebuilt one would fence the
+/// newer instance in turn, and the two would take turns publishing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_producer_stops_and_leaves_the_newer_one_publishing() -> anyhow::Result<()> {
+    use kindred_kafka::{TransactionalProducer, TxnFailure};
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("fenced", dir.path());
+    create_topics(&config).await?;
+    let settings = kafka_settings(&config);
+    let id = format!("{}.publisher", config.topics.profiles);
+    let record = |n: u32| numbered_change(&config, n);
     let timeout = Duration::from_secs(30);
     tokio::task::block_in_place(|| {
         let mut old = TransactionalProducer::new(&settings, &id, timeout)?;
@@ -423,19 +428,13 @@ async fn a_fenced_producer_stops_and_leaves_the_newer_one_publishing() -> anyhow
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_producer_fenced_before_its_next_transaction_stops_and_is_not_rebuilt(
 ) -> anyhow::Result<()> {
-    use kindred_kafka::{OutRecord, TransactionalProducer, TxnFailure};
+    use kindred_kafka::{TransactionalProducer, TxnFailure};
     let dir = tempfile::tempdir()?;
     let config = isolated_config("fenced-fatal", dir.path());
     create_topics(&config).await?;
     let settings = kafka_settings(&config);
     let id = format!("{}.publisher", config.topics.profiles);
-    let record = |n: u32| OutRecord {
-        topic: config.topics.profiles.clone(),
-        key: Some(n.to_string().into_bytes()),
-        payload: format!("change {n}").into_bytes(),
-        headers: Vec::new(),
-        timestamp_ms: None,
-    };
+    let record = |n: u32| numbered_change(&config, n);
     let timeout = Duration::from_secs(30);
     tokio::task::block_in_place(|| {
         let mut old = TransactionalProducer::new(&settings, &id, timeout)?;
