@@ -239,17 +239,19 @@ impl Metrics {
             "kindred_outbox_entries",
             "Outputs written to the resolver store and not yet committed to Kafka.",
         );
-        let assigned_partitions = IntGaugeVec::new(
-            Opts::new(
-                "kindred_consumer_assigned_partitions",
-                "Partitions of each topic this service's consumer reads that it holds. 0 for a topic on every replica of a service for long: nothing of it is read, and there is no lag series to alert on.",
-            ),
+        let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
+            let g = IntGaugeVec::new(Opts::new(name, help), labels)
+                .unwrap_or_else(|e| unreachable!("gauge {name} is well-formed: {e}"));
+            registry
+                .register(Box::new(g.clone()))
+                .unwrap_or_else(|e| unreachable!("gauge {name} is registered once: {e}"));
+            g
+        };
+        let assigned_partitions = gauge_vec(
+            "kindred_consumer_assigned_partitions",
+            "Partitions of each topic this service's consumer reads that it holds. 0 for a topic on every replica of a service for long: nothing of it is read, and there is no lag series to alert on.",
             &["topic"],
-        )
-        .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
-        registry
-            .register(Box::new(assigned_partitions.clone()))
-            .unwrap_or_else(|e| unreachable!("metric is registered once: {e}"));
+        );
         let store = StoreGauges {
             identifiers: gauge(
                 "kindred_identifiers",
@@ -276,30 +278,16 @@ impl Metrics {
                 "1 while RocksDB slows writes down (compaction falling behind), else 0.",
             ),
         };
-        let consumer_lag = IntGaugeVec::new(
-            Opts::new(
-                "kindred_consumer_lag_messages",
-                "Messages between the partition's end and the group's committed offset, per assigned partition (librdkafka statistics).",
-            ),
+        let consumer_lag = gauge_vec(
+            "kindred_consumer_lag_messages",
+            "Messages between the partition's end and the group's committed offset, per assigned partition (librdkafka statistics).",
             &["topic", "partition"],
-        )
-        .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
-        let build_info = IntGaugeVec::new(
-            Opts::new(
-                "kindred_build_info",
-                "Always 1; labels carry the build's version.",
-            ),
+        );
+        let build_info = gauge_vec(
+            "kindred_build_info",
+            "Always 1; labels carry the build's version.",
             &["version"],
-        )
-        .unwrap_or_else(|e| unreachable!("gauge is well-formed: {e}"));
-        for c in [
-            Box::new(build_info.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(consumer_lag.clone()),
-        ] {
-            registry
-                .register(c)
-                .unwrap_or_else(|e| unreachable!("metric is registered once: {e}"));
-        }
+        );
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
