@@ -980,6 +980,94 @@ async fn a_lingering_batch_keeps_the_service_live() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An ingest service whose produce the broker does not acknowledge for
+/// minutes (the canonical topic is gone a while) keeps polling, its
+/// partitions paused: it stays in its group past `max.poll.interval.ms`
+/// (it was dropped from it, its partitions handed to a member no better
+/// off), and produces and reads on once the topic is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_ingest_retrying_its_produce_stays_in_its_group() -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("produce_wait", dir.path());
+    // A member that does not poll for 7 s leaves the group.
+    config
+        .kafka
+        .client
+        .insert("max.poll.interval.ms".into(), "7000".into());
+    config
+        .kafka
+        .client
+        .insert("session.timeout.ms".into(), "6000".into());
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
+    // The canonical topic goes: nothing ingest reads can be produced.
+    let admin: AdminClient<DefaultClientContext> =
+        kafka_settings(&config).client_config(&[]).create()?;
+    for result in admin
+        .delete_topics(&[&config.topics.canonical], &AdminOptions::new())
+        .await?
+    {
+        result.map_err(|(topic, code)| anyhow::anyhow!("cannot delete {topic}: {code}"))?;
+    }
+    let raw = |i: usize| -> anyhow::Result<OutRecord> {
+        let id = format!("WAIT-{i}");
+        let event = kindred_suite::raw::pos(&id, Some("M-1"), None, None, 1_735_689_600_000, 1);
+        Ok(record(&config.topics.pos, &id, encode_raw(&codec, &event)?))
+    };
+    produce_all(&config, &[raw(1)?]).await?;
+    // Three times `max.poll.interval.ms`, and a second event meanwhile.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    produce_all(&config, &[raw(2)?]).await?;
+    tokio::time::sleep(Duration::from_secs(17)).await;
+    anyhow::ensure!(
+        tasks.iter().all(|(_, t)| !t.is_finished()),
+        "ingest waits, running"
+    );
+    create_topics(&config).await?;
+    let canonical = read_until(
+        &config,
+        &config.topics.canonical,
+        Duration::from_secs(120),
+        |m| m.len() >= 2,
+    )
+    .await?;
+    let ops = stop(&shutdown, tasks).await?;
+    let ids: BTreeSet<String> = canonical
+        .iter()
+        .map(|m| {
+            codec
+                .decode(
+                    Framing::Confluent,
+                    SchemaKind::CanonicalEvent,
+                    m.payload().unwrap_or_default(),
+                )
+                .map(|e: CanonicalEvent| e.event_id)
+        })
+        .collect::<Result<_, _>>()?;
+    assert_eq!(
+        ids,
+        BTreeSet::from(["pos:WAIT-1".to_string(), "pos:WAIT-2".to_string()]),
+        "both events produced once the topic is back"
+    );
+    let rebalances = |kind: &str| ops[0].metrics.rebalances.with_label_values(&[kind]).get();
+    // The stop's close revokes the partitions once.
+    assert!(
+        rebalances("revoked") <= 1,
+        "no partition lost while waiting: {} revocations",
+        rebalances("revoked")
+    );
+    assert_eq!(
+        rebalances("assigned"),
+        1,
+        "one assignment: the group never rebalanced"
+    );
+    Ok(())
+}
+
 /// A stop while a batch lingers ends the linger: the batch is processed
 /// and the service stops within its shutdown timeout (it read on until the
 /// linger's end, up to a minute, and was killed first).

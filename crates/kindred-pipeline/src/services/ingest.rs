@@ -14,8 +14,8 @@ use tracing::Instrument;
 
 use super::{
     committed_offsets, count_skipped, dead_letter, kafka_settings, learn_until_known, next_batch,
-    next_offsets, observe_event_lag, offset_ranges, rebalance_listener, send_until_acked,
-    with_lag_metrics, Ops, RAW_TIMESTAMP_HEADER,
+    next_offsets, observe_event_lag, offset_ranges, polling_while, rebalance_listener,
+    send_until_acked, with_lag_metrics, Ops, RAW_TIMESTAMP_HEADER,
 };
 use crate::topics::{raw_framing, raw_topic};
 use crate::{normalize_options, IngestStage, PipelineError, Schemas, Shutdown};
@@ -82,17 +82,25 @@ pub async fn run(
         tracing::info!(%service, topic = %source, %group, group_protocol = %config.kafka.group_protocol.as_str(), "ingest service started");
 
         let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        // Messages read while a batch waited on the broker or registry.
+        let mut held = Vec::new();
         loop {
-            let batch = next_batch(
-                &consumer,
-                config.ingest.batch_size,
-                linger,
-                &shutdown,
-                ops,
-                &|| false,
-                &|| true,
-            )
-            .await?;
+            // What the last batch's waits read (partitions paused) comes
+            // first, as a batch of its own.
+            let batch = if held.is_empty() {
+                next_batch(
+                    &consumer,
+                    config.ingest.batch_size,
+                    linger,
+                    &shutdown,
+                    ops,
+                    &|| false,
+                    &|| true,
+                )
+                .await?
+            } else {
+                std::mem::take(&mut held)
+            };
             if batch.is_empty() {
                 break;
             }
@@ -128,7 +136,13 @@ pub async fn run(
             let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch, &source));
             let carry_on = async {
                 if framing == Framing::Confluent
-                    && !learn_until_known(&schemas, &batch, &shutdown, ops, "ingest").await?
+                    && !polling_while(
+                        &consumer,
+                        learn_until_known(&schemas, &batch, &shutdown, ops, "ingest"),
+                        &mut held,
+                        ops,
+                    )
+                    .await?
                 {
                     return Ok(false);
                 }
@@ -217,7 +231,10 @@ pub async fn run(
                         e.to_string(),
                     ))
                 };
-                if !send_until_acked(&producer, &records, &shutdown, ops, "ingest", &instead).await? {
+                // Retried while the broker refuses (minutes, in an outage):
+                // the consumer is polled meanwhile, so it stays in its group.
+                let sent = send_until_acked(&producer, &records, &shutdown, ops, "ingest", &instead);
+                if !polling_while(&consumer, sent, &mut held, ops).await? {
                     // Shutdown came first: stop without reading (or committing)
                     // past this batch, which the next start reads again.
                     return Ok(false);

@@ -257,6 +257,51 @@ pub(crate) fn resume_paused(consumer: &ServiceConsumer, wait_state: &PausedWait)
     }
 }
 
+/// How long a wait on the broker or the schema registry (a batch's produce
+/// or schema lookups) may take before the service polls its consumer
+/// meanwhile ([`polling_while`]). Far above a healthy produce's
+/// milliseconds, far below `max.poll.interval.ms` (5 minutes by default;
+/// librdkafka allows no less than `session.timeout.ms`, at least 6 s on a
+/// default broker).
+const POLL_WHILE_WAITING_AFTER: Duration = Duration::from_secs(2);
+
+/// Awaits `work` (a batch's produce or schema lookups, which retry for as
+/// long as the broker or registry refuses) and, once it has taken
+/// [`POLL_WHILE_WAITING_AFTER`], polls `consumer` meanwhile, its
+/// partitions paused ([`poll_paused`]): a member that does not poll for
+/// `max.poll.interval.ms` leaves its group, and the rebalance moves its
+/// partitions to members no better off. What the polls read (a partition
+/// assigned meanwhile) is added to `held`, for the next batch; every
+/// partition paused is resumed when `work` is done.
+pub(crate) async fn polling_while<F: std::future::Future>(
+    consumer: &ServiceConsumer,
+    work: F,
+    held: &mut Vec<OwnedMessage>,
+    ops: &Ops,
+) -> F::Output {
+    tokio::pin!(work);
+    tokio::select! {
+        done = &mut work => return done,
+        _ = tokio::time::sleep(POLL_WHILE_WAITING_AFTER) => {}
+    }
+    let mut paused = PausedWait::default();
+    let mut polling = true;
+    let done = loop {
+        if !polling {
+            // The consumer failed for good: its next batch says so.
+            break (&mut work).await;
+        }
+        tokio::select! {
+            biased;
+            done = &mut work => break done,
+            going = poll_paused(consumer, &mut paused, Duration::from_millis(50), ops) => polling = going,
+        }
+    };
+    resume_paused(consumer, &paused);
+    held.append(&mut paused.held);
+    done
+}
+
 /// Sets `kindred_consumer_assigned_partitions{topic}`: the partitions of
 /// each topic `consumer` subscribes to that `assigned` holds (0 for one
 /// it holds none of).
