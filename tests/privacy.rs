@@ -116,6 +116,8 @@ async fn a_wait_is_not_answered_by_an_older_request_of_the_same_id() -> anyhow::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Result<()> {
+    // What the services log at info and above, checked at the end.
+    let _logs = kindred_suite::capture_logs("info");
     let dir = tempfile::tempdir()?;
     let config = isolated_config("privacy", dir.path());
     create_topics(&config).await?;
@@ -436,5 +438,42 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
         9,
         "Pia and the eight shop customers"
     );
+    // Nothing logged at info or above names anyone: no raw value the
+    // events, the requests or the malformed request carried (in any case,
+    // as typed or normalized), and no profile id.
+    let logs = kindred_suite::captured_text();
+    assert!(
+        logs.contains("resolver started") && logs.contains("ingest service started"),
+        "the services' logs are captured"
+    );
+    let lower = logs.to_lowercase();
+    let mut personal: Vec<String> = [
+        "zelda",
+        "quixote",
+        "13924681357",
+        "2468 1357",
+        "zq-77",
+        "otto.b",
+        "pia.n",
+        "ann.lee",
+        "a@b.cn",
+        "13910248876",
+        counter,
+    ]
+    .iter()
+    .map(|v| v.to_string())
+    .collect();
+    personal.extend(ids.iter().chain([&otto_id]).map(|id| id.to_lowercase()));
+    for value in &personal {
+        assert!(
+            !lower.contains(value.as_str()),
+            "{value:?} is in the logs: {}",
+            logs.lines()
+                .filter(|l| l.to_lowercase().contains(value.as_str()))
+                .take(3)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
     Ok(())
 }

@@ -9,8 +9,6 @@
 //! tests with the hint to run `deploy/local/kafka.sh restart`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use kindred_config::Config;
@@ -29,39 +27,12 @@ const T0: i64 = 1_735_689_600_000;
 /// Everything logged in this test process (kindred's tracing events and
 /// librdkafka's log lines, which rdkafka sends through the `log` crate), at
 /// debug level.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-            .with_ansi(false)
-            .with_writer(move || LogWriter(sink.clone()))
-            .try_init()
-            .expect("the only subscriber of this test binary");
-        logs
-    })
-    .clone()
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut logs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        logs.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    kindred_suite::capture_logs("debug")
 }
 
 fn logs_text() -> String {
-    let logs = captured_logs();
-    let logs = logs.lock().unwrap_or_else(PoisonError::into_inner);
-    String::from_utf8_lossy(&logs).into_owned()
+    kindred_suite::captured_text()
 }
 
 fn password(config: &Config) -> String {

@@ -3,6 +3,7 @@
 //! helpers to produce raw messages and read topics back.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
@@ -11,6 +12,46 @@ use kindred_kafka::rdkafka::consumer::{Consumer, StreamConsumer};
 use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
 use kindred_kafka::{ensure_topics, OutRecord, Producer};
 use kindred_pipeline::services::kafka_settings;
+
+/// The logs of this test process, captured from the first call on (one
+/// subscriber per test binary, at the `filter` of that first call):
+/// kindred's tracing events and librdkafka's log lines, which rdkafka
+/// sends through the `log` crate.
+pub fn capture_logs(filter: &str) -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_ansi(false)
+            .with_writer(move || LogWriter(sink.clone()))
+            .try_init()
+            .expect("the only subscriber of this test binary");
+        logs
+    })
+    .clone()
+}
+
+/// What [`capture_logs`] has captured so far, as text.
+pub fn captured_text() -> String {
+    let logs = capture_logs("info");
+    let logs = logs.lock().unwrap_or_else(PoisonError::into_inner);
+    String::from_utf8_lossy(&logs).into_owned()
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut logs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        logs.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// The broker the tests use: `KINDRED_TEST_BROKERS`, or the local script's default.
 pub fn brokers() -> String {

@@ -605,12 +605,15 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                             }
                             ops.metrics.profiles.sub(i64::from(!erasure.changes.is_empty()));
                             observe_outcome(ops, &source, &erasure.neighbours);
-                            // The subject is a keyed hash, never the raw value;
-                            // the request id is free text a requester may have
-                            // put a name or an address in, so it is logged at
-                            // debug level only (the audit topic carries it).
-                            tracing::debug!(audit_seq = a.seq, request_id = %a.request_id, "erasure request id");
-                            tracing::info!(audit_seq = a.seq, subject = %a.subject, outcome = a.outcome.as_str(),
+                            // The request id is free text a requester may have
+                            // put a name or an address in, and the subject a
+                            // profile id or an identifier's digest (one of a
+                            // plaintext store is a guessable FNV hash of a
+                            // phone): both at debug level only (the audit
+                            // topic carries them); info says what kind.
+                            tracing::debug!(audit_seq = a.seq, request_id = %a.request_id, subject = %a.subject, "erasure request id");
+                            let subject_kind = a.subject.split_once(':').map_or("profile_id", |(kind, _)| kind);
+                            tracing::info!(audit_seq = a.seq, subject_kind, outcome = a.outcome.as_str(),
                                 profiles = a.profiles.len(), events = a.events_erased, suppressed = a.identifiers_suppressed,
                                 "erasure request applied");
                             if erasure.quarantines_to_recount > 0 {
