@@ -88,14 +88,40 @@ pub fn consent_statements(
         None if !granted => vec!["all".to_string()],
         None => return Err(Rejected::Invalid),
     };
-    Ok(channels
-        .into_iter()
-        .map(|channel| Consent {
-            purpose: purpose.clone(),
-            channel,
-            granted,
+    // A withdrawal of every purpose (`all`, `All purposes`, `全部`) is one
+    // of marketing too, where contact permission is read: a global
+    // unsubscribe must not leave the person contactable.
+    let purposes: Vec<String> =
+        if !granted && purpose != "marketing" && names_every_purpose(&purpose_label) {
+            vec![purpose, "marketing".to_string()]
+        } else {
+            vec![purpose]
+        };
+    Ok(purposes
+        .iter()
+        .flat_map(|purpose| {
+            channels.iter().map(|channel| Consent {
+                purpose: purpose.clone(),
+                channel: channel.clone(),
+                granted,
+            })
         })
         .collect())
+}
+
+/// Whether a purpose label names every purpose (`all`, `any`,
+/// `all_purposes`, `全部`), not one of them (`all_season_offers` names
+/// `all` with another word, and is not read so).
+fn names_every_purpose(label: &str) -> bool {
+    let ws: Vec<&str> = words(label).collect();
+    let every = |w: &&str| {
+        matches!(
+            *w,
+            "all" | "any" | "every" | "everything" | "全部" | "所有" | "全部用途" | "所有用途"
+        )
+    };
+    let filler = |w: &&str| matches!(*w, "purpose" | "purposes" | "consents" | "consent" | "用途");
+    ws.iter().any(every) && ws.iter().all(|w| every(w) || filler(w))
 }
 
 /// Words (a label's parts between separators) naming direct marketing.
@@ -314,5 +340,28 @@ mod tests {
         assert_eq!(statements("marketing", "  ", false), ["marketing:all"]);
         assert_eq!(statements("marketing", "", true), ["refused"]);
         assert_eq!(statements("", "sms", false), ["refused"]);
+    }
+
+    #[test]
+    fn a_withdrawal_of_every_purpose_withdraws_marketing() {
+        assert_eq!(
+            statements("all", "email", false),
+            ["all:email", "marketing:email"]
+        );
+        assert_eq!(
+            statements("All purposes", "", false),
+            ["all_purposes:all", "marketing:all"]
+        );
+        assert_eq!(
+            statements("全部", "短信", false),
+            ["全部:sms", "marketing:sms"]
+        );
+        // A grant of them is read as typed: consent is never assumed.
+        assert_eq!(statements("all", "email", true), ["all:email"]);
+        // A purpose naming `all` with other words is not every purpose.
+        assert_eq!(
+            statements("all_season_offers", "email", false),
+            ["all_season_offers:email"]
+        );
     }
 }

@@ -125,19 +125,30 @@ pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejecte
         return Err(Rejected::Invalid);
     }
     let tld = domain.rsplit('.').next().unwrap_or_default();
-    if JUNK_LOCALS.contains(&local.as_str())
-        || JUNK_DOMAINS.contains(&domain.as_str())
-        || SPECIAL_USE_TLDS.contains(&tld)
+    // The mailbox as typed, without its sub-address (`test+1`, which every
+    // large provider delivers to `test`), and as its provider reads it
+    // (Gmail's `n.o.n.e` is `none`): a placeholder or a role however it
+    // is spelled, whether or not `provider_rules` links by the last.
+    let provider_key = provider_match_key(&local, &domain);
+    let mailboxes = [
+        Some(local.as_str()),
+        local.split('+').next(),
+        provider_key
+            .as_deref()
+            .and_then(|k| k.rsplit_once('@'))
+            .map(|(l, _)| l),
+    ];
+    let is = |list: &[&str]| mailboxes.iter().flatten().any(|l| list.contains(l));
+    if is(JUNK_LOCALS) || JUNK_DOMAINS.contains(&domain.as_str()) || SPECIAL_USE_TLDS.contains(&tld)
     {
         return Err(Rejected::Junk);
     }
-    if ROLE_LOCALS.contains(&local.as_str()) {
+    if is(ROLE_LOCALS) {
         return Err(Rejected::Role);
     }
     let value = format!("{local}@{domain}");
-    let match_key = provider_rules
-        .then(|| provider_match_key(&local, &domain))
-        .flatten()
+    let match_key = provider_key
+        .filter(|_| provider_rules)
         .filter(|k| *k != value);
     Ok(Email { value, match_key })
 }
@@ -396,6 +407,17 @@ mod tests {
             ("li\u{E000}wei@qq.com", Err(Rejected::Invalid)),
             ("li\u{3000}wei@qq.com", Err(Rejected::Invalid)),
             ("liwei@shop.test", Err(Rejected::Junk)),
+            // A placeholder or a role however the provider reads it: with
+            // a sub-address, or Gmail's dots.
+            ("no.email@gmail.com", Err(Rejected::Junk)),
+            ("n.o.n.e@gmail.com", Err(Rejected::Junk)),
+            ("test+1@gmail.com", Err(Rejected::Junk)),
+            ("test+2@qq.com", Err(Rejected::Junk)),
+            ("support+x@outlook.com", Err(Rejected::Role)),
+            ("info+shop@company.cn", Err(Rejected::Role)),
+            // A person's name with dots, or a tag, is theirs.
+            ("ma.ria+news@gmail.com", Ok("ma.ria+news@gmail.com")),
+            ("testa.rossi@gmail.com", Ok("testa.rossi@gmail.com")),
             ("liwei@printer.local", Err(Rejected::Junk)),
             ("user@col·legi.cat", Ok("user@xn--collegi-xma.cat")),
             ("user@〇〇商店.jp", Ok("user@xn--w6ja917zu1h.jp")),

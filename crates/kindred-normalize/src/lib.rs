@@ -868,6 +868,20 @@ impl OrderKind {
             "abandoned",
             "view",
             "viewed",
+            // What happens to an order placed before: its shipment
+            // (`order_shipped`, `Order Fulfilled`, Shopify's
+            // `orders/fulfilled`) is no second sale.
+            "shipped",
+            "shipping",
+            "shipment",
+            "dispatched",
+            "dispatch",
+            "fulfilled",
+            "fulfillment",
+            "fulfilment",
+            "delivered",
+            "delivery",
+            "transit",
         ]) {
             OrderKind::NotAPurchase
         } else {

@@ -76,18 +76,25 @@ const PLACEHOLDER_WORDS: &[&str] = &[
 /// (`Walk-in`, `Valued`, `Cash`): alone, some are names (`In`, `Cash`).
 /// (Not `a`: `A Guest` is an initial and a family name.)
 const PLACEHOLDER_FILLERS: &[&str] = &[
-    "cash", "default", "demo", "in", "new", "no", "online", "regular", "sample", "store", "valued",
-    "walk", "web",
+    "cash", "default", "demo", "in", "new", "no", "online", "regular", "sale", "sales", "sample",
+    "store", "valued", "walk", "web",
 ];
 
+/// Two fillers that together are a placeholder, as a till writes them
+/// alone (`Walk-in`, `WALK IN`, `Cash Sale`).
+const PLACEHOLDER_PAIRS: &[(&str, &str)] = &[("walk", "in"), ("cash", "sale"), ("cash", "sales")];
+
 /// Whether a name (lower case) is made of placeholder words only
-/// ([`PLACEHOLDER_WORDS`]).
+/// ([`PLACEHOLDER_WORDS`], or a [`PLACEHOLDER_PAIRS`] pair among fillers).
 fn is_placeholder(lower: &str) -> bool {
-    let mut strong = false;
-    for word in lower.split([' ', '-']).filter(|w| !w.is_empty()) {
-        if PLACEHOLDER_WORDS.contains(&word) {
+    let words: Vec<&str> = lower.split([' ', '-']).filter(|w| !w.is_empty()).collect();
+    let mut strong = words
+        .windows(2)
+        .any(|pair| PLACEHOLDER_PAIRS.contains(&(pair[0], pair[1])));
+    for word in &words {
+        if PLACEHOLDER_WORDS.contains(word) {
             strong = true;
-        } else if !PLACEHOLDER_FILLERS.contains(&word) {
+        } else if !PLACEHOLDER_FILLERS.contains(word) {
             return false;
         }
     }
@@ -848,11 +855,17 @@ mod tests {
             ("Unknown Unknown", Err(Rejected::Junk)),
             ("test customer", Err(Rejected::Junk)),
             ("散客", Err(Rejected::Junk)),
+            // Two fillers a till writes alone for nobody.
+            ("Walk-in", Err(Rejected::Junk)),
+            ("WALK IN", Err(Rejected::Junk)),
+            ("Cash Sale", Err(Rejected::Junk)),
             // A placeholder word in a person's name, or a filler alone.
             ("Christopher Guest", Ok("Christopher Guest")),
             ("A Guest", Ok("A Guest")),
             ("Johnny Cash", Ok("Johnny Cash")),
             ("In", Ok("In")),
+            ("Sale", Ok("Sale")),
+            ("Walker Sale", Ok("Walker Sale")),
             ("Valued", Ok("Valued")),
         ];
         for (raw, want) in cases {

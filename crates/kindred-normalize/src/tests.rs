@@ -1312,6 +1312,12 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
         "Checkout Started",
         "order_updated",
         "Payment Info Entered",
+        // An order placed before, shipped or delivered: no second sale.
+        "order_shipped",
+        "Order Fulfilled",
+        "orders/fulfilled",
+        "order_delivered",
+        "order_dispatched",
     ] {
         let e = order_of(no_sale, 10_000);
         assert!(e.activity.order.is_none(), "{no_sale}");

@@ -199,14 +199,8 @@ pub(crate) fn score(
 /// `800` is `0800` in Australia, `100` is `00100` in Finland).
 pub(crate) fn postal_key(address: &Address) -> Option<String> {
     let raw = address.postal_code.as_deref()?.trim();
-    let zip_plus_4 = raw.len() == 10
-        && raw.as_bytes()[5] == b'-'
-        && raw
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| i == 5 || b.is_ascii_digit());
-    if zip_plus_4 {
-        return Some(raw[..5].to_string());
+    if let Some(zip) = zip_of_zip_plus_4(raw, address.country.as_deref()) {
+        return Some(zip);
     }
     let p: String = raw
         .chars()
@@ -226,6 +220,31 @@ pub(crate) fn postal_key(address: &Address) -> Option<String> {
         }
     }
     (!p.is_empty()).then_some(p)
+}
+
+/// The ZIP code of a US ZIP+4 code, however a form or an export wrote
+/// it: `94105-1234`, `94105 1234`, `941051234`, and in the US and its
+/// territories (whose ZIPs a spreadsheet may have stripped of leading
+/// zeros) `2134-5678` (`02134`). Elsewhere a code of that shape is a
+/// country's own (Japan's `123-4567`), so only five digits and four count,
+/// and only where no other country is named.
+fn zip_of_zip_plus_4(raw: &str, country: Option<&str>) -> Option<String> {
+    let us = matches!(
+        country,
+        Some("US" | "PR" | "VI" | "GU" | "AS" | "MP" | "MH" | "FM" | "PW")
+    );
+    if !(us || country.is_none()) {
+        return None;
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (zip, plus_4) = match raw.split_once(['-', ' ']) {
+        Some((zip, plus_4)) => (zip.trim(), plus_4.trim()),
+        None if raw.len() == 9 => raw.split_at(5),
+        None => return None,
+    };
+    let zip_len = if us { 3..=5 } else { 5..=5 };
+    (digits(zip) && digits(plus_4) && plus_4.len() == 4 && zip_len.contains(&zip.len()))
+        .then(|| format!("{zip:0>5}"))
 }
 
 /// The street line's weight (+5 agree, -1 disagree, 0 when either lacks
@@ -515,6 +534,13 @@ mod tests {
             })
         };
         assert_eq!(key("94105-1234", None), key("94105", Some("US")));
+        // ZIP+4 as exports write it, and one that lost its leading zero.
+        assert_eq!(key("941051234", Some("US")), key("94105", Some("US")));
+        assert_eq!(key("94105 1234", None), key("94105", Some("US")));
+        assert_eq!(key("2134-5678", Some("US")).as_deref(), Some("02134"));
+        // Japan's codes have that shape and are whole codes.
+        assert_eq!(key("123-4567", Some("JP")).as_deref(), Some("1234567"));
+        assert_eq!(key("2134-5678", None).as_deref(), Some("21345678"));
         assert_eq!(key("2134", Some("US")).as_deref(), Some("02134"));
         assert_eq!(key("1067", Some("DE")).as_deref(), Some("01067"));
         // Four digits are a whole code in Switzerland or Australia.
@@ -1027,7 +1053,7 @@ mod tests {
     /// one record), to the version.
     #[test]
     fn scores_and_name_guards_are_what_the_linking_version_records() {
-        const RECORDED: (&str, &str) = ("32", "1268dba5be1328a1");
+        const RECORDED: (&str, &str) = ("33", "1268dba5be1328a1");
         // (given, family) typed in their own fields; None: a whole name only.
         let names: [(&str, Option<(&str, &str)>); 11] = [
             ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),

@@ -444,11 +444,13 @@ const NAME_FOLDING_VERSION: &[u8] = b"16";
 /// and `ک`, and Arabic and Hebrew vowel marks fold away). Version 32: a
 /// profile holds at most one WeChat union id (`keys::one_per_person`): a
 /// link that would give it a second is refused and queued for review.
-/// Bump it with any such
+/// Version 33: a ZIP+4 code written without its hyphen (`941051234`,
+/// `94105 1234`) or stripped of a leading zero (`2134-5678`) is its ZIP
+/// (`score::zip_of_zip_plus_4`). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "32";
+pub const LINKING_VERSION: &str = "33";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
