@@ -76,22 +76,36 @@ pub struct Producer<C: ClientContext + 'static = crate::Quiet> {
 /// a new deployment may choose Java's (`[kafka.client] partitioner =
 /// "murmur2_random"`, which Kafka Streams, ksqlDB and Connect compute)
 /// before it first publishes (docs/operations.md).
-pub(crate) const PRODUCER_DEFAULTS: [(&str, &str); 4] = [
+///
+/// `allow.auto.create.topics` off: librdkafka's producer asks the broker to
+/// create a topic it does not know (its default), which a broker with
+/// `auto.create.topics.enable` (Apache Kafka's default) does with its own
+/// defaults: a decisions topic with `cleanup.policy=delete` (gone after a
+/// week, and `kindred rebuild` with it), a decision-request topic of many
+/// partitions, a canonical topic of one replica. `kindred topics create`
+/// makes them as they must be; until then a send fails and is retried.
+pub(crate) const PRODUCER_DEFAULTS: [(&str, &str); 5] = [
     ("enable.idempotence", "true"),
     ("acks", "all"),
     ("linger.ms", "5"),
     ("compression.type", "lz4"),
+    ("allow.auto.create.topics", "false"),
 ];
+
+/// A producer's configuration: [`PRODUCER_DEFAULTS`] and `message_timeout`,
+/// then the pass-through properties, which win over both.
+fn producer_config(settings: &KafkaSettings, message_timeout_ms: u128) -> rdkafka::ClientConfig {
+    let mut config = settings.client_config(&PRODUCER_DEFAULTS);
+    config.set("message.timeout.ms", message_timeout_ms.to_string());
+    for (k, v) in &settings.client {
+        config.set(k, v);
+    }
+    config
+}
 
 impl Producer {
     pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
-        let mut config = settings.client_config(&PRODUCER_DEFAULTS);
-        config.set("message.timeout.ms", "120000");
-        // The pass-through properties win over kindred's defaults.
-        for (k, v) in &settings.client {
-            config.set(k, v);
-        }
-        let inner = config
+        let inner = producer_config(settings, 120_000)
             .create_with_context(crate::Quiet)
             .map_err(|source| KafkaError::client("producer", settings, source))?;
         Ok(Producer {
@@ -112,13 +126,8 @@ impl Producer<crate::Hushed> {
         settings: &KafkaSettings,
         timeout: Duration,
     ) -> Result<Self, KafkaError> {
-        let mut config = settings.client_config(&PRODUCER_DEFAULTS);
         let ms = timeout.as_millis().clamp(1000, i32::MAX as u128);
-        config.set("message.timeout.ms", ms.to_string());
-        for (k, v) in &settings.client {
-            config.set(k, v);
-        }
-        let inner = config
+        let inner = producer_config(settings, ms)
             .create_with_context(crate::Hushed)
             .map_err(|source| KafkaError::client("producer", settings, source))?;
         Ok(Producer {
@@ -230,5 +239,42 @@ impl<C: ClientContext + 'static> Producer<C> {
         self.inner
             .flush(timeout)
             .map_err(KafkaError::op("producer flush"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every producer kindred makes asks no broker to create a topic
+    /// (`kindred topics create` makes them with their policies), unless a
+    /// pass-through property says otherwise; librdkafka takes the setting.
+    #[test]
+    fn producers_do_not_create_topics_unless_told_to() {
+        let with = |pairs: &[(&str, &str)]| KafkaSettings {
+            brokers: "127.0.0.1:1".into(),
+            client: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            group_protocol: crate::GroupProtocol::Classic,
+        };
+        let configs = |settings: &KafkaSettings| {
+            [
+                producer_config(settings, 120_000),
+                crate::transactional::transactional_config(
+                    settings,
+                    "t.publisher",
+                    Duration::from_secs(30),
+                ),
+            ]
+        };
+        for config in configs(&with(&[])) {
+            assert_eq!(config.get("allow.auto.create.topics"), Some("false"));
+            assert!(config.create::<rdkafka::producer::BaseProducer>().is_ok());
+        }
+        for config in configs(&with(&[("allow.auto.create.topics", "true")])) {
+            assert_eq!(config.get("allow.auto.create.topics"), Some("true"));
+        }
     }
 }

@@ -454,7 +454,7 @@ impl TransactionalProducer {
 /// producer (a `message.timeout.ms` raised for the ingest services'
 /// plain producers, or a `transaction.timeout.ms` lowered, stopped the
 /// resolver at start, naming a property the operator may not have set).
-fn transactional_config(
+pub(crate) fn transactional_config(
     settings: &KafkaSettings,
     id: &str,
     timeout: Duration,
