@@ -1081,6 +1081,54 @@ async fn a_compacted_topic_that_would_keep_erased_records_is_named() -> anyhow::
     Ok(())
 }
 
+/// A rebuild applies again an erasure request its audit topic does not
+/// cover (audited by an older release, or aged out), timed as the running
+/// resolver times it: by the record when the request does not say. It was
+/// timed 0, which made its suppressions last for good: a recycled phone's
+/// next owner, two years on, was dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_times_a_request_without_a_time_by_its_record() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("rebuild_request_time", &dir.path().join("lost"));
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let phone = Identifier::new(IdentifierKind::Phone, "+8613924681357");
+    send(
+        &config,
+        &codec,
+        &CanonicalEvent::new("pos:ann", Channel::Pos, T0, vec![phone.clone()]),
+    )
+    .await?;
+    produce(
+        &config,
+        &config.topics.erasure_requests,
+        "DSR-OLD",
+        br#"{"request_id":"DSR-OLD","requested_by":"dpo","phone":"+86 139 2468 1357"}"#.to_vec(),
+    )
+    .await?;
+    let sent_ms = kindred_pipeline::admin::now_ms();
+    let mut rebuilt_config = config.clone();
+    rebuilt_config.resolver.data_dir = dir.path().join("rebuilt");
+    let report =
+        kindred_pipeline::state::rebuild(&rebuilt_config, Duration::from_secs(30), None).await?;
+    assert!(
+        report.contains("1 by identifier re-applied (1 erased someone)"),
+        "{report}"
+    );
+    let mut rebuilt = Resolver::new(kindred_pipeline::privacy::open_store(&rebuilt_config)?);
+    assert!(rebuilt.store().lookup(&phone)?.is_none(), "Ann is erased");
+    // The number's next owner, past a phone's 730-day window from the
+    // request's record.
+    let later = sent_ms + 731 * 86_400_000;
+    let next_owner = CanonicalEvent::new("pos:bo", Channel::Pos, later, vec![phone.clone()]);
+    rebuilt.apply(&[next_owner], &[])?;
+    assert!(
+        rebuilt.store().lookup(&phone)?.is_some(),
+        "the number's next owner was dropped: the suppression lasts for good"
+    );
+    Ok(())
+}
+
 /// `kindred restore` of `<dir>/snap` into `<dir>/restored`: the restored
 /// store's configuration, the command's report and a resolver on it.
 async fn restore_snapshot(
@@ -1158,6 +1206,75 @@ async fn an_erasure_since_the_snapshot_holds_in_the_restored_store() -> anyhow::
         "Ann's card came back"
     );
     assert_eq!(restored.store().stats()?.profiles, 0);
+    Ok(())
+}
+
+/// A person whose profiles the snapshot holds apart (a card's, a phone's,
+/// an e-mail's) and whom an event joined and an erasure removed since: the
+/// audit record suppresses that joining event, so the request read again
+/// finds the e-mail's profile only, and the card's and the phone's stayed
+/// live in the restored store. `kindred restore` now erases every
+/// snapshot profile holding an erased event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_erases_the_snapshots_version_of_an_erased_person() -> anyhow::Result<()> {
+    use kindred_resolver::{ErasureRequest, ErasureTarget};
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("restore_erased_parts", &dir.path().join("live"));
+    create_topics(&config).await?;
+    let mut resolver = Resolver::new(kindred_pipeline::privacy::open_store_at(
+        &config,
+        &dir.path().join("live"),
+    )?);
+    let card = Identifier::new(IdentifierKind::MemberId, "default:77001234");
+    let phone = Identifier::new(IdentifierKind::Phone, "+8613924681357");
+    let email = Identifier::new(IdentifierKind::Email, "zelda.q@163.com");
+    let bo = Identifier::new(IdentifierKind::Email, "bo@163.com");
+    let one =
+        |id: &str, t: i64, ids: Vec<Identifier>| CanonicalEvent::new(id, Channel::Pos, t, ids);
+    let apart = vec![
+        one("pos:z1", T0, vec![card.clone()]),
+        one("pos:z2", T0 + 1, vec![phone.clone()]),
+        one("pos:z3", T0 + 2, vec![email.clone()]),
+        one("pos:b1", T0 + 3, vec![bo.clone()]),
+    ];
+    resolver.apply(&apart, &[])?;
+    assert_eq!(resolver.store().stats()?.profiles, 4);
+    resolver.store().checkpoint(&dir.path().join("snap"))?;
+    // Since the snapshot: one event joins her three profiles; she is erased.
+    let joined = one(
+        "pos:z4",
+        T0 + 4,
+        vec![card.clone(), phone.clone(), email.clone()],
+    );
+    resolver.apply(std::slice::from_ref(&joined), &[])?;
+    assert_eq!(resolver.store().stats()?.profiles, 2);
+    let request = ErasureRequest {
+        request_id: "DSR-R2".into(),
+        target: ErasureTarget::Identifier(email.clone()),
+        requested_by: "dpo".into(),
+        at_ms: T0 + 10,
+    };
+    resolver.erase(&request, &[])?;
+    publish(&config, resolver.shared_store()).await?;
+    drop(resolver);
+
+    let (_, report, mut restored) = restore_snapshot(&config, dir.path()).await?;
+    // The replay: the events since the snapshot, then the request.
+    restored.apply(std::slice::from_ref(&joined), &[])?;
+    restored.erase(&request, &[])?;
+    for id in [&card, &phone, &email] {
+        assert!(
+            restored.store().lookup(id)?.is_none(),
+            "{} came back",
+            id.kind
+        );
+    }
+    assert!(restored.store().lookup(&bo)?.is_some(), "Bo stays");
+    assert_eq!(restored.store().stats()?.profiles, 1);
+    assert!(
+        report.contains("3 snapshot profiles holding erased events erased again"),
+        "{report}"
+    );
     Ok(())
 }
 

@@ -217,6 +217,10 @@ fn assign_from<C: Consumer<ReaderContext>>(
 /// A record read back: partition, key, payload.
 pub type Record = (i32, Option<Vec<u8>>, Vec<u8>);
 
+/// A record read back with its timestamp (ms since the epoch; `None` when
+/// it has none).
+pub type StampedRecord = (Record, Option<i64>);
+
 /// Every record of `topic` that a `read_committed` reader sees now, as
 /// (partition, key, payload), read from the beginning of each partition to
 /// its end (records of aborted or still-open transactions are skipped).
@@ -253,6 +257,32 @@ pub fn read_each_from(
     timeout: std::time::Duration,
     mut f: impl FnMut(Record),
 ) -> Result<(), KafkaError> {
+    read_stamped_from(settings, topic, from, timeout, |record, _| f(record))
+}
+
+/// [`read_to_end`] with each record's timestamp (milliseconds since the
+/// epoch; `None` when the record has none): for records whose time says
+/// something (an erasure request's, from which its suppression windows run).
+pub fn read_stamped_to_end(
+    settings: &KafkaSettings,
+    topic: &str,
+    timeout: std::time::Duration,
+) -> Result<Vec<StampedRecord>, KafkaError> {
+    let mut out = Vec::new();
+    read_stamped_from(settings, topic, &BTreeMap::new(), timeout, |r, ms| {
+        out.push((r, ms))
+    })?;
+    Ok(out)
+}
+
+/// [`read_each_from`], handing each record's timestamp too.
+fn read_stamped_from(
+    settings: &KafkaSettings,
+    topic: &str,
+    from: &BTreeMap<i32, i64>,
+    timeout: std::time::Duration,
+    mut f: impl FnMut(Record, Option<i64>),
+) -> Result<(), KafkaError> {
     use rdkafka::consumer::BaseConsumer;
     use rdkafka::Message;
     let consumer: BaseConsumer<ReaderContext> = new_reader(settings, "kindred-read-to-end")?;
@@ -272,11 +302,14 @@ pub fn read_each_from(
             None => {}
             Some(Ok(m)) => {
                 deadline = std::time::Instant::now() + timeout;
-                f((
-                    m.partition(),
-                    m.key().map(<[u8]>::to_vec),
-                    m.payload().unwrap_or_default().to_vec(),
-                ))
+                f(
+                    (
+                        m.partition(),
+                        m.key().map(<[u8]>::to_vec),
+                        m.payload().unwrap_or_default().to_vec(),
+                    ),
+                    m.timestamp().to_millis(),
+                )
             }
             Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
                 deadline = std::time::Instant::now() + timeout;

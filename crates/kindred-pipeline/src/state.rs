@@ -172,10 +172,17 @@ pub async fn restore(
             for id in &carried.erased_profiles {
                 published.record_erased(id);
             }
-            format!(
+            let mut said = format!(
                 "{} erasures' suppression entries carried over from {audit_topic} ({} entries)",
                 carried.listed, carried.digests
-            )
+            );
+            if carried.partial > 0 {
+                said.push_str(&format!(
+                    " (WARNING: {} audit records listed only part of their entries: an event of the person the list leaves out, read again before their request, may bring part of them back; find them with `kindred explain` and erase them again by identifier)",
+                    carried.partial
+                ));
+            }
+            said
         }
         None => format!("no erasure audit topic {audit_topic}: no erasure carried over"),
     };
@@ -188,6 +195,26 @@ pub async fn restore(
         config.resolver.linking.clone(),
         config.resolver.survivorship.clone(),
     );
+    // The snapshot's version of a person erased since it was taken: the
+    // events that joined their profiles later are suppressed now, so the
+    // request read again would find one of them (the others, their card's
+    // or their phone's, stayed live).
+    let restated_erasures = tokio::task::block_in_place(|| {
+        resolver.erase_suppressed_holders("restore", "kindred restore", crate::admin::now_ms())
+    })?;
+    for erasure in &restated_erasures {
+        for id in &erasure.audit.profiles {
+            published.record_erased(id);
+        }
+    }
+    let erasures = if restated_erasures.is_empty() {
+        erasures
+    } else {
+        format!(
+            "{erasures}; {} snapshot profiles holding erased events erased again",
+            restated_erasures.len()
+        )
+    };
     let reconciled = tokio::task::block_in_place(|| {
         resolver.reconcile_with_published(&published, RESTATED_BY_RESTORE)
     })?;
@@ -516,9 +543,14 @@ pub async fn rebuild(
     let erasure_topic = config.topics.erasure_requests.clone();
     let normalize = crate::normalize_options(config)?;
     let (mut covered, mut applied, mut erased, mut by_profile) = (0u64, 0u64, 0u64, 0u64);
-    for (_, _, payload) in &requests {
-        // Bad requests were dead-lettered by the running resolver.
-        let Ok(request) = crate::erasure::parse_request(payload, &normalize, 0) else {
+    for ((_, _, payload), record_ms) in &requests {
+        // Bad requests were dead-lettered by the running resolver. Timed
+        // as the running resolver times them: by the record when the
+        // request does not say (with none, its suppressions would never
+        // end: a recycled number's next owner dropped for good).
+        let Ok(request) =
+            crate::erasure::parse_request(payload, &normalize, record_ms.unwrap_or(0))
+        else {
             continue;
         };
         if carried.covers(resolver.store(), &request) {
@@ -708,11 +740,13 @@ fn unanswered_requests(
     let (replies, _) = read_with_end(&settings, &config.topics.decision_outcomes, timeout, true)?;
     let answered: std::collections::BTreeSet<String> = replies
         .iter()
-        .filter_map(|(_, _, p)| serde_json::from_slice::<kindred_resolver::DecisionReply>(p).ok())
+        .filter_map(|((_, _, p), _)| {
+            serde_json::from_slice::<kindred_resolver::DecisionReply>(p).ok()
+        })
         .map(|r| r.request_id)
         .collect();
     let mut open = Vec::new();
-    for (_, _, payload) in &requests {
+    for ((_, _, payload), _) in &requests {
         // Unreadable ones were dead-lettered (or will not be read).
         if let Ok(r) = crate::live::parse_request(payload) {
             if !answered.contains(&r.request_id) && !open.contains(&r.request_id) {
@@ -723,8 +757,8 @@ fn unanswered_requests(
     Ok((open, end))
 }
 
-/// Every record of `topic` a `read_committed` reader sees
-/// ([`consumer::read_to_end`]) and the topic's end offset (the highest of
+/// Every record of `topic` a `read_committed` reader sees, with its
+/// timestamp ([`consumer::read_stamped_to_end`]), and the topic's end offset (the highest of
 /// its partitions') as of that read: read again while records keep
 /// arriving, so the end is the end of what was read. A topic that does not
 /// exist holds nothing (end 0) when `missing_ok`.
@@ -733,7 +767,7 @@ fn read_with_end(
     topic: &str,
     timeout: Duration,
     missing_ok: bool,
-) -> Result<(Vec<consumer::Record>, i64), PipelineError> {
+) -> Result<(Vec<consumer::StampedRecord>, i64), PipelineError> {
     let end = || -> Result<Option<i64>, PipelineError> {
         match consumer::topic_end_offsets(settings, topic, timeout) {
             Ok(ends) => Ok(Some(ends.into_iter().map(|(_, e)| e).max().unwrap_or(0))),
@@ -745,7 +779,7 @@ fn read_with_end(
         let Some(before) = end()? else {
             return Ok((Vec::new(), 0));
         };
-        let records = consumer::read_to_end(settings, topic, timeout)?;
+        let records = consumer::read_stamped_to_end(settings, topic, timeout)?;
         if end()? == Some(before) {
             return Ok((records, before));
         }

@@ -360,6 +360,59 @@ impl Resolver {
         Ok(holders)
     }
 
+    /// Erases every live profile that holds an event on the suppression
+    /// list, each as a request `request_id` by `requested_by` at `at_ms`
+    /// naming the profile: how a restored snapshot loses the version of a
+    /// person erased since it was taken. Their audit records list the
+    /// events, and the events that joined their profiles after the
+    /// snapshot are suppressed, so the erasure request read again would
+    /// find one of the snapshot's profiles of theirs and leave the others
+    /// (their card's, their phone's) live. A profile the snapshot glued
+    /// them into with someone else goes whole (a later split never reached
+    /// the snapshot): erased too much, never too little. Reads every
+    /// profile's member list.
+    pub fn erase_suppressed_holders(
+        &mut self,
+        request_id: &str,
+        requested_by: &str,
+        at_ms: i64,
+    ) -> Result<Vec<Erasure>, StoreError> {
+        if !self.store.has_suppressions()? {
+            return Ok(Vec::new());
+        }
+        let mut holders = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let ids = self.store.profile_ids_after(after.as_deref(), 1024)?;
+            let Some(last) = ids.last().cloned() else {
+                break;
+            };
+            for id in ids {
+                let Some(stored) = self.store.stored_profile(&id)? else {
+                    continue;
+                };
+                for event in &stored.members {
+                    if self.store.is_suppressed_event(event)? {
+                        holders.push(stored.record.profile_id);
+                        break;
+                    }
+                }
+            }
+            after = Some(last);
+        }
+        let mut erasures = Vec::with_capacity(holders.len());
+        for id in holders {
+            let request = ErasureRequest {
+                request_id: request_id.to_string(),
+                target: ErasureTarget::Profile(id),
+                requested_by: requested_by.to_string(),
+                at_ms,
+            };
+            erasures.push(self.erase(&request, &[])?);
+        }
+        Ok(erasures)
+    }
+
     /// Keep a keyed hash of an erased person's identifiers, so that later
     /// events carrying them are dropped. On by default.
     pub fn set_suppress_erased(&mut self, on: bool) {
