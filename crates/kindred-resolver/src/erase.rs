@@ -814,11 +814,18 @@ impl Resolver {
                 // events (a split gave them back) went to the review topic
                 // with their golden records of the time: it goes again,
                 // with today's.
+                // Named by those ids, or by their survivors: a waiting pair
+                // keeps the ids it was shown with, whatever absorbed them since.
                 let mut held_theirs = BTreeSet::new();
                 for other in &others {
+                    held_theirs.insert(other.clone());
                     held_theirs.insert(store.resolve_redirects(other)?);
                 }
                 for pending in store.pending_suggestions()? {
+                    let named_theirs = |side: &str| -> Result<bool, StoreError> {
+                        Ok(held_theirs.contains(side)
+                            || held_theirs.contains(&store.resolve_redirects(side)?))
+                    };
                     if ids.contains(&pending.profile_a) || ids.contains(&pending.profile_b) {
                         let key = pair_key(&pending.profile_a, &pending.profile_b);
                         store.delete(&mut batch, cf::SUGGESTIONS, &key);
@@ -826,8 +833,7 @@ impl Resolver {
                             profile_a: pending.profile_a,
                             profile_b: pending.profile_b,
                         }));
-                    } else if held_theirs.contains(&pending.profile_a)
-                        || held_theirs.contains(&pending.profile_b)
+                    } else if named_theirs(&pending.profile_a)? || named_theirs(&pending.profile_b)?
                     {
                         let (a, b) = (
                             store.profile(&pending.profile_a)?,

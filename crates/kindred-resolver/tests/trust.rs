@@ -3952,6 +3952,87 @@ fn an_erasure_republishes_a_waiting_pair_whose_record_held_the_person() {
     assert!(last.record_a.is_some() && last.record_b.is_some());
 }
 
+/// As above, but X's profile was absorbed into Z's (same name, a shared
+/// phone) after the split: the waiting pair still names X's old id, which
+/// the lineage under P's id names, while only its survivor was compared.
+/// The pair is shown again with today's records all the same.
+#[test]
+fn an_erasure_republishes_a_waiting_pair_whose_side_was_absorbed_since() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let (q, z_phone) = (phone("+8613911116666"), phone("+8613911117777"));
+    apply(
+        &mut r,
+        vec![ev("pos:z0", 0, std::slice::from_ref(&z_phone)).name("Xavier Wong")],
+    );
+    apply(
+        &mut r,
+        vec![ev("pos:x1", DAY / 2, &[card("X1")]).name("Xavier Wong")],
+    );
+    apply(
+        &mut r,
+        vec![ev("web:p1", DAY, &[card("X1"), email("p@y.cn")])
+            .name("Xavier Wong")
+            .channel(Channel::Web)],
+    );
+    apply(
+        &mut r,
+        vec![ev("web:y1", 2 * DAY, &[q.clone(), email("yolanda@y.cn")])
+            .name("Yolanda Chen")
+            .channel(Channel::Web)],
+    );
+    apply(
+        &mut r,
+        vec![ev("pos:x2", 3 * DAY, &[card("X1"), q.clone()]).name("Xavier Wong")],
+    );
+    let x = profile(&r, &card("X1")).profile_id;
+    let z = profile(&r, &z_phone).profile_id;
+    assert_ne!(x, z);
+    let holds_email = |n: &kindred_resolver::ReviewNotice| {
+        [&n.record_a, &n.record_b].into_iter().flatten().any(|rec| {
+            rec.identifiers
+                .iter()
+                .any(|i| i.kind == IdentifierKind::Email && i.value == "p@y.cn")
+        })
+    };
+    let last_notice_of = |r: &Resolver, id: &str| {
+        r.store()
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                OutboxEntry::Review(n) if n.profile_a == id || n.profile_b == id => Some(n),
+                _ => None,
+            })
+            .next_back()
+    };
+    assert!(
+        last_notice_of(&r, &x).is_some_and(|n| holds_email(&n)),
+        "X's record held P's e-mail"
+    );
+    r.split(&x, &SplitSelector::Source(Channel::Web), "ops", 4 * DAY)
+        .expect("split");
+    let p = profile(&r, &email("p@y.cn")).profile_id;
+    assert_ne!(p, x);
+    // X's card and Z's phone on one receipt: X's profile joins Z's.
+    apply(
+        &mut r,
+        vec![ev("pos:x3", 5 * DAY, &[card("X1"), z_phone.clone()]).name("Xavier Wong")],
+    );
+    assert_eq!(profile(&r, &card("X1")).profile_id, z, "X absorbed into Z");
+    r.erase(
+        &kindred_resolver::ErasureRequest {
+            request_id: "DSR-11".into(),
+            target: kindred_resolver::ErasureTarget::Profile(p),
+            requested_by: "privacy-officer".into(),
+            at_ms: 6 * DAY,
+        },
+        &[],
+    )
+    .expect("erase");
+    let last = last_notice_of(&r, &x).expect("a notice of X's pair");
+    assert!(!holds_email(&last), "{last:?}");
+}
+
 /// Two hundred people born the same day in one postal code, their names
 /// unalike: no pair reaches a rule, so nobody contests anybody. Each
 /// profile sharing a block was contested before, and each new record
