@@ -200,6 +200,7 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
         &rebuilt_config,
         Duration::from_secs(30),
         Some(&dir.path().join("second")),
+        false,
     )
     .await?;
     assert!(report.contains("5 profiles"), "{report}");
@@ -269,7 +270,7 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     let mut from_topic = config.clone();
     from_topic.resolver.data_dir = dir.path().join("from-topic");
     let report =
-        kindred_pipeline::state::rebuild(&from_topic, Duration::from_secs(30), None).await?;
+        kindred_pipeline::state::rebuild(&from_topic, Duration::from_secs(30), None, false).await?;
     assert!(report.contains("5 profiles"), "{report}");
     assert!(
         report.contains(&format!("decisions of topic {}", config.topics.decisions))
@@ -1110,7 +1111,8 @@ async fn a_rebuild_times_a_request_without_a_time_by_its_record() -> anyhow::Res
     let mut rebuilt_config = config.clone();
     rebuilt_config.resolver.data_dir = dir.path().join("rebuilt");
     let report =
-        kindred_pipeline::state::rebuild(&rebuilt_config, Duration::from_secs(30), None).await?;
+        kindred_pipeline::state::rebuild(&rebuilt_config, Duration::from_secs(30), None, false)
+            .await?;
     assert!(
         report.contains("1 by identifier re-applied (1 erased someone)"),
         "{report}"
@@ -1125,6 +1127,52 @@ async fn a_rebuild_times_a_request_without_a_time_by_its_record() -> anyhow::Res
     assert!(
         rebuilt.store().lookup(&phone)?.is_some(),
         "the number's next owner was dropped: the suppression lasts for good"
+    );
+    Ok(())
+}
+
+/// A canonical topic whose head was removed (retention, delete-records)
+/// holds part of the history: a rebuild from it lacked everyone whose
+/// events were gone and tombstoned them downstream, reporting success. It
+/// is refused, naming the partition and where it starts, unless told to
+/// rebuild from what is left (then the report warns).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_from_a_canonical_topic_missing_its_head_is_refused() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("rebuild_truncated", &dir.path().join("lost"));
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let mut at = Vec::new();
+    for e in events(3) {
+        let payload = codec.encode(SchemaKind::CanonicalEvent, &e)?;
+        at.push(produce(&config, &config.topics.canonical, &e.event_id, payload).await?);
+    }
+    let (partition, offset) = at[0];
+    kindred_suite::delete_records(&config, &config.topics.canonical, partition, offset + 1).await?;
+    let mut rebuilt_config = config.clone();
+    rebuilt_config.resolver.data_dir = dir.path().join("rebuilt");
+    let refused =
+        kindred_pipeline::state::rebuild(&rebuilt_config, Duration::from_secs(30), None, false)
+            .await
+            .expect_err("part of the history is gone");
+    let said = refused.to_string();
+    assert!(
+        said.contains(&format!(
+            "partition {partition} starts at offset {}",
+            offset + 1
+        )) && said.contains("--from-what-is-left"),
+        "{said}"
+    );
+    assert!(
+        !rebuilt_config.resolver.data_dir.exists(),
+        "nothing was made"
+    );
+    let report =
+        kindred_pipeline::state::rebuild(&rebuilt_config, Duration::from_secs(30), None, true)
+            .await?;
+    assert!(
+        report.contains("WARNING: rebuilt from what is left") && report.contains("2 profiles"),
+        "{report}"
     );
     Ok(())
 }

@@ -416,7 +416,8 @@ async fn a_forgotten_person_is_erased_downstream_and_stays_gone() -> anyhow::Res
     // no one, and its audit record says so).
     let mut rebuilt = config.clone();
     rebuilt.resolver.data_dir = dir.path().join("rebuilt");
-    let summary = kindred_pipeline::state::rebuild(&rebuilt, Duration::from_secs(30), None).await?;
+    let summary =
+        kindred_pipeline::state::rebuild(&rebuilt, Duration::from_secs(30), None, false).await?;
     for part in [
         "from 3 audit records",
         "erasure requests: 3 covered by their audit records, 0 by identifier re-applied",

@@ -460,6 +460,12 @@ pub(crate) enum Command {
         /// configuration's keyring.
         #[arg(long, value_name = "DIR")]
         decisions_from: Option<PathBuf>,
+        /// Rebuild even though retention or delete-records removed the head
+        /// of the canonical topic (refused otherwise): the people whose
+        /// events are gone are missing from the store, and their ids are
+        /// tombstoned on the profile topic.
+        #[arg(long)]
+        from_what_is_left: bool,
     },
     /// Forget a person (the right to erasure).
     ///

@@ -679,13 +679,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             timeout_secs,
             decisions_from,
+            from_what_is_left,
         } => {
             let config = load_config(&cli, data_dir.as_ref())?;
             let timeout = std::time::Duration::from_secs(*timeout_secs);
-            let report =
-                kindred_pipeline::state::rebuild(&config, timeout, decisions_from.as_deref())
-                    .await
-                    .context("rebuild failed")?;
+            let report = kindred_pipeline::state::rebuild(
+                &config,
+                timeout,
+                decisions_from.as_deref(),
+                *from_what_is_left,
+            )
+            .await
+            .context("rebuild failed")?;
             emit(&report)?;
         }
         Command::Explain {

@@ -378,14 +378,37 @@ pub fn end_offsets<X: rdkafka::consumer::ConsumerContext, C: Consumer<X>>(
     topic: &str,
     timeout: std::time::Duration,
 ) -> Result<Vec<(i32, i64)>, KafkaError> {
+    Ok(watermarks(consumer, topic, timeout)?
+        .into_iter()
+        .map(|(p, _, high)| (p, high))
+        .collect())
+}
+
+/// Every partition of `topic` with its low and high watermarks: where its
+/// log starts (past what retention or `delete-records` removed) and ends.
+fn watermarks<X: rdkafka::consumer::ConsumerContext, C: Consumer<X>>(
+    consumer: &C,
+    topic: &str,
+    timeout: std::time::Duration,
+) -> Result<Vec<(i32, i64, i64)>, KafkaError> {
     (0..partition_count(consumer, topic, timeout)?)
         .map(|p| {
             consumer
                 .fetch_watermarks(topic, p, timeout)
-                .map(|(_, high)| (p, high))
-                .map_err(KafkaError::op(format!("read end offsets of {topic}")))
+                .map(|(low, high)| (p, low, high))
+                .map_err(KafkaError::op(format!("read the offsets of {topic}")))
         })
         .collect()
+}
+
+/// A short-lived connection for metadata and offsets.
+fn metadata_client(
+    settings: &KafkaSettings,
+) -> Result<rdkafka::consumer::BaseConsumer<crate::Quiet>, KafkaError> {
+    settings
+        .client_config(&[("group.id", "kindred-metadata")])
+        .create_with_context(crate::Quiet)
+        .map_err(|source| KafkaError::client("metadata client", settings, source))
 }
 
 /// [`end_offsets`] of `topic` over a short-lived connection of its own.
@@ -394,11 +417,20 @@ pub fn topic_end_offsets(
     topic: &str,
     timeout: std::time::Duration,
 ) -> Result<Vec<(i32, i64)>, KafkaError> {
-    let client: rdkafka::consumer::BaseConsumer<crate::Quiet> = settings
-        .client_config(&[("group.id", "kindred-metadata")])
-        .create_with_context(crate::Quiet)
-        .map_err(|source| KafkaError::client("metadata client", settings, source))?;
-    end_offsets(&client, topic, timeout)
+    end_offsets(&metadata_client(settings)?, topic, timeout)
+}
+
+/// Where each partition of `topic` starts now (its low watermark: 0 for a
+/// topic nothing was ever removed from), over a short-lived connection.
+pub fn topic_start_offsets(
+    settings: &KafkaSettings,
+    topic: &str,
+    timeout: std::time::Duration,
+) -> Result<Vec<(i32, i64)>, KafkaError> {
+    Ok(watermarks(&metadata_client(settings)?, topic, timeout)?
+        .into_iter()
+        .map(|(p, low, _)| (p, low))
+        .collect())
 }
 
 /// Reads the consumer lag of one group on one topic, as often as asked,

@@ -323,10 +323,17 @@ fn read_back_report(
 /// topic ends with exactly the rebuilt store's profiles. The topic is read
 /// at the start (numbering) and again at the end: ids published meanwhile
 /// (a resolver still running) fail the rebuild.
+///
+/// A canonical topic whose head retention or `delete-records` removed
+/// holds only part of the history: the rebuilt store would lack everyone
+/// whose events are gone, and its reconciliation would tombstone them on
+/// the profile topic. Refused, naming each partition and where it starts,
+/// unless `from_what_is_left` (then the report warns).
 pub async fn rebuild(
     config: &Config,
     timeout: Duration,
     decisions_from: Option<&std::path::Path>,
+    from_what_is_left: bool,
 ) -> Result<String, PipelineError> {
     let dir = &config.resolver.data_dir;
     if dir.exists()
@@ -340,6 +347,28 @@ pub async fn rebuild(
         )));
     }
     let settings = kafka_settings(config);
+    let canonical = config.topics.canonical.as_str();
+    let truncated: Vec<String> = tokio::task::block_in_place(|| {
+        consumer::topic_start_offsets(&settings, canonical, timeout)
+    })?
+    .into_iter()
+    .filter(|(_, start)| *start > 0)
+    .map(|(p, start)| format!("partition {p} starts at offset {start}"))
+    .collect();
+    let truncation_warning = if truncated.is_empty() {
+        None
+    } else if from_what_is_left {
+        Some(format!(
+            "WARNING: rebuilt from what is left of {canonical} ({}): the people whose events were removed are not in the store, and the resolver will tombstone their ids on the profile topic",
+            truncated.join(", ")
+        ))
+    } else {
+        return Err(PipelineError::Config(format!(
+            "cannot rebuild from {canonical}: its head was removed ({}; retention or delete-records), so the rebuilt store would lack everyone whose events are gone and the profile topic would lose them too. \
+             Restore a snapshot instead, or give --from-what-is-left to rebuild from the rest",
+            truncated.join(", ")
+        )));
+    };
     // The decisions by people (reviews, splits) to keep, read first: from
     // the old store when given, else from the decisions topic; a source
     // that cannot give them stops the rebuild before it starts.
@@ -659,7 +688,7 @@ pub async fn rebuild(
             config.topics.decision_requests
         ));
     }
-    for warning in warnings {
+    for warning in truncation_warning.into_iter().chain(warnings) {
         report.push('\n');
         report.push_str(&warning);
     }
