@@ -1152,3 +1152,28 @@ fn the_image_build_context_leaves_out_what_git_leaves_out() {
         "the context check assumes the whole root is copied"
     );
 }
+
+/// The image runs as `kindred` from a directory that user owns: without a
+/// `WORKDIR` the process ran in `/`, where the defaults' relative paths
+/// (`resolver.data_dir` = ./data/resolver, `keys generate --out`) could not
+/// be written, so `docker run IMAGE resolve` failed at start.
+#[test]
+fn the_image_runs_in_a_directory_its_user_owns() {
+    let dockerfile = read("deploy/Dockerfile");
+    let last_stage = dockerfile.rsplit("\nFROM ").next().expect("a stage");
+    let home = last_stage
+        .split_whitespace()
+        .skip_while(|w| *w != "--home")
+        .nth(1)
+        .expect("the user is made with a home directory");
+    assert!(
+        last_stage.contains(&format!("chown kindred {home}")),
+        "the home directory {home} belongs to kindred"
+    );
+    let workdir = last_stage
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("WORKDIR "))
+        .last();
+    assert_eq!(workdir, Some(home), "the image's working directory");
+    assert!(last_stage.contains("USER kindred"), "runs as kindred");
+}
