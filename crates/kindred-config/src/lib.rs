@@ -1296,8 +1296,34 @@ impl Config {
         let mut shown = self.clone();
         shown.kafka.client = masked(&self.kafka.client);
         shown.schemas.registry = self.schemas.registry.masked();
-        toml::to_string_pretty(&shown)
+        let rendered = toml::Value::try_from(&shown).map(|mut value| {
+            spell_out_false_flags(&mut value);
+            value
+        });
+        rendered
+            .and_then(|value| toml::to_string_pretty(&value))
             .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+    }
+}
+
+/// The identifier policies' flags that are left out of their serialized
+/// form when false (the store records policies so, and compares them byte
+/// for byte), written out: a kind whose default is on (`member_id`'s
+/// `shared_when_names_differ`, `device`'s `shared_when_over_limits`) and
+/// that is configured off would otherwise be printed without the key, and
+/// the printed configuration, loaded again, would link otherwise.
+fn spell_out_false_flags(config: &mut toml::Value) {
+    let kinds = config
+        .get_mut("resolver")
+        .and_then(|r| r.get_mut("linking"))
+        .and_then(|l| l.get_mut("identifiers"))
+        .and_then(toml::Value::as_table_mut);
+    for policy in kinds.into_iter().flat_map(|t| t.iter_mut().map(|(_, v)| v)) {
+        if let Some(policy) = policy.as_table_mut() {
+            for flag in ["shared_when_names_differ", "shared_when_over_limits"] {
+                policy.entry(flag).or_insert(toml::Value::Boolean(false));
+            }
+        }
     }
 }
 
@@ -1677,6 +1703,36 @@ mod tests {
             assert_eq!(c.topics.web, "retail.web.events");
             let shown = c.to_masked_toml();
             assert!(!shown.contains("hunter2"), "{shown}");
+            Ok(())
+        });
+    }
+
+    /// What `config check` prints loads back as the same configuration:
+    /// a flag configured off whose default is on (a member card's
+    /// `shared_when_names_differ`, a device's `shared_when_over_limits`)
+    /// was left out of the print, and loaded back it was on again.
+    #[test]
+    fn the_printed_configuration_loads_back_the_same() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[resolver.linking.identifiers.member_id]\nshared_when_names_differ = false\n\
+                 [resolver.linking.identifiers.device]\nshared_when_over_limits = false\n",
+            )?;
+            let c = Config::load(Some(Path::new("k.toml")), serde_json::json!({}))
+                .map_err(|e| e.to_string())?;
+            assert!(
+                !c.resolver
+                    .linking
+                    .identifiers
+                    .member_id
+                    .shared_when_names_differ
+            );
+            jail.create_file("printed.toml", &c.to_masked_toml())?;
+            let again = Config::load(Some(Path::new("printed.toml")), serde_json::json!({}))
+                .map_err(|e| e.to_string())?;
+            assert_eq!(again.resolver.linking, c.resolver.linking);
+            assert_eq!(again.to_masked_toml(), c.to_masked_toml());
             Ok(())
         });
     }
