@@ -110,7 +110,16 @@ impl NormalizeOptions {
         regions: impl IntoIterator<Item = (String, phonenumber::country::Id)>,
     ) -> Self {
         let mut regions: Vec<_> = regions.into_iter().collect();
-        regions.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        // Longest first; of one prefix in two cases, the lowercase one
+        // (the environment lowercases keys, and overrides the file:
+        // `KINDRED_NORMALIZE__STORE_REGIONS__FR=BE` beside a file's `FR`).
+        regions.sort_by(|a, b| {
+            b.0.len()
+                .cmp(&a.0.len())
+                .then_with(|| a.0.to_ascii_lowercase().cmp(&b.0.to_ascii_lowercase()))
+                .then_with(|| b.0.cmp(&a.0))
+        });
+        regions.dedup_by(|later, kept| later.0.eq_ignore_ascii_case(&kept.0));
         self.store_regions = regions;
         self
     }

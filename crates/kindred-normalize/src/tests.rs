@@ -372,6 +372,25 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
             "{store}"
         );
     }
+    // The environment's lowercased prefix beside the file's: the
+    // environment's wins (it overrides the file), in whichever order given.
+    for both in [
+        [
+            ("FR", phonenumber::country::Id::FR),
+            ("fr", phonenumber::country::Id::BE),
+        ],
+        [
+            ("fr", phonenumber::country::Id::BE),
+            ("FR", phonenumber::country::Id::FR),
+        ],
+    ] {
+        let opts =
+            NormalizeOptions::default().with_store_regions(both.map(|(p, r)| (p.to_string(), r)));
+        assert_eq!(
+            opts.store_region("FR001"),
+            Some(phonenumber::country::Id::BE)
+        );
+    }
     // A mini-program or web order's currency says where its national
     // numbers are read, as a till's does; without one, the default region.
     let order = |currency: &str| RawOrder {
