@@ -1173,7 +1173,7 @@ fn the_image_runs_in_a_directory_its_user_owns() {
     let workdir = last_stage
         .lines()
         .filter_map(|l| l.trim().strip_prefix("WORKDIR "))
-        .last();
+        .next_back();
     assert_eq!(workdir, Some(home), "the image's working directory");
     assert!(last_stage.contains("USER kindred"), "runs as kindred");
 }
