@@ -48,7 +48,9 @@ pub struct BatchOutcome {
     /// [`BatchOutcome::duplicates`] per channel, in [`Channel::ALL`]'s
     /// order (pos, web, social).
     pub duplicates_by_channel: [u64; 3],
-    /// Events dropped because they carry an erased person's identifier.
+    /// Events dropped because they are an erased person's: their id was
+    /// erased, or every identifier they link by is suppressed (an event
+    /// that also links by another is applied without the suppressed ones).
     pub suppressed: u64,
     pub created: u64,
     /// Profiles absorbed into survivors.
@@ -827,15 +829,21 @@ impl<'a> BatchView<'a> {
             }
             return Ok(());
         }
-        let keys = match self.keys.remove(&event.event_id) {
+        let mut keys = match self.keys.remove(&event.event_id) {
             Some(k) => k,
             None => EventKeys::of(event, self.policy, self.store.hasher()),
         };
+        let stripped: CanonicalEvent;
+        let mut event = event;
         if self.check_suppression {
             if self.store.is_suppressed_event(&event.event_id)? {
                 outcome.suppressed += 1;
                 return Ok(());
             }
+            // The event's identifiers an erasure suppressed (still within
+            // their window), by their index in the event.
+            let mut suppressed: BTreeSet<usize> = BTreeSet::new();
+            let mut unplaced = false;
             for link in &keys.links {
                 if matches!(link.class, KeyClass::Rule(_)) {
                     continue;
@@ -850,8 +858,12 @@ impl<'a> BatchView<'a> {
                     let expired = matches!((since, window),
                         (Some(at), Some(w)) if event.event_time_ms > at.saturating_add(w));
                     if !expired {
-                        outcome.suppressed += 1;
-                        return Ok(());
+                        match link.identifier {
+                            Some(i) => {
+                                suppressed.insert(i);
+                            }
+                            None => unplaced = true,
+                        }
                     }
                 }
             }
@@ -859,9 +871,42 @@ impl<'a> BatchView<'a> {
             // (cards are suppressed for good).
             for key in &keys.legacy {
                 if self.store.suppressed_since(key)?.is_some() {
+                    unplaced = true;
+                }
+            }
+            if unplaced {
+                outcome.suppressed += 1;
+                return Ok(());
+            }
+            if !suppressed.is_empty() {
+                // Another identifier that links, not suppressed: someone's
+                // event (a recycled number's new owner, a person who shared
+                // a card with the erased one) with the erased identifiers
+                // left out, so what else it says (an opt-out) is not lost.
+                // None: the erased person's, dropped whole.
+                let others_link = keys.links.iter().any(|l| {
+                    !matches!(l.class, KeyClass::Rule(_))
+                        && l.identifier.is_some_and(|i| !suppressed.contains(&i))
+                });
+                if !others_link {
                     outcome.suppressed += 1;
                     return Ok(());
                 }
+                let mut kept = event.clone();
+                kept.identifiers = event
+                    .identifiers
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !suppressed.contains(i))
+                    .map(|(_, id)| id.clone())
+                    .collect();
+                stripped = kept;
+                event = &stripped;
+                keys = EventKeys::of(event, self.policy, self.store.hasher());
+                tracing::debug!(
+                    left_out = suppressed.len(),
+                    "an event applied without the erased identifiers it carried"
+                );
             }
         }
         // Applied events move the watermark; a suppressed one (an erased

@@ -396,6 +396,70 @@ fn an_erased_persons_events_read_again_stay_gone_though_their_phone_is_now_someo
     assert_eq!(r.apply(&[later], &[]).expect("ok").suppressed, 0);
 }
 
+/// Ann is erased by her phone, which goes on the suppression list; the
+/// carrier gives the number to Bob, whom kindred knows by his e-mail. A
+/// month later Bob's web form carries both and withdraws his marketing
+/// consent: the whole event was dropped, and Bob stayed e-mailable. It is
+/// applied without the suppressed phone now (which links to no one), and
+/// an event carrying only suppressed identifiers is still dropped.
+#[test]
+fn an_event_carrying_an_erased_identifier_beside_its_own_is_applied_without_it() {
+    let dir = tempfile::tempdir().expect("ok");
+    let mut r = Resolver::new(open(&dir.path().join("db"), Some(keyring())).expect("ok"));
+    let x = phone("+8613800002222");
+    let bob = email("bob.newnumber@example.net");
+    let with_consent = |id: &str, t: i64, ids: Vec<Identifier>, granted: bool| {
+        let mut e = event(id, t, ids, Some("Bob Lindqvist"));
+        e.consents.push(kindred_model::Consent {
+            purpose: "marketing".into(),
+            channel: "email".into(),
+            granted,
+        });
+        e
+    };
+    r.apply(&[event("ann1", DAY, vec![x.clone()], Some("Ann Lee"))], &[])
+        .expect("ok");
+    let done = erase(&mut r, ErasureTarget::Identifier(x.clone()));
+    assert_eq!(done.audit.outcome, ErasureOutcome::Erased);
+    assert!(r.store().is_suppressed(&x).expect("ok"));
+    let t = 1_700_000_000_000;
+    r.apply(
+        &[with_consent("bob1", t + 2 * DAY, vec![bob.clone()], true)],
+        &[],
+    )
+    .expect("ok");
+    let opted_out = r
+        .apply(
+            &[with_consent(
+                "bob2",
+                t + 30 * DAY,
+                vec![bob.clone(), x.clone()],
+                false,
+            )],
+            &[],
+        )
+        .expect("ok");
+    assert_eq!(opted_out.suppressed, 0, "Bob's event is applied");
+    let record = r.store().lookup(&bob).expect("ok").expect("bob");
+    assert!(
+        !record.consents["marketing:email"].value,
+        "{:?}",
+        record.consents
+    );
+    assert!(!record.may_contact["email"]);
+    assert!(
+        !record.identifiers.contains(&x),
+        "the suppressed phone links to no one and is not kept"
+    );
+    assert!(r.store().lookup(&x).expect("ok").is_none());
+    let stored = r.store().contribution("bob2").expect("ok").expect("kept");
+    assert_eq!(stored.identifiers, vec![bob.clone()]);
+    // Ann's number alone, within its window: dropped whole, as before.
+    let alone = event("ann2", t + 40 * DAY, vec![x.clone()], Some("Ann Lee"));
+    assert_eq!(r.apply(&[alone], &[]).expect("ok").suppressed, 1);
+    assert!(r.store().lookup(&x).expect("ok").is_none());
+}
+
 /// A phone goes to someone else in time: past its linking window after the
 /// erasure (730 days by default), an event carrying it is not dropped. A
 /// member card stays suppressed for good.
