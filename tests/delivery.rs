@@ -211,8 +211,38 @@ async fn a_new_store_reads_from_the_beginning_whatever_the_group_committed() -> 
     let mut want_offsets = want_offsets;
     want_offsets.insert((config.topics.decision_requests.clone(), 0), 1);
     assert_eq!(rebuilt.offsets()?, want_offsets);
-    let left: Vec<kindred_resolver::OutboxEntry> =
-        rebuilt.outbox()?.into_iter().map(|(_, e)| e).collect();
+    let queued = rebuilt.outbox()?;
+    // Numbered after every change the topic carries: a consumer keeping
+    // each event's placement of the highest sequence takes the rebuilt
+    // store's (they restarted at 1, below the lost store's).
+    let topic_seq = kindred_pipeline::profile_topic::read_published(&config, timeout)
+        .await?
+        .highest_change_seq();
+    assert!(topic_seq > 0, "the profile topic's changes carry sequences");
+    assert!(
+        queued.iter().all(|(seq, _)| *seq > topic_seq),
+        "queued from {:?}, the topic's highest {topic_seq}",
+        queued.first().map(|(seq, _)| seq)
+    );
+    let left: Vec<kindred_resolver::OutboxEntry> = queued.into_iter().map(|(_, e)| e).collect();
+    // Each live profile goes as created, every field named, its events
+    // placed under its new id (a consumer had them under the old ids).
+    for entry in &left {
+        if let kindred_resolver::OutboxEntry::Change(c) = entry {
+            if c.superseded_by.is_none() {
+                assert_eq!(c.change_type, kindred_model::ChangeType::Created, "{c:?}");
+                assert!(!c.changed_fields.is_empty(), "{c:?}");
+                let mut moved = c.moved_event_ids.clone();
+                moved.sort();
+                let mut held = rebuilt
+                    .stored_profile(&c.profile_id)?
+                    .map(|p| p.members)
+                    .unwrap_or_default();
+                held.sort();
+                assert_eq!(moved, held, "{c:?}");
+            }
+        }
+    }
     let pinned = left
         .iter()
         .filter(|e| matches!(e, kindred_resolver::OutboxEntry::Decisions(_)))

@@ -103,7 +103,12 @@ pub async fn read_published(
         match change {
             Record::Skipped => {}
             Record::Tombstone => published.record(key, None),
-            Record::Change(change) => published.record(key, Some(change.version)),
+            Record::Change(change) => {
+                published.record(key, Some(change.version));
+                if let Some(seq) = crate::services::publish::change_seq(message) {
+                    published.record_change_seq(seq);
+                }
+            }
             Record::Unreadable(e) => {
                 problem.get_or_insert_with(|| {
                     format!(

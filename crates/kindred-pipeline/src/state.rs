@@ -319,8 +319,10 @@ fn read_back_report(
 /// old id is never given to someone else). The replay's own changes are
 /// not published; what is queued for the resolver to publish when it
 /// starts is a tombstone for every old id, then every live profile under
-/// its new id (and the redirects of the ids it absorbed), so the compacted
-/// topic ends with exactly the rebuilt store's profiles. The topic is read
+/// its new id as `created`, with its events in `moved_event_ids` (and the
+/// redirects of the ids it absorbed), numbered after the topic's highest
+/// change sequence, so the compacted topic ends with exactly the rebuilt
+/// store's profiles and an event-following consumer with its partition. The topic is read
 /// at the start (numbering) and again at the end: ids published meanwhile
 /// (a resolver still running) fail the rebuild.
 ///
@@ -638,7 +640,7 @@ pub async fn rebuild(
         let mut reconciled = resolver.reconcile_with_published(&now, RESTATED_BY_REBUILD)?;
         reconciled.numbered_from = reconciled.numbered_from.or(numbered_from);
         resolver
-            .republish(
+            .publish_rebuilt(
                 "kindred rebuild",
                 crate::admin::now_ms(),
                 crate::admin::REPUBLISH_CHUNK,

@@ -720,6 +720,30 @@ impl Resolver {
         at_ms: i64,
         chunk: usize,
     ) -> Result<DecisionRecord, AdminError> {
+        self.queue_every_profile(actor, at_ms, chunk, false)
+    }
+
+    /// [`Self::republish`] for a store `kindred rebuild` made: its ids are
+    /// new to downstream, so each profile goes as `created` (every field
+    /// it has named, as a first version names them) and lists its events
+    /// in `moved_event_ids` (a consumer that follows events per profile
+    /// had them under the old ids, now tombstoned).
+    pub fn publish_rebuilt(
+        &mut self,
+        actor: &str,
+        at_ms: i64,
+        chunk: usize,
+    ) -> Result<DecisionRecord, AdminError> {
+        self.queue_every_profile(actor, at_ms, chunk, true)
+    }
+
+    fn queue_every_profile(
+        &mut self,
+        actor: &str,
+        at_ms: i64,
+        chunk: usize,
+        created: bool,
+    ) -> Result<DecisionRecord, AdminError> {
         let chunk = chunk.max(1);
         let republish = DecisionKind::Republish { profiles: 0 };
         let mut decision = DecisionRecord::new(0, republish, actor, at_ms, Vec::new());
@@ -747,14 +771,28 @@ impl Resolver {
                     crate::resolver::settle_consents(&mut profile.record, &history);
                 }
                 profile.record.version += 1;
-                outcome.changes.push(view.change(
-                    kindred_model::ChangeType::Updated,
-                    Some(&before),
-                    &profile.record,
-                    &cause.id,
-                    Vec::new(),
-                    None,
-                ));
+                let change = if created {
+                    let mut change = view.change(
+                        kindred_model::ChangeType::Created,
+                        None,
+                        &profile.record,
+                        &cause.id,
+                        Vec::new(),
+                        None,
+                    );
+                    change.moved_event_ids = view.all_members(&profile)?;
+                    change
+                } else {
+                    view.change(
+                        kindred_model::ChangeType::Updated,
+                        Some(&before),
+                        &profile.record,
+                        &cause.id,
+                        Vec::new(),
+                        None,
+                    )
+                };
+                outcome.changes.push(change);
                 view.profiles.insert(id.clone(), Some(profile));
                 view.restate_redirects(id, &cause.id, &mut outcome)?;
             }

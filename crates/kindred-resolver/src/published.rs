@@ -35,6 +35,8 @@ pub struct PublishedKey {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Published {
     keys: BTreeMap<String, PublishedKey>,
+    /// The highest change sequence (`kindred.change.seq`) a record carried.
+    highest_change_seq: u64,
 }
 
 impl Published {
@@ -66,6 +68,19 @@ impl Published {
                 deleted: true,
             })
             .deleted = true;
+    }
+
+    /// Notes a profile change's sequence (its `kindred.change.seq` header):
+    /// a store that continues the topic numbers its next changes after the
+    /// highest, so that a consumer keeping each event's placement of the
+    /// highest sequence takes the new ones.
+    pub fn record_change_seq(&mut self, seq: u64) {
+        self.highest_change_seq = self.highest_change_seq.max(seq);
+    }
+
+    /// The highest change sequence the topic carries (0: none).
+    pub fn highest_change_seq(&self) -> u64 {
+        self.highest_change_seq
     }
 
     /// The highest profile number the topic names (0: none).
@@ -107,12 +122,67 @@ pub struct Reconciled {
     /// the lost store published, or the id is erased there): dropped, not
     /// sent again after newer ones.
     pub already_published: u64,
+    /// Outbox entries numbered again after the topic's highest change
+    /// sequence ([`Published::highest_change_seq`]).
+    pub renumbered: u64,
 }
 
 /// Tombstones queued per write: a rebuild's old ids can be millions.
 const TOMBSTONES_PER_WRITE: u64 = 10_000;
 
+/// Outbox entries moved per write by [`Resolver::continue_change_sequence`].
+const RENUMBERED_PER_WRITE: usize = 1_000;
+
 impl Resolver {
+    /// Numbers the outbox after `floor`, the highest change sequence the
+    /// profile topic carries: the entries still queued (a snapshot's,
+    /// or none) move, in their order, above it and above every sequence
+    /// given so far, and so does the counter. A consumer keeps each
+    /// event's placement of the highest sequence: a restored or rebuilt
+    /// store restarted lower, and its changes lost to the older ones the
+    /// topic held. Several writes: run it on a store the resolver refuses
+    /// meanwhile ([`crate::Store::set_rebuilding`]). Returns how many
+    /// entries moved.
+    fn continue_change_sequence(&mut self, floor: u64) -> Result<u64, StoreError> {
+        let next = self.store.next_outbox_seq()?;
+        let first = self.store.outbox_after(0, 1)?.first().map(|(seq, _)| *seq);
+        if first.is_none_or(|first| first > floor) && next > floor {
+            return Ok(0);
+        }
+        let start = next.max(floor.saturating_add(1));
+        let mut moved = 0u64;
+        loop {
+            // Every entry queued now lies below `start` (at most `next`).
+            let queued = self.store.outbox_after(0, RENUMBERED_PER_WRITE)?;
+            let queued: Vec<_> = queued.into_iter().filter(|(seq, _)| *seq < start).collect();
+            if queued.is_empty() {
+                break;
+            }
+            let mut batch = rocksdb::WriteBatch::default();
+            for (seq, entry) in queued {
+                self.store
+                    .delete(&mut batch, cf::OUTBOX, &seq.to_be_bytes());
+                self.store.put_value(
+                    &mut batch,
+                    cf::OUTBOX,
+                    &(start + moved).to_be_bytes(),
+                    &entry,
+                );
+                moved += 1;
+            }
+            self.store.write(batch)?;
+        }
+        let mut batch = rocksdb::WriteBatch::default();
+        self.store.put(
+            &mut batch,
+            cf::META,
+            crate::store::NEXT_OUTBOX_SEQ,
+            &(start + moved).to_be_bytes(),
+        );
+        self.store.write(batch)?;
+        Ok(moved)
+    }
+
     /// Numbers this store's next profiles after every id the topic names,
     /// if they are not already. Returns the next number when it moved.
     pub fn number_profiles_after(
@@ -148,11 +218,6 @@ impl Resolver {
         cause: &str,
     ) -> Result<Reconciled, StoreError> {
         let mut done = Reconciled::default();
-        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
-        let highest = published.highest_profile_seq();
-        if view.number_profiles_after(highest) {
-            done.numbered_from = Some(highest.saturating_add(1));
-        }
         // What the topic already carries leaves the outbox first (this
         // view's own entries come after it).
         let mut batch = rocksdb::WriteBatch::default();
@@ -178,6 +243,12 @@ impl Resolver {
             }
         }
         self.store.write(batch)?;
+        done.renumbered = self.continue_change_sequence(published.highest_change_seq())?;
+        let mut view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+        let highest = published.highest_profile_seq();
+        if view.number_profiles_after(highest) {
+            done.numbered_from = Some(highest.saturating_add(1));
+        }
         for (id, key) in &published.keys {
             if profile_seq(id).is_none() {
                 continue;
@@ -191,16 +262,20 @@ impl Resolver {
                         // (the erasure is applied again from its topic).
                         profile.record.version = key.version;
                     } else {
-                        let before = profile.record.clone();
+                        // The topic's last record under it may say anything
+                        // the store does not (a change the lost store made
+                        // after the snapshot): every field is restated, and
+                        // every event it holds placed under it again.
                         profile.record.version = key.version + 1;
-                        let change = view.change(
+                        let mut change = view.change(
                             ChangeType::Updated,
-                            Some(&before),
+                            None,
                             &profile.record,
                             cause,
                             Vec::new(),
                             None,
                         );
+                        change.moved_event_ids = view.all_members(&profile)?;
                         view.push_outbox(&OutboxEntry::Change(Box::new(change)));
                     }
                     view.profiles.insert(id.clone(), Some(profile));
@@ -253,7 +328,9 @@ impl Resolver {
 
 #[cfg(test)]
 mod tests {
-    use kindred_model::{CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind};
+    use kindred_model::{
+        CanonicalEvent, ChangeType, Channel, Identifier, IdentifierKind, ProfileChange,
+    };
 
     use super::*;
     use crate::Store;
@@ -286,6 +363,7 @@ mod tests {
             versions_raised,
             tombstoned,
             already_published,
+            renumbered: 0,
         }
     }
 
@@ -406,6 +484,78 @@ mod tests {
         let done = reconcile(&mut r, &published);
         assert_eq!(done, settled(Some(10), 0, 0, 1));
         assert!(r.store().outbox().expect("outbox").is_empty());
+    }
+
+    /// The topic's changes went up to sequence 40 (the lost store's);
+    /// a snapshot's store numbers from 4 with two entries still queued
+    /// that the topic lacks: they move above 40, in their order, and so do
+    /// the changes queued after them. A restated record names every field
+    /// and every event it holds (the topic's last record under its id
+    /// may say anything the store does not).
+    #[test]
+    fn a_store_numbers_its_changes_after_the_topics_highest_sequence() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+        r.apply(
+            &[
+                signup("web:1", 1, &["a@x.cn"]),
+                signup("web:2", 2, &["b@x.cn"]),
+            ],
+            &[],
+        )
+        .expect("apply");
+        let before: Vec<u64> = r
+            .store()
+            .outbox()
+            .expect("outbox")
+            .iter()
+            .map(|(s, _)| *s)
+            .collect();
+        assert_eq!(before, vec![1, 2]);
+        let mut published = Published::default();
+        published.record(&kp(1), Some(3));
+        published.record_change_seq(40);
+        published.record_change_seq(12);
+        assert_eq!(published.highest_change_seq(), 40);
+        let done = reconcile(&mut r, &published);
+        assert_eq!(done.renumbered, 1, "kp-2's creation stays queued, moved");
+        let queued: Vec<(u64, ProfileChange)> = r
+            .store()
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .filter_map(|(seq, e)| match e {
+                OutboxEntry::Change(c) => Some((seq, *c)),
+                _ => None,
+            })
+            .collect();
+        let shown: Vec<(u64, String, String)> = queued
+            .iter()
+            .map(|(seq, c)| {
+                (
+                    *seq,
+                    c.profile_id.clone(),
+                    c.change_type.as_str().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (41, kp(2), "created".to_string()),
+                (42, kp(1), "updated".to_string())
+            ]
+        );
+        let restated = &queued[1].1;
+        assert!(
+            restated.changed_fields.iter().any(|f| f == "identifiers"),
+            "{restated:?}"
+        );
+        assert_eq!(restated.moved_event_ids, vec!["web:1".to_string()]);
+        assert_eq!(r.store().next_outbox_seq().expect("seq"), 43);
+        // Settled: nothing moves again.
+        let again = reconcile(&mut r, &published);
+        assert_eq!(again.renumbered, 0);
     }
 
     #[test]
