@@ -68,6 +68,27 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// Every `--set KEY=VALUE` (or `--set=KEY=VALUE`) of a command line, in
+/// order, before and after the subcommand alike. clap keeps only the
+/// subcommand's when a global flag is given on both sides (`kindred --set
+/// A resolve --set B` gave `[B]`, dropping A without a word), so the
+/// command line is read again for them; `--` ends the flags.
+pub(crate) fn every_set(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<String> {
+    let mut sets = Vec::new();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let arg = arg.to_string_lossy().into_owned();
+        if arg == "--" {
+            break;
+        } else if arg == "--set" {
+            sets.extend(args.next().map(|v| v.to_string_lossy().into_owned()));
+        } else if let Some(value) = arg.strip_prefix("--set=") {
+            sets.push(value.to_string());
+        }
+    }
+    sets
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum LogFormat {
     Text,

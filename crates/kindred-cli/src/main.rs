@@ -41,7 +41,12 @@ macro_rules! errln {
 
 fn main() -> std::process::ExitCode {
     drop_empty_flag_variables();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // Those before the subcommand too (clap keeps one side's).
+    let sets = args::every_set(std::env::args_os().skip(1));
+    if sets.len() > cli.sets.len() {
+        cli.sets = sets;
+    }
     init_logging(cli.log_format, cli.log_spans);
     install_panic_hook();
     let done = tokio::runtime::Builder::new_multi_thread()

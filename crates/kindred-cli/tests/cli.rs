@@ -501,6 +501,31 @@ fn log_spans_takes_the_usual_spellings_of_a_switch() {
     }
 }
 
+/// `--set` before and after the subcommand: every one applies. clap kept
+/// only the subcommand's side of a global flag given on both, and the
+/// others were dropped without a word (a security protocol set before
+/// `resolve` while a batch size came after it: the client ran PLAINTEXT).
+#[test]
+fn every_set_applies_before_and_after_the_subcommand() {
+    let (ok, out) = kindred(&[
+        "--set",
+        "topics.pos=pos.before",
+        "--set=topics.social=social.before",
+        "config",
+        "check",
+        "--set",
+        "topics.web=web.after",
+    ]);
+    assert!(ok, "{out}");
+    for want in [
+        r#"pos = "pos.before""#,
+        r#"social = "social.before""#,
+        r#"web = "web.after""#,
+    ] {
+        assert!(out.contains(want), "{want} in {out}");
+    }
+}
+
 /// With both a keyring variable and a keyring file, the variable wins:
 /// `config check` says so rather than let the file look in use.
 #[test]
