@@ -33,8 +33,31 @@ for person, profiles in held.items():
         shared = tuple(sorted({kind for kind, _ in profiles[a] & profiles[b]})) or ("none",)
         pairs[shared] += records[person][a] * records[person][b]
         profile_pairs[shared] += 1
+# A pair that shares nothing directly may still be reachable through the
+# person's other profiles (A shares a phone with B, B an e-mail with C):
+# the person's profiles joined by any identifier they share, transitively.
+chained = 0
+for person, profiles in held.items():
+    parent = {p: p for p in profiles}
+
+    def find(p):
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    for a, b in itertools.combinations(profiles, 2):
+        if profiles[a] & profiles[b]:
+            parent[find(a)] = find(b)
+    for a, b in itertools.combinations(profiles, 2):
+        if not profiles[a] & profiles[b] and find(a) == find(b):
+            chained += records[person][a] * records[person][b]
 total = sum(pairs.values())
 print(f"record pairs of one person in two profiles: {total}")
 print("  share   record pairs   share of them   profile pairs")
 for shared, n in pairs.most_common():
     print(f"  {','.join(shared):28} {n:10} {n / total:8.3f} {profile_pairs[shared]:10}")
+none = pairs[("none",)]
+print(f"of the {none} sharing none: {chained} ({chained / max(total, 1):.3f} of all) "
+      f"reachable through the person's other profiles by shared identifiers; "
+      f"{none - chained} ({(none - chained) / max(total, 1):.3f}) by none at all")

@@ -35,7 +35,10 @@ for event_id, (found, name, _) in records.items():
 junk = set()
 try:
     for j in json.load(open(f"{src}/gen.json"))["stats"].get("junk_values", []):
-        junk.add(re.sub(r"\D", "", j["value"].translate(gen_records.WIDE)).lstrip("0")[-8:])
+        d = re.sub(r"\D", "", j["value"].translate(gen_records.WIDE))
+        # A phone as gen_records cuts it (its last eight digits), a card
+        # (its digits without leading zeros).
+        junk.update({d.lstrip("0")[-8:], d[-8:]})
 except (OSError, KeyError, ValueError):
     pass
 
@@ -61,7 +64,9 @@ for where, events in sorted(members.items()):
             values |= {value for kind, value in held[a] & held[b] if kind in ("phone", "card")}
     kinds = ",".join(sorted(shared)) or "none"
     glue[kinds] += 1
-    if any(v.lstrip("0")[-8:] in junk for v in values):
+    # Both sides cut as the junk list is: the last eight digits of the
+    # value without leading zeros (a phone's tail may start with 0).
+    if any(v.lstrip("0")[-8:] in junk or v in junk for v in values):
         planted[kinds] += 1
     for kind, value in set().union(*(held[a] & held[b] for i, a in enumerate(people) for b in people[i + 1:])):
         if kind == "phone":
