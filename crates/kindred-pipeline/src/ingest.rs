@@ -237,6 +237,39 @@ mod tests {
         }
     }
 
+    /// A JSON consent that names no channel (absent or null): a
+    /// withdrawal withdraws every channel, as on the Avro path; it was
+    /// dead-lettered as invalid_json (the schema's channel had no
+    /// default), and the person stayed contactable.
+    #[test]
+    fn a_json_withdrawal_naming_no_channel_withdraws_every_channel() {
+        let stage = IngestStage::new(
+            Channel::Web,
+            Framing::Json,
+            codec(),
+            NormalizeOptions::default(),
+        );
+        for consent in [
+            r#"{"purpose": "marketing", "granted": false}"#,
+            r#"{"purpose": "marketing", "channel": null, "granted": false}"#,
+        ] {
+            let json = format!(
+                r#"{{"event_id": "w1", "event_type": "consent_change", "event_time": 1735689600000, "email": "a@b.cn", "consents": [{consent}]}}"#
+            );
+            let event = stage.process(json.as_bytes()).expect("kept");
+            let got: Vec<(String, String, bool)> = event
+                .consents
+                .iter()
+                .map(|c| (c.purpose.clone(), c.channel.clone(), c.granted))
+                .collect();
+            assert_eq!(
+                got,
+                vec![("marketing".to_string(), "all".to_string(), false)],
+                "{consent}"
+            );
+        }
+    }
+
     /// A raw message under the decode limit can still make a canonical
     /// event larger than any Kafka record (a receipt of 70,000 lines): it
     /// is refused with its size, which the service dead-letters instead of

@@ -690,7 +690,9 @@ impl WireCodec {
                 .map_err(|e| json_error(without_values(&e.to_string())))?;
         let schema = self.catalog.get(kind);
         crate::json::unwrap_connect_envelope(&mut json, schema);
-        crate::json::conform(&mut json, schema, self.json_names_of(kind)).map_err(json_error)?;
+        let unknown = crate::json::conform(&mut json, schema, self.json_names_of(kind))
+            .map_err(json_error)?;
+        crate::json::warn_unknown_fields(&kind.to_string(), &unknown);
         Ok(json)
     }
 

@@ -71,12 +71,60 @@ pub(crate) fn names_of(schema: &Schema) -> HashMap<Name, Schema> {
 /// Brings `value` to the shape `schema` reads (see the module docs); an
 /// error names the field (`order.total_minor`) and what was wrong with it,
 /// never the value. `names`: [`names_of`] the schema.
+///
+/// Returns the names of the top-level fields the schema lacks (dropped,
+/// as resolution drops them), sorted: a producer's `phoneNumber` where
+/// the schema reads `phone` loses every phone silently otherwise.
 pub(crate) fn conform(
     value: &mut Value,
     schema: &Schema,
     names: &HashMap<Name, Schema>,
-) -> Result<(), String> {
-    Conform { names }.value(value, schema, &Path::Root)
+) -> Result<Vec<String>, String> {
+    let record = match schema {
+        Schema::Ref { name } => names.get(name),
+        other => Some(other),
+    };
+    let mut unknown: Vec<String> = match (record, &*value) {
+        (Some(Schema::Record(record)), Value::Object(fields)) => fields
+            .keys()
+            .filter(|name| !record.lookup.contains_key(*name))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    unknown.sort();
+    Conform { names }.value(value, schema, &Path::Root)?;
+    Ok(unknown)
+}
+
+/// How many distinct unknown field names [`warn_unknown_fields`] remembers
+/// (names are a producer's to choose: the set must not grow for ever).
+const UNKNOWN_FIELDS_REMEMBERED: usize = 256;
+
+/// Warns once per schema and field name of the JSON fields a schema lacks
+/// (the names only, never a value), as a writer schema without fields
+/// kindred reads is warned of on the registry path.
+pub(crate) fn warn_unknown_fields(schema: &str, unknown: &[String]) {
+    static SEEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::LazyLock::new(Default::default);
+    if unknown.is_empty() {
+        return;
+    }
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for name in unknown {
+        if seen.len() >= UNKNOWN_FIELDS_REMEMBERED {
+            return;
+        }
+        if seen.insert(format!("{schema}.{name}")) {
+            tracing::warn!(
+                %schema,
+                field = %name,
+                "a JSON field the schema does not have is ignored (each such name is said once): is a field the schema reads spelt otherwise by this producer?"
+            );
+        }
+    }
 }
 
 struct Conform<'a> {
@@ -444,6 +492,29 @@ mod tests {
         let schema = catalog.get(SchemaKind::WebEvent);
         conform(&mut value, schema, &names_of(schema))?;
         Ok(value)
+    }
+
+    /// The top-level fields the schema lacks are named (a producer's own
+    /// spelling of a field kindred reads), sorted; nested ones are not.
+    #[test]
+    fn fields_the_schema_lacks_are_named() {
+        let catalog = Catalog::embedded().expect("embedded schemas");
+        let schema = catalog.get(SchemaKind::WebEvent);
+        let mut value = json!({
+            "event_id": "w1",
+            "event_type": "signup",
+            "event_time": 1,
+            "phoneNumber": "13910248876",
+            "email_address": "a@b.cn",
+            "consents": [{"purpose": "marketing", "channel": "email", "granted": true, "source": "form"}],
+        });
+        let unknown = conform(&mut value, schema, &names_of(schema)).expect("conforms");
+        assert_eq!(unknown, vec!["email_address", "phoneNumber"]);
+        assert!(value.get("phoneNumber").is_none(), "dropped");
+        let mut known = json!({"event_id": "w1", "event_type": "signup", "event_time": 1});
+        assert!(conform(&mut known, schema, &names_of(schema))
+            .expect("conforms")
+            .is_empty());
     }
 
     #[test]
