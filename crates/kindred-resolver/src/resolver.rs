@@ -49,8 +49,9 @@ pub struct BatchOutcome {
     /// order (pos, web, social).
     pub duplicates_by_channel: [u64; 3],
     /// Events dropped because they are an erased person's: their id was
-    /// erased, or every identifier they link by is suppressed (an event
-    /// that also links by another is applied without the suppressed ones).
+    /// erased, or they carry a suppressed identifier (one made after the
+    /// erasure that also carries an identifier a live profile holds is
+    /// that person's, applied without the suppressed ones).
     pub suppressed: u64,
     pub created: u64,
     /// Profiles absorbed into survivors.
@@ -844,6 +845,10 @@ impl<'a> BatchView<'a> {
             // their window), by their index in the event.
             let mut suppressed: BTreeSet<usize> = BTreeSet::new();
             let mut unplaced = false;
+            // Whether the event is later than every suppression it meets
+            // (one the erased person had in flight, or a dead letter of
+            // theirs replayed, is not).
+            let mut after_all = true;
             for link in &keys.links {
                 if matches!(link.class, KeyClass::Rule(_)) {
                     continue;
@@ -858,6 +863,7 @@ impl<'a> BatchView<'a> {
                     let expired = matches!((since, window),
                         (Some(at), Some(w)) if event.event_time_ms > at.saturating_add(w));
                     if !expired {
+                        after_all &= since.is_some_and(|at| event.event_time_ms > at);
                         match link.identifier {
                             Some(i) => {
                                 suppressed.insert(i);
@@ -879,15 +885,29 @@ impl<'a> BatchView<'a> {
                 return Ok(());
             }
             if !suppressed.is_empty() {
-                // Another identifier that links, not suppressed: someone's
-                // event (a recycled number's new owner, a person who shared
-                // a card with the erased one) with the erased identifiers
-                // left out, so what else it says (an opt-out) is not lost.
-                // None: the erased person's, dropped whole.
-                let others_link = keys.links.iter().any(|l| {
-                    !matches!(l.class, KeyClass::Rule(_))
-                        && l.identifier.is_some_and(|i| !suppressed.contains(&i))
-                });
+                // Later than the erasure and carrying an identifier of
+                // someone the store knows (not suppressed, held by a live
+                // profile, not quarantined): that person's event (a
+                // recycled number's new owner, known by his e-mail) with the
+                // erased identifiers left out, so what else it says (an
+                // opt-out) is not lost. Else the erased person's (in
+                // flight, replayed, or with a new identifier beside an
+                // erased one), dropped whole.
+                let mut others_link = false;
+                if after_all {
+                    for l in &keys.links {
+                        if matches!(l.class, KeyClass::Rule(_))
+                            || l.identifier.is_none_or(|i| suppressed.contains(&i))
+                        {
+                            continue;
+                        }
+                        let entry = self.entry(&l.key)?;
+                        if !entry.quarantined && !entry.holders.is_empty() {
+                            others_link = true;
+                            break;
+                        }
+                    }
+                }
                 if !others_link {
                     outcome.suppressed += 1;
                     return Ok(());

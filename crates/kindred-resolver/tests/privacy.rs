@@ -400,8 +400,9 @@ fn an_erased_persons_events_read_again_stay_gone_though_their_phone_is_now_someo
 /// carrier gives the number to Bob, whom kindred knows by his e-mail. A
 /// month later Bob's web form carries both and withdraws his marketing
 /// consent: the whole event was dropped, and Bob stayed e-mailable. It is
-/// applied without the suppressed phone now (which links to no one), and
-/// an event carrying only suppressed identifiers is still dropped.
+/// applied without the suppressed phone now (which links to no one). An
+/// event carrying only suppressed identifiers, or hers beside one nobody
+/// holds, or one made before the erasure, is still dropped.
 #[test]
 fn an_event_carrying_an_erased_identifier_beside_its_own_is_applied_without_it() {
     let dir = tempfile::tempdir().expect("ok");
@@ -458,6 +459,19 @@ fn an_event_carrying_an_erased_identifier_beside_its_own_is_applied_without_it()
     let alone = event("ann2", t + 40 * DAY, vec![x.clone()], Some("Ann Lee"));
     assert_eq!(r.apply(&[alone], &[]).expect("ok").suppressed, 1);
     assert!(r.store().lookup(&x).expect("ok").is_none());
+    // Hers beside an identifier nobody holds (a new address), or beside
+    // Bob's but made before the erasure (in flight, or a dead letter
+    // replayed): hers, dropped whole.
+    let new_address = email("ann.new@example.net");
+    for (id, at, ids) in [
+        ("ann3", t + 50 * DAY, vec![x.clone(), new_address.clone()]),
+        ("ann4", t - DAY, vec![x.clone(), bob.clone()]),
+    ] {
+        let hers = event(id, at, ids, Some("Ann Lee"));
+        assert_eq!(r.apply(&[hers], &[]).expect("ok").suppressed, 1, "{id}");
+    }
+    assert!(r.store().lookup(&new_address).expect("ok").is_none());
+    assert_eq!(r.store().stats().expect("ok").profiles, 1, "Bob alone");
 }
 
 /// A phone goes to someone else in time: past its linking window after the
