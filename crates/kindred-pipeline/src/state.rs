@@ -199,6 +199,7 @@ pub async fn restore(
     // events that joined their profiles later are suppressed now, so the
     // request read again would find one of them (the others, their card's
     // or their phone's, stayed live).
+    resolver.set_suppress_erased(config.privacy.suppress_erased);
     let restated_erasures = tokio::task::block_in_place(|| {
         resolver.erase_suppressed_holders("restore", "kindred restore", crate::admin::now_ms())
     })?;

@@ -369,8 +369,11 @@ impl Resolver {
     /// find one of the snapshot's profiles of theirs and leave the others
     /// (their card's, their phone's) live. A profile the snapshot glued
     /// them into with someone else goes whole (a later split never reached
-    /// the snapshot): erased too much, never too little. Reads every
-    /// profile's member list.
+    /// the snapshot): erased too much, never too little. These erasures
+    /// put nothing on the suppression list (the person's entries are there
+    /// already, carried over from the audit topic): someone glued to them
+    /// keeps their card and phone, and comes back with their next events.
+    /// Reads every profile's member list.
     pub fn erase_suppressed_holders(
         &mut self,
         request_id: &str,
@@ -401,6 +404,8 @@ impl Resolver {
             after = Some(last);
         }
         let mut erasures = Vec::with_capacity(holders.len());
+        let suppress = std::mem::replace(&mut self.suppress_erased, false);
+        let mut erased = Ok(());
         for id in holders {
             let request = ErasureRequest {
                 request_id: request_id.to_string(),
@@ -408,9 +413,16 @@ impl Resolver {
                 requested_by: requested_by.to_string(),
                 at_ms,
             };
-            erasures.push(self.erase(&request, &[])?);
+            match self.erase(&request, &[]) {
+                Ok(erasure) => erasures.push(erasure),
+                Err(e) => {
+                    erased = Err(e);
+                    break;
+                }
+            }
         }
-        Ok(erasures)
+        self.suppress_erased = suppress;
+        erased.map(|()| erasures)
     }
 
     /// Keep a keyed hash of an erased person's identifiers, so that later
@@ -1136,6 +1148,54 @@ mod tests {
         let mut e = CanonicalEvent::new(id, Channel::Pos, 0, ids);
         e.attributes.full_name = name.map(Into::into);
         e
+    }
+
+    /// A snapshot's profile glued Bo (his card) to P (her e-mail) by a
+    /// shared phone; P was erased since (her event on the suppression list,
+    /// as restore carries it over). Restoring erases the glued profile
+    /// whole, but suppresses nothing of its own: Bo's card was suppressed
+    /// for good, every later purchase of his dropped, and the audit record
+    /// listed it for every later rebuild.
+    #[test]
+    fn a_restore_erasure_of_a_glued_profile_suppresses_nothing_of_its_own() {
+        use IdentifierKind::*;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Resolver::new(Store::open(dir.path().join("db")).expect("open store"));
+        r.apply(
+            &[
+                event(
+                    "b1",
+                    &[(MemberId, "MAIN:B1"), (Phone, "+8613900000009")],
+                    None,
+                ),
+                event("p1", &[(Phone, "+8613900000009"), (Email, "p@x.cn")], None),
+            ],
+            &[],
+        )
+        .expect("apply");
+        assert_eq!(r.store().stats().expect("stats").profiles, 1, "glued");
+        let p1 = r.store().event_digest("p1");
+        r.store()
+            .suppress_digests([p1.as_str()], Some(1_700_000_000_000))
+            .expect("carried over");
+        let done = r
+            .erase_suppressed_holders("restore", "kindred restore", 1_700_000_000_000)
+            .expect("erase");
+        assert_eq!(done.len(), 1);
+        assert_eq!(
+            done[0].audit.identifiers_suppressed, 0,
+            "{:?}",
+            done[0].audit
+        );
+        assert_eq!(r.store().stats().expect("stats").profiles, 0);
+        let bo = Identifier::new(MemberId, "MAIN:B1");
+        assert!(!r.store().is_suppressed(&bo).expect("read"));
+        let again = r
+            .apply(&[event("b2", &[(MemberId, "MAIN:B1")], None)], &[])
+            .expect("apply");
+        assert_eq!(again.suppressed, 0, "Bo's next purchase");
+        assert!(r.store().lookup(&bo).expect("read").is_some());
+        assert!(r.suppress_erased, "put back as it was");
     }
 
     /// A store where a reviewer kept e03's profile (e01, e03: a card and an
