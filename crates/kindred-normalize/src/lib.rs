@@ -716,12 +716,14 @@ impl Builder<'_> {
             .collect();
         let kind = OrderKind::of(&self.activity.event_type);
         if kind == OrderKind::Reversal
+            || kind == OrderKind::FollowUp
             || (kind == OrderKind::NotDone
                 && (order.is_some() || names_a_reversal(&self.activity.event_type)))
         {
-            // A product returned, or one of an order or refund that did not
-            // happen, is no product the customer looked at (a product on a
-            // `back_in_stock_requested` event is).
+            // A product returned, shipped (bought already), or one of an
+            // order or refund that did not happen, is no product the
+            // customer looked at (a product on a `back_in_stock_requested`
+            // event is).
             self.activity.browsed_skus.clear();
         }
         let Some(order) = order else { return };
@@ -750,7 +752,7 @@ impl Builder<'_> {
                     None => {}
                 }
             }
-            OrderKind::NotDone => self.drop("order", Rejected::NotAPurchase),
+            OrderKind::NotDone | OrderKind::FollowUp => self.drop("order", Rejected::NotAPurchase),
             OrderKind::NotAPurchase => {
                 self.drop("order", Rejected::NotAPurchase);
                 // The products in a cart or at checkout were looked at.
@@ -788,6 +790,11 @@ enum OrderKind {
     /// `cart_abandoned`): the order is dropped as `not_a_purchase` (an
     /// update restates a sale already counted), its skus browsed.
     NotAPurchase,
+    /// What happens to a sale already counted (`order_shipped`, `Order
+    /// Fulfilled`, Shopify's `orders/fulfilled`, `order_delivered`): the
+    /// order is dropped as `not_a_purchase`, and no product of it is
+    /// browsed (it was bought).
+    FollowUp,
 }
 
 /// Words of an event type that take a sale back.
@@ -868,6 +875,9 @@ impl OrderKind {
             "abandoned",
             "view",
             "viewed",
+        ]) {
+            OrderKind::NotAPurchase
+        } else if has(&[
             // What happens to an order placed before: its shipment
             // (`order_shipped`, `Order Fulfilled`, Shopify's
             // `orders/fulfilled`) is no second sale.
@@ -883,7 +893,7 @@ impl OrderKind {
             "delivery",
             "transit",
         ]) {
-            OrderKind::NotAPurchase
+            OrderKind::FollowUp
         } else {
             OrderKind::Purchase
         }

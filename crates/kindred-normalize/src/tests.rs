@@ -1294,6 +1294,26 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
             e.dropped
         );
     }
+    // An order placed before, shipped or delivered: no second sale, and
+    // its products were bought, not browsed.
+    for follow_up in [
+        "order_shipped",
+        "Order Fulfilled",
+        "orders/fulfilled",
+        "order_delivered",
+        "order_dispatched",
+    ] {
+        let e = order_of(follow_up, 10_000);
+        assert!(e.activity.order.is_none(), "{follow_up}");
+        assert!(e.activity.browsed_skus.is_empty(), "{follow_up}");
+        assert!(
+            e.dropped
+                .iter()
+                .any(|d| d.field == "order" && d.reason == "not_a_purchase"),
+            "{follow_up}: {:?}",
+            e.dropped
+        );
+    }
     // Paid or completed, whatever is still pending after it: a sale.
     for sale in [
         "order_paid_pending_shipment",
@@ -1331,12 +1351,6 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
         "Checkout Started",
         "order_updated",
         "Payment Info Entered",
-        // An order placed before, shipped or delivered: no second sale.
-        "order_shipped",
-        "Order Fulfilled",
-        "orders/fulfilled",
-        "order_delivered",
-        "order_dispatched",
     ] {
         let e = order_of(no_sale, 10_000);
         assert!(e.activity.order.is_none(), "{no_sale}");
