@@ -795,6 +795,73 @@ async fn a_resolver_waiting_for_its_outbox_stays_in_its_group() -> anyhow::Resul
     Ok(())
 }
 
+/// A resolver waiting on the schema registry (gone, while a message under
+/// an id it has not learned waits) keeps polling, its partitions paused:
+/// it stays in its group past `max.poll.interval.ms` (it was dropped from
+/// it, its partitions lost, as ingest was before it polled too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_waiting_for_the_schema_registry_stays_in_its_group() -> anyhow::Result<()> {
+    let registry = kindred_registry::stand_in::StandInRegistry::start().await?;
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("registry-wait", dir.path());
+    config.schemas.registry.url = registry.url();
+    config.schemas.registry.timeout_ms = 1_000;
+    // A member that does not poll for 7 s leaves the group.
+    config
+        .kafka
+        .client
+        .insert("max.poll.interval.ms".into(), "7000".into());
+    config
+        .kafka
+        .client
+        .insert("session.timeout.ms".into(), "6000".into());
+    create_topics(&config).await?;
+    let Running {
+        health,
+        metrics,
+        shutdown,
+        task,
+    } = spawn_resolver(&config).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !health.is_ready() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(health.is_ready(), "the resolver holds its partitions");
+    // The registry is unavailable (503 on every call); an event comes
+    // under an id the resolver has not learned (a producer's new version).
+    registry.fail_next(u32::MAX);
+    let codec = WireCodec::with_default_ids()?;
+    let mut payload = codec.encode(SchemaKind::CanonicalEvent, &events(1)[0])?;
+    payload[1..5].copy_from_slice(&4242u32.to_be_bytes());
+    produce(&config, &config.topics.canonical, "pos:0", payload).await?;
+    tokio::time::sleep(Duration::from_secs(22)).await;
+    assert!(!task.is_finished(), "the resolver waits, running");
+    // The registry answers again (the id is unknown to it: a dead letter),
+    // and the resolver reads on: a revocation would be served now.
+    registry.fail_next(0);
+    read_until(
+        &config,
+        &config.topics.dead_letter,
+        Duration::from_secs(60),
+        |m| !m.is_empty(),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let count = |event: &str| metrics.rebalances.with_label_values(&[event]).get();
+    let (revoked, assigned) = (count("revoked"), count("assigned"));
+    let errors = metrics
+        .component_errors
+        .with_label_values(&["schema_registry", "resolve"])
+        .get();
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(30), task).await???;
+    drop(registry);
+    assert!(errors > 0, "it was waiting on the registry");
+    assert_eq!(revoked, 0, "no partition lost while waiting");
+    assert_eq!(assigned, 1, "one assignment: the group never rebalanced");
+    Ok(())
+}
+
 /// A resolver stopped while its publisher keeps failing (the profile
 /// topic takes no change) stops it too: the publisher thread outlived the
 /// resolver, holding the store (reopening it in the process failed on

@@ -16,8 +16,8 @@ use tracing::Instrument;
 use super::publish::Publisher;
 use super::{
     alive_while, count_skipped, dead_letter_of, kafka_settings, learn_until_known, next_batch,
-    next_offsets, observe_event_lag, offset_ranges, poll_paused, rebalance_listener, resume_paused,
-    send_until_acked, unapplied, with_lag_metrics, Ops, PausedWait,
+    next_offsets, observe_event_lag, offset_ranges, poll_paused, polling_while, rebalance_listener,
+    resume_paused, send_until_acked, unapplied, with_lag_metrics, Ops, PausedWait,
 };
 use crate::{PipelineError, Shutdown};
 
@@ -280,6 +280,8 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         // resolver unready below.
         ops.health.set_started();
 
+        // Messages read while a batch waited on the schema registry.
+        let mut carried = Vec::new();
         loop {
             // Backpressure: while the broker lags behind, stop reading; the
             // backlog is on disk and bounded by `outbox_max_backlog`. Live
@@ -319,7 +321,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             if waited {
                 resume_paused(&consumer, &paused);
             }
-            let held = paused.held;
+            // What the last batch's schema lookups read, then this wait.
+            let mut held = std::mem::take(&mut carried);
+            held.extend(paused.held);
             if publisher.is_finished() {
                 // Only a store error ends it early: surface it.
                 return match publisher.finish(Instant::now()).await {
@@ -365,6 +369,9 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     }
                     rejoins.push(Instant::now());
                     tracing::warn!(%reason, "the consumer failed for good; rejoining with a new one");
+                    // The new consumer reads them again from the store's
+                    // positions.
+                    carried.clear();
                     drop(consumer);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     consumer = subscribe()?;
@@ -404,7 +411,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 tokio::task::block_in_place(|| {
                     count_skipped(&consumer, &ops.metrics, &batch, &|t, p| positions.get(t, p))
                 });
-                if !learn_until_known(&schemas, &batch, &shutdown, ops, "resolve").await? {
+                // Polled meanwhile (partitions paused), so that a registry
+                // down for minutes does not cost the partitions.
+                let learned = learn_until_known(&schemas, &batch, &shutdown, ops, "resolve");
+                if !polling_while(&consumer, learned, &mut carried, ops).await? {
                     return Ok(false);
                 }
                 // Events, and erasure and decision requests applied in order between them.
