@@ -3,7 +3,8 @@ read them: per event id (`channel:source-id`, trimmed as the pipeline trims
 source ids), the identifiers it carries, roughly normalized (phones by their
 last eight digits, a WhatsApp id as the phone it is; e-mails as kindred's
 provider rules read them: NFKC, lower case, the address inside `Name <...>`
-or after `mailto:`, Gmail's dots and every `+tag` dropped; cards by their
+or after `mailto:`, Gmail's dots and the `+tag` of the providers kindred
+knows dropped; cards by their
 digits without leading zeros: a rough cut, for a breakdown), its name and
 its birthday.
 """
@@ -25,9 +26,12 @@ def email_key(raw):
     if "@" not in s:
         return s
     local, domain = s.rsplit("@", 1)
-    local = local.split("+")[0] or local
+    # Sub-addresses and dots as kindred's provider_match_key drops them:
+    # at these providers only.
     if domain in ("gmail.com", "googlemail.com"):
-        local, domain = local.replace(".", ""), "gmail.com"
+        local, domain = (local.split("+")[0] or local).replace(".", ""), "gmail.com"
+    elif domain in ("outlook.com", "hotmail.com", "live.com", "icloud.com", "me.com", "fastmail.com"):
+        local = local.split("+")[0] or local
     return f"{local}@{domain}"
 
 
