@@ -97,6 +97,22 @@ pub(crate) fn conform(
     Ok(unknown)
 }
 
+/// An instant written as text with its offset: RFC 3339, and the forms
+/// producers write beside it with the offset unambiguous (`+0800` from
+/// Python's `%z` and Java's `Z`, `+08` and a space for the `T` from
+/// PostgreSQL's `timestamptz`). A time without an offset is no instant:
+/// `None`.
+fn instant_millis(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z"]
+        .iter()
+        .find_map(|format| chrono::DateTime::parse_from_str(text, format).ok())
+        .map(|t| t.timestamp_millis())
+}
+
 /// How many distinct unknown field names [`warn_unknown_fields`] remembers
 /// (names are a producer's to choose: the set must not grow for ever).
 const UNKNOWN_FIELDS_REMEMBERED: usize = 256;
@@ -212,11 +228,27 @@ impl Conform<'_> {
                 }
             }
             Schema::TimestampMillis => {
-                if let Value::String(text) = value {
-                    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text.trim()) {
-                        *value = Value::from(t.timestamp_millis());
-                        return Ok(());
+                match value {
+                    Value::String(text) => {
+                        if let Some(ms) = instant_millis(text) {
+                            *value = Value::from(ms);
+                            return Ok(());
+                        }
                     }
+                    // Python's `time.time() * 1000`: a fraction of a
+                    // millisecond says nothing ambiguous about an instant
+                    // (it does about a minor unit, which stays refused).
+                    Value::Number(n) if n.as_i64().is_none() && n.as_u64().is_none() => {
+                        if let Some(ms) = n
+                            .as_f64()
+                            .filter(|f| f.is_finite() && f.abs() < 9.0e15)
+                            .map(|f| f.floor() as i64)
+                        {
+                            *value = Value::from(ms);
+                            return Ok(());
+                        }
+                    }
+                    _ => {}
                 }
                 integer(value, path)
             }
@@ -492,6 +524,35 @@ mod tests {
         let schema = catalog.get(SchemaKind::WebEvent);
         conform(&mut value, schema, &names_of(schema))?;
         Ok(value)
+    }
+
+    /// Event times as producers write them with an unambiguous offset, and
+    /// a fraction of a millisecond, are read; a time without an offset is
+    /// still refused.
+    #[test]
+    fn event_times_in_producers_forms_are_read() {
+        let at = |time: Value| {
+            web(json!({"event_id": "w1", "event_type": "x", "event_time": time}))
+                .map(|v| v["event_time"].clone())
+        };
+        let want = Ok(json!(1_740_544_404_000i64));
+        for text in [
+            "2025-02-26T12:33:24+08:00",
+            "2025-02-26T12:33:24+0800",
+            "2025-02-26 12:33:24+08",
+            "2025-02-26 12:33:24.000+08:00",
+            "2025-02-26T04:33:24Z",
+        ] {
+            assert_eq!(at(json!(text)), want, "{text}");
+        }
+        assert_eq!(at(json!(1_740_544_404_000.4)), want);
+        assert_eq!(
+            at(json!("2025-02-26 12:33:24.123+08")),
+            Ok(json!(1_740_544_404_123i64))
+        );
+        for unplaced in ["2025-02-26T12:33:24", "2025-02-26 12:33:24", "yesterday"] {
+            assert!(at(json!(unplaced)).is_err(), "{unplaced}");
+        }
     }
 
     /// The top-level fields the schema lacks are named (a producer's own
