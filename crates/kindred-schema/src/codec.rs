@@ -982,6 +982,20 @@ mod tests {
             SchemaKind::PosTransaction
         );
         assert_eq!(c.unknown_id(&message), None);
+        // kindred's own layout, as a producer registers it, takes the fast
+        // decoder: the timestamp-millis the writer's cleaning strips made
+        // the layouts compare unalike, and every such id was resolved.
+        for kind in [
+            SchemaKind::PosTransaction,
+            SchemaKind::WebEvent,
+            SchemaKind::SocialInteraction,
+        ] {
+            let id = 100 + kind as u32;
+            c.learn(id, "http://registry", kind.current().text)
+                .expect("learned");
+            let writer = c.learned_writer(id).expect("learned");
+            assert!(writer.older.is_none(), "{kind}: the same layout");
+        }
         // Clones share what was learned.
         let got: PosTransaction = c
             .clone()
