@@ -301,9 +301,19 @@ impl Conform<'_> {
             return None;
         };
         let (key, inner) = map.iter().next().filter(|_| map.len() == 1)?;
+        // A record's branch under the producer's own namespace too
+        // (`com.acme.RawAddress`): Avro matches records by the unqualified
+        // name, as `WireCodec::learn` does for binary input.
+        let unqualified = key.rsplit_once('.').map(|(_, name)| name);
         branches
             .iter()
-            .any(|b| branch_names(b).iter().any(|n| n == key))
+            .any(|b| {
+                branch_names(b).iter().any(|n| n == key)
+                    || unqualified.is_some_and(|name| {
+                        matches!(b, Schema::Record(r) if r.name.name == name)
+                            || matches!(b, Schema::Ref { name: r } if r.name == name)
+                    })
+            })
             .then(|| inner.clone())
     }
 }
@@ -524,6 +534,28 @@ mod tests {
         let schema = catalog.get(SchemaKind::WebEvent);
         conform(&mut value, schema, &names_of(schema))?;
         Ok(value)
+    }
+
+    /// Avro JSON's union wrapper of a record under the producer's own
+    /// namespace (`kafka-avro-console-consumer` output of their topic):
+    /// unwrapped as kindred's own (it was left, and its one key dropped as
+    /// a field the schema lacks: the address came out empty).
+    #[test]
+    fn a_union_wrapper_in_the_producers_namespace_is_unwrapped() {
+        for wrapper in [
+            "com.acme.RawAddress",
+            "dev.kindred.raw.RawAddress",
+            "RawAddress",
+        ] {
+            let got = web(json!({
+                "event_id": "w1",
+                "event_type": "x",
+                "event_time": 1,
+                "address": {wrapper: {"city": "Shanghai"}},
+            }))
+            .expect("conforms");
+            assert_eq!(got["address"]["city"], json!("Shanghai"), "{wrapper}");
+        }
     }
 
     /// Event times as producers write them with an unambiguous offset, and
