@@ -270,6 +270,24 @@ mod tests {
         }
     }
 
+    /// A JSON nickname cut between the halves of an emoji (a lone
+    /// surrogate escape, as JavaScript writes it): the event is read, the
+    /// half a replacement character; the whole event was dead-lettered as
+    /// invalid_json, its phone with it.
+    #[test]
+    fn a_json_string_cut_inside_an_emoji_loses_only_the_half() {
+        let stage = IngestStage::new(
+            Channel::Web,
+            Framing::Json,
+            codec(),
+            NormalizeOptions::default(),
+        );
+        let json = r#"{"event_id": "w2", "event_type": "signup", "event_time": 1735689600000, "phone": "13910248876", "name": "Xiao Ming\ud83d"}"#;
+        let event = stage.process(json.as_bytes()).expect("kept");
+        assert_eq!(event.identifiers.len(), 1, "{event:?}");
+        assert_eq!(event.identifiers[0].value, "+8613910248876");
+    }
+
     /// A raw message under the decode limit can still make a canonical
     /// event larger than any Kafka record (a receipt of 70,000 lines): it
     /// is refused with its size, which the service dead-letters instead of

@@ -685,9 +685,18 @@ impl WireCodec {
             schema: kind.to_string(),
             message,
         };
-        let mut json: serde_json::Value =
-            serde_json::from_slice(crate::json::without_bom(json_schema_body(bytes)))
-                .map_err(|e| json_error(without_values(&e.to_string())))?;
+        let body = crate::json::without_bom(json_schema_body(bytes));
+        let mut json: serde_json::Value = match serde_json::from_slice(body) {
+            Ok(json) => json,
+            // Half of an emoji's surrogate pair (a string cut short): read
+            // with the replacement character, as other JSON readers do,
+            // rather than lose the whole event.
+            Err(e) => match crate::json::without_lone_surrogates(body) {
+                Some(fixed) => serde_json::from_slice(&fixed),
+                None => Err(e),
+            }
+            .map_err(|e| json_error(without_values(&e.to_string())))?,
+        };
         let schema = self.catalog.get(kind);
         crate::json::unwrap_connect_envelope(&mut json, schema);
         let unknown = crate::json::conform(&mut json, schema, self.json_names_of(kind))

@@ -31,6 +31,58 @@ pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(BOM).unwrap_or(bytes)
 }
 
+/// `bytes` with every `\u` escape of a UTF-16 surrogate that is not one
+/// half of a pair replaced by `\uFFFD` (the replacement character), or
+/// `None` when it has none. JavaScript's `JSON.stringify` writes such an
+/// escape for a string cut between the halves of an emoji (a nickname
+/// truncated with `substring`); Jackson, Python and Go read it, and
+/// serde_json refuses the whole message.
+pub(crate) fn without_lone_surrogates(bytes: &[u8]) -> Option<Vec<u8>> {
+    let hex = |at: usize| -> Option<u16> {
+        let digits = bytes.get(at..at + 4)?;
+        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let escape_at = |at: usize| -> Option<u16> {
+        (bytes.get(at) == Some(&b'\\') && bytes.get(at + 1) == Some(&b'u'))
+            .then(|| hex(at + 2))
+            .flatten()
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                in_string = !in_string;
+                i += 1;
+            }
+            b'\\' if in_string => match escape_at(i) {
+                // A pair: both halves kept.
+                Some(0xD800..=0xDBFF)
+                    if escape_at(i + 6).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) =>
+                {
+                    i += 12;
+                }
+                Some(0xD800..=0xDFFF) => {
+                    let buf = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
+                    buf.extend_from_slice(&bytes[copied..i]);
+                    buf.extend_from_slice(b"\\uFFFD");
+                    i += 6;
+                    copied = i;
+                }
+                // Any other escape: two bytes (a `\u` escape's four digits
+                // are plain characters after it).
+                _ => i += 2,
+            },
+            _ => i += 1,
+        }
+    }
+    let mut buf = out?;
+    buf.extend_from_slice(&bytes[copied..]);
+    Some(buf)
+}
+
 /// The record of a Kafka Connect JSON envelope: `value` is replaced by its
 /// `payload` when it is an object of exactly `schema` and `payload` (an
 /// object) and `schema` (the record it must hold) has neither field.
@@ -534,6 +586,28 @@ mod tests {
         let schema = catalog.get(SchemaKind::WebEvent);
         conform(&mut value, schema, &names_of(schema))?;
         Ok(value)
+    }
+
+    /// A string cut between the halves of a surrogate pair (JavaScript's
+    /// `JSON.stringify` of a truncated nickname): the lone half becomes the
+    /// replacement character; pairs and other escapes stay.
+    #[test]
+    fn lone_surrogate_escapes_are_replaced() {
+        let fix = |text: &str| {
+            without_lone_surrogates(text.as_bytes()).map(|b| String::from_utf8(b).expect("utf-8"))
+        };
+        assert_eq!(
+            fix(r#"{"name":"小明\ud83d","phone":"1"}"#).as_deref(),
+            Some(r#"{"name":"小明\uFFFD","phone":"1"}"#)
+        );
+        assert_eq!(
+            fix(r#"{"a":"\udc00x","b":"\ud83d\ude00"}"#).as_deref(),
+            Some(r#"{"a":"\uFFFDx","b":"\ud83d\ude00"}"#)
+        );
+        assert_eq!(fix(r#"{"a":"\\ud83d","b":"\ud83d\ude00 \n"}"#), None);
+        let fixed = fix(r#"{"name":"x\ud83d"}"#).expect("fixed");
+        let read: Value = serde_json::from_slice(fixed.as_bytes()).expect("reads");
+        assert_eq!(read["name"], json!("x\u{FFFD}"));
     }
 
     /// Avro JSON's union wrapper of a record under the producer's own
