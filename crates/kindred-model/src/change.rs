@@ -59,7 +59,9 @@ pub struct MergeEvidence {
     pub kinds: Vec<String>,
 }
 
-/// The cause of a change made by a person's decision number N: `decision:N`.
+/// The cause of a change made by a person's decision number N: `decision:N`;
+/// also of a record restated when a store was restored (`decision:restore`)
+/// or rebuilt (`decision:rebuild`), which no numbered decision made.
 pub const DECISION_CAUSE_PREFIX: &str = "decision:";
 /// The cause of a change made by erasure request number N: `erasure:N`.
 pub const ERASURE_CAUSE_PREFIX: &str = "erasure:";
@@ -76,7 +78,8 @@ pub struct ProfileChange {
     pub version: i64,
     /// The source event that caused the change, or for a person's
     /// decision `decision:N` and for an erasure `erasure:N` (see
-    /// [`ProfileChange::caused_by_event`]).
+    /// [`ProfileChange::caused_by_event`]); `decision:restore` and
+    /// `decision:rebuild` for records a restored or rebuilt store restates.
     pub cause_event_id: String,
     /// For `Merged`: the profile ids absorbed into this one, sorted.
     pub absorbed_ids: Vec<String>,
