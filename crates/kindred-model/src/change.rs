@@ -18,8 +18,10 @@ pub enum ChangeType {
     Superseded,
     /// The person was erased; downstream systems must delete what they hold.
     Erased,
-    /// A profile's events were divided: some now belong to new profiles,
-    /// whose ids the change carries in `split_into`.
+    /// A profile's events were divided: some now belong to other profiles
+    /// (new ones, or existing ones they joined), whose ids the change
+    /// carries in `split_into` (a change that also absorbed profiles is
+    /// `Merged`, with `split_into` set).
     Split,
 }
 
@@ -95,7 +97,11 @@ pub struct ProfileChange {
     /// For `Merged`: the rule that linked the profiles.
     #[serde(default)]
     pub evidence: Option<MergeEvidence>,
-    /// For `Split`: the new profile ids, sorted.
+    /// The profiles that took some of this profile's events (new ones, or
+    /// existing ones they joined), sorted. Set on `Split`, and on `Merged`
+    /// when one recomputation both absorbed other profiles into this one
+    /// and divided it (the change is `Merged` then): a consumer checks
+    /// this list whatever the change type.
     #[serde(default)]
     pub split_into: Vec<String>,
     /// Source event ids this profile took over from other profiles by a

@@ -2055,11 +2055,14 @@ impl<'a> BatchView<'a> {
                 }
             } else {
                 let keeper = ids.iter().position(|x| x == id);
-                let others: Vec<String> = counts[o]
+                let mut others: Vec<String> = counts[o]
                     .keys()
                     .filter(|c| Some(**c) != keeper)
                     .map(|c| ids[*c].clone())
                     .collect();
+                // Sorted, as the contract says (cluster order put a
+                // reclaimed or older id after a newer one).
+                others.sort();
                 if !others.is_empty() {
                     split_off.insert(id.clone(), others);
                 }
