@@ -706,15 +706,7 @@ async fn a_resolver_waiting_for_its_outbox_stays_in_its_group() -> anyhow::Resul
     use kindred_kafka::rdkafka::client::DefaultClientContext;
     let dir = tempfile::tempdir()?;
     let mut config = isolated_config("outbox-wait", dir.path());
-    // A member that does not poll for 7 s leaves the group.
-    config
-        .kafka
-        .client
-        .insert("max.poll.interval.ms".into(), "7000".into());
-    config
-        .kafka
-        .client
-        .insert("session.timeout.ms".into(), "6000".into());
+    kindred_suite::leaves_its_group_unpolled_for_7s(&mut config);
     config.resolver.outbox_max_backlog = 1;
     create_topics(&config).await?;
     let codec = WireCodec::with_default_ids()?;
@@ -806,15 +798,7 @@ async fn a_resolver_waiting_for_the_schema_registry_stays_in_its_group() -> anyh
     let mut config = isolated_config("registry-wait", dir.path());
     config.schemas.registry.url = registry.url();
     config.schemas.registry.timeout_ms = 1_000;
-    // A member that does not poll for 7 s leaves the group.
-    config
-        .kafka
-        .client
-        .insert("max.poll.interval.ms".into(), "7000".into());
-    config
-        .kafka
-        .client
-        .insert("session.timeout.ms".into(), "6000".into());
+    kindred_suite::leaves_its_group_unpolled_for_7s(&mut config);
     create_topics(&config).await?;
     let Running {
         health,

@@ -991,15 +991,7 @@ async fn an_ingest_retrying_its_produce_stays_in_its_group() -> anyhow::Result<(
     use kindred_kafka::rdkafka::client::DefaultClientContext;
     let dir = tempfile::tempdir()?;
     let mut config = isolated_config("produce_wait", dir.path());
-    // A member that does not poll for 7 s leaves the group.
-    config
-        .kafka
-        .client
-        .insert("max.poll.interval.ms".into(), "7000".into());
-    config
-        .kafka
-        .client
-        .insert("session.timeout.ms".into(), "6000".into());
+    kindred_suite::leaves_its_group_unpolled_for_7s(&mut config);
     create_topics(&config).await?;
     let codec = WireCodec::with_default_ids()?;
     let shutdown = Shutdown::new();

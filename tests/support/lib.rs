@@ -78,6 +78,20 @@ pub fn isolated_config(test: &str, data_dir: &std::path::Path) -> Config {
     c
 }
 
+/// Makes the services of `config` leave their group when they do not poll
+/// for 7 s (`max.poll.interval.ms`; the session timeout at the broker's
+/// least, 6 s): what a test of a long wait needs, instead of 5 minutes.
+pub fn leaves_its_group_unpolled_for_7s(config: &mut Config) {
+    config
+        .kafka
+        .client
+        .insert("max.poll.interval.ms".into(), "7000".into());
+    config
+        .kafka
+        .client
+        .insert("session.timeout.ms".into(), "6000".into());
+}
+
 /// A keyring for a test's store, inside its directory (made once), so it
 /// goes with the test's temp dir: the services run keyed and sealed, as in
 /// production. (RocksDB leaves files it does not know alone.)

@@ -251,14 +251,7 @@ mod tests {
     /// pass-through property says otherwise; librdkafka takes the setting.
     #[test]
     fn producers_do_not_create_topics_unless_told_to() {
-        let with = |pairs: &[(&str, &str)]| KafkaSettings {
-            brokers: "127.0.0.1:1".into(),
-            client: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            group_protocol: crate::GroupProtocol::Classic,
-        };
+        let with = crate::settings::unreachable_with;
         let configs = |settings: &KafkaSettings| {
             [
                 producer_config(settings, 120_000),

@@ -98,6 +98,20 @@ fn masked(description: &str, value: &str) -> String {
     }
 }
 
+/// Settings for a broker-less unit test: nothing listens at the address;
+/// `client` are the pass-through properties.
+#[cfg(test)]
+pub(crate) fn unreachable_with(client: &[(&str, &str)]) -> KafkaSettings {
+    KafkaSettings {
+        brokers: "127.0.0.1:1".into(),
+        client: client
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        group_protocol: crate::GroupProtocol::Classic,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

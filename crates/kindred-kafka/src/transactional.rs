@@ -564,14 +564,7 @@ mod tests {
     /// otherwise. Made without a broker.
     #[test]
     fn a_message_timeout_above_the_transaction_timeout_is_cut_to_it() {
-        let with = |pairs: &[(&str, &str)]| KafkaSettings {
-            brokers: "127.0.0.1:1".into(),
-            client: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            group_protocol: crate::GroupProtocol::Classic,
-        };
+        let with = crate::settings::unreachable_with;
         let made = |settings: &KafkaSettings| {
             let config = transactional_config(settings, "t.publisher", Duration::from_secs(30));
             let message = config.get("message.timeout.ms").map(str::to_string);
