@@ -48,10 +48,7 @@ pub struct BatchOutcome {
     /// [`BatchOutcome::duplicates`] per channel, in [`Channel::ALL`]'s
     /// order (pos, web, social).
     pub duplicates_by_channel: [u64; 3],
-    /// Events dropped because they are an erased person's: their id was
-    /// erased, or they carry a suppressed identifier (one made after the
-    /// erasure that also carries an identifier a live profile holds is
-    /// that person's, applied without the suppressed ones).
+    /// Events dropped because they carry an erased person's identifier.
     pub suppressed: u64,
     pub created: u64,
     /// Profiles absorbed into survivors.
@@ -830,25 +827,15 @@ impl<'a> BatchView<'a> {
             }
             return Ok(());
         }
-        let mut keys = match self.keys.remove(&event.event_id) {
+        let keys = match self.keys.remove(&event.event_id) {
             Some(k) => k,
             None => EventKeys::of(event, self.policy, self.store.hasher()),
         };
-        let stripped: CanonicalEvent;
-        let mut event = event;
         if self.check_suppression {
             if self.store.is_suppressed_event(&event.event_id)? {
                 outcome.suppressed += 1;
                 return Ok(());
             }
-            // The event's identifiers an erasure suppressed (still within
-            // their window), by their index in the event.
-            let mut suppressed: BTreeSet<usize> = BTreeSet::new();
-            let mut unplaced = false;
-            // Whether the event is later than every suppression it meets
-            // (one the erased person had in flight, or a dead letter of
-            // theirs replayed, is not).
-            let mut after_all = true;
             for link in &keys.links {
                 if matches!(link.class, KeyClass::Rule(_)) {
                     continue;
@@ -863,13 +850,8 @@ impl<'a> BatchView<'a> {
                     let expired = matches!((since, window),
                         (Some(at), Some(w)) if event.event_time_ms > at.saturating_add(w));
                     if !expired {
-                        after_all &= since.is_some_and(|at| event.event_time_ms > at);
-                        match link.identifier {
-                            Some(i) => {
-                                suppressed.insert(i);
-                            }
-                            None => unplaced = true,
-                        }
+                        outcome.suppressed += 1;
+                        return Ok(());
                     }
                 }
             }
@@ -877,56 +859,9 @@ impl<'a> BatchView<'a> {
             // (cards are suppressed for good).
             for key in &keys.legacy {
                 if self.store.suppressed_since(key)?.is_some() {
-                    unplaced = true;
-                }
-            }
-            if unplaced {
-                outcome.suppressed += 1;
-                return Ok(());
-            }
-            if !suppressed.is_empty() {
-                // Later than the erasure and carrying an identifier of
-                // someone the store knows (not suppressed, held by a live
-                // profile, not quarantined): that person's event (a
-                // recycled number's new owner, known by his e-mail) with the
-                // erased identifiers left out, so what else it says (an
-                // opt-out) is not lost. Else the erased person's (in
-                // flight, replayed, or with a new identifier beside an
-                // erased one), dropped whole.
-                let mut others_link = false;
-                if after_all {
-                    for l in &keys.links {
-                        if matches!(l.class, KeyClass::Rule(_))
-                            || l.identifier.is_none_or(|i| suppressed.contains(&i))
-                        {
-                            continue;
-                        }
-                        let entry = self.entry(&l.key)?;
-                        if !entry.quarantined && !entry.holders.is_empty() {
-                            others_link = true;
-                            break;
-                        }
-                    }
-                }
-                if !others_link {
                     outcome.suppressed += 1;
                     return Ok(());
                 }
-                let mut kept = event.clone();
-                kept.identifiers = event
-                    .identifiers
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !suppressed.contains(i))
-                    .map(|(_, id)| id.clone())
-                    .collect();
-                stripped = kept;
-                event = &stripped;
-                keys = EventKeys::of(event, self.policy, self.store.hasher());
-                tracing::debug!(
-                    left_out = suppressed.len(),
-                    "an event applied without the erased identifiers it carried"
-                );
             }
         }
         // Applied events move the watermark; a suppressed one (an erased

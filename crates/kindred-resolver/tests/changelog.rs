@@ -138,20 +138,11 @@ impl World {
         new.requests = self.requests;
         new.bursts = self.bursts;
         let held = self.stored();
-        // As the store holds them: an event applied after an erasure
-        // without the erased identifiers it carried (a rebuild strips
-        // them again, with the audit topic's suppressions carried over).
         let replay: Vec<CanonicalEvent> = self
             .log
             .iter()
             .filter(|e| held.contains_key(&e.event_id))
-            .map(|e| {
-                self.r
-                    .store()
-                    .contribution(&e.event_id)
-                    .expect("read")
-                    .unwrap_or_else(|| e.clone())
-            })
+            .cloned()
             .collect();
         for part in replay.chunks(batch.max(1)) {
             new.ingest(part);
