@@ -875,22 +875,30 @@ impl OrderKind {
             "abandoned",
             "view",
             "viewed",
+            // Checkout steps (GA4's `add_shipping_info`,
+            // `add_payment_info`, `select_item`; `delivery_option_selected`).
+            "add",
+            "added",
+            "remove",
+            "removed",
+            "select",
+            "selected",
+            "info",
         ]) {
             OrderKind::NotAPurchase
         } else if has(&[
             // What happens to an order placed before: its shipment
             // (`order_shipped`, `Order Fulfilled`, Shopify's
-            // `orders/fulfilled`) is no second sale.
+            // `orders/fulfilled`) is no second sale. Words of a done
+            // shipment only: `shipping` and `delivery` name checkout steps
+            // as often (`add_shipping_info`).
             "shipped",
-            "shipping",
             "shipment",
             "dispatched",
-            "dispatch",
             "fulfilled",
             "fulfillment",
             "fulfilment",
             "delivered",
-            "delivery",
             "transit",
         ]) {
             OrderKind::FollowUp

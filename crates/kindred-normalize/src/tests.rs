@@ -1351,6 +1351,9 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
         "Checkout Started",
         "order_updated",
         "Payment Info Entered",
+        "add_shipping_info",
+        "add_payment_info",
+        "delivery_option_selected",
     ] {
         let e = order_of(no_sale, 10_000);
         assert!(e.activity.order.is_none(), "{no_sale}");

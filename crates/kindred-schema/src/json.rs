@@ -166,14 +166,16 @@ fn instant_millis(text: &str) -> Option<i64> {
 }
 
 /// How many distinct unknown field names [`warn_unknown_fields`] remembers
-/// (names are a producer's to choose: the set must not grow for ever).
+/// per schema (names are a producer's to choose: the set must not grow for
+/// ever).
 const UNKNOWN_FIELDS_REMEMBERED: usize = 256;
 
 /// Warns once per schema and field name of the JSON fields a schema lacks
 /// (the names only, never a value), as a writer schema without fields
 /// kindred reads is warned of on the registry path.
 pub(crate) fn warn_unknown_fields(schema: &str, unknown: &[String]) {
-    static SEEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    type Seen = HashMap<String, std::collections::HashSet<String>>;
+    static SEEN: std::sync::LazyLock<std::sync::Mutex<Seen>> =
         std::sync::LazyLock::new(Default::default);
     if unknown.is_empty() {
         return;
@@ -181,11 +183,14 @@ pub(crate) fn warn_unknown_fields(schema: &str, unknown: &[String]) {
     let mut seen = SEEN
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Per schema: one producer's many campaign keys must not silence the
+    // warning about another's misspelt phone.
+    let seen = seen.entry(schema.to_string()).or_default();
     for name in unknown {
         if seen.len() >= UNKNOWN_FIELDS_REMEMBERED {
             return;
         }
-        if seen.insert(format!("{schema}.{name}")) {
+        if seen.insert(name.clone()) {
             tracing::warn!(
                 %schema,
                 field = %name,
