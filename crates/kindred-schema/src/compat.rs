@@ -29,9 +29,13 @@ impl Compatibility {
             crate::writer::expand_refs(old).unwrap_or_else(|| old.clone()),
             crate::writer::expand_refs(new).unwrap_or_else(|| new.clone()),
         );
+        let read = |writer: &Schema, reader: &Schema| match read_by_alias(writer, reader) {
+            Some(why) => Err(why),
+            None => SchemaCompatibility::can_read(writer, reader).map_err(|e| e.to_string()),
+        };
         Compatibility {
-            backward: SchemaCompatibility::can_read(&old, &new).map_err(|e| e.to_string()),
-            forward: SchemaCompatibility::can_read(&new, &old).map_err(|e| e.to_string()),
+            backward: read(&old, &new),
+            forward: read(&new, &old),
         }
     }
 
@@ -57,6 +61,58 @@ impl Compatibility {
             CompatibilityLevel::Forward => self.forward.is_ok(),
         }
     }
+}
+
+/// A field of `reader` that would read `writer`'s data only through one of
+/// its aliases (a rename: `loyalty_card_no` with the alias
+/// `member_card_no`), at any depth of records: Avro's resolution rules
+/// allow it, but kindred's decoders (apache-avro's resolution, the fast
+/// path) match fields by name only, so every old record's value would be
+/// dropped for the default without a word.
+fn read_by_alias(writer: &Schema, reader: &Schema) -> Option<String> {
+    let records = |s: &Schema| -> Vec<apache_avro::schema::RecordSchema> {
+        match s {
+            Schema::Record(r) => vec![r.clone()],
+            Schema::Union(u) => u
+                .variants()
+                .iter()
+                .filter_map(|v| match v {
+                    Schema::Record(r) => Some(r.clone()),
+                    _ => None,
+                })
+                .collect(),
+            Schema::Array(a) => match a.items.as_ref() {
+                Schema::Record(r) => vec![r.clone()],
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    };
+    for (w, r) in records(writer).iter().zip(records(reader).iter()) {
+        for field in &r.fields {
+            match w.fields.iter().find(|f| f.name == field.name) {
+                Some(written) => {
+                    if let Some(why) = read_by_alias(&written.schema, &field.schema) {
+                        return Some(why);
+                    }
+                }
+                None => {
+                    let alias = field
+                        .aliases
+                        .iter()
+                        .flatten()
+                        .find(|a| w.fields.iter().any(|f| &f.name == *a));
+                    if let Some(alias) = alias {
+                        return Some(format!(
+                            "field `{}` of {} would read the old field `{alias}` through its alias: kindred's decoders match fields by name only, so old records would lose its value; add the new field beside the old one instead of renaming",
+                            field.name, r.name.name
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The compatibility a schema must keep with each of its released versions,
@@ -153,6 +209,43 @@ pub fn check_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A field renamed with an alias (Avro's way): refused both ways, as
+    /// kindred's decoders read no alias (old records' cards would be lost).
+    #[test]
+    fn a_rename_through_an_alias_is_refused() {
+        let old = r#"{"type": "record", "name": "R", "fields": [{"name": "id", "type": "string"}, {"name": "member_card_no", "type": ["null", "string"], "default": null}]}"#;
+        let new = r#"{"type": "record", "name": "R", "fields": [{"name": "id", "type": "string"}, {"name": "loyalty_card_no", "aliases": ["member_card_no"], "type": ["null", "string"], "default": null}]}"#;
+        let (old, new) = (
+            parse("old", old).expect("old"),
+            parse("new", new).expect("new"),
+        );
+        let c = Compatibility::between(&old, &new);
+        assert_eq!(c.level(), "FORWARD", "{c:?}");
+        assert!(
+            c.backward
+                .as_ref()
+                .is_err_and(|e| e.contains("loyalty_card_no") && e.contains("alias")),
+            "{c:?}"
+        );
+        // The same rename inside a nested record.
+        let nest = |inner: &str| {
+            format!(
+                r#"{{"type": "record", "name": "R", "fields": [{{"name": "order", "type": ["null", {{"type": "record", "name": "O", "fields": [{{"name": "id", "type": "string"}}, {inner}]}}], "default": null}}]}}"#
+            )
+        };
+        let old = parse(
+            "old",
+            &nest(r#"{"name": "total", "type": "long", "default": 0}"#),
+        )
+        .expect("old");
+        let new = parse(
+            "new",
+            &nest(r#"{"name": "total_minor", "aliases": ["total"], "type": "long", "default": 0}"#),
+        )
+        .expect("new");
+        assert!(Compatibility::between(&old, &new).backward.is_err());
+    }
 
     /// A named type's definition moved to a field before its first use
     /// (a new optional field holding it): the data reads both ways, as a
