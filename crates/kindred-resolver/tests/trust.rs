@@ -3910,25 +3910,9 @@ fn an_erasure_republishes_a_waiting_pair_whose_record_held_the_person() {
         profile(&r, &email("yolanda@y.cn")).profile_id,
     );
     assert_ne!(x, y, "the names differ: a pair for review");
-    let last_notice_of_x = |r: &Resolver| {
-        r.store()
-            .outbox()
-            .expect("outbox")
-            .into_iter()
-            .filter_map(|(_, e)| match e {
-                OutboxEntry::Review(n) if n.profile_a == x || n.profile_b == x => Some(n),
-                _ => None,
-            })
-            .next_back()
-            .expect("a review notice of X")
-    };
-    let holds_email = |n: &kindred_resolver::ReviewNotice| {
-        [&n.record_a, &n.record_b].into_iter().flatten().any(|rec| {
-            rec.identifiers
-                .iter()
-                .any(|i| i.kind == IdentifierKind::Email && i.value == "p@y.cn")
-        })
-    };
+    let last_notice_of_x =
+        |r: &Resolver| last_review_notice_of(r, &x).expect("a review notice of X");
+    let holds_email = |n: &kindred_resolver::ReviewNotice| notice_holds_email(n, "p@y.cn");
     assert!(
         holds_email(&last_notice_of_x(&r)),
         "X's record held P's e-mail"
@@ -3987,24 +3971,8 @@ fn an_erasure_republishes_a_waiting_pair_whose_side_was_absorbed_since() {
     let x = profile(&r, &card("X1")).profile_id;
     let z = profile(&r, &z_phone).profile_id;
     assert_ne!(x, z);
-    let holds_email = |n: &kindred_resolver::ReviewNotice| {
-        [&n.record_a, &n.record_b].into_iter().flatten().any(|rec| {
-            rec.identifiers
-                .iter()
-                .any(|i| i.kind == IdentifierKind::Email && i.value == "p@y.cn")
-        })
-    };
-    let last_notice_of = |r: &Resolver, id: &str| {
-        r.store()
-            .outbox()
-            .expect("outbox")
-            .into_iter()
-            .filter_map(|(_, e)| match e {
-                OutboxEntry::Review(n) if n.profile_a == id || n.profile_b == id => Some(n),
-                _ => None,
-            })
-            .next_back()
-    };
+    let holds_email = |n: &kindred_resolver::ReviewNotice| notice_holds_email(n, "p@y.cn");
+    let last_notice_of = last_review_notice_of;
     assert!(
         last_notice_of(&r, &x).is_some_and(|n| holds_email(&n)),
         "X's record held P's e-mail"
@@ -4031,6 +3999,28 @@ fn an_erasure_republishes_a_waiting_pair_whose_side_was_absorbed_since() {
     .expect("erase");
     let last = last_notice_of(&r, &x).expect("a notice of X's pair");
     assert!(!holds_email(&last), "{last:?}");
+}
+
+/// The last review notice queued that names `id` on either side.
+fn last_review_notice_of(r: &Resolver, id: &str) -> Option<kindred_resolver::ReviewNotice> {
+    r.store()
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            OutboxEntry::Review(n) if n.profile_a == id || n.profile_b == id => Some(*n),
+            _ => None,
+        })
+        .next_back()
+}
+
+/// Whether either record of a review notice holds the e-mail `value`.
+fn notice_holds_email(n: &kindred_resolver::ReviewNotice, value: &str) -> bool {
+    [&n.record_a, &n.record_b].into_iter().flatten().any(|rec| {
+        rec.identifiers
+            .iter()
+            .any(|i| i.kind == IdentifierKind::Email && i.value == value)
+    })
 }
 
 /// Two hundred people born the same day in one postal code, their names
