@@ -1163,6 +1163,17 @@ async fn a_compacted_topic_that_would_keep_erased_records_is_named() -> anyhow::
     Ok(())
 }
 
+/// The configuration of a test's lost store (`<dir>/lost`), its topics
+/// made, and the codec its events are written with.
+async fn lost_store_topics(
+    test: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<(kindred_config::Config, WireCodec)> {
+    let config = isolated_config(test, &dir.join("lost"));
+    create_topics(&config).await?;
+    Ok((config, WireCodec::with_default_ids()?))
+}
+
 /// A rebuild applies again an erasure request its audit topic does not
 /// cover (audited by an older release, or aged out), timed as the running
 /// resolver times it: by the record when the request does not say. It was
@@ -1171,9 +1182,7 @@ async fn a_compacted_topic_that_would_keep_erased_records_is_named() -> anyhow::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebuild_times_a_request_without_a_time_by_its_record() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let config = isolated_config("rebuild_request_time", &dir.path().join("lost"));
-    create_topics(&config).await?;
-    let codec = WireCodec::with_default_ids()?;
+    let (config, codec) = lost_store_topics("rebuild_request_time", dir.path()).await?;
     let phone = Identifier::new(IdentifierKind::Phone, "+8613924681357");
     send(
         &config,
@@ -1220,9 +1229,7 @@ async fn a_rebuild_times_a_request_without_a_time_by_its_record() -> anyhow::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebuild_from_a_canonical_topic_missing_its_head_is_refused() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let config = isolated_config("rebuild_truncated", &dir.path().join("lost"));
-    create_topics(&config).await?;
-    let codec = WireCodec::with_default_ids()?;
+    let (config, codec) = lost_store_topics("rebuild_truncated", dir.path()).await?;
     let mut at = Vec::new();
     for e in events(3) {
         let payload = codec.encode(SchemaKind::CanonicalEvent, &e)?;

@@ -367,13 +367,10 @@ mod tests {
         }
     }
 
-    /// A store restored from a snapshot holds kp-1 (which absorbed kp-2);
-    /// the lost store had gone on to publish kp-1 up to version 9, kp-2's
-    /// redirect at 7, a kp-5 the snapshot never saw and an erased kp-6.
-    #[test]
-    fn a_store_continues_the_ids_and_versions_the_topic_holds_and_drops_the_rest() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
+    /// A resolver on a store in `dir` with two sign-ups applied (kp-1 a@,
+    /// kp-2 b@), their changes still queued.
+    fn two_signups(dir: &std::path::Path) -> Resolver {
+        let mut r = Resolver::new(Store::open(dir).expect("store"));
         r.apply(
             &[
                 signup("web:1", 1, &["a@x.cn"]),
@@ -382,6 +379,16 @@ mod tests {
             &[],
         )
         .expect("apply");
+        r
+    }
+
+    /// A store restored from a snapshot holds kp-1 (which absorbed kp-2);
+    /// the lost store had gone on to publish kp-1 up to version 9, kp-2's
+    /// redirect at 7, a kp-5 the snapshot never saw and an erased kp-6.
+    #[test]
+    fn a_store_continues_the_ids_and_versions_the_topic_holds_and_drops_the_rest() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = two_signups(dir.path());
         r.apply(&[signup("web:3", 3, &["a@x.cn", "b@x.cn"])], &[])
             .expect("apply");
         assert_eq!(r.store().resolve_redirects(&kp(2)).expect("read"), kp(1));
@@ -495,15 +502,7 @@ mod tests {
     #[test]
     fn a_store_numbers_its_changes_after_the_topics_highest_sequence() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut r = Resolver::new(Store::open(dir.path()).expect("store"));
-        r.apply(
-            &[
-                signup("web:1", 1, &["a@x.cn"]),
-                signup("web:2", 2, &["b@x.cn"]),
-            ],
-            &[],
-        )
-        .expect("apply");
+        let mut r = two_signups(dir.path());
         let before: Vec<u64> = r
             .store()
             .outbox()
