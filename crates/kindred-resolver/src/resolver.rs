@@ -1828,29 +1828,34 @@ impl<'a> BatchView<'a> {
         Ok(listed)
     }
 
-    /// A `superseded` change again for each id redirecting to `survivor`
-    /// directly, with its next version (`republish`: a topic re-seeded
-    /// from the live profiles alone would leave a consumer holding an
-    /// absorbed id unable to find its survivor).
+    /// A `superseded` change again for each id redirecting to `survivor`,
+    /// directly or through ids absorbed before it (each to the id it is
+    /// filed under, as its first `superseded` said), with its next version
+    /// (`republish`: a topic re-seeded from the live profiles alone would
+    /// leave a consumer holding an absorbed id unable to find its survivor).
     pub(crate) fn restate_redirects(
         &mut self,
         survivor: &str,
         cause: &str,
         outcome: &mut BatchOutcome,
     ) -> Result<(), StoreError> {
-        for (id, absorbed) in self.absorbed_into(survivor)? {
-            outcome.changes.push(ProfileChange::superseded(
-                id.clone(),
-                absorbed.version,
-                cause.to_string(),
-                survivor.to_string(),
-            ));
-            let restated = AbsorbedProfile {
-                version: absorbed.version + 1,
-                members: absorbed.members,
-            };
-            self.absorbed
-                .insert(absorbed_key(survivor, &id), Some(restated));
+        let mut parents = vec![survivor.to_string()];
+        while let Some(parent) = parents.pop() {
+            for (id, absorbed) in self.absorbed_into(&parent)? {
+                outcome.changes.push(ProfileChange::superseded(
+                    id.clone(),
+                    absorbed.version,
+                    cause.to_string(),
+                    parent.clone(),
+                ));
+                let restated = AbsorbedProfile {
+                    version: absorbed.version + 1,
+                    members: absorbed.members,
+                };
+                self.absorbed
+                    .insert(absorbed_key(&parent, &id), Some(restated));
+                parents.push(id);
+            }
         }
         Ok(())
     }

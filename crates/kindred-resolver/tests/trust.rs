@@ -233,18 +233,7 @@ fn republish_restates_the_redirect_of_each_absorbed_id() {
         &mut r,
         vec![ev("pos:2", 2 * DAY, &[card("A1"), email("na@x.cn")]).name("李娜")],
     );
-    let changes = |r: &Resolver| -> Vec<ProfileChange> {
-        r.store()
-            .outbox()
-            .expect("outbox")
-            .into_iter()
-            .filter_map(|(_, entry)| match entry {
-                OutboxEntry::Change(c) => Some(*c),
-                _ => None,
-            })
-            .collect()
-    };
-    let superseded: Vec<ProfileChange> = changes(&r)
+    let superseded: Vec<ProfileChange> = outbox_changes(&r)
         .into_iter()
         .filter(|c| c.superseded_by.is_some())
         .collect();
@@ -252,7 +241,7 @@ fn republish_restates_the_redirect_of_each_absorbed_id() {
     let published = r.store().next_outbox_seq().expect("seq") - 1;
     r.store().ack_outbox(published).expect("ack");
     r.republish("ops", 9 * DAY, 1).expect("republish");
-    let again: Vec<ProfileChange> = changes(&r)
+    let again: Vec<ProfileChange> = outbox_changes(&r)
         .into_iter()
         .filter(|c| c.profile_id == superseded[0].profile_id)
         .collect();
@@ -263,12 +252,73 @@ fn republish_restates_the_redirect_of_each_absorbed_id() {
     let published = r.store().next_outbox_seq().expect("seq") - 1;
     r.store().ack_outbox(published).expect("ack");
     r.republish("ops", 10 * DAY, 1).expect("republish");
-    let third: Vec<i64> = changes(&r)
+    let third: Vec<i64> = outbox_changes(&r)
         .iter()
         .filter(|c| c.profile_id == superseded[0].profile_id)
         .map(|c| c.version)
         .collect();
     assert_eq!(third, vec![superseded[0].version + 2]);
+}
+
+/// The profile changes waiting in the store's outbox.
+fn outbox_changes(r: &Resolver) -> Vec<ProfileChange> {
+    r.store()
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .filter_map(|(_, entry)| match entry {
+            OutboxEntry::Change(c) => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn republish_restates_ids_absorbed_through_another_absorbed_id() {
+    let (_d, mut r) = open(LinkPolicy::default());
+    let mobile = phone("+8613910248876");
+    apply(&mut r, vec![ev("pos:1", 0, &[card("A1")]).name("李娜")]);
+    apply(
+        &mut r,
+        vec![ev("web:1", DAY, &[email("na@x.cn")]).name("李娜")],
+    );
+    apply(
+        &mut r,
+        vec![ev("social:1", 2 * DAY, std::slice::from_ref(&mobile)).name("李娜")],
+    );
+    // The e-mail's profile absorbs the phone's, then the card's absorbs it:
+    // the phone's id is filed under the e-mail's, not under the survivor.
+    apply(
+        &mut r,
+        vec![ev("web:2", 3 * DAY, &[email("na@x.cn"), mobile]).name("李娜")],
+    );
+    apply(
+        &mut r,
+        vec![ev("pos:2", 4 * DAY, &[card("A1"), email("na@x.cn")]).name("李娜")],
+    );
+    let first: BTreeMap<String, ProfileChange> = outbox_changes(&r)
+        .into_iter()
+        .filter(|c| c.superseded_by.is_some())
+        .map(|c| (c.profile_id.clone(), c))
+        .collect();
+    assert_eq!(first.len(), 2, "{first:?}");
+    let published = r.store().next_outbox_seq().expect("seq") - 1;
+    r.store().ack_outbox(published).expect("ack");
+    r.republish("ops", 9 * DAY, 1).expect("republish");
+    let again: BTreeMap<String, ProfileChange> = outbox_changes(&r)
+        .into_iter()
+        .filter(|c| c.superseded_by.is_some())
+        .map(|c| (c.profile_id.clone(), c))
+        .collect();
+    assert_eq!(
+        again.keys().collect::<Vec<_>>(),
+        first.keys().collect::<Vec<_>>(),
+        "every absorbed id is restated, however deep"
+    );
+    for (id, change) in &again {
+        assert_eq!(change.superseded_by, first[id].superseded_by, "{id}");
+        assert_eq!(change.version, first[id].version + 1, "{id}");
+    }
 }
 
 #[test]
