@@ -434,8 +434,17 @@ pub fn forget_request(
                 .to_string(),
         ));
     }
-    if target.starts_with("kp-") {
-        wire.profile = Some(target.to_string());
+    let id = target.trim();
+    if id.starts_with("kp-") {
+        // The resolver refuses any other `kp-` text (a letter O for a
+        // zero) with no audit record, and this command would wait for a
+        // reply that never comes and say it will be applied.
+        if !is_profile_id(id) {
+            return Err(crate::PipelineError::Config(format!(
+                "{target:?} is not a profile id: kp- and digits only, as `kindred explain` and the profile topic's keys print them"
+            )));
+        }
+        wire.profile = Some(id.to_string());
         return Ok(wire);
     }
     if let Some(number) = target.strip_prefix("phone:") {
@@ -895,6 +904,26 @@ mod tests {
         assert_eq!(asked("Ann.Lee@gmail.com"), "A***@gmail.com");
         let phone = asked("13910248876");
         assert!(!phone.contains("1024") && phone.ends_with("876"), "{phone}");
+    }
+
+    #[test]
+    fn forget_refuses_a_profile_id_the_resolver_would_refuse() {
+        for bad in ["kp-00000000001O", "kp-", "kp-12 34", "kp-+8613910248876"] {
+            let e = forget_request(&Config::default(), "DSR-9", "ops", bad)
+                .expect_err(bad)
+                .to_string();
+            assert!(e.contains("not a profile id"), "{bad}: {e}");
+        }
+        // Whatever it sends, the resolver reads as a profile.
+        let wire = forget_request(&Config::default(), "DSR-9", "ops", " kp-000000000001 ")
+            .expect("a padded id");
+        let bytes = serde_json::to_vec(&wire).expect("json");
+        let request =
+            parse_request(&bytes, &NormalizeOptions::default(), 0).expect("the resolver reads it");
+        assert_eq!(
+            request.target,
+            ErasureTarget::Profile("kp-000000000001".into())
+        );
     }
 
     #[test]
