@@ -311,13 +311,11 @@ impl Conform<'_> {
             }
             Schema::Boolean => {
                 // Python's `str(True)` writes `True`; spreadsheets and
-                // forms write 1/0 and yes/no.
+                // forms write 1/0 and yes/no, CSV and PostgreSQL exports
+                // Y/N and T/F, an HTML checkbox `on`, consent tools
+                // `opt-in` and `subscribed`.
                 let flag = match value {
-                    Value::String(text) => match text.trim().to_ascii_lowercase().as_str() {
-                        "true" | "1" | "yes" => Some(true),
-                        "false" | "0" | "no" => Some(false),
-                        _ => None,
-                    },
+                    Value::String(text) => flag_word(text),
                     Value::Number(n) => match n.as_f64() {
                         Some(1.0) => Some(true),
                         Some(0.0) => Some(false),
@@ -343,6 +341,8 @@ impl Conform<'_> {
                     {
                         *value = Value::String((f as i64).to_string());
                     }
+                } else if let Some(date) = local_date_array(value) {
+                    *value = Value::String(date);
                 }
                 Ok(())
             }
@@ -579,6 +579,35 @@ impl std::fmt::Display for Path<'_> {
     }
 }
 
+/// A date as Jackson's `JavaTimeModule` writes a `LocalDate` by default
+/// (`[1990, 5, 17]`), as the text `1990-05-17`: year, month and day, and
+/// nothing else in the array.
+fn local_date_array(value: &Value) -> Option<String> {
+    let Value::Array(parts) = value else {
+        return None;
+    };
+    let [year, month, day] = parts.as_slice() else {
+        return None;
+    };
+    let (year, month, day) = (year.as_u64()?, month.as_u64()?, day.as_u64()?);
+    ((1000..=9999).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day))
+        .then(|| format!("{year:04}-{month:02}-{day:02}"))
+}
+
+/// A yes or no written as a word: what a boolean field reads from text.
+/// Words only a yes or a no is written as; anything else stays text, for
+/// the schema to refuse (the message then says which field).
+fn flag_word(text: &str) -> Option<bool> {
+    let word = text.trim().to_lowercase().replace(['_', ' '], "-");
+    match word.as_str() {
+        "true" | "1" | "yes" | "y" | "t" | "on" | "opt-in" | "optin" | "opted-in"
+        | "subscribed" | "granted" | "是" => Some(true),
+        "false" | "0" | "no" | "n" | "f" | "off" | "opt-out" | "optout" | "opted-out"
+        | "unsubscribed" | "denied" | "否" => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -765,6 +794,30 @@ mod tests {
             flags,
             [&json!(true), &json!(false), &json!(true), &json!(false)]
         );
+        // Exports' and consent tools' words: the event is read, not
+        // dead-lettered for its consent.
+        for (word, flag) in [
+            ("Y", true),
+            ("n", false),
+            ("T", true),
+            ("F", false),
+            ("on", true),
+            ("off", false),
+            ("Opt-In", true),
+            ("opt_out", false),
+            ("opted in", true),
+            ("Subscribed", true),
+            ("UNSUBSCRIBED", false),
+            ("是", true),
+            ("否", false),
+        ] {
+            let got = web(json!({
+                "event_id": "w1", "event_type": "signup", "event_time": 1,
+                "consents": [{"purpose": "marketing", "channel": "email", "granted": word}],
+            }))
+            .unwrap_or_else(|e| panic!("{word}: {e}"));
+            assert_eq!(got["consents"][0]["granted"], json!(flag), "{word}");
+        }
         // A fraction where text goes, or a flag of another number, is left
         // as it came, for the schema to refuse.
         let got = web(json!({
@@ -774,6 +827,15 @@ mod tests {
         .expect("conform leaves them");
         assert_eq!(got["phone"], json!(139.5));
         assert_eq!(got["consents"][0]["granted"], json!(2));
+        // A LocalDate as Jackson writes it is a date's text; another
+        // array where text goes stays, for the schema to refuse.
+        let got = web(json!({
+            "event_id": "w1", "event_type": "signup", "event_time": 1,
+            "birthday": [1990, 5, 17], "phone": [1, 2],
+        }))
+        .expect("conforms");
+        assert_eq!(got["birthday"], json!("1990-05-17"));
+        assert_eq!(got["phone"], json!([1, 2]));
     }
 
     #[test]
