@@ -156,6 +156,31 @@ const MARKETING_INSIDE: &[&str] = &["营销", "推广", "促销", "メルマガ"
 fn is_marketing(label: &str) -> bool {
     words(label).any(|w| MARKETING_WORDS.contains(&w))
         || MARKETING_INSIDE.iter().any(|m| label.contains(m))
+        || names_a_channel_subscription(label)
+}
+
+/// A subscription or an opt-in naming nothing but a channel (`Email
+/// Subscription`, `SMS opt-in`, `Subscribe`): a shop's list, which is
+/// direct marketing, so that unsubscribing withdraws it. Not one naming
+/// another purpose (`analytics opt-in`, `subscription_billing`).
+fn names_a_channel_subscription(label: &str) -> bool {
+    let ws: Vec<&str> = words(label).collect();
+    let subscription = |w: &str| {
+        matches!(
+            w,
+            "subscription" | "subscriptions" | "subscribe" | "subscribed" | "optin"
+        ) || w.strip_suffix("订阅").is_some_and(|channel| {
+            // Chinese writes no separators: `邮件订阅`, `短信订阅`.
+            channel.is_empty() || CHANNELS_INSIDE.iter().any(|(word, _)| *word == channel)
+        })
+    };
+    let opt_in = ws.windows(2).any(|p| p == ["opt", "in"]);
+    (opt_in || ws.iter().any(|w| subscription(w)))
+        && ws.iter().all(|w| {
+            subscription(w)
+                || matches!(*w, "opt" | "in" | "consent" | "list")
+                || channel_of_word(w).is_some_and(|c| c != "all")
+        })
 }
 
 /// A label's words: its parts between anything not a letter or digit.
@@ -299,6 +324,13 @@ mod tests {
             "prospection commerciale",
             "メルマガ配信",
             "뉴스레터",
+            // A channel's list: unsubscribing from it withdraws marketing.
+            "Email Subscription",
+            "sms_opt_in",
+            "SMS opt-in",
+            "Subscribe",
+            "email optin",
+            "邮件订阅",
         ] {
             assert_eq!(
                 normalize_consent_purpose(raw).as_deref(),
@@ -311,6 +343,8 @@ mod tests {
             ("Profiling", "profiling"),
             ("analytics", "analytics"),
             ("service_mailing", "service_mailing"),
+            ("analytics opt-in", "analytics_opt_in"),
+            ("subscription_billing", "subscription_billing"),
         ] {
             assert_eq!(normalize_consent_purpose(raw).as_deref(), Some(kept));
         }
