@@ -531,10 +531,26 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
             .iter()
             .any(|w| JOINING_WORDS.contains(&w.to_lowercase().as_str()))
         || name.contains(['&', '+', '/'])
+        || joins_two_titles(&words)
     {
         return Err(Rejected::Invalid);
     }
     Ok(name)
+}
+
+/// Whether a word joins two titles (`Dhr. en Mevr. Jansen`, `Sr. y Sra.
+/// García`, `Sr. e Sra. Silva`): a couple, in any language's `and`, even
+/// those (`y`, `e`, `en`) that also sit inside one person's name.
+fn joins_two_titles(words: &[&str]) -> bool {
+    let title = |w: &str| LATIN_TITLES.contains(&w.trim_end_matches('.').to_lowercase().as_str());
+    words.windows(3).any(|w| {
+        title(w[0])
+            && title(w[2])
+            && matches!(
+                w[1].to_lowercase().as_str(),
+                "and" | "und" | "et" | "y" | "e" | "en" | "i" | "og" | "och" | "ve" | "és"
+            )
+    })
 }
 
 /// A payment card's name, as a till reads it from the card (ISO/IEC
@@ -612,6 +628,11 @@ fn title_case(s: &str) -> String {
         let lower = if word.starts_with(is_cherokee) {
             // Cherokee's capitals are its usual letters.
             word.to_string()
+        } else if word.contains('İ') {
+            // Turkish's dotted capital is `i` in lower case; Unicode's
+            // lower case without a locale is `i` and a combining dot,
+            // which `EMİNE` kept inside the name (`Emi̇ne`, not `Emine`).
+            word.replace('İ', "i").to_lowercase()
         } else {
             word.to_lowercase()
         };
@@ -624,7 +645,13 @@ fn title_case(s: &str) -> String {
                 // letters (`ß` -> `SS`) starts the word as `Ss`, so
                 // normalizing the output again changes nothing.
                 let mut upper = first.to_uppercase();
-                out.extend(upper.next());
+                if word.starts_with('İ') {
+                    // Its own capital again (`İbrahim`).
+                    upper.next();
+                    out.push('İ');
+                } else {
+                    out.extend(upper.next());
+                }
                 out.extend(upper.flat_map(char::to_lowercase));
                 out.push_str(chars.as_str());
             }
@@ -832,6 +859,10 @@ mod tests {
             ("ᲒᲘᲝᲠᲒᲘ ᲑᲔᲠᲘᲫᲔ", Ok("გიორგი ბერიძე")),
             ("ΟΣ ΣΑΣ", Ok("Ος Σας")),
             ("JEAN-LUC O'BRIEN", Ok("Jean-Luc O'Brien")),
+            // Turkish capitals: no combining dot left inside the name.
+            ("EMİNE ÇELİK", Ok("Emine Çelik")),
+            ("İBRAHİM", Ok("İbrahim")),
+            ("İbrahim", Ok("İbrahim")),
             ("", Err(Rejected::Empty)),
             ("  ", Err(Rejected::Empty)),
             ("test", Err(Rejected::Junk)),
@@ -839,6 +870,11 @@ mod tests {
             ("John & Jane Smith", Err(Rejected::Invalid)),
             ("Mr and Mrs Smith", Err(Rejected::Invalid)),
             ("Jean et Marie Dupont", Err(Rejected::Invalid)),
+            // `and` in the language of the titles it joins.
+            ("Dhr. en Mevr. Jansen", Err(Rejected::Invalid)),
+            ("Sr. y Sra. García", Err(Rejected::Invalid)),
+            ("Sr. e Sra. Silva", Err(Rejected::Invalid)),
+            ("Herr und Frau Müller", Err(Rejected::Invalid)),
             ("Smith/Jones", Err(Rejected::Invalid)),
             ("José Ortega y Gasset", Ok("José Ortega y Gasset")),
             ("Anders And", Ok("Anders And")),
@@ -871,6 +907,23 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(normalize_name(raw).as_deref(), want.as_deref(), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn a_couple_named_by_two_titles_is_no_ones_name() {
+        for full in [
+            "Dhr. en Mevr. Jansen",
+            "Sr. y Sra. García",
+            "Sr. e Sra. Silva",
+        ] {
+            let (n, dropped) = names(Some(full), None, None);
+            assert_eq!(n.full, None, "{full}");
+            assert_eq!(n.title_gender, None, "{full}");
+            assert_eq!(dropped, vec![("full_name", Rejected::Invalid)], "{full}");
+        }
+        // `y` inside one person's names stays.
+        let (n, _) = names(Some("Sr. José Ortega y Gasset"), None, None);
+        assert_eq!(n.full.as_deref(), Some("José Ortega y Gasset"));
     }
 
     #[test]

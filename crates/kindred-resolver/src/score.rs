@@ -488,10 +488,18 @@ fn within_two_days(a: &str, b: &str) -> bool {
 }
 
 /// Lower-cased letters and digits, runs of anything else one space.
+/// Turkish's dotted capital `İ` is `i` (Unicode's lower case without a
+/// locale adds a combining dot: `İSTİKLAL` and `İstiklal` differed).
 fn fold(s: &str) -> String {
     s.split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
+        .map(|t| {
+            if t.contains('İ') {
+                t.replace('İ', "i").to_lowercase()
+            } else {
+                t.to_lowercase()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -522,6 +530,12 @@ mod tests {
             consents: vec![],
             dropped: vec![],
         }
+    }
+
+    #[test]
+    fn turkish_capitals_fold_as_their_lower_case_letters() {
+        assert_eq!(fold("İSTİKLAL CADDESİ"), fold("İstiklal Caddesi"));
+        assert_eq!(fold("İstiklal Caddesi"), "istiklal caddesi");
     }
 
     #[test]
