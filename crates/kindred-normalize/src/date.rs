@@ -43,6 +43,9 @@ pub fn normalize_birthday(
 }
 
 fn parse_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
+    if let Some(date) = epoch_millis_date(s) {
+        return Some(date);
+    }
     let (s, next_day) = without_time(s);
     let date = parse_day(s, order)?;
     if next_day {
@@ -50,6 +53,29 @@ fn parse_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
     } else {
         Some(date)
     }
+}
+
+/// A birthday as milliseconds since 1970 (what Jackson writes for a
+/// `java.util.Date` by default: `642873600000`, China's midnight of 17 May
+/// 1990; negative before 1970), as the date of its nearest midnight by
+/// [`without_time`]'s rule (from 13:00 UTC the next day's). Only a number
+/// of 12 or 13 digits (1973 to 2286, and 1653 to 1966 negative) that is a
+/// whole quarter of an hour, as every zone's midnight is: another number
+/// typed into the field (a phone number with its country code, `447911123456`)
+/// is one by chance once in 900,000.
+fn epoch_millis_date(s: &str) -> Option<NaiveDate> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if !(12..=13).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let ms: i64 = s.parse().ok()?;
+    const QUARTER_HOUR_MS: i64 = 900_000;
+    const HOUR_MS: i64 = 3_600_000;
+    if ms % QUARTER_HOUR_MS != 0 {
+        return None;
+    }
+    let instant = chrono::DateTime::from_timestamp_millis(ms + 11 * HOUR_MS)?;
+    Some(instant.date_naive())
 }
 
 /// A date with a time of day (`1990-05-17T00:00:00Z`, `1990-05-17
@@ -486,6 +512,14 @@ mod tests {
             ("1990/5/17", day, Ok("1990-05-17")),
             ("1990.05.17", day, Ok("1990-05-17")),
             ("19900517", day, Ok("1990-05-17")),
+            // Milliseconds since 1970, as Jackson writes a Date: the
+            // nearest midnight (China's, UTC's, New York's); before 1970.
+            ("642873600000", day, Ok("1990-05-17")),
+            ("642902400000", day, Ok("1990-05-17")),
+            ("642916800000", day, Ok("1990-05-17")),
+            ("-157766400000", day, Ok("1965-01-01")),
+            // Not a quarter hour: a phone number with its country code.
+            ("447911123456", day, Err(Rejected::Invalid)),
             ("1990年5月17日", day, Ok("1990-05-17")),
             ("１９９０年５月１７日", day, Ok("1990-05-17")),
             // Other scripts' digits; another calendar's year is no birthday
