@@ -539,9 +539,11 @@ fn full_parse_as_typed(
 /// number (`tel:`, `Tel.`, `Mobile:`, `手机：`, `电话`): the number itself is
 /// what follows it.
 fn without_label(text: &str) -> &str {
-    const LABELS: [&str; 24] = [
+    const LABELS: &[&str] = &[
         "tel",
         "tél",
+        "tlf",
+        "telf",
         "phone",
         "ph",
         "mobile",
@@ -552,6 +554,21 @@ fn without_label(text: &str) -> &str {
         "handphone",
         "telephone",
         "telefon",
+        "telefone",
+        "telefono",
+        "teléfono",
+        "handy",
+        "natel",
+        "cel",
+        "celular",
+        "cellulare",
+        "movil",
+        "móvil",
+        "portable",
+        "gsm",
+        "mobiel",
+        "telemovel",
+        "telemóvel",
         "手机",
         "电话",
         "手机号",
@@ -569,10 +586,34 @@ fn without_label(text: &str) -> &str {
         .find(|c: char| !c.is_alphabetic())
         .unwrap_or(text.len());
     let (word, rest) = text.split_at(end);
-    if word.is_empty() || !LABELS.contains(&word.to_lowercase().as_str()) {
+    let text = if word.is_empty() || !LABELS.contains(&word.to_lowercase().as_str()) {
+        text
+    } else {
+        // `Phone #: 415-555-2671`: a number sign after the label only.
+        rest.trim_start_matches([':', '.', ' ', '#'])
+    };
+    without_kind_note(text)
+}
+
+/// A number without a note after it saying whose line it is (`02 9374
+/// 4000 (H)`, `+86 139 1024 8876 (mobile)`). Not a fax's or an office's:
+/// those stay, and are refused as no person's line.
+fn without_kind_note(text: &str) -> &str {
+    const NOTES: [&str; 12] = [
+        "h", "m", "c", "home", "mobile", "mob", "cell", "private", "privat", "casa", "maison",
+        "手机",
+    ];
+    let Some(open) = text.strip_suffix(')').and_then(|t| t.rfind('(')) else {
         return text;
+    };
+    let note = text[open + 1..text.len() - 1].trim();
+    if NOTES.contains(&note.to_lowercase().as_str())
+        && text[..open].contains(|c: char| c.is_ascii_digit())
+    {
+        text[..open].trim_end()
+    } else {
+        text
     }
-    rest.trim_start_matches([':', '.', ' '])
 }
 
 /// Whether `raw` is typed in the groups its reading `e164` is written in
@@ -1155,6 +1196,16 @@ mod tests {
             ("Tel. 139 1024 8876", &cn, Ok("+8613910248876")),
             ("手机：13910248876", &cn, Ok("+8613910248876")),
             ("Mobile: +44 7911 123456", &cn, Ok("+447911123456")),
+            // Other languages' labels, a number sign after one, a note
+            // after the number saying whose line it is.
+            ("Handy: +49 151 23984712", &cn, Ok("+4915123984712")),
+            ("Cel: +52 55 2948 7316", &cn, Ok("+525529487316")),
+            ("Portable : +33 6 12 34 56 78", &cn, Ok("+33612345678")),
+            ("Tlf +45 20 12 34 56", &cn, Ok("+4520123456")),
+            ("Phone #: 415-555-2671", &us(), Ok("+14155552671")),
+            ("+61 2 9374 4000 (H)", &cn, Ok("+61293744000")),
+            ("+86 139 1024 8876 (mobile)", &cn, Ok("+8613910248876")),
+            ("+86 139 1024 8876 (fax)", &cn, Err(Rejected::Invalid)),
             ("139\u{200B}1024\u{FEFF}8876", &cn, Ok("+8613910248876")),
             ("fax 139 1024 8876", &cn, Err(Rejected::Invalid)),
             // Read by libphonenumber as +49 508317, dropping "17948" (that
