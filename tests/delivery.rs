@@ -1600,3 +1600,84 @@ async fn a_restored_store_continues_the_profile_topic_ids_and_versions() -> anyh
     assert!(!held.contains("kp-000000000003"), "{held:?}");
     Ok(())
 }
+
+/// A whole-topic reader (rebuild, restore, the decisions and audit topics)
+/// whose partition's head is removed while it reads (retention, or
+/// `delete-records`) was moved to the partition's end by librdkafka's
+/// default `auto.offset.reset` and returned as if it had read everything:
+/// a rebuild then lacked the rest of the partition and tombstoned those
+/// people downstream. The read fails instead.
+#[test]
+fn a_whole_topic_read_whose_head_is_removed_meanwhile_fails() -> anyhow::Result<()> {
+    use kindred_kafka::{OutRecord, Producer};
+    let runtime = tokio::runtime::Runtime::new()?;
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("head_removed_mid_read", dir.path());
+    runtime.block_on(create_topics(&config))?;
+    // A topic of `cleanup.policy=delete`: a compacted one refuses
+    // delete-records.
+    let topic = config.topics.canonical.clone();
+    // One partition's worth (one key), fetched a record at a time, so that
+    // most of it is still on the broker when the head goes.
+    let records: Vec<OutRecord> = (0..600)
+        .map(|i| OutRecord {
+            topic: topic.clone(),
+            key: Some(b"one-key".to_vec()),
+            payload: format!("{i:01024}").into_bytes(),
+            headers: Vec::new(),
+            timestamp_ms: None,
+        })
+        .collect();
+    // Batches of a record or two: a fetch returns whole batches.
+    let mut small_batches = config.clone();
+    small_batches
+        .kafka
+        .client
+        .insert("batch.size".into(), "2048".into());
+    small_batches
+        .kafka
+        .client
+        .insert("linger.ms".into(), "0".into());
+    let producer = Producer::new(&kafka_settings(&small_batches))?;
+    let at = runtime.block_on(producer.send_each(&records));
+    let (partition, first) = at[0]
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .to_owned();
+    for (key, value) in [
+        ("max.partition.fetch.bytes", "1024"),
+        ("fetch.max.bytes", "1024"),
+        ("message.max.bytes", "1024"),
+        ("queued.max.messages.kbytes", "1"),
+    ] {
+        config.kafka.client.insert(key.into(), value.into());
+    }
+    let mut read = 0usize;
+    let result = kindred_kafka::consumer::read_each(
+        &kafka_settings(&config),
+        &topic,
+        Duration::from_secs(20),
+        |(p, _, _)| {
+            if p != partition {
+                return;
+            }
+            read += 1;
+            if read == 1 {
+                runtime
+                    .block_on(kindred_suite::delete_records(
+                        &config,
+                        &topic,
+                        partition,
+                        first + 300,
+                    ))
+                    .expect("delete records");
+            }
+        },
+    );
+    let error = match result {
+        Ok(()) => panic!("the read returned as complete after {read} of the partition's records"),
+        Err(e) => e.to_string(),
+    };
+    assert!(error.contains("removed from the log meanwhile"), "{error}");
+    Ok(())
+}

@@ -183,6 +183,11 @@ where
             ("enable.auto.offset.store", "false"),
             ("isolation.level", "read_committed"),
             ("enable.partition.eof", "true"),
+            // An offset gone from the log (its head removed by retention or
+            // delete-records while this reads) is an error, not a jump to
+            // the partition's end (librdkafka's default), which returned
+            // as if every record had been read.
+            ("auto.offset.reset", "error"),
         ])
         .create_with_context(ReaderContext)
         .map_err(|source| KafkaError::client("reader", settings, source))
@@ -315,15 +320,24 @@ fn read_stamped_from(
                 deadline = std::time::Instant::now() + timeout;
                 at_end.insert(p);
             }
-            Some(Err(e)) => {
-                return Err(KafkaError::Operation {
-                    operation: format!("read {topic}"),
-                    source: e,
-                })
-            }
+            Some(Err(e)) => return Err(read_failure(topic, e)),
         }
     }
     Ok(())
+}
+
+/// What a whole-topic reader's failure to read `topic` says: a head
+/// removed while it read ([`new_reader`]'s `auto.offset.reset`) in words.
+pub fn read_failure(topic: &str, e: rdkafka::error::KafkaError) -> KafkaError {
+    let operation = if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) {
+        format!("read {topic}: records it was reading were removed from the log meanwhile (retention or delete-records moved a partition's start); run the command again")
+    } else {
+        format!("read {topic}")
+    };
+    KafkaError::Operation {
+        operation,
+        source: e,
+    }
 }
 
 /// How many partitions `topic` has, from the cluster's metadata.

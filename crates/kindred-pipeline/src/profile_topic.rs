@@ -184,7 +184,7 @@ async fn read_each(
                 remaining.remove(&p);
                 continue;
             }
-            m => m.map_err(kindred_kafka::KafkaError::op(format!("read {topic}")))?,
+            m => m.map_err(|e| consumer::read_failure(topic, e))?,
         };
         messages += 1;
         if let Some(end) = remaining.get(&message.partition()) {

@@ -475,7 +475,7 @@ pub async fn rebuild(
                     }
                     continue;
                 }
-                Ok(m) => m.map_err(kindred_kafka::KafkaError::op(format!("read {topic}")))?,
+                Ok(m) => m.map_err(|e| consumer::read_failure(topic, e))?,
             };
             next.insert(message.partition(), message.offset() + 1);
             read += 1;
