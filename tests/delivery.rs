@@ -702,8 +702,6 @@ async fn a_resolver_that_cannot_publish_turns_unready() -> anyhow::Result<()> {
 /// and reads on once the topic is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resolver_waiting_for_its_outbox_stays_in_its_group() -> anyhow::Result<()> {
-    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions};
-    use kindred_kafka::rdkafka::client::DefaultClientContext;
     let dir = tempfile::tempdir()?;
     let mut config = isolated_config("outbox-wait", dir.path());
     kindred_suite::leaves_its_group_unpolled_for_7s(&mut config);
@@ -730,14 +728,7 @@ async fn a_resolver_waiting_for_its_outbox_stays_in_its_group() -> anyhow::Resul
     assert!(held(&config.topics.canonical) > 0, "and says so");
     assert!(held(&config.topics.erasure_requests) > 0, "per topic");
     // The profile topic goes: nothing can be published.
-    let admin: AdminClient<DefaultClientContext> =
-        kafka_settings(&config).client_config(&[]).create()?;
-    for result in admin
-        .delete_topics(&[&config.topics.profiles], &AdminOptions::new())
-        .await?
-    {
-        result.map_err(|(topic, code)| anyhow::anyhow!("cannot delete {topic}: {code}"))?;
-    }
+    kindred_suite::delete_topic(&config, &config.topics.profiles).await?;
     let mut all = events(4);
     let last = all.pop().expect("four");
     for e in &all {
@@ -841,6 +832,56 @@ async fn a_resolver_waiting_for_the_schema_registry_stays_in_its_group() -> anyh
     tokio::time::timeout(Duration::from_secs(30), task).await???;
     drop(registry);
     assert!(errors > 0, "it was waiting on the registry");
+    assert_eq!(revoked, 0, "no partition lost while waiting");
+    assert_eq!(assigned, 1, "one assignment: the group never rebalanced");
+    Ok(())
+}
+
+/// A resolver sending a dead letter the dead-letter topic does not take
+/// (gone, or refusing writes) for minutes keeps polling, its partitions
+/// paused, as it does while it waits on the registry: it did not, and left
+/// its group past `max.poll.interval.ms`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_waiting_to_dead_letter_stays_in_its_group() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("dead-letter-wait", dir.path());
+    kindred_suite::leaves_its_group_unpolled_for_7s(&mut config);
+    create_topics(&config).await?;
+    let Running {
+        health,
+        metrics,
+        shutdown,
+        task,
+    } = spawn_resolver(&config).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !health.is_ready() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(health.is_ready(), "the resolver holds its partitions");
+    kindred_suite::delete_topic(&config, &config.topics.dead_letter).await?;
+    // A message no decoder reads: a dead letter, which cannot be written.
+    produce(
+        &config,
+        &config.topics.canonical,
+        "junk",
+        b"not a canonical event".to_vec(),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(22)).await;
+    assert!(!task.is_finished(), "the resolver waits, running");
+    create_topics(&config).await?;
+    read_until(
+        &config,
+        &config.topics.dead_letter,
+        Duration::from_secs(120),
+        |m| !m.is_empty(),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let count = |event: &str| metrics.rebalances.with_label_values(&[event]).get();
+    let (revoked, assigned) = (count("revoked"), count("assigned"));
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(30), task).await???;
     assert_eq!(revoked, 0, "no partition lost while waiting");
     assert_eq!(assigned, 1, "one assignment: the group never rebalanced");
     Ok(())

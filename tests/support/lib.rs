@@ -252,6 +252,19 @@ pub async fn produce_with_headers(
         .await?)
 }
 
+/// Deletes `topic` (a topic gone: its writes wait, then fail, until
+/// [`create_topics`] makes it again).
+pub async fn delete_topic(config: &Config, topic: &str) -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> =
+        kafka_settings(config).client_config(&[]).create()?;
+    for result in admin.delete_topics(&[topic], &AdminOptions::new()).await? {
+        result.map_err(|(topic, code)| anyhow::anyhow!("cannot delete {topic}: {code}"))?;
+    }
+    Ok(())
+}
+
 /// Deletes `topic`'s partition `partition` below `offset`, as retention
 /// outrun by an outage (or `kafka-delete-records`) would.
 pub async fn delete_records(

@@ -551,9 +551,17 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 }
                 items.retain(|(i, _)| !conflicts.iter().any(|(c, _)| c == i));
                 // Dead letters first: the offsets of their messages are about
-                // to be recorded as applied.
+                // to be recorded as applied. Polled meanwhile, as the
+                // registry wait is: a dead-letter topic refusing writes for
+                // minutes must not cost the partitions.
                 if !dead.is_empty()
-                    && !send_until_acked(&producer, &dead, &shutdown, ops, "resolve", &|_, _, _| None).await?
+                    && !polling_while(
+                        &consumer,
+                        send_until_acked(&producer, &dead, &shutdown, ops, "resolve", &|_, _, _| None),
+                        &mut carried,
+                        ops,
+                    )
+                    .await?
                 {
                     // Shutdown came first: apply nothing of this batch, and read
                     // no further (the store's offsets must not pass it).
