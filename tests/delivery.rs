@@ -837,6 +837,73 @@ async fn a_resolver_waiting_for_the_schema_registry_stays_in_its_group() -> anyh
     Ok(())
 }
 
+/// An asynchronous commit's failure reaches the consumer context's commit
+/// callback, which counts it (`kindred_component_errors_total
+/// {error_type="kafka_commit"}`): rust-rdkafka's own asynchronous commit
+/// named no reply queue, so every failure went unseen (a coordinator down
+/// for twenty minutes raised no alert). One that succeeds counts nothing
+/// and lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asynchronous_commit_that_fails_is_counted() -> anyhow::Result<()> {
+    use kindred_kafka::consumer::{commit_list, subscribe, CommitMode};
+    use kindred_kafka::rdkafka::consumer::Consumer;
+    use kindred_kafka::rdkafka::{Offset, TopicPartitionList};
+    use kindred_kafka::ServiceContext;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("commit_failed", dir.path());
+    create_topics(&config).await?;
+    let settings = kafka_settings(&config);
+    let topic = config.topics.canonical.as_str();
+    let failures = Arc::new(AtomicU64::new(0));
+    let counted = failures.clone();
+    let consumer = subscribe(
+        &settings,
+        &format!("{}.commit-failed", config.kafka.group_prefix),
+        &[topic],
+        ServiceContext::committed(|_| {}).with_commit_failures(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }),
+        None,
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let held = || consumer.assignment().map(|l| l.count()).unwrap_or(0);
+    while held() == 0 && Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await;
+    }
+    anyhow::ensure!(held() > 0, "never assigned");
+    let mut good = TopicPartitionList::new();
+    good.add_partition_offset(topic, 0, Offset::Offset(7))?;
+    commit_list(&consumer, &good, CommitMode::Async)?;
+    // A partition the topic does not have: the broker refuses it.
+    let mut bad = TopicPartitionList::new();
+    bad.add_partition_offset(topic, 9_999, Offset::Offset(1))?;
+    commit_list(&consumer, &bad, CommitMode::Async)?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while failures.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await;
+    }
+    // Served a little longer: nothing more is counted.
+    for _ in 0..5 {
+        let _ = tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await;
+    }
+    assert_eq!(
+        failures.load(Ordering::SeqCst),
+        1,
+        "the refused commit, once"
+    );
+    let mut list = TopicPartitionList::new();
+    list.add_partition(topic, 0);
+    let committed =
+        tokio::task::block_in_place(|| consumer.committed_offsets(list, Duration::from_secs(10)))?;
+    assert_eq!(
+        committed.elements().first().map(|e| e.offset()),
+        Some(Offset::Offset(7)),
+        "the other commit landed"
+    );
+    Ok(())
+}
+
 /// A resolver sending a dead letter the dead-letter topic does not take
 /// (gone, or refusing writes) for minutes keeps polling, its partitions
 /// paused, as it does while it waits on the registry: it did not, and left

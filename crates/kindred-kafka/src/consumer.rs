@@ -114,9 +114,53 @@ pub fn commit(
         list.add_partition_offset(topic, *partition, Offset::Offset(*offset))
             .map_err(KafkaError::op("build commit list"))?;
     }
-    consumer
-        .commit(&list, mode)
-        .map_err(KafkaError::op("commit offsets"))
+    commit_list(consumer, &list, mode)
+}
+
+/// Commits `list` as it is. `Async` asks librdkafka to put the result on
+/// the consumer's queue, where the consumer's poll hands it to the
+/// context's `commit_callback` (which counts failures): rust-rdkafka's
+/// own asynchronous commit names no queue, so its result went nowhere and
+/// a failing coordinator went uncounted (fede1024/rust-rdkafka#856; its
+/// fix, #857, does this).
+pub fn commit_list(
+    consumer: &ServiceConsumer,
+    list: &TopicPartitionList,
+    mode: CommitMode,
+) -> Result<(), KafkaError> {
+    let failed = |code: RDKafkaErrorCode| KafkaError::Operation {
+        operation: "commit offsets".into(),
+        source: rdkafka::error::KafkaError::ConsumerCommit(code),
+    };
+    if let CommitMode::Sync = mode {
+        return consumer
+            .commit(list, mode)
+            .map_err(KafkaError::op("commit offsets"));
+    }
+    let rk = consumer.client().native_ptr();
+    // SAFETY: `rk` is the live consumer's handle and `list` a valid list
+    // for the call's duration (librdkafka copies it). The queue handle
+    // from `rd_kafka_queue_get_consumer` is ours to destroy; the commit
+    // keeps a reference of its own to the queue until it replies.
+    let code = unsafe {
+        let queue = rdkafka::bindings::rd_kafka_queue_get_consumer(rk);
+        if queue.is_null() {
+            return Err(failed(RDKafkaErrorCode::UnknownGroup));
+        }
+        let code = rdkafka::bindings::rd_kafka_commit_queue(
+            rk,
+            list.ptr(),
+            queue,
+            None,
+            std::ptr::null_mut(),
+        );
+        rdkafka::bindings::rd_kafka_queue_destroy(queue);
+        RDKafkaErrorCode::from(code)
+    };
+    match code {
+        RDKafkaErrorCode::NoError => Ok(()),
+        code => Err(failed(code)),
+    }
 }
 
 /// A consumer outside any group's bookkeeping that reads every partition of
