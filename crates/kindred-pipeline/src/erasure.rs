@@ -352,6 +352,8 @@ pub fn carry_over<'p>(
 ) -> Result<CarriedErasures, crate::PipelineError> {
     #[derive(Deserialize)]
     struct Listed {
+        #[serde(default)]
+        seq: u64,
         request_id: String,
         subject: String,
         outcome: String,
@@ -367,12 +369,14 @@ pub fn carry_over<'p>(
         profiles: Vec<String>,
     }
     let mut carried = CarriedErasures::default();
+    let mut highest_seq = 0u64;
     for (n, payload) in payloads.enumerate() {
         let record: Listed = serde_json::from_slice(payload).map_err(|e| {
             crate::PipelineError::Input(format!(
                 "erasure audit record {n} (0-based, in topic order) is not an audit record: {e}"
             ))
         })?;
+        highest_seq = highest_seq.max(record.seq);
         if record.outcome == "erased" {
             carried
                 .erased_profiles
@@ -392,6 +396,9 @@ pub fn carry_over<'p>(
             carried.covered.insert((record.request_id, record.subject));
         }
     }
+    // The store's next audit records are numbered after the topic's: the
+    // records are keyed by their number there.
+    store.number_audits_after(highest_seq)?;
     Ok(carried)
 }
 
@@ -679,6 +686,20 @@ mod tests {
                 .expect("ok");
             assert_eq!((after.suppressed, after.created), (0, 1));
         }
+        // The new store's audit records are numbered after the carried
+        // one's: the topic keys them by their number.
+        let erased = new
+            .erase(
+                &ErasureRequest {
+                    request_id: "DSR-2".into(),
+                    target: ErasureTarget::Identifier(phone.clone()),
+                    requested_by: "portal".into(),
+                    at_ms: last + 800 * DAY,
+                },
+                &[],
+            )
+            .expect("erased");
+        assert_eq!(erased.audit.seq, 2, "after the carried record's 1");
     }
 
     /// `keys rotate` checks the store before it rewrites the keyring: a

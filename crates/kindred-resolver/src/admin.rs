@@ -954,19 +954,8 @@ impl Resolver {
     /// topic, and a rebuild from it would take two decisions for one.
     /// Returns whether the counter moved.
     pub fn number_decisions_after(&mut self, highest: u64) -> Result<bool, StoreError> {
-        let next = crate::resolver::read_counter(&self.store, crate::store::NEXT_DECISION_SEQ, 1)?;
-        if next > highest {
-            return Ok(false);
-        }
-        let mut batch = rocksdb::WriteBatch::default();
-        self.store.put(
-            &mut batch,
-            cf::META,
-            crate::store::NEXT_DECISION_SEQ,
-            &highest.saturating_add(1).to_be_bytes(),
-        );
-        self.store.write(batch)?;
-        Ok(true)
+        self.store
+            .number_after(crate::store::NEXT_DECISION_SEQ, highest)
     }
 
     /// Takes out of the review queue the pairs decisions settle: one

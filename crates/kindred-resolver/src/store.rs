@@ -1613,6 +1613,33 @@ impl Store {
         Ok(out)
     }
 
+    /// Moves the counter under `key` (a sequence the store numbers its
+    /// records by) past `highest`, if it is not already; says whether it
+    /// moved.
+    pub(crate) fn number_after(&self, key: &[u8], highest: u64) -> Result<bool, StoreError> {
+        let next = crate::resolver::read_counter(self, key, 1)?;
+        if next > highest {
+            return Ok(false);
+        }
+        let mut batch = rocksdb::WriteBatch::default();
+        self.put(
+            &mut batch,
+            cf::META,
+            key,
+            &highest.saturating_add(1).to_be_bytes(),
+        );
+        self.write(batch)?;
+        Ok(true)
+    }
+
+    /// Numbers this store's next erasure audit records after `highest`
+    /// (the audit topic's, read by a restore or a rebuild): two records
+    /// under one key on the compliance topic, and `erasure:N` causes naming
+    /// either, otherwise. Says whether the counter moved.
+    pub fn number_audits_after(&self, highest: u64) -> Result<bool, StoreError> {
+        self.number_after(crate::erase::NEXT_AUDIT_SEQ, highest)
+    }
+
     /// The decisions pinned on an event.
     pub fn constraints(&self, event_id: &str) -> Result<Vec<crate::Constraint>, StoreError> {
         Ok(self
