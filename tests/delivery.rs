@@ -1570,8 +1570,23 @@ async fn a_restored_store_numbers_decisions_after_the_topics() -> anyhow::Result
     let (_, report, mut restored) = restore_snapshot(&config, dir.path()).await?;
     assert!(report.contains("decisions numbered after 1"), "{report}");
     assert!(
+        report.contains("decisions made since the snapshot carried"),
+        "{report}"
+    );
+    assert!(
         !restored.number_decisions_after(1)?,
         "the restored store would number its next decision 1 again"
+    );
+    // The reject is the restored store's too: a record carrying both
+    // e-mails does not merge the pair (the snapshot did not hold it).
+    let mut both = person("web:3", "ann@x.cn");
+    both.identifiers
+        .push(Identifier::new(IdentifierKind::Email, "bo@x.cn"));
+    restored.apply(&[both], &[])?;
+    assert_eq!(
+        restored.store().stats()?.profiles,
+        2,
+        "the rejected pair stays apart"
     );
     Ok(())
 }

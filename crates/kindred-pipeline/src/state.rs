@@ -153,8 +153,9 @@ pub async fn restore(
     };
     let review_pairs = tokio::task::block_in_place(|| review_topic_pairs(config, timeout))
         .map_err(|e| nothing_restored(&config.topics.review, e))?;
-    let highest = tokio::task::block_in_place(|| highest_decision_on_topic(config, timeout))
-        .map_err(|e| nothing_restored(&config.topics.decisions, e))?;
+    let (topic_pinned, highest) =
+        tokio::task::block_in_place(|| decisions_on_topic(config, timeout))
+            .map_err(|e| nothing_restored(&config.topics.decisions, e))?;
     let store = Store::restore(
         from,
         &config.resolver.data_dir,
@@ -216,6 +217,43 @@ pub async fn restore(
             restated_erasures.len()
         )
     };
+    // Decisions made since the snapshot (a reject, an approval, a split
+    // run offline, `rules apply`) are on the decisions topic, not in the
+    // snapshot: without them a reviewer's split came undone and a rejected
+    // pair merged on its next shared identifier. Those that differ from
+    // the snapshot's are pinned again and their profiles recomputed, ids
+    // numbered after the topic's first (the changes are restated below).
+    let changed: Vec<(String, Vec<kindred_resolver::Constraint>)> = topic_pinned
+        .events
+        .into_iter()
+        .filter(|(event, list)| {
+            !matches!(resolver.store().constraints(event), Ok(held) if &held == list)
+        })
+        .collect();
+    // Decisions made since the snapshot are on the decisions topic: the
+    // store's next ones (the carried ones' first) are numbered after them,
+    // so that an offline `review` or `split` run before the service starts
+    // does not give a number the topic holds for another decision (a
+    // rebuild would join the two decisions' sides).
+    let renumbered = resolver.number_decisions_after(highest)?;
+    let carried_decisions = if changed.is_empty() {
+        0
+    } else {
+        tokio::task::block_in_place(|| resolver.number_profiles_after(&published))?;
+        let done = tokio::task::block_in_place(|| {
+            resolver.carry_decisions(
+                &changed,
+                topic_pinned.next_decision,
+                "kindred restore",
+                crate::admin::now_ms(),
+            )
+        })
+        .map_err(|e| PipelineError::Config(format!("carrying decisions: {e}")))?;
+        match done.decision.kind {
+            kindred_resolver::DecisionKind::Carried { events } => events,
+            _ => 0,
+        }
+    };
     let reconciled = tokio::task::block_in_place(|| {
         resolver.reconcile_with_published(&published, RESTATED_BY_RESTORE)
     })?;
@@ -231,14 +269,14 @@ pub async fn restore(
         })
         .collect();
     tokio::task::block_in_place(|| resolver.tombstone_review_pairs(&stale))?;
-    // Decisions made since the snapshot are on the decisions topic: the
-    // store's next ones are numbered after them, so that an offline
-    // `review` or `split` run before the service starts does not give a
-    // number the topic holds for another decision (a rebuild would join
-    // the two decisions' sides).
-    let renumbered = resolver.number_decisions_after(highest)?;
     resolver.store().set_rebuilding(false)?;
     let mut topic_read_back = read_back_report(config, &published, &reconciled);
+    if carried_decisions > 0 {
+        topic_read_back.push_str(&format!(
+            "; decisions made since the snapshot carried from {} onto {carried_decisions} events",
+            config.topics.decisions
+        ));
+    }
     if renumbered {
         topic_read_back.push_str(&format!(
             "; decisions numbered after {highest}, the highest on {}",
@@ -704,28 +742,46 @@ pub async fn rebuild(
     Ok(report)
 }
 
+/// The decisions the decisions topic holds ([`topic_decisions`]; none
+/// when there is no such topic yet), and the highest decision number any
+/// of its records names ([`highest_decision_on_topic`]). Records of
+/// another shape are skipped, as a rebuild skips them (it warns of them).
+fn decisions_on_topic(
+    config: &Config,
+    timeout: Duration,
+) -> Result<(kindred_resolver::PinnedDecisions, u64), PipelineError> {
+    match consumer::read_to_end(&kafka_settings(config), &config.topics.decisions, timeout) {
+        Ok(records) => {
+            let highest = highest_decision_of(records.iter().map(|(_, _, p)| p.as_slice()));
+            Ok((topic_decisions(&records).0, highest))
+        }
+        Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => Ok((
+            kindred_resolver::PinnedDecisions {
+                events: Vec::new(),
+                next_decision: 1,
+            },
+            0,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The highest decision number the decisions topic names (0: none, or no
 /// such topic yet): a resolver numbers its next decisions after it
 /// ([`Resolver::number_decisions_after`]).
 pub fn highest_decision_on_topic(config: &Config, timeout: Duration) -> Result<u64, PipelineError> {
-    let mut highest = 0u64;
-    let read = consumer::read_each(
-        &kafka_settings(config),
-        &config.topics.decisions,
-        timeout,
-        |(_, _, payload)| {
-            if let Ok(p) = serde_json::from_slice::<kindred_resolver::PinnedEvent>(&payload) {
-                for c in &p.constraints {
-                    highest = highest.max(c.highest_decision());
-                }
-            }
-        },
-    );
-    match read {
-        Ok(()) => Ok(highest),
-        Err(kindred_kafka::KafkaError::UnknownTopic { .. }) => Ok(0),
-        Err(e) => Err(e.into()),
-    }
+    Ok(decisions_on_topic(config, timeout)?.1)
+}
+
+/// The highest decision number the decisions records `payloads` name,
+/// superseded ones too.
+fn highest_decision_of<'a>(payloads: impl Iterator<Item = &'a [u8]>) -> u64 {
+    payloads
+        .filter_map(|p| serde_json::from_slice::<kindred_resolver::PinnedEvent>(p).ok())
+        .flat_map(|p| p.constraints)
+        .map(|c| c.highest_decision())
+        .max()
+        .unwrap_or(0)
 }
 
 /// The pairs the review topic holds now (the last record of each key is
