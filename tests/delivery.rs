@@ -1394,6 +1394,42 @@ async fn restore_snapshot(
     Ok((restored_config, report, restored))
 }
 
+/// `kindred restore` while the old resolver still runs (a node cut off
+/// from its orchestrator, not from Kafka): the restore read the profile
+/// topic back, the old resolver published more (a new person's id, a
+/// version), and only the restored store's publisher fenced it. That store
+/// would give those ids and versions again to other people; its publisher
+/// refuses to start instead, saying to stop the old one and restore again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_store_does_not_publish_after_an_old_resolver_that_published_since(
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("restore_race", &dir.path().join("live"));
+    create_topics(&config).await?;
+    let mut old = Resolver::new(kindred_pipeline::privacy::open_store_at(
+        &config,
+        &dir.path().join("live"),
+    )?);
+    let all = events(3);
+    old.apply(&all[..2], &[])?;
+    publish(&config, old.shared_store()).await?;
+    old.store().checkpoint(&dir.path().join("snap"))?;
+    let (restored_config, _, restored) = restore_snapshot(&config, dir.path()).await?;
+    // The old resolver, still running, publishes a new person.
+    old.apply(&all[2..], &[])?;
+    publish(&config, old.shared_store()).await?;
+    let refused = start_publisher(&restored_config, restored.shared_store())
+        .await?
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        refused.contains("the old resolver was still running"),
+        "{refused:?}"
+    );
+    Ok(())
+}
+
 /// A restored snapshot re-reads the erasure requests made since it in its
 /// own interleaving with the events: one read before the erased person's
 /// events finds no one (an e-mail not yet linked to her card), and her

@@ -135,6 +135,8 @@ pub async fn restore(
             )))
         }
     };
+    let progress_seen = progress_before_read_back(config)
+        .map_err(|e| PipelineError::Input(format!("nothing was restored: {e}")))?;
     let mut published = crate::profile_topic::read_published(config, timeout)
         .await
         .map_err(|e| {
@@ -164,6 +166,7 @@ pub async fn restore(
     // Refused by the resolver until the erasures and the topic's ids are
     // settled on it.
     store.set_rebuilding(true)?;
+    store.record_progress_seen(&progress_seen)?;
     let erasures = match &audit {
         Some(records) => {
             let carried = crate::erasure::carry_over(
@@ -311,6 +314,25 @@ const RESTATED_BY_RESTORE: &str = "decision:restore";
 
 /// The cause of a rebuild's tombstones and restated ids.
 const RESTATED_BY_REBUILD: &str = "decision:rebuild";
+
+/// The publisher's progress record as it stands before the profile topic
+/// is read back ([`crate::services::publish::progress_text`]): the
+/// restored or rebuilt store's publisher refuses to start if the old
+/// resolver published past it meanwhile (it is fenced only then).
+fn progress_before_read_back(config: &Config) -> Result<String, PipelineError> {
+    let progress = crate::services::publish::read_progress(
+        &kafka_settings(config),
+        &config.topics.progress,
+        &crate::services::resolve::publisher_id(config),
+    );
+    match progress {
+        Ok(p) => Ok(crate::services::publish::progress_text(p.as_ref())),
+        Err(PipelineError::Kafka(kindred_kafka::KafkaError::UnknownTopic { .. })) => {
+            Ok(String::new())
+        }
+        Err(e) => Err(e),
+    }
+}
 
 /// The profile topic read back, with the ids the erasure audit topic says
 /// were erased (their tombstones may be gone from the topic).
@@ -491,7 +513,9 @@ pub async fn rebuild(
     // Profiles are numbered after every id the lost store published or
     // erased: a downstream system holding one must never be given someone
     // else's record under it.
+    let progress_seen = progress_before_read_back(config)?;
     let published = read_published_and_erased(config, timeout, &carried).await?;
+    resolver.store().record_progress_seen(&progress_seen)?;
     let numbered_from = tokio::task::block_in_place(|| resolver.number_profiles_after(&published))?;
     let (mut read, mut skipped) = (0u64, 0u64);
     let done = |next: &std::collections::BTreeMap<i32, i64>| {

@@ -293,6 +293,9 @@ pub(crate) const SETTLED_SURVIVORSHIP: &[u8] = b"settled_survivorship";
 /// The partitioner the outbox publisher placed keyed records with (its
 /// librdkafka name): a compacted topic must keep each key on one partition.
 pub(crate) const OUTPUT_PARTITIONER: &[u8] = b"output_partitioner";
+/// The publisher's progress record a restore or a rebuild read before it
+/// read the profile topic back (`store_id:seq`, empty: none).
+const PROGRESS_SEEN: &[u8] = b"publisher_progress_seen";
 /// Set while `kindred rebuild` fills the store; a store that still has it
 /// is a rebuild that did not finish.
 pub(crate) const REBUILDING: &[u8] = b"rebuilding";
@@ -919,6 +922,28 @@ impl Store {
             &self.write_options,
         )?;
         Ok(partitioner.to_string())
+    }
+
+    /// Records the publisher's progress (`store_id:seq`; empty when there
+    /// was none) as a restore or a rebuild read it, before it read the
+    /// profile topic back: the publisher starting on this store compares
+    /// it with the progress it finds once it has fenced the old one
+    /// ([`Store::progress_seen`]).
+    pub fn record_progress_seen(&self, seen: &str) -> Result<(), StoreError> {
+        self.db.put_cf_opt(
+            self.handle(cf::META),
+            PROGRESS_SEEN,
+            seen.as_bytes(),
+            &self.write_options,
+        )?;
+        Ok(())
+    }
+
+    /// The progress [`Store::record_progress_seen`] recorded, if any.
+    pub fn progress_seen(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get_raw(cf::META, PROGRESS_SEEN)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     /// Whether the store's name digests come from this release's name

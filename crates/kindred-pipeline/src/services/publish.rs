@@ -41,6 +41,12 @@ pub struct Progress {
     pub seq: u64,
 }
 
+/// A progress record as [`Store::record_progress_seen`] keeps it
+/// (`store_id:seq`; empty: none).
+pub fn progress_text(progress: Option<&Progress>) -> String {
+    progress.map_or_else(String::new, |p| format!("{}:{}", p.store_id, p.seq))
+}
+
 /// Reads the last committed progress of `transactional_id`.
 pub fn read_progress(
     settings: &KafkaSettings,
@@ -733,6 +739,22 @@ fn published_up_to(
             }
             store.ack_outbox(p.seq)?;
             p.seq
+        }
+        // A restored or rebuilt store whose old resolver published after
+        // the profile topic was read back (it was still running: only
+        // this publisher's start fenced it). The ids and versions it gave
+        // meanwhile are unknown to this store, which would give them again
+        // to other people.
+        ref now
+            if store
+                .progress_seen()?
+                .is_some_and(|seen| seen != progress_text(now.as_ref())) =>
+        {
+            return Err(PipelineError::Progress(format!(
+                "{transactional_id} published from the old store after `kindred restore` or `kindred rebuild` read the profile topic back (its progress was {}, it is {} now): the old resolver was still running. It is fenced now; stop it, and restore or rebuild again",
+                store.progress_seen()?.filter(|s| !s.is_empty()).unwrap_or_else(|| "none".into()),
+                progress_text(now.as_ref())
+            )));
         }
         // Another store published before: an empty store here is a lost
         // or unmounted volume, unless a fresh start is meant.
