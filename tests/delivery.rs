@@ -837,6 +837,107 @@ async fn a_resolver_waiting_for_the_schema_registry_stays_in_its_group() -> anyh
     Ok(())
 }
 
+/// A batch read while this member held a partition, whose outputs took
+/// long enough that the partition went to another member (which read on
+/// and committed) and came back: the batch's commit left it alone only if
+/// the partition was gone at commit time. Taken away and given back, its
+/// offset moved the group's back, and a restart read it all again (or
+/// counted it lost to retention). `commit_since` leaves such a partition
+/// out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_leaves_a_partition_that_went_away_and_came_back() -> anyhow::Result<()> {
+    use kindred_kafka::consumer::{commit, commit_since, subscribe, CommitMode};
+    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    use kindred_kafka::rdkafka::consumer::Consumer;
+    use kindred_kafka::rdkafka::{Offset, TopicPartitionList};
+    use kindred_kafka::ServiceContext;
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("commit_came_back", dir.path());
+    let settings = kafka_settings(&config);
+    let topic = config.topics.canonical.as_str();
+    let admin: AdminClient<DefaultClientContext> = settings.client_config(&[]).create()?;
+    for result in admin
+        .create_topics(
+            &[NewTopic::new(topic, 2, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
+        .await?
+    {
+        result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
+    }
+    let group = format!("{}.commit-came-back", config.kafka.group_prefix);
+    let member = || {
+        subscribe(
+            &settings,
+            &group,
+            &[topic],
+            ServiceContext::committed(|_| {}),
+            None,
+        )
+    };
+    let held = |c: &kindred_kafka::consumer::ServiceConsumer| -> usize {
+        c.assignment().map(|l| l.count()).unwrap_or(0)
+    };
+    let a = member()?;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while held(&a) != 2 {
+        anyhow::ensure!(Instant::now() < deadline, "A never held both partitions");
+        let _ = tokio::time::timeout(Duration::from_millis(200), a.recv()).await;
+    }
+    // A reads a batch of both partitions.
+    let read_at = a.context().assignment_epoch();
+    // B joins and takes one, reads on and commits; then B leaves and the
+    // partition comes back to A.
+    let b = member()?;
+    while held(&b) != 1 {
+        anyhow::ensure!(Instant::now() < deadline, "the group never split");
+        let _ = tokio::time::timeout(Duration::from_millis(200), a.recv()).await;
+        let _ = tokio::time::timeout(Duration::from_millis(200), b.recv()).await;
+    }
+    let pb = b
+        .assignment()?
+        .elements()
+        .first()
+        .map(|e| e.partition())
+        .ok_or_else(|| anyhow::anyhow!("B holds a partition"))?;
+    let pa = 1 - pb;
+    let mine = |p: i32, o: i64| (topic.to_string(), p, o);
+    tokio::task::block_in_place(|| commit(&b, &[mine(pb, 600)], CommitMode::Sync))?;
+    drop(b);
+    while held(&a) != 2 {
+        anyhow::ensure!(Instant::now() < deadline, "the partition never came back");
+        let _ = tokio::time::timeout(Duration::from_millis(200), a.recv()).await;
+    }
+    // A's batch, its outputs sent at last.
+    tokio::task::block_in_place(|| -> anyhow::Result<()> {
+        commit_since(
+            &a,
+            &[mine(pa, 151), mine(pb, 151)],
+            &read_at,
+            CommitMode::Sync,
+        )?;
+        let mut list = TopicPartitionList::new();
+        list.add_partition(topic, pa);
+        list.add_partition(topic, pb);
+        let committed = a.committed_offsets(list, Duration::from_secs(10))?;
+        let at = |p: i32| {
+            committed
+                .elements()
+                .iter()
+                .find(|e| e.partition() == p)
+                .map(|e| e.offset())
+        };
+        assert_eq!(
+            at(pb),
+            Some(Offset::Offset(600)),
+            "the partition B read on keeps B's offset"
+        );
+        Ok(())
+    })?;
+    Ok(())
+}
+
 /// An asynchronous commit's failure reaches the consumer context's commit
 /// callback, which counts it (`kindred_component_errors_total
 /// {error_type="kafka_commit"}`): rust-rdkafka's own asynchronous commit

@@ -117,6 +117,26 @@ pub fn commit(
     commit_list(consumer, &list, mode)
 }
 
+/// [`commit`], leaving out the partitions that were taken from this
+/// consumer or given to it since `read_at` (the assignment epoch taken
+/// when the batch was read): one taken away and given back while the
+/// batch's outputs were sent was read on by its other owner meanwhile,
+/// and the batch's offsets would move the group's back past that.
+pub fn commit_since(
+    consumer: &ServiceConsumer,
+    next_offsets: &[(String, i32, i64)],
+    read_at: &crate::AssignmentEpoch,
+    mode: CommitMode,
+) -> Result<(), KafkaError> {
+    let now = consumer.context().assignment_epoch();
+    let unmoved: Vec<(String, i32, i64)> = next_offsets
+        .iter()
+        .filter(|(t, p, _)| !read_at.moved_by(&now, t, *p))
+        .cloned()
+        .collect();
+    commit(consumer, &unmoved, mode)
+}
+
 /// Commits `list` as it is. `Async` asks librdkafka to put the result on
 /// the consumer's queue, where the consumer's poll hands it to the
 /// context's `commit_callback` (which counts failures): rust-rdkafka's

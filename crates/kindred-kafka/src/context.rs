@@ -71,6 +71,27 @@ pub struct PartitionLag {
 /// context with a lag listener, unless `statistics.interval.ms` is set.
 pub const LAG_INTERVAL_MS: &str = "5000";
 
+/// How often each partition was assigned to or taken from a consumer, as
+/// of some moment ([`ServiceContext::assignment_epoch`]): a batch read
+/// before a partition was taken away and given back commits nothing for
+/// it ([`crate::consumer::commit_since`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssignmentEpoch {
+    /// Moves per (topic, partition).
+    moves: BTreeMap<(String, i32), u64>,
+    /// Rebalances that failed (the whole assignment dropped).
+    failures: u64,
+}
+
+impl AssignmentEpoch {
+    /// Whether `(topic, partition)` moved, or any rebalance failed, between
+    /// `self` and `now`.
+    pub fn moved_by(&self, now: &AssignmentEpoch, topic: &str, partition: i32) -> bool {
+        let key = (topic.to_string(), partition);
+        self.failures != now.failures || self.moves.get(&key) != now.moves.get(&key)
+    }
+}
+
 /// The consumer context of kindred's services.
 #[derive(Clone)]
 pub struct ServiceContext {
@@ -78,6 +99,7 @@ pub struct ServiceContext {
     listener: Listener,
     lag: Option<LagListener>,
     commit_failed: Option<Arc<dyn Fn() + Send + Sync>>,
+    epoch: Arc<Mutex<AssignmentEpoch>>,
 }
 
 impl ServiceContext {
@@ -88,6 +110,7 @@ impl ServiceContext {
             listener: Arc::new(listener),
             lag: None,
             commit_failed: None,
+            epoch: Arc::default(),
         }
     }
 
@@ -103,6 +126,7 @@ impl ServiceContext {
             listener: Arc::new(listener),
             lag: None,
             commit_failed: None,
+            epoch: Arc::default(),
         }
     }
 
@@ -119,6 +143,16 @@ impl ServiceContext {
     pub fn with_commit_failures(mut self, on_failure: impl Fn() + Send + Sync + 'static) -> Self {
         self.commit_failed = Some(Arc::new(on_failure));
         self
+    }
+
+    /// Every partition's moves so far: taken when a batch is read, it
+    /// tells the batch's commit which partitions went away and came back
+    /// meanwhile.
+    pub fn assignment_epoch(&self) -> AssignmentEpoch {
+        self.epoch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Whether statistics must be turned on for this context.
@@ -257,6 +291,22 @@ impl ConsumerContext for ServiceContext {
         };
         if let Err(e) = result {
             tracing::error!(error = %e, ?event, "applying a rebalance failed");
+        }
+        {
+            let mut epoch = self.epoch.lock().unwrap_or_else(PoisonError::into_inner);
+            match &event {
+                RebalanceEvent::Assigned(parts) => {
+                    for (t, p, _) in parts {
+                        *epoch.moves.entry((t.clone(), *p)).or_default() += 1;
+                    }
+                }
+                RebalanceEvent::Revoked(parts) => {
+                    for key in parts {
+                        *epoch.moves.entry(key.clone()).or_default() += 1;
+                    }
+                }
+                RebalanceEvent::Failed(_) => epoch.failures += 1,
+            }
         }
         (self.listener)(&event);
     }

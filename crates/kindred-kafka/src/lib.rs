@@ -17,7 +17,9 @@ mod settings;
 mod transactional;
 
 pub use admin::{delete_topics, ensure_topics, topic_setting, TopicSpec, TopicStatus};
-pub use context::{partition_lags, PartitionLag, Positions, RebalanceEvent, ServiceContext};
+pub use context::{
+    partition_lags, AssignmentEpoch, PartitionLag, Positions, RebalanceEvent, ServiceContext,
+};
 pub use dead_letter::{DeadLetter, DLQ_HEADER_PREFIX};
 pub use error::KafkaError;
 pub use logs::{admit as admit_log, Hushed, Quiet};

@@ -104,6 +104,9 @@ pub async fn run(
             if batch.is_empty() {
                 break;
             }
+            // A partition taken away and given back while the batch's
+            // outputs are sent is left out of its commit.
+            let read_at = kindred_kafka::rdkafka::consumer::Consumer::context(&consumer).assignment_epoch();
             for part in moved
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -240,10 +243,11 @@ pub async fn run(
                     return Ok(false);
                 }
                 observe_event_lag(ops, "ingest", &batch);
-                // Partitions revoked meanwhile are left out of the commit
-                // (`consumer::commit`): their new owner reads the batch
-                // again from the group's offset (the resolver
-                // de-duplicates), which this commit must not move back.
+                // Partitions revoked meanwhile, or revoked and given back,
+                // are left out of the commit (`consumer::commit_since`):
+                // their new owner reads the batch again from the group's
+                // offset (the resolver de-duplicates), which this commit
+                // must not move back.
                 let offsets = next_offsets(&batch);
                 for (t, p, o) in &offsets {
                     next.insert((t.clone(), *p), *o);
@@ -260,7 +264,7 @@ pub async fn run(
                          the service stops so that a restart clears what the panic may have left broken"
                     )));
                 }
-                if let Err(e) = consumer::commit(&consumer, &offsets, CommitMode::Async) {
+                if let Err(e) = consumer::commit_since(&consumer, &offsets, &read_at, CommitMode::Async) {
                     super::commit_failures(ops).inc();
                     tracing::warn!(error = %e, "offset commit failed; the batch may be read again");
                 }
