@@ -115,6 +115,11 @@ pub async fn restore(
             from.display()
         )));
     }
+    // The publisher's progress before any topic is read: what the old
+    // resolver, if it still runs, publishes after this is caught when
+    // the restored store's publisher starts.
+    let progress_seen = progress_before_read_back(config)
+        .map_err(|e| PipelineError::Input(format!("nothing was restored: {e}")))?;
     // What the lost store left on the topics is read first: a broker that
     // does not answer leaves nothing restored, rather than a store the
     // resolver would start on without it.
@@ -135,8 +140,6 @@ pub async fn restore(
             )))
         }
     };
-    let progress_seen = progress_before_read_back(config)
-        .map_err(|e| PipelineError::Input(format!("nothing was restored: {e}")))?;
     let mut published = crate::profile_topic::read_published(config, timeout)
         .await
         .map_err(|e| {
@@ -226,11 +229,22 @@ pub async fn restore(
     // pair merged on its next shared identifier. Those that differ from
     // the snapshot's are pinned again and their profiles recomputed, ids
     // numbered after the topic's first (the changes are restated below).
+    // Only lists naming a decision the snapshot does not know: one the
+    // snapshot made but had not published yet is newer than the topic's.
+    let snapshot_highest = resolver
+        .store()
+        .decisions_pinned()?
+        .events
+        .iter()
+        .flat_map(|(_, list)| list.iter().map(|c| c.highest_decision()))
+        .max()
+        .unwrap_or(0);
     let changed: Vec<(String, Vec<kindred_resolver::Constraint>)> = topic_pinned
         .events
         .into_iter()
         .filter(|(event, list)| {
-            !matches!(resolver.store().constraints(event), Ok(held) if &held == list)
+            list.iter().any(|c| c.highest_decision() > snapshot_highest)
+                && !matches!(resolver.store().constraints(event), Ok(held) if &held == list)
         })
         .collect();
     // Decisions made since the snapshot are on the decisions topic: the
@@ -432,6 +446,8 @@ pub async fn rebuild(
             truncated.join(", ")
         )));
     };
+    // The publisher's progress before any topic is read (see `restore`).
+    let progress_seen = progress_before_read_back(config)?;
     // The decisions by people (reviews, splits) to keep, read first: from
     // the old store when given, else from the decisions topic; a source
     // that cannot give them stops the rebuild before it starts.
@@ -513,7 +529,6 @@ pub async fn rebuild(
     // Profiles are numbered after every id the lost store published or
     // erased: a downstream system holding one must never be given someone
     // else's record under it.
-    let progress_seen = progress_before_read_back(config)?;
     let published = read_published_and_erased(config, timeout, &carried).await?;
     resolver.store().record_progress_seen(&progress_seen)?;
     let numbered_from = tokio::task::block_in_place(|| resolver.number_profiles_after(&published))?;
