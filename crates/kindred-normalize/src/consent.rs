@@ -178,8 +178,14 @@ fn names_a_channel_subscription(label: &str) -> bool {
     (opt_in || ws.iter().any(|w| subscription(w)))
         && ws.iter().all(|w| {
             subscription(w)
-                || matches!(*w, "opt" | "in" | "consent" | "list")
-                || channel_of_word(w).is_some_and(|c| c != "all")
+                || matches!(
+                    *w,
+                    "opt" | "in" | "consent" | "list"
+                        // `E-mail`, `WeChat` typed in two, `text message`,
+                        // `app push`, postal `mail`.
+                        | "e" | "mail" | "we" | "chat" | "message" | "messages" | "app" | "mobile"
+                )
+                || channel_of_word(w).is_some()
         })
 }
 
@@ -331,6 +337,9 @@ mod tests {
             "Subscribe",
             "email optin",
             "邮件订阅",
+            "E-mail Subscription",
+            "Text message opt-in",
+            "All subscriptions",
         ] {
             assert_eq!(
                 normalize_consent_purpose(raw).as_deref(),

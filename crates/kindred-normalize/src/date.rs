@@ -59,13 +59,13 @@ fn parse_date(s: &str, order: DateOrder) -> Option<NaiveDate> {
 /// `java.util.Date` by default: `642873600000`, China's midnight of 17 May
 /// 1990; negative before 1970), as the date of its nearest midnight by
 /// [`without_time`]'s rule (from 13:00 UTC the next day's). Only a number
-/// of 12 or 13 digits (1973 to 2286, and 1653 to 1966 negative) that is a
-/// whole quarter of an hour, as every zone's midnight is: another number
-/// typed into the field (a phone number with its country code, `447911123456`)
-/// is one by chance once in 900,000.
+/// of 11 to 13 digits (1970-04 to 2286, and 1653 to 1969-09 negative) that
+/// is a whole quarter of an hour, as every zone's midnight is: another
+/// number typed into the field (a mobile number, `13910248876`, or one
+/// with its country code, `447911123456`) is one by chance once in 900,000.
 fn epoch_millis_date(s: &str) -> Option<NaiveDate> {
     let digits = s.strip_prefix('-').unwrap_or(s);
-    if !(12..=13).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !(11..=13).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let ms: i64 = s.parse().ok()?;
@@ -518,6 +518,10 @@ mod tests {
             ("642902400000", day, Ok("1990-05-17")),
             ("642916800000", day, Ok("1990-05-17")),
             ("-157766400000", day, Ok("1965-01-01")),
+            // Eleven digits: 1970 to 1973, and 1966 to 1969.
+            ("11721600000", day, Ok("1970-05-17")),
+            ("-86486400000", day, Ok("1967-04-06")),
+            ("13910248876", day, Err(Rejected::Invalid)),
             // Not a quarter hour: a phone number with its country code.
             ("447911123456", day, Err(Rejected::Invalid)),
             ("1990年5月17日", day, Ok("1990-05-17")),
