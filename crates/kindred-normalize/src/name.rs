@@ -628,11 +628,14 @@ fn title_case(s: &str) -> String {
         let lower = if word.starts_with(is_cherokee) {
             // Cherokee's capitals are its usual letters.
             word.to_string()
-        } else if word.contains('İ') {
+        } else if word.contains(['İ', '\u{307}']) {
             // Turkish's dotted capital is `i` in lower case; Unicode's
             // lower case without a locale is `i` and a combining dot,
-            // which `EMİNE` kept inside the name (`Emi̇ne`, not `Emine`).
-            word.replace('İ', "i").to_lowercase()
+            // which `EMİNE` kept inside the name (`Emi̇ne`, not `Emine`),
+            // as does a name a script lower-cased before sending it.
+            word.replace('İ', "i")
+                .to_lowercase()
+                .replace("i\u{307}", "i")
         } else {
             word.to_lowercase()
         };
@@ -863,6 +866,8 @@ mod tests {
             ("EMİNE ÇELİK", Ok("Emine Çelik")),
             ("İBRAHİM", Ok("İbrahim")),
             ("İbrahim", Ok("İbrahim")),
+            // Lower-cased by a script before it was sent.
+            ("emi\u{307}ne çeli\u{307}k", Ok("Emine Çelik")),
             ("", Err(Rejected::Empty)),
             ("  ", Err(Rejected::Empty)),
             ("test", Err(Rejected::Junk)),

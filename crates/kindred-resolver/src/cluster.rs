@@ -1326,6 +1326,24 @@ mod tests {
         assert_eq!(c, [vec!["a", "b"], vec!["c", "d"]], "{c:?}");
     }
 
+    /// A couple whose names the name guard told apart only by a letter
+    /// (`Mark` / `Mary`), or whose hanzi names are each other's reversed by
+    /// sound (`刘洋` / `杨柳`), on one e-mail address: two people, each one
+    /// with the records of their own name.
+    #[test]
+    fn a_shared_email_keeps_apart_names_one_letter_or_one_order_apart() {
+        for (one, other) in [("Mark Smith", "Mary Smith"), ("刘洋", "杨柳")] {
+            let email = [(Email, "home@example.com")];
+            let events = [
+                event("a", 0, &email, Some(one)),
+                event("b", DAY, &email, Some(other)),
+                event("c", 2 * DAY, &email, Some(one)),
+            ];
+            let c = run(&events, &LinkPolicy::default());
+            assert_eq!(c, [vec!["a", "c"], vec!["b"]], "{one} / {other}: {c:?}");
+        }
+    }
+
     /// A couple sharing an e-mail address and a phone, their records
     /// interleaved in time: each partner's records are one person's, though
     /// the other's lie between them (they were chained to the partner's
