@@ -129,6 +129,13 @@ pub enum InvalidRecord {
         value: i64,
         limit: i64,
     },
+    #[error("{field} is {size} long, more than the {limit} normalization keeps")]
+    TooLarge {
+        field: &'static str,
+        /// Bytes of a text, or items of a list.
+        size: String,
+        limit: String,
+    },
 }
 
 impl InvalidRecord {
@@ -140,9 +147,23 @@ impl InvalidRecord {
             InvalidRecord::EventTimeOutOfRange(_) => "event_time_out_of_range",
             InvalidRecord::EventTimeInFuture { .. } => "event_time_in_future",
             InvalidRecord::OutOfRange { .. } => "value_out_of_range",
+            InvalidRecord::TooLarge { .. } => "too_large",
         }
     }
 }
+
+/// The longest text a canonical event holds where normalization made it:
+/// a raw value of [`MAX_FIELD_BYTES`] at most, twice that once Unicode
+/// NFKC has expanded it ([`too_long`]).
+pub const MAX_CANONICAL_TEXT_BYTES: usize = 2 * MAX_FIELD_BYTES;
+
+/// The most identifiers normalization gives one event (one per field of
+/// its channel's schema: a handful); far more is another producer's.
+pub const MAX_IDENTIFIERS: usize = 64;
+
+/// The most consent statements normalization gives one event: each of
+/// [`MAX_CONSENTS`] consents names a few purposes and channels.
+pub const MAX_CONSENT_STATEMENTS: usize = 16 * MAX_CONSENTS;
 
 /// Whether a canonical event keeps the bounds [`normalize`] keeps: a source
 /// id (after its channel's prefix) at most [`MAX_SOURCE_ID_BYTES`] long, a believable event
@@ -168,6 +189,7 @@ pub fn check_canonical(e: &CanonicalEvent) -> Result<(), InvalidRecord> {
     if !(MIN_EVENT_TIME_MS..MAX_EVENT_TIME_MS).contains(&e.event_time_ms) {
         return Err(InvalidRecord::EventTimeOutOfRange(e.event_time_ms));
     }
+    check_canonical_sizes(e)?;
     let a = &e.activity;
     let values = [
         ("points_earned", a.points_earned, MAX_POINTS),
@@ -184,6 +206,112 @@ pub fn check_canonical(e: &CanonicalEvent) -> Result<(), InvalidRecord> {
                 field,
                 value,
                 limit,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The text and list sizes of a canonical event against what normalization
+/// keeps: a name of 400 KB (Jaro-Winkler, quadratic, compares it with
+/// every other name on the identifier) or 40,000 phones on one event
+/// (each a companion of every other) would stall the resolver.
+fn check_canonical_sizes(e: &CanonicalEvent) -> Result<(), InvalidRecord> {
+    let list = |field: &'static str, len: usize, limit: usize| {
+        if len > limit {
+            Err(InvalidRecord::TooLarge {
+                field,
+                size: format!("{len} items"),
+                limit: format!("{limit}"),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    list("identifiers", e.identifiers.len(), MAX_IDENTIFIERS)?;
+    list("consents", e.consents.len(), MAX_CONSENT_STATEMENTS)?;
+    list(
+        "browsed_skus",
+        e.activity.browsed_skus.len(),
+        MAX_ORDER_LINES,
+    )?;
+    let order = e.activity.order.as_ref();
+    list(
+        "order_lines",
+        order.map_or(0, |o| o.lines.len()),
+        MAX_ORDER_LINES,
+    )?;
+    // (Not `dropped`: an older release wrote one entry per line past the
+    // order's limit, and its events must replay.)
+    let a = &e.attributes;
+    let address = a.address.as_ref();
+    let texts: [(&'static str, Option<&str>); 17] = [
+        ("full_name", a.full_name.as_deref()),
+        ("given_name", a.given_name.as_deref()),
+        ("family_name", a.family_name.as_deref()),
+        ("birthday", a.birthday.as_deref()),
+        ("gender", a.gender.as_deref()),
+        ("address.line1", address.and_then(|x| x.line1.as_deref())),
+        ("address.line2", address.and_then(|x| x.line2.as_deref())),
+        ("address.city", address.and_then(|x| x.city.as_deref())),
+        ("address.region", address.and_then(|x| x.region.as_deref())),
+        (
+            "address.postal_code",
+            address.and_then(|x| x.postal_code.as_deref()),
+        ),
+        (
+            "address.country",
+            address.and_then(|x| x.country.as_deref()),
+        ),
+        ("event_type", Some(e.activity.event_type.as_str())),
+        ("order.order_id", order.map(|o| o.order_id.as_str())),
+        ("order.currency", order.map(|o| o.currency.as_str())),
+        (
+            "order.payment_type",
+            order.and_then(|o| o.payment_type.as_deref()),
+        ),
+        ("order.store_id", order.and_then(|o| o.store_id.as_deref())),
+        ("event_id", Some(e.event_id.as_str())),
+    ];
+    let lists = e
+        .identifiers
+        .iter()
+        .flat_map(|i| {
+            [
+                ("identifier", Some(i.value.as_str())),
+                ("identifier", i.match_key.as_deref()),
+            ]
+        })
+        .chain(e.consents.iter().flat_map(|c| {
+            [
+                ("consent", Some(c.purpose.as_str())),
+                ("consent", Some(c.channel.as_str())),
+            ]
+        }))
+        .chain(
+            e.activity
+                .browsed_skus
+                .iter()
+                .map(|s| ("browsed_skus", Some(s.as_str()))),
+        )
+        .chain(order.into_iter().flat_map(|o| {
+            o.lines
+                .iter()
+                .map(|l| ("order_lines", Some(l.sku.as_str())))
+        }))
+        .chain(e.dropped.iter().flat_map(|d| {
+            [
+                ("dropped", Some(d.field.as_str())),
+                ("dropped", Some(d.reason.as_str())),
+            ]
+        }));
+    for (field, text) in texts.into_iter().chain(lists) {
+        let len = text.map_or(0, str::len);
+        if len > MAX_CANONICAL_TEXT_BYTES {
+            return Err(InvalidRecord::TooLarge {
+                field,
+                size: format!("{len} bytes"),
+                limit: format!("{MAX_CANONICAL_TEXT_BYTES} bytes"),
             });
         }
     }
@@ -339,11 +467,21 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// Records a value dropped, once per field and reason: a receipt of
+    /// 54,000 lines past [`MAX_ORDER_LINES`] said so 53,500 times, which
+    /// made its canonical event too large to send (the order lost with
+    /// it) and its stored contribution as large for good.
     fn drop(&mut self, field: &str, reason: Rejected) {
-        if reason != Rejected::Empty {
+        let reason = reason.as_str();
+        if reason != Rejected::Empty.as_str()
+            && !self
+                .dropped
+                .iter()
+                .any(|d| d.field == field && d.reason == reason)
+        {
             self.dropped.push(Dropped {
                 field: field.to_string(),
-                reason: reason.as_str().to_string(),
+                reason: reason.to_string(),
             });
         }
     }
