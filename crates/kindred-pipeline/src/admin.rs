@@ -1159,12 +1159,18 @@ mod tests {
         let out = review(&other, "member_id:1001", "member_id:1002", false, "ops")
             .expect("the applied policy");
         assert!(!out.is_empty());
-        // The service's own settings: the decision is taken (another pair:
-        // this one is kept apart already, and a second reject is refused).
-        let out = review(&config, "member_id:1001", "member_id:1003", false, "ops")
-            .expect("same settings");
+        // The settings the service ran with before the apply are no longer
+        // the store's: a decision under them would re-partition its
+        // profiles by rules the store is not linked by.
+        let stale = review(&config, "member_id:1001", "member_id:1003", false, "ops")
+            .expect_err("the rules before the apply");
+        assert!(stale.to_string().contains("[resolver.linking]"), "{stale}");
+        // The applied settings: the decision is taken (another pair: this
+        // one is kept apart already, and a second reject is refused).
+        let out = review(&other, "member_id:1001", "member_id:1003", false, "ops")
+            .expect("the applied settings");
         assert!(!out.is_empty());
-        let again = review(&config, "member_id:1001", "member_id:1002", false, "ops")
+        let again = review(&other, "member_id:1001", "member_id:1002", false, "ops")
             .expect_err("already apart");
         assert!(again.to_string().contains("already kept apart"), "{again}");
     }

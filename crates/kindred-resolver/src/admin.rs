@@ -1353,6 +1353,14 @@ impl Resolver {
             crate::store::LINK_POLICY.to_vec(),
             encode_policy(&self.policy),
         ));
+        // The service is restarted with these rules: until it is, an
+        // operator command run with the old ones (the service's `-c` of
+        // before) would re-partition what it touches under rules the store
+        // is no longer linked by. Recorded as the service's, it is refused.
+        view.extra_meta.push((
+            crate::store::RUNNING_POLICY.to_vec(),
+            encode_policy(&self.policy),
+        ));
         // Every profile this release would partition otherwise was
         // re-partitioned above: the store is this release's now.
         view.extra_meta.push((
