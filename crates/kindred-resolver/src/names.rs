@@ -19,6 +19,9 @@ pub(crate) struct GivenName {
     /// [`given_key`] `paula` runs the initial in): what
     /// [`gendered_forms`] compares.
     pub first: String,
+    /// The family name's words, each a [`given_key`] (`muller`, `schmidt`
+    /// of `Müller-Schmidt`; `van`, `der`, `berg` of `van der Berg`).
+    pub family_words: Vec<String>,
 }
 
 impl GivenName {
@@ -36,10 +39,21 @@ impl GivenName {
             .next()
             .map(given_key)
             .unwrap_or_default();
+        let family_words = attributes
+            .family_name
+            .as_deref()
+            .map(|f| {
+                f.split(|c: char| c.is_whitespace() || c == '-' || c == '‐')
+                    .map(given_key)
+                    .filter(|w| !w.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
         (!given.is_empty()).then_some(GivenName {
             given,
             family,
             first,
+            family_words,
         })
     }
 
@@ -88,14 +102,23 @@ impl GivenName {
     /// A family name one typing mistake from the other is the same name,
     /// however short (`rees` / `reec`): the strict rule for short given
     /// names (twins' `tom` / `tim`) does not apply to family names.
+    ///
+    /// One family name that is a word of the other (`Schmidt` /
+    /// `Müller-Schmidt`, `Santos` / `Silva Santos`, `Berg` / `van der
+    /// Berg`) is no change: a double-barrelled name, or its particle or
+    /// first surname dropped, as forms and tills do.
     pub fn family_changed(&self, other: &GivenName) -> bool {
         let (a, b) = (self.family.as_str(), other.family.as_str());
+        let word_of =
+            |key: &str, words: &[String]| words.len() > 1 && words.iter().any(|w| w == key);
         !a.is_empty()
             && !b.is_empty()
             && !given_keys_differ(&self.given, &other.given)
             && given_keys_differ(a, b)
             && strsim::osa_distance(a, b) > 1
             && strsim::jaro_winkler(a, b) < 0.8
+            && !word_of(a, &other.family_words)
+            && !word_of(b, &self.family_words)
     }
 }
 

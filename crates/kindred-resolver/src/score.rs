@@ -797,6 +797,22 @@ mod tests {
         // Twins stay refused: the given names differ.
         let sister = signup("Thalia", "Murton", "1923-11-10", "11 Macfarland Crescent");
         assert_eq!(pair(&after, &sister), None);
+        // A double-barrelled family name, or one with its particle or first
+        // surname dropped, is the same family name, not a married one: it
+        // links without the street line.
+        for (family, other) in [
+            ("Schmidt", "Müller-Schmidt"),
+            ("Berg", "van der Berg"),
+            ("Santos", "Silva Santos"),
+        ] {
+            let one = signup("Anna", family, "1985-03-14", "");
+            let two = signup("Anna", other, "1985-03-14", "");
+            assert!(
+                pair(&one, &two).is_some_and(|s| s >= 14.0),
+                "{family} / {other}: {:?}",
+                pair(&one, &two)
+            );
+        }
     }
 
     #[test]
