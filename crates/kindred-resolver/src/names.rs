@@ -22,6 +22,24 @@ pub(crate) struct GivenName {
     /// The family name's words, each a [`given_key`] (`muller`, `schmidt`
     /// of `Müller-Schmidt`; `van`, `der`, `berg` of `van der Berg`).
     pub family_words: Vec<String>,
+    /// The given name's words, each a [`given_key`] (`john`, `michael` of
+    /// `John Michael`).
+    pub given_words: Vec<String>,
+}
+
+/// A name's words, split on spaces and hyphens, each a [`given_key`].
+fn name_words(name: &str) -> Vec<String> {
+    name.split(|c: char| c.is_whitespace() || c == '-' || c == '\u{2010}')
+        .map(given_key)
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Whether `key` is one of `words`, a name of two words or more: the
+/// other name without its first or last word (`Michael` of `John
+/// Michael`, `Schmidt` of `Müller-Schmidt`).
+fn a_word_of(key: &str, words: &[String]) -> bool {
+    words.len() > 1 && words.iter().any(|w| w == key)
 }
 
 impl GivenName {
@@ -42,18 +60,14 @@ impl GivenName {
         let family_words = attributes
             .family_name
             .as_deref()
-            .map(|f| {
-                f.split(|c: char| c.is_whitespace() || c == '-' || c == '‐')
-                    .map(given_key)
-                    .filter(|w| !w.is_empty())
-                    .collect()
-            })
+            .map(name_words)
             .unwrap_or_default();
         (!given.is_empty()).then_some(GivenName {
             given,
             family,
             first,
             family_words,
+            given_words: name_words(raw),
         })
     }
 
@@ -71,6 +85,12 @@ impl GivenName {
             return false;
         }
         if !given_keys_differ(&self.given, &other.given) {
+            return false;
+        }
+        // A first given name dropped (`John Michael` / `Michael`): forms
+        // and tills keep the name a person goes by.
+        if a_word_of(&self.given, &other.given_words) || a_word_of(&other.given, &self.given_words)
+        {
             return false;
         }
         // One name split in two places: `佐藤 花子` typed with its space is
@@ -109,16 +129,14 @@ impl GivenName {
     /// first surname dropped, as forms and tills do.
     pub fn family_changed(&self, other: &GivenName) -> bool {
         let (a, b) = (self.family.as_str(), other.family.as_str());
-        let word_of =
-            |key: &str, words: &[String]| words.len() > 1 && words.iter().any(|w| w == key);
         !a.is_empty()
             && !b.is_empty()
             && !given_keys_differ(&self.given, &other.given)
             && given_keys_differ(a, b)
             && strsim::osa_distance(a, b) > 1
             && strsim::jaro_winkler(a, b) < 0.8
-            && !word_of(a, &other.family_words)
-            && !word_of(b, &self.family_words)
+            && !a_word_of(a, &other.family_words)
+            && !a_word_of(b, &self.family_words)
     }
 }
 

@@ -800,6 +800,14 @@ mod tests {
         // A double-barrelled family name, or one with its particle or first
         // surname dropped, is the same family name, not a married one: it
         // links without the street line.
+        // A first given name dropped is one person's too.
+        let full = signup("John Michael", "Smith", "1985-03-14", "");
+        let goes_by = signup("Michael", "Smith", "1985-03-14", "");
+        assert!(
+            pair(&full, &goes_by).is_some_and(|s| s >= 14.0),
+            "{:?}",
+            pair(&full, &goes_by)
+        );
         for (family, other) in [
             ("Schmidt", "Müller-Schmidt"),
             ("Berg", "van der Berg"),

@@ -455,7 +455,10 @@ const NAME_FOLDING_VERSION: &[u8] = b"17";
 /// replaced apart (`mark` / `mary`) are unalike to the name guards, as are
 /// two hanzi names' family and given names by sound (`刘洋` / `杨柳`);
 /// Turkish `İ` folds to `i` in the scored rules' addresses, and name
-/// folding version 17. Bump it with any such
+/// folding version 17; in the scored rules, a family name that is a word
+/// of the other (`Schmidt` / `Müller-Schmidt`) is no married name, and a
+/// given name that is a word of the other (`Michael` / `John Michael`) is
+/// no other person. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
