@@ -914,6 +914,45 @@ mod tests {
         )
     }
 
+    /// `explain` works out what each record shares under the rules the
+    /// store is linked by, not the command's `-c` (another file, or none):
+    /// the lineage named a rule the records' lines then did not.
+    #[test]
+    fn explain_names_the_rules_the_store_is_linked_by() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let linked = test_config(&dir);
+        let mut other = linked.clone();
+        other.resolver.linking.rules.clear();
+        let ann = |id: &str, phone: &str| {
+            let mut e = receipt(id, &[(IdentifierKind::Phone, phone)], Some("Ann Lee"));
+            e.attributes.birthday = Some("1985-03-14".into());
+            e.attributes.address = Some(kindred_model::Address {
+                postal_code: Some("100020".into()),
+                country: Some("CN".into()),
+                ..kindred_model::Address::default()
+            });
+            e
+        };
+        let mut r = resolver_on(&linked);
+        r.apply(
+            &[
+                ann("pos:1", "+8613910248876"),
+                ann("pos:2", "+8613910248877"),
+            ],
+            &[],
+        )
+        .expect("applied");
+        assert_eq!(
+            r.store().stats().expect("stats").profiles,
+            1,
+            "one by the rule"
+        );
+        r.record_running_settings().expect("recorded");
+        drop(r);
+        let out = explain(&other, "phone:+8613910248876", false).expect("explained");
+        assert!(out.contains("rule name_birthday_postcode"), "{out}");
+    }
+
     /// A reject by two identifiers of one profile takes back the approval
     /// that made it one only if that parts them: with the two held
     /// together by an e-mail they share, it took back an approval of a

@@ -624,8 +624,12 @@ impl Resolver {
     }
 
     /// [`RecordLinks`] of a profile's first [`MAX_EXPLAINED_RECORDS`]
-    /// records (canonical order), compared with all of its records.
+    /// records (canonical order), compared with all of its records under
+    /// the rules the store is linked by ([`Resolver::linked_by`]), not the
+    /// command's `-c` (which may be another file: the lineage named a rule
+    /// the records' lines did not).
     fn record_links(&self, members: &[String]) -> Result<Vec<RecordLinks>, AdminError> {
+        let policy = self.linked_by()?;
         let mut events = Vec::with_capacity(members.len());
         for id in members {
             if let Some(e) = self.store.contribution(id)? {
@@ -636,7 +640,7 @@ impl Resolver {
         let hasher = self.store.hasher();
         let keys: Vec<EventKeys> = events
             .iter()
-            .map(|e| EventKeys::of(e, &self.policy, hasher))
+            .map(|e| EventKeys::of(e, &policy, hasher))
             .collect();
         let mut holders: BTreeMap<&str, usize> = BTreeMap::new();
         for k in &keys {
@@ -668,7 +672,7 @@ impl Resolver {
                     continue;
                 }
                 shared.insert(match link.class {
-                    KeyClass::Rule(i) => match self.policy.rules.get(i) {
+                    KeyClass::Rule(i) => match policy.rules.get(i) {
                         Some(rule) => format!("rule {} v{}", rule.name, rule.version),
                         None => "rule".to_string(),
                     },
