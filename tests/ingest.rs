@@ -872,6 +872,73 @@ async fn a_letter_too_old_for_its_topic_is_replayed_stamped_now() -> anyhow::Res
     Ok(())
 }
 
+/// A dead letter whose source topic refuses it for good (the topic gone,
+/// a channel retired) stopped every replay there, and the letters before
+/// it in the chunk were sent again on each run. It is listed as refused,
+/// naming where it is on the dead-letter topic, and the replay goes on:
+/// the letters around it are replayed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_letter_its_topic_refuses_for_good_is_listed_and_passed() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("replay-refused", dir.path());
+    // Told soon that the gone topic does not exist.
+    config
+        .kafka
+        .client
+        .insert("topic.metadata.propagation.max.ms".into(), "2000".into());
+    config
+        .kafka
+        .client
+        .insert("message.timeout.ms".into(), "10000".into());
+    create_topics(&config).await?;
+    let gone = format!("{}.gone", config.topics.pos);
+    for (key, source) in [
+        ("A", &config.topics.pos),
+        ("B", &gone),
+        ("C", &config.topics.pos),
+    ] {
+        let letter = DeadLetter {
+            reason: "unknown_schema_id".into(),
+            message: "schema id 77 is not configured".into(),
+            source_topic: source.clone(),
+            source_partition: 0,
+            source_offset: 4,
+            service: "ingest-pos".into(),
+        }
+        .into_record(
+            &config.topics.dead_letter,
+            Some(key.as_bytes()),
+            key.as_bytes(),
+        );
+        kindred_suite::produce_with_headers(
+            &config,
+            &config.topics.dead_letter,
+            key,
+            letter.payload.clone(),
+            letter.headers.clone(),
+        )
+        .await?;
+    }
+    let report = replay(&config, &ReplayFilter::default()).await?;
+    assert_eq!(
+        report.replayed.get("unknown_schema_id"),
+        Some(&2),
+        "{report:?}"
+    );
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert!(report.refused[0].starts_with(&gone), "{report:?}");
+    let again = replay(&config, &ReplayFilter::default()).await?;
+    assert!(
+        again.replayed.is_empty() && again.refused.is_empty(),
+        "{again:?}"
+    );
+    let replayed = read_all(&config, &config.topics.pos).await?;
+    let mut payloads: Vec<&[u8]> = replayed.iter().filter_map(|m| m.payload()).collect();
+    payloads.sort();
+    assert_eq!(payloads, [&b"A"[..], &b"C"[..]], "each once");
+    Ok(())
+}
+
 /// A replay of a dead-letter topic that does not exist fails naming it
 /// (it said it replayed nothing, as of an empty topic).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

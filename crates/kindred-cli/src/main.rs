@@ -590,16 +590,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let verb = if *dry_run { "would replay" } else { "replayed" };
             outln!(
                 "read {}, {verb} {}, skipped {}, unreadable {}, truncated (not replayed) {}, \
-                 masked requests (not replayed) {}",
+                 masked requests (not replayed) {}, refused by their source topic (not replayed) {}",
                 report.read,
                 report.replayed.values().sum::<u64>(),
                 report.skipped,
                 report.unreadable,
                 report.truncated,
-                report.masked
+                report.masked,
+                report.refused.len()
             );
             for (reason, n) in &report.replayed {
                 outln!("  {reason}: {n}");
+            }
+            for refused in &report.refused {
+                outln!("  refused: {refused}");
             }
         }
         Command::Review { data_dir, action } => {

@@ -104,6 +104,28 @@ impl KafkaError {
 
     /// A record its topic refused for its timestamp (older, or further
     /// ahead, than the topic's `message.timestamp.*` settings allow).
+    /// A delivery its topic refuses for good: [`Self::is_unproducible`],
+    /// or a topic that does not exist (producers ask no broker to create
+    /// one) or that this client may not write to. A timeout, or a broker
+    /// out of reach, is not.
+    pub fn is_refused_for_good(&self) -> bool {
+        use rdkafka::types::RDKafkaErrorCode as Code;
+        self.is_unproducible()
+            || matches!(
+                self,
+                KafkaError::Delivery { source, .. } if matches!(
+                    source.rdkafka_error_code(),
+                    Some(
+                        Code::UnknownTopic
+                            | Code::UnknownTopicOrPartition
+                            | Code::UnknownPartition
+                            | Code::TopicAuthorizationFailed
+                            | Code::InvalidTopic
+                    )
+                )
+            )
+    }
+
     pub fn is_invalid_timestamp(&self) -> bool {
         matches!(
             self,

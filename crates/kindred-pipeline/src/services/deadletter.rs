@@ -44,6 +44,11 @@ pub struct ReplayReport {
     /// the request as sent (the copy may parse where the original did
     /// not, and carry out what no one asked for in that form).
     pub masked: u64,
+    /// Not replayed: the source topic refused the message for good (it no
+    /// longer exists, this client may not write to it, or it is too large
+    /// for it), each as `topic: reason (dead letter partition/offset)`. The
+    /// replay goes on past them; the letters stay on the dead-letter topic.
+    pub refused: Vec<String>,
 }
 
 /// Header set on a replayed message: the dead letter's `partition/offset`.
@@ -77,6 +82,9 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
         .collect();
     let ends: BTreeMap<i32, i64> = ends.into_iter().map(|(p, (_, end))| (p, end)).collect();
     let mut pending: Vec<OutRecord> = Vec::new();
+    // Each pending record's dead-letter reason (a refused one is taken
+    // back out of `report.replayed`).
+    let mut reasons: Vec<String> = Vec::new();
     let mut pending_bytes = 0usize;
     let mut next: BTreeMap<i32, i64> = BTreeMap::new();
     let mut silent = Duration::ZERO;
@@ -112,7 +120,16 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
                     continue;
                 }
                 if !filter.dry_run {
-                    flush(&producer, &consumer, topic, &mut pending, &next).await?;
+                    flush(
+                        &producer,
+                        &consumer,
+                        topic,
+                        &mut pending,
+                        &mut reasons,
+                        &next,
+                        &mut report,
+                    )
+                    .await?;
                 }
                 let left: Vec<String> = done
                     .iter()
@@ -229,6 +246,7 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
             REPLAYED_FROM_HEADER.to_string(),
             format!("{partition}/{}", message.offset()).into_bytes(),
         ));
+        reasons.push(envelope.reason.clone());
         pending.push(OutRecord {
             topic: envelope.source_topic,
             key: message.key().map(<[u8]>::to_vec),
@@ -239,12 +257,30 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
         // In chunks: a month of dead letters need not fit in memory, and a
         // failure later replays again only what was not committed.
         if pending.len() >= REPLAY_CHUNK_RECORDS || pending_bytes >= REPLAY_CHUNK_BYTES {
-            flush(&producer, &consumer, topic, &mut pending, &next).await?;
+            flush(
+                &producer,
+                &consumer,
+                topic,
+                &mut pending,
+                &mut reasons,
+                &next,
+                &mut report,
+            )
+            .await?;
             pending_bytes = 0;
         }
     }
     if !filter.dry_run {
-        flush(&producer, &consumer, topic, &mut pending, &next).await?;
+        flush(
+            &producer,
+            &consumer,
+            topic,
+            &mut pending,
+            &mut reasons,
+            &next,
+            &mut report,
+        )
+        .await?;
     }
     Ok(report)
 }
@@ -268,7 +304,9 @@ async fn flush(
     consumer: &kindred_kafka::rdkafka::consumer::StreamConsumer<kindred_kafka::ServiceContext>,
     topic: &str,
     pending: &mut Vec<OutRecord>,
+    reasons: &mut Vec<String>,
     next: &BTreeMap<i32, i64>,
+    report: &mut ReplayReport,
 ) -> Result<(), PipelineError> {
     // Each acknowledged or failed on its own: only the records a topic
     // refused for their old timestamps go again, stamped now (a replay
@@ -276,10 +314,32 @@ async fn flush(
     // it).
     let outcomes = producer.send_each(pending).await;
     let mut again = Vec::new();
-    for (record, outcome) in pending.iter().zip(outcomes) {
+    for ((record, outcome), reason) in pending.iter().zip(outcomes).zip(reasons.iter()) {
         match outcome {
             Err(e) if e.is_invalid_timestamp() && record.timestamp_ms.is_some() => {
                 again.push(restamped(record))
+            }
+            // A source topic gone (a channel retired), closed to this
+            // client, or too small for the message: replayed letters
+            // before it were sent again on every run and the replay
+            // stopped there for good. Listed, and passed.
+            Err(e) if e.is_refused_for_good() => {
+                let from = record
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == REPLAYED_FROM_HEADER)
+                    .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+                    .unwrap_or_default();
+                tracing::warn!(source_topic = %record.topic, dead_letter = %from, error = %e, "a dead letter's source topic refused it for good: not replayed");
+                report
+                    .refused
+                    .push(format!("{}: {e} (dead letter {from})", record.topic));
+                if let Some(n) = report.replayed.get_mut(reason) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        report.replayed.remove(reason);
+                    }
+                }
             }
             outcome => {
                 outcome?;
@@ -294,6 +354,7 @@ async fn flush(
         producer.send_all(&again).await?;
     }
     pending.clear();
+    reasons.clear();
     let commit: Vec<_> = next
         .iter()
         .map(|(p, o)| (topic.to_string(), *p, *o))
