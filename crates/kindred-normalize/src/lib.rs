@@ -212,110 +212,131 @@ pub fn check_canonical(e: &CanonicalEvent) -> Result<(), InvalidRecord> {
     Ok(())
 }
 
-/// The text and list sizes of a canonical event against what normalization
-/// keeps: a name of 400 KB (Jaro-Winkler, quadratic, compares it with
-/// every other name on the identifier) or 40,000 phones on one event
-/// (each a companion of every other) would stall the resolver.
+/// The identifiers of a canonical event against what normalization makes:
+/// 40,000 phones on one event (each a companion of every other) stalled
+/// the resolver; no release made more than a handful, or a value longer
+/// than [`MAX_CANONICAL_TEXT_BYTES`].
 fn check_canonical_sizes(e: &CanonicalEvent) -> Result<(), InvalidRecord> {
-    let list = |field: &'static str, len: usize, limit: usize| {
-        if len > limit {
-            Err(InvalidRecord::TooLarge {
-                field,
-                size: format!("{len} items"),
-                limit: format!("{limit}"),
-            })
-        } else {
-            Ok(())
-        }
-    };
-    list("identifiers", e.identifiers.len(), MAX_IDENTIFIERS)?;
-    list("consents", e.consents.len(), MAX_CONSENT_STATEMENTS)?;
-    list(
-        "browsed_skus",
-        e.activity.browsed_skus.len(),
-        MAX_ORDER_LINES,
-    )?;
-    let order = e.activity.order.as_ref();
-    list(
-        "order_lines",
-        order.map_or(0, |o| o.lines.len()),
-        MAX_ORDER_LINES,
-    )?;
-    // (Not `dropped`: an older release wrote one entry per line past the
-    // order's limit, and its events must replay.)
-    let a = &e.attributes;
-    let address = a.address.as_ref();
-    let texts: [(&'static str, Option<&str>); 17] = [
-        ("full_name", a.full_name.as_deref()),
-        ("given_name", a.given_name.as_deref()),
-        ("family_name", a.family_name.as_deref()),
-        ("birthday", a.birthday.as_deref()),
-        ("gender", a.gender.as_deref()),
-        ("address.line1", address.and_then(|x| x.line1.as_deref())),
-        ("address.line2", address.and_then(|x| x.line2.as_deref())),
-        ("address.city", address.and_then(|x| x.city.as_deref())),
-        ("address.region", address.and_then(|x| x.region.as_deref())),
-        (
-            "address.postal_code",
-            address.and_then(|x| x.postal_code.as_deref()),
-        ),
-        (
-            "address.country",
-            address.and_then(|x| x.country.as_deref()),
-        ),
-        ("event_type", Some(e.activity.event_type.as_str())),
-        ("order.order_id", order.map(|o| o.order_id.as_str())),
-        ("order.currency", order.map(|o| o.currency.as_str())),
-        (
-            "order.payment_type",
-            order.and_then(|o| o.payment_type.as_deref()),
-        ),
-        ("order.store_id", order.and_then(|o| o.store_id.as_deref())),
-        ("event_id", Some(e.event_id.as_str())),
-    ];
-    let lists = e
-        .identifiers
-        .iter()
-        .flat_map(|i| {
-            [
-                ("identifier", Some(i.value.as_str())),
-                ("identifier", i.match_key.as_deref()),
-            ]
-        })
-        .chain(e.consents.iter().flat_map(|c| {
-            [
-                ("consent", Some(c.purpose.as_str())),
-                ("consent", Some(c.channel.as_str())),
-            ]
-        }))
-        .chain(
-            e.activity
-                .browsed_skus
-                .iter()
-                .map(|s| ("browsed_skus", Some(s.as_str()))),
-        )
-        .chain(order.into_iter().flat_map(|o| {
-            o.lines
-                .iter()
-                .map(|l| ("order_lines", Some(l.sku.as_str())))
-        }))
-        .chain(e.dropped.iter().flat_map(|d| {
-            [
-                ("dropped", Some(d.field.as_str())),
-                ("dropped", Some(d.reason.as_str())),
-            ]
-        }));
-    for (field, text) in texts.into_iter().chain(lists) {
-        let len = text.map_or(0, str::len);
-        if len > MAX_CANONICAL_TEXT_BYTES {
+    if e.identifiers.len() > MAX_IDENTIFIERS {
+        return Err(InvalidRecord::TooLarge {
+            field: "identifiers",
+            size: format!("{} items", e.identifiers.len()),
+            limit: format!("{MAX_IDENTIFIERS}"),
+        });
+    }
+    for id in &e.identifiers {
+        if id.value.len() > MAX_CANONICAL_TEXT_BYTES {
             return Err(InvalidRecord::TooLarge {
-                field,
-                size: format!("{len} bytes"),
+                field: "identifier",
+                size: format!("{} bytes", id.value.len()),
                 limit: format!("{MAX_CANONICAL_TEXT_BYTES} bytes"),
             });
         }
     }
     Ok(())
+}
+
+/// Cuts a canonical event's texts and lists to what normalization keeps
+/// (texts to [`MAX_CANONICAL_TEXT_BYTES`] at a character boundary, order
+/// lines and browsed skus to [`MAX_ORDER_LINES`], consent statements to
+/// [`MAX_CONSENT_STATEMENTS`]), and says which fields it cut. The resolver
+/// applies it to what it reads from the canonical topic, before
+/// [`check_canonical`]: a 400 KB name (compared by Jaro-Winkler,
+/// quadratic, with every name on its phone) stalled it, and an event an
+/// older release made before these bounds (a 600-line receipt) must still
+/// replay, its links intact, rather than be refused.
+pub fn bound_canonical(e: &mut CanonicalEvent) -> Vec<&'static str> {
+    fn cut(field: &'static str, text: &mut String, cut_fields: &mut Vec<&'static str>) {
+        if text.len() > MAX_CANONICAL_TEXT_BYTES {
+            let mut end = MAX_CANONICAL_TEXT_BYTES;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            cut_fields.push(field);
+        }
+    }
+    fn cut_list<T>(
+        field: &'static str,
+        list: &mut Vec<T>,
+        limit: usize,
+        cut_fields: &mut Vec<&'static str>,
+    ) {
+        if list.len() > limit {
+            list.truncate(limit);
+            cut_fields.push(field);
+        }
+    }
+    let mut cut_fields = Vec::new();
+    let a = &mut e.attributes;
+    for (field, text) in [
+        ("full_name", &mut a.full_name),
+        ("given_name", &mut a.given_name),
+        ("family_name", &mut a.family_name),
+        ("birthday", &mut a.birthday),
+        ("gender", &mut a.gender),
+    ] {
+        if let Some(t) = text {
+            cut(field, t, &mut cut_fields);
+        }
+    }
+    if let Some(address) = &mut a.address {
+        for text in [
+            &mut address.line1,
+            &mut address.line2,
+            &mut address.city,
+            &mut address.region,
+            &mut address.postal_code,
+            &mut address.country,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            cut("address", text, &mut cut_fields);
+        }
+    }
+    let activity = &mut e.activity;
+    cut("event_type", &mut activity.event_type, &mut cut_fields);
+    cut_list(
+        "browsed_skus",
+        &mut activity.browsed_skus,
+        MAX_ORDER_LINES,
+        &mut cut_fields,
+    );
+    for sku in &mut activity.browsed_skus {
+        cut("browsed_skus", sku, &mut cut_fields);
+    }
+    if let Some(order) = &mut activity.order {
+        cut("order", &mut order.order_id, &mut cut_fields);
+        cut("order", &mut order.currency, &mut cut_fields);
+        for text in [&mut order.payment_type, &mut order.store_id]
+            .into_iter()
+            .flatten()
+        {
+            cut("order", text, &mut cut_fields);
+        }
+        cut_list(
+            "order_lines",
+            &mut order.lines,
+            MAX_ORDER_LINES,
+            &mut cut_fields,
+        );
+        for line in &mut order.lines {
+            cut("order_lines", &mut line.sku, &mut cut_fields);
+        }
+    }
+    cut_list(
+        "consents",
+        &mut e.consents,
+        MAX_CONSENT_STATEMENTS,
+        &mut cut_fields,
+    );
+    for c in &mut e.consents {
+        cut("consents", &mut c.purpose, &mut cut_fields);
+        cut("consents", &mut c.channel, &mut cut_fields);
+    }
+    cut_fields.dedup();
+    cut_fields
 }
 
 /// [`normalize`], also refusing an event time more than

@@ -966,13 +966,9 @@ fn canonical_events_are_checked_against_normalizations_bounds() {
     );
     // Another producer's id without the channel's prefix is its source id.
     assert_eq!(bad(&|b| b.event_id = "T-1001".into()), Ok(()));
-    // Texts and lists no larger than normalization makes them: a 400 KB
-    // name, 40,000 phones, 10,000 consents stalled the resolver.
+    // Identifiers no more, nor longer, than normalization makes them:
+    // 40,000 phones on one event stalled the resolver.
     let long = "x".repeat(MAX_CANONICAL_TEXT_BYTES + 1);
-    assert_eq!(
-        bad(&|b| b.attributes.full_name = Some(long.clone())),
-        Err("too_large")
-    );
     assert_eq!(
         bad(&|b| b.identifiers[0].value = long.clone()),
         Err("too_large")
@@ -984,23 +980,40 @@ fn canonical_events_are_checked_against_normalizations_bounds() {
         }),
         Err("too_large")
     );
+    // Texts and other lists are cut to the bounds instead (a 400 KB name
+    // stalled the resolver; an older release's 600-line receipt must
+    // replay): the cut event passes.
+    let mut big = e.clone();
+    big.attributes.full_name = Some(format!("{}é", "x".repeat(MAX_CANONICAL_TEXT_BYTES - 1)));
+    big.consents = vec![
+        kindred_model::Consent {
+            purpose: "marketing".into(),
+            channel: "email".into(),
+            granted: true,
+        };
+        MAX_CONSENT_STATEMENTS + 1
+    ];
+    if let Some(order) = &mut big.activity.order {
+        let line = kindred_model::raw::LineItem {
+            sku: "SKU-1".into(),
+            quantity: 1,
+            unit_price_minor: 1,
+        };
+        order.lines = vec![line; MAX_ORDER_LINES + 100];
+    }
+    let cut = bound_canonical(&mut big);
+    assert_eq!(cut, ["full_name", "order_lines", "consents"]);
+    let name = big.attributes.full_name.as_deref().unwrap_or_default();
+    assert_eq!(name.len(), MAX_CANONICAL_TEXT_BYTES - 1, "cut before the é");
+    assert_eq!(big.consents.len(), MAX_CONSENT_STATEMENTS);
     assert_eq!(
-        bad(&|b| {
-            b.consents = vec![
-                kindred_model::Consent {
-                    purpose: "marketing".into(),
-                    channel: "email".into(),
-                    granted: true,
-                };
-                MAX_CONSENT_STATEMENTS + 1
-            ]
-        }),
-        Err("too_large")
+        big.activity.order.as_ref().map(|o| o.lines.len()),
+        Some(MAX_ORDER_LINES)
     );
-    assert_eq!(
-        bad(&|b| b.attributes.full_name = Some("x".repeat(MAX_CANONICAL_TEXT_BYTES))),
-        Ok(())
-    );
+    assert_eq!(check_canonical(&big), Ok(()));
+    let mut fits = e.clone();
+    assert!(bound_canonical(&mut fits).is_empty());
+    assert_eq!(fits, e);
     let mut huge = e.clone();
     huge.activity.points_earned = i64::MAX;
     assert_eq!(

@@ -563,7 +563,11 @@ pub async fn rebuild(
                 .payload()
                 .ok_or(kindred_schema::DecodeError::Empty)
                 .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
-            {
+                .map(|mut event: CanonicalEvent| {
+                    // Cut as the running resolver cuts it.
+                    crate::services::resolve::bound_to_what_ingest_makes(&mut event);
+                    event
+                }) {
                 Ok(event) if kindred_normalize::check_canonical(&event).is_ok() => {
                     events.push(event)
                 }

@@ -447,9 +447,12 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                     .ok_or(kindred_schema::DecodeError::Empty)
                                     .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
                                     .map_err(|e| (e.kind(), e.to_string()))
-                                    .and_then(|e| match kindred_normalize::check_canonical(&e) {
-                                        Ok(()) => Ok(Item::Event(Box::new(e))),
-                                        Err(invalid) => Err((invalid.kind(), invalid.to_string())),
+                                    .and_then(|mut e| {
+                                        bound_to_what_ingest_makes(&mut e);
+                                        match kindred_normalize::check_canonical(&e) {
+                                            Ok(()) => Ok(Item::Event(Box::new(e))),
+                                            Err(invalid) => Err((invalid.kind(), invalid.to_string())),
+                                        }
                                     })
                             },
                             (INTERNAL_PANIC, PANICKED.to_string()),
@@ -837,6 +840,17 @@ pub fn group_id(config: &Config) -> String {
 
 /// The resolver's stable identity towards Kafka: its `transactional.id`
 /// and its static group membership.
+/// Cuts a canonical event read from the topic to the texts and lists
+/// normalization keeps ([`kindred_normalize::bound_canonical`]), saying
+/// which fields (not their values) another producer, or an older release,
+/// sent larger.
+pub(crate) fn bound_to_what_ingest_makes(e: &mut CanonicalEvent) {
+    let cut = kindred_normalize::bound_canonical(e);
+    if !cut.is_empty() {
+        tracing::warn!(fields = ?cut, "a canonical event held texts or lists larger than normalization makes: cut to its bounds");
+    }
+}
+
 pub fn publisher_id(config: &Config) -> String {
     config
         .resolver
