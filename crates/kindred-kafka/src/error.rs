@@ -106,8 +106,9 @@ impl KafkaError {
     /// ahead, than the topic's `message.timestamp.*` settings allow).
     /// A delivery its topic refuses for good: [`Self::is_unproducible`],
     /// or a topic that does not exist (producers ask no broker to create
-    /// one) or that this client may not write to. A timeout, or a broker
-    /// out of reach, is not.
+    /// one). A timeout, a broker out of reach, or a client without the
+    /// right to write (run with another's credentials, it may well have
+    /// it) is not.
     pub fn is_refused_for_good(&self) -> bool {
         use rdkafka::types::RDKafkaErrorCode as Code;
         self.is_unproducible()
@@ -119,7 +120,6 @@ impl KafkaError {
                         Code::UnknownTopic
                             | Code::UnknownTopicOrPartition
                             | Code::UnknownPartition
-                            | Code::TopicAuthorizationFailed
                             | Code::InvalidTopic
                     )
                 )

@@ -45,9 +45,10 @@ pub struct ReplayReport {
     /// not, and carry out what no one asked for in that form).
     pub masked: u64,
     /// Not replayed: the source topic refused the message for good (it no
-    /// longer exists, this client may not write to it, or it is too large
-    /// for it), each as `topic: reason (dead letter partition/offset)`. The
-    /// replay goes on past them; the letters stay on the dead-letter topic.
+    /// longer exists, or the message is too large for it), each as
+    /// `topic: reason (dead letter partition/offset)`. The replay goes on
+    /// past them; the letters stay on the dead-letter topic. (A client
+    /// without the right to write fails the run: another's may have it.)
     pub refused: Vec<String>,
 }
 
