@@ -175,16 +175,25 @@ fn names_a_channel_subscription(label: &str) -> bool {
         })
     };
     let opt_in = ws.windows(2).any(|p| p == ["opt", "in"]);
+    // A channel typed in two words (`E-mail`, `We Chat`, `text message`):
+    // each half names it beside the other only.
+    let half_of_a_channel = |i: usize| {
+        let (before, after) = (i.checked_sub(1).and_then(|j| ws.get(j)), ws.get(i + 1));
+        match ws[i] {
+            "e" => after == Some(&"mail"),
+            "mail" => before == Some(&"e"),
+            "we" => after == Some(&"chat"),
+            "chat" => before == Some(&"we"),
+            "message" | "messages" => matches!(before, Some(&"text" | &"sms")),
+            _ => false,
+        }
+    };
     (opt_in || ws.iter().any(|w| subscription(w)))
-        && ws.iter().all(|w| {
+        && (0..ws.len()).all(|i| {
+            let w = ws[i];
             subscription(w)
-                || matches!(
-                    *w,
-                    "opt" | "in" | "consent" | "list"
-                        // `E-mail`, `WeChat` typed in two, `text message`,
-                        // `app push`, postal `mail`.
-                        | "e" | "mail" | "we" | "chat" | "message" | "messages" | "app" | "mobile"
-                )
+                || matches!(w, "opt" | "in" | "consent" | "list")
+                || half_of_a_channel(i)
                 || channel_of_word(w).is_some()
         })
 }
@@ -353,6 +362,9 @@ mod tests {
             ("analytics", "analytics"),
             ("service_mailing", "service_mailing"),
             ("analytics opt-in", "analytics_opt_in"),
+            // Words that name no channel alone: not read as every channel.
+            ("Mobile opt-in", "mobile_opt_in"),
+            ("App opt-in", "app_opt_in"),
             ("subscription_billing", "subscription_billing"),
         ] {
             assert_eq!(normalize_consent_purpose(raw).as_deref(), Some(kept));
