@@ -503,8 +503,10 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
         // 李 伟 -> 李伟; 李·伟 stays (a transliteration separator).
         fold(&s.chars().filter(|c| *c != ' ').collect::<String>())
     } else if s.chars().any(char::is_uppercase) && s.chars().any(char::is_lowercase) {
-        // Typed in mixed case: trust it (McDonald, van der Berg, DiCaprio).
-        s.to_string()
+        // Typed in mixed case: trust it (McDonald, van der Berg, DiCaprio),
+        // but for the dot Unicode's lower case leaves of Turkish `İ` (a
+        // script's `"EMİNE".lower().title()` is `Emi̇ne`).
+        s.replace("i\u{307}", "i")
     } else {
         roman_numerals_upper(fold(&title_case(s)))
     };
@@ -733,9 +735,17 @@ pub fn names(
             // family-name field (a Western form's "First name" / "Last name"
             // filled in as the name is said, 佐藤 / 陽翔, 김 / 민준). One
             // character in the family-name field may be a family name no
-            // list holds (`森`, Mori; `辻`): it stays where it was typed.
+            // list holds (`森`, Mori; `辻`): it stays where it was typed,
+            // unless the given-name field holds one character too, a Chinese
+            // family name, and the family-name field's is none (`刘` / `洋`:
+            // a Chinese name of one character each,
+            // said family name first; read as typed it was `洋刘`, which the
+            // same person's `刘洋` elsewhere does not match).
+            let one_each = g.chars().count() == 1
+                && f.chars().count() == 1
+                && !f.chars().all(crate::surname::is_chinese_surname);
             let swapped = is_cjk_family_name(&g) == Some(true)
-                && f.chars().count() > 1
+                && (f.chars().count() > 1 || one_each)
                 && is_cjk_family_name(&f) == Some(false);
             let (g, f) = if swapped { (f, g) } else { (g, f) };
             let composed = if g.chars().chain(f.chars()).any(is_cjk) {
@@ -866,8 +876,9 @@ mod tests {
             ("EMİNE ÇELİK", Ok("Emine Çelik")),
             ("İBRAHİM", Ok("İbrahim")),
             ("İbrahim", Ok("İbrahim")),
-            // Lower-cased by a script before it was sent.
+            // Lower-cased (and title-cased) by a script before it was sent.
             ("emi\u{307}ne çeli\u{307}k", Ok("Emine Çelik")),
+            ("Emi\u{307}ne Çeli\u{307}k", Ok("Emine Çelik")),
             ("", Err(Rejected::Empty)),
             ("  ", Err(Rejected::Empty)),
             ("test", Err(Rejected::Junk)),
@@ -975,6 +986,8 @@ mod tests {
             ("張", "家豪", "張家豪"),
             ("佐藤", "陽翔", "佐藤陽翔"),
             ("김", "민준", "김민준"),
+            // One character each, the family name first as it is said.
+            ("刘", "洋", "刘洋"),
         ] {
             let (n, _) = names(None, Some(given), Some(family));
             assert_eq!(
