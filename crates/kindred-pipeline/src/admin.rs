@@ -1212,6 +1212,19 @@ mod tests {
         let again = review(&other, "member_id:1001", "member_id:1002", false, "ops")
             .expect_err("already apart");
         assert!(again.to_string().contains("already kept apart"), "{again}");
+        // The service restarted since with rules of its own: the applied
+        // ones are no longer its either.
+        let mut third = config.clone();
+        third.resolver.linking.min_name_similarity = 0.9;
+        resolver_on(&third)
+            .record_running_settings()
+            .expect("the service restarted");
+        let replaced = review(&other, "member_id:1002", "member_id:1003", false, "ops")
+            .expect_err("rules the service no longer runs");
+        assert!(
+            replaced.to_string().contains("[resolver.linking]"),
+            "{replaced}"
+        );
     }
 
     /// A reject given by identifiers takes back the approval that made

@@ -1089,11 +1089,11 @@ impl Resolver {
 
     /// Why this resolver's settings are not the ones the resolve service
     /// last started with (`None`: the same, or no service ran on this
-    /// store yet): what each differs in, by fingerprint. The linking policy
-    /// the last `rules apply` recorded counts as the service's too (the
-    /// service is restarted with it after the apply).
+    /// store yet): what each differs in, by fingerprint. `rules apply`
+    /// records its linking policy as the service's (the service is
+    /// restarted with it); a service started since with other rules
+    /// replaces it.
     pub fn running_settings_differ(&self) -> Result<Option<String>, StoreError> {
-        let applied = self.store.get_raw(cf::META, crate::store::LINK_POLICY)?;
         let mut differ = Vec::new();
         for (what, key, ours) in [
             (
@@ -1107,10 +1107,8 @@ impl Resolver {
                 encode_survivorship(&self.survivorship),
             ),
         ] {
-            let applied_here =
-                key == crate::store::RUNNING_POLICY && applied.as_deref() == Some(ours.as_slice());
             if let Some(running) = self.store.get_raw(cf::META, key)? {
-                if running != ours && !applied_here {
+                if running != ours {
                     differ.push(format!(
                         "{what} (the service's {:016x}, this configuration's {:016x})",
                         fnv1a(&running),
@@ -1490,20 +1488,19 @@ fn encode_survivorship(survivorship: &Survivorship) -> Vec<u8> {
 }
 
 impl Resolver {
-    /// The policy the store's profiles were linked by: the last `rules
-    /// apply`'s, else the one the resolve service last ran with, else
-    /// this resolver's own.
+    /// The policy the store's profiles are linked by: the one the resolve
+    /// service last ran with (a `rules apply` records its own so), else
+    /// the last `rules apply`'s (a store of a release before that record),
+    /// else this resolver's own. A service started after an apply with
+    /// other rules links its events by those.
     fn linked_by(&self) -> Result<LinkPolicy, StoreError> {
-        if let Some(applied) = decode_policy(&self.store)? {
-            return Ok(applied);
-        }
         match self.store.get_raw(cf::META, crate::store::RUNNING_POLICY)? {
             Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
                 what: cf::META,
                 key: "running_policy".into(),
                 message: e.to_string(),
             }),
-            None => Ok(self.policy.clone()),
+            None => Ok(decode_policy(&self.store)?.unwrap_or_else(|| self.policy.clone())),
         }
     }
 }
