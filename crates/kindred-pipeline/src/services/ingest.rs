@@ -82,9 +82,13 @@ pub async fn run(
         tracing::info!(%service, topic = %source, %group, group_protocol = %config.kafka.group_protocol.as_str(), "ingest service started");
 
         let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        // Messages read while a batch waited on the broker or registry.
+        // Messages read while a batch waited on the broker or registry,
+        // and the partitions' moves as of when that wait began.
         let mut held = Vec::new();
+        let mut held_read_at: Option<kindred_kafka::AssignmentEpoch> = None;
         loop {
+            let epoch = || kindred_kafka::rdkafka::consumer::Consumer::context(&consumer).assignment_epoch();
+            let from_held = !held.is_empty();
             // What the last batch's waits read (partitions paused) comes
             // first, as a batch of its own.
             let batch = if held.is_empty() {
@@ -104,9 +108,15 @@ pub async fn run(
             if batch.is_empty() {
                 break;
             }
-            // A partition taken away and given back while the batch's
-            // outputs are sent is left out of its commit.
-            let read_at = kindred_kafka::rdkafka::consumer::Consumer::context(&consumer).assignment_epoch();
+            // Each partition's moves as of when the batch was read: one
+            // taken away and given back while its outputs are sent is left
+            // out of its commit. Held messages were read during the last
+            // batch's waits: as of when those began (a partition assigned
+            // meanwhile is committed with its next batch).
+            let read_at = match held_read_at.take() {
+                Some(at) if from_held => at,
+                _ => epoch(),
+            };
             for part in moved
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -137,6 +147,8 @@ pub async fn run(
             });
             let started = Instant::now();
             let span = tracing::info_span!("batch", %service, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch, &source));
+            // Before the waits below read messages (held for the next batch).
+            let waits_began = epoch();
             let carry_on = async {
                 if framing == Framing::Confluent
                     && !polling_while(
@@ -237,7 +249,11 @@ pub async fn run(
                 // Retried while the broker refuses (minutes, in an outage):
                 // the consumer is polled meanwhile, so it stays in its group.
                 let sent = send_until_acked(&producer, &records, &shutdown, ops, "ingest", &instead);
-                if !polling_while(&consumer, sent, &mut held, ops).await? {
+                let polled = polling_while(&consumer, sent, &mut held, ops).await?;
+                if !held.is_empty() {
+                    held_read_at = Some(waits_began.clone());
+                }
+                if !polled {
                     // Shutdown came first: stop without reading (or committing)
                     // past this batch, which the next start reads again.
                     return Ok(false);
