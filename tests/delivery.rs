@@ -1659,6 +1659,39 @@ async fn a_restore_erases_the_snapshots_version_of_an_erased_person() -> anyhow:
     Ok(())
 }
 
+/// A web sign-up by e-mail alone.
+fn web_signup(id: &str, email: &str) -> CanonicalEvent {
+    CanonicalEvent::new(
+        id,
+        Channel::Web,
+        T0,
+        vec![Identifier::new(IdentifierKind::Email, email)],
+    )
+}
+
+/// A test's topics and a live store in `dir/live` holding two web sign-ups
+/// (`web:1`, `web:2`), one per e-mail.
+async fn two_web_signups(
+    test: &str,
+    dir: &std::path::Path,
+    emails: [&str; 2],
+) -> anyhow::Result<(kindred_config::Config, Resolver)> {
+    let config = isolated_config(test, &dir.join("live"));
+    create_topics(&config).await?;
+    let mut resolver = Resolver::new(kindred_pipeline::privacy::open_store_at(
+        &config,
+        &dir.join("live"),
+    )?);
+    resolver.apply(
+        &[
+            web_signup("web:1", emails[0]),
+            web_signup("web:2", emails[1]),
+        ],
+        &[],
+    )?;
+    Ok((config, resolver))
+}
+
 /// Decisions made since the snapshot are on the decisions topic: a restored
 /// store numbered its next decisions from the snapshot's counter, so an
 /// offline `review` run before the service started gave a number the topic
@@ -1667,24 +1700,8 @@ async fn a_restore_erases_the_snapshots_version_of_an_erased_person() -> anyhow:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restored_store_numbers_decisions_after_the_topics() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let config = isolated_config("restore_decisions", &dir.path().join("live"));
-    create_topics(&config).await?;
-    let mut resolver = Resolver::new(kindred_pipeline::privacy::open_store_at(
-        &config,
-        &dir.path().join("live"),
-    )?);
-    let person = |id: &str, email: &str| {
-        CanonicalEvent::new(
-            id,
-            Channel::Web,
-            T0,
-            vec![Identifier::new(IdentifierKind::Email, email)],
-        )
-    };
-    resolver.apply(
-        &[person("web:1", "ann@x.cn"), person("web:2", "bo@x.cn")],
-        &[],
-    )?;
+    let (config, mut resolver) =
+        two_web_signups("restore_decisions", dir.path(), ["ann@x.cn", "bo@x.cn"]).await?;
     resolver.store().checkpoint(&dir.path().join("snap"))?;
     // Since the snapshot: a reviewer keeps the two apart (decision 1).
     let ids: Vec<String> = ["ann@x.cn", "bo@x.cn"]
@@ -1716,7 +1733,7 @@ async fn a_restored_store_numbers_decisions_after_the_topics() -> anyhow::Result
     );
     // The reject is the restored store's too: a record carrying both
     // e-mails does not merge the pair (the snapshot did not hold it).
-    let mut both = person("web:3", "ann@x.cn");
+    let mut both = web_signup("web:3", "ann@x.cn");
     both.identifiers
         .push(Identifier::new(IdentifierKind::Email, "bo@x.cn"));
     restored.apply(&[both], &[])?;
@@ -1737,24 +1754,12 @@ async fn a_restored_store_numbers_decisions_after_the_topics() -> anyhow::Result
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_keeps_a_decision_the_snapshot_made_after_the_topics() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let config = isolated_config("restore_newer_decision", &dir.path().join("live"));
-    create_topics(&config).await?;
-    let mut resolver = Resolver::new(kindred_pipeline::privacy::open_store_at(
-        &config,
-        &dir.path().join("live"),
-    )?);
-    let person = |id: &str, email: &str| {
-        CanonicalEvent::new(
-            id,
-            Channel::Web,
-            T0,
-            vec![Identifier::new(IdentifierKind::Email, email)],
-        )
-    };
-    resolver.apply(
-        &[person("web:1", "ann@x.cn"), person("web:2", "ann.lee@x.cn")],
-        &[],
-    )?;
+    let (config, mut resolver) = two_web_signups(
+        "restore_newer_decision",
+        dir.path(),
+        ["ann@x.cn", "ann.lee@x.cn"],
+    )
+    .await?;
     let id_of = |r: &Resolver, e: &str| -> anyhow::Result<String> {
         Ok(r.store()
             .lookup(&Identifier::new(IdentifierKind::Email, e))?

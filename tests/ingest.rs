@@ -813,6 +813,25 @@ async fn a_message_too_large_to_dead_letter_whole_is_cut_and_ingest_goes_on() ->
     Ok(())
 }
 
+/// A dead letter of `source`'s partition 0, offset 4, as ingest writes
+/// one for a schema id it was not given.
+fn unknown_schema_letter(
+    config: &kindred_config::Config,
+    source: &str,
+    key: &[u8],
+    payload: &[u8],
+) -> kindred_kafka::OutRecord {
+    DeadLetter {
+        reason: "unknown_schema_id".into(),
+        message: "schema id 77 is not configured".into(),
+        source_topic: source.to_string(),
+        source_partition: 0,
+        source_offset: 4,
+        service: "ingest-pos".into(),
+    }
+    .into_record(&config.topics.dead_letter, Some(key), payload)
+}
+
 /// A dead letter whose source topic no longer takes its own (old)
 /// timestamp is replayed stamped now, its own timestamp in a header: the
 /// replay got INVALID_TIMESTAMP on it, run after run, and replayed nothing
@@ -833,15 +852,7 @@ async fn a_letter_too_old_for_its_topic_is_replayed_stamped_now() -> anyhow::Res
     for result in admin.create_topics(&[strict], &AdminOptions::new()).await? {
         result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
     }
-    let letter = DeadLetter {
-        reason: "unknown_schema_id".into(),
-        message: "schema id 77 is not configured".into(),
-        source_topic: source.clone(),
-        source_partition: 0,
-        source_offset: 4,
-        service: "ingest-pos".into(),
-    }
-    .into_record(&config.topics.dead_letter, Some(b"L-9"), b"the raw bytes");
+    let letter = unknown_schema_letter(&config, &source, b"L-9", b"the raw bytes");
     let mut letter_headers = letter.headers.clone();
     letter_headers.push((DeadLetter::SOURCE_TIMESTAMP.to_string(), b"1000".to_vec()));
     kindred_suite::produce_with_headers(
@@ -897,19 +908,7 @@ async fn a_letter_its_topic_refuses_for_good_is_listed_and_passed() -> anyhow::R
         ("B", &gone),
         ("C", &config.topics.pos),
     ] {
-        let letter = DeadLetter {
-            reason: "unknown_schema_id".into(),
-            message: "schema id 77 is not configured".into(),
-            source_topic: source.clone(),
-            source_partition: 0,
-            source_offset: 4,
-            service: "ingest-pos".into(),
-        }
-        .into_record(
-            &config.topics.dead_letter,
-            Some(key.as_bytes()),
-            key.as_bytes(),
-        );
+        let letter = unknown_schema_letter(&config, source, key.as_bytes(), key.as_bytes());
         kindred_suite::produce_with_headers(
             &config,
             &config.topics.dead_letter,
