@@ -837,26 +837,12 @@ async fn a_resolver_waiting_for_the_schema_registry_stays_in_its_group() -> anyh
     Ok(())
 }
 
-/// A batch read while this member held a partition, whose outputs took
-/// long enough that the partition went to another member (which read on
-/// and committed) and came back: the batch's commit left it alone only if
-/// the partition was gone at commit time. Taken away and given back, its
-/// offset moved the group's back, and a restart read it all again (or
-/// counted it lost to retention). `commit_since` leaves such a partition
-/// out.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_commit_leaves_a_partition_that_went_away_and_came_back() -> anyhow::Result<()> {
-    use kindred_kafka::consumer::{commit, commit_since, subscribe, CommitMode};
+/// Creates `topic` with two partitions.
+async fn two_partitions(config: &kindred_config::Config, topic: &str) -> anyhow::Result<()> {
     use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     use kindred_kafka::rdkafka::client::DefaultClientContext;
-    use kindred_kafka::rdkafka::consumer::Consumer;
-    use kindred_kafka::rdkafka::{Offset, TopicPartitionList};
-    use kindred_kafka::ServiceContext;
-    let dir = tempfile::tempdir()?;
-    let config = isolated_config("commit_came_back", dir.path());
-    let settings = kafka_settings(&config);
-    let topic = config.topics.canonical.as_str();
-    let admin: AdminClient<DefaultClientContext> = settings.client_config(&[]).create()?;
+    let admin: AdminClient<DefaultClientContext> =
+        kafka_settings(config).client_config(&[]).create()?;
     for result in admin
         .create_topics(
             &[NewTopic::new(topic, 2, TopicReplication::Fixed(1))],
@@ -866,16 +852,42 @@ async fn a_commit_leaves_a_partition_that_went_away_and_came_back() -> anyhow::R
     {
         result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
     }
-    let group = format!("{}.commit-came-back", config.kafka.group_prefix);
-    let member = || {
-        subscribe(
-            &settings,
-            &group,
-            &[topic],
-            ServiceContext::committed(|_| {}),
-            None,
-        )
-    };
+    Ok(())
+}
+
+/// A new member of the group `<group_prefix>.<group>`, subscribed to
+/// `topic`, committing its offsets to Kafka (as ingest does).
+fn group_member(
+    config: &kindred_config::Config,
+    group: &str,
+    topic: &str,
+) -> Result<kindred_kafka::consumer::ServiceConsumer, kindred_kafka::KafkaError> {
+    kindred_kafka::consumer::subscribe(
+        &kafka_settings(config),
+        &format!("{}.{group}", config.kafka.group_prefix),
+        &[topic],
+        kindred_kafka::ServiceContext::committed(|_| {}),
+        None,
+    )
+}
+
+/// A batch read while this member held a partition, whose outputs took
+/// long enough that the partition went to another member (which read on
+/// and committed) and came back: the batch's commit left it alone only if
+/// the partition was gone at commit time. Taken away and given back, its
+/// offset moved the group's back, and a restart read it all again (or
+/// counted it lost to retention). `commit_since` leaves such a partition
+/// out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_leaves_a_partition_that_went_away_and_came_back() -> anyhow::Result<()> {
+    use kindred_kafka::consumer::{commit, commit_since, CommitMode};
+    use kindred_kafka::rdkafka::consumer::Consumer;
+    use kindred_kafka::rdkafka::{Offset, TopicPartitionList};
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("commit_came_back", dir.path());
+    let topic = config.topics.canonical.as_str();
+    two_partitions(&config, topic).await?;
+    let member = || group_member(&config, "commit-came-back", topic);
     let held = |c: &kindred_kafka::consumer::ServiceConsumer| -> usize {
         c.assignment().map(|l| l.count()).unwrap_or(0)
     };
@@ -1141,36 +1153,14 @@ async fn create_topic_taking(
 /// start read the difference again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_commit_leaves_the_partitions_another_member_holds() -> anyhow::Result<()> {
-    use kindred_kafka::consumer::{commit, subscribe, CommitMode};
-    use kindred_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    use kindred_kafka::rdkafka::client::DefaultClientContext;
+    use kindred_kafka::consumer::{commit, CommitMode};
     use kindred_kafka::rdkafka::consumer::Consumer;
     use kindred_kafka::rdkafka::{Offset, TopicPartitionList};
-    use kindred_kafka::ServiceContext;
     let dir = tempfile::tempdir()?;
     let config = isolated_config("commit_held", dir.path());
-    let settings = kafka_settings(&config);
     let topic = config.topics.canonical.as_str();
-    let admin: AdminClient<DefaultClientContext> = settings.client_config(&[]).create()?;
-    for result in admin
-        .create_topics(
-            &[NewTopic::new(topic, 2, TopicReplication::Fixed(1))],
-            &AdminOptions::new(),
-        )
-        .await?
-    {
-        result.map_err(|(topic, code)| anyhow::anyhow!("cannot create {topic}: {code}"))?;
-    }
-    let group = format!("{}.commit-held", config.kafka.group_prefix);
-    let member = || {
-        subscribe(
-            &settings,
-            &group,
-            &[topic],
-            ServiceContext::committed(|_| {}),
-            None,
-        )
-    };
+    two_partitions(&config, topic).await?;
+    let member = || group_member(&config, "commit-held", topic);
     let (a, b) = (member()?, member()?);
     let held = |c: &kindred_kafka::consumer::ServiceConsumer| -> Vec<i32> {
         c.assignment()
