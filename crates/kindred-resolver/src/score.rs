@@ -1091,9 +1091,9 @@ mod tests {
     /// one record), to the version.
     #[test]
     fn scores_and_name_guards_are_what_the_linking_version_records() {
-        const RECORDED: (&str, &str) = ("34", "1268dba5be1328a1");
+        const RECORDED: (&str, &str) = ("34", "3ea46b77be4cfd0f");
         // (given, family) typed in their own fields; None: a whole name only.
-        let names: [(&str, Option<(&str, &str)>); 11] = [
+        let names: [(&str, Option<(&str, &str)>); 13] = [
             ("Charlotte Petersen", Some(("Charlotte", "Petersen"))),
             ("Charlotte Petersen", None),
             ("Charlote Petersen", Some(("Charlote", "Petersen"))),
@@ -1105,6 +1105,16 @@ mod tests {
             ("Charlotte Murton", Some(("Charlotte", "Murton"))),
             ("Charlotte Anne Petersen", None),
             ("Lottie Petersen", None),
+            // Linking version 34: a family name that is a word of the
+            // other's, a given name that is a word of the other's.
+            (
+                "Charlotte Gonzalez-Petersen",
+                Some(("Charlotte", "Gonzalez-Petersen")),
+            ),
+            (
+                "Anne Charlotte Petersen",
+                Some(("Anne Charlotte", "Petersen")),
+            ),
         ];
         let birthdays = [
             Some("1969-12-17"),
