@@ -1207,59 +1207,6 @@ async fn a_commit_leaves_the_partitions_another_member_holds() -> anyhow::Result
     Ok(())
 }
 
-/// Kafka's `Utils.murmur2`, the hash of the Java clients' default
-/// partitioner (and so of Kafka Streams, ksqlDB and Connect), ported to
-/// check where kindred's records land.
-fn java_murmur2(data: &[u8]) -> i32 {
-    const M: u32 = 0x5bd1_e995;
-    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]).wrapping_mul(M);
-        k ^= k >> 24;
-        h = h.wrapping_mul(M) ^ k.wrapping_mul(M);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        for (i, b) in rest.iter().enumerate().rev() {
-            h ^= u32::from(*b) << (8 * i);
-        }
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h as i32
-}
-
-/// The partition a Java producer picks for `key` among `partitions`.
-fn java_partition(key: &[u8], partitions: i32) -> i32 {
-    (java_murmur2(key) & 0x7fff_ffff) % partitions
-}
-
-#[test]
-fn the_murmur2_port_gives_kafkas_own_test_vectors() {
-    // Kafka's UtilsTest.testMurmur2.
-    for (data, hash) in [
-        (&b"21"[..], -973_932_308),
-        (b"foobar", -790_332_482),
-        (b"a-little-bit-long-string", -985_981_536),
-        (b"a-little-bit-longer-string", -1_486_304_829),
-        (
-            b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-            -58_897_971,
-        ),
-        (b"abc", 479_470_107),
-    ] {
-        assert_eq!(
-            java_murmur2(data),
-            hash,
-            "{}",
-            String::from_utf8_lossy(data)
-        );
-    }
-}
-
 /// A ksqlDB table or a Kafka Streams lookup keyed by profile id computes
 /// the partition with murmur2: with `[kafka.client] partitioner =
 /// "murmur2_random"` each profile lands there. The store records the
@@ -1291,7 +1238,9 @@ async fn profiles_land_where_java_clients_look_and_the_partitioner_never_changes
         .iter()
         .filter_map(|(partition, key, _)| {
             let key = key.as_deref()?;
-            let java = java_partition(key, partitions);
+            // librdkafka's murmur2, which places keys as Java's does
+            // (kindred_kafka::placement's tests hold Kafka's own vectors).
+            let java = kindred_kafka::placement::keyed_partition("murmur2", key, partitions)?;
             (*partition != java)
                 .then(|| (String::from_utf8_lossy(key).into_owned(), *partition, java))
         })
@@ -1314,6 +1263,61 @@ async fn profiles_land_where_java_clients_look_and_the_partitioner_never_changes
         refused.contains("\"consistent_random\" is not \"murmur2_random\""),
         "{refused}"
     );
+
+    // A store rebuilt from the topics under the default partitioner goes
+    // on with the topic's: it recorded the one it was configured with, and
+    // the rebuilt resolver's tombstones of the old ids, placed by CRC32,
+    // missed the records they were to remove.
+    let mut rebuilt = default.clone();
+    rebuilt.resolver.data_dir = dir.path().join("rebuilt");
+    let report =
+        kindred_pipeline::state::rebuild(&rebuilt, Duration::from_secs(30), None, false).await?;
+    assert!(
+        report.contains(
+            "placed by partitioner \"murmur2_random\", not the configured \"consistent_random\""
+        ),
+        "{report}"
+    );
+    let store = Resolver::new(kindred_pipeline::privacy::open_store(&rebuilt)?).shared_store();
+    let refused = start_publisher(&rebuilt, store.clone())
+        .await?
+        .err()
+        .map(|e| e.to_string())
+        .ok_or_else(|| anyhow::anyhow!("the rebuilt store took the configured partitioner"))?;
+    assert!(
+        refused.contains("\"consistent_random\" is not \"murmur2_random\""),
+        "{refused}"
+    );
+    // Under the topic's partitioner the rebuilt store publishes (no event
+    // was replayed: it is no lost volume) a tombstone for each old id, on
+    // the partition of the record it removes.
+    publish(&config, store).await?;
+    let records = kindred_kafka::consumer::read_to_end(
+        &kafka_settings(&config),
+        &config.topics.profiles,
+        Duration::from_secs(60),
+    )?;
+    let mut placed: std::collections::BTreeMap<Vec<u8>, Vec<(i32, bool)>> = Default::default();
+    for (partition, key, payload) in &records {
+        if let Some(key) = key {
+            placed
+                .entry(key.clone())
+                .or_default()
+                .push((*partition, payload.is_empty()));
+        }
+    }
+    assert_eq!(placed.len(), 24);
+    for (key, records) in &placed {
+        let key = String::from_utf8_lossy(key);
+        assert!(
+            records.iter().any(|(_, tombstone)| *tombstone),
+            "{key}: {records:?}"
+        );
+        assert!(
+            records.iter().all(|(p, _)| *p == records[0].0),
+            "{key}: {records:?}"
+        );
+    }
     Ok(())
 }
 

@@ -12,6 +12,7 @@ mod context;
 mod dead_letter;
 mod error;
 mod logs;
+pub mod placement;
 mod producer;
 mod settings;
 mod transactional;

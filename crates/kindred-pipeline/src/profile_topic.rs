@@ -89,8 +89,24 @@ pub async fn read_published(
     config: &Config,
     timeout: Duration,
 ) -> Result<kindred_resolver::Published, PipelineError> {
+    Ok(read_published_placed(config, timeout).await?.0)
+}
+
+/// How many of the profile topic's keyed records [`read_published_placed`]
+/// tells its partitioner by (a few thousand tell it for certain).
+const PLACEMENT_SAMPLES: usize = 4_096;
+
+/// [`read_published`], with the hashing partitioners that would have
+/// placed the topic's keyed records where they lie
+/// ([`kindred_kafka::placement::partitioners_placing`], from the first
+/// few thousand): what a store rebuilt from its events must go on with.
+pub async fn read_published_placed(
+    config: &Config,
+    timeout: Duration,
+) -> Result<(kindred_resolver::Published, Vec<&'static str>), PipelineError> {
     let topic = config.topics.profiles.as_str();
     let mut published = kindred_resolver::Published::default();
+    let mut placed: Vec<(i32, Vec<u8>)> = Vec::new();
     let mut problem = None;
     let ours = |key: Option<&[u8]>| {
         key.and_then(|k| std::str::from_utf8(k).ok())
@@ -100,6 +116,9 @@ pub async fn read_published(
         let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) else {
             return;
         };
+        if placed.len() < PLACEMENT_SAMPLES && !matches!(change, Record::Skipped) {
+            placed.push((message.partition(), key.as_bytes().to_vec()));
+        }
         match change {
             Record::Skipped => {}
             Record::Tombstone => published.record(key, None),
@@ -121,19 +140,25 @@ pub async fn read_published(
         }
     })
     .await;
-    match read {
-        Ok(()) => {}
+    let partitions = match read {
+        Ok(partitions) => partitions,
         Err(PipelineError::Kafka(kindred_kafka::KafkaError::UnknownTopic { .. })) => {
-            return Ok(published)
+            // Nothing placed yet: any partitioner goes on alike.
+            let placing = kindred_kafka::placement::partitioners_placing(std::iter::empty(), 1);
+            return Ok((published, placing));
         }
         Err(e) => return Err(e),
-    }
-    match problem {
-        Some(at) => Err(PipelineError::Input(format!(
+    };
+    if let Some(at) = problem {
+        return Err(PipelineError::Input(format!(
             "cannot read the profile topic's versions back: {at}"
-        ))),
-        None => Ok(published),
+        )));
     }
+    let placing = kindred_kafka::placement::partitioners_placing(
+        placed.iter().map(|(p, key)| (*p, key.as_slice())),
+        partitions,
+    );
+    Ok((published, placing))
 }
 
 /// A record of the profile topic, decoded.
@@ -147,21 +172,20 @@ enum Record {
 
 /// Calls `each` with every record of the profile topic, from its beginning
 /// up to its end as of the call; those under a key `decode` refuses are
-/// not decoded. Fails when nothing arrives for `timeout`.
+/// not decoded. Fails when nothing arrives for `timeout`. Returns how
+/// many partitions the topic has.
 async fn read_each(
     config: &Config,
     timeout: Duration,
     decode: impl Fn(Option<&[u8]>) -> bool,
     mut each: impl FnMut(&kindred_kafka::rdkafka::message::BorrowedMessage<'_>, Record),
-) -> Result<(), PipelineError> {
+) -> Result<i32, PipelineError> {
     let topic = config.topics.profiles.as_str();
     let settings = kafka_settings(config);
     let reader = consumer::read_from_start(&settings, &[topic], Duration::from_secs(10))?;
-    let mut remaining: BTreeMap<i32, i64> =
-        consumer::end_offsets(&reader, topic, Duration::from_secs(10))?
-            .into_iter()
-            .filter(|(_, end)| *end > 0)
-            .collect();
+    let ends = consumer::end_offsets(&reader, topic, Duration::from_secs(10))?;
+    let partitions = i32::try_from(ends.len()).unwrap_or(i32::MAX);
+    let mut remaining: BTreeMap<i32, i64> = ends.into_iter().filter(|(_, end)| *end > 0).collect();
     let schemas = crate::Schemas::from_config(config, &[]).await?;
     let codec = schemas.codec().clone();
     // At most a day (a larger timeout would overflow the deadline).
@@ -205,5 +229,5 @@ async fn read_each(
         };
         each(&message, record);
     }
-    Ok(())
+    Ok(partitions)
 }

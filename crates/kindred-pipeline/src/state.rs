@@ -354,12 +354,13 @@ async fn read_published_and_erased(
     config: &Config,
     timeout: Duration,
     carried: &crate::erasure::CarriedErasures,
-) -> Result<kindred_resolver::Published, PipelineError> {
-    let mut published = crate::profile_topic::read_published(config, timeout).await?;
+) -> Result<(kindred_resolver::Published, Vec<&'static str>), PipelineError> {
+    let (mut published, placing) =
+        crate::profile_topic::read_published_placed(config, timeout).await?;
     for id in &carried.erased_profiles {
         published.record_erased(id);
     }
-    Ok(published)
+    Ok((published, placing))
 }
 
 /// What reading the profile topic back settled, for a command's report.
@@ -529,8 +530,15 @@ pub async fn rebuild(
     // Profiles are numbered after every id the lost store published or
     // erased: a downstream system holding one must never be given someone
     // else's record under it.
-    let published = read_published_and_erased(config, timeout, &carried).await?;
+    let (published, placing) = read_published_and_erased(config, timeout, &carried).await?;
     resolver.store().record_progress_seen(&progress_seen)?;
+    // The rebuilt store goes on placing keys as the topic's records were
+    // placed, whatever the configuration says now.
+    warnings.extend(crate::services::publish::record_topic_partitioner(
+        config,
+        resolver.store(),
+        &placing,
+    )?);
     let numbered_from = tokio::task::block_in_place(|| resolver.number_profiles_after(&published))?;
     let (mut read, mut skipped) = (0u64, 0u64);
     let done = |next: &std::collections::BTreeMap<i32, i64>| {
@@ -703,7 +711,7 @@ pub async fn rebuild(
     // for each request without a reply.
     // The topic as it is now: a resolver still publishing beside the
     // rebuild would have given ids this store gives again.
-    let now = read_published_and_erased(config, timeout, &carried).await?;
+    let (now, _) = read_published_and_erased(config, timeout, &carried).await?;
     if now.highest_profile_seq() > published.highest_profile_seq() {
         return Err(PipelineError::Config(format!(
             "{} names profile ids up to {}{:012} that were published while this rebuild ran (it numbered its own after {}{:012}): \

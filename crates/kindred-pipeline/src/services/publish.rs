@@ -274,6 +274,63 @@ pub async fn record_limit(config: &Config, settings: &KafkaSettings) -> usize {
 /// librdkafka's partitioner when none is set: CRC32 of the key.
 const DEFAULT_PARTITIONER: &str = "consistent_random";
 
+/// The partitioner `[kafka.client] partitioner` names (librdkafka's own
+/// when none).
+fn configured_partitioner(settings: &KafkaSettings) -> &str {
+    settings
+        .client
+        .get("partitioner")
+        .map_or(DEFAULT_PARTITIONER, String::as_str)
+}
+
+/// Records on a store rebuilt from its events the partitioner its profile
+/// topic's keyed records were placed with, out of `placing` (the hashing
+/// partitioners that place them where they lie): the configured one when
+/// it places them alike, else the only one that does, so the publisher
+/// refuses the configured one and names the topic's. A warning for the
+/// report when the configured one is not the topic's, or when no
+/// partitioner fits the records (placed at random, or partitions added
+/// since): then the configured one is recorded.
+pub(crate) fn record_topic_partitioner(
+    config: &Config,
+    store: &Store,
+    placing: &[&'static str],
+) -> Result<Option<String>, PipelineError> {
+    let settings = super::kafka_settings(config);
+    let configured = configured_partitioner(&settings);
+    let profiles = &config.topics.profiles;
+    let (recorded, warning) = if placing
+        .iter()
+        .any(|p| kindred_kafka::placement::places_alike(p, configured))
+    {
+        (configured, None)
+    } else if let [only] = placing {
+        (
+            *only,
+            Some(format!(
+                "WARNING: {profiles}'s records were placed by partitioner \"{only}\", not the configured \"{configured}\": the rebuilt store keeps \"{only}\"; set [kafka.client] partitioner = \"{only}\" before the resolver starts (it refuses another)"
+            )),
+        )
+    } else if placing.is_empty() {
+        (
+            configured,
+            Some(format!(
+                "WARNING: no partitioner kindred knows placed all of {profiles}'s records where they lie (placed at random, or partitions added since): the rebuilt store places keys with \"{configured}\", and a profile's earlier records may stay on other partitions"
+            )),
+        )
+    } else {
+        (
+            configured,
+            Some(format!(
+                "WARNING: {profiles}'s records were not placed by the configured partitioner \"{configured}\" but by one of \"{}\" (too few records to tell which): the rebuilt store places keys with \"{configured}\"; to go on with the topic's, move the store away and rebuild with that partitioner set",
+                placing.join("\", \"")
+            )),
+        )
+    };
+    store.output_partitioner(recorded)?;
+    Ok(warning)
+}
+
 /// Every topic the outbox publisher writes to (its progress records too).
 fn output_topics(config: &Config) -> [&str; 7] {
     let t = &config.topics;
@@ -564,10 +621,7 @@ impl Publisher {
         };
         // A compacted topic keeps each key on one partition only while every
         // record of it is placed alike.
-        let configured = settings
-            .client
-            .get("partitioner")
-            .map_or(DEFAULT_PARTITIONER, String::as_str);
+        let configured = configured_partitioner(settings);
         let recorded = store.output_partitioner(configured)?;
         if recorded != configured {
             return Err(PipelineError::Config(format!(
@@ -757,8 +811,13 @@ fn published_up_to(
             )));
         }
         // Another store published before: an empty store here is a lost
-        // or unmounted volume, unless a fresh start is meant.
-        Some(p) if !config.resolver.allow_new_store && store.offsets()?.is_empty() => {
+        // or unmounted volume, unless a fresh start is meant (or it is
+        // restored or rebuilt from topics that held no event).
+        Some(p)
+            if !config.resolver.allow_new_store
+                && store.offsets()?.is_empty()
+                && store.progress_seen()?.is_none() =>
+        {
             return Err(PipelineError::Progress(format!(
                 "the store at {} is empty, but {transactional_id} published from another store \
                  (id {}, outbox up to {}): is the data volume lost or not mounted? Restore a \
