@@ -23,6 +23,10 @@ pub const CONTACT_PURPOSE: &str = "marketing";
 /// The consent channel that stands for every contact channel.
 pub const ALL_CHANNELS: &str = "all";
 
+/// The consent purpose that stands for every purpose (a form's "withdraw
+/// all consents"): normalization spells `All purposes`, `any`, `全部` so.
+pub const EVERY_PURPOSE: &str = "all";
+
 /// The contact channels [`may_contact`] reports on, each with the kind of
 /// identifier that is its contact point.
 pub const CONTACT_CHANNELS: [&str; 4] = ["email", "sms", "wechat", "push"];
@@ -118,29 +122,41 @@ fn overrides(all: &Sourced<bool>, own: &Sourced<bool>) -> bool {
 /// every channel. Each takes the withdrawal where it is later
 /// ([`overrides`]), so a consumer reading its own key (a direct-mail or
 /// call-centre system, an ad platform's `personalised_ads:push`) does not
-/// act for someone who withdrew the whole purpose. A grant of `all` does
-/// not reach them: it may be another identity's, joined without the replay
-/// that would weigh it against this channel's withdrawal. Run on the
-/// settled consents, either path.
+/// act for someone who withdrew the whole purpose. A withdrawal of every
+/// purpose ([`EVERY_PURPOSE`]: `all:all`, or `all:email` for one channel)
+/// reaches every purpose's keys (of that channel) alike. A grant of `all`
+/// does not reach them: it may be another identity's, joined without the
+/// replay that would weigh it against this channel's withdrawal. Run on
+/// the settled consents, either path.
 pub fn all_decides_other_channels(consents: &mut BTreeMap<String, Sourced<bool>>) {
     let withdrawn: Vec<(String, Sourced<bool>)> = consents
         .iter()
-        .filter_map(|(key, s)| {
-            let purpose = key.strip_suffix(&format!(":{ALL_CHANNELS}"))?;
-            (!s.value).then(|| (format!("{purpose}:"), s.clone()))
-        })
+        .filter(|(_, s)| !s.value)
+        .map(|(key, s)| (key.clone(), s.clone()))
         .collect();
-    for (prefix, all) in withdrawn {
-        let marketing = prefix == format!("{CONTACT_PURPOSE}:");
+    let every_purpose = format!("{EVERY_PURPOSE}:");
+    let every_channel = format!(":{ALL_CHANNELS}");
+    for (withdrawal, all) in withdrawn {
+        let of_purpose = withdrawal
+            .strip_suffix(&every_channel)
+            .map(|purpose| (format!("{purpose}:"), purpose == CONTACT_PURPOSE));
+        let of_every_purpose = withdrawal
+            .strip_prefix(&every_purpose)
+            .map(|channel| (channel == ALL_CHANNELS, format!(":{channel}")));
         for (key, own) in consents.iter_mut() {
             // A key `ads:_partners:email` is read as a channel of `ads`
             // too: labels keep a colon as typed, so it may be a channel
             // `_partners:email` of `ads` as well as a purpose
             // `ads:_partners`; withdrawing it errs the safe way.
-            let other = key.strip_prefix(&prefix).is_some_and(|channel| {
-                channel != ALL_CHANNELS && !(marketing && CONTACT_CHANNELS.contains(&channel))
+            let of_that_purpose = of_purpose.as_ref().is_some_and(|(prefix, marketing)| {
+                key.strip_prefix(prefix.as_str()).is_some_and(|channel| {
+                    channel != ALL_CHANNELS && !(*marketing && CONTACT_CHANNELS.contains(&channel))
+                })
             });
-            if other && overrides(&all, own) {
+            let of_that_channel = of_every_purpose
+                .as_ref()
+                .is_some_and(|(every, suffix)| *every || key.ends_with(suffix.as_str()));
+            if *key != withdrawal && (of_that_purpose || of_that_channel) && overrides(&all, own) {
                 *own = all.clone();
             }
         }
@@ -619,6 +635,60 @@ mod tests {
             settle(&[&other, &push_yes, &all_no, &push_again]),
             (true, true)
         );
+    }
+
+    /// A withdrawal of every purpose (`all:all`, with the `marketing:all`
+    /// normalization adds) reaches every purpose's keys, and one of every
+    /// purpose on one channel (`all:push`) that channel's keys of every
+    /// purpose: `personalised_ads:push` kept its grant.
+    #[test]
+    fn withdrawing_every_purpose_reaches_every_purposes_keys() {
+        let ids = [(EMAIL, "a@x.cn")];
+        let grants = statement(
+            "w:1",
+            10,
+            &ids,
+            &[
+                ("personalised_ads:push", true),
+                ("profiling:email", true),
+                ("analytics:all", true),
+            ],
+        );
+        let everything_no = statement(
+            "w:2",
+            20,
+            &ids,
+            &[("all:all", false), ("marketing:all", false)],
+        );
+        let push_no = statement(
+            "w:3",
+            20,
+            &ids,
+            &[("all:push", false), ("marketing:push", false)],
+        );
+        let ads_again = statement("w:4", 30, &ids, &[("personalised_ads:push", true)]);
+        for events in [[&grants, &everything_no], [&everything_no, &grants]] {
+            let (settled, replayed) = settled_both_ways(&events);
+            for consents in [&settled, &replayed] {
+                for key in ["personalised_ads:push", "profiling:email", "analytics:all"] {
+                    assert_eq!(value(consents, key), Some((false, "w:2".into())), "{key}");
+                }
+            }
+        }
+        let (settled, replayed) = settled_both_ways(&[&grants, &push_no]);
+        for consents in [&settled, &replayed] {
+            assert!(!consents["personalised_ads:push"].value, "that channel");
+            assert!(consents["profiling:email"].value, "another channel");
+            assert!(consents["analytics:all"].value, "every channel is not push");
+        }
+        let (settled, replayed) = settled_both_ways(&[&grants, &everything_no, &ads_again]);
+        for consents in [&settled, &replayed] {
+            assert!(
+                consents["personalised_ads:push"].value,
+                "granted again since"
+            );
+            assert!(!consents["profiling:email"].value);
+        }
     }
 
     #[test]

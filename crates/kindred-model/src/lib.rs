@@ -25,7 +25,7 @@ pub use change::{ChangeType, ProfileChange, DECISION_CAUSE_PREFIX, ERASURE_CAUSE
 pub use consent::{
     all_decides_other_channels, combine as combine_consents,
     combine_joined_by as combine_consents_joined_by, consent_key, may_contact, ConsentMerge,
-    ConsentVotes, ALL_CHANNELS, CONTACT_CHANNELS, CONTACT_PURPOSE,
+    ConsentVotes, ALL_CHANNELS, CONTACT_CHANNELS, CONTACT_PURPOSE, EVERY_PURPOSE,
 };
 pub use golden::{minor_unit_digits, ChannelActivity, Rfm, SkuView, RECENT_SKUS};
 pub use golden::{GoldenRecord, Provenance, Sourced};

@@ -67,7 +67,13 @@ pub fn consent_statements(
     granted: bool,
 ) -> Result<Vec<Consent>, Rejected> {
     let purpose_label = normalize_label(purpose).ok_or(Rejected::Invalid)?;
-    let purpose = purpose_of_label(purpose_label.clone());
+    // Every purpose has one spelling (`all`), which the golden record's
+    // withdrawal of every purpose is read under.
+    let purpose = if names_every_purpose(&purpose_label) {
+        kindred_model::EVERY_PURPOSE.to_string()
+    } else {
+        purpose_of_label(purpose_label.clone())
+    };
     let from_purpose = if purpose == "marketing" {
         named_channels(&purpose_label)
     } else {
@@ -91,12 +97,11 @@ pub fn consent_statements(
     // A withdrawal of every purpose (`all`, `All purposes`, `全部`) is one
     // of marketing too, where contact permission is read: a global
     // unsubscribe must not leave the person contactable.
-    let purposes: Vec<String> =
-        if !granted && purpose != "marketing" && names_every_purpose(&purpose_label) {
-            vec![purpose, "marketing".to_string()]
-        } else {
-            vec![purpose]
-        };
+    let purposes: Vec<String> = if !granted && purpose == kindred_model::EVERY_PURPOSE {
+        vec![purpose, "marketing".to_string()]
+    } else {
+        vec![purpose]
+    };
     Ok(purposes
         .iter()
         .flat_map(|purpose| {
@@ -403,14 +408,16 @@ mod tests {
             statements("all", "email", false),
             ["all:email", "marketing:email"]
         );
+        // One spelling, whatever the form typed.
         assert_eq!(
             statements("All purposes", "", false),
-            ["all_purposes:all", "marketing:all"]
+            ["all:all", "marketing:all"]
         );
         assert_eq!(
             statements("全部", "短信", false),
-            ["全部:sms", "marketing:sms"]
+            ["all:sms", "marketing:sms"]
         );
+        assert_eq!(statements("Any consent", "", true), ["refused"]);
         // A grant of them is read as typed: consent is never assumed.
         assert_eq!(statements("all", "email", true), ["all:email"]);
         // A purpose naming `all` with other words is not every purpose.
