@@ -1075,16 +1075,7 @@ impl Resolver {
     /// (if known) differ from this resolver's: records keep the old ones
     /// until an event touches them or `republish` settles them all.
     pub fn survivorship_changed(&self) -> Result<bool, StoreError> {
-        let settled = match self
-            .store
-            .get_raw(cf::META, crate::store::SETTLED_SURVIVORSHIP)?
-        {
-            Some(settled) => Some(settled),
-            None => self
-                .store
-                .get_raw(cf::META, crate::store::RUNNING_SURVIVORSHIP)?,
-        };
-        Ok(settled.is_some_and(|s| s != encode_survivorship(&self.survivorship)))
+        survivorship_changed(&self.store, &self.survivorship)
     }
 
     /// Why this resolver's settings are not the ones the resolve service
@@ -1481,6 +1472,19 @@ fn encode_policy(policy: &LinkPolicy) -> Vec<u8> {
 }
 
 /// The survivorship rules as the store records them: JSON.
+/// Whether the survivorship rules `store`'s records were settled by (if
+/// known) differ from `survivorship` ([`Resolver::survivorship_changed`]).
+pub(crate) fn survivorship_changed(
+    store: &crate::Store,
+    survivorship: &Survivorship,
+) -> Result<bool, StoreError> {
+    let settled = match store.get_raw(cf::META, crate::store::SETTLED_SURVIVORSHIP)? {
+        Some(settled) => Some(settled),
+        None => store.get_raw(cf::META, crate::store::RUNNING_SURVIVORSHIP)?,
+    };
+    Ok(settled.is_some_and(|s| s != encode_survivorship(survivorship)))
+}
+
 fn encode_survivorship(survivorship: &Survivorship) -> Vec<u8> {
     // Plain fields and enums: always serializes.
     serde_json::to_vec(survivorship)

@@ -305,6 +305,9 @@ pub(crate) struct BatchView<'a> {
     store: &'a Store,
     policy: &'a LinkPolicy,
     survivorship: &'a Survivorship,
+    /// The store's records were settled by `survivorship` (not by rules
+    /// changed since): a record's consents may be kept as they are.
+    settled_alike: bool,
     /// Link keys of the batch's events, derived once by `prefetch`.
     keys: HashMap<String, EventKeys>,
     /// Overlay: what this batch wrote.
@@ -406,6 +409,7 @@ impl<'a> BatchView<'a> {
             store,
             policy,
             survivorship,
+            settled_alike: !crate::admin::survivorship_changed(store, survivorship)?,
             keys: HashMap::new(),
             entries: HashMap::new(),
             profiles: HashMap::new(),
@@ -1565,10 +1569,14 @@ impl<'a> BatchView<'a> {
         profile.votes.settle(self.survivorship, &mut profile.record);
         profile.members.push(event.event_id.clone());
         if profile.votes.consents_need_history(self.survivorship) {
-            if event.consents.is_empty() && event.event_time_ms > before.last_seen_ms {
+            if self.settled_alike
+                && event.consents.is_empty()
+                && event.event_time_ms > before.last_seen_ms
+            {
                 // The newest event, stating nothing: a replay would end
                 // where the last one did (joins only combine, and the
-                // final fold combines everything anyway).
+                // final fold combines everything anyway), unless the last
+                // one ran under other survivorship rules.
                 profile.record.consents = before.consents.clone();
                 profile.record.refresh_may_contact();
             } else {

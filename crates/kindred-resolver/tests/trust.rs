@@ -2676,6 +2676,43 @@ fn consent_of(r: &GoldenRecord, key: &str) -> Option<(bool, String)> {
         .map(|c| (c.value, c.source.event_id.clone()))
 }
 
+/// After `[resolver.survivorship]` changed, the next event touching a
+/// profile settles its consents by the new rules, even an event that
+/// states none (the newest, which could otherwise keep the record's
+/// consents as they were: settled by the old rules).
+#[test]
+fn an_event_stating_no_consent_settles_them_by_changed_rules() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut latest = most_recent_consents(Store::open(dir.path().join("db")).expect("open"));
+    apply(&mut latest, consents_of_two_identities());
+    latest
+        .record_running_settings()
+        .expect("the service's settings");
+    assert_eq!(
+        consent_of(&profile(&latest, &card("A1")), "marketing:sms"),
+        Some((true, "web:b0".into())),
+        "B's later grant wins under most_recent"
+    );
+    drop(latest);
+    let store = Store::open(dir.path().join("db")).expect("reopen store");
+    let mut restrictive =
+        Resolver::with_policy(store, LinkPolicy::default(), Survivorship::default());
+    restrictive
+        .record_running_settings()
+        .expect("the new service's settings");
+    apply(
+        &mut restrictive,
+        vec![ev("web:b2", 3 * DAY, &[email("b@y.cn")]).channel(Channel::Web)],
+    );
+    let after = profile(&restrictive, &card("A1"));
+    assert_eq!(
+        consent_of(&after, "marketing:sms"),
+        Some((false, "pos:a1".into())),
+        "A's withdrawal, made before the two were known as one, wins under most_restrictive"
+    );
+    assert!(!after.may_contact["sms"]);
+}
+
 /// After `[resolver.survivorship]` changed, `republish` settles every
 /// stored record by the new rules (not only those events touched since)
 /// and its change names what moved.
