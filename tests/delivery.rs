@@ -1321,6 +1321,57 @@ async fn profiles_land_where_java_clients_look_and_the_partitioner_never_changes
     Ok(())
 }
 
+/// A resolver fenced by a second one on its transactional id exits, and
+/// its restart must not fence the other back: the restarted store's
+/// publisher started as a new store's, fenced the running one, and the two
+/// took turns, each giving profile ids the other gave too. It is refused
+/// before its producer is initialised (the running one goes on), naming
+/// the other store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_published_over_by_another_does_not_fence_it_back() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("replaced", &dir.path().join("a"));
+    create_topics(&config).await?;
+    let mut a = Resolver::new(Store::open(dir.path().join("a"))?);
+    a.apply(&events(3), &[])?;
+    publish(&config, a.shared_store()).await?;
+
+    let mut second = config.clone();
+    second.resolver.data_dir = dir.path().join("b");
+    second.resolver.allow_new_store = true;
+    let mut b = Resolver::new(Store::open(dir.path().join("b"))?);
+    b.apply(&events(2), &[])?;
+    let running = start_publisher(&second, b.shared_store()).await??;
+    let b_id = b.store().store_id()?;
+    read_until(
+        &config,
+        &config.topics.profiles,
+        Duration::from_secs(60),
+        |m| m.len() >= 5,
+    )
+    .await?;
+
+    let refused = start_publisher(&config, a.shared_store())
+        .await?
+        .err()
+        .map(|e| e.to_string())
+        .ok_or_else(|| anyhow::anyhow!("the replaced store started publishing"))?;
+    assert!(
+        refused.contains(&format!("published from another store (id {b_id}")),
+        "{refused}"
+    );
+    // The running one was not fenced: it publishes what comes next.
+    b.apply(&events(4), &[])?;
+    assert!(
+        running
+            .finish(Instant::now() + Duration::from_secs(60))
+            .await?,
+        "the running publisher was fenced"
+    );
+    assert_eq!(profile_topic(&config)?.len(), 7);
+    Ok(())
+}
+
 /// The profile and review topics `kindred topics create` makes clear an
 /// erased person's earlier records within the deadline and keep the
 /// tombstones for consumers that were away; a profile topic made by hand

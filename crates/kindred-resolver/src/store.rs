@@ -296,6 +296,10 @@ pub(crate) const OUTPUT_PARTITIONER: &[u8] = b"output_partitioner";
 /// The publisher's progress record a restore or a rebuild read before it
 /// read the profile topic back (`store_id:seq`, empty: none).
 const PROGRESS_SEEN: &[u8] = b"publisher_progress_seen";
+/// The identity ([`STORE_ID`]) under which the store's outbox was last
+/// published: a store that published and finds another store's progress
+/// was replaced, or fenced by a second resolver, and must not fence back.
+const PUBLISHED_AS: &[u8] = b"published_as";
 /// Set while `kindred rebuild` fills the store; a store that still has it
 /// is a rebuild that did not finish.
 pub(crate) const REBUILDING: &[u8] = b"rebuilding";
@@ -946,6 +950,26 @@ impl Store {
             &self.write_options,
         )?;
         Ok(())
+    }
+
+    /// Records that the store published under its present identity
+    /// (its publisher's progress record names it).
+    pub fn record_published(&self) -> Result<(), StoreError> {
+        let id = self.store_id()?;
+        if self.get_raw(cf::META, PUBLISHED_AS)?.as_deref() == Some(id.as_bytes()) {
+            return Ok(());
+        }
+        Ok(self
+            .db
+            .put_cf_opt(self.handle(cf::META), PUBLISHED_AS, id, &self.write_options)?)
+    }
+
+    /// Whether the store published under its present identity before
+    /// ([`Store::record_published`]; a restore's new identity has not).
+    pub fn published_before(&self) -> Result<bool, StoreError> {
+        let id = self.store_id()?;
+        Ok(!id.is_empty()
+            && self.get_raw(cf::META, PUBLISHED_AS)?.as_deref() == Some(id.as_bytes()))
     }
 
     /// The progress [`Store::record_progress_seen`] recorded, if any.

@@ -637,6 +637,18 @@ impl Publisher {
             .client
             .entry("batch.size".to_string())
             .or_insert_with(|| (record_limit + RECORD_OVERHEAD_BYTES).to_string());
+        // Before the producer's initialisation fences the other producer
+        // of this transactional id: a store that published and was
+        // replaced (or fenced by a second resolver, and restarted) must
+        // not fence back. `published_up_to` checks again once fenced.
+        let store_id = store.store_id()?;
+        if store.published_before()? {
+            if let Some(p) = read_progress(settings, &config.topics.progress, &transactional_id)? {
+                if p.store_id != store_id {
+                    return Err(replaced(config, &transactional_id, &store_id, &p));
+                }
+            }
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let commit_retries = metrics
             .component_errors
@@ -653,7 +665,6 @@ impl Publisher {
                 !stop.load(Ordering::Acquire)
             }
         });
-        let store_id = store.store_id()?;
         let acked = published_up_to(config, settings, &transactional_id, &store, &store_id)?;
         let next = store.next_outbox_seq()?;
         tracing::info!(%transactional_id, store_id = %store_id, published_up_to = acked, pending = next.saturating_sub(acked + 1), "outbox publisher ready");
@@ -672,6 +683,7 @@ impl Publisher {
             metrics,
             producer,
             store_id,
+            published: false,
             acked: acked.clone(),
             failing_since_ms: failing_since_ms.clone(),
             started,
@@ -792,6 +804,7 @@ fn published_up_to(
                 )));
             }
             store.ack_outbox(p.seq)?;
+            store.record_published()?;
             p.seq
         }
         // A restored or rebuilt store whose old resolver published after
@@ -809,6 +822,13 @@ fn published_up_to(
                 store.progress_seen()?.filter(|s| !s.is_empty()).unwrap_or_else(|| "none".into()),
                 progress_text(now.as_ref())
             )));
+        }
+        // Another store published after this one did: a second resolver
+        // on this transactional id (which fenced this one), or a store
+        // restored or rebuilt elsewhere. Fencing it back would make the
+        // two take turns, each giving profile ids the other gives too.
+        Some(p) if store.published_before()? => {
+            return Err(replaced(config, transactional_id, store_id, &p));
         }
         // Another store published before: an empty store here is a lost
         // or unmounted volume, unless a fresh start is meant (or it is
@@ -840,6 +860,24 @@ fn published_up_to(
     })
 }
 
+/// A store that published finds another store's progress: why it does
+/// not start ([`published_up_to`]).
+fn replaced(
+    config: &Config,
+    transactional_id: &str,
+    store_id: &str,
+    p: &Progress,
+) -> PipelineError {
+    PipelineError::Progress(format!(
+        "{transactional_id} was published from another store (id {}, outbox up to {}) after this one (id {store_id}, at {}) last published: \
+         another resolver runs with this transactional id, or this store was replaced by `kindred restore` or `kindred rebuild`. \
+         Not starting, so as not to fence the other one; stop one of them, and restore or rebuild the one that stopped before it runs again",
+        p.store_id,
+        p.seq,
+        config.resolver.data_dir.display()
+    ))
+}
+
 struct Task {
     config: Config,
     settings: KafkaSettings,
@@ -851,6 +889,8 @@ struct Task {
     metrics: Metrics,
     producer: TransactionalProducer,
     store_id: String,
+    /// The store has recorded that it published under its identity.
+    published: bool,
     acked: Arc<AtomicU64>,
     failing_since_ms: Arc<AtomicU64>,
     started: Instant,
@@ -1001,6 +1041,10 @@ impl Task {
                 Ok(()) => {
                     self.acked.store(last, Ordering::Release);
                     self.failing_since_ms.store(0, Ordering::Release);
+                    if !self.published {
+                        self.store.record_published()?;
+                        self.published = true;
+                    }
                     // Kafka has them: the outbox may forget them. A crash
                     // before this line is covered by the progress record.
                     self.store.ack_outbox(last)?;
