@@ -1484,7 +1484,11 @@ fn describe(errors: figment::Error) -> Vec<String> {
             let place = place(e.metadata.as_ref(), &e.path);
             // A secret's value is never repeated: serde's message quotes it
             // (`found signed int 48151623`).
-            let problem = if is_secret(&key) {
+            // A TOML syntax error quotes the line it is on, which may hold
+            // a secret: the place (file, line, column) is enough.
+            let problem = if let figment::error::Kind::Message(message) = &e.kind {
+                without_source_lines(message)
+            } else if is_secret(&key) {
                 match &e.kind {
                     figment::error::Kind::InvalidType(_, expected) => {
                         format!("invalid type (the value is not shown), expected {expected}")
@@ -1504,6 +1508,23 @@ fn describe(errors: figment::Error) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// A parser's message without the lines it quotes from the source (toml's
+/// `2 | "sasl.password" = "…"` and the caret line under it), the rest
+/// joined by "; ".
+fn without_source_lines(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            !line.is_empty()
+                && !line
+                    .split_once('|')
+                    .is_some_and(|(gutter, _)| gutter.trim().chars().all(|c| c.is_ascii_digit()))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Where the value at `path` came from, as figment's `metadata` of its
@@ -1648,11 +1669,14 @@ fn refuse_unknown_env(names: impl Iterator<Item = String>) -> Result<(), ConfigE
         {
             continue;
         }
-        let hint = match rest.split_once('_') {
-            Some((section, key)) => format!(
+        let hint = match (env_name_of(rest), rest.split_once('_')) {
+            (Some(meant), _) => format!(
+                "; a configuration key's parts are joined by two underscores: {meant}"
+            ),
+            (None, Some((section, key))) => format!(
                 "; a configuration key is section and key joined by two underscores, e.g. KINDRED_{section}__{key}"
             ),
-            None => String::new(),
+            (None, None) => String::new(),
         };
         return Err(ConfigError::Value {
             key: "environment",
@@ -1663,6 +1687,32 @@ fn refuse_unknown_env(names: impl Iterator<Item = String>) -> Result<(), ConfigE
         });
     }
     Ok(())
+}
+
+/// The variable of the configuration key whose parts, joined by one
+/// underscore, spell `rest` (`SCHEMAS_REGISTRY_PASSWORD` is
+/// `KINDRED_SCHEMAS__REGISTRY__PASSWORD`), if there is one.
+fn env_name_of(rest: &str) -> Option<String> {
+    fn find(value: &figment::value::Value, path: &mut Vec<String>, rest: &str) -> Option<String> {
+        let figment::value::Value::Dict(_, map) = value else {
+            return None;
+        };
+        for (key, value) in map {
+            path.push(key.to_ascii_uppercase());
+            let spelled = path.join("_");
+            if spelled == rest {
+                return Some(format!("KINDRED_{}", path.join("__")));
+            }
+            if rest.starts_with(&format!("{spelled}_")) {
+                if let Some(found) = find(value, path, rest) {
+                    return Some(found);
+                }
+            }
+            path.pop();
+        }
+        None
+    }
+    find(&default_values(), &mut Vec::new(), rest)
 }
 
 /// `kafka.client` properties from `KINDRED_KAFKA_CLIENT_<PROPERTY>`
@@ -1733,6 +1783,26 @@ mod tests {
                 .map_err(|e| e.to_string())?;
             assert_eq!(again.resolver.linking, c.resolver.linking);
             assert_eq!(again.to_masked_toml(), c.to_masked_toml());
+            Ok(())
+        });
+    }
+
+    /// A TOML syntax error names the file, line and column, never the
+    /// line itself (toml's message quotes it: a password with a bad
+    /// escape was printed to the pod's log).
+    #[test]
+    fn a_toml_syntax_error_does_not_repeat_the_line() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "k.toml",
+                "[kafka.client]\n\"sasl.password\" = \"ab\\qSECRETcd\"\n",
+            )?;
+            let err = Config::load(Some(Path::new("k.toml")), serde_json::json!({}))
+                .expect_err("not TOML")
+                .to_string();
+            assert!(err.contains("k.toml"), "{err}");
+            assert!(err.contains("line 2"), "{err}");
+            assert!(!err.contains("SECRET"), "{err}");
             Ok(())
         });
     }
@@ -1961,6 +2031,17 @@ mod tests {
                 .to_string();
             assert!(err.contains("KINDRED_HTTP_LISTEN"), "{err}");
             assert!(err.contains("KINDRED_HTTP__LISTEN"), "{err}");
+            jail.clear_env();
+            // A nested key's parts each joined by two underscores (the
+            // hint said KINDRED_SCHEMAS__REGISTRY_PASSWORD, refused too).
+            jail.set_env("KINDRED_SCHEMAS_REGISTRY_PASSWORD", "x");
+            let err = Config::load(None, serde_json::json!({}))
+                .expect_err("misspelt")
+                .to_string();
+            assert!(
+                err.contains(": KINDRED_SCHEMAS__REGISTRY__PASSWORD"),
+                "{err}"
+            );
             jail.clear_env();
             // What Kubernetes sets for the Services kindred-metrics and
             // kindred-http: not kindred's variables.
