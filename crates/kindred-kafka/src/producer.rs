@@ -96,10 +96,12 @@ pub(crate) const PRODUCER_DEFAULTS: [(&str, &str); 5] = [
 /// then the pass-through properties, which win over both.
 fn producer_config(settings: &KafkaSettings, message_timeout_ms: u128) -> rdkafka::ClientConfig {
     let mut config = settings.client_config(&PRODUCER_DEFAULTS);
-    config.set("message.timeout.ms", message_timeout_ms.to_string());
-    for (k, v) in &settings.client {
-        config.set(k, v);
-    }
+    crate::settings::set_property(
+        &mut config,
+        "message.timeout.ms",
+        &message_timeout_ms.to_string(),
+    );
+    settings.pass_through(&mut config);
     config
 }
 
@@ -269,5 +271,47 @@ mod tests {
         for config in configs(&with(&[("allow.auto.create.topics", "true")])) {
             assert_eq!(config.get("allow.auto.create.topics"), Some("true"));
         }
+    }
+
+    /// A property passed through under another spelling than kindred's
+    /// own setting of it replaces that setting: both in one configuration
+    /// were applied in no fixed order, so `delivery.timeout.ms`,
+    /// `compression.codec` or `queue.buffering.max.ms` took effect on some
+    /// starts only.
+    #[test]
+    fn a_property_passed_through_under_an_alias_replaces_kindreds() {
+        let settings = crate::settings::unreachable_with(&[
+            ("delivery.timeout.ms", "30000"),
+            ("compression.codec", "zstd"),
+            ("queue.buffering.max.ms", "50"),
+        ]);
+        let config = producer_config(&settings, 120_000);
+        let map = config.config_map();
+        for (kindreds, passed) in [
+            ("message.timeout.ms", "delivery.timeout.ms"),
+            ("compression.type", "compression.codec"),
+            ("linger.ms", "queue.buffering.max.ms"),
+        ] {
+            assert!(!map.contains_key(kindreds), "{kindreds} beside {passed}");
+            assert!(map.contains_key(passed), "{passed}");
+        }
+        // librdkafka reads them back under either name.
+        let native = config.create_native_config().expect("a configuration");
+        assert_eq!(
+            native.get("message.timeout.ms").ok().as_deref(),
+            Some("30000")
+        );
+        assert_eq!(
+            native.get("compression.codec").ok().as_deref(),
+            Some("zstd")
+        );
+        let tx = crate::transactional::transactional_config(
+            &settings,
+            "t.publisher",
+            Duration::from_secs(30),
+        );
+        assert_eq!(tx.get("message.timeout.ms"), Some("30000"));
+        assert!(!tx.config_map().contains_key("delivery.timeout.ms"));
+        assert!(!tx.config_map().contains_key("compression.type"));
     }
 }

@@ -51,12 +51,23 @@ impl KafkaSettings {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.brokers);
         for (k, v) in defaults {
-            config.set(*k, *v);
+            set_property(&mut config, k, v);
         }
-        for (k, v) in &self.client {
-            config.set(k, v);
-        }
+        self.pass_through(&mut config);
         config
+    }
+
+    /// Sets the pass-through properties on `config`, each in place of the
+    /// value it has in another spelling ([`ALIASES`]). Of two spellings
+    /// both passed through ([`KafkaSettings::check`] refuses that), the
+    /// one librdkafka documents as the property's own name is kept.
+    pub(crate) fn pass_through(&self, config: &mut ClientConfig) {
+        let mut properties: Vec<(&String, &String)> = self.client.iter().collect();
+        // Aliases first: the property's own name, set after, stays.
+        properties.sort_by_key(|(k, _)| property_name(k) == k.as_str());
+        for (k, v) in properties {
+            set_property(config, k, v);
+        }
     }
 
     /// Whether librdkafka takes each pass-through property (its name, and
@@ -64,6 +75,17 @@ impl KafkaSettings {
     /// a misspelled `sasl.passwrd` is said here, not by a service at start.
     /// The error names the property, never its value (it may be a secret).
     pub fn check(&self) -> Result<(), crate::KafkaError> {
+        let mut spelled: BTreeMap<&str, &str> = BTreeMap::new();
+        for property in self.client.keys() {
+            if let Some(other) = spelled.insert(property_name(property), property) {
+                return Err(crate::KafkaError::ClientProperty {
+                    property: property.clone(),
+                    message: format!(
+                        "set twice: \"{other}\" and \"{property}\" are one property (librdkafka's aliases), applied in no fixed order; keep one (an environment variable spells it as written after KINDRED_KAFKA_CLIENT_)"
+                    ),
+                });
+            }
+        }
         for (property, value) in &self.client {
             let mut config = ClientConfig::new();
             config.set(property, value);
@@ -82,6 +104,55 @@ impl KafkaSettings {
         }
         Ok(())
     }
+}
+
+/// librdkafka's properties with two names (alias, the property's own
+/// name), from its CONFIGURATION.md. In one configuration the two are
+/// applied in no fixed order (rust-rdkafka's `ClientConfig` is a hash map),
+/// so a pass-through `delivery.timeout.ms` beside kindred's
+/// `message.timeout.ms` took effect on some starts only.
+pub const ALIASES: [(&str, &str); 11] = [
+    ("bootstrap.servers", "metadata.broker.list"),
+    ("delivery.timeout.ms", "message.timeout.ms"),
+    ("max.in.flight", "max.in.flight.requests.per.connection"),
+    ("sasl.mechanism", "sasl.mechanisms"),
+    (
+        "sasl.oauthbearer.client.credentials.client.id",
+        "sasl.oauthbearer.client.id",
+    ),
+    (
+        "sasl.oauthbearer.client.credentials.client.secret",
+        "sasl.oauthbearer.client.secret",
+    ),
+    ("max.partition.fetch.bytes", "fetch.message.max.bytes"),
+    ("linger.ms", "queue.buffering.max.ms"),
+    ("retries", "message.send.max.retries"),
+    ("compression.type", "compression.codec"),
+    ("acks", "request.required.acks"),
+];
+
+/// The name librdkafka documents `property` under (itself unless it is an
+/// alias in [`ALIASES`]).
+pub fn property_name(property: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == property)
+        .map_or(property, |(_, own)| own)
+}
+
+/// Sets `property` on `config`, removing the same property's other spelling.
+pub(crate) fn set_property(config: &mut ClientConfig, property: &str, value: &str) {
+    let own = property_name(property);
+    let spellings: Vec<String> = config
+        .config_map()
+        .keys()
+        .filter(|k| **k != property && property_name(k) == own)
+        .map(|k| k.to_string())
+        .collect();
+    for other in spellings {
+        config.remove(&other);
+    }
+    config.set(property, value);
 }
 
 /// librdkafka's `description` of a refused property with its `value`
@@ -128,6 +199,28 @@ mod tests {
         // A long value, bare or quoted, never shows.
         let d = "Expected integer, not hunter22secret (hunter22secret)";
         assert!(!masked(d, "hunter22secret").contains("hunter22secret"));
+    }
+
+    /// Two spellings of one property passed through (a file's
+    /// `sasl.mechanisms`, an environment's `SASL_MECHANISM`) are refused by
+    /// the check; a service keeps the property's own name's value.
+    #[test]
+    fn one_property_passed_through_in_two_spellings_is_refused() {
+        let s = unreachable_with(&[
+            ("sasl.mechanism", "SCRAM-SHA-256"),
+            ("sasl.mechanisms", "SCRAM-SHA-512"),
+        ]);
+        let err = s.check().expect_err("set twice").to_string();
+        assert!(
+            err.contains("\"sasl.mechanism\" and \"sasl.mechanisms\""),
+            "{err}"
+        );
+        let config = s.client_config(&[]);
+        assert_eq!(config.get("sasl.mechanisms"), Some("SCRAM-SHA-512"));
+        assert_eq!(config.get("sasl.mechanism"), None);
+        assert!(unreachable_with(&[("sasl.mechanism", "PLAIN")])
+            .check()
+            .is_ok());
     }
 
     #[test]
