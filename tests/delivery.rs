@@ -2045,3 +2045,87 @@ fn a_whole_topic_read_whose_head_is_removed_meanwhile_fails() -> anyhow::Result<
     assert!(error.contains("removed from the log meanwhile"), "{error}");
     Ok(())
 }
+
+/// While a service waits with its partitions paused (the registry down,
+/// the outbox full), the lag gauge follows what arrives: librdkafka learns
+/// a partition's end from its fetches only and fetches no paused
+/// partition, so the lag its statistics gave stood still through an
+/// outage, and the lag alerts could not fire. The ends asked of the
+/// broker (`note_log_ends`, which a paused wait calls) are added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lag_of_paused_partitions_counts_what_arrives() -> anyhow::Result<()> {
+    use kindred_kafka::rdkafka::consumer::Consumer;
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("paused_lag", dir.path());
+    create_topics(&config).await?;
+    let topic = config.topics.canonical.clone();
+    for i in 0..10 {
+        produce(&config, &topic, &format!("k{i}"), b"x".to_vec()).await?;
+    }
+    let reported: Arc<std::sync::Mutex<Vec<kindred_kafka::PartitionLag>>> = Arc::default();
+    let lags = reported.clone();
+    let context = kindred_kafka::ServiceContext::committed(|_| {}).with_lag(move |l| {
+        *lags
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = l.to_vec();
+    });
+    let consumer = kindred_kafka::consumer::subscribe(
+        &kafka_settings(&config),
+        &format!("{}.paused", config.kafka.group_prefix),
+        &[&topic],
+        context,
+        None,
+    )?;
+    // Read what is there (librdkafka knows the partitions' ends), then
+    // pause everything, as a service's wait does.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut read = 0;
+    while read < 10 {
+        anyhow::ensure!(Instant::now() < deadline, "read {read} of 10");
+        if let Ok(m) = tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await {
+            m?;
+            read += 1;
+        }
+    }
+    let assigned = consumer.assignment()?;
+    consumer.pause(&assigned)?;
+    let later: Vec<kindred_kafka::OutRecord> = (0..200)
+        .map(|i| kindred_kafka::OutRecord {
+            topic: topic.clone(),
+            key: Some(format!("later{i}").into_bytes()),
+            payload: b"x".to_vec(),
+            headers: Vec::new(),
+            timestamp_ms: None,
+        })
+        .collect();
+    kindred_kafka::Producer::new(&kafka_settings(&config))?
+        .send_all(&later)
+        .await?;
+    let partitions: Vec<(String, i32)> = assigned
+        .elements()
+        .iter()
+        .map(|e| (e.topic().to_string(), e.partition()))
+        .collect();
+    tokio::task::block_in_place(|| {
+        kindred_kafka::consumer::note_log_ends(&consumer, partitions, Duration::from_secs(10))
+    });
+    let total = || -> i64 {
+        reported
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|l| l.messages)
+            .sum()
+    };
+    // The next statistics (every 5 s) carry it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while total() < 200 && Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await;
+    }
+    let reported_now = reported
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    assert_eq!(total(), 200, "what arrived while paused: {reported_now:?}");
+    Ok(())
+}

@@ -78,6 +78,32 @@ pub fn subscribe(
     Ok(consumer)
 }
 
+/// Asks the partitions' leaders for the ends (high watermarks) of
+/// `partitions`, within `budget` in all, and notes them on `consumer`'s
+/// context ([`ServiceContext::note_log_ends`]): the lag of partitions a
+/// service paused keeps counting what arrives (librdkafka learns an end
+/// from fetches only). Blocking. Those not answered in time are left.
+pub fn note_log_ends(
+    consumer: &ServiceConsumer,
+    partitions: impl IntoIterator<Item = (String, i32)>,
+    budget: std::time::Duration,
+) {
+    let deadline = std::time::Instant::now() + budget;
+    let mut ends = Vec::new();
+    for (topic, partition) in partitions {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match consumer.fetch_watermarks(&topic, partition, left) {
+            Ok((_, high)) => ends.push((topic, partition, high)),
+            // The broker is away: nothing better to say than before.
+            Err(_) => break,
+        }
+    }
+    consumer.context().note_log_ends(ends);
+}
+
 /// Commits `next_offsets` (topic, partition, next offset to read). `Async`
 /// returns at once (use it in the poll loop: the call is issued after the
 /// outputs were acknowledged, which is what ordering needs); `Sync` blocks

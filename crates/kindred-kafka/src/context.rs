@@ -100,6 +100,9 @@ pub struct ServiceContext {
     lag: Option<LagListener>,
     commit_failed: Option<Arc<dyn Fn() + Send + Sync>>,
     epoch: Arc<Mutex<AssignmentEpoch>>,
+    /// Partition ends learnt besides librdkafka's statistics
+    /// ([`ServiceContext::note_log_ends`]).
+    log_ends: Arc<Mutex<BTreeMap<(String, i32), i64>>>,
 }
 
 impl ServiceContext {
@@ -111,6 +114,7 @@ impl ServiceContext {
             lag: None,
             commit_failed: None,
             epoch: Arc::default(),
+            log_ends: Arc::default(),
         }
     }
 
@@ -127,6 +131,7 @@ impl ServiceContext {
             lag: None,
             commit_failed: None,
             epoch: Arc::default(),
+            log_ends: Arc::default(),
         }
     }
 
@@ -153,6 +158,27 @@ impl ServiceContext {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Notes the ends (high watermarks) of partitions read by asking the
+    /// broker: librdkafka learns a partition's end from its fetches only,
+    /// and fetches no paused partition, so while a service waits with its
+    /// partitions paused (the registry down, the outbox full) the lag its
+    /// statistics report stands still however much arrives. A noted end
+    /// past the statistics' adds the difference to the lag reported.
+    pub fn note_log_ends(&self, ends: impl IntoIterator<Item = (String, i32, i64)>) {
+        let mut known = self.log_ends.lock().unwrap_or_else(PoisonError::into_inner);
+        for (topic, partition, end) in ends {
+            known.insert((topic, partition), end);
+        }
+    }
+
+    /// Forgets the noted ends (the partitions are fetched again).
+    pub fn forget_log_ends(&self) {
+        self.log_ends
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Whether statistics must be turned on for this context.
@@ -190,14 +216,24 @@ impl ClientContext for ServiceContext {
 
     fn stats(&self, statistics: Statistics) {
         if let Some(listener) = &self.lag {
-            listener(&partition_lags(&statistics));
+            let known = self
+                .log_ends
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            listener(&partition_lags(&statistics, &known));
         }
     }
 }
 
 /// The lag of each partition this consumer is assigned (librdkafka also
-/// lists partitions it only knows from metadata, and a `-1` internal one).
-pub fn partition_lags(statistics: &Statistics) -> Vec<PartitionLag> {
+/// lists partitions it only knows from metadata, and a `-1` internal one),
+/// with the records past its statistics' end that `known_ends` holds
+/// ([`ServiceContext::note_log_ends`]).
+pub fn partition_lags(
+    statistics: &Statistics,
+    known_ends: &BTreeMap<(String, i32), i64>,
+) -> Vec<PartitionLag> {
     let mut lags = Vec::new();
     for (topic, t) in &statistics.topics {
         for p in t.partitions.values() {
@@ -207,7 +243,8 @@ pub fn partition_lags(statistics: &Statistics) -> Vec<PartitionLag> {
             lags.push(PartitionLag {
                 topic: topic.clone(),
                 partition: p.partition,
-                messages: partition_lag(p),
+                messages: partition_lag(p)
+                    + unfetched(p, known_ends.get(&(topic.clone(), p.partition))),
             });
         }
     }
@@ -239,6 +276,17 @@ fn partition_lag(p: &rdkafka::statistics::Partition) -> i64 {
     } else {
         (p.hi_offset - p.lo_offset.max(0)).max(0)
     }
+}
+
+/// The records between a partition's end in the statistics and a later
+/// `known_end` (0 without one): what arrived while it was not fetched.
+fn unfetched(p: &rdkafka::statistics::Partition, known_end: Option<&i64>) -> i64 {
+    let end = if p.ls_offset >= 0 {
+        p.ls_offset
+    } else {
+        p.hi_offset
+    };
+    known_end.map_or(0, |known| (known - end).max(0))
 }
 
 impl ConsumerContext for ServiceContext {
@@ -409,5 +457,13 @@ mod tests {
         assert_eq!(partition_lag(&partition(7, 40, 0, 40, 40)), 7);
         // No position yet: the whole log.
         assert_eq!(partition_lag(&partition(-1, -1001, 10, 40, 40)), 30);
+        // A paused partition's end, noted past the statistics' stale one,
+        // adds what arrived since.
+        assert_eq!(
+            super::unfetched(&partition(7, 40, 0, 40, 40), Some(&1040)),
+            1000
+        );
+        assert_eq!(super::unfetched(&partition(7, 40, 0, 50, -1), Some(&40)), 0);
+        assert_eq!(super::unfetched(&partition(7, 40, 0, 40, 40), None), 0);
     }
 }

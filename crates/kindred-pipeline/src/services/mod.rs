@@ -181,7 +181,14 @@ pub(crate) struct PausedWait {
     /// consumer holds it then or not (librdkafka keeps a partition's
     /// pause through a rebalance that takes it away and gives it back).
     paused: std::collections::BTreeSet<(String, i32)>,
+    /// When the paused partitions' ends were last asked for (the lag
+    /// gauge's, [`kindred_kafka::consumer::note_log_ends`]).
+    ends_asked: Option<std::time::Instant>,
 }
+
+/// How often a wait asks for its paused partitions' ends: librdkafka's
+/// statistics interval, which reports the lag.
+const PAUSED_ENDS_EVERY: Duration = Duration::from_secs(5);
 
 /// One turn of such a wait: polls `consumer` for up to `wait` with every
 /// assigned partition paused. The consumer stays in its group (librdkafka
@@ -197,6 +204,19 @@ pub(crate) async fn poll_paused(
     wait: Duration,
     ops: &Ops,
 ) -> bool {
+    // What the previous turns paused (this one pauses what was assigned
+    // since).
+    if !wait_state.paused.is_empty()
+        && wait_state
+            .ends_asked
+            .is_none_or(|at| at.elapsed() >= PAUSED_ENDS_EVERY)
+    {
+        wait_state.ends_asked = Some(std::time::Instant::now());
+        let paused: Vec<(String, i32)> = wait_state.paused.iter().cloned().collect();
+        tokio::task::block_in_place(|| {
+            kindred_kafka::consumer::note_log_ends(consumer, paused, Duration::from_secs(2))
+        });
+    }
     let mut pause = |list: &kindred_kafka::rdkafka::TopicPartitionList| {
         if list.count() == 0 {
             return;
@@ -243,6 +263,8 @@ pub(crate) async fn poll_paused(
 /// one held now (after [`poll_paused`]): librdkafka keeps a partition's
 /// pause through a rebalance that takes it away and gives it back.
 pub(crate) fn resume_paused(consumer: &ServiceConsumer, wait_state: &PausedWait) {
+    // Fetched again: librdkafka's statistics follow their ends.
+    consumer.context().forget_log_ends();
     let mut list = consumer.assignment().unwrap_or_default();
     for (topic, partition) in &wait_state.paused {
         if list.find_partition(topic, *partition).is_none() {
