@@ -567,6 +567,7 @@ async fn the_publisher_reads_the_output_topics_record_limit() -> anyhow::Result<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fenced_resolver_stops_though_no_more_input_comes() -> anyhow::Result<()> {
     use kindred_kafka::TransactionalProducer;
+    let _logs = kindred_suite::capture_logs("info");
     let dir = tempfile::tempdir()?;
     let config = isolated_config("fenced-idle", dir.path());
     create_topics(&config).await?;
@@ -611,6 +612,22 @@ async fn a_fenced_resolver_stops_though_no_more_input_comes() -> anyhow::Result<
         .map_err(|_| anyhow::anyhow!("the fenced resolver kept running on an idle input"))??
         .expect_err("a fenced resolver stops with an error");
     assert!(err.to_string().to_lowercase().contains("fenced"), "{err}");
+    // The failure is logged before its consumer closes (the close, bounded
+    // by the watchdog from then on, revokes its partitions): the work's
+    // block owned the consumer and closed it as it ended, unlogged and
+    // unbounded.
+    let logs = kindred_suite::captured_text();
+    let id = resolve::publisher_id(&config);
+    let line_of = |what: &str, this: &str| {
+        logs.lines()
+            .position(|l| l.contains(what) && l.contains(this))
+    };
+    let failed = line_of("the resolver failed", &id);
+    let revoked = line_of("partition revoked", &config.topics.canonical);
+    assert!(
+        matches!((failed, revoked), (Some(f), Some(r)) if f < r),
+        "failure logged at line {failed:?}, partitions revoked at line {revoked:?}"
+    );
     Ok(())
 }
 

@@ -263,7 +263,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
     };
     // The producer first: its drop is bounded, a consumer's close is not.
     let producer = Producer::new(&settings)?;
-    let mut consumer = subscribe()?;
+    // Outside the work's block, which only borrows it (a block that moved
+    // it closed it as the block ended: before the failure was logged and
+    // the watchdog's deadline started).
+    let mut consumer_slot = Some(subscribe()?);
     let mut rejoins: Vec<Instant> = Vec::new();
     // Dropped first on every return, error or not: the watchdog bounds the
     // close of the clients above.
@@ -283,6 +286,11 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
         // Messages read while a batch waited on the schema registry.
         let mut carried = Vec::new();
         loop {
+            let Some(consumer) = consumer_slot.as_ref() else {
+                return Err(PipelineError::Consumer(
+                    "no consumer after a rejoin".to_string(),
+                ));
+            };
             // Backpressure: while the broker lags behind, stop reading; the
             // backlog is on disk and bounded by `outbox_max_backlog`. Live
             // (the process is fine), but unready after a while: nothing is
@@ -313,13 +321,13 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 }
                 if polling {
                     waited = true;
-                    polling = poll_paused(&consumer, &mut paused, Duration::from_millis(50), ops).await;
+                    polling = poll_paused(consumer, &mut paused, Duration::from_millis(50), ops).await;
                 } else {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
             if waited {
-                resume_paused(&consumer, &paused);
+                resume_paused(consumer, &paused);
             }
             // What the last batch's schema lookups read, then this wait.
             let mut held = std::mem::take(&mut carried);
@@ -337,7 +345,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             // partition at most, each paused after it); more comes after.
             let read = if held.is_empty() {
                 next_batch(
-                    &consumer,
+                    consumer,
                     config.resolver.batch_size,
                     linger,
                     &shutdown,
@@ -372,9 +380,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     // The new consumer reads them again from the store's
                     // positions.
                     carried.clear();
-                    drop(consumer);
+                    // Closed before the new one joins under its member id.
+                    tokio::task::block_in_place(|| consumer_slot = None);
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    consumer = subscribe()?;
+                    consumer_slot = Some(subscribe()?);
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -409,12 +418,12 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             let span = tracing::info_span!("batch", service = SERVICE, topic = %source, messages = batch.len(), offsets = %offset_ranges(&batch, &source));
             let carry_on = async {
                 tokio::task::block_in_place(|| {
-                    count_skipped(&consumer, &ops.metrics, &batch, &|t, p| positions.get(t, p))
+                    count_skipped(consumer, &ops.metrics, &batch, &|t, p| positions.get(t, p))
                 });
                 // Polled meanwhile (partitions paused), so that a registry
                 // down for minutes does not cost the partitions.
                 let learned = learn_until_known(&schemas, &batch, &shutdown, ops, "resolve");
-                if !polling_while(&consumer, learned, &mut carried, ops).await? {
+                if !polling_while(consumer, learned, &mut carried, ops).await? {
                     return Ok(false);
                 }
                 // Events, and erasure and decision requests applied in order between them.
@@ -559,7 +568,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                 // minutes must not cost the partitions.
                 if !dead.is_empty()
                     && !polling_while(
-                        &consumer,
+                        consumer,
                         send_until_acked(&producer, &dead, &shutdown, ops, "resolve", &|_, _, _| None),
                         &mut carried,
                         ops,
@@ -670,7 +679,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                     .into_iter()
                     .map(|o| (o.topic, o.partition, o.next_offset))
                     .collect();
-                if let Err(e) = consumer::commit(&consumer, &commit, CommitMode::Async) {
+                if let Err(e) = consumer::commit(consumer, &commit, CommitMode::Async) {
                     tracing::debug!(error = %e, "committing offsets for lag monitoring failed");
                 }
                 ops.metrics
