@@ -106,7 +106,7 @@ pub(crate) async fn observe(
         &[profiles, dead_letter],
         Duration::from_secs(10),
     )?;
-    let schemas = Schemas::from_config(&config, &[]).await?;
+    let schemas = Schemas::for_own_topics(&config, &[]).await?;
     let codec = schemas.codec().clone();
     loop {
         let message = tokio::select! {

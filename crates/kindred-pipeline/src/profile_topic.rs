@@ -186,7 +186,7 @@ async fn read_each(
     let ends = consumer::end_offsets(&reader, topic, Duration::from_secs(10))?;
     let partitions = i32::try_from(ends.len()).unwrap_or(i32::MAX);
     let mut remaining: BTreeMap<i32, i64> = ends.into_iter().filter(|(_, end)| *end > 0).collect();
-    let schemas = crate::Schemas::from_config(config, &[]).await?;
+    let schemas = crate::Schemas::for_own_topics(config, &[]).await?;
     let codec = schemas.codec().clone();
     // At most a day (a larger timeout would overflow the deadline).
     let timeout = timeout.min(Duration::from_secs(kindred_config::MAX_TIMEOUT_SECS));

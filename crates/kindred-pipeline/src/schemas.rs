@@ -70,7 +70,26 @@ struct Source {
     unlearned: Mutex<HashMap<u32, (Instant, String)>>,
 }
 
+/// The most bytes a record of kindred's own topics holds: the publisher's
+/// cap ([`kindred_kafka::MAX_RECORD_BYTES`]) with room for its framing.
+const OWN_RECORD_BYTES: usize = kindred_kafka::MAX_RECORD_BYTES + 65_536;
+
 impl Schemas {
+    /// [`Schemas::from_config`] for a process that reads kindred's own
+    /// topics (canonical events, profile changes): `schemas.max_message_bytes`
+    /// bounds what comes from outside, not what kindred wrote itself. A
+    /// profile change past an input limit lowered below it was published,
+    /// then refused by `kindred restore` and `rebuild` ("cannot read the
+    /// profile topic's versions back") and by `eval --profile-topic`.
+    pub async fn for_own_topics(
+        config: &Config,
+        writes: &[(SchemaKind, &str)],
+    ) -> Result<Self, PipelineError> {
+        let mut own = config.clone();
+        own.schemas.max_message_bytes = own.schemas.max_message_bytes.max(OWN_RECORD_BYTES);
+        Self::from_config(&own, writes).await
+    }
+
     /// The codec of a process writing `writes` (each kind with its topic).
     /// With a registry, each is registered under `<topic>-value` and written
     /// under the id the registry gives; a registry that cannot be reached
@@ -320,6 +339,45 @@ mod tests {
         let mut config = Config::default();
         config.schemas.registry.url = registry.url();
         Schemas::from_config(&config, &[]).await.expect("schemas")
+    }
+
+    /// A profile change larger than a lowered input limit (a kiosk's
+    /// thousands of device ids) is read back by kindred's own readers.
+    #[tokio::test]
+    async fn kindreds_own_records_are_read_past_the_input_limit() {
+        let mut config = Config::default();
+        config.schemas.max_message_bytes = 65_536;
+        let absorbed: Vec<String> = (0..5_000).map(|i| format!("kp-{i:012}")).collect();
+        let change = kindred_model::ProfileChange::erased(
+            "kp-000000000001".into(),
+            1,
+            "erasure:x".into(),
+            absorbed,
+        );
+        let inputs = Schemas::from_config(&config, &[]).await.expect("schemas");
+        let bytes = inputs
+            .codec()
+            .encode(SchemaKind::ProfileChange, &change)
+            .expect("encoded");
+        assert!(bytes.len() > 65_536);
+        let refused: Result<kindred_model::ProfileChange, _> = inputs.codec().decode(
+            kindred_schema::Framing::Confluent,
+            SchemaKind::ProfileChange,
+            &bytes,
+        );
+        assert!(refused.is_err(), "an input of that size is refused");
+        let own = Schemas::for_own_topics(&config, &[])
+            .await
+            .expect("schemas");
+        let read: kindred_model::ProfileChange = own
+            .codec()
+            .decode(
+                kindred_schema::Framing::Confluent,
+                SchemaKind::ProfileChange,
+                &bytes,
+            )
+            .expect("read back");
+        assert_eq!(read.absorbed_ids.len(), 5_000);
     }
 
     /// A message whose header names `id`.

@@ -491,7 +491,7 @@ pub async fn rebuild(
             }
         }
     };
-    let schemas = crate::Schemas::from_config(config, &[]).await?;
+    let schemas = crate::Schemas::for_own_topics(config, &[]).await?;
     let codec = schemas.codec().clone();
     let topic = config.topics.canonical.as_str();
     let reader = consumer::read_from_start(&settings, &[topic], timeout)?;

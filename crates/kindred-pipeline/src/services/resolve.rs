@@ -83,7 +83,7 @@ const PUBLISH_FAILING_UNREADY_AFTER: Duration = Duration::from_secs(30);
 /// offsets the store recorded, never at Kafka's committed offsets (those
 /// are committed after each batch for lag monitoring only).
 pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), PipelineError> {
-    let schemas = crate::Schemas::from_config(
+    let schemas = crate::Schemas::for_own_topics(
         config,
         &[(SchemaKind::ProfileChange, config.topics.profiles.as_str())],
     )
