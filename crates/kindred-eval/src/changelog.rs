@@ -114,7 +114,11 @@ impl ChangeLog {
             Some(placed) => {
                 let later = match (placed.1, seq) {
                     (Some(old), Some(new)) => new >= old,
-                    _ => true,
+                    // A change without a sequence was published by a
+                    // release before `kindred.change.seq`: older than any
+                    // that carries one.
+                    (Some(_), None) => false,
+                    (None, _) => true,
                 };
                 if later {
                     *placed = (profile.to_string(), seq);
@@ -263,6 +267,12 @@ mod tests {
         log.apply_at(&moved, Some(7));
         // Read late (another partition): e2's first placement, at seq 2.
         log.apply_at(&change("a", ChangeType::Updated, "e2", None), Some(2));
+        let of: HashMap<String, String> =
+            log.assignments().map(|(e, p)| (e.to_string(), p)).collect();
+        assert_eq!(of["e2"], "c");
+        // An older release's change (no sequence, compaction kept it) read
+        // after the upgrade's move does not undo it.
+        log.apply_at(&change("a", ChangeType::Updated, "e2", None), None);
         let of: HashMap<String, String> =
             log.assignments().map(|(e, p)| (e.to_string(), p)).collect();
         assert_eq!(of["e2"], "c");
