@@ -683,6 +683,19 @@ impl Builder<'_> {
         kept
     }
 
+    /// [`Self::order`] of a refund or return: the points it earned are
+    /// taken back and the points redeemed on it given back, whichever sign
+    /// the feed gives them (a feed copying the sale sends them as the sale
+    /// had them; a till may send them negative).
+    fn reversed_order(&mut self, order: &RawOrder, payment: Option<&str>, store: Option<&str>) {
+        let before = (self.activity.points_earned, self.activity.points_redeemed);
+        self.order(order, payment, store);
+        let earned = self.activity.points_earned.saturating_sub(before.0);
+        let redeemed = self.activity.points_redeemed.saturating_sub(before.1);
+        self.activity.points_earned = before.0.saturating_sub(earned.saturating_abs());
+        self.activity.points_redeemed = before.1.saturating_sub(redeemed.saturating_abs());
+    }
+
     fn pos(&mut self, e: &PosTransaction) {
         if let Some(card) = self.bounded("member_id", e.member_card_no.as_deref()) {
             let program = e
@@ -715,7 +728,11 @@ impl Builder<'_> {
             points_earned: e.points_earned,
             points_redeemed: e.points_redeemed,
         };
-        self.order(&order, e.payment_type.as_deref(), Some(&e.store_id));
+        if e.amount_minor < 0 {
+            self.reversed_order(&order, e.payment_type.as_deref(), Some(&e.store_id));
+        } else {
+            self.order(&order, e.payment_type.as_deref(), Some(&e.store_id));
+        }
     }
 
     fn web(&mut self, e: &WebEvent) {
@@ -889,17 +906,10 @@ impl Builder<'_> {
         match kind {
             OrderKind::Purchase => self.order(order, None, None),
             OrderKind::Reversal => {
-                let points = (self.activity.points_earned, self.activity.points_redeemed);
-                self.order(order, None, None);
                 // The order's total taken back, whichever sign the feed
                 // gives it (Segment's `Order Refunded` and GA4's `refund`
-                // send it positive); so are the points it earned, and the
-                // points redeemed on it are given back (a feed copying the
-                // sale sends them as the sale had them).
-                let earned = self.activity.points_earned.saturating_sub(points.0);
-                let redeemed = self.activity.points_redeemed.saturating_sub(points.1);
-                self.activity.points_earned = points.0.saturating_sub(earned.saturating_abs());
-                self.activity.points_redeemed = points.1.saturating_sub(redeemed.saturating_abs());
+                // send it positive); so are its points.
+                self.reversed_order(order, None, None);
                 match self.activity.order.as_mut() {
                     // Nothing to take back: no order (it would count as a
                     // free sale, a fresh order for recency and frequency).

@@ -1457,3 +1457,36 @@ fn a_refund_takes_its_orders_points_back() {
         assert_eq!(record.spend_minor.get("CNY"), Some(&0));
     }
 }
+
+/// A till's refund (a negative amount) takes its sale's points back as a
+/// web refund does, whichever sign the till gives them: copied from the
+/// sale, the earned points were added again and the redeemed ones
+/// redeemed twice (the balance went from -150 to -300).
+#[test]
+fn a_till_refund_takes_its_sales_points_back() {
+    let event = |id: &str, amount: i64, earned: i64, redeemed: i64| {
+        let mut p = pos();
+        p.transaction_id = id.into();
+        p.amount_minor = amount;
+        p.points_earned = earned;
+        p.points_redeemed = redeemed;
+        normalize(&RawEvent::Pos(p), &NormalizeOptions::default()).expect("kept")
+    };
+    let sale = event("T-1", 10_000, 50, 200);
+    for (earned, redeemed) in [(50, 200), (-50, -200)] {
+        let refund = event("T-2", -10_000, earned, redeemed);
+        assert_eq!(
+            (
+                refund.activity.points_earned,
+                refund.activity.points_redeemed
+            ),
+            (-50, -200),
+            "{earned} {redeemed}"
+        );
+        let mut record = kindred_model::GoldenRecord::new("kp-1".into(), &sale);
+        record.absorb_event(&refund);
+        assert_eq!(record.points_balance, 0);
+        assert_eq!(record.points_earned, 0);
+        assert_eq!(record.spend_minor.get("CNY"), Some(&0));
+    }
+}
