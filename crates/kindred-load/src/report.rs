@@ -93,11 +93,13 @@ pub struct LoadReport {
 impl LoadReport {
     /// Why the run does not stand as a measurement, if it does not: events
     /// that never landed (their latency is not in the figures, and the
-    /// rate counts only what landed), a service that did not stop in
-    /// order, or a paced producer that could not keep its rate (the run
-    /// did not offer the load it names).
+    /// rate counts only what landed), more than a few dead-lettered (the
+    /// rate counts refusals, far cheaper than resolving), a service that
+    /// did not stop in order, or a paced producer that could not keep its
+    /// rate (the run did not offer the load it names).
     pub fn invalid(&self) -> Option<String> {
         let mut why = lost(self.missing, self.unreadable_changes);
+        why.extend(refused(self.dead_letters, self.distinct_events));
         why.extend(fell_behind(
             self.target_rate,
             self.produced,
@@ -129,6 +131,16 @@ fn lost(missing: u64, unreadable_changes: u64) -> Vec<String> {
         ));
     }
     why
+}
+
+/// Why a run's rate is not the pipeline's, if it is not: more than one
+/// in a thousand of its distinct events dead-lettered (the generator's
+/// events are well-formed: an ingest refusing a channel, a normalizer or
+/// size check gone wrong, would pass for a fast run).
+fn refused(dead_letters: u64, distinct_events: u64) -> Option<String> {
+    (dead_letters.saturating_mul(1_000) > distinct_events).then(|| {
+        format!("{dead_letters} of {distinct_events} events were dead-lettered (over 0.1%): the rate counts refusals")
+    })
 }
 
 /// Why a paced run did not offer its load, if it did not: sending took
@@ -262,7 +274,7 @@ fn shell_quoted(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fell_behind, lost, shell_quoted};
+    use super::{fell_behind, lost, refused, shell_quoted};
 
     /// A profile change the observer could not decode is missing from the
     /// change log the figures come from: the run does not stand.
@@ -273,6 +285,15 @@ mod tests {
         assert_eq!(why.len(), 1);
         assert!(why[0].contains("3 profile changes could not be decoded"));
         assert_eq!(lost(2, 3).len(), 2);
+    }
+
+    #[test]
+    fn a_run_whose_events_were_refused_does_not_stand() {
+        assert_eq!(refused(0, 294_124), None);
+        assert_eq!(refused(294, 294_124), None, "under one in a thousand");
+        let why = refused(294_124, 294_124).expect("all refused");
+        assert!(why.contains("294124 of 294124"), "{why}");
+        assert!(refused(300, 294_124).is_some());
     }
 
     #[test]
