@@ -214,7 +214,8 @@ pub(crate) async fn poll_paused(
         wait_state.ends_asked = Some(std::time::Instant::now());
         let paused: Vec<(String, i32)> = wait_state.paused.iter().cloned().collect();
         tokio::task::block_in_place(|| {
-            kindred_kafka::consumer::note_log_ends(consumer, paused, Duration::from_secs(2))
+            // Within a heartbeat: liveness sees no gap.
+            kindred_kafka::consumer::note_log_ends(consumer, paused, ops.health.heartbeat_period())
         });
     }
     let mut pause = |list: &kindred_kafka::rdkafka::TopicPartitionList| {
@@ -930,13 +931,22 @@ async fn wait_to_retry(backoff: &mut Duration, shutdown: &Shutdown, ops: &Ops) -
     if shutdown.is_triggered() {
         return false;
     }
-    ops.health.progress();
     // A stop during the wait ends it: the sleep may be longer than
     // `shutdown.timeout_secs`, after which the watchdog would exit
-    // without closing the consumer.
-    tokio::select! {
-        _ = tokio::time::sleep(*backoff) => {}
-        _ = shutdown.wait() => return false,
+    // without closing the consumer. Live meanwhile, however short
+    // `http.stall_timeout_secs` is against the backoff's 10 s.
+    let slept = while_live(
+        async {
+            tokio::select! {
+                _ = tokio::time::sleep(*backoff) => true,
+                _ = shutdown.wait() => false,
+            }
+        },
+        ops,
+    )
+    .await;
+    if !slept {
+        return false;
     }
     *backoff = (*backoff * 2).min(Duration::from_secs(10));
     true
@@ -1185,6 +1195,37 @@ mod tests {
             started.elapsed()
         );
         assert!(!ops.health.is_ready(), "unready while it retries");
+    }
+
+    /// A retry's back-off longer than the stall timeout keeps the service
+    /// live (it told liveness once, then slept: with
+    /// `http.stall_timeout_secs` under 10, /healthz failed halfway through
+    /// each 10 s back-off of an outage, and the pod was restarted).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_back_off_longer_than_the_stall_timeout_stays_live() {
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".into();
+        config.http.stall_timeout_secs = 1;
+        let ops = Ops::start(&config, "test").await.expect("ops");
+        let shutdown = Shutdown::new();
+        let mut backoff = Duration::from_secs(3);
+        let waiting = {
+            let (shutdown, health) = (shutdown.clone(), ops.health.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(2_000)).await;
+                let live = health.is_live();
+                shutdown.trigger();
+                live
+            })
+        };
+        assert!(
+            !wait_to_retry(&mut backoff, &shutdown, &ops).await,
+            "stopped"
+        );
+        assert!(
+            waiting.await.expect("checked"),
+            "live 2 s into a 3 s back-off"
+        );
     }
 
     /// A producer librdkafka has failed fatally cannot send again: the
