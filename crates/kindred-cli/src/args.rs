@@ -221,7 +221,7 @@ pub(crate) enum Command {
         #[arg(long)]
         work_dir: Option<PathBuf>,
         /// End the run when no event landed for this many seconds.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=kindred_config::MAX_TIMEOUT_SECS))]
         idle_timeout_secs: u64,
         /// Keep the run's topics on the broker afterwards. The result names
         /// them and how to score the profile topic again (`kindred eval
@@ -271,7 +271,7 @@ pub(crate) enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
         /// Give up when the pipeline makes no progress for this many seconds.
-        #[arg(long, default_value_t = 120)]
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=kindred_config::MAX_TIMEOUT_SECS))]
         idle_timeout_secs: u64,
         /// Keep the run's topics on the broker afterwards.
         #[arg(long)]
@@ -453,7 +453,7 @@ pub(crate) enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Give up when the broker does not answer for this many seconds.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=kindred_config::MAX_TIMEOUT_SECS))]
         timeout_secs: u64,
     },
     /// Rebuild a lost store by replaying the canonical topic from its beginning.
@@ -472,7 +472,7 @@ pub(crate) enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Give up when nothing arrives from the broker for this many seconds.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=kindred_config::MAX_TIMEOUT_SECS))]
         timeout_secs: u64,
         /// The old store (moved away, not in use), whose review approvals,
         /// rejects and splits are carried over instead of the decisions
@@ -527,7 +527,7 @@ pub(crate) enum Command {
         /// Seconds to wait for the audit record; 0 sends and returns. When
         /// no broker answers, sending gives up after as long (5 s at least,
         /// 10 s with 0) and nothing is requested.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=kindred_config::MAX_TIMEOUT_SECS))]
         wait_secs: u64,
         /// Print the audit record as JSON.
         #[arg(long)]
@@ -650,7 +650,7 @@ pub(crate) struct LiveArgs {
     /// With --live: seconds to wait for the reply; 0 sends and returns.
     /// When no broker answers, sending gives up after as long (5 s at
     /// least, 10 s with 0) and nothing is requested.
-    #[arg(long, default_value_t = 60, requires = "live")]
+    #[arg(long, default_value_t = 60, requires = "live", value_parser = clap::value_parser!(u64).range(0..=kindred_config::MAX_TIMEOUT_SECS))]
     pub(crate) wait_secs: u64,
     /// With --live: print the reply as JSON on standard output, a refusal
     /// too (the exit status is then 1).

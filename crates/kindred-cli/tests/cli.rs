@@ -565,3 +565,25 @@ fn topics_create_without_a_broker_says_so_quickly() {
         started.elapsed()
     );
 }
+
+/// A timeout flag past a day is refused by name: `--timeout-secs
+/// 18446744073709551615` overflowed an `Instant` and panicked (reported as
+/// a kindred bug).
+#[test]
+fn a_timeout_flag_past_a_day_is_refused_not_a_panic() {
+    for args in [
+        &[
+            "restore",
+            "--from",
+            "/nonexistent",
+            "--timeout-secs",
+            "18446744073709551615",
+        ][..],
+        &["rebuild", "--timeout-secs", "86401"][..],
+    ] {
+        let (ok, out) = kindred(args);
+        assert!(!ok, "{out}");
+        assert!(out.contains("is not in 1..=86400"), "{out}");
+        assert!(!out.contains("panicked"), "{out}");
+    }
+}

@@ -927,6 +927,11 @@ pub const MAX_TIMEOUT_SECS: u64 = 86_400;
 /// `snapshot_dir`).
 pub const MIN_SNAPSHOT_INTERVAL_SECS: u64 = 60;
 
+/// The profile topic's `min.compaction.lag.ms` (`kindred topics create`):
+/// a change stays readable for a minute before compaction may drop it.
+/// `topics.compaction_deadline_ms` may not be shorter.
+pub const PROFILE_MIN_COMPACTION_LAG_MS: i64 = 60_000;
+
 /// The longest `batch_linger_ms` taken, ingest's and the resolver's.
 pub const MAX_BATCH_LINGER_MS: u64 = 60_000;
 
@@ -1083,7 +1088,22 @@ impl Config {
         let config: Config = figment
             .extract_lossy()
             .map_err(|e| ConfigError::Invalid(describe(e)))?;
-        let problems = config.problems();
+        let mut problems: Vec<(String, String)> = config
+            .problems()
+            .into_iter()
+            .map(|(key, message)| (key.to_string(), message))
+            .collect();
+        // `config check` could not print such a configuration (and said so
+        // in a comment, exiting 0).
+        if let Some((key, number)) = too_large_for_toml(&Serialized::defaults(&config)) {
+            problems.push((
+                key,
+                format!(
+                    "{number} is above {}, the largest number TOML holds",
+                    i64::MAX
+                ),
+            ));
+        }
         if !problems.is_empty() {
             // Each named where its value came from (file and line, the
             // environment variable, a flag), as a parse error is.
@@ -1092,7 +1112,7 @@ impl Config {
                     .into_iter()
                     .map(|(key, message)| {
                         let path: Vec<String> = key.split('.').map(str::to_string).collect();
-                        let place = place(figment.find_metadata(key), &path);
+                        let place = place(figment.find_metadata(&key), &path);
                         format!("{place}: {key}: {message}")
                     })
                     .collect(),
@@ -1148,6 +1168,18 @@ impl Config {
         );
         // 0 was taken as 1 without a word.
         positive("resolver.snapshot_keep", self.resolver.snapshot_keep as u64);
+        // The broker refuses a max.compaction.lag.ms below the profile
+        // topic's min.compaction.lag.ms (`kindred topics create` said only
+        // "Configuration is invalid").
+        if (1..PROFILE_MIN_COMPACTION_LAG_MS).contains(&self.topics.compaction_deadline_ms) {
+            problems.push((
+                "topics.compaction_deadline_ms",
+                format!(
+                    "{}: at least {PROFILE_MIN_COMPACTION_LAG_MS} (the profile topic's min.compaction.lag.ms)",
+                    self.topics.compaction_deadline_ms
+                ),
+            ));
+        }
         // Each snapshot flushes the store's memtables: one per batch would
         // write a table file per batch.
         if self.resolver.snapshot_dir.is_some()
@@ -1361,6 +1393,36 @@ fn typed_scalar(defaults: &figment::value::Value, key: &str, raw: &str) -> figme
             .map_or_else(|_| scalar_as_text(raw), Value::from),
         _ => scalar_as_text(raw),
     }
+}
+
+/// The first number of `provider`'s values past `i64::MAX` (TOML's
+/// largest), with its key.
+fn too_large_for_toml(provider: &impl figment::Provider) -> Option<(String, String)> {
+    use figment::value::{Num, Value};
+    fn find(value: &Value, path: &mut Vec<String>) -> Option<(String, String)> {
+        match value {
+            Value::Dict(_, map) => map.iter().find_map(|(key, value)| {
+                path.push(key.clone());
+                let found = find(value, path);
+                path.pop();
+                found
+            }),
+            Value::Array(_, items) => items.iter().find_map(|v| find(v, path)),
+            Value::Num(_, Num::U64(n)) if *n > i64::MAX as u64 => {
+                Some((path.join("."), n.to_string()))
+            }
+            Value::Num(_, Num::USize(n)) if *n as u64 > i64::MAX as u64 => {
+                Some((path.join("."), n.to_string()))
+            }
+            Value::Num(_, Num::U128(n)) if *n > i64::MAX as u128 => {
+                Some((path.join("."), n.to_string()))
+            }
+            _ => None,
+        }
+    }
+    let data = provider.data().ok()?;
+    let dict = data.get(&figment::Profile::Default)?;
+    find(&Value::from(dict.clone()), &mut Vec::new())
 }
 
 /// The built-in configuration as figment's values, for [`typed_scalar`].
@@ -1608,6 +1670,7 @@ fn is_secret(property: &str) -> bool {
         && !property.ends_with(".location")
         && !property.ends_with(".keytab")
         && !property.ends_with(".file")
+        && !property.ends_with("_file")
 }
 
 /// The `KINDRED_` environment variables that are not configuration keys
@@ -1783,6 +1846,40 @@ mod tests {
                 .map_err(|e| e.to_string())?;
             assert_eq!(again.resolver.linking, c.resolver.linking);
             assert_eq!(again.to_masked_toml(), c.to_masked_toml());
+            Ok(())
+        });
+    }
+
+    /// Values a service or `config check` could not use are refused at
+    /// load, by key: a compaction deadline under the profile topic's
+    /// min.compaction.lag.ms (the broker refused the topic), a number TOML
+    /// cannot hold (`config check` printed nothing and exited 0). A
+    /// keyring file's path loses its TOML quotes like any text (it was
+    /// taken for a secret, kept as typed, quotes and all).
+    #[test]
+    fn values_the_services_could_not_use_are_refused_by_key() {
+        figment::Jail::expect_with(|_| {
+            let load = |set: &str| {
+                Config::load_with_sets(None, serde_json::json!({}), &[set.to_string()])
+                    .map_err(|e| e.to_string())
+            };
+            let err = load("topics.compaction_deadline_ms=30000").expect_err("too short");
+            assert!(
+                err.contains("topics.compaction_deadline_ms: 30000: at least 60000"),
+                "{err}"
+            );
+            assert!(load("topics.compaction_deadline_ms=60000").is_ok());
+            let err =
+                load("resolver.outbox_max_backlog=18446744073709551615").expect_err("too large");
+            assert!(
+                err.contains("resolver.outbox_max_backlog: 18446744073709551615 is above"),
+                "{err}"
+            );
+            let c = load("privacy.keyring_file=\"/etc/kindred/keyring.toml\"")?;
+            assert_eq!(
+                c.privacy.keyring_file.as_deref(),
+                Some(Path::new("/etc/kindred/keyring.toml"))
+            );
             Ok(())
         });
     }

@@ -46,7 +46,10 @@ pub fn all_topics(config: &Config) -> Vec<TopicSpec> {
             &t.profiles,
             [
                 erasure_compaction(config),
-                vec![("min.compaction.lag.ms".into(), "60000".into())],
+                vec![(
+                    "min.compaction.lag.ms".into(),
+                    kindred_config::PROFILE_MIN_COMPACTION_LAG_MS.to_string(),
+                )],
             ]
             .concat(),
         ),

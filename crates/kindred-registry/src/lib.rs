@@ -171,28 +171,36 @@ impl Registry {
         if base.cannot_be_a_base() {
             return Err(invalid("not a base URL".into()));
         }
-        // Credentials written into the URL work like the options' (the
-        // options win), and never reach messages.
-        let mut auth = options
-            .username
-            .clone()
-            .map(|user| (user, options.password.clone()));
-        if auth.is_none() && !base.username().is_empty() {
-            // The URL holds them percent-encoded (a secret with `/`, `+`
-            // or `@` in it must be written so).
-            let decoded = |text: &str| {
-                percent_encoding::percent_decode_str(text)
-                    .decode_utf8()
-                    .map(|d| d.into_owned())
-                    .map_err(|_| {
-                        invalid("its credentials are not UTF-8 once percent-decoded".into())
-                    })
-            };
-            auth = Some((
-                decoded(base.username())?,
-                base.password().map(decoded).transpose()?,
-            ));
-        }
+        // Credentials written into the URL work like the options' (each
+        // option wins over its part of the URL: a key in the URL, its
+        // secret from the environment), and never reach messages.
+        // The URL holds them percent-encoded (a secret with `/`, `+` or
+        // `@` in it must be written so).
+        let decoded = |text: &str| {
+            percent_encoding::percent_decode_str(text)
+                .decode_utf8()
+                .map(|d| d.into_owned())
+                .map_err(|_| invalid("its credentials are not UTF-8 once percent-decoded".into()))
+        };
+        let url_user = Some(base.username())
+            .filter(|u| !u.is_empty())
+            .map(decoded)
+            .transpose()?;
+        let url_password = base.password().map(decoded).transpose()?;
+        let auth = match (
+            options.username.clone().or(url_user),
+            options.password.clone().or(url_password),
+        ) {
+            (Some(user), password) => Some((user, password)),
+            // Sent as nothing at all, the registry's 401 named nothing.
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "a password is given without a username (schemas.registry.username, or user@ in the URL)"
+                        .into(),
+                ))
+            }
+            (None, None) => None,
+        };
         base.set_username("")
             .and_then(|()| base.set_password(None))
             .map_err(|()| invalid("cannot take the credentials out of it".into()))?;

@@ -114,6 +114,19 @@ async fn credentials_from_options_or_url_and_never_in_messages() {
     let err = registry.schema_by_id(id + 100).await.expect_err("missing");
     assert!(!err.to_string().contains("s3cret"), "{err}");
 
+    // The key in the URL, its secret from the options (the environment,
+    // as kindred.toml recommends): both sent. A secret without a key is
+    // refused, naming what is missing (it was dropped: a bare 401).
+    let mut key_in_url = options(&stand_in.url().replace("http://", "http://key@"));
+    key_in_url.password = Some("s3cret".into());
+    let registry = Registry::new(&key_in_url).expect("client");
+    assert_eq!(registry.schema_by_id(id).await.expect("authorized"), SCHEMA);
+    let mut no_key = options(&stand_in.url());
+    no_key.password = Some("s3cret".into());
+    let err = Registry::new(&no_key).expect_err("a password alone");
+    assert!(err.to_string().contains("without a username"), "{err}");
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+
     let err = Registry::new(&options("ftp://key:s3cret@host")).expect_err("scheme");
     assert!(!err.to_string().contains("s3cret"), "{err}");
     let debug = format!("{registry:?} {with_options:?}");
