@@ -45,6 +45,28 @@ pub fn subscribe(
     context: ServiceContext,
     static_member: Option<&str>,
 ) -> Result<ServiceConsumer, KafkaError> {
+    let consumer: ServiceConsumer = service_config(
+        settings,
+        group_id,
+        static_member,
+        context.wants_statistics(),
+    )
+    .create_with_context(context)
+    .map_err(|source| KafkaError::client("consumer", settings, source))?;
+    consumer.subscribe(topics).map_err(KafkaError::op(format!(
+        "subscribe to {}",
+        topics.join(", ")
+    )))?;
+    Ok(consumer)
+}
+
+/// The client configuration of a service's consumer ([`subscribe`]).
+pub(crate) fn service_config(
+    settings: &KafkaSettings,
+    group_id: &str,
+    static_member: Option<&str>,
+    statistics: bool,
+) -> rdkafka::ClientConfig {
     let mut defaults = vec![
         ("group.id", group_id),
         ("enable.auto.commit", "false"),
@@ -64,18 +86,10 @@ pub fn subscribe(
     if let (Some(instance), GroupProtocol::Classic) = (static_member, settings.group_protocol) {
         defaults.push(("group.instance.id", instance));
     }
-    if context.wants_statistics() {
+    if statistics {
         defaults.push(("statistics.interval.ms", crate::context::LAG_INTERVAL_MS));
     }
-    let consumer: ServiceConsumer = settings
-        .client_config(&defaults)
-        .create_with_context(context)
-        .map_err(|source| KafkaError::client("consumer", settings, source))?;
-    consumer.subscribe(topics).map_err(KafkaError::op(format!(
-        "subscribe to {}",
-        topics.join(", ")
-    )))?;
-    Ok(consumer)
+    settings.client_config(&defaults)
 }
 
 /// Asks the partitions' leaders for the ends (high watermarks) of

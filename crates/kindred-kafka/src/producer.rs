@@ -94,7 +94,10 @@ pub(crate) const PRODUCER_DEFAULTS: [(&str, &str); 5] = [
 
 /// A producer's configuration: [`PRODUCER_DEFAULTS`] and `message_timeout`,
 /// then the pass-through properties, which win over both.
-fn producer_config(settings: &KafkaSettings, message_timeout_ms: u128) -> rdkafka::ClientConfig {
+pub(crate) fn producer_config(
+    settings: &KafkaSettings,
+    message_timeout_ms: u128,
+) -> rdkafka::ClientConfig {
     let mut config = settings.client_config(&PRODUCER_DEFAULTS);
     crate::settings::set_property(
         &mut config,

@@ -74,7 +74,47 @@ impl KafkaSettings {
     /// its value as that property's type), without reaching any broker:
     /// a misspelled `sasl.passwrd` is said here, not by a service at start.
     /// The error names the property, never its value (it may be a secret).
+    ///
+    /// Then each kind of client kindred makes (a producer, the resolver's
+    /// transactional producer, a service's consumer) is made with them and
+    /// dropped, asking no broker: a property that clashes with the ones
+    /// kindred sets (`socket.timeout.ms` over the transaction timeout,
+    /// `max.in.flight` over 5 with idempotence, `max.poll.interval.ms`
+    /// under the session timeout) is said here too, not by a service that
+    /// will not start.
     pub fn check(&self) -> Result<(), crate::KafkaError> {
+        self.check_properties()?;
+        let made = |what: &'static str, config: ClientConfig, consumer: bool| {
+            let result = if consumer {
+                config.create::<rdkafka::consumer::BaseConsumer>().map(drop)
+            } else {
+                config.create::<rdkafka::producer::BaseProducer>().map(drop)
+            };
+            result.map_err(|source| crate::KafkaError::client(what, self, source))
+        };
+        made(
+            "producer",
+            crate::producer::producer_config(self, 120_000),
+            false,
+        )?;
+        made(
+            "transactional producer",
+            crate::transactional::transactional_config(
+                self,
+                "kindred.config-check",
+                std::time::Duration::from_secs(30),
+            ),
+            false,
+        )?;
+        made(
+            "consumer",
+            crate::consumer::service_config(self, "kindred.config-check", Some("check"), true),
+            true,
+        )
+    }
+
+    /// [`KafkaSettings::check`]'s first half: each property alone.
+    fn check_properties(&self) -> Result<(), crate::KafkaError> {
         let mut spelled: BTreeMap<&str, &str> = BTreeMap::new();
         for property in self.client.keys() {
             if let Some(other) = spelled.insert(property_name(property), property) {
@@ -229,7 +269,19 @@ mod tests {
         s.client
             .insert("security.protocol".into(), "SASL_SSL".into());
         s.client.insert("sasl.password".into(), "hunter2".into());
-        assert!(s.check().is_ok());
+        // GSSAPI, librdkafka's default mechanism, is not built in: no
+        // client could be made.
+        let err = s.check().expect_err("no SASL mechanism").to_string();
+        assert!(err.contains("GSSAPI"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        s.client
+            .insert("sasl.mechanisms".into(), "SCRAM-SHA-512".into());
+        s.client.insert("sasl.username".into(), "svc".into());
+        assert!(
+            s.check().is_ok(),
+            "{:?}",
+            s.check().err().map(|e| e.to_string())
+        );
         s.client.insert("sasl.passwrd".into(), "TYPO_SECRET".into());
         let err = s.check().expect_err("no such property").to_string();
         assert!(
@@ -240,6 +292,16 @@ mod tests {
         s.client.remove("sasl.passwrd");
         s.client.insert("socket.timeout.ms".into(), "soon".into());
         let err = s.check().expect_err("not a number").to_string();
+        assert!(err.contains("socket.timeout.ms"), "{err}");
+        // Taken alone, refused beside what kindred sets (the transactional
+        // producer's 60 s transaction timeout): the resolver would not
+        // have started.
+        s.client.insert("socket.timeout.ms".into(), "120000".into());
+        let err = s
+            .check()
+            .expect_err("over the transaction timeout")
+            .to_string();
+        assert!(err.contains("transactional producer"), "{err}");
         assert!(err.contains("socket.timeout.ms"), "{err}");
     }
 
