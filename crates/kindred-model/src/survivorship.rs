@@ -221,6 +221,11 @@ fn blank(s: &str) -> bool {
     s.trim().is_empty()
 }
 
+/// How many whole names of a profile [`AttributeVotes::settle`] compares
+/// with one another (pairwise) to leave out those another holds; a
+/// profile with more (a shared counter's) is settled without.
+const MAX_NAMES_COMPARED: usize = 32;
+
 /// Whether the whole name `full` holds the name part `part`, both folded
 /// ([`fold_name`]): each of the part's words is one of the whole name's (a
 /// one-letter word, an initial, one that starts with it), or, in a name
@@ -436,7 +441,26 @@ impl AttributeVotes {
     /// flags from the consents and the record's identifiers.
     pub fn settle(&self, policy: &Survivorship, record: &mut GoldenRecord) {
         let blank_text = |s: &String| blank(s);
-        record.full_name = self.full_name.winner(&policy.full_name, blank_text);
+        // A whole name that another one holds, word for word, is part of
+        // it (a till's `Ann` beside the web's `Ann Lee`, `李` beside
+        // `李娜`): it adds nothing, and winning it dropped the part it
+        // lacks from the record. The fuller name competes instead.
+        let names: Vec<&String> = self.full_name.candidates.iter().map(|c| &c.value).collect();
+        let partial = |name: &String| {
+            // (An empty one is `ignore_empty`'s to decide.)
+            !blank(name)
+                && names.len() <= MAX_NAMES_COMPARED
+                && names.iter().any(|other| {
+                    *other != name
+                        && !blank(other)
+                        && name_holds(other, name)
+                        && !name_holds(name, other)
+                })
+        };
+        record.full_name = self
+            .full_name
+            .winner_among(&policy.full_name, blank_text, |n| !partial(n))
+            .or_else(|| self.full_name.winner(&policy.full_name, blank_text));
         // One name, not three that contradict each other: a given or family
         // name that the winning whole name does not hold is of another name
         // the person went by (`Ann Lee` typed in two fields, then `Ann
@@ -683,6 +707,52 @@ mod tests {
             ("Lee", "web:1")
         );
         assert_eq!(r.given_name.map(|n| n.value).as_deref(), Some("Ann"));
+    }
+
+    /// A whole name that another of the person's holds word for word (a
+    /// till's one-word `Ann`, a hanzi family name alone) does not win over
+    /// the fuller one, however recent: it took the record's whole name and
+    /// dropped the family name it lacks. A name that is not part of the
+    /// other (`Ann Smith` after `Ann Lee`) still wins by recency.
+    #[test]
+    fn a_name_another_holds_does_not_replace_the_fuller_one() {
+        let mut fields = event("web:1", Channel::Web, 10, Some("Ann Lee"));
+        fields.attributes.given_name = Some("Ann".into());
+        fields.attributes.family_name = Some("Lee".into());
+        let till = event("pos:2", Channel::Pos, 20, Some("Ann"));
+        let settled = |events: &[CanonicalEvent]| {
+            let mut r = record();
+            votes(events).settle(&Survivorship::default(), &mut r);
+            (
+                r.full_name.map(|n| n.value),
+                r.given_name.map(|n| n.value),
+                r.family_name.map(|n| n.value),
+            )
+        };
+        let whole = (
+            Some("Ann Lee".to_string()),
+            Some("Ann".to_string()),
+            Some("Lee".to_string()),
+        );
+        assert_eq!(settled(&[fields.clone(), till.clone()]), whole);
+        assert_eq!(settled(&[till.clone(), fields.clone()]), whole, "any order");
+        let mut hanzi = event("web:3", Channel::Web, 10, Some("李娜"));
+        hanzi.attributes.family_name = Some("李".into());
+        hanzi.attributes.given_name = Some("娜".into());
+        let family_only = event("pos:4", Channel::Pos, 20, Some("李"));
+        assert_eq!(
+            settled(&[hanzi, family_only]),
+            (
+                Some("李娜".to_string()),
+                Some("娜".to_string()),
+                Some("李".to_string())
+            )
+        );
+        let married = event("pos:5", Channel::Pos, 30, Some("Ann Smith"));
+        assert_eq!(
+            settled(&[fields, till, married]).0.as_deref(),
+            Some("Ann Smith")
+        );
     }
 
     /// White space is empty for `ignore_empty`, in names and in an
