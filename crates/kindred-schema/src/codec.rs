@@ -1760,6 +1760,24 @@ mod tests {
         });
         let back = pos_from_json(&c, &envelope).expect("the payload decodes");
         assert_eq!(back, pos());
+        // A DATE column (Connect's Date: days since 1970) is the day it
+        // counts, not the text of the count.
+        let dated = |days: i64| {
+            let envelope = serde_json::json!({
+                "schema": {"type": "struct", "optional": false, "fields": [
+                    {"field": "event_id", "type": "string", "optional": false},
+                    {"field": "birthday", "type": "int32", "optional": true,
+                     "name": "org.apache.kafka.connect.data.Date", "version": 1},
+                ]},
+                "payload": {"event_id": "w1", "event_type": "signup", "event_time": 1, "birthday": days},
+            });
+            let bytes = serde_json::to_vec(&envelope).expect("JSON");
+            c.decode::<kindred_model::raw::WebEvent>(Framing::Json, SchemaKind::WebEvent, &bytes)
+                .expect("decodes")
+                .birthday
+        };
+        assert_eq!(dated(7441).as_deref(), Some("1990-05-17"));
+        assert_eq!(dated(-1).as_deref(), Some("1969-12-31"));
         // Anything else with those keys is still the record, and refused.
         let odd = serde_json::json!({"schema": 1, "payload": payload});
         let err = pos_from_json(&c, &odd).unwrap_err();

@@ -101,8 +101,48 @@ pub(crate) fn unwrap_connect_envelope(value: &mut Value, schema: &Schema) {
         _ => true,
     };
     if is_envelope && !has_own_field {
-        if let Some(payload) = top.remove("payload") {
+        if let Some(mut payload) = top.remove("payload") {
+            if let Some(schema) = top.get("schema") {
+                connect_days_as_dates(schema, &mut payload);
+            }
             *value = payload;
+        }
+    }
+}
+
+/// Connect's logical type of a day: an int32 of days since 1970-01-01.
+const CONNECT_DATE: &str = "org.apache.kafka.connect.data.Date";
+
+/// Writes each field of `payload` that the envelope's Connect `schema`
+/// types as a [`CONNECT_DATE`] as the day it counts (`7441` as
+/// `1990-05-17`): a JDBC source connector's `DATE` column comes so, and a
+/// day count read as text is no birthday (every one was dropped). Fields
+/// of nested structs too.
+fn connect_days_as_dates(schema: &Value, payload: &mut Value) {
+    let (Some(Value::Array(fields)), Value::Object(record)) = (schema.get("fields"), payload)
+    else {
+        return;
+    };
+    for field in fields {
+        let Some(value) = field
+            .get("field")
+            .and_then(Value::as_str)
+            .and_then(|name| record.get_mut(name))
+        else {
+            continue;
+        };
+        if field.get("name").and_then(Value::as_str) == Some(CONNECT_DATE) {
+            let day = value
+                .as_i64()
+                .and_then(chrono::TimeDelta::try_days)
+                .and_then(|days| {
+                    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(days)
+                });
+            if let Some(day) = day {
+                *value = Value::String(day.format("%Y-%m-%d").to_string());
+            }
+        } else if field.get("type").and_then(Value::as_str) == Some("struct") {
+            connect_days_as_dates(field, value);
         }
     }
 }
