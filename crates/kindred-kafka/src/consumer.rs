@@ -424,10 +424,34 @@ fn read_stamped_from(
                 deadline = std::time::Instant::now() + timeout;
                 at_end.insert(p);
             }
+            // The timeout (not reset) bounds how long nothing arrives.
+            Some(Err(e)) if passing(&e) => {}
             Some(Err(e)) => return Err(read_failure(topic, e)),
         }
     }
     Ok(())
+}
+
+/// Whether a reader's error is one librdkafka recovers from by itself (a
+/// broker's connection lost or refused in a rolling restart, a leader
+/// moving, a request timing out): rust-rdkafka hands every error event to
+/// the poll, and readers that stopped at them failed a replay or a
+/// `--live` command's wait halfway through a rolling restart. The reader
+/// goes on; its timeout bounds how long nothing arrives.
+pub fn passing(e: &rdkafka::error::KafkaError) -> bool {
+    matches!(
+        e,
+        rdkafka::error::KafkaError::MessageConsumption(
+            RDKafkaErrorCode::BrokerTransportFailure
+                | RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::Resolve
+                | RDKafkaErrorCode::OperationTimedOut
+                | RDKafkaErrorCode::RequestTimedOut
+                | RDKafkaErrorCode::NetworkException
+                | RDKafkaErrorCode::NotLeaderForPartition
+                | RDKafkaErrorCode::LeaderNotAvailable
+        )
+    )
 }
 
 /// What a whole-topic reader's failure to read `topic` says: a head
@@ -622,6 +646,29 @@ impl LagProbe {
 
 #[cfg(test)]
 mod tests {
+    /// What a rolling restart shows a reader passes; a head removed
+    /// meanwhile, a refused ACL or a fatal error does not.
+    #[test]
+    fn only_errors_librdkafka_recovers_from_pass() {
+        use rdkafka::error::KafkaError as E;
+        use rdkafka::types::RDKafkaErrorCode as C;
+        for code in [
+            C::BrokerTransportFailure,
+            C::AllBrokersDown,
+            C::NotLeaderForPartition,
+        ] {
+            assert!(super::passing(&E::MessageConsumption(code)), "{code:?}");
+        }
+        for e in [
+            E::MessageConsumption(C::AutoOffsetReset),
+            E::MessageConsumption(C::TopicAuthorizationFailed),
+            E::MessageConsumptionFatal(C::BrokerTransportFailure),
+            E::PartitionEOF(0),
+        ] {
+            assert!(!super::passing(&e), "{e:?}");
+        }
+    }
+
     use super::*;
 
     /// A topic the broker does not know is absent; one the principal may

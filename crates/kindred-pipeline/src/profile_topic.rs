@@ -202,13 +202,18 @@ async fn read_each(
         let Ok(message) = tokio::time::timeout(left, reader.recv()).await else {
             continue;
         };
-        deadline = Instant::now() + timeout;
         let message = match message {
+            // Not progress: the deadline stands.
+            Err(e) if consumer::passing(&e) => continue,
             Err(kindred_kafka::rdkafka::error::KafkaError::PartitionEOF(p)) => {
+                deadline = Instant::now() + timeout;
                 remaining.remove(&p);
                 continue;
             }
-            m => m.map_err(|e| consumer::read_failure(topic, e))?,
+            m => {
+                deadline = Instant::now() + timeout;
+                m.map_err(|e| consumer::read_failure(topic, e))?
+            }
         };
         messages += 1;
         if let Some(end) = remaining.get(&message.partition()) {

@@ -545,22 +545,31 @@ pub async fn rebuild(
         ends.iter()
             .all(|(p, end)| next.get(p).copied().unwrap_or(0) >= *end)
     };
+    // Since the last record or partition end: errors librdkafka recovers
+    // from are passed over, but not for longer than `timeout`.
+    let mut progressed = std::time::Instant::now();
     while !done(&next) {
         let mut events: Vec<CanonicalEvent> = Vec::new();
         while events.len() < config.resolver.batch_size && !done(&next) {
-            let message = match tokio::time::timeout(timeout, reader.recv()).await {
+            let left = timeout.saturating_sub(progressed.elapsed());
+            let message = match tokio::time::timeout(left, reader.recv()).await {
                 Err(_) => {
                     return Err(PipelineError::Input(format!(
                         "{topic}: nothing arrived for {timeout:?} before its end offsets {ends:?} (at {next:?})"
                     )))
                 }
+                Ok(Err(e)) if consumer::passing(&e) => continue,
                 Ok(Err(kindred_kafka::rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                    progressed = std::time::Instant::now();
                     if let Some(end) = ends.get(&p) {
                         next.insert(p, *end);
                     }
                     continue;
                 }
-                Ok(m) => m.map_err(|e| consumer::read_failure(topic, e))?,
+                Ok(m) => {
+                    progressed = std::time::Instant::now();
+                    m.map_err(|e| consumer::read_failure(topic, e))?
+                }
             };
             next.insert(message.partition(), message.offset() + 1);
             read += 1;

@@ -90,7 +90,17 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
     let mut next: BTreeMap<i32, i64> = BTreeMap::new();
     let mut silent = Duration::ZERO;
     while !done.values().all(|d| *d) {
-        let message = match tokio::time::timeout(QUIET, consumer.recv()).await {
+        // Errors librdkafka recovers from (a rolling restart) are passed
+        // over, within the quiet time: they are no record.
+        let next_message = async {
+            loop {
+                match consumer.recv().await {
+                    Err(e) if kindred_kafka::consumer::passing(&e) => continue,
+                    other => break other,
+                }
+            }
+        };
+        let message = match tokio::time::timeout(QUIET, next_message).await {
             Err(_) => {
                 // Nothing arrives: a partition whose group position is
                 // already at its end (an earlier run replayed it) has
