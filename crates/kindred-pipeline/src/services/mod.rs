@@ -773,7 +773,14 @@ pub(crate) async fn send_until_acked(
         // that is too large, so each suspect is tried again alone: only
         // one refused alone is replaced.
         for (i, record) in suspects {
-            let sent = while_live(producer.send(&record), ops).await;
+            // As the batch's send: a stop gives it two seconds more.
+            let sent = tokio::select! {
+                sent = while_live(producer.send(&record), ops) => sent,
+                _ = async {
+                    shutdown.wait().await;
+                    tokio::time::sleep(SEND_GRACE_AFTER_STOP).await;
+                } => return Ok(false),
+            };
             match sent {
                 Ok(_) => acknowledged(&record, ops),
                 Err(e) if e.is_unproducible() => {
@@ -968,7 +975,13 @@ pub(crate) async fn learn_until_known(
     let mut backoff = Duration::from_millis(200);
     loop {
         // One call per unknown id: the service reports progress meanwhile.
-        match while_live(schemas.learn(batch.iter().filter_map(|m| m.payload())), ops).await {
+        // A stop ends the wait (a slow registry takes its timeout per id,
+        // longer than a stop may last).
+        let learned = tokio::select! {
+            learned = while_live(schemas.learn(batch.iter().filter_map(|m| m.payload())), ops) => learned,
+            _ = shutdown.wait() => return Ok(false),
+        };
+        match learned {
             Ok(()) => return Ok(true),
             Err(PipelineError::Registry(e)) if e.is_transient() => {
                 ops.metrics
@@ -1195,6 +1208,48 @@ mod tests {
             started.elapsed()
         );
         assert!(!ops.health.is_ready(), "unready while it retries");
+    }
+
+    /// A stop ends a wait on a registry that does not answer (each unknown
+    /// id waits for the registry's timeout: the watchdog's deadline came
+    /// first, and the service was killed without finishing).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stop_ends_a_wait_on_a_silent_registry() {
+        // Takes connections (the kernel's backlog) and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".into();
+        config.schemas.registry.url = format!("http://{}", silent.local_addr().expect("addr"));
+        config.schemas.registry.timeout_ms = 30_000;
+        let ops = Ops::start(&config, "test").await.expect("ops");
+        let schemas = crate::Schemas::from_config(&config, &[])
+            .await
+            .expect("schemas");
+        let message = OwnedMessage::new(
+            Some(vec![0, 0, 0, 0, 42, 2]),
+            None,
+            "t".into(),
+            Timestamp::NotAvailable,
+            0,
+            0,
+            None,
+        );
+        let shutdown = Shutdown::new();
+        let stopper = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            stopper.trigger();
+        });
+        let started = std::time::Instant::now();
+        let learned = super::learn_until_known(&schemas, &[message], &shutdown, &ops, "test")
+            .await
+            .expect("no error");
+        assert!(!learned, "stopped");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "ended with the stop, not the registry's timeout: {:?}",
+            started.elapsed()
+        );
     }
 
     /// A retry's back-off longer than the stall timeout keeps the service
