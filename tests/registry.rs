@@ -219,3 +219,67 @@ async fn registry_schema(registry: &StandInRegistry, id: u32) -> anyhow::Result<
     })?;
     Ok(client.schema_by_id(id).await?)
 }
+
+/// Switching an existing deployment to a registry: the compacted profile
+/// topic keeps, for every profile not changed since, a record under the
+/// configured id, which the registry does not give or gives another
+/// team's schema. `kindred restore` and `rebuild` read the topic back
+/// ("cannot read the profile topic's versions back": for good) and so does
+/// `eval --profile-topic`: they read such records with the configured
+/// layout, and the switch's later ones under the registry's ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_written_before_the_switch_to_a_registry_are_read_back() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let before = isolated_config("registry_switch", dir.path());
+    create_topics(&before).await?;
+    let configured = WireCodec::with_default_ids()?;
+    let change = |n: u64| {
+        ProfileChange::erased(
+            format!("{}{n:012}", kindred_resolver::PROFILE_ID_PREFIX),
+            1,
+            "erasure:x".into(),
+            Vec::new(),
+        )
+    };
+    for n in [1, 2] {
+        let c = change(n);
+        produce(
+            &before,
+            &before.topics.profiles,
+            &c.profile_id,
+            configured.encode(SchemaKind::ProfileChange, &c)?,
+        )
+        .await?;
+    }
+    // The registry: another team's schemas hold kindred's built-in ids.
+    let registry = StandInRegistry::start().await?;
+    let profile_default = SchemaKind::ProfileChange.default_id();
+    for i in 1..=profile_default {
+        registry.register(
+            &format!("team-{i}-value"),
+            &format!(r#"{{"type":"record","name":"T{i}","namespace":"com.example","fields":[{{"name":"id","type":"string"}}]}}"#),
+        );
+    }
+    let mut after = before.clone();
+    after.schemas.registry.url = registry.url();
+    after.schemas.registry.timeout_ms = 2_000;
+    let id = registry.register(
+        &format!("{}-value", after.topics.profiles),
+        SchemaKind::ProfileChange.current().text,
+    );
+    let registered = WireCodec::for_registry(after.schemas.max_message_bytes)?
+        .with_registered_id(SchemaKind::ProfileChange, id)?;
+    let c = change(3);
+    produce(
+        &after,
+        &after.topics.profiles,
+        &c.profile_id,
+        registered.encode(SchemaKind::ProfileChange, &c)?,
+    )
+    .await?;
+    let published =
+        kindred_pipeline::profile_topic::read_published(&after, Duration::from_secs(30)).await?;
+    assert_eq!(published.len(), 3);
+    assert_eq!(published.highest_profile_seq(), 3);
+    Ok(())
+}

@@ -12,7 +12,7 @@ use kindred_kafka::consumer;
 use kindred_kafka::rdkafka::message::Message;
 use kindred_pipeline::services::kafka_settings;
 use kindred_pipeline::{Schemas, Shutdown};
-use kindred_schema::{Framing, SchemaKind};
+use kindred_schema::SchemaKind;
 
 use crate::LoadError;
 
@@ -107,7 +107,6 @@ pub(crate) async fn observe(
         Duration::from_secs(10),
     )?;
     let schemas = Schemas::for_own_topics(&config, &[]).await?;
-    let codec = schemas.codec().clone();
     loop {
         let message = tokio::select! {
             _ = stop.wait() => return Ok(()),
@@ -135,7 +134,7 @@ pub(crate) async fn observe(
         let decoded = message
             .payload()
             .ok_or(kindred_schema::DecodeError::Empty)
-            .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::ProfileChange, p));
+            .and_then(|p| schemas.decode_own(SchemaKind::ProfileChange, p));
         let change: kindred_model::ProfileChange = match decoded {
             Ok(c) => c,
             Err(_) => {

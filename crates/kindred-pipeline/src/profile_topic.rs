@@ -7,7 +7,7 @@ use kindred_config::Config;
 use kindred_eval::ChangeLog;
 use kindred_kafka::consumer;
 use kindred_kafka::rdkafka::message::{Headers, Message};
-use kindred_schema::{Framing, SchemaKind};
+use kindred_schema::SchemaKind;
 
 use crate::services::kafka_settings;
 use crate::PipelineError;
@@ -187,7 +187,6 @@ async fn read_each(
     let partitions = i32::try_from(ends.len()).unwrap_or(i32::MAX);
     let mut remaining: BTreeMap<i32, i64> = ends.into_iter().filter(|(_, end)| *end > 0).collect();
     let schemas = crate::Schemas::for_own_topics(config, &[]).await?;
-    let codec = schemas.codec().clone();
     // At most a day (a larger timeout would overflow the deadline).
     let timeout = timeout.min(Duration::from_secs(kindred_config::MAX_TIMEOUT_SECS));
     let mut deadline = Instant::now() + timeout;
@@ -226,7 +225,7 @@ async fn read_each(
             Some(_) if !decode(message.key()) => Record::Skipped,
             Some(payload) => {
                 schemas.learn_patiently(std::iter::once(payload)).await?;
-                match codec.decode(Framing::Confluent, SchemaKind::ProfileChange, payload) {
+                match schemas.decode_own(SchemaKind::ProfileChange, payload) {
                     Ok(change) => Record::Change(Box::new(change)),
                     Err(e) => Record::Unreadable(e),
                 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use kindred_config::Config;
 use kindred_registry::{value_subject, Registry, RegistryError, RegistryOptions};
-use kindred_schema::{SchemaKind, WireCodec};
+use kindred_schema::{Framing, SchemaKind, WireCodec};
 
 use crate::{codec_from_config, PipelineError};
 
@@ -61,6 +61,10 @@ pub fn registry_from_config(config: &Config) -> Result<Registry, PipelineError> 
 pub struct Schemas {
     codec: Arc<WireCodec>,
     registry: Option<Arc<Source>>,
+    /// With a registry, for kindred's own topics: the configured ids'
+    /// layouts, which records written before the switch to the registry
+    /// carry ([`Schemas::decode_own`]).
+    before_registry: Option<Arc<WireCodec>>,
 }
 
 struct Source {
@@ -87,7 +91,39 @@ impl Schemas {
     ) -> Result<Self, PipelineError> {
         let mut own = config.clone();
         own.schemas.max_message_bytes = own.schemas.max_message_bytes.max(OWN_RECORD_BYTES);
-        Self::from_config(&own, writes).await
+        let mut schemas = Self::from_config(&own, writes).await?;
+        if own.schemas.registry.enabled() {
+            schemas.before_registry = Some(Arc::new(codec_from_config(&own)?));
+        }
+        Ok(schemas)
+    }
+
+    /// Decodes a Confluent-framed record of kindred's own topics (canonical
+    /// events, profile changes). With a registry, one written before the
+    /// switch to it carries the id the configuration gave its kind, which
+    /// the registry does not give (or gives another team's schema): read
+    /// with the configured layout, as it was written (only kindred writes
+    /// these topics, and after the switch under the registry's ids). The
+    /// compacted profile topic keeps such records for every profile not
+    /// changed since; `kindred restore` and `rebuild` could not read it
+    /// back.
+    pub fn decode_own<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: SchemaKind,
+        payload: &[u8],
+    ) -> Result<T, kindred_schema::DecodeError> {
+        use kindred_schema::DecodeError;
+        match self.codec.decode(Framing::Confluent, kind, payload) {
+            Err(
+                e @ (DecodeError::UnknownSchemaId { .. } | DecodeError::UnexpectedSchema { .. }),
+            ) => match &self.before_registry {
+                Some(before) => before
+                    .decode(Framing::Confluent, kind, payload)
+                    .map_err(|_| e),
+                None => Err(e),
+            },
+            decoded => decoded,
+        }
     }
 
     /// The codec of a process writing `writes` (each kind with its topic).
@@ -102,6 +138,7 @@ impl Schemas {
             return Ok(Schemas {
                 codec: Arc::new(codec_from_config(config)?),
                 registry: None,
+                before_registry: None,
             });
         }
         let registry = registry_from_config(config)?;
@@ -152,6 +189,7 @@ impl Schemas {
                 registry,
                 unlearned: Mutex::default(),
             })),
+            before_registry: None,
         })
     }
 
@@ -160,6 +198,7 @@ impl Schemas {
         Schemas {
             codec: Arc::new(codec),
             registry: None,
+            before_registry: None,
         }
     }
 

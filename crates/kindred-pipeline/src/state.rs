@@ -20,7 +20,7 @@ use kindred_kafka::rdkafka::consumer::Consumer as _;
 use kindred_kafka::rdkafka::Message as _;
 use kindred_model::CanonicalEvent;
 use kindred_resolver::{Resolver, SourceOffset, Store};
-use kindred_schema::{Framing, SchemaKind};
+use kindred_schema::SchemaKind;
 
 use crate::services::kafka_settings;
 use crate::PipelineError;
@@ -492,7 +492,6 @@ pub async fn rebuild(
         }
     };
     let schemas = crate::Schemas::for_own_topics(config, &[]).await?;
-    let codec = schemas.codec().clone();
     let topic = config.topics.canonical.as_str();
     let reader = consumer::read_from_start(&settings, &[topic], timeout)?;
     let ends: std::collections::BTreeMap<i32, i64> =
@@ -579,7 +578,7 @@ pub async fn rebuild(
             match message
                 .payload()
                 .ok_or(kindred_schema::DecodeError::Empty)
-                .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
+                .and_then(|p| schemas.decode_own(SchemaKind::CanonicalEvent, p))
                 .map(|mut event: CanonicalEvent| {
                     // Cut as the running resolver cuts it.
                     crate::services::resolve::bound_to_what_ingest_makes(&mut event);

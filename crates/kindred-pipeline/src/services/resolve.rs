@@ -10,7 +10,7 @@ use kindred_kafka::rdkafka::message::Message;
 use kindred_kafka::{DeadLetter, Positions, Producer, ServiceContext};
 use kindred_model::CanonicalEvent;
 use kindred_resolver::{Resolver, SourceOffset, Store};
-use kindred_schema::{Framing, SchemaKind};
+use kindred_schema::SchemaKind;
 use tracing::Instrument;
 
 use super::publish::Publisher;
@@ -454,7 +454,7 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
                                 message
                                     .payload()
                                     .ok_or(kindred_schema::DecodeError::Empty)
-                                    .and_then(|p| codec.decode(Framing::Confluent, SchemaKind::CanonicalEvent, p))
+                                    .and_then(|p| schemas.decode_own(SchemaKind::CanonicalEvent, p))
                                     .map_err(|e| (e.kind(), e.to_string()))
                                     .and_then(|mut e| {
                                         bound_to_what_ingest_makes(&mut e);
