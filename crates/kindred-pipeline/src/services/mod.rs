@@ -717,6 +717,13 @@ pub(crate) fn dead_letter_of(
     record
 }
 
+/// Ends [`SEND_GRACE_AFTER_STOP`] after a stop: what a send waiting on the
+/// broker is given once the service is told to stop.
+async fn stopped_with_grace(shutdown: &Shutdown) {
+    shutdown.wait().await;
+    tokio::time::sleep(SEND_GRACE_AFTER_STOP).await;
+}
+
 /// Sends `records` until the broker acknowledged all of them, retrying with
 /// backoff only those not acknowledged yet. Returns false if shutdown came
 /// first (nothing is then committed, so the batch is read again after
@@ -752,10 +759,7 @@ pub(crate) async fn send_until_acked(
         // more, then the batch is given up (nothing of it is committed).
         let outcomes = tokio::select! {
             outcomes = while_live(producer.send_each(&batch), ops) => outcomes,
-            _ = async {
-                shutdown.wait().await;
-                tokio::time::sleep(SEND_GRACE_AFTER_STOP).await;
-            } => return Ok(false),
+            () = stopped_with_grace(shutdown) => return Ok(false),
         };
         let (mut failed, mut suspects) = (Vec::new(), Vec::new());
         let mut first_error = None;
@@ -776,10 +780,7 @@ pub(crate) async fn send_until_acked(
             // As the batch's send: a stop gives it two seconds more.
             let sent = tokio::select! {
                 sent = while_live(producer.send(&record), ops) => sent,
-                _ = async {
-                    shutdown.wait().await;
-                    tokio::time::sleep(SEND_GRACE_AFTER_STOP).await;
-                } => return Ok(false),
+                () = stopped_with_grace(shutdown) => return Ok(false),
             };
             match sent {
                 Ok(_) => acknowledged(&record, ops),
