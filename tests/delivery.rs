@@ -2146,3 +2146,38 @@ async fn the_lag_of_paused_partitions_counts_what_arrives() -> anyhow::Result<()
     assert_eq!(total(), 200, "what arrived while paused: {reported_now:?}");
     Ok(())
 }
+
+/// A transaction holds at most `resolver.transaction_max_bytes` of keys
+/// and values (one record at least), whatever its record count allows:
+/// 5,000 large profile changes held gigabytes in one transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_holds_at_most_its_byte_budget() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("txn_bytes", &dir.path().join("live"));
+    config.resolver.transaction_max_bytes = 1;
+    create_topics(&config).await?;
+    let mut resolver = Resolver::new(Store::open(dir.path().join("live"))?);
+    resolver.apply(&events(4), &[])?;
+    let metrics = kindred_ops::Metrics::new("test");
+    let publisher = {
+        let (c, store, m) = (config.clone(), resolver.shared_store(), metrics.clone());
+        let codec = Arc::new(WireCodec::with_default_ids()?);
+        tokio::task::spawn_blocking(move || {
+            Publisher::start(&c, &kafka_settings(&c), store, codec, m)
+        })
+        .await??
+    };
+    anyhow::ensure!(
+        publisher
+            .finish(Instant::now() + Duration::from_secs(60))
+            .await?,
+        "the outbox was not drained within 60 s"
+    );
+    assert_eq!(profile_topic(&config)?.len(), 4);
+    assert_eq!(
+        metrics.transactions.with_label_values(&["committed"]).get(),
+        4,
+        "one record each"
+    );
+    Ok(())
+}

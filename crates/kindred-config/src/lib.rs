@@ -671,6 +671,10 @@ pub struct ResolverConfig {
     pub sync_writes: bool,
     /// Most outbox records published in one Kafka transaction. Default 5000.
     pub transaction_max_records: usize,
+    /// Most bytes (keys and values) of outbox records published in one Kafka
+    /// transaction, whichever of the two limits comes first (one record at
+    /// least). Default 33554432 (32 MiB).
+    pub transaction_max_bytes: usize,
     /// The resolver stops consuming while more outputs than this wait in the
     /// outbox (the broker is slow or down): the backlog lives on disk, and
     /// stays bounded. Default 100000.
@@ -842,6 +846,7 @@ impl Default for ResolverConfig {
             allow_new_store: false,
             sync_writes: true,
             transaction_max_records: 5000,
+            transaction_max_bytes: 33_554_432,
             outbox_max_backlog: 100_000,
             snapshot_dir: None,
             snapshot_interval_secs: 3600,
@@ -1165,6 +1170,10 @@ impl Config {
         positive(
             "resolver.transaction_max_records",
             self.resolver.transaction_max_records as u64,
+        );
+        positive(
+            "resolver.transaction_max_bytes",
+            self.resolver.transaction_max_bytes as u64,
         );
         // 0 was taken as 1 without a word.
         positive("resolver.snapshot_keep", self.resolver.snapshot_keep as u64);

@@ -987,7 +987,7 @@ impl Task {
             let entries = self
                 .store
                 .outbox_after(acked, self.config.resolver.transaction_max_records.max(1))?;
-            let Some(&(last, _)) = entries.last() else {
+            let Some(&(mut last, _)) = entries.last() else {
                 self.metrics.outbox_backlog.set(0);
                 // Nothing left to publish is not failing (a commit in
                 // doubt that the read-back found made leaves nothing).
@@ -1003,7 +1003,12 @@ impl Task {
                     }
                 }
             };
+            // At most transaction_max_bytes of keys and values (one record
+            // at least): 5,000 large profile changes held a transaction's
+            // gigabytes in memory, and librdkafka's queue.
+            let budget = self.config.resolver.transaction_max_bytes;
             let mut records = Vec::with_capacity(entries.len() + 1);
+            let mut bytes = 0usize;
             for (seq, entry) in &entries {
                 let mut record = outbox_record(
                     &self.config,
@@ -1017,7 +1022,13 @@ impl Task {
                         .headers
                         .push((CHANGE_SEQ.to_string(), seq.to_string().into_bytes()));
                 }
+                let size = record.payload.len() + record.key.as_ref().map_or(0, Vec::len);
+                if !records.is_empty() && bytes.saturating_add(size) > budget {
+                    break;
+                }
+                bytes = bytes.saturating_add(size);
                 records.push(record);
+                last = *seq;
             }
             let progress = Progress {
                 store_id: self.store_id.clone(),
