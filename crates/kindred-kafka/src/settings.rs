@@ -84,6 +84,7 @@ impl KafkaSettings {
     /// will not start.
     pub fn check(&self) -> Result<(), crate::KafkaError> {
         self.check_properties()?;
+        let pod = self.as_in_the_pod();
         let made = |what: &'static str, config: ClientConfig, consumer: bool| {
             let result = if consumer {
                 config.create::<rdkafka::consumer::BaseConsumer>().map(drop)
@@ -94,13 +95,13 @@ impl KafkaSettings {
         };
         made(
             "producer",
-            crate::producer::producer_config(self, 120_000),
+            crate::producer::producer_config(&pod, 120_000),
             false,
         )?;
         made(
             "transactional producer",
             crate::transactional::transactional_config(
-                self,
+                &pod,
                 "kindred.config-check",
                 std::time::Duration::from_secs(30),
             ),
@@ -108,9 +109,36 @@ impl KafkaSettings {
         )?;
         made(
             "consumer",
-            crate::consumer::service_config(self, "kindred.config-check", Some("check"), true),
+            crate::consumer::service_config(&pod, "kindred.config-check", Some("check"), true),
             true,
         )
+    }
+
+    /// These settings as the clients of [`KafkaSettings::check`] are made
+    /// with: what only the service's pod has stands in as present (a SASL
+    /// user and secret from its environment, files mounted in it), so a
+    /// check run elsewhere checks how the properties combine, not where
+    /// it runs (the documented SASL_SSL configuration was refused off the
+    /// pod: no password, no CA file).
+    fn as_in_the_pod(&self) -> KafkaSettings {
+        let mut pod = self.clone();
+        let sasl = pod
+            .client
+            .get("security.protocol")
+            .is_some_and(|p| p.to_ascii_uppercase().contains("SASL"));
+        if sasl {
+            for property in ["sasl.username", "sasl.password"] {
+                pod.client
+                    .entry(property.to_string())
+                    .or_insert_with(|| "config-check".to_string());
+            }
+        }
+        pod.client.retain(|property, value| {
+            !(property.ends_with(".location")
+                && value != "probe"
+                && !std::path::Path::new(value).exists())
+        });
+        pod
     }
 
     /// [`KafkaSettings::check`]'s first half: each property alone.
@@ -281,6 +309,18 @@ mod tests {
             s.check().is_ok(),
             "{:?}",
             s.check().err().map(|e| e.to_string())
+        );
+        // Off the pod: no secret in the environment, the CA file mounted
+        // in the pod only. The combination is what is checked.
+        let mut off_pod = s.clone();
+        off_pod.client.remove("sasl.password");
+        off_pod
+            .client
+            .insert("ssl.ca.location".into(), "/nonexistent/kafka-ca.crt".into());
+        assert!(
+            off_pod.check().is_ok(),
+            "{:?}",
+            off_pod.check().err().map(|e| e.to_string())
         );
         s.client.insert("sasl.passwrd".into(), "TYPO_SECRET".into());
         let err = s.check().expect_err("no such property").to_string();
