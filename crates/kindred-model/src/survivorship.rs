@@ -250,6 +250,18 @@ fn name_holds(full: &str, part: &str) -> bool {
     })
 }
 
+/// Whether `part` is one word of a name written like `full`: no space in
+/// it once folded, or, beside a name written in CJK characters without
+/// spaces, one character (a family name alone).
+fn one_word_of(full: &str, part: &str) -> bool {
+    let (full, part) = (fold_name(full), fold_name(part));
+    if part.contains(' ') {
+        return false;
+    }
+    let cjk = full.chars().any(|c| u32::from(c) >= 0x2E80);
+    !cjk || full.contains(' ') || part.chars().count() == 1
+}
+
 /// A name as [`name_holds`] compares it: compatibility-decomposed, accents
 /// and apostrophes dropped (`José` / `Jose`, `O’Brien` / `OBrien`),
 /// lower-case, hyphens and dots as spaces (`Anne-Marie` / `Anne Marie`,
@@ -441,10 +453,12 @@ impl AttributeVotes {
     /// flags from the consents and the record's identifiers.
     pub fn settle(&self, policy: &Survivorship, record: &mut GoldenRecord) {
         let blank_text = |s: &String| blank(s);
-        // A whole name that another one holds, word for word, is part of
-        // it (a till's `Ann` beside the web's `Ann Lee`, `李` beside
-        // `李娜`): it adds nothing, and winning it dropped the part it
-        // lacks from the record. The fuller name competes instead.
+        // A one-word whole name that another one holds is part of it (a
+        // till's `Ann` beside the web's `Ann Lee`, `李` beside `李娜`):
+        // it adds nothing, and winning it dropped the part it lacks from
+        // the record. The fuller name competes instead. A longer name held
+        // by another (`Ann Lee` after `Ann Lee-Smith`) may be a correction
+        // and competes as it is.
         let names: Vec<&String> = self.full_name.candidates.iter().map(|c| &c.value).collect();
         let partial = |name: &String| {
             // (An empty one is `ignore_empty`'s to decide.)
@@ -453,6 +467,7 @@ impl AttributeVotes {
                 && names.iter().any(|other| {
                     *other != name
                         && !blank(other)
+                        && one_word_of(other, name)
                         && name_holds(other, name)
                         && !name_holds(name, other)
                 })
@@ -753,6 +768,19 @@ mod tests {
             settled(&[fields, till, married]).0.as_deref(),
             Some("Ann Smith")
         );
+        // A word dropped from a longer name is a correction, not a part:
+        // the newer name wins (helper-179: `Ann Lee` never replaced
+        // `Ann Lee-Smith`, and the family name contradicted it).
+        let both = event("web:6", Channel::Web, 10, Some("Ann Lee-Smith"));
+        let corrected = event("web:7", Channel::Web, 20, Some("Ann Lee"));
+        assert_eq!(settled(&[both, corrected]).0.as_deref(), Some("Ann Lee"));
+        let three = event("web:8", Channel::Web, 10, Some("陈李娜"));
+        let two = event("web:9", Channel::Web, 20, Some("李娜"));
+        assert_eq!(settled(&[three, two]).0.as_deref(), Some("李娜"));
+        // A family name alone beside a spaced name is one of its words.
+        let spaced = event("web:10", Channel::Web, 10, Some("佐藤 明美"));
+        let family = event("pos:11", Channel::Pos, 20, Some("佐藤"));
+        assert_eq!(settled(&[spaced, family]).0.as_deref(), Some("佐藤 明美"));
     }
 
     /// White space is empty for `ignore_empty`, in names and in an
