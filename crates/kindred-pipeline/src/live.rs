@@ -455,7 +455,8 @@ pub async fn send_and_await(
             .map(|()| found)
         })
         .await
-        .map_err(|e| PipelineError::Input(format!("reading {reply_topic}: {e}")))??;
+        .map_err(|e| PipelineError::Input(format!("reading {reply_topic}: {e}")))?;
+        let found = no_reply_yet_if_silent(found, Instant::now() < deadline)?;
         if found.is_some() {
             return Ok(found);
         }
@@ -471,8 +472,44 @@ pub async fn send_and_await(
     }
 }
 
+/// One look for the reply: a read that timed out (the reply topic's
+/// partition silent: its leader away in a broker restart) before the
+/// command's own deadline is no reply yet, not a failure; the command
+/// looks again until its deadline (each look waited 10 s at most).
+fn no_reply_yet_if_silent(
+    read: Result<Option<serde_json::Value>, kindred_kafka::KafkaError>,
+    before_deadline: bool,
+) -> Result<Option<serde_json::Value>, PipelineError> {
+    match read {
+        Err(kindred_kafka::KafkaError::Timeout { .. }) if before_deadline => Ok(None),
+        read => Ok(read?),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// A reply topic silent for one look's 10 s is no reply yet before
+    /// the command's deadline (it failed after its request was sent), and
+    /// the failure it is after it; other errors fail at once.
+    #[test]
+    fn a_silent_reply_topic_is_no_reply_yet_until_the_deadline() {
+        let timeout = || {
+            Err(kindred_kafka::KafkaError::Timeout {
+                operation: "read".into(),
+                after: std::time::Duration::from_secs(10),
+            })
+        };
+        assert!(matches!(
+            super::no_reply_yet_if_silent(timeout(), true),
+            Ok(None)
+        ));
+        assert!(super::no_reply_yet_if_silent(timeout(), false).is_err());
+        let refused = Err(kindred_kafka::KafkaError::UnknownTopic {
+            topic: "replies".into(),
+        });
+        assert!(super::no_reply_yet_if_silent(refused, true).is_err());
+    }
+
     use super::*;
 
     #[test]

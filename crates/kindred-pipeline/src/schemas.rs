@@ -93,7 +93,13 @@ impl Schemas {
         own.schemas.max_message_bytes = own.schemas.max_message_bytes.max(OWN_RECORD_BYTES);
         let mut schemas = Self::from_config(&own, writes).await?;
         if own.schemas.registry.enabled() {
-            schemas.before_registry = Some(Arc::new(codec_from_config(&own)?));
+            // The ids kindred wrote its own records under; producers'
+            // writer schemas (not used with a registry, perhaps no longer
+            // mounted) are not needed for them.
+            schemas.before_registry = Some(Arc::new(WireCodec::new(
+                own.schemas.ids.clone(),
+                own.schemas.max_message_bytes,
+            )?));
         }
         Ok(schemas)
     }
@@ -417,6 +423,22 @@ mod tests {
             )
             .expect("read back");
         assert_eq!(read.absorbed_ids.len(), 5_000);
+    }
+
+    /// With a registry, the writer schemas are not used, and need not be
+    /// there (no longer mounted after the switch): kindred's own readers
+    /// start without them.
+    #[tokio::test]
+    async fn own_topics_in_registry_mode_need_no_writer_files() {
+        let registry = StandInRegistry::start().await.expect("stand-in");
+        let mut config = Config::default();
+        config.schemas.registry.url = registry.url();
+        config.schemas.writers.push(kindred_config::WriterSchema {
+            id: 42,
+            reads_as: "pos_transaction".into(),
+            file: "/nonexistent/pos_transaction.v7.avsc".into(),
+        });
+        assert!(Schemas::for_own_topics(&config, &[]).await.is_ok());
     }
 
     /// A message whose header names `id`.

@@ -574,6 +574,8 @@ pub async fn rebuild(
             read += 1;
             if let Some(payload) = message.payload() {
                 schemas.learn_patiently(std::iter::once(payload)).await?;
+                // A registry's wait is not the broker's silence.
+                progressed = std::time::Instant::now();
             }
             match message
                 .payload()
@@ -619,6 +621,8 @@ pub async fn rebuild(
         if let Some(last) = outcome.outbox_last {
             resolver.store().ack_outbox(last)?;
         }
+        // Applying is not the broker's silence either.
+        progressed = std::time::Instant::now();
     }
     // Decisions pinned on the replayed events, then the profiles holding
     // them recomputed, before any erasure is applied again (an erased
