@@ -427,6 +427,10 @@ pub async fn send_and_await(
     // At most a day (a larger `--wait` would overflow the deadline).
     let wait = wait.min(Duration::from_secs(kindred_config::MAX_TIMEOUT_SECS));
     let deadline = Instant::now() + wait;
+    // Each look is a new reader (a connection, a handshake, a metadata
+    // request): half a second apart at first, then up to 5 s apart, not
+    // 7,200 readers for an hour's wait.
+    let mut pause = Duration::from_millis(500);
     loop {
         let (settings, name, from, id) = (
             settings.clone(),
@@ -468,7 +472,8 @@ pub async fn send_and_await(
                 secs: wait.as_secs(),
             });
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
     }
 }
 
