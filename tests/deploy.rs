@@ -1177,3 +1177,145 @@ fn the_image_runs_in_a_directory_its_user_owns() {
     assert_eq!(workdir, Some(home), "the image's working directory");
     assert!(last_stage.contains("USER kindred"), "runs as kindred");
 }
+
+// --- First hour and rollouts (fifty-eighth session, helper-181) ---------------
+
+/// Under `OrderedReady` the StatefulSet controller replaces no pod that is
+/// not Running and Ready: a crash-looping resolver image could not be
+/// rolled back, nor an unready resolver restarted with a fixed
+/// configuration. A StatefulSet never runs two pods of one name, so
+/// `Parallel` keeps one writer per store.
+#[test]
+fn the_resolver_statefulset_rolls_while_its_pod_is_unready() {
+    let docs = manifests();
+    let sets: Vec<&Yaml> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| kind(d) == "StatefulSet")
+        .collect();
+    assert!(!sets.is_empty(), "the resolver's StatefulSet");
+    for set in sets {
+        assert_eq!(
+            str_of(&set["spec"]["podManagementPolicy"], "podManagementPolicy"),
+            "Parallel",
+            "{}",
+            name(set)
+        );
+    }
+}
+
+/// Every Secret a workload mounts or reads without `optional: true` is
+/// created in the Deploy steps, in the namespace they use: the keyring's
+/// was only in the Privacy section (without `-n`), and the resolver stayed
+/// in ContainerCreating.
+#[test]
+fn the_deploy_steps_create_every_secret_the_workloads_need() {
+    fn required_secrets(v: &Yaml, out: &mut BTreeSet<String>) {
+        match v {
+            Yaml::Mapping(m) => {
+                for (key, value) in m {
+                    let reference = match key.as_str() {
+                        Some("secret") => value["name"].as_str().or(value["secretName"].as_str()),
+                        Some("secretKeyRef") => value["name"].as_str(),
+                        _ => None,
+                    };
+                    if let Some(secret) = reference {
+                        if value["optional"].as_bool() != Some(true) {
+                            out.insert(secret.to_string());
+                        }
+                    }
+                    required_secrets(value, out);
+                }
+            }
+            Yaml::Sequence(s) => s.iter().for_each(|v| required_secrets(v, out)),
+            _ => {}
+        }
+    }
+    let mut secrets = BTreeSet::new();
+    for (_, doc) in manifests() {
+        required_secrets(&doc, &mut secrets);
+    }
+    assert!(secrets.contains("kindred-keyring"), "{secrets:?}");
+    let runbook = read("docs/operations.md");
+    let deploy = runbook
+        .split("Step by step:")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/operations.md's Deploy steps");
+    for secret in &secrets {
+        assert!(
+            deploy.contains(&format!("kubectl -n NS create secret generic {secret}")),
+            "the Deploy steps do not create the Secret {secret} the workloads require"
+        );
+    }
+}
+
+/// The Compose broker advertised only `kafka:9092`, which the host does
+/// not resolve: every tool on the host (`kindred gen --kafka`, `eval
+/// --profile-topic`, `forget`) failed after its first metadata request.
+/// Each published port is a listener advertised where the host reaches it.
+#[test]
+fn the_compose_broker_is_reachable_where_it_is_published() {
+    let compose = yaml_docs("deploy/docker-compose.yml").remove(0);
+    let kafka = &compose["services"]["kafka"];
+    let env = &kafka["environment"];
+    let listeners = |key: &str| -> BTreeMap<String, String> {
+        str_of(&env[key], key)
+            .split(',')
+            .filter_map(|l| l.split_once("://"))
+            .map(|(name, address)| (name.to_string(), address.to_string()))
+            .collect()
+    };
+    let (bound, advertised) = (
+        listeners("KAFKA_LISTENERS"),
+        listeners("KAFKA_ADVERTISED_LISTENERS"),
+    );
+    let ports = seq_of(&kafka["ports"], "kafka's ports");
+    assert!(!ports.is_empty());
+    for port in ports {
+        let port = str_of(port, "a port");
+        let parts: Vec<&str> = port.split(':').collect();
+        let [host_ip, host_port, container_port] = parts[..] else {
+            panic!("{port}: expected IP:HOST:CONTAINER");
+        };
+        let name = bound
+            .iter()
+            .find(|(_, address)| address.ends_with(&format!(":{container_port}")))
+            .map(|(name, _)| name.clone())
+            .unwrap_or_else(|| panic!("{port}: no listener on container port {container_port}"));
+        let reached = advertised.get(&name).map(String::as_str);
+        assert!(
+            reached == Some(&format!("{host_ip}:{host_port}")[..])
+                || reached == Some(&format!("localhost:{host_port}")[..]),
+            "{port}: listener {name} is advertised as {reached:?}, not where the host reaches it"
+        );
+    }
+}
+
+/// A relative `KINDRED_CACHE` (a CI cache setting) was read from each
+/// crate's directory by the tests: the fault test's broker restart found
+/// no broker there, installed another and could not start it. env.sh
+/// makes it absolute.
+#[test]
+fn env_sh_makes_the_cache_directory_absolute() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env_sh = root().join("deploy/local/env.sh");
+    let out = Command::new("bash")
+        .current_dir(dir.path())
+        .env("KINDRED_CACHE", "rel-cache")
+        .env_remove("CARGO_TARGET_DIR")
+        .arg("-c")
+        .arg(format!(
+            ". '{}' && printf '%s\\n%s' \"$KINDRED_CACHE\" \"$CARGO_TARGET_DIR\"",
+            env_sh.display()
+        ))
+        .output()
+        .expect("bash runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let expected = dir.path().join("rel-cache");
+    let expected = expected.canonicalize().expect("made");
+    assert_eq!(Path::new(lines[0]), expected);
+    assert_eq!(Path::new(lines[1]), expected.join("target"));
+}

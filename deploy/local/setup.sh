@@ -35,7 +35,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # configured (apt-get refuses until they are); finish it first, only then
   # (dpkg does not wait for the lock as apt-get does below).
   if [ -n "$(dpkg --audit 2>/dev/null)" ]; then
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" dpkg --configure -a
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive dpkg --configure -a
   fi
   "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
   # Debian ships one OpenJDK per release (17 in 12, 21 in 13): Kafka runs
@@ -47,7 +47,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   # Without recommends: prometheus recommends node-exporter, and on a machine
   # that starts services on install both would listen on 9090 and 9100.
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=300 \
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
     install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The package starts its own server on *:9090 where systemd runs, open to
   # the network and taking the port prometheus.sh uses: kindred only needs

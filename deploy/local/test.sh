@@ -4,8 +4,21 @@
 # PLAINTEXT and SASL_SSL listeners, check formatting and lints, run every
 # test, and stop the broker if this script started it. `.ci/run` calls exactly this.
 set -euo pipefail
+script="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/../.."
 source deploy/local/env.sh
+# One run at a time per cache directory: a second run stopped and wiped the
+# first's test broker, and the first's exit deleted the second's topics.
+# flock holds the lock itself (-o: the broker and cargo do not inherit it).
+if [ -z "${TEST_SH_LOCK_HELD:-}" ]; then
+  export TEST_SH_LOCK_HELD=1
+  if ! flock -n -o "$KINDRED_CACHE/test.lock" true; then
+    echo "[kindred test.sh] another run holds $KINDRED_CACHE/test.lock: waiting for it to end" >&2
+  fi
+  exec flock -o "$KINDRED_CACHE/test.lock" "$script" "$@"
+fi
+# The broker the tests use: the one this script starts, on KAFKA_PORT.
+export KINDRED_TEST_BROKERS="${KINDRED_TEST_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 # The tests configure their stores and services themselves: the caller's own
 # kindred settings (a keyring, a config file, KINDRED_<SECTION>__<KEY>
 # overrides, Kafka client secrets) must not reach them. A plaintext test
