@@ -46,7 +46,7 @@ pub fn snapshot(config: &Config, out: &Path) -> Result<String, PipelineError> {
         stats.profiles,
         stats.events,
         stats.identifiers,
-        store.outbox()?.len()
+        store.outbox_len()?
     ))
 }
 

@@ -857,7 +857,14 @@ impl Resolver {
         let d = view.next_decision;
         view.next_decision += 1;
         let mut holding: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-        let owner: HashMap<String, String> = self.store.assignments()?.into_iter().collect();
+        // Only the decisions' events: every (event, profile) pair of a
+        // large store (a rebuild's) took gigabytes, decisions or not.
+        let wanted: std::collections::HashSet<&str> = decisions
+            .iter()
+            .filter(|(_, list)| !list.is_empty())
+            .map(|(event, _)| event.as_str())
+            .collect();
+        let owner: HashMap<String, String> = self.store.owners_of(&wanted)?;
         let mut pinned = 0u64;
         for (event_id, list) in decisions {
             let Some(profile) = owner.get(event_id) else {

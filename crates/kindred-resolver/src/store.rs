@@ -1217,7 +1217,9 @@ impl Store {
     /// Makes `to` a copy of the checkpoint in `from` and gives it a new
     /// identity. The restored store resumes from the offsets the snapshot
     /// recorded (the service re-reads everything after them; events it
-    /// already had are de-duplicated) and publishes its outbox afresh.
+    /// already had are de-duplicated) and publishes its outbox afresh. It
+    /// comes marked in progress ([`Store::is_rebuilding`]): the caller
+    /// clears the mark once it has reconciled the store with the topics.
     pub fn restore(from: &Path, to: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         let file_err = |what, path: &Path| {
             let path = path.to_path_buf();
@@ -1248,7 +1250,16 @@ impl Store {
                 .map_err(file_err("sync", &target))?;
         }
         sync_dir(&staging).map_err(file_err("sync", &staging))?;
-        Store::open_with(&staging, options.clone())?.new_identity()?;
+        // Marked in progress before it is in place (the caller reconciles
+        // it with the topics, then clears the mark): a crash or an error
+        // between the rename and the caller's own mark left a store the
+        // resolver took for a finished one, never reconciled (profile ids
+        // given again, erasures since the snapshot not applied).
+        {
+            let staged = Store::open_with(&staging, options.clone())?;
+            staged.new_identity()?;
+            staged.set_rebuilding(true)?;
+        }
         if to.exists() {
             std::fs::remove_dir(to).map_err(file_err("remove", to))?;
         }
@@ -1743,6 +1754,20 @@ impl Store {
         self.outbox_after(0, usize::MAX)
     }
 
+    /// How many entries the outbox holds, counted by key (nothing decoded
+    /// or held: a day's backlog is millions of entries).
+    pub fn outbox_len(&self) -> Result<u64, StoreError> {
+        let mut n = 0u64;
+        for item in self
+            .db
+            .iterator_cf(self.handle(cf::OUTBOX), IteratorMode::Start)
+        {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Up to `limit` outbox entries with a sequence above `after`, oldest first.
     pub fn outbox_after(
         &self,
@@ -1906,6 +1931,31 @@ impl Store {
                 let (key, value) = item?;
                 self.with_members(self.decode_value(cf::PROFILES, &key, &value)?)
             })
+    }
+
+    /// The profile holding each of `events` (those the store holds), in one
+    /// pass over the profiles that keeps only these: memory in proportion
+    /// to `events`, not to every event the store holds ([`Store::assignments`]).
+    pub fn owners_of(
+        &self,
+        events: &std::collections::HashSet<&str>,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut owners = std::collections::HashMap::new();
+        if events.is_empty() {
+            return Ok(owners);
+        }
+        for p in self.stored_profiles() {
+            let p = p?;
+            for event_id in p.members {
+                if events.contains(event_id.as_str()) {
+                    owners.insert(event_id, p.record.profile_id.clone());
+                }
+            }
+            if owners.len() == events.len() {
+                break;
+            }
+        }
+        Ok(owners)
     }
 
     /// (source event id, profile id) for every applied event.

@@ -778,6 +778,10 @@ fn a_restored_snapshot_has_the_state_and_offsets_under_a_new_identity() {
     );
     assert_eq!(restored.stats().expect("stats").profiles, 1);
     assert_eq!(restored.outbox().expect("outbox").len(), 1);
+    assert_eq!(restored.outbox_len().expect("counted"), 1);
+    // In place only marked in progress: the resolver service refuses it
+    // until `kindred restore` has reconciled it and cleared the mark.
+    assert!(restored.is_rebuilding().expect("mark"));
     // Restoring over a store that has data is refused.
     assert!(matches!(
         Store::restore(
@@ -2449,4 +2453,36 @@ mod fast_path_in_any_order {
             assert_one_outcome(&evs, &policy);
         }
     }
+}
+
+/// Carrying decisions reads only the owners of the decisions' events: it
+/// loaded every (event, profile) pair of the store (gigabytes in a large
+/// rebuild, decisions or not). Shown by a profile it must not read: one
+/// whose value does not decode stops a read of every profile.
+#[test]
+fn carrying_no_decision_reads_no_profile() {
+    let (_dir, mut r) = resolver();
+    r.apply(
+        &[event(
+            "pos:1",
+            10,
+            vec![id(IdentifierKind::MemberId, "MAIN:1")],
+            0,
+        )],
+        &[],
+    )
+    .expect("apply");
+    let mut batch = rocksdb::WriteBatch::default();
+    r.store().put(
+        &mut batch,
+        crate::store::cf::PROFILES,
+        b"kp-999999999999",
+        b"\xffnot a profile",
+    );
+    r.store().write(batch).expect("write");
+    assert!(r.store().assignments().is_err(), "a full read fails on it");
+    r.carry_decisions(&[], 1, "ops", 20)
+        .expect("nothing to read");
+    r.carry_decisions(&[("pos:2".into(), Vec::new())], 1, "ops", 20)
+        .expect("an empty list pins nothing");
 }
