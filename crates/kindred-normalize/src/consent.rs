@@ -28,6 +28,9 @@ pub fn normalize_label(raw: &str) -> Option<String> {
 /// A label naming several contact channels (`Email & SMS`) is kept as
 /// typed here; [`consent_statements`] reads it as one statement of each.
 pub fn normalize_consent_channel(raw: &str) -> Option<String> {
+    if let Some([first, ..]) = contact_point_channels(raw, true) {
+        return Some(first.to_string());
+    }
     let label = normalize_label(raw)?;
     match named_channels(&label).as_slice() {
         [one] => Some(one.to_string()),
@@ -79,8 +82,16 @@ pub fn consent_statements(
     } else {
         Vec::new()
     };
-    let channels: Vec<String> = match normalize_label(channel) {
-        Some(label) => {
+    let channels: Vec<String> = match (
+        contact_point_channels(channel, granted),
+        normalize_label(channel),
+    ) {
+        // A contact point where the channel goes (a CRM's consent per
+        // address or number): its channel, never the address itself, which
+        // went out raw in the consent's key, and withdrew nothing
+        // `may_contact` reads.
+        (Some(channels), _) => channels.iter().map(|c| c.to_string()).collect(),
+        (None, Some(label)) => {
             let named = named_channels(&label);
             if named.is_empty() {
                 vec![label]
@@ -90,9 +101,11 @@ pub fn consent_statements(
                 named.iter().map(|c| c.to_string()).collect()
             }
         }
-        None if !from_purpose.is_empty() => from_purpose.iter().map(|c| c.to_string()).collect(),
-        None if !granted => vec!["all".to_string()],
-        None => return Err(Rejected::Invalid),
+        (None, None) if !from_purpose.is_empty() => {
+            from_purpose.iter().map(|c| c.to_string()).collect()
+        }
+        (None, None) if !granted => vec!["all".to_string()],
+        (None, None) => return Err(Rejected::Invalid),
     };
     // A withdrawal of every purpose (`all`, `All purposes`, `全部`) is one
     // of marketing too, where contact permission is read: a global
@@ -112,6 +125,29 @@ pub fn consent_statements(
             })
         })
         .collect())
+}
+
+/// The channels a contact point typed where a channel goes stands for: an
+/// e-mail address, e-mail; a phone number, SMS (a withdrawal: calls too,
+/// `phone`). `None` for a channel label.
+fn contact_point_channels(channel: &str, granted: bool) -> Option<&'static [&'static str]> {
+    let text = channel.trim();
+    let address = text.matches('@').count() == 1
+        && !text.contains(char::is_whitespace)
+        && text
+            .rsplit('@')
+            .next()
+            .is_some_and(|domain| domain.contains('.'));
+    let number = text.chars().filter(char::is_ascii_digit).count() >= 7
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    match (address, number, granted) {
+        (true, _, _) => Some(&["email"]),
+        (false, true, true) => Some(&["sms"]),
+        (false, true, false) => Some(&["phone", "sms"]),
+        _ => None,
+    }
 }
 
 /// Whether a purpose label names every purpose (`all`, `any`,
@@ -400,6 +436,33 @@ mod tests {
         assert_eq!(statements("marketing", "  ", false), ["marketing:all"]);
         assert_eq!(statements("marketing", "", true), ["refused"]);
         assert_eq!(statements("", "sms", false), ["refused"]);
+    }
+
+    /// A consent stated per contact point (a CRM's address or number
+    /// where the channel goes) is a statement of its channel: the address
+    /// went out raw in the golden record's consent key, and the withdrawal
+    /// withdrew nothing `may_contact` reads. `bob@text.com` is an address,
+    /// not the word `text` (SMS).
+    #[test]
+    fn a_contact_point_in_the_channel_is_its_channel_never_kept() {
+        assert_eq!(
+            statements("marketing", "ann.lee@mail.cn", false),
+            ["marketing:email"]
+        );
+        assert_eq!(
+            statements("marketing", "bob@text.com", true),
+            ["marketing:email"]
+        );
+        assert_eq!(
+            statements("marketing", "+86 138 1234 8000", false),
+            ["marketing:phone", "marketing:sms"]
+        );
+        assert_eq!(
+            statements("marketing", "13812348000", true),
+            ["marketing:sms"]
+        );
+        // A channel label with a few digits is still a label.
+        assert_eq!(statements("marketing", "sms 2024", true).len(), 1);
     }
 
     #[test]

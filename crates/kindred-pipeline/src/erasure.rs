@@ -103,9 +103,30 @@ impl RequestError {
 /// same reason anyway. Not a JSON object: nothing.
 pub fn masked_payload(payload: &[u8]) -> Vec<u8> {
     use serde_json::Value;
-    let Ok(Value::Object(mut fields)) = serde_json::from_slice(payload) else {
+    let Ok(Value::Object(given)) = serde_json::from_slice(payload) else {
         return Vec::new();
     };
+    // A name may be data itself (a form body serialized badly:
+    // `"email=ann.lee@mail.cn": ""`): one that does not look like a field
+    // name (a word of letters, digits and `_-.`, with no run of digits a
+    // phone would have) is masked by its looks, as a value is; a
+    // misspelled field (`emial`) stays, to read the reason against.
+    let a_field_name = |name: &str| {
+        name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            && name.chars().filter(char::is_ascii_digit).count() < 6
+    };
+    let mut fields = serde_json::Map::new();
+    for (field, value) in given {
+        let field = if a_field_name(&field) {
+            field
+        } else {
+            mask_free_text(&field)
+        };
+        fields.insert(field, value);
+    }
     for (field, value) in fields.iter_mut() {
         if let (true, Some(id)) = (field == "request_id", value.as_str()) {
             *value = Value::String(masked_request_id(id));
@@ -774,6 +795,15 @@ mod tests {
             br#"{"request_id":"DSR-4","comment":"ann@x.com, +86 139 1024 8876","email":"ann@x.com"}"#,
         ))
         .expect("text");
+        // Data in a field's name (a form body serialized badly) is masked
+        // as a value is.
+        let badly = String::from_utf8(masked_payload(
+            br#"{"request_id":"DSR-9","email=ann.lee@mail.cn":"","+86 139 1024 8876":"x"}"#,
+        ))
+        .expect("text");
+        for secret in ["ann.lee", "1024"] {
+            assert!(!badly.contains(secret), "{badly}");
+        }
         assert!(
             !comment.contains("1024") && !comment.contains("8876"),
             "{comment}"

@@ -140,25 +140,53 @@ pub fn identifiers(
     Ok(out)
 }
 
-/// The policy of one identifier: its kind's, except that a WhatsApp id
-/// (`whatsapp:<number>`, the account's phone number) is also a phone, and
-/// goes out under the stricter of the two (`social = "raw"` must not
+/// The policy of one identifier: its kind's, except that an identifier
+/// whose value is an e-mail address or a phone number (a WhatsApp id, the
+/// account's number; a web login that is the e-mail; a loyalty card that
+/// is the mobile number, common in China) goes out under the stricter of
+/// its kind's and `email`'s or `phone`'s (`member_id = "raw"` must not
 /// publish a number `phone = "masked"` hides).
 fn identifier_policy(policy: &OutputPolicy, id: &Identifier) -> FieldPolicy {
     let own = policy.identifier(id.kind);
-    if id.kind == IdentifierKind::Social && id.value.starts_with("whatsapp:") {
-        let strictness = |p: FieldPolicy| match p {
-            FieldPolicy::Raw => 0,
-            FieldPolicy::Masked => 1,
-            FieldPolicy::Hashed => 2,
-            FieldPolicy::Omitted => 3,
-        };
-        let phone = policy.identifier(IdentifierKind::Phone);
-        if strictness(phone) > strictness(own) {
-            return phone;
-        }
+    if matches!(id.kind, IdentifierKind::Email | IdentifierKind::Phone) {
+        return own;
     }
-    own
+    let strictness = |p: FieldPolicy| match p {
+        FieldPolicy::Raw => 0,
+        FieldPolicy::Masked => 1,
+        FieldPolicy::Hashed => 2,
+        FieldPolicy::Omitted => 3,
+    };
+    // The value past its namespace (`web:`, `MAIN:`, `whatsapp:`).
+    let value = id.value.rsplit(':').next().unwrap_or(&id.value);
+    let address = value.matches('@').count() == 1
+        && value.rsplit('@').next().is_some_and(|d| d.contains('.'));
+    // A number in international form, or a Chinese mobile's eleven
+    // digits (the loyalty cards that are the customer's mobile): not any
+    // run of digits, which most card numbers are.
+    let all_digits = |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit());
+    let international = value
+        .strip_prefix('+')
+        .is_some_and(|v| v.len() >= 8 && all_digits(v));
+    let cn_mobile = value.len() == 11
+        && all_digits(value)
+        && value.starts_with('1')
+        && value
+            .as_bytes()
+            .get(1)
+            .is_some_and(|d| (b'3'..=b'9').contains(d));
+    let number = international || cn_mobile;
+    let also = if address {
+        Some(policy.identifier(IdentifierKind::Email))
+    } else if number || (id.kind == IdentifierKind::Social && id.value.starts_with("whatsapp:")) {
+        Some(policy.identifier(IdentifierKind::Phone))
+    } else {
+        None
+    };
+    match also {
+        Some(other) if strictness(other) > strictness(own) => other,
+        _ => own,
+    }
 }
 
 /// `hmac:` and the keyed hash of `field:value`; an error without a keyring.
@@ -601,6 +629,35 @@ mod tests {
         policy.social = FieldPolicy::Omitted;
         let out = identifiers(&policy, Some(&k), r.identifiers).expect("applied");
         assert!(out.iter().all(|i| i.kind != IdentifierKind::Social));
+    }
+
+    /// A web login that is the e-mail, a loyalty card that is the
+    /// customer's mobile: published raw under `account` / `member_id =
+    /// "raw"` though `email` / `phone` were masked. A card number that is
+    /// no phone's stays as its kind says.
+    #[test]
+    fn an_identifier_that_is_an_email_or_a_mobile_goes_out_no_plainer_than_one() {
+        let k = keyring();
+        let ids = vec![
+            Identifier::new(IdentifierKind::Account, "web:li.wei@gmail.com"),
+            Identifier::new(IdentifierKind::MemberId, "MAIN:13910248876"),
+            Identifier::new(IdentifierKind::MemberId, "MAIN:88231977"),
+        ];
+        let policy = OutputPolicy {
+            account: FieldPolicy::Raw,
+            member_id: FieldPolicy::Raw,
+            email: FieldPolicy::Masked,
+            phone: FieldPolicy::Masked,
+            ..OutputPolicy::default()
+        };
+        let out = identifiers(&policy, Some(&k), ids).expect("applied");
+        let text = format!("{out:?}");
+        assert!(!text.contains("li.wei@gmail.com"), "{text}");
+        assert!(!text.contains("13910248876"), "{text}");
+        assert!(
+            text.contains("MAIN:88231977"),
+            "a card number stays raw: {text}"
+        );
     }
 
     #[test]
