@@ -128,7 +128,13 @@ pub struct Reconciled {
 }
 
 /// Tombstones queued per write: a rebuild's old ids can be millions.
-const TOMBSTONES_PER_WRITE: u64 = 10_000;
+const TOMBSTONES_PER_WRITE: u64 = if cfg!(test) { 2 } else { 10_000 };
+
+/// How many restated profiles or redirects one write of the
+/// reconciliation holds: each restated profile carries its whole event
+/// history (`moved_event_ids`), so a restore after an hour of a busy
+/// store's changes was one write of gigabytes.
+const RESTATED_PER_WRITE: u64 = if cfg!(test) { 2 } else { 1_000 };
 
 /// Outbox entries moved per write by [`Resolver::continue_change_sequence`].
 const RENUMBERED_PER_WRITE: usize = 1_000;
@@ -249,7 +255,13 @@ impl Resolver {
         if view.number_profiles_after(highest) {
             done.numbered_from = Some(highest.saturating_add(1));
         }
+        let mut restated = 0u64;
         for (id, key) in &published.keys {
+            if restated >= RESTATED_PER_WRITE {
+                self.store.write(view.into_write_batch())?;
+                view = BatchView::new(&self.store, &self.policy, &self.survivorship)?;
+                restated = 0;
+            }
             if profile_seq(id).is_none() {
                 continue;
             }
@@ -280,6 +292,7 @@ impl Resolver {
                     }
                     view.profiles.insert(id.clone(), Some(profile));
                     done.versions_raised += 1;
+                    restated += 1;
                 }
                 continue;
             }
@@ -308,6 +321,7 @@ impl Resolver {
                             },
                         );
                         done.versions_raised += 1;
+                        restated += 1;
                     }
                 }
                 continue;
