@@ -1215,6 +1215,25 @@ mod tests {
         assert!(!ops.health.is_ready(), "unready while it retries");
     }
 
+    /// The service's ops, `config`'s schemas and a message framed with
+    /// schema id `id`, for the schema lookup's tests.
+    async fn learning(config: &Config, id: u8) -> (Ops, crate::Schemas, OwnedMessage) {
+        let ops = Ops::start(config, "test").await.expect("ops");
+        let schemas = crate::Schemas::from_config(config, &[])
+            .await
+            .expect("schemas");
+        let message = OwnedMessage::new(
+            Some(vec![0, 0, 0, 0, id, 2]),
+            None,
+            "t".into(),
+            Timestamp::NotAvailable,
+            0,
+            0,
+            None,
+        );
+        (ops, schemas, message)
+    }
+
     /// A stop ends a wait on a registry that does not answer (each unknown
     /// id waits for the registry's timeout: the watchdog's deadline came
     /// first, and the service was killed without finishing).
@@ -1226,19 +1245,7 @@ mod tests {
         config.http.listen = "127.0.0.1:0".into();
         config.schemas.registry.url = format!("http://{}", silent.local_addr().expect("addr"));
         config.schemas.registry.timeout_ms = 30_000;
-        let ops = Ops::start(&config, "test").await.expect("ops");
-        let schemas = crate::Schemas::from_config(&config, &[])
-            .await
-            .expect("schemas");
-        let message = OwnedMessage::new(
-            Some(vec![0, 0, 0, 0, 42, 2]),
-            None,
-            "t".into(),
-            Timestamp::NotAvailable,
-            0,
-            0,
-            None,
-        );
+        let (ops, schemas, message) = learning(&config, 42).await;
         let shutdown = Shutdown::new();
         let stopper = shutdown.clone();
         tokio::spawn(async move {
@@ -1264,19 +1271,7 @@ mod tests {
     async fn a_batch_read_as_the_stop_came_is_learned_when_nothing_waits() {
         let mut config = Config::default();
         config.http.listen = "127.0.0.1:0".into();
-        let ops = Ops::start(&config, "test").await.expect("ops");
-        let schemas = crate::Schemas::from_config(&config, &[])
-            .await
-            .expect("schemas");
-        let message = OwnedMessage::new(
-            Some(vec![0, 0, 0, 0, 1, 2]),
-            None,
-            "t".into(),
-            Timestamp::NotAvailable,
-            0,
-            0,
-            None,
-        );
+        let (ops, schemas, message) = learning(&config, 1).await;
         let shutdown = Shutdown::new();
         shutdown.trigger();
         for _ in 0..64 {
