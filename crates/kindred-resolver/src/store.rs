@@ -1774,7 +1774,21 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, crate::OutboxEntry)>, StoreError> {
+        self.outbox_within(after, limit, usize::MAX)
+    }
+
+    /// [`Store::outbox_after`], stopping too before the stored bytes of
+    /// the entries taken pass `max_bytes` (one entry at least): what a
+    /// transaction of the publisher may hold is read, not 5,000 decoded
+    /// entries to send a few of.
+    pub fn outbox_within(
+        &self,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(u64, crate::OutboxEntry)>, StoreError> {
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         let start = (after.saturating_add(1)).to_be_bytes();
         for item in self.db.iterator_cf(
             self.handle(cf::OUTBOX),
@@ -1784,6 +1798,10 @@ impl Store {
                 break;
             }
             let (key, value) = item?;
+            if !out.is_empty() && bytes.saturating_add(value.len()) > max_bytes {
+                break;
+            }
+            bytes = bytes.saturating_add(value.len());
             let seq: [u8; 8] = key.as_ref().try_into().map_err(|_| StoreError::Corrupt {
                 what: cf::OUTBOX,
                 key: String::from_utf8_lossy(&key).into_owned(),

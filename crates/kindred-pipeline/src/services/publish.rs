@@ -984,9 +984,11 @@ impl Task {
                 }
             }
             let acked = self.acked.load(Ordering::Acquire);
-            let entries = self
-                .store
-                .outbox_after(acked, self.config.resolver.transaction_max_records.max(1))?;
+            let entries = self.store.outbox_within(
+                acked,
+                self.config.resolver.transaction_max_records.max(1),
+                self.config.resolver.transaction_max_bytes,
+            )?;
             let Some(&(mut last, _)) = entries.last() else {
                 self.metrics.outbox_backlog.set(0);
                 // Nothing left to publish is not failing (a commit in

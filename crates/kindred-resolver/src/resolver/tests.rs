@@ -2486,3 +2486,45 @@ fn carrying_no_decision_reads_no_profile() {
     r.carry_decisions(&[("pos:2".into(), Vec::new())], 1, "ops", 20)
         .expect("an empty list pins nothing");
 }
+
+/// The publisher reads what one transaction may hold (`outbox_within`'s
+/// byte budget), not up to 5,000 decoded entries to send a few: entries
+/// past the budget are not read, shown by one that does not decode.
+#[test]
+fn the_outbox_is_read_within_a_byte_budget() {
+    let (_dir, mut r) = resolver();
+    for n in 1..=2 {
+        r.apply(
+            &[event(
+                &format!("pos:{n}"),
+                n,
+                vec![id(IdentifierKind::MemberId, &format!("MAIN:{n}"))],
+                0,
+            )],
+            &[],
+        )
+        .expect("apply");
+    }
+    let mut batch = rocksdb::WriteBatch::default();
+    r.store().put(
+        &mut batch,
+        crate::store::cf::OUTBOX,
+        &3u64.to_be_bytes(),
+        b"\xffnot an entry",
+    );
+    r.store().write(batch).expect("write");
+    assert!(
+        r.store().outbox_after(0, 5_000).is_err(),
+        "all read: the bad one too"
+    );
+    let one = r
+        .store()
+        .outbox_within(0, 5_000, 1)
+        .expect("within the budget");
+    assert_eq!(one.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![1]);
+    let two = r
+        .store()
+        .outbox_within(1, 5_000, 1)
+        .expect("within the budget");
+    assert_eq!(two.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![2]);
+}
