@@ -252,14 +252,18 @@ fn name_holds(full: &str, part: &str) -> bool {
 
 /// Whether `part` is one word of a name written like `full`: no space in
 /// it once folded, or, beside a name written in CJK characters without
-/// spaces, one character (a family name alone).
+/// spaces, a family name alone: one character, or the two it starts with
+/// (`佐藤` of `佐藤明美`, `欧阳` of `欧阳娜娜`; `李娜` of `陈李娜` is not).
 fn one_word_of(full: &str, part: &str) -> bool {
     let (full, part) = (fold_name(full), fold_name(part));
     if part.contains(' ') {
         return false;
     }
     let cjk = full.chars().any(|c| u32::from(c) >= 0x2E80);
-    !cjk || full.contains(' ') || part.chars().count() == 1
+    let chars = part.chars().count();
+    !cjk || full.contains(' ')
+        || chars == 1
+        || (chars == 2 && full.starts_with(&part) && full.chars().count() > chars)
 }
 
 /// A name as [`name_holds`] compares it: compatibility-decomposed, accents
@@ -777,6 +781,13 @@ mod tests {
         let three = event("web:8", Channel::Web, 10, Some("陈李娜"));
         let two = event("web:9", Channel::Web, 20, Some("李娜"));
         assert_eq!(settled(&[three, two]).0.as_deref(), Some("李娜"));
+        // A family name of two characters alone beside the unspaced
+        // whole name (Japanese, a Chinese compound surname).
+        for (whole, family) in [("佐藤明美", "佐藤"), ("欧阳娜娜", "欧阳")] {
+            let web = event("web:12", Channel::Web, 10, Some(whole));
+            let till = event("pos:13", Channel::Pos, 20, Some(family));
+            assert_eq!(settled(&[web, till]).0.as_deref(), Some(whole));
+        }
         // A family name alone beside a spaced name is one of its words.
         let spaced = event("web:10", Channel::Web, 10, Some("佐藤 明美"));
         let family = event("pos:11", Channel::Pos, 20, Some("佐藤"));

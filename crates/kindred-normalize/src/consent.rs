@@ -129,19 +129,34 @@ pub fn consent_statements(
 
 /// The channels a contact point typed where a channel goes stands for: an
 /// e-mail address, e-mail; a phone number, SMS (a withdrawal: calls too,
-/// `phone`). `None` for a channel label.
+/// `phone`). Read on the folded text (full-width `＠` and digits, as an
+/// IME types them), an address inside a longer label too (`Ann Lee
+/// <ann@x.cn>`), a number after `tel:` or before a note in brackets.
+/// `None` for a channel label.
 fn contact_point_channels(channel: &str, granted: bool) -> Option<&'static [&'static str]> {
-    let text = channel.trim();
-    let address = text.matches('@').count() == 1
-        && !text.contains(char::is_whitespace)
-        && text
-            .rsplit('@')
-            .next()
-            .is_some_and(|domain| domain.contains('.'));
-    let number = text.chars().filter(char::is_ascii_digit).count() >= 7
-        && text
+    let text = crate::text::fold(channel);
+    let address = text
+        .split(|c: char| c.is_whitespace() || "<>,;\"'()[]".contains(c))
+        .any(|token| {
+            let token = token.strip_prefix("mailto:").unwrap_or(token);
+            token.matches('@').count() == 1
+                && token.split('@').all(|side| !side.is_empty())
+                && token
+                    .rsplit('@')
+                    .next()
+                    .is_some_and(|domain| domain.contains('.'))
+        });
+    let number_part = text
+        .strip_prefix("tel:")
+        .unwrap_or(&text)
+        .split('(')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let number = number_part.chars().filter(char::is_ascii_digit).count() >= 7
+        && number_part
             .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            .all(|c| c.is_ascii_digit() || " +-.".contains(c));
     match (address, number, granted) {
         (true, _, _) => Some(&["email"]),
         (false, true, true) => Some(&["sms"]),
@@ -463,6 +478,25 @@ mod tests {
         );
         // A channel label with a few digits is still a label.
         assert_eq!(statements("marketing", "sms 2024", true).len(), 1);
+        // As an IME types them, inside a display name, after `tel:`, with
+        // a note (helper-183).
+        for (channel, granted, expected) in [
+            ("ann.lee＠mail.cn", false, &["marketing:email"][..]),
+            ("Ann Lee <ann@x.cn>", false, &["marketing:email"]),
+            ("１３８１２３４８０００", true, &["marketing:sms"]),
+            ("tel:+8613812348000", true, &["marketing:sms"]),
+            (
+                "138 1234 8000 (mobile)",
+                false,
+                &["marketing:phone", "marketing:sms"],
+            ),
+        ] {
+            assert_eq!(
+                statements("marketing", channel, granted),
+                expected,
+                "{channel}"
+            );
+        }
     }
 
     #[test]
