@@ -1202,6 +1202,19 @@ fn the_resolver_statefulset_rolls_while_its_pod_is_unready() {
             name(set)
         );
     }
+    // The field cannot change on an existing StatefulSet (`kubectl apply`
+    // refuses the whole object, new image included): the upgrade notes
+    // say how to replace it, keeping the pod and its volume.
+    let runbook = read("docs/operations.md");
+    let upgrading = runbook
+        .split("## Upgrading kindred")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/operations.md's Upgrading section");
+    assert!(
+        upgrading.contains("delete statefulset kindred-resolve --cascade=orphan"),
+        "the upgrade notes must say how to replace the resolver's StatefulSet"
+    );
 }
 
 /// Every Secret a workload mounts or reads without `optional: true` is
