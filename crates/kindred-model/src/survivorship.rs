@@ -252,18 +252,17 @@ fn name_holds(full: &str, part: &str) -> bool {
 
 /// Whether `part` is one word of a name written like `full`: no space in
 /// it once folded, or, beside a name written in CJK characters without
-/// spaces, a family name alone: one character, or the two it starts with
-/// (`佐藤` of `佐藤明美`, `欧阳` of `欧阳娜娜`; `李娜` of `陈李娜` is not).
-fn one_word_of(full: &str, part: &str) -> bool {
+/// spaces, a family name alone: one character, or one of `families` (the
+/// person's family names as their events split them: `佐藤` of
+/// `佐藤明美`, `佐々木` of `佐々木希`, `欧阳` of `欧阳娜娜`). A first part
+/// that is no family name (`王芳` of `王芳芳`) is a name of its own.
+fn one_word_of(full: &str, part: &str, families: &[String]) -> bool {
     let (full, part) = (fold_name(full), fold_name(part));
     if part.contains(' ') {
         return false;
     }
     let cjk = full.chars().any(|c| u32::from(c) >= 0x2E80);
-    let chars = part.chars().count();
-    !cjk || full.contains(' ')
-        || chars == 1
-        || (chars == 2 && full.starts_with(&part) && full.chars().count() > chars)
+    !cjk || full.contains(' ') || part.chars().count() == 1 || families.contains(&part)
 }
 
 /// A name as [`name_holds`] compares it: compatibility-decomposed, accents
@@ -464,6 +463,12 @@ impl AttributeVotes {
         // by another (`Ann Lee` after `Ann Lee-Smith`) may be a correction
         // and competes as it is.
         let names: Vec<&String> = self.full_name.candidates.iter().map(|c| &c.value).collect();
+        let families: Vec<String> = self
+            .family_name
+            .candidates
+            .iter()
+            .map(|c| fold_name(&c.value))
+            .collect();
         let partial = |name: &String| {
             // (An empty one is `ignore_empty`'s to decide.)
             !blank(name)
@@ -471,7 +476,7 @@ impl AttributeVotes {
                 && names.iter().any(|other| {
                     *other != name
                         && !blank(other)
-                        && one_word_of(other, name)
+                        && one_word_of(other, name, &families)
                         && name_holds(other, name)
                         && !name_holds(name, other)
                 })
@@ -783,11 +788,24 @@ mod tests {
         assert_eq!(settled(&[three, two]).0.as_deref(), Some("李娜"));
         // A family name of two characters alone beside the unspaced
         // whole name (Japanese, a Chinese compound surname).
-        for (whole, family) in [("佐藤明美", "佐藤"), ("欧阳娜娜", "欧阳")] {
-            let web = event("web:12", Channel::Web, 10, Some(whole));
+        // (Known as one by the family name the whole name's event split
+        // off, as the normalizer splits it: 佐々木 has three characters.)
+        for (whole, family) in [
+            ("佐藤明美", "佐藤"),
+            ("欧阳娜娜", "欧阳"),
+            ("佐々木希", "佐々木"),
+        ] {
+            let mut web = event("web:12", Channel::Web, 10, Some(whole));
+            web.attributes.family_name = Some(family.into());
             let till = event("pos:13", Channel::Pos, 20, Some(family));
             assert_eq!(settled(&[web, till]).0.as_deref(), Some(whole));
         }
+        // A first part that is no family name is a name of its own: a
+        // shortened one wins by recency (helper-184).
+        let mut longer = event("web:14", Channel::Web, 10, Some("王芳芳"));
+        longer.attributes.family_name = Some("王".into());
+        let shorter = event("web:15", Channel::Web, 20, Some("王芳"));
+        assert_eq!(settled(&[longer, shorter]).0.as_deref(), Some("王芳"));
         // A family name alone beside a spaced name is one of its words.
         let spaced = event("web:10", Channel::Web, 10, Some("佐藤 明美"));
         let family = event("pos:11", Channel::Pos, 20, Some("佐藤"));

@@ -134,7 +134,8 @@ pub fn consent_statements(
 /// <ann@x.cn>`), a number after `tel:` or before a note in brackets.
 /// `None` for a channel label.
 fn contact_point_channels(channel: &str, granted: bool) -> Option<&'static [&'static str]> {
-    let text = crate::text::fold(channel);
+    // `。` is a CJK IME's dot (NFKC leaves it), in an address's domain too.
+    let text = crate::text::fold(channel).replace('。', ".");
     let address = text
         .split(|c: char| c.is_whitespace() || "<>,;\"'()[]".contains(c))
         .any(|token| {
@@ -146,17 +147,28 @@ fn contact_point_channels(channel: &str, granted: bool) -> Option<&'static [&'st
                     .next()
                     .is_some_and(|domain| domain.contains('.'))
         });
-    let number_part = text
-        .strip_prefix("tel:")
-        .unwrap_or(&text)
-        .split('(')
-        .next()
-        .unwrap_or_default()
-        .trim();
+    // `tel:` in any case; a note in brackets after the number (`(mobile)`,
+    // no digits in it) left out; brackets around an area code kept.
+    let mut number_part = text.as_str();
+    if number_part
+        .get(..4)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("tel:"))
+    {
+        number_part = &number_part[4..];
+    }
+    let number_part = match number_part.rsplit_once('(') {
+        Some((before, note))
+            if note.trim_end().ends_with(')') && !note.chars().any(|c| c.is_ascii_digit()) =>
+        {
+            before
+        }
+        _ => number_part,
+    }
+    .trim();
     let number = number_part.chars().filter(char::is_ascii_digit).count() >= 7
         && number_part
             .chars()
-            .all(|c| c.is_ascii_digit() || " +-.".contains(c));
+            .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
     match (address, number, granted) {
         (true, _, _) => Some(&["email"]),
         (false, true, true) => Some(&["sms"]),
@@ -490,6 +502,16 @@ mod tests {
                 false,
                 &["marketing:phone", "marketing:sms"],
             ),
+            // helper-184: brackets around an area code, TEL:, the IME's dot.
+            (
+                "(021) 6123 4567",
+                false,
+                &["marketing:phone", "marketing:sms"],
+            ),
+            ("+1 (415) 555-0123", true, &["marketing:sms"]),
+            ("Tel:+8613812348000", true, &["marketing:sms"]),
+            ("ann.lee@qq。com", false, &["marketing:email"]),
+            ("bob@text。com", false, &["marketing:email"]),
         ] {
             assert_eq!(
                 statements("marketing", channel, granted),
