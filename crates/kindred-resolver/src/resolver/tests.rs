@@ -2455,6 +2455,14 @@ mod fast_path_in_any_order {
     }
 }
 
+/// Writes a value no reader decodes under `key` of `family`: a read that
+/// reaches it fails, so a test shows what a read does not reach.
+fn plant_undecodable(store: &Store, family: &str, key: &[u8]) {
+    let mut batch = rocksdb::WriteBatch::default();
+    store.put(&mut batch, family, key, b"\xffnot a value of this family");
+    store.write(batch).expect("write");
+}
+
 /// Carrying decisions reads only the owners of the decisions' events: it
 /// loaded every (event, profile) pair of the store (gigabytes in a large
 /// rebuild, decisions or not). Shown by a profile it must not read: one
@@ -2472,14 +2480,7 @@ fn carrying_no_decision_reads_no_profile() {
         &[],
     )
     .expect("apply");
-    let mut batch = rocksdb::WriteBatch::default();
-    r.store().put(
-        &mut batch,
-        crate::store::cf::PROFILES,
-        b"kp-999999999999",
-        b"\xffnot a profile",
-    );
-    r.store().write(batch).expect("write");
+    plant_undecodable(r.store(), crate::store::cf::PROFILES, b"kp-999999999999");
     assert!(r.store().assignments().is_err(), "a full read fails on it");
     r.carry_decisions(&[], 1, "ops", 20)
         .expect("nothing to read");
@@ -2505,14 +2506,7 @@ fn the_outbox_is_read_within_a_byte_budget() {
         )
         .expect("apply");
     }
-    let mut batch = rocksdb::WriteBatch::default();
-    r.store().put(
-        &mut batch,
-        crate::store::cf::OUTBOX,
-        &3u64.to_be_bytes(),
-        b"\xffnot an entry",
-    );
-    r.store().write(batch).expect("write");
+    plant_undecodable(r.store(), crate::store::cf::OUTBOX, &3u64.to_be_bytes());
     assert!(
         r.store().outbox_after(0, 5_000).is_err(),
         "all read: the bad one too"
