@@ -58,6 +58,20 @@ async fn start_publisher(
     .await?)
 }
 
+/// Why the outbox publisher of `store` refuses to start; an error naming
+/// `taken` if it starts.
+async fn refused_start(
+    config: &kindred_config::Config,
+    store: Arc<Store>,
+    taken: &str,
+) -> anyhow::Result<String> {
+    start_publisher(config, store)
+        .await?
+        .err()
+        .map(|e| e.to_string())
+        .ok_or_else(|| anyhow::anyhow!("{taken}"))
+}
+
 /// Publishes `store`'s outbox until it is empty, then stops the publisher.
 async fn publish(config: &kindred_config::Config, store: Arc<Store>) -> anyhow::Result<()> {
     let publisher = start_publisher(config, store).await??;
@@ -1271,11 +1285,12 @@ async fn profiles_land_where_java_clients_look_and_the_partitioner_never_changes
     // The same store under librdkafka's default partitioner: refused.
     let mut default = config.clone();
     default.kafka.client.remove("partitioner");
-    let refused = start_publisher(&default, resolver.shared_store())
-        .await?
-        .err()
-        .map(|e| e.to_string())
-        .ok_or_else(|| anyhow::anyhow!("a changed partitioner was taken"))?;
+    let refused = refused_start(
+        &default,
+        resolver.shared_store(),
+        "a changed partitioner was taken",
+    )
+    .await?;
     assert!(
         refused.contains("\"consistent_random\" is not \"murmur2_random\""),
         "{refused}"
@@ -1296,11 +1311,12 @@ async fn profiles_land_where_java_clients_look_and_the_partitioner_never_changes
         "{report}"
     );
     let store = Resolver::new(kindred_pipeline::privacy::open_store(&rebuilt)?).shared_store();
-    let refused = start_publisher(&rebuilt, store.clone())
-        .await?
-        .err()
-        .map(|e| e.to_string())
-        .ok_or_else(|| anyhow::anyhow!("the rebuilt store took the configured partitioner"))?;
+    let refused = refused_start(
+        &rebuilt,
+        store.clone(),
+        "the rebuilt store took the configured partitioner",
+    )
+    .await?;
     assert!(
         refused.contains("\"consistent_random\" is not \"murmur2_random\""),
         "{refused}"
@@ -1368,11 +1384,12 @@ async fn a_store_published_over_by_another_does_not_fence_it_back() -> anyhow::R
     )
     .await?;
 
-    let refused = start_publisher(&config, a.shared_store())
-        .await?
-        .err()
-        .map(|e| e.to_string())
-        .ok_or_else(|| anyhow::anyhow!("the replaced store started publishing"))?;
+    let refused = refused_start(
+        &config,
+        a.shared_store(),
+        "the replaced store started publishing",
+    )
+    .await?;
     assert!(
         refused.contains(&format!("published from another store (id {b_id}")),
         "{refused}"
@@ -1581,11 +1598,12 @@ async fn a_restored_store_does_not_publish_after_an_old_resolver_that_published_
     // The old resolver, still running, publishes a new person.
     old.apply(&all[2..], &[])?;
     publish(&config, old.shared_store()).await?;
-    let refused = start_publisher(&restored_config, restored.shared_store())
-        .await?
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let refused = refused_start(
+        &restored_config,
+        restored.shared_store(),
+        "the publisher started",
+    )
+    .await?;
     assert!(
         refused.contains("the old resolver was still running"),
         "{refused:?}"
