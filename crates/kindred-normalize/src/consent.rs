@@ -138,15 +138,7 @@ fn contact_point_channels(channel: &str, granted: bool) -> Option<&'static [&'st
     let text = crate::text::fold(channel).replace('。', ".");
     let address = text
         .split(|c: char| c.is_whitespace() || "<>,;\"'()[]".contains(c))
-        .any(|token| {
-            let token = token.strip_prefix("mailto:").unwrap_or(token);
-            token.matches('@').count() == 1
-                && token.split('@').all(|side| !side.is_empty())
-                && token
-                    .rsplit('@')
-                    .next()
-                    .is_some_and(|domain| domain.contains('.'))
-        });
+        .any(|token| crate::email::is_email_shaped(token.strip_prefix("mailto:").unwrap_or(token)));
     // `tel:` in any case; a note in brackets after the number (`(mobile)`,
     // no digits in it) left out; brackets around an area code kept.
     let mut number_part = text.as_str();

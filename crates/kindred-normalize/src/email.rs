@@ -91,6 +91,19 @@ const ROLE_LOCALS: &[&str] = &[
     "hello",
 ];
 
+/// Whether `text` has an e-mail address's shape (one `@`, something on
+/// each side, a dot in the domain), without reading it: for telling an
+/// address typed where something else goes (a consent's channel, an
+/// account id that is the login e-mail) from the label it is not.
+pub fn is_email_shaped(text: &str) -> bool {
+    text.matches('@').count() == 1
+        && text.split('@').all(|side| !side.is_empty())
+        && text
+            .rsplit('@')
+            .next()
+            .is_some_and(|domain| domain.contains('.'))
+}
+
 /// Normalizes an email address as typed or sent.
 pub fn normalize_email(raw: &str, provider_rules: bool) -> Result<Email, Rejected> {
     // The address itself, without the dots (or an ellipsis) typed after it.

@@ -39,7 +39,7 @@ pub use consent::{
     consent_statements, normalize_consent_channel, normalize_consent_purpose, normalize_label,
 };
 pub use date::normalize_birthday;
-pub use email::{normalize_email, Email};
+pub use email::{is_email_shaped, normalize_email, Email};
 pub use ids::{
     normalize_member_card, normalize_namespaced_id, normalize_platform, normalize_program,
 };

@@ -159,8 +159,7 @@ fn identifier_policy(policy: &OutputPolicy, id: &Identifier) -> FieldPolicy {
     };
     // The value past its namespace (`web:`, `MAIN:`, `whatsapp:`).
     let value = id.value.rsplit(':').next().unwrap_or(&id.value);
-    let address = value.matches('@').count() == 1
-        && value.rsplit('@').next().is_some_and(|d| d.contains('.'));
+    let address = kindred_normalize::is_email_shaped(value);
     // A number in international form, or a Chinese mobile's eleven
     // digits (the loyalty cards that are the customer's mobile): not any
     // run of digits, which most card numbers are.
