@@ -32,6 +32,8 @@ const METRICS: &[&str] = &[
     "kindred_consumer_rebalances_total",
     "kindred_consumer_skipped_messages_total",
     "kindred_transactions_total",
+    "kindred_resolver_recomputed_events_total",
+    "kindred_profile_change_lists_cut_total",
     "kindred_consumer_lag_messages",
     "kindred_outbox_entries",
     "kindred_consumer_assigned_partitions",
@@ -983,6 +985,34 @@ fn dashboard_targets(panels: &[serde_json::Value], out: &mut Vec<(String, String
             dashboard_targets(nested, out);
         }
     }
+}
+
+/// The lists above are the metrics `kindred_ops::Metrics` registers: every
+/// `"kindred_..."` name its source (before its tests) gives a metric.
+#[test]
+fn the_metric_lists_are_the_ones_the_services_register() {
+    let source = read("crates/kindred-ops/src/metrics.rs");
+    let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+    let registered: BTreeSet<&str> = code
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            s.starts_with("kindred_") && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
+        .collect();
+    assert!(registered.len() >= 30, "{registered:?}");
+    let listed: BTreeSet<&str> = METRICS.iter().chain(HISTOGRAMS).copied().collect();
+    assert_eq!(
+        registered.difference(&listed).collect::<Vec<_>>(),
+        Vec::<&&str>::new(),
+        "registered but in neither METRICS nor HISTOGRAMS"
+    );
+    assert_eq!(
+        listed.difference(&registered).collect::<Vec<_>>(),
+        Vec::<&&str>::new(),
+        "listed but not registered"
+    );
 }
 
 #[test]

@@ -402,8 +402,10 @@ fn a_load_run_is_observable_and_logs_no_personal_data() {
         }
     }
     for q in &empty {
+        // A rare event's series may be missing; a query with a fallback
+        // (`or on (service) (0 * ...)`, a zero line) is never empty.
         assert!(
-            RARE.iter().any(|m| q.contains(m)),
+            RARE.iter().any(|m| q.contains(m)) && !q.contains(" or "),
             "dashboard query returned no data: {q}\n(all empty: {empty:#?})"
         );
     }
