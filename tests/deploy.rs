@@ -525,7 +525,11 @@ fn k8s_workloads_probe_mount_and_scrape_what_their_config_says() {
         );
 
         // The Kafka password reaches kafka.client from the Secret.
-        check_secret_env(container, &config_file, &what);
+        let from_secrets = check_secret_env(container, &config_file, &what);
+        assert!(
+            from_secrets.contains("sasl.password"),
+            "{what}: no KINDRED_KAFKA_CLIENT_SASL_PASSWORD from the Secret kindred-kafka (on a secured cluster the pod has no password)"
+        );
 
         if kind == "Job" {
             continue;
@@ -661,9 +665,11 @@ fn kind_is(doc: &Yaml, expected: &str) -> bool {
 
 /// Sets each of the container's Secret-sourced `KINDRED_KAFKA_CLIENT_*`
 /// variables and checks the configuration then carries the property.
-fn check_secret_env(container: &Yaml, config_file: &str, what: &str) {
+/// Returns the properties so checked.
+fn check_secret_env(container: &Yaml, config_file: &str, what: &str) -> BTreeSet<String> {
+    let mut checked = BTreeSet::new();
     let Some(env) = container["env"].as_sequence() else {
-        return;
+        return checked;
     };
     for var in env {
         if var["valueFrom"]["secretKeyRef"].is_null() {
@@ -693,7 +699,9 @@ fn check_secret_env(container: &Yaml, config_file: &str, what: &str) {
             Some("from-the-secret"),
             "{what}: {var_name} does not set kafka.client.\"{property}\""
         );
+        checked.insert(property);
     }
+    checked
 }
 
 /// A node drain evicts at most one pod of each replicated Deployment (the

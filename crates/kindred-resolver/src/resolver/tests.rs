@@ -381,6 +381,63 @@ fn three_way_transitive_merge_keeps_oldest_and_redirects() {
     );
 }
 
+/// The same three people joined by a chain within one batch: one event
+/// shares the card and the e-mail, the next the e-mail and the phone; no
+/// event carries all three. The oldest profile survives, the two others
+/// redirect to it.
+#[test]
+fn a_three_way_chain_within_one_batch_keeps_oldest_and_redirects() {
+    let (_dir, mut r) = resolver();
+    let m = id(IdentifierKind::MemberId, "M1");
+    let e = id(IdentifierKind::Email, "a@b.cn");
+    let p = id(IdentifierKind::Phone, "+8613910248876");
+    r.apply(&[event("pos:1", 1, vec![m.clone()], 10)], &[])
+        .expect("apply");
+    r.apply(&[event("web:1", 2, vec![e.clone()], 0)], &[])
+        .expect("apply");
+    r.apply(&[event("social:1", 3, vec![p.clone()], 0)], &[])
+        .expect("apply");
+    let out = r
+        .apply(
+            &[
+                event("social:2", 4, vec![e.clone(), p.clone()], 0),
+                event("pos:2", 5, vec![m.clone(), e.clone()], 5),
+            ],
+            &[],
+        )
+        .expect("apply");
+    assert_eq!(out.absorbed, 2);
+    // Each event's merge in turn: kp-2 takes kp-3, then kp-1 takes kp-2.
+    let merges: Vec<(&str, Vec<&str>)> = out
+        .changes
+        .iter()
+        .filter(|c| c.change_type == ChangeType::Merged)
+        .map(|c| {
+            let absorbed = c.absorbed_ids.iter().map(String::as_str).collect();
+            (c.profile_id.as_str(), absorbed)
+        })
+        .collect();
+    assert_eq!(
+        merges,
+        [
+            ("kp-000000000002", vec!["kp-000000000003"]),
+            ("kp-000000000001", vec!["kp-000000000002"]),
+        ]
+    );
+    assert_eq!(r.store().stats().expect("stats").profiles, 1);
+    for old in ["kp-000000000002", "kp-000000000003"] {
+        let via_old = r.store().profile(old).expect("read").expect("found");
+        assert_eq!(via_old.profile_id, "kp-000000000001", "{old} redirects");
+    }
+    let record = r
+        .store()
+        .profile("kp-000000000001")
+        .expect("read")
+        .expect("found");
+    assert_eq!(record.points_balance, 15);
+    assert_eq!(record.event_count, 5);
+}
+
 /// A store of an older release (linking version 3) indexed and
 /// suppressed a card written with separators under its written form.
 #[test]
