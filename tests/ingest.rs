@@ -573,6 +573,84 @@ async fn a_producers_own_registry_id_is_read_through_schemas_writers() -> anyhow
     Ok(())
 }
 
+/// A header whose name is not UTF-8 (any client but rdkafka's can write
+/// one): rdkafka's header reader unwraps names, and ingest panicked on the
+/// record, at every restart on the same batch, its canonical events sent
+/// again each time. Read lossily, the valid record is ingested and the
+/// malformed one dead-lettered with the header carried, the service running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_header_name_that_is_not_utf8_neither_stops_ingest_nor_is_lost() -> anyhow::Result<()> {
+    use kindred_kafka::headers::NativeHeaders;
+    use kindred_kafka::rdkafka::bindings as rdsys;
+    use kindred_kafka::rdkafka::message::{Header, OwnedHeaders};
+    use kindred_kafka::rdkafka::producer::{FutureProducer, FutureRecord};
+    let dir = tempfile::tempdir()?;
+    let config = isolated_config("latin1-header", dir.path());
+    create_topics(&config).await?;
+    let codec = WireCodec::with_default_ids()?;
+    let raw = kindred_suite::raw::pos("H-1", Some("M-1"), None, None, 1_735_689_600_000, 5);
+    let good = encode_raw(&codec, &raw)?;
+    let producer: FutureProducer = kafka_settings(&config).client_config(&[]).create()?;
+    for (key, payload) in [("H-1", good), ("H-2", b"not avro".to_vec())] {
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "trace",
+            value: Some(b"t-1".as_slice()),
+        });
+        let (name, value) = (b"r\xe9gion", b"EU");
+        // SAFETY: the list is owned by `headers` and not shared yet;
+        // librdkafka copies the name and value.
+        let err = unsafe {
+            rdsys::rd_kafka_header_add(
+                headers.native().cast_mut(),
+                name.as_ptr().cast(),
+                name.len() as isize,
+                value.as_ptr().cast(),
+                value.len() as isize,
+            )
+        };
+        anyhow::ensure!(err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR);
+        producer
+            .send(
+                FutureRecord::to(&config.topics.pos)
+                    .key(key)
+                    .payload(&payload)
+                    .headers(headers),
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(|(e, _)| e)?;
+    }
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
+    let letters = read_some(&config, &config.topics.dead_letter).await?;
+    first_canonical(&config, &codec).await?;
+    assert!(
+        tasks.iter().all(|(_, t)| !t.is_finished()),
+        "ingest is running"
+    );
+    stop(&shutdown, tasks).await?;
+    let letter = headers(&letters[0]);
+    assert_eq!(
+        letter.get("r\u{fffd}gion").map(String::as_str),
+        Some("EU"),
+        "{letter:?}"
+    );
+    assert_eq!(letter.get("trace").map(String::as_str), Some("t-1"));
+    let canonical = read_all(&config, &config.topics.canonical).await?;
+    assert_eq!(canonical.len(), 1, "the valid record once");
+    assert_eq!(
+        read_all(&config, &config.topics.dead_letter).await?.len(),
+        1
+    );
+    // Its offsets committed: a restart reads nothing again.
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop(&shutdown, tasks).await?;
+    assert_eq!(read_all(&config, &config.topics.canonical).await?.len(), 1);
+    Ok(())
+}
+
 /// Retention (here its API, `kafka-delete-records`) deleted messages ingest
 /// had not read yet: the consumer is reset to the log start and skips them.
 /// The service counts them (`kindred_consumer_skipped_messages_total`, an

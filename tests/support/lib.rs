@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use kindred_config::Config;
 use kindred_kafka::rdkafka::consumer::{Consumer, StreamConsumer};
-use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
+use kindred_kafka::rdkafka::message::OwnedMessage;
 use kindred_kafka::{ensure_topics, OutRecord, Producer};
 use kindred_pipeline::services::kafka_settings;
 
@@ -383,19 +383,15 @@ pub async fn read_some(config: &Config, topic: &str) -> anyhow::Result<Vec<Owned
 
 /// A message's headers as text.
 pub fn headers(message: &OwnedMessage) -> BTreeMap<String, String> {
-    message
-        .headers()
-        .map(|h| {
-            h.iter()
-                .map(|h| {
-                    (
-                        h.key.to_string(),
-                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                    )
-                })
-                .collect()
+    kindred_kafka::headers::of(message)
+        .into_iter()
+        .map(|(name, value)| {
+            (
+                name.into_owned(),
+                String::from_utf8_lossy(value.unwrap_or_default()).into_owned(),
+            )
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// Raw channel records for tests, with every optional field empty.

@@ -11,6 +11,7 @@ pub mod consumer;
 mod context;
 mod dead_letter;
 mod error;
+pub mod headers;
 mod logs;
 pub mod placement;
 mod producer;

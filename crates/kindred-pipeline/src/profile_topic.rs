@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use kindred_config::Config;
 use kindred_eval::ChangeLog;
 use kindred_kafka::consumer;
-use kindred_kafka::rdkafka::message::{Headers, Message};
+use kindred_kafka::rdkafka::message::Message;
 use kindred_schema::SchemaKind;
 
 use crate::services::kafka_settings;
@@ -59,12 +59,10 @@ pub async fn read_changelog(
                 tracing::warn!(topic, partition = message.partition(), offset = message.offset(), error = %e, "skipping an unreadable profile change");
             }
             Record::Change(change) => {
-                if message.headers().is_some_and(|h| {
-                    h.iter().any(|h| {
-                        crate::services::publish::CHANGE_CUTS
-                            .iter()
-                            .any(|cut| cut.places_events && h.key == cut.header)
-                    })
+                if kindred_kafka::headers::of(message).iter().any(|(name, _)| {
+                    crate::services::publish::CHANGE_CUTS
+                        .iter()
+                        .any(|cut| cut.places_events && name == cut.header)
                 }) {
                     read.cut += 1;
                 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use kindred_config::Config;
 use kindred_kafka::consumer::{self, CommitMode};
 use kindred_kafka::rdkafka::consumer::Consumer;
-use kindred_kafka::rdkafka::message::{Headers, Message};
+use kindred_kafka::rdkafka::message::Message;
 use kindred_kafka::{DeadLetter, OutRecord, Producer, DLQ_HEADER_PREFIX};
 
 use super::kafka_settings;
@@ -179,14 +179,11 @@ pub async fn replay(config: &Config, filter: &ReplayFilter) -> Result<ReplayRepo
         if message.offset() + 1 >= end {
             done.insert(partition, true);
         }
-        let headers: Vec<(&str, &[u8])> = message
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .filter_map(|h| h.value.map(|v| (h.key, v)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let read = kindred_kafka::headers::of(&message);
+        let headers: Vec<(&str, &[u8])> = read
+            .iter()
+            .filter_map(|(name, value)| value.map(|v| (name.as_ref(), v)))
+            .collect();
         // A letter whose payload or key was cut is not the message.
         let truncated = headers
             .iter()

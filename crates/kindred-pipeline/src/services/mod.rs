@@ -14,7 +14,7 @@ use kindred_config::Config;
 use kindred_kafka::consumer::{CommitMode, ServiceConsumer};
 use kindred_kafka::rdkafka::consumer::Consumer;
 use kindred_kafka::rdkafka::error::KafkaError as KafkaClientError;
-use kindred_kafka::rdkafka::message::{Headers, Message, OwnedMessage};
+use kindred_kafka::rdkafka::message::{Message, OwnedMessage};
 use kindred_kafka::{
     DeadLetter, GroupProtocol, KafkaSettings, OutRecord, Producer, RebalanceEvent, ServiceContext,
 };
@@ -708,11 +708,10 @@ pub(crate) fn dead_letter_of(
         service: service.to_string(),
     }
     .into_record(dlq_topic, message.key(), payload);
-    let headers = message.headers().into_iter().flat_map(|h| {
-        h.iter()
-            .filter_map(|h| h.value.map(|v| (h.key, v)))
-            .collect::<Vec<_>>()
-    });
+    let headers = kindred_kafka::headers::of(message);
+    let headers = headers
+        .iter()
+        .filter_map(|(name, value)| value.map(|v| (name.as_ref(), v)));
     DeadLetter::carry_source(&mut record, message.timestamp().to_millis(), headers);
     record
 }
@@ -1003,13 +1002,10 @@ pub(crate) async fn learn_until_known(
     }
 }
 
-/// Header value of `key` in a message, for tests and tools.
+/// Header value of `key` in a message (a header name that is not UTF-8
+/// read lossily, never a panic: [`kindred_kafka::headers`]).
 pub fn header<'a>(message: &'a OwnedMessage, key: &str) -> Option<&'a [u8]> {
-    message
-        .headers()?
-        .iter()
-        .find(|h| h.key == key)
-        .and_then(|h| h.value)
+    kindred_kafka::headers::value(message, key)
 }
 
 #[cfg(test)]

@@ -531,13 +531,13 @@ pub const RECORD_TOTAL: &str = "kindred.change.record_total";
 pub const CHANGE_SEQ: &str = "kindred.change.seq";
 
 /// The [`CHANGE_SEQ`] of a profile change record, if it has one.
-pub fn change_seq(message: &impl kindred_kafka::rdkafka::Message) -> Option<u64> {
-    use kindred_kafka::rdkafka::message::Headers;
-    message.headers().and_then(|h| {
-        h.iter()
-            .find(|h| h.key == CHANGE_SEQ)
-            .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<u64>().ok())
-    })
+pub fn change_seq<M>(message: &M) -> Option<u64>
+where
+    M: kindred_kafka::rdkafka::Message,
+    M::Headers: kindred_kafka::headers::NativeHeaders,
+{
+    let value = kindred_kafka::headers::value(message, CHANGE_SEQ)?;
+    std::str::from_utf8(value).ok()?.parse::<u64>().ok()
 }
 
 /// The running publisher thread and what the poll loop needs of it.
