@@ -1076,6 +1076,12 @@ async fn a_dead_letter_its_topic_refuses_goes_as_its_envelope() -> anyhow::Resul
         Some("3")
     );
     assert_eq!(h["kindred.dlq.source.offset"], "0");
+    // The source's baggage left out of the last envelope, counted.
+    assert!(!h.contains_key("baggage"), "{h:?}");
+    assert_eq!(
+        h.get(DeadLetter::HEADERS_DROPPED).map(String::as_str),
+        Some("1")
+    );
     Ok(())
 }
 
@@ -1302,8 +1308,24 @@ async fn refused_by_topics(
     }
     let large = encode_raw(&codec, &large)?;
     let raw_len = large.len();
+    let mut large = record(&config.topics.pos, "L-1", large);
+    if dead_letters_too {
+        // Trace baggage that alone is over the dead-letter topic's limit
+        // (bytes that do not compress): the envelope that carries it is
+        // refused too.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let baggage: String = (0..750)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("{:08x}", x as u32)
+            })
+            .collect();
+        large.headers.push(("baggage".into(), baggage.into_bytes()));
+    }
     let records = vec![
-        record(&config.topics.pos, "L-1", large),
+        large,
         record(&config.topics.pos, "S-1", encode_raw(&codec, &small)?),
     ];
     let shutdown = Shutdown::new();

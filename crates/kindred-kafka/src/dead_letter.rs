@@ -150,8 +150,11 @@ impl DeadLetter {
     /// key and no payload, only its envelope and the lengths cut
     /// ([`Self::TRUNCATED_FROM`], [`Self::KEY_TRUNCATED_FROM`]): the
     /// message is at its source coordinates, and replay leaves truncated
-    /// letters. `None` when `record` is no dead letter or has nothing left
-    /// to cut.
+    /// letters. An envelope refused in turn (the source's own headers it
+    /// carries, up to [`Self::MAX_SOURCE_HEADER_BYTES`], over the topic's
+    /// limit) goes last without them, their number added to
+    /// [`Self::HEADERS_DROPPED`]. `None` when `record` is no dead letter or
+    /// has nothing left to cut.
     pub fn without_payload(record: &OutRecord) -> Option<OutRecord> {
         let headers = || {
             record
@@ -160,10 +163,6 @@ impl DeadLetter {
                 .map(|(k, v)| (k.as_str(), v.as_slice()))
         };
         Self::from_headers(headers())?;
-        let key_len = record.key.as_ref().map_or(0, Vec::len);
-        if record.payload.is_empty() && key_len == 0 {
-            return None;
-        }
         // The lengths as sent: those an earlier cut recorded, if any.
         let was = |name: &str, now: usize| {
             headers()
@@ -171,6 +170,33 @@ impl DeadLetter {
                 .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<usize>().ok())
                 .unwrap_or(now)
         };
+        let key_len = record.key.as_ref().map_or(0, Vec::len);
+        if record.payload.is_empty() && key_len == 0 {
+            let carried = headers()
+                .filter(|(k, _)| !k.starts_with(DLQ_HEADER_PREFIX))
+                .count();
+            if carried == 0 {
+                return None;
+            }
+            let dropped = was(Self::HEADERS_DROPPED, 0) + carried;
+            let mut envelope: Vec<(String, Vec<u8>)> = record
+                .headers
+                .iter()
+                .filter(|(k, _)| k.starts_with(DLQ_HEADER_PREFIX) && k != Self::HEADERS_DROPPED)
+                .cloned()
+                .collect();
+            envelope.push((
+                Self::HEADERS_DROPPED.to_string(),
+                dropped.to_string().into_bytes(),
+            ));
+            return Some(OutRecord {
+                topic: record.topic.clone(),
+                key: None,
+                payload: Vec::new(),
+                headers: envelope,
+                timestamp_ms: record.timestamp_ms,
+            });
+        }
         let mut out = OutRecord {
             topic: record.topic.clone(),
             key: None,
@@ -341,6 +367,52 @@ mod tests {
             timestamp_ms: None,
         };
         assert!(DeadLetter::without_payload(&other).is_none());
+    }
+
+    /// An envelope refused in turn for the source headers it carries goes
+    /// last with the envelope's own headers only, the carried ones
+    /// counted; then nothing is left to cut.
+    #[test]
+    fn a_refused_envelope_goes_last_without_the_sources_headers() {
+        let dl = DeadLetter {
+            reason: "malformed_body".into(),
+            message: "not Avro".into(),
+            source_topic: "retail.pos.events".into(),
+            source_partition: 1,
+            source_offset: 5,
+            service: "ingest-pos".into(),
+        };
+        let mut record = dl
+            .clone()
+            .into_record("kindred.deadletter", Some(b"k"), b"junk");
+        let baggage = vec![b'b'; 3_000];
+        DeadLetter::carry_source(
+            &mut record,
+            Some(1),
+            [("baggage", &baggage[..]), ("tracestate", &baggage[..])],
+        );
+        let envelope = DeadLetter::without_payload(&record).expect("the envelope");
+        assert!(envelope.headers.iter().any(|(k, _)| k == "baggage"));
+        let last = DeadLetter::without_payload(&envelope).expect("the envelope alone");
+        assert!(
+            last.headers
+                .iter()
+                .all(|(k, _)| k.starts_with(DLQ_HEADER_PREFIX)),
+            "{:?}",
+            last.headers
+        );
+        let size: usize = last.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(size < 1_000, "{size} bytes of headers");
+        let header = |name: &str| {
+            last.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        assert_eq!(header(DeadLetter::HEADERS_DROPPED).as_deref(), Some("2"));
+        assert_eq!(header(DeadLetter::TRUNCATED_FROM).as_deref(), Some("4"));
+        assert_eq!(read_back(&last), Some(dl));
+        assert!(DeadLetter::without_payload(&last).is_none());
     }
 
     #[test]
