@@ -559,13 +559,19 @@ impl Builder<'_> {
                 // own numbers and not the way home writes mobiles
                 // (`1-312-663-8544` at a US till), or read at home only
                 // through a trunk prefix home's mobiles are not written
-                // with (`0151 23984712` in Germany).
+                // with (`0151 23984712` in Germany), or it is a toll-free
+                // line or a placeholder there not typed as home writes
+                // mobiles (`1-800-642-7676` at a US till, 180 0642 7676 in
+                // China).
                 (Some(r), Ok(e164))
                     if phone_line(&e164) == PhoneLine::Mobile
                         && !written_as_in(raw, r, &e164)
                         && !through_trunk_prefix(raw, &e164) =>
                 {
-                    Ok(e164)
+                    match refused_there(raw, r, &e164) {
+                        Some(reason) => Err(reason),
+                        None => Ok(e164),
+                    }
                 }
                 // The e-mail's country is a guess: a number of the default
                 // region is read there only as a mobile there against a
@@ -1081,6 +1087,21 @@ impl OrderKind {
 /// `EUR`), as tills and shops write it.
 /// Whether `raw`, read in `region`, is typed in the groups `region` writes
 /// that number in, and not in those `home` (its reading at home) is written in.
+/// Why the event's `region` refuses `raw` (a toll-free or premium line,
+/// a placeholder), when it does and `raw` is not typed in the groups home
+/// writes its reading `home` in: `1-800-642-7676` at a US till is the
+/// US hotline, though its digits make a Chinese mobile (`180 0642 7676`).
+fn refused_there(raw: &str, region: phonenumber::country::Id, home: &str) -> Option<Rejected> {
+    match normalize_phone_in(raw, region) {
+        Err(reason @ (Rejected::Business | Rejected::Junk))
+            if !typed_in_national_groups(raw, home) =>
+        {
+            Some(reason)
+        }
+        _ => None,
+    }
+}
+
 fn written_as_in(raw: &str, region: phonenumber::country::Id, home: &str) -> bool {
     normalize_phone_in(raw, region).is_ok_and(|there| typed_in_national_groups(raw, &there))
         && !typed_in_national_groups(raw, home)

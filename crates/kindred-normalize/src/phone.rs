@@ -648,7 +648,9 @@ pub fn typed_in_national_groups(raw: &str, e164: &str) -> bool {
 /// `0` and is the Chinese mobile `+86 151 2398 4712`, though no one writes
 /// a Chinese mobile with a leading `0` (and every German does). Digits
 /// typed as the national number alone (`139 1024 8876`), or behind the
-/// country code (`+86 139…`, `0086 139…`), are not.
+/// country code (`+86 139…`, `0086 139…`), are not; nor a number typed as
+/// its own country writes it nationally, trunk prefix and all (`07 78 12
+/// 34 56` read in France).
 pub fn through_trunk_prefix(raw: &str, e164: &str) -> bool {
     let text = fold(raw);
     let digits: String = without_label(&text)
@@ -658,6 +660,19 @@ pub fn through_trunk_prefix(raw: &str, e164: &str) -> bool {
     let Ok(number) = phonenumber::parse(None, e164) else {
         return false;
     };
+    // Typed as home writes the number nationally, its trunk prefix
+    // included (`07 78 12 34 56` in France, `0151 23984712` in Germany):
+    // home's own way, no foreign trunk prefix.
+    let written: String = number
+        .format()
+        .mode(Mode::National)
+        .to_string()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    if written == digits {
+        return false;
+    }
     let national = number.national().to_string();
     let code = number.code().value().to_string();
     digits

@@ -221,17 +221,59 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         assert_eq!(got.as_deref(), read, "{currency} {typed}");
     }
     // A US placeholder at a US till is junk, not read again at home.
-    let e = normalize(&sale("USD", "(212) 555-0123"), &opts).expect("valid");
-    assert!(e
-        .identifiers
-        .iter()
-        .all(|i| i.kind != IdentifierKind::Phone));
-    assert!(
-        e.dropped
-            .iter()
-            .any(|d| d.field == "phone" && d.reason == "junk"),
-        "{:?}",
-        e.dropped
+    // Nor a US or Singapore toll-free line or a placeholder typed in the
+    // till's own groups whose digits also make a Chinese mobile (180 0...,
+    // 131 2...): every receipt with the brand's hotline would link.
+    for (currency, typed, reason) in [
+        ("USD", "(212) 555-0123", "junk"),
+        ("USD", "1-800-642-7676", "business_number"),
+        ("USD", "1 (888) 642-7676", "business_number"),
+        ("USD", "1-312-555-0123", "junk"),
+        ("SGD", "1800 622 5545", "business_number"),
+    ] {
+        let e = normalize(&sale(currency, typed), &opts).expect("valid");
+        assert!(
+            e.identifiers
+                .iter()
+                .all(|i| i.kind != IdentifierKind::Phone),
+            "{typed}: {:?}",
+            e.identifiers
+        );
+        assert!(
+            e.dropped
+                .iter()
+                .any(|d| d.field == "phone" && d.reason == reason),
+            "{typed}: {:?}",
+            e.dropped
+        );
+    }
+    // The same digits typed as a Chinese mobile at that till stay one.
+    assert_eq!(
+        phone_of(sale("USD", "180 0642 7676"), &opts).as_deref(),
+        Some("+8618006427676")
+    );
+    // A home whose mobiles are written with the trunk 0: a French mobile
+    // typed nationally at a Swiss till stays French (not the Swiss 077...),
+    // a Swiss one typed in Swiss groups is Swiss; a German mobile at an
+    // Austrian store stays German.
+    let fr = NormalizeOptions::for_region(phonenumber::country::Id::FR);
+    assert_eq!(
+        phone_of(sale("CHF", "07 78 12 34 56"), &fr).as_deref(),
+        Some("+33778123456")
+    );
+    assert_eq!(
+        phone_of(sale("CHF", "077 812 34 56"), &fr).as_deref(),
+        Some("+41778123456")
+    );
+    let de = NormalizeOptions::for_region(phonenumber::country::Id::DE)
+        .with_store_regions(vec![("S01".into(), phonenumber::country::Id::AT)]);
+    let mut at_store = pos();
+    at_store.store_id = "S01".into();
+    at_store.currency = "EUR".into();
+    at_store.phone = Some("0151 23984712".into());
+    assert_eq!(
+        phone_of(RawEvent::Pos(at_store), &de).as_deref(),
+        Some("+4915123984712")
     );
     // A web sign-up with a British address.
     let mut w = web();
