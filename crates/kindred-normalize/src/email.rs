@@ -179,6 +179,11 @@ fn addr_spec(text: &str) -> &str {
     match (open, close) {
         (Some((at, o)), Some((close, c))) if at < close => {
             let inner = text[at + o.len_utf8()..close].trim();
+            // Outlook's plain-text link form: `maria@x.com <mailto:maria@x.com>`.
+            let inner = inner
+                .get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("mailto:"))
+                .map_or(inner, |_| inner[7..].trim_start());
             let outside = [&text[..at], &text[close + c.len_utf8()..]];
             let another = outside.iter().any(|part| {
                 part.contains(['<', '＜', '>', '＞'])
@@ -383,6 +388,10 @@ mod tests {
             // Outlook's display name is the address itself.
             ("'li.wei@qq.com' <li.wei@qq.com>", Ok("li.wei@qq.com")),
             ("\"Li.Wei@qq.com\" <li.wei@qq.com>", Ok("li.wei@qq.com")),
+            // Outlook's plain-text link form.
+            ("maria@x.com <mailto:maria@x.com>", Ok("maria@x.com")),
+            ("maria@x.com<MAILTO:maria@x.com>", Ok("maria@x.com")),
+            ("maria@x.com <mailto:jane@x.com>", Err(Rejected::Invalid)),
             // Two addresses: neither is the customer's for sure.
             (
                 "John <john@x.com>, Jane <jane@y.com>",

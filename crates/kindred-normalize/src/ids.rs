@@ -41,11 +41,25 @@ pub fn normalize_member_card(raw: &str) -> Result<String, Rejected> {
         return Err(Rejected::Invalid);
     }
     let significant: Vec<u8> = s.bytes().filter(u8::is_ascii_alphanumeric).collect();
-    let repeated = significant.windows(2).all(|w| w[0] == w[1]);
-    let run = significant.len() >= 6
-        && significant.iter().all(u8::is_ascii_digit)
-        && significant.windows(2).all(|w| (w[1] + 10 - w[0]) % 10 == 1);
-    if significant.len() < 4 || repeated || run {
+    if significant.len() < 4 {
+        return Err(Rejected::Junk);
+    }
+    // An all-digit card links without its leading zeros
+    // (`kindred_model::member_card_link_value`): a till padding the
+    // cashier's `12345678` or `1` to ten digits (`0012345678`,
+    // `0000000001`) is the same placeholder. (Fewer than four digits left,
+    // `00000123`, an early member's card, stays one.)
+    let digits = significant.iter().all(u8::is_ascii_digit);
+    let linked = if digits {
+        let zeros = significant.iter().take_while(|&&b| b == b'0').count();
+        &significant[zeros.min(significant.len() - 1)..]
+    } else {
+        &significant[..]
+    };
+    let repeated = linked.windows(2).all(|w| w[0] == w[1]);
+    let run =
+        linked.len() >= 6 && digits && linked.windows(2).all(|w| (w[1] + 10 - w[0]) % 10 == 1);
+    if repeated || run {
         return Err(Rejected::Junk);
     }
     Ok(s)
@@ -138,6 +152,15 @@ mod tests {
             ("88888888", Err(Rejected::Junk)),
             ("12345678", Err(Rejected::Junk)),
             ("M1", Err(Rejected::Junk)),
+            // Zero-padded by a till: linked as the placeholder it pads.
+            ("0012345678", Err(Rejected::Junk)),
+            ("00123456", Err(Rejected::Junk)),
+            ("0000000001", Err(Rejected::Junk)),
+            ("00000001", Err(Rejected::Junk)),
+            ("0088888888", Err(Rejected::Junk)),
+            // An early member's card, padded, stays one.
+            ("00000123", Ok("00000123")),
+            ("0001234", Ok("0001234")),
             // Through a spreadsheet as a decimal.
             ("6282488140.0", Ok("6282488140")),
             // Beyond a float's exact digits: maybe another card's number.
