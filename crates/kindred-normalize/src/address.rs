@@ -558,7 +558,8 @@ pub fn normalize_gender(raw: &str) -> Result<String, Rejected> {
 }
 
 /// An ISO 4217 code, from an alphabetic or numeric code (a card terminal
-/// sends `156` for yuan; `iso_currency`'s data) or a currency sign or local
+/// sends `156` for yuan, `36` or `036` for Australian dollars;
+/// `iso_currency`'s data) or a currency sign or local
 /// name a till prints (`RMB`, `元`, `NT$`). A sign several currencies use
 /// is read as `region`'s (where the sale was made, else the brand's home
 /// market): `¥` is yen in Japan and yuan elsewhere, `$` is the dollar of a
@@ -608,7 +609,9 @@ pub fn normalize_currency(raw: &str, region: phonenumber::country::Id) -> Option
     if WITHDRAWN_CURRENCIES.contains(&code) {
         return Some(code.to_string());
     }
-    let currency = if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) {
+    // A numeric code of one or two digits is one a JSON number carried
+    // without its leading zeros (`"currency": 36`, Australian dollars).
+    let currency = if (1..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) {
         code.parse()
             .ok()
             .and_then(iso_currency::Currency::from_numeric)

@@ -25,7 +25,15 @@ fn every_iso_currency_is_read_by_its_codes() {
         let (alpha, numeric, name) = (f[0], f[1], f[2]);
         n += 1;
         let want = (!NOT_MONEY.contains(&alpha)).then_some(alpha);
-        for text in [alpha.to_string(), alpha.to_lowercase(), numeric.to_string()] {
+        // The numeric code as a JSON number carries it, without its
+        // leading zeros (036: 36).
+        let unpadded = numeric.trim_start_matches('0').to_string();
+        for text in [
+            alpha.to_string(),
+            alpha.to_lowercase(),
+            numeric.to_string(),
+            unpadded,
+        ] {
             let got = normalize_currency(&text, Id::CN);
             if got.as_deref() != want {
                 wrong.push(format!("{text:?} ({name}) -> {got:?}, want {want:?}"));
@@ -46,7 +54,7 @@ fn every_iso_currency_is_read_by_its_codes() {
 #[test]
 fn three_letters_that_are_no_iso_code_are_no_currency() {
     for text in [
-        "ABC", "EUD", "RMD", "YNE", "usdd", "US", "000", "1000", "12",
+        "ABC", "EUD", "RMD", "YNE", "usdd", "US", "000", "1000", "0", "9",
     ] {
         assert_eq!(normalize_currency(text, Id::CN), None, "{text}");
     }
@@ -69,6 +77,9 @@ fn three_letters_that_are_no_iso_code_are_no_currency() {
         ("VEF", "VEF"),
         // The offshore renminbi is the renminbi.
         ("CNH", "CNY"),
+        // A numeric code that lost its leading zero on the way (a JSON
+        // number, a spreadsheet): 012, the Algerian dinar.
+        ("12", "DZD"),
     ] {
         assert_eq!(
             normalize_currency(text, Id::CN).as_deref(),
