@@ -688,10 +688,11 @@ impl WireCodec {
         let body = crate::json::without_bom(json_schema_body(bytes));
         let mut json: serde_json::Value = match serde_json::from_slice(body) {
             Ok(json) => json,
-            // Half of an emoji's surrogate pair (a string cut short): read
-            // with the replacement character, as other JSON readers do,
-            // rather than lose the whole event.
-            Err(e) => match crate::json::without_lone_surrogates(body) {
+            // Half of an emoji's surrogate pair (a string cut short), or
+            // Python's bare `NaN` for a gap: read with the replacement
+            // character and null, as other JSON readers do, rather than
+            // lose the whole event.
+            Err(e) => match crate::json::repaired(body) {
                 Some(fixed) => serde_json::from_slice(&fixed),
                 None => Err(e),
             }
@@ -1577,6 +1578,25 @@ mod tests {
             pos_from_json(&c, &fraction).is_err(),
             "a fraction is no till number"
         );
+        // Python's json.dumps of a pandas row with a gap: `NaN` for no
+        // phone reads as none; for a required field, refused by its name.
+        let nan = br#"{"transaction_id": "T-2", "store_id": "S01", "terminal_id": 3,
+            "receipt_no": "1002", "phone": NaN, "amount_minor": 500, "currency": "CNY",
+            "points_earned": 5, "points_redeemed": 0, "event_time": 1700000000000}"#;
+        let got: PosTransaction = c
+            .decode(Framing::Json, SchemaKind::PosTransaction, nan)
+            .expect("read");
+        assert_eq!((got.transaction_id.as_str(), got.phone), ("T-2", None));
+        let required =
+            String::from_utf8_lossy(nan).replace(r#""receipt_no": "1002""#, r#""receipt_no": NaN"#);
+        let err = c
+            .decode::<PosTransaction>(
+                Framing::Json,
+                SchemaKind::PosTransaction,
+                required.as_bytes(),
+            )
+            .expect_err("a required field");
+        assert!(err.to_string().contains("receipt_no"), "{err}");
     }
 
     #[test]

@@ -32,12 +32,14 @@ pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
 }
 
 /// `bytes` with every `\u` escape of a UTF-16 surrogate that is not one
-/// half of a pair replaced by `\uFFFD` (the replacement character), or
-/// `None` when it has none. JavaScript's `JSON.stringify` writes such an
+/// half of a pair replaced by `\uFFFD` (the replacement character), and
+/// every bare `NaN`, `Infinity` or `-Infinity` value by `null`; `None`
+/// when it has neither. JavaScript's `JSON.stringify` writes such an
 /// escape for a string cut between the halves of an emoji (a nickname
-/// truncated with `substring`); Jackson, Python and Go read it, and
-/// serde_json refuses the whole message.
-pub(crate) fn without_lone_surrogates(bytes: &[u8]) -> Option<Vec<u8>> {
+/// truncated with `substring`); Python's `json.dumps` writes `NaN` for a
+/// pandas column's gap (`"phone": NaN`); Jackson and Python read both, and
+/// serde_json refused the whole message.
+pub(crate) fn repaired(bytes: &[u8]) -> Option<Vec<u8>> {
     let hex = |at: usize| -> Option<u16> {
         let digits = bytes.get(at..at + 4)?;
         u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
@@ -75,12 +77,36 @@ pub(crate) fn without_lone_surrogates(bytes: &[u8]) -> Option<Vec<u8>> {
                 // are plain characters after it).
                 _ => i += 2,
             },
+            b'N' | b'I' | b'-' if !in_string => match non_number_at(bytes, i) {
+                Some(len) => {
+                    let buf = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
+                    buf.extend_from_slice(&bytes[copied..i]);
+                    buf.extend_from_slice(b"null");
+                    i += len;
+                    copied = i;
+                }
+                None => i += 1,
+            },
             _ => i += 1,
         }
     }
     let mut buf = out?;
     buf.extend_from_slice(&bytes[copied..]);
     Some(buf)
+}
+
+/// The length of a bare `NaN`, `Infinity` or `-Infinity` value at `at`
+/// (outside a string): after `:`, `[` or `,` and before `,`, `}`, `]` or
+/// the end, spaces aside.
+fn non_number_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let len = [&b"NaN"[..], b"Infinity", b"-Infinity"]
+        .iter()
+        .find(|token| bytes[at..].starts_with(token))?
+        .len();
+    let before = bytes[..at].iter().rev().find(|b| !b.is_ascii_whitespace());
+    let after = bytes[at + len..].iter().find(|b| !b.is_ascii_whitespace());
+    (matches!(before, Some(b':' | b'[' | b',')) && matches!(after, None | Some(b',' | b'}' | b']')))
+        .then_some(len)
 }
 
 /// The record of a Kafka Connect JSON envelope: `value` is replaced by its
@@ -667,9 +693,8 @@ mod tests {
     /// replacement character; pairs and other escapes stay.
     #[test]
     fn lone_surrogate_escapes_are_replaced() {
-        let fix = |text: &str| {
-            without_lone_surrogates(text.as_bytes()).map(|b| String::from_utf8(b).expect("utf-8"))
-        };
+        let fix =
+            |text: &str| repaired(text.as_bytes()).map(|b| String::from_utf8(b).expect("utf-8"));
         assert_eq!(
             fix(r#"{"name":"小明\ud83d","phone":"1"}"#).as_deref(),
             Some(r#"{"name":"小明\uFFFD","phone":"1"}"#)
@@ -678,6 +703,14 @@ mod tests {
             fix(r#"{"a":"\udc00x","b":"\ud83d\ude00"}"#).as_deref(),
             Some(r#"{"a":"\uFFFDx","b":"\ud83d\ude00"}"#)
         );
+        // Python's NaN and infinities outside strings read as null; inside
+        // a string, or as part of another word, they stay.
+        assert_eq!(
+            fix(r#"{"phone": NaN, "a": [Infinity,-Infinity ], "n":"NaN"}"#).as_deref(),
+            Some(r#"{"phone": null, "a": [null,null ], "n":"NaN"}"#)
+        );
+        assert_eq!(fix(r#"{"n":"x","m":NaNa}"#), None);
+        assert_eq!(fix(r#"{"n":"a NaN, b"}"#), None);
         assert_eq!(fix(r#"{"a":"\\ud83d","b":"\ud83d\ude00 \n"}"#), None);
         let fixed = fix(r#"{"name":"x\ud83d"}"#).expect("fixed");
         let read: Value = serde_json::from_slice(fixed.as_bytes()).expect("reads");
