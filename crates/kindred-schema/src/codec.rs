@@ -1318,6 +1318,80 @@ mod tests {
         );
     }
 
+    /// A Kafka Connect or Java producer whose optional birthday is a
+    /// `date` (`["null", {"type": "int", "logicalType": "date", ...}]`):
+    /// the branch written as an object was never judged, Avro's check
+    /// refused the writer, and every message of the producer was
+    /// dead-lettered, null birthdays too. Learned now; a record holding no
+    /// birthday reads, one holding a date is refused on its own, naming
+    /// the field.
+    #[test]
+    fn a_date_birthday_column_is_read_record_by_record() {
+        let c = WireCodec::for_registry(1 << 20).expect("codec");
+        let text = SchemaKind::WebEvent.current().text;
+        let required = r#"{"name": "birthday", "type": ["null", "string"], "default": null"#;
+        let nullable = r#"{"name": "birthday", "type": ["null", {"type": "int", "connect.name": "org.apache.kafka.connect.data.Date", "logicalType": "date"}], "default": null"#;
+        let connect = text.replacen(required, nullable, 1);
+        assert_ne!(connect, text);
+        assert_eq!(
+            c.learn(41, "http://registry", &connect).expect("learned"),
+            SchemaKind::WebEvent
+        );
+        let writer = crate::catalog::parse("connect", &connect).expect("parse");
+        let event = kindred_model::raw::WebEvent {
+            event_id: "w-1".into(),
+            event_type: "signup".into(),
+            user_id: None,
+            anonymous_id: None,
+            email: Some("ann@example.com".into()),
+            phone: None,
+            name: None,
+            given_name: None,
+            family_name: None,
+            birthday: None,
+            gender: None,
+            address: None,
+            sku: None,
+            order: None,
+            order_amount_minor: None,
+            currency: None,
+            consents: Vec::new(),
+            event_time: 1_700_000_000_000,
+        };
+        let message = |birthday: Value| {
+            let Value::Record(mut fields) = apache_avro::to_value(event.clone()).expect("value")
+            else {
+                panic!("a record")
+            };
+            for (name, value) in &mut fields {
+                if name == "birthday" {
+                    *value = birthday.clone();
+                }
+            }
+            let value = Value::Record(fields).resolve(&writer).expect("resolves");
+            let mut m = vec![0];
+            m.extend(41u32.to_be_bytes());
+            m.extend(apache_avro::to_avro_datum(&writer, value).expect("encodes"));
+            m
+        };
+        let got: kindred_model::raw::WebEvent = c
+            .decode(
+                Framing::Confluent,
+                SchemaKind::WebEvent,
+                &message(Value::Null),
+            )
+            .expect("a record without a birthday");
+        assert_eq!(got, event);
+        let err = c
+            .decode::<kindred_model::raw::WebEvent>(
+                Framing::Confluent,
+                SchemaKind::WebEvent,
+                &message(Value::Date(7441)),
+            )
+            .expect_err("a date where kindred reads text");
+        assert!(err.to_string().contains("birthday"), "{err}");
+    }
+
     /// The POS schema with `field`'s declaration `required` replaced by
     /// `nullable` (a union with null): learned, a record holding `held`
     /// (the value [`pos`] has) reads as `pos()`, and one holding null is

@@ -355,7 +355,19 @@ fn drop_branches_the_reader_refuses(
             let Some(Value::Array(branches)) = field.get_mut("type") else {
                 continue;
             };
-            let kept = |b: &Value| match b.as_str() {
+            // A branch is its primitive type, written as a name (`"long"`)
+            // or as an object with no logical type left on it (`{"type":
+            // "int", "connect.name": "...Date"}` once `clean` took a
+            // `date` off: how Kafka Connect writes every column).
+            fn primitive(b: &Value) -> Option<&str> {
+                b.as_str().or_else(|| {
+                    let o = b.as_object()?;
+                    (!o.contains_key("logicalType"))
+                        .then(|| o.get("type")?.as_str())
+                        .flatten()
+                })
+            }
+            let kept = |b: &Value| match primitive(b) {
                 Some(w) if PRIMITIVES.contains(&w) => holds.iter().any(|r| may_resolve(w, r)),
                 _ => true,
             };
