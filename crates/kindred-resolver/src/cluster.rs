@@ -566,12 +566,14 @@ fn weak_rank(kind: IdentifierKind) -> u8 {
 /// The pairs that chain `ps` (positions in time order) together: each
 /// record with the one before it, as without decisions, and a record that
 /// carries separations (its footprint, `apart_of`) also with the latest
-/// earlier record of the same footprint when a record the decisions keep
-/// apart from it lies between them: records on the same side of every
-/// decision stay chained past the records a split took out between them.
-/// Nothing else is bridged (a pair past a record no decision parted would
-/// be a route no linking without the decision had). Records a decision
-/// keeps from the one before are counted in `refused`.
+/// earlier record of the same footprint when a record of another footprint
+/// lies between them: records on the same side of every decision stay
+/// chained past the records a split took out between them, and past a new
+/// record that carries no decision yet but already sits on the other side
+/// (joined to it by a card): both of that record's chain pairs are refused
+/// there, and the side's two records would be parted by a record they
+/// were linked through without the decision. Records a decision keeps from
+/// the one before are counted in `refused`.
 fn chain(ps: &[usize], apart_of: &[BTreeMap<u64, u32>], refused: &mut u64) -> Vec<(usize, usize)> {
     let mut pairs = Vec::with_capacity(ps.len());
     // Footprint -> index in `ps` of its latest record.
@@ -586,13 +588,9 @@ fn chain(ps: &[usize], apart_of: &[BTreeMap<u64, u32>], refused: &mut u64) -> Ve
             }
         }
         if !footprint.is_empty() {
-            if let Some(&j) = latest.get(footprint) {
-                let parted = ps[j + 1..i]
-                    .iter()
-                    .any(|&r| kept_apart(&apart_of[r], footprint));
-                if parted {
-                    pairs.push((ps[j], b));
-                }
+            // Every record between is of another footprint (`latest`).
+            if let Some(&j) = latest.get(footprint).filter(|&&j| j + 1 < i) {
+                pairs.push((ps[j], b));
             }
             latest.insert(footprint, i);
         }

@@ -3128,6 +3128,35 @@ fn a_reject_joins_no_one_else() {
     );
 }
 
+/// A record of the other side that arrives between two records of one
+/// side (the father's receipt, joined to his profile by his card, between
+/// two of his son's web orders on the family phone) does not part them:
+/// both its chain pairs are refused by the reject, and the son's two
+/// orders stayed unlinked, his profile published as split. As without the
+/// reject, they are one.
+#[test]
+fn a_record_of_the_other_side_between_two_of_one_side_parts_nothing() {
+    let x = phone("+8613900000077");
+    let (before, after) = with_and_without_a_reject(
+        || {
+            vec![
+                ev("pos:a", 0, std::slice::from_ref(&x)).name("John Smith"),
+                ev("pos:b", 2 * DAY, std::slice::from_ref(&x)).name("John Smith"),
+                ev("pos:c", DAY / 2, &[card("C7")]).name("John Smith"),
+                ev("pos:e", DAY, &[card("C7"), x.clone()]).name("John Smith"),
+            ]
+        },
+        3,
+    );
+    assert_eq!(before["pos:a"], before["pos:b"], "{before:?}");
+    assert_eq!(
+        after["pos:a"], after["pos:b"],
+        "{before:?} without the reject, {after:?} with it"
+    );
+    assert_eq!(after["pos:c"], after["pos:e"], "{after:?}");
+    assert_ne!(after["pos:a"], after["pos:e"], "{after:?}");
+}
+
 /// The assignments of `events` applied at once, and of the same events
 /// with a reject of `pos:a`'s profile against `pos:c`'s after the first
 /// `first` of them.
