@@ -330,8 +330,9 @@ pub struct LinkPolicy {
     /// script, word order); for an identifier link every name token must
     /// find its own alike token in the other name (Jaro-Winkler per token,
     /// so `Jessica Hartfield` and `Megan Hartfield` differ), for a rule
-    /// link Jaro-Winkler over the whole name. 0 disables the guard.
-    /// Default 0.8.
+    /// link Jaro-Winkler over the whole name. 0 disables the guard (not
+    /// the birthday guard, which refuses such a link between birthdays no
+    /// typo apart whatever the names). Default 0.8.
     pub min_name_similarity: f64,
     /// A fixed-line phone number (a landline, by libphonenumber's metadata;
     /// where the numbering plan cannot tell, as in North America, a number

@@ -360,13 +360,11 @@ impl Forest<'_> {
                 return Some(Refusal::GiantProfile);
             }
         }
+        // Names first (the name guard, unless `min_name_similarity` is 0):
+        // two people of clearly different names are refused as such,
+        // whatever their birthdays.
         let min = policy.min_name_similarity;
-        if min <= 0.0 {
-            return None;
-        }
-        // Names first: two people of clearly different names are refused
-        // as such, whatever their birthdays.
-        let names = (!x.names.is_empty() && !y.names.is_empty())
+        let names = (min > 0.0 && !x.names.is_empty() && !y.names.is_empty())
             .then(|| names_refuse(x, y, by_rule, married, min))
             .flatten();
         // Then birthdays, for a rule's link too: its score weighed the
@@ -1118,6 +1116,15 @@ mod tests {
         ];
         assert_eq!(
             run(&events, &LinkPolicy::default()),
+            vec![vec!["father", "father-typo"], vec!["son"]]
+        );
+        // The name guard off leaves the birthday guard on.
+        let no_name_guard = LinkPolicy {
+            min_name_similarity: 0.0,
+            ..LinkPolicy::default()
+        };
+        assert_eq!(
+            run(&events, &no_name_guard),
             vec![vec!["father", "father-typo"], vec!["son"]]
         );
         // An unnamed, unbirthdayed record on the e-mail joins neither

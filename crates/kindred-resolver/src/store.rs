@@ -462,11 +462,14 @@ const NAME_FOLDING_VERSION: &[u8] = b"17";
 /// folding version 17; in the scored rules, a family name that is a word
 /// of the other (`Schmidt` / `Müller-Schmidt`) is no married name, and a
 /// given name that is a word of the other (`Michael` / `John Michael`) is
-/// no other person. Bump it with any such
+/// no other person. Version 35: the birthday guard holds with the name
+/// guard off (`min_name_similarity` 0), and records on one side of a
+/// reviewer's decision chain past any record of another side between them
+/// (`cluster::chain`). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
-pub const LINKING_VERSION: &str = "34";
+pub const LINKING_VERSION: &str = "35";
 
 /// Everything that can go wrong with the store. Each says which store.
 #[derive(Debug, thiserror::Error)]
