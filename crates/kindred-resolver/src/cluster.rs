@@ -618,8 +618,29 @@ fn past_other_names<'n>(
     alike: f64,
 ) -> Vec<(usize, usize)> {
     let mut pairs = Vec::new();
+    let told = |p: usize| birthday(p).filter(|b| birthday_told(b));
     for (i, &b) in ps.iter().enumerate().skip(1) {
-        let Some(nb) = name(b) else { continue };
+        let Some(nb) = name(b) else {
+            // An unnamed record whose record before was born decades
+            // apart from it (another person's: refused by the birthday
+            // guard) is paired with the latest earlier record of a near
+            // birthday: without the other person's record between them
+            // they were chained.
+            let Some(bb) = told(b) else { continue };
+            let far = |p: usize| told(p).is_some_and(|x| birthdays_far_apart(x, bb));
+            if far(ps[i - 1]) {
+                let same = ps[..i - 1]
+                    .iter()
+                    .rev()
+                    .take(FUZZY_REACH)
+                    .copied()
+                    .find(|&a| told(a).is_some() && !far(a));
+                if let Some(a) = same.filter(|&a| !kept_apart(&apart_of[a], &apart_of[b])) {
+                    pairs.push((a, b));
+                }
+            }
+            continue;
+        };
         let born_apart = |p: usize| {
             birthday(p)
                 .zip(birthday(b))
@@ -635,14 +656,13 @@ fn past_other_names<'n>(
         // between his father's records): the latest earlier record of a
         // told birthday, near this one's, is its person's too.
         if is_alike(ps[i - 1]) {
-            let told = |p: usize| birthday(p).is_some_and(birthday_told);
-            if told(b) && !told(ps[i - 1]) {
+            if told(b).is_some() && told(ps[i - 1]).is_none() {
                 let same = ps[..i - 1]
                     .iter()
                     .rev()
                     .take(FUZZY_REACH)
                     .copied()
-                    .find(|&a| told(a) && is_alike(a));
+                    .find(|&a| told(a).is_some() && is_alike(a));
                 if let Some(a) = same.filter(|&a| !kept_apart(&apart_of[a], &apart_of[b])) {
                     pairs.push((a, b));
                 }
@@ -1117,6 +1137,25 @@ mod tests {
         assert_eq!(
             run(&events, &LinkPolicy::default()),
             vec![vec!["father", "father-typo"], vec!["son"]]
+        );
+        // Unnamed records (an app's sign-ups asking a birthday for a
+        // coupon): another person's between two of one birthday parts
+        // nothing.
+        let unnamed = |id: &str, t: i64, day: &str| {
+            let mut e = event(id, t, &[(Email, mail)], None);
+            e.attributes.birthday = Some(day.into());
+            e
+        };
+        assert_eq!(
+            run(
+                &[
+                    unnamed("a", 0, "1960-05-12"),
+                    unnamed("s", DAY, "1992-08-03"),
+                    unnamed("c", 2 * DAY, "1960-05-12"),
+                ],
+                &LinkPolicy::default()
+            ),
+            vec![vec!["a", "c"], vec!["s"]]
         );
         // The name guard off leaves the birthday guard on.
         let no_name_guard = LinkPolicy {

@@ -465,7 +465,9 @@ const NAME_FOLDING_VERSION: &[u8] = b"17";
 /// no other person. Version 35: the birthday guard holds with the name
 /// guard off (`min_name_similarity` 0), and records on one side of a
 /// reviewer's decision chain past any record of another side between them
-/// (`cluster::chain`). Bump it with any such
+/// (`cluster::chain`), and an unnamed record whose record before on a
+/// mutable identifier was born decades apart is paired with the latest
+/// earlier record of a near birthday (`cluster::past_other_names`). Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
