@@ -272,9 +272,11 @@ pub async fn run(
                     // A panic may leave a library's state broken (a
                     // poisoned lock: every later message panics too). The
                     // message is dead-lettered; its offset is committed
-                    // for sure, and the service stops so that a restart
+                    // for sure (as any batch's: not for a partition that
+                    // moved meanwhile, whose new owner may have committed
+                    // past it), and the service stops so that a restart
                     // starts clean, past it.
-                    consumer::commit(&consumer, &offsets, CommitMode::Sync)?;
+                    consumer::commit_since(&consumer, &offsets, &read_at, CommitMode::Sync)?;
                     return Err(PipelineError::Input(format!(
                         "{source}/{partition} offset {offset} made kindred panic (dead-lettered as internal_panic); \
                          the service stops so that a restart clears what the panic may have left broken"
