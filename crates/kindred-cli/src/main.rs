@@ -282,6 +282,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             opts.validate()
                 .map_err(|e| anyhow::anyhow!("invalid generator options: {e}"))?;
+            // Events dated after today are dead-lettered by ingest (more
+            // than a day ahead: event_time_in_future) and counted lost by
+            // eval: a period that ends after today measures nothing.
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(i64::MAX, |d| {
+                    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+                });
+            let most = (now_ms - opts.start_ms) / 86_400_000;
+            anyhow::ensure!(
+                opts.end_ms() <= now_ms,
+                "invalid generator options: --days {days} ends the period after today (it starts on 2025-01-01): \
+                 ingest dead-letters events dated more than a day ahead, and eval would count them lost; give at most --days {most}"
+            );
             anyhow::ensure!(
                 !out.exists() || out.is_dir(),
                 "--out {}: is a file; the generator writes a directory (pos.jsonl, web.jsonl, social.jsonl, truth.csv, gen.json)",

@@ -222,6 +222,13 @@ fn gen_then_demo_then_eval_is_a_documented_sequence() {
     );
     let (ok, out) = kindred(&["gen", "--people", "5", "--cn-share", "1.5", "--out", &d]);
     assert!(!ok && out.contains("invalid generator options"), "{out}");
+    // A period that ends after today: its last events would be
+    // dead-lettered as dated in the future.
+    let (ok, out) = kindred(&["gen", "--people", "5", "--days", "36500", "--out", &d]);
+    assert!(
+        !ok && out.contains("--days 36500 ends the period after today"),
+        "{out}"
+    );
 }
 
 /// The default schema ids live in three places: the codec's defaults, the

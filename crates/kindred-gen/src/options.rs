@@ -50,6 +50,13 @@ impl Default for GenOptions {
 }
 
 impl GenOptions {
+    /// When the simulated period ends (Unix milliseconds): no event is
+    /// dated after it.
+    pub fn end_ms(&self) -> i64 {
+        self.start_ms
+            .saturating_add(i64::from(self.days).saturating_mul(crate::people::DAY_MS))
+    }
+
     /// Checks that rates are in [0, 1], weights are not negative and some
     /// are positive, and the period and activity make sense.
     pub fn validate(&self) -> Result<(), String> {
