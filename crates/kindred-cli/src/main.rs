@@ -351,6 +351,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 None => Default::default(),
             };
+            let mut incomplete = (0, 0);
             let clustering: Vec<(String, String)> = match data_dir {
                 Some(data_dir) if !*profile_topic => {
                     anyhow::ensure!(
@@ -378,6 +379,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         read.tombstones,
                         read.cut
                     );
+                    incomplete = (read.unreadable, read.cut);
                     read.changelog
                         .assignments()
                         .map(|(event, profile)| (event.to_string(), profile))
@@ -397,7 +399,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if truth_path.is_none() {
                 return Ok(());
             }
-            let report = kindred_eval::evaluate_against(clustering, &truth, *worst);
+            let mut report = kindred_eval::evaluate_against(clustering, &truth, *worst);
+            (report.unreadable_changes, report.cut_changes) = incomplete;
             anyhow::ensure!(
                 report.missing_records < report.records,
                 "none of the {} events of the ground truth is in the clustering: is it the truth of this data set?",

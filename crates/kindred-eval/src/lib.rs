@@ -69,6 +69,13 @@ pub struct Report {
     /// profiles breaks the store's partition): the first placement is
     /// scored.
     pub duplicate_records: u64,
+    /// Read from the profile topic: changes that could not be read, whose
+    /// placements the clustering lacks (0 for a store).
+    pub unreadable_changes: u64,
+    /// Read from the profile topic: changes whose lists of moved or
+    /// absorbed ids were cut to fit a record, whose events may stay in
+    /// their old profile in the clustering (0 for a store).
+    pub cut_changes: u64,
     /// Profiles holding a scored record (a missing record's stand-in is
     /// none).
     pub profiles: u64,
@@ -259,6 +266,8 @@ where
         missing_records: 0,
         unknown_records: 0,
         duplicate_records: 0,
+        unreadable_changes: 0,
+        cut_changes: 0,
         profiles: by_profile.len() as u64,
         persons: by_person.len() as u64,
         pairwise,
@@ -299,6 +308,13 @@ impl fmt::Display for Report {
                 f,
                 "  listed more than once {} (an event in two profiles: the first listing is scored)",
                 self.duplicate_records
+            )?;
+        }
+        if self.unreadable_changes + self.cut_changes > 0 {
+            writeln!(
+                f,
+                "  WARNING: the profile topic's clustering is incomplete: {} changes unreadable, {} with cut id lists (the figures below are of what was read)",
+                self.unreadable_changes, self.cut_changes
             )?;
         }
         writeln!(
@@ -355,6 +371,29 @@ impl fmt::Display for Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A clustering read from the profile topic with changes unreadable or
+    /// cut says so, in the JSON a checker reads and in the text.
+    #[test]
+    fn an_incomplete_topic_read_is_in_the_report() {
+        let truth: BTreeMap<String, String> = [("e1", "p1"), ("e2", "p1")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let clustering = vec![("e1".to_string(), "kp-1".to_string())];
+        let mut report = evaluate_against(clustering, &truth, 0);
+        assert!(!report.to_string().contains("incomplete"));
+        (report.unreadable_changes, report.cut_changes) = (2, 1);
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("JSON");
+        assert_eq!(json["unreadable_changes"], 2);
+        assert_eq!(json["cut_changes"], 1);
+        assert!(
+            report
+                .to_string()
+                .contains("2 changes unreadable, 1 with cut id lists"),
+            "{report}"
+        );
+    }
 
     /// B-cubed sums a term per profile and per person: the same records
     /// give the same figures to the last bit, whatever order a hash map
