@@ -733,9 +733,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let new_file = match action {
                 RulesAction::Diff { new, .. } | RulesAction::Apply { new, .. } => new,
             };
-            let new = Config::load(Some(new_file), serde_json::Map::new()).with_context(|| {
-                format!("cannot load the new rules from {}", new_file.display())
-            })?;
+            // With the flags and --set overrides the service would run
+            // with (the file replaces its configuration, the command line
+            // stays), and its warnings said now, before an apply acts on
+            // them (a rules list that drops the default rules).
+            let new = Config::load_with_sets(
+                Some(new_file),
+                flag_overrides(&cli, data_dir.as_ref()),
+                &cli.sets,
+            )
+            .with_context(|| format!("cannot load the new rules from {}", new_file.display()))?;
+            for warning in new.resolver.linking.warnings() {
+                tracing::warn!("the new rules in {}: {warning}", new_file.display());
+            }
             let out = tokio::task::block_in_place(|| match action {
                 RulesAction::Diff { json, .. } => admin::rules_diff(&config, &new, *json),
                 RulesAction::Apply { actor, .. } => admin::rules_apply(&config, &new, actor),

@@ -338,7 +338,16 @@ fn review_explain_split_and_rules_work_on_a_demo_store() {
     let n = new.display().to_string();
     let (ok, diff) = kindred(&["rules", "diff", "--new", &n, "--json", "--data-dir", &s]);
     assert!(ok, "{diff}");
-    let diff: serde_json::Value = serde_json::from_str(diff.trim()).expect("json");
+    // The new file's own warnings, before anything is applied.
+    assert!(
+        diff.contains("the new rules in") && diff.contains("replaces the default list"),
+        "{diff}"
+    );
+    let json = diff
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    let diff: serde_json::Value = serde_json::from_str(json).expect("json");
     let (ok, out) = kindred(&["rules", "apply", "--new", &n, "--data-dir", &s]);
     assert!(ok, "{out}");
     let said = format!(
@@ -348,6 +357,21 @@ fn review_explain_split_and_rules_work_on_a_demo_store() {
     assert!(out.contains(&said), "{said} / {out}");
     let (ok, again) = kindred(&["rules", "diff", "--new", &n, "--json", "--data-dir", &s]);
     assert!(ok, "{again}");
+    // --set reaches the new rules as it reaches the service's: a stricter
+    // name guard than the store was applied with changes profiles.
+    let (ok, set) = kindred(&[
+        "--set",
+        "resolver.linking.min_name_similarity=0.95",
+        "rules",
+        "diff",
+        "--new",
+        &n,
+        "--json",
+        "--data-dir",
+        &s,
+    ]);
+    assert!(ok, "{set}");
+    assert!(!set.contains("\"profiles_affected\":0"), "{set}");
     assert!(again.contains("\"profiles_affected\":0"), "{again}");
     let (ok, out) = kindred(&["explain", "phone:not-a-phone", "--data-dir", &s]);
     assert!(!ok && out.contains("phone"), "{out}");
