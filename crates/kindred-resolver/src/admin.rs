@@ -496,6 +496,11 @@ impl Resolver {
                 {
                     return Err(not(format!("it holds no identifier {}", shown)));
                 }
+                if events.len() < 2 {
+                    return Err(not(format!(
+                        "it holds one record: there is nothing to split off by {shown} (to take the identifier out of kindred, erase it)"
+                    )));
+                }
                 let sides =
                     match sides_apart(&view, &self.policy, &events, &constraints, Some(cut))? {
                         Ok(sides) => sides,

@@ -3780,6 +3780,24 @@ fn a_split_that_separates_nothing_says_what_still_links_the_records() {
         "{err}"
     );
     assert_eq!(profiles(&r), 1);
+    // A profile of one record has nothing to split off: said so, not
+    // "stay linked ... (by )".
+    apply(
+        &mut r,
+        vec![ev("pos:c", 3 * DAY, &[phone("+8613911115555")])],
+    );
+    let c = profile(&r, &phone("+8613911115555"));
+    let err = r
+        .split(
+            &c.profile_id,
+            &SplitSelector::Identifier(phone("+8613911115555")),
+            "ops",
+            4 * DAY,
+        )
+        .expect_err("one record");
+    assert!(matches!(err, AdminError::NotSeparable { .. }), "{err}");
+    assert!(err.to_string().contains("it holds one record"), "{err}");
+    assert!(!err.to_string().contains("(by )"), "{err}");
 }
 
 /// A's history keeps no trace of B once B is erased: the merge B's event
