@@ -102,9 +102,11 @@ pub fn profile_id(
 /// approvals: the reviewer names the pair by profile ids.
 fn approved_pair(resolver: &Resolver, profile: &str) -> Result<(String, String), PipelineError> {
     let store = resolver.store();
+    // Only approvals still in force: one a reject took back holds nothing.
+    let holding = resolver.approvals_holding(profile)?;
     let mut pairs = Vec::new();
     for d in store.decisions()? {
-        if d.kind != DecisionKind::Approve || d.profiles.len() != 2 {
+        if d.kind != DecisionKind::Approve || d.profiles.len() != 2 || !holding.contains(&d.id) {
             continue;
         }
         let mut all_here = true;
@@ -1020,6 +1022,47 @@ mod tests {
             "bo",
         )
         .expect("the approval parts these two");
+        let r = resolver_on(&config);
+        assert_eq!(r.store().stats().expect("stats").profiles, 2);
+    }
+
+    /// Approve, reject, approve the same pair again: the first approval,
+    /// taken back, holds nothing, and a reject by identifiers takes back
+    /// the second (it was refused, naming the one pair twice).
+    #[test]
+    fn a_reject_by_identifiers_counts_only_approvals_in_force() {
+        use IdentifierKind::{MemberId, Phone};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = test_config(&dir);
+        let mut r = resolver_on(&config);
+        let x = (Phone, "+8613900000001");
+        let m = (MemberId, "MAIN:1001");
+        r.apply(
+            &[receipt("web:1", &[x], None), receipt("pos:1", &[m], None)],
+            &[],
+        )
+        .expect("apply");
+        let of = |r: &Resolver, (kind, value): (IdentifierKind, &str)| {
+            r.profile_of(&Identifier::new(kind, value))
+                .expect("lookup")
+                .expect("held")
+        };
+        let (p1, p2) = (of(&r, x), of(&r, m));
+        drop(r);
+        review(&config, &p1, &p2, true, "ann").expect("approve");
+        review(&config, &p1, &p2, false, "bo").expect("reject");
+        let r = resolver_on(&config);
+        let (p1, p2) = (of(&r, x), of(&r, m));
+        drop(r);
+        review(&config, &p1, &p2, true, "cy").expect("approve again");
+        review(
+            &config,
+            "phone:+8613900000001",
+            "member_id:MAIN:1001",
+            false,
+            "di",
+        )
+        .expect("the approval in force parts them");
         let r = resolver_on(&config);
         assert_eq!(r.store().stats().expect("stats").profiles, 2);
     }

@@ -1090,6 +1090,21 @@ impl Resolver {
         survivorship_changed(&self.store, &self.survivorship)
     }
 
+    /// The approvals (decision ids) that hold records of `profile`
+    /// together now: those pinned as `Together` on one of its records. An
+    /// approval a reject took back holds nothing.
+    pub fn approvals_holding(&self, profile: &str) -> Result<BTreeSet<u64>, StoreError> {
+        let mut held = BTreeSet::new();
+        for event in self.store.members(profile)? {
+            for c in self.store.constraints(&event)? {
+                if let Constraint::Together { decision } = c {
+                    held.insert(decision);
+                }
+            }
+        }
+        Ok(held)
+    }
+
     /// Why this resolver's settings are not the ones the resolve service
     /// last started with (`None`: the same, or no service ran on this
     /// store yet): what each differs in, by fingerprint. `rules apply`
