@@ -90,10 +90,21 @@ pub fn profile_id(
     }
     let identifier = parse_identifier(config, target)?;
     resolver.profile_of(&identifier)?.ok_or_else(|| {
-        PipelineError::Config(format!(
-            "no profile holds {} (looked up by its normalized form)",
-            identifier.masked()
-        ))
+        let kind = identifier.kind;
+        if config.resolver.linking.identifiers.get(kind).link {
+            PipelineError::Config(format!(
+                "no profile holds {} (looked up by its normalized form)",
+                identifier.masked()
+            ))
+        } else {
+            // No index entry is kept for a kind that does not link: its
+            // holders are not found this way, though profiles list it.
+            PipelineError::Config(format!(
+                "{} cannot be looked up: resolver.linking.identifiers.{kind}.link is off, so no \
+                 index of {kind} identifiers is kept; name the profile by its id (kp-...)",
+                identifier.masked()
+            ))
+        }
     })
 }
 
@@ -1096,6 +1107,32 @@ mod tests {
         }
         republish(&service, "ops").expect("the service's settings");
         rules_apply(&service, &service, "ops").expect("the service's settings");
+    }
+
+    /// An identifier of a kind that does not link has no index entry:
+    /// looked up, it says so, not "no profile holds it" (profiles list it).
+    #[test]
+    fn a_kind_that_does_not_link_is_not_said_to_be_held_by_no_one() {
+        use IdentifierKind::{Email, Phone};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(&dir);
+        config.resolver.linking.identifiers.email.link = false;
+        let mut resolver = resolver_on(&config);
+        let e = receipt(
+            "pos:1",
+            &[(Phone, "+8613910248876"), (Email, "ann@shop.cn")],
+            None,
+        );
+        resolver.apply(&[e], &[]).expect("apply");
+        drop(resolver);
+        let err = explain(&config, "email:ann@shop.cn", false).expect_err("no index");
+        let message = err.to_string();
+        assert!(
+            message.contains("linking.identifiers.email.link is off"),
+            "{message}"
+        );
+        assert!(!message.contains("ann@shop.cn"), "masked: {message}");
+        assert!(explain(&config, "phone:+8613910248876", false).is_ok());
     }
 
     /// A store's house card on two clearly different people's receipts is
