@@ -1261,6 +1261,7 @@ mod tests {
         let err = review(&other, "member_id:1001", "member_id:1002", false, "ops")
             .expect_err("other linking settings");
         assert!(err.to_string().contains("[resolver.linking]"), "{err}");
+        assert!(err.to_string().contains("(the service's "), "{err}");
         let err = split(&other, "member_id:1001", None, Some(Channel::Pos), "ops")
             .expect_err("other linking settings");
         assert!(err.to_string().contains("-c FILE"), "{err}");
@@ -1284,6 +1285,13 @@ mod tests {
         let stale = review(&config, "member_id:1001", "member_id:1003", false, "ops")
             .expect_err("the rules before the apply");
         assert!(stale.to_string().contains("[resolver.linking]"), "{stale}");
+        // Blamed on the apply, not on the service's configuration.
+        assert!(
+            stale
+                .to_string()
+                .contains("`kindred rules apply` applied last"),
+            "{stale}"
+        );
         // The applied settings: the decision is taken (another pair: this
         // one is kept apart already, and a second reject is refused).
         let out = review(&other, "member_id:1001", "member_id:1003", false, "ops")

@@ -1127,8 +1127,23 @@ impl Resolver {
         ] {
             if let Some(running) = self.store.get_raw(cf::META, key)? {
                 if running != ours {
+                    // `rules apply` records its rules as the service's (the
+                    // service is to restart with them): say so, rather than
+                    // blame the service's configuration.
+                    let applied = key == crate::store::RUNNING_POLICY
+                        && self
+                            .store
+                            .get_raw(cf::META, crate::store::LINK_POLICY)?
+                            .as_deref()
+                            == Some(running.as_slice());
+                    let whose = if applied {
+                        "the rules `kindred rules apply` applied last, which the service is to \
+                         restart with (run the command with the configuration given to it as --new)"
+                    } else {
+                        "the service's"
+                    };
                     differ.push(format!(
-                        "{what} (the service's {:016x}, this configuration's {:016x})",
+                        "{what} ({whose} {:016x}, this configuration's {:016x})",
                         fnv1a(&running),
                         fnv1a(&ours)
                     ));
