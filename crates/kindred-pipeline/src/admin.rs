@@ -695,6 +695,9 @@ fn explanation_json(e: &Explanation) -> serde_json::Value {
             "shares": r.shared})).collect::<Vec<_>>(),
         "winners": winners(r).into_iter().filter_map(|(f, s)| s.map(|s| (f.to_string(), json!({
             "channel": s.channel.as_str(), "event_id": s.event_id, "event_time_ms": s.event_time_ms})))).collect::<serde_json::Map<_, _>>(),
+        "consents": r.consents.iter().map(|(key, c)| (key.clone(), json!({
+            "value": c.value, "channel": c.source.channel.as_str(),
+            "event_id": c.source.event_id, "event_time_ms": c.source.event_time_ms}))).collect::<serde_json::Map<_, _>>(),
         "may_contact": r.may_contact,
     })
 }
@@ -1107,6 +1110,32 @@ mod tests {
         }
         republish(&service, "ops").expect("the service's settings");
         rules_apply(&service, &service, "ops").expect("the service's settings");
+    }
+
+    /// `explain --json` carries each consent with where it came from, as
+    /// the text does: a script auditing why a customer may be contacted
+    /// had `may_contact` only.
+    #[test]
+    fn explain_json_gives_each_consents_provenance() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = test_config(&dir);
+        let mut e = receipt("pos:1", &[(IdentifierKind::Phone, "+8613910248876")], None);
+        e.consents.push(kindred_model::Consent {
+            purpose: "marketing".into(),
+            channel: "sms".into(),
+            granted: true,
+        });
+        let mut resolver = resolver_on(&config);
+        resolver.apply(&[e], &[]).expect("apply");
+        drop(resolver);
+        let out = explain(&config, "phone:+8613910248876", true).expect("explain");
+        let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let consents = json["consents"].as_object().expect("consents");
+        assert_eq!(consents.len(), 1, "{consents:?}");
+        let (_, c) = consents.iter().next().expect("one");
+        assert_eq!(c["value"], true);
+        assert_eq!(c["channel"], "pos");
+        assert_eq!(c["event_id"], "pos:1");
     }
 
     /// An identifier of a kind that does not link has no index entry:
