@@ -1872,6 +1872,29 @@ mod tests {
         };
         assert_eq!(dated(7441).as_deref(), Some("1990-05-17"));
         assert_eq!(dated(-1).as_deref(), Some("1969-12-31"));
+        // Debezium's (ExtractNewRecordState, JsonConverter): a DATE column
+        // as io.debezium.time.Date, a Postgres timestamp(6) as
+        // microseconds.
+        let debezium = serde_json::json!({
+            "schema": {"type": "struct", "optional": false, "fields": [
+                {"field": "event_id", "type": "string", "optional": false},
+                {"field": "birthday", "type": "int32", "optional": true,
+                 "name": "io.debezium.time.Date", "version": 1},
+                {"field": "event_time", "type": "int64", "optional": false,
+                 "name": "io.debezium.time.MicroTimestamp", "version": 1},
+            ]},
+            "payload": {"event_id": "w1", "event_type": "signup",
+                        "event_time": 1_740_544_404_123_456_i64, "birthday": 7441},
+        });
+        let read = c
+            .decode::<kindred_model::raw::WebEvent>(
+                Framing::Json,
+                SchemaKind::WebEvent,
+                &serde_json::to_vec(&debezium).expect("JSON"),
+            )
+            .expect("decodes");
+        assert_eq!(read.birthday.as_deref(), Some("1990-05-17"));
+        assert_eq!(read.event_time, 1_740_544_404_123);
         // Anything else with those keys is still the record, and refused.
         let odd = serde_json::json!({"schema": 1, "payload": payload});
         let err = pos_from_json(&c, &odd).unwrap_err();

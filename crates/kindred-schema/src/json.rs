@@ -136,14 +136,29 @@ pub(crate) fn unwrap_connect_envelope(value: &mut Value, schema: &Schema) {
     }
 }
 
-/// Connect's logical type of a day: an int32 of days since 1970-01-01.
-const CONNECT_DATE: &str = "org.apache.kafka.connect.data.Date";
+/// Days since 1970-01-01 (an int32): Connect's logical date, and
+/// Debezium's (`time.precision.mode` adaptive or connect).
+const DAY_COUNTS: &[&str] = &[
+    "org.apache.kafka.connect.data.Date",
+    "io.debezium.time.Date",
+];
+
+/// Debezium's timestamps in a unit finer than kindred's milliseconds, with
+/// the divisor to milliseconds: a Postgres `timestamp(6)` column comes as
+/// microseconds.
+const FINE_TIMESTAMPS: &[(&str, i64)] = &[
+    ("io.debezium.time.MicroTimestamp", 1_000),
+    ("io.debezium.time.NanoTimestamp", 1_000_000),
+];
 
 /// Writes each field of `payload` that the envelope's Connect `schema`
-/// types as a [`CONNECT_DATE`] as the day it counts (`7441` as
-/// `1990-05-17`): a JDBC source connector's `DATE` column comes so, and a
-/// day count read as text is no birthday (every one was dropped). Fields
-/// of nested structs too.
+/// types as a day count ([`DAY_COUNTS`]) as the day it counts (`7441` as
+/// `1990-05-17`): a JDBC source connector's or Debezium's `DATE` column
+/// comes so, and a day count read as text is no birthday (every one was
+/// dropped). A Debezium timestamp in micro- or nanoseconds
+/// ([`FINE_TIMESTAMPS`]) becomes milliseconds: read as milliseconds it was
+/// out of range and every event dead-lettered. Fields of nested structs
+/// too.
 fn connect_days_as_dates(schema: &Value, payload: &mut Value) {
     let (Some(Value::Array(fields)), Value::Object(record)) = (schema.get("fields"), payload)
     else {
@@ -157,7 +172,15 @@ fn connect_days_as_dates(schema: &Value, payload: &mut Value) {
         else {
             continue;
         };
-        if field.get("name").and_then(Value::as_str) == Some(CONNECT_DATE) {
+        let logical = field.get("name").and_then(Value::as_str);
+        let fine = FINE_TIMESTAMPS
+            .iter()
+            .find(|(name, _)| Some(*name) == logical);
+        if let Some((_, per_ms)) = fine {
+            if let Some(t) = value.as_i64() {
+                *value = Value::from(t.div_euclid(*per_ms));
+            }
+        } else if logical.is_some_and(|l| DAY_COUNTS.contains(&l)) {
             let day = value
                 .as_i64()
                 .and_then(chrono::TimeDelta::try_days)
