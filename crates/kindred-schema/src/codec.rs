@@ -1652,6 +1652,31 @@ mod tests {
             pos_from_json(&c, &fraction).is_err(),
             "a fraction is no till number"
         );
+        // Avro's own JSON encoding (Java's JsonEncoder, fastavro) of a
+        // writer whose every column is `["null", X]`: each value wrapped
+        // in its branch's name, kindred's fields not unions; an `int`
+        // branch where kindred reads a long.
+        let wrapped = serde_json::json!({
+            "transaction_id": {"string": "T-1"}, "store_id": {"string": "S01"},
+            "terminal_id": {"string": "3"}, "receipt_no": {"string": "R"},
+            "amount_minor": {"int": 500}, "currency": {"string": "CNY"},
+            "points_earned": {"int": 5}, "points_redeemed": {"long": 0},
+            "event_time": {"long": 1_700_000_000_000_i64}, "phone": {"string": "13800138000"},
+        });
+        let got = pos_from_json(&c, &wrapped).expect("wrapped values read");
+        assert_eq!(
+            (
+                got.store_id.as_str(),
+                got.amount_minor,
+                got.phone.as_deref()
+            ),
+            ("S01", 500, Some("13800138000"))
+        );
+        // A wrapper naming a type that does not read as the field's stays
+        // refused.
+        let mut wrong = wrapped.clone();
+        wrong["amount_minor"] = serde_json::json!({"string": "500x"});
+        assert!(pos_from_json(&c, &wrong).is_err());
         // Python's json.dumps of a pandas row with a gap: `NaN` for no
         // phone reads as none; for a required field, refused by its name.
         let nan = br#"{"transaction_id": "T-2", "store_id": "S01", "terminal_id": 3,

@@ -295,6 +295,14 @@ struct Conform<'a> {
 
 impl Conform<'_> {
     fn value(&self, value: &mut Value, schema: &Schema, path: &Path<'_>) -> Result<(), String> {
+        // Avro's JSON encoding from a writer whose field is a union
+        // (`["null", "string"]`, as Kafka Connect writes every nullable
+        // column) wraps the value in its branch's name (`{"string": "S01"}`)
+        // where kindred's field is not a union: the binary path reads such
+        // a writer record by record, and so does this.
+        if let Some(inner) = primitive_wrapped(value, schema) {
+            *value = inner;
+        }
         match schema {
             Schema::Ref { name } => match self.names.get(name) {
                 Some(s) => self.value(value, s, path),
@@ -455,6 +463,7 @@ impl Conform<'_> {
             .iter()
             .any(|b| {
                 branch_names(b).iter().any(|n| n == key)
+                    || promotes_to(key, b)
                     || unqualified.is_some_and(|name| {
                         matches!(b, Schema::Record(r) if r.name.name == name)
                             || matches!(b, Schema::Ref { name: r } if r.name == name)
@@ -602,6 +611,48 @@ impl Plain<'_> {
 }
 
 /// The names a union branch goes by in Avro's JSON encoding.
+/// Whether a union branch named `key` (a primitive type) is read into
+/// `schema` by Avro's promotions: an `int` as a `long`, `float` or
+/// `double`, a `long` as a `float` or `double`, a `float` as a `double`,
+/// `bytes` as a `string` and back.
+fn promotes_to(key: &str, schema: &Schema) -> bool {
+    matches!(
+        (key, schema),
+        (
+            "int",
+            Schema::Long | Schema::TimestampMillis | Schema::Float | Schema::Double
+        ) | ("long", Schema::Float | Schema::Double)
+            | ("float", Schema::Double)
+            | ("bytes", Schema::String)
+            | ("string", Schema::Bytes)
+    )
+}
+
+/// The value inside `{"<type>": value}` when `schema` is a primitive type
+/// (no union, record, map or array) that `<type>` names or is promoted to:
+/// Avro's JSON encoding of a writer's union branch.
+fn primitive_wrapped(value: &Value, schema: &Schema) -> Option<Value> {
+    let Value::Object(map) = value else {
+        return None;
+    };
+    let (key, inner) = map.iter().next().filter(|_| map.len() == 1)?;
+    let primitive = matches!(
+        schema,
+        Schema::String
+            | Schema::Long
+            | Schema::Int
+            | Schema::Boolean
+            | Schema::Double
+            | Schema::Float
+            | Schema::Bytes
+            | Schema::TimestampMillis
+    );
+    (primitive
+        && !inner.is_object()
+        && (branch_names(schema).iter().any(|n| n == key) || promotes_to(key, schema)))
+    .then(|| inner.clone())
+}
+
 fn branch_names(schema: &Schema) -> Vec<String> {
     let primitive = |n: &str| vec![n.to_string()];
     match schema {
