@@ -861,6 +861,19 @@ impl Builder<'_> {
                     if (8..=15).contains(&digits.len())
                         && digits.bytes().all(|b| b.is_ascii_digit())
                     {
+                        // A Brazilian account registered before mobiles
+                        // gained their ninth digit keeps its 8-digit id
+                        // (`55 21 64180266`): the mobile is `+55 21
+                        // 96418-0266` (subscribers 6 to 9 are mobiles;
+                        // 2 to 5, landlines, stay as they are).
+                        let brazilian = digits.len() == 12
+                            && digits.starts_with("55")
+                            && matches!(digits.as_bytes()[4], b'6'..=b'9');
+                        let digits = if brazilian {
+                            format!("{}9{}", &digits[..4], &digits[4..])
+                        } else {
+                            digits.to_string()
+                        };
                         if let Ok(e164) = normalize_phone(&format!("+{digits}"), self.opts) {
                             self.identifier(IdentifierKind::Phone, Ok((e164, None)));
                         }

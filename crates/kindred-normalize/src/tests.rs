@@ -578,6 +578,13 @@ fn a_whatsapp_id_is_also_the_persons_phone() {
     }
     // Not a valid number, or not digits: the social id alone.
     assert_eq!(chat("wa", "999123"), vec!["social=whatsapp:999123"]);
+    // A Brazilian account of before the ninth digit keeps its 8-digit id:
+    // the phone is the mobile's 9-digit form (a 7 too, not the radio
+    // service's range); a landline's id stays as it is.
+    assert!(chat("whatsapp", "552164180266").contains(&"phone=+5521964180266".to_string()));
+    assert!(chat("whatsapp", "552174180266").contains(&"phone=+5521974180266".to_string()));
+    assert!(chat("whatsapp", "5521964180266").contains(&"phone=+5521964180266".to_string()));
+    assert!(chat("whatsapp", "552125550123").contains(&"phone=+552125550123".to_string()));
     assert_eq!(
         chat("whatsapp", "wa.me/abc"),
         vec!["social=whatsapp:wa.me/abc"]
