@@ -246,7 +246,10 @@ fn by_patterns(text: &str, region: phonenumber::country::Id) -> Option<Result<St
 /// A national number that starts with its region's own calling code and
 /// is a number as typed (`483096376`, a Polish landline, 48 being
 /// Poland's code): libphonenumber keeps it whole, where the `phonenumber`
-/// crate reads the code off it (`e164`, here `+48 309 63 76`).
+/// crate reads the code off it (`e164`, here `+48 309 63 76`). Not when
+/// the code read off leaves a mobile and the whole is none
+/// (`4915123984712`, a German mobile from an export without its `+`, is
+/// no Leer landline typed without its trunk 0: no one types that).
 fn own_code_kept(text: &str, region: phonenumber::country::Id, e164: &str) -> Option<String> {
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
     let code = dialling(region)?.code.to_string();
@@ -254,7 +257,9 @@ fn own_code_kept(text: &str, region: phonenumber::country::Id, e164: &str) -> Op
         return None;
     }
     let national = format!("+{code}{digits}");
-    (pattern_kind(&national) == Some(Kind::Person)).then_some(national)
+    let mobile_read_off =
+        phone_line(e164) == PhoneLine::Mobile && phone_line(&national) != PhoneLine::Mobile;
+    (!mobile_read_off && pattern_kind(&national) == Some(Kind::Person)).then_some(national)
 }
 
 /// How a region's numbers are dialled ([`dialling`]).
@@ -1298,6 +1303,11 @@ mod tests {
             ("0xx41 11 92948-7316", Id::BR, Err(Rejected::Invalid)),
             // An extension is not rewritten.
             ("+52 1 55 2948 7316 x12", Id::MX, Err(Rejected::Invalid)),
+            // A German mobile with its code and no `+` (an export): the
+            // mobile, not an area code typed without its trunk 0.
+            ("4915123984712", Id::DE, Ok("+4915123984712")),
+            ("491761234567", Id::DE, Ok("+491761234567")),
+            ("015123984712", Id::DE, Ok("+4915123984712")),
         ] {
             assert_eq!(
                 normalize_phone_in(raw, region),
