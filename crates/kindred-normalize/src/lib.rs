@@ -45,9 +45,11 @@ pub use ids::{
 };
 pub use name::{names, normalize_name, Names};
 pub use options::{DateOrder, NormalizeOptions};
+use phone::grouped_as_there;
 pub use phone::{
     clear_phone_memo, normalize_phone, normalize_phone_in, phone_line, region_of_currency,
-    through_trunk_prefix, typed_in_national_groups, typed_internationally, PhoneLine,
+    through_trunk_prefix, typed_as_written_nationally, typed_in_national_groups,
+    typed_internationally, PhoneLine,
 };
 pub use surname::{
     expand_iteration_marks, family_name_len, family_name_len_beside,
@@ -563,12 +565,17 @@ impl Builder<'_> {
                 // line or a placeholder there not typed as home writes
                 // mobiles (`1-800-642-7676` at a US till, 180 0642 7676 in
                 // China).
+                // A trunk prefix home writes its mobiles with (`07 78 12
+                // 34 56` in France) is home's, unless the digits are typed
+                // as the event's region writes a number of its own too
+                // (`010-6552-9988`: a Korean mobile and a Beijing
+                // landline, at a Beijing till).
                 (Some(r), Ok(e164))
                     if phone_line(&e164) == PhoneLine::Mobile
                         && !written_as_in(raw, r, &e164)
-                        && !through_trunk_prefix(raw, &e164) =>
+                        && not_through_a_foreign_trunk(raw, r, &e164) =>
                 {
-                    match refused_there(raw, r, &e164) {
+                    match refused_there(raw, r) {
                         Some(reason) => Err(reason),
                         None => Ok(e164),
                     }
@@ -589,6 +596,10 @@ impl Builder<'_> {
                 (Some(r), home) => match normalize_phone_in(raw, r) {
                     Ok(e164) => Ok(e164),
                     Err(Rejected::Junk) => Err(Rejected::Junk),
+                    // A toll-free line typed as the region writes it
+                    // (`(888) 642-7676` at a US till) is the brand's
+                    // hotline, though its digits make a landline at home.
+                    Err(Rejected::Business) if grouped_as_there(raw, r) => Err(Rejected::Business),
                     Err(_) => home,
                 },
                 (None, home) => home,
@@ -1100,15 +1111,24 @@ impl OrderKind {
 /// `EUR`), as tills and shops write it.
 /// Whether `raw`, read in `region`, is typed in the groups `region` writes
 /// that number in, and not in those `home` (its reading at home) is written in.
+/// Whether `raw`, read at home as the mobile `home`, came there without a
+/// trunk prefix home's mobiles are not written with (`0151 23984712` read
+/// in China), or with home's own (`07 78 12 34 56` in France) and not typed
+/// as the event's `region` writes a number of its own (`010-6552-9988`, a
+/// Korean mobile and a Beijing landline, at a Beijing till).
+fn not_through_a_foreign_trunk(raw: &str, region: phonenumber::country::Id, home: &str) -> bool {
+    !through_trunk_prefix(raw, home)
+        || (typed_as_written_nationally(raw, home) && !grouped_as_there(raw, region))
+}
+
 /// Why the event's `region` refuses `raw` (a toll-free or premium line,
-/// a placeholder), when it does and `raw` is not typed in the groups home
-/// writes its reading `home` in: `1-800-642-7676` at a US till is the
-/// US hotline, though its digits make a Chinese mobile (`180 0642 7676`).
-fn refused_there(raw: &str, region: phonenumber::country::Id, home: &str) -> Option<Rejected> {
+/// a placeholder), when it does and `raw` is typed in the groups the
+/// region writes that number in: `1-800-642-7676` at a US till is the US
+/// hotline, though its digits make a Chinese mobile (`180 0642 7676`, or
+/// `18006427676` in one run, which says nothing: home's mobile stands).
+fn refused_there(raw: &str, region: phonenumber::country::Id) -> Option<Rejected> {
     match normalize_phone_in(raw, region) {
-        Err(reason @ (Rejected::Business | Rejected::Junk))
-            if !typed_in_national_groups(raw, home) =>
-        {
+        Err(reason @ (Rejected::Business | Rejected::Junk)) if grouped_as_there(raw, region) => {
             Some(reason)
         }
         _ => None,

@@ -653,9 +653,7 @@ pub fn typed_in_national_groups(raw: &str, e164: &str) -> bool {
 /// `0` and is the Chinese mobile `+86 151 2398 4712`, though no one writes
 /// a Chinese mobile with a leading `0` (and every German does). Digits
 /// typed as the national number alone (`139 1024 8876`), or behind the
-/// country code (`+86 139…`, `0086 139…`), are not; nor a number typed as
-/// its own country writes it nationally, trunk prefix and all (`07 78 12
-/// 34 56` read in France).
+/// country code (`+86 139…`, `0086 139…`), are not.
 pub fn through_trunk_prefix(raw: &str, e164: &str) -> bool {
     let text = fold(raw);
     let digits: String = without_label(&text)
@@ -665,24 +663,42 @@ pub fn through_trunk_prefix(raw: &str, e164: &str) -> bool {
     let Ok(number) = phonenumber::parse(None, e164) else {
         return false;
     };
-    // Typed as home writes the number nationally, its trunk prefix
-    // included (`07 78 12 34 56` in France, `0151 23984712` in Germany):
-    // home's own way, no foreign trunk prefix.
-    let written: String = number
-        .format()
-        .mode(Mode::National)
-        .to_string()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    if written == digits {
-        return false;
-    }
     let national = number.national().to_string();
     let code = number.code().value().to_string();
     digits
         .strip_suffix(national.as_str())
         .is_some_and(|prefix| !prefix.is_empty() && !prefix.ends_with(&code))
+}
+
+/// Whether `raw` reads as a number in `region` (valid there, whether
+/// kindred takes it or refuses it as a business line or a placeholder) and
+/// is typed in the groups `region` writes that number in nationally.
+pub(crate) fn grouped_as_there(raw: &str, region: phonenumber::country::Id) -> bool {
+    let text = ascii_digits(&fold(raw));
+    phonenumber::parse(Some(region), without_label(text.trim()))
+        .ok()
+        .filter(phonenumber::is_valid)
+        .is_some_and(|n| typed_in_national_groups(raw, &n.format().mode(Mode::E164).to_string()))
+}
+
+/// Whether `raw`'s digits are those `e164` is written with nationally in
+/// its own country, trunk prefix and all (`07 78 12 34 56` for a French
+/// mobile, `0151 23984712` for a German one).
+pub fn typed_as_written_nationally(raw: &str, e164: &str) -> bool {
+    let text = fold(raw);
+    let digits: String = without_label(&text)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    phonenumber::parse(None, e164).is_ok_and(|number| {
+        number
+            .format()
+            .mode(Mode::National)
+            .to_string()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .eq(digits.chars())
+    })
 }
 
 /// The lengths of the runs of ASCII digits in `text`.

@@ -205,8 +205,10 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         ("USD", "1-312-663-8544", Some("+13126638544")),
         ("USD", "1 (718) 369-2458", Some("+17183692458")),
         ("BRL", "(13) 99123-4567", Some("+5513991234567")),
-        // Digits in one run say nothing: home's mobile stands.
+        // Digits in one run say nothing: home's mobile stands, a toll-free
+        // reading there too (186 6234 5678, a China Unicom mobile).
         ("USD", "13126638544", Some("+8613126638544")),
+        ("USD", "18662345678", Some("+8618662345678")),
         // A label before the number.
         ("USD", "Tel: (212) 663-8544", Some("+12126638544")),
         // A US number at a US till, not a Shanghai landline.
@@ -230,6 +232,9 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
         ("USD", "1 (888) 642-7676", "business_number"),
         ("USD", "1-312-555-0123", "junk"),
         ("SGD", "1800 622 5545", "business_number"),
+        // Without the trunk 1, a Chinese landline's digits at home.
+        ("USD", "(888) 642-7676", "business_number"),
+        ("USD", "866-234-5678", "business_number"),
     ] {
         let e = normalize(&sale(currency, typed), &opts).expect("valid");
         assert!(
@@ -264,6 +269,14 @@ fn national_phone_numbers_are_read_where_the_event_happened() {
     assert_eq!(
         phone_of(sale("CHF", "077 812 34 56"), &fr).as_deref(),
         Some("+41778123456")
+    );
+    // Typed as home writes a mobile and as the till's country writes a
+    // landline of its own (a Korean mobile, a Beijing line, at a Beijing
+    // till): the till's reading.
+    let kr = NormalizeOptions::for_region(phonenumber::country::Id::KR);
+    assert_eq!(
+        phone_of(sale("CNY", "010-6552-9988"), &kr).as_deref(),
+        Some("+861065529988")
     );
     let de = NormalizeOptions::for_region(phonenumber::country::Id::DE)
         .with_store_regions(vec![("S01".into(), phonenumber::country::Id::AT)]);
