@@ -651,6 +651,46 @@ async fn a_header_name_that_is_not_utf8_neither_stops_ingest_nor_is_lost() -> an
     Ok(())
 }
 
+/// A batch ends at `ingest.batch_max_bytes` of keys and payloads, not only
+/// at `batch_size` or the linger: large malformed records under a long
+/// linger (each held with its dead letter) gathered by the hundred and a
+/// pod ran out of memory on the batch at every restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_ends_at_its_byte_budget() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = isolated_config("batch-bytes", dir.path());
+    config.topics.partitions = 1;
+    config.ingest.batch_linger_ms = 3_000;
+    config.ingest.batch_max_bytes = 1 << 20;
+    create_topics(&config).await?;
+    // Twelve malformed records of 200 KB: 2.4 MB, five to a batch.
+    let records: Vec<OutRecord> = (0..12)
+        .map(|i| record(&config.topics.pos, &format!("B-{i}"), vec![b'x'; 200_000]))
+        .collect();
+    produce_all(&config, &records).await?;
+    let shutdown = Shutdown::new();
+    let tasks = start_ingest(&config, &[(Channel::Pos, 1)], &shutdown).await?;
+    read_until(
+        &config,
+        &config.topics.dead_letter,
+        Duration::from_secs(60),
+        |m| m.len() >= 12,
+    )
+    .await?;
+    let ops = stop(&shutdown, tasks).await?;
+    let batches = ops[0]
+        .metrics
+        .batch_duration
+        .with_label_values(&["ingest"])
+        .get_sample_count();
+    assert!(batches >= 3, "{batches} batches for 2.4 MB at 1 MiB each");
+    assert_eq!(
+        read_all(&config, &config.topics.dead_letter).await?.len(),
+        12
+    );
+    Ok(())
+}
+
 /// Retention (here its API, `kafka-delete-records`) deleted messages ingest
 /// had not read yet: the consumer is reset to the log start and skips them.
 /// The service counts them (`kindred_consumer_skipped_messages_total`, an

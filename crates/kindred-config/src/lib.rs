@@ -634,6 +634,11 @@ pub struct WriterSchema {
 pub struct IngestConfig {
     /// Most messages handled per batch. Default 500.
     pub batch_size: usize,
+    /// Most bytes (keys and payloads as read) handled per batch: a batch
+    /// ends at the message that reaches it, so that a backlog of near-1 MB
+    /// records under a long linger does not hold hundreds of them (and
+    /// their dead letters) in memory at once. Default 33554432 (32 MiB).
+    pub batch_max_bytes: u64,
     /// Longest wait for a batch to fill, in milliseconds. Default 50.
     pub batch_linger_ms: u64,
 }
@@ -646,6 +651,9 @@ pub struct ResolverConfig {
     pub data_dir: PathBuf,
     /// Most events applied per batch (one atomic write). Default 1000.
     pub batch_size: usize,
+    /// Most bytes (keys and payloads as read) applied per batch, as
+    /// `ingest.batch_max_bytes`. Default 33554432 (32 MiB).
+    pub batch_max_bytes: u64,
     /// Longest wait for a batch to fill, in milliseconds. Default 50.
     pub batch_linger_ms: u64,
     /// `[resolver.linking]`: which identifiers and match rules link records,
@@ -829,6 +837,7 @@ impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
             batch_size: 500,
+            batch_max_bytes: 32 << 20,
             batch_linger_ms: 50,
         }
     }
@@ -839,6 +848,7 @@ impl Default for ResolverConfig {
         ResolverConfig {
             data_dir: PathBuf::from("./data/resolver"),
             batch_size: 1000,
+            batch_max_bytes: 32 << 20,
             batch_linger_ms: 50,
             linking: kindred_model::LinkPolicy::default(),
             survivorship: kindred_model::Survivorship::default(),
@@ -1136,6 +1146,8 @@ impl Config {
             }
         };
         positive("ingest.batch_size", self.ingest.batch_size as u64);
+        positive("ingest.batch_max_bytes", self.ingest.batch_max_bytes);
+        positive("resolver.batch_max_bytes", self.resolver.batch_max_bytes);
         // 0 would report every service stalled at once (restarted by its
         // liveness probe in a loop).
         positive("http.stall_timeout_secs", self.http.stall_timeout_secs);

@@ -94,7 +94,10 @@ pub async fn run(
             let batch = if held.is_empty() {
                 next_batch(
                     &consumer,
-                    config.ingest.batch_size,
+                    super::BatchLimit {
+                        messages: config.ingest.batch_size,
+                        bytes: config.ingest.batch_max_bytes,
+                    },
                     linger,
                     &shutdown,
                     ops,

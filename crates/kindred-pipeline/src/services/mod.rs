@@ -69,15 +69,23 @@ pub fn kafka_settings(config: &Config) -> KafkaSettings {
 /// How often a waiting poll loop checks its partition assignment for `/readyz`.
 const READY_RECHECK: Duration = Duration::from_secs(1);
 
-/// Waits for the first message (or shutdown), then gathers more until `max`
-/// messages or `linger` has passed. Returns an empty batch on shutdown, or
+/// How large a batch may grow: `messages`, and `bytes` of keys and
+/// payloads as read (a batch holds at least one message, however large).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchLimit {
+    pub messages: usize,
+    pub bytes: u64,
+}
+
+/// Waits for the first message (or shutdown), then gathers more until the
+/// [`BatchLimit`] is reached or `linger` has passed. Returns an empty batch on shutdown, or
 /// when `interrupted` says so while no message is waiting (the resolver's
 /// publisher stopped: an idle input must not hide it); and an error when
 /// the consumer failed for good (fenced by another instance with the same
 /// `group.instance.id`): the service must stop, not spin.
 pub(crate) async fn next_batch(
     consumer: &ServiceConsumer,
-    max: usize,
+    limit: BatchLimit,
     linger: Duration,
     shutdown: &Shutdown,
     ops: &Ops,
@@ -85,6 +93,7 @@ pub(crate) async fn next_batch(
     healthy: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<OwnedMessage>, PipelineError> {
     let mut batch = Vec::new();
+    let mut bytes = 0u64;
     let mut deadline = None;
     let mut idle_since: Option<Instant> = None;
     let mut recommitted: Option<Instant> = None;
@@ -146,8 +155,11 @@ pub(crate) async fn next_batch(
                     }
                 }
                 Ok(Ok(message)) => {
-                    batch.push(message.detach());
-                    if batch.len() >= max {
+                    let message = message.detach();
+                    bytes += (message.payload().map_or(0, <[u8]>::len) + message.key().map_or(0, <[u8]>::len)) as u64;
+                    batch.push(message);
+                    // At least one message, however large.
+                    if batch.len() >= limit.messages || bytes >= limit.bytes {
                         return Ok(batch);
                     }
                     deadline.get_or_insert_with(|| Instant::now() + linger);

@@ -346,7 +346,10 @@ pub async fn run(config: &Config, ops: &Ops, shutdown: Shutdown) -> Result<(), P
             let read = if held.is_empty() {
                 next_batch(
                     consumer,
-                    config.resolver.batch_size,
+                    super::BatchLimit {
+                        messages: config.resolver.batch_size,
+                        bytes: config.resolver.batch_max_bytes,
+                    },
                     linger,
                     &shutdown,
                     ops,
