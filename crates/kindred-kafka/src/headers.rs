@@ -18,12 +18,20 @@ use rdkafka::message::{BorrowedHeaders, Headers, Message, OwnedHeaders};
 pub type Header<'a> = (Cow<'a, str>, Option<&'a [u8]>);
 
 /// Headers librdkafka holds, whose native list can be read directly.
-pub trait NativeHeaders: Headers {
+///
+/// # Safety
+///
+/// `native` must return a valid `rd_kafka_headers_t` list that lives as
+/// long as the borrow of `self` ([`list`] reads it through librdkafka):
+/// implemented here for rdkafka's two header types only.
+pub unsafe trait NativeHeaders: Headers {
     #[doc(hidden)]
     fn native(&self) -> *const rdsys::rd_kafka_headers_t;
 }
 
-impl NativeHeaders for BorrowedHeaders {
+// SAFETY: a `BorrowedHeaders` reference is the address of the native list
+// it borrows, for as long as it is borrowed (rdkafka reads it so).
+unsafe impl NativeHeaders for BorrowedHeaders {
     fn native(&self) -> *const rdsys::rd_kafka_headers_t {
         // A `BorrowedHeaders` reference is the native list's address, as
         // rdkafka itself reads it.
@@ -31,7 +39,8 @@ impl NativeHeaders for BorrowedHeaders {
     }
 }
 
-impl NativeHeaders for OwnedHeaders {
+// SAFETY: the list an `OwnedHeaders` owns, through `as_borrowed`.
+unsafe impl NativeHeaders for OwnedHeaders {
     fn native(&self) -> *const rdsys::rd_kafka_headers_t {
         self.as_borrowed().native()
     }

@@ -46,13 +46,13 @@ pub fn normalize_member_card(raw: &str) -> Result<String, Rejected> {
     }
     // An all-digit card links without its leading zeros
     // (`kindred_model::member_card_link_value`): a till padding the
-    // cashier's `12345678` or `1` to ten digits (`0012345678`,
-    // `0000000001`) is the same placeholder. (Fewer than four digits left,
-    // `00000123`, an early member's card, stays one.)
+    // cashier's `12345678` or `8888` to ten digits (`0012345678`,
+    // `0000008888`) is the same placeholder. Fewer than four digits left
+    // (`00000022`, `00000123`): an early member's card, as typed.
     let digits = significant.iter().all(u8::is_ascii_digit);
-    let linked = if digits {
-        let zeros = significant.iter().take_while(|&&b| b == b'0').count();
-        &significant[zeros.min(significant.len() - 1)..]
+    let zeros = significant.iter().take_while(|&&b| b == b'0').count();
+    let linked = if digits && significant.len() - zeros >= 4 {
+        &significant[zeros..]
     } else {
         &significant[..]
     };
@@ -155,12 +155,16 @@ mod tests {
             // Zero-padded by a till: linked as the placeholder it pads.
             ("0012345678", Err(Rejected::Junk)),
             ("00123456", Err(Rejected::Junk)),
-            ("0000000001", Err(Rejected::Junk)),
-            ("00000001", Err(Rejected::Junk)),
+            ("0000008888", Err(Rejected::Junk)),
             ("0088888888", Err(Rejected::Junk)),
             // An early member's card, padded, stays one.
             ("00000123", Ok("00000123")),
             ("0001234", Ok("0001234")),
+            ("0000000022", Ok("0000000022")),
+            ("0000000001", Ok("0000000001")),
+            // A member number that is a run only once its zeros are gone
+            // but shorter than the runs refused (six digits)...
+            ("0000002345", Ok("0000002345")),
             // Through a spreadsheet as a decimal.
             ("6282488140.0", Ok("6282488140")),
             // Beyond a float's exact digits: maybe another card's number.

@@ -621,20 +621,22 @@ fn past_other_names<'n>(
     let told = |p: usize| birthday(p).filter(|b| birthday_told(b));
     for (i, &b) in ps.iter().enumerate().skip(1) {
         let Some(nb) = name(b) else {
-            // An unnamed record whose record before was born decades
-            // apart from it (another person's: refused by the birthday
-            // guard) is paired with the latest earlier record of a near
-            // birthday: without the other person's record between them
-            // they were chained.
+            // An unnamed record whose latest earlier record of a told
+            // birthday was born decades apart from it (another person's:
+            // refused by the birthday guard, and so is a record between
+            // that joined that person) is paired with the latest earlier
+            // record of a near birthday: without the other person's
+            // records between them they were chained.
             let Some(bb) = told(b) else { continue };
             let far = |p: usize| told(p).is_some_and(|x| birthdays_far_apart(x, bb));
-            if far(ps[i - 1]) {
-                let same = ps[..i - 1]
-                    .iter()
-                    .rev()
-                    .take(FUZZY_REACH)
-                    .copied()
-                    .find(|&a| told(a).is_some() && !far(a));
+            let mut birthdayed = ps[..i]
+                .iter()
+                .rev()
+                .take(FUZZY_REACH)
+                .copied()
+                .filter(|&p| told(p).is_some());
+            if birthdayed.next().is_some_and(far) {
+                let same = birthdayed.find(|&a| !far(a));
                 if let Some(a) = same.filter(|&a| !kept_apart(&apart_of[a], &apart_of[b])) {
                     pairs.push((a, b));
                 }
@@ -1156,6 +1158,20 @@ mod tests {
                 &LinkPolicy::default()
             ),
             vec![vec!["a", "c"], vec!["s"]]
+        );
+        // Nor does a record without a birthday after the other person's
+        // (joined to them).
+        assert_eq!(
+            run(
+                &[
+                    unnamed("a", 0, "1960-05-12"),
+                    unnamed("s", DAY, "1992-08-03"),
+                    event("x", 2 * DAY, &[(Email, mail)], None),
+                    unnamed("c", 3 * DAY, "1960-05-12"),
+                ],
+                &LinkPolicy::default()
+            ),
+            vec![vec!["a", "c"], vec!["s", "x"]]
         );
         // The name guard off leaves the birthday guard on.
         let no_name_guard = LinkPolicy {
