@@ -69,7 +69,15 @@ pub fn consent_statements(
     channel: &str,
     granted: bool,
 ) -> Result<Vec<Consent>, Rejected> {
-    let purpose_label = normalize_label(purpose).ok_or(Rejected::Invalid)?;
+    // A withdrawal naming no purpose (an SMS gateway's STOP), or a
+    // contact point where the purpose goes, withdraws every purpose: it
+    // must not be lost, and the contact point never kept. A grant of
+    // either is refused: consent is given for something.
+    let purpose_label = match normalize_label(purpose) {
+        Some(label) if contact_point_channels(purpose, granted).is_none() => label,
+        _ if !granted => kindred_model::EVERY_PURPOSE.to_string(),
+        _ => return Err(Rejected::Invalid),
+    };
     // Every purpose has one spelling (`all`), which the golden record's
     // withdrawal of every purpose is read under.
     let purpose = if names_every_purpose(&purpose_label) {
@@ -139,28 +147,12 @@ fn contact_point_channels(channel: &str, granted: bool) -> Option<&'static [&'st
     let address = text
         .split(|c: char| c.is_whitespace() || "<>,;\"'()[]".contains(c))
         .any(|token| crate::email::is_email_shaped(token.strip_prefix("mailto:").unwrap_or(token)));
-    // `tel:` in any case; a note in brackets after the number (`(mobile)`,
-    // no digits in it) left out; brackets around an area code kept.
-    let mut number_part = text.as_str();
-    if number_part
-        .get(..4)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("tel:"))
-    {
-        number_part = &number_part[4..];
-    }
-    let number_part = match number_part.rsplit_once('(') {
-        Some((before, note))
-            if note.trim_end().ends_with(')') && !note.chars().any(|c| c.is_ascii_digit()) =>
-        {
-            before
-        }
-        _ => number_part,
-    }
-    .trim();
-    let number = number_part.chars().filter(char::is_ascii_digit).count() >= 7
-        && number_part
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
+    // A number anywhere in the label, alone or beside words (`tel:...`,
+    // `WhatsApp +44 7700 900123`, `手机 13812348000`, `Mobile: ...`): a run
+    // of seven digits or more, spaces, `+-.()` and `/` inside it.
+    let number = text
+        .split(|c: char| !(c.is_ascii_digit() || " +-.()/".contains(c)))
+        .any(|run| run.chars().filter(char::is_ascii_digit).count() >= 7);
     match (address, number, granted) {
         (true, _, _) => Some(&["email"]),
         (false, true, true) => Some(&["sms"]),
@@ -454,7 +446,9 @@ mod tests {
         assert_eq!(statements("marketing", "", false), ["marketing:all"]);
         assert_eq!(statements("marketing", "  ", false), ["marketing:all"]);
         assert_eq!(statements("marketing", "", true), ["refused"]);
-        assert_eq!(statements("", "sms", false), ["refused"]);
+        // An SMS gateway's STOP names no purpose: every purpose withdrawn.
+        assert_eq!(statements("", "sms", false), ["all:sms", "marketing:sms"]);
+        assert_eq!(statements("", "sms", true), ["refused"]);
     }
 
     /// A consent stated per contact point (a CRM's address or number
@@ -504,6 +498,18 @@ mod tests {
             ("Tel:+8613812348000", true, &["marketing:sms"]),
             ("ann.lee@qq。com", false, &["marketing:email"]),
             ("bob@text。com", false, &["marketing:email"]),
+            // helper-194: a number beside words.
+            ("WhatsApp +44 7700 900123", true, &["marketing:sms"]),
+            (
+                "Mobile: 13812348000",
+                false,
+                &["marketing:phone", "marketing:sms"],
+            ),
+            (
+                "手机 13812348000",
+                false,
+                &["marketing:phone", "marketing:sms"],
+            ),
         ] {
             assert_eq!(
                 statements("marketing", channel, granted),
@@ -511,6 +517,18 @@ mod tests {
                 "{channel}"
             );
         }
+    }
+
+    /// A contact point where the purpose goes is never kept: a withdrawal
+    /// withdraws every purpose on its channel, a grant is refused.
+    #[test]
+    fn a_contact_point_in_the_purpose_is_never_kept() {
+        assert_eq!(
+            statements("ann.lee@mail.cn", "email", false),
+            ["all:email", "marketing:email"]
+        );
+        assert_eq!(statements("ann.lee@mail.cn", "email", true), ["refused"]);
+        assert_eq!(statements("13812348000", "sms", true), ["refused"]);
     }
 
     #[test]

@@ -833,18 +833,40 @@ impl Builder<'_> {
             };
             self.order(&legacy, None, None);
         }
-        for (i, c) in e.consents.iter().enumerate() {
-            // No form asks for more consents than this: the rest is junk
-            // (or a message built to bloat the golden record).
-            if i >= MAX_CONSENTS {
+        // No form asks for more consents than MAX_CONSENTS: the rest is
+        // junk (or a message built to bloat the golden record). The ones
+        // kept are every withdrawal first (none is cut, whatever grants
+        // come before it in a consent platform's snapshot), then grants;
+        // read in the order sent.
+        let withdrawals = e.consents.iter().filter(|c| !c.granted).count();
+        let mut grants_left = MAX_CONSENTS.saturating_sub(withdrawals);
+        let mut withdrawals_left = MAX_CONSENTS;
+        for c in &e.consents {
+            let left = if c.granted {
+                &mut grants_left
+            } else {
+                &mut withdrawals_left
+            };
+            if *left == 0 {
                 self.drop("consent", Rejected::TooLong);
                 continue;
             }
-            if too_long(&c.purpose) || too_long(&c.channel) {
-                self.drop("consent", Rejected::TooLong);
-                continue;
-            }
-            match consent_statements(&c.purpose, &c.channel, c.granted) {
+            *left -= 1;
+            // A label too long to keep: a grant is refused; a withdrawal
+            // withdraws as one that names no purpose or channel does (all
+            // of them), rather than being lost.
+            let (purpose, channel) = match (too_long(&c.purpose), too_long(&c.channel)) {
+                (false, false) => (c.purpose.as_str(), c.channel.as_str()),
+                _ if c.granted => {
+                    self.drop("consent", Rejected::TooLong);
+                    continue;
+                }
+                (p, ch) => (
+                    if p { "" } else { c.purpose.as_str() },
+                    if ch { "" } else { c.channel.as_str() },
+                ),
+            };
+            match consent_statements(purpose, channel, c.granted) {
                 Ok(statements) => self.consents.extend(statements),
                 Err(r) => self.drop("consent", r),
             }

@@ -954,6 +954,47 @@ fn namespaces_order_ids_and_consents_are_bounded() {
         .count();
     // Eleven consents dropped, said once.
     assert_eq!(too_long, 1);
+
+    // A withdrawal after the cap's worth of grants (a consent platform's
+    // snapshot) is kept, and the grants make way; one with a label too
+    // long to keep withdraws every purpose on its channel.
+    let mut w = web();
+    w.consents = (0..MAX_CONSENTS)
+        .map(|i| kindred_model::raw::RawConsent {
+            purpose: format!("purpose_{i}"),
+            channel: "email".into(),
+            granted: true,
+        })
+        .chain([
+            kindred_model::raw::RawConsent {
+                purpose: "marketing".into(),
+                channel: "email".into(),
+                granted: false,
+            },
+            kindred_model::raw::RawConsent {
+                purpose: "x".repeat(600),
+                channel: "sms".into(),
+                granted: false,
+            },
+        ])
+        .collect();
+    let e = normalize(&RawEvent::Web(w), &NormalizeOptions::default()).expect("kept");
+    let withdrawn: Vec<String> = e
+        .consents
+        .iter()
+        .filter(|c| !c.granted)
+        .map(|c| format!("{}:{}", c.purpose, c.channel))
+        .collect();
+    assert!(
+        withdrawn.contains(&"marketing:email".to_string()),
+        "{withdrawn:?}"
+    );
+    assert!(withdrawn.contains(&"all:sms".to_string()), "{withdrawn:?}");
+    // Two grants made way: the cap holds.
+    assert_eq!(
+        e.consents.iter().filter(|c| c.granted).count(),
+        MAX_CONSENTS - 2
+    );
 }
 
 /// A clerk's `李先生` (Mr Li) says the customer is a man; a gender the
