@@ -324,11 +324,30 @@ pub fn parse_request(
             identifier(kind, rest)?
         }
     };
+    // A request time ahead of the record's by more than events may be
+    // (a portal sending microseconds: 54,000 years on) would start the
+    // suppression windows then: the identifiers suppressed for ever, a
+    // recycled number's next owner's events all dropped. Read as the
+    // record's time instead (the erasure itself must not be lost).
+    let ahead = i64::try_from(opts.max_future_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let at_ms = match wire.requested_at_ms {
+        Some(at) if at > record_ms.saturating_add(ahead) => {
+            tracing::warn!(
+                request_id = %wire.request_id,
+                requested_at_ms = at,
+                record_ms,
+                "an erasure request's requested_at_ms is ahead of its record's time (microseconds?): read as the record's time"
+            );
+            record_ms
+        }
+        Some(at) => at,
+        None => record_ms,
+    };
     Ok(ErasureRequest {
         request_id: wire.request_id,
         target,
         requested_by: masked_requester(&wire.requested_by),
-        at_ms: wire.requested_at_ms.unwrap_or(record_ms),
+        at_ms,
     })
 }
 
@@ -816,6 +835,27 @@ mod tests {
         ] {
             assert!(kept.contains(shown), "{shown} in {kept}");
         }
+    }
+
+    /// A request time far ahead of its record's (microseconds) would start
+    /// the suppression windows millennia on: read as the record's time. A
+    /// time within the events' own bound stays.
+    #[test]
+    fn a_request_time_far_ahead_of_its_record_is_the_records() {
+        let at = |requested: i64| {
+            let raw = format!(
+                r#"{{"request_id":"DSR-9","phone":"+8613900000001","requested_at_ms":{requested}}}"#
+            );
+            parse_request(raw.as_bytes(), &opts(), 1_765_065_600_000)
+                .expect("valid")
+                .at_ms
+        };
+        assert_eq!(at(1_765_065_600_000_000), 1_765_065_600_000);
+        assert_eq!(
+            at(1_765_065_600_000 + 3_600_000),
+            1_765_065_600_000 + 3_600_000
+        );
+        assert_eq!(at(1_700_000_000_000), 1_700_000_000_000);
     }
 
     /// A portal's `identifier_key` in its own case (`Email:Li.Wei@Gmail.com`,
