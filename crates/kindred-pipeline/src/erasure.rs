@@ -111,13 +111,7 @@ pub fn masked_payload(payload: &[u8]) -> Vec<u8> {
     // name (a word of letters, digits and `_-.`, with no run of digits a
     // phone would have) is masked by its looks, as a value is; a
     // misspelled field (`emial`) stays, to read the reason against.
-    let a_field_name = |name: &str| {
-        name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-            && name.chars().filter(char::is_ascii_digit).count() < 6
-    };
+    let a_field_name = kindred_schema::looks_like_a_field_name;
     let mut fields = serde_json::Map::new();
     for (field, value) in given {
         let field = if a_field_name(&field) {

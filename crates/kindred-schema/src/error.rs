@@ -98,6 +98,22 @@ pub struct EncodeError {
 /// useful); anything else becomes `…`, and so does any run of five or more
 /// digits outside them.
 pub fn without_values(message: &str) -> String {
+    without_values_inner(message)
+}
+
+/// Whether a JSON object's key looks like a field name: a word of ASCII
+/// letters, digits and `_-.`, at most 64 bytes, with no run of digits a
+/// phone would have. A key that does not may be data itself (a form body
+/// serialized badly: `"email=ann.lee@mail.cn": ""`), and is not shown.
+pub fn looks_like_a_field_name(name: &str) -> bool {
+    name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        && name.chars().filter(char::is_ascii_digit).count() < 6
+}
+
+fn without_values_inner(message: &str) -> String {
     let schema_word = |w: &[char]| {
         let w: String = w.iter().collect();
         !w.is_empty()

@@ -254,6 +254,17 @@ fn instant_millis(text: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
+/// An unknown JSON key as a log may show it: a key that is no field name
+/// may be data (`"email=ann@x.cn"`, a form body serialized badly), and is
+/// never shown.
+fn shown_field_name(name: &str) -> &str {
+    if crate::error::looks_like_a_field_name(name) {
+        name
+    } else {
+        "(a key that is no field name, not shown)"
+    }
+}
+
 /// How many distinct unknown field names [`warn_unknown_fields`] remembers
 /// per schema (names are a producer's to choose: the set must not grow for
 /// ever).
@@ -279,10 +290,11 @@ pub(crate) fn warn_unknown_fields(schema: &str, unknown: &[String]) {
         if seen.len() >= UNKNOWN_FIELDS_REMEMBERED {
             return;
         }
-        if seen.insert(name.clone()) {
+        let shown = shown_field_name(name);
+        if seen.insert(shown.to_string()) {
             tracing::warn!(
                 %schema,
-                field = %name,
+                field = %shown,
                 "a JSON field the schema does not have is ignored (each such name is said once): is a field the schema reads spelt otherwise by this producer?"
             );
         }
@@ -760,6 +772,22 @@ mod tests {
         let schema = catalog.get(SchemaKind::WebEvent);
         conform(&mut value, schema, &names_of(schema))?;
         Ok(value)
+    }
+
+    /// Unknown keys are logged by name only when they look like field
+    /// names: a key that is data is never shown.
+    #[test]
+    fn an_unknown_key_that_is_data_is_not_shown() {
+        assert_eq!(shown_field_name("emial"), "emial");
+        assert_eq!(shown_field_name("utm_campaign"), "utm_campaign");
+        for data in [
+            "email=ann.lee@mail.cn&phone=13812348000",
+            "ann.lee@mail.cn",
+            "13812348000",
+            "李娜",
+        ] {
+            assert!(!shown_field_name(data).contains(data), "{data}");
+        }
     }
 
     /// A string cut between the halves of a surrogate pair (JavaScript's

@@ -20,4 +20,4 @@ mod writer;
 pub use catalog::{default_history_ids, Catalog, SchemaKind, SchemaSource, CURRENT, HISTORY};
 pub use codec::{Framing, WireCodec, MAGIC_BYTE};
 pub use compat::{check_embedded, check_files, CheckResult, Compatibility, CompatibilityLevel};
-pub use error::{without_values, DecodeError, EncodeError, SchemaError};
+pub use error::{looks_like_a_field_name, without_values, DecodeError, EncodeError, SchemaError};
