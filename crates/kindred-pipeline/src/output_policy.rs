@@ -160,13 +160,24 @@ fn identifier_policy(policy: &OutputPolicy, id: &Identifier) -> FieldPolicy {
     // The value past its namespace (`web:`, `MAIN:`, `whatsapp:`).
     let value = id.value.rsplit(':').next().unwrap_or(&id.value);
     let address = kindred_normalize::is_email_shaped(value);
-    // A number in international form, or a Chinese mobile's eleven
-    // digits (the loyalty cards that are the customer's mobile): not any
-    // run of digits, which most card numbers are.
+    // A number in international form, a Chinese mobile's eleven digits
+    // (the loyalty cards that are the customer's mobile), or a national
+    // number behind a trunk 0 (`090-1234-5678`, `010-1234-5678`,
+    // `07700900123`), separators aside (cards keep theirs:
+    // `138-1234-8000`): not any run of digits, which most card numbers
+    // are. (Erring towards a number errs towards the stricter policy.)
+    let value: String = value
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '.' | '(' | ')'))
+        .collect();
+    let value = value.as_str();
     let all_digits = |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit());
     let international = value
         .strip_prefix('+')
         .is_some_and(|v| v.len() >= 8 && all_digits(v));
+    let national = value
+        .strip_prefix('0')
+        .is_some_and(|v| (9..=10).contains(&v.len()) && all_digits(v) && !v.starts_with('0'));
     let cn_mobile = value.len() == 11
         && all_digits(value)
         && value.starts_with('1')
@@ -174,7 +185,7 @@ fn identifier_policy(policy: &OutputPolicy, id: &Identifier) -> FieldPolicy {
             .as_bytes()
             .get(1)
             .is_some_and(|d| (b'3'..=b'9').contains(d));
-    let number = international || cn_mobile;
+    let number = international || national || cn_mobile;
     let also = if address {
         Some(policy.identifier(IdentifierKind::Email))
     } else if number || (id.kind == IdentifierKind::Social && id.value.starts_with("whatsapp:")) {
@@ -641,6 +652,10 @@ mod tests {
             Identifier::new(IdentifierKind::Account, "web:li.wei@gmail.com"),
             Identifier::new(IdentifierKind::MemberId, "MAIN:13910248876"),
             Identifier::new(IdentifierKind::MemberId, "MAIN:88231977"),
+            // Cards keep their separators; national numbers behind a trunk 0.
+            Identifier::new(IdentifierKind::MemberId, "MAIN:138-1234-8000"),
+            Identifier::new(IdentifierKind::MemberId, "MAIN:090-1234-5678"),
+            Identifier::new(IdentifierKind::MemberId, "MAIN:07700900123"),
         ];
         let policy = OutputPolicy {
             account: FieldPolicy::Raw,
@@ -653,6 +668,9 @@ mod tests {
         let text = format!("{out:?}");
         assert!(!text.contains("li.wei@gmail.com"), "{text}");
         assert!(!text.contains("13910248876"), "{text}");
+        for number in ["138-1234-8000", "090-1234-5678", "07700900123"] {
+            assert!(!text.contains(number), "{number}: {text}");
+        }
         assert!(
             text.contains("MAIN:88231977"),
             "a card number stays raw: {text}"
