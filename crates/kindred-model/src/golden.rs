@@ -93,6 +93,9 @@ pub fn minor_unit_digits(currency: &str) -> Option<u32> {
         "XXX" => None,
         "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
         | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => Some(0),
+        // Withdrawn codes kindred still reads (orders made in them): ISO
+        // 4217 gave these no decimals.
+        "BYR" | "TRL" => Some(0),
         "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => Some(3),
         "CLF" | "UYW" => Some(4),
         _ => Some(2),
@@ -783,6 +786,10 @@ mod tests {
         assert_eq!(score(2_000, "KWD"), 1);
         assert_eq!(score(5_000_000, "KWD"), 5);
         assert_eq!(score(9_000_000, "XXX"), 0);
+        // Withdrawn codes read for old orders: their own decimals (none).
+        assert_eq!(minor_unit_digits("BYR"), Some(0));
+        assert_eq!(minor_unit_digits("TRL"), Some(0));
+        assert_eq!(score(150_000, "BYR"), score(150_000, "JPY"));
     }
 
     #[test]

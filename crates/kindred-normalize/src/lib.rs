@@ -382,6 +382,7 @@ pub fn normalize(raw: &RawEvent, opts: &NormalizeOptions) -> Result<CanonicalEve
         opts,
         region: None,
         region_guessed: false,
+        sale_region: None,
         event_time_ms,
         identifiers: Vec::new(),
         attributes: Attributes::default(),
@@ -481,6 +482,12 @@ struct Builder<'a> {
     /// `region` is only the e-mail domain's country ([`email_region`]): a
     /// guess, weaker than an address, a store or a currency.
     region_guessed: bool,
+    /// Where the sale was made, for a currency sign several currencies
+    /// use (`¥`, `$`, `kr`): a till's store or currency country; `None`
+    /// for a web or social order, priced in the brand's home market
+    /// whatever the customer's address (a shop prices in one currency for
+    /// customers everywhere).
+    sale_region: Option<phonenumber::country::Id>,
     event_time_ms: i64,
     identifiers: Vec<Identifier>,
     attributes: Attributes,
@@ -658,9 +665,12 @@ impl Builder<'_> {
                 value
             }
         };
+        // Points redeemed are a count, whichever sign a till writes them
+        // with (a debit, -200): sent negative on a sale they raised the
+        // balance. (A refund's are given back by `reversed_order`.)
         let (earned, redeemed) = (
             points("points_earned", raw.points_earned),
-            points("points_redeemed", raw.points_redeemed),
+            points("points_redeemed", raw.points_redeemed).saturating_abs(),
         );
         self.activity.points_earned = self.activity.points_earned.saturating_add(earned);
         self.activity.points_redeemed = self.activity.points_redeemed.saturating_add(redeemed);
@@ -668,7 +678,7 @@ impl Builder<'_> {
             self.drop("amount_minor", Rejected::Invalid);
             return;
         }
-        let region = self.region.unwrap_or(self.opts.default_region);
+        let region = self.sale_region.unwrap_or(self.opts.default_region);
         let currency = normalize_currency(&raw.currency, region).unwrap_or_else(|| {
             self.drop("currency", Rejected::Invalid);
             "XXX".to_string()
@@ -729,6 +739,7 @@ impl Builder<'_> {
             .opts
             .store_region(&e.store_id)
             .or_else(|| currency_region(Some(&e.currency), self.opts));
+        self.sale_region = self.region;
         self.phone(e.phone.as_deref());
         self.names(e.customer_name.as_deref(), None, None);
         self.activity.event_type = if e.amount_minor < 0 {
@@ -1019,28 +1030,60 @@ enum OrderKind {
 }
 
 /// Words of an event type that take a sale back.
-const REVERSAL_WORDS: [&str; 13] = [
+const REVERSAL_WORDS: [&str; 22] = [
     "refund",
+    "refunds",
     "refunded",
     "return",
+    "returns",
     "returned",
     "cancel",
+    "cancels",
     "cancelled",
     "canceled",
     "cancellation",
+    "cancellations",
     "void",
     "voided",
     "chargeback",
+    "chargebacks",
     "reversal",
+    "reversals",
     "reversed",
+    // Tills' and shops' own (a CJK type is one word: `取消订单`, read by
+    // its stem below).
+    "退款",
+    "退货",
+    "取消",
 ];
 
-/// The words of an event type (its [`normalize_label`]).
+/// Stems that name a reversal inside a word: a type written joined up
+/// (`OrderRefunded`, `orderCancelled`) or in Chinese (`退款成功`,
+/// `取消订单`). Not `return` (`returning_customer_order` is a sale) nor
+/// `void` (`avoided`).
+const REVERSAL_STEMS: [&str; 6] = ["refund", "cancel", "chargeback", "退款", "退货", "取消"];
+
+/// The words of an event type (its [`normalize_label`]); a word with a
+/// reversal stem inside it (`orderrefunded`, `取消订单`) is read as that
+/// stem too.
 fn type_words(event_type: &str) -> Vec<&str> {
-    event_type
+    let mut words: Vec<&str> = event_type
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .collect()
+        .collect();
+    let stems: Vec<&str> = words
+        .iter()
+        .flat_map(|w| {
+            let lower = w.to_lowercase();
+            REVERSAL_STEMS
+                .iter()
+                .filter(move |stem| lower.contains(**stem))
+                .copied()
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    words.extend(stems);
+    words
 }
 
 /// Whether an event type names a sale taken back, done or not
@@ -1058,14 +1101,31 @@ impl OrderKind {
         // Done: a sale paid or completed, whatever is still pending after
         // it (`order_paid_pending_shipment`); a reversal requested is no
         // reversal done, whatever its request's state
-        // (`return_request_completed`).
+        // (`return_request_completed`); nor is a return's step before its
+        // refund (`return_created`, `return_received`: the goods, not the
+        // money, `refund_issued` moves that).
         let done = !has(&REVERSAL_WORDS)
             && has(&["complete", "completed", "success", "succeeded", "paid"]);
+        let return_step = has(&["return", "returns"])
+            && !has(&REVERSAL_STEMS)
+            && has(&[
+                "created",
+                "create",
+                "received",
+                "approved",
+                "approve",
+                "authorized",
+                "authorised",
+                "opened",
+                "label",
+                "shipped",
+            ]);
         if has(&[
             "fail", "failed", "failure", "declined", "rejected", "denied", "error", "errored",
-        ]) || (!done
-            && (has(&["request", "requested", "pending", "attempted"])
-                || (has(&["initiated"]) && has(&REVERSAL_WORDS))))
+        ]) || return_step
+            || (!done
+                && (has(&["request", "requested", "pending", "attempted"])
+                    || (has(&["initiated"]) && has(&REVERSAL_WORDS))))
         {
             OrderKind::NotDone
         } else if has(&REVERSAL_WORDS) {
@@ -1081,8 +1141,14 @@ impl OrderKind {
             OrderKind::Purchase
         } else if has(&[
             "cart",
+            "carts",
             "basket",
             "checkout",
+            "checkouts",
+            "edit",
+            "edited",
+            "delete",
+            "deleted",
             "begin",
             "started",
             "initiated",
@@ -1129,10 +1195,6 @@ impl OrderKind {
     }
 }
 
-/// The country of a currency that only one country uses (`JPY`, `SGD`; not
-/// `EUR`), as tills and shops write it.
-/// Whether `raw`, read in `region`, is typed in the groups `region` writes
-/// that number in, and not in those `home` (its reading at home) is written in.
 /// Whether `raw`, read at home as the mobile `home`, came there without a
 /// trunk prefix home's mobiles are not written with (`0151 23984712` read
 /// in China), or with home's own (`07 78 12 34 56` in France) and not typed
@@ -1157,6 +1219,8 @@ fn refused_there(raw: &str, region: phonenumber::country::Id) -> Option<Rejected
     }
 }
 
+/// Whether `raw`, read in `region`, is typed in the groups `region` writes
+/// that number in, and not in those `home` (its reading at home) is written in.
 fn written_as_in(raw: &str, region: phonenumber::country::Id, home: &str) -> bool {
     normalize_phone_in(raw, region).is_ok_and(|there| typed_in_national_groups(raw, &there))
         && !typed_in_national_groups(raw, home)
@@ -1197,6 +1261,8 @@ const VANITY_TLDS: &[&str] = &[
     "su", "nu", "la", "vc",
 ];
 
+/// The country of a currency that only one country uses (`JPY`, `SGD`; not
+/// `EUR`), as tills and shops write it.
 fn currency_region(
     currency: Option<&str>,
     opts: &NormalizeOptions,

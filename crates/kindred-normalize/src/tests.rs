@@ -1395,6 +1395,14 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
         "order_cancelled",
         "Order Canceled",
         "return",
+        // helper-195: Shopify's topics, joined-up names, Chinese types.
+        "refunds/create",
+        "OrderRefunded",
+        "orderCancelled",
+        "returns",
+        "退款",
+        "退款成功",
+        "取消订单",
     ] {
         for total in [10_000, -10_000] {
             let e = order_of(reversal, total);
@@ -1425,6 +1433,10 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
         "refund_failed",
         "refund_pending",
         "cancellation_requested",
+        // A return's steps before its refund move goods, not money.
+        "return_created",
+        "return_received",
+        "returns/approve",
     ] {
         let e = order_of(not_done, 10_000);
         assert!(e.activity.order.is_none(), "{not_done}");
@@ -1474,6 +1486,60 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
         let e = order_of(requested, 10_000);
         assert!(e.activity.order.is_none(), "{requested}");
     }
+    // An abandoned checkout, a cart, an edit or a deletion is no sale; a
+    // returning customer's order is one.
+    for not_a_sale in [
+        "checkouts/create",
+        "carts/create",
+        "orders/edited",
+        "orders/delete",
+    ] {
+        let e = order_of(not_a_sale, 10_000);
+        assert!(e.activity.order.is_none(), "{not_a_sale}");
+    }
+    // A sign several currencies use is read where the sale was made: a web
+    // shop's market (the brand's home), not the customer's address.
+    let priced = |opts: &NormalizeOptions, country: &str, sign: &str| {
+        let mut w = web();
+        w.event_type = "order".into();
+        w.address = Some(RawAddress {
+            country: Some(country.into()),
+            ..RawAddress::default()
+        });
+        w.order = Some(kindred_model::raw::RawOrder {
+            order_id: "A200".into(),
+            total_minor: 12_800,
+            currency: sign.into(),
+            lines: vec![],
+            points_earned: 0,
+            points_redeemed: 0,
+        });
+        normalize(&RawEvent::Web(w), opts)
+            .expect("kept")
+            .activity
+            .order
+            .map(|o| o.currency)
+    };
+    assert_eq!(
+        priced(&NormalizeOptions::default(), "JP", "¥").as_deref(),
+        Some("CNY")
+    );
+    assert_eq!(
+        priced(
+            &NormalizeOptions::for_region(phonenumber::country::Id::US),
+            "CA",
+            "$"
+        )
+        .as_deref(),
+        Some("USD")
+    );
+    assert_eq!(
+        order_of("returning_customer_order", 10_000)
+            .activity
+            .order
+            .map(|o| o.amount_minor),
+        Some(10_000)
+    );
     // A request event without an order still browses its product, unless
     // it asks to take a sale back.
     let browsed = |event_type: &str| {
@@ -1591,5 +1657,17 @@ fn a_till_refund_takes_its_sales_points_back() {
         assert_eq!(record.points_balance, 0);
         assert_eq!(record.points_earned, 0);
         assert_eq!(record.spend_minor.get("CNY"), Some(&0));
+    }
+    // A sale's redeemed points sent as a debit (negative) are points
+    // redeemed all the same: the balance goes down.
+    for redeemed in [200, -200] {
+        let sale = event("T-3", 10_000, 50, redeemed);
+        assert_eq!(
+            (sale.activity.points_earned, sale.activity.points_redeemed),
+            (50, 200),
+            "{redeemed}"
+        );
+        let record = kindred_model::GoldenRecord::new("kp-1".into(), &sale);
+        assert_eq!(record.points_balance, -150, "{redeemed}");
     }
 }

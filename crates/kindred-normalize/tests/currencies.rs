@@ -80,11 +80,30 @@ fn three_letters_that_are_no_iso_code_are_no_currency() {
         // A numeric code that lost its leading zero on the way (a JSON
         // number, a spreadsheet): 012, the Algerian dinar.
         ("12", "DZD"),
+        // Signs tills print (helper-195).
+        ("R$", "BRL"),
+        ("zł", "PLN"),
+        ("₺", "TRY"),
+        ("₪", "ILS"),
+        ("Rp", "IDR"),
     ] {
         assert_eq!(
             normalize_currency(text, Id::CN).as_deref(),
             Some(want),
             "{text}"
+        );
+    }
+    // `kr` is the region's krone or krona, and no currency elsewhere.
+    for (region, want) in [
+        (Id::SE, Some("SEK")),
+        (Id::NO, Some("NOK")),
+        (Id::DK, Some("DKK")),
+        (Id::CN, None),
+    ] {
+        assert_eq!(
+            normalize_currency("kr", region).as_deref(),
+            want,
+            "{region:?}"
         );
     }
 }
