@@ -41,9 +41,26 @@ const JUNK_NAMES: &[&str] = &[
     "测试用户",
     "非会员",
     "お客様",
+    "お客さま",
     "ゲスト",
     "고객",
+    "고객님",
     "손님",
+    "비회원",
+    // Receipts' legal placeholders and point-of-sale defaults in other
+    // markets: Argentina's and Ecuador's final consumer, Mexico's CFDI
+    // general public, a Spanish or Portuguese till's customer, KiotViet's
+    // walk-in customer; a CRM's not-available.
+    "consumidor final",
+    "publico en general",
+    "público en general",
+    "publico general",
+    "cliente",
+    "cliente final",
+    "khách lẻ",
+    "khach le",
+    "n.a.",
+    "n.a",
 ];
 
 /// Words a till or a form puts where it has no name (`Walk-in Customer`,
@@ -108,7 +125,7 @@ const JUNK_FULL_NAMES: &[&str] = &["na"];
 /// Words that join two people in one name (`John & Jane Smith`, `Mr and
 /// Mrs Smith`): a couple's joint name is no one's name, and compared as one
 /// it is alike to both, so it would bridge them.
-const JOINING_WORDS: &[&str] = &["and", "und", "et"];
+const JOINING_WORDS: &[&str] = &["and", "und", "et", "og", "och"];
 
 /// How a clerk writes a customer whose given name they do not know: the
 /// family name and a title (`李先生`, Mr Li; `王女士`, Ms Wang).
@@ -174,6 +191,12 @@ fn untitled(full: String) -> Untitled {
             return out;
         }
     }
+    // A comma no reading of a name turned round took (`John Smith, Jane
+    // Smith`, `李娜，王伟`) parts two people: compared as one name, it is
+    // alike to both and would bridge them.
+    if full.contains(',') {
+        return Untitled::default();
+    }
     if let Some(title) = CJK_TITLES.iter().find(|t| full.ends_with(*t)) {
         let rest = &full[..full.len() - title.len()];
         let n = rest.chars().count();
@@ -181,7 +204,10 @@ fn untitled(full: String) -> Untitled {
         let Ok(rest) = normalize_name(rest) else {
             return Untitled::default();
         };
-        if n == 1 || (n == 2 && COMPOUND_SURNAMES.contains(&rest.as_str())) {
+        // A Latin word before the title (`Chan先生`, Hong Kong's clerks) is a
+        // family name, as `Mr Chan` is.
+        let latin_word = !rest.chars().any(is_cjk) && !rest.contains(' ');
+        if n == 1 || (n == 2 && COMPOUND_SURNAMES.contains(&rest.as_str())) || latin_word {
             return Untitled {
                 family: Some(rest),
                 gender,
@@ -197,8 +223,9 @@ fn untitled(full: String) -> Untitled {
     if let Some(title) = JAPANESE_HONORIFICS.iter().find(|t| full.ends_with(*t)) {
         let rest = full[..full.len() - title.len()].trim_end();
         let n = rest.chars().count();
+        let latin_word = !rest.chars().any(is_cjk) && !rest.contains(' ');
         return match normalize_name(rest) {
-            Ok(rest) if n <= 2 => Untitled {
+            Ok(rest) if n <= 2 || latin_word => Untitled {
                 family: Some(rest),
                 ..Untitled::default()
             },
@@ -532,7 +559,7 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
         && words[1..words.len() - 1]
             .iter()
             .any(|w| JOINING_WORDS.contains(&w.to_lowercase().as_str()))
-        || name.contains(['&', '+', '/'])
+        || name.contains(['&', '+', '/', ';'])
         || joins_two_titles(&words)
     {
         return Err(Rejected::Invalid);
@@ -849,6 +876,14 @@ mod tests {
     fn table() {
         let cases: &[(&str, Result<&str, Rejected>)] = &[
             ("  li   wei ", Ok("Li Wei")),
+            // Placeholders of other markets' tills and CRMs (helper-193).
+            ("CONSUMIDOR FINAL", Err(Rejected::Junk)),
+            ("Publico en General", Err(Rejected::Junk)),
+            ("Cliente", Err(Rejected::Junk)),
+            ("Khách lẻ", Err(Rejected::Junk)),
+            ("고객님", Err(Rejected::Junk)),
+            ("비회원", Err(Rejected::Junk)),
+            ("N.A.", Err(Rejected::Junk)),
             ("MARIA SENTOSA", Ok("Maria Sentosa")),
             ("maria sentosa", Ok("Maria Sentosa")),
             ("McDonald", Ok("McDonald")),
@@ -944,6 +979,21 @@ mod tests {
 
     #[test]
     fn parts() {
+        // A Latin family name and a CJK title or honorific: the family
+        // name, and the title's gender, as `Mr Chan`.
+        for (typed, gender) in [
+            ("Chan先生", Some("male")),
+            ("Chan小姐", Some("female")),
+            ("Tanaka様", None),
+        ] {
+            let (n, _) = names(Some(typed), None, None);
+            assert_eq!(n.full, None, "{typed}");
+            assert!(n.family.is_some(), "{typed}");
+            assert_eq!(n.title_gender, gender, "{typed}");
+        }
+        // A till's `dear customer` with its honorific is no family name.
+        let (n, _) = names(Some("お客さま"), None, None);
+        assert_eq!((n.full.as_deref(), n.family.as_deref()), (None, None));
         let (n, _) = names(Some("李伟"), None, None);
         assert_eq!(
             (n.family.as_deref(), n.given.as_deref()),

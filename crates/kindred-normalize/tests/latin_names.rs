@@ -80,12 +80,12 @@ fn kindreds_own_readings() {
         ("Hon Sui Sen", Some("Hon Sui Sen"), None),
         ("Chioma Ngozi Mba", Some("Chioma Ngozi Mba"), None),
         ("Hossain, Md", Some("Md Hossain"), Some(("Md", "Hossain"))),
-        // A comma between two people's names.
-        (
-            "John Smith, Jane Smith",
-            Some("John Smith, Jane Smith"),
-            None,
-        ),
+        // A comma, a semicolon or a Nordic `og` / `och` between two
+        // people's names: no one's name (it would bridge both).
+        ("John Smith, Jane Smith", None, None),
+        ("John Smith; Jane Doe", None, None),
+        ("Lars og Mette Hansen", None, None),
+        ("Erik och Anna Svensson", None, None),
         // After a full name and a comma, what names elsewhere are degrees,
         // titles and generations (second review, H70).
         ("John Smith, MBA", Some("John Smith"), None),
