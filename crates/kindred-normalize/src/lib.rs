@@ -57,7 +57,7 @@ pub use surname::{
     surname_reading, CHINESE_SURNAMES, COMPOUND_SURNAMES, ITERATION_MARK, KOREAN_COMPOUND_SURNAMES,
     KOREAN_RARE_FIRST_COMPOUNDS, SURNAME_READINGS,
 };
-pub use text::{fold, is_name_apostrophe, push_name_letter, Rejected};
+pub use text::{fold, is_combining_mark, is_name_apostrophe, push_name_letter, Rejected};
 
 /// Event times outside [2000-01-01, 2100-01-01) are not believable.
 const MIN_EVENT_TIME_MS: i64 = 946_684_800_000;

@@ -127,9 +127,21 @@ pub fn push_name_letter(c: char, out: &mut String) {
 }
 
 /// Marks typed inside a name that join its parts rather than separate
-/// them (`O'Brien`, `O’Brien` and `OBrien` are one name).
+/// them (`O'Brien`, `O’Brien` and `OBrien` are one name; Hebrew's geresh
+/// in `ג׳ני` as the apostrophe in `ג'ני`).
 pub fn is_name_apostrophe(c: char) -> bool {
-    matches!(c, '\'' | '’' | 'ʼ' | '`' | '´')
+    matches!(c, '\'' | '’' | 'ʼ' | '`' | '´' | '\u{5f3}')
+}
+
+/// A mark that combines with the letter before it (Unicode categories
+/// Mn, Mc, Me): a Devanagari virama (`स्नेहा`), a Thai tone mark
+/// (`แก้ว`). Part of its word, never a break between words.
+pub fn is_combining_mark(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    matches!(
+        get_general_category(c),
+        G::NonspacingMark | G::SpacingMark | G::EnclosingMark
+    )
 }
 
 /// CJK ideographs, kana and hangul: names in these scripts keep their case

@@ -351,9 +351,11 @@ const OFFSET_PREFIX: &[u8] = b"offset\x00";
 /// `ى` is `ي` and `ة` is `ه`, Persian `ی` and `ک` are Arabic's letters, and
 /// Arabic and Hebrew vowel marks and the tatweel fold away. Version 17:
 /// the dot Unicode's lower case leaves of Turkish `İ` (`emi̇ne`) is no
-/// break between words (`emi ne` was another name than `emine`).
+/// break between words (`emi ne` was another name than `emine`). Version
+/// 18: nor is any combining mark that is not alphanumeric (a Devanagari
+/// virama, a Thai tone mark), and Hebrew's geresh is an apostrophe.
 pub(crate) const NAME_FOLDING: &[u8] = b"name_folding";
-const NAME_FOLDING_VERSION: &[u8] = b"17";
+const NAME_FOLDING_VERSION: &[u8] = b"18";
 /// Which release's linking code (scores and name guards, not the configured
 /// policy) partitioned the store's profiles: a release that links the same
 /// events otherwise leaves older merges and splits in place until `kindred
@@ -467,7 +469,8 @@ const NAME_FOLDING_VERSION: &[u8] = b"17";
 /// reviewer's decision chain past any record of another side between them
 /// (`cluster::chain`), and an unnamed record whose record before on a
 /// mutable identifier was born decades apart is paired with the latest
-/// earlier record of a near birthday (`cluster::past_other_names`). Bump it with any such
+/// earlier record of a near birthday (`cluster::past_other_names`); name
+/// folding version 18. Bump it with any such
 /// change: the test `scores_and_name_guards_are_what_the_linking_version_records`
 /// fails when scores or name guards change on a fixed grid of record pairs.
 pub(crate) const LINKING: &[u8] = b"linking";
