@@ -516,7 +516,16 @@ pub fn normalize_address(raw: &RawAddress) -> Option<Address> {
     };
     let country = raw.country.as_deref().and_then(country_code);
     let postal_code = field(&raw.postal_code).map(|p| {
-        let p = crate::text::fold_upper(&p);
+        // A dash as an input method or a word processor types it: the
+        // katakana long-vowel mark a Japanese keyboard gives for `-` in
+        // hiragana mode (`100ー0001`), Unicode's hyphens and minus.
+        let p: String = crate::text::fold_upper(&p)
+            .chars()
+            .map(|c| match c {
+                'ー' | '‐' | '‑' | '‒' | '–' | '—' | '−' => '-',
+                c => c,
+            })
+            .collect();
         let p = match country.as_deref() {
             Some(c) => without_country_prefix(&p, c),
             None => p,
@@ -690,6 +699,11 @@ mod tests {
             // Typed on an Arabic or a Persian keyboard.
             ("١١٥٦٤", "SA", "11564"),
             ("۱۹۳۹۵-۳۷۴۱", "IR", "19395-3741"),
+            // A dash typed in hiragana mode (the long-vowel mark), full
+            // width, or as Unicode's minus.
+            ("１００ー０００１", "JP", "100-0001"),
+            ("100ｰ0001", "JP", "100-0001"),
+            ("100−0001", "JP", "100-0001"),
         ] {
             let a = normalize_address(&RawAddress {
                 postal_code: Some(typed.into()),

@@ -202,9 +202,12 @@ pub(crate) fn postal_key(address: &Address) -> Option<String> {
     if let Some(zip) = zip_of_zip_plus_4(raw, address.country.as_deref()) {
         return Some(zip);
     }
+    // (The katakana long-vowel mark is a letter, and a dash in a postal
+    // code typed in hiragana mode: `100ー0001`, stored so by older
+    // releases.)
     let p: String = raw
         .chars()
-        .filter(|c| c.is_alphanumeric())
+        .filter(|c| c.is_alphanumeric() && *c != 'ー')
         .flat_map(char::to_uppercase)
         .collect();
     let digits = address
@@ -554,6 +557,9 @@ mod tests {
         assert_eq!(key("2134-5678", Some("US")).as_deref(), Some("02134"));
         // Japan's codes have that shape and are whole codes.
         assert_eq!(key("123-4567", Some("JP")).as_deref(), Some("1234567"));
+        // Typed in hiragana mode, the dash is the long-vowel mark (stored
+        // so by older releases).
+        assert_eq!(key("100ー0001", Some("JP")).as_deref(), Some("1000001"));
         assert_eq!(key("2134-5678", None).as_deref(), Some("21345678"));
         assert_eq!(key("2134", Some("US")).as_deref(), Some("02134"));
         assert_eq!(key("1067", Some("DE")).as_deref(), Some("01067"));
