@@ -131,15 +131,29 @@ const JOINING_WORDS: &[&str] = &["and", "und", "et", "og", "och"];
 /// family name and a title (`李先生`, Mr Li; `王女士`, Ms Wang).
 const CJK_TITLES: &[&str] = &["先生", "女士", "小姐", "太太", "夫人"];
 
-/// Japanese honorifics after a name (`山田様`, `山田さん`): a family name
-/// alone (two characters or fewer) or a full name, without them.
-const JAPANESE_HONORIFICS: &[&str] = &["様", "さま", "さん", "殿"];
+/// Japanese and Korean honorifics after a name (`山田様`, `山田さん`,
+/// `김민수님`): a family name alone (two characters or fewer) or a full
+/// name, without them.
+const JAPANESE_HONORIFICS: &[&str] = &["様", "さま", "さん", "殿", "님"];
+
+/// Thai titles, written joined to the given name (`นายสมชาย ใจดี`, Mr
+/// Somchai Jaidee), longest first, with the gender each says: without them
+/// the name is one person's name two ways (`นายสมชาย` against `สมชาย`).
+const THAI_TITLES: &[(&str, Option<&str>)] = &[
+    ("นางสาว", Some("female")),
+    ("นาง", Some("female")),
+    ("นาย", Some("male")),
+    ("คุณ", None),
+];
 
 /// Titles typed before a Latin name (`Mr. John Smith`, `Herr Müller`,
 /// `Mme Dupont`, `Sra. García`), compared lower case without a trailing dot.
 const LATIN_TITLES: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "herr", "frau", "mme",
     "mlle", "sr", "sra", "srta", "dhr", "mevr", "rev", "revd", "fr", "capt", "col", "lt", "sgt",
+    // Indonesian and Italian forms of address (not `Pak`: a Korean
+    // family name as romanized).
+    "ibu", "bapak", "bpk", "sig", "sig.ra", "sig.na",
 ];
 
 /// Generational suffixes after a Latin name, as they are written
@@ -219,6 +233,17 @@ fn untitled(full: String) -> Untitled {
             gender,
             ..Untitled::default()
         };
+    }
+    if let Some((title, gender)) = THAI_TITLES.iter().find(|(t, _)| full.starts_with(*t)) {
+        let rest = full[title.len()..].trim_start();
+        if !rest.is_empty() {
+            let mut out = match normalize_name(rest) {
+                Ok(name) => untitled(name),
+                Err(_) => Untitled::default(),
+            };
+            out.gender = out.gender.or(*gender);
+            return out;
+        }
     }
     if let Some(title) = JAPANESE_HONORIFICS.iter().find(|t| full.ends_with(*t)) {
         let rest = full[..full.len() - title.len()].trim_end();
@@ -471,7 +496,10 @@ fn title_gender(title: &str) -> Option<&'static str> {
     match title {
         "mr" | "sir" | "herr" | "sr" | "dhr" | "先生" => Some("male"),
         "mrs" | "ms" | "miss" | "dame" | "madam" | "frau" | "mme" | "mlle" | "sra" | "srta"
-        | "mevr" | "女士" | "小姐" | "太太" | "夫人" => Some("female"),
+        | "mevr" | "ibu" | "sig.ra" | "sig.na" | "女士" | "小姐" | "太太" | "夫人" => {
+            Some("female")
+        }
+        "bapak" | "bpk" | "sig" => Some("male"),
         _ => None,
     }
 }
@@ -989,6 +1017,18 @@ mod tests {
             let (n, _) = names(Some(typed), None, None);
             assert_eq!(n.full, None, "{typed}");
             assert!(n.family.is_some(), "{typed}");
+            assert_eq!(n.title_gender, gender, "{typed}");
+        }
+        // Thai titles joined to the given name, Korean's 님, Indonesian's
+        // Ibu: the name without them, and the gender they say.
+        for (typed, full, gender) in [
+            ("นายสมชาย ใจดี", "สมชาย ใจดี", Some("male")),
+            ("นางสาวสมศรี ใจดี", "สมศรี ใจดี", Some("female")),
+            ("김민수님", "김민수", None),
+            ("Ibu Sari Dewi", "Sari Dewi", Some("female")),
+        ] {
+            let (n, _) = names(Some(typed), None, None);
+            assert_eq!(n.full.as_deref(), Some(full), "{typed}");
             assert_eq!(n.title_gender, gender, "{typed}");
         }
         // A till's `dear customer` with its honorific is no family name.
