@@ -525,6 +525,35 @@ fn field_without_titles(part: Option<String>) -> (Option<String>, Option<&'stati
     ((!rest.is_empty()).then_some(rest), gender)
 }
 
+/// A Malaysian or Singaporean name with its father's (`Rajesh s/o Kumar`,
+/// `SARAVANAN A/L MUNIANDY`, `Priya d/o Raman`, `Devi a/p Suppiah`): the
+/// connector (son of, daughter of; `anak lelaki`, `anak perempuan`) goes,
+/// the two names stay, as such names are also written (`Rajesh Kumar`).
+/// In capitals it was read as a card's `FAMILY/GIVEN`; in mixed case its
+/// slash refused the name.
+fn without_patronymic_connector(s: &str) -> Option<String> {
+    let words: Vec<&str> = s.split(' ').collect();
+    let connector = |w: &str| {
+        matches!(
+            w.to_ascii_lowercase().as_str(),
+            "s/o" | "d/o" | "a/l" | "a/p"
+        )
+    };
+    let at = words.iter().position(|w| connector(w))?;
+    if at == 0 || at + 1 == words.len() {
+        return None;
+    }
+    Some(
+        words
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, w)| *w)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
 fn is_title(word: &str) -> bool {
     LATIN_TITLES.contains(&word.trim_end_matches('.').to_lowercase().as_str())
 }
@@ -536,6 +565,8 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
     if s.is_empty() {
         return Err(Rejected::Empty);
     }
+    let patronym = without_patronymic_connector(s);
+    let s = patronym.as_deref().unwrap_or(s);
     let card = card_name(s);
     let s = card.as_deref().unwrap_or(s);
     // A generation after a Latin name (`JOHN SMITH 2nd`, `John Smith,

@@ -69,6 +69,12 @@ fn kindreds_own_readings() {
         // digits do not make the name junk.
         ("John Smith 2nd", Some("John Smith II"), None),
         ("JOHN SMITH III", Some("John Smith III"), None),
+        // A Malaysian or Singaporean name with its father's: one name
+        // however typed, the connector gone (helper-193).
+        ("RAJESH S/O KUMAR", Some("Rajesh Kumar"), None),
+        ("Rajesh s/o Kumar", Some("Rajesh Kumar"), None),
+        ("SARAVANAN A/L MUNIANDY", Some("Saravanan Muniandy"), None),
+        ("Devi a/p Suppiah", Some("Devi Suppiah"), None),
         // `Junior`, `Senior`, and roman numerals typed in mixed case are
         // family names (`Olive Senior`, `Naosuke Ii`).
         ("Mr. John Smith Junior", Some("John Smith Junior"), None),
