@@ -147,18 +147,56 @@ fn contact_point_channels(channel: &str, granted: bool) -> Option<&'static [&'st
     let address = text
         .split(|c: char| c.is_whitespace() || "<>,;\"'()[]".contains(c))
         .any(|token| crate::email::is_email_shaped(token.strip_prefix("mailto:").unwrap_or(token)));
-    // A number anywhere in the label, alone or beside words (`tel:...`,
-    // `WhatsApp +44 7700 900123`, `手机 13812348000`, `Mobile: ...`): a run
-    // of seven digits or more, spaces, `+-.()` and `/` inside it.
-    let number = text
+    // A number: the whole label (seven digits or more, `tel:` and a note
+    // aside), or a run beside words (`WhatsApp +44 7700 900123`, `手机
+    // 13812348000`, `Mobile: ...`) of nine digits or more or behind a `+`,
+    // spaces and `+-.()/` inside it; not a date (`Email (2024-12-07)`) nor
+    // a campaign's number (`email_campaign_1234567`).
+    let mut number_part = text.as_str();
+    if number_part
+        .get(..4)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("tel:"))
+    {
+        number_part = &number_part[4..];
+    }
+    let number_part = match number_part.rsplit_once('(') {
+        Some((before, note))
+            if note.trim_end().ends_with(')') && !note.chars().any(|c| c.is_ascii_digit()) =>
+        {
+            before
+        }
+        _ => number_part,
+    }
+    .trim();
+    let whole = number_part.chars().filter(char::is_ascii_digit).count() >= 7
+        && number_part
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-.()".contains(c));
+    let beside_words = text
         .split(|c: char| !(c.is_ascii_digit() || " +-.()/".contains(c)))
-        .any(|run| run.chars().filter(char::is_ascii_digit).count() >= 7);
+        .map(str::trim)
+        .any(|run| {
+            let digits = run.chars().filter(char::is_ascii_digit).count();
+            (digits >= 9 || (digits >= 7 && run.starts_with('+'))) && !date_like(run)
+        });
+    let number = whole || beside_words;
     match (address, number, granted) {
         (true, _, _) => Some(&["email"]),
         (false, true, true) => Some(&["sms"]),
         (false, true, false) => Some(&["phone", "sms"]),
         _ => None,
     }
+}
+
+/// Whether a run of digits starts as a date does (`2024-12-07`,
+/// `2024.12.07 10`): a year of 19xx or 20xx, then a separator.
+fn date_like(run: &str) -> bool {
+    let run = run.trim_start_matches(['(', ' ']);
+    let b = run.as_bytes();
+    b.len() > 5
+        && (run.starts_with("19") || run.starts_with("20"))
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && matches!(b[4], b'-' | b'.' | b'/')
 }
 
 /// Whether a purpose label names every purpose (`all`, `any`,
@@ -498,6 +536,9 @@ mod tests {
             ("Tel:+8613812348000", true, &["marketing:sms"]),
             ("ann.lee@qq。com", false, &["marketing:email"]),
             ("bob@text。com", false, &["marketing:email"]),
+            // A date or a campaign's number in the label is no phone.
+            ("Email (2024-12-07)", false, &["marketing:email"]),
+            ("email_campaign_1234567", false, &["marketing:email"]),
             // helper-194: a number beside words.
             ("WhatsApp +44 7700 900123", true, &["marketing:sms"]),
             (
@@ -529,6 +570,11 @@ mod tests {
         );
         assert_eq!(statements("ann.lee@mail.cn", "email", true), ["refused"]);
         assert_eq!(statements("13812348000", "sms", true), ["refused"]);
+        // A date in the purpose is no contact point.
+        assert_eq!(
+            statements("Newsletter 2024-12-07", "email", true),
+            ["marketing:email"]
+        );
     }
 
     #[test]

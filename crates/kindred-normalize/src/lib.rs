@@ -678,11 +678,15 @@ impl Builder<'_> {
             self.drop("amount_minor", Rejected::Invalid);
             return;
         }
+        // A sign the market's region cannot read (`$` in a yuan shop) is
+        // read where the customer is, then.
         let region = self.sale_region.unwrap_or(self.opts.default_region);
-        let currency = normalize_currency(&raw.currency, region).unwrap_or_else(|| {
-            self.drop("currency", Rejected::Invalid);
-            "XXX".to_string()
-        });
+        let currency = normalize_currency(&raw.currency, region)
+            .or_else(|| normalize_currency(&raw.currency, self.region?))
+            .unwrap_or_else(|| {
+                self.drop("currency", Rejected::Invalid);
+                "XXX".to_string()
+            });
         self.activity.order = Some(Order {
             order_id: fold(&raw.order_id),
             amount_minor: raw.total_minor,
@@ -1063,9 +1067,21 @@ const REVERSAL_WORDS: [&str; 22] = [
 /// `void` (`avoided`).
 const REVERSAL_STEMS: [&str; 6] = ["refund", "cancel", "chargeback", "退款", "退货", "取消"];
 
+/// Stems of a state inside a joined or Chinese word, and the word they
+/// are read as: `RefundRequested`, `退款失败` (refund failed), `申请退款`
+/// (refund requested), `退款关闭` (refund closed: none made).
+const STATE_STEMS: [(&str, &str); 6] = [
+    ("request", "requested"),
+    ("fail", "failed"),
+    ("pending", "pending"),
+    ("申请", "requested"),
+    ("失败", "failed"),
+    ("关闭", "failed"),
+];
+
 /// The words of an event type (its [`normalize_label`]); a word with a
-/// reversal stem inside it (`orderrefunded`, `取消订单`) is read as that
-/// stem too.
+/// reversal or state stem inside it (`orderrefunded`, `取消订单`,
+/// `refundfailed`) is read as that stem too.
 fn type_words(event_type: &str) -> Vec<&str> {
     let mut words: Vec<&str> = event_type
         .split(|c: char| !c.is_alphanumeric())
@@ -1075,11 +1091,15 @@ fn type_words(event_type: &str) -> Vec<&str> {
         .iter()
         .flat_map(|w| {
             let lower = w.to_lowercase();
-            REVERSAL_STEMS
+            let reversal = REVERSAL_STEMS
                 .iter()
-                .filter(move |stem| lower.contains(**stem))
-                .copied()
-                .collect::<Vec<_>>()
+                .filter(|stem| lower.contains(**stem))
+                .copied();
+            let state = STATE_STEMS
+                .iter()
+                .filter(|(stem, _)| lower.contains(*stem))
+                .map(|(_, word)| *word);
+            reversal.chain(state).collect::<Vec<_>>()
         })
         .collect();
     words.extend(stems);
@@ -1106,20 +1126,32 @@ impl OrderKind {
         // money, `refund_issued` moves that).
         let done = !has(&REVERSAL_WORDS)
             && has(&["complete", "completed", "success", "succeeded", "paid"]);
-        let return_step = has(&["return", "returns"])
+        // A return without a refund word is a reversal done only as a
+        // till's or a shop's return itself (`return`, `order_returned`,
+        // `return_completed`); any other step of it (`returns/update`,
+        // `return_closed`, `returns/decline`, `return_received`) moves
+        // goods or paperwork, not money (`refunds/create` does that).
+        let return_step = has(&["return", "returns", "returned"])
             && !has(&REVERSAL_STEMS)
-            && has(&[
-                "created",
-                "create",
-                "received",
-                "approved",
-                "approve",
-                "authorized",
-                "authorised",
-                "opened",
-                "label",
-                "shipped",
-            ]);
+            && words.iter().any(|w| {
+                !matches!(
+                    *w,
+                    "return"
+                        | "returns"
+                        | "returned"
+                        | "order"
+                        | "orders"
+                        | "item"
+                        | "items"
+                        | "product"
+                        | "pos"
+                        | "completed"
+                        | "complete"
+                        | "processed"
+                        | "success"
+                        | "succeeded"
+                )
+            });
         if has(&[
             "fail", "failed", "failure", "declined", "rejected", "denied", "error", "errored",
         ]) || return_step

@@ -47,6 +47,8 @@ const JUNK_NAMES: &[&str] = &[
     "고객님",
     "손님",
     "비회원",
+    "회원",
+    "회원님",
     // Receipts' legal placeholders and point-of-sale defaults in other
     // markets: Argentina's and Ecuador's final consumer, Mexico's CFDI
     // general public, a Spanish or Portuguese till's customer, KiotViet's
@@ -125,7 +127,13 @@ const JUNK_FULL_NAMES: &[&str] = &["na"];
 /// Words that join two people in one name (`John & Jane Smith`, `Mr and
 /// Mrs Smith`): a couple's joint name is no one's name, and compared as one
 /// it is alike to both, so it would bridge them.
-const JOINING_WORDS: &[&str] = &["and", "und", "et", "og", "och"];
+const JOINING_WORDS: &[&str] = &["and", "und", "et"];
+
+/// Nordic `and`, counted only as typed in lower case inside a name typed
+/// in mixed case (`Lars og Mette Hansen`): capitalized it is the Irish
+/// `Og` (`Sean Og Murphy`, `Óg` typed in ASCII), and in a name typed in
+/// one case, either.
+const LOWER_CASE_JOINING_WORDS: &[&str] = &["og", "och"];
 
 /// How a clerk writes a customer whose given name they do not know: the
 /// family name and a title (`李先生`, Mr Li; `王女士`, Ms Wang).
@@ -152,8 +160,8 @@ const LATIN_TITLES: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "herr", "frau", "mme",
     "mlle", "sr", "sra", "srta", "dhr", "mevr", "rev", "revd", "fr", "capt", "col", "lt", "sgt",
     // Indonesian and Italian forms of address (not `Pak`: a Korean
-    // family name as romanized).
-    "ibu", "bapak", "bpk", "sig", "sig.ra", "sig.na",
+    // family name as romanized; not `Sig`, a given name).
+    "ibu", "bapak", "bpk", "sig.ra", "sig.na",
 ];
 
 /// Generational suffixes after a Latin name, as they are written
@@ -234,14 +242,13 @@ fn untitled(full: String) -> Untitled {
             ..Untitled::default()
         };
     }
-    if let Some((title, gender)) = THAI_TITLES.iter().find(|(t, _)| full.starts_with(*t)) {
-        let rest = full[title.len()..].trim_start();
-        if !rest.is_empty() {
+    if let Some((rest, gender)) = without_thai_title(&full) {
+        {
             let mut out = match normalize_name(rest) {
                 Ok(name) => untitled(name),
                 Err(_) => Untitled::default(),
             };
-            out.gender = out.gender.or(*gender);
+            out.gender = out.gender.or(gender);
             return out;
         }
     }
@@ -249,8 +256,11 @@ fn untitled(full: String) -> Untitled {
         let rest = full[..full.len() - title.len()].trim_end();
         let n = rest.chars().count();
         let latin_word = !rest.chars().any(is_cjk) && !rest.contains(' ');
+        // A Korean full name may have two syllables (`이준님`): a family
+        // name alone is one.
+        let family_alone = if *title == "님" { n == 1 } else { n <= 2 };
         return match normalize_name(rest) {
-            Ok(rest) if n <= 2 || latin_word => Untitled {
+            Ok(rest) if family_alone || latin_word => Untitled {
                 family: Some(rest),
                 ..Untitled::default()
             },
@@ -398,9 +408,13 @@ fn latin_reading(full: &str) -> Option<LatinReading> {
                 }
                 given.pop();
             }
-            let shared = given
-                .iter()
-                .any(|g| family.iter().any(|f| bare(f) == bare(g)));
+            // (One word each, the same: `LI, LI` is 李丽's name turned
+            // round, `Li Li`, no two people.)
+            let one_each = family.len() == 1 && given.len() == 1;
+            let shared = !one_each
+                && given
+                    .iter()
+                    .any(|g| family.iter().any(|f| bare(f) == bare(g)));
             if family.is_empty() || given.is_empty() || shared {
                 // `John Smith, Jane Smith`: two people, not a name turned round.
                 return None;
@@ -499,7 +513,7 @@ fn title_gender(title: &str) -> Option<&'static str> {
         | "mevr" | "ibu" | "sig.ra" | "sig.na" | "女士" | "小姐" | "太太" | "夫人" => {
             Some("female")
         }
-        "bapak" | "bpk" | "sig" => Some("male"),
+        "bapak" | "bpk" => Some("male"),
         _ => None,
     }
 }
@@ -513,6 +527,10 @@ fn field_without_titles(part: Option<String>) -> (Option<String>, Option<&'stati
     let Some(part) = part else {
         return (None, None);
     };
+    // A Thai title joined to a given name (`นายสมชาย`), as in a full name.
+    if let Some((rest, gender)) = without_thai_title(&part) {
+        return (Some(rest.to_string()), gender);
+    }
     let words: Vec<&str> = part.split(' ').collect();
     let titles = words.iter().take_while(|w| is_title(w)).count();
     if titles == 0 || part.chars().any(is_cjk) {
@@ -552,6 +570,18 @@ fn without_patronymic_connector(s: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" "),
     )
+}
+
+/// `text` without a Thai title joined to its start ([`THAI_TITLES`]), and
+/// the title's gender, when what follows can begin a Thai word (a
+/// consonant or a vowel written before one): `คุณากร` is a name, not
+/// `คุณ` and `ากร`.
+fn without_thai_title(text: &str) -> Option<(&str, Option<&'static str>)> {
+    THAI_TITLES.iter().find_map(|(title, gender)| {
+        let rest = text.strip_prefix(*title)?.trim_start();
+        rest.starts_with(|c: char| matches!(c, '\u{e01}'..='\u{e2e}' | '\u{e40}'..='\u{e44}'))
+            .then_some((rest, *gender))
+    })
 }
 
 fn is_title(word: &str) -> bool {
@@ -620,6 +650,13 @@ pub fn normalize_name(raw: &str) -> Result<String, Rejected> {
             .any(|w| JOINING_WORDS.contains(&w.to_lowercase().as_str()))
         || name.contains(['&', '+', '/', ';'])
         || joins_two_titles(&words)
+        || (s.chars().any(char::is_uppercase) && {
+            let typed: Vec<&str> = s.split(' ').collect();
+            typed.len() > 2
+                && typed[1..typed.len() - 1]
+                    .iter()
+                    .any(|w| LOWER_CASE_JOINING_WORDS.contains(w))
+        })
     {
         return Err(Rejected::Invalid);
     }
@@ -942,6 +979,7 @@ mod tests {
             ("Khách lẻ", Err(Rejected::Junk)),
             ("고객님", Err(Rejected::Junk)),
             ("비회원", Err(Rejected::Junk)),
+            ("회원님", Err(Rejected::Junk)),
             ("N.A.", Err(Rejected::Junk)),
             ("MARIA SENTOSA", Ok("Maria Sentosa")),
             ("maria sentosa", Ok("Maria Sentosa")),
@@ -1056,12 +1094,22 @@ mod tests {
             ("นายสมชาย ใจดี", "สมชาย ใจดี", Some("male")),
             ("นางสาวสมศรี ใจดี", "สมศรี ใจดี", Some("female")),
             ("김민수님", "김민수", None),
+            ("이준님", "이준", None),
             ("Ibu Sari Dewi", "Sari Dewi", Some("female")),
+            // Not titles: a name that starts as one does (Khunakorn), and
+            // the given name Sig.
+            ("คุณากร ใจดี", "คุณากร ใจดี", None),
+            ("Sig Hansen", "Sig Hansen", None),
         ] {
             let (n, _) = names(Some(typed), None, None);
             assert_eq!(n.full.as_deref(), Some(full), "{typed}");
             assert_eq!(n.title_gender, gender, "{typed}");
         }
+        // A Thai title in the given-name field goes too.
+        let (n, _) = names(None, Some("นายสมชาย"), Some("ใจดี"));
+        assert_eq!(n.given.as_deref(), Some("สมชาย"));
+        let (n, _) = names(None, Some("Sig"), Some("Hansen"));
+        assert_eq!(n.given.as_deref(), Some("Sig"));
         // A till's `dear customer` with its honorific is no family name.
         let (n, _) = names(Some("お客さま"), None, None);
         assert_eq!((n.full.as_deref(), n.family.as_deref()), (None, None));

@@ -1437,6 +1437,18 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
         "return_created",
         "return_received",
         "returns/approve",
+        "returns/update",
+        "returns/close",
+        "returns/decline",
+        "return_closed",
+        // A refund requested, failed or closed, joined up or in Chinese.
+        "RefundRequested",
+        "refundFailed",
+        "RefundPending",
+        "申请退款",
+        "退款失败",
+        "退款关闭",
+        "退货申请",
     ] {
         let e = order_of(not_done, 10_000);
         assert!(e.activity.order.is_none(), "{not_done}");
@@ -1523,6 +1535,11 @@ fn a_web_orders_type_says_whether_it_is_a_sale() {
     assert_eq!(
         priced(&NormalizeOptions::default(), "JP", "¥").as_deref(),
         Some("CNY")
+    );
+    // A sign the home market cannot read: the customer's country's.
+    assert_eq!(
+        priced(&NormalizeOptions::default(), "US", "$").as_deref(),
+        Some("USD")
     );
     assert_eq!(
         priced(

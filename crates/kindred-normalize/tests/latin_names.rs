@@ -92,6 +92,10 @@ fn kindreds_own_readings() {
         ("John Smith; Jane Doe", None, None),
         ("Lars og Mette Hansen", None, None),
         ("Erik och Anna Svensson", None, None),
+        // Irish `Og` (`Óg` typed in ASCII) is a name's word, and `LI, LI`
+        // is 李丽's name turned round.
+        ("Sean Og Murphy", Some("Sean Og Murphy"), None),
+        ("LI, LI", Some("Li Li"), Some(("Li", "Li"))),
         // After a full name and a comma, what names elsewhere are degrees,
         // titles and generations (second review, H70).
         ("John Smith, MBA", Some("John Smith"), None),

@@ -166,6 +166,9 @@ fn identifier_policy(policy: &OutputPolicy, id: &Identifier) -> FieldPolicy {
     // `07700900123`), separators aside (cards keep theirs:
     // `138-1234-8000`): not any run of digits, which most card numbers
     // are. (Erring towards a number errs towards the stricter policy.)
+    // An area code in brackets (`(415) 555-0123`) is a number's, never a
+    // card's.
+    let bracketed = value.contains('(') && value.contains(')');
     let value: String = value
         .chars()
         .filter(|c| !matches!(c, '-' | ' ' | '.' | '(' | ')'))
@@ -177,7 +180,8 @@ fn identifier_policy(policy: &OutputPolicy, id: &Identifier) -> FieldPolicy {
         .is_some_and(|v| v.len() >= 8 && all_digits(v));
     let national = value
         .strip_prefix('0')
-        .is_some_and(|v| (9..=10).contains(&v.len()) && all_digits(v) && !v.starts_with('0'));
+        .is_some_and(|v| (9..=11).contains(&v.len()) && all_digits(v) && !v.starts_with('0'))
+        || (bracketed && (7..=15).contains(&value.len()) && all_digits(value));
     let cn_mobile = value.len() == 11
         && all_digits(value)
         && value.starts_with('1')
@@ -656,6 +660,8 @@ mod tests {
             Identifier::new(IdentifierKind::MemberId, "MAIN:138-1234-8000"),
             Identifier::new(IdentifierKind::MemberId, "MAIN:090-1234-5678"),
             Identifier::new(IdentifierKind::MemberId, "MAIN:07700900123"),
+            Identifier::new(IdentifierKind::MemberId, "MAIN:0151 23984712"),
+            Identifier::new(IdentifierKind::MemberId, "MAIN:(415) 555-0123"),
         ];
         let policy = OutputPolicy {
             account: FieldPolicy::Raw,
@@ -668,7 +674,13 @@ mod tests {
         let text = format!("{out:?}");
         assert!(!text.contains("li.wei@gmail.com"), "{text}");
         assert!(!text.contains("13910248876"), "{text}");
-        for number in ["138-1234-8000", "090-1234-5678", "07700900123"] {
+        for number in [
+            "138-1234-8000",
+            "090-1234-5678",
+            "07700900123",
+            "0151 23984712",
+            "555-0123",
+        ] {
             assert!(!text.contains(number), "{number}: {text}");
         }
         assert!(
