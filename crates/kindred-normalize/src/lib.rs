@@ -1083,26 +1083,27 @@ const STATE_STEMS: [(&str, &str); 6] = [
 /// reversal or state stem inside it (`orderrefunded`, `取消订单`,
 /// `refundfailed`) is read as that stem too.
 fn type_words(event_type: &str) -> Vec<&str> {
+    // (The label is lower case already; every stem is four bytes or more.)
     let mut words: Vec<&str> = event_type
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    let stems: Vec<&str> = words
-        .iter()
-        .flat_map(|w| {
-            let lower = w.to_lowercase();
-            let reversal = REVERSAL_STEMS
-                .iter()
-                .filter(|stem| lower.contains(**stem))
-                .copied();
-            let state = STATE_STEMS
-                .iter()
-                .filter(|(stem, _)| lower.contains(*stem))
-                .map(|(_, word)| *word);
-            reversal.chain(state).collect::<Vec<_>>()
-        })
-        .collect();
-    words.extend(stems);
+    for i in 0..words.len() {
+        let word = words[i];
+        if word.len() < 4 {
+            continue;
+        }
+        for stem in REVERSAL_STEMS {
+            if word.contains(stem) {
+                words.push(stem);
+            }
+        }
+        for (stem, read_as) in STATE_STEMS {
+            if word.contains(stem) {
+                words.push(read_as);
+            }
+        }
+    }
     words
 }
 

@@ -550,6 +550,9 @@ fn field_without_titles(part: Option<String>) -> (Option<String>, Option<&'stati
 /// In capitals it was read as a card's `FAMILY/GIVEN`; in mixed case its
 /// slash refused the name.
 fn without_patronymic_connector(s: &str) -> Option<String> {
+    if !s.contains('/') {
+        return None;
+    }
     let words: Vec<&str> = s.split(' ').collect();
     let connector = |w: &str| {
         matches!(
