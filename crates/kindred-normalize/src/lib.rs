@@ -957,6 +957,11 @@ impl Builder<'_> {
             .filter(|s| !s.is_empty())
             .into_iter()
             .collect();
+        // The kind says what becomes of an order and of a browsed sku:
+        // without either (a like, a follow), nothing to read it for.
+        if order.is_none() && self.activity.browsed_skus.is_empty() {
+            return;
+        }
         let kind = OrderKind::of(&self.activity.event_type);
         if kind == OrderKind::Reversal
             || kind == OrderKind::FollowUp
@@ -1083,14 +1088,16 @@ const STATE_STEMS: [(&str, &str); 6] = [
 /// reversal or state stem inside it (`orderrefunded`, `取消订单`,
 /// `refundfailed`) is read as that stem too.
 fn type_words(event_type: &str) -> Vec<&str> {
-    // (The label is lower case already; every stem is four bytes or more.)
+    // (The label is lower case already. An English word as long as a
+    // stem or shorter is read by the word lists; joined words are longer.
+    // A Chinese word of two characters is six bytes.)
     let mut words: Vec<&str> = event_type
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
     for i in 0..words.len() {
         let word = words[i];
-        if word.len() < 4 {
+        if word.len() < if word.is_ascii() { 7 } else { 6 } {
             continue;
         }
         for stem in REVERSAL_STEMS {
