@@ -580,8 +580,6 @@ async fn a_producers_own_registry_id_is_read_through_schemas_writers() -> anyhow
 /// malformed one dead-lettered with the header carried, the service running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_header_name_that_is_not_utf8_neither_stops_ingest_nor_is_lost() -> anyhow::Result<()> {
-    use kindred_kafka::headers::NativeHeaders;
-    use kindred_kafka::rdkafka::bindings as rdsys;
     use kindred_kafka::rdkafka::message::{Header, OwnedHeaders};
     use kindred_kafka::rdkafka::producer::{FutureProducer, FutureRecord};
     let dir = tempfile::tempdir()?;
@@ -596,19 +594,7 @@ async fn a_header_name_that_is_not_utf8_neither_stops_ingest_nor_is_lost() -> an
             key: "trace",
             value: Some(b"t-1".as_slice()),
         });
-        let (name, value) = (b"r\xe9gion", b"EU");
-        // SAFETY: the list is owned by `headers` and not shared yet;
-        // librdkafka copies the name and value.
-        let err = unsafe {
-            rdsys::rd_kafka_header_add(
-                headers.native().cast_mut(),
-                name.as_ptr().cast(),
-                name.len() as isize,
-                value.as_ptr().cast(),
-                value.len() as isize,
-            )
-        };
-        anyhow::ensure!(err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR);
+        let headers = kindred_kafka::headers::with_raw_name(headers, b"r\xe9gion", b"EU");
         producer
             .send(
                 FutureRecord::to(&config.topics.pos)

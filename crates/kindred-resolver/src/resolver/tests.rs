@@ -325,18 +325,30 @@ fn a_flush_until_a_deadline_flushes_what_it_allows() {
     assert_eq!(r.store().stats().expect("stats").events, 500);
 }
 
-#[test]
-fn three_way_transitive_merge_keeps_oldest_and_redirects() {
-    let (_dir, mut r) = resolver();
+/// Three profiles, kp-1 to kp-3, of one identifier each (a card with 10
+/// points, an e-mail, a phone), one event each, in that order.
+fn three_people_of_one_identifier_each() -> (tempfile::TempDir, Resolver, [Identifier; 3]) {
+    let (dir, mut r) = resolver();
     let m = id(IdentifierKind::MemberId, "M1");
     let e = id(IdentifierKind::Email, "a@b.cn");
     let p = id(IdentifierKind::Phone, "+8613910248876");
-    r.apply(&[event("pos:1", 1, vec![m.clone()], 10)], &[])
+    for (event_id, time, identifier, points) in [
+        ("pos:1", 1, &m, 10),
+        ("web:1", 2, &e, 0),
+        ("social:1", 3, &p, 0),
+    ] {
+        r.apply(
+            &[event(event_id, time, vec![identifier.clone()], points)],
+            &[],
+        )
         .expect("apply");
-    r.apply(&[event("web:1", 2, vec![e.clone()], 0)], &[])
-        .expect("apply");
-    r.apply(&[event("social:1", 3, vec![p.clone()], 0)], &[])
-        .expect("apply");
+    }
+    (dir, r, [m, e, p])
+}
+
+#[test]
+fn three_way_transitive_merge_keeps_oldest_and_redirects() {
+    let (_dir, mut r, [m, e, p]) = three_people_of_one_identifier_each();
     assert_eq!(r.store().stats().expect("stats").profiles, 3);
     // One event carrying all three identifiers glues the three profiles.
     let out = r
@@ -387,16 +399,7 @@ fn three_way_transitive_merge_keeps_oldest_and_redirects() {
 /// redirect to it.
 #[test]
 fn a_three_way_chain_within_one_batch_keeps_oldest_and_redirects() {
-    let (_dir, mut r) = resolver();
-    let m = id(IdentifierKind::MemberId, "M1");
-    let e = id(IdentifierKind::Email, "a@b.cn");
-    let p = id(IdentifierKind::Phone, "+8613910248876");
-    r.apply(&[event("pos:1", 1, vec![m.clone()], 10)], &[])
-        .expect("apply");
-    r.apply(&[event("web:1", 2, vec![e.clone()], 0)], &[])
-        .expect("apply");
-    r.apply(&[event("social:1", 3, vec![p.clone()], 0)], &[])
-        .expect("apply");
+    let (_dir, mut r, [m, e, p]) = three_people_of_one_identifier_each();
     let out = r
         .apply(
             &[
