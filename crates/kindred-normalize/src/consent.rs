@@ -142,6 +142,12 @@ pub fn consent_statements(
 /// <ann@x.cn>`), a number after `tel:` or before a note in brackets.
 /// `None` for a channel label.
 fn contact_point_channels(channel: &str, granted: bool) -> Option<&'static [&'static str]> {
+    // Most labels hold neither an at sign nor seven digits (in any
+    // script): read without folding them (every consent's purpose and
+    // channel comes here).
+    if !channel.contains(['@', '＠']) && channel.chars().filter(|c| c.is_numeric()).count() < 7 {
+        return None;
+    }
     // `。` is a CJK IME's dot (NFKC leaves it), in an address's domain too.
     let text = crate::text::fold(channel).replace('。', ".");
     let address = text
