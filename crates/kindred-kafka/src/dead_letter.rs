@@ -266,6 +266,19 @@ impl DeadLetter {
 mod tests {
     use super::*;
 
+    /// A letter of ingest-pos for `retail.pos.events` at `partition` and
+    /// `offset`.
+    fn pos_letter(reason: &str, message: &str, partition: i32, offset: i64) -> DeadLetter {
+        DeadLetter {
+            reason: reason.into(),
+            message: message.into(),
+            source_topic: "retail.pos.events".into(),
+            source_partition: partition,
+            source_offset: offset,
+            service: "ingest-pos".into(),
+        }
+    }
+
     /// The envelope a letter's headers give back.
     fn read_back(record: &OutRecord) -> Option<DeadLetter> {
         DeadLetter::from_headers(
@@ -278,14 +291,7 @@ mod tests {
 
     #[test]
     fn envelope_round_trips_through_headers() {
-        let dl = DeadLetter {
-            reason: "wrong_magic_byte".into(),
-            message: "wrong magic byte 0x7b".into(),
-            source_topic: "retail.pos.events".into(),
-            source_partition: 2,
-            source_offset: 41,
-            service: "ingest-pos".into(),
-        };
+        let dl = pos_letter("wrong_magic_byte", "wrong magic byte 0x7b", 2, 41);
         let record = dl
             .clone()
             .into_record("kindred.deadletter", Some(b"k"), b"{bad");
@@ -301,14 +307,7 @@ mod tests {
     /// back to its envelope, so the service stopped on it at every start.
     #[test]
     fn a_letter_with_binary_source_headers_reads_back() {
-        let dl = DeadLetter {
-            reason: "wrong_magic_byte".into(),
-            message: "wrong magic byte 0x01".into(),
-            source_topic: "retail.pos.events".into(),
-            source_partition: 0,
-            source_offset: 9,
-            service: "ingest-pos".into(),
-        };
+        let dl = pos_letter("wrong_magic_byte", "wrong magic byte 0x01", 0, 9);
         let mut record = dl
             .clone()
             .into_record("kindred.deadletter", Some(b"k"), b"\x01garbage");
@@ -329,14 +328,7 @@ mod tests {
     /// the lengths of what it left out; not again once nothing is left.
     #[test]
     fn a_refused_letter_goes_again_without_key_and_payload() {
-        let dl = DeadLetter {
-            reason: "malformed_body".into(),
-            message: "not Avro".into(),
-            source_topic: "retail.pos.events".into(),
-            source_partition: 3,
-            source_offset: 77,
-            service: "ingest-pos".into(),
-        };
+        let dl = pos_letter("malformed_body", "not Avro", 3, 77);
         let payload = vec![b'p'; 950_000];
         let record = dl
             .clone()
@@ -374,14 +366,7 @@ mod tests {
     /// counted; then nothing is left to cut.
     #[test]
     fn a_refused_envelope_goes_last_without_the_sources_headers() {
-        let dl = DeadLetter {
-            reason: "malformed_body".into(),
-            message: "not Avro".into(),
-            source_topic: "retail.pos.events".into(),
-            source_partition: 1,
-            source_offset: 5,
-            service: "ingest-pos".into(),
-        };
+        let dl = pos_letter("malformed_body", "not Avro", 1, 5);
         let mut record = dl
             .clone()
             .into_record("kindred.deadletter", Some(b"k"), b"junk");
@@ -417,14 +402,12 @@ mod tests {
 
     #[test]
     fn a_key_near_the_record_limit_is_cut_so_the_letter_still_fits() {
-        let dl = DeadLetter {
-            reason: "source_id_too_long".into(),
-            message: "the source event id is 950000 bytes".into(),
-            source_topic: "retail.pos.events".into(),
-            source_partition: 0,
-            source_offset: 7,
-            service: "ingest-pos".into(),
-        };
+        let dl = pos_letter(
+            "source_id_too_long",
+            "the source event id is 950000 bytes",
+            0,
+            7,
+        );
         let key = vec![b'k'; 950_000];
         let record = dl.into_record("kindred.deadletter", Some(&key), b"payload");
         let header = |name: &str| {

@@ -913,6 +913,13 @@ mod tests {
         e
     }
 
+    /// The profile holding the identifier `(kind, value)`.
+    fn held_by(r: &Resolver, (kind, value): (IdentifierKind, &str)) -> String {
+        r.profile_of(&Identifier::new(kind, value))
+            .expect("lookup")
+            .expect("held")
+    }
+
     /// A plaintext store's configuration in `dir`.
     fn test_config(dir: &tempfile::TempDir) -> Config {
         let mut config = Config::default();
@@ -992,12 +999,7 @@ mod tests {
             &[],
         )
         .expect("apply");
-        let of = |r: &Resolver, (kind, value): (IdentifierKind, &str)| {
-            r.profile_of(&Identifier::new(kind, value))
-                .expect("lookup")
-                .expect("held")
-        };
-        let (p1, p2) = (of(&r, x), of(&r, m));
+        let (p1, p2) = (held_by(&r, x), held_by(&r, m));
         assert_ne!(p1, p2);
         drop(r);
         review(&config, &p1, &p2, true, "ann").expect("approve");
@@ -1056,17 +1058,12 @@ mod tests {
             &[],
         )
         .expect("apply");
-        let of = |r: &Resolver, (kind, value): (IdentifierKind, &str)| {
-            r.profile_of(&Identifier::new(kind, value))
-                .expect("lookup")
-                .expect("held")
-        };
-        let (p1, p2) = (of(&r, x), of(&r, m));
+        let (p1, p2) = (held_by(&r, x), held_by(&r, m));
         drop(r);
         review(&config, &p1, &p2, true, "ann").expect("approve");
         review(&config, &p1, &p2, false, "bo").expect("reject");
         let r = resolver_on(&config);
-        let (p1, p2) = (of(&r, x), of(&r, m));
+        let (p1, p2) = (held_by(&r, x), held_by(&r, m));
         drop(r);
         review(&config, &p1, &p2, true, "cy").expect("approve again");
         review(
